@@ -1,0 +1,15 @@
+"""srcad: source-transformation automatic differentiation for Python and NumPy.
+
+srcad reads a function's source, lowers it to SSA form and emits the Python
+source of its derivative (forward or reverse mode), which it compiles and caches.
+"""
+from .api import (derivative, grad, hessian, jacfwd, jacrev, jvp, source, ssa, value_and_grad,
+                  vjp)
+from .errors import NonDifferentiableError, SrcadError, UnsupportedSyntaxError
+from .runtime import stop_gradient
+from . import testing  # noqa: E402
+
+__all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian", "derivative",
+           "stop_gradient", "ssa", "source", "SrcadError", "UnsupportedSyntaxError",
+           "NonDifferentiableError", "testing"]
+__version__ = "0.1.0"

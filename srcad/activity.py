@@ -1,0 +1,173 @@
+"""Activity pass: the kind of every name, and which names need derivative code.
+
+A name is *varied* when it depends differentiably on a `wrt` input, *useful* when
+the output depends differentiably on it, and *active* when both. Kinds (float,
+int, any, none) come from the arguments' kinds at call time; integers, booleans
+and non-numeric values are never differentiated, and a name known to hold a
+float lets the emitters drop broadcasting helpers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import ir, rules
+from .rules import ANY, FLOAT, INT, NONE
+
+
+@dataclass
+class Activity:
+    kinds: dict
+    varied: set
+    useful: set
+
+    @property
+    def active(self) -> set:
+        return self.varied & self.useful
+
+    def kind(self, atom) -> str:
+        if isinstance(atom, ir.Const):
+            return const_kind(atom.value)
+        return self.kinds.get(atom.id if isinstance(atom, ir.Name) else atom, ANY)
+
+
+def const_kind(v) -> str:
+    if isinstance(v, bool) or isinstance(v, int):
+        return INT
+    if isinstance(v, float):
+        return FLOAT
+    return NONE
+
+
+def bound_args(call: ir.Call) -> dict:
+    """A rule call's arguments by parameter name, defaults filled in as constants."""
+    rule = call.prim
+    if not isinstance(rule, rules.Rule):
+        return {}
+    names = [p for p, _ in rule.params]
+    out = {}
+    for i, a in enumerate(call.args):
+        out[names[i] if i < len(names) else f"arg{i}"] = a
+    out.update(call.kwargs)
+    for p, default in rule.params:
+        if p not in out:
+            out[p] = ir.Const(None if default is rules._REQUIRED else default)
+    return out
+
+
+def diff_args(call: ir.Call) -> list:
+    """The atoms of a call that derivatives flow through."""
+    prim = call.prim
+    if isinstance(prim, rules.Rule):
+        if not prim.differentiable:
+            return []
+        if isinstance(prim, rules.IndexRule):
+            return call.args[:1]
+        b = bound_args(call)
+        return [b[p] for p in prim.diff_params if p in b]
+    return list(call.args) + list(call.kwargs.values()) if prim.differentiable else []
+
+
+def _join(a, b):
+    if a is None:
+        return b
+    if a == b:
+        return a
+    if {a, b} <= {INT, FLOAT}:
+        return FLOAT
+    if {a, b} == {NONE, INT}:
+        return NONE
+    return ANY
+
+
+def _call_kind(call: ir.Call, kind) -> str:
+    prim = call.prim
+    k = getattr(prim, "kind", ANY)
+    args = [kind(a) for a in call.args]
+    if k == "elementwise":
+        if ANY in args:
+            return ANY
+        if FLOAT in args:
+            return FLOAT
+        if NONE in args:
+            return NONE
+        import operator
+        return FLOAT if getattr(prim, "key", None) is operator.truediv else INT
+    if k == "reduce":
+        axis = bound_args(call).get("axis")
+        if args and args[0] in (FLOAT, INT):
+            return FLOAT
+        return FLOAT if axis == ir.Const(None) else ANY
+    if k == "first":
+        return args[0] if args else ANY
+    if k == "index":
+        return NONE if args and args[0] == NONE else ANY
+    if k in ("tuple", "list"):
+        return ANY if any(a in (FLOAT, ANY) for a in args) else NONE
+    if k in (FLOAT, INT, NONE, ANY):
+        return k
+    return ANY
+
+
+def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
+    """Kinds and activity of every name in `fn` for derivatives with respect to `wrt`."""
+    kinds: dict = dict(param_kinds)
+    stmts = list(ir.walk(fn.body))
+
+    def kind(a):
+        if isinstance(a, ir.Const):
+            return const_kind(a.value)
+        return kinds.get(a.id, ANY if a.id not in assigned else None) or ANY
+
+    assigned = {t for s in stmts for t in ir.targets(s)} | set(fn.params)
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if isinstance(s, ir.For):
+                new = {s.target: INT}
+            elif isinstance(s, ir.Assign):
+                v = s.value
+                k = _call_kind(v, kind) if isinstance(v, ir.Call) else kind(v)
+                if isinstance(s.target, tuple):
+                    new = {t: (NONE if k == NONE else ANY) for t in s.target}
+                else:
+                    new = {s.target: k}
+            else:
+                continue
+            for t, k in new.items():
+                j = _join(kinds.get(t), k)
+                if j != kinds.get(t):
+                    kinds[t] = j
+                    changed = True
+
+    nondiff = {INT, NONE}
+    varied = {p for p in wrt if kinds.get(p) not in nondiff}
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if not isinstance(s, ir.Assign):
+                continue
+            v = s.value
+            srcs = diff_args(v) if isinstance(v, ir.Call) else [v]
+            if any(isinstance(a, ir.Name) and a.id in varied for a in srcs):
+                for t in ir.targets(s):
+                    if t not in varied and kinds.get(t) not in nondiff:
+                        varied.add(t)
+                        changed = True
+
+    useful = {s.value.id for s in stmts if isinstance(s, ir.Return)
+              and isinstance(s.value, ir.Name)}
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if not isinstance(s, ir.Assign) or not any(t in useful for t in ir.targets(s)):
+                continue
+            v = s.value
+            srcs = diff_args(v) if isinstance(v, ir.Call) else [v]
+            for a in srcs:
+                if isinstance(a, ir.Name) and a.id not in useful:
+                    useful.add(a.id)
+                    changed = True
+    return Activity(kinds=kinds, varied=varied, useful=useful)

@@ -1,0 +1,204 @@
+"""The public transformations: grad, value_and_grad, jvp, vjp, jacfwd, jacrev, hessian."""
+from __future__ import annotations
+
+import functools
+import inspect
+
+import numpy as np
+
+from . import pipeline
+from .errors import SrcadError
+
+
+def _positions(f, wrt) -> tuple[tuple, bool]:
+    """`wrt` (int, name or tuple of them) as parameter positions, and whether it was a tuple."""
+    params = pipeline.params_of(f)
+    single = not isinstance(wrt, (tuple, list))
+    items = (wrt,) if single else tuple(wrt)
+    out = []
+    for w in items:
+        if isinstance(w, str):
+            if w not in params:
+                raise SrcadError(f"{getattr(f, '__name__', f)} has no parameter {w!r}")
+            out.append(params.index(w))
+        elif isinstance(w, int) and -len(params) <= w < len(params):
+            out.append(w % len(params))
+        else:
+            raise SrcadError(f"wrt={w!r} does not name a parameter of {getattr(f, '__name__', f)}")
+    return tuple(out), single
+
+
+class _Binder:
+    """Turns a call's arguments into the full positional list the derivative takes."""
+
+    def __init__(self, f):
+        self.sig = inspect.signature(f)
+        self.n = len(self.sig.parameters)
+
+    def __call__(self, args, kwargs):
+        if not kwargs and len(args) == self.n:
+            return args
+        b = self.sig.bind(*args, **kwargs)
+        b.apply_defaults()
+        return tuple(b.arguments.values())
+
+
+def _prepare(args, positions):
+    """Argument kinds for the cache key; integer `wrt` arguments become floats."""
+    kinds = tuple(map(pipeline.kind_of, args))
+    if any(kinds[i] == "int" for i in positions):
+        args = tuple(float(a) if i in positions and kinds[i] == "int" else a
+                     for i, a in enumerate(args))
+        kinds = tuple(map(pipeline.kind_of, args))
+    return args, kinds
+
+
+def _transform(f, wrt, with_value, kind):
+    positions, single = _positions(f, wrt)
+    bind = _Binder(f)
+    cache: dict = {}
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        args = bind(args, kwargs)
+        kinds = tuple(map(pipeline.kind_of, args))
+        df = cache.get(kinds)
+        if df is None:
+            args, kinds2 = _prepare(args, positions)
+            df = pipeline.get(f, "reverse", positions, kinds2, single, with_value).func
+            if kinds2 == kinds:
+                cache[kinds] = df
+            return df(*args)
+        return df(*args)
+
+    wrapper.__srcad_transform__ = (kind, f, positions, single)
+    return wrapper
+
+
+def grad(f=None, wrt=0):
+    """The gradient of scalar `f` with respect to argument(s) `wrt`; also a decorator."""
+    if f is None:
+        return lambda g: grad(g, wrt)
+    if isinstance(f, (int, str, tuple, list)):
+        return lambda g: grad(g, f)
+    return _transform(f, wrt, False, "grad")
+
+
+def value_and_grad(f=None, wrt=0):
+    """Like `grad`, returning `(value, gradient)`."""
+    if f is None:
+        return lambda g: value_and_grad(g, wrt)
+    return _transform(f, wrt, True, "value_and_grad")
+
+
+def derivative(f, mode: str = "reverse", wrt=0):
+    """The compiled derivative function of `f` (generated code), cached.
+
+    reverse: `df(*args, d_out=1.0)` returns the gradient(s); forward: `df(*args, *d_args)`
+    returns `(out, d_out)`. Argument kinds are assumed from annotations and defaults
+    (float where a parameter is annotated or defaulted as float), else generic.
+    """
+    positions, single = _positions(f, wrt)
+    return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single).func
+
+
+def source(f, mode: str = "reverse", wrt=0) -> str:
+    """The generated derivative source of `f`, valid standalone Python."""
+    positions, single = _positions(f, wrt)
+    return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single).text
+
+
+def ssa(f) -> str:
+    """`f` lowered to SSA three-address form."""
+    return pipeline.ssa(f)
+
+
+def jvp(f, primals, tangents):
+    """Forward mode: `(f(*primals), J @ tangents)`."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise SrcadError("jvp: primals and tangents must have the same length")
+    positions = tuple(range(len(primals)))
+    primals, kinds = _prepare(primals, positions)
+    df = pipeline.get(f, "forward", positions, kinds, False).func
+    return df(*primals, *tangents)
+
+
+def vjp(f, *primals):
+    """Reverse mode: `(out, pullback)`; `pullback(cotangent)` returns one gradient per argument."""
+    positions = tuple(range(len(primals)))
+    primals, kinds = _prepare(primals, positions)
+    df = pipeline.get(f, "reverse", positions, kinds, False, True).func
+    out = f(*primals)
+
+    def pullback(cotangent):
+        return df(*primals, cotangent)[1]
+    return out, pullback
+
+
+def _basis(x):
+    x = np.asarray(x, dtype=float)
+    for i in range(x.size):
+        e = np.zeros(x.size)
+        e[i] = 1.0
+        yield e.reshape(x.shape)
+
+
+def _tangent_like(e, x):
+    return float(e) if np.ndim(x) == 0 and not isinstance(x, np.ndarray) else \
+        np.asarray(e, dtype=np.result_type(x, np.float32) if np.issubdtype(
+            np.result_type(x), np.floating) else float)
+
+
+def jacfwd(f, wrt=0):
+    """The Jacobian of `f` with respect to argument `wrt`, one forward pass per input entry."""
+    positions, single = _positions(f, wrt)
+    if not single:
+        raise SrcadError("jacfwd takes a single wrt argument")
+    (pos,) = positions
+    bind = _Binder(f)
+
+    @functools.wraps(f)
+    def jac(*args, **kwargs):
+        args, kinds = _prepare(bind(args, kwargs), positions)
+        df = pipeline.get(f, "forward", positions, kinds, True).func
+        x = args[pos]
+        cols = [np.asarray(df(*args, _tangent_like(e, x))[1]) for e in _basis(x)]
+        out = np.asarray(df(*args, _tangent_like(np.zeros(np.shape(x)), x))[0])
+        if not cols:
+            return np.zeros(out.shape + np.shape(x))
+        J = np.stack([np.broadcast_to(c, out.shape) for c in cols], axis=-1)
+        return J.reshape(out.shape + np.shape(x))
+    jac.__srcad_transform__ = ("jacfwd", f, positions, True)
+    return jac
+
+
+def jacrev(f, wrt=0):
+    """The Jacobian of `f` with respect to argument `wrt`, one reverse pass per output entry."""
+    positions, single = _positions(f, wrt)
+    if not single:
+        raise SrcadError("jacrev takes a single wrt argument")
+    (pos,) = positions
+    bind = _Binder(f)
+
+    @functools.wraps(f)
+    def jac(*args, **kwargs):
+        args, kinds = _prepare(bind(args, kwargs), positions)
+        df = pipeline.get(f, "reverse", positions, kinds, True, True).func
+        out = np.asarray(f(*args))
+        x = args[pos]
+        rows = []
+        for e in _basis(out):
+            ct = float(e) if out.ndim == 0 else e.astype(out.dtype if np.issubdtype(
+                out.dtype, np.floating) else float)
+            rows.append(np.asarray(df(*args, ct)[1]))
+        J = np.stack(rows) if rows else np.zeros((0,) + np.shape(x))
+        return J.reshape(out.shape + np.shape(x))
+    jac.__srcad_transform__ = ("jacrev", f, positions, True)
+    return jac
+
+
+def hessian(f, wrt=0):
+    """The Hessian of scalar `f` (forward over reverse: the Jacobian of the gradient)."""
+    return jacfwd(grad(f, wrt), wrt)
+

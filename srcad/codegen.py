@@ -1,0 +1,88 @@
+"""Codegen pass: derivative tree to source text, and source text to a live function.
+
+The text is what `srcad.source` shows: imports, then the derivative function
+(and the derivatives of helpers it calls), with the user's lines as comments.
+The compiled function reads the user's globals and closure cells when it runs;
+srcad's own names (numpy, the runtime, helper derivatives) are bound as cells.
+It is registered with linecache so tracebacks show the generated lines.
+"""
+from __future__ import annotations
+
+import ast
+import itertools
+import linecache
+import re
+import textwrap
+import types
+
+from . import frontend, rules
+from .emit import LINE_MARK
+
+_MARK = re.compile(rf"^(\s*){LINE_MARK}\((\d+)\)$")
+_counter = itertools.count()
+
+
+def source_text(tree: ast.FunctionDef, source_lines: dict, filename: str,
+                callee_sources: list = ()) -> str:
+    """The standalone source of a derivative function."""
+    text = ast.unparse(ast.fix_missing_locations(ast.Module(body=[tree], type_ignores=[])))
+    lines = []
+    for line in text.splitlines():
+        m = _MARK.match(line)
+        if m:
+            n = int(m.group(2))
+            user = source_lines.get(n, "").strip()
+            lines.append(f"{m.group(1)}# {user}  [{_short(filename)}:{n}]")
+        else:
+            lines.append(line)
+    body = "\n".join(lines) + "\n"
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    runtime = sorted(n for n in rules.runtime_namespace() if n in used and n not in ("np", "math"))
+    head = []
+    if "math" in used:
+        head.append("import math")
+    head.append("import numpy as np")
+    if runtime:
+        head.append(f"from srcad.runtime import {', '.join(runtime)}")
+    parts = ["\n".join(head) + "\n"]
+    seen = set()
+    for src in callee_sources:
+        if src not in seen:
+            seen.add(src)
+            parts.append(_strip_imports(src))
+    parts.append(body)
+    return "\n\n".join(parts)
+
+
+def _strip_imports(src: str) -> str:
+    return "\n".join(l for l in src.splitlines()
+                     if not l.startswith(("import ", "from srcad.runtime"))).strip() + "\n"
+
+
+def _short(filename: str) -> str:
+    return filename.rsplit("/", 1)[-1]
+
+
+def compile_function(tree: ast.FunctionDef, text: str, user_globals: dict, closure: dict,
+                     injected: dict, defaults: tuple | None, label: str):
+    """Compile the derivative `tree` into a function bound to the user's environment."""
+    namespace = {**rules.runtime_namespace(), **injected}
+    free = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+                  & (set(namespace) | set(closure)))
+    body = ast.unparse(ast.fix_missing_locations(ast.Module(body=[tree], type_ignores=[])))
+    body = "\n".join(l for l in body.splitlines() if not _MARK.match(l))
+    filename = f"<srcad {label} #{next(_counter)}>"
+    holder = f"    {' = '.join(free)} = None\n" if free else ""
+    wrapped = (f"def __srcad_factory__():\n{holder}{textwrap.indent(body, '    ')}\n"
+               f"    return {tree.name}\n")
+    code = compile(wrapped, filename, "exec")
+    linecache.cache[filename] = (len(wrapped), None, wrapped.splitlines(True), filename)
+    factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    inner = types.FunctionType(factory_code, user_globals)()
+    cells = []
+    for name in inner.__code__.co_freevars:
+        cells.append(closure[name] if name in closure else types.CellType(namespace[name]))
+    func = types.FunctionType(inner.__code__, user_globals, tree.name, defaults, tuple(cells))
+    func.__doc__ = ast.get_docstring(tree)
+    frontend.GENERATED[func.__code__] = text
+    return func

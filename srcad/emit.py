@@ -1,0 +1,148 @@
+"""What both emitters share: names for derivatives, template instantiation, line markers."""
+from __future__ import annotations
+
+import ast
+import copy
+
+from . import ir, rules
+from .activity import Activity, bound_args
+from .rules import FLOAT
+
+LINE_MARK = "__srcad_line__"
+
+
+def name_load(n: str) -> ast.Name:
+    return ast.Name(id=n, ctx=ast.Load())
+
+
+def assign(target, value: ast.expr) -> ast.stmt:
+    return ir.assign_ast(target, value)
+
+
+def call(func: str, *args) -> ast.expr:
+    return ast.Call(func=name_load(func), args=list(args), keywords=[])
+
+
+def line_mark(line: int) -> ast.stmt:
+    """A placeholder statement codegen turns into a comment quoting the user's line."""
+    return ast.Expr(value=call(LINE_MARK, ast.Constant(line)))
+
+
+class Emitter:
+    """Base of the forward and reverse emitters: naming and rule templates."""
+
+    suffix = ""
+
+    def __init__(self, fn: ir.Function, act: Activity, build_callee):
+        self.fn = fn
+        self.act = act
+        self.build_callee = build_callee          # (func, mode, wrt, kinds) -> function
+        self.taken = set(fn.reserved) | {t for s in ir.walk(fn.body) for t in ir.targets(s)}
+        self.derived: dict = {}
+        self.injected: dict = dict(getattr(fn, "injected", {}))
+        self.last_line = None
+
+    def new_name(self, base: str) -> str:
+        name, k = base, 0
+        while name in self.taken:
+            k += 1
+            name = f"{base}{k}" if base.endswith("_") else f"{base}_{k}"
+        self.taken.add(name)
+        return name
+
+    def d(self, name: str) -> str:
+        """The derivative name of primal `name` (`x_dot` or `x_bar`)."""
+        if name not in self.derived:
+            self.derived[name] = self.new_name(f"{name}_{self.suffix}")
+        return self.derived[name]
+
+    def active(self, atom) -> bool:
+        return isinstance(atom, ir.Name) and atom.id in self.act.active
+
+    def is_float(self, atom) -> bool:
+        return self.act.kind(atom) == FLOAT
+
+    def zeros(self, atom) -> ast.expr:
+        return ast.Constant(0.0) if self.is_float(atom) else call("zeros_like", ir.atom_ast(atom))
+
+    def inject(self, base: str, obj) -> str:
+        for n, o in self.injected.items():
+            if o is obj:
+                return n
+        name = self.new_name(base)
+        self.injected[name] = obj
+        return name
+
+    def mark(self, s, out: list):
+        line = getattr(s, "line", None)
+        if line is not None and line != self.last_line and line in self.fn.source_lines:
+            out.append(line_mark(line))
+            self.last_line = line
+
+    def template(self, tmpl: rules.Template, s: ir.Assign, extra: dict,
+                 strip_bcast: bool = False) -> ast.expr:
+        """Instantiate a rule template for statement `s` = `out = prim(...)`."""
+        call_ = s.value
+        bound = bound_args(call_)
+        out = ir.Name(s.target)
+        tree = _Simplify(self, bound, out, strip_bcast).visit(copy.deepcopy(tmpl.tree))
+        mapping = {p: ir.atom_ast(a) for p, a in bound.items()}
+        mapping["out"] = name_load(s.target)
+        if isinstance(call_.prim, rules.IndexRule):
+            mapping["IDX"] = rules.index_ast(call_.static, [ir.atom_ast(a) for a in call_.args], False)
+        mapping.update(extra)
+        return rules._Substitute(mapping).visit(tree)
+
+
+class _Simplify(ast.NodeTransformer):
+    """Drop broadcasting helpers that kinds show to be identities."""
+
+    def __init__(self, em: Emitter, bound: dict, out, strip_bcast: bool):
+        self.em, self.bound, self.out, self.strip = em, bound, out, strip_bcast
+
+    def atom(self, node):
+        if isinstance(node, ast.Name):
+            if node.id == "out":
+                return self.out
+            return self.bound.get(node.id)
+        return None
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if not isinstance(node.func, ast.Name) or len(node.args) < 2:
+            return node
+        f = node.func.id
+        like = self.atom(node.args[1])
+        if f == "bcast" and (self.strip or (like is not None and self.em.is_float(like))):
+            return node.args[0]
+        if f in ("unbroadcast", "unreduce") and like is not None and self.em.is_float(like) \
+                and self.em.is_float(self.out):
+            return node.args[0]
+        return node
+
+
+def sum_exprs(exprs: list) -> ast.expr:
+    total = exprs[0]
+    for e in exprs[1:]:
+        total = ast.BinOp(left=total, op=ast.Add(), right=e)
+    return total
+
+
+def callee_args(s: ir.Assign, func, taken_err) -> list:
+    """A user call's arguments in the callee's parameter order, defaults filled in."""
+    import inspect
+    call_ = s.value
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return list(call_.args)
+    atoms = list(call_.args)
+    for p in params[len(atoms):]:
+        if p.name in call_.kwargs:
+            atoms.append(call_.kwargs[p.name])
+        elif p.default is not inspect.Parameter.empty and \
+                isinstance(p.default, (int, float, str, bool, type(None), tuple)):
+            atoms.append(ir.Const(p.default))
+        else:
+            raise taken_err(f"call of {call_.prim.name}(): pass argument {p.name!r} explicitly")
+    return atoms

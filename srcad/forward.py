@@ -1,0 +1,118 @@
+"""Forward-mode pass: each primal statement followed by its tangent statement (`x_dot`)."""
+from __future__ import annotations
+
+import ast
+
+from . import ir, rules
+from .activity import Activity, diff_args
+from .emit import Emitter, assign, call, callee_args, name_load, sum_exprs
+from .errors import UnsupportedSyntaxError
+from .lower import PACK_LIST, PACK_TUPLE, UserCall
+
+
+def forward(fn: ir.Function, act: Activity, wrt: list, build_callee) -> ast.FunctionDef:
+    """The tangent function: `f_jvp(*params, *wrt_dots)` returns `(out, out_dot)`."""
+    return _Forward(fn, act, build_callee).function(wrt)
+
+
+class _Forward(Emitter):
+    suffix = "dot"
+
+    def function(self, wrt):
+        dots = [self.d(p) for p in wrt]
+        body = self.block(self.fn.body)
+        args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in self.fn.params + dots],
+                             vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+        doc = (f"Forward-mode derivative of {self.fn.name} ({self.fn.filename}:{self.fn.firstline})"
+               f": returns (out, out_dot), the value and its tangent along "
+               f"{', '.join(dots)}.")
+        tree = ast.FunctionDef(name=f"{self.fn.name}_jvp", args=args,
+                               body=[ast.Expr(ast.Constant(doc))] + body, decorator_list=[],
+                               returns=None, type_comment=None, type_params=[])
+        tree.injected = self.injected
+        return tree
+
+    def block(self, stmts) -> list:
+        out = []
+        for s in stmts:
+            self.mark(s, out)
+            out += self.stmt(s)
+        return out or [ast.Pass()]
+
+    def stmt(self, s) -> list:
+        if isinstance(s, ir.Assign):
+            return self.assign_stmt(s)
+        if isinstance(s, ir.If):
+            return [ast.If(test=ir.atom_ast(s.test), body=self.block(s.body),
+                           orelse=self.block(s.orelse) if s.orelse else [])]
+        if isinstance(s, ir.For):
+            return [ast.For(target=ir.target_ast(s.target), iter=ir.atom_ast(s.iter),
+                            body=self.block(s.body), orelse=[], lineno=0)]
+        if isinstance(s, ir.While):
+            return [ast.While(test=ast.Constant(True), body=self.block(s.body), orelse=[])]
+        if isinstance(s, ir.Break):
+            return [ast.Break()]
+        if isinstance(s, ir.Continue):
+            return [ast.Continue()]
+        if isinstance(s, ir.Return):
+            tangent = name_load(self.d(s.value.id)) if self.active(s.value) else self.zeros(s.value)
+            return [ast.Return(ast.Tuple(elts=[ir.atom_ast(s.value), tangent], ctx=ast.Load()))]
+        raise AssertionError(s)
+
+    def assign_stmt(self, s: ir.Assign) -> list:
+        primal = [assign(s.target, ir.expr_ast(s.value))]
+        targets = ir.targets(s)
+        if not any(t in self.act.active for t in targets):
+            return primal
+        v = s.value
+        if isinstance(s.target, tuple):
+            if self.active(v):
+                return primal + [assign(tuple(self.d(t) for t in targets), name_load(self.d(v.id)))]
+            return primal + [assign(self.d(t), self.zeros(ir.Name(t))) for t in targets
+                             if t in self.act.active]
+        target = s.target
+        if not isinstance(v, ir.Call):
+            value = name_load(self.d(v.id)) if self.active(v) else self.zeros(ir.Name(target))
+            return primal + [assign(self.d(target), value)]
+        prim = v.prim
+        if isinstance(prim, UserCall):
+            return self.user_call(s)
+        if prim is PACK_TUPLE or prim is PACK_LIST:
+            elts = [name_load(self.d(a.id)) if self.active(a) else self.zeros(a) for a in v.args]
+            cls = ast.Tuple if prim is PACK_TUPLE else ast.List
+            return primal + [assign(self.d(target), cls(elts=elts, ctx=ast.Load()))]
+        active_args = [a for a in diff_args(v) if self.active(a)]
+        if not active_args:
+            return primal + [assign(self.d(target), self.zeros(ir.Name(target)))]
+        bound = _bound_params(v)
+        terms = []
+        all_active = all(self.active(bound[p]) for p in prim.diff_params if p in bound)
+        for p in prim.diff_params:
+            a = bound.get(p)
+            if a is None or not self.active(a):
+                continue
+            tmpl = prim.jvp.get(p)
+            if tmpl is None:
+                raise UnsupportedSyntaxError(f"{prim.name or prim.key} has no forward-mode rule "
+                                             f"for argument {p!r}", self.fn.filename, s.line)
+            terms.append(self.template(tmpl, s, {f"{p}_dot": name_load(self.d(a.id))},
+                                       strip_bcast=all_active))
+        return primal + [assign(self.d(target), sum_exprs(terms))]
+
+    def user_call(self, s: ir.Assign) -> list:
+        v = s.value
+        err = lambda m: UnsupportedSyntaxError(m, self.fn.filename, s.line)  # noqa: E731
+        atoms = callee_args(s, v.prim.func, err)
+        wrt = tuple(i for i, a in enumerate(atoms) if self.active(a))
+        kinds = tuple(self.act.kind(a) for a in atoms)
+        df = self.build_callee(v.prim.func, "forward", wrt, kinds, s.line)
+        name = self.inject(f"{v.prim.name}_jvp", df)
+        args = [ir.atom_ast(a) for a in atoms] + [name_load(self.d(atoms[i].id)) for i in wrt]
+        return [assign((s.target, self.d(s.target)), call(name, *args))]
+
+
+def _bound_params(v: ir.Call) -> dict:
+    from .activity import bound_args
+    if isinstance(v.prim, rules.IndexRule):
+        return {"x": v.args[0]}
+    return bound_args(v)

@@ -1,0 +1,175 @@
+"""The pass list, in one place, and the cache of built derivatives.
+
+    frontend -> lower -> (verify) -> activity -> forward | reverse -> optimize -> codegen
+
+`build` runs it for one function, mode, `wrt` and argument kinds; set
+`SRCAD_DEBUG=lower,reverse,...` (or `debug=`) to print the program after a pass.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+import threading
+import weakref
+from dataclasses import dataclass
+
+from . import activity, codegen, forward, frontend, ir, lower, optimize, reverse, rules
+from .errors import SrcadError, UnsupportedSyntaxError
+from .rules import ANY, FLOAT, INT
+
+
+@dataclass
+class Derivative:
+    func: object          # the compiled derivative
+    text: str             # its source, as `srcad.source` shows it
+    params: list          # the primal's parameter names
+
+
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_BUILDING = threading.local()
+
+
+def kind_of(value) -> str:
+    t = type(value)
+    if t is float:
+        return FLOAT
+    if t is int or t is bool:
+        return INT
+    return ANY
+
+
+def static_kinds(f) -> tuple:
+    """Argument kinds guessed without arguments: `float` annotations and float defaults."""
+    kinds = []
+    for p in inspect.signature(f).parameters.values():
+        ann = p.annotation
+        if ann is float or ann == "float" or isinstance(p.default, float):
+            kinds.append(FLOAT)
+        elif ann is int or ann == "int" or (type(p.default) is int):
+            kinds.append(INT)
+        else:
+            kinds.append(ANY)
+    return tuple(kinds)
+
+
+def params_of(f) -> list:
+    return list(inspect.signature(f).parameters)
+
+
+def get(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True,
+        with_value: bool = False) -> Derivative:
+    """The cached derivative of `f`, built on first use."""
+    key = (mode, wrt, kinds, single, with_value)
+    try:
+        per_func = _CACHE[f]
+    except KeyError:
+        per_func = _CACHE[f] = {}
+    except TypeError:
+        per_func = {}
+    d = per_func.get(key)
+    if d is None:
+        d = per_func[key] = build(f, mode, wrt, kinds, single, with_value)
+    return d
+
+
+def parse(f, kinds: tuple) -> frontend.Parsed:
+    """The frontend, also for srcad's own transformations (`grad(f)` is its generated code)."""
+    transform = getattr(f, "__srcad_transform__", None)
+    if transform is None:
+        return frontend.parse(f)
+    kind, inner, positions, single = transform
+    if kind not in ("grad", "value_and_grad"):
+        raise UnsupportedSyntaxError(f"cannot differentiate srcad.{kind}(...) itself; "
+                                     "differentiate srcad.grad(f) instead")
+    ikinds = tuple(FLOAT if (i in positions and k == INT) else k for i, k in enumerate(kinds))
+    d = get(inner, "reverse", positions, ikinds, single, kind == "value_and_grad")
+    return frontend.parse_generated(d.func, _d_out_name(d.func), 1.0)
+
+
+def _d_out_name(func) -> str:
+    code = func.__code__
+    return code.co_varnames[code.co_argcount - 1]
+
+
+def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_value: bool = False,
+          debug: str | None = None) -> Derivative:
+    """Run the passes: the derivative of `f` in `mode` with respect to positions `wrt`."""
+    debug = set(filter(None, (debug or os.environ.get("SRCAD_DEBUG", "")).split(",")))
+    parsed = parse(f, kinds)
+    fn = lower.lower(parsed)
+    ir.verify(fn)
+    if "lower" in debug:
+        print(ir.to_source(fn))
+    names = [fn.params[i] for i in wrt]
+    kinds = tuple(FLOAT if (i in wrt and k == INT) else k for i, k in enumerate(kinds))
+    act = activity.analyze(fn, names, dict(zip(fn.params, kinds)))
+    callees: list = []
+
+    def build_callee(func, cmode, cwrt, ckinds, line):
+        stack = getattr(_BUILDING, "stack", None)
+        if stack is None:
+            stack = _BUILDING.stack = []
+        if any(func is g for g in stack):
+            raise UnsupportedSyntaxError(f"recursive call of {func.__name__}() is not "
+                                         "differentiable by srcad; write it as a loop",
+                                         fn.filename, line)
+        stack.append(f)
+        try:
+            d = get(func, cmode, cwrt, ckinds, single=False)
+        finally:
+            stack.pop()
+        callees.append(d.text)
+        return d.func
+
+    stack = getattr(_BUILDING, "stack", None)
+    if stack is None:
+        stack = _BUILDING.stack = []
+    stack.append(f)
+    try:
+        if mode == "forward":
+            tree = forward.forward(fn, act, names, build_callee)
+        elif mode == "reverse":
+            tree = reverse.reverse(fn, act, names, build_callee, with_value=with_value,
+                                   single=single)
+        else:
+            raise SrcadError(f"unknown mode {mode!r}: use 'forward' or 'reverse'")
+    finally:
+        stack.pop()
+    injected = dict(fn.injected)
+    injected.update(_injected_of(tree, fn))
+    impure = set(injected)
+    tree = optimize.optimize(tree, impure)
+    if mode in debug:
+        print(ast.unparse(tree))
+    text = codegen.source_text(tree, fn.source_lines, fn.filename, callees)
+    defaults = _defaults(parsed, fn, mode)
+    func = codegen.compile_function(tree, text, parsed.globals, parsed.closure, injected,
+                                    defaults, f"{fn.name} {mode}")
+    func.__srcad_derivative__ = (f, mode, wrt)
+    return Derivative(func=func, text=text, params=fn.params)
+
+
+def _injected_of(tree, fn) -> dict:
+    return getattr(tree, "injected", {})
+
+
+def _defaults(parsed, fn, mode):
+    if mode != "reverse":
+        return None
+    vals = []
+    for p in reversed(fn.params):
+        if p not in parsed.defaults:
+            break
+        vals.append(parsed.defaults[p])
+    return tuple(reversed(vals)) + (1.0,)
+
+
+def ssa(f) -> str:
+    """The primal of `f` in SSA three-address form."""
+    fn = lower.lower(parse(f, static_kinds(f)))
+    ir.verify(fn)
+    return ir.to_source(fn)
+
+
+__all__ = ["build", "get", "ssa", "kind_of", "static_kinds", "Derivative", "rules"]

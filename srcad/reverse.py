@@ -1,0 +1,395 @@
+"""Reverse-mode pass: a forward sweep, then the adjoints (`x_bar`) in reverse order.
+
+The forward sweep is the primal. A value the reverse sweep reads and that the
+primal overwrites (a variable assigned in a loop or in several places) is pushed
+on its stack before it is overwritten and popped back after its adjoint, so the
+reverse sweep always sees the values of the moment it undoes. Loops run
+backwards (`reversed(range)`, or a recorded iteration count for loops that
+`break`); branches replay from their recorded test value. Whether an adjoint is
+first assigned or accumulated is decided here, statically, per name.
+"""
+from __future__ import annotations
+
+import ast
+
+from . import ir, rules
+from .activity import Activity, diff_args
+from .emit import Emitter, assign, call, callee_args, name_load, sum_exprs
+from .errors import UnsupportedSyntaxError
+from .lower import PACK_LIST, PACK_TUPLE, UserCall
+
+LIVE = "live"
+
+
+class _Restore(ast.Expr):
+    """Placeholder: pop `name` back from its stack, if it turns out to be saved."""
+
+    def __init__(self, name):
+        super().__init__(value=ast.Constant(None))
+        self.name = name
+
+
+def reverse(fn: ir.Function, act: Activity, wrt: list, build_callee, with_value: bool = False,
+            single: bool = True) -> ast.FunctionDef:
+    """The adjoint function: `f_grad(*params, d_out=1.0)` returns the gradient for `wrt`
+    (a tuple of them unless `single`), or `(value, gradient)` `with_value`."""
+    em = _Reverse(fn, act, build_callee)
+    em.wrt_is_tuple = not single
+    return em.function(wrt, with_value)
+
+
+class _Reverse(Emitter):
+    suffix = "bar"
+
+    def function(self, wrt, with_value):
+        fn = self.fn
+        defs: dict = {}
+        self.loop_depth_of: dict = {}
+        self._count_defs(fn.body, defs, 0)
+        self.for_targets = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.For)}
+        self.overwritten = {n for n, c in defs.items() if c > 1 or self.loop_depth_of.get(n)} \
+            | {p for p in fn.params if p in defs}
+        self.counters: dict = {}
+        self.zero_on_consume: set = set()
+        self.d_out = self.new_name("d_out")
+        ret = fn.body[-1]
+        assert isinstance(ret, ir.Return)
+        primal_body = fn.body[:-1]
+
+        # reverse sweep first: it tells which primal values it reads
+        state: dict = {}
+        seed = []
+        if self.active(ret.value):
+            seed = [assign(self.d(ret.value.id), name_load(self.d_out))]
+            state[ret.value.id] = LIVE
+        rev = seed + self.rev_block(primal_body, state)
+        grads = []
+        for p in wrt:
+            pa = ir.Name(p)
+            if state.get(p) == LIVE:
+                g = name_load(self.d(p))
+                grads.append(call("float", g) if self.is_float(pa) else call("grad_like", g, name_load(p)))
+            else:
+                grads.append(ast.Constant(0.0) if self.is_float(pa)
+                             else call("grad_like", ast.Constant(0.0), name_load(p)))
+        primal_names = set(fn.params) | {t for s in ir.walk(fn.body) for t in ir.targets(s)}
+        needed = {n.id for st in rev for n in ast.walk(st)
+                  if isinstance(n, ast.Name) and n.id in primal_names}
+        counters = getattr(self, "saved_counters", set())
+        self.saved = ((needed & self.overwritten) - self.for_targets) | counters
+        rev = self.replace_restores(rev)
+
+        fwd = self.fwd_block(primal_body)
+        pre = []
+        never_defined = self._maybe_undefined() - counters
+        for n in sorted(self.saved, key=self._order):
+            if n in never_defined:
+                pre.append(assign(n, ast.Constant(None)))
+            pre.append(assign(self.stack(n), ast.List(elts=[], ctx=ast.Load())))
+        body = pre + fwd
+        value = ir.atom_ast(ret.value)
+        if with_value and isinstance(ret.value, ir.Name) and ret.value.id in self.saved:
+            keep = self.new_name("value")
+            body.append(assign(keep, value))
+            value = name_load(keep)
+        body += rev
+        result = grads[0] if len(wrt) == 1 and not self.wrt_is_tuple else \
+            ast.Tuple(elts=grads, ctx=ast.Load())
+        if with_value:
+            result = ast.Tuple(elts=[value, result], ctx=ast.Load())
+        body.append(ast.Return(result))
+        args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in fn.params]
+                             + [ast.arg(arg=self.d_out)], vararg=None, kwonlyargs=[],
+                             kw_defaults=[], kwarg=None, defaults=[ast.Constant(1.0)])
+        doc = (f"Reverse-mode derivative of {fn.name} ({fn.filename}:{fn.firstline}): the gradient "
+               f"with respect to {', '.join(wrt)}, scaled by {self.d_out}.")
+        tree = ast.FunctionDef(name=f"{fn.name}_grad", args=args,
+                               body=[ast.Expr(ast.Constant(doc))] + body, decorator_list=[],
+                               returns=None, type_comment=None, type_params=[])
+        tree.injected = self.injected
+        return tree
+
+    wrt_is_tuple = True
+    last_rev_line = None
+
+    # ------------------------------------------------------------ analysis helpers
+    def _count_defs(self, stmts, defs, depth):
+        for s in stmts:
+            for t in ir.targets(s):
+                defs[t] = defs.get(t, 0) + 1
+                if depth:
+                    self.loop_depth_of[t] = depth
+            if isinstance(s, (ir.For, ir.While)):
+                self._count_defs(s.body, defs, depth + 1)
+            elif isinstance(s, ir.If):
+                self._count_defs(s.body, defs, depth)
+                self._count_defs(s.orelse, defs, depth)
+
+    def _order(self, n):
+        return (n not in self.fn.params, n)
+
+    def _maybe_undefined(self) -> set:
+        """Saved names with no top-level definition before their first nested one."""
+        defined = set(self.fn.params)
+        for s in self.fn.body:
+            if isinstance(s, ir.Assign):
+                defined |= set(ir.targets(s))
+            elif ir.blocks(s):
+                break
+        return self.saved - defined
+
+    def stack(self, n: str) -> str:
+        key = ("stack", n)
+        if key not in self.derived:
+            self.derived[key] = self.new_name(f"{n}_stack")
+        return self.derived[key]
+
+    # ------------------------------------------------------------ forward sweep
+    def fwd_block(self, stmts, in_loop=False) -> list:
+        out = []
+        for s in stmts:
+            self.mark(s, out)
+            if isinstance(s, ir.Assign):
+                for t in ir.targets(s):
+                    if t in self.saved:
+                        out.append(ast.Expr(ast.Call(
+                            func=ast.Attribute(value=name_load(self.stack(t)), attr="append",
+                                               ctx=ast.Load()), args=[name_load(t)], keywords=[])))
+                out.append(assign(s.target, ir.expr_ast(s.value)))
+            elif isinstance(s, ir.If):
+                out.append(ast.If(test=ir.atom_ast(s.test), body=self.fwd_block(s.body, in_loop)
+                                  or [ast.Pass()], orelse=self.fwd_block(s.orelse, in_loop)))
+            elif isinstance(s, (ir.For, ir.While)):
+                out += self.fwd_loop(s, in_loop)
+            elif isinstance(s, ir.Break):
+                out.append(ast.Break())
+            elif isinstance(s, ir.Continue):
+                out.append(ast.Continue())
+        return out
+
+    def fwd_loop(self, s, in_loop) -> list:
+        body = self.fwd_block(s.body, True) or [ast.Pass()]
+        count = self.counters.get(id(s))
+        pre, post = [], []
+        if count:
+            pre.append(assign(count, ast.Constant(0)))
+            body.insert(0, assign(count, ast.BinOp(left=name_load(count), op=ast.Add(),
+                                                   right=ast.Constant(1))))
+            if in_loop:
+                post.append(ast.Expr(ast.Call(func=ast.Attribute(
+                    value=name_load(self.stack(count)), attr="append", ctx=ast.Load()),
+                    args=[name_load(count)], keywords=[])))
+        if isinstance(s, ir.For):
+            loop = ast.For(target=ir.target_ast(s.target), iter=ir.atom_ast(s.iter), body=body,
+                           orelse=[], lineno=0)
+        else:
+            loop = ast.While(test=ast.Constant(True), body=body, orelse=[])
+        return pre + [loop] + post
+
+    # ------------------------------------------------------------ reverse sweep
+    def rev_block(self, stmts, state) -> list:
+        out = []
+        for s in reversed(stmts):
+            out += self.rev_stmt(s, state)
+        return out
+
+    def accumulate(self, name: str, expr: ast.expr, state, out: list):
+        bar = self.d(name)
+        if state.get(name) == LIVE:
+            expr = ast.BinOp(left=name_load(bar), op=ast.Add(), right=expr)
+        out.append(assign(bar, expr))
+        state[name] = LIVE
+
+    def consume(self, names, state, out: list):
+        """After a definition's adjoint: the earlier value of each name starts at zero."""
+        for n in names:
+            if n in self.zero_on_consume and n in self.act.active:
+                out.append(assign(self.d(n), self.zeros(ir.Name(n))))
+                state[n] = LIVE
+            else:
+                state.pop(n, None)
+            if n in self.overwritten and n not in self.for_targets:
+                out.append(_Restore(n))
+
+    def rev_stmt(self, s, state) -> list:
+        out: list = []
+        if isinstance(s, ir.Assign):
+            targets = ir.targets(s)
+            live = [t for t in targets if state.get(t) == LIVE and t in self.act.active]
+            if live:
+                self.rev_assign(s, state, out)
+            self.consume(targets, state, out)
+            if out:
+                self.mark_rev(s, out)
+            return out
+        if isinstance(s, ir.If):
+            return self.rev_if(s, state)
+        if isinstance(s, (ir.For, ir.While)):
+            return self.rev_loop(s, state)
+        return out                                       # break, continue: nothing to undo
+
+    def mark_rev(self, s, out):
+        line = getattr(s, "line", None)
+        if line is not None and line in self.fn.source_lines and line != self.last_rev_line:
+            self.last_rev_line = line
+            from .emit import line_mark
+            out.insert(0, line_mark(line))
+
+    def rev_assign(self, s: ir.Assign, state, out):
+        v = s.value
+        if isinstance(s.target, tuple):
+            elts = [name_load(self.d(t)) if state.get(t) == LIVE and t in self.act.active
+                    else self.zeros(ir.Name(t)) for t in s.target]
+            if self.active(v):
+                self.accumulate(v.id, ast.Tuple(elts=elts, ctx=ast.Load()), state, out)
+            return
+        out_bar = name_load(self.d(s.target))
+        if not isinstance(v, ir.Call):
+            if self.active(v):
+                self.accumulate(v.id, out_bar, state, out)
+            return
+        prim = v.prim
+        if isinstance(prim, UserCall):
+            return self.rev_user_call(s, state, out)
+        if prim is PACK_TUPLE or prim is PACK_LIST:
+            for k, a in enumerate(v.args):
+                if self.active(a):
+                    self.accumulate(a.id, ast.Subscript(value=out_bar, slice=ast.Constant(k),
+                                                        ctx=ast.Load()), state, out)
+            return
+        bound = _bound(v)
+        for p in prim.diff_params:
+            a = bound.get(p)
+            if a is None or not self.active(a):
+                continue
+            tmpl = prim.vjp.get(p)
+            if tmpl is None:
+                raise UnsupportedSyntaxError(f"{prim.name or prim.key} has no reverse-mode rule "
+                                             f"for argument {p!r}", self.fn.filename, s.line)
+            self.accumulate(a.id, self.template(tmpl, s, {"out_bar": out_bar}), state, out)
+
+    def rev_user_call(self, s, state, out):
+        v = s.value
+        err = lambda m: UnsupportedSyntaxError(m, self.fn.filename, s.line)  # noqa: E731
+        atoms = callee_args(s, v.prim.func, err)
+        wrt = tuple(i for i, a in enumerate(atoms) if self.active(a))
+        if not wrt:
+            return
+        kinds = tuple(self.act.kind(a) for a in atoms)
+        df = self.build_callee(v.prim.func, "reverse", wrt, kinds, s.line)
+        name = self.inject(f"{v.prim.name}_grad", df)
+        parts = [self.new_name(f"{atoms[i].id}_bar_{v.prim.name}") for i in wrt]
+        args = [ir.atom_ast(a) for a in atoms] + [name_load(self.d(s.target))]
+        target = tuple(parts)
+        out.append(assign(target, call(name, *args)))
+        for i, part in zip(wrt, parts):
+            self.accumulate(atoms[i].id, name_load(part), state, out)
+
+    def reconcile(self, state, want, out):
+        """Make every name LIVE in `want` LIVE in `state`, by zero-initialising it."""
+        for n in sorted(want):
+            if want[n] == LIVE and state.get(n) != LIVE:
+                out.append(assign(self.d(n), self.zeros(ir.Name(n))))
+                state[n] = LIVE
+
+    def rev_if(self, s: ir.If, state) -> list:
+        s_body, s_else = dict(state), dict(state)
+        body = self.rev_block(s.body, s_body)
+        orelse = self.rev_block(s.orelse, s_else)
+        merged = {n: LIVE for n in set(s_body) | set(s_else)}
+        self.reconcile(s_body, merged, body)
+        self.reconcile(s_else, merged, orelse)
+        state.clear()
+        state.update(merged)
+        if not body and not orelse:
+            return []
+        return [ast.If(test=ir.atom_ast(s.test), body=body or [ast.Pass()], orelse=orelse)]
+
+    def rev_loop(self, s, state) -> list:
+        # fixpoint: the adjoint state at the start of the reversed body equals that at its end
+        start = dict(state)
+        saved_zero = set(self.zero_on_consume)
+        while True:
+            trial = dict(start)
+            self.rev_block(s.body, trial)
+            grown = {n: LIVE for n in set(start) | set(trial)}
+            if grown.keys() == start.keys():
+                break
+            start = grown
+        consumed_live = {n for n in start if trial.get(n) != LIVE}
+        self.zero_on_consume = saved_zero | consumed_live
+        pre: list = []
+        self.reconcile(state, start, pre)
+        body_state = dict(start)
+        body = self.rev_block(s.body, body_state)
+        self.reconcile(body_state, start, body)
+        self.zero_on_consume = saved_zero
+        state.clear()
+        state.update(start)
+        if not body:
+            return pre
+        breaks = isinstance(s, ir.While) or _has_break(s.body)
+        if breaks:
+            count = self.counters.get(id(s)) or self.new_name("count")
+            self.counters[id(s)] = count
+            if self._in_loop(s):
+                self.overwritten.add(count)
+                pre.append(assign(count, ast.Call(func=ast.Attribute(
+                    value=name_load(self.stack(count)), attr="pop", ctx=ast.Load()), args=[],
+                    keywords=[])))
+                self.saved_counters = getattr(self, "saved_counters", set()) | {count}
+        if isinstance(s, ir.For):
+            it = ir.atom_ast(s.iter)
+            if breaks:
+                it = ast.Subscript(value=it, slice=ast.Slice(upper=name_load(count)),
+                                   ctx=ast.Load())
+            loop = ast.For(target=ir.target_ast(s.target), iter=call("reversed", it), body=body,
+                           orelse=[], lineno=0)
+        else:
+            loop = ast.For(target=ast.Name(id="_", ctx=ast.Store()),
+                           iter=call("range", name_load(count)), body=body, orelse=[], lineno=0)
+        return pre + [loop]
+
+    def _in_loop(self, loop) -> bool:
+        def find(stmts, depth):
+            for x in stmts:
+                if x is loop:
+                    return depth > 0
+                for b in ir.blocks(x):
+                    r = find(b, depth + isinstance(x, (ir.For, ir.While)))
+                    if r is not None:
+                        return r
+            return None
+        return bool(find(self.fn.body, 0))
+
+    def replace_restores(self, stmts) -> list:
+        out = []
+        for st in stmts:
+            if isinstance(st, _Restore):
+                if st.name in self.saved:
+                    out.append(assign(st.name, ast.Call(func=ast.Attribute(
+                        value=name_load(self.stack(st.name)), attr="pop", ctx=ast.Load()),
+                        args=[], keywords=[])))
+                continue
+            for field in ("body", "orelse"):
+                if isinstance(getattr(st, field, None), list):
+                    new = self.replace_restores(getattr(st, field))
+                    setattr(st, field, new or ([ast.Pass()] if field == "body" else []))
+            out.append(st)
+        return out
+
+
+def _has_break(stmts) -> bool:
+    for s in stmts:
+        if isinstance(s, ir.Break):
+            return True
+        if isinstance(s, ir.If) and (_has_break(s.body) or _has_break(s.orelse)):
+            return True
+    return False
+
+
+def _bound(v: ir.Call) -> dict:
+    from .activity import bound_args
+    if isinstance(v.prim, rules.IndexRule):
+        return {"x": v.args[0]}
+    return bound_args(v)

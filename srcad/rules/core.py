@@ -1,0 +1,148 @@
+"""The handbook: tangent and adjoint of the core primitives.
+
+Placeholders: the parameters (`x`, `y`, ...), `out` (the primal result),
+`out_bar` (its adjoint), `x_dot` (a parameter's tangent). `unbroadcast` sums an
+adjoint back to its input's shape, `bcast` widens a tangent to the output's
+shape, `unreduce` undoes a reduction; the emitters drop them where kinds show
+they are not needed. Ties of max/min split the derivative equally; abs'(0) = 0.
+"""
+import builtins
+import math
+import operator
+
+import numpy as np
+
+from .. import runtime
+from . import ANY, FLOAT, INT, NONE, IndexRule, Template, defrule
+
+# ------------------------------------------------------------ arithmetic
+defrule(operator.add, "x, y", primal="x + y",
+        jvp={"x": "bcast(x_dot, out)", "y": "bcast(y_dot, out)"},
+        vjp={"x": "unbroadcast(out_bar, x)", "y": "unbroadcast(out_bar, y)"})
+defrule(operator.sub, "x, y", primal="x - y",
+        jvp={"x": "bcast(x_dot, out)", "y": "bcast(-y_dot, out)"},
+        vjp={"x": "unbroadcast(out_bar, x)", "y": "unbroadcast(-out_bar, y)"})
+defrule(operator.mul, "x, y", primal="x * y",
+        jvp={"x": "x_dot * y", "y": "x * y_dot"},
+        vjp={"x": "unbroadcast(out_bar * y, x)", "y": "unbroadcast(x * out_bar, y)"})
+defrule(operator.truediv, "x, y", primal="x / y",
+        jvp={"x": "x_dot / y", "y": "-(out * y_dot) / y"},
+        vjp={"x": "unbroadcast(out_bar / y, x)", "y": "unbroadcast(-(out_bar * out) / y, y)"})
+defrule(operator.pow, "x, y", primal="x ** y",
+        jvp={"x": "x_dot * (y * x ** (y - 1))",
+             "y": "y_dot * (out * np.log(np.where(x == 0, 1.0, x)))"},
+        vjp={"x": "unbroadcast(out_bar * (y * x ** (y - 1)), x)",
+             "y": "unbroadcast(out_bar * (out * np.log(np.where(x == 0, 1.0, x))), y)"})
+defrule(operator.neg, "x", primal="-x", jvp="-x_dot", vjp="-out_bar")
+defrule(operator.pos, "x", primal="+x", jvp="x_dot", vjp="out_bar")
+defrule(operator.matmul, "x, y", primal="x @ y", kind=ANY,
+        jvp={"x": "x_dot @ y", "y": "x @ y_dot"},
+        vjp={"x": "matmul_vjp_x(out_bar, x, y)", "y": "matmul_vjp_y(out_bar, x, y)"})
+defrule(np.matmul, "x, y", name="np.matmul", kind=ANY,
+        jvp={"x": "np.matmul(x_dot, y)", "y": "np.matmul(x, y_dot)"},
+        vjp={"x": "matmul_vjp_x(out_bar, x, y)", "y": "matmul_vjp_y(out_bar, x, y)"})
+defrule(np.dot, "x, y", name="dot", method="dot", kind=ANY,
+        jvp={"x": "dot(x_dot, y)", "y": "dot(x, y_dot)"},
+        vjp={"x": "matmul_vjp_x(out_bar, x, y)", "y": "matmul_vjp_y(out_bar, x, y)"})
+
+# piecewise constant: zero derivative everywhere it exists
+for _op, _text in [(operator.floordiv, "x // y"), (operator.mod, "x % y")]:
+    defrule(_op, "x, y", primal=_text, differentiable=False)
+for _op, _text in [(operator.lt, "x < y"), (operator.le, "x <= y"), (operator.gt, "x > y"),
+                   (operator.ge, "x >= y"), (operator.eq, "x == y"), (operator.ne, "x != y"),
+                   (operator.is_, "x is y"), (operator.is_not, "x is not y")]:
+    defrule(_op, "x, y", primal=_text, kind=INT, differentiable=False)
+defrule(operator.not_, "x", primal="not x", kind=INT, differentiable=False)
+defrule(operator.contains, "x, y", primal="y in x", kind=INT, differentiable=False)
+
+# ------------------------------------------------------------ elementwise functions
+_UNARY = {
+    # name: (tangent factor f'(x) in terms of x and out)
+    "sin": "np.cos(x)",
+    "cos": "-np.sin(x)",
+    "tan": "1.0 + out ** 2",
+    "exp": "out",
+    "log": "1.0 / x",
+    "sqrt": "0.5 / out",
+    "tanh": "1.0 - out ** 2",
+    "abs": "np.sign(x)",
+}
+for _name, _deriv in _UNARY.items():
+    defrule(getattr(np, _name), "x", name=f"np.{_name}",
+            jvp=f"x_dot * ({_deriv})", vjp=f"out_bar * ({_deriv})")
+defrule(builtins.abs, "x", name="abs", jvp="x_dot * np.sign(x)", vjp="out_bar * np.sign(x)")
+
+_MATH = {
+    "sin": "math.cos(x)",
+    "cos": "-math.sin(x)",
+    "tan": "1.0 + out ** 2",
+    "exp": "out",
+    "log": "1.0 / x",
+    "sqrt": "0.5 / out",
+    "tanh": "1.0 - out ** 2",
+    "fabs": "math.copysign(1.0, x) if x else 0.0",
+}
+for _name, _deriv in _MATH.items():
+    defrule(getattr(math, _name), "x", name=f"math.{_name}", kind=FLOAT,
+            jvp=f"x_dot * ({_deriv})", vjp=f"out_bar * ({_deriv})")
+
+defrule(np.maximum, "x, y", name="np.maximum",
+        jvp={"x": "x_dot * tie_weight(x, y)", "y": "y_dot * tie_weight(y, x)"},
+        vjp={"x": "unbroadcast(out_bar * tie_weight(x, y), x)",
+             "y": "unbroadcast(out_bar * tie_weight(y, x), y)"})
+defrule(np.minimum, "x, y", name="np.minimum",
+        jvp={"x": "x_dot * tie_weight(y, x)", "y": "y_dot * tie_weight(x, y)"},
+        vjp={"x": "unbroadcast(out_bar * tie_weight(y, x), x)",
+             "y": "unbroadcast(out_bar * tie_weight(x, y), y)"})
+defrule(builtins.max, "x, y", name="max",
+        jvp={"x": "x_dot * tie_weight(x, y)", "y": "y_dot * tie_weight(y, x)"},
+        vjp={"x": "out_bar * tie_weight(x, y)", "y": "out_bar * tie_weight(y, x)"})
+defrule(builtins.min, "x, y", name="min",
+        jvp={"x": "x_dot * tie_weight(y, x)", "y": "y_dot * tie_weight(x, y)"},
+        vjp={"x": "out_bar * tie_weight(y, x)", "y": "out_bar * tie_weight(x, y)"})
+defrule(np.where, "c, x, y", name="np.where",
+        jvp={"x": "bcast(np.where(c, x_dot, 0.0), out)", "y": "bcast(np.where(c, 0.0, y_dot), out)"},
+        vjp={"x": "unbroadcast(np.where(c, out_bar, 0.0), x)",
+             "y": "unbroadcast(np.where(c, 0.0, out_bar), y)"})
+
+# ------------------------------------------------------------ reductions
+defrule(np.sum, "x, axis=None, keepdims=False", name="np.sum", method="sum", kind="reduce",
+        jvp="np.sum(x_dot, axis=axis, keepdims=keepdims)",
+        vjp="unreduce(out_bar, x, axis, keepdims)")
+defrule(np.mean, "x, axis=None, keepdims=False", name="np.mean", method="mean", kind="reduce",
+        jvp="np.mean(x_dot, axis=axis, keepdims=keepdims)",
+        vjp="unreduce(out_bar, x, axis, keepdims) * (np.size(out) / np.size(x))")
+for _f, _m in [(np.max, "max"), (np.min, "min")]:
+    defrule([_f, getattr(np, "a" + _m)], "x, axis=None, keepdims=False", name=f"np.{_m}",
+            method=_m, kind="reduce",
+            jvp="np.sum(x_dot * max_weight(x, out, axis, keepdims), axis=axis, keepdims=keepdims)",
+            vjp="unreduce(out_bar, x, axis, keepdims) * max_weight(x, out, axis, keepdims)")
+
+# ------------------------------------------------------------ shapes
+defrule(("attr", "T"), "x", primal="x.T", kind=ANY, jvp="x_dot.T", vjp="out_bar.T")
+defrule(np.transpose, "x, axes=None", name="np.transpose", method="transpose", kind=ANY,
+        jvp="np.transpose(x_dot, axes)", vjp="untranspose(out_bar, axes)")
+
+# ------------------------------------------------------------ conversions and constants
+defrule(builtins.float, "x", name="float", kind=FLOAT, jvp="x_dot", vjp="out_bar")
+defrule(runtime.stop_gradient, "x", name="stop_gradient", kind="first", differentiable=False)
+for _f in (builtins.int, builtins.len, builtins.bool, builtins.round, np.ndim, np.size):
+    defrule(_f, "x", name=_f.__name__ if _f in vars(builtins).values() else f"np.{_f.__name__}",
+            kind=INT, differentiable=False)
+defrule(builtins.range, "start, stop=None, step=None", name="range", kind=NONE,
+        differentiable=False)
+defrule(np.shape, "x", name="np.shape", kind=NONE, differentiable=False)
+for _attr in ("shape", "dtype"):
+    defrule(("attr", _attr), "x", primal=f"x.{_attr}", kind=NONE, differentiable=False)
+for _attr in ("ndim", "size"):
+    defrule(("attr", _attr), "x", primal=f"x.{_attr}", kind=INT, differentiable=False)
+for _f in (np.sign, np.floor, np.ceil, np.round, np.isnan, np.isfinite, np.argmax, np.argmin,
+           np.argsort, math.floor, math.ceil):
+    _mod = "math" if _f in vars(math).values() else "np"
+    defrule(_f, "x", name=f"{_mod}.{_f.__name__}", kind=ANY if _mod == "np" else INT,
+            differentiable=False)
+
+# ------------------------------------------------------------ indexing
+GETITEM = IndexRule(key=operator.getitem, params=[("x", None)], kind="index",
+                    jvp={"x": Template("x_dot[IDX]")},
+                    vjp={"x": Template("unindex(out_bar, x, IDX)")})
