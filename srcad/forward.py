@@ -20,7 +20,9 @@ class _Forward(Emitter):
 
     def function(self, wrt):
         dots = [self.d(p) for p in wrt]
-        body = self.block(self.fn.body)
+        body = [assign(self.d(p), self.zeros(ir.Name(p))) for p in self.fn.params
+                if p in self.act.active and p not in wrt]
+        body += self.block(self.fn.body)
         args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in self.fn.params + dots],
                              vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
         doc = (f"Forward-mode derivative of {self.fn.name} ({self.fn.filename}:{self.fn.firstline})"

@@ -613,9 +613,10 @@ def _eliminate_returns(body, lowerer, fn_node) -> list:
     into the branch that does not."""
     returns = [s for s in ir.walk(body) if isinstance(s, ir.Return)]
     if len(returns) == 1 and body and body[-1] is returns[0]:
-        return body
+        return _move_continuations(body, lowerer)
     if not returns:
-        return body + [ir.Return(ir.Const(None), lowerer.p.lineno(fn_node))]
+        return _move_continuations(body, lowerer) + [ir.Return(ir.Const(None),
+                                                                lowerer.p.lineno(fn_node))]
     result = lowerer.fresh_name("result")
     flag = lowerer.fresh_name("returned")
     lowerer.merge_names.update({result, flag})

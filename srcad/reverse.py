@@ -45,6 +45,7 @@ class _Reverse(Emitter):
         fn = self.fn
         defs: dict = {}
         self.loop_depth_of: dict = {}
+        self.first_defs: set = set()
         self._count_defs(fn.body, defs, 0)
         self.for_targets = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.For)}
         self.overwritten = {n for n, c in defs.items() if c > 1 or self.loop_depth_of.get(n)} \
@@ -116,6 +117,8 @@ class _Reverse(Emitter):
     def _count_defs(self, stmts, defs, depth):
         for s in stmts:
             for t in ir.targets(s):
+                if not depth and t not in defs and t not in self.fn.params:
+                    self.first_defs.add(id(s))          # overwrites nothing: never saved
                 defs[t] = defs.get(t, 0) + 1
                 if depth:
                     self.loop_depth_of[t] = depth
@@ -151,7 +154,7 @@ class _Reverse(Emitter):
             self.mark(s, out)
             if isinstance(s, ir.Assign):
                 for t in ir.targets(s):
-                    if t in self.saved:
+                    if t in self.saved and id(s) not in self.first_defs:
                         out.append(ast.Expr(ast.Call(
                             func=ast.Attribute(value=name_load(self.stack(t)), attr="append",
                                                ctx=ast.Load()), args=[name_load(t)], keywords=[])))
@@ -200,7 +203,7 @@ class _Reverse(Emitter):
         out.append(assign(bar, expr))
         state[name] = LIVE
 
-    def consume(self, names, state, out: list):
+    def consume(self, names, state, out: list, restore=True):
         """After a definition's adjoint: the earlier value of each name starts at zero."""
         for n in names:
             if n in self.zero_on_consume and n in self.act.active:
@@ -208,7 +211,7 @@ class _Reverse(Emitter):
                 state[n] = LIVE
             else:
                 state.pop(n, None)
-            if n in self.overwritten and n not in self.for_targets:
+            if restore and n in self.overwritten and n not in self.for_targets:
                 out.append(_Restore(n))
 
     def rev_stmt(self, s, state) -> list:
@@ -218,7 +221,7 @@ class _Reverse(Emitter):
             live = [t for t in targets if state.get(t) == LIVE and t in self.act.active]
             if live:
                 self.rev_assign(s, state, out)
-            self.consume(targets, state, out)
+            self.consume(targets, state, out, restore=id(s) not in self.first_defs)
             if out:
                 self.mark_rev(s, out)
             return out

@@ -114,11 +114,11 @@ class IndexRule(Rule):
     """
 
     def emit(self, args, kwargs, static, names) -> ast.expr:
-        return ast.Subscript(value=args[0], slice=index_ast(static, args[1:], True), ctx=ast.Load())
+        return ast.Subscript(value=args[0], slice=index_ast(static, args, True), ctx=ast.Load())
 
 
 def index_ast(layout, atoms, subscript: bool) -> ast.expr:
-    """The index expression of `layout` over `atoms`: `a, 1:n, None` inside a subscript,
+    """The index expression of `layout` over the call's `atoms` (the indexed value first): `a, 1:n, None` inside a subscript,
     `(a, slice(1, n, None), None)` as a value."""
     def part(item):
         kind = item[0]
@@ -171,7 +171,7 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
 
     rule = Rule(key=keys, params=plist, name=name, primal=Template(primal) if primal else None,
                 jvp=tdict(jvp), vjp=tdict(vjp), kind=kind, differentiable=differentiable)
-    for key in keys if isinstance(keys, (list, tuple)) else (keys,):
+    for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if method:
         _METHODS[method] = rule
