@@ -19,6 +19,16 @@ class Activity:
     kinds: dict
     varied: set
     useful: set
+    shapes: dict = None            # name -> shape class: names with equal classes have equal shapes
+
+    def shape(self, atom):
+        if isinstance(atom, ir.Const):
+            return SCALAR if const_kind(atom.value) in (INT, FLOAT) else None
+        return (self.shapes or {}).get(atom.id)
+
+    def same_shape(self, a, b) -> bool:
+        sa = self.shape(a)
+        return sa is not None and sa == self.shape(b)
 
     @property
     def active(self) -> set:
@@ -28,6 +38,9 @@ class Activity:
         if isinstance(atom, ir.Const):
             return const_kind(atom.value)
         return self.kinds.get(atom.id if isinstance(atom, ir.Name) else atom, ANY)
+
+
+SCALAR = "scalar"
 
 
 def const_kind(v) -> str:
@@ -110,7 +123,12 @@ def _call_kind(call: ir.Call, kind) -> str:
 
 def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
     """Kinds and activity of every name in `fn` for derivatives with respect to `wrt`."""
-    kinds: dict = dict(param_kinds)
+    kinds: dict = {}
+    shapes: dict = {}
+    for p, k in param_kinds.items():
+        kind, _, cls = k.partition(":")
+        kinds[p] = kind
+        shapes[p] = SCALAR if kind in (FLOAT, INT) else (("arg", cls) if cls else None)
     stmts = list(ir.walk(fn.body))
 
     def kind(a):
@@ -140,6 +158,7 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
                     kinds[t] = j
                     changed = True
 
+    _infer_shapes(fn, stmts, kinds, shapes)
     nondiff = {INT, NONE}
     varied = {p for p in wrt if kinds.get(p) not in nondiff}
     changed = True
@@ -170,4 +189,53 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
                 if isinstance(a, ir.Name) and a.id not in useful:
                     useful.add(a.id)
                     changed = True
-    return Activity(kinds=kinds, varied=varied, useful=useful)
+    return Activity(kinds=kinds, varied=varied, useful=useful, shapes=shapes)
+
+
+_UNKNOWN = object()
+
+
+def _infer_shapes(fn, stmts, kinds, shapes):
+    """Shape classes: an elementwise operation on operands of one class (or scalars) has
+    that class; scalars share the class SCALAR; everything else is unknown (None)."""
+    def shape(a):
+        if isinstance(a, ir.Const):
+            return SCALAR if const_kind(a.value) in (INT, FLOAT) else None
+        if kinds.get(a.id) in (FLOAT, INT):
+            return SCALAR
+        return shapes.get(a.id, _UNKNOWN if a.id in assigned else None)
+
+    assigned = {t for s in stmts for t in ir.targets(s)}
+    for t in assigned:
+        if kinds.get(t) in (FLOAT, INT):
+            shapes[t] = SCALAR
+    changed, rounds = True, 0
+    while changed and rounds < 50:
+        changed, rounds = False, rounds + 1
+        for s in stmts:
+            if not isinstance(s, ir.Assign) or isinstance(s.target, tuple):
+                continue
+            t = s.target
+            if kinds.get(t) in (FLOAT, INT):
+                continue
+            v = s.value
+            if isinstance(v, ir.Call):
+                new = None
+                if getattr(v.prim, "kind", None) == "elementwise":
+                    classes = {shape(a) for a in v.args}
+                    if None not in classes:
+                        classes.discard(_UNKNOWN)
+                        arrays = classes - {SCALAR}
+                        new = (arrays.pop() if len(arrays) == 1 else None) if arrays else SCALAR
+                        if _UNKNOWN in {shape(a) for a in v.args} and not arrays:
+                            new = _UNKNOWN
+            else:
+                new = shape(v)
+            old = shapes.get(t, _UNKNOWN)
+            joined = new if old is _UNKNOWN else (old if old == new or new is _UNKNOWN else None)
+            if joined is not _UNKNOWN and joined != old:
+                shapes[t] = joined
+                changed = True
+    for t in assigned:
+        if shapes.get(t, _UNKNOWN) is _UNKNOWN:
+            shapes[t] = None

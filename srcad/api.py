@@ -45,11 +45,11 @@ class _Binder:
 
 def _prepare(args, positions):
     """Argument kinds for the cache key; integer `wrt` arguments become floats."""
-    kinds = tuple(map(pipeline.kind_of, args))
+    kinds = pipeline.kinds_of(args)
     if any(kinds[i] == "int" for i in positions):
         args = tuple(float(a) if i in positions and kinds[i] == "int" else a
                      for i, a in enumerate(args))
-        kinds = tuple(map(pipeline.kind_of, args))
+        kinds = pipeline.kinds_of(args)
     return args, kinds
 
 
@@ -57,11 +57,12 @@ def _transform(f, wrt, with_value, kind):
     positions, single = _positions(f, wrt)
     bind = _Binder(f)
     cache: dict = {}
+    kinds_of = pipeline.kinds_of
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         args = bind(args, kwargs)
-        kinds = tuple(map(pipeline.kind_of, args))
+        kinds = kinds_of(args)
         df = cache.get(kinds)
         if df is None:
             args, kinds2 = _prepare(args, positions)

@@ -113,10 +113,14 @@ class _Simplify(ast.NodeTransformer):
             return node
         f = node.func.id
         like = self.atom(node.args[1])
-        if f == "bcast" and (self.strip or (like is not None and self.em.is_float(like))):
-            return node.args[0]
-        if f in ("unbroadcast", "unreduce") and like is not None and self.em.is_float(like) \
-                and self.em.is_float(self.out):
+        same = self.em.act.same_shape
+        if f == "bcast":
+            # the tangent's shape is that of the parameters it mentions
+            params = [self.bound[n.id[:-4]] for n in ast.walk(node.args[0]) if isinstance(n, ast.Name)
+                      and n.id.endswith("_dot") and n.id[:-4] in self.bound]
+            if self.strip or (params and all(same(p, self.out) for p in params)):
+                return node.args[0]
+        if f in ("unbroadcast", "unreduce") and like is not None and same(like, self.out):
             return node.args[0]
         return node
 

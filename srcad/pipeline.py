@@ -12,6 +12,8 @@ import inspect
 import os
 import threading
 import weakref
+
+import numpy as np
 from dataclasses import dataclass
 
 from . import activity, codegen, forward, frontend, ir, lower, optimize, reverse, rules
@@ -37,6 +39,34 @@ def kind_of(value) -> str:
     if t is int or t is bool:
         return INT
     return ANY
+
+
+def kinds_of(args) -> tuple:
+    """Each argument's kind; arrays as `any:k`, k the first argument of the same shape,
+    so that the generated code may rely on which arguments have equal shapes."""
+    out = []
+    shapes = []
+    for a in args:
+        t = type(a)
+        if t is float:
+            out.append(FLOAT)
+        elif t is int or t is bool:
+            out.append(INT)
+        elif t is np.ndarray:
+            shape = a.shape
+            for k, s in enumerate(shapes):
+                if s == shape:
+                    break
+            else:
+                k = len(shapes)
+                shapes.append(shape)
+            out.append(_ARRAY_KINDS[k] if k < len(_ARRAY_KINDS) else ANY)
+        else:
+            out.append(ANY)
+    return tuple(out)
+
+
+_ARRAY_KINDS = tuple(f"any:{k}" for k in range(16))
 
 
 def static_kinds(f) -> tuple:
@@ -103,6 +133,7 @@ def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_valu
         print(ir.to_source(fn))
     names = [fn.params[i] for i in wrt]
     kinds = tuple(FLOAT if (i in wrt and k == INT) else k for i, k in enumerate(kinds))
+    kinds = kinds + (ANY,) * (len(fn.params) - len(kinds))
     act = activity.analyze(fn, names, dict(zip(fn.params, kinds)))
     callees: list = []
 

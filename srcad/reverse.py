@@ -19,6 +19,7 @@ from .errors import UnsupportedSyntaxError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
 
 LIVE = "live"
+OWNED = "owned"          # live, and an array no other name refers to: safe to add into in place
 
 
 class _Restore(ast.Expr):
@@ -67,7 +68,7 @@ class _Reverse(Emitter):
         grads = []
         for p in wrt:
             pa = ir.Name(p)
-            if state.get(p) == LIVE:
+            if state.get(p) in (LIVE, OWNED):
                 g = name_load(self.d(p))
                 grads.append(call("float", g) if self.is_float(pa) else call("grad_like", g, name_load(p)))
             else:
@@ -78,6 +79,7 @@ class _Reverse(Emitter):
                   if isinstance(n, ast.Name) and n.id in primal_names}
         counters = getattr(self, "saved_counters", set())
         self.saved = ((needed & self.overwritten) - self.for_targets) | counters
+        self.shape_only = _shape_only_reads(rev, self.saved)
         rev = self.replace_restores(rev)
 
         fwd = self.fwd_block(primal_body)
@@ -155,9 +157,14 @@ class _Reverse(Emitter):
             if isinstance(s, ir.Assign):
                 for t in ir.targets(s):
                     if t in self.saved and id(s) not in self.first_defs:
+                        # only the shape of a value some adjoint unbroadcasts to is kept
+                        kept = ast.Call(func=ast.Attribute(value=name_load("np"), attr="shape",
+                                                           ctx=ast.Load()),
+                                        args=[name_load(t)], keywords=[]) \
+                            if t in self.shape_only else name_load(t)
                         out.append(ast.Expr(ast.Call(
                             func=ast.Attribute(value=name_load(self.stack(t)), attr="append",
-                                               ctx=ast.Load()), args=[name_load(t)], keywords=[])))
+                                               ctx=ast.Load()), args=[kept], keywords=[])))
                 out.append(assign(s.target, ir.expr_ast(s.value)))
             elif isinstance(s, ir.If):
                 out.append(ast.If(test=ir.atom_ast(s.test), body=self.fwd_block(s.body, in_loop)
@@ -198,10 +205,17 @@ class _Reverse(Emitter):
 
     def accumulate(self, name: str, expr: ast.expr, state, out: list):
         bar = self.d(name)
-        if state.get(name) == LIVE:
+        index = _unindex_parts(expr)
+        if state.get(name) == OWNED and index is not None:
+            g, idx = index                     # x_bar[idx] += g, without a zero array of x's size
+            out.append(ast.Expr(call("index_add", name_load(bar), idx, g)))
+            return
+        if state.get(name) in (LIVE, OWNED):
             expr = ast.BinOp(left=name_load(bar), op=ast.Add(), right=expr)
+            state[name] = OWNED if index is not None or state[name] == OWNED else LIVE
+        else:
+            state[name] = OWNED if index is not None else LIVE
         out.append(assign(bar, expr))
-        state[name] = LIVE
 
     def consume(self, names, state, out: list, restore=True):
         """After a definition's adjoint: the earlier value of each name starts at zero."""
@@ -218,7 +232,7 @@ class _Reverse(Emitter):
         out: list = []
         if isinstance(s, ir.Assign):
             targets = ir.targets(s)
-            live = [t for t in targets if state.get(t) == LIVE and t in self.act.active]
+            live = [t for t in targets if state.get(t) in (LIVE, OWNED) and t in self.act.active]
             if live:
                 self.rev_assign(s, state, out)
             self.consume(targets, state, out, restore=id(s) not in self.first_defs)
@@ -241,7 +255,7 @@ class _Reverse(Emitter):
     def rev_assign(self, s: ir.Assign, state, out):
         v = s.value
         if isinstance(s.target, tuple):
-            elts = [name_load(self.d(t)) if state.get(t) == LIVE and t in self.act.active
+            elts = [name_load(self.d(t)) if state.get(t) in (LIVE, OWNED) and t in self.act.active
                     else self.zeros(ir.Name(t)) for t in s.target]
             if self.active(v):
                 self.accumulate(v.id, ast.Tuple(elts=elts, ctx=ast.Load()), state, out)
@@ -291,7 +305,7 @@ class _Reverse(Emitter):
     def reconcile(self, state, want, out):
         """Make every name LIVE in `want` LIVE in `state`, by zero-initialising it."""
         for n in sorted(want):
-            if want[n] == LIVE and state.get(n) != LIVE:
+            if want[n] == LIVE and state.get(n) not in (LIVE, OWNED):
                 out.append(assign(self.d(n), self.zeros(ir.Name(n))))
                 state[n] = LIVE
 
@@ -319,7 +333,7 @@ class _Reverse(Emitter):
             if grown.keys() == start.keys():
                 break
             start = grown
-        consumed_live = {n for n in start if trial.get(n) != LIVE}
+        consumed_live = {n for n in start if trial.get(n) not in (LIVE, OWNED)}
         self.zero_on_consume = saved_zero | consumed_live
         pre: list = []
         self.reconcile(state, start, pre)
@@ -380,6 +394,29 @@ class _Reverse(Emitter):
                     setattr(st, field, new or ([ast.Pass()] if field == "body" else []))
             out.append(st)
         return out
+
+
+def _unindex_parts(expr):
+    """(g, idx) when `expr` is `unindex(g, x, idx)`, else None."""
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and \
+            expr.func.id == "unindex" and len(expr.args) == 3:
+        return expr.args[0], expr.args[2]
+    return None
+
+
+def _shape_only_reads(stmts, names) -> set:
+    """Names among `names` that the reverse sweep reads only as `unbroadcast(g, name)`."""
+    total: dict = {}
+    shape: dict = {}
+    for st in stmts:
+        for node in ast.walk(st):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names:
+                total[node.id] = total.get(node.id, 0) + 1
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                    node.func.id == "unbroadcast" and len(node.args) == 2 and \
+                    isinstance(node.args[1], ast.Name):
+                shape[node.args[1].id] = shape.get(node.args[1].id, 0) + 1
+    return {n for n in total if shape.get(n) == total[n]}
 
 
 def _has_break(stmts) -> bool:

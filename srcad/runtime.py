@@ -5,7 +5,7 @@ import numpy as np
 
 __all__ = ["unbroadcast", "bcast", "zeros_like", "grad_like", "stop_gradient", "unindex",
            "unreduce", "untranspose", "matmul_vjp_x", "matmul_vjp_y", "dot", "tie_weight",
-           "max_weight", "Stack"]
+           "max_weight", "index_add", "Stack"]
 
 
 def stop_gradient(x):
@@ -15,6 +15,10 @@ def stop_gradient(x):
 
 def unbroadcast(g, like):
     """Sum the adjoint `g` back to the shape of `like` (an array, a scalar, or a shape tuple)."""
+    if type(like) is float:
+        return g if type(g) is float else np.sum(g)
+    if type(g) is np.ndarray and type(like) is np.ndarray and g.shape == like.shape:
+        return g
     shape = like if type(like) is tuple else np.shape(like)
     gshape = np.shape(g)
     if gshape == shape:
@@ -32,6 +36,8 @@ def unbroadcast(g, like):
 
 def bcast(t, like):
     """Broadcast the tangent `t` to the shape of `like` (the primal output)."""
+    if type(like) is float:
+        return t
     shape = np.shape(like)
     if np.shape(t) == shape:
         return t
@@ -52,6 +58,8 @@ def _float_dtype(x):
 
 def grad_like(g, x):
     """Give the derivative `g` the type, shape and dtype of the argument `x`."""
+    if type(x) is float:
+        return float(g)
     if isinstance(x, np.ndarray):
         dt = _float_dtype(x)
         if type(g) is np.ndarray and g.shape == x.shape and g.dtype == dt:
@@ -67,8 +75,26 @@ def grad_like(g, x):
 def unindex(g, x, idx):
     """Adjoint of `x[idx]`: a zero array shaped like `x` with `g` added at `idx` (repeats add up)."""
     out = np.zeros(np.shape(x), dtype=_float_dtype(np.asarray(g)) if np.ndim(x) else np.float64)
-    np.add.at(out, idx, g)
+    if _basic(idx):
+        out[idx] = g                 # basic indexing selects each element at most once
+    else:
+        np.add.at(out, idx, g)
     return out
+
+
+def index_add(acc, idx, g):
+    """`acc[idx] += g` in place, adding repeated indices up; returns `acc`."""
+    if _basic(idx):
+        acc[idx] += g
+    else:
+        np.add.at(acc, idx, g)
+    return acc
+
+
+def _basic(idx) -> bool:
+    items = idx if type(idx) is tuple else (idx,)
+    return all(i is None or i is Ellipsis or type(i) in (int, slice) or isinstance(i, np.integer)
+               for i in items)
 
 
 def unreduce(g, like, axis=None, keepdims=False):
