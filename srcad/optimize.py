@@ -17,8 +17,63 @@ _FOLD = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
 def optimize(fn: ast.FunctionDef, impure: set) -> ast.FunctionDef:
     """Simplify `fn` in place; `impure` names functions whose calls must stay."""
     _Simplify().visit(fn)
+    _propagate_copies(fn)
     _remove_dead(fn, impure)
     return fn
+
+
+def _stores(tree) -> dict:
+    out: dict = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            out[n.id] = out.get(n.id, 0) + 1
+    return out
+
+
+def _propagate_copies(fn):
+    """`a = b` followed by reads of `a`: read `b` instead, when `a` is assigned only there and
+    every read of `a` comes before `b` changes, in the same block."""
+    stores = _stores(fn)
+    params = {a.arg for a in fn.args.args}
+
+    def block(stmts):
+        i = 0
+        while i < len(stmts):
+            s = stmts[i]
+            for field in ("body", "orelse"):
+                if isinstance(getattr(s, field, None), list):
+                    block(getattr(s, field))
+            if isinstance(s, ast.Assign) and len(s.targets) == 1 and \
+                    isinstance(s.targets[0], ast.Name) and isinstance(s.value, ast.Name):
+                a, b = s.targets[0].id, s.value.id
+                if stores.get(a) == 1 and a not in params and _replace_reads(stmts, i, a, b, fn):
+                    del stmts[i]
+                    continue
+            i += 1
+    block(fn.body)
+
+
+def _replace_reads(stmts, i, a, b, fn) -> bool:
+    rest = stmts[i + 1:]
+    end = len(rest)
+    for k, s in enumerate(rest):
+        if b in _stores(s):
+            end = k
+            break
+    inside = sum(1 for s in rest[:end] for n in ast.walk(s)
+                 if isinstance(n, ast.Name) and n.id == a and isinstance(n.ctx, ast.Load))
+    total = sum(1 for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == a
+                and isinstance(n.ctx, ast.Load))
+    if inside != total:
+        return False
+    if end < len(rest) and any(isinstance(n, ast.Name) and n.id == a
+                               for n in ast.walk(rest[end])):
+        return False
+    for s in rest[:end]:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name) and n.id == a:
+                n.id = b
+    return True
 
 
 def _num(node):
