@@ -8,6 +8,7 @@ from .activity import Activity, diff_args
 from .emit import Emitter, assign, call, callee_args, name_load, sum_exprs
 from .errors import UnsupportedSyntaxError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
+from .rules.core import LIST_APPEND
 
 
 def forward(fn: ir.Function, act: Activity, wrt: list, build_callee) -> ast.FunctionDef:
@@ -83,6 +84,13 @@ class _Forward(Emitter):
             elts = [name_load(self.d(a.id)) if self.active(a) else self.zeros(a) for a in v.args]
             cls = ast.Tuple if prim is PACK_TUPLE else ast.List
             return primal + [assign(self.d(target), cls(elts=elts, ctx=ast.Load()))]
+        if prim is LIST_APPEND:
+            xs, x = v.args
+            head = name_load(self.d(xs.id)) if self.active(xs) else self.zeros(xs)
+            tail = name_load(self.d(x.id)) if self.active(x) else self.zeros(x)
+            value = ast.BinOp(left=call("list", head), op=ast.Add(),
+                              right=ast.List(elts=[tail], ctx=ast.Load()))
+            return primal + [assign(self.d(target), value)]
         active_args = [a for a in diff_args(v) if self.active(a)]
         if not active_args:
             return primal + [assign(self.d(target), self.zeros(ir.Name(target)))]

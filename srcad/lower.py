@@ -183,6 +183,17 @@ class _Lowerer:
             if isinstance(s.value, gast.Constant):
                 return                               # a docstring
             if isinstance(s.value, gast.Call):
+                func = s.value.func
+                if isinstance(func, gast.Attribute) and func.attr == "append" and \
+                        isinstance(func.value, gast.Name) and func.value.id in self.locals:
+                    if len(s.value.args) != 1 or s.value.keywords:
+                        raise self.error(UnsupportedSyntaxError, "list.append takes one argument",
+                                         s)
+                    from .rules.core import LIST_APPEND
+                    xs = self.name(func.value)
+                    v = self.expr(s.value.args[0])
+                    self.call_prim(LIST_APPEND, [xs, v], dest=self.target_name(func.value.id))
+                    return
                 self.expr(s.value, statement=True)
                 return
             raise self.error(UnsupportedSyntaxError, "an expression statement that is not a call "

@@ -5,7 +5,7 @@ import numpy as np
 
 __all__ = ["unbroadcast", "bcast", "zeros_like", "grad_like", "stop_gradient", "unindex",
            "unreduce", "untranspose", "matmul_vjp_x", "matmul_vjp_y", "dot", "tie_weight",
-           "max_weight", "index_add", "Stack"]
+           "max_weight", "index_add", "list_append", "Stack"]
 
 
 def stop_gradient(x):
@@ -105,6 +105,11 @@ def unreduce(g, like, axis=None, keepdims=False):
         axes = tuple(a % len(shape) for a in axes)
         g = np.expand_dims(g, axes)
     return np.broadcast_to(g, shape)
+
+
+def list_append(xs, v):
+    """`xs + [v]`: srcad's value form of `xs.append(v)`."""
+    return xs + [v]
 
 
 class Stack(list):
