@@ -232,7 +232,7 @@ def verify(fn: Function) -> None:
                     raise SrcadError(f"SSA check: {n!r} used before it is defined", fn.filename,
                                      getattr(s, "line", None))
             for t in targets(s):
-                if _is_temp(t):
+                if t in temps:
                     if t in temp_defs:
                         raise SrcadError(f"SSA check: temporary {t!r} assigned twice",
                                          fn.filename, s.line)
@@ -247,6 +247,10 @@ def verify(fn: Function) -> None:
         return n in all_targets
 
     all_targets = {t for s in walk(fn.body) for t in targets(s)}
+    temps = getattr(fn, "temps", None)
+    if temps is None:
+        temps = {t for t in all_targets if _is_temp(t)}
+    temps = temps - getattr(fn, "merge_names", set())
     check(fn.body, defined)
 
 

@@ -99,6 +99,7 @@ class _Lowerer:
         self.p = parsed
         self.tree = parsed.tree
         self.temps = 0
+        self.temp_names: set = set()
         self.version: dict = {}          # user variable -> its current SSA name
         self.depth = 0                   # control-flow nesting
         self.loops = 0
@@ -115,6 +116,7 @@ class _Lowerer:
             name = f"v{self.temps}"
             self.temps += 1
             if name not in self.reserved:
+                self.temp_names.add(name)
                 return name
 
     def fresh_name(self, base: str) -> str:
@@ -152,6 +154,7 @@ class _Lowerer:
                           env=self.p)
         out.injected = self.injected
         out.merge_names = self.merge_names
+        out.temps = self.temp_names
         out.reserved = self.reserved | set(self.used_versions)
         self.p.free_names = {n for n in self.reserved
                              if n not in self.locals and n not in self.used_versions}
@@ -194,6 +197,12 @@ class _Lowerer:
                     v = self.expr(s.value.args[0])
                     self.call_prim(LIST_APPEND, [xs, v], dest=self.target_name(func.value.id))
                     return
+                if isinstance(func, gast.Name) and func.id not in self.locals and \
+                        self.callee(func) is _runtime_index_add():
+                    acc = s.value.args[0]                  # in place in generated code: a value here
+                    if isinstance(acc, gast.Name):
+                        self.assign(acc, s.value, line)
+                        return
                 self.expr(s.value, statement=True)
                 return
             raise self.error(UnsupportedSyntaxError, "an expression statement that is not a call "
@@ -267,6 +276,18 @@ class _Lowerer:
         return new
 
     def assign(self, target, value, line):
+        if isinstance(target, gast.Name) and isinstance(value, gast.Call) and \
+                isinstance(value.func, gast.Attribute) and value.func.attr == "pop" and \
+                not value.args and isinstance(value.func.value, gast.Name) and \
+                value.func.value.id in self.locals:
+            # v = xs.pop()  ->  v = xs[-1]; xs = xs[:-1]
+            xs = self.name(value.func.value)
+            last = self.getitem(xs, ir.Const(-1))
+            self.assign_atom(target, last, line)
+            from .rules.core import GETITEM
+            self.call_prim(GETITEM, [xs, ir.Const(None), ir.Const(-1)], static=("slice", 1, 2, None),
+                           dest=self.target_name(value.func.value.id))
+            return
         if isinstance(target, gast.Name):
             new = self.new_target(target.id)
             a = self.expr(value, dest=new)
@@ -341,7 +362,12 @@ class _Lowerer:
                 return out
             self.emit_loop(s, line, rng, reads)
             return
-        seq = self.expr(it)
+        if func is builtins.reversed and len(it.args) == 1:
+            from .rules.core import GETITEM
+            inner = self.expr(it.args[0])             # reversed(s) reads s[::-1]
+            seq = self.call_prim(GETITEM, [inner, ir.Const(-1)], static=("slice", None, None, 1))
+        else:
+            seq = self.expr(it)
         rng = self.call_prim(builtins.range, [self.call_prim(builtins.len, [seq])])
         self.emit_loop(s, line, rng, lambda i: [(s.target, self.getitem(seq, ir.Name(i)))])
 
@@ -607,6 +633,11 @@ class _Lowerer:
             raise self.error(NonDifferentiableError, f"srcad has no rule for the attribute "
                              f".{node.attr}", node)
         return self.call_prim(rule, [self.expr(node.value)], dest=dest)
+
+
+def _runtime_index_add():
+    from .runtime import index_add
+    return index_add
 
 
 def _describe(node) -> str:

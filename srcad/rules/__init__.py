@@ -208,4 +208,4 @@ def all_rules() -> list:
     return out
 
 
-from . import core  # noqa: E402,F401  (fills the tables)
+from . import core, generated  # noqa: E402,F401  (fills the tables)
