@@ -5,11 +5,12 @@ source of its derivative (forward or reverse mode), which it compiles and caches
 """
 from .api import (derivative, grad, hessian, jacfwd, jacrev, jvp, source, ssa, value_and_grad,
                   vjp)
+from .custom import custom_rule
 from .errors import NonDifferentiableError, SrcadError, UnsupportedSyntaxError
 from .runtime import stop_gradient
 from . import testing  # noqa: E402
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian", "derivative",
            "stop_gradient", "ssa", "source", "SrcadError", "UnsupportedSyntaxError",
-           "NonDifferentiableError", "testing"]
+           "NonDifferentiableError", "testing", "custom_rule"]
 __version__ = "0.1.0"

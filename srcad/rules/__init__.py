@@ -23,7 +23,11 @@ def runtime_namespace() -> dict:
     import numpy as np
 
     from .. import runtime
-    return {"np": np, "math": math, **{n: getattr(runtime, n) for n in runtime.__all__}}
+    return {"np": np, "math": math, **{n: getattr(runtime, n) for n in runtime.__all__},
+            **EXTRA_NAMES}
+
+
+EXTRA_NAMES: dict = {}   # names user-defined rules bring into generated code (see custom.py)
 
 
 @dataclass(frozen=True, eq=False)
