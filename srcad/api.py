@@ -119,21 +119,26 @@ def jvp(f, primals, tangents):
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise SrcadError("jvp: primals and tangents must have the same length")
-    positions = tuple(range(len(primals)))
+    positions = _float_positions(primals)            # integers carry no tangent
     primals, kinds = _prepare(primals, positions)
     df = pipeline.get(f, "forward", positions, kinds, False).func
-    return df(*primals, *tangents)
+    return df(*primals, *(tangents[i] for i in positions))
+
+
+def _float_positions(args) -> tuple:
+    return tuple(i for i, a in enumerate(args) if pipeline.kind_of(a) != "int")
 
 
 def vjp(f, *primals):
     """Reverse mode: `(out, pullback)`; `pullback(cotangent)` returns one gradient per argument."""
-    positions = tuple(range(len(primals)))
+    positions = _float_positions(primals)            # integers get a zero gradient
     primals, kinds = _prepare(primals, positions)
     df = pipeline.get(f, "reverse", positions, kinds, False, True).func
     out = f(*primals)
 
     def pullback(cotangent):
-        return df(*primals, cotangent)[1]
+        grads = iter(df(*primals, cotangent)[1])
+        return tuple(next(grads) if i in positions else 0.0 for i in range(len(primals)))
     return out, pullback
 
 

@@ -22,9 +22,24 @@ _MARK = re.compile(rf"^(\s*){LINE_MARK}\((\d+)\)$")
 _counter = itertools.count()
 
 
+def _fill_empty_blocks(tree):
+    """A block holding only line markers gets a `pass`, so it stays valid once they go."""
+    for node in ast.walk(tree):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and all(_is_mark(s) for s in block):
+                block.append(ast.Pass())
+
+
+def _is_mark(s) -> bool:
+    return isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and \
+        isinstance(s.value.func, ast.Name) and s.value.func.id == LINE_MARK
+
+
 def source_text(tree: ast.FunctionDef, source_lines: dict, filename: str,
                 callee_sources: list = ()) -> str:
     """The standalone source of a derivative function."""
+    _fill_empty_blocks(tree)
     text = ast.unparse(ast.fix_missing_locations(ast.Module(body=[tree], type_ignores=[])))
     lines = []
     for line in text.splitlines():
@@ -66,6 +81,7 @@ def _short(filename: str) -> str:
 def compile_function(tree: ast.FunctionDef, text: str, user_globals: dict, closure: dict,
                      injected: dict, defaults: tuple | None, label: str):
     """Compile the derivative `tree` into a function bound to the user's environment."""
+    _fill_empty_blocks(tree)
     namespace = {**rules.runtime_namespace(), **injected}
     free = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
                   & (set(namespace) | set(closure)))

@@ -205,6 +205,10 @@ class _Lowerer:
                         return
                 self.expr(s.value, statement=True)
                 return
+            what = _CONSTRUCT_NAMES.get(type(s.value))
+            if what:
+                raise self.error(UnsupportedSyntaxError, f"{what} is not supported in a "
+                                 "differentiated function", s)
             raise self.error(UnsupportedSyntaxError, "an expression statement that is not a call "
                              "has no effect; remove it", s)
         if isinstance(s, gast.Assign):

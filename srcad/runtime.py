@@ -52,7 +52,7 @@ def zeros_like(x):
 
 
 def _float_dtype(x):
-    dt = np.result_type(x)
+    dt = x.dtype if isinstance(x, (np.ndarray, np.generic)) else np.asarray(x).dtype
     return dt if np.issubdtype(dt, np.inexact) else np.float64
 
 

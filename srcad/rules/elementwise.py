@@ -1,0 +1,106 @@
+"""The handbook of elementwise NumPy functions: f'(x) for each, tangent and adjoint together.
+
+The operators (`+`, `*`, ...) and np.sin, cos, tan, exp, log, sqrt, tanh, abs, maximum,
+minimum and where live in `core`; this table adds the rest of NumPy's elementwise
+functions. Binary functions broadcast: a tangent is widened to the output with `bcast`,
+an adjoint summed back to its input with `unbroadcast`. Constants are Python floats or
+`math` calls, never NumPy scalars, so a float32 input keeps float32 derivatives.
+
+Conventions at points where the derivative does not exist:
+  abs'(0) = fabs'(0) = 0;  sign' = 0 everywhere (np.sign is a constant, see `core`);
+  fmax/fmin split the derivative equally on ties (like maximum/minimum) and give it all
+  to the other argument where one is NaN;  clip has slope 1 on [lo, hi] inclusive and 0
+  outside, and its bounds get the rest;  sqrt'(0) = cbrt'(0) = inf, as NumPy computes it;
+  arcsin, arccos at +-1 and arctanh at +-1 are inf; hypot at (0, 0) is nan.
+"""
+import numpy as np
+
+from . import ANY, defrule
+
+# ------------------------------------------------------------ arithmetic as functions
+# (the same derivatives as the operators in `core`)
+defrule(np.add, "x, y", name="np.add",
+        jvp={"x": "bcast(x_dot, out)", "y": "bcast(y_dot, out)"},
+        vjp={"x": "unbroadcast(out_bar, x)", "y": "unbroadcast(out_bar, y)"})
+defrule(np.subtract, "x, y", name="np.subtract",
+        jvp={"x": "bcast(x_dot, out)", "y": "bcast(-y_dot, out)"},
+        vjp={"x": "unbroadcast(out_bar, x)", "y": "unbroadcast(-out_bar, y)"})
+defrule(np.multiply, "x, y", name="np.multiply",
+        jvp={"x": "x_dot * y", "y": "x * y_dot"},
+        vjp={"x": "unbroadcast(out_bar * y, x)", "y": "unbroadcast(x * out_bar, y)"})
+defrule([np.divide, np.true_divide], "x, y", name="np.divide",
+        jvp={"x": "x_dot / y", "y": "-(out * y_dot) / y"},
+        vjp={"x": "unbroadcast(out_bar / y, x)", "y": "unbroadcast(-(out_bar * out) / y, y)"})
+defrule(np.power, "x, y", name="np.power",
+        jvp={"x": "x_dot * (y * x ** (y - 1))",
+             "y": "y_dot * (out * np.log(np.where(x == 0, 1.0, x)))"},
+        vjp={"x": "unbroadcast(out_bar * (y * x ** (y - 1)), x)",
+             "y": "unbroadcast(out_bar * (out * np.log(np.where(x == 0, 1.0, x))), y)"})
+defrule(np.negative, "x", name="np.negative", jvp="-x_dot", vjp="-out_bar")
+defrule(np.positive, "x", name="np.positive", jvp="x_dot", vjp="out_bar")
+
+# ------------------------------------------------------------ one argument: f'(x)
+# in terms of the argument `x` and the result `out`
+_UNARY = {
+    "arcsin": "1.0 / np.sqrt(1.0 - x ** 2)",
+    "arccos": "-1.0 / np.sqrt(1.0 - x ** 2)",
+    "arctan": "1.0 / (1.0 + x ** 2)",
+    "sinh": "np.cosh(x)",
+    "cosh": "np.sinh(x)",
+    "arcsinh": "1.0 / np.sqrt(x ** 2 + 1.0)",
+    "arccosh": "1.0 / np.sqrt(x ** 2 - 1.0)",
+    "arctanh": "1.0 / (1.0 - x ** 2)",
+    "exp2": "out * math.log(2.0)",
+    "expm1": "out + 1.0",
+    "log2": "1.0 / (x * math.log(2.0))",
+    "log10": "1.0 / (x * math.log(10.0))",
+    "log1p": "1.0 / (1.0 + x)",
+    "cbrt": "1.0 / (3.0 * out ** 2)",
+    "square": "2.0 * x",
+    "reciprocal": "-(out ** 2)",
+    "fabs": "np.sign(x)",
+}
+for _name, _deriv in _UNARY.items():
+    defrule(getattr(np, _name), "x", name=f"np.{_name}",
+            jvp=f"x_dot * ({_deriv})", vjp=f"out_bar * ({_deriv})")
+
+# ------------------------------------------------------------ two arguments: df/dx, df/dy
+defrule(np.arctan2, "y, x", name="np.arctan2",          # the angle of the point (x, y)
+        jvp={"y": "y_dot * x / (x ** 2 + y ** 2)", "x": "-x_dot * y / (x ** 2 + y ** 2)"},
+        vjp={"y": "unbroadcast(out_bar * x / (x ** 2 + y ** 2), y)",
+             "x": "unbroadcast(-out_bar * y / (x ** 2 + y ** 2), x)"})
+defrule(np.hypot, "x, y", name="np.hypot",
+        jvp={"x": "x_dot * (x / out)", "y": "y_dot * (y / out)"},
+        vjp={"x": "unbroadcast(out_bar * (x / out), x)", "y": "unbroadcast(out_bar * (y / out), y)"})
+defrule(np.logaddexp, "x, y", name="np.logaddexp",
+        jvp={"x": "x_dot * np.exp(x - out)", "y": "y_dot * np.exp(y - out)"},
+        vjp={"x": "unbroadcast(out_bar * np.exp(x - out), x)",
+             "y": "unbroadcast(out_bar * np.exp(y - out), y)"})
+defrule(np.fmax, "x, y", name="np.fmax",
+        jvp={"x": "x_dot * fmax_weight(x, y)", "y": "y_dot * fmax_weight(y, x)"},
+        vjp={"x": "unbroadcast(out_bar * fmax_weight(x, y), x)",
+             "y": "unbroadcast(out_bar * fmax_weight(y, x), y)"})
+defrule(np.fmin, "x, y", name="np.fmin",
+        jvp={"x": "x_dot * fmax_weight(-x, -y)", "y": "y_dot * fmax_weight(-y, -x)"},
+        vjp={"x": "unbroadcast(out_bar * fmax_weight(-x, -y), x)",
+             "y": "unbroadcast(out_bar * fmax_weight(-y, -x), y)"})
+
+# ------------------------------------------------------------ clip: slope 1 on [lo, hi]
+# (the bounds get the derivative where they win; None is no bound)
+defrule(np.clip, "a, a_min=None, a_max=None", name="np.clip",
+        jvp={"a": "a_dot * clip_weight(a, a_min, a_max)",
+             "a_min": "a_min_dot * (a < a_min)", "a_max": "a_max_dot * (a > a_max)"},
+        vjp={"a": "unbroadcast(out_bar * clip_weight(a, a_min, a_max), a)",
+             "a_min": "unbroadcast(out_bar * (a < a_min), a_min)",
+             "a_max": "unbroadcast(out_bar * (a > a_max), a_max)"})
+# `x.clip(lo, hi)`, `x.clip(min=lo, max=hi)`: printed as np.clip(x, ...)
+defrule([], "a, min=None, max=None", name="np.clip", method="clip",
+        jvp={"a": "a_dot * clip_weight(a, min, max)",
+             "min": "min_dot * (a < min)", "max": "max_dot * (a > max)"},
+        vjp={"a": "unbroadcast(out_bar * clip_weight(a, min, max), a)",
+             "min": "unbroadcast(out_bar * (a < min), min)",
+             "max": "unbroadcast(out_bar * (a > max), max)"})
+
+# rounding and sign are constants (zero derivative): np.sign, floor, ceil, round live in `core`
+for _f in (np.trunc, np.rint, np.fix, np.signbit, np.isinf):
+    defrule(_f, "x", name=f"np.{_f.__name__}", kind=ANY, differentiable=False)

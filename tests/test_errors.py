@@ -1,0 +1,133 @@
+"""Unsupported code is refused when the derivative is built, with the user's file:line."""
+import inspect
+import os
+
+import numpy as np
+import pytest
+
+import srcad
+
+from fixtures import error_funcs as ef
+
+BASENAME = os.path.basename(ef.__file__)
+
+UNSUPPORTED = [
+    ef.uses_try,
+    ef.uses_with,
+    ef.uses_yield,
+    ef.uses_lambda,
+    ef.uses_listcomp,
+    ef.uses_global,
+    ef.uses_nonlocal,
+    ef.uses_attribute_assignment,
+    ef.uses_item_assignment,
+    ef.uses_dict_item_assignment,
+    ef.uses_dict_update,
+    ef.uses_async,
+    ef.uses_math_gamma,
+    ef.uses_np_random,
+]
+
+
+def marked_line(func):
+    """The file line number of the line of `func` ending in `# ERR`."""
+    lines, first = inspect.getsourcelines(func)
+    hits = [first + k for k, line in enumerate(lines) if line.rstrip().endswith("# ERR")]
+    assert len(hits) == 1, func.__name__
+    return hits[0]
+
+
+def check_error(err, line):
+    assert isinstance(err, (srcad.UnsupportedSyntaxError, srcad.NonDifferentiableError)), \
+        f"{type(err).__name__}: {err}"
+    assert err.filename == ef.__file__
+    assert err.lineno == line
+    msg = str(err)
+    assert f"{BASENAME}:{line}" in msg, msg
+
+
+BUILDERS = {
+    "derivative-reverse": lambda f: srcad.derivative(f),
+    "derivative-forward": lambda f: srcad.derivative(f, mode="forward"),
+    "source-reverse": lambda f: srcad.source(f),
+    "source-forward": lambda f: srcad.source(f, mode="forward"),
+    "ssa": lambda f: srcad.ssa(f),
+}
+
+
+@pytest.mark.parametrize("how", list(BUILDERS))
+@pytest.mark.parametrize("func", UNSUPPORTED, ids=[f.__name__ for f in UNSUPPORTED])
+def test_unsupported_construct_raises_at_build_time(func, how):
+    if how == "ssa" and func in (ef.uses_math_gamma, ef.uses_np_random):
+        pytest.skip("a call without a derivative rule has a valid primal SSA form")
+    with pytest.raises(srcad.SrcadError) as info:
+        BUILDERS[how](func)
+    check_error(info.value, marked_line(func))
+
+
+@pytest.mark.parametrize("func", [ef.uses_try, ef.uses_listcomp, ef.uses_math_gamma,
+                                  ef.uses_np_random, ef.uses_item_assignment])
+def test_unsupported_construct_raises_from_grad_call(func):
+    g = srcad.grad(func)
+    with pytest.raises(srcad.SrcadError) as info:
+        g(np.array([0.5, 1.5]))
+    check_error(info.value, marked_line(func))
+    with pytest.raises(srcad.SrcadError) as info:
+        srcad.jvp(func, (np.array([0.5, 1.5]),), (np.ones(2),))
+    check_error(info.value, marked_line(func))
+
+
+def test_call_without_rule_is_non_differentiable_error():
+    for func in (ef.uses_math_gamma, ef.uses_np_random):
+        with pytest.raises(srcad.NonDifferentiableError) as info:
+            srcad.derivative(func)
+        assert "gamma" in str(info.value) or "rand" in str(info.value)
+
+
+def test_syntax_constructs_are_unsupported_syntax_errors():
+    for func in (ef.uses_try, ef.uses_with, ef.uses_lambda, ef.uses_listcomp, ef.uses_global,
+                 ef.uses_async):
+        with pytest.raises(srcad.UnsupportedSyntaxError):
+            srcad.derivative(func)
+
+
+def test_error_in_helper_names_the_helper_line():
+    with pytest.raises(srcad.SrcadError) as info:
+        srcad.derivative(ef.calls_bad_helper)
+    check_error(info.value, marked_line(ef.bad_helper))
+
+
+CONSTRUCT_WORDS = [(ef.uses_try, "try"), (ef.uses_with, "with"), (ef.uses_lambda, "lambda"),
+                   (ef.uses_listcomp, "comprehension"), (ef.uses_global, "global"),
+                   (ef.uses_nonlocal, "nonlocal"), (ef.uses_yield, "yield"),
+                   (ef.uses_async, "async"), (ef.uses_math_gamma, "math.gamma"),
+                   (ef.uses_np_random, "np.random.rand")]
+
+
+@pytest.mark.parametrize("func, word", CONSTRUCT_WORDS, ids=[f.__name__ for f, _ in CONSTRUCT_WORDS])
+def test_error_message_names_the_construct(func, word):
+    with pytest.raises(srcad.SrcadError) as info:
+        srcad.derivative(func)
+    assert word in str(info.value)
+
+
+def test_errors_are_srcad_errors_not_builtins():
+    assert issubclass(srcad.UnsupportedSyntaxError, srcad.SrcadError)
+    assert issubclass(srcad.NonDifferentiableError, srcad.SrcadError)
+    for cls in (KeyError, AttributeError, SyntaxError):
+        assert not issubclass(srcad.SrcadError, cls)
+
+
+def test_error_is_raised_again_on_a_second_attempt():
+    for _ in range(2):
+        with pytest.raises(srcad.UnsupportedSyntaxError):
+            srcad.derivative(ef.uses_try)
+
+
+def test_function_without_source_is_refused():
+    namespace = {}
+    exec("def no_source(x):\n    return x * x\n", namespace)
+    with pytest.raises(srcad.SrcadError):
+        srcad.derivative(namespace["no_source"])
+    with pytest.raises(srcad.SrcadError):
+        srcad.grad(np.sin)(1.0)
