@@ -1,0 +1,72 @@
+"""The handbook of linear algebra: products, contractions, diagonals, norms, inverse,
+determinant and solve.
+
+np.dot, np.matmul and `@` live in `core`. Products are linear in each factor, so a
+tangent is the product with one factor replaced by its tangent; an adjoint contracts
+`out_bar` with the other factor. np.linalg functions take stacks of matrices (`...`
+leading axes), as NumPy does; `x.mT` is the matrix transpose of a stack.
+
+Conventions: np.linalg.norm is differentiated for the vector 2-norm and the matrix
+Frobenius norm (ord None, 2 or 'fro') and vector p-norms (ord p or +-inf, ties of the
+inf-norm split equally); its derivative at x = 0 is nan (0/0). det and slogdet are
+differentiated through the inverse: d det = det tr(x^-1 dx), undefined for singular x.
+einsum takes its subscripts as a string and up to four operands.
+"""
+import numpy as np
+
+from . import ANY, FLOAT, defrule
+
+# ------------------------------------------------------------ products of vectors and tensors
+defrule(np.vdot, "x, y", name="np.vdot", kind=FLOAT,          # sum(ravel(x) * ravel(y)), real
+        jvp={"x": "np.vdot(x_dot, y)", "y": "np.vdot(x, y_dot)"},
+        vjp={"x": "out_bar * np.reshape(y, np.shape(x))",
+             "y": "out_bar * np.reshape(x, np.shape(y))"})
+defrule(np.inner, "x, y", name="np.inner", kind=ANY,          # contracts the last axes
+        jvp={"x": "np.inner(x_dot, y)", "y": "np.inner(x, y_dot)"},
+        vjp={"x": "inner_vjp_x(out_bar, x, y)", "y": "inner_vjp_y(out_bar, x, y)"})
+defrule(np.outer, "x, y", name="np.outer", kind=ANY,          # ravel(x)[:, None] * ravel(y)
+        jvp={"x": "np.outer(x_dot, y)", "y": "np.outer(x, y_dot)"},
+        vjp={"x": "np.reshape(out_bar @ np.ravel(y), np.shape(x))",
+             "y": "np.reshape(np.ravel(x) @ out_bar, np.shape(y))"})
+defrule(np.tensordot, "x, y, axes=2", name="np.tensordot", kind=ANY,
+        jvp={"x": "np.tensordot(x_dot, y, axes)", "y": "np.tensordot(x, y_dot, axes)"},
+        vjp={"x": "tensordot_vjp_x(out_bar, x, y, axes)", "y": "tensordot_vjp_y(out_bar, x, y, axes)"})
+defrule(np.einsum, "subscripts, a, b=None, c=None, d=None", name="np.einsum", kind=ANY,
+        jvp={"a": "einsum_jvp(subscripts, 0, a_dot, a, b, c, d)",
+             "b": "einsum_jvp(subscripts, 1, b_dot, a, b, c, d)",
+             "c": "einsum_jvp(subscripts, 2, c_dot, a, b, c, d)",
+             "d": "einsum_jvp(subscripts, 3, d_dot, a, b, c, d)"},
+        vjp={"a": "einsum_vjp(subscripts, 0, out_bar, a, b, c, d)",
+             "b": "einsum_vjp(subscripts, 1, out_bar, a, b, c, d)",
+             "c": "einsum_vjp(subscripts, 2, out_bar, a, b, c, d)",
+             "d": "einsum_vjp(subscripts, 3, out_bar, a, b, c, d)"})
+
+# ------------------------------------------------------------ diagonals
+defrule(np.trace, "x, offset=0, axis1=0, axis2=1", name="np.trace", method="trace", kind=ANY,
+        jvp="np.trace(x_dot, offset, axis1, axis2)",
+        vjp="undiagonal(np.expand_dims(out_bar, -1), x, offset, axis1, axis2)")
+defrule(np.diagonal, "x, offset=0, axis1=0, axis2=1", name="np.diagonal", method="diagonal",
+        kind=ANY,
+        jvp="np.diagonal(x_dot, offset, axis1, axis2)",
+        vjp="undiagonal(out_bar, x, offset, axis1, axis2)")
+defrule(np.diag, "v, k=0", name="np.diag", kind=ANY,         # vector -> matrix, matrix -> vector
+        jvp="np.diag(v_dot, k)",
+        vjp="undiag(out_bar, v, k)")
+
+# ------------------------------------------------------------ np.linalg
+defrule(np.linalg.norm, "x, ord=None, axis=None, keepdims=False", name="np.linalg.norm",
+        kind="reduce",
+        jvp="np.sum(x_dot * norm_weight(x, out, ord, axis, keepdims), axis=axis, keepdims=keepdims)",
+        vjp="unreduce(out_bar, x, axis, keepdims) * norm_weight(x, out, ord, axis, keepdims)")
+defrule(np.linalg.inv, "x", name="np.linalg.inv", kind=ANY,   # d(x^-1) = -x^-1 dx x^-1
+        jvp="-(out @ x_dot @ out)",
+        vjp="-(out.mT @ out_bar @ out.mT)")
+defrule(np.linalg.det, "x", name="np.linalg.det", kind=ANY,   # d det = det tr(x^-1 dx)
+        jvp="out * np.trace(np.linalg.solve(x, x_dot), axis1=-2, axis2=-1)",
+        vjp="np.expand_dims(out_bar * out, (-2, -1)) * np.linalg.inv(x).mT")
+defrule(np.linalg.slogdet, "x", name="np.linalg.slogdet", kind=ANY,  # (sign, log|det|)
+        jvp="(np.zeros_like(out[0]), np.trace(np.linalg.solve(x, x_dot), axis1=-2, axis2=-1))",
+        vjp="np.expand_dims(out_bar[1], (-2, -1)) * np.linalg.inv(x).mT")
+defrule(np.linalg.solve, "a, b", name="np.linalg.solve", kind=ANY,  # out = a^-1 b
+        jvp={"a": "solve_jvp_a(a, a_dot, out, b)", "b": "np.linalg.solve(a, b_dot)"},
+        vjp={"a": "solve_vjp_a(out_bar, a, b, out)", "b": "solve_vjp_b(out_bar, a, b)"})

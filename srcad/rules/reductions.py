@@ -1,0 +1,45 @@
+"""The handbook of reductions and scans: prod, var, std, cumsum, cumprod.
+
+np.sum, mean, max, min (amax, amin) live in `core`. A reduction's tangent reduces the
+tangent the same way (weighted by d out/d x); its adjoint is `out_bar` broadcast back over
+the reduced axes (`unreduce`, which knows `axis` as an int, a negative int or a tuple, and
+`keepdims`) times d out/d x. Each rule is also the ndarray method of the same name.
+
+Conventions: prod's derivative is the product of the other entries, exact also at zeros
+(no division); var and std take `ddof` (the divisor is N - ddof); std'(x) is inf or nan
+where the spread is zero (x constant along the axis), as 1/(2 sqrt(0)) is; cumprod is
+differentiated by its recurrence, exact at zeros.
+"""
+import numpy as np
+
+from . import ANY, defrule
+
+# ------------------------------------------------------------ products
+defrule(np.prod, "x, axis=None, dtype=None, keepdims=False", name="np.prod", method="prod",
+        kind="reduce",
+        jvp="np.sum(x_dot * prod_others(x, axis), axis=axis, keepdims=keepdims)",
+        vjp="unreduce(out_bar, x, axis, keepdims) * prod_others(x, axis)")
+
+# ------------------------------------------------------------ spread: with N = size(x) / size(out)
+#   var = sum((x - mean)^2) / (N - ddof),  d var / dx = 2 (x - mean) / (N - ddof)
+#   std = sqrt(var),                       d std / dx = (x - mean) / ((N - ddof) std)
+defrule(np.var, "x, axis=None, dtype=None, ddof=0, keepdims=False", name="np.var",
+        method="var", kind="reduce",
+        jvp="np.sum(x_dot * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, "
+            "keepdims=keepdims) * (2.0 / (np.size(x) / np.size(out) - ddof))",
+        vjp="unreduce(out_bar, x, axis, keepdims) * (x - np.mean(x, axis=axis, keepdims=True))"
+            " * (2.0 / (np.size(x) / np.size(out) - ddof))")
+defrule(np.std, "x, axis=None, dtype=None, ddof=0, keepdims=False", name="np.std",
+        method="std", kind="reduce",
+        jvp="np.sum(x_dot * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, "
+            "keepdims=keepdims) / (out * (np.size(x) / np.size(out) - ddof))",
+        vjp="unreduce(out_bar / out, x, axis, keepdims) * (x - np.mean(x, axis=axis, "
+            "keepdims=True)) / (np.size(x) / np.size(out) - ddof)")
+
+# ------------------------------------------------------------ scans (axis=None scans the flattened x)
+defrule(np.cumsum, "x, axis=None, dtype=None", name="np.cumsum", method="cumsum", kind=ANY,
+        jvp="np.cumsum(x_dot, axis=axis)",
+        vjp="uncumsum(out_bar, x, axis)")
+defrule(np.cumprod, "x, axis=None, dtype=None", name="np.cumprod", method="cumprod", kind=ANY,
+        jvp="cumprod_jvp(x_dot, x, out, axis)",
+        vjp="cumprod_vjp(out_bar, x, out, axis)")
