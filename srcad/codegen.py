@@ -36,11 +36,13 @@ def _is_mark(s) -> bool:
         isinstance(s.value.func, ast.Name) and s.value.func.id == LINE_MARK
 
 
-def source_text(tree: ast.FunctionDef, source_lines: dict, filename: str,
-                callee_sources: list = ()) -> str:
-    """The standalone source of a derivative function."""
-    _fill_empty_blocks(tree)
-    text = ast.unparse(ast.fix_missing_locations(ast.Module(body=[tree], type_ignores=[])))
+def source_text(trees, source_lines: dict, filename: str, callee_sources: list = ()) -> str:
+    """The standalone source of derivative functions (one tree or a list of them)."""
+    trees = trees if isinstance(trees, list) else [trees]
+    for tree in trees:
+        _fill_empty_blocks(tree)
+    module = ast.Module(body=list(trees), type_ignores=[])
+    text = ast.unparse(ast.fix_missing_locations(module))
     lines = []
     for line in text.splitlines():
         m = _MARK.match(line)
@@ -51,7 +53,9 @@ def source_text(tree: ast.FunctionDef, source_lines: dict, filename: str,
         else:
             lines.append(line)
     body = "\n".join(lines) + "\n"
-    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    used = {n.id for n in ast.walk(module) if isinstance(n, ast.Name)}
+    for src in callee_sources:
+        used |= {n.id for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Name)}
     runtime = sorted(n for n in rules.runtime_namespace() if n in used and n not in ("np", "math"))
     head = []
     if "math" in used:

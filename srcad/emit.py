@@ -73,6 +73,22 @@ class Emitter:
         self.injected[name] = obj
         return name
 
+    def callee_name(self, prim, suffix: str, wrt: tuple) -> str:
+        """The name of a helper's derivative: `helper_grad`, or `helper_grad_x_y` when the
+        helper is differentiated with respect to only some of its parameters."""
+        import inspect
+        try:
+            params = list(inspect.signature(prim.func).parameters)
+        except (TypeError, ValueError):
+            params = []
+        key = ("callee", prim.name, suffix, wrt)
+        if key not in self.derived:
+            base = f"{prim.name}_{suffix}"
+            if params and len(wrt) < len(params):
+                base += "_" + "_".join(params[i] for i in wrt if i < len(params))
+            self.derived[key] = self.new_name(base)
+        return self.derived[key]
+
     def mark(self, s, out: list):
         line = getattr(s, "line", None)
         if line is not None and line != self.last_line and line in self.fn.source_lines:

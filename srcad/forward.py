@@ -115,8 +115,9 @@ class _Forward(Emitter):
         atoms = callee_args(s, v.prim.func, err)
         wrt = tuple(i for i, a in enumerate(atoms) if self.active(a))
         kinds = tuple(self.act.kind(a) for a in atoms)
-        df = self.build_callee(v.prim.func, "forward", wrt, kinds, s.line)
-        name = self.inject(f"{v.prim.name}_jvp", df)
+        name = self.callee_name(v.prim, "jvp", wrt)
+        if name not in self.injected:
+            self.injected[name] = self.build_callee(v.prim.func, "forward", wrt, kinds, s.line, name)
         args = [ir.atom_ast(a) for a in atoms] + [name_load(self.d(atoms[i].id)) for i in wrt]
         return [assign((s.target, self.d(s.target)), call(name, *args))]
 

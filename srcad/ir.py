@@ -166,12 +166,28 @@ def stmts_ast(stmts: list, names=None) -> list:
 
 def to_source(fn: Function) -> str:
     """Print `fn` as valid Python, one operation per line."""
+    defaults = []
+    known = getattr(fn.env, "defaults", {}) if fn.env is not None else {}
+    for p in reversed(fn.params):
+        v = known.get(p, _NO_DEFAULT)
+        if v is _NO_DEFAULT or not _literal(v):
+            break
+        defaults.insert(0, const_ast(v))
     args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in fn.params], vararg=None,
-                         kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+                         kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=defaults)
     node = ast.FunctionDef(name=fn.name, args=args, body=stmts_ast(fn.body) or [ast.Pass()],
                            decorator_list=[], returns=None, type_comment=None, type_params=[])
     mod = ast.fix_missing_locations(ast.Module(body=[node], type_ignores=[]))
     return ast.unparse(mod) + "\n"
+
+
+_NO_DEFAULT = object()
+
+
+def _literal(v) -> bool:
+    if isinstance(v, tuple):
+        return all(_literal(x) for x in v)
+    return v is None or isinstance(v, (bool, int, float, str))
 
 
 # ---------------------------------------------------------------- walking
@@ -228,7 +244,7 @@ def verify(fn: Function) -> None:
         defined = set(defined)
         for s in stmts:
             for n in reads(s):
-                if n not in defined and n not in env_names and not _maybe_defined(n):
+                if n not in defined and n not in env_names and (n in temps or not _maybe_defined(n)):
                     raise SrcadError(f"SSA check: {n!r} used before it is defined", fn.filename,
                                      getattr(s, "line", None))
             for t in targets(s):

@@ -99,6 +99,7 @@ class _Lowerer:
         self.p = parsed
         self.tree = parsed.tree
         self.temps = 0
+        self.merges = 0
         self.temp_names: set = set()
         self.version: dict = {}          # user variable -> its current SSA name
         self.depth = 0                   # control-flow nesting
@@ -117,6 +118,15 @@ class _Lowerer:
             self.temps += 1
             if name not in self.reserved:
                 self.temp_names.add(name)
+                return name
+
+    def fresh_merge(self) -> str:
+        """A variable several branches assign (an SSA phi): `phi0, phi1, ...`."""
+        while True:
+            name = f"phi{self.merges}"
+            self.merges += 1
+            if name not in self.reserved:
+                self.used_versions.add(name)
                 return name
 
     def fresh_name(self, base: str) -> str:
@@ -450,7 +460,7 @@ class _Lowerer:
             return self.boolop(node, dest)
         if isinstance(node, gast.IfExp):
             test = self.expr(node.test)
-            out = dest or self.fresh_temp()
+            out = dest or self.fresh_merge()
             self.merge_names.add(out)
             body, orelse = self.lower_into(out, node.body), self.lower_into(out, node.orelse)
             self.emit(ir.If(test, body, orelse, self.p.lineno(node)))
@@ -506,7 +516,7 @@ class _Lowerer:
         return block
 
     def boolop(self, node, dest):
-        out = dest or self.fresh_temp()
+        out = dest or self.fresh_merge()
         self.merge_names.add(out)
         first = self.expr(node.values[0])
         self.emit(ir.Assign(out, first, self.p.lineno(node)))
@@ -592,6 +602,12 @@ class _Lowerer:
         for name, known in self.injected.items():
             if known is obj:
                 return name
+        try:
+            if self.p.resolve(base) is obj and base not in self.locals:
+                self.injected[base] = obj            # the user's own name for it
+                return base
+        except KeyError:
+            pass
         name = base
         k = 0
         while name in self.reserved or name in self.injected or name in self.used_versions:

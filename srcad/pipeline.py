@@ -88,9 +88,9 @@ def params_of(f) -> list:
 
 
 def get(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True,
-        with_value: bool = False) -> Derivative:
-    """The cached derivative of `f`, built on first use."""
-    key = (mode, wrt, kinds, single, with_value)
+        with_value: bool = False, name: str | None = None) -> Derivative:
+    """The cached derivative of `f`, built on first use; `name` names the generated def."""
+    key = (mode, wrt, kinds, single, with_value, name)
     try:
         per_func = _CACHE[f]
     except KeyError:
@@ -99,7 +99,7 @@ def get(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True,
         per_func = {}
     d = per_func.get(key)
     if d is None:
-        d = per_func[key] = build(f, mode, wrt, kinds, single, with_value)
+        d = per_func[key] = build(f, mode, wrt, kinds, single, with_value, name=name)
     return d
 
 
@@ -123,7 +123,7 @@ def _d_out_name(func) -> str:
 
 
 def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_value: bool = False,
-          debug: str | None = None) -> Derivative:
+          debug: str | None = None, name: str | None = None) -> Derivative:
     """Run the passes: the derivative of `f` in `mode` with respect to positions `wrt`."""
     debug = set(filter(None, (debug or os.environ.get("SRCAD_DEBUG", "")).split(",")))
     parsed = parse(f, kinds)
@@ -137,7 +137,7 @@ def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_valu
     act = activity.analyze(fn, names, dict(zip(fn.params, kinds)))
     callees: list = []
 
-    def build_callee(func, cmode, cwrt, ckinds, line):
+    def build_callee(func, cmode, cwrt, ckinds, line, cname=None):
         stack = getattr(_BUILDING, "stack", None)
         if stack is None:
             stack = _BUILDING.stack = []
@@ -147,7 +147,7 @@ def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_valu
                                          fn.filename, line)
         stack.append(f)
         try:
-            d = get(func, cmode, cwrt, ckinds, single=False)
+            d = get(func, cmode, cwrt, ckinds, single=False, name=cname)
         finally:
             stack.pop()
         callees.append(d.text)
@@ -160,25 +160,32 @@ def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_valu
     try:
         if mode == "forward":
             tree = forward.forward(fn, act, names, build_callee)
-        elif mode == "reverse":
+        elif mode in ("reverse", "split"):
             tree = reverse.reverse(fn, act, names, build_callee, with_value=with_value,
-                                   single=single)
+                                   single=single, split=mode == "split")
         else:
             raise SrcadError(f"unknown mode {mode!r}: use 'forward' or 'reverse'")
     finally:
         stack.pop()
+    trees = list(tree) if isinstance(tree, tuple) else [tree]
+    if name:
+        for t, n in zip(trees, (name,) if isinstance(name, str) else name):
+            t.name = n
     injected = dict(fn.injected)
-    injected.update(_injected_of(tree, fn))
+    injected.update(_injected_of(trees[0], fn))
     impure = set(injected)
-    tree = optimize.optimize(tree, impure)
+    trees = [optimize.optimize(t, impure) for t in trees]
     if mode in debug:
-        print(ast.unparse(tree))
-    text = codegen.source_text(tree, fn.source_lines, fn.filename, callees)
+        print("\n".join(ast.unparse(t) for t in trees))
+    text = codegen.source_text(trees, fn.source_lines, fn.filename, callees)
     defaults = _defaults(parsed, fn, mode)
-    func = codegen.compile_function(tree, text, parsed.globals, parsed.closure, injected,
-                                    defaults, f"{fn.name} {mode}")
-    func.__srcad_derivative__ = (f, mode, wrt)
-    return Derivative(func=func, text=text, params=fn.params)
+    funcs = [codegen.compile_function(t, text, parsed.globals, parsed.closure, injected,
+                                      defaults if t is trees[0] else None, f"{fn.name} {mode}")
+             for t in trees]
+    for func in funcs:
+        func.__srcad_derivative__ = (f, mode, wrt)
+    return Derivative(func=funcs[0] if len(funcs) == 1 else tuple(funcs), text=text,
+                      params=fn.params)
 
 
 def _injected_of(tree, fn) -> dict:

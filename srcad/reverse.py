@@ -31,18 +31,23 @@ class _Restore(ast.Expr):
 
 
 def reverse(fn: ir.Function, act: Activity, wrt: list, build_callee, with_value: bool = False,
-            single: bool = True) -> ast.FunctionDef:
+            single: bool = True, split: bool = False):
     """The adjoint function: `f_grad(*params, d_out=1.0)` returns the gradient for `wrt`
-    (a tuple of them unless `single`), or `(value, gradient)` `with_value`."""
+    (a tuple of them unless `single`), or `(value, gradient)` `with_value`.
+
+    `split` gives two functions instead, for a helper called from differentiated code:
+    `f_fwd(*params)` returns `(value, residuals)` and `f_bwd(residuals, d_out)` the
+    gradients, so the helper's primal runs once.
+    """
     em = _Reverse(fn, act, build_callee)
     em.wrt_is_tuple = not single
-    return em.function(wrt, with_value)
+    return em.function(wrt, with_value, split)
 
 
 class _Reverse(Emitter):
     suffix = "bar"
 
-    def function(self, wrt, with_value):
+    def function(self, wrt, with_value, split=False):
         fn = self.fn
         defs: dict = {}
         self.loop_depth_of: dict = {}
@@ -57,6 +62,11 @@ class _Reverse(Emitter):
         ret = fn.body[-1]
         assert isinstance(ret, ir.Return)
         primal_body = fn.body[:-1]
+        self.splits = {}
+        for st in ir.walk(primal_body):
+            if isinstance(st, ir.Assign) and isinstance(st.value, ir.Call) and \
+                    isinstance(st.value.prim, UserCall) and st.target in self.act.active:
+                self.prepare_split(st)
 
         # reverse sweep first: it tells which primal values it reads
         state: dict = {}
@@ -74,7 +84,8 @@ class _Reverse(Emitter):
             else:
                 grads.append(ast.Constant(0.0) if self.is_float(pa)
                              else call("grad_like", ast.Constant(0.0), name_load(p)))
-        primal_names = set(fn.params) | {t for s in ir.walk(fn.body) for t in ir.targets(s)}
+        primal_names = set(fn.params) | {t for s in ir.walk(fn.body) for t in ir.targets(s)} \
+            | {sp[2] for sp in self.splits.values()}
         needed = {n.id for st in rev for n in ast.walk(st)
                   if isinstance(n, ast.Name) and n.id in primal_names}
         counters = getattr(self, "saved_counters", set())
@@ -83,6 +94,8 @@ class _Reverse(Emitter):
         rev = self.replace_restores(rev)
 
         fwd = self.fwd_block(primal_body)
+        if split:
+            return self.split_functions(wrt, fwd, rev, grads, ret, counters)
         pre = []
         never_defined = self._maybe_undefined() - counters
         for n in sorted(self.saved, key=self._order):
@@ -114,6 +127,61 @@ class _Reverse(Emitter):
 
     wrt_is_tuple = True
     last_rev_line = None
+
+    # ------------------------------------------------------------ helper calls
+    def prepare_split(self, s: ir.Assign):
+        """A call of the user's helper with active arguments: its forward half runs in the
+        forward sweep and hands its residuals to its backward half in the reverse sweep."""
+        v = s.value
+        err = lambda m: UnsupportedSyntaxError(m, self.fn.filename, s.line)  # noqa: E731
+        atoms = callee_args(s, v.prim.func, err)
+        wrt = tuple(i for i, a in enumerate(atoms) if self.active(a))
+        if not wrt:
+            return
+        kinds = tuple(self.act.kind(a) for a in atoms)
+        fwd = self.callee_name(v.prim, "fwd", wrt)
+        bwd = self.callee_name(v.prim, "bwd", wrt)
+        if fwd not in self.injected:
+            f_fwd, f_bwd = self.build_callee(v.prim.func, "split", wrt, kinds, s.line, (fwd, bwd))
+            self.injected[fwd], self.injected[bwd] = f_fwd, f_bwd
+        res = self.new_name(f"{s.target}_res")
+        if s.target in self.overwritten:
+            self.overwritten.add(res)
+        self.splits[id(s)] = (fwd, bwd, res, atoms, wrt)
+
+    def split_functions(self, wrt, fwd, rev, grads, ret, counters):
+        fn = self.fn
+        pre = []
+        never_defined = self._maybe_undefined() - counters
+        for n in sorted(self.saved, key=self._order):
+            if n in never_defined:
+                pre.append(assign(n, ast.Constant(None)))
+            pre.append(assign(self.stack(n), ast.List(elts=[], ctx=ast.Load())))
+        forward_part = pre + fwd
+        stored = set(fn.params) | {n.id for st in forward_part for n in ast.walk(st)
+                                   if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        result = ast.Tuple(elts=grads, ctx=ast.Load())
+        residuals = sorted({n.id for st in rev + [result] for n in ast.walk(st)
+                            if isinstance(n, ast.Name) and n.id in stored
+                            and n.id not in self.for_targets}, key=self._order)
+        res = self.new_name("residuals")
+        pack = ast.Tuple(elts=[name_load(n) for n in residuals], ctx=ast.Load())
+        where = f"{fn.name} ({fn.filename}:{fn.firstline})"
+        f_tree = ast.FunctionDef(
+            name=f"{fn.name}_fwd", args=_args(fn.params),
+            body=[ast.Expr(ast.Constant(f"Forward half of the derivative of {where}: the value "
+                                        "and what the backward half needs."))] + forward_part
+            + [ast.Return(ast.Tuple(elts=[ir.atom_ast(ret.value), pack], ctx=ast.Load()))],
+            decorator_list=[], returns=None, type_comment=None, type_params=[])
+        unpack = [assign(tuple(residuals), name_load(res))] if residuals else []
+        b_tree = ast.FunctionDef(
+            name=f"{fn.name}_bwd", args=_args([res, self.d_out]),
+            body=[ast.Expr(ast.Constant(f"Backward half of the derivative of {where}: the "
+                                        f"gradient with respect to {', '.join(wrt)}."))]
+            + unpack + rev + [ast.Return(result)],
+            decorator_list=[], returns=None, type_comment=None, type_params=[])
+        f_tree.injected = b_tree.injected = self.injected
+        return f_tree, b_tree
 
     # ------------------------------------------------------------ analysis helpers
     def _count_defs(self, stmts, defs, depth):
@@ -155,7 +223,8 @@ class _Reverse(Emitter):
         for s in stmts:
             self.mark(s, out)
             if isinstance(s, ir.Assign):
-                for t in ir.targets(s):
+                split = self.splits.get(id(s))
+                for t in ir.targets(s) + ((split[2],) if split else ()):
                     if t in self.saved and id(s) not in self.first_defs:
                         # only the shape of a value some adjoint unbroadcasts to is kept
                         kept = ast.Call(func=ast.Attribute(value=name_load("np"), attr="shape",
@@ -165,7 +234,11 @@ class _Reverse(Emitter):
                         out.append(ast.Expr(ast.Call(
                             func=ast.Attribute(value=name_load(self.stack(t)), attr="append",
                                                ctx=ast.Load()), args=[kept], keywords=[])))
-                out.append(assign(s.target, ir.expr_ast(s.value)))
+                if split:
+                    fwd, _, res, atoms, _ = split
+                    out.append(assign((s.target, res), call(fwd, *map(ir.atom_ast, atoms))))
+                else:
+                    out.append(assign(s.target, ir.expr_ast(s.value)))
             elif isinstance(s, ir.If):
                 out.append(ast.If(test=ir.atom_ast(s.test), body=self.fwd_block(s.body, in_loop)
                                   or [ast.Pass()], orelse=self.fwd_block(s.orelse, in_loop)))
@@ -235,6 +308,8 @@ class _Reverse(Emitter):
             live = [t for t in targets if state.get(t) in (LIVE, OWNED) and t in self.act.active]
             if live:
                 self.rev_assign(s, state, out)
+            if id(s) in self.splits:
+                targets = targets + (self.splits[id(s)][2],)
             self.consume(targets, state, out, restore=id(s) not in self.first_defs)
             if out:
                 self.mark_rev(s, out)
@@ -286,19 +361,15 @@ class _Reverse(Emitter):
             self.accumulate(a.id, self.template(tmpl, s, {"out_bar": out_bar}), state, out)
 
     def rev_user_call(self, s, state, out):
-        v = s.value
-        err = lambda m: UnsupportedSyntaxError(m, self.fn.filename, s.line)  # noqa: E731
-        atoms = callee_args(s, v.prim.func, err)
-        wrt = tuple(i for i, a in enumerate(atoms) if self.active(a))
-        if not wrt:
+        if id(s) not in self.splits:
             return
-        kinds = tuple(self.act.kind(a) for a in atoms)
-        df = self.build_callee(v.prim.func, "reverse", wrt, kinds, s.line)
-        name = self.inject(f"{v.prim.name}_grad", df)
-        parts = [self.new_name(f"{atoms[i].id}_bar_{v.prim.name}") for i in wrt]
-        args = [ir.atom_ast(a) for a in atoms] + [name_load(self.d(s.target))]
-        target = tuple(parts)
-        out.append(assign(target, call(name, *args)))
+        fwd, bwd, res, atoms, wrt = self.splits[id(s)]
+        v = s.value
+        key = ("parts", id(s))
+        if key not in self.derived:
+            self.derived[key] = [self.new_name(f"{atoms[i].id}_bar_{v.prim.name}") for i in wrt]
+        parts = self.derived[key]
+        out.append(assign(tuple(parts), call(bwd, name_load(res), name_load(self.d(s.target)))))
         for i, part in zip(wrt, parts):
             self.accumulate(atoms[i].id, name_load(part), state, out)
 
@@ -394,6 +465,11 @@ class _Reverse(Emitter):
                     setattr(st, field, new or ([ast.Pass()] if field == "body" else []))
             out.append(st)
         return out
+
+
+def _args(names) -> ast.arguments:
+    return ast.arguments(posonlyargs=[], args=[ast.arg(arg=n) for n in names], vararg=None,
+                         kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
 
 
 def _unindex_parts(expr):

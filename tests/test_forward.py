@@ -74,7 +74,9 @@ STRAIGHT_SCALAR = [c for c in STRAIGHT if c[0] is not cf.matrix_out]
 def test_straight_line_forward_vs_autograd(f, args):
     if f is cf.math_funcs:
         pytest.skip("math.* does not take autograd boxes")
-    for i in range(len(args)):
+    for i, a in enumerate(args):
+        if isinstance(a, int):
+            continue
         np.testing.assert_allclose(fwd_grad(f, args, i), autograd_grad(f, args, i),
                                    rtol=1e-12, atol=1e-14)
 

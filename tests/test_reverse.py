@@ -74,10 +74,10 @@ STRAIGHT_SCALAR = [c for c in STRAIGHT if c[0] is not cf.matrix_out]
 def test_straight_line_vs_autograd(f, args):
     if f is cf.math_funcs:
         pytest.skip("math.* does not take autograd boxes")
-    wrt = tuple(range(len(args)))
+    wrt = tuple(i for i, a in enumerate(args) if not isinstance(a, int))
     got = srcad.grad(f, wrt=wrt)(*args)
-    for i in wrt:
-        np.testing.assert_allclose(got[i], autograd_grad(f, args, i), rtol=1e-12, atol=1e-14)
+    for k, i in enumerate(wrt):
+        np.testing.assert_allclose(got[k], autograd_grad(f, args, i), rtol=1e-12, atol=1e-14)
 
 
 def test_closed_forms_of_straight_line_functions():

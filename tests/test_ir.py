@@ -1,0 +1,79 @@
+"""The IR checker: `srcad.ir.verify` accepts every lowered fixture and rejects broken IR."""
+import operator
+
+import pytest
+
+import srcad
+import srcad.frontend
+import srcad.ir as ir
+import srcad.lower
+import srcad.rules
+
+from fixtures import core_funcs as core
+from fixtures.catalog import ALL
+
+
+@pytest.mark.parametrize("f", ALL, ids=[f.__name__ for f in ALL])
+def test_verify_accepts_lowered_fixture(f):
+    fn = srcad.lower.lower(srcad.frontend.parse(f))
+    ir.verify(fn)
+    # printing the IR gives valid Python
+    compile(ir.to_source(fn), "<ir>", "exec")
+
+
+def _mul(a, b):
+    return ir.Call(srcad.rules.lookup(operator.mul), [a, b])
+
+
+def _function(body, params=("x",)):
+    return ir.Function(name="g", params=list(params), body=body, filename="g.py", firstline=1)
+
+
+def test_verify_accepts_hand_built_ir():
+    body = [ir.Assign("v0", _mul(ir.Name("x"), ir.Name("x")), 2),
+            ir.Assign("y", _mul(ir.Name("v0"), ir.Const(2.0)), 3),
+            ir.Return(ir.Name("y"), 4)]
+    ir.verify(_function(body))
+    assert ir.to_source(_function(body)) == \
+        "def g(x):\n    v0 = x * x\n    y = v0 * 2.0\n    return y\n"
+
+
+def test_verify_rejects_use_before_definition():
+    body = [ir.Assign("v0", _mul(ir.Name("x"), ir.Name("w")), 2),
+            ir.Return(ir.Name("v0"), 3)]
+    with pytest.raises(srcad.SrcadError) as info:
+        ir.verify(_function(body))
+    assert "w" in str(info.value)
+    assert info.value.lineno == 2 and info.value.filename == "g.py"
+
+
+def test_verify_rejects_temporary_assigned_twice():
+    body = [ir.Assign("v0", _mul(ir.Name("x"), ir.Name("x")), 2),
+            ir.Assign("v0", _mul(ir.Name("v0"), ir.Name("x")), 3),
+            ir.Return(ir.Name("v0"), 4)]
+    with pytest.raises(srcad.SrcadError) as info:
+        ir.verify(_function(body))
+    assert "v0" in str(info.value)
+
+
+def test_verify_rejects_undefined_return_value():
+    body = [ir.Return(ir.Name("nowhere"), 2)]
+    with pytest.raises(srcad.SrcadError):
+        ir.verify(_function(body))
+
+
+def test_verify_rejects_temporary_used_before_definition():
+    body = [ir.Assign("v0", _mul(ir.Name("v1"), ir.Name("x")), 2),
+            ir.Assign("v1", _mul(ir.Name("x"), ir.Name("x")), 3),
+            ir.Return(ir.Name("v0"), 4)]
+    with pytest.raises(srcad.SrcadError):
+        ir.verify(_function(body))
+
+
+def test_verify_after_each_pass_of_the_worked_example():
+    # the lowered function of the worked example is exactly its three operations
+    fn = srcad.lower.lower(srcad.frontend.parse(core.ex1))
+    ir.verify(fn)
+    calls = [s.value.prim for s in fn.body if isinstance(s, ir.Assign)]
+    assert [srcad.rules.lookup(op) for op in (operator.mul, operator.truediv, operator.add)] \
+        == calls

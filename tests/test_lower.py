@@ -1,0 +1,258 @@
+"""Lowering to SSA three-address form: `srcad.ssa(f)` and `srcad.lower.lower`."""
+import ast
+import inspect
+import re
+import textwrap
+
+import numpy as np
+import pytest
+
+import srcad
+import srcad.frontend
+import srcad.ir
+import srcad.lower
+
+from fixtures import control_funcs as cf
+from fixtures import core_funcs as core
+from fixtures.cases import CONTROL_CASES, CORE_CASES
+from fixtures.catalog import ALL
+
+TEMP = re.compile(r"^v\d+$")
+
+
+def _fn(text):
+    tree = ast.parse(text)
+    assert len(tree.body) == 1 and isinstance(tree.body[0], ast.FunctionDef)
+    return tree.body[0]
+
+
+def _assigns(fn):
+    return [n for n in ast.walk(fn) if isinstance(n, ast.Assign)]
+
+
+def _target_names(node):
+    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+
+
+def _is_atom(e):
+    if isinstance(e, (ast.Name, ast.Constant)):
+        return True
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) and \
+            isinstance(e.operand, ast.Constant):
+        return True                                # a negative literal
+    if isinstance(e, ast.Tuple):
+        return all(_is_atom(x) for x in e.elts)    # a constant tuple such as axis=(0, 1)
+    return False
+
+
+def _is_dotted(e):
+    while isinstance(e, ast.Attribute):
+        e = e.value
+    return isinstance(e, ast.Name)
+
+
+def _index_is_atoms(s):
+    if isinstance(s, ast.Slice):
+        return all(p is None or _is_atom(p) for p in (s.lower, s.upper, s.step))
+    if isinstance(s, ast.Tuple):
+        return all(_index_is_atoms(x) for x in s.elts)
+    return _is_atom(s)
+
+
+def _one_operation(e):
+    """True when `e` is an atom or one operation whose operands are all atoms."""
+    if _is_atom(e):
+        return True
+    if isinstance(e, ast.BinOp):
+        if isinstance(e.right, ast.List):          # list append printed as `xs + [v]`
+            return _is_atom(e.left) and all(_is_atom(x) for x in e.right.elts)
+        return _is_atom(e.left) and _is_atom(e.right)
+    if isinstance(e, ast.UnaryOp):
+        return _is_atom(e.operand)
+    if isinstance(e, ast.Compare):
+        return len(e.ops) == 1 and _is_atom(e.left) and _is_atom(e.comparators[0])
+    if isinstance(e, ast.Call):
+        return _is_dotted(e.func) and all(_is_atom(a) for a in e.args) and \
+            all(_is_atom(k.value) for k in e.keywords)
+    if isinstance(e, ast.Subscript):
+        return _is_atom(e.value) and _index_is_atoms(e.slice)
+    if isinstance(e, ast.Attribute):
+        return _is_atom(e.value)
+    if isinstance(e, (ast.Tuple, ast.List)):
+        return all(_is_atom(x) for x in e.elts)
+    return False
+
+
+def _user_names(f):
+    """Every name in `f`'s own source: parameters, locals, globals it reads."""
+    tree = _fn(textwrap.dedent(inspect.getsource(f)))
+    names = {a.arg for a in tree.args.args + tree.args.kwonlyargs}
+    return names | {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+# ------------------------------------------------------------ ssa(f) on every fixture
+
+@pytest.mark.parametrize("f", ALL, ids=[f.__name__ for f in ALL])
+def test_ssa_is_valid_python(f):
+    text = srcad.ssa(f)
+    compile(text, "<ssa>", "exec")
+    fn = _fn(text)
+    assert fn.name == f.__name__
+    assert [a.arg for a in fn.args.args] == list(inspect.signature(f).parameters)
+
+
+@pytest.mark.parametrize("f", ALL, ids=[f.__name__ for f in ALL])
+def test_ssa_one_operation_per_line(f):
+    fn = _fn(srcad.ssa(f))
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign):
+            assert len(node.targets) == 1
+            assert _one_operation(node.value), ast.unparse(node)
+        elif isinstance(node, ast.If):
+            assert _is_atom(node.test), ast.unparse(node.test)
+        elif isinstance(node, ast.For):
+            assert isinstance(node.target, ast.Name) and _is_atom(node.iter), ast.unparse(node.iter)
+        elif isinstance(node, ast.While):
+            assert isinstance(node.test, ast.Constant) and node.test.value is True
+        elif isinstance(node, ast.Return):
+            assert node.value is None or _is_atom(node.value)
+        elif isinstance(node, ast.Expr):
+            assert _one_operation(node.value), ast.unparse(node)
+        elif isinstance(node, ast.stmt):
+            assert isinstance(node, (ast.FunctionDef, ast.Break, ast.Continue, ast.Pass)), \
+                ast.unparse(node)
+
+
+@pytest.mark.parametrize("f", ALL, ids=[f.__name__ for f in ALL])
+def test_ssa_temporaries_are_v_numbered_and_assigned_once(f):
+    fn = _fn(srcad.ssa(f))
+    user = _user_names(f)
+    seen = []
+    for node in ast.walk(fn):
+        if isinstance(node, (ast.Assign, ast.For)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                for name in _target_names(t):
+                    if name in user:
+                        continue                          # the user's own name (even `v0`)
+                    if TEMP.match(name):
+                        seen.append(name)
+                    else:
+                        base = re.sub(r"_\d*$", "", name)
+                        # user variables (maybe versioned) and srcad's result/returned variables
+                        # srcad's merge variables (SSA phis) are named phi0, phi1, ...
+                        assert base in user or base in ("result", "returned") \
+                            or re.fullmatch(r"phi\d+", name), name
+    assert len(seen) == len(set(seen)), "a temporary is assigned twice"
+    if seen:
+        assert "v0" in seen
+
+
+def test_ssa_of_worked_example():
+    fn = _fn(srcad.ssa(core.ex1))
+    body = fn.body
+    assert [type(s) for s in body] == [ast.Assign] * 3 + [ast.Return]
+    ops = [type(s.value.op) for s in body[:3]]
+    assert ops == [ast.Mult, ast.Div, ast.Add]
+    names = [s.targets[0].id for s in body[:3]]
+    assert TEMP.match(names[0]) and TEMP.match(names[1]) and names[0] != names[1]
+    assert names[2] == "y"                                   # the user's name is kept
+    assert ast.unparse(body[2].value) == f"{names[0]} + {names[1]}"
+    assert ast.unparse(body[3]) == "return y"
+
+
+def test_ssa_temporaries_count_from_v0_in_order():
+    fn = _fn(srcad.ssa(core.loop_free_scalar))
+    temps = [s.targets[0].id for s in fn.body if isinstance(s, ast.Assign)
+             and TEMP.match(s.targets[0].id)]
+    assert temps == [f"v{i}" for i in range(len(temps))]
+    assert len(temps) >= 5
+
+
+def test_ssa_reassignment_gets_new_versions():
+    fn = _fn(srcad.ssa(core.reassign))
+    targets = [s.targets[0].id for s in fn.body if isinstance(s, ast.Assign)]
+    assert len(targets) == len(set(targets)), targets    # each name assigned once
+    ys = [t for t in targets if t == "y" or re.match(r"^y_\d+$", t)]
+    assert len(ys) == 3
+    fn = _fn(srcad.ssa(core.aug_assign))
+    targets = [s.targets[0].id for s in fn.body if isinstance(s, ast.Assign)]
+    assert len(targets) == len(set(targets)), targets
+
+
+def test_ssa_keeps_control_flow_structured():
+    assert any(isinstance(n, ast.If) for n in ast.walk(_fn(srcad.ssa(cf.branch))))
+    loop = _fn(srcad.ssa(cf.range_stop))
+    assert any(isinstance(n, ast.For) for n in ast.walk(loop))
+    assert any(isinstance(n, ast.While) for n in ast.walk(_fn(srcad.ssa(cf.halve))))
+    # the loop-carried user variable keeps its name inside the loop
+    assert "s" in {n.id for n in ast.walk(loop) if isinstance(n, ast.Name)}
+
+
+def test_ssa_is_deterministic():
+    for f in (core.ex1, cf.rnn, cf.nested_break, cf.return_in_loop):
+        assert srcad.ssa(f) == srcad.ssa(f)
+
+
+def _namespace(f):
+    ns = dict(f.__globals__)
+    ns.update({k: c.cell_contents for k, c in zip(f.__code__.co_freevars, f.__closure__ or ())})
+    return ns
+
+
+EXEC_CASES = [(f, a) for f, a in CORE_CASES + CONTROL_CASES]
+
+
+@pytest.mark.parametrize("f, args", EXEC_CASES,
+                         ids=[f"{f.__name__}-{i}" for i, (f, _) in enumerate(EXEC_CASES)])
+def test_ssa_computes_the_function(f, args):
+    """The printed SSA, run in the function's own module namespace, computes f."""
+    ns = _namespace(f)
+    exec(compile(srcad.ssa(f), "<ssa>", "exec"), ns)
+    got = ns[f.__name__](*args)
+    np.testing.assert_array_equal(got, f(*args))
+
+
+# ------------------------------------------------------------ the lower pass itself
+
+def test_lower_returns_named_ir_function():
+    fn = srcad.lower.lower(srcad.frontend.parse(core.ex1))
+    assert isinstance(fn, srcad.ir.Function)
+    assert fn.name == "ex1" and fn.params == ["x0", "x1"]
+    assert fn.filename == core.__file__
+    assert isinstance(fn.body[-1], srcad.ir.Return)
+    assigns = [s for s in fn.body if isinstance(s, srcad.ir.Assign)]
+    assert len(assigns) == 3
+    assert all(isinstance(s.value, srcad.ir.Call) for s in assigns)
+    lines = {s.line for s in assigns}
+    assert lines == {inspect.getsourcelines(core.ex1)[1] + 1}    # the user's line numbers
+
+
+def test_lower_for_loop_over_range_object():
+    fn = srcad.lower.lower(srcad.frontend.parse(cf.iter_rows))
+    loops = [s for s in srcad.ir.walk(fn.body) if isinstance(s, srcad.ir.For)]
+    assert len(loops) == 1
+    # `for row in A` iterates over a range object and reads A[i]
+    assert isinstance(loops[0].iter, srcad.ir.Name)
+
+
+def test_lower_while_becomes_while_true_with_break():
+    fn = srcad.lower.lower(srcad.frontend.parse(cf.halve))
+    loops = [s for s in srcad.ir.walk(fn.body) if isinstance(s, srcad.ir.While)]
+    assert len(loops) == 1
+    assert any(isinstance(s, srcad.ir.Break) for s in srcad.ir.walk(loops[0].body))
+
+
+def test_lower_early_return_has_single_exit():
+    for f in (cf.early_return, cf.return_in_loop, cf.return_in_while):
+        fn = srcad.lower.lower(srcad.frontend.parse(f))
+        returns = [s for s in srcad.ir.walk(fn.body) if isinstance(s, srcad.ir.Return)]
+        assert len(returns) == 1 and fn.body[-1] is returns[0], f.__name__
+
+
+def test_ssa_keeps_the_signature_defaults():
+    """The printed SSA can be called the way f is: parameters keep their defaults."""
+    ns = _namespace(core.with_defaults)
+    exec(compile(srcad.ssa(core.with_defaults), "<ssa>", "exec"), ns)
+    assert ns["with_defaults"](1.5) == core.with_defaults(1.5)
+    assert ns["with_defaults"](1.5, scale=2.0) == core.with_defaults(1.5, scale=2.0)
