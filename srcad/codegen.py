@@ -22,13 +22,16 @@ _MARK = re.compile(rf"^(\s*){LINE_MARK}\((\d+)\)$")
 _counter = itertools.count()
 
 
-def _fill_empty_blocks(tree):
+def _fill_empty_blocks(node):
     """A block holding only line markers gets a `pass`, so it stays valid once they go."""
-    for node in ast.walk(tree):
-        for field in ("body", "orelse"):
-            block = getattr(node, field, None)
-            if isinstance(block, list) and block and all(_is_mark(s) for s in block):
+    for field in ("body", "orelse"):
+        block = getattr(node, field, None)
+        if isinstance(block, list) and block:
+            if all(_is_mark(s) for s in block):
                 block.append(ast.Pass())
+            for s in block:
+                if isinstance(s, ast.stmt):
+                    _fill_empty_blocks(s)
 
 
 def _is_mark(s) -> bool:
@@ -36,13 +39,12 @@ def _is_mark(s) -> bool:
         isinstance(s.value.func, ast.Name) and s.value.func.id == LINE_MARK
 
 
-def source_text(trees, source_lines: dict, filename: str, callee_sources: list = ()) -> str:
-    """The standalone source of derivative functions (one tree or a list of them)."""
-    trees = trees if isinstance(trees, list) else [trees]
+def render(trees: list, source_lines: dict, filename: str) -> str:
+    """The derivative functions as text, the user's lines as comments."""
     for tree in trees:
         _fill_empty_blocks(tree)
-    module = ast.Module(body=list(trees), type_ignores=[])
-    text = ast.unparse(ast.fix_missing_locations(module))
+        tree.lineno = 1                     # all ast.unparse needs of locations
+    text = ast.unparse(ast.Module(body=list(trees), type_ignores=[]))
     lines = []
     for line in text.splitlines():
         m = _MARK.match(line)
@@ -52,8 +54,16 @@ def source_text(trees, source_lines: dict, filename: str, callee_sources: list =
             lines.append(f"{m.group(1)}# {user}  [{_short(filename)}:{n}]")
         else:
             lines.append(line)
-    body = "\n".join(lines) + "\n"
-    used = {n.id for n in ast.walk(module) if isinstance(n, ast.Name)}
+    return "\n".join(lines) + "\n"
+
+
+def names_used(trees: list) -> set:
+    return {n.id for t in trees for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def source_text(used: set, body: str, callee_sources: list = ()) -> str:
+    """The standalone source: imports, the helpers' derivatives, then `body`."""
+    used = set(used)
     for src in callee_sources:
         used |= {n.id for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Name)}
     runtime = sorted(n for n in rules.runtime_namespace() if n in used and n not in ("np", "math"))
@@ -82,27 +92,26 @@ def _short(filename: str) -> str:
     return filename.rsplit("/", 1)[-1]
 
 
-def compile_function(tree: ast.FunctionDef, text: str, user_globals: dict, closure: dict,
-                     injected: dict, defaults: tuple | None, label: str):
-    """Compile the derivative `tree` into a function bound to the user's environment."""
-    _fill_empty_blocks(tree)
+def compile_functions(trees: list, used: set, body: str, text: str, user_globals: dict,
+                      closure: dict, injected: dict, defaults: list, label: str) -> list:
+    """Compile the rendered derivative functions, bound to the user's environment."""
     namespace = {**rules.runtime_namespace(), **injected}
-    free = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-                  & (set(namespace) | set(closure)))
-    body = ast.unparse(ast.fix_missing_locations(ast.Module(body=[tree], type_ignores=[])))
-    body = "\n".join(l for l in body.splitlines() if not _MARK.match(l))
+    free = sorted(used & (set(namespace) | set(closure)))
     filename = f"<srcad {label} #{next(_counter)}>"
     holder = f"    {' = '.join(free)} = None\n" if free else ""
+    names = ", ".join(t.name for t in trees)
     wrapped = (f"def __srcad_factory__():\n{holder}{textwrap.indent(body, '    ')}\n"
-               f"    return {tree.name}\n")
+               f"    return ({names},)\n")
     code = compile(wrapped, filename, "exec")
     linecache.cache[filename] = (len(wrapped), None, wrapped.splitlines(True), filename)
     factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
-    inner = types.FunctionType(factory_code, user_globals)()
-    cells = []
-    for name in inner.__code__.co_freevars:
-        cells.append(closure[name] if name in closure else types.CellType(namespace[name]))
-    func = types.FunctionType(inner.__code__, user_globals, tree.name, defaults, tuple(cells))
-    func.__doc__ = ast.get_docstring(tree)
-    frontend.GENERATED[func.__code__] = text
-    return func
+    out = []
+    for tree, inner, dflt in zip(trees, types.FunctionType(factory_code, user_globals)(),
+                                 defaults):
+        cells = tuple(closure[n] if n in closure else types.CellType(namespace[n])
+                      for n in inner.__code__.co_freevars)
+        func = types.FunctionType(inner.__code__, user_globals, tree.name, dflt, cells)
+        func.__doc__ = ast.get_docstring(tree)
+        frontend.GENERATED[func.__code__] = text
+        out.append(func)
+    return out

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ast
-import copy
 
 from . import ir, rules
 from .activity import Activity, bound_args
@@ -101,7 +100,7 @@ class Emitter:
         call_ = s.value
         bound = bound_args(call_)
         out = ir.Name(s.target)
-        tree = _Simplify(self, bound, out, strip_bcast).visit(copy.deepcopy(tmpl.tree))
+        tree = _Simplify(self, bound, out, strip_bcast).visit(rules.clone(tmpl.tree))
         mapping = {p: ir.atom_ast(a) for p, a in bound.items()}
         mapping["out"] = name_load(s.target)
         if isinstance(call_.prim, rules.IndexRule):

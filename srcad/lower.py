@@ -557,7 +557,7 @@ class _Lowerer:
                 any(k.arg is None for k in node.keywords):
             raise self.error(UnsupportedSyntaxError, "*args and **kwargs in a call are not "
                              "supported", node)
-        text = _describe(node.func)
+        text = _Lazy(node.func)
         func = node.func
         if isinstance(func, gast.Attribute) and self.callee(func) is None:
             rule = rules.lookup_method(func.attr)
@@ -653,6 +653,18 @@ class _Lowerer:
             raise self.error(NonDifferentiableError, f"srcad has no rule for the attribute "
                              f".{node.attr}", node)
         return self.call_prim(rule, [self.expr(node.value)], dest=dest)
+
+
+class _Lazy:
+    """The source text of a node, worked out only if an error message needs it."""
+
+    def __init__(self, node):
+        self.node = node
+
+    def __str__(self):
+        return _describe(self.node)
+
+    __format__ = lambda self, spec: format(str(self), spec)  # noqa: E731
 
 
 def _runtime_index_add():

@@ -16,64 +16,61 @@ _FOLD = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
 
 def optimize(fn: ast.FunctionDef, impure: set) -> ast.FunctionDef:
     """Simplify `fn` in place; `impure` names functions whose calls must stay."""
-    _Simplify().visit(fn)
+    _simplify(fn)
     _propagate_copies(fn)
     _remove_dead(fn, impure)
     return fn
 
 
-def _stores(tree) -> dict:
-    out: dict = {}
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-            out[n.id] = out.get(n.id, 0) + 1
-    return out
+def _names(tree) -> list:
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
 
 
 def _propagate_copies(fn):
     """`a = b` followed by reads of `a`: read `b` instead, when `a` is assigned only there and
     every read of `a` comes before `b` changes, in the same block."""
-    stores = _stores(fn)
+    stores: dict = {}
+    loads: dict = {}
+    for n in _names(fn):
+        table = stores if isinstance(n.ctx, ast.Store) else loads
+        table[n.id] = table.get(n.id, 0) + 1
     params = {a.arg for a in fn.args.args}
 
     def block(stmts):
+        names = [None] * len(stmts)            # each statement's Name nodes, when needed
+
+        def names_of(k):
+            if names[k] is None:
+                names[k] = _names(stmts[k])
+            return names[k]
         i = 0
         while i < len(stmts):
             s = stmts[i]
             for field in ("body", "orelse"):
                 if isinstance(getattr(s, field, None), list):
                     block(getattr(s, field))
+                    names[i] = None
             if isinstance(s, ast.Assign) and len(s.targets) == 1 and \
                     isinstance(s.targets[0], ast.Name) and isinstance(s.value, ast.Name):
                 a, b = s.targets[0].id, s.value.id
-                if stores.get(a) == 1 and a not in params and _replace_reads(stmts, i, a, b, fn):
-                    del stmts[i]
-                    continue
+                if stores.get(a) == 1 and a not in params:
+                    reads, end = [], len(stmts)
+                    for k in range(i + 1, len(stmts)):
+                        ns = names_of(k)
+                        if any(n.id == b and isinstance(n.ctx, ast.Store) for n in ns):
+                            end = k
+                            break
+                        reads += [n for n in ns if n.id == a]
+                    late = end < len(stmts) and any(n.id == a for n in names_of(end))
+                    if len(reads) == loads.get(a, 0) and not late:
+                        for n in reads:
+                            n.id = b
+                        loads[b] = loads.get(b, 0) + len(reads)
+                        del stmts[i]
+                        del names[i]
+                        continue
             i += 1
     block(fn.body)
-
-
-def _replace_reads(stmts, i, a, b, fn) -> bool:
-    rest = stmts[i + 1:]
-    end = len(rest)
-    for k, s in enumerate(rest):
-        if b in _stores(s):
-            end = k
-            break
-    inside = sum(1 for s in rest[:end] for n in ast.walk(s)
-                 if isinstance(n, ast.Name) and n.id == a and isinstance(n.ctx, ast.Load))
-    total = sum(1 for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == a
-                and isinstance(n.ctx, ast.Load))
-    if inside != total:
-        return False
-    if end < len(rest) and any(isinstance(n, ast.Name) and n.id == a
-                               for n in ast.walk(rest[end])):
-        return False
-    for s in rest[:end]:
-        for n in ast.walk(s):
-            if isinstance(n, ast.Name) and n.id == a:
-                n.id = b
-    return True
 
 
 def _num(node):
@@ -90,9 +87,20 @@ def _const(v):
     return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-v)) if v < 0 else ast.Constant(v)
 
 
-class _Simplify(ast.NodeTransformer):
+def _simplify(node):
+    """Simplify every expression under `node`, children first."""
+    for field in node._fields:
+        value = getattr(node, field, None)
+        if isinstance(value, list):
+            setattr(node, field, [_simplify(v) if isinstance(v, ast.AST) else v for v in value])
+        elif isinstance(value, ast.AST):
+            setattr(node, field, _simplify(value))
+    rule = _RULES.get(type(node))
+    return rule(node) if rule else node
+
+
+class _Simplify:
     def visit_BinOp(self, node):
-        self.generic_visit(node)
         a, b = _num(node.left), _num(node.right)
         op = type(node.op)
         if a is not None and b is not None and op in _FOLD:
@@ -114,14 +122,12 @@ class _Simplify(ast.NodeTransformer):
         return node
 
     def visit_UnaryOp(self, node):
-        self.generic_visit(node)
         if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.UnaryOp) \
                 and isinstance(node.operand.op, ast.USub):
             return node.operand.operand
         return node
 
     def visit_Call(self, node):
-        self.generic_visit(node)
         # np.sum(x, axis=None, keepdims=False) -> np.sum(x)
         node.keywords = [k for k in node.keywords
                          if not (k.arg == "axis" and _is_const(k.value, None))
@@ -129,12 +135,12 @@ class _Simplify(ast.NodeTransformer):
         return node
 
 
+_RULES = {ast.BinOp: _Simplify().visit_BinOp, ast.UnaryOp: _Simplify().visit_UnaryOp,
+          ast.Call: _Simplify().visit_Call}
+
+
 def _is_const(node, value):
     return isinstance(node, ast.Constant) and node.value is value
-
-
-def _loads(tree) -> set:
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def _calls_impure(node, impure) -> bool:
@@ -145,17 +151,27 @@ def _calls_impure(node, impure) -> bool:
 
 
 def _remove_dead(fn, impure):
-    while True:
-        used = _loads(fn)
-        removed = [False]
+    """Drop assignments nothing reads, counting reads so each removal is cheap."""
+    loads: dict = {}
+    for n in _names(fn):
+        if isinstance(n.ctx, ast.Load):
+            loads[n.id] = loads.get(n.id, 0) + 1
+    changed = True
+    while changed:
+        changed = False
 
         def sweep(stmts):
+            nonlocal changed
             out = []
-            for s in stmts:
-                if isinstance(s, ast.Assign) and not _calls_impure(s.value, impure):
-                    names = [n.id for t in s.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-                    if names and not any(n in used for n in names):
-                        removed[0] = True
+            for s in reversed(stmts):            # later statements first: one pass frees chains
+                if isinstance(s, ast.Assign):
+                    targets = [n.id for t in s.targets for n in ast.walk(t)
+                               if isinstance(n, ast.Name)]
+                    if targets and not any(loads.get(t, 0) for t in targets) and \
+                            not _calls_impure(s.value, impure):
+                        for n in _names(s.value):
+                            loads[n.id] -= 1
+                        changed = True
                         continue
                 for field in ("body", "orelse"):
                     block = getattr(s, field, None)
@@ -163,7 +179,6 @@ def _remove_dead(fn, impure):
                         new = sweep(block)
                         setattr(s, field, new or ([ast.Pass()] if field == "body" else []))
                 out.append(s)
+            out.reverse()
             return out
         fn.body = sweep(fn.body)
-        if not removed[0]:
-            return

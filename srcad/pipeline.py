@@ -177,11 +177,12 @@ def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_valu
     trees = [optimize.optimize(t, impure) for t in trees]
     if mode in debug:
         print("\n".join(ast.unparse(t) for t in trees))
-    text = codegen.source_text(trees, fn.source_lines, fn.filename, callees)
-    defaults = _defaults(parsed, fn, mode)
-    funcs = [codegen.compile_function(t, text, parsed.globals, parsed.closure, injected,
-                                      defaults if t is trees[0] else None, f"{fn.name} {mode}")
-             for t in trees]
+    body = codegen.render(trees, fn.source_lines, fn.filename)
+    used = codegen.names_used(trees)
+    text = codegen.source_text(used, body, callees)
+    defaults = [_defaults(parsed, fn, mode)] + [None] * (len(trees) - 1)
+    funcs = codegen.compile_functions(trees, used, body, text, parsed.globals, parsed.closure,
+                                      injected, defaults, f"{fn.name} {mode}")
     for func in funcs:
         func.__srcad_derivative__ = (f, mode, wrt)
     return Derivative(func=funcs[0] if len(funcs) == 1 else tuple(funcs), text=text,

@@ -86,11 +86,11 @@ class _Reverse(Emitter):
                              else call("grad_like", ast.Constant(0.0), name_load(p)))
         primal_names = set(fn.params) | {t for s in ir.walk(fn.body) for t in ir.targets(s)} \
             | {sp[2] for sp in self.splits.values()}
-        needed = {n.id for st in rev for n in ast.walk(st)
-                  if isinstance(n, ast.Name) and n.id in primal_names}
+        rev_names = [n for st in rev for n in ast.walk(st)]
+        needed = {n.id for n in rev_names if isinstance(n, ast.Name) and n.id in primal_names}
         counters = getattr(self, "saved_counters", set())
         self.saved = ((needed & self.overwritten) - self.for_targets) | counters
-        self.shape_only = _shape_only_reads(rev, self.saved)
+        self.shape_only = _shape_only_reads(rev_names, self.saved)
         rev = self.replace_restores(rev)
 
         fwd = self.fwd_block(primal_body)
@@ -480,12 +480,13 @@ def _unindex_parts(expr):
     return None
 
 
-def _shape_only_reads(stmts, names) -> set:
-    """Names among `names` that the reverse sweep reads only as `unbroadcast(g, name)`."""
+def _shape_only_reads(nodes, names) -> set:
+    """Names among `names` that the reverse sweep (all its `nodes`) reads only as
+    `unbroadcast(g, name)`."""
     total: dict = {}
     shape: dict = {}
-    for st in stmts:
-        for node in ast.walk(st):
+    for node in nodes:
+        if True:
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names:
                 total[node.id] = total.get(node.id, 0) + 1
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
