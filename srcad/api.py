@@ -57,22 +57,64 @@ def _transform(f, wrt, with_value, kind):
     positions, single = _positions(f, wrt)
     bind = _Binder(f)
     cache: dict = {}
+    scalar_cache: dict = {}
     kinds_of = pipeline.kinds_of
 
-    @functools.wraps(f)
-    def wrapper(*args, **kwargs):
-        args = bind(args, kwargs)
+    n = bind.n
+
+    def call(args):
         kinds = kinds_of(args)
         df = cache.get(kinds)
         if df is None:
-            args, kinds2 = _prepare(args, positions)
+            args2, kinds2 = _prepare(args, positions)
             df = pipeline.get(f, "reverse", positions, kinds2, single, with_value).func
-            if kinds2 == kinds:
-                cache[kinds] = df
-            return df(*args)
+            if kinds2 != kinds:
+                return df(*args2)
+            cache[kinds] = df
+        if all(k in ("float", "int") for k in kinds):
+            scalar_cache[tuple(map(type, args))] = df
         return df(*args)
 
+    wrapper = _fast_wrapper(f, bind, scalar_cache, call)
+    if wrapper is None:
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            if kwargs or len(args) != n:
+                args = bind(args, kwargs)
+            df = scalar_cache.get(tuple(map(type, args)))    # all-scalar calls: no kinds needed
+            if df is not None:
+                return df(*args)
+            return call(args)
     wrapper.__srcad_transform__ = (kind, f, positions, single)
+    return wrapper
+
+
+def _fast_wrapper(f, bind, scalar_cache, call):
+    """A wrapper with `f`'s own parameters, so a call costs a dict lookup on the argument
+    types and no *args/**kwargs packing. None when the signature is not plain."""
+    params = list(bind.sig.parameters.values())
+    if not params or any(p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params):
+        return None
+    names = [p.name for p in params]
+    if any(n.startswith("_srcad") for n in names):
+        return None
+    defaults = tuple(p.default for p in params if p.default is not inspect.Parameter.empty)
+    if defaults and any(p.default is inspect.Parameter.empty
+                        for p in params[len(params) - len(defaults):]):
+        return None
+    args = ", ".join(names)
+    src = (f"def _srcad_make(_srcad_cache, _srcad_call):\n"
+           f"    def wrapper({args}):\n"
+           f"        _srcad_df = _srcad_cache.get(({', '.join(f'type({n})' for n in names)},))\n"
+           f"        if _srcad_df is not None:\n"
+           f"            return _srcad_df({args})\n"
+           f"        return _srcad_call(({args},))\n"
+           f"    return wrapper\n")
+    namespace: dict = {}
+    exec(compile(src, f"<srcad wrapper of {getattr(f, '__qualname__', f)}>", "exec"), namespace)
+    wrapper = namespace["_srcad_make"](scalar_cache, call)
+    wrapper.__defaults__ = defaults or None
+    functools.update_wrapper(wrapper, f)
     return wrapper
 
 

@@ -19,7 +19,27 @@ def optimize(fn: ast.FunctionDef, impure: set) -> ast.FunctionDef:
     _simplify(fn)
     _propagate_copies(fn)
     _remove_dead(fn, impure)
+    _drop_orphan_marks(fn)
     return fn
+
+
+def _drop_orphan_marks(node):
+    """A comment quoting the user's line goes when no statement follows it in its block."""
+    from .emit import LINE_MARK
+
+    def is_mark(s):
+        return isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and \
+            isinstance(s.value.func, ast.Name) and s.value.func.id == LINE_MARK
+    for field in ("body", "orelse"):
+        block = getattr(node, field, None)
+        if not isinstance(block, list):
+            continue
+        kept = [s for k, s in enumerate(block)
+                if not (is_mark(s) and (k + 1 == len(block) or is_mark(block[k + 1])))]
+        setattr(node, field, kept or ([ast.Pass()] if field == "body" and block else []))
+        for s in kept:
+            if isinstance(s, ast.stmt):
+                _drop_orphan_marks(s)
 
 
 def _names(tree) -> list:
@@ -115,6 +135,10 @@ class _Simplify:
                 return node.left
         if op is ast.Div and b == 1:
             return node.left
+        # a * (1.0 / b) -> a / b
+        if op is ast.Mult and isinstance(node.right, ast.BinOp) and \
+                isinstance(node.right.op, ast.Div) and _num(node.right.left) == 1:
+            return ast.BinOp(left=node.left, op=ast.Div(), right=node.right.right)
         if op is ast.Pow and b == 1:
             return node.left
         if op in (ast.Add, ast.Sub) and b == 0 and isinstance(b, int):

@@ -44,6 +44,10 @@ def kind_of(value) -> str:
 def kinds_of(args) -> tuple:
     """Each argument's kind; arrays as `any:k`, k the first argument of the same shape,
     so that the generated code may rely on which arguments have equal shapes."""
+    try:
+        return tuple([_SIMPLE[type(a)] for a in args])      # the common all-scalar case
+    except KeyError:
+        pass
     out = []
     shapes = []
     for a in args:
@@ -66,6 +70,7 @@ def kinds_of(args) -> tuple:
     return tuple(out)
 
 
+_SIMPLE = {float: FLOAT, int: INT, bool: INT}
 _ARRAY_KINDS = tuple(f"any:{k}" for k in range(16))
 
 

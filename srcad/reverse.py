@@ -350,6 +350,7 @@ class _Reverse(Emitter):
                                                         ctx=ast.Load()), state, out)
             return
         bound = _bound(v)
+        contributions: dict = {}             # one statement per input, even for x * x
         for p in prim.diff_params:
             a = bound.get(p)
             if a is None or not self.active(a):
@@ -358,7 +359,9 @@ class _Reverse(Emitter):
             if tmpl is None:
                 raise UnsupportedSyntaxError(f"{prim.name or prim.key} has no reverse-mode rule "
                                              f"for argument {p!r}", self.fn.filename, s.line)
-            self.accumulate(a.id, self.template(tmpl, s, {"out_bar": out_bar}), state, out)
+            contributions.setdefault(a.id, []).append(self.template(tmpl, s, {"out_bar": out_bar}))
+        for name, exprs in contributions.items():
+            self.accumulate(name, sum_exprs(exprs), state, out)
 
     def rev_user_call(self, s, state, out):
         if id(s) not in self.splits:

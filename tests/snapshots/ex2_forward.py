@@ -5,7 +5,7 @@ def ex2_jvp(x1, x2, x1_dot, x2_dot):
     """Forward-mode derivative of ex2 (snapshot_funcs.py:20): returns (out, out_dot), the value and its tangent along x1_dot, x2_dot."""
     # y = np.log(x1) + x1 * x2 - np.sin(x2)  [snapshot_funcs.py:21]
     v0 = np.log(x1)
-    v0_dot = x1_dot * (1.0 / x1)
+    v0_dot = x1_dot / x1
     v1 = x1 * x2
     v1_dot = x1_dot * x2 + x1 * x2_dot
     v2 = v0 + v1
