@@ -14,6 +14,7 @@ import ast
 import builtins
 import copy
 import operator
+import textwrap
 import types
 
 import gast
@@ -146,13 +147,10 @@ class _Lowerer:
         params = [a.id for a in list(getattr(args, "posonlyargs", []) or []) + list(args.args)
                   + list(args.kwonlyargs)]
         self.locals = set(params)
-        for node in gast.walk(fn):
+        for node in _walk_own(fn):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                 self.locals.add(node.id)
-            if isinstance(node, (gast.FunctionDef,)) and node is not fn:
-                raise self.error(UnsupportedSyntaxError, "a nested def inside a differentiated "
-                                 "function is not supported; define the helper at module level",
-                                 node)
+        self.nested_defs: dict = {}
         self.reserved = set(self.locals) | {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
         self.reserved |= set(rules.runtime_namespace())
         self.used_versions = set(params)
@@ -268,10 +266,75 @@ class _Lowerer:
             self.emit(ir.Continue(line))
         elif isinstance(s, gast.Pass):
             pass
+        elif isinstance(s, gast.FunctionDef):
+            self.lift(s)
         else:
             what = _CONSTRUCT_NAMES.get(type(s), type(s).__name__)
             raise self.error(UnsupportedSyntaxError, f"{what} is not supported in a "
                              "differentiated function", s)
+
+    def lift(self, node):
+        """A nested `def g(...)`: compile it as a helper whose extra trailing parameters are
+        the enclosing function's variables it reads (passed at each call, as Python reads
+        them when g runs); calls of `g` become calls of that helper."""
+        if node.decorator_list:
+            raise self.error(UnsupportedSyntaxError, "a decorated nested def is not supported",
+                             node.decorator_list[0])
+        args = node.args
+        own = {a.id for a in list(args.args) + list(args.kwonlyargs)} | \
+            {n.id for n in _walk_own(node) if isinstance(n, gast.Name)
+             and isinstance(n.ctx, gast.Store)}
+        outer = self.locals | set(self.p.closure)
+        extras = sorted({n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+                         and isinstance(n.ctx, gast.Load) and n.id in outer and n.id not in own})
+        lifted = copy.deepcopy(node)
+        lifted.args.args = list(args.args) + [
+            gast.Name(id=x, ctx=gast.Param(), annotation=None, type_comment=None) for x in extras]
+        try:
+            defaults = tuple(ast.literal_eval(gast.gast_to_ast(d)) for d in args.defaults)
+        except ValueError:
+            raise self.error(UnsupportedSyntaxError, "a nested def's defaults must be constants",
+                             node) from None
+        lifted.args.defaults = []
+        tree = gast.gast_to_ast(gast.Module(body=[lifted], type_ignores=[]))
+        line = self.p.lineno(node)
+        text = "\n" * (line - 1) + textwrap.dedent(ast.unparse(tree)) + "\n"
+        code = compile(text, self.p.filename, "exec")
+        fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+        func = types.FunctionType(fcode, self.p.globals, node.name, defaults or None)
+        if defaults:                       # defaults belong to g's own trailing parameters
+            func.__defaults__ = None
+        from .frontend import GENERATED
+        GENERATED[fcode] = text
+        self.nested_defs[node.name] = (func, extras, defaults, len(args.args))
+
+    def nested_call(self, node, dest):
+        func, extras, defaults, nparams = self.nested_defs[node.func.id]
+        args = [self.expr(a) for a in node.args]
+        kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
+        names = [a.id for a in self.nested_defs_params(node.func.id)]
+        for k, name in enumerate(names[len(args):nparams]):
+            if name in kwargs:
+                args.append(kwargs.pop(name))
+            elif k + len(args) >= nparams - len(defaults):
+                args.append(ir.Const(defaults[k + len(args) - (nparams - len(defaults))]))
+            else:
+                raise self.error(UnsupportedSyntaxError, f"{node.func.id}() is missing "
+                                 f"argument {name!r}", node)
+        if kwargs:
+            raise self.error(UnsupportedSyntaxError, f"{node.func.id}() got unexpected keyword "
+                             f"arguments {sorted(kwargs)}", node)
+        args += [self.name(gast.Name(id=x, ctx=gast.Load(), annotation=None, type_comment=None))
+                 for x in extras]
+        if node.func.id not in self.injected or self.injected[node.func.id] is not func:
+            self.injected[node.func.id] = func
+        return self.call_prim(UserCall(func, node.func.id), args, dest=dest)
+
+    def nested_defs_params(self, name):
+        func = self.nested_defs[name][0]
+        code = func.__code__
+        return [gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None)
+                for n in code.co_varnames[:code.co_argcount]]
 
     def new_target(self, name: str) -> str:
         """The SSA name an assignment to user variable `name` writes: a new version at the
@@ -559,6 +622,8 @@ class _Lowerer:
                              "supported", node)
         text = _Lazy(node.func)
         func = node.func
+        if isinstance(func, gast.Name) and func.id in self.nested_defs:
+            return self.nested_call(node, dest)
         if isinstance(func, gast.Attribute) and self.callee(func) is None:
             rule = rules.lookup_method(func.attr)
             if rule is None:
@@ -653,6 +718,16 @@ class _Lowerer:
             raise self.error(NonDifferentiableError, f"srcad has no rule for the attribute "
                              f".{node.attr}", node)
         return self.call_prim(rule, [self.expr(node.value)], dest=dest)
+
+
+def _walk_own(fn):
+    """The nodes of `fn`, not descending into nested functions or lambdas."""
+    todo = list(gast.iter_child_nodes(fn))
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.AsyncFunctionDef)):
+            todo.extend(gast.iter_child_nodes(node))
 
 
 class _Lazy:

@@ -142,3 +142,29 @@ def test_callee_derivatives_are_built_once_and_cached():
     d2 = srcad.derivative(cf.call_chain)
     assert d1 is d2
     assert srcad.source(cf.call_chain) == srcad.source(cf.call_chain)
+
+
+# ---------------------------------------------------------------- nested defs
+from fixtures import nested_funcs as nf  # noqa: E402
+
+
+def test_nested_def_closing_over_an_argument_closed_form():
+    for x in (0.3, -1.7):
+        assert srcad.grad(nf.square_by_closure)(x) == pytest.approx(2 * x, rel=1e-12)
+        out, t = srcad.jvp(nf.square_by_closure, (x,), (1.0,))
+        assert out == nf.square_by_closure(x) and t == pytest.approx(2 * x, rel=1e-12)
+
+
+def test_nested_def_reads_the_variable_when_it_runs():
+    x = 0.7
+    assert nf.closure_reads_latest_value(x) == pytest.approx(x + 4 * x * x)
+    assert srcad.grad(nf.closure_reads_latest_value)(x) == pytest.approx(1 + 8 * x, rel=1e-12)
+
+
+@pytest.mark.parametrize("f, args", [
+    (nf.closure_with_default_and_loop, (0.7, 1.3)),
+    (nf.nested_array_helper, (np.random.default_rng(0).normal(size=(3, 3)) * 0.5,
+                              np.random.default_rng(1).normal(size=3))),
+])
+def test_nested_defs_vs_finite_differences(f, args):
+    check_grads(f, *args)

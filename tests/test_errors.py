@@ -30,7 +30,7 @@ UNSUPPORTED = [
     ef.uses_undefined_name,
     ef.uses_unknown_method,
     ef.uses_unknown_attribute,
-    ef.uses_nested_def,
+    ef.uses_decorated_nested_def,
     ef.uses_star_args,
     ef.uses_assert,
     ef.uses_raise,
