@@ -18,7 +18,7 @@ import numpy as np
 # scalar40: a loop-free scalar function of about 40 operations on 2 floats.
 # It is also the ~40-line function whose derivative build time is measured.
 # --------------------------------------------------------------------------
-def scalar40(x, y):
+def scalar40(x: float, y: float):
     a = x * y
     b = x + y
     c = a / b
