@@ -101,6 +101,7 @@ class _Lowerer:
         self.tree = parsed.tree
         self.temps = 0
         self.merges = 0
+        self.cse: dict = {}
         self.temp_names: set = set()
         self.version: dict = {}          # user variable -> its current SSA name
         self.depth = 0                   # control-flow nesting
@@ -190,6 +191,8 @@ class _Lowerer:
 
     def stmt(self, s):
         line = self.p.lineno(s)
+        if not self.depth and isinstance(s, (gast.If, gast.For, gast.While, gast.FunctionDef)):
+            self.cse.clear()                      # names may be reassigned in there
         if isinstance(s, gast.Expr):
             if isinstance(s.value, gast.Constant):
                 return                               # a docstring
@@ -469,13 +472,34 @@ class _Lowerer:
     def call_prim(self, prim, args, kwargs=None, static=None, dest=None) -> ir.Name:
         rule = prim if not callable(prim) or isinstance(prim, rules.Rule) else rules.lookup(prim)
         atoms = list(args) + list((kwargs or {}).values())
+        key = self.cse_key(rule, args, kwargs, static)
+        if key is not None and key in self.cse:
+            # the same pure operation on the same values, earlier in straight-line code
+            if dest is None:
+                return self.cse[key]
+            self.emit(ir.Assign(dest, self.cse[key], self.line))
+            return ir.Name(dest)
         name = self.fresh_temp() if dest is None or ir.Name(dest) in atoms else dest
         self.emit(ir.Assign(name, ir.Call(rule, list(args), dict(kwargs or {}), static),
                             self.line))
+        if key is not None:
+            self.cse[key] = ir.Name(name)
         if dest is not None and name != dest:
             self.emit(ir.Assign(dest, ir.Name(name), self.line))
             return ir.Name(dest)
         return ir.Name(name)
+
+    def cse_key(self, rule, args, kwargs, static):
+        """A key for reusing a pure rule call in top-level straight-line code, else None.
+        (Top-level names are never reassigned there; control flow clears the table.)"""
+        if self.depth or not isinstance(rule, rules.Rule) or rule.key is _INDEX_ADD:
+            return None
+        try:
+            key = (id(rule), tuple(args), tuple(sorted((kwargs or {}).items())), repr(static))
+            hash(key)
+        except TypeError:
+            return None
+        return key
 
     def getitem(self, seq, index) -> ir.Name:
         from .rules.core import GETITEM
@@ -728,6 +752,14 @@ def _walk_own(fn):
         yield node
         if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.AsyncFunctionDef)):
             todo.extend(gast.iter_child_nodes(node))
+
+
+def _index_add_key():
+    from .runtime import index_add
+    return index_add
+
+
+_INDEX_ADD = _index_add_key()
 
 
 class _Lazy:
