@@ -159,6 +159,7 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
                     changed = True
 
     _infer_shapes(fn, stmts, kinds, shapes)
+    _check_inplace(fn, stmts, kinds)
     nondiff = {INT, NONE}
     varied = {p for p in wrt if kinds.get(p) not in nondiff}
     changed = True
@@ -239,3 +240,48 @@ def _infer_shapes(fn, stmts, kinds, shapes):
     for t in assigned:
         if shapes.get(t, _UNKNOWN) is _UNKNOWN:
             shapes[t] = None
+
+
+# operations whose result may share memory with their first argument
+_VIEWS = {"x.T", "np.transpose", "np.reshape", "np.ravel", "np.squeeze", "np.expand_dims",
+          "np.swapaxes", "np.moveaxis", "np.broadcast_to", "np.diag", "np.flip"}
+
+
+def _check_inplace(fn, stmts, kinds):
+    """`y += e` on an array changes it in place: refuse it when another name may share that
+    array (`y = x`, a slice or view of x), since srcad computes `y = y + e` instead."""
+    from .errors import UnsupportedSyntaxError
+    temps = getattr(fn, "temps", set())
+    defs: dict = {}
+    for s in stmts:
+        for t in ir.targets(s):
+            defs.setdefault(t, []).append(s)
+    for s in stmts:
+        old = getattr(s, "inplace_of", None)
+        if old is None or kinds.get(old) in (FLOAT, INT):
+            continue
+        todo, seen = list(defs.get(old, [])), set()
+        while todo:
+            d = todo.pop()
+            if not isinstance(d, ir.Assign) or id(d) in seen:
+                continue
+            seen.add(id(d))
+            v = d.value
+            if isinstance(v, ir.Name) and v.id in temps:
+                todo += defs.get(v.id, [])              # a temporary holds what made it
+                continue
+            shared = None
+            if isinstance(v, ir.Name) and v.id not in temps:
+                shared = v.id
+            elif isinstance(v, ir.Call) and v.args and isinstance(v.args[0], ir.Name) and (
+                    isinstance(v.prim, rules.IndexRule)
+                    or getattr(v.prim, "name", "") in _VIEWS
+                    or (getattr(v.prim, "primal", None) is not None
+                        and v.prim.primal.text in _VIEWS)):
+                shared = v.args[0].id
+            if shared is not None:
+                raise UnsupportedSyntaxError(
+                    f"an augmented assignment changes the array in {old!r} in place, and "
+                    f"{shared!r} may share that array: srcad would differentiate a different "
+                    f"function; write `{old} = {old} + ...` (a new array) instead",
+                    fn.filename, s.line)

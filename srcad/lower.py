@@ -241,7 +241,13 @@ class _Lowerer:
             load = gast.Name(id=s.target.id, ctx=gast.Load(), annotation=None, type_comment=None)
             value = gast.BinOp(left=load, op=s.op, right=s.value)
             gast.copy_location(value, s)
+            old = self.name(load)
             self.assign(s.target, value, line)
+            new = self.version[s.target.id]
+            for st in reversed(self.body):           # Python would have changed `old` in place
+                if isinstance(st, ir.Assign) and st.target == new:
+                    st.inplace_of = old.id
+                    break
         elif isinstance(s, gast.Return):
             a = self.expr(s.value) if s.value is not None else ir.Const(None)
             self.emit(ir.Return(a, line))

@@ -151,3 +151,22 @@ def test_function_without_source_is_refused():
         srcad.derivative(namespace["no_source"])
     with pytest.raises(srcad.SrcadError):
         srcad.grad(np.sin)(1.0)
+
+
+@pytest.mark.parametrize("func", [ef.uses_inplace_on_alias, ef.uses_inplace_on_row_view])
+def test_inplace_update_of_a_shared_array_is_refused(func):
+    # Python changes x through y (or through a row view); srcad computes y = y + 1 instead,
+    # so it must refuse rather than differentiate a different function.
+    with pytest.raises(srcad.UnsupportedSyntaxError) as info:
+        srcad.grad(func)(np.ones((2, 3)))
+    check_error(info.value, marked_line(func))
+    assert "in place" in str(info.value)
+
+
+def test_inplace_update_of_a_fresh_value_is_fine():
+    def fresh(x, c):
+        y = x * 2.0
+        y += c
+        return np.sum(y * y)
+    x = np.linspace(0.1, 1.0, 4)
+    assert np.allclose(srcad.grad(fresh)(x, 0.5), 4 * (2 * x + 0.5))
