@@ -152,6 +152,10 @@ class _Simplify:
         return node
 
     def visit_Call(self, node):
+        # unreduce(g, x, None, False) -> unreduce(g, x): trailing default arguments go
+        if isinstance(node.func, ast.Name) and node.func.id in ("unreduce", "max_weight"):
+            while len(node.args) > 2 and _is_const(node.args[-1], (None, False)[len(node.args) - 3]):
+                node.args.pop()
         # np.sum(x, axis=None, keepdims=False) -> np.sum(x)
         node.keywords = [k for k in node.keywords
                          if not (k.arg == "axis" and _is_const(k.value, None))
