@@ -166,3 +166,520 @@ def max_weight(x, out, axis=None, keepdims=False):
 def untranspose(g, axes=None):
     """Adjoint of `np.transpose(x, axes)`."""
     return np.transpose(g) if axes is None else np.transpose(g, np.argsort(axes))
+
+
+# ---------------------------------------------------------------- helpers of the rule tables
+# (elementwise, reductions, linalg, shapes, methods, constants): each undoes or weights one
+# NumPy operation; derivatives keep the floating dtype of the values they come from.
+
+def _weight_dtype(*xs):
+    """The floating dtype a weight of `xs` takes: float32 stays float32, ints become float64."""
+    dt = np.result_type(*xs, 1.0)
+    return dt if np.issubdtype(dt, np.inexact) else np.float64
+
+
+def pow_log(x):
+    """log(x), and 0 where x == 0: d(x ** y)/dy = x ** y * pow_log(x) (at x = 0 the power
+    does not vary with y > 0). A Python number gives a Python float, so float32 stays float32."""
+    if type(x) is float or type(x) is int:
+        return float(np.log(x)) if x != 0 else 0.0
+    return np.log(np.where(x == 0, 1.0, x))
+
+
+def fmax_weight(x, y):
+    """The share of `np.fmax(x, y)`'s derivative going to `x`: 1 where x wins or y is NaN,
+    0.5 on ties, else 0."""
+    w = np.where(x == y, 0.5, (x > y) | (np.isnan(y) & ~np.isnan(x)))
+    return w.astype(_weight_dtype(x, y))
+
+
+def clip_weight(x, lo=None, hi=None):
+    """1 where `lo <= x <= hi` (bounds inclusive; None is no bound), else 0: `np.clip`'s slope."""
+    inside = np.ones(np.shape(x), dtype=bool)
+    if lo is not None:
+        inside = inside & (x >= lo)
+    if hi is not None:
+        inside = inside & (x <= hi)
+    return inside.astype(_weight_dtype(x))
+
+
+def prod_others(x, axis=None):
+    """The derivative of `np.prod(x, axis)` by each entry: the product of the other entries
+    along `axis` (exact also where `x` has zeros)."""
+    x = np.asarray(x)
+    nd = x.ndim
+    axes = tuple(range(nd)) if axis is None else \
+        tuple(a % nd for a in ((axis,) if isinstance(axis, (int, np.integer)) else axis))
+    if not axes or x.size == 0:
+        return np.ones_like(x, dtype=_weight_dtype(x))
+    rest = [a for a in range(nd) if a not in axes]
+    moved = np.transpose(x, rest + list(axes))
+    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), dtype=_weight_dtype(x))
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = (left * right).reshape(moved.shape)
+    return np.transpose(others, np.argsort(rest + list(axes)))
+
+
+def prod_others_jvp(x, t, axis=None):
+    """Tangent of `prod_others(x, axis)` along `t`: sum over j != i of t[j] times the product
+    of the entries other than i and j, by the exclusive products' recurrences (exact at
+    zeros). The map is symmetric, so it is also its own adjoint."""
+    x = np.asarray(x)
+    nd = x.ndim
+    axes = tuple(range(nd)) if axis is None else \
+        tuple(a % nd for a in ((axis,) if isinstance(axis, (int, np.integer)) else axis))
+    if not axes or x.size == 0:
+        return np.zeros(np.shape(x), dtype=_weight_dtype(x, t))
+    rest = [a for a in range(nd) if a not in axes]
+    perm = rest + list(axes)
+
+    def flat(a):
+        moved = np.transpose(np.broadcast_to(a, x.shape), perm)
+        return moved.reshape(moved.shape[:len(rest)] + (-1,))
+    xs, ts = flat(x), flat(t)
+    n = xs.shape[-1]
+    lv, ld = np.ones(xs.shape, _weight_dtype(x, t)), np.zeros(xs.shape, _weight_dtype(x, t))
+    rv, rd = lv.copy(), ld.copy()
+    for i in range(1, n):                # left: products of x[:i]; right: of x[n-i:]
+        lv[..., i] = lv[..., i - 1] * xs[..., i - 1]
+        ld[..., i] = ld[..., i - 1] * xs[..., i - 1] + lv[..., i - 1] * ts[..., i - 1]
+        j = n - 1 - i
+        rv[..., j] = rv[..., j + 1] * xs[..., j + 1]
+        rd[..., j] = rd[..., j + 1] * xs[..., j + 1] + rv[..., j + 1] * ts[..., j + 1]
+    res = (ld * rv + lv * rd).reshape(np.transpose(x, perm).shape)
+    return np.transpose(res, np.argsort(perm))
+
+
+def uncumsum(g, x, axis=None):
+    """Adjoint of `np.cumsum(x, axis)`: sums of `g` from each position to the end."""
+    if axis is None:
+        g = np.ravel(g)
+        return np.reshape(np.cumsum(g[::-1])[::-1], np.shape(x))
+    g = np.flip(g, axis)
+    return np.flip(np.cumsum(g, axis), axis)
+
+
+def _along(a, axis):
+    """`a` with `axis` moved to the front (flattened first when `axis` is None)."""
+    return np.ravel(a)[..., None] if axis is None else np.moveaxis(np.asarray(a), axis, 0)
+
+
+def cumprod_jvp(t, x, p, axis=None):
+    """Tangent of `p = np.cumprod(x, axis)` along `t`: p'[i] = p'[i-1] x[i] + p[i-1] t[i]."""
+    t, xs, outs = _along(np.broadcast_to(t, np.shape(x)), axis), _along(x, axis), \
+        _along(p, axis)
+    res = np.empty(np.shape(outs), dtype=np.result_type(t, outs))
+    for i in range(len(xs)):
+        res[i] = t[i] if i == 0 else res[i - 1] * xs[i] + outs[i - 1] * t[i]
+    return res[:, 0] if axis is None else np.moveaxis(res, 0, axis)
+
+
+def cumprod_vjp(g, x, p, axis=None):
+    """Adjoint of `p = np.cumprod(x, axis)`, run backwards without dividing by `x`."""
+    gs, xs, outs = _along(g, axis), _along(x, axis), _along(p, axis)
+    res = np.empty(np.shape(outs), dtype=np.result_type(gs, outs))
+    acc = None                                   # adjoint of p[i], all uses included
+    for i in reversed(range(len(xs))):
+        acc = gs[i] if acc is None else gs[i] + acc * xs[i + 1]
+        res[i] = acc if i == 0 else acc * outs[i - 1]
+    res = res[:, 0] if axis is None else np.moveaxis(res, 0, axis)
+    return np.reshape(res, np.shape(x))
+
+
+def cumprod_vjp_jvp(g, x, p, axis=None, x_dot=0.0, p_dot=0.0):
+    """Tangent of `cumprod_vjp(g, x, p, axis)` along `x_dot` and `p_dot` (it is linear in g),
+    by differentiating its backward recurrence."""
+    gs, xs, outs = _along(g, axis), _along(x, axis), _along(p, axis)
+    xd = _along(np.broadcast_to(np.asarray(x_dot, _weight_dtype(x, x_dot)), np.shape(x)), axis)
+    pd = _along(np.broadcast_to(np.asarray(p_dot, _weight_dtype(p, p_dot)), np.shape(p)), axis)
+    res = np.empty(np.shape(outs), dtype=np.result_type(gs, outs, xd, pd))
+    acc = dacc = None
+    for i in reversed(range(len(xs))):
+        if acc is None:
+            acc, dacc = gs[i], np.zeros_like(gs[i], dtype=res.dtype)
+        else:
+            acc, dacc = gs[i] + acc * xs[i + 1], dacc * xs[i + 1] + acc * xd[i + 1]
+        res[i] = dacc if i == 0 else dacc * outs[i - 1] + acc * pd[i - 1]
+    res = res[:, 0] if axis is None else np.moveaxis(res, 0, axis)
+    return np.reshape(res, np.shape(x))
+
+
+def cumprod_vjp_vjp(u, g, x, p, axis=None):
+    """Adjoints of `cumprod_vjp(g, x, p, axis)` for `x` and for `p`, given `u`, the adjoint
+    of its result: with r = cumprod_jvp(u, x, p) and a the backward sums of g,
+    x_bar[i] = a[i] r[i-1] and p_bar[i-1] = a[i] u[i]."""
+    gs, xs, us = _along(g, axis), _along(x, axis), _along(np.broadcast_to(u, np.shape(x)), axis)
+    rs = _along(cumprod_jvp(u, x, p, axis), axis)
+    xb = np.zeros(np.shape(rs), dtype=np.result_type(gs, rs))
+    pb = np.zeros(np.shape(rs), dtype=np.result_type(gs, rs))
+    acc = None
+    for i in reversed(range(len(xs))):
+        acc = gs[i] if acc is None else gs[i] + acc * xs[i + 1]
+        if i:
+            xb[i] = acc * rs[i - 1]
+            pb[i - 1] = acc * us[i]
+    if axis is None:
+        return np.reshape(xb[:, 0], np.shape(x)), pb[:, 0]
+    return np.moveaxis(xb, 0, axis), np.moveaxis(pb, 0, axis)
+
+
+def inner_vjp_x(g, x, y):
+    """Adjoint of `np.inner(x, y)` with respect to `x`."""
+    if np.ndim(x) == 0:
+        return np.sum(g * y)
+    if np.ndim(y) == 0:
+        return g * y
+    nx, ny = np.ndim(x) - 1, np.ndim(y) - 1
+    return np.tensordot(g, y, axes=(list(range(nx, nx + ny)), list(range(ny))))
+
+
+def inner_vjp_y(g, x, y):
+    """Adjoint of `np.inner(x, y)` with respect to `y`."""
+    if np.ndim(y) == 0:
+        return np.sum(g * x)
+    if np.ndim(x) == 0:
+        return g * x
+    nx = np.ndim(x) - 1
+    return np.tensordot(g, x, axes=(list(range(nx)), list(range(nx))))
+
+
+def _tensordot_axes(nx, ny, axes):
+    if isinstance(axes, (int, np.integer)):
+        return list(range(nx - axes, nx)), list(range(axes))
+    ax, ay = axes
+    ax = [ax] if isinstance(ax, (int, np.integer)) else list(ax)
+    ay = [ay] if isinstance(ay, (int, np.integer)) else list(ay)
+    return [a % nx for a in ax], [a % ny for a in ay]
+
+
+def tensordot_vjp_x(g, x, y, axes=2):
+    """Adjoint of `np.tensordot(x, y, axes)` with respect to `x`."""
+    nx, ny = np.ndim(x), np.ndim(y)
+    ax, ay = _tensordot_axes(nx, ny, axes)
+    free_x = [i for i in range(nx) if i not in ax]
+    free_y = [i for i in range(ny) if i not in ay]
+    r = np.tensordot(g, y, axes=(list(range(len(free_x), len(free_x) + len(free_y))), free_y))
+    order = free_x + [ax[ay.index(j)] for j in sorted(ay)]
+    return np.transpose(r, np.argsort(order))
+
+
+def tensordot_vjp_y(g, x, y, axes=2):
+    """Adjoint of `np.tensordot(x, y, axes)` with respect to `y`."""
+    nx, ny = np.ndim(x), np.ndim(y)
+    ax, ay = _tensordot_axes(nx, ny, axes)
+    free_x = [i for i in range(nx) if i not in ax]
+    free_y = [i for i in range(ny) if i not in ay]
+    r = np.tensordot(x, g, axes=(free_x, list(range(len(free_x)))))
+    order = [ay[ax.index(i)] for i in sorted(ax)] + free_y
+    return np.transpose(r, np.argsort(order))
+
+
+def _einsum_terms(subscripts, shapes):
+    """The input terms and the output term of an einsum, each a list of letters, with
+    `...` spelled out as capital letters (the same letters, right-aligned, in every term)."""
+    spec = subscripts.replace(" ", "")
+    ins, arrow, out = spec.partition("->")
+    terms = ins.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum {subscripts!r} names {len(terms)} operands, got {len(shapes)}")
+    if not arrow:
+        letters = [c for t in terms for c in t if c.isalpha()]
+        out = ("..." if any("..." in t for t in terms) else "") + \
+            "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    ell = max((len(s) - (len(t) - 3) for t, s in zip(terms, shapes) if "..." in t), default=0)
+    caps = [chr(ord("A") + i) for i in range(ell)]
+
+    def spell(t, nd):
+        if "..." not in t:
+            return list(t)
+        head, _, tail = t.partition("...")
+        k = nd - len(head) - len(tail)
+        return list(head) + caps[ell - k:] + list(tail)
+    return [spell(t, len(s)) for t, s in zip(terms, shapes)], spell(out, ell + len(out) - 3)
+
+
+def _einsum_operands(ops):
+    """The operands actually given (the rule passes absent ones as None)."""
+    return [o for o in ops if o is not None]
+
+
+def einsum_jvp(subscripts, k, t, a=None, b=None, c=None, d=None):
+    """Tangent of `np.einsum(subscripts, a, b, ...)` along `t`, the tangent of operand `k`:
+    einsum is linear in each operand, so operand k is replaced by `t`."""
+    ops = _einsum_operands((a, b, c, d))
+    ops[k] = np.broadcast_to(t, np.shape(ops[k]))
+    return np.einsum(subscripts, *ops)
+
+
+def einsum_jvp_pair(subscripts, k, t, j, s, a=None, b=None, c=None, d=None):
+    """`einsum_jvp` with operand `j` replaced by `s` as well: its derivative along `s`
+    (zero when j is k, whose value the tangent does not read)."""
+    ops = _einsum_operands((a, b, c, d))
+    if j == k:
+        return np.zeros_like(einsum_jvp(subscripts, k, t, *ops), dtype=_weight_dtype(t, s))
+    ops[j] = s
+    return einsum_jvp(subscripts, k, t, *ops)
+
+
+def einsum_vjp_pair(subscripts, k, g, j, s, a=None, b=None, c=None, d=None):
+    """`einsum_vjp` with operand `j` replaced by `s`: its derivative along `s` (zero when j
+    is k, of which the adjoint reads only the shape)."""
+    ops = _einsum_operands((a, b, c, d))
+    if j == k:
+        return np.zeros(np.shape(ops[k]), dtype=_weight_dtype(g, s))
+    ops[j] = s
+    return einsum_vjp(subscripts, k, g, *ops)
+
+
+def einsum_vjp(subscripts, k, g, a=None, b=None, c=None, d=None):
+    """Adjoint of `np.einsum(subscripts, a, b, ...)` with respect to operand `k`: an einsum
+    of `g` with the other operands, broadcast over letters only operand `k` has and placed
+    on its diagonals where it repeats a letter; summed over axes it broadcast along."""
+    ops = _einsum_operands((a, b, c, d))
+    shapes = [np.shape(o) for o in ops]
+    terms, out = _einsum_terms(subscripts, shapes)
+    mine, shape = terms[k], shapes[k]
+    others = [(t, o) for i, (t, o) in enumerate(zip(terms, ops)) if i != k]
+    known = set(out).union(*[set(t) for t, _ in others])
+    unique = list(dict.fromkeys(mine))
+    reach = [c for c in unique if c in known]
+    spec = ",".join(["".join(out)] + ["".join(t) for t, _ in others]) + "->" + "".join(reach)
+    r = np.einsum(spec, g, *[o for _, o in others])
+    # size of each letter as operand k sees it (1 where it broadcast)
+    size = {c: n for c, n in zip(mine, shape)}
+    # letters summed only inside operand k: the adjoint is constant along them
+    r = np.reshape(r, [np.shape(r)[reach.index(c)] if c in reach else 1 for c in unique])
+    full = [size[c] if size[c] != 1 or c not in reach else np.shape(r)[unique.index(c)]
+            for c in unique]
+    r = np.broadcast_to(r, full)
+    # broadcast letters (size 1 in operand k, larger elsewhere) are summed back
+    axes = tuple(i for i, c in enumerate(unique) if size[c] == 1 and full[i] != 1)
+    if axes:
+        r = np.sum(r, axis=axes, keepdims=True)
+    if len(unique) == len(mine):
+        return np.array(r, dtype=np.result_type(r))
+    res = np.zeros(shape, dtype=np.result_type(r))
+    np.einsum("".join(mine) + "->" + "".join(unique), res)[...] = r
+    return res
+
+
+def undiagonal(g, x, offset=0, axis1=0, axis2=1):
+    """Adjoint of `np.diagonal(x, offset, axis1, axis2)`: zeros shaped like `x` with `g` on
+    that diagonal (`g` broadcasts along it)."""
+    shape = np.shape(x)
+    nd = len(shape)
+    a1, a2 = axis1 % nd, axis2 % nd
+    res = np.zeros(shape, dtype=_weight_dtype(g))
+    view = np.moveaxis(res, (a1, a2), (-2, -1))
+    n = np.diagonal(view, offset, -2, -1).shape[-1]
+    i = np.arange(n)
+    view[..., i + max(-offset, 0), i + max(offset, 0)] = g
+    return res
+
+
+def undiag(g, v, k=0):
+    """Adjoint of `np.diag(v, k)`: the k-th diagonal of `g` for a vector `v`, for a matrix
+    `v` zeros with `g` on its k-th diagonal."""
+    if np.ndim(v) == 1:
+        return np.diagonal(g, k).copy()
+    return undiagonal(g, v, k)
+
+
+def _norm_power(ord):
+    """The p of np.linalg.norm's vector p-norm (2 for ord None and 'fro'), None for 0, +-inf."""
+    if ord is None or ord == "fro":
+        return 2
+    return None if ord == 0 or ord == np.inf or ord == -np.inf else ord
+
+
+def _norm_scale(x, n, axis, keepdims):
+    """The norm `n` broadcast back against `x`."""
+    if isinstance(axis, (tuple, list)) and len(axis) == 1:
+        axis = axis[0]
+    return unreduce(n, x, axis, keepdims)
+
+
+def norm_weight(x, n, ord=None, axis=None, keepdims=False):
+    """The derivative of `n = np.linalg.norm(x, ord, axis, keepdims)` by each entry of `x`,
+    shaped like `x`. Supports the 2-norm of vectors and the Frobenius norm of matrices
+    (ord None, 2 or 'fro'), and vector p-norms (ord a number, inf or -inf)."""
+    nd = np.ndim(x)
+    matrix = (axis is None and nd == 2 and ord is not None) or \
+        (axis is not None and not isinstance(axis, (int, np.integer)) and len(axis) == 2)
+    if matrix and ord not in (None, "fro"):
+        raise NotImplementedError(f"srcad differentiates np.linalg.norm of matrices for "
+                                  f"ord=None or 'fro' only, not ord={ord!r}")
+    if isinstance(ord, str) and ord != "fro":
+        raise NotImplementedError(f"srcad does not differentiate np.linalg.norm(ord={ord!r})")
+    scale = _norm_scale(x, n, axis, keepdims)
+    p = _norm_power(ord)
+    if p == 2:
+        return x / scale
+    if p is not None:
+        return np.sign(x) * (np.abs(x) / scale) ** (p - 1)
+    if ord == 0:                                 # the count of nonzeros: piecewise constant
+        return np.zeros(np.shape(x), dtype=_weight_dtype(x))
+    hit = np.abs(x) == scale                     # +-inf: the largest (smallest) |x| takes it
+    count = _norm_scale(x, np.sum(hit, axis=axis, keepdims=keepdims), axis, keepdims)
+    return (np.sign(x) * hit / count).astype(_weight_dtype(x))
+
+
+def norm_weight_dx(x, n, ord=None, axis=None, keepdims=False):
+    """d norm_weight(x, n, ...)/dx, entry by entry (entry i's weight reads x[i] and n)."""
+    p = _norm_power(ord)
+    if p is None:
+        return np.zeros(np.shape(x), dtype=_weight_dtype(x))
+    scale = _norm_scale(x, n, axis, keepdims)
+    return (p - 1) * (np.abs(x) / scale) ** (p - 2) / scale
+
+
+def norm_weight_dn(x, n, ord=None, axis=None, keepdims=False):
+    """d norm_weight(x, n, ...)/dn, broadcast to x's shape."""
+    p = _norm_power(ord)
+    if p is None:
+        return np.zeros(np.shape(x), dtype=_weight_dtype(x))
+    return -(p - 1) * norm_weight(x, n, ord, axis, keepdims) / _norm_scale(x, n, axis, keepdims)
+
+
+def solve_jvp_a(a, t, z, b):
+    """Tangent of `z = np.linalg.solve(a, b)` along `t`, a's tangent: -solve(a, t @ z)."""
+    if np.ndim(b) == 1:
+        return -np.linalg.solve(a, (t @ z[..., None]))[..., 0]
+    return -np.linalg.solve(a, t @ z)
+
+
+def solve_vjp_b(g, a, b):
+    """Adjoint of `np.linalg.solve(a, b)` with respect to `b`: solve(a^T, g)."""
+    at = np.swapaxes(a, -1, -2)
+    if np.ndim(b) == 1:
+        return unbroadcast(np.linalg.solve(at, g[..., None])[..., 0], b)
+    return unbroadcast(np.linalg.solve(at, g), b)
+
+
+def solve_vjp_a(g, a, b, z):
+    """Adjoint of `z = np.linalg.solve(a, b)` with respect to `a`: -solve(a^T, g) @ z^T."""
+    at = np.swapaxes(a, -1, -2)
+    if np.ndim(b) == 1:
+        gb = np.linalg.solve(at, g[..., None])
+        return unbroadcast(-gb * z[..., None, :], a)
+    gb = np.linalg.solve(at, g)
+    return unbroadcast(-gb @ np.swapaxes(z, -1, -2), a)
+
+
+def unconcatenate(g, xs, axis=0):
+    """Adjoint of `np.concatenate(xs, axis)`: `g` cut back into pieces shaped like `xs`."""
+    if axis is None:
+        sizes = [np.size(x) for x in xs]
+        return [np.reshape(p, np.shape(x))
+                for p, x in zip(np.split(np.ravel(g), np.cumsum(sizes)[:-1]), xs)]
+    sizes = [np.shape(x)[axis] for x in xs]
+    return list(np.split(g, np.cumsum(sizes)[:-1], axis=axis))
+
+
+def rejoin(bars, like, axis=0):
+    """Adjoint of `unconcatenate(like, xs, axis)`: the pieces' adjoints joined back into
+    `like`'s shape."""
+    if axis is None:
+        return np.reshape(np.concatenate([np.ravel(b) for b in bars]), np.shape(like))
+    return np.concatenate(list(bars), axis)
+
+
+def unstack(g, axis=0):
+    """Adjoint of `np.stack(xs, axis)`: the slices of `g` along `axis`."""
+    return list(np.moveaxis(g, axis, 0))
+
+
+def unhstack(g, xs):
+    """Adjoint of `np.hstack(xs)`: pieces of `g` shaped like `xs`."""
+    axis = 0 if np.ndim(np.atleast_1d(xs[0])) == 1 else 1
+    sizes = [np.shape(np.atleast_1d(x))[axis] for x in xs]
+    return [np.reshape(p, np.shape(x))
+            for p, x in zip(np.split(g, np.cumsum(sizes)[:-1], axis=axis), xs)]
+
+
+def unvstack(g, xs):
+    """Adjoint of `np.vstack(xs)`: pieces of `g` shaped like `xs`."""
+    sizes = [np.shape(np.atleast_2d(x))[0] for x in xs]
+    return [np.reshape(p, np.shape(x)) for p, x in zip(np.split(g, np.cumsum(sizes)[:-1]), xs)]
+
+
+def unsplit(gs, x, indices_or_sections, axis=0):
+    """Adjoint of `np.split(x, indices_or_sections, axis)`: the pieces' adjoints joined
+    (a piece with a zero adjoint may come as a scalar 0)."""
+    pieces = np.split(np.asarray(x), indices_or_sections, axis)
+    return np.concatenate([np.broadcast_to(g, p.shape) for g, p in zip(gs, pieces)], axis)
+
+
+def untile(g, x, reps):
+    """Adjoint of `np.tile(x, reps)`: the tiles of `g` summed."""
+    shape = np.shape(x)
+    reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
+    d = max(len(shape), len(reps))
+    shape_d = (1,) * (d - len(shape)) + tuple(shape)
+    reps_d = (1,) * (d - len(reps)) + reps
+    inter = [n for pair in zip(reps_d, shape_d) for n in pair]
+    g = np.reshape(g, inter)
+    return np.reshape(np.sum(g, axis=tuple(range(0, 2 * d, 2))), shape)
+
+
+def unrepeat(g, x, repeats, axis=None):
+    """Adjoint of `np.repeat(x, repeats, axis)`: the adjoints of each entry's copies summed."""
+    if axis is None:
+        flat = np.zeros(np.size(x), dtype=_weight_dtype(g))
+        np.add.at(flat, np.repeat(np.arange(np.size(x)), repeats), np.ravel(g))
+        return np.reshape(flat, np.shape(x))
+    n = np.shape(x)[axis]
+    res = np.zeros(np.shape(x), dtype=_weight_dtype(g))
+    np.add.at(np.moveaxis(res, axis, 0), np.repeat(np.arange(n), repeats), np.moveaxis(g, axis, 0))
+    return res
+
+
+def star_args(*args):
+    """The arguments of a method that takes them spread or as one sequence, like
+    `x.transpose(1, 0)` or `x.transpose((1, 0))`; None when there are none."""
+    args = [a for a in args if a is not None]
+    if not args:
+        return None
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def cast_tangent(t, like):
+    """The tangent of a cast to `like`'s dtype: cast alike, or zero when `like` is not
+    floating (integers and booleans carry no derivative)."""
+    dt = np.result_type(like)
+    if np.issubdtype(dt, np.inexact):
+        return np.asarray(t, dtype=dt) if isinstance(like, np.ndarray) else \
+            np.asarray(t, dtype=dt)[()]
+    return np.zeros(np.shape(like))
+
+
+def cast_adjoint(g, like):
+    """The adjoint through a cast to `like`'s dtype: `g`, or zero when `like` is not floating
+    (integers and booleans carry no derivative)."""
+    if np.issubdtype(np.result_type(like), np.inexact):
+        return g
+    return np.zeros(np.shape(g))
+
+
+def linspace_weight(like, num=50, endpoint=True, axis=0):
+    """How far along `like = np.linspace(start, stop, num, endpoint, axis=axis)` each sample
+    lies, from 0 at start to 1 at stop, shaped to broadcast against it: d like/d stop."""
+    if isinstance(like, tuple):
+        raise NotImplementedError("srcad differentiates np.linspace with retstep=False only")
+    t = np.linspace(0.0, 1.0, num, endpoint=endpoint).astype(_weight_dtype(like))
+    shape = [1] * np.ndim(like)
+    shape[axis] = num
+    return np.reshape(t, shape)
+
+
+__all__ += ["pow_log", "fmax_weight", "clip_weight", "prod_others", "prod_others_jvp", "uncumsum",
+            "cumprod_jvp", "cumprod_vjp", "cumprod_vjp_jvp", "cumprod_vjp_vjp", "inner_vjp_x",
+            "inner_vjp_y", "tensordot_vjp_x", "tensordot_vjp_y", "einsum_jvp", "einsum_jvp_pair",
+            "einsum_vjp_pair", "einsum_vjp", "undiagonal", "undiag", "norm_weight",
+            "norm_weight_dx", "norm_weight_dn", "solve_jvp_a", "solve_vjp_b", "solve_vjp_a",
+            "unconcatenate", "rejoin", "unstack", "unhstack", "unvstack", "unsplit", "untile",
+            "unrepeat", "star_args", "cast_tangent", "cast_adjoint", "linspace_weight"]

@@ -224,3 +224,10 @@ def all_rules() -> list:
 
 
 from . import core, generated  # noqa: E402,F401  (fills the tables)
+from . import elementwise  # noqa: E402,F401
+from . import reductions  # noqa: E402,F401
+from . import linalg  # noqa: E402,F401
+from . import shapes  # noqa: E402,F401
+from . import methods  # noqa: E402,F401
+from . import constants  # noqa: E402,F401
+from . import helpers  # noqa: E402,F401

@@ -32,10 +32,9 @@ defrule([np.divide, np.true_divide], "x, y", name="np.divide",
         jvp={"x": "x_dot / y", "y": "-(out * y_dot) / y"},
         vjp={"x": "unbroadcast(out_bar / y, x)", "y": "unbroadcast(-(out_bar * out) / y, y)"})
 defrule(np.power, "x, y", name="np.power",
-        jvp={"x": "x_dot * (y * x ** (y - 1))",
-             "y": "y_dot * (out * np.log(np.where(x == 0, 1.0, x)))"},
+        jvp={"x": "x_dot * (y * x ** (y - 1))", "y": "y_dot * (out * pow_log(x))"},
         vjp={"x": "unbroadcast(out_bar * (y * x ** (y - 1)), x)",
-             "y": "unbroadcast(out_bar * (out * np.log(np.where(x == 0, 1.0, x))), y)"})
+             "y": "unbroadcast(out_bar * (out * pow_log(x)), y)"})
 defrule(np.negative, "x", name="np.negative", jvp="-x_dot", vjp="-out_bar")
 defrule(np.positive, "x", name="np.positive", jvp="x_dot", vjp="out_bar")
 
@@ -71,7 +70,8 @@ defrule(np.arctan2, "y, x", name="np.arctan2",          # the angle of the point
              "x": "unbroadcast(-out_bar * y / (x ** 2 + y ** 2), x)"})
 defrule(np.hypot, "x, y", name="np.hypot",
         jvp={"x": "x_dot * (x / out)", "y": "y_dot * (y / out)"},
-        vjp={"x": "unbroadcast(out_bar * (x / out), x)", "y": "unbroadcast(out_bar * (y / out), y)"})
+        vjp={"x": "unbroadcast(out_bar * (x / out), x)",
+             "y": "unbroadcast(out_bar * (y / out), y)"})
 defrule(np.logaddexp, "x, y", name="np.logaddexp",
         jvp={"x": "x_dot * np.exp(x - out)", "y": "y_dot * np.exp(y - out)"},
         vjp={"x": "unbroadcast(out_bar * np.exp(x - out), x)",
@@ -89,18 +89,23 @@ defrule(np.fmin, "x, y", name="np.fmin",
 # (the bounds get the derivative where they win; None is no bound)
 defrule(np.clip, "a, a_min=None, a_max=None", name="np.clip",
         jvp={"a": "a_dot * clip_weight(a, a_min, a_max)",
-             "a_min": "a_min_dot * (a < a_min)", "a_max": "a_max_dot * (a > a_max)"},
+             "a_min": "bcast(a_min_dot * (a < a_min), out)",
+             "a_max": "bcast(a_max_dot * (a > a_max), out)"},
         vjp={"a": "unbroadcast(out_bar * clip_weight(a, a_min, a_max), a)",
              "a_min": "unbroadcast(out_bar * (a < a_min), a_min)",
              "a_max": "unbroadcast(out_bar * (a > a_max), a_max)"})
 # `x.clip(lo, hi)`, `x.clip(min=lo, max=hi)`: printed as np.clip(x, ...)
 defrule([], "a, min=None, max=None", name="np.clip", method="clip",
         jvp={"a": "a_dot * clip_weight(a, min, max)",
-             "min": "min_dot * (a < min)", "max": "max_dot * (a > max)"},
+             "min": "bcast(min_dot * (a < min), out)", "max": "bcast(max_dot * (a > max), out)"},
         vjp={"a": "unbroadcast(out_bar * clip_weight(a, min, max), a)",
              "min": "unbroadcast(out_bar * (a < min), min)",
              "max": "unbroadcast(out_bar * (a > max), max)"})
 
-# rounding and sign are constants (zero derivative): np.sign, floor, ceil, round live in `core`
-for _f in (np.trunc, np.rint, np.fix, np.signbit, np.isinf):
+# rounding, tests and comparisons are constants (zero derivative);
+# np.sign, floor, ceil, round, isnan, isfinite live in `core`
+for _f in (np.trunc, np.rint, np.fix, np.signbit, np.isinf, np.logical_not):
     defrule(_f, "x", name=f"np.{_f.__name__}", kind=ANY, differentiable=False)
+for _f in (np.logical_and, np.logical_or, np.logical_xor, np.greater, np.greater_equal,
+           np.less, np.less_equal, np.equal, np.not_equal, np.isclose):
+    defrule(_f, "x, y", name=f"np.{_f.__name__}", kind=ANY, differentiable=False)

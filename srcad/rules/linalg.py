@@ -30,7 +30,8 @@ defrule(np.outer, "x, y", name="np.outer", kind=ANY,          # ravel(x)[:, None
              "y": "np.reshape(np.ravel(x) @ out_bar, np.shape(y))"})
 defrule(np.tensordot, "x, y, axes=2", name="np.tensordot", kind=ANY,
         jvp={"x": "np.tensordot(x_dot, y, axes)", "y": "np.tensordot(x, y_dot, axes)"},
-        vjp={"x": "tensordot_vjp_x(out_bar, x, y, axes)", "y": "tensordot_vjp_y(out_bar, x, y, axes)"})
+        vjp={"x": "tensordot_vjp_x(out_bar, x, y, axes)",
+             "y": "tensordot_vjp_y(out_bar, x, y, axes)"})
 defrule(np.einsum, "subscripts, a, b=None, c=None, d=None", name="np.einsum", kind=ANY,
         jvp={"a": "einsum_jvp(subscripts, 0, a_dot, a, b, c, d)",
              "b": "einsum_jvp(subscripts, 1, b_dot, a, b, c, d)",
@@ -56,7 +57,8 @@ defrule(np.diag, "v, k=0", name="np.diag", kind=ANY,         # vector -> matrix,
 # ------------------------------------------------------------ np.linalg
 defrule(np.linalg.norm, "x, ord=None, axis=None, keepdims=False", name="np.linalg.norm",
         kind="reduce",
-        jvp="np.sum(x_dot * norm_weight(x, out, ord, axis, keepdims), axis=axis, keepdims=keepdims)",
+        jvp="np.sum(x_dot * norm_weight(x, out, ord, axis, keepdims), axis=axis, "
+            "keepdims=keepdims)",
         vjp="unreduce(out_bar, x, axis, keepdims) * norm_weight(x, out, ord, axis, keepdims)")
 defrule(np.linalg.inv, "x", name="np.linalg.inv", kind=ANY,   # d(x^-1) = -x^-1 dx x^-1
         jvp="-(out @ x_dot @ out)",
@@ -70,3 +72,5 @@ defrule(np.linalg.slogdet, "x", name="np.linalg.slogdet", kind=ANY,  # (sign, lo
 defrule(np.linalg.solve, "a, b", name="np.linalg.solve", kind=ANY,  # out = a^-1 b
         jvp={"a": "solve_jvp_a(a, a_dot, out, b)", "b": "np.linalg.solve(a, b_dot)"},
         vjp={"a": "solve_vjp_a(out_bar, a, b, out)", "b": "solve_vjp_b(out_bar, a, b)"})
+# the matrix transpose of a stack, `x.mT` (the inverse's adjoint uses it)
+defrule(("attr", "mT"), "x", primal="x.mT", kind=ANY, jvp="x_dot.mT", vjp="out_bar.mT")

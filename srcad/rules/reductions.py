@@ -36,7 +36,7 @@ defrule(np.std, "x, axis=None, dtype=None, ddof=0, keepdims=False", name="np.std
         vjp="unreduce(out_bar / out, x, axis, keepdims) * (x - np.mean(x, axis=axis, "
             "keepdims=True)) / (np.size(x) / np.size(out) - ddof)")
 
-# ------------------------------------------------------------ scans (axis=None scans the flattened x)
+# ------------------------------------------------------------ scans (axis=None: of the flat x)
 defrule(np.cumsum, "x, axis=None, dtype=None", name="np.cumsum", method="cumsum", kind=ANY,
         jvp="np.cumsum(x_dot, axis=axis)",
         vjp="uncumsum(out_bar, x, axis)")

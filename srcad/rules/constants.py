@@ -1,0 +1,57 @@
+"""The handbook of array constructors and conversions.
+
+Arrays built from shapes alone (zeros, ones, empty, eye, identity, arange, *_like) are
+constants: no derivative flows through them. Constructors that take values (full's
+fill_value, linspace's start and stop) and conversions (np.array, np.asarray, np.copy)
+pass derivatives through those values, so `np.array([x, y])` of active scalars is
+differentiated as the stack it is, and an array built from constants stays a constant
+because its inputs are.
+
+Conventions: a conversion to an integer or boolean dtype carries no derivative (zero);
+linspace with retstep=True is not differentiated.
+"""
+import numpy as np
+
+from . import ANY, defrule
+
+# ------------------------------------------------------------ constants: no derivative
+for _f in (np.zeros, np.ones, np.empty):
+    defrule(_f, "shape, dtype=None, order='C'", name=f"np.{_f.__name__}", kind=ANY,
+            differentiable=False)
+for _f in (np.zeros_like, np.ones_like, np.empty_like):
+    defrule(_f, "x, dtype=None, order='K', subok=True, shape=None", name=f"np.{_f.__name__}",
+            kind=ANY, differentiable=False)
+defrule(np.eye, "N, M=None, k=0, dtype=None", name="np.eye", kind=ANY, differentiable=False)
+defrule(np.identity, "n, dtype=None", name="np.identity", kind=ANY, differentiable=False)
+defrule(np.arange, "start, stop=None, step=None, dtype=None", name="np.arange", kind=ANY,
+        differentiable=False)
+
+# ------------------------------------------------------------ constructors from values
+defrule(np.full, "shape, fill_value, dtype=None, order='C'", name="np.full", kind=ANY,
+        jvp={"fill_value": "cast_tangent(np.broadcast_to(fill_value_dot, np.shape(out)), out)"},
+        vjp={"fill_value": "cast_adjoint(unbroadcast(out_bar, fill_value), out)"})
+defrule(np.full_like, "x, fill_value, dtype=None, order='K', subok=True, shape=None",
+        name="np.full_like", kind=ANY,
+        jvp={"fill_value": "cast_tangent(np.broadcast_to(fill_value_dot, np.shape(out)), out)"},
+        vjp={"fill_value": "cast_adjoint(unbroadcast(out_bar, fill_value), out)"})
+# out = start + t (stop - start), t running from 0 to 1 along `axis`
+defrule(np.linspace, "start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0",
+        name="np.linspace", kind=ANY,
+        jvp={"start": "bcast(np.expand_dims(start_dot, axis) * (1.0 - linspace_weight(out, num, "
+                      "endpoint, axis)), out)",
+             "stop": "bcast(np.expand_dims(stop_dot, axis) * linspace_weight(out, num, endpoint, "
+                     "axis), out)"},
+        vjp={"start": "unbroadcast(np.sum(out_bar * (1.0 - linspace_weight(out, num, endpoint, "
+                      "axis)), axis=axis), start)",
+             "stop": "unbroadcast(np.sum(out_bar * linspace_weight(out, num, endpoint, axis), "
+                     "axis=axis), stop)"})
+
+# ------------------------------------------------------------ conversions: the identity on values
+defrule(np.array, "x, dtype=None, copy=True, order='K', subok=False, ndmin=0", name="np.array",
+        kind=ANY,
+        jvp="cast_tangent(np.array(x_dot, ndmin=ndmin), out)",
+        vjp="cast_adjoint(np.reshape(out_bar, np.shape(x)), out)")
+defrule(np.asarray, "x, dtype=None, order=None", name="np.asarray", kind=ANY,
+        jvp="cast_tangent(np.asarray(x_dot), out)",
+        vjp="cast_adjoint(np.reshape(out_bar, np.shape(x)), out)")
+defrule(np.copy, "x", name="np.copy", kind=ANY, jvp="x_dot", vjp="out_bar")

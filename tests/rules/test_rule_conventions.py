@@ -1,0 +1,188 @@
+"""The rule tables' conventions where a derivative does not exist, checked in both modes:
+abs'(0) = 0; sign' = 0; ties of max/min and maximum/minimum split equally; clip has slope 1
+on [lo, hi] inclusive; sqrt'(0) = inf; products and scans are exact at zeros; integers and
+booleans carry no derivative; float32 stays float32.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import srcad
+
+
+def both(f, *args, wrt=0):
+    """The derivative of `f` w.r.t. argument `wrt` in reverse and in forward mode."""
+    with np.errstate(all="ignore"):
+        rev = np.asarray(srcad.jacrev(f, wrt=wrt)(*args), dtype=float)
+        fwd = np.asarray(srcad.jacfwd(f, wrt=wrt)(*args), dtype=float)
+    return rev, fwd
+
+
+def assert_both(f, args, want, wrt=0):
+    for got in both(f, *args, wrt=wrt):
+        np.testing.assert_array_equal(got, want)
+
+
+# ------------------------------------------------------------ kinks
+def np_abs(x):
+    return np.abs(x) + np.fabs(x) + abs(x)
+
+
+def math_fabs(x):
+    return math.fabs(x)
+
+
+def test_abs_at_zero_is_zero():
+    assert_both(np_abs, (np.array([-1.0, 0.0, 2.0]),), np.diag([-3.0, 0.0, 3.0]))
+    assert_both(math_fabs, (0.0,), 0.0)
+
+
+def np_sign(x):
+    return np.sign(x) * 3.0
+
+
+def test_sign_has_zero_derivative():
+    assert_both(np_sign, (np.array([-1.0, 0.0, 2.0]),), np.zeros((3, 3)))
+
+
+def np_max(x):
+    return np.max(x)
+
+
+def np_max_rows(x):
+    return np.max(x, axis=-1)
+
+
+def np_min_columns(x):
+    return np.min(x, axis=0, keepdims=True)
+
+
+def test_max_ties_split_equally():
+    assert_both(np_max, (np.array([1.0, 3.0, 3.0, 0.0]),), [0.0, 0.5, 0.5, 0.0])
+    x = np.array([[2.0, 2.0, 1.0], [1.0, 5.0, 1.0]])
+    rows = np.zeros((2, 2, 3))
+    rows[0, 0] = [0.5, 0.5, 0.0]                   # a tie in row 0
+    rows[1, 1] = [0.0, 1.0, 0.0]
+    assert_both(np_max_rows, (x,), rows)
+    columns = np.zeros((1, 3, 2, 3))
+    columns[0, 0, 1, 0] = 1.0
+    columns[0, 1, 0, 1] = 1.0
+    columns[0, 2, :, 2] = 0.5                      # a tie in column 2
+    assert_both(np_min_columns, (x,), columns)
+
+
+def np_maximum(x, y):
+    return np.maximum(x, y) + np.minimum(x, y) * 2.0 + np.fmax(x, y) * 4.0 + np.fmin(x, y) * 8.0
+
+
+def test_maximum_minimum_ties_split_equally():
+    x, y = np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 5.0])
+    assert_both(np_maximum, (x, y), np.diag([7.5, 5.0, 10.0]))
+    assert_both(np_maximum, (x, y), np.diag([7.5, 10.0, 5.0]), wrt=1)
+
+
+def np_fmax_fmin(x, y):
+    return np.fmax(x, y) + 2.0 * np.fmin(x, y)
+
+
+def test_fmax_gives_nan_entries_derivative_to_the_other_argument():
+    x, y = np.array([np.nan, 2.0]), np.array([1.0, np.nan])
+    assert_both(np_fmax_fmin, (x, y), np.diag([3.0, 0.0]), wrt=1)
+    assert_both(np_fmax_fmin, (x, y), np.diag([0.0, 3.0]), wrt=0)
+
+
+def np_clip(x):
+    return np.clip(x, -1.0, 1.0) + x.clip(min=-1.0, max=1.0)
+
+
+def np_clip_bounds(x, lo, hi):
+    return np.clip(x, lo, hi)
+
+
+def test_clip_slope_is_one_on_the_closed_interval():
+    x = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+    assert_both(np_clip, (x,), np.diag([0.0, 2.0, 2.0, 2.0, 0.0]))
+    # the bounds take the derivative where x lies outside them
+    assert_both(np_clip_bounds, (x, -1.0, 1.0), [1.0, 0.0, 0.0, 0.0, 0.0], wrt=1)
+    assert_both(np_clip_bounds, (x, -1.0, 1.0), [0.0, 0.0, 0.0, 0.0, 1.0], wrt=2)
+
+
+def np_sqrt(x):
+    return np.sqrt(x)
+
+
+def sum_sqrt(x):
+    return np.sum(np.sqrt(x))
+
+
+def test_sqrt_at_zero_is_inf():
+    x = np.array([0.0, 4.0])
+    with np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(srcad.grad(sum_sqrt)(x), [np.inf, 0.25])
+        np.testing.assert_array_equal(srcad.jvp(np_sqrt, (x,), (np.array([1.0, 0.0]),))[1],
+                                      [np.inf, 0.0])
+
+
+# ------------------------------------------------------------ exact at zeros
+def np_prod(x):
+    return np.prod(x)
+
+
+def np_cumprod(x):
+    return np.cumprod(x)
+
+
+def test_prod_and_cumprod_are_exact_at_zeros():
+    assert_both(np_prod, (np.array([0.0, 2.0, 3.0]),), [6.0, 0.0, 0.0])
+    assert_both(np_prod, (np.array([0.0, 2.0, 0.0]),), [0.0, 0.0, 0.0])
+    x = np.array([2.0, 0.0, 3.0])
+    want = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 6.0, 0.0]])
+    assert_both(np_cumprod, (x,), want)
+
+
+# ------------------------------------------------------------ integers and booleans
+def casts(x):
+    return x.astype(int) * 1.0 + np.floor(x) + (x > 1.0) * 1.0 + np.array(x, dtype=int)
+
+
+def masked(x, mask):
+    return np.sum(np.where(mask, x, 0.0)) + np.sum(x * mask)
+
+
+def test_integers_and_booleans_carry_no_derivative():
+    x = np.array([0.5, 1.5, 2.5])
+    assert_both(casts, (x,), np.zeros((3, 3)))
+    mask = np.array([True, False, True])
+    assert_both(masked, (x, mask), [2.0, 0.0, 2.0])
+
+
+def times_int(x, n):
+    return np.sum(x * n)
+
+
+def test_integer_arguments_are_constants():
+    n = np.array([1, 2, 3])
+    assert_both(times_int, (np.ones(3), n), [1.0, 2.0, 3.0])
+    g = srcad.grad(times_int)(np.ones(3, dtype=np.float32), n)
+    assert g.dtype == np.float32
+
+
+# ------------------------------------------------------------ float32
+def float32_mix(x, y):
+    a = np.sum(np.tanh(x) * np.log1p(y) / np.hypot(x, y), axis=-1, keepdims=True)
+    return np.sum(np.cumsum(a * np.var(x, axis=0, ddof=1), axis=0) + np.linalg.norm(y))
+
+
+@pytest.mark.parametrize("i", [0, 1])
+def test_float32_inputs_give_float32_derivatives(i):
+    args = (np.linspace(0.5, 1.5, 6, dtype=np.float32).reshape(2, 3),
+            np.linspace(0.2, 0.9, 3, dtype=np.float32))
+    tangents = [np.zeros_like(a) for a in args]
+    tangents[i] = np.ones_like(args[i])
+    assert np.result_type(srcad.jvp(float32_mix, args, tangents)[1]) == np.float32
+    assert np.result_type(srcad.grad(float32_mix, wrt=i)(*args)) == np.float32
+    args64 = tuple(a.astype(np.float64) for a in args)
+    for jac in (srcad.jacfwd, srcad.jacrev):
+        np.testing.assert_allclose(jac(float32_mix, wrt=i)(*args), jac(float32_mix, wrt=i)(*args64),
+                                   rtol=1e-3, atol=1e-4)

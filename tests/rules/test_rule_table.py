@@ -1,0 +1,165 @@
+"""Table-driven tests of the derivative rules: every rule in `srcad.rules.all_rules()`
+has samples (tests/rules/fixtures_numpy.py), and every sample's derivatives agree with
+central finite differences in both modes, with autograd where installed, and keep float32.
+"""
+import types
+
+import fixtures_numpy as fx
+import numpy as np
+import pytest
+
+import srcad
+from srcad import ir, lower, pipeline, rules
+from srcad.rules import Rule
+
+CASES = [(f, args) for f, argsets in fx.SAMPLES for args in argsets]
+IDS = [f"{f.__name__}-{i}" for f, argsets in fx.SAMPLES for i in range(len(argsets))]
+
+
+def rules_used(f) -> set:
+    """The ids of the rules `f`'s lowered form calls."""
+    fn = lower.lower(pipeline.parse(f, pipeline.static_kinds(f)))
+    return {id(s.value.prim) for s in ir.walk(fn.body)
+            if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call)
+            and isinstance(s.value.prim, Rule)}
+
+
+def table_rules() -> list:
+    """The rules of srcad's tables (user rules from srcad.custom_rule left out)."""
+    custom = {id(f) for f in getattr(rules, "EXTRA_NAMES", {}).values()}
+    def keys(r):
+        return r.key if isinstance(r.key, list) else [r.key]
+    return [r for r in rules.all_rules() if not any(id(k) in custom for k in keys(r))]
+
+
+def describe(rule) -> str:
+    if rule.name:
+        return rule.name
+    key = rule.key[0] if isinstance(rule.key, list) and rule.key else rule.key
+    return getattr(key, "__name__", repr(key))
+
+
+def test_every_rule_has_a_sample():
+    covered = set()
+    for f, _ in fx.SAMPLES:
+        covered |= rules_used(f)
+    missing = sorted(describe(r) for r in table_rules()
+                     if id(r) not in covered and describe(r) not in fx.UNREACHABLE)
+    assert not missing, ("rules without a sample in tests/rules/fixtures_numpy.py: "
+                         + ", ".join(missing))
+
+
+def test_samples_have_distinct_names():
+    names = [f.__name__ for f, _ in fx.SAMPLES]
+    assert len(names) == len(set(names))
+
+
+def _known(request, f, test):
+    tests, why = fx.KNOWN.get(f.__name__, ((), None))
+    if test in tests:
+        request.applymarker(pytest.mark.xfail(reason=why, strict=True))
+
+
+def _float_positions(args) -> list:
+    return [i for i, a in enumerate(args) if isinstance(a, float) or
+            (isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating))]
+
+
+# ------------------------------------------------------------ finite differences
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+@pytest.mark.parametrize("f, args", CASES, ids=IDS)
+def test_check_grads(f, args, mode, request):
+    _known(request, f, mode)
+    with np.errstate(all="ignore"):
+        srcad.testing.check_grads(f, *args, modes=(mode,))
+        if mode == "forward":                  # jacfwd broadcasts tangents: check their shape
+            kinds = tuple(map(pipeline.kind_of, args))
+            for i in _float_positions(args):
+                t = 1.0 if isinstance(args[i], float) else np.ones_like(args[i])
+                out, out_dot = pipeline.get(f, "forward", (i,), kinds).func(*args, t)
+                assert np.shape(out_dot) == np.shape(out), f"tangent along argument {i}"
+
+
+# ------------------------------------------------------------ autograd
+_TWIN = {}
+
+
+def autograd_twin(f):
+    """`f` from a copy of the fixture module executed under autograd.numpy."""
+    pytest.importorskip("autograd")
+    if not _TWIN:
+        import inspect
+        src = inspect.getsource(fx)
+        assert "import numpy as np" in src
+        module = types.ModuleType("fixtures_numpy_autograd")
+        module.__file__ = fx.__file__
+        exec(compile(src.replace("import numpy as np", "import autograd.numpy as np"),
+                     fx.__file__, "exec"), module.__dict__)
+        _TWIN["module"] = module
+    return getattr(_TWIN["module"], f.__name__)
+
+
+@pytest.mark.parametrize("f, args", CASES, ids=IDS)
+def test_against_autograd(f, args, request):
+    why = fx.AUTOGRAD_LACKS.get(f.__name__) or fx.AUTOGRAD_LACKS.get(request.node.callspec.id)
+    if why:
+        pytest.skip(f"autograd: {why}")
+    _known(request, f, "autograd")
+    autograd = pytest.importorskip("autograd")
+    twin = autograd_twin(f)
+    for i in _float_positions(args):
+        with np.errstate(all="ignore"):
+            want = np.asarray(autograd.jacobian(twin, i)(*args), dtype=np.float64)
+            got = np.asarray(srcad.jacrev(f, wrt=i)(*args), dtype=np.float64)
+        np.testing.assert_allclose(got, want.reshape(got.shape), rtol=1e-6, atol=1e-9,
+                                   err_msg=f"{f.__name__}: argument {i}")
+
+
+# ------------------------------------------------------------ float32 stays float32
+def _fresh(f):
+    """A new function object for `f` (srcad caches derivatives per function object)."""
+    return types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__,
+                              f.__closure__)
+
+
+def _float32(a):
+    return a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype == np.float64 else a
+
+
+@pytest.mark.parametrize("f, args", CASES, ids=IDS)
+def test_float32(f, args, request, monkeypatch):
+    """With float32 inputs and a float32 result, tangents and (unconverted) adjoints are
+    float32 and agree with the float64 derivatives."""
+    args32 = tuple(map(_float32, args))
+    positions = [i for i in _float_positions(args32) if isinstance(args32[i], np.ndarray)]
+    with np.errstate(all="ignore"):
+        out = f(*args32)
+    if not positions or np.result_type(out) != np.float32:
+        pytest.skip("no float32 array argument, or the function itself leaves float32")
+    _known(request, f, "float32")
+    kinds = tuple(map(pipeline.kind_of, args32))
+    raw = []
+    real_grad_like = srcad.runtime.grad_like
+
+    def recording_grad_like(g, x):
+        raw.append(g)
+        return real_grad_like(g, x)
+    monkeypatch.setattr(srcad.runtime, "grad_like", recording_grad_like)
+    fresh = _fresh(f)
+    for i in positions:
+        x = args32[i]
+        t = np.ones_like(x)
+        with np.errstate(all="ignore"):
+            _, out_dot = pipeline.get(fresh, "forward", (i,), kinds).func(*args32, t)
+            _, out_dot64 = pipeline.get(f, "forward", (i,), tuple(map(pipeline.kind_of, args))
+                                        ).func(*args, t.astype(np.float64))
+        assert np.result_type(out_dot) == np.float32, f"tangent along argument {i}"
+        np.testing.assert_allclose(out_dot, out_dot64, rtol=2e-3, atol=2e-3)
+        raw.clear()
+        with np.errstate(all="ignore"):
+            grad = pipeline.get(fresh, "reverse", (i,), kinds).func(
+                *args32, np.ones_like(np.asarray(out)) if np.ndim(out) else np.float32(1.0))
+        assert np.result_type(grad) == np.float32
+        for g in raw:
+            if isinstance(g, (np.ndarray, np.generic)):
+                assert np.result_type(g) == np.float32, f"adjoint of argument {i}"
