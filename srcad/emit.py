@@ -133,7 +133,9 @@ class _Simplify(ast.NodeTransformer):
             # the tangent's shape is that of the parameters it mentions
             params = [self.bound[n.id[:-4]] for n in ast.walk(node.args[0]) if isinstance(n, ast.Name)
                       and n.id.endswith("_dot") and n.id[:-4] in self.bound]
-            if self.strip or (params and all(same(p, self.out) for p in params)):
+            widens_to_out = isinstance(node.args[1], ast.Name) and node.args[1].id == "out"
+            if (self.strip and widens_to_out) or (params and all(same(p, self.out)
+                                                                   for p in params)):
                 return node.args[0]
         if f in ("unbroadcast", "unreduce") and like is not None and same(like, self.out):
             return node.args[0]

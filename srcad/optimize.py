@@ -156,15 +156,32 @@ class _Simplify:
         if isinstance(node.func, ast.Name) and node.func.id in ("unreduce", "max_weight"):
             while len(node.args) > 2 and _is_const(node.args[-1], (None, False)[len(node.args) - 3]):
                 node.args.pop()
-        # np.sum(x, axis=None, keepdims=False) -> np.sum(x)
-        node.keywords = [k for k in node.keywords
-                         if not (k.arg == "axis" and _is_const(k.value, None))
-                         and not (k.arg == "keepdims" and _is_const(k.value, False))]
+        # np.sum(x, axis=None, keepdims=False) -> np.sum(x), where those are the defaults
+        if _func_name(node) in _AXIS_NONE_DEFAULT:
+            node.keywords = [k for k in node.keywords
+                             if not (k.arg == "axis" and _is_const(k.value, None))
+                             and not (k.arg == "keepdims" and _is_const(k.value, False))]
         return node
 
 
 _RULES = {ast.BinOp: _Simplify().visit_BinOp, ast.UnaryOp: _Simplify().visit_UnaryOp,
           ast.Call: _Simplify().visit_Call}
+
+
+_AXIS_NONE_DEFAULT = {f"np.{n}" for n in (
+    "sum", "mean", "max", "min", "amax", "amin", "prod", "var", "std", "cumsum", "cumprod",
+    "nansum", "nanmean", "all", "any", "argmax", "argmin", "median")}
+
+
+def _func_name(node) -> str:
+    f = node.func
+    parts = []
+    while isinstance(f, ast.Attribute):
+        parts.append(f.attr)
+        f = f.value
+    if isinstance(f, ast.Name):
+        parts.append(f.id)
+    return ".".join(reversed(parts))
 
 
 def _is_const(node, value):

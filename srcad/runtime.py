@@ -154,18 +154,22 @@ def dot(x, y):
 
 def tie_weight(x, y):
     """1 where x beats y, 0.5 where they tie, 0 where y wins: how maximum splits its adjoint."""
-    return (x > y) + 0.5 * (x == y)
+    w = (x > y) + 0.5 * (x == y)
+    return w.astype(_weight_dtype(x, y)) if type(w) is np.ndarray else w
 
 
 def max_weight(x, out, axis=None, keepdims=False):
     """Which entries of `x` attain the reduction `out`, ties sharing the derivative equally."""
     hit = x == unreduce(out, x, axis, keepdims)
-    return hit / unreduce(np.sum(hit, axis=axis, keepdims=keepdims), x, axis, keepdims)
+    w = hit / unreduce(np.sum(hit, axis=axis, keepdims=keepdims), x, axis, keepdims)
+    return w.astype(_weight_dtype(x, x)) if type(w) is np.ndarray else w
 
 
 def untranspose(g, axes=None):
-    """Adjoint of `np.transpose(x, axes)`."""
-    return np.transpose(g) if axes is None else np.transpose(g, np.argsort(axes))
+    """Adjoint of `np.transpose(x, axes)` (axes may be negative)."""
+    if axes is None:
+        return np.transpose(g)
+    return np.transpose(g, np.argsort([a % np.ndim(g) for a in axes]))
 
 
 # ---------------------------------------------------------------- helpers of the rule tables

@@ -30,9 +30,9 @@ defrule(operator.truediv, "x, y", primal="x / y",
         vjp={"x": "unbroadcast(out_bar / y, x)", "y": "unbroadcast(-(out_bar * out) / y, y)"})
 defrule(operator.pow, "x, y", primal="x ** y",
         jvp={"x": "x_dot * (y * x ** (y - 1))",
-             "y": "y_dot * (out * np.log(np.where(x == 0, 1.0, x)))"},
+             "y": "y_dot * (out * pow_log(x))"},
         vjp={"x": "unbroadcast(out_bar * (y * x ** (y - 1)), x)",
-             "y": "unbroadcast(out_bar * (out * np.log(np.where(x == 0, 1.0, x))), y)"})
+             "y": "unbroadcast(out_bar * (out * pow_log(x)), y)"})
 defrule(operator.neg, "x", primal="-x", jvp="-x_dot", vjp="-out_bar")
 defrule(operator.pos, "x", primal="+x", jvp="x_dot", vjp="out_bar")
 defrule(operator.matmul, "x, y", primal="x @ y", kind=ANY,
@@ -45,9 +45,11 @@ defrule(np.dot, "x, y", name="dot", method="dot", kind=ANY,
         jvp={"x": "dot(x_dot, y)", "y": "dot(x, y_dot)"},
         vjp={"x": "matmul_vjp_x(out_bar, x, y)", "y": "matmul_vjp_y(out_bar, x, y)"})
 
-# piecewise constant: zero derivative everywhere it exists
-for _op, _text in [(operator.floordiv, "x // y"), (operator.mod, "x % y")]:
-    defrule(_op, "x, y", primal=_text, differentiable=False)
+# x // y is piecewise constant; x % y = x - (x // y) * y
+defrule(operator.floordiv, "x, y", primal="x // y", differentiable=False)
+defrule(operator.mod, "x, y", primal="x % y",
+        jvp={"x": "bcast(x_dot, out)", "y": "-(y_dot * (x // y))"},
+        vjp={"x": "unbroadcast(out_bar, x)", "y": "unbroadcast(-(out_bar * (x // y)), y)"})
 for _op, _text in [(operator.lt, "x < y"), (operator.le, "x <= y"), (operator.gt, "x > y"),
                    (operator.ge, "x >= y"), (operator.eq, "x == y"), (operator.ne, "x != y"),
                    (operator.is_, "x is y"), (operator.is_not, "x is not y")]:
