@@ -20,6 +20,7 @@ class Activity:
     varied: set
     useful: set
     shapes: dict = None            # name -> shape class: names with equal classes have equal shapes
+    seqs: set = None               # names that may hold a list or tuple (adjoints add item-wise)
 
     def shape(self, atom):
         if isinstance(atom, ir.Const):
@@ -41,6 +42,7 @@ class Activity:
 
 
 SCALAR = "scalar"
+SEQ = "seq"                        # a list or tuple argument
 
 
 def const_kind(v) -> str:
@@ -127,7 +129,7 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
     shapes: dict = {}
     for p, k in param_kinds.items():
         kind, _, cls = k.partition(":")
-        kinds[p] = kind
+        kinds[p] = ANY if kind == SEQ else kind
         shapes[p] = SCALAR if kind in (FLOAT, INT) else (("arg", cls) if cls else None)
     stmts = list(ir.walk(fn.body))
 
@@ -190,7 +192,37 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
                 if isinstance(a, ir.Name) and a.id not in useful:
                     useful.add(a.id)
                     changed = True
-    return Activity(kinds=kinds, varied=varied, useful=useful, shapes=shapes)
+    return Activity(kinds=kinds, varied=varied, useful=useful, shapes=shapes,
+                    seqs=_sequences(stmts, param_kinds))
+
+
+_SEQ_RESULTS = {"tuple", "list"}            # pack kinds
+_SEQ_NAMES = {"np.split", "np.array_split", "add_items"}
+
+
+def _sequences(stmts, param_kinds) -> set:
+    seqs = {p for p, k in param_kinds.items() if k == SEQ}
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if not isinstance(s, ir.Assign) or isinstance(s.target, tuple) or s.target in seqs:
+                continue
+            v = s.value
+            if isinstance(v, ir.Call):
+                hit = getattr(v.prim, "kind", None) in _SEQ_RESULTS or \
+                    getattr(v.prim, "name", "") in _SEQ_NAMES or isinstance(v.prim, _user_call())
+            else:
+                hit = isinstance(v, ir.Name) and v.id in seqs
+            if hit:
+                seqs.add(s.target)
+                changed = True
+    return seqs
+
+
+def _user_call():
+    from .lower import UserCall
+    return UserCall
 
 
 _UNKNOWN = object()

@@ -56,6 +56,8 @@ def kinds_of(args) -> tuple:
             out.append(FLOAT)
         elif t is int or t is bool:
             out.append(INT)
+        elif t is list or t is tuple:
+            out.append("seq")
         elif t is np.ndarray:
             shape = a.shape
             for k, s in enumerate(shapes):

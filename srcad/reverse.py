@@ -86,7 +86,7 @@ class _Reverse(Emitter):
                              else call("grad_like", ast.Constant(0.0), name_load(p)))
         primal_names = set(fn.params) | {t for s in ir.walk(fn.body) for t in ir.targets(s)} \
             | {sp[2] for sp in self.splits.values()}
-        rev_names = [n for st in rev for n in ast.walk(st)]
+        rev_names = [n for st in rev + grads for n in ast.walk(st)]
         needed = {n.id for n in rev_names if isinstance(n, ast.Name) and n.id in primal_names}
         counters = getattr(self, "saved_counters", set())
         self.saved = ((needed & self.overwritten) - self.for_targets) | counters
@@ -166,6 +166,15 @@ class _Reverse(Emitter):
                             and n.id not in self.for_targets}, key=self._order)
         res = self.new_name("residuals")
         pack = ast.Tuple(elts=[name_load(n) for n in residuals], ctx=ast.Load())
+        always = set(fn.params) | {n.id for st in forward_part if isinstance(st, ast.Assign)
+                                   for t in st.targets for n in ast.walk(t)
+                                   if isinstance(n, ast.Name)}
+        maybe = [n for n in residuals if n not in always]   # set only on some branch
+        if maybe:
+            forward_part = [assign(tuple(maybe) if len(maybe) > 1 else maybe[0],
+                                   ast.Tuple(elts=[ast.Constant(None)] * len(maybe),
+                                             ctx=ast.Load()) if len(maybe) > 1
+                                   else ast.Constant(None))] + forward_part
         where = f"{fn.name} ({fn.filename}:{fn.firstline})"
         f_tree = ast.FunctionDef(
             name=f"{fn.name}_fwd", args=_args(fn.params),
@@ -284,7 +293,10 @@ class _Reverse(Emitter):
             out.append(ast.Expr(call("index_add", name_load(bar), idx, g)))
             return
         if state.get(name) in (LIVE, OWNED):
-            expr = ast.BinOp(left=name_load(bar), op=ast.Add(), right=expr)
+            if name in self.act.seqs:        # lists and tuples: add item by item
+                expr = call("add_items", name_load(bar), expr)
+            else:
+                expr = ast.BinOp(left=name_load(bar), op=ast.Add(), right=expr)
             state[name] = OWNED if index is not None or state[name] == OWNED else LIVE
         else:
             state[name] = OWNED if index is not None else LIVE

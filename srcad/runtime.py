@@ -5,7 +5,7 @@ import numpy as np
 
 __all__ = ["unbroadcast", "bcast", "zeros_like", "grad_like", "stop_gradient", "unindex",
            "unreduce", "untranspose", "matmul_vjp_x", "matmul_vjp_y", "dot", "tie_weight",
-           "max_weight", "index_add", "list_append", "Stack"]
+           "max_weight", "index_add", "list_append", "add_items", "Stack"]
 
 
 def stop_gradient(x):
@@ -69,6 +69,10 @@ def grad_like(g, x):
         return float(g)
     if isinstance(x, np.generic):
         return np.asarray(g, dtype=_float_dtype(x))[()]
+    if isinstance(x, (tuple, list)):             # one derivative per item; zero as 0.0
+        zero = type(g) is float and g == 0.0
+        return tuple(grad_like(0.0 if zero else gk, xk) for gk, xk in
+                     zip([None] * len(x) if zero else g, x))
     return g
 
 
@@ -105,6 +109,14 @@ def unreduce(g, like, axis=None, keepdims=False):
         axes = tuple(a % len(shape) for a in axes)
         g = np.expand_dims(g, axes)
     return np.broadcast_to(g, shape)
+
+
+def add_items(a, b):
+    """The sum of two adjoints of a list or tuple, item by item (`+` would concatenate)."""
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        n = len(a) if isinstance(a, (list, tuple)) else len(b)
+        return [add_items(a[k], b[k]) for k in range(n)]
+    return a + b
 
 
 def list_append(xs, v):

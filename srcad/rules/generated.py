@@ -42,3 +42,5 @@ for _f in (runtime.zeros_like, runtime.tie_weight, runtime.max_weight):
 defrule(builtins.reversed, "x", name="reversed", kind="none", differentiable=False)
 defrule(builtins.slice, "start, stop=None, step=None", name="slice", kind="none",
         differentiable=False)
+defrule(runtime.add_items, "a, b", name="add_items", kind=ANY,
+        jvp={"a": "a_dot", "b": "b_dot"}, vjp={"a": "out_bar", "b": "out_bar"})

@@ -59,10 +59,7 @@ def constructors(x):
 
 
 CASES = [elementwise, reductions, norms, products, diagonals, linalg, shapes, constructors,
-         pytest.param(solve, marks=pytest.mark.xfail(
-             strict=True, reason="reverse mode's split forward of a user callee (here the "
-             "helper solve_vjp_a, read from its source) returns residuals defined in only one "
-             "branch: UnboundLocalError"))]
+         solve]
 
 
 @pytest.mark.parametrize("f", CASES, ids=lambda f: getattr(f, "__name__", str(f)))
