@@ -25,6 +25,12 @@ class Const:
     value: Any
 
 
+@dataclass(frozen=True)
+class Ref:
+    """A constant the generated code names rather than spells, e.g. `np.float32`."""
+    text: str
+
+
 Atom = Union[Name, Const]
 
 
@@ -108,6 +114,8 @@ def atom_ast(a: Atom) -> ast.expr:
 
 
 def const_ast(v) -> ast.expr:
+    if isinstance(v, Ref):
+        return ast.parse(v.text, mode="eval").body
     if isinstance(v, tuple):
         return ast.Tuple(elts=[const_ast(x) for x in v], ctx=ast.Load())
     if isinstance(v, slice):

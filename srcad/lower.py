@@ -25,11 +25,14 @@ from .frontend import Parsed
 
 _BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
            gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,
-           gast.FloorDiv: operator.floordiv, gast.Mod: operator.mod}
+           gast.FloorDiv: operator.floordiv, gast.Mod: operator.mod, gast.BitOr: operator.or_,
+           gast.BitAnd: operator.and_, gast.BitXor: operator.xor, gast.LShift: operator.lshift,
+           gast.RShift: operator.rshift}
 _CMPOPS = {gast.Lt: operator.lt, gast.LtE: operator.le, gast.Gt: operator.gt,
            gast.GtE: operator.ge, gast.Eq: operator.eq, gast.NotEq: operator.ne,
            gast.Is: operator.is_, gast.IsNot: operator.is_not, gast.In: operator.contains}
-_UNOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos, gast.Not: operator.not_}
+_UNOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos, gast.Not: operator.not_,
+          gast.Invert: operator.invert}
 
 _CONSTRUCT_NAMES = {
     gast.Lambda: "lambda", gast.ListComp: "list comprehension", gast.SetComp: "set comprehension",
@@ -741,6 +744,9 @@ class _Lowerer:
         if obj is not None:
             if isinstance(obj, (int, float, complex)) and not isinstance(obj, bool):
                 return ir.Const(obj)                # math.pi, np.e, module constants
+            ref = _numpy_ref(obj)
+            if ref is not None:
+                return ir.Const(ref)                # np.float32, np.newaxis, np.inf ...
             raise self.error(UnsupportedSyntaxError, f"{_describe(node)} used as a value is not "
                              "supported", node)
         rule = rules.lookup(("attr", node.attr))
@@ -748,6 +754,15 @@ class _Lowerer:
             raise self.error(NonDifferentiableError, f"srcad has no rule for the attribute "
                              f".{node.attr}", node)
         return self.call_prim(rule, [self.expr(node.value)], dest=dest)
+
+
+def _numpy_ref(obj):
+    """`np.<name>` for NumPy's dtypes and scalar types, which generated code can name."""
+    import numpy as np
+    if isinstance(obj, type) and issubclass(obj, np.generic) and \
+            getattr(np, obj.__name__, None) is obj:
+        return ir.Ref(f"np.{obj.__name__}")
+    return None
 
 
 def _walk_own(fn):

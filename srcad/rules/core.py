@@ -55,6 +55,11 @@ for _op, _text in [(operator.lt, "x < y"), (operator.le, "x <= y"), (operator.gt
                    (operator.is_, "x is y"), (operator.is_not, "x is not y")]:
     defrule(_op, "x, y", primal=_text, kind=INT, differentiable=False)
 defrule(operator.not_, "x", primal="not x", kind=INT, differentiable=False)
+# bitwise operators: on boolean masks (and integers); never differentiated
+for _op, _text in [(operator.or_, "x | y"), (operator.and_, "x & y"), (operator.xor, "x ^ y"),
+                   (operator.lshift, "x << y"), (operator.rshift, "x >> y")]:
+    defrule(_op, "x, y", primal=_text, kind=INT, differentiable=False)
+defrule(operator.invert, "x", primal="~x", kind=INT, differentiable=False)
 defrule(operator.contains, "x, y", primal="y in x", kind=INT, differentiable=False)
 
 # ------------------------------------------------------------ elementwise functions

@@ -169,6 +169,14 @@ def op_floordiv(x):
     return (x // 0.7) * x
 
 
+@sample((pos(3) - 1.0,), (pos(2, 3) - 1.0,))
+def op_bitwise_masks(x):
+    # & | ^ ~ << >> on masks and integers carry no derivative; the mask selects x
+    m = ((x > 0.1) & ~(x > 0.4)) | (x < -0.3) ^ (x > 10.0)
+    k = (np.ones(x.shape, dtype=int) << 2) >> 1
+    return np.where(m, x * x, x) * k + x.astype(np.float64)
+
+
 @sample((pos(3) + 1.0,), (pos() + 1.0,))
 def op_mod(x):
     return x % 0.7 + x
