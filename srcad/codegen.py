@@ -50,6 +50,9 @@ def render(trees: list, source_lines: dict, filename: str) -> str:
         m = _MARK.match(line)
         if m:
             n = int(m.group(2))
+            if n == 0:
+                lines.append(f"{m.group(1)}# reverse sweep: adjoints, last statement first")
+                continue
             user = source_lines.get(n, "").strip()
             lines.append(f"{m.group(1)}# {user}  [{_short(filename)}:{n}]")
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
 
 _FOLD = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
          ast.Div: operator.truediv, ast.Pow: operator.pow}
@@ -19,8 +20,106 @@ def optimize(fn: ast.FunctionDef, impure: set) -> ast.FunctionDef:
     _simplify(fn)
     _propagate_copies(fn)
     _remove_dead(fn, impure)
+    _inline_single_use(fn, impure)
     _drop_orphan_marks(fn)
     return fn
+
+
+_OURS = re.compile(r"^v\d+(_\d+)?$|^v\d+_(bar|dot)(_\d+)?$")
+
+
+def _inline_single_use(fn, impure):
+    """Put a temporary that is read once back into the expression reading it, as the user
+    wrote it: `v3 = b * x; v4 = v3 * 0.5` becomes `v4 = b * x * 0.5`. Only srcad's own
+    temporaries, only within a block, only past statements that change none of its inputs."""
+    stores: dict = {}
+    loads: dict = {}
+    for n in _names(fn):
+        table = stores if isinstance(n.ctx, ast.Store) else loads
+        table[n.id] = table.get(n.id, 0) + 1
+    params = {a.arg for a in fn.args.args}
+
+    def changed_by(st) -> set:
+        """Names a statement may change: what it assigns, and what a bare call touches."""
+        if isinstance(st, ast.Expr):
+            c = st.value
+            if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and \
+                    isinstance(c.func.value, ast.Name) and c.func.attr in ("append", "pop"):
+                return {c.func.value.id}                     # a stack push changes the stack
+            if isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and \
+                    c.func.id == "index_add" and c.args and isinstance(c.args[0], ast.Name):
+                return {c.args[0].id}                        # adds into its first argument
+            return {n.id for n in ast.walk(st) if isinstance(n, ast.Name)}
+        return {n.id for n in ast.walk(st) if isinstance(n, ast.Name)
+                and isinstance(n.ctx, ast.Store)} | (
+            {n.id for n in ast.walk(st) if isinstance(n, ast.Name)}
+            if not isinstance(st, (ast.Assign, ast.Return)) else set())
+
+    def block(stmts):
+        for st in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(getattr(st, field, None), list):
+                    block(getattr(st, field))
+        i = 0
+        while i < len(stmts):
+            st = stmts[i]
+            target = st.targets[0].id if isinstance(st, ast.Assign) and len(st.targets) == 1 \
+                and isinstance(st.targets[0], ast.Name) else None
+            if target is None or not _OURS.match(target) or target in params or \
+                    stores.get(target) != 1 or loads.get(target) != 1 or \
+                    _calls_impure(st.value, impure):
+                i += 1
+                continue
+            inputs = {n.id for n in ast.walk(st.value) if isinstance(n, ast.Name)}
+            done = False
+            for k in range(i + 1, len(stmts)):
+                use = stmts[k]
+                if isinstance(use, (ast.Assign, ast.Return, ast.Expr)) and \
+                        _replace_load(use, target, st.value):
+                    del stmts[i]
+                    done = True
+                    break
+                if changed_by(use) & (inputs | {target}) or not isinstance(
+                        use, (ast.Assign, ast.Expr)):
+                    break
+            if not done:
+                i += 1
+    block(fn.body)
+
+
+_SHAPE_HELPERS = {"unbroadcast", "bcast", "unreduce", "zeros_like", "grad_like", "unindex"}
+
+
+def _replace_load(stmt, name, expr) -> bool:
+    """Replace the one load of `name` in `stmt` (outside conditional expressions) by `expr`."""
+    def visit(node):
+        shape_args = isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+            node.func.id in _SHAPE_HELPERS        # their `like` argument stays a name
+        for field in node._fields:
+            value = getattr(node, field, None)
+            items = value if isinstance(value, list) else [value]
+            if shape_args and field == "args":
+                items = items[:1]
+            for k, child in enumerate(items):
+                if isinstance(child, ast.Name) and child.id == name and \
+                        isinstance(child.ctx, ast.Load):
+                    if isinstance(value, list):
+                        value[k] = expr
+                    else:
+                        setattr(node, field, expr)
+                    return True
+                if isinstance(child, ast.AST) and not isinstance(
+                        child, (ast.IfExp, ast.BoolOp, ast.Lambda)) and visit(child):
+                    return True
+        return False
+    holder = stmt if isinstance(stmt, (ast.Assign, ast.Expr, ast.Return)) else None
+    if holder is None or holder.value is None:
+        return False
+    if isinstance(holder.value, ast.Name) and holder.value.id == name:
+        holder.value = expr
+        return True
+    return not isinstance(holder.value, (ast.IfExp, ast.BoolOp, ast.Lambda)) and \
+        visit(holder.value)
 
 
 def _drop_orphan_marks(node):
@@ -35,7 +134,8 @@ def _drop_orphan_marks(node):
         if not isinstance(block, list):
             continue
         kept = [s for k, s in enumerate(block)
-                if not (is_mark(s) and (k + 1 == len(block) or is_mark(block[k + 1])))]
+                if not (is_mark(s) and s.value.args[0].value and
+                        (k + 1 == len(block) or is_mark(block[k + 1])))]
         setattr(node, field, kept or ([ast.Pass()] if field == "body" and block else []))
         for s in kept:
             if isinstance(s, ast.stmt):
@@ -103,6 +203,10 @@ def _num(node):
     return None
 
 
+def _is_mult(node) -> bool:
+    return isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult)
+
+
 def _const(v):
     return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-v)) if v < 0 else ast.Constant(v)
 
@@ -143,6 +247,15 @@ class _Simplify:
             return node.left
         if op in (ast.Add, ast.Sub) and b == 0 and isinstance(b, int):
             return node.left
+        # x * y + y * x (the adjoint of a product with itself) -> 2 * (x * y), bit for bit
+        if op is ast.Add and _is_mult(node.left) and _is_mult(node.right) and \
+                ast.dump(node.left.left) == ast.dump(node.right.right) and \
+                ast.dump(node.left.right) == ast.dump(node.right.left):
+            return ast.BinOp(left=ast.Constant(2), op=ast.Mult(), right=node.left)
+        # a + -b -> a - b
+        if op is ast.Add and isinstance(node.right, ast.UnaryOp) and \
+                isinstance(node.right.op, ast.USub):
+            return ast.BinOp(left=node.left, op=ast.Sub(), right=node.right.operand)
         return node
 
     def visit_UnaryOp(self, node):

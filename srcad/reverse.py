@@ -74,7 +74,8 @@ class _Reverse(Emitter):
         if self.active(ret.value):
             seed = [assign(self.d(ret.value.id), name_load(self.d_out))]
             state[ret.value.id] = LIVE
-        rev = seed + self.rev_block(primal_body, state)
+        from .emit import line_mark
+        rev = [line_mark(0)] + seed + self.rev_block(primal_body, state)
         grads = []
         for p in wrt:
             pa = ir.Name(p)

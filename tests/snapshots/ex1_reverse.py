@@ -7,6 +7,7 @@ def ex1_grad(x0, x1, d_out=1.0):
     # y = x0 * x1 + x1 / x0  [snapshot_funcs.py:9]
     v0 = x0 * x1
     v1 = x1 / x0
+    # reverse sweep: adjoints, last statement first
     # y = x0 * x1 + x1 / x0  [snapshot_funcs.py:9]
     v0_bar = unbroadcast(d_out, v0)
     v1_bar = unbroadcast(d_out, v1)
