@@ -61,7 +61,8 @@ def render(trees: list, source_lines: dict, filename: str) -> str:
 
 
 def names_used(trees: list) -> set:
-    return {n.id for t in trees for n in ast.walk(t) if isinstance(n, ast.Name)}
+    from .optimize import nodes
+    return {n.id for t in trees for n in nodes(t) if isinstance(n, ast.Name)}
 
 
 def source_text(used: set, body: str, callee_sources: list = ()) -> str:

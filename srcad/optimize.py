@@ -49,10 +49,10 @@ def _inline_single_use(fn, impure):
             if isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and \
                     c.func.id == "index_add" and c.args and isinstance(c.args[0], ast.Name):
                 return {c.args[0].id}                        # adds into its first argument
-            return {n.id for n in ast.walk(st) if isinstance(n, ast.Name)}
-        return {n.id for n in ast.walk(st) if isinstance(n, ast.Name)
+            return {n.id for n in nodes(st) if isinstance(n, ast.Name)}
+        return {n.id for n in nodes(st) if isinstance(n, ast.Name)
                 and isinstance(n.ctx, ast.Store)} | (
-            {n.id for n in ast.walk(st) if isinstance(n, ast.Name)}
+            {n.id for n in nodes(st) if isinstance(n, ast.Name)}
             if not isinstance(st, (ast.Assign, ast.Return)) else set())
 
     def block(stmts):
@@ -70,7 +70,7 @@ def _inline_single_use(fn, impure):
                     _calls_impure(st.value, impure):
                 i += 1
                 continue
-            inputs = {n.id for n in ast.walk(st.value) if isinstance(n, ast.Name)}
+            inputs = {n.id for n in nodes(st.value) if isinstance(n, ast.Name)}
             done = False
             for k in range(i + 1, len(stmts)):
                 use = stmts[k]
@@ -142,8 +142,25 @@ def _drop_orphan_marks(node):
                 _drop_orphan_marks(s)
 
 
+def nodes(tree) -> list:
+    """Every node under `tree` (ast.walk without its generator overhead)."""
+    out, todo = [], [tree]
+    AST = ast.AST
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        for f in node._fields:
+            v = getattr(node, f, None)
+            if isinstance(v, list):
+                todo.extend(x for x in v if isinstance(x, AST))
+            elif isinstance(v, AST):
+                todo.append(v)
+    return out
+
+
 def _names(tree) -> list:
-    return [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    Name = ast.Name
+    return [n for n in nodes(tree) if n.__class__ is Name]
 
 
 def _propagate_copies(fn):
@@ -302,7 +319,7 @@ def _is_const(node, value):
 
 
 def _calls_impure(node, impure) -> bool:
-    for n in ast.walk(node):
+    for n in nodes(node):
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in impure:
             return True
     return False
@@ -323,7 +340,7 @@ def _remove_dead(fn, impure):
             out = []
             for s in reversed(stmts):            # later statements first: one pass frees chains
                 if isinstance(s, ast.Assign):
-                    targets = [n.id for t in s.targets for n in ast.walk(t)
+                    targets = [n.id for t in s.targets for n in nodes(t)
                                if isinstance(n, ast.Name)]
                     if targets and not any(loads.get(t, 0) for t in targets) and \
                             not _calls_impure(s.value, impure):

@@ -17,6 +17,7 @@ from .activity import Activity, diff_args
 from .emit import Emitter, assign, call, callee_args, name_load, sum_exprs
 from .errors import UnsupportedSyntaxError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
+from .optimize import nodes
 
 LIVE = "live"
 OWNED = "owned"          # live, and an array no other name refers to: safe to add into in place
@@ -87,7 +88,7 @@ class _Reverse(Emitter):
                              else call("grad_like", ast.Constant(0.0), name_load(p)))
         primal_names = set(fn.params) | {t for s in ir.walk(fn.body) for t in ir.targets(s)} \
             | {sp[2] for sp in self.splits.values()}
-        rev_names = [n for st in rev + grads for n in ast.walk(st)]
+        rev_names = [n for st in rev + grads for n in nodes(st)]
         needed = {n.id for n in rev_names if isinstance(n, ast.Name) and n.id in primal_names}
         counters = getattr(self, "saved_counters", set())
         self.saved = ((needed & self.overwritten) - self.for_targets) | counters
