@@ -96,50 +96,57 @@ class Emitter:
 
     def template(self, tmpl: rules.Template, s: ir.Assign, extra: dict,
                  strip_bcast: bool = False) -> ast.expr:
-        """Instantiate a rule template for statement `s` = `out = prim(...)`."""
+        """Instantiate a rule template for statement `s` = `out = prim(...)`: substitute the
+        placeholders, and drop broadcasting helpers that shape classes show are identities."""
         call_ = s.value
         bound = bound_args(call_)
         out = ir.Name(s.target)
-        tree = _Simplify(self, bound, out, strip_bcast).visit(rules.clone(tmpl.tree))
         mapping = {p: ir.atom_ast(a) for p, a in bound.items()}
         mapping["out"] = name_load(s.target)
         if isinstance(call_.prim, rules.IndexRule):
-            mapping["IDX"] = rules.index_ast(call_.static, [ir.atom_ast(a) for a in call_.args], False)
+            mapping["IDX"] = rules.index_ast(call_.static, [ir.atom_ast(a) for a in call_.args],
+                                             False)
         mapping.update(extra)
-        return rules._Substitute(mapping).visit(tree)
+        same = self.act.same_shape
+
+        def atom(node):
+            if isinstance(node, ast.Name):
+                return out if node.id == "out" else bound.get(node.id)
+            return None
+
+        def identity(node) -> bool:
+            f = node.func.id
+            if f == "bcast":
+                # the tangent's shape is that of the parameters it mentions
+                params = [bound[n.id[:-4]] for n in ast.walk(node.args[0])
+                          if isinstance(n, ast.Name) and n.id.endswith("_dot")
+                          and n.id[:-4] in bound]
+                widens_to_out = isinstance(node.args[1], ast.Name) and node.args[1].id == "out"
+                return (strip_bcast and widens_to_out) or bool(
+                    params and all(same(p, out) for p in params))
+            like = atom(node.args[1])
+            return like is not None and same(like, out)
+
+        def build(node):
+            if isinstance(node, ast.Name):
+                new = mapping.get(node.id)
+                return rules.clone(new) if isinstance(new, ast.AST) else \
+                    ast.Name(id=new if new is not None else node.id, ctx=ast.Load())
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                    node.func.id in _BROADCASTING and len(node.args) >= 2 and identity(node):
+                return build(node.args[0])
+            if isinstance(node, list):
+                return [build(x) for x in node]
+            if not isinstance(node, ast.AST):
+                return node
+            new = node.__class__.__new__(node.__class__)
+            for f in node._fields:
+                setattr(new, f, build(getattr(node, f, None)))
+            return new
+        return build(tmpl.tree)
 
 
-class _Simplify(ast.NodeTransformer):
-    """Drop broadcasting helpers that kinds show to be identities."""
-
-    def __init__(self, em: Emitter, bound: dict, out, strip_bcast: bool):
-        self.em, self.bound, self.out, self.strip = em, bound, out, strip_bcast
-
-    def atom(self, node):
-        if isinstance(node, ast.Name):
-            if node.id == "out":
-                return self.out
-            return self.bound.get(node.id)
-        return None
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        if not isinstance(node.func, ast.Name) or len(node.args) < 2:
-            return node
-        f = node.func.id
-        like = self.atom(node.args[1])
-        same = self.em.act.same_shape
-        if f == "bcast":
-            # the tangent's shape is that of the parameters it mentions
-            params = [self.bound[n.id[:-4]] for n in ast.walk(node.args[0]) if isinstance(n, ast.Name)
-                      and n.id.endswith("_dot") and n.id[:-4] in self.bound]
-            widens_to_out = isinstance(node.args[1], ast.Name) and node.args[1].id == "out"
-            if (self.strip and widens_to_out) or (params and all(same(p, self.out)
-                                                                   for p in params)):
-                return node.args[0]
-        if f in ("unbroadcast", "unreduce") and like is not None and same(like, self.out):
-            return node.args[0]
-        return node
+_BROADCASTING = {"bcast", "unbroadcast", "unreduce"}
 
 
 def sum_exprs(exprs: list) -> ast.expr:

@@ -39,7 +39,14 @@ def _inline_single_use(fn, impure):
         table[n.id] = table.get(n.id, 0) + 1
     params = {a.arg for a in fn.args.args}
 
-    def changed_by(st) -> set:
+    memo: dict = {}
+
+    def names_in(st) -> set:
+        if id(st) not in memo:
+            memo[id(st)] = ({n.id for n in nodes(st) if n.__class__ is ast.Name}, changed(st))
+        return memo[id(st)]
+
+    def changed(st) -> set:
         """Names a statement may change: what it assigns, and what a bare call touches."""
         if isinstance(st, ast.Expr):
             c = st.value
@@ -74,13 +81,14 @@ def _inline_single_use(fn, impure):
             done = False
             for k in range(i + 1, len(stmts)):
                 use = stmts[k]
-                if isinstance(use, (ast.Assign, ast.Return, ast.Expr)) and \
+                used, changes = names_in(use)
+                if target in used and isinstance(use, (ast.Assign, ast.Return, ast.Expr)) and \
                         _replace_load(use, target, st.value):
+                    memo.pop(id(use), None)
                     del stmts[i]
                     done = True
                     break
-                if changed_by(use) & (inputs | {target}) or not isinstance(
-                        use, (ast.Assign, ast.Expr)):
+                if changes & (inputs | {target}) or not isinstance(use, (ast.Assign, ast.Expr)):
                     break
             if not done:
                 i += 1
