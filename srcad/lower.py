@@ -415,6 +415,13 @@ class _Lowerer:
         it = s.iter
         func = self.callee(it.func) if isinstance(it, gast.Call) else None
         if func is builtins.range:
+            if isinstance(s.target, gast.Name):
+                for node in _walk_own(gast.Module(body=s.body, type_ignores=[])):
+                    if isinstance(node, gast.Name) and node.id == s.target.id and \
+                            isinstance(node.ctx, gast.Store):
+                        raise self.error(UnsupportedSyntaxError, f"the loop variable "
+                                         f"{node.id!r} is reassigned inside its for loop; use "
+                                         "another name", node)
             rng = self.expr(it)
             self.emit_loop(s, line, rng, lambda i: [(s.target, ir.Name(i))], index_is_target=True)
             return

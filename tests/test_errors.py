@@ -31,6 +31,7 @@ UNSUPPORTED = [
     ef.uses_unknown_method,
     ef.uses_unknown_attribute,
     ef.uses_decorated_nested_def,
+    ef.uses_loop_variable_reassignment,
     ef.uses_star_args,
     ef.uses_assert,
     ef.uses_raise,
