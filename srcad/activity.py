@@ -210,7 +210,9 @@ def _sequences(stmts, param_kinds) -> set:
                 continue
             v = s.value
             if isinstance(v, ir.Call):
-                hit = getattr(v.prim, "kind", None) in _SEQ_RESULTS or \
+                sliced = isinstance(v.prim, rules.IndexRule) and v.static[0] == "slice" and \
+                    isinstance(v.args[0], ir.Name) and v.args[0].id in seqs
+                hit = sliced or getattr(v.prim, "kind", None) in _SEQ_RESULTS or \
                     getattr(v.prim, "name", "") in _SEQ_NAMES or isinstance(v.prim, _user_call())
             else:
                 hit = isinstance(v, ir.Name) and v.id in seqs

@@ -77,7 +77,10 @@ def grad_like(g, x):
 
 
 def unindex(g, x, idx):
-    """Adjoint of `x[idx]`: a zero array shaped like `x` with `g` added at `idx` (repeats add up)."""
+    """Adjoint of `x[idx]`: a zero array shaped like `x` with `g` added at `idx` (repeats add up).
+    For a list or tuple `x`, a list of per-item adjoints (0.0 where nothing flows)."""
+    if isinstance(x, (list, tuple)):
+        return index_add([0.0] * len(x), idx, g)
     out = np.zeros(np.shape(x), dtype=_float_dtype(np.asarray(g)) if np.ndim(x) else np.float64)
     if _basic(idx):
         out[idx] = g                 # basic indexing selects each element at most once
@@ -88,6 +91,13 @@ def unindex(g, x, idx):
 
 def index_add(acc, idx, g):
     """`acc[idx] += g` in place, adding repeated indices up; returns `acc`."""
+    if isinstance(acc, list):                     # the adjoint of a list, item by item
+        if isinstance(idx, slice):
+            for k, gk in zip(range(*idx.indices(len(acc))), g):
+                acc[k] = add_items(acc[k], gk)
+        else:
+            acc[idx] = add_items(acc[idx], g)
+        return acc
     if _basic(idx):
         acc[idx] += g
     else:
@@ -114,6 +124,10 @@ def unreduce(g, like, axis=None, keepdims=False):
 def add_items(a, b):
     """The sum of two adjoints of a list or tuple, item by item (`+` would concatenate)."""
     if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        if not isinstance(a, (list, tuple)) and type(a) is float and a == 0.0:
+            return b                                      # a zero adjoint adds nothing
+        if not isinstance(b, (list, tuple)) and type(b) is float and b == 0.0:
+            return a
         n = len(a) if isinstance(a, (list, tuple)) else len(b)
         return [add_items(a[k], b[k]) for k in range(n)]
     return a + b

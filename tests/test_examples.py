@@ -1,0 +1,26 @@
+"""The examples run and pass their own checks (each asserts srcad against an independent
+oracle). Those needing the `examples` extra skip cleanly without it."""
+import os
+import runpy
+import sys
+
+import pytest
+
+EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "examples")
+
+
+@pytest.mark.parametrize("name, needs", [
+    ("basics", ()),
+    ("newton_hessian", ()),
+    ("ode_fit", ()),                       # grad(grad(loss)) through an RK4 loop with helpers
+    ("custom_rule", ()),
+    ("logistic_regression", ("sklearn", "matplotlib")),
+])
+def test_example_runs(name, needs, monkeypatch, tmp_path, capsys):
+    for module in needs:
+        pytest.importorskip(module)
+    monkeypatch.chdir(tmp_path)            # plots land in a scratch folder
+    monkeypatch.setattr(sys, "argv", [name])
+    path = os.path.join(EXAMPLES, f"{name}.py")
+    runpy.run_path(path, run_name="__main__")
+    assert capsys.readouterr().out
