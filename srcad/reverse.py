@@ -64,6 +64,7 @@ class _Reverse(Emitter):
         assert isinstance(ret, ir.Return)
         primal_body = fn.body[:-1]
         self.splits = {}
+        self.seq_bars = set()                # adjoints assigned a tuple or list somewhere
         for st in ir.walk(primal_body):
             if isinstance(st, ir.Assign) and isinstance(st.value, ir.Call) and \
                     isinstance(st.value.prim, UserCall) and st.target in self.act.active:
@@ -129,6 +130,7 @@ class _Reverse(Emitter):
 
     wrt_is_tuple = True
     last_rev_line = None
+    seq_bars: set = set()
 
     # ------------------------------------------------------------ helper calls
     def prepare_split(self, s: ir.Assign):
@@ -294,8 +296,11 @@ class _Reverse(Emitter):
             g, idx = index                     # x_bar[idx] += g, without a zero array of x's size
             out.append(ast.Expr(call("index_add", name_load(bar), idx, g)))
             return
+        literal = isinstance(expr, (ast.Tuple, ast.List))
+        if literal:
+            self.seq_bars.add(name)
         if state.get(name) in (LIVE, OWNED):
-            if name in self.act.seqs:        # lists and tuples: add item by item
+            if name in self.act.seqs or name in self.seq_bars:   # lists, tuples: item by item
                 expr = call("add_items", name_load(bar), expr)
             else:
                 expr = ast.BinOp(left=name_load(bar), op=ast.Add(), right=expr)
