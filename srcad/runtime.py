@@ -113,6 +113,12 @@ def _basic(idx) -> bool:
 
 def unreduce(g, like, axis=None, keepdims=False):
     """Adjoint of a reduction over `axis`: `g` broadcast back to the shape of `like`."""
+    if axis is None and type(like) is np.ndarray and like.size <= 4096 and np.ndim(g) == 0:
+        # a small full array, not a broadcast view: cheaper to make and to compute with
+        dt = like.dtype if like.dtype.kind == "f" else np.result_type(g, np.float64)
+        out = np.empty(like.shape, dtype=dt)
+        out.fill(g)
+        return out
     shape = np.shape(like)
     if axis is not None and not keepdims:
         axes = (axis,) if isinstance(axis, int) else tuple(axis)
