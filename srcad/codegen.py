@@ -74,10 +74,11 @@ def source_text(used: set, body: str, callee_sources: list = ()) -> str:
     head = []
     if "math" in used:
         head.append("import math")
-    head.append("import numpy as np")
+    if "np" in used:
+        head.append("import numpy as np")
     if runtime:
         head.append(f"from srcad.runtime import {', '.join(runtime)}")
-    parts = ["\n".join(head) + "\n"]
+    parts = ["\n".join(head) + "\n"] if head else []
     seen = set()
     for src in callee_sources:
         if src not in seen:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 
 from . import ir, rules
-from .activity import Activity, diff_args
+from .activity import Activity
 from .emit import Emitter, assign, call, callee_args, name_load, sum_exprs
 from .errors import UnsupportedSyntaxError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall

@@ -1,4 +1,3 @@
-import numpy as np
 from srcad.runtime import grad_like, unbroadcast
 
 
