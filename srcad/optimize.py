@@ -32,11 +32,7 @@ def _inline_single_use(fn, impure):
     """Put a temporary that is read once back into the expression reading it, as the user
     wrote it: `v3 = b * x; v4 = v3 * 0.5` becomes `v4 = b * x * 0.5`. Only srcad's own
     temporaries, only within a block, only past statements that change none of its inputs."""
-    stores: dict = {}
-    loads: dict = {}
-    for n in _names(fn):
-        table = stores if isinstance(n.ctx, ast.Store) else loads
-        table[n.id] = table.get(n.id, 0) + 1
+    stores, loads = _counts(fn)
     params = {a.arg for a in fn.args.args}
 
     memo: dict = {}
@@ -166,6 +162,16 @@ def nodes(tree) -> list:
     return out
 
 
+def _counts(fn) -> tuple:
+    """How often each name is assigned, and read, in `fn`."""
+    stores: dict = {}
+    loads: dict = {}
+    for n in _names(fn):
+        table = stores if isinstance(n.ctx, ast.Store) else loads
+        table[n.id] = table.get(n.id, 0) + 1
+    return stores, loads
+
+
 def _names(tree) -> list:
     Name = ast.Name
     return [n for n in nodes(tree) if n.__class__ is Name]
@@ -174,11 +180,7 @@ def _names(tree) -> list:
 def _propagate_copies(fn):
     """`a = b` followed by reads of `a`: read `b` instead, when `a` is assigned only there and
     every read of `a` comes before `b` changes, in the same block."""
-    stores: dict = {}
-    loads: dict = {}
-    for n in _names(fn):
-        table = stores if isinstance(n.ctx, ast.Store) else loads
-        table[n.id] = table.get(n.id, 0) + 1
+    stores, loads = _counts(fn)
     params = {a.arg for a in fn.args.args}
 
     def block(stmts):

@@ -99,12 +99,7 @@ class _Reverse(Emitter):
         fwd = self.fwd_block(primal_body)
         if split:
             return self.split_functions(wrt, fwd, rev, grads, ret, counters)
-        pre = []
-        never_defined = self._maybe_undefined() - counters
-        for n in sorted(self.saved, key=self._order):
-            if n in never_defined:
-                pre.append(assign(n, ast.Constant(None)))
-            pre.append(assign(self.stack(n), ast.List(elts=[], ctx=ast.Load())))
+        pre = self.stacks(counters)
         body = pre + fwd
         value = ir.atom_ast(ret.value)
         if with_value and isinstance(ret.value, ir.Name) and ret.value.id in self.saved:
@@ -153,14 +148,20 @@ class _Reverse(Emitter):
             self.overwritten.add(res)
         self.splits[id(s)] = (fwd, bwd, res, atoms, wrt)
 
-    def split_functions(self, wrt, fwd, rev, grads, ret, counters):
-        fn = self.fn
+    def stacks(self, counters) -> list:
+        """The empty stacks of the saved values (and a None for a value that may not exist
+        yet when it is first pushed)."""
         pre = []
         never_defined = self._maybe_undefined() - counters
         for n in sorted(self.saved, key=self._order):
             if n in never_defined:
                 pre.append(assign(n, ast.Constant(None)))
             pre.append(assign(self.stack(n), ast.List(elts=[], ctx=ast.Load())))
+        return pre
+
+    def split_functions(self, wrt, fwd, rev, grads, ret, counters):
+        fn = self.fn
+        pre = self.stacks(counters)
         forward_part = pre + fwd
         stored = set(fn.params) | {n.id for st in forward_part for n in ast.walk(st)
                                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
