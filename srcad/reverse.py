@@ -17,6 +17,7 @@ from .activity import Activity
 from .emit import Emitter, assign, call, callee_args, name_load, sum_exprs
 from .errors import UnsupportedSyntaxError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
+from .rules import FLOAT
 from .optimize import nodes
 
 LIVE = "live"
@@ -65,6 +66,7 @@ class _Reverse(Emitter):
         primal_body = fn.body[:-1]
         self.splits = {}
         self.seq_bars = set()                # adjoints assigned a tuple or list somewhere
+        self.remat = self.find_rematerialized(primal_body, defs)
         for st in ir.walk(primal_body):
             if isinstance(st, ir.Assign) and isinstance(st.value, ir.Call) and \
                     isinstance(st.value.prim, UserCall) and st.target in self.act.active:
@@ -92,7 +94,7 @@ class _Reverse(Emitter):
         rev_names = [n for st in rev + grads for n in nodes(st)]
         needed = {n.id for n in rev_names if isinstance(n, ast.Name) and n.id in primal_names}
         counters = getattr(self, "saved_counters", set())
-        self.saved = ((needed & self.overwritten) - self.for_targets) | counters
+        self.saved = ((needed & self.overwritten) - self.for_targets - set(self.remat)) | counters
         self.shape_only = _shape_only_reads(rev_names, self.saved)
         rev = self.replace_restores(rev)
 
@@ -126,6 +128,7 @@ class _Reverse(Emitter):
     wrt_is_tuple = True
     last_rev_line = None
     seq_bars: set = set()
+    remat: dict = {}
 
     # ------------------------------------------------------------ helper calls
     def prepare_split(self, s: ir.Assign):
@@ -147,6 +150,72 @@ class _Reverse(Emitter):
         if s.target in self.overwritten:
             self.overwritten.add(res)
         self.splits[id(s)] = (fwd, bwd, res, atoms, wrt)
+
+    def find_rematerialized(self, body, defs) -> dict:
+        """Scalars a loop computes by one cheap elementwise call (`v1 = math.sin(x)`) whose
+        inputs, followed back through other such values, do not change before the value's
+        last use in the iteration: the reverse sweep recomputes them where it needs them
+        instead of keeping them on a stack, as a careful person would."""
+        out = {}
+
+        def reads_in(x) -> set:
+            return {n for y in [x] + [z for b in ir.blocks(x) for z in ir.walk(b)]
+                    for n in ir.reads(y)}
+
+        def targets_in(x) -> set:
+            return {t for y in [x] + [z for b in ir.blocks(x) for z in ir.walk(b)]
+                    for t in ir.targets(y)}
+
+        total_reads: dict = {}
+        for y in ir.walk(self.fn.body):
+            for n in ir.reads(y):
+                total_reads[n] = total_reads.get(n, 0) + 1
+
+        def visit(stmts, in_loop):
+            accepted: dict = {}                  # name -> (position, leaf inputs)
+            for k, st in enumerate(stmts):
+                for b in ir.blocks(st):
+                    visit(b, in_loop or isinstance(st, (ir.For, ir.While)))
+                if not in_loop or not isinstance(st, ir.Assign) or isinstance(st.target, tuple):
+                    continue
+                n, v = st.target, st.value
+                if defs.get(n) != 1 or self.act.kinds.get(n) != FLOAT or \
+                        not isinstance(v, ir.Call) or not isinstance(v.prim, rules.Rule) or \
+                        v.prim.kind not in ("elementwise", FLOAT) or len(v.args) > 2 or v.kwargs:
+                    continue
+                names = {a.id for a in v.args if isinstance(a, ir.Name)}
+                if n in names or any(m in out and m not in accepted for m in names):
+                    continue                     # a dependency rematerialized elsewhere
+                first = min([k] + [accepted[m][0] for m in names if m in accepted])
+                leaves = set().union(*[accepted[m][1] if m in accepted else {m} for m in names])
+                later = stmts[k + 1:]
+                uses = [j for j, x in enumerate(later) if n in reads_in(x)]
+                inside = sum(1 for x in later for y in [x] + [z for b in ir.blocks(x)
+                                                            for z in ir.walk(b)]
+                             if n in ir.reads(y))
+                if inside != total_reads.get(n, 0):
+                    continue                     # read outside this block
+                last = k + 1 + max(uses) if uses else k
+                changed = set().union(*[targets_in(x) for x in stmts[first + 1:last + 1]]) \
+                    - set(accepted) - {n}
+                if changed & leaves:
+                    continue
+                accepted[n] = (k, leaves)
+                out[n] = (st, ir.expr_ast(v))
+        visit(body, False)
+        return out
+
+    def recompute(self, read: set) -> list:
+        """Statements recomputing the rematerialized values in `read` (and those they need),
+        in program order."""
+        todo, want = list(read & set(self.remat)), set()
+        while todo:
+            n = todo.pop()
+            if n not in want:
+                want.add(n)
+                todo += [m.id for m in nodes(self.remat[n][1])
+                         if isinstance(m, ast.Name) and m.id in self.remat]
+        return [assign(n, self.remat[n][1]) for n in self.remat if n in want]
 
     def stacks(self, counters) -> list:
         """The empty stacks of the saved values (and a None for a value that may not exist
@@ -318,7 +387,8 @@ class _Reverse(Emitter):
                 state[n] = LIVE
             else:
                 state.pop(n, None)
-            if restore and n in self.overwritten and n not in self.for_targets:
+            if restore and n in self.overwritten and n not in self.for_targets and \
+                    n not in self.remat:
                 out.append(_Restore(n))
 
     def rev_stmt(self, s, state) -> list:
@@ -328,6 +398,9 @@ class _Reverse(Emitter):
             live = [t for t in targets if state.get(t) in (LIVE, OWNED) and t in self.act.active]
             if live:
                 self.rev_assign(s, state, out)
+            if self.remat and out:
+                out[:0] = self.recompute({n.id for st in out for n in nodes(st)
+                                          if isinstance(n, ast.Name)})
             if id(s) in self.splits:
                 targets = targets + (self.splits[id(s)][2],)
             self.consume(targets, state, out, restore=id(s) not in self.first_defs)
