@@ -279,10 +279,15 @@ class _Simplify:
                 ast.dump(node.left.left) == ast.dump(node.right.right) and \
                 ast.dump(node.left.right) == ast.dump(node.right.left):
             return ast.BinOp(left=ast.Constant(2), op=ast.Mult(), right=node.left)
-        # a + -b -> a - b
+        # a + -b -> a - b, and a + (-b) / c -> a - b / c (exact: IEEE negation is exact)
         if op is ast.Add and isinstance(node.right, ast.UnaryOp) and \
                 isinstance(node.right.op, ast.USub):
             return ast.BinOp(left=node.left, op=ast.Sub(), right=node.right.operand)
+        if op is ast.Add and isinstance(node.right, ast.BinOp) and \
+                isinstance(node.right.op, (ast.Mult, ast.Div)) and \
+                isinstance(node.right.left, ast.UnaryOp) and isinstance(node.right.left.op, ast.USub):
+            inner = ast.BinOp(left=node.right.left.operand, op=node.right.op, right=node.right.right)
+            return ast.BinOp(left=node.left, op=ast.Sub(), right=inner)
         return node
 
     def visit_UnaryOp(self, node):

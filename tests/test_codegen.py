@@ -41,6 +41,7 @@ SNAPSHOT_CASES = [
     ("ex1_reverse", lambda: srcad.source(sf.ex1, mode="reverse", wrt=("x0", "x1"))),
     ("scalar_loop_reverse", lambda: srcad.source(sf.scalar_loop, mode="reverse", wrt="x")),
     ("ex2_forward", lambda: srcad.source(sf.ex2, mode="forward", wrt=("x1", "x2"))),
+    ("newton_sqrt_reverse", lambda: srcad.source(sf.newton_sqrt, mode="reverse")),
 ]
 
 
@@ -82,6 +83,10 @@ def test_snapshots_compute_correct_derivatives():
     assert out == sf.ex2(2.0, 5.0) and dout == pytest.approx(5.5)
     _, dout = _exec_snapshot("ex2_forward")(2.0, 5.0, 0.0, 1.0)
     assert dout == pytest.approx(2.0 - math.cos(5.0))
+    # Newton's iterations for sqrt(a), differentiated through the while loop: 1 / (2 sqrt a)
+    for a in (2.0, 9.0, 0.3):
+        assert _exec_snapshot("newton_sqrt_reverse")(a) == pytest.approx(0.5 / math.sqrt(a),
+                                                                           rel=1e-9)
 
 
 # ------------------------------------------------------------ determinism
