@@ -266,10 +266,6 @@ class _Simplify:
                 return node.left
         if op is ast.Div and b == 1:
             return node.left
-        # a * (1.0 / b) -> a / b
-        if op is ast.Mult and isinstance(node.right, ast.BinOp) and \
-                isinstance(node.right.op, ast.Div) and _num(node.right.left) == 1:
-            return ast.BinOp(left=node.left, op=ast.Div(), right=node.right.right)
         if op is ast.Pow and b == 1:
             return node.left
         if op in (ast.Add, ast.Sub) and b == 0 and isinstance(b, int):

@@ -63,6 +63,11 @@ defrule(operator.invert, "x", primal="~x", kind=INT, differentiable=False)
 defrule(operator.contains, "x, y", primal="y in x", kind=INT, differentiable=False)
 
 # ------------------------------------------------------------ elementwise functions
+def _scaled(g: str, deriv: str) -> str:
+    """`g * f'(x)`, written `g / d` when f'(x) is `1.0 / d` (one operation fewer)."""
+    return f"{g} / {deriv[6:]}" if deriv.startswith("1.0 / ") else f"{g} * ({deriv})"
+
+
 _UNARY = {
     # name: (tangent factor f'(x) in terms of x and out)
     "sin": "np.cos(x)",
@@ -76,7 +81,7 @@ _UNARY = {
 }
 for _name, _deriv in _UNARY.items():
     defrule(getattr(np, _name), "x", name=f"np.{_name}",
-            jvp=f"x_dot * ({_deriv})", vjp=f"out_bar * ({_deriv})")
+            jvp=_scaled("x_dot", _deriv), vjp=_scaled("out_bar", _deriv))
 defrule(builtins.abs, "x", name="abs", jvp="x_dot * np.sign(x)", vjp="out_bar * np.sign(x)")
 
 _MATH = {
@@ -91,7 +96,7 @@ _MATH = {
 }
 for _name, _deriv in _MATH.items():
     defrule(getattr(math, _name), "x", name=f"math.{_name}", kind=FLOAT,
-            jvp=f"x_dot * ({_deriv})", vjp=f"out_bar * ({_deriv})")
+            jvp=_scaled("x_dot", _deriv), vjp=_scaled("out_bar", _deriv))
 
 defrule(np.maximum, "x, y", name="np.maximum",
         jvp={"x": "x_dot * tie_weight(x, y)", "y": "y_dot * tie_weight(y, x)"},
