@@ -41,8 +41,6 @@ def check_grads(f, *args, modes=("forward", "reverse"), wrt=None, rtol=1e-5, ato
     forward mode by a jvp per input direction, reverse mode by a vjp per output
     entry. Raises AssertionError naming the argument and the worst mismatch.
     """
-    args = tuple(np.asarray(a, dtype=np.float64) if isinstance(a, np.ndarray)
-                 and not np.issubdtype(a.dtype, np.inexact) else a for a in args)
     positions = wrt if wrt is not None else [
         i for i, a in enumerate(args)
         if isinstance(a, float) or (isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.inexact))]
