@@ -70,7 +70,7 @@ def _inline_single_use(fn, impure):
                 and isinstance(st.targets[0], ast.Name) else None
             if target is None or not _OURS.match(target) or target in params or \
                     stores.get(target) != 1 or loads.get(target) != 1 or \
-                    _calls_impure(st.value, impure):
+                    _calls_impure(st.value, impure) or _is_shape_helper_call(st.value):
                 i += 1
                 continue
             inputs = {n.id for n in nodes(st.value) if isinstance(n, ast.Name)}
@@ -92,6 +92,12 @@ def _inline_single_use(fn, impure):
 
 
 _SHAPE_HELPERS = {"unbroadcast", "bcast", "unreduce", "zeros_like", "grad_like", "unindex"}
+
+
+def _is_shape_helper_call(node) -> bool:
+    """An adjoint summed or spread to a shape keeps its name: nesting them reads badly."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+        node.func.id in _SHAPE_HELPERS
 
 
 def _replace_load(stmt, name, expr) -> bool:

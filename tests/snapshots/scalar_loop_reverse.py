@@ -26,8 +26,9 @@ def scalar_loop_grad(x, n, d_out=1.0):
     x_bar = zeros_like(x)
     for i in reversed(v0):
         v1_bar = unbroadcast(s_bar, v1)
+        v2_bar = unbroadcast(s_bar, v2)
         s = s_stack.pop()
-        x_bar = x_bar + unbroadcast(s_bar, v2) * np.cos(x)
+        x_bar = x_bar + v2_bar * np.cos(x)
         v2 = v2_stack.pop()
         s_bar = unbroadcast(v1_bar * x, s)
         x_bar = x_bar + unbroadcast(s * v1_bar, x)
