@@ -214,7 +214,15 @@ def _propagate_copies(fn):
                             end = k
                             break
                         reads += [n for n in ns if n.id == a]
-                    late = end < len(stmts) and any(n.id == a for n in names_of(end))
+                    late = False
+                    if end < len(stmts):
+                        last = stmts[end]
+                        if isinstance(last, ast.Assign):   # its value is read before b changes
+                            in_value = [n for n in _names(last.value) if n.id == a]
+                            reads += in_value
+                            late = sum(1 for n in names_of(end) if n.id == a) != len(in_value)
+                        else:
+                            late = any(n.id == a for n in names_of(end))
                     if len(reads) == loads.get(a, 0) and not late:
                         for n in reads:
                             n.id = b
