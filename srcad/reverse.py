@@ -205,9 +205,11 @@ class _Reverse(Emitter):
         visit(body, False)
         return out
 
-    def recompute(self, read: set) -> list:
-        """Statements recomputing the rematerialized values in `read` (and those they need),
-        in program order."""
+    def recompute(self, out: list) -> list:
+        """Statements recomputing the rematerialized values `out` reads (and those they
+        need), in program order, under names of their own (the forward sweep's stay single
+        use); `out` is renamed to read them."""
+        read = {n.id for st in out for n in nodes(st) if isinstance(n, ast.Name)}
         todo, want = list(read & set(self.remat)), set()
         while todo:
             n = todo.pop()
@@ -215,7 +217,25 @@ class _Reverse(Emitter):
                 want.add(n)
                 todo += [m.id for m in nodes(self.remat[n][1])
                          if isinstance(m, ast.Name) and m.id in self.remat]
-        return [assign(n, self.remat[n][1]) for n in self.remat if n in want]
+        rename = {n: self._remat_name(n) for n in want}
+        for node in (x for st in out for x in nodes(st)):
+            if isinstance(node, ast.Name) and node.id in rename:
+                node.id = rename[node.id]
+        made = []
+        for n in self.remat:
+            if n in want:
+                expr = rules.clone(self.remat[n][1])
+                for node in nodes(expr):
+                    if isinstance(node, ast.Name) and node.id in rename:
+                        node.id = rename[node.id]
+                made.append(assign(rename[n], expr))
+        return made
+
+    def _remat_name(self, n: str) -> str:
+        key = ("remat", n)
+        if key not in self.derived:
+            self.derived[key] = self.new_name(n)
+        return self.derived[key]
 
     def stacks(self, counters) -> list:
         """The empty stacks of the saved values (and a None for a value that may not exist
@@ -399,8 +419,7 @@ class _Reverse(Emitter):
             if live:
                 self.rev_assign(s, state, out)
             if self.remat and out:
-                out[:0] = self.recompute({n.id for st in out for n in nodes(st)
-                                          if isinstance(n, ast.Name)})
+                out[:0] = self.recompute(out)
             if id(s) in self.splits:
                 targets = targets + (self.splits[id(s)][2],)
             self.consume(targets, state, out, restore=id(s) not in self.first_defs)

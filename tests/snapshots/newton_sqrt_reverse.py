@@ -13,9 +13,8 @@ def newton_sqrt_grad(a, d_out=1.0):
         v4 = abs(x * x - a) > 1e-12 * a
         if v4:
             # x = 0.5 * (x + a / x)  [snapshot_funcs.py:28]
-            v5 = a / x
             x_stack.append(x)
-            x = 0.5 * (x + v5)
+            x = 0.5 * (x + a / x)
         else:
             # while abs(x * x - a) > 1e-12 * a:  [snapshot_funcs.py:27]
             break
@@ -28,9 +27,8 @@ def newton_sqrt_grad(a, d_out=1.0):
             v6_bar = 0.5 * x_bar
             x = x_stack.pop()
             x_bar = v6_bar
-            v5 = a / x
             a_bar = a_bar + v6_bar / x
-            x_bar = x_bar - v6_bar * v5 / x
+            x_bar = x_bar - v6_bar * (a / x) / x
         # while abs(x * x - a) > 1e-12 * a:  [snapshot_funcs.py:27]
         v4 = v4_stack.pop()
     # x = a  [snapshot_funcs.py:26]
