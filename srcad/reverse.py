@@ -392,9 +392,15 @@ class _Reverse(Emitter):
         if state.get(name) in (LIVE, OWNED):
             if name in self.act.seqs or name in self.seq_bars:   # lists, tuples: item by item
                 expr = call("add_items", name_load(bar), expr)
+                state[name] = LIVE
+            elif state[name] == OWNED and not self.is_float(ir.Name(name)):
+                # an array only this adjoint holds: add into it, as a careful person would
+                out.append(ast.AugAssign(target=ast.Name(id=bar, ctx=ast.Store()), op=ast.Add(),
+                                         value=expr))
+                return
             else:
                 expr = ast.BinOp(left=name_load(bar), op=ast.Add(), right=expr)
-            state[name] = OWNED if index is not None or state[name] == OWNED else LIVE
+                state[name] = OWNED              # a sum is a new array
         else:
             state[name] = OWNED if index is not None else LIVE
         out.append(assign(bar, expr))
@@ -404,7 +410,7 @@ class _Reverse(Emitter):
         for n in names:
             if n in self.zero_on_consume and n in self.act.active:
                 out.append(assign(self.d(n), self.zeros(ir.Name(n))))
-                state[n] = LIVE
+                state[n] = OWNED
             else:
                 state.pop(n, None)
             if restore and n in self.overwritten and n not in self.for_targets and \
@@ -491,15 +497,16 @@ class _Reverse(Emitter):
     def reconcile(self, state, want, out):
         """Make every name LIVE in `want` LIVE in `state`, by zero-initialising it."""
         for n in sorted(want):
-            if want[n] == LIVE and state.get(n) not in (LIVE, OWNED):
+            if want[n] in (LIVE, OWNED) and state.get(n) not in (LIVE, OWNED):
                 out.append(assign(self.d(n), self.zeros(ir.Name(n))))
-                state[n] = LIVE
+                state[n] = OWNED                 # a new zero array
 
     def rev_if(self, s: ir.If, state) -> list:
         s_body, s_else = dict(state), dict(state)
         body = self.rev_block(s.body, s_body)
         orelse = self.rev_block(s.orelse, s_else)
-        merged = {n: LIVE for n in set(s_body) | set(s_else)}
+        merged = {n: OWNED if s_body.get(n) == OWNED and s_else.get(n) == OWNED else LIVE
+                  for n in set(s_body) | set(s_else)}
         self.reconcile(s_body, merged, body)
         self.reconcile(s_else, merged, orelse)
         state.clear()
@@ -523,6 +530,16 @@ class _Reverse(Emitter):
         self.zero_on_consume = saved_zero | consumed_live
         pre: list = []
         self.reconcile(state, start, pre)
+        # which adjoints stay arrays of their own across iterations (so += may add into them)
+        start = {n: OWNED if state.get(n) == OWNED else LIVE for n in start}
+        while True:
+            trial = dict(start)
+            self.rev_block(s.body, trial)
+            lost = [n for n, v in start.items() if v == OWNED and trial.get(n) != OWNED]
+            if not lost:
+                break
+            for n in lost:
+                start[n] = LIVE
         body_state = dict(start)
         body = self.rev_block(s.body, body_state)
         self.reconcile(body_state, start, body)
