@@ -88,8 +88,8 @@ class _Forward(Emitter):
             xs, x = v.args
             head = name_load(self.d(xs.id)) if self.active(xs) else self.zeros(xs)
             tail = name_load(self.d(x.id)) if self.active(x) else self.zeros(x)
-            value = ast.BinOp(left=call("list", head), op=ast.Add(),
-                              right=ast.List(elts=[tail], ctx=ast.Load()))
+            value = ast.List(elts=[ast.Starred(value=head, ctx=ast.Load()), tail],
+                             ctx=ast.Load())
             return primal + [assign(self.d(target), value)]
         active_args = [a for a in diff_args(v) if self.active(a)]
         if not active_args:

@@ -574,6 +574,12 @@ class _Lowerer:
             return self.subscript(node, dest)
         if isinstance(node, gast.Attribute):
             return self.attribute(node, dest)
+        if isinstance(node, gast.List) and len(node.elts) == 2 and \
+                isinstance(node.elts[0], gast.Starred) and \
+                not isinstance(node.elts[1], gast.Starred):
+            from .rules.core import LIST_APPEND          # [*xs, v]: xs with v appended
+            xs, v = self.expr(node.elts[0].value), self.expr(node.elts[1])
+            return self.call_prim(LIST_APPEND, [xs, v], dest=dest)
         if isinstance(node, (gast.Tuple, gast.List)):
             atoms = [self.expr(e) for e in node.elts]
             if all(isinstance(a, ir.Const) for a in atoms) and isinstance(node, gast.Tuple):

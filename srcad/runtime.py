@@ -5,7 +5,7 @@ import numpy as np
 
 __all__ = ["unbroadcast", "bcast", "zeros_like", "grad_like", "stop_gradient", "unindex",
            "unreduce", "untranspose", "matmul_vjp_x", "matmul_vjp_y", "dot", "tie_weight",
-           "max_weight", "index_add", "list_append", "add_items", "Stack"]
+           "max_weight", "index_add", "list_append", "add_items", "repeat_items", "Stack"]
 
 
 def stop_gradient(x):
@@ -137,6 +137,11 @@ def add_items(a, b):
         n = len(a) if isinstance(a, (list, tuple)) else len(b)
         return [add_items(a[k], b[k]) for k in range(n)]
     return a + b
+
+
+def repeat_items(g, xs):
+    """The adjoint of `sum(xs)` for each item of `xs`: `g`, once per item."""
+    return [g] * len(xs)
 
 
 def list_append(xs, v):

@@ -64,8 +64,6 @@ def _one_operation(e):
     if _is_atom(e):
         return True
     if isinstance(e, ast.BinOp):
-        if isinstance(e.right, ast.List):          # list append printed as `xs + [v]`
-            return _is_atom(e.left) and all(_is_atom(x) for x in e.right.elts)
         return _is_atom(e.left) and _is_atom(e.right)
     if isinstance(e, ast.UnaryOp):
         return _is_atom(e.operand)
@@ -78,6 +76,8 @@ def _one_operation(e):
         return _is_atom(e.value) and _index_is_atoms(e.slice)
     if isinstance(e, ast.Attribute):
         return _is_atom(e.value)
+    if isinstance(e, ast.List) and len(e.elts) == 2 and isinstance(e.elts[0], ast.Starred):
+        return _is_atom(e.elts[0].value) and _is_atom(e.elts[1])   # append: `[*xs, v]`
     if isinstance(e, (ast.Tuple, ast.List)):
         return all(_is_atom(x) for x in e.elts)
     return False

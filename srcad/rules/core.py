@@ -160,9 +160,10 @@ GETITEM = IndexRule(key=operator.getitem, params=[("x", None)], kind="index",
                     vjp={"x": Template("unindex(out_bar, x, IDX)")})
 
 # ------------------------------------------------------------ Python lists
-# `xs.append(v)` is lowered to `xs = xs + [v]`: lists stay values, so loops may save them.
+# `xs.append(v)` is lowered to `xs = [*xs, v]`: lists stay values, so loops may save them.
 # (its tangent, a list of tangents, is built by the forward emitter: see forward.py)
-LIST_APPEND = defrule(runtime.list_append, "xs, v", primal="xs + [v]", kind="list",
+LIST_APPEND = defrule(runtime.list_append, "xs, v", primal="[*xs, v]", kind="list",
                       jvp={"xs": "list(xs_dot)", "v": "[v_dot]"},
                       vjp={"xs": "out_bar[:-1]", "v": "out_bar[-1]"})
-defrule(builtins.sum, "xs", name="sum", kind=ANY, jvp="sum(xs_dot)", vjp="[out_bar] * len(xs)")
+defrule(builtins.sum, "xs", name="sum", kind=ANY, jvp="sum(xs_dot)",
+        vjp="repeat_items(out_bar, xs)")

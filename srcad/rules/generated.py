@@ -44,3 +44,5 @@ defrule(builtins.slice, "start, stop=None, step=None", name="slice", kind="none"
         differentiable=False)
 defrule(runtime.add_items, "a, b", name="add_items", kind=ANY,
         jvp={"a": "a_dot", "b": "b_dot"}, vjp={"a": "out_bar", "b": "out_bar"})
+defrule(runtime.repeat_items, "g, xs", name="repeat_items", kind="list",
+        jvp="repeat_items(g_dot, xs)", vjp="sum(out_bar)")

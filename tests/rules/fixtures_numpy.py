@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 import srcad
-from srcad.runtime import (add_items, bcast, cast_adjoint, cast_tangent, clip_weight, cumprod_vjp, dot,
+from srcad.runtime import (add_items, bcast, repeat_items, cast_adjoint, cast_tangent, clip_weight, cumprod_vjp, dot,
                            einsum_jvp, einsum_vjp, fmax_weight, grad_like, index_add,
                            inner_vjp_x, inner_vjp_y, linspace_weight, matmul_vjp_x, matmul_vjp_y,
                            max_weight, norm_weight, pow_log, prod_others, rejoin, star_args,
@@ -446,6 +446,12 @@ def helper_index_add(acc, g):
     a = acc * 1.0
     a = index_add(a, [1, 3], g)
     return a
+
+
+@sample((pos(3), pos(3)))
+def helper_repeat_items(g, x):
+    parts = repeat_items(g * 2.0, [x, x * x])         # sum's adjoint: g for every item
+    return np.sum(np.stack(parts) * x)
 
 
 @sample((pos(3), pos(2)))
