@@ -193,6 +193,37 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     return rule
 
 
+def _scaled(g: str, deriv: str) -> str:
+    """`g * f'(x)`, written `g / d` when f'(x) is `1.0 / d` (one operation fewer)."""
+    return f"{g} / {deriv[6:]}" if deriv.startswith("1.0 / ") else f"{g} * ({deriv})"
+
+
+def defunary(module, prefix: str, table: dict, kind: str = "elementwise"):
+    """One rule per `name: f'(x)` entry of `table`, for `module.name` (f'(x) may use `out`)."""
+    for name, deriv in table.items():
+        defrule(getattr(module, name), "x", name=f"{prefix}.{name}", kind=kind,
+                jvp=_scaled("x_dot", deriv), vjp=_scaled("out_bar", deriv))
+
+
+def defpartials(keys, params: str, *, name: str, partials: dict, unbroadcast: bool = True,
+                kind: str = "elementwise"):
+    """An elementwise function of several arguments from its partial derivatives
+    `{param: df/dparam}`: tangents scale each partial, adjoints sum back to each input."""
+    jvp = {p: f"{p}_dot * {d}" for p, d in partials.items()}
+    vjp = {p: f"unbroadcast(out_bar * {d}, {p})" if unbroadcast else f"out_bar * {d}"
+           for p, d in partials.items()}
+    return defrule(keys, params, name=name, jvp=jvp, vjp=vjp, kind=kind)
+
+
+def defalias(keys, rule: Rule, name: str):
+    """`keys` differentiate as `rule` does (np.add as +) but print as calls of `name`."""
+    alias = Rule(key=keys, params=rule.params, name=name, jvp=rule.jvp, vjp=rule.vjp,
+                 kind=rule.kind, differentiable=rule.differentiable)
+    for key in keys if isinstance(keys, list) else (keys,):
+        _TABLE[_ident(key)] = alias
+    return alias
+
+
 def _ident(obj):
     try:
         hash(obj)

@@ -13,7 +13,7 @@ import operator
 import numpy as np
 
 from .. import runtime
-from . import ANY, FLOAT, INT, NONE, IndexRule, Template, defrule
+from . import ANY, FLOAT, INT, NONE, IndexRule, Template, defpartials, defrule, defunary
 
 # ------------------------------------------------------------ arithmetic
 defrule(operator.add, "x, y", primal="x + y",
@@ -63,10 +63,6 @@ defrule(operator.invert, "x", primal="~x", kind=INT, differentiable=False)
 defrule(operator.contains, "x, y", primal="y in x", kind=INT, differentiable=False)
 
 # ------------------------------------------------------------ elementwise functions
-def _scaled(g: str, deriv: str) -> str:
-    """`g * f'(x)`, written `g / d` when f'(x) is `1.0 / d` (one operation fewer)."""
-    return f"{g} / {deriv[6:]}" if deriv.startswith("1.0 / ") else f"{g} * ({deriv})"
-
 
 _UNARY = {
     # name: (tangent factor f'(x) in terms of x and out)
@@ -79,9 +75,7 @@ _UNARY = {
     "tanh": "1.0 - out ** 2",
     "abs": "np.sign(x)",
 }
-for _name, _deriv in _UNARY.items():
-    defrule(getattr(np, _name), "x", name=f"np.{_name}",
-            jvp=_scaled("x_dot", _deriv), vjp=_scaled("out_bar", _deriv))
+defunary(np, "np", _UNARY)
 defrule(builtins.abs, "x", name="abs", jvp="x_dot * np.sign(x)", vjp="out_bar * np.sign(x)")
 
 _MATH = {
@@ -94,24 +88,17 @@ _MATH = {
     "tanh": "1.0 - out ** 2",
     "fabs": "math.copysign(1.0, x) if x else 0.0",
 }
-for _name, _deriv in _MATH.items():
-    defrule(getattr(math, _name), "x", name=f"math.{_name}", kind=FLOAT,
-            jvp=_scaled("x_dot", _deriv), vjp=_scaled("out_bar", _deriv))
+defunary(math, "math", _MATH, kind=FLOAT)
 
-defrule(np.maximum, "x, y", name="np.maximum",
-        jvp={"x": "x_dot * tie_weight(x, y)", "y": "y_dot * tie_weight(y, x)"},
-        vjp={"x": "unbroadcast(out_bar * tie_weight(x, y), x)",
-             "y": "unbroadcast(out_bar * tie_weight(y, x), y)"})
-defrule(np.minimum, "x, y", name="np.minimum",
-        jvp={"x": "x_dot * tie_weight(y, x)", "y": "y_dot * tie_weight(x, y)"},
-        vjp={"x": "unbroadcast(out_bar * tie_weight(y, x), x)",
-             "y": "unbroadcast(out_bar * tie_weight(x, y), y)"})
-defrule(builtins.max, "x, y", name="max",
-        jvp={"x": "x_dot * tie_weight(x, y)", "y": "y_dot * tie_weight(y, x)"},
-        vjp={"x": "out_bar * tie_weight(x, y)", "y": "out_bar * tie_weight(y, x)"})
-defrule(builtins.min, "x, y", name="min",
-        jvp={"x": "x_dot * tie_weight(y, x)", "y": "y_dot * tie_weight(x, y)"},
-        vjp={"x": "out_bar * tie_weight(y, x)", "y": "out_bar * tie_weight(x, y)"})
+# ties split the derivative equally (tie_weight is 1, 0.5 or 0)
+defpartials(np.maximum, "x, y", name="np.maximum",
+            partials={"x": "tie_weight(x, y)", "y": "tie_weight(y, x)"})
+defpartials(np.minimum, "x, y", name="np.minimum",
+            partials={"x": "tie_weight(y, x)", "y": "tie_weight(x, y)"})
+defpartials(builtins.max, "x, y", name="max", unbroadcast=False,      # of two scalars
+            partials={"x": "tie_weight(x, y)", "y": "tie_weight(y, x)"})
+defpartials(builtins.min, "x, y", name="min", unbroadcast=False,
+            partials={"x": "tie_weight(y, x)", "y": "tie_weight(x, y)"})
 defrule(np.where, "c, x, y", name="np.where",
         jvp={"x": "bcast(np.where(c, x_dot, 0.0), out)", "y": "bcast(np.where(c, 0.0, y_dot), out)"},
         vjp={"x": "unbroadcast(np.where(c, out_bar, 0.0), x)",

@@ -13,30 +13,20 @@ Conventions at points where the derivative does not exist:
   outside, and its bounds get the rest;  sqrt'(0) = cbrt'(0) = inf, as NumPy computes it;
   arcsin, arccos at +-1 and arctanh at +-1 are inf; hypot at (0, 0) is nan.
 """
+import operator
+
 import numpy as np
 
-from . import ANY, defrule
+from . import ANY, defalias, defpartials, defrule, defunary, lookup
 
 # ------------------------------------------------------------ arithmetic as functions
 # (the same derivatives as the operators in `core`)
-defrule(np.add, "x, y", name="np.add",
-        jvp={"x": "bcast(x_dot, out)", "y": "bcast(y_dot, out)"},
-        vjp={"x": "unbroadcast(out_bar, x)", "y": "unbroadcast(out_bar, y)"})
-defrule(np.subtract, "x, y", name="np.subtract",
-        jvp={"x": "bcast(x_dot, out)", "y": "bcast(-y_dot, out)"},
-        vjp={"x": "unbroadcast(out_bar, x)", "y": "unbroadcast(-out_bar, y)"})
-defrule(np.multiply, "x, y", name="np.multiply",
-        jvp={"x": "x_dot * y", "y": "x * y_dot"},
-        vjp={"x": "unbroadcast(out_bar * y, x)", "y": "unbroadcast(x * out_bar, y)"})
-defrule([np.divide, np.true_divide], "x, y", name="np.divide",
-        jvp={"x": "x_dot / y", "y": "-(out * y_dot) / y"},
-        vjp={"x": "unbroadcast(out_bar / y, x)", "y": "unbroadcast(-(out_bar * out) / y, y)"})
-defrule(np.power, "x, y", name="np.power",
-        jvp={"x": "x_dot * (y * x ** (y - 1))", "y": "y_dot * (out * pow_log(x))"},
-        vjp={"x": "unbroadcast(out_bar * (y * x ** (y - 1)), x)",
-             "y": "unbroadcast(out_bar * (out * pow_log(x)), y)"})
-defrule(np.negative, "x", name="np.negative", jvp="-x_dot", vjp="-out_bar")
-defrule(np.positive, "x", name="np.positive", jvp="x_dot", vjp="out_bar")
+for _op, _f, _name in [(operator.add, np.add, "np.add"), (operator.sub, np.subtract, "np.subtract"),
+                       (operator.mul, np.multiply, "np.multiply"),
+                       (operator.truediv, [np.divide, np.true_divide], "np.divide"),
+                       (operator.pow, np.power, "np.power"), (operator.neg, np.negative, "np.negative"),
+                       (operator.pos, np.positive, "np.positive")]:
+    defalias(_f, lookup(_op), _name)
 
 # ------------------------------------------------------------ one argument: f'(x)
 # in terms of the argument `x` and the result `out`
@@ -59,31 +49,19 @@ _UNARY = {
     "reciprocal": "-(out ** 2)",
     "fabs": "np.sign(x)",
 }
-for _name, _deriv in _UNARY.items():
-    defrule(getattr(np, _name), "x", name=f"np.{_name}",
-            jvp=f"x_dot * ({_deriv})", vjp=f"out_bar * ({_deriv})")
+defunary(np, "np", _UNARY)
 
 # ------------------------------------------------------------ two arguments: df/dx, df/dy
-defrule(np.arctan2, "y, x", name="np.arctan2",          # the angle of the point (x, y)
-        jvp={"y": "y_dot * x / (x ** 2 + y ** 2)", "x": "-x_dot * y / (x ** 2 + y ** 2)"},
-        vjp={"y": "unbroadcast(out_bar * x / (x ** 2 + y ** 2), y)",
-             "x": "unbroadcast(-out_bar * y / (x ** 2 + y ** 2), x)"})
-defrule(np.hypot, "x, y", name="np.hypot",
-        jvp={"x": "x_dot * (x / out)", "y": "y_dot * (y / out)"},
-        vjp={"x": "unbroadcast(out_bar * (x / out), x)",
-             "y": "unbroadcast(out_bar * (y / out), y)"})
-defrule(np.logaddexp, "x, y", name="np.logaddexp",
-        jvp={"x": "x_dot * np.exp(x - out)", "y": "y_dot * np.exp(y - out)"},
-        vjp={"x": "unbroadcast(out_bar * np.exp(x - out), x)",
-             "y": "unbroadcast(out_bar * np.exp(y - out), y)"})
-defrule(np.fmax, "x, y", name="np.fmax",
-        jvp={"x": "x_dot * fmax_weight(x, y)", "y": "y_dot * fmax_weight(y, x)"},
-        vjp={"x": "unbroadcast(out_bar * fmax_weight(x, y), x)",
-             "y": "unbroadcast(out_bar * fmax_weight(y, x), y)"})
-defrule(np.fmin, "x, y", name="np.fmin",
-        jvp={"x": "x_dot * fmax_weight(-x, -y)", "y": "y_dot * fmax_weight(-y, -x)"},
-        vjp={"x": "unbroadcast(out_bar * fmax_weight(-x, -y), x)",
-             "y": "unbroadcast(out_bar * fmax_weight(-y, -x), y)"})
+defpartials(np.arctan2, "y, x", name="np.arctan2",          # the angle of the point (x, y)
+            partials={"y": "x / (x ** 2 + y ** 2)", "x": "-y / (x ** 2 + y ** 2)"})
+defpartials(np.hypot, "x, y", name="np.hypot", partials={"x": "(x / out)", "y": "(y / out)"})
+defpartials(np.logaddexp, "x, y", name="np.logaddexp",
+            partials={"x": "np.exp(x - out)", "y": "np.exp(y - out)"})
+# fmax/fmin: ties split equally; a NaN argument gives the derivative to the other
+defpartials(np.fmax, "x, y", name="np.fmax",
+            partials={"x": "fmax_weight(x, y)", "y": "fmax_weight(y, x)"})
+defpartials(np.fmin, "x, y", name="np.fmin",
+            partials={"x": "fmax_weight(-x, -y)", "y": "fmax_weight(-y, -x)"})
 
 # ------------------------------------------------------------ clip: slope 1 on [lo, hi]
 # (the bounds get the derivative where they win; None is no bound)
