@@ -215,6 +215,14 @@ def defpartials(keys, params: str, *, name: str, partials: dict, unbroadcast: bo
     return defrule(keys, params, name=name, jvp=jvp, vjp=vjp, kind=kind)
 
 
+def deflinear(func, params: str, vjp: str, kind: str = ANY):
+    """A helper linear in its first parameter (an adjoint or a tangent): its tangent is the
+    helper applied to that parameter's tangent; `vjp` is its transpose."""
+    names = [p for p, _ in _parse_params(params)]
+    jvp = f"{func.__name__}({', '.join([names[0] + '_dot'] + names[1:])})"
+    return defrule(func, params, name=func.__name__, kind=kind, jvp=jvp, vjp=vjp)
+
+
 def defalias(keys, rule: Rule, name: str):
     """`keys` differentiate as `rule` does (np.add as +) but print as calls of `name`."""
     alias = Rule(key=keys, params=rule.params, name=name, jvp=rule.jvp, vjp=rule.vjp,
@@ -254,11 +262,11 @@ def all_rules() -> list:
     return out
 
 
-from . import core, generated  # noqa: E402,F401  (fills the tables)
+from . import core  # noqa: E402,F401  (fills the tables)
 from . import elementwise  # noqa: E402,F401
 from . import reductions  # noqa: E402,F401
 from . import linalg  # noqa: E402,F401
 from . import shapes  # noqa: E402,F401
 from . import methods  # noqa: E402,F401
 from . import constants  # noqa: E402,F401
-from . import helpers  # noqa: E402,F401
+from . import helpers  # noqa: E402,F401  (the runtime's own helpers, last)

@@ -1,5 +1,6 @@
-"""Rules for the runtime helpers the other tables' derivatives call (`uncumsum`, `untile`,
-`inner_vjp_x`, ...), so srcad differentiates its own output: `grad(grad(f))`, `hessian`.
+"""Rules for the runtime helpers that generated derivative code calls (`unbroadcast`,
+`uncumsum`, `inner_vjp_x`, ...), so srcad differentiates its own output: `grad(grad(f))`,
+`hessian` (forward over reverse), through loops too (their stacks are lists).
 
 Most are linear in their first argument (an adjoint or a tangent) and use the others
 only for shapes; the products' adjoints are bilinear. Weights that are piecewise constant
@@ -7,8 +8,44 @@ only for shapes; the products' adjoints are bilinear. Weights that are piecewise
 rule here (prod_others, cumprod_jvp/vjp, norm_weight, solve_*, einsum_*_pair) are
 differentiated by reading their source where srcad can, or fail at build time naming them.
 """
+import builtins
+
 from .. import runtime
-from . import ANY, NONE, defrule
+from . import ANY, NONE, defrule, deflinear
+
+# ------------------------------------------------------------ what every derivative uses
+deflinear(runtime.unbroadcast, "g, like", vjp="bcast(out_bar, g)")
+deflinear(runtime.bcast, "t, like", vjp="unbroadcast(out_bar, t)")
+deflinear(runtime.unreduce, "g, like, axis=None, keepdims=False",
+          vjp="np.sum(out_bar, axis=axis, keepdims=keepdims)")
+deflinear(runtime.grad_like, "g, x", vjp="unbroadcast(out_bar, g)", kind="first")
+deflinear(runtime.unindex, "g, x, idx", vjp="out_bar[idx]")
+# `index_add(acc, idx, g)` is lowered as the value update `acc = index_add(acc, idx, g)`
+defrule(runtime.index_add, "acc, idx, g", name="index_add", kind=ANY,
+        jvp={"acc": "bcast(acc_dot, out)", "g": "unindex(g_dot, acc, idx)"},
+        vjp={"acc": "out_bar", "g": "out_bar[idx]"})
+deflinear(runtime.untranspose, "g, axes=None", vjp="np.transpose(out_bar, axes)")
+defrule(runtime.dot, "x, y", name="dot", kind=ANY,
+        jvp={"x": "dot(x_dot, y)", "y": "dot(x, y_dot)"},
+        vjp={"x": "matmul_vjp_x(out_bar, x, y)", "y": "matmul_vjp_y(out_bar, x, y)"})
+# matmul_vjp_x(g, x, y) = g @ y.T is bilinear in (g, y); x gives only its shape
+defrule(runtime.matmul_vjp_x, "g, x, y", name="matmul_vjp_x", kind=ANY,
+        jvp={"g": "matmul_vjp_x(g_dot, x, y)", "y": "matmul_vjp_x(g, x, y_dot)"},
+        vjp={"g": "unbroadcast(np.matmul(out_bar, y), g)", "y": "matmul_vjp_y(g, out_bar, y)"})
+# matmul_vjp_y(g, x, y) = x.T @ g is bilinear in (x, g); y gives only its shape
+defrule(runtime.matmul_vjp_y, "g, x, y", name="matmul_vjp_y", kind=ANY,
+        jvp={"g": "matmul_vjp_y(g_dot, x, y)", "x": "matmul_vjp_y(g, x_dot, y)"},
+        vjp={"g": "unbroadcast(np.matmul(x, out_bar), g)", "x": "matmul_vjp_x(g, x, out_bar)"})
+for _f in (runtime.zeros_like, runtime.tie_weight, runtime.max_weight):
+    defrule(_f, "x, y=None, axis=None, keepdims=False", name=_f.__name__, kind=ANY,
+            differentiable=False)
+defrule(builtins.reversed, "x", name="reversed", kind=NONE, differentiable=False)
+defrule(builtins.slice, "start, stop=None, step=None", name="slice", kind=NONE,
+        differentiable=False)
+# lists: adjoints of items add item by item; sum's adjoint repeats g once per item
+defrule(runtime.add_items, "a, b", name="add_items", kind=ANY,
+        jvp={"a": "a_dot", "b": "b_dot"}, vjp={"a": "out_bar", "b": "out_bar"})
+deflinear(runtime.repeat_items, "g, xs", vjp="sum(out_bar)", kind="list")
 
 # ------------------------------------------------------------ constants
 for _f in (runtime.fmax_weight, runtime.clip_weight):
@@ -22,35 +59,35 @@ defrule(runtime.star_args, "a=None, b=None, c=None, d=None, e=None, f=None", nam
 defrule(runtime.pow_log, "x", name="pow_log", jvp="x_dot / x", vjp="out_bar / x")
 
 # ------------------------------------------------------------ linear in the first argument
-defrule(runtime.uncumsum, "g, x, axis=None", name="uncumsum", kind=ANY,
-        jvp="uncumsum(g_dot, x, axis)", vjp="np.cumsum(out_bar, axis=axis)")
+deflinear(runtime.uncumsum, "g, x, axis=None",
+          vjp="np.cumsum(out_bar, axis=axis)")
 defrule(runtime.undiagonal, "g, x, offset=0, axis1=0, axis2=1", name="undiagonal", kind=ANY,
         jvp="undiagonal(g_dot, x, offset, axis1, axis2)",
         vjp="unbroadcast(np.diagonal(out_bar, offset, axis1, axis2), g)")
-defrule(runtime.undiag, "g, v, k=0", name="undiag", kind=ANY,
-        jvp="undiag(g_dot, v, k)", vjp="np.diag(out_bar, k)")
-defrule(runtime.untile, "g, x, reps", name="untile", kind=ANY,
-        jvp="untile(g_dot, x, reps)", vjp="np.tile(out_bar, reps)")
-defrule(runtime.unrepeat, "g, x, repeats, axis=None", name="unrepeat", kind=ANY,
-        jvp="unrepeat(g_dot, x, repeats, axis)", vjp="np.repeat(out_bar, repeats, axis)")
-defrule(runtime.cast_tangent, "t, like", name="cast_tangent", kind=ANY,
-        jvp="cast_tangent(t_dot, like)", vjp="cast_adjoint(out_bar, like)")
-defrule(runtime.cast_adjoint, "g, like", name="cast_adjoint", kind=ANY,
-        jvp="cast_adjoint(g_dot, like)", vjp="cast_adjoint(out_bar, like)")
+deflinear(runtime.undiag, "g, v, k=0",
+          vjp="np.diag(out_bar, k)")
+deflinear(runtime.untile, "g, x, reps",
+          vjp="np.tile(out_bar, reps)")
+deflinear(runtime.unrepeat, "g, x, repeats, axis=None",
+          vjp="np.repeat(out_bar, repeats, axis)")
+deflinear(runtime.cast_tangent, "t, like",
+          vjp="cast_adjoint(out_bar, like)")
+deflinear(runtime.cast_adjoint, "g, like",
+          vjp="cast_adjoint(out_bar, like)")
 # pieces out, pieces back: a list of adjoints joins into one
-defrule(runtime.unconcatenate, "g, xs, axis=0", name="unconcatenate", kind=ANY,
-        jvp="unconcatenate(g_dot, xs, axis)", vjp="rejoin(out_bar, g, axis)")
-defrule(runtime.unstack, "g, axis=0", name="unstack", kind=ANY,
-        jvp="unstack(g_dot, axis)", vjp="np.stack(out_bar, axis)")
-defrule(runtime.unhstack, "g, xs", name="unhstack", kind=ANY,
-        jvp="unhstack(g_dot, xs)", vjp="np.hstack(out_bar)")
-defrule(runtime.unvstack, "g, xs", name="unvstack", kind=ANY,
-        jvp="unvstack(g_dot, xs)", vjp="np.vstack(out_bar)")
+deflinear(runtime.unconcatenate, "g, xs, axis=0",
+          vjp="rejoin(out_bar, g, axis)")
+deflinear(runtime.unstack, "g, axis=0",
+          vjp="np.stack(out_bar, axis)")
+deflinear(runtime.unhstack, "g, xs",
+          vjp="np.hstack(out_bar)")
+deflinear(runtime.unvstack, "g, xs",
+          vjp="np.vstack(out_bar)")
 defrule(runtime.unsplit, "gs, x, indices_or_sections, axis=0", name="unsplit", kind=ANY,
         jvp="unsplit(gs_dot, x, indices_or_sections, axis)",
         vjp="np.split(out_bar, indices_or_sections, axis)")
-defrule(runtime.rejoin, "bars, like, axis=0", name="rejoin", kind=ANY,
-        jvp="rejoin(bars_dot, like, axis)", vjp="unconcatenate(out_bar, bars, axis)")
+deflinear(runtime.rejoin, "bars, like, axis=0",
+          vjp="unconcatenate(out_bar, bars, axis)")
 
 # ------------------------------------------------------------ bilinear: the products' adjoints
 # inner_vjp_x(g, x, y) contracts g with y (x gives only its shape); likewise the others
