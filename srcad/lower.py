@@ -22,6 +22,7 @@ import gast
 from . import ir, rules
 from .errors import NonDifferentiableError, UnsupportedSyntaxError
 from .frontend import Parsed
+from .runtime import index_add as _INDEX_ADD   # adds in place: never reused
 
 _BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
            gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,
@@ -211,12 +212,6 @@ class _Lowerer:
                     v = self.expr(s.value.args[0])
                     self.call_prim(LIST_APPEND, [xs, v], dest=self.target_name(func.value.id))
                     return
-                if isinstance(func, gast.Name) and func.id not in self.locals and \
-                        self.callee(func) is _runtime_index_add():
-                    acc = s.value.args[0]                  # in place in generated code: a value here
-                    if isinstance(acc, gast.Name):
-                        self.assign(acc, s.value, line)
-                        return
                 self.expr(s.value, statement=True)
                 return
             what = _CONSTRUCT_NAMES.get(type(s.value))
@@ -788,14 +783,6 @@ def _walk_own(fn):
             todo.extend(gast.iter_child_nodes(node))
 
 
-def _index_add_key():
-    from .runtime import index_add
-    return index_add
-
-
-_INDEX_ADD = _index_add_key()
-
-
 class _Lazy:
     """The source text of a node, worked out only if an error message needs it."""
 
@@ -806,11 +793,6 @@ class _Lazy:
         return _describe(self.node)
 
     __format__ = lambda self, spec: format(str(self), spec)  # noqa: E731
-
-
-def _runtime_index_add():
-    from .runtime import index_add
-    return index_add
 
 
 def _describe(node) -> str:

@@ -49,9 +49,6 @@ def _inline_single_use(fn, impure):
             if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and \
                     isinstance(c.func.value, ast.Name) and c.func.attr in ("append", "pop"):
                 return {c.func.value.id}                     # a stack push changes the stack
-            if isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and \
-                    c.func.id == "index_add" and c.args and isinstance(c.args[0], ast.Name):
-                return {c.args[0].id}                        # adds into its first argument
             return {n.id for n in nodes(st) if isinstance(n, ast.Name)}
         return {n.id for n in nodes(st) if isinstance(n, ast.Name)
                 and isinstance(n.ctx, ast.Store)} | (

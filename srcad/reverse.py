@@ -384,7 +384,7 @@ class _Reverse(Emitter):
         index = _unindex_parts(expr)
         if state.get(name) == OWNED and index is not None:
             g, idx = index                     # x_bar[idx] += g, without a zero array of x's size
-            out.append(ast.Expr(call("index_add", name_load(bar), idx, g)))
+            out.append(assign(bar, call("index_add", name_load(bar), idx, g)))
             return
         literal = isinstance(expr, (ast.Tuple, ast.List))
         if literal:

@@ -20,7 +20,7 @@ deflinear(runtime.unreduce, "g, like, axis=None, keepdims=False",
           vjp="np.sum(out_bar, axis=axis, keepdims=keepdims)")
 deflinear(runtime.grad_like, "g, x", vjp="unbroadcast(out_bar, g)", kind="first")
 deflinear(runtime.unindex, "g, x, idx", vjp="out_bar[idx]")
-# `index_add(acc, idx, g)` is lowered as the value update `acc = index_add(acc, idx, g)`
+# generated code writes `acc = index_add(acc, idx, g)`: a value update (it adds in place)
 defrule(runtime.index_add, "acc, idx, g", name="index_add", kind=ANY,
         jvp={"acc": "bcast(acc_dot, out)", "g": "unindex(g_dot, acc, idx)"},
         vjp={"acc": "out_bar", "g": "out_bar[idx]"})
