@@ -184,66 +184,54 @@ def vjp(f, *primals):
     return out, pullback
 
 
-def _basis(x):
-    x = np.asarray(x, dtype=float)
-    for i in range(x.size):
-        e = np.zeros(x.size)
-        e[i] = 1.0
-        yield e.reshape(x.shape)
+def _units(like):
+    """The unit directions of `like`'s entries, each shaped and typed like `like` (a Python
+    float for a Python scalar, the float dtype of an array)."""
+    shape = np.shape(like)
+    dt = np.result_type(like) if np.issubdtype(np.result_type(like), np.floating) else float
+    for i in range(int(np.prod(shape))):
+        e = np.zeros(shape, dtype=dt)
+        e.flat[i] = 1
+        yield float(e) if not isinstance(like, np.ndarray) and not shape else e
 
 
-def _tangent_like(e, x):
-    return float(e) if np.ndim(x) == 0 and not isinstance(x, np.ndarray) else \
-        np.asarray(e, dtype=np.result_type(x, np.float32) if np.issubdtype(
-            np.result_type(x), np.floating) else float)
+def _jacobian(f, wrt, kind):
+    """`jacfwd`/`jacrev`: the Jacobian, shaped `out.shape + arg.shape`, one forward pass per
+    input entry or one reverse pass per output entry."""
+    positions, single = _positions(f, wrt)
+    if not single:
+        raise SrcadError(f"{kind} takes a single wrt argument")
+    (pos,) = positions
+    bind = _Binder(f)
+
+    @functools.wraps(f)
+    def jac(*args, **kwargs):
+        args, kinds = _prepare(bind(args, kwargs), positions)
+        x = args[pos]
+        if kind == "jacfwd":
+            df = pipeline.get(f, "forward", positions, kinds, True).func
+            pairs = [df(*args, e) for e in _units(x)]
+            out = np.asarray(pairs[0][0] if pairs else f(*args))
+            cols = [np.broadcast_to(np.asarray(t), out.shape) for _, t in pairs]
+            J = np.stack(cols, axis=-1) if cols else np.zeros(out.shape + (0,))
+        else:
+            df = pipeline.get(f, "reverse", positions, kinds, True).func
+            out = np.asarray(f(*args))
+            rows = [np.asarray(df(*args, ct)) for ct in _units(out)]
+            J = np.stack(rows) if rows else np.zeros((0,) + np.shape(x))
+        return J.reshape(out.shape + np.shape(x))
+    jac.__srcad_transform__ = (kind, f, positions, True)
+    return jac
 
 
 def jacfwd(f, wrt=0):
     """The Jacobian of `f` with respect to argument `wrt`, one forward pass per input entry."""
-    positions, single = _positions(f, wrt)
-    if not single:
-        raise SrcadError("jacfwd takes a single wrt argument")
-    (pos,) = positions
-    bind = _Binder(f)
-
-    @functools.wraps(f)
-    def jac(*args, **kwargs):
-        args, kinds = _prepare(bind(args, kwargs), positions)
-        df = pipeline.get(f, "forward", positions, kinds, True).func
-        x = args[pos]
-        cols = [np.asarray(df(*args, _tangent_like(e, x))[1]) for e in _basis(x)]
-        out = np.asarray(df(*args, _tangent_like(np.zeros(np.shape(x)), x))[0])
-        if not cols:
-            return np.zeros(out.shape + np.shape(x))
-        J = np.stack([np.broadcast_to(c, out.shape) for c in cols], axis=-1)
-        return J.reshape(out.shape + np.shape(x))
-    jac.__srcad_transform__ = ("jacfwd", f, positions, True)
-    return jac
+    return _jacobian(f, wrt, "jacfwd")
 
 
 def jacrev(f, wrt=0):
     """The Jacobian of `f` with respect to argument `wrt`, one reverse pass per output entry."""
-    positions, single = _positions(f, wrt)
-    if not single:
-        raise SrcadError("jacrev takes a single wrt argument")
-    (pos,) = positions
-    bind = _Binder(f)
-
-    @functools.wraps(f)
-    def jac(*args, **kwargs):
-        args, kinds = _prepare(bind(args, kwargs), positions)
-        df = pipeline.get(f, "reverse", positions, kinds, True, True).func
-        out = np.asarray(f(*args))
-        x = args[pos]
-        rows = []
-        for e in _basis(out):
-            ct = float(e) if out.ndim == 0 else e.astype(out.dtype if np.issubdtype(
-                out.dtype, np.floating) else float)
-            rows.append(np.asarray(df(*args, ct)[1]))
-        J = np.stack(rows) if rows else np.zeros((0,) + np.shape(x))
-        return J.reshape(out.shape + np.shape(x))
-    jac.__srcad_transform__ = ("jacrev", f, positions, True)
-    return jac
+    return _jacobian(f, wrt, "jacrev")
 
 
 def hessian(f, wrt=0):
