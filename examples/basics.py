@@ -12,7 +12,7 @@ import srcad
 import srcad.testing
 
 
-def f(x0, x1):
+def f(x0: float, x1: float):
     return x0 * x1 + x1 / x0
 
 
