@@ -256,7 +256,14 @@ def _infer_shapes(fn, stmts, kinds, shapes):
             v = s.value
             if isinstance(v, ir.Call):
                 new = None
-                if getattr(v.prim, "kind", None) == "elementwise":
+                if isinstance(v.prim, rules.IndexRule):
+                    base = shape(v.args[0])
+                    trims = _slice_trims(v)
+                    if base is _UNKNOWN and trims is not None:
+                        new = _UNKNOWN
+                    elif base not in (None, SCALAR) and trims is not None:
+                        new = (base if not trims else ("trim", base, trims))
+                elif getattr(v.prim, "kind", None) == "elementwise":
                     classes = {shape(a) for a in v.args}
                     if None not in classes:
                         classes.discard(_UNKNOWN)
@@ -274,6 +281,32 @@ def _infer_shapes(fn, stmts, kinds, shapes):
     for t in assigned:
         if shapes.get(t, _UNKNOWN) is _UNKNOWN:
             shapes[t] = None
+
+
+def _slice_trims(call: ir.Call):
+    """For `x[a:-b, c:]` with constant a, c >= 0 and b > 0 (or no stop) and no step, the
+    number of entries each axis loses, trailing zeros dropped: x[1:] and x[:-1] both lose
+    one (each has max(n - 1, 0) entries), so they have equal shapes. None otherwise."""
+    layout = call.static
+    items = layout[1] if layout[0] == "tuple" else [layout]
+    trims = []
+    for item in items:
+        if item[0] != "slice":
+            return None
+        lo, hi, st = (None if k is None else call.args[k] for k in item[1:])
+        consts = [a for a in (lo, hi, st) if a is not None]
+        if any(not isinstance(a, ir.Const) or type(a.value) is not int for a in consts):
+            return None
+        if st is not None and st.value != 1:
+            return None
+        start = 0 if lo is None else lo.value
+        stop = 0 if hi is None else -hi.value
+        if start < 0 or stop < 0 or (hi is not None and hi.value >= 0):
+            return None
+        trims.append(start + stop)
+    while trims and trims[-1] == 0:
+        trims.pop()
+    return tuple(trims)
 
 
 # operations whose result may share memory with their first argument
