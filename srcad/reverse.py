@@ -7,6 +7,11 @@ reverse sweep always sees the values of the moment it undoes. Loops run
 backwards (`reversed(range)`, or a recorded iteration count for loops that
 `break`); branches replay from their recorded test value. Whether an adjoint is
 first assigned or accumulated is decided here, statically, per name.
+
+A full reduction's adjoint is `out_bar` broadcast over `x`; in straight-line code it
+stays *lazy*: the scalar itself, which every elementwise rule and indexing adjoint
+broadcasts correctly (`100.0 * g` costs nothing where `100.0 * broadcast_to(g, x)` is a
+pass over x). Any other consumer, and control flow, gets it broadcast (`unreduce`) first.
 """
 from __future__ import annotations
 
@@ -60,6 +65,8 @@ class _Reverse(Emitter):
             | {p for p in fn.params if p in defs}
         self.counters: dict = {}
         self.zero_on_consume: set = set()
+        self.lazy: set = set()             # names whose adjoint may be lazy (see the docstring)
+        self.depth = 0                     # control-flow nesting in the reverse sweep
         self.d_out = self.new_name("d_out")
         ret = fn.body[-1]
         assert isinstance(ret, ir.Return)
@@ -379,7 +386,7 @@ class _Reverse(Emitter):
             out += self.rev_stmt(s, state)
         return out
 
-    def accumulate(self, name: str, expr: ast.expr, state, out: list):
+    def accumulate(self, name: str, expr: ast.expr, state, out: list, lazy: bool = False):
         bar = self.d(name)
         index = _unindex_parts(expr)
         if state.get(name) == OWNED and index is not None:
@@ -400,14 +407,23 @@ class _Reverse(Emitter):
                 return
             else:
                 expr = ast.BinOp(left=name_load(bar), op=ast.Add(), right=expr)
-                state[name] = OWNED              # a sum is a new array
+                lazy = lazy and name in self.lazy
+                state[name] = LIVE if lazy else OWNED     # a full sum is a new array
         else:
-            state[name] = OWNED if index is not None else LIVE
+            # an arithmetic result is a new array no other name holds
+            fresh = index is not None or (not lazy and not literal and
+                                          isinstance(expr, (ast.BinOp, ast.UnaryOp)))
+            state[name] = OWNED if fresh else LIVE
+        if lazy:
+            self.lazy.add(name)
+        else:
+            self.lazy.discard(name)
         out.append(assign(bar, expr))
 
     def consume(self, names, state, out: list, restore=True):
         """After a definition's adjoint: the earlier value of each name starts at zero."""
         for n in names:
+            self.lazy.discard(n)
             if n in self.zero_on_consume and n in self.act.active:
                 out.append(assign(self.d(n), self.zeros(ir.Name(n))))
                 state[n] = OWNED
@@ -448,6 +464,8 @@ class _Reverse(Emitter):
     def rev_assign(self, s: ir.Assign, state, out):
         v = s.value
         if isinstance(s.target, tuple):
+            for t in s.target:
+                self.materialize(t, out)
             elts = [name_load(self.d(t)) if state.get(t) in (LIVE, OWNED) and t in self.act.active
                     else self.zeros(ir.Name(t)) for t in s.target]
             if self.active(v):
@@ -456,12 +474,14 @@ class _Reverse(Emitter):
         out_bar = name_load(self.d(s.target))
         if not isinstance(v, ir.Call):
             if self.active(v):
-                self.accumulate(v.id, out_bar, state, out)
+                self.accumulate(v.id, out_bar, state, out, lazy=s.target in self.lazy)
             return
         prim = v.prim
         if isinstance(prim, UserCall):
+            self.materialize(s.target, out)
             return self.rev_user_call(s, state, out)
         if prim is PACK_TUPLE or prim is PACK_LIST:
+            self.materialize(s.target, out)
             for k, a in enumerate(v.args):
                 if self.active(a):
                     self.accumulate(a.id, ast.Subscript(value=out_bar, slice=ast.Constant(k),
@@ -477,9 +497,83 @@ class _Reverse(Emitter):
             if tmpl is None:
                 raise UnsupportedSyntaxError(f"{prim.name or prim.key} has no reverse-mode rule "
                                              f"for argument {p!r}", self.fn.filename, s.line)
-            contributions.setdefault(a.id, []).append(self.template(tmpl, s, {"out_bar": out_bar}))
-        for name, exprs in contributions.items():
-            self.accumulate(name, sum_exprs(exprs), state, out)
+            expr, made_lazy = self.lazify(self.template(tmpl, s, {"out_bar": out_bar}), a.id)
+            contributions.setdefault(a.id, []).append((expr, made_lazy))
+        lazy_in = s.target in self.lazy
+        if lazy_in and not self._lazy_safe(v, [e for c in contributions.values() for e, _ in c]):
+            self.materialize(s.target, out)
+            lazy_in = False
+        for name, parts in contributions.items():
+            expr = sum_exprs([e for e, _ in parts])
+            lazy = (lazy_in or any(m for _, m in parts)) and not self._full(expr, name)
+            self.accumulate(name, expr, state, out, lazy=lazy)
+
+    # ------------------------------------------------------------ lazy adjoints
+    def materialize(self, name: str, out: list):
+        """Broadcast a lazy adjoint to its primal's shape, for a consumer that needs it."""
+        if name in self.lazy:
+            bar = self.d(name)
+            out.append(assign(bar, call("unreduce", name_load(bar), name_load(name))))
+            self.lazy.discard(name)
+
+    def lazify(self, expr: ast.expr, target: str):
+        """Drop a full reduction's `unreduce(E, x)` where only elementwise arithmetic
+        surrounds it: E then broadcasts to the adjoint of `target` (an array, not a list).
+        Returns the expression and whether it dropped one."""
+        if self.depth or self.act.kind(ir.Name(target)) != rules.ANY or \
+                target in self.act.seqs or target in self.seq_bars:
+            return expr, False
+
+        def strip(node):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                    node.func.id == "unreduce" and not node.keywords and \
+                    2 <= len(node.args) <= 4 and (len(node.args) == 2 or (
+                        isinstance(node.args[2], ast.Constant) and node.args[2].value is None)):
+                return node.args[0], True
+            if isinstance(node, ast.BinOp) and isinstance(node.op, _ELEMENTWISE_OPS):
+                left, a = strip(node.left)
+                right, b = strip(node.right)
+                return ast.BinOp(left=left, op=node.op, right=right), a or b
+            if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+                operand, a = strip(node.operand)
+                return ast.UnaryOp(op=node.op, operand=operand), a
+            return node, False
+        return strip(expr)
+
+    def _lazy_safe(self, call_: ir.Call, exprs) -> bool:
+        """Whether a rule's adjoint expressions stay right when `out_bar` is lazy: an
+        elementwise rule whose broadcasting helpers shape classes all removed, or indexing
+        into an array (`x_bar[idx] = g` broadcasts g)."""
+        prim = call_.prim
+        if isinstance(prim, rules.IndexRule):
+            x = call_.args[0]
+            return isinstance(x, ir.Name) and x.id not in self.act.seqs
+        if getattr(prim, "kind", None) != "elementwise":
+            return False
+        return not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and
+                       n.func.id in ("unbroadcast", "bcast", "unreduce")
+                       for e in exprs for n in ast.walk(e))
+
+    def _full(self, expr: ast.expr, target: str) -> bool:
+        """Whether elementwise arithmetic in `expr` combines an array with the shape of
+        `target` (a primal of its shape class, or a full adjoint of one): the result is
+        then the whole adjoint, not a lazy one."""
+        primal_of = {bar: n for n, bar in self.derived.items() if isinstance(n, str)}
+        want = ir.Name(target)
+
+        def full(node) -> bool:
+            if isinstance(node, ast.BinOp):
+                return full(node.left) or full(node.right)
+            if isinstance(node, ast.UnaryOp):
+                return full(node.operand)
+            if isinstance(node, ast.Name):
+                n = primal_of.get(node.id)
+                if n is not None and n in self.lazy:
+                    return False
+                n = node.id if n is None else n
+                return self.act.kinds.get(n) == rules.ANY and self.act.same_shape(ir.Name(n), want)
+            return False
+        return full(expr)
 
     def rev_user_call(self, s, state, out):
         if id(s) not in self.splits:
@@ -501,10 +595,23 @@ class _Reverse(Emitter):
                 out.append(assign(self.d(n), self.zeros(ir.Name(n))))
                 state[n] = OWNED                 # a new zero array
 
+    def materialize_for(self, s, state) -> list:
+        """Lazy adjoints a control-flow statement touches, broadcast before it."""
+        pre: list = []
+        if self.lazy:
+            inner = [x for b in ir.blocks(s) for x in ir.walk(b)]
+            touched = {n for x in inner for n in [*ir.reads(x), *ir.targets(x)]}
+            for n in sorted(self.lazy & touched & set(state)):
+                self.materialize(n, pre)
+        return pre
+
     def rev_if(self, s: ir.If, state) -> list:
+        pre = self.materialize_for(s, state)
+        self.depth += 1
         s_body, s_else = dict(state), dict(state)
         body = self.rev_block(s.body, s_body)
         orelse = self.rev_block(s.orelse, s_else)
+        self.depth -= 1
         merged = {n: OWNED if s_body.get(n) == OWNED and s_else.get(n) == OWNED else LIVE
                   for n in set(s_body) | set(s_else)}
         self.reconcile(s_body, merged, body)
@@ -512,10 +619,18 @@ class _Reverse(Emitter):
         state.clear()
         state.update(merged)
         if not body and not orelse:
-            return []
-        return [ast.If(test=ir.atom_ast(s.test), body=body or [ast.Pass()], orelse=orelse)]
+            return pre
+        return pre + [ast.If(test=ir.atom_ast(s.test), body=body or [ast.Pass()], orelse=orelse)]
 
     def rev_loop(self, s, state) -> list:
+        lazy_pre = self.materialize_for(s, state)
+        self.depth += 1
+        try:
+            return lazy_pre + self._rev_loop(s, state)
+        finally:
+            self.depth -= 1
+
+    def _rev_loop(self, s, state) -> list:
         # fixpoint: the adjoint state at the start of the reversed body equals that at its end
         start = dict(state)
         saved_zero = set(self.zero_on_consume)
@@ -597,6 +712,9 @@ class _Reverse(Emitter):
                     setattr(st, field, new or ([ast.Pass()] if field == "body" else []))
             out.append(st)
         return out
+
+
+_ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 
 
 def _args(names) -> ast.arguments:

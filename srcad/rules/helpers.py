@@ -19,11 +19,12 @@ deflinear(runtime.bcast, "t, like", vjp="unbroadcast(out_bar, t)")
 deflinear(runtime.unreduce, "g, like, axis=None, keepdims=False",
           vjp="np.sum(out_bar, axis=axis, keepdims=keepdims)")
 deflinear(runtime.grad_like, "g, x", vjp="unbroadcast(out_bar, g)", kind="first")
-deflinear(runtime.unindex, "g, x, idx", vjp="out_bar[idx]")
+# g may be smaller than x[idx] and broadcast into it (a sum's adjoint left as a scalar)
+deflinear(runtime.unindex, "g, x, idx", vjp="unbroadcast(out_bar[idx], g)")
 # generated code writes `acc = index_add(acc, idx, g)`: a value update (it adds in place)
 defrule(runtime.index_add, "acc, idx, g", name="index_add", kind=ANY,
         jvp={"acc": "bcast(acc_dot, out)", "g": "unindex(g_dot, acc, idx)"},
-        vjp={"acc": "out_bar", "g": "out_bar[idx]"})
+        vjp={"acc": "out_bar", "g": "unbroadcast(out_bar[idx], g)"})
 deflinear(runtime.untranspose, "g, axes=None", vjp="np.transpose(out_bar, axes)")
 defrule(runtime.dot, "x, y", name="dot", kind=ANY,
         jvp={"x": "dot(x_dot, y)", "y": "dot(x, y_dot)"},
