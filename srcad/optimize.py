@@ -8,6 +8,7 @@ code, which may have side effects).
 from __future__ import annotations
 
 import ast
+import math
 import operator
 import re
 
@@ -21,8 +22,112 @@ def optimize(fn: ast.FunctionDef, impure: set) -> ast.FunctionDef:
     _propagate_copies(fn)
     _remove_dead(fn, impure)
     _inline_single_use(fn, impure)
+    _tidy_adjoints(fn, getattr(fn, "adjoints", set()))
     _drop_orphan_marks(fn)
     return fn
+
+
+def _tidy_adjoints(fn, adjoints: set):
+    """Fewer array passes in adjoint statements, each rewrite exact in IEEE arithmetic:
+    a negation moves onto a scalar factor (`-(g * (2 * x))` -> `-g * 2 * x`) or turns
+    `a + -b` into `a - b` (also for `+=`), and a power-of-two constant joins the factor on
+    its left (`g * (2 * x)` -> `g * 2 * x`: doubling is exact, and a scalar g makes it
+    one pass over x instead of two). `adjoints` names the variables holding adjoints:
+    floats, never the user's own (perhaps unsigned or boolean) values."""
+    if not adjoints:
+        return
+
+    def scalarish(node) -> bool:
+        return _num(node) is not None or (isinstance(node, ast.Name) and node.id in adjoints)
+
+    def visit(node):
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                setattr(node, field, [visit(v) if isinstance(v, ast.AST) else v for v in value])
+            elif isinstance(value, ast.AST):
+                setattr(node, field, visit(value))
+        if isinstance(node, ast.BinOp):
+            op = type(node.op)
+            # g * (c * x) -> g * c * x, c a power of two
+            if op is ast.Mult and _is_mult(node.right) and _power_of_two(_num(node.right.left)):
+                node = ast.BinOp(left=ast.BinOp(left=node.left, op=ast.Mult(),
+                                                right=node.right.left),
+                                 op=ast.Mult(), right=node.right.right)
+            if op in (ast.Add, ast.Sub):
+                rest = _strip_leading_neg(node.right)
+                if rest is not None:
+                    return ast.BinOp(left=node.left, op=ast.Sub() if op is ast.Add else ast.Add(),
+                                     right=rest)
+            return node
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            lead = _leftmost_factor(node.operand)
+            if lead is not None and lead is not node.operand and scalarish(lead):
+                return _negate_leftmost(node.operand)
+            v = _num(node.operand)
+            if v is not None:
+                return _const(-v)
+        return node
+
+    def stmts(block):
+        for st in block:
+            if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
+                    isinstance(st.targets[0], ast.Name) and st.targets[0].id in adjoints:
+                st.value = visit(st.value)
+            elif isinstance(st, ast.AugAssign) and isinstance(st.target, ast.Name) and \
+                    st.target.id in adjoints and isinstance(st.op, (ast.Add, ast.Sub)):
+                st.value = visit(st.value)
+                rest = _strip_leading_neg(st.value)
+                if rest is not None:
+                    st.op = ast.Sub() if isinstance(st.op, ast.Add) else ast.Add()
+                    st.value = rest
+            elif isinstance(st, ast.Return) and st.value is not None:
+                # the gradients returned: grad_like(expr, x), float(expr)
+                for node in nodes(st.value):
+                    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                            node.func.id in ("grad_like", "float") and node.args:
+                        node.args[0] = visit(node.args[0])
+            for field in ("body", "orelse"):
+                if isinstance(getattr(st, field, None), list):
+                    stmts(getattr(st, field))
+    stmts(fn.body)
+
+
+def _power_of_two(v) -> bool:
+    if v is None or v == 0 or isinstance(v, bool):
+        return False
+    m, _ = math.frexp(abs(v))
+    return m == 0.5 and abs(v) >= 1
+
+
+def _leftmost_factor(node):
+    """The first factor of a product or quotient chain (`a` in `a * b / c`)."""
+    while isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
+        node = node.left
+    return node
+
+
+def _negate_leftmost(node):
+    """`-(a * b)` as `-a * b`: the negation on the chain's first factor."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
+        return ast.BinOp(left=_negate_leftmost(node.left), op=node.op, right=node.right)
+    v = _num(node)
+    if v is not None:
+        return _const(-v)
+    return ast.UnaryOp(op=ast.USub(), operand=node)
+
+
+def _strip_leading_neg(node):
+    """`b` for `-b`, `a * b` for `-a * b` (or a negative constant first): None otherwise."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return node.operand
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
+        left = _strip_leading_neg(node.left)
+        return None if left is None else ast.BinOp(left=left, op=node.op, right=node.right)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and \
+            not isinstance(node.value, bool) and node.value < 0:
+        return ast.Constant(-node.value)
+    return None
 
 
 _OURS = re.compile(r"^v\d+(_\d+)?$|^v\d+_(bar|dot)(_\d+)?$")
@@ -75,7 +180,8 @@ def _inline_single_use(fn, impure):
             for k in range(i + 1, len(stmts)):
                 use = stmts[k]
                 used, changes = names_in(use)
-                if target in used and isinstance(use, (ast.Assign, ast.Return, ast.Expr)) and \
+                if target in used and isinstance(use, (ast.Assign, ast.Return, ast.Expr,
+                                                       ast.AugAssign)) and \
                         _replace_load(use, target, st.value):
                     memo.pop(id(use), None)
                     del stmts[i]
@@ -119,7 +225,8 @@ def _replace_load(stmt, name, expr) -> bool:
                         child, (ast.IfExp, ast.BoolOp, ast.Lambda)) and visit(child):
                     return True
         return False
-    holder = stmt if isinstance(stmt, (ast.Assign, ast.Expr, ast.Return)) else None
+    holder = stmt if isinstance(stmt, (ast.Assign, ast.Expr, ast.Return, ast.AugAssign)) \
+        else None
     if holder is None or holder.value is None:
         return False
     if isinstance(holder.value, ast.Name) and holder.value.id == name:

@@ -130,7 +130,12 @@ class _Reverse(Emitter):
                                body=[ast.Expr(ast.Constant(doc))] + body, decorator_list=[],
                                returns=None, type_comment=None, type_params=[])
         tree.injected = self.injected
+        tree.adjoints = self.adjoint_names()
         return tree
+
+    def adjoint_names(self) -> set:
+        """The variables holding adjoints (for the optimizer's sign and factor rewrites)."""
+        return {v for k, v in self.derived.items() if isinstance(k, str)} | {self.d_out}
 
     wrt_is_tuple = True
     last_rev_line = None
@@ -291,6 +296,7 @@ class _Reverse(Emitter):
             + unpack + rev + [ast.Return(result)],
             decorator_list=[], returns=None, type_comment=None, type_params=[])
         f_tree.injected = b_tree.injected = self.injected
+        b_tree.adjoints = self.adjoint_names()
         return f_tree, b_tree
 
     # ------------------------------------------------------------ analysis helpers

@@ -73,3 +73,60 @@ def test_axis_none_kept_where_it_is_not_the_default():
     assert np.array_equal(before, after)
     assert "np.concatenate([a, b], axis=None)" in text and "keepdims" not in text, text
     assert "np.sum(np.concatenate([a, b], axis=None))" in text, text
+
+
+def run_adjoint(src, adjoints, *args):
+    """Like run(), with `adjoints` naming the variables the reverse pass made for adjoints."""
+    tree = ast.parse(src).body[0]
+    tree.adjoints = set(adjoints)
+    ns1, ns2 = {"np": np}, {"np": np}
+    exec(compile(src, "<before>", "exec"), ns1)
+    opt = optimize.optimize(tree, set())
+    text = ast.unparse(ast.fix_missing_locations(ast.Module(body=[opt], type_ignores=[])))
+    exec(compile(text, "<after>", "exec"), ns2)
+    return ns1[tree.name](*args), ns2[tree.name](*args), text
+
+
+ADJOINT_CASES = [
+    # a negation moves onto the scalar adjoint; doubling joins the factor on its left
+    ("def f(g, x):\n    v0_bar = -(g * (2 * x))\n    return v0_bar, v0_bar\n", "v0_bar = -g * 2 * x"),
+    ("def f(a_bar, b_bar, x):\n    v1_bar = a_bar + -(b_bar * x)\n    return v1_bar, v1_bar\n",
+     "v1_bar = a_bar - b_bar * x"),
+    ("def f(a_bar, b_bar, x):\n    v1_bar = a_bar - -2.0 * x / b_bar\n    return v1_bar, v1_bar\n",
+     "v1_bar = a_bar + 2.0 * x / b_bar"),
+    # += of a negated term becomes -=, after the single-use temporary is inlined into it
+    ("def f(a_bar, b_bar, x):\n    v1_bar = a_bar * x\n    v2_bar = -b_bar\n"
+     "    v1_bar += v2_bar * (2 * x)\n    return v1_bar, v1_bar\n", "v1_bar -= b_bar * 2 * x"),
+    # 3 is not a power of two: g * (3 * x) and g * 3 * x may round differently
+    ("def f(g, x):\n    v0_bar = g * (3 * x)\n    return v0_bar, v0_bar\n", "v0_bar = g * (3 * x)"),
+]
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")     # inf on both sides
+@pytest.mark.parametrize("src, expected", ADJOINT_CASES)
+@pytest.mark.parametrize("args", [
+    (0.7, -1.3, 2.9),
+    (np.linspace(-2, 3, 7), np.geomspace(1e-300, 1e300, 7), np.array([0.1, -5, 1e-310, 3e7,
+                                                                      -2.5, 1e150, 7.0]))])
+def test_adjoint_rewrites_keep_values_bit_for_bit(src, expected, args):
+    names = {"g", "a_bar", "b_bar", "v0_bar", "v1_bar", "v2_bar"}
+    nargs = len(ast.parse(src).body[0].args.args)
+    before, after, text = run_adjoint(src, names, *args[:nargs])
+    assert np.array_equal(before[0], after[0]), text
+    assert expected in text, text
+
+
+def test_adjoint_rewrites_leave_the_users_values_alone():
+    # k may be unsigned: -k would wrap around, so only adjoints get the negation moved
+    src = "def f(k, x):\n    y = -(k * (2 * x))\n    return y\n"
+    k = np.array([1, 2, 3], dtype=np.uint8)
+    before, after, text = run_adjoint(src, {"g"}, k, np.ones(3))
+    assert np.array_equal(before, after) and "-(k * (2 * x))" in text, text
+
+
+def test_returned_gradients_get_the_same_rewrites():
+    src = "def f(g, x):\n    v0_bar = -(g * (2 * x))\n    return grad_like(v0_bar, x)\n"
+    tree = ast.parse(src).body[0]
+    tree.adjoints = {"g", "v0_bar"}
+    text = ast.unparse(optimize.optimize(tree, set()))
+    assert "return grad_like(-g * 2 * x, x)" in text, text
