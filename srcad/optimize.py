@@ -118,12 +118,17 @@ def _negate_leftmost(node):
 
 
 def _strip_leading_neg(node):
-    """`b` for `-b`, `a * b` for `-a * b` (or a negative constant first): None otherwise."""
+    """`b` for `-b`, `a * b` for `-a * b`, `a * -b` (or a negative constant first): None
+    otherwise."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return node.operand
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
         left = _strip_leading_neg(node.left)
-        return None if left is None else ast.BinOp(left=left, op=node.op, right=node.right)
+        if left is not None:
+            return ast.BinOp(left=left, op=node.op, right=node.right)
+        right = node.right.operand if isinstance(node.right, ast.UnaryOp) and \
+            isinstance(node.right.op, ast.USub) else None          # a * -b
+        return None if right is None else ast.BinOp(left=node.left, op=node.op, right=right)
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and \
             not isinstance(node.value, bool) and node.value < 0:
         return ast.Constant(-node.value)

@@ -572,6 +572,8 @@ class _Reverse(Emitter):
                 return full(node.left) or full(node.right)
             if isinstance(node, ast.UnaryOp):
                 return full(node.operand)
+            if isinstance(node, ast.Call) and _is_ufunc(node.func):
+                return any(full(a) for a in node.args)     # np.cos(x) has x's shape
             if isinstance(node, ast.Name):
                 n = primal_of.get(node.id)
                 if n is not None and n in self.lazy:
@@ -721,6 +723,12 @@ class _Reverse(Emitter):
 
 
 _ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+
+
+def _is_ufunc(func) -> bool:
+    import numpy as np
+    return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and \
+        func.value.id == "np" and isinstance(getattr(np, func.attr, None), np.ufunc)
 
 
 def _args(names) -> ast.arguments:

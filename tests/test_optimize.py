@@ -97,6 +97,8 @@ ADJOINT_CASES = [
     # += of a negated term becomes -=, after the single-use temporary is inlined into it
     ("def f(a_bar, b_bar, x):\n    v1_bar = a_bar * x\n    v2_bar = -b_bar\n"
      "    v1_bar += v2_bar * (2 * x)\n    return v1_bar, v1_bar\n", "v1_bar -= b_bar * 2 * x"),
+    ("def f(a_bar, b_bar, x):\n    v1_bar = a_bar + b_bar * -np.sin(x)\n    return v1_bar, v1_bar\n",
+     "v1_bar = a_bar - b_bar * np.sin(x)"),
     # 3 is not a power of two: g * (3 * x) and g * 3 * x may round differently
     ("def f(g, x):\n    v0_bar = g * (3 * x)\n    return v0_bar, v0_bar\n", "v0_bar = g * (3 * x)"),
 ]
