@@ -66,6 +66,7 @@ class _Reverse(Emitter):
         self.counters: dict = {}
         self.zero_on_consume: set = set()
         self.lazy: set = set()             # names whose adjoint may be lazy (see the docstring)
+        self.wide: set = set()             # names whose adjoint's dtype is at least the primal's
         self.depth = 0                     # control-flow nesting in the reverse sweep
         self.d_out = self.new_name("d_out")
         ret = fn.body[-1]
@@ -392,7 +393,10 @@ class _Reverse(Emitter):
             out += self.rev_stmt(s, state)
         return out
 
-    def accumulate(self, name: str, expr: ast.expr, state, out: list, lazy: bool = False):
+    def accumulate(self, name: str, expr: ast.expr, state, out: list, lazy: bool = False,
+                   wide: bool = False):
+        """Add `expr` to the adjoint of `name`; `lazy` (see the module docstring) and
+        `wide` (its dtype is at least the primal's, see `_wide`) describe `expr`."""
         bar = self.d(name)
         index = _unindex_parts(expr)
         if state.get(name) == OWNED and index is not None:
@@ -412,27 +416,54 @@ class _Reverse(Emitter):
                                          value=expr))
                 return
             else:
+                wide = wide or name in self.wide or self._wide(expr, name)
                 expr = ast.BinOp(left=name_load(bar), op=ast.Add(), right=expr)
                 lazy = lazy and name in self.lazy
-                state[name] = LIVE if lazy else OWNED     # a full sum is a new array
+                # a full sum is a new array; += into it must not narrow its dtype
+                state[name] = OWNED if wide and not lazy else LIVE
+                self._set(self.wide, name, wide)
         else:
-            # an arithmetic result is a new array no other name holds
-            fresh = index is not None or (not lazy and not literal and
-                                          isinstance(expr, (ast.BinOp, ast.UnaryOp)))
-            state[name] = OWNED if fresh else LIVE
-        if lazy:
-            self.lazy.add(name)
-        else:
-            self.lazy.discard(name)
+            # a new array no other name holds, and at least as wide as the primal (so that
+            # += of a later term neither narrows nor fails): unindex's zeros, or arithmetic
+            # on the primal itself
+            wide = index is not None or (not literal and isinstance(expr, (ast.BinOp, ast.UnaryOp))
+                                         and (wide or self._wide(expr, name)))
+            state[name] = OWNED if wide and not lazy else LIVE
+            self._set(self.wide, name, wide)
+        self._set(self.lazy, name, lazy)
         out.append(assign(bar, expr))
+
+    @staticmethod
+    def _set(names: set, name: str, member: bool):
+        if member:
+            names.add(name)
+        else:
+            names.discard(name)
+
+    def _wide(self, expr: ast.expr, target: str, also: str = None) -> bool:
+        """Whether `expr` is arithmetic on the primal `target` itself (or on `also`, a wide
+        adjoint of an elementwise result of target), so its dtype is at least target's:
+        arithmetic promotes, never narrows, and an elementwise result's dtype is at
+        least each array operand's."""
+        def wide(node) -> bool:
+            if isinstance(node, ast.BinOp):
+                return wide(node.left) or wide(node.right)
+            if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+                return wide(node.operand)
+            if isinstance(node, ast.Call) and _is_ufunc(node.func, numeric=True):
+                return any(wide(a) for a in node.args)
+            return isinstance(node, ast.Name) and (node.id == target or node.id == also)
+        return wide(expr)
 
     def consume(self, names, state, out: list, restore=True):
         """After a definition's adjoint: the earlier value of each name starts at zero."""
         for n in names:
             self.lazy.discard(n)
+            self.wide.discard(n)
             if n in self.zero_on_consume and n in self.act.active:
                 out.append(assign(self.d(n), self.zeros(ir.Name(n))))
                 state[n] = OWNED
+                self.wide.add(n)
             else:
                 state.pop(n, None)
             if restore and n in self.overwritten and n not in self.for_targets and \
@@ -480,7 +511,8 @@ class _Reverse(Emitter):
         out_bar = name_load(self.d(s.target))
         if not isinstance(v, ir.Call):
             if self.active(v):
-                self.accumulate(v.id, out_bar, state, out, lazy=s.target in self.lazy)
+                self.accumulate(v.id, out_bar, state, out, lazy=s.target in self.lazy,
+                                wide=s.target in self.wide)
             return
         prim = v.prim
         if isinstance(prim, UserCall):
@@ -509,10 +541,13 @@ class _Reverse(Emitter):
         if lazy_in and not self._lazy_safe(v, [e for c in contributions.values() for e, _ in c]):
             self.materialize(s.target, out)
             lazy_in = False
+        wide_bar = out_bar.id if s.target in self.wide and (
+            isinstance(prim, rules.IndexRule) or prim.kind == "elementwise") else None
         for name, parts in contributions.items():
             expr = sum_exprs([e for e, _ in parts])
             lazy = (lazy_in or any(m for _, m in parts)) and not self._full(expr, name)
-            self.accumulate(name, expr, state, out, lazy=lazy)
+            self.accumulate(name, expr, state, out, lazy=lazy,
+                            wide=self._wide(expr, name, wide_bar))
 
     # ------------------------------------------------------------ lazy adjoints
     def materialize(self, name: str, out: list):
@@ -574,6 +609,9 @@ class _Reverse(Emitter):
                 return full(node.operand)
             if isinstance(node, ast.Call) and _is_ufunc(node.func):
                 return any(full(a) for a in node.args)     # np.cos(x) has x's shape
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                    node.func.id == "unindex":
+                return True                                # zeros shaped like x
             if isinstance(node, ast.Name):
                 n = primal_of.get(node.id)
                 if n is not None and n in self.lazy:
@@ -601,7 +639,8 @@ class _Reverse(Emitter):
         for n in sorted(want):
             if want[n] in (LIVE, OWNED) and state.get(n) not in (LIVE, OWNED):
                 out.append(assign(self.d(n), self.zeros(ir.Name(n))))
-                state[n] = OWNED                 # a new zero array
+                state[n] = OWNED                 # a new zero array, of n's dtype
+                self.wide.add(n)
 
     def materialize_for(self, s, state) -> list:
         """Lazy adjoints a control-flow statement touches, broadcast before it."""
@@ -725,10 +764,14 @@ class _Reverse(Emitter):
 _ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 
 
-def _is_ufunc(func) -> bool:
+def _is_ufunc(func, numeric: bool = False) -> bool:
+    """`np.<ufunc>`; `numeric`: one that never returns booleans (np.isnan does)."""
     import numpy as np
-    return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and \
-        func.value.id == "np" and isinstance(getattr(np, func.attr, None), np.ufunc)
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and
+            func.value.id == "np"):
+        return False
+    u = getattr(np, func.attr, None)
+    return isinstance(u, np.ufunc) and (not numeric or all(t[-1] != "?" for t in u.types))
 
 
 def _args(names) -> ast.arguments:

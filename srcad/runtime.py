@@ -81,7 +81,9 @@ def unindex(g, x, idx):
     For a list or tuple `x`, a list of per-item adjoints (0.0 where nothing flows)."""
     if isinstance(x, (list, tuple)):
         return index_add([0.0] * len(x), idx, g)
-    out = np.zeros(np.shape(x), dtype=_float_dtype(np.asarray(g)) if np.ndim(x) else np.float64)
+    # at least x's own float dtype, so later terms added in place keep their precision
+    dt = np.result_type(_float_dtype(np.asarray(g)), _float_dtype(x)) if np.ndim(x) else np.float64
+    out = np.zeros(np.shape(x), dtype=dt)
     if _basic(idx):
         out[idx] = g                 # basic indexing selects each element at most once
     else:
@@ -120,6 +122,8 @@ def unreduce(g, like, axis=None, keepdims=False):
         out.fill(g)
         return out
     shape = np.shape(like)
+    if type(g) is np.ndarray and g.shape == shape:
+        return g                      # already whole (a lazy adjoint that was not)
     if axis is not None and not keepdims:
         axes = (axis,) if isinstance(axis, int) else tuple(axis)
         axes = tuple(a % len(shape) for a in axes)

@@ -2,6 +2,7 @@
 from srcad import activity, frontend, lower
 from srcad.rules import ANY, FLOAT, INT
 
+from fixtures import lazy_funcs as lf
 from fixtures import pass_funcs as pf
 
 
@@ -42,3 +43,43 @@ def test_frontend_reads_decorated_functions_and_lambdas():
     ns = {}
     exec(compile(lower.ir.to_source(lower.lower(lam)), "<lambda>", "exec"), ns)
     assert ns["lambda_"](3.0) == 9.0
+
+
+# ------------------------------------------------------------ constant-trim slices
+
+def _same(act, a, b):
+    return act.same_shape(activity.ir.Name(a), activity.ir.Name(b))
+
+
+def test_constant_trim_slices_share_shape_classes():
+    act = analyze(lf.trim_classes, ["x"], ["any:0"])
+    # each pair loses the same number of entries on each axis: max(n - k, 0) of them
+    for a, b in [("a", "b"), ("c", "d"), ("e", "f"), ("r", "s"), ("a", "m"), ("a", "y"),
+                 ("a", "z"), ("p", "x"), ("q", "x")]:
+        assert _same(act, a, b), (a, b)
+    # different trims, different axes, or the untrimmed array
+    for a, b in [("a", "x"), ("a", "c"), ("c", "w"), ("a", "e"), ("a", "n"), ("e", "r"),
+                 ("m", "n"), ("d", "w")]:
+        assert not _same(act, a, b), (a, b)
+
+
+def test_other_slices_get_no_shape_class():
+    act = analyze(lf.trim_classes, ["x"], ["any:0"])
+    # a step, a negative start, a non-negative stop, an integer, None, Ellipsis
+    for name in ["g", "h", "k", "t", "u", "o", "ell"]:
+        assert act.shapes[name] is None, name
+        assert not _same(act, name, name)
+    act = analyze(lf.trim_variable, ["x"], ["any:0", INT])
+    assert act.shapes["a"] is None and act.shapes["c"] is None      # bounds not constant
+    assert not _same(act, "a", "b") and not _same(act, "c", "b")
+
+
+def test_trim_slices_of_arguments_and_reassigned_names():
+    # x[1:] and y[:-1] are equal only when x and y have equal shapes
+    assert _same(analyze(lf.trim_pair, ["x"], ["any:0", "any:0"]), "a", "b")
+    assert not _same(analyze(lf.trim_pair, ["x"], ["any:0", "any:1"]), "a", "b")
+    # of an array of unknown shape, nothing is known
+    assert not _same(analyze(lf.trim_pair, ["x"], [ANY, ANY]), "a", "b")
+    # x[1:] of the argument is not x[1:] of the shorter x that replaces it
+    act = analyze(lf.trim_reassigned, ["x"], ["any:0"])
+    assert not _same(act, "a", "b")
