@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import ast
 import inspect
 import os
 import threading
@@ -182,11 +181,11 @@ def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_valu
     injected.update(_injected_of(trees[0], fn))
     impure = set(injected)
     trees = [optimize.optimize(t, impure) for t in trees]
-    if mode in debug:
-        print("\n".join(ast.unparse(t) for t in trees))
     body = codegen.render(trees, fn.source_lines, fn.filename)
     used = codegen.names_used(trees)
     text = codegen.source_text(used, body, callees)
+    if mode in debug or (mode == "split" and "reverse" in debug):
+        print(text)                       # what this call compiles, for its argument kinds
     defaults = [_defaults(parsed, fn, mode)] + [None] * (len(trees) - 1)
     funcs = codegen.compile_functions(trees, used, body, text, parsed.globals, parsed.closure,
                                       injected, defaults, f"{fn.name} {mode}")

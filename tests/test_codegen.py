@@ -261,3 +261,15 @@ def test_generated_names_do_not_collide_with_user_names():
     srcad.testing.check_grads(core.collide, x, xb, v0)
     for mode in ("reverse", "forward"):
         compile(srcad.source(core.collide, mode=mode, wrt=(0, 1, 2)), "<collide>", "exec")
+
+
+def test_debug_prints_the_code_compiled_for_the_arguments(capsys):
+    """SRCAD_DEBUG=reverse shows what a call compiles: for an array, shape classes drop the
+    broadcasting helpers that `srcad.source` (which sees no arguments) keeps."""
+    from fixtures import lazy_funcs as lf
+    from srcad import pipeline
+    d = pipeline.build(lf.rosen, "reverse", (0,), ("any:0",), debug="reverse")
+    printed = capsys.readouterr().out
+    assert printed.strip() == d.text.strip()
+    assert "def rosen_grad(x, d_out=1.0):" in printed and "unbroadcast" not in printed
+    assert "unbroadcast" in srcad.source(lf.rosen)
