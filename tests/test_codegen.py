@@ -273,3 +273,17 @@ def test_debug_prints_the_code_compiled_for_the_arguments(capsys):
     assert printed.strip() == d.text.strip()
     assert "def rosen_grad(x, d_out=1.0):" in printed and "unbroadcast" not in printed
     assert "unbroadcast" in srcad.source(lf.rosen)
+
+
+def test_readme_shows_the_rosenbrock_gradient_srcad_writes():
+    """The README's array example is the code srcad compiles (minus docstring and the
+    comments quoting the user's line)."""
+    from fixtures import lazy_funcs as lf
+    from srcad import pipeline
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    start = readme.index("def rosenbrock_grad(x, d_out=1.0):")
+    shown = readme[start:readme.index("```", start)].strip().splitlines()
+    text = pipeline.get(lf.rosen, "reverse", (0,), ("any:0",), True).text
+    body = text[text.index("def rosen_grad"):].splitlines()
+    made = [ln for ln in body if not ln.strip().startswith(('"""', "# return"))]
+    assert [ln.replace("rosenbrock_grad", "rosen_grad") for ln in shown] == made
