@@ -5,7 +5,7 @@ import ast
 
 from . import ir, rules
 from .activity import Activity, bound_args
-from .rules import FLOAT
+from .rules import ANY, FLOAT
 
 LINE_MARK = "__srcad_line__"
 
@@ -72,15 +72,33 @@ class Emitter:
         self.injected[name] = obj
         return name
 
-    def callee_name(self, prim, suffix: str, wrt: tuple) -> str:
+    def callee_kinds(self, atoms) -> tuple:
+        """The argument kinds a helper's derivative is built for: floats and ints as such,
+        arrays of a known shape class as `any:k` with equal classes sharing k, so the
+        helper drops the broadcasting helpers its caller would."""
+        from .activity import SCALAR
+        out, classes = [], []
+        for a in atoms:
+            k = self.act.kind(a)
+            cls = self.act.shape(a) if k == ANY and isinstance(a, ir.Name) and \
+                a.id not in (self.act.seqs or ()) else None
+            if cls is not None and cls != SCALAR:
+                if cls not in classes:
+                    classes.append(cls)
+                k = f"{ANY}:{classes.index(cls)}"
+            out.append(k)
+        return tuple(out)
+
+    def callee_name(self, prim, suffix: str, wrt: tuple, kinds: tuple = ()) -> str:
         """The name of a helper's derivative: `helper_grad`, or `helper_grad_x_y` when the
-        helper is differentiated with respect to only some of its parameters."""
+        helper is differentiated with respect to only some of its parameters; calls with
+        other argument kinds get a derivative (and a name) of their own."""
         import inspect
         try:
             params = list(inspect.signature(prim.func).parameters)
         except (TypeError, ValueError):
             params = []
-        key = ("callee", prim.name, suffix, wrt)
+        key = ("callee", prim.name, suffix, wrt, kinds)
         if key not in self.derived:
             base = f"{prim.name}_{suffix}"
             if params and len(wrt) < len(params):

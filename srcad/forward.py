@@ -119,8 +119,8 @@ class _Forward(Emitter):
         err = lambda m: UnsupportedSyntaxError(m, self.fn.filename, s.line)  # noqa: E731
         atoms = callee_args(s, v.prim.func, err)
         wrt = tuple(i for i, a in enumerate(atoms) if self.active(a))
-        kinds = tuple(self.act.kind(a) for a in atoms)
-        name = self.callee_name(v.prim, "jvp", wrt)
+        kinds = self.callee_kinds(atoms)
+        name = self.callee_name(v.prim, "jvp", wrt, kinds)
         if name not in self.injected:
             self.injected[name] = self.build_callee(v.prim.func, "forward", wrt, kinds, s.line, name)
         args = [ir.atom_ast(a) for a in atoms] + [name_load(self.d(atoms[i].id)) for i in wrt]

@@ -153,9 +153,9 @@ class _Reverse(Emitter):
         wrt = tuple(i for i, a in enumerate(atoms) if self.active(a))
         if not wrt:
             return
-        kinds = tuple(self.act.kind(a) for a in atoms)
-        fwd = self.callee_name(v.prim, "fwd", wrt)
-        bwd = self.callee_name(v.prim, "bwd", wrt)
+        kinds = self.callee_kinds(atoms)
+        fwd = self.callee_name(v.prim, "fwd", wrt, kinds)
+        bwd = self.callee_name(v.prim, "bwd", wrt, kinds)
         if fwd not in self.injected:
             f_fwd, f_bwd = self.build_callee(v.prim.func, "split", wrt, kinds, s.line, (fwd, bwd))
             self.injected[fwd], self.injected[bwd] = f_fwd, f_bwd

@@ -112,6 +112,42 @@ def test_array_helper_closed_form():
     np.testing.assert_allclose(gW, np.outer((1 - th ** 2) * x[:2], x), rtol=1e-14)
 
 
+def test_helper_called_with_floats_and_with_arrays_gets_two_derivatives():
+    x, y, s, t = np.array([0.3, 0.5, 0.9]), np.array([1.0, -2.0, 3.0]), 0.7, 1.3
+    got = srcad.grad(cf.helper_on_floats_and_arrays, wrt=(0, 1, 2, 3))(x, y, s, t)
+    want = (y * s * t, x * s * t, t * np.sum(x * y), s * np.sum(x * y))
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-14)
+    assert type(got[2]) is float
+    _, tangent = srcad.jvp(cf.helper_on_floats_and_arrays, (x, y, s, t),
+                           (np.ones(3), np.zeros(3), 1.0, 0.0))
+    assert tangent == pytest.approx(np.sum(want[0]) + want[2], rel=1e-14)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_helper_derivatives_follow_the_callers_shape_classes(mode):
+    """Equal shapes at a call site let the helper's derivative drop unbroadcast; the
+    same helper called on broadcasting shapes gets a derivative that keeps it."""
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=(3, 1)), rng.normal(size=4)
+    f = cf.helper_on_equal_and_broadcast_shapes
+    check_grads(f, x, w, modes=(mode,))
+    c = np.cos(x * w)                                    # f = sum(x^4) + sum(sin(x w))
+    want = (4 * x ** 3 + np.sum(c * w, axis=1, keepdims=True), np.sum(c * x, axis=0))
+    if mode == "reverse":
+        got = srcad.grad(f, wrt=(0, 1))(x, w)
+    else:
+        got = (fwd_grad(f, (x, w), 0), fwd_grad(f, (x, w), 1))
+    for g, want_g in zip(got, want):
+        np.testing.assert_allclose(g, want_g, rtol=1e-12)
+    from srcad import pipeline
+    text = pipeline.get(f, mode, (0, 1), pipeline.kinds_of((x, w)), False).text
+    helpers = [part for part in text.split("\n\n\n") if "def mul_helper" in part]
+    assert len(helpers) == 2
+    if mode == "reverse":
+        assert sum("unbroadcast" in h for h in helpers) == 1
+
+
 def test_calling_a_grad_transformed_function():
     # dcube = 3 x^2, f = 3 x^3, f' = 9 x^2
     assert srcad.grad(cf.calls_grad)(2.0) == pytest.approx(36.0)
