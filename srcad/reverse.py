@@ -67,6 +67,7 @@ class _Reverse(Emitter):
         self.zero_on_consume: set = set()
         self.lazy: set = set()             # names whose adjoint may be lazy (see the docstring)
         self.wide: set = set()             # names whose adjoint's dtype is at least the primal's
+        self.lazy_def: dict = {}           # lazy name -> the statement that assigned it
         self.depth = 0                     # control-flow nesting in the reverse sweep
         self.d_out = self.new_name("d_out")
         ret = fn.body[-1]
@@ -399,6 +400,7 @@ class _Reverse(Emitter):
         `wide` (its dtype is at least the primal's, see `_wide`) describe `expr`."""
         bar = self.d(name)
         index = _unindex_parts(expr)
+        first = state.get(name) not in (LIVE, OWNED)
         if state.get(name) == OWNED and index is not None:
             g, idx = index                     # x_bar[idx] += g, without a zero array of x's size
             out.append(assign(bar, call("index_add", name_load(bar), idx, g)))
@@ -431,7 +433,12 @@ class _Reverse(Emitter):
             state[name] = OWNED if wide and not lazy else LIVE
             self._set(self.wide, name, wide)
         self._set(self.lazy, name, lazy)
-        out.append(assign(bar, expr))
+        node = assign(bar, expr)
+        if lazy and first:
+            self.lazy_def[name] = node     # materialize() may broadcast right here
+        else:
+            self.lazy_def.pop(name, None)
+        out.append(node)
 
     @staticmethod
     def _set(names: set, name: str, member: bool):
@@ -459,6 +466,7 @@ class _Reverse(Emitter):
         """After a definition's adjoint: the earlier value of each name starts at zero."""
         for n in names:
             self.lazy.discard(n)
+            self.lazy_def.pop(n, None)
             self.wide.discard(n)
             if n in self.zero_on_consume and n in self.act.active:
                 out.append(assign(self.d(n), self.zeros(ir.Name(n))))
@@ -554,7 +562,11 @@ class _Reverse(Emitter):
         """Broadcast a lazy adjoint to its primal's shape, for a consumer that needs it."""
         if name in self.lazy:
             bar = self.d(name)
-            out.append(assign(bar, call("unreduce", name_load(bar), name_load(name))))
+            node = self.lazy_def.pop(name, None)
+            if node is not None:             # straight-line code: name is the same value there
+                node.value = call("unreduce", node.value, name_load(name))
+            else:
+                out.append(assign(bar, call("unreduce", name_load(bar), name_load(name))))
             self.lazy.discard(name)
 
     def lazify(self, expr: ast.expr, target: str):

@@ -445,6 +445,18 @@ def test_lazy_reverse_code_broadcasts_for_other_consumers():
     assert "unreduce" in _reverse_text(lf.sin_matmul, ("any:0", "any:1"))
 
 
+@pytest.mark.parametrize("f, kinds", [
+    (lf.rosen, None), (lf.sin_matmul, ("any:0", "any:1")), (lf.sum_of_reshape, ("any:0",)),
+    (lf.sum_then_astype, ("any:0",))])
+def test_lazy_adjoints_broadcast_where_they_are_made(f, kinds):
+    # a lazy adjoint that a consumer needs whole is broadcast in the statement that made
+    # it (`v_bar = unreduce(d_out, v)`), not reassigned afterwards
+    import re
+    text = srcad.source(f) if kinds is None else _reverse_text(f, kinds)
+    assert "unreduce(" in text
+    assert not re.search(r"(\w+_bar) = unreduce\(\1,", text), text
+
+
 def _lazy_case(name, f, *args, wrt=(0,), marks=()):
     return pytest.param(f, args, wrt, id=name, marks=marks)
 
