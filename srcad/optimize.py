@@ -3,7 +3,9 @@
 Zero propagation happens where adjoints are first assigned (the reverse pass);
 here, products with one, sums with zero and constant arithmetic fold away, and
 assignments whose names nothing reads are dropped (unless they call the user's
-code, which may have side effects).
+code, which may have side effects). Single-use temporaries go back into the
+expressions that read them, and adjoint statements get sign and power-of-two
+rewrites that save passes over arrays. Every rewrite keeps values bit for bit.
 """
 from __future__ import annotations
 

@@ -654,21 +654,34 @@ class _Reverse(Emitter):
                 state[n] = OWNED                 # a new zero array, of n's dtype
                 self.wide.add(n)
 
+    @staticmethod
+    def _touched(s) -> set:
+        """The names a control-flow statement reads or assigns (so whose adjoints it may use)."""
+        inner = [x for b in ir.blocks(s) for x in ir.walk(b)]
+        return {n for x in inner for n in [*ir.reads(x), *ir.targets(x)]}
+
     def materialize_for(self, s, state) -> list:
         """Lazy adjoints a control-flow statement touches, broadcast before it."""
         pre: list = []
         if self.lazy:
-            inner = [x for b in ir.blocks(s) for x in ir.walk(b)]
-            touched = {n for x in inner for n in [*ir.reads(x), *ir.targets(x)]}
-            for n in sorted(self.lazy & touched & set(state)):
+            for n in sorted(self.lazy & self._touched(s) & set(state)):
                 self.materialize(n, pre)
         return pre
 
+    def _wide_after(self, entry: set, touched: set, state):
+        """`self.wide` after control flow: what it touched is wide only where owned (owned
+        adjoints are wide on every path); each path starts from `entry`."""
+        self.wide = entry | {n for n in touched if state.get(n) == OWNED}
+
     def rev_if(self, s: ir.If, state) -> list:
         pre = self.materialize_for(s, state)
+        touched = self._touched(s)
+        entry = self.wide - touched
         self.depth += 1
         s_body, s_else = dict(state), dict(state)
+        self.wide = set(entry)
         body = self.rev_block(s.body, s_body)
+        self.wide = set(entry)
         orelse = self.rev_block(s.orelse, s_else)
         self.depth -= 1
         merged = {n: OWNED if s_body.get(n) == OWNED and s_else.get(n) == OWNED else LIVE
@@ -677,24 +690,29 @@ class _Reverse(Emitter):
         self.reconcile(s_else, merged, orelse)
         state.clear()
         state.update(merged)
+        self._wide_after(entry, touched, state)
         if not body and not orelse:
             return pre
         return pre + [ast.If(test=ir.atom_ast(s.test), body=body or [ast.Pass()], orelse=orelse)]
 
     def rev_loop(self, s, state) -> list:
         lazy_pre = self.materialize_for(s, state)
+        touched = self._touched(s)
+        entry = self.wide - touched
         self.depth += 1
         try:
-            return lazy_pre + self._rev_loop(s, state)
+            return lazy_pre + self._rev_loop(s, state, entry)
         finally:
             self.depth -= 1
+            self._wide_after(entry, touched, state)
 
-    def _rev_loop(self, s, state) -> list:
+    def _rev_loop(self, s, state, wide_entry: set) -> list:
         # fixpoint: the adjoint state at the start of the reversed body equals that at its end
         start = dict(state)
         saved_zero = set(self.zero_on_consume)
         while True:
             trial = dict(start)
+            self.wide = set(wide_entry)
             self.rev_block(s.body, trial)
             grown = {n: LIVE for n in set(start) | set(trial)}
             if grown.keys() == start.keys():
@@ -708,6 +726,7 @@ class _Reverse(Emitter):
         start = {n: OWNED if state.get(n) == OWNED else LIVE for n in start}
         while True:
             trial = dict(start)
+            self.wide = set(wide_entry)
             self.rev_block(s.body, trial)
             lost = [n for n, v in start.items() if v == OWNED and trial.get(n) != OWNED]
             if not lost:
@@ -715,6 +734,7 @@ class _Reverse(Emitter):
             for n in lost:
                 start[n] = LIVE
         body_state = dict(start)
+        self.wide = set(wide_entry)
         body = self.rev_block(s.body, body_state)
         self.reconcile(body_state, start, body)
         self.zero_on_consume = saved_zero

@@ -676,3 +676,16 @@ def test_lazy_indexed_second_order_closed_forms(idx):
                                rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(numerical_grad(lf.indexed_grads_dot, (x, idx, v), 0), H @ v,
                                rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("f, args, want", [
+    (lf.branch_mixed_precision, (True,), lambda x, w: w + 2 * x),
+    (lf.branch_mixed_precision, (False,), lambda x, w: 2 * w + 2 * x),
+    (lf.loop_mixed_precision, (), lambda x, w: 3 * w + 4 * x),
+], ids=["branch_true", "branch_false", "loop"])
+def test_mixed_precision_through_control_flow_stays_float64_accurate(f, args, want):
+    x = np.array([0.3, -1.7, 2.9, 0.011, -0.4])
+    w = np.array([1.3, 0.7, -2.1, 0.05, 3.3]).astype(np.float16)
+    g = srcad.grad(f)(x, w, *args)
+    assert g.dtype == np.float64
+    np.testing.assert_allclose(g, want(x, w.astype(np.float64)), rtol=1e-14, atol=0)
