@@ -83,6 +83,18 @@ def unindex(g, x, idx):
         return index_add([0.0] * len(x), idx, g)
     # at least x's own float dtype, so later terms added in place keep their precision
     dt = np.result_type(_float_dtype(np.asarray(g)), _float_dtype(x)) if np.ndim(x) else np.float64
+    box = _box(idx, np.ndim(x))
+    if box is not None:
+        # x[a:b, c:d]: write g, zero only the rest (one pass over the array, not two)
+        out = np.empty(np.shape(x), dtype=dt)
+        out[idx] = g
+        for k, s in enumerate(box):
+            lo, hi, _ = s.indices(out.shape[k])
+            hi = max(hi, lo)
+            outer = tuple(box[:k])
+            out[outer + (slice(0, lo),)] = 0
+            out[outer + (slice(hi, None),)] = 0
+        return out
     out = np.zeros(np.shape(x), dtype=dt)
     if _basic(idx):
         out[idx] = g                 # basic indexing selects each element at most once
@@ -105,6 +117,16 @@ def index_add(acc, idx, g):
     else:
         np.add.at(acc, idx, g)
     return acc
+
+
+def _box(idx, ndim):
+    """`idx` as a tuple of step-1 slices, one per leading axis, or None (then unindex
+    zeros the whole array first)."""
+    items = idx if type(idx) is tuple else (idx,)
+    if not items or len(items) > ndim or any(
+            type(s) is not slice or s.step not in (None, 1) for s in items):
+        return None
+    return items
 
 
 def _basic(idx) -> bool:

@@ -1,0 +1,55 @@
+"""The runtime helpers generated code calls, against plain NumPy."""
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from srcad.runtime import index_add, unindex
+
+_bound = st.one_of(st.none(), st.integers(-6, 6))
+_slice = st.builds(slice, _bound, _bound, st.sampled_from([None, 1, 2, -1]))
+
+
+@st.composite
+def _array_and_index(draw):
+    shape = tuple(draw(st.lists(st.integers(0, 5), min_size=1, max_size=3)))
+    n = draw(st.integers(1, len(shape)))
+    items = tuple(draw(_slice) for _ in range(n))
+    return shape, items if n > 1 or draw(st.booleans()) else items[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_array_and_index(), st.booleans())
+def test_unindex_is_zeros_with_g_written_at_idx(case, scalar_g):
+    """unindex(g, x, idx) = a zero array shaped like x with g at idx (a basic index writes
+    each entry once); for slices it zeros only the complement, so every entry is checked."""
+    shape, idx = case
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=shape)
+    g = 2.5 if scalar_g else rng.normal(size=x[idx].shape)
+    want = np.zeros(shape)
+    want[idx] = g
+    got = unindex(g, x, idx)
+    assert got.shape == shape and got.dtype == np.float64
+    assert np.array_equal(got, want)
+
+
+def test_unindex_adds_repeated_integer_indices():
+    x = np.zeros(4)
+    np.testing.assert_array_equal(unindex(np.array([1.0, 2.0, 3.0]), x, np.array([0, 2, 2])),
+                                  [1.0, 0.0, 5.0, 0.0])
+
+
+def test_unindex_keeps_the_wider_of_x_and_g_dtypes():
+    x = np.zeros(3)
+    assert unindex(np.ones(2, dtype=np.float16), x, slice(1, None)).dtype == np.float64
+    assert unindex(np.ones(2), x.astype(np.float32), slice(1, None)).dtype == np.float64
+    assert unindex(np.float32(1.0), x.astype(np.float32), slice(1, None)).dtype == np.float32
+
+
+def test_index_add_broadcasts_a_scalar_and_adds_in_place():
+    acc = np.zeros(5)
+    out = index_add(acc, slice(1, 4), 2.0)
+    assert out is acc
+    np.testing.assert_array_equal(acc, [0.0, 2.0, 2.0, 2.0, 0.0])
+    index_add(acc, np.array([0, 0]), np.array([1.0, 1.0]))
+    assert acc[0] == 2.0
