@@ -17,8 +17,20 @@ def unbroadcast(g, like):
     """Sum the adjoint `g` back to the shape of `like` (an array, a scalar, or a shape tuple)."""
     if type(like) is float:
         return g if type(g) is float else np.sum(g)
-    if type(g) is np.ndarray and type(like) is np.ndarray and g.shape == like.shape:
-        return g
+    if type(g) is np.ndarray:                     # the common case, without np.* dispatch
+        tl = type(like)
+        shape = like.shape if tl is np.ndarray else like if tl is tuple else np.shape(like)
+        gshape = g.shape
+        if gshape == shape:
+            return g
+        lead = len(gshape) - len(shape)
+        if lead >= 0:
+            if lead:
+                g = g.sum(axis=tuple(range(lead)))
+            axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+            if axes:
+                g = g.sum(axis=axes, keepdims=True)
+            return g if g.shape == shape else g.reshape(shape)
     shape = like if type(like) is tuple else np.shape(like)
     gshape = np.shape(g)
     if gshape == shape:
@@ -185,6 +197,8 @@ def _matmul_t(a):
 
 def matmul_vjp_x(g, x, y):
     """Adjoint of `x @ y` (and `np.dot` for up to 2-d operands) with respect to `x`."""
+    if type(y) is np.ndarray and type(x) is np.ndarray and x.ndim == 2 == y.ndim:
+        return g @ y.T                            # matrices: no broadcasting to undo
     if np.ndim(x) == 0 or np.ndim(y) == 0:
         return unbroadcast(g * y, x)
     if np.ndim(y) == 1:
@@ -196,6 +210,8 @@ def matmul_vjp_x(g, x, y):
 
 def matmul_vjp_y(g, x, y):
     """Adjoint of `x @ y` (and `np.dot` for up to 2-d operands) with respect to `y`."""
+    if type(y) is np.ndarray and type(x) is np.ndarray and x.ndim == 2 == y.ndim:
+        return x.T @ g
     if np.ndim(x) == 0 or np.ndim(y) == 0:
         return unbroadcast(x * g, y)
     if np.ndim(x) == 1:

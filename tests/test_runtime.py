@@ -1,9 +1,10 @@
 """The runtime helpers generated code calls, against plain NumPy."""
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srcad.runtime import index_add, unindex
+from srcad.runtime import index_add, matmul_vjp_x, matmul_vjp_y, unbroadcast, unindex
 
 _bound = st.one_of(st.none(), st.integers(-6, 6))
 _slice = st.builds(slice, _bound, _bound, st.sampled_from([None, 1, 2, -1]))
@@ -53,3 +54,42 @@ def test_index_add_broadcasts_a_scalar_and_adds_in_place():
     np.testing.assert_array_equal(acc, [0.0, 2.0, 2.0, 2.0, 0.0])
     index_add(acc, np.array([0, 0]), np.array([1.0, 1.0]))
     assert acc[0] == 2.0
+
+
+@st.composite
+def _broadcast_pair(draw):
+    """(like_shape, g_shape): g_shape is like_shape broadcast against something bigger."""
+    like = tuple(draw(st.lists(st.integers(1, 4), max_size=3)))
+    lead = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    grown = tuple(draw(st.integers(1, 3)) if n == 1 else n for n in like)
+    return like, lead + grown
+
+
+@settings(max_examples=200, deadline=None)
+@given(_broadcast_pair(), st.sampled_from(["array", "shape"]))
+def test_unbroadcast_sums_what_broadcasting_spread(pair, like_as):
+    like_shape, g_shape = pair
+    rng = np.random.default_rng(1)
+    g = rng.normal(size=g_shape)
+    like = np.zeros(like_shape) if like_as == "array" else like_shape
+    # reference: the adjoint of np.broadcast_to(x, g_shape), entry by entry
+    want = np.zeros(like_shape)
+    for index in np.ndindex(*g_shape):
+        tail = index[len(g_shape) - len(like_shape):]
+        want[tuple(0 if n == 1 else i for i, n in zip(tail, like_shape))] += g[index]
+    got = unbroadcast(g, like)
+    assert np.shape(got) == like_shape
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("xs, ys", [((3, 4), (4, 2)), ((4,), (4, 2)), ((3, 4), (4,)), ((4,), (4,)),
+                                    ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5))])
+def test_matmul_adjoints_are_the_transposed_products(xs, ys):
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=xs), rng.normal(size=ys)
+    g = rng.normal(size=np.shape(x @ y))
+    # <g, x @ y> is linear in each argument: its gradient is the adjoint
+    gx = np.array([np.sum(g * (e.reshape(xs) @ y)) for e in np.eye(x.size)]).reshape(xs)
+    gy = np.array([np.sum(g * (x @ e.reshape(ys))) for e in np.eye(y.size)]).reshape(ys)
+    np.testing.assert_allclose(matmul_vjp_x(g, x, y), gx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(matmul_vjp_y(g, x, y), gy, rtol=1e-12, atol=1e-12)
