@@ -21,12 +21,67 @@ _FOLD = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
 def optimize(fn: ast.FunctionDef, impure: set) -> ast.FunctionDef:
     """Simplify `fn` in place; `impure` names functions whose calls must stay."""
     _simplify(fn)
+    _merge_accumulations(fn, impure, getattr(fn, "adjoints", set()))
     _propagate_copies(fn)
     _remove_dead(fn, impure)
     _inline_single_use(fn, impure)
     _tidy_adjoints(fn, getattr(fn, "adjoints", set()))
     _drop_orphan_marks(fn)
     return fn
+
+
+def _merge_accumulations(fn, impure, adjoints: set):
+    """`g = e1; ...; g = g + e2` -> `...; g = e1 + e2` for an adjoint `g` nothing reads or
+    changes in between (nor changes e1's inputs): one statement per adjoint update, and
+    the old value of an adjoint that `g` shadows stays readable until the new one is
+    complete, so its copies propagate. The same additions in the same order: exact."""
+    if not adjoints:
+        return
+
+    def single_target(st):
+        if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
+                isinstance(st.targets[0], ast.Name):
+            return st.targets[0].id
+        return None
+
+    def block(stmts):
+        for st in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(getattr(st, field, None), list):
+                    block(getattr(st, field))
+        i = 0
+        while i < len(stmts):
+            st = stmts[i]
+            g = single_target(st)
+            if g is None or g not in adjoints or _calls_impure(st.value, impure):
+                i += 1
+                continue
+            inputs = {n.id for n in nodes(st.value) if n.__class__ is ast.Name}
+            merged = False
+            for k in range(i + 1, len(stmts)):
+                use = stmts[k]
+                if not isinstance(use, ast.Assign) or _calls_impure(use.value, impure) or \
+                        _calls_impure(use.value, _IN_PLACE):
+                    break           # a branch, a loop, x += e, a call that may change e1's inputs
+                names = [n for n in nodes(use) if n.__class__ is ast.Name]
+                if any(n.id == g for n in names):
+                    v = use.value
+                    if single_target(use) == g and isinstance(v, ast.BinOp) and \
+                            isinstance(v.op, ast.Add) and isinstance(v.left, ast.Name) and \
+                            v.left.id == g and not any(n.id == g for n in nodes(v.right)
+                                                       if n.__class__ is ast.Name):
+                        use.value = ast.BinOp(left=st.value, op=ast.Add(), right=v.right)
+                        del stmts[i]
+                        merged = True
+                    break
+                if any(isinstance(n.ctx, ast.Store) and n.id in inputs for n in names):
+                    break
+            if not merged:
+                i += 1
+    block(fn.body)
+
+
+_IN_PLACE = {"index_add"}                # runtime helpers that change their argument
 
 
 def _tidy_adjoints(fn, adjoints: set):

@@ -99,6 +99,13 @@ ADJOINT_CASES = [
      "    v1_bar += v2_bar * (2 * x)\n    return v1_bar, v1_bar\n", "v1_bar -= b_bar * 2 * x"),
     ("def f(a_bar, b_bar, x):\n    v1_bar = a_bar + b_bar * -np.sin(x)\n    return v1_bar, v1_bar\n",
      "v1_bar = a_bar - b_bar * np.sin(x)"),
+    # g = e1; g = g + e2 -> g = e1 + e2 (the same additions in the same order)
+    ("def f(a_bar, b_bar, x):\n    v1_bar = a_bar * x\n    v2_bar = b_bar * 3.0\n"
+     "    v1_bar = v1_bar + v2_bar * x\n    return v1_bar, v1_bar\n",
+     "v1_bar = a_bar * x + b_bar * 3.0 * x"),
+    # ... but not past a statement that changes e1's inputs
+    ("def f(a_bar, b_bar, x):\n    v1_bar = a_bar * x\n    x = x + b_bar\n"
+     "    v1_bar = v1_bar + x\n    return v1_bar, v1_bar\n", "v1_bar = a_bar * x\n"),
     # 3 is not a power of two: g * (3 * x) and g * 3 * x may round differently
     ("def f(g, x):\n    v0_bar = g * (3 * x)\n    return v0_bar, v0_bar\n", "v0_bar = g * (3 * x)"),
 ]
@@ -132,3 +139,21 @@ def test_returned_gradients_get_the_same_rewrites():
     tree.adjoints = {"g", "v0_bar"}
     text = ast.unparse(optimize.optimize(tree, set()))
     assert "return grad_like(-g * 2 * x, x)" in text, text
+
+
+def test_accumulations_do_not_merge_past_in_place_updates():
+    # index_add changes the array a_bar and its alias c_bar hold: c_bar * 2.0 must be
+    # computed before it, as written
+    from srcad.runtime import index_add
+    src = ("def f(a_bar, b_bar):\n    c_bar = a_bar\n    v1_bar = c_bar * 2.0\n"
+           "    a_bar = index_add(a_bar, slice(0, 3), b_bar)\n"
+           "    v1_bar = v1_bar + b_bar\n    return v1_bar\n")
+    tree = ast.parse(src).body[0]
+    tree.adjoints = {"a_bar", "b_bar", "c_bar", "v1_bar"}
+    ns1, ns2 = {"index_add": index_add}, {"index_add": index_add}
+    exec(compile(src, "<before>", "exec"), ns1)
+    text = ast.unparse(ast.fix_missing_locations(optimize.optimize(tree, set())))
+    exec(compile(text, "<after>", "exec"), ns2)
+    before = ns1["f"](np.ones(3), np.full(3, 5.0))
+    after = ns2["f"](np.ones(3), np.full(3, 5.0))
+    assert np.array_equal(before, after), text
