@@ -287,3 +287,16 @@ def test_readme_shows_the_rosenbrock_gradient_srcad_writes():
     body = text[text.index("def rosen_grad"):].splitlines()
     made = [ln for ln in body if not ln.strip().startswith(('"""', "# return"))]
     assert [ln.replace("rosenbrock_grad", "rosen_grad") for ln in shown] == made
+
+
+def test_readme_shows_the_orbit_gradient_srcad_writes():
+    """The README's loop example is `srcad.source` of it, minus the docstring and the
+    `[file:line]` tags of the comments."""
+    import re
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    start = readme.index("def orbit_grad(a, b, d_out=1.0):")
+    shown = readme[start:readme.index("```", start)].strip().splitlines()
+    text = srcad.source(cf.orbit, wrt=(0, 1))
+    body = text[text.index("def orbit_grad"):].strip().splitlines()
+    made = [re.sub(r"  \[\S+:\d+\]$", "", ln) for ln in body if not ln.strip().startswith('"""')]
+    assert shown == made
