@@ -44,16 +44,28 @@ def _merge_accumulations(fn, impure, adjoints: set):
             return st.targets[0].id
         return None
 
+    def accumulates(st):
+        """`g` for `g = g + e` (g an adjoint), else None."""
+        g = single_target(st)
+        v = getattr(st, "value", None)
+        if g in adjoints and isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) and \
+                isinstance(v.left, ast.Name) and v.left.id == g:
+            return g
+        return None
+
     def block(stmts):
         for st in stmts:
             for field in ("body", "orelse"):
                 if isinstance(getattr(st, field, None), list):
                     block(getattr(st, field))
+        later = {accumulates(st) for st in stmts} - {None}     # cheap filter: most skip
+        if not later:
+            return
         i = 0
         while i < len(stmts):
             st = stmts[i]
             g = single_target(st)
-            if g is None or g not in adjoints or _calls_impure(st.value, impure):
+            if g not in later or _calls_impure(st.value, impure):
                 i += 1
                 continue
             inputs = {n.id for n in nodes(st.value) if n.__class__ is ast.Name}
@@ -66,10 +78,8 @@ def _merge_accumulations(fn, impure, adjoints: set):
                 names = [n for n in nodes(use) if n.__class__ is ast.Name]
                 if any(n.id == g for n in names):
                     v = use.value
-                    if single_target(use) == g and isinstance(v, ast.BinOp) and \
-                            isinstance(v.op, ast.Add) and isinstance(v.left, ast.Name) and \
-                            v.left.id == g and not any(n.id == g for n in nodes(v.right)
-                                                       if n.__class__ is ast.Name):
+                    if accumulates(use) == g and not any(
+                            n.id == g for n in nodes(v.right) if n.__class__ is ast.Name):
                         use.value = ast.BinOp(left=st.value, op=ast.Add(), right=v.right)
                         del stmts[i]
                         merged = True
@@ -319,13 +329,18 @@ def _drop_orphan_marks(node):
 
 
 def nodes(tree) -> list:
-    """Every node under `tree`, in no particular order (ast.walk without its generator
-    overhead: this walk is most of the build time of a long function)."""
+    """Every node under `tree` but the Load/Store markers, in no particular order
+    (ast.walk without its generator overhead: this walk is much of a build's time)."""
     out = [tree]
     append = out.append
     AST = ast.AST
+    fields_of = _FIELDS
     for node in out:                      # grows while it is read
-        for f in node._fields:
+        cls = node.__class__
+        fields = fields_of.get(cls)
+        if fields is None:
+            fields = fields_of[cls] = tuple(f for f in cls._fields if f != "ctx")
+        for f in fields:
             v = getattr(node, f, None)
             if v.__class__ is list:
                 for x in v:
@@ -334,6 +349,9 @@ def nodes(tree) -> list:
             elif isinstance(v, AST):
                 append(v)
     return out
+
+
+_FIELDS: dict = {}                         # node class -> its fields, "ctx" left out
 
 
 def _counts(fn) -> tuple:
@@ -422,13 +440,25 @@ def _const(v):
 
 def _simplify(node):
     """Simplify every expression under `node`, children first."""
-    for field in node._fields:
+    cls = node.__class__
+    if cls is ast.Name or cls is ast.Constant:
+        return node
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = tuple(f for f in cls._fields if f != "ctx")
+    for field in fields:
         value = getattr(node, field, None)
-        if isinstance(value, list):
-            setattr(node, field, [_simplify(v) if isinstance(v, ast.AST) else v for v in value])
+        if value.__class__ is list:
+            for k, v in enumerate(value):
+                if isinstance(v, ast.AST):
+                    new = _simplify(v)
+                    if new is not v:
+                        value[k] = new
         elif isinstance(value, ast.AST):
-            setattr(node, field, _simplify(value))
-    rule = _RULES.get(type(node))
+            new = _simplify(value)
+            if new is not value:
+                setattr(node, field, new)
+    rule = _RULES.get(cls)
     return rule(node) if rule else node
 
 
