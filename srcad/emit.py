@@ -146,20 +146,22 @@ class Emitter:
             return like is not None and same(like, out)
 
         def build(node):
-            if isinstance(node, ast.Name):
+            cls = node.__class__
+            if cls is ast.Name:
                 new = mapping.get(node.id)
                 return rules.clone(new) if isinstance(new, ast.AST) else \
-                    ast.Name(id=new if new is not None else node.id, ctx=ast.Load())
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                    ast.Name(id=new if new is not None else node.id, ctx=node.ctx)
+            if cls is ast.Call and node.func.__class__ is ast.Name and \
                     node.func.id in _BROADCASTING and len(node.args) >= 2 and identity(node):
                 return build(node.args[0])
-            if isinstance(node, list):
+            if cls is list:
                 return [build(x) for x in node]
-            if not isinstance(node, ast.AST):
+            if not isinstance(node, ast.AST) or cls in rules._CONTEXTS:
                 return node
-            new = node.__class__.__new__(node.__class__)
-            for f in node._fields:
-                setattr(new, f, build(getattr(node, f, None)))
+            new = cls.__new__(cls)
+            d = new.__dict__
+            for f in cls._fields:
+                d[f] = build(getattr(node, f, None))
             return new
         return build(tmpl.tree)
 

@@ -313,19 +313,25 @@ def _drop_orphan_marks(node):
     from .emit import LINE_MARK
 
     def is_mark(s):
-        return isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and \
-            isinstance(s.value.func, ast.Name) and s.value.func.id == LINE_MARK
-    for field in ("body", "orelse"):
-        block = getattr(node, field, None)
-        if not isinstance(block, list):
-            continue
-        kept = [s for k, s in enumerate(block)
-                if not (is_mark(s) and s.value.args[0].value and
-                        (k + 1 == len(block) or is_mark(block[k + 1])))]
-        setattr(node, field, kept or ([ast.Pass()] if field == "body" and block else []))
-        for s in kept:
-            if isinstance(s, ast.stmt):
-                _drop_orphan_marks(s)
+        return s.__class__ is ast.Expr and s.value.__class__ is ast.Call and \
+            s.value.func.__class__ is ast.Name and s.value.func.id == LINE_MARK
+
+    def visit(node):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if not isinstance(block, list):
+                continue
+            kept = [s for k, s in enumerate(block)
+                    if not (is_mark(s) and s.value.args[0].value and
+                            (k + 1 == len(block) or is_mark(block[k + 1])))]
+            setattr(node, field, kept or ([ast.Pass()] if field == "body" and block else []))
+            for s in kept:
+                if s.__class__ in _COMPOUND:
+                    visit(s)
+    visit(node)
+
+
+_COMPOUND = {ast.If, ast.For, ast.While, ast.FunctionDef}     # statements with blocks
 
 
 def nodes(tree) -> list:

@@ -48,15 +48,22 @@ class Template:
 
 
 def clone(node):
-    """A deep copy of an AST, much faster than copy.deepcopy."""
-    if isinstance(node, ast.AST):
-        new = node.__class__.__new__(node.__class__)
-        for f in node._fields:
-            setattr(new, f, clone(getattr(node, f, None)))
-        return new
-    if isinstance(node, list):
+    """A deep copy of an AST, much faster than copy.deepcopy (Load/Store markers shared)."""
+    cls = node.__class__
+    if cls is ast.Name:
+        return ast.Name(id=node.id, ctx=node.ctx)
+    if cls is list:
         return [clone(x) for x in node]
-    return node
+    if not isinstance(node, ast.AST) or cls in _CONTEXTS:
+        return node
+    new = cls.__new__(cls)
+    d = new.__dict__
+    for f in cls._fields:
+        d[f] = clone(getattr(node, f, None))
+    return new
+
+
+_CONTEXTS = {ast.Load, ast.Store, ast.Del}
 
 
 class _Substitute(ast.NodeTransformer):
