@@ -163,6 +163,12 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
     _infer_shapes(fn, stmts, kinds, shapes)
     _check_inplace(fn, stmts, kinds)
     nondiff = {INT, NONE}
+    sources = {}                       # id(statement) -> what derivatives flow from, computed once
+    for s in stmts:
+        if isinstance(s, ir.Assign):
+            v = s.value
+            sources[id(s)] = [a.id for a in (diff_args(v) if isinstance(v, ir.Call) else [v])
+                              if isinstance(a, ir.Name)]
     varied = {p for p in wrt if kinds.get(p) not in nondiff}
     changed = True
     while changed:
@@ -170,9 +176,7 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
         for s in stmts:
             if not isinstance(s, ir.Assign):
                 continue
-            v = s.value
-            srcs = diff_args(v) if isinstance(v, ir.Call) else [v]
-            if any(isinstance(a, ir.Name) and a.id in varied for a in srcs):
+            if any(a in varied for a in sources[id(s)]):
                 for t in ir.targets(s):
                     if t not in varied and kinds.get(t) not in nondiff:
                         varied.add(t)
@@ -186,11 +190,9 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
         for s in stmts:
             if not isinstance(s, ir.Assign) or not any(t in useful for t in ir.targets(s)):
                 continue
-            v = s.value
-            srcs = diff_args(v) if isinstance(v, ir.Call) else [v]
-            for a in srcs:
-                if isinstance(a, ir.Name) and a.id not in useful:
-                    useful.add(a.id)
+            for a in sources[id(s)]:
+                if a not in useful:
+                    useful.add(a)
                     changed = True
     return Activity(kinds=kinds, varied=varied, useful=useful, shapes=shapes,
                     seqs=_sequences(stmts, param_kinds))
