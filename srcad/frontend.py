@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import linecache
 import textwrap
 from dataclasses import dataclass, field
 
@@ -50,19 +51,54 @@ def parse(f) -> Parsed:
         raise UnsupportedSyntaxError(f"cannot differentiate {f!r}: not a Python function")
     filename = code.co_filename
     if code in GENERATED:
-        src, first = GENERATED[code], 1
-    else:
+        src = textwrap.dedent(GENERATED[code])
+        return _parsed(f, _function_tree(src, f, filename, 1), src, filename, 1)
+    found = _def_block(f)
+    if found is not None:                  # the quick way; inspect's below if it misreads
+        src, first = textwrap.dedent("".join(found[0])), found[1]
         try:
-            lines, first = inspect.getsourcelines(f)
-        except (OSError, TypeError) as e:
-            raise UnsupportedSyntaxError(
-                f"cannot read the source of {getattr(f, '__qualname__', f)!r} ({e}); srcad needs "
-                "a function defined in a file (or registered with linecache)",
-                filename, code.co_firstlineno) from None
-        src = "".join(lines)
-    src = textwrap.dedent(src)
+            return _parsed(f, _function_tree(src, f, filename, first), src, filename, first)
+        except UnsupportedSyntaxError:
+            pass
+    try:
+        lines, first = inspect.getsourcelines(f)
+    except (OSError, TypeError) as e:
+        raise UnsupportedSyntaxError(
+            f"cannot read the source of {getattr(f, '__qualname__', f)!r} ({e}); srcad needs "
+            "a function defined in a file (or registered with linecache)",
+            filename, code.co_firstlineno) from None
+    src = textwrap.dedent("".join(lines))
     tree = _function_tree(src, f, filename, first)
     return _parsed(f, tree, src, filename, first)
+
+
+def _def_block(f):
+    """`(lines, first line number)` of a `def` (with one-line decorators) read by
+    indentation, which is much cheaper than inspect's tokenizer; None where that reading
+    is not plain (a lambda, a signature closed at the def's own indentation, no file).
+    A block cut short inside a string or brackets does not parse, and parse() then
+    asks inspect."""
+    code = f.__code__
+    if code.co_name == "<lambda>":
+        return None
+    linecache.checkcache(code.co_filename)
+    lines = linecache.getlines(code.co_filename, f.__globals__)
+    start = code.co_firstlineno - 1
+    k = start
+    while k < len(lines) and lines[k].lstrip().startswith("@"):
+        k += 1
+    if k >= len(lines) or not lines[k].lstrip().startswith(("def ", "async def ")):
+        return None
+    indent = len(lines[k]) - len(lines[k].lstrip())
+    end = last = k + 1
+    while end < len(lines):
+        text = lines[end].strip()
+        if text and not text.startswith("#"):
+            if len(lines[end]) - len(lines[end].lstrip()) <= indent:
+                break
+            last = end + 1                 # trailing blank and comment lines stay out
+        end += 1
+    return lines[start:last], start + 1
 
 
 def parse_generated(func, drop_param: str, value) -> Parsed:
