@@ -30,6 +30,14 @@ def optimize(fn: ast.FunctionDef, impure: set) -> ast.FunctionDef:
     return fn
 
 
+def _assigned(st):
+    """The name `st` assigns when it is `name = value`, else None."""
+    if st.__class__ is ast.Assign and len(st.targets) == 1 and \
+            st.targets[0].__class__ is ast.Name:
+        return st.targets[0].id
+    return None
+
+
 def _merge_accumulations(fn, impure, adjoints: set):
     """`g = e1; ...; g = g + e2` -> `...; g = e1 + e2` for an adjoint `g` nothing reads or
     changes in between (nor changes e1's inputs): one statement per adjoint update, and
@@ -38,15 +46,9 @@ def _merge_accumulations(fn, impure, adjoints: set):
     if not adjoints:
         return
 
-    def single_target(st):
-        if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
-                isinstance(st.targets[0], ast.Name):
-            return st.targets[0].id
-        return None
-
     def accumulates(st):
         """`g` for `g = g + e` (g an adjoint), else None."""
-        g = single_target(st)
+        g = _assigned(st)
         v = getattr(st, "value", None)
         if g in adjoints and isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) and \
                 isinstance(v.left, ast.Name) and v.left.id == g:
@@ -64,7 +66,7 @@ def _merge_accumulations(fn, impure, adjoints: set):
         i = 0
         while i < len(stmts):
             st = stmts[i]
-            g = single_target(st)
+            g = _assigned(st)
             if g not in later or _calls_impure(st.value, impure):
                 i += 1
                 continue
@@ -108,10 +110,10 @@ def _tidy_adjoints(fn, adjoints: set):
         return _num(node) is not None or (isinstance(node, ast.Name) and node.id in adjoints)
 
     def visit(node):
-        for field in node._fields:
+        for field in _FIELDS[node.__class__]:
             value = getattr(node, field, None)
-            if isinstance(value, list):
-                setattr(node, field, [visit(v) if isinstance(v, ast.AST) else v for v in value])
+            if value.__class__ is list:
+                value[:] = [visit(v) if isinstance(v, ast.AST) else v for v in value]
             elif isinstance(value, ast.AST):
                 setattr(node, field, visit(value))
         if isinstance(node, ast.BinOp):
@@ -121,12 +123,7 @@ def _tidy_adjoints(fn, adjoints: set):
                 node = ast.BinOp(left=ast.BinOp(left=node.left, op=ast.Mult(),
                                                 right=node.right.left),
                                  op=ast.Mult(), right=node.right.right)
-            if op in (ast.Add, ast.Sub):
-                rest = _strip_leading_neg(node.right)
-                if rest is not None:
-                    return ast.BinOp(left=node.left, op=ast.Sub() if op is ast.Add else ast.Add(),
-                                     right=rest)
-            return node
+            return _fold_negation(node)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             lead = _leftmost_factor(node.operand)
             if lead is not None and lead is not node.operand and scalarish(lead):
@@ -138,8 +135,7 @@ def _tidy_adjoints(fn, adjoints: set):
 
     def stmts(block):
         for st in block:
-            if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
-                    isinstance(st.targets[0], ast.Name) and st.targets[0].id in adjoints:
+            if _assigned(st) in adjoints:
                 st.value = visit(st.value)
             elif isinstance(st, ast.AugAssign) and isinstance(st.target, ast.Name) and \
                     st.target.id in adjoints and isinstance(st.op, (ast.Add, ast.Sub)):
@@ -158,6 +154,17 @@ def _tidy_adjoints(fn, adjoints: set):
                 if isinstance(getattr(st, field, None), list):
                     stmts(getattr(st, field))
     stmts(fn.body)
+
+
+def _fold_negation(node):
+    """`a + -b` -> `a - b`, `a - -b * c` -> `a + b * c`, `a + b / -c` -> `a - b / c`:
+    exact, as IEEE negation is."""
+    if isinstance(node.op, (ast.Add, ast.Sub)):
+        rest = _strip_leading_neg(node.right)
+        if rest is not None:
+            op = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
+            return ast.BinOp(left=node.left, op=op, right=rest)
+    return node
 
 
 def _power_of_two(v) -> bool:
@@ -240,8 +247,7 @@ def _inline_single_use(fn, impure):
         i = 0
         while i < len(stmts):
             st = stmts[i]
-            target = st.targets[0].id if isinstance(st, ast.Assign) and len(st.targets) == 1 \
-                and isinstance(st.targets[0], ast.Name) else None
+            target = _assigned(st)
             if target is None or not _OURS.match(target) or target in params or \
                     stores.get(target) != 1 or loads.get(target) != 1 or \
                     _calls_impure(st.value, impure) or _is_shape_helper_call(st.value):
@@ -342,11 +348,7 @@ def nodes(tree) -> list:
     AST = ast.AST
     fields_of = _FIELDS
     for node in out:                      # grows while it is read
-        cls = node.__class__
-        fields = fields_of.get(cls)
-        if fields is None:
-            fields = fields_of[cls] = tuple(f for f in cls._fields if f != "ctx")
-        for f in fields:
+        for f in fields_of[node.__class__]:
             v = getattr(node, f, None)
             if v.__class__ is list:
                 for x in v:
@@ -357,7 +359,15 @@ def nodes(tree) -> list:
     return out
 
 
-_FIELDS: dict = {}                         # node class -> its fields, "ctx" left out
+class _Fields(dict):
+    """node class -> its fields, the Load/Store marker "ctx" left out."""
+
+    def __missing__(self, cls):
+        fields = self[cls] = tuple(f for f in cls._fields if f != "ctx")
+        return fields
+
+
+_FIELDS = _Fields()
 
 
 def _counts(fn) -> tuple:
@@ -395,9 +405,9 @@ def _propagate_copies(fn):
                 if isinstance(getattr(s, field, None), list):
                     block(getattr(s, field))
                     names[i] = None
-            if isinstance(s, ast.Assign) and len(s.targets) == 1 and \
-                    isinstance(s.targets[0], ast.Name) and isinstance(s.value, ast.Name):
-                a, b = s.targets[0].id, s.value.id
+            a = _assigned(s)
+            if a is not None and isinstance(s.value, ast.Name):
+                b = s.value.id
                 if stores.get(a) == 1 and a not in params:
                     reads, end = [], len(stmts)
                     for k in range(i + 1, len(stmts)):
@@ -449,10 +459,7 @@ def _simplify(node):
     cls = node.__class__
     if cls is ast.Name or cls is ast.Constant:
         return node
-    fields = _FIELDS.get(cls)
-    if fields is None:
-        fields = _FIELDS[cls] = tuple(f for f in cls._fields if f != "ctx")
-    for field in fields:
+    for field in _FIELDS[cls]:
         value = getattr(node, field, None)
         if value.__class__ is list:
             for k, v in enumerate(value):
@@ -493,16 +500,7 @@ class _Simplify:
                 ast.dump(node.left.left) == ast.dump(node.right.right) and \
                 ast.dump(node.left.right) == ast.dump(node.right.left):
             return ast.BinOp(left=ast.Constant(2), op=ast.Mult(), right=node.left)
-        # a + -b -> a - b, and a + (-b) / c -> a - b / c (exact: IEEE negation is exact)
-        if op is ast.Add and isinstance(node.right, ast.UnaryOp) and \
-                isinstance(node.right.op, ast.USub):
-            return ast.BinOp(left=node.left, op=ast.Sub(), right=node.right.operand)
-        if op is ast.Add and isinstance(node.right, ast.BinOp) and \
-                isinstance(node.right.op, (ast.Mult, ast.Div)) and \
-                isinstance(node.right.left, ast.UnaryOp) and isinstance(node.right.left.op, ast.USub):
-            inner = ast.BinOp(left=node.right.left.operand, op=node.right.op, right=node.right.right)
-            return ast.BinOp(left=node.left, op=ast.Sub(), right=inner)
-        return node
+        return _fold_negation(node)
 
     def visit_UnaryOp(self, node):
         if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.UnaryOp) \

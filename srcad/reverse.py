@@ -452,15 +452,7 @@ class _Reverse(Emitter):
         adjoint of an elementwise result of target), so its dtype is at least target's:
         arithmetic promotes, never narrows, and an elementwise result's dtype is at
         least each array operand's."""
-        def wide(node) -> bool:
-            if isinstance(node, ast.BinOp):
-                return wide(node.left) or wide(node.right)
-            if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-                return wide(node.operand)
-            if isinstance(node, ast.Call) and _is_ufunc(node.func, numeric=True):
-                return any(wide(a) for a in node.args)
-            return isinstance(node, ast.Name) and (node.id == target or node.id == also)
-        return wide(expr)
+        return any(isinstance(n, ast.Name) and n.id in (target, also) for n in _operands(expr))
 
     def consume(self, names, state, out: list, restore=True):
         """After a definition's adjoint: the earlier value of each name starts at zero."""
@@ -615,15 +607,8 @@ class _Reverse(Emitter):
         want = ir.Name(target)
 
         def full(node) -> bool:
-            if isinstance(node, ast.BinOp):
-                return full(node.left) or full(node.right)
-            if isinstance(node, ast.UnaryOp):
-                return full(node.operand)
-            if isinstance(node, ast.Call) and _is_ufunc(node.func):
-                return any(full(a) for a in node.args)     # np.cos(x) has x's shape
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-                    node.func.id == "unindex":
-                return True                                # zeros shaped like x
+            if isinstance(node, ast.Call):                 # unindex: zeros shaped like x
+                return isinstance(node.func, ast.Name) and node.func.id == "unindex"
             if isinstance(node, ast.Name):
                 n = primal_of.get(node.id)
                 if n is not None and n in self.lazy:
@@ -631,7 +616,7 @@ class _Reverse(Emitter):
                 n = node.id if n is None else n
                 return self.act.kinds.get(n) == rules.ANY and self.act.same_shape(ir.Name(n), want)
             return False
-        return full(expr)
+        return any(full(n) for n in _operands(expr))
 
     def rev_user_call(self, s, state, out):
         if id(s) not in self.splits:
@@ -793,17 +778,32 @@ class _Reverse(Emitter):
         return out
 
 
-_ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+_ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
 
-def _is_ufunc(func, numeric: bool = False) -> bool:
-    """`np.<ufunc>`; `numeric`: one that never returns booleans (np.isnan does)."""
+def _operands(expr):
+    """The operands of the elementwise arithmetic at the top of `expr` (through + - * /,
+    unary minus and NumPy's numeric ufuncs): each one's shape and dtype reach the result."""
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, _ELEMENTWISE_OPS):
+        yield from _operands(expr.left)
+        yield from _operands(expr.right)
+    elif isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd)):
+        yield from _operands(expr.operand)
+    elif isinstance(expr, ast.Call) and _is_numeric_ufunc(expr.func):
+        for a in expr.args:
+            yield from _operands(a)
+    else:
+        yield expr
+
+
+def _is_numeric_ufunc(func) -> bool:
+    """`np.<ufunc>` that never returns booleans (np.isnan does)."""
     import numpy as np
     if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and
             func.value.id == "np"):
         return False
     u = getattr(np, func.attr, None)
-    return isinstance(u, np.ufunc) and (not numeric or all(t[-1] != "?" for t in u.types))
+    return isinstance(u, np.ufunc) and all(t[-1] != "?" for t in u.types)
 
 
 def _args(names) -> ast.arguments:

@@ -222,12 +222,14 @@ def defpartials(keys, params: str, *, name: str, partials: dict, unbroadcast: bo
     return defrule(keys, params, name=name, jvp=jvp, vjp=vjp, kind=kind)
 
 
-def deflinear(func, params: str, vjp: str, kind: str = ANY):
-    """A helper linear in its first parameter (an adjoint or a tangent): its tangent is the
-    helper applied to that parameter's tangent; `vjp` is its transpose."""
+def deflinear(func, params: str, vjp: str, kind: str = ANY, name: str | None = None,
+              method: str | None = None):
+    """A function linear in its first parameter (an array, an adjoint or a tangent): its
+    tangent is the function applied to that parameter's tangent; `vjp` is its transpose."""
+    name = name or func.__name__
     names = [p for p, _ in _parse_params(params)]
-    jvp = f"{func.__name__}({', '.join([names[0] + '_dot'] + names[1:])})"
-    return defrule(func, params, name=func.__name__, kind=kind, jvp=jvp, vjp=vjp)
+    jvp = f"{name}({', '.join([names[0] + '_dot'] + names[1:])})"
+    return defrule(func, params, name=name, kind=kind, jvp=jvp, vjp=vjp, method=method)
 
 
 def defalias(keys, rule: Rule, name: str):

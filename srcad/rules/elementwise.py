@@ -65,20 +65,15 @@ defpartials(np.fmin, "x, y", name="np.fmin",
 
 # ------------------------------------------------------------ clip: slope 1 on [lo, hi]
 # (the bounds get the derivative where they win; None is no bound)
-defrule(np.clip, "a, a_min=None, a_max=None", name="np.clip",
-        jvp={"a": "a_dot * clip_weight(a, a_min, a_max)",
-             "a_min": "bcast(a_min_dot * (a < a_min), out)",
-             "a_max": "bcast(a_max_dot * (a > a_max), out)"},
-        vjp={"a": "unbroadcast(out_bar * clip_weight(a, a_min, a_max), a)",
-             "a_min": "unbroadcast(out_bar * (a < a_min), a_min)",
-             "a_max": "unbroadcast(out_bar * (a > a_max), a_max)"})
-# `x.clip(lo, hi)`, `x.clip(min=lo, max=hi)`: printed as np.clip(x, ...)
-defrule([], "a, min=None, max=None", name="np.clip", method="clip",
-        jvp={"a": "a_dot * clip_weight(a, min, max)",
-             "min": "bcast(min_dot * (a < min), out)", "max": "bcast(max_dot * (a > max), out)"},
-        vjp={"a": "unbroadcast(out_bar * clip_weight(a, min, max), a)",
-             "min": "unbroadcast(out_bar * (a < min), min)",
-             "max": "unbroadcast(out_bar * (a > max), max)"})
+# `x.clip(lo, hi)`, `x.clip(min=lo, max=hi)`: the same rule, printed as np.clip(x, ...)
+for _key, _lo, _hi, _method in [(np.clip, "a_min", "a_max", None), ([], "min", "max", "clip")]:
+    defrule(_key, f"a, {_lo}=None, {_hi}=None", name="np.clip", method=_method,
+            jvp={"a": f"a_dot * clip_weight(a, {_lo}, {_hi})",
+                 _lo: f"bcast({_lo}_dot * (a < {_lo}), out)",
+                 _hi: f"bcast({_hi}_dot * (a > {_hi}), out)"},
+            vjp={"a": f"unbroadcast(out_bar * clip_weight(a, {_lo}, {_hi}), a)",
+                 _lo: f"unbroadcast(out_bar * (a < {_lo}), {_lo})",
+                 _hi: f"unbroadcast(out_bar * (a > {_hi}), {_hi})"})
 
 # rounding, tests and comparisons are constants (zero derivative);
 # np.sign, floor, ceil, round, isnan, isfinite live in `core`

@@ -10,8 +10,10 @@ differentiated by reading their source where srcad can, or fail at build time na
 """
 import builtins
 
+import numpy as np
+
 from .. import runtime
-from . import ANY, NONE, defrule, deflinear
+from . import ANY, NONE, defalias, defrule, deflinear, lookup
 
 # ------------------------------------------------------------ what every derivative uses
 deflinear(runtime.unbroadcast, "g, like", vjp="bcast(out_bar, g)")
@@ -26,9 +28,7 @@ defrule(runtime.index_add, "acc, idx, g", name="index_add", kind=ANY,
         jvp={"acc": "bcast(acc_dot, out)", "g": "unindex(g_dot, acc, idx)"},
         vjp={"acc": "out_bar", "g": "unbroadcast(out_bar[idx], g)"})
 deflinear(runtime.untranspose, "g, axes=None", vjp="np.transpose(out_bar, axes)")
-defrule(runtime.dot, "x, y", name="dot", kind=ANY,
-        jvp={"x": "dot(x_dot, y)", "y": "dot(x, y_dot)"},
-        vjp={"x": "matmul_vjp_x(out_bar, x, y)", "y": "matmul_vjp_y(out_bar, x, y)"})
+defalias(runtime.dot, lookup(np.dot), "dot")        # what np.dot prints as
 # matmul_vjp_x(g, x, y) = g @ y.T is bilinear in (g, y); x gives only its shape
 defrule(runtime.matmul_vjp_x, "g, x, y", name="matmul_vjp_x", kind=ANY,
         jvp={"g": "matmul_vjp_x(g_dot, x, y)", "y": "matmul_vjp_x(g, x, y_dot)"},
@@ -62,9 +62,8 @@ defrule(runtime.pow_log, "x", name="pow_log", jvp="x_dot / x", vjp="out_bar / x"
 # ------------------------------------------------------------ linear in the first argument
 deflinear(runtime.uncumsum, "g, x, axis=None",
           vjp="np.cumsum(out_bar, axis=axis)")
-defrule(runtime.undiagonal, "g, x, offset=0, axis1=0, axis2=1", name="undiagonal", kind=ANY,
-        jvp="undiagonal(g_dot, x, offset, axis1, axis2)",
-        vjp="unbroadcast(np.diagonal(out_bar, offset, axis1, axis2), g)")
+deflinear(runtime.undiagonal, "g, x, offset=0, axis1=0, axis2=1",
+          vjp="unbroadcast(np.diagonal(out_bar, offset, axis1, axis2), g)")
 deflinear(runtime.undiag, "g, v, k=0",
           vjp="np.diag(out_bar, k)")
 deflinear(runtime.untile, "g, x, reps",
@@ -84,9 +83,8 @@ deflinear(runtime.unhstack, "g, xs",
           vjp="np.hstack(out_bar)")
 deflinear(runtime.unvstack, "g, xs",
           vjp="np.vstack(out_bar)")
-defrule(runtime.unsplit, "gs, x, indices_or_sections, axis=0", name="unsplit", kind=ANY,
-        jvp="unsplit(gs_dot, x, indices_or_sections, axis)",
-        vjp="np.split(out_bar, indices_or_sections, axis)")
+deflinear(runtime.unsplit, "gs, x, indices_or_sections, axis=0",
+          vjp="np.split(out_bar, indices_or_sections, axis)")
 deflinear(runtime.rejoin, "bars, like, axis=0",
           vjp="unconcatenate(out_bar, bars, axis)")
 
