@@ -64,6 +64,7 @@ class _Reverse(Emitter):
         self.overwritten = {n for n, c in defs.items() if c > 1 or self.loop_depth_of.get(n)} \
             | {p for p in fn.params if p in defs}
         self.counters: dict = {}
+        self.zeroed: set = set()           # names reconcile zero-initialised with zeros_like
         self.zero_on_consume: set = set()
         self.lazy: set = set()             # names whose adjoint may be lazy (see the docstring)
         self.wide: set = set()             # names whose adjoint's dtype is at least the primal's
@@ -255,11 +256,14 @@ class _Reverse(Emitter):
         """The empty stacks of the saved values (and a None for a value that may not exist
         yet when it is first pushed)."""
         pre = []
-        never_defined = self._maybe_undefined() - counters
+        never_defined = self._maybe_undefined(self.saved) - counters
         for n in sorted(self.saved, key=self._order):
             if n in never_defined:
                 pre.append(assign(n, ast.Constant(None)))
             pre.append(assign(self.stack(n), ast.List(elts=[], ctx=ast.Load())))
+        # a zero adjoint `zeros_like(n)` reconcile put on a branch where n may not exist
+        for n in sorted(self._maybe_undefined(self.zeroed - self.saved), key=self._order):
+            pre.append(assign(n, ast.Constant(None)))
         return pre
 
     def split_functions(self, wrt, fwd, rev, grads, ret, counters):
@@ -280,7 +284,7 @@ class _Reverse(Emitter):
         maybe = [n for n in residuals if n not in always]   # set only on some branch
         if maybe:
             forward_part = [assign(tuple(maybe) if len(maybe) > 1 else maybe[0],
-                                   ast.Tuple(elts=[ast.Constant(None)] * len(maybe),
+                                   ast.Tuple(elts=[ast.Constant(None) for _ in maybe],
                                              ctx=ast.Load()) if len(maybe) > 1
                                    else ast.Constant(None))] + forward_part
         where = f"{fn.name} ({fn.filename}:{fn.firstline})"
@@ -319,15 +323,15 @@ class _Reverse(Emitter):
     def _order(self, n):
         return (n not in self.fn.params, n)
 
-    def _maybe_undefined(self) -> set:
-        """Saved names with no top-level definition before their first nested one."""
+    def _maybe_undefined(self, names) -> set:
+        """Those of `names` with no top-level definition before their first nested one."""
         defined = set(self.fn.params)
         for s in self.fn.body:
             if isinstance(s, ir.Assign):
                 defined |= set(ir.targets(s))
             elif ir.blocks(s):
                 break
-        return self.saved - defined
+        return names - defined
 
     def stack(self, n: str) -> str:
         key = ("stack", n)
@@ -522,8 +526,9 @@ class _Reverse(Emitter):
             self.materialize(s.target, out)
             for k, a in enumerate(v.args):
                 if self.active(a):
-                    self.accumulate(a.id, ast.Subscript(value=out_bar, slice=ast.Constant(k),
-                                                        ctx=ast.Load()), state, out)
+                    item = ast.Subscript(value=name_load(self.d(s.target)),
+                                         slice=ast.Constant(k), ctx=ast.Load())
+                    self.accumulate(a.id, item, state, out)
             return
         bound = _bound(v)
         contributions: dict = {}             # one statement per input, even for x * x
@@ -632,9 +637,13 @@ class _Reverse(Emitter):
             self.accumulate(atoms[i].id, name_load(part), state, out)
 
     def reconcile(self, state, want, out):
-        """Make every name LIVE in `want` LIVE in `state`, by zero-initialising it."""
+        """Make every name LIVE in `want` LIVE in `state`, by zero-initialising it (`stacks`
+        gives n a None first where n may not exist on this path: zeros_like(None) is a zero
+        no one reads, since n's own adjoint code runs only where n was assigned)."""
         for n in sorted(want):
             if want[n] in (LIVE, OWNED) and state.get(n) not in (LIVE, OWNED):
+                if not self.is_float(ir.Name(n)):
+                    self.zeroed.add(n)
                 out.append(assign(self.d(n), self.zeros(ir.Name(n))))
                 state[n] = OWNED                 # a new zero array, of n's dtype
                 self.wide.add(n)

@@ -8,6 +8,9 @@ import types
 import numpy as np
 import pytest
 
+# srcad's internal checks of generated code (srcad/check.py) run on every build in the tests
+os.environ.setdefault("SRCAD_CHECKS", "1")
+
 TESTS = os.path.dirname(os.path.abspath(__file__))
 if TESTS not in sys.path:
     sys.path.insert(0, TESTS)
