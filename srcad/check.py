@@ -5,7 +5,9 @@ A derivative tree (the Python `ast.FunctionDef`s an emitter made) must:
   name the function never assigns, where the compiled code finds it: numpy, math, the
   runtime, injected callees, the user's globals, closure cells and builtins). A branch
   replayed from its recorded test (`if v0: ... if v0:`) counts as the same path, as long
-  as nothing reassigned the test's names in between;
+  as nothing reassigned the test's names in between, and so does a flag's test (`done =
+  True; break` ... `if done:`); a name the primal itself may read unassigned (assigned
+  in a loop, read after it) is the primal's business, not checked;
 - hold no AST node object twice (a node with two parents is changed by a later rewrite of
   the other place too);
 - assign each of the lowering's temporaries (`fn.temps`) once, besides a `None`
@@ -47,6 +49,7 @@ def check(trees: list, fn: ir.Function, env: tuple, after: str) -> None:
 
     def known(name):
         return any(name in space for space in spaces)
+
     lenient = primal_maybe_unbound(fn)
     temps = set(fn.temps) - set(fn.merge_names)
     for tree in trees:

@@ -224,6 +224,14 @@ def _emit(b: Build):
     b.trees, b.injected = trees, injected
 
 
+def _check_emitted(b: Build):
+    _check(b, _EMITTER[b.mode])
+
+
+def _check_optimized(b: Build):
+    _check(b, "optimize")
+
+
 def _check(b: Build, after: str):
     if b.checks:
         env = (b.injected, b.parsed.closure, b.parsed.globals, b.parsed.free_names)
@@ -286,8 +294,9 @@ def _by_name(item):
 
 
 def _show_trees(b):
-    return "\n\n".join(ast.unparse(ast.fix_missing_locations(rules.clone(t)))
-                        for t in b.trees)
+    """The derivative functions as codegen renders them (on copies: it fills empty blocks)."""
+    copies = [ast.fix_missing_locations(rules.clone(t)) for t in b.trees]
+    return codegen.render(copies, b.fn.source_lines, b.fn.filename)
 
 
 def _show_check(b):
@@ -309,9 +318,9 @@ PASSES = (
     ("verify", _verify, _show_verify),
     ("activity", _activity, _show_activity),
     ("emit", _emit, _show_trees),
-    ("check", lambda b: _check(b, _EMITTER[b.mode]), _show_check),
+    ("check", _check_emitted, _show_check),
     ("optimize", _optimize, _show_trees),
-    ("check", lambda b: _check(b, "optimize"), _show_check),
+    ("check", _check_optimized, _show_check),
     ("codegen", _codegen, _show_text),
 )
 _EMITTER = {"forward": "forward", "reverse": "reverse", "split": "reverse"}

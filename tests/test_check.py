@@ -183,6 +183,35 @@ def f_jvp(x, x_dot):
 """)
 
 
+def test_flag_restored_from_a_stack_still_guards():
+    """The reverse sweep pops the flag back (`returned = returned_stack.pop()`) in a loop
+    after the test that read it; a restore says nothing of which value comes back."""
+    src = """
+def f_grad(x, d_out=1.0):
+    returned_stack = []
+    returned = False
+    for i in range(3):
+        if x > 1.0:
+            result = x
+            returned_stack.append(returned)
+            returned = True
+            break
+    if returned:
+        pass
+    else:
+        result = x * 2.0
+    for i in range(3):
+        returned = returned_stack.pop()
+    return result
+"""
+    run_check(src)
+    with pytest.raises(SrcadError, match="'result' may be read"):
+        run_check(src.replace("    if returned:\n        pass\n    else:\n        result = x * 2.0\n",
+                              "").replace("    return result", "    if returned:\n"
+                                                              "        return result\n"
+                                                              "    return x"))
+
+
 def test_loop_replayed_backwards_and_stack_restores():
     run_check("""
 def f_grad(x, n, d_out=1.0):
