@@ -27,9 +27,6 @@ from . import ir, rules
 from .emit import LINE_MARK
 from .errors import SrcadError
 
-# Checks that are not enforced yet, each with the reason (empty: every check is on).
-KNOWN_GAPS: dict = {}
-
 _SINGLETONS = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
 _BUILTINS = frozenset(dir(builtins))
 

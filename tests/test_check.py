@@ -205,11 +205,24 @@ def f_grad(x, d_out=1.0):
     return result
 """
     run_check(src)
+    restored_then_tested = """
+def f_grad(x, d_out=1.0):
+    returned_stack = []
+    returned = False
+    for i in range(3):
+        if x > 1.0:
+            result = x
+            returned_stack.append(returned)
+            returned = True
+            break
+    for i in range(3):
+        returned = returned_stack.pop()
+    if returned:
+        return result
+    return x
+"""
     with pytest.raises(SrcadError, match="'result' may be read"):
-        run_check(src.replace("    if returned:\n        pass\n    else:\n        result = x * 2.0\n",
-                              "").replace("    return result", "    if returned:\n"
-                                                              "        return result\n"
-                                                              "    return x"))
+        run_check(restored_then_tested)
 
 
 def test_loop_replayed_backwards_and_stack_restores():
