@@ -12,7 +12,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from .errors import SrcadError
+from .errors import SrcadError, UnsupportedSyntaxError
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class Assign:
     target: Union[str, tuple]          # a tuple unpacks a sequence value
     value: Union[Call, Name, Const]
     line: int
+    inplace_of: str | None = None      # `x op= e` on the SSA name Python changes in place
 
 
 @dataclass
@@ -103,6 +104,23 @@ class Function:
     firstline: int
     source_lines: dict = field(default_factory=dict)   # line -> the user's source text
     env: Any = None                                      # frontend.Parsed environment
+    injected: dict = field(default_factory=dict)         # emitted name -> object (user callees)
+    merge_names: set = field(default_factory=set)        # srcad's variables several paths assign
+    temps: set = field(default_factory=set)              # srcad's temporaries, each assigned once
+    reserved: set = field(default_factory=set)           # names a new name must not take
+    versions: dict = field(default_factory=dict)         # SSA name -> the user's variable
+
+
+def unique_name(base: str, taken: set, start: int | None = None) -> str:
+    """The first of `base`, `base_1`, `base_2`, ... (with `start`: `base<start>`,
+    `base<start+1>`, ...) not in `taken`; it is added to `taken`."""
+    k = start
+    name = base if k is None else f"{base}{k}"
+    while name in taken:
+        k = 1 if k is None else k + 1
+        name = f"{base}_{k}" if start is None else f"{base}{k}"
+    taken.add(name)
+    return name
 
 
 # ---------------------------------------------------------------- printing
@@ -175,7 +193,7 @@ def stmts_ast(stmts: list, names=None) -> list:
 def to_source(fn: Function) -> str:
     """Print `fn` as valid Python, one operation per line."""
     defaults = []
-    known = getattr(fn.env, "defaults", {}) if fn.env is not None else {}
+    known = fn.env.defaults if fn.env is not None else {}
     for p in reversed(fn.params):
         v = known.get(p, _NO_DEFAULT)
         if v is _NO_DEFAULT or not _literal(v):
@@ -243,40 +261,79 @@ def reads(s) -> list:
 # ---------------------------------------------------------------- checking
 
 def verify(fn: Function) -> None:
-    """Check the SSA invariants: names defined before use; temporaries assigned once."""
-    defined = set(fn.params)
-    temp_defs: dict = {}
+    """Check the SSA invariants: each name is assigned on every path before it is read, and
+    each of srcad's temporaries is assigned once. A user's variable that some path reads
+    unassigned (Python would raise UnboundLocalError there) is refused with its line."""
     env_names = set(fn.env.free_names) if fn.env is not None else set()
+    temps = fn.temps - fn.merge_names
+    all_targets = {t for s in walk(fn.body) for t in targets(s)}
+    temp_defs: set = set()
 
-    def check(stmts, defined):
-        defined = set(defined)
+    def use(n, s):
+        if n in temps or n not in all_targets or fn.env is None:
+            raise SrcadError(f"SSA check: {n!r} used before it is defined", fn.filename,
+                             s.line)
+        user = fn.versions.get(n, n)
+        raise UnsupportedSyntaxError(
+            f"the variable {user!r} may be read before it is assigned (on some path Python "
+            "would raise UnboundLocalError); assign it on every path first",
+            fn.filename, s.line)
+
+    counts: dict = {}
+    for s in walk(fn.body):
+        for t in targets(s):
+            counts[t] = counts.get(t, 0) + 1
+    once = {n for n in fn.params if n not in counts} | {n for n, k in counts.items() if k == 1}
+
+    def check(stmts, defined, facts, breaks, continues):
+        """The names assigned on every path reaching the end of `stmts` (None: no path
+        falls through) and the facts there; each `break` (`continue`) adds its assigned
+        names to `breaks` (`continues`). A fact `c: (then, else)` keeps what the branches
+        of an `if c:` assigned, for a later `if c:` on the same, once-assigned `c` (the
+        reverse sweep tests the forward sweep's conditions again)."""
         for s in stmts:
             for n in reads(s):
-                if n not in defined and n not in env_names and (n in temps or not _maybe_defined(n)):
-                    raise SrcadError(f"SSA check: {n!r} used before it is defined", fn.filename,
-                                     getattr(s, "line", None))
+                if n not in defined and n not in env_names:
+                    use(n, s)
             for t in targets(s):
                 if t in temps:
                     if t in temp_defs:
                         raise SrcadError(f"SSA check: temporary {t!r} assigned twice",
                                          fn.filename, s.line)
-                    temp_defs[t] = s
-                defined.add(t)
-            for block in blocks(s):
-                defined |= check(block, defined)
-        return defined
+                    temp_defs.add(t)
+            if isinstance(s, Assign):
+                defined = defined | set(targets(s))
+            elif isinstance(s, If):
+                c = s.test.id if isinstance(s.test, Name) and s.test.id in once else None
+                known = facts.get(c)
+                ins = [(defined | d, {**facts, **f}) for d, f in known] if known else \
+                    [(defined, facts)] * 2
+                a, af = check(s.body, *ins[0], breaks, continues)
+                b, bf = check(s.orelse, *ins[1], breaks, continues)
+                if c is not None and known is None:
+                    facts = {**facts, c: ((a or set(), af), (b or set(), bf))}
+                defined = b if a is None else a if b is None else a & b
+            elif isinstance(s, For):
+                # what every iteration assigns counts as assigned after the loop, as if it ran
+                # at least once (with no iterations Python's own run raises, and so does ours)
+                exits: list = []
+                end, _ = check(s.body, defined | {s.target}, facts, exits, exits)
+                exits = [e for e in exits + [end] if e is not None]
+                defined = set.intersection(*exits) if exits else defined
+            elif isinstance(s, While):                     # `while True`: left by a break
+                exits = []
+                check(s.body, defined, facts, exits, [])
+                defined = set.intersection(*exits) if exits else None
+            elif isinstance(s, Break):
+                breaks.append(defined)
+                return None, facts
+            elif isinstance(s, Continue):
+                continues.append(defined)
+                return None, facts
+            elif isinstance(s, Return):
+                return None, facts
+            if defined is None:
+                return None, facts
+        return defined, facts
 
-    def _maybe_defined(n):
-        # a user variable may be defined in a branch or loop body seen earlier
-        return n in all_targets
-
-    all_targets = {t for s in walk(fn.body) for t in targets(s)}
-    temps = getattr(fn, "temps", None)
-    if temps is None:
-        temps = {t for t in all_targets if _is_temp(t)}
-    temps = temps - getattr(fn, "merge_names", set())
-    check(fn.body, defined)
-
-
-def _is_temp(name: str) -> bool:
-    return name.startswith("v") and name[1:].isdigit()
+    check(fn.body, set(fn.params), {}, [], [])

@@ -141,6 +141,7 @@ def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_valu
     kinds = tuple(FLOAT if (i in wrt and k == INT) else k for i, k in enumerate(kinds))
     kinds = kinds + (ANY,) * (len(fn.params) - len(kinds))
     act = activity.analyze(fn, names, dict(zip(fn.params, kinds)))
+    lower.check_rules(fn, act.varied)          # calls without a rule that derivatives reach
     callees: list = []
 
     def build_callee(func, cmode, cwrt, ckinds, line, cname=None):

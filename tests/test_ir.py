@@ -25,8 +25,10 @@ def _mul(a, b):
     return ir.Call(srcad.rules.lookup(operator.mul), [a, b])
 
 
-def _function(body, params=("x",)):
-    return ir.Function(name="g", params=list(params), body=body, filename="g.py", firstline=1)
+def _function(body, params=("x",), temps=("v0", "v1")):
+    """A hand-built function whose temporaries are `temps` (the lowering's record)."""
+    return ir.Function(name="g", params=list(params), body=body, filename="g.py", firstline=1,
+                       temps=set(temps))
 
 
 def test_verify_accepts_hand_built_ir():
