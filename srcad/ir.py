@@ -9,6 +9,7 @@ another; `to_source` prints one, `verify` checks one.
 from __future__ import annotations
 
 import ast
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -279,21 +280,21 @@ def verify(fn: Function) -> None:
             "would raise UnboundLocalError); assign it on every path first",
             fn.filename, s.line)
 
-    counts: dict = {}
-    for s in walk(fn.body):
-        for t in targets(s):
-            counts[t] = counts.get(t, 0) + 1
-    once = {n for n in fn.params if n not in counts} | {n for n, k in counts.items() if k == 1}
+    fresh = itertools.count(1)
 
-    def check(stmts, defined, facts, breaks, continues):
-        """The names assigned on every path reaching the end of `stmts` (None: no path
-        falls through) and the facts there; each `break` (`continue`) adds its assigned
-        names to `breaks` (`continues`). A fact `c: (then, else)` keeps what the branches
-        of an `if c:` assigned, for a later `if c:` on the same, once-assigned `c` (the
+    def assigned_in(s) -> set:
+        return {t for x in [s] + [y for b in blocks(s) for y in walk(b)] for t in targets(x)}
+
+    def check(stmts, st, breaks, continues):
+        """The state at the end of `stmts` (None: no path falls through); each `break`
+        (`continue`) adds its state to `breaks` (`continues`). A state is the names
+        assigned on every path, a stamp per name that changes whenever the name may have
+        been reassigned, and facts: `c: (stamps, then, else)` keeps the states at the ends
+        of the branches of an `if c:`, for a later `if c:` while `c` keeps its stamp (the
         reverse sweep tests the forward sweep's conditions again)."""
         for s in stmts:
             for n in reads(s):
-                if n not in defined and n not in env_names:
+                if n not in st.defined and n not in env_names:
                     use(n, s)
             for t in targets(s):
                 if t in temps:
@@ -302,38 +303,84 @@ def verify(fn: Function) -> None:
                                          fn.filename, s.line)
                     temp_defs.add(t)
             if isinstance(s, Assign):
-                defined = defined | set(targets(s))
+                st = st.assign(targets(s), fresh)
             elif isinstance(s, If):
-                c = s.test.id if isinstance(s.test, Name) and s.test.id in once else None
-                known = facts.get(c)
-                ins = [(defined | d, {**facts, **f}) for d, f in known] if known else \
-                    [(defined, facts)] * 2
-                a, af = check(s.body, *ins[0], breaks, continues)
-                b, bf = check(s.orelse, *ins[1], breaks, continues)
+                c = s.test.id if isinstance(s.test, Name) else None
+                known = st.facts.get(c)
+                if known is not None and known[0].get(c) == st.stamps.get(c):
+                    ins = [st.enter(known[0], branch) for branch in known[1:]]
+                else:
+                    known, ins = None, [st, st]
+                a = check(s.body, ins[0], breaks, continues)
+                b = check(s.orelse, ins[1], breaks, continues)
+                st = _State.merge([x for x in (a, b) if x is not None], fresh)
+                if st is None:
+                    return None
                 if c is not None and known is None:
-                    facts = {**facts, c: ((a or set(), af), (b or set(), bf))}
-                defined = b if a is None else a if b is None else a & b
+                    st.facts = {**st.facts, c: (st.stamps, a, b)}
             elif isinstance(s, For):
                 # what every iteration assigns counts as assigned after the loop, as if it ran
                 # at least once (with no iterations Python's own run raises, and so does ours)
+                inner = st.assign(assigned_in(s), fresh)
                 exits: list = []
-                end, _ = check(s.body, defined | {s.target}, facts, exits, exits)
-                exits = [e for e in exits + [end] if e is not None]
-                defined = set.intersection(*exits) if exits else defined
+                end = check(s.body, inner, exits, exits)
+                st = _State.merge([e for e in exits + [end] if e is not None], fresh) or inner
+                st = st.assign(assigned_in(s), fresh, define=False)
             elif isinstance(s, While):                     # `while True`: left by a break
                 exits = []
-                check(s.body, defined, facts, exits, [])
-                defined = set.intersection(*exits) if exits else None
+                check(s.body, st.assign(assigned_in(s), fresh, define=False), exits, [])
+                st = _State.merge(exits, fresh)
+                if st is None:
+                    return None
+                st = st.assign(assigned_in(s), fresh, define=False)
             elif isinstance(s, Break):
-                breaks.append(defined)
-                return None, facts
+                breaks.append(st)
+                return None
             elif isinstance(s, Continue):
-                continues.append(defined)
-                return None, facts
+                continues.append(st)
+                return None
             elif isinstance(s, Return):
-                return None, facts
-            if defined is None:
-                return None, facts
-        return defined, facts
+                return None
+        return st
 
-    check(fn.body, set(fn.params), {}, [], [])
+    check(fn.body, _State(set(fn.params), {}, {}), [], [])
+
+
+@dataclass
+class _State:
+    """What `verify` knows at a point: see its `check`."""
+    defined: set
+    stamps: dict
+    facts: dict
+
+    def assign(self, names, fresh, define=True) -> "_State":
+        stamps = dict(self.stamps)
+        for n in names:
+            stamps[n] = next(fresh)
+        facts = {c: f for c, f in self.facts.items() if c not in names}
+        return _State(self.defined | set(names) if define else self.defined, stamps, facts)
+
+    def enter(self, merged: dict, branch: "_State | None") -> "_State":
+        """This state, inside a branch taken again: what the branch knew at its end holds
+        for the names not reassigned since (their stamps are still the merge's)."""
+        if branch is None:                     # that branch never falls through
+            return self
+        stamps = dict(self.stamps)
+        for n, k in branch.stamps.items():
+            if self.stamps.get(n) == merged.get(n):
+                stamps[n] = k
+        return _State(self.defined | branch.defined, stamps, {**self.facts, **branch.facts})
+
+    @staticmethod
+    def merge(states, fresh) -> "_State | None":
+        if not states:
+            return None
+        first, *rest = states
+        defined = set.intersection(*(s.defined for s in states))
+        stamps = {}
+        for n in set().union(*(s.stamps for s in states)):
+            ks = {s.stamps.get(n) for s in states}
+            stamps[n] = ks.pop() if len(ks) == 1 else next(fresh)
+        facts = {c: f for c, f in first.facts.items()
+                 if all(s.facts.get(c) is f for s in rest)}
+        return _State(defined, stamps, facts)

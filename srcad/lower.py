@@ -1,12 +1,15 @@
 """Lowering pass: a gast function to SSA three-address form (`ir.Function`).
 
 Each expression becomes one statement per operation on atoms; temporaries are
-`v0, v1, ...`. A user's variable keeps its name; reassigned at the top level it
-gets a new version (`x`, `x_1`, ...), reassigned inside control flow it keeps its
-name. `for` loops become loops over a `range` object (`for x in xs` reads
-`xs[i]`), `while c:` becomes `while True:` with a `break`, `a and b` and
+`v0, v1, ...` (recorded in `Function.temps`: a user's `v3` is a user variable). A
+user's variable keeps its name; reassigned at the top level it gets a new version
+(`x`, `x_1`, ...), reassigned inside control flow it keeps its name. `for` loops
+become loops over a `range` object (`for x in xs` reads `xs[i]`, xs as it was at
+loop entry), `while c:` becomes `while True:` with a `break`, `a and b` and
 `a if c else b` become branches, and early returns become a result variable
 plus `break`s, so each path through the function ends at its last statement.
+Calls without a derivative rule stay as opaque calls; `check_rules` refuses them
+once activity shows a derivative would flow into one.
 """
 from __future__ import annotations
 
@@ -186,7 +189,7 @@ class _Lowerer:
         out = ir.Function(name=fn.name, params=self.params, body=body, filename=self.p.filename,
                           firstline=self.p.lineno(fn), source_lines=self.p.source_lines,
                           env=self.p, injected=self.injected, merge_names=self.merge_names,
-                          temps=self.temp_names, reserved=self.reserved | self.used_versions,
+                          temps=self.temp_names, reserved=set(self.taken),
                           versions={v: u for v, u in self.versions.items() if v != u})
         self.p.free_names = {n for n in self.reserved
                              if n not in self.locals and n not in self.used_versions}
@@ -219,17 +222,17 @@ class _Lowerer:
         self.cse_reads.clear()
 
     def stmt(self, s):
-        visit = getattr(self, "visit_" + type(s).__name__, None)
+        visit = _VISITORS.get(type(s))
         if visit is None:
             what = _CONSTRUCT_NAMES.get(type(s), type(s).__name__)
             raise self.error(UnsupportedSyntaxError, f"{what} is not supported in a "
                              "differentiated function", s)
         if isinstance(s, (gast.If, gast.For, gast.While, gast.FunctionDef)):
             self.forget_reuse()                 # names may be reassigned in there
-            visit(s, self.p.lineno(s))
+            visit(self, s, self.p.lineno(s))
             self.forget_reuse()                 # ... and a test's values read the old ones
         else:
-            visit(s, self.p.lineno(s))
+            visit(self, s, self.p.lineno(s))
 
     def visit_Expr(self, s, line):
         if isinstance(s.value, gast.Constant):
@@ -819,8 +822,7 @@ class _Lowerer:
                 return base
         except KeyError:
             pass
-        name = ir.unique_name(base, self.taken | set(self.injected))
-        self.taken.add(name)
+        name = ir.unique_name(base, self.taken)
         self.injected[name] = obj
         return name
 
@@ -867,6 +869,11 @@ class _Lowerer:
         opaque = _Opaque(name, f"srcad has no rule for the attribute .{node.attr} in "
                                f"{_describe(node)}")
         return self.call_prim(opaque, [value], dest=dest)
+
+
+# statement type -> the _Lowerer method lowering it (`visit_If` lowers gast.If)
+_VISITORS = {getattr(gast, name[len("visit_"):]): method for name, method in vars(_Lowerer).items()
+             if name.startswith("visit_")}
 
 
 def _rebound_names(stmts):
@@ -1010,8 +1017,7 @@ def _move_continuations(block, lowerer) -> list:
 
 
 def _append_continuation(s, rest, lowerer, first):
-    for attr in ("body", "orelse"):
-        block = getattr(s, attr)
+    for block in (s.body, s.orelse):
         if _always_jumps(block):
             continue
         tail = rest if first else _renamed_copy(rest, lowerer)
