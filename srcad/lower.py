@@ -25,7 +25,6 @@ import gast
 from . import ir, rules
 from .errors import NonDifferentiableError, UnsupportedSyntaxError
 from .frontend import Parsed
-from .runtime import index_add as _INDEX_ADD   # adds in place: never reused
 
 _BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
            gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,
@@ -565,7 +564,7 @@ class _Lowerer:
         """A key for reusing a pure rule call in top-level straight-line code, else None.
         An entry is forgotten when a name it reads or holds is reassigned (`emit`) and
         after each compound statement."""
-        if self.depth or not isinstance(rule, rules.Rule) or rule.key is _INDEX_ADD:
+        if self.depth or not isinstance(rule, rules.Rule) or not rule.pure:
             return None
         try:
             key = (id(rule), tuple(args), tuple(sorted((kwargs or {}).items())), repr(static))

@@ -237,3 +237,10 @@ def test_possibly_unassigned_variable_is_refused_with_its_line():
     assert info.value.lineno == line_of(R.maybe_unbound, "return y")
     with pytest.raises(srcad.UnsupportedSyntaxError):
         srcad.ssa(R.maybe_unbound)
+
+
+def test_custom_rule_calls_are_never_reused():
+    # the user's function may be impure: two calls, two draws, as in Python
+    srcad.custom_rule(vjp=R.noisy_vjp)(R.noisy)
+    text = srcad.ssa(R.twice_noisy)
+    assert text.count(" = noisy(x)") == 2, text
