@@ -270,8 +270,11 @@ def verify(fn: Function) -> None:
     all_targets = {t for s in walk(fn.body) for t in targets(s)}
     temp_defs: set = set()
 
+    # srcad's own derivative, differentiated again: a bad read is srcad's bug, not the user's
+    internal = fn.env is None or hasattr(fn.env.func, "__srcad_derivative__")
+
     def use(n, s):
-        if n in temps or n not in all_targets or fn.env is None:
+        if n in temps or n not in all_targets or internal:
             raise SrcadError(f"SSA check: {n!r} used before it is defined", fn.filename,
                              s.line)
         user = fn.versions.get(n, n)
