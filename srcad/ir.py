@@ -330,8 +330,16 @@ def verify(fn: Function) -> None:
                 st = _State.merge([e for e in exits + [end] if e is not None], fresh) or inner
                 st = st.assign(assigned_in(s), fresh, define=False)
             elif isinstance(s, While):                     # `while True`: left by a break
-                exits = []
-                check(s.body, st.assign(assigned_in(s), fresh, define=False), exits, [])
+                exits, backs = [], []
+                end = check(s.body, st.assign(assigned_in(s), fresh, define=False), exits, backs)
+                last = s.body[-1] if s.body else None
+                if isinstance(last, If) and len(last.orelse) == 1 and \
+                        isinstance(last.orelse[0], Break) and exits:
+                    # `while c:` (the lowering's `if c: body else: break` last): counted as
+                    # left after an iteration, like a for loop (its break comes last)
+                    later = [x for x in [end] + backs if x is not None]
+                    if later:
+                        exits[-1] = _State.merge(later, fresh)
                 st = _State.merge(exits, fresh)
                 if st is None:
                     return None

@@ -244,3 +244,12 @@ def test_custom_rule_calls_are_never_reused():
     srcad.custom_rule(vjp=R.noisy_vjp)(R.noisy)
     text = srcad.ssa(R.twice_noisy)
     assert text.count(" = noisy(x)") == 2, text
+
+
+def test_variables_every_loop_iteration_assigns_are_read_after_the_loop():
+    # as in Python, a loop that runs assigns them; only a branch that may skip them is refused
+    check_values_and_grads(R.newton_last_iterate, 2.0)
+    check_values_and_grads(R.loop_defines_result, 0.5, 3)
+    with pytest.raises(srcad.UnsupportedSyntaxError) as info:
+        srcad.grad(R.break_before_assign)(0.5)
+    assert "'y'" in str(info.value)
