@@ -108,6 +108,18 @@ def _method_caller(attr):
     return call
 
 
+_ACCESSORS: dict = {}
+
+
+def _accessor(make, attr):
+    """One function per (maker, attribute), the same in every build: injected objects are
+    part of what a derivative depends on."""
+    key = (make, attr)
+    if key not in _ACCESSORS:
+        _ACCESSORS[key] = make(attr)
+    return _ACCESSORS[key]
+
+
 def check_rules(fn: ir.Function, varied: set) -> None:
     """Refuse a call srcad has no derivative rule for when a derivative flows into it (an
     argument is `varied`: it depends on a differentiated input). Run after activity."""
@@ -140,7 +152,6 @@ class _Lowerer:
         self.injected: dict = {}         # emitted name -> object (user callees)
         self.merge_names: set = set()
         self.nested_defs: dict = {}
-        self.accessors: dict = {}          # (maker, attribute) -> the function injected for it
         self.body: list = []
         self.line = parsed.lineno(parsed.tree)
         fn = parsed.tree
@@ -740,7 +751,7 @@ class _Lowerer:
             if rule is not None:
                 return self.prim_call(rule, args, node, dest, text)
             kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
-            name = self.inject(f"{func.attr}_method", self.accessor(_method_caller, func.attr))
+            name = self.inject(f"{func.attr}_method", _accessor(_method_caller, func.attr))
             opaque = _Opaque(name, f"srcad has no derivative rule for the method .{func.attr}() "
                                    f"in {text}()")
             return self.call_prim(opaque, args, kwargs, dest=dest)
@@ -794,13 +805,6 @@ class _Lowerer:
             self.emit(ir.Assign(dest, acc, self.line))
             return ir.Name(dest)
         return acc
-
-    def accessor(self, make, attr):
-        """One object per (maker, attribute), so that inject gives each one name."""
-        key = (make, attr)
-        if key not in self.accessors:
-            self.accessors[key] = make(attr)
-        return self.accessors[key]
 
     def prim_call(self, rule, args, node, dest, text):
         kwnames = [k.arg for k in node.keywords]
@@ -864,7 +868,7 @@ class _Lowerer:
         value = self.expr(node.value)
         if rule is not None:
             return self.call_prim(rule, [value], dest=dest)
-        name = self.inject(f"{node.attr}_attribute", self.accessor(operator.attrgetter, node.attr))
+        name = self.inject(f"{node.attr}_attribute", _accessor(operator.attrgetter, node.attr))
         opaque = _Opaque(name, f"srcad has no rule for the attribute .{node.attr} in "
                                f"{_describe(node)}")
         return self.call_prim(opaque, [value], dest=dest)
