@@ -562,6 +562,8 @@ class _Lowerer:
         name = self.fresh_temp() if dest is None or ir.Name(dest) in atoms else dest
         self.emit(ir.Assign(name, ir.Call(rule, list(args), dict(kwargs or {}), static),
                             self.line))
+        if not isinstance(rule, rules.Rule):
+            self.forget_reuse()        # a user's helper or opaque call may change its arguments
         if key is not None:
             self.cse[key] = ir.Name(name)
             for n in {a.id for a in atoms if isinstance(a, ir.Name)} | {name}:

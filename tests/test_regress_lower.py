@@ -253,3 +253,12 @@ def test_variables_every_loop_iteration_assigns_are_read_after_the_loop():
     with pytest.raises(srcad.UnsupportedSyntaxError) as info:
         srcad.grad(R.break_before_assign)(0.5)
     assert "'y'" in str(info.value)
+
+
+def test_values_are_not_reused_across_a_call_that_may_change_its_arguments():
+    # (a guard: the gradient of this in-place helper is the aliasing analysis' case)
+    x = np.array([1.0, 2.0])
+    text = srcad.ssa(R.helper_changes_argument)
+    assert text.count("y * 2.0") == 2, text
+    assert srcad.value_and_grad(R.helper_changes_argument)(x)[0] == \
+        R.helper_changes_argument(x.copy())
