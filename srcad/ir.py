@@ -324,10 +324,10 @@ def verify(fn: Function) -> None:
             elif isinstance(s, For):
                 # what every iteration assigns counts as assigned after the loop, as if it ran
                 # at least once (with no iterations Python's own run raises, and so does ours)
-                inner = st.assign(assigned_in(s), fresh)
+                inner = st.assign(assigned_in(s), fresh, define=False).assign([s.target], fresh)
                 exits: list = []
                 end = check(s.body, inner, exits, exits)
-                st = _State.merge([e for e in exits + [end] if e is not None], fresh) or inner
+                st = _State.merge([e for e in exits + [end] if e is not None], fresh) or st
                 st = st.assign(assigned_in(s), fresh, define=False)
             elif isinstance(s, While):                     # `while True`: left by a break
                 exits, backs = [], []

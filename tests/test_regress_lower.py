@@ -262,3 +262,10 @@ def test_values_are_not_reused_across_a_call_that_may_change_its_arguments():
     assert text.count("y * 2.0") == 2, text
     assert srcad.value_and_grad(R.helper_changes_argument)(x)[0] == \
         R.helper_changes_argument(x.copy())
+
+
+def test_loop_reading_a_variable_its_first_iteration_has_not_assigned_is_refused():
+    with pytest.raises(srcad.UnsupportedSyntaxError) as info:
+        srcad.grad(R.carried_unassigned)(0.5)
+    assert "'t'" in str(info.value)
+    assert info.value.lineno == line_of(R.carried_unassigned, "s = s + t")
