@@ -27,7 +27,7 @@ def custom_rule(jvp=None, vjp=None):
                 call = f"{vname}({', '.join(params + ['out', 'out_bar'])})"
                 vjps[p] = call if len(params) == 1 else f"{call}[{k}]"
         rules.defrule(f, ", ".join(params), name=_register_name(base, f), kind=rules.ANY,
-                      jvp=jvps, vjp=vjps)
+                      jvp=jvps, vjp=vjps, pure=False)      # the user's code: may be impure
         return f
     return register
 

@@ -9,10 +9,11 @@ another; `to_source` prints one, `verify` checks one.
 from __future__ import annotations
 
 import ast
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from .errors import SrcadError
+from .errors import SrcadError, UnsupportedSyntaxError
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Assign:
     target: Union[str, tuple]          # a tuple unpacks a sequence value
     value: Union[Call, Name, Const]
     line: int
+    inplace_of: str | None = None      # `x op= e` on the SSA name Python changes in place
 
 
 @dataclass
@@ -103,6 +105,23 @@ class Function:
     firstline: int
     source_lines: dict = field(default_factory=dict)   # line -> the user's source text
     env: Any = None                                      # frontend.Parsed environment
+    injected: dict = field(default_factory=dict)         # emitted name -> object (user callees)
+    merge_names: set = field(default_factory=set)        # srcad's variables several paths assign
+    temps: set = field(default_factory=set)              # srcad's temporaries, each assigned once
+    reserved: set = field(default_factory=set)           # names a new name must not take
+    versions: dict = field(default_factory=dict)         # SSA name -> the user's variable
+
+
+def unique_name(base: str, taken: set, start: int | None = None) -> str:
+    """The first of `base`, `base_1`, `base_2`, ... (with `start`: `base<start>`,
+    `base<start+1>`, ...) not in `taken`; it is added to `taken`."""
+    k = start
+    name = base if k is None else f"{base}{k}"
+    while name in taken:
+        k = 1 if k is None else k + 1
+        name = f"{base}_{k}" if start is None else f"{base}{k}"
+    taken.add(name)
+    return name
 
 
 # ---------------------------------------------------------------- printing
@@ -175,7 +194,7 @@ def stmts_ast(stmts: list, names=None) -> list:
 def to_source(fn: Function) -> str:
     """Print `fn` as valid Python, one operation per line."""
     defaults = []
-    known = getattr(fn.env, "defaults", {}) if fn.env is not None else {}
+    known = fn.env.defaults if fn.env is not None else {}
     for p in reversed(fn.params):
         v = known.get(p, _NO_DEFAULT)
         if v is _NO_DEFAULT or not _literal(v):
@@ -243,40 +262,136 @@ def reads(s) -> list:
 # ---------------------------------------------------------------- checking
 
 def verify(fn: Function) -> None:
-    """Check the SSA invariants: names defined before use; temporaries assigned once."""
-    defined = set(fn.params)
-    temp_defs: dict = {}
+    """Check the SSA invariants: each name is assigned on every path before it is read, and
+    each of srcad's temporaries is assigned once. A user's variable that some path reads
+    unassigned (Python would raise UnboundLocalError there) is refused with its line."""
     env_names = set(fn.env.free_names) if fn.env is not None else set()
+    temps = fn.temps - fn.merge_names
+    all_targets = {t for s in walk(fn.body) for t in targets(s)}
+    temp_defs: set = set()
 
-    def check(stmts, defined):
-        defined = set(defined)
+    # srcad's own derivative, differentiated again: a bad read is srcad's bug, not the user's
+    internal = fn.env is None or hasattr(fn.env.func, "__srcad_derivative__")
+
+    def use(n, s):
+        if n in temps or n not in all_targets or internal:
+            raise SrcadError(f"SSA check: {n!r} used before it is defined", fn.filename,
+                             s.line)
+        user = fn.versions.get(n, n)
+        raise UnsupportedSyntaxError(
+            f"the variable {user!r} may be read before it is assigned (on some path Python "
+            "would raise UnboundLocalError); assign it on every path first",
+            fn.filename, s.line)
+
+    fresh = itertools.count(1)
+
+    def assigned_in(s) -> set:
+        return {t for x in [s] + [y for b in blocks(s) for y in walk(b)] for t in targets(x)}
+
+    def check(stmts, st, breaks, continues):
+        """The state at the end of `stmts` (None: no path falls through); each `break`
+        (`continue`) adds its state to `breaks` (`continues`). A state is the names
+        assigned on every path, a stamp per name that changes whenever the name may have
+        been reassigned, and facts: `c: (stamps, then, else)` keeps the states at the ends
+        of the branches of an `if c:`, for a later `if c:` while `c` keeps its stamp (the
+        reverse sweep tests the forward sweep's conditions again)."""
         for s in stmts:
             for n in reads(s):
-                if n not in defined and n not in env_names and (n in temps or not _maybe_defined(n)):
-                    raise SrcadError(f"SSA check: {n!r} used before it is defined", fn.filename,
-                                     getattr(s, "line", None))
+                if n not in st.defined and n not in env_names:
+                    use(n, s)
             for t in targets(s):
                 if t in temps:
                     if t in temp_defs:
                         raise SrcadError(f"SSA check: temporary {t!r} assigned twice",
                                          fn.filename, s.line)
-                    temp_defs[t] = s
-                defined.add(t)
-            for block in blocks(s):
-                defined |= check(block, defined)
-        return defined
+                    temp_defs.add(t)
+            if isinstance(s, Assign):
+                st = st.assign(targets(s), fresh)
+            elif isinstance(s, If):
+                c = s.test.id if isinstance(s.test, Name) else None
+                known = st.facts.get(c)
+                if known is not None and known[0].get(c) == st.stamps.get(c):
+                    ins = [st.enter(known[0], branch) for branch in known[1:]]
+                else:
+                    known, ins = None, [st, st]
+                a = check(s.body, ins[0], breaks, continues)
+                b = check(s.orelse, ins[1], breaks, continues)
+                st = _State.merge([x for x in (a, b) if x is not None], fresh)
+                if st is None:
+                    return None
+                if c is not None and known is None:
+                    st.facts = {**st.facts, c: (st.stamps, a, b)}
+            elif isinstance(s, For):
+                # what every iteration assigns counts as assigned after the loop, as if it ran
+                # at least once (with no iterations Python's own run raises, and so does ours)
+                inner = st.assign(assigned_in(s), fresh, define=False).assign([s.target], fresh)
+                exits: list = []
+                end = check(s.body, inner, exits, exits)
+                st = _State.merge([e for e in exits + [end] if e is not None], fresh) or st
+                st = st.assign(assigned_in(s), fresh, define=False)
+            elif isinstance(s, While):                     # `while True`: left by a break
+                exits, backs = [], []
+                end = check(s.body, st.assign(assigned_in(s), fresh, define=False), exits, backs)
+                last = s.body[-1] if s.body else None
+                if isinstance(last, If) and len(last.orelse) == 1 and \
+                        isinstance(last.orelse[0], Break) and exits:
+                    # `while c:` (the lowering's `if c: body else: break` last): counted as
+                    # left after an iteration, like a for loop (its break comes last)
+                    later = [x for x in [end] + backs if x is not None]
+                    if later:
+                        exits[-1] = _State.merge(later, fresh)
+                st = _State.merge(exits, fresh)
+                if st is None:
+                    return None
+                st = st.assign(assigned_in(s), fresh, define=False)
+            elif isinstance(s, Break):
+                breaks.append(st)
+                return None
+            elif isinstance(s, Continue):
+                continues.append(st)
+                return None
+            elif isinstance(s, Return):
+                return None
+        return st
 
-    def _maybe_defined(n):
-        # a user variable may be defined in a branch or loop body seen earlier
-        return n in all_targets
-
-    all_targets = {t for s in walk(fn.body) for t in targets(s)}
-    temps = getattr(fn, "temps", None)
-    if temps is None:
-        temps = {t for t in all_targets if _is_temp(t)}
-    temps = temps - getattr(fn, "merge_names", set())
-    check(fn.body, defined)
+    check(fn.body, _State(set(fn.params), {}, {}), [], [])
 
 
-def _is_temp(name: str) -> bool:
-    return name.startswith("v") and name[1:].isdigit()
+@dataclass
+class _State:
+    """What `verify` knows at a point: see its `check`."""
+    defined: set
+    stamps: dict
+    facts: dict
+
+    def assign(self, names, fresh, define=True) -> "_State":
+        stamps = dict(self.stamps)
+        for n in names:
+            stamps[n] = next(fresh)
+        facts = {c: f for c, f in self.facts.items() if c not in names}
+        return _State(self.defined | set(names) if define else self.defined, stamps, facts)
+
+    def enter(self, merged: dict, branch: "_State | None") -> "_State":
+        """This state, inside a branch taken again: what the branch knew at its end holds
+        for the names not reassigned since (their stamps are still the merge's)."""
+        if branch is None:                     # that branch never falls through
+            return self
+        stamps = dict(self.stamps)
+        for n, k in branch.stamps.items():
+            if self.stamps.get(n) == merged.get(n):
+                stamps[n] = k
+        return _State(self.defined | branch.defined, stamps, {**self.facts, **branch.facts})
+
+    @staticmethod
+    def merge(states, fresh) -> "_State | None":
+        if not states:
+            return None
+        first, *rest = states
+        defined = set.intersection(*(s.defined for s in states))
+        stamps = {}
+        for n in set().union(*(s.stamps for s in states)):
+            ks = {s.stamps.get(n) for s in states}
+            stamps[n] = ks.pop() if len(ks) == 1 else next(fresh)
+        facts = {c: f for c, f in first.facts.items()
+                 if all(s.facts.get(c) is f for s in rest)}
+        return _State(defined, stamps, facts)

@@ -1,12 +1,15 @@
 """Lowering pass: a gast function to SSA three-address form (`ir.Function`).
 
 Each expression becomes one statement per operation on atoms; temporaries are
-`v0, v1, ...`. A user's variable keeps its name; reassigned at the top level it
-gets a new version (`x`, `x_1`, ...), reassigned inside control flow it keeps its
-name. `for` loops become loops over a `range` object (`for x in xs` reads
-`xs[i]`), `while c:` becomes `while True:` with a `break`, `a and b` and
+`v0, v1, ...` (recorded in `Function.temps`: a user's `v3` is a user variable). A
+user's variable keeps its name; reassigned at the top level it gets a new version
+(`x`, `x_1`, ...), reassigned inside control flow it keeps its name. `for` loops
+become loops over a `range` object (`for x in xs` reads `xs[i]`, xs as it was at
+loop entry), `while c:` becomes `while True:` with a `break`, `a and b` and
 `a if c else b` become branches, and early returns become a result variable
 plus `break`s, so each path through the function ends at its last statement.
+Calls without a derivative rule stay as opaque calls; `check_rules` refuses them
+once activity shows a derivative would flow into one.
 """
 from __future__ import annotations
 
@@ -22,7 +25,6 @@ import gast
 from . import ir, rules
 from .errors import NonDifferentiableError, UnsupportedSyntaxError
 from .frontend import Parsed
-from .runtime import index_add as _INDEX_ADD   # adds in place: never reused
 
 _BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
            gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,
@@ -84,14 +86,50 @@ PACK_TUPLE, PACK_LIST = _Pack("tuple"), _Pack("list")
 
 
 class _Opaque:
-    """A call kept for its side effect only (`print`): runs once, never differentiated."""
+    """A call srcad has no derivative rule for (`print`, `rng.normal`): emitted as written
+    through an injected name (so later passes keep it: it may be impure), never reused, and
+    its result gets no derivative; `check_rules` refuses it when a derivative flows into it.
+    `message` says why it is not differentiable (None: never refused, e.g. `print`)."""
 
-    def __init__(self, name):
-        self.name, self.differentiable, self.kind = name, False, rules.NONE
+    def __init__(self, name, message=None, kind=rules.ANY):
+        self.name, self.message, self.kind, self.differentiable = name, message, kind, False
 
     def emit(self, args, kwargs, static, names):
         return ast.Call(func=ast.Name(id=self.name, ctx=ast.Load()), args=list(args),
                         keywords=[ast.keyword(arg=k, value=v) for k, v in kwargs.items()])
+
+
+def _method_caller(attr):
+    """A function calling method `attr` of its first argument: how generated code spells a
+    method srcad has no rule for (a name of its own marks the call as one to keep)."""
+    def call(obj, *args, **kwargs):
+        return getattr(obj, attr)(*args, **kwargs)
+    call.__name__ = f"{attr}_method"
+    return call
+
+
+_ACCESSORS: dict = {}
+
+
+def _accessor(make, attr):
+    """One function per (maker, attribute), the same in every build: injected objects are
+    part of what a derivative depends on."""
+    key = (make, attr)
+    if key not in _ACCESSORS:
+        _ACCESSORS[key] = make(attr)
+    return _ACCESSORS[key]
+
+
+def check_rules(fn: ir.Function, varied: set) -> None:
+    """Refuse a call srcad has no derivative rule for when a derivative flows into it (an
+    argument is `varied`: it depends on a differentiated input). Run after activity."""
+    for s in ir.walk(fn.body):
+        if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call) and \
+                isinstance(s.value.prim, _Opaque) and s.value.prim.message is not None:
+            v = s.value
+            if any(isinstance(a, ir.Name) and a.id in varied
+                   for a in list(v.args) + list(v.kwargs.values())):
+                raise NonDifferentiableError(v.prim.message, fn.filename, s.line)
 
 
 def lower(parsed: Parsed) -> ir.Function:
@@ -103,182 +141,194 @@ class _Lowerer:
     def __init__(self, parsed: Parsed):
         self.p = parsed
         self.tree = parsed.tree
-        self.temps = 0
+        self.temps = 0                   # counters of the numbered names v<k> and phi<k>
         self.merges = 0
-        self.cse: dict = {}
+        self.cse: dict = {}              # key of a pure rule call -> the atom holding it
+        self.cse_reads: dict = {}        # name -> keys of the cse entries that read it
         self.temp_names: set = set()
         self.version: dict = {}          # user variable -> its current SSA name
+        self.versions: dict = {}         # SSA name -> user variable
         self.depth = 0                   # control-flow nesting
-        self.loops = 0
         self.injected: dict = {}         # emitted name -> object (user callees)
         self.merge_names: set = set()
-        self.loop_returns = False
+        self.nested_defs: dict = {}
+        self.body: list = []
+        self.line = parsed.lineno(parsed.tree)
+        fn = parsed.tree
+        params = [a.id for a in list(fn.args.posonlyargs or []) + list(fn.args.args)
+                  + list(fn.args.kwonlyargs)]
+        self.params = params
+        self.locals = set(params) | {n.id for n in _walk_own(fn)
+                                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        # names a new name must avoid: every name the user wrote, and the runtime's
+        self.reserved = set(self.locals) | {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
+        self.reserved |= set(rules.runtime_namespace())
+        self.used_versions = set(params)   # SSA names of user variables
+        self.taken = self.reserved | self.used_versions
 
     # ------------------------------------------------------------ names
     def error(self, cls, msg, node):
         return cls(msg, self.p.filename, self.p.lineno(node))
 
     def fresh_temp(self) -> str:
-        while True:
-            name = f"v{self.temps}"
-            self.temps += 1
-            if name not in self.reserved:
-                self.temp_names.add(name)
-                return name
+        name = ir.unique_name("v", self.taken, start=self.temps)
+        self.temps += 1
+        self.temp_names.add(name)
+        return name
 
     def fresh_merge(self) -> str:
         """A variable several branches assign (an SSA phi): `phi0, phi1, ...`."""
-        while True:
-            name = f"phi{self.merges}"
-            self.merges += 1
-            if name not in self.reserved:
-                self.used_versions.add(name)
-                return name
+        name = ir.unique_name("phi", self.taken, start=self.merges)
+        self.merges += 1
+        self.merge_names.add(name)
+        return name
 
     def fresh_name(self, base: str) -> str:
-        name, k = base, 0
-        while name in self.reserved or name in self.used_versions:
-            k += 1
-            name = f"{base}_{k}"
+        name = ir.unique_name(base, self.taken)
         self.used_versions.add(name)
         return name
 
     def run(self) -> ir.Function:
         fn = self.tree
-        args = fn.args
-        if args.vararg or args.kwarg:
+        if fn.args.vararg or fn.args.kwarg:
             raise self.error(UnsupportedSyntaxError, "*args and **kwargs parameters are not "
                              "supported; list the parameters explicitly", fn)
-        params = [a.id for a in list(getattr(args, "posonlyargs", []) or []) + list(args.args)
-                  + list(args.kwonlyargs)]
-        self.locals = set(params)
-        for node in _walk_own(fn):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-                self.locals.add(node.id)
-        self.nested_defs: dict = {}
-        self.reserved = set(self.locals) | {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
-        self.reserved |= set(rules.runtime_namespace())
-        self.used_versions = set(params)
-        self.version = {p: p for p in params}
+        self.version = {p: p for p in self.params}
         body = self.block(fn.body)
         body = _eliminate_returns(body, self, fn)
-        out = ir.Function(name=fn.name, params=params, body=body, filename=self.p.filename,
+        out = ir.Function(name=fn.name, params=self.params, body=body, filename=self.p.filename,
                           firstline=self.p.lineno(fn), source_lines=self.p.source_lines,
-                          env=self.p)
-        out.injected = self.injected
-        out.merge_names = self.merge_names
-        out.temps = self.temp_names
-        out.reserved = self.reserved | set(self.used_versions)
+                          env=self.p, injected=self.injected, merge_names=self.merge_names,
+                          temps=self.temp_names, reserved=set(self.taken),
+                          versions={v: u for v, u in self.versions.items() if v != u})
         self.p.free_names = {n for n in self.reserved
                              if n not in self.locals and n not in self.used_versions}
         return out
 
     # ------------------------------------------------------------ statements
     def block(self, stmts) -> list:
-        saved, self.body = getattr(self, "body", None), []
+        saved, self.body = self.body, []
         for s in stmts:
             self.stmt(s)
         out, self.body = self.body, saved
         return out
 
-    def nested(self, stmts, loop=False) -> list:
+    def nested(self, stmts) -> list:
         self.depth += 1
-        self.loops += loop
         try:
             return self.block(stmts)
         finally:
             self.depth -= 1
-            self.loops -= loop
 
     def emit(self, s):
+        """Append `s`; reused values that read a name `s` reassigns are forgotten."""
+        for t in ir.targets(s):
+            for key in self.cse_reads.pop(t, ()):
+                self.cse.pop(key, None)
         self.body.append(s)
 
+    def forget_reuse(self):
+        self.cse.clear()
+        self.cse_reads.clear()
+
     def stmt(self, s):
-        line = self.p.lineno(s)
-        if not self.depth and isinstance(s, (gast.If, gast.For, gast.While, gast.FunctionDef)):
-            self.cse.clear()                      # names may be reassigned in there
-        if isinstance(s, gast.Expr):
-            if isinstance(s.value, gast.Constant):
-                return                               # a docstring
-            if isinstance(s.value, gast.Call):
-                func = s.value.func
-                if isinstance(func, gast.Attribute) and func.attr == "append" and \
-                        isinstance(func.value, gast.Name) and func.value.id in self.locals:
-                    if len(s.value.args) != 1 or s.value.keywords:
-                        raise self.error(UnsupportedSyntaxError, "list.append takes one argument",
-                                         s)
-                    from .rules.core import LIST_APPEND
-                    xs = self.name(func.value)
-                    v = self.expr(s.value.args[0])
-                    self.call_prim(LIST_APPEND, [xs, v], dest=self.target_name(func.value.id))
-                    return
-                self.expr(s.value, statement=True)
-                return
-            what = _CONSTRUCT_NAMES.get(type(s.value))
-            if what:
-                raise self.error(UnsupportedSyntaxError, f"{what} is not supported in a "
-                                 "differentiated function", s)
-            raise self.error(UnsupportedSyntaxError, "an expression statement that is not a call "
-                             "has no effect; remove it", s)
-        if isinstance(s, gast.Assign):
-            if len(s.targets) == 1:
-                self.assign(s.targets[0], s.value, line)
-            else:
-                a = self.expr(s.value)
-                for t in s.targets:
-                    self.assign_atom(t, a, line)
-        elif isinstance(s, gast.AnnAssign):
-            if s.value is None:
-                return
-            self.assign(s.target, s.value, line)
-        elif isinstance(s, gast.AugAssign):
-            if not isinstance(s.target, gast.Name):
-                raise self.error(UnsupportedSyntaxError, "augmented assignment to "
-                                 f"{_describe(s.target)} mutates it in place; srcad supports only "
-                                 "`name op= value`", s)
-            load = gast.Name(id=s.target.id, ctx=gast.Load(), annotation=None, type_comment=None)
-            value = gast.BinOp(left=load, op=s.op, right=s.value)
-            gast.copy_location(value, s)
-            old = self.name(load)
-            self.assign(s.target, value, line)
-            new = self.version[s.target.id]
-            for st in reversed(self.body):           # Python would have changed `old` in place
-                if isinstance(st, ir.Assign) and st.target == new:
-                    st.inplace_of = old.id
-                    break
-        elif isinstance(s, gast.Return):
-            a = self.expr(s.value) if s.value is not None else ir.Const(None)
-            self.emit(ir.Return(a, line))
-        elif isinstance(s, gast.If):
-            test = self.expr(s.test)
-            self.emit(ir.If(test, self.nested(s.body), self.nested(s.orelse), line))
-        elif isinstance(s, gast.For):
-            self.for_(s, line)
-        elif isinstance(s, gast.While):
-            if s.orelse:
-                raise self.error(UnsupportedSyntaxError, "while/else is not supported", s)
-            self.depth += 1
-            self.loops += 1
-            saved, self.body = self.body, []
-            test = self.expr(s.test)
-            head = self.body
-            self.body = saved
-            body = self.block(s.body)
-            self.depth -= 1
-            self.loops -= 1
-            self.emit(ir.While(head + [ir.If(test, body, [ir.Break(line)], line)], line))
-        elif isinstance(s, gast.Break):
-            self.emit(ir.Break(line))
-        elif isinstance(s, gast.Continue):
-            self.emit(ir.Continue(line))
-        elif isinstance(s, gast.Pass):
-            pass
-        elif isinstance(s, gast.FunctionDef):
-            self.lift(s)
-        else:
+        visit = _VISITORS.get(type(s))
+        if visit is None:
             what = _CONSTRUCT_NAMES.get(type(s), type(s).__name__)
             raise self.error(UnsupportedSyntaxError, f"{what} is not supported in a "
                              "differentiated function", s)
+        if isinstance(s, (gast.If, gast.For, gast.While, gast.FunctionDef)):
+            self.forget_reuse()                 # names may be reassigned in there
+            visit(self, s, self.p.lineno(s))
+            self.forget_reuse()                 # ... and a test's values read the old ones
+        else:
+            visit(self, s, self.p.lineno(s))
+
+    def visit_Expr(self, s, line):
+        if isinstance(s.value, gast.Constant):
+            return                               # a docstring
+        if isinstance(s.value, gast.Call):
+            func = s.value.func
+            if isinstance(func, gast.Attribute) and func.attr == "append" and \
+                    isinstance(func.value, gast.Name) and func.value.id in self.locals:
+                if len(s.value.args) != 1 or s.value.keywords:
+                    raise self.error(UnsupportedSyntaxError, "list.append takes one argument", s)
+                from .rules.core import LIST_APPEND
+                xs = self.name(func.value)
+                v = self.expr(s.value.args[0])
+                self.call_prim(LIST_APPEND, [xs, v], dest=self.target_name(func.value.id))
+                return
+            self.expr(s.value)
+            return
+        what = _CONSTRUCT_NAMES.get(type(s.value))
+        if what:
+            raise self.error(UnsupportedSyntaxError, f"{what} is not supported in a "
+                             "differentiated function", s)
+        raise self.error(UnsupportedSyntaxError, "an expression statement that is not a call "
+                         "has no effect; remove it", s)
+
+    def visit_Assign(self, s, line):
+        if len(s.targets) == 1:
+            self.assign(s.targets[0], s.value, line)
+        else:
+            a = self.expr(s.value)
+            for t in s.targets:
+                self.assign_atom(t, a, line)
+
+    def visit_AnnAssign(self, s, line):
+        if s.value is not None:
+            self.assign(s.target, s.value, line)
+
+    def visit_AugAssign(self, s, line):
+        if not isinstance(s.target, gast.Name):
+            raise self.error(UnsupportedSyntaxError, "augmented assignment to "
+                             f"{_describe(s.target)} mutates it in place; srcad supports only "
+                             "`name op= value`", s)
+        load = gast.Name(id=s.target.id, ctx=gast.Load(), annotation=None, type_comment=None)
+        value = gast.BinOp(left=load, op=s.op, right=s.value)
+        gast.copy_location(value, s)
+        old = self.name(load)
+        self.assign(s.target, value, line)
+        new = self.version[s.target.id]
+        for st in reversed(self.body):           # Python would have changed `old` in place
+            if isinstance(st, ir.Assign) and st.target == new:
+                st.inplace_of = old.id
+                break
+
+    def visit_Return(self, s, line):
+        a = self.expr(s.value) if s.value is not None else ir.Const(None)
+        self.emit(ir.Return(a, line))
+
+    def visit_If(self, s, line):
+        test = self.expr(s.test)
+        self.emit(ir.If(test, self.nested(s.body), self.nested(s.orelse), line))
+
+    def visit_For(self, s, line):
+        self.for_(s, line)
+
+    def visit_While(self, s, line):
+        if s.orelse:
+            raise self.error(UnsupportedSyntaxError, "while/else is not supported", s)
+        self.depth += 1
+        saved, self.body = self.body, []
+        test = self.expr(s.test)
+        head = self.body
+        self.body = saved
+        body = self.block(s.body)
+        self.depth -= 1
+        self.emit(ir.While(head + [ir.If(test, body, [ir.Break(line)], line)], line))
+
+    def visit_Break(self, s, line):
+        self.emit(ir.Break(line))
+
+    def visit_Continue(self, s, line):
+        self.emit(ir.Continue(line))
+
+    def visit_Pass(self, s, line):
+        pass
+
+    def visit_FunctionDef(self, s, line):
+        self.lift(s)
 
     def lift(self, node):
         """A nested `def g(...)`: compile it as a helper whose extra trailing parameters are
@@ -343,21 +393,29 @@ class _Lowerer:
         return [gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None)
                 for n in code.co_varnames[:code.co_argcount]]
 
+
     def new_target(self, name: str) -> str:
         """The SSA name an assignment to user variable `name` writes: a new version at the
         top level, the variable itself inside control flow."""
         if name in self.version and self.depth:
             return self.version[name]
         base = name + "_" if name in rules.runtime_namespace() else name
-        new = base if base not in self.used_versions and base not in self.version.values() \
-            else self.fresh_name(base)
+        new = base if base not in self.used_versions else ir.unique_name(base, self.taken)
         self.used_versions.add(new)
+        self.taken.add(new)
+        self.versions[new] = name
         return new
 
     def target_name(self, name: str) -> str:
         new = self.new_target(name)
         self.version[name] = new
         return new
+
+    def copy(self, a, line) -> ir.Name:
+        """`a`'s value now, in a temporary of its own (for when `a`'s name is reassigned)."""
+        t = self.fresh_temp()
+        self.emit(ir.Assign(t, a, line))
+        return ir.Name(t)
 
     def assign(self, target, value, line):
         if isinstance(target, gast.Name) and isinstance(value, gast.Call) and \
@@ -380,8 +438,14 @@ class _Lowerer:
                 self.emit(ir.Assign(new, a, line))
             return
         if isinstance(target, (gast.Tuple, gast.List)) and isinstance(value, (gast.Tuple, gast.List)) \
-                and len(target.elts) == len(value.elts):
+                and len(target.elts) == len(value.elts) and \
+                not any(isinstance(e, gast.Starred) for e in target.elts + value.elts):
             atoms = [self.expr(v) for v in value.elts]
+            # inside control flow a target keeps its name: the values it reads come first
+            written = {self.version[n.id] for t in target.elts for n in gast.walk(t)
+                       if isinstance(n, gast.Name) and n.id in self.version} if self.depth else set()
+            atoms = [self.copy(a, line) if isinstance(a, ir.Name) and a.id in written else a
+                     for a in atoms]
             for t, a in zip(target.elts, atoms):
                 self.assign_atom(t, a, line)
             return
@@ -405,29 +469,37 @@ class _Lowerer:
                              "np.concatenate)", target)
 
     def for_(self, s, line):
+        """`for` over range, enumerate, zip, reversed or a sequence, as a loop over a range:
+        what Python evaluates once at loop entry (the sequences, enumerate's start) is read
+        from values taken there, even when the body rebinds the names that held them."""
         if s.orelse:
             raise self.error(UnsupportedSyntaxError, "for/else is not supported", s)
         it = s.iter
         func = self.callee(it.func) if isinstance(it, gast.Call) else None
+        rebound, grown = _rebound_names(s.body)
+        for node in gast.walk(it):
+            if isinstance(node, gast.Name) and node.id in grown:
+                raise self.error(UnsupportedSyntaxError, f"the loop changes the list "
+                                 f"{node.id!r} it iterates over; iterate over a copy", s)
+        rebound_now = {self.version[n] for n in rebound if n in self.version}
+
+        def at_entry(a):
+            return self.copy(a, line) if isinstance(a, ir.Name) and a.id in rebound_now else a
+
+        own_index = isinstance(s.target, gast.Name) and s.target.id in rebound
         if func is builtins.range:
-            if isinstance(s.target, gast.Name):
-                for node in _walk_own(gast.Module(body=s.body, type_ignores=[])):
-                    if isinstance(node, gast.Name) and node.id == s.target.id and \
-                            isinstance(node.ctx, gast.Store):
-                        raise self.error(UnsupportedSyntaxError, f"the loop variable "
-                                         f"{node.id!r} is reassigned inside its for loop; use "
-                                         "another name", node)
             rng = self.expr(it)
-            self.emit_loop(s, line, rng, lambda i: [(s.target, ir.Name(i))], index_is_target=True)
+            self.emit_loop(s, line, rng, lambda i: [(s.target, ir.Name(i))],
+                           index_is_target=isinstance(s.target, gast.Name) and not own_index)
             return
         if func is builtins.enumerate or func is builtins.zip:
             if it.keywords and func is builtins.zip:
                 raise self.error(UnsupportedSyntaxError, "zip(..., strict=) is not supported", it)
-            seqs = [self.expr(a) for a in it.args]
+            seqs = [at_entry(self.expr(a)) for a in it.args]
             start = ir.Const(0)
             if func is builtins.enumerate:
                 if len(seqs) == 2 or it.keywords:
-                    start = seqs[1] if len(seqs) == 2 else self.expr(it.keywords[0].value)
+                    start = seqs[1] if len(seqs) == 2 else at_entry(self.expr(it.keywords[0].value))
                 seqs = seqs[:1]
             n = self.call_prim(builtins.len, [seqs[0]])
             for q in seqs[1:]:
@@ -437,17 +509,14 @@ class _Lowerer:
                     len(s.target.elts) != len(seqs) + (func is builtins.enumerate):
                 raise self.error(UnsupportedSyntaxError, f"unpack the items of {func.__name__}() "
                                  "into one name each: `for i, x in enumerate(xs)`", s)
-            elts = list(s.target.elts)
 
             def reads(i):
-                out = []
+                out, rest = [], s.target.elts
                 if func is builtins.enumerate:
                     idx = ir.Name(i) if start == ir.Const(0) else \
                         self.call_prim(operator.add, [ir.Name(i), start])
-                    out.append((elts.pop(0) if False else s.target.elts[0], idx))
-                    rest = s.target.elts[1:]
-                else:
-                    rest = s.target.elts
+                    out.append((rest[0], idx))
+                    rest = rest[1:]
                 for t, q in zip(rest, seqs):
                     out.append((t, self.getitem(q, ir.Name(i))))
                 return out
@@ -458,15 +527,16 @@ class _Lowerer:
             inner = self.expr(it.args[0])             # reversed(s) reads s[::-1]
             seq = self.call_prim(GETITEM, [inner, ir.Const(-1)], static=("slice", None, None, 1))
         else:
-            seq = self.expr(it)
+            seq = at_entry(self.expr(it))
         rng = self.call_prim(builtins.range, [self.call_prim(builtins.len, [seq])])
         self.emit_loop(s, line, rng, lambda i: [(s.target, self.getitem(seq, ir.Name(i)))])
 
     def emit_loop(self, s, line, rng, reads, index_is_target=False):
+        """The loop over range `rng`; `reads(i)` gives the (target, atom) pairs assigned
+        from index `i` at the top of each iteration (unless the index is the target)."""
         self.depth += 1
-        self.loops += 1
         saved, self.body = self.body, []
-        if index_is_target and isinstance(s.target, gast.Name):
+        if index_is_target:
             index = self.target_name(s.target.id)
         else:
             index = self.fresh_temp()
@@ -476,7 +546,6 @@ class _Lowerer:
         self.body = saved
         body = head + self.block(s.body)
         self.depth -= 1
-        self.loops -= 1
         self.emit(ir.For(index, rng, body, line))
 
     # ------------------------------------------------------------ expressions
@@ -493,8 +562,12 @@ class _Lowerer:
         name = self.fresh_temp() if dest is None or ir.Name(dest) in atoms else dest
         self.emit(ir.Assign(name, ir.Call(rule, list(args), dict(kwargs or {}), static),
                             self.line))
+        if not isinstance(rule, rules.Rule):
+            self.forget_reuse()        # a user's helper or opaque call may change its arguments
         if key is not None:
             self.cse[key] = ir.Name(name)
+            for n in {a.id for a in atoms if isinstance(a, ir.Name)} | {name}:
+                self.cse_reads.setdefault(n, []).append(key)
         if dest is not None and name != dest:
             self.emit(ir.Assign(dest, ir.Name(name), self.line))
             return ir.Name(dest)
@@ -502,8 +575,9 @@ class _Lowerer:
 
     def cse_key(self, rule, args, kwargs, static):
         """A key for reusing a pure rule call in top-level straight-line code, else None.
-        (Top-level names are never reassigned there; control flow clears the table.)"""
-        if self.depth or not isinstance(rule, rules.Rule) or rule.key is _INDEX_ADD:
+        An entry is forgotten when a name it reads or holds is reassigned (`emit`) and
+        after each compound statement."""
+        if self.depth or not isinstance(rule, rules.Rule) or not rule.pure:
             return None
         try:
             key = (id(rule), tuple(args), tuple(sorted((kwargs or {}).items())), repr(static))
@@ -516,9 +590,10 @@ class _Lowerer:
         from .rules.core import GETITEM
         return self.call_prim(GETITEM, [seq, index], static=("atom", 1))
 
-    def expr(self, node, dest=None, statement=False) -> ir.Name | ir.Const:
+    def expr(self, node, dest=None) -> ir.Name | ir.Const:
         """Lower `node` to an atom; the last operation writes `dest` when given."""
-        self.line = self.p.lineno(node) if hasattr(node, "lineno") else getattr(self, "line", 0)
+        if hasattr(node, "lineno"):
+            self.line = self.p.lineno(node)
         if isinstance(node, gast.Constant):
             return ir.Const(node.value)
         if isinstance(node, gast.Name):
@@ -559,12 +634,13 @@ class _Lowerer:
         if isinstance(node, gast.IfExp):
             test = self.expr(node.test)
             out = dest or self.fresh_merge()
-            self.merge_names.add(out)
+            if test == ir.Name(out):               # the branches assign it: test a copy
+                test = self.copy(test, self.p.lineno(node))
             body, orelse = self.lower_into(out, node.body), self.lower_into(out, node.orelse)
             self.emit(ir.If(test, body, orelse, self.p.lineno(node)))
             return ir.Name(out)
         if isinstance(node, gast.Call):
-            return self.call(node, dest, statement)
+            return self.call(node, dest)
         if isinstance(node, gast.Subscript):
             return self.subscript(node, dest)
         if isinstance(node, gast.Attribute):
@@ -593,6 +669,7 @@ class _Lowerer:
             # assigned somewhere (e.g. in a loop body seen later): read the variable itself
             self.version[n] = self.fresh_name(n) if n in self.used_versions else n
             self.used_versions.add(self.version[n])
+            self.versions[self.version[n]] = n
             return ir.Name(self.version[n])
         try:
             value = self.p.resolve(n)
@@ -620,19 +697,22 @@ class _Lowerer:
         return block
 
     def boolop(self, node, dest):
+        """`a or b` (`a and b`) as a branch on a's value, which no branch reassigns; the
+        result goes to `out`, assigned on every path (`out = a` on the short cut)."""
         out = dest or self.fresh_merge()
-        self.merge_names.add(out)
+        line = self.p.lineno(node)
         first = self.expr(node.values[0])
-        self.emit(ir.Assign(out, first, self.p.lineno(node)))
+        if first == ir.Name(out):
+            first = self.copy(first, line)
         rest = node.values[1:]
-        if not rest:
-            return ir.Name(out)
-        inner = self.lower_into(out, gast.copy_location(gast.BoolOp(op=node.op, values=rest), node)
-                                if len(rest) > 1 else rest[0])
+        second = rest[0] if len(rest) == 1 else \
+            gast.copy_location(gast.BoolOp(op=node.op, values=rest), node)
+        shortcut = [ir.Assign(out, first, line)]
+        other = self.lower_into(out, second)
         if isinstance(node.op, gast.And):
-            self.emit(ir.If(ir.Name(out), inner, [], self.p.lineno(node)))
+            self.emit(ir.If(first, other, shortcut, line))
         else:
-            self.emit(ir.If(ir.Name(out), [], inner, self.p.lineno(node)))
+            self.emit(ir.If(first, shortcut, other, line))
         return ir.Name(out)
 
     def callee(self, func):
@@ -656,45 +736,77 @@ class _Lowerer:
                                  "does not exist", func) from None
         return obj
 
-    def call(self, node, dest, statement):
+    def call(self, node, dest):
         if any(isinstance(a, gast.Starred) for a in node.args) or \
                 any(k.arg is None for k in node.keywords):
             raise self.error(UnsupportedSyntaxError, "*args and **kwargs in a call are not "
                              "supported", node)
-        text = _Lazy(node.func)
         func = node.func
+        text = _describe(func)
         if isinstance(func, gast.Name) and func.id in self.nested_defs:
             return self.nested_call(node, dest)
-        if isinstance(func, gast.Attribute) and self.callee(func) is None:
-            rule = rules.lookup_method(func.attr)
-            if rule is None:
-                raise self.error(NonDifferentiableError, f"srcad has no derivative rule for the "
-                                 f"method .{func.attr}() in {text}()", node)
+        obj = self.callee(func)
+        if obj is None and isinstance(func, gast.Attribute):
             receiver = self.expr(func.value)
             args = [receiver] + [self.expr(a) for a in node.args]
-            return self.prim_call(rule, args, node, dest, text)
-        obj = self.callee(func)
+            rule = rules.lookup_method(func.attr)
+            if rule is not None:
+                return self.prim_call(rule, args, node, dest, text)
+            kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
+            name = self.inject(f"{func.attr}_method", _accessor(_method_caller, func.attr))
+            opaque = _Opaque(name, f"srcad has no derivative rule for the method .{func.attr}() "
+                                   f"in {text}()")
+            return self.call_prim(opaque, args, kwargs, dest=dest)
         if obj is None:
-            raise self.error(UnsupportedSyntaxError, f"calling the local value {text!r} is not "
+            raise self.error(UnsupportedSyntaxError, f"calling the local value {text} is not "
                              "supported", node)
+        if (obj is builtins.max or obj is builtins.min) and \
+                (len(node.args) != 2 or node.keywords):
+            return self.min_max(obj, node, dest)
         args = [self.expr(a) for a in node.args]
         rule = rules.lookup(obj)
         if rule is not None:
             return self.prim_call(rule, args, node, dest, text)
+        kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
         if obj is builtins.print:
-            name = self.inject("print", obj)
-            kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
-            return self.call_prim(_Opaque(name), args, kwargs, dest=dest)
-        target = getattr(obj, "__srcad_transform__", None)
-        if isinstance(obj, types.FunctionType) or target is not None:
-            if obj is getattr(self.p.func, "__srcad_original__", self.p.func):
-                pass
-            kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
+            return self.call_prim(_Opaque(self.inject("print", obj), None, rules.NONE), args,
+                                  kwargs, dest=dest)
+        if isinstance(obj, types.FunctionType) or hasattr(obj, "__srcad_transform__"):
             name = self.inject(getattr(obj, "__name__", "helper"), obj)
             return self.call_prim(UserCall(obj, name), args, kwargs, dest=dest)
-        raise self.error(NonDifferentiableError, f"srcad has no derivative rule for {text}() "
-                         f"({obj!r}) and cannot read its source; register one with "
-                         "srcad.custom_rule or wrap the value in srcad.stop_gradient", node)
+        base = getattr(obj, "__name__", None)
+        name = self.inject(base if isinstance(base, str) and base.isidentifier() else "call", obj)
+        opaque = _Opaque(name, f"srcad has no derivative rule for {text}() (a "
+                               f"{type(obj).__name__}) and cannot read its source; register one "
+                               "with srcad.custom_rule or wrap the value in srcad.stop_gradient")
+        return self.call_prim(opaque, args, kwargs, dest=dest)
+
+    def min_max(self, func, node, dest):
+        """`max(a, b, c)` and `max([a, b, c])` as nested calls of the two-argument rule."""
+        name = func.__name__
+        items = node.args
+        if len(items) == 1 and isinstance(items[0], (gast.List, gast.Tuple)) and \
+                not any(isinstance(e, gast.Starred) for e in items[0].elts):
+            items = items[0].elts
+        elif len(items) == 1:
+            raise self.error(UnsupportedSyntaxError, f"{name}() of one value whose items srcad "
+                             f"cannot see ({_describe(items[0])}) is not supported; write "
+                             f"{name}(a, b, ...) or {name}([a, b, ...]), or use np.{name}", node)
+        if node.keywords:
+            raise self.error(UnsupportedSyntaxError, f"{name}() with keyword arguments "
+                             f"({', '.join(k.arg + '=' for k in node.keywords)}) is not supported",
+                             node)
+        if not items:
+            raise self.error(UnsupportedSyntaxError, f"{name}() of nothing raises ValueError",
+                             node)
+        acc = self.expr(items[0])
+        for k, e in enumerate(items[1:]):
+            acc = self.call_prim(func, [acc, self.expr(e)],
+                                 dest=dest if k == len(items) - 2 else None)
+        if dest is not None and acc != ir.Name(dest):
+            self.emit(ir.Assign(dest, acc, self.line))
+            return ir.Name(dest)
+        return acc
 
     def prim_call(self, rule, args, node, dest, text):
         kwnames = [k.arg for k in node.keywords]
@@ -705,6 +817,7 @@ class _Lowerer:
         return self.call_prim(rule, args, kwargs, dest=dest)
 
     def inject(self, base, obj) -> str:
+        """The name generated code calls `obj` by: the user's own when it is free."""
         for name, known in self.injected.items():
             if known is obj:
                 return name
@@ -714,11 +827,7 @@ class _Lowerer:
                 return base
         except KeyError:
             pass
-        name = base
-        k = 0
-        while name in self.reserved or name in self.injected or name in self.used_versions:
-            k += 1
-            name = f"{base}_{k}"
+        name = ir.unique_name(base, self.taken)
         self.injected[name] = obj
         return name
 
@@ -758,10 +867,32 @@ class _Lowerer:
             raise self.error(UnsupportedSyntaxError, f"{_describe(node)} used as a value is not "
                              "supported", node)
         rule = rules.lookup(("attr", node.attr))
-        if rule is None:
-            raise self.error(NonDifferentiableError, f"srcad has no rule for the attribute "
-                             f".{node.attr}", node)
-        return self.call_prim(rule, [self.expr(node.value)], dest=dest)
+        value = self.expr(node.value)
+        if rule is not None:
+            return self.call_prim(rule, [value], dest=dest)
+        name = self.inject(f"{node.attr}_attribute", _accessor(operator.attrgetter, node.attr))
+        opaque = _Opaque(name, f"srcad has no rule for the attribute .{node.attr} in "
+                               f"{_describe(node)}")
+        return self.call_prim(opaque, [value], dest=dest)
+
+
+# statement type -> the _Lowerer method lowering it (`visit_If` lowers gast.If)
+_VISITORS = {getattr(gast, name[len("visit_"):]): method for name, method in vars(_Lowerer).items()
+             if name.startswith("visit_")}
+
+
+def _rebound_names(stmts):
+    """The user variables `stmts` may rebind (assignments, `xs.append`, `xs.pop()`), and
+    those of them it grows or shrinks as lists."""
+    rebound, grown = set(), set()
+    for node in _walk_own(gast.Module(body=stmts, type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            rebound.add(node.id)
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
+                node.func.attr in ("append", "pop") and isinstance(node.func.value, gast.Name):
+            rebound.add(node.func.value.id)
+            grown.add(node.func.value.id)
+    return rebound, grown
 
 
 def _numpy_ref(obj):
@@ -781,18 +912,6 @@ def _walk_own(fn):
         yield node
         if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.AsyncFunctionDef)):
             todo.extend(gast.iter_child_nodes(node))
-
-
-class _Lazy:
-    """The source text of a node, worked out only if an error message needs it."""
-
-    def __init__(self, node):
-        self.node = node
-
-    def __str__(self):
-        return _describe(self.node)
-
-    __format__ = lambda self, spec: format(str(self), spec)  # noqa: E731
 
 
 def _describe(node) -> str:
@@ -846,9 +965,13 @@ def _eliminate_returns(body, lowerer, fn_node) -> list:
         return out
 
     body = rewrite(body, False)
+    if not _always_jumps(body):
+        body.append(ir.Assign(result, ir.Const(None), line))    # falling off the end
     body = _move_continuations(body, lowerer)
     _strip_exits(body)
-    init = [ir.Assign(flag, ir.Const(False), line)] if used_flag[0] else []
+    # a return inside a loop: the result is read after the loop on paths a flag tells
+    init = [ir.Assign(flag, ir.Const(False), line), ir.Assign(result, ir.Const(None), line)] \
+        if used_flag[0] else []
     return init + body + [ir.Return(ir.Name(result), line)]
 
 
@@ -899,8 +1022,7 @@ def _move_continuations(block, lowerer) -> list:
 
 
 def _append_continuation(s, rest, lowerer, first):
-    for attr in ("body", "orelse"):
-        block = getattr(s, attr)
+    for block in (s.body, s.orelse):
         if _always_jumps(block):
             continue
         tail = rest if first else _renamed_copy(rest, lowerer)
@@ -913,11 +1035,14 @@ def _append_continuation(s, rest, lowerer, first):
 
 def _renamed_copy(stmts, lowerer) -> list:
     """A copy of `stmts` whose temporaries get fresh names (they stay assigned once)."""
-    stmts = copy.deepcopy(stmts)
+    # the primitives are shared, not copied: passes recognise them by identity
+    keep = {id(s.value.prim): s.value.prim for s in ir.walk(stmts)
+            if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call)}
+    stmts = copy.deepcopy(stmts, keep)
     mapping = {}
     for s in ir.walk(stmts):
         for t in ir.targets(s):
-            if ir._is_temp(t) and t not in mapping:
+            if t in lowerer.temp_names and t not in mapping:
                 mapping[t] = lowerer.fresh_temp()
 
     def atom(a):

@@ -184,6 +184,7 @@ def _activity(b: Build):
     kinds = tuple(FLOAT if (i in b.wrt and k == INT) else k for i, k in enumerate(b.kinds))
     b.kinds = kinds + (ANY,) * (len(fn.params) - len(kinds))
     b.act = activity.analyze(fn, b.names, dict(zip(fn.params, b.kinds)))
+    lower.check_rules(fn, b.act.varied)       # calls without a rule that derivatives reach
 
 
 def _emit(b: Build):

@@ -25,8 +25,10 @@ def _mul(a, b):
     return ir.Call(srcad.rules.lookup(operator.mul), [a, b])
 
 
-def _function(body, params=("x",)):
-    return ir.Function(name="g", params=list(params), body=body, filename="g.py", firstline=1)
+def _function(body, params=("x",), temps=("v0", "v1")):
+    """A hand-built function whose temporaries are `temps` (the lowering's record)."""
+    return ir.Function(name="g", params=list(params), body=body, filename="g.py", firstline=1,
+                       temps=set(temps))
 
 
 def test_verify_accepts_hand_built_ir():
@@ -77,3 +79,45 @@ def test_verify_after_each_pass_of_the_worked_example():
     calls = [s.value.prim for s in fn.body if isinstance(s, ir.Assign)]
     assert [srcad.rules.lookup(op) for op in (operator.mul, operator.truediv, operator.add)] \
         == calls
+
+
+def test_unique_name_takes_the_first_free_name_and_records_it():
+    taken = {"x", "x_1", "v0", "v1"}
+    assert ir.unique_name("y", taken) == "y" and "y" in taken
+    assert ir.unique_name("x", taken) == "x_2" and "x_2" in taken
+    assert ir.unique_name("v", taken, start=0) == "v2"
+    assert ir.unique_name("v", taken, start=0) == "v3"
+
+
+def _gt(a, b):
+    return ir.Call(srcad.rules.lookup(operator.gt), [a, b])
+
+
+def test_verify_follows_a_condition_tested_again():
+    # the reverse sweep's shape: `w` is assigned under `if c:` and read under a later `if c:`
+    body = [ir.Assign("c", _gt(ir.Name("x"), ir.Const(0.0)), 2),
+            ir.If(ir.Name("c"), [ir.Assign("w", _mul(ir.Name("x"), ir.Name("x")), 3)], [], 3),
+            ir.If(ir.Name("c"), [ir.Assign("v0", _mul(ir.Name("w"), ir.Name("x")), 4)], [], 4),
+            ir.Return(ir.Name("x"), 5)]
+    ir.verify(_function(body))
+    # ... but not once `c` may have changed in between
+    changed = body[:2] + [ir.Assign("c", ir.Const(True), 4)] + body[2:]
+    with pytest.raises(srcad.SrcadError) as info:
+        ir.verify(_function(changed))
+    assert "'w'" in str(info.value)
+
+
+def test_verify_rejects_a_user_variable_assigned_on_one_path_only():
+    body = [ir.If(ir.Name("x"), [ir.Assign("w", ir.Const(1.0), 2)], [], 2),
+            ir.Return(ir.Name("w"), 3)]
+    with pytest.raises(srcad.SrcadError) as info:
+        ir.verify(_function(body))
+    assert "'w'" in str(info.value) and info.value.lineno == 3
+
+
+def test_verify_accepts_a_variable_every_loop_iteration_assigns():
+    loop = ir.For("i", ir.Name("x"), [ir.Assign("w", ir.Name("i"), 3)], 2)
+    ir.verify(_function([loop, ir.Return(ir.Name("w"), 4)]))
+    # a while loop leaves only by a break: what is assigned before each break counts
+    loop = ir.While([ir.Assign("w", ir.Const(1.0), 3), ir.Break(4)], 2)
+    ir.verify(_function([loop, ir.Return(ir.Name("w"), 5)]))

@@ -1,7 +1,7 @@
 """Lowering to SSA three-address form: `srcad.ssa(f)` and `srcad.lower.lower`."""
 import ast
+import collections
 import inspect
-import re
 import textwrap
 
 import numpy as np
@@ -17,7 +17,6 @@ from fixtures import core_funcs as core
 from fixtures.cases import CONTROL_CASES, CORE_CASES
 from fixtures.catalog import ALL
 
-TEMP = re.compile(r"^v\d+$")
 
 
 def _fn(text):
@@ -123,29 +122,26 @@ def test_ssa_one_operation_per_line(f):
                 ast.unparse(node)
 
 
+def _lowered(f):
+    return srcad.lower.lower(srcad.frontend.parse(f))
+
+
 @pytest.mark.parametrize("f", ALL, ids=[f.__name__ for f in ALL])
-def test_ssa_temporaries_are_v_numbered_and_assigned_once(f):
-    fn = _fn(srcad.ssa(f))
+def test_ssa_temporaries_are_recorded_numbered_and_assigned_once(f):
+    # the lowering's own record says which names are its temporaries, never their spelling
+    fn = _lowered(f)
     user = _user_names(f)
-    seen = []
-    for node in ast.walk(fn):
-        if isinstance(node, (ast.Assign, ast.For)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for t in targets:
-                for name in _target_names(t):
-                    if name in user:
-                        continue                          # the user's own name (even `v0`)
-                    if TEMP.match(name):
-                        seen.append(name)
-                    else:
-                        base = re.sub(r"_\d*$", "", name)
-                        # user variables (maybe versioned) and srcad's result/returned variables
-                        # srcad's merge variables (SSA phis) are named phi0, phi1, ...
-                        assert base in user or base in ("result", "returned") \
-                            or re.fullmatch(r"phi\d+", name), name
-    assert len(seen) == len(set(seen)), "a temporary is assigned twice"
-    if seen:
-        assert "v0" in seen
+    counts = collections.Counter(t for s in srcad.ir.walk(fn.body) for t in srcad.ir.targets(s))
+    for name, k in counts.items():
+        if name in fn.temps:
+            assert k == 1 and name not in user, name
+        elif name in fn.merge_names:
+            assert name not in user, name                 # result, returned, phi<k>
+        else:
+            assert fn.versions.get(name, name) in user, name
+    assert fn.temps <= {f"v{k}" for k in range(len(fn.temps) + len(user))}
+    if fn.temps:
+        assert "v0" in fn.temps
 
 
 def test_ssa_of_worked_example():
@@ -155,7 +151,8 @@ def test_ssa_of_worked_example():
     ops = [type(s.value.op) for s in body[:3]]
     assert ops == [ast.Mult, ast.Div, ast.Add]
     names = [s.targets[0].id for s in body[:3]]
-    assert TEMP.match(names[0]) and TEMP.match(names[1]) and names[0] != names[1]
+    temps = _lowered(core.ex1).temps
+    assert names[0] in temps and names[1] in temps and names[0] != names[1]
     assert names[2] == "y"                                   # the user's name is kept
     assert ast.unparse(body[2].value) == f"{names[0]} + {names[1]}"
     assert ast.unparse(body[3]) == "return y"
@@ -163,8 +160,9 @@ def test_ssa_of_worked_example():
 
 def test_ssa_temporaries_count_from_v0_in_order():
     fn = _fn(srcad.ssa(core.loop_free_scalar))
+    record = _lowered(core.loop_free_scalar).temps
     temps = [s.targets[0].id for s in fn.body if isinstance(s, ast.Assign)
-             and TEMP.match(s.targets[0].id)]
+             and s.targets[0].id in record]
     assert temps == [f"v{i}" for i in range(len(temps))]
     assert len(temps) >= 5
 
@@ -173,8 +171,9 @@ def test_ssa_reassignment_gets_new_versions():
     fn = _fn(srcad.ssa(core.reassign))
     targets = [s.targets[0].id for s in fn.body if isinstance(s, ast.Assign)]
     assert len(targets) == len(set(targets)), targets    # each name assigned once
-    ys = [t for t in targets if t == "y" or re.match(r"^y_\d+$", t)]
-    assert len(ys) == 3
+    versions = _lowered(core.reassign).versions
+    ys = [t for t in targets if versions.get(t, t) == "y"]
+    assert len(ys) == 3 and "y" in ys
     fn = _fn(srcad.ssa(core.aug_assign))
     targets = [s.targets[0].id for s in fn.body if isinstance(s, ast.Assign)]
     assert len(targets) == len(set(targets)), targets

@@ -88,6 +88,7 @@ class Rule:
     vjp: dict = field(default_factory=dict)    # param -> contribution to param_bar
     kind: str = "elementwise"      # how the output kind follows the inputs
     differentiable: bool = True    # False: output is never active (comparisons, shape, ...)
+    pure: bool = True              # False: a call may differ each time (never reused)
 
     @property
     def diff_params(self) -> list:
@@ -178,7 +179,8 @@ def _parse_params(spec: str) -> list:
 
 
 def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp=None, vjp=None,
-            kind: str = "elementwise", method: str | None = None, differentiable: bool = True):
+            kind: str = "elementwise", method: str | None = None, differentiable: bool = True,
+            pure: bool = True):
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
     or a dict of templates per differentiable parameter."""
     plist = _parse_params(params)
@@ -192,7 +194,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
         return {k: Template(v) for k, v in t.items()}
 
     rule = Rule(key=keys, params=plist, name=name, primal=Template(primal) if primal else None,
-                jvp=tdict(jvp), vjp=tdict(vjp), kind=kind, differentiable=differentiable)
+                jvp=tdict(jvp), vjp=tdict(vjp), kind=kind, differentiable=differentiable,
+                pure=pure)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if method:

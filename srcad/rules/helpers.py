@@ -24,7 +24,7 @@ deflinear(runtime.grad_like, "g, x", vjp="unbroadcast(out_bar, g)", kind="first"
 # g may be smaller than x[idx] and broadcast into it (a sum's adjoint left as a scalar)
 deflinear(runtime.unindex, "g, x, idx", vjp="unbroadcast(out_bar[idx], g)")
 # generated code writes `acc = index_add(acc, idx, g)`: a value update (it adds in place)
-defrule(runtime.index_add, "acc, idx, g", name="index_add", kind=ANY,
+defrule(runtime.index_add, "acc, idx, g", name="index_add", kind=ANY, pure=False,
         jvp={"acc": "bcast(acc_dot, out)", "g": "unindex(g_dot, acc, idx)"},
         vjp={"acc": "out_bar", "g": "unbroadcast(out_bar[idx], g)"})
 deflinear(runtime.untranspose, "g, axes=None", vjp="np.transpose(out_bar, axes)")
