@@ -88,6 +88,7 @@ class Rule:
     vjp: dict = field(default_factory=dict)    # param -> contribution to param_bar
     kind: str = "elementwise"      # how the output kind follows the inputs
     differentiable: bool = True    # False: output is never active (comparisons, shape, ...)
+    kwonly: tuple = ()             # parameters passed only by keyword (after `*` in the spec)
 
     @property
     def diff_params(self) -> list:
@@ -114,8 +115,9 @@ class Rule:
         Returns an error message instead when the call does not fit.
         """
         names = [p for p, _ in self.params]
-        if nargs > len(names):
-            return f"{self.name or self.key} takes at most {len(names)} arguments"
+        positional = [p for p in names if p not in self.kwonly]
+        if nargs > len(positional):
+            return f"{self.name or self.key} takes at most {len(positional)} arguments"
         bound = {names[i]: ("arg", i) for i in range(nargs)}
         for k in kwnames:
             if k not in names:
@@ -167,9 +169,12 @@ _METHODS: dict = {}
 
 
 def _parse_params(spec: str) -> list:
+    """`"x, axis=None"` as [(name, default or _REQUIRED)]; a `*` entry is kept as ("*", None)."""
     params = []
     for part in filter(None, (p.strip() for p in spec.split(","))):
-        if "=" in part:
+        if part == "*":
+            params.append(("*", None))
+        elif "=" in part:
             name, default = (s.strip() for s in part.split("=", 1))
             params.append((name, ast.literal_eval(default)))
         else:
@@ -182,6 +187,9 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
     or a dict of templates per differentiable parameter."""
     plist = _parse_params(params)
+    star = [p for p, _ in plist].index("*") if ("*", None) in plist else len(plist)
+    kwonly = tuple(p for p, _ in plist[star + 1:])
+    plist = [p for p in plist if p[0] != "*"]
     first = plist[0][0] if plist else None
 
     def tdict(t):
@@ -192,7 +200,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
         return {k: Template(v) for k, v in t.items()}
 
     rule = Rule(key=keys, params=plist, name=name, primal=Template(primal) if primal else None,
-                jvp=tdict(jvp), vjp=tdict(vjp), kind=kind, differentiable=differentiable)
+                jvp=tdict(jvp), vjp=tdict(vjp), kind=kind, differentiable=differentiable,
+                kwonly=kwonly)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if method:
@@ -235,7 +244,7 @@ def deflinear(func, params: str, vjp: str, kind: str = ANY, name: str | None = N
 def defalias(keys, rule: Rule, name: str):
     """`keys` differentiate as `rule` does (np.add as +) but print as calls of `name`."""
     alias = Rule(key=keys, params=rule.params, name=name, jvp=rule.jvp, vjp=rule.vjp,
-                 kind=rule.kind, differentiable=rule.differentiable)
+                 kind=rule.kind, differentiable=rule.differentiable, kwonly=rule.kwonly)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = alias
     return alias

@@ -28,10 +28,13 @@ defrule(operator.mul, "x, y", primal="x * y",
 defrule(operator.truediv, "x, y", primal="x / y",
         jvp={"x": "x_dot / y", "y": "-(out * y_dot) / y"},
         vjp={"x": "unbroadcast(out_bar / y, x)", "y": "unbroadcast(-(out_bar * out) / y, y)"})
+# d/dx x ** y = y x ** (y - 1), written with the exponent y - 1 + [y == 0] (0 ** (y * y)
+# is 1 there, else 0) so that x ** 0 has derivative 0 also at x = 0, where y x ** (y - 1)
+# would be 0 * inf; for a constant y the exponent folds to the number y - 1
 defrule(operator.pow, "x, y", primal="x ** y",
-        jvp={"x": "x_dot * (y * x ** (y - 1))",
+        jvp={"x": "x_dot * (y * x ** (y - 1 + 0 ** (y * y)))",
              "y": "y_dot * (out * pow_log(x))"},
-        vjp={"x": "unbroadcast(out_bar * (y * x ** (y - 1)), x)",
+        vjp={"x": "unbroadcast(out_bar * (y * x ** (y - 1 + 0 ** (y * y))), x)",
              "y": "unbroadcast(out_bar * (out * pow_log(x)), y)"})
 defrule(operator.neg, "x", primal="-x", jvp="-x_dot", vjp="-out_bar")
 defrule(operator.pos, "x", primal="+x", jvp="x_dot", vjp="out_bar")
@@ -41,9 +44,10 @@ defrule(operator.matmul, "x, y", primal="x @ y", kind=ANY,
 defrule(np.matmul, "x, y", name="np.matmul", kind=ANY,
         jvp={"x": "np.matmul(x_dot, y)", "y": "np.matmul(x, y_dot)"},
         vjp={"x": "matmul_vjp_x(out_bar, x, y)", "y": "matmul_vjp_y(out_bar, x, y)"})
-defrule(np.dot, "x, y", name="dot", method="dot", kind=ANY,
-        jvp={"x": "dot(x_dot, y)", "y": "dot(x, y_dot)"},
-        vjp={"x": "matmul_vjp_x(out_bar, x, y)", "y": "matmul_vjp_y(out_bar, x, y)"})
+# np.dot of N-d operands sums over the last axis of x and the second-to-last of y
+defrule(np.dot, "x, y", name="np.dot", method="dot", kind=ANY,
+        jvp={"x": "np.dot(x_dot, y)", "y": "np.dot(x, y_dot)"},
+        vjp={"x": "dot_vjp_x(out_bar, x, y)", "y": "dot_vjp_y(out_bar, x, y)"})
 
 # x // y is piecewise constant; x % y = x - (x // y) * y
 defrule(operator.floordiv, "x, y", primal="x // y", differentiable=False)
@@ -110,7 +114,7 @@ defrule(np.sum, "x, axis=None, keepdims=False", name="np.sum", method="sum", kin
         vjp="unreduce(out_bar, x, axis, keepdims)")
 defrule(np.mean, "x, axis=None, keepdims=False", name="np.mean", method="mean", kind="reduce",
         jvp="np.mean(x_dot, axis=axis, keepdims=keepdims)",
-        vjp="unreduce(out_bar, x, axis, keepdims) * (np.size(out) / np.size(x))")
+        vjp="unreduce(out_bar, x, axis, keepdims) * inv_count(x, out)")
 for _f, _m in [(np.max, "max"), (np.min, "min")]:
     defrule([_f, getattr(np, "a" + _m)], "x, axis=None, keepdims=False", name=f"np.{_m}",
             method=_m, kind="reduce",

@@ -6,9 +6,11 @@ the reduced axes (`unreduce`, which knows `axis` as an int, a negative int or a 
 `keepdims`) times d out/d x. Each rule is also the ndarray method of the same name.
 
 Conventions: prod's derivative is the product of the other entries, exact also at zeros
-(no division); var and std take `ddof` (the divisor is N - ddof); std'(x) is inf or nan
-where the spread is zero (x constant along the axis), as 1/(2 sqrt(0)) is; cumprod is
-differentiated by its recurrence, exact at zeros.
+(no division); var and std take `ddof` (the divisor is max(N - ddof, 0), as NumPy takes
+it); std'(x) is 0 where std is 0 (x constant along the axis: a kink, like abs at 0, and 0
+its least subgradient; the true derivative when the axis has length 1 or x is a scalar);
+mean, var and std of no entries give an empty gradient, as their values are nan; cumprod
+is differentiated by its recurrence, exact at zeros.
 """
 import numpy as np
 
@@ -23,18 +25,19 @@ defrule(np.prod, "x, axis=None, dtype=None, keepdims=False", name="np.prod", met
 # ------------------------------------------------------------ spread: with N = size(x) / size(out)
 #   var = sum((x - mean)^2) / (N - ddof),  d var / dx = 2 (x - mean) / (N - ddof)
 #   std = sqrt(var),                       d std / dx = (x - mean) / ((N - ddof) std)
+# (inv_count(x, out, ddof) is 1 / (N - ddof); recip_or_zero(std) is 1 / std, 0 where std is 0)
 defrule(np.var, "x, axis=None, dtype=None, ddof=0, keepdims=False", name="np.var",
         method="var", kind="reduce",
         jvp="np.sum(x_dot * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, "
-            "keepdims=keepdims) * (2.0 / (np.size(x) / np.size(out) - ddof))",
+            "keepdims=keepdims) * (2.0 * inv_count(x, out, ddof))",
         vjp="unreduce(out_bar, x, axis, keepdims) * (x - np.mean(x, axis=axis, keepdims=True))"
-            " * (2.0 / (np.size(x) / np.size(out) - ddof))")
+            " * (2.0 * inv_count(x, out, ddof))")
 defrule(np.std, "x, axis=None, dtype=None, ddof=0, keepdims=False", name="np.std",
         method="std", kind="reduce",
         jvp="np.sum(x_dot * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, "
-            "keepdims=keepdims) / (out * (np.size(x) / np.size(out) - ddof))",
-        vjp="unreduce(out_bar / out, x, axis, keepdims) * (x - np.mean(x, axis=axis, "
-            "keepdims=True)) / (np.size(x) / np.size(out) - ddof)")
+            "keepdims=keepdims) * (recip_or_zero(out) * inv_count(x, out, ddof))",
+        vjp="unreduce(out_bar * recip_or_zero(out), x, axis, keepdims) * (x - np.mean(x, "
+            "axis=axis, keepdims=True)) * inv_count(x, out, ddof)")
 
 # ------------------------------------------------------------ scans (axis=None: of the flat x)
 defrule(np.cumsum, "x, axis=None, dtype=None", name="np.cumsum", method="cumsum", kind=ANY,
