@@ -193,3 +193,31 @@ def test_hessian_through_helpers_that_return_constants():
     assert g3 == pytest.approx(-np.cos(0.7), rel=1e-12)
     assert float(numerical_grad(srcad.grad(rr.uses_constant_helper), (0.7,), 0)) == \
         pytest.approx(4.0, rel=1e-6)
+
+
+# ------------------------------------------------------------ 8. what the primal raises
+@pytest.mark.parametrize("f", [rr.invert, rr.shift, rr.bit_or, rr.dead_invert, rr.dead_in_loop])
+def test_bitwise_operators_on_floats_raise_in_every_derivative(f):
+    with pytest.raises(TypeError):
+        f(1.5)
+    for run in (lambda: srcad.grad(f)(1.5), lambda: srcad.value_and_grad(f)(1.5),
+                lambda: srcad.jvp(f, (1.5,), (1.0,)), lambda: srcad.vjp(f, 1.5)[1](1.0)):
+        with pytest.raises(TypeError):
+            run()
+
+
+@pytest.mark.parametrize("f, x, error", [(rr.dead_log, -1.0, ValueError),
+                                         (rr.dead_int, float("nan"), ValueError)])
+def test_dead_conversions_and_domain_errors_raise(f, x, error):
+    with pytest.raises(error):
+        f(x)
+    with pytest.raises(error):
+        srcad.grad(f)(x)
+    with pytest.raises(error):
+        srcad.jvp(f, (x,), (1.0,))
+    assert srcad.grad(f)(2.0) == 3.0
+
+
+def test_boolean_masks_still_differentiate():
+    x = np.array([0.05, 0.3, 0.7, 0.9])
+    np.testing.assert_allclose(srcad.grad(rr.live_mask)(x), [0.1, 0.6, 1.0, 1.0])

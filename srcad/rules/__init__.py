@@ -89,6 +89,10 @@ class Rule:
     kind: str = "elementwise"      # how the output kind follows the inputs
     differentiable: bool = True    # False: output is never active (comparisons, shape, ...)
     kwonly: tuple = ()             # parameters passed only by keyword (after `*` in the spec)
+    # False: raises on some values srcad differentiates (`~x` or `x << 1` on a float, int()
+    # of nan, math.log(-1.0)), so a derivative keeps its primal statement even where
+    # nothing reads it, and raises as the primal does
+    total: bool = True
 
     @property
     def diff_params(self) -> list:
@@ -183,7 +187,8 @@ def _parse_params(spec: str) -> list:
 
 
 def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp=None, vjp=None,
-            kind: str = "elementwise", method: str | None = None, differentiable: bool = True):
+            kind: str = "elementwise", method: str | None = None, differentiable: bool = True,
+            total: bool = True):
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
     or a dict of templates per differentiable parameter."""
     plist = _parse_params(params)
@@ -201,11 +206,13 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
 
     rule = Rule(key=keys, params=plist, name=name, primal=Template(primal) if primal else None,
                 jvp=tdict(jvp), vjp=tdict(vjp), kind=kind, differentiable=differentiable,
-                kwonly=kwonly)
+                kwonly=kwonly, total=total)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if method:
         _METHODS[method] = rule
+    if not total:
+        _PARTIAL.clear()
     return rule
 
 
@@ -214,11 +221,13 @@ def _scaled(g: str, deriv: str) -> str:
     return f"{g} / {deriv[6:]}" if deriv.startswith("1.0 / ") else f"{g} * ({deriv})"
 
 
-def defunary(module, prefix: str, table: dict, kind: str = "elementwise"):
-    """One rule per `name: f'(x)` entry of `table`, for `module.name` (f'(x) may use `out`)."""
+def defunary(module, prefix: str, table: dict, kind: str = "elementwise", partial=()):
+    """One rule per `name: f'(x)` entry of `table`, for `module.name` (f'(x) may use `out`);
+    the functions named in `partial` are not total (see `Rule.total`)."""
     for name, deriv in table.items():
         defrule(getattr(module, name), "x", name=f"{prefix}.{name}", kind=kind,
-                jvp=_scaled("x_dot", deriv), vjp=_scaled("out_bar", deriv))
+                jvp=_scaled("x_dot", deriv), vjp=_scaled("out_bar", deriv),
+                total=name not in partial)
 
 
 def defpartials(keys, params: str, *, name: str, partials: dict, unbroadcast: bool = True,
@@ -244,7 +253,8 @@ def deflinear(func, params: str, vjp: str, kind: str = ANY, name: str | None = N
 def defalias(keys, rule: Rule, name: str):
     """`keys` differentiate as `rule` does (np.add as +) but print as calls of `name`."""
     alias = Rule(key=keys, params=rule.params, name=name, jvp=rule.jvp, vjp=rule.vjp,
-                 kind=rule.kind, differentiable=rule.differentiable, kwonly=rule.kwonly)
+                 kind=rule.kind, differentiable=rule.differentiable, kwonly=rule.kwonly,
+                 total=rule.total)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = alias
     return alias
@@ -269,6 +279,38 @@ def lookup(obj) -> Rule | None:
 def lookup_method(name: str) -> Rule | None:
     """The rule for an ndarray method `x.name(...)`, or None."""
     return _METHODS.get(name)
+
+
+def may_raise(expr: ast.AST) -> bool:
+    """Whether generated code `expr` calls a primitive whose rule is not total (see
+    `Rule.total`): the optimizer never drops such a statement as dead."""
+    ops, names = _partial_forms()
+    for n in ast.walk(expr):
+        cls = n.__class__
+        if (cls is ast.BinOp or cls is ast.UnaryOp) and n.op.__class__ in ops:
+            return True
+        if cls is ast.Call and ast.unparse(n.func) in names:
+            return True
+    return False
+
+
+_PARTIAL: list = []          # the printed forms of the rules that are not total, once built
+
+
+def _partial_forms() -> tuple:
+    """(operator classes, printed call names) of the rules that are not total."""
+    if not _PARTIAL:
+        ops, names = set(), set()
+        for r in all_rules():
+            if r.total:
+                continue
+            if r.primal is not None:
+                if isinstance(r.primal.tree, (ast.BinOp, ast.UnaryOp)):
+                    ops.add(r.primal.tree.op.__class__)
+            elif r.name:
+                names.add(r.name)
+        _PARTIAL.append((ops, names))
+    return _PARTIAL[0]
 
 
 def all_rules() -> list:

@@ -59,11 +59,12 @@ for _op, _text in [(operator.lt, "x < y"), (operator.le, "x <= y"), (operator.gt
                    (operator.is_, "x is y"), (operator.is_not, "x is not y")]:
     defrule(_op, "x, y", primal=_text, kind=INT, differentiable=False)
 defrule(operator.not_, "x", primal="not x", kind=INT, differentiable=False)
-# bitwise operators: on boolean masks (and integers); never differentiated
+# bitwise operators: on boolean masks (and integers); never differentiated, and a TypeError
+# on floats, which the derivative raises too (not total)
 for _op, _text in [(operator.or_, "x | y"), (operator.and_, "x & y"), (operator.xor, "x ^ y"),
                    (operator.lshift, "x << y"), (operator.rshift, "x >> y")]:
-    defrule(_op, "x, y", primal=_text, kind=INT, differentiable=False)
-defrule(operator.invert, "x", primal="~x", kind=INT, differentiable=False)
+    defrule(_op, "x, y", primal=_text, kind=INT, differentiable=False, total=False)
+defrule(operator.invert, "x", primal="~x", kind=INT, differentiable=False, total=False)
 defrule(operator.contains, "x, y", primal="y in x", kind=INT, differentiable=False)
 
 # ------------------------------------------------------------ elementwise functions
@@ -92,7 +93,9 @@ _MATH = {
     "tanh": "1.0 - out ** 2",
     "fabs": "math.copysign(1.0, x) if x else 0.0",
 }
-defunary(math, "math", _MATH, kind=FLOAT)
+# math.log(-1.0) raises where its derivative 1 / x would not: not total (the others raise
+# outside their domain where their derivatives, which read x or out, raise too)
+defunary(math, "math", _MATH, kind=FLOAT, partial={"log"})
 
 # ties split the derivative equally (tie_weight is 1, 0.5 or 0)
 defpartials(np.maximum, "x, y", name="np.maximum",
@@ -127,11 +130,14 @@ defrule(np.transpose, "x, axes=None", name="np.transpose", method="transpose", k
         jvp="np.transpose(x_dot, axes)", vjp="untranspose(out_bar, axes)")
 
 # ------------------------------------------------------------ conversions and constants
-defrule(builtins.float, "x", name="float", kind=FLOAT, jvp="x_dot", vjp="out_bar")
+# (float() of an array of several entries, int() of nan, len() of a float, bool() of an
+# array raise: not total)
+defrule(builtins.float, "x", name="float", kind=FLOAT, jvp="x_dot", vjp="out_bar", total=False)
 defrule(runtime.stop_gradient, "x", name="stop_gradient", kind="first", differentiable=False)
-for _f in (builtins.int, builtins.len, builtins.bool, builtins.round, np.ndim, np.size):
-    defrule(_f, "x", name=_f.__name__ if _f in vars(builtins).values() else f"np.{_f.__name__}",
-            kind=INT, differentiable=False)
+for _f in (builtins.int, builtins.len, builtins.bool, builtins.round):
+    defrule(_f, "x", name=_f.__name__, kind=INT, differentiable=False, total=False)
+for _f in (np.ndim, np.size):
+    defrule(_f, "x", name=f"np.{_f.__name__}", kind=INT, differentiable=False)
 defrule(builtins.range, "start, stop=None, step=None", name="range", kind=NONE,
         differentiable=False)
 defrule(np.shape, "x", name="np.shape", kind=NONE, differentiable=False)
@@ -143,7 +149,7 @@ for _f in (np.sign, np.floor, np.ceil, np.round, np.isnan, np.isfinite, np.argma
            np.argsort, math.floor, math.ceil):
     _mod = "math" if _f in vars(math).values() else "np"
     defrule(_f, "x", name=f"{_mod}.{_f.__name__}", kind=ANY if _mod == "np" else INT,
-            differentiable=False)
+            differentiable=False, total=_mod == "np")     # math.floor(nan) raises
 
 # ------------------------------------------------------------ indexing
 GETITEM = IndexRule(key=operator.getitem, params=[("x", None)], kind="index",
