@@ -221,3 +221,49 @@ def test_dead_conversions_and_domain_errors_raise(f, x, error):
 def test_boolean_masks_still_differentiate():
     x = np.array([0.05, 0.3, 0.7, 0.9])
     np.testing.assert_allclose(srcad.grad(rr.live_mask)(x), [0.1, 0.6, 1.0, 1.0])
+
+
+# ------------------------------------------------------------ 9. custom rules
+def test_custom_rule_source_imports_the_users_functions():
+    for f, args in ((rr.uses_mul, (0.7, 1.3)), (rr.uses_cube, (0.7,))):
+        text = srcad.source(f, wrt=tuple(range(len(args))))
+        assert "from fixtures.regress_rules import" in text
+        head = text.split("def ")[0]
+        assert not any(n in head.split("from srcad.runtime import")[-1].split("\n")[0]
+                       for n in ("mul", "cube")), text
+        namespace = {}
+        exec(compile(text, "<source>", "exec"), namespace)
+        got = namespace[f"{f.__name__}_grad"](*args)
+        want = srcad.grad(f, wrt=tuple(range(len(args))))(*args)
+        np.testing.assert_allclose(got, want, rtol=1e-15)
+
+
+def test_custom_rule_of_a_function_that_cannot_be_imported_says_where_it_is():
+    @srcad.custom_rule(jvp=lambda x, x_dot: 2.0 * x_dot, vjp=lambda x, out, out_bar: 2.0 * out_bar)
+    def double(x):
+        return 2.0 * x
+    rr.GLOBAL_DOUBLE = double            # the fixture below calls it
+    text = srcad.source(rr.uses_global_double)
+    assert "# double: a srcad.custom_rule function from" in text and "not importable" in text
+    assert srcad.grad(rr.uses_global_double)(0.4) == 2.0
+
+
+def test_a_two_argument_vjp_runs_once_per_call():
+    rr.VJP_CALLS.clear()
+    x, y = 0.7, 1.3
+    gx, gy = srcad.grad(rr.uses_mul, wrt=(0, 1))(x, y)
+    assert len(rr.VJP_CALLS) == 1
+    assert gx == pytest.approx(y * np.sin(x) + x * y * np.cos(x), rel=1e-14)
+    assert gy == pytest.approx(x * np.sin(x), rel=1e-14)
+    check_grads(rr.uses_mul, x, y)
+
+
+def test_custom_rules_with_both_lambdas_on_one_line_at_second_order():
+    # cube(x) x + cube(sin x): f' = 4 x^3 + 3 sin^2 x cos x
+    x = 0.7
+    d2 = 12 * x * x + 6 * np.sin(x) * np.cos(x) ** 2 - 3 * np.sin(x) ** 3
+    assert srcad.grad(srcad.grad(rr.uses_cube))(x) == pytest.approx(d2, rel=1e-12)
+    assert srcad.hessian(rr.uses_cube)(x) == pytest.approx(d2, rel=1e-12)
+    check_grads(rr.uses_hyp, 0.7, 1.3)
+    second_order(rr.uses_hyp, 0.7, 1.3)
+    second_order(rr.uses_hyp, rand(3), rand(3))

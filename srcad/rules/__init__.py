@@ -16,17 +16,20 @@ from dataclasses import dataclass, field
 FLOAT, INT, ANY, NONE = "float", "int", "any", "none"
 
 def runtime_namespace() -> dict:
-    """The names generated code may use besides the user's: numpy, math and the runtime."""
+    """The names generated code may use besides the user's: numpy, math, the runtime, and
+    the functions of custom rules (USER_RULES; `srcad.source` imports those from the user's
+    modules, not from the runtime)."""
     import math
 
     import numpy as np
 
     from .. import runtime
     return {"np": np, "math": math, **{n: getattr(runtime, n) for n in runtime.__all__},
-            **EXTRA_NAMES}
+            **USER_RULES}
 
 
-EXTRA_NAMES: dict = {}   # names user-defined rules bring into generated code (see custom.py)
+USER_RULES: dict = {}    # the functions srcad.custom_rule rules bring into generated code, by
+#                          the names it calls them (imported from the user's modules, see custom.py)
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,6 +96,9 @@ class Rule:
     # of nan, math.log(-1.0)), so a derivative keeps its primal statement even where
     # nothing reads it, and raises as the primal does
     total: bool = True
+    # the adjoints of all differentiable parameters as one tuple (a custom rule's VJP): the
+    # reverse emitter computes it once per call and `vjp` templates index it as `SHARED[k]`
+    vjp_shared: Template | None = None
 
     @property
     def diff_params(self) -> list:
@@ -188,7 +194,7 @@ def _parse_params(spec: str) -> list:
 
 def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp=None, vjp=None,
             kind: str = "elementwise", method: str | None = None, differentiable: bool = True,
-            total: bool = True):
+            total: bool = True, vjp_shared: str | None = None):
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
     or a dict of templates per differentiable parameter."""
     plist = _parse_params(params)
@@ -206,7 +212,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
 
     rule = Rule(key=keys, params=plist, name=name, primal=Template(primal) if primal else None,
                 jvp=tdict(jvp), vjp=tdict(vjp), kind=kind, differentiable=differentiable,
-                kwonly=kwonly, total=total)
+                kwonly=kwonly, total=total,
+                vjp_shared=Template(vjp_shared) if vjp_shared else None)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if method:
