@@ -267,3 +267,49 @@ def test_custom_rules_with_both_lambdas_on_one_line_at_second_order():
     check_grads(rr.uses_hyp, 0.7, 1.3)
     second_order(rr.uses_hyp, 0.7, 1.3)
     second_order(rr.uses_hyp, rand(3), rand(3))
+
+
+# ------------------------------------------------------------ keywords the rules accept
+def test_an_integer_dtype_carries_no_derivative():
+    x = np.array([1.5, 2.5, 3.5])
+    np.testing.assert_array_equal(srcad.grad(rr.reductions_with_dtype)(x), np.ones(3))
+    assert srcad.jvp(rr.reductions_with_dtype, (x,), (np.ones(3),))[1] == 3.0
+
+
+def test_a_float_dtype_keeps_the_derivative():
+    x = np.array([0.5, 0.9, 1.3])
+    check_grads(rr.reductions_with_float_dtype, x, rtol=1e-4)
+
+
+@pytest.mark.parametrize("f", [rr.std_positional_out, rr.sum_positional_keepdims])
+def test_positions_numpy_gives_other_meanings_are_refused(f):
+    # np.std(x, 0, None, None, 1) passes ddof=1 fifth (fourth is `out`); np.sum's third
+    # is dtype: srcad read them as ddof and keepdims before
+    with pytest.raises(srcad.UnsupportedSyntaxError, match="at most"):
+        srcad.grad(f)(rand(3))
+
+
+# ------------------------------------------------------------ 10. rule declarations
+@pytest.mark.parametrize("decl, message", [
+    (dict(jvp="x_dot * cos(x)"), "names cos"),                       # np. forgotten
+    (dict(vjp={"y": "out_bar"}), "not parameters"),                  # a parameter misspelt
+    (dict(vjp="SHARED[0]"), "names SHARED"),                         # no vjp_shared
+    (dict(primal="x + z"), "names z"),
+    (dict(jvp="y_dot * x"), "names y_dot"),
+])
+def test_a_template_naming_what_it_cannot_fails_when_declared(decl, message):
+    from srcad import rules
+
+    def prim(x):
+        return x
+    with pytest.raises(ValueError, match=message):
+        rules.defrule(prim, "x", name="prim", **decl)
+    assert rules.lookup(prim) is None
+
+
+def test_reciprocal_derivatives_divide_on_the_tree():
+    from srcad import rules
+    assert rules.lookup(np.arcsin).vjp["x"].text == "out_bar / np.sqrt(1.0 - x ** 2)"
+    assert rules.lookup(np.log).jvp["x"].text == "x_dot / x"
+    assert rules.lookup(np.sin).vjp["x"].text == "out_bar * np.cos(x)"
+    assert rules.lookup(np.cbrt).vjp["x"].text == "out_bar / (3.0 * out ** 2)"

@@ -100,6 +100,9 @@ class Rule:
     # reverse emitter computes it once per call and `vjp` templates index it as `SHARED[k]`
     vjp_shared: Template | None = None
 
+    def __post_init__(self):
+        _check_templates(self)
+
     @property
     def diff_params(self) -> list:
         return [p for p, _ in self.params if p in self.vjp or p in self.jvp]
@@ -139,6 +142,37 @@ class Rule:
             if p not in bound and default is _REQUIRED:
                 return f"{self.name or self.key} is missing argument {p!r}"
         return bound
+
+
+# builtins a template may call besides the runtime namespace's names
+TEMPLATE_BUILTINS = {"float", "int", "len", "list", "range", "slice", "sum", "tuple", "isinstance"}
+
+
+def _check_templates(rule: Rule):
+    """Fail when the rule is declared, not at its first use, if a template names what it
+    cannot: every name must be a parameter, `out`, `out_bar`, `<param>_dot`, `IDX` (an
+    index's rule), `SHARED` (a vjp template of a rule with `vjp_shared`), a runtime name or
+    one of TEMPLATE_BUILTINS; and `jvp`/`vjp` give templates for parameters only."""
+    params = [p for p, _ in rule.params]
+    what = rule.name or (rule.primal.text if rule.primal is not None else str(rule.key))
+    known = set(params) | {"out", "out_bar"} | {f"{p}_dot" for p in params} | \
+        set(runtime_namespace()) | TEMPLATE_BUILTINS | \
+        ({"IDX"} if isinstance(rule, IndexRule) else set())
+    shared = {"SHARED"} if rule.vjp_shared is not None else set()
+    checks = [("jvp", t, known) for t in rule.jvp.values()] + \
+        [("vjp", t, known | shared) for t in rule.vjp.values()] + \
+        [("vjp_shared", rule.vjp_shared, known)] * bool(shared) + \
+        [("primal", rule.primal, set(params))] * (rule.primal is not None)
+    for kind, t, allowed in checks:
+        bad = t.names - allowed
+        if bad:
+            raise ValueError(f"rule {what}: its {kind} template {t.text!r} names "
+                             f"{', '.join(sorted(bad))}: no parameter, placeholder or runtime "
+                             "name")
+    for kind, table in (("jvp", rule.jvp), ("vjp", rule.vjp)):
+        if set(table) - set(params):
+            raise ValueError(f"rule {what}: {kind} templates for {sorted(set(table) - set(params))}"
+                             f", not parameters of ({', '.join(params)})")
 
 
 class IndexRule(Rule):
@@ -225,7 +259,13 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
 
 def _scaled(g: str, deriv: str) -> str:
     """`g * f'(x)`, written `g / d` when f'(x) is `1.0 / d` (one operation fewer)."""
-    return f"{g} / {deriv[6:]}" if deriv.startswith("1.0 / ") else f"{g} * ({deriv})"
+    d = ast.parse(deriv, mode="eval").body
+    if isinstance(d, ast.BinOp) and isinstance(d.op, ast.Div) and \
+            isinstance(d.left, ast.Constant) and type(d.left.value) is float and d.left.value == 1.0:
+        scaled = ast.BinOp(left=ast.Name(id=g, ctx=ast.Load()), op=ast.Div(), right=d.right)
+    else:
+        scaled = ast.BinOp(left=ast.Name(id=g, ctx=ast.Load()), op=ast.Mult(), right=d)
+    return ast.unparse(scaled)
 
 
 def defunary(module, prefix: str, table: dict, kind: str = "elementwise", partial=()):

@@ -47,7 +47,7 @@ defrule(np.linspace, "start, stop, num=50, endpoint=True, retstep=False, dtype=N
                      "axis=axis), stop)"})
 
 # ------------------------------------------------------------ conversions: the identity on values
-defrule(np.array, "x, dtype=None, copy=True, order='K', subok=False, ndmin=0", name="np.array",
+defrule(np.array, "x, dtype=None, *, copy=True, order='K', subok=False, ndmin=0", name="np.array",
         kind=ANY,
         jvp="cast_tangent(np.array(x_dot, ndmin=ndmin), out)",
         vjp="cast_adjoint(np.reshape(out_bar, np.shape(x)), out)")

@@ -112,14 +112,14 @@ defrule(np.where, "c, x, y", name="np.where",
              "y": "unbroadcast(np.where(c, 0.0, out_bar), y)"})
 
 # ------------------------------------------------------------ reductions
-defrule(np.sum, "x, axis=None, keepdims=False", name="np.sum", method="sum", kind="reduce",
+defrule(np.sum, "x, axis=None, *, keepdims=False", name="np.sum", method="sum", kind="reduce",
         jvp="np.sum(x_dot, axis=axis, keepdims=keepdims)",
         vjp="unreduce(out_bar, x, axis, keepdims)")
-defrule(np.mean, "x, axis=None, keepdims=False", name="np.mean", method="mean", kind="reduce",
+defrule(np.mean, "x, axis=None, *, keepdims=False", name="np.mean", method="mean", kind="reduce",
         jvp="np.mean(x_dot, axis=axis, keepdims=keepdims)",
         vjp="unreduce(out_bar, x, axis, keepdims) * inv_count(x, out)")
 for _f, _m in [(np.max, "max"), (np.min, "min")]:
-    defrule([_f, getattr(np, "a" + _m)], "x, axis=None, keepdims=False", name=f"np.{_m}",
+    defrule([_f, getattr(np, "a" + _m)], "x, axis=None, *, keepdims=False", name=f"np.{_m}",
             method=_m, kind="reduce",
             jvp="np.sum(x_dot * max_weight(x, out, axis, keepdims), axis=axis, keepdims=keepdims)",
             vjp="unreduce(out_bar, x, axis, keepdims) * max_weight(x, out, axis, keepdims)")
