@@ -861,7 +861,8 @@ def linspace_weight(like, num=50, endpoint=True, axis=0):
     return np.reshape(t, shape)
 
 
-__all__ += ["pow_log", "inv_count", "recip_or_zero", "fmax_weight", "clip_weight", "prod_others", "prod_others_jvp", "uncumsum",
+__all__ += ["pow_log", "inv_count", "recip_or_zero", "fmax_weight", "clip_weight", "prod_others",
+            "prod_others_jvp", "uncumsum",
             "cumprod_jvp", "cumprod_vjp", "cumprod_vjp_jvp", "cumprod_vjp_vjp", "inner_vjp_x",
             "inner_vjp_y", "tensordot_vjp_x", "tensordot_vjp_y", "einsum_jvp", "einsum_jvp_pair",
             "einsum_vjp_pair", "einsum_vjp", "undiagonal", "undiag", "norm_weight",

@@ -313,3 +313,17 @@ def test_reciprocal_derivatives_divide_on_the_tree():
     assert rules.lookup(np.log).jvp["x"].text == "x_dot / x"
     assert rules.lookup(np.sin).vjp["x"].text == "out_bar * np.cos(x)"
     assert rules.lookup(np.cbrt).vjp["x"].text == "out_bar / (3.0 * out ** 2)"
+
+
+def test_linspace_with_an_integer_dtype_carries_no_derivative():
+    a, b = 0.7, 5.3
+    ga, gb = srcad.grad(rr.linspace_int, wrt=(0, 1))(a, b)
+    # sum(linspace(a, b, 4)) * a = 2 (a + b) a
+    assert ga == pytest.approx(4 * a + 2 * b, rel=1e-12) and gb == pytest.approx(2 * a, rel=1e-12)
+    assert srcad.jvp(rr.linspace_int, (a, b), (1.0, 0.0))[1] == pytest.approx(4 * a + 2 * b)
+
+
+def test_third_derivative_through_a_helper_returning_a_tuple():
+    # x^3 + x^2: the third derivative is 6
+    assert srcad.grad(srcad.grad(srcad.grad(rr.uses_pair)))(0.7) == pytest.approx(6.0, rel=1e-12)
+    assert srcad.hessian(rr.uses_pair)(0.7) == pytest.approx(6 * 0.7 + 2, rel=1e-12)

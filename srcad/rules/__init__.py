@@ -261,7 +261,8 @@ def _scaled(g: str, deriv: str) -> str:
     """`g * f'(x)`, written `g / d` when f'(x) is `1.0 / d` (one operation fewer)."""
     d = ast.parse(deriv, mode="eval").body
     if isinstance(d, ast.BinOp) and isinstance(d.op, ast.Div) and \
-            isinstance(d.left, ast.Constant) and type(d.left.value) is float and d.left.value == 1.0:
+            isinstance(d.left, ast.Constant) and d.left.value == 1.0 and \
+            type(d.left.value) is float:
         scaled = ast.BinOp(left=ast.Name(id=g, ctx=ast.Load()), op=ast.Div(), right=d.right)
     else:
         scaled = ast.BinOp(left=ast.Name(id=g, ctx=ast.Load()), op=ast.Mult(), right=d)
