@@ -327,3 +327,9 @@ def test_third_derivative_through_a_helper_returning_a_tuple():
     # x^3 + x^2: the third derivative is 6
     assert srcad.grad(srcad.grad(srcad.grad(rr.uses_pair)))(0.7) == pytest.approx(6.0, rel=1e-12)
     assert srcad.hessian(rr.uses_pair)(0.7) == pytest.approx(6 * 0.7 + 2, rel=1e-12)
+
+
+def test_a_call_the_rule_does_not_fit_names_the_supported_form():
+    with pytest.raises(srcad.UnsupportedSyntaxError, match=r"max\(x, y\)") as e:
+        srcad.grad(rr.max_of_a_list)(0.3, 0.5)
+    assert e.value.lineno is not None and "0x" not in str(e.value)

@@ -140,8 +140,17 @@ class Rule:
             bound[k] = ("kw", k)
         for p, default in self.params:
             if p not in bound and default is _REQUIRED:
-                return f"{self.name or self.key} is missing argument {p!r}"
+                return (f"{self.name or self.key} is missing argument {p!r}: srcad "
+                        f"differentiates it called as {self.signature()}")
         return bound
+
+    def signature(self) -> str:
+        """The call this rule differentiates, as `max(x, y)` or `np.sum(x, axis=None, *, ...)`."""
+        parts = [p if d is _REQUIRED else f"{p}={d!r}" for p, d in self.params
+                 if p not in self.kwonly]
+        if self.kwonly:
+            parts += ["*"] + [f"{p}={d!r}" for p, d in self.params if p in self.kwonly]
+        return f"{self.name or self.key}({', '.join(parts)})"
 
 
 # builtins a template may call besides the runtime namespace's names
