@@ -104,6 +104,16 @@ class Rule:
         _check_templates(self)
 
     @property
+    def label(self) -> str:
+        """How messages name the primitive: its printed name, operator or qualified name."""
+        if self.name:
+            return self.name
+        if self.primal is not None:
+            return self.primal.text
+        keys = self.key if isinstance(self.key, list) else [self.key]
+        return ", ".join(getattr(k, "__qualname__", None) or str(k) for k in keys)
+
+    @property
     def diff_params(self) -> list:
         return [p for p, _ in self.params if p in self.vjp or p in self.jvp]
 
@@ -130,17 +140,17 @@ class Rule:
         names = [p for p, _ in self.params]
         positional = [p for p in names if p not in self.kwonly]
         if nargs > len(positional):
-            return f"{self.name or self.key} takes at most {len(positional)} arguments"
+            return f"{self.label} takes at most {len(positional)} arguments"
         bound = {names[i]: ("arg", i) for i in range(nargs)}
         for k in kwnames:
             if k not in names:
-                return f"{self.name or self.key} has no argument {k!r} srcad knows"
+                return f"{self.label} has no argument {k!r} srcad knows"
             if k in bound:
-                return f"{self.name or self.key} got {k!r} twice"
+                return f"{self.label} got {k!r} twice"
             bound[k] = ("kw", k)
         for p, default in self.params:
             if p not in bound and default is _REQUIRED:
-                return (f"{self.name or self.key} is missing argument {p!r}: srcad "
+                return (f"{self.label} is missing argument {p!r}: srcad "
                         f"differentiates it called as {self.signature()}")
         return bound
 
@@ -150,7 +160,7 @@ class Rule:
                  if p not in self.kwonly]
         if self.kwonly:
             parts += ["*"] + [f"{p}={d!r}" for p, d in self.params if p in self.kwonly]
-        return f"{self.name or self.key}({', '.join(parts)})"
+        return f"{self.label}({', '.join(parts)})"
 
 
 # builtins a template may call besides the runtime namespace's names
@@ -163,7 +173,7 @@ def _check_templates(rule: Rule):
     index's rule), `SHARED` (a vjp template of a rule with `vjp_shared`), a runtime name or
     one of TEMPLATE_BUILTINS; and `jvp`/`vjp` give templates for parameters only."""
     params = [p for p, _ in rule.params]
-    what = rule.name or (rule.primal.text if rule.primal is not None else str(rule.key))
+    what = rule.label
     known = set(params) | {"out", "out_bar"} | {f"{p}_dot" for p in params} | \
         set(runtime_namespace()) | TEMPLATE_BUILTINS | \
         ({"IDX"} if isinstance(rule, IndexRule) else set())
@@ -311,7 +321,7 @@ def defalias(keys, rule: Rule, name: str):
     """`keys` differentiate as `rule` does (np.add as +) but print as calls of `name`."""
     alias = Rule(key=keys, params=rule.params, name=name, jvp=rule.jvp, vjp=rule.vjp,
                  kind=rule.kind, differentiable=rule.differentiable, kwonly=rule.kwonly,
-                 total=rule.total)
+                 total=rule.total, vjp_shared=rule.vjp_shared)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = alias
     return alias
