@@ -4,7 +4,9 @@ Placeholders: the parameters (`x`, `y`, ...), `out` (the primal result),
 `out_bar` (its adjoint), `x_dot` (a parameter's tangent). `unbroadcast` sums an
 adjoint back to its input's shape, `bcast` widens a tangent to the output's
 shape, `unreduce` undoes a reduction; the emitters drop them where kinds show
-they are not needed. Ties of max/min split the derivative equally; abs'(0) = 0.
+they are not needed. Ties of max/min split the derivative equally; abs'(0) = 0;
+d/dx x ** 0 = 0 also at x = 0, and d/dy x ** y = 0 at x = 0 (where x ** y is 0 for y > 0).
+np.dot takes operands of any number of dimensions, as NumPy does.
 """
 import builtins
 import math
@@ -30,7 +32,8 @@ defrule(operator.truediv, "x, y", primal="x / y",
         vjp={"x": "unbroadcast(out_bar / y, x)", "y": "unbroadcast(-(out_bar * out) / y, y)"})
 # d/dx x ** y = y x ** (y - 1), written with the exponent y - 1 + [y == 0] (0 ** (y * y)
 # is 1 there, else 0) so that x ** 0 has derivative 0 also at x = 0, where y x ** (y - 1)
-# would be 0 * inf; for a constant y the exponent folds to the number y - 1
+# would be 0 * inf; for a constant y the exponent folds to the number y - 1 (a nonzero y
+# below 2e-162 in magnitude, whose square underflows, counts as 0 there)
 defrule(operator.pow, "x, y", primal="x ** y",
         jvp={"x": "x_dot * (y * x ** (y - 1 + 0 ** (y * y)))",
              "y": "y_dot * (out * pow_log(x))"},
