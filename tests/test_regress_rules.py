@@ -333,3 +333,36 @@ def test_a_call_the_rule_does_not_fit_names_the_supported_form():
     with pytest.raises(srcad.UnsupportedSyntaxError, match=r"max\(x, y\)") as e:
         srcad.grad(rr.max_of_a_list)(0.3, 0.5)
     assert e.value.lineno is not None and "0x" not in str(e.value)
+
+
+# ------------------------------------------------------------ the runtime's helpers, directly
+def test_runtime_helpers_take_every_kind_they_are_given():
+    from srcad import runtime as rt
+    W, b = np.ones((2, 3)), np.ones(3)
+    z = rt.zeros_like([W, b, 1.5, (2.0, b)])
+    assert z[0].shape == (2, 3) and z[1].shape == (3,) and z[2] == 0.0
+    assert z[3][0] == 0.0 and z[3][1].shape == (3,)
+    # a shape tuple, a tuple of values, numpy scalars, 0-d arrays, Python floats
+    assert rt.unbroadcast(np.ones((4, 3)), (3,)).tolist() == [4.0] * 3
+    got = rt.unbroadcast((np.ones((2, 3)), 1.0, np.float64(2.0)), (b, 0.5, np.float64(1.0)))
+    assert got[0].tolist() == [2.0] * 3 and got[1] == 1.0 and got[2] == 2.0
+    assert rt.unbroadcast(np.ones(3), np.float64(1.0)) == 3.0
+    assert rt.unbroadcast(np.ones(3), np.array(1.0)) == 3.0
+    assert rt.unbroadcast(0.0, b).tolist() == [0.0] * 3             # a zero item
+    assert rt.bcast((1.0, b), (2.0, np.ones((2, 3))))[1].shape == (2, 3)    # item by item
+    assert np.isnan(rt.inv_count(np.zeros(0), np.float64(np.nan)))      # no entries
+    assert rt.inv_count(np.ones((2, 3)), np.ones(3), 1) == 1.0
+    assert rt.inv_count(np.ones(3), 1.0, 3) == np.inf
+    np.testing.assert_array_equal(rt.recip_or_zero(np.array([0.0, 2.0])), [0.0, 0.5])
+    assert rt.recip_or_zero(0.0) == 0.0 and rt.recip_or_zero(np.float32(0.0)) == 0.0
+    assert rt.recip_or_zero(np.ones(2, np.float32)).dtype == np.float32
+
+
+def test_list_adjoints_add_item_by_item_whatever_adds_them():
+    from srcad import runtime as rt
+    a = rt.zeros_like([np.ones(2), 1.0])
+    total = a + rt.unindex(np.ones(2), [np.ones(2), 1.0], 0)
+    assert len(total) == 2 and total[0].tolist() == [1.0, 1.0] and total[1] == 0.0
+    total += rt.unindex(3.0, [np.ones(2), 1.0], 1)
+    assert len(total) == 2 and total[1] == 3.0
+    assert len((1.0, 2.0) + rt.unindex(1.0, (1.0, 2.0), 0)) == 2
