@@ -10,10 +10,8 @@ differentiated by reading their source where srcad can, or fail at build time na
 """
 import builtins
 
-import numpy as np
-
 from .. import runtime
-from . import ANY, FLOAT, NONE, defalias, defrule, deflinear, lookup
+from . import ANY, FLOAT, NONE, defrule, deflinear
 from .linalg import EINSUM_ARGS
 
 # ------------------------------------------------------------ what every derivative uses
