@@ -15,7 +15,7 @@ import re
 import textwrap
 import types
 
-from . import frontend, rules
+from . import custom, frontend, rules
 from .emit import LINE_MARK
 
 _MARK = re.compile(rf"^(\s*){LINE_MARK}\((\d+)\)$")
@@ -70,7 +70,8 @@ def source_text(used: set, body: str, callee_sources: list = ()) -> str:
     used = set(used)
     for src in callee_sources:
         used |= {n.id for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Name)}
-    runtime = sorted(n for n in rules.runtime_namespace() if n in used and n not in ("np", "math"))
+    runtime = sorted(n for n in rules.runtime_namespace() if n in used and n not in ("np", "math")
+                     and n not in rules.USER_RULES)
     head = []
     if "math" in used:
         head.append("import math")
@@ -78,6 +79,7 @@ def source_text(used: set, body: str, callee_sources: list = ()) -> str:
         head.append("import numpy as np")
     if runtime:
         head.append(f"from srcad.runtime import {', '.join(runtime)}")
+    head += custom.import_lines(used)            # custom rules' functions: the user's own
     parts = ["\n".join(head) + "\n"] if head else []
     seen = set()
     for src in callee_sources:
@@ -89,8 +91,10 @@ def source_text(used: set, body: str, callee_sources: list = ()) -> str:
 
 
 def _strip_imports(src: str) -> str:
-    return "\n".join(l for l in src.splitlines()
-                     if not l.startswith(("import ", "from srcad.runtime"))).strip() + "\n"
+    """A helper derivative's text without its head (the imports `source_text` merges)."""
+    lines = src.splitlines()
+    first = next(i for i, l in enumerate(lines) if l.startswith("def "))
+    return "\n".join(lines[first:]).strip() + "\n"
 
 
 def _short(filename: str) -> str:

@@ -14,6 +14,8 @@ import math
 import operator
 import re
 
+from . import rules
+
 _FOLD = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
          ast.Div: operator.truediv, ast.Pow: operator.pow}
 
@@ -570,7 +572,7 @@ def _remove_dead(fn, impure):
                     targets = [n.id for t in s.targets for n in nodes(t)
                                if isinstance(n, ast.Name)]
                     if targets and not any(loads.get(t, 0) for t in targets) and \
-                            not _calls_impure(s.value, impure):
+                            not _calls_impure(s.value, impure) and not rules.may_raise(s.value):
                         for n in _names(s.value):
                             loads[n.id] -= 1
                         changed = True

@@ -531,6 +531,14 @@ class _Reverse(Emitter):
                     self.accumulate(a.id, item, state, out)
             return
         bound = _bound(v)
+        extra = {"out_bar": out_bar}
+        if prim.vjp_shared is not None:      # the adjoints of all arguments at once: once
+            shared = self.template(prim.vjp_shared, s, extra)
+            if sum(self.active(bound.get(p)) for p in prim.diff_params) > 1:
+                name = self.new_name(f"{s.target}_vjp")
+                out.append(assign(name, shared))
+                shared = name_load(name)
+            extra["SHARED"] = shared
         contributions: dict = {}             # one statement per input, even for x * x
         for p in prim.diff_params:
             a = bound.get(p)
@@ -540,7 +548,7 @@ class _Reverse(Emitter):
             if tmpl is None:
                 raise UnsupportedSyntaxError(f"{prim.name or prim.key} has no reverse-mode rule "
                                              f"for argument {p!r}", self.fn.filename, s.line)
-            expr, made_lazy = self.lazify(self.template(tmpl, s, {"out_bar": out_bar}), a.id)
+            expr, made_lazy = self.lazify(self.template(tmpl, s, extra), a.id)
             contributions.setdefault(a.id, []).append((expr, made_lazy))
         lazy_in = s.target in self.lazy
         if lazy_in and not self._lazy_safe(v, [e for c in contributions.values() for e, _ in c]):

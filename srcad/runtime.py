@@ -1,10 +1,13 @@
 """The small runtime that generated derivative code calls; imports nothing from the compiler."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["unbroadcast", "bcast", "zeros_like", "grad_like", "stop_gradient", "unindex",
-           "unreduce", "untranspose", "matmul_vjp_x", "matmul_vjp_y", "dot", "tie_weight",
+           "unreduce", "untranspose", "matmul_vjp_x", "matmul_vjp_y", "dot_vjp_x",
+           "dot_vjp_y", "tie_weight",
            "max_weight", "index_add", "list_append", "add_items", "repeat_items", "Stack"]
 
 
@@ -14,14 +17,15 @@ def stop_gradient(x):
 
 
 def unbroadcast(g, like):
-    """Sum the adjoint `g` back to the shape of `like` (an array, a scalar, or a shape tuple)."""
+    """Sum the adjoint `g` back to the shape of `like` (an array, a scalar, a shape tuple,
+    or a list or tuple of values, whose adjoint goes back item by item)."""
     if type(like) is float:
         return g if type(g) is float else np.sum(g)
     if type(g) is np.ndarray:                     # the common case, without np.* dispatch
         tl = type(like)
-        shape = like.shape if tl is np.ndarray else like if tl is tuple else np.shape(like)
+        shape = like.shape if tl is np.ndarray else like if _is_shape(like) else _shape(like)
         gshape = g.shape
-        if gshape == shape:
+        if shape is None or gshape == shape:
             return g
         lead = len(gshape) - len(shape)
         if lead >= 0:
@@ -31,12 +35,22 @@ def unbroadcast(g, like):
             if axes:
                 g = g.sum(axis=axes, keepdims=True)
             return g if g.shape == shape else g.reshape(shape)
-    shape = like if type(like) is tuple else np.shape(like)
+    if _is_shape(like):
+        shape = like
+    elif isinstance(g, (list, tuple)) and isinstance(like, (list, tuple)):
+        # the adjoint of a list or tuple value: item by item
+        return Items(unbroadcast(gk, lk) for gk, lk in zip(g, like))
+    else:
+        shape = _shape(like)
+        if shape is None:                         # a sequence of unlike items: g is its zero
+            return g
     gshape = np.shape(g)
     if gshape == shape:
         return g
     if not shape:
         return np.sum(g)
+    if not gshape and g == 0:                     # a zero item of a list's adjoint
+        return np.broadcast_to(g, shape)
     lead = len(gshape) - len(shape)
     if lead:
         g = np.sum(g, axis=tuple(range(lead)))
@@ -46,20 +60,40 @@ def unbroadcast(g, like):
     return np.reshape(g, shape)
 
 
+def _is_shape(like) -> bool:
+    """Whether `like` is a shape tuple (reverse loops save the shape of values that only
+    `unbroadcast` reads), not a tuple of values."""
+    return type(like) is tuple and all(type(n) is int or isinstance(n, np.integer) for n in like)
+
+
+def _shape(value):
+    """`np.shape(value)`, or None for a list or tuple of items of unlike shapes."""
+    try:
+        return np.shape(value)
+    except ValueError:
+        return None
+
+
 def bcast(t, like):
-    """Broadcast the tangent `t` to the shape of `like` (the primal output)."""
+    """Broadcast the tangent `t` to the shape of `like` (the primal output; a list or tuple
+    value gets its tangent item by item)."""
     if type(like) is float:
         return t
-    shape = np.shape(like)
-    if np.shape(t) == shape:
+    if isinstance(t, (list, tuple)) and isinstance(like, (list, tuple)):
+        return Items(bcast(tk, lk) for tk, lk in zip(t, like))
+    shape = _shape(like)
+    if shape is None or np.shape(t) == shape:
         return t
     return np.broadcast_to(t, shape)
 
 
 def zeros_like(x):
-    """A zero derivative for `x`: 0.0 for a Python scalar, a zero array for an array."""
+    """A zero derivative for `x`: 0.0 for a Python scalar, a zero array for an array, a
+    list of zeros, item by item, for a list or tuple (its items may differ in shape)."""
     if type(x) is float or type(x) is int:
         return 0.0
+    if isinstance(x, (list, tuple)):
+        return Items(zeros_like(v) for v in x)
     return np.zeros_like(x, dtype=_float_dtype(x))
 
 
@@ -92,7 +126,7 @@ def unindex(g, x, idx):
     """Adjoint of `x[idx]`: a zero array shaped like `x` with `g` added at `idx` (repeats add up).
     For a list or tuple `x`, a list of per-item adjoints (0.0 where nothing flows)."""
     if isinstance(x, (list, tuple)):
-        return index_add([0.0] * len(x), idx, g)
+        return index_add(Items([0.0] * len(x)), idx, g)
     # at least x's own float dtype, so later terms added in place keep their precision
     dt = np.result_type(_float_dtype(np.asarray(g)), _float_dtype(x)) if np.ndim(x) else np.float64
     box = _box(idx, np.ndim(x))
@@ -165,6 +199,20 @@ def unreduce(g, like, axis=None, keepdims=False):
     return np.broadcast_to(g, shape)
 
 
+class Items(list):
+    """The derivative of a list or tuple value, one per item: `+` (and `+=`) adds item by
+    item, as derivatives add, and never concatenates, whichever code adds them."""
+
+    def __add__(self, other):
+        return add_items(self, other)
+
+    def __radd__(self, other):
+        return add_items(other, self)
+
+    def __iadd__(self, other):
+        return add_items(self, other)
+
+
 def add_items(a, b):
     """The sum of two adjoints of a list or tuple, item by item (`+` would concatenate)."""
     if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
@@ -173,13 +221,13 @@ def add_items(a, b):
         if not isinstance(b, (list, tuple)) and type(b) is float and b == 0.0:
             return a
         n = len(a) if isinstance(a, (list, tuple)) else len(b)
-        return [add_items(a[k], b[k]) for k in range(n)]
+        return Items(add_items(a[k], b[k]) for k in range(n))
     return a + b
 
 
 def repeat_items(g, xs):
     """The adjoint of `sum(xs)` for each item of `xs`: `g`, once per item."""
-    return [g] * len(xs)
+    return Items([g] * len(xs))
 
 
 def list_append(xs, v):
@@ -196,7 +244,7 @@ def _matmul_t(a):
 
 
 def matmul_vjp_x(g, x, y):
-    """Adjoint of `x @ y` (and `np.dot` for up to 2-d operands) with respect to `x`."""
+    """Adjoint of `x @ y` (and of `np.dot` for up to 2-d operands) with respect to `x`."""
     if type(y) is np.ndarray and type(x) is np.ndarray and x.ndim == 2 == y.ndim:
         return g @ y.T                            # matrices: no broadcasting to undo
     if np.ndim(x) == 0 or np.ndim(y) == 0:
@@ -223,12 +271,22 @@ def matmul_vjp_y(g, x, y):
     return unbroadcast(_matmul_t(x) @ g, y)
 
 
-def dot(x, y):
-    """`np.dot` restricted to what srcad differentiates (operands of at most 2 dimensions)."""
-    if np.ndim(x) > 2 or np.ndim(y) > 2:
-        raise NotImplementedError("srcad differentiates np.dot of operands with at most 2 "
-                                  "dimensions; use np.matmul or np.tensordot")
-    return np.dot(x, y)
+def dot_vjp_x(g, x, y):
+    """Adjoint of `np.dot(x, y)` with respect to `x`: as for `x @ y` up to 2-d operands;
+    beyond, np.dot sums over the last axis of x and the second-to-last of y (the only
+    axis of a 1-d y), a tensordot without broadcasting."""
+    nx, ny = np.ndim(x), np.ndim(y)
+    if (nx <= 2 and ny <= 2) or nx == 0 or ny == 0:
+        return matmul_vjp_x(g, x, y)
+    return tensordot_vjp_x(g, x, y, ([nx - 1], [max(ny - 2, 0)]))
+
+
+def dot_vjp_y(g, x, y):
+    """Adjoint of `np.dot(x, y)` with respect to `y` (see `dot_vjp_x`)."""
+    nx, ny = np.ndim(x), np.ndim(y)
+    if (nx <= 2 and ny <= 2) or nx == 0 or ny == 0:
+        return matmul_vjp_y(g, x, y)
+    return tensordot_vjp_y(g, x, y, ([nx - 1], [max(ny - 2, 0)]))
 
 
 def tie_weight(x, y):
@@ -267,6 +325,27 @@ def pow_log(x):
     if type(x) is float or type(x) is int:
         return float(np.log(x)) if x != 0 else 0.0
     return np.log(np.where(x == 0, 1.0, x))
+
+
+def inv_count(x, out, ddof=0):
+    """1 / (N - ddof), N the entries of `x` each entry of the reduction `out` sums (mean's
+    weight, var's and std's divisor, at least 0 as NumPy takes it), as a Python float: inf
+    where NumPy divides by zero, nan when there are no entries (the gradient is empty)."""
+    nx, nout = np.size(x), np.size(out)
+    if nx == 0 or nout == 0:
+        return math.nan
+    d = nx / nout - ddof
+    return 1.0 / d if d > 0 else math.inf
+
+
+def recip_or_zero(x):
+    """1 / x, and 0 where x == 0: std's derivative is (x - mean) / (N std), and 0 where
+    std == 0 (there x - mean is 0 too; the least subgradient, and exact when N - ddof is 1)."""
+    if type(x) is float:
+        return 1.0 / x if x != 0 else 0.0
+    with np.errstate(divide="ignore"):
+        r = np.where(x == 0, 0.0, 1.0 / x)
+    return r if type(x) is np.ndarray else r[()]
 
 
 def fmax_weight(x, y):
@@ -459,9 +538,13 @@ def tensordot_vjp_y(g, x, y, axes=2):
     return np.transpose(r, np.argsort(order))
 
 
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
 def _einsum_terms(subscripts, shapes):
     """The input terms and the output term of an einsum, each a list of letters, with
-    `...` spelled out as capital letters (the same letters, right-aligned, in every term)."""
+    `...` spelled out as letters the subscripts do not use (the same letters,
+    right-aligned, in every term)."""
     spec = subscripts.replace(" ", "")
     ins, arrow, out = spec.partition("->")
     terms = ins.split(",")
@@ -472,7 +555,7 @@ def _einsum_terms(subscripts, shapes):
         out = ("..." if any("..." in t for t in terms) else "") + \
             "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
     ell = max((len(s) - (len(t) - 3) for t, s in zip(terms, shapes) if "..." in t), default=0)
-    caps = [chr(ord("A") + i) for i in range(ell)]
+    caps = [c for c in _LETTERS if c not in spec][:ell]
 
     def spell(t, nd):
         if "..." not in t:
@@ -483,44 +566,62 @@ def _einsum_terms(subscripts, shapes):
     return [spell(t, len(s)) for t, s in zip(terms, shapes)], spell(out, ell + len(out) - 3)
 
 
-def _einsum_operands(ops):
-    """The operands actually given (the rule passes absent ones as None)."""
-    return [o for o in ops if o is not None]
+def _einsum_sublist(labels) -> str:
+    """A sublist of np.einsum's second form (`[0, 1]`, `(Ellipsis, 0)`) as subscript letters."""
+    return "".join("..." if k is Ellipsis else _LETTERS[k] for k in labels)
 
 
-def einsum_jvp(subscripts, k, t, a=None, b=None, c=None, d=None):
-    """Tangent of `np.einsum(subscripts, a, b, ...)` along `t`, the tangent of operand `k`:
-    einsum is linear in each operand, so operand k is replaced by `t`."""
-    ops = _einsum_operands((a, b, c, d))
-    ops[k] = np.broadcast_to(t, np.shape(ops[k]))
-    return np.einsum(subscripts, *ops)
+def _einsum_split(args):
+    """np.einsum's arguments, in either form (`"ij,jk", a, b` or `a, [0, 1], b, [1, 2]`,
+    an output sublist last), as (subscripts, operands, {argument position: operand index});
+    absent trailing arguments come as None."""
+    args = list(args)
+    while args and args[-1] is None:
+        args.pop()
+    if isinstance(args[0], str):
+        return args[0], args[1:], {i + 1: i for i in range(len(args) - 1)}
+    n = len(args) // 2
+    spec = ",".join(_einsum_sublist(args[2 * i + 1]) for i in range(n))
+    if len(args) % 2:
+        spec += "->" + _einsum_sublist(args[-1])
+    return spec, args[0:2 * n:2], {2 * i: i for i in range(n)}
 
 
-def einsum_jvp_pair(subscripts, k, t, j, s, a=None, b=None, c=None, d=None):
-    """`einsum_jvp` with operand `j` replaced by `s` as well: its derivative along `s`
-    (zero when j is k, whose value the tangent does not read)."""
-    ops = _einsum_operands((a, b, c, d))
+def einsum_jvp(k, t, *args):
+    """Tangent of `np.einsum(*args)` along `t`, the tangent of the argument at position `k`:
+    einsum is linear in each operand, so that operand is replaced by `t`."""
+    spec, ops, index = _einsum_split(args)
+    i = index[k]
+    ops[i] = np.broadcast_to(t, np.shape(ops[i]))
+    return np.einsum(spec, *ops)
+
+
+def einsum_jvp_pair(k, t, j, s, *args):
+    """`einsum_jvp(k, t, *args)` with the argument at position `j` replaced by `s` as well:
+    its derivative along `s` (zero when j is k, whose value the tangent does not read)."""
     if j == k:
-        return np.zeros_like(einsum_jvp(subscripts, k, t, *ops), dtype=_weight_dtype(t, s))
-    ops[j] = s
-    return einsum_jvp(subscripts, k, t, *ops)
+        return np.zeros_like(einsum_jvp(k, t, *args), dtype=_weight_dtype(t, s))
+    args = list(args)
+    args[j] = s
+    return einsum_jvp(k, t, *args)
 
 
-def einsum_vjp_pair(subscripts, k, g, j, s, a=None, b=None, c=None, d=None):
-    """`einsum_vjp` with operand `j` replaced by `s`: its derivative along `s` (zero when j
-    is k, of which the adjoint reads only the shape)."""
-    ops = _einsum_operands((a, b, c, d))
+def einsum_vjp_pair(k, g, j, s, *args):
+    """`einsum_vjp(k, g, *args)` with the argument at position `j` replaced by `s`: its
+    derivative along `s` (zero when j is k, of which the adjoint reads only the shape)."""
     if j == k:
-        return np.zeros(np.shape(ops[k]), dtype=_weight_dtype(g, s))
-    ops[j] = s
-    return einsum_vjp(subscripts, k, g, *ops)
+        return np.zeros(np.shape(args[k]), dtype=_weight_dtype(g, s))
+    args = list(args)
+    args[j] = s
+    return einsum_vjp(k, g, *args)
 
 
-def einsum_vjp(subscripts, k, g, a=None, b=None, c=None, d=None):
-    """Adjoint of `np.einsum(subscripts, a, b, ...)` with respect to operand `k`: an einsum
-    of `g` with the other operands, broadcast over letters only operand `k` has and placed
+def einsum_vjp(k, g, *args):
+    """Adjoint of `np.einsum(*args)` with respect to the argument at position `k`: an einsum
+    of `g` with the other operands, broadcast over letters only that operand has and placed
     on its diagonals where it repeats a letter; summed over axes it broadcast along."""
-    ops = _einsum_operands((a, b, c, d))
+    subscripts, ops, index = _einsum_split(args)
+    k = index[k]
     shapes = [np.shape(o) for o in ops]
     terms, out = _einsum_terms(subscripts, shapes)
     mine, shape = terms[k], shapes[k]
@@ -655,10 +756,10 @@ def unconcatenate(g, xs, axis=0):
     """Adjoint of `np.concatenate(xs, axis)`: `g` cut back into pieces shaped like `xs`."""
     if axis is None:
         sizes = [np.size(x) for x in xs]
-        return [np.reshape(p, np.shape(x))
-                for p, x in zip(np.split(np.ravel(g), np.cumsum(sizes)[:-1]), xs)]
+        return Items(np.reshape(p, np.shape(x))
+                     for p, x in zip(np.split(np.ravel(g), np.cumsum(sizes)[:-1]), xs))
     sizes = [np.shape(x)[axis] for x in xs]
-    return list(np.split(g, np.cumsum(sizes)[:-1], axis=axis))
+    return Items(np.split(g, np.cumsum(sizes)[:-1], axis=axis))
 
 
 def rejoin(bars, like, axis=0):
@@ -671,21 +772,22 @@ def rejoin(bars, like, axis=0):
 
 def unstack(g, axis=0):
     """Adjoint of `np.stack(xs, axis)`: the slices of `g` along `axis`."""
-    return list(np.moveaxis(g, axis, 0))
+    return Items(np.moveaxis(g, axis, 0))
 
 
 def unhstack(g, xs):
     """Adjoint of `np.hstack(xs)`: pieces of `g` shaped like `xs`."""
     axis = 0 if np.ndim(np.atleast_1d(xs[0])) == 1 else 1
     sizes = [np.shape(np.atleast_1d(x))[axis] for x in xs]
-    return [np.reshape(p, np.shape(x))
-            for p, x in zip(np.split(g, np.cumsum(sizes)[:-1], axis=axis), xs)]
+    return Items(np.reshape(p, np.shape(x))
+                 for p, x in zip(np.split(g, np.cumsum(sizes)[:-1], axis=axis), xs))
 
 
 def unvstack(g, xs):
     """Adjoint of `np.vstack(xs)`: pieces of `g` shaped like `xs`."""
     sizes = [np.shape(np.atleast_2d(x))[0] for x in xs]
-    return [np.reshape(p, np.shape(x)) for p, x in zip(np.split(g, np.cumsum(sizes)[:-1]), xs)]
+    return Items(np.reshape(p, np.shape(x))
+                 for p, x in zip(np.split(g, np.cumsum(sizes)[:-1]), xs))
 
 
 def unsplit(gs, x, indices_or_sections, axis=0):
@@ -759,7 +861,8 @@ def linspace_weight(like, num=50, endpoint=True, axis=0):
     return np.reshape(t, shape)
 
 
-__all__ += ["pow_log", "fmax_weight", "clip_weight", "prod_others", "prod_others_jvp", "uncumsum",
+__all__ += ["pow_log", "inv_count", "recip_or_zero", "fmax_weight", "clip_weight", "prod_others",
+            "prod_others_jvp", "uncumsum",
             "cumprod_jvp", "cumprod_vjp", "cumprod_vjp_jvp", "cumprod_vjp_vjp", "inner_vjp_x",
             "inner_vjp_y", "tensordot_vjp_x", "tensordot_vjp_y", "einsum_jvp", "einsum_jvp_pair",
             "einsum_vjp_pair", "einsum_vjp", "undiagonal", "undiag", "norm_weight",

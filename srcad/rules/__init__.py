@@ -16,17 +16,20 @@ from dataclasses import dataclass, field
 FLOAT, INT, ANY, NONE = "float", "int", "any", "none"
 
 def runtime_namespace() -> dict:
-    """The names generated code may use besides the user's: numpy, math and the runtime."""
+    """The names generated code may use besides the user's: numpy, math, the runtime, and
+    the functions of custom rules (USER_RULES; `srcad.source` imports those from the user's
+    modules, not from the runtime)."""
     import math
 
     import numpy as np
 
     from .. import runtime
     return {"np": np, "math": math, **{n: getattr(runtime, n) for n in runtime.__all__},
-            **EXTRA_NAMES}
+            **USER_RULES}
 
 
-EXTRA_NAMES: dict = {}   # names user-defined rules bring into generated code (see custom.py)
+USER_RULES: dict = {}    # the functions srcad.custom_rule rules bring into generated code, by
+#                          the names it calls them (imported from the user's modules, see custom.py)
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,6 +92,27 @@ class Rule:
     kind: str = "elementwise"      # how the output kind follows the inputs
     differentiable: bool = True    # False: output is never active (comparisons, shape, ...)
     pure: bool = True              # False: a call may differ each time (never reused)
+    kwonly: tuple = ()             # parameters passed only by keyword (after `*` in the spec)
+    # False: raises on some values srcad differentiates (`~x` or `x << 1` on a float, int()
+    # of nan, math.log(-1.0)), so a derivative keeps its primal statement even where
+    # nothing reads it, and raises as the primal does
+    total: bool = True
+    # the adjoints of all differentiable parameters as one tuple (a custom rule's VJP): the
+    # reverse emitter computes it once per call and `vjp` templates index it as `SHARED[k]`
+    vjp_shared: Template | None = None
+
+    def __post_init__(self):
+        _check_templates(self)
+
+    @property
+    def label(self) -> str:
+        """How messages name the primitive: its printed name, operator or qualified name."""
+        if self.name:
+            return self.name
+        if self.primal is not None:
+            return self.primal.text
+        keys = self.key if isinstance(self.key, list) else [self.key]
+        return ", ".join(getattr(k, "__qualname__", None) or str(k) for k in keys)
 
     @property
     def diff_params(self) -> list:
@@ -115,19 +139,60 @@ class Rule:
         Returns an error message instead when the call does not fit.
         """
         names = [p for p, _ in self.params]
-        if nargs > len(names):
-            return f"{self.name or self.key} takes at most {len(names)} arguments"
+        positional = [p for p in names if p not in self.kwonly]
+        if nargs > len(positional):
+            return f"{self.label} takes at most {len(positional)} arguments"
         bound = {names[i]: ("arg", i) for i in range(nargs)}
         for k in kwnames:
             if k not in names:
-                return f"{self.name or self.key} has no argument {k!r} srcad knows"
+                return f"{self.label} has no argument {k!r} srcad knows"
             if k in bound:
-                return f"{self.name or self.key} got {k!r} twice"
+                return f"{self.label} got {k!r} twice"
             bound[k] = ("kw", k)
         for p, default in self.params:
             if p not in bound and default is _REQUIRED:
-                return f"{self.name or self.key} is missing argument {p!r}"
+                return (f"{self.label} is missing argument {p!r}: srcad "
+                        f"differentiates it called as {self.signature()}")
         return bound
+
+    def signature(self) -> str:
+        """The call this rule differentiates, as `max(x, y)` or `np.sum(x, axis=None, *, ...)`."""
+        parts = [p if d is _REQUIRED else f"{p}={d!r}" for p, d in self.params
+                 if p not in self.kwonly]
+        if self.kwonly:
+            parts += ["*"] + [f"{p}={d!r}" for p, d in self.params if p in self.kwonly]
+        return f"{self.label}({', '.join(parts)})"
+
+
+# builtins a template may call besides the runtime namespace's names
+TEMPLATE_BUILTINS = {"float", "int", "len", "list", "range", "slice", "sum", "tuple", "isinstance"}
+
+
+def _check_templates(rule: Rule):
+    """Fail when the rule is declared, not at its first use, if a template names what it
+    cannot: every name must be a parameter, `out`, `out_bar`, `<param>_dot`, `IDX` (an
+    index's rule), `SHARED` (a vjp template of a rule with `vjp_shared`), a runtime name or
+    one of TEMPLATE_BUILTINS; and `jvp`/`vjp` give templates for parameters only."""
+    params = [p for p, _ in rule.params]
+    what = rule.label
+    known = set(params) | {"out", "out_bar"} | {f"{p}_dot" for p in params} | \
+        set(runtime_namespace()) | TEMPLATE_BUILTINS | \
+        ({"IDX"} if isinstance(rule, IndexRule) else set())
+    shared = {"SHARED"} if rule.vjp_shared is not None else set()
+    checks = [("jvp", t, known) for t in rule.jvp.values()] + \
+        [("vjp", t, known | shared) for t in rule.vjp.values()] + \
+        [("vjp_shared", rule.vjp_shared, known)] * bool(shared) + \
+        [("primal", rule.primal, set(params))] * (rule.primal is not None)
+    for kind, t, allowed in checks:
+        bad = t.names - allowed
+        if bad:
+            raise ValueError(f"rule {what}: its {kind} template {t.text!r} names "
+                             f"{', '.join(sorted(bad))}: no parameter, placeholder or runtime "
+                             "name")
+    for kind, table in (("jvp", rule.jvp), ("vjp", rule.vjp)):
+        if set(table) - set(params):
+            raise ValueError(f"rule {what}: {kind} templates for {sorted(set(table) - set(params))}"
+                             f", not parameters of ({', '.join(params)})")
 
 
 class IndexRule(Rule):
@@ -168,9 +233,12 @@ _METHODS: dict = {}
 
 
 def _parse_params(spec: str) -> list:
+    """`"x, axis=None"` as [(name, default or _REQUIRED)]; a `*` entry is kept as ("*", None)."""
     params = []
     for part in filter(None, (p.strip() for p in spec.split(","))):
-        if "=" in part:
+        if part == "*":
+            params.append(("*", None))
+        elif "=" in part:
             name, default = (s.strip() for s in part.split("=", 1))
             params.append((name, ast.literal_eval(default)))
         else:
@@ -180,10 +248,13 @@ def _parse_params(spec: str) -> list:
 
 def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp=None, vjp=None,
             kind: str = "elementwise", method: str | None = None, differentiable: bool = True,
-            pure: bool = True):
+            total: bool = True, vjp_shared: str | None = None, pure: bool = True):
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
     or a dict of templates per differentiable parameter."""
     plist = _parse_params(params)
+    star = [p for p, _ in plist].index("*") if ("*", None) in plist else len(plist)
+    kwonly = tuple(p for p, _ in plist[star + 1:])
+    plist = [p for p in plist if p[0] != "*"]
     first = plist[0][0] if plist else None
 
     def tdict(t):
@@ -195,24 +266,36 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
 
     rule = Rule(key=keys, params=plist, name=name, primal=Template(primal) if primal else None,
                 jvp=tdict(jvp), vjp=tdict(vjp), kind=kind, differentiable=differentiable,
-                pure=pure)
+                kwonly=kwonly, total=total,
+                vjp_shared=Template(vjp_shared) if vjp_shared else None, pure=pure)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if method:
         _METHODS[method] = rule
+    if not total:
+        _PARTIAL.clear()
     return rule
 
 
 def _scaled(g: str, deriv: str) -> str:
     """`g * f'(x)`, written `g / d` when f'(x) is `1.0 / d` (one operation fewer)."""
-    return f"{g} / {deriv[6:]}" if deriv.startswith("1.0 / ") else f"{g} * ({deriv})"
+    d = ast.parse(deriv, mode="eval").body
+    if isinstance(d, ast.BinOp) and isinstance(d.op, ast.Div) and \
+            isinstance(d.left, ast.Constant) and d.left.value == 1.0 and \
+            type(d.left.value) is float:
+        scaled = ast.BinOp(left=ast.Name(id=g, ctx=ast.Load()), op=ast.Div(), right=d.right)
+    else:
+        scaled = ast.BinOp(left=ast.Name(id=g, ctx=ast.Load()), op=ast.Mult(), right=d)
+    return ast.unparse(scaled)
 
 
-def defunary(module, prefix: str, table: dict, kind: str = "elementwise"):
-    """One rule per `name: f'(x)` entry of `table`, for `module.name` (f'(x) may use `out`)."""
+def defunary(module, prefix: str, table: dict, kind: str = "elementwise", partial=()):
+    """One rule per `name: f'(x)` entry of `table`, for `module.name` (f'(x) may use `out`);
+    the functions named in `partial` are not total (see `Rule.total`)."""
     for name, deriv in table.items():
         defrule(getattr(module, name), "x", name=f"{prefix}.{name}", kind=kind,
-                jvp=_scaled("x_dot", deriv), vjp=_scaled("out_bar", deriv))
+                jvp=_scaled("x_dot", deriv), vjp=_scaled("out_bar", deriv),
+                total=name not in partial)
 
 
 def defpartials(keys, params: str, *, name: str, partials: dict, unbroadcast: bool = True,
@@ -238,7 +321,8 @@ def deflinear(func, params: str, vjp: str, kind: str = ANY, name: str | None = N
 def defalias(keys, rule: Rule, name: str):
     """`keys` differentiate as `rule` does (np.add as +) but print as calls of `name`."""
     alias = Rule(key=keys, params=rule.params, name=name, jvp=rule.jvp, vjp=rule.vjp,
-                 kind=rule.kind, differentiable=rule.differentiable)
+                 kind=rule.kind, differentiable=rule.differentiable, kwonly=rule.kwonly,
+                 total=rule.total, vjp_shared=rule.vjp_shared)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = alias
     return alias
@@ -263,6 +347,38 @@ def lookup(obj) -> Rule | None:
 def lookup_method(name: str) -> Rule | None:
     """The rule for an ndarray method `x.name(...)`, or None."""
     return _METHODS.get(name)
+
+
+def may_raise(expr: ast.AST) -> bool:
+    """Whether generated code `expr` calls a primitive whose rule is not total (see
+    `Rule.total`): the optimizer never drops such a statement as dead."""
+    ops, names = _partial_forms()
+    for n in ast.walk(expr):
+        cls = n.__class__
+        if (cls is ast.BinOp or cls is ast.UnaryOp) and n.op.__class__ in ops:
+            return True
+        if cls is ast.Call and ast.unparse(n.func) in names:
+            return True
+    return False
+
+
+_PARTIAL: list = []          # the printed forms of the rules that are not total, once built
+
+
+def _partial_forms() -> tuple:
+    """(operator classes, printed call names) of the rules that are not total."""
+    if not _PARTIAL:
+        ops, names = set(), set()
+        for r in all_rules():
+            if r.total:
+                continue
+            if r.primal is not None:
+                if isinstance(r.primal.tree, (ast.BinOp, ast.UnaryOp)):
+                    ops.add(r.primal.tree.op.__class__)
+            elif r.name:
+                names.add(r.name)
+        _PARTIAL.append((ops, names))
+    return _PARTIAL[0]
 
 
 def all_rules() -> list:

@@ -34,20 +34,21 @@ defrule(np.full_like, "x, fill_value, dtype=None, order='K', subok=True, shape=N
         name="np.full_like", kind=ANY,
         jvp={"fill_value": "cast_tangent(np.broadcast_to(fill_value_dot, np.shape(out)), out)"},
         vjp={"fill_value": "cast_adjoint(unbroadcast(out_bar, fill_value), out)"})
-# out = start + t (stop - start), t running from 0 to 1 along `axis`
+# out = start + t (stop - start), t running from 0 to 1 along `axis` (cast like `out`: an
+# integer dtype carries no derivative)
 defrule(np.linspace, "start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0",
         name="np.linspace", kind=ANY,
-        jvp={"start": "bcast(np.expand_dims(start_dot, axis) * (1.0 - linspace_weight(out, num, "
-                      "endpoint, axis)), out)",
-             "stop": "bcast(np.expand_dims(stop_dot, axis) * linspace_weight(out, num, endpoint, "
-                     "axis), out)"},
-        vjp={"start": "unbroadcast(np.sum(out_bar * (1.0 - linspace_weight(out, num, endpoint, "
-                      "axis)), axis=axis), start)",
-             "stop": "unbroadcast(np.sum(out_bar * linspace_weight(out, num, endpoint, axis), "
-                     "axis=axis), stop)"})
+        jvp={"start": "cast_tangent(bcast(np.expand_dims(start_dot, axis) * (1.0 - "
+                      "linspace_weight(out, num, endpoint, axis)), out), out)",
+             "stop": "cast_tangent(bcast(np.expand_dims(stop_dot, axis) * linspace_weight(out, "
+                     "num, endpoint, axis), out), out)"},
+        vjp={"start": "unbroadcast(np.sum(cast_adjoint(out_bar, out) * (1.0 - linspace_weight("
+                      "out, num, endpoint, axis)), axis=axis), start)",
+             "stop": "unbroadcast(np.sum(cast_adjoint(out_bar, out) * linspace_weight(out, num, "
+                     "endpoint, axis), axis=axis), stop)"})
 
 # ------------------------------------------------------------ conversions: the identity on values
-defrule(np.array, "x, dtype=None, copy=True, order='K', subok=False, ndmin=0", name="np.array",
+defrule(np.array, "x, dtype=None, *, copy=True, order='K', subok=False, ndmin=0", name="np.array",
         kind=ANY,
         jvp="cast_tangent(np.array(x_dot, ndmin=ndmin), out)",
         vjp="cast_adjoint(np.reshape(out_bar, np.shape(x)), out)")

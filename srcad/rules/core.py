@@ -4,7 +4,9 @@ Placeholders: the parameters (`x`, `y`, ...), `out` (the primal result),
 `out_bar` (its adjoint), `x_dot` (a parameter's tangent). `unbroadcast` sums an
 adjoint back to its input's shape, `bcast` widens a tangent to the output's
 shape, `unreduce` undoes a reduction; the emitters drop them where kinds show
-they are not needed. Ties of max/min split the derivative equally; abs'(0) = 0.
+they are not needed. Ties of max/min split the derivative equally; abs'(0) = 0;
+d/dx x ** 0 = 0 also at x = 0, and d/dy x ** y = 0 at x = 0 (where x ** y is 0 for y > 0).
+np.dot takes operands of any number of dimensions, as NumPy does.
 """
 import builtins
 import math
@@ -28,10 +30,14 @@ defrule(operator.mul, "x, y", primal="x * y",
 defrule(operator.truediv, "x, y", primal="x / y",
         jvp={"x": "x_dot / y", "y": "-(out * y_dot) / y"},
         vjp={"x": "unbroadcast(out_bar / y, x)", "y": "unbroadcast(-(out_bar * out) / y, y)"})
+# d/dx x ** y = y x ** (y - 1), written with the exponent y - 1 + [y == 0] (0 ** (y * y)
+# is 1 there, else 0) so that x ** 0 has derivative 0 also at x = 0, where y x ** (y - 1)
+# would be 0 * inf; for a constant y the exponent folds to the number y - 1 (a nonzero y
+# below 2e-162 in magnitude, whose square underflows, counts as 0 there)
 defrule(operator.pow, "x, y", primal="x ** y",
-        jvp={"x": "x_dot * (y * x ** (y - 1))",
+        jvp={"x": "x_dot * (y * x ** (y - 1 + 0 ** (y * y)))",
              "y": "y_dot * (out * pow_log(x))"},
-        vjp={"x": "unbroadcast(out_bar * (y * x ** (y - 1)), x)",
+        vjp={"x": "unbroadcast(out_bar * (y * x ** (y - 1 + 0 ** (y * y))), x)",
              "y": "unbroadcast(out_bar * (out * pow_log(x)), y)"})
 defrule(operator.neg, "x", primal="-x", jvp="-x_dot", vjp="-out_bar")
 defrule(operator.pos, "x", primal="+x", jvp="x_dot", vjp="out_bar")
@@ -41,9 +47,10 @@ defrule(operator.matmul, "x, y", primal="x @ y", kind=ANY,
 defrule(np.matmul, "x, y", name="np.matmul", kind=ANY,
         jvp={"x": "np.matmul(x_dot, y)", "y": "np.matmul(x, y_dot)"},
         vjp={"x": "matmul_vjp_x(out_bar, x, y)", "y": "matmul_vjp_y(out_bar, x, y)"})
-defrule(np.dot, "x, y", name="dot", method="dot", kind=ANY,
-        jvp={"x": "dot(x_dot, y)", "y": "dot(x, y_dot)"},
-        vjp={"x": "matmul_vjp_x(out_bar, x, y)", "y": "matmul_vjp_y(out_bar, x, y)"})
+# np.dot of N-d operands sums over the last axis of x and the second-to-last of y
+defrule(np.dot, "x, y", name="np.dot", method="dot", kind=ANY,
+        jvp={"x": "np.dot(x_dot, y)", "y": "np.dot(x, y_dot)"},
+        vjp={"x": "dot_vjp_x(out_bar, x, y)", "y": "dot_vjp_y(out_bar, x, y)"})
 
 # x // y is piecewise constant; x % y = x - (x // y) * y
 defrule(operator.floordiv, "x, y", primal="x // y", differentiable=False)
@@ -55,11 +62,12 @@ for _op, _text in [(operator.lt, "x < y"), (operator.le, "x <= y"), (operator.gt
                    (operator.is_, "x is y"), (operator.is_not, "x is not y")]:
     defrule(_op, "x, y", primal=_text, kind=INT, differentiable=False)
 defrule(operator.not_, "x", primal="not x", kind=INT, differentiable=False)
-# bitwise operators: on boolean masks (and integers); never differentiated
+# bitwise operators: on boolean masks (and integers); never differentiated, and a TypeError
+# on floats, which the derivative raises too (not total)
 for _op, _text in [(operator.or_, "x | y"), (operator.and_, "x & y"), (operator.xor, "x ^ y"),
                    (operator.lshift, "x << y"), (operator.rshift, "x >> y")]:
-    defrule(_op, "x, y", primal=_text, kind=INT, differentiable=False)
-defrule(operator.invert, "x", primal="~x", kind=INT, differentiable=False)
+    defrule(_op, "x, y", primal=_text, kind=INT, differentiable=False, total=False)
+defrule(operator.invert, "x", primal="~x", kind=INT, differentiable=False, total=False)
 defrule(operator.contains, "x, y", primal="y in x", kind=INT, differentiable=False)
 
 # ------------------------------------------------------------ elementwise functions
@@ -88,7 +96,9 @@ _MATH = {
     "tanh": "1.0 - out ** 2",
     "fabs": "math.copysign(1.0, x) if x else 0.0",
 }
-defunary(math, "math", _MATH, kind=FLOAT)
+# math.log(-1.0) raises where its derivative 1 / x would not: not total (the others raise
+# outside their domain where their derivatives, which read x or out, raise too)
+defunary(math, "math", _MATH, kind=FLOAT, partial={"log"})
 
 # ties split the derivative equally (tie_weight is 1, 0.5 or 0)
 defpartials(np.maximum, "x, y", name="np.maximum",
@@ -105,14 +115,14 @@ defrule(np.where, "c, x, y", name="np.where",
              "y": "unbroadcast(np.where(c, 0.0, out_bar), y)"})
 
 # ------------------------------------------------------------ reductions
-defrule(np.sum, "x, axis=None, keepdims=False", name="np.sum", method="sum", kind="reduce",
+defrule(np.sum, "x, axis=None, *, keepdims=False", name="np.sum", method="sum", kind="reduce",
         jvp="np.sum(x_dot, axis=axis, keepdims=keepdims)",
         vjp="unreduce(out_bar, x, axis, keepdims)")
-defrule(np.mean, "x, axis=None, keepdims=False", name="np.mean", method="mean", kind="reduce",
+defrule(np.mean, "x, axis=None, *, keepdims=False", name="np.mean", method="mean", kind="reduce",
         jvp="np.mean(x_dot, axis=axis, keepdims=keepdims)",
-        vjp="unreduce(out_bar, x, axis, keepdims) * (np.size(out) / np.size(x))")
+        vjp="unreduce(out_bar, x, axis, keepdims) * inv_count(x, out)")
 for _f, _m in [(np.max, "max"), (np.min, "min")]:
-    defrule([_f, getattr(np, "a" + _m)], "x, axis=None, keepdims=False", name=f"np.{_m}",
+    defrule([_f, getattr(np, "a" + _m)], "x, axis=None, *, keepdims=False", name=f"np.{_m}",
             method=_m, kind="reduce",
             jvp="np.sum(x_dot * max_weight(x, out, axis, keepdims), axis=axis, keepdims=keepdims)",
             vjp="unreduce(out_bar, x, axis, keepdims) * max_weight(x, out, axis, keepdims)")
@@ -123,11 +133,14 @@ defrule(np.transpose, "x, axes=None", name="np.transpose", method="transpose", k
         jvp="np.transpose(x_dot, axes)", vjp="untranspose(out_bar, axes)")
 
 # ------------------------------------------------------------ conversions and constants
-defrule(builtins.float, "x", name="float", kind=FLOAT, jvp="x_dot", vjp="out_bar")
+# (float() of an array of several entries, int() of nan, len() of a float, bool() of an
+# array raise: not total)
+defrule(builtins.float, "x", name="float", kind=FLOAT, jvp="x_dot", vjp="out_bar", total=False)
 defrule(runtime.stop_gradient, "x", name="stop_gradient", kind="first", differentiable=False)
-for _f in (builtins.int, builtins.len, builtins.bool, builtins.round, np.ndim, np.size):
-    defrule(_f, "x", name=_f.__name__ if _f in vars(builtins).values() else f"np.{_f.__name__}",
-            kind=INT, differentiable=False)
+for _f in (builtins.int, builtins.len, builtins.bool, builtins.round):
+    defrule(_f, "x", name=_f.__name__, kind=INT, differentiable=False, total=False)
+for _f in (np.ndim, np.size):
+    defrule(_f, "x", name=f"np.{_f.__name__}", kind=INT, differentiable=False)
 defrule(builtins.range, "start, stop=None, step=None", name="range", kind=NONE,
         differentiable=False)
 defrule(np.shape, "x", name="np.shape", kind=NONE, differentiable=False)
@@ -139,7 +152,7 @@ for _f in (np.sign, np.floor, np.ceil, np.round, np.isnan, np.isfinite, np.argma
            np.argsort, math.floor, math.ceil):
     _mod = "math" if _f in vars(math).values() else "np"
     defrule(_f, "x", name=f"{_mod}.{_f.__name__}", kind=ANY if _mod == "np" else INT,
-            differentiable=False)
+            differentiable=False, total=_mod == "np")     # math.floor(nan) raises
 
 # ------------------------------------------------------------ indexing
 GETITEM = IndexRule(key=operator.getitem, params=[("x", None)], kind="index",

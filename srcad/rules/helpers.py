@@ -10,10 +10,9 @@ differentiated by reading their source where srcad can, or fail at build time na
 """
 import builtins
 
-import numpy as np
-
 from .. import runtime
-from . import ANY, NONE, defalias, defrule, deflinear, lookup
+from . import ANY, FLOAT, NONE, defrule, deflinear
+from .linalg import EINSUM_ARGS
 
 # ------------------------------------------------------------ what every derivative uses
 deflinear(runtime.unbroadcast, "g, like", vjp="bcast(out_bar, g)")
@@ -28,7 +27,6 @@ defrule(runtime.index_add, "acc, idx, g", name="index_add", kind=ANY, pure=False
         jvp={"acc": "bcast(acc_dot, out)", "g": "unindex(g_dot, acc, idx)"},
         vjp={"acc": "out_bar", "g": "unbroadcast(out_bar[idx], g)"})
 deflinear(runtime.untranspose, "g, axes=None", vjp="np.transpose(out_bar, axes)")
-defalias(runtime.dot, lookup(np.dot), "dot")        # what np.dot prints as
 # matmul_vjp_x(g, x, y) = g @ y.T is bilinear in (g, y); x gives only its shape
 defrule(runtime.matmul_vjp_x, "g, x, y", name="matmul_vjp_x", kind=ANY,
         jvp={"g": "matmul_vjp_x(g_dot, x, y)", "y": "matmul_vjp_x(g, x, y_dot)"},
@@ -37,6 +35,13 @@ defrule(runtime.matmul_vjp_x, "g, x, y", name="matmul_vjp_x", kind=ANY,
 defrule(runtime.matmul_vjp_y, "g, x, y", name="matmul_vjp_y", kind=ANY,
         jvp={"g": "matmul_vjp_y(g_dot, x, y)", "x": "matmul_vjp_y(g, x_dot, y)"},
         vjp={"g": "unbroadcast(np.matmul(x, out_bar), g)", "x": "matmul_vjp_x(g, x, out_bar)"})
+# dot_vjp_x(g, x, y) is bilinear in (g, y) and dot_vjp_y(g, x, y) in (g, x), as above
+defrule(runtime.dot_vjp_x, "g, x, y", name="dot_vjp_x", kind=ANY,
+        jvp={"g": "dot_vjp_x(g_dot, x, y)", "y": "dot_vjp_x(g, x, y_dot)"},
+        vjp={"g": "unbroadcast(np.dot(out_bar, y), g)", "y": "dot_vjp_y(g, out_bar, y)"})
+defrule(runtime.dot_vjp_y, "g, x, y", name="dot_vjp_y", kind=ANY,
+        jvp={"g": "dot_vjp_y(g_dot, x, y)", "x": "dot_vjp_y(g, x_dot, y)"},
+        vjp={"g": "unbroadcast(np.dot(x, out_bar), g)", "x": "dot_vjp_x(g, x, out_bar)"})
 for _f in (runtime.zeros_like, runtime.tie_weight, runtime.max_weight):
     defrule(_f, "x, y=None, axis=None, keepdims=False", name=_f.__name__, kind=ANY,
             differentiable=False)
@@ -58,6 +63,11 @@ defrule(runtime.star_args, "a=None, b=None, c=None, d=None, e=None, f=None", nam
 
 # ------------------------------------------------------------ d/dx log x = 1 / x
 defrule(runtime.pow_log, "x", name="pow_log", jvp="x_dot / x", vjp="out_bar / x")
+# ------------------------------------------------------------ reductions' divisors
+defrule(runtime.inv_count, "x, out, ddof=0", name="inv_count", kind=FLOAT, differentiable=False)
+# d (1/x) = -dx / x^2, 0 where x == 0 (and so is the function)
+defrule(runtime.recip_or_zero, "x", name="recip_or_zero", jvp="x_dot * -(out ** 2)",
+        vjp="out_bar * -(out ** 2)")
 
 # ------------------------------------------------------------ linear in the first argument
 deflinear(runtime.uncumsum, "g, x, axis=None",
@@ -104,33 +114,23 @@ defrule(runtime.tensordot_vjp_y, "g, x, y, axes=2", name="tensordot_vjp_y", kind
         vjp={"g": "np.tensordot(x, out_bar, axes)", "x": "tensordot_vjp_x(g, x, out_bar, axes)"})
 
 # ------------------------------------------------------------ einsum: multilinear in all operands
-# einsum_jvp(s, k, t, a, b, c, d) is the einsum with operand k replaced by t; einsum_vjp(s, k,
-# g, a, b, c, d) contracts g with the operands other than k. The *_pair helpers replace one
-# more operand j (and are zero when j is k, whose value the helper reads only for its shape).
-defrule(runtime.einsum_jvp, "subscripts, k, t, a=None, b=None, c=None, d=None",
-        name="einsum_jvp", kind=ANY,
-        jvp={"t": "einsum_jvp(subscripts, k, t_dot, a, b, c, d)",
-             "a": "einsum_jvp_pair(subscripts, k, t, 0, a_dot, a, b, c, d)",
-             "b": "einsum_jvp_pair(subscripts, k, t, 1, b_dot, a, b, c, d)",
-             "c": "einsum_jvp_pair(subscripts, k, t, 2, c_dot, a, b, c, d)",
-             "d": "einsum_jvp_pair(subscripts, k, t, 3, d_dot, a, b, c, d)"},
-        vjp={"t": "einsum_vjp(subscripts, k, out_bar, a, b, c, d)",
-             "a": "einsum_vjp_pair(subscripts, 0, out_bar, k, t, a, b, c, d)",
-             "b": "einsum_vjp_pair(subscripts, 1, out_bar, k, t, a, b, c, d)",
-             "c": "einsum_vjp_pair(subscripts, 2, out_bar, k, t, a, b, c, d)",
-             "d": "einsum_vjp_pair(subscripts, 3, out_bar, k, t, a, b, c, d)"})
-defrule(runtime.einsum_vjp, "subscripts, k, g, a=None, b=None, c=None, d=None",
-        name="einsum_vjp", kind=ANY,
-        jvp={"g": "einsum_vjp(subscripts, k, g_dot, a, b, c, d)",
-             "a": "einsum_vjp_pair(subscripts, k, g, 0, a_dot, a, b, c, d)",
-             "b": "einsum_vjp_pair(subscripts, k, g, 1, b_dot, a, b, c, d)",
-             "c": "einsum_vjp_pair(subscripts, k, g, 2, c_dot, a, b, c, d)",
-             "d": "einsum_vjp_pair(subscripts, k, g, 3, d_dot, a, b, c, d)"},
-        vjp={"g": "einsum_jvp(subscripts, k, out_bar, a, b, c, d)",
-             "a": "einsum_vjp_pair(subscripts, 0, g, k, out_bar, a, b, c, d)",
-             "b": "einsum_vjp_pair(subscripts, 1, g, k, out_bar, a, b, c, d)",
-             "c": "einsum_vjp_pair(subscripts, 2, g, k, out_bar, a, b, c, d)",
-             "d": "einsum_vjp_pair(subscripts, 3, g, k, out_bar, a, b, c, d)"})
+# einsum_jvp(k, t, *args) is np.einsum(*args) with the argument at position k replaced by t;
+# einsum_vjp(k, g, *args) contracts g with the operands other than k. The *_pair helpers
+# replace one more argument j (and are zero when j is k, whose value the helper reads only
+# for its shape). Positions that hold subscripts are never active.
+_ARGS = [f"x{i}" for i in range(EINSUM_ARGS)]
+_ALL = ", ".join(_ARGS)
+_SPEC = "k, t, " + ", ".join(f"{p}=None" for p in _ARGS)
+defrule(runtime.einsum_jvp, _SPEC, name="einsum_jvp", kind=ANY,
+        jvp={"t": f"einsum_jvp(k, t_dot, {_ALL})",
+             **{p: f"einsum_jvp_pair(k, t, {i}, {p}_dot, {_ALL})" for i, p in enumerate(_ARGS)}},
+        vjp={"t": f"einsum_vjp(k, out_bar, {_ALL})",
+             **{p: f"einsum_vjp_pair({i}, out_bar, k, t, {_ALL})" for i, p in enumerate(_ARGS)}})
+defrule(runtime.einsum_vjp, _SPEC.replace("t, ", "g, ", 1), name="einsum_vjp", kind=ANY,
+        jvp={"g": f"einsum_vjp(k, g_dot, {_ALL})",
+             **{p: f"einsum_vjp_pair(k, g, {i}, {p}_dot, {_ALL})" for i, p in enumerate(_ARGS)}},
+        vjp={"g": f"einsum_jvp(k, out_bar, {_ALL})",
+             **{p: f"einsum_vjp_pair({i}, g, k, out_bar, {_ALL})" for i, p in enumerate(_ARGS)}})
 
 # ------------------------------------------------------------ the nonlinear weights
 # prod_others(x) is P_i = prod_{k != i} x_k: dP_i = sum_{j != i} dx_j prod_{k != i, j} x_k,

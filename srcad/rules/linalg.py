@@ -10,7 +10,8 @@ Conventions: np.linalg.norm is differentiated for the vector 2-norm and the matr
 Frobenius norm (ord None, 2 or 'fro') and vector p-norms (ord p or +-inf, ties of the
 inf-norm split equally); its derivative at x = 0 is nan (0/0). det and slogdet are
 differentiated through the inverse: d det = det tr(x^-1 dx), undefined for singular x.
-einsum takes its subscripts as a string and up to four operands.
+einsum takes its subscripts as a string (up to eight operands) or as sublists (up to four
+operands and the output's sublist); `optimize=` changes only how it is computed.
 """
 import numpy as np
 
@@ -32,15 +33,15 @@ defrule(np.tensordot, "x, y, axes=2", name="np.tensordot", kind=ANY,
         jvp={"x": "np.tensordot(x_dot, y, axes)", "y": "np.tensordot(x, y_dot, axes)"},
         vjp={"x": "tensordot_vjp_x(out_bar, x, y, axes)",
              "y": "tensordot_vjp_y(out_bar, x, y, axes)"})
-defrule(np.einsum, "subscripts, a, b=None, c=None, d=None", name="np.einsum", kind=ANY,
-        jvp={"a": "einsum_jvp(subscripts, 0, a_dot, a, b, c, d)",
-             "b": "einsum_jvp(subscripts, 1, b_dot, a, b, c, d)",
-             "c": "einsum_jvp(subscripts, 2, c_dot, a, b, c, d)",
-             "d": "einsum_jvp(subscripts, 3, d_dot, a, b, c, d)"},
-        vjp={"a": "einsum_vjp(subscripts, 0, out_bar, a, b, c, d)",
-             "b": "einsum_vjp(subscripts, 1, out_bar, a, b, c, d)",
-             "c": "einsum_vjp(subscripts, 2, out_bar, a, b, c, d)",
-             "d": "einsum_vjp(subscripts, 3, out_bar, a, b, c, d)"})
+# np.einsum("ij,jk", a, b) or np.einsum(a, [0, 1], b, [1, 2], [0, 2]): the runtime reads
+# either form; each argument position is a parameter, and only operands are ever active
+EINSUM_ARGS = 9                   # np.einsum's positional arguments srcad differentiates
+_EINSUM = [f"x{i}" for i in range(EINSUM_ARGS)]
+_EINSUM_ARGS = ", ".join(_EINSUM)
+defrule(np.einsum, ", ".join([_EINSUM[0]] + [f"{p}=None" for p in _EINSUM[1:]] +
+                            ["*", "optimize=False"]), name="np.einsum", kind=ANY,
+        jvp={p: f"einsum_jvp({i}, {p}_dot, {_EINSUM_ARGS})" for i, p in enumerate(_EINSUM)},
+        vjp={p: f"einsum_vjp({i}, out_bar, {_EINSUM_ARGS})" for i, p in enumerate(_EINSUM)})
 
 # ------------------------------------------------------------ diagonals
 defrule(np.trace, "x, offset=0, axis1=0, axis2=1", name="np.trace", method="trace", kind=ANY,

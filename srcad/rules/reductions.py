@@ -6,40 +6,45 @@ the reduced axes (`unreduce`, which knows `axis` as an int, a negative int or a 
 `keepdims`) times d out/d x. Each rule is also the ndarray method of the same name.
 
 Conventions: prod's derivative is the product of the other entries, exact also at zeros
-(no division); var and std take `ddof` (the divisor is N - ddof); std'(x) is inf or nan
-where the spread is zero (x constant along the axis), as 1/(2 sqrt(0)) is; cumprod is
-differentiated by its recurrence, exact at zeros.
+(no division); var and std take `ddof` (the divisor is max(N - ddof, 0), as NumPy takes
+it); std'(x) is 0 where std is 0 (x constant along the axis: a kink, like abs at 0, and 0
+its least subgradient; the true derivative when the axis has length 1 or x is a scalar);
+mean, var and std of no entries give an empty gradient, as their values are nan; cumprod
+is differentiated by its recurrence, exact at zeros. A `dtype=` casts the derivatives
+alike: an integer or boolean dtype carries none (zero), as for `astype`.
 """
 import numpy as np
 
 from . import ANY, defrule
 
 # ------------------------------------------------------------ products
-defrule(np.prod, "x, axis=None, dtype=None, keepdims=False", name="np.prod", method="prod",
+defrule(np.prod, "x, axis=None, dtype=None, *, keepdims=False", name="np.prod", method="prod",
         kind="reduce",
-        jvp="np.sum(x_dot * prod_others(x, axis), axis=axis, keepdims=keepdims)",
-        vjp="unreduce(out_bar, x, axis, keepdims) * prod_others(x, axis)")
+        jvp="cast_tangent(np.sum(x_dot * prod_others(x, axis), axis=axis, keepdims=keepdims), "
+            "out)",
+        vjp="unreduce(cast_adjoint(out_bar, out), x, axis, keepdims) * prod_others(x, axis)")
 
 # ------------------------------------------------------------ spread: with N = size(x) / size(out)
 #   var = sum((x - mean)^2) / (N - ddof),  d var / dx = 2 (x - mean) / (N - ddof)
 #   std = sqrt(var),                       d std / dx = (x - mean) / ((N - ddof) std)
-defrule(np.var, "x, axis=None, dtype=None, ddof=0, keepdims=False", name="np.var",
+# (inv_count(x, out, ddof) is 1 / (N - ddof); recip_or_zero(std) is 1 / std, 0 where std is 0)
+defrule(np.var, "x, axis=None, dtype=None, *, ddof=0, keepdims=False", name="np.var",
         method="var", kind="reduce",
-        jvp="np.sum(x_dot * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, "
-            "keepdims=keepdims) * (2.0 / (np.size(x) / np.size(out) - ddof))",
-        vjp="unreduce(out_bar, x, axis, keepdims) * (x - np.mean(x, axis=axis, keepdims=True))"
-            " * (2.0 / (np.size(x) / np.size(out) - ddof))")
-defrule(np.std, "x, axis=None, dtype=None, ddof=0, keepdims=False", name="np.std",
+        jvp="cast_tangent(np.sum(x_dot * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, "
+            "keepdims=keepdims) * (2.0 * inv_count(x, out, ddof)), out)",
+        vjp="unreduce(cast_adjoint(out_bar, out), x, axis, keepdims) * (x - np.mean(x, axis=axis, "
+            "keepdims=True)) * (2.0 * inv_count(x, out, ddof))")
+defrule(np.std, "x, axis=None, dtype=None, *, ddof=0, keepdims=False", name="np.std",
         method="std", kind="reduce",
-        jvp="np.sum(x_dot * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, "
-            "keepdims=keepdims) / (out * (np.size(x) / np.size(out) - ddof))",
-        vjp="unreduce(out_bar / out, x, axis, keepdims) * (x - np.mean(x, axis=axis, "
-            "keepdims=True)) / (np.size(x) / np.size(out) - ddof)")
+        jvp="cast_tangent(np.sum(x_dot * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, "
+            "keepdims=keepdims) * (recip_or_zero(out) * inv_count(x, out, ddof)), out)",
+        vjp="unreduce(cast_adjoint(out_bar, out) * recip_or_zero(out), x, axis, keepdims) * (x - "
+            "np.mean(x, axis=axis, keepdims=True)) * inv_count(x, out, ddof)")
 
 # ------------------------------------------------------------ scans (axis=None: of the flat x)
 defrule(np.cumsum, "x, axis=None, dtype=None", name="np.cumsum", method="cumsum", kind=ANY,
-        jvp="np.cumsum(x_dot, axis=axis)",
-        vjp="uncumsum(out_bar, x, axis)")
+        jvp="cast_tangent(np.cumsum(x_dot, axis=axis), out)",
+        vjp="uncumsum(cast_adjoint(out_bar, out), x, axis)")
 defrule(np.cumprod, "x, axis=None, dtype=None", name="np.cumprod", method="cumprod", kind=ANY,
-        jvp="cumprod_jvp(x_dot, x, out, axis)",
-        vjp="cumprod_vjp(out_bar, x, out, axis)")
+        jvp="cast_tangent(cumprod_jvp(x_dot, x, out, axis), out)",
+        vjp="cumprod_vjp(cast_adjoint(out_bar, out), x, out, axis)")

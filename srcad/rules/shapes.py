@@ -16,7 +16,7 @@ import numpy as np
 from . import ANY, deflinear, defrule
 
 # ------------------------------------------------------------ same entries, new shape
-defrule(np.reshape, "x, shape=None, order='C', copy=None", name="np.reshape", kind=ANY,
+defrule(np.reshape, "x, shape=None, order='C', *, copy=None", name="np.reshape", kind=ANY,
         jvp="np.reshape(x_dot, np.shape(out), order=order)",
         vjp="np.reshape(out_bar, np.shape(x), order=order)")
 deflinear(np.ravel, "x, order='C'", name="np.ravel", method="ravel",

@@ -13,10 +13,12 @@ import math
 import numpy as np
 
 import srcad
-from srcad.runtime import (add_items, bcast, repeat_items, cast_adjoint, cast_tangent, clip_weight, cumprod_vjp, dot,
+from srcad.runtime import (add_items, bcast, repeat_items, cast_adjoint, cast_tangent, clip_weight, cumprod_vjp,
+                           dot_vjp_x, dot_vjp_y,
                            einsum_jvp, einsum_vjp, fmax_weight, grad_like, index_add,
                            inner_vjp_x, inner_vjp_y, linspace_weight, matmul_vjp_x, matmul_vjp_y,
-                           max_weight, norm_weight, pow_log, prod_others, rejoin, star_args,
+                           inv_count, max_weight, norm_weight, pow_log, prod_others,
+                           recip_or_zero, rejoin, star_args,
                            tensordot_vjp_x, tensordot_vjp_y, tie_weight, unbroadcast,
                            unconcatenate, uncumsum, undiag, undiagonal, unhstack, unindex,
                            unreduce, unrepeat, unsplit, unstack, untile, untranspose, unvstack,
@@ -144,7 +146,8 @@ def op_neg_pos(x):
     return -x + (+x) * 2.0
 
 
-@sample((pos(2, 3), pos(3, 4)), (pos(3), pos(3, 2)), (pos(2, 3), pos(3)), (pos(2, 2, 3), pos(3, 2)))
+@sample((pos(2, 3), pos(3, 4)), (pos(3), pos(3, 2)), (pos(2, 3), pos(3)), (pos(2, 2, 3), pos(3, 2)),
+        (pos(2, 2, 3), pos(3)), (pos(3), pos(2, 3, 4)), (pos(2, 1, 2, 3), pos(3, 3, 2)))
 def op_matmul(x, y):
     return x @ y
 
@@ -154,12 +157,14 @@ def np_matmul(x, y):
     return np.matmul(x, y)
 
 
-@sample((pos(2, 3), pos(3, 4)), (pos(3), pos(3, 2)), (pos(2, 3), pos(3)), (pos(), pos(3)))
+@sample((pos(2, 3), pos(3, 4)), (pos(3), pos(3, 2)), (pos(2, 3), pos(3)), (pos(), pos(3)),
+        (pos(2, 3, 4), pos(4, 2)), (pos(2, 3), pos(2, 3, 4)), (pos(2, 2, 3), pos(3)),
+        (pos(3), pos(2, 3, 2)), (pos(2, 1, 3), pos(4, 3, 2)), (pos(2, 3, 2), pos()))
 def np_dot(x, y):
     return np.dot(x, y)
 
 
-@sample((pos(2, 3), pos(3, 4)), (pos(3), pos(3)))
+@sample((pos(2, 3), pos(3, 4)), (pos(3), pos(3)), (pos(2, 3, 4), pos(4)))
 def method_dot(x, y):
     return x.dot(y)
 
@@ -465,9 +470,10 @@ def helper_untranspose(g):
     return untranspose(g, (1, 2, 0))
 
 
-@sample((pos(2, 3), pos(3, 4)))
-def helper_dot(x, y):
-    return dot(x, y)
+@sample((pos(2, 4), pos(2, 3), pos(3, 4)), (pos(2, 3, 5, 5), pos(2, 3, 4), pos(5, 4, 5)),
+        (pos(2, 3), pos(2, 3, 4), pos(4)))
+def helper_dot_vjp(g, x, y):
+    return dot_vjp_x(g, x, y) * x + np.sum(dot_vjp_y(g, x, y) * y)
 
 
 @sample((pos(2, 4), pos(2, 3), pos(3, 4)))
@@ -482,7 +488,7 @@ def helper_weights(x, y):
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_broadcasting, helper_unreduce, helper_grad_like, helper_unindex, helper_index_add,
-      helper_untranspose, helper_dot, helper_matmul_vjp, helper_weights)
+      helper_untranspose, helper_dot_vjp, helper_matmul_vjp, helper_weights)
 
 
 # ============================================================ elementwise table
@@ -788,6 +794,22 @@ def np_einsum_broadcast(x, y):
     return np.einsum("ij,ij->ij", x, y)
 
 
+@sample((pos(2, 3), pos(3, 2), pos(2, 2), pos(2, 3), pos(3)))
+def np_einsum_five(a, b, c, d, e):
+    return np.einsum("ij,jk,kl,lm,m->i", a, b, c, d, e, optimize=True)
+
+
+@sample((pos(3, 3), pos(3, 4)), (pos(3, 3), pos(3, 2)))
+def np_einsum_sublists(x, y):
+    a = np.einsum(x, (0, 1), (1, 0))[0] + np.einsum(x, [0, 1], y, [1, 2], [0, 2])[:, 0]
+    return a * np.einsum(x, [Ellipsis, 1], [1, Ellipsis])[0] + np.einsum(x, [27, 0], [0, 27])[:, 0]
+
+
+@sample((pos(3, 3), pos(3, 4)))
+def np_einsum_sublists_implicit(x, y):
+    return np.einsum(x, [0, 1], y, [1, 2])[:, 1] * np.einsum(x, [1, 0])[0] + np.einsum(x, [27, 0])[0]
+
+
 @sample((pos(3, 3),), (pos(3, 4),))
 def np_trace(x):
     return np.trace(x) + np.trace(x, 1) + x.trace(offset=-1)
@@ -1062,6 +1084,11 @@ def helper_weights_of_tables(x, y):
     return a + x * linspace_weight(np.linspace(0.0, 1.0, 3), 3, True, 0)
 
 
+@sample((sym(3),), (np.array([0.5, 0.0, -0.7]),), (sym(),))
+def helper_divisors(x):
+    return x * inv_count(np.ones((2, 3)), np.ones(3), 1) + recip_or_zero(x + 2.0) * x
+
+
 @sample((pos(4), pos(2, 2)), (pos(6), pos(2, 3)))
 def helper_uncumsum(g, x):
     return uncumsum(g, x, None) * x + uncumsum(x, x, 1) * x
@@ -1136,14 +1163,15 @@ def helper_cumprod_vjp(g, x, p):
 
 @sample((pos(2, 3), pos(3, 4), pos(2, 3), pos(2, 4)))
 def helper_einsum(x, y, t, g):
-    a = einsum_jvp("ij,jk->ik", 0, t, x, y) * einsum_jvp("ij,jk->ik", 1, y * 2.0, x, y)
-    b = np.sum(einsum_vjp("ij,jk->ik", 1, g, x, y) * y)
-    b = b + np.sum(einsum_vjp("ij,jk->ik", 0, g, x, y) * x)
-    return np.sum(a * g) + b + einsum_vjp("ii->", 0, t[0, 0], x[:, :2])[0, 0]
+    a = einsum_jvp(1, t, "ij,jk->ik", x, y) * einsum_jvp(2, y * 2.0, "ij,jk->ik", x, y)
+    b = np.sum(einsum_vjp(2, g, "ij,jk->ik", x, y) * y)
+    b = b + np.sum(einsum_vjp(1, g, "ij,jk->ik", x, y) * x)
+    c = np.sum(einsum_vjp(2, g, x, [0, 1], y, [1, 2], [0, 2]) * y)   # the sublist form
+    return np.sum(a * g) + b + c + einsum_vjp(1, t[0, 0], "ii->", x[:, :2])[0, 0]
 
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
-      helper_prod_others, helper_norm_weight, helper_cumprod_vjp, helper_einsum,
+      helper_prod_others, helper_norm_weight, helper_cumprod_vjp, helper_einsum, helper_divisors,
       helper_weights_of_tables, helper_uncumsum, helper_undiagonal, helper_undiag,
       helper_untile_unrepeat, helper_casts, helper_pieces, helper_joins, helper_inner,
       helper_tensordot, helper_star_args)
@@ -1164,6 +1192,7 @@ lacks("its np.prod adjoint divides by x: nan where x has zeros", np_prod, cases=
 lacks("its np.prod adjoint divides by x: nan where x has zeros", np_prod_axis, cases=[4])
 lacks("np.outer of a matrix", np_outer, cases=[1])
 lacks("einsum with a repeated output subscript", np_einsum_one, np_einsum_repeated)
+lacks("einsum with sublists and no output sublist", np_einsum_sublists_implicit)
 lacks("np.trace/np.diagonal with offsets or axes", np_trace_axes, np_diagonal)
 lacks("np.diag of a non-square matrix", np_diag_matrix, cases=[1])
 lacks("np.linalg.norm of a Python float", np_norm, cases=[2])

@@ -26,7 +26,7 @@ def rules_used(f) -> set:
 
 def table_rules() -> list:
     """The rules of srcad's tables (user rules from srcad.custom_rule left out)."""
-    custom = {id(f) for f in getattr(rules, "EXTRA_NAMES", {}).values()}
+    custom = {id(f) for f in rules.USER_RULES.values()}
     def keys(r):
         return r.key if isinstance(r.key, list) else [r.key]
     return [r for r in rules.all_rules() if not any(id(k) in custom for k in keys(r))]
