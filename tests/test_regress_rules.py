@@ -330,9 +330,15 @@ def test_third_derivative_through_a_helper_returning_a_tuple():
 
 
 def test_a_call_the_rule_does_not_fit_names_the_supported_form():
-    with pytest.raises(srcad.UnsupportedSyntaxError, match=r"max\(x, y\)") as e:
-        srcad.grad(rr.max_of_a_list)(0.3, 0.5)
+    with pytest.raises(srcad.UnsupportedSyntaxError, match=r"np\.arctan2\(y, x\)") as e:
+        srcad.grad(rr.misfit_call)(0.3, 0.5)
     assert e.value.lineno is not None and "0x" not in str(e.value)
+
+
+def test_max_of_a_list_display_is_the_max_of_its_items():
+    # lowered to max(a, b): the derivative goes to the larger item
+    assert srcad.grad(rr.max_of_a_list, wrt=(0, 1))(0.3, 0.5) == (0.0, 1.0)
+    assert srcad.grad(rr.max_of_a_list, wrt=(0, 1))(0.7, 0.5) == (1.0, 0.0)
 
 
 # ------------------------------------------------------------ the runtime's helpers, directly
