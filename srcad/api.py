@@ -17,13 +17,20 @@ _SCALAR_KINDS = (FLOAT, INT)
 
 
 def _name(f) -> str:
-    return getattr(f, "__qualname__", None) or describe(f)
+    transform = getattr(f, "__srcad_transform__", None)
+    if transform is not None:
+        return f"srcad.{transform[0]}({_name(transform[1])})"
+    name = getattr(f, "__qualname__", None)
+    return name if isinstance(name, str) else describe(f)
 
 
 def _positions(f, wrt) -> tuple[tuple, bool]:
     """`wrt` (int, name or tuple of them) as parameter positions, and whether it was a tuple.
     Positions and names are those of `f`'s own signature (a bound method's without self)."""
-    params = pipeline.params_of(f)
+    try:
+        params = pipeline.params_of(f)
+    except (TypeError, ValueError):
+        raise SrcadError(f"cannot differentiate {describe(f)}: not a Python function") from None
     single = not isinstance(wrt, (tuple, list))
     items = (wrt,) if single else tuple(wrt)
     if not items:
@@ -247,12 +254,20 @@ def derivative(f, mode: str = "reverse", wrt=0):
     (float where a parameter is annotated or defaulted as float), else generic.
     """
     positions, single = _positions(f, wrt)
+    _check_mode(mode)
     return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single).func
+
+
+def _check_mode(mode):
+    if mode not in ("reverse", "forward"):
+        shown = repr(mode) if isinstance(mode, str) else type(mode).__name__
+        raise SrcadError(f"unknown mode {shown}: use 'forward' or 'reverse'")
 
 
 def source(f, mode: str = "reverse", wrt=0) -> str:
     """The generated derivative source of `f`, valid standalone Python."""
     positions, single = _positions(f, wrt)
+    _check_mode(mode)
     return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single).text
 
 
@@ -303,6 +318,9 @@ def jvp(f, primals, tangents):
     params = pipeline.params_of(f)
     full = _full_args(f, primals, "jvp")
     for i, (p, t) in enumerate(zip(primals, tangents)):
+        if pipeline.is_complex(p):
+            raise SrcadError(f"argument {params[i]!r} of {_name(f)} is complex: srcad "
+                             "differentiates real-valued functions of real arguments only")
         _check_like(f, "jvp", f"tangent for {params[i]}", f"argument {params[i]}", t, p)
     positions = _float_positions(primals)            # integers carry no tangent
     full, kinds = _prepare(full, positions)

@@ -21,6 +21,7 @@ import gast
 
 from . import ir, rules
 from .errors import NonDifferentiableError, UnsupportedSyntaxError
+from .frontend import describe
 from .frontend import Parsed
 from .runtime import index_add as _INDEX_ADD   # adds in place: never reused
 
@@ -682,7 +683,7 @@ class _Lowerer:
             return self.prim_call(rule, args, node, dest, text)
         obj = self.callee(func)
         if obj is None:
-            raise self.error(UnsupportedSyntaxError, f"calling the local value {text!r} is not "
+            raise self.error(UnsupportedSyntaxError, f"calling the local value '{text}' is not "
                              "supported", node)
         args = [self.expr(a) for a in node.args]
         rule = rules.lookup(obj)
@@ -701,7 +702,7 @@ class _Lowerer:
             name = self.inject(getattr(obj, "__name__", "helper"), obj)
             return self.call_prim(UserCall(obj, name), args, kwargs, dest=dest)
         raise self.error(NonDifferentiableError, f"srcad has no derivative rule for {text}() "
-                         f"({obj!r}) and cannot read its source; register one with "
+                         f"({describe(obj)}) and cannot read its source; register one with "
                          "srcad.custom_rule or wrap the value in srcad.stop_gradient", node)
 
     def prim_call(self, rule, args, node, dest, text):
