@@ -36,7 +36,7 @@ class IdWeakMap:
 
     def __setitem__(self, key, value):
         self.data[id(key)] = (weakref.ref(key, self._drop(id(key))), value)
-        if self.limit is not None and len(self.data) > self.limit:
+        while self.limit is not None and len(self.data) > self.limit:
             self.data.popitem(last=False)
 
     def get(self, key, default=None):
