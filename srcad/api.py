@@ -149,6 +149,23 @@ def _run_checked(f, df, args, with_value):
     return (value, g) if with_value else g
 
 
+def _scalar_inside(f, kinds):
+    """For `f` = srcad.grad(g) (or of grad(g), ...): g if its output is not a scalar for
+    sure, so each call must check it (the derivative of g's derivative has no check of its
+    own); else None."""
+    inner = None
+    transform = getattr(f, "__srcad_transform__", None)
+    while transform is not None and transform[0] in ("grad", "value_and_grad"):
+        inner = transform
+        transform = getattr(transform[1], "__srcad_transform__", None)
+    if inner is None:
+        return None
+    kind, g, positions, single = inner
+    ikinds = tuple(FLOAT if (i in positions and k == INT) else k for i, k in enumerate(kinds))
+    d = pipeline.get(g, "reverse", positions, ikinds, single, kind == "value_and_grad")
+    return None if d.out_kind in _SCALAR_KINDS else g
+
+
 def _transform(f, wrt, with_value, kind):
     positions, single = _positions(f, wrt)
     bind = _Binder(f)
@@ -163,7 +180,7 @@ def _transform(f, wrt, with_value, kind):
         checked = d.out_kind not in _SCALAR_KINDS
         if checked and not with_value:
             d = pipeline.get(f, "reverse", positions, kinds2, single, True)
-        return args2, kinds2, (d.func, d.valid, checked)
+        return args2, kinds2, (d.func, d.valid, checked, _scalar_inside(f, kinds2))
 
     def call(args):
         if len(args) != n or any(a is _NOARG for a in args):
@@ -177,10 +194,12 @@ def _transform(f, wrt, with_value, kind):
                 args = args2
             else:
                 cache[kinds] = e
-        df, _, checked = e
+        df, _, checked, inner = e
+        if inner is not None:
+            _check_scalar(inner, inner(*args))
         if checked:
             return _run_checked(f, df, args, with_value)
-        if all(k in _SCALAR_KINDS for k in kinds) and kinds == kinds_of(args):
+        if inner is None and all(k in _SCALAR_KINDS for k in kinds) and kinds == kinds_of(args):
             scalar_cache[tuple(map(type, args))] = e
         return df(*args)
 
@@ -381,6 +400,9 @@ def _jacobian(f, wrt, kind, label=None):
     @functools.wraps(f)
     def jac(*args, **kwargs):
         args, kinds = _prepare(bind(args, kwargs), positions)
+        inner = _scalar_inside(f, kinds)
+        if inner is not None:
+            _check_scalar(inner, inner(*args), "hessian" if label == "hessian" else "grad")
         if kind == "jacfwd":
             per_arg = []
             out = None

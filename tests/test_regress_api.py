@@ -344,3 +344,12 @@ def test_messages_name_objects_without_addresses(target):
     with pytest.raises(srcad.SrcadError) as info:
         srcad.grad(target)(1.0)
     assert "0x" not in str(info.value)
+
+
+def test_second_order_of_a_non_scalar_output_is_refused():
+    with pytest.raises(srcad.SrcadError, match=r"scalar output.*\(2,\)"):
+        srcad.grad(srcad.grad(ra.vec2))(1.5)
+    with pytest.raises(srcad.SrcadError, match=r"hessian requires a real scalar output"):
+        srcad.hessian(ra.vec2)(1.5)
+    A = np.array([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_allclose(srcad.hessian(ra.quadform)(np.array([0.5, -1.0]), A), A + A.T)
