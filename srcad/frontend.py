@@ -168,6 +168,32 @@ def _parse_bound(m) -> Parsed:
 
 
 def _parse_source(f, code, filename) -> Parsed:
+    parsed = _read_source(f, code, filename)
+    cls = _enclosing_class(code.co_qualname if hasattr(code, "co_qualname") else f.__qualname__)
+    if cls is not None and cls.strip("_"):
+        _mangle(parsed.tree, "_" + cls.lstrip("_"))
+    return parsed
+
+
+def _enclosing_class(qualname: str):
+    """The innermost class a function is defined in (where Python mangles `__names`)."""
+    parts = qualname.split(".")
+    classes = [p for k, p in enumerate(parts[:-1]) if parts[k + 1] != "<locals>"]
+    return classes[-1] if classes else None
+
+
+def _mangle(tree, prefix: str):
+    """Spell private names (`self.__w`) as Python does inside a class body (`_C__w`)."""
+    def mangled(name):
+        return prefix + name if name.startswith("__") and not name.endswith("__") else name
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Attribute):
+            node.attr = mangled(node.attr)
+        elif isinstance(node, gast.Name):
+            node.id = mangled(node.id)
+
+
+def _read_source(f, code, filename) -> Parsed:
     found = _def_block(f)
     if found is not None:                  # the quick way; inspect's below if it misreads
         src, first = textwrap.dedent("".join(found[0])), found[1]
@@ -198,14 +224,13 @@ def _compiled(parsed, code):
     """The code object Python makes of the def srcad read, compiled in a scope like the
     original's (its free variables, the class it is defined in), or None if it cannot be."""
     fn = gast.gast_to_ast(copy.deepcopy(parsed.tree))
-    parts = code.co_qualname.split(".") if hasattr(code, "co_qualname") else \
-        parsed.func.__qualname__.split(".")
-    classes = [p for k, p in enumerate(parts[:-1]) if parts[k + 1] != "<locals>"]
+    cls = _enclosing_class(code.co_qualname if hasattr(code, "co_qualname") else
+                           parsed.func.__qualname__)
     node = fn
-    if classes:
-        node = ast.ClassDef(name=classes[-1], bases=[], keywords=[], body=[node],
+    if cls is not None:
+        node = ast.ClassDef(name=cls, bases=[], keywords=[], body=[node],
                             decorator_list=[], type_params=[])
-    free = [n for n in code.co_freevars if not (classes and n == "__class__")]
+    free = [n for n in code.co_freevars if not (cls is not None and n == "__class__")]
     if free:
         node = ast.FunctionDef(
             name="__srcad_scope__", args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[],

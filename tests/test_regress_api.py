@@ -63,6 +63,13 @@ def test_bound_method_calling_another_method():
     np.testing.assert_allclose(gb, W0)
 
 
+def test_bound_method_reading_a_private_attribute():
+    m = ra.Model(W0)
+    np.testing.assert_allclose(srcad.grad(m.private)(X), [0.5, 0.5])
+    m._Model__bias = 4.0
+    np.testing.assert_allclose(srcad.grad(m.private)(X), [4.0, 4.0])
+
+
 def test_classmethod_and_staticmethod():
     np.testing.assert_allclose(srcad.grad(ra.Model.c)(X), 3 * X ** 2)
     np.testing.assert_allclose(srcad.grad(ra.Model(W0).c)(X), 3 * X ** 2)
