@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import ast
 import collections
-import copy
 import dis
 import inspect
 import linecache
 import os
+import sys
 import textwrap
 import types
 import weakref
@@ -199,7 +199,7 @@ def _read_source(f, code, filename) -> Parsed:
         src, first = textwrap.dedent("".join(found[0])), found[1]
         try:
             parsed = _parsed(f, _function_tree(src, f, filename, first), src, filename, first)
-            if _same_code(_compiled(parsed, code), code) is not False:
+            if _matches(parsed, code, src):
                 return parsed
         except UnsupportedSyntaxError:
             pass
@@ -213,17 +213,30 @@ def _read_source(f, code, filename) -> Parsed:
     src = textwrap.dedent("".join(lines))
     tree = _function_tree(src, f, filename, first)
     parsed = _parsed(f, tree, src, filename, first)
-    if _same_code(_compiled(parsed, code), code) is False:
+    if not _matches(parsed, code, src):
         raise SrcadError(f"the source of {f.__qualname__} in {filename} is not the code Python "
                          "runs (the file was edited since it was imported): reload the module "
                          "(importlib.reload) or re-run its definition", filename, first)
     return parsed
 
 
+_VERIFIED = IdWeakMap()          # code object -> the source text found to compile to it
+
+
+def _matches(parsed, code, src) -> bool:
+    """Whether the def srcad read is the code Python runs (checked once per text)."""
+    if _VERIFIED.get(code) == src:
+        return True
+    if _same_code(_compiled(parsed, code), code) is False:
+        return False
+    _VERIFIED[code] = src
+    return True
+
+
 def _compiled(parsed, code):
     """The code object Python makes of the def srcad read, compiled in a scope like the
     original's (its free variables, the class it is defined in), or None if it cannot be."""
-    fn = gast.gast_to_ast(copy.deepcopy(parsed.tree))
+    fn = gast.gast_to_ast(parsed.tree)           # a new tree: parsed.tree is not changed
     cls = _enclosing_class(code.co_qualname if hasattr(code, "co_qualname") else
                            parsed.func.__qualname__)
     node = fn
@@ -285,22 +298,43 @@ def _same_code(a, b):
     return True
 
 
-_NOISE = {"CACHE", "PRECALL", "NOP", "RESUME", "EXTENDED_ARG", "PUSH_NULL", "KW_NAMES"}
+_NOISE = {dis.opmap[n] for n in ("CACHE", "PRECALL", "NOP", "RESUME", "EXTENDED_ARG",
+                                   "PUSH_NULL", "KW_NAMES") if n in dis.opmap}
+_JUMPS = set(dis.hasjrel) | set(dis.hasjabs)
+_CONSTS = set(dis.hasconst)
+_LOAD_METHOD = dis.opmap.get("LOAD_METHOD", -1)
+_LOAD_ATTR = dis.opmap["LOAD_ATTR"]
+# the low bit of LOAD_GLOBAL's (3.11+) and LOAD_ATTR's (3.12+) argument is a calling detail
+_FLAGGED = {dis.opmap["LOAD_GLOBAL"]} if sys.version_info >= (3, 11) else set()
+if sys.version_info >= (3, 12):
+    _FLAGGED.add(_LOAD_ATTR)
+_EXTENDED = dis.opmap["EXTENDED_ARG"]
 
 
 def _ops(code) -> list:
+    """The operations of `code` as (opcode, argument) pairs, read straight from the bytes
+    (dis.get_instructions is several times slower)."""
     out = []
-    for ins in dis.get_instructions(code):
-        op = ins.opname
+    b = code.co_code
+    consts = code.co_consts
+    ext = 0
+    for i in range(0, len(b), 2):
+        op, arg = b[i], b[i + 1] | ext
+        if op == _EXTENDED:
+            ext = arg << 8
+            continue
+        ext = 0
         if op in _NOISE:
             continue
-        if op == "LOAD_METHOD":
-            op = "LOAD_ATTR"
-        if ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs or \
-                isinstance(ins.argval, types.CodeType):
+        if op == _LOAD_METHOD:
+            op = _LOAD_ATTR
+        if op in _JUMPS:
             out.append(op)
+        elif op in _CONSTS:
+            c = consts[arg]
+            out.append((op, "code" if isinstance(c, types.CodeType) else repr(c)))
         else:
-            out.append((op, ins.argval if isinstance(ins.argval, str) else repr(ins.argval)))
+            out.append((op, arg >> 1 if op in _FLAGGED else arg))
     return out
 
 
