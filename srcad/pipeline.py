@@ -36,11 +36,13 @@ class Derivative:
 class _Built:
     """A cached derivative with what it baked in: the function's binding (globals, closure
     cells, bound object) and defaults, and a check of every name it resolved."""
-    __slots__ = ("d", "binding", "state", "check", "conds")
+    __slots__ = ("d", "binding", "state", "check", "conds", "cells", "bound")
 
-    def __init__(self, d, binding, state, check, conds):
+    def __init__(self, d, binding, state, check, conds, cells, bound):
         self.d, self.binding, self.state, self.check, self.conds = \
             d, binding, state, check, conds
+        self.cells = cells            # free name -> the cell the derivative reads it from
+        self.bound = bound            # a bound method's self parameter, or None
 
 
 # code object (or srcad transform) -> {key: [_Built, ...]}. An entry goes with its code, or
@@ -165,6 +167,14 @@ def get(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True,
             else:
                 builds.remove(b)          # stale: something it baked in changed
             break
+    else:
+        for b in builds:
+            if b.binding[0] is binding[0] and _same_binding(b.state, state):
+                built = _rebound(b, f, binding)
+                if built is not None:
+                    builds.insert(0, built)
+                    del builds[_BINDINGS_KEPT:]
+                break
     if built is None:
         for i, k in enumerate(kinds):
             if k == COMPLEX:
@@ -180,13 +190,50 @@ def get(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True,
         finally:
             frames.pop()
         conds = _conditions(frame)
-        built = _Built(d, binding, state, _checker(conds), conds)
+        parsed = frame["parsed"]
+        built = _Built(d, binding, state, _checker(conds), conds,
+                       dict(parsed.closure) if parsed is not None else {},
+                       parsed.bound if parsed is not None else None)
         builds.insert(0, built)
         del builds[_BINDINGS_KEPT:]
     frames = _frames()
     if frames:
         frames[-1]["callees"].append((f, state, built))
     return _valid_for(f, built)
+
+
+def _rebound(b, f, binding):
+    """`b`'s derivative for a function with the same code and globals but other closure
+    cells (a lambda re-created in a function called again, another instance's method):
+    the same compiled code with `f`'s cells, if everything it baked in holds for them."""
+    func = f.__func__ if isinstance(f, types.MethodType) else f
+    cells = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
+    if b.bound is not None:
+        if not isinstance(f, types.MethodType):
+            return None
+        cells[b.bound] = types.CellType(f.__self__)
+    if set(cells) != set(b.cells):
+        return None
+    swap = {id(b.cells[n]): cells[n] for n in cells}
+
+    def sub(x):
+        if isinstance(x, tuple):
+            return tuple(sub(v) for v in x)
+        return swap.get(id(x), x) if isinstance(x, types.CellType) else x
+    conds = [sub(c) for c in b.conds]
+    check = _checker(conds)
+    if not check(*_NO_FUNC):
+        return None
+
+    def rebind(g):
+        new = types.FunctionType(g.__code__, g.__globals__, g.__name__, g.__defaults__,
+                                 tuple(swap.get(id(c), c) for c in g.__closure__ or ()))
+        new.__doc__ = g.__doc__
+        return new
+    d = b.d
+    funcs = tuple(map(rebind, d.func)) if isinstance(d.func, tuple) else rebind(d.func)
+    return _Built(dataclasses.replace(d, func=funcs), binding, b.state, check, conds, cells,
+                  b.bound)
 
 
 def _frames() -> list:

@@ -165,10 +165,13 @@ def test_source_edited_without_reload_is_refused(tmp_path):
             return x * 2.0
         """)
     try:
+        assert srcad.grad(mod.loss)(1.0) == 2.0
         path.write_text(path.read_text().replace("x * 2.0", "x * 3.0"))
         linecache.checkcache(str(path))
         with pytest.raises(srcad.SrcadError, match="reload"):
-            srcad.grad(mod.loss)(1.0)
+            srcad.grad(mod.loss)(np.array(1.0))         # a new build reads the new text
+        with pytest.raises(srcad.SrcadError, match="reload"):
+            srcad.jvp(mod.loss, (1.0,), (1.0,))
     finally:
         sys.modules.pop("srcad_regress_edited", None)
 
@@ -187,6 +190,22 @@ def test_a_lambda_recreated_each_step_is_built_once(monkeypatch):
     gc.collect()
     assert len(builds) <= 2
     assert len(linecache.cache) - before <= 2
+
+
+def test_a_closure_recreated_each_step_reuses_the_derivative(monkeypatch):
+    builds = []
+    real = pipeline.build
+
+    def counting(*a, **k):
+        builds.append(a[0])
+        return real(*a, **k)
+    monkeypatch.setattr(pipeline, "build", counting)
+    w = np.array([1.0, -2.0])
+    for i in range(200):
+        X = np.array([[1.0, 2.0], [0.5, -1.0]]) * (i + 1)
+        np.testing.assert_allclose(ra.train_step(w, X), 2 * X.T @ (X @ w))
+        assert ra.scale_step(1.5, float(i)) == pytest.approx(2 * i * 1.5)
+    assert len(builds) <= 6
 
 
 def test_dropped_derivatives_free_their_linecache_entries(monkeypatch):
