@@ -297,6 +297,8 @@ def ssa(f) -> str:
 
 def _full_args(f, args, what):
     """`args` given positionally, completed with `f`'s defaults."""
+    if len(args) == len(pipeline.params_of(f)):
+        return tuple(args)
     bind = _Binder(f)
     if len(args) > bind.n:
         raise SrcadError(f"{what}: {_name(f)} takes {bind.n} arguments, {len(args)} given")
