@@ -79,7 +79,8 @@ def kinds_of(args) -> tuple:
         elif t is int or t is bool:
             out.append(INT)
         elif t is list or t is tuple:
-            out.append(COMPLEX if any(is_complex(v) for v in a) else "seq")
+            out.append(COMPLEX if any(type(v) is not float and is_complex(v) for v in a)
+                       else "seq")
         elif t is np.ndarray:
             if a.dtype.kind == "c":
                 out.append(COMPLEX)

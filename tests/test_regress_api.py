@@ -265,6 +265,8 @@ def test_complex_arguments_are_refused(call, value):
 
 
 def test_complex_tangents_and_cotangents_are_refused():
+    with pytest.raises(srcad.SrcadError, match="'x'.* complex"):
+        srcad.grad(ra.square)([1.0, 2.0j])                    # an item of a list argument
     with pytest.raises(srcad.SrcadError, match="tangent for x is complex"):
         srcad.jvp(ra.square, (1.0,), (1.0j,))
     out, pull = srcad.vjp(ra.vec, X)
