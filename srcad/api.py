@@ -76,6 +76,15 @@ class _Binder:
             self.state, self.sig = state, inspect.signature(self.f)
         return self.sig
 
+    def default(self, i):
+        """The current default of positional parameter `i` (for a call that left it out)."""
+        dflt = self.func.__defaults__ or ()
+        k = i - (self.n - len(dflt))
+        if k < 0:
+            raise TypeError(f"{_name(self.f)}() missing argument "
+                            f"'{list(self.sig.parameters)[i]}'")
+        return dflt[k]
+
     def __call__(self, args, kwargs):
         if not kwargs and len(args) == self.n and not any(a is _NOARG for a in args):
             return args
@@ -220,7 +229,7 @@ def _transform(f, wrt, with_value, kind):
 def _fast_wrapper(f, bind, scalar_cache, call):
     """A wrapper with `f`'s own parameters, so a call costs a dict lookup on the argument
     types, a validity check and no *args/**kwargs packing. None when the signature is not
-    plain. Defaulted parameters default to a marker: `call` fills in `f`'s current default."""
+    plain. Defaulted parameters default to a marker, replaced by `f`'s default at the call."""
     params = list(bind.sig.parameters.values())
     if not params or any(p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params):
         return None
@@ -232,8 +241,10 @@ def _fast_wrapper(f, bind, scalar_cache, call):
                         for p in params[len(params) - len(defaults):]):
         return None
     args = ", ".join(names)
-    src = (f"def _srcad_make(_srcad_cache, _srcad_call):\n"
-           f"    def wrapper({args}):\n"
+    fill = "".join(f"        if {n} is _srcad_noarg:\n            {n} = _srcad_default({i})\n"
+                   for i, n in enumerate(names) if i >= len(names) - len(defaults))
+    src = (f"def _srcad_make(_srcad_cache, _srcad_call, _srcad_noarg, _srcad_default):\n"
+           f"    def wrapper({args}):\n{fill}"
            f"        _srcad_e = _srcad_cache.get(({', '.join(f'type({n})' for n in names)},))\n"
            f"        if _srcad_e is not None and _srcad_e[1]():\n"
            f"            return _srcad_e[0]({args})\n"
@@ -241,7 +252,7 @@ def _fast_wrapper(f, bind, scalar_cache, call):
            f"    return wrapper\n")
     namespace: dict = {}
     exec(compile(src, f"<srcad wrapper of {_name(f)}>", "exec"), namespace)
-    wrapper = namespace["_srcad_make"](scalar_cache, call)
+    wrapper = namespace["_srcad_make"](scalar_cache, call, _NOARG, bind.default)
     wrapper.__defaults__ = defaults or None
     functools.update_wrapper(wrapper, f)
     return wrapper
