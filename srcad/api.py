@@ -71,7 +71,8 @@ class _Binder:
         self.n = len(self.sig.parameters)
 
     def signature(self):
-        state = (getattr(self.func, "__defaults__", None), getattr(self.func, "__kwdefaults__", None))
+        state = (getattr(self.func, "__defaults__", None),        # f may be any callable
+                 getattr(self.func, "__kwdefaults__", None))
         if self.state is None or any(a is not b for a, b in zip(state, self.state)):
             self.state, self.sig = state, inspect.signature(self.f)
         return self.sig

@@ -694,8 +694,8 @@ class _Lowerer:
             kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
             return self.call_prim(_Opaque(name), args, kwargs, dest=dest)
         target = getattr(obj, "__srcad_transform__", None)
-        if isinstance(obj, types.FunctionType) or target is not None or \
-                (isinstance(obj, types.MethodType) and isinstance(obj.__func__, types.FunctionType)):
+        method = isinstance(obj, types.MethodType) and isinstance(obj.__func__, types.FunctionType)
+        if isinstance(obj, types.FunctionType) or target is not None or method:
             if obj is getattr(self.p.func, "__srcad_original__", self.p.func):
                 pass
             kwargs = {k.arg: self.expr(k.value) for k in node.keywords}

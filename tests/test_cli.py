@@ -166,7 +166,7 @@ def test_usage_errors_are_nonzero(main):
     assert main("dump", f"{CORE}:ex1", "--mode", "sideways").returncode != 0
 
 
-# ------------------------------------------------------------ issue 9: bad targets, import side effects
+# ------------------------------------------------ issue 9: bad targets, import side effects
 
 def _write(tmp_path, name, text):
     path = tmp_path / name
