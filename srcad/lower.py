@@ -21,8 +21,7 @@ import gast
 
 from . import ir, rules
 from .errors import NonDifferentiableError, UnsupportedSyntaxError
-from .frontend import describe
-from .frontend import Parsed
+from .frontend import Parsed, describe
 from .runtime import index_add as _INDEX_ADD   # adds in place: never reused
 
 _BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
