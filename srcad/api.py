@@ -3,42 +3,107 @@ from __future__ import annotations
 
 import functools
 import inspect
+import numbers
+import types
 
 import numpy as np
 
 from . import pipeline
 from .errors import SrcadError
+from .frontend import describe
+from .rules import FLOAT, INT
+
+_SCALAR_KINDS = (FLOAT, INT)
+
+
+def _name(f) -> str:
+    transform = getattr(f, "__srcad_transform__", None)
+    if transform is not None:
+        return f"srcad.{transform[0]}({_name(transform[1])})"
+    name = getattr(f, "__qualname__", None)
+    return name if isinstance(name, str) else describe(f)
 
 
 def _positions(f, wrt) -> tuple[tuple, bool]:
-    """`wrt` (int, name or tuple of them) as parameter positions, and whether it was a tuple."""
-    params = pipeline.params_of(f)
+    """`wrt` (int, name or tuple of them) as parameter positions, and whether it was a tuple.
+    Positions and names are those of `f`'s own signature (a bound method's without self)."""
+    try:
+        params = pipeline.params_of(f)
+    except (TypeError, ValueError):
+        raise SrcadError(f"cannot differentiate {describe(f)}: not a Python function") from None
     single = not isinstance(wrt, (tuple, list))
     items = (wrt,) if single else tuple(wrt)
+    if not items:
+        raise SrcadError(f"wrt=() names no parameter of {_name(f)}")
     out = []
     for w in items:
         if isinstance(w, str):
             if w not in params:
-                raise SrcadError(f"{getattr(f, '__name__', f)} has no parameter {w!r}")
+                raise SrcadError(f"{_name(f)} has no parameter {w!r}")
             out.append(params.index(w))
-        elif isinstance(w, int) and -len(params) <= w < len(params):
+        elif isinstance(w, int) and not isinstance(w, bool) and -len(params) <= w < len(params):
             out.append(w % len(params))
         else:
-            raise SrcadError(f"wrt={w!r} does not name a parameter of {getattr(f, '__name__', f)}")
+            shown = repr(w) if isinstance(w, (int, float, str)) else type(w).__name__
+            raise SrcadError(f"wrt={shown} does not name a parameter of {_name(f)}")
     return tuple(out), single
 
 
+class _NoArg:
+    """The default of a fast wrapper's parameter: the call left it to `f`'s own default."""
+
+    def __repr__(self):
+        return "<default>"
+
+
+_NOARG = _NoArg()
+
+
 class _Binder:
-    """Turns a call's arguments into the full positional list the derivative takes."""
+    """Turns a call's arguments into the full positional list the derivative takes,
+    with `f`'s defaults as they are at the call (not when grad(f) was made)."""
 
     def __init__(self, f):
-        self.sig = inspect.signature(f)
+        self.f = f
+        self.func = f.__func__ if isinstance(f, types.MethodType) else f
+        self.state = None
+        self.sig = self.signature()
         self.n = len(self.sig.parameters)
 
+    def signature(self):
+        state = (getattr(self.func, "__defaults__", None),        # f may be any callable
+                 getattr(self.func, "__kwdefaults__", None))
+        if self.state is None or any(a is not b for a, b in zip(state, self.state)):
+            self.state, self.sig = state, inspect.signature(self.f)
+        return self.sig
+
+    def default(self, i):
+        """The current default of positional parameter `i` (for a call that left it out)."""
+        dflt = self.func.__defaults__ or ()
+        k = i - (self.n - len(dflt))
+        if k < 0:
+            raise TypeError(f"{_name(self.f)}() missing argument "
+                            f"'{list(self.sig.parameters)[i]}'")
+        return dflt[k]
+
     def __call__(self, args, kwargs):
-        if not kwargs and len(args) == self.n:
+        if not kwargs and len(args) == self.n and not any(a is _NOARG for a in args):
             return args
-        b = self.sig.bind(*args, **kwargs)
+        sig = self.signature()
+        if any(a is _NOARG for a in args):
+            given = {}
+            for p, a in zip(sig.parameters.values(), args):
+                if a is not _NOARG:
+                    given[p.name] = a
+            try:
+                b = sig.bind(**given, **kwargs)
+            except TypeError as e:
+                raise TypeError(f"{_name(self.f)}(): {e}") from None
+        else:
+            try:
+                b = sig.bind(*args, **kwargs)
+            except TypeError as e:
+                raise TypeError(f"{_name(self.f)}(): {e}") from None
         b.apply_defaults()
         return tuple(b.arguments.values())
 
@@ -46,33 +111,106 @@ class _Binder:
 def _prepare(args, positions):
     """Argument kinds for the cache key; integer `wrt` arguments become floats."""
     kinds = pipeline.kinds_of(args)
-    if any(kinds[i] == "int" for i in positions):
-        args = tuple(float(a) if i in positions and kinds[i] == "int" else a
+    if any(kinds[i] == INT for i in positions):
+        args = tuple(float(a) if i in positions and kinds[i] == INT else a
                      for i, a in enumerate(args))
         kinds = pipeline.kinds_of(args)
     return args, kinds
+
+
+def _check_scalar(f, value, what="grad"):
+    """Refuse what `grad` cannot differentiate: a non-numeric, complex or non-scalar output
+    (an array of size 1 counts as a scalar, as in autograd)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        return
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiu" and value.size == 1:
+        return
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
+        shown = f"an array of shape {value.shape}"
+        hint = "; for a non-scalar output use srcad.vjp or srcad.jacrev"
+    elif isinstance(value, (complex, np.complexfloating)) or \
+            (isinstance(value, np.ndarray) and value.dtype.kind == "c"):
+        shown, hint = "a complex value", ""
+    elif isinstance(value, (tuple, list)):
+        shown = f"a {type(value).__name__}"
+        transform = getattr(f, "__srcad_transform__", None)
+        hint = ("; srcad.value_and_grad(f) returns a (value, gradient) pair: differentiate "
+                "srcad.grad(f), or index its result inside a function of your own"
+                if transform is not None and transform[0] == "value_and_grad"
+                else "; for a non-scalar output use srcad.vjp or srcad.jacrev")
+    else:
+        shown, hint = f"a {type(value).__name__}", ""
+    raise SrcadError(f"{what} requires a real scalar output, but {_name(f)} returns {shown}{hint}")
+
+
+def _run_checked(f, df, args, with_value):
+    """Call a derivative that also returns the value, and check the value is a scalar.
+    A size-1 array output gets a cotangent of its own shape."""
+    try:
+        value, g = df(*args)
+    except Exception:
+        out = f(*args)                    # the primal's own error, if it has one
+        _check_scalar(f, out, "value_and_grad" if with_value else "grad")
+        if not isinstance(out, np.ndarray) or out.ndim == 0:
+            raise
+        value, g = df(*args, np.ones(out.shape, dtype=_float_dtype(out)))
+    else:
+        _check_scalar(f, value, "value_and_grad" if with_value else "grad")
+    return (value, g) if with_value else g
+
+
+def _scalar_inside(f, kinds):
+    """For `f` = srcad.grad(g) (or of grad(g), ...): g if its output is not a scalar for
+    sure, so each call must check it (the derivative of g's derivative has no check of its
+    own); else None."""
+    inner = None
+    transform = getattr(f, "__srcad_transform__", None)
+    while transform is not None and transform[0] in ("grad", "value_and_grad"):
+        inner = transform
+        transform = getattr(transform[1], "__srcad_transform__", None)
+    if inner is None:
+        return None
+    kind, g, positions, single = inner
+    ikinds = tuple(FLOAT if (i in positions and k == INT) else k for i, k in enumerate(kinds))
+    d = pipeline.get(g, "reverse", positions, ikinds, single, kind == "value_and_grad")
+    return None if d.out_kind in _SCALAR_KINDS else g
 
 
 def _transform(f, wrt, with_value, kind):
     positions, single = _positions(f, wrt)
     bind = _Binder(f)
     cache: dict = {}
-    scalar_cache: dict = {}
+    scalar_cache: dict = {}       # argument types -> (df, valid): all-scalar, scalar output
     kinds_of = pipeline.kinds_of
-
     n = bind.n
 
+    def entry(args, kinds):
+        args2, kinds2 = _prepare(args, positions)
+        d = pipeline.get(f, "reverse", positions, kinds2, single, with_value)
+        checked = d.out_kind not in _SCALAR_KINDS
+        if checked and not with_value:
+            d = pipeline.get(f, "reverse", positions, kinds2, single, True)
+        return args2, kinds2, (d.func, d.valid, checked, _scalar_inside(f, kinds2))
+
     def call(args):
+        if len(args) != n or any(a is _NOARG for a in args):
+            args = bind(args, {})
         kinds = kinds_of(args)
-        df = cache.get(kinds)
-        if df is None:
-            args2, kinds2 = _prepare(args, positions)
-            df = pipeline.get(f, "reverse", positions, kinds2, single, with_value).func
+        e = cache.get(kinds)
+        if e is None or not e[1]():
+            scalar_cache.clear()
+            args2, kinds2, e = entry(args, kinds)
             if kinds2 != kinds:
-                return df(*args2)
-            cache[kinds] = df
-        if all(k in ("float", "int") for k in kinds):
-            scalar_cache[tuple(map(type, args))] = df
+                args = args2
+            else:
+                cache[kinds] = e
+        df, _, checked, inner = e
+        if inner is not None:
+            _check_scalar(inner, inner(*args))
+        if checked:
+            return _run_checked(f, df, args, with_value)
+        if inner is None and all(k in _SCALAR_KINDS for k in kinds) and kinds == kinds_of(args):
+            scalar_cache[tuple(map(type, args))] = e
         return df(*args)
 
     wrapper = _fast_wrapper(f, bind, scalar_cache, call)
@@ -81,9 +219,9 @@ def _transform(f, wrt, with_value, kind):
         def wrapper(*args, **kwargs):
             if kwargs or len(args) != n:
                 args = bind(args, kwargs)
-            df = scalar_cache.get(tuple(map(type, args)))    # all-scalar calls: no kinds needed
-            if df is not None:
-                return df(*args)
+            e = scalar_cache.get(tuple(map(type, args)))    # all-scalar calls: no kinds needed
+            if e is not None and e[1]():
+                return e[0](*args)
             return call(args)
     wrapper.__srcad_transform__ = (kind, f, positions, single)
     return wrapper
@@ -91,28 +229,31 @@ def _transform(f, wrt, with_value, kind):
 
 def _fast_wrapper(f, bind, scalar_cache, call):
     """A wrapper with `f`'s own parameters, so a call costs a dict lookup on the argument
-    types and no *args/**kwargs packing. None when the signature is not plain."""
+    types, a validity check and no *args/**kwargs packing. None when the signature is not
+    plain. Defaulted parameters default to a marker, replaced by `f`'s default at the call."""
     params = list(bind.sig.parameters.values())
     if not params or any(p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params):
         return None
     names = [p.name for p in params]
     if any(n.startswith("_srcad") for n in names):
         return None
-    defaults = tuple(p.default for p in params if p.default is not inspect.Parameter.empty)
+    defaults = tuple(_NOARG for p in params if p.default is not inspect.Parameter.empty)
     if defaults and any(p.default is inspect.Parameter.empty
                         for p in params[len(params) - len(defaults):]):
         return None
     args = ", ".join(names)
-    src = (f"def _srcad_make(_srcad_cache, _srcad_call):\n"
-           f"    def wrapper({args}):\n"
-           f"        _srcad_df = _srcad_cache.get(({', '.join(f'type({n})' for n in names)},))\n"
-           f"        if _srcad_df is not None:\n"
-           f"            return _srcad_df({args})\n"
+    fill = "".join(f"        if {n} is _srcad_noarg:\n            {n} = _srcad_default({i})\n"
+                   for i, n in enumerate(names) if i >= len(names) - len(defaults))
+    src = (f"def _srcad_make(_srcad_cache, _srcad_call, _srcad_noarg, _srcad_default):\n"
+           f"    def wrapper({args}):\n{fill}"
+           f"        _srcad_e = _srcad_cache.get(({', '.join(f'type({n})' for n in names)},))\n"
+           f"        if _srcad_e is not None and _srcad_e[1]():\n"
+           f"            return _srcad_e[0]({args})\n"
            f"        return _srcad_call(({args},))\n"
            f"    return wrapper\n")
     namespace: dict = {}
-    exec(compile(src, f"<srcad wrapper of {getattr(f, '__qualname__', f)}>", "exec"), namespace)
-    wrapper = namespace["_srcad_make"](scalar_cache, call)
+    exec(compile(src, f"<srcad wrapper of {_name(f)}>", "exec"), namespace)
+    wrapper = namespace["_srcad_make"](scalar_cache, call, _NOARG, bind.default)
     wrapper.__defaults__ = defaults or None
     functools.update_wrapper(wrapper, f)
     return wrapper
@@ -131,6 +272,8 @@ def value_and_grad(f=None, wrt=0):
     """Like `grad`, returning `(value, gradient)`."""
     if f is None:
         return lambda g: value_and_grad(g, wrt)
+    if isinstance(f, (int, str, tuple, list)):
+        return lambda g: value_and_grad(g, f)
     return _transform(f, wrt, True, "value_and_grad")
 
 
@@ -142,12 +285,20 @@ def derivative(f, mode: str = "reverse", wrt=0):
     (float where a parameter is annotated or defaulted as float), else generic.
     """
     positions, single = _positions(f, wrt)
+    _check_mode(mode)
     return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single).func
+
+
+def _check_mode(mode):
+    if mode not in ("reverse", "forward"):
+        shown = repr(mode) if isinstance(mode, str) else type(mode).__name__
+        raise SrcadError(f"unknown mode {shown}: use 'forward' or 'reverse'")
 
 
 def source(f, mode: str = "reverse", wrt=0) -> str:
     """The generated derivative source of `f`, valid standalone Python."""
     positions, single = _positions(f, wrt)
+    _check_mode(mode)
     return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single).text
 
 
@@ -156,30 +307,76 @@ def ssa(f) -> str:
     return pipeline.ssa(f)
 
 
+def _full_args(f, args, what):
+    """`args` given positionally, completed with `f`'s defaults."""
+    if len(args) == len(pipeline.params_of(f)):
+        return tuple(args)
+    bind = _Binder(f)
+    if len(args) > bind.n:
+        raise SrcadError(f"{what}: {_name(f)} takes {bind.n} arguments, {len(args)} given")
+    try:
+        return bind(tuple(args), {})
+    except TypeError as e:
+        raise SrcadError(f"{what}: {e}") from None
+
+
+def _check_like(f, what, label, of, t, like):
+    """A tangent or cotangent `t` (called `label`) for the value `like` (called `of`):
+    same structure and shape, real."""
+    if isinstance(like, (tuple, list)):
+        if not isinstance(t, (tuple, list)) or len(t) != len(like):
+            raise SrcadError(f"{what}: the {label} must be a {type(like).__name__} of "
+                             f"{len(like)} items, like {of}")
+        for k, (tk, lk) in enumerate(zip(t, like)):
+            _check_like(f, what, f"{label}[{k}]", f"{of}[{k}]", tk, lk)
+        return
+    if pipeline.is_complex(t):
+        raise SrcadError(f"{what}: the {label} is complex: srcad differentiates real-valued "
+                         "functions of real arguments only")
+    if not (isinstance(t, numbers.Real) or
+            (isinstance(t, (np.ndarray, np.generic)) and np.asarray(t).dtype.kind in "fiub")):
+        raise SrcadError(f"{what}: the {label} must be a float or a real array, not a "
+                         f"{type(t).__name__}")
+    if np.shape(t) != np.shape(like):
+        raise SrcadError(f"{what}: the {label} has shape {np.shape(t)}, but {of} has shape "
+                         f"{np.shape(like)}")
+
+
 def jvp(f, primals, tangents):
-    """Forward mode: `(f(*primals), J @ tangents)`."""
+    """Forward mode: `(f(*primals), J @ tangents)`. Parameters left out of `primals` take
+    their defaults (and no tangent)."""
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise SrcadError("jvp: primals and tangents must have the same length")
+    params = pipeline.params_of(f)
+    full = _full_args(f, primals, "jvp")
+    for i, (p, t) in enumerate(zip(primals, tangents)):
+        if pipeline.is_complex(p):
+            raise SrcadError(f"argument {params[i]!r} of {_name(f)} is complex: srcad "
+                             "differentiates real-valued functions of real arguments only")
+        _check_like(f, "jvp", f"tangent for {params[i]}", f"argument {params[i]}", t, p)
     positions = _float_positions(primals)            # integers carry no tangent
-    primals, kinds = _prepare(primals, positions)
+    full, kinds = _prepare(full, positions)
     df = pipeline.get(f, "forward", positions, kinds, False).func
-    return df(*primals, *(tangents[i] for i in positions))
+    return df(*full, *(tangents[i] for i in positions))
 
 
 def _float_positions(args) -> tuple:
-    return tuple(i for i, a in enumerate(args) if pipeline.kind_of(a) != "int")
+    return tuple(i for i, a in enumerate(args) if pipeline.kind_of(a) != INT)
 
 
 def vjp(f, *primals):
-    """Reverse mode: `(out, pullback)`; `pullback(cotangent)` returns one gradient per argument."""
+    """Reverse mode: `(out, pullback)`; `pullback(cotangent)` returns one gradient per
+    primal given (parameters left out take their defaults)."""
+    full = _full_args(f, primals, "vjp")
     positions = _float_positions(primals)            # integers get a zero gradient
-    primals, kinds = _prepare(primals, positions)
+    full, kinds = _prepare(full, positions)
     df = pipeline.get(f, "reverse", positions, kinds, False, True).func
-    out = f(*primals)
+    out = f(*full)
 
     def pullback(cotangent):
-        grads = iter(df(*primals, cotangent)[1])
+        _check_like(f, "vjp", "cotangent", f"the output of {_name(f)}", cotangent, out)
+        grads = iter(df(*full, cotangent)[1])
         return tuple(next(grads) if i in positions else 0.0 for i in range(len(primals)))
     return out, pullback
 
@@ -195,46 +392,93 @@ def _units(like):
         yield float(e) if not isinstance(like, np.ndarray) and not shape else e
 
 
-def _jacobian(f, wrt, kind):
+def _float_dtype(a):
+    return a.dtype if a.dtype.kind == "f" else np.float64
+
+
+def _zero(like):
+    if isinstance(like, (tuple, list)):
+        return type(like)(_zero(v) for v in like)
+    if isinstance(like, np.ndarray):
+        return np.zeros(like.shape, dtype=_float_dtype(like))
+    return 0.0
+
+
+def _jacobian(f, wrt, kind, label=None):
     """`jacfwd`/`jacrev`: the Jacobian, shaped `out.shape + arg.shape`, one forward pass per
-    input entry or one reverse pass per output entry."""
+    input entry or one reverse pass per output entry. A tuple `wrt` gives a tuple of
+    Jacobians, a tuple output a tuple over its items (outermost), as in JAX."""
     positions, single = _positions(f, wrt)
-    if not single:
-        raise SrcadError(f"{kind} takes a single wrt argument")
-    (pos,) = positions
     bind = _Binder(f)
 
     @functools.wraps(f)
     def jac(*args, **kwargs):
         args, kinds = _prepare(bind(args, kwargs), positions)
-        x = args[pos]
+        inner = _scalar_inside(f, kinds)
+        if inner is not None:
+            _check_scalar(inner, inner(*args), "hessian" if label == "hessian" else "grad")
         if kind == "jacfwd":
-            df = pipeline.get(f, "forward", positions, kinds, True).func
-            pairs = [df(*args, e) for e in _units(x)]
-            out = np.asarray(pairs[0][0] if pairs else f(*args))
-            cols = [np.broadcast_to(np.asarray(t), out.shape) for _, t in pairs]
-            J = np.stack(cols, axis=-1) if cols else np.zeros(out.shape + (0,))
+            per_arg = []
+            out = None
+            for p in positions:
+                df = pipeline.get(f, "forward", (p,), kinds, True).func
+                pairs = [df(*args, e) for e in _units(args[p])]
+                if out is None:
+                    out = pairs[0][0] if pairs else f(*args)
+                per_arg.append([t for _, t in pairs])
+            items = out if isinstance(out, (tuple, list)) else (out,)
+            blocks = [[_columns([c[k] if isinstance(out, (tuple, list)) else c for c in cols],
+                                np.shape(o), np.shape(args[p]))
+                       for cols, p in zip(per_arg, positions)] for k, o in enumerate(items)]
         else:
-            df = pipeline.get(f, "reverse", positions, kinds, True).func
-            out = np.asarray(f(*args))
-            rows = [np.asarray(df(*args, ct)) for ct in _units(out)]
-            J = np.stack(rows) if rows else np.zeros((0,) + np.shape(x))
-        return J.reshape(out.shape + np.shape(x))
-    jac.__srcad_transform__ = (kind, f, positions, True)
+            df = pipeline.get(f, "reverse", positions, kinds, False).func
+            out = f(*args)
+            items = out if isinstance(out, (tuple, list)) else (out,)
+            blocks = []
+            for k, o in enumerate(items):
+                rows = []
+                for e in _units(o):
+                    ct = e
+                    if isinstance(out, (tuple, list)):
+                        ct = type(out)(e if j == k else _zero(v) for j, v in enumerate(out))
+                    rows.append(df(*args, ct))
+                blocks.append([_rows([r[i] for r in rows], np.shape(o), np.shape(args[p]))
+                               for i, p in enumerate(positions)])
+        per_out = [b[0] if single else tuple(b) for b in blocks]
+        return type(out)(per_out) if isinstance(out, (tuple, list)) else per_out[0]
+    jac.__srcad_transform__ = (label or kind, f, positions, single)
     return jac
 
 
+def _columns(cols, out_shape, arg_shape):
+    """Forward-mode columns d out / d x_j, one per entry j of the argument."""
+    if not cols:
+        return np.zeros(out_shape + arg_shape)
+    cols = [np.broadcast_to(np.asarray(c), out_shape) for c in cols]
+    return np.stack(cols, axis=-1).reshape(out_shape + arg_shape)
+
+
+def _rows(rows, out_shape, arg_shape):
+    """Reverse-mode rows d out_i / d x, one per entry i of the output."""
+    if not rows:
+        return np.zeros(out_shape + arg_shape)
+    rows = [np.broadcast_to(np.asarray(r), arg_shape) for r in rows]
+    return np.stack(rows).reshape(out_shape + arg_shape)
+
+
 def jacfwd(f, wrt=0):
-    """The Jacobian of `f` with respect to argument `wrt`, one forward pass per input entry."""
+    """The Jacobian of `f` with respect to argument(s) `wrt`, one forward pass per input
+    entry; a tuple `wrt` gives a tuple of Jacobians."""
     return _jacobian(f, wrt, "jacfwd")
 
 
 def jacrev(f, wrt=0):
-    """The Jacobian of `f` with respect to argument `wrt`, one reverse pass per output entry."""
+    """The Jacobian of `f` with respect to argument(s) `wrt`, one reverse pass per output
+    entry; a tuple `wrt` gives a tuple of Jacobians."""
     return _jacobian(f, wrt, "jacrev")
 
 
 def hessian(f, wrt=0):
-    """The Hessian of scalar `f` (forward over reverse: the Jacobian of the gradient)."""
-    return jacfwd(grad(f, wrt), wrt)
-
+    """The Hessian of scalar `f` (forward over reverse: the Jacobian of the gradient). A
+    tuple `wrt` gives the blocks `H[i][j]`, shaped `arg_i.shape + arg_j.shape`."""
+    return _jacobian(grad(f, wrt), wrt, "jacfwd", label="hessian")

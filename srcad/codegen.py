@@ -14,6 +14,7 @@ import linecache
 import re
 import textwrap
 import types
+import weakref
 
 from . import custom, frontend, rules
 from .emit import LINE_MARK
@@ -101,6 +102,18 @@ def _short(filename: str) -> str:
     return filename.rsplit("/", 1)[-1]
 
 
+def _forget_with(codes: list, filename: str):
+    """Drop `filename`'s linecache lines once every code object compiled from it is gone."""
+    left = [len(codes)]
+
+    def gone():
+        left[0] -= 1
+        if left[0] == 0:
+            linecache.cache.pop(filename, None)
+    for c in codes:
+        weakref.finalize(c, gone)
+
+
 def compile_functions(trees: list, used: set, body: str, text: str, user_globals: dict,
                       closure: dict, injected: dict, defaults: list, label: str) -> list:
     """Compile the rendered derivative functions, bound to the user's environment."""
@@ -114,6 +127,7 @@ def compile_functions(trees: list, used: set, body: str, text: str, user_globals
     code = compile(wrapped, filename, "exec")
     linecache.cache[filename] = (len(wrapped), None, wrapped.splitlines(True), filename)
     factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    _forget_with([c for c in factory_code.co_consts if isinstance(c, types.CodeType)], filename)
     out = []
     for tree, inner, dflt in zip(trees, types.FunctionType(factory_code, user_globals)(),
                                  defaults):

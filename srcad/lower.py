@@ -85,6 +85,17 @@ class _Pack:
 PACK_TUPLE, PACK_LIST = _Pack("tuple"), _Pack("list")
 
 
+class _LiveAttr:
+    """`obj.name` of a constant object (a global or a bound method's self), read when the
+    derivative runs; never differentiated (its root is not an argument)."""
+
+    def __init__(self, attr):
+        self.name, self.differentiable, self.kind = attr, False, rules.ANY
+
+    def emit(self, args, kwargs, static, names):
+        return ast.Attribute(value=args[0], attr=self.name, ctx=ast.Load())
+
+
 class _Opaque:
     """A call srcad has no derivative rule for (`print`, `rng.normal`): emitted as written
     through an injected name (so later passes keep it: it may be impure), never reused, and
@@ -724,17 +735,13 @@ class _Lowerer:
         if not isinstance(func, gast.Name) or func.id in self.locals:
             return None
         try:
-            obj = self.p.resolve(func.id)
+            return self.p.lookup(func.id, tuple(reversed(chain)))   # recorded: see pipeline
         except KeyError:
             raise self.error(UnsupportedSyntaxError, f"name {func.id!r} is not defined",
                              func) from None
-        for attr in reversed(chain):
-            try:
-                obj = getattr(obj, attr)
-            except AttributeError:
-                raise self.error(UnsupportedSyntaxError, f"{func.id}.{'.'.join(reversed(chain))} "
-                                 "does not exist", func) from None
-        return obj
+        except AttributeError:
+            raise self.error(UnsupportedSyntaxError, f"{func.id}.{'.'.join(reversed(chain))} "
+                             "does not exist", func) from None
 
     def call(self, node, dest):
         if any(isinstance(a, gast.Starred) for a in node.args) or \
@@ -771,7 +778,8 @@ class _Lowerer:
         if obj is builtins.print:
             return self.call_prim(_Opaque(self.inject("print", obj), None, rules.NONE), args,
                                   kwargs, dest=dest)
-        if isinstance(obj, types.FunctionType) or hasattr(obj, "__srcad_transform__"):
+        method = isinstance(obj, types.MethodType) and isinstance(obj.__func__, types.FunctionType)
+        if isinstance(obj, types.FunctionType) or hasattr(obj, "__srcad_transform__") or method:
             name = self.inject(getattr(obj, "__name__", "helper"), obj)
             return self.call_prim(UserCall(obj, name), args, kwargs, dest=dest)
         base = getattr(obj, "__name__", None)
@@ -859,6 +867,12 @@ class _Lowerer:
     def attribute(self, node, dest):
         obj = self.callee(node)
         if obj is not None:
+            root = node.value
+            while isinstance(root, gast.Attribute):
+                root = root.value
+            if not isinstance(self.p.resolve(root.id), types.ModuleType):
+                # an attribute of an object (a bound method's self): a constant, read live
+                return self.call_prim(_LiveAttr(node.attr), [self.expr(node.value)], dest=dest)
             if isinstance(obj, (int, float, complex)) and not isinstance(obj, bool):
                 return ir.Const(obj)                # math.pi, np.e, module constants
             ref = _numpy_ref(obj)

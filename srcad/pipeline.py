@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import inspect
 import os
 import threading
-import weakref
+import types
 from dataclasses import dataclass, field
 
 import gast
@@ -34,15 +35,36 @@ from . import activity, check, codegen, forward, frontend, ir, lower, optimize, 
 from .errors import SrcadError, UnsupportedSyntaxError
 from .rules import ANY, FLOAT, INT
 
+COMPLEX = "complex"      # the kind of a complex argument, which srcad refuses
+
 
 @dataclass
 class Derivative:
     func: object          # the compiled derivative
     text: str             # its source, as `srcad.source` shows it
     params: list          # the primal's parameter names
+    out_kind: str = ANY   # the kind of the primal's output (FLOAT: a scalar for sure)
+    valid: object = None  # () -> bool: whether it still is the derivative of the function got
 
 
-_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+class _Built:
+    """A cached derivative with what it baked in: the function's binding (globals, closure
+    cells, bound object) and defaults, and a check of every name it resolved."""
+    __slots__ = ("d", "binding", "state", "check", "conds", "cells", "bound")
+
+    def __init__(self, d, binding, state, check, conds, cells, bound):
+        self.d, self.binding, self.state, self.check, self.conds = \
+            d, binding, state, check, conds
+        self.cells = cells            # free name -> the cell the derivative reads it from
+        self.bound = bound            # a bound method's self parameter, or None
+
+
+# code object (or srcad transform) -> {key: [_Built, ...]}. An entry goes with its code, or
+# when it is the least recently used of more than _CODES_KEPT: a derivative refers to its
+# function's globals, which may refer to the function, so collection alone cannot free it.
+_CODES_KEPT = 512
+_CACHE = frontend.IdWeakMap(limit=_CODES_KEPT)
+_BINDINGS_KEPT = 4        # derivatives kept per key for different bindings of one code
 _BUILDING = threading.local()
 
 
@@ -71,8 +93,12 @@ def kinds_of(args) -> tuple:
         elif t is int or t is bool:
             out.append(INT)
         elif t is list or t is tuple:
-            out.append("seq")
+            out.append(COMPLEX if any(type(v) is not float and is_complex(v) for v in a)
+                       else "seq")
         elif t is np.ndarray:
+            if a.dtype.kind == "c":
+                out.append(COMPLEX)
+                continue
             shape = a.shape
             for k, s in enumerate(shapes):
                 if s == shape:
@@ -82,8 +108,13 @@ def kinds_of(args) -> tuple:
                 shapes.append(shape)
             out.append(_ARRAY_KINDS[k] if k < len(_ARRAY_KINDS) else ANY)
         else:
-            out.append(ANY)
+            out.append(COMPLEX if is_complex(a) else ANY)
     return tuple(out)
+
+
+def is_complex(a) -> bool:
+    return isinstance(a, (complex, np.complexfloating)) or \
+        (isinstance(a, np.ndarray) and a.dtype.kind == "c")
 
 
 _SIMPLE = {float: FLOAT, int: INT, bool: INT}
@@ -105,30 +136,246 @@ def static_kinds(f) -> tuple:
 
 
 def params_of(f) -> list:
+    """`f`'s parameter names (a bound method's without its first), as its signature shows
+    them; read from the code object where that is the same, since inspect is slow."""
+    func = f.__func__ if isinstance(f, types.MethodType) else f
+    if isinstance(func, types.FunctionType) and "__wrapped__" not in func.__dict__:
+        code = func.__code__
+        if not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+            names = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+            return names[1:] if func is not f else names
     return list(inspect.signature(f).parameters)
+
+
+def _identity(f):
+    """(cache owner, binding, state) of `f`: the code it runs (or the srcad transform
+    itself), the namespaces the derivative is bound to, and the defaults it bakes in."""
+    if getattr(f, "__srcad_transform__", None) is not None:
+        return f, (), ()
+    if isinstance(f, types.MethodType):
+        func = f.__func__
+        if isinstance(func, types.FunctionType):
+            return func.__code__, (func.__globals__, func.__closure__, f.__self__), \
+                (True, func.__defaults__, func.__kwdefaults__)
+    if isinstance(f, types.FunctionType):
+        return f.__code__, (f.__globals__, f.__closure__, None), \
+            (False, f.__defaults__, f.__kwdefaults__)
+    frontend.parse(f)                    # raises the frontend's error for what is no function
+    raise SrcadError(f"cannot differentiate {frontend.describe(f)}")
+
+
+def _same_binding(a, b) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
 
 def get(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True,
         with_value: bool = False, name: str | None = None) -> Derivative:
-    """The cached derivative of `f`, built on first use; `name` names the generated def."""
+    """The cached derivative of `f`, built on first use; `name` names the generated def.
+
+    The cache is per code object, so a lambda re-created with the same code reuses it; a
+    derivative is reused only while everything it baked in (defaults, the objects the
+    names it called resolved to, its helpers' code) is unchanged, else it is rebuilt."""
+    owner, binding, state = _identity(f)
     key = (mode, wrt, kinds, single, with_value, name)
-    try:
-        per_func = _CACHE[f]
-    except KeyError:
-        per_func = _CACHE[f] = {}
-    except TypeError:
-        per_func = {}
-    d = per_func.get(key)
-    if d is None:
-        d = per_func[key] = build(f, mode, wrt, kinds, single, with_value, name=name)
-    return d
+    per_code = _CACHE.get(owner)
+    if per_code is None:
+        per_code = {}
+        _CACHE[owner] = per_code
+    builds = per_code.setdefault(key, [])
+    built = None
+    for b in builds:
+        if _same_binding(b.binding, binding) and _same_binding(b.state, state):
+            if b.check(*_NO_FUNC):        # f's own code and defaults: compared above
+                built = b
+            else:
+                builds.remove(b)          # stale: something it baked in changed
+            break
+    else:
+        for b in builds:
+            if b.binding[0] is binding[0] and _same_binding(b.state, state):
+                built = _rebound(b, f, binding)
+                if built is not None:
+                    builds.insert(0, built)
+                    del builds[_BINDINGS_KEPT:]
+                break
+    if built is None:
+        for i, k in enumerate(kinds):
+            if k == COMPLEX:
+                params = params_of(f)
+                raise SrcadError(f"argument {params[i] if i < len(params) else i!r} of "
+                                 f"{frontend.describe(f)} is complex: srcad differentiates "
+                                 "real-valued functions of real arguments only")
+        frames = _frames()
+        frame = {"parsed": None, "callees": []}
+        frames.append(frame)
+        try:
+            d = build(f, mode, wrt, kinds, single, with_value, name=name)
+        finally:
+            frames.pop()
+        conds = _conditions(frame)
+        parsed = frame["parsed"]
+        built = _Built(d, binding, state, _checker(conds), conds,
+                       dict(parsed.closure) if parsed is not None else {},
+                       parsed.bound if parsed is not None else None)
+        builds.insert(0, built)
+        del builds[_BINDINGS_KEPT:]
+    frames = _frames()
+    if frames:
+        frames[-1]["callees"].append((f, state, built))
+    return _valid_for(f, built)
+
+
+def _rebound(b, f, binding):
+    """`b`'s derivative for a function with the same code and globals but other closure
+    cells (a lambda re-created in a function called again, another instance's method):
+    the same compiled code with `f`'s cells, if everything it baked in holds for them."""
+    func = f.__func__ if isinstance(f, types.MethodType) else f
+    cells = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
+    if b.bound is not None:
+        if not isinstance(f, types.MethodType):
+            return None
+        cells[b.bound] = types.CellType(f.__self__)
+    if set(cells) != set(b.cells):
+        return None
+    swap = {id(b.cells[n]): cells[n] for n in cells}
+
+    def sub(x):
+        if isinstance(x, tuple):
+            return tuple(sub(v) for v in x)
+        return swap.get(id(x), x) if isinstance(x, types.CellType) else x
+    conds = [sub(c) for c in b.conds]
+    check = _checker(conds)
+    if not check(*_NO_FUNC):
+        return None
+
+    def rebind(g):
+        new = types.FunctionType(g.__code__, g.__globals__, g.__name__, g.__defaults__,
+                                 tuple(swap.get(id(c), c) for c in g.__closure__ or ()))
+        new.__doc__ = g.__doc__
+        return new
+    d = b.d
+    funcs = tuple(map(rebind, d.func)) if isinstance(d.func, tuple) else rebind(d.func)
+    return _Built(dataclasses.replace(d, func=funcs), binding, b.state, check, conds, cells,
+                  b.bound)
+
+
+def _frames() -> list:
+    frames = getattr(_BUILDING, "frames", None)
+    if frames is None:
+        frames = _BUILDING.frames = []
+    return frames
+
+
+def _valid_for(f, built) -> Derivative:
+    """`built`'s derivative with a cheap check that it is still `f`'s (api calls it on
+    every call of a cached derivative): `f`'s code and defaults, then `built.check`."""
+    func = f.__func__ if isinstance(f, types.MethodType) else f
+    if not isinstance(func, types.FunctionType):
+        func = _always
+    return dataclasses.replace(built.d, valid=functools.partial(
+        built.check, func, func.__code__, func.__defaults__, func.__kwdefaults__))
+
+
+def _baked(obj) -> bool:
+    """Whether generated code depends on what `obj` is (a callee, a module, a constant
+    folded in) rather than reading it when it runs (data: arrays, numbers, objects)."""
+    return obj is None or isinstance(obj, (bool, types.ModuleType, type)) or callable(obj)
+
+
+def _conditions(frame) -> list:
+    """What must still hold for a derivative to be valid: `(kind, *objects)` tuples."""
+    conds = []
+    parsed = frame["parsed"]
+    if parsed is not None:
+        g, closure = parsed.globals, parsed.closure
+        roots = {}
+        for n, obj in parsed.resolved.items():
+            if n in closure:
+                roots[n] = ("cell", closure[n])
+            elif n in g:
+                roots[n] = ("global", g, n)
+            else:
+                roots[n] = ("builtin", g, parsed.builtins(), n)
+            if _baked(obj):
+                conds.append(roots[n] + (obj,))
+        for (n, attrs), obj in parsed.chains.items():
+            root = parsed.resolved.get(n)
+            if _baked(obj) or isinstance(root, types.ModuleType):
+                conds.append(("chain", roots[n], attrs, obj))
+    for func, state, built in frame["callees"]:
+        if isinstance(func, types.MethodType):
+            func = func.__func__
+        if state:
+            conds.append(("func", func, func.__code__, state[1], state[2]))
+        conds.extend(built.conds)
+    return conds
+
+
+def _checker(conds):
+    """`check(F, C, D, K)`: whether function F still has code C and defaults D, K and every
+    condition still holds. It is generated code (one boolean expression), so checking
+    costs well under a microsecond."""
+    env: dict = {"_missing": _MISSING}
+    seen = {}
+
+    def const(obj):
+        k = id(obj)
+        if k not in seen:
+            seen[k] = f"o{len(seen)}"
+            env[seen[k]] = obj
+        return seen[k]
+
+    def root_expr(root):
+        if root[0] == "cell":
+            return f"{const(root[1])}.cell_contents"
+        if root[0] == "global":
+            return f"{const(root[1])}.get({root[2]!r}, _missing)"
+        return f"{const(root[1])}.get({root[3]!r}, {const(root[2])}.get({root[3]!r}, _missing))"
+
+    terms = ["F.__code__ is C", "F.__defaults__ is D", "F.__kwdefaults__ is K"]
+    checked = {}                       # root -> its object, checked by an earlier term
+    for c in conds:
+        if c[0] in ("cell", "global", "builtin"):
+            t = f"{root_expr(c[:-1])} is {const(c[-1])}"
+            checked[tuple(map(id, c[:-1]))] = c[-1]
+        elif c[0] == "chain":
+            rid = tuple(map(id, c[1]))
+            root = const(checked[rid]) if rid in checked else root_expr(c[1])
+            expr = root + "".join(f".{a}" for a in c[2])
+            same = "==" if isinstance(c[3], types.MethodType) else "is"
+            t = f"{expr} {same} {const(c[3])}"
+        else:
+            _, func, code, dflt, kwd = c
+            t = (f"{const(func)}.__code__ is {const(code)} and {const(func)}.__defaults__ is "
+                 f"{const(dflt)} and {const(func)}.__kwdefaults__ is {const(kwd)}")
+        if t not in terms:
+            terms.append(t)
+    src = ("def check(F, C, D, K):\n    try:\n        return " + " and ".join(terms)
+           + "\n    except Exception:\n        return False\n")
+    exec(compile(src, "<srcad validity check>", "exec"), env)
+    return env["check"]
+
+
+def _always():
+    """Stands for the function in checks of what is no plain function (a transform)."""
+
+
+_NO_FUNC = (_always, _always.__code__, None, None)
+
+
+_MISSING = object()
 
 
 def parse(f, kinds: tuple) -> frontend.Parsed:
-    """The frontend, also for srcad's own transformations (`grad(f)` is its generated code)."""
+    """The frontend, also for srcad's own transformations (`grad(f)` is its generated code).
+    Records the parse for the derivative being built (what it resolves is checked later)."""
     transform = getattr(f, "__srcad_transform__", None)
     if transform is None:
-        return frontend.parse(f)
+        parsed = frontend.parse(f)
+        frames = _frames()
+        if frames and frames[-1]["parsed"] is None:
+            frames[-1]["parsed"] = parsed
+        return parsed
     kind, inner, positions, single = transform
     if kind not in ("grad", "value_and_grad"):
         raise UnsupportedSyntaxError(f"cannot differentiate srcad.{kind}(...) itself; "
@@ -369,10 +616,8 @@ def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_valu
         run(b)
         if pass_name in show:
             _print(b, pass_name, shown, show[pass_name])
-    for func in b.funcs:
-        func.__srcad_derivative__ = (f, mode, wrt)
     return Derivative(func=b.funcs[0] if len(b.funcs) == 1 else tuple(b.funcs), text=b.text,
-                      params=b.fn.params)
+                      params=b.fn.params, out_kind=b.act.kind(b.fn.body[-1].value))
 
 
 def _print(b: Build, pass_name: str, shown, header: bool):

@@ -164,3 +164,82 @@ def test_usage_errors_are_nonzero(main):
     assert main().returncode != 0
     assert main("frobnicate", f"{CORE}:ex1").returncode != 0
     assert main("dump", f"{CORE}:ex1", "--mode", "sideways").returncode != 0
+
+
+# ------------------------------------------------ issue 9: bad targets, import side effects
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("target", [
+    ":ex1",
+    "fixtures/core_funcs.py:",
+    "fixtures/core_funcs.py:__builtins__",
+    "fixtures/core_funcs.py:np",
+    "fixtures/regress_api.py:Model",
+    "fixtures/regress_api.py:ACT",
+    "fixtures/core_funcs.py:ex1.__code__",
+], ids=["no-file", "no-name", "builtins", "module", "class", "ufunc", "dunder"])
+def test_bad_target_kinds(target, main):
+    msg = _assert_one_line_error(main("dump", target))
+    assert "bad target" in msg and len(msg) < 300
+
+
+def test_non_python_file(tmp_path, main):
+    path = _write(tmp_path, "data.txt", "def f(x):\n    return x\n")
+    msg = _assert_one_line_error(main("dump", f"{path}:f"))
+    assert "not a Python file" in msg
+
+
+def test_target_exiting_at_import(tmp_path):
+    path = _write(tmp_path, "exits.py", "import sys\nsys.exit(0)\ndef f(x):\n    return x\n")
+    msg = _assert_one_line_error(run("dump", f"{path}:f"))
+    assert "sys.exit(0)" in msg
+
+
+def test_target_failing_at_import(tmp_path):
+    path = _write(tmp_path, "fails.py", "raise RuntimeError('no\\nway')\n")
+    msg = _assert_one_line_error(run("ssa", f"{path}:f"))
+    assert "RuntimeError" in msg
+
+
+@pytest.mark.parametrize("script", [False, True], ids=["python-m", "console-script"])
+def test_prints_at_import_go_to_stderr(tmp_path, script):
+    path = _write(tmp_path, "chatty.py", "print('hello from import')\n"
+                  "def f(x):\n    return x * x\n")
+    r = run("dump", f"{path}:f", script=script)
+    assert r.returncode == 0, r.stderr
+    assert "hello" not in r.stdout and "hello from import" in r.stderr
+    assert exec_dump(r.stdout, "f_grad")(3.0) == 6.0
+
+
+@pytest.mark.parametrize("script", [False, True], ids=["python-m", "console-script"])
+def test_module_target_found_in_the_current_directory(tmp_path, script):
+    pkg = tmp_path / "mypkg_srcad_cli"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "model.py").write_text("def loss(w, b):\n    return w * w * b\n")
+    r = run("dump", "mypkg_srcad_cli.model:loss", "--wrt", "w,b", script=script, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert exec_dump(r.stdout, "loss_grad")(3.0, 2.0) == (12.0, 9.0)
+
+
+@pytest.mark.parametrize("wrt", ["", ",", "x0,"])
+def test_empty_wrt_is_an_error(wrt, main):
+    msg = _assert_one_line_error(main("dump", f"{CORE}:ex1", "--wrt", wrt))
+    assert "--wrt" in msg
+
+
+@pytest.mark.parametrize("script", [False, True], ids=["python-m", "console-script"])
+def test_version(script):
+    r = run("--version", script=script)
+    assert r.returncode == 0
+    assert r.stdout.strip() == f"srcad {srcad_version()}"
+
+
+def srcad_version():
+    import srcad
+    return srcad.__version__

@@ -43,3 +43,19 @@ def test_source_read_is_inspects(f):
     assert parsed.line_offset == first - 1
     want = [ln.rstrip() for ln in textwrap.dedent("".join(lines)).splitlines()]
     assert list(parsed.source_lines.values()) == want
+
+
+def test_source_check_accepts_context_dependent_bytecode():
+    """The stale-source check compares the def srcad read with the function's code object;
+    definitions compiled differently by their context must still match (issue 9)."""
+    from fixtures import regress_api_layouts as lay
+    h = lay.Holder()
+    assert srcad.grad(h.method)(1.5) == pytest.approx(6.0)
+    assert srcad.grad(h.nested)(1.5) == pytest.approx(2 * 2.0 * 1.5)
+    f = lay.make(2.0)
+    x = 0.5
+    want = 2 * (np.sin(x) + x * np.cos(x)) + np.cos(x) - np.sin(x)
+    assert srcad.grad(f)(x) == pytest.approx(want)
+    assert srcad.grad(lay.square)(1.5) == pytest.approx(3.0)
+    for func in (lay.Holder.method, lay.Holder.nested, f, lay.square):
+        frontend.parse(func)
