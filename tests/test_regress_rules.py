@@ -266,7 +266,7 @@ def test_custom_rules_with_both_lambdas_on_one_line_at_second_order():
     assert srcad.hessian(rr.uses_cube)(x) == pytest.approx(d2, rel=1e-12)
     check_grads(rr.uses_hyp, 0.7, 1.3)
     second_order(rr.uses_hyp, 0.7, 1.3)
-    second_order(rr.uses_hyp, rand(3), rand(3))
+    second_order(rr.uses_hyp_sum, rand(3), rand(3))
 
 
 # ------------------------------------------------------------ keywords the rules accept
