@@ -52,6 +52,7 @@ class Assign:
     target: Union[str, tuple]          # a tuple unpacks a sequence value
     value: Union[Call, Name, Const]
     line: int
+    inplace_of: str | None = None      # `y += e`, `xs.append(v)`: Python changes this value
 
 
 @dataclass

@@ -22,7 +22,6 @@ import gast
 from . import ir, rules
 from .errors import NonDifferentiableError, UnsupportedSyntaxError
 from .frontend import Parsed
-from .runtime import index_add as _INDEX_ADD   # adds in place: never reused
 
 _BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
            gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,
@@ -211,6 +210,7 @@ class _Lowerer:
                     xs = self.name(func.value)
                     v = self.expr(s.value.args[0])
                     self.call_prim(LIST_APPEND, [xs, v], dest=self.target_name(func.value.id))
+                    self.mark_inplace(func.value.id, xs)
                     return
                 self.expr(s.value, statement=True)
                 return
@@ -241,11 +241,7 @@ class _Lowerer:
             gast.copy_location(value, s)
             old = self.name(load)
             self.assign(s.target, value, line)
-            new = self.version[s.target.id]
-            for st in reversed(self.body):           # Python would have changed `old` in place
-                if isinstance(st, ir.Assign) and st.target == new:
-                    st.inplace_of = old.id
-                    break
+            self.mark_inplace(s.target.id, old)
         elif isinstance(s, gast.Return):
             a = self.expr(s.value) if s.value is not None else ir.Const(None)
             self.emit(ir.Return(a, line))
@@ -279,6 +275,14 @@ class _Lowerer:
             what = _CONSTRUCT_NAMES.get(type(s), type(s).__name__)
             raise self.error(UnsupportedSyntaxError, f"{what} is not supported in a "
                              "differentiated function", s)
+
+    def mark_inplace(self, name, old):
+        """The statement that just wrote user variable `name` changes `old` in place in Python."""
+        new = self.version[name]
+        for st in reversed(self.body):
+            if isinstance(st, ir.Assign) and st.target == new:
+                st.inplace_of = old.id
+                break
 
     def lift(self, node):
         """A nested `def g(...)`: compile it as a helper whose extra trailing parameters are
@@ -371,6 +375,7 @@ class _Lowerer:
             from .rules.core import GETITEM
             self.call_prim(GETITEM, [xs, ir.Const(None), ir.Const(-1)], static=("slice", 1, 2, None),
                            dest=self.target_name(value.func.value.id))
+            self.mark_inplace(value.func.value.id, xs)
             return
         if isinstance(target, gast.Name):
             new = self.new_target(target.id)
@@ -503,7 +508,7 @@ class _Lowerer:
     def cse_key(self, rule, args, kwargs, static):
         """A key for reusing a pure rule call in top-level straight-line code, else None.
         (Top-level names are never reassigned there; control flow clears the table.)"""
-        if self.depth or not isinstance(rule, rules.Rule) or rule.key is _INDEX_ADD:
+        if self.depth or not isinstance(rule, rules.Rule) or rule.inplace:
             return None
         try:
             key = (id(rule), tuple(args), tuple(sorted((kwargs or {}).items())), repr(static))

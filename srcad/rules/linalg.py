@@ -32,7 +32,9 @@ defrule(np.tensordot, "x, y, axes=2", name="np.tensordot", kind=ANY,
         jvp={"x": "np.tensordot(x_dot, y, axes)", "y": "np.tensordot(x, y_dot, axes)"},
         vjp={"x": "tensordot_vjp_x(out_bar, x, y, axes)",
              "y": "tensordot_vjp_y(out_bar, x, y, axes)"})
+# einsum may return a view of its operand (np.einsum("ii->i", a) is its diagonal)
 defrule(np.einsum, "subscripts, a, b=None, c=None, d=None", name="np.einsum", kind=ANY,
+        storage="view", storage_arg="a",
         jvp={"a": "einsum_jvp(subscripts, 0, a_dot, a, b, c, d)",
              "b": "einsum_jvp(subscripts, 1, b_dot, a, b, c, d)",
              "c": "einsum_jvp(subscripts, 2, c_dot, a, b, c, d)",
@@ -47,10 +49,10 @@ defrule(np.trace, "x, offset=0, axis1=0, axis2=1", name="np.trace", method="trac
         jvp="np.trace(x_dot, offset, axis1, axis2)",
         vjp="undiagonal(np.expand_dims(out_bar, -1), x, offset, axis1, axis2)")
 defrule(np.diagonal, "x, offset=0, axis1=0, axis2=1", name="np.diagonal", method="diagonal",
-        kind=ANY,
+        kind=ANY, storage="view",
         jvp="np.diagonal(x_dot, offset, axis1, axis2)",
         vjp="undiagonal(out_bar, x, offset, axis1, axis2)")
-defrule(np.diag, "v, k=0", name="np.diag", kind=ANY,         # vector -> matrix, matrix -> vector
+defrule(np.diag, "v, k=0", name="np.diag", kind=ANY, storage="view",  # vector <-> matrix
         jvp="np.diag(v_dot, k)",
         vjp="undiag(out_bar, v, k)")
 
@@ -73,4 +75,5 @@ defrule(np.linalg.solve, "a, b", name="np.linalg.solve", kind=ANY,  # out = a^-1
         jvp={"a": "solve_jvp_a(a, a_dot, out, b)", "b": "np.linalg.solve(a, b_dot)"},
         vjp={"a": "solve_vjp_a(out_bar, a, b, out)", "b": "solve_vjp_b(out_bar, a, b)"})
 # the matrix transpose of a stack, `x.mT` (the inverse's adjoint uses it)
-defrule(("attr", "mT"), "x", primal="x.mT", kind=ANY, jvp="x_dot.mT", vjp="out_bar.mT")
+defrule(("attr", "mT"), "x", primal="x.mT", kind=ANY, storage="view", jvp="x_dot.mT",
+        vjp="out_bar.mT")
