@@ -180,3 +180,42 @@ def test_alias_analysis_is_linear_in_loop_nesting():
     a = activity._aliases(fn, stmts, kinds, activity._sequences(stmts, pk), pk)
     assert a.rounds <= 4
     del linecache.cache[name]
+
+
+# ------------------------------------------------------------ the facts live in the rules
+def test_printed_names_find_their_rules_and_facts():
+    from srcad import rules
+    assert rules.lookup_name("index_add").inplace
+    assert rules.lookup_name("unbroadcast").shape_args == ("like",)
+    assert rules.lookup_name("np.reshape").storage == "view"
+    assert rules.lookup_name("np.asarray").storage == "same"
+    assert rules.lookup_name("np.split").returns_seq
+    assert rules.lookup_name("reshape") is None          # a method, printed `x.reshape(...)`
+
+
+def test_declared_axis_and_keepdims_defaults_are_the_functions_own():
+    # the optimizer drops `axis`/`keepdims` arguments equal to a rule's declared default
+    import builtins
+    from srcad import rules
+    ns = rules.runtime_namespace()
+    checked = 0
+    for rule in rules.all_rules():
+        if rules.lookup_name(rule.name) is not rule:
+            continue
+        declared = dict(rule.params)
+        head, *rest = rule.name.split(".")
+        obj = ns.get(head, getattr(builtins, head, None))
+        for part in rest:
+            obj = getattr(obj, part)
+        try:
+            sig = inspect.signature(obj)
+        except (TypeError, ValueError):
+            continue
+        for p in ("axis", "keepdims"):
+            if p in declared and p in sig.parameters and \
+                    declared[p] is not rules._REQUIRED:
+                real = sig.parameters[p].default
+                assert real == declared[p] or (p == "keepdims" and declared[p] is False and
+                                               real is np._NoValue), (rule.name, p)
+                checked += 1
+    assert checked > 20

@@ -95,6 +95,7 @@ class Rule:
     holds: tuple = ()              # parameters the result holds as items ("*p": p's items)
     returns_seq: bool = False      # the result is a list or tuple (adjoints add item-wise)
     inplace: bool = False          # the call changes its first storage_args in place
+    shape_args: tuple = ()         # parameters read only for their shape (`like` in unbroadcast)
 
     @property
     def diff_params(self) -> list:
@@ -171,6 +172,7 @@ def index_ast(layout, atoms, subscript: bool) -> ast.expr:
 _REQUIRED = object()
 _TABLE: dict = {}
 _METHODS: dict = {}
+_NAMES: dict = {}            # printed call name -> rule
 
 
 def _parse_params(spec: str) -> list:
@@ -187,12 +189,14 @@ def _parse_params(spec: str) -> list:
 def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp=None, vjp=None,
             kind: str = "elementwise", method: str | None = None, differentiable: bool = True,
             storage: str = "new", storage_arg: str | None = None, copy_flag: str | None = None,
-            holds: str = "", returns_seq: bool = False, inplace: bool = False):
+            holds: str = "", returns_seq: bool = False, inplace: bool = False,
+            shape_args: str = ""):
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
     or a dict of templates per differentiable parameter. The storage facts: `storage` is
     "new", "view" or "same" (of `storage_arg`, comma-separated names, default the first
     parameter); `holds` names the parameters the result holds as items; `inplace` says the
-    call changes its `storage_arg` in place."""
+    call changes its `storage_arg` in place; `shape_args` names parameters read only for
+    their shape."""
     plist = _parse_params(params)
     first = plist[0][0] if plist else None
     if storage not in ("new", "view", "same"):
@@ -200,8 +204,9 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     shares = tuple(filter(None, (p.strip() for p in (storage_arg or "").split(",")))) or \
         ((first,) if storage != "new" or inplace else ())
     held = tuple(filter(None, (p.strip() for p in holds.split(","))))
+    shaped = tuple(filter(None, (p.strip() for p in shape_args.split(","))))
     names = {p for p, _ in plist}
-    for p in shares + held + ((copy_flag,) if copy_flag else ()):
+    for p in shares + held + shaped + ((copy_flag,) if copy_flag else ()):
         if p.lstrip("*") not in names:
             raise ValueError(f"{name or keys}: storage fact names {p!r}, not a parameter")
 
@@ -215,9 +220,11 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     rule = Rule(key=keys, params=plist, name=name, primal=Template(primal) if primal else None,
                 jvp=tdict(jvp), vjp=tdict(vjp), kind=kind, differentiable=differentiable,
                 storage=storage, storage_args=shares, copy_flag=copy_flag, holds=held,
-                returns_seq=returns_seq, inplace=inplace)
+                returns_seq=returns_seq, inplace=inplace, shape_args=shaped)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
+    if name and primal is None and keys != []:
+        _NAMES.setdefault(name, rule)
     if method:
         _METHODS[method] = rule
     return rule
@@ -261,9 +268,10 @@ def defalias(keys, rule: Rule, name: str):
     alias = Rule(key=keys, params=rule.params, name=name, jvp=rule.jvp, vjp=rule.vjp,
                  kind=rule.kind, differentiable=rule.differentiable, storage=rule.storage,
                  storage_args=rule.storage_args, copy_flag=rule.copy_flag, holds=rule.holds,
-                 returns_seq=rule.returns_seq, inplace=rule.inplace)
+                 returns_seq=rule.returns_seq, inplace=rule.inplace, shape_args=rule.shape_args)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = alias
+    _NAMES.setdefault(name, alias)
     return alias
 
 
@@ -281,6 +289,12 @@ def lookup(obj) -> Rule | None:
         return _TABLE.get(_ident(obj))
     except TypeError:
         return None
+
+
+def lookup_name(text: str) -> Rule | None:
+    """The rule of a function printed as `text(...)` (e.g. "np.sum", "unbroadcast"), for
+    passes that read generated code; None for other names."""
+    return _NAMES.get(text)
 
 
 def lookup_method(name: str) -> Rule | None:

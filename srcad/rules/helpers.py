@@ -17,14 +17,17 @@ from . import ANY, NONE, defalias, defrule, deflinear, lookup
 
 # ------------------------------------------------------------ what every derivative uses
 # (a helper may return its argument itself or a view of it: storage "same" or "view")
-deflinear(runtime.unbroadcast, "g, like", vjp="bcast(out_bar, g)", storage="same")
-deflinear(runtime.bcast, "t, like", vjp="unbroadcast(out_bar, t)", storage="view")
+deflinear(runtime.unbroadcast, "g, like", vjp="bcast(out_bar, g)", storage="same",
+          shape_args="like")
+deflinear(runtime.bcast, "t, like", vjp="unbroadcast(out_bar, t)", storage="view",
+          shape_args="like")
 deflinear(runtime.unreduce, "g, like, axis=None, keepdims=False", storage="view",
+          shape_args="like",
           vjp="np.sum(out_bar, axis=axis, keepdims=keepdims)")
 deflinear(runtime.grad_like, "g, x", vjp="unbroadcast(out_bar, g)", kind="first",
-          storage="same")
+          storage="same", shape_args="x")
 # g may be smaller than x[idx] and broadcast into it (a sum's adjoint left as a scalar)
-deflinear(runtime.unindex, "g, x, idx", vjp="unbroadcast(out_bar[idx], g)")
+deflinear(runtime.unindex, "g, x, idx", vjp="unbroadcast(out_bar[idx], g)", shape_args="x")
 # generated code writes `acc = index_add(acc, idx, g)`: a value update (it adds in place)
 defrule(runtime.index_add, "acc, idx, g", name="index_add", kind=ANY, storage="same",
         inplace=True,
@@ -43,7 +46,7 @@ defrule(runtime.matmul_vjp_y, "g, x, y", name="matmul_vjp_y", kind=ANY,
         vjp={"g": "unbroadcast(np.matmul(x, out_bar), g)", "x": "matmul_vjp_x(g, x, out_bar)"})
 for _f in (runtime.zeros_like, runtime.tie_weight, runtime.max_weight):
     defrule(_f, "x, y=None, axis=None, keepdims=False", name=_f.__name__, kind=ANY,
-            differentiable=False)
+            differentiable=False, shape_args="x" if _f is runtime.zeros_like else "")
 defrule(builtins.reversed, "x", name="reversed", kind=NONE, differentiable=False)
 defrule(builtins.slice, "start, stop=None, step=None", name="slice", kind=NONE,
         differentiable=False)
