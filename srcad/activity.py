@@ -182,7 +182,7 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
     kinds = _kinds(fn, stmts, param_kinds)
     _infer_shapes(fn, stmts, kinds, shapes)
     seqs = _sequences(stmts, param_kinds)
-    aliases = _aliases(fn, stmts, kinds, seqs, param_kinds)
+    aliases = _aliases(fn, stmts, kinds, seqs)
     _refuse_conflicts(fn, aliases)
     nondiff = {INT, NONE}
     sources = {}                       # id(statement) -> what derivatives flow from, computed once
@@ -399,9 +399,9 @@ def _join_states(*states):
 class _Mutation:
     """A statement that changes a value in place in Python: what it changes and how to say it."""
 
-    def __init__(self, stmt, roots, what, exclude=()):
-        self.stmt, self.roots, self.what, self.exclude = stmt, roots, what, set(exclude)
-        self.conflicts: list = []
+    def __init__(self, roots, what, exclude):
+        self.roots, self.what, self.exclude = roots, what, exclude
+        self.conflicts: list = []        # live names that may share what it changes
 
 
 class _Aliases:
@@ -409,7 +409,7 @@ class _Aliases:
     assigned; loops and branches join), from the storage facts of each rule; and the
     statements that change a value in place with what they may change."""
 
-    def __init__(self, fn, stmts, kinds, seqs, param_kinds):
+    def __init__(self, fn, stmts, kinds, seqs):
         self.fn, self.kinds = fn, kinds
         self.index = {id(s): k for k, s in enumerate(stmts)}
         assigned = {t for s in stmts for t in ir.targets(s)} | set(fn.params)
@@ -600,7 +600,7 @@ class _Aliases:
     def mutate(self, s, roots, what, st, exclude=()):
         if not roots:
             return
-        m = _Mutation(s, roots, what, set(ir.targets(s)) | set(exclude))
+        m = _Mutation(roots, what, set(ir.targets(s)) | set(exclude))
         self.mutations.setdefault(id(s), []).append(m)
         live = self.live.get(id(s))
         if live is None:
@@ -689,9 +689,10 @@ def _live_after(body, wanted) -> dict:
     return out
 
 
-def _aliases(fn, stmts, kinds, seqs, param_kinds) -> _Aliases:
+def _aliases(fn, stmts, kinds, seqs) -> _Aliases:
+    """The alias facts of `fn`, with the names live after each change in place."""
     points = _mutation_points(stmts)
-    a = _Aliases(fn, stmts, kinds, seqs, param_kinds)
+    a = _Aliases(fn, stmts, kinds, seqs)
     if points:
         a.live = _live_after(fn.body, points)
     return a.run()
@@ -793,7 +794,7 @@ def _summarize(func, call, kinds_key) -> CallSummary:
         pk.setdefault(p, ANY)
     stmts = list(ir.walk(fn.body))
     kinds = _kinds(fn, stmts, pk)
-    a = _aliases(fn, stmts, kinds, _sequences(stmts, pk), pk)
+    a = _aliases(fn, stmts, kinds, _sequences(stmts, pk))
     mutates = {}
     for s in stmts:
         for m in a.mutations.get(id(s), ()):
