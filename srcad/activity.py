@@ -182,7 +182,7 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
     kinds = _kinds(fn, stmts, param_kinds)
     _infer_shapes(fn, stmts, kinds, shapes)
     seqs = _sequences(stmts, param_kinds)
-    aliases = _aliases(fn, stmts, kinds, seqs)
+    aliases = _aliases(fn, stmts, kinds, seqs, shapes)
     _refuse_conflicts(fn, aliases)
     nondiff = {INT, NONE}
     sources = {}                       # id(statement) -> what derivatives flow from, computed once
@@ -409,8 +409,8 @@ class _Aliases:
     assigned; loops and branches join), from the storage facts of each rule; and the
     statements that change a value in place with what they may change."""
 
-    def __init__(self, fn, stmts, kinds, seqs):
-        self.fn, self.kinds = fn, kinds
+    def __init__(self, fn, stmts, kinds, seqs, shapes=None):
+        self.fn, self.kinds, self.shapes = fn, kinds, shapes or {}
         self.index = {id(s): k for k, s in enumerate(stmts)}
         assigned = {t for s in stmts for t in ir.targets(s)} | set(fn.params)
         self.assigned = assigned
@@ -559,6 +559,7 @@ class _Aliases:
                 return (f[2][call.args[1].value], f[1], None)
             return (f[1], f[1], None)
         items = layout[1] if layout[0] == "tuple" else [layout]
+        ints = 0
         for item in items:
             if item[0] != "atom":
                 continue
@@ -566,6 +567,12 @@ class _Aliases:
             if isinstance(a, ir.Name) and (a.id in self.lists or self.kinds.get(a.id) == INT
                                            and self.value(a, st)[0]):
                 return (frozenset([k]), frozenset(), None)   # fancy (a list, a mask): a copy
+            if isinstance(a, ir.Const) and type(a.value) is int or \
+                    isinstance(a, ir.Name) and self.kinds.get(a.id) == INT:
+                ints += 1
+        if ints == len(items) and isinstance(base, ir.Name) and \
+                _ndim(self.shapes.get(base.id)) == ints:
+            return _NOTHING                                  # one entry: a NumPy scalar
         return (f[0] | f[1], f[1], None)                     # basic: a view (or a scalar)
 
     def user_call(self, k, s, call, st):
@@ -609,6 +616,18 @@ class _Aliases:
             if _overlap(roots, _reach(self.value(ir.Name(n), st))):
                 m.conflicts.append(n)
         m.conflicts += sorted(r[1] for r in roots if type(r) is tuple and r[0] == "g")
+
+
+def _ndim(cls):
+    """The number of dimensions of arrays of shape class `cls`, when known."""
+    if cls == SCALAR:
+        return 0
+    if isinstance(cls, tuple) and cls[0] == "arg":
+        k, sep, n = cls[1].rpartition(":")
+        return int(n) if sep and n.isdigit() else None
+    if isinstance(cls, tuple) and cls[0] == "trim":
+        return _ndim(cls[1])
+    return None
 
 
 def kind_of(a, kinds) -> str:
@@ -689,10 +708,11 @@ def _live_after(body, wanted) -> dict:
     return out
 
 
-def _aliases(fn, stmts, kinds, seqs) -> _Aliases:
-    """The alias facts of `fn`, with the names live after each change in place."""
+def _aliases(fn, stmts, kinds, seqs, shapes=None) -> _Aliases:
+    """The alias facts of `fn`, with the names live after each change in place (`shapes`,
+    the shape classes, tell how many dimensions some arrays have)."""
     points = _mutation_points(stmts)
-    a = _Aliases(fn, stmts, kinds, seqs)
+    a = _Aliases(fn, stmts, kinds, seqs, shapes)
     if points:
         a.live = _live_after(fn.body, points)
     return a.run()

@@ -49,6 +49,7 @@ REFUSED = [
     (ra.view_of_a_global, (X4,), "global 'TABLE'"),        # the next call would see it
     (ra.item_of_a_list_changed, (X4,), "'xs'"),
     (ra.item_of_a_tuple_changed, (X4, X4 + 1.0), "'y'"),
+    (ra.row_of_a_matrix, (np.arange(6.0).reshape(2, 3),), "'x'"),  # x[0] is a row view
 ]
 
 
@@ -102,6 +103,7 @@ FINE = [
     (ra.previous_iteration_kept, (X4,)),
     (ra.loop_product_aug, (np.array([0.3, 0.5, 0.7]),)),
     (ra.list_fresh_append, (3.0,)),
+    (ra.entry_of_a_vector, (X4,)),              # x[0] of a vector is a NumPy scalar
 ]
 
 
