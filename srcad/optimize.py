@@ -491,8 +491,8 @@ def _simplify(node):
                         value[k] = new
         elif isinstance(value, ast.AST):
             new = _simplify(value)
-            if new is not value:
-                setattr(node, field, new)
+            if new is not value and not (cls is ast.Assign and new.__class__ is ast.Name):
+                setattr(node, field, new)     # (`b = y * 1.0` stays: `b = y` would share y)
     rule = _RULES.get(cls)
     return rule(node) if rule else node
 

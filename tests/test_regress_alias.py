@@ -104,6 +104,8 @@ FINE = [
     (ra.loop_product_aug, (np.array([0.3, 0.5, 0.7]),)),
     (ra.list_fresh_append, (3.0,)),
     (ra.entry_of_a_vector, (X4,)),              # x[0] of a vector is a NumPy scalar
+    # the optimizer turned `b = y * 1.0` into `b = y`, so the helper changed y (wrong value)
+    (ra.fresh_copy_to_a_changing_helper, (X4, X4[::-1].copy())),
 ]
 
 
