@@ -277,7 +277,9 @@ class _Lowerer:
                              "differentiated function", s)
 
     def mark_inplace(self, name, old):
-        """The statement that just wrote user variable `name` changes `old` in place in Python."""
+        """The statement that just wrote user variable `name` changes `old` in place in Python
+        (so values computed earlier from anything sharing it may be stale: no reuse)."""
+        self.cse.clear()
         new = self.version[name]
         for st in reversed(self.body):
             if isinstance(st, ir.Assign) and st.target == new:

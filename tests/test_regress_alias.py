@@ -50,6 +50,8 @@ REFUSED = [
     (ra.item_of_a_list_changed, (X4,), "'xs'"),
     (ra.item_of_a_tuple_changed, (X4, X4 + 1.0), "'y'"),
     (ra.row_of_a_matrix, (np.arange(6.0).reshape(2, 3),), "'x'"),  # x[0] is a row view
+    # np.cos(a) after y -= ...: not the np.cos(a) from before (the lowering reused it)
+    (ra.reuse_after_change, (X4,), "'a'"),
 ]
 
 
