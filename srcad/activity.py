@@ -417,6 +417,8 @@ class _Aliases:
         self.lists = {s.target for s in stmts if isinstance(s, ir.Assign) and
                       isinstance(s.value, ir.Call) and s.value.prim is PACK_LIST}
         self.seqs = seqs | _list_method_names(stmts)
+        self.in_loop = {id(s) for loop in stmts if isinstance(loop, (ir.For, ir.While))
+                        for s in ir.walk(loop.body)}
         self.init = {}
         for p in fn.params:
             if kinds.get(p) not in (FLOAT, INT):
@@ -486,6 +488,8 @@ class _Aliases:
 
     def assign(self, s, st):
         k = self.index[id(s)]
+        if id(s) in self.in_loop:
+            self.renew(k, st)
         v = s.value
         if isinstance(v, ir.Call):
             f = self.call(k, s, v, st)
@@ -493,8 +497,9 @@ class _Aliases:
             f = self.value(v, st)
         if s.inplace_of is not None:
             what = "a list method" if s.inplace_of in self.seqs else "aug"
-            self.mutate(s, self.value(ir.Name(s.inplace_of), st)[0], (what, s.inplace_of),
-                        st, exclude=(s.inplace_of,))
+            old = self.value(ir.Name(s.inplace_of), st)
+            self.mutate(s, old[0], (what, s.inplace_of), st, exclude=(s.inplace_of,))
+            f = (f[0] | old[0], f[1] | old[1], None)     # in Python still the old object
         if isinstance(s.target, tuple):
             n = len(s.target)
             is_seq = isinstance(v, ir.Name) and v.id in self.seqs
@@ -511,6 +516,22 @@ class _Aliases:
                 all(kind_of(a, self.kinds) != ANY for a in v.args)):
             f = _NOTHING                  # a Python number (or NumPy scalar): immutable
         self.bind(t, f, st)
+
+    def renew(self, k, st):
+        """Statement k runs again (in a loop): the objects it made before become ("old", r),
+        distinct from the one it makes now."""
+        def made_by_k(r):
+            return r == k if type(r) is int else r[0] == "item" and r[1] == k
+
+        def aged(roots):
+            if not any(made_by_k(r) for r in roots):
+                return roots
+            return frozenset(("old", r) if made_by_k(r) else r for r in roots)
+        for n, (d, i, pos) in list(st.items()):
+            nd, ni = aged(d), aged(i)
+            npos = pos if pos is None else tuple(aged(p) for p in pos)
+            if nd is not d or ni is not i or npos != pos:
+                st[n] = (nd, ni, npos)
 
     def bind(self, t, f, st):
         st[t] = f
@@ -709,13 +730,35 @@ def _live_after(body, wanted) -> dict:
 
 
 def _aliases(fn, stmts, kinds, seqs, shapes=None) -> _Aliases:
-    """The alias facts of `fn`, with the names live after each change in place (`shapes`,
-    the shape classes, tell how many dimensions some arrays have)."""
+    """The alias facts of `fn`, with the names live after each change in place that the
+    result or a side effect needs (`shapes`, the shape classes, tell how many dimensions
+    some arrays have)."""
     points = _mutation_points(stmts)
     a = _Aliases(fn, stmts, kinds, seqs, shapes)
     if points:
-        a.live = _live_after(fn.body, points)
+        needed = _needed(stmts)
+        a.live = {k: v & needed for k, v in _live_after(fn.body, points).items()}
     return a.run()
+
+
+def _needed(stmts) -> set:
+    """Names whose values reach the result, a test, a loop's range or a call that may have
+    side effects (a stale value of any other name changes nothing)."""
+    needed = set()
+    for s in stmts:
+        if isinstance(s, (ir.Return, ir.If, ir.For)) or isinstance(s, ir.Assign) and \
+                isinstance(s.value, ir.Call) and not isinstance(s.value.prim, rules.Rule):
+            needed.update(ir.reads(s))
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if isinstance(s, ir.Assign) and not needed.isdisjoint(ir.targets(s)):
+                new = set(ir.reads(s)) - needed
+                if new:
+                    needed |= new
+                    changed = True
+    return needed
 
 
 def _refuse_conflicts(fn, a: _Aliases):

@@ -101,4 +101,5 @@ def test_aliases_name_the_storage_each_value_may_share():
     act = analyze(pf.mixed, ["x"], ["any:0", INT, FLOAT])
     assert not act.aliases.get("w") and not act.aliases.get("k")
     act = analyze(ra.unpacked_arrays, ["x"], ["any:0", "any:0"])
-    assert not act.may_share("x", "y") and not act.may_share("p", "p_1")
+    assert not act.may_share("x", "y") and not act.may_share("p", "q")
+    assert act.may_share("p", "p_1")            # p += q: in Python still p's array

@@ -52,6 +52,7 @@ REFUSED = [
     (ra.row_of_a_matrix, (np.arange(6.0).reshape(2, 3),), "'x'"),  # x[0] is a row view
     # np.cos(a) after y -= ...: not the np.cos(a) from before (the lowering reused it)
     (ra.reuse_after_change, (X4,), "'a'"),
+    (ra.change_through_a_view_later, (X4, X4[::-1].copy()), "'z_1'"),
 ]
 
 
@@ -108,6 +109,7 @@ FINE = [
     (ra.entry_of_a_vector, (X4,)),              # x[0] of a vector is a NumPy scalar
     # the optimizer turned `b = y * 1.0` into `b = y`, so the helper changed y (wrong value)
     (ra.fresh_copy_to_a_changing_helper, (X4, X4[::-1].copy())),
+    (ra.dead_view_of_changed, (X4, X4[::-1].copy())),      # refused before: c is not needed
 ]
 
 
