@@ -330,11 +330,14 @@ def _slice_trims(call: ir.Call):
 # ---------------------------------------------------------------- aliasing
 #
 # A storage root is an object a value may be (or view, or hold): ("p", name) an argument's
-# storage and ("pi", name) its items', ("g", name) a global's, an int k the object statement
-# k makes, ("item", k, r) the object user call k's callee made as its root r. A value's
-# facts are (D, I, P): the roots it may be itself or a view of (D), those its items may be
-# or hold (I), and per position of a tuple of known length the roots that item may reach
-# (P, or None). Two values may share storage when one's D meets the other's D | I.
+# storage, ("pi", name) its items', ("p" or "pi", name, j) part j of them (an unpacked item
+# or row) and ("pii", name, j) that part's items; ("g", name) a global's; an int k the
+# object statement k made last, ("old", k) those it made before (in earlier iterations of a
+# loop); ("item", k, r) the object user call k's callee made as its root r. A value's facts
+# are (D, I, P): the roots it may be itself or a view of (D), those its items may be or hold
+# (I), and per position of a tuple of known length the roots that item may reach (P, or
+# None). Two values may share storage when one's D meets the other's D | I (a part meets
+# its whole). Arguments, and the parts of one, are taken not to share storage.
 
 _NOTHING = (frozenset(), frozenset(), None)
 
@@ -369,7 +372,7 @@ def _items_of_part(roots) -> frozenset:
 
 def _part(roots, j) -> frozenset:
     """Item (or row) j of a value with these roots: an argument's own part j, distinct from
-    its other parts (arguments, and the parts of one, are taken not to share storage)."""
+    its other parts."""
     return frozenset((r[0], r[1], j) if type(r) is tuple and len(r) == 2 and r[0] in ("p", "pi")
                      else r for r in roots)
 
@@ -416,7 +419,7 @@ class _Aliases:
         self.assigned = assigned
         self.lists = {s.target for s in stmts if isinstance(s, ir.Assign) and
                       isinstance(s.value, ir.Call) and s.value.prim is PACK_LIST}
-        self.seqs = seqs | _list_method_names(stmts)
+        self.seqs = _sure_seqs(fn, stmts, seqs) | _list_method_names(stmts)
         self.in_loop = {id(s) for loop in stmts if isinstance(loop, (ir.For, ir.While))
                         for s in ir.walk(loop.body)}
         self.init = {}
@@ -657,8 +660,45 @@ def kind_of(a, kinds) -> str:
     return kinds.get(a.id, ANY)
 
 
+def _sure_seqs(fn, stmts, seqs) -> set:
+    """Of the names that may hold a list or tuple (`seqs`), those every assignment of which
+    makes one: a pack, a rule that returns one, a slice or copy of one (a user call's
+    result may be anything)."""
+    defs: dict = {}
+    for s in stmts:
+        for t in ir.targets(s):
+            defs.setdefault(t, []).append(s if isinstance(s, ir.Assign) and
+                                          isinstance(s.target, str) else None)
+    sure = {t for t in seqs if t in defs or t in fn.params}
+    sure -= {p for p in fn.params if p not in seqs}
+
+    def makes_one(s):
+        if s is None:
+            return False
+        v = s.value
+        if isinstance(v, ir.Name):
+            return v.id in sure
+        if not isinstance(v, ir.Call):
+            return False
+        prim = v.prim
+        if prim is PACK_TUPLE or prim is PACK_LIST:
+            return True
+        if isinstance(prim, rules.IndexRule):
+            return v.static[0] == "slice" and isinstance(v.args[0], ir.Name) and \
+                v.args[0].id in sure
+        return isinstance(prim, rules.Rule) and prim.returns_seq
+    changed = True
+    while changed:
+        changed = False
+        for t in list(sure):
+            if not all(makes_one(s) for s in defs.get(t, ())):
+                sure.discard(t)
+                changed = True
+    return sure
+
+
 def _list_method_names(stmts) -> set:
-    """Names `xs.append(v)` or `xs.pop()` changes: lists, whatever else is known of them."""
+    """Names `xs.append(v)` or `xs.pop()` changes: lists (Python would fail otherwise)."""
     values = {s.target: s.value for s in stmts if isinstance(s, ir.Assign) and
               isinstance(s.target, str)}
     out = set()

@@ -53,6 +53,7 @@ REFUSED = [
     # np.cos(a) after y -= ...: not the np.cos(a) from before (the lowering reused it)
     (ra.reuse_after_change, (X4,), "'a'"),
     (ra.change_through_a_view_later, (X4, X4[::-1].copy()), "'z_1'"),
+    (ra.view_of_a_helper_result, (X4, X4[::-1].copy()), "'c'"),
 ]
 
 
