@@ -231,3 +231,88 @@ def test_declared_axis_and_keepdims_defaults_are_the_functions_own():
                                                real is np._NoValue), (rule.name, p)
                 checked += 1
     assert checked > 20
+
+
+# ------------------------------------------------------------ random aliasing programs
+_HELPERS = '''import numpy as np
+
+
+def _h(u):
+    return u
+
+
+def _m(u):
+    u *= 0.9
+    return 0.0
+'''
+
+
+def _random_program(seed):
+    """A short function of arrays x, y mixing copies, views (reshape, slices, .T, asarray),
+    new values, changes in place (+=, a helper scaling its argument), loops and branches."""
+    import random
+    r = random.Random(seed)
+    names = ["a", "b", "c", "d"]
+
+    def expr(defined):
+        v, w = r.choice(defined), r.choice(defined)
+        return r.choice([v, f"{v} * 1.5", f"{v} + {w}", f"{v}.reshape(-1)", f"{v}[::-1]",
+                         f"np.asarray({v})", f"{v}.T", f"np.sin({v})", f"{v}[:4] * 2.0",
+                         f"{v}.copy()", f"{v}[[0, 1, 2, 3]]", f"np.reshape({v}, (-1,))",
+                         f"{v}.ravel()", f"_h({v})", f"{v}[1:][::-1][:3].sum() + {v}"])
+
+    def stmt(defined, depth, lines, ind):
+        k, t = r.random(), r.choice(names)
+        if k < 0.35 or (k >= 0.75 and depth >= 2):
+            lines.append(f"{ind}{t} = {expr(defined)}")
+            defined.append(t) if t not in defined else None
+        elif k < 0.65:
+            v, w = r.choice(defined), r.choice(defined)
+            rhs = r.choice([w, "0.5", f"np.cos({w})"])
+            lines.append(f"{ind}{v} {r.choice(['+=', '*=', '-='])} {rhs}")
+        elif k < 0.75:
+            lines.append(f"{ind}_m({r.choice(defined)})")
+        elif k < 0.87:
+            lines.append(f"{ind}for i{depth} in range(2):")
+            for _ in range(r.randint(1, 3)):
+                stmt(defined, depth + 1, lines, ind + "    ")
+        else:
+            lines.append(f"{ind}if np.sum({r.choice(defined)}) > 0.5:")
+            for _ in range(r.randint(1, 2)):
+                stmt(list(defined), depth + 1, lines, ind + "    ")
+            lines.append(f"{ind}else:")
+            lines.append(f"{ind}    {r.choice(names)} = {expr(defined)}")
+    lines = [f"def p{seed}(x, y):", "    a = x", "    b = y * 1.0"]
+    defined = ["a", "b", "x", "y"]
+    for _ in range(r.randint(2, 6)):
+        stmt(defined, 0, lines, "    ")
+    u, v = r.sample(defined, 2)
+    lines.append(f"    return np.sum({u} * np.sin({v})) + np.sum(x * y)")
+    return "\n".join(lines)
+
+
+def test_random_aliasing_programs_are_right_or_refused(tmp_path):
+    import importlib.util
+    n = 200
+    path = tmp_path / "alias_programs.py"
+    path.write_text(_HELPERS + "\n\n" + "\n\n\n".join(_random_program(s) for s in range(n)) + "\n")
+    spec = importlib.util.spec_from_file_location("alias_programs", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    x = np.array([0.3, 0.5, 0.7, 0.2])
+    y = np.array([0.6, -0.4, 0.9, 0.1])
+    done = 0
+    for s in range(n):
+        f = getattr(mod, f"p{s}")
+        want = f(x.copy(), y.copy())
+        try:
+            value, g = srcad.value_and_grad(f)(x.copy(), y.copy())
+        except srcad.UnsupportedSyntaxError as e:
+            assert e.filename == str(path) and "in place" in str(e), str(e)
+            continue
+        assert value == want, (s, value, want)
+        assert srcad.jvp(f, (x.copy(), y.copy()), (np.ones(4), np.zeros(4)))[0] == want, s
+        fd = numerical_grad(lambda a, b: f(a.copy(), b.copy()), [x.copy(), y.copy()], 0)
+        assert np.allclose(g, fd, rtol=1e-4, atol=1e-6), (s, g, fd)
+        done += 1
+    assert done > n // 5                       # most changes in place here are refused
