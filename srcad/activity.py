@@ -867,7 +867,7 @@ def summarize(func, call: ir.Call, kinds: dict, seqs: set) -> CallSummary:
         try:
             summary = _summarize(func, call, kinds_key)
         except SrcadError:
-            summary = _unknown(func, call)
+            summary = _unknown(func, call)  # (built later only if active; refused then)
         finally:
             busy.discard(code)
         if vars(func).get("__srcad_derivative__") is not None:
