@@ -4,14 +4,24 @@ A name is *varied* when it depends differentiably on a `wrt` input, *useful* whe
 the output depends differentiably on it, and *active* when both. Kinds (float,
 int, any, none) come from the arguments' kinds at call time; integers, booleans
 and non-numeric values are never differentiated, and a name known to hold a
-float lets the emitters drop broadcasting helpers.
+float lets the emitters drop broadcasting helpers. The alias analysis finds which
+values may share storage (from each rule's storage facts) and refuses a change in place
+that another live name would see, since srcad computes a new value instead.
 """
 from __future__ import annotations
 
+import operator
+import os
+import threading
+import types
+import weakref
 from dataclasses import dataclass
 
 from . import ir, rules
+from .errors import SrcadError
+from .lower import PACK_LIST, PACK_TUPLE, UserCall
 from .rules import ANY, FLOAT, INT, NONE
+from .rules.core import LIST_APPEND
 
 
 @dataclass
@@ -21,6 +31,12 @@ class Activity:
     useful: set
     shapes: dict = None            # name -> shape class: names with equal classes have equal shapes
     seqs: set = None               # names that may hold a list or tuple (adjoints add item-wise)
+    aliases: dict = None           # name -> the storage roots it may be, view or hold
+
+    def may_share(self, a: str, b: str) -> bool:
+        """Whether names `a` and `b` may share storage somewhere in the function."""
+        ra, rb = (self.aliases or {}).get(a), (self.aliases or {}).get(b)
+        return bool(ra and rb) and _overlap(ra, rb)
 
     def shape(self, atom):
         if isinstance(atom, ir.Const):
@@ -96,7 +112,7 @@ def _join(a, b):
 
 def _call_kind(call: ir.Call, kind) -> str:
     prim = call.prim
-    k = getattr(prim, "kind", ANY)
+    k = prim.kind
     args = [kind(a) for a in call.args]
     if k == "elementwise":
         if ANY in args:
@@ -105,8 +121,7 @@ def _call_kind(call: ir.Call, kind) -> str:
             return FLOAT
         if NONE in args:
             return NONE
-        import operator
-        return FLOAT if getattr(prim, "key", None) is operator.truediv else INT
+        return FLOAT if isinstance(prim, rules.Rule) and prim.key is operator.truediv else INT
     if k == "reduce":
         axis = bound_args(call).get("axis")
         if args and args[0] in (FLOAT, INT):
@@ -123,15 +138,10 @@ def _call_kind(call: ir.Call, kind) -> str:
     return ANY
 
 
-def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
-    """Kinds and activity of every name in `fn` for derivatives with respect to `wrt`."""
-    kinds: dict = {}
-    shapes: dict = {}
-    for p, k in param_kinds.items():
-        kind, _, cls = k.partition(":")
-        kinds[p] = ANY if kind == SEQ else kind
-        shapes[p] = SCALAR if kind in (FLOAT, INT) else (("arg", cls) if cls else None)
-    stmts = list(ir.walk(fn.body))
+def _kinds(fn, stmts, param_kinds) -> dict:
+    """The kind of every name: the join over its assignments, to a fixpoint."""
+    kinds = {p: ANY if k.partition(":")[0] == SEQ else k.partition(":")[0]
+             for p, k in param_kinds.items()}
 
     def kind(a):
         if isinstance(a, ir.Const):
@@ -159,9 +169,21 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
                 if j != kinds.get(t):
                     kinds[t] = j
                     changed = True
+    return kinds
 
+
+def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
+    """Kinds and activity of every name in `fn` for derivatives with respect to `wrt`."""
+    shapes: dict = {}
+    for p, k in param_kinds.items():
+        kind, _, cls = k.partition(":")
+        shapes[p] = SCALAR if kind in (FLOAT, INT) else (("arg", cls) if cls else None)
+    stmts = list(ir.walk(fn.body))
+    kinds = _kinds(fn, stmts, param_kinds)
     _infer_shapes(fn, stmts, kinds, shapes)
-    _check_inplace(fn, stmts, kinds)
+    seqs = _sequences(stmts, param_kinds)
+    aliases = _aliases(fn, stmts, kinds, seqs, shapes)
+    _refuse_conflicts(fn, aliases)
     nondiff = {INT, NONE}
     sources = {}                       # id(statement) -> what derivatives flow from, computed once
     for s in stmts:
@@ -194,15 +216,13 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
                 if a not in useful:
                     useful.add(a)
                     changed = True
-    return Activity(kinds=kinds, varied=varied, useful=useful, shapes=shapes,
-                    seqs=_sequences(stmts, param_kinds))
-
-
-_SEQ_RESULTS = {"tuple", "list"}            # pack kinds
-_SEQ_NAMES = {"np.split", "np.array_split", "add_items"}
+    return Activity(kinds=kinds, varied=varied, useful=useful, shapes=shapes, seqs=seqs,
+                    aliases=aliases.reach)
 
 
 def _sequences(stmts, param_kinds) -> set:
+    """Names that may hold a list or tuple: packs, rules that return one, user calls,
+    slices of one, and copies."""
     seqs = {p for p, k in param_kinds.items() if k == SEQ}
     changed = True
     while changed:
@@ -212,21 +232,17 @@ def _sequences(stmts, param_kinds) -> set:
                 continue
             v = s.value
             if isinstance(v, ir.Call):
-                sliced = isinstance(v.prim, rules.IndexRule) and v.static[0] == "slice" and \
+                prim = v.prim
+                sliced = isinstance(prim, rules.IndexRule) and v.static[0] == "slice" and \
                     isinstance(v.args[0], ir.Name) and v.args[0].id in seqs
-                hit = sliced or getattr(v.prim, "kind", None) in _SEQ_RESULTS or \
-                    getattr(v.prim, "name", "") in _SEQ_NAMES or isinstance(v.prim, _user_call())
+                hit = sliced or prim is PACK_TUPLE or prim is PACK_LIST or \
+                    isinstance(prim, UserCall) or isinstance(prim, rules.Rule) and prim.returns_seq
             else:
                 hit = isinstance(v, ir.Name) and v.id in seqs
             if hit:
                 seqs.add(s.target)
                 changed = True
     return seqs
-
-
-def _user_call():
-    from .lower import UserCall
-    return UserCall
 
 
 _UNKNOWN = object()
@@ -265,7 +281,7 @@ def _infer_shapes(fn, stmts, kinds, shapes):
                         new = _UNKNOWN
                     elif base not in (None, SCALAR) and trims is not None:
                         new = (base if not trims else ("trim", base, trims))
-                elif getattr(v.prim, "kind", None) == "elementwise":
+                elif v.prim.kind == "elementwise":
                     classes = {shape(a) for a in v.args}
                     if None not in classes:
                         classes.discard(_UNKNOWN)
@@ -311,46 +327,581 @@ def _slice_trims(call: ir.Call):
     return tuple(trims)
 
 
-# operations whose result may share memory with their first argument
-_VIEWS = {"x.T", "np.transpose", "np.reshape", "np.ravel", "np.squeeze", "np.expand_dims",
-          "np.swapaxes", "np.moveaxis", "np.broadcast_to", "np.diag", "np.flip"}
+# ---------------------------------------------------------------- aliasing
+#
+# A storage root is an object a value may be (or view, or hold): ("p", name) an argument's
+# storage, ("pi", name) its items', ("p" or "pi", name, j) part j of them (an unpacked item
+# or row) and ("pii", name, j) that part's items; ("g", name) a global's; an int k the
+# object statement k made last, ("old", k) those it made before (in earlier iterations of a
+# loop); ("item", k, r) the object user call k's callee made as its root r. A value's facts
+# are (D, I, P): the roots it may be itself or a view of (D), those its items may be or hold
+# (I), and per position of a tuple of known length the roots that item may reach (P, or
+# None). Two values may share storage when one's D meets the other's D | I (a part meets
+# its whole). Arguments, and the parts of one, are taken not to share storage.
+
+_NOTHING = (frozenset(), frozenset(), None)
 
 
-def _check_inplace(fn, stmts, kinds):
-    """`y += e` on an array changes it in place: refuse it when another name may share that
-    array (`y = x`, a slice or view of x), since srcad computes `y = y + e` instead."""
-    from .errors import UnsupportedSyntaxError
-    temps = getattr(fn, "temps", set())
+@dataclass(frozen=True)
+class CallSummary:
+    """What a user function does with its arguments' storage, as a caller sees it."""
+    params: tuple          # the callee's parameter names
+    mutates: dict          # parameter -> (filename, line) where the callee changes it in place
+    result: tuple          # the facts (D, I, P) of its result, over the callee's own roots
+
+
+def _reach(facts) -> frozenset:
+    return facts[0] | facts[1]
+
+
+def _overlap(a, b) -> bool:
+    """Whether root sets `a` and `b` may name one object: a common root, or a part of an
+    argument (("p", x, j): its item or row j) and the argument."""
+    if not a.isdisjoint(b):
+        return True
+    return any(type(r) is tuple and len(r) == 3 and r[0] in ("p", "pi") and r[:2] in b
+               for r in a) or \
+        any(type(r) is tuple and len(r) == 3 and r[0] in ("p", "pi") and r[:2] in a for r in b)
+
+
+def _items_of_part(roots) -> frozenset:
+    """The items of a part made by `_part`: ("pii", x, j), not a part of x's own storage."""
+    return frozenset(("pii",) + r[1:] if type(r) is tuple and len(r) == 3 and
+                     r[0] in ("p", "pi") else r for r in roots)
+
+
+def _part(roots, j) -> frozenset:
+    """Item (or row) j of a value with these roots: an argument's own part j, distinct from
+    its other parts."""
+    return frozenset((r[0], r[1], j) if type(r) is tuple and len(r) == 2 and r[0] in ("p", "pi")
+                     else r for r in roots)
+
+
+def _join_facts(a, b):
+    if a == b:
+        return a
+    if a[2] is not None and b[2] is not None and len(a[2]) == len(b[2]):
+        pos = tuple(x | y for x, y in zip(a[2], b[2]))
+    else:
+        pos = None
+    return (a[0] | b[0], a[1] | b[1], pos)
+
+
+def _join_states(*states):
+    states = [s for s in states if s is not None]
+    if not states:
+        return None
+    out = dict(states[0])
+    for st in states[1:]:
+        for n, f in st.items():
+            old = out.get(n)
+            out[n] = f if old is None else _join_facts(old, f)
+    return out
+
+
+class _Mutation:
+    """A statement that changes a value in place in Python: what it changes and how to say it."""
+
+    def __init__(self, roots, what, exclude):
+        self.roots, self.what, self.exclude = roots, what, exclude
+        self.conflicts: list = []        # live names that may share what it changes
+
+
+class _Aliases:
+    """May-alias facts over the SSA, flow-sensitively (a name's facts change where it is
+    assigned; loops and branches join), from the storage facts of each rule; and the
+    statements that change a value in place with what they may change."""
+
+    def __init__(self, fn, stmts, kinds, seqs, shapes=None):
+        self.fn, self.kinds, self.shapes = fn, kinds, shapes or {}
+        self.index = {id(s): k for k, s in enumerate(stmts)}
+        assigned = {t for s in stmts for t in ir.targets(s)} | set(fn.params)
+        self.assigned = assigned
+        self.lists = {s.target for s in stmts if isinstance(s, ir.Assign) and
+                      isinstance(s.value, ir.Call) and s.value.prim is PACK_LIST}
+        self.seqs = _sure_seqs(fn, stmts, seqs) | _list_method_names(stmts)
+        self.in_loop = {id(s) for loop in stmts if isinstance(loop, (ir.For, ir.While))
+                        for s in ir.walk(loop.body)}
+        self.init = {}
+        for p in fn.params:
+            if kinds.get(p) not in (FLOAT, INT):
+                self.init[p] = (frozenset([("p", p)]), frozenset([("pi", p)]), None)
+        self.heads: dict = {}                # id(loop) -> the facts at its head
+        self.changed, self.rounds = False, 0
+        self.mutations: dict = {}            # id(statement) -> [_Mutation]
+        self.reach: dict = {}                # name -> every root it may reach, anywhere
+        self.returned = None
+        self.live: dict = {}
+
+    # ------------------------------------------------------------ the fixpoint
+    def run(self):
+        self.changed, self.rounds = True, 0
+        while self.changed:
+            self.changed, self.rounds = False, self.rounds + 1
+            self.mutations = {}
+            self.returned = None
+            self.block(self.fn.body, dict(self.init), None)
+        return self
+
+    def block(self, stmts, st, loop):
+        for s in stmts:
+            if st is None:
+                return None
+            if isinstance(s, ir.Assign):
+                self.assign(s, st)
+            elif isinstance(s, ir.If):
+                st = _join_states(self.block(s.body, dict(st), loop),
+                                  self.block(s.orelse, dict(st), loop))
+            elif isinstance(s, (ir.For, ir.While)):
+                st = self.loop(s, st)
+            elif isinstance(s, ir.Break):
+                loop[1].append(st)
+                return None
+            elif isinstance(s, ir.Continue):
+                loop[0].append(st)
+                return None
+            elif isinstance(s, ir.Return):
+                f = self.value(s.value, st)
+                self.returned = f if self.returned is None else _join_facts(self.returned, f)
+        return st
+
+    def loop(self, s, st):
+        head = _join_states(self.heads.get(id(s)), st)
+        body = dict(head)
+        if isinstance(s, ir.For):
+            body[s.target] = _NOTHING
+        ctx = ([], [])
+        end = self.block(s.body, body, ctx)
+        new = _join_states(head, end, *ctx[0])
+        if new != self.heads.get(id(s)):
+            self.heads[id(s)] = new
+            self.changed = True
+        return _join_states(new if isinstance(s, ir.For) else None, *ctx[1])
+
+    # ------------------------------------------------------------ values
+    def value(self, a, st):
+        if not isinstance(a, ir.Name):
+            return _NOTHING
+        f = st.get(a.id)
+        if f is not None:
+            return f
+        if a.id in self.assigned:
+            return _NOTHING
+        return (frozenset([("g", a.id)]), frozenset(), None)      # a global, read live
+
+    def assign(self, s, st):
+        k = self.index[id(s)]
+        if id(s) in self.in_loop:
+            self.renew(k, st)
+        v = s.value
+        if isinstance(v, ir.Call):
+            f = self.call(k, s, v, st)
+        else:
+            f = self.value(v, st)
+        if s.inplace_of is not None:
+            what = "a list method" if s.inplace_of in self.seqs else "aug"
+            old = self.value(ir.Name(s.inplace_of), st)
+            self.mutate(s, old[0], (what, s.inplace_of), st, exclude=(s.inplace_of,))
+            f = (f[0] | old[0], f[1] | old[1], None)     # in Python still the old object
+        if isinstance(s.target, tuple):
+            n = len(s.target)
+            is_seq = isinstance(v, ir.Name) and v.id in self.seqs
+            for j, t in enumerate(s.target):
+                if f[2] is not None and len(f[2]) == n:
+                    self.bind(t, (f[2][j], f[2][j], None), st)     # item j, and its items
+                else:
+                    d = _part(f[1] if is_seq else f[0] | f[1], j)
+                    self.bind(t, (d, _items_of_part(d), None), st)
+            return
+        t = s.target
+        if self.kinds.get(t) == FLOAT or self.kinds.get(t) == INT and (
+                isinstance(v, ir.Const) or isinstance(v, ir.Call) and
+                all(kind_of(a, self.kinds) != ANY for a in v.args)):
+            f = _NOTHING                  # a Python number (or NumPy scalar): immutable
+        self.bind(t, f, st)
+
+    def renew(self, k, st):
+        """Statement k runs again (in a loop): the objects it made before become ("old", r),
+        distinct from the one it makes now."""
+        def made_by_k(r):
+            return r == k if type(r) is int else r[0] == "item" and r[1] == k
+
+        def aged(roots):
+            if not any(made_by_k(r) for r in roots):
+                return roots
+            return frozenset(("old", r) if made_by_k(r) else r for r in roots)
+        for n, (d, i, pos) in list(st.items()):
+            nd, ni = aged(d), aged(i)
+            npos = pos if pos is None else tuple(aged(p) for p in pos)
+            if nd is not d or ni is not i or npos != pos:
+                st[n] = (nd, ni, npos)
+
+    def bind(self, t, f, st):
+        st[t] = f
+        r = _reach(f)
+        old = self.reach.get(t, frozenset())
+        if not r <= old:
+            self.reach[t] = old | r
+
+    def call(self, k, s, call, st):
+        prim = call.prim
+        if prim is PACK_TUPLE or prim is PACK_LIST:
+            pos = tuple(_reach(self.value(a, st)) for a in call.args)
+            return (frozenset([k]), frozenset().union(*pos), pos)
+        if isinstance(prim, UserCall):
+            return self.user_call(k, s, call, st)
+        if not isinstance(prim, rules.Rule):
+            return _NOTHING                                  # print(): None
+        if isinstance(prim, rules.IndexRule):
+            return self.index_value(k, call, st)
+        b = bound_args(call)
+        d, i = {k}, set()
+        new = prim.storage == "new" or (prim.copy_flag is not None and
+                                       b.get(prim.copy_flag) == ir.Const(True))
+        for p in prim.storage_args if not new else ():
+            f = self.value(b.get(p), st)
+            d |= f[0]
+            i |= f[1]
+        for h in prim.holds:
+            f = self.value(b.get(h.lstrip("*")), st)
+            i |= f[1] if h.startswith("*") else _reach(f)
+        if prim.inplace:
+            arg = prim.storage_args[0]
+            self.mutate(s, self.value(b.get(arg), st)[0], ("rule", prim.name or arg, arg), st)
+        return (frozenset(d), frozenset(i), None)
+
+    def index_value(self, k, call, st):
+        base = call.args[0]
+        f = self.value(base, st)
+        layout = call.static
+        if isinstance(base, ir.Name) and base.id in self.seqs:      # a list or tuple
+            if layout[0] == "slice":
+                return (frozenset([k]), f[1], None)                  # a new list, same items
+            if layout == ("atom", 1) and isinstance(call.args[1], ir.Const) and \
+                    type(call.args[1].value) is int and f[2] is not None and \
+                    -len(f[2]) <= call.args[1].value < len(f[2]):
+                return (f[2][call.args[1].value], f[1], None)
+            return (f[1], f[1], None)
+        items = layout[1] if layout[0] == "tuple" else [layout]
+        ints = 0
+        for item in items:
+            if item[0] != "atom":
+                continue
+            a = call.args[item[1]]
+            if isinstance(a, ir.Name) and (a.id in self.lists or self.kinds.get(a.id) == INT
+                                           and self.value(a, st)[0]):
+                return (frozenset([k]), frozenset(), None)   # fancy (a list, a mask): a copy
+            if isinstance(a, ir.Const) and type(a.value) is int or \
+                    isinstance(a, ir.Name) and self.kinds.get(a.id) == INT:
+                ints += 1
+        if ints == len(items) and isinstance(base, ir.Name) and \
+                _ndim(self.shapes.get(base.id)) == ints:
+            return _NOTHING                                  # one entry: a NumPy scalar
+        return (f[0] | f[1], f[1], None)                     # basic: a view (or a scalar)
+
+    def user_call(self, k, s, call, st):
+        summary = summarize(call.prim.func, call, self.kinds, self.seqs)
+        bound = dict(zip(summary.params, call.args))
+        bound.update(call.kwargs)
+
+        def mapped(roots):
+            """The callee's roots as the caller's: its arguments' storage, or new objects."""
+            out = set()
+            for r in roots:
+                if type(r) is tuple and r[0] in ("p", "pi"):
+                    f = self.value(bound.get(r[1]), st)
+                    if len(r) == 3 and f[2] is not None and -len(f[2]) <= r[2] < len(f[2]):
+                        out |= f[2][r[2]]                   # part j of a tuple argument
+                    else:
+                        out |= f[0] | f[1] if len(r) == 3 else f[0] if r[0] == "p" else f[1]
+                elif type(r) is tuple and r[0] == "g":
+                    out.add(r)
+                else:
+                    out.add(("item", k, r))
+            return frozenset(out)
+        for p, where in summary.mutates.items():
+            if p in bound:
+                self.mutate(s, _reach(self.value(bound[p], st)),
+                            ("call", call.prim.name, p, where), st)
+        d, i, pos = summary.result
+        return (frozenset([k]) | mapped(d), mapped(i),
+                None if pos is None else tuple(mapped(p) for p in pos))
+
+    # ------------------------------------------------------------ changes in place
+    def mutate(self, s, roots, what, st, exclude=()):
+        if not roots:
+            return
+        m = _Mutation(roots, what, set(ir.targets(s)) | set(exclude))
+        self.mutations.setdefault(id(s), []).append(m)
+        live = self.live.get(id(s))
+        if live is None:
+            return
+        for n in sorted(live - m.exclude):
+            if _overlap(roots, _reach(self.value(ir.Name(n), st))):
+                m.conflicts.append(n)
+        m.conflicts += sorted(r[1] for r in roots if type(r) is tuple and r[0] == "g")
+
+
+def _ndim(cls):
+    """The number of dimensions of arrays of shape class `cls`, when known."""
+    if cls == SCALAR:
+        return 0
+    if isinstance(cls, tuple) and cls[0] == "arg":
+        k, sep, n = cls[1].rpartition(":")
+        return int(n) if sep and n.isdigit() else None
+    if isinstance(cls, tuple) and cls[0] == "trim":
+        return _ndim(cls[1])
+    return None
+
+
+def kind_of(a, kinds) -> str:
+    if isinstance(a, ir.Const):
+        return const_kind(a.value)
+    return kinds.get(a.id, ANY)
+
+
+def _sure_seqs(fn, stmts, seqs) -> set:
+    """Of the names that may hold a list or tuple (`seqs`), those every assignment of which
+    makes one: a pack, a rule that returns one, a slice or copy of one (a user call's
+    result may be anything)."""
     defs: dict = {}
     for s in stmts:
         for t in ir.targets(s):
-            defs.setdefault(t, []).append(s)
+            defs.setdefault(t, []).append(s if isinstance(s, ir.Assign) and
+                                          isinstance(s.target, str) else None)
+    sure = {t for t in seqs if t in defs or t in fn.params}
+    sure -= {p for p in fn.params if p not in seqs}
+
+    def makes_one(s):
+        if s is None:
+            return False
+        v = s.value
+        if isinstance(v, ir.Name):
+            return v.id in sure
+        if not isinstance(v, ir.Call):
+            return False
+        prim = v.prim
+        if prim is PACK_TUPLE or prim is PACK_LIST:
+            return True
+        if isinstance(prim, rules.IndexRule):
+            return v.static[0] == "slice" and isinstance(v.args[0], ir.Name) and \
+                v.args[0].id in sure
+        return isinstance(prim, rules.Rule) and prim.returns_seq
+    changed = True
+    while changed:
+        changed = False
+        for t in list(sure):
+            if not all(makes_one(s) for s in defs.get(t, ())):
+                sure.discard(t)
+                changed = True
+    return sure
+
+
+def _list_method_names(stmts) -> set:
+    """Names `xs.append(v)` or `xs.pop()` changes: lists (Python would fail otherwise)."""
+    values = {s.target: s.value for s in stmts if isinstance(s, ir.Assign) and
+              isinstance(s.target, str)}
+    out = set()
     for s in stmts:
-        old = getattr(s, "inplace_of", None)
-        if old is None or kinds.get(old) in (FLOAT, INT):
+        if not isinstance(s, ir.Assign) or s.inplace_of is None:
             continue
-        todo, seen = list(defs.get(old, [])), set()
-        while todo:
-            d = todo.pop()
-            if not isinstance(d, ir.Assign) or id(d) in seen:
+        v = s.value
+        if isinstance(v, ir.Name):
+            v = values.get(v.id)              # a loop's `xs = v` after `v = [*xs, x]`
+        if isinstance(v, ir.Call) and (v.prim is LIST_APPEND or isinstance(
+                v.prim, rules.IndexRule) and v.static[0] == "slice"):
+            out.update((s.inplace_of, s.target))
+    return out
+
+
+def _mutation_points(stmts) -> set:
+    """The statements that may change a value in place: augmented assignments and list
+    methods, rules declared in place, and calls of the user's functions."""
+    out = set()
+    for s in stmts:
+        if not isinstance(s, ir.Assign):
+            continue
+        v = s.value
+        if s.inplace_of is not None or isinstance(v, ir.Call) and (
+                isinstance(v.prim, UserCall) or isinstance(v.prim, rules.Rule) and v.prim.inplace):
+            out.add(id(s))
+    return out
+
+
+def _live_after(body, wanted) -> dict:
+    """For each statement id in `wanted`, the names read after it before being assigned
+    (one backward pass per round; loop heads grow until no round changes them)."""
+    heads: dict = {}
+    out: dict = {}
+    changed = [True]
+
+    def block(stmts, live, loop):
+        live = set(live)
+        for s in reversed(stmts):
+            if id(s) in wanted:
+                out[id(s)] = frozenset(live)
+            if isinstance(s, ir.Assign):
+                live.difference_update(ir.targets(s))
+                live.update(ir.reads(s))
+            elif isinstance(s, ir.Return):
+                live = set(ir.reads(s))
+            elif isinstance(s, ir.Break):
+                live = set(loop[1])
+            elif isinstance(s, ir.Continue):
+                live = set(loop[0])
+            elif isinstance(s, ir.If):
+                live = block(s.body, live, loop) | block(s.orelse, live, loop)
+                live.update(ir.reads(s))
+            elif isinstance(s, (ir.For, ir.While)):
+                head = heads.get(id(s), frozenset())
+                inner = block(s.body, head, (head, live))
+                new = (live | (inner - {s.target})) if isinstance(s, ir.For) else inner
+                if not new <= head:
+                    heads[id(s)] = head = frozenset(head | new)
+                    changed[0] = True
+                live = set(head)
+                live.update(ir.reads(s))
+        return live
+
+    while changed[0]:
+        changed[0] = False
+        block(body, set(), (frozenset(), frozenset()))
+    return out
+
+
+def _aliases(fn, stmts, kinds, seqs, shapes=None) -> _Aliases:
+    """The alias facts of `fn`, with the names live after each change in place that the
+    result or a side effect needs (`shapes`, the shape classes, tell how many dimensions
+    some arrays have)."""
+    points = _mutation_points(stmts)
+    a = _Aliases(fn, stmts, kinds, seqs, shapes)
+    if points:
+        needed = _needed(stmts)
+        a.live = {k: v & needed for k, v in _live_after(fn.body, points).items()}
+    return a.run()
+
+
+def _needed(stmts) -> set:
+    """Names whose values reach the result, a test, a loop's range or a call that may have
+    side effects (a stale value of any other name changes nothing)."""
+    needed = set()
+    for s in stmts:
+        if isinstance(s, (ir.Return, ir.If, ir.For)) or isinstance(s, ir.Assign) and \
+                isinstance(s.value, ir.Call) and not isinstance(s.value.prim, rules.Rule):
+            needed.update(ir.reads(s))
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if isinstance(s, ir.Assign) and not needed.isdisjoint(ir.targets(s)):
+                new = set(ir.reads(s)) - needed
+                if new:
+                    needed |= new
+                    changed = True
+    return needed
+
+
+def _refuse_conflicts(fn, a: _Aliases):
+    """An in-place change Python makes to a value another live name may share: srcad would
+    differentiate a different function (it computes a new value), so it refuses."""
+    from .errors import UnsupportedSyntaxError
+    for s in ir.walk(fn.body):
+        for m in a.mutations.get(id(s), ()):
+            if not m.conflicts:
                 continue
-            seen.add(id(d))
-            v = d.value
-            if isinstance(v, ir.Name) and v.id in temps:
-                todo += defs.get(v.id, [])              # a temporary holds what made it
-                continue
-            shared = None
-            if isinstance(v, ir.Name) and v.id not in temps:
-                shared = v.id
-            elif isinstance(v, ir.Call) and v.args and isinstance(v.args[0], ir.Name) and (
-                    isinstance(v.prim, rules.IndexRule)
-                    or getattr(v.prim, "name", "") in _VIEWS
-                    or (getattr(v.prim, "primal", None) is not None
-                        and v.prim.primal.text in _VIEWS)):
-                shared = v.args[0].id
-            if shared is not None:
-                raise UnsupportedSyntaxError(
-                    f"an augmented assignment changes the array in {old!r} in place, and "
-                    f"{shared!r} may share that array: srcad would differentiate a different "
-                    f"function; write `{old} = {old} + ...` (a new array) instead",
-                    fn.filename, s.line)
+            other = m.conflicts[0]
+            kind = m.what[0]
+            if kind == "aug":
+                msg = (f"an augmented assignment changes the array in {m.what[1]!r} in place, "
+                       f"and {other!r} may share that array: srcad would differentiate a "
+                       f"different function; write `{m.what[1]} = {m.what[1]} + ...` (a new "
+                       "array) instead")
+            elif kind == "a list method":
+                msg = (f"{m.what[1]}.append()/.pop() changes that list in place, and "
+                       f"{other!r} may share it: srcad would differentiate a different "
+                       f"function; build a new list instead (`{m.what[1]} = [*{m.what[1]}, v]`)")
+            elif kind == "call":
+                _, helper, param, (filename, line) = m.what
+                msg = (f"{helper}() changes its argument {param!r} in place (at "
+                       f"{os.path.basename(filename)}:{line}), and {other!r} may share it and "
+                       f"is read afterwards: srcad's derivative of {helper}() computes a new "
+                       f"value instead; in {helper}() write `{param} = {param} * ...` (a new "
+                       "value)")
+            else:
+                msg = (f"{m.what[1]}() changes {m.what[2]!r} in place, and {other!r} may "
+                       "share it: srcad would differentiate a different function")
+            if other in {r[1] for r in m.roots if type(r) is tuple and r[0] == "g"}:
+                msg = msg.replace(f"{other!r} may share", f"the global {other!r} may share")
+            raise UnsupportedSyntaxError(msg, fn.filename, s.line)
+
+
+# ---------------------------------------------------------------- user functions
+
+_SUMMARIES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_IN_PROGRESS = threading.local()
+
+
+def summarize(func, call: ir.Call, kinds: dict, seqs: set) -> CallSummary:
+    """What the user function `func` does with its arguments' storage, for these argument
+    kinds: read from its own SSA (memoised); when that cannot be built, its result is taken
+    to share every argument."""
+    kinds_key = tuple(SEQ if isinstance(a, ir.Name) and a.id in seqs else kind_of(a, kinds)
+                      for a in call.args) + tuple(
+        (k, SEQ if isinstance(a, ir.Name) and a.id in seqs else kind_of(a, kinds))
+        for k, a in sorted(call.kwargs.items()))
+    try:
+        memo = _SUMMARIES.setdefault(func, {})
+    except TypeError:
+        memo = {}
+    code = func.__code__ if isinstance(func, types.FunctionType) else None
+    key = (code, kinds_key)
+    if key in memo:
+        return memo[key]
+    busy = _IN_PROGRESS.__dict__.setdefault("funcs", set())
+    if code is None or vars(func).get("__srcad_transform__") is not None:
+        summary = CallSummary((), {}, _NOTHING)                         # srcad.grad(h): new
+    elif code in busy:
+        summary = _unknown(func, call)                # recursion: refused when it is built
+    else:
+        busy.add(code)
+        try:
+            summary = _summarize(func, call, kinds_key)
+        except SrcadError:
+            summary = _unknown(func, call)  # (built later only if active; refused then)
+        finally:
+            busy.discard(code)
+        if vars(func).get("__srcad_derivative__") is not None:
+            # a backward half srcad built pops the stacks saved in its residuals: each
+            # residual is made for one backward call and read by no one after it
+            summary = CallSummary(summary.params, {}, summary.result)
+    memo[key] = summary
+    return summary
+
+
+def _unknown(func, call) -> CallSummary:
+    names = tuple(f"arg{i}" for i in range(len(call.args))) + tuple(call.kwargs)
+    roots = frozenset([0]) | {(t, n) for n in names for t in ("p", "pi")}
+    return CallSummary(names, {}, (roots, roots, None))
+
+
+def _summarize(func, call, kinds_key) -> CallSummary:
+    from . import frontend, lower
+    fn = lower.lower(frontend.parse(func))
+    pk = {}
+    npos = len(call.args)
+    for p, k in zip(fn.params, kinds_key[:npos]):
+        pk[p] = k
+    for name, k in kinds_key[npos:]:
+        pk[name] = k
+    for p in fn.params:
+        pk.setdefault(p, ANY)
+    stmts = list(ir.walk(fn.body))
+    kinds = _kinds(fn, stmts, pk)
+    a = _aliases(fn, stmts, kinds, _sequences(stmts, pk))
+    mutates = {}
+    for s in stmts:
+        for m in a.mutations.get(id(s), ()):
+            for r in m.roots:
+                if type(r) is tuple and r[0] in ("p", "pi") and r[1] not in mutates:
+                    mutates[r[1]] = (fn.filename, s.line)
+    return CallSummary(tuple(fn.params), mutates, a.returned or _NOTHING)

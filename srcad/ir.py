@@ -53,7 +53,7 @@ class Assign:
     target: Union[str, tuple]          # a tuple unpacks a sequence value
     value: Union[Call, Name, Const]
     line: int
-    inplace_of: str | None = None      # `x op= e` on the SSA name Python changes in place
+    inplace_of: str | None = None      # `y += e`, `xs.append(v)`: Python changes this value
 
 
 @dataclass

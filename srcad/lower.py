@@ -268,6 +268,7 @@ class _Lowerer:
                 xs = self.name(func.value)
                 v = self.expr(s.value.args[0])
                 self.call_prim(LIST_APPEND, [xs, v], dest=self.target_name(func.value.id))
+                self.mark_inplace(func.value.id, xs)
                 return
             self.expr(s.value)
             return
@@ -300,11 +301,7 @@ class _Lowerer:
         gast.copy_location(value, s)
         old = self.name(load)
         self.assign(s.target, value, line)
-        new = self.version[s.target.id]
-        for st in reversed(self.body):           # Python would have changed `old` in place
-            if isinstance(st, ir.Assign) and st.target == new:
-                st.inplace_of = old.id
-                break
+        self.mark_inplace(s.target.id, old)
 
     def visit_Return(self, s, line):
         a = self.expr(s.value) if s.value is not None else ir.Const(None)
@@ -340,6 +337,16 @@ class _Lowerer:
 
     def visit_FunctionDef(self, s, line):
         self.lift(s)
+
+    def mark_inplace(self, name, old):
+        """The statement that just wrote user variable `name` changes `old` in place in Python
+        (so values computed earlier from anything sharing it may be stale: no reuse)."""
+        self.forget_reuse()
+        new = self.version[name]
+        for st in reversed(self.body):
+            if isinstance(st, ir.Assign) and st.target == new:
+                st.inplace_of = old.id
+                break
 
     def lift(self, node):
         """A nested `def g(...)`: compile it as a helper whose extra trailing parameters are
@@ -440,6 +447,7 @@ class _Lowerer:
             from .rules.core import GETITEM
             self.call_prim(GETITEM, [xs, ir.Const(None), ir.Const(-1)], static=("slice", 1, 2, None),
                            dest=self.target_name(value.func.value.id))
+            self.mark_inplace(value.func.value.id, xs)
             return
         if isinstance(target, gast.Name):
             new = self.new_target(target.id)
@@ -588,7 +596,7 @@ class _Lowerer:
         """A key for reusing a pure rule call in top-level straight-line code, else None.
         An entry is forgotten when a name it reads or holds is reassigned (`emit`) and
         after each compound statement."""
-        if self.depth or not isinstance(rule, rules.Rule) or not rule.pure:
+        if self.depth or not isinstance(rule, rules.Rule) or not rule.pure or rule.inplace:
             return None
         try:
             key = (id(rule), tuple(args), tuple(sorted((kwargs or {}).items())), repr(static))

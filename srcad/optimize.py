@@ -77,7 +77,7 @@ def _merge_accumulations(fn, impure, adjoints: set):
             for k in range(i + 1, len(stmts)):
                 use = stmts[k]
                 if not isinstance(use, ast.Assign) or _calls_impure(use.value, impure) or \
-                        _calls_impure(use.value, _IN_PLACE):
+                        _calls_inplace(use.value):
                     break           # a branch, a loop, x += e, a call that may change e1's inputs
                 names = [n for n in nodes(use) if n.__class__ is ast.Name]
                 if any(n.id == g for n in names):
@@ -93,9 +93,6 @@ def _merge_accumulations(fn, impure, adjoints: set):
             if not merged:
                 i += 1
     block(fn.body)
-
-
-_IN_PLACE = {"index_add"}                # runtime helpers that change their argument
 
 
 def _tidy_adjoints(fn, adjoints: set):
@@ -274,26 +271,49 @@ def _inline_single_use(fn, impure):
     block(fn.body)
 
 
-_SHAPE_HELPERS = {"unbroadcast", "bcast", "unreduce", "zeros_like", "grad_like", "unindex"}
+def _rule_of(node):
+    """The rule of a generated call `f(...)` or `np.f(...)`, or None."""
+    return rules.lookup_name(_func_name(node)) if isinstance(node, ast.Call) else None
+
+
+def _calls_inplace(node) -> bool:
+    """Whether `node` calls a rule that changes an argument in place (index_add)."""
+    for n in nodes(node):
+        if n.__class__ is ast.Call:
+            rule = _rule_of(n)
+            if rule is not None and rule.inplace:
+                return True
+    return False
 
 
 def _is_shape_helper_call(node) -> bool:
-    """An adjoint summed or spread to a shape keeps its name: nesting them reads badly."""
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-        node.func.id in _SHAPE_HELPERS
+    """An adjoint summed or spread to a shape (a call of a rule with arguments read only for
+    their shape) keeps its name: nesting them reads badly."""
+    rule = _rule_of(node)
+    return rule is not None and bool(rule.shape_args)
+
+
+def _shape_positions(node) -> tuple:
+    """The argument positions and keywords of a call that are read only for their shape."""
+    rule = _rule_of(node)
+    if rule is None or not rule.shape_args:
+        return ()
+    names = [p for p, _ in rule.params]
+    return tuple(k for k, p in enumerate(names) if p in rule.shape_args) + rule.shape_args
 
 
 def _replace_load(stmt, name, expr) -> bool:
-    """Replace the one load of `name` in `stmt` (outside conditional expressions) by `expr`."""
+    """Replace the one load of `name` in `stmt` (outside conditional expressions) by `expr`;
+    arguments read for their shape (`like` in unbroadcast) stay names."""
     def visit(node):
-        shape_args = isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-            node.func.id in _SHAPE_HELPERS        # their `like` argument stays a name
+        shaped = _shape_positions(node) if node.__class__ is ast.Call else ()
         for field in node._fields:
             value = getattr(node, field, None)
             items = value if isinstance(value, list) else [value]
-            if shape_args and field == "args":
-                items = items[:1]
             for k, child in enumerate(items):
+                if shaped and (field == "args" and k in shaped or field == "keywords"
+                               and child.arg in shaped):
+                    continue
                 if isinstance(child, ast.Name) and child.id == name and \
                         isinstance(child.ctx, ast.Load):
                     if isinstance(value, list):
@@ -471,8 +491,8 @@ def _simplify(node):
                         value[k] = new
         elif isinstance(value, ast.AST):
             new = _simplify(value)
-            if new is not value:
-                setattr(node, field, new)
+            if new is not value and not (cls is ast.Assign and new.__class__ is ast.Name):
+                setattr(node, field, new)     # (`b = y * 1.0` stays: `b = y` would share y)
     rule = _RULES.get(cls)
     return rule(node) if rule else node
 
@@ -511,15 +531,23 @@ class _Simplify:
         return node
 
     def visit_Call(self, node):
-        # unreduce(g, x, None, False) -> unreduce(g, x): trailing default arguments go
-        if isinstance(node.func, ast.Name) and node.func.id in ("unreduce", "max_weight"):
-            while len(node.args) > 2 and _is_const(node.args[-1], (None, False)[len(node.args) - 3]):
-                node.args.pop()
-        # np.sum(x, axis=None, keepdims=False) -> np.sum(x), where those are the defaults
-        if _func_name(node) in _AXIS_NONE_DEFAULT:
-            node.keywords = [k for k in node.keywords
-                             if not (k.arg == "axis" and _is_const(k.value, None))
-                             and not (k.arg == "keepdims" and _is_const(k.value, False))]
+        # unreduce(g, x, None, False) -> unreduce(g, x), np.sum(x, axis=None,
+        # keepdims=False) -> np.sum(x): `axis` and `keepdims` go where they are the rule's
+        # declared defaults (which are the function's own)
+        rule = _rule_of(node)
+        if rule is None:
+            return node
+        defaults = dict(rule.params)
+        names = [p for p, _ in rule.params]
+
+        def default(param, value) -> bool:
+            d = defaults.get(param, _NO_DEFAULT)
+            return param in _DEFAULTED and isinstance(value, ast.Constant) and \
+                type(value.value) is type(d) and value.value == d
+        while node.args and len(node.args) <= len(names) and not node.keywords and \
+                default(names[len(node.args) - 1], node.args[-1]):
+            node.args.pop()
+        node.keywords = [k for k in node.keywords if not default(k.arg, k.value)]
         return node
 
 
@@ -527,9 +555,8 @@ _RULES = {ast.BinOp: _Simplify().visit_BinOp, ast.UnaryOp: _Simplify().visit_Una
           ast.Call: _Simplify().visit_Call}
 
 
-_AXIS_NONE_DEFAULT = {f"np.{n}" for n in (
-    "sum", "mean", "max", "min", "amax", "amin", "prod", "var", "std", "cumsum", "cumprod",
-    "nansum", "nanmean", "all", "any", "argmax", "argmin", "median")}
+_DEFAULTED = ("axis", "keepdims")      # parameters dropped where they have their default
+_NO_DEFAULT = object()
 
 
 def _func_name(node) -> str:
@@ -541,10 +568,6 @@ def _func_name(node) -> str:
     if isinstance(f, ast.Name):
         parts.append(f.id)
     return ".".join(reversed(parts))
-
-
-def _is_const(node, value):
-    return isinstance(node, ast.Constant) and node.value is value
 
 
 def _calls_impure(node, impure) -> bool:

@@ -78,8 +78,9 @@ def kind_of(value) -> str:
 
 
 def kinds_of(args) -> tuple:
-    """Each argument's kind; arrays as `any:k`, k the first argument of the same shape,
-    so that the generated code may rely on which arguments have equal shapes."""
+    """Each argument's kind; arrays as `any:k:n`, k the first argument of the same shape
+    and n its number of dimensions, so that the generated code may rely on which arguments
+    have equal shapes."""
     try:
         return tuple([_SIMPLE[type(a)] for a in args])      # the common all-scalar case
     except KeyError:
@@ -106,7 +107,8 @@ def kinds_of(args) -> tuple:
             else:
                 k = len(shapes)
                 shapes.append(shape)
-            out.append(_ARRAY_KINDS[k] if k < len(_ARRAY_KINDS) else ANY)
+            nd = a.ndim
+            out.append(_ARRAY_KINDS[k][nd] if k < len(_ARRAY_KINDS) and nd < 8 else ANY)
         else:
             out.append(COMPLEX if is_complex(a) else ANY)
     return tuple(out)
@@ -118,7 +120,8 @@ def is_complex(a) -> bool:
 
 
 _SIMPLE = {float: FLOAT, int: INT, bool: INT}
-_ARRAY_KINDS = tuple(f"any:{k}" for k in range(16))
+# `any:k:n`: the k-th distinct shape, of n dimensions (so x[0] of a vector is known a scalar)
+_ARRAY_KINDS = tuple(tuple(f"any:{k}:{n}" for n in range(8)) for k in range(16))
 
 
 def static_kinds(f) -> tuple:

@@ -83,3 +83,23 @@ def test_trim_slices_of_arguments_and_reassigned_names():
     # x[1:] of the argument is not x[1:] of the shorter x that replaces it
     act = analyze(lf.trim_reassigned, ["x"], ["any:0"])
     assert not _same(act, "a", "b")
+
+
+# ------------------------------------------------------------ kinds joined, storage shared
+
+def test_a_float_that_becomes_an_array_in_a_loop_is_any_everywhere():
+    from fixtures import regress_alias as ra
+    act = analyze(ra.float_then_array_nested, ["x"], ["any:0"])
+    assert act.kinds["acc"] == ANY and act.shapes["acc"] is None
+
+
+def test_aliases_name_the_storage_each_value_may_share():
+    from fixtures import regress_alias as ra
+    act = analyze(ra.rebound_after_view, ["x"], ["any:0"])       # v = y.reshape(-1)
+    assert act.may_share("v", "y") and not act.may_share("y", "x")
+    # floats and ints never share storage; arguments are taken not to share each other's
+    act = analyze(pf.mixed, ["x"], ["any:0", INT, FLOAT])
+    assert not act.aliases.get("w") and not act.aliases.get("k")
+    act = analyze(ra.unpacked_arrays, ["x"], ["any:0", "any:0"])
+    assert not act.may_share("x", "y") and not act.may_share("p", "q")
+    assert act.may_share("p", "p_1")            # p += q: in Python still p's array

@@ -113,6 +113,14 @@ class Rule:
             return self.primal.text
         keys = self.key if isinstance(self.key, list) else [self.key]
         return ", ".join(getattr(k, "__qualname__", None) or str(k) for k in keys)
+    # storage facts, read by the alias analysis (activity.py)
+    storage: str = "new"           # the result is a "new" object, a "view" of one of
+    storage_args: tuple = ()       # these parameters, or may be the "same" object as one
+    copy_flag: str | None = None   # a parameter that, passed the constant True, makes it new
+    holds: tuple = ()              # parameters the result holds as items ("*p": p's items)
+    returns_seq: bool = False      # the result is a list or tuple (adjoints add item-wise)
+    inplace: bool = False          # the call changes its first storage_args in place
+    shape_args: tuple = ()         # parameters read only for their shape (`like` in unbroadcast)
 
     @property
     def diff_params(self) -> list:
@@ -230,6 +238,7 @@ def index_ast(layout, atoms, subscript: bool) -> ast.expr:
 _REQUIRED = object()
 _TABLE: dict = {}
 _METHODS: dict = {}
+_NAMES: dict = {}            # printed call name -> rule
 
 
 def _parse_params(spec: str) -> list:
@@ -248,14 +257,31 @@ def _parse_params(spec: str) -> list:
 
 def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp=None, vjp=None,
             kind: str = "elementwise", method: str | None = None, differentiable: bool = True,
-            total: bool = True, vjp_shared: str | None = None, pure: bool = True):
+            total: bool = True, vjp_shared: str | None = None, pure: bool = True,
+            storage: str = "new", storage_arg: str | None = None, copy_flag: str | None = None,
+            holds: str = "", returns_seq: bool = False, inplace: bool = False,
+            shape_args: str = ""):
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
-    or a dict of templates per differentiable parameter."""
+    or a dict of templates per differentiable parameter. The storage facts: `storage` is
+    "new", "view" or "same" (of `storage_arg`, comma-separated names, default the first
+    parameter); `holds` names the parameters the result holds as items; `inplace` says the
+    call changes its `storage_arg` in place; `shape_args` names parameters read only for
+    their shape."""
     plist = _parse_params(params)
     star = [p for p, _ in plist].index("*") if ("*", None) in plist else len(plist)
     kwonly = tuple(p for p, _ in plist[star + 1:])
     plist = [p for p in plist if p[0] != "*"]
     first = plist[0][0] if plist else None
+    if storage not in ("new", "view", "same"):
+        raise ValueError(f"storage must be 'new', 'view' or 'same', not {storage!r}")
+    shares = tuple(filter(None, (p.strip() for p in (storage_arg or "").split(",")))) or \
+        ((first,) if storage != "new" or inplace else ())
+    held = tuple(filter(None, (p.strip() for p in holds.split(","))))
+    shaped = tuple(filter(None, (p.strip() for p in shape_args.split(","))))
+    names = {p for p, _ in plist}
+    for p in shares + held + shaped + ((copy_flag,) if copy_flag else ()):
+        if p.lstrip("*") not in names:
+            raise ValueError(f"{name or keys}: storage fact names {p!r}, not a parameter")
 
     def tdict(t):
         if t is None:
@@ -267,9 +293,13 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     rule = Rule(key=keys, params=plist, name=name, primal=Template(primal) if primal else None,
                 jvp=tdict(jvp), vjp=tdict(vjp), kind=kind, differentiable=differentiable,
                 kwonly=kwonly, total=total,
-                vjp_shared=Template(vjp_shared) if vjp_shared else None, pure=pure)
+                vjp_shared=Template(vjp_shared) if vjp_shared else None, pure=pure,
+                storage=storage, storage_args=shares, copy_flag=copy_flag, holds=held,
+                returns_seq=returns_seq, inplace=inplace, shape_args=shaped)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
+    if name and primal is None and keys != []:
+        _NAMES.setdefault(name, rule)
     if method:
         _METHODS[method] = rule
     if not total:
@@ -309,22 +339,27 @@ def defpartials(keys, params: str, *, name: str, partials: dict, unbroadcast: bo
 
 
 def deflinear(func, params: str, vjp: str, kind: str = ANY, name: str | None = None,
-              method: str | None = None):
+              method: str | None = None, **facts):
     """A function linear in its first parameter (an array, an adjoint or a tangent): its
-    tangent is the function applied to that parameter's tangent; `vjp` is its transpose."""
+    tangent is the function applied to that parameter's tangent; `vjp` is its transpose.
+    `facts` are defrule's storage facts."""
     name = name or func.__name__
     names = [p for p, _ in _parse_params(params)]
     jvp = f"{name}({', '.join([names[0] + '_dot'] + names[1:])})"
-    return defrule(func, params, name=name, kind=kind, jvp=jvp, vjp=vjp, method=method)
+    return defrule(func, params, name=name, kind=kind, jvp=jvp, vjp=vjp, method=method, **facts)
 
 
 def defalias(keys, rule: Rule, name: str):
     """`keys` differentiate as `rule` does (np.add as +) but print as calls of `name`."""
     alias = Rule(key=keys, params=rule.params, name=name, jvp=rule.jvp, vjp=rule.vjp,
                  kind=rule.kind, differentiable=rule.differentiable, kwonly=rule.kwonly,
-                 total=rule.total, vjp_shared=rule.vjp_shared)
+                 total=rule.total, vjp_shared=rule.vjp_shared, pure=rule.pure,
+                 storage=rule.storage,
+                 storage_args=rule.storage_args, copy_flag=rule.copy_flag, holds=rule.holds,
+                 returns_seq=rule.returns_seq, inplace=rule.inplace, shape_args=rule.shape_args)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = alias
+    _NAMES.setdefault(name, alias)
     return alias
 
 
@@ -342,6 +377,12 @@ def lookup(obj) -> Rule | None:
         return _TABLE.get(_ident(obj))
     except TypeError:
         return None
+
+
+def lookup_name(text: str) -> Rule | None:
+    """The rule of a function printed as `text(...)` (e.g. "np.sum", "unbroadcast"), for
+    passes that read generated code; None for other names."""
+    return _NAMES.get(text)
 
 
 def lookup_method(name: str) -> Rule | None:

@@ -128,15 +128,18 @@ for _f, _m in [(np.max, "max"), (np.min, "min")]:
             vjp="unreduce(out_bar, x, axis, keepdims) * max_weight(x, out, axis, keepdims)")
 
 # ------------------------------------------------------------ shapes
-defrule(("attr", "T"), "x", primal="x.T", kind=ANY, jvp="x_dot.T", vjp="out_bar.T")
+defrule(("attr", "T"), "x", primal="x.T", kind=ANY, storage="view", jvp="x_dot.T",
+        vjp="out_bar.T")
 defrule(np.transpose, "x, axes=None", name="np.transpose", method="transpose", kind=ANY,
+        storage="view",
         jvp="np.transpose(x_dot, axes)", vjp="untranspose(out_bar, axes)")
 
 # ------------------------------------------------------------ conversions and constants
 # (float() of an array of several entries, int() of nan, len() of a float, bool() of an
 # array raise: not total)
 defrule(builtins.float, "x", name="float", kind=FLOAT, jvp="x_dot", vjp="out_bar", total=False)
-defrule(runtime.stop_gradient, "x", name="stop_gradient", kind="first", differentiable=False)
+defrule(runtime.stop_gradient, "x", name="stop_gradient", kind="first", storage="same",
+        differentiable=False)
 for _f in (builtins.int, builtins.len, builtins.bool, builtins.round):
     defrule(_f, "x", name=_f.__name__, kind=INT, differentiable=False, total=False)
 for _f in (np.ndim, np.size):
@@ -155,7 +158,10 @@ for _f in (np.sign, np.floor, np.ceil, np.round, np.isnan, np.isfinite, np.argma
             differentiable=False, total=_mod == "np")     # math.floor(nan) raises
 
 # ------------------------------------------------------------ indexing
-GETITEM = IndexRule(key=operator.getitem, params=[("x", None)], kind="index",
+# basic indexing (slices, integers, None, ...) makes a view, fancy indexing a new array: the
+# alias analysis tells them apart by the index layout
+GETITEM = IndexRule(key=operator.getitem, params=[("x", None)], kind="index", storage="view",
+                    storage_args=("x",),
                     jvp={"x": Template("x_dot[IDX]")},
                     vjp={"x": Template("unindex(out_bar, x, IDX)")})
 
@@ -163,6 +169,7 @@ GETITEM = IndexRule(key=operator.getitem, params=[("x", None)], kind="index",
 # `xs.append(v)` is lowered to `xs = [*xs, v]`: lists stay values, so loops may save them.
 # (its tangent, a list of tangents, is built by the forward emitter: see forward.py)
 LIST_APPEND = defrule(runtime.list_append, "xs, v", primal="[*xs, v]", kind="list",
+                      holds="*xs, v", returns_seq=True,
                       jvp={"xs": "list(xs_dot)", "v": "[v_dot]"},
                       vjp={"xs": "out_bar[:-1]", "v": "out_bar[-1]"})
 defrule(builtins.sum, "xs", name="sum", kind=ANY, jvp="sum(xs_dot)",

@@ -15,18 +15,25 @@ from . import ANY, FLOAT, NONE, defrule, deflinear
 from .linalg import EINSUM_ARGS
 
 # ------------------------------------------------------------ what every derivative uses
-deflinear(runtime.unbroadcast, "g, like", vjp="bcast(out_bar, g)")
-deflinear(runtime.bcast, "t, like", vjp="unbroadcast(out_bar, t)")
-deflinear(runtime.unreduce, "g, like, axis=None, keepdims=False",
+# (a helper may return its argument itself or a view of it: storage "same" or "view")
+deflinear(runtime.unbroadcast, "g, like", vjp="bcast(out_bar, g)", storage="same",
+          shape_args="like")
+deflinear(runtime.bcast, "t, like", vjp="unbroadcast(out_bar, t)", storage="view",
+          shape_args="like")
+deflinear(runtime.unreduce, "g, like, axis=None, keepdims=False", storage="view",
+          shape_args="like",
           vjp="np.sum(out_bar, axis=axis, keepdims=keepdims)")
-deflinear(runtime.grad_like, "g, x", vjp="unbroadcast(out_bar, g)", kind="first")
+deflinear(runtime.grad_like, "g, x", vjp="unbroadcast(out_bar, g)", kind="first",
+          storage="same", shape_args="x")
 # g may be smaller than x[idx] and broadcast into it (a sum's adjoint left as a scalar)
-deflinear(runtime.unindex, "g, x, idx", vjp="unbroadcast(out_bar[idx], g)")
+deflinear(runtime.unindex, "g, x, idx", vjp="unbroadcast(out_bar[idx], g)", shape_args="x")
 # generated code writes `acc = index_add(acc, idx, g)`: a value update (it adds in place)
 defrule(runtime.index_add, "acc, idx, g", name="index_add", kind=ANY, pure=False,
+        storage="same", inplace=True,
         jvp={"acc": "bcast(acc_dot, out)", "g": "unindex(g_dot, acc, idx)"},
         vjp={"acc": "out_bar", "g": "unbroadcast(out_bar[idx], g)"})
-deflinear(runtime.untranspose, "g, axes=None", vjp="np.transpose(out_bar, axes)")
+deflinear(runtime.untranspose, "g, axes=None", vjp="np.transpose(out_bar, axes)",
+          storage="view")
 # matmul_vjp_x(g, x, y) = g @ y.T is bilinear in (g, y); x gives only its shape
 defrule(runtime.matmul_vjp_x, "g, x, y", name="matmul_vjp_x", kind=ANY,
         jvp={"g": "matmul_vjp_x(g_dot, x, y)", "y": "matmul_vjp_x(g, x, y_dot)"},
@@ -44,14 +51,16 @@ defrule(runtime.dot_vjp_y, "g, x, y", name="dot_vjp_y", kind=ANY,
         vjp={"g": "unbroadcast(np.dot(x, out_bar), g)", "x": "dot_vjp_x(g, x, out_bar)"})
 for _f in (runtime.zeros_like, runtime.tie_weight, runtime.max_weight):
     defrule(_f, "x, y=None, axis=None, keepdims=False", name=_f.__name__, kind=ANY,
-            differentiable=False)
+            differentiable=False, shape_args="x" if _f is runtime.zeros_like else "")
 defrule(builtins.reversed, "x", name="reversed", kind=NONE, differentiable=False)
 defrule(builtins.slice, "start, stop=None, step=None", name="slice", kind=NONE,
         differentiable=False)
 # lists: adjoints of items add item by item; sum's adjoint repeats g once per item
-defrule(runtime.add_items, "a, b", name="add_items", kind=ANY,
+defrule(runtime.add_items, "a, b", name="add_items", kind=ANY, storage="same",
+        storage_arg="a, b", holds="*a, *b", returns_seq=True,
         jvp={"a": "a_dot", "b": "b_dot"}, vjp={"a": "out_bar", "b": "out_bar"})
-deflinear(runtime.repeat_items, "g, xs", vjp="sum(out_bar)", kind="list")
+deflinear(runtime.repeat_items, "g, xs", vjp="sum(out_bar)", kind="list", holds="g",
+          returns_seq=True)
 
 # ------------------------------------------------------------ constants
 for _f in (runtime.fmax_weight, runtime.clip_weight):
@@ -80,18 +89,18 @@ deflinear(runtime.untile, "g, x, reps",
           vjp="np.tile(out_bar, reps)")
 deflinear(runtime.unrepeat, "g, x, repeats, axis=None",
           vjp="np.repeat(out_bar, repeats, axis)")
-deflinear(runtime.cast_tangent, "t, like",
+deflinear(runtime.cast_tangent, "t, like", storage="same",
           vjp="cast_adjoint(out_bar, like)")
-deflinear(runtime.cast_adjoint, "g, like",
+deflinear(runtime.cast_adjoint, "g, like", storage="same",
           vjp="cast_adjoint(out_bar, like)")
 # pieces out, pieces back: a list of adjoints joins into one
-deflinear(runtime.unconcatenate, "g, xs, axis=0",
+deflinear(runtime.unconcatenate, "g, xs, axis=0", holds="g",
           vjp="rejoin(out_bar, g, axis)")
-deflinear(runtime.unstack, "g, axis=0",
+deflinear(runtime.unstack, "g, axis=0", holds="g",
           vjp="np.stack(out_bar, axis)")
-deflinear(runtime.unhstack, "g, xs",
+deflinear(runtime.unhstack, "g, xs", holds="g",
           vjp="np.hstack(out_bar)")
-deflinear(runtime.unvstack, "g, xs",
+deflinear(runtime.unvstack, "g, xs", holds="g",
           vjp="np.vstack(out_bar)")
 deflinear(runtime.unsplit, "gs, x, indices_or_sections, axis=0",
           vjp="np.split(out_bar, indices_or_sections, axis)")

@@ -33,6 +33,7 @@ defrule(np.tensordot, "x, y, axes=2", name="np.tensordot", kind=ANY,
         jvp={"x": "np.tensordot(x_dot, y, axes)", "y": "np.tensordot(x, y_dot, axes)"},
         vjp={"x": "tensordot_vjp_x(out_bar, x, y, axes)",
              "y": "tensordot_vjp_y(out_bar, x, y, axes)"})
+# einsum may return a view of its operand (np.einsum("ii->i", a) is its diagonal)
 # np.einsum("ij,jk", a, b) or np.einsum(a, [0, 1], b, [1, 2], [0, 2]): the runtime reads
 # either form; each argument position is a parameter, and only operands are ever active
 EINSUM_ARGS = 9                   # np.einsum's positional arguments srcad differentiates
@@ -40,6 +41,7 @@ _EINSUM = [f"x{i}" for i in range(EINSUM_ARGS)]
 _EINSUM_ARGS = ", ".join(_EINSUM)
 defrule(np.einsum, ", ".join([_EINSUM[0]] + [f"{p}=None" for p in _EINSUM[1:]] +
                             ["*", "optimize=False"]), name="np.einsum", kind=ANY,
+        storage="view", storage_arg="x0, x1",
         jvp={p: f"einsum_jvp({i}, {p}_dot, {_EINSUM_ARGS})" for i, p in enumerate(_EINSUM)},
         vjp={p: f"einsum_vjp({i}, out_bar, {_EINSUM_ARGS})" for i, p in enumerate(_EINSUM)})
 
@@ -48,10 +50,10 @@ defrule(np.trace, "x, offset=0, axis1=0, axis2=1", name="np.trace", method="trac
         jvp="np.trace(x_dot, offset, axis1, axis2)",
         vjp="undiagonal(np.expand_dims(out_bar, -1), x, offset, axis1, axis2)")
 defrule(np.diagonal, "x, offset=0, axis1=0, axis2=1", name="np.diagonal", method="diagonal",
-        kind=ANY,
+        kind=ANY, storage="view",
         jvp="np.diagonal(x_dot, offset, axis1, axis2)",
         vjp="undiagonal(out_bar, x, offset, axis1, axis2)")
-defrule(np.diag, "v, k=0", name="np.diag", kind=ANY,         # vector -> matrix, matrix -> vector
+defrule(np.diag, "v, k=0", name="np.diag", kind=ANY, storage="view",  # vector <-> matrix
         jvp="np.diag(v_dot, k)",
         vjp="undiag(out_bar, v, k)")
 
@@ -74,4 +76,5 @@ defrule(np.linalg.solve, "a, b", name="np.linalg.solve", kind=ANY,  # out = a^-1
         jvp={"a": "solve_jvp_a(a, a_dot, out, b)", "b": "np.linalg.solve(a, b_dot)"},
         vjp={"a": "solve_vjp_a(out_bar, a, b, out)", "b": "solve_vjp_b(out_bar, a, b)"})
 # the matrix transpose of a stack, `x.mT` (the inverse's adjoint uses it)
-defrule(("attr", "mT"), "x", primal="x.mT", kind=ANY, jvp="x_dot.mT", vjp="out_bar.mT")
+defrule(("attr", "mT"), "x", primal="x.mT", kind=ANY, storage="view", jvp="x_dot.mT",
+        vjp="out_bar.mT")

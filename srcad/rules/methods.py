@@ -32,10 +32,10 @@ def defmethod(name: str, params: str, **rule) -> Rule:
 
 _SPREAD = "a=None, b=None, c=None, d=None, e=None, f=None"
 
-defmethod("reshape", f"x, {_SPREAD}, order='C'", kind=ANY,
+defmethod("reshape", f"x, {_SPREAD}, order='C'", kind=ANY, storage="view",
           jvp="np.reshape(x_dot, np.shape(out), order=order)",
           vjp="np.reshape(out_bar, np.shape(x), order=order)")
-defmethod("transpose", f"x, {_SPREAD}", kind=ANY,
+defmethod("transpose", f"x, {_SPREAD}", kind=ANY, storage="view",
           jvp="np.transpose(x_dot, star_args(a, b, c, d, e, f))",
           vjp="untranspose(out_bar, star_args(a, b, c, d, e, f))")
 defmethod("flatten", "x, order='C'", kind=ANY,

@@ -17,29 +17,31 @@ from . import ANY, deflinear, defrule
 
 # ------------------------------------------------------------ same entries, new shape
 defrule(np.reshape, "x, shape=None, order='C', *, copy=None", name="np.reshape", kind=ANY,
+        storage="view",
         jvp="np.reshape(x_dot, np.shape(out), order=order)",
         vjp="np.reshape(out_bar, np.shape(x), order=order)")
-deflinear(np.ravel, "x, order='C'", name="np.ravel", method="ravel",
+deflinear(np.ravel, "x, order='C'", name="np.ravel", method="ravel", storage="view",
           vjp="np.reshape(out_bar, np.shape(x), order=order)")
-deflinear(np.expand_dims, "x, axis", name="np.expand_dims",
+deflinear(np.expand_dims, "x, axis", name="np.expand_dims", storage="view",
           vjp="np.reshape(out_bar, np.shape(x))")
-deflinear(np.squeeze, "x, axis=None", name="np.squeeze", method="squeeze",
+deflinear(np.squeeze, "x, axis=None", name="np.squeeze", method="squeeze", storage="view",
           vjp="np.reshape(out_bar, np.shape(x))")
 
 # ------------------------------------------------------------ permutations of axes and entries
-deflinear(np.swapaxes, "x, axis1, axis2", name="np.swapaxes", method="swapaxes",
+deflinear(np.swapaxes, "x, axis1, axis2", name="np.swapaxes", method="swapaxes", storage="view",
           vjp="np.swapaxes(out_bar, axis1, axis2)")
-deflinear(np.moveaxis, "x, source, destination", name="np.moveaxis",
+deflinear(np.moveaxis, "x, source, destination", name="np.moveaxis", storage="view",
           vjp="np.moveaxis(out_bar, destination, source)")
-deflinear(np.flip, "x, axis=None", name="np.flip",
+deflinear(np.flip, "x, axis=None", name="np.flip", storage="view",
           vjp="np.flip(out_bar, axis)")
 for _f in (np.fliplr, np.flipud):
-    deflinear(_f, "x", name=f"np.{_f.__name__}", vjp=f"np.{_f.__name__}(out_bar)")
+    deflinear(_f, "x", name=f"np.{_f.__name__}", vjp=f"np.{_f.__name__}(out_bar)",
+              storage="view")
 deflinear(np.roll, "x, shift, axis=None", name="np.roll",
           vjp="np.roll(out_bar, np.negative(shift), axis)")
 
 # ------------------------------------------------------------ copies: adjoints sum the copies
-deflinear(np.broadcast_to, "x, shape", name="np.broadcast_to",
+deflinear(np.broadcast_to, "x, shape", name="np.broadcast_to", storage="view",
           vjp="unbroadcast(out_bar, x)")
 deflinear(np.tile, "x, reps", name="np.tile",
           vjp="untile(out_bar, x, reps)")
@@ -55,5 +57,6 @@ deflinear(np.hstack, "xs", name="np.hstack",
           vjp="unhstack(out_bar, xs)")
 deflinear(np.vstack, "xs", name="np.vstack",
           vjp="unvstack(out_bar, xs)")
-deflinear(np.split, "x, indices_or_sections, axis=0", name="np.split",
+deflinear(np.split, "x, indices_or_sections, axis=0", name="np.split", holds="x",
+          returns_seq=True,
           vjp="unsplit(out_bar, x, indices_or_sections, axis)")
