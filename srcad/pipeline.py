@@ -619,6 +619,8 @@ def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_valu
         run(b)
         if pass_name in show:
             _print(b, pass_name, shown, show[pass_name])
+    for func in b.funcs:              # what srcad built (the alias analysis trusts its stacks)
+        func.__srcad_derivative__ = b.mode
     return Derivative(func=b.funcs[0] if len(b.funcs) == 1 else tuple(b.funcs), text=b.text,
                       params=b.fn.params, out_kind=b.act.kind(b.fn.body[-1].value))
 
