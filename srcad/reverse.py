@@ -69,6 +69,8 @@ class _Reverse(Emitter):
         self.wide: set = set()             # names whose adjoint's dtype is at least the primal's
         self.lazy_def: dict = {}           # lazy name -> the statement that assigned it
         self.depth = 0                     # control-flow nesting in the reverse sweep
+        self.loop_memo: dict = {}          # see _rev_loop_once
+        self.lines_in: dict = {}
         self.d_out = self.new_name("d_out")
         ret = fn.body[-1]
         assert isinstance(ret, ir.Return)
@@ -686,10 +688,38 @@ class _Reverse(Emitter):
         entry = self.wide - touched
         self.depth += 1
         try:
-            return lazy_pre + self._rev_loop(s, state, entry)
+            return lazy_pre + self._rev_loop_once(s, state, entry)
         finally:
             self.depth -= 1
             self._wide_after(entry, touched, state)
+
+    def _rev_loop_once(self, s, state, wide_entry: set) -> list:
+        """`_rev_loop`, memoized on everything it reads: the fixpoints of an enclosing loop
+        re-run its body, and without this each level of nesting would triple the work."""
+        lines = self._lines_in(s)
+        line = self.last_rev_line if self.last_rev_line in lines else _ELSEWHERE
+        key = (id(s), tuple(sorted(state.items())), frozenset(wide_entry),
+               frozenset(self.zero_on_consume), line, frozenset(self.seq_bars),
+               frozenset(self.lazy))
+        hit = self.loop_memo.get(key)
+        if hit is None:
+            out = self._rev_loop(s, state, wide_entry)
+            after = self.last_rev_line if self.last_rev_line in lines else _ELSEWHERE
+            self.loop_memo[key] = hit = (out, dict(state), after, set(self.seq_bars))
+        out, after, line, seq = hit
+        state.clear()
+        state.update(after)
+        if line is not _ELSEWHERE:           # else it marked no line: the last mark stands
+            self.last_rev_line = line
+        self.seq_bars |= seq
+        return out
+
+    def _lines_in(self, s) -> set:
+        """The user lines of the statements inside control-flow statement `s`."""
+        lines = self.lines_in.get(id(s))
+        if lines is None:
+            lines = self.lines_in[id(s)] = {x.line for b in ir.blocks(s) for x in ir.walk(b)}
+        return lines
 
     def _rev_loop(self, s, state, wide_entry: set) -> list:
         # fixpoint: the adjoint state at the start of the reversed body equals that at its end
@@ -778,6 +808,7 @@ class _Reverse(Emitter):
         return out
 
 
+_ELSEWHERE = object()              # a line outside the statement at hand
 _ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
 
