@@ -5,7 +5,7 @@ import ast
 
 from . import ir, rules
 from .activity import Activity, bound_args
-from .rules import ANY, FLOAT
+from .rules import ANY, FLOAT, INT
 
 LINE_MARK = "__srcad_line__"
 
@@ -40,6 +40,7 @@ class Emitter:
         self.derived: dict = {}
         self.injected: dict = dict(getattr(fn, "injected", {}))
         self.last_line = None
+        self.seqs = sequences(fn, act)
 
     def new_name(self, base: str) -> str:
         name, k = base, 0
@@ -167,6 +168,56 @@ class Emitter:
 
 
 _BROADCASTING = {"bcast", "unbroadcast", "unreduce"}
+
+
+def seq_param(prim) -> str | None:
+    """For a runtime helper whose result is a list when one argument is (the adjoint of an
+    item of a sequence is a list of per-item adjoints: srcad's own code, at second order),
+    that argument's name."""
+    from . import runtime
+    if isinstance(prim, rules.Rule):
+        for func, param in ((runtime.unindex, "x"), (runtime.index_add, "acc")):
+            if prim.key is func:
+                return param
+    return None
+
+
+def sequences(fn: ir.Function, act: Activity) -> set:
+    """The names that may hold a list or tuple (whose derivatives add item by item):
+    activity's, plus the items unpacked from a value that the code then uses as sequences
+    (indexes, unpacks, or hands to a helper of `seq_param` as that argument: a helper's
+    derivative returns its value and its residuals as one tuple), and what those helpers
+    make of a sequence."""
+    out = set(act.seqs)
+    unpacked, used = set(), set()
+    for st in ir.walk(fn.body):
+        if not isinstance(st, ir.Assign):
+            continue
+        v = st.value
+        if isinstance(st.target, tuple):
+            unpacked |= {t for t in st.target if act.kind(ir.Name(t)) not in (FLOAT, INT)}
+            if isinstance(v, ir.Name):
+                used.add(v.id)
+        elif isinstance(v, ir.Call) and isinstance(v.prim, rules.IndexRule):
+            used |= {v.args[0].id} if isinstance(v.args[0], ir.Name) else set()
+        elif isinstance(v, ir.Call) and seq_param(v.prim):
+            a = bound_args(v).get(seq_param(v.prim))
+            used |= {a.id} if isinstance(a, ir.Name) else set()
+    out |= unpacked & used
+    changed = True
+    while changed:
+        changed = False
+        for st in ir.walk(fn.body):
+            if not isinstance(st, ir.Assign) or isinstance(st.target, tuple) or \
+                    st.target in out:
+                continue
+            v = st.value
+            if isinstance(v, ir.Call) and seq_param(v.prim):
+                v = bound_args(v).get(seq_param(v.prim))
+            if isinstance(v, ir.Name) and v.id in out:
+                out.add(st.target)
+                changed = True
+    return out
 
 
 def sum_exprs(exprs: list) -> ast.expr:

@@ -107,7 +107,7 @@ class _Forward(Emitter):
                                              f"for argument {p!r}", self.fn.filename, s.line)
             terms.append(self.template(tmpl, s, {f"{p}_dot": name_load(self.d(a.id))},
                                        strip_bcast=all_active))
-        if target in self.act.seqs and len(terms) > 1:      # lists: add item by item
+        if target in self.seqs and len(terms) > 1:      # lists: add item by item
             total = terms[0]
             for t in terms[1:]:
                 total = call("add_items", total, t)

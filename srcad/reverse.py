@@ -18,10 +18,11 @@ from __future__ import annotations
 import ast
 
 from . import ir, rules
-from .activity import Activity
+from .activity import SEQ, Activity
 from .emit import Emitter, assign, call, callee_args, name_load, sum_exprs
 from .errors import UnsupportedSyntaxError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
+from .rules.core import LIST_APPEND
 from .rules import FLOAT
 from .optimize import nodes
 
@@ -70,7 +71,10 @@ class _Reverse(Emitter):
         self.lazy_def: dict = {}           # lazy name -> the statement that assigned it
         self.depth = 0                     # control-flow nesting in the reverse sweep
         self.loop_memo: dict = {}          # see _rev_loop_once
+        self.maybe_unbound = {t for st in ir.walk(fn.body) for t in ir.targets(st)} - \
+            _assigned(fn.body, set(fn.params))
         self.lines_in: dict = {}
+        self.ragged = _ragged(fn, self.act)
         self.d_out = self.new_name("d_out")
         ret = fn.body[-1]
         assert isinstance(ret, ir.Return)
@@ -411,7 +415,7 @@ class _Reverse(Emitter):
         if literal:
             self.seq_bars.add(name)
         if state.get(name) in (LIVE, OWNED):
-            if name in self.act.seqs or name in self.seq_bars:   # lists, tuples: item by item
+            if name in self.seqs or name in self.seq_bars:   # lists, tuples: item by item
                 expr = call("add_items", name_load(bar), expr)
                 state[name] = LIVE
             elif state[name] == OWNED and not self.is_float(ir.Name(name)):
@@ -463,9 +467,7 @@ class _Reverse(Emitter):
             self.lazy_def.pop(n, None)
             self.wide.discard(n)
             if n in self.zero_on_consume and n in self.act.active:
-                out.append(assign(self.d(n), self.zeros(ir.Name(n))))
-                state[n] = OWNED
-                self.wide.add(n)
+                self.zero(n, state, out)
             else:
                 state.pop(n, None)
             if restore and n in self.overwritten and n not in self.for_targets and \
@@ -505,7 +507,9 @@ class _Reverse(Emitter):
         if isinstance(s.target, tuple):
             for t in s.target:
                 self.materialize(t, out)
+            # an item that is itself a sequence gets 0.0: zeros_like cannot shape its items
             elts = [name_load(self.d(t)) if state.get(t) in (LIVE, OWNED) and t in self.act.active
+                    else ast.Constant(0.0) if t in self.seqs or t in self.ragged
                     else self.zeros(ir.Name(t)) for t in s.target]
             if self.active(v):
                 self.accumulate(v.id, ast.Tuple(elts=elts, ctx=ast.Load()), state, out)
@@ -568,7 +572,7 @@ class _Reverse(Emitter):
         surrounds it: E then broadcasts to the adjoint of `target` (an array, not a list).
         Returns the expression and whether it dropped one."""
         if self.depth or self.act.kind(ir.Name(target)) != rules.ANY or \
-                target in self.act.seqs or target in self.seq_bars:
+                target in self.seqs or target in self.seq_bars:
             return expr, False
 
         def strip(node):
@@ -594,7 +598,7 @@ class _Reverse(Emitter):
         prim = call_.prim
         if isinstance(prim, rules.IndexRule):
             x = call_.args[0]
-            return isinstance(x, ir.Name) and x.id not in self.act.seqs
+            return isinstance(x, ir.Name) and x.id not in self.seqs
         if getattr(prim, "kind", None) != "elementwise":
             return False
         return not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and
@@ -637,9 +641,21 @@ class _Reverse(Emitter):
         """Make every name LIVE in `want` LIVE in `state`, by zero-initialising it."""
         for n in sorted(want):
             if want[n] in (LIVE, OWNED) and state.get(n) not in (LIVE, OWNED):
-                out.append(assign(self.d(n), self.zeros(ir.Name(n))))
-                state[n] = OWNED                 # a new zero array, of n's dtype
-                self.wide.add(n)
+                self.zero(n, state, out)
+
+    def zero(self, n: str, state, out: list):
+        """Set the adjoint of `n` to a new zero: an array of n's shape and dtype, which only
+        this adjoint holds; or 0.0, which reads nothing and every adjoint operation takes as
+        a zero of any shape, where `n` may be unassigned on this path or is a sequence whose
+        items' shapes may differ (`[W, b]`: zeros_like cannot make an array of it)."""
+        if n in self.maybe_unbound or n in self.ragged:
+            out.append(assign(self.d(n), ast.Constant(0.0)))
+            state[n] = LIVE
+            self.wide.discard(n)
+            return
+        out.append(assign(self.d(n), self.zeros(ir.Name(n))))
+        state[n] = OWNED                         # a new zero array, of n's dtype
+        self.wide.add(n)
 
     @staticmethod
     def _touched(s) -> set:
@@ -864,6 +880,46 @@ def _shape_only_reads(nodes, names) -> set:
                     isinstance(node.args[1], ast.Name):
                 shape[node.args[1].id] = shape.get(node.args[1].id, 0) + 1
     return {n for n in total if shape.get(n) == total[n]}
+
+
+def _ragged(fn: ir.Function, act: Activity) -> set:
+    """Sequences whose items' shapes may differ (`[W, b]`, a list argument), the items taken
+    from them, and what is built from those: no single array is a zero adjoint of them."""
+    out = {p for p in fn.params if act.kind(ir.Name(p)) == SEQ}
+    changed = True
+    while changed:
+        changed = False
+        for st in ir.walk(fn.body):
+            if not isinstance(st, ir.Assign) or isinstance(st.target, tuple) or \
+                    st.target in out:
+                continue
+            v = st.value
+            if isinstance(v, ir.Name):
+                hit = v.id in out
+            elif not isinstance(v, ir.Call):
+                hit = False
+            elif v.prim in (PACK_LIST, PACK_TUPLE):
+                hit = any(isinstance(a, ir.Name) and a.id in out for a in v.args) or \
+                    not all(act.same_shape(a, v.args[0]) for a in v.args)
+            elif v.prim is LIST_APPEND or isinstance(v.prim, rules.IndexRule):
+                hit = any(isinstance(a, ir.Name) and a.id in out for a in v.args[:2])
+            else:
+                hit = False
+            if hit:
+                out.add(st.target)
+                changed = True
+    return out
+
+
+def _assigned(stmts, before: set) -> set:
+    """The names assigned on every path through `stmts` (a loop's body may not run)."""
+    done = set(before)
+    for s in stmts:
+        if isinstance(s, ir.Assign):
+            done |= set(ir.targets(s))
+        elif isinstance(s, ir.If):
+            done = _assigned(s.body, done) & _assigned(s.orelse, done)
+    return done
 
 
 def _has_break(stmts) -> bool:

@@ -38,6 +38,8 @@ def unbroadcast(g, like):
     if not shape:
         return np.sum(g)
     lead = len(gshape) - len(shape)
+    if lead < 0:                  # a scalar standing for its broadcast (a sequence's 0.0 item)
+        return np.broadcast_to(g, shape).copy()
     if lead:
         g = np.sum(g, axis=tuple(range(lead)))
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(g)[i] != 1)
@@ -119,6 +121,8 @@ def index_add(acc, idx, g):
     """`acc[idx] += g` in place, adding repeated indices up; returns `acc`."""
     if isinstance(acc, list):                     # the adjoint of a list, item by item
         if isinstance(idx, slice):
+            if type(g) is float and g == 0.0:         # a zero adjoint of the slice adds nothing
+                return acc
             for k, gk in zip(range(*idx.indices(len(acc))), g):
                 acc[k] = add_items(acc[k], gk)
         else:
