@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass, field
 
 from . import ir, rules
 from .activity import Activity, bound_args
@@ -27,6 +28,16 @@ def line_mark(line: int) -> ast.stmt:
     return ast.Expr(value=call(LINE_MARK, ast.Constant(line)))
 
 
+@dataclass
+class Emitted:
+    """What an emitter returns: the derivative's functions (one, or a split helper's forward
+    and backward halves), the objects their code names besides the runtime's (the user's
+    callees, their derivatives), and the variables holding adjoints (for the optimizer)."""
+    trees: list
+    injected: dict
+    adjoints: set = field(default_factory=set)
+
+
 class Emitter:
     """Base of the forward and reverse emitters: naming and rule templates."""
 
@@ -38,7 +49,7 @@ class Emitter:
         self.build_callee = build_callee          # (func, mode, wrt, kinds) -> function
         self.taken = set(fn.reserved) | {t for s in ir.walk(fn.body) for t in ir.targets(s)}
         self.derived: dict = {}
-        self.injected: dict = dict(getattr(fn, "injected", {}))
+        self.injected: dict = dict(fn.injected)
         self.last_line = None
         self.seqs = sequences(fn, act)
 

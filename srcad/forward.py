@@ -5,15 +5,16 @@ import ast
 
 from . import ir, rules
 from .activity import Activity, diff_args
-from .emit import Emitter, assign, call, callee_args, name_load, sum_exprs
+from .emit import Emitted, Emitter, assign, call, callee_args, name_load, sum_exprs
 from .errors import UnsupportedSyntaxError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
 from .rules.core import LIST_APPEND
 
 
-def forward(fn: ir.Function, act: Activity, wrt: list, build_callee) -> ast.FunctionDef:
+def forward(fn: ir.Function, act: Activity, wrt: list, build_callee) -> Emitted:
     """The tangent function: `f_jvp(*params, *wrt_dots)` returns `(out, out_dot)`."""
-    return _Forward(fn, act, build_callee).function(wrt)
+    em = _Forward(fn, act, build_callee)
+    return Emitted([em.function(wrt)], em.injected)
 
 
 class _Forward(Emitter):
@@ -32,7 +33,6 @@ class _Forward(Emitter):
         tree = ast.FunctionDef(name=f"{self.fn.name}_jvp", args=args,
                                body=[ast.Expr(ast.Constant(doc))] + body, decorator_list=[],
                                returns=None, type_comment=None, type_params=[])
-        tree.injected = self.injected
         return tree
 
     def block(self, stmts) -> list:

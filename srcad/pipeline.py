@@ -165,22 +165,21 @@ def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_valu
     stack.append(f)
     try:
         if mode == "forward":
-            tree = forward.forward(fn, act, names, build_callee)
+            emitted = forward.forward(fn, act, names, build_callee)
         elif mode in ("reverse", "split"):
-            tree = reverse.reverse(fn, act, names, build_callee, with_value=with_value,
-                                   single=single, split=mode == "split")
+            emitted = reverse.reverse(fn, act, names, build_callee, with_value=with_value,
+                                      single=single, split=mode == "split")
         else:
             raise SrcadError(f"unknown mode {mode!r}: use 'forward' or 'reverse'")
     finally:
         stack.pop()
-    trees = list(tree) if isinstance(tree, tuple) else [tree]
+    trees = emitted.trees
     if name:
         for t, n in zip(trees, (name,) if isinstance(name, str) else name):
             t.name = n
-    injected = dict(fn.injected)
-    injected.update(_injected_of(trees[0], fn))
+    injected = {**fn.injected, **emitted.injected}
     impure = set(injected)
-    trees = [optimize.optimize(t, impure) for t in trees]
+    trees = [optimize.optimize(t, impure, emitted.adjoints) for t in trees]
     body = codegen.render(trees, fn.source_lines, fn.filename)
     used = codegen.names_used(trees)
     text = codegen.source_text(used, body, callees)
@@ -193,10 +192,6 @@ def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_valu
         func.__srcad_derivative__ = (f, mode, wrt)
     return Derivative(func=funcs[0] if len(funcs) == 1 else tuple(funcs), text=text,
                       params=fn.params)
-
-
-def _injected_of(tree, fn) -> dict:
-    return getattr(tree, "injected", {})
 
 
 def _defaults(parsed, fn, mode):

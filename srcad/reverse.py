@@ -19,7 +19,7 @@ import ast
 
 from . import ir, rules
 from .activity import SEQ, Activity
-from .emit import Emitter, assign, call, callee_args, name_load, sum_exprs
+from .emit import Emitted, Emitter, assign, call, callee_args, name_load, sum_exprs
 from .errors import UnsupportedSyntaxError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
 from .rules.core import LIST_APPEND
@@ -39,7 +39,7 @@ class _Restore(ast.Expr):
 
 
 def reverse(fn: ir.Function, act: Activity, wrt: list, build_callee, with_value: bool = False,
-            single: bool = True, split: bool = False):
+            single: bool = True, split: bool = False) -> Emitted:
     """The adjoint function: `f_grad(*params, d_out=1.0)` returns the gradient for `wrt`
     (a tuple of them unless `single`), or `(value, gradient)` `with_value`.
 
@@ -48,14 +48,14 @@ def reverse(fn: ir.Function, act: Activity, wrt: list, build_callee, with_value:
     gradients, so the helper's primal runs once.
     """
     em = _Reverse(fn, act, build_callee)
-    em.wrt_is_tuple = not single
-    return em.function(wrt, with_value, split)
+    trees = em.function(wrt, with_value, split, single)
+    return Emitted(trees, em.injected, em.adjoint_names())
 
 
 class _Reverse(Emitter):
     suffix = "bar"
 
-    def function(self, wrt, with_value, split=False):
+    def function(self, wrt, with_value, split, single) -> list:
         fn = self.fn
         defs: dict = {}
         self.loop_depth_of: dict = {}
@@ -124,7 +124,7 @@ class _Reverse(Emitter):
             body.append(assign(keep, value))
             value = name_load(keep)
         body += rev
-        result = grads[0] if len(wrt) == 1 and not self.wrt_is_tuple else \
+        result = grads[0] if len(wrt) == 1 and single else \
             ast.Tuple(elts=grads, ctx=ast.Load())
         if with_value:
             result = ast.Tuple(elts=[value, result], ctx=ast.Load())
@@ -137,15 +137,12 @@ class _Reverse(Emitter):
         tree = ast.FunctionDef(name=f"{fn.name}_grad", args=args,
                                body=[ast.Expr(ast.Constant(doc))] + body, decorator_list=[],
                                returns=None, type_comment=None, type_params=[])
-        tree.injected = self.injected
-        tree.adjoints = self.adjoint_names()
-        return tree
+        return [tree]
 
     def adjoint_names(self) -> set:
         """The variables holding adjoints (for the optimizer's sign and factor rewrites)."""
         return {v for k, v in self.derived.items() if isinstance(k, str)} | {self.d_out}
 
-    wrt_is_tuple = True
     last_rev_line = None
     seq_bars: set = set()
     remat: dict = {}
@@ -303,9 +300,7 @@ class _Reverse(Emitter):
                                         f"gradient with respect to {', '.join(wrt)}."))]
             + unpack + rev + [ast.Return(result)],
             decorator_list=[], returns=None, type_comment=None, type_params=[])
-        f_tree.injected = b_tree.injected = self.injected
-        b_tree.adjoints = self.adjoint_names()
-        return f_tree, b_tree
+        return [f_tree, b_tree]
 
     # ------------------------------------------------------------ analysis helpers
     def _count_defs(self, stmts, defs, depth):
