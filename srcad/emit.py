@@ -38,6 +38,14 @@ class Emitted:
     adjoints: set = field(default_factory=set)
 
 
+def bound_params(v: ir.Call) -> dict:
+    """The call's arguments by the rule's parameter names (`x`, the indexed value, for an
+    index; its index atoms are the template's IDX)."""
+    if isinstance(v.prim, rules.IndexRule):
+        return {"x": v.args[0]}
+    return bound_args(v)
+
+
 class Emitter:
     """Base of the forward and reverse emitters: naming and rule templates."""
 
@@ -119,10 +127,9 @@ class Emitter:
         return self.derived[key]
 
     def mark(self, s, out: list):
-        line = getattr(s, "line", None)
-        if line is not None and line != self.last_line and line in self.fn.source_lines:
-            out.append(line_mark(line))
-            self.last_line = line
+        if s.line != self.last_line and s.line in self.fn.source_lines:
+            out.append(line_mark(s.line))
+            self.last_line = s.line
 
     def template(self, tmpl: rules.Template, s: ir.Assign, extra: dict,
                  strip_bcast: bool = False) -> ast.expr:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import ast
 
-from . import ir, rules
+from . import ir
 from .activity import Activity, diff_args
-from .emit import Emitted, Emitter, assign, call, callee_args, name_load, sum_exprs
+from .emit import Emitted, Emitter, assign, bound_params, call, callee_args, name_load, sum_exprs
 from .errors import UnsupportedSyntaxError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
 from .rules.core import LIST_APPEND
@@ -94,7 +94,7 @@ class _Forward(Emitter):
         active_args = [a for a in diff_args(v) if self.active(a)]
         if not active_args:
             return primal + [assign(self.d(target), self.zeros(ir.Name(target)))]
-        bound = _bound_params(v)
+        bound = bound_params(v)
         terms = []
         all_active = all(self.active(bound[p]) for p in prim.diff_params if p in bound)
         for p in prim.diff_params:
@@ -126,9 +126,3 @@ class _Forward(Emitter):
         args = [ir.atom_ast(a) for a in atoms] + [name_load(self.d(atoms[i].id)) for i in wrt]
         return [assign((s.target, self.d(s.target)), call(name, *args))]
 
-
-def _bound_params(v: ir.Call) -> dict:
-    from .activity import bound_args
-    if isinstance(v.prim, rules.IndexRule):
-        return {"x": v.args[0]}
-    return bound_args(v)

@@ -19,7 +19,8 @@ import ast
 
 from . import ir, rules
 from .activity import SEQ, Activity
-from .emit import Emitted, Emitter, assign, call, callee_args, name_load, sum_exprs
+from .emit import (Emitted, Emitter, assign, bound_params, call, callee_args, line_mark,
+                   name_load, sum_exprs)
 from .errors import UnsupportedSyntaxError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
 from .rules.core import LIST_APPEND
@@ -55,8 +56,8 @@ def reverse(fn: ir.Function, act: Activity, wrt: list, build_callee, with_value:
 class _Reverse(Emitter):
     suffix = "bar"
 
-    def function(self, wrt, with_value, split, single) -> list:
-        fn = self.fn
+    def __init__(self, fn: ir.Function, act: Activity, build_callee):
+        super().__init__(fn, act, build_callee)
         defs: dict = {}
         self.loop_depth_of: dict = {}
         self.first_defs: set = set()
@@ -64,24 +65,31 @@ class _Reverse(Emitter):
         self.for_targets = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.For)}
         self.overwritten = {n for n, c in defs.items() if c > 1 or self.loop_depth_of.get(n)} \
             | {p for p in fn.params if p in defs}
-        self.counters: dict = {}
+        self.counters: dict = {}           # loop -> its iteration counter (loops that break)
+        self.saved_counters: set = set()   # counters of loops inside loops, kept on stacks
         self.zero_on_consume: set = set()
         self.lazy: set = set()             # names whose adjoint may be lazy (see the docstring)
         self.wide: set = set()             # names whose adjoint's dtype is at least the primal's
         self.lazy_def: dict = {}           # lazy name -> the statement that assigned it
         self.depth = 0                     # control-flow nesting in the reverse sweep
+        self.last_rev_line = None          # the user line the reverse sweep marked last
         self.loop_memo: dict = {}          # see _rev_loop_once
+        self.lines_in: dict = {}
         self.maybe_unbound = {t for st in ir.walk(fn.body) for t in ir.targets(st)} - \
             _assigned(fn.body, set(fn.params))
-        self.lines_in: dict = {}
-        self.ragged = _ragged(fn, self.act)
+        self.ragged = _ragged(fn, act)
         self.d_out = self.new_name("d_out")
+        self.splits: dict = {}             # id(statement) -> its helper call's split halves
+        self.seq_bars: set = set()         # adjoints assigned a tuple or list somewhere
+        self.remat = self.find_rematerialized(fn.body[:-1], defs)
+        self.saved: set = set()            # primal values kept for the reverse sweep
+        self.shape_only: set = set()       # ... of which only the shape is kept
+
+    def function(self, wrt, with_value, split, single) -> list:
+        fn = self.fn
         ret = fn.body[-1]
         assert isinstance(ret, ir.Return)
         primal_body = fn.body[:-1]
-        self.splits = {}
-        self.seq_bars = set()                # adjoints assigned a tuple or list somewhere
-        self.remat = self.find_rematerialized(primal_body, defs)
         for st in ir.walk(primal_body):
             if isinstance(st, ir.Assign) and isinstance(st.value, ir.Call) and \
                     isinstance(st.value.prim, UserCall) and st.target in self.act.active:
@@ -93,7 +101,6 @@ class _Reverse(Emitter):
         if self.active(ret.value):
             seed = [assign(self.d(ret.value.id), name_load(self.d_out))]
             state[ret.value.id] = LIVE
-        from .emit import line_mark
         rev = [line_mark(0)] + seed + self.rev_block(primal_body, state)
         grads = []
         for p in wrt:
@@ -108,7 +115,7 @@ class _Reverse(Emitter):
             | {sp[2] for sp in self.splits.values()}
         rev_names = [n for st in rev + grads for n in nodes(st)]
         needed = {n.id for n in rev_names if isinstance(n, ast.Name) and n.id in primal_names}
-        counters = getattr(self, "saved_counters", set())
+        counters = self.saved_counters
         self.saved = ((needed & self.overwritten) - self.for_targets - set(self.remat)) | counters
         self.shape_only = _shape_only_reads(rev_names, self.saved)
         rev = self.replace_restores(rev)
@@ -142,10 +149,6 @@ class _Reverse(Emitter):
     def adjoint_names(self) -> set:
         """The variables holding adjoints (for the optimizer's sign and factor rewrites)."""
         return {v for k, v in self.derived.items() if isinstance(k, str)} | {self.d_out}
-
-    last_rev_line = None
-    seq_bars: set = set()
-    remat: dict = {}
 
     # ------------------------------------------------------------ helper calls
     def prepare_split(self, s: ir.Assign):
@@ -491,11 +494,9 @@ class _Reverse(Emitter):
         return out                                       # break, continue: nothing to undo
 
     def mark_rev(self, s, out):
-        line = getattr(s, "line", None)
-        if line is not None and line in self.fn.source_lines and line != self.last_rev_line:
-            self.last_rev_line = line
-            from .emit import line_mark
-            out.insert(0, line_mark(line))
+        if s.line in self.fn.source_lines and s.line != self.last_rev_line:
+            self.last_rev_line = s.line
+            out.insert(0, line_mark(s.line))
 
     def rev_assign(self, s: ir.Assign, state, out):
         v = s.value
@@ -526,7 +527,7 @@ class _Reverse(Emitter):
                     self.accumulate(a.id, ast.Subscript(value=out_bar, slice=ast.Constant(k),
                                                         ctx=ast.Load()), state, out)
             return
-        bound = _bound(v)
+        bound = bound_params(v)
         contributions: dict = {}             # one statement per input, even for x * x
         for p in prim.diff_params:
             a = bound.get(p)
@@ -594,7 +595,7 @@ class _Reverse(Emitter):
         if isinstance(prim, rules.IndexRule):
             x = call_.args[0]
             return isinstance(x, ir.Name) and x.id not in self.seqs
-        if getattr(prim, "kind", None) != "elementwise":
+        if prim.kind != "elementwise":
             return False
         return not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and
                        n.func.id in ("unbroadcast", "bcast", "unreduce")
@@ -777,7 +778,7 @@ class _Reverse(Emitter):
                 pre.append(assign(count, ast.Call(func=ast.Attribute(
                     value=name_load(self.stack(count)), attr="pop", ctx=ast.Load()), args=[],
                     keywords=[])))
-                self.saved_counters = getattr(self, "saved_counters", set()) | {count}
+                self.saved_counters.add(count)
         if isinstance(s, ir.For):
             it = ir.atom_ast(s.iter)
             if breaks:
@@ -867,13 +868,12 @@ def _shape_only_reads(nodes, names) -> set:
     total: dict = {}
     shape: dict = {}
     for node in nodes:
-        if True:
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names:
-                total[node.id] = total.get(node.id, 0) + 1
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-                    node.func.id == "unbroadcast" and len(node.args) == 2 and \
-                    isinstance(node.args[1], ast.Name):
-                shape[node.args[1].id] = shape.get(node.args[1].id, 0) + 1
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names:
+            total[node.id] = total.get(node.id, 0) + 1
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id == "unbroadcast" and len(node.args) == 2 and \
+                isinstance(node.args[1], ast.Name):
+            shape[node.args[1].id] = shape.get(node.args[1].id, 0) + 1
     return {n for n in total if shape.get(n) == total[n]}
 
 
@@ -925,9 +925,3 @@ def _has_break(stmts) -> bool:
             return True
     return False
 
-
-def _bound(v: ir.Call) -> dict:
-    from .activity import bound_args
-    if isinstance(v.prim, rules.IndexRule):
-        return {"x": v.args[0]}
-    return bound_args(v)
