@@ -4,9 +4,10 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from . import ir, rules
+from . import ir, rules, runtime
 from .activity import Activity, bound_args
 from .rules import ANY, FLOAT, INT
+from .rules.helpers import BROADCASTING
 
 LINE_MARK = "__srcad_line__"
 
@@ -60,6 +61,18 @@ class Emitter:
         self.injected: dict = dict(fn.injected)
         self.last_line = None
         self.seqs = sequences(fn, act)
+        self.helper_calls: dict = {}      # id(call) -> (call, the runtime helper it calls)
+
+    def helper_call(self, func, *args) -> ast.Call:
+        """A call of runtime helper `func`, recorded so that later steps know what it calls."""
+        node = call(func.__name__, *args)
+        self.helper_calls[id(node)] = (node, func)
+        return node
+
+    def helper_of(self, node):
+        """The runtime helper `node` calls, if this emitter built it as such a call."""
+        hit = self.helper_calls.get(id(node))
+        return hit[1] if hit is not None and hit[0] is node else None
 
     def new_name(self, base: str) -> str:
         name, k = base, 0
@@ -151,9 +164,8 @@ class Emitter:
                 return out if node.id == "out" else bound.get(node.id)
             return None
 
-        def identity(node) -> bool:
-            f = node.func.id
-            if f == "bcast":
+        def identity(node, helper) -> bool:
+            if helper is runtime.bcast:
                 # the tangent's shape is that of the parameters it mentions
                 params = [bound[n.id[:-4]] for n in ast.walk(node.args[0])
                           if isinstance(n, ast.Name) and n.id.endswith("_dot")
@@ -170,8 +182,8 @@ class Emitter:
                 new = mapping.get(node.id)
                 return rules.clone(new) if isinstance(new, ast.AST) else \
                     ast.Name(id=new if new is not None else node.id, ctx=node.ctx)
-            if cls is ast.Call and node.func.__class__ is ast.Name and \
-                    node.func.id in _BROADCASTING and len(node.args) >= 2 and identity(node):
+            helper = _template_helper(node) if cls is ast.Call else None
+            if helper in BROADCASTING and len(node.args) >= 2 and identity(node, helper):
                 return build(node.args[0])
             if cls is list:
                 return [build(x) for x in node]
@@ -181,18 +193,31 @@ class Emitter:
             d = new.__dict__
             for f in cls._fields:
                 d[f] = build(getattr(node, f, None))
+            if helper is not None:
+                self.helper_calls[id(new)] = (new, helper)
             return new
         return build(tmpl.tree)
 
 
-_BROADCASTING = {"bcast", "unbroadcast", "unreduce"}
+_TEMPLATE_HELPERS: dict = {}
+
+
+def _template_helper(node: ast.Call):
+    """The runtime helper a template's call `node` calls (its name resolved where generated
+    code runs, once per template node), or None."""
+    hit = _TEMPLATE_HELPERS.get(id(node))
+    if hit is None or hit[0] is not node:
+        func = node.func
+        obj = rules.runtime_namespace().get(func.id) if func.__class__ is ast.Name else None
+        hit = _TEMPLATE_HELPERS[id(node)] = (
+            node, obj if getattr(obj, "__module__", None) == runtime.__name__ else None)
+    return hit[1]
 
 
 def seq_param(prim) -> str | None:
     """For a runtime helper whose result is a list when one argument is (the adjoint of an
     item of a sequence is a list of per-item adjoints: srcad's own code, at second order),
     that argument's name."""
-    from . import runtime
     if isinstance(prim, rules.Rule):
         for func, param in ((runtime.unindex, "x"), (runtime.index_add, "acc")):
             if prim.key is func:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 
-from . import ir, rules
+from . import ir, rules, runtime
 from .activity import SEQ, Activity
 from .emit import (Emitted, Emitter, assign, bound_params, call, callee_args, line_mark,
                    name_load, sum_exprs)
@@ -25,6 +25,7 @@ from .errors import UnsupportedSyntaxError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
 from .rules.core import LIST_APPEND
 from .rules import FLOAT
+from .rules.helpers import BROADCASTING, FULL_BROADCAST, SCATTER, SHAPE_OF_SECOND
 from .optimize import nodes
 
 LIVE = "live"
@@ -117,7 +118,7 @@ class _Reverse(Emitter):
         needed = {n.id for n in rev_names if isinstance(n, ast.Name) and n.id in primal_names}
         counters = self.saved_counters
         self.saved = ((needed & self.overwritten) - self.for_targets - set(self.remat)) | counters
-        self.shape_only = _shape_only_reads(rev_names, self.saved)
+        self.shape_only = self.shape_only_reads(rev_names, self.saved)
         rev = self.replace_restores(rev)
 
         fwd = self.fwd_block(primal_body)
@@ -403,11 +404,11 @@ class _Reverse(Emitter):
         """Add `expr` to the adjoint of `name`; `lazy` (see the module docstring) and
         `wide` (its dtype is at least the primal's, see `_wide`) describe `expr`."""
         bar = self.d(name)
-        index = _unindex_parts(expr)
+        index = self.unindex_parts(expr)
         first = state.get(name) not in (LIVE, OWNED)
         if state.get(name) == OWNED and index is not None:
             g, idx = index                     # x_bar[idx] += g, without a zero array of x's size
-            out.append(assign(bar, call("index_add", name_load(bar), idx, g)))
+            out.append(assign(bar, self.helper_call(runtime.index_add, name_load(bar), idx, g)))
             return
         literal = isinstance(expr, (ast.Tuple, ast.List))
         if literal:
@@ -558,9 +559,10 @@ class _Reverse(Emitter):
             bar = self.d(name)
             node = self.lazy_def.pop(name, None)
             if node is not None:             # straight-line code: name is the same value there
-                node.value = call("unreduce", node.value, name_load(name))
+                node.value = self.helper_call(FULL_BROADCAST, node.value, name_load(name))
             else:
-                out.append(assign(bar, call("unreduce", name_load(bar), name_load(name))))
+                out.append(assign(bar, self.helper_call(FULL_BROADCAST, name_load(bar),
+                                                        name_load(name))))
             self.lazy.discard(name)
 
     def lazify(self, expr: ast.expr, target: str):
@@ -572,8 +574,7 @@ class _Reverse(Emitter):
             return expr, False
 
         def strip(node):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-                    node.func.id == "unreduce" and not node.keywords and \
+            if self.helper_of(node) is FULL_BROADCAST and not node.keywords and \
                     2 <= len(node.args) <= 4 and (len(node.args) == 2 or (
                         isinstance(node.args[2], ast.Constant) and node.args[2].value is None)):
                 return node.args[0], True
@@ -597,9 +598,7 @@ class _Reverse(Emitter):
             return isinstance(x, ir.Name) and x.id not in self.seqs
         if prim.kind != "elementwise":
             return False
-        return not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and
-                       n.func.id in ("unbroadcast", "bcast", "unreduce")
-                       for e in exprs for n in ast.walk(e))
+        return not any(self.helper_of(n) in BROADCASTING for e in exprs for n in ast.walk(e))
 
     def _full(self, expr: ast.expr, target: str) -> bool:
         """Whether elementwise arithmetic in `expr` combines an array with the shape of
@@ -610,7 +609,7 @@ class _Reverse(Emitter):
 
         def full(node) -> bool:
             if isinstance(node, ast.Call):                 # unindex: zeros shaped like x
-                return isinstance(node.func, ast.Name) and node.func.id == "unindex"
+                return self.helper_of(node) is SCATTER
             if isinstance(node, ast.Name):
                 n = primal_of.get(node.id)
                 if n is not None and n in self.lazy:
@@ -619,6 +618,25 @@ class _Reverse(Emitter):
                 return self.act.kinds.get(n) == rules.ANY and self.act.same_shape(ir.Name(n), want)
             return False
         return any(full(n) for n in _operands(expr))
+
+    def unindex_parts(self, expr):
+        """(g, idx) when `expr` is `unindex(g, x, idx)`, else None."""
+        if self.helper_of(expr) is SCATTER and len(expr.args) == 3:
+            return expr.args[0], expr.args[2]
+        return None
+
+    def shape_only_reads(self, nodes, names) -> set:
+        """Names among `names` that the reverse sweep (all its `nodes`) reads only as
+        `unbroadcast(g, name)`."""
+        total: dict = {}
+        shape: dict = {}
+        for node in nodes:
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names:
+                total[node.id] = total.get(node.id, 0) + 1
+            if self.helper_of(node) is SHAPE_OF_SECOND and len(node.args) == 2 and \
+                    isinstance(node.args[1], ast.Name):
+                shape[node.args[1].id] = shape.get(node.args[1].id, 0) + 1
+        return {n for n in total if shape.get(n) == total[n]}
 
     def rev_user_call(self, s, state, out):
         if id(s) not in self.splits:
@@ -852,29 +870,6 @@ def _is_numeric_ufunc(func) -> bool:
 def _args(names) -> ast.arguments:
     return ast.arguments(posonlyargs=[], args=[ast.arg(arg=n) for n in names], vararg=None,
                          kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
-
-
-def _unindex_parts(expr):
-    """(g, idx) when `expr` is `unindex(g, x, idx)`, else None."""
-    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and \
-            expr.func.id == "unindex" and len(expr.args) == 3:
-        return expr.args[0], expr.args[2]
-    return None
-
-
-def _shape_only_reads(nodes, names) -> set:
-    """Names among `names` that the reverse sweep (all its `nodes`) reads only as
-    `unbroadcast(g, name)`."""
-    total: dict = {}
-    shape: dict = {}
-    for node in nodes:
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names:
-            total[node.id] = total.get(node.id, 0) + 1
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-                node.func.id == "unbroadcast" and len(node.args) == 2 and \
-                isinstance(node.args[1], ast.Name):
-            shape[node.args[1].id] = shape.get(node.args[1].id, 0) + 1
-    return {n for n in total if shape.get(n) == total[n]}
 
 
 def _ragged(fn: ir.Function, act: Activity) -> set:
