@@ -504,9 +504,7 @@ class _Reverse(Emitter):
         if isinstance(s.target, tuple):
             for t in s.target:
                 self.materialize(t, out)
-            # an item that is itself a sequence gets 0.0: zeros_like cannot shape its items
             elts = [name_load(self.d(t)) if state.get(t) in (LIVE, OWNED) and t in self.act.active
-                    else ast.Constant(0.0) if t in self.seqs or t in self.ragged
                     else self.zeros(ir.Name(t)) for t in s.target]
             if self.active(v):
                 self.accumulate(v.id, ast.Tuple(elts=elts, ctx=ast.Load()), state, out)
@@ -660,10 +658,16 @@ class _Reverse(Emitter):
     def zero(self, n: str, state, out: list):
         """Set the adjoint of `n` to a new zero: an array of n's shape and dtype, which only
         this adjoint holds; or 0.0, which reads nothing and every adjoint operation takes as
-        a zero of any shape, where `n` may be unassigned on this path or is a sequence whose
-        items' shapes may differ (`[W, b]`: zeros_like cannot make an array of it)."""
+        a zero of any shape, where `n` may be unassigned on this path or its shape may differ
+        from one item of a sequence to the next; for a sequence whose items' shapes may
+        differ (`[W, b]`: zeros_like cannot make an array of it), one 0.0 per item. Neither
+        is owned: terms add to them item by item (add_items), never in place."""
         if n in self.maybe_unbound or n in self.ragged:
-            out.append(assign(self.d(n), ast.Constant(0.0)))
+            zero = ast.Constant(0.0)
+            if n in self.ragged and n in self.seqs and n not in self.maybe_unbound:
+                zero = ast.BinOp(left=ast.List(elts=[zero], ctx=ast.Load()), op=ast.Mult(),
+                                 right=call("len", name_load(n)))
+            out.append(assign(self.d(n), zero))
             state[n] = LIVE
             self.wide.discard(n)
             return

@@ -38,8 +38,8 @@ def unbroadcast(g, like):
     if not shape:
         return np.sum(g)
     lead = len(gshape) - len(shape)
-    if lead < 0:                  # a scalar standing for its broadcast (a sequence's 0.0 item)
-        return np.broadcast_to(g, shape).copy()
+    if lead < 0 and type(g) is float and g == 0.0:
+        return np.zeros(shape)    # a sequence's zero item (unindex's 0.0): a zero of any shape
     if lead:
         g = np.sum(g, axis=tuple(range(lead)))
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(g)[i] != 1)

@@ -74,6 +74,14 @@ def test_loop_over_a_list_of_differently_shaped_arrays(i):
     np.testing.assert_allclose(hess, want, atol=1e-6)
 
 
+@pytest.mark.parametrize("i", [0, 1])
+def test_second_order_of_a_list_of_unlike_items_appended_to_in_nested_loops(i):
+    args = (0.4, 0.2)
+    twice, hess, want = _second(rr.fuzz_147, args, i)
+    assert twice == pytest.approx(float(want), rel=1e-6, abs=1e-6)
+    assert hess == pytest.approx(float(want), rel=1e-6, abs=1e-6)
+
+
 def test_reverse_sweep_of_a_loop_nest_is_built_a_few_times_per_loop(monkeypatch):
     # each level's fixpoints used to rebuild every loop inside it: 3x the work per level
     calls = []
