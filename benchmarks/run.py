@@ -8,7 +8,8 @@ Run from anywhere (the repository's working-tree srcad is used):
     python benchmarks/run.py --only mlp,rnn   # just these benchmarks
 
 Benchmarks: scalar40, mlp, scalar_loop, rnn, rosenbrock, small_array (functions
-and hand-written gradients in cases.py), build_time and call_overhead.
+and hand-written gradients in cases.py), build_time, loop_nest_build (build time
+of a reverse derivative of loops nested 1..7 deep) and call_overhead.
 
 Columns of the per-benchmark tables:
   median / call   median over 11 repeats (7 with --quick) of the time per
@@ -54,7 +55,7 @@ import peers
 IMPLS = ("primal", "hand-written", "srcad", "autograd", "jax", "torch")
 PEERS = {"autograd": peers.autograd_impl, "jax": peers.jax_impl, "torch": peers.torch_impl}
 MEMORY_IMPLS = ("primal", "hand-written", "srcad", "autograd")  # tracemalloc sees NumPy only
-SPECIAL = ("build_time", "call_overhead")
+SPECIAL = ("build_time", "loop_nest_build", "call_overhead")
 
 # (benchmark, numerator, denominator, "<=" or ">=", limit): numerator and
 # denominator name implementations (a ratio of median times; "mem:" prefixed, of
@@ -69,6 +70,9 @@ TARGETS = [
     ("rosenbrock", "srcad", "hand-written", "<=", 1.2),
     ("small_array", "srcad", "primal", "<=", 3.0),
     ("build_time", "srcad", "ms", "<=", 50.0),
+    ("loop_nest_build", "depth 7, srcad", "ms", "<=", 30.0),
+    # linear in depth (t = a + b * depth, a >= 0) means t(7) <= 7 t(1); 3x per level was 729x
+    ("loop_nest_build", "depth 7, srcad", "depth 1, srcad", "<=", 7.0),
     ("call_overhead", "srcad", "µs", "<=", 2.0),
 ]
 UNITS = {"ms": 1e-3, "µs": 1e-6}
@@ -282,6 +286,54 @@ def run_build_time(opts):
     return {"srcad": build}
 
 
+def loop_nest(depth, serial):
+    """A fresh function of `depth` nested two-trip loops around `x = x * a + 0.5 * a`."""
+    lines = ["def nest(x, a):"]
+    lines += ["    " * (k + 1) + f"for i{k} in range(2):" for k in range(depth)]
+    lines += ["    " * (depth + 1) + "x = x * a + 0.5 * a", "    return x"]
+    source = "\n".join(lines) + "\n"
+    filename = f"<srcad-benchmark-nest-{depth}-{serial}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - on purpose
+    return namespace["nest"], filename
+
+
+def run_loop_nest_build(opts):
+    """Median wall time of srcad.derivative(mode="reverse") on fresh loop nests of depth 1..7:
+    the reverse pass's loop fixpoints must not redo the inner loops' work per level."""
+    count = 5 if opts.quick else 15
+    print(
+        "\n### loop_nest_build: srcad.derivative(nest, mode=\"reverse\", wrt=(0, 1)) on fresh "
+        f"loop nests `for i0 in range(2): for i1 ...: x = x * a + 0.5 * a`, {count} builds each\n"
+    )
+    results, rows, previous = {}, [], None
+    try:
+        import srcad
+
+        srcad.derivative(loop_nest(1, "warm-up")[0], mode="reverse", wrt=(0, 1))
+        for depth in range(1, 8):
+            samples = []
+            for serial in range(count):
+                f, filename = loop_nest(depth, serial)
+                start = time.perf_counter()
+                df = srcad.derivative(f, mode="reverse", wrt=(0, 1))
+                samples.append(time.perf_counter() - start)
+                linecache.cache.pop(filename, None)
+                if df(1.0, 0.5)[0] != 0.5 ** (2 ** depth):
+                    raise AssertionError(f"depth {depth}: wrong d/dx")
+            build = statistics.median(samples)
+            results[f"depth {depth}, srcad"] = build
+            # the step between the fastest builds: medians move with the machine's load
+            step = "" if previous is None else fmt_time(max(min(samples) - previous, 0.0))
+            rows.append([str(depth), fmt_time(build), fmt_time(min(samples)), step])
+            previous = min(samples)
+    except Exception as exc:  # noqa: BLE001 - report and carry on
+        rows.append(["", error_text(exc), "", ""])
+    print(table(["depth", "median", "min", "+ per level (min)"], rows))
+    return results
+
+
 def run_call_overhead(opts):
     """srcad.grad's wrapper cost: grad(f)(x, y) minus derivative(f)(x, y). scalar40's
     parameters are annotated `float`, so derivative(f) is the very function grad(f)
@@ -378,7 +430,8 @@ def main(argv=None):
 
     results, rows = {}, []
     for name in (n for n in names if n in selected):
-        runner = {"build_time": run_build_time, "call_overhead": run_call_overhead}.get(name)
+        runner = {"build_time": run_build_time, "loop_nest_build": run_loop_nest_build,
+                  "call_overhead": run_call_overhead}.get(name)
         results[name] = runner(opts) if runner else run_case(name, opts)
         print()
         for target in (t for t in TARGETS if t[0] == name):

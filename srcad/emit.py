@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass, field
 
-from . import ir, rules
+from . import ir, rules, runtime
 from .activity import Activity, bound_args
-from .rules import ANY, FLOAT
+from .rules import ANY, FLOAT, INT
+from .rules.helpers import BROADCASTING
 
 LINE_MARK = "__srcad_line__"
 
@@ -27,6 +29,24 @@ def line_mark(line: int) -> ast.stmt:
     return ast.Expr(value=call(LINE_MARK, ast.Constant(line)))
 
 
+@dataclass
+class Emitted:
+    """What an emitter returns: the derivative's functions (one, or a split helper's forward
+    and backward halves), the objects their code names besides the runtime's (the user's
+    callees, their derivatives), and the variables holding adjoints (for the optimizer)."""
+    trees: list
+    injected: dict
+    adjoints: set = field(default_factory=set)
+
+
+def bound_params(v: ir.Call) -> dict:
+    """The call's arguments by the rule's parameter names (`x`, the indexed value, for an
+    index; its index atoms are the template's IDX)."""
+    if isinstance(v.prim, rules.IndexRule):
+        return {"x": v.args[0]}
+    return bound_args(v)
+
+
 class Emitter:
     """Base of the forward and reverse emitters: naming and rule templates."""
 
@@ -38,8 +58,21 @@ class Emitter:
         self.build_callee = build_callee          # (func, mode, wrt, kinds) -> function
         self.taken = set(fn.reserved) | {t for s in ir.walk(fn.body) for t in ir.targets(s)}
         self.derived: dict = {}
-        self.injected: dict = dict(getattr(fn, "injected", {}))
+        self.injected: dict = dict(fn.injected)
         self.last_line = None
+        self.seqs = sequences(fn, act)
+        self.helper_calls: dict = {}      # id(call) -> (call, the runtime helper it calls)
+
+    def helper_call(self, func, *args) -> ast.Call:
+        """A call of runtime helper `func`, recorded so that later steps know what it calls."""
+        node = call(func.__name__, *args)
+        self.helper_calls[id(node)] = (node, func)
+        return node
+
+    def helper_of(self, node):
+        """The runtime helper `node` calls, if this emitter built it as such a call."""
+        hit = self.helper_calls.get(id(node))
+        return hit[1] if hit is not None and hit[0] is node else None
 
     def new_name(self, base: str) -> str:
         name, k = base, 0
@@ -107,10 +140,9 @@ class Emitter:
         return self.derived[key]
 
     def mark(self, s, out: list):
-        line = getattr(s, "line", None)
-        if line is not None and line != self.last_line and line in self.fn.source_lines:
-            out.append(line_mark(line))
-            self.last_line = line
+        if s.line != self.last_line and s.line in self.fn.source_lines:
+            out.append(line_mark(s.line))
+            self.last_line = s.line
 
     def template(self, tmpl: rules.Template, s: ir.Assign, extra: dict,
                  strip_bcast: bool = False) -> ast.expr:
@@ -132,9 +164,8 @@ class Emitter:
                 return out if node.id == "out" else bound.get(node.id)
             return None
 
-        def identity(node) -> bool:
-            f = node.func.id
-            if f == "bcast":
+        def identity(node, helper) -> bool:
+            if helper is runtime.bcast:
                 # the tangent's shape is that of the parameters it mentions
                 params = [bound[n.id[:-4]] for n in ast.walk(node.args[0])
                           if isinstance(n, ast.Name) and n.id.endswith("_dot")
@@ -151,8 +182,8 @@ class Emitter:
                 new = mapping.get(node.id)
                 return rules.clone(new) if isinstance(new, ast.AST) else \
                     ast.Name(id=new if new is not None else node.id, ctx=node.ctx)
-            if cls is ast.Call and node.func.__class__ is ast.Name and \
-                    node.func.id in _BROADCASTING and len(node.args) >= 2 and identity(node):
+            helper = _template_helper(node) if cls is ast.Call else None
+            if helper in BROADCASTING and len(node.args) >= 2 and identity(node, helper):
                 return build(node.args[0])
             if cls is list:
                 return [build(x) for x in node]
@@ -162,11 +193,74 @@ class Emitter:
             d = new.__dict__
             for f in cls._fields:
                 d[f] = build(getattr(node, f, None))
+            if helper is not None:
+                self.helper_calls[id(new)] = (new, helper)
             return new
         return build(tmpl.tree)
 
 
-_BROADCASTING = {"bcast", "unbroadcast", "unreduce"}
+_TEMPLATE_HELPERS: dict = {}
+
+
+def _template_helper(node: ast.Call):
+    """The runtime helper a template's call `node` calls (its name resolved where generated
+    code runs, once per template node), or None."""
+    hit = _TEMPLATE_HELPERS.get(id(node))
+    if hit is None or hit[0] is not node:
+        func = node.func
+        obj = rules.runtime_namespace().get(func.id) if func.__class__ is ast.Name else None
+        hit = _TEMPLATE_HELPERS[id(node)] = (
+            node, obj if getattr(obj, "__module__", None) == runtime.__name__ else None)
+    return hit[1]
+
+
+def seq_param(prim) -> str | None:
+    """For a runtime helper whose result is a list when one argument is (the adjoint of an
+    item of a sequence is a list of per-item adjoints: srcad's own code, at second order),
+    that argument's name."""
+    if isinstance(prim, rules.Rule):
+        for func, param in ((runtime.unindex, "x"), (runtime.index_add, "acc")):
+            if prim.key is func:
+                return param
+    return None
+
+
+def sequences(fn: ir.Function, act: Activity) -> set:
+    """The names that may hold a list or tuple (whose derivatives add item by item):
+    activity's, plus the items unpacked from a value that the code then uses as sequences
+    (indexes, unpacks, or hands to a helper of `seq_param` as that argument: a helper's
+    derivative returns its value and its residuals as one tuple), and what those helpers
+    make of a sequence."""
+    out = set(act.seqs)
+    unpacked, used = set(), set()
+    for st in ir.walk(fn.body):
+        if not isinstance(st, ir.Assign):
+            continue
+        v = st.value
+        if isinstance(st.target, tuple):
+            unpacked |= {t for t in st.target if act.kind(ir.Name(t)) not in (FLOAT, INT)}
+            if isinstance(v, ir.Name):
+                used.add(v.id)
+        elif isinstance(v, ir.Call) and isinstance(v.prim, rules.IndexRule):
+            used |= {v.args[0].id} if isinstance(v.args[0], ir.Name) else set()
+        elif isinstance(v, ir.Call) and seq_param(v.prim):
+            a = bound_args(v).get(seq_param(v.prim))
+            used |= {a.id} if isinstance(a, ir.Name) else set()
+    out |= unpacked & used
+    changed = True
+    while changed:
+        changed = False
+        for st in ir.walk(fn.body):
+            if not isinstance(st, ir.Assign) or isinstance(st.target, tuple) or \
+                    st.target in out:
+                continue
+            v = st.value
+            if isinstance(v, ir.Call) and seq_param(v.prim):
+                v = bound_args(v).get(seq_param(v.prim))
+            if isinstance(v, ir.Name) and v.id in out:
+                out.add(st.target)
+                changed = True
+    return out
 
 
 def sum_exprs(exprs: list) -> ast.expr:

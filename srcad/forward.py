@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import ast
 
-from . import ir, rules
+from . import ir
 from .activity import Activity, diff_args
-from .emit import Emitter, assign, call, callee_args, name_load, sum_exprs
+from .emit import Emitted, Emitter, assign, bound_params, call, callee_args, name_load, sum_exprs
 from .errors import UnsupportedSyntaxError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
 from .rules.core import LIST_APPEND
 
 
-def forward(fn: ir.Function, act: Activity, wrt: list, build_callee) -> ast.FunctionDef:
+def forward(fn: ir.Function, act: Activity, wrt: list, build_callee) -> Emitted:
     """The tangent function: `f_jvp(*params, *wrt_dots)` returns `(out, out_dot)`."""
-    return _Forward(fn, act, build_callee).function(wrt)
+    em = _Forward(fn, act, build_callee)
+    return Emitted([em.function(wrt)], em.injected)
 
 
 class _Forward(Emitter):
@@ -32,7 +33,6 @@ class _Forward(Emitter):
         tree = ast.FunctionDef(name=f"{self.fn.name}_jvp", args=args,
                                body=[ast.Expr(ast.Constant(doc))] + body, decorator_list=[],
                                returns=None, type_comment=None, type_params=[])
-        tree.injected = self.injected
         return tree
 
     def block(self, stmts) -> list:
@@ -94,7 +94,7 @@ class _Forward(Emitter):
         active_args = [a for a in diff_args(v) if self.active(a)]
         if not active_args:
             return primal + [assign(self.d(target), self.zeros(ir.Name(target)))]
-        bound = _bound_params(v)
+        bound = bound_params(v)
         terms = []
         all_active = all(self.active(bound[p]) for p in prim.diff_params if p in bound)
         for p in prim.diff_params:
@@ -107,7 +107,7 @@ class _Forward(Emitter):
                                              f"for argument {p!r}", self.fn.filename, s.line)
             terms.append(self.template(tmpl, s, {f"{p}_dot": name_load(self.d(a.id))},
                                        strip_bcast=all_active))
-        if target in self.act.seqs and len(terms) > 1:      # lists: add item by item
+        if target in self.seqs and len(terms) > 1:      # lists: add item by item
             total = terms[0]
             for t in terms[1:]:
                 total = call("add_items", total, t)
@@ -126,9 +126,3 @@ class _Forward(Emitter):
         args = [ir.atom_ast(a) for a in atoms] + [name_load(self.d(atoms[i].id)) for i in wrt]
         return [assign((s.target, self.d(s.target)), call(name, *args))]
 
-
-def _bound_params(v: ir.Call) -> dict:
-    from .activity import bound_args
-    if isinstance(v.prim, rules.IndexRule):
-        return {"x": v.args[0]}
-    return bound_args(v)

@@ -20,14 +20,15 @@ _FOLD = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
          ast.Div: operator.truediv, ast.Pow: operator.pow}
 
 
-def optimize(fn: ast.FunctionDef, impure: set) -> ast.FunctionDef:
-    """Simplify `fn` in place; `impure` names functions whose calls must stay."""
+def optimize(fn: ast.FunctionDef, impure: set, adjoints: set = frozenset()) -> ast.FunctionDef:
+    """Simplify `fn` in place; `impure` names functions whose calls must stay, `adjoints`
+    the variables holding adjoints (the reverse emitter's)."""
     _simplify(fn)
-    _merge_accumulations(fn, impure, getattr(fn, "adjoints", set()))
+    _merge_accumulations(fn, impure, adjoints)
     _propagate_copies(fn)
     _remove_dead(fn, impure)
     _inline_single_use(fn, impure)
-    _tidy_adjoints(fn, getattr(fn, "adjoints", set()))
+    _tidy_adjoints(fn, adjoints)
     _drop_orphan_marks(fn)
     return fn
 

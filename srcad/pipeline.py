@@ -411,6 +411,7 @@ class Build:
     trees: list = field(default_factory=list)  # emit, optimize: the derivative functions
     callees: list = field(default_factory=list)   # emit: the helpers' derivative texts
     injected: dict = field(default_factory=dict)  # emit: names bound for the compiled code
+    adjoints: set = field(default_factory=set)    # emit: the names holding adjoints
     used: set = field(default_factory=set)     # codegen: the names the trees read
     text: str = ""                             # codegen: the source text
     funcs: list = field(default_factory=list)  # codegen: the compiled functions
@@ -458,21 +459,20 @@ def _emit(b: Build):
     stack.append(f)
     try:
         if b.mode == "forward":
-            tree = forward.forward(fn, b.act, b.names, build_callee)
+            emitted = forward.forward(fn, b.act, b.names, build_callee)
         elif b.mode in ("reverse", "split"):
-            tree = reverse.reverse(fn, b.act, b.names, build_callee, with_value=b.with_value,
-                                   single=b.single, split=b.mode == "split")
+            emitted = reverse.reverse(fn, b.act, b.names, build_callee, with_value=b.with_value,
+                                      single=b.single, split=b.mode == "split")
         else:
             raise SrcadError(f"unknown mode {b.mode!r}: use 'forward' or 'reverse'")
     finally:
         stack.pop()
-    trees = list(tree) if isinstance(tree, tuple) else [tree]
+    trees = emitted.trees
     if b.name:
         for t, n in zip(trees, (b.name,) if isinstance(b.name, str) else b.name):
             t.name = n
-    injected = dict(fn.injected)
-    injected.update(_injected_of(trees[0], fn))
-    b.trees, b.injected = trees, injected
+    b.trees, b.injected = trees, {**fn.injected, **emitted.injected}
+    b.adjoints = emitted.adjoints
 
 
 def _check_emitted(b: Build):
@@ -491,7 +491,7 @@ def _check(b: Build, after: str):
 
 def _optimize(b: Build):
     impure = set(b.injected)
-    b.trees = [optimize.optimize(t, impure) for t in b.trees]
+    b.trees = [optimize.optimize(t, impure, b.adjoints) for t in b.trees]
 
 
 def _codegen(b: Build):
@@ -629,10 +629,6 @@ def _print(b: Build, pass_name: str, shown, header: bool):
     if header:
         print(f"# srcad: {b.mode} derivative of {b.parsed.tree.name}, after {pass_name}")
     print(shown(b))
-
-
-def _injected_of(tree, fn) -> dict:
-    return getattr(tree, "injected", {})
 
 
 def _defaults(parsed, fn, mode):

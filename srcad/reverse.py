@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import ast
 
-from . import ir, rules
-from .activity import Activity
-from .emit import Emitter, assign, call, callee_args, name_load, sum_exprs
+from . import ir, rules, runtime
+from .activity import SEQ, Activity
+from .emit import (Emitted, Emitter, assign, bound_params, call, callee_args, line_mark,
+                   name_load, sum_exprs)
 from .errors import UnsupportedSyntaxError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
+from .rules.core import LIST_APPEND
 from .rules import FLOAT
+from .rules.helpers import BROADCASTING, FULL_BROADCAST, SCATTER, SHAPE_OF_SECOND
 from .optimize import nodes
 
 LIVE = "live"
@@ -38,7 +41,7 @@ class _Restore(ast.Expr):
 
 
 def reverse(fn: ir.Function, act: Activity, wrt: list, build_callee, with_value: bool = False,
-            single: bool = True, split: bool = False):
+            single: bool = True, split: bool = False) -> Emitted:
     """The adjoint function: `f_grad(*params, d_out=1.0)` returns the gradient for `wrt`
     (a tuple of them unless `single`), or `(value, gradient)` `with_value`.
 
@@ -47,15 +50,15 @@ def reverse(fn: ir.Function, act: Activity, wrt: list, build_callee, with_value:
     gradients, so the helper's primal runs once.
     """
     em = _Reverse(fn, act, build_callee)
-    em.wrt_is_tuple = not single
-    return em.function(wrt, with_value, split)
+    trees = em.function(wrt, with_value, split, single)
+    return Emitted(trees, em.injected, em.adjoint_names())
 
 
 class _Reverse(Emitter):
     suffix = "bar"
 
-    def function(self, wrt, with_value, split=False):
-        fn = self.fn
+    def __init__(self, fn: ir.Function, act: Activity, build_callee):
+        super().__init__(fn, act, build_callee)
         defs: dict = {}
         self.loop_depth_of: dict = {}
         self.first_defs: set = set()
@@ -63,20 +66,31 @@ class _Reverse(Emitter):
         self.for_targets = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.For)}
         self.overwritten = {n for n, c in defs.items() if c > 1 or self.loop_depth_of.get(n)} \
             | {p for p in fn.params if p in defs}
-        self.counters: dict = {}
-        self.zeroed: set = set()           # names reconcile zero-initialised with zeros_like
+        self.counters: dict = {}           # loop -> its iteration counter (loops that break)
+        self.saved_counters: set = set()   # counters of loops inside loops, kept on stacks
         self.zero_on_consume: set = set()
         self.lazy: set = set()             # names whose adjoint may be lazy (see the docstring)
         self.wide: set = set()             # names whose adjoint's dtype is at least the primal's
         self.lazy_def: dict = {}           # lazy name -> the statement that assigned it
         self.depth = 0                     # control-flow nesting in the reverse sweep
+        self.last_rev_line = None          # the user line the reverse sweep marked last
+        self.loop_memo: dict = {}          # see _rev_loop_once
+        self.lines_in: dict = {}
+        self.maybe_unbound = {t for st in ir.walk(fn.body) for t in ir.targets(st)} - \
+            _assigned(fn.body, set(fn.params))
+        self.ragged = _ragged(fn, act)
         self.d_out = self.new_name("d_out")
+        self.splits: dict = {}             # id(statement) -> its helper call's split halves
+        self.seq_bars: set = set()         # adjoints assigned a tuple or list somewhere
+        self.remat = self.find_rematerialized(fn.body[:-1], defs)
+        self.saved: set = set()            # primal values kept for the reverse sweep
+        self.shape_only: set = set()       # ... of which only the shape is kept
+
+    def function(self, wrt, with_value, split, single) -> list:
+        fn = self.fn
         ret = fn.body[-1]
         assert isinstance(ret, ir.Return)
         primal_body = fn.body[:-1]
-        self.splits = {}
-        self.seq_bars = set()                # adjoints assigned a tuple or list somewhere
-        self.remat = self.find_rematerialized(primal_body, defs)
         for st in ir.walk(primal_body):
             if isinstance(st, ir.Assign) and isinstance(st.value, ir.Call) and \
                     isinstance(st.value.prim, UserCall) and st.target in self.act.active:
@@ -88,7 +102,6 @@ class _Reverse(Emitter):
         if self.active(ret.value):
             seed = [assign(self.d(ret.value.id), name_load(self.d_out))]
             state[ret.value.id] = LIVE
-        from .emit import line_mark
         rev = [line_mark(0)] + seed + self.rev_block(primal_body, state)
         grads = []
         for p in wrt:
@@ -103,9 +116,9 @@ class _Reverse(Emitter):
             | {sp[2] for sp in self.splits.values()}
         rev_names = [n for st in rev + grads for n in nodes(st)]
         needed = {n.id for n in rev_names if isinstance(n, ast.Name) and n.id in primal_names}
-        counters = getattr(self, "saved_counters", set())
+        counters = self.saved_counters
         self.saved = ((needed & self.overwritten) - self.for_targets - set(self.remat)) | counters
-        self.shape_only = _shape_only_reads(rev_names, self.saved)
+        self.shape_only = self.shape_only_reads(rev_names, self.saved)
         rev = self.replace_restores(rev)
 
         fwd = self.fwd_block(primal_body)
@@ -119,7 +132,7 @@ class _Reverse(Emitter):
             body.append(assign(keep, value))
             value = name_load(keep)
         body += rev
-        result = grads[0] if len(wrt) == 1 and not self.wrt_is_tuple else \
+        result = grads[0] if len(wrt) == 1 and single else \
             ast.Tuple(elts=grads, ctx=ast.Load())
         if with_value:
             result = ast.Tuple(elts=[value, result], ctx=ast.Load())
@@ -132,18 +145,11 @@ class _Reverse(Emitter):
         tree = ast.FunctionDef(name=f"{fn.name}_grad", args=args,
                                body=[ast.Expr(ast.Constant(doc))] + body, decorator_list=[],
                                returns=None, type_comment=None, type_params=[])
-        tree.injected = self.injected
-        tree.adjoints = self.adjoint_names()
-        return tree
+        return [tree]
 
     def adjoint_names(self) -> set:
         """The variables holding adjoints (for the optimizer's sign and factor rewrites)."""
         return {v for k, v in self.derived.items() if isinstance(k, str)} | {self.d_out}
-
-    wrt_is_tuple = True
-    last_rev_line = None
-    seq_bars: set = set()
-    remat: dict = {}
 
     # ------------------------------------------------------------ helper calls
     def prepare_split(self, s: ir.Assign):
@@ -261,9 +267,6 @@ class _Reverse(Emitter):
             if n in never_defined:
                 pre.append(assign(n, ast.Constant(None)))
             pre.append(assign(self.stack(n), ast.List(elts=[], ctx=ast.Load())))
-        # a zero adjoint `zeros_like(n)` reconcile put on a branch where n may not exist
-        for n in sorted(self._maybe_undefined(self.zeroed - self.saved), key=self._order):
-            pre.append(assign(n, ast.Constant(None)))
         return pre
 
     def split_functions(self, wrt, fwd, rev, grads, ret, counters):
@@ -301,9 +304,7 @@ class _Reverse(Emitter):
                                         f"gradient with respect to {', '.join(wrt)}."))]
             + unpack + rev + [ast.Return(result)],
             decorator_list=[], returns=None, type_comment=None, type_params=[])
-        f_tree.injected = b_tree.injected = self.injected
-        b_tree.adjoints = self.adjoint_names()
-        return f_tree, b_tree
+        return [f_tree, b_tree]
 
     # ------------------------------------------------------------ analysis helpers
     def _count_defs(self, stmts, defs, depth):
@@ -403,17 +404,17 @@ class _Reverse(Emitter):
         """Add `expr` to the adjoint of `name`; `lazy` (see the module docstring) and
         `wide` (its dtype is at least the primal's, see `_wide`) describe `expr`."""
         bar = self.d(name)
-        index = _unindex_parts(expr)
+        index = self.unindex_parts(expr)
         first = state.get(name) not in (LIVE, OWNED)
         if state.get(name) == OWNED and index is not None:
             g, idx = index                     # x_bar[idx] += g, without a zero array of x's size
-            out.append(assign(bar, call("index_add", name_load(bar), idx, g)))
+            out.append(assign(bar, self.helper_call(runtime.index_add, name_load(bar), idx, g)))
             return
         literal = isinstance(expr, (ast.Tuple, ast.List))
         if literal:
             self.seq_bars.add(name)
         if state.get(name) in (LIVE, OWNED):
-            if name in self.act.seqs or name in self.seq_bars:   # lists, tuples: item by item
+            if name in self.seqs or name in self.seq_bars:   # lists, tuples: item by item
                 expr = call("add_items", name_load(bar), expr)
                 state[name] = LIVE
             elif state[name] == OWNED and not self.is_float(ir.Name(name)):
@@ -465,9 +466,7 @@ class _Reverse(Emitter):
             self.lazy_def.pop(n, None)
             self.wide.discard(n)
             if n in self.zero_on_consume and n in self.act.active:
-                out.append(assign(self.d(n), self.zeros(ir.Name(n))))
-                state[n] = OWNED
-                self.wide.add(n)
+                self.zero(n, state, out)
             else:
                 state.pop(n, None)
             if restore and n in self.overwritten and n not in self.for_targets and \
@@ -496,11 +495,9 @@ class _Reverse(Emitter):
         return out                                       # break, continue: nothing to undo
 
     def mark_rev(self, s, out):
-        line = getattr(s, "line", None)
-        if line is not None and line in self.fn.source_lines and line != self.last_rev_line:
-            self.last_rev_line = line
-            from .emit import line_mark
-            out.insert(0, line_mark(line))
+        if s.line in self.fn.source_lines and s.line != self.last_rev_line:
+            self.last_rev_line = s.line
+            out.insert(0, line_mark(s.line))
 
     def rev_assign(self, s: ir.Assign, state, out):
         v = s.value
@@ -530,7 +527,7 @@ class _Reverse(Emitter):
                                          slice=ast.Constant(k), ctx=ast.Load())
                     self.accumulate(a.id, item, state, out)
             return
-        bound = _bound(v)
+        bound = bound_params(v)
         extra = {"out_bar": out_bar}
         if prim.vjp_shared is not None:      # the adjoints of all arguments at once: once
             shared = self.template(prim.vjp_shared, s, extra)
@@ -569,9 +566,10 @@ class _Reverse(Emitter):
             bar = self.d(name)
             node = self.lazy_def.pop(name, None)
             if node is not None:             # straight-line code: name is the same value there
-                node.value = call("unreduce", node.value, name_load(name))
+                node.value = self.helper_call(FULL_BROADCAST, node.value, name_load(name))
             else:
-                out.append(assign(bar, call("unreduce", name_load(bar), name_load(name))))
+                out.append(assign(bar, self.helper_call(FULL_BROADCAST, name_load(bar),
+                                                        name_load(name))))
             self.lazy.discard(name)
 
     def lazify(self, expr: ast.expr, target: str):
@@ -579,12 +577,11 @@ class _Reverse(Emitter):
         surrounds it: E then broadcasts to the adjoint of `target` (an array, not a list).
         Returns the expression and whether it dropped one."""
         if self.depth or self.act.kind(ir.Name(target)) != rules.ANY or \
-                target in self.act.seqs or target in self.seq_bars:
+                target in self.seqs or target in self.seq_bars:
             return expr, False
 
         def strip(node):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-                    node.func.id == "unreduce" and not node.keywords and \
+            if self.helper_of(node) is FULL_BROADCAST and not node.keywords and \
                     2 <= len(node.args) <= 4 and (len(node.args) == 2 or (
                         isinstance(node.args[2], ast.Constant) and node.args[2].value is None)):
                 return node.args[0], True
@@ -605,12 +602,10 @@ class _Reverse(Emitter):
         prim = call_.prim
         if isinstance(prim, rules.IndexRule):
             x = call_.args[0]
-            return isinstance(x, ir.Name) and x.id not in self.act.seqs
-        if getattr(prim, "kind", None) != "elementwise":
+            return isinstance(x, ir.Name) and x.id not in self.seqs
+        if prim.kind != "elementwise":
             return False
-        return not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and
-                       n.func.id in ("unbroadcast", "bcast", "unreduce")
-                       for e in exprs for n in ast.walk(e))
+        return not any(self.helper_of(n) in BROADCASTING for e in exprs for n in ast.walk(e))
 
     def _full(self, expr: ast.expr, target: str) -> bool:
         """Whether elementwise arithmetic in `expr` combines an array with the shape of
@@ -621,7 +616,7 @@ class _Reverse(Emitter):
 
         def full(node) -> bool:
             if isinstance(node, ast.Call):                 # unindex: zeros shaped like x
-                return isinstance(node.func, ast.Name) and node.func.id == "unindex"
+                return self.helper_of(node) is SCATTER
             if isinstance(node, ast.Name):
                 n = primal_of.get(node.id)
                 if n is not None and n in self.lazy:
@@ -630,6 +625,25 @@ class _Reverse(Emitter):
                 return self.act.kinds.get(n) == rules.ANY and self.act.same_shape(ir.Name(n), want)
             return False
         return any(full(n) for n in _operands(expr))
+
+    def unindex_parts(self, expr):
+        """(g, idx) when `expr` is `unindex(g, x, idx)`, else None."""
+        if self.helper_of(expr) is SCATTER and len(expr.args) == 3:
+            return expr.args[0], expr.args[2]
+        return None
+
+    def shape_only_reads(self, nodes, names) -> set:
+        """Names among `names` that the reverse sweep (all its `nodes`) reads only as
+        `unbroadcast(g, name)`."""
+        total: dict = {}
+        shape: dict = {}
+        for node in nodes:
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names:
+                total[node.id] = total.get(node.id, 0) + 1
+            if self.helper_of(node) is SHAPE_OF_SECOND and len(node.args) == 2 and \
+                    isinstance(node.args[1], ast.Name):
+                shape[node.args[1].id] = shape.get(node.args[1].id, 0) + 1
+        return {n for n in total if shape.get(n) == total[n]}
 
     def rev_user_call(self, s, state, out):
         if id(s) not in self.splits:
@@ -650,11 +664,27 @@ class _Reverse(Emitter):
         no one reads, since n's own adjoint code runs only where n was assigned)."""
         for n in sorted(want):
             if want[n] in (LIVE, OWNED) and state.get(n) not in (LIVE, OWNED):
-                if not self.is_float(ir.Name(n)):
-                    self.zeroed.add(n)
-                out.append(assign(self.d(n), self.zeros(ir.Name(n))))
-                state[n] = OWNED                 # a new zero array, of n's dtype
-                self.wide.add(n)
+                self.zero(n, state, out)
+
+    def zero(self, n: str, state, out: list):
+        """Set the adjoint of `n` to a new zero: an array of n's shape and dtype, which only
+        this adjoint holds; or 0.0, which reads nothing and every adjoint operation takes as
+        a zero of any shape, where `n` may be unassigned on this path or its shape may differ
+        from one item of a sequence to the next; for a sequence whose items' shapes may
+        differ (`[W, b]`: zeros_like cannot make an array of it), one 0.0 per item. Neither
+        is owned: terms add to them item by item (add_items), never in place."""
+        if n in self.maybe_unbound or n in self.ragged:
+            zero = ast.Constant(0.0)
+            if n in self.ragged and n in self.seqs and n not in self.maybe_unbound:
+                zero = ast.BinOp(left=ast.List(elts=[zero], ctx=ast.Load()), op=ast.Mult(),
+                                 right=call("len", name_load(n)))
+            out.append(assign(self.d(n), zero))
+            state[n] = LIVE
+            self.wide.discard(n)
+            return
+        out.append(assign(self.d(n), self.zeros(ir.Name(n))))
+        state[n] = OWNED                         # a new zero array, of n's dtype
+        self.wide.add(n)
 
     @staticmethod
     def _touched(s) -> set:
@@ -703,10 +733,38 @@ class _Reverse(Emitter):
         entry = self.wide - touched
         self.depth += 1
         try:
-            return lazy_pre + self._rev_loop(s, state, entry)
+            return lazy_pre + self._rev_loop_once(s, state, entry)
         finally:
             self.depth -= 1
             self._wide_after(entry, touched, state)
+
+    def _rev_loop_once(self, s, state, wide_entry: set) -> list:
+        """`_rev_loop`, memoized on everything it reads: the fixpoints of an enclosing loop
+        re-run its body, and without this each level of nesting would triple the work."""
+        lines = self._lines_in(s)
+        line = self.last_rev_line if self.last_rev_line in lines else _ELSEWHERE
+        key = (id(s), tuple(sorted(state.items())), frozenset(wide_entry),
+               frozenset(self.zero_on_consume), line, frozenset(self.seq_bars),
+               frozenset(self.lazy))
+        hit = self.loop_memo.get(key)
+        if hit is None:
+            out = self._rev_loop(s, state, wide_entry)
+            after = self.last_rev_line if self.last_rev_line in lines else _ELSEWHERE
+            self.loop_memo[key] = hit = (out, dict(state), after, set(self.seq_bars))
+        out, after, line, seq = hit
+        state.clear()
+        state.update(after)
+        if line is not _ELSEWHERE:           # else it marked no line: the last mark stands
+            self.last_rev_line = line
+        self.seq_bars |= seq
+        return out
+
+    def _lines_in(self, s) -> set:
+        """The user lines of the statements inside control-flow statement `s`."""
+        lines = self.lines_in.get(id(s))
+        if lines is None:
+            lines = self.lines_in[id(s)] = {x.line for b in ir.blocks(s) for x in ir.walk(b)}
+        return lines
 
     def _rev_loop(self, s, state, wide_entry: set) -> list:
         # fixpoint: the adjoint state at the start of the reversed body equals that at its end
@@ -753,7 +811,7 @@ class _Reverse(Emitter):
                 pre.append(assign(count, ast.Call(func=ast.Attribute(
                     value=name_load(self.stack(count)), attr="pop", ctx=ast.Load()), args=[],
                     keywords=[])))
-                self.saved_counters = getattr(self, "saved_counters", set()) | {count}
+                self.saved_counters.add(count)
         if isinstance(s, ir.For):
             it = ir.atom_ast(s.iter)
             if breaks:
@@ -795,6 +853,7 @@ class _Reverse(Emitter):
         return out
 
 
+_ELSEWHERE = object()              # a line outside the statement at hand
 _ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
 
@@ -828,28 +887,44 @@ def _args(names) -> ast.arguments:
                          kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
 
 
-def _unindex_parts(expr):
-    """(g, idx) when `expr` is `unindex(g, x, idx)`, else None."""
-    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and \
-            expr.func.id == "unindex" and len(expr.args) == 3:
-        return expr.args[0], expr.args[2]
-    return None
+def _ragged(fn: ir.Function, act: Activity) -> set:
+    """Sequences whose items' shapes may differ (`[W, b]`, a list argument), the items taken
+    from them, and what is built from those: no single array is a zero adjoint of them."""
+    out = {p for p in fn.params if act.kind(ir.Name(p)) == SEQ}
+    changed = True
+    while changed:
+        changed = False
+        for st in ir.walk(fn.body):
+            if not isinstance(st, ir.Assign) or isinstance(st.target, tuple) or \
+                    st.target in out:
+                continue
+            v = st.value
+            if isinstance(v, ir.Name):
+                hit = v.id in out
+            elif not isinstance(v, ir.Call):
+                hit = False
+            elif v.prim in (PACK_LIST, PACK_TUPLE):
+                hit = any(isinstance(a, ir.Name) and a.id in out for a in v.args) or \
+                    not all(act.same_shape(a, v.args[0]) for a in v.args)
+            elif v.prim is LIST_APPEND or isinstance(v.prim, rules.IndexRule):
+                hit = any(isinstance(a, ir.Name) and a.id in out for a in v.args[:2])
+            else:
+                hit = False
+            if hit:
+                out.add(st.target)
+                changed = True
+    return out
 
 
-def _shape_only_reads(nodes, names) -> set:
-    """Names among `names` that the reverse sweep (all its `nodes`) reads only as
-    `unbroadcast(g, name)`."""
-    total: dict = {}
-    shape: dict = {}
-    for node in nodes:
-        if True:
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names:
-                total[node.id] = total.get(node.id, 0) + 1
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-                    node.func.id == "unbroadcast" and len(node.args) == 2 and \
-                    isinstance(node.args[1], ast.Name):
-                shape[node.args[1].id] = shape.get(node.args[1].id, 0) + 1
-    return {n for n in total if shape.get(n) == total[n]}
+def _assigned(stmts, before: set) -> set:
+    """The names assigned on every path through `stmts` (a loop's body may not run)."""
+    done = set(before)
+    for s in stmts:
+        if isinstance(s, ir.Assign):
+            done |= set(ir.targets(s))
+        elif isinstance(s, ir.If):
+            done = _assigned(s.body, done) & _assigned(s.orelse, done)
+    return done
 
 
 def _has_break(stmts) -> bool:
@@ -860,9 +935,3 @@ def _has_break(stmts) -> bool:
             return True
     return False
 
-
-def _bound(v: ir.Call) -> dict:
-    from .activity import bound_args
-    if isinstance(v.prim, rules.IndexRule):
-        return {"x": v.args[0]}
-    return bound_args(v)

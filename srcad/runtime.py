@@ -52,6 +52,8 @@ def unbroadcast(g, like):
     if not gshape and g == 0:                     # a zero item of a list's adjoint
         return np.broadcast_to(g, shape)
     lead = len(gshape) - len(shape)
+    if lead < 0 and type(g) is float and g == 0.0:
+        return np.zeros(shape)    # a sequence's zero item (unindex's 0.0): a zero of any shape
     if lead:
         g = np.sum(g, axis=tuple(range(lead)))
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(g)[i] != 1)
@@ -153,6 +155,8 @@ def index_add(acc, idx, g):
     """`acc[idx] += g` in place, adding repeated indices up; returns `acc`."""
     if isinstance(acc, list):                     # the adjoint of a list, item by item
         if isinstance(idx, slice):
+            if type(g) is float and g == 0.0:         # a zero adjoint of the slice adds nothing
+                return acc
             for k, gk in zip(range(*idx.indices(len(acc))), g):
                 acc[k] = add_items(acc[k], gk)
         else:

@@ -163,3 +163,17 @@ defrule(runtime.cumprod_vjp, "g, x, p, axis=None", name="cumprod_vjp", kind=ANY,
         vjp={"g": "cumprod_jvp(out_bar, x, p, axis)",
              "x": "cumprod_vjp_vjp(out_bar, g, x, p, axis)[0]",
              "p": "cumprod_vjp_vjp(out_bar, g, x, p, axis)[1]"})
+
+# ------------------------------------------------------------ what the emitters know of them
+# Facts about the adjoint code the emitters build from these helpers, keyed by the helper
+# itself (never its printed name):
+# f(g, like, ...) is g where g already has like's shape, so shape classes may drop the call
+BROADCASTING = frozenset({runtime.bcast, runtime.unbroadcast, runtime.unreduce})
+# unreduce(g, x) (no axis): a full reduction's adjoint, g broadcast over x; g alone is the
+# lazy adjoint every elementwise rule broadcasts correctly
+FULL_BROADCAST = runtime.unreduce
+# unindex(g, x, idx): zeros shaped like x with g at idx, a whole adjoint; index_add adds g
+# into an adjoint x's shape in place instead
+SCATTER = runtime.unindex
+# unbroadcast(g, like) reads like only for its shape
+SHAPE_OF_SECOND = runtime.unbroadcast
