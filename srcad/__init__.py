@@ -12,5 +12,16 @@ from . import testing  # noqa: E402
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian", "derivative",
            "stop_gradient", "ssa", "source", "SrcadError", "UnsupportedSyntaxError",
-           "NonDifferentiableError", "testing", "custom_rule"]
+           "NonDifferentiableError", "testing", "custom_rule",
+           "graph", "trace", "export"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """`graph`, `trace` and `export` (srcad/show/) load on first use, not with srcad."""
+    if name in ("graph", "trace", "export"):
+        import importlib
+        value = getattr(importlib.import_module(f".show.{name}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'srcad' has no attribute {name!r}")
