@@ -265,7 +265,12 @@ def standalone(f, d: pipeline.Derivative, mode: str, wrt: list) -> str:
     what = {"reverse": f"the gradient with respect to {', '.join(wrt)}",
             "forward": f"(out, out_dot): the value and its tangent along "
                        f"{', '.join(w + '_dot' for w in wrt)}"}
-    origin = f.__code__
+    name, inner = f.__name__, f
+    transform = getattr(f, "__srcad_transform__", None)      # srcad.grad(g) and the like
+    while transform is not None:
+        name, inner = f"{transform[0]}({name})", transform[1]
+        transform = getattr(inner, "__srcad_transform__", None)
+    origin = inner.__code__
     where = f"{os.path.basename(origin.co_filename)}:{origin.co_firstlineno}"
     from .. import __version__
     import textwrap
@@ -273,7 +278,7 @@ def standalone(f, d: pipeline.Derivative, mode: str, wrt: list) -> str:
              "helpers copied in: " + (", ".join(n for n, _ in copied) if copied else "none")
              + ". Imported from the user's own code by name: "
              + ("; ".join(f"`{u}`" for u in user_lines) if user_lines else "nothing") + ".")
-    doc = "\n".join([f'"""{mode.capitalize()}-mode derivative of {f.__name__} ({where}), '
+    doc = "\n".join([f'"""{mode.capitalize()}-mode derivative of {name} ({where}), '
                      f"written by srcad {__version__}.", "",
                      f"    {main.__name__}{inspect.signature(main)}", "",
                      textwrap.fill(notes, 92, break_on_hyphens=False), '"""'])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .. import ir
 from ..errors import SrcadError

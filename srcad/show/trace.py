@@ -242,7 +242,7 @@ def _op_text(s, target) -> str:
         return f"for {s.target} in {ast.unparse(ir.atom_ast(s.iter))}"
     if isinstance(s, ir.Assign):
         text = ast.unparse(ir.expr_ast(s.value))
-        if isinstance(s.target, tuple):
+        if isinstance(s.target, tuple) and target in s.target:
             text += f"  (item {s.target.index(target)})"
         return text
     return type(s).__name__
@@ -374,7 +374,8 @@ class Trace:
 
     # ---------------------------------------------------------------- printing
     def title(self) -> str:
-        args = ", ".join(f"{p}={format_value(a)}" for p, a in zip(self.fn.params, self.args))
+        args = ", ".join(f"{p}={a!r}" if type(a) in (float, int) else f"{p}={format_value(a)}"
+                         for p, a in zip(self.fn.params, self.args))
         if self.mode == "forward":
             seed = ", ".join(f"{p}_dot = {format_value(v)}" for p, v in self.seed.items())
             return f"Forward-mode evaluation trace of {self.fn.name}({args}), seed {seed}"

@@ -211,3 +211,11 @@ def test_cli_export(tmp_path):
     (out, dout), = run_blocked(tmp_path, "survey_jvp", "survey_jvp", [(2.0, 5.0, 1.0, 0.0)],
                                tmp_path)
     assert dout == pytest.approx(5.5) and out == pytest.approx(fx.survey(2.0, 5.0))
+
+
+def test_second_derivative(tmp_path):
+    """The derivative of srcad.grad(f) leaves srcad too: d2y/dx1^2 = -1/x1^2."""
+    text = srcad.export(srcad.grad(fx.survey), tmp_path / "curv.py", kinds="float,float")
+    assert "derivative of grad(survey) (show_funcs.py:" in text
+    got = run_blocked(tmp_path, "curv", "survey_grad_grad", [(2.0, 5.0), (0.5, 1.0)], tmp_path)
+    assert got == pytest.approx([-1 / 4, -4.0], rel=1e-14)

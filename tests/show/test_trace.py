@@ -228,3 +228,14 @@ def test_cli_trace():
     assert r.returncode == 0 and "limit=7" in r.stdout
     r = run_cli("trace", "show_funcs.py:survey", "--args", "2.0, five")
     assert r.returncode == 2 and "not Python literals" in r.stderr
+
+
+def test_example_runs(monkeypatch, tmp_path, capsys):
+    import runpy
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    runpy.run_path(os.path.join(HERE, os.pardir, os.pardir, "examples", "see_the_computation.py"),
+                   run_name="__main__")
+    out = capsys.readouterr().out
+    assert "1.71634" in out and "survey_grad.py gives (5.5, 1.716" in out
+    assert (tmp_path / "survey.dot").exists() and (tmp_path / "survey_grad.py").exists()
