@@ -94,7 +94,6 @@ class _Builder:
         if mode == "forward":
             from ..forward import _Forward
             self.fwd = _Forward(self.fn, prep.act, _trace.build_callee)
-            self.dot_names = None
 
     # ------------------------------------------------------------ nodes and edges
     def node(self, nid, kind, op, names=(), tooltip="") -> Node:
@@ -537,7 +536,7 @@ def graph(f, mode: str = "primal", wrt=0) -> Graph:
     keeps in memory."""
     if mode not in ("primal", "forward", "reverse"):
         raise SrcadError(f"unknown graph mode {mode!r}: use 'primal', 'forward' or 'reverse'")
-    prep = _trace.prepare(f, wrt, None, "forward" if mode == "forward" else "reverse")
+    prep = _trace.prepare(f, wrt)            # the activity srcad's own derivatives use
     b = _Builder(prep, mode)
     b.build()
     return Graph(b.dot(), list(b.nodes.values()), list(b.edges.values()), mode)

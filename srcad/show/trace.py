@@ -37,8 +37,9 @@ class Prepared:
     kinds: tuple
 
 
-def prepare(f, wrt, kinds=None, mode="reverse") -> Prepared:
-    """Lower `f` to SSA and analyse it for derivatives with respect to `wrt`."""
+def prepare(f, wrt, kinds=None, all_tangents=False) -> Prepared:
+    """Lower `f` to SSA and analyse it for derivatives with respect to `wrt`;
+    `all_tangents` makes every varied value active, also those the output does not need."""
     positions, single = api._positions(f, wrt)
     kinds = tuple(kinds) if kinds is not None else pipeline.static_kinds(f)
     parsed = pipeline.parse(f, kinds)
@@ -48,8 +49,7 @@ def prepare(f, wrt, kinds=None, mode="reverse") -> Prepared:
     kinds = tuple(FLOAT if (i in positions and k == INT) else k for i, k in enumerate(kinds))
     kinds = kinds + (ANY,) * (len(fn.params) - len(kinds))
     act = activity.analyze(fn, names, dict(zip(fn.params, kinds)))
-    if mode == "forward":
-        # every varied value gets its tangent, also those the output does not need
+    if all_tangents:
         assigned = {t for s in ir.walk(fn.body) for t in ir.targets(s)} | set(fn.params)
         act = activity.Activity(kinds=act.kinds, varied=act.varied, useful=act.useful | assigned,
                                 shapes=act.shapes, seqs=act.seqs)
@@ -263,7 +263,7 @@ def trace(f, *args, mode: str = "forward", wrt=0, seed=None, limit: int = DEFAUL
     args = api._Binder(f)(args, {})
     positions, _ = api._positions(f, wrt)
     args, kinds = api._prepare(tuple(args), positions)
-    prep = prepare(f, wrt, kinds, mode)
+    prep = prepare(f, wrt, kinds, all_tangents=mode == "forward")
     rec = Recorder(limit, (lambda n, v: _zero(v, n, prep)) if mode == "forward" else None)
     func, em = compile_traced(prep, mode, rec)
     rec.sites = em.sites

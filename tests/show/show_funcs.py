@@ -80,3 +80,17 @@ def make_scaler(k):
 
 
 scale_by_closure = make_scaler(3.0)
+
+
+def pair(x):
+    return x * x, math.exp(x)
+
+
+def unpacks(x):
+    a, b = pair(x)
+    return a * b
+
+
+def dead_end(x):
+    unused = math.sin(x) * 3.0
+    return x * 2.0

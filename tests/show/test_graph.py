@@ -351,3 +351,9 @@ def test_cli_graph_renders_png(tmp_path):
     assert out.read_bytes()[:4] == b"\x89PNG"
     r = run_cli("graph", "show_funcs.py:f", "--format", "svg")
     assert r.returncode == 0 and "<svg" in r.stdout
+
+
+def test_forward_graph_follows_srcads_activity():
+    """Tangent nodes are those srcad's forward code computes: none for a dead end."""
+    d = Dot(srcad.graph(fx.dead_end, mode="forward").dot)
+    assert {d.nodes[n]["label"] for n in d.of_kind("Tangent")} == {"x_dot", "v1_dot"}

@@ -239,3 +239,23 @@ def test_example_runs(monkeypatch, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "1.71634" in out and "survey_grad.py gives (5.5, 1.716" in out
     assert (tmp_path / "survey.dot").exists() and (tmp_path / "survey_grad.py").exists()
+
+
+def test_tuple_targets_and_helpers_returning_tuples():
+    # regression: the reverse sweep's update rows of an unpacking statement named a target
+    x = 0.7
+    t = srcad.trace(fx.unpacks, x, mode="reverse")
+    assert t.result == pytest.approx((2 * x + x * x) * math.exp(x), rel=1e-14)
+    items = [r for r in t.rows if r.name in ("a", "b")]
+    assert [r.op.split()[1:] for r in items] == [["(item", "0)"], ["(item", "1)"]]
+    assert [r.value for r in items] == pytest.approx([x * x, math.exp(x)])
+    (unpack,) = [r for r in t.adjoint_rows if r.op.startswith("a, b = ")]
+    assert unpack.value == pytest.approx((math.exp(x), x * x))      # (a_bar, b_bar) = (b, a)
+    t = srcad.trace(fx.unpacks, x)
+    assert [t.tangent("a"), t.tangent("b")] == pytest.approx([2 * x, math.exp(x)])
+
+
+def test_forward_trace_shows_tangents_the_output_does_not_need():
+    t = srcad.trace(fx.dead_end, 0.4)
+    assert t.tangent("unused") == pytest.approx(3.0 * math.cos(0.4))
+    assert t.result == 2.0
