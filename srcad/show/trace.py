@@ -179,6 +179,7 @@ class Row:
     contribution: object = None
     line: int | None = None
     role: str = "Operator"       # Variable, Placeholder, Constant, Operator, loop index, seed...
+    adjoint_name: str = ""       # adjoint rows: the name srcad's code gives the adjoint
 
 
 def _snapshot(v):
@@ -198,6 +199,7 @@ class Recorder:
         self.dropped: dict = {"primal": 0, "adjoint": 0}
         self.pending: dict = {}
         self.exprs: dict = {}
+        self.bar_names: dict = {}          # primal name -> its adjoint's name
 
     def _keep(self, section) -> bool:
         if len(self.rows[section]) < self.limit:
@@ -225,7 +227,8 @@ class Recorder:
             return
         s, name = self.sites[k]
         self.rows["adjoint"].append(Row("adjoint", name, _stmt_text(s), _snapshot(bar),
-                                        contribution=c, line=s.line))
+                                        contribution=c, line=s.line,
+                                        adjoint_name=self.bar_names[name]))
 
 
 def _stmt_text(s) -> str:
@@ -268,6 +271,7 @@ def trace(f, *args, mode: str = "forward", wrt=0, seed=None, limit: int = DEFAUL
     func, em = compile_traced(prep, mode, rec)
     rec.sites = em.sites
     rec.exprs = {k: _op_text(s, t) for k, (s, t) in enumerate(em.sites)}
+    rec.bar_names = {p: d for p, d in em.derived.items() if isinstance(p, str)}
     fn = prep.fn
     table = Trace(f, fn, mode, args, prep.wrt)
     if mode == "forward":
@@ -293,7 +297,8 @@ def trace(f, *args, mode: str = "forward", wrt=0, seed=None, limit: int = DEFAUL
         ret = fn.body[-1]
         if isinstance(ret.value, ir.Name) and ret.value.id in prep.act.active:
             table.adjoint_seed = Row("adjoint", ret.value.id, "seed (d_out)", _snapshot(d_out),
-                                     contribution=_snapshot(d_out), line=ret.line, role="seed")
+                                     contribution=_snapshot(d_out), line=ret.line, role="seed",
+                                     adjoint_name=em.d(ret.value.id))
         table.result = grads
         table.output = f(*args)
     table.rows = rec.rows["primal"]
@@ -393,7 +398,7 @@ class Trace:
         out = [("primal trace" if self.mode == "reverse" else "", header, primal,
                 self._note("primal"))]
         if self.mode == "reverse":
-            adj = [[f"{r.name}_bar", r.op if r.role == "seed" else f"from {r.op}",
+            adj = [[r.adjoint_name, r.op if r.role == "seed" else f"from {r.op}",
                     format_value(r.contribution), format_value(r.value)]
                    for r in self.adjoint_rows]
             out.append(("adjoint trace", ["adjoint", "update", "contribution", "adjoint value"],
