@@ -236,6 +236,28 @@ def _free_names(text: str, defined: set) -> dict:
     return out
 
 
+def _with_defaults(lines: list, main) -> str:
+    """Give the generated def in `lines` the defaults srcad binds at compile time (the
+    user's, and d_out's) when they are literals; returns the signature it then has."""
+    sig = inspect.signature(main)
+    head = f"def {main.__name__}("
+    literal = True
+    for p in sig.parameters.values():
+        if p.default is not inspect.Parameter.empty:
+            try:
+                literal = literal and ast.literal_eval(repr(p.default)) == p.default
+            except (ValueError, SyntaxError):
+                literal = False
+    for k, line in enumerate(lines):
+        if line.startswith(head):
+            if literal:
+                lines[k] = f"{head[:-1]}{sig}:"
+                return str(sig)
+            tree = ast.parse(line + "\n    pass")
+            return "(" + ast.unparse(tree.body[0].args) + ")"
+    return str(sig)
+
+
 def standalone(f, d: pipeline.Derivative, mode: str, wrt: list) -> str:
     """The text of the exported module for derivative `d` of `f` with respect to `wrt`."""
     lines = [line for line in d.text.splitlines() if not line.startswith("from srcad.runtime import")]
@@ -244,6 +266,8 @@ def standalone(f, d: pipeline.Derivative, mode: str, wrt: list) -> str:
         line = lines.pop(0)
         if line.strip():
             imports.append(line)
+    main = (d.func if isinstance(d.func, tuple) else (d.func,))[0]
+    signature = _with_defaults(lines, main)
     body = "\n".join(lines) + "\n"
     m = _Module("\n".join(imports) + "\n" + body)
     free = _free_names(body, m.defined)
@@ -261,7 +285,6 @@ def standalone(f, d: pipeline.Derivative, mode: str, wrt: list) -> str:
         else:
             user.setdefault(module, []).append(name if name == local else f"{name} as {local}")
     user_lines = [f"from {module} import {', '.join(names)}" for module, names in user.items()]
-    main = funcs[0]
     what = {"reverse": f"the gradient with respect to {', '.join(wrt)}",
             "forward": f"(out, out_dot): the value and its tangent along "
                        f"{', '.join(w + '_dot' for w in wrt)}"}
@@ -280,7 +303,7 @@ def standalone(f, d: pipeline.Derivative, mode: str, wrt: list) -> str:
              + ("; ".join(f"`{u}`" for u in user_lines) if user_lines else "nothing") + ".")
     doc = "\n".join([f'"""{mode.capitalize()}-mode derivative of {name} ({where}), '
                      f"written by srcad {__version__}.", "",
-                     f"    {main.__name__}{inspect.signature(main)}", "",
+                     f"    {main.__name__}{signature}", "",
                      textwrap.fill(notes, 92, break_on_hyphens=False), '"""'])
     top = doc + "\nfrom __future__ import annotations\n"
     if head or user_lines:

@@ -94,3 +94,7 @@ def unpacks(x):
 def dead_end(x):
     unused = math.sin(x) * 3.0
     return x * 2.0
+
+
+def with_defaults(x, y=2.0, scale=3.0):
+    return scale * x * y + y

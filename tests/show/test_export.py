@@ -219,3 +219,11 @@ def test_second_derivative(tmp_path):
     assert "derivative of grad(survey) (show_funcs.py:" in text
     got = run_blocked(tmp_path, "curv", "survey_grad_grad", [(2.0, 5.0), (0.5, 1.0)], tmp_path)
     assert got == pytest.approx([-1 / 4, -4.0], rel=1e-14)
+
+
+def test_parameter_defaults_are_kept(tmp_path):
+    # regression: the docstring showed the defaults, the exported def did not have them
+    text = srcad.export(fx.with_defaults, tmp_path / "wd.py", wrt=(0, 1))
+    assert "def with_defaults_grad(x, y=2.0, scale=3.0, d_out=1.0):" in text
+    got = run_blocked(tmp_path, "wd", "with_defaults_grad", [(0.5,), (0.5, 1.0, 2.0)], tmp_path)
+    assert got == pytest.approx([(6.0, 3 * 0.5 + 1), (2.0, 2 * 0.5 + 1)])
