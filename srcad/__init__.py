@@ -12,9 +12,9 @@ from . import testing  # noqa: E402
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian", "derivative",
            "stop_gradient", "ssa", "source", "SrcadError", "UnsupportedSyntaxError",
-           "NonDifferentiableError", "testing", "custom_rule",
-           "graph", "trace", "export"]
+           "NonDifferentiableError", "testing", "custom_rule"]
 __version__ = "0.1.0"
+__all__ += ["graph", "trace", "export"]                  # srcad/show/, loaded on first use
 
 
 def __getattr__(name):

@@ -357,3 +357,13 @@ def test_forward_graph_follows_srcads_activity():
     """Tangent nodes are those srcad's forward code computes: none for a dead end."""
     d = Dot(srcad.graph(fx.dead_end, mode="forward").dot)
     assert {d.nodes[n]["label"] for n in d.of_kind("Tangent")} == {"x_dot", "v1_dot"}
+
+
+def test_importing_srcad_does_not_load_show():
+    code = ("import sys, srcad; assert 'srcad.show' not in sys.modules; "
+            "from srcad import graph, trace, export; assert 'srcad.show.graph' in sys.modules; "
+            "assert srcad.graph is graph and 'graph' in srcad.__all__")
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(HERE))}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
