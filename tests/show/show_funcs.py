@@ -98,3 +98,9 @@ def dead_end(x):
 
 def with_defaults(x, y=2.0, scale=3.0):
     return scale * x * y + y
+
+
+def nested_inactive(x, c):
+    def inner(u):
+        return u * 2.0 + SCALE
+    return x * inner(c)

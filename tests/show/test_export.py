@@ -227,3 +227,11 @@ def test_parameter_defaults_are_kept(tmp_path):
     assert "def with_defaults_grad(x, y=2.0, scale=3.0, d_out=1.0):" in text
     got = run_blocked(tmp_path, "wd", "with_defaults_grad", [(0.5,), (0.5, 1.0, 2.0)], tmp_path)
     assert got == pytest.approx([(6.0, 3 * 0.5 + 1), (2.0, 2 * 0.5 + 1)])
+
+
+def test_a_nested_def_called_without_derivative_is_copied_in(tmp_path):
+    text = srcad.export(fx.nested_inactive, tmp_path / "ni.py")
+    assert "\ndef inner(u):" in text and "from show_funcs import SCALE" in text
+    assert "Nested functions copied in from the user's code: inner." in " ".join(text.split())
+    got = run_blocked(tmp_path, "ni", "nested_inactive_grad", [(0.3, 1.5)], tmp_path)
+    assert got == pytest.approx([1.5 * 2.0 + fx.SCALE])
