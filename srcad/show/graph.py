@@ -360,7 +360,8 @@ class _Builder:
                         node = self.nodes[src]
                         if node.kind == "Constant":
                             continue
-                        node.kept = _stronger(node.kept, how)
+                        # a loop index: the reversed loop runs over its values again
+                        node.kept = _stronger(node.kept, "recomputed" if node.op == "for" else how)
                         self.edge(src, bid, kind="reads")
 
     # ------------------------------------------------------------ DOT

@@ -287,6 +287,11 @@ def test_reverse_graph_marks_what_the_sweep_keeps():
     # sin(x) is cheap and its input is kept: recomputed, not stored
     assert "(recomputed)" in d.nodes[d.by_name("v1")]["label"]
 
+    d = Dot(srcad.graph(fx.smooth, mode="reverse", wrt=(0, 1)).dot)
+    # z[i]'s adjoint reads i, which the reversed loop runs over again: not stored
+    assert d.nodes[d.by_name("i")]["label"] == "for\ni\n(recomputed)"
+    assert "(kept, stacked)" in d.nodes[d.by_name("v3")]["label"]      # tanh(z[i]) per round
+
 
 def test_graph_modes_and_errors():
     with pytest.raises(srcad.SrcadError, match="unknown graph mode"):
