@@ -302,8 +302,9 @@ class _Builder:
         prep = self.prep
         em = _trace.TracingReverse(self.fn, prep.act, _trace.build_callee)
         em.wrt_is_tuple = not prep.single
-        em.function(prep.wrt, False, False)
+        tree = em.function(prep.wrt, False, False)
         primal_names = set(self.fn.params) | self.assigned
+        self.mark_kept(tree, em, primal_names)
         remat = {em.derived[k]: k[1] for k in em.derived
                  if isinstance(k, tuple) and k[0] == "remat"}
         primal_of_bar = {d: p for p, d in em.derived.items() if isinstance(p, str)}
@@ -322,10 +323,6 @@ class _Builder:
             for src in self.arg_defs.get(id(ret), {}).get(ret.value.id, ()):
                 if self.nodes[src].kind != "Constant":
                     self.edge("out", bar_node(src, ret.value.id), "d_out", kind="seed")
-        from ..optimize import nodes
-        from ..reverse import _shape_only_reads
-        shape_only = _shape_only_reads([n for e in em.site_exprs.values() for n in nodes(e)],
-                                       primal_names)
         seen = set()
         for k, expr in em.site_exprs.items():
             s, name = em.sites[k]
@@ -339,14 +336,8 @@ class _Builder:
                 outs = []
             dsts = [d for d in self.arg_defs.get(id(s), {}).get(name, ())
                     if self.nodes[d].kind in ("Operator", "Variable", "Placeholder")]
-            reads = set()
-            for n in ast.walk(expr):
-                if isinstance(n, ast.Name) and n.id in remat:
-                    reads.add((remat[n.id], "recomputed"))
-                elif isinstance(n, ast.Name) and n.id in primal_names and \
-                        n.id not in primal_of_bar:
-                    reads.add((n.id, "shape" if n.id in shape_only else
-                               "stacked" if n.id in em.saved else "read"))
+            reads = {remat.get(n.id, n.id) for n in ast.walk(expr) if isinstance(n, ast.Name)
+                     and remat.get(n.id, n.id) in primal_names and n.id not in primal_of_bar}
             for d in dsts:
                 if self.nodes[d].kind == "Placeholder" and d.startswith("global_"):
                     continue
@@ -354,15 +345,44 @@ class _Builder:
                 for o in outs:
                     if o != bid:
                         self.edge(o, bid, kind="adjoint")
-                for r, how in sorted(reads):
+                for r in sorted(reads):
                     srcs = {op} if r in ir.targets(s) else self.lookup(r, self.env_at[id(s)])
                     for src in srcs:
-                        node = self.nodes[src]
-                        if node.kind == "Constant":
-                            continue
-                        # a loop index: the reversed loop runs over its values again
-                        node.kept = _stronger(node.kept, "recomputed" if node.op == "for" else how)
-                        self.edge(src, bid, kind="reads")
+                        if self.nodes[src].kind != "Constant":
+                            self.edge(src, bid, kind="reads")
+
+    def mark_kept(self, tree, em, primal_names):
+        """Mark the primal values the reverse sweep of `tree` reads: kept, stacked (a value
+        a loop overwrites is pushed), shape only, or recomputed (rematerialized values and
+        loop indices, which the reversed loop runs over again)."""
+        from ..emit import LINE_MARK
+        from ..optimize import nodes
+        from ..reverse import _shape_only_reads
+        body = tree.body
+        start = next(k for k, st in enumerate(body) if isinstance(st, ast.Expr)
+                     and isinstance(st.value, ast.Call) and isinstance(st.value.func, ast.Name)
+                     and st.value.func.id == LINE_MARK and st.value.args[0].value == 0)
+        rev = [n for st in body[start:] for n in nodes(st)]
+        remat = {em.derived[k]: k[1] for k in em.derived
+                 if isinstance(k, tuple) and k[0] == "remat"}
+        read = {n.id for n in rev if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        shape_only = _shape_only_reads(rev, primal_names)
+        how = {}
+        for n in read:
+            if n in remat:
+                how[remat[n]] = "recomputed"
+            elif n in primal_names:
+                how[n] = "recomputed" if n in em.for_targets else "shape" if n in shape_only \
+                    else "stacked" if n in em.saved else "read"
+        for sid, split in em.splits.items():       # a helper's residuals: its call keeps them
+            if split[2] in read and sid in self.op_of:
+                node = self.nodes[self.op_of[sid]]
+                node.kept = _stronger(node.kept, "stacked" if split[2] in em.saved else "read")
+        for node in self.nodes.values():
+            if node.kind in ("Operator", "Variable", "Placeholder", "Constant"):
+                for n in node.names:
+                    if n in how:
+                        node.kept = _stronger(node.kept, how[n])
 
     # ------------------------------------------------------------ DOT
     def dot(self) -> str:

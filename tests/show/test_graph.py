@@ -372,3 +372,41 @@ def test_importing_srcad_does_not_load_show():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                        timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+from fixtures import catalog  # noqa: E402
+
+
+@pytest.mark.parametrize("func, wrt", [(fx.orbit, (0, 1)), (fx.smooth, (0, 1)), (fx.halve, 0),
+                                       (fx.model, 0)] + [(f, 0) for f in catalog.ALL],
+                         ids=lambda v: getattr(v, "__name__", ""))
+def test_stacked_marks_match_the_generated_code(func, wrt):
+    """The values marked "(kept, stacked)" are those srcad's reverse code pushes on a stack."""
+    try:
+        srcad.source(func, mode="reverse", wrt=wrt)
+    except srcad.SrcadError:
+        pytest.skip("srcad refuses this function")
+    main = ast.parse(srcad.source(func, mode="reverse", wrt=wrt)).body[-1]
+    fn = ssa_of(func)
+    ssa_names = set(fn.params) | {t for s in ir.walk(fn.body) for t in ir.targets(s)}
+    pushed = {c.args[0].id for c in ast.walk(main) if isinstance(c, ast.Call)
+              and isinstance(c.func, ast.Attribute) and c.func.attr == "append"
+              and isinstance(c.func.value, ast.Name) and c.func.value.id.endswith("_stack")
+              and isinstance(c.args[0], ast.Name)} & ssa_names     # not counters, residuals
+    d = Dot(srcad.graph(func, mode="reverse", wrt=wrt).dot)
+
+    def names(a):           # the SSA names a node defines (an operator's second line)
+        lines = a["label"].split("\n")
+        if a["class"] in ("Operator", "Constant"):
+            return set(lines[1].split(", ")) if len(lines) > 1 and "(" not in lines[1] else set()
+        return set(lines[:1])
+    marked = [names(a) for a in d.nodes.values() if a["label"].endswith("(kept, stacked)")]
+    # a helper call is marked for its residuals, which are stacked under names of their own
+    values = [names(a) for a in d.nodes.values() if a["label"].endswith("(kept, stacked)")
+              and not a["label"].split("\n")[0].endswith("()")]
+    assert all(m & pushed for m in values)
+    assert pushed <= set().union(*marked)
+    unmarked = [names(a) for a in d.nodes.values() if a["class"] in ("Operator", "Variable",
+                                                                      "Constant")
+                and not a["label"].endswith("(kept, stacked)")]
+    assert not any(m & pushed for m in unmarked)
