@@ -300,9 +300,7 @@ class _Builder:
         """Adjoint nodes and edges from srcad's reverse emitter: each update `a_bar += expr`
         made while undoing statement s runs from the adjoint of s's result to that of a."""
         prep = self.prep
-        em = _trace.TracingReverse(self.fn, prep.act, _trace.build_callee)
-        em.wrt_is_tuple = not prep.single
-        tree = em.function(prep.wrt, False, False)
+        tree, em = _trace.emit(prep, "reverse")
         primal_names = set(self.fn.params) | self.assigned
         self.mark_kept(tree, em, primal_names)
         remat = {em.derived[k]: k[1] for k in em.derived
@@ -353,11 +351,10 @@ class _Builder:
 
     def mark_kept(self, tree, em, primal_names):
         """Mark the primal values the reverse sweep of `tree` reads: kept, stacked (a value
-        a loop overwrites is pushed), shape only, or recomputed (rematerialized values and
-        loop indices, which the reversed loop runs over again)."""
+        a loop overwrites is pushed), only its shape stacked, or recomputed (rematerialized
+        values and loop indices, which the reversed loop runs over again)."""
         from ..emit import LINE_MARK
         from ..optimize import nodes
-        from ..reverse import _shape_only_reads
         body = tree.body
         start = next(k for k, st in enumerate(body) if isinstance(st, ast.Expr)
                      and isinstance(st.value, ast.Call) and isinstance(st.value.func, ast.Name)
@@ -366,14 +363,13 @@ class _Builder:
         remat = {em.derived[k]: k[1] for k in em.derived
                  if isinstance(k, tuple) and k[0] == "remat"}
         read = {n.id for n in rev if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        shape_only = _shape_only_reads(rev, primal_names)
         how = {}
         for n in read:
             if n in remat:
                 how[remat[n]] = "recomputed"
             elif n in primal_names:
-                how[n] = "recomputed" if n in em.for_targets else "shape" if n in shape_only \
-                    else "stacked" if n in em.saved else "read"
+                how[n] = "recomputed" if n in em.for_targets else "read" if n not in em.saved \
+                    else "shape" if n in em.shape_only else "stacked"
         for sid, split in em.splits.items():       # a helper's residuals: its call keeps them
             if split[2] in read and sid in self.op_of:
                 node = self.nodes[self.op_of[sid]]
@@ -437,7 +433,7 @@ def _node_dot(n: Node) -> str:
     style = STYLE[n.kind]
     extra = ""
     if n.kept:
-        label += {"read": "\n(kept)", "stacked": "\n(kept, stacked)", "shape": "\n(shape kept)",
+        label += {"read": "\n(kept)", "stacked": "\n(kept, stacked)", "shape": "\n(shape stacked)",
                   "recomputed": "\n(recomputed)"}[n.kept]
         extra = ', penwidth=2.5, color="#dc3545"'
     return (f'"{n.id}" [label="{_esc(label)}", class="{n.kind}", tooltip="{_esc(n.tooltip)}", '

@@ -139,21 +139,26 @@ class TracingReverse(reverse._Reverse):
         out.append(_call(ADJOINT, k, _load(self.d(name))))
 
 
-def compile_traced(prep: Prepared, mode: str, recorder):
-    """The instrumented derivative of `prep`'s function and its emitter."""
-    fn = prep.fn
+def emit(prep: Prepared, mode: str):
+    """The instrumented emitter's derivative tree (unoptimized) and the emitter. The one
+    place that calls an emitter's `function` (whose signature follows the emitters)."""
     if mode == "forward":
-        em = TracingForward(fn, prep.act, build_callee)
-        tree = em.function(prep.wrt)
-    elif mode == "reverse":
-        em = TracingReverse(fn, prep.act, build_callee)
+        em = TracingForward(prep.fn, prep.act, build_callee)
+        return em.function(prep.wrt), em
+    if mode == "reverse":
+        em = TracingReverse(prep.fn, prep.act, build_callee)
         em.wrt_is_tuple = not prep.single
-        tree = em.function(prep.wrt, False, False)
-    else:
-        raise SrcadError(f"unknown mode {mode!r}: use 'forward' or 'reverse'")
+        return em.function(prep.wrt, False, False), em
+    raise SrcadError(f"unknown mode {mode!r}: use 'forward' or 'reverse'")
+
+
+def compile_traced(prep: Prepared, mode: str, recorder):
+    """The instrumented derivative of `prep`'s function, compiled, and its emitter."""
+    fn = prep.fn
+    tree, em = emit(prep, mode)
     tree.name = f"{fn.name}_traced"
     injected = dict(fn.injected)
-    injected.update(tree.injected)
+    injected.update(em.injected)
     injected.update({VALUE: recorder.value, CONTRIB: recorder.contrib,
                      ADJOINT: recorder.adjoint})
     body = codegen.render([tree], fn.source_lines, fn.filename)

@@ -410,3 +410,12 @@ def test_stacked_marks_match_the_generated_code(func, wrt):
                                                                       "Constant")
                 and not a["label"].endswith("(kept, stacked)")]
     assert not any(m & pushed for m in unmarked)
+    # x_stack.append(np.shape(x)): only the shape is pushed
+    shapes = {c.args[0].args[0].id for c in ast.walk(main) if isinstance(c, ast.Call)
+              and isinstance(c.func, ast.Attribute) and c.func.attr == "append"
+              and isinstance(c.args[0], ast.Call) and ast.unparse(c.args[0].func) == "np.shape"
+              and isinstance(c.args[0].args[0], ast.Name)} & ssa_names
+    shape_marked = [names(a) for a in d.nodes.values() if a["label"].endswith("(shape stacked)")]
+    assert all(m & shapes for m in shape_marked)
+    any_mark = [names(a) for a in d.nodes.values() if a["label"].endswith(")")]
+    assert shapes <= set().union(set(), *any_mark)
