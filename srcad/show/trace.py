@@ -134,9 +134,34 @@ class TracingReverse(reverse._Reverse):
     def accumulate(self, name, expr, state, out, lazy=False, wide=False):
         k = self.site(self.current, name)
         self.site_exprs[k.value] = contribution = rules.clone(expr)
-        out.append(_call(CONTRIB, k, contribution))
+        out.append(_Contribution(k.value, contribution))
         super().accumulate(name, expr, state, out, lazy=lazy, wide=wide)
         out.append(_call(ADJOINT, k, _load(self.d(name))))
+
+
+class _Contribution(ast.Expr):
+    """Where `CONTRIB(site, expr)` goes once the emitter is done: until then its reads are
+    hidden (not an AST field), so the emitter's account of what the reverse sweep reads,
+    and so keeps, is that of srcad's own derivative."""
+
+    def __init__(self, site: int, expr: ast.expr):
+        super().__init__(value=ast.Constant(None))
+        self.site, self.expr = site, expr
+
+
+class _PlaceContributions(ast.NodeTransformer):
+    """Replace each `_Contribution` by its recording call; a value the reverse sweep
+    recomputes (rematerializes) is read under the name the sweep gives it."""
+
+    def __init__(self, rename: dict):
+        self.rename = rename
+
+    def visit__Contribution(self, node):
+        expr = rules.clone(node.expr)
+        for n in ast.walk(expr):
+            if isinstance(n, ast.Name) and n.id in self.rename:
+                n.id = self.rename[n.id]
+        return _call(CONTRIB, ast.Constant(node.site), expr)
 
 
 def emit(prep: Prepared, mode: str):
@@ -148,7 +173,9 @@ def emit(prep: Prepared, mode: str):
     if mode == "reverse":
         em = TracingReverse(prep.fn, prep.act, build_callee)
         em.wrt_is_tuple = not prep.single
-        return em.function(prep.wrt, False, False), em
+        tree = em.function(prep.wrt, False, False)
+        rename = {n: em.derived[("remat", n)] for n in em.remat if ("remat", n) in em.derived}
+        return _PlaceContributions(rename).visit(tree), em
     raise SrcadError(f"unknown mode {mode!r}: use 'forward' or 'reverse'")
 
 

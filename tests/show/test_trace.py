@@ -129,6 +129,15 @@ def test_loops_give_one_row_per_step():
     assert t.adjoint("a") == pytest.approx(da, rel=1e-13)
     assert t.adjoint("b") == pytest.approx(db, rel=1e-13)
     assert t.result == pytest.approx((da, db), rel=1e-13)
+    # each step's contributions, last step first: a_bar += x_bar sin(x_k), b_bar += x_bar x_k
+    xk = [0.5] + _orbit(a, b, 4)[0][:-1]
+    bar, want_a, want_b = 1.0, [], []
+    for x in reversed(xk):
+        want_a.append(bar * math.sin(x))
+        want_b.append(bar * x)
+        bar = bar * (a * math.cos(x) + b)
+    assert [r.contribution for r in t.updates("a")] == pytest.approx(want_a, rel=1e-13)
+    assert [r.contribution for r in t.updates("b")] == pytest.approx(want_b, rel=1e-13)
 
 
 def test_row_limit_can_be_raised():
