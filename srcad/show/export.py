@@ -130,6 +130,7 @@ class _Module:
 
     def __init__(self, text: str):
         self.defined = _module_names(text) - {"__future__"}
+        self.generated = {n.name for n in ast.parse(text).body if isinstance(n, ast.FunctionDef)}
         self.runtime: set = set()
         self.imports: dict = {}              # local name -> (module, name)
         self.extra_sources: list = []        # (name, source) of nested defs srcad lifted
@@ -141,12 +142,12 @@ class _Module:
             return
         self.seen.add(func.__code__)
         cells = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
-        for cell in cells.values():                    # helpers' derivatives (in the text)
+        for name, cell in cells.items():               # helpers' derivatives (in the text)
             try:
                 value = cell.cell_contents
             except ValueError:
                 continue
-            if _is_derivative(value):
+            if self.is_derivative(name, value):
                 self.visit(value, free_in_text)
         for name in sorted(free_in_text.get(func.__name__, ())):
             if name in cells:
@@ -171,7 +172,7 @@ class _Module:
             self.runtime.add(name)
             return
         code = getattr(value, "__code__", None)
-        if _is_derivative(value):
+        if self.is_derivative(name, value):
             self.visit(value, free_in_text)              # a helper's derivative, in the text
             return
         if code is not None and code in frontend.GENERATED and name not in self.defined:
@@ -190,6 +191,11 @@ class _Module:
         raise SrcadError(f"cannot export: the generated code reads the closure variable "
                          f"{name!r}; make it a module-level name so the module can import it")
 
+    def is_derivative(self, name, value) -> bool:
+        """Whether `value`, bound to `name`, is a derivative srcad compiled from the text."""
+        return isinstance(value, types.FunctionType) and value.__code__ in frontend.GENERATED \
+            and name in self.generated and value.__name__ == name
+
     def global_(self, name, value, func):
         if name in self.defined:
             return
@@ -200,12 +206,6 @@ class _Module:
             self.imports[name] = (value.__name__, None)
         else:
             self.imports[name] = (_import_name(module), name)
-
-
-def _is_derivative(value) -> bool:
-    """Whether `value` is a derivative srcad generated (its source is in the text)."""
-    return isinstance(value, types.FunctionType) and value.__code__ in frontend.GENERATED and \
-        hasattr(value, "__srcad_derivative__")
 
 
 def _module_names(text: str) -> set:

@@ -131,7 +131,7 @@ def test_runtime_helpers_copied_are_only_those_needed(tmp_path):
     text = srcad.export(fx.smooth, tmp_path / "m.py", wrt=("w", "b"))
     copied = copied_runtime(text)
     tree = ast.parse(text)
-    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     generated = [n for name, n in defs.items() if name not in copied]
     used = {n.id for g in generated for n in ast.walk(g) if isinstance(n, ast.Name)}
     reach, todo = set(), [n for n in copied if n in used]
