@@ -208,6 +208,16 @@ class _Module:
             self.imports[name] = (_import_name(module), name)
 
 
+_STANDARD = {"numpy", "math", "__future__"}
+
+
+def _imported_module(line: str) -> str:
+    """The top-level module an import line imports from."""
+    node = ast.parse(line).body[0]
+    name = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+    return name.split(".")[0]
+
+
 def _module_names(text: str) -> set:
     tree = ast.parse(text)
     out = set()
@@ -284,6 +294,7 @@ def standalone(f, d: pipeline.Derivative, mode: str, wrt: list) -> str:
         else:
             user.setdefault(module, []).append(name if name == local else f"{name} as {local}")
     user_lines = [f"from {module} import {', '.join(names)}" for module, names in user.items()]
+    users = [line for line in head + user_lines if _imported_module(line) not in _STANDARD]
     what = {"reverse": f"the gradient with respect to {', '.join(wrt)}",
             "forward": f"(out, out_dot): the value and its tangent along "
                        f"{', '.join(w + '_dot' for w in wrt)}"}
@@ -301,7 +312,7 @@ def standalone(f, d: pipeline.Derivative, mode: str, wrt: list) -> str:
              + (". Nested functions copied in from the user's code: "
                 + ", ".join(n for n, _ in m.extra_sources) if m.extra_sources else "")
              + ". Imported from the user's own code by name: "
-             + ("; ".join(f"`{u}`" for u in user_lines) if user_lines else "nothing") + ".")
+             + ("; ".join(f"`{u}`" for u in users) if users else "nothing") + ".")
     doc = "\n".join([f'"""{mode.capitalize()}-mode derivative of {name} ({where}), '
                      f"written by srcad {__version__}.", "",
                      f"    {main.__name__}{signature}", "",
