@@ -426,7 +426,7 @@ class Trace:
                   + ([format_value(r.tangent) if r.tangent is not None else "" ]
                      if self.mode == "forward" else [])
                   for r in self.inputs + self.rows]
-        header = ["value", "operation", "primal"] + (["tangent"] if self.mode == "forward" else [])
+        header = ["name", "operation", "primal"] + (["tangent"] if self.mode == "forward" else [])
         out = [("primal trace" if self.mode == "reverse" else "", header, primal,
                 self._note("primal"))]
         if self.mode == "reverse":
