@@ -167,8 +167,7 @@ class _Module:
             if name not in self.defined:
                 self.imports[name] = (value.__name__, None)
             return
-        if getattr(value, "__module__", None) == runtime.__name__ and \
-                getattr(runtime, name, None) is value:
+        if vars(runtime).get(name) is value:
             self.runtime.add(name)
             return
         code = getattr(value, "__code__", None)

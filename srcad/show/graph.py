@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .. import ir
 from ..errors import SrcadError
-from ..lower import UserCall, _Pack
+from ..lower import PACK_LIST, PACK_TUPLE, UserCall
 from .. import rules
 from . import trace as _trace
 
@@ -232,7 +232,7 @@ class _Builder:
             self.node(nid, "Operator", op, names, tooltip=f"{text}  [{self.where(s.line)}]")
         return nid
 
-    def atom(self, a, env, s, dst, pos, label="") -> set:
+    def atom(self, a, env, s, dst, pos) -> set:
         """The definitions of atom `a` read by statement `s` (a Constant node for a literal)."""
         if isinstance(a, ir.Const):
             cid = f"const{dst}_{pos}"
@@ -465,7 +465,7 @@ def _op_label(v: ir.Call) -> str:
     prim = v.prim
     if isinstance(prim, UserCall):
         return f"{prim.name}()"
-    if isinstance(prim, _Pack):
+    if prim is PACK_TUPLE or prim is PACK_LIST:
         return prim.kind
     if isinstance(prim, rules.IndexRule):
         sub = ir.expr_ast(v)
