@@ -14,3 +14,14 @@ __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"
            "stop_gradient", "ssa", "source", "SrcadError", "UnsupportedSyntaxError",
            "NonDifferentiableError", "testing", "custom_rule"]
 __version__ = "0.1.0"
+__all__ += ["graph", "trace", "export"]                  # srcad/show/, loaded on first use
+
+
+def __getattr__(name):
+    """`graph`, `trace` and `export` (srcad/show/) load on first use, not with srcad."""
+    if name in ("graph", "trace", "export"):
+        import importlib
+        value = getattr(importlib.import_module(f".show.{name}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'srcad' has no attribute {name!r}")

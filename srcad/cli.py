@@ -96,10 +96,13 @@ def main(argv=None) -> int:
     p_dump.add_argument("target", help="path/to/file.py:func or package.module:func")
     p_dump.add_argument("--mode", choices=("reverse", "forward"), default="reverse")
     p_dump.add_argument("--wrt", default=None, help="parameter name(s), comma separated")
+    add_show_commands(sub)
     args = parser.parse_args(argv)
     try:
         wrt = _wrt(getattr(args, "wrt", None))
         func = load_target(args.target)
+        if args.command in SHOW_COMMANDS:
+            return SHOW_COMMANDS[args.command](func, args)
         if args.command == "ssa":
             text = api.ssa(func)
         else:
@@ -112,3 +115,94 @@ def main(argv=None) -> int:
         return 2
     sys.stdout.write(text)
     return 0
+
+
+# ---------------------------------------------------------------- graph, trace, export
+
+def add_show_commands(sub):
+    """`srcad graph`, `srcad trace` and `srcad export` (srcad/show/)."""
+    target = "path/to/file.py:func or package.module:func"
+    wrt = "parameter name(s) or position(s), comma separated (default: the first)"
+    p = sub.add_parser("graph", help="print or render the computational graph (DOT, SVG, PNG)")
+    p.add_argument("target", help=target)
+    p.add_argument("--mode", choices=("primal", "forward", "reverse"), default="primal")
+    p.add_argument("--wrt", default=None, help=wrt)
+    p.add_argument("--format", choices=("dot", "svg", "png"), default=None,
+                   help="default: from the -o suffix, else dot")
+    p.add_argument("-o", "--output", default=None, help="write to this file, not stdout")
+    p = sub.add_parser("trace", help="print the evaluation trace table at given arguments")
+    p.add_argument("target", help=target)
+    p.add_argument("--args", required=True, help='the arguments as Python literals: "2.0, 5.0" '
+                   '(lists become float arrays)')
+    p.add_argument("--mode", choices=("forward", "reverse"), default="forward")
+    p.add_argument("--wrt", default=None, help=wrt)
+    p.add_argument("--seed", default=None, help="forward: the wrt arguments' tangents; reverse: "
+                   "the output's adjoint (default 1)")
+    p.add_argument("--limit", type=int, default=None, help="rows shown per part (default 500)")
+    p = sub.add_parser("export", help="write the derivative as a module that needs only NumPy")
+    p.add_argument("target", help=target)
+    p.add_argument("--mode", choices=("reverse", "forward"), default="reverse")
+    p.add_argument("--wrt", default=None, help=wrt)
+    p.add_argument("--kinds", default=None, help="argument kinds, comma separated: float, int or "
+                   "any (default: from annotations and float defaults)")
+    p.add_argument("-o", "--output", required=True, help="the module file to write")
+
+
+def _wrt(text):
+    """`--wrt x,y` (names or positions) as the API's `wrt`."""
+    if not text:
+        return 0
+    items = [int(w) if w.strip().lstrip("-").isdigit() else w.strip()
+             for w in text.split(",") if w.strip()]
+    return items[0] if len(items) == 1 else tuple(items)
+
+
+def _literals(text, what):
+    import ast
+
+    import numpy as np
+    try:
+        values = ast.literal_eval(f"({text},)")
+    except (ValueError, SyntaxError):
+        raise SrcadError(f"{what} {text!r} are not Python literals, e.g. \"2.0, 5.0\"") from None
+    return tuple(np.asarray(v, dtype=float) if isinstance(v, list) else v for v in values)
+
+
+def cmd_graph(func, args) -> int:
+    from .show.graph import graph
+    fmt = args.format or (os.path.splitext(args.output)[1].lstrip(".").lower()
+                          if args.output else "dot")
+    if fmt not in ("dot", "svg", "png"):
+        raise SrcadError(f"cannot write a graph as {fmt!r}: use --format dot, svg or png")
+    g = graph(func, mode=args.mode, wrt=_wrt(args.wrt))
+    data = g.dot.encode() if fmt == "dot" else g.render(fmt)
+    if args.output:
+        with open(args.output, "wb") as fh:
+            fh.write(data)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    return 0
+
+
+def cmd_trace(func, args) -> int:
+    from .show.trace import DEFAULT_LIMIT, trace
+    values = _literals(args.args, "--args")
+    seed = None
+    if args.seed is not None:
+        seed = _literals(args.seed, "--seed")
+        seed = seed[0] if len(seed) == 1 else seed
+    t = trace(func, *values, mode=args.mode, wrt=_wrt(args.wrt), seed=seed,
+              limit=DEFAULT_LIMIT if args.limit is None else args.limit)
+    sys.stdout.write(str(t))
+    return 0
+
+
+def cmd_export(func, args) -> int:
+    from .show.export import export
+    export(func, args.output, mode=args.mode, wrt=_wrt(args.wrt), kinds=args.kinds)
+    return 0
+
+
+SHOW_COMMANDS = {"graph": cmd_graph, "trace": cmd_trace, "export": cmd_export}
