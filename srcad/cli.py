@@ -1,4 +1,4 @@
-"""`srcad ssa TARGET` and `srcad dump TARGET [--mode M] [--wrt A,B]`."""
+"""The command line: `srcad ssa|dump|graph|trace|export TARGET ...` and `srcad --version`."""
 from __future__ import annotations
 
 import argparse
@@ -75,13 +75,15 @@ def _import(target, where):
 
 
 def _wrt(text):
-    """`--wrt a,b` as srcad's wrt: a name or a tuple of names (an empty list is an error)."""
+    """`--wrt a,b` (names or positions) as srcad's wrt: one item or a tuple of them; absent
+    means the first parameter, an empty item is an error."""
     if text is None:
         return 0
-    names = [w.strip() for w in text.split(",")]
-    if not all(names):
+    items = [w.strip() for w in text.split(",")]
+    if not all(items):
         raise SrcadError(f"--wrt {text!r}: expected parameter names separated by commas")
-    return names[0] if len(names) == 1 else tuple(names)
+    items = [int(w) if w.lstrip("-").isdigit() else w for w in items]
+    return items[0] if len(items) == 1 else tuple(items)
 
 
 def main(argv=None) -> int:
@@ -146,15 +148,6 @@ def add_show_commands(sub):
     p.add_argument("--kinds", default=None, help="argument kinds, comma separated: float, int or "
                    "any (default: from annotations and float defaults)")
     p.add_argument("-o", "--output", required=True, help="the module file to write")
-
-
-def _wrt(text):
-    """`--wrt x,y` (names or positions) as the API's `wrt`."""
-    if not text:
-        return 0
-    items = [int(w) if w.strip().lstrip("-").isdigit() else w.strip()
-             for w in text.split(",") if w.strip()]
-    return items[0] if len(items) == 1 else tuple(items)
 
 
 def _literals(text, what):
