@@ -185,7 +185,10 @@ class Generator:
                      f"np.dot({a}, {self.expr(kind, scope, d)})",
                      f"({a} @ {self.expr(kind, scope, d)})", f"np.prod(np.tanh({a}))"]
         else:
-            forms = [f"np.sum({a})", f"np.mean({a})", f"{a}[0, -1]", f"np.trace({a} @ {a}.T)"]
+            forms = [f"np.sum({a})", f"np.mean({a})", f"{a}[0, -1]", f"np.trace({a} @ {a}.T)",
+                     f"np.sum(np.mean({a}, axis=0) ** 2)", f"np.prod(np.sum({a}, axis=-1))",
+                     f"np.sum(np.sum({a}, axis=1, keepdims=True) * {a})",
+                     f"np.sum(np.cumsum({a}, axis=1)[:, -1])"]
         return self.rng.choice(forms)
 
     def vector(self, n, scope, depth):
@@ -285,6 +288,9 @@ class Generator:
         start = len(self.lines)
         for _ in range(n):
             self.stmt(scope, indent, depth, in_loop)
+        if in_loop and self.chance(0.15):
+            self.emit(indent, f"if {self.cond(scope)}:")
+            self.emit(indent + 1, self.rng.choice(("break", "continue")))
         if len(self.lines) == start:
             self.emit(indent, "pass")
 

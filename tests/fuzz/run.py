@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import dataclasses
 import multiprocessing
 import sys
@@ -84,8 +85,34 @@ def _check_chunk(job):
     return [check_one(seed, i) for i in indices]
 
 
+MEMORY = 4 << 30        # bytes of address space per process during a run
+
+
+@contextlib.contextmanager
+def memory_limit(limit=MEMORY):
+    """Caps the address space (where the platform allows), so that a derivative looping
+    forever while it pushes on a stack fails with MemoryError instead of eating the machine."""
+    try:
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        new = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (new, hard))
+    except (ImportError, ValueError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 def run(n, seed=0, jobs=1, per_key=3, budget=20.0, progress=None):
     """Checks programs 0..n-1 of `seed`, then minimises up to `per_key` failures per key."""
+    with memory_limit():
+        return _run(n, seed, jobs, per_key, budget, progress)
+
+
+def _run(n, seed, jobs, per_key, budget, progress):
     start = time.monotonic()
     chunks = [(seed, range(k, min(n, k + 50))) for k in range(0, n, 50)]
     if jobs > 1:
