@@ -117,8 +117,13 @@ def _range_args(node):
     return None
 
 
-def _expr_variants(expr):
-    """Simpler expressions to put in `expr`'s place."""
+BUILTINS = ("range", "len", "sum", "enumerate", "zip", "min", "max", "abs", "float", "int")
+
+
+def _expr_variants(expr, owner):
+    """Simpler expressions to put in `expr`'s place (under `owner`), staying inside what the
+    generator writes: a test may become True/False, but a value never a bool, a list or a
+    builtin's argument (`np.array([a, b])` stays an array, `range(3)` a range)."""
     out = []
     if isinstance(expr, ast.BinOp):
         out += [expr.left, expr.right]
@@ -129,9 +134,11 @@ def _expr_variants(expr):
     elif isinstance(expr, ast.BoolOp):
         out += expr.values
     elif isinstance(expr, ast.Compare):
-        out += [ast.Constant(True), ast.Constant(False)]
+        if isinstance(owner, (ast.If, ast.While, ast.IfExp, ast.BoolOp, ast.UnaryOp)):
+            out += [ast.Constant(True), ast.Constant(False)]
     elif isinstance(expr, ast.Call):
-        out += [a for a in expr.args if not isinstance(a, ast.Constant)]
+        if not (isinstance(expr.func, ast.Name) and expr.func.id in BUILTINS):
+            out += [a for a in expr.args if not isinstance(a, (ast.Constant, ast.List))]
     elif isinstance(expr, ast.Subscript):
         out.append(expr.value)
     elif isinstance(expr, ast.Name) and isinstance(expr.ctx, ast.Load) and expr.id != "np":
@@ -149,7 +156,7 @@ def _edits(case):
         for v in range(len(_stmt_variants(_get(site)))):
             yield ("stmt", k, v)
     for k, site in enumerate(_expr_sites(tree)):
-        for v in range(len(_expr_variants(_get(site)))):
+        for v in range(len(_expr_variants(_get(site), site[0]))):
             yield ("expr", k, v)
     f = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "f")
     for k in range(len(f.args.args)):
@@ -175,7 +182,7 @@ def _apply(case, edit):
         sites = _expr_sites(tree)
         if k >= len(sites):
             return None
-        variants = _expr_variants(_get(sites[k]))
+        variants = _expr_variants(_get(sites[k]), sites[k][0])
         if v >= len(variants):
             return None
         _put(sites[k], variants[v])

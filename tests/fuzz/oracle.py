@@ -14,7 +14,8 @@ Checks (each gives one `Finding` when it fails):
           autograd's Hessian where that agrees with them;
   grad2   srcad.grad(srcad.grad(f)) for a float first argument, against the same.
 Classes, worst first: WRONG (derivative mismatch), VALUE, CRASH (any exception other than
-a SrcadError, also inside generated code, or a timeout), refused (a SrcadError), ok.
+a SrcadError, also inside generated code, a timeout, or a SrcadError about srcad's own code:
+its SSA check, or its generated file at second order), refused (a SrcadError), ok.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ MARGIN = 1e-3          # every compared quantity stays this far from its thresho
 FD_STEP = 1e-5         # first differences (fourth-order stencil)
 FD2_STEP = 1e-4        # second differences
 LOOSE = 1e-4           # tolerance against finite differences (relative to the scale)
+LOOSE2 = 1e-3          # against second differences (high-degree polynomials reach 2e-4)
 TIGHT = 1e-7           # tolerance against autograd
 BOUND = 1e6            # programs whose value or gradient exceed this are rejected
 TIMEOUT = 10           # seconds per srcad call
@@ -189,9 +191,10 @@ class Loaded:
             warnings.simplefilter("error")
             try:
                 value = self.traced["f"](*_copy(args))
+                bounded = np.ndim(value) == 0 and abs(float(value)) <= BOUND
             except Exception as e:          # the program itself fails here: not srcad's
                 raise Unstable(f"the program raises {type(e).__name__}: {e}") from None
-        if np.ndim(value) != 0 or not np.isfinite(value) or abs(value) > BOUND:
+        if not bounded:                     # also nan
             raise Unstable(f"value {value!r}")
         return float(value), list(self.recorder.trace), self.recorder.margin
 
@@ -302,13 +305,13 @@ def _close(a, b, tol):
     return bool(np.all(np.abs(a - b) <= tol * scale))
 
 
-def _compare(got, fd, ag, what):
+def _compare(got, fd, ag, what, loose=LOOSE):
     """None if `got` matches the finite differences (and autograd when autograd agrees with
     them), else a description of the difference."""
-    if not _close(got, fd, LOOSE):
+    if not _close(got, fd, loose):
         return f"{what}: srcad {_fmt(got)}, finite differences {_fmt(fd)}" + (
             f", autograd {_fmt(ag)}" if ag is not None else "")
-    if ag is not None and _close(ag, fd, LOOSE) and not _close(got, ag, TIGHT):
+    if ag is not None and _close(ag, fd, loose) and not _close(got, ag, TIGHT):
         return f"{what}: srcad {_fmt(got)}, autograd {_fmt(ag)}"
     return None
 
@@ -333,6 +336,9 @@ def _srcad_call(check, thunk):
             return thunk(), None
     except srcad.SrcadError as e:
         msg = _message_class(str(e))
+        if _internal(str(e)):
+            return None, Finding("CRASH", check, f"{type(e).__name__}: {e}",
+                                 f"CRASH:{check}:internal {type(e).__name__}")
         return None, Finding("refused", check, f"{type(e).__name__}: {e}",
                              f"refused:{check}:{type(e).__name__}:{msg}")
     except _Timeout:
@@ -357,6 +363,12 @@ def _main_thread():
 def _where(e):
     frames = traceback.extract_tb(e.__traceback__)
     return f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else "?"
+
+
+def _internal(message):
+    """Whether a SrcadError is about srcad's own code (its IR check, or generated code it
+    differentiates at second order): an internal error, not a refusal of the user's code."""
+    return "SSA check: " in message or "<srcad " in message
 
 
 def _message_class(message):
@@ -443,13 +455,13 @@ def _check(loaded, args, checks):
                 findings.append(err)
             else:
                 wrong("hessian", _compare(np.reshape(res, (m, m)) if np.size(res) == m * m
-                                          else res, fd_h, ag_h, "hessian"))
+                                          else res, fd_h, ag_h, "hessian", LOOSE2))
         if "grad2" in checks and np.ndim(args[0]) == 0:
             res, err = _srcad_call("grad2", lambda: srcad.grad(srcad.grad(f))(*_copy(args)))
             if err:
                 findings.append(err)
             else:
                 wrong("grad2", _compare(res, fd_h[0, 0], None if ag_h is None else ag_h[0, 0],
-                                        "grad(grad(f))"))
+                                        "grad(grad(f))", LOOSE2))
     cls = min((fd_.cls for fd_ in findings), key=SEVERITY.index, default="ok")
     return Outcome(cls, findings, args)

@@ -60,7 +60,8 @@ class Report:
     refusals: collections.Counter
     failures: list            # [Result] of class WRONG, VALUE or CRASH
     minimised: list           # [Minimised], deduplicated by minimal program and key
-    seconds: float
+    seconds: float            # checking the programs
+    minimise_seconds: float   # minimising the failures
 
     @property
     def failed(self):
@@ -128,6 +129,7 @@ def _run(n, seed, jobs, per_key, budget, progress):
     refusals = collections.Counter(f.key.split(":", 2)[2] for r in results
                                    for f in r.findings if f.cls == "refused")
     failures = [r for r in results if r.cls in FAILURES]
+    checked = time.monotonic()
     found: dict = {}
     tried = collections.Counter()
     for r in failures:
@@ -141,7 +143,7 @@ def _run(n, seed, jobs, per_key, budget, progress):
         entry = found.setdefault((key, case.source), Minimised(key, case, finding, []))
         entry.origins.append((seed, r.index))
     return Report(seed, n, counts, keys, refusals, failures, list(found.values()),
-                  time.monotonic() - start)
+                  checked - start, time.monotonic() - checked)
 
 
 def _progress(batches, every, n):
@@ -163,7 +165,8 @@ def format_case(case):
 def format_report(report):
     """The summary table, the refusal kinds and every minimised failure."""
     lines = [f"srcad fuzz: seed {report.seed}, {report.n} programs, "
-             f"{report.seconds:.1f} s ({1000 * report.seconds / max(report.n, 1):.1f} ms/program)",
+             f"{report.seconds:.1f} s ({1000 * report.seconds / max(report.n, 1):.1f} ms/program), "
+             f"minimising {len(report.minimised)} failures {report.minimise_seconds:.1f} s",
              "", "class     programs"]
     for cls in oracle.SEVERITY + ("invalid",):
         lines.append(f"{cls:<9} {report.counts.get(cls, 0):>8}")
