@@ -458,7 +458,7 @@ class Generator:
         scope.lists[xs] = kind
 
     def helper_call(self, scope, indent):
-        calls = [h for h in scope.helpers if h[2] and len(h[2]) > 1 or h[3]]
+        calls = [h for h in scope.helpers if (h[2] and len(h[2]) > 1) or h[3]]
         if not calls:
             return self.assign(scope, indent)
         name, params, res, mutates = self.rng.choice(calls)
@@ -549,12 +549,9 @@ class Generator:
                         for _ in range(self.rng.randint(1, 3)))
         if res:
             self.emit(1, "return " + ", ".join(self.expr(k, scope) for k in res))
-        elif not mutates or len(self.lines[-1]) < 5:
-            self.emit(1, "return None")
         self.emit(0, "")
         self.emit(0, "")
-        kinds_out = tuple("list" if k == "list" else k for _, k in params)
-        helpers.append((name, kinds_out, res, mutates))
+        helpers.append((name, tuple(k for _, k in params), res, mutates))
 
     def program(self) -> Program:
         helpers: list = []

@@ -72,9 +72,6 @@ class Outcome:
     findings: list
     args: tuple = ()
 
-    def key(self):
-        return tuple(sorted({f.key for f in self.findings}))
-
 
 # ------------------------------------------------------------ loading programs
 
