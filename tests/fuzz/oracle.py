@@ -257,12 +257,11 @@ class _Reference:
             raise Unstable("gradient too large")
         return g
 
-    def fd_hessian(self):
+    def fd_hessian(self, h=FD2_STEP):
         """Second differences with respect to the first argument."""
         x0 = _flat(self.args)
         n = int(np.size(self.args[0]))
         H = np.zeros((n, n))
-        h = FD2_STEP
         f0 = self.at(x0)
         for i in range(n):
             ei = np.zeros_like(x0)
@@ -294,21 +293,22 @@ class _Reference:
             return None
 
 
-def _close(a, b, tol):
+def _close(a, b, tol, slack=0.0):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         return False
     scale = 1.0 + np.max(np.abs(b), initial=0.0)
-    return bool(np.all(np.abs(a - b) <= tol * scale))
+    return bool(np.all(np.abs(a - b) <= tol * scale + slack))
 
 
-def _compare(got, fd, ag, what, loose=LOOSE):
+def _compare(got, fd, ag, what, loose=LOOSE, slack=0.0):
     """None if `got` matches the finite differences (and autograd when autograd agrees with
-    them), else a description of the difference."""
-    if not _close(got, fd, loose):
+    them), else a description of the difference. `slack` is an estimate of the finite
+    differences' own error, allowed on top of the tolerance."""
+    if not _close(got, fd, loose, slack):
         return f"{what}: srcad {_fmt(got)}, finite differences {_fmt(fd)}" + (
             f", autograd {_fmt(ag)}" if ag is not None else "")
-    if ag is not None and _close(ag, fd, loose) and not _close(got, ag, TIGHT):
+    if ag is not None and _close(ag, fd, loose, slack) and not _close(got, ag, TIGHT):
         return f"{what}: srcad {_fmt(got)}, autograd {_fmt(ag)}"
     return None
 
@@ -444,6 +444,7 @@ def _check(loaded, args, checks):
                                   "jvp tangent"))
     if "hessian" in checks or "grad2" in checks:
         fd_h = ref.fd_hessian()
+        slack = 2 * np.abs(fd_h - ref.fd_hessian(2 * FD2_STEP))   # their error, estimated
         ag_h = ref.autograd("hessian")
         m = int(np.size(args[0]))
         if "hessian" in checks:
@@ -452,13 +453,13 @@ def _check(loaded, args, checks):
                 findings.append(err)
             else:
                 wrong("hessian", _compare(np.reshape(res, (m, m)) if np.size(res) == m * m
-                                          else res, fd_h, ag_h, "hessian", LOOSE2))
+                                          else res, fd_h, ag_h, "hessian", LOOSE2, slack))
         if "grad2" in checks and np.ndim(args[0]) == 0:
             res, err = _srcad_call("grad2", lambda: srcad.grad(srcad.grad(f))(*_copy(args)))
             if err:
                 findings.append(err)
             else:
                 wrong("grad2", _compare(res, fd_h[0, 0], None if ag_h is None else ag_h[0, 0],
-                                        "grad(grad(f))", LOOSE2))
+                                        "grad(grad(f))", LOOSE2, slack[0, 0]))
     cls = min((fd_.cls for fd_ in findings), key=SEVERITY.index, default="ok")
     return Outcome(cls, findings, args)
