@@ -1,6 +1,7 @@
 """Regressions of issue 9's leftovers, each against an oracle srcad does not provide (finite
 differences, closed forms, Python's own values, an entry-by-entry reference)."""
 import itertools
+import sys
 
 import numpy as np
 import pytest
@@ -140,14 +141,18 @@ def test_a_custom_jvp_of_two_arguments_is_called_once_per_call(wrt):
 # ------------------------------------------------------------ 5. a transform called on the spot
 @pytest.mark.parametrize("f", [rf.uses_value_and_grad, rf.uses_grad_on_the_spot])
 def test_a_transform_called_inside_a_differentiated_function(f):
+    # refused: "calling the local value srcad.value_and_grad(cubic) is not supported"
     x = np.array([0.3, -0.7, 1.1])
     check_grads(f, x)
     want = numerical_grad(f, (x,), 0)
     np.testing.assert_allclose(srcad.grad(f)(x), want, rtol=1e-6)
     np.testing.assert_allclose(srcad.jacfwd(f)(x), want, rtol=1e-6)
+    got, want = _second(f, (x,))
+    for g in got:
+        np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-6)
 
 
-# ------------------------------------------------------------ 6. alias messages name the user's names
+# ------------------------------------------------------------ 6. alias messages name user names
 def test_alias_messages_name_the_users_variable_not_its_ssa_version():
     with pytest.raises(srcad.UnsupportedSyntaxError) as info:
         srcad.grad(rf.shared_after_reassignment)(np.array([1.0, 2.0]))
@@ -156,7 +161,7 @@ def test_alias_messages_name_the_users_variable_not_its_ssa_version():
     assert "regress_fixes.py:" in msg
 
 
-# ------------------------------------------------------------ 8. a lambda rule on a continuation line
+# ------------------------------------------------------------ 8. lambda rules on continuation lines
 def test_second_order_of_a_lambda_rule_on_a_continuation_line():
     # the vjp lambda sits on the decorator's second line: reading it found no lambda
     x = np.array([0.3, -0.7, 1.1])
@@ -164,6 +169,16 @@ def test_second_order_of_a_lambda_rule_on_a_continuation_line():
     got, want = _second(rf.uses_cube, (x,))
     for g in got:
         np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="columns of code need Python 3.11")
+@pytest.mark.parametrize("f, deriv", [(rf.square_it, lambda x: 2.0 * x),
+                                      (rf.sine_it, lambda x: np.cos(x) * x + np.sin(x))],
+                         ids=["square_it", "sine_it"])
+def test_two_lambdas_of_the_same_parameters_on_one_line(f, deriv):
+    # "cannot tell which lambda on this line to differentiate"
+    assert srcad.grad(f)(0.3) == pytest.approx(deriv(0.3), rel=1e-12)
+    assert srcad.jacfwd(f)(0.3) == pytest.approx(deriv(0.3), rel=1e-12)
 
 
 # ------------------------------------------------------------ 9. a float made an array in a loop
