@@ -235,7 +235,9 @@ def _sequences(stmts, param_kinds) -> set:
                 prim = v.prim
                 sliced = isinstance(prim, rules.IndexRule) and v.static[0] == "slice" and \
                     isinstance(v.args[0], ir.Name) and v.args[0].id in seqs
-                hit = sliced or prim is PACK_TUPLE or prim is PACK_LIST or \
+                passed = isinstance(prim, rules.Rule) and prim.passthrough and \
+                    isinstance(v.args[0], ir.Name) and v.args[0].id in seqs
+                hit = sliced or passed or prim is PACK_TUPLE or prim is PACK_LIST or \
                     isinstance(prim, UserCall) or isinstance(prim, rules.Rule) and prim.returns_seq
             else:
                 hit = isinstance(v, ir.Name) and v.id in seqs
@@ -281,6 +283,8 @@ def _infer_shapes(fn, stmts, kinds, shapes):
                         new = _UNKNOWN
                     elif base not in (None, SCALAR) and trims is not None:
                         new = (base if not trims else ("trim", base, trims))
+                elif isinstance(v.prim, rules.Rule) and v.prim.passthrough:
+                    new = shape(v.args[0])
                 elif v.prim.kind == "elementwise":
                     classes = {shape(a) for a in v.args}
                     if None not in classes:
@@ -803,23 +807,29 @@ def _needed(stmts) -> set:
 
 def _refuse_conflicts(fn, a: _Aliases):
     """An in-place change Python makes to a value another live name may share: srcad would
-    differentiate a different function (it computes a new value), so it refuses."""
+    differentiate a different function (it computes a new value), so it refuses. Messages
+    name the user's variables (`z`, not its SSA version `z_1`), a user variable first."""
     from .errors import UnsupportedSyntaxError
+
+    def user(n):
+        return fn.versions.get(n, n)
     for s in ir.walk(fn.body):
         for m in a.mutations.get(id(s), ()):
             if not m.conflicts:
                 continue
-            other = m.conflicts[0]
+            other = user(next((n for n in m.conflicts if n not in fn.temps), m.conflicts[0]))
             kind = m.what[0]
             if kind == "aug":
-                msg = (f"an augmented assignment changes the array in {m.what[1]!r} in place, "
+                name = user(m.what[1])
+                msg = (f"an augmented assignment changes the array in {name!r} in place, "
                        f"and {other!r} may share that array: srcad would differentiate a "
-                       f"different function; write `{m.what[1]} = {m.what[1]} + ...` (a new "
+                       f"different function; write `{name} = {name} + ...` (a new "
                        "array) instead")
             elif kind == "a list method":
-                msg = (f"{m.what[1]}.append()/.pop() changes that list in place, and "
+                name = user(m.what[1])
+                msg = (f"{name}.append()/.pop() changes that list in place, and "
                        f"{other!r} may share it: srcad would differentiate a different "
-                       f"function; build a new list instead (`{m.what[1]} = [*{m.what[1]}, v]`)")
+                       f"function; build a new list instead (`{name} = [*{name}, v]`)")
             elif kind == "call":
                 _, helper, param, (filename, line) = m.what
                 msg = (f"{helper}() changes its argument {param!r} in place (at "

@@ -5,13 +5,14 @@ import inspect
 import sys
 import types
 
-from . import rules
+from . import ir, rules
 
 
 def custom_rule(jvp=None, vjp=None):
     """Declare `f`'s derivatives yourself; srcad then calls them instead of reading `f`.
 
-    `jvp(*args, *arg_dots)` returns the output tangent (linear in the tangents);
+    `jvp(*args, *arg_dots)` returns the output tangent (linear in the tangents; called once
+    per call of `f`, with 0.0 as the tangent of each argument no derivative flows from);
     `vjp(*args, out, out_bar)` returns the adjoint of the argument, or a tuple with
     one per argument (called once per call of `f`, whatever the number of arguments).
     Use as a decorator: `@srcad.custom_rule(jvp=..., vjp=...)`. The rules stay readable
@@ -27,7 +28,9 @@ def custom_rule(jvp=None, vjp=None):
                 names[which] = _free_name(f"{base}_{which}_rule")
                 named[which] = rules.USER_RULES[names[which]] = _named(rule, names[which])
         f.__srcad_rule__ = named
-        jvps, vjps, shared = {}, {}, None
+        jvps, vjps, shared, jvp_all = {}, {}, None, None
+        if "jvp" in named:
+            jvp_all = f"{names['jvp']}({', '.join(params + [f'{q}_dot' for q in params])})"
         for k, p in enumerate(params):
             if "jvp" in named:
                 dots = [f"{q}_dot" if q == p else "0.0" for q in params]
@@ -39,7 +42,8 @@ def custom_rule(jvp=None, vjp=None):
                 else:
                     shared, vjps[p] = call, f"SHARED[{k}]"
         rules.defrule(f, ", ".join(params), name=base, kind=rules.ANY, jvp=jvps, vjp=vjps,
-                      vjp_shared=shared, pure=False)      # the user's code: may be impure
+                      vjp_shared=shared, jvp_shared=jvp_all,
+                      pure=False)      # the user's code: may be impure
         return f
     return register
 
@@ -67,11 +71,8 @@ def _register_name(base: str, obj) -> str:
 
 
 def _free_name(base: str) -> str:
-    name, k = base, 0
-    while name in rules.USER_RULES:
-        k += 1
-        name = f"{base}_{k}"
-    return name
+    """`base`, or `base_1`, ... : the first name no custom-rule function has."""
+    return ir.unique_name(base, set(rules.USER_RULES))
 
 
 def import_lines(used) -> list:

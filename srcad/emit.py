@@ -75,12 +75,11 @@ class Emitter:
         return hit[1] if hit is not None and hit[0] is node else None
 
     def new_name(self, base: str) -> str:
-        name, k = base, 0
-        while name in self.taken:
-            k += 1
-            name = f"{base}{k}" if base.endswith("_") else f"{base}_{k}"
-        self.taken.add(name)
-        return name
+        """A name no other in the generated code has: `base`, then `base_1`, ... (`base1`,
+        ... for a base that ends in `_`)."""
+        if base.endswith("_") and base in self.taken:
+            return ir.unique_name(base, self.taken, start=1)
+        return ir.unique_name(base, self.taken)
 
     def d(self, name: str) -> str:
         """The derivative name of primal `name` (`x_dot` or `x_bar`)."""

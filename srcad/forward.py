@@ -95,6 +95,10 @@ class _Forward(Emitter):
         if not active_args:
             return primal + [assign(self.d(target), self.zeros(ir.Name(target)))]
         bound = bound_params(v)
+        if prim.jvp_shared is not None:          # every argument's tangent in one call
+            dots = {f"{p}_dot": name_load(self.d(bound[p].id)) if p in bound and
+                    self.active(bound[p]) else ast.Constant(0.0) for p, _ in prim.params}
+            return primal + [assign(self.d(target), self.template(prim.jvp_shared, s, dots))]
         terms = []
         all_active = all(self.active(bound[p]) for p in prim.diff_params if p in bound)
         for p in prim.diff_params:

@@ -338,6 +338,38 @@ def _ops(code) -> list:
     return out
 
 
+def _lambda_node(module, f, filename, first):
+    """The Lambda node of `f` in `module` (its source lines from line `first`, or None):
+    the one lambda with f's parameters there, else the lambdas with them on f's first line
+    of the whole file, told apart by the columns of f's code (Python >= 3.11)."""
+    code = f.__code__
+    params = list(code.co_varnames[:code.co_argcount])
+
+    def same(n):
+        return isinstance(n, gast.Lambda) and [a.id for a in n.args.args] == params
+    found = [] if module is None else [n for n in gast.walk(module) if same(n)]
+    if len(found) == 1:
+        return found[0]
+    lines = linecache.getlines(filename, f.__globals__)
+    try:
+        whole = gast.parse("".join(lines))
+    except (SyntaxError, ValueError):
+        whole = None
+    found = [] if whole is None else \
+        [n for n in gast.walk(whole) if same(n) and n.lineno == code.co_firstlineno]
+    if len(found) > 1 and hasattr(code, "co_positions"):
+        spots = [(a, c) for a, _, c, e in code.co_positions()
+                 if a is not None and c is not None and e is not None and e > c]
+        found = [n for n in found if spots and all(
+            (n.lineno, n.col_offset) <= p < (n.end_lineno, n.end_col_offset) for p in spots)]
+    if len(found) != 1:
+        raise UnsupportedSyntaxError(
+            "cannot tell which lambda on this line to differentiate; define the function "
+            "with def", filename, first)
+    gast.increment_lineno(found[0], 1 - first)        # lines counted from `first`, as src's
+    return found[0]
+
+
 def _def_block(f):
     """`(lines, first line number)` of a `def` (with one-line decorators) read by
     indentation, which is much cheaper than inspect's tokenizer; None where that reading
@@ -406,19 +438,13 @@ def _function_tree(src: str, f, filename: str, first: int) -> gast.FunctionDef:
         try:
             module = gast.parse("(" + src.strip().rstrip(",") + ")")
         except SyntaxError:
-            raise UnsupportedSyntaxError(f"cannot parse the source of {f.__qualname__!r}",
-                                         filename, first) from None
+            if f.__code__.co_name != "<lambda>":
+                raise UnsupportedSyntaxError(f"cannot parse the source of {f.__qualname__!r}",
+                                             filename, first) from None
+            module = None            # a lambda on a continuation line: read from its file
     name = f.__code__.co_name
     if name == "<lambda>":
-        nargs = f.__code__.co_argcount
-        params = list(f.__code__.co_varnames[:nargs])
-        found = [n for n in gast.walk(module) if isinstance(n, gast.Lambda)
-                 and [a.id for a in n.args.args] == params]
-        if len(found) != 1:
-            raise UnsupportedSyntaxError(
-                "cannot tell which lambda on this line to differentiate; define the function "
-                "with def", filename, first)
-        lam = found[0]
+        lam = _lambda_node(module, f, filename, first)
         ret = gast.Return(value=lam.body)
         gast.copy_location(ret, lam.body)
         fn = gast.FunctionDef(name="lambda_", args=lam.args, body=[ret], decorator_list=[],

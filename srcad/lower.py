@@ -22,7 +22,7 @@ import types
 
 import gast
 
-from . import ir, rules
+from . import ir, rules, runtime
 from .errors import NonDifferentiableError, UnsupportedSyntaxError
 from .frontend import Parsed
 
@@ -490,7 +490,8 @@ class _Lowerer:
     def for_(self, s, line):
         """`for` over range, enumerate, zip, reversed or a sequence, as a loop over a range:
         what Python evaluates once at loop entry (the sequences, enumerate's start) is read
-        from values taken there, even when the body rebinds the names that held them."""
+        from values taken there, even when the body rebinds the names that held them. What
+        is iterated goes through `items_of`, so a dict gives its keys, not `d[0], d[1]`."""
         if s.orelse:
             raise self.error(UnsupportedSyntaxError, "for/else is not supported", s)
         it = s.iter
@@ -520,6 +521,7 @@ class _Lowerer:
                 if len(seqs) == 2 or it.keywords:
                     start = seqs[1] if len(seqs) == 2 else at_entry(self.expr(it.keywords[0].value))
                 seqs = seqs[:1]
+            seqs = [self.call_prim(runtime.items_of, [q]) for q in seqs]
             n = self.call_prim(builtins.len, [seqs[0]])
             for q in seqs[1:]:
                 n = self.call_prim(builtins.min, [n, self.call_prim(builtins.len, [q])])
@@ -543,10 +545,11 @@ class _Lowerer:
             return
         if func is builtins.reversed and len(it.args) == 1:
             from .rules.core import GETITEM
-            inner = self.expr(it.args[0])             # reversed(s) reads s[::-1]
+            # reversed(s) reads s[::-1]
+            inner = self.call_prim(runtime.items_of, [self.expr(it.args[0]), ir.Const(True)])
             seq = self.call_prim(GETITEM, [inner, ir.Const(-1)], static=("slice", None, None, 1))
         else:
-            seq = at_entry(self.expr(it))
+            seq = self.call_prim(runtime.items_of, [at_entry(self.expr(it))])
         rng = self.call_prim(builtins.range, [self.call_prim(builtins.len, [seq])])
         self.emit_loop(s, line, rng, lambda i: [(s.target, self.getitem(seq, ir.Name(i)))])
 
@@ -751,6 +754,34 @@ class _Lowerer:
             raise self.error(UnsupportedSyntaxError, f"{func.id}.{'.'.join(reversed(chain))} "
                              "does not exist", func) from None
 
+    def transform(self, node):
+        """`srcad.grad(h)` & co. called on the spot (`srcad.value_and_grad(h)(x)[0]`): the
+        derivative made at build time from constant arguments (a global function, numbers;
+        the names are recorded like any callee), else None (refused as a local value)."""
+        from . import api              # (api imports the pipeline, which imports this module)
+        make = self.callee(node.func) if isinstance(node.func, (gast.Name, gast.Attribute)) \
+            else None
+        if not any(make is t for t in (api.grad, api.value_and_grad, api.jacfwd, api.jacrev,
+                                       api.hessian, api.derivative)):
+            return None
+
+        def static(a):
+            if isinstance(a, gast.Constant):
+                return a.value
+            if isinstance(a, gast.Tuple) and all(isinstance(e, gast.Constant) for e in a.elts):
+                return tuple(e.value for e in a.elts)
+            if isinstance(a, (gast.Name, gast.Attribute)):
+                obj = self.callee(a)
+                if isinstance(obj, types.FunctionType) or hasattr(obj, "__srcad_transform__"):
+                    return obj
+            raise _NotStatic
+        try:
+            args = [static(a) for a in node.args]
+            kwargs = {k.arg: static(k.value) for k in node.keywords}
+            return make(*args, **kwargs)
+        except (_NotStatic, TypeError):
+            return None
+
     def call(self, node, dest):
         if any(isinstance(a, gast.Starred) for a in node.args) or \
                 any(k.arg is None for k in node.keywords):
@@ -760,7 +791,7 @@ class _Lowerer:
         text = _describe(func)
         if isinstance(func, gast.Name) and func.id in self.nested_defs:
             return self.nested_call(node, dest)
-        obj = self.callee(func)
+        obj = self.transform(func) if isinstance(func, gast.Call) else self.callee(func)
         if obj is None and isinstance(func, gast.Attribute):
             receiver = self.expr(func.value)
             args = [receiver] + [self.expr(a) for a in node.args]
@@ -901,6 +932,10 @@ class _Lowerer:
 # statement type -> the _Lowerer method lowering it (`visit_If` lowers gast.If)
 _VISITORS = {getattr(gast, name[len("visit_"):]): method for name, method in vars(_Lowerer).items()
              if name.startswith("visit_")}
+
+
+class _NotStatic(Exception):
+    """An argument of a transform called on the spot that is not a build-time constant."""
 
 
 def _rebound_names(stmts):

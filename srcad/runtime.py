@@ -6,9 +6,21 @@ import math
 import numpy as np
 
 __all__ = ["unbroadcast", "bcast", "zeros_like", "grad_like", "stop_gradient", "unindex",
-           "unreduce", "untranspose", "matmul_vjp_x", "matmul_vjp_y", "dot_vjp_x",
-           "dot_vjp_y", "tie_weight",
+           "unreduce", "unreduce_vjp", "untranspose", "matmul_vjp_x", "matmul_vjp_y", "dot_vjp_x",
+           "dot_vjp_y", "tie_weight", "items_of",
            "max_weight", "index_add", "list_append", "add_items", "repeat_items", "Stack"]
+
+
+def items_of(x, reversible=False):
+    """What a `for` loop over `x` iterates, indexable by position: `x` itself when it is a
+    list, tuple, array, range or str (indexing reads its items in order), else `list(x)`
+    (a dict's keys, a set's items, a view or iterator). `reversible`: x is reversed()'s
+    argument, which raises as Python does where x cannot be reversed (a set)."""
+    if isinstance(x, (list, tuple, np.ndarray, range, str)):
+        return x
+    if reversible:
+        reversed(x)
+    return list(x)
 
 
 def stop_gradient(x):
@@ -105,16 +117,18 @@ def _float_dtype(x):
 
 
 def grad_like(g, x):
-    """Give the derivative `g` the type, shape and dtype of the argument `x`."""
+    """Give the derivative `g` the type, shape and dtype of the argument `x`. A float `x`
+    with an array `g` is a zero item of a tuple's adjoint (0.0 standing for an array, which
+    a second derivative differentiates), or a float broadcast: g sums to its float."""
     if type(x) is float:
-        return float(g)
+        return float(g) if type(g) is float or np.ndim(g) == 0 else float(np.sum(g))
     if isinstance(x, np.ndarray):
         dt = _float_dtype(x)
         if type(g) is np.ndarray and g.shape == x.shape and g.dtype == dt:
             return g
         return np.array(np.broadcast_to(g, x.shape), dtype=dt)
     if isinstance(x, (float, int)) and not isinstance(x, bool):
-        return float(g)
+        return float(g) if np.ndim(g) == 0 else float(np.sum(g))
     if isinstance(x, np.generic):
         return np.asarray(g, dtype=_float_dtype(x))[()]
     if isinstance(x, (tuple, list)):             # one derivative per item; zero as 0.0
@@ -196,11 +210,35 @@ def unreduce(g, like, axis=None, keepdims=False):
     shape = np.shape(like)
     if type(g) is np.ndarray and g.shape == shape:
         return g                      # already whole (a lazy adjoint that was not)
-    if axis is not None and not keepdims:
-        axes = (axis,) if isinstance(axis, int) else tuple(axis)
-        axes = tuple(a % len(shape) for a in axes)
+    axes = _reduced_axes(np.ndim(g), len(shape), axis, keepdims)
+    if axes:
         g = np.expand_dims(g, axes)
     return np.broadcast_to(g, shape)
+
+
+def _reduced_axes(ndim_g, ndim, axis, keepdims) -> tuple:
+    """The axes `unreduce` puts back into a `g` of `ndim_g` dimensions: the reduction's
+    `axis` (non-negative) when g has the reduced shape of a reduction without keepdims, else
+    none (g already broadcasts: a scalar, keepdims' shape, or the whole shape)."""
+    if axis is None or keepdims:
+        return ()
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if ndim_g != ndim - len(axes):
+        return ()
+    return tuple(a % ndim for a in axes)
+
+
+def unreduce_vjp(h, g, axis=None, keepdims=False):
+    """Adjoint of `unreduce(g, like, axis, keepdims)` with respect to `g`: the adjoint `h`
+    (like's shape) summed back to the shape `g` has, whichever it is (the reduced shape, a
+    scalar, keepdims' shape, or like's own shape, which unreduce returns as it is)."""
+    gshape = np.shape(g)
+    if np.shape(h) == gshape:
+        return h
+    axes = _reduced_axes(len(gshape), np.ndim(h), axis, keepdims)
+    if axes:
+        h = np.sum(h, axis=axes)
+    return unbroadcast(h, g)
 
 
 class Items(list):

@@ -195,6 +195,7 @@ def test_ssa_is_deterministic():
 
 def _namespace(f):
     ns = dict(f.__globals__)
+    ns["items_of"] = srcad.runtime.items_of      # what a for loop iterates (a dict's keys)
     ns.update({k: c.cell_contents for k, c in zip(f.__code__.co_freevars, f.__closure__ or ())})
     return ns
 

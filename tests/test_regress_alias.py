@@ -52,7 +52,7 @@ REFUSED = [
     (ra.row_of_a_matrix, (np.arange(6.0).reshape(2, 3),), "'x'"),  # x[0] is a row view
     # np.cos(a) after y -= ...: not the np.cos(a) from before (the lowering reused it)
     (ra.reuse_after_change, (X4,), "'a'"),
-    (ra.change_through_a_view_later, (X4, X4[::-1].copy()), "'z_1'"),
+    (ra.change_through_a_view_later, (X4, X4[::-1].copy()), "'z' may share"),
     (ra.view_of_a_helper_result, (X4, X4[::-1].copy()), "'c'"),
 ]
 

@@ -100,6 +100,9 @@ class Rule:
     # the adjoints of all differentiable parameters as one tuple (a custom rule's VJP): the
     # reverse emitter computes it once per call and `vjp` templates index it as `SHARED[k]`
     vjp_shared: Template | None = None
+    # the tangent as one template over every parameter's `<param>_dot` (a custom rule's JVP,
+    # called once per call): the forward emitter passes 0.0 for inactive arguments' tangents
+    jvp_shared: Template | None = None
 
     def __post_init__(self):
         _check_templates(self)
@@ -121,6 +124,9 @@ class Rule:
     returns_seq: bool = False      # the result is a list or tuple (adjoints add item-wise)
     inplace: bool = False          # the call changes its first storage_args in place
     shape_args: tuple = ()         # parameters read only for their shape (`like` in unbroadcast)
+    # the result is the first argument's value (same kind, shape class and sequence-ness;
+    # the object itself where it is a list, tuple or array), as for `items_of`
+    passthrough: bool = False
 
     @property
     def diff_params(self) -> list:
@@ -190,6 +196,7 @@ def _check_templates(rule: Rule):
     checks = [("jvp", t, known) for t in rule.jvp.values()] + \
         [("vjp", t, known | shared) for t in rule.vjp.values()] + \
         [("vjp_shared", rule.vjp_shared, known)] * bool(shared) + \
+        [("jvp_shared", rule.jvp_shared, known)] * (rule.jvp_shared is not None) + \
         [("primal", rule.primal, set(params))] * (rule.primal is not None)
     for kind, t, allowed in checks:
         bad = t.names - allowed
@@ -257,16 +264,17 @@ def _parse_params(spec: str) -> list:
 
 def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp=None, vjp=None,
             kind: str = "elementwise", method: str | None = None, differentiable: bool = True,
-            total: bool = True, vjp_shared: str | None = None, pure: bool = True,
+            total: bool = True, vjp_shared: str | None = None, jvp_shared: str | None = None,
+            pure: bool = True,
             storage: str = "new", storage_arg: str | None = None, copy_flag: str | None = None,
             holds: str = "", returns_seq: bool = False, inplace: bool = False,
-            shape_args: str = ""):
+            shape_args: str = "", passthrough: bool = False):
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
     or a dict of templates per differentiable parameter. The storage facts: `storage` is
     "new", "view" or "same" (of `storage_arg`, comma-separated names, default the first
     parameter); `holds` names the parameters the result holds as items; `inplace` says the
     call changes its `storage_arg` in place; `shape_args` names parameters read only for
-    their shape."""
+    their shape; `passthrough` says the result is the first argument's value."""
     plist = _parse_params(params)
     star = [p for p, _ in plist].index("*") if ("*", None) in plist else len(plist)
     kwonly = tuple(p for p, _ in plist[star + 1:])
@@ -293,9 +301,11 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     rule = Rule(key=keys, params=plist, name=name, primal=Template(primal) if primal else None,
                 jvp=tdict(jvp), vjp=tdict(vjp), kind=kind, differentiable=differentiable,
                 kwonly=kwonly, total=total,
-                vjp_shared=Template(vjp_shared) if vjp_shared else None, pure=pure,
+                vjp_shared=Template(vjp_shared) if vjp_shared else None,
+                jvp_shared=Template(jvp_shared) if jvp_shared else None, pure=pure,
                 storage=storage, storage_args=shares, copy_flag=copy_flag, holds=held,
-                returns_seq=returns_seq, inplace=inplace, shape_args=shaped)
+                returns_seq=returns_seq, inplace=inplace, shape_args=shaped,
+                passthrough=passthrough)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if name and primal is None and keys != []:
@@ -353,10 +363,12 @@ def defalias(keys, rule: Rule, name: str):
     """`keys` differentiate as `rule` does (np.add as +) but print as calls of `name`."""
     alias = Rule(key=keys, params=rule.params, name=name, jvp=rule.jvp, vjp=rule.vjp,
                  kind=rule.kind, differentiable=rule.differentiable, kwonly=rule.kwonly,
-                 total=rule.total, vjp_shared=rule.vjp_shared, pure=rule.pure,
+                 total=rule.total, vjp_shared=rule.vjp_shared, jvp_shared=rule.jvp_shared,
+                 pure=rule.pure,
                  storage=rule.storage,
                  storage_args=rule.storage_args, copy_flag=rule.copy_flag, holds=rule.holds,
-                 returns_seq=rule.returns_seq, inplace=rule.inplace, shape_args=rule.shape_args)
+                 returns_seq=rule.returns_seq, inplace=rule.inplace, shape_args=rule.shape_args,
+                 passthrough=rule.passthrough)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = alias
     _NAMES.setdefault(name, alias)

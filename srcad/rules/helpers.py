@@ -20,9 +20,13 @@ deflinear(runtime.unbroadcast, "g, like", vjp="bcast(out_bar, g)", storage="same
           shape_args="like")
 deflinear(runtime.bcast, "t, like", vjp="unbroadcast(out_bar, t)", storage="view",
           shape_args="like")
+# unreduce returns a g that already has like's shape as it is: its adjoint sums out_bar back
+# to g's shape, whichever it is
 deflinear(runtime.unreduce, "g, like, axis=None, keepdims=False", storage="view",
           shape_args="like",
-          vjp="np.sum(out_bar, axis=axis, keepdims=keepdims)")
+          vjp="unreduce_vjp(out_bar, g, axis, keepdims)")
+deflinear(runtime.unreduce_vjp, "h, g, axis=None, keepdims=False", shape_args="g",
+          vjp="unreduce(out_bar, h, axis, keepdims)")
 deflinear(runtime.grad_like, "g, x", vjp="unbroadcast(out_bar, g)", kind="first",
           storage="same", shape_args="x")
 # g may be smaller than x[idx] and broadcast into it (a sum's adjoint left as a scalar)
@@ -52,6 +56,9 @@ defrule(runtime.dot_vjp_y, "g, x, y", name="dot_vjp_y", kind=ANY,
 for _f in (runtime.zeros_like, runtime.tie_weight, runtime.max_weight):
     defrule(_f, "x, y=None, axis=None, keepdims=False", name=_f.__name__, kind=ANY,
             differentiable=False, shape_args="x" if _f is runtime.zeros_like else "")
+# what a for loop iterates: a sequence as it is, anything else (a dict's keys) as a list
+defrule(runtime.items_of, "x, reversible=False", name="items_of", kind="first",
+        storage="same", passthrough=True, jvp="x_dot", vjp="out_bar")
 defrule(builtins.reversed, "x", name="reversed", kind=NONE, differentiable=False)
 defrule(builtins.slice, "start, stop=None, step=None", name="slice", kind=NONE,
         differentiable=False)

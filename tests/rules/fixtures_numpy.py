@@ -21,7 +21,8 @@ from srcad.runtime import (add_items, bcast, repeat_items, cast_adjoint, cast_ta
                            recip_or_zero, rejoin, star_args,
                            tensordot_vjp_x, tensordot_vjp_y, tie_weight, unbroadcast,
                            unconcatenate, uncumsum, undiag, undiagonal, unhstack, unindex,
-                           unreduce, unrepeat, unsplit, unstack, untile, untranspose, unvstack,
+                           unreduce, unreduce_vjp, unrepeat, unsplit, unstack, untile,
+                           untranspose, unvstack,
                            zeros_like)
 
 SAMPLES = []                      # (function, [argument tuples])
@@ -436,6 +437,11 @@ def helper_unreduce(g, x):
     return unreduce(g, x, -1, False) * x
 
 
+@sample((pos(2, 3), pos(2)), (pos(2, 3), pos(2, 3)))
+def helper_unreduce_vjp(h, g):
+    return unreduce_vjp(h, g, -1, False) * g          # g reduced over the last axis, or whole
+
+
 @sample((pos(3), pos(3)))
 def helper_grad_like(g, x):
     return grad_like(g, x) * x
@@ -487,7 +493,8 @@ def helper_weights(x, y):
 
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
-      helper_broadcasting, helper_unreduce, helper_grad_like, helper_unindex, helper_index_add,
+      helper_broadcasting, helper_unreduce, helper_unreduce_vjp, helper_grad_like,
+      helper_unindex, helper_index_add,
       helper_untranspose, helper_dot_vjp, helper_matmul_vjp, helper_weights)
 
 
