@@ -207,6 +207,7 @@ class _Lowerer:
         self.version = {p: p for p in self.params}
         body = self.block(fn.body)
         body = _eliminate_returns(body, self, fn)
+        _freeze_tests(body, self)
         out = ir.Function(name=fn.name, params=self.params, body=body, filename=self.p.filename,
                           firstline=self.p.lineno(fn), source_lines=self.p.source_lines,
                           env=self.p, injected=self.injected, merge_names=self.merge_names,
@@ -1122,6 +1123,22 @@ def _renamed_copy(stmts, lowerer) -> list:
         elif isinstance(s, ir.Return):
             s.value = atom(s.value)
     return stmts
+
+
+def _freeze_tests(block, lowerer):
+    """An `if n:` whose branches reassign `n` (the early-return flag, set where a path
+    returns) tests a copy of `n` taken before it: the reverse sweep replays each branch from
+    its test's value, which must be the value the primal tested, not the one it left."""
+    for k in range(len(block)):
+        s = block[k]
+        for b in ir.blocks(s):
+            _freeze_tests(b, lowerer)
+        if isinstance(s, ir.If) and isinstance(s.test, ir.Name) and any(
+                s.test.id in ir.targets(x) for b in ir.blocks(s) for x in ir.walk(b)):
+            copy_ = lowerer.fresh_temp()
+            block[k] = [ir.Assign(copy_, s.test, s.line), s]
+            s.test = ir.Name(copy_)
+    block[:] = [x for s in block for x in (s if isinstance(s, list) else [s])]
 
 
 def _strip_exits(block):

@@ -1,0 +1,24 @@
+"""Regression tests for bugs the lead fixed while merging issue 9's work."""
+import numpy as np
+
+import srcad
+from srcad.testing import check_grads
+
+from fixtures import regress_lead as R
+
+
+def test_a_branch_that_sets_its_own_test_replays_the_value_tested():
+    x = np.array([1.0, 2.0, -0.5])
+    value, g = srcad.value_and_grad(R.return_after_inner_loop)(x)
+    assert value == R.return_after_inner_loop(x)
+    np.testing.assert_array_equal(g, np.ones(3))
+    check_grads(R.return_after_inner_loop, x)
+    check_grads(srcad.grad(lambda y: R.return_after_inner_loop(y) ** 2), x)
+
+
+def test_early_returns_in_while_loops_keep_their_gradient():
+    for n in (1, 3):
+        want = 2 * 0.7 * 2 if n >= 2 else 1.0
+        assert srcad.grad(R.return_in_while_after_loop)(0.7, n) == want
+        check_grads(R.return_in_while_after_loop, 0.7, n)
+    assert srcad.hessian(R.return_in_while_after_loop)(0.7, 3) == 4.0
