@@ -584,6 +584,9 @@ def _remove_dead(fn, impure):
     for n in _names(fn):
         if isinstance(n.ctx, ast.Load):
             loads[n.id] = loads.get(n.id, 0) + 1
+    for n in nodes(fn):                      # `g += e` reads g (and is never dropped)
+        if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+            loads[n.target.id] = loads.get(n.target.id, 0) + 1
     changed = True
     while changed:
         changed = False

@@ -22,3 +22,12 @@ def test_early_returns_in_while_loops_keep_their_gradient():
         assert srcad.grad(R.return_in_while_after_loop)(0.7, n) == want
         check_grads(R.return_in_while_after_loop, 0.7, n)
     assert srcad.hessian(R.return_in_while_after_loop)(0.7, 3) == 4.0
+
+
+def test_an_adjoint_accumulated_in_an_inner_loop_keeps_its_zero_start():
+    x, y = np.ones((2, 3)), np.full((2, 3), 0.5)
+    value, grads = srcad.value_and_grad(R.accumulated_in_inner_loop, wrt=(0, 1, 2))(x, y, -0.3)
+    assert value == 1.0
+    for g, like in zip(grads, (x, y, -0.3)):
+        np.testing.assert_array_equal(g, np.zeros_like(like))
+    check_grads(R.read_after_inner_accumulation, np.array([0.3, -1.2]), np.array([2.0, 0.7]))
