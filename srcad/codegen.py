@@ -70,7 +70,9 @@ def source_text(used: set, body: str, callee_sources: list = ()) -> str:
     used = set(used)
     for src in callee_sources:
         used |= {n.id for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Name)}
-    runtime = sorted(n for n in rules.runtime_namespace() if n in used and n not in ("np", "math"))
+    lazy = rules.LAZY_NAMES
+    runtime = sorted(n for n in rules.runtime_namespace()
+                     if n in used and n not in ("np", "math") and n not in lazy)
     head = []
     if "math" in used:
         head.append("import math")
@@ -78,6 +80,7 @@ def source_text(used: set, body: str, callee_sources: list = ()) -> str:
         head.append("import numpy as np")
     if runtime:
         head.append(f"from srcad.runtime import {', '.join(runtime)}")
+    head += sorted({lazy[n][1] for n in used if n in lazy})
     parts = ["\n".join(head) + "\n"] if head else []
     seen = set()
     for src in callee_sources:
