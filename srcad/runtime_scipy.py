@@ -57,3 +57,84 @@ def mvn_cov_jvp(t, x, mean, cov):
 
 
 __all__ += ["mvn_solve", "mvn_cov_vjp", "mvn_cov_jvp"]
+
+
+# ------------------------------------------------------------ scipy.linalg
+def _mT(a):
+    return np.swapaxes(a, -1, -2)
+
+
+def _tri_mask(g, lower, unit=False):
+    """`g` restricted to a triangle (without the diagonal when `unit`)."""
+    return (np.tril(g, -1 if unit else 0) if lower else np.triu(g, 1 if unit else 0))
+
+
+def _sym_from(t, lower):
+    """The symmetric matrix a routine reading only one triangle of `t` sees."""
+    tri = np.tril(t) if lower else np.triu(t)
+    return tri + _mT(tri) - tri * np.eye(t.shape[-1], dtype=t.dtype)
+
+
+def _on_triangle(sym, lower):
+    """A symmetric gradient as the gradient of the one triangle read: off-diagonal twice."""
+    return 2.0 * _tri_mask(sym, lower) - sym * np.eye(sym.shape[-1], dtype=sym.dtype)
+
+
+def _phi(x):
+    """The lower triangle of `x` with half its diagonal."""
+    return np.tril(x) - 0.5 * x * np.eye(x.shape[-1], dtype=x.dtype)
+
+
+def _lsolve(l, b, trans=False):
+    """l^-1 b (l^-T b with `trans`) for lower triangular l, stacks too."""
+    import scipy.linalg
+    return scipy.linalg.solve_triangular(l, b, trans=1 if trans else 0, lower=True)
+
+
+def cholesky_jvp(t, out, lower):
+    """The tangent of scipy.linalg.cholesky along `t` (its read triangle)."""
+    l = out if lower else _mT(out)
+    x = _lsolve(l, _mT(_lsolve(l, _sym_from(t, bool(lower)))))      # l^-1 t l^-T
+    dl = l @ _phi(x)
+    return dl if lower else _mT(dl)
+
+
+def cholesky_vjp(g, out, lower):
+    """The adjoint of scipy.linalg.cholesky, on the triangle of `a` it reads."""
+    l = out if lower else _mT(out)
+    lbar = np.tril(g if lower else _mT(g))
+    p = _phi(_mT(l) @ lbar)
+    s = _lsolve(l, _mT(_lsolve(l, p, trans=True)), trans=True)        # l^-T p l^-1
+    return _on_triangle(0.5 * (s + _mT(s)), bool(lower))
+
+
+def _trans(trans) -> bool:
+    return trans not in (0, "N", "n")
+
+
+def tri_solve_vjp_b(g, a, trans=0, lower=False, unit_diagonal=False):
+    """The adjoint of scipy.linalg.solve_triangular(a, b, ...) with respect to b."""
+    import scipy.linalg
+    return scipy.linalg.solve_triangular(a, g, trans=0 if _trans(trans) else 1, lower=lower,
+                                         unit_diagonal=unit_diagonal)
+
+
+def tri_solve_vjp_a(g, a, x, trans=0, lower=False, unit_diagonal=False):
+    """The adjoint of x = solve_triangular(a, b, ...) with respect to a's read triangle."""
+    bbar = tri_solve_vjp_b(g, a, trans, lower, unit_diagonal)
+    x2, b2 = (x[..., None], bbar[..., None]) if np.ndim(x) == np.ndim(a) - 1 else (x, bbar)
+    grad = -(x2 @ _mT(b2)) if _trans(trans) else -(b2 @ _mT(x2))
+    return _tri_mask(grad, lower, unit_diagonal)
+
+
+def tri_solve_jvp_a(t, a, x, trans=0, lower=False, unit_diagonal=False):
+    """The tangent of x = solve_triangular(a, b, ...) along `t`, a tangent of a."""
+    import scipy.linalg
+    dt = _tri_mask(t, lower, unit_diagonal)
+    dt = _mT(dt) if _trans(trans) else dt
+    return -scipy.linalg.solve_triangular(a, dt @ x, trans=trans, lower=lower,
+                                          unit_diagonal=unit_diagonal)
+
+
+__all__ += ["cholesky_jvp", "cholesky_vjp", "tri_solve_vjp_b", "tri_solve_vjp_a",
+            "tri_solve_jvp_a"]

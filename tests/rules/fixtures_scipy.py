@@ -3,6 +3,7 @@ srcad reads; tests/rules/test_scipy_rules.py checks each against finite differen
 modes, against autograd.scipy where it has the function, and with float32 inputs.
 Inputs stay inside each function's domain and away from its poles."""
 import numpy as np
+import scipy.linalg as sl
 import scipy.special as sp
 import scipy.stats as st
 from fixtures_numpy import big, binary, d0, pos, sym, unary, unit
@@ -242,6 +243,49 @@ def st_dirichlet(u, alpha):
     return st.dirichlet.logpdf(sp.softmax(u, axis=0), alpha)
 
 
+# ============================================================ scipy.linalg
+def lower_tri(n):
+    """A well-conditioned matrix whose lower triangle is the one to use (the upper is noise)."""
+    return np.tril(well_spd(n)) + np.triu(sym(n, n), 1)
+
+
+@sample((well_spd(3),), (well_spd(1),), (well_spd(4) + np.tril(sym(4, 4), -1),))
+def sl_cholesky(a):
+    return sl.cholesky(a) * 2.0
+
+
+@sample((well_spd(3),), (np.tril(well_spd(4)) + np.triu(sym(4, 4), 1),))
+def sl_cholesky_lower(a):
+    return sl.cholesky(a, lower=True) @ sl.cholesky(a, True)
+
+
+@sample((lower_tri(3), sym(3)), (lower_tri(3), sym(3, 2)))
+def sl_solve_triangular(a, b):
+    x = sl.solve_triangular(a, b, lower=True)
+    y = sl.solve_triangular(a, b, trans=1, lower=True)
+    return x + y * 2.0 + sl.solve_triangular(a.T, b) * 4.0
+
+
+@sample((lower_tri(3), sym(3)), (lower_tri(3), sym(3, 2)))
+def sl_solve_triangular_unit(a, b):
+    return sl.solve_triangular(a.T, b, trans="T", unit_diagonal=True) + \
+        sl.solve_triangular(a, b, 2, True, True)
+
+
+@sample((sym(5, 2), sym(5), pos(2) + 0.5))
+def gp_log_marginal(X, y, lengths):
+    """A Gaussian process's log marginal likelihood through cholesky and solve_triangular."""
+    d = (X[:, None, :] - X[None, :, :]) / lengths
+    K = np.exp(-0.5 * np.sum(d * d, axis=-1)) + 0.1 * np.eye(5)
+    L = sl.cholesky(K, lower=True)
+    alpha = sl.solve_triangular(L, y, lower=True)
+    return -0.5 * np.sum(alpha ** 2) - np.sum(np.log(np.diagonal(L)))
+
+
+lacks("autograd's cholesky gradient is the symmetric one; SciPy reads one triangle "
+      "(checked against finite differences)", sl_cholesky, sl_cholesky_lower)
+lacks("autograd.scipy.linalg.cholesky has no VJP", gp_log_marginal)
+lacks("autograd's solve_triangular gradient ignores unit_diagonal", sl_solve_triangular_unit)
 lacks("autograd.scipy.special has no softmax, log_softmax, ndtr, ndtri, log_ndtr, xlogy, "
       "xlog1py, entr, i0e, i1e, jv, zeta", sp_softmax, sp_log_softmax, sp_ndtr, sp_ndtri, sp_xlogy,
       sp_entr, sp_bessel_i, sp_polygamma, sp_bessel_orders, sp_bessel_jv_negative, st_dirichlet)

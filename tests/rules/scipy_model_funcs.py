@@ -1,6 +1,7 @@
 """Functions of SciPy calls srcad differentiates in tests/rules/test_scipy_rules.py: sums for
 second derivatives, Bayesian models whole, and calls srcad must refuse."""
 import numpy as np
+import scipy.linalg as sl
 import scipy.special as sp
 import scipy.stats as st
 from scipy.special import gammaln, logsumexp
@@ -84,3 +85,12 @@ def logistic_mixture_autograd(W, logits, X, y):
     mix = logits - asp.logsumexp(logits)
     return anp.sum(asp.logsumexp(per + mix, axis=1)) + anp.sum(ast.norm.logpdf(W, 0.0, 2.0)) \
         + anp.sum(asp.gammaln(anp.exp(logits) + 1.0))
+
+
+def cholesky_weighted(a, w):
+    return np.sum(sl.cholesky(a, lower=True) * w)
+
+
+def cholesky_weighted_autograd(a, w):
+    import autograd.numpy as anp
+    return anp.sum(anp.linalg.cholesky(a) * w)

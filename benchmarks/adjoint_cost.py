@@ -1,0 +1,249 @@
+"""The cost of each rule's adjoint and tangent, against autograd's VJP on the same inputs.
+
+Run single-threaded, with glibc's allocator kept from returning memory between calls:
+
+    OPENBLAS_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456 \\
+    MALLOC_TOP_PAD_=67108864 python benchmarks/adjoint_cost.py [--quick] [--only NAME,...]
+
+Rows are the rule tables' test samples (tests/rules/fixtures_numpy.py and, with SciPy,
+fixtures_scipy.py: every rule has one), each scaled to medium size: every axis longer than
+1 grows by the same factor, so the largest argument has about 10^5 entries (shapes stay
+consistent for products and broadcasting), and each array is redrawn uniformly between its
+sample's minimum and maximum (so it stays in the function's domain). A sample calls one or
+a few rules; the `rules` column names them. Columns:
+  vjp        srcad's reverse-mode derivative (primal and adjoint) with respect to every
+             float argument, for a cotangent of ones; median over repeats
+  autograd   autograd's make_vjp and the pullback on the same arguments and cotangent
+  ratio      vjp / autograd; a row above 1.25 is flagged SLOW
+  jvp        srcad's forward-mode derivative along all float arguments (tangents of ones),
+             and its ratio to autograd's VJP
+Gradients are compared with autograd's before timing (MISMATCH rows are not timed).
+Samples that do not survive scaling (fixed indices, reshapes to fixed shapes, ...) are
+listed at the end, as are samples autograd cannot run. The known case of the issue,
+logistic regression through np.dot(X, w) on a 20000 x 100 design matrix (its gradient in w),
+is the row `logreg`.
+"""
+import argparse
+import inspect
+import os
+import statistics
+import sys
+import timeit
+import types
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+for path in (ROOT, os.path.join(ROOT, "tests", "rules")):
+    if path not in sys.path:
+        sys.path.insert(1, path)
+
+import srcad  # noqa: E402
+from srcad import ir, lower, pipeline, rules  # noqa: E402
+
+LIMIT = 1.25
+TARGET = 100_000                      # entries of the largest argument
+
+
+# ------------------------------------------------------------ the known case
+def logreg(w, X, y):
+    """Logistic regression's negative log-likelihood through np.dot(X, w), 1-d w."""
+    z = np.dot(X, w)
+    return np.sum(np.logaddexp(0.0, z) - y * z)
+
+
+def logreg_inputs(rng):
+    X = rng.normal(size=(20000, 100))
+    return (rng.normal(size=100) * 0.1, X, (rng.uniform(size=20000) < 0.5).astype(float))
+
+
+# ------------------------------------------------------------ samples, scaled
+def scale_args(args, rng):
+    """`args` with every axis longer than 1 grown by one factor (largest argument about
+    TARGET entries) and values redrawn within each array's range."""
+    arrays = [a for a in args if isinstance(a, np.ndarray) and a.ndim]
+    if not arrays:
+        return args
+
+    def grown(shape, k):
+        return tuple(n * k if n > 1 else n for n in shape)
+    k = 1
+    while max(int(np.prod(grown(a.shape, k + 1))) for a in arrays) <= TARGET:
+        k += 1
+    out = []
+    for a in args:
+        if not isinstance(a, np.ndarray) or not a.ndim:
+            out.append(a)
+            continue
+        shape = grown(a.shape, k)
+        if a.dtype.kind != "f":
+            out.append(rng.choice(a.ravel(), size=shape))
+        elif a.ndim >= 2 and a.shape[-1] == a.shape[-2] and np.all(
+                np.abs(np.diagonal(a, 0, -2, -1)) > 1.5):    # well-conditioned matrices
+            n = shape[-1]
+            out.append(np.eye(n) * 2.0 + rng.uniform(-1, 1, size=shape) * (0.3 / np.sqrt(n)))
+        else:
+            lo, hi = float(a.min()), float(a.max())
+            out.append(rng.uniform(lo, hi, size=shape) if hi > lo else np.full(shape, lo))
+    return tuple(out)
+
+
+def autograd_twins(module, replacements):
+    """The sample module executed again under autograd.numpy (and autograd.scipy)."""
+    src = inspect.getsource(module)
+    for old, new in replacements:
+        src = src.replace(old, new)
+    twin = types.ModuleType(module.__name__ + "_autograd")
+    twin.__file__ = module.__file__
+    exec(compile(src, module.__file__, "exec"), twin.__dict__)
+    return twin
+
+
+def samples(with_scipy: bool):
+    """(name, function, autograd twin or None, sample arguments) for every sample."""
+    import fixtures_numpy as fxn
+    out = []
+    tables = [(fxn, [("import numpy as np", "import autograd.numpy as np")])]
+    if with_scipy:
+        import fixtures_scipy as fxs
+        tables.append((fxs, [("import numpy as np", "import autograd.numpy as np"),
+                             ("import scipy.linalg as sl", "import autograd.scipy.linalg as sl"),
+                             ("import scipy.special as sp", "import autograd.scipy.special as sp"),
+                             ("import scipy.stats as st", "import autograd.scipy.stats as st")]))
+    for fx, repl in tables:
+        twin = autograd_twins(fx, repl)
+        for f, argsets in fx.SAMPLES:
+            ok = f.__name__ not in fx.AUTOGRAD_LACKS
+            largest = max(argsets, key=lambda a: sum(np.size(x) for x in a))
+            out.append((f.__name__, f, getattr(twin, f.__name__) if ok else None, largest))
+    return out
+
+
+def rule_names(f) -> str:
+    fn = lower.lower(pipeline.parse(f, pipeline.static_kinds(f)))
+    names = []
+    for s in ir.walk(fn.body):
+        if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call) and \
+                isinstance(s.value.prim, rules.Rule) and s.value.prim.diff_params:
+            r = s.value.prim
+            name = r.name or (r.primal.text if r.primal is not None else str(r.key))
+            if name not in names:
+                names.append(name)
+    return " ".join(names)
+
+
+# ------------------------------------------------------------ timing
+def median_time(fn, repeats: int, budget: float) -> float:
+    """Median seconds per call over `repeats`, each repeat lasting about `budget` seconds."""
+    fn()
+    t = timeit.Timer(fn)
+    n, elapsed = 1, t.timeit(1)
+    while elapsed < budget / 4 and n < 10 ** 6:
+        n *= 4
+        elapsed = t.timeit(n)
+    loops = max(1, int(n * budget / max(elapsed, 1e-9)))
+    return statistics.median(t.timeit(loops) / loops for _ in range(repeats))
+
+
+def measure(name, f, twin, args, opts, positions=None):
+    """A result row for one sample (derivatives with respect to `positions`, by default
+    every float argument), or a reason it was left out."""
+    positions = positions or tuple(i for i, a in enumerate(args) if isinstance(a, float) or (
+        isinstance(a, np.ndarray) and a.dtype.kind == "f"))
+    if not positions:
+        return None, "no float argument"
+    with np.errstate(all="ignore"):
+        try:
+            out = f(*args)
+        except Exception as e:                   # the sample does not survive scaling
+            return None, f"does not scale ({type(e).__name__})"
+        if not isinstance(out, (float, np.ndarray, np.generic)):
+            return None, "returns a " + type(out).__name__
+        g = np.ones_like(out, dtype=float) if np.ndim(out) else 1.0
+        kinds = tuple(map(pipeline.kind_of, args))
+        rev = pipeline.get(f, "reverse", positions, kinds, False).func
+        fwd = pipeline.get(f, "forward", positions, kinds).func
+        tangents = [1.0 if isinstance(args[i], float) else np.ones_like(args[i])
+                    for i in positions]
+        ours = rev(*args, g)
+        row = {"name": name, "rules": rule_names(f),
+               "vjp": median_time(lambda: rev(*args, g), opts.repeats, opts.budget),
+               "jvp": median_time(lambda: fwd(*args, *tangents), opts.repeats, opts.budget)}
+        if twin is None:
+            return row, None
+        import autograd
+        try:
+            vjp_maker = autograd.make_vjp(twin, positions if len(positions) > 1 else positions[0])
+
+            def theirs():
+                pullback, _ = vjp_maker(*args)
+                return pullback(g)
+            want = theirs()
+        except Exception as e:
+            row["note"] = f"autograd: {type(e).__name__}"
+            return row, None
+        want = want if len(positions) > 1 else (want,)
+        if not all(np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float),
+                               rtol=1e-6, atol=1e-9, equal_nan=True) for a, b in zip(ours, want)):
+            return None, "MISMATCH with autograd at this size"
+        row["autograd"] = median_time(theirs, opts.repeats, opts.budget)
+    return row, None
+
+
+def fmt(seconds):
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="shorter timings")
+    p.add_argument("--only", default="", help="comma-separated sample names")
+    opts = p.parse_args(argv)
+    opts.repeats, opts.budget = (3, 0.01) if opts.quick else (7, 0.05)
+    try:
+        import scipy  # noqa: F401
+        with_scipy = True
+    except ImportError:
+        with_scipy = False
+    rng = np.random.default_rng(0)
+    import autograd.numpy as anp
+    cases = [("logreg", logreg, types.FunctionType(logreg.__code__, {**globals(), "np": anp}),
+              logreg_inputs(rng), (0,))]               # the gradient in w alone
+    cases += [(n, f, t, scale_args(a, rng), None) for n, f, t, a in samples(with_scipy)]
+    only = set(filter(None, opts.only.split(",")))
+    rows, left_out = [], []
+    for name, f, twin, args, positions in cases:
+        if only and name not in only:
+            continue
+        row, why = measure(name, f, twin, args, opts, positions)
+        if row is None:
+            left_out.append((name, why))
+        else:
+            rows.append(row)
+    print(f"{'sample':28} {'vjp':>9} {'autograd':>9} {'ratio':>6} {'jvp':>9} {'ratio':>6}  rules")
+    slow = []
+    for r in rows:
+        ag = r.get("autograd")
+        ratio = f"{r['vjp'] / ag:.2f}" if ag else ""
+        jratio = f"{r['jvp'] / ag:.2f}" if ag else ""
+        flag = ""
+        if ag and r["vjp"] / ag > LIMIT:
+            flag = " SLOW"
+            slow.append(r["name"])
+        print(f"{r['name']:28} {fmt(r['vjp']):>9} {fmt(ag) if ag else r.get('note', 'n/a'):>9} "
+              f"{ratio:>6} {fmt(r['jvp']):>9} {jratio:>6}  {r['rules']}{flag}")
+    print(f"\n{len(slow)} of {sum(1 for r in rows if r.get('autograd'))} samples timed against "
+          f"autograd are above {LIMIT}x: {', '.join(slow) or 'none'}")
+    if left_out:
+        print("\nnot timed: " + "; ".join(f"{n} ({why})" for n, why in left_out))
+    return 1 if slow else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

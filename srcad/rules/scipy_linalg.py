@@ -1,0 +1,30 @@
+"""The handbook of scipy.linalg: cholesky and solve_triangular (what Gaussian processes
+need), tangent and adjoint through runtime_scipy's helpers.
+
+LAPACK reads one triangle of its input, and so do these functions: cholesky(a, lower)
+reads a's upper triangle (lower=False, SciPy's default) or its lower one, and
+solve_triangular(a, b, lower=..., unit_diagonal=...) reads a's triangle (not its diagonal
+when unit_diagonal). Their derivatives are those of the functions SciPy computes: an
+adjoint lies on the triangle read (for cholesky, off-diagonal entries count twice, as each
+stands for two entries of the symmetric matrix), zero on the other; a tangent's unread
+entries are ignored. (autograd's np.linalg.cholesky instead returns the symmetric
+gradient: the same on symmetric directions.) cholesky's adjoint is Murray's (2016):
+a_bar = L^-T Phi(L^T L_bar) L^-1, symmetrized, Phi the lower triangle with half the
+diagonal. solve_triangular takes trans 0/'N', 1/'T' and 2/'C' (real: 'T'). A matrix that
+is not positive definite raises LinAlgError in the primal, as SciPy does; at a singular
+triangular matrix derivatives are inf or nan. Second derivatives are not built (the
+helpers are differentiated by reading their source, which uses np.tril).
+"""
+import scipy.linalg as sl
+
+from . import ANY, defrule
+
+defrule(sl.cholesky, "a, lower=False, overwrite_a=False, check_finite=True",
+        name="scipy.linalg.cholesky", kind=ANY,
+        jvp="cholesky_jvp(a_dot, out, lower)", vjp="cholesky_vjp(out_bar, out, lower)")
+defrule(sl.solve_triangular, "a, b, trans=0, lower=False, unit_diagonal=False, "
+        "overwrite_b=False, check_finite=True", name="scipy.linalg.solve_triangular", kind=ANY,
+        jvp={"a": "tri_solve_jvp_a(a_dot, a, out, trans, lower, unit_diagonal)",
+             "b": "scipy.linalg.solve_triangular(a, b_dot, trans, lower, unit_diagonal)"},
+        vjp={"a": "tri_solve_vjp_a(out_bar, a, out, trans, lower, unit_diagonal)",
+             "b": "tri_solve_vjp_b(out_bar, a, trans, lower, unit_diagonal)"})
