@@ -136,5 +136,48 @@ def tri_solve_jvp_a(t, a, x, trans=0, lower=False, unit_diagonal=False):
                                           unit_diagonal=unit_diagonal)
 
 
+def _other(t, lower):
+    """The strict triangle of `t` opposite the factor's: cho_factor copies a's entries there."""
+    return np.triu(t, 1) if lower else np.tril(t, -1)
+
+
+def cho_factor_jvp(t, c, lower):
+    """The tangent of cho_factor's c: the factor's on its triangle, t's on the other."""
+    f = np.tril(c) if lower else np.triu(c)
+    return cholesky_jvp(t, f, lower) + _other(t, lower)
+
+
+def cho_factor_vjp(g, c, lower):
+    """The adjoint of cho_factor's c with respect to a."""
+    f = np.tril(c) if lower else np.triu(c)
+    gf = np.tril(g) if lower else np.triu(g)
+    return cholesky_vjp(gf, f, lower) + _other(g, lower)
+
+
+def cho_solve_vjp_c(g, c_and_lower, x):
+    """The adjoint of x = cho_solve((c, lower), b) with respect to c (its factor's triangle)."""
+    import scipy.linalg
+    c, lower = c_and_lower
+    bbar = scipy.linalg.cho_solve(c_and_lower, g)
+    x2, b2 = (x[:, None], bbar[:, None]) if np.ndim(x) == 1 else (x, bbar)
+    abar = -(b2 @ x2.T)
+    s = abar + abar.T
+    return np.tril(s @ np.tril(c)) if lower else np.triu(np.triu(c) @ s)
+
+
+def cho_solve_jvp_c(t, c_and_lower, x):
+    """The tangent of x = cho_solve((c, lower), b) along `t`, a tangent of c."""
+    import scipy.linalg
+    c, lower = c_and_lower
+    if lower:
+        f, df = np.tril(c), np.tril(t)
+        da = df @ f.T + f @ df.T
+    else:
+        f, df = np.triu(c), np.triu(t)
+        da = df.T @ f + f.T @ df
+    return -scipy.linalg.cho_solve(c_and_lower, da @ x)
+
+
+__all__ += ["cho_factor_jvp", "cho_factor_vjp", "cho_solve_vjp_c", "cho_solve_jvp_c"]
 __all__ += ["cholesky_jvp", "cholesky_vjp", "tri_solve_vjp_b", "tri_solve_vjp_a",
             "tri_solve_jvp_a"]

@@ -1,16 +1,18 @@
-"""The handbook of scipy.linalg: cholesky and solve_triangular (what Gaussian processes
-need), tangent and adjoint through runtime_scipy's helpers.
+"""The handbook of scipy.linalg: cholesky, solve_triangular, cho_factor and cho_solve
+(what Gaussian processes need), tangent and adjoint through runtime_scipy's helpers.
 
 LAPACK reads one triangle of its input, and so do these functions: cholesky(a, lower)
 reads a's upper triangle (lower=False, SciPy's default) or its lower one, and
 solve_triangular(a, b, lower=..., unit_diagonal=...) reads a's triangle (not its diagonal
-when unit_diagonal). Their derivatives are those of the functions SciPy computes: an
+when unit_diagonal), cho_factor reads a triangle and copies a's other entries into c,
+cho_solve reads the factor's triangle of c. Their derivatives are those of the functions SciPy computes: an
 adjoint lies on the triangle read (for cholesky, off-diagonal entries count twice, as each
 stands for two entries of the symmetric matrix), zero on the other; a tangent's unread
 entries are ignored. (autograd's np.linalg.cholesky instead returns the symmetric
 gradient: the same on symmetric directions.) cholesky's adjoint is Murray's (2016):
 a_bar = L^-T Phi(L^T L_bar) L^-1, symmetrized, Phi the lower triangle with half the
-diagonal. solve_triangular takes trans 0/'N', 1/'T' and 2/'C' (real: 'T'). A matrix that
+diagonal. cho_factor/cho_solve take 2-d matrices and pass `lower` along as SciPy does
+(its tangent and adjoint are 0.0). solve_triangular takes trans 0/'N', 1/'T' and 2/'C' (real: 'T'). A matrix that
 is not positive definite raises LinAlgError in the primal, as SciPy does; at a singular
 triangular matrix derivatives are inf or nan. Second derivatives are not built (the
 helpers are differentiated by reading their source, which uses np.tril).
@@ -28,3 +30,18 @@ defrule(sl.solve_triangular, "a, b, trans=0, lower=False, unit_diagonal=False, "
              "b": "scipy.linalg.solve_triangular(a, b_dot, trans, lower, unit_diagonal)"},
         vjp={"a": "tri_solve_vjp_a(out_bar, a, out, trans, lower, unit_diagonal)",
              "b": "tri_solve_vjp_b(out_bar, a, trans, lower, unit_diagonal)"})
+
+# cho_factor(a, lower) = (c, lower): c holds the factor on one triangle and a's own entries
+# on the other (SciPy leaves them), so the derivative there is the identity
+defrule(sl.cho_factor, "a, lower=False, overwrite_a=False, check_finite=True",
+        name="scipy.linalg.cho_factor", kind=ANY,
+        jvp="(cho_factor_jvp(a_dot, out[0], out[1]), 0.0)",
+        vjp="cho_factor_vjp(out_bar[0], out[0], out[1])")
+# cho_solve((c, lower), b) = (F F^T)^-1 b, F the factor on c's triangle: b's adjoint solves
+# again; c's is (a_bar + a_bar^T) F on that triangle, a_bar = -b_bar x^T
+defrule(sl.cho_solve, "c_and_lower, b, overwrite_b=False, check_finite=True",
+        name="scipy.linalg.cho_solve", kind=ANY,
+        jvp={"c_and_lower": "cho_solve_jvp_c(c_and_lower_dot[0], c_and_lower, out)",
+             "b": "scipy.linalg.cho_solve(c_and_lower, b_dot)"},
+        vjp={"c_and_lower": "(cho_solve_vjp_c(out_bar, c_and_lower, out), 0.0)",
+             "b": "scipy.linalg.cho_solve(c_and_lower, out_bar)"})

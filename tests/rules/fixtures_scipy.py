@@ -282,8 +282,22 @@ def gp_log_marginal(X, y, lengths):
     return -0.5 * np.sum(alpha ** 2) - np.sum(np.log(np.diagonal(L)))
 
 
+@sample((well_spd(3) + np.tril(sym(3, 3), -1), sym(3)), (well_spd(3), sym(3, 2)))
+def sl_cho_solve(a, b):
+    c = sl.cho_factor(a)
+    x = sl.cho_solve(c, b)
+    d, low = sl.cho_factor(a.T, lower=True)
+    return x + sl.cho_solve((d, low), b * 2.0) + np.sum(c[0] * d)
+
+
+@sample((well_spd(3), sym(3)))
+def sl_cho_solve_lower(a, b):
+    return sl.cho_solve(sl.cho_factor(a, True), b)
+
+
 lacks("autograd's cholesky gradient is the symmetric one; SciPy reads one triangle "
-      "(checked against finite differences)", sl_cholesky, sl_cholesky_lower)
+      "(checked against finite differences)", sl_cholesky, sl_cholesky_lower, sl_cho_solve,
+      sl_cho_solve_lower)
 lacks("autograd.scipy.linalg.cholesky has no VJP", gp_log_marginal)
 lacks("autograd's solve_triangular gradient ignores unit_diagonal", sl_solve_triangular_unit)
 lacks("autograd.scipy.special has no softmax, log_softmax, ndtr, ndtri, log_ndtr, xlogy, "
