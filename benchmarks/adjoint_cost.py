@@ -7,9 +7,10 @@ Run single-threaded, with glibc's allocator kept from returning memory between c
 
 Rows are the rule tables' test samples (tests/rules/fixtures_numpy.py and, with SciPy,
 fixtures_scipy.py: every rule has one), each scaled to medium size: every axis longer than
-1 grows by the same factor, so the largest argument has about 10^5 entries (shapes stay
-consistent for products and broadcasting), and each array is redrawn uniformly between its
-sample's minimum and maximum (so it stays in the function's domain). A sample calls one or
+1 grows by the same factor (shapes stay consistent for products and broadcasting), doubled
+while the largest argument has at most 10^5 entries and one primal call takes under 2 ms,
+and each array is redrawn uniformly between its sample's minimum and maximum (so it stays
+in the function's domain; well-conditioned matrices stay well-conditioned). A sample calls one or
 a few rules; the `rules` column names them. Columns:
   vjp        srcad's reverse-mode derivative (primal and adjoint) with respect to every
              float argument, for a cotangent of ones; median over repeats
@@ -45,7 +46,8 @@ import srcad  # noqa: E402
 from srcad import ir, lower, pipeline, rules  # noqa: E402
 
 LIMIT = 1.25
-TARGET = 100_000                      # entries of the largest argument
+TARGET = 100_000                      # entries of the largest argument, at most
+PRIMAL_LIMIT = 0.002                  # seconds of one primal call: no more growth beyond
 
 
 # ------------------------------------------------------------ the known case
@@ -61,34 +63,45 @@ def logreg_inputs(rng):
 
 
 # ------------------------------------------------------------ samples, scaled
-def scale_args(args, rng):
-    """`args` with every axis longer than 1 grown by one factor (largest argument about
-    TARGET entries) and values redrawn within each array's range."""
+def scale_args(f, args, rng):
+    """`args` with every axis longer than 1 grown by one factor, doubled while the largest
+    argument stays within TARGET entries and `f` takes under PRIMAL_LIMIT seconds, and
+    values redrawn within each array's range."""
     arrays = [a for a in args if isinstance(a, np.ndarray) and a.ndim]
     if not arrays:
         return args
 
     def grown(shape, k):
         return tuple(n * k if n > 1 else n for n in shape)
-    k = 1
-    while max(int(np.prod(grown(a.shape, k + 1))) for a in arrays) <= TARGET:
-        k += 1
-    out = []
-    for a in args:
-        if not isinstance(a, np.ndarray) or not a.ndim:
-            out.append(a)
-            continue
-        shape = grown(a.shape, k)
-        if a.dtype.kind != "f":
-            out.append(rng.choice(a.ravel(), size=shape))
-        elif a.ndim >= 2 and a.shape[-1] == a.shape[-2] and np.all(
-                np.abs(np.diagonal(a, 0, -2, -1)) > 1.5):    # well-conditioned matrices
-            n = shape[-1]
-            out.append(np.eye(n) * 2.0 + rng.uniform(-1, 1, size=shape) * (0.3 / np.sqrt(n)))
-        else:
-            lo, hi = float(a.min()), float(a.max())
-            out.append(rng.uniform(lo, hi, size=shape) if hi > lo else np.full(shape, lo))
-    return tuple(out)
+    best, k = args, 1
+    while max(int(np.prod(grown(a.shape, 2 * k))) for a in arrays) <= TARGET:
+        k *= 2
+        candidate = tuple(redraw(a, grown(np.shape(a), k), rng) for a in args)
+        try:
+            with np.errstate(all="ignore"):
+                start = timeit.default_timer()
+                f(*candidate)
+                elapsed = timeit.default_timer() - start
+        except Exception:
+            break
+        best = candidate
+        if elapsed > PRIMAL_LIMIT:
+            break
+    return best
+
+
+def redraw(a, shape, rng):
+    """An array of `shape` with values like `a`'s (Python numbers and 0-d arrays kept)."""
+    if not isinstance(a, np.ndarray) or not a.ndim:
+        return a
+    if a.dtype.kind != "f":
+        return rng.choice(a.ravel(), size=shape)
+    if a.ndim >= 2 and a.shape[-1] == a.shape[-2] and np.all(
+            np.abs(np.diagonal(a, 0, -2, -1)) > 1.5):        # well-conditioned matrices
+        n = shape[-1]
+        return np.eye(n) * 2.0 + rng.uniform(-1, 1, size=shape) * (0.3 / np.sqrt(n))
+    lo, hi = float(a.min()), float(a.max())
+    return rng.uniform(lo, hi, size=shape) if hi > lo else np.full(shape, lo)
 
 
 def autograd_twins(module, replacements):
@@ -162,6 +175,8 @@ def measure(name, f, twin, args, opts, positions=None):
             return None, f"does not scale ({type(e).__name__})"
         if not isinstance(out, (float, np.ndarray, np.generic)):
             return None, "returns a " + type(out).__name__
+        if np.size(out) > 4 * TARGET:
+            return None, f"output of {np.size(out)} entries"
         g = np.ones_like(out, dtype=float) if np.ndim(out) else 1.0
         kinds = tuple(map(pipeline.kind_of, args))
         rev = pipeline.get(f, "reverse", positions, kinds, False).func
@@ -186,9 +201,10 @@ def measure(name, f, twin, args, opts, positions=None):
             row["note"] = f"autograd: {type(e).__name__}"
             return row, None
         want = want if len(positions) > 1 else (want,)
-        if not all(np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float),
-                               rtol=1e-6, atol=1e-9, equal_nan=True) for a, b in zip(ours, want)):
-            return None, "MISMATCH with autograd at this size"
+        for a, b in zip(ours, want):
+            a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+            if a.shape != b.shape or not np.allclose(a, b, rtol=1e-6, atol=1e-9, equal_nan=True):
+                return None, f"MISMATCH with autograd at this size ({a.shape}, {b.shape})"
         row["autograd"] = median_time(theirs, opts.repeats, opts.budget)
     return row, None
 
@@ -215,12 +231,13 @@ def main(argv=None):
     import autograd.numpy as anp
     cases = [("logreg", logreg, types.FunctionType(logreg.__code__, {**globals(), "np": anp}),
               logreg_inputs(rng), (0,))]               # the gradient in w alone
-    cases += [(n, f, t, scale_args(a, rng), None) for n, f, t, a in samples(with_scipy)]
+    cases += [(n, f, t, scale_args(f, a, rng), None) for n, f, t, a in samples(with_scipy)]
     only = set(filter(None, opts.only.split(",")))
     rows, left_out = [], []
     for name, f, twin, args, positions in cases:
         if only and name not in only:
             continue
+        print(f"  {name} ...", end="\r", file=sys.stderr, flush=True)
         row, why = measure(name, f, twin, args, opts, positions)
         if row is None:
             left_out.append((name, why))
