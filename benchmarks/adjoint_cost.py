@@ -12,8 +12,9 @@ while the largest argument has at most 10^5 entries and one primal call takes un
 and each array is redrawn uniformly between its sample's minimum and maximum (so it stays
 in the function's domain; well-conditioned matrices stay well-conditioned). A sample calls one or
 a few rules; the `rules` column names them. Columns:
-  vjp        srcad's reverse-mode derivative (primal and adjoint) with respect to every
-             float argument, for a cotangent of ones; median over repeats
+  vjp        srcad's reverse-mode derivative (the primal values it needs, and the adjoint)
+             with respect to every float argument, for a cotangent of ones; median over
+             repeats, the three columns timed in turn repeat by repeat
   autograd   autograd's make_vjp and the pullback on the same arguments and cotangent
   ratio      vjp / autograd; a row above 1.25 is flagged SLOW
   jvp        srcad's forward-mode derivative along all float arguments (tangents of ones),
@@ -149,16 +150,23 @@ def rule_names(f) -> str:
 
 
 # ------------------------------------------------------------ timing
-def median_time(fn, repeats: int, budget: float) -> float:
-    """Median seconds per call over `repeats`, each repeat lasting about `budget` seconds."""
-    fn()
-    t = timeit.Timer(fn)
-    n, elapsed = 1, t.timeit(1)
-    while elapsed < budget / 4 and n < 10 ** 6:
-        n *= 4
-        elapsed = t.timeit(n)
-    loops = max(1, int(n * budget / max(elapsed, 1e-9)))
-    return statistics.median(t.timeit(loops) / loops for _ in range(repeats))
+def round_robin(fns: dict, repeats: int, budget: float) -> dict:
+    """Median seconds per call of each function, timed in turn repeat by repeat (so load
+    from elsewhere on the machine hits them alike), each repeat lasting about `budget`."""
+    timers, loops = {}, {}
+    for name, fn in fns.items():
+        fn()
+        t = timeit.Timer(fn)
+        n, elapsed = 1, t.timeit(1)
+        while elapsed < budget / 4 and n < 10 ** 6:
+            n *= 4
+            elapsed = t.timeit(n)
+        timers[name], loops[name] = t, max(1, int(n * budget / max(elapsed, 1e-9)))
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, t in timers.items():
+            times[name].append(t.timeit(loops[name]) / loops[name])
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def measure(name, f, twin, args, opts, positions=None):
@@ -184,10 +192,10 @@ def measure(name, f, twin, args, opts, positions=None):
         tangents = [1.0 if isinstance(args[i], float) else np.ones_like(args[i])
                     for i in positions]
         ours = rev(*args, g)
-        row = {"name": name, "rules": rule_names(f),
-               "vjp": median_time(lambda: rev(*args, g), opts.repeats, opts.budget),
-               "jvp": median_time(lambda: fwd(*args, *tangents), opts.repeats, opts.budget)}
+        fns = {"vjp": lambda: rev(*args, g), "jvp": lambda: fwd(*args, *tangents)}
+        row = {"name": name, "rules": rule_names(f)}
         if twin is None:
+            row.update(round_robin(fns, opts.repeats, opts.budget))
             return row, None
         import autograd
         try:
@@ -199,13 +207,15 @@ def measure(name, f, twin, args, opts, positions=None):
             want = theirs()
         except Exception as e:
             row["note"] = f"autograd: {type(e).__name__}"
+            row.update(round_robin(fns, opts.repeats, opts.budget))
             return row, None
         want = want if len(positions) > 1 else (want,)
         for a, b in zip(ours, want):
             a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
             if a.shape != b.shape or not np.allclose(a, b, rtol=1e-6, atol=1e-9, equal_nan=True):
                 return None, f"MISMATCH with autograd at this size ({a.shape}, {b.shape})"
-        row["autograd"] = median_time(theirs, opts.repeats, opts.budget)
+        fns["autograd"] = theirs
+        row.update(round_robin(fns, opts.repeats, opts.budget))
     return row, None
 
 

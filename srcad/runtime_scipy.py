@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["lead_axis"]
+__all__ = ["lead_axis", "keep_axes"]
+
+
+def keep_axes(g, x, axis=None, keepdims=False):
+    """A reduction's result `g` with the reduced axes of `x` put back as length 1, so it
+    broadcasts against `x` (without `unreduce`'s full-size view, slower to compute with)."""
+    if keepdims or axis is None or np.ndim(x) == 0:
+        return g
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    return np.expand_dims(g, tuple(a % np.ndim(x) for a in axes))
 
 
 def lead_axis(a, x):

@@ -116,9 +116,9 @@ for _f, _name, _d in [
 # logsumexp: d out / dx = exp(x - out) = softmax(x); softmax: out (dx - sum(out dx));
 # log_softmax: dx - softmax(x) sum(dx)
 defrule(sp.logsumexp, "x, axis=None, keepdims=False", name=f"{S}.logsumexp", kind="reduce",
-        jvp="np.sum(x_dot * np.exp(x - unreduce(out, x, axis, keepdims)), axis=axis, "
+        jvp="np.sum(x_dot * np.exp(x - keep_axes(out, x, axis, keepdims)), axis=axis, "
             "keepdims=keepdims)",
-        vjp="unreduce(out_bar, x, axis, keepdims) * np.exp(x - unreduce(out, x, axis, keepdims))")
+        vjp="keep_axes(out_bar, x, axis, keepdims) * np.exp(x - keep_axes(out, x, axis, keepdims))")
 defrule(sp.softmax, "x, axis=None", name=f"{S}.softmax", kind="first",
         jvp="out * (x_dot - np.sum(out * x_dot, axis=axis, keepdims=True))",
         vjp="out * (out_bar - np.sum(out * out_bar, axis=axis, keepdims=True))")
@@ -128,3 +128,5 @@ defrule(sp.log_softmax, "x, axis=None", name=f"{S}.log_softmax", kind="first",
 
 # ------------------------------------------------------------ the SciPy runtime's helpers
 deflinear(runtime_scipy.lead_axis, "a, x", vjp="np.reshape(out_bar, np.shape(a))")
+deflinear(runtime_scipy.keep_axes, "g, x, axis=None, keepdims=False",
+          vjp="np.reshape(unbroadcast(out_bar, np.shape(g)), np.shape(g))")

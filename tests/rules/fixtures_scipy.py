@@ -11,7 +11,8 @@ from fixtures_numpy import big, binary, d0, pos, sym, unary, unit
 SAMPLES = []                      # (function, [argument tuples])
 AUTOGRAD_LACKS = {}               # function name -> why autograd is no oracle for it
 AUTOGRAD_WRT = {}                 # function name -> the arguments autograd differentiates
-UNREACHABLE = {"lead_axis": "called only by generated code (dirichlet's derivative)"}
+UNREACHABLE = {"lead_axis": "called only by generated code (dirichlet's derivative)",
+               "keep_axes": "called only by generated code (logsumexp's derivative)"}
 
 
 def sample(*argsets):
