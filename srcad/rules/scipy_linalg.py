@@ -1,5 +1,8 @@
 """The handbook of scipy.linalg: cholesky, solve_triangular, cho_factor and cho_solve
-(what Gaussian processes need), tangent and adjoint through runtime_scipy's helpers.
+(what Gaussian processes need), tangent and adjoint through runtime_scipy's helpers;
+expm (through expm_frechet), sqrtm and solve_sylvester (through Sylvester equations),
+for real 2-d matrices. sqrtm's derivative does not exist where out has eigenvalues
+summing to zero (a singular a): the Sylvester solve then fails or gives inf, as SciPy's.
 
 LAPACK reads one triangle of its input, and so do these functions: cholesky(a, lower)
 reads a's upper triangle (lower=False, SciPy's default) or its lower one, and
@@ -45,3 +48,23 @@ defrule(sl.cho_solve, "c_and_lower, b, overwrite_b=False, check_finite=True",
              "b": "scipy.linalg.cho_solve(c_and_lower, b_dot)"},
         vjp={"c_and_lower": "(cho_solve_vjp_c(out_bar, c_and_lower, out), 0.0)",
              "b": "scipy.linalg.cho_solve(c_and_lower, out_bar)"})
+
+# ------------------------------------------------------------ matrix functions and equations
+# expm: its Frechet derivative L(a, e); the adjoint is L(a^T, g) (cast: expm_frechet
+# computes in float64)
+defrule(sl.expm, "a", name="scipy.linalg.expm", kind=ANY,
+        jvp="cast_tangent(scipy.linalg.expm_frechet(a, a_dot, compute_expm=False), out)",
+        vjp="cast_tangent(scipy.linalg.expm_frechet(a.T, out_bar, compute_expm=False), a)")
+# sqrtm: out d + d out = da, a Sylvester equation for d; its transpose for the adjoint
+defrule(sl.sqrtm, "a, disp=True, blocksize=64", name="scipy.linalg.sqrtm", kind=ANY,
+        jvp="scipy.linalg.solve_sylvester(out, out, a_dot)",
+        vjp="scipy.linalg.solve_sylvester(out.T, out.T, out_bar)")
+# solve_sylvester: a x + x b = q; a dx + dx b = dq - da x - x db; q_bar solves the
+# transposed equation, a_bar = -q_bar x^T, b_bar = -x^T q_bar
+defrule(sl.solve_sylvester, "a, b, q", name="scipy.linalg.solve_sylvester", kind=ANY,
+        jvp={"a": "scipy.linalg.solve_sylvester(a, b, -(a_dot @ out))",
+             "b": "scipy.linalg.solve_sylvester(a, b, -(out @ b_dot))",
+             "q": "scipy.linalg.solve_sylvester(a, b, q_dot)"},
+        vjp={"a": "-(scipy.linalg.solve_sylvester(a.T, b.T, out_bar) @ out.T)",
+             "b": "-(out.T @ scipy.linalg.solve_sylvester(a.T, b.T, out_bar))",
+             "q": "scipy.linalg.solve_sylvester(a.T, b.T, out_bar)"})

@@ -296,10 +296,26 @@ def sl_cho_solve_lower(a, b):
     return sl.cho_solve(sl.cho_factor(a, True), b)
 
 
+@sample((sym(3, 3) * 0.5,), (sym(1, 1),))
+def sl_expm(a):
+    return sl.expm(a)
+
+
+@sample((well_spd(3),), (well_spd(3) + 0.2 * sym(3, 3),))
+def sl_sqrtm(a):
+    return sl.sqrtm(a)
+
+
+@sample((well_spd(3), well_spd(3) + 0.2 * sym(3, 3), sym(3, 3)), (well_spd(2), well_spd(2), sym(2, 2)))
+def sl_solve_sylvester(a, b, q):
+    return sl.solve_sylvester(a, b, q)
+
+
 lacks("autograd's cholesky gradient is the symmetric one; SciPy reads one triangle "
       "(checked against finite differences)", sl_cholesky, sl_cholesky_lower, sl_cho_solve,
       sl_cho_solve_lower)
 lacks("autograd.scipy.linalg.cholesky has no VJP", gp_log_marginal)
+lacks("autograd.scipy.linalg.expm has no VJP", sl_expm)
 lacks("autograd's solve_triangular gradient ignores unit_diagonal", sl_solve_triangular_unit)
 lacks("autograd.scipy.special has no softmax, log_softmax, ndtr, ndtri, log_ndtr, xlogy, "
       "xlog1py, entr, i0e, i1e, jv, zeta", sp_softmax, sp_log_softmax, sp_ndtr, sp_ndtri, sp_xlogy,
