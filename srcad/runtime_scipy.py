@@ -190,3 +190,126 @@ def cho_solve_jvp_c(t, c_and_lower, x):
 __all__ += ["cho_factor_jvp", "cho_factor_vjp", "cho_solve_vjp_c", "cho_solve_jvp_c"]
 __all__ += ["cholesky_jvp", "cholesky_vjp", "tri_solve_vjp_b", "tri_solve_vjp_a",
             "tri_solve_jvp_a"]
+
+
+# ------------------------------------------------------------ LU: p a = l u, lu = (l - 1) + u
+def _lu(lu, piv):
+    """l (unit lower), u (upper) and the row order `perm` with a[perm] = l @ u."""
+    n = lu.shape[-1]
+    perm = np.arange(n)
+    for i, p in enumerate(piv):
+        perm[i], perm[p] = perm[p], perm[i]
+    return np.tril(lu, -1) + np.eye(n, dtype=lu.dtype), np.triu(lu), perm
+
+
+def _tsolve(t, b, lower, trans=False, unit=False):
+    import scipy.linalg
+    return scipy.linalg.solve_triangular(t, b, trans=1 if trans else 0, lower=lower,
+                                         unit_diagonal=unit)
+
+
+def lu_factor_jvp(t, lu, piv):
+    """The tangent of lu_factor's lu along `t`: f = l^-1 p t u^-1, dl = l tril(f, -1),
+    du = triu(f) u."""
+    l, u, perm = _lu(lu, piv)
+    g = _tsolve(l, t[perm], lower=True, unit=True)
+    f = _tsolve(u, g.T, lower=False, trans=True).T
+    return l @ np.tril(f, -1) + np.triu(f) @ u
+
+
+def lu_factor_vjp(g, lu, piv):
+    """The adjoint of lu_factor's lu with respect to a."""
+    l, u, perm = _lu(lu, piv)
+    fbar = np.tril(l.T @ np.tril(g, -1), -1) + np.triu(np.triu(g) @ u.T)
+    h = _tsolve(l, fbar, lower=True, trans=True, unit=True)
+    out = np.empty_like(h)
+    out[perm] = _tsolve(u, h.T, lower=False).T
+    return out
+
+
+def lu_solve_vjp_b(g, lu_and_piv, trans=0):
+    """The adjoint of lu_solve((lu, piv), b, trans) with respect to b."""
+    import scipy.linalg
+    return scipy.linalg.lu_solve(lu_and_piv, g, trans=0 if _trans(trans) else 1)
+
+
+def lu_solve_vjp_lu(g, lu_and_piv, x, trans=0):
+    """The adjoint of x = lu_solve((lu, piv), b, trans) with respect to lu."""
+    lu, piv = lu_and_piv
+    l, u, perm = _lu(lu, piv)
+    bbar = lu_solve_vjp_b(g, lu_and_piv, trans)
+    x2, b2 = (x[:, None], bbar[:, None]) if np.ndim(x) == 1 else (x, bbar)
+    abar = -(x2 @ b2.T) if _trans(trans) else -(b2 @ x2.T)
+    pa = abar[perm]
+    return np.tril(pa @ u.T, -1) + np.triu(l.T @ pa)
+
+
+def lu_solve_jvp_lu(t, lu_and_piv, x, trans=0):
+    """The tangent of x = lu_solve((lu, piv), b, trans) along `t`, a tangent of lu."""
+    import scipy.linalg
+    lu, piv = lu_and_piv
+    l, u, perm = _lu(lu, piv)
+    da = np.empty_like(np.asarray(t, dtype=lu.dtype))
+    da[perm] = np.tril(t, -1) @ u + l @ np.triu(t)
+    return -scipy.linalg.lu_solve(lu_and_piv, (da.T if _trans(trans) else da) @ x, trans=trans)
+
+
+__all__ += ["lu_factor_jvp", "lu_factor_vjp", "lu_solve_vjp_b", "lu_solve_vjp_lu",
+            "lu_solve_jvp_lu"]
+
+
+# ------------------------------------------------------------ banded: ab[u + i - j, j] = a[i, j]
+def _band_transpose(ab, l, u):
+    """The band storage of a^T (bandwidths (u, l)) from that of a."""
+    n = ab.shape[-1]
+    out = np.zeros_like(ab)
+    for r in range(l + u + 1):
+        s = r - u
+        if s >= 0:
+            out[l + u - r, s:] = ab[r, :n - s]
+        else:
+            out[l + u - r, :n + s] = ab[r, -s:]
+    return out
+
+
+def band_matmul(ab, x, l, u):
+    """a @ x for the banded a stored in `ab` (x a vector or a matrix of columns)."""
+    n = ab.shape[-1]
+    x2 = x[:, None] if np.ndim(x) == 1 else x
+    out = np.zeros(x2.shape, dtype=np.result_type(ab, x2))
+    for r in range(l + u + 1):
+        s = r - u                                     # i = j + s
+        lo, hi = max(0, -s), min(n, n - s)            # the valid j
+        out[lo + s:hi + s] += ab[r, lo:hi, None] * x2[lo:hi]
+    return out[:, 0] if np.ndim(x) == 1 else out
+
+
+def solve_banded_vjp_b(g, l_and_u, ab):
+    """The adjoint of solve_banded((l, u), ab, b) with respect to b: a^-T g."""
+    import scipy.linalg
+    l, u = l_and_u
+    return scipy.linalg.solve_banded((u, l), _band_transpose(ab, l, u), g)
+
+
+def solve_banded_vjp_ab(g, l_and_u, ab, x):
+    """The adjoint of x = solve_banded((l, u), ab, b) with respect to ab, on the band."""
+    l, u = l_and_u
+    n = ab.shape[-1]
+    bbar = solve_banded_vjp_b(g, l_and_u, ab)
+    x2, b2 = (x[:, None], bbar[:, None]) if np.ndim(x) == 1 else (x, bbar)
+    out = np.zeros(ab.shape, dtype=np.result_type(ab, g))
+    for r in range(l + u + 1):
+        s = r - u
+        lo, hi = max(0, -s), min(n, n - s)
+        out[r, lo:hi] = -np.sum(b2[lo + s:hi + s] * x2[lo:hi], axis=-1)
+    return out
+
+
+def solve_banded_jvp_ab(t, l_and_u, ab, x):
+    """The tangent of x = solve_banded((l, u), ab, b) along `t`, a tangent of ab."""
+    import scipy.linalg
+    l, u = l_and_u
+    return -scipy.linalg.solve_banded(l_and_u, ab, band_matmul(t, x, l, u))
+
+
+__all__ += ["solve_banded_vjp_b", "solve_banded_vjp_ab", "solve_banded_jvp_ab"]

@@ -1,7 +1,9 @@
 """The handbook of scipy.linalg: cholesky, solve_triangular, cho_factor and cho_solve
 (what Gaussian processes need), tangent and adjoint through runtime_scipy's helpers;
 expm (through expm_frechet), sqrtm and solve_sylvester (through Sylvester equations),
-for real 2-d matrices. sqrtm's derivative does not exist where out has eigenvalues
+solve_banded (band storage in, band storage out), lu_factor and lu_solve (p a = l u; the pivots are constant where a's entries are distinct
+enough that partial pivoting does not change, and carry no derivative), for real 2-d
+matrices. sqrtm's derivative does not exist where out has eigenvalues
 summing to zero (a singular a): the Sylvester solve then fails or gives inf, as SciPy's.
 
 LAPACK reads one triangle of its input, and so do these functions: cholesky(a, lower)
@@ -68,3 +70,26 @@ defrule(sl.solve_sylvester, "a, b, q", name="scipy.linalg.solve_sylvester", kind
         vjp={"a": "-(scipy.linalg.solve_sylvester(a.T, b.T, out_bar) @ out.T)",
              "b": "-(out.T @ scipy.linalg.solve_sylvester(a.T, b.T, out_bar))",
              "q": "scipy.linalg.solve_sylvester(a.T, b.T, out_bar)"})
+
+# ------------------------------------------------------------ LU
+# lu_factor(a) = (lu, piv) with p a = l u; lu_solve((lu, piv), b, trans) solves with a or a^T
+defrule(sl.lu_factor, "a, overwrite_a=False, check_finite=True", name="scipy.linalg.lu_factor",
+        kind=ANY,
+        jvp="(lu_factor_jvp(a_dot, out[0], out[1]), 0.0)",
+        vjp="lu_factor_vjp(out_bar[0], out[0], out[1])")
+defrule(sl.lu_solve, "lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True",
+        name="scipy.linalg.lu_solve", kind=ANY,
+        jvp={"lu_and_piv": "lu_solve_jvp_lu(lu_and_piv_dot[0], lu_and_piv, out, trans)",
+             "b": "scipy.linalg.lu_solve(lu_and_piv, b_dot, trans)"},
+        vjp={"lu_and_piv": "(lu_solve_vjp_lu(out_bar, lu_and_piv, out, trans), 0.0)",
+             "b": "lu_solve_vjp_b(out_bar, lu_and_piv, trans)"})
+
+# ------------------------------------------------------------ banded
+# solve_banded((l, u), ab, b): a's band stored as ab[u + i - j, j] = a[i, j]; ab's adjoint
+# is -b_bar x^T on the band (zero on the corners ab does not use), b_bar = a^-T g
+defrule(sl.solve_banded, "l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, "
+        "check_finite=True", name="scipy.linalg.solve_banded", kind=ANY,
+        jvp={"ab": "solve_banded_jvp_ab(ab_dot, l_and_u, ab, out)",
+             "b": "scipy.linalg.solve_banded(l_and_u, ab, b_dot)"},
+        vjp={"ab": "solve_banded_vjp_ab(out_bar, l_and_u, ab, out)",
+             "b": "solve_banded_vjp_b(out_bar, l_and_u, ab)"})

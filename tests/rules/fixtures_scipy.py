@@ -311,11 +311,30 @@ def sl_solve_sylvester(a, b, q):
     return sl.solve_sylvester(a, b, q)
 
 
+@sample((sym(3, 3) + np.diag([0.0, 3.0, 0.0]), sym(3)), (well_spd(3) + 0.3 * sym(3, 3), sym(3, 2)))
+def sl_lu(a, b):
+    f = sl.lu_factor(a)
+    return sl.lu_solve(f, b) + sl.lu_solve(f, b, trans=1) * 2.0 + np.sum(f[0]) * b
+
+
+@sample((np.vstack([sym(5), pos(5) + 2.0, sym(5), sym(5)]), sym(5)))
+def sl_solve_banded(ab, b):
+    return sl.solve_banded((2, 1), ab, b)
+
+
+@sample((np.vstack([pos(4) + 2.0, sym(4)]), sym(4, 2)))
+def sl_solve_banded_columns(ab, b):
+    return sl.solve_banded((1, 0), ab, b)
+
+
 lacks("autograd's cholesky gradient is the symmetric one; SciPy reads one triangle "
       "(checked against finite differences)", sl_cholesky, sl_cholesky_lower, sl_cho_solve,
       sl_cho_solve_lower)
 lacks("autograd.scipy.linalg.cholesky has no VJP", gp_log_marginal)
 lacks("autograd.scipy.linalg.expm has no VJP", sl_expm)
+lacks("autograd.scipy.linalg has no lu_factor/lu_solve VJP", sl_lu)
+lacks("autograd's solve_banded VJP fails for a matrix right-hand side", sl_solve_banded_columns)
+
 lacks("autograd's solve_triangular gradient ignores unit_diagonal", sl_solve_triangular_unit)
 lacks("autograd.scipy.special has no softmax, log_softmax, ndtr, ndtri, log_ndtr, xlogy, "
       "xlog1py, entr, i0e, i1e, jv, zeta", sp_softmax, sp_log_softmax, sp_ndtr, sp_ndtri, sp_xlogy,
