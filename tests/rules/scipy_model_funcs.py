@@ -94,3 +94,9 @@ def cholesky_weighted(a, w):
 def cholesky_weighted_autograd(a, w):
     import autograd.numpy as anp
     return anp.sum(anp.linalg.cholesky(a) * w)
+
+
+def two_argument_functions(x):
+    """betaln, xlogy, xlog1py and poisson in mu, for second derivatives."""
+    return np.sum(sp.betaln(x, x[::-1] + 0.5) + sp.xlogy(x, x + 1.0) + sp.xlog1py(x, x * x)) \
+        + np.sum(st.poisson.logpmf(np.array([0, 2, 3]), x) + st.chi2.logpdf(x + 1.0, x + 2.0))

@@ -142,6 +142,11 @@ def test_second_order_of_stats():
             srcad.testing.check_grads(srcad.grad(g, wrt=wrt), *args, rtol=1e-4, atol=1e-5)
 
 
+def test_second_order_of_two_argument_functions():
+    srcad.testing.check_grads(srcad.grad(model.two_argument_functions), np.array([0.6, 1.3, 2.2]),
+                              rtol=1e-4, atol=1e-5)
+
+
 def test_hessian_matches_autograd():
     autograd = pytest.importorskip("autograd")
     x = np.array([0.6, 1.3, 2.2])
