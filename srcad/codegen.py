@@ -71,8 +71,9 @@ def source_text(used: set, body: str, callee_sources: list = ()) -> str:
     used = set(used)
     for src in callee_sources:
         used |= {n.id for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Name)}
+    lazy = rules.LAZY_NAMES
     runtime = sorted(n for n in rules.runtime_namespace() if n in used and n not in ("np", "math")
-                     and n not in rules.USER_RULES)
+                     and n not in rules.USER_RULES and n not in lazy)
     head = []
     if "math" in used:
         head.append("import math")
@@ -81,6 +82,7 @@ def source_text(used: set, body: str, callee_sources: list = ()) -> str:
     if runtime:
         head.append(f"from srcad.runtime import {', '.join(runtime)}")
     head += custom.import_lines(used)            # custom rules' functions: the user's own
+    head += sorted({lazy[n][1] for n in used if n in lazy})
     parts = ["\n".join(head) + "\n"] if head else []
     seen = set()
     for src in callee_sources:

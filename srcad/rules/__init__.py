@@ -10,7 +10,10 @@ names into these templates. Rules live in the table modules of this package
 from __future__ import annotations
 
 import ast
+import sys
 from dataclasses import dataclass, field
+
+import numpy as np
 
 # kinds of values, as the activity pass infers them
 FLOAT, INT, ANY, NONE = "float", "int", "any", "none"
@@ -25,11 +28,12 @@ def runtime_namespace() -> dict:
 
     from .. import runtime
     return {"np": np, "math": math, **{n: getattr(runtime, n) for n in runtime.__all__},
-            **USER_RULES}
+            **USER_RULES, **{n: obj for n, (obj, _) in LAZY_NAMES.items()}}
 
 
 USER_RULES: dict = {}    # the functions srcad.custom_rule rules bring into generated code, by
 #                          the names it calls them (imported from the user's modules, see custom.py)
+LAZY_NAMES: dict = {}    # name -> (object, its import line): names lazily loaded tables bring
 
 
 @dataclass(frozen=True, eq=False)
@@ -384,11 +388,29 @@ def _ident(obj):
 
 
 def lookup(obj) -> Rule | None:
-    """The rule for a callable, or None."""
+    """The rule for a callable, or None. A miss on what may be a SciPy function (a ufunc,
+    or an object of a scipy module) loads the SciPy tables once and looks again."""
     try:
-        return _TABLE.get(_ident(obj))
+        rule = _TABLE.get(_ident(obj))
     except TypeError:
         return None
+    if rule is None and not LAZY_RULES and "scipy" in sys.modules and (
+            isinstance(obj, np.ufunc) or str(getattr(obj, "__module__", "")).startswith("scipy")):
+        load_scipy()
+        return lookup(obj)
+    return rule
+
+
+LAZY_RULES: list = []    # the rules of the SciPy tables, once loaded
+
+
+def load_scipy() -> list:
+    """Load the SciPy rule tables (importing SciPy) once; their rules."""
+    if not LAZY_RULES:
+        before = {id(r) for r in all_rules()}
+        from . import scipy_linalg, scipy_special, scipy_stats  # noqa: F401
+        LAZY_RULES.extend(r for r in all_rules() if id(r) not in before)
+    return LAZY_RULES
 
 
 def lookup_name(text: str) -> Rule | None:

@@ -1,0 +1,276 @@
+"""The cost of each rule's adjoint and tangent, against autograd's VJP on the same inputs.
+
+Run single-threaded, with glibc's allocator kept from returning memory between calls:
+
+    OPENBLAS_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456 \\
+    MALLOC_TOP_PAD_=67108864 python benchmarks/adjoint_cost.py [--quick] [--only NAME,...]
+
+Rows are the rule tables' test samples (tests/rules/fixtures_numpy.py and, with SciPy,
+fixtures_scipy.py: every rule has one), each scaled to medium size: every axis longer than
+1 grows by the same factor (shapes stay consistent for products and broadcasting), doubled
+while the largest argument has at most 10^5 entries and one primal call takes under 2 ms,
+and each array is redrawn uniformly between its sample's minimum and maximum (so it stays
+in the function's domain; well-conditioned matrices stay well-conditioned). A sample calls one or
+a few rules; the `rules` column names them. Columns:
+  vjp        srcad's reverse-mode derivative (the primal values it needs, and the adjoint)
+             with respect to every float argument, for a cotangent of ones; median over
+             repeats, the three columns timed in turn repeat by repeat
+  autograd   autograd's make_vjp and the pullback on the same arguments and cotangent
+  ratio      vjp / autograd; a row above 1.25 is flagged SLOW
+  jvp        srcad's forward-mode derivative along all float arguments (tangents of ones),
+             and its ratio to autograd's VJP
+Gradients are compared with autograd's before timing (MISMATCH rows are not timed).
+Samples that do not survive scaling (fixed indices, reshapes to fixed shapes, ...) are
+listed at the end, as are samples autograd cannot run. The known case of the issue,
+logistic regression through np.dot(X, w) on a 20000 x 100 design matrix (its gradient in w),
+is the row `logreg`.
+"""
+import argparse
+import inspect
+import os
+import statistics
+import sys
+import timeit
+import types
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+for path in (ROOT, os.path.join(ROOT, "tests", "rules")):
+    if path not in sys.path:
+        sys.path.insert(1, path)
+
+import srcad  # noqa: E402
+from srcad import ir, lower, pipeline, rules  # noqa: E402
+
+LIMIT = 1.25
+TARGET = 100_000                      # entries of the largest argument, at most
+PRIMAL_LIMIT = 0.002                  # seconds of one primal call: no more growth beyond
+
+
+# ------------------------------------------------------------ the known case
+def logreg(w, X, y):
+    """Logistic regression's negative log-likelihood through np.dot(X, w), 1-d w."""
+    z = np.dot(X, w)
+    return np.sum(np.logaddexp(0.0, z) - y * z)
+
+
+def logreg_inputs(rng):
+    X = rng.normal(size=(20000, 100))
+    return (rng.normal(size=100) * 0.1, X, (rng.uniform(size=20000) < 0.5).astype(float))
+
+
+# ------------------------------------------------------------ samples, scaled
+def scale_args(f, args, rng):
+    """`args` with every axis longer than 1 grown by one factor, doubled while the largest
+    argument stays within TARGET entries and `f` takes under PRIMAL_LIMIT seconds, and
+    values redrawn within each array's range."""
+    arrays = [a for a in args if isinstance(a, np.ndarray) and a.ndim]
+    if not arrays:
+        return args
+
+    def grown(shape, k):
+        return tuple(n * k if n > 1 else n for n in shape)
+    best, k = args, 1
+    while max(int(np.prod(grown(a.shape, 2 * k))) for a in arrays) <= TARGET:
+        k *= 2
+        candidate = tuple(redraw(a, grown(np.shape(a), k), rng) for a in args)
+        try:
+            with np.errstate(all="ignore"):
+                start = timeit.default_timer()
+                f(*candidate)
+                elapsed = timeit.default_timer() - start
+        except Exception:
+            break
+        best = candidate
+        if elapsed > PRIMAL_LIMIT:
+            break
+    return best
+
+
+def redraw(a, shape, rng):
+    """An array of `shape` with values like `a`'s (Python numbers and 0-d arrays kept)."""
+    if not isinstance(a, np.ndarray) or not a.ndim:
+        return a
+    if a.dtype.kind != "f":
+        return rng.choice(a.ravel(), size=shape)
+    if a.ndim >= 2 and a.shape[-1] == a.shape[-2] and np.all(
+            np.abs(np.diagonal(a, 0, -2, -1)) > 1.5):        # well-conditioned matrices
+        n = shape[-1]
+        return np.eye(n) * 2.0 + rng.uniform(-1, 1, size=shape) * (0.3 / np.sqrt(n))
+    lo, hi = float(a.min()), float(a.max())
+    return rng.uniform(lo, hi, size=shape) if hi > lo else np.full(shape, lo)
+
+
+def autograd_twins(module, replacements):
+    """The sample module executed again under autograd.numpy (and autograd.scipy)."""
+    src = inspect.getsource(module)
+    for old, new in replacements:
+        src = src.replace(old, new)
+    twin = types.ModuleType(module.__name__ + "_autograd")
+    twin.__file__ = module.__file__
+    exec(compile(src, module.__file__, "exec"), twin.__dict__)
+    return twin
+
+
+def samples(with_scipy: bool):
+    """(name, function, autograd twin or None, sample arguments) for every sample."""
+    import fixtures_numpy as fxn
+    out = []
+    tables = [(fxn, [("import numpy as np", "import autograd.numpy as np")])]
+    if with_scipy:
+        import fixtures_scipy as fxs
+        tables.append((fxs, [("import numpy as np", "import autograd.numpy as np"),
+                             ("import scipy.linalg as sl", "import autograd.scipy.linalg as sl"),
+                             ("import scipy.special as sp", "import autograd.scipy.special as sp"),
+                             ("import scipy.stats as st", "import autograd.scipy.stats as st")]))
+    for fx, repl in tables:
+        twin = autograd_twins(fx, repl)
+        for f, argsets in fx.SAMPLES:
+            ok = f.__name__ not in fx.AUTOGRAD_LACKS
+            largest = max(argsets, key=lambda a: sum(np.size(x) for x in a))
+            out.append((f.__name__, f, getattr(twin, f.__name__) if ok else None, largest))
+    return out
+
+
+def rule_names(f) -> str:
+    fn = lower.lower(pipeline.parse(f, pipeline.static_kinds(f)))
+    names = []
+    for s in ir.walk(fn.body):
+        if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call) and \
+                isinstance(s.value.prim, rules.Rule) and s.value.prim.diff_params:
+            r = s.value.prim
+            name = r.name or (r.primal.text if r.primal is not None else str(r.key))
+            if name not in names:
+                names.append(name)
+    return " ".join(names)
+
+
+# ------------------------------------------------------------ timing
+def round_robin(fns: dict, repeats: int, budget: float) -> dict:
+    """Median seconds per call of each function, timed in turn repeat by repeat (so load
+    from elsewhere on the machine hits them alike), each repeat lasting about `budget`."""
+    timers, loops = {}, {}
+    for name, fn in fns.items():
+        fn()
+        t = timeit.Timer(fn)
+        n, elapsed = 1, t.timeit(1)
+        while elapsed < budget / 4 and n < 10 ** 6:
+            n *= 4
+            elapsed = t.timeit(n)
+        timers[name], loops[name] = t, max(1, int(n * budget / max(elapsed, 1e-9)))
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, t in timers.items():
+            times[name].append(t.timeit(loops[name]) / loops[name])
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def measure(name, f, twin, args, opts, positions=None):
+    """A result row for one sample (derivatives with respect to `positions`, by default
+    every float argument), or a reason it was left out."""
+    positions = positions or tuple(i for i, a in enumerate(args) if isinstance(a, float) or (
+        isinstance(a, np.ndarray) and a.dtype.kind == "f"))
+    if not positions:
+        return None, "no float argument"
+    with np.errstate(all="ignore"):
+        try:
+            out = f(*args)
+        except Exception as e:                   # the sample does not survive scaling
+            return None, f"does not scale ({type(e).__name__})"
+        if not isinstance(out, (float, np.ndarray, np.generic)):
+            return None, "returns a " + type(out).__name__
+        if np.size(out) > 4 * TARGET:
+            return None, f"output of {np.size(out)} entries"
+        g = np.ones_like(out, dtype=float) if np.ndim(out) else 1.0
+        kinds = tuple(map(pipeline.kind_of, args))
+        rev = pipeline.get(f, "reverse", positions, kinds, False).func
+        fwd = pipeline.get(f, "forward", positions, kinds).func
+        tangents = [1.0 if isinstance(args[i], float) else np.ones_like(args[i])
+                    for i in positions]
+        ours = rev(*args, g)
+        fns = {"vjp": lambda: rev(*args, g), "jvp": lambda: fwd(*args, *tangents)}
+        row = {"name": name, "rules": rule_names(f)}
+        if twin is None:
+            row.update(round_robin(fns, opts.repeats, opts.budget))
+            return row, None
+        import autograd
+        try:
+            vjp_maker = autograd.make_vjp(twin, positions if len(positions) > 1 else positions[0])
+
+            def theirs():
+                pullback, _ = vjp_maker(*args)
+                return pullback(g)
+            want = theirs()
+        except Exception as e:
+            row["note"] = f"autograd: {type(e).__name__}"
+            row.update(round_robin(fns, opts.repeats, opts.budget))
+            return row, None
+        want = want if len(positions) > 1 else (want,)
+        for a, b in zip(ours, want):
+            a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+            if a.shape != b.shape or not np.allclose(a, b, rtol=1e-6, atol=1e-9, equal_nan=True):
+                return None, f"MISMATCH with autograd at this size ({a.shape}, {b.shape})"
+        fns["autograd"] = theirs
+        row.update(round_robin(fns, opts.repeats, opts.budget))
+    return row, None
+
+
+def fmt(seconds):
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="shorter timings")
+    p.add_argument("--only", default="", help="comma-separated sample names")
+    opts = p.parse_args(argv)
+    opts.repeats, opts.budget = (3, 0.01) if opts.quick else (7, 0.05)
+    try:
+        import scipy  # noqa: F401
+        with_scipy = True
+    except ImportError:
+        with_scipy = False
+    rng = np.random.default_rng(0)
+    import autograd.numpy as anp
+    cases = [("logreg", logreg, types.FunctionType(logreg.__code__, {**globals(), "np": anp}),
+              logreg_inputs(rng), (0,))]               # the gradient in w alone
+    cases += [(n, f, t, scale_args(f, a, rng), None) for n, f, t, a in samples(with_scipy)]
+    only = set(filter(None, opts.only.split(",")))
+    rows, left_out = [], []
+    for name, f, twin, args, positions in cases:
+        if only and name not in only:
+            continue
+        print(f"  {name} ...", end="\r", file=sys.stderr, flush=True)
+        row, why = measure(name, f, twin, args, opts, positions)
+        if row is None:
+            left_out.append((name, why))
+        else:
+            rows.append(row)
+    print(f"{'sample':28} {'vjp':>9} {'autograd':>9} {'ratio':>6} {'jvp':>9} {'ratio':>6}  rules")
+    slow = []
+    for r in rows:
+        ag = r.get("autograd")
+        ratio = f"{r['vjp'] / ag:.2f}" if ag else ""
+        jratio = f"{r['jvp'] / ag:.2f}" if ag else ""
+        flag = ""
+        if ag and r["vjp"] / ag > LIMIT:
+            flag = " SLOW"
+            slow.append(r["name"])
+        print(f"{r['name']:28} {fmt(r['vjp']):>9} {fmt(ag) if ag else r.get('note', 'n/a'):>9} "
+              f"{ratio:>6} {fmt(r['jvp']):>9} {jratio:>6}  {r['rules']}{flag}")
+    print(f"\n{len(slow)} of {sum(1 for r in rows if r.get('autograd'))} samples timed against "
+          f"autograd are above {LIMIT}x: {', '.join(slow) or 'none'}")
+    if left_out:
+        print("\nnot timed: " + "; ".join(f"{n} ({why})" for n, why in left_out))
+    return 1 if slow else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
