@@ -408,7 +408,8 @@ def load_scipy() -> list:
     """Load the SciPy rule tables (importing SciPy) once; their rules."""
     if not LAZY_RULES:
         before = {id(r) for r in all_rules()}
-        from . import scipy_linalg, scipy_special, scipy_stats  # noqa: F401
+        from . import scipy_special  # noqa: F401  (first: it names the SciPy helpers)
+        from . import scipy_linalg, scipy_stats  # noqa: F401
         LAZY_RULES.extend(r for r in all_rules() if id(r) not in before)
     return LAZY_RULES
 

@@ -101,7 +101,7 @@ defrule(st.multivariate_normal.pdf, "x, mean=None, cov=1, allow_singular=False",
 defrule(st.dirichlet.logpdf, "x, alpha", name="scipy.stats.dirichlet.logpdf", kind=ANY,
         jvp={"x": "np.sum(lead_axis(alpha - 1.0, x) * x_dot / x, axis=0)",
              "alpha": f"np.sum(alpha_dot * ({SP}.digamma(np.sum(alpha)) - {SP}.digamma(alpha)))"
-                      " + dot(alpha_dot, np.log(x))"},
+                      " + np.dot(alpha_dot, np.log(x))"},
         vjp={"x": "lead_axis(alpha - 1.0, x) * out_bar / x",
              "alpha": f"np.sum(out_bar) * ({SP}.digamma(np.sum(alpha)) - {SP}.digamma(alpha))"
-                      " + dot(np.log(x), out_bar)"})
+                      " + np.dot(np.log(x), out_bar)"})
