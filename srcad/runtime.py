@@ -309,6 +309,8 @@ def matmul_vjp_y(g, x, y):
             return g * x
         return unbroadcast(np.expand_dims(x, -1) * np.expand_dims(g, -2), y)
     if np.ndim(y) == 1:
+        if np.shape(g) == np.shape(x)[:-1]:     # contract g with x: no temporary of x's size
+            return np.reshape(g, -1) @ np.reshape(x, (-1, np.shape(x)[-1]))
         return unbroadcast(np.expand_dims(g, -1) * x, y)
     return unbroadcast(_matmul_t(x) @ g, y)
 

@@ -31,3 +31,17 @@ def test_an_adjoint_accumulated_in_an_inner_loop_keeps_its_zero_start():
     for g, like in zip(grads, (x, y, -0.3)):
         np.testing.assert_array_equal(g, np.zeros_like(like))
     check_grads(R.read_after_inner_accumulation, np.array([0.3, -1.2]), np.array([2.0, 0.7]))
+
+
+def test_matmul_adjoint_of_a_vector_operand_matches_the_entrywise_sum():
+    # X (..., n, k) @ w (k,): w_bar = sum over X's leading axes of g[..., None] * X
+    from srcad import runtime
+    rng = np.random.default_rng(0)
+    for shape in [(5, 3), (2, 4, 3), (1, 3)]:
+        X, w = rng.normal(size=shape), rng.normal(size=3)
+        g = rng.normal(size=shape[:-1])
+        want = (g[..., None] * X).reshape(-1, 3).sum(axis=0)
+        np.testing.assert_allclose(runtime.matmul_vjp_y(g, X, w), want, rtol=1e-12)
+        # a g that broadcasts (a lazy scalar adjoint) still sums back
+        np.testing.assert_allclose(runtime.matmul_vjp_y(2.0, X, w),
+                                   (2.0 * X).reshape(-1, 3).sum(axis=0), rtol=1e-12)
