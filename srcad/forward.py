@@ -107,7 +107,7 @@ class _Forward(Emitter):
                 continue
             tmpl = prim.jvp.get(p)
             if tmpl is None:
-                raise UnsupportedSyntaxError(f"{prim.name or prim.key} has no forward-mode rule "
+                raise UnsupportedSyntaxError(f"{prim.label} has no forward-mode rule "
                                              f"for argument {p!r}", self.fn.filename, s.line)
             terms.append(self.template(tmpl, s, {f"{p}_dot": name_load(self.d(a.id))},
                                        strip_bcast=all_active))
