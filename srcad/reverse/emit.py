@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import ast
 
-from . import ir, rules, runtime
-from .activity import SEQ, Activity
-from .emit import (Emitted, Emitter, assign, bound_params, call, callee_args, line_mark,
+from .. import ir, rules, runtime
+from ..activity import Activity
+from ..emit import (Emitted, Emitter, assign, bound_params, call, callee_args, line_mark,
                    name_load, sum_exprs)
-from .errors import UnsupportedSyntaxError
-from .lower import PACK_LIST, PACK_TUPLE, UserCall
-from .rules.core import LIST_APPEND
-from .rules import FLOAT
-from .rules.helpers import BROADCASTING, FULL_BROADCAST, SCATTER, SHAPE_OF_SECOND
-from .optimize import nodes
+from ..errors import UnsupportedSyntaxError
+from ..lower import PACK_LIST, PACK_TUPLE, UserCall
+from ..rules.helpers import BROADCASTING, FULL_BROADCAST, SCATTER, SHAPE_OF_SECOND
+from ..optimize import nodes
+from .analysis import facts
 
 LIVE = "live"
 OWNED = "owned"          # live, and an array no other name refers to: safe to add into in place
@@ -59,13 +58,8 @@ class _Reverse(Emitter):
 
     def __init__(self, fn: ir.Function, act: Activity, build_callee):
         super().__init__(fn, act, build_callee)
-        defs: dict = {}
-        self.loop_depth_of: dict = {}
-        self.first_defs: set = set()
-        self._count_defs(fn.body, defs, 0)
-        self.for_targets = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.For)}
-        self.overwritten = {n for n, c in defs.items() if c > 1 or self.loop_depth_of.get(n)} \
-            | {p for p in fn.params if p in defs}
+        self.facts = facts(fn, act)
+        self.overwritten = set(self.facts.overwritten)   # and the residuals of overwritten calls
         self.counters: dict = {}           # loop -> its iteration counter (loops that break)
         self.saved_counters: set = set()   # counters of loops inside loops, kept on stacks
         self.zero_on_consume: set = set()
@@ -75,14 +69,9 @@ class _Reverse(Emitter):
         self.depth = 0                     # control-flow nesting in the reverse sweep
         self.last_rev_line = None          # the user line the reverse sweep marked last
         self.loop_memo: dict = {}          # see _rev_loop_once
-        self.lines_in: dict = {}
-        self.maybe_unbound = {t for st in ir.walk(fn.body) for t in ir.targets(st)} - \
-            _assigned(fn.body, set(fn.params))
-        self.ragged = _ragged(fn, act)
         self.d_out = self.new_name("d_out")
         self.splits: dict = {}             # id(statement) -> its helper call's split halves
         self.seq_bars: set = set()         # adjoints assigned a tuple or list somewhere
-        self.remat = self.find_rematerialized(fn.body[:-1], defs)
         self.saved: set = set()            # primal values kept for the reverse sweep
         self.shape_only: set = set()       # ... of which only the shape is kept
 
@@ -117,7 +106,7 @@ class _Reverse(Emitter):
         rev_names = [n for st in rev + grads for n in nodes(st)]
         needed = {n.id for n in rev_names if isinstance(n, ast.Name) and n.id in primal_names}
         counters = self.saved_counters
-        self.saved = ((needed & self.overwritten) - self.for_targets - set(self.remat)) | counters
+        self.saved = ((needed & self.overwritten) - self.facts.for_targets - set(self.facts.remat)) | counters
         self.shape_only = self.shape_only_reads(rev_names, self.saved)
         rev = self.replace_restores(rev)
 
@@ -172,80 +161,26 @@ class _Reverse(Emitter):
             self.overwritten.add(res)
         self.splits[id(s)] = (fwd, bwd, res, atoms, wrt)
 
-    def find_rematerialized(self, body, defs) -> dict:
-        """Scalars a loop computes by one cheap elementwise call (`v1 = math.sin(x)`) whose
-        inputs, followed back through other such values, do not change before the value's
-        last use in the iteration: the reverse sweep recomputes them where it needs them
-        instead of keeping them on a stack, as a careful person would."""
-        out = {}
-
-        def reads_in(x) -> set:
-            return {n for y in [x] + [z for b in ir.blocks(x) for z in ir.walk(b)]
-                    for n in ir.reads(y)}
-
-        def targets_in(x) -> set:
-            return {t for y in [x] + [z for b in ir.blocks(x) for z in ir.walk(b)]
-                    for t in ir.targets(y)}
-
-        total_reads: dict = {}
-        for y in ir.walk(self.fn.body):
-            for n in ir.reads(y):
-                total_reads[n] = total_reads.get(n, 0) + 1
-
-        def visit(stmts, in_loop):
-            accepted: dict = {}                  # name -> (position, leaf inputs)
-            for k, st in enumerate(stmts):
-                for b in ir.blocks(st):
-                    visit(b, in_loop or isinstance(st, (ir.For, ir.While)))
-                if not in_loop or not isinstance(st, ir.Assign) or isinstance(st.target, tuple):
-                    continue
-                n, v = st.target, st.value
-                if defs.get(n) != 1 or self.act.kinds.get(n) != FLOAT or \
-                        not isinstance(v, ir.Call) or not isinstance(v.prim, rules.Rule) or \
-                        v.prim.kind not in ("elementwise", FLOAT) or len(v.args) > 2 or v.kwargs:
-                    continue
-                names = {a.id for a in v.args if isinstance(a, ir.Name)}
-                if n in names or any(m in out and m not in accepted for m in names):
-                    continue                     # a dependency rematerialized elsewhere
-                first = min([k] + [accepted[m][0] for m in names if m in accepted])
-                leaves = set().union(*[accepted[m][1] if m in accepted else {m} for m in names])
-                later = stmts[k + 1:]
-                uses = [j for j, x in enumerate(later) if n in reads_in(x)]
-                inside = sum(1 for x in later for y in [x] + [z for b in ir.blocks(x)
-                                                            for z in ir.walk(b)]
-                             if n in ir.reads(y))
-                if inside != total_reads.get(n, 0):
-                    continue                     # read outside this block
-                last = k + 1 + max(uses) if uses else k
-                changed = set().union(*[targets_in(x) for x in stmts[first + 1:last + 1]]) \
-                    - set(accepted) - {n}
-                if changed & leaves:
-                    continue
-                accepted[n] = (k, leaves)
-                out[n] = (st, ir.expr_ast(v))
-        visit(body, False)
-        return out
-
     def recompute(self, out: list) -> list:
         """Statements recomputing the rematerialized values `out` reads (and those they
         need), in program order, under names of their own (the forward sweep's stay single
         use); `out` is renamed to read them."""
         read = {n.id for st in out for n in nodes(st) if isinstance(n, ast.Name)}
-        todo, want = list(read & set(self.remat)), set()
+        todo, want = list(read & set(self.facts.remat)), set()
         while todo:
             n = todo.pop()
             if n not in want:
                 want.add(n)
-                todo += [m.id for m in nodes(self.remat[n][1])
-                         if isinstance(m, ast.Name) and m.id in self.remat]
+                todo += [m.id for m in nodes(self.facts.remat[n][1])
+                         if isinstance(m, ast.Name) and m.id in self.facts.remat]
         rename = {n: self._remat_name(n) for n in want}
         for node in (x for st in out for x in nodes(st)):
             if isinstance(node, ast.Name) and node.id in rename:
                 node.id = rename[node.id]
         made = []
-        for n in self.remat:
+        for n in self.facts.remat:
             if n in want:
-                expr = rules.clone(self.remat[n][1])
+                expr = rules.clone(self.facts.remat[n][1])
                 for node in nodes(expr):
                     if isinstance(node, ast.Name) and node.id in rename:
                         node.id = rename[node.id]
@@ -262,7 +197,7 @@ class _Reverse(Emitter):
         """The empty stacks of the saved values (and a None for a value that may not exist
         yet when it is first pushed)."""
         pre = []
-        never_defined = self._maybe_undefined(self.saved) - counters
+        never_defined = (self.saved - self.facts.defined_early) - counters
         for n in sorted(self.saved, key=self._order):
             if n in never_defined:
                 pre.append(assign(n, ast.Constant(None)))
@@ -278,7 +213,7 @@ class _Reverse(Emitter):
         result = ast.Tuple(elts=grads, ctx=ast.Load())
         residuals = sorted({n.id for st in rev + [result] for n in ast.walk(st)
                             if isinstance(n, ast.Name) and n.id in stored
-                            and n.id not in self.for_targets}, key=self._order)
+                            and n.id not in self.facts.for_targets}, key=self._order)
         res = self.new_name("residuals")
         pack = ast.Tuple(elts=[name_load(n) for n in residuals], ctx=ast.Load())
         always = set(fn.params) | {n.id for st in forward_part if isinstance(st, ast.Assign)
@@ -307,32 +242,8 @@ class _Reverse(Emitter):
         return [f_tree, b_tree]
 
     # ------------------------------------------------------------ analysis helpers
-    def _count_defs(self, stmts, defs, depth):
-        for s in stmts:
-            for t in ir.targets(s):
-                if not depth and t not in defs and t not in self.fn.params:
-                    self.first_defs.add(id(s))          # overwrites nothing: never saved
-                defs[t] = defs.get(t, 0) + 1
-                if depth:
-                    self.loop_depth_of[t] = depth
-            if isinstance(s, (ir.For, ir.While)):
-                self._count_defs(s.body, defs, depth + 1)
-            elif isinstance(s, ir.If):
-                self._count_defs(s.body, defs, depth)
-                self._count_defs(s.orelse, defs, depth)
-
     def _order(self, n):
         return (n not in self.fn.params, n)
-
-    def _maybe_undefined(self, names) -> set:
-        """Those of `names` with no top-level definition before their first nested one."""
-        defined = set(self.fn.params)
-        for s in self.fn.body:
-            if isinstance(s, ir.Assign):
-                defined |= set(ir.targets(s))
-            elif ir.blocks(s):
-                break
-        return names - defined
 
     def stack(self, n: str) -> str:
         key = ("stack", n)
@@ -348,7 +259,7 @@ class _Reverse(Emitter):
             if isinstance(s, ir.Assign):
                 split = self.splits.get(id(s))
                 for t in ir.targets(s) + ((split[2],) if split else ()):
-                    if t in self.saved and id(s) not in self.first_defs:
+                    if t in self.saved and id(s) not in self.facts.first_defs:
                         # only the shape of a value some adjoint unbroadcasts to is kept
                         kept = ast.Call(func=ast.Attribute(value=name_load("np"), attr="shape",
                                                            ctx=ast.Load()),
@@ -469,8 +380,8 @@ class _Reverse(Emitter):
                 self.zero(n, state, out)
             else:
                 state.pop(n, None)
-            if restore and n in self.overwritten and n not in self.for_targets and \
-                    n not in self.remat:
+            if restore and n in self.overwritten and n not in self.facts.for_targets and \
+                    n not in self.facts.remat:
                 out.append(_Restore(n))
 
     def rev_stmt(self, s, state) -> list:
@@ -480,11 +391,11 @@ class _Reverse(Emitter):
             live = [t for t in targets if state.get(t) in (LIVE, OWNED) and t in self.act.active]
             if live:
                 self.rev_assign(s, state, out)
-            if self.remat and out:
+            if self.facts.remat and out:
                 out[:0] = self.recompute(out)
             if id(s) in self.splits:
                 targets = targets + (self.splits[id(s)][2],)
-            self.consume(targets, state, out, restore=id(s) not in self.first_defs)
+            self.consume(targets, state, out, restore=id(s) not in self.facts.first_defs)
             if out:
                 self.mark_rev(s, out)
             return out
@@ -673,9 +584,9 @@ class _Reverse(Emitter):
         from one item of a sequence to the next; for a sequence whose items' shapes may
         differ (`[W, b]`: zeros_like cannot make an array of it), one 0.0 per item. Neither
         is owned: terms add to them item by item (add_items), never in place."""
-        if n in self.maybe_unbound or n in self.ragged:
+        if n in self.facts.maybe_unbound or n in self.facts.ragged:
             zero = ast.Constant(0.0)
-            if n in self.ragged and n in self.seqs and n not in self.maybe_unbound:
+            if n in self.facts.ragged and n in self.seqs and n not in self.facts.maybe_unbound:
                 zero = ast.BinOp(left=ast.List(elts=[zero], ctx=ast.Load()), op=ast.Mult(),
                                  right=call("len", name_load(n)))
             out.append(assign(self.d(n), zero))
@@ -686,17 +597,11 @@ class _Reverse(Emitter):
         state[n] = OWNED                         # a new zero array, of n's dtype
         self.wide.add(n)
 
-    @staticmethod
-    def _touched(s) -> set:
-        """The names a control-flow statement reads or assigns (so whose adjoints it may use)."""
-        inner = [x for b in ir.blocks(s) for x in ir.walk(b)]
-        return {n for x in inner for n in [*ir.reads(x), *ir.targets(x)]}
-
     def materialize_for(self, s, state) -> list:
         """Lazy adjoints a control-flow statement touches, broadcast before it."""
         pre: list = []
         if self.lazy:
-            for n in sorted(self.lazy & self._touched(s) & set(state)):
+            for n in sorted(self.lazy & self.facts.touched[id(s)] & set(state)):
                 self.materialize(n, pre)
         return pre
 
@@ -707,7 +612,7 @@ class _Reverse(Emitter):
 
     def rev_if(self, s: ir.If, state) -> list:
         pre = self.materialize_for(s, state)
-        touched = self._touched(s)
+        touched = self.facts.touched[id(s)]
         entry = self.wide - touched
         self.depth += 1
         s_body, s_else = dict(state), dict(state)
@@ -729,7 +634,7 @@ class _Reverse(Emitter):
 
     def rev_loop(self, s, state) -> list:
         lazy_pre = self.materialize_for(s, state)
-        touched = self._touched(s)
+        touched = self.facts.touched[id(s)]
         entry = self.wide - touched
         self.depth += 1
         try:
@@ -741,7 +646,7 @@ class _Reverse(Emitter):
     def _rev_loop_once(self, s, state, wide_entry: set) -> list:
         """`_rev_loop`, memoized on everything it reads: the fixpoints of an enclosing loop
         re-run its body, and without this each level of nesting would triple the work."""
-        lines = self._lines_in(s)
+        lines = self.facts.lines[id(s)]
         line = self.last_rev_line if self.last_rev_line in lines else _ELSEWHERE
         key = (id(s), tuple(sorted(state.items())), frozenset(wide_entry),
                frozenset(self.zero_on_consume), line, frozenset(self.seq_bars),
@@ -758,13 +663,6 @@ class _Reverse(Emitter):
             self.last_rev_line = line
         self.seq_bars |= seq
         return out
-
-    def _lines_in(self, s) -> set:
-        """The user lines of the statements inside control-flow statement `s`."""
-        lines = self.lines_in.get(id(s))
-        if lines is None:
-            lines = self.lines_in[id(s)] = {x.line for b in ir.blocks(s) for x in ir.walk(b)}
-        return lines
 
     def _rev_loop(self, s, state, wide_entry: set) -> list:
         # fixpoint: the adjoint state at the start of the reversed body equals that at its end
@@ -802,12 +700,11 @@ class _Reverse(Emitter):
         state.update(start)
         if not body:
             return pre
-        breaks = isinstance(s, ir.While) or _has_break(s.body)
+        breaks = id(s) in self.facts.breaks
         if breaks:
             count = self.counters.get(id(s)) or self.new_name("count")
             self.counters[id(s)] = count
-            if self._in_loop(s):
-                self.overwritten.add(count)
+            if id(s) in self.facts.nested:
                 pre.append(assign(count, ast.Call(func=ast.Attribute(
                     value=name_load(self.stack(count)), attr="pop", ctx=ast.Load()), args=[],
                     keywords=[])))
@@ -823,18 +720,6 @@ class _Reverse(Emitter):
             loop = ast.For(target=ast.Name(id="_", ctx=ast.Store()),
                            iter=call("range", name_load(count)), body=body, orelse=[], lineno=0)
         return pre + [loop]
-
-    def _in_loop(self, loop) -> bool:
-        def find(stmts, depth):
-            for x in stmts:
-                if x is loop:
-                    return depth > 0
-                for b in ir.blocks(x):
-                    r = find(b, depth + isinstance(x, (ir.For, ir.While)))
-                    if r is not None:
-                        return r
-            return None
-        return bool(find(self.fn.body, 0))
 
     def replace_restores(self, stmts) -> list:
         out = []
@@ -885,53 +770,3 @@ def _is_numeric_ufunc(func) -> bool:
 def _args(names) -> ast.arguments:
     return ast.arguments(posonlyargs=[], args=[ast.arg(arg=n) for n in names], vararg=None,
                          kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
-
-
-def _ragged(fn: ir.Function, act: Activity) -> set:
-    """Sequences whose items' shapes may differ (`[W, b]`, a list argument), the items taken
-    from them, and what is built from those: no single array is a zero adjoint of them."""
-    out = {p for p in fn.params if act.kind(ir.Name(p)) == SEQ}
-    changed = True
-    while changed:
-        changed = False
-        for st in ir.walk(fn.body):
-            if not isinstance(st, ir.Assign) or isinstance(st.target, tuple) or \
-                    st.target in out:
-                continue
-            v = st.value
-            if isinstance(v, ir.Name):
-                hit = v.id in out
-            elif not isinstance(v, ir.Call):
-                hit = False
-            elif v.prim in (PACK_LIST, PACK_TUPLE):
-                hit = any(isinstance(a, ir.Name) and a.id in out for a in v.args) or \
-                    not all(act.same_shape(a, v.args[0]) for a in v.args)
-            elif v.prim is LIST_APPEND or isinstance(v.prim, rules.IndexRule):
-                hit = any(isinstance(a, ir.Name) and a.id in out for a in v.args[:2])
-            else:
-                hit = False
-            if hit:
-                out.add(st.target)
-                changed = True
-    return out
-
-
-def _assigned(stmts, before: set) -> set:
-    """The names assigned on every path through `stmts` (a loop's body may not run)."""
-    done = set(before)
-    for s in stmts:
-        if isinstance(s, ir.Assign):
-            done |= set(ir.targets(s))
-        elif isinstance(s, ir.If):
-            done = _assigned(s.body, done) & _assigned(s.orelse, done)
-    return done
-
-
-def _has_break(stmts) -> bool:
-    for s in stmts:
-        if isinstance(s, ir.Break):
-            return True
-        if isinstance(s, ir.If) and (_has_break(s.body) or _has_break(s.orelse)):
-            return True
-    return False
-
