@@ -44,6 +44,7 @@ class Facts:
     touched: dict         # id(control flow) -> the names it reads or assigns inside
     lines: dict           # id(control flow) -> the user lines of the statements inside
     nested: set           # id(loop) of loops inside loops
+    inside: set           # id(statement) of statements inside control flow
     breaks: set           # id(loop) of loops that may stop early (while, break)
 
 
@@ -65,6 +66,7 @@ def facts(fn: ir.Function, act: Activity) -> Facts:
     count(fn.body, 0)
 
     touched, lines, nested, breaks = {}, {}, set(), set()
+    inside = {id(x) for s in fn.body for b in ir.blocks(s) for x in ir.walk(b)}
 
     def control(stmts, loops):
         for s in stmts:
@@ -98,7 +100,8 @@ def facts(fn: ir.Function, act: Activity) -> Facts:
         - _assigned(fn.body, set(fn.params)),
         ragged=_ragged(fn, act),
         remat=_rematerialized(fn, act, fn.body[:-1], defs),
-        defined_early=early, touched=touched, lines=lines, nested=nested, breaks=breaks)
+        defined_early=early, touched=touched, lines=lines, nested=nested, breaks=breaks,
+        inside=inside)
 
 
 @dataclass(frozen=True)

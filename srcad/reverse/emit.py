@@ -73,7 +73,6 @@ class _Reverse(Emitter):
         self.lazy: set = set()             # names whose adjoint may be lazy (see the docstring)
         self.wide: set = set()             # names whose adjoint's dtype is at least the primal's
         self.lazy_def: dict = {}           # lazy name -> the statement that assigned it
-        self.depth = 0                     # control-flow nesting in the reverse sweep
         self.d_out = self.new_name("d_out")
         self.splits: dict = {}             # id(statement) -> its helper call's split halves
         self.rule_parts: dict = {}         # id(statement) -> its rule's adjoint terms
@@ -496,7 +495,7 @@ class _Reverse(Emitter):
             if tmpl is None:
                 raise UnsupportedSyntaxError(f"{prim.name or prim.key} has no reverse-mode rule "
                                              f"for argument {p!r}", self.fn.filename, s.line)
-            expr, made_lazy = self.lazify(self.template(tmpl, s, extra), a.id)
+            expr, made_lazy = self.lazify(self.template(tmpl, s, extra), a.id, s)
             contributions.setdefault(a.id, []).append((expr, made_lazy))
         parts = [(n, sum_exprs([e for e, _ in c]), any(m for _, m in c))
                  for n, c in contributions.items()]
@@ -516,11 +515,12 @@ class _Reverse(Emitter):
                                                         name_load(name))))
             self.lazy.discard(name)
 
-    def lazify(self, expr: ast.expr, target: str):
+    def lazify(self, expr: ast.expr, target: str, s: ir.Assign):
         """Drop a full reduction's `unreduce(E, x)` where only elementwise arithmetic
-        surrounds it: E then broadcasts to the adjoint of `target` (an array, not a list).
+        surrounds it, in straight-line code (`s` outside control flow): E then broadcasts to
+        the adjoint of `target` (an array, not a list).
         Returns the expression and whether it dropped one."""
-        if self.depth or self.act.kind(ir.Name(target)) != rules.ANY or \
+        if id(s) in self.facts.inside or self.act.kind(ir.Name(target)) != rules.ANY or \
                 target in self.seqs or target in self.an.seq_bars:
             return expr, False
 
@@ -644,13 +644,11 @@ class _Reverse(Emitter):
         pre = self.materialize_for(s, state)
         touched = self.facts.touched[id(s)]
         entry = self.wide - touched
-        self.depth += 1
         s_body, s_else = dict(state), dict(state)
         self.wide = set(entry)
         body = self.rev_block(s.body, s_body)
         self.wide = set(entry)
         orelse = self.rev_block(s.orelse, s_else)
-        self.depth -= 1
         merged = self.an.merged(s_body, s_else)
         self.reconcile(s_body, merged, body)
         self.reconcile(s_else, merged, orelse)
@@ -665,7 +663,6 @@ class _Reverse(Emitter):
         """A loop's reverse sweep, emitted once from the analysis's fixpoint (see Loop)."""
         pre = self.materialize_for(s, state)
         entry = self.wide - self.facts.touched[id(s)]
-        self.depth += 1
         info = self.an.loop(s, state, entry, self.zero_on_consume)
         self.reconcile(state, info.entry, pre)
         outer_zero = self.zero_on_consume
@@ -675,7 +672,6 @@ class _Reverse(Emitter):
         body = self.rev_block(s.body, body_state)
         self.reconcile(body_state, info.entry, body)
         self.zero_on_consume = outer_zero
-        self.depth -= 1
         state.clear()
         state.update(info.entry)
         self.wide = self.an.wide_after(s, entry, state)
