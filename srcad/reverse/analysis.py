@@ -3,7 +3,8 @@
 `facts` reads the SSA once: which names are overwritten (so their values go on stacks),
 which assignments overwrite nothing, which values a loop recomputes instead of saving,
 which names a branch may leave unassigned, which sequences are ragged, and per
-control-flow statement what it touches and whether it runs inside a loop or breaks.
+control-flow statement what it touches, whether it runs inside a loop or breaks, and
+which statements are inside control flow.
 
 `Adjoints` is what each adjoint is at each point of the reverse sweep: absent, LIVE
 (assigned), or OWNED (live, and an array no other name holds, so `+=` may add into it),
@@ -42,7 +43,6 @@ class Facts:
     remat: dict           # name -> (statement, expression): recomputed, never saved
     defined_early: set    # names assigned at the top level before any control flow
     touched: dict         # id(control flow) -> the names it reads or assigns inside
-    lines: dict           # id(control flow) -> the user lines of the statements inside
     nested: set           # id(loop) of loops inside loops
     inside: set           # id(statement) of statements inside control flow
     breaks: set           # id(loop) of loops that may stop early (while, break)
@@ -65,7 +65,7 @@ def facts(fn: ir.Function, act: Activity) -> Facts:
                 count(b, depth + isinstance(s, (ir.For, ir.While)))
     count(fn.body, 0)
 
-    touched, lines, nested, breaks = {}, {}, set(), set()
+    touched, nested, breaks = {}, set(), set()
     inside = {id(x) for s in fn.body for b in ir.blocks(s) for x in ir.walk(b)}
 
     def control(stmts, loops):
@@ -75,7 +75,6 @@ def facts(fn: ir.Function, act: Activity) -> Facts:
                 continue
             inner = [x for b in blocks for x in ir.walk(b)]
             touched[id(s)] = {n for x in inner for n in [*ir.reads(x), *ir.targets(x)]}
-            lines[id(s)] = {x.line for x in inner}
             is_loop = isinstance(s, (ir.For, ir.While))
             if is_loop and loops:
                 nested.add(id(s))
@@ -100,7 +99,7 @@ def facts(fn: ir.Function, act: Activity) -> Facts:
         - _assigned(fn.body, set(fn.params)),
         ragged=_ragged(fn, act),
         remat=_rematerialized(fn, act, fn.body[:-1], defs),
-        defined_early=early, touched=touched, lines=lines, nested=nested, breaks=breaks,
+        defined_early=early, touched=touched, nested=nested, breaks=breaks,
         inside=inside)
 
 

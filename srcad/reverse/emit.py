@@ -6,7 +6,9 @@ on its stack before it is overwritten and popped back after its adjoint, so the
 reverse sweep always sees the values of the moment it undoes. Loops run
 backwards (`reversed(range)`, or a recorded iteration count for loops that
 `break`); branches replay from their recorded test value. Whether an adjoint is
-first assigned or accumulated is decided here, statically, per name.
+first assigned or accumulated is decided statically, per name, by the transfer
+functions of analysis.Adjoints, which this emitter applies once per statement; a
+loop's body is emitted once, from the adjoint state the analysis's fixpoint gives.
 
 A full reduction's adjoint is `out_bar` broadcast over `x`; in straight-line code it
 stays *lazy*: the scalar itself, which every elementwise rule and indexing adjoint
@@ -25,7 +27,7 @@ from ..errors import UnsupportedSyntaxError
 from ..lower import PACK_LIST, PACK_TUPLE, UserCall
 from ..rules.helpers import BROADCASTING, FULL_BROADCAST, SCATTER, SHAPE_OF_SECOND
 from ..optimize import nodes
-from .analysis import _HELD, LIVE, OWNED, Adjoints, Term, facts
+from .analysis import _HELD, LIVE, Adjoints, Term, facts
 
 
 
@@ -101,9 +103,10 @@ class _Reverse(Emitter):
         grads = []
         for p in wrt:
             pa = ir.Name(p)
-            if state.get(p) in (LIVE, OWNED):
+            if state.get(p) in _HELD:
                 g = name_load(self.d(p))
-                grads.append(call("float", g) if self.is_float(pa) else call("grad_like", g, name_load(p)))
+                grads.append(call("float", g) if self.is_float(pa)
+                             else call("grad_like", g, name_load(p)))
             else:
                 grads.append(ast.Constant(0.0) if self.is_float(pa)
                              else call("grad_like", ast.Constant(0.0), name_load(p)))
@@ -112,7 +115,8 @@ class _Reverse(Emitter):
         rev_names = [n for st in rev + grads for n in nodes(st)]
         needed = {n.id for n in rev_names if isinstance(n, ast.Name) and n.id in primal_names}
         counters = self.saved_counters
-        self.saved = ((needed & self.overwritten) - self.facts.for_targets - set(self.facts.remat)) | counters
+        self.saved = ((needed & self.overwritten) - self.facts.for_targets
+                      - set(self.facts.remat)) | counters
         self.shape_only = self.shape_only_reads(rev_names, self.saved)
         rev = self.replace_restores(_resolve_marks(rev, None)[0])
 
@@ -351,7 +355,8 @@ class _Reverse(Emitter):
                     isinstance(expr, (ast.BinOp, ast.UnaryOp)), via_bar)
 
     def terms(self, s: ir.Assign) -> list:
-        """The (name, Term) pairs of what the adjoint code of `s` adds, for the analysis."""
+        """The (name, Term) pairs of what the adjoint code of `s` adds, for the analysis (it
+        names those adjoints, in the order the reverse sweep first meets them)."""
         hit = self.term_cache.get(id(s))
         if hit is not None:
             return hit
