@@ -204,6 +204,10 @@ class Adjoints:
         return {n: OWNED if a.get(n) == OWNED and b.get(n) == OWNED else LIVE
                 for n in set(a) | set(b)}
 
+    def wide_entry(self, s, wide: set) -> set:
+        """What is wide on entry to every path through control flow `s`."""
+        return wide - self.facts.touched[id(s)]
+
     def wide_after(self, s, entry: set, state: dict) -> set:
         """What is wide after control flow `s`: what it touched only where owned (owned
         adjoints are wide on every path); each path starts from `entry`."""
@@ -230,7 +234,7 @@ class Adjoints:
             self.consumes(t, state, wide, set(), zeroed)
 
     def branch(self, s: ir.If, state: dict, wide: set, zeroed: set):
-        entry = wide - self.facts.touched[id(s)]
+        entry = self.wide_entry(s, wide)
         a, b = dict(state), dict(state)
         self.block(s.body, a, set(entry), zeroed)
         self.block(s.orelse, b, set(entry), zeroed)
@@ -240,7 +244,7 @@ class Adjoints:
         wide.update(self.wide_after(s, entry, state))
 
     def loop_after(self, s, state: dict, wide: set, zeroed: set):
-        entry = wide - self.facts.touched[id(s)]
+        entry = self.wide_entry(s, wide)
         info = self.loop(s, state, entry, zeroed)
         state.clear()
         state.update(info.entry)

@@ -647,8 +647,7 @@ class _Reverse(Emitter):
 
     def rev_if(self, s: ir.If, state) -> list:
         pre = self.materialize_for(s, state)
-        touched = self.facts.touched[id(s)]
-        entry = self.wide - touched
+        entry = self.an.wide_entry(s, self.wide)
         s_body, s_else = dict(state), dict(state)
         self.wide = set(entry)
         body = self.rev_block(s.body, s_body)
@@ -667,7 +666,7 @@ class _Reverse(Emitter):
     def rev_loop(self, s, state) -> list:
         """A loop's reverse sweep, emitted once from the analysis's fixpoint (see Loop)."""
         pre = self.materialize_for(s, state)
-        entry = self.wide - self.facts.touched[id(s)]
+        entry = self.an.wide_entry(s, self.wide)
         info = self.an.loop(s, state, entry, self.zero_on_consume)
         self.reconcile(state, info.entry, pre)
         outer_zero = self.zero_on_consume
