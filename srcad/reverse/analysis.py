@@ -49,6 +49,7 @@ class Facts:
 
 
 def facts(fn: ir.Function, act: Activity) -> Facts:
+    """The static facts of `fn` (see Facts), read from its SSA once."""
     defs: dict = {}
     in_loop: set = set()
     first_defs: set = set()
