@@ -6,7 +6,7 @@
     lower      SSA three-address form, an ir.Function (lower.py)
     verify     ir.verify: the SSA invariants
     activity   kinds, shape classes, varied/useful/active names (activity.py)
-    emit       the derivative tree, Python ast (forward.py or reverse.py, by mode)
+    emit       the derivative tree, Python ast (forward.py or reverse/, by mode)
     check      srcad.check of the tree (when SRCAD_CHECKS=1; the test suite sets it)
     optimize   exact simplification of the tree (optimize.py)
     check      srcad.check again

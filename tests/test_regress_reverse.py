@@ -5,6 +5,7 @@ import pytest
 
 import srcad
 from srcad import reverse
+from srcad.reverse import analysis
 from srcad.testing import check_grads, numerical_grad
 
 from fixtures import regress_reverse as rr
@@ -83,13 +84,17 @@ def test_second_order_of_a_list_of_unlike_items_appended_to_in_nested_loops(i):
 
 
 def test_reverse_sweep_of_a_loop_nest_is_built_a_few_times_per_loop(monkeypatch):
-    # each level's fixpoints used to rebuild every loop inside it: 3x the work per level
-    calls = []
-    build = reverse._Reverse._rev_loop
-    monkeypatch.setattr(reverse._Reverse, "_rev_loop",
-                        lambda self, s, *a: calls.append(s) or build(self, s, *a))
+    # each level's fixpoints used to rebuild every loop inside it: 3x the work per level;
+    # the analysis walks each body a few times, the emitter emits each loop once
+    walks, emitted = [], []
+    block, rev_loop = analysis.Adjoints.block, reverse._Reverse.rev_loop
+    monkeypatch.setattr(analysis.Adjoints, "block",
+                        lambda self, stmts, *a: walks.append(stmts) or block(self, stmts, *a))
+    monkeypatch.setattr(reverse._Reverse, "rev_loop",
+                        lambda self, s, *a: emitted.append(s) or rev_loop(self, s, *a))
     d = srcad.derivative(rr.nest7, mode="reverse", wrt=(0, 1))
-    assert len(calls) <= 4 * 7
+    assert len(walks) <= 8 * 7                # 45: linear in depth (3x per level was 3**7)
+    assert len(emitted) == 7 == len({id(s) for s in emitted})
     gx, ga = d(1.0, 0.5)
     assert gx == pytest.approx(0.5 ** 128, rel=1e-12)
     assert ga == pytest.approx(float(numerical_grad(rr.nest7, (1.0, 0.5), 1)), rel=1e-6)

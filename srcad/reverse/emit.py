@@ -6,7 +6,9 @@ on its stack before it is overwritten and popped back after its adjoint, so the
 reverse sweep always sees the values of the moment it undoes. Loops run
 backwards (`reversed(range)`, or a recorded iteration count for loops that
 `break`); branches replay from their recorded test value. Whether an adjoint is
-first assigned or accumulated is decided here, statically, per name.
+first assigned or accumulated is decided statically, per name, by the transfer
+functions of analysis.Adjoints, which this emitter applies once per statement; a
+loop's body is emitted once, from the adjoint state the analysis's fixpoint gives.
 
 A full reduction's adjoint is `out_bar` broadcast over `x`; in straight-line code it
 stays *lazy*: the scalar itself, which every elementwise rule and indexing adjoint
@@ -17,19 +19,16 @@ from __future__ import annotations
 
 import ast
 
-from . import ir, rules, runtime
-from .activity import SEQ, Activity
-from .emit import (Emitted, Emitter, assign, bound_params, call, callee_args, line_mark,
+from .. import ir, rules, runtime
+from ..activity import Activity
+from ..emit import (Emitted, Emitter, assign, bound_params, call, callee_args, line_mark,
                    name_load, sum_exprs)
-from .errors import UnsupportedSyntaxError
-from .lower import PACK_LIST, PACK_TUPLE, UserCall
-from .rules.core import LIST_APPEND
-from .rules import FLOAT
-from .rules.helpers import BROADCASTING, FULL_BROADCAST, SCATTER, SHAPE_OF_SECOND
-from .optimize import nodes
+from ..errors import UnsupportedSyntaxError
+from ..lower import PACK_LIST, PACK_TUPLE, UserCall
+from ..rules.helpers import BROADCASTING, FULL_BROADCAST, SCATTER, SHAPE_OF_SECOND
+from ..optimize import nodes
+from .analysis import _HELD, LIVE, Adjoints, Term, facts
 
-LIVE = "live"
-OWNED = "owned"          # live, and an array no other name refers to: safe to add into in place
 
 
 class _Restore(ast.Expr):
@@ -38,6 +37,15 @@ class _Restore(ast.Expr):
     def __init__(self, name):
         super().__init__(value=ast.Constant(None))
         self.name = name
+
+
+class _Mark(ast.Expr):
+    """Placeholder: a comment quoting user line `line`, unless the line before it in the
+    order the reverse sweep runs is the same (see _resolve_marks)."""
+
+    def __init__(self, line):
+        super().__init__(value=ast.Constant(None))
+        self.line = line
 
 
 def reverse(fn: ir.Function, act: Activity, wrt: list, build_callee, with_value: bool = False,
@@ -59,30 +67,19 @@ class _Reverse(Emitter):
 
     def __init__(self, fn: ir.Function, act: Activity, build_callee):
         super().__init__(fn, act, build_callee)
-        defs: dict = {}
-        self.loop_depth_of: dict = {}
-        self.first_defs: set = set()
-        self._count_defs(fn.body, defs, 0)
-        self.for_targets = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.For)}
-        self.overwritten = {n for n, c in defs.items() if c > 1 or self.loop_depth_of.get(n)} \
-            | {p for p in fn.params if p in defs}
+        self.facts = facts(fn, act)
+        self.overwritten = set(self.facts.overwritten)   # and the residuals of overwritten calls
         self.counters: dict = {}           # loop -> its iteration counter (loops that break)
         self.saved_counters: set = set()   # counters of loops inside loops, kept on stacks
-        self.zero_on_consume: set = set()
+        self.zero_on_consume: set = set()  # in a loop's body: Loop.consumed, see analysis
         self.lazy: set = set()             # names whose adjoint may be lazy (see the docstring)
         self.wide: set = set()             # names whose adjoint's dtype is at least the primal's
         self.lazy_def: dict = {}           # lazy name -> the statement that assigned it
-        self.depth = 0                     # control-flow nesting in the reverse sweep
-        self.last_rev_line = None          # the user line the reverse sweep marked last
-        self.loop_memo: dict = {}          # see _rev_loop_once
-        self.lines_in: dict = {}
-        self.maybe_unbound = {t for st in ir.walk(fn.body) for t in ir.targets(st)} - \
-            _assigned(fn.body, set(fn.params))
-        self.ragged = _ragged(fn, act)
         self.d_out = self.new_name("d_out")
         self.splits: dict = {}             # id(statement) -> its helper call's split halves
-        self.seq_bars: set = set()         # adjoints assigned a tuple or list somewhere
-        self.remat = self.find_rematerialized(fn.body[:-1], defs)
+        self.rule_parts: dict = {}         # id(statement) -> its rule's adjoint terms
+        self.term_cache: dict = {}         # id(statement) -> its (name, Term) pairs
+        self.an = Adjoints(self.facts, act, self.seqs, self.terms)
         self.saved: set = set()            # primal values kept for the reverse sweep
         self.shape_only: set = set()       # ... of which only the shape is kept
 
@@ -106,9 +103,10 @@ class _Reverse(Emitter):
         grads = []
         for p in wrt:
             pa = ir.Name(p)
-            if state.get(p) in (LIVE, OWNED):
+            if state.get(p) in _HELD:
                 g = name_load(self.d(p))
-                grads.append(call("float", g) if self.is_float(pa) else call("grad_like", g, name_load(p)))
+                grads.append(call("float", g) if self.is_float(pa)
+                             else call("grad_like", g, name_load(p)))
             else:
                 grads.append(ast.Constant(0.0) if self.is_float(pa)
                              else call("grad_like", ast.Constant(0.0), name_load(p)))
@@ -117,9 +115,10 @@ class _Reverse(Emitter):
         rev_names = [n for st in rev + grads for n in nodes(st)]
         needed = {n.id for n in rev_names if isinstance(n, ast.Name) and n.id in primal_names}
         counters = self.saved_counters
-        self.saved = ((needed & self.overwritten) - self.for_targets - set(self.remat)) | counters
+        self.saved = ((needed & self.overwritten) - self.facts.for_targets
+                      - set(self.facts.remat)) | counters
         self.shape_only = self.shape_only_reads(rev_names, self.saved)
-        rev = self.replace_restores(rev)
+        rev = self.replace_restores(_resolve_marks(rev, None)[0])
 
         fwd = self.fwd_block(primal_body)
         if split:
@@ -172,80 +171,26 @@ class _Reverse(Emitter):
             self.overwritten.add(res)
         self.splits[id(s)] = (fwd, bwd, res, atoms, wrt)
 
-    def find_rematerialized(self, body, defs) -> dict:
-        """Scalars a loop computes by one cheap elementwise call (`v1 = math.sin(x)`) whose
-        inputs, followed back through other such values, do not change before the value's
-        last use in the iteration: the reverse sweep recomputes them where it needs them
-        instead of keeping them on a stack, as a careful person would."""
-        out = {}
-
-        def reads_in(x) -> set:
-            return {n for y in [x] + [z for b in ir.blocks(x) for z in ir.walk(b)]
-                    for n in ir.reads(y)}
-
-        def targets_in(x) -> set:
-            return {t for y in [x] + [z for b in ir.blocks(x) for z in ir.walk(b)]
-                    for t in ir.targets(y)}
-
-        total_reads: dict = {}
-        for y in ir.walk(self.fn.body):
-            for n in ir.reads(y):
-                total_reads[n] = total_reads.get(n, 0) + 1
-
-        def visit(stmts, in_loop):
-            accepted: dict = {}                  # name -> (position, leaf inputs)
-            for k, st in enumerate(stmts):
-                for b in ir.blocks(st):
-                    visit(b, in_loop or isinstance(st, (ir.For, ir.While)))
-                if not in_loop or not isinstance(st, ir.Assign) or isinstance(st.target, tuple):
-                    continue
-                n, v = st.target, st.value
-                if defs.get(n) != 1 or self.act.kinds.get(n) != FLOAT or \
-                        not isinstance(v, ir.Call) or not isinstance(v.prim, rules.Rule) or \
-                        v.prim.kind not in ("elementwise", FLOAT) or len(v.args) > 2 or v.kwargs:
-                    continue
-                names = {a.id for a in v.args if isinstance(a, ir.Name)}
-                if n in names or any(m in out and m not in accepted for m in names):
-                    continue                     # a dependency rematerialized elsewhere
-                first = min([k] + [accepted[m][0] for m in names if m in accepted])
-                leaves = set().union(*[accepted[m][1] if m in accepted else {m} for m in names])
-                later = stmts[k + 1:]
-                uses = [j for j, x in enumerate(later) if n in reads_in(x)]
-                inside = sum(1 for x in later for y in [x] + [z for b in ir.blocks(x)
-                                                            for z in ir.walk(b)]
-                             if n in ir.reads(y))
-                if inside != total_reads.get(n, 0):
-                    continue                     # read outside this block
-                last = k + 1 + max(uses) if uses else k
-                changed = set().union(*[targets_in(x) for x in stmts[first + 1:last + 1]]) \
-                    - set(accepted) - {n}
-                if changed & leaves:
-                    continue
-                accepted[n] = (k, leaves)
-                out[n] = (st, ir.expr_ast(v))
-        visit(body, False)
-        return out
-
     def recompute(self, out: list) -> list:
         """Statements recomputing the rematerialized values `out` reads (and those they
         need), in program order, under names of their own (the forward sweep's stay single
         use); `out` is renamed to read them."""
         read = {n.id for st in out for n in nodes(st) if isinstance(n, ast.Name)}
-        todo, want = list(read & set(self.remat)), set()
+        todo, want = list(read & set(self.facts.remat)), set()
         while todo:
             n = todo.pop()
             if n not in want:
                 want.add(n)
-                todo += [m.id for m in nodes(self.remat[n][1])
-                         if isinstance(m, ast.Name) and m.id in self.remat]
+                todo += [m.id for m in nodes(self.facts.remat[n][1])
+                         if isinstance(m, ast.Name) and m.id in self.facts.remat]
         rename = {n: self._remat_name(n) for n in want}
         for node in (x for st in out for x in nodes(st)):
             if isinstance(node, ast.Name) and node.id in rename:
                 node.id = rename[node.id]
         made = []
-        for n in self.remat:
+        for n in self.facts.remat:
             if n in want:
-                expr = rules.clone(self.remat[n][1])
+                expr = rules.clone(self.facts.remat[n][1])
                 for node in nodes(expr):
                     if isinstance(node, ast.Name) and node.id in rename:
                         node.id = rename[node.id]
@@ -262,7 +207,7 @@ class _Reverse(Emitter):
         """The empty stacks of the saved values (and a None for a value that may not exist
         yet when it is first pushed)."""
         pre = []
-        never_defined = self._maybe_undefined(self.saved) - counters
+        never_defined = (self.saved - self.facts.defined_early) - counters
         for n in sorted(self.saved, key=self._order):
             if n in never_defined:
                 pre.append(assign(n, ast.Constant(None)))
@@ -278,7 +223,7 @@ class _Reverse(Emitter):
         result = ast.Tuple(elts=grads, ctx=ast.Load())
         residuals = sorted({n.id for st in rev + [result] for n in ast.walk(st)
                             if isinstance(n, ast.Name) and n.id in stored
-                            and n.id not in self.for_targets}, key=self._order)
+                            and n.id not in self.facts.for_targets}, key=self._order)
         res = self.new_name("residuals")
         pack = ast.Tuple(elts=[name_load(n) for n in residuals], ctx=ast.Load())
         always = set(fn.params) | {n.id for st in forward_part if isinstance(st, ast.Assign)
@@ -307,32 +252,8 @@ class _Reverse(Emitter):
         return [f_tree, b_tree]
 
     # ------------------------------------------------------------ analysis helpers
-    def _count_defs(self, stmts, defs, depth):
-        for s in stmts:
-            for t in ir.targets(s):
-                if not depth and t not in defs and t not in self.fn.params:
-                    self.first_defs.add(id(s))          # overwrites nothing: never saved
-                defs[t] = defs.get(t, 0) + 1
-                if depth:
-                    self.loop_depth_of[t] = depth
-            if isinstance(s, (ir.For, ir.While)):
-                self._count_defs(s.body, defs, depth + 1)
-            elif isinstance(s, ir.If):
-                self._count_defs(s.body, defs, depth)
-                self._count_defs(s.orelse, defs, depth)
-
     def _order(self, n):
         return (n not in self.fn.params, n)
-
-    def _maybe_undefined(self, names) -> set:
-        """Those of `names` with no top-level definition before their first nested one."""
-        defined = set(self.fn.params)
-        for s in self.fn.body:
-            if isinstance(s, ir.Assign):
-                defined |= set(ir.targets(s))
-            elif ir.blocks(s):
-                break
-        return names - defined
 
     def stack(self, n: str) -> str:
         key = ("stack", n)
@@ -348,7 +269,7 @@ class _Reverse(Emitter):
             if isinstance(s, ir.Assign):
                 split = self.splits.get(id(s))
                 for t in ir.targets(s) + ((split[2],) if split else ()):
-                    if t in self.saved and id(s) not in self.first_defs:
+                    if t in self.saved and id(s) not in self.facts.first_defs:
                         # only the shape of a value some adjoint unbroadcasts to is kept
                         kept = ast.Call(func=ast.Attribute(value=name_load("np"), attr="shape",
                                                            ctx=ast.Load()),
@@ -401,43 +322,25 @@ class _Reverse(Emitter):
 
     def accumulate(self, name: str, expr: ast.expr, state, out: list, lazy: bool = False,
                    wide: bool = False):
-        """Add `expr` to the adjoint of `name`; `lazy` (see the module docstring) and
-        `wide` (its dtype is at least the primal's, see `_wide`) describe `expr`."""
+        """Add `expr` to the adjoint of `name`, as the analysis's transfer function says;
+        `lazy` (see the module docstring) and `wide` (its dtype is at least the primal's,
+        see `_wide`) describe `expr`."""
         bar = self.d(name)
-        index = self.unindex_parts(expr)
-        first = state.get(name) not in (LIVE, OWNED)
-        if state.get(name) == OWNED and index is not None:
-            g, idx = index                     # x_bar[idx] += g, without a zero array of x's size
+        first = state.get(name) not in _HELD
+        how, lazy = self.an.accumulate(name, self.term_of(expr), state, self.wide, self.lazy,
+                                       lazy, wide)
+        if how == "index_add":
+            g, idx = self.unindex_parts(expr)  # x_bar[idx] += g, without a zero array of x's size
             out.append(assign(bar, self.helper_call(runtime.index_add, name_load(bar), idx, g)))
             return
-        literal = isinstance(expr, (ast.Tuple, ast.List))
-        if literal:
-            self.seq_bars.add(name)
-        if state.get(name) in (LIVE, OWNED):
-            if name in self.seqs or name in self.seq_bars:   # lists, tuples: item by item
-                expr = call("add_items", name_load(bar), expr)
-                state[name] = LIVE
-            elif state[name] == OWNED and not self.is_float(ir.Name(name)):
-                # an array only this adjoint holds: add into it, as a careful person would
-                out.append(ast.AugAssign(target=ast.Name(id=bar, ctx=ast.Store()), op=ast.Add(),
-                                         value=expr))
-                return
-            else:
-                wide = wide or name in self.wide or self._wide(expr, name)
-                expr = ast.BinOp(left=name_load(bar), op=ast.Add(), right=expr)
-                lazy = lazy and name in self.lazy
-                # a full sum is a new array; += into it must not narrow its dtype
-                state[name] = OWNED if wide and not lazy else LIVE
-                self._set(self.wide, name, wide)
-        else:
-            # a new array no other name holds, and at least as wide as the primal (so that
-            # += of a later term neither narrows nor fails): unindex's zeros, or arithmetic
-            # on the primal itself
-            wide = index is not None or (not literal and isinstance(expr, (ast.BinOp, ast.UnaryOp))
-                                         and (wide or self._wide(expr, name)))
-            state[name] = OWNED if wide and not lazy else LIVE
-            self._set(self.wide, name, wide)
-        self._set(self.lazy, name, lazy)
+        if how == "augassign":
+            out.append(ast.AugAssign(target=ast.Name(id=bar, ctx=ast.Store()), op=ast.Add(),
+                                     value=expr))
+            return
+        if how == "add_items":
+            expr = call("add_items", name_load(bar), expr)
+        elif how == "add":
+            expr = ast.BinOp(left=name_load(bar), op=ast.Add(), right=expr)
         node = assign(bar, expr)
         if lazy and first:
             self.lazy_def[name] = node     # materialize() may broadcast right here
@@ -445,12 +348,45 @@ class _Reverse(Emitter):
             self.lazy_def.pop(name, None)
         out.append(node)
 
-    @staticmethod
-    def _set(names: set, name: str, member: bool):
-        if member:
-            names.add(name)
+    def term_of(self, expr: ast.expr, via_bar: bool = False) -> Term:
+        """What the analysis needs of `expr` (see Term)."""
+        return Term(frozenset(n.id for n in _operands(expr) if isinstance(n, ast.Name)),
+                    self.unindex_parts(expr) is not None, isinstance(expr, (ast.Tuple, ast.List)),
+                    isinstance(expr, (ast.BinOp, ast.UnaryOp)), via_bar)
+
+    def terms(self, s: ir.Assign) -> list:
+        """The (name, Term) pairs of what the adjoint code of `s` adds, for the analysis (it
+        names those adjoints, in the order the reverse sweep first meets them)."""
+        hit = self.term_cache.get(id(s))
+        if hit is not None:
+            return hit
+        v = s.value
+        out = []
+        if isinstance(s.target, tuple):
+            if self.active(v):
+                out.append((v.id, Term(literal=True)))
+        elif not isinstance(v, ir.Call):
+            if self.active(v):
+                out.append((v.id, Term(frozenset([self.d(s.target)]), via_bar=True)))
+        elif isinstance(v.prim, UserCall):
+            if id(s) in self.splits:
+                _, _, _, atoms, wrt = self.splits[id(s)]
+                out += [(atoms[i].id, Term(frozenset([part])))
+                        for i, part in zip(wrt, self.parts(s))]
+        elif v.prim is PACK_TUPLE or v.prim is PACK_LIST:
+            out += [(a.id, Term()) for a in v.args if self.active(a)]
         else:
-            names.discard(name)
+            _, parts = self.rule_terms(s)
+            bar = self.d(s.target)
+            by_bar = isinstance(v.prim, rules.IndexRule) or v.prim.kind == "elementwise"
+            for name, expr, _ in parts:
+                t = self.term_of(expr)
+                out.append((name, Term(t.operands, t.index, t.literal, t.arith,
+                                       by_bar and bar in t.operands)))
+        for name, _ in out:
+            self.d(name)
+        self.term_cache[id(s)] = out
+        return out
 
     def _wide(self, expr: ast.expr, target: str, also: str = None) -> bool:
         """Whether `expr` is arithmetic on the primal `target` itself (or on `also`, a wide
@@ -462,29 +398,25 @@ class _Reverse(Emitter):
     def consume(self, names, state, out: list, restore=True):
         """After a definition's adjoint: the earlier value of each name starts at zero."""
         for n in names:
-            self.lazy.discard(n)
             self.lazy_def.pop(n, None)
-            self.wide.discard(n)
-            if n in self.zero_on_consume and n in self.act.active:
-                self.zero(n, state, out)
-            else:
-                state.pop(n, None)
-            if restore and n in self.overwritten and n not in self.for_targets and \
-                    n not in self.remat:
+            if self.an.consumes(n, state, self.wide, self.lazy, self.zero_on_consume):
+                out.append(self.zero_stmt(n, state))
+            if restore and n in self.overwritten and n not in self.facts.for_targets and \
+                    n not in self.facts.remat:
                 out.append(_Restore(n))
 
     def rev_stmt(self, s, state) -> list:
         out: list = []
         if isinstance(s, ir.Assign):
             targets = ir.targets(s)
-            live = [t for t in targets if state.get(t) in (LIVE, OWNED) and t in self.act.active]
+            live = [t for t in targets if state.get(t) in _HELD and t in self.act.active]
             if live:
                 self.rev_assign(s, state, out)
-            if self.remat and out:
+            if self.facts.remat and out:
                 out[:0] = self.recompute(out)
             if id(s) in self.splits:
                 targets = targets + (self.splits[id(s)][2],)
-            self.consume(targets, state, out, restore=id(s) not in self.first_defs)
+            self.consume(targets, state, out, restore=id(s) not in self.facts.first_defs)
             if out:
                 self.mark_rev(s, out)
             return out
@@ -495,16 +427,15 @@ class _Reverse(Emitter):
         return out                                       # break, continue: nothing to undo
 
     def mark_rev(self, s, out):
-        if s.line in self.fn.source_lines and s.line != self.last_rev_line:
-            self.last_rev_line = s.line
-            out.insert(0, line_mark(s.line))
+        if s.line in self.fn.source_lines:
+            out.insert(0, _Mark(s.line))
 
     def rev_assign(self, s: ir.Assign, state, out):
         v = s.value
         if isinstance(s.target, tuple):
             for t in s.target:
                 self.materialize(t, out)
-            elts = [name_load(self.d(t)) if state.get(t) in (LIVE, OWNED) and t in self.act.active
+            elts = [name_load(self.d(t)) if state.get(t) in _HELD and t in self.act.active
                     else self.zeros(ir.Name(t)) for t in s.target]
             if self.active(v):
                 self.accumulate(v.id, ast.Tuple(elts=elts, ctx=ast.Load()), state, out)
@@ -527,13 +458,37 @@ class _Reverse(Emitter):
                                          slice=ast.Constant(k), ctx=ast.Load())
                     self.accumulate(a.id, item, state, out)
             return
+        shared, parts = self.rule_terms(s)
+        if shared is not None:
+            out.append(shared)
+        lazy_in = s.target in self.lazy
+        if lazy_in and not self._lazy_safe(v, [e for _, e, _ in parts]):
+            self.materialize(s.target, out)
+            lazy_in = False
+        wide_bar = out_bar.id if s.target in self.wide and (
+            isinstance(prim, rules.IndexRule) or prim.kind == "elementwise") else None
+        for name, expr, made_lazy in parts:
+            lazy = (lazy_in or made_lazy) and not self._full(expr, name)
+            self.accumulate(name, expr, state, out, lazy=lazy,
+                            wide=self._wide(expr, name, wide_bar))
+
+    def rule_terms(self, s: ir.Assign):
+        """A rule call's adjoint terms, instantiated once (the analysis reads them, the
+        emitter emits them): the statement computing a shared vjp (or None), and per
+        active input, in order, its summed term and whether lazify dropped a broadcast."""
+        hit = self.rule_parts.get(id(s))
+        if hit is not None:
+            return hit
+        v = s.value
+        prim = v.prim
         bound = bound_params(v)
-        extra = {"out_bar": out_bar}
+        extra = {"out_bar": name_load(self.d(s.target))}
+        shared_stmt = None
         if prim.vjp_shared is not None:      # the adjoints of all arguments at once: once
             shared = self.template(prim.vjp_shared, s, extra)
             if sum(self.active(bound.get(p)) for p in prim.diff_params) > 1:
                 name = self.new_name(f"{s.target}_vjp")
-                out.append(assign(name, shared))
+                shared_stmt = assign(name, shared)
                 shared = name_load(name)
             extra["SHARED"] = shared
         contributions: dict = {}             # one statement per input, even for x * x
@@ -545,19 +500,12 @@ class _Reverse(Emitter):
             if tmpl is None:
                 raise UnsupportedSyntaxError(f"{prim.name or prim.key} has no reverse-mode rule "
                                              f"for argument {p!r}", self.fn.filename, s.line)
-            expr, made_lazy = self.lazify(self.template(tmpl, s, extra), a.id)
+            expr, made_lazy = self.lazify(self.template(tmpl, s, extra), a.id, s)
             contributions.setdefault(a.id, []).append((expr, made_lazy))
-        lazy_in = s.target in self.lazy
-        if lazy_in and not self._lazy_safe(v, [e for c in contributions.values() for e, _ in c]):
-            self.materialize(s.target, out)
-            lazy_in = False
-        wide_bar = out_bar.id if s.target in self.wide and (
-            isinstance(prim, rules.IndexRule) or prim.kind == "elementwise") else None
-        for name, parts in contributions.items():
-            expr = sum_exprs([e for e, _ in parts])
-            lazy = (lazy_in or any(m for _, m in parts)) and not self._full(expr, name)
-            self.accumulate(name, expr, state, out, lazy=lazy,
-                            wide=self._wide(expr, name, wide_bar))
+        parts = [(n, sum_exprs([e for e, _ in c]), any(m for _, m in c))
+                 for n, c in contributions.items()]
+        self.rule_parts[id(s)] = hit = (shared_stmt, parts)
+        return hit
 
     # ------------------------------------------------------------ lazy adjoints
     def materialize(self, name: str, out: list):
@@ -572,12 +520,13 @@ class _Reverse(Emitter):
                                                         name_load(name))))
             self.lazy.discard(name)
 
-    def lazify(self, expr: ast.expr, target: str):
+    def lazify(self, expr: ast.expr, target: str, s: ir.Assign):
         """Drop a full reduction's `unreduce(E, x)` where only elementwise arithmetic
-        surrounds it: E then broadcasts to the adjoint of `target` (an array, not a list).
+        surrounds it, in straight-line code (`s` outside control flow): E then broadcasts to
+        the adjoint of `target` (an array, not a list).
         Returns the expression and whether it dropped one."""
-        if self.depth or self.act.kind(ir.Name(target)) != rules.ANY or \
-                target in self.seqs or target in self.seq_bars:
+        if id(s) in self.facts.inside or self.act.kind(ir.Name(target)) != rules.ANY or \
+                target in self.seqs or target in self.an.seq_bars:
             return expr, False
 
         def strip(node):
@@ -649,165 +598,94 @@ class _Reverse(Emitter):
         if id(s) not in self.splits:
             return
         fwd, bwd, res, atoms, wrt = self.splits[id(s)]
-        v = s.value
-        key = ("parts", id(s))
-        if key not in self.derived:
-            self.derived[key] = [self.new_name(f"{atoms[i].id}_bar_{v.prim.name}") for i in wrt]
-        parts = self.derived[key]
+        parts = self.parts(s)
         out.append(assign(tuple(parts), call(bwd, name_load(res), name_load(self.d(s.target)))))
         for i, part in zip(wrt, parts):
             self.accumulate(atoms[i].id, name_load(part), state, out)
+
+    def parts(self, s: ir.Assign) -> list:
+        """The names of the adjoints a helper call's backward half returns, one per input."""
+        key = ("parts", id(s))
+        if key not in self.derived:
+            _, _, _, atoms, wrt = self.splits[id(s)]
+            self.derived[key] = [self.new_name(f"{atoms[i].id}_bar_{s.value.prim.name}")
+                                 for i in wrt]
+        return self.derived[key]
 
     def reconcile(self, state, want, out):
         """Make every name LIVE in `want` LIVE in `state`, by zero-initialising it (`stacks`
         gives n a None first where n may not exist on this path: zeros_like(None) is a zero
         no one reads, since n's own adjoint code runs only where n was assigned)."""
-        for n in sorted(want):
-            if want[n] in (LIVE, OWNED) and state.get(n) not in (LIVE, OWNED):
-                self.zero(n, state, out)
+        for n in self.an.missing(state, want):
+            self.zero(n, state, out)
 
     def zero(self, n: str, state, out: list):
+        out.append(self.zero_stmt(n, state))
+
+    def zero_stmt(self, n: str, state) -> ast.stmt:
         """Set the adjoint of `n` to a new zero: an array of n's shape and dtype, which only
         this adjoint holds; or 0.0, which reads nothing and every adjoint operation takes as
         a zero of any shape, where `n` may be unassigned on this path or its shape may differ
         from one item of a sequence to the next; for a sequence whose items' shapes may
         differ (`[W, b]`: zeros_like cannot make an array of it), one 0.0 per item. Neither
         is owned: terms add to them item by item (add_items), never in place."""
-        if n in self.maybe_unbound or n in self.ragged:
+        if self.an.zero(n, state, self.wide):
             zero = ast.Constant(0.0)
-            if n in self.ragged and n in self.seqs and n not in self.maybe_unbound:
+            if n in self.facts.ragged and n in self.seqs and n not in self.facts.maybe_unbound:
                 zero = ast.BinOp(left=ast.List(elts=[zero], ctx=ast.Load()), op=ast.Mult(),
                                  right=call("len", name_load(n)))
-            out.append(assign(self.d(n), zero))
-            state[n] = LIVE
-            self.wide.discard(n)
-            return
-        out.append(assign(self.d(n), self.zeros(ir.Name(n))))
-        state[n] = OWNED                         # a new zero array, of n's dtype
-        self.wide.add(n)
-
-    @staticmethod
-    def _touched(s) -> set:
-        """The names a control-flow statement reads or assigns (so whose adjoints it may use)."""
-        inner = [x for b in ir.blocks(s) for x in ir.walk(b)]
-        return {n for x in inner for n in [*ir.reads(x), *ir.targets(x)]}
+            return assign(self.d(n), zero)
+        return assign(self.d(n), self.zeros(ir.Name(n)))
 
     def materialize_for(self, s, state) -> list:
         """Lazy adjoints a control-flow statement touches, broadcast before it."""
         pre: list = []
         if self.lazy:
-            for n in sorted(self.lazy & self._touched(s) & set(state)):
+            for n in sorted(self.lazy & self.facts.touched[id(s)] & set(state)):
                 self.materialize(n, pre)
         return pre
 
-    def _wide_after(self, entry: set, touched: set, state):
-        """`self.wide` after control flow: what it touched is wide only where owned (owned
-        adjoints are wide on every path); each path starts from `entry`."""
-        self.wide = entry | {n for n in touched if state.get(n) == OWNED}
-
     def rev_if(self, s: ir.If, state) -> list:
         pre = self.materialize_for(s, state)
-        touched = self._touched(s)
-        entry = self.wide - touched
-        self.depth += 1
+        entry = self.an.wide_entry(s, self.wide)
         s_body, s_else = dict(state), dict(state)
         self.wide = set(entry)
         body = self.rev_block(s.body, s_body)
         self.wide = set(entry)
         orelse = self.rev_block(s.orelse, s_else)
-        self.depth -= 1
-        merged = {n: OWNED if s_body.get(n) == OWNED and s_else.get(n) == OWNED else LIVE
-                  for n in set(s_body) | set(s_else)}
+        merged = self.an.merged(s_body, s_else)
         self.reconcile(s_body, merged, body)
         self.reconcile(s_else, merged, orelse)
         state.clear()
         state.update(merged)
-        self._wide_after(entry, touched, state)
+        self.wide = self.an.wide_after(s, entry, state)
         if not body and not orelse:
             return pre
         return pre + [ast.If(test=ir.atom_ast(s.test), body=body or [ast.Pass()], orelse=orelse)]
 
     def rev_loop(self, s, state) -> list:
-        lazy_pre = self.materialize_for(s, state)
-        touched = self._touched(s)
-        entry = self.wide - touched
-        self.depth += 1
-        try:
-            return lazy_pre + self._rev_loop_once(s, state, entry)
-        finally:
-            self.depth -= 1
-            self._wide_after(entry, touched, state)
-
-    def _rev_loop_once(self, s, state, wide_entry: set) -> list:
-        """`_rev_loop`, memoized on everything it reads: the fixpoints of an enclosing loop
-        re-run its body, and without this each level of nesting would triple the work."""
-        lines = self._lines_in(s)
-        line = self.last_rev_line if self.last_rev_line in lines else _ELSEWHERE
-        key = (id(s), tuple(sorted(state.items())), frozenset(wide_entry),
-               frozenset(self.zero_on_consume), line, frozenset(self.seq_bars),
-               frozenset(self.lazy))
-        hit = self.loop_memo.get(key)
-        if hit is None:
-            out = self._rev_loop(s, state, wide_entry)
-            after = self.last_rev_line if self.last_rev_line in lines else _ELSEWHERE
-            self.loop_memo[key] = hit = (out, dict(state), after, set(self.seq_bars))
-        out, after, line, seq = hit
-        state.clear()
-        state.update(after)
-        if line is not _ELSEWHERE:           # else it marked no line: the last mark stands
-            self.last_rev_line = line
-        self.seq_bars |= seq
-        return out
-
-    def _lines_in(self, s) -> set:
-        """The user lines of the statements inside control-flow statement `s`."""
-        lines = self.lines_in.get(id(s))
-        if lines is None:
-            lines = self.lines_in[id(s)] = {x.line for b in ir.blocks(s) for x in ir.walk(b)}
-        return lines
-
-    def _rev_loop(self, s, state, wide_entry: set) -> list:
-        # fixpoint: the adjoint state at the start of the reversed body equals that at its end
-        start = dict(state)
-        saved_zero = set(self.zero_on_consume)
-        while True:
-            trial = dict(start)
-            self.wide = set(wide_entry)
-            self.rev_block(s.body, trial)
-            grown = {n: LIVE for n in set(start) | set(trial)}
-            if grown.keys() == start.keys():
-                break
-            start = grown
-        consumed_live = {n for n in start if trial.get(n) not in (LIVE, OWNED)}
-        self.zero_on_consume = saved_zero | consumed_live
-        pre: list = []
-        self.reconcile(state, start, pre)
-        # which adjoints stay arrays of their own across iterations (so += may add into them)
-        start = {n: OWNED if state.get(n) == OWNED else LIVE for n in start}
-        while True:
-            trial = dict(start)
-            self.wide = set(wide_entry)
-            self.rev_block(s.body, trial)
-            lost = [n for n, v in start.items() if v == OWNED and trial.get(n) != OWNED]
-            if not lost:
-                break
-            for n in lost:
-                start[n] = LIVE
-        body_state = dict(start)
-        self.wide = set(wide_entry)
+        """A loop's reverse sweep, emitted once from the analysis's fixpoint (see Loop)."""
+        pre = self.materialize_for(s, state)
+        entry = self.an.wide_entry(s, self.wide)
+        info = self.an.loop(s, state, entry, self.zero_on_consume)
+        self.reconcile(state, info.entry, pre)
+        outer_zero = self.zero_on_consume
+        self.zero_on_consume = outer_zero | info.consumed
+        body_state = dict(info.entry)
+        self.wide = set(entry)
         body = self.rev_block(s.body, body_state)
-        self.reconcile(body_state, start, body)
-        self.zero_on_consume = saved_zero
+        self.reconcile(body_state, info.entry, body)
+        self.zero_on_consume = outer_zero
         state.clear()
-        state.update(start)
+        state.update(info.entry)
+        self.wide = self.an.wide_after(s, entry, state)
         if not body:
             return pre
-        breaks = isinstance(s, ir.While) or _has_break(s.body)
+        breaks = id(s) in self.facts.breaks
         if breaks:
             count = self.counters.get(id(s)) or self.new_name("count")
             self.counters[id(s)] = count
-            if self._in_loop(s):
-                self.overwritten.add(count)
+            if id(s) in self.facts.nested:
                 pre.append(assign(count, ast.Call(func=ast.Attribute(
                     value=name_load(self.stack(count)), attr="pop", ctx=ast.Load()), args=[],
                     keywords=[])))
@@ -823,18 +701,6 @@ class _Reverse(Emitter):
             loop = ast.For(target=ast.Name(id="_", ctx=ast.Store()),
                            iter=call("range", name_load(count)), body=body, orelse=[], lineno=0)
         return pre + [loop]
-
-    def _in_loop(self, loop) -> bool:
-        def find(stmts, depth):
-            for x in stmts:
-                if x is loop:
-                    return depth > 0
-                for b in ir.blocks(x):
-                    r = find(b, depth + isinstance(x, (ir.For, ir.While)))
-                    if r is not None:
-                        return r
-            return None
-        return bool(find(self.fn.body, 0))
 
     def replace_restores(self, stmts) -> list:
         out = []
@@ -853,7 +719,6 @@ class _Reverse(Emitter):
         return out
 
 
-_ELSEWHERE = object()              # a line outside the statement at hand
 _ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
 
@@ -887,51 +752,34 @@ def _args(names) -> ast.arguments:
                          kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
 
 
-def _ragged(fn: ir.Function, act: Activity) -> set:
-    """Sequences whose items' shapes may differ (`[W, b]`, a list argument), the items taken
-    from them, and what is built from those: no single array is a zero adjoint of them."""
-    out = {p for p in fn.params if act.kind(ir.Name(p)) == SEQ}
-    changed = True
-    while changed:
-        changed = False
-        for st in ir.walk(fn.body):
-            if not isinstance(st, ir.Assign) or isinstance(st.target, tuple) or \
-                    st.target in out:
-                continue
-            v = st.value
-            if isinstance(v, ir.Name):
-                hit = v.id in out
-            elif not isinstance(v, ir.Call):
-                hit = False
-            elif v.prim in (PACK_LIST, PACK_TUPLE):
-                hit = any(isinstance(a, ir.Name) and a.id in out for a in v.args) or \
-                    not all(act.same_shape(a, v.args[0]) for a in v.args)
-            elif v.prim is LIST_APPEND or isinstance(v.prim, rules.IndexRule):
-                hit = any(isinstance(a, ir.Name) and a.id in out for a in v.args[:2])
-            else:
-                hit = False
-            if hit:
-                out.add(st.target)
-                changed = True
-    return out
+def _resolve_marks(stmts, last):
+    """The line comments of the reverse sweep `stmts` where the user line changes, in the
+    order it runs (a reversed loop's body follows its own last line, the previous
+    iteration's), given the line marked `last` before; and the line marked last after."""
+    out = []
+    for st in stmts:
+        if isinstance(st, _Mark):
+            if st.line != last:
+                out.append(line_mark(st.line))
+                last = st.line
+            continue
+        if isinstance(st, ast.If):
+            st.body, last = _resolve_marks(st.body, last)
+            st.orelse, last = _resolve_marks(st.orelse, last)
+        elif isinstance(st, ast.For):
+            lines = list(_mark_lines(st.body))
+            st.body, last = _resolve_marks(st.body, lines[-1] if lines else last)
+        out.append(st)
+    return out, last
 
 
-def _assigned(stmts, before: set) -> set:
-    """The names assigned on every path through `stmts` (a loop's body may not run)."""
-    done = set(before)
-    for s in stmts:
-        if isinstance(s, ir.Assign):
-            done |= set(ir.targets(s))
-        elif isinstance(s, ir.If):
-            done = _assigned(s.body, done) & _assigned(s.orelse, done)
-    return done
-
-
-def _has_break(stmts) -> bool:
-    for s in stmts:
-        if isinstance(s, ir.Break):
-            return True
-        if isinstance(s, ir.If) and (_has_break(s.body) or _has_break(s.orelse)):
-            return True
-    return False
-
+def _mark_lines(stmts):
+    """The lines of the placeholders in `stmts`, in order."""
+    for st in stmts:
+        if isinstance(st, _Mark):
+            yield st.line
+        elif isinstance(st, ast.If):
+            yield from _mark_lines(st.body)
+            yield from _mark_lines(st.orelse)
+        elif isinstance(st, ast.For):
+            yield from _mark_lines(st.body)
