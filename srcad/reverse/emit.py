@@ -498,7 +498,7 @@ class _Reverse(Emitter):
                 continue
             tmpl = prim.vjp.get(p)
             if tmpl is None:
-                raise UnsupportedSyntaxError(f"{prim.name or prim.key} has no reverse-mode rule "
+                raise UnsupportedSyntaxError(f"{prim.label} has no reverse-mode rule "
                                              f"for argument {p!r}", self.fn.filename, s.line)
             expr, made_lazy = self.lazify(self.template(tmpl, s, extra), a.id, s)
             contributions.setdefault(a.id, []).append((expr, made_lazy))

@@ -368,7 +368,7 @@ class _Builder:
             if n in remat:
                 how[remat[n]] = "recomputed"
             elif n in primal_names:
-                how[n] = "recomputed" if n in em.for_targets else "read" if n not in em.saved \
+                how[n] = "recomputed" if n in em.facts.for_targets else "read" if n not in em.saved \
                     else "shape" if n in em.shape_only else "stacked"
         for sid, split in em.splits.items():       # a helper's residuals: its call keeps them
             if split[2] in read and sid in self.op_of:

@@ -173,7 +173,7 @@ def emit(prep: Prepared, mode: str):
     if mode == "reverse":
         em = TracingReverse(prep.fn, prep.act, build_callee)
         tree = em.function(prep.wrt, False, False, prep.single)[0]
-        rename = {n: em.derived[("remat", n)] for n in em.remat if ("remat", n) in em.derived}
+        rename = {n: em.derived[("remat", n)] for n in em.facts.remat if ("remat", n) in em.derived}
         return _PlaceContributions(rename).visit(tree), em
     raise SrcadError(f"unknown mode {mode!r}: use 'forward' or 'reverse'")
 
