@@ -129,8 +129,14 @@ def _call_kind(call: ir.Call, kind) -> str:
         return FLOAT if axis == ir.Const(None) else ANY
     if k == "first":
         return args[0] if args else ANY
+    if k == "like":             # typed like its shape argument: grad_like(g, x) is x's type
+        like = bound_args(call)[prim.shape_args[0]]
+        return FLOAT if kind(like) in (FLOAT, INT) else ANY
     if k == "index":
-        return NONE if args and args[0] == NONE else ANY
+        if args and args[0] == NONE:
+            # an int entry of a range or a shape (the loops srcad generates index ranges)
+            return INT if call.static == ("atom", 1) and args[1] == INT else NONE
+        return ANY
     if k in ("tuple", "list"):
         return ANY if any(a in (FLOAT, ANY) for a in args) else NONE
     if k in (FLOAT, INT, NONE, ANY):

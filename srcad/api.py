@@ -143,13 +143,31 @@ def _check_scalar(f, value, what="grad"):
     raise SrcadError(f"{what} requires a real scalar output, but {_name(f)} returns {shown}{hint}")
 
 
+def _copied(value):
+    """`value` with its arrays, lists, tuples and dicts copied (recursively), other objects
+    shared."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copied(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    return value
+
+
+def _primal(f, args):
+    """`f(*args)` on copies of the arguments: Python's `f` may change its arguments in place,
+    and the derivative called next must still see the point the user gave."""
+    return f(*(_copied(a) for a in args))
+
+
 def _run_checked(f, df, args, with_value):
     """Call a derivative that also returns the value, and check the value is a scalar.
     A size-1 array output gets a cotangent of its own shape."""
     try:
         value, g = df(*args)
     except Exception:
-        out = f(*args)                    # the primal's own error, if it has one
+        out = _primal(f, args)            # the primal's own error, if it has one
         _check_scalar(f, out, "value_and_grad" if with_value else "grad")
         if not isinstance(out, np.ndarray) or out.ndim == 0:
             raise
@@ -206,7 +224,7 @@ def _transform(f, wrt, with_value, kind):
                 cache[kinds] = e
         df, _, checked, inner = e
         if inner is not None:
-            _check_scalar(inner, inner(*args))
+            _check_scalar(inner, _primal(inner, args))
         if checked:
             return _run_checked(f, df, args, with_value)
         if inner is None and all(k in _SCALAR_KINDS for k in kinds) and kinds == kinds_of(args):
@@ -372,7 +390,7 @@ def vjp(f, *primals):
     positions = _float_positions(primals)            # integers get a zero gradient
     full, kinds = _prepare(full, positions)
     df = pipeline.get(f, "reverse", positions, kinds, False, True).func
-    out = f(*full)
+    out = _primal(f, full)
 
     def pullback(cotangent):
         _check_like(f, "vjp", "cotangent", f"the output of {_name(f)}", cotangent, out)
@@ -416,7 +434,7 @@ def _jacobian(f, wrt, kind, label=None):
         args, kinds = _prepare(bind(args, kwargs), positions)
         inner = _scalar_inside(f, kinds)
         if inner is not None:
-            _check_scalar(inner, inner(*args), "hessian" if label == "hessian" else "grad")
+            _check_scalar(inner, _primal(inner, args), "hessian" if label == "hessian" else "grad")
         if kind == "jacfwd":
             per_arg = []
             out = None
@@ -424,7 +442,7 @@ def _jacobian(f, wrt, kind, label=None):
                 df = pipeline.get(f, "forward", (p,), kinds, True).func
                 pairs = [df(*args, e) for e in _units(args[p])]
                 if out is None:
-                    out = pairs[0][0] if pairs else f(*args)
+                    out = pairs[0][0] if pairs else _primal(f, args)
                 per_arg.append([t for _, t in pairs])
             items = out if isinstance(out, (tuple, list)) else (out,)
             blocks = [[_columns([c[k] if isinstance(out, (tuple, list)) else c for c in cols],
@@ -432,7 +450,7 @@ def _jacobian(f, wrt, kind, label=None):
                        for cols, p in zip(per_arg, positions)] for k, o in enumerate(items)]
         else:
             df = pipeline.get(f, "reverse", positions, kinds, False).func
-            out = f(*args)
+            out = _primal(f, args)
             items = out if isinstance(out, (tuple, list)) else (out,)
             blocks = []
             for k, o in enumerate(items):

@@ -460,18 +460,21 @@ class _Reverse(Emitter):
         return any(isinstance(n, ast.Name) and n.id in (target, also) for n in _operands(expr))
 
     def consume(self, names, state, out: list, restore=True):
-        """After a definition's adjoint: the earlier value of each name starts at zero."""
+        """After a definition's adjoint: the earlier value of each name is popped back and
+        its adjoint starts at zero (a zero shaped like that value, which a loop may have
+        reassigned with another shape)."""
         for n in names:
             self.lazy.discard(n)
             self.lazy_def.pop(n, None)
             self.wide.discard(n)
+            restored = restore and n in self.overwritten and n not in self.for_targets and \
+                n not in self.remat
+            if restored:
+                out.append(_Restore(n))
             if n in self.zero_on_consume and n in self.act.active:
-                self.zero(n, state, out)
+                self.zero(n, state, out, bound=restored)
             else:
                 state.pop(n, None)
-            if restore and n in self.overwritten and n not in self.for_targets and \
-                    n not in self.remat:
-                out.append(_Restore(n))
 
     def rev_stmt(self, s, state) -> list:
         out: list = []
@@ -666,14 +669,15 @@ class _Reverse(Emitter):
             if want[n] in (LIVE, OWNED) and state.get(n) not in (LIVE, OWNED):
                 self.zero(n, state, out)
 
-    def zero(self, n: str, state, out: list):
+    def zero(self, n: str, state, out: list, bound: bool = False):
         """Set the adjoint of `n` to a new zero: an array of n's shape and dtype, which only
         this adjoint holds; or 0.0, which reads nothing and every adjoint operation takes as
-        a zero of any shape, where `n` may be unassigned on this path or its shape may differ
-        from one item of a sequence to the next; for a sequence whose items' shapes may
-        differ (`[W, b]`: zeros_like cannot make an array of it), one 0.0 per item. Neither
-        is owned: terms add to them item by item (add_items), never in place."""
-        if n in self.maybe_unbound or n in self.ragged:
+        a zero of any shape, where `n` may be unassigned on this path (unless `bound`: n was
+        just popped back, None where it was unassigned) or its shape may differ from one item
+        of a sequence to the next; for a sequence whose items' shapes may differ (`[W, b]`:
+        zeros_like cannot make an array of it), one 0.0 per item. Neither is owned: terms
+        add to them item by item (add_items), never in place."""
+        if (n in self.maybe_unbound and not bound) or n in self.ragged:
             zero = ast.Constant(0.0)
             if n in self.ragged and n in self.seqs and n not in self.maybe_unbound:
                 zero = ast.BinOp(left=ast.List(elts=[zero], ctx=ast.Load()), op=ast.Mult(),

@@ -126,9 +126,10 @@ def grad_like(g, x):
 
 def unindex(g, x, idx):
     """Adjoint of `x[idx]`: a zero array shaped like `x` with `g` added at `idx` (repeats add up).
-    For a list or tuple `x`, a list of per-item adjoints (0.0 where nothing flows)."""
+    For a list or tuple `x`, a list of per-item adjoints, zeros shaped like the items where
+    nothing flows (rules may reshape or index an array item's adjoint)."""
     if isinstance(x, (list, tuple)):
-        return index_add(Items([0.0] * len(x)), idx, g)
+        return index_add(Items(0.0 if type(v) is float else zeros_like(v) for v in x), idx, g)
     # at least x's own float dtype, so later terms added in place keep their precision
     dt = np.result_type(_float_dtype(np.asarray(g)), _float_dtype(x)) if np.ndim(x) else np.float64
     box = _box(idx, np.ndim(x))

@@ -23,7 +23,7 @@ deflinear(runtime.bcast, "t, like", vjp="unbroadcast(out_bar, t)", storage="view
 deflinear(runtime.unreduce, "g, like, axis=None, keepdims=False", storage="view",
           shape_args="like",
           vjp="np.sum(out_bar, axis=axis, keepdims=keepdims)")
-deflinear(runtime.grad_like, "g, x", vjp="unbroadcast(out_bar, g)", kind="first",
+deflinear(runtime.grad_like, "g, x", vjp="unbroadcast(out_bar, g)", kind="like",
           storage="same", shape_args="x")
 # g may be smaller than x[idx] and broadcast into it (a sum's adjoint left as a scalar)
 deflinear(runtime.unindex, "g, x, idx", vjp="unbroadcast(out_bar[idx], g)", shape_args="x")
