@@ -10,6 +10,7 @@ that another live name would see, since srcad computes a new value instead.
 """
 from __future__ import annotations
 
+import builtins
 import operator
 import os
 import threading
@@ -144,10 +145,96 @@ def _call_kind(call: ir.Call, kind) -> str:
     return ANY
 
 
+def _closed_lists(stmts, params) -> tuple:
+    """Lists and tuples that never leave a group of names (built, appended to, sliced,
+    copied, indexed, measured with len, nothing else): (item atoms per name, one list per
+    group, so the kind of an entry is the join of its group's items; reads of an entry,
+    id(statement) -> the name indexed). srcad's own stacks (`x_stack = [*x_stack, x]`,
+    `x = x_stack[-1]`) are such lists: their entries keep the kind of what was pushed."""
+    def source(v):
+        """The list a statement's value is made from (None: a new one), or False."""
+        if isinstance(v, ir.Name):
+            return v.id
+        if not isinstance(v, ir.Call):
+            return False
+        if v.prim is PACK_LIST or v.prim is PACK_TUPLE:
+            return None
+        if v.prim is LIST_APPEND and isinstance(v.args[0], ir.Name):
+            return v.args[0].id
+        if isinstance(v.prim, rules.IndexRule) and v.static[0] == "slice" and \
+                isinstance(v.args[0], ir.Name):
+            return v.args[0].id
+        return False
+
+    made, bad, edges = {}, set(params), []
+    for s in stmts:
+        if not isinstance(s, ir.Assign) or isinstance(s.target, tuple):
+            continue
+        src = source(s.value)
+        if src is False:
+            bad.add(s.target)
+        else:
+            made.setdefault(s.target, []).append(s)
+            if src is not None:
+                edges.append((s.target, src))
+    reads: dict = {}
+    for s in stmts:
+        v = s.value if isinstance(s, ir.Assign) else None
+        uses = ir.reads(s)
+        if isinstance(v, ir.Call) and isinstance(v.prim, rules.IndexRule) and \
+                isinstance(v.args[0], ir.Name) and not isinstance(s.target, tuple):
+            uses = [a.id for a in v.args[1:] if isinstance(a, ir.Name)]
+            if v.static == ("atom", 1) and v.args[0].id in made:
+                reads[id(s)] = v.args[0].id
+        elif isinstance(v, ir.Call) and v.prim is LIST_APPEND and \
+                not isinstance(s.target, tuple):
+            uses = [a.id for a in v.args[1:] if isinstance(a, ir.Name)]
+        elif isinstance(v, ir.Name) and not isinstance(s.target, tuple):
+            uses = []
+        elif isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
+                v.prim.key is builtins.len:
+            uses = []
+        bad.update(uses)
+    changed = True                       # a group with one bad name is bad
+    while changed:
+        changed = False
+        for a, b in edges:
+            if (a in bad) != (b in bad):
+                bad |= {a, b}
+                changed = True
+    group = {n: [n] for n in made if n not in bad}
+    for a, b in edges:
+        if a in group and b in group and group[a] is not group[b]:
+            merged = group[a] + group[b]
+            for n in merged:
+                group[n] = merged
+    items = {}
+    for n, members in group.items():
+        atoms = items.get(id(members))
+        if atoms is None:
+            atoms = items[id(members)] = []
+            for m in members:
+                for s in made[m]:
+                    v = s.value
+                    if isinstance(v, ir.Call) and (v.prim is PACK_LIST or v.prim is PACK_TUPLE):
+                        atoms += v.args
+                    elif isinstance(v, ir.Call) and v.prim is LIST_APPEND:
+                        atoms.append(v.args[1])
+    return ({n: items[id(members)] for n, members in group.items()},
+            {k: n for k, n in reads.items() if n in group})
+
+
 def _kinds(fn, stmts, param_kinds) -> dict:
     """The kind of every name: the join over its assignments, to a fixpoint."""
     kinds = {p: ANY if k.partition(":")[0] == SEQ else k.partition(":")[0]
              for p, k in param_kinds.items()}
+    items, entries = _closed_lists(stmts, fn.params)
+
+    def entry_kind(name):
+        k = None
+        for a in items[name]:
+            k = _join(k, kind(a))
+        return ANY if k is None else k
 
     def kind(a):
         if isinstance(a, ir.Const):
@@ -163,7 +250,10 @@ def _kinds(fn, stmts, param_kinds) -> dict:
                 new = {s.target: INT}
             elif isinstance(s, ir.Assign):
                 v = s.value
-                k = _call_kind(v, kind) if isinstance(v, ir.Call) else kind(v)
+                if id(s) in entries:
+                    k = entry_kind(entries[id(s)])
+                else:
+                    k = _call_kind(v, kind) if isinstance(v, ir.Call) else kind(v)
                 if isinstance(s.target, tuple):
                     new = {t: (NONE if k == NONE else ANY) for t in s.target}
                 else:

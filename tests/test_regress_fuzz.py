@@ -147,3 +147,25 @@ def test_hessian_when_a_helper_changes_an_entry_of_a_vector_in_place():
     hess, want = _second(rf.helper_changes_an_entry, (y,))
     np.testing.assert_allclose(hess[0], want, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(hess[0], np.diag(6.0 * y + 2.0 * (y + 1.0 > 1.0)), rtol=1e-12)
+
+
+def test_second_order_through_a_loop_calling_a_helper_that_scales_a_float():
+    # grad f pops x back from its stack (`x = x_stack[-1]`): an entry of a list was of any
+    # kind, so x, and s6 (`s6 = x` in the branch not taken), were taken for arrays the
+    # helper's `s4 *= c` might change: the build of grad(grad f) refused srcad's own code
+    for x in (1.0, -0.4):
+        got, want = _second(rf.loop_calls_a_scaling_helper, (x,))
+        for g in got:
+            assert g == pytest.approx(float(want), abs=1e-6)
+
+
+def test_entries_of_lists_built_on_each_other_keep_the_kind_of_every_item():
+    # the kind of a list's entry joins what was put into any list made from it
+    f = rf.list_built_on_another_gets_an_array
+    for x in (0.7, -0.3):
+        t = np.tanh(x * x)
+        assert srcad.grad(f)(x) == pytest.approx(2.0 * x * (3.0 * (1.0 - t * t) + 1.0),
+                                                 rel=1e-12)
+        got, fd = _second(f, (x,))
+        for g in got:
+            assert g == pytest.approx(float(fd), rel=1e-6)
