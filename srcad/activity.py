@@ -33,6 +33,7 @@ class Activity:
     shapes: dict = None            # name -> shape class: names with equal classes have equal shapes
     seqs: set = None               # names that may hold a list or tuple (adjoints add item-wise)
     aliases: dict = None           # name -> the storage roots it may be, view or hold
+    mutated: frozenset = frozenset()  # parameters Python's f may change in place (or items of)
 
     def may_share(self, a: str, b: str) -> bool:
         """Whether names `a` and `b` may share storage somewhere in the function."""
@@ -312,8 +313,10 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
                 if a not in useful:
                     useful.add(a)
                     changed = True
+    mutated = frozenset(r[1] for ms in aliases.mutations.values() for m in ms for r in m.roots
+                        if type(r) is tuple and r[0] in ("p", "pi"))
     return Activity(kinds=kinds, varied=varied, useful=useful, shapes=shapes, seqs=seqs,
-                    aliases=aliases.reach)
+                    aliases=aliases.reach, mutated=mutated)
 
 
 def _sequences(stmts, param_kinds) -> set:

@@ -161,6 +161,19 @@ def _primal(f, args):
     return f(*(_copied(a) for a in args))
 
 
+def _func(d):
+    """`d`'s compiled function, called on copies of the arguments the function may change
+    in place: a derivative computes at the point it was given, each time it is called."""
+    if not d.mutates:
+        return d.func
+    func, positions = d.func, d.mutates
+
+    @functools.wraps(func)
+    def fresh(*args):
+        return func(*(_copied(a) if i in positions else a for i, a in enumerate(args)))
+    return fresh
+
+
 def _run_checked(f, df, args, with_value):
     """Call a derivative that also returns the value, and check the value is a scalar.
     A size-1 array output gets a cotangent of its own shape."""
@@ -208,7 +221,7 @@ def _transform(f, wrt, with_value, kind):
         checked = d.out_kind not in _SCALAR_KINDS
         if checked and not with_value:
             d = pipeline.get(f, "reverse", positions, kinds2, single, True)
-        return args2, kinds2, (d.func, d.valid, checked, _scalar_inside(f, kinds2))
+        return args2, kinds2, (_func(d), d.valid, checked, _scalar_inside(f, kinds2))
 
     def call(args):
         if len(args) != n or any(a is _NOARG for a in args):
@@ -375,7 +388,7 @@ def jvp(f, primals, tangents):
         _check_like(f, "jvp", f"tangent for {params[i]}", f"argument {params[i]}", t, p)
     positions = _float_positions(primals)            # integers carry no tangent
     full, kinds = _prepare(full, positions)
-    df = pipeline.get(f, "forward", positions, kinds, False).func
+    df = _func(pipeline.get(f, "forward", positions, kinds, False))
     return df(*full, *(tangents[i] for i in positions))
 
 
@@ -389,7 +402,7 @@ def vjp(f, *primals):
     full = _full_args(f, primals, "vjp")
     positions = _float_positions(primals)            # integers get a zero gradient
     full, kinds = _prepare(full, positions)
-    df = pipeline.get(f, "reverse", positions, kinds, False, True).func
+    df = _func(pipeline.get(f, "reverse", positions, kinds, False, True))
     out = _primal(f, full)
 
     def pullback(cotangent):
@@ -439,7 +452,7 @@ def _jacobian(f, wrt, kind, label=None):
             per_arg = []
             out = None
             for p in positions:
-                df = pipeline.get(f, "forward", (p,), kinds, True).func
+                df = _func(pipeline.get(f, "forward", (p,), kinds, True))
                 pairs = [df(*args, e) for e in _units(args[p])]
                 if out is None:
                     out = pairs[0][0] if pairs else _primal(f, args)
@@ -449,7 +462,7 @@ def _jacobian(f, wrt, kind, label=None):
                                 np.shape(o), np.shape(args[p]))
                        for cols, p in zip(per_arg, positions)] for k, o in enumerate(items)]
         else:
-            df = pipeline.get(f, "reverse", positions, kinds, False).func
+            df = _func(pipeline.get(f, "reverse", positions, kinds, False))
             out = _primal(f, args)
             items = out if isinstance(out, (tuple, list)) else (out,)
             blocks = []

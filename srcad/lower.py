@@ -572,12 +572,11 @@ class _Lowerer:
         rule = prim if not callable(prim) or isinstance(prim, rules.Rule) else rules.lookup(prim)
         atoms = list(args) + list((kwargs or {}).values())
         key = self.cse_key(rule, args, kwargs, static)
-        if key is not None and key in self.cse:
-            # the same pure operation on the same values, earlier in straight-line code
-            if dest is None:
-                return self.cse[key]
-            self.emit(ir.Assign(dest, self.cse[key], self.line))
-            return ir.Name(dest)
+        if key is not None and key in self.cse and dest is None:
+            # the same pure operation on the same values, earlier in straight-line code;
+            # never into a variable (`a = x * 2.0; b = x * 2.0`): b would share a's array,
+            # which Python's b does not (`a += 1.0` would then have to be refused)
+            return self.cse[key]
         name = self.fresh_temp() if dest is None or ir.Name(dest) in atoms else dest
         self.emit(ir.Assign(name, ir.Call(rule, list(args), dict(kwargs or {}), static),
                             self.line))

@@ -169,3 +169,28 @@ def test_entries_of_lists_built_on_each_other_keep_the_kind_of_every_item():
         got, fd = _second(f, (x,))
         for g in got:
             assert g == pytest.approx(float(fd), rel=1e-6)
+
+
+def test_derivatives_leave_an_argument_a_helper_changes_in_place_alone():
+    # f's helper adds tanh(1) to y in place (Python's f changes the caller's y); the
+    # derivatives ran it on the caller's y, once per hessian column
+    x, y = -0.6, np.array([1.3, 0.8, 0.4])
+    given = y.copy()
+    f = rf.helper_changes_the_other_argument
+    assert srcad.grad(f)(x, y) == pytest.approx(3.0 * x * x, rel=1e-12)
+    assert srcad.grad(srcad.grad(f))(x, y) == pytest.approx(6.0 * x, rel=1e-12)
+    assert srcad.hessian(f)(x, y) == pytest.approx(6.0 * x, rel=1e-12)
+    assert srcad.jvp(f, (x, y), (1.0, np.zeros(3)))[1] == pytest.approx(3.0 * x * x, rel=1e-12)
+    assert srcad.vjp(f, x, y)[1](1.0)[0] == pytest.approx(3.0 * x * x, rel=1e-12)
+    np.testing.assert_array_equal(y, given)
+
+
+def test_equal_expressions_assigned_to_two_names_are_two_arrays():
+    # the lowering reused `x * 2.0` for b (b = a), so `a += 1.0` seemed to change b too:
+    # refused for the user's code, and at second order for srcad's own (x_bar, c6_bar)
+    x = np.array([-0.6, 1.4, 0.1])
+    np.testing.assert_allclose(srcad.grad(rf.equal_expressions_then_one_changes)(x),
+                               8.0 * x + 2.0, rtol=1e-12)
+    want = 2.0 * np.exp(np.sin(x)) * (np.cos(x) ** 2 - np.sin(x))
+    np.testing.assert_allclose(srcad.hessian(rf.three_names_for_x)(x), np.diag(want),
+                               rtol=1e-12, atol=1e-15)
