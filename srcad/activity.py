@@ -615,8 +615,12 @@ class _Aliases:
         t = s.target
         if self.kinds.get(t) == FLOAT or self.kinds.get(t) == INT and (
                 isinstance(v, ir.Const) or isinstance(v, ir.Call) and
-                all(kind_of(a, self.kinds) != ANY for a in v.args)):
-            f = _NOTHING                  # a Python number (or NumPy scalar): immutable
+                all(kind_of(a, self.kinds) != ANY for a in v.args)) or \
+                isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
+                _call_kind(v, lambda a: kind_of(a, self.kinds)) == FLOAT:
+            # a Python number (or NumPy scalar): immutable; also where t holds an array
+            # elsewhere (`x = np.sin(1.0)` in a loop over the array x)
+            f = _NOTHING
         self.bind(t, f, st)
 
     def renew(self, k, st):

@@ -194,3 +194,15 @@ def test_equal_expressions_assigned_to_two_names_are_two_arrays():
     want = 2.0 * np.exp(np.sin(x)) * (np.cos(x) ** 2 - np.sin(x))
     np.testing.assert_allclose(srcad.hessian(rf.three_names_for_x)(x), np.diag(want),
                                rtol=1e-12, atol=1e-15)
+
+
+def test_second_order_when_a_loop_rebinds_an_array_to_a_float_a_helper_changes():
+    # in grad f, x (the array argument, then np.sin(y)) is one variable of any kind, so the
+    # helper's `a0 -= 1.0` on the float np.sin(y) was taken for a change of an array x
+    # holds: the build of the hessian refused srcad's own code
+    x, y = np.array([-0.5, -1.0, -1.2]), 0.4
+    f = rf.loop_rebinds_an_array_to_a_float
+    want = np.exp(y) * (np.sin(y) + 2.0 * np.cos(y) - np.sin(y))    # d2/dy2 e^y sin y
+    assert srcad.grad(srcad.grad(f, wrt=1), wrt=1)(x, y) == pytest.approx(want, rel=1e-12)
+    assert srcad.hessian(f, wrt=1)(x, y) == pytest.approx(want, rel=1e-12)
+    np.testing.assert_array_equal(srcad.hessian(f)(x, y), np.zeros((3, 3)))
