@@ -250,6 +250,8 @@ def _matmul_t(a):
 
 def matmul_vjp_x(g, x, y):
     """Adjoint of `x @ y` (and of `np.dot` for up to 2-d operands) with respect to `x`."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return zeros_like(x)
     if type(y) is np.ndarray and type(x) is np.ndarray and x.ndim == 2 == y.ndim:
         return g @ y.T                            # matrices: no broadcasting to undo
     if np.ndim(x) == 0 or np.ndim(y) == 0:
@@ -263,6 +265,8 @@ def matmul_vjp_x(g, x, y):
 
 def matmul_vjp_y(g, x, y):
     """Adjoint of `x @ y` (and `np.dot` for up to 2-d operands) with respect to `y`."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return zeros_like(y)
     if type(y) is np.ndarray and type(x) is np.ndarray and x.ndim == 2 == y.ndim:
         return x.T @ g
     if np.ndim(x) == 0 or np.ndim(y) == 0:
@@ -421,6 +425,8 @@ def prod_others_jvp(x, t, axis=None):
 
 def uncumsum(g, x, axis=None):
     """Adjoint of `np.cumsum(x, axis)`: sums of `g` from each position to the end."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return zeros_like(x)
     if axis is None:
         g = np.ravel(g)
         return np.reshape(np.cumsum(g[::-1])[::-1], np.shape(x))
@@ -494,6 +500,8 @@ def cumprod_vjp_vjp(u, g, x, p, axis=None):
 
 def inner_vjp_x(g, x, y):
     """Adjoint of `np.inner(x, y)` with respect to `x`."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return zeros_like(x)
     if np.ndim(x) == 0:
         return np.sum(g * y)
     if np.ndim(y) == 0:
@@ -504,6 +512,8 @@ def inner_vjp_x(g, x, y):
 
 def inner_vjp_y(g, x, y):
     """Adjoint of `np.inner(x, y)` with respect to `y`."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return zeros_like(y)
     if np.ndim(y) == 0:
         return np.sum(g * x)
     if np.ndim(x) == 0:
@@ -523,6 +533,8 @@ def _tensordot_axes(nx, ny, axes):
 
 def tensordot_vjp_x(g, x, y, axes=2):
     """Adjoint of `np.tensordot(x, y, axes)` with respect to `x`."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return zeros_like(x)
     nx, ny = np.ndim(x), np.ndim(y)
     ax, ay = _tensordot_axes(nx, ny, axes)
     free_x = [i for i in range(nx) if i not in ax]
@@ -534,6 +546,8 @@ def tensordot_vjp_x(g, x, y, axes=2):
 
 def tensordot_vjp_y(g, x, y, axes=2):
     """Adjoint of `np.tensordot(x, y, axes)` with respect to `y`."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return zeros_like(y)
     nx, ny = np.ndim(x), np.ndim(y)
     ax, ay = _tensordot_axes(nx, ny, axes)
     free_x = [i for i in range(nx) if i not in ax]

@@ -206,3 +206,13 @@ def test_second_order_when_a_loop_rebinds_an_array_to_a_float_a_helper_changes()
     assert srcad.grad(srcad.grad(f, wrt=1), wrt=1)(x, y) == pytest.approx(want, rel=1e-12)
     assert srcad.hessian(f, wrt=1)(x, y) == pytest.approx(want, rel=1e-12)
     np.testing.assert_array_equal(srcad.hessian(f)(x, y), np.zeros((3, 3)))
+
+
+def test_matmul_adjoint_of_a_value_whose_return_is_not_taken():
+    # the adjoint of m3 on the path without the early return is the 0.0 that stands for a
+    # zero of any shape: matmul_vjp_x computed 0.0 @ y.T (ValueError)
+    for x in (-0.2, 0.7):
+        assert srcad.grad(rf.loop_with_a_return_never_taken)(x) == pytest.approx(2.0 * x,
+                                                                                 rel=1e-12)
+        assert srcad.hessian(rf.loop_with_a_return_never_taken)(x) == pytest.approx(2.0,
+                                                                                    rel=1e-12)
