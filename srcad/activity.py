@@ -279,7 +279,7 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
     kinds = _kinds(fn, stmts, param_kinds)
     _infer_shapes(fn, stmts, kinds, shapes)
     seqs = _sequences(stmts, param_kinds)
-    aliases = _aliases(fn, stmts, kinds, seqs, shapes)
+    aliases = _aliases(fn, stmts, kinds, seqs, shapes, param_kinds)
     _refuse_conflicts(fn, aliases)
     nondiff = {INT, NONE}
     sources = {}                       # id(statement) -> what derivatives flow from, computed once
@@ -511,7 +511,7 @@ class _Aliases:
     assigned; loops and branches join), from the storage facts of each rule; and the
     statements that change a value in place with what they may change."""
 
-    def __init__(self, fn, stmts, kinds, seqs, shapes=None):
+    def __init__(self, fn, stmts, kinds, seqs, shapes=None, param_kinds=None):
         self.fn, self.kinds, self.shapes = fn, kinds, shapes or {}
         self.index = {id(s): k for k, s in enumerate(stmts)}
         assigned = {t for s in stmts for t in ir.targets(s)} | set(fn.params)
@@ -523,7 +523,10 @@ class _Aliases:
                         for s in ir.walk(loop.body)}
         self.init = {}
         for p in fn.params:
-            if kinds.get(p) not in (FLOAT, INT):
+            # the argument's own kind: a float argument is a number even where the name
+            # later holds an array (kinds join over every assignment)
+            k = (param_kinds or {}).get(p, "").partition(":")[0] or kinds.get(p)
+            if k not in (FLOAT, INT):
                 self.init[p] = (frozenset([("p", p)]), frozenset([("pi", p)]), None)
         self.heads: dict = {}                # id(loop) -> the facts at its head
         self.changed, self.rounds = False, 0
@@ -872,12 +875,12 @@ def _live_after(body, wanted) -> dict:
     return out
 
 
-def _aliases(fn, stmts, kinds, seqs, shapes=None) -> _Aliases:
+def _aliases(fn, stmts, kinds, seqs, shapes=None, param_kinds=None) -> _Aliases:
     """The alias facts of `fn`, with the names live after each change in place that the
     result or a side effect needs (`shapes`, the shape classes, tell how many dimensions
-    some arrays have)."""
+    some arrays have; `param_kinds`, the arguments' own kinds, which are floats)."""
     points = _mutation_points(stmts)
-    a = _Aliases(fn, stmts, kinds, seqs, shapes)
+    a = _Aliases(fn, stmts, kinds, seqs, shapes, param_kinds)
     if points:
         needed = _needed(stmts)
         a.live = {k: v & needed for k, v in _live_after(fn.body, points).items()}
@@ -1000,7 +1003,7 @@ def _summarize(func, call, kinds_key) -> CallSummary:
         pk.setdefault(p, ANY)
     stmts = list(ir.walk(fn.body))
     kinds = _kinds(fn, stmts, pk)
-    a = _aliases(fn, stmts, kinds, _sequences(stmts, pk))
+    a = _aliases(fn, stmts, kinds, _sequences(stmts, pk), param_kinds=pk)
     mutates = {}
     for s in stmts:
         for m in a.mutations.get(id(s), ()):
