@@ -206,7 +206,7 @@ class _Lowerer:
                              "supported; list the parameters explicitly", fn)
         self.version = {p: p for p in self.params}
         body = self.block(fn.body)
-        body = _eliminate_returns(body, self, fn)
+        body = _pin_tests(_eliminate_returns(body, self, fn), self)
         out = ir.Function(name=fn.name, params=self.params, body=body, filename=self.p.filename,
                           firstline=self.p.lineno(fn), source_lines=self.p.source_lines,
                           env=self.p, injected=self.injected, merge_names=self.merge_names,
@@ -943,6 +943,24 @@ def _describe(node) -> str:
 
 
 # ---------------------------------------------------------------- returns and jumps
+
+def _pin_tests(stmts, low) -> list:
+    """`if t:` whose branch reassigns t tests a copy of t made before it: the reverse sweep
+    tests it again after the branch ran (`if returned: ... else: ...; returned = True`)."""
+    out = []
+    for s in stmts:
+        if isinstance(s, ir.If):
+            s.body, s.orelse = _pin_tests(s.body, low), _pin_tests(s.orelse, low)
+            if isinstance(s.test, ir.Name) and s.test.id in {
+                    t for x in ir.walk(s.body + s.orelse) for t in ir.targets(x)}:
+                copy = low.fresh_temp()
+                out.append(ir.Assign(copy, s.test, s.line))
+                s.test = ir.Name(copy)
+        elif isinstance(s, (ir.For, ir.While)):
+            s.body = _pin_tests(s.body, low)
+        out.append(s)
+    return out
+
 
 def _eliminate_returns(body, lowerer, fn_node) -> list:
     """Make every path end at the function's last statement: early returns become a result

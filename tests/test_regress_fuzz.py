@@ -226,3 +226,22 @@ def test_second_order_when_grad_f_saves_a_float_argument_as_its_shape():
         for g in got:
             assert g == pytest.approx(2.0, rel=1e-9)
         assert float(want) == pytest.approx(2.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("x, want", [
+    (np.array([1.1, 1.2, -1.4]), lambda x: 2.0 * x),
+])
+def test_return_in_a_loop_after_an_empty_loop(x, want):
+    # `if returned: break else: ...; returned = True`: the reverse sweep tested `returned`
+    # after the branch had set it, took the other branch, and gave a zero gradient
+    f = rf.return_in_a_loop_after_an_empty_loop
+    np.testing.assert_allclose(srcad.grad(f)(x), want(x), rtol=1e-12)
+    np.testing.assert_allclose(srcad.hessian(f)(x), 2.0 * np.eye(3), rtol=1e-12)
+
+
+@pytest.mark.parametrize("x", [np.array([0.5, -0.2]), np.array([-0.5, 0.3])])
+def test_a_branch_that_resets_its_own_test(x):
+    want = np.full(2, 3.0) if x[0] > 0 else 2.0 * x
+    np.testing.assert_allclose(srcad.grad(rf.flag_reset_in_its_branch)(x), want, rtol=1e-12)
+    np.testing.assert_allclose(srcad.value_and_grad(rf.flag_reset_in_its_branch)(x)[1], want,
+                               rtol=1e-12)
