@@ -528,6 +528,10 @@ class _Aliases:
             k = (param_kinds or {}).get(p, "").partition(":")[0] or kinds.get(p)
             if k not in (FLOAT, INT):
                 self.init[p] = (frozenset([("p", p)]), frozenset([("pi", p)]), None)
+        # the argument's own number of dimensions (`any:<class>:<ndim>`), for where a name
+        # still holds the argument itself though it holds other arrays elsewhere
+        self.arg_ndim = {self.init[p]: _ndim(("arg", k.partition(":")[2]))
+                         for p, k in (param_kinds or {}).items() if p in self.init}
         self.heads: dict = {}                # id(loop) -> the facts at its head
         self.changed, self.rounds = False, 0
         self.mutations: dict = {}            # id(statement) -> [_Mutation]
@@ -700,8 +704,8 @@ class _Aliases:
             if isinstance(a, ir.Const) and type(a.value) is int or \
                     isinstance(a, ir.Name) and self.kinds.get(a.id) == INT:
                 ints += 1
-        if ints == len(items) and isinstance(base, ir.Name) and \
-                _ndim(self.shapes.get(base.id)) == ints:
+        if ints == len(items) and isinstance(base, ir.Name) and ints in (
+                _ndim(self.shapes.get(base.id)), self.arg_ndim.get(f)):
             return _NOTHING                                  # one entry: a NumPy scalar
         return (f[0] | f[1], f[1], None)                     # basic: a view (or a scalar)
 

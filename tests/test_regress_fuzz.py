@@ -245,3 +245,12 @@ def test_a_branch_that_resets_its_own_test(x):
     np.testing.assert_allclose(srcad.grad(rf.flag_reset_in_its_branch)(x), want, rtol=1e-12)
     np.testing.assert_allclose(srcad.value_and_grad(rf.flag_reset_in_its_branch)(x)[1], want,
                                rtol=1e-12)
+
+
+def test_hessian_when_an_entry_of_the_argument_goes_to_a_helper_that_changes_it():
+    # x[0] of the 1-D argument is a NumPy scalar; in grad f, x is also swapped with another
+    # name, so its shape class was unknown and x[0] was taken for a view of x
+    x = np.array([-0.2, 0.1, 0.1])
+    hess, want = _second(rf.entry_then_swap, (x,))
+    np.testing.assert_allclose(hess[0], np.diag(6.0 * x), rtol=1e-12)
+    np.testing.assert_allclose(hess[0], want, atol=1e-6)
