@@ -254,3 +254,12 @@ def test_hessian_when_an_entry_of_the_argument_goes_to_a_helper_that_changes_it(
     hess, want = _second(rf.entry_then_swap, (x,))
     np.testing.assert_allclose(hess[0], np.diag(6.0 * x), rtol=1e-12)
     np.testing.assert_allclose(hess[0], want, atol=1e-6)
+
+
+def test_concatenate_adjoint_when_its_use_is_in_a_branch_not_taken():
+    # v6's adjoint on the path not using it is the 0.0 that stands for any zero:
+    # unconcatenate split it (TypeError)
+    x, y = np.array([-0.9, 0.9, -0.0]), 1.3
+    gx, gy = srcad.grad(rf.concatenate_in_a_branch_not_taken, (0, 1))(x, y)
+    np.testing.assert_allclose(gx, np.full(3, y), rtol=1e-12)
+    assert gy == pytest.approx(np.sum(x), abs=1e-15)
