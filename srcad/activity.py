@@ -10,6 +10,7 @@ that another live name would see, since srcad computes a new value instead.
 """
 from __future__ import annotations
 
+import builtins
 import operator
 import os
 import threading
@@ -32,6 +33,7 @@ class Activity:
     shapes: dict = None            # name -> shape class: names with equal classes have equal shapes
     seqs: set = None               # names that may hold a list or tuple (adjoints add item-wise)
     aliases: dict = None           # name -> the storage roots it may be, view or hold
+    mutated: frozenset = frozenset()  # parameters Python's f may change in place (or items of)
 
     def may_share(self, a: str, b: str) -> bool:
         """Whether names `a` and `b` may share storage somewhere in the function."""
@@ -129,8 +131,14 @@ def _call_kind(call: ir.Call, kind) -> str:
         return FLOAT if axis == ir.Const(None) else ANY
     if k == "first":
         return args[0] if args else ANY
+    if k == "like":             # typed like its shape argument: grad_like(g, x) is x's type
+        like = bound_args(call)[prim.shape_args[0]]
+        return FLOAT if kind(like) in (FLOAT, INT) else ANY
     if k == "index":
-        return NONE if args and args[0] == NONE else ANY
+        if args and args[0] == NONE:
+            # an int entry of a range or a shape (the loops srcad generates index ranges)
+            return INT if call.static == ("atom", 1) and args[1] == INT else NONE
+        return ANY
     if k in ("tuple", "list"):
         return ANY if any(a in (FLOAT, ANY) for a in args) else NONE
     if k in (FLOAT, INT, NONE, ANY):
@@ -138,10 +146,96 @@ def _call_kind(call: ir.Call, kind) -> str:
     return ANY
 
 
+def _closed_lists(stmts, params) -> tuple:
+    """Lists and tuples that never leave a group of names (built, appended to, sliced,
+    copied, indexed, measured with len, nothing else): (item atoms per name, one list per
+    group, so the kind of an entry is the join of its group's items; reads of an entry,
+    id(statement) -> the name indexed). srcad's own stacks (`x_stack = [*x_stack, x]`,
+    `x = x_stack[-1]`) are such lists: their entries keep the kind of what was pushed."""
+    def source(v):
+        """The list a statement's value is made from (None: a new one), or False."""
+        if isinstance(v, ir.Name):
+            return v.id
+        if not isinstance(v, ir.Call):
+            return False
+        if v.prim is PACK_LIST or v.prim is PACK_TUPLE:
+            return None
+        if v.prim is LIST_APPEND and isinstance(v.args[0], ir.Name):
+            return v.args[0].id
+        if isinstance(v.prim, rules.IndexRule) and v.static[0] == "slice" and \
+                isinstance(v.args[0], ir.Name):
+            return v.args[0].id
+        return False
+
+    made, bad, edges = {}, set(params), []
+    for s in stmts:
+        if not isinstance(s, ir.Assign) or isinstance(s.target, tuple):
+            continue
+        src = source(s.value)
+        if src is False:
+            bad.add(s.target)
+        else:
+            made.setdefault(s.target, []).append(s)
+            if src is not None:
+                edges.append((s.target, src))
+    reads: dict = {}
+    for s in stmts:
+        v = s.value if isinstance(s, ir.Assign) else None
+        uses = ir.reads(s)
+        if isinstance(v, ir.Call) and isinstance(v.prim, rules.IndexRule) and \
+                isinstance(v.args[0], ir.Name) and not isinstance(s.target, tuple):
+            uses = [a.id for a in v.args[1:] if isinstance(a, ir.Name)]
+            if v.static == ("atom", 1) and v.args[0].id in made:
+                reads[id(s)] = v.args[0].id
+        elif isinstance(v, ir.Call) and v.prim is LIST_APPEND and \
+                not isinstance(s.target, tuple):
+            uses = [a.id for a in v.args[1:] if isinstance(a, ir.Name)]
+        elif isinstance(v, ir.Name) and not isinstance(s.target, tuple):
+            uses = []
+        elif isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
+                v.prim.key is builtins.len:
+            uses = []
+        bad.update(uses)
+    changed = True                       # a group with one bad name is bad
+    while changed:
+        changed = False
+        for a, b in edges:
+            if (a in bad) != (b in bad):
+                bad |= {a, b}
+                changed = True
+    group = {n: [n] for n in made if n not in bad}
+    for a, b in edges:
+        if a in group and b in group and group[a] is not group[b]:
+            merged = group[a] + group[b]
+            for n in merged:
+                group[n] = merged
+    items = {}
+    for n, members in group.items():
+        atoms = items.get(id(members))
+        if atoms is None:
+            atoms = items[id(members)] = []
+            for m in members:
+                for s in made[m]:
+                    v = s.value
+                    if isinstance(v, ir.Call) and (v.prim is PACK_LIST or v.prim is PACK_TUPLE):
+                        atoms += v.args
+                    elif isinstance(v, ir.Call) and v.prim is LIST_APPEND:
+                        atoms.append(v.args[1])
+    return ({n: items[id(members)] for n, members in group.items()},
+            {k: n for k, n in reads.items() if n in group})
+
+
 def _kinds(fn, stmts, param_kinds) -> dict:
     """The kind of every name: the join over its assignments, to a fixpoint."""
     kinds = {p: ANY if k.partition(":")[0] == SEQ else k.partition(":")[0]
              for p, k in param_kinds.items()}
+    items, entries = _closed_lists(stmts, fn.params)
+
+    def entry_kind(name):
+        k = None
+        for a in items[name]:
+            k = _join(k, kind(a))
+        return ANY if k is None else k
 
     def kind(a):
         if isinstance(a, ir.Const):
@@ -157,7 +251,10 @@ def _kinds(fn, stmts, param_kinds) -> dict:
                 new = {s.target: INT}
             elif isinstance(s, ir.Assign):
                 v = s.value
-                k = _call_kind(v, kind) if isinstance(v, ir.Call) else kind(v)
+                if id(s) in entries:
+                    k = entry_kind(entries[id(s)])
+                else:
+                    k = _call_kind(v, kind) if isinstance(v, ir.Call) else kind(v)
                 if isinstance(s.target, tuple):
                     new = {t: (NONE if k == NONE else ANY) for t in s.target}
                 else:
@@ -182,7 +279,7 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
     kinds = _kinds(fn, stmts, param_kinds)
     _infer_shapes(fn, stmts, kinds, shapes)
     seqs = _sequences(stmts, param_kinds)
-    aliases = _aliases(fn, stmts, kinds, seqs, shapes)
+    aliases = _aliases(fn, stmts, kinds, seqs, shapes, param_kinds)
     _refuse_conflicts(fn, aliases)
     nondiff = {INT, NONE}
     sources = {}                       # id(statement) -> what derivatives flow from, computed once
@@ -216,8 +313,10 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
                 if a not in useful:
                     useful.add(a)
                     changed = True
+    mutated = frozenset(r[1] for ms in aliases.mutations.values() for m in ms for r in m.roots
+                        if type(r) is tuple and r[0] in ("p", "pi"))
     return Activity(kinds=kinds, varied=varied, useful=useful, shapes=shapes, seqs=seqs,
-                    aliases=aliases.reach)
+                    aliases=aliases.reach, mutated=mutated)
 
 
 def _sequences(stmts, param_kinds) -> set:
@@ -416,7 +515,7 @@ class _Aliases:
     assigned; loops and branches join), from the storage facts of each rule; and the
     statements that change a value in place with what they may change."""
 
-    def __init__(self, fn, stmts, kinds, seqs, shapes=None):
+    def __init__(self, fn, stmts, kinds, seqs, shapes=None, param_kinds=None):
         self.fn, self.kinds, self.shapes = fn, kinds, shapes or {}
         self.index = {id(s): k for k, s in enumerate(stmts)}
         assigned = {t for s in stmts for t in ir.targets(s)} | set(fn.params)
@@ -428,8 +527,15 @@ class _Aliases:
                         for s in ir.walk(loop.body)}
         self.init = {}
         for p in fn.params:
-            if kinds.get(p) not in (FLOAT, INT):
+            # the argument's own kind: a float argument is a number even where the name
+            # later holds an array (kinds join over every assignment)
+            k = (param_kinds or {}).get(p, "").partition(":")[0] or kinds.get(p)
+            if k not in (FLOAT, INT):
                 self.init[p] = (frozenset([("p", p)]), frozenset([("pi", p)]), None)
+        # the argument's own number of dimensions (`any:<class>:<ndim>`), for where a name
+        # still holds the argument itself though it holds other arrays elsewhere
+        self.arg_ndim = {self.init[p]: _ndim(("arg", k.partition(":")[2]))
+                         for p, k in (param_kinds or {}).items() if p in self.init}
         self.heads: dict = {}                # id(loop) -> the facts at its head
         self.changed, self.rounds = False, 0
         self.mutations: dict = {}            # id(statement) -> [_Mutation]
@@ -520,8 +626,12 @@ class _Aliases:
         t = s.target
         if self.kinds.get(t) == FLOAT or self.kinds.get(t) == INT and (
                 isinstance(v, ir.Const) or isinstance(v, ir.Call) and
-                all(kind_of(a, self.kinds) != ANY for a in v.args)):
-            f = _NOTHING                  # a Python number (or NumPy scalar): immutable
+                all(kind_of(a, self.kinds) != ANY for a in v.args)) or \
+                isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
+                _call_kind(v, lambda a: kind_of(a, self.kinds)) == FLOAT:
+            # a Python number (or NumPy scalar): immutable; also where t holds an array
+            # elsewhere (`x = np.sin(1.0)` in a loop over the array x)
+            f = _NOTHING
         self.bind(t, f, st)
 
     def renew(self, k, st):
@@ -598,8 +708,8 @@ class _Aliases:
             if isinstance(a, ir.Const) and type(a.value) is int or \
                     isinstance(a, ir.Name) and self.kinds.get(a.id) == INT:
                 ints += 1
-        if ints == len(items) and isinstance(base, ir.Name) and \
-                _ndim(self.shapes.get(base.id)) == ints:
+        if ints == len(items) and isinstance(base, ir.Name) and ints in (
+                _ndim(self.shapes.get(base.id)), self.arg_ndim.get(f)):
             return _NOTHING                                  # one entry: a NumPy scalar
         return (f[0] | f[1], f[1], None)                     # basic: a view (or a scalar)
 
@@ -773,12 +883,12 @@ def _live_after(body, wanted) -> dict:
     return out
 
 
-def _aliases(fn, stmts, kinds, seqs, shapes=None) -> _Aliases:
+def _aliases(fn, stmts, kinds, seqs, shapes=None, param_kinds=None) -> _Aliases:
     """The alias facts of `fn`, with the names live after each change in place that the
     result or a side effect needs (`shapes`, the shape classes, tell how many dimensions
-    some arrays have)."""
+    some arrays have; `param_kinds`, the arguments' own kinds, which are floats)."""
     points = _mutation_points(stmts)
-    a = _Aliases(fn, stmts, kinds, seqs, shapes)
+    a = _Aliases(fn, stmts, kinds, seqs, shapes, param_kinds)
     if points:
         needed = _needed(stmts)
         a.live = {k: v & needed for k, v in _live_after(fn.body, points).items()}
@@ -907,7 +1017,7 @@ def _summarize(func, call, kinds_key) -> CallSummary:
         pk.setdefault(p, ANY)
     stmts = list(ir.walk(fn.body))
     kinds = _kinds(fn, stmts, pk)
-    a = _aliases(fn, stmts, kinds, _sequences(stmts, pk))
+    a = _aliases(fn, stmts, kinds, _sequences(stmts, pk), param_kinds=pk)
     mutates = {}
     for s in stmts:
         for m in a.mutations.get(id(s), ()):

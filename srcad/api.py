@@ -143,13 +143,44 @@ def _check_scalar(f, value, what="grad"):
     raise SrcadError(f"{what} requires a real scalar output, but {_name(f)} returns {shown}{hint}")
 
 
+def _copied(value):
+    """`value` with its arrays, lists, tuples and dicts copied (recursively), other objects
+    shared."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copied(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    return value
+
+
+def _primal(f, args):
+    """`f(*args)` on copies of the arguments: Python's `f` may change its arguments in place,
+    and the derivative called next must still see the point the user gave."""
+    return f(*(_copied(a) for a in args))
+
+
+def _func(d):
+    """`d`'s compiled function, called on copies of the arguments the function may change
+    in place: a derivative computes at the point it was given, each time it is called."""
+    if not d.mutates:
+        return d.func
+    func, positions = d.func, d.mutates
+
+    @functools.wraps(func)
+    def fresh(*args):
+        return func(*(_copied(a) if i in positions else a for i, a in enumerate(args)))
+    return fresh
+
+
 def _run_checked(f, df, args, with_value):
     """Call a derivative that also returns the value, and check the value is a scalar.
     A size-1 array output gets a cotangent of its own shape."""
     try:
         value, g = df(*args)
     except Exception:
-        out = f(*args)                    # the primal's own error, if it has one
+        out = _primal(f, args)            # the primal's own error, if it has one
         _check_scalar(f, out, "value_and_grad" if with_value else "grad")
         if not isinstance(out, np.ndarray) or out.ndim == 0:
             raise
@@ -190,7 +221,7 @@ def _transform(f, wrt, with_value, kind):
         checked = d.out_kind not in _SCALAR_KINDS
         if checked and not with_value:
             d = pipeline.get(f, "reverse", positions, kinds2, single, True)
-        return args2, kinds2, (d.func, d.valid, checked, _scalar_inside(f, kinds2))
+        return args2, kinds2, (_func(d), d.valid, checked, _scalar_inside(f, kinds2))
 
     def call(args):
         if len(args) != n or any(a is _NOARG for a in args):
@@ -206,7 +237,7 @@ def _transform(f, wrt, with_value, kind):
                 cache[kinds] = e
         df, _, checked, inner = e
         if inner is not None:
-            _check_scalar(inner, inner(*args))
+            _check_scalar(inner, _primal(inner, args))
         if checked:
             return _run_checked(f, df, args, with_value)
         if inner is None and all(k in _SCALAR_KINDS for k in kinds) and kinds == kinds_of(args):
@@ -357,7 +388,7 @@ def jvp(f, primals, tangents):
         _check_like(f, "jvp", f"tangent for {params[i]}", f"argument {params[i]}", t, p)
     positions = _float_positions(primals)            # integers carry no tangent
     full, kinds = _prepare(full, positions)
-    df = pipeline.get(f, "forward", positions, kinds, False).func
+    df = _func(pipeline.get(f, "forward", positions, kinds, False))
     return df(*full, *(tangents[i] for i in positions))
 
 
@@ -371,8 +402,8 @@ def vjp(f, *primals):
     full = _full_args(f, primals, "vjp")
     positions = _float_positions(primals)            # integers get a zero gradient
     full, kinds = _prepare(full, positions)
-    df = pipeline.get(f, "reverse", positions, kinds, False, True).func
-    out = f(*full)
+    df = _func(pipeline.get(f, "reverse", positions, kinds, False, True))
+    out = _primal(f, full)
 
     def pullback(cotangent):
         _check_like(f, "vjp", "cotangent", f"the output of {_name(f)}", cotangent, out)
@@ -416,23 +447,23 @@ def _jacobian(f, wrt, kind, label=None):
         args, kinds = _prepare(bind(args, kwargs), positions)
         inner = _scalar_inside(f, kinds)
         if inner is not None:
-            _check_scalar(inner, inner(*args), "hessian" if label == "hessian" else "grad")
+            _check_scalar(inner, _primal(inner, args), "hessian" if label == "hessian" else "grad")
         if kind == "jacfwd":
             per_arg = []
             out = None
             for p in positions:
-                df = pipeline.get(f, "forward", (p,), kinds, True).func
+                df = _func(pipeline.get(f, "forward", (p,), kinds, True))
                 pairs = [df(*args, e) for e in _units(args[p])]
                 if out is None:
-                    out = pairs[0][0] if pairs else f(*args)
+                    out = pairs[0][0] if pairs else _primal(f, args)
                 per_arg.append([t for _, t in pairs])
             items = out if isinstance(out, (tuple, list)) else (out,)
             blocks = [[_columns([c[k] if isinstance(out, (tuple, list)) else c for c in cols],
                                 np.shape(o), np.shape(args[p]))
                        for cols, p in zip(per_arg, positions)] for k, o in enumerate(items)]
         else:
-            df = pipeline.get(f, "reverse", positions, kinds, False).func
-            out = f(*args)
+            df = _func(pipeline.get(f, "reverse", positions, kinds, False))
+            out = _primal(f, args)
             items = out if isinstance(out, (tuple, list)) else (out,)
             blocks = []
             for k, o in enumerate(items):

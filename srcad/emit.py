@@ -156,6 +156,15 @@ class Emitter:
             mapping["IDX"] = rules.index_ast(call_.static, [ir.atom_ast(a) for a in call_.args],
                                              False)
         mapping.update(extra)
+        if call_.prim.kind in ("elementwise", "reduce"):
+            # a ufunc or reduction of a list or tuple computes on np.asarray of it: so do
+            # its derivative's templates (`2.0 * x` of a tuple is a TypeError)
+            for p in call_.prim.diff_params:
+                a = bound.get(p)
+                if isinstance(a, ir.Name) and a.id in self.seqs:
+                    for key in (p, f"{p}_dot"):
+                        if key in mapping:
+                            mapping[key] = _asarray(mapping[key])
         same = self.act.same_shape
 
         def atom(node):
@@ -196,6 +205,12 @@ class Emitter:
                 self.helper_calls[id(new)] = (new, helper)
             return new
         return build(tmpl.tree)
+
+
+def _asarray(node: ast.expr) -> ast.expr:
+    """`np.asarray(node)`."""
+    return ast.Call(func=ast.Attribute(value=name_load("np"), attr="asarray", ctx=ast.Load()),
+                    args=[node], keywords=[])
 
 
 _TEMPLATE_HELPERS: dict = {}

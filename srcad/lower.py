@@ -206,8 +206,7 @@ class _Lowerer:
                              "supported; list the parameters explicitly", fn)
         self.version = {p: p for p in self.params}
         body = self.block(fn.body)
-        body = _eliminate_returns(body, self, fn)
-        _freeze_tests(body, self)
+        body = _pin_tests(_eliminate_returns(body, self, fn), self)
         out = ir.Function(name=fn.name, params=self.params, body=body, filename=self.p.filename,
                           firstline=self.p.lineno(fn), source_lines=self.p.source_lines,
                           env=self.p, injected=self.injected, merge_names=self.merge_names,
@@ -576,12 +575,11 @@ class _Lowerer:
         rule = prim if not callable(prim) or isinstance(prim, rules.Rule) else rules.lookup(prim)
         atoms = list(args) + list((kwargs or {}).values())
         key = self.cse_key(rule, args, kwargs, static)
-        if key is not None and key in self.cse:
-            # the same pure operation on the same values, earlier in straight-line code
-            if dest is None:
-                return self.cse[key]
-            self.emit(ir.Assign(dest, self.cse[key], self.line))
-            return ir.Name(dest)
+        if key is not None and key in self.cse and dest is None:
+            # the same pure operation on the same values, earlier in straight-line code;
+            # never into a variable (`a = x * 2.0; b = x * 2.0`): b would share a's array,
+            # which Python's b does not (`a += 1.0` would then have to be refused)
+            return self.cse[key]
         name = self.fresh_temp() if dest is None or ir.Name(dest) in atoms else dest
         self.emit(ir.Assign(name, ir.Call(rule, list(args), dict(kwargs or {}), static),
                             self.line))
@@ -981,6 +979,24 @@ def _describe(node) -> str:
 
 # ---------------------------------------------------------------- returns and jumps
 
+def _pin_tests(stmts, low) -> list:
+    """`if t:` whose branch reassigns t tests a copy of t made before it: the reverse sweep
+    tests it again after the branch ran (`if returned: ... else: ...; returned = True`)."""
+    out = []
+    for s in stmts:
+        if isinstance(s, ir.If):
+            s.body, s.orelse = _pin_tests(s.body, low), _pin_tests(s.orelse, low)
+            if isinstance(s.test, ir.Name) and s.test.id in {
+                    t for x in ir.walk(s.body + s.orelse) for t in ir.targets(x)}:
+                copy = low.fresh_temp()
+                out.append(ir.Assign(copy, s.test, s.line))
+                s.test = ir.Name(copy)
+        elif isinstance(s, (ir.For, ir.While)):
+            s.body = _pin_tests(s.body, low)
+        out.append(s)
+    return out
+
+
 def _eliminate_returns(body, lowerer, fn_node) -> list:
     """Make every path end at the function's last statement: early returns become a result
     variable (and a flag plus `break` inside loops); code after a branch that jumps moves
@@ -1123,22 +1139,6 @@ def _renamed_copy(stmts, lowerer) -> list:
         elif isinstance(s, ir.Return):
             s.value = atom(s.value)
     return stmts
-
-
-def _freeze_tests(block, lowerer):
-    """An `if n:` whose branches reassign `n` (the early-return flag, set where a path
-    returns) tests a copy of `n` taken before it: the reverse sweep replays each branch from
-    its test's value, which must be the value the primal tested, not the one it left."""
-    for k in range(len(block)):
-        s = block[k]
-        for b in ir.blocks(s):
-            _freeze_tests(b, lowerer)
-        if isinstance(s, ir.If) and isinstance(s.test, ir.Name) and any(
-                s.test.id in ir.targets(x) for b in ir.blocks(s) for x in ir.walk(b)):
-            copy_ = lowerer.fresh_temp()
-            block[k] = [ir.Assign(copy_, s.test, s.line), s]
-            s.test = ir.Name(copy_)
-    block[:] = [x for s in block for x in (s if isinstance(s, list) else [s])]
 
 
 def _strip_exits(block):

@@ -579,13 +579,14 @@ def _calls_impure(node, impure) -> bool:
 
 
 def _remove_dead(fn, impure):
-    """Drop assignments nothing reads, counting reads so each removal is cheap."""
+    """Drop assignments nothing reads, counting reads so each removal is cheap (`x += e`
+    reads x: its Name is a Store)."""
     loads: dict = {}
-    for n in _names(fn):
-        if isinstance(n.ctx, ast.Load):
-            loads[n.id] = loads.get(n.id, 0) + 1
-    for n in nodes(fn):                      # `g += e` reads g (and is never dropped)
-        if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+    for n in nodes(fn):
+        if n.__class__ is ast.Name:
+            if isinstance(n.ctx, ast.Load):
+                loads[n.id] = loads.get(n.id, 0) + 1
+        elif n.__class__ is ast.AugAssign and n.target.__class__ is ast.Name:
             loads[n.target.id] = loads.get(n.target.id, 0) + 1
     changed = True
     while changed:

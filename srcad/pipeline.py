@@ -45,6 +45,9 @@ class Derivative:
     params: list          # the primal's parameter names
     out_kind: str = ANY   # the kind of the primal's output (FLOAT: a scalar for sure)
     valid: object = None  # () -> bool: whether it still is the derivative of the function got
+    # positions of the parameters Python's f may change in place: the derivative may too
+    # (it calls helpers that do), so the API hands it copies of those arguments
+    mutates: tuple = ()
 
 
 class _Built:
@@ -622,7 +625,8 @@ def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_valu
     for func in b.funcs:              # what srcad built (the alias analysis trusts its stacks)
         func.__srcad_derivative__ = b.mode
     return Derivative(func=b.funcs[0] if len(b.funcs) == 1 else tuple(b.funcs), text=b.text,
-                      params=b.fn.params, out_kind=b.act.kind(b.fn.body[-1].value))
+                      params=b.fn.params, out_kind=b.act.kind(b.fn.body[-1].value),
+                      mutates=tuple(i for i, p in enumerate(b.fn.params) if p in b.act.mutated))
 
 
 def _print(b: Build, pass_name: str, shown, header: bool):

@@ -140,9 +140,10 @@ def grad_like(g, x):
 
 def unindex(g, x, idx):
     """Adjoint of `x[idx]`: a zero array shaped like `x` with `g` added at `idx` (repeats add up).
-    For a list or tuple `x`, a list of per-item adjoints (0.0 where nothing flows)."""
+    For a list or tuple `x`, a list of per-item adjoints, zeros shaped like the items where
+    nothing flows (rules may reshape or index an array item's adjoint)."""
     if isinstance(x, (list, tuple)):
-        return index_add(Items([0.0] * len(x)), idx, g)
+        return index_add(Items(0.0 if type(v) is float else zeros_like(v) for v in x), idx, g)
     # at least x's own float dtype, so later terms added in place keep their precision
     dt = np.result_type(_float_dtype(np.asarray(g)), _float_dtype(x)) if np.ndim(x) else np.float64
     box = _box(idx, np.ndim(x))
@@ -287,6 +288,8 @@ def _matmul_t(a):
 
 def matmul_vjp_x(g, x, y):
     """Adjoint of `x @ y` (and of `np.dot` for up to 2-d operands) with respect to `x`."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return zeros_like(x)
     if type(y) is np.ndarray and type(x) is np.ndarray and x.ndim == 2 == y.ndim:
         return g @ y.T                            # matrices: no broadcasting to undo
     if np.ndim(x) == 0 or np.ndim(y) == 0:
@@ -300,6 +303,8 @@ def matmul_vjp_x(g, x, y):
 
 def matmul_vjp_y(g, x, y):
     """Adjoint of `x @ y` (and `np.dot` for up to 2-d operands) with respect to `y`."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return zeros_like(y)
     if type(y) is np.ndarray and type(x) is np.ndarray and x.ndim == 2 == y.ndim:
         return x.T @ g
     if np.ndim(x) == 0 or np.ndim(y) == 0:
@@ -460,6 +465,8 @@ def prod_others_jvp(x, t, axis=None):
 
 def uncumsum(g, x, axis=None):
     """Adjoint of `np.cumsum(x, axis)`: sums of `g` from each position to the end."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return zeros_like(x)
     if axis is None:
         g = np.ravel(g)
         return np.reshape(np.cumsum(g[::-1])[::-1], np.shape(x))
@@ -533,6 +540,8 @@ def cumprod_vjp_vjp(u, g, x, p, axis=None):
 
 def inner_vjp_x(g, x, y):
     """Adjoint of `np.inner(x, y)` with respect to `x`."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return zeros_like(x)
     if np.ndim(x) == 0:
         return np.sum(g * y)
     if np.ndim(y) == 0:
@@ -543,6 +552,8 @@ def inner_vjp_x(g, x, y):
 
 def inner_vjp_y(g, x, y):
     """Adjoint of `np.inner(x, y)` with respect to `y`."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return zeros_like(y)
     if np.ndim(y) == 0:
         return np.sum(g * x)
     if np.ndim(x) == 0:
@@ -562,6 +573,8 @@ def _tensordot_axes(nx, ny, axes):
 
 def tensordot_vjp_x(g, x, y, axes=2):
     """Adjoint of `np.tensordot(x, y, axes)` with respect to `x`."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return zeros_like(x)
     nx, ny = np.ndim(x), np.ndim(y)
     ax, ay = _tensordot_axes(nx, ny, axes)
     free_x = [i for i in range(nx) if i not in ax]
@@ -573,6 +586,8 @@ def tensordot_vjp_x(g, x, y, axes=2):
 
 def tensordot_vjp_y(g, x, y, axes=2):
     """Adjoint of `np.tensordot(x, y, axes)` with respect to `y`."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return zeros_like(y)
     nx, ny = np.ndim(x), np.ndim(y)
     ax, ay = _tensordot_axes(nx, ny, axes)
     free_x = [i for i in range(nx) if i not in ax]
@@ -798,6 +813,8 @@ def solve_vjp_a(g, a, b, z):
 
 def unconcatenate(g, xs, axis=0):
     """Adjoint of `np.concatenate(xs, axis)`: `g` cut back into pieces shaped like `xs`."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return Items(zeros_like(x) for x in xs)
     if axis is None:
         sizes = [np.size(x) for x in xs]
         return Items(np.reshape(p, np.shape(x))
@@ -821,6 +838,8 @@ def unstack(g, axis=0):
 
 def unhstack(g, xs):
     """Adjoint of `np.hstack(xs)`: pieces of `g` shaped like `xs`."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return Items(zeros_like(x) for x in xs)
     axis = 0 if np.ndim(np.atleast_1d(xs[0])) == 1 else 1
     sizes = [np.shape(np.atleast_1d(x))[axis] for x in xs]
     return Items(np.reshape(p, np.shape(x))
@@ -829,6 +848,8 @@ def unhstack(g, xs):
 
 def unvstack(g, xs):
     """Adjoint of `np.vstack(xs)`: pieces of `g` shaped like `xs`."""
+    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+        return Items(zeros_like(x) for x in xs)
     sizes = [np.shape(np.atleast_2d(x))[0] for x in xs]
     return Items(np.reshape(p, np.shape(x))
                  for p, x in zip(np.split(g, np.cumsum(sizes)[:-1]), xs))

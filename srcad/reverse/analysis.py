@@ -173,10 +173,11 @@ class Adjoints:
         _set(lazy, name, is_lazy)
         return how, is_lazy
 
-    def zero(self, n: str, state: dict, wide: set) -> bool:
+    def zero(self, n: str, state: dict, wide: set, bound: bool = False) -> bool:
         """The adjoint of `n` set to a new zero; whether that zero is 0.0 (where n may be
-        unbound or ragged: LIVE, not wide) rather than a new array of n's (OWNED, wide)."""
-        if n in self.facts.maybe_unbound or n in self.facts.ragged:
+        unbound, unless `bound`: just popped back, or ragged: LIVE, not wide) rather than a
+        new array of n's (OWNED, wide)."""
+        if (n in self.facts.maybe_unbound and not bound) or n in self.facts.ragged:
             state[n] = LIVE
             wide.discard(n)
             return True
@@ -184,13 +185,15 @@ class Adjoints:
         wide.add(n)
         return False
 
-    def consumes(self, n: str, state: dict, wide: set, lazy: set, zeroed: set) -> bool:
+    def consumes(self, n: str, state: dict, wide: set, lazy: set, zeroed: set,
+                 bound: bool = False) -> bool:
         """After the adjoint of n's definition: n's earlier value's adjoint starts at zero
-        (where it is live across loop iterations, `zeroed`) or is absent. Whether zeroed."""
+        (where it is live across loop iterations, `zeroed`) or is absent. Whether zeroed.
+        `bound`: n's earlier value was just popped back (see `restored`)."""
         lazy.discard(n)
         wide.discard(n)
         if n in zeroed and n in self.act.active:
-            self.zero(n, state, wide)
+            self.zero(n, state, wide, bound)
             return True
         state.pop(n, None)
         return False
@@ -232,7 +235,13 @@ class Adjoints:
                 self.accumulate(name, term, state, wide, set(),
                                 is_wide=name in term.operands or (term.via_bar and target_wide))
         for t in targets:
-            self.consumes(t, state, wide, set(), zeroed)
+            self.consumes(t, state, wide, set(), zeroed, bound=self.restored(s, t))
+
+    def restored(self, s: ir.Assign, n: str) -> bool:
+        """Whether the reverse sweep pops n's earlier value back after s's adjoint."""
+        f = self.facts
+        return id(s) not in f.first_defs and n in f.overwritten and n not in f.for_targets \
+            and n not in f.remat
 
     def branch(self, s: ir.If, state: dict, wide: set, zeroed: set):
         entry = self.wide_entry(s, wide)

@@ -396,14 +396,18 @@ class _Reverse(Emitter):
         return any(isinstance(n, ast.Name) and n.id in (target, also) for n in _operands(expr))
 
     def consume(self, names, state, out: list, restore=True):
-        """After a definition's adjoint: the earlier value of each name starts at zero."""
+        """After a definition's adjoint: the earlier value of each name is popped back and
+        its adjoint starts at zero (a zero shaped like that value, which a loop may have
+        reassigned with another shape)."""
         for n in names:
             self.lazy_def.pop(n, None)
-            if self.an.consumes(n, state, self.wide, self.lazy, self.zero_on_consume):
-                out.append(self.zero_stmt(n, state))
-            if restore and n in self.overwritten and n not in self.facts.for_targets and \
-                    n not in self.facts.remat:
+            restored = restore and n in self.overwritten and \
+                n not in self.facts.for_targets and n not in self.facts.remat
+            if restored:                     # first: the zero is shaped like it
                 out.append(_Restore(n))
+            if self.an.consumes(n, state, self.wide, self.lazy, self.zero_on_consume,
+                                bound=restored):
+                out.append(self.zero_stmt(n, state, bound=restored))
 
     def rev_stmt(self, s, state) -> list:
         out: list = []
@@ -619,17 +623,18 @@ class _Reverse(Emitter):
         for n in self.an.missing(state, want):
             self.zero(n, state, out)
 
-    def zero(self, n: str, state, out: list):
-        out.append(self.zero_stmt(n, state))
+    def zero(self, n: str, state, out: list, bound: bool = False):
+        out.append(self.zero_stmt(n, state, bound))
 
-    def zero_stmt(self, n: str, state) -> ast.stmt:
+    def zero_stmt(self, n: str, state, bound: bool = False) -> ast.stmt:
         """Set the adjoint of `n` to a new zero: an array of n's shape and dtype, which only
         this adjoint holds; or 0.0, which reads nothing and every adjoint operation takes as
-        a zero of any shape, where `n` may be unassigned on this path or its shape may differ
+        a zero of any shape, where `n` may be unassigned on this path (unless `bound`: n was
+        just popped back, None where it was unassigned) or its shape may differ
         from one item of a sequence to the next; for a sequence whose items' shapes may
         differ (`[W, b]`: zeros_like cannot make an array of it), one 0.0 per item. Neither
         is owned: terms add to them item by item (add_items), never in place."""
-        if self.an.zero(n, state, self.wide):
+        if self.an.zero(n, state, self.wide, bound):
             zero = ast.Constant(0.0)
             if n in self.facts.ragged and n in self.seqs and n not in self.facts.maybe_unbound:
                 zero = ast.BinOp(left=ast.List(elts=[zero], ctx=ast.Load()), op=ast.Mult(),

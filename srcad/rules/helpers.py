@@ -27,7 +27,7 @@ deflinear(runtime.unreduce, "g, like, axis=None, keepdims=False", storage="view"
           vjp="unreduce_vjp(out_bar, g, axis, keepdims)")
 deflinear(runtime.unreduce_vjp, "h, g, axis=None, keepdims=False", shape_args="g",
           vjp="unreduce(out_bar, h, axis, keepdims)")
-deflinear(runtime.grad_like, "g, x", vjp="unbroadcast(out_bar, g)", kind="first",
+deflinear(runtime.grad_like, "g, x", vjp="unbroadcast(out_bar, g)", kind="like",
           storage="same", shape_args="x")
 # g may be smaller than x[idx] and broadcast into it (a sum's adjoint left as a scalar)
 deflinear(runtime.unindex, "g, x, idx", vjp="unbroadcast(out_bar[idx], g)", shape_args="x")
