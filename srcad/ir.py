@@ -307,6 +307,11 @@ def verify(fn: Function) -> None:
                     temp_defs.add(t)
             if isinstance(s, Assign):
                 st = st.assign(targets(s), fresh)
+            elif isinstance(s, If) and isinstance(s.test, Const):
+                # `if True:` (a constant test, as in srcad's own code): only one branch runs
+                st = check(s.body if s.test.value else s.orelse, st, breaks, continues)
+                if st is None:
+                    return None
             elif isinstance(s, If):
                 c = s.test.id if isinstance(s.test, Name) else None
                 known = st.facts.get(c)

@@ -45,3 +45,13 @@ def test_matmul_adjoint_of_a_vector_operand_matches_the_entrywise_sum():
         # a g that broadcasts (a lazy scalar adjoint) still sums back
         np.testing.assert_allclose(runtime.matmul_vjp_y(2.0, X, w),
                                    (2.0 * X).reshape(-1, 3).sum(axis=0), rtol=1e-12)
+
+
+def test_second_order_through_constant_tests():
+    assert srcad.grad(srcad.grad(R.constant_test_elif))(0.4) == 0.0
+    assert srcad.hessian(R.constant_test_elif)(0.4) == 0.0
+    x = np.array([0.3, -0.8])
+    H = srcad.hessian(R.constant_test_return_in_loop)(x)
+    t = np.tanh(x)
+    np.testing.assert_allclose(H, np.diag(-2 * t * (1 - t ** 2)), rtol=1e-12)
+    check_grads(srcad.grad(R.constant_test_return_in_loop), x)
