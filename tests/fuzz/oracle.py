@@ -377,7 +377,7 @@ def _where(e):
 def _internal(message):
     """Whether a SrcadError is about srcad's own code (its IR check, or generated code it
     differentiates at second order): an internal error, not a refusal of the user's code."""
-    return "SSA check: " in message or "<srcad " in message
+    return "SSA check: " in message or "<srcad " in message or "internal check after " in message
 
 
 def _message_class(message):
