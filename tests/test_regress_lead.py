@@ -55,3 +55,9 @@ def test_second_order_through_constant_tests():
     t = np.tanh(x)
     np.testing.assert_allclose(H, np.diag(-2 * t * (1 - t ** 2)), rtol=1e-12)
     check_grads(srcad.grad(R.constant_test_return_in_loop), x)
+
+
+def test_outer_adjoint_of_a_scalar_or_zero_cotangent():
+    y = np.array([0.1, -0.3])
+    np.testing.assert_array_equal(srcad.grad(R.unused_outer)(y), [2.0, 2.0])
+    check_grads(R.unused_outer, y)

@@ -27,8 +27,9 @@ defrule(np.inner, "x, y", name="np.inner", kind=ANY,          # contracts the la
         vjp={"x": "inner_vjp_x(out_bar, x, y)", "y": "inner_vjp_y(out_bar, x, y)"})
 defrule(np.outer, "x, y", name="np.outer", kind=ANY,          # ravel(x)[:, None] * ravel(y)
         jvp={"x": "np.outer(x_dot, y)", "y": "np.outer(x, y_dot)"},
-        vjp={"x": "np.reshape(out_bar @ np.ravel(y), np.shape(x))",
-             "y": "np.reshape(np.ravel(x) @ out_bar, np.shape(y))"})
+        # (out_bar broadcast first: it may be a scalar, a lazy sum's adjoint or a 0.0 zero)
+        vjp={"x": "np.reshape(np.broadcast_to(out_bar, np.shape(out)) @ np.ravel(y), np.shape(x))",
+             "y": "np.reshape(np.ravel(x) @ np.broadcast_to(out_bar, np.shape(out)), np.shape(y))"})
 defrule(np.tensordot, "x, y, axes=2", name="np.tensordot", kind=ANY,
         jvp={"x": "np.tensordot(x_dot, y, axes)", "y": "np.tensordot(x, y_dot, axes)"},
         vjp={"x": "tensordot_vjp_x(out_bar, x, y, axes)",
