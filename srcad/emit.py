@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from . import ir, rules, runtime
 from .activity import Activity, bound_args
+from .errors import UnsupportedSyntaxError
 from .rules import ANY, FLOAT, INT
 from .rules.helpers import BROADCASTING
 
@@ -143,6 +144,20 @@ class Emitter:
             out.append(line_mark(s.line))
             self.last_line = s.line
 
+    def active_rules(self, s: ir.Assign, bound: dict, table: dict, mode: str):
+        """(parameter, atom, template) for each argument of `s`'s rule a derivative flows
+        through, from the rule's `table` (jvp or vjp); a missing template is refused."""
+        prim = s.value.prim
+        for p in prim.diff_params:
+            a = bound.get(p)
+            if a is None or not self.active(a):
+                continue
+            tmpl = table.get(p)
+            if tmpl is None:
+                raise UnsupportedSyntaxError(f"{prim.label} has no {mode}-mode rule for "
+                                             f"argument {p!r}", self.fn.filename, s.line)
+            yield p, a, tmpl
+
     def template(self, tmpl: rules.Template, s: ir.Assign, extra: dict,
                  strip_bcast: bool = False) -> ast.expr:
         """Instantiate a rule template for statement `s` = `out = prim(...)`: substitute the
@@ -260,21 +275,11 @@ def sequences(fn: ir.Function, act: Activity) -> set:
         elif isinstance(v, ir.Call) and seq_param(v.prim):
             a = bound_args(v).get(seq_param(v.prim))
             used |= {a.id} if isinstance(a, ir.Name) else set()
-    out |= unpacked & used
-    changed = True
-    while changed:
-        changed = False
-        for st in ir.walk(fn.body):
-            if not isinstance(st, ir.Assign) or isinstance(st.target, tuple) or \
-                    st.target in out:
-                continue
-            v = st.value
-            if isinstance(v, ir.Call) and seq_param(v.prim):
-                v = bound_args(v).get(seq_param(v.prim))
-            if isinstance(v, ir.Name) and v.id in out:
-                out.add(st.target)
-                changed = True
-    return out
+    def reaches(v, out):
+        if isinstance(v, ir.Call) and seq_param(v.prim):
+            v = bound_args(v).get(seq_param(v.prim))
+        return isinstance(v, ir.Name) and v.id in out
+    return ir.grow(fn.body, out | (unpacked & used), reaches)
 
 
 def sum_exprs(exprs: list) -> ast.expr:

@@ -101,14 +101,7 @@ class _Forward(Emitter):
             return primal + [assign(self.d(target), self.template(prim.jvp_shared, s, dots))]
         terms = []
         all_active = all(self.active(bound[p]) for p in prim.diff_params if p in bound)
-        for p in prim.diff_params:
-            a = bound.get(p)
-            if a is None or not self.active(a):
-                continue
-            tmpl = prim.jvp.get(p)
-            if tmpl is None:
-                raise UnsupportedSyntaxError(f"{prim.label} has no forward-mode rule "
-                                             f"for argument {p!r}", self.fn.filename, s.line)
+        for p, a, tmpl in self.active_rules(s, bound, prim.jvp, "forward"):
             terms.append(self.template(tmpl, s, {f"{p}_dot": name_load(self.d(a.id))},
                                        strip_bcast=all_active))
         if target in self.seqs and len(terms) > 1:      # lists: add item by item

@@ -259,6 +259,21 @@ def reads(s) -> list:
     return [a.id for a in atoms if isinstance(a, Name)]
 
 
+def grow(body: list, names: set, reaches) -> set:
+    """`names` and, to a fixpoint, the target of every single-target assignment whose
+    value `reaches(value, names)` says depends on them."""
+    out = set(names)
+    assigns = [s for s in walk(body) if isinstance(s, Assign) and not isinstance(s.target, tuple)]
+    changed = True
+    while changed:
+        changed = False
+        for s in assigns:
+            if s.target not in out and reaches(s.value, out):
+                out.add(s.target)
+                changed = True
+    return out
+
+
 # ---------------------------------------------------------------- checking
 
 def verify(fn: Function) -> None:

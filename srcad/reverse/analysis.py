@@ -361,30 +361,20 @@ def _rematerialized(fn: ir.Function, act: Activity, body, defs) -> dict:
 def _ragged(fn: ir.Function, act: Activity) -> set:
     """Sequences whose items' shapes may differ (`[W, b]`, a list argument), the items taken
     from them, and what is built from those: no single array is a zero adjoint of them."""
-    out = {p for p in fn.params if act.kind(ir.Name(p)) == SEQ}
-    changed = True
-    while changed:
-        changed = False
-        for st in ir.walk(fn.body):
-            if not isinstance(st, ir.Assign) or isinstance(st.target, tuple) or \
-                    st.target in out:
-                continue
-            v = st.value
-            if isinstance(v, ir.Name):
-                hit = v.id in out
-            elif not isinstance(v, ir.Call):
-                hit = False
-            elif v.prim in (PACK_LIST, PACK_TUPLE):
-                hit = any(isinstance(a, ir.Name) and a.id in out for a in v.args) or \
-                    not all(act.same_shape(a, v.args[0]) for a in v.args)
-            elif v.prim is LIST_APPEND or isinstance(v.prim, rules.IndexRule):
-                hit = any(isinstance(a, ir.Name) and a.id in out for a in v.args[:2])
-            else:
-                hit = False
-            if hit:
-                out.add(st.target)
-                changed = True
-    return out
+    def named(atoms, out):
+        return any(isinstance(a, ir.Name) and a.id in out for a in atoms)
+
+    def reaches(v, out):
+        if isinstance(v, ir.Name):
+            return v.id in out
+        if not isinstance(v, ir.Call):
+            return False
+        if v.prim in (PACK_LIST, PACK_TUPLE):
+            return named(v.args, out) or not all(act.same_shape(a, v.args[0]) for a in v.args)
+        if v.prim is LIST_APPEND or isinstance(v.prim, rules.IndexRule):
+            return named(v.args[:2], out)
+        return False
+    return ir.grow(fn.body, {p for p in fn.params if act.kind(ir.Name(p)) == SEQ}, reaches)
 
 
 def _assigned(stmts, before: set) -> set:

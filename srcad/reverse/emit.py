@@ -496,14 +496,7 @@ class _Reverse(Emitter):
                 shared = name_load(name)
             extra["SHARED"] = shared
         contributions: dict = {}             # one statement per input, even for x * x
-        for p in prim.diff_params:
-            a = bound.get(p)
-            if a is None or not self.active(a):
-                continue
-            tmpl = prim.vjp.get(p)
-            if tmpl is None:
-                raise UnsupportedSyntaxError(f"{prim.label} has no reverse-mode rule "
-                                             f"for argument {p!r}", self.fn.filename, s.line)
+        for p, a, tmpl in self.active_rules(s, bound, prim.vjp, "reverse"):
             expr, made_lazy = self.lazify(self.template(tmpl, s, extra), a.id, s)
             contributions.setdefault(a.id, []).append((expr, made_lazy))
         parts = [(n, sum_exprs([e for e, _ in c]), any(m for _, m in c))
