@@ -13,6 +13,7 @@ import pytest
 import show_custom
 import show_funcs as fx
 import srcad
+from srcad.testing import numerical_grad
 import srcad.runtime
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -92,19 +93,6 @@ def test_scalar_function(tmp_path):
         assert g == pytest.approx(srcad.grad(fx.survey, wrt=(0, 1))(x1, x2), rel=1e-15)
 
 
-def _central(f, args, i, h=1e-6):
-    x = np.array(args[i], dtype=float)
-    g = np.zeros_like(x)
-    for idx in np.ndindex(*x.shape):
-        up, down = x.copy(), x.copy()
-        up[idx] += h
-        down[idx] -= h
-        hi, lo = list(args), list(args)
-        hi[i], lo[i] = up, down
-        g[idx] = (f(*hi) - f(*lo)) / (2 * h)
-    return g
-
-
 def test_array_function_with_broadcasting_and_a_loop(tmp_path):
     rng = np.random.default_rng(1)
     w, X = rng.normal(size=3), rng.normal(size=(3, 3))
@@ -116,15 +104,15 @@ def test_array_function_with_broadcasting_and_a_loop(tmp_path):
     want_w, want_b = srcad.grad(fx.smooth, wrt=("w", "b"))(w, b, X)
     np.testing.assert_allclose(gw, want_w, rtol=1e-14)
     np.testing.assert_allclose(gb, want_b, rtol=1e-14)
-    np.testing.assert_allclose(gw, _central(fx.smooth, (w, b, X), 0), rtol=1e-6)
-    np.testing.assert_allclose(gb, _central(fx.smooth, (w, b, X), 1), rtol=1e-6)
+    np.testing.assert_allclose(gw, numerical_grad(fx.smooth, (w, b, X), 0), rtol=1e-6)
+    np.testing.assert_allclose(gb, numerical_grad(fx.smooth, (w, b, X), 1), rtol=1e-6)
     assert gb.shape == b.shape
 
     text = srcad.export(fx.smooth, tmp_path / "smooth_jvp.py", mode="forward", wrt="w")
     t = np.array([1.0, -2.0, 0.5])
     (out, dout), = run_blocked(tmp_path, "smooth_jvp", "smooth_jvp", [(w, b, X, t)], tmp_path)
     assert out == pytest.approx(fx.smooth(w, b, X))
-    assert dout == pytest.approx(float(_central(fx.smooth, (w, b, X), 0) @ t), rel=1e-6)
+    assert dout == pytest.approx(float(numerical_grad(fx.smooth, (w, b, X), 0) @ t), rel=1e-6)
 
 
 def test_runtime_helpers_copied_are_only_those_needed(tmp_path):
@@ -159,7 +147,7 @@ def test_helper_and_globals_come_from_the_users_module(tmp_path):
     assert imports_of(text) <= {"__future__", "math", "numpy", "show_funcs"}
     g, = run_blocked(tmp_path, "model_grad", "model_grad", [(w, X)], tmp_path)
     np.testing.assert_allclose(g, srcad.grad(fx.model)(w, X), rtol=1e-14)
-    np.testing.assert_allclose(g, _central(fx.model, (w, X), 0), rtol=1e-6)
+    np.testing.assert_allclose(g, numerical_grad(fx.model, (w, X), 0), rtol=1e-6)
 
     text = srcad.export(fx.with_nested, tmp_path / "nested_grad.py")
     g, = run_blocked(tmp_path, "nested_grad", "with_nested_grad", [(0.7,)], tmp_path)

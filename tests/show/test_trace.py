@@ -16,6 +16,7 @@ import pytest
 
 import show_funcs as fx
 import srcad
+from srcad.testing import numerical_grad
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 X1, X2 = 2.0, 5.0
@@ -173,26 +174,13 @@ def test_branches_and_while_loops():
     assert [r.tangent for r in t.rows if r.op == "x > 1.0"] == [None] * 4
 
 
-def _central(f, args, i, h=1e-6):
-    x = np.array(args[i], dtype=float)
-    g = np.zeros_like(x)
-    for idx in np.ndindex(*x.shape):
-        up, down = x.copy(), x.copy()
-        up[idx] += h
-        down[idx] -= h
-        lo, hi = list(args), list(args)
-        hi[i], lo[i] = up, down
-        g[idx] = (f(*hi) - f(*lo)) / (2 * h)
-    return g
-
-
 def test_arrays_and_helpers():
     rng = np.random.default_rng(0)
     w, b, X = rng.normal(size=3), 0.1, rng.normal(size=(3, 3))
     t = srcad.trace(fx.smooth, w, b, X, mode="reverse", wrt=(0, 1))
     gw, gb = t.result
-    np.testing.assert_allclose(gw, _central(fx.smooth, (w, b, X), 0), rtol=1e-6)
-    assert gb == pytest.approx(float(_central(fx.smooth, (w, b, X), 1)), rel=1e-6)
+    np.testing.assert_allclose(gw, numerical_grad(fx.smooth, (w, b, X), 0), rtol=1e-6)
+    assert gb == pytest.approx(float(numerical_grad(fx.smooth, (w, b, X), 1)), rel=1e-6)
     assert isinstance(t.value("z"), np.ndarray) and t.value("z").shape == (3, 3)
     t = srcad.trace(fx.model, w, X)
     rows = [r for r in t.rows if r.op == "layer(v0, 1.5)"]
@@ -200,9 +188,9 @@ def test_arrays_and_helpers():
     e = np.zeros(3)
     e[0] = 1.0
     t = srcad.trace(fx.model, w, X, seed=e)
-    assert t.result == pytest.approx(_central(fx.model, (w, X), 0)[0], rel=1e-6)
+    assert t.result == pytest.approx(numerical_grad(fx.model, (w, X), 0)[0], rel=1e-6)
     t = srcad.trace(fx.model, w, X, mode="reverse")
-    np.testing.assert_allclose(t.result, _central(fx.model, (w, X), 0), rtol=1e-6)
+    np.testing.assert_allclose(t.result, numerical_grad(fx.model, (w, X), 0), rtol=1e-6)
 
 
 def test_html_table():
