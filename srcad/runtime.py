@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 __all__ = ["unbroadcast", "bcast", "zeros_like", "grad_like", "stop_gradient", "unindex",
-           "unreduce", "unreduce_vjp", "untranspose", "matmul_vjp_x", "matmul_vjp_y", "dot_vjp_x",
+           "unreduce", "unreduce_vjp", "unreshape", "untranspose", "matmul_vjp_x", "matmul_vjp_y", "dot_vjp_x",
            "dot_vjp_y", "tie_weight", "items_of",
            "max_weight", "index_add", "list_append", "add_items", "repeat_items", "Stack"]
 
@@ -349,6 +349,19 @@ def max_weight(x, out, axis=None, keepdims=False):
     hit = x == unreduce(out, x, axis, keepdims)
     w = hit / unreduce(np.sum(hit, axis=axis, keepdims=keepdims), x, axis, keepdims)
     return w.astype(_weight_dtype(x, x)) if type(w) is np.ndarray else w
+
+
+def unreshape(g, like, order="C"):
+    """`g` reshaped to `like`'s shape: the adjoint of a reshape of `like`. A 0-d `g` where
+    `like` has several items is the 0.0 that stands for a zero of any shape (broadcast); a
+    `g` with several items where `like` has one is summed (the adjoint of that broadcast)."""
+    shape = np.shape(like)
+    size = math.prod(shape)
+    if np.size(g) == size:
+        return np.reshape(g, shape, order=order)
+    if np.ndim(g) == 0:
+        return np.broadcast_to(g, shape)
+    return np.reshape(np.sum(g), shape)
 
 
 def untranspose(g, axes=None):

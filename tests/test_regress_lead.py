@@ -1,5 +1,6 @@
 """Regression tests for bugs the lead fixed while merging issue 9's work."""
 import numpy as np
+import pytest
 
 import srcad
 from srcad.testing import check_grads
@@ -61,3 +62,12 @@ def test_outer_adjoint_of_a_scalar_or_zero_cotangent():
     y = np.array([0.1, -0.3])
     np.testing.assert_array_equal(srcad.grad(R.unused_outer)(y), [2.0, 2.0])
     check_grads(R.unused_outer, y)
+
+
+def test_reshape_adjoints_take_the_zero_of_any_shape():
+    y = np.array([0.5, -1.5])
+    gx, gy = srcad.grad(R.array_zero_at_join, wrt=(0, 1))(0.5, y)
+    assert gx == pytest.approx(1.0 + 2 * 0.5)    # d/dx (1 + x) x
+    np.testing.assert_array_equal(gy, [1.0, 1.0])
+    check_grads(R.array_zero_at_join, 0.5, y)
+    assert srcad.hessian(R.array_zero_at_join)(0.5, y) == pytest.approx(2.0)

@@ -36,6 +36,10 @@ defrule(runtime.index_add, "acc, idx, g", name="index_add", kind=ANY, pure=False
         storage="same", inplace=True,
         jvp={"acc": "bcast(acc_dot, out)", "g": "unindex(g_dot, acc, idx)"},
         vjp={"acc": "out_bar", "g": "unbroadcast(out_bar[idx], g)"})
+# unreshape(g, like) is g with like's shape (like gives only its shape); its transpose
+# reshapes back to g's shape
+deflinear(runtime.unreshape, "g, like, order='C'", vjp="unreshape(out_bar, g, order)",
+          storage="view", shape_args="like")
 deflinear(runtime.untranspose, "g, axes=None", vjp="np.transpose(out_bar, axes)",
           storage="view")
 # matmul_vjp_x(g, x, y) = g @ y.T is bilinear in (g, y); x gives only its shape

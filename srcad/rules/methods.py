@@ -34,13 +34,13 @@ _SPREAD = "a=None, b=None, c=None, d=None, e=None, f=None"
 
 defmethod("reshape", f"x, {_SPREAD}, order='C'", kind=ANY, storage="view",
           jvp="np.reshape(x_dot, np.shape(out), order=order)",
-          vjp="np.reshape(out_bar, np.shape(x), order=order)")
+          vjp="unreshape(out_bar, x, order)")
 defmethod("transpose", f"x, {_SPREAD}", kind=ANY, storage="view",
           jvp="np.transpose(x_dot, star_args(a, b, c, d, e, f))",
           vjp="untranspose(out_bar, star_args(a, b, c, d, e, f))")
 defmethod("flatten", "x, order='C'", kind=ANY,
           jvp="np.ravel(x_dot, order)",
-          vjp="np.reshape(out_bar, np.shape(x), order=order)")
+          vjp="unreshape(out_bar, x, order)")
 defmethod("astype", "x, dtype", kind=ANY,
           jvp="cast_tangent(x_dot, out)",
           vjp="cast_adjoint(out_bar, out)")

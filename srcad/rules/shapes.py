@@ -19,13 +19,13 @@ from . import ANY, deflinear, defrule
 defrule(np.reshape, "x, shape=None, order='C', *, copy=None", name="np.reshape", kind=ANY,
         storage="view",
         jvp="np.reshape(x_dot, np.shape(out), order=order)",
-        vjp="np.reshape(out_bar, np.shape(x), order=order)")
+        vjp="unreshape(out_bar, x, order)")
 deflinear(np.ravel, "x, order='C'", name="np.ravel", method="ravel", storage="view",
-          vjp="np.reshape(out_bar, np.shape(x), order=order)")
+          vjp="unreshape(out_bar, x, order)")
 deflinear(np.expand_dims, "x, axis", name="np.expand_dims", storage="view",
-          vjp="np.reshape(out_bar, np.shape(x))")
+          vjp="unreshape(out_bar, x)")
 deflinear(np.squeeze, "x, axis=None", name="np.squeeze", method="squeeze", storage="view",
-          vjp="np.reshape(out_bar, np.shape(x))")
+          vjp="unreshape(out_bar, x)")
 
 # ------------------------------------------------------------ permutations of axes and entries
 deflinear(np.swapaxes, "x, axis1, axis2", name="np.swapaxes", method="swapaxes", storage="view",
