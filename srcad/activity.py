@@ -148,9 +148,9 @@ def _call_kind(call: ir.Call, kind) -> str:
 
 def _closed_lists(stmts, params) -> tuple:
     """Lists and tuples that never leave a group of names (built, appended to, sliced,
-    copied, indexed, measured with len, nothing else): (item atoms per name, one list per
-    group, so the kind of an entry is the join of its group's items; reads of an entry,
-    id(statement) -> the name indexed). srcad's own stacks (`x_stack = [*x_stack, x]`,
+    copied, indexed, measured with len, summed, nothing else): (item atoms per name, one
+    list per group, so the kind of an entry, and of the sum of floats, is the join of its
+    group's items; reads of an entry or sums, id(statement) -> the name read). srcad's own stacks (`x_stack = [*x_stack, x]`,
     `x = x_stack[-1]`) are such lists: their entries keep the kind of what was pushed."""
     def source(v):
         """The list a statement's value is made from (None: a new one), or False."""
@@ -195,6 +195,12 @@ def _closed_lists(stmts, params) -> tuple:
         elif isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
                 v.prim.key is builtins.len:
             uses = []
+        elif isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
+                v.prim.key is builtins.sum and isinstance(v.args[0], ir.Name) and \
+                not isinstance(s.target, tuple):
+            uses = []                    # the sum of the entries: typed like their join
+            if v.args[0].id in made:
+                reads[id(s)] = v.args[0].id
         bad.update(uses)
     changed = True                       # a group with one bad name is bad
     while changed:
@@ -253,6 +259,8 @@ def _kinds(fn, stmts, param_kinds) -> dict:
                 v = s.value
                 if id(s) in entries:
                     k = entry_kind(entries[id(s)])
+                    if isinstance(v, ir.Call) and v.prim.key is builtins.sum:
+                        k = FLOAT if k in (FLOAT, INT) else ANY
                 else:
                     k = _call_kind(v, kind) if isinstance(v, ir.Call) else kind(v)
                 if isinstance(s.target, tuple):
@@ -490,6 +498,43 @@ def _join_facts(a, b):
     return (a[0] | b[0], a[1] | b[1], pos)
 
 
+_DISJUNCTS = 24   # alias states kept apart per program point (path-sensitive); joined beyond
+
+
+def _keys(states) -> set:
+    return {frozenset(st.items()) for st in states}
+
+
+def _union(*groups) -> list:
+    """The states of several groups of paths, each kept apart so that facts which hold
+    together on one path are not mixed with another's (`x = y; y = zeros_like(y)` in a
+    loop: x and y never share at its head, though each may hold the other's old array);
+    joined into one beyond _DISJUNCTS."""
+    out, seen = [], set()
+    for g in groups:
+        for st in g:
+            key = frozenset(st.items())
+            if key not in seen:
+                seen.add(key)
+                out.append(st)
+    out = [st for k, st in enumerate(out)          # what another state covers adds nothing
+           if not any(j != k and _covers(other, st) and not (_covers(st, other) and j > k)
+                      for j, other in enumerate(out))]
+    return [_join_states(*out)] if len(out) > _DISJUNCTS else out
+
+
+def _covers(big, st) -> bool:
+    """Whether state `big` says all that `st` says: each name may share at least as much."""
+    for n, f in st.items():
+        g = big.get(n)
+        if g is None or not (f[0] <= g[0] and f[1] <= g[1]):
+            return False
+        if g[2] is not None and (f[2] is None or len(f[2]) != len(g[2]) or
+                                 not all(a <= b for a, b in zip(f[2], g[2]))):
+            return False
+    return True
+
+
 def _join_states(*states):
     states = [s for s in states if s is not None]
     if not states:
@@ -536,7 +581,7 @@ class _Aliases:
         # still holds the argument itself though it holds other arrays elsewhere
         self.arg_ndim = {self.init[p]: _ndim(("arg", k.partition(":")[2]))
                          for p, k in (param_kinds or {}).items() if p in self.init}
-        self.heads: dict = {}                # id(loop) -> the facts at its head
+        self.heads: dict = {}                # id(loop) -> the states at its head
         self.changed, self.rounds = False, 0
         self.mutations: dict = {}            # id(statement) -> [_Mutation]
         self.reach: dict = {}                # name -> every root it may reach, anywhere
@@ -550,43 +595,49 @@ class _Aliases:
             self.changed, self.rounds = False, self.rounds + 1
             self.mutations = {}
             self.returned = None
-            self.block(self.fn.body, dict(self.init), None)
+            self.block(self.fn.body, [dict(self.init)], None)
         return self
 
-    def block(self, stmts, st, loop):
+    def block(self, stmts, sts, loop):
+        """The states after `stmts` from the states `sts` before them (one per group of
+        paths; none: unreachable)."""
         for s in stmts:
-            if st is None:
-                return None
+            if not sts:
+                return []
             if isinstance(s, ir.Assign):
-                self.assign(s, st)
+                for st in sts:
+                    self.assign(s, st)
             elif isinstance(s, ir.If):
-                st = _join_states(self.block(s.body, dict(st), loop),
-                                  self.block(s.orelse, dict(st), loop))
+                sts = _union(self.block(s.body, [dict(st) for st in sts], loop),
+                             self.block(s.orelse, [dict(st) for st in sts], loop))
             elif isinstance(s, (ir.For, ir.While)):
-                st = self.loop(s, st)
+                sts = self.loop(s, sts)
             elif isinstance(s, ir.Break):
-                loop[1].append(st)
-                return None
+                loop[1].extend(sts)
+                return []
             elif isinstance(s, ir.Continue):
-                loop[0].append(st)
-                return None
+                loop[0].extend(sts)
+                return []
             elif isinstance(s, ir.Return):
-                f = self.value(s.value, st)
-                self.returned = f if self.returned is None else _join_facts(self.returned, f)
-        return st
+                for st in sts:
+                    f = self.value(s.value, st)
+                    self.returned = f if self.returned is None else \
+                        _join_facts(self.returned, f)
+        return sts
 
-    def loop(self, s, st):
-        head = _join_states(self.heads.get(id(s)), st)
-        body = dict(head)
+    def loop(self, s, sts):
+        head = _union(self.heads.get(id(s), []), sts)
+        body = [dict(st) for st in head]
         if isinstance(s, ir.For):
-            body[s.target] = _NOTHING
+            for st in body:
+                st[s.target] = _NOTHING
         ctx = ([], [])
         end = self.block(s.body, body, ctx)
-        new = _join_states(head, end, *ctx[0])
-        if new != self.heads.get(id(s)):
-            self.heads[id(s)] = new
+        new = _union(head, end, ctx[0])
+        if _keys(new) != _keys(self.heads.get(id(s), [])):
+            self.heads[id(s)] = [dict(st) for st in new]    # the caller changes its states
             self.changed = True
-        return _join_states(new if isinstance(s, ir.For) else None, *ctx[1])
+        return _union([dict(st) for st in new] if isinstance(s, ir.For) else [], ctx[1])
 
     # ------------------------------------------------------------ values
     def value(self, a, st):

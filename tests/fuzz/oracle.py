@@ -247,16 +247,24 @@ class _Reference:
         return value
 
     def fd_grad(self):
+        """Fourth-order central differences, at two step sizes: where they disagree the
+        function is too ill-conditioned there (sin of a huge value) for them to be an oracle."""
+        g = self._fd_grad(FD_STEP)
+        if not np.all(np.isfinite(g)) or np.max(np.abs(g), initial=0.0) > BOUND:
+            raise Unstable("gradient too large")
+        if not _close(self._fd_grad(FD_STEP / 4), g, LOOSE / 10):
+            raise Unstable("finite differences at two step sizes disagree")
+        return g
+
+    def _fd_grad(self, step):
         x0 = _flat(self.args)
         g = np.zeros_like(x0)
         for k in range(x0.size):
-            h = FD_STEP * max(1.0, abs(x0[k]))
+            h = step * max(1.0, abs(x0[k]))
             e = np.zeros_like(x0)
             e[k] = h
             g[k] = (8 * (self.at(x0 + e) - self.at(x0 - e))
                     - (self.at(x0 + 2 * e) - self.at(x0 - 2 * e))) / (12 * h)
-        if not np.all(np.isfinite(g)) or np.max(np.abs(g), initial=0.0) > BOUND:
-            raise Unstable("gradient too large")
         return g
 
     def fd_hessian(self, h=FD2_STEP):

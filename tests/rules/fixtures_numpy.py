@@ -21,7 +21,7 @@ from srcad.runtime import (add_items, bcast, repeat_items, cast_adjoint, cast_ta
                            recip_or_zero, rejoin, star_args,
                            tensordot_vjp_x, tensordot_vjp_y, tie_weight, unbroadcast,
                            unconcatenate, uncumsum, undiag, undiagonal, unhstack, unindex,
-                           unreduce, unreduce_vjp, unrepeat, unsplit, unstack, untile,
+                           unreduce, unreduce_vjp, unrepeat, unreshape, unsplit, unstack, untile,
                            untranspose, unvstack,
                            zeros_like)
 
@@ -476,6 +476,12 @@ def helper_untranspose(g):
     return untranspose(g, (1, 2, 0))
 
 
+@sample((pos(2, 3), pos(6)), (pos(6), pos(3, 2)), (pos(), pos(2, 3)), (pos(2, 3), pos()))
+def helper_unreshape(g, like):
+    # g reshaped, a 0-d g broadcast (the zero of any shape), many items onto one summed
+    return unreshape(g, like) * like
+
+
 @sample((pos(2, 4), pos(2, 3), pos(3, 4)), (pos(2, 3, 5, 5), pos(2, 3, 4), pos(5, 4, 5)),
         (pos(2, 3), pos(2, 3, 4), pos(4)))
 def helper_dot_vjp(g, x, y):
@@ -495,7 +501,7 @@ def helper_weights(x, y):
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_broadcasting, helper_unreduce, helper_unreduce_vjp, helper_grad_like,
       helper_unindex, helper_index_add,
-      helper_untranspose, helper_dot_vjp, helper_matmul_vjp, helper_weights)
+      helper_untranspose, helper_unreshape, helper_dot_vjp, helper_matmul_vjp, helper_weights)
 
 
 # ============================================================ elementwise table
