@@ -1,0 +1,37 @@
+"""kmeans: the k-means cost sum_i min_k |p_i - c_k|^2, and J / H for its gradient J and the
+diagonal H of its Hessian (diagonal: each coordinate of a centroid meets only its own),
+H by forward over reverse (the tangent of the gradient along ones)."""
+import numpy as np
+from gradbench import wrap
+
+import srcad
+
+
+def cost(points, centroids):
+    dists = (np.sum(points ** 2, axis=1)[None, :] + np.sum(centroids ** 2, axis=1)[:, None]
+             - 2.0 * (centroids @ points.T))
+    return np.sum(np.min(dists, axis=0))
+
+
+grad_ = srcad.grad(cost, wrt=1)
+
+
+def direction(points, centroids):
+    J, H = srcad.jvp(grad_, (points, centroids), (np.zeros_like(points), np.ones_like(centroids)))
+    return J / H
+
+
+def define():
+    p, c = np.arange(6.0).reshape(3, 2), np.ones((2, 2))
+    direction(p, c)
+
+
+def prepare(input):
+    return (np.asarray(input["points"], dtype=np.float64),
+            np.asarray(input["centroids"], dtype=np.float64))
+
+
+FUNCTIONS = {
+    "cost": wrap.multiple_runs(pre=prepare, post=float)(lambda a: cost(*a)),
+    "dir": wrap.multiple_runs(pre=prepare, post=lambda g: g.tolist())(lambda a: direction(*a)),
+}

@@ -1,0 +1,27 @@
+"""lse: the gradient of log-sum-exp, written as a NumPy user writes it."""
+import numpy as np
+from gradbench import wrap
+
+import srcad
+
+
+def logsumexp(x):
+    m = np.max(x)
+    return np.log(np.sum(np.exp(x - m))) + m
+
+
+gradient_ = srcad.grad(logsumexp)
+
+
+def define():
+    gradient_(np.ones(3))
+
+
+def prepare(input):
+    return np.asarray(input["x"], dtype=np.float64)
+
+
+FUNCTIONS = {
+    "primal": wrap.multiple_runs(pre=prepare, post=float)(logsumexp),
+    "gradient": wrap.multiple_runs(pre=prepare, post=lambda g: g.tolist())(gradient_),
+}

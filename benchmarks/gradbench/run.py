@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""srcad as a GradBench tool: speaks GradBench's JSON-lines protocol on stdin/stdout.
+
+Each eval is a module here (`lse.py`, `gmm.py`, ...) holding its objective in plain NumPy
+and the derivative srcad makes of it through the public API (no hand-written derivative).
+`define` builds (and caches) each derivative on a tiny input of the same kinds, so build
+time is reported in the define response and stays out of the timed runs.
+
+    ../shared/gradbench/run --eval lse --tool "python3 benchmarks/gradbench/run.py"
+"""
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))     # the srcad checkout
+
+EVALS = ("hello", "lse", "llsq", "ode", "kmeans", "gmm", "lstm", "ba", "ht", "det",
+         "particle", "saddle")
+
+
+def respond(message, modules):
+    kind = message["kind"]
+    if kind == "start":
+        return {"tool": "srcad"}
+    if kind == "define":
+        name = message["module"]
+        if name not in EVALS:
+            return {"success": False, "error": f"module {name!r} not implemented"}
+        try:
+            start = time.perf_counter_ns()
+            mod = importlib.import_module(f"gb_{name}")
+            mod.define()
+            build = time.perf_counter_ns() - start
+        except Exception as e:
+            return {"success": False, "error": "".join(traceback.format_exception(e))}
+        modules[name] = mod
+        return {"success": True, "timings": [{"name": "define", "nanoseconds": build}]}
+    if kind == "evaluate":
+        try:
+            function = modules[message["module"]].FUNCTIONS[message["function"]]
+            return function.wrapped(message["input"])
+        except Exception as e:
+            return {"success": False, "error": "".join(traceback.format_exception(e))}
+    return {}
+
+
+def main():
+    modules = {}
+    for line in sys.stdin:
+        message = json.loads(line)
+        print(json.dumps({"id": message["id"]} | respond(message, modules)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
