@@ -634,6 +634,8 @@ class _Lowerer:
             if op is operator.neg and isinstance(operand, ir.Const) and \
                     isinstance(operand.value, (int, float)):
                 return ir.Const(-operand.value)
+            if op is operator.not_ and isinstance(operand, ir.Const):
+                return ir.Const(not operand.value)      # `not True`: a constant test
             return self.call_prim(op, [operand], dest=dest)
         if isinstance(node, gast.Compare):
             if len(node.ops) > 1:
@@ -720,14 +722,17 @@ class _Lowerer:
     def boolop(self, node, dest):
         """`a or b` (`a and b`) as a branch on a's value, which no branch reassigns; the
         result goes to `out`, assigned on every path (`out = a` on the short cut)."""
-        out = dest or self.fresh_merge()
-        line = self.p.lineno(node)
         first = self.expr(node.values[0])
-        if first == ir.Name(out):
-            first = self.copy(first, line)
         rest = node.values[1:]
         second = rest[0] if len(rest) == 1 else \
             gast.copy_location(gast.BoolOp(op=node.op, values=rest), node)
+        if isinstance(first, ir.Const):       # `True and t`: t, as Python decides it here
+            decided = bool(first.value) != isinstance(node.op, gast.And)
+            return first if decided else self.expr(second, dest=dest)
+        out = dest or self.fresh_merge()
+        line = self.p.lineno(node)
+        if first == ir.Name(out):
+            first = self.copy(first, line)
         shortcut = [ir.Assign(out, first, line)]
         other = self.lower_into(out, second)
         if isinstance(node.op, gast.And):

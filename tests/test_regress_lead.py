@@ -71,3 +71,16 @@ def test_reshape_adjoints_take_the_zero_of_any_shape():
     np.testing.assert_array_equal(gy, [1.0, 1.0])
     check_grads(R.array_zero_at_join, 0.5, y)
     assert srcad.hessian(R.array_zero_at_join)(0.5, y) == pytest.approx(2.0)
+
+
+def test_constant_boolean_tests_are_constant():
+    assert srcad.grad(R.constant_and_test)(0.3) == pytest.approx(4 * 0.3)
+    assert srcad.grad(srcad.grad(R.constant_and_test))(0.3) == pytest.approx(4.0)
+    x = 0.3
+    t = np.tanh(x)
+    assert srcad.grad(R.constant_or_test)(x) == pytest.approx(t + x * (1 - t * t))
+    assert srcad.hessian(R.constant_or_test)(x) == \
+        pytest.approx(2 * (1 - t * t) - 2 * x * t * (1 - t * t))
+    check_grads(srcad.grad(R.constant_or_test), x)
+    assert srcad.grad(R.constant_not_test)(0.3) == pytest.approx(0.6)
+    assert "if True:" in srcad.ssa(R.constant_and_test)      # a constant test, as written
