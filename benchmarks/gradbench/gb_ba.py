@@ -3,8 +3,6 @@ camera, one point and one weight, so the objective is written over all observati
 once and its Jacobian blocks come from two reverse passes (one per residual coordinate,
 cotangent 1 on that coordinate of every observation): the structure a user exploits."""
 import numpy as np
-from gradbench import wrap
-
 import srcad
 
 NCAM = 11   # rotation (3), centre (3), focal length, principal point (2), radial distortion (2)
@@ -108,6 +106,6 @@ def jacobian_output(J):
 
 
 FUNCTIONS = {
-    "objective": wrap.multiple_runs(pre=prepare, post=objective_output)(lambda a: objective(*a)),
-    "jacobian": wrap.multiple_runs(pre=prepare, post=jacobian_output)(lambda a: jacobian(*a)),
+    "objective": (prepare, lambda a: objective(*a), objective_output),
+    "jacobian": (prepare, lambda a: jacobian(*a), jacobian_output),
 }

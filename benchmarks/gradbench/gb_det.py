@@ -2,8 +2,6 @@
 recursively, as cmpad's reference does: each minor is named by its first row and the
 columns left, so no matrix is copied."""
 import numpy as np
-from gradbench import wrap
-
 import srcad
 
 
@@ -37,6 +35,6 @@ def prepare(input):
 
 
 FUNCTIONS = {
-    "primal": wrap.multiple_runs(pre=prepare, post=float)(lambda a: det(*a)),
-    "gradient": wrap.multiple_runs(pre=prepare, post=lambda g: g.tolist())(lambda a: grad_(*a)),
+    "primal": (prepare, lambda a: det(*a), float),
+    "gradient": (prepare, lambda a: grad_(*a), lambda g: g.tolist()),
 }

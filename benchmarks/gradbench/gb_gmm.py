@@ -4,8 +4,6 @@ NumPy user writes it from the eval's specification."""
 import math
 
 import numpy as np
-from gradbench import wrap
-
 import srcad
 
 
@@ -75,6 +73,6 @@ def post_grad(g):
 
 
 FUNCTIONS = {
-    "objective": wrap.multiple_runs(pre=prepare, post=float)(lambda a: log_posterior(*a)),
-    "jacobian": wrap.multiple_runs(pre=prepare, post=post_grad)(lambda a: grad_(*a)),
+    "objective": (prepare, lambda a: log_posterior(*a), float),
+    "jacobian": (prepare, lambda a: grad_(*a), post_grad),
 }

@@ -2,8 +2,6 @@
 diagonal H of its Hessian (diagonal: each coordinate of a centroid meets only its own),
 H by forward over reverse (the tangent of the gradient along ones)."""
 import numpy as np
-from gradbench import wrap
-
 import srcad
 
 
@@ -32,6 +30,6 @@ def prepare(input):
 
 
 FUNCTIONS = {
-    "cost": wrap.multiple_runs(pre=prepare, post=float)(lambda a: cost(*a)),
-    "dir": wrap.multiple_runs(pre=prepare, post=lambda g: g.tolist())(lambda a: direction(*a)),
+    "cost": (prepare, lambda a: cost(*a), float),
+    "dir": (prepare, lambda a: direction(*a), lambda g: g.tolist()),
 }

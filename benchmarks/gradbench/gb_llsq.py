@@ -1,8 +1,6 @@
 """llsq: the gradient of a least-squares polynomial fit, 0.5 sum_i (sign t_i - sum_j x_j t_i^j)^2
 over n points t_i in [-1, 1]."""
 import numpy as np
-from gradbench import wrap
-
 import srcad
 
 
@@ -33,6 +31,6 @@ def prepare(input):
 
 
 FUNCTIONS = {
-    "primal": wrap.multiple_runs(pre=prepare, post=float)(lambda a: llsq(*a)),
-    "gradient": wrap.multiple_runs(pre=prepare, post=lambda g: g.tolist())(lambda a: grad_(*a)),
+    "primal": (prepare, lambda a: llsq(*a), float),
+    "gradient": (prepare, lambda a: grad_(*a), lambda g: g.tolist()),
 }

@@ -1,7 +1,5 @@
 """lse: the gradient of log-sum-exp, written as a NumPy user writes it."""
 import numpy as np
-from gradbench import wrap
-
 import srcad
 
 
@@ -22,6 +20,6 @@ def prepare(input):
 
 
 FUNCTIONS = {
-    "primal": wrap.multiple_runs(pre=prepare, post=float)(logsumexp),
-    "gradient": wrap.multiple_runs(pre=prepare, post=lambda g: g.tolist())(gradient_),
+    "primal": (prepare, logsumexp, float),
+    "gradient": (prepare, gradient_, lambda g: g.tolist()),
 }

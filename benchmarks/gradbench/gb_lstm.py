@@ -2,8 +2,6 @@
 its main and extra parameters (ADBench's model: gates from the concatenated input and
 hidden state scaled elementwise, the normaliser log(2 + sum exp) as the reference has)."""
 import numpy as np
-from gradbench import wrap
-
 import srcad
 
 
@@ -68,7 +66,6 @@ def prepare(input):
 
 
 FUNCTIONS = {
-    "objective": wrap.multiple_runs(pre=prepare, post=float)(lambda a: objective(*a)),
-    "jacobian": wrap.multiple_runs(pre=prepare, post=lambda g: g.tolist())(
-        lambda a: jacobian(*a)),
+    "objective": (prepare, lambda a: objective(*a), float),
+    "jacobian": (prepare, lambda a: jacobian(*a), lambda g: g.tolist()),
 }

@@ -1,8 +1,6 @@
 """ode: the gradient of the last output of an s-step fourth-order Runge-Kutta solve of
 y_0' = x_0, y_i' = x_i y_{i-1}, from y = 0 to t = 2, with respect to all of x."""
 import numpy as np
-from gradbench import wrap
-
 import srcad
 
 
@@ -38,7 +36,6 @@ def prepare(input):
 
 
 FUNCTIONS = {
-    "primal": wrap.multiple_runs(pre=prepare, post=lambda y: y.tolist())(
-        lambda a: runge_kutta(*a)),
-    "gradient": wrap.multiple_runs(pre=prepare, post=lambda g: g.tolist())(lambda a: grad_(*a)),
+    "primal": (prepare, lambda a: runge_kutta(*a), lambda y: y.tolist()),
+    "gradient": (prepare, lambda a: grad_(*a), lambda g: g.tolist()),
 }

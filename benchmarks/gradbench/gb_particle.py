@@ -3,8 +3,6 @@ derivative), and gradient descent on the control w (an outer derivative) so that
 path meets the origin. Four variants: outer and inner derivative each forward (f) or
 reverse (r), all by srcad (nested differentiation)."""
 import numpy as np
-from gradbench import wrap
-
 import srcad
 from descent import argmin
 
@@ -49,13 +47,13 @@ def euler_f(ws):
     return euler(ws[0], force_f)
 
 
-def run(cost, outer):
+def run(cost, outer, w0=0.0):
     if outer == "r":
         g = srcad.grad(cost)
     else:
         def g(ws):
             return np.array([srcad.jvp(cost, (ws,), (np.ones(1),))[1]])
-    return float(argmin(cost, g, np.array([0.0]))[0])
+    return float(argmin(cost, g, np.array([w0]))[0])
 
 
 VARIANTS = {"rr": (euler_r, "r"), "rf": (euler_f, "r"), "fr": (euler_r, "f"),
@@ -73,8 +71,7 @@ def define():
 
 def variant(name):
     cost, outer = VARIANTS[name]
-    return wrap.multiple_runs(pre=lambda input: float(input["w"]), post=float)(
-        lambda w0: run(cost, outer))
+    return (lambda input: float(input["w"]), lambda w0: run(cost, outer, w0), float)
 
 
 FUNCTIONS = {name: variant(name) for name in VARIANTS}

@@ -3,8 +3,6 @@ inner maximisation inside the function the outer descent differentiates (nested
 differentiation), then the maximising y at that x. Four variants: outer and inner
 derivative each forward (f) or reverse (r), all by srcad."""
 import numpy as np
-from gradbench import wrap
-
 import srcad
 from descent import argmax, argmin
 
@@ -66,8 +64,8 @@ def define():
 
 
 def variant(name):
-    return wrap.multiple_runs(pre=lambda input: np.asarray(input["start"], dtype=np.float64),
-                              post=lambda r: r.tolist())(lambda start: run(name, start))
+    return (lambda input: np.asarray(input["start"], dtype=np.float64),
+            lambda start: run(name, start), lambda r: r.tolist())
 
 
 FUNCTIONS = {name: variant(name) for name in VARIANTS}

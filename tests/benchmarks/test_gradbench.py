@@ -1,0 +1,124 @@
+"""The GradBench tool's objectives (benchmarks/gradbench) and srcad's derivatives of them,
+on tiny inputs, against finite differences (the harness itself needs the C++ build and
+stays out of CI)."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from srcad.testing import check_grads, numerical_grad
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks",
+                                "gradbench"))
+
+rng = np.random.default_rng(0)
+
+
+def test_lse_and_llsq():
+    import gb_llsq
+    import gb_lse
+    x = rng.normal(size=7)
+    np.testing.assert_allclose(gb_lse.gradient_(x), numerical_grad(gb_lse.logsumexp, (x,), 0),
+                               rtol=1e-6)
+    T, s = gb_llsq.powers(9, 4)
+    x = rng.normal(size=4)
+    np.testing.assert_allclose(gb_llsq.grad_(x, T, s),
+                               numerical_grad(gb_llsq.llsq, (x, T, s), 0), rtol=1e-6)
+    # the running-product powers are the eval's t_i ** j
+    t = -1.0 + np.arange(9) * 2.0 / 8
+    np.testing.assert_allclose(T, t[:, None] ** np.arange(4))
+
+
+def test_ode():
+    import gb_ode
+    x = rng.uniform(0.5, 1.5, size=6)
+    np.testing.assert_allclose(gb_ode.grad_(x, 3), numerical_grad(gb_ode.last, (x, 3), 0),
+                               rtol=1e-6, atol=1e-9)
+    check_grads(gb_ode.last, x, 2, wrt=(0,))
+
+
+def test_kmeans_direction_is_gradient_over_hessian_diagonal():
+    import gb_kmeans
+    points, centroids = rng.normal(size=(12, 3)), rng.normal(size=(4, 3))
+    J = gb_kmeans.grad_(points, centroids)
+    np.testing.assert_allclose(J, numerical_grad(gb_kmeans.cost, (points, centroids), 1),
+                               rtol=1e-5, atol=1e-7)
+    # the Hessian of the cost in the centroids is diagonal: 2 * (points each one owns)
+    d = ((points[None] - centroids[:, None]) ** 2).sum(axis=2)
+    owned = np.bincount(np.argmin(d, axis=0), minlength=4)
+    np.testing.assert_allclose(gb_kmeans.direction(points, centroids),
+                               J / (2.0 * owned[:, None]), rtol=1e-10)
+
+
+def test_gmm():
+    import gb_gmm
+    d, k, n = 3, 2, 5
+    args = [rng.normal(size=k), rng.normal(size=(k, d)), 0.1 * rng.normal(size=(k, d)),
+            0.1 * rng.normal(size=(k, d * (d - 1) // 2)), rng.normal(size=(n, d)),
+            gb_gmm.lower_scatter(d), 2, 1.5, gb_gmm.constant(n, d, k, 2, 1.5)]
+    grads = gb_gmm.grad_(*args)
+    for i, g in enumerate(grads):
+        np.testing.assert_allclose(g, numerical_grad(gb_gmm.log_posterior, args, i),
+                                   rtol=1e-5, atol=1e-7)
+    # the lower triangle the scatter matrix builds holds l column by column
+    L = (np.arange(1.0, 4.0) @ gb_gmm.lower_scatter(3)).reshape(3, 3)
+    np.testing.assert_array_equal(L, [[0, 0, 0], [1, 0, 0], [2, 3, 0]])
+
+
+def test_gmm_matches_the_eval_formula():
+    """The vectorised objective against the eval's own loops (its naive log posterior)."""
+    import gb_gmm
+    pytest.importorskip("scipy")
+    from scipy.special import logsumexp
+    d, k, n, m, gamma = 2, 3, 4, 1, 1.2
+    alpha, mu = rng.normal(size=k), rng.normal(size=(k, d))
+    q, l, x = 0.1 * rng.normal(size=(k, d)), 0.1 * rng.normal(size=(k, 1)), rng.normal(size=(n, d))
+    total = 0.0
+    for i in range(n):
+        terms = []
+        for j in range(k):
+            Q = np.diag(np.exp(q[j])) + np.array([[0, 0], [l[j, 0], 0]])
+            z = Q @ (x[i] - mu[j])
+            terms.append(alpha[j] + q[j].sum() - 0.5 * z @ z)
+        total += logsumexp(terms)
+    prior = sum(0.5 * gamma ** 2 * (np.sum(np.exp(2 * q[j])) + np.sum(l[j] ** 2)) - m * q[j].sum()
+                for j in range(k))
+    want = gb_gmm.constant(n, d, k, m, gamma) + total - n * logsumexp(alpha) - prior
+    got = gb_gmm.log_posterior(alpha, mu, q, l, x, gb_gmm.lower_scatter(d), m, gamma,
+                               gb_gmm.constant(n, d, k, m, gamma))
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_lstm():
+    import gb_lstm
+    layers, h, c = 2, 3, 4
+    main, extra = rng.normal(size=(2 * layers, 4 * h)), rng.normal(size=(3, h))
+    state, seq = rng.normal(size=(2 * layers, h)), rng.normal(size=(c, h))
+    gm, ge = gb_lstm.grad_(main, extra, state, seq)
+    args = (main, extra, state, seq)
+    np.testing.assert_allclose(gm, numerical_grad(gb_lstm.objective, args, 0), rtol=1e-5,
+                               atol=1e-8)
+    np.testing.assert_allclose(ge, numerical_grad(gb_lstm.objective, args, 1), rtol=1e-5,
+                               atol=1e-8)
+
+
+def test_ba_jacobian_blocks():
+    import gb_ba
+    n, m, p = 2, 3, 4
+    cams = rng.uniform(0.1, 1.0, size=(n, 11))
+    X = rng.uniform(1.0, 3.0, size=(m, 3))
+    w = rng.uniform(0.5, 1.5, size=p)
+    obs = np.stack((np.arange(p) % n, np.arange(p) % m), axis=1)
+    feats = rng.normal(size=(p, 2))
+    rows, cols, vals = gb_ba.jacobian(cams, X, w, obs, feats)
+    J = np.zeros((3 * p, 11 * n + 3 * m + p))
+    for r in range(3 * p):
+        J[r, cols[rows[r]:rows[r + 1]]] = vals[rows[r]:rows[r + 1]]
+
+    def residuals(cams, X, w):
+        r, we = gb_ba.objective(cams, X, w, obs, feats)
+        return np.concatenate((r.ravel(), we))
+    want = np.concatenate([numerical_grad(residuals, (cams, X, w), i).reshape(3 * p, -1)
+                           for i in range(3)], axis=1)
+    np.testing.assert_allclose(J, want, rtol=1e-5, atol=1e-7)
