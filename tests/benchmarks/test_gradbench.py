@@ -122,3 +122,28 @@ def test_ba_jacobian_blocks():
     want = np.concatenate([numerical_grad(residuals, (cams, X, w), i).reshape(3 * p, -1)
                            for i in range(3)], axis=1)
     np.testing.assert_allclose(J, want, rtol=1e-5, atol=1e-7)
+
+
+def test_ht_jacobians():
+    import gb_ht
+    nb = 22
+    P, base = gb_ht.pose_scatter(nb)
+    rel = np.broadcast_to(np.eye(4), (nb, 4, 4)).copy()
+    rel[:, :3, 3] = rng.normal(size=(nb, 3)) * 0.1            # bone offsets
+    inv = np.broadcast_to(np.eye(4), (nb, 4, 4)).copy()
+    verts = np.concatenate((rng.normal(size=(3, 3)), np.ones((3, 1))), axis=1)
+    weights = rng.uniform(size=(3, nb))
+    model = (P, base, np.arange(-1, nb - 1), rel, inv, verts, weights, rng.normal(size=(2, 3)))
+    theta = rng.normal(size=26) * 0.3
+    corr = np.array([2, 0])
+    J = gb_ht.jacobian((None, theta) + model + (corr,))
+    want = numerical_grad(gb_ht.residuals, (theta,) + model + (corr,), 0).reshape(6, 26)
+    np.testing.assert_allclose(J, want, rtol=1e-5, atol=1e-7)
+    us, tri = rng.uniform(size=(2, 2)) * 0.4, np.array([[0, 1, 2], [2, 1, 0]])
+    J = gb_ht.jacobian((us, theta) + model + (tri,))
+    args = (us, theta) + model + (tri,)
+    Jus = numerical_grad(gb_ht.residuals_complicated, args, 0)          # (2, 3, 2, 2)
+    np.testing.assert_allclose(J[:, :2], np.stack([Jus[i, :, i] for i in range(2)]).reshape(6, 2),
+                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(J[:, 2:], numerical_grad(gb_ht.residuals_complicated, args, 1)
+                               .reshape(6, 26), rtol=1e-5, atol=1e-7)
