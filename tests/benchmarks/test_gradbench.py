@@ -147,3 +147,34 @@ def test_ht_jacobians():
                                rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(J[:, 2:], numerical_grad(gb_ht.residuals_complicated, args, 1)
                                .reshape(6, 26), rtol=1e-5, atol=1e-7)
+
+
+def test_det_by_minors():
+    import gb_det
+    a = rng.normal(size=16)
+    assert gb_det.det(a, 4) == pytest.approx(np.linalg.det(a.reshape(4, 4)), rel=1e-12)
+    # d det(A) / dA = det(A) A^-T
+    A = a.reshape(4, 4)
+    np.testing.assert_allclose(gb_det.grad_(a, 4),
+                               (np.linalg.det(A) * np.linalg.inv(A).T).ravel(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("variant", ["r", "f"])
+def test_particle_inner_and_outer_derivatives(variant):
+    import srcad
+    import gb_particle
+    cost = gb_particle.euler_r if variant == "r" else gb_particle.euler_f
+    ws = np.array([0.1])
+    want = numerical_grad(cost, (ws,), 0)
+    np.testing.assert_allclose(srcad.grad(cost)(ws), want, rtol=1e-5)
+    _, d = srcad.jvp(cost, (ws,), (np.ones(1),))
+    np.testing.assert_allclose(d, want[0], rtol=1e-5)
+
+
+@pytest.mark.parametrize("variant", ["rr", "rf", "fr", "ff"])
+def test_saddle_outer_gradient_goes_through_the_inner_maximisation(variant):
+    import gb_saddle
+    mode, cost, _ = gb_saddle.VARIANTS[variant]
+    start, x = np.array([1.0, 1.0]), np.array([0.3, -0.2])
+    # the maximising y does not depend on x: the gradient of max_y f(x, y) is 2x
+    np.testing.assert_allclose(gb_saddle.outer_grad(cost, mode)(x, start), 2 * x, rtol=1e-8)
