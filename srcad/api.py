@@ -5,6 +5,7 @@ import functools
 import inspect
 import numbers
 import types
+import weakref
 
 import numpy as np
 
@@ -207,7 +208,29 @@ def _scalar_inside(f, kinds):
     return None if d.out_kind in _SCALAR_KINDS else g
 
 
+_TRANSFORMS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def _transform(f, wrt, with_value, kind):
+    """The wrapper `grad(f, wrt)` returns: made once per function and `wrt` (a derivative
+    called inside a loop, `srcad.grad(p)(x)`, pays for it once), then reused."""
+    key = (kind, wrt)
+    if isinstance(f, types.FunctionType):
+        try:
+            made = _TRANSFORMS.setdefault(f, {}).get(key)
+        except TypeError:                # an unhashable wrt (a list): not kept
+            made = None
+            key = None
+        if made is not None:
+            return made
+        made = _make_transform(f, wrt, with_value, kind)
+        if key is not None:
+            _TRANSFORMS[f][key] = made
+        return made
+    return _make_transform(f, wrt, with_value, kind)
+
+
+def _make_transform(f, wrt, with_value, kind):
     positions, single = _positions(f, wrt)
     bind = _Binder(f)
     cache: dict = {}
@@ -258,6 +281,9 @@ def _transform(f, wrt, with_value, kind):
     return wrapper
 
 
+_MAKERS: dict = {}      # wrapper source -> its compiled maker (the source names no function)
+
+
 def _fast_wrapper(f, bind, scalar_cache, call):
     """A wrapper with `f`'s own parameters, so a call costs a dict lookup on the argument
     types, a validity check and no *args/**kwargs packing. None when the signature is not
@@ -282,9 +308,12 @@ def _fast_wrapper(f, bind, scalar_cache, call):
            f"            return _srcad_e[0]({args})\n"
            f"        return _srcad_call(({args},))\n"
            f"    return wrapper\n")
-    namespace: dict = {}
-    exec(compile(src, f"<srcad wrapper of {_name(f)}>", "exec"), namespace)
-    wrapper = namespace["_srcad_make"](scalar_cache, call, _NOARG, bind.default)
+    make = _MAKERS.get(src)
+    if make is None:                   # one compile per signature, not per grad(f) call
+        namespace: dict = {}
+        exec(compile(src, "<srcad wrapper>", "exec"), namespace)
+        make = _MAKERS[src] = namespace["_srcad_make"]
+    wrapper = make(scalar_cache, call, _NOARG, bind.default)
     wrapper.__defaults__ = defaults or None
     functools.update_wrapper(wrapper, f)
     return wrapper

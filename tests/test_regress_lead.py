@@ -84,3 +84,11 @@ def test_constant_boolean_tests_are_constant():
     check_grads(srcad.grad(R.constant_or_test), x)
     assert srcad.grad(R.constant_not_test)(0.3) == pytest.approx(0.6)
     assert "if True:" in srcad.ssa(R.constant_and_test)      # a constant test, as written
+
+
+def test_grad_made_once_per_function_and_wrt():
+    # a derivative called inside a loop (`srcad.grad(p)(x)`) pays for its wrapper once
+    assert srcad.grad(R.constant_not_test) is srcad.grad(R.constant_not_test)
+    assert srcad.grad(R.swap_through_loop, wrt=1) is not srcad.grad(R.swap_through_loop)
+    assert srcad.value_and_grad(R.constant_not_test) is not srcad.grad(R.constant_not_test)
+    assert srcad.grad(R.constant_not_test)(0.25) == pytest.approx(0.5)
