@@ -86,6 +86,27 @@ def test_constant_boolean_tests_are_constant():
     assert "if True:" in srcad.ssa(R.constant_and_test)      # a constant test, as written
 
 
+def test_second_order_of_swaps_through_loops():
+    x, y = np.array([1.0, -0.6, 0.9]), np.array([0.2, -1.5, -0.3])
+    np.testing.assert_allclose(srcad.hessian(R.swap_through_loop)(x, y), 2 * np.eye(3),
+                               rtol=1e-12)
+    check_grads(srcad.grad(R.swap_through_loop), x, y)
+    x, y = np.array([1.5, 1.4, 0.1]), np.array([-0.1, -0.5, -0.8])
+    # three swaps leave x = x + y
+    np.testing.assert_allclose(srcad.hessian(R.swap_in_loop_over_array)(x, y),
+                               np.diag(-np.cos(x + y)), rtol=1e-12)
+    check_grads(srcad.grad(R.swap_in_loop_over_array), x, y)
+
+
+def test_sum_of_a_float_list_is_a_float():
+    # x + z once, then z = x: f = (x + z)^2 + x
+    x, z = -1.2, 1.2
+    assert srcad.grad(R.sum_of_float_list, wrt=(0, 1))(x, z) == \
+        pytest.approx((2 * (x + z) + 1.0, 2 * (x + z)))
+    assert srcad.hessian(R.sum_of_float_list)(x, z) == pytest.approx(2.0)
+    assert srcad.grad(srcad.grad(R.sum_of_float_list))(0.5, 0.25) == pytest.approx(2.0)
+
+
 def test_grad_made_once_per_function_and_wrt():
     # a derivative called inside a loop (`srcad.grad(p)(x)`) pays for its wrapper once
     assert srcad.grad(R.constant_not_test) is srcad.grad(R.constant_not_test)
