@@ -1417,3 +1417,163 @@ __all__ += ["eigh_jvp", "eigh_vjp", "eigvalsh_jvp", "eigvalsh_vjp", "cholesky_jv
 __all__ += ["svd_jvp", "svd_vjp", "qr_jvp", "qr_vjp", "pinv_jvp", "pinv_vjp", "lstsq_jvp",
             "lstsq_vjp_a", "lstsq_vjp_b", "matrix_power_jvp", "matrix_power_vjp"]
 __all__ += ["require_real_eig", "eig_jvp", "eig_vjp"]
+
+
+# ------------------------------------------------------------ complex values
+# A complex value's adjoint g pairs with its tangent t as Re(sum(g * t)) (autograd's
+# convention): a holomorphic rule's adjoint is the real one's formula (no conjugates), and
+# a real value's adjoint is the real part of what reaches it.
+def _abs_slope(x):
+    """d|x|/dx as an adjoint's factor: sign(x) for real x, conj(x)/|x| for complex x (0 at 0)."""
+    if np.iscomplexobj(x):
+        r = np.abs(x)
+        return np.conj(x) / np.where(r == 0, 1.0, r)
+    return np.sign(x)
+
+
+def abs_jvp(t, x):
+    """The tangent of |x| along `t`: t sign(x), or Re(t conj(x)) / |x| for complex x."""
+    if np.iscomplexobj(x):
+        return np.real(t * _abs_slope(x))
+    return t * np.sign(x)
+
+
+def abs_vjp(g, x):
+    """The adjoint of |x|: g sign(x), or Re(g) conj(x) / |x| for complex x (|x| is real, so
+    only the real part of an adjoint reaching it counts)."""
+    if np.iscomplexobj(x):
+        return np.real(g) * _abs_slope(x)
+    return g * np.sign(x)
+
+
+def abs_slope_jvp(x, t):
+    """J(t), the derivative of conj(x)/|x| along `t`: 0 for real x (sign is piecewise
+    constant); for complex x, conj(t)/r - conj(x) Re(conj(x) t)/r^3 (r = |x|, 0 at r = 0).
+    Re(a J(b)) is |x|'s second derivative along (a, b); J is its own transpose."""
+    if np.iscomplexobj(x):
+        r = np.abs(x)
+        r = np.where(r == 0, np.inf, r)
+        return np.conj(t) / r - np.conj(x) * np.real(np.conj(x) * t) / r ** 3
+    return np.zeros(np.shape(x), dtype=_weight_dtype(x))
+
+
+def abs_slope_d2(x, t):
+    """The derivative of `abs_slope_jvp` in x: 0 for real x; refused for complex x."""
+    if np.iscomplexobj(x):
+        raise NotImplementedError("srcad does not build third derivatives of abs of a "
+                                  "complex value")
+    return np.zeros(np.shape(x), dtype=_weight_dtype(x))
+
+
+def real_part(t):
+    """np.real(t), as the derivative helpers of abs write it."""
+    return np.real(t)
+
+
+def real_like(t, like):
+    """`t` as the tangent of the real value `like` (its real part), `t` itself when `like`
+    is complex or `t` real."""
+    if np.iscomplexobj(t) and not np.iscomplexobj(like):
+        return np.real(t)
+    return t
+
+
+# ------------------------------------------------------------ np.fft
+def _fft_plan(func, shape, n, axes):
+    """The 1-d transforms np.fft.<func>(a, n, axes) applies to an `a` of `shape`, in order, as
+    [(kind, n, axis, length before)], kind fft, ifft, rfft or irfft (as NumPy does it)."""
+    nd = len(shape)
+    if func in ("fft", "ifft", "rfft", "irfft"):
+        axes = -1 if axes is None else axes
+        m = shape[axes % nd] if nd else 1
+        if n is None:
+            n = 2 * (m - 1) if func == "irfft" else m
+        return [(func, n, axes % nd, m)]
+    if func in ("fft2", "ifft2") and axes == "last2":
+        axes = (-2, -1)
+    if n is None:
+        axes = list(range(nd)) if axes is None else [a % nd for a in axes]
+        s = [shape[a] for a in axes]
+        if func == "irfftn":
+            s[-1] = 2 * (shape[axes[-1]] - 1)
+    else:
+        s = list(n)
+        axes = list(range(nd - len(s), nd)) if axes is None else [a % nd for a in axes]
+    order = list(range(len(axes)))
+    if func in ("fftn", "fft2"):
+        ops = [("fft", s[i], axes[i]) for i in reversed(order)]
+    elif func in ("ifftn", "ifft2"):
+        ops = [("ifft", s[i], axes[i]) for i in reversed(order)]
+    elif func == "rfftn":
+        ops = [("rfft", s[-1], axes[-1])] + [("fft", s[i], axes[i]) for i in reversed(order[:-1])]
+    else:
+        ops = [("ifft", s[i], axes[i]) for i in order[:-1]] + [("irfft", s[-1], axes[-1])]
+    cur = list(shape)
+    plan = []
+    for kind, size, axis in ops:
+        plan.append((kind, size, axis, cur[axis]))
+        cur[axis] = size // 2 + 1 if kind == "rfft" else size
+    return plan
+
+
+def _fit(t, length, axis):
+    """`t` cut or zero-padded to `length` along `axis`."""
+    m = t.shape[axis]
+    if m > length:
+        return np.take(t, np.arange(length), axis=axis)
+    if m < length:
+        pad = list(t.shape)
+        pad[axis] = length - m
+        return np.concatenate([t, np.zeros(pad, dtype=t.dtype)], axis=axis)
+    return t
+
+
+_SWAP_NORM = {None: "forward", "backward": "forward", "ortho": "ortho", "forward": "backward"}
+
+
+def _half_weights(n, axis, like, value):
+    """Along `axis` of `like`, length n // 2 + 1: 1 at 0 (and at n / 2 for even n), `value`
+    elsewhere: how rfft's half spectrum stands for the full one (in like's precision)."""
+    ndim = np.ndim(like)
+    w = np.full(n // 2 + 1, value, dtype=np.finfo(like.dtype).dtype)
+    w[0] = 1.0
+    if n % 2 == 0:
+        w[-1] = 1.0
+    shape = [1] * ndim
+    shape[axis] = n // 2 + 1
+    return np.reshape(w, shape)
+
+
+def fft_apply(a, func, n=None, axes=None, norm=None):
+    """np.fft.<func>(a, n, axes, norm), with fft2's and ifft2's default axes given as
+    'last2': the tangent of a transform (each is linear), and the adjoint of `fft_vjp`."""
+    if func in ("fft2", "ifft2") and axes == "last2":
+        axes = (-2, -1)
+    if func in ("fft", "ifft", "rfft", "irfft") and axes is None:
+        axes = -1
+    return getattr(np.fft, func)(a, n, axes, norm)
+
+
+def fft_vjp(g, x, func, n=None, axes=None, norm=None):
+    """The adjoint of `np.fft.<func>(x, n, axes, norm)`: each 1-d transform's transpose in
+    reverse order (fft's and ifft's matrices are symmetric; rfft's and irfft's transposes
+    are irfft and rfft of the conjugate, weighted by how the half spectrum stands for the
+    full one), cut or padded back to x's shape, real when x is."""
+    g = np.asarray(g)
+    for kind, size, axis, length in reversed(_fft_plan(func, np.shape(x), n, axes)):
+        if kind == "fft":
+            g = np.fft.fft(g, size, axis, norm)
+        elif kind == "ifft":
+            g = np.fft.ifft(g, size, axis, norm)
+        elif kind == "rfft":
+            g = np.fft.irfft(np.conj(g) * _half_weights(size, axis, g, 0.5), size, axis,
+                             _SWAP_NORM[norm])
+        else:                            # irfft's output is real: so is its adjoint
+            g = np.conj(np.fft.rfft(np.real(g), size, axis, _SWAP_NORM[norm])) * \
+                _half_weights(size, axis, g, 2.0)
+        g = _fit(g, length, axis)
+    return real_like(g, x)
+
+
+__all__ += ["abs_jvp", "abs_vjp", "abs_slope_jvp", "abs_slope_d2", "real_part", "real_like",
+            "fft_apply", "fft_vjp"]

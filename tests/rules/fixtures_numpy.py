@@ -13,7 +13,8 @@ import math
 import numpy as np
 
 import srcad
-from srcad.runtime import (add_items, bcast, repeat_items, cast_adjoint, cast_tangent, clip_weight, cumprod_vjp,
+from srcad.runtime import (abs_jvp, abs_slope_d2, abs_slope_jvp, abs_vjp, fft_apply, fft_vjp,
+                           real_like, real_part, add_items, bcast, repeat_items, cast_adjoint, cast_tangent, clip_weight, cumprod_vjp,
                            dot_vjp_x, dot_vjp_y,
                            einsum_jvp, einsum_vjp, fmax_weight, grad_like, index_add,
                            inner_vjp_x, inner_vjp_y, linspace_weight, matmul_vjp_x, matmul_vjp_y,
@@ -1026,6 +1027,59 @@ def np_matmul_stacks(x, y):
     return np.matmul(x, y)
 
 
+# ============================================================ fft table
+@sample((sym(6),), (sym(2, 5),))
+def np_fft_abs(x):
+    return np.abs(np.fft.fft(x)) ** 2 + np.abs(np.fft.ifft(x * 2.0, norm="ortho"))
+
+
+@sample((sym(5),), (sym(3, 4),))
+def np_fft_n(x):
+    return np.abs(np.fft.fft(x, 7, axis=-1)) + np.abs(np.fft.ifft(x, n=3, norm="forward"))[..., :1]
+
+
+@sample((sym(8),), (sym(7),), (sym(2, 6),))
+def np_rfft_filter(x):
+    h = np.exp(-0.5 * np.arange(x.shape[-1] // 2 + 1))
+    return np.fft.irfft(np.fft.rfft(x) * h, x.shape[-1])
+
+
+@sample((sym(6),), (sym(3, 5),))
+def np_rfft_norms(x):
+    a = np.abs(np.fft.rfft(x, 5)) + np.abs(np.fft.rfft(x, n=8, norm="ortho"))[..., :3]
+    return a + np.fft.irfft(np.fft.rfft(x, norm="forward") ** 2, 5, norm="forward")[..., :3]
+
+
+@sample((sym(4),), (sym(2, 3),))
+def np_irfft(x):
+    return np.fft.irfft(x, 9) + np.fft.irfft(x * x, 6, norm="ortho")[..., :1]
+
+
+@sample((sym(3, 4, 2),), (sym(4, 4),))
+def np_fftn(x):
+    return np.abs(np.fft.fftn(x, axes=(0, 1))) + np.abs(np.fft.ifftn(x, norm="ortho"))
+
+
+@sample((sym(3, 4),), (sym(2, 3, 4),))
+def np_fft2(x):
+    return np.abs(np.fft.fft2(x)) + np.abs(np.fft.ifft2(x, s=(4, 3), axes=(-1, -2)))
+
+
+@sample((sym(4, 5, 2),), (sym(4, 6),))
+def np_rfftn(x):
+    y = np.fft.rfftn(x, axes=(0, 1)) * 2.0
+    z = np.abs(np.fft.rfftn(x, norm="ortho"))[:1, :1]
+    return np.fft.irfftn(y, s=(4, x.shape[1]), axes=(0, 1)) + z
+
+
+@sample((sym(6), sym(6)), (sym(2, 4), sym(2, 4)))
+def helper_fft(g, x):
+    a = fft_vjp(g * 1.0, x, "fft") + fft_vjp(np.fft.rfft(g), x, "rfft", None, -1, "ortho")
+    b = fft_apply(g, "ifftn") * 2.0 + fft_apply(x, "irfft", 5)[..., :1]
+    c = abs_jvp(a, x) * abs_vjp(g, x) + abs_slope_jvp(x, g) + real_part(b) + abs_slope_d2(x, g)
+    return np.abs(b) + real_like(a, x) * c
+
+
 # ============================================================ shapes table
 @sample((pos(2, 3),), (pos(6),))
 def np_reshape(x):
@@ -1316,7 +1370,7 @@ lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace"
       helper_prod_others, helper_norm_weight, helper_cumprod_vjp, helper_einsum, helper_divisors,
       helper_weights_of_tables, helper_uncumsum, helper_undiagonal, helper_undiag,
       helper_untile_unrepeat, helper_casts, helper_pieces, helper_joins, helper_inner,
-      helper_tensordot, helper_star_args)
+      helper_tensordot, helper_star_args, helper_fft)
 
 
 # ============================================================ where autograd is no oracle
@@ -1342,6 +1396,9 @@ lacks("np.linalg.norm with ord=1", np_norm_ord, np_norm_fro)
 lacks("np.linalg.solve of a stack of matrices with a vector or (n, 1) right side", np_solve,
       cases=[3, 4])
 lacks("np.roll with a tuple shift", np_roll)
+lacks("no VJP of rfft or irfft of an odd length", np_rfft_filter, cases=[1])
+lacks("no VJP of rfft or irfft of an odd length", np_rfft_norms, np_irfft)
+lacks("no VJP of rfft or irfft of an odd length", np_rfftn, cases=[0])
 lacks("its np.linalg.cholesky gradient is symmetric, not on the triangle NumPy reads "
       "(tests/rules/test_linalg_rules.py compares along symmetric directions)", np_cholesky)
 lacks("no VJP of np.linalg.svd with full_matrices=True or of np.linalg.qr, lstsq, "

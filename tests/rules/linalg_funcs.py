@@ -84,3 +84,17 @@ def norm_two(a):
 
 def norm_minus_two(a):
     return np.linalg.norm(a, -2)
+
+
+def power_spectrum(x):
+    return np.sum(np.abs(np.fft.rfft(x)) ** 2 * np.arange(x.shape[-1] // 2 + 1))
+
+
+def filtered(x):
+    y = np.fft.irfft(np.fft.rfft(x) * np.exp(-np.arange(x.shape[-1] // 2 + 1.0)), x.shape[-1])
+    return np.sum(y ** 3) + np.sum(np.abs(np.fft.ifftn(np.fft.fftn(x * x) * 2.0)))
+
+
+def spectrum_2d(x):
+    y = np.fft.irfftn(np.fft.rfftn(x) ** 2, x.shape, axes=(0, 1))
+    return np.sum(y * x)

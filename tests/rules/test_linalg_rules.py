@@ -152,10 +152,6 @@ def _rng(seed):
     return np.random.default_rng(seed)
 
 
-def _stack(draw):
-    return tuple(draw(st.lists(st.integers(1, 2), max_size=1)))
-
-
 @SETTINGS
 @given(n=st.integers(1, 4), lead=st.lists(st.integers(1, 2), max_size=1),
        seed=st.integers(0, 2 ** 16), upper=st.booleans())
@@ -197,3 +193,44 @@ def test_svd_of_separated_singular_values(m, n, lead, seed):
     if not lead:
         srcad.testing.check_grads(fx.np_norm_nuc, a, rtol=1e-4, atol=1e-6)
         srcad.testing.check_grads(fx.np_lstsq, a, rng.normal(size=m), rtol=1e-4, atol=1e-6)
+
+
+# ------------------------------------------------------------ np.fft
+X6 = RNG.normal(size=6)
+
+
+@pytest.mark.parametrize("f, x", [(lf.power_spectrum, X6), (lf.filtered, X6),
+                                  (lf.spectrum_2d, RNG.normal(size=(3, 4)))],
+                         ids=["power_spectrum", "filtered", "spectrum_2d"])
+def test_fft_second_derivatives(f, x):
+    srcad.testing.check_grads(srcad.grad(f), x, rtol=1e-4, atol=1e-5)
+
+
+def test_fft_of_real_input_has_real_gradient():
+    for f in (lf.power_spectrum, lf.filtered):
+        for dt in (np.float64, np.float32):
+            g = srcad.grad(f)(X6.astype(dt))
+            assert g.dtype == dt
+            _, t = srcad.jvp(f, (X6.astype(dt),), (np.ones(6, dtype=dt),))
+            assert not np.iscomplexobj(t)
+
+
+def test_fft_gradient_matches_autograd():
+    autograd = pytest.importorskip("autograd")
+    import autograd.numpy as anp
+
+    def twin(x):
+        return anp.sum(anp.abs(anp.fft.rfft(x)) ** 2 * anp.arange(x.shape[-1] // 2 + 1))
+    np.testing.assert_allclose(srcad.grad(lf.power_spectrum)(X6), autograd.grad(twin)(X6),
+                               rtol=1e-10)
+
+
+def abs_of_complex(x):
+    return np.sum(np.abs(np.fft.fft(x)))
+
+
+def test_abs_of_complex_values():
+    """d|z| = Re(conj(z) dz) / |z|, 0 at z = 0, and its second derivative."""
+    srcad.testing.check_grads(abs_of_complex, X6)
+    srcad.testing.check_grads(srcad.grad(abs_of_complex), X6, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(srcad.grad(abs_of_complex)(np.zeros(4)), 0.0)
