@@ -1566,11 +1566,13 @@ def fft_vjp(g, x, func, n=None, axes=None, norm=None):
         elif kind == "ifft":
             g = np.fft.ifft(g, size, axis, norm)
         elif kind == "rfft":
-            g = np.fft.irfft(np.conj(g) * _half_weights(size, axis, g, 0.5), size, axis,
-                             _SWAP_NORM[norm])
+            h = np.conj(g)
+            h *= _half_weights(size, axis, h, 0.5)
+            g = np.fft.irfft(h, size, axis, _SWAP_NORM[norm])
         else:                            # irfft's output is real: so is its adjoint
-            g = np.conj(np.fft.rfft(np.real(g), size, axis, _SWAP_NORM[norm])) * \
-                _half_weights(size, axis, g, 2.0)
+            g = np.fft.rfft(np.real(g), size, axis, _SWAP_NORM[norm])
+            np.conjugate(g, out=g)
+            g *= _half_weights(size, axis, g, 2.0)
         g = _fit(g, length, axis)
     return real_like(g, x)
 
