@@ -764,9 +764,11 @@ def norm_weight(x, n, ord=None, axis=None, keepdims=False):
     nd = np.ndim(x)
     matrix = (axis is None and nd == 2 and ord is not None) or \
         (axis is not None and not isinstance(axis, (int, np.integer)) and len(axis) == 2)
+    if matrix and ord in ("nuc", 2, -2):
+        return _spectral_norm_weight(x, ord, axis)
     if matrix and ord not in (None, "fro"):
         raise NotImplementedError(f"srcad differentiates np.linalg.norm of matrices for "
-                                  f"ord=None or 'fro' only, not ord={ord!r}")
+                                  f"ord=None, 'fro', 'nuc', 2 or -2 only, not ord={ord!r}")
     if isinstance(ord, str) and ord != "fro":
         raise NotImplementedError(f"srcad does not differentiate np.linalg.norm(ord={ord!r})")
     scale = _norm_scale(x, n, axis, keepdims)
@@ -782,8 +784,41 @@ def norm_weight(x, n, ord=None, axis=None, keepdims=False):
     return (np.sign(x) * hit / count).astype(_weight_dtype(x))
 
 
+def _spectral_norm_weight(x, ord, axis):
+    """The derivative of a matrix norm of the singular values, ord 'nuc' (their sum), 2
+    (the largest) or -2 (the smallest), as u diag(w) vh: w is 1 for each singular value the
+    norm sums, split equally among tied largest (smallest) ones, and 0 for zero singular
+    values (as abs'(0) = 0)."""
+    axes = (-2, -1) if axis is None else tuple(axis)
+    xm = np.moveaxis(x, axes, (-2, -1))
+    u, s, vh = np.linalg.svd(xm, full_matrices=False)
+    if ord == "nuc":
+        w = (s > 0).astype(_weight_dtype(x))
+    else:
+        pick = np.max(s, axis=-1, keepdims=True) if ord == 2 else \
+            np.min(s, axis=-1, keepdims=True)
+        hit = (s == pick) & (s > 0)
+        w = (hit / np.maximum(np.sum(hit, axis=-1, keepdims=True), 1)).astype(_weight_dtype(x))
+    return np.moveaxis((u * np.expand_dims(w, -2)) @ vh, (-2, -1), axes)
+
+
+def _spectral(x, ord, axis) -> bool:
+    """Whether norm(x, ord, axis) is a matrix norm of x's singular values."""
+    nd = np.ndim(x)
+    matrix = (axis is None and nd == 2) or \
+        (axis is not None and not isinstance(axis, (int, np.integer)) and len(axis) == 2)
+    return matrix and ord in ("nuc", 2, -2)
+
+
+def _no_second_order(x, ord, axis):
+    if _spectral(x, ord, axis):
+        raise NotImplementedError(f"srcad does not build second derivatives of "
+                                  f"np.linalg.norm(ord={ord!r}) of a matrix")
+
+
 def norm_weight_dx(x, n, ord=None, axis=None, keepdims=False):
     """d norm_weight(x, n, ...)/dx, entry by entry (entry i's weight reads x[i] and n)."""
+    _no_second_order(x, ord, axis)
     p = _norm_power(ord)
     if p is None:
         return np.zeros(np.shape(x), dtype=_weight_dtype(x))
@@ -793,6 +828,7 @@ def norm_weight_dx(x, n, ord=None, axis=None, keepdims=False):
 
 def norm_weight_dn(x, n, ord=None, axis=None, keepdims=False):
     """d norm_weight(x, n, ...)/dn, broadcast to x's shape."""
+    _no_second_order(x, ord, axis)
     p = _norm_power(ord)
     if p is None:
         return np.zeros(np.shape(x), dtype=_weight_dtype(x))
@@ -947,3 +983,612 @@ __all__ += ["pow_log", "inv_count", "recip_or_zero", "fmax_weight", "clip_weight
             "norm_weight_dx", "norm_weight_dn", "solve_jvp_a", "solve_vjp_b", "solve_vjp_a",
             "unconcatenate", "rejoin", "unstack", "unhstack", "unvstack", "unsplit", "untile",
             "unrepeat", "star_args", "cast_tangent", "cast_adjoint", "linspace_weight"]
+
+
+# ------------------------------------------------------------ np.linalg decompositions
+# Written in the NumPy srcad differentiates (no comprehensions, masks from np.tri instead
+# of np.tril), so second derivatives are built by reading this source. `g` is an output's
+# adjoint, `t` an input's tangent; a decomposition's adjoint `g` is a tuple with one
+# adjoint per output, an unused output's a zero array.
+def _masks(x, upper):
+    """(the triangle a routine reading one triangle of `x` reads, the same without the
+    diagonal, the identity), as constant arrays of x's dtype."""
+    n = np.shape(x)[-1]
+    dt = x.dtype
+    tri = np.tri(n, n, 0, dtype=dt)
+    strict = np.tri(n, n, -1, dtype=dt)
+    if upper:
+        return tri.T, strict.T, np.eye(n, dtype=dt)
+    return tri, strict, np.eye(n, dtype=dt)
+
+
+def _symmetric_from(t, upper):
+    """The symmetric matrix a routine reading only one triangle of `t` sees."""
+    tri, strict, eye = _masks(t, upper)
+    return t * tri + np.swapaxes(t * strict, -1, -2)
+
+
+def _on_triangle(g, upper):
+    """The adjoint of `_symmetric_from(., upper)`: `g + g^T` on the strict triangle read,
+    `g`'s diagonal, zero on the other triangle."""
+    tri, strict, eye = _masks(g, upper)
+    return (g + np.swapaxes(g, -1, -2)) * strict + g * eye
+
+
+def _nonzero(g) -> bool:
+    """Whether the adjoint `g` has a nonzero entry (an unused output's adjoint is zero)."""
+    if np.size(g) == 0:
+        return False
+    return np.max(np.abs(g)) > 0.0
+
+
+def _gaps(w):
+    """F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it: inf where eigenvalues repeat."""
+    eye = np.eye(np.shape(w)[-1], dtype=w.dtype)
+    d = np.expand_dims(w, -2) - np.expand_dims(w, -1)
+    return (1.0 - eye) / (d + eye)
+
+
+def _diag_part(c):
+    """The diagonal of each matrix of a stack, as a new array."""
+    return np.diagonal(c, 0, -2, -1) * 1.0
+
+
+def eigh_jvp(t, out, UPLO="L"):
+    """The tangent of `(w, v) = np.linalg.eigh(a, UPLO)` along `t`, a's tangent."""
+    w, v = out
+    c = np.swapaxes(v, -1, -2) @ _symmetric_from(t, UPLO != "L") @ v
+    return _diag_part(c), v @ (_gaps(w) * c)
+
+
+def eigh_vjp(g, out, UPLO="L"):
+    """The adjoint of `np.linalg.eigh(a, UPLO)` with respect to the triangle of `a` it
+    reads: v (diag(w_bar) + F * (v^T v_bar)) v^T, the F term skipped when v_bar is zero."""
+    w, v = out
+    gw, gv = g
+    vt = np.swapaxes(v, -1, -2)
+    inner = np.expand_dims(gw, -2) * v @ vt
+    if _nonzero(gv):
+        inner = inner + v @ (_gaps(w) * (vt @ gv)) @ vt
+    return _on_triangle(inner, UPLO != "L")
+
+
+def eigvalsh_jvp(t, a, UPLO="L"):
+    """The tangent of `np.linalg.eigvalsh(a, UPLO)`: the diagonal of v^T t v."""
+    v = np.linalg.eigh(a, UPLO)[1]
+    return np.sum(v * (_symmetric_from(t, UPLO != "L") @ v), axis=-2)
+
+
+def eigvalsh_vjp(g, a, UPLO="L"):
+    """The adjoint of `np.linalg.eigvalsh(a, UPLO)`: v diag(g) v^T on the triangle read."""
+    v = np.linalg.eigh(a, UPLO)[1]
+    return _on_triangle(np.expand_dims(g, -2) * v @ np.swapaxes(v, -1, -2), UPLO != "L")
+
+
+def _phi(x):
+    """The lower triangle of `x` with half its diagonal."""
+    tri, strict, eye = _masks(x, False)
+    return x * tri - 0.5 * (x * eye)
+
+
+def cholesky_jvp(t, out, upper=False):
+    """The tangent of `np.linalg.cholesky(a, upper=upper)` along `t` (its read triangle):
+    dl = l phi(l^-1 t l^-T)."""
+    l = np.swapaxes(out, -1, -2) if upper else out
+    s = np.linalg.solve(l, np.swapaxes(np.linalg.solve(l, _symmetric_from(t, upper)), -1, -2))
+    dl = l @ _phi(s)
+    return np.swapaxes(dl, -1, -2) if upper else dl
+
+
+def cholesky_vjp(g, out, upper=False):
+    """The adjoint of `np.linalg.cholesky(a, upper=upper)` on the triangle of `a` it reads
+    (Murray 2016): l^-T phi(l^T l_bar) l^-1, l_bar the adjoint's lower triangle."""
+    l = np.swapaxes(out, -1, -2) if upper else out
+    lt = np.swapaxes(l, -1, -2)
+    tri, strict, eye = _masks(l, False)
+    lbar = (np.swapaxes(g, -1, -2) if upper else g) * tri
+    p = _phi(lt @ lbar)
+    s = np.linalg.solve(lt, np.swapaxes(np.linalg.solve(lt, np.swapaxes(p, -1, -2)), -1, -2))
+    return _on_triangle(s, upper)
+
+
+
+def _nan_like(x):
+    """A derivative that does not exist: nan, shaped and typed like `x`."""
+    return np.full(np.shape(x), np.nan, dtype=x.dtype)
+
+
+def _svd_reduced_jvp(t, u, s, vh):
+    """(du, ds, dvh) of the reduced SVD a = u diag(s) vh along `t`."""
+    v = np.swapaxes(vh, -1, -2)
+    ut = np.swapaxes(u, -1, -2)
+    tv = t @ v
+    dp = ut @ tv
+    ds = _diag_part(dp)
+    f = _gaps(s * s)
+    dpt = np.swapaxes(dp, -1, -2)
+    se = np.expand_dims(s, -2)
+    sc = np.expand_dims(s, -1)
+    du = u @ (f * (dp * se + sc * dpt))
+    dv = v @ (f * (sc * dp + dpt * se))
+    if np.shape(u)[-2] > np.shape(u)[-1]:          # tall: the part outside u's span
+        du = du + (tv - u @ dp) / se
+    if np.shape(v)[-2] > np.shape(v)[-1]:          # wide: the part outside v's span
+        tu = np.swapaxes(t, -1, -2) @ u
+        dv = dv + (tu - v @ dpt) / se
+    return du, ds, np.swapaxes(dv, -1, -2)
+
+
+def _svd_reduced_vjp(gu, gs, gvh, a, u, s, vh):
+    """The adjoint of the reduced SVD (Townsend 2016); the singular vectors' terms are
+    skipped when their adjoints are zero (only s used: no 1/(s_i^2 - s_j^2), no 1/s)."""
+    v = np.swapaxes(vh, -1, -2)
+    ut = np.swapaxes(u, -1, -2)
+    core = np.expand_dims(gs, -1) * np.eye(np.shape(s)[-1], dtype=s.dtype)
+    if not (_nonzero(gu) or _nonzero(gvh)):
+        return u @ core @ vh
+    gv = np.swapaxes(gvh, -1, -2)
+    f = _gaps(s * s)
+    se = np.expand_dims(s, -2)
+    sc = np.expand_dims(s, -1)
+    j = ut @ gu
+    k = vh @ gv
+    core = core + (f * (j - np.swapaxes(j, -1, -2))) * se + sc * (f * (k - np.swapaxes(k, -1, -2)))
+    out = u @ core @ vh
+    if np.shape(u)[-2] > np.shape(u)[-1]:
+        gus = gu / se
+        out = out + (gus - u @ (ut @ gus)) @ vh
+    if np.shape(v)[-2] > np.shape(v)[-1]:
+        gvs = gv / se
+        out = out + u @ np.swapaxes(gvs - v @ (vh @ gvs), -1, -2)
+    return out
+
+
+def svd_jvp(t, a, out, full_matrices=True, compute_uv=True):
+    """The tangent of `np.linalg.svd(a, full_matrices, compute_uv)` along `t`. The columns
+    of a full u (rows of a full vh) beyond min(m, n) are no function of `a` srcad can
+    differentiate: their tangent is nan."""
+    if not compute_uv:
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        return np.sum(u * (t @ np.swapaxes(vh, -1, -2)), axis=-2)
+    u, s, vh = out
+    k = np.shape(s)[-1]
+    du, ds, dvh = _svd_reduced_jvp(t, u[..., :k], s, vh[..., :k, :])
+    if full_matrices and np.shape(u)[-1] > k:
+        du = np.concatenate([du, _nan_like(u[..., k:])], axis=-1)
+    if full_matrices and np.shape(vh)[-2] > k:
+        dvh = np.concatenate([dvh, _nan_like(vh[..., k:, :])], axis=-2)
+    return du, ds, dvh
+
+
+def svd_vjp(g, a, out, full_matrices=True, compute_uv=True):
+    """The adjoint of `np.linalg.svd(a, full_matrices, compute_uv)`: nan where a full
+    u's or vh's extra columns (rows) have a nonzero adjoint (see `svd_jvp`)."""
+    if not compute_uv:
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        return (u * np.expand_dims(g, -2)) @ vh
+    u, s, vh = out
+    gu, gs, gvh = g
+    k = np.shape(s)[-1]
+    if full_matrices and (_nonzero(gu[..., k:]) or _nonzero(gvh[..., k:, :])):
+        return _nan_like(a)
+    return _svd_reduced_vjp(gu[..., :k], gs, gvh[..., :k, :], a, u[..., :k], s, vh[..., :k, :])
+
+
+def _copyltu(m):
+    """`m`'s lower triangle mirrored onto its upper one."""
+    tri, strict, eye = _masks(m, False)
+    return m * tri + np.swapaxes(m * strict, -1, -2)
+
+
+def _right_solve(b, r):
+    """b r^-1 for square r."""
+    return np.swapaxes(np.linalg.solve(np.swapaxes(r, -1, -2), np.swapaxes(b, -1, -2)), -1, -2)
+
+
+def _qr_square_jvp(t, q, r):
+    """(dq, dr) of a = q r, q (m, n) with orthonormal columns, r (n, n), m >= n."""
+    dx = _right_solve(t, r)
+    qt = np.swapaxes(q, -1, -2) @ dx
+    tri, strict, eye = _masks(qt, False)
+    low = qt * strict
+    do = low - np.swapaxes(low, -1, -2)
+    return q @ (do - qt) + dx, (qt - do) @ r
+
+
+def _qr_square_vjp(gq, gr, q, r):
+    """The adjoint of a = q r (m >= n): (q_bar + q copyltu(M)) r^-T, M = r r_bar^T - q_bar^T q."""
+    m = r @ np.swapaxes(gr, -1, -2) - np.swapaxes(gq, -1, -2) @ q
+    b = gq + q @ _copyltu(m)
+    return np.swapaxes(np.linalg.solve(r, np.swapaxes(b, -1, -2)), -1, -2)
+
+
+def _qr_check(mode):
+    if mode not in ("reduced", "complete", "r"):
+        raise NotImplementedError(f"srcad differentiates np.linalg.qr with mode 'reduced', "
+                                  f"'complete' or 'r', not {mode!r}")
+
+
+def qr_jvp(t, a, out, mode="reduced"):
+    """The tangent of `np.linalg.qr(a, mode)` along `t`. A wide a = [x y] is q [r1 r2] with
+    x square; a complete q's columns beyond n (m > n) get a nan tangent (no function of a
+    srcad differentiates)."""
+    _qr_check(mode)
+    q, r = np.linalg.qr(a) if mode == "r" else out
+    m, n = np.shape(a)[-2], np.shape(a)[-1]
+    k = min(m, n)
+    qk = q[..., :k]
+    dq, dr = _qr_square_jvp(t[..., :k], qk, r[..., :k, :k])
+    if n > m:
+        dr = np.concatenate([dr, np.swapaxes(dq, -1, -2) @ a[..., m:] +
+                             np.swapaxes(qk, -1, -2) @ t[..., m:]], axis=-1)
+    if mode == "r":
+        return dr
+    if np.shape(q)[-1] > k:
+        dq = np.concatenate([dq, _nan_like(q[..., k:])], axis=-1)
+        dr = np.concatenate([dr, np.zeros(np.shape(r[..., k:, :]), dtype=r.dtype)],
+                            axis=-2)
+    return dq, dr
+
+
+def qr_vjp(g, a, out, mode="reduced"):
+    """The adjoint of `np.linalg.qr(a, mode)` (see `qr_jvp`): nan where a complete q's
+    extra columns have a nonzero adjoint."""
+    _qr_check(mode)
+    if mode == "r":
+        q, r = np.linalg.qr(a)
+        gq, gr = np.zeros(np.shape(q), dtype=q.dtype), g
+    else:
+        q, r = out
+        gq, gr = g
+    m, n = np.shape(a)[-2], np.shape(a)[-1]
+    k = min(m, n)
+    if np.shape(q)[-1] > k and _nonzero(gq[..., k:]):
+        return _nan_like(a)
+    qk, gqk = q[..., :k], gq[..., :k]
+    if n > m:
+        gy = qk @ gr[..., :k, m:]
+        gx = _qr_square_vjp(gqk + a[..., m:] @ np.swapaxes(gr[..., :k, m:], -1, -2),
+                            gr[..., :k, :k], qk, r[..., :k, :k])
+        return np.concatenate([gx, gy], axis=-1)
+    return _qr_square_vjp(gqk, gr[..., :k, :], qk, r[..., :k, :k])
+
+
+def _pinv_tall_jvp(t, a, p):
+    """dP of P = pinv(a) for m >= n along `t`; temporaries at most (n, n) and (n, m)."""
+    pa = p @ a
+    ppt = p @ np.swapaxes(p, -1, -2)
+    tt = np.swapaxes(t, -1, -2)
+    z = ppt @ tt
+    x = (tt @ np.swapaxes(p, -1, -2)) @ p
+    return -((p @ t) @ p) + z - (z @ a) @ p + x - pa @ x
+
+
+def _pinv_tall_vjp(g, a, p):
+    """The adjoint of P = pinv(a) for m >= n (the transpose of `_pinv_tall_jvp`)."""
+    pa = p @ a
+    pt = np.swapaxes(p, -1, -2)
+    gt = np.swapaxes(g, -1, -2)
+    y = gt @ (p @ pt)
+    w = pt @ (p @ gt)
+    return -(pt @ (g @ pt)) + y - a @ (p @ y) + w - w @ pa
+
+
+def pinv_jvp(t, a, out):
+    """The tangent of `np.linalg.pinv(a)` along `t` (where a's rank is locally constant)."""
+    if np.shape(a)[-2] >= np.shape(a)[-1]:
+        return _pinv_tall_jvp(t, a, out)
+    return np.swapaxes(_pinv_tall_jvp(np.swapaxes(t, -1, -2), np.swapaxes(a, -1, -2),
+                                      np.swapaxes(out, -1, -2)), -1, -2)
+
+
+def pinv_vjp(g, a, out):
+    """The adjoint of `np.linalg.pinv(a)` (where a's rank is locally constant)."""
+    if np.shape(a)[-2] >= np.shape(a)[-1]:
+        return _pinv_tall_vjp(g, a, out)
+    return np.swapaxes(_pinv_tall_vjp(np.swapaxes(g, -1, -2), np.swapaxes(a, -1, -2),
+                                      np.swapaxes(out, -1, -2)), -1, -2)
+
+
+def _lstsq_parts(a, b, rcond):
+    """(u, s, vh, P, b as a matrix): a's reduced SVD and the pseudo-inverse lstsq applies
+    (singular values at most rcond * max(s) count as zero, as np.linalg.lstsq counts them)."""
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    big = max(np.shape(a)[-2], np.shape(a)[-1])
+    cut = (np.finfo(s.dtype).eps * big if rcond is None else rcond) * np.max(s)
+    keep = s > cut
+    sinv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
+    p = (np.swapaxes(vh, -1, -2) * sinv) @ np.swapaxes(u, -1, -2)
+    return u, s, vh, p, b if np.ndim(b) == 2 else np.expand_dims(b, -1)
+
+
+def lstsq_jvp(ta, tb, a, b, out, rcond=None):
+    """The tangent of `(x, residuals, rank, s) = np.linalg.lstsq(a, b, rcond)` along a's
+    tangent `ta` and b's `tb` (either may be 0.0, inactive), where a's rank is locally
+    constant; the rank has none."""
+    x, res, rank, s = out
+    u, s, vh, p, b2 = _lstsq_parts(a, b, rcond)
+    x2 = x if np.ndim(x) == 2 else np.expand_dims(x, -1)
+    r = b2 - a @ x2
+    dt = np.zeros(np.shape(r), dtype=r.dtype)
+    if np.ndim(tb) > 0:
+        dt = dt + (tb if np.ndim(tb) == 2 else np.expand_dims(tb, -1))
+    ds = np.zeros(np.shape(s), dtype=s.dtype)
+    dx = 0.0
+    if np.ndim(ta) > 0:
+        dt = dt - ta @ x2
+        tat = np.swapaxes(ta, -1, -2)
+        w = tat @ (np.swapaxes(p, -1, -2) @ x2)
+        dx = (p @ np.swapaxes(p, -1, -2)) @ (tat @ r) + w - p @ (a @ w)
+        ds = np.sum(u * (ta @ np.swapaxes(vh, -1, -2)), axis=-2)
+    dx = dx + p @ dt
+    dres = 2.0 * np.sum(r * dt, axis=0) if np.size(res) else res * 0.0
+    return (dx if np.ndim(x) == 2 else dx[..., 0], dres, 0.0, ds)
+
+
+def lstsq_vjp_a(g, a, b, out, rcond=None):
+    """The adjoint of `np.linalg.lstsq(a, b, rcond)` with respect to `a`."""
+    x, res, rank, s = out
+    gx, gres, grank, gs = g
+    u, s, vh, p, b2 = _lstsq_parts(a, b, rcond)
+    x2 = x if np.ndim(x) == 2 else np.expand_dims(x, -1)
+    gx2 = gx if np.ndim(gx) == 2 else np.expand_dims(gx, -1)
+    if np.ndim(gx) == 0:
+        gx2 = gx * np.ones(np.shape(x2), dtype=x2.dtype)
+    r = b2 - a @ x2
+    pt = np.swapaxes(p, -1, -2)
+    gb = pt @ gx2
+    xt = np.swapaxes(x2, -1, -2)
+    out_a = -(gb @ xt) + r @ np.swapaxes((p @ pt) @ gx2, -1, -2) + \
+        (pt @ x2) @ np.swapaxes(gx2 - np.swapaxes(a, -1, -2) @ gb, -1, -2)
+    if np.size(res):
+        out_a = out_a - 2.0 * (r * gres) @ xt
+    if _nonzero(gs):
+        out_a = out_a + (u * np.expand_dims(gs, -2)) @ vh
+    return out_a
+
+
+def lstsq_vjp_b(g, a, b, out, rcond=None):
+    """The adjoint of `np.linalg.lstsq(a, b, rcond)` with respect to `b`."""
+    x, res, rank, s = out
+    gx, gres, grank, gs = g
+    u, s, vh, p, b2 = _lstsq_parts(a, b, rcond)
+    gb = np.swapaxes(p, -1, -2) @ (gx if np.ndim(gx) == np.ndim(b2) else np.expand_dims(gx, -1))
+    if np.size(res):
+        x2 = x if np.ndim(x) == 2 else np.expand_dims(x, -1)
+        gb = gb + 2.0 * (b2 - a @ x2) * gres
+    return unbroadcast(gb if np.ndim(b) == 2 else gb[..., 0], b)
+
+
+def matrix_power_jvp(t, a, n):
+    """The tangent of `np.linalg.matrix_power(a, n)` along `t`: with b = a (a^-1 for n < 0),
+    d b^k = db b^(k-1) + b d b^(k-1), k up to |n|."""
+    if n == 0:
+        return t * 0.0
+    b = a if n > 0 else np.linalg.inv(a)
+    db = t if n > 0 else -(b @ t @ b)
+    d = db
+    pw = b
+    for _ in range(abs(n) - 1):
+        d = db @ pw + b @ d
+        pw = b @ pw
+    return d
+
+
+def matrix_power_vjp(g, a, n):
+    """The adjoint of `np.linalg.matrix_power(a, n)`: sum over k of (b^T)^k g (b^T)^(|n|-1-k),
+    then through the inverse for n < 0."""
+    if n == 0:
+        return g * 0.0
+    b = a if n > 0 else np.linalg.inv(a)
+    c = np.swapaxes(b, -1, -2)
+    acc = g
+    pw = c
+    for _ in range(abs(n) - 1):
+        acc = c @ acc + g @ pw
+        pw = c @ pw
+    if n > 0:
+        return acc
+    return -(c @ acc @ c)
+
+
+
+def require_real_eig(w):
+    """Raise unless the eigenvalues `w` of np.linalg.eig are real (NumPy then returns real
+    arrays): srcad differentiates real-valued eigendecompositions only."""
+    if np.iscomplexobj(w):
+        raise NotImplementedError("srcad differentiates np.linalg.eig only where all the "
+                                  "eigenvalues are real; these are complex")
+
+
+def eig_jvp(t, out):
+    """The tangent of `(w, v) = np.linalg.eig(a)` (real eigenvalues, unit eigenvectors):
+    c = v^-1 t v, dw = diag(c), dv = v (F * c) minus each column's part along itself."""
+    w, v = out
+    require_real_eig(w)
+    c = np.linalg.solve(v, t @ v)
+    dv = v @ (_gaps(w) * c)
+    return _diag_part(c), dv - v * np.sum(v * dv, axis=-2, keepdims=True)
+
+
+def eig_vjp(g, out):
+    """The adjoint of `np.linalg.eig(a)` (real eigenvalues): v^-T (diag(w_bar) +
+    F * (v^T v_bar - v^T v diag(v^T v_bar))) v^T, the F term skipped when v_bar is zero."""
+    w, v = out
+    gw, gv = g
+    require_real_eig(w)
+    vt = np.swapaxes(v, -1, -2)
+    eye = np.eye(np.shape(w)[-1], dtype=w.dtype)
+    core = np.expand_dims(gw, -1) * eye
+    if _nonzero(gv):
+        vtg = vt @ gv
+        core = core + _gaps(w) * (vtg - (vt @ v) * np.expand_dims(_diag_part(vtg), -2))
+    return np.linalg.solve(vt, core) @ vt
+
+
+__all__ += ["eigh_jvp", "eigh_vjp", "eigvalsh_jvp", "eigvalsh_vjp", "cholesky_jvp", "cholesky_vjp"]
+__all__ += ["svd_jvp", "svd_vjp", "qr_jvp", "qr_vjp", "pinv_jvp", "pinv_vjp", "lstsq_jvp",
+            "lstsq_vjp_a", "lstsq_vjp_b", "matrix_power_jvp", "matrix_power_vjp"]
+__all__ += ["require_real_eig", "eig_jvp", "eig_vjp"]
+
+
+# ------------------------------------------------------------ complex values
+# A complex value's adjoint g pairs with its tangent t as Re(sum(g * t)) (autograd's
+# convention): a holomorphic rule's adjoint is the real one's formula (no conjugates), and
+# a real value's adjoint is the real part of what reaches it.
+def _abs_slope(x):
+    """d|x|/dx as an adjoint's factor: sign(x) for real x, conj(x)/|x| for complex x (0 at 0)."""
+    if np.iscomplexobj(x):
+        r = np.abs(x)
+        return np.conj(x) / np.where(r == 0, 1.0, r)
+    return np.sign(x)
+
+
+def abs_jvp(t, x):
+    """The tangent of |x| along `t`: t sign(x), or Re(t conj(x)) / |x| for complex x."""
+    if np.iscomplexobj(x):
+        return np.real(t * _abs_slope(x))
+    return t * np.sign(x)
+
+
+def abs_vjp(g, x):
+    """The adjoint of |x|: g sign(x), or Re(g) conj(x) / |x| for complex x (|x| is real, so
+    only the real part of an adjoint reaching it counts)."""
+    if np.iscomplexobj(x):
+        return np.real(g) * _abs_slope(x)
+    return g * np.sign(x)
+
+
+def abs_slope_jvp(x, t):
+    """J(t), the derivative of conj(x)/|x| along `t`: 0 for real x (sign is piecewise
+    constant); for complex x, conj(t)/r - conj(x) Re(conj(x) t)/r^3 (r = |x|, 0 at r = 0).
+    Re(a J(b)) is |x|'s second derivative along (a, b); J is its own transpose."""
+    if np.iscomplexobj(x):
+        r = np.abs(x)
+        r = np.where(r == 0, np.inf, r)
+        return np.conj(t) / r - np.conj(x) * np.real(np.conj(x) * t) / r ** 3
+    return np.zeros(np.shape(x), dtype=_weight_dtype(x))
+
+
+def abs_slope_d2(x, t):
+    """The derivative of `abs_slope_jvp` in x: 0 for real x; refused for complex x."""
+    if np.iscomplexobj(x):
+        raise NotImplementedError("srcad does not build third derivatives of abs of a "
+                                  "complex value")
+    return np.zeros(np.shape(x), dtype=_weight_dtype(x))
+
+
+def real_part(t):
+    """np.real(t), as the derivative helpers of abs write it."""
+    return np.real(t)
+
+
+def real_like(t, like):
+    """`t` as the tangent of the real value `like` (its real part), `t` itself when `like`
+    is complex or `t` real."""
+    if np.iscomplexobj(t) and not np.iscomplexobj(like):
+        return np.real(t)
+    return t
+
+
+# ------------------------------------------------------------ np.fft
+def _fft_plan(func, shape, n, axes):
+    """The 1-d transforms np.fft.<func>(a, n, axes) applies to an `a` of `shape`, in order, as
+    [(kind, n, axis, length before)], kind fft, ifft, rfft or irfft (as NumPy does it)."""
+    nd = len(shape)
+    if func in ("fft", "ifft", "rfft", "irfft"):
+        axes = -1 if axes is None else axes
+        m = shape[axes % nd] if nd else 1
+        if n is None:
+            n = 2 * (m - 1) if func == "irfft" else m
+        return [(func, n, axes % nd, m)]
+    if func in ("fft2", "ifft2") and axes == "last2":
+        axes = (-2, -1)
+    if n is None:
+        axes = list(range(nd)) if axes is None else [a % nd for a in axes]
+        s = [shape[a] for a in axes]
+        if func == "irfftn":
+            s[-1] = 2 * (shape[axes[-1]] - 1)
+    else:
+        s = list(n)
+        axes = list(range(nd - len(s), nd)) if axes is None else [a % nd for a in axes]
+    order = list(range(len(axes)))
+    if func in ("fftn", "fft2"):
+        ops = [("fft", s[i], axes[i]) for i in reversed(order)]
+    elif func in ("ifftn", "ifft2"):
+        ops = [("ifft", s[i], axes[i]) for i in reversed(order)]
+    elif func == "rfftn":
+        ops = [("rfft", s[-1], axes[-1])] + [("fft", s[i], axes[i]) for i in reversed(order[:-1])]
+    else:
+        ops = [("ifft", s[i], axes[i]) for i in order[:-1]] + [("irfft", s[-1], axes[-1])]
+    cur = list(shape)
+    plan = []
+    for kind, size, axis in ops:
+        plan.append((kind, size, axis, cur[axis]))
+        cur[axis] = size // 2 + 1 if kind == "rfft" else size
+    return plan
+
+
+def _fit(t, length, axis):
+    """`t` cut or zero-padded to `length` along `axis`."""
+    m = t.shape[axis]
+    if m > length:
+        return np.take(t, np.arange(length), axis=axis)
+    if m < length:
+        pad = list(t.shape)
+        pad[axis] = length - m
+        return np.concatenate([t, np.zeros(pad, dtype=t.dtype)], axis=axis)
+    return t
+
+
+_SWAP_NORM = {None: "forward", "backward": "forward", "ortho": "ortho", "forward": "backward"}
+
+
+def _half_weights(n, axis, like, value):
+    """Along `axis` of `like`, length n // 2 + 1: 1 at 0 (and at n / 2 for even n), `value`
+    elsewhere: how rfft's half spectrum stands for the full one (in like's precision)."""
+    ndim = np.ndim(like)
+    w = np.full(n // 2 + 1, value, dtype=np.finfo(like.dtype).dtype)
+    w[0] = 1.0
+    if n % 2 == 0:
+        w[-1] = 1.0
+    shape = [1] * ndim
+    shape[axis] = n // 2 + 1
+    return np.reshape(w, shape)
+
+
+def fft_apply(a, func, n=None, axes=None, norm=None):
+    """np.fft.<func>(a, n, axes, norm), with fft2's and ifft2's default axes given as
+    'last2': the tangent of a transform (each is linear), and the adjoint of `fft_vjp`."""
+    if func in ("fft2", "ifft2") and axes == "last2":
+        axes = (-2, -1)
+    if func in ("fft", "ifft", "rfft", "irfft") and axes is None:
+        axes = -1
+    return getattr(np.fft, func)(a, n, axes, norm)
+
+
+def fft_vjp(g, x, func, n=None, axes=None, norm=None):
+    """The adjoint of `np.fft.<func>(x, n, axes, norm)`: each 1-d transform's transpose in
+    reverse order (fft's and ifft's matrices are symmetric; rfft's and irfft's transposes
+    are irfft and rfft of the conjugate, weighted by how the half spectrum stands for the
+    full one), cut or padded back to x's shape, real when x is."""
+    g = np.asarray(g)
+    for kind, size, axis, length in reversed(_fft_plan(func, np.shape(x), n, axes)):
+        if kind == "fft":
+            g = np.fft.fft(g, size, axis, norm)
+        elif kind == "ifft":
+            g = np.fft.ifft(g, size, axis, norm)
+        elif kind == "rfft":
+            h = np.conj(g)
+            h *= _half_weights(size, axis, h, 0.5)
+            g = np.fft.irfft(h, size, axis, _SWAP_NORM[norm])
+        else:                            # irfft's output is real: so is its adjoint
+            g = np.fft.rfft(np.real(g), size, axis, _SWAP_NORM[norm])
+            np.conjugate(g, out=g)
+            g *= _half_weights(size, axis, g, 2.0)
+        g = _fit(g, length, axis)
+    return real_like(g, x)
+
+
+__all__ += ["abs_jvp", "abs_vjp", "abs_slope_jvp", "abs_slope_d2", "real_part", "real_like",
+            "fft_apply", "fft_vjp"]

@@ -313,3 +313,46 @@ def solve_banded_jvp_ab(t, l_and_u, ab, x):
 
 
 __all__ += ["solve_banded_vjp_b", "solve_banded_vjp_ab", "solve_banded_jvp_ab"]
+
+
+# ------------------------------------------------------------ scipy.signal.convolve
+def _conv_shapes(x, y, mode):
+    """(full output shape, the mode's output shape, where it starts in the full one)."""
+    sx, sy = np.shape(x), np.shape(y)
+    full = tuple(a + b - 1 for a, b in zip(sx, sy))
+    if mode == "full":
+        out = full
+    elif mode == "same":
+        out = tuple(sx)
+    else:
+        out = tuple(abs(a - b) + 1 for a, b in zip(sx, sy))
+    return full, out, tuple((f - o) // 2 for f, o in zip(full, out))
+
+
+def _conv_embed(g, x, y, mode):
+    """The adjoint `g` of convolve(x, y, mode) placed in the full convolution's shape (zeros
+    where the mode cut the full result)."""
+    full, out, start = _conv_shapes(x, y, mode)
+    g = np.broadcast_to(g, out)
+    if full == out:
+        return g
+    big = np.zeros(full, dtype=np.result_type(g, np.float16))
+    big[tuple(slice(s, s + n) for s, n in zip(start, out))] = g
+    return big
+
+
+def conv_vjp1(g, x, y, mode="full"):
+    """The adjoint of scipy.signal.convolve(x, y, mode) with respect to x: the full
+    adjoint correlated with y (bilinear in g and y; x gives only its shape)."""
+    import scipy.signal
+    return scipy.signal.convolve(_conv_embed(g, x, y, mode), np.flip(y), "valid")
+
+
+def conv_vjp2(g, x, y, mode="full"):
+    """The adjoint of scipy.signal.convolve(x, y, mode) with respect to y (bilinear in g
+    and x; y gives only its shape)."""
+    import scipy.signal
+    return scipy.signal.convolve(_conv_embed(g, x, y, mode), np.flip(x), "valid")
+
+
+__all__ += ["conv_vjp1", "conv_vjp2"]

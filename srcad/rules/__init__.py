@@ -410,6 +410,7 @@ def load_scipy() -> list:
         before = {id(r) for r in all_rules()}
         from . import scipy_special  # noqa: F401  (first: it names the SciPy helpers)
         from . import scipy_linalg, scipy_stats  # noqa: F401
+        from . import scipy_signal  # noqa: F401
         LAZY_RULES.extend(r for r in all_rules() if id(r) not in before)
     return LAZY_RULES
 
@@ -470,6 +471,7 @@ from . import core  # noqa: E402,F401  (fills the tables)
 from . import elementwise  # noqa: E402,F401
 from . import reductions  # noqa: E402,F401
 from . import linalg  # noqa: E402,F401
+from . import fft  # noqa: E402,F401
 from . import shapes  # noqa: E402,F401
 from . import methods  # noqa: E402,F401
 from . import constants  # noqa: E402,F401

@@ -81,10 +81,11 @@ _UNARY = {
     "log": "1.0 / x",
     "sqrt": "0.5 / out",
     "tanh": "1.0 - out ** 2",
-    "abs": "np.sign(x)",
 }
 defunary(np, "np", _UNARY)
-defrule(builtins.abs, "x", name="abs", jvp="x_dot * np.sign(x)", vjp="out_bar * np.sign(x)")
+# abs of a complex value (an FFT's) has slope conj(x)/|x| and a real tangent (rules/fft.py)
+for _f, _name in ((np.abs, "np.abs"), (builtins.abs, "abs")):
+    defrule(_f, "x", name=_name, jvp="abs_jvp(x_dot, x)", vjp="abs_vjp(out_bar, x)")
 
 _MATH = {
     "sin": "math.cos(x)",

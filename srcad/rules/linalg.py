@@ -12,10 +12,44 @@ inf-norm split equally); its derivative at x = 0 is nan (0/0). det and slogdet a
 differentiated through the inverse: d det = det tr(x^-1 dx), undefined for singular x.
 einsum takes its subscripts as a string (up to eight operands) or as sublists (up to four
 operands and the output's sublist); `optimize=` changes only how it is computed.
+
+Decompositions (runtime helpers `*_jvp`/`*_vjp`, stacks of matrices too; a tuple result's
+unused items have zero adjoints, and the terms they feed are skipped):
+- eigh, eigvalsh and cholesky read one triangle (eigh's UPLO, cholesky's lower one, its
+  upper one with upper=True): the adjoint lies on that triangle (off-diagonal entries count
+  twice, as each stands for two entries of the symmetric matrix), a tangent's other
+  triangle is ignored. (autograd's cholesky gradient is instead symmetric: the same along
+  symmetric directions.) cholesky is Murray's (2016); a matrix that is not positive
+  definite raises LinAlgError in the primal.
+- Repeated eigenvalues (singular values): the derivative of the eigenvalues (singular
+  values) alone is v diag(w_bar) v^T (u diag(s_bar) vh), defined and correct for any
+  function symmetric in the repeated ones (their sum, any norm); the eigenvectors'
+  (singular vectors') derivative does not exist there and has 1/(w_j - w_i) = inf terms:
+  inf or nan wherever they are used. Zero singular values of a non-square matrix make the
+  singular vectors' derivative inf/nan likewise. Eigen- and singular vectors are those
+  NumPy returns, their signs held fixed.
+- svd with full_matrices=True and qr with mode='complete' of a non-square matrix: the
+  columns of u (q) beyond min(m, n) (and rows of vh) are no function of the matrix
+  srcad differentiates: their tangent is nan, and an adjoint that reaches them makes the
+  whole adjoint nan; the first min(m, n) are differentiated exactly. qr's mode='raw' and
+  svd's hermitian=True are refused. A wide qr, a = [x y] with x square, is q [r1, q^T y].
+- eig is differentiated where all eigenvalues are real (NumPy then returns real arrays,
+  unit-norm eigenvectors); complex eigenvalues raise NotImplementedError when the
+  derivative runs (complex eigenvectors' phase is LAPACK's choice, no derivative srcad
+  gives).
+- pinv and lstsq are differentiated where the rank is locally constant (no singular value
+  at the cutoff), x = pinv(a) b for lstsq, its residuals and singular values too; the
+  rank has no derivative. matrix_power takes a constant integer n (negative: through the
+  inverse).
+- norm of a matrix with ord='nuc' (sum of singular values), 2 (largest) and -2 (smallest)
+  is differentiated as u diag(w) vh: ties of the largest (smallest) split equally, zero
+  singular values get weight 0 (as abs'(0) = 0); second derivatives of these raise
+  NotImplementedError.
 """
 import numpy as np
 
-from . import ANY, FLOAT, defrule
+from .. import runtime
+from . import ANY, FLOAT, NONE, defrule
 
 # ------------------------------------------------------------ products of vectors and tensors
 defrule(np.vdot, "x, y", name="np.vdot", kind=FLOAT,          # sum(ravel(x) * ravel(y)), real
@@ -79,3 +113,32 @@ defrule(np.linalg.solve, "a, b", name="np.linalg.solve", kind=ANY,  # out = a^-1
 # the matrix transpose of a stack, `x.mT` (the inverse's adjoint uses it)
 defrule(("attr", "mT"), "x", primal="x.mT", kind=ANY, storage="view", jvp="x_dot.mT",
         vjp="out_bar.mT")
+
+# ------------------------------------------------------------ decompositions
+# the derivative of what NumPy computes: eigh, eigvalsh and cholesky read one triangle
+defrule(np.linalg.eigh, "a, UPLO='L'", name="np.linalg.eigh", kind=ANY,
+        jvp="eigh_jvp(a_dot, out, UPLO)", vjp="eigh_vjp(out_bar, out, UPLO)")
+defrule(np.linalg.eigvalsh, "a, UPLO='L'", name="np.linalg.eigvalsh", kind=ANY,
+        jvp="eigvalsh_jvp(a_dot, a, UPLO)", vjp="eigvalsh_vjp(out_bar, a, UPLO)")
+defrule(np.linalg.cholesky, "a, *, upper=False", name="np.linalg.cholesky", kind=ANY,
+        jvp="cholesky_jvp(a_dot, out, upper)", vjp="cholesky_vjp(out_bar, out, upper)")
+defrule(np.linalg.svd, "a, full_matrices=True, compute_uv=True", name="np.linalg.svd",
+        kind=ANY,
+        jvp="svd_jvp(a_dot, a, out, full_matrices, compute_uv)",
+        vjp="svd_vjp(out_bar, a, out, full_matrices, compute_uv)")
+defrule(np.linalg.qr, "a, mode='reduced'", name="np.linalg.qr", kind=ANY,
+        jvp="qr_jvp(a_dot, a, out, mode)", vjp="qr_vjp(out_bar, a, out, mode)")
+defrule(np.linalg.pinv, "a, rcond=None", name="np.linalg.pinv", kind=ANY,
+        jvp="pinv_jvp(a_dot, a, out)", vjp="pinv_vjp(out_bar, a, out)")
+defrule(np.linalg.lstsq, "a, b, rcond=None", name="np.linalg.lstsq", kind=ANY,
+        jvp_shared="lstsq_jvp(a_dot, b_dot, a, b, out, rcond)",
+        vjp={"a": "lstsq_vjp_a(out_bar, a, b, out, rcond)",
+             "b": "lstsq_vjp_b(out_bar, a, b, out, rcond)"})
+defrule(np.linalg.matrix_power, "a, n", name="np.linalg.matrix_power", kind=ANY,
+        jvp="matrix_power_jvp(a_dot, a, n)", vjp="matrix_power_vjp(out_bar, a, n)")
+defrule(np.linalg.eig, "a", name="np.linalg.eig", kind=ANY,
+        jvp="eig_jvp(a_dot, out)", vjp="eig_vjp(out_bar, out)")
+# the check eig's derivatives make (it raises for complex eigenvalues, as a rule so that
+# second derivatives read eig_jvp and eig_vjp without it)
+defrule(runtime.require_real_eig, "w", name="require_real_eig", kind=NONE, differentiable=False,
+        total=False)

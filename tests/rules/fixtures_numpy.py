@@ -13,7 +13,8 @@ import math
 import numpy as np
 
 import srcad
-from srcad.runtime import (add_items, bcast, repeat_items, cast_adjoint, cast_tangent, clip_weight, cumprod_vjp,
+from srcad.runtime import (abs_jvp, abs_slope_d2, abs_slope_jvp, abs_vjp, fft_apply, fft_vjp,
+                           real_like, real_part, add_items, bcast, repeat_items, cast_adjoint, cast_tangent, clip_weight, cumprod_vjp,
                            dot_vjp_x, dot_vjp_y,
                            einsum_jvp, einsum_vjp, fmax_weight, grad_like, index_add,
                            inner_vjp_x, inner_vjp_y, linspace_weight, matmul_vjp_x, matmul_vjp_y,
@@ -29,6 +30,7 @@ SAMPLES = []                      # (function, [argument tuples])
 AUTOGRAD_LACKS = {}               # "name" or "name-k" (its k-th args) -> why autograd is no oracle
 UNREACHABLE = {                   # rules no source reaches, with why: exempt from samples
     "reversed": "lowering rewrites reversed(seq) as seq[::-1]; only generated loops call it",
+    "require_real_eig": "called only by eig_jvp and eig_vjp (tests/rules/test_linalg_rules.py)",
 }
 KNOWN = {}                        # function name -> (tests, why it fails today); tests among
 #                                   "forward", "reverse", "autograd", "float32"
@@ -897,6 +899,193 @@ def np_solve(a, b):
     return np.linalg.solve(a, b)
 
 
+# ------------------------------------------------------------ decompositions
+def _orthogonal(n):
+    q, r = np.linalg.qr(_rng.normal(size=(n, n)))
+    return q * np.sign(np.diagonal(r))
+
+
+def spectrum(*shape, gap=1.0, skew=True):
+    """Symmetric matrices with eigenvalues `gap` apart (a stack for more than two axes);
+    `skew` adds noise to the strict upper triangle, which eigh and cholesky never read."""
+    n = shape[-1]
+    mats = []
+    for _ in range(int(np.prod(shape[:-2], dtype=int))):
+        q = _orthogonal(n)
+        w = np.arange(n) * gap - 0.4 * n + _rng.uniform(0.0, 0.1, n)
+        m = (q * w) @ q.T
+        mats.append(m + np.triu(_rng.uniform(-1, 1, (n, n)), 1) * skew)
+    return np.reshape(mats, shape)
+
+
+def spd(*shape, skew=True):
+    """Well-conditioned symmetric positive definite matrices (eigenvalues in [1, 1 + n])."""
+    return spectrum(*shape, skew=skew) + (0.4 * shape[-1] + 1.0) * np.eye(shape[-1])
+
+
+def real_eig(*shape):
+    """Nonsymmetric matrices with real eigenvalues a unit apart."""
+    n = shape[-1]
+    mats = []
+    for _ in range(int(np.prod(shape[:-2], dtype=int))):
+        v = np.eye(n) + 0.3 * _rng.uniform(-1, 1, (n, n))
+        mats.append(v @ np.diag(np.arange(n) + 1.0 + _rng.uniform(0, 0.1, n)) @ np.linalg.inv(v))
+    return np.reshape(mats, shape)
+
+
+def gauss(*shape):
+    """Standard normal entries: generic matrices, distinct nonzero singular values."""
+    return _rng.normal(size=shape)
+
+
+@sample((spectrum(3, 3),), (spectrum(2, 4, 4),), (spectrum(1, 1),))
+def np_eigh(a):
+    w, v = np.linalg.eigh(a)
+    return v * v * w[..., None, :] + np.linalg.eigh(a, UPLO="U")[1] ** 2
+
+
+@sample((spectrum(3, 3),), (spectrum(2, 3, 3),))
+def np_eigh_values(a):
+    return np.linalg.eigh(a)[0] + np.linalg.eigh(a, "U")[0] ** 2
+
+
+@sample((spectrum(3, 3),), (spectrum(2, 4, 4),))
+def np_eigvalsh(a):
+    return np.linalg.eigvalsh(a) + np.linalg.eigvalsh(a, UPLO="U") ** 2
+
+
+@sample((spd(3, 3),), (spd(2, 4, 4),), (spd(1, 1),))
+def np_cholesky(a):
+    return np.linalg.cholesky(a) + np.swapaxes(np.linalg.cholesky(a, upper=True), -1, -2) ** 2
+
+
+@sample((gauss(3, 3),), (gauss(4, 2),), (gauss(2, 4),), (gauss(2, 3, 4),))
+def np_svd(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum(u ** 3, axis=-2) * np.sum(vh ** 3, axis=-1) + s ** 2
+
+
+@sample((gauss(3, 3),), (gauss(4, 2),), (gauss(2, 4),), (gauss(2, 3, 4),))
+def np_svd_full(a):
+    u, s, vh = np.linalg.svd(a)
+    k = s.shape[-1]
+    return np.sum(u[..., :k] ** 3, axis=-2) * np.sum(vh[..., :k, :] ** 3, axis=-1) + s
+
+
+@sample((gauss(3, 3),), (gauss(4, 2),), (gauss(2, 4),), (gauss(2, 3, 4),))
+def np_svd_values(a):
+    return np.linalg.svd(a, compute_uv=False) ** 2
+
+
+@sample((gauss(3, 3),), (gauss(4, 3),), (gauss(3, 5),), (gauss(2, 4, 3),))
+def np_qr(a):
+    q, r = np.linalg.qr(a)
+    return np.sum(q ** 3, axis=-2) + np.sum(r ** 3, axis=-1)
+
+
+@sample((gauss(4, 2),), (gauss(2, 4),), (gauss(3, 3),))
+def np_qr_modes(a):
+    q, r = np.linalg.qr(a, mode="complete")
+    return np.sum(q[:, :2] ** 3) + np.sum(r ** 3) + np.sum(np.linalg.qr(a, "r") ** 2)
+
+
+@sample((gauss(3, 3),), (gauss(4, 2),), (gauss(2, 4),), (gauss(2, 4, 3),))
+def np_pinv(a):
+    return np.linalg.pinv(a)
+
+
+@sample((gauss(5, 3), gauss(5)), (gauss(5, 3), gauss(5, 2)), (well(3, 3), gauss(3)),
+        (gauss(2, 4), gauss(2)), (gauss(2, 4), gauss(2, 3)))
+def np_lstsq(a, b):
+    x, res, rank, s = np.linalg.lstsq(a, b)
+    return np.sum(x ** 2) + np.sum(res) * 0.5 + np.sum(s ** 2) * np.sum(x)
+
+
+@sample((well(3, 3), 3), (well(3, 3), -2), (well(2, 3, 3), 0), (well(2, 2, 2), 1),
+        (well(2, 2), 5))
+def np_matrix_power(a, n):
+    return np.linalg.matrix_power(a, n)
+
+
+@sample((real_eig(3, 3),), (real_eig(2, 3, 3),))
+def np_eig(a):
+    w, v = np.linalg.eig(a)
+    return w[..., None, :] * v ** 2 + np.linalg.eig(a)[0][..., None, :]
+
+
+@sample((gauss(3, 4),), (gauss(4, 4),), (gauss(3, 2, 4),))
+def np_norm_nuc(a):
+    if a.ndim == 3:
+        return np.linalg.norm(a, "nuc", axis=(2, 0))
+    return np.linalg.norm(a, "nuc")
+
+
+@sample((gauss(3, 4),), (gauss(4, 3),), (gauss(3, 2, 4),))
+def np_norm_spectral(a):
+    if a.ndim == 3:
+        return np.linalg.norm(a, 2, axis=(0, 2)) + np.linalg.norm(a, -2, (2, 0), True)[:, 0, 0]
+    return np.linalg.norm(a, 2) + np.linalg.norm(a, ord=-2) * 2.0
+
+
+@sample((pos(2, 1, 2, 3), pos(3, 3, 2)), (pos(3), pos(2, 3, 4)), (pos(2, 3, 4), pos(4)),
+        (pos(1, 2, 3), pos(4, 3, 2)))
+def np_matmul_stacks(x, y):
+    return np.matmul(x, y)
+
+
+# ============================================================ fft table
+@sample((sym(6),), (sym(2, 5),))
+def np_fft_abs(x):
+    return np.abs(np.fft.fft(x)) ** 2 + np.abs(np.fft.ifft(x * 2.0, norm="ortho"))
+
+
+@sample((sym(5),), (sym(3, 4),))
+def np_fft_n(x):
+    return np.abs(np.fft.fft(x, 7, axis=-1)) + np.abs(np.fft.ifft(x, n=3, norm="forward"))[..., :1]
+
+
+@sample((sym(8),), (sym(7),), (sym(2, 6),))
+def np_rfft_filter(x):
+    h = np.exp(-0.5 * np.arange(x.shape[-1] // 2 + 1))
+    return np.fft.irfft(np.fft.rfft(x) * h, x.shape[-1])
+
+
+@sample((sym(6),), (sym(3, 5),))
+def np_rfft_norms(x):
+    a = np.abs(np.fft.rfft(x, 5)) + np.abs(np.fft.rfft(x, n=8, norm="ortho"))[..., :3]
+    return a + np.fft.irfft(np.fft.rfft(x, norm="forward") ** 2, 5, norm="forward")[..., :3]
+
+
+@sample((sym(4),), (sym(2, 3),))
+def np_irfft(x):
+    return np.fft.irfft(x, 9) + np.fft.irfft(x * x, 6, norm="ortho")[..., :1]
+
+
+@sample((sym(3, 4, 2),), (sym(4, 4),))
+def np_fftn(x):
+    return np.abs(np.fft.fftn(x, axes=(0, 1))) + np.abs(np.fft.ifftn(x, norm="ortho"))
+
+
+@sample((sym(3, 4),), (sym(2, 3, 4),))
+def np_fft2(x):
+    return np.abs(np.fft.fft2(x)) + np.abs(np.fft.ifft2(x, s=(4, 3), axes=(-1, -2)))
+
+
+@sample((sym(4, 5, 2),), (sym(4, 6),))
+def np_rfftn(x):
+    y = np.fft.rfftn(x, axes=(0, 1)) * 2.0
+    z = np.abs(np.fft.rfftn(x, norm="ortho"))[:1, :1]
+    return np.fft.irfftn(y, s=(4, x.shape[1]), axes=(0, 1)) + z
+
+
+@sample((sym(6), sym(6)), (sym(2, 4), sym(2, 4)))
+def helper_fft(g, x):
+    a = fft_vjp(g * 1.0, x, "fft") + fft_vjp(np.fft.rfft(g), x, "rfft", None, -1, "ortho")
+    b = fft_apply(g, "ifftn") * 2.0 + fft_apply(x, "irfft", 5)[..., :1]
+    c = abs_jvp(a, x) * abs_vjp(g, x) + abs_slope_jvp(x, g) + real_part(b) + abs_slope_d2(x, g)
+    return np.abs(b) + real_like(a, x) * c
+
+
 # ============================================================ shapes table
 @sample((pos(2, 3),), (pos(6),))
 def np_reshape(x):
@@ -1187,7 +1376,7 @@ lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace"
       helper_prod_others, helper_norm_weight, helper_cumprod_vjp, helper_einsum, helper_divisors,
       helper_weights_of_tables, helper_uncumsum, helper_undiagonal, helper_undiag,
       helper_untile_unrepeat, helper_casts, helper_pieces, helper_joins, helper_inner,
-      helper_tensordot, helper_star_args)
+      helper_tensordot, helper_star_args, helper_fft)
 
 
 # ============================================================ where autograd is no oracle
@@ -1213,6 +1402,15 @@ lacks("np.linalg.norm with ord=1", np_norm_ord, np_norm_fro)
 lacks("np.linalg.solve of a stack of matrices with a vector or (n, 1) right side", np_solve,
       cases=[3, 4])
 lacks("np.roll with a tuple shift", np_roll)
+lacks("no VJP of rfft or irfft of an odd length", np_rfft_filter, cases=[1])
+lacks("no VJP of rfft or irfft of an odd length", np_rfft_norms, np_irfft)
+lacks("no VJP of rfft or irfft of an odd length", np_rfftn, cases=[0])
+lacks("its np.linalg.cholesky gradient is symmetric, not on the triangle NumPy reads "
+      "(tests/rules/test_linalg_rules.py compares along symmetric directions)", np_cholesky)
+lacks("no VJP of np.linalg.svd with full_matrices=True or of np.linalg.qr, lstsq, "
+      "matrix_power, eigvalsh", np_svd_full, np_qr, np_qr_modes, np_lstsq, np_matrix_power,
+      np_eigvalsh)
+lacks("no VJP of np.linalg.norm(ord=2 or -2) of a matrix", np_norm_spectral)
 lacks("np.broadcast_to adding leading axes", np_broadcast_to, cases=[0, 2])
 lacks("its np.tile adjoint is wrong for 2-d inputs tiled to 3-d", np_tile, cases=[1])
 lacks("np.repeat with a list of repeats", np_repeat)

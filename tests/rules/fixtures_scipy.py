@@ -4,9 +4,12 @@ modes, against autograd.scipy where it has the function, and with float32 inputs
 Inputs stay inside each function's domain and away from its poles."""
 import numpy as np
 import scipy.linalg as sl
+import scipy.signal as ss
 import scipy.special as sp
 import scipy.stats as st
 from fixtures_numpy import big, binary, d0, pos, sym, unary, unit
+
+from srcad.runtime_scipy import conv_vjp1, conv_vjp2
 
 SAMPLES = []                      # (function, [argument tuples])
 AUTOGRAD_LACKS = {}               # function name -> why autograd is no oracle for it
@@ -327,10 +330,29 @@ def sl_solve_banded_columns(ab, b):
     return sl.solve_banded((1, 0), ab, b)
 
 
+# ============================================================ scipy.signal
+@sample((sym(5), sym(3)), (sym(3), sym(5)), (sym(3, 4), sym(2, 2)), (sym(2, 4), sym(3, 2)))
+def sig_convolve(x, y):
+    return ss.convolve(x, y) + np.sum(ss.convolve(x, y, mode="same") ** 2)
+
+
+@sample((sym(5), sym(3)), (sym(3, 4), sym(2, 2)))
+def sig_convolve_valid(x, y):
+    return ss.convolve(x, y, mode="valid") * ss.convolve(y * y, x, mode="valid")
+
+
+@sample((sym(8), sym(6), sym(3)))
+def sig_convolve_helpers(g, x, y):
+    a = conv_vjp1(g, x, y) + conv_vjp1(g[1:7], x, y, "same") * conv_vjp2(g, x, y)[0]
+    return a * conv_vjp2(g[:4], x, y, mode="valid")[1]
+
+
 lacks("autograd's cholesky gradient is the symmetric one; SciPy reads one triangle "
       "(checked against finite differences)", sl_cholesky, sl_cholesky_lower, sl_cho_solve,
       sl_cho_solve_lower)
 lacks("autograd.scipy.linalg.cholesky has no VJP", gp_log_marginal)
+lacks("srcad's runtime helpers call SciPy directly, which autograd cannot trace",
+      sig_convolve_helpers)
 lacks("autograd.scipy.linalg.expm has no VJP", sl_expm)
 lacks("autograd.scipy.linalg has no lu_factor/lu_solve VJP", sl_lu)
 lacks("autograd's solve_banded VJP fails for a matrix right-hand side", sl_solve_banded_columns)

@@ -57,6 +57,7 @@ def autograd_twin(f):
         src = inspect.getsource(fx)
         for old, new in [("import numpy as np", "import autograd.numpy as np"),
                          ("import scipy.linalg as sl", "import autograd.scipy.linalg as sl"),
+                         ("import scipy.signal as ss", "import autograd.scipy.signal as ss"),
                          ("import scipy.special as sp", "import autograd.scipy.special as sp"),
                          ("import scipy.stats as st", "import autograd.scipy.stats as st")]:
             assert old in src

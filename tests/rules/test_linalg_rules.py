@@ -1,0 +1,236 @@
+"""The np.linalg decompositions beyond the table samples: second derivatives, the
+conventions of srcad/rules/linalg.py (triangles read, repeated eigenvalues and singular
+values, non-square full factorizations, complex eigenvalues, spectral-norm ties) and
+property-based checks over random shapes (SPD matrices for cholesky, well-separated
+spectra for eigh and svd), each in both modes against finite differences."""
+import fixtures_numpy as fx
+import linalg_funcs as lf
+import numpy as np
+import pytest
+
+import srcad
+
+RNG = np.random.default_rng(11)
+G43, G34, B4 = RNG.normal(size=(4, 3)), RNG.normal(size=(3, 4)), RNG.normal(size=4)
+
+SECOND = [
+    (lf.eigh_sum, (fx.spectrum(3, 3),)), (lf.eigh_values, (fx.spectrum(3, 3),)),
+    (lf.eigh_vectors, (fx.spectrum(3, 3),)), (lf.eigvalsh_sum, (fx.spectrum(4, 4),)),
+    (lf.cholesky_sum, (fx.spd(3, 3),)), (lf.svd_sum, (G43,)), (lf.svd_sum, (G34,)),
+    (lf.svd_values, (G43,)), (lf.qr_sum, (G43,)), (lf.qr_sum, (G34,)), (lf.pinv_sum, (G43,)),
+    (lf.pinv_sum, (G34,)), (lf.lstsq_sum, (G43, B4)), (lf.matrix_power_sum, (fx.well(3, 3),)),
+    (lf.eig_sum, (fx.real_eig(3, 3),)), (lf.eig_values, (fx.real_eig(3, 3),)),
+]
+
+
+@pytest.mark.parametrize("f, args", SECOND, ids=[f"{f.__name__}-{i}" for i, (f, _) in
+                                                 enumerate(SECOND)])
+def test_second_derivatives(f, args):
+    with np.errstate(all="ignore"):
+        srcad.testing.check_grads(srcad.grad(f), *args, rtol=1e-4, atol=1e-5)
+
+
+def test_hessian_of_eigh_matches_autograd():
+    autograd = pytest.importorskip("autograd")
+    import autograd.numpy as anp
+
+    def twin(a):
+        w, v = anp.linalg.eigh(a)
+        return anp.sum(w ** 3) + anp.sum(v[0] ** 2 * w)
+    a = fx.spectrum(3, 3, skew=False)
+    np.testing.assert_allclose(srcad.hessian(lf.eigh_sum)(a), autograd.hessian(twin)(a),
+                               rtol=1e-6, atol=1e-8)
+
+
+# ------------------------------------------------------------ triangles
+def both(f, *args, wrt=0):
+    with np.errstate(all="ignore"):
+        return (np.asarray(srcad.jacrev(f, wrt=wrt)(*args)),
+                np.asarray(srcad.jacfwd(f, wrt=wrt)(*args)))
+
+
+def test_cholesky_agrees_with_autograd_on_symmetric_directions():
+    """NumPy reads the lower triangle, autograd's gradient is symmetric: along a symmetric
+    direction both are the derivative of the same function."""
+    autograd = pytest.importorskip("autograd")
+    import autograd.numpy as anp
+    a, w, v = fx.spd(4, 4, skew=False), RNG.normal(size=(4, 4)), RNG.normal(size=(4, 4))
+    v = v + v.T
+    want = np.sum(autograd.grad(lambda a: anp.sum(anp.linalg.cholesky(a) * w))(a) * v)
+    np.testing.assert_allclose(np.sum(srcad.grad(lf.cholesky_weighted)(a, w) * v), want,
+                               rtol=1e-10)
+    np.testing.assert_allclose(srcad.jvp(lf.cholesky_weighted, (a, w), (v, 0.0 * w))[1], want,
+                               rtol=1e-10)
+
+
+@pytest.mark.parametrize("f, make", [(lf.cholesky_sum, fx.spd), (lf.eigh_sum, fx.spectrum),
+                                     (lf.eigvalsh_sum, fx.spectrum)])
+def test_unread_triangle_has_zero_derivative(f, make):
+    for got in both(f, make(4, 4)):
+        np.testing.assert_array_equal(np.triu(got, 1), 0.0)
+        assert np.all(got[np.tril_indices(4, -1)] != 0.0)
+
+
+# ------------------------------------------------------------ repeated eigenvalues
+def test_repeated_eigenvalues_give_the_eigenvalues_derivative():
+    """At a = I (every eigenvalue 1), sum(w^3) has derivative 3 v v^T = 3 I on the lower
+    triangle, in both modes, without nan: the eigenvectors' terms are skipped."""
+    for f in (lf.eigh_values, lf.eigvalsh_sum):
+        for got in both(f, np.eye(3)):
+            np.testing.assert_allclose(got, 3.0 * np.eye(3), atol=1e-12)
+
+
+def test_repeated_eigenvalues_make_the_eigenvectors_derivative_non_finite():
+    rev, fwd = both(lf.eigh_vectors, np.diag([1.0, 1.0, 2.0]))
+    assert not np.all(np.isfinite(rev)) and not np.all(np.isfinite(fwd))
+
+
+def test_repeated_singular_values():
+    a = np.diag([2.0, 2.0, 1.0])
+    for got in both(lf.svd_values, a):          # d sum(s^3) = 3 u diag(s^2) vh
+        np.testing.assert_allclose(got, np.diag([12.0, 12.0, 3.0]), atol=1e-12)
+    rev, fwd = both(lf.svd_sum, a)
+    assert not np.all(np.isfinite(rev)) and not np.all(np.isfinite(fwd))
+
+
+def test_spectral_norms_at_ties_and_zeros():
+    """Ties of the largest (smallest) singular value split equally; zero singular values
+    get weight 0 (the nuclear norm of a 1x1 matrix is abs, abs'(0) = 0)."""
+    for got in both(lf.norm_two, np.eye(2)):
+        np.testing.assert_allclose(got, 0.5 * np.eye(2), atol=1e-12)
+    for got in both(lf.norm_minus_two, np.diag([3.0, 1.0, 1.0])):
+        np.testing.assert_allclose(got, np.diag([0.0, 0.5, 0.5]), atol=1e-12)
+    for got in both(lf.norm_nuc, np.zeros((1, 1))):
+        np.testing.assert_array_equal(got, [[0.0]])
+    for got in both(lf.norm_nuc, np.diag([2.0, 0.0])):
+        np.testing.assert_allclose(got, np.diag([1.0, 0.0]), atol=1e-12)
+
+
+def test_spectral_norm_second_derivative_is_refused():
+    with pytest.raises(NotImplementedError, match="nuc"):
+        srcad.hessian(lf.norm_nuc)(G43)
+
+
+# ------------------------------------------------------------ non-square full factorizations
+def test_full_svd_and_complete_qr_extra_columns_are_nan():
+    """u's columns beyond min(m, n) are no function srcad differentiates: nan wherever they
+    are used, exact where only the first min(m, n) are (tests/rules/fixtures_numpy.py)."""
+    for f in (lf.svd_full, lf.qr_complete):
+        for got in both(f, G43):
+            assert np.all(np.isnan(got))
+        for got in both(f, fx.well(3, 3)):          # square: full is reduced
+            assert np.all(np.isfinite(got))
+
+
+def qr_raw(a):
+    return np.sum(np.linalg.qr(a, mode="raw")[0])
+
+
+def test_qr_raw_is_refused():
+    with pytest.raises(NotImplementedError, match="raw"):
+        srcad.grad(qr_raw)(G43)
+
+
+# ------------------------------------------------------------ complex eigenvalues
+def test_eig_with_complex_eigenvalues_is_refused_when_run():
+    rotation = np.array([[0.0, -1.0], [1.0, 0.0]]) + 0.1
+    with pytest.raises(NotImplementedError, match="eigenvalues are real"):
+        srcad.grad(lf.eig_values)(rotation)
+    with pytest.raises(NotImplementedError, match="eigenvalues are real"):
+        srcad.jvp(lf.eig_values, (rotation,), (np.ones((2, 2)),))
+
+
+# ------------------------------------------------------------ property-based
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SETTINGS = settings(max_examples=15, deadline=None)
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+@SETTINGS
+@given(n=st.integers(1, 4), lead=st.lists(st.integers(1, 2), max_size=1),
+       seed=st.integers(0, 2 ** 16), upper=st.booleans())
+def test_cholesky_of_random_spd(n, lead, seed, upper):
+    rng = _rng(seed)
+    m = rng.normal(size=tuple(lead) + (n, n))
+    a = m @ np.swapaxes(m, -1, -2) + n * np.eye(n)
+    srcad.testing.check_grads(fx.np_cholesky, a, rtol=1e-4, atol=1e-6)
+
+
+def _separated(rng, lead, n):
+    """Symmetric matrices with eigenvalues at least 0.5 apart."""
+    q, _ = np.linalg.qr(rng.normal(size=lead + (n, n)))
+    w = np.cumsum(rng.uniform(0.5, 1.5, size=lead + (n,)), axis=-1) - n / 2
+    return (q * w[..., None, :]) @ np.swapaxes(q, -1, -2)
+
+
+@SETTINGS
+@given(n=st.integers(1, 4), lead=st.lists(st.integers(1, 2), max_size=1),
+       seed=st.integers(0, 2 ** 16))
+def test_eigh_of_separated_spectra(n, lead, seed):
+    a = _separated(_rng(seed), tuple(lead), n)
+    for f in (fx.np_eigh, fx.np_eigh_values, fx.np_eigvalsh):
+        srcad.testing.check_grads(f, a, rtol=1e-4, atol=1e-6)
+
+
+@SETTINGS
+@given(m=st.integers(1, 4), n=st.integers(1, 4), lead=st.lists(st.integers(1, 2), max_size=1),
+       seed=st.integers(0, 2 ** 16))
+def test_svd_of_separated_singular_values(m, n, lead, seed):
+    rng = _rng(seed)
+    k = min(m, n)
+    u, _ = np.linalg.qr(rng.normal(size=tuple(lead) + (m, k)))
+    v, _ = np.linalg.qr(rng.normal(size=tuple(lead) + (n, k)))
+    s = 1.0 + np.cumsum(rng.uniform(0.5, 1.5, size=tuple(lead) + (k,)), axis=-1)
+    a = (u * s[..., None, :]) @ np.swapaxes(v, -1, -2)
+    for f in (fx.np_svd, fx.np_svd_full, fx.np_svd_values, fx.np_qr, fx.np_pinv):
+        srcad.testing.check_grads(f, a, rtol=1e-4, atol=1e-6)
+    if not lead:
+        srcad.testing.check_grads(fx.np_norm_nuc, a, rtol=1e-4, atol=1e-6)
+        srcad.testing.check_grads(fx.np_lstsq, a, rng.normal(size=m), rtol=1e-4, atol=1e-6)
+
+
+# ------------------------------------------------------------ np.fft
+X6 = RNG.normal(size=6)
+
+
+@pytest.mark.parametrize("f, x", [(lf.power_spectrum, X6), (lf.filtered, X6),
+                                  (lf.spectrum_2d, RNG.normal(size=(3, 4)))],
+                         ids=["power_spectrum", "filtered", "spectrum_2d"])
+def test_fft_second_derivatives(f, x):
+    srcad.testing.check_grads(srcad.grad(f), x, rtol=1e-4, atol=1e-5)
+
+
+def test_fft_of_real_input_has_real_gradient():
+    for f in (lf.power_spectrum, lf.filtered):
+        for dt in (np.float64, np.float32):
+            g = srcad.grad(f)(X6.astype(dt))
+            assert g.dtype == dt
+            _, t = srcad.jvp(f, (X6.astype(dt),), (np.ones(6, dtype=dt),))
+            assert not np.iscomplexobj(t)
+
+
+def test_fft_gradient_matches_autograd():
+    autograd = pytest.importorskip("autograd")
+    import autograd.numpy as anp
+
+    def twin(x):
+        return anp.sum(anp.abs(anp.fft.rfft(x)) ** 2 * anp.arange(x.shape[-1] // 2 + 1))
+    np.testing.assert_allclose(srcad.grad(lf.power_spectrum)(X6), autograd.grad(twin)(X6),
+                               rtol=1e-10)
+
+
+def abs_of_complex(x):
+    return np.sum(np.abs(np.fft.fft(x)))
+
+
+def test_abs_of_complex_values():
+    """d|z| = Re(conj(z) dz) / |z|, 0 at z = 0, and its second derivative."""
+    srcad.testing.check_grads(abs_of_complex, X6)
+    srcad.testing.check_grads(srcad.grad(abs_of_complex), X6, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(srcad.grad(abs_of_complex)(np.zeros(4)), 0.0)
