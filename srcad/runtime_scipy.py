@@ -313,3 +313,14 @@ def solve_banded_jvp_ab(t, l_and_u, ab, x):
 
 
 __all__ += ["solve_banded_vjp_b", "solve_banded_vjp_ab", "solve_banded_jvp_ab"]
+
+
+def sylvester_adjoints(g, a, b, x):
+    """Adjoints of x = solve_sylvester(a, b, q) (a x + x b = q) for (a, b, q): y, the solve of
+    the transposed equation with g, once for all three: (-y x^T, -x^T y, y)."""
+    import scipy.linalg
+    y = scipy.linalg.solve_sylvester(a.T, b.T, g)
+    return -(y @ x.T), -(x.T @ y), y
+
+
+__all__ += ["sylvester_adjoints"]
