@@ -5,8 +5,8 @@ Run single-threaded, with glibc's allocator kept from returning memory between c
     OPENBLAS_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456 \\
     MALLOC_TOP_PAD_=67108864 python benchmarks/adjoint_cost.py [--quick] [--only NAME,...]
 
-Rows are the rule tables' test samples (tests/rules/fixtures_numpy.py and, with SciPy,
-fixtures_scipy.py: every rule has one), each scaled to medium size: every axis longer than
+Rows are the rule tables' test samples (tests/rules/fixtures_numpy.py, fixtures_arrays.py
+and, with SciPy, fixtures_scipy.py: every rule has one), each scaled to medium size: every axis longer than
 1 grows by the same factor (shapes stay consistent for products and broadcasting), doubled
 while the largest argument has at most 10^5 entries and one primal call takes under 2 ms,
 and each array is redrawn uniformly between its sample's minimum and maximum (so it stays
@@ -18,7 +18,12 @@ a few rules; the `rules` column names them. Columns:
   autograd   autograd's make_vjp and the pullback on the same arguments and cotangent
   ratio      vjp / autograd; a row above 1.25 is flagged SLOW
   jvp        srcad's forward-mode derivative along all float arguments (tangents of ones),
-             and its ratio to autograd's VJP
+             and its ratio to autograd's JVP (autograd.make_jvp, along the first float
+             argument for both) where autograd has one, else to its VJP (marked *)
+  peak       tracemalloc's peak of srcad's VJP call beyond what it returns, over the bytes
+             of the sample's inputs and output (a sample of several rules keeps each rule's
+             output for the reverse sweep, as autograd does), and autograd's peak alike:
+             a row whose peak is above 1 and above 1.25 times autograd's is flagged BIG
 Gradients are compared with autograd's before timing (MISMATCH rows are not timed).
 Samples that do not survive scaling (fixed indices, reshapes to fixed shapes, ...) are
 listed at the end, as are samples autograd cannot run. The known case of the issue,
@@ -31,6 +36,7 @@ import os
 import statistics
 import sys
 import timeit
+import tracemalloc
 import types
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -118,9 +124,11 @@ def autograd_twins(module, replacements):
 
 def samples(with_scipy: bool):
     """(name, function, autograd twin or None, sample arguments) for every sample."""
+    import fixtures_arrays as fxa
     import fixtures_numpy as fxn
     out = []
-    tables = [(fxn, [("import numpy as np", "import autograd.numpy as np")])]
+    tables = [(fxn, [("import numpy as np", "import autograd.numpy as np")]),
+              (fxa, [("import numpy as np", "import autograd.numpy as np")])]
     if with_scipy:
         import fixtures_scipy as fxs
         tables.append((fxs, [("import numpy as np", "import autograd.numpy as np"),
@@ -169,6 +177,27 @@ def round_robin(fns: dict, repeats: int, budget: float) -> dict:
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+def nbytes(value) -> int:
+    """The bytes of an array, a number or a list or tuple of them."""
+    if isinstance(value, (list, tuple)):
+        return sum(map(nbytes, value))
+    return int(np.asarray(value).nbytes)
+
+
+def peak_ratio(fn, args, out) -> float:
+    """tracemalloc's peak during one call of `fn`, less the bytes it returns, over the bytes
+    of the sample's inputs and output."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        result = fn()
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    return max(peak - nbytes(result), 0) / max(nbytes(args) + nbytes(out), 1)
+
+
 def measure(name, f, twin, args, opts, positions=None):
     """A result row for one sample (derivatives with respect to `positions`, by default
     every float argument), or a reason it was left out."""
@@ -193,7 +222,8 @@ def measure(name, f, twin, args, opts, positions=None):
                     for i in positions]
         ours = rev(*args, g)
         fns = {"vjp": lambda: rev(*args, g), "jvp": lambda: fwd(*args, *tangents)}
-        row = {"name": name, "rules": rule_names(f)}
+        row = {"name": name, "rules": rule_names(f),
+               "peak": peak_ratio(lambda: rev(*args, g), args, out)}
         if twin is None:
             row.update(round_robin(fns, opts.repeats, opts.budget))
             return row, None
@@ -215,6 +245,21 @@ def measure(name, f, twin, args, opts, positions=None):
             if a.shape != b.shape or not np.allclose(a, b, rtol=1e-6, atol=1e-9, equal_nan=True):
                 return None, f"MISMATCH with autograd at this size ({a.shape}, {b.shape})"
         fns["autograd"] = theirs
+        row["ag_peak"] = peak_ratio(theirs, args, out)
+        first = positions[0]                  # JVPs along the first float argument alone
+        try:
+            jvp_maker = autograd.make_jvp(twin, first)
+            t0 = tangents[0]
+            want_jvp = jvp_maker(*args)(t0)[1]
+            kinds1 = tuple(map(pipeline.kind_of, args))
+            fwd1 = pipeline.get(f, "forward", (first,), kinds1).func
+            got_jvp = fwd1(*args, t0)[1]
+            if np.allclose(np.asarray(got_jvp, dtype=float), np.asarray(want_jvp, dtype=float),
+                           rtol=1e-6, atol=1e-9, equal_nan=True):
+                fns["jvp1"] = lambda: fwd1(*args, t0)
+                fns["autograd_jvp"] = lambda: jvp_maker(*args)(t0)
+        except Exception:                      # autograd has no JVP for some primitive
+            pass
         row.update(round_robin(fns, opts.repeats, opts.budget))
     return row, None
 
@@ -253,23 +298,35 @@ def main(argv=None):
             left_out.append((name, why))
         else:
             rows.append(row)
-    print(f"{'sample':28} {'vjp':>9} {'autograd':>9} {'ratio':>6} {'jvp':>9} {'ratio':>6}  rules")
-    slow = []
+    print(f"{'sample':28} {'vjp':>9} {'autograd':>9} {'ratio':>6} {'jvp':>9} {'ratio':>6} "
+          f"{'peak':>5} {'ag':>5}  rules")
+    slow, big = [], []
     for r in rows:
         ag = r.get("autograd")
         ratio = f"{r['vjp'] / ag:.2f}" if ag else ""
-        jratio = f"{r['jvp'] / ag:.2f}" if ag else ""
+        if r.get("autograd_jvp"):
+            jratio = f"{r['jvp1'] / r['autograd_jvp']:.2f}"
+        else:
+            jratio = f"{r['jvp'] / ag:.2f}*" if ag else ""
         flag = ""
         if ag and r["vjp"] / ag > LIMIT:
-            flag = " SLOW"
+            flag += " SLOW"
             slow.append(r["name"])
+        ag_peak = r.get("ag_peak")
+        if r["peak"] > 1.0 and (ag_peak is None or r["peak"] > LIMIT * ag_peak):
+            flag += " BIG"
+            big.append(r["name"])
+        agp = f"{ag_peak:5.2f}" if ag_peak is not None else "     "
         print(f"{r['name']:28} {fmt(r['vjp']):>9} {fmt(ag) if ag else r.get('note', 'n/a'):>9} "
-              f"{ratio:>6} {fmt(r['jvp']):>9} {jratio:>6}  {r['rules']}{flag}")
+              f"{ratio:>6} {fmt(r['jvp']):>9} {jratio:>6} {r['peak']:5.2f} {agp}  "
+              f"{r['rules']}{flag}")
     print(f"\n{len(slow)} of {sum(1 for r in rows if r.get('autograd'))} samples timed against "
           f"autograd are above {LIMIT}x: {', '.join(slow) or 'none'}")
+    print(f"{len(big)} of {len(rows)} samples hold temporaries beyond their inputs and output "
+          f"(and autograd's): {', '.join(big) or 'none'}")
     if left_out:
         print("\nnot timed: " + "; ".join(f"{n} ({why})" for n, why in left_out))
-    return 1 if slow else 0
+    return 1 if slow or big else 0
 
 
 if __name__ == "__main__":

@@ -270,6 +270,8 @@ class _Lowerer:
                 self.call_prim(LIST_APPEND, [xs, v], dest=self.target_name(func.value.id))
                 self.mark_inplace(func.value.id, xs)
                 return
+            if self.inplace_call(s.value):
+                return
             self.expr(s.value)
             return
         what = _CONSTRUCT_NAMES.get(type(s.value))
@@ -278,6 +280,24 @@ class _Lowerer:
                              "differentiated function", s)
         raise self.error(UnsupportedSyntaxError, "an expression statement that is not a call "
                          "has no effect; remove it", s)
+
+    def inplace_call(self, call) -> bool:
+        """`np.add.at(y, idx, v)` as a statement: a rule that changes its first argument in
+        place (`Rule.inplace`) and returns it, on a local name, rebinds that name."""
+        func, args = call.func, call.args
+        if not isinstance(func, (gast.Name, gast.Attribute)) or not args or \
+                not isinstance(args[0], gast.Name) or args[0].id not in self.locals:
+            return False
+        obj = self.callee(func)
+        rule = rules.lookup(obj) if obj is not None else None
+        if rule is None or not rule.inplace:
+            return False
+        old = self.name(args[0])
+        new = self.new_target(args[0].id)          # (its arguments read the old version)
+        self.expr(call, dest=new)
+        self.version[args[0].id] = new
+        self.mark_inplace(args[0].id, old)
+        return True
 
     def visit_Assign(self, s, line):
         if len(s.targets) == 1:
@@ -861,6 +881,7 @@ class _Lowerer:
 
     def prim_call(self, rule, args, node, dest, text):
         kwnames = [k.arg for k in node.keywords]
+        rule = rule.for_call(len(args), kwnames)
         bound = rule.bind(len(args), kwnames)
         if isinstance(bound, str):
             raise self.error(UnsupportedSyntaxError, f"in {text}(): {bound}", node)
@@ -883,6 +904,9 @@ class _Lowerer:
         return name
 
     def subscript(self, node, dest):
+        joined = self.index_maker(node, dest)
+        if joined is not None:
+            return joined
         value = self.expr(node.value)
         atoms = [value]
 
@@ -906,6 +930,31 @@ class _Lowerer:
         layout = ("tuple", [part(e) for e in sl.elts]) if isinstance(sl, gast.Tuple) else part(sl)
         from .rules.core import GETITEM
         return self.call_prim(GETITEM, atoms, static=layout, dest=dest)
+
+    def index_maker(self, node, dest):
+        """`np.r_[a, b[1:], 0:3]`, `np.c_[...]`: a global object whose indexing has a rule
+        (keyed `("index", obj)`) takes the items as a list (slices as slice objects); None
+        for any other subscript."""
+        root = node.value
+        while isinstance(root, gast.Attribute):
+            root = root.value
+        if not isinstance(root, gast.Name) or root.id in self.locals:
+            return None
+        rule = rules.lookup(("index", self.callee(node.value)))
+        if rule is None:
+            return None
+        items = []
+        for e in node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]:
+            if isinstance(e, gast.Slice):
+                bounds = [ir.Const(None) if b is None else self.expr(b)
+                          for b in (e.lower, e.upper, e.step)]
+                items.append(self.call_prim(builtins.slice, bounds))
+            elif isinstance(e, gast.Constant) and isinstance(e.value, str):
+                raise self.error(UnsupportedSyntaxError, f"{_describe(node.value)}[...] with a "
+                                 f"directive string ({e.value!r}) is not supported", node)
+            else:
+                items.append(self.expr(e))
+        return self.call_prim(rule, [self.call_prim(PACK_LIST, items)], dest=dest)
 
     def attribute(self, node, dest):
         obj = self.callee(node)

@@ -348,7 +348,8 @@ def _checker(conds):
             rid = tuple(map(id, c[1]))
             root = const(checked[rid]) if rid in checked else root_expr(c[1])
             expr = root + "".join(f".{a}" for a in c[2])
-            same = "==" if isinstance(c[3], types.MethodType) else "is"
+            # (a bound method, `np.add.reduce` too, is a new object at each access)
+            same = "==" if isinstance(c[3], (types.MethodType, types.BuiltinMethodType)) else "is"
             t = f"{expr} {same} {const(c[3])}"
         else:
             _, func, code, dflt, kwd = c

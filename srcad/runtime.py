@@ -446,6 +446,31 @@ def prod_others(x, axis=None):
     return np.transpose(others, np.argsort(rest + list(axes)))
 
 
+def _prod_divides(x, p) -> bool:
+    """Whether the products of the other entries of x are `p / x` (p = np.prod(x, ...)),
+    exactly enough: a float array without zeros whose products neither overflowed nor
+    underflowed to 0."""
+    return type(x) is np.ndarray and x.dtype.kind == "f" and bool(np.all(x)) and \
+        bool(np.all(np.isfinite(p))) and bool(np.all(p))
+
+
+def prod_vjp(g, x, p, axis=None, keepdims=False):
+    """Adjoint of `p = np.prod(x, axis, keepdims=keepdims)`: g times the product of the
+    other entries, as (g p) / x in one pass where x has no zero (and the product is
+    finite and nonzero), else by `prod_others` (exact at zeros)."""
+    if _prod_divides(x, p):
+        return unreduce(g * p, x, axis, keepdims) / x
+    return unreduce(g, x, axis, keepdims) * prod_others(x, axis)
+
+
+def prod_jvp(t, x, p, axis=None, keepdims=False):
+    """Tangent of `p = np.prod(x, axis, keepdims=keepdims)` along `t`: p sum(t / x)
+    where x has no zero, else the sum of t times the other entries' products."""
+    if _prod_divides(x, p):
+        return p * np.sum(t / x, axis=axis, keepdims=keepdims)
+    return np.sum(t * prod_others(x, axis), axis=axis, keepdims=keepdims)
+
+
 def prod_others_jvp(x, t, axis=None):
     """Tangent of `prod_others(x, axis)` along `t`: sum over j != i of t[j] times the product
     of the entries other than i and j, by the exclusive products' recurrences (exact at
@@ -976,7 +1001,7 @@ def linspace_weight(like, num=50, endpoint=True, axis=0):
 
 
 __all__ += ["pow_log", "inv_count", "recip_or_zero", "fmax_weight", "clip_weight", "prod_others",
-            "prod_others_jvp", "uncumsum",
+            "prod_others_jvp", "prod_vjp", "prod_jvp", "uncumsum",
             "cumprod_jvp", "cumprod_vjp", "cumprod_vjp_jvp", "cumprod_vjp_vjp", "inner_vjp_x",
             "inner_vjp_y", "tensordot_vjp_x", "tensordot_vjp_y", "einsum_jvp", "einsum_jvp_pair",
             "einsum_vjp_pair", "einsum_vjp", "undiagonal", "undiag", "norm_weight",

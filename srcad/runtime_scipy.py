@@ -356,3 +356,12 @@ def conv_vjp2(g, x, y, mode="full"):
 
 
 __all__ += ["conv_vjp1", "conv_vjp2"]
+def sylvester_adjoints(g, a, b, x):
+    """Adjoints of x = solve_sylvester(a, b, q) (a x + x b = q) for (a, b, q): y, the solve of
+    the transposed equation with g, once for all three: (-y x^T, -x^T y, y)."""
+    import scipy.linalg
+    y = scipy.linalg.solve_sylvester(a.T, b.T, g)
+    return -(y @ x.T), -(x.T @ y), y
+
+
+__all__ += ["sylvester_adjoints"]

@@ -110,6 +110,8 @@ class Rule:
 
     def __post_init__(self):
         _check_templates(self)
+        if not self.table:
+            self.table = _declaring_module()
 
     @property
     def label(self) -> str:
@@ -131,6 +133,18 @@ class Rule:
     # the result is the first argument's value (same kind, shape class and sequence-ness;
     # the object itself where it is a list, tuple or array), as for `items_of`
     passthrough: bool = False
+    table: str = ""                # the table module that declared it (srcad.rules.core, ...)
+    # a wider form of the primitive, for the calls this rule cannot bind (np.sum's where=
+    # and dtype=, whose templates cost more): see `for_call`
+    variant: Rule | None = None
+
+    def for_call(self, nargs: int, kwnames) -> Rule:
+        """The rule differentiating a call of `nargs` positional arguments and these keyword
+        names: this one, or its `variant` where only that binds them."""
+        if self.variant is not None and isinstance(self.bind(nargs, kwnames), str) and \
+                not isinstance(self.variant.bind(nargs, kwnames), str):
+            return self.variant
+        return self
 
     @property
     def diff_params(self) -> list:
@@ -182,6 +196,14 @@ class Rule:
         return f"{self.label}({', '.join(parts)})"
 
 
+def _declaring_module() -> str:
+    """The module outside this one whose code is declaring a rule (its table)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    return frame.f_globals.get("__name__", "") if frame is not None else ""
+
+
 # builtins a template may call besides the runtime namespace's names
 TEMPLATE_BUILTINS = {"float", "int", "len", "list", "range", "slice", "sum", "tuple", "isinstance"}
 
@@ -193,6 +215,11 @@ def _check_templates(rule: Rule):
     one of TEMPLATE_BUILTINS; and `jvp`/`vjp` give templates for parameters only."""
     params = [p for p, _ in rule.params]
     what = rule.label
+    clash = set(params) & {"out", "out_bar", "IDX", "SHARED"}
+    if clash and (rule.jvp or rule.vjp or rule.vjp_shared or rule.jvp_shared):
+        # a template's `out` would be the result, not the argument
+        raise ValueError(f"rule {what}: parameter {', '.join(sorted(clash))} is a template "
+                         "placeholder's name; rename it")
     known = set(params) | {"out", "out_bar"} | {f"{p}_dot" for p in params} | \
         set(runtime_namespace()) | TEMPLATE_BUILTINS | \
         ({"IDX"} if isinstance(rule, IndexRule) else set())
@@ -363,6 +390,13 @@ def deflinear(func, params: str, vjp: str, kind: str = ANY, name: str | None = N
     return defrule(func, params, name=name, kind=kind, jvp=jvp, vjp=vjp, method=method, **facts)
 
 
+def defvariant(rule: Rule, params: str, **templates) -> Rule:
+    """Give `rule` a wider form over `params` (its `variant`), printed and named alike,
+    with the tangent and adjoint `templates` (jvp=, vjp=) of defrule."""
+    rule.variant = defrule([], params, name=rule.name, kind=rule.kind, **templates)
+    return rule.variant
+
+
 def defalias(keys, rule: Rule, name: str):
     """`keys` differentiate as `rule` does (np.add as +) but print as calls of `name`."""
     alias = Rule(key=keys, params=rule.params, name=name, jvp=rule.jvp, vjp=rule.vjp,
@@ -377,6 +411,25 @@ def defalias(keys, rule: Rule, name: str):
         _TABLE[_ident(key)] = alias
     _NAMES.setdefault(name, alias)
     return alias
+
+
+class PartialRule(Rule):
+    """A rule differentiated in some parameters only: an active argument for one of
+    `refused` (an order, a shape, a quantile's q) makes the emitters refuse at the user's
+    line."""
+    refused: tuple = ()
+
+    @property
+    def diff_params(self) -> list:
+        return [p for p, _ in self.params
+                if p in self.vjp or p in self.jvp or p in self.refused]
+
+
+def refuse(rule: Rule, *params: str) -> Rule:
+    """`rule`, refusing to differentiate `params`."""
+    rule.__class__ = PartialRule
+    rule.refused = params
+    return rule
 
 
 def _ident(obj):
@@ -475,4 +528,5 @@ from . import fft  # noqa: E402,F401
 from . import shapes  # noqa: E402,F401
 from . import methods  # noqa: E402,F401
 from . import constants  # noqa: E402,F401
-from . import helpers  # noqa: E402,F401  (the runtime's own helpers, last)
+from . import helpers  # noqa: E402,F401  (the runtime's own helpers)
+from . import arrays  # noqa: E402,F401  (NumPy's array functions: it names index_add's rule)

@@ -157,6 +157,19 @@ defrule(runtime.einsum_vjp, _SPEC.replace("t, ", "g, ", 1), name="einsum_vjp", k
 # a symmetric map, its own adjoint
 defrule(runtime.prod_others, "x, axis=None", name="prod_others", kind=ANY,
         jvp="prod_others_jvp(x, x_dot, axis)", vjp="prod_others_jvp(x, out_bar, axis)")
+# prod_vjp(g, x, p) = unreduce(g) P(x) and prod_jvp(t, x, p) = sum(t P(x)), P = prod_others:
+# linear in g (t), P differentiated as above; p is the product itself, read for speed only
+_P = "x, p, axis, keepdims"
+defrule(runtime.prod_vjp, "g, x, p, axis=None, keepdims=False", name="prod_vjp", kind=ANY,
+        jvp={"g": f"prod_vjp(g_dot, {_P})",
+             "x": "unreduce(g, x, axis, keepdims) * prod_others_jvp(x, x_dot, axis)"},
+        vjp={"g": "np.sum(out_bar * prod_others(x, axis), axis=axis, keepdims=keepdims)",
+             "x": "prod_others_jvp(x, out_bar * unreduce(g, x, axis, keepdims), axis)"})
+defrule(runtime.prod_jvp, "t, x, p, axis=None, keepdims=False", name="prod_jvp", kind=ANY,
+        jvp={"t": f"prod_jvp(t_dot, {_P})",
+             "x": "np.sum(t * prod_others_jvp(x, x_dot, axis), axis=axis, keepdims=keepdims)"},
+        vjp={"t": f"prod_vjp(out_bar, {_P})",
+             "x": "prod_others_jvp(x, t * unreduce(out_bar, x, axis, keepdims), axis)"})
 # norm_weight(x, n) = sign(x) (|x| / n)^(p-1): entry i reads x[i] and the norm n
 defrule(runtime.norm_weight, "x, n, ord=None, axis=None, keepdims=False", name="norm_weight",
         kind=ANY,

@@ -6,7 +6,7 @@ the reduced axes (`unreduce`, which knows `axis` as an int, a negative int or a 
 `keepdims`) times d out/d x. Each rule is also the ndarray method of the same name.
 
 Conventions: prod's derivative is the product of the other entries, exact also at zeros
-(no division); var and std take `ddof` (the divisor is max(N - ddof, 0), as NumPy takes
+(where x has one, no division: out / x elsewhere, the cheap form); var and std take `ddof` (the divisor is max(N - ddof, 0), as NumPy takes
 it); std'(x) is 0 where std is 0 (x constant along the axis: a kink, like abs at 0, and 0
 its least subgradient; the true derivative when the axis has length 1 or x is a scalar);
 mean, var and std of no entries give an empty gradient, as their values are nan; cumprod
@@ -20,9 +20,8 @@ from . import ANY, defrule
 # ------------------------------------------------------------ products
 defrule(np.prod, "x, axis=None, dtype=None, *, keepdims=False", name="np.prod", method="prod",
         kind="reduce",
-        jvp="cast_tangent(np.sum(x_dot * prod_others(x, axis), axis=axis, keepdims=keepdims), "
-            "out)",
-        vjp="unreduce(cast_adjoint(out_bar, out), x, axis, keepdims) * prod_others(x, axis)")
+        jvp="cast_tangent(prod_jvp(x_dot, x, out, axis, keepdims), out)",
+        vjp="prod_vjp(cast_adjoint(out_bar, out), x, out, axis, keepdims)")
 
 # ------------------------------------------------------------ spread: with N = size(x) / size(out)
 #   var = sum((x - mean)^2) / (N - ddof),  d var / dx = 2 (x - mean) / (N - ddof)

@@ -67,9 +67,9 @@ defrule(sl.solve_sylvester, "a, b, q", name="scipy.linalg.solve_sylvester", kind
         jvp={"a": "scipy.linalg.solve_sylvester(a, b, -(a_dot @ out))",
              "b": "scipy.linalg.solve_sylvester(a, b, -(out @ b_dot))",
              "q": "scipy.linalg.solve_sylvester(a, b, q_dot)"},
-        vjp={"a": "-(scipy.linalg.solve_sylvester(a.T, b.T, out_bar) @ out.T)",
-             "b": "-(out.T @ scipy.linalg.solve_sylvester(a.T, b.T, out_bar))",
-             "q": "scipy.linalg.solve_sylvester(a.T, b.T, out_bar)"})
+        # (one transposed solve shared by the three adjoints)
+        vjp_shared="sylvester_adjoints(out_bar, a, b, out)",
+        vjp={"a": "SHARED[0]", "b": "SHARED[1]", "q": "SHARED[2]"})
 
 # ------------------------------------------------------------ LU
 # lu_factor(a) = (lu, piv) with p a = l u; lu_solve((lu, piv), b, trans) solves with a or a^T

@@ -28,29 +28,11 @@ import scipy.special as sp
 import scipy.stats  # noqa: F401
 
 from .. import runtime_scipy
-from . import LAZY_NAMES, Rule, deflinear, defpartials, defrule, defunary
+from . import LAZY_NAMES, PartialRule, deflinear, defpartials, defrule, defunary, refuse  # noqa: F401
 
 LAZY_NAMES["scipy"] = (scipy, "import scipy.linalg\nimport scipy.special\nimport scipy.stats")
 for _n in runtime_scipy.__all__:
     LAZY_NAMES[_n] = (getattr(runtime_scipy, _n), f"from srcad.runtime_scipy import {_n}")
-
-
-class PartialRule(Rule):
-    """A rule differentiated in some parameters only: an active argument for one of
-    `refused` (an order, a shape) makes the emitters refuse at the user's line."""
-    refused: tuple = ()
-
-    @property
-    def diff_params(self) -> list:
-        return [p for p, _ in self.params
-                if p in self.vjp or p in self.jvp or p in self.refused]
-
-
-def refuse(rule: Rule, *params: str) -> Rule:
-    """`rule`, refusing to differentiate `params`."""
-    rule.__class__ = PartialRule
-    rule.refused = params
-    return rule
 
 
 S = "scipy.special"

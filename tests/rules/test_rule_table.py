@@ -1,10 +1,12 @@
 """Table-driven tests of the derivative rules: every rule in `srcad.rules.all_rules()`
-has samples (tests/rules/fixtures_numpy.py), and every sample's derivatives agree with
-central finite differences in both modes, with autograd where installed, and keep float32.
+has samples (tests/rules/fixtures_numpy.py, and fixtures_arrays.py for the array-function
+table), and every sample's derivatives agree with central finite differences in both
+modes, with autograd where installed, and keep float32.
 """
 import types
 
-import fixtures_numpy as fx
+import fixtures_arrays
+import fixtures_numpy
 import numpy as np
 import pytest
 
@@ -12,8 +14,12 @@ import srcad
 from srcad import ir, lower, pipeline, rules
 from srcad.rules import Rule
 
-CASES = [(f, args) for f, argsets in fx.SAMPLES for args in argsets]
-IDS = [f"{f.__name__}-{i}" for f, argsets in fx.SAMPLES for i in range(len(argsets))]
+MODULES = [fixtures_numpy, fixtures_arrays]       # the sample modules, each with SAMPLES & co.
+SAMPLES = [(f, argsets) for m in MODULES for f, argsets in m.SAMPLES]
+MODULE_OF = {f.__name__: m for m in MODULES for f, _ in m.SAMPLES}
+CASES = [(f, args) for f, argsets in SAMPLES for args in argsets]
+IDS = [f"{f.__name__}-{i}" for f, argsets in SAMPLES for i in range(len(argsets))]
+UNREACHABLE = {k: v for m in MODULES for k, v in m.UNREACHABLE.items()}
 
 
 def rules_used(f) -> set:
@@ -42,21 +48,21 @@ def describe(rule) -> str:
 
 def test_every_rule_has_a_sample():
     covered = set()
-    for f, _ in fx.SAMPLES:
+    for f, _ in SAMPLES:
         covered |= rules_used(f)
     missing = sorted(describe(r) for r in table_rules()
-                     if id(r) not in covered and describe(r) not in fx.UNREACHABLE)
-    assert not missing, ("rules without a sample in tests/rules/fixtures_numpy.py: "
-                         + ", ".join(missing))
+                     if id(r) not in covered and describe(r) not in UNREACHABLE)
+    assert not missing, ("rules without a sample in tests/rules/fixtures_numpy.py or "
+                         "fixtures_arrays.py: " + ", ".join(missing))
 
 
 def test_samples_have_distinct_names():
-    names = [f.__name__ for f, _ in fx.SAMPLES]
+    names = [f.__name__ for f, _ in SAMPLES]
     assert len(names) == len(set(names))
 
 
 def _known(request, f, test):
-    tests, why = fx.KNOWN.get(f.__name__, ((), None))
+    tests, why = MODULE_OF[f.__name__].KNOWN.get(f.__name__, ((), None))
     if test in tests:
         request.applymarker(pytest.mark.xfail(reason=why, strict=True))
 
@@ -86,23 +92,25 @@ _TWIN = {}
 
 
 def autograd_twin(f):
-    """`f` from a copy of the fixture module executed under autograd.numpy."""
+    """`f` from a copy of its fixture module executed under autograd.numpy."""
     pytest.importorskip("autograd")
-    if not _TWIN:
+    fx = MODULE_OF[f.__name__]
+    if fx not in _TWIN:
         import inspect
         src = inspect.getsource(fx)
         assert "import numpy as np" in src
-        module = types.ModuleType("fixtures_numpy_autograd")
+        module = types.ModuleType(fx.__name__ + "_autograd")
         module.__file__ = fx.__file__
         exec(compile(src.replace("import numpy as np", "import autograd.numpy as np"),
                      fx.__file__, "exec"), module.__dict__)
-        _TWIN["module"] = module
-    return getattr(_TWIN["module"], f.__name__)
+        _TWIN[fx] = module
+    return getattr(_TWIN[fx], f.__name__)
 
 
 @pytest.mark.parametrize("f, args", CASES, ids=IDS)
 def test_against_autograd(f, args, request):
-    why = fx.AUTOGRAD_LACKS.get(f.__name__) or fx.AUTOGRAD_LACKS.get(request.node.callspec.id)
+    lacking = MODULE_OF[f.__name__].AUTOGRAD_LACKS
+    why = lacking.get(f.__name__) or lacking.get(request.node.callspec.id)
     if why:
         pytest.skip(f"autograd: {why}")
     _known(request, f, "autograd")

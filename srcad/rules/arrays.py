@@ -1,0 +1,320 @@
+"""The handbook of NumPy's array functions: differences, products of arrays, interpolation,
+averages and order statistics, sorting, moving entries (take, insert, delete, pad, block,
+...), selections, angles and complex parts, and the ufunc methods `np.add.reduce` & co.
+Their helpers live in srcad/runtime_arrays.py (imported by generated code from there).
+
+Functions that only move entries (take, take_along_axis, insert, delete, append, pad, block,
+rot90, rollaxis, atleast_*d, the splits and stacks) have the same function of the tangent
+as tangent, and adjoints that send each entry of `out_bar` back, repeats adding up.
+Functions of several arrays broadcast as NumPy does; `axis` and `keepdims` are taken where
+NumPy takes them.
+
+Conventions where a derivative does not exist or a parameter is not differentiated:
+  sort and partition send the derivative along the permutation they apply (ties: the order
+  of a stable sort); median, percentile and quantile (method 'linear' only) weight the two
+  order statistics they interpolate, ties as sort's; their `q` is not differentiated
+  (an active q is refused); ptp's ties split as max's and min's do.
+  heaviside(x1, x2) has derivative 0 in x1 (also at 0, a jump) and 1 in x2 where x1 == 0;
+  mod, remainder and fmod have slope 1 in x and -(x // y) (fmod: -trunc(x / y)) in y, the
+  jumps taken as constant pieces; nan_to_num has slope 1 at finite entries and gives the
+  replaced entries' derivative to nan/posinf/neginf; sinc'(0) = 0.
+  interp has the slope of the segment x lies in (the right one at a knot, the last one at
+  xp[-1]) and 0 outside [xp[0], xp[-1]], where left/right take the derivative; xp and fp
+  are differentiated too (period= is not supported).
+  np.gradient is differentiated with a scalar spacing along one axis (a 1-d f or an int
+  axis); np.cross for 3-vectors; np.pad for modes constant, edge, reflect, symmetric and
+  wrap (constant_values is not differentiated); np.average without returned=.
+  real inputs: imag and angle are constant (zero derivative), real, conj and real_if_close
+  the identity; a complex value's parts follow autograd's conventions.
+  ufunc methods: np.add.reduce, multiply.reduce, maximum.reduce (ties split), minimum.reduce,
+  logaddexp.reduce (the softmax), add.accumulate, multiply.accumulate and np.add.at (on a
+  copy the function made: it adds in place) differentiate as sum, prod, max, cumsum, cumprod
+  and index_add.
+"""
+import operator
+
+import numpy as np
+
+from .. import runtime, runtime_arrays as ra
+from . import ANY, LAZY_NAMES, defalias, deflinear, defpartials, defrule, defunary, defvariant, \
+    lookup, refuse
+
+for _n in ra.__all__:
+    LAZY_NAMES[_n] = (getattr(ra, _n), f"from srcad.runtime_arrays import {_n}")
+
+# ------------------------------------------------------------ elementwise
+defunary(np, "np", {"deg2rad": "0.017453292519943295", "radians": "0.017453292519943295",
+                    "rad2deg": "57.29577951308232", "degrees": "57.29577951308232",
+                    # sinc(x) = sin(pi x) / (pi x): (cos(pi x) - sinc(x)) / x, 0 at 0
+                    "sinc": "(np.cos(math.pi * x) - out) / np.where(x == 0, 1.0, x)"})
+defpartials(np.logaddexp2, "x, y", name="np.logaddexp2",
+            partials={"x": "np.exp2(x - out)", "y": "np.exp2(y - out)"})
+defrule(np.heaviside, "x1, x2", name="np.heaviside",
+        jvp={"x2": "bcast(x2_dot * (x1 == 0), out)"},
+        vjp={"x2": "unbroadcast(out_bar * (x1 == 0), x2)"})
+defalias(np.mod, lookup(operator.mod), "np.mod")      # np.remainder is np.mod
+defrule(np.fmod, "x, y", name="np.fmod",
+        jvp={"x": "bcast(x_dot, out)", "y": "-(y_dot * np.trunc(x / y))"},
+        vjp={"x": "unbroadcast(out_bar, x)", "y": "unbroadcast(-(out_bar * np.trunc(x / y)), y)"})
+defrule(np.nan_to_num, "x, *, nan=0.0, posinf=None, neginf=None", name="np.nan_to_num",
+        jvp={"x": "np.where(np.isfinite(x), x_dot, 0.0)", "nan": "nan_dot * np.isnan(x)",
+             "posinf": "posinf_dot * np.isposinf(x)", "neginf": "neginf_dot * np.isneginf(x)"},
+        vjp={"x": "np.where(np.isfinite(x), out_bar, 0.0)",
+             "nan": "unbroadcast(out_bar * np.isnan(x), nan)",
+             "posinf": "unbroadcast(out_bar * np.isposinf(x), posinf)",
+             "neginf": "unbroadcast(out_bar * np.isneginf(x), neginf)"})
+for _f in (np.isposinf, np.isneginf):
+    defrule(_f, "x", name=f"np.{_f.__name__}", kind=ANY, differentiable=False)
+
+# ------------------------------------------------------------ real and complex parts
+deflinear(np.real, "x", name="np.real", vjp="out_bar", storage="view")
+defrule(np.imag, "x", name="np.imag", kind=ANY, jvp="np.imag(x_dot)", vjp="imag_vjp(out_bar, x)")
+deflinear(np.conj, "x", name="np.conj", vjp="np.conj(out_bar)")
+defrule(np.angle, "x", name="np.angle", kind=ANY, jvp="angle_jvp(x_dot, x)",
+        vjp="angle_vjp(out_bar, x)")
+defrule(np.real_if_close, "x, tol=100", name="np.real_if_close", kind=ANY,
+        jvp="np.real_if_close(x_dot, tol)", vjp="out_bar", storage="view")
+
+# ------------------------------------------------------------ new shapes, same entries
+for _f in (np.atleast_1d, np.atleast_2d, np.atleast_3d):
+    deflinear(_f, "x", name=f"np.{_f.__name__}", storage="view",
+              vjp="np.reshape(out_bar, np.shape(x))")
+defrule(np.rot90, "m, k=1, axes=None", name="np.rot90", kind=ANY, storage="view",
+        jvp="np.rot90(m_dot, k, rot90_axes(axes))", vjp="np.rot90(out_bar, -k, rot90_axes(axes))")
+deflinear(np.rollaxis, "a, axis, start=0", name="np.rollaxis", storage="view",
+          vjp="untranspose(out_bar, rollaxis_axes(np.ndim(a), axis, start))")
+deflinear(np.triu, "m, k=0", name="np.triu", vjp="np.triu(out_bar, k)")
+deflinear(np.tril, "m, k=0", name="np.tril", vjp="np.tril(out_bar, k)")
+
+# ------------------------------------------------------------ joining and splitting
+deflinear(np.column_stack, "tup", name="np.column_stack", vjp="uncolumn_stack(out_bar, tup)")
+defalias(np.row_stack, lookup(np.vstack), "np.vstack")       # deprecated: printed as vstack
+deflinear(np.array_split, "x, indices_or_sections, axis=0", name="np.array_split", holds="x",
+          returns_seq=True, vjp="unarray_split(out_bar, x, indices_or_sections, axis)")
+for _f, _axis in ((np.hsplit, "int(np.ndim(x) > 1)"), (np.vsplit, "0"), (np.dsplit, "2")):
+    deflinear(_f, "x, indices_or_sections", name=f"np.{_f.__name__}", holds="x",
+              returns_seq=True, vjp=f"unsplit(out_bar, x, indices_or_sections, {_axis})")
+deflinear(np.block, "arrays", name="np.block", vjp="unblock(out_bar, arrays)")
+defrule(np.append, "arr, values, axis=None", name="np.append", kind=ANY,
+        jvp={"arr": "np.append(arr_dot, zeros_like(values), axis)",
+             "values": "np.append(zeros_like(arr), values_dot, axis)"},
+        vjp_shared="unappend(out_bar, arr, values, axis)",
+        vjp={"arr": "SHARED[0]", "values": "SHARED[1]"})
+defrule(np.insert, "arr, obj, values, axis=None", name="np.insert", kind=ANY,
+        jvp={"arr": "np.insert(arr_dot, obj, zeros_like(values), axis)",
+             "values": "np.insert(zeros_like(arr), obj, values_dot, axis)"},
+        vjp_shared="uninsert(out_bar, arr, obj, values, axis)",
+        vjp={"arr": "SHARED[0]", "values": "SHARED[1]"})
+deflinear(np.delete, "arr, obj, axis=None", name="np.delete",
+          vjp="undelete(out_bar, arr, obj, axis)")
+deflinear(np.take, "a, indices, axis=None", name="np.take", vjp="untake(out_bar, a, indices, axis)")
+deflinear(np.take_along_axis, "arr, indices, axis=-1", name="np.take_along_axis",
+          vjp="untake_along(out_bar, arr, indices, axis)")
+refuse(defrule(np.pad, "array, pad_width, mode='constant', *, constant_values=0", name="np.pad",
+               kind=ANY, jvp="pad_linear(array_dot, pad_width, mode)",
+               vjp="unpad(out_bar, array, pad_width, mode)"), "constant_values")
+defrule(np.meshgrid, "x1, x2=None, x3=None, x4=None, *, indexing='xy', sparse=False",
+        name="np.meshgrid", kind=ANY, returns_seq=True,
+        jvp={p: f"meshgrid_jvp({k}, {p}_dot, x1, x2, x3, x4, indexing, sparse)"
+             for k, p in enumerate(["x1", "x2", "x3", "x4"])},
+        vjp={p: f"unmeshgrid(out_bar, {k}, {p}, len(out), indexing)"
+             for k, p in enumerate(["x1", "x2", "x3", "x4"])})
+
+# ------------------------------------------------------------ selections
+defrule(np.select, "condlist, choicelist, default=0", name="np.select", kind=ANY,
+        jvp={"choicelist": "bcast(np.select(condlist, choicelist_dot, 0.0), out)",
+             "default": "bcast(np.where(select_none(condlist), default_dot, 0.0), out)"},
+        vjp={"choicelist": "unselect(out_bar, condlist, choicelist)",
+             "default": "unbroadcast(np.where(select_none(condlist), out_bar, 0.0), default)"})
+
+# ------------------------------------------------------------ differences
+deflinear(np.diff, "a, n=1, axis=-1", name="np.diff", vjp="undiff(out_bar, a, n, axis)")
+defrule(np.gradient, "f, spacing=1.0, *, axis=None, edge_order=1", name="np.gradient", kind=ANY,
+        jvp="gradient_jvp(f_dot, f, spacing, axis, edge_order)",
+        vjp="ungradient(out_bar, f, spacing, axis, edge_order)")
+
+# ------------------------------------------------------------ products of arrays
+defrule(np.kron, "a, b", name="np.kron", kind=ANY,
+        jvp={"a": "np.kron(a_dot, b)", "b": "np.kron(a, b_dot)"},
+        vjp={"a": "kron_vjp_a(out_bar, a, b)", "b": "kron_vjp_b(out_bar, a, b)"})
+defrule(np.cross, "a, b, *, axis=None", name="np.cross", kind=ANY,
+        jvp={"a": "np.cross(a_dot, b, axis=axis)", "b": "np.cross(a, b_dot, axis=axis)"},
+        vjp={"a": "unbroadcast(cross_vjp(out_bar, b, axis), a)",
+             "b": "unbroadcast(-cross_vjp(out_bar, a, axis), b)"})
+defrule(np.convolve, "a, v, mode='full'", name="np.convolve", kind=ANY,
+        jvp={"a": "np.convolve(a_dot, v, mode)", "v": "np.convolve(a, v_dot, mode)"},
+        vjp={"a": "conv_vjp_a(out_bar, a, v, mode)", "v": "conv_vjp_v(out_bar, a, v, mode)"})
+# correlate(a, v, mode) is convolve(a, v[::-1], mode)
+defrule(np.correlate, "a, v, mode='valid'", name="np.correlate", kind=ANY,
+        jvp={"a": "np.correlate(a_dot, v, mode)", "v": "np.correlate(a, v_dot, mode)"},
+        vjp={"a": "conv_vjp_a(out_bar, a, v[::-1], mode)",
+             "v": "conv_vjp_v(out_bar, a, v[::-1], mode)[::-1]"})
+
+# ------------------------------------------------------------ interpolation and polynomials
+defrule(np.interp, "x, xp, fp, left=None, right=None", name="np.interp", kind=ANY,
+        jvp={"x": "x_dot * interp_slope(x, xp, fp)",
+             "xp": "-(interp_slope(x, xp, fp) * np.interp(x, xp, xp_dot))",
+             "fp": "np.interp(x, xp, fp_dot, interp_zero(left), interp_zero(right))",
+             "left": "left_dot * (x < xp[0])", "right": "right_dot * (x > xp[-1])"},
+        vjp={"x": "out_bar * interp_slope(x, xp, fp)",
+             "xp": "-interp_vjp_fp(out_bar * interp_slope(x, xp, fp), x, xp, fp, left, right)",
+             "fp": "interp_vjp_fp(out_bar, x, xp, fp, left, right)",
+             "left": "unbroadcast(out_bar * (x < xp[0]), left)",
+             "right": "unbroadcast(out_bar * (x > xp[-1]), right)"})
+# interp_slope is piecewise constant in x and linear in fp; interp_vjp_fp linear in g (its
+# transpose is np.interp itself); their derivatives in xp are refused
+refuse(defrule(ra.interp_slope, "x, xp, fp", name="interp_slope", kind=ANY,
+               jvp={"fp": "interp_slope(x, xp, fp_dot)"},
+               vjp={"fp": "interp_slope_vjp(out_bar, x, xp, fp)"}), "xp")
+refuse(defrule(ra.interp_vjp_fp, "g, x, xp, fp, left=None, right=None", name="interp_vjp_fp",
+               kind=ANY, shape_args="fp",
+               jvp={"g": "interp_vjp_fp(g_dot, x, xp, fp, left, right)"},
+               vjp={"g": "np.interp(x, xp, out_bar, interp_zero(left), interp_zero(right))"}),
+       "x", "xp")
+deflinear(np.polyder, "p, m=1", name="np.polyder", vjp="unpolyder(out_bar, p, m)")
+deflinear(ra.unpolyder, "g, p, m=1", vjp="np.polyder(out_bar, m)", shape_args="p")
+defrule(np.polyval, "p, x", name="np.polyval", kind=ANY,
+        jvp={"p": "np.polyval(p_dot, x)", "x": "x_dot * np.polyval(np.polyder(p), x)"},
+        vjp={"p": "polyval_vjp_p(out_bar, p, x)",
+             "x": "unbroadcast(out_bar * np.polyval(np.polyder(p), x), x)"})
+
+# ------------------------------------------------------------ averages and order statistics
+defrule(np.ptp, "x, axis=None, *, keepdims=False", name="np.ptp", kind="reduce",
+        jvp="np.sum(x_dot * (max_weight(x, np.max(x, axis=axis, keepdims=keepdims), axis, "
+            "keepdims) - max_weight(x, np.min(x, axis=axis, keepdims=keepdims), axis, "
+            "keepdims)), axis=axis, keepdims=keepdims)",
+        vjp="unreduce(out_bar, x, axis, keepdims) * (max_weight(x, np.max(x, axis=axis, "
+            "keepdims=keepdims), axis, keepdims) - max_weight(x, np.min(x, axis=axis, "
+            "keepdims=keepdims), axis, keepdims))")
+defrule(np.average, "a, axis=None, weights=None, *, keepdims=False", name="np.average",
+        kind="reduce",
+        jvp={"a": "np.sum(a_dot * average_weight(a, weights, axis), axis=axis, keepdims=keepdims)",
+             "weights": "average_jvp_w(weights_dot, a, weights, out, axis, keepdims)"},
+        vjp={"a": "unreduce(out_bar, a, axis, keepdims) * average_weight(a, weights, axis)",
+             "weights": "average_vjp_w(out_bar, a, weights, out, axis, keepdims)"})
+defrule(np.median, "a, axis=None, *, keepdims=False", name="np.median", kind="reduce",
+        jvp="quantile_jvp(a_dot, a, 0.5, axis, keepdims)",
+        vjp="quantile_vjp(out_bar, a, 0.5, axis, keepdims)")
+for _f, _q in ((np.quantile, "q"), (np.percentile, "np.divide(q, 100.0)")):
+    refuse(defrule(_f, "a, q, axis=None, *, method='linear', keepdims=False",
+                   name=f"np.{_f.__name__}", kind=ANY,
+                   jvp={"a": f"quantile_jvp(a_dot, a, {_q}, axis, keepdims, method)"},
+                   vjp={"a": f"quantile_vjp(out_bar, a, {_q}, axis, keepdims, method)"}), "q")
+deflinear(ra.quantile_jvp, "t, a, q, axis=None, keepdims=False, method='linear'", shape_args="a",
+          vjp="quantile_vjp(out_bar, a, q, axis, keepdims, method)")
+deflinear(ra.quantile_vjp, "g, a, q, axis=None, keepdims=False, method='linear'", shape_args="a",
+          vjp="quantile_jvp(out_bar, a, q, axis, keepdims, method)")
+
+# ------------------------------------------------------------ sorting
+defrule(np.sort, "a, axis=-1", name="np.sort", kind=ANY, jvp="sort_take(a_dot, a, axis)",
+        vjp="unsort(out_bar, a, axis)")
+defrule(np.partition, "a, kth, axis=-1", name="np.partition", kind=ANY,
+        jvp="partition_take(a_dot, a, kth, axis)", vjp="unpartition(out_bar, a, kth, axis)")
+# (each linear in its first argument; the order they read from `a` is piecewise constant)
+deflinear(ra.sort_take, "t, a, axis=-1", vjp="unsort(out_bar, a, axis)", shape_args="a")
+deflinear(ra.unsort, "g, a, axis=-1", vjp="sort_take(out_bar, a, axis)", shape_args="a")
+deflinear(ra.partition_take, "t, a, kth, axis=-1", vjp="unpartition(out_bar, a, kth, axis)",
+          shape_args="a")
+deflinear(ra.unpartition, "g, a, kth, axis=-1", vjp="partition_take(out_bar, a, kth, axis)",
+          shape_args="a")
+
+# ------------------------------------------------------------ the helpers' own rules
+# (linear in their first argument, the others read for shapes or as constants; helpers
+# without a rule are read from their source for second derivatives)
+deflinear(ra.undiff, "g, x, n=1, axis=-1", vjp="np.diff(out_bar, n, axis)", shape_args="x")
+deflinear(ra.gradient_jvp, "t, f, spacing=1.0, axis=None, edge_order=1", shape_args="f",
+          vjp="ungradient(out_bar, f, spacing, axis, edge_order)")
+deflinear(ra.ungradient, "g, f, spacing=1.0, axis=None, edge_order=1", shape_args="f",
+          vjp="gradient_jvp(out_bar, f, spacing, axis, edge_order)")
+# kron_vjp_a(g, a, b) is bilinear in (g, b) and kron_vjp_b(g, a, b) in (g, a)
+defrule(ra.kron_vjp_a, "g, a, b", name="kron_vjp_a", kind=ANY, shape_args="a",
+        jvp={"g": "kron_vjp_a(g_dot, a, b)", "b": "kron_vjp_a(g, a, b_dot)"},
+        vjp={"g": "np.kron(out_bar, b)", "b": "kron_vjp_b(g, out_bar, b)"})
+defrule(ra.kron_vjp_b, "g, a, b", name="kron_vjp_b", kind=ANY, shape_args="b",
+        jvp={"g": "kron_vjp_b(g_dot, a, b)", "a": "kron_vjp_b(g, a_dot, b)"},
+        vjp={"g": "np.kron(a, out_bar)", "a": "kron_vjp_a(g, a, out_bar)"})
+# cross_vjp(g, o) = o x g: bilinear; <h, o x g> = g . (h x o) = o . (g x h)
+defrule(ra.cross_vjp, "g, other, axis=None", name="cross_vjp", kind=ANY,
+        jvp={"g": "cross_vjp(g_dot, other, axis)", "other": "cross_vjp(g, other_dot, axis)"},
+        vjp={"g": "unbroadcast(np.cross(out_bar, other, axis=axis), g)",
+             "other": "unbroadcast(np.cross(g, out_bar, axis=axis), other)"})
+# conv_vjp_a(g, a, v) is bilinear in (g, v), conv_vjp_v(g, a, v) in (g, a)
+defrule(ra.conv_vjp_a, "g, a, v, mode='full'", name="conv_vjp_a", kind=ANY, shape_args="a",
+        jvp={"g": "conv_vjp_a(g_dot, a, v, mode)", "v": "conv_vjp_a(g, a, v_dot, mode)"},
+        vjp={"g": "np.convolve(out_bar, v, mode)", "v": "conv_vjp_v(g, out_bar, v, mode)"})
+defrule(ra.conv_vjp_v, "g, a, v, mode='full'", name="conv_vjp_v", kind=ANY, shape_args="v",
+        jvp={"g": "conv_vjp_v(g_dot, a, v, mode)", "a": "conv_vjp_v(g, a_dot, v, mode)"},
+        vjp={"g": "np.convolve(a, out_bar, mode)", "a": "conv_vjp_a(g, a, out_bar, mode)"})
+deflinear(ra.untake, "g, a, indices, axis=None", shape_args="a",
+          vjp="np.take(out_bar, indices, axis)")
+deflinear(ra.untake_along, "g, arr, indices, axis=-1", shape_args="arr",
+          vjp="np.take_along_axis(out_bar, indices, axis)")
+deflinear(ra.undelete, "g, arr, obj, axis=None", shape_args="arr",
+          vjp="np.delete(out_bar, obj, axis)")
+deflinear(ra.pad_linear, "t, pad_width, mode='constant'", vjp="unpad(out_bar, t, pad_width, mode)")
+deflinear(ra.unpad, "g, x, pad_width, mode='constant'", shape_args="x", storage="view",
+          vjp="pad_linear(out_bar, pad_width, mode)")
+deflinear(ra.uncolumn_stack, "g, xs", holds="g", returns_seq=True, shape_args="xs",
+          vjp="np.column_stack(out_bar)")
+deflinear(ra.unarray_split, "gs, x, indices_or_sections, axis=0", shape_args="x",
+          vjp="np.array_split(out_bar, indices_or_sections, axis)")
+deflinear(ra.unselect, "g, condlist, choicelist", holds="g", returns_seq=True,
+          shape_args="choicelist", vjp="bcast(np.select(condlist, out_bar, 0.0), g)")
+for _f in (ra.select_none, ra.interp_zero, ra.rot90_axes, ra.rollaxis_axes, ra.where_weight):
+    defrule(_f, "x, y=None, z=None", name=_f.__name__, kind=ANY, differentiable=False)
+
+# ------------------------------------------------------------ reductions with where= and dtype=
+# (the wider forms of np.sum, mean and prod, used only by calls that pass them: a masked
+# entry has derivative 0, an integer dtype carries none)
+defvariant(lookup(np.sum), "x, axis=None, dtype=None, *, keepdims=False, where=True",
+           jvp="cast_tangent(np.sum(x_dot, axis=axis, keepdims=keepdims, where=where), out)",
+           vjp="unreduce(cast_adjoint(out_bar, out), x, axis, keepdims) * where_weight(where, x)")
+defvariant(lookup(np.mean), "x, axis=None, dtype=None, *, keepdims=False, where=True",
+           jvp="cast_tangent(np.mean(x_dot, axis=axis, keepdims=keepdims, where=where), out)",
+           vjp="unreduce(cast_adjoint(out_bar, out), x, axis, keepdims) * "
+               "mean_where_weight(where, x, axis)")
+defvariant(lookup(np.prod), "x, axis=None, dtype=None, *, keepdims=False, where=True",
+           jvp="cast_tangent(np.sum(x_dot * (prod_others(np.where(where, x, 1.0), axis) * "
+               "where_weight(where, x)), axis=axis, keepdims=keepdims), out)",
+           vjp="unreduce(cast_adjoint(out_bar, out), x, axis, keepdims) * (prod_others("
+               "np.where(where, x, 1.0), axis) * where_weight(where, x))")
+
+# ------------------------------------------------------------ ufunc methods (axis 0 by default)
+_REDUCE = "x, axis=0, dtype=None, *, keepdims=False"
+defrule(np.add.reduce, _REDUCE, name="np.add.reduce", kind="reduce",
+        jvp="cast_tangent(np.add.reduce(x_dot, axis, keepdims=keepdims), out)",
+        vjp="unreduce(cast_adjoint(out_bar, out), x, axis, keepdims)")
+defrule(np.multiply.reduce, _REDUCE, name="np.multiply.reduce", kind="reduce",
+        jvp="cast_tangent(prod_jvp(x_dot, x, out, axis, keepdims), out)",
+        vjp="prod_vjp(cast_adjoint(out_bar, out), x, out, axis, keepdims)")
+for _u in (np.maximum, np.minimum):
+    defrule(_u.reduce, "x, axis=0, *, keepdims=False", name=f"np.{_u.__name__}.reduce",
+            kind="reduce",
+            jvp="np.sum(x_dot * max_weight(x, out, axis, keepdims), axis=axis, keepdims=keepdims)",
+            vjp="unreduce(out_bar, x, axis, keepdims) * max_weight(x, out, axis, keepdims)")
+defrule(np.logaddexp.reduce, "x, axis=0, *, keepdims=False", name="np.logaddexp.reduce",
+        kind="reduce",
+        jvp="np.sum(x_dot * logaddexp_weight(x, out, axis, keepdims), axis=axis, "
+            "keepdims=keepdims)",
+        vjp="unreduce(out_bar, x, axis, keepdims) * logaddexp_weight(x, out, axis, keepdims)")
+defrule(np.add.accumulate, "x, axis=0, dtype=None", name="np.add.accumulate", kind=ANY,
+        jvp="cast_tangent(np.add.accumulate(x_dot, axis), out)",
+        vjp="uncumsum(cast_adjoint(out_bar, out), x, axis)")
+defrule(np.multiply.accumulate, "x, axis=0", name="np.multiply.accumulate", kind=ANY,
+        jvp="cumprod_jvp(x_dot, x, out, axis)", vjp="cumprod_vjp(out_bar, x, out, axis)")
+# np.add.at(y, idx, v) adds in place and returns None: srcad calls index_add(y, idx, v), which
+# returns y, and rebinds y (lowering's `inplace_call`)
+defalias(np.add.at, lookup(runtime.index_add), "index_add")
+
+# ------------------------------------------------------------ np.r_[...] and np.c_[...]
+# (the items as a list, slices as slice objects; axis 0 and at least 1-d, or the last axis
+# and at least 2-d with 1-d items as columns)
+for _maker, _f, _nd in ((np.r_, ra.r_items, 1), (np.c_, ra.c_items, 2)):
+    defrule([("index", _maker), _f], "xs", name=_f.__name__, kind=ANY,
+            jvp=f"concat_items_jvp(xs_dot, xs, {_nd})", vjp=f"unconcat_items(out_bar, xs, {_nd})")
+deflinear(ra.concat_items_jvp, "ts, xs, ndmin=1", shape_args="xs",
+          vjp="unconcat_items(out_bar, xs, ndmin)")
+deflinear(ra.unconcat_items, "g, xs, ndmin=1", shape_args="xs", holds="g", returns_seq=True,
+          vjp="concat_items_jvp(out_bar, xs, ndmin)")
+defrule(ra.mean_where_weight, "where, x, axis=None", name="mean_where_weight", kind=ANY,
+        differentiable=False)

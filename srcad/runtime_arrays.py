@@ -1,0 +1,684 @@
+"""The runtime helpers that derivatives of NumPy's array functions call (srcad/rules/arrays.py):
+each undoes or weights one function. Most are written in NumPy calls that have rules, so
+srcad reads them for second derivatives; derivatives keep the floating dtype of the values
+they come from. Functions that only move entries (take, insert, delete, append, block, pad)
+send each adjoint entry back through an index map: the function itself applied to the
+entries' flat positions, so the map follows NumPy's own semantics exactly."""
+from __future__ import annotations
+
+import numpy as np
+
+from .runtime import Items, _weight_dtype, unbroadcast, unindex, zeros_like
+
+__all__ = ["undiff", "gradient_jvp", "ungradient", "kron_vjp_a", "kron_vjp_b", "cross_vjp",
+           "conv_vjp_a", "conv_vjp_v", "interp_slope", "interp_vjp_fp", "interp_slope_vjp", "interp_zero",
+           "unpolyder", "polyval_vjp_p", "average_weight", "average_jvp_w", "average_vjp_w",
+           "quantile_jvp", "quantile_vjp", "sort_take", "unsort", "partition_take",
+           "unpartition", "untake", "untake_along", "pad_linear", "unpad", "unblock",
+           "meshgrid_jvp", "unmeshgrid", "uncolumn_stack", "unappend", "uninsert", "undelete",
+           "unarray_split", "rot90_axes", "select_none", "unselect", "rollaxis_axes", "angle_jvp",
+           "angle_vjp", "imag_vjp", "where_weight", "reduce_axis", "logaddexp_weight",
+           "r_items", "c_items", "concat_items_jvp", "unconcat_items",
+           "mean_where_weight"]
+
+
+def _zero(g) -> bool:
+    """Whether `g` is the scalar 0.0 that stands for a zero adjoint of any shape."""
+    return type(g) is float and g == 0.0
+
+
+def _flat_ids(x):
+    """The flat positions of `x`'s entries, shaped like `x` (an index map's input)."""
+    return np.arange(np.size(x)).reshape(np.shape(x))
+
+
+def _gather_back(g, ids, like):
+    """The adjoint of a function that moved `like`'s entries to where `ids` (its index map,
+    the function applied to `_flat_ids(like)`) says: `g`'s entries added back at their
+    positions, repeats adding up."""
+    flat = unindex(np.ravel(g), np.zeros(np.size(like), dtype=_weight_dtype(g)), np.ravel(ids))
+    return np.reshape(flat, np.shape(like))
+
+
+# ------------------------------------------------------------ differences
+def _undiff1(g, axis):
+    """Adjoint of one `np.diff(x, axis=axis)`: x_bar[j] = g[j-1] - g[j] (zero beyond g)."""
+    g = np.moveaxis(np.asarray(g), axis, -1)
+    m = g.shape[-1]
+    out = np.zeros(g.shape[:-1] + (m + 1,), dtype=_weight_dtype(g))
+    if m:
+        out[..., 0] = -g[..., 0]
+        np.subtract(g[..., :-1], g[..., 1:], out=out[..., 1:-1])
+        out[..., -1] = g[..., -1]
+    return np.moveaxis(out, -1, axis)
+
+
+def undiff(g, x, n=1, axis=-1):
+    """Adjoint of `np.diff(x, n, axis)`: the transposed difference, `n` times."""
+    if _zero(g):
+        return zeros_like(x)
+    g = np.broadcast_to(g, np.shape(np.diff(np.zeros(np.shape(x), dtype=bool), n, axis)))
+    for _ in range(n):
+        g = _undiff1(g, axis)
+    return g
+
+
+def _gradient_check(f, spacing, axis):
+    if np.ndim(spacing) != 0:
+        raise NotImplementedError("srcad differentiates np.gradient with one scalar spacing "
+                                  "only, not coordinate arrays")
+    if np.ndim(f) > 1 and (axis is None or not isinstance(axis, (int, np.integer))):
+        raise NotImplementedError("srcad differentiates np.gradient of one axis (a 1-d array, "
+                                  "or axis= an int), which returns one array, not a list")
+
+
+def gradient_jvp(t, f, spacing=1.0, axis=None, edge_order=1):
+    """Tangent of `np.gradient(f, spacing, axis=axis, edge_order=edge_order)` (linear)."""
+    _gradient_check(f, spacing, axis)
+    return np.gradient(np.broadcast_to(t, np.shape(f)), spacing, axis=axis, edge_order=edge_order)
+
+
+def ungradient(g, f, spacing=1.0, axis=None, edge_order=1):
+    """Adjoint of `np.gradient(f, spacing, axis=axis, edge_order=edge_order)` for one axis:
+    central differences inside, one-sided ones (of first or second order) at the ends."""
+    _gradient_check(f, spacing, axis)
+    if _zero(g):
+        return zeros_like(f)
+    ax = 0 if axis is None else axis
+    g = np.moveaxis(np.broadcast_to(g, np.shape(f)), ax, 0) / spacing
+    res = np.zeros(g.shape, dtype=_weight_dtype(g))
+    mid = 0.5 * g[1:-1]
+    res[2:] += mid
+    res[:-2] -= mid
+    if edge_order == 1:
+        res[1] += g[0]
+        res[0] -= g[0]
+        res[-1] += g[-1]
+        res[-2] -= g[-1]
+    else:
+        res[0] -= 1.5 * g[0]
+        res[1] += 2.0 * g[0]
+        res[2] -= 0.5 * g[0]
+        res[-1] += 1.5 * g[-1]
+        res[-2] -= 2.0 * g[-1]
+        res[-3] += 0.5 * g[-1]
+    return np.moveaxis(res, 0, ax)
+
+
+# ------------------------------------------------------------ products
+def _kron_parts(g, a, b):
+    """`g`, the adjoint of `np.kron(a, b)`, with its axes split into interleaved (a, b)
+    pairs; and a's and b's shapes padded to the same number of axes."""
+    nd = max(np.ndim(a), np.ndim(b))
+    sa = (1,) * (nd - np.ndim(a)) + np.shape(a)
+    sb = (1,) * (nd - np.ndim(b)) + np.shape(b)
+    g = np.broadcast_to(g, tuple(p * q for p, q in zip(sa, sb)))
+    return np.reshape(g, [n for pair in zip(sa, sb) for n in pair]), sa, sb, nd
+
+
+def kron_vjp_a(g, a, b):
+    """Adjoint of `np.kron(a, b)` with respect to `a`: each block of `g` contracted with b."""
+    g4, sa, sb, nd = _kron_parts(g, a, b)
+    r = np.tensordot(g4, np.reshape(b, sb), axes=(list(range(1, 2 * nd, 2)), list(range(nd))))
+    return np.reshape(r, np.shape(a))
+
+
+def kron_vjp_b(g, a, b):
+    """Adjoint of `np.kron(a, b)` with respect to `b`: the blocks of `g` weighted by a."""
+    g4, sa, sb, nd = _kron_parts(g, a, b)
+    r = np.tensordot(np.reshape(a, sa), g4, axes=(list(range(nd)), list(range(0, 2 * nd, 2))))
+    return np.reshape(r, np.shape(b))
+
+
+def cross_vjp(g, other, axis=None):
+    """`np.cross(other, g, axis=axis)`: the adjoint of `np.cross(x, other)` with respect to
+    x (of 3-vectors along `axis`, the last one for None; the adjoint for `other` is
+    `-cross_vjp(g, x)`)."""
+    if np.shape(other)[-1 if axis is None else axis] != 3:
+        raise NotImplementedError("srcad differentiates np.cross of 3-vectors only")
+    return np.cross(other, g, axis=axis)
+
+
+def _conv_full(g, n, m, mode):
+    """`g`, the adjoint of `np.convolve(a, v, mode)` for len(a) = n, len(v) = m, placed in
+    the full convolution's n + m - 1 entries (zero where the mode cut them off)."""
+    full = n + m - 1
+    g = np.broadcast_to(g, (np.size(np.convolve(np.ones(n), np.ones(m), mode)),))
+    if g.shape[0] == full:
+        return g
+    off = (full - g.shape[0]) // 2
+    out = np.zeros(full, dtype=_weight_dtype(g))
+    out[off:off + g.shape[0]] = g
+    return out
+
+
+def conv_vjp_a(g, a, v, mode="full"):
+    """Adjoint of `np.convolve(a, v, mode)` with respect to `a`: a correlation of g with v."""
+    return np.correlate(_conv_full(g, np.size(a), np.size(v), mode), v, "valid")
+
+
+def conv_vjp_v(g, a, v, mode="full"):
+    """Adjoint of `np.convolve(a, v, mode)` with respect to `v`: a correlation of g with a."""
+    return np.correlate(_conv_full(g, np.size(a), np.size(v), mode), a, "valid")
+
+
+# ------------------------------------------------------------ interpolation, polynomials
+def _interp_plan(x, xp):
+    """The segment of `xp` each `x` lies in (the right one at a knot, the last one at the
+    end), the fraction of the way along it, and whether x lies inside [xp[0], xp[-1]]."""
+    x = np.asarray(x)
+    n = np.shape(xp)[0]
+    i = np.clip(np.searchsorted(xp, x, "right") - 1, 0, max(n - 2, 0))
+    j = np.minimum(i + 1, n - 1)
+    width = xp[j] - xp[i]
+    t = np.where(width == 0, 0.0, (x - xp[i]) / np.where(width == 0, 1.0, width))
+    inside = (x >= xp[0]) & (x <= xp[-1])
+    return i, j, t, inside
+
+
+def interp_slope(x, xp, fp):
+    """d np.interp(x, xp, fp)/dx: the slope of the segment x lies in (the right one at a
+    knot, the last one at xp[-1]), 0 outside [xp[0], xp[-1]]."""
+    i, j, _, inside = _interp_plan(x, xp)
+    width = xp[j] - xp[i]
+    slope = (fp[j] - fp[i]) / np.where(width == 0, 1.0, width)
+    return np.where(inside, slope, 0.0).astype(_weight_dtype(x, fp))
+
+
+def interp_zero(v):
+    """The tangent of np.interp's `left`/`right` value as np.interp's own bound: None (the
+    end value of fp, whose tangent follows fp's) stays None, a number becomes 0."""
+    return None if v is None else 0.0
+
+
+def interp_vjp_fp(g, x, xp, fp, left=None, right=None):
+    """Adjoint of `np.interp(x, xp, fp, left, right)` with respect to `fp` (linear in fp):
+    each g split between its segment's two ends, and the ends' values where x lies outside
+    and no left/right value replaces them."""
+    i, j, t, inside = _interp_plan(x, xp)
+    g = np.broadcast_to(g, np.shape(t))
+    lo = np.where(inside, 1.0 - t, 0.0) * g
+    hi = np.where(inside, t, 0.0) * g
+    n = np.shape(fp)[0]
+    res = np.bincount(np.ravel(i), np.ravel(lo), n) + np.bincount(np.ravel(j), np.ravel(hi), n)
+    if left is None:
+        res[0] += np.sum(g[np.asarray(x) < xp[0]])
+    if right is None:
+        res[-1] += np.sum(g[np.asarray(x) > xp[-1]])
+    return res.astype(_weight_dtype(g, fp))
+
+
+def interp_slope_vjp(g, x, xp, fp):
+    """Adjoint of `interp_slope(x, xp, fp)` with respect to `fp` (linear in fp): g / width
+    to the segment's right end, minus that to its left end."""
+    i, j, _, inside = _interp_plan(x, xp)
+    width = xp[j] - xp[i]
+    w = np.ravel(np.where(inside, np.broadcast_to(g, np.shape(inside)), 0.0) /
+                 np.where(width == 0, 1.0, width))
+    n = np.shape(fp)[0]
+    return (np.bincount(np.ravel(j), w, n) - np.bincount(np.ravel(i), w, n)).astype(
+        _weight_dtype(g, fp))
+
+
+def unpolyder(g, p, m=1):
+    """Adjoint of `np.polyder(p, m)` (linear): the adjoint of each derivative's coefficient
+    times the power it came down from, m times, zero for the constant terms."""
+    n = np.shape(p)[0]
+    res = np.zeros(n, dtype=_weight_dtype(g))
+    res[:max(n - m, 0)] = g
+    for k in range(m):
+        res = res * np.append(np.arange(n - 1 - k, 0, -1.0), np.zeros(k + 1))
+    return res
+
+
+def polyval_vjp_p(g, p, x):
+    """Adjoint of `np.polyval(p, x)` with respect to `p`: p_bar[k] = sum(g x^(n-1-k))."""
+    n = np.shape(p)[0]
+    acc = np.broadcast_to(g, np.shape(np.polyval(p, x)))
+    parts = []
+    for _ in range(n):
+        parts.append(np.sum(acc))
+        acc = acc * x
+    return np.array(parts[::-1])
+
+
+# ------------------------------------------------------------ averages and order statistics
+def reduce_axis(x, axis):
+    """`axis` of a reduction of `x`, as a tuple of non-negative axes (all for None)."""
+    nd = np.ndim(x)
+    if axis is None:
+        return tuple(range(nd))
+    return tuple((np.atleast_1d(axis) % max(nd, 1)).tolist())
+
+
+def _weights_along(w, a, axis):
+    """np.average's weights shaped to broadcast against `a` (a 1-d w runs along `axis`)."""
+    if np.shape(w) == np.shape(a) or axis is None:
+        return w
+    k = reduce_axis(a, axis)[0]
+    return np.reshape(w, (1,) * k + (-1,) + (1,) * (np.ndim(a) - 1 - k))
+
+
+def average_weight(a, weights=None, axis=None):
+    """d np.average(a, axis, weights)/da, broadcast against `a`: w / sum(w) along the axis
+    (1 / N for no weights, as a Python float so float32 stays float32)."""
+    if weights is None:
+        n = np.size(a) // max(np.size(np.sum(np.zeros(np.shape(a)), axis=axis)), 1)
+        return 1.0 / n
+    w = _weights_along(weights, a, axis)
+    return w / np.sum(w, axis=axis, keepdims=True)
+
+
+def _keep(v, a, axis, keepdims):
+    """A reduction's result `v` over `axis` of `a`, with the reduced axes kept as length 1."""
+    if keepdims or np.ndim(a) == 0:
+        return v
+    return np.expand_dims(v, reduce_axis(a, axis))
+
+
+def average_jvp_w(t, a, weights, out, axis=None, keepdims=False):
+    """Tangent of `np.average(a, axis, weights)` along the weights' tangent `t`:
+    sum(t (a - out)) / sum(w) along the axis."""
+    w = _weights_along(weights, a, axis)
+    tw = _weights_along(np.broadcast_to(t, np.shape(weights)), a, axis)
+    num = np.sum(tw * (a - _keep(out, a, axis, keepdims)), axis=axis, keepdims=keepdims)
+    return num / np.sum(np.broadcast_to(w, np.shape(a)), axis=axis, keepdims=keepdims)
+
+
+def average_vjp_w(g, a, weights, out, axis=None, keepdims=False):
+    """Adjoint of `np.average(a, axis, weights)` with respect to the weights:
+    g (a - out) / sum(w), summed back to the weights' shape."""
+    w = _weights_along(weights, a, axis)
+    total = np.sum(np.broadcast_to(w, np.shape(a)), axis=axis, keepdims=True)
+    gk = _keep(g, a, axis, keepdims)
+    full = gk * (a - _keep(out, a, axis, keepdims)) / total
+    if np.shape(weights) == np.shape(a) or axis is None:
+        return unbroadcast(full, weights)
+    k = reduce_axis(a, axis)[0]
+    return np.sum(full, axis=tuple(np.delete(np.arange(np.ndim(a)), k).tolist()))
+
+
+def _quantile_plan(a, q, axis):
+    """np.quantile's (method 'linear') reduced axes moved last and merged: the sorted order
+    of that axis, and for each q its two neighbouring order statistics and the weight of
+    the upper one."""
+    a = np.asarray(a)
+    axes = reduce_axis(a, axis)
+    rest = [d for d in range(a.ndim) if d not in axes]
+    moved = np.transpose(a, rest + list(axes))
+    moved = np.reshape(moved, moved.shape[:len(rest)] + (-1,))
+    order = np.argsort(moved, axis=-1, kind="stable")
+    n = moved.shape[-1]
+    v = np.asarray(q, dtype=np.float64) * (n - 1)
+    lo = np.clip(np.floor(v).astype(np.intp), 0, n - 1)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = (v - lo).astype(_weight_dtype(a))
+    return axes, rest, moved.shape, order, lo, hi, frac
+
+
+def _quantile_method(method):
+    if method != "linear":
+        raise NotImplementedError(f"srcad differentiates quantiles with method='linear' only, "
+                                  f"not {method!r}")
+
+
+def quantile_jvp(t, a, q, axis=None, keepdims=False, method="linear"):
+    """Tangent of `np.quantile(a, q, axis, method='linear', keepdims=keepdims)`: the
+    tangents of the two order statistics each q lies between, weighted as they are."""
+    _quantile_method(method)
+    axes, rest, shape, order, lo, hi, frac = _quantile_plan(a, q, axis)
+    a = np.asarray(a)
+    moved = np.reshape(np.transpose(np.broadcast_to(t, a.shape), rest + list(axes)), shape)
+    ts = np.take_along_axis(moved, order, -1)
+    res = ts[..., lo] * (1.0 - frac) + ts[..., hi] * frac      # rest + q's shape
+    nq, nr = np.ndim(q), len(rest)
+    res = np.moveaxis(res, list(range(nr, nr + nq)), list(range(nq)))
+    if keepdims:
+        res = np.expand_dims(res, tuple(nq + d for d in axes))
+    return res
+
+
+def quantile_vjp(g, a, q, axis=None, keepdims=False, method="linear"):
+    """Adjoint of `np.quantile(a, q, axis, method='linear', keepdims=keepdims)`: each g
+    split between its two order statistics, sent back to where they sit in `a` (ties: the
+    entry a stable sort puts first)."""
+    _quantile_method(method)
+    axes, rest, shape, order, lo, hi, frac = _quantile_plan(a, q, axis)
+    a = np.asarray(a)
+    nq, nr = np.ndim(q), len(rest)
+    out_shape = np.shape(q) + tuple(a.shape[d] for d in rest)
+    if keepdims:
+        g = np.reshape(np.broadcast_to(g, np.shape(q) + tuple(
+            1 if d in axes else a.shape[d] for d in range(a.ndim))), out_shape)
+    g = np.broadcast_to(g, out_shape)
+    g = np.reshape(np.moveaxis(g, list(range(nq)), list(range(nr, nr + nq))),
+                   shape[:-1] + (-1,))
+    lo, hi, frac = np.ravel(lo), np.ravel(hi), np.ravel(frac)
+    srt = np.zeros(shape, dtype=_weight_dtype(g, a))
+    for k in range(lo.shape[0]):
+        srt[..., lo[k]] += g[..., k] * (1.0 - frac[k])
+        srt[..., hi[k]] += g[..., k] * frac[k]
+    res = np.empty(shape, dtype=srt.dtype)
+    np.put_along_axis(res, order, srt, -1)
+    perm = rest + list(axes)
+    res = np.reshape(res, tuple(a.shape[d] for d in perm))
+    return np.transpose(res, np.argsort(perm))
+
+
+def _sort_order(a, axis):
+    return np.argsort(np.ravel(a) if axis is None else a, axis=-1 if axis is None else axis,
+                      kind="stable")
+
+
+def sort_take(t, a, axis=-1):
+    """Tangent of `np.sort(a, axis)` (linear in t): t in a's sorted order."""
+    t = np.broadcast_to(t, np.shape(a))
+    if axis is None:
+        return np.ravel(t)[_sort_order(a, None)]
+    return np.take_along_axis(t, _sort_order(a, axis), axis)
+
+
+def unsort(g, a, axis=-1):
+    """Adjoint of `np.sort(a, axis)`: g put back where each sorted entry came from (ties
+    in a stable sort's order)."""
+    if _zero(g):
+        return zeros_like(a)
+    order = _sort_order(a, axis)
+    res = np.empty(np.shape(order), dtype=_weight_dtype(g, a))
+    np.put_along_axis(res, order, np.broadcast_to(g, np.shape(order)), -1 if axis is None else axis)
+    return np.reshape(res, np.shape(a))
+
+
+def _partition_order(a, kth, axis):
+    """Where each entry of `np.partition(a, kth, axis)` comes from in `a`."""
+    flat = np.ravel(a) if axis is None else np.asarray(a)
+    ax = -1 if axis is None else axis
+    order = np.argpartition(flat, kth, axis=ax)
+    if not np.array_equal(np.take_along_axis(flat, order, ax), np.partition(flat, kth, axis=ax)):
+        # argpartition's arrangement differs: match the entries by value instead
+        part = np.partition(flat, kth, axis=ax)
+        src = np.argsort(flat, axis=ax, kind="stable")
+        rank = np.argsort(np.argsort(part, axis=ax, kind="stable"), axis=ax, kind="stable")
+        order = np.take_along_axis(src, rank, ax)
+    return order, ax
+
+
+def partition_take(t, a, kth, axis=-1):
+    """Tangent of `np.partition(a, kth, axis)` (linear in t)."""
+    order, ax = _partition_order(a, kth, axis)
+    t = np.broadcast_to(t, np.shape(a))
+    return np.take_along_axis(np.ravel(t) if axis is None else t, order, ax)
+
+
+def unpartition(g, a, kth, axis=-1):
+    """Adjoint of `np.partition(a, kth, axis)`: g put back where each entry came from."""
+    if _zero(g):
+        return zeros_like(a)
+    order, ax = _partition_order(a, kth, axis)
+    res = np.empty(np.shape(order), dtype=_weight_dtype(g, a))
+    np.put_along_axis(res, order, np.broadcast_to(g, np.shape(order)), ax)
+    return np.reshape(res, np.shape(a))
+
+
+# ------------------------------------------------------------ moving entries
+def untake(g, a, indices, axis=None):
+    """Adjoint of `np.take(a, indices, axis)`: g added back at the taken entries."""
+    return _gather_back(g, np.take(_flat_ids(a), indices, axis), a)
+
+
+def untake_along(g, arr, indices, axis=-1):
+    """Adjoint of `np.take_along_axis(arr, indices, axis)`."""
+    return _gather_back(g, np.take_along_axis(_flat_ids(arr) if axis is not None else
+                                              np.arange(np.size(arr)), indices, axis), arr)
+
+
+_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+def _pad_check(mode):
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"srcad differentiates np.pad with mode in "
+                                  f"{', '.join(_PAD_MODES)}, not {mode!r}")
+
+
+def pad_linear(t, pad_width, mode="constant"):
+    """Tangent of `np.pad(x, pad_width, mode)` along `t` for the modes that copy entries
+    (a constant pad's tangent is 0 there)."""
+    _pad_check(mode)
+    return np.pad(t, pad_width, mode)
+
+
+def unpad(g, x, pad_width, mode="constant"):
+    """Adjoint of `np.pad(x, pad_width, mode)`: the middle of g for a constant pad, else
+    every copy of an entry added back to it."""
+    _pad_check(mode)
+    if _zero(g):
+        return zeros_like(x)
+    if mode == "constant":
+        pw = np.broadcast_to(np.asarray(pad_width), (np.ndim(x), 2))
+        return g[tuple(slice(int(b), int(b) + n) for (b, _), n in zip(pw, np.shape(x)))]
+    return _gather_back(g, np.pad(_flat_ids(x), pad_width, mode), x)
+
+
+def _nested_ids(arrays, start):
+    """`arrays` (nested lists) with each array replaced by the flat positions its entries
+    take in one numbering, from `start`; and the next free position."""
+    if isinstance(arrays, (list, tuple)):
+        out = []
+        for a in arrays:
+            ids, start = _nested_ids(a, start)
+            out.append(ids)
+        return out, start
+    n = np.size(arrays)
+    return np.arange(start, start + n).reshape(np.shape(arrays)), start + n
+
+
+def _nested_pieces(flat, arrays, start):
+    if isinstance(arrays, (list, tuple)):
+        out = Items()
+        for a in arrays:
+            piece, start = _nested_pieces(flat, a, start)
+            out.append(piece)
+        return out, start
+    n = np.size(arrays)
+    return np.reshape(flat[start:start + n], np.shape(arrays)), start + n
+
+
+def unblock(g, arrays):
+    """Adjoint of `np.block(arrays)`: the pieces of g shaped and nested like `arrays`."""
+    ids, total = _nested_ids(arrays, 0)
+    flat = np.zeros(total, dtype=_weight_dtype(g))
+    flat[np.ravel(np.block(ids))] = np.ravel(np.broadcast_to(g, np.shape(np.block(ids))))
+    return _nested_pieces(flat, arrays, 0)[0]
+
+
+def _mesh_axis(k, n, indexing):
+    """The output axis along which np.meshgrid's k-th of n inputs runs."""
+    if indexing == "xy" and n >= 2 and k < 2:
+        return 1 - k
+    return k
+
+
+def meshgrid_jvp(k, t, *args):
+    """The tangent of `np.meshgrid(*xs, indexing=..., sparse=...)` along `t`, the tangent of
+    input k: its grid at output k, zeros at the others (args are the inputs, None for absent
+    ones, then indexing and sparse)."""
+    *xs, indexing, sparse = args
+    xs = [x for x in xs if x is not None]
+    outs = np.meshgrid(*xs, indexing=indexing, sparse=sparse)
+    grid = np.meshgrid(*[t if i == k else np.zeros(1) for i, x in enumerate(xs)],
+                       indexing=indexing, sparse=True)[k]
+    return Items(np.array(np.broadcast_to(grid, np.shape(o)), dtype=_weight_dtype(t)) if i == k
+                 else np.zeros(np.shape(o), dtype=_weight_dtype(t)) for i, o in enumerate(outs))
+
+
+def unmeshgrid(gs, k, x, n, indexing="xy"):
+    """Adjoint of `np.meshgrid`'s k-th input `x` (of n inputs): output k's adjoint summed
+    over every axis but the one x runs along."""
+    g = gs[k]
+    if _zero(g):
+        return zeros_like(x)
+    ax = _mesh_axis(k, n, indexing)
+    rest = tuple(np.delete(np.arange(np.ndim(g)), ax).tolist())
+    return np.reshape(np.sum(g, axis=rest), np.shape(x))
+
+
+def uncolumn_stack(g, xs):
+    """Adjoint of `np.column_stack(xs)`: g cut back into columns shaped like `xs`."""
+    if _zero(g):
+        return Items(zeros_like(x) for x in xs)
+    sizes = [1 if np.ndim(x) < 2 else np.shape(x)[1] for x in xs]
+    return Items(np.reshape(p, np.shape(x))
+                 for p, x in zip(np.split(g, np.cumsum(sizes)[:-1], axis=1), xs))
+
+
+def unappend(g, arr, values, axis=None):
+    """Adjoints of `np.append(arr, values, axis)` for (arr, values)."""
+    ids = np.append(_flat_ids(arr), -1 - _flat_ids(values), axis)
+    return _split_back(g, ids, arr, values)
+
+
+def uninsert(g, arr, obj, values, axis=None):
+    """Adjoints of `np.insert(arr, obj, values, axis)` for (arr, values): the entries of g
+    that came from arr, and those that came from values (added up where they broadcast)."""
+    ids = np.insert(_flat_ids(arr), obj, -1 - _flat_ids(values), axis)
+    return _split_back(g, ids, arr, values)
+
+
+def _split_back(g, ids, arr, values):
+    """The adjoints of a function that moved `arr`'s entries to where `ids` holds their flat
+    positions and `values`' entries to where it holds -1 - their positions."""
+    g = np.ravel(np.broadcast_to(g, np.shape(ids)))
+    ids = np.ravel(ids)
+    mine = ids >= 0
+    a = np.reshape(unindex(g[mine], np.zeros(np.size(arr), dtype=g.dtype), ids[mine]),
+                   np.shape(arr))
+    v = np.reshape(unindex(g[~mine], np.zeros(np.size(values), dtype=g.dtype), -1 - ids[~mine]),
+                   np.shape(values))
+    return a, v
+
+
+def undelete(g, arr, obj, axis=None):
+    """Adjoint of `np.delete(arr, obj, axis)`: g at the entries kept, zero at the deleted."""
+    return _gather_back(g, np.delete(_flat_ids(arr), obj, axis), arr)
+
+
+def unarray_split(gs, x, indices_or_sections, axis=0):
+    """Adjoint of `np.array_split(x, indices_or_sections, axis)`: the pieces' adjoints
+    joined (a piece with a zero adjoint may come as a scalar 0)."""
+    pieces = np.array_split(np.asarray(x), indices_or_sections, axis)
+    return np.concatenate([np.broadcast_to(g, p.shape) for g, p in zip(gs, pieces)], axis)
+
+
+def _concat(xs, ndmin):
+    """np.r_ (ndmin 1: axis 0) or np.c_ (ndmin 2: the last axis, 1-d items as columns) of
+    the items `xs`."""
+    return (np.r_ if ndmin == 1 else np.c_)[tuple(xs)]
+
+
+def r_items(xs):
+    """`np.r_[a, b, 0:3]` as `r_items([a, b, slice(0, 3)])`."""
+    return np.r_[tuple(xs)]
+
+
+def c_items(xs):
+    """`np.c_[a, b]` as `c_items([a, b])`."""
+    return np.c_[tuple(xs)]
+
+
+def _concat_sizes(xs, ndmin):
+    return [np.shape(_concat([x], ndmin))[0 if ndmin == 1 else -1] for x in xs]
+
+
+def concat_items_jvp(ts, xs, ndmin=1):
+    """Tangent of np.r_/np.c_ of the items `xs` (ndmin 1 or 2), of their tangents `ts`
+    (a slice's range is a constant)."""
+    dt = _weight_dtype(*[t for t, x in zip(ts, xs) if not isinstance(x, slice)])
+    ts = [np.zeros(np.shape(_concat([x], ndmin)), dtype=dt) if isinstance(x, slice)
+          else np.broadcast_to(t, np.shape(x)) for t, x in zip(ts, xs)]
+    return _concat(ts, ndmin)
+
+
+def unconcat_items(g, xs, ndmin=1):
+    """Adjoint of np.r_/np.c_ of the items `xs`: g cut into the items' pieces, each shaped
+    like its item (0.0 for a slice's range)."""
+    if _zero(g):
+        return Items(0.0 if isinstance(x, slice) else zeros_like(x) for x in xs)
+    pieces = np.split(g, np.cumsum(_concat_sizes(xs, ndmin))[:-1], axis=0 if ndmin == 1 else -1)
+    return Items(0.0 if isinstance(x, slice) else np.reshape(p, np.shape(x))
+                 for p, x in zip(pieces, xs))
+
+
+def mean_where_weight(where, x, axis=None):
+    """d np.mean(x, axis, where=where)/dx: the mask over its count along the axis."""
+    w = np.broadcast_to(np.asarray(where, dtype=_weight_dtype(x)), np.shape(x))
+    return w / np.sum(w, axis=axis, keepdims=True)
+
+
+# ------------------------------------------------------------ selections
+def select_none(condlist):
+    """Where no condition of np.select's `condlist` holds (the default's entries)."""
+    hit = np.zeros((), dtype=bool)
+    for c in condlist:
+        hit = hit | np.asarray(c, dtype=bool)
+    return ~hit
+
+
+def unselect(g, condlist, choicelist):
+    """Adjoints of np.select's choices: g where the choice's condition is the first to hold,
+    summed back to each choice's shape."""
+    taken = np.zeros((), dtype=bool)
+    out = Items()
+    for c, x in zip(condlist, choicelist):
+        mask = np.asarray(c, dtype=bool) & ~taken
+        taken = taken | mask
+        out.append(unbroadcast(np.where(mask, g, 0.0), x))
+    return out
+
+
+def where_weight(where, x):
+    """np.sum's `where=` mask as a weight of x's float dtype (1.0 where counted)."""
+    return np.asarray(where, dtype=_weight_dtype(x))
+
+
+# ------------------------------------------------------------ axes, complex numbers
+def rot90_axes(axes=None):
+    """np.rot90's `axes`, (0, 1) when not given."""
+    return (0, 1) if axes is None else axes
+
+
+def rollaxis_axes(nd, axis, start=0):
+    """The axes of `np.rollaxis(x, axis, start)` for an x of nd axes, as np.transpose takes."""
+    axis = axis % nd
+    start = start + nd if start < 0 else start
+    if axis < start:
+        start -= 1
+    axes = [d for d in range(nd) if d != axis]
+    axes.insert(start, axis)
+    return tuple(axes)
+
+
+def angle_jvp(t, x):
+    """Tangent of `np.angle(x)`: Im(t conj(x)) / |x|^2 (0 for a real x and t)."""
+    if not np.iscomplexobj(x) and not np.iscomplexobj(t):
+        return np.zeros(np.shape(x), dtype=_weight_dtype(x))
+    return np.imag(t * np.conj(x)) / np.abs(x) ** 2
+
+
+def angle_vjp(g, x):
+    """Adjoint of `np.angle(x)`: zero for real x, else g conj(1j x) / |x|^2 (as autograd)."""
+    if not np.iscomplexobj(x):
+        return np.zeros(np.shape(x), dtype=_weight_dtype(x))
+    return g * np.conj(x * 1j) / np.abs(x) ** 2
+
+
+def imag_vjp(g, x):
+    """Adjoint of `np.imag(x)`: zero for real x, -1j g for complex x (as autograd)."""
+    if not np.iscomplexobj(x):
+        return np.zeros(np.shape(x), dtype=_weight_dtype(x))
+    return -1j * g
+
+
+def logaddexp_weight(x, out, axis=0, keepdims=False):
+    """d np.logaddexp.reduce(x, axis)/dx: the softmax of x along the axis."""
+    return np.exp(x - _keep(out, x, axis, keepdims))

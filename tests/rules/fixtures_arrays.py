@@ -1,0 +1,597 @@
+"""Sample calls for the array-function table (srcad/rules/arrays.py) and the reductions'
+`where=`/`dtype=` forms, as fixtures_numpy.py has them for the other tables: each sample
+is checked in both modes against central differences, against autograd where autograd
+has the function, and with float32 inputs (tests/rules/test_rule_table.py), and the
+second-order samples at the end through srcad's own derivative code."""
+import numpy as np
+
+from fixtures_numpy import apart, big, binary, d0, pos, sym, unary, unit  # noqa: F401
+from srcad.runtime import prod_jvp, prod_vjp
+from srcad.runtime_arrays import (interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
+                                  kron_vjp_b, pad_linear, partition_take, quantile_jvp,
+                                  quantile_vjp, sort_take, unarray_split, uncolumn_stack, undelete,
+                                  undiff, ungradient, unpad, unpartition, unpolyder, unselect,
+                                  unsort, untake, untake_along, unconcat_items, select_none,
+                                  interp_zero, rot90_axes, rollaxis_axes, where_weight,
+                                  mean_where_weight)
+
+SAMPLES = []                      # (function, [argument tuples])
+AUTOGRAD_LACKS = {}               # "name" or "name-k" -> why autograd is no oracle
+UNREACHABLE = {}                  # rules no source reaches, with why
+KNOWN = {}                        # function name -> (tests, why it fails today)
+
+_rng = np.random.default_rng(1)
+
+
+def sample(*argsets):
+    """Register the decorated function, to be checked at each tuple of arguments."""
+    def register(f):
+        SAMPLES.append((f, [tuple(a) for a in argsets]))
+        return f
+    return register
+
+
+def lacks(reason, *funcs, cases=None):
+    """autograd cannot check `funcs` (at argument tuples `cases` only, when given)."""
+    for f in funcs:
+        for k in cases or [None]:
+            AUTOGRAD_LACKS[f.__name__ if k is None else f"{f.__name__}-{k}"] = reason
+
+
+def known(reason, *funcs, tests=("forward", "reverse", "autograd")):
+    for f in funcs:
+        KNOWN[f.__name__] = (tests, reason)
+
+
+def spaced(*shape):
+    """Sorted distinct knots, at least 0.3 apart."""
+    n = int(np.prod(shape))
+    return np.sort(_rng.permutation(n) * 0.4 + _rng.uniform(0, 0.1, n)).reshape(shape)
+
+
+# ============================================================ elementwise
+@sample(*unary(sym))
+def np_deg_rad(x):
+    return np.deg2rad(x) * np.rad2deg(x) + np.radians(x) + np.degrees(x)
+
+
+@sample(*unary(sym), (np.array([0.0, 0.5, -0.7]),))
+def np_sinc(x):
+    return np.sinc(x)
+
+
+lacks("its sinc'(0) is nan (srcad: 0, the limit)", np_sinc, cases=[4])
+
+
+@sample(*binary(sym))
+def np_logaddexp2(x, y):
+    return np.logaddexp2(x, y)
+
+
+@sample((sym(3), pos(3)), (np.array([0, 1, -1]), pos(2, 3)), (sym(2, 3), pos()))
+def np_heaviside(x1, x2):
+    return np.heaviside(x1, x2) * x2 + np.heaviside(x1, 0.5) * x1
+
+
+lacks("no VJP of np.heaviside", np_heaviside)
+
+
+@sample(*[(x + 2.0, y) for x, y in binary(pos)])
+def np_mod_remainder(x, y):
+    return np.mod(x, y) + np.remainder(x, 0.7) * y
+
+
+@sample(*[(x * 3.0, y) for x, y in binary(sym)])
+def np_fmod(x, y):
+    return np.fmod(x, y)
+
+
+lacks("no VJP of np.fmod", np_fmod)
+
+
+@sample((np.array([0.5, np.nan, np.inf, -np.inf, 2.0]), 0.3),
+        (np.array([[0.5, np.nan], [1.5, 2.0]]), 1.2))
+def np_nan_to_num(x, v):
+    a = np.nan_to_num(x) * v + np.nan_to_num(x + v, nan=v, posinf=2.0 * v, neginf=-v)
+    return a + v * np.logical_or(np.isposinf(x), np.isneginf(x))   # (not `|`: see the report)
+
+
+lacks("no VJP of nan_to_num's replacement values, nor of isposinf/isneginf", np_nan_to_num)
+
+
+@sample(*unary(sym))
+def np_real_parts(x):
+    return np.real(x) * 2.0 + np.imag(x) + np.conj(x) * x + np.real_if_close(x) + np.angle(x) * x
+
+
+# ============================================================ shapes
+@sample((pos(),), (pos(3),), (pos(2, 3),))
+def np_atleast(x):
+    return np.sum(np.atleast_1d(x) ** 2) + np.sum(np.atleast_2d(x) * 3.0) + \
+        np.sum(np.atleast_3d(x) ** 3)
+
+
+@sample((pos(2, 3),), (pos(2, 3, 4),))
+def np_rot90(x):
+    return np.rot90(x)[:1] + np.rot90(x, 2)[:1, :2] + np.rot90(x, -1, (0, 1))[:1]
+
+
+lacks("np.rot90 with axes given positionally", np_rot90)
+
+
+@sample((pos(2, 3, 4),))
+def np_rollaxis(x):
+    return np.rollaxis(x, 2)[0] + np.rollaxis(x, 0, 3)[:, 0, :].T + np.rollaxis(x, -1, 1)[:, 0]
+
+
+lacks("np.rollaxis with a negative axis", np_rollaxis)
+
+
+@sample((pos(3, 3),), (pos(2, 3, 4),))
+def np_triu_tril(x):
+    return np.triu(x) * 2.0 + np.tril(x, -1) + np.triu(x, k=1)
+
+
+@sample((pos(3), pos(3)), (pos(3, 2), pos(3)))
+def np_column_stack(x, y):
+    return np.column_stack([x, y, y * y])
+
+
+lacks("np.column_stack", np_column_stack)
+
+
+@sample((pos(3), pos(3)), (pos(2, 3), pos(1, 3)))
+def np_row_stack(x, y):
+    return np.vstack((x, y)) + np.row_stack((y, x))[::-1][-np.shape(np.atleast_2d(y))[0] - 1:][:1]
+
+
+lacks("np.row_stack", np_row_stack)
+
+
+@sample((pos(5),), (pos(2, 5),))
+def np_array_split(x):
+    a, b = np.array_split(x, 2, axis=-1)
+    return np.sum(a ** 2) * np.sum(b)
+
+
+@sample((pos(4),), (pos(2, 4),), (pos(2, 4, 2),))
+def np_hvd_split(x):
+    a, b = np.hsplit(x, 2)
+    s = np.sum(a * b)
+    if np.ndim(x) >= 2:
+        c, d = np.vsplit(x, 2)
+        s = s + np.sum(c ** 2 * d)
+    if np.ndim(x) >= 3:
+        e, f = np.dsplit(x, 2)
+        s = s + np.sum(e * f ** 3)
+    return s
+
+
+lacks("np.hsplit of a 1-d array", np_hvd_split, cases=[0])
+
+
+@sample((pos(2, 2), pos(2, 3)))
+def np_block(x, y):
+    return np.block([x, y]) * 2.0
+
+
+lacks("np.block", np_block)
+
+
+@sample((pos(2, 2), pos(2, 3), pos(1, 5)))
+def np_block_nested(x, y, z):
+    return np.block([[x, y], [z]])
+
+
+lacks("np.block", np_block_nested)
+
+
+@sample((pos(3), pos(2)), (pos(2, 3), pos(2, 3)), (pos(3), pos()))
+def np_append(x, y):
+    return np.append(x, y) * 2.0 + np.append(y, x)[0]
+
+
+lacks("np.append", np_append)
+
+
+@sample((pos(2, 3), pos(2, 1)))
+def np_append_axis(x, y):
+    return np.append(x, y, axis=1) + np.append(y * y, x, 1)
+
+
+lacks("np.append", np_append_axis)
+
+
+@sample((pos(4), pos()), (pos(4), pos(2)), (pos(2, 3), pos(2)))
+def np_insert(x, v):
+    a = np.insert(x, 1, v) * 2.0
+    b = np.insert(x, [0, 2], v * v)
+    return np.sum(a ** 2) + np.sum(b ** 3)
+
+
+@sample((pos(2, 3), pos(3)))
+def np_insert_axis(x, v):
+    return np.sum(np.insert(x, 1, v, axis=0) ** 2) + np.sum(np.insert(x, [1], v[:2, None], axis=1) ** 3)
+
+
+lacks("np.insert", np_insert, np_insert_axis)
+
+
+@sample((pos(5),), (pos(3, 4),))
+def np_delete(x):
+    return np.sum(np.delete(x, 1) ** 2) + np.sum(np.delete(x, [0, 2], axis=-1) ** 3)
+
+
+lacks("np.delete", np_delete)
+
+
+@sample((pos(5),), (pos(3, 4),))
+def np_take(x):
+    a = np.take(x, [0, 2, 2]) * 2.0
+    return np.sum(a ** 2) + np.sum(np.take(x, [1, 0, 1], axis=-1) ** 3) + np.take(x, 1)
+
+
+lacks("np.take", np_take)
+
+
+@sample((pos(3, 4),))
+def np_take_along_axis(x):
+    i = np.array([[0, 1], [2, 2], [3, 0]])
+    j = np.array([[0, 2, 1, 1]])
+    return np.sum(np.take_along_axis(x, i, axis=1) ** 2) + np.sum(np.take_along_axis(x, j, 0) ** 3)
+
+
+lacks("np.take_along_axis", np_take_along_axis)
+
+
+@sample((pos(3),), (pos(2, 3),))
+def np_pad(x):
+    a = np.sum(np.pad(x, 1) ** 2) + np.sum(np.pad(x, (1, 2), mode="edge") ** 3)
+    b = np.sum(np.pad(x, 2, "reflect") ** 2) + np.sum(np.pad(x, 1, mode="wrap") ** 3)
+    return a + b + np.sum(np.pad(x, 1, "symmetric") ** 2) + \
+        np.sum(np.pad(x, 1, mode="constant", constant_values=2.0) ** 2)
+
+
+lacks("np.pad with modes other than constant", np_pad)
+
+
+@sample((pos(3), pos(2)), (pos(2), pos(3)))
+def np_meshgrid(x, y):
+    a, b = np.meshgrid(x, y)
+    c, d = np.meshgrid(x, y, indexing="ij")
+    return a * b ** 2 + (c ** 3 * d).T
+
+
+lacks("np.meshgrid", np_meshgrid)
+
+
+@sample((pos(2), pos(3), pos(2)))
+def np_meshgrid_three(x, y, z):
+    a, b, c = np.meshgrid(x, y, z, indexing="ij")
+    return a * b * c ** 2
+
+
+lacks("np.meshgrid", np_meshgrid_three)
+
+
+@sample((sym(4), pos(4), pos(4)), (sym(2, 3), pos(3), pos(2, 3)))
+def np_select(c, x, y):
+    return np.select([c > 0.5, c < -0.5], [x, y * y], default=0.0) + np.select([c > 0], [x], y)
+
+
+lacks("np.select", np_select)
+
+
+# ============================================================ differences
+@sample((pos(5),), (pos(3, 4),))
+def np_diff(x):
+    return np.sum(np.diff(x) ** 2) + np.sum(np.diff(x, 2) ** 3) + np.sum(np.diff(x, axis=0) ** 2)
+
+
+@sample((pos(5),), (pos(6),))
+def np_gradient(x):
+    return np.gradient(x) ** 2 + np.gradient(x, 0.5) + np.gradient(x, edge_order=2) ** 3
+
+
+@sample((pos(3, 4),))
+def np_gradient_axis(x):
+    return np.gradient(x, axis=1) ** 2 + np.gradient(x, 2.0, axis=0, edge_order=2) ** 3
+
+
+lacks("np.gradient with edge_order=2 or axis=", np_gradient, np_gradient_axis)
+
+
+# ============================================================ products of arrays
+@sample((pos(2, 2), pos(2, 3)), (pos(3), pos(2)), (pos(2), pos(2, 3)), (pos(2, 1, 2), pos(2, 3)))
+def np_kron(a, b):
+    return np.kron(a, b)
+
+
+@sample((sym(3), sym(3)), (sym(2, 3), sym(3)), (sym(4, 3), sym(4, 3)))
+def np_cross(a, b):
+    return np.cross(a, b)
+
+
+lacks("np.cross of broadcast operands", np_cross, cases=[1])
+
+
+@sample((sym(3, 2), sym(3, 2)))
+def np_cross_axis(a, b):
+    return np.cross(a, b, axis=0)
+
+
+lacks("np.cross with axis=", np_cross_axis)
+
+
+@sample((sym(5), sym(3)), (sym(3), sym(5)), (sym(4), sym(4)))
+def np_convolve(a, v):
+    return np.convolve(a, v) + np.sum(np.convolve(a, v, "same") ** 2) + \
+        np.sum(np.convolve(a, v, mode="valid") ** 3)
+
+
+lacks("np.convolve", np_convolve)
+
+
+@sample((sym(5), sym(3)), (sym(3), sym(5)))
+def np_correlate(a, v):
+    return np.sum(np.correlate(a, v) ** 2) + np.sum(np.correlate(a, v, "same") ** 3) + \
+        np.sum(np.correlate(a, v, mode="full") ** 2)
+
+
+lacks("np.correlate", np_correlate)
+
+
+# ============================================================ interpolation, polynomials
+@sample((np.array([0.15, 0.7, 1.1, -0.5, 2.5]), spaced(5), sym(5)),
+        (0.55, spaced(4), sym(4)))
+def np_interp(x, xp, fp):
+    return np.interp(x, xp, fp) + np.interp(x, xp, fp, left=-1.0, right=2.0) * 2.0
+
+
+@sample((np.array([0.15, -0.5, 2.5]), spaced(4), sym(4), 0.3, 0.7))
+def np_interp_edges(x, xp, fp, lo, hi):
+    return np.interp(x, xp, fp, lo, hi)
+
+
+lacks("np.interp", np_interp, np_interp_edges)
+
+
+@sample((sym(4), sym(3)), (sym(3), sym(2, 3)), (sym(3), sym()))
+def np_polyval(p, x):
+    return np.polyval(p, x) + np.polyval(np.polyder(p), x) ** 2
+
+
+lacks("np.polyval, np.polyder", np_polyval)
+
+
+# ============================================================ averages, order statistics
+@sample((apart(5),), (apart(2, 3),))
+def np_ptp(x):
+    return np.ptp(x) + np.sum(np.ptp(x, axis=0) ** 2) + np.sum(np.ptp(x, axis=-1, keepdims=True))
+
+
+lacks("np.ptp", np_ptp)
+
+
+@sample((pos(2, 3), pos(2, 3)), (pos(2, 3), pos(3)))
+def np_average(a, w):
+    b = np.average(a) + np.sum(np.average(a, axis=0) ** 2)
+    return b + np.sum(np.average(a, axis=-1, weights=w) ** 2) + \
+        np.sum(np.average(a * a, axis=1, weights=w, keepdims=True))
+
+
+@sample((pos(2, 3), pos(2, 3)))
+def np_average_all(a, w):
+    return np.average(a, weights=w) * np.average(a, None, w)
+
+
+lacks("np.average", np_average, np_average_all)
+
+
+@sample((apart(5),), (apart(2, 3),), (apart(4),), (apart(2, 2, 3),))
+def np_median(x):
+    return np.median(x) + np.sum(np.median(x, axis=0) ** 2) + \
+        np.sum(np.median(x, axis=-1, keepdims=True) ** 3)
+
+
+@sample((apart(5),), (apart(2, 3),), (apart(2, 2, 3),))
+def np_quantile(x):
+    a = np.quantile(x, 0.3) + np.sum(np.quantile(x, [0.25, 0.8], axis=-1) ** 2)
+    b = np.sum(np.percentile(x, 40.0, axis=0, keepdims=True) ** 3)
+    return a + b + np.sum(np.percentile(x, [10.0, 90.0], method="linear") ** 2)
+
+
+@sample((apart(2, 2, 3),))
+def np_quantile_axes(x):
+    return np.quantile(x, [0.2, 0.6], axis=(0, 2), keepdims=True) + \
+        np.median(x, axis=(0, 1))
+
+
+lacks("np.median, np.quantile, np.percentile", np_median, np_quantile, np_quantile_axes)
+
+
+@sample((apart(5),), (apart(2, 3),), (apart(2, 3, 2),))
+def np_sort(x):
+    return np.sort(x) * np.arange(np.shape(x)[-1]) + np.sort(x, axis=0) ** 2 + \
+        np.sum(np.sort(x, None)[:3] ** 3)
+
+
+lacks("np.sort with axis=None", np_sort)
+
+
+@sample((apart(5),), (apart(2, 4),))
+def np_partition(x):
+    return np.partition(x, 2) * np.arange(np.shape(x)[-1]) + np.sum(np.partition(x, 1, axis=-1)[..., 1])
+
+
+lacks("np.partition of a 2-d array", np_partition, cases=[1])
+
+
+# ============================================================ reductions: where=, dtype=
+@sample((pos(2, 3),), (pos(4),))
+def np_sum_where(x):
+    m = x > 1.0
+    k = x >= np.min(x, axis=-1, keepdims=True)         # at least one entry of each row
+    a = np.sum(x, where=m) + np.sum(np.sum(x * x, axis=0, where=m)) + np.sum(np.mean(x, where=k, axis=-1))
+    return a + np.sum(np.prod(x, axis=0, where=m)) + np.sum(x, dtype=np.float64) + np.mean(x, dtype=float)
+
+
+lacks("reductions with where=", np_sum_where)
+
+
+@sample((pos(2, 3),))
+def method_sum_where(x):
+    return x.sum(where=x > 1.0) + x.mean(axis=1, where=x >= x.min()) + x.prod(where=x < 1.2)
+
+
+lacks("reductions with where=", method_sum_where)
+
+
+@sample((pos(2, 3) * 3.0,))
+def np_sum_int_dtype(x):
+    return x * np.sum(x, dtype=int) + np.sum(x ** 2, dtype=np.float64) + np.prod(x, dtype=int)
+
+
+lacks("integer dtype", np_sum_int_dtype)
+
+
+# ============================================================ ufunc methods
+@sample((pos(2, 3),), (pos(4),))
+def ufunc_reduce(x):
+    a = np.add.reduce(x) * 2.0 + np.multiply.reduce(x) + np.maximum.reduce(x)
+    b = np.add.reduce(x, axis=-1, keepdims=True) + np.minimum.reduce(x, axis=None)
+    return np.sum(a) + np.sum(b ** 2) + np.sum(np.logaddexp.reduce(x) ** 2) + \
+        np.sum(np.logaddexp.reduce(x, axis=None))
+
+
+lacks("ufunc methods", ufunc_reduce)
+
+
+@sample((pos(2, 3),), (pos(4),))
+def ufunc_accumulate(x):
+    return np.add.accumulate(x) ** 2 + np.multiply.accumulate(x, axis=-1)
+
+
+lacks("ufunc methods", ufunc_accumulate)
+
+
+@sample((pos(5), pos(3)))
+def ufunc_add_at(x, v):
+    y = x * 1.0
+    np.add.at(y, [0, 2, 0], v)
+    return y * x
+
+
+lacks("np.add.at", ufunc_add_at)
+
+
+# ============================================================ np.r_ and np.c_
+@sample((pos(3), pos(2, 4)))
+def index_r_c(x, y):
+    a = np.r_[x, y[0, 1:], 2.0, x[:2]]
+    b = np.c_[y, y[:, :1] * 2.0]
+    c = np.c_[x[:2], x[1:]]
+    return np.sum(a ** 2) + np.sum(b ** 3) + np.sum(c ** 2) + np.sum(np.r_[x, 0:3] * 2.0)
+
+
+lacks("np.r_/np.c_", index_r_c)
+
+
+# ============================================================ the table's helpers (second order)
+@sample((pos(4), pos(5)), (pos(2, 3), pos(2, 4)))
+def helper_undiff(g, x):
+    return undiff(g, x, 1, -1) * x
+
+
+@sample((pos(5), pos(5)))
+def helper_gradient(g, f):
+    return ungradient(g, f, 0.5, None, 2) * f + gradient_jvp(g, f, 2.0, None, 1) * f
+
+
+@sample((pos(4, 6), pos(2, 2), pos(2, 3)))
+def helper_kron(g, a, b):
+    return np.sum(kron_vjp_a(g, a, b) * a) + np.sum(kron_vjp_b(g, a, b) * b)
+
+
+@sample((sym(2, 3), sym(2, 3)))
+def helper_cross(g, o):
+    return cross_vjp(g, o, -1) * o
+
+
+@sample((sym(7), sym(5), sym(3)), (sym(5), sym(5), sym(3)))
+def helper_conv(g, a, v):
+    return np.sum(conv_vjp_a(g, a, v, "same" if np.size(g) == 5 else "full") * a) + \
+        np.sum(conv_vjp_v(g, a, v, "same" if np.size(g) == 5 else "full") * v)
+
+
+@sample((pos(3), pos(5)))
+def helper_take(g, x):
+    return untake(g, x, [0, 2, 2], None) * x + untake_along(g, x, np.array([1, 1, 4]), 0) + \
+        undelete(g[:2] * 1.0, x[:3], 1, None)[:3].sum()
+
+
+XP = spaced(4)
+X_AT = np.array([0.15, 0.7, 1.1, -0.5])
+
+
+@sample((X_AT + 0.1, sym(4)))
+def helper_interp(x, fp):
+    # (their derivatives in xp, and interp_vjp_fp's in x, are refused)
+    return interp_slope(x, XP, fp) * x + np.sum(interp_vjp_fp(fp * fp, X_AT, XP, fp, None, 0.5) * fp)
+
+
+known("np.interp computes in float64 only: the transpose of interp_vjp_fp, np.interp itself, "
+      "gives float64 adjoints", helper_interp, tests=("float32",))
+
+
+@sample((pos(5), pos(3)))
+def helper_pad(g, x):
+    return unpad(g, x, 1, "constant") * x + unpad(g, x, 1, "reflect") + \
+        np.sum(pad_linear(x, 1, "edge") * g)
+
+
+@sample((pos(4),), (pos(2, 3),))
+def helper_sort(x):
+    t = x * x
+    return sort_take(t, x, -1) + unsort(t, x, -1) * x + partition_take(t, x, 1, -1) + \
+        unpartition(t, x, 1, -1)
+
+
+@sample((apart(5),), (apart(2, 3),))
+def helper_quantile(x):
+    t = x * x
+    return np.sum(quantile_jvp(t, x, [0.3, 0.6], -1, False) ** 2) + \
+        np.sum(quantile_vjp(np.sum(t, axis=-1), x, 0.5, -1, False) * x)
+
+
+@sample((pos(3, 2), pos(3), pos(3)))
+def helper_pieces_arrays(g, x, y):
+    a, b = uncolumn_stack(g, [x, y])
+    c, d = unselect(g[:, 0], [x > 1.0, x > 0.7], [y, 2.0])
+    return np.sum(a * x) + np.sum(b * y ** 2) + np.sum(c * y) + \
+        np.sum(unarray_split([x[:2], y[:1]], x, 2, 0) * x) + np.sum(unpolyder(x[:2], y, 1) * y)
+
+
+@sample((pos(3), pos(2, 3)))
+def helper_weights_arrays(x, y):
+    a = x * select_none([x > 1.0]) + x * where_weight(x > 0.8, x) + y * mean_where_weight(y > 1.0, y, 0)
+    b = np.sum(np.transpose(y, rollaxis_axes(2, 1, 0)) * np.rot90(y, 1, rot90_axes(None)))
+    return a + b + (x if interp_zero(None) is None else 0.0)
+
+
+@sample((pos(2), pos(2, 3)), (pos(2), np.array([[0.0, 2.0, 3.0], [1.5, 0.5, 1.2]])))
+def helper_prod_vjp(g, x):
+    p = np.prod(x, axis=1)
+    return prod_vjp(g, x, p, 1, False) * x + np.sum(prod_jvp(x * x, x, p, 1, False) * g)
+
+
+@sample((pos(5), pos(3), pos(2)))
+def helper_concat_items(g, x, y):
+    a, b, c = unconcat_items(g, [x, slice(0, 0), y], 1)
+    return np.sum(a * x) + np.sum(c * y ** 2) + np.sum(concat_items_jvp([x * x, slice(0, 2), y], [x, slice(0, 2), y], 1) * g[:1])
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_undiff, helper_gradient, helper_kron, helper_cross, helper_conv, helper_take,
+      helper_pad, helper_sort, helper_quantile, helper_pieces_arrays, helper_weights_arrays,
+      helper_concat_items, helper_prod_vjp, helper_interp)
