@@ -201,7 +201,7 @@ def _check_templates(rule: Rule):
         [("vjp", t, known | shared) for t in rule.vjp.values()] + \
         [("vjp_shared", rule.vjp_shared, known)] * bool(shared) + \
         [("jvp_shared", rule.jvp_shared, known)] * (rule.jvp_shared is not None) + \
-        [("primal", rule.primal, set(params))] * (rule.primal is not None)
+        [("primal", rule.primal, set(params) | TEMPLATE_BUILTINS)] * (rule.primal is not None)
     for kind, t, allowed in checks:
         bad = t.names - allowed
         if bad:
@@ -473,4 +473,5 @@ from . import linalg  # noqa: E402,F401
 from . import shapes  # noqa: E402,F401
 from . import methods  # noqa: E402,F401
 from . import constants  # noqa: E402,F401
+from . import containers  # noqa: E402,F401
 from . import helpers  # noqa: E402,F401  (the runtime's own helpers, last)
