@@ -9,7 +9,7 @@ __all__ = ["unbroadcast", "bcast", "zeros_like", "grad_like", "stop_gradient", "
            "unreduce", "unreduce_vjp", "untranspose", "matmul_vjp_x", "matmul_vjp_y", "dot_vjp_x",
            "dot_vjp_y", "tie_weight", "items_of",
            "max_weight", "index_add", "list_append", "add_items", "repeat_items", "Stack",
-           "Fields", "attr_of", "unattr", "make_dict", "undict", "dict_values_of", "undict_values",
+           "Fields", "attr_of", "unattr", "make_dict", "undict", "dict_values", "dict_items", "dict_keys", "dict_values_of", "undict_values",
            "dict_pairs_of", "undict_items", "set_item", "unset_item", "record_of", "record_dot",
            "unrecord"]
 
@@ -280,6 +280,21 @@ def undict(g, keys):
         return g
     g = _fields(g)
     return Items(g[k] if k in g else 0.0 for k in keys)
+
+
+def dict_values(d):
+    """`d.values()`, as a list."""
+    return list(d.values())
+
+
+def dict_items(d):
+    """`d.items()`, as a list of (key, value) pairs."""
+    return list(d.items())
+
+
+def dict_keys(d):
+    """`d.keys()`, as a list."""
+    return list(d.keys())
 
 
 def dict_values_of(t, d):

@@ -201,7 +201,7 @@ def _check_templates(rule: Rule):
         [("vjp", t, known | shared) for t in rule.vjp.values()] + \
         [("vjp_shared", rule.vjp_shared, known)] * bool(shared) + \
         [("jvp_shared", rule.jvp_shared, known)] * (rule.jvp_shared is not None) + \
-        [("primal", rule.primal, set(params) | TEMPLATE_BUILTINS)] * (rule.primal is not None)
+        [("primal", rule.primal, set(params))] * (rule.primal is not None)
     for kind, t, allowed in checks:
         bad = t.names - allowed
         if bad:

@@ -5,8 +5,8 @@ object; a list of per-item derivatives, runtime.Items, for a list, tuple or Name
 `x.name` of a container is GETATTR: its tangent is that field of x's tangent, its adjoint
 x's zero derivative with the adjoint at that field. A dict display is `make_dict(keys,
 values)`; `d[k] = v` on a local list or dict is `d = set_item(d, k, v)`, a new value
-(srcad's value form, as `xs.append(v)` is `xs = [*xs, v]`). `d.values()` and `d.items()`
-are lists, in d's order; a key's derivative is 0.0.
+(srcad's value form, as `xs.append(v)` is `xs = [*xs, v]`). `d.values()`, `d.items()`
+and `d.keys()` are lists (dict_values, ...), in d's order; a key's derivative is 0.0.
 """
 import ast
 
@@ -47,13 +47,13 @@ deflinear(runtime.unset_item, "g, xs, key", vjp="unset_item(out_bar, xs, key)",
           shape_args="xs", returns_seq=True)
 
 # d.values(), d.items() (as lists, in d's order), d.keys() (no derivative)
-defrule(("method", "values"), "d", primal="list(d.values())", kind=ANY, method="values",
+defrule(runtime.dict_values, "d", name="dict_values", kind=ANY, method="values",
         holds="*d", returns_seq=True,
         jvp="dict_values_of(d_dot, d)", vjp="undict_values(out_bar, d)")
-defrule(("method", "items"), "d", primal="list(d.items())", kind=ANY, method="items",
+defrule(runtime.dict_items, "d", name="dict_items", kind=ANY, method="items",
         holds="*d", returns_seq=True,
         jvp="dict_pairs_of(d_dot, d)", vjp="undict_items(out_bar, d)")
-defrule(("method", "keys"), "d", primal="list(d.keys())", kind=NONE, method="keys",
+defrule(runtime.dict_keys, "d", name="dict_keys", kind=NONE, method="keys",
         differentiable=False)
 deflinear(runtime.dict_values_of, "t, d", vjp="undict_values(out_bar, d)", shape_args="d",
           returns_seq=True)
