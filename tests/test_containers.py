@@ -261,3 +261,30 @@ def test_refused_at_build_time_with_the_line(f, args):
             else:
                 srcad.jvp(f, args, tuple(api._zero(a) for a in args))
         assert info.value.lineno == line and f"container_funcs.py:{line}" in str(info.value)
+
+
+def test_readme_container_example_is_the_example_file_and_its_code(tmp_path):
+    """The README's container example is examples/containers.py's code, and the gradient
+    source it shows is srcad.source of it (minus docstring and quoted-line comments)."""
+    import os
+    import runpy
+    root = os.path.join(os.path.dirname(__file__), "..")
+    readme = open(os.path.join(root, "README.md")).read()
+    example = open(os.path.join(root, "examples", "containers.py")).read()
+    section = readme[readme.index("## Containers and objects"):]
+    code = section[section.index("```python\n") + 10:section.index("```\n", 10)]
+    for block in ("def mlp(params, x):", "def net(layers, x):"):
+        start = code.index(block)
+        text = code[start:code.index("\n\n", start)]
+        assert text in example, block
+    shown_file = tmp_path / "readme_containers.py"
+    shown_file.write_text(code)
+    runpy.run_path(str(shown_file))                            # runs as shown
+    mod = runpy.run_path(os.path.join(root, "examples", "containers.py"))
+    src = srcad.source(mod["mlp"])
+    body = [ln for ln in src[src.index("def mlp_grad"):].splitlines()
+            if not ln.strip().startswith('"""') and not (ln.strip().startswith("# ") and
+                                                          "[containers.py" in ln)]
+    start = section.index("def mlp_grad(params, x, d_out=1.0):")
+    shown = section[start:section.index("```", start)].strip().splitlines()
+    assert [ln for ln in body if ln.strip()] == shown
