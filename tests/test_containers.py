@@ -288,3 +288,12 @@ def test_readme_container_example_is_the_example_file_and_its_code(tmp_path):
     start = section.index("def mlp_grad(params, x, d_out=1.0):")
     shown = section[start:section.index("```", start)].strip().splitlines()
     assert [ln for ln in body if ln.strip()] == shown
+
+
+def test_grad_of_a_function_calling_grad_of_a_dict_function():
+    """Reverse over reverse, the inner gradient taken w.r.t. an array and w.r.t. a dict."""
+    x, p = r(3), {"w": r(3), "c": 0.5}
+    srcad.testing.check_grads(cf.grad_norm_wrt_x, p, x)
+    g = srcad.grad(cf.grad_norm_wrt_params)(x, p)
+    np.testing.assert_allclose(g, numerical_grad(cf.grad_norm_wrt_params, (x, p), 0),
+                               rtol=1e-5, atol=1e-7)
