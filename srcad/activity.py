@@ -321,10 +321,36 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
                 if a not in useful:
                     useful.add(a)
                     changed = True
+    _refuse_array_fields(fn, stmts, kinds, shapes, varied)
     mutated = frozenset(r[1] for ms in aliases.mutations.values() for m in ms for r in m.roots
                         if type(r) is tuple and r[0] in ("p", "pi"))
     return Activity(kinds=kinds, varied=varied, useful=useful, shapes=shapes, seqs=seqs,
                     aliases=aliases.reach, mutated=mutated)
+
+
+def _refuse_array_fields(fn, stmts, kinds, shapes, varied):
+    """`x.name` is differentiated as a field of a container; where a derivative flows into
+    it from a value that is no container (a number, an array argument, what a NumPy rule
+    computes), srcad has no rule for it: refused."""
+    from .errors import NonDifferentiableError
+    from .rules.containers import GETATTR
+    computed = set()                   # names some rule computes that makes no container
+    for s in stmts:
+        v = s.value if isinstance(s, ir.Assign) else None
+        if isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
+                not isinstance(v.prim, rules.IndexRule) and v.prim is not GETATTR and \
+                not v.prim.returns_seq and not v.prim.passthrough and v.prim.storage != "same":
+            computed |= set(ir.targets(s))
+    for s in stmts:
+        v = s.value if isinstance(s, ir.Assign) else None
+        if isinstance(v, ir.Call) and v.prim is GETATTR and isinstance(v.args[0], ir.Name):
+            x = v.args[0].id
+            if x in varied and (kinds.get(x) in (FLOAT, INT) or shapes.get(x) is not None
+                                or x in computed):
+                attr = v.args[1].value
+                raise NonDifferentiableError(f"srcad has no rule for the attribute .{attr} in "
+                                             f"{fn.versions.get(x, x)}.{attr}", fn.filename,
+                                             s.line)
 
 
 def _sequences(stmts, param_kinds) -> set:

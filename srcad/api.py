@@ -9,9 +9,10 @@ import weakref
 
 import numpy as np
 
-from . import pipeline
+from . import pipeline, runtime
 from .errors import SrcadError
 from .frontend import describe
+from .activity import SEQ
 from .rules import FLOAT, INT
 
 _SCALAR_KINDS = (FLOAT, INT)
@@ -150,10 +151,67 @@ def _copied(value):
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, (list, tuple)):
-        return type(value)(_copied(v) for v in value)
+        items = [_copied(v) for v in value]
+        return type(value)(*items) if hasattr(type(value), "_fields") else type(value)(items)
     if isinstance(value, dict):
         return {k: _copied(v) for k, v in value.items()}
     return value
+
+
+# ---------------------------------------------------------------- containers as trees
+# A container argument (list, tuple, NamedTuple, dict, dataclass, object: pipeline.is_container)
+# is a tree whose leaves are its floats and arrays; its derivatives have its structure, leaf
+# by leaf (runtime.grad_like builds them in generated code: ints and bools get 0.0, what is
+# no number None). The API checks tangents and cotangents and builds Jacobians leaf by leaf.
+
+def _children(x) -> list:
+    """(key, item) pairs of container `x`: positions, dict keys or field names."""
+    if isinstance(x, (list, tuple)):
+        return list(enumerate(x))
+    return list(runtime._fields(x).items())
+
+
+def _leaves(x, path=(), every_leaf=False) -> list:
+    """(path, leaf) for every float or real-array leaf of `x` (every leaf that is no
+    container), in order (x itself when it is no container: path ())."""
+    if pipeline.is_container(x):
+        return [pl for k, v in _children(x) for pl in _leaves(v, path + (k,), every_leaf)]
+    if every_leaf or _differentiable_leaf(x):
+        return [(path, x)]
+    return []
+
+
+def _differentiable_leaf(x) -> bool:
+    return (isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_, numbers.Integral))) \
+        or (isinstance(x, (np.ndarray, np.floating)) and np.asarray(x).dtype.kind == "f")
+
+
+def _at(x, path):
+    """The item of derivative `x` at `path` (0.0 inside a zero derivative)."""
+    for k in path:
+        if type(x) is float and x == 0.0:
+            return x
+        x = x[k] if isinstance(x, (list, tuple, dict)) else runtime._fields(x)[k]
+    return x
+
+
+def _rebuilt(like, leaf, every_leaf=False):
+    """`like`'s structure with each leaf replaced by `leaf(path, value)`; leaves that are
+    not differentiated get 0.0 (ints, bools) or None (what is no number), unless
+    `every_leaf`."""
+    def go(x, path):
+        if pipeline.is_container(x):
+            items = {k: go(v, path + (k,)) for k, v in _children(x)}
+            if isinstance(x, (list, tuple)):
+                vals = list(items.values())
+                if type(x) is list:
+                    return vals
+                return type(x)(*vals) if hasattr(type(x), "_fields") else tuple(vals)
+            return runtime._rebuild(x, items)
+        if every_leaf or _differentiable_leaf(x):
+            return leaf(path, x)
+        return 0.0 if isinstance(x, (numbers.Integral, np.bool_)) else None
+    return go(like, ())
 
 
 def _primal(f, args):
@@ -244,7 +302,10 @@ def _make_transform(f, wrt, with_value, kind):
         checked = d.out_kind not in _SCALAR_KINDS
         if checked and not with_value:
             d = pipeline.get(f, "reverse", positions, kinds2, single, True)
-        return args2, kinds2, (_func(d), d.valid, checked, _scalar_inside(f, kinds2))
+        df = _func(d)
+        if any(kinds2[i] == SEQ for i in positions):
+            df = _public_grads(df, positions, single, with_value or checked)
+        return args2, kinds2, (df, d.valid, checked, _scalar_inside(f, kinds2))
 
     def call(args):
         if len(args) != n or any(a is _NOARG for a in args):
@@ -282,6 +343,20 @@ def _make_transform(f, wrt, with_value, kind):
 
 
 _MAKERS: dict = {}      # wrapper source -> its compiled maker (the source names no function)
+def _public_grads(df, positions, single, with_value):
+    """`df` returning each container argument's gradient as the public rule has it: the
+    container's structure, float and float-array leaves differentiated, int and bool
+    leaves 0.0, and None for what is no number (a str, None, a function)."""
+    @functools.wraps(df)
+    def public(*args):
+        out = df(*args)
+        value, grads = out if with_value else (None, out)
+        gs = (grads,) if single else grads
+        gs = tuple(_rebuilt(args[p], lambda path, _, g=g: _at(g, path))
+                   if pipeline.is_container(args[p]) else g for p, g in zip(positions, gs))
+        grads = gs[0] if single else gs
+        return (value, grads) if with_value else grads
+    return public
 
 
 def _fast_wrapper(f, bind, scalar_cache, call):
@@ -380,6 +455,13 @@ def _full_args(f, args, what):
         raise SrcadError(f"{what}: {e}") from None
 
 
+def _public(g, like):
+    """The derivative `g` of a value `like` as the API returns it (see `_public_grads`)."""
+    if not pipeline.is_container(like):
+        return g
+    return _rebuilt(like, lambda path, leaf: runtime.grad_like(_at(g, path), leaf))
+
+
 def _check_like(f, what, label, of, t, like):
     """A tangent or cotangent `t` (called `label`) for the value `like` (called `of`):
     same structure and shape, real."""
@@ -390,6 +472,18 @@ def _check_like(f, what, label, of, t, like):
         for k, (tk, lk) in enumerate(zip(t, like)):
             _check_like(f, what, f"{label}[{k}]", f"{of}[{k}]", tk, lk)
         return
+    if pipeline.is_container(like):             # a dict, dataclass or object: by field
+        kind = "dict" if isinstance(like, dict) else type(like).__name__
+        if not pipeline.is_container(t) or isinstance(t, (list, tuple)) or \
+                list(runtime._fields(t)) != list(runtime._fields(like)):
+            raise SrcadError(f"{what}: the {label} must be a {kind} with the keys "
+                             f"{list(runtime._fields(like))}, like {of}")
+        tf = runtime._fields(t)
+        for k, lk in runtime._fields(like).items():
+            _check_like(f, what, f"{label}[{k!r}]", f"{of}[{k!r}]", tf[k], lk)
+        return
+    if of.endswith("]") and not _differentiable_leaf(like):
+        return                                   # an item not differentiated: any tangent
     if pipeline.is_complex(t):
         raise SrcadError(f"{what}: the {label} is complex: srcad differentiates real-valued "
                          "functions of real arguments only")
@@ -418,7 +512,10 @@ def jvp(f, primals, tangents):
     positions = _float_positions(primals)            # integers carry no tangent
     full, kinds = _prepare(full, positions)
     df = _func(pipeline.get(f, "forward", positions, kinds, False))
-    return df(*full, *(tangents[i] for i in positions))
+    tangents = tuple(_rebuilt(p, lambda path, _, t=t: _at(t, path))
+                     if pipeline.is_container(p) else t for p, t in zip(primals, tangents))
+    out, out_dot = df(*full, *(tangents[i] for i in positions))
+    return out, _public(out_dot, out)
 
 
 def _float_positions(args) -> tuple:
@@ -437,7 +534,8 @@ def vjp(f, *primals):
     def pullback(cotangent):
         _check_like(f, "vjp", "cotangent", f"the output of {_name(f)}", cotangent, out)
         grads = iter(df(*full, cotangent)[1])
-        return tuple(next(grads) if i in positions else 0.0 for i in range(len(primals)))
+        return tuple(_public(next(grads), full[i]) if i in positions else 0.0
+                     for i in range(len(primals)))
     return out, pullback
 
 
@@ -457,8 +555,8 @@ def _float_dtype(a):
 
 
 def _zero(like):
-    if isinstance(like, (tuple, list)):
-        return type(like)(_zero(v) for v in like)
+    if pipeline.is_container(like):
+        return _rebuilt(like, lambda _, v: _zero(v), every_leaf=True)
     if isinstance(like, np.ndarray):
         return np.zeros(like.shape, dtype=_float_dtype(like))
     return 0.0
@@ -467,7 +565,8 @@ def _zero(like):
 def _jacobian(f, wrt, kind, label=None):
     """`jacfwd`/`jacrev`: the Jacobian, shaped `out.shape + arg.shape`, one forward pass per
     input entry or one reverse pass per output entry. A tuple `wrt` gives a tuple of
-    Jacobians, a tuple output a tuple over its items (outermost), as in JAX."""
+    Jacobians, a tuple output a tuple over its items (outermost), as in JAX; a container
+    argument (or output) gives its structure, with a block per leaf (the output's outermost)."""
     positions, single = _positions(f, wrt)
     bind = _Binder(f)
 
@@ -477,37 +576,61 @@ def _jacobian(f, wrt, kind, label=None):
         inner = _scalar_inside(f, kinds)
         if inner is not None:
             _check_scalar(inner, _primal(inner, args), "hessian" if label == "hessian" else "grad")
+        ins = {p: _input_leaves(args[p]) for p in positions}
         if kind == "jacfwd":
-            per_arg = []
+            cols = {}                      # (position, input path) -> output tangents
             out = None
             for p in positions:
                 df = _func(pipeline.get(f, "forward", (p,), kinds, True))
-                pairs = [df(*args, e) for e in _units(args[p])]
-                if out is None:
-                    out = pairs[0][0] if pairs else _primal(f, args)
-                per_arg.append([t for _, t in pairs])
-            items = out if isinstance(out, (tuple, list)) else (out,)
-            blocks = [[_columns([c[k] if isinstance(out, (tuple, list)) else c for c in cols],
-                                np.shape(o), np.shape(args[p]))
-                       for cols, p in zip(per_arg, positions)] for k, o in enumerate(items)]
+                for path, leaf in ins[p]:
+                    pairs = [df(*args, _seed(args[p], path, e)) for e in _units(leaf)]
+                    if pairs:
+                        out = pairs[0][0]
+                    cols[p, path] = [t for _, t in pairs]
+            if out is None:
+                out = _primal(f, args)
+
+            def block(opath, o, p, path, leaf):
+                return _columns([_at(c, opath) for c in cols[p, path]], np.shape(o),
+                                np.shape(leaf))
         else:
             df = _func(pipeline.get(f, "reverse", positions, kinds, False))
             out = _primal(f, args)
-            items = out if isinstance(out, (tuple, list)) else (out,)
-            blocks = []
-            for k, o in enumerate(items):
-                rows = []
-                for e in _units(o):
-                    ct = e
-                    if isinstance(out, (tuple, list)):
-                        ct = type(out)(e if j == k else _zero(v) for j, v in enumerate(out))
-                    rows.append(df(*args, ct))
-                blocks.append([_rows([r[i] for r in rows], np.shape(o), np.shape(args[p]))
-                               for i, p in enumerate(positions)])
-        per_out = [b[0] if single else tuple(b) for b in blocks]
-        return type(out)(per_out) if isinstance(out, (tuple, list)) else per_out[0]
+            rows = {opath: [df(*args, _seed(out, opath, e)) for e in _units(o)]
+                    for opath, o in _output_leaves(out)}
+
+            def block(opath, o, p, path, leaf):
+                i = positions.index(p)
+                return _rows([_at(r[i], path) for r in rows[opath]], np.shape(o), np.shape(leaf))
+
+        def per_output(opath, o):
+            per_arg = [_rebuilt(args[p], lambda path, leaf, p=p: block(opath, o, p, path, leaf))
+                       if pipeline.is_container(args[p]) else block(opath, o, p, (), args[p])
+                       for p in positions]
+            return per_arg[0] if single else tuple(per_arg)
+        if pipeline.is_container(out):
+            return _rebuilt(out, per_output, every_leaf=True)
+        return per_output((), out)
     jac.__srcad_transform__ = (label or kind, f, positions, single)
     return jac
+
+
+def _input_leaves(a) -> list:
+    """(path, leaf) of an argument a Jacobian is taken with respect to (itself if no container)."""
+    return _leaves(a) if pipeline.is_container(a) else [((), a)]
+
+
+def _output_leaves(out) -> list:
+    if not pipeline.is_container(out):
+        return [((), out)]
+    return _leaves(out, every_leaf=True)
+
+
+def _seed(like, path, e):
+    """A tangent or cotangent for `like`: `e` at the leaf `path`, zeros elsewhere."""
+    if not pipeline.is_container(like):
+        return e
+    return _rebuilt(like, lambda q, v: e if q == path else _zero(v), every_leaf=True)
 
 
 def _columns(cols, out_shape, arg_shape):

@@ -16,6 +16,8 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import dataclasses
+import inspect
 import operator
 import textwrap
 import types
@@ -171,6 +173,7 @@ class _Lowerer:
         self.params = params
         self.locals = set(params) | {n.id for n in _walk_own(fn)
                                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        self.containers = _local_containers(fn, set(params))
         # names a new name must avoid: every name the user wrote, and the runtime's
         self.reserved = set(self.locals) | {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
         self.reserved |= set(rules.runtime_namespace())
@@ -502,6 +505,9 @@ class _Lowerer:
                 return
             names = tuple(self.target_name(t.id) for t in target.elts)
             self.emit(ir.Assign(names, a, line))
+        elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) and \
+                target.value.id in self.containers:
+            self.set_item(target, a, line)
         else:
             raise self.error(UnsupportedSyntaxError, f"assignment to {_describe(target)} mutates "
                              "a value in place; build a new value instead (for arrays: np.where, "
@@ -694,6 +700,11 @@ class _Lowerer:
             from .rules.core import LIST_APPEND          # [*xs, v]: xs with v appended
             xs, v = self.expr(node.elts[0].value), self.expr(node.elts[1])
             return self.call_prim(LIST_APPEND, [xs, v], dest=dest)
+        if isinstance(node, gast.Dict):
+            if any(k is None for k in node.keys):
+                raise self.error(UnsupportedSyntaxError, "** in a dict display is not "
+                                 "supported", node)
+            return self.make_dict(node.keys, node.values, dest)
         if isinstance(node, (gast.Tuple, gast.List)):
             atoms = [self.expr(e) for e in node.elts]
             if all(isinstance(a, ir.Const) for a in atoms) and isinstance(node, gast.Tuple):
@@ -833,6 +844,12 @@ class _Lowerer:
         if (obj is builtins.max or obj is builtins.min) and \
                 (len(node.args) != 2 or node.keywords):
             return self.min_max(obj, node, dest)
+        if isinstance(obj, type) and (dataclasses.is_dataclass(obj) or
+                                      issubclass(obj, tuple) and hasattr(obj, "_fields")):
+            return self.make_record(obj, node, dest, text)
+        if obj is builtins.dict and not node.args:           # dict(W=w, b=b): a display
+            keys = [gast.Constant(value=k.arg, kind=None) for k in node.keywords]
+            return self.make_dict(keys, [k.value for k in node.keywords], dest)
         args = [self.expr(a) for a in node.args]
         rule = rules.lookup(obj)
         if rule is not None:
@@ -902,6 +919,59 @@ class _Lowerer:
         name = ir.unique_name(base, self.taken)
         self.injected[name] = obj
         return name
+
+    def make_dict(self, keys, values, dest):
+        """`{k0: v0, ...}` as `make_dict((k0, ...), [v0, ...])`, keys and values in order."""
+        from .rules.containers import MAKE_DICT
+        ks = [self.expr(k) for k in keys]
+        vs = [self.expr(v) for v in values]
+        katom = ir.Const(tuple(k.value for k in ks)) if all(isinstance(k, ir.Const) for k in ks) \
+            else self.call_prim(PACK_TUPLE, ks)
+        return self.call_prim(MAKE_DICT, [katom, self.call_prim(PACK_LIST, vs)], dest=dest)
+
+    def make_record(self, cls, node, dest, text):
+        """`Cls(x, b=y)` of a NamedTuple or dataclass: `record_of(Cls, ('a', 'b'), [x, y])`,
+        every field given or a constant default. A dataclass with fields its `__init__`
+        does not take, or a `__post_init__`, computes them by code srcad does not read:
+        refused."""
+        from .rules.containers import MAKE_RECORD
+        if dataclasses.is_dataclass(cls) and (
+                hasattr(cls, "__post_init__") or
+                any(not f.init for f in dataclasses.fields(cls))):
+            raise self.error(UnsupportedSyntaxError, f"{text}(): a dataclass with "
+                             "__post_init__ or init=False fields is not supported", node)
+        try:
+            bound = inspect.signature(cls).bind(*node.args, **{k.arg: k.value
+                                                               for k in node.keywords})
+        except TypeError as e:
+            raise self.error(UnsupportedSyntaxError, f"{text}(): {e}", node) from None
+        keys, values = [], []
+        for name, p in inspect.signature(cls).parameters.items():
+            keys.append(name)
+            if name in bound.arguments:
+                values.append(self.expr(bound.arguments[name]))
+            elif isinstance(p.default, (int, float, str, bool, type(None))):
+                values.append(ir.Const(p.default))
+            else:
+                raise self.error(UnsupportedSyntaxError, f"{text}(): pass the field {name!r} "
+                                 "explicitly (its default is no constant)", node)
+        cname = self.inject(cls.__name__, cls)
+        return self.call_prim(MAKE_RECORD, [ir.Name(cname), ir.Const(tuple(keys)),
+                                            self.call_prim(PACK_LIST, values)], dest=dest)
+
+    def set_item(self, target, value, line):
+        """`d[k] = v` on a local list or dict (`self.containers`): `d = set_item(d, k, v)`, a
+        new value, as `xs.append(v)` is; the alias analysis refuses it where another name
+        may share d."""
+        from .rules.containers import SET_ITEM
+        name = target.value.id
+        xs = self.name(target.value)
+        if isinstance(target.slice, (gast.Slice, gast.Tuple)):
+            raise self.error(UnsupportedSyntaxError, f"assignment to {_describe(target)}: only "
+                             "one item of a list or dict may be assigned", target)
+        key = self.expr(target.slice)
+        self.call_prim(SET_ITEM, [xs, key, value], dest=self.target_name(name))
+        self.mark_inplace(name, xs)
 
     def subscript(self, node, dest):
         joined = self.index_maker(node, dest)
@@ -976,10 +1046,10 @@ class _Lowerer:
         value = self.expr(node.value)
         if rule is not None:
             return self.call_prim(rule, [value], dest=dest)
-        name = self.inject(f"{node.attr}_attribute", _accessor(operator.attrgetter, node.attr))
-        opaque = _Opaque(name, f"srcad has no rule for the attribute .{node.attr} in "
-                               f"{_describe(node)}")
-        return self.call_prim(opaque, [value], dest=dest)
+        # a field of a local container (a dataclass, NamedTuple or object): differentiated
+        # field by field (an array's attribute without a rule is refused: check_rules)
+        from .rules.containers import GETATTR
+        return self.call_prim(GETATTR, [value, ir.Const(node.attr)], dest=dest)
 
 
 # statement type -> the _Lowerer method lowering it (`visit_If` lowers gast.If)
@@ -989,6 +1059,30 @@ _VISITORS = {getattr(gast, name[len("visit_"):]): method for name, method in var
 
 class _NotStatic(Exception):
     """An argument of a transform called on the spot that is not a build-time constant."""
+
+
+def _local_containers(fn, params: set) -> set:
+    """Local names every assignment binds to a new list or dict (a display, a comprehension,
+    `dict(...)`, `list(...)`, or set_item's value form of `d[k] = v`): item assignment on
+    them is differentiated as a new value."""
+    displays = (gast.Dict, gast.List, gast.ListComp, gast.DictComp)
+    made, other = set(), set(params)
+    for n in _walk_own(fn):
+        if isinstance(n, (gast.AugAssign, gast.For, gast.AnnAssign)) or \
+                isinstance(n, gast.Assign) and len(n.targets) != 1:
+            targets = [n.target] if not isinstance(n, gast.Assign) else n.targets
+            other |= {t.id for tg in targets for t in gast.walk(tg) if isinstance(t, gast.Name)}
+        elif isinstance(n, gast.Assign):
+            t, v = n.targets[0], n.value
+            if not isinstance(t, gast.Name):
+                if not isinstance(t, gast.Subscript):
+                    other |= {x.id for x in gast.walk(t) if isinstance(x, gast.Name) and
+                              isinstance(x.ctx, gast.Store)}
+                continue
+            fresh = isinstance(v, displays) or isinstance(v, gast.Call) and \
+                isinstance(v.func, gast.Name) and v.func.id in ("dict", "list")
+            (made if fresh else other).add(t.id)
+    return made - other
 
 
 def _rebound_names(stmts):

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from . import activity, check, codegen, forward, frontend, ir, lower, optimize, reverse, rules
+from . import activity, check, codegen, forward, frontend, ir, lower, optimize, reverse, rules, runtime
 from .errors import SrcadError, UnsupportedSyntaxError
 from .rules import ANY, FLOAT, INT
 
@@ -112,9 +112,18 @@ def kinds_of(args) -> tuple:
                 shapes.append(shape)
             nd = a.ndim
             out.append(_ARRAY_KINDS[k][nd] if k < len(_ARRAY_KINDS) and nd < 8 else ANY)
+        elif is_container(a):
+            out.append("seq")
         else:
             out.append(COMPLEX if is_complex(a) else ANY)
     return tuple(out)
+
+
+def is_container(a) -> bool:
+    """Whether srcad differentiates `a` item by item or field by field, its derivative of
+    the same structure: a list, tuple (a NamedTuple too), dict, dataclass instance, or an
+    instance of a user's class."""
+    return isinstance(a, (list, tuple)) or runtime._is_mapping(a)
 
 
 def is_complex(a) -> bool:

@@ -8,7 +8,10 @@ import numpy as np
 __all__ = ["unbroadcast", "bcast", "zeros_like", "grad_like", "stop_gradient", "unindex",
            "unreduce", "unreduce_vjp", "unreshape", "untranspose", "matmul_vjp_x", "matmul_vjp_y", "dot_vjp_x",
            "dot_vjp_y", "tie_weight", "items_of",
-           "max_weight", "index_add", "list_append", "add_items", "repeat_items", "Stack"]
+           "max_weight", "index_add", "list_append", "add_items", "repeat_items", "Stack",
+           "Fields", "attr_of", "unattr", "make_dict", "undict", "dict_values", "dict_items", "dict_keys", "dict_values_of", "undict_values",
+           "dict_pairs_of", "undict_items", "set_item", "unset_item", "record_of", "record_dot",
+           "unrecord"]
 
 
 def items_of(x, reversible=False):
@@ -52,6 +55,11 @@ def unbroadcast(g, like):
     elif isinstance(g, (list, tuple)) and isinstance(like, (list, tuple)):
         # the adjoint of a list or tuple value: item by item
         return Items(unbroadcast(gk, lk) for gk, lk in zip(g, like))
+    elif _is_mapping(like):                       # a dict, dataclass or object: field by field
+        if type(g) is float and g == 0.0:
+            return g
+        g, fields = _fields(g), _fields(like)
+        return Fields((k, unbroadcast(g[k], v)) for k, v in fields.items())
     else:
         shape = _shape(like)
         if shape is None:                         # a sequence of unlike items: g is its zero
@@ -95,6 +103,11 @@ def bcast(t, like):
         return t
     if isinstance(t, (list, tuple)) and isinstance(like, (list, tuple)):
         return Items(bcast(tk, lk) for tk, lk in zip(t, like))
+    if _is_mapping(like):
+        if type(t) is float and t == 0.0:
+            return t
+        t = _fields(t)
+        return Fields((k, bcast(t[k], v)) for k, v in _fields(like).items())
     shape = _shape(like)
     if shape is None or np.shape(t) == shape:
         return t
@@ -108,6 +121,8 @@ def zeros_like(x):
         return 0.0
     if isinstance(x, (list, tuple)):
         return Items(zeros_like(v) for v in x)
+    if _is_mapping(x):                            # a dict, dataclass or object: per field
+        return Fields((k, zeros_like(v)) for k, v in _fields(x).items())
     return np.zeros_like(x, dtype=_float_dtype(x))
 
 
@@ -131,11 +146,229 @@ def grad_like(g, x):
         return float(g) if np.ndim(g) == 0 else float(np.sum(g))
     if isinstance(x, np.generic):
         return np.asarray(g, dtype=_float_dtype(x))[()]
+    zero = type(g) is float and g == 0.0
     if isinstance(x, (tuple, list)):             # one derivative per item; zero as 0.0
-        zero = type(g) is float and g == 0.0
-        return tuple(grad_like(0.0 if zero else gk, xk) for gk, xk in
-                     zip([None] * len(x) if zero else g, x))
+        items = [grad_like(0.0 if zero else gk, xk) for gk, xk in
+                 zip([None] * len(x) if zero else g, x)]
+        if type(x) is list:
+            return items
+        if hasattr(type(x), "_fields"):          # a NamedTuple: the same type
+            return type(x)(*items)
+        return tuple(items)
+    if _is_mapping(x):                           # a dict, dataclass or object: the same type
+        fields = _fields(x)
+        g = {} if zero else _fields(g)
+        grads = {k: grad_like(g[k] if k in g else 0.0, v) for k, v in fields.items()}
+        return _rebuild(x, grads)
     return g
+
+
+def _is_mapping(x) -> bool:
+    """Whether `x` is a container srcad differentiates field by field: a dict, a dataclass
+    instance or an instance of a user's class (its `__dict__`)."""
+    if isinstance(x, dict):
+        return True
+    if hasattr(type(x), "__dataclass_fields__"):
+        return True
+    return _user_object(x)
+
+
+def _dataclass_fields(t) -> list:
+    """The fields of dataclass `t` (not its ClassVar or InitVar pseudo-fields), as
+    dataclasses.fields gives them (without importing dataclasses: exported code needs
+    NumPy only)."""
+    return [f for f in t.__dataclass_fields__.values() if repr(f._field_type) == "_FIELD"]
+
+
+def _user_object(x) -> bool:
+    """An instance of a class defined outside NumPy and the standard types, with a `__dict__`."""
+    t = type(x)
+    mod = t.__module__ or ""
+    return hasattr(x, "__dict__") and not isinstance(
+        x, (type, np.ndarray, np.generic, Items, Fields)) and not callable(x) and \
+        mod != "builtins" and not mod.startswith(("numpy", "types"))
+
+
+def _fields(x) -> dict:
+    """A dict, dataclass or object as a dict of its fields (a derivative as it is)."""
+    if isinstance(x, dict):
+        return x
+    if hasattr(type(x), "__dataclass_fields__"):
+        return {f.name: getattr(x, f.name) for f in _dataclass_fields(type(x))}
+    return vars(x)
+
+
+def _rebuild(x, grads: dict):
+    """An object like `x` holding `grads`: a dict with x's keys in x's order, a dataclass of
+    x's type constructed with the gradient fields, an instance of x's class whose `__dict__`
+    is the gradients (its `__init__` not called)."""
+    if isinstance(x, dict):
+        return grads
+    t = type(x)
+    if hasattr(t, "__dataclass_fields__"):
+        fs = _dataclass_fields(t)
+        out = t(**{f.name: grads[f.name] for f in fs if f.init})
+        for f in fs:
+            if not f.init:
+                object.__setattr__(out, f.name, grads[f.name])
+        return out
+    out = object.__new__(t)
+    out.__dict__.update(grads)
+    return out
+
+
+class Fields(dict):
+    """The derivative of a dict, a dataclass or an object, one per key or attribute: `+`
+    adds key by key, as derivatives add."""
+
+    def __add__(self, other):
+        return add_items(self, other)
+
+    def __radd__(self, other):
+        return add_items(other, self)
+
+    def __iadd__(self, other):
+        return add_items(self, other)
+
+
+def attr_of(t, x, name):
+    """The tangent of `x.name` in the tangent `t` of x: a field of a dataclass or object
+    (a dict of fields), or an item of a NamedTuple (a list of items)."""
+    if isinstance(t, dict):
+        return t[name]
+    if isinstance(t, (list, tuple)) and hasattr(type(x), "_fields"):
+        return t[type(x)._fields.index(name)]
+    if type(t) is float and t == 0.0:
+        return 0.0
+    _check_attr(x, name)
+    return getattr(t, name)
+
+
+def unattr(g, x, name):
+    """The adjoint of `x.name`: x's zero derivative with `g` at the field `name`."""
+    _check_attr(x, name)
+    if isinstance(x, tuple):
+        return index_add(zeros_like(x), type(x)._fields.index(name), g)
+    zero = zeros_like(x)
+    zero[name] = add_items(zero[name], g)
+    return zero
+
+
+def _check_attr(x, name):
+    """Refuse an attribute srcad cannot differentiate through: one of an array or number,
+    or a property (computed by code srcad has not read)."""
+    if isinstance(x, tuple) and hasattr(type(x), "_fields") and name in type(x)._fields:
+        return
+    if _is_mapping(x) and not isinstance(x, dict) and name in _fields(x):
+        return
+    what = "a property" if isinstance(getattr(type(x), name, None), property) else \
+        "no field"
+    raise NotImplementedError(f"srcad cannot differentiate through the attribute .{name} "
+                                 f"of a {type(x).__name__} ({what}: srcad differentiates the "
+                                 "fields of dataclasses, NamedTuples and objects, read "
+                                 "directly)")
+
+
+def make_dict(keys, values):
+    """`{k0: v0, k1: v1, ...}`: srcad's form of a dict display."""
+    return dict(zip(keys, values))
+
+
+def undict(g, keys):
+    """The adjoint of `make_dict(keys, values)` for `values`: g's items at `keys`, in order."""
+    if type(g) is float and g == 0.0:
+        return g
+    g = _fields(g)
+    return Items(g[k] if k in g else 0.0 for k in keys)
+
+
+def dict_values(d):
+    """`d.values()`, as a list."""
+    return list(d.values())
+
+
+def dict_items(d):
+    """`d.items()`, as a list of (key, value) pairs."""
+    return list(d.items())
+
+
+def dict_keys(d):
+    """`d.keys()`, as a list."""
+    return list(d.keys())
+
+
+def dict_values_of(t, d):
+    """`list(t.values())` for a derivative `t` of the dict `d`, in d's order."""
+    if type(t) is float and t == 0.0:
+        return Items(0.0 for _ in d)
+    t = _fields(t)
+    return Items(t[k] for k in d)
+
+
+def undict_values(g, d):
+    """The adjoint of `list(d.values())`: a dict derivative, item k of `g` at d's k-th key."""
+    if type(g) is float and g == 0.0:
+        return g
+    return Fields(zip(d, g))
+
+
+def dict_pairs_of(t, d):
+    """The tangent of `list(d.items())`: (0.0, t[k]) pairs, in d's order (a key has none)."""
+    if type(t) is float and t == 0.0:
+        return Items(Items((0.0, 0.0)) for _ in d)
+    t = _fields(t)
+    return Items(Items((0.0, t[k])) for k in d)
+
+
+def undict_items(g, d):
+    """The adjoint of `list(d.items())`: the value part of each pair's adjoint, by key."""
+    if type(g) is float and g == 0.0:
+        return g
+    return Fields((k, 0.0 if type(gk) is float and gk == 0.0 else gk[1]) for k, gk in zip(d, g))
+
+
+def record_of(cls, keys, values):
+    """`cls(k0=v0, k1=v1, ...)`: a NamedTuple or dataclass built in the function."""
+    return cls(**dict(zip(keys, values)))
+
+
+def record_dot(cls, keys, values):
+    """A derivative of `cls(k0=v0, ...)` from its fields' derivatives: a list of items for
+    a NamedTuple, a dict of fields for a dataclass."""
+    if hasattr(cls, "_fields"):
+        return Items(values)
+    return Fields(zip(keys, values))
+
+
+def unrecord(g, cls, keys):
+    """The adjoint of `record_of(cls, keys, values)` for `values`: g's fields at `keys`."""
+    if type(g) is float and g == 0.0:
+        return g
+    if isinstance(g, (list, tuple)):
+        return Items(g)
+    g = _fields(g)
+    return Items(g[k] for k in keys)
+
+
+def set_item(xs, key, v):
+    """`xs[key] = v` on a local list or dict, as a new value (srcad's value form); a
+    derivative of one keeps its type (Items, Fields)."""
+    out = type(xs)(xs) if isinstance(xs, (list, dict)) else Items(xs)
+    out[key] = v
+    return out
+
+
+def unset_item(g, xs, key):
+    """The adjoint of `set_item(xs, key, v)` for `xs`: g without the item at key (0.0 there),
+    restricted to xs's keys (a key the assignment added is not xs's)."""
+    if type(g) is float and g == 0.0:
+        return g
+    if isinstance(xs, dict):
+        g = _fields(g)
+        return Fields((k, 0.0 if k == key else g[k] if k in g else 0.0) for k in xs)
+    out = Items(g)
+    out[key] = 0.0
+    return out
 
 
 def unindex(g, x, idx):
@@ -144,6 +377,9 @@ def unindex(g, x, idx):
     nothing flows (rules may reshape or index an array item's adjoint)."""
     if isinstance(x, (list, tuple)):
         return index_add(Items(0.0 if type(v) is float else zeros_like(v) for v in x), idx, g)
+    if isinstance(x, dict):
+        return index_add(Fields((k, 0.0 if type(v) is float else zeros_like(v))
+                                for k, v in x.items()), idx, g)
     # at least x's own float dtype, so later terms added in place keep their precision
     dt = np.result_type(_float_dtype(np.asarray(g)), _float_dtype(x)) if np.ndim(x) else np.float64
     box = _box(idx, np.ndim(x))
@@ -176,6 +412,9 @@ def index_add(acc, idx, g):
                 acc[k] = add_items(acc[k], gk)
         else:
             acc[idx] = add_items(acc[idx], g)
+        return acc
+    if isinstance(acc, dict):                     # the adjoint of a dict, key by key
+        acc[idx] = add_items(acc[idx], g)
         return acc
     if _basic(idx):
         acc[idx] += g
@@ -257,7 +496,17 @@ class Items(list):
 
 
 def add_items(a, b):
-    """The sum of two adjoints of a list or tuple, item by item (`+` would concatenate)."""
+    """The sum of two adjoints of a list or tuple, item by item (`+` would concatenate), or
+    of a dict, dataclass or object, key by key."""
+    if type(a) is Fields or type(b) is Fields or isinstance(a, dict) or isinstance(b, dict):
+        if type(a) is float and a == 0.0:
+            return b
+        if type(b) is float and b == 0.0:
+            return a
+        a, b = _fields(a), _fields(b)
+        out = Fields((k, add_items(a[k], b[k]) if k in b else a[k]) for k in a)
+        out.update((k, v) for k, v in b.items() if k not in a)
+        return out
     if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
         if not isinstance(a, (list, tuple)) and type(a) is float and a == 0.0:
             return b                                      # a zero adjoint adds nothing

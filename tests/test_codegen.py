@@ -20,6 +20,7 @@ import pytest
 import srcad
 
 from conftest import fresh_module
+from fixtures import container_funcs as conf
 from fixtures import control_funcs as cf
 from fixtures import core_funcs as core
 from fixtures import snapshot_funcs as sf
@@ -42,13 +43,17 @@ SNAPSHOT_CASES = [
     ("scalar_loop_reverse", lambda: srcad.source(sf.scalar_loop, mode="reverse", wrt="x")),
     ("ex2_forward", lambda: srcad.source(sf.ex2, mode="forward", wrt=("x1", "x2"))),
     ("newton_sqrt_reverse", lambda: srcad.source(sf.newton_sqrt, mode="reverse")),
+    # containers: dict items read by key, a list of (W, b) pairs, a dict filled in a loop
+    ("mlp_dict_reverse", lambda: srcad.source(conf.mlp_dict, mode="reverse")),
+    ("neural_net_l2_forward", lambda: srcad.source(conf.l2_norm, mode="forward")),
+    ("dict_fill_reverse", lambda: srcad.source(conf.dict_fill, mode="reverse")),
 ]
 
 
 @pytest.mark.parametrize("name, make", SNAPSHOT_CASES, ids=[c[0] for c in SNAPSHOT_CASES])
 def test_snapshot(name, make):
     path = os.path.join(SNAPSHOTS, name + ".py")
-    text = normalized(make(), sf)
+    text = normalized(make(), sf, conf)
     if UPDATE:
         os.makedirs(SNAPSHOTS, exist_ok=True)
         with open(path, "w") as fh:

@@ -9,12 +9,15 @@ evaluates by another convention) and `KNOWN` names samples that fail for a reaso
 the rule tables, reported to the lead.
 """
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 import srcad
 from srcad.runtime import (abs_jvp, abs_slope_d2, abs_slope_jvp, abs_vjp, fft_apply, fft_vjp,
                            real_like, real_part, add_items, bcast, repeat_items, cast_adjoint, cast_tangent, clip_weight, cumprod_vjp,
+from srcad.runtime import (add_items, attr_of, dict_pairs_of, dict_values_of, make_dict, unattr,
+                           undict, undict_items, undict_values, unset_item, record_dot, unrecord, bcast, repeat_items, cast_adjoint, cast_tangent, clip_weight, cumprod_vjp,
                            dot_vjp_x, dot_vjp_y,
                            einsum_jvp, einsum_vjp, fmax_weight, grad_like, index_add,
                            inner_vjp_x, inner_vjp_y, linspace_weight, matmul_vjp_x, matmul_vjp_y,
@@ -504,6 +507,46 @@ lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace"
       helper_broadcasting, helper_unreduce, helper_unreduce_vjp, helper_grad_like,
       helper_unindex, helper_index_add,
       helper_untranspose, helper_unreshape, helper_dot_vjp, helper_matmul_vjp, helper_weights)
+
+
+# ============================================================ containers table
+class _Pair(NamedTuple):
+    a: np.ndarray
+    b: np.ndarray
+
+
+@sample((_Pair(pos(3), pos(2)),))
+def container_attr(p):
+    return np.sum(p.a * p.a) * np.sum(np.sin(p.b))              # x.name of a container
+
+
+@sample((pos(3), pos(2)))
+def container_dict(x, y):
+    d = {"a": x, "b": y * 2.0}                                 # a dict display
+    d["c"] = x * 3.0                                           # item assignment: set_item
+    s = 0.0
+    for k, v in d.items():
+        s = s + np.sum(v * v)
+    for v in d.values():
+        s = s + np.sum(np.sin(v))
+    return s + len(d.keys())
+
+
+@sample((pos(3), pos(2)))
+def helper_containers(x, y):
+    d = make_dict(("a", "b"), [x, y])
+    parts = undict(d, ("b", "a"))                              # [y, x]
+    vals = dict_values_of(d, d)                                # [x, y]
+    back = undict_values([y * 2.0, x], {"a": y, "b": x})       # {"a": 2y, "b": x}
+    pairs = dict_pairs_of(d, d)                                # [(0.0, x), (0.0, y)]
+    fields = undict_items([(0.0, x), (0.0, y * y)], d)         # {"a": x, "b": y*y}
+    rest = unset_item({"a": x, "b": y}, {"a": x, "b": y}, "b")  # {"a": x, "b": 0.0}
+    got = attr_of([x * y[0], y], _Pair(x, y), "a")             # x * y[0]
+    one = unattr(y * 3.0, _Pair(x, y), "b")                    # [0, 3y]
+    rec = record_dot(_Pair, ("a", "b"), [x * 2.0, y])          # [2x, y]
+    fs = unrecord([y * y, x], _Pair, ("a", "b"))              # [y*y, x]
+    return np.concatenate([parts[0] * vals[1], back["a"] + pairs[1][1], fields["b"],
+                           rest["a"] + got, one[1], rec[0] + fs[1], fs[0]])
 
 
 # ============================================================ elementwise table

@@ -1,0 +1,76 @@
+"""Rules for containers: dicts, dataclasses, NamedTuples and objects, whose derivatives have
+their structure (a dict of per-key derivatives, runtime.Fields, for a dict, a dataclass or an
+object; a list of per-item derivatives, runtime.Items, for a list, tuple or NamedTuple).
+
+`x.name` of a container is GETATTR: its tangent is that field of x's tangent, its adjoint
+x's zero derivative with the adjoint at that field. A dict display is `make_dict(keys,
+values)`; `d[k] = v` on a local list or dict is `d = set_item(d, k, v)`, a new value
+(srcad's value form, as `xs.append(v)` is `xs = [*xs, v]`). `d.values()`, `d.items()`
+and `d.keys()` are lists (dict_values, ...), in d's order; a key's derivative is 0.0.
+"""
+import ast
+
+from .. import runtime
+from . import ANY, NONE, Rule, Template, _REQUIRED, defrule, deflinear
+
+
+class AttrRule(Rule):
+    """`x.name` for a constant attribute name (the call's second argument), printed so."""
+
+    def emit(self, args, kwargs, static, names) -> ast.expr:
+        return ast.Attribute(value=args[0], attr=args[1].value, ctx=ast.Load())
+
+
+# the result is a field x holds; never reused (another object may have changed it)
+GETATTR = AttrRule(key=("container", "getattr"), params=[("x", _REQUIRED), ("name", _REQUIRED)],
+                   kind=ANY, storage="view", storage_args=("x",), pure=False,
+                   jvp={"x": Template("attr_of(x_dot, x, name)")},
+                   vjp={"x": Template("unattr(out_bar, x, name)")})
+deflinear(runtime.attr_of, "t, x, name", vjp="unattr(out_bar, x, name)", shape_args="x")
+deflinear(runtime.unattr, "g, x, name", vjp="attr_of(out_bar, x, name)", shape_args="x",
+          returns_seq=True)
+
+# {k0: v0, k1: v1}: values is a list (a pack), keys a tuple
+MAKE_DICT = defrule(runtime.make_dict, "keys, values", name="make_dict", kind=ANY,
+                    holds="*values", returns_seq=True,
+                    jvp={"values": "make_dict(keys, values_dot)"},
+                    vjp={"values": "undict(out_bar, keys)"})
+deflinear(runtime.undict, "g, keys", vjp="make_dict(keys, out_bar)", returns_seq=True)
+
+# d[k] = v on a local list or dict, as a new value
+SET_ITEM = defrule(runtime.set_item, "xs, key, v", name="set_item", kind=ANY,
+                   holds="*xs, v", returns_seq=True,
+                   jvp={"xs": "set_item(xs_dot, key, 0.0)", "v": "unindex(v_dot, out, key)"},
+                   vjp={"xs": "unset_item(out_bar, xs, key)",
+                        "v": "unbroadcast(out_bar[key], v)"})
+deflinear(runtime.unset_item, "g, xs, key", vjp="unset_item(out_bar, xs, key)",
+          shape_args="xs", returns_seq=True)
+
+# d.values(), d.items() (as lists, in d's order), d.keys() (no derivative)
+defrule(runtime.dict_values, "d", name="dict_values", kind=ANY, method="values",
+        holds="*d", returns_seq=True,
+        jvp="dict_values_of(d_dot, d)", vjp="undict_values(out_bar, d)")
+defrule(runtime.dict_items, "d", name="dict_items", kind=ANY, method="items",
+        holds="*d", returns_seq=True,
+        jvp="dict_pairs_of(d_dot, d)", vjp="undict_items(out_bar, d)")
+defrule(runtime.dict_keys, "d", name="dict_keys", kind=NONE, method="keys",
+        differentiable=False)
+deflinear(runtime.dict_values_of, "t, d", vjp="undict_values(out_bar, d)", shape_args="d",
+          returns_seq=True)
+deflinear(runtime.undict_values, "g, d", vjp="dict_values_of(out_bar, d)", shape_args="d",
+          returns_seq=True)
+deflinear(runtime.dict_pairs_of, "t, d", vjp="undict_items(out_bar, d)", shape_args="d",
+          returns_seq=True)
+deflinear(runtime.undict_items, "g, d", vjp="dict_pairs_of(out_bar, d)", shape_args="d",
+          returns_seq=True)
+
+# Cls(a=x, b=y) of a NamedTuple or dataclass: its fields' values in order
+MAKE_RECORD = defrule(runtime.record_of, "cls, keys, values", name="record_of", kind=ANY,
+                      holds="*values", returns_seq=True,
+                      jvp={"values": "record_dot(cls, keys, values_dot)"},
+                      vjp={"values": "unrecord(out_bar, cls, keys)"})
+defrule(runtime.record_dot, "cls, keys, values", name="record_dot", kind=ANY, returns_seq=True,
+        jvp={"values": "record_dot(cls, keys, values_dot)"},
+        vjp={"values": "unrecord(out_bar, cls, keys)"})
+deflinear(runtime.unrecord, "g, cls, keys", vjp="record_dot(cls, keys, out_bar)",
+          returns_seq=True)
