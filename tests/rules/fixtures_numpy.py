@@ -15,9 +15,10 @@ import numpy as np
 
 import srcad
 from srcad.runtime import (abs_jvp, abs_slope_d2, abs_slope_jvp, abs_vjp, fft_apply, fft_vjp,
-                           real_like, real_part, add_items, bcast, repeat_items, cast_adjoint, cast_tangent, clip_weight, cumprod_vjp,
-from srcad.runtime import (add_items, attr_of, dict_pairs_of, dict_values_of, make_dict, unattr,
-                           undict, undict_items, undict_values, unset_item, record_dot, unrecord, bcast, repeat_items, cast_adjoint, cast_tangent, clip_weight, cumprod_vjp,
+                           real_like, real_part, add_items, attr_of, dict_pairs_of,
+                           dict_values_of, make_dict, unattr, undict, undict_items,
+                           undict_values, unset_item, record_dot, unrecord, bcast, repeat_items,
+                           cast_adjoint, cast_tangent, clip_weight, cumprod_vjp,
                            dot_vjp_x, dot_vjp_y,
                            einsum_jvp, einsum_vjp, fmax_weight, grad_like, index_add,
                            inner_vjp_x, inner_vjp_y, linspace_weight, matmul_vjp_x, matmul_vjp_y,
