@@ -22,7 +22,7 @@ import types
 
 import gast
 
-from . import ir, rules, runtime
+from . import idioms, ir, rules, runtime
 from .errors import NonDifferentiableError, UnsupportedSyntaxError
 from .frontend import Parsed
 
@@ -151,7 +151,9 @@ def lower(parsed: Parsed) -> ir.Function:
 class _Lowerer:
     def __init__(self, parsed: Parsed):
         self.p = parsed
-        self.tree = parsed.tree
+        # comprehension variables renamed apart (Python's scoping); the generator
+        # expressions consumed where they stand
+        self.tree, self.consumed = idioms.prepare(parsed.tree)
         self.temps = 0                   # counters of the numbered names v<k> and phi<k>
         self.merges = 0
         self.cse: dict = {}              # key of a pure rule call -> the atom holding it
@@ -165,7 +167,7 @@ class _Lowerer:
         self.nested_defs: dict = {}
         self.body: list = []
         self.line = parsed.lineno(parsed.tree)
-        fn = parsed.tree
+        fn = self.tree
         params = [a.id for a in list(fn.args.posonlyargs or []) + list(fn.args.args)
                   + list(fn.args.kwonlyargs)]
         self.params = params
@@ -193,6 +195,16 @@ class _Lowerer:
         self.merges += 1
         self.merge_names.add(name)
         return name
+
+    def new_local(self, base: str) -> str:
+        """A user-style variable of srcad's own (a comprehension's list), named apart."""
+        name = ir.unique_name(base, self.taken)
+        self.locals.add(name)
+        return name
+
+    def opaque(self, func, base: str, message=None, kind=rules.ANY):
+        """The primitive calling `func` as the primal does, with no derivative."""
+        return _Opaque(self.inject(base, func), message, kind)
 
     def fresh_name(self, base: str) -> str:
         name = ir.unique_name(base, self.taken)
@@ -449,6 +461,10 @@ class _Lowerer:
                            dest=self.target_name(value.func.value.id))
             self.mark_inplace(value.func.value.id, xs)
             return
+        if isinstance(target, gast.Name) and isinstance(value, (gast.ListComp, gast.DictComp)) \
+                and target.id not in {n.id for n in gast.walk(value) if isinstance(n, gast.Name)}:
+            idioms.lower_comprehension(self, value, target.id)     # ys = []; for ...: ys.append
+            return
         if isinstance(target, gast.Name):
             new = self.new_target(target.id)
             a = self.expr(value, dest=new)
@@ -643,9 +659,11 @@ class _Lowerer:
                     left = right
                 return self.expr(gast.copy_location(gast.BoolOp(op=gast.And(), values=parts),
                                                     node), dest=dest)
-            op = _CMPOPS.get(type(node.ops[0]))
-            if op is None:
-                raise self.error(UnsupportedSyntaxError, "`not in` is not supported", node)
+            if isinstance(node.ops[0], gast.NotIn):       # a not in b: not (a in b)
+                inside = gast.Compare(left=node.left, ops=[gast.In()], comparators=node.comparators)
+                return self.expr(gast.copy_location(gast.UnaryOp(op=gast.Not(), operand=gast.copy_location(
+                    inside, node)), node), dest=dest)
+            op = _CMPOPS[type(node.ops[0])]
             left, right = self.expr(node.left), self.expr(node.comparators[0])
             if op is operator.contains:
                 left, right = right, left
@@ -672,6 +690,8 @@ class _Lowerer:
             from .rules.core import LIST_APPEND          # [*xs, v]: xs with v appended
             xs, v = self.expr(node.elts[0].value), self.expr(node.elts[1])
             return self.call_prim(LIST_APPEND, [xs, v], dest=dest)
+        if isinstance(node, idioms.COMPREHENSIONS):
+            return idioms.lower_comprehension(self, node)
         if isinstance(node, (gast.Tuple, gast.List)):
             atoms = [self.expr(e) for e in node.elts]
             if all(isinstance(a, ir.Const) for a in atoms) and isinstance(node, gast.Tuple):
@@ -834,10 +854,8 @@ class _Lowerer:
         if len(items) == 1 and isinstance(items[0], (gast.List, gast.Tuple)) and \
                 not any(isinstance(e, gast.Starred) for e in items[0].elts):
             items = items[0].elts
-        elif len(items) == 1:
-            raise self.error(UnsupportedSyntaxError, f"{name}() of one value whose items srcad "
-                             f"cannot see ({_describe(items[0])}) is not supported; write "
-                             f"{name}(a, b, ...) or {name}([a, b, ...]), or use np.{name}", node)
+        elif len(items) == 1 and not node.keywords:
+            return idioms.reduce_items(self, func, items[0], node, dest)
         if node.keywords:
             raise self.error(UnsupportedSyntaxError, f"{name}() with keyword arguments "
                              f"({', '.join(k.arg + '=' for k in node.keywords)}) is not supported",

@@ -16,7 +16,6 @@ UNSUPPORTED = [
     ef.uses_with,
     ef.uses_yield,
     ef.uses_lambda,
-    ef.uses_listcomp,
     ef.uses_global,
     ef.uses_nonlocal,
     ef.uses_attribute_assignment,
@@ -84,7 +83,7 @@ def test_unsupported_construct_raises_at_build_time(func, how):
     check_error(info.value, marked_line(func))
 
 
-@pytest.mark.parametrize("func", [ef.uses_try, ef.uses_listcomp, ef.uses_math_gamma,
+@pytest.mark.parametrize("func", [ef.uses_try, ef.uses_walrus, ef.uses_math_gamma,
                                   ef.uses_np_random, ef.uses_item_assignment])
 def test_unsupported_construct_raises_from_grad_call(func):
     g = srcad.grad(func)
@@ -104,7 +103,7 @@ def test_call_without_rule_is_non_differentiable_error():
 
 
 def test_syntax_constructs_are_unsupported_syntax_errors():
-    for func in (ef.uses_try, ef.uses_with, ef.uses_lambda, ef.uses_listcomp, ef.uses_global,
+    for func in (ef.uses_try, ef.uses_with, ef.uses_lambda, ef.uses_walrus, ef.uses_global,
                  ef.uses_async):
         with pytest.raises(srcad.UnsupportedSyntaxError):
             srcad.derivative(func)
@@ -117,7 +116,7 @@ def test_error_in_helper_names_the_helper_line():
 
 
 CONSTRUCT_WORDS = [(ef.uses_try, "try"), (ef.uses_with, "with"), (ef.uses_lambda, "lambda"),
-                   (ef.uses_listcomp, "comprehension"), (ef.uses_global, "global"),
+                   (ef.uses_walrus, "assignment expression"), (ef.uses_global, "global"),
                    (ef.uses_nonlocal, "nonlocal"), (ef.uses_yield, "yield"),
                    (ef.uses_async, "async"), (ef.uses_math_gamma, "math.gamma"),
                    (ef.uses_np_random, "np.random.normal")]
