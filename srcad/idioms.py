@@ -141,11 +141,7 @@ def lower_comprehension(low, node, items: str | None = None):
 def reduce_items(low, func, arg, node, dest):
     """`max(seq)` / `min(seq)` of a list, comprehension or array: the two-argument rule in a
     loop (`best = items[0]; for k in range(1, len(items)): best = max(best, items[k])`)."""
-    for n in ("range", "len"):
-        if n in low.locals or low.p.builtins().get(n) is not getattr(builtins, n) or \
-                n in low.p.globals or n in low.p.closure:
-            raise low.error(UnsupportedSyntaxError, f"{func.__name__}() of a sequence needs the "
-                            f"builtin {n}(), which this module rebinds", node)
+    _builtin_names(low, node, "range", "len", func.__name__)
     if isinstance(arg, gast.Name) and arg.id in low.locals:
         items = arg.id
     else:
@@ -171,3 +167,292 @@ def reduce_items(low, func, arg, node, dest):
         low.emit(ir.Assign(dest, out, low.p.lineno(node)))
         return ir.Name(dest)
     return out
+
+
+def _local_list(low, value, node, base="items") -> str:
+    """A user-style variable holding `value` (a gast expression): its own name when it is a
+    local already, else a fresh one assigned here."""
+    if isinstance(value, gast.Name) and value.id in low.locals:
+        return value.id
+    items = low.new_local(base)
+    low.stmt(_at(gast.Assign(targets=[_name(items, store=True)], value=value,
+                             type_comment=None), node))
+    return items
+
+
+def _builtin_names(low, node, *names):
+    """Refuse when the module rebinds a builtin that srcad's lowering writes calls to."""
+    for n in names:
+        if n in low.locals or n in low.p.globals or n in low.p.closure:
+            raise low.error(UnsupportedSyntaxError, f"srcad writes this with the builtin {n}(), "
+                            "which this function's module rebinds; rename that name", node)
+
+
+# ---------------------------------------------------------------- calls
+
+# builtins whose result never carries a derivative, whatever their arguments
+NO_DERIVATIVE = {builtins.isinstance, builtins.issubclass, builtins.callable, builtins.hasattr,
+                 builtins.type, builtins.id, builtins.str, builtins.repr, builtins.format,
+                 builtins.hash}
+
+
+def splice_starred(node):
+    """`f(*[a, b], c)`, `[*(a, b), c]` as `f(a, b, c)`, `[a, b, c]`: a starred display in a
+    call's arguments or in a list or tuple display spreads its items."""
+    items = node.args if isinstance(node, gast.Call) else node.elts
+    out = []
+    for a in items:
+        if isinstance(a, gast.Starred) and isinstance(a.value, (gast.List, gast.Tuple)):
+            out.extend(splice_starred(a.value).elts)
+        else:
+            out.append(a)
+    if len(out) == len(items) and all(a is b for a, b in zip(out, items)):
+        return node
+    if isinstance(node, gast.Call):
+        new = gast.Call(func=node.func, args=out, keywords=node.keywords)
+    else:
+        new = type(node)(elts=out, ctx=node.ctx)
+    return gast.copy_location(new, node)
+
+
+def call(low, obj, node, dest):
+    """A call to a builtin srcad lowers itself (`list`, `sorted`, `isinstance`, ...), as an
+    atom, or None for the others."""
+    if obj in NO_DERIVATIVE:
+        args = [low.expr(a) for a in node.args]
+        kwargs = {k.arg: low.expr(k.value) for k in node.keywords}
+        return low.call_prim(low.opaque(obj, obj.__name__, None, rules.NONE), args, kwargs,
+                             dest=dest)
+    if obj is builtins.list and len(node.args) == 1 and not node.keywords:
+        # list(xs) is [v for v in xs]: a new list of xs's items (a dict's keys)
+        item = low.new_local("item")
+        comp = gast.ListComp(elt=_name(item), generators=[gast.comprehension(
+            target=_name(item, store=True), iter=node.args[0], ifs=[], is_async=0)])
+        return lower_comprehension(low, _at(comp, node))
+    if obj is builtins.sorted and len(node.args) == 1:
+        return sorted_(low, node, dest)
+    return None
+
+
+def sort_order(xs, reverse=False):
+    """The positions of `xs`' items in the order `sorted(xs)` puts them (stable), so that
+    `sorted(xs)` is `[xs[k] for k in sort_order(xs)]`."""
+    return sorted(range(len(xs)), key=xs.__getitem__, reverse=reverse)
+
+
+def sorted_(low, node, dest):
+    """`sorted(xs)`: the items of xs read in sorted order, a permutation the derivative
+    follows (`order = sort_order(items); [items[k] for k in order]`)."""
+    kw = {k.arg: k.value for k in node.keywords}
+    if set(kw) - {"reverse"}:
+        raise low.error(UnsupportedSyntaxError, f"sorted() with "
+                        f"{', '.join(k + '=' for k in sorted(set(kw) - {'reverse'}))} is not "
+                        "supported; sort the values (or their positions) without a key", node)
+    item = low.new_local("item")
+    copy_ = gast.ListComp(elt=_name(item), generators=[gast.comprehension(
+        target=_name(item, store=True), iter=node.args[0], ifs=[], is_async=0)])
+    items = low.new_local("items")
+    lower_comprehension(low, _at(copy_, node), items)
+    seq = low.name(_name(items))
+    reverse = [low.expr(kw["reverse"])] if "reverse" in kw else []
+    order = low.new_local("order")
+    low.emit(ir.Assign(low.target_name(order), low.call_prim(
+        low.opaque(sort_order, "sort_order", None, rules.NONE), [seq] + reverse),
+        low.p.lineno(node)))
+    k = low.new_local("k")
+    out = gast.ListComp(elt=gast.Subscript(value=_name(items), slice=_name(k), ctx=gast.Load()),
+                        generators=[gast.comprehension(target=_name(k, store=True),
+                                                       iter=_name(order), ifs=[], is_async=0)])
+    return lower_comprehension(low, _at(out, node))
+
+
+class FString:
+    """An f-string, printed as the user wrote it with atoms in its fields; a str carries no
+    derivative. (`print(f"loss {loss:.3f}")` prints once, in the forward sweep.)"""
+
+    def __init__(self, template):
+        self.template = template           # an ast.JoinedStr whose fields are filled by emit
+        self.name, self.kind, self.differentiable = "f-string", rules.NONE, False
+
+    def emit(self, args, kwargs, static, names):
+        tree = copy.deepcopy(self.template)
+        for field_, a in zip(_fields(tree), args):
+            field_.value = a
+        return tree
+
+
+def _fields(tree) -> list:
+    """The formatted fields of a JoinedStr (and of its format specs), in a fixed order."""
+    out = []
+
+    def visit(n):
+        for v in n.values:
+            if isinstance(v, ast.FormattedValue):
+                out.append(v)
+                if v.format_spec is not None:
+                    visit(v.format_spec)
+    visit(tree)
+    return out
+
+
+def fstring(low, node, dest):
+    template = gast.gast_to_ast(node)
+    args = [low.expr(gast.ast_to_gast(f.value)) for f in _fields(template)]
+    return low.call_prim(FString(template), args, dest=dest)
+
+
+# ---------------------------------------------------------------- list methods
+
+def extend(low, call_node, xs: str):
+    """`xs.extend(seq)` as `for item in seq: xs.append(item)` (xs changed in place)."""
+    if len(call_node.args) != 1 or call_node.keywords:
+        raise low.error(UnsupportedSyntaxError, "list.extend takes one argument", call_node)
+    item = low.new_local("item")
+    append = gast.Expr(value=gast.Call(func=gast.Attribute(value=_name(xs), attr="append",
+                                                           ctx=gast.Load()),
+                                       args=[_name(item)], keywords=[]))
+    low.stmt(_at(gast.For(target=_name(item, store=True), iter=call_node.args[0], body=[append],
+                          orelse=[], type_comment=None), call_node))
+
+
+def insert(low, call_node, xs: str):
+    """`xs.insert(i, v)` as `xs = [*xs[:i], v, *xs[i:]]` built item by item; Python changes
+    xs in place, which the alias analysis is told."""
+    if len(call_node.args) != 2 or call_node.keywords:
+        raise low.error(UnsupportedSyntaxError, "list.insert takes two arguments", call_node)
+    old = low.name(_name(xs))
+    i, v = call_node.args
+    pos = low.new_local("at")
+    low.stmt(_at(gast.Assign(targets=[_name(pos, store=True)], value=i, type_comment=None),
+                 call_node))
+    new = low.new_local("inserted")
+
+    def part(lower, upper):
+        return gast.Subscript(value=_name(xs), slice=gast.Slice(lower=lower, upper=upper,
+                                                                 step=None), ctx=gast.Load())
+    item = low.new_local("item")
+    stmts = [gast.Assign(targets=[_name(new, store=True)], value=part(None, _name(pos)),
+                         type_comment=None),
+             gast.Assign(targets=[_name(new, store=True)], value=gast.List(
+                 elts=[gast.Starred(value=_name(new), ctx=gast.Load()), v], ctx=gast.Load()),
+                 type_comment=None),
+             gast.For(target=_name(item, store=True), iter=part(_name(pos), None), body=[
+                 gast.Assign(targets=[_name(new, store=True)], value=gast.List(
+                     elts=[gast.Starred(value=_name(new), ctx=gast.Load()), _name(item)],
+                     ctx=gast.Load()), type_comment=None)], orelse=[], type_comment=None),
+             gast.Assign(targets=[_name(xs, store=True)], value=_name(new), type_comment=None)]
+    for s in stmts:
+        low.stmt(_at(s, call_node))
+    low.mark_inplace(xs, old)
+
+
+# ---------------------------------------------------------------- statements
+
+def assertion_failed(*message):
+    """What a failed `assert test, message` raises."""
+    raise AssertionError(*message)
+
+
+def assert_(low, s, line):
+    """`assert test, msg` kept as the primal's check: `if test: pass else: raise ...` (the
+    message is computed only when the test fails, as in Python)."""
+    test = low.expr(s.test)
+    low.depth += 1
+    saved, low.body = low.body, []
+    msg = [low.expr(s.msg)] if s.msg is not None else []
+    low.call_prim(low.opaque(assertion_failed, "assertion_failed", None, rules.NONE), msg)
+    fail, low.body = low.body, saved
+    low.depth -= 1
+    low.emit(ir.If(test, [], fail, line))
+
+
+def enter_context(manager):
+    """`with manager as v:`'s v (the manager entered)."""
+    return type(manager).__enter__(manager)
+
+
+def exit_context(manager):
+    """The end of a `with` block that did not raise."""
+    type(manager).__exit__(manager, None, None, None)
+
+
+def with_(low, s, line):
+    """`with cm as v: body` as `v = enter_context(cm); body; exit_context(cm)`: the manager
+    (np.errstate, a lock, a timer) is around the primal code, the body differentiated as
+    if it stood alone. If the body raises, the manager's __exit__ is not called."""
+    managers = []
+    for item in s.items:
+        cm = low.expr(item.context_expr)
+        entered = low.call_prim(low.opaque(
+            enter_context, "enter_context", "a context manager made from a value that carries "
+            "a derivative is not supported"), [cm])
+        if item.optional_vars is not None:
+            low.assign_atom(item.optional_vars, entered, line)
+        managers.append(cm)
+    for b in s.body:
+        low.stmt(b)
+    for cm in reversed(managers):
+        low.call_prim(low.opaque(exit_context, "exit_context", None, rules.NONE), [cm])
+
+
+def delete(low, s, line):
+    """`del name`: the name is unbound (reading it later is refused); `del xs[i]` and
+    `del obj.a` change a value in place and are refused."""
+    for t in s.targets:
+        if not isinstance(t, gast.Name) or t.id not in low.locals:
+            raise low.error(UnsupportedSyntaxError, "del of anything but a local name "
+                            f"({_describe(t)}) changes a value in place; build a new value "
+                            "instead", s)
+        if t.id not in low.version:
+            raise low.error(UnsupportedSyntaxError, f"del {t.id}: {t.id!r} is not assigned "
+                            "here", s)
+        low.deleted.add(t.id)
+        del low.version[t.id]
+
+
+def _describe(node) -> str:
+    return ast.unparse(gast.gast_to_ast(node))
+
+
+def zip_star(low, s, line):
+    """`for t in zip(*rows)` as `for k in range(min(len(r) for r in rows)): t = [r[k] for r in
+    rows]`; None when the loop is not of that form."""
+    it = s.iter
+    if not (isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and
+            isinstance(it.args[0], gast.Starred)):
+        return None
+    _builtin_names(low, s, "range", "len", "min")
+    rows = _local_list(low, it.args[0].value, s, "rows")
+    r, k = low.new_local("row"), low.new_local("k")
+    count = gast.Call(func=_name("min"), args=[gast.ListComp(
+        elt=gast.Call(func=_name("len"), args=[_name(r)], keywords=[]),
+        generators=[gast.comprehension(target=_name(r, store=True), iter=_name(rows), ifs=[],
+                                       is_async=0)])], keywords=[])
+    column = gast.ListComp(elt=gast.Subscript(value=_name(r), slice=_name(k), ctx=gast.Load()),
+                           generators=[gast.comprehension(target=_name(r, store=True),
+                                                          iter=_name(rows), ifs=[], is_async=0)])
+    head = gast.Assign(targets=[s.target], value=column, type_comment=None)
+    loop = gast.For(target=_name(k, store=True), iter=gast.Call(
+        func=_name("range"), args=[count], keywords=[]), body=[head] + s.body, orelse=s.orelse,
+        type_comment=None)
+    low.stmt(_at(loop, s))
+    return True
+
+
+def enumerated_zip(low, s):
+    """A `for` over enumerate() or zip(): its targets, flattened where the loop is `for i,
+    (x, y) in enumerate(zip(xs, ys))` (then also zip's arguments), else None for a target
+    that is not a tuple."""
+    target, it = s.target, s.iter
+    if not isinstance(target, (gast.Tuple, gast.List)):
+        return None, []
+    inner = it.args[0] if it.args else None
+    if len(target.elts) == 2 and isinstance(target.elts[1], (gast.Tuple, gast.List)) and \
+            isinstance(inner, gast.Call) and not inner.keywords and \
+            isinstance(inner.func, (gast.Name, gast.Attribute)) and \
+            low.callee(it.func) is builtins.enumerate and \
+            low.callee(inner.func) is builtins.zip and \
+            len(target.elts[1].elts) == len(inner.args) and \
+            not any(isinstance(a, gast.Starred) for a in inner.args):
+        return [target.elts[0]] + list(target.elts[1].elts), list(inner.args)
+    return list(target.elts), []

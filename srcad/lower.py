@@ -164,6 +164,7 @@ class _Lowerer:
         self.depth = 0                   # control-flow nesting
         self.injected: dict = {}         # emitted name -> object (user callees)
         self.merge_names: set = set()
+        self.deleted: set = set()        # user variables unbound by `del` (not assigned since)
         self.nested_defs: dict = {}
         self.body: list = []
         self.line = parsed.lineno(parsed.tree)
@@ -272,6 +273,11 @@ class _Lowerer:
             return                               # a docstring
         if isinstance(s.value, gast.Call):
             func = s.value.func
+            if isinstance(func, gast.Attribute) and func.attr in ("extend", "insert") and \
+                    isinstance(func.value, gast.Name) and func.value.id in self.locals:
+                (idioms.extend if func.attr == "extend" else idioms.insert)(
+                    self, s.value, func.value.id)
+                return
             if isinstance(func, gast.Attribute) and func.attr == "append" and \
                     isinstance(func.value, gast.Name) and func.value.id in self.locals:
                 if len(s.value.args) != 1 or s.value.keywords:
@@ -324,7 +330,8 @@ class _Lowerer:
         self.emit(ir.If(test, self.nested(s.body), self.nested(s.orelse), line))
 
     def visit_For(self, s, line):
-        self.for_(s, line)
+        if not idioms.zip_star(self, s, line):
+            self.for_(s, line)
 
     def visit_While(self, s, line):
         if s.orelse:
@@ -346,6 +353,15 @@ class _Lowerer:
 
     def visit_Pass(self, s, line):
         pass
+
+    def visit_Assert(self, s, line):
+        idioms.assert_(self, s, line)
+
+    def visit_With(self, s, line):
+        idioms.with_(self, s, line)
+
+    def visit_Delete(self, s, line):
+        idioms.delete(self, s, line)
 
     def visit_FunctionDef(self, s, line):
         self.lift(s)
@@ -427,6 +443,7 @@ class _Lowerer:
     def new_target(self, name: str) -> str:
         """The SSA name an assignment to user variable `name` writes: a new version at the
         top level, the variable itself inside control flow."""
+        self.deleted.discard(name)
         if name in self.version and self.depth:
             return self.version[name]
         base = name + "_" if name in rules.runtime_namespace() else name
@@ -531,24 +548,27 @@ class _Lowerer:
         if func is builtins.enumerate or func is builtins.zip:
             if it.keywords and func is builtins.zip:
                 raise self.error(UnsupportedSyntaxError, "zip(..., strict=) is not supported", it)
-            seqs = [at_entry(self.expr(a)) for a in it.args]
+            # enumerate(zip(xs, ys)) unpacked `i, (x, y)`: one loop over xs and ys
+            targets, zipped = idioms.enumerated_zip(self, s)
+            seqs = [at_entry(self.expr(a)) for a in zipped + it.args[1 if zipped else 0:]]
             start = ir.Const(0)
             if func is builtins.enumerate:
-                if len(seqs) == 2 or it.keywords:
-                    start = seqs[1] if len(seqs) == 2 else at_entry(self.expr(it.keywords[0].value))
-                seqs = seqs[:1]
+                width = max(len(zipped), 1)
+                if len(seqs) == width + 1 or it.keywords:
+                    start = seqs[width] if len(seqs) == width + 1 else \
+                        at_entry(self.expr(it.keywords[0].value))
+                seqs = seqs[:width]
             seqs = [self.call_prim(runtime.items_of, [q]) for q in seqs]
             n = self.call_prim(builtins.len, [seqs[0]])
             for q in seqs[1:]:
                 n = self.call_prim(builtins.min, [n, self.call_prim(builtins.len, [q])])
             rng = self.call_prim(builtins.range, [n])
-            if not isinstance(s.target, (gast.Tuple, gast.List)) or \
-                    len(s.target.elts) != len(seqs) + (func is builtins.enumerate):
+            if targets is None or len(targets) != len(seqs) + (func is builtins.enumerate):
                 raise self.error(UnsupportedSyntaxError, f"unpack the items of {func.__name__}() "
                                  "into one name each: `for i, x in enumerate(xs)`", s)
 
             def reads(i):
-                out, rest = [], s.target.elts
+                out, rest = [], targets
                 if func is builtins.enumerate:
                     idx = ir.Name(i) if start == ir.Const(0) else \
                         self.call_prim(operator.add, [ir.Name(i), start])
@@ -684,6 +704,8 @@ class _Lowerer:
             return self.subscript(node, dest)
         if isinstance(node, gast.Attribute):
             return self.attribute(node, dest)
+        if isinstance(node, (gast.List, gast.Tuple)):
+            node = idioms.splice_starred(node)
         if isinstance(node, gast.List) and len(node.elts) == 2 and \
                 isinstance(node.elts[0], gast.Starred) and \
                 not isinstance(node.elts[1], gast.Starred):
@@ -692,6 +714,8 @@ class _Lowerer:
             return self.call_prim(LIST_APPEND, [xs, v], dest=dest)
         if isinstance(node, idioms.COMPREHENSIONS):
             return idioms.lower_comprehension(self, node)
+        if isinstance(node, gast.JoinedStr):
+            return idioms.fstring(self, node, dest)
         if isinstance(node, (gast.Tuple, gast.List)):
             atoms = [self.expr(e) for e in node.elts]
             if all(isinstance(a, ir.Const) for a in atoms) and isinstance(node, gast.Tuple):
@@ -704,6 +728,8 @@ class _Lowerer:
 
     def name(self, node) -> ir.Name | ir.Const:
         n = node.id
+        if n in self.deleted:
+            raise self.error(UnsupportedSyntaxError, f"{n!r} is read after `del {n}`", node)
         if n in self.version:
             return ir.Name(self.version[n])
         if n in self.locals:
@@ -802,6 +828,7 @@ class _Lowerer:
             return None
 
     def call(self, node, dest):
+        node = idioms.splice_starred(node)
         if any(isinstance(a, gast.Starred) for a in node.args) or \
                 any(k.arg is None for k in node.keywords):
             raise self.error(UnsupportedSyntaxError, "*args and **kwargs in a call are not "
@@ -828,6 +855,9 @@ class _Lowerer:
         if (obj is builtins.max or obj is builtins.min) and \
                 (len(node.args) != 2 or node.keywords):
             return self.min_max(obj, node, dest)
+        special = idioms.call(self, obj, node, dest)
+        if special is not None:
+            return special
         args = [self.expr(a) for a in node.args]
         rule = rules.lookup(obj)
         if rule is not None:
@@ -880,6 +910,18 @@ class _Lowerer:
         kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
         return self.call_prim(rule, args, kwargs, dest=dest)
 
+    def module_attribute(self, node) -> bool:
+        """Whether `node` is `module.name...` (a global or closure module, not a local)."""
+        root = node.value
+        while isinstance(root, gast.Attribute):
+            root = root.value
+        if not isinstance(root, gast.Name) or root.id in self.locals:
+            return False
+        try:
+            return isinstance(self.p.resolve(root.id), types.ModuleType)
+        except KeyError:
+            return False
+
     def inject(self, base, obj) -> str:
         """The name generated code calls `obj` by: the user's own when it is free."""
         for name, known in self.injected.items():
@@ -922,6 +964,12 @@ class _Lowerer:
 
     def attribute(self, node, dest):
         obj = self.callee(node)
+        if obj is None and self.module_attribute(node):
+            return ir.Const(None)                   # np.newaxis
+        if isinstance(obj, type) and self.module_attribute(node) and _numpy_ref(obj) is None:
+            name = self.inject(obj.__name__, obj)       # np.ndarray in isinstance(x, ...)
+            self.reserved.add(name)                     # a free name of the function
+            return ir.Name(name)
         if obj is not None:
             root = node.value
             while isinstance(root, gast.Attribute):

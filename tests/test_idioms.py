@@ -67,3 +67,131 @@ def test_comprehension_refusals(f, what):
     with pytest.raises(srcad.SrcadError, match=what) as e:
         srcad.grad(f)(X)
     assert e.value.filename.endswith("idiom_funcs.py") and e.value.lineno > 1
+
+
+# ---------------------------------------------------------------- item 6: everyday Python
+
+IDIOMS = [(F.uses_assert, (X,), True), (F.uses_print, (X,), False),
+          (F.uses_fstring, (X,), True), (F.uses_errstate, (X,), True),
+          (F.uses_not_in, (X,), True), (F.uses_isinstance, (X,), False),
+          (F.uses_del, (X,), True), (F.uses_star_display, (X,), True),
+          (F.uses_zip_star, (X,), True), (F.uses_enumerate_zip, (X, Y), True),
+          (F.uses_list_tuple, (X,), True), (F.uses_extend_insert, (X,), True),
+          (F.uses_min_max, (X,), True), (F.uses_sorted, (X,), True),
+          (F.uses_sorted_const, (X,), True), (F.uses_newaxis, (X,), True),
+          (F.uses_float_types, (X,), False), (F.uses_real_imag, (X,), False),
+          (F.no_active_args, (X,), True)]
+
+
+@pytest.mark.parametrize("f, args, ag", IDIOMS, ids=[f.__name__ for f, _, _ in IDIOMS])
+def test_everyday_python(f, args, ag):
+    first_order(f, args, autograd=ag)
+    second_order(f, args, autograd=ag)
+    assert srcad.value_and_grad(f)(*args)[0] == pytest.approx(f(*args), rel=1e-12)
+
+
+def test_assert_keeps_the_primal_check():
+    bad = np.ones(4)
+    for run in (lambda: srcad.grad(F.uses_assert)(bad),
+                lambda: srcad.jvp(F.uses_assert, (bad,), (bad,)),
+                lambda: srcad.hessian(F.uses_assert)(bad)):
+        with pytest.raises(AssertionError, match="x has 4 entries"):
+            run()
+    with pytest.raises(AssertionError):
+        srcad.grad(F.uses_assert)(np.array([1.0, np.nan, 2.0]))
+
+
+def test_print_runs_once_in_the_forward_sweep(capsys):
+    srcad.grad(F.uses_print)(X)
+    srcad.jvp(F.uses_print, (X,), (Y,))
+    srcad.vjp(F.uses_print, X)[1](1.0)
+    srcad.grad(srcad.grad(F.print_scalar))(0.5)
+    out = capsys.readouterr().out.splitlines()
+    F.uses_print(X)
+    want = capsys.readouterr().out.splitlines()
+    assert out == want * 3 + ["a = 0.50"]
+    assert srcad.grad(srcad.grad(F.print_scalar))(0.5) == pytest.approx(6 * 0.5)
+
+
+def test_errstate_is_around_the_primal_code():
+    import warnings
+    x = np.array([0.0, 1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                      # log(0) inside the with: silent
+        out, t = srcad.jvp(F.uses_errstate, (x,), (np.array([0.0, 1.0, 1.0]),))
+    assert out == pytest.approx(2 * np.log(4.0)) and t == pytest.approx(2.0 + np.log(4.0) + 2.0)
+    with warnings.catch_warnings():
+        # the reverse sweep runs after the with (its adjoint of log at 0 may warn)
+        warnings.simplefilter("ignore")
+        v, g = srcad.value_and_grad(F.uses_errstate)(x)
+    assert v == pytest.approx(2 * np.log(4.0)) and g[1:] == pytest.approx([2.0, np.log(4.0) + 2.0])
+    assert np.geterr()["divide"] == "warn"                  # the manager was exited
+
+
+def test_del_then_read_is_refused():
+    from fixtures import idiom_errors as E
+    with pytest.raises(srcad.UnsupportedSyntaxError, match="read after `del y`") as e:
+        srcad.grad(E.read_after_del)(X)
+    assert e.value.lineno == E.read_after_del.__code__.co_firstlineno + 3
+
+
+def test_float32_is_kept():
+    v, g = srcad.value_and_grad(F.uses_float32)(np.float32(0.5))
+    assert isinstance(v, np.float32) and v == np.float32(1.0)
+    assert g == pytest.approx(2.0)
+    assert srcad.jvp(F.uses_float32, (0.5,), (1.0,))[1] == pytest.approx(2.0)
+
+
+def test_sorted_follows_the_permutation():
+    # d/dx of the sorted values' weighted sum: each weight goes to the entry it sorted to
+    x = np.array([0.9, -0.2, 0.4])
+    g = srcad.grad(F.uses_sorted)(x)
+    np.testing.assert_allclose(g, numerical_grad(F.uses_sorted, [x], 0), rtol=1e-6)
+
+
+# ---------------------------------------------------------------- item 7: no active argument
+
+def test_random_draw_is_made_once_per_call():
+    draw = np.random.default_rng(7).normal(size=3)
+    v, g = srcad.value_and_grad(F.random_draw)(X, 7)
+    np.testing.assert_allclose(g, draw, rtol=1e-15)
+    assert v == pytest.approx(np.sum(X * draw), rel=1e-14)
+    out, t = srcad.jvp(F.random_draw, (X, 7), (Y, 0.0))
+    assert out == pytest.approx(np.sum(X * draw)) and t == pytest.approx(np.sum(Y * draw))
+    np.testing.assert_allclose(srcad.hessian(F.random_draw)(X, 7), np.zeros((3, 3)))
+
+
+def test_legacy_random_draw_is_the_one_the_value_used():
+    np.random.seed(3)
+    v, g = srcad.value_and_grad(F.random_legacy)(X)
+    assert v == pytest.approx(np.sum(X * g), rel=1e-14)       # the reverse sweep did not redraw
+    np.random.seed(3)
+    np.testing.assert_allclose(g, np.random.randn(3), rtol=1e-15)
+    np.random.seed(3)
+    out, t = srcad.jvp(F.random_legacy, (X,), (np.ones(3),))
+    np.random.seed(3)
+    assert t == pytest.approx(np.sum(np.random.randn(3)))
+
+
+# ---------------------------------------------------------------- the generated code
+
+def test_comprehension_snapshot():
+    """A comprehension's derivative is the loop it is lowered to (golden file; rewrite with
+    SRCAD_UPDATE_SNAPSHOTS=1 after an intended change, then read the diff)."""
+    import os
+    path = os.path.join(os.path.dirname(__file__), "snapshots", "comprehension_reverse.py")
+    text = srcad.source(F.comp_snapshot, wrt=(0, 1)).replace(F.__file__,
+                                                             os.path.basename(F.__file__))
+    if os.environ.get("SRCAD_UPDATE_SNAPSHOTS") == "1":
+        with open(path, "w") as fh:
+            fh.write(text)
+    with open(path) as fh:
+        want = fh.read()
+    assert text == want
+    assert "for v3 in reversed(v2):" in text and "items = [*items, w * v6]" in text
+    ns = {}
+    exec(compile(want, path, "exec"), ns)
+    x = np.array([0.5, -1.0, 2.0])
+    gx, gw = ns["comp_snapshot_grad"](x, 1.5)
+    np.testing.assert_allclose(gx, [1.5, 0.0, 6.0])          # 2 w v where v > 0
+    assert gw == pytest.approx(0.25 + 4.0)

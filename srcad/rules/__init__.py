@@ -473,4 +473,5 @@ from . import linalg  # noqa: E402,F401
 from . import shapes  # noqa: E402,F401
 from . import methods  # noqa: E402,F401
 from . import constants  # noqa: E402,F401
+from . import idioms  # noqa: E402,F401
 from . import helpers  # noqa: E402,F401  (the runtime's own helpers, last)
