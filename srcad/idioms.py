@@ -456,3 +456,72 @@ def enumerated_zip(low, s):
             not any(isinstance(a, gast.Starred) for a in inner.args):
         return [target.elts[0]] + list(target.elts[1].elts), list(inner.args)
     return list(target.elts), []
+
+
+class Unbound:
+    """What a variable a try/except block leaves unassigned holds after it (srcad's lifted
+    block returns every variable it may assign); using it raises."""
+
+    def __repr__(self):
+        return "<unbound by a try/except block>"
+
+
+UNBOUND = Unbound()
+
+
+def try_(low, s, line):
+    """`try: ... except ...: ...` on values that carry no derivative, run as one call of
+    the block itself, lifted into a function of the variables it reads that returns the
+    variables it assigns (so it runs exactly as in the primal, exceptions and all). A
+    derivative flowing into the block is refused when the derivative is built."""
+    def jumps(nodes, in_loop):
+        for n in nodes:
+            if isinstance(n, (gast.Return, gast.Yield, gast.YieldFrom, gast.FunctionDef,
+                              gast.Lambda, gast.ClassDef, gast.Global, gast.Nonlocal)) or \
+                    isinstance(n, (gast.Break, gast.Continue)) and not in_loop:
+                return n
+            inner = jumps(gast.iter_child_nodes(n), in_loop or isinstance(n, (gast.For,
+                                                                                gast.While)))
+            if inner is not None:
+                return inner
+        return None
+    bad = jumps([s], False)
+    if bad is not None:
+        what = type(bad).__name__.lower()
+        raise low.error(UnsupportedSyntaxError, f"a try/except block containing {what} is not "
+                        "supported; srcad runs the block as one call", bad)
+    names = [n for n in gast.walk(s) if isinstance(n, gast.Name)]
+    written = sorted({n.id for n in names if isinstance(n.ctx, gast.Store)})
+    bound = set(low.version)
+    reads = sorted({n.id for n in names if isinstance(n.ctx, gast.Load) and n.id in bound} |
+                   (set(written) & bound))
+    results = [_name(w) if w in bound else gast.Call(
+        func=gast.Attribute(value=gast.Call(func=_name("locals"), args=[], keywords=[]),
+                            attr="get", ctx=gast.Load()),
+        args=[gast.Constant(value=w, kind=None), _name("__srcad_unbound__")], keywords=[])
+        for w in written]
+    params = [gast.Name(id=r, ctx=gast.Param(), annotation=None, type_comment=None)
+              for r in reads]
+    unbound = gast.Name(id="__srcad_unbound__", ctx=gast.Param(), annotation=None,
+                        type_comment=None)
+    body = [s, gast.Return(value=gast.Tuple(elts=results, ctx=gast.Load()))]
+    fn = gast.FunctionDef(name="try_block", args=gast.arguments(
+        args=params, posonlyargs=[], vararg=None, kwonlyargs=[unbound],
+        kw_defaults=[gast.Constant(value=None, kind=None)], kwarg=None, defaults=[]),
+        body=body, decorator_list=[], returns=None, type_comment=None, type_params=[])
+    tree = gast.gast_to_ast(gast.Module(body=[_at(fn, s)], type_ignores=[]))
+    text = "\n" * (line - 1) + ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+    code = compile(text, low.p.filename, "exec")
+    fcode = next(c for c in code.co_consts if isinstance(c, type(code)))
+    import types
+    block = types.FunctionType(fcode, low.p.globals, "try_block")
+    block.__kwdefaults__ = {"__srcad_unbound__": UNBOUND}
+    prim = low.opaque(block, "try_block", "a try/except block is run as one call (its "
+                      "exceptions kept), and a value that carries a derivative flows into it; "
+                      "srcad differentiates try/except only around values that carry none",
+                      error=UnsupportedSyntaxError)
+    low.line = line
+    out = low.call_prim(prim, [low.name(_name(r)) for r in reads])
+    if written:
+        target = gast.Tuple(elts=[_name(w, store=True) for w in written], ctx=gast.Store())
+        low.assign_atom(target, out, line)

@@ -100,10 +100,12 @@ class _Opaque:
     """A call srcad has no derivative rule for (`print`, `rng.normal`): emitted as written
     through an injected name (so later passes keep it: it may be impure), never reused, and
     its result gets no derivative; `check_rules` refuses it when a derivative flows into it.
-    `message` says why it is not differentiable (None: never refused, e.g. `print`)."""
+    `message` says why it is not differentiable (None: never refused, e.g. `print`), `error`
+    is the SrcadError class it is refused with."""
 
-    def __init__(self, name, message=None, kind=rules.ANY):
+    def __init__(self, name, message=None, kind=rules.ANY, error=NonDifferentiableError):
         self.name, self.message, self.kind, self.differentiable = name, message, kind, False
+        self.error = error
 
     def emit(self, args, kwargs, static, names):
         return ast.Call(func=ast.Name(id=self.name, ctx=ast.Load()), args=list(args),
@@ -140,7 +142,7 @@ def check_rules(fn: ir.Function, varied: set) -> None:
             v = s.value
             if any(isinstance(a, ir.Name) and a.id in varied
                    for a in list(v.args) + list(v.kwargs.values())):
-                raise NonDifferentiableError(v.prim.message, fn.filename, s.line)
+                raise v.prim.error(v.prim.message, fn.filename, s.line)
 
 
 def lower(parsed: Parsed) -> ir.Function:
@@ -203,9 +205,10 @@ class _Lowerer:
         self.locals.add(name)
         return name
 
-    def opaque(self, func, base: str, message=None, kind=rules.ANY):
+    def opaque(self, func, base: str, message=None, kind=rules.ANY,
+               error=NonDifferentiableError):
         """The primitive calling `func` as the primal does, with no derivative."""
-        return _Opaque(self.inject(base, func), message, kind)
+        return _Opaque(self.inject(base, func), message, kind, error)
 
     def fresh_name(self, base: str) -> str:
         name = ir.unique_name(base, self.taken)
@@ -362,6 +365,9 @@ class _Lowerer:
 
     def visit_Delete(self, s, line):
         idioms.delete(self, s, line)
+
+    def visit_Try(self, s, line):
+        idioms.try_(self, s, line)
 
     def visit_FunctionDef(self, s, line):
         self.lift(s)

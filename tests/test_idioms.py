@@ -195,3 +195,37 @@ def test_comprehension_snapshot():
     gx, gw = ns["comp_snapshot_grad"](x, 1.5)
     np.testing.assert_allclose(gx, [1.5, 0.0, 6.0])          # 2 w v where v > 0
     assert gw == pytest.approx(0.25 + 4.0)
+
+
+def test_vjp_pullback_uses_the_draw_of_its_value():
+    # before: vjp ran f for the value and the whole derivative again in the pullback, which
+    # drew other numbers (value and gradient from two different draws)
+    np.random.seed(5)
+    out, pullback = srcad.vjp(F.random_legacy, X)
+    (g,) = pullback(1.0)
+    assert out == pytest.approx(np.sum(X * g), rel=1e-14)
+    (g2,) = pullback(2.0)
+    np.testing.assert_allclose(g2, 2 * g, rtol=1e-15)
+
+
+def test_try_except_on_constants_runs_as_the_primal():
+    for text, k in (("3.0", 3.0), ("abc", 2.0)):
+        assert srcad.value_and_grad(F.uses_try)(X, text)[0] == pytest.approx(F.uses_try(X, text))
+        np.testing.assert_allclose(srcad.grad(F.uses_try)(X, text), 2 * k * X)
+        np.testing.assert_allclose(srcad.hessian(F.uses_try)(X, text), 2 * k * np.eye(3))
+    # (jvp differentiates every positional argument it is given: the default text is used)
+    assert srcad.jvp(F.uses_try, (X,), (Y,))[1] == pytest.approx(2 * 3.0 * X @ Y)
+
+
+@pytest.mark.parametrize("name, word", [("try_on_active", "try/except"),
+                                        ("generator_stored", "generator expression")])
+def test_refused_at_the_users_line(name, word):
+    from fixtures import idiom_errors as E
+    import inspect
+    f = getattr(E, name)
+    lines, first = inspect.getsourcelines(f)
+    line = first + next(k for k, t in enumerate(lines) if "# ERR" in t)
+    for build in (lambda: srcad.grad(f)(X), lambda: srcad.jvp(f, (X,), (Y,))):
+        with pytest.raises(srcad.SrcadError, match=word) as e:
+            build()
+        assert e.value.lineno == line and e.value.filename == E.__file__
