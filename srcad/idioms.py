@@ -134,7 +134,9 @@ def lower_comprehension(low, node, items: str | None = None):
                         f"d[k] = v), which is not supported here: {e.bare_message}", node) from None
     out = low.name(_name(items))
     if isinstance(node, gast.SetComp):
-        return low.call_prim(low.opaque(builtins.set, "set"), [out])
+        return low.call_prim(low.opaque(builtins.set, "set", "a set comprehension of values "
+                                        "that carry a derivative is not differentiable (a set "
+                                        "is unordered); use a list comprehension"), [out])
     return out
 
 

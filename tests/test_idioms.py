@@ -218,7 +218,8 @@ def test_try_except_on_constants_runs_as_the_primal():
 
 
 @pytest.mark.parametrize("name, word", [("try_on_active", "try/except"),
-                                        ("generator_stored", "generator expression")])
+                                        ("generator_stored", "generator expression"),
+                                        ("set_of_active", "set comprehension")])
 def test_refused_at_the_users_line(name, word):
     from fixtures import idiom_errors as E
     import inspect
