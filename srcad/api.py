@@ -528,12 +528,19 @@ def vjp(f, *primals):
     full = _full_args(f, primals, "vjp")
     positions = _float_positions(primals)            # integers get a zero gradient
     full, kinds = _prepare(full, positions)
-    df = _func(pipeline.get(f, "reverse", positions, kinds, False, True))
-    out = _primal(f, full)
+    d = pipeline.get(f, "split", positions, kinds, False)
+    if d.mutates:                     # f changes an argument in place: run it afresh each time
+        df = _func(pipeline.get(f, "reverse", positions, kinds, False, True))
+        out = _primal(f, full)
+    else:
+        # the forward half runs once, here: what the pullback uses is what made `out` (the
+        # same random draws; a print prints once)
+        fwd, bwd = d.func
+        out, residuals = fwd(*full)
 
     def pullback(cotangent):
         _check_like(f, "vjp", "cotangent", f"the output of {_name(f)}", cotangent, out)
-        grads = iter(df(*full, cotangent)[1])
+        grads = iter(df(*full, cotangent)[1] if d.mutates else bwd(residuals, cotangent))
         return tuple(_public(next(grads), full[i]) if i in positions else 0.0
                      for i in range(len(primals)))
     return out, pullback

@@ -24,7 +24,7 @@ import types
 
 import gast
 
-from . import ir, rules, runtime
+from . import idioms, ir, rules, runtime
 from .errors import NonDifferentiableError, UnsupportedSyntaxError
 from .frontend import Parsed
 
@@ -102,10 +102,12 @@ class _Opaque:
     """A call srcad has no derivative rule for (`print`, `rng.normal`): emitted as written
     through an injected name (so later passes keep it: it may be impure), never reused, and
     its result gets no derivative; `check_rules` refuses it when a derivative flows into it.
-    `message` says why it is not differentiable (None: never refused, e.g. `print`)."""
+    `message` says why it is not differentiable (None: never refused, e.g. `print`), `error`
+    is the SrcadError class it is refused with."""
 
-    def __init__(self, name, message=None, kind=rules.ANY):
+    def __init__(self, name, message=None, kind=rules.ANY, error=NonDifferentiableError):
         self.name, self.message, self.kind, self.differentiable = name, message, kind, False
+        self.error = error
 
     def emit(self, args, kwargs, static, names):
         return ast.Call(func=ast.Name(id=self.name, ctx=ast.Load()), args=list(args),
@@ -142,7 +144,7 @@ def check_rules(fn: ir.Function, varied: set) -> None:
             v = s.value
             if any(isinstance(a, ir.Name) and a.id in varied
                    for a in list(v.args) + list(v.kwargs.values())):
-                raise NonDifferentiableError(v.prim.message, fn.filename, s.line)
+                raise v.prim.error(v.prim.message, fn.filename, s.line)
 
 
 def lower(parsed: Parsed) -> ir.Function:
@@ -153,7 +155,9 @@ def lower(parsed: Parsed) -> ir.Function:
 class _Lowerer:
     def __init__(self, parsed: Parsed):
         self.p = parsed
-        self.tree = parsed.tree
+        # comprehension variables renamed apart (Python's scoping); the generator
+        # expressions consumed where they stand
+        self.tree, self.consumed = idioms.prepare(parsed.tree)
         self.temps = 0                   # counters of the numbered names v<k> and phi<k>
         self.merges = 0
         self.cse: dict = {}              # key of a pure rule call -> the atom holding it
@@ -164,10 +168,11 @@ class _Lowerer:
         self.depth = 0                   # control-flow nesting
         self.injected: dict = {}         # emitted name -> object (user callees)
         self.merge_names: set = set()
+        self.deleted: set = set()        # user variables unbound by `del` (not assigned since)
         self.nested_defs: dict = {}
         self.body: list = []
         self.line = parsed.lineno(parsed.tree)
-        fn = parsed.tree
+        fn = self.tree
         params = [a.id for a in list(fn.args.posonlyargs or []) + list(fn.args.args)
                   + list(fn.args.kwonlyargs)]
         self.params = params
@@ -196,6 +201,17 @@ class _Lowerer:
         self.merges += 1
         self.merge_names.add(name)
         return name
+
+    def new_local(self, base: str) -> str:
+        """A user-style variable of srcad's own (a comprehension's list), named apart."""
+        name = ir.unique_name(base, self.taken)
+        self.locals.add(name)
+        return name
+
+    def opaque(self, func, base: str, message=None, kind=rules.ANY,
+               error=NonDifferentiableError):
+        """The primitive calling `func` as the primal does, with no derivative."""
+        return _Opaque(self.inject(base, func), message, kind, error)
 
     def fresh_name(self, base: str) -> str:
         name = ir.unique_name(base, self.taken)
@@ -263,6 +279,11 @@ class _Lowerer:
             return                               # a docstring
         if isinstance(s.value, gast.Call):
             func = s.value.func
+            if isinstance(func, gast.Attribute) and func.attr in ("extend", "insert") and \
+                    isinstance(func.value, gast.Name) and func.value.id in self.locals:
+                (idioms.extend if func.attr == "extend" else idioms.insert)(
+                    self, s.value, func.value.id)
+                return
             if isinstance(func, gast.Attribute) and func.attr == "append" and \
                     isinstance(func.value, gast.Name) and func.value.id in self.locals:
                 if len(s.value.args) != 1 or s.value.keywords:
@@ -335,7 +356,8 @@ class _Lowerer:
         self.emit(ir.If(test, self.nested(s.body), self.nested(s.orelse), line))
 
     def visit_For(self, s, line):
-        self.for_(s, line)
+        if not idioms.zip_star(self, s, line):
+            self.for_(s, line)
 
     def visit_While(self, s, line):
         if s.orelse:
@@ -357,6 +379,18 @@ class _Lowerer:
 
     def visit_Pass(self, s, line):
         pass
+
+    def visit_Assert(self, s, line):
+        idioms.assert_(self, s, line)
+
+    def visit_With(self, s, line):
+        idioms.with_(self, s, line)
+
+    def visit_Delete(self, s, line):
+        idioms.delete(self, s, line)
+
+    def visit_Try(self, s, line):
+        idioms.try_(self, s, line)
 
     def visit_FunctionDef(self, s, line):
         self.lift(s)
@@ -438,6 +472,7 @@ class _Lowerer:
     def new_target(self, name: str) -> str:
         """The SSA name an assignment to user variable `name` writes: a new version at the
         top level, the variable itself inside control flow."""
+        self.deleted.discard(name)
         if name in self.version and self.depth:
             return self.version[name]
         base = name + "_" if name in rules.runtime_namespace() else name
@@ -471,6 +506,10 @@ class _Lowerer:
             self.call_prim(GETITEM, [xs, ir.Const(None), ir.Const(-1)], static=("slice", 1, 2, None),
                            dest=self.target_name(value.func.value.id))
             self.mark_inplace(value.func.value.id, xs)
+            return
+        if isinstance(target, gast.Name) and isinstance(value, (gast.ListComp, gast.DictComp)) \
+                and target.id not in {n.id for n in gast.walk(value) if isinstance(n, gast.Name)}:
+            idioms.lower_comprehension(self, value, target.id)     # ys = []; for ...: ys.append
             return
         if isinstance(target, gast.Name):
             new = self.new_target(target.id)
@@ -541,24 +580,27 @@ class _Lowerer:
         if func is builtins.enumerate or func is builtins.zip:
             if it.keywords and func is builtins.zip:
                 raise self.error(UnsupportedSyntaxError, "zip(..., strict=) is not supported", it)
-            seqs = [at_entry(self.expr(a)) for a in it.args]
+            # enumerate(zip(xs, ys)) unpacked `i, (x, y)`: one loop over xs and ys
+            targets, zipped = idioms.enumerated_zip(self, s)
+            seqs = [at_entry(self.expr(a)) for a in zipped + it.args[1 if zipped else 0:]]
             start = ir.Const(0)
             if func is builtins.enumerate:
-                if len(seqs) == 2 or it.keywords:
-                    start = seqs[1] if len(seqs) == 2 else at_entry(self.expr(it.keywords[0].value))
-                seqs = seqs[:1]
+                width = max(len(zipped), 1)
+                if len(seqs) == width + 1 or it.keywords:
+                    start = seqs[width] if len(seqs) == width + 1 else \
+                        at_entry(self.expr(it.keywords[0].value))
+                seqs = seqs[:width]
             seqs = [self.call_prim(runtime.items_of, [q]) for q in seqs]
             n = self.call_prim(builtins.len, [seqs[0]])
             for q in seqs[1:]:
                 n = self.call_prim(builtins.min, [n, self.call_prim(builtins.len, [q])])
             rng = self.call_prim(builtins.range, [n])
-            if not isinstance(s.target, (gast.Tuple, gast.List)) or \
-                    len(s.target.elts) != len(seqs) + (func is builtins.enumerate):
+            if targets is None or len(targets) != len(seqs) + (func is builtins.enumerate):
                 raise self.error(UnsupportedSyntaxError, f"unpack the items of {func.__name__}() "
                                  "into one name each: `for i, x in enumerate(xs)`", s)
 
             def reads(i):
-                out, rest = [], s.target.elts
+                out, rest = [], targets
                 if func is builtins.enumerate:
                     idx = ir.Name(i) if start == ir.Const(0) else \
                         self.call_prim(operator.add, [ir.Name(i), start])
@@ -671,9 +713,11 @@ class _Lowerer:
                     left = right
                 return self.expr(gast.copy_location(gast.BoolOp(op=gast.And(), values=parts),
                                                     node), dest=dest)
-            op = _CMPOPS.get(type(node.ops[0]))
-            if op is None:
-                raise self.error(UnsupportedSyntaxError, "`not in` is not supported", node)
+            if isinstance(node.ops[0], gast.NotIn):       # a not in b: not (a in b)
+                inside = gast.Compare(left=node.left, ops=[gast.In()], comparators=node.comparators)
+                return self.expr(gast.copy_location(gast.UnaryOp(op=gast.Not(), operand=gast.copy_location(
+                    inside, node)), node), dest=dest)
+            op = _CMPOPS[type(node.ops[0])]
             left, right = self.expr(node.left), self.expr(node.comparators[0])
             if op is operator.contains:
                 left, right = right, left
@@ -694,6 +738,8 @@ class _Lowerer:
             return self.subscript(node, dest)
         if isinstance(node, gast.Attribute):
             return self.attribute(node, dest)
+        if isinstance(node, (gast.List, gast.Tuple)):
+            node = idioms.splice_starred(node)
         if isinstance(node, gast.List) and len(node.elts) == 2 and \
                 isinstance(node.elts[0], gast.Starred) and \
                 not isinstance(node.elts[1], gast.Starred):
@@ -705,6 +751,10 @@ class _Lowerer:
                 raise self.error(UnsupportedSyntaxError, "** in a dict display is not "
                                  "supported", node)
             return self.make_dict(node.keys, node.values, dest)
+        if isinstance(node, idioms.COMPREHENSIONS):
+            return idioms.lower_comprehension(self, node)
+        if isinstance(node, gast.JoinedStr):
+            return idioms.fstring(self, node, dest)
         if isinstance(node, (gast.Tuple, gast.List)):
             atoms = [self.expr(e) for e in node.elts]
             if all(isinstance(a, ir.Const) for a in atoms) and isinstance(node, gast.Tuple):
@@ -717,6 +767,8 @@ class _Lowerer:
 
     def name(self, node) -> ir.Name | ir.Const:
         n = node.id
+        if n in self.deleted:
+            raise self.error(UnsupportedSyntaxError, f"{n!r} is read after `del {n}`", node)
         if n in self.version:
             return ir.Name(self.version[n])
         if n in self.locals:
@@ -818,6 +870,7 @@ class _Lowerer:
             return None
 
     def call(self, node, dest):
+        node = idioms.splice_starred(node)
         if any(isinstance(a, gast.Starred) for a in node.args) or \
                 any(k.arg is None for k in node.keywords):
             raise self.error(UnsupportedSyntaxError, "*args and **kwargs in a call are not "
@@ -850,6 +903,9 @@ class _Lowerer:
         if obj is builtins.dict and not node.args:           # dict(W=w, b=b): a display
             keys = [gast.Constant(value=k.arg, kind=None) for k in node.keywords]
             return self.make_dict(keys, [k.value for k in node.keywords], dest)
+        special = idioms.call(self, obj, node, dest)
+        if special is not None:
+            return special
         args = [self.expr(a) for a in node.args]
         rule = rules.lookup(obj)
         if rule is not None:
@@ -876,10 +932,8 @@ class _Lowerer:
         if len(items) == 1 and isinstance(items[0], (gast.List, gast.Tuple)) and \
                 not any(isinstance(e, gast.Starred) for e in items[0].elts):
             items = items[0].elts
-        elif len(items) == 1:
-            raise self.error(UnsupportedSyntaxError, f"{name}() of one value whose items srcad "
-                             f"cannot see ({_describe(items[0])}) is not supported; write "
-                             f"{name}(a, b, ...) or {name}([a, b, ...]), or use np.{name}", node)
+        elif len(items) == 1 and not node.keywords:
+            return idioms.reduce_items(self, func, items[0], node, dest)
         if node.keywords:
             raise self.error(UnsupportedSyntaxError, f"{name}() with keyword arguments "
                              f"({', '.join(k.arg + '=' for k in node.keywords)}) is not supported",
@@ -904,6 +958,18 @@ class _Lowerer:
             raise self.error(UnsupportedSyntaxError, f"in {text}(): {bound}", node)
         kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
         return self.call_prim(rule, args, kwargs, dest=dest)
+
+    def module_attribute(self, node) -> bool:
+        """Whether `node` is `module.name...` (a global or closure module, not a local)."""
+        root = node.value
+        while isinstance(root, gast.Attribute):
+            root = root.value
+        if not isinstance(root, gast.Name) or root.id in self.locals:
+            return False
+        try:
+            return isinstance(self.p.resolve(root.id), types.ModuleType)
+        except KeyError:
+            return False
 
     def inject(self, base, obj) -> str:
         """The name generated code calls `obj` by: the user's own when it is free."""
@@ -1028,6 +1094,12 @@ class _Lowerer:
 
     def attribute(self, node, dest):
         obj = self.callee(node)
+        if obj is None and self.module_attribute(node):
+            return ir.Const(None)                   # np.newaxis
+        if isinstance(obj, type) and self.module_attribute(node) and _numpy_ref(obj) is None:
+            name = self.inject(obj.__name__, obj)       # np.ndarray in isinstance(x, ...)
+            self.reserved.add(name)                     # a free name of the function
+            return ir.Name(name)
         if obj is not None:
             root = node.value
             while isinstance(root, gast.Attribute):

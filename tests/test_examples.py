@@ -15,6 +15,7 @@ EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "examples")
     ("ode_fit", ()),                       # grad(grad(loss)) through an RK4 loop with helpers
     ("custom_rule", ()),
     ("containers", ()),                    # dict, list of pairs, dataclass, NamedTuple
+    ("everyday_python", ()),               # comprehensions, assert, f-strings, sorted, rng
     ("logistic_regression", ("sklearn", "matplotlib")),
 ])
 def test_example_runs(name, needs, monkeypatch, tmp_path, capsys):

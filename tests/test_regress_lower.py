@@ -164,11 +164,10 @@ def test_max_and_min_of_several_values():
     check_values_and_grads(R.min_args, 0.2, 0.3, 0.9, second=True)
 
 
-def test_max_of_a_list_variable_is_refused_clearly():
-    with pytest.raises(srcad.UnsupportedSyntaxError) as info:
-        srcad.grad(R.max_list_var)(0.5, 0.3)
-    assert "max" in str(info.value) and "xs" in str(info.value)
-    assert info.value.lineno == line_of(R.max_list_var, "return max")
+def test_max_of_a_list_variable():
+    # refused before ISSUE10 item 6; now a loop over the two-argument rule
+    assert srcad.grad(R.max_list_var, wrt=(0, 1))(0.5, 0.3) == (1.0, 0.0)
+    assert srcad.grad(R.max_list_var, wrt=(0, 1))(0.2, 0.3) == (0.0, 1.0)
 
 
 # ------------------------------------------------------------ 8. messages

@@ -528,6 +528,7 @@ from . import fft  # noqa: E402,F401
 from . import shapes  # noqa: E402,F401
 from . import methods  # noqa: E402,F401
 from . import constants  # noqa: E402,F401
+from . import idioms  # noqa: E402,F401
 from . import containers  # noqa: E402,F401
 from . import helpers  # noqa: E402,F401  (the runtime's own helpers)
 from . import arrays  # noqa: E402,F401  (NumPy's array functions: it names index_add's rule)

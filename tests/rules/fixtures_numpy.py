@@ -1323,6 +1323,28 @@ def method_astype(x):
 lacks("autograd has no ndarray.copy/astype for its boxes", method_copy, method_astype)
 
 
+# the rules of srcad/rules/idioms.py: casts and the real parts of real values
+@sample((pos(2, 3),), (1.5,))
+def np_float_types(x):
+    # (float32 and float16 round: finite differences cannot see their derivative, which
+    # tests/test_idioms.py checks in closed form)
+    return np.float64(x) * x + np.float32(x) * 0.0 + np.float16(x) * 0.0
+
+
+@sample((pos(2, 3),), (1.5,))
+def real_parts(x):
+    return x.real * x + x.imag * x + x.conjugate() * x
+
+
+@sample((pos(2, 3),))
+def real_conj(x):
+    return x.conj() * x
+
+
+lacks("np.float16/32 casts round; its boxes have no .conj/.real", np_float_types, real_parts,
+      real_conj)
+
+
 # ============================================================ the tables' helpers (second order)
 @sample((pos(3), pos(3)), (pos(2, 3), pos(2, 3)))
 def helper_weights_of_tables(x, y):

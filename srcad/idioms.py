@@ -1,0 +1,529 @@
+"""Everyday Python, lowered to what srcad already differentiates.
+
+A comprehension becomes the loop a person would write (`items = []; for x in xs: if c:
+items = [*items, e]`, which is `items.append(e)` as a value), so its derivative is a readable loop; `max(...)`/`min(...)` of a list
+become a loop over the two-argument rule; `sorted` of a list reads its items in the order
+`sort_order` finds (a permutation, so the derivative follows the items); an f-string is
+printed as one; `assert` keeps its test; `with` keeps its context manager around the
+primal code. The lowerer (lower.py) calls these with itself as `low`.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+
+import gast
+
+from . import ir, rules, runtime
+from .errors import UnsupportedSyntaxError
+
+COMPREHENSIONS = (gast.ListComp, gast.SetComp, gast.GeneratorExp, gast.DictComp)
+
+
+def _name(id_: str, store: bool = False):
+    return gast.Name(id=id_, ctx=gast.Store() if store else gast.Load(), annotation=None,
+                     type_comment=None)
+
+
+def _at(node, like):
+    """`node` (and its children without a position) placed at `like`'s line."""
+    for n in gast.walk(node):
+        if hasattr(like, "lineno") and getattr(n, "lineno", None) is None and \
+                isinstance(n, (gast.stmt, gast.expr)):
+            gast.copy_location(n, like)
+    return node
+
+
+# ---------------------------------------------------------------- scoping
+
+def prepare(fn):
+    """`fn` with each comprehension's variables renamed where Python's scoping keeps them
+    apart from a name used outside the comprehension (`[x * x for x in xs]` in a function
+    with its own `x`), so that, lowered to a loop, they cannot leak; also the generator
+    expressions that are consumed where they stand (a call's argument, a `for`'s iterable),
+    as a set of node ids. `fn` itself is returned when nothing needs renaming."""
+    comps = [n for n in _walk_own(fn) if isinstance(n, COMPREHENSIONS)]
+    if not comps:
+        return fn, set()
+    fn = copy.deepcopy(fn)
+    comps = [n for n in _walk_own(fn) if isinstance(n, COMPREHENSIONS)]
+    taken = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)} | \
+        set(rules.runtime_namespace())
+    depth = {}
+    for c in comps:
+        depth[id(c)] = sum(1 for o in comps if o is not c and
+                           any(n is c for n in gast.walk(o)))
+    for c in sorted(comps, key=lambda c: -depth[id(c)]):       # innermost first
+        region = {id(n) for n in gast.walk(c)} - {id(n) for n in gast.walk(c.generators[0].iter)}
+        outside = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name) and id(n) not in region}
+        bound = {n.id for g in c.generators for n in gast.walk(g.target)
+                 if isinstance(n, gast.Name)}
+        for b in sorted(bound & outside):
+            new = ir.unique_name(b, taken)
+            for n in gast.walk(c):
+                if isinstance(n, gast.Name) and n.id == b and id(n) in region:
+                    n.id = new
+    consumed = set()
+    for n in _walk_own(fn):
+        if isinstance(n, gast.Call):
+            consumed |= {id(a) for a in n.args if isinstance(a, gast.GeneratorExp)}
+        elif isinstance(n, (gast.For, gast.comprehension)) and isinstance(n.iter, gast.GeneratorExp):
+            consumed.add(id(n.iter))
+    return fn, consumed
+
+
+def _walk_own(fn):
+    todo = list(gast.iter_child_nodes(fn))
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.AsyncFunctionDef)):
+            todo.extend(gast.iter_child_nodes(node))
+
+
+# ---------------------------------------------------------------- comprehensions
+
+def comprehension_loop(node, items: str) -> list:
+    """The statements building comprehension `node` into the list (dict) variable `items`."""
+    if any(g.is_async for g in node.generators):
+        raise UnsupportedSyntaxError("an async comprehension is not supported")
+    if isinstance(node, gast.DictComp):
+        target = gast.Subscript(value=_name(items), slice=node.key, ctx=gast.Store())
+        inner = gast.Assign(targets=[target], value=node.value, type_comment=None)
+        start = gast.Dict(keys=[], values=[])
+    else:
+        # items = [*items, e]: xs.append's value form, a new list (no list the result went
+        # into, such as an outer comprehension's, can share it)
+        grown = gast.List(elts=[gast.Starred(value=_name(items), ctx=gast.Load()), node.elt],
+                          ctx=gast.Load())
+        inner = gast.Assign(targets=[_name(items, store=True)], value=grown, type_comment=None)
+        start = gast.List(elts=[], ctx=gast.Load())
+    for g in reversed(node.generators):
+        for cond in reversed(g.ifs):
+            inner = gast.If(test=cond, body=[inner], orelse=[])
+        inner = gast.For(target=g.target, iter=g.iter, body=[inner], orelse=[], type_comment=None)
+    first = gast.Assign(targets=[_name(items, store=True)], value=start, type_comment=None)
+    return [_at(first, node), _at(inner, node)]
+
+
+def lower_comprehension(low, node, items: str | None = None):
+    """Lower comprehension `node` as a loop building it; its value as an atom. `items`
+    names the variable it is built in (a fresh one when None)."""
+    what = {gast.ListComp: "list comprehension", gast.SetComp: "set comprehension",
+            gast.DictComp: "dict comprehension",
+            gast.GeneratorExp: "generator expression"}[type(node)]
+    if isinstance(node, gast.GeneratorExp) and id(node) not in low.consumed:
+        raise low.error(UnsupportedSyntaxError, "a generator expression stored or passed on "
+                        "unconsumed is not supported (it would be iterated once); use a list "
+                        "comprehension", node)
+    if items is None:
+        items = low.new_local("items")
+    try:
+        stmts = comprehension_loop(node, items)
+    except UnsupportedSyntaxError as e:
+        raise low.error(UnsupportedSyntaxError, str(e), node) from None
+    try:
+        for s in stmts:
+            low.stmt(s)
+    except UnsupportedSyntaxError as e:
+        if not isinstance(node, gast.DictComp):
+            raise
+        # built as `d = {}; for ...: d[k] = v`: refused where those are
+        raise low.error(UnsupportedSyntaxError, f"a {what} is built as a dict (d = {{}}; "
+                        f"d[k] = v), which is not supported here: {e.bare_message}", node) from None
+    out = low.name(_name(items))
+    if isinstance(node, gast.SetComp):
+        return low.call_prim(low.opaque(builtins.set, "set", "a set comprehension of values "
+                                        "that carry a derivative is not differentiable (a set "
+                                        "is unordered); use a list comprehension"), [out])
+    return out
+
+
+def reduce_items(low, func, arg, node, dest):
+    """`max(seq)` / `min(seq)` of a list, comprehension or array: the two-argument rule in a
+    loop (`best = items[0]; for k in range(1, len(items)): best = max(best, items[k])`)."""
+    _builtin_names(low, node, "range", "len", func.__name__)
+    if isinstance(arg, gast.Name) and arg.id in low.locals:
+        items = arg.id
+    else:
+        items = low.new_local("items")
+        low.stmt(_at(gast.Assign(targets=[_name(items, store=True)], value=arg,
+                                 type_comment=None), node))
+    seq = low.name(_name(items))
+    first = low.getitem(seq, ir.Const(0))
+    best = low.new_local("best")
+    low.emit(ir.Assign(low.target_name(best), first, low.p.lineno(node)))
+    k = low.new_local("k")
+    step = gast.Assign(targets=[_name(best, store=True)], value=gast.Call(
+        func=_name(func.__name__), args=[_name(best), gast.Subscript(
+            value=_name(items), slice=_name(k), ctx=gast.Load())], keywords=[]),
+        type_comment=None)
+    loop = gast.For(target=_name(k, store=True), iter=gast.Call(
+        func=_name("range"), args=[gast.Constant(value=1, kind=None), gast.Call(
+            func=_name("len"), args=[_name(items)], keywords=[])], keywords=[]),
+        body=[step], orelse=[], type_comment=None)
+    low.stmt(_at(loop, node))
+    out = low.name(_name(best))
+    if dest is not None:
+        low.emit(ir.Assign(dest, out, low.p.lineno(node)))
+        return ir.Name(dest)
+    return out
+
+
+def _local_list(low, value, node, base="items") -> str:
+    """A user-style variable holding `value` (a gast expression): its own name when it is a
+    local already, else a fresh one assigned here."""
+    if isinstance(value, gast.Name) and value.id in low.locals:
+        return value.id
+    items = low.new_local(base)
+    low.stmt(_at(gast.Assign(targets=[_name(items, store=True)], value=value,
+                             type_comment=None), node))
+    return items
+
+
+def _builtin_names(low, node, *names):
+    """Refuse when the module rebinds a builtin that srcad's lowering writes calls to."""
+    for n in names:
+        if n in low.locals or n in low.p.globals or n in low.p.closure:
+            raise low.error(UnsupportedSyntaxError, f"srcad writes this with the builtin {n}(), "
+                            "which this function's module rebinds; rename that name", node)
+
+
+# ---------------------------------------------------------------- calls
+
+# builtins whose result never carries a derivative, whatever their arguments
+NO_DERIVATIVE = {builtins.isinstance, builtins.issubclass, builtins.callable, builtins.hasattr,
+                 builtins.type, builtins.id, builtins.str, builtins.repr, builtins.format,
+                 builtins.hash}
+
+
+def splice_starred(node):
+    """`f(*[a, b], c)`, `[*(a, b), c]` as `f(a, b, c)`, `[a, b, c]`: a starred display in a
+    call's arguments or in a list or tuple display spreads its items."""
+    items = node.args if isinstance(node, gast.Call) else node.elts
+    out = []
+    for a in items:
+        if isinstance(a, gast.Starred) and isinstance(a.value, (gast.List, gast.Tuple)):
+            out.extend(splice_starred(a.value).elts)
+        else:
+            out.append(a)
+    if len(out) == len(items) and all(a is b for a, b in zip(out, items)):
+        return node
+    if isinstance(node, gast.Call):
+        new = gast.Call(func=node.func, args=out, keywords=node.keywords)
+    else:
+        new = type(node)(elts=out, ctx=node.ctx)
+    return gast.copy_location(new, node)
+
+
+def call(low, obj, node, dest):
+    """A call to a builtin srcad lowers itself (`list`, `sorted`, `isinstance`, ...), as an
+    atom, or None for the others."""
+    if obj in NO_DERIVATIVE:
+        args = [low.expr(a) for a in node.args]
+        kwargs = {k.arg: low.expr(k.value) for k in node.keywords}
+        return low.call_prim(low.opaque(obj, obj.__name__, None, rules.NONE), args, kwargs,
+                             dest=dest)
+    if obj is builtins.list and len(node.args) == 1 and not node.keywords:
+        # list(xs) is [v for v in xs]: a new list of xs's items (a dict's keys)
+        item = low.new_local("item")
+        comp = gast.ListComp(elt=_name(item), generators=[gast.comprehension(
+            target=_name(item, store=True), iter=node.args[0], ifs=[], is_async=0)])
+        return lower_comprehension(low, _at(comp, node))
+    if obj is builtins.sorted and len(node.args) == 1:
+        return sorted_(low, node, dest)
+    return None
+
+
+def sort_order(xs, reverse=False):
+    """The positions of `xs`' items in the order `sorted(xs)` puts them (stable), so that
+    `sorted(xs)` is `[xs[k] for k in sort_order(xs)]`."""
+    return sorted(range(len(xs)), key=xs.__getitem__, reverse=reverse)
+
+
+def sorted_(low, node, dest):
+    """`sorted(xs)`: the items of xs read in sorted order, a permutation the derivative
+    follows (`order = sort_order(items); [items[k] for k in order]`)."""
+    kw = {k.arg: k.value for k in node.keywords}
+    if set(kw) - {"reverse"}:
+        raise low.error(UnsupportedSyntaxError, f"sorted() with "
+                        f"{', '.join(k + '=' for k in sorted(set(kw) - {'reverse'}))} is not "
+                        "supported; sort the values (or their positions) without a key", node)
+    item = low.new_local("item")
+    copy_ = gast.ListComp(elt=_name(item), generators=[gast.comprehension(
+        target=_name(item, store=True), iter=node.args[0], ifs=[], is_async=0)])
+    items = low.new_local("items")
+    lower_comprehension(low, _at(copy_, node), items)
+    seq = low.name(_name(items))
+    reverse = [low.expr(kw["reverse"])] if "reverse" in kw else []
+    order = low.new_local("order")
+    low.emit(ir.Assign(low.target_name(order), low.call_prim(
+        low.opaque(sort_order, "sort_order", None, rules.NONE), [seq] + reverse),
+        low.p.lineno(node)))
+    k = low.new_local("k")
+    out = gast.ListComp(elt=gast.Subscript(value=_name(items), slice=_name(k), ctx=gast.Load()),
+                        generators=[gast.comprehension(target=_name(k, store=True),
+                                                       iter=_name(order), ifs=[], is_async=0)])
+    return lower_comprehension(low, _at(out, node))
+
+
+class FString:
+    """An f-string, printed as the user wrote it with atoms in its fields; a str carries no
+    derivative. (`print(f"loss {loss:.3f}")` prints once, in the forward sweep.)"""
+
+    def __init__(self, template):
+        self.template = template           # an ast.JoinedStr whose fields are filled by emit
+        self.name, self.kind, self.differentiable = "f-string", rules.NONE, False
+
+    def emit(self, args, kwargs, static, names):
+        tree = copy.deepcopy(self.template)
+        for field_, a in zip(_fields(tree), args):
+            field_.value = a
+        return tree
+
+
+def _fields(tree) -> list:
+    """The formatted fields of a JoinedStr (and of its format specs), in a fixed order."""
+    out = []
+
+    def visit(n):
+        for v in n.values:
+            if isinstance(v, ast.FormattedValue):
+                out.append(v)
+                if v.format_spec is not None:
+                    visit(v.format_spec)
+    visit(tree)
+    return out
+
+
+def fstring(low, node, dest):
+    template = gast.gast_to_ast(node)
+    args = [low.expr(gast.ast_to_gast(f.value)) for f in _fields(template)]
+    return low.call_prim(FString(template), args, dest=dest)
+
+
+# ---------------------------------------------------------------- list methods
+
+def extend(low, call_node, xs: str):
+    """`xs.extend(seq)` as `for item in seq: xs.append(item)` (xs changed in place)."""
+    if len(call_node.args) != 1 or call_node.keywords:
+        raise low.error(UnsupportedSyntaxError, "list.extend takes one argument", call_node)
+    item = low.new_local("item")
+    append = gast.Expr(value=gast.Call(func=gast.Attribute(value=_name(xs), attr="append",
+                                                           ctx=gast.Load()),
+                                       args=[_name(item)], keywords=[]))
+    low.stmt(_at(gast.For(target=_name(item, store=True), iter=call_node.args[0], body=[append],
+                          orelse=[], type_comment=None), call_node))
+
+
+def insert(low, call_node, xs: str):
+    """`xs.insert(i, v)` as `xs = [*xs[:i], v, *xs[i:]]` built item by item; Python changes
+    xs in place, which the alias analysis is told."""
+    if len(call_node.args) != 2 or call_node.keywords:
+        raise low.error(UnsupportedSyntaxError, "list.insert takes two arguments", call_node)
+    old = low.name(_name(xs))
+    i, v = call_node.args
+    pos = low.new_local("at")
+    low.stmt(_at(gast.Assign(targets=[_name(pos, store=True)], value=i, type_comment=None),
+                 call_node))
+    new = low.new_local("inserted")
+
+    def part(lower, upper):
+        return gast.Subscript(value=_name(xs), slice=gast.Slice(lower=lower, upper=upper,
+                                                                 step=None), ctx=gast.Load())
+    item = low.new_local("item")
+    stmts = [gast.Assign(targets=[_name(new, store=True)], value=part(None, _name(pos)),
+                         type_comment=None),
+             gast.Assign(targets=[_name(new, store=True)], value=gast.List(
+                 elts=[gast.Starred(value=_name(new), ctx=gast.Load()), v], ctx=gast.Load()),
+                 type_comment=None),
+             gast.For(target=_name(item, store=True), iter=part(_name(pos), None), body=[
+                 gast.Assign(targets=[_name(new, store=True)], value=gast.List(
+                     elts=[gast.Starred(value=_name(new), ctx=gast.Load()), _name(item)],
+                     ctx=gast.Load()), type_comment=None)], orelse=[], type_comment=None),
+             gast.Assign(targets=[_name(xs, store=True)], value=_name(new), type_comment=None)]
+    for s in stmts:
+        low.stmt(_at(s, call_node))
+    low.mark_inplace(xs, old)
+
+
+# ---------------------------------------------------------------- statements
+
+def assertion_failed(*message):
+    """What a failed `assert test, message` raises."""
+    raise AssertionError(*message)
+
+
+def assert_(low, s, line):
+    """`assert test, msg` kept as the primal's check: `if test: pass else: raise ...` (the
+    message is computed only when the test fails, as in Python)."""
+    test = low.expr(s.test)
+    low.depth += 1
+    saved, low.body = low.body, []
+    msg = [low.expr(s.msg)] if s.msg is not None else []
+    low.call_prim(low.opaque(assertion_failed, "assertion_failed", None, rules.NONE), msg)
+    fail, low.body = low.body, saved
+    low.depth -= 1
+    low.emit(ir.If(test, [], fail, line))
+
+
+def enter_context(manager):
+    """`with manager as v:`'s v (the manager entered)."""
+    return type(manager).__enter__(manager)
+
+
+def exit_context(manager):
+    """The end of a `with` block that did not raise."""
+    type(manager).__exit__(manager, None, None, None)
+
+
+def with_(low, s, line):
+    """`with cm as v: body` as `v = enter_context(cm); body; exit_context(cm)`: the manager
+    (np.errstate, a lock, a timer) is around the primal code, the body differentiated as
+    if it stood alone. If the body raises, the manager's __exit__ is not called."""
+    managers = []
+    for item in s.items:
+        cm = low.expr(item.context_expr)
+        entered = low.call_prim(low.opaque(
+            enter_context, "enter_context", "a context manager made from a value that carries "
+            "a derivative is not supported"), [cm])
+        if item.optional_vars is not None:
+            low.assign_atom(item.optional_vars, entered, line)
+        managers.append(cm)
+    for b in s.body:
+        low.stmt(b)
+    for cm in reversed(managers):
+        low.call_prim(low.opaque(exit_context, "exit_context", None, rules.NONE), [cm])
+
+
+def delete(low, s, line):
+    """`del name`: the name is unbound (reading it later is refused); `del xs[i]` and
+    `del obj.a` change a value in place and are refused."""
+    for t in s.targets:
+        if not isinstance(t, gast.Name) or t.id not in low.locals:
+            raise low.error(UnsupportedSyntaxError, "del of anything but a local name "
+                            f"({_describe(t)}) changes a value in place; build a new value "
+                            "instead", s)
+        if t.id not in low.version:
+            raise low.error(UnsupportedSyntaxError, f"del {t.id}: {t.id!r} is not assigned "
+                            "here", s)
+        low.deleted.add(t.id)
+        del low.version[t.id]
+
+
+def _describe(node) -> str:
+    return ast.unparse(gast.gast_to_ast(node))
+
+
+def zip_star(low, s, line):
+    """`for t in zip(*rows)` as `for k in range(min(len(r) for r in rows)): t = [r[k] for r in
+    rows]`; None when the loop is not of that form."""
+    it = s.iter
+    if not (isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and
+            isinstance(it.args[0], gast.Starred)):
+        return None
+    _builtin_names(low, s, "range", "len", "min")
+    rows = _local_list(low, it.args[0].value, s, "rows")
+    r, k = low.new_local("row"), low.new_local("k")
+    count = gast.Call(func=_name("min"), args=[gast.ListComp(
+        elt=gast.Call(func=_name("len"), args=[_name(r)], keywords=[]),
+        generators=[gast.comprehension(target=_name(r, store=True), iter=_name(rows), ifs=[],
+                                       is_async=0)])], keywords=[])
+    column = gast.ListComp(elt=gast.Subscript(value=_name(r), slice=_name(k), ctx=gast.Load()),
+                           generators=[gast.comprehension(target=_name(r, store=True),
+                                                          iter=_name(rows), ifs=[], is_async=0)])
+    head = gast.Assign(targets=[s.target], value=column, type_comment=None)
+    loop = gast.For(target=_name(k, store=True), iter=gast.Call(
+        func=_name("range"), args=[count], keywords=[]), body=[head] + s.body, orelse=s.orelse,
+        type_comment=None)
+    low.stmt(_at(loop, s))
+    return True
+
+
+def enumerated_zip(low, s):
+    """A `for` over enumerate() or zip(): its targets, flattened where the loop is `for i,
+    (x, y) in enumerate(zip(xs, ys))` (then also zip's arguments), else None for a target
+    that is not a tuple."""
+    target, it = s.target, s.iter
+    if not isinstance(target, (gast.Tuple, gast.List)):
+        return None, []
+    inner = it.args[0] if it.args else None
+    if len(target.elts) == 2 and isinstance(target.elts[1], (gast.Tuple, gast.List)) and \
+            isinstance(inner, gast.Call) and not inner.keywords and \
+            isinstance(inner.func, (gast.Name, gast.Attribute)) and \
+            low.callee(it.func) is builtins.enumerate and \
+            low.callee(inner.func) is builtins.zip and \
+            len(target.elts[1].elts) == len(inner.args) and \
+            not any(isinstance(a, gast.Starred) for a in inner.args):
+        return [target.elts[0]] + list(target.elts[1].elts), list(inner.args)
+    return list(target.elts), []
+
+
+class Unbound:
+    """What a variable a try/except block leaves unassigned holds after it (srcad's lifted
+    block returns every variable it may assign); using it raises."""
+
+    def __repr__(self):
+        return "<unbound by a try/except block>"
+
+
+UNBOUND = Unbound()
+
+
+def try_(low, s, line):
+    """`try: ... except ...: ...` on values that carry no derivative, run as one call of
+    the block itself, lifted into a function of the variables it reads that returns the
+    variables it assigns (so it runs exactly as in the primal, exceptions and all). A
+    derivative flowing into the block is refused when the derivative is built."""
+    def jumps(nodes, in_loop):
+        for n in nodes:
+            if isinstance(n, (gast.Return, gast.Yield, gast.YieldFrom, gast.FunctionDef,
+                              gast.Lambda, gast.ClassDef, gast.Global, gast.Nonlocal)) or \
+                    isinstance(n, (gast.Break, gast.Continue)) and not in_loop:
+                return n
+            inner = jumps(gast.iter_child_nodes(n), in_loop or isinstance(n, (gast.For,
+                                                                                gast.While)))
+            if inner is not None:
+                return inner
+        return None
+    bad = jumps([s], False)
+    if bad is not None:
+        what = type(bad).__name__.lower()
+        raise low.error(UnsupportedSyntaxError, f"a try/except block containing {what} is not "
+                        "supported; srcad runs the block as one call", bad)
+    names = [n for n in gast.walk(s) if isinstance(n, gast.Name)]
+    written = sorted({n.id for n in names if isinstance(n.ctx, gast.Store)})
+    bound = set(low.version)
+    reads = sorted({n.id for n in names if isinstance(n.ctx, gast.Load) and n.id in bound} |
+                   (set(written) & bound))
+    results = [_name(w) if w in bound else gast.Call(
+        func=gast.Attribute(value=gast.Call(func=_name("locals"), args=[], keywords=[]),
+                            attr="get", ctx=gast.Load()),
+        args=[gast.Constant(value=w, kind=None), _name("__srcad_unbound__")], keywords=[])
+        for w in written]
+    params = [gast.Name(id=r, ctx=gast.Param(), annotation=None, type_comment=None)
+              for r in reads]
+    unbound = gast.Name(id="__srcad_unbound__", ctx=gast.Param(), annotation=None,
+                        type_comment=None)
+    body = [s, gast.Return(value=gast.Tuple(elts=results, ctx=gast.Load()))]
+    fn = gast.FunctionDef(name="try_block", args=gast.arguments(
+        args=params, posonlyargs=[], vararg=None, kwonlyargs=[unbound],
+        kw_defaults=[gast.Constant(value=None, kind=None)], kwarg=None, defaults=[]),
+        body=body, decorator_list=[], returns=None, type_comment=None, type_params=[])
+    tree = gast.gast_to_ast(gast.Module(body=[_at(fn, s)], type_ignores=[]))
+    text = "\n" * (line - 1) + ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+    code = compile(text, low.p.filename, "exec")
+    fcode = next(c for c in code.co_consts if isinstance(c, type(code)))
+    import types
+    block = types.FunctionType(fcode, low.p.globals, "try_block")
+    block.__kwdefaults__ = {"__srcad_unbound__": UNBOUND}
+    prim = low.opaque(block, "try_block", "a try/except block is run as one call (its "
+                      "exceptions kept), and a value that carries a derivative flows into it; "
+                      "srcad differentiates try/except only around values that carry none",
+                      error=UnsupportedSyntaxError)
+    low.line = line
+    out = low.call_prim(prim, [low.name(_name(r)) for r in reads])
+    if written:
+        target = gast.Tuple(elts=[_name(w, store=True) for w in written], ctx=gast.Store())
+        low.assign_atom(target, out, line)

@@ -1,0 +1,20 @@
+"""The rules of everyday Python's small conversions (ISSUE10 item 6): `np.float64(x)` and
+`np.float32(x)` (casts: the result's dtype is the primal's, the derivative cast alike), and
+`.real`, `.imag`, `.conj()` of real values (srcad differentiates real-valued code: `.real`
+and `.conj()` are the value itself, `.imag` a constant zero).
+"""
+import numpy as np
+
+from . import ANY, defrule
+from .methods import defmethod
+
+for _t in (np.float64, np.float32, np.float16):
+    defrule(_t, "x", name=f"np.{_t.__name__}", kind=ANY,
+            jvp="cast_tangent(x_dot, out)", vjp="cast_adjoint(out_bar, out)")
+
+defrule(("attr", "real"), "x", primal="x.real", kind="first", storage="view",
+        jvp="x_dot.real", vjp="out_bar")
+defrule(("attr", "imag"), "x", primal="x.imag", kind=ANY, differentiable=False)
+for _m in ("conj", "conjugate"):
+    # a real array's .conj() is the array itself
+    defmethod(_m, "x", kind="first", storage="same", jvp="x_dot.conjugate()", vjp="out_bar.conjugate()")
