@@ -934,3 +934,68 @@ __all__ += ["pow_log", "inv_count", "recip_or_zero", "fmax_weight", "clip_weight
             "norm_weight_dx", "norm_weight_dn", "solve_jvp_a", "solve_vjp_b", "solve_vjp_a",
             "unconcatenate", "rejoin", "unstack", "unhstack", "unvstack", "unsplit", "untile",
             "unrepeat", "star_args", "cast_tangent", "cast_adjoint", "linspace_weight"]
+
+
+# ------------------------------------------------------------ in-place updates `x[idx] = v`
+
+def setitem(x, idx, v):
+    """`x[idx] = v` in place; returns `x` (the expression form of the update)."""
+    x[idx] = v
+    return x
+
+
+def unassign(g, x, idx):
+    """Adjoint of `x[idx] = v` with respect to x's earlier value: the adjoint `g` of the
+    result with zeros at `idx` (what was overwritten had no effect), as a new array of x's
+    shape (g is left as it is)."""
+    if isinstance(x, (list, tuple)):
+        raise TypeError("srcad differentiates item assignment on arrays, not on a list or tuple")
+    shape = np.shape(x)
+    if type(g) is float or np.shape(g) != shape:       # a zero, or a lazy scalar
+        out = np.empty(shape, dtype=np.result_type(_float_dtype(np.asarray(g)), _float_dtype(x)))
+        out[...] = g
+    else:
+        out = np.array(g)
+    out[idx] = 0
+    return out
+
+
+def assigned_bar(g, v, idx):
+    """Adjoint of `x[idx] = v` with respect to v: `g[idx]` (a copy), summed back to v's
+    shape; where a fancy index repeats an entry only its last write counts, as in NumPy."""
+    if type(g) is float:                               # a zero adjoint
+        return g
+    picked = np.array(g[idx])
+    if not _basic(idx):
+        order = np.arange(picked.size).reshape(picked.shape)
+        last = np.zeros(np.shape(g), dtype=np.intp)
+        last[idx] = order                              # the last write of each entry wins
+        picked = np.where(last[idx] == order, picked, 0.0)
+    extra = np.ndim(v) - picked.ndim
+    if extra > 0:                                      # v may have more (length-1) axes
+        picked = picked.reshape((1,) * extra + picked.shape)
+    return unbroadcast(picked, v)
+
+
+def assign_scatter(u, g, idx):
+    """Adjoint of `assigned_bar(g, v, idx)` with respect to g: zeros shaped like g with `u`
+    written (broadcast) at idx, the last write of a repeated entry winning."""
+    out = np.zeros(np.shape(g), dtype=_float_dtype(np.asarray(u)))
+    out[idx] = u
+    return out
+
+
+__all__ += ["setitem", "unassign", "assigned_bar", "assign_scatter"]
+
+
+def snapshot(v):
+    """`v` with its arrays copied (item by item in a list or tuple): a value returned after
+    a reverse sweep that puts overwritten entries back."""
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    if isinstance(v, (list, tuple)):
+        return type(v)(snapshot(x) for x in v)
+    return v
+
+
+__all__ += ["snapshot"]

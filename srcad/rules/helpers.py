@@ -36,6 +36,16 @@ defrule(runtime.index_add, "acc, idx, g", name="index_add", kind=ANY, pure=False
         storage="same", inplace=True,
         jvp={"acc": "bcast(acc_dot, out)", "g": "unindex(g_dot, acc, idx)"},
         vjp={"acc": "out_bar", "g": "unbroadcast(out_bar[idx], g)"})
+# the adjoints of `x[idx] = v` (see core.SETITEM): linear in their first argument
+deflinear(runtime.unassign, "g, x, idx", vjp="unbroadcast(unassign(out_bar, x, idx), g)",
+          shape_args="x")
+deflinear(runtime.assigned_bar, "g, v, idx", vjp="assign_scatter(out_bar, g, idx)",
+          shape_args="v")
+deflinear(runtime.assign_scatter, "u, g, idx", vjp="assigned_bar(out_bar, u, idx)",
+          shape_args="g")
+# a copy of a value (arrays copied, None and numbers as they are): the stacks of arrays
+# updated in place keep these
+deflinear(runtime.snapshot, "v", vjp="out_bar", kind="first")
 deflinear(runtime.untranspose, "g, axes=None", vjp="np.transpose(out_bar, axes)",
           storage="view")
 # matmul_vjp_x(g, x, y) = g @ y.T is bilinear in (g, y); x gives only its shape

@@ -23,7 +23,7 @@ from srcad.runtime import (add_items, bcast, repeat_items, cast_adjoint, cast_ta
                            unconcatenate, uncumsum, undiag, undiagonal, unhstack, unindex,
                            unreduce, unreduce_vjp, unrepeat, unsplit, unstack, untile,
                            untranspose, unvstack,
-                           zeros_like)
+                           zeros_like, unassign, assigned_bar, assign_scatter, snapshot)
 
 SAMPLES = []                      # (function, [argument tuples])
 AUTOGRAD_LACKS = {}               # "name" or "name-k" (its k-th args) -> why autograd is no oracle
@@ -459,6 +459,26 @@ def helper_index_add(acc, g):
     return a
 
 
+@sample((pos(4), pos(4)))
+def helper_unassign(g, x):
+    return unassign(g, x, [0, 2]) * x
+
+
+@sample((pos(4), pos(3)), (pos(4), pos(1)))
+def helper_assigned_bar(g, v):
+    return assigned_bar(g, v, [3, 0, 3]) * v          # a repeated entry: its last write counts
+
+
+@sample((pos(3), pos(4)))
+def helper_assign_scatter(u, g):
+    return assign_scatter(u, g, [3, 0, 3]) * g
+
+
+@sample((pos(3),))
+def helper_snapshot(x):
+    return snapshot(x * 2.0) * x
+
+
 @sample((pos(3), pos(3)))
 def helper_repeat_items(g, x):
     parts = repeat_items(g * 2.0, [x, x * x])         # sum's adjoint: g for every item
@@ -494,8 +514,8 @@ def helper_weights(x, y):
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_broadcasting, helper_unreduce, helper_unreduce_vjp, helper_grad_like,
-      helper_unindex, helper_index_add,
-      helper_untranspose, helper_dot_vjp, helper_matmul_vjp, helper_weights)
+      helper_unindex, helper_index_add, helper_unassign, helper_assigned_bar,
+      helper_assign_scatter, helper_snapshot, helper_untranspose, helper_dot_vjp, helper_matmul_vjp, helper_weights)
 
 
 # ============================================================ elementwise table
