@@ -121,7 +121,8 @@ class _Forward(Emitter):
         if isinstance(prim, SetItemRule):
             # y[i] = v: y_dot[i] = v_dot, in place (y_dot is y's own: see `own`)
             val = v.args[1]
-            dot = name_load(self.d(val.id)) if self.active(val) else ast.Constant(0.0)
+            dot = self.template(prim.jvp["v"], s, {"v_dot": name_load(self.d(val.id))}) \
+                if self.active(val) else ast.Constant(0.0)
             return primal + [prim.emit_stmt([name_load(self.d(target)), dot]
                                             + [ir.atom_ast(a) for a in v.args[2:]], v.static)]
         active_args = [a for a in diff_args(v) if self.active(a)]

@@ -960,11 +960,26 @@ def unassign(g, x, idx):
     return out
 
 
-def assigned_bar(g, v, idx):
+def written(t, x):
+    """The tangent of a value written into array `x` (`x[idx] = v`): `t`, or zero where x
+    is not floating (an integer array truncates what it is given: no derivative)."""
+    return t if np.issubdtype(np.result_type(x), np.inexact) else 0.0
+
+
+def owned(g, x):
+    """The adjoint `g` of array `x` as a new array of x's shape (g may be a zero, or a
+    scalar that broadcasts), which in-place updates may then change."""
+    out = np.empty(np.shape(x), dtype=np.result_type(_float_dtype(np.asarray(g)), _float_dtype(x)))
+    out[...] = g
+    return out
+
+
+def assigned_bar(g, v, idx, x=None):
     """Adjoint of `x[idx] = v` with respect to v: `g[idx]` (a copy), summed back to v's
-    shape; where a fancy index repeats an entry only its last write counts, as in NumPy."""
-    if type(g) is float:                               # a zero adjoint
-        return g
+    shape; where a fancy index repeats an entry only its last write counts, as in NumPy.
+    Zero where x (read for its dtype) is not floating: it truncates what it is given."""
+    if type(g) is float or x is not None and not np.issubdtype(np.result_type(x), np.inexact):
+        return 0.0 if type(g) is float else np.zeros(np.shape(v))
     picked = np.array(g[idx])
     if not _basic(idx):
         order = np.arange(picked.size).reshape(picked.shape)
@@ -977,15 +992,17 @@ def assigned_bar(g, v, idx):
     return unbroadcast(picked, v)
 
 
-def assign_scatter(u, g, idx):
-    """Adjoint of `assigned_bar(g, v, idx)` with respect to g: zeros shaped like g with `u`
-    written (broadcast) at idx, the last write of a repeated entry winning."""
+def assign_scatter(u, g, idx, x=None):
+    """Adjoint of `assigned_bar(g, v, idx, x)` with respect to g: zeros shaped like g with
+    `u` written (broadcast) at idx, the last write of a repeated entry winning (all zeros
+    where x is not floating)."""
     out = np.zeros(np.shape(g), dtype=_float_dtype(np.asarray(u)))
-    out[idx] = u
+    if x is None or np.issubdtype(np.result_type(x), np.inexact):
+        out[idx] = u
     return out
 
 
-__all__ += ["setitem", "unassign", "assigned_bar", "assign_scatter"]
+__all__ += ["setitem", "unassign", "assigned_bar", "assign_scatter", "written", "owned"]
 
 
 def snapshot(v):

@@ -35,4 +35,4 @@ def test_readme_inplace_example_runs(tmp_path, capsys):
     path = tmp_path / "readme_inplace.py"
     path.write_text(block)
     runpy.run_path(str(path), run_name="__main__")
-    assert "H[t] = h" in capsys.readouterr().out
+    assert "H_bar[t] = 0.0" in capsys.readouterr().out

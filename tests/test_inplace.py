@@ -35,6 +35,7 @@ CASES = {
     "in_branch": (np.array([0.3, 0.5, -0.2]),),
     "in_branch_else": (np.array([-0.3, 0.5, -0.2]),),
     "view_read": (rng.normal(size=3),),
+    "feedback": (rng.normal(size=4) * 0.5,),
 }
 NAMES = list(CASES)
 
@@ -142,25 +143,28 @@ def test_reverse_keeps_only_overwritten_entries():
 
 
 def test_saved_entries_are_the_overwritten_part_at_run_time():
-    # a nonlinear stencil reads u[1:-1] before overwriting it each step: each entry the
-    # forward sweep keeps has the interior's size, not the whole array's (the generated
-    # source run with its stacks replaced by lists that record what is pushed)
+    # feedback reads all of y in the loop that overwrites one entry per step: what the
+    # forward sweep keeps of y per step is that entry, not the array (the generated source
+    # run with y's stack replaced by a list that records the size of what is pushed; no
+    # other stack holds y)
     pushed = []
 
     class Recording(list):
         def append(self, v):
             pushed.append(np.size(v))
             super().append(v)
-    src = srcad.source(F.stencil_nonlinear, mode="reverse")
-    assert "= []" in src
+    src = srcad.source(F.feedback, mode="reverse")
+    assert "y_old_stack.append(np.copy(y[k]))" in src and "y[k] = y_old" in src
     import srcad.runtime as rt
     ns = {n: getattr(rt, n) for n in rt.__all__}
     ns.update(np=np, Recording=Recording)
-    exec(compile(src.replace("= []", "= Recording()"), "<inplace>", "exec"), ns)
-    u0 = rng.normal(size=8)
-    g = ns["stencil_nonlinear_grad"](u0)
-    assert np.allclose(g, srcad.grad(F.stencil_nonlinear)(u0))
-    assert pushed and max(pushed) <= u0.size - 2, pushed
+    assert "append(y)" not in src and "snapshot(y)" not in src
+    exec(compile(src.replace("y_old_stack = []", "y_old_stack = Recording()"), "<inplace>",
+                 "exec"), ns)
+    x = rng.normal(size=6) * 0.5
+    g = ns["feedback_grad"](x)
+    assert np.allclose(g, nd(F.feedback, (x,), 0), atol=1e-5)
+    assert pushed == [1] * 6, pushed
 
 
 @pytest.mark.parametrize("func, message", [
@@ -199,3 +203,10 @@ def test_snapshot(name, make):
     assert os.path.exists(path), f"missing snapshot {path}: run with SRCAD_UPDATE_SNAPSHOTS=1"
     with open(path) as fh:
         assert text == fh.read(), f"generated source differs from {path}"
+
+
+def test_integer_buffer_carries_no_derivative():
+    x = np.array([0.37, 0.52, 0.11])
+    want = nd(F.integer_buffer, (x,), 0)       # piecewise: y's entry is a constant here
+    assert np.allclose(srcad.grad(F.integer_buffer)(x), want, atol=1e-6)
+    assert np.allclose(fwd_grad(F.integer_buffer, [x], 0), want, atol=1e-6)

@@ -131,6 +131,10 @@ class Loop:
     iterations: the previous iteration's value of the name starts at zero)."""
     entry: dict
     consumed: frozenset
+    # adjoints of arrays the body updates in place (`y[i] = v`) that are not arrays of
+    # their own before the loop: each is copied once there, so that every iteration zeroes
+    # the overwritten entries in place rather than copying the whole adjoint
+    owned_before: frozenset = frozenset()
 
 
 class Adjoints:
@@ -301,6 +305,12 @@ class Adjoints:
         before = dict(state)
         for n in self.missing(before, start):          # zeroed before the loop
             self.zero(n, before, set())
+        owned_before = frozenset(
+            y for y in {self.facts.updates[id(x)] for x in ir.walk(s.body)
+                        if id(x) in self.facts.updates}
+            if before.get(y) == LIVE and y in self.act.active)
+        for y in owned_before:
+            before[y] = OWNED
         # which adjoints stay arrays of their own across iterations (so += may add into them)
         start = {n: OWNED if before.get(n) == OWNED else LIVE for n in start}
         while True:
@@ -311,7 +321,7 @@ class Adjoints:
                 break
             for n in lost:
                 start[n] = LIVE
-        self.loops[key] = hit = Loop(start, consumed)
+        self.loops[key] = hit = Loop(start, consumed, owned_before)
         return hit
 
 

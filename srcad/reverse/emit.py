@@ -841,6 +841,10 @@ class _Reverse(Emitter):
         entry = self.an.wide_entry(s, self.wide)
         info = self.an.loop(s, state, entry, self.zero_on_consume)
         self.reconcile(state, info.entry, pre)
+        for y in sorted(info.owned_before):          # see Loop.owned_before
+            pre.append(assign(self.d(y), self.helper_call(runtime.owned, name_load(self.d(y)),
+                                                          name_load(y))))
+            state[y] = OWNED
         outer_zero = self.zero_on_consume
         self.zero_on_consume = outer_zero | info.consumed
         body_state = dict(info.entry)

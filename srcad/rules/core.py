@@ -172,9 +172,9 @@ GETITEM = IndexRule(key=operator.getitem, params=[("x", None)], kind="index", st
 # overwritten entries where the reverse sweep reads y's earlier values)
 SETITEM = SetItemRule(key=runtime.setitem, params=[("x", None), ("v", None)], kind="first",
                       storage="same", storage_args=("x",), inplace=True, passthrough=True,
-                      pure=False, jvp={"x": Template("x_dot"), "v": Template("v_dot")},
+                      pure=False, jvp={"x": Template("x_dot"), "v": Template("written(v_dot, x)")},
                       vjp={"x": Template("unassign(out_bar, x, IDX)"),
-                           "v": Template("assigned_bar(out_bar, v, IDX)")})
+                           "v": Template("assigned_bar(out_bar, v, IDX, x)")})
 
 # ------------------------------------------------------------ Python lists
 # `xs.append(v)` is lowered to `xs = [*xs, v]`: lists stay values, so loops may save them.

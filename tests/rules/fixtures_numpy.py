@@ -23,7 +23,8 @@ from srcad.runtime import (add_items, bcast, repeat_items, cast_adjoint, cast_ta
                            unconcatenate, uncumsum, undiag, undiagonal, unhstack, unindex,
                            unreduce, unreduce_vjp, unrepeat, unsplit, unstack, untile,
                            untranspose, unvstack,
-                           zeros_like, unassign, assigned_bar, assign_scatter, snapshot)
+                           zeros_like, unassign, assigned_bar, assign_scatter, snapshot, written,
+                           owned)
 
 SAMPLES = []                      # (function, [argument tuples])
 AUTOGRAD_LACKS = {}               # "name" or "name-k" (its k-th args) -> why autograd is no oracle
@@ -474,6 +475,11 @@ def helper_assign_scatter(u, g):
     return assign_scatter(u, g, [3, 0, 3]) * g
 
 
+@sample((pos(3), pos(3)), (pos(1), pos(3)))
+def helper_owned_written(g, x):
+    return owned(g, x) * x + written(g, x) * x
+
+
 @sample((pos(3),))
 def helper_snapshot(x):
     return snapshot(x * 2.0) * x
@@ -515,7 +521,7 @@ def helper_weights(x, y):
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_broadcasting, helper_unreduce, helper_unreduce_vjp, helper_grad_like,
       helper_unindex, helper_index_add, helper_unassign, helper_assigned_bar,
-      helper_assign_scatter, helper_snapshot, helper_untranspose, helper_dot_vjp, helper_matmul_vjp, helper_weights)
+      helper_assign_scatter, helper_snapshot, helper_owned_written, helper_untranspose, helper_dot_vjp, helper_matmul_vjp, helper_weights)
 
 
 # ============================================================ elementwise table

@@ -1,5 +1,5 @@
 import numpy as np
-from srcad.runtime import assigned_bar, dot_vjp_y, grad_like, index_add, solve_vjp_a, unassign, unbroadcast, zeros_like
+from srcad.runtime import assigned_bar, dot_vjp_y, grad_like, index_add, owned, solve_vjp_a, unbroadcast, zeros_like
 
 
 def gp_kernel_grad(x, y, d_out=1.0):
@@ -57,16 +57,17 @@ def gp_kernel_grad(x, y, d_out=1.0):
     # alpha = np.linalg.solve(K, y)  [inplace_funcs.py:163]
     K_bar = solve_vjp_a(alpha_bar, K, y, alpha)
     x_bar = zeros_like(x)
+    K_bar = owned(K_bar, K)
     for i in reversed(v2):
         # K[i, i] += 0.1  [inplace_funcs.py:162]
-        v11_bar = assigned_bar(K_bar, v11, (i, i))
-        K_bar = unassign(K_bar, K, (i, i))
+        v11_bar = assigned_bar(K_bar, v11, (i, i), K)
+        K_bar[i, i] = 0.0
         v10_bar = unbroadcast(v11_bar, v10)
         v11 = v11_stack.pop()
         K_bar = index_add(K_bar, (i, i), v10_bar)
         v10 = v10_stack.pop()
         for j in reversed(v3):
-            v9_bar = assigned_bar(K_bar, v9, (i, j))
+            v9_bar = assigned_bar(K_bar, v9, (i, j), K)
             K_bar[i, j] = 0.0
             v8_bar = v9_bar * v9
             v9 = v9_stack.pop()

@@ -1,5 +1,5 @@
 import numpy as np
-from srcad.runtime import assigned_bar, grad_like, matmul_vjp_x, matmul_vjp_y, unassign, unbroadcast, unreduce, zeros_like
+from srcad.runtime import assigned_bar, grad_like, matmul_vjp_x, matmul_vjp_y, owned, unbroadcast, unreduce, zeros_like
 
 
 def rnn_grad(W, x, d_out=1.0):
@@ -31,10 +31,11 @@ def rnn_grad(W, x, d_out=1.0):
     H_bar = unbroadcast(v6_bar * 2 * H, H)
     W_bar = zeros_like(W)
     h_bar = zeros_like(h)
+    H_bar = owned(H_bar, H)
     for t in reversed(v2):
         # H[t] = h  [inplace_funcs.py:123]
-        h_bar = h_bar + assigned_bar(H_bar, h, t)
-        H_bar = unassign(H_bar, H, t)
+        h_bar = h_bar + assigned_bar(H_bar, h, t, H)
+        H_bar[t] = 0.0
         # h = np.tanh(W @ h + x[t])  [inplace_funcs.py:122]
         v5_bar = h_bar * (1.0 - h ** 2)
         h = h_stack.pop()
