@@ -523,6 +523,8 @@ class _Lowerer:
         if not isinstance(y, ir.Name):
             raise self.error(UnsupportedSyntaxError, f"assignment to {_describe(target)}: "
                              f"{_describe(target.value)} is not an array variable", target)
+        if a == y:                         # y[...] = y: the value written, as it is now
+            a = self.copy(a, line)
         self.emit(ir.Assign(y.id, ir.Call(SETITEM, [y, a] + index, {}, _shift(layout, 2)), line))
         self.forget_reuse()               # values computed from y, or from views of it, are stale
 

@@ -36,6 +36,7 @@ CASES = {
     "in_branch_else": (np.array([-0.3, 0.5, -0.2]),),
     "view_read": (rng.normal(size=3),),
     "feedback": (rng.normal(size=4) * 0.5,),
+    "shift": (rng.normal(size=4),),
 }
 NAMES = list(CASES)
 
