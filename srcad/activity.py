@@ -287,6 +287,7 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
     kinds = _kinds(fn, stmts, param_kinds)
     _infer_shapes(fn, stmts, kinds, shapes)
     seqs = _sequences(stmts, param_kinds)
+    _refuse_sequence_items(fn, stmts, _sure_seqs(fn, stmts, seqs))
     aliases = _aliases(fn, stmts, kinds, seqs, shapes, param_kinds)
     _refuse_conflicts(fn, aliases)
     nondiff = {INT, NONE}
@@ -756,7 +757,9 @@ class _Aliases:
         for h in prim.holds:
             f = self.value(b.get(h.lstrip("*")), st)
             i |= f[1] if h.startswith("*") else _reach(f)
-        if prim.inplace:
+        if isinstance(prim, rules.SetItemRule):
+            self.mutate(s, self.value(call.args[0], st)[0], ("item", call.args[0].id), st)
+        elif prim.inplace:
             arg = prim.storage_args[0]
             self.mutate(s, self.value(b.get(arg), st)[0], ("rule", prim.name or arg, arg), st)
         return (frozenset(d), frozenset(i), None)
@@ -877,7 +880,9 @@ def _sure_seqs(fn, stmts, seqs) -> set:
         if isinstance(prim, rules.IndexRule):
             return v.static[0] == "slice" and isinstance(v.args[0], ir.Name) and \
                 v.args[0].id in sure
-        return isinstance(prim, rules.Rule) and prim.returns_seq
+        return isinstance(prim, rules.Rule) and (prim.returns_seq or prim.passthrough and
+                                                  isinstance(v.args[0], ir.Name) and
+                                                  v.args[0].id in sure)
     changed = True
     while changed:
         changed = False
@@ -992,6 +997,20 @@ def _needed(stmts) -> set:
     return needed
 
 
+def _refuse_sequence_items(fn, stmts, seqs):
+    """Item assignment is supported on arrays: a list or tuple assigned an item (`xs[i] = v`)
+    is refused (`seqs`: the names sure to hold one)."""
+    from .errors import UnsupportedSyntaxError
+    for s in stmts:
+        if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call) and \
+                isinstance(s.value.prim, rules.SetItemRule) and s.target in seqs:
+            name = fn.versions.get(s.target, s.target)
+            raise UnsupportedSyntaxError(
+                f"assignment to an item of {name!r}, a list or tuple, is not "
+                "supported (item assignment is differentiated on arrays); build a new list "
+                "instead", fn.filename, s.line)
+
+
 def _refuse_conflicts(fn, a: _Aliases):
     """An in-place change Python makes to a value another live name may share: srcad would
     differentiate a different function (it computes a new value), so it refuses. Messages
@@ -1017,6 +1036,12 @@ def _refuse_conflicts(fn, a: _Aliases):
                 msg = (f"{name}.append()/.pop() changes that list in place, and "
                        f"{other!r} may share it: srcad would differentiate a different "
                        f"function; build a new list instead (`{name} = [*{name}, v]`)")
+            elif kind == "item":
+                name = user(m.what[1])
+                msg = (f"an assignment to an item of {name!r} changes that array in place, and "
+                       f"{other!r} may share it (the same array, or a view of it) and is read "
+                       f"afterwards: srcad would differentiate a different function; make "
+                       f"{name!r} an array of its own first (`{name} = {name}.copy()`)")
             elif kind == "call":
                 _, helper, param, (filename, line) = m.what
                 msg = (f"{helper}() changes its argument {param!r} in place (at "

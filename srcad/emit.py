@@ -95,7 +95,8 @@ class Emitter:
         return self.act.kind(atom) == FLOAT
 
     def zeros(self, atom) -> ast.expr:
-        return ast.Constant(0.0) if self.is_float(atom) else call("zeros_like", ir.atom_ast(atom))
+        return ast.Constant(0.0) if self.is_float(atom) else \
+            self.helper_call(runtime.zeros_like, ir.atom_ast(atom))
 
     def inject(self, base: str, obj) -> str:
         for n, o in self.injected.items():
@@ -167,7 +168,7 @@ class Emitter:
         out = ir.Name(s.target)
         mapping = {p: ir.atom_ast(a) for p, a in bound.items()}
         mapping["out"] = name_load(s.target)
-        if isinstance(call_.prim, rules.IndexRule):
+        if isinstance(call_.prim, (rules.IndexRule, rules.SetItemRule)):
             mapping["IDX"] = rules.index_ast(call_.static, [ir.atom_ast(a) for a in call_.args],
                                              False)
         mapping.update(extra)

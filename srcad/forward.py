@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import ast
 
-from . import ir
+from . import ir, rules
 from .activity import Activity, diff_args
 from .emit import Emitted, Emitter, assign, bound_params, call, callee_args, name_load, sum_exprs
 from .errors import UnsupportedSyntaxError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
+from .rules import SetItemRule
 from .rules.core import LIST_APPEND
 
 
@@ -20,10 +21,18 @@ def forward(fn: ir.Function, act: Activity, wrt: list, build_callee) -> Emitted:
 class _Forward(Emitter):
     suffix = "dot"
 
+    def __init__(self, fn: ir.Function, act: Activity, build_callee):
+        super().__init__(fn, act, build_callee)
+        # arrays updated in place (`y[i] = v`): their tangents are updated in place too, so
+        # each is an array of its own (never the caller's tangent, nor another's view)
+        self.buffers = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.Assign)
+                        and isinstance(s.value, ir.Call) and isinstance(s.value.prim, SetItemRule)}
+
     def function(self, wrt):
         dots = [self.d(p) for p in wrt]
         body = [assign(self.d(p), self.zeros(ir.Name(p))) for p in self.fn.params
                 if p in self.act.active and p not in wrt]
+        body += [self.own(p) for p in wrt if p in self.buffers and p in self.act.active]
         body += self.block(self.fn.body)
         args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in self.fn.params + dots],
                              vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
@@ -62,8 +71,26 @@ class _Forward(Emitter):
             return [ast.Return(ast.Tuple(elts=[ir.atom_ast(s.value), tangent], ctx=ast.Load()))]
         raise AssertionError(s)
 
+    def own(self, name: str) -> ast.stmt:
+        """`name_dot = np.copy(name_dot)`: the tangent of an array updated in place, made an
+        array of its own."""
+        copy = ast.Call(func=ast.Attribute(value=name_load("np"), attr="copy", ctx=ast.Load()),
+                        args=[name_load(self.d(name))], keywords=[])
+        return assign(self.d(name), copy)
+
     def assign_stmt(self, s: ir.Assign) -> list:
-        primal = [assign(s.target, ir.expr_ast(s.value))]
+        out = self.assign_tangent(s)
+        v = s.value
+        if isinstance(v, ir.Call) and isinstance(v.prim, SetItemRule):
+            return out
+        fresh = isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
+            not any(self.active(a) for a in diff_args(v))          # zeros_like(y): new
+        out += [self.own(t) for t in ir.targets(s)
+                if t in self.buffers and t in self.act.active and not fresh]
+        return out
+
+    def assign_tangent(self, s: ir.Assign) -> list:
+        primal = [ir.assign_stmt_ast(s)]
         targets = ir.targets(s)
         if not any(t in self.act.active for t in targets):
             return primal
@@ -91,6 +118,13 @@ class _Forward(Emitter):
             value = ast.List(elts=[ast.Starred(value=head, ctx=ast.Load()), tail],
                              ctx=ast.Load())
             return primal + [assign(self.d(target), value)]
+        if isinstance(prim, SetItemRule):
+            # y[i] = v: y_dot[i] = v_dot, in place (y_dot is y's own: see `own`)
+            val = v.args[1]
+            dot = self.template(prim.jvp["v"], s, {"v_dot": name_load(self.d(val.id))}) \
+                if self.active(val) else ast.Constant(0.0)
+            return primal + [prim.emit_stmt([name_load(self.d(target)), dot]
+                                            + [ir.atom_ast(a) for a in v.args[2:]], v.static)]
         active_args = [a for a in diff_args(v) if self.active(a)]
         if not active_args:
             return primal + [assign(self.d(target), self.zeros(ir.Name(target)))]

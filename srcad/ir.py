@@ -167,12 +167,22 @@ def assign_ast(target, value: ast.expr) -> ast.stmt:
     return ast.Assign(targets=[target_ast(target)], value=value, lineno=0)
 
 
+def assign_stmt_ast(s: Assign, names=None) -> ast.stmt:
+    """The Python statement of an assignment: `target = value`, or for an in-place update
+    (`y = SETITEM(y, v, i)`, which assigns y itself) the statement `y[i] = v`."""
+    from .rules import SetItemRule
+    v = s.value
+    if isinstance(v, Call) and isinstance(v.prim, SetItemRule):
+        return v.prim.emit_stmt([atom_ast(a) for a in v.args], v.static)
+    return assign_ast(s.target, expr_ast(v, names))
+
+
 def stmts_ast(stmts: list, names=None) -> list:
     """The primal statements as Python statements (used by `ssa` and the emitters)."""
     out = []
     for s in stmts:
         if isinstance(s, Assign):
-            out.append(assign_ast(s.target, expr_ast(s.value, names)))
+            out.append(assign_stmt_ast(s, names))
         elif isinstance(s, If):
             out.append(ast.If(test=atom_ast(s.test), body=stmts_ast(s.body, names) or [ast.Pass()],
                               orelse=stmts_ast(s.orelse, names)))

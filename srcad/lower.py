@@ -336,10 +336,25 @@ class _Lowerer:
             self.assign(s.target, s.value, line)
 
     def visit_AugAssign(self, s, line):
+        if isinstance(s.target, gast.Subscript) and isinstance(s.target.value, gast.Name) and \
+                s.target.value.id in self.containers:
+            raise self.error(UnsupportedSyntaxError, f"augmented assignment to "
+                             f"{_describe(s.target)} may change an array the container holds "
+                             f"in place; write `{_describe(s.target)} = "
+                             f"{_describe(s.target)} + ...`", s.target)
+        if isinstance(s.target, gast.Subscript):
+            # y[i] += e is y[i] = y[i] + e, the index evaluated once and y[i] read before e
+            # (NumPy's buffered semantics: with a repeated fancy index the last write wins)
+            y, index, layout = self.update_target(s.target)
+            from .rules.core import GETITEM
+            old = self.call_prim(GETITEM, [y] + index, static=_shift(layout, 1))
+            new = self.call_prim(_BINOPS[type(s.op)], [old, self.expr(s.value)])
+            self.update_item(s.target, y, new, index, layout, line)
+            return
         if not isinstance(s.target, gast.Name):
             raise self.error(UnsupportedSyntaxError, "augmented assignment to "
-                             f"{_describe(s.target)} mutates it in place; srcad supports only "
-                             "`name op= value`", s)
+                             f"{_describe(s.target)} mutates it in place; srcad supports "
+                             "`name op= value` and `name[index] op= value`", s)
         load = gast.Name(id=s.target.id, ctx=gast.Load(), annotation=None, type_comment=None)
         value = gast.BinOp(left=load, op=s.op, right=s.value)
         gast.copy_location(value, s)
@@ -546,11 +561,43 @@ class _Lowerer:
             self.emit(ir.Assign(names, a, line))
         elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) and \
                 target.value.id in self.containers:
-            self.set_item(target, a, line)
+            self.set_item(target, a, line)              # a list or dict the function built
+        elif isinstance(target, gast.Subscript):
+            y, index, layout = self.update_target(target)
+            self.update_item(target, y, a, index, layout, line)
         else:
             raise self.error(UnsupportedSyntaxError, f"assignment to {_describe(target)} mutates "
                              "a value in place; build a new value instead (for arrays: np.where, "
                              "np.concatenate)", target)
+
+    def update_target(self, target):
+        """The array variable, index atoms and index layout (positions into the index
+        atoms) of the target `y[index]` of an in-place update."""
+        base = target.value
+        if not isinstance(base, gast.Name):
+            raise self.error(UnsupportedSyntaxError, f"assignment to {_describe(target)} is not "
+                             "supported: only an item of a local array variable can be assigned "
+                             "(`y[i, j] = v`, not `y[i][j] = v` or `obj.a[i] = v`)", target)
+        if base.id not in self.locals:
+            raise self.error(UnsupportedSyntaxError, f"assignment to {_describe(target)} changes "
+                             f"the global {base.id!r} in place; copy it into a local array first "
+                             f"(`y = {base.id}.copy()`)", target)
+        y = self.name(base)
+        atoms: list = []
+        layout = self.index_layout(target.slice, atoms)
+        return y, atoms, layout
+
+    def update_item(self, target, y, a, index, layout, line):
+        """`y[index] = a`: an update of the array y in place, a statement that assigns y's
+        own SSA name (Python's y is the same object, now changed)."""
+        from .rules.core import SETITEM
+        if not isinstance(y, ir.Name):
+            raise self.error(UnsupportedSyntaxError, f"assignment to {_describe(target)}: "
+                             f"{_describe(target.value)} is not an array variable", target)
+        if a == y:                         # y[...] = y: the value written, as it is now
+            a = self.copy(a, line)
+        self.emit(ir.Assign(y.id, ir.Call(SETITEM, [y, a] + index, {}, _shift(layout, 2)), line))
+        self.forget_reuse()               # values computed from y, or from views of it, are stale
 
     def for_(self, s, line):
         """`for` over range, enumerate, zip, reversed or a sequence, as a loop over a range:
@@ -1045,7 +1092,12 @@ class _Lowerer:
             return joined
         value = self.expr(node.value)
         atoms = [value]
+        layout = self.index_layout(node.slice, atoms)
+        from .rules.core import GETITEM
+        return self.call_prim(GETITEM, atoms, static=layout, dest=dest)
 
+    def index_layout(self, sl, atoms):
+        """The layout of index `sl`, its atoms appended to `atoms` (positions into it)."""
         def part(e):
             if isinstance(e, gast.Slice):
                 ks = []
@@ -1062,10 +1114,7 @@ class _Lowerer:
                 return ("ellipsis",)
             atoms.append(self.expr(e))
             return ("atom", len(atoms) - 1)
-        sl = node.slice
-        layout = ("tuple", [part(e) for e in sl.elts]) if isinstance(sl, gast.Tuple) else part(sl)
-        from .rules.core import GETITEM
-        return self.call_prim(GETITEM, atoms, static=layout, dest=dest)
+        return ("tuple", [part(e) for e in sl.elts]) if isinstance(sl, gast.Tuple) else part(sl)
 
     def index_maker(self, node, dest):
         """`np.r_[a, b[1:], 0:3]`, `np.c_[...]`: a global object whose indexing has a rule
@@ -1169,6 +1218,17 @@ def _rebound_names(stmts):
             rebound.add(node.func.value.id)
             grown.add(node.func.value.id)
     return rebound, grown
+
+
+def _shift(layout, k):
+    """An index layout whose atom positions are moved up by `k`."""
+    def part(item):
+        if item[0] == "atom":
+            return ("atom", item[1] + k)
+        if item[0] == "slice":
+            return ("slice", *(None if j is None else j + k for j in item[1:]))
+        return item
+    return ("tuple", [part(i) for i in layout[1]]) if layout[0] == "tuple" else part(layout)
 
 
 def _numpy_ref(obj):

@@ -89,8 +89,9 @@ def _merge_accumulations(fn, impure, adjoints: set):
                         del stmts[i]
                         merged = True
                     break
-                if any(isinstance(n.ctx, ast.Store) and n.id in inputs for n in names):
-                    break
+                if any(isinstance(n.ctx, ast.Store) and n.id in inputs for n in names) or \
+                        _updated(use):
+                    break           # (an in-place update may change a view e1 reads)
             if not merged:
                 i += 1
     block(fn.body)
@@ -265,11 +266,20 @@ def _inline_single_use(fn, impure):
                     del stmts[i]
                     done = True
                     break
-                if changes & (inputs | {target}) or not isinstance(use, (ast.Assign, ast.Expr)):
-                    break
+                if changes & (inputs | {target}) or not isinstance(use, (ast.Assign, ast.Expr)) \
+                        or _updated(use):
+                    break           # (an in-place update may change a view the value reads)
             if not done:
                 i += 1
     block(fn.body)
+
+
+def _updated(st) -> set:
+    """The names of the arrays an assignment `y[i] = v` changes in place."""
+    if st.__class__ is not ast.Assign:
+        return set()
+    return {t.value.id for t in st.targets
+            if t.__class__ is ast.Subscript and t.value.__class__ is ast.Name}
 
 
 def _rule_of(node):

@@ -1866,3 +1866,83 @@ def fft_vjp(g, x, func, n=None, axes=None, norm=None):
 
 __all__ += ["abs_jvp", "abs_vjp", "abs_slope_jvp", "abs_slope_d2", "real_part", "real_like",
             "fft_apply", "fft_vjp"]
+# ------------------------------------------------------------ in-place updates `x[idx] = v`
+
+def setitem(x, idx, v):
+    """`x[idx] = v` in place; returns `x` (the expression form of the update)."""
+    x[idx] = v
+    return x
+
+
+def unassign(g, x, idx):
+    """Adjoint of `x[idx] = v` with respect to x's earlier value: the adjoint `g` of the
+    result with zeros at `idx` (what was overwritten had no effect), as a new array of x's
+    shape (g is left as it is)."""
+    if isinstance(x, (list, tuple)):
+        raise TypeError("srcad differentiates item assignment on arrays, not on a list or tuple")
+    shape = np.shape(x)
+    if type(g) is float or np.shape(g) != shape:       # a zero, or a lazy scalar
+        out = np.empty(shape, dtype=np.result_type(_float_dtype(np.asarray(g)), _float_dtype(x)))
+        out[...] = g
+    else:
+        out = np.array(g)
+    out[idx] = 0
+    return out
+
+
+def written(t, x):
+    """The tangent of a value written into array `x` (`x[idx] = v`): `t`, or zero where x
+    is not floating (an integer array truncates what it is given: no derivative)."""
+    return t if np.issubdtype(np.result_type(x), np.inexact) else 0.0
+
+
+def owned(g, x):
+    """The adjoint `g` of array `x` as a new array of x's shape (g may be a zero, or a
+    scalar that broadcasts), which in-place updates may then change."""
+    out = np.empty(np.shape(x), dtype=np.result_type(_float_dtype(np.asarray(g)), _float_dtype(x)))
+    out[...] = g
+    return out
+
+
+def assigned_bar(g, v, idx, x=None):
+    """Adjoint of `x[idx] = v` with respect to v: `g[idx]` (a copy), summed back to v's
+    shape; where a fancy index repeats an entry only its last write counts, as in NumPy.
+    Zero where x (read for its dtype) is not floating: it truncates what it is given."""
+    if type(g) is float or x is not None and not np.issubdtype(np.result_type(x), np.inexact):
+        return 0.0 if type(g) is float else np.zeros(np.shape(v))
+    picked = np.array(g[idx])
+    if not _basic(idx):
+        order = np.arange(picked.size).reshape(picked.shape)
+        last = np.zeros(np.shape(g), dtype=np.intp)
+        last[idx] = order                              # the last write of each entry wins
+        picked = np.where(last[idx] == order, picked, 0.0)
+    extra = np.ndim(v) - picked.ndim
+    if extra > 0:                                      # v may have more (length-1) axes
+        picked = picked.reshape((1,) * extra + picked.shape)
+    return unbroadcast(picked, v)
+
+
+def assign_scatter(u, g, idx, x=None):
+    """Adjoint of `assigned_bar(g, v, idx, x)` with respect to g: zeros shaped like g with
+    `u` written (broadcast) at idx, the last write of a repeated entry winning (all zeros
+    where x is not floating)."""
+    out = np.zeros(np.shape(g), dtype=_float_dtype(np.asarray(u)))
+    if x is None or np.issubdtype(np.result_type(x), np.inexact):
+        out[idx] = u
+    return out
+
+
+__all__ += ["setitem", "unassign", "assigned_bar", "assign_scatter", "written", "owned"]
+
+
+def snapshot(v):
+    """`v` with its arrays copied (item by item in a list or tuple): a value returned after
+    a reverse sweep that puts overwritten entries back."""
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    if isinstance(v, (list, tuple)):
+        return type(v)(snapshot(x) for x in v)
+    return v
+
+
+__all__ += ["snapshot"]

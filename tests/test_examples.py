@@ -26,3 +26,15 @@ def test_example_runs(name, needs, monkeypatch, tmp_path, capsys):
     path = os.path.join(EXAMPLES, f"{name}.py")
     runpy.run_path(path, run_name="__main__")
     assert capsys.readouterr().out
+
+
+def test_readme_inplace_example_runs(tmp_path, capsys):
+    """The README's example of in-place array updates runs as written (srcad reads its
+    source: it is run from a file) and passes its own check."""
+    readme = open(os.path.join(os.path.dirname(__file__), os.pardir, "README.md")).read()
+    start = readme.index("```python", readme.index("### In-place array updates"))
+    block = readme[start + len("```python"):readme.index("```", start + 3)]
+    path = tmp_path / "readme_inplace.py"
+    path.write_text(block)
+    runpy.run_path(str(path), run_name="__main__")
+    assert "H_bar[t] = 0.0" in capsys.readouterr().out

@@ -46,6 +46,10 @@ class Facts:
     nested: set           # id(loop) of loops inside loops
     inside: set           # id(statement) of statements inside control flow
     breaks: set           # id(loop) of loops that may stop early (while, break)
+    # id(statement) -> the array an in-place update (`y[i] = v`, see rules.SetItemRule)
+    # changes: its statement assigns that name itself, whose adjoint it replaces (the
+    # adjoint of y's earlier value is y's adjoint with the overwritten part zeroed)
+    updates: dict
 
 
 def facts(fn: ir.Function, act: Activity) -> Facts:
@@ -101,7 +105,13 @@ def facts(fn: ir.Function, act: Activity) -> Facts:
         ragged=_ragged(fn, act),
         remat=_rematerialized(fn, act, fn.body[:-1], defs),
         defined_early=early, touched=touched, nested=nested, breaks=breaks,
-        inside=inside)
+        inside=inside, updates=updates(fn.body))
+
+
+def updates(body) -> dict:
+    """id(statement) -> the array it updates in place, for the in-place updates in `body`."""
+    return {id(s): s.target for s in ir.walk(body) if isinstance(s, ir.Assign) and
+            isinstance(s.value, ir.Call) and isinstance(s.value.prim, rules.SetItemRule)}
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,10 @@ class Loop:
     iterations: the previous iteration's value of the name starts at zero)."""
     entry: dict
     consumed: frozenset
+    # adjoints of arrays the body updates in place (`y[i] = v`) that are not arrays of
+    # their own before the loop: each is copied once there, so that every iteration zeroes
+    # the overwritten entries in place rather than copying the whole adjoint
+    owned_before: frozenset = frozenset()
 
 
 class Adjoints:
@@ -234,8 +248,18 @@ class Adjoints:
             for name, term in self.terms(s):
                 self.accumulate(name, term, state, wide, set(),
                                 is_wide=name in term.operands or (term.via_bar and target_wide))
+            if id(s) in self.facts.updates:
+                self.updated(s.target, state, wide)
+        if id(s) in self.facts.updates:
+            return                     # y's earlier value is y itself: its adjoint goes on
         for t in targets:
             self.consumes(t, state, wide, set(), zeroed, bound=self.restored(s, t))
+
+    def updated(self, y: str, state: dict, wide: set):
+        """After the adjoint of an in-place update of y: y's adjoint, its overwritten part
+        zeroed in place or in a new copy, is an array of its own, at least as wide as y."""
+        state[y] = OWNED
+        wide.add(y)
 
     def restored(self, s: ir.Assign, n: str) -> bool:
         """Whether the reverse sweep pops n's earlier value back after s's adjoint."""
@@ -281,6 +305,12 @@ class Adjoints:
         before = dict(state)
         for n in self.missing(before, start):          # zeroed before the loop
             self.zero(n, before, set())
+        owned_before = frozenset(
+            y for y in {self.facts.updates[id(x)] for x in ir.walk(s.body)
+                        if id(x) in self.facts.updates}
+            if before.get(y) == LIVE and y in self.act.active)
+        for y in owned_before:
+            before[y] = OWNED
         # which adjoints stay arrays of their own across iterations (so += may add into them)
         start = {n: OWNED if before.get(n) == OWNED else LIVE for n in start}
         while True:
@@ -291,7 +321,7 @@ class Adjoints:
                 break
             for n in lost:
                 start[n] = LIVE
-        self.loops[key] = hit = Loop(start, consumed)
+        self.loops[key] = hit = Loop(start, consumed, owned_before)
         return hit
 
 

@@ -27,7 +27,7 @@ from ..errors import UnsupportedSyntaxError
 from ..lower import PACK_LIST, PACK_TUPLE, UserCall
 from ..rules.helpers import BROADCASTING, FULL_BROADCAST, SCATTER, SHAPE_OF_SECOND
 from ..optimize import nodes
-from .analysis import _HELD, LIVE, Adjoints, Term, facts
+from .analysis import _HELD, LIVE, OWNED, Adjoints, Term, facts
 
 
 
@@ -37,6 +37,15 @@ class _Restore(ast.Expr):
     def __init__(self, name):
         super().__init__(value=ast.Constant(None))
         self.name = name
+
+
+class _RestorePart(ast.Expr):
+    """Placeholder: put back the entries in-place update `s` overwrote, if the reverse sweep
+    turns out to read the array's earlier values."""
+
+    def __init__(self, s):
+        super().__init__(value=ast.Constant(None))
+        self.s = s
 
 
 class _Mark(ast.Expr):
@@ -82,6 +91,15 @@ class _Reverse(Emitter):
         self.an = Adjoints(self.facts, act, self.seqs, self.terms)
         self.saved: set = set()            # primal values kept for the reverse sweep
         self.shape_only: set = set()       # ... of which only the shape is kept
+        # in-place updates (`y[i] = v`): what each statement's adjoint code reads of primal
+        # values (not only their shapes), the updates whose overwritten entries the reverse
+        # sweep puts back, and the names (value, stack or None) keeping those entries
+        self.content_read: dict = {}       # id(statement) -> names
+        self.restoring: set = set()        # id(update)
+        self.part_names: dict = {}         # id(update) -> (name, stack name or None)
+        self.view_copies: set = set()      # views of updated arrays the reverse sweep reads
+        self.in_loop = {id(x) for st in ir.walk(fn.body) if isinstance(st, (ir.For, ir.While))
+                        for x in ir.walk(st.body)}
 
     def function(self, wrt, with_value, split, single) -> list:
         fn = self.fn
@@ -114,6 +132,18 @@ class _Reverse(Emitter):
             | {sp[2] for sp in self.splits.values()}
         rev_names = [n for st in rev + grads for n in nodes(st)]
         needed = {n.id for n in rev_names if isinstance(n, ast.Name) and n.id in primal_names}
+        buffers = set(self.facts.updates.values())
+        read = needed           # (even a read of its shape keeps a view alive)
+        self.view_copies = {st.target for st in ir.walk(primal_body)
+                            if isinstance(st, ir.Assign) and isinstance(st.value, ir.Call)
+                            and isinstance(st.value.prim, rules.IndexRule)
+                            and isinstance(st.value.args[0], ir.Name)
+                            and st.value.args[0].id in buffers and st.target in read}
+        self.restoring = self.restored_updates()
+        for st in ir.walk(primal_body):
+            if id(st) in self.restoring:      # the put-back reads the array and its index
+                needed |= {a.id for a in [st.value.args[0]] + st.value.args[2:]
+                           if isinstance(a, ir.Name)}
         counters = self.saved_counters
         self.saved = ((needed & self.overwritten) - self.facts.for_targets
                       - set(self.facts.remat)) | counters
@@ -129,6 +159,11 @@ class _Reverse(Emitter):
         if with_value and isinstance(ret.value, ir.Name) and ret.value.id in self.saved:
             keep = self.new_name("value")
             body.append(assign(keep, value))
+            value = name_load(keep)
+        elif with_value and isinstance(ret.value, ir.Name) and any(
+                self.act.may_share(ret.value.id, self.facts.updates[k]) for k in self.restoring):
+            keep = self.new_name("value")      # the reverse sweep puts back earlier entries
+            body.append(assign(keep, call("snapshot", value)))
             value = name_load(keep)
         body += rev
         result = grads[0] if len(wrt) == 1 and single else \
@@ -212,7 +247,121 @@ class _Reverse(Emitter):
             if n in never_defined:
                 pre.append(assign(n, ast.Constant(None)))
             pre.append(assign(self.stack(n), ast.List(elts=[], ctx=ast.Load())))
+        for k in sorted(self.restoring, key=lambda k: self.part_names[k][0]):
+            stack = self.part_names[k][1]
+            if stack is not None:
+                pre.append(assign(stack, ast.List(elts=[], ctx=ast.Load())))
         return pre
+
+    # ------------------------------------------------------------ in-place updates
+    def restored_updates(self) -> set:
+        """The in-place updates whose overwritten entries the reverse sweep must put back:
+        those some statement's adjoint code reads the array's values before (the statement
+        comes before the update, or they share a loop), through its name or one that may
+        share its storage (a view: one taken by indexing is a copy instead, see
+        `view_copies`). Only the overwritten entries are kept."""
+        order, loops, renewed = {}, {}, {}
+
+        def visit(stmts, enclosing):
+            for st in stmts:
+                order[id(st)] = len(order)
+                loops[id(st)] = enclosing
+                inner = enclosing + (id(st),) if isinstance(st, (ir.For, ir.While)) else enclosing
+                for b in ir.blocks(st):
+                    visit(b, inner)
+                if isinstance(st, (ir.For, ir.While)):
+                    # the arrays each iteration makes anew, before what comes after in it
+                    renewed[id(st)] = {(x.target, order[id(x)]) for x in st.body
+                                       if isinstance(x, ir.Assign) and id(x) not in
+                                       self.facts.updates and isinstance(x.target, str)}
+        visit(self.fn.body, ())
+
+        def before(r, k, y) -> bool:
+            """Whether statement r may run before update k of y on y's same array."""
+            if order[r] < order[k]:
+                return True
+            common = [lp for lp in loops[k] if lp in loops[r]]
+            # later in a loop's body: the next iteration's update, unless the iteration
+            # makes y anew before it
+            return bool(common) and not any(t == y and o < order[k]
+                                            for t, o in renewed[common[-1]])
+        out = set()
+        for k, y in self.facts.updates.items():
+            for r, names in self.content_read.items():
+                if before(r, k, y) and \
+                        any(n == y or self.act.may_share(n, y) and n not in self.view_copies
+                            for n in names):
+                    out.add(k)
+                    break
+        for st in ir.walk(self.fn.body):
+            if id(st) in out:
+                y = st.target
+                base = self.new_name(f"{self.fn.versions.get(y, y)}_old")
+                stack = self.new_name(f"{base}_stack") if id(st) in self.in_loop else None
+                self.part_names[id(st)] = (base, stack)
+        return out
+
+    def content_reads(self, stmts) -> set:
+        """The primal names the adjoint code `stmts` reads the values of (an argument a
+        helper reads only for its shape does not count; a helper call's residuals count as
+        its arguments)."""
+        shaped = set()
+        for st in stmts:
+            for node in ast.walk(st):
+                func = self.helper_of(node) if isinstance(node, ast.Call) else None
+                rule = rules.lookup(func) if func is not None else None
+                if rule is not None and rule.shape_args:
+                    names = [p for p, _ in rule.params]
+                    shaped |= {id(a) for k, a in enumerate(node.args)
+                               if k < len(names) and names[k] in rule.shape_args}
+        reads = {n.id for st in stmts for n in ast.walk(st) if isinstance(n, ast.Name) and
+                 isinstance(n.ctx, ast.Load) and id(n) not in shaped}
+        for _, _, res, atoms, _ in self.splits.values():
+            if res in reads:
+                reads |= {a.id for a in atoms if isinstance(a, ir.Name)}
+        return reads
+
+    def part(self, s: ir.Assign, ctx=ast.Load) -> ast.expr:
+        """`y[index]` of in-place update `s`."""
+        v = s.value
+        return ast.Subscript(value=name_load(s.target),
+                             slice=rules.index_ast(v.static, [ir.atom_ast(a) for a in v.args],
+                                                   True), ctx=ctx())
+
+    def save_part(self, s: ir.Assign) -> ast.stmt:
+        """Before update `s`: keep a copy of the entries it overwrites."""
+        name, stack = self.part_names[id(s)]
+        copy = ast.Call(func=ast.Attribute(value=name_load("np"), attr="copy", ctx=ast.Load()),
+                        args=[self.part(s)], keywords=[])
+        if stack is None:
+            return assign(name, copy)
+        return ast.Expr(ast.Call(func=ast.Attribute(value=name_load(stack), attr="append",
+                                                    ctx=ast.Load()), args=[copy], keywords=[]))
+
+    def restore_part(self, s: ir.Assign) -> list:
+        """After the adjoint of update `s`: the entries it overwrote, put back."""
+        name, stack = self.part_names[id(s)]
+        out = []
+        if stack is not None:
+            out.append(assign(name, ast.Call(func=ast.Attribute(
+                value=name_load(stack), attr="pop", ctx=ast.Load()), args=[], keywords=[])))
+        out.append(ast.Assign(targets=[self.part(s, ast.Store)], value=name_load(name), lineno=0))
+        return out
+
+    def update_adjoint(self, s: ir.Assign, state, out):
+        """The adjoint of y's earlier value, for update `s` of y: y's adjoint with zeros
+        where `s` wrote, in place when the adjoint is y's own array, else a new one."""
+        y, v = s.target, s.value
+        bar = self.d(y)
+        if state.get(y) == OWNED:
+            out.append(v.prim.emit_stmt([name_load(bar), ast.Constant(0.0)]
+                                        + [ir.atom_ast(a) for a in v.args[2:]], v.static))
+        else:
+            x = v.prim.storage_args[0]
+            out.append(assign(bar, self.template(v.prim.vjp[x], s, {"out_bar": name_load(bar)})))
+        self.an.updated(y, state, self.wide)
+        self.lazy.discard(y)
+        self.lazy_def.pop(y, None)
 
     def split_functions(self, wrt, fwd, rev, grads, ret, counters):
         fn = self.fn
@@ -264,9 +413,14 @@ class _Reverse(Emitter):
     # ------------------------------------------------------------ forward sweep
     def fwd_block(self, stmts, in_loop=False) -> list:
         out = []
+        buffers = set(self.facts.updates.values())
         for s in stmts:
             self.mark(s, out)
-            if isinstance(s, ir.Assign):
+            if isinstance(s, ir.Assign) and id(s) in self.facts.updates:
+                if id(s) in self.restoring:
+                    out.append(self.save_part(s))
+                out.append(ir.assign_stmt_ast(s))
+            elif isinstance(s, ir.Assign):
                 split = self.splits.get(id(s))
                 for t in ir.targets(s) + ((split[2],) if split else ()):
                     if t in self.saved and id(s) not in self.facts.first_defs:
@@ -275,12 +429,21 @@ class _Reverse(Emitter):
                                                            ctx=ast.Load()),
                                         args=[name_load(t)], keywords=[]) \
                             if t in self.shape_only else name_load(t)
+                        if t in buffers and t not in self.shape_only:
+                            kept = call("snapshot", kept)   # its entries change in place later
                         out.append(ast.Expr(ast.Call(
                             func=ast.Attribute(value=name_load(self.stack(t)), attr="append",
                                                ctx=ast.Load()), args=[kept], keywords=[])))
                 if split:
                     fwd, _, res, atoms, _ = split
                     out.append(assign((s.target, res), call(fwd, *map(ir.atom_ast, atoms))))
+                elif s.target in self.view_copies:
+                    # a view of an array updated in place later, read by the reverse sweep:
+                    # a copy, which keeps the values it had (Python's view is not read after
+                    # the update: the alias analysis refuses that)
+                    out.append(assign(s.target, ast.Call(
+                        func=ast.Attribute(value=name_load("np"), attr="copy", ctx=ast.Load()),
+                        args=[ir.expr_ast(s.value)], keywords=[])))
                 else:
                     out.append(assign(s.target, ir.expr_ast(s.value)))
             elif isinstance(s, ir.If):
@@ -418,6 +581,12 @@ class _Reverse(Emitter):
                 self.rev_assign(s, state, out)
             if self.facts.remat and out:
                 out[:0] = self.recompute(out)
+            self.content_read[id(s)] = self.content_reads(out)
+            if id(s) in self.facts.updates:
+                out.append(_RestorePart(s))   # y's earlier value is y itself: not consumed
+                if live:
+                    self.mark_rev(s, out)
+                return out
             if id(s) in self.splits:
                 targets = targets + (self.splits[id(s)][2],)
             self.consume(targets, state, out, restore=id(s) not in self.facts.first_defs)
@@ -475,6 +644,8 @@ class _Reverse(Emitter):
             lazy = (lazy_in or made_lazy) and not self._full(expr, name)
             self.accumulate(name, expr, state, out, lazy=lazy,
                             wide=self._wide(expr, name, wide_bar))
+        if id(s) in self.facts.updates:
+            self.update_adjoint(s, state, out)
 
     def rule_terms(self, s: ir.Assign):
         """A rule call's adjoint terms, instantiated once (the analysis reads them, the
@@ -496,7 +667,10 @@ class _Reverse(Emitter):
                 shared = name_load(name)
             extra["SHARED"] = shared
         contributions: dict = {}             # one statement per input, even for x * x
+        replaced = prim.storage_args[0] if id(s) in self.facts.updates else None
         for p, a, tmpl in self.active_rules(s, bound, prim.vjp, "reverse"):
+            if p == replaced:
+                continue                     # the updated array's adjoint: update_adjoint
             expr, made_lazy = self.lazify(self.template(tmpl, s, extra), a.id, s)
             contributions.setdefault(a.id, []).append((expr, made_lazy))
         parts = [(n, sum_exprs([e for e, _ in c]), any(m for _, m in c))
@@ -667,6 +841,10 @@ class _Reverse(Emitter):
         entry = self.an.wide_entry(s, self.wide)
         info = self.an.loop(s, state, entry, self.zero_on_consume)
         self.reconcile(state, info.entry, pre)
+        for y in sorted(info.owned_before):          # see Loop.owned_before
+            pre.append(assign(self.d(y), self.helper_call(runtime.owned, name_load(self.d(y)),
+                                                          name_load(y))))
+            state[y] = OWNED
         outer_zero = self.zero_on_consume
         self.zero_on_consume = outer_zero | info.consumed
         body_state = dict(info.entry)
@@ -703,6 +881,10 @@ class _Reverse(Emitter):
     def replace_restores(self, stmts) -> list:
         out = []
         for st in stmts:
+            if isinstance(st, _RestorePart):
+                if id(st.s) in self.restoring:
+                    out += self.restore_part(st.s)
+                continue
             if isinstance(st, _Restore):
                 if st.name in self.saved:
                     out.append(assign(st.name, ast.Call(func=ast.Attribute(

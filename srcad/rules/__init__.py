@@ -222,7 +222,7 @@ def _check_templates(rule: Rule):
                          "placeholder's name; rename it")
     known = set(params) | {"out", "out_bar"} | {f"{p}_dot" for p in params} | \
         set(runtime_namespace()) | TEMPLATE_BUILTINS | \
-        ({"IDX"} if isinstance(rule, IndexRule) else set())
+        ({"IDX"} if isinstance(rule, (IndexRule, SetItemRule)) else set())
     shared = {"SHARED"} if rule.vjp_shared is not None else set()
     checks = [("jvp", t, known) for t in rule.jvp.values()] + \
         [("vjp", t, known | shared) for t in rule.vjp.values()] + \
@@ -249,6 +249,25 @@ class IndexRule(Rule):
 
     def emit(self, args, kwargs, static, names) -> ast.expr:
         return ast.Subscript(value=args[0], slice=index_ast(static, args, True), ctx=ast.Load())
+
+
+class SetItemRule(Rule):
+    """`x[index] = v`: changes the array `x` in place (its call's first two atoms are x and
+    v, the index's layout is static over the atoms after them, as for IndexRule). In the
+    IR its statement assigns x's own name (`y = SETITEM(y, v, i)`: the same object, now
+    changed), printed as the statement `y[i] = v`. Templates name the whole index `IDX`;
+    the vjp of `x` is x's whole new adjoint (it replaces, not adds to, the adjoint of the
+    name the statement assigns), and the tangent is the same update of the tangents."""
+
+    def emit(self, args, kwargs, static, names) -> ast.expr:
+        return ast.Call(func=ast.Name(id="setitem", ctx=ast.Load()),
+                        args=[args[0], index_ast(static, args, False), args[1]], keywords=[])
+
+    def emit_stmt(self, args, static) -> ast.stmt:
+        """The update as a statement: `x[index] = v` over the call's argument ASTs."""
+        target = ast.Subscript(value=args[0], slice=index_ast(static, args, True),
+                               ctx=ast.Store())
+        return ast.Assign(targets=[target], value=args[1], lineno=0)
 
 
 def index_ast(layout, atoms, subscript: bool) -> ast.expr:

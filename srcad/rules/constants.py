@@ -55,4 +55,4 @@ defrule(np.array, "x, dtype=None, *, copy=True, order='K', subok=False, ndmin=0"
 defrule(np.asarray, "x, dtype=None, order=None", name="np.asarray", kind=ANY, storage="same",
         jvp="cast_tangent(np.asarray(x_dot), out)",
         vjp="cast_adjoint(unreshape(out_bar, x), out)")
-defrule(np.copy, "x", name="np.copy", kind=ANY, jvp="x_dot", vjp="out_bar")
+defrule(np.copy, "x", name="np.copy", kind=ANY, jvp="np.copy(x_dot)", vjp="out_bar")

@@ -15,7 +15,8 @@ import operator
 import numpy as np
 
 from .. import runtime
-from . import ANY, FLOAT, INT, NONE, IndexRule, Template, defpartials, defrule, defunary
+from . import (ANY, FLOAT, INT, NONE, IndexRule, SetItemRule, Template, defpartials, defrule,
+               defunary)
 
 # ------------------------------------------------------------ arithmetic
 defrule(operator.add, "x, y", primal="x + y",
@@ -165,6 +166,16 @@ GETITEM = IndexRule(key=operator.getitem, params=[("x", None)], kind="index", st
                     storage_args=("x",),
                     jvp={"x": Template("x_dot[IDX]")},
                     vjp={"x": Template("unindex(out_bar, x, IDX)")})
+
+# `y[idx] = v` changes the array y in place: its statement assigns y itself (see SetItemRule),
+# the tangent is the same update of the tangents, and the adjoint of y's earlier value is
+# y's adjoint with zeros where it was overwritten (the reverse emitter restores the
+# overwritten entries where the reverse sweep reads y's earlier values)
+SETITEM = SetItemRule(key=runtime.setitem, params=[("x", None), ("v", None)], kind="first",
+                      storage="same", storage_args=("x",), inplace=True, passthrough=True,
+                      pure=False, jvp={"x": Template("x_dot"), "v": Template("written(v_dot, x)")},
+                      vjp={"x": Template("unassign(out_bar, x, IDX)"),
+                           "v": Template("assigned_bar(out_bar, v, IDX, x)")})
 
 # ------------------------------------------------------------ Python lists
 # `xs.append(v)` is lowered to `xs = [*xs, v]`: lists stay values, so loops may save them.

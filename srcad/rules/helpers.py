@@ -40,6 +40,18 @@ defrule(runtime.index_add, "acc, idx, g", name="index_add", kind=ANY, pure=False
 # reshapes back to g's shape
 deflinear(runtime.unreshape, "g, like, order='C'", vjp="unreshape(out_bar, g, order)",
           storage="view", shape_args="like")
+# the adjoints of `x[idx] = v` (see core.SETITEM): linear in their first argument
+deflinear(runtime.unassign, "g, x, idx", vjp="unbroadcast(unassign(out_bar, x, idx), g)",
+          shape_args="x")
+deflinear(runtime.assigned_bar, "g, v, idx, x=None", vjp="assign_scatter(out_bar, g, idx, x)",
+          shape_args="v, x")
+deflinear(runtime.written, "t, x", vjp="written(out_bar, x)", shape_args="x")
+deflinear(runtime.owned, "g, x", vjp="unbroadcast(out_bar, g)", shape_args="x")
+deflinear(runtime.assign_scatter, "u, g, idx, x=None", vjp="assigned_bar(out_bar, u, idx, x)",
+          shape_args="g, x")
+# a copy of a value (arrays copied, None and numbers as they are): the stacks of arrays
+# updated in place keep these
+deflinear(runtime.snapshot, "v", vjp="out_bar", kind="first")
 deflinear(runtime.untranspose, "g, axes=None", vjp="np.transpose(out_bar, axes)",
           storage="view")
 # matmul_vjp_x(g, x, y) = g @ y.T is bilinear in (g, y); x gives only its shape
@@ -102,7 +114,7 @@ deflinear(runtime.unrepeat, "g, x, repeats, axis=None",
           vjp="np.repeat(out_bar, repeats, axis)")
 deflinear(runtime.cast_tangent, "t, like", storage="same",
           vjp="cast_adjoint(out_bar, like)")
-deflinear(runtime.cast_adjoint, "g, like", storage="same",
+deflinear(runtime.cast_adjoint, "g, like", storage="same", shape_args="like",
           vjp="cast_adjoint(out_bar, like)")
 # pieces out, pieces back: a list of adjoints joins into one
 deflinear(runtime.unconcatenate, "g, xs, axis=0", holds="g",

@@ -44,4 +44,6 @@ defmethod("flatten", "x, order='C'", kind=ANY,
 defmethod("astype", "x, dtype", kind=ANY,
           jvp="cast_tangent(x_dot, out)",
           vjp="cast_adjoint(out_bar, out)")
-defmethod("copy", "x, order='C'", kind="first", jvp="x_dot", vjp="out_bar")
+# a copy's tangent is a copy too: the primal copy may be updated in place (`y[i] = v`), and
+# so then is its tangent
+defmethod("copy", "x, order='C'", kind="first", jvp="np.copy(x_dot)", vjp="out_bar")

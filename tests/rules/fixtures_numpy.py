@@ -28,7 +28,8 @@ from srcad.runtime import (abs_jvp, abs_slope_d2, abs_slope_jvp, abs_vjp, fft_ap
                            unconcatenate, uncumsum, undiag, undiagonal, unhstack, unindex,
                            unreduce, unreduce_vjp, unrepeat, unreshape, unsplit, unstack, untile,
                            untranspose, unvstack,
-                           zeros_like)
+                           zeros_like, unassign, assigned_bar, assign_scatter, snapshot, written,
+                           owned)
 
 SAMPLES = []                      # (function, [argument tuples])
 AUTOGRAD_LACKS = {}               # "name" or "name-k" (its k-th args) -> why autograd is no oracle
@@ -465,6 +466,31 @@ def helper_index_add(acc, g):
     return a
 
 
+@sample((pos(4), pos(4)))
+def helper_unassign(g, x):
+    return unassign(g, x, [0, 2]) * x
+
+
+@sample((pos(4), pos(3)), (pos(4), pos(1)))
+def helper_assigned_bar(g, v):
+    return assigned_bar(g, v, [3, 0, 3]) * v          # a repeated entry: its last write counts
+
+
+@sample((pos(3), pos(4)))
+def helper_assign_scatter(u, g):
+    return assign_scatter(u, g, [3, 0, 3]) * g
+
+
+@sample((pos(3), pos(3)), (pos(1), pos(3)))
+def helper_owned_written(g, x):
+    return owned(g, x) * x + written(g, x) * x
+
+
+@sample((pos(3),))
+def helper_snapshot(x):
+    return snapshot(x * 2.0) * x
+
+
 @sample((pos(3), pos(3)))
 def helper_repeat_items(g, x):
     parts = repeat_items(g * 2.0, [x, x * x])         # sum's adjoint: g for every item
@@ -506,8 +532,9 @@ def helper_weights(x, y):
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_broadcasting, helper_unreduce, helper_unreduce_vjp, helper_grad_like,
-      helper_unindex, helper_index_add,
-      helper_untranspose, helper_unreshape, helper_dot_vjp, helper_matmul_vjp, helper_weights)
+      helper_unindex, helper_index_add, helper_unassign, helper_assigned_bar,
+      helper_assign_scatter, helper_snapshot, helper_owned_written, helper_untranspose,
+      helper_unreshape, helper_dot_vjp, helper_matmul_vjp, helper_weights)
 
 
 # ============================================================ containers table
