@@ -51,8 +51,8 @@ defrule(np.linspace, "start, stop, num=50, endpoint=True, retstep=False, dtype=N
 defrule(np.array, "x, dtype=None, *, copy=True, order='K', subok=False, ndmin=0", name="np.array",
         kind=ANY, storage="same", copy_flag="copy",
         jvp="cast_tangent(np.array(x_dot, ndmin=ndmin), out)",
-        vjp="cast_adjoint(np.reshape(out_bar, np.shape(x)), out)")
+        vjp="cast_adjoint(np.reshape(bcast(out_bar, out), np.shape(x)), out)")
 defrule(np.asarray, "x, dtype=None, order=None", name="np.asarray", kind=ANY, storage="same",
         jvp="cast_tangent(np.asarray(x_dot), out)",
-        vjp="cast_adjoint(np.reshape(out_bar, np.shape(x)), out)")
+        vjp="cast_adjoint(np.reshape(bcast(out_bar, out), np.shape(x)), out)")
 defrule(np.copy, "x", name="np.copy", kind=ANY, jvp="x_dot", vjp="out_bar")
