@@ -129,7 +129,7 @@ def specialize(helper, parsed, fparams: dict, line: int):
     for what its value captures, rebuilt first thing by a Maker; every other parameter is
     positional and without default (the caller passes them all). Memoised per layout."""
     key = (helper, helper.__code__, helper.__defaults__,
-           tuple((p, fv.layout()) for p, fv in sorted(fparams.items())))
+           tuple((p, fv.layout(), tuple(fv.extras)) for p, fv in sorted(fparams.items())))
     try:
         found = _SPECS.get(key)
     except TypeError:
@@ -159,8 +159,9 @@ def specialize(helper, parsed, fparams: dict, line: int):
     for p in own:
         if p in fparams:
             fv = fparams[p]
-            n = len(fv.pre) + len(fv.kw) + len(fv.extras)
-            cap = [fresh(f"{p}_c{i}") for i in range(n)]
+            # named for what they hold: a partial's arguments, a closure's variables
+            cap = [fresh(f"{p}_arg{i}") for i in range(len(fv.pre))] + \
+                [fresh(f"{p}_{k}") for k in fv.kw] + [fresh(f"{p}_{x}") for x in fv.extras]
             new_params += cap
             mk = fresh(f"{p}_make")
             makers[mk] = Maker(fv.layout())

@@ -401,6 +401,9 @@ class _Lowerer:
         if name in self.version or name in self.params and name not in self.funcvals:
             raise self.error(UnsupportedSyntaxError, f"{name!r} holds a function here and a "
                              "value elsewhere; use two names", node)
+        if self.depth and name in self.funcvals:
+            raise self.error(UnsupportedSyntaxError, f"{name!r} is bound to different functions "
+                             "inside if/for/while; give each its own name", node)
         self.funcvals[name] = fv
 
     def func_value(self, node):

@@ -36,6 +36,7 @@ CASES = [
     (F.det, (A3,)),
     (F.det_of, (A3,)),
     (F.array_unused_on_the_last_path, (0.7,)),
+    (F.inactive_specialised_helper, (0.5, 1.5)),
 ]
 IDS = [f.__name__ for f, _ in CASES]
 
@@ -172,7 +173,8 @@ def test_the_recursive_derivative_calls_itself():
 
 REFUSED = [(F.stores_a_function, (0.5,), "used as data"),
            (F.function_in_a_branch, (0.5,), "inside if/for/while"),
-           (F.function_to_numpy, (0.5,), "calling the result of np.vectorize")]
+           (F.function_to_numpy, (0.5,), "calling the result of np.vectorize"),
+           (F.def_in_branches, (0.5,), "bound to different functions")]
 
 
 @pytest.mark.parametrize("func, args, words", REFUSED, ids=[f.__name__ for f, _, _ in REFUSED])
@@ -197,10 +199,13 @@ def test_differentiating_with_respect_to_a_function_is_refused():
         srcad.grad(F.apply, wrt=0)(np.sin, X3)
 
 
-def test_the_lambda_is_called_by_name_in_the_generated_code():
+def test_the_helper_copied_for_a_lambda_takes_what_the_lambda_reads():
+    """apply_twice(lambda t: a * np.tanh(t), x): the copy of apply_twice takes a (as g_a)
+    and passes it to the lambda's derivative, so a's adjoint flows back."""
     text = srcad.source(F.lambda_to_helper, wrt=(0, 1))
-    assert "apply_twice" in text and "lambda" not in text.split("def ")[0]
-    assert isinstance(F.lambda_to_helper, types.FunctionType)
+    assert "def apply_twice_1_fwd(x, g_a):" in text
+    assert "v0, v0_res = lambda__fwd(x, g_a)" in text
+    assert "return (grad_like(x_bar_lambda_, x), grad_like(g_a_bar, g_a))" in text
 
 
 def test_partial_of_a_global_helper_keeps_python_semantics():
