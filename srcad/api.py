@@ -13,6 +13,7 @@ from . import pipeline, runtime
 from .errors import SrcadError
 from .frontend import describe
 from .activity import SEQ
+from .funcs import is_function
 from .rules import FLOAT, INT
 
 _SCALAR_KINDS = (FLOAT, INT)
@@ -505,6 +506,8 @@ def jvp(f, primals, tangents):
     params = pipeline.params_of(f)
     full = _full_args(f, primals, "jvp")
     for i, (p, t) in enumerate(zip(primals, tangents)):
+        if is_function(p):
+            continue                                 # a function carries no tangent
         if pipeline.is_complex(p):
             raise SrcadError(f"argument {params[i]!r} of {_name(f)} is complex: srcad "
                              "differentiates real-valued functions of real arguments only")
@@ -519,7 +522,33 @@ def jvp(f, primals, tangents):
 
 
 def _float_positions(args) -> tuple:
-    return tuple(i for i, a in enumerate(args) if pipeline.kind_of(a) != INT)
+    """The positions that carry a derivative: not integers, not functions."""
+    return tuple(i for i, a in enumerate(args)
+                 if pipeline.kind_of(a) != INT and not is_function(a))
+
+
+def jvp_transform(f, positions, n):
+    """`w(*args, *tangents)`: f's forward derivative at its `n` arguments `args` (a call
+    of srcad.jvp inside a differentiated function is a call of `w`)."""
+    def jvp_of(*args):
+        full, kinds = _prepare(args[:n], positions)
+        df = _func(pipeline.get(f, "forward", positions, kinds, False))
+        return df(*full, *args[n:])
+    jvp_of.__srcad_transform__ = ("jvp", f, positions, False)
+    jvp_of.__qualname__ = jvp_of.__name__ = f"jvp_{getattr(f, '__name__', 'f')}"
+    return jvp_of
+
+
+def vjp_transform(f, positions, n):
+    """`w(*args, cotangent)`: f's gradients at `args` for `positions`, scaled by the
+    cotangent (a pullback of srcad.vjp inside a differentiated function calls `w`)."""
+    def vjp_of(*args):
+        full, kinds = _prepare(args[:n], positions)
+        df = _func(pipeline.get(f, "reverse", positions, kinds, False))
+        return df(*full, args[n])
+    vjp_of.__srcad_transform__ = ("vjp", f, positions, False)
+    vjp_of.__qualname__ = vjp_of.__name__ = f"vjp_{getattr(f, '__name__', 'f')}"
+    return vjp_of
 
 
 def vjp(f, *primals):

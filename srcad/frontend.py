@@ -94,6 +94,7 @@ class Parsed:
     resolved: dict = field(default_factory=dict)  # free name -> what it resolved to
     chains: dict = field(default_factory=dict)    # (name, attrs) -> what it resolved to
     bound: str | None = None          # a bound method's first parameter, now a constant
+    statics: dict = field(default_factory=dict)   # parameter -> the function it is given
 
     def lineno(self, node) -> int:
         return getattr(node, "lineno", 1) + self.line_offset

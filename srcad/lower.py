@@ -17,6 +17,7 @@ import ast
 import builtins
 import copy
 import dataclasses
+import functools
 import inspect
 import operator
 import textwrap
@@ -24,9 +25,10 @@ import types
 
 import gast
 
-from . import idioms, ir, rules, runtime
+from . import funcs, idioms, ir, rules, runtime
 from .errors import NonDifferentiableError, UnsupportedSyntaxError
 from .frontend import Parsed
+from .funcs import FuncList, FuncVal
 
 _BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
            gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,
@@ -169,7 +171,9 @@ class _Lowerer:
         self.injected: dict = {}         # emitted name -> object (user callees)
         self.merge_names: set = set()
         self.deleted: set = set()        # user variables unbound by `del` (not assigned since)
-        self.nested_defs: dict = {}
+        self.funcvals: dict = {}         # name -> the function value it holds (funcs.FuncVal)
+        for p, obj in parsed.statics.items():
+            self.funcvals[p] = FuncVal(obj, label=p, root=ir.Name(p))
         self.body: list = []
         self.line = parsed.lineno(parsed.tree)
         fn = self.tree
@@ -407,9 +411,6 @@ class _Lowerer:
     def visit_Try(self, s, line):
         idioms.try_(self, s, line)
 
-    def visit_FunctionDef(self, s, line):
-        self.lift(s)
-
     def mark_inplace(self, name, old):
         """The statement that just wrote user variable `name` changes `old` in place in Python
         (so values computed earlier from anything sharing it may be stale: no reuse)."""
@@ -420,18 +421,26 @@ class _Lowerer:
                 st.inplace_of = old.id
                 break
 
-    def lift(self, node):
-        """A nested `def g(...)`: compile it as a helper whose extra trailing parameters are
-        the enclosing function's variables it reads (passed at each call, as Python reads
-        them when g runs); calls of `g` become calls of that helper."""
+    def lift(self, node, name=None) -> FuncVal:
+        """A nested `def g(...)` (or a lambda, as a def): compile it as a helper whose extra
+        trailing parameters are the enclosing function's variables it reads (passed at each
+        call, as Python reads them when g runs); a def binds its name to that value."""
+        if isinstance(node, gast.Lambda):
+            ret = gast.copy_location(gast.Return(value=node.body), node.body)
+            node = gast.copy_location(gast.FunctionDef(
+                name=name or "lambda_", args=node.args, body=[ret], decorator_list=[],
+                returns=None, type_comment=None, type_params=[]), node)
         if node.decorator_list:
             raise self.error(UnsupportedSyntaxError, "a decorated nested def is not supported",
                              node.decorator_list[0])
         args = node.args
+        if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
+            raise self.error(UnsupportedSyntaxError, "a nested def or lambda with *args, **kwargs "
+                             "or keyword-only parameters is not supported", node)
         own = {a.id for a in list(args.args) + list(args.kwonlyargs)} | \
             {n.id for n in _walk_own(node) if isinstance(n, gast.Name)
              and isinstance(n.ctx, gast.Store)}
-        outer = self.locals | set(self.p.closure)
+        outer = self.locals | set(self.p.closure) | set(self.funcvals)
         extras = sorted({n.id for n in gast.walk(node) if isinstance(n, gast.Name)
                          and isinstance(n.ctx, gast.Load) and n.id in outer and n.id not in own})
         lifted = copy.deepcopy(node)
@@ -448,46 +457,196 @@ class _Lowerer:
         text = "\n" * (line - 1) + textwrap.dedent(ast.unparse(tree)) + "\n"
         code = compile(text, self.p.filename, "exec")
         fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
-        func = types.FunctionType(fcode, self.p.globals, node.name, defaults or None)
-        if defaults:                       # defaults belong to g's own trailing parameters
-            func.__defaults__ = None
+        func = types.FunctionType(fcode, self.p.globals, node.name, None)
+        func.__qualname__ = f"{self.tree.name}.<locals>.{node.name}"
         from .frontend import GENERATED
         GENERATED[fcode] = text
-        self.nested_defs[node.name] = (func, extras, defaults, len(args.args))
+        return FuncVal(func, extras=extras, nown=len(args.args),
+                       names=tuple(a.id for a in args.args), defaults=defaults,
+                       label=node.name)
 
-    def nested_call(self, node, dest):
-        func, extras, defaults, nparams = self.nested_defs[node.func.id]
-        args = [self.expr(a) for a in node.args]
-        kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
-        names = [a.id for a in self.nested_defs_params(node.func.id)]
-        for k, name in enumerate(names[len(args):nparams]):
-            if name in kwargs:
-                args.append(kwargs.pop(name))
-            elif k + len(args) >= nparams - len(defaults):
-                args.append(ir.Const(defaults[k + len(args) - (nparams - len(defaults))]))
-            else:
-                raise self.error(UnsupportedSyntaxError, f"{node.func.id}() is missing "
-                                 f"argument {name!r}", node)
-        if kwargs:
-            raise self.error(UnsupportedSyntaxError, f"{node.func.id}() got unexpected keyword "
-                             f"arguments {sorted(kwargs)}", node)
-        args += [self.name(gast.Name(id=x, ctx=gast.Load(), annotation=None, type_comment=None))
-                 for x in extras]
-        if node.func.id not in self.injected or self.injected[node.func.id] is not func:
-            self.injected[node.func.id] = func
-        return self.call_prim(UserCall(func, node.func.id), args, dest=dest)
+    def visit_FunctionDef(self, s, line):
+        self.bind_funcval(s.name, self.lift(s), s)
 
-    def nested_defs_params(self, name):
-        func = self.nested_defs[name][0]
-        code = func.__code__
-        return [gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None)
-                for n in code.co_varnames[:code.co_argcount]]
+    def bind_funcval(self, name, fv, node):
+        """`name` holds function value `fv` from here on (it is no SSA variable)."""
+        if name in self.version or name in self.params and name not in self.funcvals:
+            raise self.error(UnsupportedSyntaxError, f"{name!r} holds a function here and a "
+                             "value elsewhere; use two names", node)
+        if self.depth and name in self.funcvals:
+            raise self.error(UnsupportedSyntaxError, f"{name!r} is bound to different functions "
+                             "inside if/for/while; give each its own name", node)
+        self.funcvals[name] = fv
 
+    def func_value(self, node):
+        """The function value (FuncVal, or FuncList of them) `node` stands for, known at
+        build time, or None when it is no function: a lambda, a name holding a function, a
+        function of a module, `acts[k]` of a list of functions, `functools.partial(h, ...)`,
+        `srcad.grad(g)` and the other transforms. Lowers what the value captures."""
+        if isinstance(node, gast.Lambda):
+            return self.lift(node)
+        if isinstance(node, gast.Name):
+            if node.id in self.funcvals:
+                return self.funcvals[node.id]
+            if node.id in self.locals:
+                return None
+        if isinstance(node, (gast.Name, gast.Attribute)):
+            root = node
+            while isinstance(root, gast.Attribute):
+                root = root.value
+            if not isinstance(root, gast.Name) or root.id in self.locals or \
+                    root.id in self.funcvals:
+                return None
+            try:
+                obj = self.callee(node)
+            except UnsupportedSyntaxError:
+                return None
+            if funcs.is_function(obj):
+                return FuncVal(obj, label=_describe(node),
+                               root=ir.Name(node.id) if isinstance(node, gast.Name) else None)
+            if isinstance(obj, (list, tuple)) and obj and all(map(funcs.is_function, obj)):
+                if not isinstance(obj, tuple):          # a tuple is checked when it is called
+                    raise self.error(UnsupportedSyntaxError, f"the global list of functions "
+                                     f"{_describe(node)} may change after the derivative is "
+                                     "built; make it a tuple", node)
+                return FuncList([FuncVal(o, label=_describe(node)) for o in obj])
+            return None
+        if isinstance(node, (gast.List, gast.Tuple)) and node.elts:
+            items = [self.func_value(e) if not isinstance(e, gast.Starred) else None
+                     for e in node.elts]
+            if all(isinstance(i, FuncVal) for i in items):
+                return FuncList(items)
+            return None
+        if isinstance(node, gast.Dict) and node.keys and \
+                all(isinstance(k, gast.Constant) for k in node.keys):
+            items = [self.func_value(v) for v in node.values]
+            if all(isinstance(i, FuncVal) for i in items):
+                return FuncList({k.value: i for k, i in zip(node.keys, items)})
+            return None
+        if isinstance(node, gast.Subscript):
+            fl = self.func_value(node.value)
+            if not isinstance(fl, FuncList):
+                return None
+            if not isinstance(node.slice, gast.Constant):
+                raise self.error(UnsupportedSyntaxError, f"{_describe(node)}: a list or dict of "
+                                 "functions is indexed by a constant only (or iterated with "
+                                 "for)", node)
+            try:
+                return fl.items[node.slice.value]
+            except (IndexError, KeyError, TypeError):
+                raise self.error(UnsupportedSyntaxError, f"{_describe(node)} does not exist",
+                                 node) from None
+        if isinstance(node, gast.Call):
+            if not isinstance(node.func, (gast.Name, gast.Attribute)) or \
+                    isinstance(node.func, gast.Name) and \
+                    (node.func.id in self.locals or node.func.id in self.funcvals):
+                return None
+            try:
+                head = self.callee(node.func)
+            except UnsupportedSyntaxError:
+                return None
+            if isinstance(head, funcs.Maker):
+                atoms = [self.arg(a) for a in node.args]       # the helper's parameters
+                return head.funcval(atoms, [a.id for a in node.args])
+            if head is functools.partial:
+                return self.partial(node)
+            return self.transform(node)
+        return None
+
+    def partial(self, node) -> FuncVal:
+        """`functools.partial(h, a, k=b)`: h with a and b bound (taken now, as Python does)."""
+        if not node.args or any(isinstance(a, gast.Starred) for a in node.args) or \
+                any(k.arg is None for k in node.keywords):
+            raise self.error(UnsupportedSyntaxError, "functools.partial(h, ...) needs the "
+                             "function first and no *args or **kwargs", node)
+        fv = self.func_value(node.args[0])
+        if fv is None:
+            raise self.error(UnsupportedSyntaxError, f"functools.partial of "
+                             f"{_describe(node.args[0])}, which is not a function srcad knows",
+                             node)
+
+        def now(a):
+            a = self.arg(a)
+            return self.copy(a, self.line) if isinstance(a, ir.Name) else a
+        pre = [now(a) for a in node.args[1:]]
+        kw = {k.arg: now(k.value) for k in node.keywords}
+        if fv.extras and (fv.kw or kw):
+            raise self.error(UnsupportedSyntaxError, "functools.partial with keywords of a "
+                             "nested def or lambda is not supported; bind them positionally",
+                             node)
+        return FuncVal(fv.obj, fv.pre + pre, {**fv.kw, **kw}, fv.extras, fv.nown, fv.names,
+                       fv.defaults, f"partial({fv.label})", fv.tail)
+
+    def unpartial(self, fv):
+        """A functools.partial object given as a value: its function, with its arguments
+        read from the object when the derivative runs (constants: never differentiated)."""
+        part = fv.obj
+        if not isinstance(part, functools.partial):
+            return fv
+        if fv.root is None or fv.extras:
+            raise UnsupportedSyntaxError(f"the functools.partial {fv.label} must be a global "
+                                         "name or an argument", self.p.filename, self.line)
+        from .rules.core import GETITEM
+        args = self.call_prim(_LiveAttr("args"), [fv.root])
+        pre = [self.getitem(args, ir.Const(k)) for k in range(len(part.args))]
+        kws = self.call_prim(_LiveAttr("keywords"), [fv.root]) if part.keywords else None
+        kw = {k: self.call_prim(GETITEM, [kws, ir.Const(k)], static=("atom", 1))
+              for k in part.keywords}
+        if not funcs.is_function(part.func) or isinstance(part.func, functools.partial):
+            raise UnsupportedSyntaxError(f"{fv.label} is a partial of what srcad cannot call",
+                                         self.p.filename, self.line)
+        return FuncVal(part.func, pre + list(fv.pre), {**kw, **fv.kw}, label=fv.label)
+
+    def arg(self, node):
+        """A call's argument: a function value, or an atom."""
+        fv = self.func_value(node)
+        return fv if fv is not None else self.expr(node)
+
+    def call_funcval(self, fv, node, dest):
+        """A call of function value `fv` with `node`'s arguments."""
+        if isinstance(fv, FuncList):
+            raise self.error(UnsupportedSyntaxError, f"calling the {fv.label} "
+                             f"{_describe(node.func)} (index it first)", node)
+        fv = self.unpartial(fv)
+        args = list(fv.pre) + [self.arg(a) for a in node.args]
+        kwargs = {**fv.kw, **{k.arg: self.arg(k.value) for k in node.keywords}}
+        if fv.extras:
+            for k in range(len(args), fv.nown):
+                name = fv.names[k]
+                if name in kwargs:
+                    args.append(kwargs.pop(name))
+                elif k >= fv.nown - len(fv.defaults):
+                    args.append(ir.Const(fv.defaults[k - (fv.nown - len(fv.defaults))]))
+                else:
+                    raise self.error(UnsupportedSyntaxError, f"{fv.label}() is missing "
+                                     f"argument {name!r}", node)
+            if kwargs:
+                raise self.error(UnsupportedSyntaxError, f"{fv.label}() got unexpected keyword "
+                                 f"arguments {sorted(kwargs)}", node)
+            if fv.tail and len(args) > fv.nown:       # a derivative's tangents or d_out
+                extras = [self.captured(x, node) for x in fv.extras]
+                return self.call_object(fv.obj, args[:fv.nown] + extras + args[fv.nown:],
+                                        kwargs, node, dest, fv.label)
+            if len(args) > fv.nown:
+                raise self.error(UnsupportedSyntaxError, f"{fv.label}() takes {fv.nown} "
+                                 f"arguments, {len(args)} given", node)
+            args += [self.captured(x, node) for x in fv.extras]
+        return self.call_object(fv.obj, args, kwargs, node, dest, fv.label)
+
+    def captured(self, name, node):
+        """The outer variable `name` a closure reads, now."""
+        if name in self.funcvals:
+            return self.funcvals[name]
+        return self.name(gast.Name(id=name, ctx=gast.Load(), annotation=None,
+                                   type_comment=None))
 
     def new_target(self, name: str) -> str:
         """The SSA name an assignment to user variable `name` writes: a new version at the
         top level, the variable itself inside control flow."""
         self.deleted.discard(name)
+        if name in self.funcvals:
+            raise UnsupportedSyntaxError(f"{name!r} holds a function here and a value "
+                                         "elsewhere; use two names", self.p.filename, self.line)
         if name in self.version and self.depth:
             return self.version[name]
         base = name + "_" if name in rules.runtime_namespace() else name
@@ -509,6 +668,20 @@ class _Lowerer:
         return ir.Name(t)
 
     def assign(self, target, value, line):
+        if isinstance(target, gast.Name):
+            fv = self.lift(value, target.id) if isinstance(value, gast.Lambda) else \
+                self.func_value(value)
+            if fv is not None:
+                if self.depth:
+                    raise self.error(UnsupportedSyntaxError, f"a function value assigned to "
+                                     f"{target.id!r} inside if/for/while is not supported; "
+                                     "assign it before", target)
+                self.bind_funcval(target.id, fv, target)
+                return
+        if isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2 and \
+                all(isinstance(t, gast.Name) for t in target.elts) and \
+                isinstance(value, gast.Call) and self.is_vjp(value.func):
+            return self.nested_vjp(target.elts, value, line)
         if isinstance(target, gast.Name) and isinstance(value, gast.Call) and \
                 isinstance(value.func, gast.Attribute) and value.func.attr == "pop" and \
                 not value.args and isinstance(value.func.value, gast.Name) and \
@@ -607,6 +780,8 @@ class _Lowerer:
         if s.orelse:
             raise self.error(UnsupportedSyntaxError, "for/else is not supported", s)
         it = s.iter
+        if self.unroll(s, line):
+            return
         func = self.callee(it.func) if isinstance(it, gast.Call) else None
         rebound, grown = _rebound_names(s.body)
         for node in gast.walk(it):
@@ -667,6 +842,46 @@ class _Lowerer:
             seq = self.call_prim(runtime.items_of, [at_entry(self.expr(it))])
         rng = self.call_prim(builtins.range, [self.call_prim(builtins.len, [seq])])
         self.emit_loop(s, line, rng, lambda i: [(s.target, self.getitem(seq, ir.Name(i)))])
+
+    def unroll(self, s, line) -> bool:
+        """`for act in acts:` (or `for i, act in enumerate(acts):`) over a list of functions
+        known at build time: the body once per function, `act` bound to it. False when
+        the loop is no such loop."""
+        it, target, index = s.iter, s.target, None
+        if isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and \
+                isinstance(it.func, gast.Name) and it.func.id not in self.locals and \
+                self.callee(it.func) is builtins.enumerate:
+            fl = self.func_value(it.args[0])
+            if not isinstance(fl, FuncList):
+                return False
+            if not (isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2):
+                raise self.error(UnsupportedSyntaxError, "unpack enumerate() of a list of "
+                                 "functions into two names: `for i, f in enumerate(fs)`", s)
+            index, target = target.elts
+        else:
+            fl = self.func_value(it)
+            if not isinstance(fl, FuncList):
+                return False
+        if not isinstance(target, gast.Name) or isinstance(fl.items, dict):
+            raise self.error(UnsupportedSyntaxError, "a loop over a list of functions binds "
+                             "one name to each (`for f in fs:`); a dict of functions is "
+                             "indexed by constant keys", s)
+        todo = list(s.body)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, (gast.Break, gast.Continue)):
+                raise self.error(UnsupportedSyntaxError, "break or continue in a loop over a "
+                                 "list of functions is not supported", node)
+            if not isinstance(node, (gast.For, gast.While, gast.FunctionDef, gast.Lambda)):
+                todo.extend(gast.iter_child_nodes(node))
+        for k, fv in enumerate(fl.items):
+            self.funcvals.pop(target.id, None)
+            self.bind_funcval(target.id, fv, s)
+            if index is not None:
+                self.assign_atom(index, ir.Const(k), line)
+            for st in s.body:
+                self.stmt(st)
+        return True
 
     def emit_loop(self, s, line, rng, reads, index_is_target=False):
         """The loop over range `rng`; `reads(i)` gives the (target, atom) pairs assigned
@@ -808,6 +1023,10 @@ class _Lowerer:
                 return ir.Const(tuple(a.value for a in atoms))
             pack = PACK_TUPLE if isinstance(node, gast.Tuple) else PACK_LIST
             return self.call_prim(pack, atoms, dest=dest)
+        if isinstance(node, gast.Lambda):
+            raise self.error(UnsupportedSyntaxError, "a lambda used as data (returned, stored or "
+                             "compared) is not supported; call it or pass it to your own "
+                             "function", node)
         what = _CONSTRUCT_NAMES.get(type(node), type(node).__name__)
         raise self.error(UnsupportedSyntaxError, f"{what} is not supported in a differentiated "
                          "function", node)
@@ -816,6 +1035,10 @@ class _Lowerer:
         n = node.id
         if n in self.deleted:
             raise self.error(UnsupportedSyntaxError, f"{n!r} is read after `del {n}`", node)
+        if n in self.funcvals:
+            raise self.error(UnsupportedSyntaxError, f"the function value {n!r} used as data: "
+                             "srcad calls function values and passes them to your own "
+                             "functions, but does not store, return or compare them", node)
         if n in self.version:
             return ir.Name(self.version[n])
         if n in self.locals:
@@ -889,14 +1112,17 @@ class _Lowerer:
                              "does not exist", func) from None
 
     def transform(self, node):
-        """`srcad.grad(h)` & co. called on the spot (`srcad.value_and_grad(h)(x)[0]`): the
-        derivative made at build time from constant arguments (a global function, numbers;
-        the names are recorded like any callee), else None (refused as a local value)."""
+        """`srcad.grad(h)` & co. made on the spot (`srcad.value_and_grad(h)(x)[0]`): the
+        derivative made at build time from constant arguments and a function value (a
+        global function, or a nested def or lambda, whose outer variables stay explicit
+        arguments: the outer derivative sees them), as a FuncVal; else None."""
         from . import api              # (api imports the pipeline, which imports this module)
         make = self.callee(node.func) if isinstance(node.func, (gast.Name, gast.Attribute)) \
             else None
         if not any(make is t for t in (api.grad, api.value_and_grad, api.jacfwd, api.jacrev,
                                        api.hessian, api.derivative)):
+            return None
+        if not node.args:
             return None
 
         def static(a):
@@ -904,17 +1130,103 @@ class _Lowerer:
                 return a.value
             if isinstance(a, gast.Tuple) and all(isinstance(e, gast.Constant) for e in a.elts):
                 return tuple(e.value for e in a.elts)
-            if isinstance(a, (gast.Name, gast.Attribute)):
-                obj = self.callee(a)
-                if isinstance(obj, types.FunctionType) or hasattr(obj, "__srcad_transform__"):
-                    return obj
             raise _NotStatic
-        try:
-            args = [static(a) for a in node.args]
-            kwargs = {k.arg: static(k.value) for k in node.keywords}
-            return make(*args, **kwargs)
-        except (_NotStatic, TypeError):
+        fv = self.func_value(node.args[0])
+        if not isinstance(fv, FuncVal):
             return None
+        fv = self.unpartial(fv)
+        try:
+            args = [static(a) for a in node.args[1:]]
+            kwargs = {k.arg: static(k.value) for k in node.keywords}
+        except _NotStatic:
+            return None
+        if fv.kw:
+            raise self.error(UnsupportedSyntaxError, f"srcad.{make.__name__} of a "
+                             "functools.partial with keywords is not supported; bind them "
+                             "positionally", node)
+        if fv.pre:                      # wrt counts the parameters the partial leaves
+            slot = 1 if make is api.derivative else 0
+            wrt = kwargs.get("wrt", args[slot] if len(args) > slot else 0)
+            shift = len(fv.pre)
+            if isinstance(wrt, int):
+                wrt = wrt + shift
+            elif isinstance(wrt, tuple) and all(isinstance(w, int) for w in wrt):
+                wrt = tuple(w + shift for w in wrt)
+            if len(args) > slot:
+                args[slot] = wrt
+            else:
+                kwargs["wrt"] = wrt
+        try:
+            obj = make(fv.obj, *args, **kwargs)
+        except TypeError:
+            return None
+        return FuncVal(obj, list(fv.pre), {}, list(fv.extras), fv.nown, fv.names, fv.defaults,
+                       f"srcad.{make.__name__}({fv.label})", tail=make is api.derivative)
+
+    def nested_jvp(self, node, dest):
+        """`srcad.jvp(g, (a, ...), (ta, ...))` inside a differentiated function: a call of
+        g's forward derivative (generated code the outer derivative differentiates)."""
+        from . import api
+        if len(node.args) != 3 or node.keywords or \
+                not all(isinstance(a, (gast.Tuple, gast.List)) for a in node.args[1:]):
+            raise self.error(UnsupportedSyntaxError, "srcad.jvp inside a differentiated "
+                             "function is written srcad.jvp(g, (a, ...), (ta, ...)) with the "
+                             "tuples spelled out", node)
+        fv = self.func_value(node.args[0])
+        fv = self.unpartial(fv) if isinstance(fv, FuncVal) else fv
+        primals, tangents = node.args[1].elts, node.args[2].elts
+        if not isinstance(fv, FuncVal) or fv.kw or len(primals) != len(tangents):
+            raise self.error(UnsupportedSyntaxError, "srcad.jvp(g, primals, tangents) inside a "
+                             "differentiated function needs a function g (no partial with "
+                             "keywords) and as many tangents as primals", node)
+        full = self.full_args(fv, [self.arg(a) for a in primals], node)
+        positions = tuple(range(len(fv.pre), len(fv.pre) + len(primals)))
+        wrapper = api.jvp_transform(fv.obj, positions, len(full))
+        args = full + [self.expr(t) for t in tangents]
+        return self.call_object(wrapper, args, {}, node, dest, f"srcad.jvp({fv.label})")
+
+    def nested_vjp(self, targets, node, line):
+        """`out, pullback = srcad.vjp(g, a, ...)` inside a differentiated function: out is
+        g's value; pullback a function value calling g's reverse derivative at a, ..."""
+        from . import api
+        fv = self.func_value(node.args[0]) if node.args else None
+        fv = self.unpartial(fv) if isinstance(fv, FuncVal) else fv
+        if not isinstance(fv, FuncVal) or fv.kw or node.keywords:
+            raise self.error(UnsupportedSyntaxError, "srcad.vjp(g, a, ...) inside a "
+                             "differentiated function needs a function g (no partial with "
+                             "keywords)", node)
+        given = [self.arg(a) for a in node.args[1:]]
+        given = [self.copy(a, line) if isinstance(a, ir.Name) else a for a in given]
+        full = self.full_args(fv, given, node)
+        positions = tuple(range(len(fv.pre), len(fv.pre) + len(given)))
+        new = self.new_target(targets[0].id)
+        out = self.call_object(fv.obj, list(full), {}, node, new, fv.label)
+        self.version[targets[0].id] = new
+        if out != ir.Name(new):
+            self.emit(ir.Assign(new, out, line))
+        wrapper = api.vjp_transform(fv.obj, positions, len(full))
+        self.bind_funcval(targets[1].id, FuncVal(wrapper, full, label="pullback"), node)
+
+    def is_vjp(self, func) -> bool:
+        from . import api
+        if not isinstance(func, (gast.Name, gast.Attribute)) or \
+                isinstance(func, gast.Name) and func.id in self.locals:
+            return False
+        return self.callee(func) is api.vjp
+
+    def full_args(self, fv, given, node) -> list:
+        """The arguments of `fv.obj` for a call of fv with `given` (its own parameters
+        completed from defaults, then what it captures)."""
+        args = list(fv.pre) + list(given)
+        if fv.extras:
+            for k in range(len(args), fv.nown):
+                if k >= fv.nown - len(fv.defaults):
+                    args.append(ir.Const(fv.defaults[k - (fv.nown - len(fv.defaults))]))
+                else:
+                    raise self.error(UnsupportedSyntaxError, f"{fv.label}() is missing "
+                                     f"argument {fv.names[k]!r}", node)
+            args += [self.captured(x, node) for x in fv.extras]
+        return args
 
     def call(self, node, dest):
         node = idioms.splice_starred(node)
@@ -924,9 +1236,25 @@ class _Lowerer:
                              "supported", node)
         func = node.func
         text = _describe(func)
-        if isinstance(func, gast.Name) and func.id in self.nested_defs:
-            return self.nested_call(node, dest)
-        obj = self.transform(func) if isinstance(func, gast.Call) else self.callee(func)
+        if isinstance(func, (gast.Lambda, gast.Subscript, gast.Call)) or \
+                isinstance(func, gast.Name) and func.id in self.funcvals:
+            fv = self.func_value(func)
+            if fv is None and isinstance(func, gast.Call):
+                raise self.error(UnsupportedSyntaxError, f"calling the result of {text} is not "
+                                 "supported: srcad calls the functions it knows when it builds "
+                                 "the derivative (lambdas, defs, partials, srcad transforms)",
+                                 node)
+            if fv is None:
+                raise self.error(UnsupportedSyntaxError, f"calling the local value {text} is "
+                                 "not supported", node)
+            return self.call_funcval(fv, node, dest)
+        obj = self.callee(func)
+        from . import api
+        if obj is api.jvp:
+            return self.nested_jvp(node, dest)
+        if obj is api.vjp:
+            raise self.error(UnsupportedSyntaxError, "srcad.vjp inside a differentiated "
+                             "function is written `out, pullback = srcad.vjp(g, a, ...)`", node)
         if obj is None and isinstance(func, gast.Attribute):
             receiver = self.expr(func.value)
             args = [receiver] + [self.expr(a) for a in node.args]
@@ -953,17 +1281,40 @@ class _Lowerer:
         special = idioms.call(self, obj, node, dest)
         if special is not None:
             return special
-        args = [self.expr(a) for a in node.args]
+        args = [self.arg(a) for a in node.args]
+        kwargs = {k.arg: self.arg(k.value) for k in node.keywords}
+        return self.call_object(obj, args, kwargs, node, dest, text)
+
+    def call_object(self, obj, args, kwargs, node, dest, text):
+        """A call of the callable `obj` on atoms (and function values, for a user helper)."""
         rule = rules.lookup(obj)
+        values = list(args) + list(kwargs.values())
+        fvs = [a for a in values if isinstance(a, (FuncVal, FuncList))]
+        method = isinstance(obj, types.MethodType) and isinstance(obj.__func__, types.FunctionType)
+        user = rule is None and (isinstance(obj, types.FunctionType) or
+                                 hasattr(obj, "__srcad_transform__") or method)
+        if fvs and not (user and isinstance(obj, types.FunctionType) and
+                        not hasattr(obj, "__srcad_transform__")):
+            raise self.error(UnsupportedSyntaxError, f"the function value {fvs[0].label} passed "
+                             f"to {text}(): srcad passes function values only to your own "
+                             "functions (defined with def in a file)", node)
         if rule is not None:
-            return self.prim_call(rule, args, node, dest, text)
-        kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
+            bound = rule.bind(len(args), list(kwargs))
+            if isinstance(bound, str):
+                raise self.error(UnsupportedSyntaxError, f"in {text}(): {bound}", node)
+            return self.call_prim(rule, args, kwargs, dest=dest)
         if obj is builtins.print:
             return self.call_prim(_Opaque(self.inject("print", obj), None, rules.NONE), args,
                                   kwargs, dest=dest)
-        method = isinstance(obj, types.MethodType) and isinstance(obj.__func__, types.FunctionType)
-        if isinstance(obj, types.FunctionType) or hasattr(obj, "__srcad_transform__") or method:
-            name = self.inject(getattr(obj, "__name__", "helper"), obj)
+        if user:
+            if fvs:
+                return self.specialized_call(obj, args, kwargs, node, dest, text)
+            name = getattr(obj, "__name__", "helper")
+            if name in self.funcvals and self.funcvals[name].obj is obj and \
+                    self.injected.get(name, obj) is obj:
+                self.injected[name] = obj        # a nested def, called by its own name
+            else:
+                name = self.inject(name, obj)
             return self.call_prim(UserCall(obj, name), args, kwargs, dest=dest)
         base = getattr(obj, "__name__", None)
         name = self.inject(base if isinstance(base, str) and base.isidentifier() else "call", obj)
@@ -971,6 +1322,45 @@ class _Lowerer:
                                f"{type(obj).__name__}) and cannot read its source; register one "
                                "with srcad.custom_rule or wrap the value in srcad.stop_gradient")
         return self.call_prim(opaque, args, kwargs, dest=dest)
+
+    def specialized_call(self, obj, args, kwargs, node, dest, text):
+        """A call of user function `obj` with function values among its arguments: a call
+        of `obj` specialised on them (funcs.specialize), what they capture passed along."""
+        import inspect
+        from .frontend import parse
+        try:
+            sig = inspect.signature(obj)
+            bound = sig.bind(*args, **kwargs)
+        except (TypeError, ValueError) as e:
+            raise self.error(UnsupportedSyntaxError, f"{text}(): {e}", node) from None
+        full = []
+        for p in sig.parameters.values():
+            if p.name in bound.arguments:
+                full.append((p.name, bound.arguments[p.name]))
+            elif isinstance(p.default, (int, float, str, bool, type(None))):
+                full.append((p.name, ir.Const(p.default)))
+            else:
+                raise self.error(UnsupportedSyntaxError, f"{text}() takes a function value: "
+                                 f"pass its argument {p.name!r} explicitly", node)
+        fparams = {}
+        for n, a in full:
+            if isinstance(a, FuncList):
+                raise self.error(UnsupportedSyntaxError, f"the {a.label} passed to {text}(): "
+                                 "pass the functions one by one", node)
+            if isinstance(a, FuncVal):
+                fparams[n] = self.unpartial(a)
+        spec = funcs.specialize(obj, parse(obj), fparams, self.p.lineno(node))
+        _depends_on(obj)
+        atoms = [a for n, a in full if n not in fparams]
+        for n, a in full:
+            if n in fparams:
+                atoms += list(a.pre) + list(a.kw.values()) + \
+                    [self.captured(x, node) for x in a.extras]
+        fvs = [a for a in atoms if isinstance(a, (FuncVal, FuncList))]
+        if fvs:                    # a closure reading a function value: specialise again
+            return self.call_object(spec, atoms, {}, node, dest, text)
+        name = self.inject(getattr(obj, "__name__", "helper"), spec)
+        return self.call_prim(UserCall(spec, name), atoms, {}, dest=dest)
 
     def min_max(self, func, node, dest):
         """`max(a, b, c)` and `max([a, b, c])` as nested calls of the two-argument rule."""
@@ -1176,6 +1566,12 @@ class _Lowerer:
 # statement type -> the _Lowerer method lowering it (`visit_If` lowers gast.If)
 _VISITORS = {getattr(gast, name[len("visit_"):]): method for name, method in vars(_Lowerer).items()
              if name.startswith("visit_")}
+
+
+def _depends_on(func):
+    """The derivative being built depends on `func`'s code and defaults (it was copied)."""
+    from . import pipeline                # (the pipeline imports this module)
+    pipeline.depends_on(func)
 
 
 class _NotStatic(Exception):

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from . import activity, check, codegen, forward, frontend, ir, lower, optimize, reverse, rules, runtime
+from . import (activity, check, codegen, forward, frontend, funcs, ir, lower, optimize, reverse,
+               rules, runtime)
 from .errors import SrcadError, UnsupportedSyntaxError
 from .rules import ANY, FLOAT, INT
 
@@ -112,6 +113,8 @@ def kinds_of(args) -> tuple:
                 shapes.append(shape)
             nd = a.ndim
             out.append(_ARRAY_KINDS[k][nd] if k < len(_ARRAY_KINDS) and nd < 8 else ANY)
+        elif funcs.is_function(a):
+            out.append(funcs.FuncArg(a))    # specialised on: the function itself
         elif is_container(a):
             out.append("seq")
         else:
@@ -214,7 +217,15 @@ def get(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True,
                     del builds[_BINDINGS_KEPT:]
                 break
     if built is None:
+        pending = _pending()
+        if (id(owner), key) in pending:    # recursion: this very derivative, being built
+            return Derivative(func=pending[(id(owner), key)], text="", params=[])
         for i, k in enumerate(kinds):
+            if isinstance(k, funcs.FuncArg) and i in wrt:
+                params = params_of(f)
+                raise SrcadError(f"argument {params[i] if i < len(params) else i!r} of "
+                                 f"{frontend.describe(f)} is a function: srcad differentiates "
+                                 "with respect to numbers and arrays (choose wrt=)")
             if k == COMPLEX:
                 params = params_of(f)
                 raise SrcadError(f"argument {params[i] if i < len(params) else i!r} of "
@@ -223,10 +234,15 @@ def get(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True,
         frames = _frames()
         frame = {"parsed": None, "callees": []}
         frames.append(frame)
+        slots = tuple(_Slot() for _ in range(2 if mode == "split" else 1))
+        pending[(id(owner), key)] = slots if mode == "split" else slots[0]
         try:
             d = build(f, mode, wrt, kinds, single, with_value, name=name)
         finally:
             frames.pop()
+            del pending[(id(owner), key)]
+        for slot, func in zip(slots, d.func if isinstance(d.func, tuple) else (d.func,)):
+            slot.fill(func)
         conds = _conditions(frame)
         parsed = frame["parsed"]
         built = _Built(d, binding, state, _checker(conds), conds,
@@ -238,6 +254,22 @@ def get(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True,
     if frames:
         frames[-1]["callees"].append((f, state, built))
     return _valid_for(f, built)
+
+
+def depends_on(func):
+    """The derivative being built copied `func`'s code (a helper specialised on a function
+    value): it is valid while `func` keeps its code and defaults."""
+    frames = _frames()
+    if frames and isinstance(func, types.FunctionType):
+        frames[-1]["callees"].append((func, (False, func.__defaults__, func.__kwdefaults__),
+                                      _NO_CONDS))
+
+
+class _NoConds:
+    conds = ()
+
+
+_NO_CONDS = _NoConds()
 
 
 def _rebound(b, f, binding):
@@ -274,6 +306,47 @@ def _rebound(b, f, binding):
                   b.bound)
 
 
+class _Slot:
+    """Stands for a derivative still being built where a recursive call reaches it again:
+    generated code calls it through the cells it is bound to, which `fill` sets to the
+    derivative once it is compiled."""
+
+    def __init__(self):
+        self.cells = []
+        self.func = None
+
+    def fill(self, func):
+        self.func = func
+        for cell in self.cells:
+            cell.cell_contents = func
+
+    def __call__(self, *args):
+        raise SrcadError("a recursive derivative was called before it was built")
+
+
+def _bind_slots(funcs_):
+    """Point the cells of compiled derivatives that hold a _Slot at what will fill it."""
+    for func in funcs_:
+        for cell in func.__closure__ or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            if isinstance(value, _Slot):
+                if value.func is not None:
+                    cell.cell_contents = value.func
+                else:
+                    value.cells.append(cell)
+
+
+def _pending() -> dict:
+    """(id of the owner, key) of the derivatives being built in this thread -> their _Slot(s)."""
+    pending = getattr(_BUILDING, "pending", None)
+    if pending is None:
+        pending = _BUILDING.pending = {}
+    return pending
+
+
 def _frames() -> list:
     frames = getattr(_BUILDING, "frames", None)
     if frames is None:
@@ -294,7 +367,8 @@ def _valid_for(f, built) -> Derivative:
 def _baked(obj) -> bool:
     """Whether generated code depends on what `obj` is (a callee, a module, a constant
     folded in) rather than reading it when it runs (data: arrays, numbers, objects)."""
-    return obj is None or isinstance(obj, (bool, types.ModuleType, type)) or callable(obj)
+    return obj is None or isinstance(obj, (bool, types.ModuleType, type)) or callable(obj) or \
+        (isinstance(obj, tuple) and bool(obj) and all(map(funcs.is_function, obj)))
 
 
 def _conditions(frame) -> list:
@@ -388,11 +462,23 @@ def parse(f, kinds: tuple) -> frontend.Parsed:
     transform = getattr(f, "__srcad_transform__", None)
     if transform is None:
         parsed = frontend.parse(f)
+        if any(isinstance(k, funcs.FuncArg) for k in kinds):
+            params = [a.id for a in parsed.tree.args.args]
+            parsed.statics = {params[i]: k.obj for i, k in enumerate(kinds)
+                              if isinstance(k, funcs.FuncArg) and i < len(params)}
         frames = _frames()
         if frames and frames[-1]["parsed"] is None:
             frames[-1]["parsed"] = parsed
         return parsed
     kind, inner, positions, single = transform
+    if kind in ("jvp", "vjp"):
+        # the generated forward (reverse) derivative of inner, differentiated as it is;
+        # its arguments: inner's, then the tangents (the cotangent)
+        n = len(kinds) - (len(positions) if kind == "jvp" else 1)
+        ikinds = tuple(FLOAT if (i in positions and k == INT) else k
+                       for i, k in enumerate(kinds[:n]))
+        d = get(inner, "forward" if kind == "jvp" else "reverse", positions, ikinds, False)
+        return frontend.parse(d.func)
     if kind not in ("grad", "value_and_grad"):
         raise UnsupportedSyntaxError(f"cannot differentiate srcad.{kind}(...) itself; "
                                      "differentiate srcad.grad(f) instead")
@@ -445,7 +531,8 @@ def _verify(b: Build):
 def _activity(b: Build):
     fn = b.fn
     b.names = [fn.params[i] for i in b.wrt]
-    kinds = tuple(FLOAT if (i in b.wrt and k == INT) else k for i, k in enumerate(b.kinds))
+    kinds = tuple(FLOAT if (i in b.wrt and k == INT) else
+                  ANY if isinstance(k, funcs.FuncArg) else k for i, k in enumerate(b.kinds))
     b.kinds = kinds + (ANY,) * (len(fn.params) - len(kinds))
     b.act = activity.analyze(fn, b.names, dict(zip(fn.params, b.kinds)))
     lower.check_rules(fn, b.act.varied)       # calls without a rule that derivatives reach
@@ -456,16 +543,22 @@ def _emit(b: Build):
 
     def build_callee(func, cmode, cwrt, ckinds, line, cname=None):
         stack = _stack()
-        if any(func is g for g in stack):
-            raise UnsupportedSyntaxError(f"recursive call of {func.__name__}() is not "
-                                         "differentiable by srcad; write it as a loop",
-                                         fn.filename, line)
+        if sum(func is g for g in stack) > _RECURSION_BUILDS:
+            raise UnsupportedSyntaxError(f"recursive call of {frontend.describe(func)}() whose "
+                                         "derivative srcad cannot build: each level calls it "
+                                         "with other argument kinds or derivatives; write it "
+                                         "as a loop", fn.filename, line)
         stack.append(f)
         try:
             d = get(func, cmode, cwrt, ckinds, single=False, name=cname)
+        except SrcadError as e:
+            if e.filename is None:                 # name the call in the user's code
+                raise type(e)(e.bare_message, fn.filename, line) from None
+            raise
         finally:
             stack.pop()
-        callees.append(d.text)
+        if d.text:
+            callees.append(d.text)
         return d.func
 
     stack = _stack()
@@ -516,6 +609,9 @@ def _codegen(b: Build):
     b.funcs = codegen.compile_functions(trees, b.used, body, b.text, b.parsed.globals,
                                         b.parsed.closure, b.injected, defaults,
                                         f"{fn.name} {b.mode}")
+
+
+_RECURSION_BUILDS = 6       # builds of one function nested in one another, at most
 
 
 def _stack() -> list:
@@ -634,6 +730,7 @@ def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_valu
             _print(b, pass_name, shown, show[pass_name])
     for func in b.funcs:              # what srcad built (the alias analysis trusts its stacks)
         func.__srcad_derivative__ = b.mode
+    _bind_slots(b.funcs)
     return Derivative(func=b.funcs[0] if len(b.funcs) == 1 else tuple(b.funcs), text=b.text,
                       params=b.fn.params, out_kind=b.act.kind(b.fn.body[-1].value),
                       mutates=tuple(i for i, p in enumerate(b.fn.params) if p in b.act.mutated))

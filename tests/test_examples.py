@@ -38,3 +38,19 @@ def test_readme_inplace_example_runs(tmp_path, capsys):
     path.write_text(block)
     runpy.run_path(str(path), run_name="__main__")
     assert "H_bar[t] = 0.0" in capsys.readouterr().out
+def readme_blocks(title):
+    """The ```python blocks of the README section `title` (up to the next `## `)."""
+    text = open(os.path.join(os.path.dirname(__file__), os.pardir, "README.md")).read()
+    section = text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+    return [b.split("\n", 1)[1] for b in section.split("```")[1::2] if b.startswith("python\n")]
+
+
+def test_readme_functions_section_runs(tmp_path):
+    """Each example of "Functions as values, nested derivatives and recursion" runs as a file
+    (srcad reads source) and passes its own asserts."""
+    blocks = readme_blocks("Functions as values, nested derivatives and recursion")
+    assert len(blocks) == 3
+    for k, block in enumerate(blocks):
+        path = tmp_path / f"readme_functions_{k}.py"
+        path.write_text(block)
+        runpy.run_path(str(path), run_name="__main__")

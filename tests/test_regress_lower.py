@@ -172,11 +172,14 @@ def test_max_of_a_list_variable():
 
 # ------------------------------------------------------------ 8. messages
 
-def test_calling_a_parameter_names_it_without_a_repr():
-    with pytest.raises(srcad.UnsupportedSyntaxError) as info:
-        srcad.grad(R.call_param, wrt=1)(np.sin, 0.5)
+def test_calling_a_parameter_calls_the_function_it_is_given():
+    # (was refused with "calling the local value f"; functions as values, issue 10 item 3)
+    assert srcad.grad(R.call_param, wrt=1)(np.sin, 0.5) == pytest.approx(np.cos(0.5))
+    assert srcad.grad(R.call_param, wrt=1)(np.exp, 0.5) == pytest.approx(np.exp(0.5))
+    with pytest.raises(srcad.SrcadError) as info:
+        srcad.grad(R.call_param, wrt=0)(np.sin, 0.5)
     msg = str(info.value)
-    assert "calling the local value f " in msg and " at 0x" not in msg and "<" not in msg
+    assert "is a function" in msg and " at 0x" not in msg and "<" not in msg
 
 
 def test_no_rule_message_names_the_call_not_its_repr():

@@ -1,0 +1,197 @@
+"""Functions as values: what the lowering knows about a callable at build time.
+
+A function value (a lambda, a nested def, a function argument, `functools.partial(h, a)`,
+`srcad.grad(g)`) is never data in srcad's SSA: the lowering knows the callable it stands
+for and lowers each call of it as a call of that callable. What the value captures (a
+closure's outer variables, a partial's arguments) is passed explicitly, so derivatives
+flow through it. A user helper called with a function value is specialised: a helper of
+its own (`specialize`) whose function parameter is replaced by parameters for what the
+value captures; the function value is rebuilt inside it by a `Maker`.
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import textwrap
+import types
+from dataclasses import dataclass, field
+
+import gast
+import numpy as np
+
+from .errors import UnsupportedSyntaxError
+
+
+@dataclass
+class FuncVal:
+    """A callable known at build time. A call `fv(*a, **k)` is `obj(*pre, *a', *extras,
+    **kw, **k)`, where `a'` is `a` completed to `nown` arguments from `names`/`defaults`
+    when there are extras (a lifted def's trailing parameters for the outer variables it
+    reads, `extras` naming them: read when the value is called, as Python reads a closure)."""
+    obj: object
+    pre: list = field(default_factory=list)      # atoms bound first (partial)
+    kw: dict = field(default_factory=dict)       # keyword atoms (partial)
+    extras: list = field(default_factory=list)   # variable names passed after own parameters
+    nown: int = 0                                # own positional parameters (with extras)
+    names: tuple = ()                            # their names
+    defaults: tuple = ()                         # the defaults of the last of them
+    label: str = "function"                      # for messages
+    tail: bool = False        # a derivative: arguments after its own go after the extras
+    root: object = None       # for a functools.partial object: the atom holding it
+
+    def layout(self) -> tuple:
+        """What a Maker needs to rebuild this value from its captured atoms."""
+        return (self.obj, len(self.pre), tuple(self.kw), len(self.extras), self.nown,
+                self.names, self.defaults, self.label, self.tail)
+
+
+@dataclass
+class FuncList:
+    """A list, tuple or dict of function values known at build time (`[np.tanh, h]`)."""
+    items: object            # list of FuncVal, or dict key -> FuncVal
+    label: str = "list of functions"
+
+
+class Maker:
+    """Rebuilds a function value inside a specialised helper from the atoms it captured;
+    called when the helper runs as plain Python, it makes a real callable."""
+
+    def __init__(self, layout):
+        self.layout = layout
+
+    def __call__(self, *captured):
+        return Bound(self.layout, captured)
+
+    def funcval(self, atoms, names) -> FuncVal:
+        """The value for the lowering: `atoms` the captured atoms, `names` their variables."""
+        obj, npre, kwnames, nextras, nown, own, defaults, label, tail = self.layout
+        pre = list(atoms[:npre])
+        kw = dict(zip(kwnames, atoms[npre:npre + len(kwnames)]))
+        extras = list(names[npre + len(kwnames):])
+        return FuncVal(obj, pre, kw, extras, nown, own, defaults, label, tail)
+
+
+class Bound:
+    """A function value as a Python callable (a specialised helper run as the primal)."""
+
+    def __init__(self, layout, captured):
+        self.layout, self.captured = layout, captured
+
+    def __call__(self, *args, **kwargs):
+        obj, npre, kwnames, nextras, nown, own, defaults, label, tail = self.layout
+        c = self.captured
+        pre, kw = list(c[:npre]), dict(zip(kwnames, c[npre:npre + len(kwnames)]))
+        extras = list(c[npre + len(kwnames):])
+        args = pre + list(args)
+        if nextras and tail and len(args) > nown:
+            args = args[:nown] + extras + args[nown:]
+        elif nextras:
+            for k in range(len(args), nown):
+                name = own[k]
+                if name in kwargs:
+                    args.append(kwargs.pop(name))
+                else:
+                    args.append(defaults[k - (nown - len(defaults))])
+            args += extras
+        return obj(*args, **kw, **kwargs)
+
+
+def is_function(obj) -> bool:
+    """Whether an argument is a function value (specialised on, never differentiated)."""
+    return isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+                            np.ufunc, functools.partial))
+
+
+class FuncArg:
+    """The kind of a function argument: the function itself, compared by identity, so a
+    derivative is built per function and another function never reuses it."""
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other):
+        return isinstance(other, FuncArg) and other.obj is self.obj
+
+    def __hash__(self):
+        return hash(id(self.obj))
+
+    def __repr__(self):
+        from .frontend import describe
+        return f"fn:{describe(self.obj)}"
+
+
+_SPECS: dict = {}
+
+
+def specialize(helper, parsed, fparams: dict, line: int):
+    """`helper` with each parameter in `fparams` (name -> FuncVal) replaced by parameters
+    for what its value captures, rebuilt first thing by a Maker; every other parameter is
+    positional and without default (the caller passes them all). Memoised per layout."""
+    key = (helper, helper.__code__, helper.__defaults__,
+           tuple((p, fv.layout(), tuple(fv.extras)) for p, fv in sorted(fparams.items())))
+    try:
+        found = _SPECS.get(key)
+    except TypeError:
+        found = None
+    if found is not None:
+        return found
+    tree = parsed.tree
+    args = tree.args
+    if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
+        raise UnsupportedSyntaxError(f"{helper.__qualname__} takes a function value but has "
+                                     "*args, **kwargs or keyword-only parameters",
+                                     parsed.filename, line)
+    own = [a.id for a in args.args]
+    taken = set(own) | {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+
+    def fresh(base):
+        k, name = 0, base
+        while name in taken:
+            k += 1
+            name = f"{base}_{k}"
+        taken.add(name)
+        return name
+    new_params, makers, prelude = [], {}, []
+    for p in own:
+        if p not in fparams:
+            new_params.append(p)
+    for p in own:
+        if p in fparams:
+            fv = fparams[p]
+            # named for what they hold: a partial's arguments, a closure's variables
+            cap = [fresh(f"{p}_arg{i}") for i in range(len(fv.pre))] + \
+                [fresh(f"{p}_{k}") for k in fv.kw] + [fresh(f"{p}_{x}") for x in fv.extras]
+            new_params += cap
+            mk = fresh(f"{p}_make")
+            makers[mk] = Maker(fv.layout())
+            prelude.append(f"{p} = {mk}({', '.join(cap)})")
+    first = parsed.lineno(tree)
+    fn = gast.gast_to_ast(tree)
+    header = f"def {tree.name}({', '.join(new_params)}):"
+    lines = [""] * (first - 1) + [header, "    " + "; ".join(prelude)]
+    for s in fn.body:
+        text = textwrap.indent(ast.unparse(s), "    ").splitlines()
+        at = s.lineno + parsed.line_offset
+        while len(lines) < at - 1:
+            lines.append("")
+        lines += text
+    text = "\n".join(lines) + "\n"
+    free = list(parsed.closure) + list(makers)
+    scope = ("def __srcad_scope__():\n" + "".join(f"    {n} = None\n" for n in free)
+             + textwrap.indent(text.lstrip("\n"), "    ") + f"    return {tree.name}\n")
+    code = compile(scope, parsed.filename, "exec")
+    outer = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    fcode = next(c for c in outer.co_consts if isinstance(c, types.CodeType)
+                 and c.co_name == tree.name)
+    cells = {**parsed.closure, **{m: types.CellType(obj) for m, obj in makers.items()}}
+    func = types.FunctionType(fcode, parsed.globals, tree.name, None,
+                              tuple(cells[n] for n in fcode.co_freevars) or None)
+    func.__qualname__ = getattr(helper, "__qualname__", tree.name)
+    from .frontend import GENERATED
+    GENERATED[fcode] = text
+    try:
+        _SPECS[key] = func
+    except TypeError:
+        pass
+    return func

@@ -1,0 +1,244 @@
+"""Functions as values (lambdas, closures, function arguments, lists of functions, partial,
+higher-order helpers) and recursion, in both modes and at second order, against finite
+differences and autograd (issue 10 items 3 and 8)."""
+import functools
+import types
+
+import numpy as np
+import pytest
+
+import srcad
+from conftest import autograd_grad, autograd_twin, fwd_grad
+from fixtures import funcs_funcs as F
+from srcad.testing import numerical_grad
+
+X3 = np.array([0.3, -0.7, 1.1])
+A3 = np.array([[1.2, -0.4, 0.7], [0.3, 2.1, -1.1], [0.5, 0.2, 1.7]])
+A4 = np.array([[1.2, -0.4, 0.7, 0.1], [0.3, 2.1, -1.1, 0.4], [0.5, 0.2, 1.7, -0.6],
+               [-0.2, 0.8, 0.3, 1.4]])
+
+CASES = [
+    (F.lambda_assigned, (0.7,)),
+    (F.lambda_reads_active, (0.7, 1.3)),
+    (F.lambda_called_on_the_spot, (0.7,)),
+    (F.lambda_to_helper, (0.7, 1.3)),
+    (F.closure_reading_active, (0.7, 1.3)),
+    (F.closure_calls_closure, (0.7, 1.3)),
+    (F.acts_in_a_loop, (X3,)),
+    (F.acts_enumerated, (0.7, 1.3)),
+    (F.acts_indexed, (0.7,)),
+    (F.with_partial, (0.7,)),
+    (F.partial_to_helper, (0.7, 1.3)),
+    (F.sqrt_by_fixed_point, (2.0,)),
+    (F.integrate_decay, (X3,)),
+    (F.integrate_lambda, (1.0, 0.7)),
+    (F.helper_gets_global_function, (0.7,)),
+    (F.det, (A3,)),
+    (F.det_of, (A3,)),
+    (F.array_unused_on_the_last_path, (0.7,)),
+    (F.inactive_specialised_helper, (0.5, 1.5)),
+]
+IDS = [f.__name__ for f, _ in CASES]
+
+
+@pytest.mark.parametrize("func, args", CASES, ids=IDS)
+def test_both_modes_against_finite_differences(func, args):
+    for i in range(len(args)):
+        fd = numerical_grad(func, args, i)
+        np.testing.assert_allclose(srcad.grad(func, wrt=i)(*args), fd, rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(fwd_grad(func, args, i), fd, rtol=1e-5, atol=1e-8)
+
+
+AUTOGRAD = [c for c in CASES if c[0] is not F.array_unused_on_the_last_path]
+
+
+@pytest.mark.parametrize("func, args", AUTOGRAD, ids=[f.__name__ for f, _ in AUTOGRAD])
+def test_against_autograd(func, args):
+    for i in range(len(args)):
+        np.testing.assert_allclose(srcad.grad(func, wrt=i)(*args), autograd_grad(func, args, i),
+                                   rtol=1e-10, atol=1e-12)
+
+
+SECOND = [(F.lambda_reads_active, (0.7, 1.3)), (F.lambda_to_helper, (0.7, 1.3)),
+          (F.closure_calls_closure, (0.7, 1.3)), (F.acts_in_a_loop, (X3,)),
+          (F.partial_to_helper, (0.7, 1.3)), (F.integrate_decay, (X3,)),
+          (F.integrate_lambda, (1.0, 0.7)), (F.det, (A3,)), (F.det_of, (A3,))]
+
+
+@pytest.mark.parametrize("func, args", SECOND, ids=[f.__name__ for f, _ in SECOND])
+def test_second_order_against_autograd(func, args):
+    autograd = pytest.importorskip("autograd")
+    want = autograd.hessian(autograd_twin(func), 0)(*args)
+    np.testing.assert_allclose(srcad.hessian(func)(*args), want, rtol=1e-8, atol=1e-10)
+    # reverse over reverse
+    np.testing.assert_allclose(srcad.jacrev(srcad.grad(func))(*args), want, rtol=1e-8,
+                               atol=1e-10)
+
+
+def test_a_function_argument_is_specialised_on():
+    x = np.array([0.2, -0.5])
+    d_apply = srcad.grad(F.apply, wrt=1)
+    np.testing.assert_allclose(d_apply(np.tanh, x), 1 - np.tanh(x) ** 2)
+    np.testing.assert_allclose(d_apply(np.sin, x), np.cos(x))      # another function: rebuilt
+    np.testing.assert_allclose(d_apply(F.cube, x), 3 * x ** 2)
+    np.testing.assert_allclose(d_apply(np.tanh, x), 1 - np.tanh(x) ** 2)
+    out, t = srcad.jvp(F.apply_scaled, (np.exp, x, 2.0), (None, np.ones(2), 0.0))
+    assert out == pytest.approx(np.sum(np.exp(2 * x) * 2))
+    assert t == pytest.approx(np.sum(4 * np.exp(2 * x)))
+    g = srcad.grad(F.apply_scaled, wrt=(1, 2))(np.sin, x, 2.0)
+    np.testing.assert_allclose(g[0], numerical_grad(lambda v: F.apply_scaled(np.sin, v, 2.0),
+                                                    (x,), 0), rtol=1e-6)
+    assert g[1] == pytest.approx(numerical_grad(lambda s: F.apply_scaled(np.sin, x, s),
+                                                (2.0,), 0), rel=1e-6)
+
+
+def made(text, tag):
+    """A function compiled from `text` under a file name linecache knows (srcad reads it)."""
+    import linecache
+    name = f"<funcs test {tag}>"
+    linecache.cache[name] = (len(text), None, text.splitlines(True), name)
+    ns = {"np": np}
+    exec(compile(text, name, "exec"), ns)
+    return next(v for k, v in ns.items() if isinstance(v, types.FunctionType))
+
+
+def test_a_function_argument_whose_code_changes_is_rebuilt():
+    act = made("def act(t):\n    return t * t\n", "square")
+    d_apply = srcad.grad(F.apply, wrt=1)
+    x = np.array([0.5, 1.5])
+    np.testing.assert_allclose(d_apply(act, x), 2 * x)
+    act.__code__ = made("def act(t):\n    return t * t * t\n", "cube").__code__
+    np.testing.assert_allclose(d_apply(act, x), 3 * x ** 2)
+
+
+def test_a_helper_specialised_on_a_function_sees_its_redefinition():
+    """rk4 is copied for the function it is given: a new rk4 must not reuse the copy."""
+    import importlib
+    mod = importlib.import_module("fixtures.funcs_funcs")
+    old = mod.rk4
+    try:
+        want = srcad.grad(F.integrate_decay)(X3)
+        np.testing.assert_allclose(want, numerical_grad(F.integrate_decay, (X3,), 0), rtol=1e-6)
+
+        def rk4(f, y, t, dt):           # Euler, not RK4
+            return y + dt * f(y, t)
+        mod.rk4 = rk4
+        got = srcad.grad(F.integrate_decay)(X3)
+        np.testing.assert_allclose(got, numerical_grad(F.integrate_decay, (X3,), 0), rtol=1e-6)
+        assert not np.allclose(got, want)
+    finally:
+        mod.rk4 = old
+
+
+def test_recursion_on_a_number():
+    for n in (0, 1, 4):
+        assert srcad.grad(F.power_rec)(0.7, n) == pytest.approx(n * 0.7 ** (n - 1) if n else 0.0)
+        assert srcad.jvp(F.power_rec, (0.7, n), (1.0, 0.0))[1] == \
+            pytest.approx(n * 0.7 ** (n - 1) if n else 0.0)
+    assert srcad.hessian(F.power_rec)(0.7, 4) == pytest.approx(12 * 0.7 ** 2)
+
+
+def test_mutual_recursion():
+    f = lambda x: F.is_even(5, x)  # noqa: E731
+    for x in (0.3, 0.7):
+        fd = numerical_grad(f, (x,), 0)
+        assert srcad.grad(F.is_even, wrt=1)(5, x) == pytest.approx(fd, rel=1e-6)
+        assert srcad.jvp(F.is_even, (5, x), (0.0, 1.0))[1] == pytest.approx(fd, rel=1e-6)
+
+
+def test_recursion_whose_depth_depends_on_the_active_value():
+    """A branch on x decides the depth: the derivative is that of the path taken, as for
+    an if or a while on x (x = 5.3 takes three halvings: 8 (x/8)^2)."""
+    for x in (0.5, 5.3, 17.0):
+        fd = numerical_grad(F.halving, (x,), 0)
+        assert srcad.grad(F.halving)(x) == pytest.approx(fd, rel=1e-6)
+        assert srcad.jvp(F.halving, (x,), (1.0,))[1] == pytest.approx(fd, rel=1e-6)
+    assert srcad.grad(F.halving)(5.3) == pytest.approx(2 * 5.3 / 8)
+
+
+def test_det_by_minors_against_numpy():
+    for A in (A3, A4):
+        assert F.det(A) == pytest.approx(np.linalg.det(A))
+        want = np.linalg.det(A) * np.linalg.inv(A).T          # Jacobi's formula
+        np.testing.assert_allclose(srcad.grad(F.det)(A), want, rtol=1e-10)
+        np.testing.assert_allclose(srcad.grad(F.det_of)(A), want, rtol=1e-10)
+        np.testing.assert_allclose(fwd_grad(F.det, (A,), 0), want, rtol=1e-10)
+
+
+def test_the_recursive_derivative_calls_itself():
+    text = srcad.source(F.det)
+    assert "det(minor)" in text and "def det_fwd" in text
+    assert text.count("def det_fwd") == 1            # one derivative, called recursively
+
+
+REFUSED = [(F.stores_a_function, (0.5,), "used as data"),
+           (F.function_in_a_branch, (0.5,), "inside if/for/while"),
+           (F.function_to_numpy, (0.5,), "calling the result of np.vectorize"),
+           (F.def_in_branches, (0.5,), "bound to different functions")]
+
+
+@pytest.mark.parametrize("func, args, words", REFUSED, ids=[f.__name__ for f, _, _ in REFUSED])
+def test_refusals_name_the_users_line(func, args, words):
+    for mode in ("reverse", "forward"):
+        with pytest.raises(srcad.SrcadError) as info:
+            if mode == "reverse":
+                srcad.grad(func)(*args)
+            else:
+                srcad.jvp(func, args, (1.0,))
+        err = info.value
+        assert words in str(err) and " at 0x" not in str(err)
+        assert err.filename == F.__file__
+        assert "# ERR" in F_LINES[err.lineno - 1]
+
+
+F_LINES = open(F.__file__).read().splitlines()
+
+
+def test_differentiating_with_respect_to_a_function_is_refused():
+    with pytest.raises(srcad.SrcadError, match="is a function"):
+        srcad.grad(F.apply, wrt=0)(np.sin, X3)
+
+
+def test_the_helper_copied_for_a_lambda_takes_what_the_lambda_reads():
+    """apply_twice(lambda t: a * np.tanh(t), x): the copy of apply_twice takes a (as g_a)
+    and passes it to the lambda's derivative, so a's adjoint flows back."""
+    text = srcad.source(F.lambda_to_helper, wrt=(0, 1))
+    assert "def apply_twice_1_fwd(x, g_a):" in text
+    assert "v0, v0_res = lambda__fwd(x, g_a)" in text
+    assert "return (grad_like(x_bar_lambda_, x), grad_like(g_a_bar, g_a))" in text
+
+
+def test_partial_of_a_global_helper_keeps_python_semantics():
+    f = functools.partial(F.power, k=3.0)
+    got = srcad.grad(F.apply, wrt=1)(f, X3)
+    np.testing.assert_allclose(got, 3 * X3 ** 2)
+
+
+def test_a_helper_whose_code_changes_is_specialised_again():
+    """The copy of rk4 made for a function value follows rk4.__code__."""
+    import importlib
+    mod = importlib.import_module("fixtures.funcs_funcs")
+    code = mod.rk4.__code__
+    try:
+        want = srcad.grad(F.integrate_decay)(X3)
+        mod.rk4.__code__ = made("def rk4(f, y, t, dt):\n    return y + dt * f(y, t)\n",
+                                "euler").__code__
+        got = srcad.grad(F.integrate_decay)(X3)
+        np.testing.assert_allclose(got, numerical_grad(F.integrate_decay, (X3,), 0), rtol=1e-6)
+        assert not np.allclose(got, want)
+    finally:
+        mod.rk4.__code__ = code
+
+
+def test_a_global_tuple_of_functions_rebound_rebuilds():
+    d = srcad.grad(F.global_tuple_of_functions)
+    assert d(0.3) == pytest.approx(1 - np.tanh(0.3) ** 2 + np.cos(0.3))
+    old = F.ACTS
+    try:
+        F.ACTS = (np.exp,)
+        assert d(0.3) == pytest.approx(np.exp(0.3))
+    finally:
+        F.ACTS = old
+    with pytest.raises(srcad.SrcadError, match="make it a tuple") as info:
+        srcad.grad(F.global_list_of_functions)(0.3)
+    assert "# ERR" in F_LINES[info.value.lineno - 1]
