@@ -8,7 +8,7 @@ import types
 
 import numpy as np
 
-from . import pipeline
+from . import backends, pipeline
 from .errors import SrcadError
 from .frontend import describe
 from .rules import FLOAT, INT
@@ -207,7 +207,17 @@ def _scalar_inside(f, kinds):
     return None if d.out_kind in _SCALAR_KINDS else g
 
 
-def _transform(f, wrt, with_value, kind):
+def _backend(backend) -> str:
+    """`backend`, checked: a known one, and for "numba", Numba installed."""
+    backends.check(backend)
+    if backend == "numba":
+        from .backends import numba
+        numba.require()
+    return backend
+
+
+def _transform(f, wrt, with_value, kind, backend="python"):
+    backend = _backend(backend)
     positions, single = _positions(f, wrt)
     bind = _Binder(f)
     cache: dict = {}
@@ -217,10 +227,10 @@ def _transform(f, wrt, with_value, kind):
 
     def entry(args, kinds):
         args2, kinds2 = _prepare(args, positions)
-        d = pipeline.get(f, "reverse", positions, kinds2, single, with_value)
+        d = pipeline.get(f, "reverse", positions, kinds2, single, with_value, backend=backend)
         checked = d.out_kind not in _SCALAR_KINDS
         if checked and not with_value:
-            d = pipeline.get(f, "reverse", positions, kinds2, single, True)
+            d = pipeline.get(f, "reverse", positions, kinds2, single, True, backend=backend)
         return args2, kinds2, (_func(d), d.valid, checked, _scalar_inside(f, kinds2))
 
     def call(args):
@@ -290,34 +300,37 @@ def _fast_wrapper(f, bind, scalar_cache, call):
     return wrapper
 
 
-def grad(f=None, wrt=0):
-    """The gradient of scalar `f` with respect to argument(s) `wrt`; also a decorator."""
+def grad(f=None, wrt=0, backend="python"):
+    """The gradient of scalar `f` with respect to argument(s) `wrt`; also a decorator.
+    `backend="numba"` compiles the derivative with Numba."""
     if f is None:
-        return lambda g: grad(g, wrt)
+        return lambda g: grad(g, wrt, backend)
     if isinstance(f, (int, str, tuple, list)):
-        return lambda g: grad(g, f)
-    return _transform(f, wrt, False, "grad")
+        return lambda g: grad(g, f, backend)
+    return _transform(f, wrt, False, "grad", backend)
 
 
-def value_and_grad(f=None, wrt=0):
+def value_and_grad(f=None, wrt=0, backend="python"):
     """Like `grad`, returning `(value, gradient)`."""
     if f is None:
-        return lambda g: value_and_grad(g, wrt)
+        return lambda g: value_and_grad(g, wrt, backend)
     if isinstance(f, (int, str, tuple, list)):
-        return lambda g: value_and_grad(g, f)
-    return _transform(f, wrt, True, "value_and_grad")
+        return lambda g: value_and_grad(g, f, backend)
+    return _transform(f, wrt, True, "value_and_grad", backend)
 
 
-def derivative(f, mode: str = "reverse", wrt=0):
+def derivative(f, mode: str = "reverse", wrt=0, backend="python"):
     """The compiled derivative function of `f` (generated code), cached.
 
     reverse: `df(*args, d_out=1.0)` returns the gradient(s); forward: `df(*args, *d_args)`
     returns `(out, d_out)`. Argument kinds are assumed from annotations and defaults
     (float where a parameter is annotated or defaulted as float), else generic.
     """
+    backend = _backend(backend)
     positions, single = _positions(f, wrt)
     _check_mode(mode)
-    return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single).func
+    return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single,
+                        backend=backend).func
 
 
 def _check_mode(mode):
@@ -326,11 +339,14 @@ def _check_mode(mode):
         raise SrcadError(f"unknown mode {shown}: use 'forward' or 'reverse'")
 
 
-def source(f, mode: str = "reverse", wrt=0) -> str:
-    """The generated derivative source of `f`, valid standalone Python."""
+def source(f, mode: str = "reverse", wrt=0, backend="python") -> str:
+    """The generated derivative source of `f`, valid standalone Python (for
+    `backend="numba"`, the source Numba compiles)."""
+    backend = _backend(backend)
     positions, single = _positions(f, wrt)
     _check_mode(mode)
-    return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single).text
+    return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single,
+                        backend=backend).text
 
 
 def ssa(f) -> str:
@@ -373,9 +389,10 @@ def _check_like(f, what, label, of, t, like):
                          f"{np.shape(like)}")
 
 
-def jvp(f, primals, tangents):
+def jvp(f, primals, tangents, backend="python"):
     """Forward mode: `(f(*primals), J @ tangents)`. Parameters left out of `primals` take
     their defaults (and no tangent)."""
+    backend = _backend(backend)
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise SrcadError("jvp: primals and tangents must have the same length")
@@ -388,7 +405,7 @@ def jvp(f, primals, tangents):
         _check_like(f, "jvp", f"tangent for {params[i]}", f"argument {params[i]}", t, p)
     positions = _float_positions(primals)            # integers carry no tangent
     full, kinds = _prepare(full, positions)
-    df = _func(pipeline.get(f, "forward", positions, kinds, False))
+    df = _func(pipeline.get(f, "forward", positions, kinds, False, backend=backend))
     return df(*full, *(tangents[i] for i in positions))
 
 
@@ -396,13 +413,14 @@ def _float_positions(args) -> tuple:
     return tuple(i for i, a in enumerate(args) if pipeline.kind_of(a) != INT)
 
 
-def vjp(f, *primals):
+def vjp(f, *primals, backend="python"):
     """Reverse mode: `(out, pullback)`; `pullback(cotangent)` returns one gradient per
     primal given (parameters left out take their defaults)."""
+    backend = _backend(backend)
     full = _full_args(f, primals, "vjp")
     positions = _float_positions(primals)            # integers get a zero gradient
     full, kinds = _prepare(full, positions)
-    df = _func(pipeline.get(f, "reverse", positions, kinds, False, True))
+    df = _func(pipeline.get(f, "reverse", positions, kinds, False, True, backend=backend))
     out = _primal(f, full)
 
     def pullback(cotangent):
@@ -435,10 +453,11 @@ def _zero(like):
     return 0.0
 
 
-def _jacobian(f, wrt, kind, label=None):
+def _jacobian(f, wrt, kind, label=None, backend="python"):
     """`jacfwd`/`jacrev`: the Jacobian, shaped `out.shape + arg.shape`, one forward pass per
     input entry or one reverse pass per output entry. A tuple `wrt` gives a tuple of
     Jacobians, a tuple output a tuple over its items (outermost), as in JAX."""
+    backend = _backend(backend)
     positions, single = _positions(f, wrt)
     bind = _Binder(f)
 
@@ -452,7 +471,7 @@ def _jacobian(f, wrt, kind, label=None):
             per_arg = []
             out = None
             for p in positions:
-                df = _func(pipeline.get(f, "forward", (p,), kinds, True))
+                df = _func(pipeline.get(f, "forward", (p,), kinds, True, backend=backend))
                 pairs = [df(*args, e) for e in _units(args[p])]
                 if out is None:
                     out = pairs[0][0] if pairs else _primal(f, args)
@@ -462,7 +481,7 @@ def _jacobian(f, wrt, kind, label=None):
                                 np.shape(o), np.shape(args[p]))
                        for cols, p in zip(per_arg, positions)] for k, o in enumerate(items)]
         else:
-            df = _func(pipeline.get(f, "reverse", positions, kinds, False))
+            df = _func(pipeline.get(f, "reverse", positions, kinds, False, backend=backend))
             out = _primal(f, args)
             items = out if isinstance(out, (tuple, list)) else (out,)
             blocks = []
@@ -497,19 +516,20 @@ def _rows(rows, out_shape, arg_shape):
     return np.stack(rows).reshape(out_shape + arg_shape)
 
 
-def jacfwd(f, wrt=0):
+def jacfwd(f, wrt=0, backend="python"):
     """The Jacobian of `f` with respect to argument(s) `wrt`, one forward pass per input
     entry; a tuple `wrt` gives a tuple of Jacobians."""
-    return _jacobian(f, wrt, "jacfwd")
+    return _jacobian(f, wrt, "jacfwd", backend=backend)
 
 
-def jacrev(f, wrt=0):
+def jacrev(f, wrt=0, backend="python"):
     """The Jacobian of `f` with respect to argument(s) `wrt`, one reverse pass per output
     entry; a tuple `wrt` gives a tuple of Jacobians."""
-    return _jacobian(f, wrt, "jacrev")
+    return _jacobian(f, wrt, "jacrev", backend=backend)
 
 
-def hessian(f, wrt=0):
+def hessian(f, wrt=0, backend="python"):
     """The Hessian of scalar `f` (forward over reverse: the Jacobian of the gradient). A
-    tuple `wrt` gives the blocks `H[i][j]`, shaped `arg_i.shape + arg_j.shape`."""
-    return _jacobian(grad(f, wrt), wrt, "jacfwd", label="hessian")
+    tuple `wrt` gives the blocks `H[i][j]`, shaped `arg_i.shape + arg_j.shape`; with
+    `backend="numba"` the forward pass over srcad's gradient code is compiled by Numba."""
+    return _jacobian(grad(f, wrt), wrt, "jacfwd", label="hessian", backend=backend)
