@@ -145,7 +145,7 @@ class _Rewriter:
                 continue
             self.check_calls(s)
             if isinstance(s, ast.For) and self.reversed_arg(s.iter) is not None:
-                stmts[i] = self.count_down(s)
+                s = stmts[i] = self.count_down(s)
             for field in ("body", "orelse"):
                 inner = getattr(s, field, None)
                 if isinstance(inner, list):
@@ -160,12 +160,21 @@ class _Rewriter:
         return None
 
     def count_down(self, s: ast.For) -> ast.For:
-        """`for t in reversed(xs)` as `for k in range(len(xs) - 1, -1, -1): t = item(xs, k)`."""
+        """`for t in reversed(xs)` as `for k in range(len(xs) - 1, -1, -1): t = item(xs, k)`
+        (`reversed(xs[:n])` counts down from min(len(xs), n) - 1 over xs itself)."""
         xs = self.reversed_arg(s.iter)
         k = self.fresh("k_rev")
-        start = ast.BinOp(left=ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[xs],
-                                        keywords=[]),
-                          op=ast.Sub(), right=ast.Constant(1))
+        n = ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[xs], keywords=[])
+        if isinstance(xs, ast.Subscript) and isinstance(xs.slice, ast.Slice) and \
+                xs.slice.lower is None and xs.slice.step is None and \
+                xs.slice.upper is not None:
+            # xs[:count] (the iterations a loop left by break ran): no slice of a range
+            n = ast.Call(func=ast.Name(id="min", ctx=ast.Load()),
+                         args=[ast.Call(func=ast.Name(id="len", ctx=ast.Load()),
+                                        args=[xs.value], keywords=[]), xs.slice.upper],
+                         keywords=[])
+            xs = xs.value
+        start = ast.BinOp(left=n, op=ast.Sub(), right=ast.Constant(1))
         minus_one = ast.UnaryOp(op=ast.USub(), operand=ast.Constant(1))
         item = ast.Assign(targets=[s.target],
                           value=ast.Call(func=ast.Name(id=_ITEM, ctx=ast.Load()),
@@ -315,17 +324,19 @@ def _entry(loader: _Loader, name: str, tree, dflt):
     """The callable a derivative is: the njit function of `name`, compiled (and timed) at
     its first call for each argument types, Numba's errors turned into SrcadError."""
     from numba.core.errors import NumbaError
-    state = {"disp": None}
+    state = {"disp": None, "timed": False}
 
     def call(*args):
         disp = state["disp"]
         if disp is None or loader.stale():
             disp = state["disp"] = loader.get(name)
+            state["timed"] = False
         try:
-            if not disp.signatures:
+            if not state["timed"]:
                 start = time.perf_counter()
                 out = disp(*args)
                 COMPILE_TIMES[name] = time.perf_counter() - start
+                state["timed"] = True
                 return out
             return disp(*args)
         except NumbaError as e:

@@ -157,6 +157,12 @@ def _unbroadcast(g, like):
             return lambda g, like: np.full(like.shape, np.sum(g))
         if g.ndim == like.ndim:
             return lambda g, like: _sum_shape(g, like.shape)
+        if g.ndim == 2 and like.ndim == 1:          # a bias row's adjoint: a column sum
+            def rows(g, like):
+                if g.shape[1] == like.shape[0]:
+                    return np.sum(g, axis=0)
+                return _sum_to(g, like.shape)
+            return rows
         return lambda g, like: _sum_to(g, like.shape)
     if _array(like) and _scalar(g):
         return lambda g, like: np.full(like.shape, g)
@@ -188,14 +194,20 @@ def _bcast(t, like):
     _refuse("bcast", t, like)
 
 
-@overload(runtime.zeros_like)
+@_numba_overload(runtime.zeros_like)     # a number's zero needs no value (None too)
 def _zeros_like(x):
+    if isinstance(x, types.Optional) and _scalar(x.type):
+        return lambda x: 0.0
+    if isinstance(x, types.Optional) and _array(x.type):
+        return lambda x: np.zeros_like(_some(x))
     if _scalar(x):
         return lambda x: 0.0
     if _array(x):
         if isinstance(x.dtype, types.Float):
             return lambda x: np.zeros(x.shape, dtype=x.dtype)
         return lambda x: np.zeros(x.shape)
+    if isinstance(x, (types.UniTuple, types.List)) and _scalar(x.dtype):
+        return lambda x: np.zeros(len(x))     # a sequence of numbers: one adjoint each
     _refuse("zeros_like", x)
 
 
@@ -261,7 +273,9 @@ def _matmul_vjp_y(g, x, y):
 
 @overload(runtime.items_of)
 def _items_of(x, reversible=False):
-    if _array(x) or isinstance(x, (types.RangeType, types.List, types.BaseTuple)):
+    if isinstance(x, types.RangeType):      # Numba indexes no range: its items as an array
+        return lambda x, reversible=False: np.arange(x.start, x.stop, x.step)
+    if _array(x) or isinstance(x, (types.List, types.BaseTuple)):
         return lambda x, reversible=False: x
     _refuse("items_of", x)
 
@@ -299,6 +313,23 @@ def _recip_or_zero(x):
     if _array(x):
         return lambda x: np.where(x == 0, 0.0, 1.0 / np.where(x == 0, 1.0, x))
     _refuse("recip_or_zero", x)
+
+
+@overload(runtime.inv_count)
+def _inv_count(x, out, ddof=0):
+    def size(t):
+        return (lambda v: v.size) if _array(t) else (lambda v: 1)
+    if (_array(x) or _scalar(x)) and (_array(out) or _scalar(out)):
+        nx, nout = register_jitable(size(x)), register_jitable(size(out))
+
+        def impl(x, out, ddof=0):
+            a, b = nx(x), nout(out)
+            if a == 0 or b == 0:
+                return np.nan
+            d = a / b - ddof
+            return 1.0 / d if d > 0 else np.inf
+        return impl
+    _refuse("inv_count", x, out)
 
 
 @overload(runtime.stop_gradient)
