@@ -518,14 +518,13 @@ def _codegen(b: Build):
     body = codegen.render(trees, fn.source_lines, fn.filename)
     b.used = codegen.names_used(trees)
     b.text = codegen.source_text(b.used, body, b.callees)
-    defaults = [_defaults(b.parsed, fn, b.mode)] + [None] * (len(trees) - 1)
     if b.backend == "numba":
         from .backends import numba
         b.text = numba.text_of(b.text)
         b.funcs = numba.compile_functions(trees, b.text, fn, b.parsed.globals,
-                                          b.parsed.closure, b.injected, defaults,
-                                          f"{fn.name} {b.mode}")
+                                          b.parsed.closure, b.injected)
         return
+    defaults = [_defaults(b.parsed, fn, b.mode)] + [None] * (len(trees) - 1)
     b.funcs = codegen.compile_functions(trees, b.used, body, b.text, b.parsed.globals,
                                         b.parsed.closure, b.injected, defaults,
                                         f"{fn.name} {b.mode}")

@@ -204,23 +204,21 @@ class _Rewriter:
 # ---------------------------------------------------------------- compiling
 
 def compile_functions(trees: list, text: str, fn, user_globals: dict, closure: dict,
-                      injected: dict, defaults: list, label: str) -> list:
+                      injected: dict) -> list:
     """The derivative functions of `text` (the rendered trees and the helpers' derivatives)
-    compiled by Numba: callables raising SrcadError for what Numba cannot type."""
+    compiled by Numba: callables raising SrcadError for what Numba cannot type. (The API
+    passes every argument; `d_out` defaults to 1.0 in the text itself.)"""
     numba = require()
-    loader = _Loader(numba, text, fn, user_globals, closure, injected, label)
-    funcs = []
-    for tree, dflt in zip(trees, defaults):
-        funcs.append(_entry(loader, tree.name, tree, dflt))
-    return funcs
+    loader = _Loader(numba, text, fn, user_globals, closure, injected)
+    return [_entry(loader, tree.name, tree) for tree in trees]
 
 
 class _Loader:
     """The module of one derivative text, (re)loaded for the current values of the names it
     reads from the user's globals and closure cells."""
 
-    def __init__(self, numba, text, fn, user_globals, closure, injected, label):
-        self.numba, self.text, self.fn, self.label = numba, text, fn, label
+    def __init__(self, numba, text, fn, user_globals, closure, injected):
+        self.numba, self.text, self.fn = numba, text, fn
         self.user_globals, self.closure, self.injected = user_globals, closure, injected
         tree = ast.parse(text)
         self.defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
@@ -320,7 +318,7 @@ class _Loader:
                                       filename, line)
 
 
-def _entry(loader: _Loader, name: str, tree, dflt):
+def _entry(loader: _Loader, name: str, tree):
     """The callable a derivative is: the njit function of `name`, compiled (and timed) at
     its first call for each argument types, Numba's errors turned into SrcadError."""
     from numba.core.errors import NumbaError
@@ -343,7 +341,6 @@ def _entry(loader: _Loader, name: str, tree, dflt):
             raise loader.error(e) from None
     call.__name__ = call.__qualname__ = name
     call.__doc__ = ast.get_docstring(tree)
-    call.__defaults__ = None
     call.__srcad_numba__ = state
     return call
 
