@@ -230,3 +230,10 @@ def test_numba_unbroadcast_sums_like_the_runtime(gshape, like):
     g = np.arange(float(np.prod(gshape))).reshape(gshape)
     x = 1.5 if like is None else np.ones(like)
     np.testing.assert_array_equal(compiled(g, x), runtime.unbroadcast(g, x))
+
+
+def test_slices_and_entries_of_an_array():
+    """x[a:b] and x[k] of an array: the Numba version of unindex."""
+    w, x = np.array([0.3, -0.8, 1.1, 0.5]), np.array([0.9, 0.4, -0.6, 1.2])
+    _close(srcad.grad(nf.sliced_gates, wrt=(0, 1), backend="numba")(w, x),
+           srcad.grad(nf.sliced_gates, wrt=(0, 1))(w, x))

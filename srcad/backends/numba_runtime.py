@@ -280,14 +280,32 @@ def _items_of(x, reversible=False):
     _refuse("items_of", x)
 
 
+def _basic_index(t) -> bool:
+    """An index selecting each entry at most once: an int, a slice, or a tuple of those."""
+    if isinstance(t, types.BaseTuple):
+        return all(_basic_index(e) for e in t)
+    return isinstance(t, (types.Integer, types.SliceType))
+
+
 @overload(runtime.index_add)
 def _index_add(acc, idx, g):
-    if _array(acc) and isinstance(idx, types.Integer):
+    if _array(acc) and _basic_index(idx):     # each entry at most once: += is exact
         def impl(acc, idx, g):
             acc[idx] += g
             return acc
         return impl
     _refuse("index_add", acc, idx, g)
+
+
+@overload(runtime.unindex)
+def _unindex(g, x, idx):
+    if _array(x) and (_array(g) or _scalar(g)) and _basic_index(idx):
+        def impl(g, x, idx):
+            out = np.zeros(x.shape)
+            out[idx] = g
+            return out
+        return impl
+    _refuse("unindex", g, x, idx)
 
 
 @overload(runtime.tie_weight)
