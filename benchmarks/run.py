@@ -22,6 +22,8 @@ Columns of the per-benchmark tables:
                   (np.allclose, rtol 1e-6, plus shape and dtype); a row that
                   disagrees says MISMATCH and is not timed
   peak memory     (rnn only) tracemalloc peak during one call, after a warm-up
+  first call      the first call's wall time: srcad's build (and for "srcad numba", Numba's
+                  compile, from an empty cache directory), JAX's trace and jit compile
 
 "n/a" means the library is not installed; "error: ..." means building or
 calling it raised. Every target is printed with PASS/FAIL at the end.
@@ -36,6 +38,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import textwrap
 import time
 import timeit
@@ -52,7 +55,7 @@ for path in (os.path.dirname(HERE), HERE):  # the repository's srcad; cases, pee
 import cases
 import peers
 
-IMPLS = ("primal", "hand-written", "srcad", "autograd", "jax", "torch")
+IMPLS = ("primal", "hand-written", "srcad", "srcad numba", "autograd", "jax", "torch")
 PEERS = {"autograd": peers.autograd_impl, "jax": peers.jax_impl, "torch": peers.torch_impl}
 MEMORY_IMPLS = ("primal", "hand-written", "srcad", "autograd")  # tracemalloc sees NumPy only
 SPECIAL = ("build_time", "loop_nest_build", "call_overhead")
@@ -74,8 +77,11 @@ TARGETS = [
     # linear in depth (t = a + b * depth, a >= 0) means t(7) <= 7 t(1); 3x per level was 729x
     ("loop_nest_build", "depth 7, srcad", "depth 1, srcad", "<=", 7.0),
     ("call_overhead", "srcad", "µs", "<=", 2.0),
+    # the numba backend against JAX's jit(grad): per call, and compile time (ISSUE13)
+    ("scalar_loop", "srcad numba", "jax", "<=", 0.25),
+    ("scalar_loop", "compile:srcad numba", "s", "<=", 2.0),
 ]
-UNITS = {"ms": 1e-3, "µs": 1e-6}
+UNITS = {"s": 1.0, "ms": 1e-3, "µs": 1e-6}
 
 # jit-compiling the gradient of a 1000-step unrolled loop takes JAX ~20 s.
 SKIP_IN_QUICK = {("scalar_loop", "jax"): "skipped in --quick (jit compile takes ~20 s)"}
@@ -133,6 +139,14 @@ def build(impl, f, hand, wrt, args):
         import srcad
 
         return srcad.grad(f, wrt=wrt), args
+    if impl == "srcad numba":
+        import srcad
+
+        try:
+            import numba  # noqa: F401
+        except ImportError:
+            raise ImportError("numba") from None
+        return srcad.grad(f, wrt=wrt, backend="numba"), args
     return PEERS[impl](f, wrt, args)
 
 
@@ -183,20 +197,20 @@ def run_case(name, opts):
     args = cases.make_inputs(name)
     params = list(inspect.signature(f).parameters)
     ref = hand(*args)
-    calls, status = {}, {}
+    calls, status, first = {}, {}, {}
     for impl in IMPLS:
         if opts.quick and (name, impl) in SKIP_IN_QUICK:
             status[impl] = SKIP_IN_QUICK[name, impl]
             continue
         try:
+            start = time.perf_counter()
             fn, call_args = build(impl, f, hand, wrt, args)
-            if impl == "primal":
-                fn(*call_args)
-                bad = None
-            else:
-                bad = mismatch(fn(*call_args), ref, [params[i] for i in wrt])
+            got = fn(*call_args)
+            first[impl] = time.perf_counter() - start
+            bad = None if impl == "primal" else mismatch(got, ref, [params[i] for i in wrt])
         except ImportError as exc:
             status[impl] = error_text(exc) if impl == "srcad" else "n/a"
+            first.pop(impl, None)
             continue
         except Exception as exc:  # noqa: BLE001 - report and carry on
             status[impl] = error_text(exc)
@@ -214,7 +228,8 @@ def run_case(name, opts):
     if name == "rnn":
         memory = {impl: peak_memory(*calls[impl]) for impl in MEMORY_IMPLS if impl in calls}
 
-    header = ["implementation", "median / call", "x primal", "x hand-written", "check"]
+    header = ["implementation", "median / call", "x primal", "x hand-written", "first call",
+              "check"]
     if memory:
         header += ["peak memory", "memory x hand-written"]
     rows = []
@@ -225,6 +240,7 @@ def run_case(name, opts):
             fmt_time(t) if t else "",
             fmt_ratio(t, times.get("primal")),
             fmt_ratio(t, times.get("hand-written")),
+            fmt_time(first[impl]) if t and impl in first else "",
             status[impl],
         ]
         if memory:
@@ -239,6 +255,7 @@ def run_case(name, opts):
     print(table(header, rows))
     result = dict(times)
     result.update({"mem:" + impl: m for impl, m in memory.items()})
+    result.update({"compile:" + impl: t for impl, t in first.items() if impl in calls})
     return result
 
 
@@ -376,7 +393,8 @@ def evaluate(target, results):
     """A row of the targets table: benchmark, measure, target, measured, PASS/FAIL/n/a."""
     name, num, den, op, limit = target
     got = results[name]
-    what = (f"{num} ({den})" if den in UNITS else f"{num} / {den}").replace("mem:", "peak memory ")
+    what = (f"{num} ({den})" if den in UNITS else f"{num} / {den}").replace(
+        "mem:", "peak memory ").replace("compile:", "first call (compile) of ")
     if den in UNITS:
         value = None if got.get(num) is None else got[num] / UNITS[den]
     else:
@@ -392,7 +410,7 @@ def evaluate(target, results):
 def versions():
     """``library -> version`` (srcad: version and location, or the import error)."""
     found = {"python": platform.python_version(), "numpy": np.__version__}
-    for lib in ("srcad", "autograd", "jax", "torch"):
+    for lib in ("srcad", "numba", "autograd", "jax", "torch"):
         try:
             module = __import__(lib)
         except Exception as exc:  # noqa: BLE001
@@ -418,6 +436,8 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(names)}")
     opts.target, opts.repeats = (0.01, 7) if opts.quick else (0.2, 11)
+    # the numba backend's compile time is measured from an empty cache (not a previous run's)
+    os.environ["SRCAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="srcad-bench-numba-")
 
     started = time.perf_counter()
     print("# srcad benchmarks\n")

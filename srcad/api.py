@@ -9,7 +9,7 @@ import weakref
 
 import numpy as np
 
-from . import pipeline, runtime
+from . import backends, pipeline, runtime
 from .errors import SrcadError
 from .frontend import describe
 from .activity import SEQ
@@ -270,10 +270,19 @@ def _scalar_inside(f, kinds):
 _TRANSFORMS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _transform(f, wrt, with_value, kind):
-    """The wrapper `grad(f, wrt)` returns: made once per function and `wrt` (a derivative
-    called inside a loop, `srcad.grad(p)(x)`, pays for it once), then reused."""
-    key = (kind, wrt)
+def _backend(backend) -> str:
+    """`backend`, checked: a known one, and for "numba", Numba installed."""
+    backends.check(backend)
+    if backend == "numba":
+        from .backends import numba
+        numba.require()
+    return backend
+
+
+def _transform(f, wrt, with_value, kind, backend="python"):
+    """The wrapper `grad(f, wrt)` returns: made once per function, `wrt` and backend (a
+    derivative called inside a loop, `srcad.grad(p)(x)`, pays for it once), then reused."""
+    key = (kind, wrt, backend)
     if isinstance(f, types.FunctionType):
         try:
             made = _TRANSFORMS.setdefault(f, {}).get(key)
@@ -282,14 +291,15 @@ def _transform(f, wrt, with_value, kind):
             key = None
         if made is not None:
             return made
-        made = _make_transform(f, wrt, with_value, kind)
+        made = _make_transform(f, wrt, with_value, kind, backend)
         if key is not None:
             _TRANSFORMS[f][key] = made
         return made
-    return _make_transform(f, wrt, with_value, kind)
+    return _make_transform(f, wrt, with_value, kind, backend)
 
 
-def _make_transform(f, wrt, with_value, kind):
+def _make_transform(f, wrt, with_value, kind, backend="python"):
+    backend = _backend(backend)
     positions, single = _positions(f, wrt)
     bind = _Binder(f)
     cache: dict = {}
@@ -299,10 +309,10 @@ def _make_transform(f, wrt, with_value, kind):
 
     def entry(args, kinds):
         args2, kinds2 = _prepare(args, positions)
-        d = pipeline.get(f, "reverse", positions, kinds2, single, with_value)
+        d = pipeline.get(f, "reverse", positions, kinds2, single, with_value, backend=backend)
         checked = d.out_kind not in _SCALAR_KINDS
         if checked and not with_value:
-            d = pipeline.get(f, "reverse", positions, kinds2, single, True)
+            d = pipeline.get(f, "reverse", positions, kinds2, single, True, backend=backend)
         df = _func(d)
         if any(kinds2[i] == SEQ for i in positions):
             df = _public_grads(df, positions, single, with_value or checked)
@@ -395,34 +405,37 @@ def _fast_wrapper(f, bind, scalar_cache, call):
     return wrapper
 
 
-def grad(f=None, wrt=0):
-    """The gradient of scalar `f` with respect to argument(s) `wrt`; also a decorator."""
+def grad(f=None, wrt=0, backend="python"):
+    """The gradient of scalar `f` with respect to argument(s) `wrt`; also a decorator.
+    `backend="numba"` compiles the derivative with Numba."""
     if f is None:
-        return lambda g: grad(g, wrt)
+        return lambda g: grad(g, wrt, backend)
     if isinstance(f, (int, str, tuple, list)):
-        return lambda g: grad(g, f)
-    return _transform(f, wrt, False, "grad")
+        return lambda g: grad(g, f, backend)
+    return _transform(f, wrt, False, "grad", backend)
 
 
-def value_and_grad(f=None, wrt=0):
+def value_and_grad(f=None, wrt=0, backend="python"):
     """Like `grad`, returning `(value, gradient)`."""
     if f is None:
-        return lambda g: value_and_grad(g, wrt)
+        return lambda g: value_and_grad(g, wrt, backend)
     if isinstance(f, (int, str, tuple, list)):
-        return lambda g: value_and_grad(g, f)
-    return _transform(f, wrt, True, "value_and_grad")
+        return lambda g: value_and_grad(g, f, backend)
+    return _transform(f, wrt, True, "value_and_grad", backend)
 
 
-def derivative(f, mode: str = "reverse", wrt=0):
+def derivative(f, mode: str = "reverse", wrt=0, backend="python"):
     """The compiled derivative function of `f` (generated code), cached.
 
     reverse: `df(*args, d_out=1.0)` returns the gradient(s); forward: `df(*args, *d_args)`
     returns `(out, d_out)`. Argument kinds are assumed from annotations and defaults
     (float where a parameter is annotated or defaulted as float), else generic.
     """
+    backend = _backend(backend)
     positions, single = _positions(f, wrt)
     _check_mode(mode)
-    return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single).func
+    return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single,
+                        backend=backend).func
 
 
 def _check_mode(mode):
@@ -431,11 +444,14 @@ def _check_mode(mode):
         raise SrcadError(f"unknown mode {shown}: use 'forward' or 'reverse'")
 
 
-def source(f, mode: str = "reverse", wrt=0) -> str:
-    """The generated derivative source of `f`, valid standalone Python."""
+def source(f, mode: str = "reverse", wrt=0, backend="python") -> str:
+    """The generated derivative source of `f`, valid standalone Python (for
+    `backend="numba"`, the source Numba compiles)."""
+    backend = _backend(backend)
     positions, single = _positions(f, wrt)
     _check_mode(mode)
-    return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single).text
+    return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single,
+                        backend=backend).text
 
 
 def ssa(f) -> str:
@@ -497,9 +513,10 @@ def _check_like(f, what, label, of, t, like):
                          f"{np.shape(like)}")
 
 
-def jvp(f, primals, tangents):
+def jvp(f, primals, tangents, backend="python"):
     """Forward mode: `(f(*primals), J @ tangents)`. Parameters left out of `primals` take
     their defaults (and no tangent)."""
+    backend = _backend(backend)
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise SrcadError("jvp: primals and tangents must have the same length")
@@ -514,7 +531,7 @@ def jvp(f, primals, tangents):
         _check_like(f, "jvp", f"tangent for {params[i]}", f"argument {params[i]}", t, p)
     positions = _float_positions(primals)            # integers carry no tangent
     full, kinds = _prepare(full, positions)
-    df = _func(pipeline.get(f, "forward", positions, kinds, False))
+    df = _func(pipeline.get(f, "forward", positions, kinds, False, backend=backend))
     tangents = tuple(_rebuilt(p, lambda path, _, t=t: _at(t, path))
                      if pipeline.is_container(p) else t for p, t in zip(primals, tangents))
     out, out_dot = df(*full, *(tangents[i] for i in positions))
@@ -551,17 +568,23 @@ def vjp_transform(f, positions, n):
     return vjp_of
 
 
-def vjp(f, *primals):
+def vjp(f, *primals, backend="python"):
     """Reverse mode: `(out, pullback)`; `pullback(cotangent)` returns one gradient per
     primal given (parameters left out take their defaults)."""
+    backend = _backend(backend)
     full = _full_args(f, primals, "vjp")
     positions = _float_positions(primals)            # integers get a zero gradient
     full, kinds = _prepare(full, positions)
-    d = pipeline.get(f, "split", positions, kinds, False)
-    if d.mutates:                     # f changes an argument in place: run it afresh each time
-        df = _func(pipeline.get(f, "reverse", positions, kinds, False, True))
+    d = None
+    if backend != "python":           # compiled: the reverse derivative, run at each pullback
+        df = _func(pipeline.get(f, "reverse", positions, kinds, False, True, backend=backend))
         out = _primal(f, full)
     else:
+        d = pipeline.get(f, "split", positions, kinds, False)
+    if d is not None and d.mutates:   # f changes an argument in place: run it afresh each time
+        df = _func(pipeline.get(f, "reverse", positions, kinds, False, True))
+        out = _primal(f, full)
+    elif d is not None:
         # the forward half runs once, here: what the pullback uses is what made `out` (the
         # same random draws; a print prints once)
         fwd, bwd = d.func
@@ -569,7 +592,8 @@ def vjp(f, *primals):
 
     def pullback(cotangent):
         _check_like(f, "vjp", "cotangent", f"the output of {_name(f)}", cotangent, out)
-        grads = iter(df(*full, cotangent)[1] if d.mutates else bwd(residuals, cotangent))
+        grads = iter(df(*full, cotangent)[1] if d is None or d.mutates else
+                     bwd(residuals, cotangent))
         return tuple(_public(next(grads), full[i]) if i in positions else 0.0
                      for i in range(len(primals)))
     return out, pullback
@@ -598,11 +622,12 @@ def _zero(like):
     return 0.0
 
 
-def _jacobian(f, wrt, kind, label=None):
+def _jacobian(f, wrt, kind, label=None, backend="python"):
     """`jacfwd`/`jacrev`: the Jacobian, shaped `out.shape + arg.shape`, one forward pass per
     input entry or one reverse pass per output entry. A tuple `wrt` gives a tuple of
     Jacobians, a tuple output a tuple over its items (outermost), as in JAX; a container
     argument (or output) gives its structure, with a block per leaf (the output's outermost)."""
+    backend = _backend(backend)
     positions, single = _positions(f, wrt)
     bind = _Binder(f)
 
@@ -617,7 +642,7 @@ def _jacobian(f, wrt, kind, label=None):
             cols = {}                      # (position, input path) -> output tangents
             out = None
             for p in positions:
-                df = _func(pipeline.get(f, "forward", (p,), kinds, True))
+                df = _func(pipeline.get(f, "forward", (p,), kinds, True, backend=backend))
                 for path, leaf in ins[p]:
                     pairs = [df(*args, _seed(args[p], path, e)) for e in _units(leaf)]
                     if pairs:
@@ -630,7 +655,7 @@ def _jacobian(f, wrt, kind, label=None):
                 return _columns([_at(c, opath) for c in cols[p, path]], np.shape(o),
                                 np.shape(leaf))
         else:
-            df = _func(pipeline.get(f, "reverse", positions, kinds, False))
+            df = _func(pipeline.get(f, "reverse", positions, kinds, False, backend=backend))
             out = _primal(f, args)
             rows = {opath: [df(*args, _seed(out, opath, e)) for e in _units(o)]
                     for opath, o in _output_leaves(out)}
@@ -685,19 +710,20 @@ def _rows(rows, out_shape, arg_shape):
     return np.stack(rows).reshape(out_shape + arg_shape)
 
 
-def jacfwd(f, wrt=0):
+def jacfwd(f, wrt=0, backend="python"):
     """The Jacobian of `f` with respect to argument(s) `wrt`, one forward pass per input
     entry; a tuple `wrt` gives a tuple of Jacobians."""
-    return _jacobian(f, wrt, "jacfwd")
+    return _jacobian(f, wrt, "jacfwd", backend=backend)
 
 
-def jacrev(f, wrt=0):
+def jacrev(f, wrt=0, backend="python"):
     """The Jacobian of `f` with respect to argument(s) `wrt`, one reverse pass per output
     entry; a tuple `wrt` gives a tuple of Jacobians."""
-    return _jacobian(f, wrt, "jacrev")
+    return _jacobian(f, wrt, "jacrev", backend=backend)
 
 
-def hessian(f, wrt=0):
+def hessian(f, wrt=0, backend="python"):
     """The Hessian of scalar `f` (forward over reverse: the Jacobian of the gradient). A
-    tuple `wrt` gives the blocks `H[i][j]`, shaped `arg_i.shape + arg_j.shape`."""
-    return _jacobian(grad(f, wrt), wrt, "jacfwd", label="hessian")
+    tuple `wrt` gives the blocks `H[i][j]`, shaped `arg_i.shape + arg_j.shape`; with
+    `backend="numba"` the forward pass over srcad's gradient code is compiled by Numba."""
+    return _jacobian(grad(f, wrt), wrt, "jacfwd", label="hessian", backend=backend)

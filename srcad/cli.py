@@ -98,6 +98,8 @@ def main(argv=None) -> int:
     p_dump.add_argument("target", help="path/to/file.py:func or package.module:func")
     p_dump.add_argument("--mode", choices=("reverse", "forward"), default="reverse")
     p_dump.add_argument("--wrt", default=None, help="parameter name(s), comma separated")
+    p_dump.add_argument("--backend", choices=("python", "numba"), default="python",
+                        help="numba: the source Numba compiles")
     add_show_commands(sub)
     args = parser.parse_args(argv)
     try:
@@ -108,7 +110,7 @@ def main(argv=None) -> int:
         if args.command == "ssa":
             text = api.ssa(func)
         else:
-            text = api.source(func, mode=args.mode, wrt=wrt)
+            text = api.source(func, mode=args.mode, wrt=wrt, backend=args.backend)
     except SrcadError as e:
         print(f"srcad: {e}".splitlines()[0], file=sys.stderr)
         return 2

@@ -10,7 +10,10 @@
     check      srcad.check of the tree (when SRCAD_CHECKS=1; the test suite sets it)
     optimize   exact simplification of the tree (optimize.py)
     check      srcad.check again
-    codegen    source text and the compiled function (codegen.py)
+    numba      for backend="numba" only: the tree rewritten into code Numba compiles
+               (backends/numba.py)
+    codegen    source text and the compiled function (codegen.py; for backend="numba",
+               numba.njit of that text, backends/numba.py)
 
 `SRCAD_DEBUG=<name>[,<name>...]` (or `build(debug=...)`) prints the program after each
 named pass: the parsed function, the SSA, an activity summary, the tree before and after
@@ -31,8 +34,8 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from . import (activity, check, codegen, forward, frontend, funcs, ir, lower, optimize, reverse,
-               rules, runtime)
+from . import (activity, backends, check, codegen, forward, frontend, funcs, ir, lower,
+               optimize, reverse, rules, runtime)
 from .errors import SrcadError, UnsupportedSyntaxError
 from .rules import ANY, FLOAT, INT
 
@@ -49,6 +52,7 @@ class Derivative:
     # positions of the parameters Python's f may change in place: the derivative may too
     # (it calls helpers that do), so the API hands it copies of those arguments
     mutates: tuple = ()
+    backend: str = "python"   # what compiled it (backends.BACKENDS)
 
 
 class _Built:
@@ -187,14 +191,16 @@ def _same_binding(a, b) -> bool:
 
 
 def get(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True,
-        with_value: bool = False, name: str | None = None) -> Derivative:
-    """The cached derivative of `f`, built on first use; `name` names the generated def.
+        with_value: bool = False, name: str | None = None,
+        backend: str = "python") -> Derivative:
+    """The cached derivative of `f`, built on first use; `name` names the generated def,
+    `backend` what compiles it.
 
     The cache is per code object, so a lambda re-created with the same code reuses it; a
     derivative is reused only while everything it baked in (defaults, the objects the
     names it called resolved to, its helpers' code) is unchanged, else it is rebuilt."""
     owner, binding, state = _identity(f)
-    key = (mode, wrt, kinds, single, with_value, name)
+    key = (mode, wrt, kinds, single, with_value, name, backend)
     per_code = _CACHE.get(owner)
     if per_code is None:
         per_code = {}
@@ -237,7 +243,7 @@ def get(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True,
         slots = tuple(_Slot() for _ in range(2 if mode == "split" else 1))
         pending[(id(owner), key)] = slots if mode == "split" else slots[0]
         try:
-            d = build(f, mode, wrt, kinds, single, with_value, name=name)
+            d = build(f, mode, wrt, kinds, single, with_value, name=name, backend=backend)
         finally:
             frames.pop()
             del pending[(id(owner), key)]
@@ -276,6 +282,8 @@ def _rebound(b, f, binding):
     """`b`'s derivative for a function with the same code and globals but other closure
     cells (a lambda re-created in a function called again, another instance's method):
     the same compiled code with `f`'s cells, if everything it baked in holds for them."""
+    if b.d.backend != "python":
+        return None                   # compiled code has the old cells' values compiled in
     func = f.__func__ if isinstance(f, types.MethodType) else f
     cells = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
     if b.bound is not None:
@@ -503,6 +511,7 @@ class Build:
     with_value: bool = False
     name: object = None                        # the generated def's name(s), or None
     checks: bool = False                       # run srcad.check after emit and optimize
+    backend: str = "python"                    # what compiles it (backends.BACKENDS)
     parsed: frontend.Parsed | None = None      # frontend
     fn: ir.Function | None = None              # lower
     names: list = field(default_factory=list)  # activity: the wrt parameters' names
@@ -550,7 +559,7 @@ def _emit(b: Build):
                                          "as a loop", fn.filename, line)
         stack.append(f)
         try:
-            d = get(func, cmode, cwrt, ckinds, single=False, name=cname)
+            d = get(func, cmode, cwrt, ckinds, single=False, name=cname, backend=b.backend)
         except SrcadError as e:
             if e.filename is None:                 # name the call in the user's code
                 raise type(e)(e.bare_message, fn.filename, line) from None
@@ -600,11 +609,23 @@ def _optimize(b: Build):
     b.trees = [optimize.optimize(t, impure, b.adjoints) for t in b.trees]
 
 
+def _numba(b: Build):
+    if b.backend == "numba":
+        from .backends import numba
+        numba.rewrite(b.trees, b.fn)
+
+
 def _codegen(b: Build):
     fn, trees = b.fn, b.trees
     body = codegen.render(trees, fn.source_lines, fn.filename)
     b.used = codegen.names_used(trees)
     b.text = codegen.source_text(b.used, body, b.callees)
+    if b.backend == "numba":
+        from .backends import numba
+        b.text = numba.text_of(b.text)
+        b.funcs = numba.compile_functions(trees, b.text, fn, b.parsed.globals,
+                                          b.parsed.closure, b.injected)
+        return
     defaults = [_defaults(b.parsed, fn, b.mode)] + [None] * (len(trees) - 1)
     b.funcs = codegen.compile_functions(trees, b.used, body, b.text, b.parsed.globals,
                                         b.parsed.closure, b.injected, defaults,
@@ -681,6 +702,7 @@ PASSES = (
     ("check", _check_emitted, _show_check),
     ("optimize", _optimize, _show_trees),
     ("check", _check_optimized, _show_check),
+    ("numba", _numba, _show_trees),
     ("codegen", _codegen, _show_text),
 )
 _EMITTER = {"forward": "forward", "reverse": "reverse", "split": "reverse"}
@@ -716,14 +738,14 @@ def _printer(debug: set, mode: str):
 
 def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_value: bool = False,
           debug: str | None = None, name: str | None = None,
-          checks: bool | None = None) -> Derivative:
+          checks: bool | None = None, backend: str = "python") -> Derivative:
     """Run the passes: the derivative of `f` in `mode` with respect to positions `wrt`.
     `debug` (else $SRCAD_DEBUG) names passes to print the program after; `checks` (else
-    $SRCAD_CHECKS=1) runs the internal checks of generated code."""
+    $SRCAD_CHECKS=1) runs the internal checks of generated code; `backend` compiles it."""
     show = _printer(debug_names(debug), mode)
     if checks is None:
         checks = os.environ.get("SRCAD_CHECKS", "") not in ("", "0")
-    b = Build(f, mode, wrt, kinds, single, with_value, name, checks)
+    b = Build(f, mode, wrt, kinds, single, with_value, name, checks, backends.check(backend))
     for pass_name, run, shown in PASSES:
         run(b)
         if pass_name in show:
@@ -733,7 +755,8 @@ def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_valu
     _bind_slots(b.funcs)
     return Derivative(func=b.funcs[0] if len(b.funcs) == 1 else tuple(b.funcs), text=b.text,
                       params=b.fn.params, out_kind=b.act.kind(b.fn.body[-1].value),
-                      mutates=tuple(i for i, p in enumerate(b.fn.params) if p in b.act.mutated))
+                      mutates=tuple(i for i, p in enumerate(b.fn.params) if p in b.act.mutated),
+                      backend=b.backend)
 
 
 def _print(b: Build, pass_name: str, shown, header: bool):

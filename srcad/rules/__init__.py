@@ -145,6 +145,9 @@ class Rule:
                 not isinstance(self.variant.bind(nargs, kwnames), str):
             return self.variant
         return self
+    # False: srcad's numba backend cannot compile a call of it (Numba has no version of it,
+    # nor srcad.backends.numba_runtime): a derivative calling it is refused at build time
+    numba: bool = True
 
     @property
     def diff_params(self) -> list:
@@ -318,13 +321,14 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
             pure: bool = True,
             storage: str = "new", storage_arg: str | None = None, copy_flag: str | None = None,
             holds: str = "", returns_seq: bool = False, inplace: bool = False,
-            shape_args: str = "", passthrough: bool = False):
+            shape_args: str = "", passthrough: bool = False, numba: bool = True):
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
     or a dict of templates per differentiable parameter. The storage facts: `storage` is
     "new", "view" or "same" (of `storage_arg`, comma-separated names, default the first
     parameter); `holds` names the parameters the result holds as items; `inplace` says the
     call changes its `storage_arg` in place; `shape_args` names parameters read only for
-    their shape; `passthrough` says the result is the first argument's value."""
+    their shape; `passthrough` says the result is the first argument's value; `numba`
+    False says the numba backend cannot compile a call of it."""
     plist = _parse_params(params)
     star = [p for p, _ in plist].index("*") if ("*", None) in plist else len(plist)
     kwonly = tuple(p for p, _ in plist[star + 1:])
@@ -355,7 +359,7 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
                 jvp_shared=Template(jvp_shared) if jvp_shared else None, pure=pure,
                 storage=storage, storage_args=shares, copy_flag=copy_flag, holds=held,
                 returns_seq=returns_seq, inplace=inplace, shape_args=shaped,
-                passthrough=passthrough)
+                passthrough=passthrough, numba=numba)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if name and primal is None and keys != []:
@@ -425,7 +429,7 @@ def defalias(keys, rule: Rule, name: str):
                  storage=rule.storage,
                  storage_args=rule.storage_args, copy_flag=rule.copy_flag, holds=rule.holds,
                  returns_seq=rule.returns_seq, inplace=rule.inplace, shape_args=rule.shape_args,
-                 passthrough=rule.passthrough)
+                 passthrough=rule.passthrough, numba=rule.numba)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = alias
     _NAMES.setdefault(name, alias)
@@ -484,6 +488,8 @@ def load_scipy() -> list:
         from . import scipy_linalg, scipy_stats  # noqa: F401
         from . import scipy_signal  # noqa: F401
         LAZY_RULES.extend(r for r in all_rules() if id(r) not in before)
+        for r in LAZY_RULES:          # Numba compiles no SciPy function
+            r.numba = False
     return LAZY_RULES
 
 

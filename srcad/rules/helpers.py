@@ -11,8 +11,15 @@ differentiated by reading their source where srcad can, or fail at build time na
 import builtins
 
 from .. import runtime
-from . import ANY, FLOAT, NONE, defrule, deflinear
+from . import ANY, FLOAT, NONE, all_rules, defrule, deflinear
 from .linalg import EINSUM_ARGS
+
+_BEFORE = {id(r) for r in all_rules()}
+
+
+def _helper_rules() -> list:
+    """The rules this table declares (those not in the tables loaded before it)."""
+    return [r for r in all_rules() if id(r) not in _BEFORE]
 
 # ------------------------------------------------------------ what every derivative uses
 # (a helper may return its argument itself or a view of it: storage "same" or "view")
@@ -213,3 +220,15 @@ FULL_BROADCAST = runtime.unreduce
 SCATTER = runtime.unindex
 # unbroadcast(g, like) reads like only for its shape
 SHAPE_OF_SECOND = runtime.unbroadcast
+
+# ------------------------------------------------------------ the numba backend
+# The helpers srcad.backends.numba_runtime has Numba versions of (specialised by the kinds
+# of their arguments); every other helper's rule says the numba backend cannot compile it.
+NUMBA_HELPERS = frozenset({
+    runtime.unbroadcast, runtime.bcast, runtime.zeros_like, runtime.grad_like,
+    runtime.unreduce, runtime.matmul_vjp_x, runtime.matmul_vjp_y, runtime.items_of,
+    runtime.index_add, runtime.tie_weight, runtime.pow_log, runtime.recip_or_zero,
+    runtime.inv_count, runtime.unindex,
+    builtins.reversed, builtins.slice})
+for _r in _helper_rules():
+    _r.numba = any(k in NUMBA_HELPERS for k in (_r.key if isinstance(_r.key, list) else [_r.key]))
