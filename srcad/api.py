@@ -207,8 +207,9 @@ def _scalar_inside(f, kinds):
     return None if d.out_kind in _SCALAR_KINDS else g
 
 
-def _transform(f, wrt, with_value, kind):
+def _transform(f, wrt, with_value, kind, checkpoint=None):
     positions, single = _positions(f, wrt)
+    pipeline.check_checkpoint(checkpoint)
     bind = _Binder(f)
     cache: dict = {}
     scalar_cache: dict = {}       # argument types -> (df, valid): all-scalar, scalar output
@@ -217,10 +218,12 @@ def _transform(f, wrt, with_value, kind):
 
     def entry(args, kinds):
         args2, kinds2 = _prepare(args, positions)
-        d = pipeline.get(f, "reverse", positions, kinds2, single, with_value)
+        d = pipeline.get(f, "reverse", positions, kinds2, single, with_value,
+                         checkpoint=checkpoint)
         checked = d.out_kind not in _SCALAR_KINDS
         if checked and not with_value:
-            d = pipeline.get(f, "reverse", positions, kinds2, single, True)
+            d = pipeline.get(f, "reverse", positions, kinds2, single, True,
+                             checkpoint=checkpoint)
         return args2, kinds2, (_func(d), d.valid, checked, _scalar_inside(f, kinds2))
 
     def call(args):
@@ -290,25 +293,27 @@ def _fast_wrapper(f, bind, scalar_cache, call):
     return wrapper
 
 
-def grad(f=None, wrt=0):
-    """The gradient of scalar `f` with respect to argument(s) `wrt`; also a decorator."""
+def grad(f=None, wrt=0, checkpoint=None):
+    """The gradient of scalar `f` with respect to argument(s) `wrt`; also a decorator.
+    `checkpoint`: True (or a number of snapshots) checkpoints f's loops instead of keeping
+    every value they overwrite; False not even those marked with srcad.checkpoint."""
     if f is None:
-        return lambda g: grad(g, wrt)
+        return lambda g: grad(g, wrt, checkpoint)
     if isinstance(f, (int, str, tuple, list)):
-        return lambda g: grad(g, f)
-    return _transform(f, wrt, False, "grad")
+        return lambda g: grad(g, f, checkpoint)
+    return _transform(f, wrt, False, "grad", checkpoint)
 
 
-def value_and_grad(f=None, wrt=0):
+def value_and_grad(f=None, wrt=0, checkpoint=None):
     """Like `grad`, returning `(value, gradient)`."""
     if f is None:
-        return lambda g: value_and_grad(g, wrt)
+        return lambda g: value_and_grad(g, wrt, checkpoint)
     if isinstance(f, (int, str, tuple, list)):
-        return lambda g: value_and_grad(g, f)
-    return _transform(f, wrt, True, "value_and_grad")
+        return lambda g: value_and_grad(g, f, checkpoint)
+    return _transform(f, wrt, True, "value_and_grad", checkpoint)
 
 
-def derivative(f, mode: str = "reverse", wrt=0):
+def derivative(f, mode: str = "reverse", wrt=0, checkpoint=None):
     """The compiled derivative function of `f` (generated code), cached.
 
     reverse: `df(*args, d_out=1.0)` returns the gradient(s); forward: `df(*args, *d_args)`
@@ -317,7 +322,17 @@ def derivative(f, mode: str = "reverse", wrt=0):
     """
     positions, single = _positions(f, wrt)
     _check_mode(mode)
-    return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single).func
+    return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single,
+                        checkpoint=_reverse_only(mode, checkpoint)).func
+
+
+def _reverse_only(mode, checkpoint):
+    """`checkpoint=` is a reverse-mode option: forward mode keeps nothing to checkpoint."""
+    pipeline.check_checkpoint(checkpoint)
+    if mode != "reverse" and checkpoint not in (None, False):
+        raise SrcadError("checkpoint= is an option of reverse mode; forward mode keeps no "
+                         "values to checkpoint")
+    return checkpoint if mode == "reverse" else None
 
 
 def _check_mode(mode):
@@ -326,11 +341,12 @@ def _check_mode(mode):
         raise SrcadError(f"unknown mode {shown}: use 'forward' or 'reverse'")
 
 
-def source(f, mode: str = "reverse", wrt=0) -> str:
+def source(f, mode: str = "reverse", wrt=0, checkpoint=None) -> str:
     """The generated derivative source of `f`, valid standalone Python."""
     positions, single = _positions(f, wrt)
     _check_mode(mode)
-    return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single).text
+    return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single,
+                        checkpoint=_reverse_only(mode, checkpoint)).text
 
 
 def ssa(f) -> str:
@@ -396,13 +412,15 @@ def _float_positions(args) -> tuple:
     return tuple(i for i, a in enumerate(args) if pipeline.kind_of(a) != INT)
 
 
-def vjp(f, *primals):
+def vjp(f, *primals, checkpoint=None):
     """Reverse mode: `(out, pullback)`; `pullback(cotangent)` returns one gradient per
-    primal given (parameters left out take their defaults)."""
+    primal given (parameters left out take their defaults). `checkpoint`: as for grad."""
+    pipeline.check_checkpoint(checkpoint)
     full = _full_args(f, primals, "vjp")
     positions = _float_positions(primals)            # integers get a zero gradient
     full, kinds = _prepare(full, positions)
-    df = _func(pipeline.get(f, "reverse", positions, kinds, False, True))
+    df = _func(pipeline.get(f, "reverse", positions, kinds, False, True,
+                            checkpoint=checkpoint))
     out = _primal(f, full)
 
     def pullback(cotangent):
@@ -435,7 +453,7 @@ def _zero(like):
     return 0.0
 
 
-def _jacobian(f, wrt, kind, label=None):
+def _jacobian(f, wrt, kind, label=None, checkpoint=None):
     """`jacfwd`/`jacrev`: the Jacobian, shaped `out.shape + arg.shape`, one forward pass per
     input entry or one reverse pass per output entry. A tuple `wrt` gives a tuple of
     Jacobians, a tuple output a tuple over its items (outermost), as in JAX."""
@@ -462,7 +480,8 @@ def _jacobian(f, wrt, kind, label=None):
                                 np.shape(o), np.shape(args[p]))
                        for cols, p in zip(per_arg, positions)] for k, o in enumerate(items)]
         else:
-            df = _func(pipeline.get(f, "reverse", positions, kinds, False))
+            df = _func(pipeline.get(f, "reverse", positions, kinds, False,
+                                    checkpoint=checkpoint))
             out = _primal(f, args)
             items = out if isinstance(out, (tuple, list)) else (out,)
             blocks = []
@@ -503,10 +522,11 @@ def jacfwd(f, wrt=0):
     return _jacobian(f, wrt, "jacfwd")
 
 
-def jacrev(f, wrt=0):
+def jacrev(f, wrt=0, checkpoint=None):
     """The Jacobian of `f` with respect to argument(s) `wrt`, one reverse pass per output
-    entry; a tuple `wrt` gives a tuple of Jacobians."""
-    return _jacobian(f, wrt, "jacrev")
+    entry; a tuple `wrt` gives a tuple of Jacobians. `checkpoint`: as for grad."""
+    pipeline.check_checkpoint(checkpoint)
+    return _jacobian(f, wrt, "jacrev", checkpoint=checkpoint)
 
 
 def hessian(f, wrt=0):

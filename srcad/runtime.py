@@ -934,3 +934,207 @@ __all__ += ["pow_log", "inv_count", "recip_or_zero", "fmax_weight", "clip_weight
             "norm_weight_dx", "norm_weight_dn", "solve_jvp_a", "solve_vjp_b", "solve_vjp_a",
             "unconcatenate", "rejoin", "unstack", "unhstack", "unvstack", "unsplit", "untile",
             "unrepeat", "star_args", "cast_tangent", "cast_adjoint", "linspace_weight"]
+
+
+# ---------------------------------------------------------------- checkpointed loops
+# A checkpointed loop runs as two generated functions: `step(*invariants, [i,] *state)` does
+# one iteration and returns the loop's outputs (the carried state first; a while loop's
+# also ends with its test), and `back(..., d_out)` does one iteration and its adjoint,
+# returning the adjoints of the inputs it differentiates. The schedules below drive them,
+# keeping a few snapshots of the carried state instead of every value the loop overwrites.
+
+def checkpoint(iterable, snapshots=None):
+    """`for i in srcad.checkpoint(range(n), snapshots=k):` asks reverse mode to keep k
+    snapshots of the loop's carried values instead of all its intermediate values (binomial
+    checkpointing); run on its own, it is `iterable` itself."""
+    return iterable
+
+
+class Checkpointed(tuple):
+    """A checkpointed loop's outputs; `tape` holds what its reverse sweep needs."""
+
+
+def _snapshots(snapshots, n):
+    """The number of snapshots to keep for `n` steps: the given count (at least 1), or by
+    default the fewest with which binomial checkpointing runs each step at most twice
+    forward (about sqrt(2n))."""
+    if snapshots is None or snapshots is True:
+        s = 1
+        while math.comb(s + 2, 2) < n:
+            s += 1
+        return s + 1
+    if isinstance(snapshots, bool) or not isinstance(snapshots, (int, np.integer)) or \
+            snapshots < 1:
+        raise ValueError(f"snapshots must be a positive int, not {snapshots!r}")
+    return int(snapshots)
+
+
+def _first_snapshot(m, s):
+    """Where binomial checkpointing puts its next snapshot in a segment of m >= 2 steps
+    with s >= 1 free snapshots: t is the fewest repetitions with C(s+t, s) >= m, and the
+    rest of the segment gets the C(s-1+t, s-1) steps that s-1 snapshots reverse in t."""
+    t = 1
+    while math.comb(s + t, s) < m:
+        t += 1
+    return max(1, m - math.comb(s - 1 + t, s - 1))
+
+
+class _Tape:
+    """One checkpointed loop's run: its step functions, arguments and snapshots."""
+
+    def __init__(self, step, back, steps, inv, n_state, n_out, wrt):
+        self.step, self.back, self.steps, self.inv = step, back, steps, inv
+        self.n_state, self.n_out, self.wrt = n_state, n_out, wrt
+        self.acc, self.owned = [None] * len(inv), set()   # the invariants' adjoints
+
+    def state_after(self, state, lo, hi):
+        """The state after steps lo..hi-1 from `state`."""
+        step, inv, steps, k = self.step, self.inv, self.steps, self.n_state
+        for j in range(lo, hi):
+            out = step(*inv, steps[j], *state)
+            state = out if len(out) == k else out[:k]
+        return state
+
+    def descend(self, pos, end, state, free) -> list:
+        """The snapshots binomial checkpointing keeps on its way from `pos` (where `state`
+        is kept, with `free` more snapshots to use) towards `end`: (position, state, free)."""
+        spine = [(pos, state, free)]
+        while end - pos >= 2 and free >= 1:
+            k = _first_snapshot(end - pos, free)
+            state = self.state_after(state, pos, pos + k)
+            pos, free = pos + k, free - 1
+            spine.append((pos, state, free))
+        return spine
+
+    def unwind(self, spine, end, bars):
+        """The adjoint of the steps from the first snapshot of `spine` to `end`, segment by
+        segment, last first: the last has one step or no free snapshot (its steps are
+        recomputed from its snapshot); each earlier one is reversed by a descent of its
+        own from its snapshot (a stack, not recursion: as deep as the repetitions)."""
+        todo: list = []
+        while True:
+            for k, (p, st, free) in enumerate(spine):
+                stop = spine[k + 1][0] if k + 1 < len(spine) else end
+                todo.append((p, st, free, stop, k + 1 == len(spine)))
+            if not todo:
+                return bars
+            p, st, free, stop, last = todo.pop()
+            if last:
+                for j in range(stop - 1, p - 1, -1):
+                    bars = self.back_step(j, self.state_after(st, p, j), bars)
+                spine = []
+            else:
+                spine, end = self.descend(p, stop, st, free), stop
+
+    def back_step(self, j, state, bars):
+        """One step's adjoint: `bars` (one per output) to the state's adjoints (one per
+        state value), adding the invariants' adjoints to `acc`."""
+        d = tuple(bars) + (0.0,) * (self.n_out - len(bars))
+        gs = self.back(*self.inv, *state, d) if j is None else \
+            self.back(*self.inv, self.steps[j], *state, d)
+        new = [0.0] * self.n_state
+        ni = len(self.inv)
+        for g, w in zip(gs, self.wrt):
+            if w >= ni:
+                new[w - ni] = g
+            else:
+                self.acc[w] = self.add(w, g)
+        return new
+
+    def add(self, w, g):
+        """acc[w] + g, in place once acc[w] is an array this tape made (NumPy only: other
+        array types get a new array)."""
+        a = self.acc[w]
+        if a is None:
+            return g
+        if w in self.owned and type(a) is np.ndarray and type(g) is np.ndarray and \
+                a.shape == g.shape and a.dtype == g.dtype:
+            a += g
+            return a
+        self.owned.add(w)
+        return a + g
+
+    def gradients(self, state_bars):
+        """The adjoints of the arguments `wrt` names, in order."""
+        ni = len(self.inv)
+        return tuple((0.0 if self.acc[w] is None else self.acc[w]) if w < ni
+                     else state_bars[w - ni] for w in self.wrt)
+
+
+def checkpointed_loop(step, back, steps, *args, invariants, outputs, wrt, snapshots=None):
+    """Run a checkpointed `for` loop over range `steps` (see above): `args` are the
+    loop's invariants (the first `invariants`) and its carried state at entry; `outputs`
+    the number of values one step returns; `wrt` which arguments `back` differentiates.
+    Keeps binomial snapshots for `checkpoint_reverse`."""
+    n = len(steps)
+    inv, state = args[:invariants], args[invariants:]
+    tape = _Tape(step, back, steps, inv, len(state), outputs, wrt)
+    tape.spine = tape.descend(0, n, state, _snapshots(snapshots, n) - 1)
+    pos, last, _ = tape.spine[-1]
+    out = last
+    for j in range(pos, n):
+        out = step(*inv, steps[j], *last)
+        last = out if len(out) == len(state) else out[:len(state)]
+    if n == 0 and outputs > len(state):
+        raise UnboundLocalError("a checkpointed loop ran no iteration, so the variables it "
+                                "assigns were never assigned")
+    result = Checkpointed(out)
+    result.tape = (tape, n)
+    return result
+
+
+def checkpointed_while(step, back, *args, invariants, outputs, wrt, snapshots=None):
+    """Run a checkpointed `while` loop (see above): each step returns its outputs and then
+    the loop's test. A snapshot every `period` steps: when more than `snapshots` are kept
+    (by default: more than the period), the period doubles and every other one goes."""
+    inv, state = args[:invariants], args[invariants:]
+    k = len(state)
+    tape = _Tape(step, back, None, inv, k, outputs, wrt)
+    limit = 2 if snapshots is None else max(2, _snapshots(snapshots, 0))
+    marks, period, n = [(0, state)], 1, 0
+    while True:
+        out = step(*inv, *state)
+        n += 1
+        if not out[-1]:
+            break
+        state = out[:k]
+        if n % period == 0:
+            marks.append((n, state))
+            if len(marks) > limit and (snapshots is not None or len(marks) > period):
+                period *= 2
+                marks = [m for m in marks if m[0] % period == 0]
+    tape.marks = marks
+    result = Checkpointed(out[:-1])
+    result.tape = (tape, n)
+    return result
+
+
+def _reverse_periodic(tape, n, bars):
+    """The reverse sweep of a while loop: each segment between snapshots, last first, is
+    recomputed once keeping its states, then its steps' adjoints run backwards."""
+    stop = n
+    while tape.marks:
+        p, st = tape.marks.pop()
+        states = [st]
+        for _ in range(p, stop - 1):
+            states.append(tape.step(*tape.inv, *states[-1])[:tape.n_state])
+        while states:
+            bars = tape.back_step(None, states.pop(), bars)
+        stop = p
+    return bars
+
+
+def checkpoint_reverse(out, out_bar):
+    """The adjoints of a checkpointed loop's arguments (those its `wrt` names, in order)
+    from the adjoints of its outputs `out_bar`."""
+    tape, n = out.tape
+    bars = list(out_bar)
+    if tape.steps is None:
+        bars = _reverse_periodic(tape, n, bars)
+    else:
+        spine, tape.spine = tape.spine, None
+        bars = tape.unwind(spine, n, bars)
+    return tape.gradients(bars)
+
+
+__all__ += ["Checkpointed", "checkpointed_loop", "checkpointed_while", "checkpoint_reverse"]
