@@ -50,7 +50,8 @@ class Derivative:
     # positions of the parameters Python's f may change in place: the derivative may too
     # (it calls helpers that do), so the API hands it copies of those arguments
     mutates: tuple = ()
-    checkpointed: bool = False   # it runs checkpointed loops (which are not differentiated again)
+    # (filename, line) of a loop it checkpoints (not differentiated again), else ()
+    checkpointed: tuple = ()
 
 
 class _Built:
@@ -408,9 +409,9 @@ def parse(f, kinds: tuple) -> frontend.Parsed:
     d = get(inner, "reverse", positions, ikinds, single, kind == "value_and_grad")
     if d.checkpointed:
         raise UnsupportedSyntaxError(
-            f"the derivative of {frontend.describe(inner)} checkpoints a loop, and srcad does "
-            "not differentiate checkpointed loops again; for a second derivative, leave "
-            "out checkpoint= and srcad.checkpoint")
+            f"the derivative of {frontend.describe(inner)} checkpoints this loop, and srcad "
+            "does not differentiate checkpointed loops again; for a second derivative, leave "
+            "out checkpoint= and srcad.checkpoint", *d.checkpointed)
     return frontend.parse_generated(d.func, _d_out_name(d.func), 1.0)
 
 
@@ -442,7 +443,7 @@ class Build:
     used: set = field(default_factory=set)     # codegen: the names the trees read
     text: str = ""                             # codegen: the source text
     funcs: list = field(default_factory=list)  # codegen: the compiled functions
-    checkpointed: bool = False                 # checkpoint: some loop is checkpointed
+    checkpointed: tuple = ()                   # checkpoint: (filename, line) of such a loop
 
 
 def _frontend(b: Build):
@@ -474,7 +475,10 @@ def _checkpoint(b: Build):
     new = reverse.checkpoint.plan(b.fn, b.act, b.checkpoint,
                                   functools.partial(_build_loop, b))
     if new is not None:
-        b.fn, b.checkpointed = new, True
+        line = next(s.line for s in new.body if isinstance(s, ir.Assign) and
+                    isinstance(s.value, ir.Call) and
+                    isinstance(s.value.prim, reverse.checkpoint.LoopRule))
+        b.fn, b.checkpointed = new, (new.filename, line)
         ir.verify(new)
         b.act = activity.analyze(new, b.names, dict(zip(new.params, b.kinds)))
 

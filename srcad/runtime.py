@@ -937,11 +937,15 @@ __all__ += ["pow_log", "inv_count", "recip_or_zero", "fmax_weight", "clip_weight
 
 
 # ---------------------------------------------------------------- checkpointed loops
-# A checkpointed loop runs as two generated functions: `step(*invariants, [i,] *state)` does
-# one iteration and returns the loop's outputs (the carried state first; a while loop's
-# also ends with its test), and `back(..., d_out)` does one iteration and its adjoint,
-# returning the adjoints of the inputs it differentiates. The schedules below drive them,
-# keeping a few snapshots of the carried state instead of every value the loop overwrites.
+# A checkpointed loop runs as two generated functions: `step(*invariants, [steps,] *state)`
+# runs the iterations of `steps` (a part of a for loop's range; one iteration of a while
+# loop) and returns the loop's outputs (the carried state first; a while loop's also ends
+# with its test), and `back(..., d_out)` runs them and their adjoint, returning the
+# adjoints of the inputs it differentiates. The schedules below drive them, keeping a few
+# snapshots of the carried state instead of every value the loop overwrites. A for loop
+# of n iterations goes in blocks of about sqrt(n): binomial checkpointing over the blocks,
+# each block's iterations taped by `back` (so the generated code runs them without a call
+# per iteration).
 
 def checkpoint(iterable, snapshots=None):
     """`for i in srcad.checkpoint(range(n), snapshots=k):` asks reverse mode to keep k
@@ -982,18 +986,23 @@ def _first_snapshot(m, s):
 class _Tape:
     """One checkpointed loop's run: its step functions, arguments and snapshots."""
 
-    def __init__(self, step, back, steps, inv, n_state, n_out, wrt):
+    def __init__(self, step, back, steps, inv, n_state, n_out, wrt, block=1):
         self.step, self.back, self.steps, self.inv = step, back, steps, inv
+        self.block = block                        # iterations per step of the schedule
         self.n_state, self.n_out, self.wrt = n_state, n_out, wrt
         self.acc, self.owned = [None] * len(inv), set()   # the invariants' adjoints
+        ni = len(inv)
+        self.to_state = [(g, w - ni) for g, w in enumerate(wrt) if w >= ni]
+        self.to_inv = [(g, w) for g, w in enumerate(wrt) if w < ni]
+        self.pad = (0.0,) * (n_out - n_state)     # the adjoints of the other outputs
 
     def state_after(self, state, lo, hi):
-        """The state after steps lo..hi-1 from `state`."""
-        step, inv, steps, k = self.step, self.inv, self.steps, self.n_state
-        for j in range(lo, hi):
-            out = step(*inv, steps[j], *state)
-            state = out if len(out) == k else out[:k]
-        return state
+        """The state after blocks lo..hi-1 from `state`."""
+        if lo >= hi:
+            return state
+        b = self.block
+        out = self.step(*self.inv, self.steps[lo * b:hi * b], *state)
+        return out if len(out) == self.n_state else out[:self.n_state]
 
     def descend(self, pos, end, state, free) -> list:
         """The snapshots binomial checkpointing keeps on its way from `pos` (where `state`
@@ -1019,7 +1028,14 @@ class _Tape:
             if not todo:
                 return bars
             p, st, free, stop, last = todo.pop()
-            if last:
+            if stop - p <= free + 1:          # enough snapshots for each state: keep them
+                states = [st]
+                for j in range(p, stop - 1):
+                    states.append(self.state_after(states[-1], j, j + 1))
+                for j in range(stop - 1, p - 1, -1):
+                    bars = self.back_step(j, states.pop(), bars)
+                spine = []
+            elif last:
                 for j in range(stop - 1, p - 1, -1):
                     bars = self.back_step(j, self.state_after(st, p, j), bars)
                 spine = []
@@ -1029,16 +1045,14 @@ class _Tape:
     def back_step(self, j, state, bars):
         """One step's adjoint: `bars` (one per output) to the state's adjoints (one per
         state value), adding the invariants' adjoints to `acc`."""
-        d = tuple(bars) + (0.0,) * (self.n_out - len(bars))
+        d = bars if len(bars) == self.n_out else tuple(bars) + self.pad
         gs = self.back(*self.inv, *state, d) if j is None else \
-            self.back(*self.inv, self.steps[j], *state, d)
+            self.back(*self.inv, self.steps[j * self.block:(j + 1) * self.block], *state, d)
         new = [0.0] * self.n_state
-        ni = len(self.inv)
-        for g, w in zip(gs, self.wrt):
-            if w >= ni:
-                new[w - ni] = g
-            else:
-                self.acc[w] = self.add(w, g)
+        for g, k in self.to_state:
+            new[k] = gs[g]
+        for g, w in self.to_inv:
+            self.acc[w] = self.add(w, gs[g])
         return new
 
     def add(self, w, g):
@@ -1047,6 +1061,8 @@ class _Tape:
         a = self.acc[w]
         if a is None:
             return g
+        if type(a) is float and type(g) is float:
+            return a + g
         if w in self.owned and type(a) is np.ndarray and type(g) is np.ndarray and \
                 a.shape == g.shape and a.dtype == g.dtype:
             a += g
@@ -1067,14 +1083,13 @@ def checkpointed_loop(step, back, steps, *args, invariants, outputs, wrt, snapsh
     the number of values one step returns; `wrt` which arguments `back` differentiates.
     Keeps binomial snapshots for `checkpoint_reverse`."""
     n = len(steps)
+    block = math.isqrt(n - 1) + 1 if n > 1 else 1
+    blocks = -(-n // block)
     inv, state = args[:invariants], args[invariants:]
-    tape = _Tape(step, back, steps, inv, len(state), outputs, wrt)
-    tape.spine = tape.descend(0, n, state, _snapshots(snapshots, n) - 1)
+    tape = _Tape(step, back, steps, inv, len(state), outputs, wrt, block)
+    tape.spine = tape.descend(0, blocks, state, _snapshots(snapshots, blocks) - 1)
     pos, last, _ = tape.spine[-1]
-    out = last
-    for j in range(pos, n):
-        out = step(*inv, steps[j], *last)
-        last = out if len(out) == len(state) else out[:len(state)]
+    out = step(*inv, steps[pos * block:], *last) if pos < blocks else last
     if n == 0 and outputs > len(state):
         raise UnboundLocalError("a checkpointed loop ran no iteration, so the variables it "
                                 "assigns were never assigned")
@@ -1133,7 +1148,7 @@ def checkpoint_reverse(out, out_bar):
         bars = _reverse_periodic(tape, n, bars)
     else:
         spine, tape.spine = tape.spine, None
-        bars = tape.unwind(spine, n, bars)
+        bars = tape.unwind(spine, -(-n // tape.block), bars)
     return tape.gradients(bars)
 
 

@@ -1,9 +1,10 @@
 """Checkpointed loops in reverse mode.
 
-A checkpointed loop is not taped: its body becomes a function of its own, `step` (one
-iteration of the primal, from the loop's invariants, the index and the carried state, to
-the loop's outputs) and `back` (that iteration and its adjoint, built by the reverse
-emitter like any derivative), and the loop statement becomes one call of a runtime
+A checkpointed loop is not taped: its body becomes a function of its own, `step` (a
+block of iterations of the primal, a `for` loop over a part of the range, from the loop's
+invariants and carried state to the loop's outputs; one iteration of a while loop) and
+`back` (the same and its adjoint, built by the reverse emitter like any derivative: it
+tapes one block), and the loop statement becomes one call of a runtime
 schedule (`checkpointed_loop`: binomial checkpointing of a `for` loop over a range;
 `checkpointed_while`: periodic snapshots of a `while` loop) that keeps snapshots of the
 carried state only. The call is an ordinary rule call to the reverse emitter, whose adjoint
@@ -163,10 +164,13 @@ def _loop(fn, act, k, s, option, taken, temps):
     outs = state + [n for n in outs if n not in state]
     local = set(fn.params) | {t for x in ir.walk(fn.body) for t in ir.targets(x)}
     invariants = sorted({n for x in inner for n in ir.reads(x)} & local - assigned - {index})
-    params = invariants + ([index] if index else []) + state
+    line = s.line
+    if index is not None:          # a block of iterations: the loop over a part of the range
+        steps = ir.unique_name("steps", taken)
+        core = [ir.For(index, ir.Name(steps), core, line)]
+    params = invariants + ([steps] if index else []) + state
     ret = ir.unique_name("v", taken, start=len(temps))
     temps.add(ret)
-    line = s.line
     packed = [ir.Name(n) for n in outs] + ([test] if test is not None else [])
     sub_body = core + [ir.Assign(ret, ir.Call(PACK_TUPLE, packed), line),
                        ir.Return(ir.Name(ret), line)]
@@ -175,8 +179,9 @@ def _loop(fn, act, k, s, option, taken, temps):
                       source_lines=fn.source_lines, env=fn.env, injected=dict(fn.injected),
                       merge_names=fn.merge_names, temps=temps | {ret}, reserved=set(taken),
                       versions=fn.versions)
-    kinds = tuple(_kind(act, n) for n in params)
-    wrt = tuple(i for i, n in enumerate(params) if n in act.active and n != index)
+    kinds = tuple(_kind(act, n) for n in invariants) + \
+        ((_kind(act, s.iter.id),) if index else ()) + tuple(_kind(act, n) for n in state)
+    wrt = tuple(i for i, n in enumerate(params) if n in act.active)
     if not wrt:
         return None
     n_inv = len(invariants)
