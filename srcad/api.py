@@ -8,7 +8,7 @@ import types
 
 import numpy as np
 
-from . import pipeline
+from . import pipeline, runtime
 from .errors import SrcadError
 from .frontend import describe
 from .rules import FLOAT, INT
@@ -125,6 +125,8 @@ def _check_scalar(f, value, what="grad"):
         return
     if isinstance(value, np.ndarray) and value.dtype.kind in "fiu" and value.size == 1:
         return
+    if runtime._foreign(value) and value.dtype.kind in "fiu" and value.size == 1:
+        return                        # a Dask (lazy) or CuPy scalar
     if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
         shown = f"an array of shape {value.shape}"
         hint = "; for a non-scalar output use srcad.vjp or srcad.jacrev"

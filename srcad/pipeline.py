@@ -497,8 +497,8 @@ def _build_loop(b: Build, sub: ir.Function, kinds, wrt, step_name, back_name):
                                                                  sub.params],
                                            vararg=None, kwonlyargs=[], kw_defaults=[],
                                            kwarg=None, defaults=[]),
-        body=[ast.Expr(ast.Constant(f"One iteration of a checkpointed loop ({sub.filename}:"
-                                    f"{sub.body[-1].line}): its outputs."))]
+        body=[ast.Expr(ast.Constant(f"The iterations of a checkpointed loop ({sub.filename}:"
+                                    f"{sub.body[-1].line}) it is given: the loop's outputs."))]
         + ir.stmts_ast(sub.body), decorator_list=[], returns=None, type_comment=None,
         type_params=[])
     trees = [ast.fix_missing_locations(step)] + lb.trees

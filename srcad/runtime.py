@@ -111,8 +111,16 @@ def zeros_like(x):
     return np.zeros_like(x, dtype=_float_dtype(x))
 
 
+def _foreign(a) -> bool:
+    """Whether `a` is an array of another library dispatching NumPy's functions (NEP 18:
+    Dask, CuPy), which the runtime keeps as it is."""
+    return hasattr(type(a), "__array_function__") and not isinstance(a, (np.ndarray,
+                                                                          np.generic))
+
+
 def _float_dtype(x):
-    dt = x.dtype if isinstance(x, (np.ndarray, np.generic)) else np.asarray(x).dtype
+    dt = x.dtype if isinstance(x, (np.ndarray, np.generic)) or _foreign(x) else \
+        np.asarray(x).dtype
     return dt if np.issubdtype(dt, np.inexact) else np.float64
 
 
@@ -126,7 +134,13 @@ def grad_like(g, x):
         dt = _float_dtype(x)
         if type(g) is np.ndarray and g.shape == x.shape and g.dtype == dt:
             return g
+        if _foreign(g):             # a Dask or CuPy array stays one (never pulled to NumPy)
+            g = g if g.shape == x.shape else np.broadcast_to(g, x.shape)
+            return g if g.dtype == dt else g.astype(dt)
         return np.array(np.broadcast_to(g, x.shape), dtype=dt)
+    if _foreign(x):                 # an argument of another array library: its own type
+        like = np.zeros_like(x, dtype=_float_dtype(x))
+        return like + g if np.shape(g) != x.shape or not _foreign(g) else g
     if isinstance(x, (float, int)) and not isinstance(x, bool):
         return float(g) if np.ndim(g) == 0 else float(np.sum(g))
     if isinstance(x, np.generic):
@@ -214,6 +228,9 @@ def unreduce(g, like, axis=None, keepdims=False):
     axes = _reduced_axes(np.ndim(g), len(shape), axis, keepdims)
     if axes:
         g = np.expand_dims(g, axes)
+    if _foreign(like) and not _foreign(g):
+        # like's own array type (Dask: its chunks), not a NumPy array of like's size
+        return np.zeros_like(like, dtype=_float_dtype(like)) + g
     return np.broadcast_to(g, shape)
 
 
@@ -315,7 +332,7 @@ def matmul_vjp_y(g, x, y):
         return unbroadcast(np.expand_dims(x, -1) * np.expand_dims(g, -2), y)
     if np.ndim(y) == 1:
         if np.shape(g) == np.shape(x)[:-1]:     # contract g with x: no temporary of x's size
-            return np.reshape(g, -1) @ np.reshape(x, (-1, np.shape(x)[-1]))
+            return np.reshape(g, (-1,)) @ np.reshape(x, (-1, np.shape(x)[-1]))
         return unbroadcast(np.expand_dims(g, -1) * x, y)
     return unbroadcast(_matmul_t(x) @ g, y)
 
