@@ -7,11 +7,11 @@ from .api import (derivative, grad, hessian, jacfwd, jacrev, jvp, source, ssa, v
                   vjp)
 from .custom import custom_rule
 from .errors import NonDifferentiableError, SrcadError, UnsupportedSyntaxError
-from .runtime import stop_gradient
+from .runtime import checkpoint, stop_gradient
 from . import testing  # noqa: E402
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian", "derivative",
-           "stop_gradient", "ssa", "source", "SrcadError", "UnsupportedSyntaxError",
+           "stop_gradient", "checkpoint", "ssa", "source", "SrcadError", "UnsupportedSyntaxError",
            "NonDifferentiableError", "testing", "custom_rule"]
 __version__ = "0.1.0"
 __all__ += ["graph", "trace", "export"]                  # srcad/show/, loaded on first use

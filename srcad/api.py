@@ -128,6 +128,8 @@ def _check_scalar(f, value, what="grad"):
         return
     if isinstance(value, np.ndarray) and value.dtype.kind in "fiu" and value.size == 1:
         return
+    if runtime._foreign(value) and value.dtype.kind in "fiu" and value.size == 1:
+        return                        # a Dask (lazy) or CuPy scalar
     if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
         shown = f"an array of shape {value.shape}"
         hint = "; for a non-scalar output use srcad.vjp or srcad.jacrev"
@@ -279,10 +281,10 @@ def _backend(backend) -> str:
     return backend
 
 
-def _transform(f, wrt, with_value, kind, backend="python"):
+def _transform(f, wrt, with_value, kind, backend="python", checkpoint=None):
     """The wrapper `grad(f, wrt)` returns: made once per function, `wrt` and backend (a
     derivative called inside a loop, `srcad.grad(p)(x)`, pays for it once), then reused."""
-    key = (kind, wrt, backend)
+    key = (kind, wrt, backend, checkpoint)
     if isinstance(f, types.FunctionType):
         try:
             made = _TRANSFORMS.setdefault(f, {}).get(key)
@@ -291,16 +293,18 @@ def _transform(f, wrt, with_value, kind, backend="python"):
             key = None
         if made is not None:
             return made
-        made = _make_transform(f, wrt, with_value, kind, backend)
+        made = _make_transform(f, wrt, with_value, kind, backend, checkpoint)
         if key is not None:
             _TRANSFORMS[f][key] = made
         return made
-    return _make_transform(f, wrt, with_value, kind, backend)
+    return _make_transform(f, wrt, with_value, kind, backend, checkpoint)
 
 
-def _make_transform(f, wrt, with_value, kind, backend="python"):
+def _make_transform(f, wrt, with_value, kind, backend="python", checkpoint=None):
     backend = _backend(backend)
+    pipeline.check_checkpoint(checkpoint)
     positions, single = _positions(f, wrt)
+    pipeline.check_checkpoint(checkpoint)
     bind = _Binder(f)
     cache: dict = {}
     scalar_cache: dict = {}       # argument types -> (df, valid): all-scalar, scalar output
@@ -309,10 +313,12 @@ def _make_transform(f, wrt, with_value, kind, backend="python"):
 
     def entry(args, kinds):
         args2, kinds2 = _prepare(args, positions)
-        d = pipeline.get(f, "reverse", positions, kinds2, single, with_value, backend=backend)
+        d = pipeline.get(f, "reverse", positions, kinds2, single, with_value, backend=backend,
+                             checkpoint=checkpoint)
         checked = d.out_kind not in _SCALAR_KINDS
         if checked and not with_value:
-            d = pipeline.get(f, "reverse", positions, kinds2, single, True, backend=backend)
+            d = pipeline.get(f, "reverse", positions, kinds2, single, True, backend=backend,
+                             checkpoint=checkpoint)
         df = _func(d)
         if any(kinds2[i] == SEQ for i in positions):
             df = _public_grads(df, positions, single, with_value or checked)
@@ -405,26 +411,28 @@ def _fast_wrapper(f, bind, scalar_cache, call):
     return wrapper
 
 
-def grad(f=None, wrt=0, backend="python"):
+def grad(f=None, wrt=0, backend="python", checkpoint=None):
     """The gradient of scalar `f` with respect to argument(s) `wrt`; also a decorator.
-    `backend="numba"` compiles the derivative with Numba."""
+    `backend="numba"` compiles the derivative with Numba; `checkpoint`: True (or a number
+    of snapshots) checkpoints f's loops instead of keeping every value they overwrite;
+    False not even those marked with srcad.checkpoint."""
     if f is None:
-        return lambda g: grad(g, wrt, backend)
+        return lambda g: grad(g, wrt, backend, checkpoint)
     if isinstance(f, (int, str, tuple, list)):
-        return lambda g: grad(g, f, backend)
-    return _transform(f, wrt, False, "grad", backend)
+        return lambda g: grad(g, f, backend, checkpoint)
+    return _transform(f, wrt, False, "grad", backend, checkpoint)
 
 
-def value_and_grad(f=None, wrt=0, backend="python"):
+def value_and_grad(f=None, wrt=0, backend="python", checkpoint=None):
     """Like `grad`, returning `(value, gradient)`."""
     if f is None:
-        return lambda g: value_and_grad(g, wrt, backend)
+        return lambda g: value_and_grad(g, wrt, backend, checkpoint)
     if isinstance(f, (int, str, tuple, list)):
-        return lambda g: value_and_grad(g, f, backend)
-    return _transform(f, wrt, True, "value_and_grad", backend)
+        return lambda g: value_and_grad(g, f, backend, checkpoint)
+    return _transform(f, wrt, True, "value_and_grad", backend, checkpoint)
 
 
-def derivative(f, mode: str = "reverse", wrt=0, backend="python"):
+def derivative(f, mode: str = "reverse", wrt=0, backend="python", checkpoint=None):
     """The compiled derivative function of `f` (generated code), cached.
 
     reverse: `df(*args, d_out=1.0)` returns the gradient(s); forward: `df(*args, *d_args)`
@@ -435,7 +443,16 @@ def derivative(f, mode: str = "reverse", wrt=0, backend="python"):
     positions, single = _positions(f, wrt)
     _check_mode(mode)
     return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single,
-                        backend=backend).func
+                        backend=backend, checkpoint=_reverse_only(mode, checkpoint)).func
+
+
+def _reverse_only(mode, checkpoint):
+    """`checkpoint=` is a reverse-mode option: forward mode keeps nothing to checkpoint."""
+    pipeline.check_checkpoint(checkpoint)
+    if mode != "reverse" and checkpoint not in (None, False):
+        raise SrcadError("checkpoint= is an option of reverse mode; forward mode keeps no "
+                         "values to checkpoint")
+    return checkpoint if mode == "reverse" else None
 
 
 def _check_mode(mode):
@@ -444,14 +461,14 @@ def _check_mode(mode):
         raise SrcadError(f"unknown mode {shown}: use 'forward' or 'reverse'")
 
 
-def source(f, mode: str = "reverse", wrt=0, backend="python") -> str:
+def source(f, mode: str = "reverse", wrt=0, backend="python", checkpoint=None) -> str:
     """The generated derivative source of `f`, valid standalone Python (for
     `backend="numba"`, the source Numba compiles)."""
     backend = _backend(backend)
     positions, single = _positions(f, wrt)
     _check_mode(mode)
     return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single,
-                        backend=backend).text
+                        backend=backend, checkpoint=_reverse_only(mode, checkpoint)).text
 
 
 def ssa(f) -> str:
@@ -568,16 +585,19 @@ def vjp_transform(f, positions, n):
     return vjp_of
 
 
-def vjp(f, *primals, backend="python"):
+def vjp(f, *primals, backend="python", checkpoint=None):
     """Reverse mode: `(out, pullback)`; `pullback(cotangent)` returns one gradient per
-    primal given (parameters left out take their defaults)."""
+    primal given (parameters left out take their defaults). `checkpoint`: as for grad."""
     backend = _backend(backend)
+    pipeline.check_checkpoint(checkpoint)
     full = _full_args(f, primals, "vjp")
     positions = _float_positions(primals)            # integers get a zero gradient
     full, kinds = _prepare(full, positions)
     d = None
-    if backend != "python":           # compiled: the reverse derivative, run at each pullback
-        df = _func(pipeline.get(f, "reverse", positions, kinds, False, True, backend=backend))
+    if backend != "python" or checkpoint is not None:
+        # compiled, or checkpointed: the reverse derivative, run at each pullback
+        df = _func(pipeline.get(f, "reverse", positions, kinds, False, True, backend=backend,
+                                checkpoint=checkpoint))
         out = _primal(f, full)
     else:
         d = pipeline.get(f, "split", positions, kinds, False)
@@ -622,7 +642,7 @@ def _zero(like):
     return 0.0
 
 
-def _jacobian(f, wrt, kind, label=None, backend="python"):
+def _jacobian(f, wrt, kind, label=None, backend="python", checkpoint=None):
     """`jacfwd`/`jacrev`: the Jacobian, shaped `out.shape + arg.shape`, one forward pass per
     input entry or one reverse pass per output entry. A tuple `wrt` gives a tuple of
     Jacobians, a tuple output a tuple over its items (outermost), as in JAX; a container
@@ -655,7 +675,8 @@ def _jacobian(f, wrt, kind, label=None, backend="python"):
                 return _columns([_at(c, opath) for c in cols[p, path]], np.shape(o),
                                 np.shape(leaf))
         else:
-            df = _func(pipeline.get(f, "reverse", positions, kinds, False, backend=backend))
+            df = _func(pipeline.get(f, "reverse", positions, kinds, False, backend=backend,
+                                    checkpoint=checkpoint))
             out = _primal(f, args)
             rows = {opath: [df(*args, _seed(out, opath, e)) for e in _units(o)]
                     for opath, o in _output_leaves(out)}
@@ -716,10 +737,11 @@ def jacfwd(f, wrt=0, backend="python"):
     return _jacobian(f, wrt, "jacfwd", backend=backend)
 
 
-def jacrev(f, wrt=0, backend="python"):
+def jacrev(f, wrt=0, backend="python", checkpoint=None):
     """The Jacobian of `f` with respect to argument(s) `wrt`, one reverse pass per output
-    entry; a tuple `wrt` gives a tuple of Jacobians."""
-    return _jacobian(f, wrt, "jacrev", backend=backend)
+    entry; a tuple `wrt` gives a tuple of Jacobians. `checkpoint`: as for grad."""
+    pipeline.check_checkpoint(checkpoint)
+    return _jacobian(f, wrt, "jacrev", backend=backend, checkpoint=checkpoint)
 
 
 def hessian(f, wrt=0, backend="python"):

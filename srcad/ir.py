@@ -71,6 +71,9 @@ class For:
     iter: Atom
     body: list
     line: int
+    # `srcad.checkpoint(range(...), snapshots=k)` marked it: the atom of k (Const(None):
+    # the default); reverse mode then checkpoints the loop (srcad/reverse/checkpoint.py)
+    checkpoint: Any = None
 
 
 @dataclass

@@ -794,10 +794,15 @@ class _Lowerer:
             return self.copy(a, line) if isinstance(a, ir.Name) and a.id in rebound_now else a
 
         own_index = isinstance(s.target, gast.Name) and s.target.id in rebound
+        marker = None
+        if func is runtime.checkpoint:
+            it, marker = self.checkpoint_marker(it)
+            func = self.callee(it.func)
         if func is builtins.range:
             rng = self.expr(it)
             self.emit_loop(s, line, rng, lambda i: [(s.target, ir.Name(i))],
-                           index_is_target=isinstance(s.target, gast.Name) and not own_index)
+                           index_is_target=isinstance(s.target, gast.Name) and not own_index,
+                           checkpoint=marker)
             return
         if func is builtins.enumerate or func is builtins.zip:
             if it.keywords and func is builtins.zip:
@@ -883,9 +888,21 @@ class _Lowerer:
                 self.stmt(st)
         return True
 
-    def emit_loop(self, s, line, rng, reads, index_is_target=False):
+    def checkpoint_marker(self, it):
+        """`srcad.checkpoint(range(...), snapshots=k)`: the range call and the atom of k."""
+        args = list(it.args) + [k.value for k in it.keywords if k.arg == "snapshots"]
+        inner = args[0] if args else None
+        if len(args) > 2 or any(k.arg != "snapshots" for k in it.keywords) or \
+                not isinstance(inner, gast.Call) or self.callee(inner.func) is not builtins.range:
+            raise self.error(UnsupportedSyntaxError, "srcad.checkpoint takes a range(...) and "
+                             "snapshots=: `for i in srcad.checkpoint(range(n), snapshots=k):`",
+                             it)
+        return inner, self.expr(args[1]) if len(args) == 2 else ir.Const(None)
+
+    def emit_loop(self, s, line, rng, reads, index_is_target=False, checkpoint=None):
         """The loop over range `rng`; `reads(i)` gives the (target, atom) pairs assigned
-        from index `i` at the top of each iteration (unless the index is the target)."""
+        from index `i` at the top of each iteration (unless the index is the target);
+        `checkpoint`: see ir.For."""
         self.depth += 1
         saved, self.body = self.body, []
         if index_is_target:
@@ -898,7 +915,7 @@ class _Lowerer:
         self.body = saved
         body = head + self.block(s.body)
         self.depth -= 1
-        self.emit(ir.For(index, rng, body, line))
+        self.emit(ir.For(index, rng, body, line, checkpoint))
 
     # ------------------------------------------------------------ expressions
     def call_prim(self, prim, args, kwargs=None, static=None, dest=None) -> ir.Name:

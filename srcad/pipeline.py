@@ -6,6 +6,8 @@
     lower      SSA three-address form, an ir.Function (lower.py)
     verify     ir.verify: the SSA invariants
     activity   kinds, shape classes, varied/useful/active names (activity.py)
+    checkpoint reverse mode: checkpointed loops become calls of their schedules, their
+               bodies compiled as step functions (reverse/checkpoint.py); activity again
     emit       the derivative tree, Python ast (forward.py or reverse/, by mode)
     check      srcad.check of the tree (when SRCAD_CHECKS=1; the test suite sets it)
     optimize   exact simplification of the tree (optimize.py)
@@ -53,6 +55,8 @@ class Derivative:
     # (it calls helpers that do), so the API hands it copies of those arguments
     mutates: tuple = ()
     backend: str = "python"   # what compiled it (backends.BACKENDS)
+    # (filename, line) of a loop it checkpoints (not differentiated again), else ()
+    checkpointed: tuple = ()
 
 
 class _Built:
@@ -192,15 +196,16 @@ def _same_binding(a, b) -> bool:
 
 def get(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True,
         with_value: bool = False, name: str | None = None,
-        backend: str = "python") -> Derivative:
+        backend: str = "python", checkpoint=None) -> Derivative:
     """The cached derivative of `f`, built on first use; `name` names the generated def,
-    `backend` what compiles it.
+    `backend` what compiles it; `checkpoint` is the reverse-mode option of that name (see
+    reverse/checkpoint.py).
 
     The cache is per code object, so a lambda re-created with the same code reuses it; a
     derivative is reused only while everything it baked in (defaults, the objects the
     names it called resolved to, its helpers' code) is unchanged, else it is rebuilt."""
     owner, binding, state = _identity(f)
-    key = (mode, wrt, kinds, single, with_value, name, backend)
+    key = (mode, wrt, kinds, single, with_value, name, backend, _checkpoint_key(checkpoint))
     per_code = _CACHE.get(owner)
     if per_code is None:
         per_code = {}
@@ -243,7 +248,8 @@ def get(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True,
         slots = tuple(_Slot() for _ in range(2 if mode == "split" else 1))
         pending[(id(owner), key)] = slots if mode == "split" else slots[0]
         try:
-            d = build(f, mode, wrt, kinds, single, with_value, name=name, backend=backend)
+            d = build(f, mode, wrt, kinds, single, with_value, name=name, backend=backend,
+                      checkpoint=checkpoint)
         finally:
             frames.pop()
             del pending[(id(owner), key)]
@@ -276,6 +282,20 @@ class _NoConds:
 
 
 _NO_CONDS = _NoConds()
+
+
+def _checkpoint_key(option):
+    """The `checkpoint=` option as a cache key (True and 1 differ)."""
+    check_checkpoint(option)
+    return option if option is None or isinstance(option, bool) else ("snapshots", option)
+
+
+def check_checkpoint(option):
+    """Refuse a `checkpoint=` option that is not True, False, None or an int >= 1."""
+    if option is None or isinstance(option, bool) or (type(option) is int and option >= 1):
+        return
+    raise SrcadError(f"checkpoint= takes True, False, None or a number of snapshots >= 1, "
+                     f"not {option!r}")
 
 
 def _rebound(b, f, binding):
@@ -492,6 +512,11 @@ def parse(f, kinds: tuple) -> frontend.Parsed:
                                      "differentiate srcad.grad(f) instead")
     ikinds = tuple(FLOAT if (i in positions and k == INT) else k for i, k in enumerate(kinds))
     d = get(inner, "reverse", positions, ikinds, single, kind == "value_and_grad")
+    if d.checkpointed:
+        raise UnsupportedSyntaxError(
+            f"the derivative of {frontend.describe(inner)} checkpoints this loop, and srcad "
+            "does not differentiate checkpointed loops again; for a second derivative, leave "
+            "out checkpoint= and srcad.checkpoint", *d.checkpointed)
     return frontend.parse_generated(d.func, _d_out_name(d.func), 1.0)
 
 
@@ -512,6 +537,7 @@ class Build:
     name: object = None                        # the generated def's name(s), or None
     checks: bool = False                       # run srcad.check after emit and optimize
     backend: str = "python"                    # what compiles it (backends.BACKENDS)
+    checkpoint: object = None                  # reverse mode's checkpoint= option
     parsed: frontend.Parsed | None = None      # frontend
     fn: ir.Function | None = None              # lower
     names: list = field(default_factory=list)  # activity: the wrt parameters' names
@@ -523,6 +549,7 @@ class Build:
     used: set = field(default_factory=set)     # codegen: the names the trees read
     text: str = ""                             # codegen: the source text
     funcs: list = field(default_factory=list)  # codegen: the compiled functions
+    checkpointed: tuple = ()                   # checkpoint: (filename, line) of such a loop
 
 
 def _frontend(b: Build):
@@ -545,6 +572,53 @@ def _activity(b: Build):
     b.kinds = kinds + (ANY,) * (len(fn.params) - len(kinds))
     b.act = activity.analyze(fn, b.names, dict(zip(fn.params, b.kinds)))
     lower.check_rules(fn, b.act.varied)       # calls without a rule that derivatives reach
+
+
+def _checkpoint(b: Build):
+    """Reverse mode: replace the loops to checkpoint by calls of their schedules (their
+    bodies compiled as step functions, see reverse/checkpoint.py), then redo activity."""
+    if b.mode not in ("reverse", "split"):
+        return
+    new = reverse.checkpoint.plan(b.fn, b.act, b.checkpoint,
+                                  functools.partial(_build_loop, b))
+    if new is not None:
+        line = next(s.line for s in new.body if isinstance(s, ir.Assign) and
+                    isinstance(s.value, ir.Call) and
+                    isinstance(s.value.prim, reverse.checkpoint.LoopRule))
+        b.fn, b.checkpointed = new, (new.filename, line)
+        ir.verify(new)
+        b.act = activity.analyze(new, b.names, dict(zip(new.params, b.kinds)))
+
+
+def _build_loop(b: Build, sub: ir.Function, kinds, wrt, step_name, back_name):
+    """A checkpointed loop's body function `sub`, compiled: `step` (its primal, one
+    iteration) and `back` (one iteration and its adjoint; the d_out argument is the tuple
+    of its outputs' adjoints). Its text goes with `b`'s helpers' (srcad dump shows it)."""
+    lb = Build(b.f, "reverse", wrt, kinds, single=False, name=back_name, checks=b.checks)
+    lb.parsed, lb.fn = b.parsed, sub
+    for run in (_verify, _activity, _checkpoint, _emit, _check_emitted, _optimize,
+                _check_optimized):
+        run(lb)
+    step = ast.FunctionDef(
+        name=step_name, args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in
+                                                                 sub.params],
+                                           vararg=None, kwonlyargs=[], kw_defaults=[],
+                                           kwarg=None, defaults=[]),
+        body=[ast.Expr(ast.Constant(f"The iterations of a checkpointed loop ({sub.filename}:"
+                                    f"{sub.body[-1].line}) it is given: the loop's outputs."))]
+        + ir.stmts_ast(sub.body), decorator_list=[], returns=None, type_comment=None,
+        type_params=[])
+    trees = [ast.fix_missing_locations(step)] + lb.trees
+    body = codegen.render(trees, sub.source_lines, sub.filename)
+    used = codegen.names_used(trees)
+    text = codegen.source_text(used, body, lb.callees)
+    funcs = codegen.compile_functions(trees, used, body, text, b.parsed.globals,
+                                      b.parsed.closure, lb.injected, [None, None],
+                                      f"{sub.name} checkpointed")
+    b.callees.append(text)
+    for func in funcs:
+        func.__srcad_derivative__ = "reverse"
+    return funcs[0], funcs[1]
 
 
 def _emit(b: Build):
@@ -698,6 +772,7 @@ PASSES = (
     ("lower", _lower, _show_ssa),
     ("verify", _verify, _show_verify),
     ("activity", _activity, _show_activity),
+    ("checkpoint", _checkpoint, _show_ssa),
     ("emit", _emit, _show_trees),
     ("check", _check_emitted, _show_check),
     ("optimize", _optimize, _show_trees),
@@ -738,14 +813,15 @@ def _printer(debug: set, mode: str):
 
 def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_value: bool = False,
           debug: str | None = None, name: str | None = None,
-          checks: bool | None = None, backend: str = "python") -> Derivative:
+          checks: bool | None = None, backend: str = "python", checkpoint=None) -> Derivative:
     """Run the passes: the derivative of `f` in `mode` with respect to positions `wrt`.
     `debug` (else $SRCAD_DEBUG) names passes to print the program after; `checks` (else
     $SRCAD_CHECKS=1) runs the internal checks of generated code; `backend` compiles it."""
     show = _printer(debug_names(debug), mode)
     if checks is None:
         checks = os.environ.get("SRCAD_CHECKS", "") not in ("", "0")
-    b = Build(f, mode, wrt, kinds, single, with_value, name, checks, backends.check(backend))
+    b = Build(f, mode, wrt, kinds, single, with_value, name, checks, backends.check(backend),
+              checkpoint=checkpoint)
     for pass_name, run, shown in PASSES:
         run(b)
         if pass_name in show:
@@ -756,7 +832,7 @@ def build(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True, with_valu
     return Derivative(func=b.funcs[0] if len(b.funcs) == 1 else tuple(b.funcs), text=b.text,
                       params=b.fn.params, out_kind=b.act.kind(b.fn.body[-1].value),
                       mutates=tuple(i for i, p in enumerate(b.fn.params) if p in b.act.mutated),
-                      backend=b.backend)
+                      backend=b.backend, checkpointed=b.checkpointed)
 
 
 def _print(b: Build, pass_name: str, shown, header: bool):

@@ -126,8 +126,16 @@ def zeros_like(x):
     return np.zeros_like(x, dtype=_float_dtype(x))
 
 
+def _foreign(a) -> bool:
+    """Whether `a` is an array of another library dispatching NumPy's functions (NEP 18:
+    Dask, CuPy), which the runtime keeps as it is."""
+    return hasattr(type(a), "__array_function__") and not isinstance(a, (np.ndarray,
+                                                                          np.generic))
+
+
 def _float_dtype(x):
-    dt = x.dtype if isinstance(x, (np.ndarray, np.generic)) else np.asarray(x).dtype
+    dt = x.dtype if isinstance(x, (np.ndarray, np.generic)) or _foreign(x) else \
+        np.asarray(x).dtype
     return dt if np.issubdtype(dt, np.inexact) else np.float64
 
 
@@ -141,7 +149,13 @@ def grad_like(g, x):
         dt = _float_dtype(x)
         if type(g) is np.ndarray and g.shape == x.shape and g.dtype == dt:
             return g
+        if _foreign(g):             # a Dask or CuPy array stays one (never pulled to NumPy)
+            g = g if g.shape == x.shape else np.broadcast_to(g, x.shape)
+            return g if g.dtype == dt else g.astype(dt)
         return np.array(np.broadcast_to(g, x.shape), dtype=dt)
+    if _foreign(x):                 # an argument of another array library: its own type
+        like = np.zeros_like(x, dtype=_float_dtype(x))
+        return like + g if np.shape(g) != x.shape or not _foreign(g) else g
     if isinstance(x, (float, int)) and not isinstance(x, bool):
         return float(g) if np.ndim(g) == 0 else float(np.sum(g))
     if isinstance(x, np.generic):
@@ -453,6 +467,9 @@ def unreduce(g, like, axis=None, keepdims=False):
     axes = _reduced_axes(np.ndim(g), len(shape), axis, keepdims)
     if axes:
         g = np.expand_dims(g, axes)
+    if _foreign(like) and not _foreign(g):
+        # like's own array type (Dask: its chunks), not a NumPy array of like's size
+        return np.zeros_like(like, dtype=_float_dtype(like)) + g
     return np.broadcast_to(g, shape)
 
 
@@ -564,7 +581,7 @@ def matmul_vjp_y(g, x, y):
         return unbroadcast(np.expand_dims(x, -1) * np.expand_dims(g, -2), y)
     if np.ndim(y) == 1:
         if np.shape(g) == np.shape(x)[:-1]:     # contract g with x: no temporary of x's size
-            return np.reshape(g, -1) @ np.reshape(x, (-1, np.shape(x)[-1]))
+            return np.reshape(g, (-1,)) @ np.reshape(x, (-1, np.shape(x)[-1]))
         return unbroadcast(np.expand_dims(g, -1) * x, y)
     return unbroadcast(_matmul_t(x) @ g, y)
 
@@ -1946,3 +1963,220 @@ def snapshot(v):
 
 
 __all__ += ["snapshot"]
+# ---------------------------------------------------------------- checkpointed loops
+# A checkpointed loop runs as two generated functions: `step(*invariants, [steps,] *state)`
+# runs the iterations of `steps` (a part of a for loop's range; one iteration of a while
+# loop) and returns the loop's outputs (the carried state first; a while loop's also ends
+# with its test), and `back(..., d_out)` runs them and their adjoint, returning the
+# adjoints of the inputs it differentiates. The schedules below drive them, keeping a few
+# snapshots of the carried state instead of every value the loop overwrites. A for loop
+# of n iterations goes in blocks of about sqrt(n): binomial checkpointing over the blocks,
+# each block's iterations taped by `back` (so the generated code runs them without a call
+# per iteration).
+
+def checkpoint(iterable, snapshots=None):
+    """`for i in srcad.checkpoint(range(n), snapshots=k):` asks reverse mode to keep k
+    snapshots of the loop's carried values instead of all its intermediate values (binomial
+    checkpointing); run on its own, it is `iterable` itself."""
+    return iterable
+
+
+class Checkpointed(tuple):
+    """A checkpointed loop's outputs; `tape` holds what its reverse sweep needs."""
+
+
+def _snapshots(snapshots, n):
+    """The number of snapshots to keep for `n` steps: the given count (at least 1), or by
+    default the fewest with which binomial checkpointing runs each step at most twice
+    forward (about sqrt(2n))."""
+    if snapshots is None or snapshots is True:
+        s = 1
+        while math.comb(s + 2, 2) < n:
+            s += 1
+        return s + 1
+    if isinstance(snapshots, bool) or not isinstance(snapshots, (int, np.integer)) or \
+            snapshots < 1:
+        raise ValueError(f"snapshots must be a positive int, not {snapshots!r}")
+    return int(snapshots)
+
+
+def _first_snapshot(m, s):
+    """Where binomial checkpointing puts its next snapshot in a segment of m >= 2 steps
+    with s >= 1 free snapshots: t is the fewest repetitions with C(s+t, s) >= m, and the
+    rest of the segment gets the C(s-1+t, s-1) steps that s-1 snapshots reverse in t."""
+    t = 1
+    while math.comb(s + t, s) < m:
+        t += 1
+    return max(1, m - math.comb(s - 1 + t, s - 1))
+
+
+class _Tape:
+    """One checkpointed loop's run: its step functions, arguments and snapshots."""
+
+    def __init__(self, step, back, steps, inv, n_state, n_out, wrt, block=1):
+        self.step, self.back, self.steps, self.inv = step, back, steps, inv
+        self.block = block                        # iterations per step of the schedule
+        self.n_state, self.n_out, self.wrt = n_state, n_out, wrt
+        self.acc, self.owned = [None] * len(inv), set()   # the invariants' adjoints
+        ni = len(inv)
+        self.to_state = [(g, w - ni) for g, w in enumerate(wrt) if w >= ni]
+        self.to_inv = [(g, w) for g, w in enumerate(wrt) if w < ni]
+        self.pad = (0.0,) * (n_out - n_state)     # the adjoints of the other outputs
+
+    def state_after(self, state, lo, hi):
+        """The state after blocks lo..hi-1 from `state`."""
+        if lo >= hi:
+            return state
+        b = self.block
+        out = self.step(*self.inv, self.steps[lo * b:hi * b], *state)
+        return out if len(out) == self.n_state else out[:self.n_state]
+
+    def descend(self, pos, end, state, free) -> list:
+        """The snapshots binomial checkpointing keeps on its way from `pos` (where `state`
+        is kept, with `free` more snapshots to use) towards `end`: (position, state, free)."""
+        spine = [(pos, state, free)]
+        while end - pos >= 2 and free >= 1:
+            k = _first_snapshot(end - pos, free)
+            state = self.state_after(state, pos, pos + k)
+            pos, free = pos + k, free - 1
+            spine.append((pos, state, free))
+        return spine
+
+    def unwind(self, spine, end, bars):
+        """The adjoint of the steps from the first snapshot of `spine` to `end`, segment by
+        segment, last first: the last has one step or no free snapshot (its steps are
+        recomputed from its snapshot); each earlier one is reversed by a descent of its
+        own from its snapshot (a stack, not recursion: as deep as the repetitions)."""
+        todo: list = []
+        while True:
+            for k, (p, st, free) in enumerate(spine):
+                stop = spine[k + 1][0] if k + 1 < len(spine) else end
+                todo.append((p, st, free, stop, k + 1 == len(spine)))
+            if not todo:
+                return bars
+            p, st, free, stop, last = todo.pop()
+            if stop - p <= free + 1:          # enough snapshots for each state: keep them
+                states = [st]
+                for j in range(p, stop - 1):
+                    states.append(self.state_after(states[-1], j, j + 1))
+                for j in range(stop - 1, p - 1, -1):
+                    bars = self.back_step(j, states.pop(), bars)
+                spine = []
+            elif last:
+                for j in range(stop - 1, p - 1, -1):
+                    bars = self.back_step(j, self.state_after(st, p, j), bars)
+                spine = []
+            else:
+                spine, end = self.descend(p, stop, st, free), stop
+
+    def back_step(self, j, state, bars):
+        """One step's adjoint: `bars` (one per output) to the state's adjoints (one per
+        state value), adding the invariants' adjoints to `acc`."""
+        d = bars if len(bars) == self.n_out else tuple(bars) + self.pad
+        gs = self.back(*self.inv, *state, d) if j is None else \
+            self.back(*self.inv, self.steps[j * self.block:(j + 1) * self.block], *state, d)
+        new = [0.0] * self.n_state
+        for g, k in self.to_state:
+            new[k] = gs[g]
+        for g, w in self.to_inv:
+            self.acc[w] = self.add(w, gs[g])
+        return new
+
+    def add(self, w, g):
+        """acc[w] + g, in place once acc[w] is an array this tape made (NumPy only: other
+        array types get a new array)."""
+        a = self.acc[w]
+        if a is None:
+            return g
+        if type(a) is float and type(g) is float:
+            return a + g
+        if w in self.owned and type(a) is np.ndarray and type(g) is np.ndarray and \
+                a.shape == g.shape and a.dtype == g.dtype:
+            a += g
+            return a
+        self.owned.add(w)
+        return a + g
+
+    def gradients(self, state_bars):
+        """The adjoints of the arguments `wrt` names, in order."""
+        ni = len(self.inv)
+        return tuple((0.0 if self.acc[w] is None else self.acc[w]) if w < ni
+                     else state_bars[w - ni] for w in self.wrt)
+
+
+def checkpointed_loop(step, back, steps, *args, invariants, outputs, wrt, snapshots=None):
+    """Run a checkpointed `for` loop over range `steps` (see above): `args` are the
+    loop's invariants (the first `invariants`) and its carried state at entry; `outputs`
+    the number of values one step returns; `wrt` which arguments `back` differentiates.
+    Keeps binomial snapshots for `checkpoint_reverse`."""
+    n = len(steps)
+    block = math.isqrt(n - 1) + 1 if n > 1 else 1
+    blocks = -(-n // block)
+    inv, state = args[:invariants], args[invariants:]
+    tape = _Tape(step, back, steps, inv, len(state), outputs, wrt, block)
+    tape.spine = tape.descend(0, blocks, state, _snapshots(snapshots, blocks) - 1)
+    pos, last, _ = tape.spine[-1]
+    out = step(*inv, steps[pos * block:], *last) if pos < blocks else last
+    if n == 0 and outputs > len(state):
+        raise UnboundLocalError("a checkpointed loop ran no iteration, so the variables it "
+                                "assigns were never assigned")
+    result = Checkpointed(out)
+    result.tape = (tape, n)
+    return result
+
+
+def checkpointed_while(step, back, *args, invariants, outputs, wrt, snapshots=None):
+    """Run a checkpointed `while` loop (see above): each step returns its outputs and then
+    the loop's test. A snapshot every `period` steps: when more than `snapshots` are kept
+    (by default: more than the period), the period doubles and every other one goes."""
+    inv, state = args[:invariants], args[invariants:]
+    k = len(state)
+    tape = _Tape(step, back, None, inv, k, outputs, wrt)
+    limit = 2 if snapshots is None else max(2, _snapshots(snapshots, 0))
+    marks, period, n = [(0, state)], 1, 0
+    while True:
+        out = step(*inv, *state)
+        n += 1
+        if not out[-1]:
+            break
+        state = out[:k]
+        if n % period == 0:
+            marks.append((n, state))
+            if len(marks) > limit and (snapshots is not None or len(marks) > period):
+                period *= 2
+                marks = [m for m in marks if m[0] % period == 0]
+    tape.marks = marks
+    result = Checkpointed(out[:-1])
+    result.tape = (tape, n)
+    return result
+
+
+def _reverse_periodic(tape, n, bars):
+    """The reverse sweep of a while loop: each segment between snapshots, last first, is
+    recomputed once keeping its states, then its steps' adjoints run backwards."""
+    stop = n
+    while tape.marks:
+        p, st = tape.marks.pop()
+        states = [st]
+        for _ in range(p, stop - 1):
+            states.append(tape.step(*tape.inv, *states[-1])[:tape.n_state])
+        while states:
+            bars = tape.back_step(None, states.pop(), bars)
+        stop = p
+    return bars
+
+
+def checkpoint_reverse(out, out_bar):
+    """The adjoints of a checkpointed loop's arguments (those its `wrt` names, in order)
+    from the adjoints of its outputs `out_bar`."""
+    tape, n = out.tape
+    bars = list(out_bar)
+    if tape.steps is None:
+        bars = _reverse_periodic(tape, n, bars)
+    else:
+        spine, tape.spine = tape.spine, None
+        bars = tape.unwind(spine, -(-n // tape.block), bars)
+    return tape.gradients(bars)
+
+
+__all__ += ["Checkpointed", "checkpointed_loop", "checkpointed_while", "checkpoint_reverse"]

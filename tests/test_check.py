@@ -328,8 +328,8 @@ def test_tuple_adjoint_items_do_not_share_nodes():
 
 def test_pass_names_are_the_documented_ones():
     names = [p[0] for p in pipeline.PASSES]
-    assert names == ["frontend", "lower", "verify", "activity", "emit", "check", "optimize",
-                     "check", "numba", "codegen"]
+    assert names == ["frontend", "lower", "verify", "activity", "checkpoint", "emit", "check",
+                     "optimize", "check", "numba", "codegen"]
     for n in names:
         assert n in pipeline.__doc__
 
