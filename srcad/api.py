@@ -269,9 +269,6 @@ def _scalar_inside(f, kinds):
     return None if d.out_kind in _SCALAR_KINDS else g
 
 
-_TRANSFORMS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def _backend(backend) -> str:
     """`backend`, checked: a known one, and for "numba", Numba installed."""
     backends.check(backend)
@@ -286,17 +283,16 @@ def _transform(f, wrt, with_value, kind, backend="python", checkpoint=None):
     derivative called inside a loop, `srcad.grad(p)(x)`, pays for it once), then reused."""
     key = (kind, wrt, backend, checkpoint)
     if isinstance(f, types.FunctionType):
+        # kept on the function itself (a cycle the collector frees with it, where a global
+        # table would keep every function and its derivatives alive)
+        made = f.__dict__.setdefault("__srcad_transforms__", {})
         try:
-            made = _TRANSFORMS.setdefault(f, {}).get(key)
+            w = made.get(key)
         except TypeError:                # an unhashable wrt (a list): not kept
-            made = None
-            key = None
-        if made is not None:
-            return made
-        made = _make_transform(f, wrt, with_value, kind, backend, checkpoint)
-        if key is not None:
-            _TRANSFORMS[f][key] = made
-        return made
+            return _make_transform(f, wrt, with_value, kind, backend, checkpoint)
+        if w is None:
+            w = made[key] = _make_transform(f, wrt, with_value, kind, backend, checkpoint)
+        return w
     return _make_transform(f, wrt, with_value, kind, backend, checkpoint)
 
 
@@ -355,6 +351,7 @@ def _make_transform(f, wrt, with_value, kind, backend="python", checkpoint=None)
             if e is not None and e[1]():
                 return e[0](*args)
             return call(args)
+    wrapper.__dict__.pop("__srcad_transforms__", None)    # f's own, copied by functools.wraps
     wrapper.__srcad_transform__ = (kind, f, positions, single)
     return wrapper
 

@@ -1316,6 +1316,7 @@ class _Lowerer:
                              f"to {text}(): srcad passes function values only to your own "
                              "functions (defined with def in a file)", node)
         if rule is not None:
+            rule = rule.for_call(len(args), list(kwargs))
             bound = rule.bind(len(args), list(kwargs))
             if isinstance(bound, str):
                 raise self.error(UnsupportedSyntaxError, f"in {text}(): {bound}", node)

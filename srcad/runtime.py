@@ -195,9 +195,13 @@ def _dataclass_fields(t) -> list:
 
 
 def _user_object(x) -> bool:
-    """An instance of a class defined outside NumPy and the standard types, with a `__dict__`."""
+    """An instance of a class defined outside NumPy and the standard types, with a `__dict__`,
+    and no array of another library (Dask, CuPy: NumPy's dispatch protocols make it an
+    array, differentiated as one)."""
     t = type(x)
     mod = t.__module__ or ""
+    if hasattr(t, "__array_function__") or hasattr(t, "__array_ufunc__"):
+        return False
     return hasattr(x, "__dict__") and not isinstance(
         x, (type, np.ndarray, np.generic, Items, Fields)) and not callable(x) and \
         mod != "builtins" and not mod.startswith(("numpy", "types"))

@@ -572,7 +572,8 @@ def helper_pieces_arrays(g, x, y):
         np.sum(unarray_split([x[:2], y[:1]], x, 2, 0) * x) + np.sum(unpolyder(x[:2], y, 1) * y)
 
 
-@sample((pos(3), pos(2, 3)))
+# y > 1.0 somewhere in each column (mean_where_weight of an empty column is nan)
+@sample((pos(3), np.array([[0.6, 1.2, 1.4], [1.3, 0.7, 1.1]])))
 def helper_weights_arrays(x, y):
     a = x * select_none([x > 1.0]) + x * where_weight(x > 0.8, x) + y * mean_where_weight(y > 1.0, y, 0)
     b = np.sum(np.transpose(y, rollaxis_axes(2, 1, 0)) * np.rot90(y, 1, rot90_axes(None)))
