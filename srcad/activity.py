@@ -532,11 +532,11 @@ def _keys(states) -> set:
     return {frozenset(st.items()) for st in states}
 
 
-def _union(*groups) -> list:
+def _union(*groups, cap: int = 1) -> list:
     """The states of several groups of paths, each kept apart so that facts which hold
     together on one path are not mixed with another's (`x = y; y = zeros_like(y)` in a
     loop: x and y never share at its head, though each may hold the other's old array);
-    joined into one beyond _DISJUNCTS."""
+    joined into one beyond `cap`."""
     out, seen = [], set()
     for g in groups:
         for st in g:
@@ -547,7 +547,7 @@ def _union(*groups) -> list:
     out = [st for k, st in enumerate(out)          # what another state covers adds nothing
            if not any(j != k and _covers(other, st) and not (_covers(st, other) and j > k)
                       for j, other in enumerate(out))]
-    return [_join_states(*out)] if len(out) > _DISJUNCTS else out
+    return [_join_states(*out)] if len(out) > cap else out
 
 
 def _covers(big, st) -> bool:
@@ -587,8 +587,9 @@ class _Aliases:
     assigned; loops and branches join), from the storage facts of each rule; and the
     statements that change a value in place with what they may change."""
 
-    def __init__(self, fn, stmts, kinds, seqs, shapes=None, param_kinds=None):
+    def __init__(self, fn, stmts, kinds, seqs, shapes=None, param_kinds=None, cap=1):
         self.fn, self.kinds, self.shapes = fn, kinds, shapes or {}
+        self.cap = cap                       # states kept apart per point (see _union)
         self.index = {id(s): k for k, s in enumerate(stmts)}
         assigned = {t for s in stmts for t in ir.targets(s)} | set(fn.params)
         self.assigned = assigned
@@ -636,7 +637,8 @@ class _Aliases:
                     self.assign(s, st)
             elif isinstance(s, ir.If):
                 sts = _union(self.block(s.body, [dict(st) for st in sts], loop),
-                             self.block(s.orelse, [dict(st) for st in sts], loop))
+                             self.block(s.orelse, [dict(st) for st in sts], loop),
+                             cap=self.cap)
             elif isinstance(s, (ir.For, ir.While)):
                 sts = self.loop(s, sts)
             elif isinstance(s, ir.Break):
@@ -653,18 +655,19 @@ class _Aliases:
         return sts
 
     def loop(self, s, sts):
-        head = _union(self.heads.get(id(s), []), sts)
+        head = _union(self.heads.get(id(s), []), sts, cap=self.cap)
         body = [dict(st) for st in head]
         if isinstance(s, ir.For):
             for st in body:
                 st[s.target] = _NOTHING
         ctx = ([], [])
         end = self.block(s.body, body, ctx)
-        new = _union(head, end, ctx[0])
+        new = _union(head, end, ctx[0], cap=self.cap)
         if _keys(new) != _keys(self.heads.get(id(s), [])):
             self.heads[id(s)] = [dict(st) for st in new]    # the caller changes its states
             self.changed = True
-        return _union([dict(st) for st in new] if isinstance(s, ir.For) else [], ctx[1])
+        return _union([dict(st) for st in new] if isinstance(s, ir.For) else [], ctx[1],
+                      cap=self.cap)
 
     # ------------------------------------------------------------ values
     def value(self, a, st):
@@ -970,11 +973,20 @@ def _aliases(fn, stmts, kinds, seqs, shapes=None, param_kinds=None) -> _Aliases:
     result or a side effect needs (`shapes`, the shape classes, tell how many dimensions
     some arrays have; `param_kinds`, the arguments' own kinds, which are floats)."""
     points = _mutation_points(stmts)
-    a = _Aliases(fn, stmts, kinds, seqs, shapes, param_kinds)
+    live = None
     if points:
         needed = _needed(stmts)
-        a.live = {k: v & needed for k, v in _live_after(fn.body, points).items()}
-    return a.run()
+        live = {k: v & needed for k, v in _live_after(fn.body, points).items()}
+    for cap in (1, _DISJUNCTS):
+        # paths joined first (cheap); where that finds a conflict, kept apart to see whether
+        # one path really holds it (srcad's own derivatives swap adjoints in loops)
+        a = _Aliases(fn, stmts, kinds, seqs, shapes, param_kinds, cap)
+        if live is not None:
+            a.live = live
+        a.run()
+        if not any(m.conflicts for ms in a.mutations.values() for m in ms):
+            break
+    return a
 
 
 def _needed(stmts) -> set:
