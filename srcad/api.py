@@ -284,14 +284,17 @@ def _transform(f, wrt, with_value, kind, backend="python", checkpoint=None):
     key = (kind, wrt, backend, checkpoint)
     if isinstance(f, types.FunctionType):
         # kept on the function itself (a cycle the collector frees with it, where a global
-        # table would keep every function and its derivatives alive)
-        made = f.__dict__.setdefault("__srcad_transforms__", {})
+        # table would keep every function and its derivatives alive), and only for `f`
+        # itself: functools.wraps copies `__dict__` into a decorator's wrapper
+        made = f.__dict__.get("__srcad_transforms__")
+        if made is None or made[0] is not f:
+            made = f.__dict__["__srcad_transforms__"] = (f, {})
         try:
-            w = made.get(key)
+            w = made[1].get(key)
         except TypeError:                # an unhashable wrt (a list): not kept
             return _make_transform(f, wrt, with_value, kind, backend, checkpoint)
         if w is None:
-            w = made[key] = _make_transform(f, wrt, with_value, kind, backend, checkpoint)
+            w = made[1][key] = _make_transform(f, wrt, with_value, kind, backend, checkpoint)
         return w
     return _make_transform(f, wrt, with_value, kind, backend, checkpoint)
 

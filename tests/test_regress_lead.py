@@ -113,3 +113,12 @@ def test_grad_made_once_per_function_and_wrt():
     assert srcad.grad(R.swap_through_loop, wrt=1) is not srcad.grad(R.swap_through_loop)
     assert srcad.value_and_grad(R.constant_not_test) is not srcad.grad(R.constant_not_test)
     assert srcad.grad(R.constant_not_test)(0.25) == pytest.approx(0.5)
+
+
+def test_a_decorated_function_gets_its_own_gradient():
+    # grad(cube) made first: the wrapper functools.wraps made shares cube's __dict__, and
+    # must not reuse cube's gradient
+    assert srcad.grad(R.cube)(2.0) == pytest.approx(12.0)
+    assert srcad.grad(R.cube_twice)(2.0) == pytest.approx(24.0)
+    with pytest.raises(srcad.SrcadError, match="jacfwd"):
+        srcad.grad(srcad.jacfwd(R.cube))(1.5)
