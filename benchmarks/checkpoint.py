@@ -17,11 +17,11 @@ import math
 import statistics
 import sys
 import time
-import tracemalloc
 
 import numpy as np
 
 import srcad
+from run import peak_memory       # benchmarks/run.py: the suite's own measurement
 
 
 def long_loop(a, b, n):
@@ -83,17 +83,6 @@ CASES = {"scalar_loop_1e6": (long_loop, long_loop_grad, (0, 1)),
          "rnn_T2000_h256": (long_rnn, long_rnn_grad, (0, 1, 2))}
 
 
-def peak(fn, args):
-    fn(*args)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        fn(*args)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def seconds(fn, args, repeats):
     out = []
     for _ in range(repeats):
@@ -120,7 +109,7 @@ def main(argv=None):
                  "srcad, taped": srcad.grad(f, wrt, checkpoint=False),
                  "srcad, checkpoint=True": srcad.grad(f, wrt, checkpoint=True)}
         results = {k: fn(*args) for k, fn in impls.items()}
-        mem = {k: peak(fn, args) for k, fn in impls.items()}
+        mem = {k: peak_memory(fn, args) for k, fn in impls.items()}
         sec = {k: seconds(fn, args, repeats) for k, fn in impls.items()}
         base, hw = "srcad, taped", "hand-written (taped)"
         for k in impls:
