@@ -386,13 +386,45 @@ _UNKNOWN = object()
 
 def _infer_shapes(fn, stmts, kinds, shapes):
     """Shape classes: an elementwise operation on operands of one class (or scalars) has
-    that class; scalars share the class SCALAR; everything else is unknown (None)."""
+    that class; scalars share the class SCALAR; an entry of a list (or tuple) made only of
+    values of one class has that class (a stack of the reverse sweep: `x = x_stack[-1]`
+    keeps x's class); everything else is unknown (None)."""
     def shape(a):
         if isinstance(a, ir.Const):
+            if a.value is None:
+                return _UNKNOWN    # `r = None` before a loop saves r: no shape to join
             return SCALAR if const_kind(a.value) in (INT, FLOAT) else None
         if kinds.get(a.id) in (FLOAT, INT):
             return SCALAR
         return shapes.get(a.id, _UNKNOWN if a.id in assigned else None)
+
+    def items_of(a):
+        """The class of every item of the list or tuple `a` (_UNKNOWN: none seen yet)."""
+        if not isinstance(a, ir.Name):
+            return None
+        return items.get(a.id, _UNKNOWN if a.id in assigned else None)
+
+    def join(old, new):
+        return new if old is _UNKNOWN else (old if old == new or new is _UNKNOWN else None)
+
+    def item_class(v):
+        """The class of the items of the sequence `v` makes; None if not a known sequence."""
+        if isinstance(v, ir.Name):
+            return items_of(v)
+        if not isinstance(v, ir.Call):
+            return None
+        if v.prim is PACK_LIST or v.prim is PACK_TUPLE:
+            out = _UNKNOWN
+            for a in v.args:
+                out = join(out, shape(a))
+            return out
+        if v.prim is LIST_APPEND:
+            return join(items_of(v.args[0]), shape(v.args[1]))
+        if isinstance(v.prim, rules.IndexRule) and v.static[0] == "slice":
+            return items_of(v.args[0])
+        return None
+
+    items: dict = {}
 
     assigned = {t for s in stmts for t in ir.targets(s)}
     for t in assigned:
@@ -408,15 +440,27 @@ def _infer_shapes(fn, stmts, kinds, shapes):
             if kinds.get(t) in (FLOAT, INT):
                 continue
             v = s.value
+            old_items = items.get(t, _UNKNOWN)
+            joined_items = join(old_items, item_class(v))
+            if joined_items is not _UNKNOWN and joined_items != old_items:
+                items[t] = joined_items
+                changed = True
             if isinstance(v, ir.Call):
                 new = None
-                if isinstance(v.prim, rules.IndexRule):
+                entry = v.static[0] == "atom" and kind_of(v.args[v.static[1]], kinds) == INT \
+                    if isinstance(v.prim, rules.IndexRule) else False
+                if entry and items_of(v.args[0]) is not None:
+                    new = items_of(v.args[0])   # an item of a sequence (_UNKNOWN: not seen yet)
+                elif isinstance(v.prim, rules.IndexRule):
                     base = shape(v.args[0])
                     trims = _slice_trims(v)
                     if base is _UNKNOWN and trims is not None:
                         new = _UNKNOWN
                     elif base not in (None, SCALAR) and trims is not None:
                         new = (base if not trims else ("trim", base, trims))
+                    elif base not in (None, SCALAR, _UNKNOWN) and _ndim(base) and \
+                            _ints(v, kinds) == _ndim(base):
+                        new = SCALAR                      # one entry of an array: a number
                 elif isinstance(v.prim, rules.Rule) and v.prim.passthrough:
                     new = shape(v.args[0])
                 elif v.prim.kind == "elementwise":
@@ -430,13 +474,22 @@ def _infer_shapes(fn, stmts, kinds, shapes):
             else:
                 new = shape(v)
             old = shapes.get(t, _UNKNOWN)
-            joined = new if old is _UNKNOWN else (old if old == new or new is _UNKNOWN else None)
+            joined = join(old, new)
             if joined is not _UNKNOWN and joined != old:
                 shapes[t] = joined
                 changed = True
     for t in assigned:
         if shapes.get(t, _UNKNOWN) is _UNKNOWN:
             shapes[t] = None
+
+
+def _ints(call: ir.Call, kinds) -> int | None:
+    """How many integers index `x[i, j, ...]` if it is indexed by integers alone, else None."""
+    layout = call.static
+    items = layout[1] if layout[0] == "tuple" else [layout]
+    if any(item[0] != "atom" or kind_of(call.args[item[1]], kinds) != INT for item in items):
+        return None
+    return len(items)
 
 
 def _slice_trims(call: ir.Call):

@@ -6,7 +6,8 @@ import math
 import numpy as np
 
 __all__ = ["unbroadcast", "bcast", "zeros_like", "grad_like", "stop_gradient", "unindex",
-           "unreduce", "unreduce_vjp", "unreshape", "untranspose", "matmul_vjp_x", "matmul_vjp_y", "dot_vjp_x",
+           "unreduce", "unreduce_vjp", "unreshape", "transposed", "untranspose", "matmul_vjp_x",
+           "matmul_vjp_y", "dot_vjp_x",
            "dot_vjp_y", "tie_weight", "items_of",
            "max_weight", "index_add", "list_append", "add_items", "repeat_items", "Stack",
            "Fields", "attr_of", "unattr", "make_dict", "undict", "dict_values", "dict_items", "dict_keys", "dict_values_of", "undict_values",
@@ -634,8 +635,16 @@ def unreshape(g, like, order="C"):
     return np.reshape(np.sum(g), shape)
 
 
+def transposed(x, axes=None):
+    """`np.transpose(x, axes)`, keeping a number a number (`.T` of a NumPy scalar is itself;
+    its tangent or adjoint may be a Python float, which has no `.T`)."""
+    return x if np.ndim(x) == 0 else np.transpose(x, axes)
+
+
 def untranspose(g, axes=None):
     """Adjoint of `np.transpose(x, axes)` (axes may be negative)."""
+    if np.ndim(g) == 0:
+        return g
     if axes is None:
         return np.transpose(g)
     return np.transpose(g, np.argsort([a % np.ndim(g) for a in axes]))

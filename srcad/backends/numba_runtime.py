@@ -350,6 +350,16 @@ def _inv_count(x, out, ddof=0):
     _refuse("inv_count", x, out)
 
 
+@_numba_overload(runtime.transposed)
+@_numba_overload(runtime.untranspose)
+def _transposed(x, axes=None):
+    if _array(x) and _none(axes):
+        return lambda x, axes=None: x.T
+    if _scalar(x) and _none(axes):
+        return lambda x, axes=None: x
+    _refuse("transpose", x, axes)
+
+
 @overload(runtime.stop_gradient)
 def _stop_gradient(x):
     return lambda x: x

@@ -130,8 +130,8 @@ for _f, _m in [(np.max, "max"), (np.min, "min")]:
             vjp="unreduce(out_bar, x, axis, keepdims) * max_weight(x, out, axis, keepdims)")
 
 # ------------------------------------------------------------ shapes
-defrule(("attr", "T"), "x", primal="x.T", kind=ANY, storage="view", jvp="x_dot.T",
-        vjp="out_bar.T")
+defrule(("attr", "T"), "x", primal="x.T", kind=ANY, storage="view", jvp="transposed(x_dot)",
+        vjp="untranspose(out_bar)")
 defrule(np.transpose, "x, axes=None", name="np.transpose", method="transpose", kind=ANY,
         storage="view",
         jvp="np.transpose(x_dot, axes)", vjp="untranspose(out_bar, axes)")

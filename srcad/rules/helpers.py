@@ -59,8 +59,9 @@ deflinear(runtime.assign_scatter, "u, g, idx, x=None", vjp="assigned_bar(out_bar
 # a copy of a value (arrays copied, None and numbers as they are): the stacks of arrays
 # updated in place keep these
 deflinear(runtime.snapshot, "v", vjp="out_bar", kind="first")
-deflinear(runtime.untranspose, "g, axes=None", vjp="np.transpose(out_bar, axes)",
+deflinear(runtime.untranspose, "g, axes=None", vjp="transposed(out_bar, axes)",
           storage="view")
+deflinear(runtime.transposed, "x, axes=None", vjp="untranspose(out_bar, axes)", storage="view")
 # matmul_vjp_x(g, x, y) = g @ y.T is bilinear in (g, y); x gives only its shape
 defrule(runtime.matmul_vjp_x, "g, x, y", name="matmul_vjp_x", kind=ANY,
         jvp={"g": "matmul_vjp_x(g_dot, x, y)", "y": "matmul_vjp_x(g, x, y_dot)"},
@@ -228,7 +229,7 @@ NUMBA_HELPERS = frozenset({
     runtime.unbroadcast, runtime.bcast, runtime.zeros_like, runtime.grad_like,
     runtime.unreduce, runtime.matmul_vjp_x, runtime.matmul_vjp_y, runtime.items_of,
     runtime.index_add, runtime.tie_weight, runtime.pow_log, runtime.recip_or_zero,
-    runtime.inv_count, runtime.unindex,
+    runtime.inv_count, runtime.unindex, runtime.transposed, runtime.untranspose,
     builtins.reversed, builtins.slice})
 for _r in _helper_rules():
     _r.numba = any(k in NUMBA_HELPERS for k in (_r.key if isinstance(_r.key, list) else [_r.key]))

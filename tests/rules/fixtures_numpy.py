@@ -27,7 +27,7 @@ from srcad.runtime import (abs_jvp, abs_slope_d2, abs_slope_jvp, abs_vjp, fft_ap
                            tensordot_vjp_x, tensordot_vjp_y, tie_weight, unbroadcast,
                            unconcatenate, uncumsum, undiag, undiagonal, unhstack, unindex,
                            unreduce, unreduce_vjp, unrepeat, unreshape, unsplit, unstack, untile,
-                           untranspose, unvstack,
+                           transposed, untranspose, unvstack,
                            zeros_like, unassign, assigned_bar, assign_scatter, snapshot, written,
                            owned)
 
@@ -508,6 +508,12 @@ def helper_untranspose(g):
     return untranspose(g, (1, 2, 0))
 
 
+@sample((pos(2, 3, 4),), (pos(),))
+def helper_transposed(x):
+    # a 0-d value (a NumPy scalar's .T, a float tangent) stays as it is
+    return np.sum(transposed(x, (2, 0, 1)) ** 2) + np.sum(untranspose(transposed(x)) * x)
+
+
 @sample((pos(2, 3), pos(6)), (pos(6), pos(3, 2)), (pos(), pos(2, 3)), (pos(2, 3), pos()))
 def helper_unreshape(g, like):
     # g reshaped, a 0-d g broadcast (the zero of any shape), many items onto one summed
@@ -534,6 +540,7 @@ lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace"
       helper_broadcasting, helper_unreduce, helper_unreduce_vjp, helper_grad_like,
       helper_unindex, helper_index_add, helper_unassign, helper_assigned_bar,
       helper_assign_scatter, helper_snapshot, helper_owned_written, helper_untranspose,
+      helper_transposed,
       helper_unreshape, helper_dot_vjp, helper_matmul_vjp, helper_weights)
 
 
