@@ -585,12 +585,22 @@ def _keys(states) -> set:
     return {frozenset(st.items()) for st in states}
 
 
-def _union(*groups, cap: int = 1) -> list:
+def _union(*groups, cap: int = 1, focus=None) -> list:
     """The states of several groups of paths, each kept apart so that facts which hold
     together on one path are not mixed with another's (`x = y; y = zeros_like(y)` in a
     loop: x and y never share at its head, though each may hold the other's old array);
-    joined into one beyond `cap`."""
+    joined into one beyond `cap`. With `focus` (the names a conflict involves), states
+    that agree on those names are joined first: how they differ elsewhere (a stack, a
+    flag) cannot make or break that conflict, and keeping them apart would exceed `cap`."""
     out, seen = [], set()
+    if focus is not None:
+        grouped: dict = {}
+        for g in groups:
+            for st in g:
+                key = frozenset((n, st[n]) for n in focus if n in st)
+                grouped.setdefault(key, []).append(st)
+        groups = ([_join_states(*sts) if len(sts) > 1 else sts[0]
+                   for sts in grouped.values()],)
     for g in groups:
         for st in g:
             key = frozenset(st.items())
@@ -640,9 +650,11 @@ class _Aliases:
     assigned; loops and branches join), from the storage facts of each rule; and the
     statements that change a value in place with what they may change."""
 
-    def __init__(self, fn, stmts, kinds, seqs, shapes=None, param_kinds=None, cap=1):
+    def __init__(self, fn, stmts, kinds, seqs, shapes=None, param_kinds=None, cap=1,
+                 focus=None):
         self.fn, self.kinds, self.shapes = fn, kinds, shapes or {}
         self.cap = cap                       # states kept apart per point (see _union)
+        self.focus = focus                   # the names those states are told apart by
         self.index = {id(s): k for k, s in enumerate(stmts)}
         assigned = {t for s in stmts for t in ir.targets(s)} | set(fn.params)
         self.assigned = assigned
@@ -691,7 +703,7 @@ class _Aliases:
             elif isinstance(s, ir.If):
                 sts = _union(self.block(s.body, [dict(st) for st in sts], loop),
                              self.block(s.orelse, [dict(st) for st in sts], loop),
-                             cap=self.cap)
+                             cap=self.cap, focus=self.focus)
             elif isinstance(s, (ir.For, ir.While)):
                 sts = self.loop(s, sts)
             elif isinstance(s, ir.Break):
@@ -708,19 +720,19 @@ class _Aliases:
         return sts
 
     def loop(self, s, sts):
-        head = _union(self.heads.get(id(s), []), sts, cap=self.cap)
+        head = _union(self.heads.get(id(s), []), sts, cap=self.cap, focus=self.focus)
         body = [dict(st) for st in head]
         if isinstance(s, ir.For):
             for st in body:
                 st[s.target] = _NOTHING
         ctx = ([], [])
         end = self.block(s.body, body, ctx)
-        new = _union(head, end, ctx[0], cap=self.cap)
+        new = _union(head, end, ctx[0], cap=self.cap, focus=self.focus)
         if _keys(new) != _keys(self.heads.get(id(s), [])):
             self.heads[id(s)] = [dict(st) for st in new]    # the caller changes its states
             self.changed = True
         return _union([dict(st) for st in new] if isinstance(s, ir.For) else [], ctx[1],
-                      cap=self.cap)
+                      cap=self.cap, focus=self.focus)
 
     # ------------------------------------------------------------ values
     def value(self, a, st):
@@ -1030,16 +1042,49 @@ def _aliases(fn, stmts, kinds, seqs, shapes=None, param_kinds=None) -> _Aliases:
     if points:
         needed = _needed(stmts)
         live = {k: v & needed for k, v in _live_after(fn.body, points).items()}
-    for cap in (1, _DISJUNCTS):
+    focus = None
+    for cap in (1, _DISJUNCTS, _DISJUNCTS):
         # paths joined first (cheap); where that finds a conflict, kept apart to see whether
-        # one path really holds it (srcad's own derivatives swap adjoints in loops)
-        a = _Aliases(fn, stmts, kinds, seqs, shapes, param_kinds, cap)
+        # one path really holds it (srcad's own derivatives swap adjoints in loops); then
+        # kept apart only by the names the conflicts involve
+        a = _Aliases(fn, stmts, kinds, seqs, shapes, param_kinds, cap, focus)
         if live is not None:
             a.live = live
         a.run()
-        if not any(m.conflicts for ms in a.mutations.values() for m in ms):
+        where = {k for k, ms in a.mutations.items() if any(m.conflicts for m in ms)}
+        if not where:
             break
+        names = {n for k in where for m in a.mutations[k] for n in m.conflicts}
+        names |= {n for s in stmts if id(s) in where for n in ir.reads(s)}
+        names |= {s.inplace_of for s in stmts if id(s) in where and
+                  isinstance(s, ir.Assign) and s.inplace_of is not None}
+        focus = _sources(names, stmts)
     return a
+
+
+def _sources(names: set, stmts) -> frozenset:
+    """`names` and every name whose storage may flow into one of them (by a copy, a call
+    that may return or hold its arguments' storage, an unpacking)."""
+    out = set(names)
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if not isinstance(s, ir.Assign) or out.isdisjoint(ir.targets(s)):
+                continue
+            v = s.value
+            if isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
+                    v.prim.storage == "new" and not v.prim.holds:
+                new = set()                       # a new object: none of its arguments'
+            else:
+                new = {r for r in ir.reads(s)} - out
+            if s.inplace_of is not None:
+                new.add(s.inplace_of)
+            new -= out
+            if new:
+                out |= new
+                changed = True
+    return frozenset(out)
 
 
 def _needed(stmts) -> set:

@@ -174,6 +174,16 @@ def _is_restore(st: ast.Assign) -> bool:
         isinstance(v.func.value, ast.Name)
 
 
+def _pushed(st: ast.Expr):
+    """(stack, name) of `stack.append(name)`: a value saved for the reverse sweep."""
+    v = st.value
+    if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and \
+            v.func.attr == "append" and isinstance(v.func.value, ast.Name) and \
+            len(v.args) == 1 and not v.keywords and isinstance(v.args[0], ast.Name):
+        return v.func.value.id, v.args[0].id
+    return None
+
+
 def _stored(target) -> list:
     if isinstance(target, ast.Name):
         return [target.id]
@@ -218,24 +228,74 @@ _ALWAYS = frozenset()
 
 
 class _State:
-    __slots__ = ("defs", "versions", "flags")
+    __slots__ = ("defs", "versions", "flags", "arms", "stacks")
 
-    def __init__(self, defs, versions, flags=frozenset()):
+    def __init__(self, defs, versions, flags=frozenset(), arms=None, stacks=None):
         self.defs = defs            # name -> set of conditions
         self.versions = versions    # name -> version label of its current value
         self.flags = flags          # literals of the flags whose value is known here
+        self.arms = _Arms() if arms is None else arms    # shared by a function's states
+        # a stack of saved values -> what it holds here, as (name, version) pairs, or an
+        # _ArmStacks after an `if` whose arms pushed differently; absent: not known
+        self.stacks = {} if stacks is None else stacks
 
     def copy(self):
         return _State({n: set(c) for n, c in self.defs.items()}, dict(self.versions),
-                      self.flags)
+                      self.flags, self.arms, dict(self.stacks))
 
     def implies(self, name, cond) -> bool:
         """Whether `name` is assigned here whenever `cond` holds (vacuously when `cond`
-        contradicts a flag's known value)."""
+        contradicts a flag's known value). Tests are compared by the versions of their
+        names on this path (see `_arm_version`)."""
         if any((key, not pol) in self.flags for key, pol in cond):
             return True
         cond = cond | self.flags
-        return any(c <= cond for c in self.defs.get(name, ()))
+        conds = self.defs.get(name, ())
+        if any(c <= cond for c in conds):
+            return True
+        if not self.arms.of or not conds:
+            return False
+        here = {self.canonical(lit, cond) for lit in cond}
+        return any({self.canonical(lit, cond) for lit in c} <= here for c in conds)
+
+    def canonical(self, lit, path):
+        """`lit` with each name's version as it is on `path`."""
+        key, pol = lit
+        if not isinstance(key, tuple):
+            return lit
+        return (key[0], tuple((n, _arm_version(self, v, path)) for n, v in key[1])), pol
+
+    def stack_on(self, name, path):
+        """What stack `name` holds on `path` (None: not known)."""
+        held = self.stacks.get(name)
+        while isinstance(held, _ArmStacks):
+            held = next((h for lit, h in held.arms if lit in path), None)
+        return held
+
+
+class _Arms:
+    """The versions merged after an `if`: `of` maps one to the version each arm had (by
+    the literal true on that arm), `by` maps those arms back to the merged version, so that
+    the same merge made again (a replay of the branch) is the same version."""
+    __slots__ = ("of", "by")
+
+    def __init__(self):
+        self.of: dict = {}
+        self.by: dict = {}
+
+
+class _ArmStacks:
+    """A stack after an `if` whose arms left it holding different values: per arm, the
+    literal true on it and what the stack holds there."""
+    __slots__ = ("arms",)
+
+    def __init__(self, arms):
+        self.arms = arms
+
+    def __eq__(self, other):
+        return isinstance(other, _ArmStacks) and self.arms == other.arms
+
+    __hash__ = None
 
 
 class _Definedness:
@@ -380,13 +440,25 @@ class _Definedness:
             path = self.read_expr(st.value, state, path, st)
             if path is None:
                 return None, None
+            restored = self.restored(st, state, path)
             if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and \
                     st.targets[0].id in self.flags:
                 value = st.value.value if isinstance(st.value, ast.Constant) else None
                 self.assign_flag(st.targets[0].id, value, state, path)
-                return state, path
+            else:
+                for t in st.targets:
+                    path = self.store(t, state, path, st)
             for t in st.targets:
-                path = self.store(t, state, path, st)
+                for n in _stored(t):
+                    state.stacks.pop(n, None)
+            if restored is not None:
+                state.versions[st.targets[0].id] = restored
+            if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and \
+                    isinstance(st.value, ast.List) and not st.value.elts:
+                state.stacks[st.targets[0].id] = ()          # a new stack
+            if path is None:
+                return None, None
+            return state, path
         elif cls is ast.AugAssign:
             path = self.read_expr(st.value, state, path, st)
             if path is not None and isinstance(st.target, ast.Name):
@@ -400,6 +472,13 @@ class _Definedness:
                     path = self.store(st.target, state, path, st)
         elif cls is ast.Expr and _is_mark(st):
             pass                                  # codegen turns it into a comment
+        elif cls is ast.Expr and _pushed(st):
+            path = self.read_expr(st.value, state, path, st)
+            stack, name = _pushed(st)
+            held = state.stack_on(stack, path)
+            state.stacks.pop(stack, None)
+            if held is not None:
+                state.stacks[stack] = held + ((name, state.versions.get(name)),)
         elif cls in (ast.Expr, ast.Assert):
             for field in st._fields:
                 value = getattr(st, field)
@@ -442,6 +521,17 @@ class _Definedness:
                              "code uses")
         return (state, path) if path is not None else (None, None)
 
+    def restored(self, st, state, path):
+        """For `t = stack.pop()` where the stack is known on `path` and its top was pushed
+        from t: the version t had when pushed (the value the reverse sweep restores)."""
+        if not _is_restore(st):
+            return None
+        held = state.stack_on(st.value.func.value.id, path)
+        if not held or held[-1][0] != st.targets[0].id or held[-1][1] is None:
+            return None
+        state.stacks[st.value.func.value.id] = held[:-1]
+        return held[-1][1]
+
     def literal(self, test, state):
         """The literal saying `test` is true."""
         polarity = True
@@ -461,7 +551,7 @@ class _Definedness:
         yes, no = (key, pol), (key, not pol)
         body = self.block(st.body, state.copy(), path | {yes})
         orelse = self.block(st.orelse, state.copy(), path | {no})
-        return _meet([(body, yes), (orelse, no)]), path
+        return _meet([(body, yes), (orelse, no)], path), path
 
     def loop(self, st, state, path, target=None):
         """The state at the loop's head (a fixpoint: before the loop, and after each way
@@ -507,9 +597,10 @@ class _Definedness:
         return _fresh_versions(after, _assigned_in(st.body)), path
 
 
-def _meet(pairs):
+def _meet(pairs, path=None):
     """The state where paths join: `pairs` of (state, the literal true on that path only,
-    or None). A condition holds after if it held on every path, or names its own path."""
+    or None; `path`: the literals true before the branch). A condition holds after if it
+    held on every path, or names its own path."""
     live = [(s, lit) for s, lit in pairs if s is not None]
     if not live:
         return None
@@ -525,11 +616,48 @@ def _meet(pairs):
                     kept.add(c)
         if kept:
             defs[n] = _simplify(kept)
-    versions = {}
+    versions, arms = {}, live[0][0].arms
+    def on_arm(s, lit, v):
+        """v as it is on the arm (a version the arm merged from what its literals decide)."""
+        return v if v is None or lit is None or path is None else \
+            _arm_version(s, v, path | {lit})
+
     for n in set().union(*[s.versions for s, _ in live]):
-        vs = {s.versions.get(n) for s, _ in live} - {None}
-        versions[n] = vs.pop() if len(vs) == 1 else next(_fresh)
-    return _State(defs, versions, frozenset.intersection(*[s.flags for s, _ in live]))
+        vs = {on_arm(s, lit, s.versions.get(n)) for s, lit in live} - {None}
+        if len(vs) == 1:
+            versions[n] = vs.pop()
+            continue
+        if all(lit is not None and s.versions.get(n) is not None for s, lit in live):
+            key = tuple((lit, on_arm(s, lit, s.versions[n])) for s, lit in live)
+            if key not in arms.by:
+                arms.by[key] = next(_fresh)
+                arms.of[arms.by[key]] = list(key)
+            versions[n] = arms.by[key]
+        else:
+            versions[n] = next(_fresh)
+    stacks = {}
+    for n in set().union(*[s.stacks for s, _ in live]):
+        held = [s.stacks.get(n) for s, _ in live]
+        if all(h == held[0] for h in held) and held[0] is not None:
+            stacks[n] = held[0]
+        elif all(lit is not None and h is not None for (_, lit), h in zip(live, held)):
+            stacks[n] = _ArmStacks([(lit, h) for (_, lit), h in zip(live, held)])
+    return _State(defs, versions, frozenset.intersection(*[s.flags for s, _ in live]), arms,
+                  stacks)
+
+
+def _arm_version(state, v, path):
+    """The version `v` is on `path`: where v was merged after an `if` whose arm `path`
+    took (its literal is in `path`), the version that arm left (`phi0` set in both arms of
+    `if c:` is, under `not c` later, what the `else` arm set)."""
+    while v in state.arms.of:
+        for lit, alt in state.arms.of[v]:
+            if lit in path:
+                v = alt
+                break
+        else:
+            return v
+    return v
 
 
 def _back_edge(state, assigned, head_versions):

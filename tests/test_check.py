@@ -149,6 +149,41 @@ def f_grad(x):
 """)
 
 
+def test_a_test_set_in_both_arms_of_a_branch_is_replayed_under_that_branch():
+    # fuzz 5:22 with SRCAD_CHECKS=1: `phi0` (an `or`'s value) is set in both arms of
+    # `if v0`, all inside `if c`; replayed under `not c`, it is the value the else arm of
+    # `if c` left, not the merge after it (a false "v1 may be read before it is assigned")
+    src = """
+def f_grad(x, c, v0):
+    phi0 = None
+    if c:
+        pass
+    else:
+        if v0:
+            phi0 = v0
+        else:
+            phi0 = True
+        if phi0:
+            pass
+        else:
+            v1 = 1.0
+    if c:
+        pass
+    else:
+        if phi0:
+            pass
+        else:
+            return v1
+    return x
+"""
+    run_check(src)
+    with pytest.raises(SrcadError, match="'v1' may be read before"):    # reassigned: new
+        run_check(src.replace("    else:\n        if phi0:\n            pass\n        else:\n"
+                              "            return v1",
+                              "    else:\n        phi0 = c\n        if phi0:\n            pass\n"
+                              "        else:\n            return v1"))
+
+
 def test_flag_set_before_a_break():
     """The lowering's early return: `returned` says whether `result` was assigned."""
     run_check("""
