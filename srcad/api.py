@@ -530,29 +530,93 @@ def _check_like(f, what, label, of, t, like):
                          f"{np.shape(like)}")
 
 
-def jvp(f, primals, tangents, backend="python"):
+def jvp(f, primals, tangents, backend="python", batched=False):
     """Forward mode: `(f(*primals), J @ tangents)`. Parameters left out of `primals` take
-    their defaults (and no tangent)."""
+    their defaults (and no tangent). `batched=True`: every tangent leaf has a leading axis
+    of B directions (the same B for all), and so has every output tangent leaf; one pass
+    pushes them all (the numba backend runs one pass per direction)."""
     backend = _backend(backend)
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise SrcadError("jvp: primals and tangents must have the same length")
     params = pipeline.params_of(f)
     full = _full_args(f, primals, "jvp")
+    batch = _batch_size(primals, tangents, params) if batched else None
     for i, (p, t) in enumerate(zip(primals, tangents)):
         if is_function(p):
             continue                                 # a function carries no tangent
         if pipeline.is_complex(p):
             raise SrcadError(f"argument {params[i]!r} of {_name(f)} is complex: srcad "
                              "differentiates real-valued functions of real arguments only")
-        _check_like(f, "jvp", f"tangent for {params[i]}", f"argument {params[i]}", t, p)
+        _check_like(f, "jvp", f"tangent for {params[i]}", f"argument {params[i]}",
+                    t if batch is None else runtime.bslice(t, 0), p)
     positions = _float_positions(primals)            # integers carry no tangent
     full, kinds = _prepare(full, positions)
-    df = _func(pipeline.get(f, "forward", positions, kinds, False, backend=backend))
     tangents = tuple(_rebuilt(p, lambda path, _, t=t: _at(t, path))
                      if pipeline.is_container(p) else t for p, t in zip(primals, tangents))
+    if batch is not None and backend != "python":   # compiled: one pass per direction
+        df = _func(pipeline.get(f, "forward", positions, kinds, False, backend=backend))
+        pairs = [df(*full, *(runtime.bslice(tangents[i], k) for i in positions))
+                 for k in range(batch)]
+        out = pairs[0][0] if pairs else _primal(f, full)
+        dots = [_public(t, out) for _, t in pairs]
+        return out, _public_batched(runtime.bjoin(dots) if dots else 0.0, out, batch)
+    if batch is not None:
+        df = _func(pipeline.get(f, "batched", positions, kinds, False))
+        out, out_dot = df(*full, *(tangents[i] for i in positions), batch)
+        return out, _public_batched(out_dot, out, batch)
+    df = _func(pipeline.get(f, "forward", positions, kinds, False, backend=backend))
     out, out_dot = df(*full, *(tangents[i] for i in positions))
     return out, _public(out_dot, out)
+
+
+def _batch_size(primals, tangents, params) -> int:
+    """B, the leading axis every batched tangent leaf has (checked to be the same)."""
+    sizes = []
+
+    def walk(t, like, label):
+        if pipeline.is_container(like):
+            if isinstance(like, (list, tuple)) and isinstance(t, (list, tuple)) and \
+                    len(t) == len(like):
+                for k, (tk, lk) in enumerate(zip(t, like)):
+                    walk(tk, lk, f"{label}[{k}]")
+            elif not isinstance(like, (list, tuple)) and pipeline.is_container(t) and \
+                    not isinstance(t, (list, tuple)):
+                tf = runtime._fields(t)
+                for k, lk in runtime._fields(like).items():
+                    if k in tf:
+                        walk(tf[k], lk, f"{label}[{k!r}]")
+            return                                   # a mismatch: _check_like names it
+        if not _differentiable_leaf(like):
+            return
+        if np.ndim(t) == 0 or (sizes and np.shape(t)[0] != sizes[0][0]):
+            first = f" (the {sizes[0][1]} has {sizes[0][0]})" if sizes else ""
+            raise SrcadError(f"jvp(batched=True): the {label} must have a leading batch axis "
+                             f"of the same size for every tangent, then the "
+                             f"argument's shape {np.shape(like)}; it has shape {np.shape(t)}"
+                             f"{first}")
+        sizes.append((np.shape(t)[0], label))
+    for i, (p, t) in enumerate(zip(primals, tangents)):
+        if not is_function(p):
+            walk(t, p, f"tangent for {params[i] if i < len(params) else i}")
+    if not sizes:
+        raise SrcadError("jvp(batched=True): no tangent with a batch axis (no float argument)")
+    return sizes[0][0]
+
+
+def _public_batched(g, like, batch):
+    """A batched output tangent as the API returns it: each leaf (batch,) + the output
+    leaf's shape, in its float dtype."""
+    def one(t, x):
+        dt = _float_dtype(np.asarray(x)) if isinstance(x, (np.ndarray, np.generic)) else \
+            np.float64
+        shape = (batch,) + np.shape(x)
+        if type(t) is np.ndarray and t.shape == shape and t.dtype == dt:
+            return t
+        return np.array(np.broadcast_to(t, shape), dtype=dt)
+    if not pipeline.is_container(like):
+        return one(g, like)
+    return _rebuilt(like, lambda path, leaf: one(_at(g, path), leaf))
 
 
 def _float_positions(args) -> tuple:
@@ -658,7 +722,30 @@ def _jacobian(f, wrt, kind, label=None, backend="python", checkpoint=None):
         if inner is not None:
             _check_scalar(inner, _primal(inner, args), "hessian" if label == "hessian" else "grad")
         ins = {p: _input_leaves(args[p]) for p in positions}
-        if kind == "jacfwd":
+        if kind == "jacfwd" and backend == "python":
+            cols = {}                      # (position, input path) -> batched output tangent
+            out = None
+            for p in positions:
+                df = _func(pipeline.get(f, "batched", (p,), kinds, True))
+                for path, leaf in ins[p]:
+                    n = int(np.prod(np.shape(leaf)))
+                    if n:
+                        out, cols[p, path] = df(*args, _batched_seed(args[p], path, leaf, n), n)
+                    else:
+                        cols[p, path] = None
+            if out is None:
+                out = _primal(f, args)
+
+            def block(opath, o, p, path, leaf):
+                t = cols[p, path]
+                shape = np.shape(o) + np.shape(leaf)
+                if t is None:
+                    return np.zeros(shape)
+                t = _at(t, opath)
+                n = int(np.prod(np.shape(leaf)))
+                t = np.broadcast_to(np.asarray(t), (n,) + np.shape(o))
+                return np.moveaxis(t, 0, -1).reshape(shape)
+        elif kind == "jacfwd":             # compiled: one forward pass per input entry
             cols = {}                      # (position, input path) -> output tangents
             out = None
             for p in positions:
@@ -706,6 +793,17 @@ def _output_leaves(out) -> list:
     if not pipeline.is_container(out):
         return [((), out)]
     return _leaves(out, every_leaf=True)
+
+
+def _batched_seed(like, path, leaf, n):
+    """The unit directions of `leaf`'s n entries stacked on a leading axis, as a batched
+    tangent for `like` (zeros at its other leaves)."""
+    shape = np.shape(leaf)
+    dt = np.result_type(leaf) if np.issubdtype(np.result_type(leaf), np.floating) else float
+    e = np.eye(n, dtype=dt).reshape((n,) + shape)
+    if not pipeline.is_container(like):
+        return e
+    return _rebuilt(like, lambda q, v: e if q == path else runtime.bzeros(v, n), every_leaf=True)
 
 
 def _seed(like, path, e):

@@ -163,9 +163,11 @@ class Emitter:
             yield p, a, tmpl
 
     def template(self, tmpl: rules.Template, s: ir.Assign, extra: dict,
-                 strip_bcast: bool = False) -> ast.expr:
+                 strip_bcast: bool = False, batched: bool = False) -> ast.expr:
         """Instantiate a rule template for statement `s` = `out = prim(...)`: substitute the
-        placeholders, and drop broadcasting helpers that shape classes show are identities."""
+        placeholders, and drop broadcasting helpers that shape classes show are identities.
+        `batched`: the tangents in `extra` are batched (see forward.py), so `bcast` widens
+        them as `bbcast` does."""
         call_ = s.value
         bound = bound_args(call_)
         out = ir.Name(s.target)
@@ -181,7 +183,7 @@ class Emitter:
             for p in call_.prim.diff_params:
                 a = bound.get(p)
                 if isinstance(a, ir.Name) and a.id in self.seqs:
-                    for key in (p, f"{p}_dot"):
+                    for key in (p,) if batched else (p, f"{p}_dot"):
                         if key in mapping:
                             mapping[key] = _asarray(mapping[key])
         same = self.act.same_shape
@@ -212,6 +214,10 @@ class Emitter:
             helper = _template_helper(node) if cls is ast.Call else None
             if helper in BROADCASTING and len(node.args) >= 2 and identity(node, helper):
                 return build(node.args[0])
+            if batched and helper is runtime.bcast:
+                new = call("bbcast", *build(node.args))
+                self.helper_calls[id(new)] = (new, runtime.bbcast)
+                return new
             if cls is list:
                 return [build(x) for x in node]
             if not isinstance(node, ast.AST) or cls in rules._CONTEXTS:

@@ -1,9 +1,14 @@
-"""Forward-mode pass: each primal statement followed by its tangent statement (`x_dot`)."""
+"""Forward-mode pass: each primal statement followed by its tangent statement (`x_dot`).
+
+Batch mode (`batched=True`) pushes several tangent directions through one pass: every
+tangent carries a leading axis of `batch` directions (see runtime's batched tangents). A
+rule's tangent batches as the rule declares (Rule.batch, Rule.jvp_batched); a rule that
+declares nothing has its unbatched tangent mapped over the directions (runtime.bmap)."""
 from __future__ import annotations
 
 import ast
 
-from . import ir, rules
+from . import ir, rules, runtime
 from .activity import Activity, diff_args
 from .emit import Emitted, Emitter, assign, bound_params, call, callee_args, name_load, sum_exprs
 from .errors import UnsupportedSyntaxError
@@ -12,17 +17,21 @@ from .rules import SetItemRule
 from .rules.core import LIST_APPEND
 
 
-def forward(fn: ir.Function, act: Activity, wrt: list, build_callee) -> Emitted:
-    """The tangent function: `f_jvp(*params, *wrt_dots)` returns `(out, out_dot)`."""
-    em = _Forward(fn, act, build_callee)
+def forward(fn: ir.Function, act: Activity, wrt: list, build_callee,
+            batched: bool = False) -> Emitted:
+    """The tangent function: `f_jvp(*params, *wrt_dots)` returns `(out, out_dot)`; batched,
+    `f_jvp(*params, *wrt_dots, batch)` takes and returns tangents of `batch` directions."""
+    em = _Forward(fn, act, build_callee, batched)
     return Emitted([em.function(wrt)], em.injected)
 
 
 class _Forward(Emitter):
     suffix = "dot"
 
-    def __init__(self, fn: ir.Function, act: Activity, build_callee):
+    def __init__(self, fn: ir.Function, act: Activity, build_callee, batched: bool = False):
         super().__init__(fn, act, build_callee)
+        self.batched = batched
+        self.batch = self.new_name("batch") if batched else None     # the directions' count
         # arrays updated in place (`y[i] = v`): their tangents are updated in place too, so
         # each is an array of its own (never the caller's tangent, nor another's view)
         self.buffers = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.Assign)
@@ -34,11 +43,14 @@ class _Forward(Emitter):
                 if p in self.act.active and p not in wrt]
         body += [self.own(p) for p in wrt if p in self.buffers and p in self.act.active]
         body += self.block(self.fn.body)
-        args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in self.fn.params + dots],
+        extra = [self.batch] if self.batched else []
+        args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in
+                                                   self.fn.params + dots + extra],
                              vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
         doc = (f"Forward-mode derivative of {self.fn.name} ({self.fn.filename}:{self.fn.firstline})"
                f": returns (out, out_dot), the value and its tangent along "
-               f"{', '.join(dots)}.")
+               f"{', '.join(dots)}" + (f" ({self.batch} directions each, on a leading axis)"
+                                       if self.batched else "") + ".")
         tree = ast.FunctionDef(name=f"{self.fn.name}_jvp", args=args,
                                body=[ast.Expr(ast.Constant(doc))] + body, decorator_list=[],
                                returns=None, type_comment=None, type_params=[])
@@ -70,6 +82,13 @@ class _Forward(Emitter):
             tangent = name_load(self.d(s.value.id)) if self.active(s.value) else self.zeros(s.value)
             return [ast.Return(ast.Tuple(elts=[ir.atom_ast(s.value), tangent], ctx=ast.Load()))]
         raise AssertionError(s)
+
+    def zeros(self, atom) -> ast.expr:
+        """A zero tangent; batched, of every direction (0.0 stands for a zero of any shape
+        in every direction, as unbatched)."""
+        if self.batched and not self.is_float(atom):
+            return self.helper_call(runtime.bzeros, ir.atom_ast(atom), name_load(self.batch))
+        return super().zeros(atom)
 
     def own(self, name: str) -> ast.stmt:
         """`name_dot = np.copy(name_dot)`: the tangent of an array updated in place, made an
@@ -121,29 +140,82 @@ class _Forward(Emitter):
         if isinstance(prim, SetItemRule):
             # y[i] = v: y_dot[i] = v_dot, in place (y_dot is y's own: see `own`)
             val = v.args[1]
-            dot = self.template(prim.jvp["v"], s, {"v_dot": name_load(self.d(val.id))}) \
+            table = prim.jvp_batched if self.batched else prim.jvp
+            dot = self.template(table["v"], s, {"v_dot": name_load(self.d(val.id))}) \
                 if self.active(val) else ast.Constant(0.0)
-            return primal + [prim.emit_stmt([name_load(self.d(target)), dot]
-                                            + [ir.atom_ast(a) for a in v.args[2:]], v.static)]
+            args = [name_load(self.d(target)), dot] + [ir.atom_ast(a) for a in v.args[2:]]
+            if self.batched:
+                return primal + [prim.emit_batched_stmt(args, v.static, name_load(target))]
+            return primal + [prim.emit_stmt(args, v.static)]
         active_args = [a for a in diff_args(v) if self.active(a)]
         if not active_args:
             return primal + [assign(self.d(target), self.zeros(ir.Name(target)))]
+        if self.batched:
+            return primal + [assign(self.d(target), self.batched_tangent(s))]
+        dots = {a.id: name_load(self.d(a.id)) for a in active_args}
+        return primal + [assign(self.d(target), self.tangent(s, dots))]
+
+    def tangent(self, s: ir.Assign, dots: dict) -> ast.expr:
+        """The (unbatched) tangent of rule call `s`, its active arguments' tangents `dots`
+        (by name)."""
+        v, target = s.value, s.target
+        prim = v.prim
         bound = bound_params(v)
         if prim.jvp_shared is not None:          # every argument's tangent in one call
-            dots = {f"{p}_dot": name_load(self.d(bound[p].id)) if p in bound and
-                    self.active(bound[p]) else ast.Constant(0.0) for p, _ in prim.params}
-            return primal + [assign(self.d(target), self.template(prim.jvp_shared, s, dots))]
+            shared = {f"{p}_dot": dots[bound[p].id] if p in bound and
+                      self.active(bound[p]) else ast.Constant(0.0) for p, _ in prim.params}
+            return self.template(prim.jvp_shared, s, shared)
         terms = []
         all_active = all(self.active(bound[p]) for p in prim.diff_params if p in bound)
         for p, a, tmpl in self.active_rules(s, bound, prim.jvp, "forward"):
-            terms.append(self.template(tmpl, s, {f"{p}_dot": name_load(self.d(a.id))},
+            terms.append(self.template(tmpl, s, {f"{p}_dot": dots[a.id]},
                                        strip_bcast=all_active))
+        return self.total(target, terms)
+
+    def total(self, target: str, terms: list) -> ast.expr:
         if target in self.seqs and len(terms) > 1:      # lists: add item by item
             total = terms[0]
             for t in terms[1:]:
                 total = call("add_items", total, t)
-            return primal + [assign(self.d(target), total)]
-        return primal + [assign(self.d(target), sum_exprs(terms))]
+            return total
+        return sum_exprs(terms)
+
+    def batched_tangent(self, s: ir.Assign) -> ast.expr:
+        """The batched tangent of rule call `s`: each active argument's as its rule
+        declares (its own batched template, or its elementwise template over tangents
+        lifted to the result's rank); if one declares neither, the unbatched tangent mapped
+        over the directions."""
+        v, target = s.value, s.target
+        prim = v.prim
+        bound = bound_params(v)
+        batch = name_load(self.batch)
+        all_active = all(self.active(bound[p]) for p in prim.diff_params if p in bound)
+        active = list(self.active_rules(s, bound, prim.jvp, "forward")) \
+            if prim.jvp_shared is None else None
+        if active is not None and all(p in prim.jvp_batched or prim.batch for p, _, _ in active):
+            terms = []
+            for p, a, tmpl in active:
+                dot = name_load(self.d(a.id))
+                if p in prim.jvp_batched:
+                    terms.append(self.template(prim.jvp_batched[p], s,
+                                               {f"{p}_dot": dot, "BATCH": batch}, batched=True))
+                    continue
+                if a.id in self.seqs:     # a list's tangent: one array, as np.asarray makes
+                    dot = self.helper_call(runtime.basarray, dot, ir.atom_ast(a), batch)
+                # lifted also for a float result: a tangent 0.0 becomes batched zeros (0.0
+                # times a NumPy scalar would be a NumPy scalar, of no batch)
+                dot = self.helper_call(runtime.blift, dot, name_load(target), batch)
+                terms.append(self.template(tmpl, s, {f"{p}_dot": dot}, strip_bcast=all_active,
+                                           batched=True))
+            return self.total(target, terms)
+        # per direction: bmap(lambda a_k, ...: <the unbatched tangent>, batch, a_dot, ...)
+        atoms = list(dict.fromkeys(a.id for a in diff_args(v) if self.active(a)))
+        names = [self.new_name(f"{a}_k") for a in atoms]
+        body = self.tangent(s, {a: name_load(n) for a, n in zip(atoms, names)})
+        lam = ast.Lambda(args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=n) for n in names],
+                                            vararg=None, kwonlyargs=[], kw_defaults=[],
+                                            kwarg=None, defaults=[]), body=body)
+        return self.helper_call(runtime.bmap, lam, batch, *[name_load(self.d(a)) for a in atoms])
 
     def user_call(self, s: ir.Assign) -> list:
         v = s.value
@@ -153,7 +225,10 @@ class _Forward(Emitter):
         kinds = self.callee_kinds(atoms)
         name = self.callee_name(v.prim, "jvp", wrt, kinds)
         if name not in self.injected:
-            self.injected[name] = self.build_callee(v.prim.func, "forward", wrt, kinds, s.line, name)
+            self.injected[name] = self.build_callee(v.prim.func,
+                                                    "batched" if self.batched else "forward",
+                                                    wrt, kinds, s.line, name)
         args = [ir.atom_ast(a) for a in atoms] + [name_load(self.d(atoms[i].id)) for i in wrt]
+        args += [name_load(self.batch)] if self.batched else []
         return [assign((s.target, self.d(s.target)), call(name, *args))]
 

@@ -647,8 +647,9 @@ def _emit(b: Build):
     stack = _stack()
     stack.append(f)
     try:
-        if b.mode == "forward":
-            emitted = forward.forward(fn, b.act, b.names, build_callee)
+        if b.mode in ("forward", "batched"):
+            emitted = forward.forward(fn, b.act, b.names, build_callee,
+                                      batched=b.mode == "batched")
         elif b.mode in ("reverse", "split"):
             emitted = reverse.reverse(fn, b.act, b.names, build_callee, with_value=b.with_value,
                                       single=b.single, split=b.mode == "split")
@@ -780,7 +781,7 @@ PASSES = (
     ("numba", _numba, _show_trees),
     ("codegen", _codegen, _show_text),
 )
-_EMITTER = {"forward": "forward", "reverse": "reverse", "split": "reverse"}
+_EMITTER = {"forward": "forward", "batched": "forward", "reverse": "reverse", "split": "reverse"}
 # other names SRCAD_DEBUG takes: the source a call compiles (forward/reverse: in that mode)
 _ALIASES = {"source": ("codegen", None), "forward": ("codegen", "forward"),
             "reverse": ("codegen", "reverse")}

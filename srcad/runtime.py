@@ -2193,3 +2193,395 @@ def checkpoint_reverse(out, out_bar):
 
 
 __all__ += ["Checkpointed", "checkpointed_loop", "checkpointed_while", "checkpoint_reverse"]
+
+
+# ------------------------------------------------------------ batched tangents
+# In a batched forward derivative (`jvp(..., batched=True)`, jacfwd) every tangent carries a
+# leading axis of the batch size: an array or float value's tangent is an array of shape
+# (batch,) + its shape; a list's, tuple's or dict's is its items' (Items, Fields). 0.0 still
+# stands for a zero of any shape, for every direction.
+
+def _is_zero(t) -> bool:
+    return type(t) is float and t == 0.0
+
+
+def bzeros(x, batch):
+    """The zero tangent of `x` for `batch` directions (as zeros_like: 0.0, a zero of any
+    shape, for a Python scalar)."""
+    if type(x) is float or type(x) is int:
+        return 0.0
+    if isinstance(x, (list, tuple)):
+        return Items(bzeros(v, batch) for v in x)
+    if _is_mapping(x):
+        return Fields((k, bzeros(v, batch)) for k, v in _fields(x).items())
+    return np.zeros((batch,) + np.shape(x), dtype=_float_dtype(x))
+
+
+def bslice(t, k):
+    """Direction `k` of the batched tangent `t` (an unbatched tangent)."""
+    if type(t) is np.ndarray:
+        return t[k]
+    if isinstance(t, (list, tuple)):
+        return Items(bslice(v, k) for v in t)
+    if _is_mapping(t):
+        return Fields((n, bslice(v, k)) for n, v in _fields(t).items())
+    if isinstance(t, np.generic) or _foreign(t):
+        return t[k]
+    return t                                     # 0.0: a zero in every direction
+
+
+def bjoin(outs):
+    """The batched tangent whose directions are the unbatched tangents `outs`."""
+    first = outs[0]
+    if isinstance(first, (list, tuple)):
+        return Items(bjoin([o[i] for o in outs]) for i in range(len(first)))
+    if _is_mapping(first):
+        fields = [_fields(o) for o in outs]
+        return Fields((n, bjoin([f[n] for f in fields])) for n in fields[0])
+    if all(_is_zero(o) for o in outs):
+        return 0.0
+    return np.stack(np.broadcast_arrays(*outs))
+
+
+def bmap(fn, batch, *dots):
+    """A rule's unbatched tangent `fn` applied to each direction of the batched tangents
+    `dots`, stacked: the batched tangent of a rule that declares no batched form."""
+    return bjoin([fn(*[bslice(d, k) for d in dots]) for k in range(batch)])
+
+
+def basarray(t, x=None, batch=None):
+    """The batched tangent `t` of a (nested) list or tuple `x` of values as one array
+    ((batch,) + np.shape(x)): what np.asarray makes of the items, with the batch axis
+    first; zero items (0.0) as zeros of their item's shape."""
+    if isinstance(t, (list, tuple)):
+        xs = x if isinstance(x, (list, tuple)) else [None] * len(t)
+        items = [basarray(tk, xk, batch) for tk, xk in zip(t, xs)]
+        if any(type(i) is float for i in items):
+            raise ValueError("a zero tangent item of unknown shape")
+        return np.stack(items, axis=1) if items else np.zeros((batch, 0))
+    if _is_zero(t) and batch is not None:
+        return np.zeros((batch,) + np.shape(x), dtype=_float_dtype(x))
+    return t if type(t) is np.ndarray or type(t) is float else np.asarray(t)
+
+
+def blift(t, like, batch):
+    """The batched tangent `t` of an operand with unit axes inserted after the batch axis up
+    to the rank of the result `like`, so that it broadcasts against the primal operands as
+    the operand does (0.0 becomes zeros of that rank)."""
+    if type(t) is not np.ndarray:
+        if _is_zero(t):
+            return np.zeros((batch,) + (1,) * np.ndim(like), dtype=_float_dtype(like))
+        t = basarray(t, None, batch)
+    k = np.ndim(like) + 1 - t.ndim
+    return t.reshape(t.shape[:1] + (1,) * k + t.shape[1:]) if k > 0 else t
+
+
+def bbcast(t, like):
+    """`bcast` of a batched (lifted) tangent: `t` broadcast to (batch,) + like's shape."""
+    if type(like) is float:
+        return t
+    shape = t.shape[:1] + np.shape(like)
+    return t if t.shape == shape else np.broadcast_to(t, shape)
+
+
+def baxis(axis, ndim):
+    """The axis (or axes) of a batched tangent for a reduction's `axis` over `ndim`
+    dimensions (None: all but the batch axis)."""
+    if axis is None:
+        return tuple(range(1, ndim + 1))
+    if isinstance(axis, (tuple, list)):
+        return tuple(a % ndim + 1 for a in axis)
+    return axis % ndim + 1
+
+
+def _batched_array(t, x, batch):
+    """`t` as a batched array for the value `x` (lists stacked, 0.0 as zeros)."""
+    if type(t) is np.ndarray:
+        return t
+    return basarray(t, x, batch)
+
+
+def bsum(t, x, axis, keepdims, batch):
+    """np.sum(x, axis, keepdims=keepdims)'s batched tangent."""
+    if _is_zero(t):
+        return 0.0
+    t = _batched_array(t, x, batch)
+    return np.sum(t, axis=baxis(axis, t.ndim - 1), keepdims=keepdims)
+
+
+def bmean(t, x, axis, keepdims, batch):
+    """np.mean(x, axis, keepdims=keepdims)'s batched tangent."""
+    if _is_zero(t):
+        return 0.0
+    t = _batched_array(t, x, batch)
+    return np.mean(t, axis=baxis(axis, t.ndim - 1), keepdims=keepdims)
+
+
+def _advanced(i) -> bool:
+    return not (i is None or i is Ellipsis or type(i) is slice)
+
+
+def bindex(t, idx):
+    """`x[idx]`'s batched tangent: `t[:, idx]` (a list's or dict's: `t[idx]`); where the
+    index's advanced (array or integer) parts are not side by side, NumPy would move the
+    batch axis, so then direction by direction."""
+    if type(t) is not np.ndarray:
+        if _is_zero(t):
+            return t
+        if isinstance(t, (list, tuple)) or _is_mapping(t):
+            return t[idx]
+        t = np.asarray(t)
+    items = idx if type(idx) is tuple else (idx,)
+    adv = [k for k, i in enumerate(items) if _advanced(i)]
+    if adv and (adv[-1] - adv[0] + 1 != len(adv)) and \
+            any(not isinstance(items[k], (int, np.integer)) for k in adv):
+        return np.stack([s[idx] for s in t])
+    return t[(slice(None),) + items]
+
+
+def bsetitem(t, idx, v, x):
+    """`x[idx] = v`'s batched tangent update, in place: `t[:, idx] = v_dot` with v's
+    tangent lifted to the rank of x[idx] (0.0: zeros written)."""
+    if _is_zero(v):
+        for s in t:
+            s[idx] = 0.0
+        return
+    items = idx if type(idx) is tuple else (idx,)
+    adv = [k for k, i in enumerate(items) if _advanced(i)]
+    if adv and (adv[-1] - adv[0] + 1 != len(adv)) and \
+            any(not isinstance(items[k], (int, np.integer)) for k in adv):
+        for s, vk in zip(t, v if np.ndim(v) else [v] * len(t)):
+            s[idx] = vk
+        return
+    full = (slice(None),) + items
+    slot_ndim = np.ndim(x[idx]) if np.ndim(x) else 0
+    t[full] = blift(v, np.empty((0,) * slot_ndim), len(t))
+
+
+def bmatmul_x(t, y):
+    """`x @ y`'s batched tangent along x's: x_dot @ y, the batch axis kept first."""
+    if _is_zero(t):
+        return 0.0
+    t = t if type(t) is np.ndarray else basarray(t)
+    yn = np.ndim(y)
+    if t.ndim == 2:                                   # x a vector
+        if yn <= 2:
+            return t @ y
+        return np.matmul(t.reshape(t.shape[:1] + (1,) * (yn - 2) + (1, t.shape[1])), y)[..., 0, :]
+    if yn == 1:
+        return t @ y
+    if yn == 2 and t.flags.c_contiguous:          # a stack times one matrix: one product
+        return (t.reshape(-1, t.shape[-1]) @ y).reshape(t.shape[:-1] + y.shape[1:])
+    k = yn - (t.ndim - 1)
+    if k > 0:
+        t = t.reshape(t.shape[:1] + (1,) * k + t.shape[1:])
+    return np.matmul(t, y)
+
+
+def bmatmul_y(x, t):
+    """`x @ y`'s batched tangent along y's: x @ y_dot, the batch axis kept first."""
+    if _is_zero(t):
+        return 0.0
+    t = t if type(t) is np.ndarray else basarray(t)
+    xn = np.ndim(x)
+    if t.ndim == 2:                                   # y a vector
+        if xn == 1:
+            return t @ x
+        col = t.reshape(t.shape[:1] + (1,) * (xn - 2) + (t.shape[1], 1))
+        return np.matmul(x, col)[..., 0]
+    if xn == 1:
+        return np.matmul(x, t)
+    k = xn - (t.ndim - 1)
+    if k > 0:
+        t = t.reshape(t.shape[:1] + (1,) * k + t.shape[1:])
+    return np.matmul(x, t)
+
+
+def btranspose(t, axes):
+    """np.transpose(x, axes)'s batched tangent."""
+    if _is_zero(t):
+        return 0.0
+    n = t.ndim - 1
+    perm = reversed(range(n)) if axes is None else (a % n for a in axes)
+    return np.transpose(t, (0,) + tuple(a + 1 for a in perm))
+
+
+def breshape(t, like, order="C", batch=None, x=None):
+    """A reshape's batched tangent: `t` shaped (batch,) + like's shape (the batch axis
+    stays apart in C and in F order); orders 'A' and 'K', which follow the memory layout,
+    take the layout of the primal `x` (the tangent's is not its)."""
+    if _is_zero(t):
+        return 0.0
+    t = _batched_array(t, None, batch)
+    if order not in ("C", "F"):
+        a = np.asarray(x)
+        if a.flags.c_contiguous or a.ndim <= 1:
+            order = "C"
+        elif a.flags.f_contiguous:
+            order = "F"
+        elif order == "A":
+            order = "C"
+        else:
+            raise NotImplementedError("srcad's batched tangent of a reshape in order 'K' of an "
+                                      "array neither C nor F contiguous")
+    return np.reshape(t, t.shape[:1] + np.shape(like), order=order)
+
+
+def bjoin_axis(ts, xs, axis, batch, how):
+    """np.concatenate(xs, axis) (`how` "concatenate") or np.stack(xs, axis) ("stack") of
+    the batched tangents `ts` (zero items as zeros of their item's shape; the tangent of
+    an array `xs` is split along its first axis after the batch axis)."""
+    if type(ts) is np.ndarray:
+        ts = [ts[:, i] for i in range(ts.shape[1])]
+    items = [_batched_array(t, x, batch) if not _is_zero(t) else
+             np.zeros((batch,) + np.shape(x), dtype=_float_dtype(x)) for t, x in zip(ts, xs)]
+    if how == "stack":
+        nd = np.ndim(xs[0]) + 1
+        return np.stack(items, axis=axis % nd + 1)
+    if axis is None:
+        return np.concatenate([np.reshape(i, (batch, -1)) for i in items], axis=1)
+    return np.concatenate(items, axis=axis % np.ndim(xs[0]) + 1)
+
+
+def bbroadcast_to(t, like, batch):
+    """np.broadcast_to(x, shape)'s batched tangent."""
+    t = blift(t, like, batch)
+    return np.broadcast_to(t, t.shape[:1] + np.shape(like))
+
+
+def bcast_tangent(t, like, batch):
+    """`cast_tangent` of a batched tangent: cast to like's dtype, zeros where like is not
+    floating."""
+    dt = np.result_type(like)
+    if np.issubdtype(dt, np.inexact):
+        return t if _is_zero(t) else np.asarray(t, dtype=dt)
+    return np.zeros((batch,) + np.shape(like))
+
+
+__all__ += ["bzeros", "bslice", "bjoin", "bmap", "basarray", "blift", "bbcast", "baxis", "bsum",
+            "bmean", "bindex", "bsetitem", "bmatmul_x", "bmatmul_y", "btranspose", "breshape",
+            "bjoin_axis", "bbroadcast_to", "bcast_tangent"]
+
+
+# ------------------------------------------------------------ batched forms of the helpers
+# (forward over srcad's own reverse code: hessian); each handles the common case and maps
+# the unbatched helper over the directions otherwise
+
+def _lift_to(t, ndim):
+    """Batched `t` with unit axes after the batch axis up to `ndim` value dimensions."""
+    k = ndim + 1 - t.ndim
+    return t.reshape(t.shape[:1] + (1,) * k + t.shape[1:]) if k > 0 else t
+
+
+def bunbroadcast(t, like, batch):
+    """unbroadcast(g, like)'s batched form: `t` summed back to (batch,) + like's shape."""
+    if type(t) is np.ndarray:
+        tl = type(like)
+        if tl is float:
+            return t if t.ndim == 1 else t.reshape(len(t), -1).sum(axis=1)
+        shape = like.shape if tl is np.ndarray else like if _is_shape(like) else None
+        if shape is not None:
+            gshape = t.shape[1:]
+            if gshape == shape:
+                return t
+            lead = len(gshape) - len(shape)
+            if lead >= 0:
+                if lead:
+                    t = t.sum(axis=tuple(range(1, lead + 1)))
+                axes = tuple(i + 1 for i, n in enumerate(shape) if n == 1 and t.shape[i + 1] != 1)
+                if axes:
+                    t = t.sum(axis=axes, keepdims=True)
+                return t if t.shape[1:] == shape else t.reshape(t.shape[:1] + shape)
+    return bmap(lambda g: unbroadcast(g, like), batch, t)
+
+
+def bbcast_like(t, like, batch):
+    """bcast(t, like)'s batched form: `t` broadcast to (batch,) + like's shape."""
+    if type(like) is float:
+        return t
+    if type(t) is np.ndarray and type(like) is np.ndarray:
+        t = _lift_to(t, like.ndim)
+        shape = t.shape[:1] + like.shape
+        return t if t.shape == shape else np.broadcast_to(t, shape)
+    return bmap(lambda g: bcast(g, like), batch, t)
+
+
+def bgrad_like(t, x, batch):
+    """grad_like(g, x)'s batched form: (batch,) + x's shape, in x's float dtype."""
+    if type(t) is np.ndarray:
+        if type(x) is float:
+            t = t if t.ndim == 1 else t.reshape(len(t), -1).sum(axis=1)
+            return t if t.dtype == np.float64 else t.astype(np.float64)
+        if type(x) is np.ndarray:
+            dt = _float_dtype(x)
+            shape = t.shape[:1] + x.shape
+            if t.shape == shape and t.dtype == dt:
+                return t
+            return np.array(np.broadcast_to(_lift_to(t, x.ndim), shape), dtype=dt)
+    return bmap(lambda g: grad_like(g, x), batch, t)
+
+
+def _apart(items) -> bool:
+    """Whether an index has advanced parts (arrays, or integers with arrays) that are not
+    side by side (NumPy then moves their axes first)."""
+    adv = [k for k, i in enumerate(items) if _advanced(i)]
+    return bool(adv) and adv[-1] - adv[0] + 1 != len(adv) and \
+        any(not isinstance(items[k], (int, np.integer)) for k in adv)
+
+
+def bunindex(t, x, idx, batch):
+    """unindex(g, x, idx)'s batched form: zeros of (batch,) + x's shape with `t` added at
+    [:, idx]."""
+    items = idx if type(idx) is tuple else (idx,)
+    if type(t) is np.ndarray and type(x) is np.ndarray and x.ndim and not _apart(items) and \
+            not any(getattr(i, "dtype", None) == bool for i in items):
+        dt = np.result_type(_float_dtype(t), _float_dtype(x))
+        out = np.zeros((len(t),) + x.shape, dtype=dt)
+        full = (slice(None),) + items
+        if _basic(idx):
+            slot = out[full]
+            slot[...] = _lift_to(t, slot.ndim - 1)
+        else:
+            np.add.at(out, full, _lift_to(t, np.ndim(x[idx])))
+        return out
+    return bmap(lambda g: unindex(g, x, idx), batch, t)
+
+
+def bunreduce(t, like, axis, keepdims, batch):
+    """unreduce(g, like, axis, keepdims)'s batched form: `t` broadcast back to (batch,) +
+    like's shape."""
+    if type(t) is np.ndarray and not _foreign(like):
+        shape = np.shape(like)
+        gshape = t.shape[1:]
+        if axis is None and type(like) is np.ndarray and like.size <= 4096 and not gshape:
+            dt = like.dtype if like.dtype.kind == "f" else np.result_type(t.dtype, np.float64)
+            out = np.empty(t.shape[:1] + shape, dtype=dt)
+            out[...] = _lift_to(t, len(shape))
+            return out
+        if gshape == shape:
+            return t
+        axes = _reduced_axes(len(gshape), len(shape), axis, keepdims)
+        t = np.expand_dims(t, tuple(a + 1 for a in axes)) if axes else _lift_to(t, len(shape))
+        return np.broadcast_to(t, t.shape[:1] + shape)
+    return bmap(lambda g: unreduce(g, like, axis, keepdims), batch, t)
+
+
+def bmatmul_vjp(which, g, x, y, batched, batch):
+    """matmul_vjp_x (`which` "x": g @ y.T) or matmul_vjp_y ("y": x.T @ g) with one batched
+    operand (`batched`: "g", "x" or "y"), for matrices; other shapes direction by
+    direction."""
+    ops = {"g": g, "x": x, "y": y}
+    t = ops[batched]
+    if type(t) is np.ndarray and all(type(v) is np.ndarray and v.ndim == 2 + (k == batched)
+                                     for k, v in ops.items()):
+        if which == "x":
+            return np.matmul(g, np.swapaxes(y, -1, -2))
+        return np.matmul(np.swapaxes(x, -1, -2), g)
+    helper = matmul_vjp_x if which == "x" else matmul_vjp_y
+
+    def one(s):
+        return helper(*(s if k == batched else ops[k] for k in ("g", "x", "y")))
+    return bmap(one, batch, t)
+
+
+__all__ += ["bunbroadcast", "bbcast_like", "bgrad_like", "bunindex", "bunreduce", "bmatmul_vjp"]

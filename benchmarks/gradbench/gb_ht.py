@@ -1,8 +1,9 @@
 """ht: the Jacobian of hand-tracking residuals (points minus the skinned hand model's
 vertices) with respect to the 26 pose parameters, and in the "complicated" variant also
 to each point's two barycentric coordinates `us`. The model is written over all bones
-and vertices at once; the pose Jacobian by forward mode (26 directions), the `us` part by
-two forward passes, since each residual depends only on its own point's `us`."""
+and vertices at once; the pose Jacobian by forward mode (jacfwd: the 26 directions in one
+batched pass), the `us` part by one batched jvp of two directions (1 in column k of every
+point's `us`), since each residual depends only on its own point's `us`."""
 import numpy as np
 
 import srcad
@@ -108,23 +109,21 @@ def jacobian(args):
         return np.reshape(J, (-1, J.shape[-1]))
     us, theta, model = args[0], args[1], args[2:]
     theta_J = jac_theta_c(us, theta, *model)
-    cols = []
-    for k in range(2):
-        e = np.zeros_like(us)
-        e[:, k] = 1.0
-        cols.append(us_tangent(us, theta, model, e))
-    us_J = np.stack(cols, axis=2)                                     # (point, 3, 2)
+    e = np.zeros((2,) + us.shape)
+    e[0, :, 0] = e[1, :, 1] = 1.0
+    us_J = np.moveaxis(us_tangent(us, theta, model, e), 0, -1)        # (point, 3, 2)
     return np.concatenate((np.reshape(us_J, (-1, 2)),
                            np.reshape(theta_J, (-1, theta_J.shape[-1]))), axis=1)
 
 
 def us_tangent(us, theta, model, e):
-    """The residuals' tangent along `e` in the barycentric coordinates alone."""
+    """The residuals' tangents along the directions `e` (a batch) in the barycentric
+    coordinates alone."""
     P, base, parents, br, iba, bp, w, points, tri = model
 
     def r(u):
         return residuals_complicated(u, theta, P, base, parents, br, iba, bp, w, points, tri)
-    return srcad.jvp(r, (us,), (e,))[1]
+    return srcad.jvp(r, (us,), (e,), batched=True)[1]
 
 
 def prepare(input):

@@ -107,8 +107,21 @@ class Rule:
     # the tangent as one template over every parameter's `<param>_dot` (a custom rule's JVP,
     # called once per call): the forward emitter passes 0.0 for inactive arguments' tangents
     jvp_shared: Template | None = None
+    # how the tangent batches (a leading axis of directions, see forward.py's batch mode):
+    # "elementwise" says every `jvp` template broadcasts its tangents elementwise (checked
+    # here: only operators and BATCH_ELEMENTWISE calls stand between a tangent and the
+    # result), so the tangents lifted to the result's rank give the batched tangent;
+    # `jvp_batched` gives a parameter's batched template itself (its `<param>_dot` is the
+    # batched tangent, BATCH the number of directions). Without either, the forward emitter
+    # maps the unbatched template over the directions.
+    batch: str = ""
+    jvp_batched: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        for p, t in self.jvp.items():      # the tangent passed on as it is batches as it is
+            if p not in self.jvp_batched and isinstance(t.tree, ast.Name) and \
+                    t.tree.id == f"{p}_dot":
+                self.jvp_batched[p] = t
         _check_templates(self)
         if not self.table:
             self.table = _declaring_module()
@@ -223,6 +236,14 @@ def _check_templates(rule: Rule):
         # a template's `out` would be the result, not the argument
         raise ValueError(f"rule {what}: parameter {', '.join(sorted(clash))} is a template "
                          "placeholder's name; rename it")
+    if rule.batch not in ("", "elementwise"):
+        raise ValueError(f"rule {what}: batch must be '' or 'elementwise', not {rule.batch!r}")
+    if rule.batch:
+        for p, t in rule.jvp.items():
+            bad = _not_elementwise(t.tree, {f"{q}_dot" for q in params})
+            if bad:
+                raise ValueError(f"rule {what}: its jvp template {t.text!r} is declared "
+                                 f"elementwise in its tangents, but {bad} is not")
     known = set(params) | {"out", "out_bar"} | {f"{p}_dot" for p in params} | \
         set(runtime_namespace()) | TEMPLATE_BUILTINS | \
         ({"IDX"} if isinstance(rule, (IndexRule, SetItemRule)) else set())
@@ -231,17 +252,45 @@ def _check_templates(rule: Rule):
         [("vjp", t, known | shared) for t in rule.vjp.values()] + \
         [("vjp_shared", rule.vjp_shared, known)] * bool(shared) + \
         [("jvp_shared", rule.jvp_shared, known)] * (rule.jvp_shared is not None) + \
-        [("primal", rule.primal, set(params))] * (rule.primal is not None)
+        [("primal", rule.primal, set(params))] * (rule.primal is not None) + \
+        [("jvp_batched", t, known | {"BATCH"}) for t in rule.jvp_batched.values()]
     for kind, t, allowed in checks:
         bad = t.names - allowed
         if bad:
             raise ValueError(f"rule {what}: its {kind} template {t.text!r} names "
                              f"{', '.join(sorted(bad))}: no parameter, placeholder or runtime "
                              "name")
-    for kind, table in (("jvp", rule.jvp), ("vjp", rule.vjp)):
+    for kind, table in (("jvp", rule.jvp), ("vjp", rule.vjp), ("jvp_batched", rule.jvp_batched)):
         if set(table) - set(params):
             raise ValueError(f"rule {what}: {kind} templates for {sorted(set(table) - set(params))}"
                              f", not parameters of ({', '.join(params)})")
+
+
+# calls a template declared elementwise (Rule.batch) may apply to a tangent: each broadcasts
+# its arguments elementwise (bcast widens to the result: the batch mode's own bbcast)
+BATCH_ELEMENTWISE = {"bcast", "abs_jvp", "np.where", "np.real", "np.conj", "written"}
+
+
+def _not_elementwise(tree, tangents: set) -> str | None:
+    """The text of the first part of template `tree` between a tangent and the result that
+    is no elementwise operation (an operator other than @, a BATCH_ELEMENTWISE call with the
+    tangent as an argument, np.where's not as its condition), else None."""
+    def mentions(node):
+        return any(isinstance(n, ast.Name) and n.id in tangents for n in ast.walk(node))
+
+    def walk(node):
+        if not mentions(node) or isinstance(node, ast.Name):
+            return None
+        if isinstance(node, ast.BinOp) and not isinstance(node.op, ast.MatMult):
+            return walk(node.left) or walk(node.right)
+        if isinstance(node, ast.UnaryOp):
+            return walk(node.operand)
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in BATCH_ELEMENTWISE and \
+                not node.keywords and not (ast.unparse(node.func) == "np.where" and
+                                           mentions(node.args[0])):
+            return next(filter(None, map(walk, node.args)), None)
+        return ast.unparse(node)
+    return walk(tree)
 
 
 class IndexRule(Rule):
@@ -271,6 +320,14 @@ class SetItemRule(Rule):
         target = ast.Subscript(value=args[0], slice=index_ast(static, args, True),
                                ctx=ast.Store())
         return ast.Assign(targets=[target], value=args[1], lineno=0)
+
+    def emit_batched_stmt(self, args, static, x) -> ast.stmt:
+        """The update of batched tangents (see forward.py): `bsetitem(x_dot, index, v_dot,
+        x)` over the call's argument ASTs (x_dot, v_dot, the index atoms) and the updated
+        array `x`."""
+        return ast.Expr(value=ast.Call(func=ast.Name(id="bsetitem", ctx=ast.Load()),
+                                       args=[args[0], index_ast(static, args, False), args[1], x],
+                                       keywords=[]))
 
 
 def index_ast(layout, atoms, subscript: bool) -> ast.expr:
@@ -318,7 +375,7 @@ def _parse_params(spec: str) -> list:
 def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp=None, vjp=None,
             kind: str = "elementwise", method: str | None = None, differentiable: bool = True,
             total: bool = True, vjp_shared: str | None = None, jvp_shared: str | None = None,
-            pure: bool = True,
+            pure: bool = True, batch: str = "", jvp_batched=None,
             storage: str = "new", storage_arg: str | None = None, copy_flag: str | None = None,
             holds: str = "", returns_seq: bool = False, inplace: bool = False,
             shape_args: str = "", passthrough: bool = False, numba: bool = True):
@@ -328,7 +385,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     parameter); `holds` names the parameters the result holds as items; `inplace` says the
     call changes its `storage_arg` in place; `shape_args` names parameters read only for
     their shape; `passthrough` says the result is the first argument's value; `numba`
-    False says the numba backend cannot compile a call of it."""
+    False says the numba backend cannot compile a call of it. `batch` and `jvp_batched`
+    (templates as `jvp`'s) say how the tangent batches (see Rule.batch)."""
     plist = _parse_params(params)
     star = [p for p, _ in plist].index("*") if ("*", None) in plist else len(plist)
     kwonly = tuple(p for p, _ in plist[star + 1:])
@@ -359,7 +417,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
                 jvp_shared=Template(jvp_shared) if jvp_shared else None, pure=pure,
                 storage=storage, storage_args=shares, copy_flag=copy_flag, holds=held,
                 returns_seq=returns_seq, inplace=inplace, shape_args=shaped,
-                passthrough=passthrough, numba=numba)
+                passthrough=passthrough, numba=numba, batch=batch,
+                jvp_batched=tdict(jvp_batched))
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if name and primal is None and keys != []:
@@ -389,7 +448,7 @@ def defunary(module, prefix: str, table: dict, kind: str = "elementwise", partia
     for name, deriv in table.items():
         defrule(getattr(module, name), "x", name=f"{prefix}.{name}", kind=kind,
                 jvp=_scaled("x_dot", deriv), vjp=_scaled("out_bar", deriv),
-                total=name not in partial)
+                total=name not in partial, batch="elementwise")
 
 
 def defpartials(keys, params: str, *, name: str, partials: dict, unbroadcast: bool = True,
@@ -399,7 +458,7 @@ def defpartials(keys, params: str, *, name: str, partials: dict, unbroadcast: bo
     jvp = {p: f"{p}_dot * {d}" for p, d in partials.items()}
     vjp = {p: f"unbroadcast(out_bar * {d}, {p})" if unbroadcast else f"out_bar * {d}"
            for p, d in partials.items()}
-    return defrule(keys, params, name=name, jvp=jvp, vjp=vjp, kind=kind)
+    return defrule(keys, params, name=name, jvp=jvp, vjp=vjp, kind=kind, batch="elementwise")
 
 
 def deflinear(func, params: str, vjp: str, kind: str = ANY, name: str | None = None,
@@ -429,7 +488,8 @@ def defalias(keys, rule: Rule, name: str):
                  storage=rule.storage,
                  storage_args=rule.storage_args, copy_flag=rule.copy_flag, holds=rule.holds,
                  returns_seq=rule.returns_seq, inplace=rule.inplace, shape_args=rule.shape_args,
-                 passthrough=rule.passthrough, numba=rule.numba)
+                 passthrough=rule.passthrough, numba=rule.numba, batch=rule.batch,
+                 jvp_batched=rule.jvp_batched)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = alias
     _NAMES.setdefault(name, alias)

@@ -19,33 +19,35 @@ from . import (ANY, FLOAT, INT, NONE, IndexRule, SetItemRule, Template, defparti
                defunary)
 
 # ------------------------------------------------------------ arithmetic
-defrule(operator.add, "x, y", primal="x + y",
+defrule(operator.add, "x, y", primal="x + y", batch="elementwise",
         jvp={"x": "bcast(x_dot, out)", "y": "bcast(y_dot, out)"},
         vjp={"x": "unbroadcast(out_bar, x)", "y": "unbroadcast(out_bar, y)"})
-defrule(operator.sub, "x, y", primal="x - y",
+defrule(operator.sub, "x, y", primal="x - y", batch="elementwise",
         jvp={"x": "bcast(x_dot, out)", "y": "bcast(-y_dot, out)"},
         vjp={"x": "unbroadcast(out_bar, x)", "y": "unbroadcast(-out_bar, y)"})
-defrule(operator.mul, "x, y", primal="x * y",
+defrule(operator.mul, "x, y", primal="x * y", batch="elementwise",
         jvp={"x": "x_dot * y", "y": "x * y_dot"},
         vjp={"x": "unbroadcast(out_bar * y, x)", "y": "unbroadcast(x * out_bar, y)"})
-defrule(operator.truediv, "x, y", primal="x / y",
+defrule(operator.truediv, "x, y", primal="x / y", batch="elementwise",
         jvp={"x": "x_dot / y", "y": "-(out * y_dot) / y"},
         vjp={"x": "unbroadcast(out_bar / y, x)", "y": "unbroadcast(-(out_bar * out) / y, y)"})
 # d/dx x ** y = y x ** (y - 1), written with the exponent y - 1 + [y == 0] (0 ** (y * y)
 # is 1 there, else 0) so that x ** 0 has derivative 0 also at x = 0, where y x ** (y - 1)
 # would be 0 * inf; for a constant y the exponent folds to the number y - 1 (a nonzero y
 # below 2e-162 in magnitude, whose square underflows, counts as 0 there)
-defrule(operator.pow, "x, y", primal="x ** y",
+defrule(operator.pow, "x, y", primal="x ** y", batch="elementwise",
         jvp={"x": "x_dot * (y * x ** (y - 1 + 0 ** (y * y)))",
              "y": "y_dot * (out * pow_log(x))"},
         vjp={"x": "unbroadcast(out_bar * (y * x ** (y - 1 + 0 ** (y * y))), x)",
              "y": "unbroadcast(out_bar * (out * pow_log(x)), y)"})
-defrule(operator.neg, "x", primal="-x", jvp="-x_dot", vjp="-out_bar")
-defrule(operator.pos, "x", primal="+x", jvp="x_dot", vjp="out_bar")
+defrule(operator.neg, "x", primal="-x", jvp="-x_dot", vjp="-out_bar", batch="elementwise")
+defrule(operator.pos, "x", primal="+x", jvp="x_dot", vjp="out_bar", batch="elementwise")
 defrule(operator.matmul, "x, y", primal="x @ y", kind=ANY,
+        jvp_batched={"x": "bmatmul_x(x_dot, y)", "y": "bmatmul_y(x, y_dot)"},
         jvp={"x": "x_dot @ y", "y": "x @ y_dot"},
         vjp={"x": "matmul_vjp_x(out_bar, x, y)", "y": "matmul_vjp_y(out_bar, x, y)"})
 defrule(np.matmul, "x, y", name="np.matmul", kind=ANY,
+        jvp_batched={"x": "bmatmul_x(x_dot, y)", "y": "bmatmul_y(x, y_dot)"},
         jvp={"x": "np.matmul(x_dot, y)", "y": "np.matmul(x, y_dot)"},
         vjp={"x": "matmul_vjp_x(out_bar, x, y)", "y": "matmul_vjp_y(out_bar, x, y)"})
 # np.dot of N-d operands sums over the last axis of x and the second-to-last of y
@@ -55,7 +57,7 @@ defrule(np.dot, "x, y", name="np.dot", method="dot", kind=ANY,
 
 # x // y is piecewise constant; x % y = x - (x // y) * y
 defrule(operator.floordiv, "x, y", primal="x // y", differentiable=False)
-defrule(operator.mod, "x, y", primal="x % y",
+defrule(operator.mod, "x, y", primal="x % y", batch="elementwise",
         jvp={"x": "bcast(x_dot, out)", "y": "-(y_dot * (x // y))"},
         vjp={"x": "unbroadcast(out_bar, x)", "y": "unbroadcast(-(out_bar * (x // y)), y)"})
 for _op, _text in [(operator.lt, "x < y"), (operator.le, "x <= y"), (operator.gt, "x > y"),
@@ -86,7 +88,8 @@ _UNARY = {
 defunary(np, "np", _UNARY)
 # abs of a complex value (an FFT's) has slope conj(x)/|x| and a real tangent (rules/fft.py)
 for _f, _name in ((np.abs, "np.abs"), (builtins.abs, "abs")):
-    defrule(_f, "x", name=_name, jvp="abs_jvp(x_dot, x)", vjp="abs_vjp(out_bar, x)")
+    defrule(_f, "x", name=_name, jvp="abs_jvp(x_dot, x)", vjp="abs_vjp(out_bar, x)",
+            batch="elementwise")
 
 _MATH = {
     "sin": "math.cos(x)",
@@ -111,7 +114,7 @@ defpartials(builtins.max, "x, y", name="max", unbroadcast=False,      # of two s
             partials={"x": "tie_weight(x, y)", "y": "tie_weight(y, x)"})
 defpartials(builtins.min, "x, y", name="min", unbroadcast=False,
             partials={"x": "tie_weight(y, x)", "y": "tie_weight(x, y)"})
-defrule(np.where, "c, x, y", name="np.where",
+defrule(np.where, "c, x, y", name="np.where", batch="elementwise",
         jvp={"x": "bcast(np.where(c, x_dot, 0.0), out)", "y": "bcast(np.where(c, 0.0, y_dot), out)"},
         vjp={"x": "unbroadcast(np.where(c, out_bar, 0.0), x)",
              "y": "unbroadcast(np.where(c, 0.0, out_bar), y)"})
@@ -119,27 +122,33 @@ defrule(np.where, "c, x, y", name="np.where",
 # ------------------------------------------------------------ reductions
 defrule(np.sum, "x, axis=None, *, keepdims=False", name="np.sum", method="sum", kind="reduce",
         jvp="np.sum(x_dot, axis=axis, keepdims=keepdims)",
+        jvp_batched="bsum(x_dot, x, axis, keepdims, BATCH)",
         vjp="unreduce(out_bar, x, axis, keepdims)")
 defrule(np.mean, "x, axis=None, *, keepdims=False", name="np.mean", method="mean", kind="reduce",
         jvp="np.mean(x_dot, axis=axis, keepdims=keepdims)",
+        jvp_batched="bmean(x_dot, x, axis, keepdims, BATCH)",
         vjp="unreduce(out_bar, x, axis, keepdims) * inv_count(x, out)")
 for _f, _m in [(np.max, "max"), (np.min, "min")]:
     defrule([_f, getattr(np, "a" + _m)], "x, axis=None, *, keepdims=False", name=f"np.{_m}",
             method=_m, kind="reduce",
             jvp="np.sum(x_dot * max_weight(x, out, axis, keepdims), axis=axis, keepdims=keepdims)",
+            jvp_batched="bsum(blift(x_dot, x, BATCH) * max_weight(x, out, axis, keepdims), x, "
+                        "axis, keepdims, BATCH)",
             vjp="unreduce(out_bar, x, axis, keepdims) * max_weight(x, out, axis, keepdims)")
 
 # ------------------------------------------------------------ shapes
 defrule(("attr", "T"), "x", primal="x.T", kind=ANY, storage="view", jvp="transposed(x_dot)",
-        vjp="untranspose(out_bar)")
+        jvp_batched="btranspose(x_dot, None)", vjp="untranspose(out_bar)")
 defrule(np.transpose, "x, axes=None", name="np.transpose", method="transpose", kind=ANY,
         storage="view",
-        jvp="np.transpose(x_dot, axes)", vjp="untranspose(out_bar, axes)")
+        jvp="np.transpose(x_dot, axes)", vjp="untranspose(out_bar, axes)",
+        jvp_batched="btranspose(x_dot, axes)")
 
 # ------------------------------------------------------------ conversions and constants
 # (float() of an array of several entries, int() of nan, len() of a float, bool() of an
 # array raise: not total)
-defrule(builtins.float, "x", name="float", kind=FLOAT, jvp="x_dot", vjp="out_bar", total=False)
+defrule(builtins.float, "x", name="float", kind=FLOAT, jvp="x_dot", vjp="out_bar", total=False,
+        jvp_batched="breshape(x_dot, out, 'C', BATCH)")
 defrule(runtime.stop_gradient, "x", name="stop_gradient", kind="first", storage="same",
         differentiable=False)
 for _f in (builtins.int, builtins.len, builtins.bool, builtins.round):
@@ -165,6 +174,7 @@ for _f in (np.sign, np.floor, np.ceil, np.round, np.isnan, np.isfinite, np.argma
 GETITEM = IndexRule(key=operator.getitem, params=[("x", None)], kind="index", storage="view",
                     storage_args=("x",),
                     jvp={"x": Template("x_dot[IDX]")},
+                    jvp_batched={"x": Template("bindex(x_dot, IDX)")},
                     vjp={"x": Template("unindex(out_bar, x, IDX)")})
 
 # `y[idx] = v` changes the array y in place: its statement assigns y itself (see SetItemRule),
@@ -174,6 +184,7 @@ GETITEM = IndexRule(key=operator.getitem, params=[("x", None)], kind="index", st
 SETITEM = SetItemRule(key=runtime.setitem, params=[("x", None), ("v", None)], kind="first",
                       storage="same", storage_args=("x",), inplace=True, passthrough=True,
                       pure=False, jvp={"x": Template("x_dot"), "v": Template("written(v_dot, x)")},
+                      jvp_batched={"x": Template("x_dot"), "v": Template("written(v_dot, x)")},
                       vjp={"x": Template("unassign(out_bar, x, IDX)"),
                            "v": Template("assigned_bar(out_bar, v, IDX, x)")})
 

@@ -67,7 +67,7 @@ defpartials(np.fmin, "x, y", name="np.fmin",
 # (the bounds get the derivative where they win; None is no bound)
 # `x.clip(lo, hi)`, `x.clip(min=lo, max=hi)`: the same rule, printed as np.clip(x, ...)
 for _key, _lo, _hi, _method in [(np.clip, "a_min", "a_max", None), ([], "min", "max", "clip")]:
-    defrule(_key, f"a, {_lo}=None, {_hi}=None", name="np.clip", method=_method,
+    defrule(_key, f"a, {_lo}=None, {_hi}=None", name="np.clip", method=_method, batch="elementwise",
             jvp={"a": f"a_dot * clip_weight(a, {_lo}, {_hi})",
                  _lo: f"bcast({_lo}_dot * (a < {_lo}), out)",
                  _hi: f"bcast({_hi}_dot * (a > {_hi}), out)"},

@@ -24,24 +24,27 @@ def _helper_rules() -> list:
 # ------------------------------------------------------------ what every derivative uses
 # (a helper may return its argument itself or a view of it: storage "same" or "view")
 deflinear(runtime.unbroadcast, "g, like", vjp="bcast(out_bar, g)", storage="same",
-          shape_args="like")
+          shape_args="like", jvp_batched="bunbroadcast(g_dot, like, BATCH)")
 deflinear(runtime.bcast, "t, like", vjp="unbroadcast(out_bar, t)", storage="view",
-          shape_args="like")
+          shape_args="like", jvp_batched="bbcast_like(t_dot, like, BATCH)")
 # unreduce returns a g that already has like's shape as it is: its adjoint sums out_bar back
 # to g's shape, whichever it is
 deflinear(runtime.unreduce, "g, like, axis=None, keepdims=False", storage="view",
-          shape_args="like",
+          shape_args="like", jvp_batched="bunreduce(g_dot, like, axis, keepdims, BATCH)",
           vjp="unreduce_vjp(out_bar, g, axis, keepdims)")
 deflinear(runtime.unreduce_vjp, "h, g, axis=None, keepdims=False", shape_args="g",
           vjp="unreduce(out_bar, h, axis, keepdims)")
 deflinear(runtime.grad_like, "g, x", vjp="unbroadcast(out_bar, g)", kind="like",
-          storage="same", shape_args="x")
+          storage="same", shape_args="x", jvp_batched="bgrad_like(g_dot, x, BATCH)")
 # g may be smaller than x[idx] and broadcast into it (a sum's adjoint left as a scalar)
-deflinear(runtime.unindex, "g, x, idx", vjp="unbroadcast(out_bar[idx], g)", shape_args="x")
+deflinear(runtime.unindex, "g, x, idx", vjp="unbroadcast(out_bar[idx], g)", shape_args="x",
+          jvp_batched="bunindex(g_dot, x, idx, BATCH)")
 # generated code writes `acc = index_add(acc, idx, g)`: a value update (it adds in place)
 defrule(runtime.index_add, "acc, idx, g", name="index_add", kind=ANY, pure=False,
         storage="same", inplace=True,
         jvp={"acc": "bcast(acc_dot, out)", "g": "unindex(g_dot, acc, idx)"},
+        jvp_batched={"acc": "bbcast_like(acc_dot, out, BATCH)",
+                     "g": "bunindex(g_dot, acc, idx, BATCH)"},
         vjp={"acc": "out_bar", "g": "unbroadcast(out_bar[idx], g)"})
 # unreshape(g, like) is g with like's shape (like gives only its shape); its transpose
 # reshapes back to g's shape
@@ -65,10 +68,14 @@ deflinear(runtime.transposed, "x, axes=None", vjp="untranspose(out_bar, axes)", 
 # matmul_vjp_x(g, x, y) = g @ y.T is bilinear in (g, y); x gives only its shape
 defrule(runtime.matmul_vjp_x, "g, x, y", name="matmul_vjp_x", kind=ANY,
         jvp={"g": "matmul_vjp_x(g_dot, x, y)", "y": "matmul_vjp_x(g, x, y_dot)"},
+        jvp_batched={"g": "bmatmul_vjp('x', g_dot, x, y, 'g', BATCH)",
+                     "y": "bmatmul_vjp('x', g, x, y_dot, 'y', BATCH)"},
         vjp={"g": "unbroadcast(np.matmul(out_bar, y), g)", "y": "matmul_vjp_y(g, out_bar, y)"})
 # matmul_vjp_y(g, x, y) = x.T @ g is bilinear in (x, g); y gives only its shape
 defrule(runtime.matmul_vjp_y, "g, x, y", name="matmul_vjp_y", kind=ANY,
         jvp={"g": "matmul_vjp_y(g_dot, x, y)", "x": "matmul_vjp_y(g, x_dot, y)"},
+        jvp_batched={"g": "bmatmul_vjp('y', g_dot, x, y, 'g', BATCH)",
+                     "x": "bmatmul_vjp('y', g, x_dot, y, 'x', BATCH)"},
         vjp={"g": "unbroadcast(np.matmul(x, out_bar), g)", "x": "matmul_vjp_x(g, x, out_bar)"})
 # dot_vjp_x(g, x, y) is bilinear in (g, y) and dot_vjp_y(g, x, y) in (g, x), as above
 defrule(runtime.dot_vjp_x, "g, x, y", name="dot_vjp_x", kind=ANY,

@@ -34,16 +34,21 @@ _SPREAD = "a=None, b=None, c=None, d=None, e=None, f=None"
 
 defmethod("reshape", f"x, {_SPREAD}, order='C'", kind=ANY, storage="view",
           jvp="np.reshape(x_dot, np.shape(out), order=order)",
+          jvp_batched="breshape(x_dot, out, order, BATCH, x)",
           vjp="unreshape(out_bar, x, order)")
 defmethod("transpose", f"x, {_SPREAD}", kind=ANY, storage="view",
           jvp="np.transpose(x_dot, star_args(a, b, c, d, e, f))",
+          jvp_batched="btranspose(x_dot, star_args(a, b, c, d, e, f))",
           vjp="untranspose(out_bar, star_args(a, b, c, d, e, f))")
 defmethod("flatten", "x, order='C'", kind=ANY,
           jvp="np.ravel(x_dot, order)",
+          jvp_batched="breshape(x_dot, out, order, BATCH, x)",
           vjp="unreshape(out_bar, x, order)")
 defmethod("astype", "x, dtype", kind=ANY,
           jvp="cast_tangent(x_dot, out)",
+          jvp_batched="bcast_tangent(x_dot, out, BATCH)",
           vjp="cast_adjoint(out_bar, out)")
 # a copy's tangent is a copy too: the primal copy may be updated in place (`y[i] = v`), and
 # so then is its tangent
-defmethod("copy", "x, order='C'", kind="first", jvp="np.copy(x_dot)", vjp="out_bar")
+defmethod("copy", "x, order='C'", kind="first", jvp="np.copy(x_dot)", vjp="out_bar",
+          jvp_batched="np.copy(basarray(x_dot, x, BATCH))")

@@ -19,12 +19,16 @@ from . import ANY, deflinear, defrule
 defrule(np.reshape, "x, shape=None, order='C', *, copy=None", name="np.reshape", kind=ANY,
         storage="view",
         jvp="np.reshape(x_dot, np.shape(out), order=order)",
+        jvp_batched="breshape(x_dot, out, order, BATCH, x)",
         vjp="unreshape(out_bar, x, order)")
 deflinear(np.ravel, "x, order='C'", name="np.ravel", method="ravel", storage="view",
+          jvp_batched="breshape(x_dot, out, order, BATCH, x)",
           vjp="unreshape(out_bar, x, order)")
 deflinear(np.expand_dims, "x, axis", name="np.expand_dims", storage="view",
+          jvp_batched="breshape(x_dot, out, 'C', BATCH)",
           vjp="unreshape(out_bar, x)")
 deflinear(np.squeeze, "x, axis=None", name="np.squeeze", method="squeeze", storage="view",
+          jvp_batched="breshape(x_dot, out, 'C', BATCH)",
           vjp="unreshape(out_bar, x)")
 
 # ------------------------------------------------------------ permutations of axes and entries
@@ -42,6 +46,7 @@ deflinear(np.roll, "x, shift, axis=None", name="np.roll",
 
 # ------------------------------------------------------------ copies: adjoints sum the copies
 deflinear(np.broadcast_to, "x, shape", name="np.broadcast_to", storage="view",
+          jvp_batched="bbroadcast_to(x_dot, out, BATCH)",
           vjp="unbroadcast(out_bar, x)")
 deflinear(np.tile, "x, reps", name="np.tile",
           vjp="untile(out_bar, x, reps)")
@@ -50,8 +55,10 @@ deflinear(np.repeat, "x, repeats, axis=None", name="np.repeat", method="repeat",
 
 # ------------------------------------------------------------ joining and splitting
 deflinear(np.concatenate, "xs, axis=0", name="np.concatenate",
+          jvp_batched="bjoin_axis(xs_dot, xs, axis, BATCH, 'concatenate')",
           vjp="unconcatenate(out_bar, xs, axis)")
 deflinear(np.stack, "xs, axis=0", name="np.stack",
+          jvp_batched="bjoin_axis(xs_dot, xs, axis, BATCH, 'stack')",
           vjp="unstack(out_bar, axis)")
 deflinear(np.hstack, "xs", name="np.hstack",
           vjp="unhstack(out_bar, xs)")
