@@ -108,9 +108,10 @@ class Emitter:
 
     def callee_kinds(self, atoms) -> tuple:
         """The argument kinds a helper's derivative is built for: floats and ints as such,
-        arrays of a known shape class as `any:k` with equal classes sharing k, so the
-        helper drops the broadcasting helpers its caller would."""
-        from .activity import SCALAR
+        arrays of a known shape class as `any:k` with equal classes sharing k (`any:k:n`
+        where their number of dimensions n is known), so the helper drops the
+        broadcasting helpers its caller would."""
+        from .activity import SCALAR, _ndim
         out, classes = [], []
         for a in atoms:
             k = self.act.kind(a)
@@ -119,7 +120,8 @@ class Emitter:
             if cls is not None and cls != SCALAR:
                 if cls not in classes:
                     classes.append(cls)
-                k = f"{ANY}:{classes.index(cls)}"
+                nd = _ndim(cls)
+                k = f"{ANY}:{classes.index(cls)}" + ("" if nd is None else f":{nd}")
             out.append(k)
         return tuple(out)
 
