@@ -11,6 +11,7 @@ that another live name would see, since srcad computes a new value instead.
 from __future__ import annotations
 
 import builtins
+import inspect
 import operator
 import os
 import threading
@@ -372,9 +373,10 @@ def result_kind(call: ir.Call, key_of) -> str:
     return it holds for every call, by induction on the depth of the recursion."""
     func = call.prim.func
     if not isinstance(func, types.FunctionType) or \
+            func.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or \
             vars(func).get("__srcad_transform__") is not None or \
             vars(func).get("__srcad_derivative__") is not None:
-        return ANY
+        return ANY                                # (*args, **kwargs: not mapped here)
     keys = tuple(key_of(a) for a in call.args) + tuple(
         (k, key_of(a)) for k, a in sorted(call.kwargs.items()))
     if not all(isinstance(k, str) for k in keys[:len(call.args)]) or \
