@@ -362,9 +362,6 @@ def _entry_of_array(call: ir.Call, fn, param_kinds, counters) -> bool:
     return True
 
 
-_RESULT_KINDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def result_kind(call: ir.Call, key_of) -> str:
     """The kind of what a user function returns for arguments of these kinds (`key_of`
     gives each argument's), from its own SSA. A recursive call (met while its own kind is
@@ -382,10 +379,11 @@ def result_kind(call: ir.Call, key_of) -> str:
     if not all(isinstance(k, str) for k in keys[:len(call.args)]) or \
             not all(isinstance(k[1], str) for k in keys[len(call.args):]):
         return ANY
-    key = (func.__code__, keys)
-    try:
-        memo = _RESULT_KINDS.setdefault(func, {})
-    except TypeError:
+    key = (func, func.__code__, keys)
+    # kept for one analysis only: a helper's own helpers are looked up by name, and a
+    # global rebound between builds may return something else
+    memo = _IN_PROGRESS.__dict__.get("result_memo")
+    if memo is None:
         memo = {}
     if key in memo:
         return memo[key]
@@ -443,7 +441,14 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
         kind, _, cls = k.partition(":")
         shapes[p] = SCALAR if kind in (FLOAT, INT) else (("arg", cls) if cls else None)
     stmts = list(ir.walk(fn.body))
-    kinds = _kinds(fn, stmts, param_kinds)
+    outer = "result_memo" in _IN_PROGRESS.__dict__
+    if not outer:
+        _IN_PROGRESS.result_memo = {}            # user calls' result kinds, this analysis's
+    try:
+        kinds = _kinds(fn, stmts, param_kinds)
+    finally:
+        if not outer:
+            del _IN_PROGRESS.result_memo
     _infer_shapes(fn, stmts, kinds, shapes)
     seqs = _sequences(stmts, param_kinds, kinds)
     _refuse_sequence_items(fn, stmts, _sure_seqs(fn, stmts, seqs))
