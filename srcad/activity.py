@@ -11,6 +11,7 @@ that another live name would see, since srcad computes a new value instead.
 from __future__ import annotations
 
 import builtins
+import inspect
 import operator
 import os
 import threading
@@ -231,8 +232,9 @@ def _closed_lists(stmts, params) -> tuple:
             {k: n for k, n in reads.items() if n in group})
 
 
-def _kinds(fn, stmts, param_kinds) -> dict:
-    """The kind of every name: the join over its assignments, to a fixpoint."""
+def _kinds(fn, stmts, param_kinds, counters=None) -> dict:
+    """The kind of every name: the join over its assignments, to a fixpoint (`counters`:
+    the names sure to hold ints, found here when not given)."""
     kinds = {p: ANY if k.partition(":")[0] == SEQ else k.partition(":")[0]
              for p, k in param_kinds.items()}
     items, entries = _closed_lists(stmts, fn.params)
@@ -248,7 +250,25 @@ def _kinds(fn, stmts, param_kinds) -> dict:
             return const_kind(a.value)
         return kinds.get(a.id, ANY if a.id not in assigned else None) or ANY
 
+    def arg_key(a):
+        """What a callee is told of argument `a`: an array argument's class and number of
+        dimensions (`any:k:n`), otherwise its kind."""
+        if isinstance(a, ir.Name) and a.id in fn.params:
+            pk = param_kinds.get(a.id)
+            if isinstance(pk, str) and pk.partition(":")[0] == ANY:
+                return pk
+        return kind(a)
+
     assigned = {t for s in stmts for t in ir.targets(s)} | set(fn.params)
+    if counters is None:
+        # which names hold ints does not depend on entries being floats or anything: the
+        # kinds without that rule tell them, then the kinds with it
+        entries_of_args = any(
+            isinstance(s, ir.Assign) and isinstance(s.value, ir.Call) and
+            isinstance(s.value.prim, rules.IndexRule) and isinstance(s.value.args[0], ir.Name)
+            and s.value.args[0].id in fn.params for s in stmts)
+        counters = _counters(stmts, _kinds(fn, stmts, param_kinds, frozenset())) \
+            if entries_of_args else frozenset()
     changed = True
     while changed:
         changed = False
@@ -261,6 +281,11 @@ def _kinds(fn, stmts, param_kinds) -> dict:
                     k = entry_kind(entries[id(s)])
                     if isinstance(v, ir.Call) and v.prim.key is builtins.sum:
                         k = FLOAT if k in (FLOAT, INT) else ANY
+                elif isinstance(v, ir.Call) and isinstance(v.prim, UserCall):
+                    k = result_kind(v, arg_key)
+                elif isinstance(v, ir.Call) and isinstance(v.prim, rules.IndexRule) and \
+                        counters and _entry_of_array(v, fn, param_kinds, counters):
+                    k = FLOAT
                 else:
                     k = _call_kind(v, kind) if isinstance(v, ir.Call) else kind(v)
                 if isinstance(s.target, tuple):
@@ -277,6 +302,138 @@ def _kinds(fn, stmts, param_kinds) -> dict:
     return kinds
 
 
+_INT_ARITHMETIC = frozenset(map(id, (operator.add, operator.sub, operator.mul, operator.floordiv,
+                                     operator.mod)))
+
+
+def _counters(stmts, kinds) -> set:
+    """Names sure to hold a Python int, never a bool (which indexes as a mask): the targets
+    of loops over a range, and sums, differences, products, quotients and remainders of
+    integers (`kinds`: ints or bools; arithmetic on either gives an int)."""
+    defs: dict = {}
+    for s in stmts:
+        for t in ir.targets(s):
+            defs.setdefault(t, []).append(s)
+    ranges = {t for t, ds in defs.items() if all(
+        isinstance(d, ir.Assign) and isinstance(d.value, ir.Call) and
+        isinstance(d.value.prim, rules.Rule) and d.value.prim.key is builtins.range
+        for d in ds)}
+    out = {t for t, ds in defs.items() if all(
+        isinstance(d, ir.For) and isinstance(d.iter, ir.Name) and d.iter.id in ranges
+        for d in ds)}
+
+    def is_int(a):
+        return isinstance(a, ir.Const) and type(a.value) in (int, bool) or \
+            isinstance(a, ir.Name) and kinds.get(a.id) == INT
+    for t, ds in defs.items():
+        if all(isinstance(d, ir.Assign) and d.target == t and isinstance(d.value, ir.Call)
+               and isinstance(d.value.prim, rules.Rule) and
+               _INT_ARITHMETIC.intersection(map(id, d.value.prim.key if isinstance(
+                   d.value.prim.key, list) else [d.value.prim.key])) and not d.value.kwargs and
+               len(d.value.args) == 2 and all(is_int(a) for a in d.value.args) for d in ds):
+            out.add(t)
+    return out
+
+
+def _entry_of_array(call: ir.Call, fn, param_kinds, counters) -> bool:
+    """Whether `call` is `a[i, j]`, one entry (a NumPy scalar) of an array argument `a`
+    whose number of dimensions (`any:k:n`) the integer indices (`counters`, never bools)
+    match."""
+    if not isinstance(call.prim, rules.IndexRule):
+        return False
+    base = call.args[0]
+    if not isinstance(base, ir.Name) or base.id not in fn.params:
+        return False
+    pk = param_kinds.get(base.id)
+    if not isinstance(pk, str) or pk.partition(":")[0] != ANY:
+        return False
+    ndim = _ndim(("arg", pk.partition(":")[2]))
+    layout = call.static
+    items = layout[1] if layout[0] == "tuple" else [layout]
+    if ndim is None or len(items) != ndim:
+        return False
+    for item in items:
+        if item[0] != "atom":
+            return False
+        a = call.args[item[1]]
+        if not (isinstance(a, ir.Const) and type(a.value) is int or
+                isinstance(a, ir.Name) and a.id in counters):
+            return False
+    return True
+
+
+def result_kind(call: ir.Call, key_of) -> str:
+    """The kind of what a user function returns for arguments of these kinds (`key_of`
+    gives each argument's), from its own SSA. A recursive call (met while its own kind is
+    being found) is taken to return a float first, then the join of that and what the
+    body returns, until the two agree: a kind the body keeps given its recursive calls
+    return it holds for every call, by induction on the depth of the recursion."""
+    func = call.prim.func
+    if not isinstance(func, types.FunctionType) or \
+            func.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or \
+            vars(func).get("__srcad_transform__") is not None or \
+            vars(func).get("__srcad_derivative__") is not None:
+        return ANY                                # (*args, **kwargs: not mapped here)
+    keys = tuple(key_of(a) for a in call.args) + tuple(
+        (k, key_of(a)) for k, a in sorted(call.kwargs.items()))
+    if not all(isinstance(k, str) for k in keys[:len(call.args)]) or \
+            not all(isinstance(k[1], str) for k in keys[len(call.args):]):
+        return ANY
+    key = (func, func.__code__, keys)
+    # kept for one analysis only: a helper's own helpers are looked up by name, and a
+    # global rebound between builds may return something else
+    memo = _IN_PROGRESS.__dict__.get("result_memo")
+    if memo is None:
+        memo = {}
+    if key in memo:
+        return memo[key]
+    guesses = _IN_PROGRESS.__dict__.setdefault("result_guesses", {})
+    reads = _IN_PROGRESS.__dict__.setdefault("result_reads", [])
+    if key in guesses:                            # a recursive call: the current guess
+        for r in reads:
+            r.add(key)
+        return guesses[key]
+    guesses[key] = FLOAT
+    reads.append(set())
+    try:
+        while True:
+            got = _join(guesses[key], _returned_kind(func, call, keys))
+            if got == guesses[key]:
+                break
+            guesses[key] = got
+    finally:
+        del guesses[key]
+        used = reads.pop() - {key}
+    if used:                                      # relies on an outer call's guess
+        reads[-1].update(used)
+    else:
+        memo[key] = got
+    return got
+
+
+def _returned_kind(func, call, keys) -> str:
+    from . import frontend, lower
+    try:
+        fn = lower.lower(frontend.parse(func))
+    except SrcadError:
+        return ANY
+    npos = len(call.args)
+    if len(fn.params) < npos:
+        return ANY
+    pk = dict(zip(fn.params, keys[:npos]))
+    for name, k in keys[npos:]:
+        pk[name] = k
+    for p in fn.params:
+        pk.setdefault(p, ANY)
+    stmts = list(ir.walk(fn.body))
+    kinds = _kinds(fn, stmts, pk)
+    out = None
+    for s in stmts:
+        if isinstance(s, ir.Return):
+            out = _join(out, kind_of(s.value, kinds))
+    return ANY if out is None else out
+
+
 def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
     """Kinds and activity of every name in `fn` for derivatives with respect to `wrt`."""
     shapes: dict = {}
@@ -284,9 +441,16 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
         kind, _, cls = k.partition(":")
         shapes[p] = SCALAR if kind in (FLOAT, INT) else (("arg", cls) if cls else None)
     stmts = list(ir.walk(fn.body))
-    kinds = _kinds(fn, stmts, param_kinds)
+    outer = "result_memo" in _IN_PROGRESS.__dict__
+    if not outer:
+        _IN_PROGRESS.result_memo = {}            # user calls' result kinds, this analysis's
+    try:
+        kinds = _kinds(fn, stmts, param_kinds)
+    finally:
+        if not outer:
+            del _IN_PROGRESS.result_memo
     _infer_shapes(fn, stmts, kinds, shapes)
-    seqs = _sequences(stmts, param_kinds)
+    seqs = _sequences(stmts, param_kinds, kinds)
     _refuse_sequence_items(fn, stmts, _sure_seqs(fn, stmts, seqs))
     aliases = _aliases(fn, stmts, kinds, seqs, shapes, param_kinds)
     _refuse_conflicts(fn, aliases)
@@ -354,9 +518,10 @@ def _refuse_array_fields(fn, stmts, kinds, shapes, varied):
                                              s.line)
 
 
-def _sequences(stmts, param_kinds) -> set:
-    """Names that may hold a list or tuple: packs, rules that return one, user calls,
-    slices of one, and copies."""
+def _sequences(stmts, param_kinds, kinds=None) -> set:
+    """Names that may hold a list or tuple: packs, rules that return one, user calls (but
+    those `kinds` show return a number), slices of one, and copies."""
+    numbers = {n for n, k in (kinds or {}).items() if k in (FLOAT, INT)}
     seqs = {p for p, k in param_kinds.items() if k == SEQ}
     changed = True
     while changed:
@@ -372,7 +537,8 @@ def _sequences(stmts, param_kinds) -> set:
                 passed = isinstance(prim, rules.Rule) and prim.passthrough and \
                     isinstance(v.args[0], ir.Name) and v.args[0].id in seqs
                 hit = sliced or passed or prim is PACK_TUPLE or prim is PACK_LIST or \
-                    isinstance(prim, UserCall) or isinstance(prim, rules.Rule) and prim.returns_seq
+                    isinstance(prim, UserCall) and s.target not in numbers or \
+                    isinstance(prim, rules.Rule) and prim.returns_seq
             else:
                 hit = isinstance(v, ir.Name) and v.id in seqs
             if hit:
@@ -815,13 +981,18 @@ class _Aliases:
         if isinstance(prim, rules.IndexRule):
             return self.index_value(k, call, st)
         b = bound_args(call)
-        d, i = {k}, set()
+        d, i = set(), set()
         new = prim.storage == "new" or (prim.copy_flag is not None and
                                        b.get(prim.copy_flag) == ir.Const(True))
         for p in prim.storage_args if not new else ():
             f = self.value(b.get(p), st)
             d |= f[0]
             i |= f[1]
+        if not d:
+            # a new object; a view or the same object as an argument is named by that
+            # argument's storage alone (`Qk[j, j] = v` in a loop makes no object, so what
+            # an earlier iteration kept of Qk stays apart from this one's Qk)
+            d.add(k)
         for h in prim.holds:
             f = self.value(b.get(h.lstrip("*")), st)
             i |= f[1] if h.startswith("*") else _reach(f)
@@ -1229,7 +1400,7 @@ def _summarize(func, call, kinds_key) -> CallSummary:
         pk.setdefault(p, ANY)
     stmts = list(ir.walk(fn.body))
     kinds = _kinds(fn, stmts, pk)
-    a = _aliases(fn, stmts, kinds, _sequences(stmts, pk), param_kinds=pk)
+    a = _aliases(fn, stmts, kinds, _sequences(stmts, pk, kinds), param_kinds=pk)
     mutates = {}
     for s in stmts:
         for m in a.mutations.get(id(s), ()):

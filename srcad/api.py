@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import inspect
 import numbers
 import types
@@ -338,11 +339,22 @@ def _make_transform(f, wrt, with_value, kind, backend="python", checkpoint=None)
         df, _, checked, inner = e
         if inner is not None:
             _check_scalar(inner, _primal(inner, args))
-        if checked:
-            return _run_checked(f, df, args, with_value)
-        if inner is None and all(k in _SCALAR_KINDS for k in kinds) and kinds == kinds_of(args):
-            scalar_cache[tuple(map(type, args))] = e
-        return df(*args)
+        # the cyclic collector paused while the derivative runs: its tape (stacks, residual
+        # tuples, per helper call) holds no cycles, yet each collection walks all of it
+        # (3x the time of a derivative of a recursion a million calls deep)
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            if checked:
+                return _run_checked(f, df, args, with_value)
+            if inner is None and all(k in _SCALAR_KINDS for k in kinds) and \
+                    kinds == kinds_of(args):
+                scalar_cache[tuple(map(type, args))] = e
+            return df(*args)
+        finally:
+            if paused:
+                gc.enable()
 
     wrapper = _fast_wrapper(f, bind, scalar_cache, call)
     if wrapper is None:

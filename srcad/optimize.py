@@ -124,7 +124,20 @@ def _tidy_adjoints(fn, adjoints: set):
                 node = ast.BinOp(left=ast.BinOp(left=node.left, op=ast.Mult(),
                                                 right=node.right.left),
                                  op=ast.Mult(), right=node.right.right)
+            # c * -e -> -c * e, c a scalar: the negation on the scalar
+            if op is ast.Mult and isinstance(node.right, ast.UnaryOp) and \
+                    isinstance(node.right.op, ast.USub) and scalarish(node.left):
+                node = ast.BinOp(left=_negate_leftmost(node.left), op=ast.Mult(),
+                                 right=node.right.operand)
             return _fold_negation(node)
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.UnaryOp) \
+                and isinstance(node.args[0].op, ast.USub):
+            rule = _rule_of(node)
+            if rule is not None and rule.linear:
+                # f(-g) -> -f(g) for f linear in g (unbroadcast's sum: a pass fewer, as
+                # the negation then applies to the smaller result or folds into a sum)
+                node.args[0] = node.args[0].operand
+                return ast.UnaryOp(op=ast.USub(), operand=node)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             lead = _leftmost_factor(node.operand)
             if lead is not None and lead is not node.operand and scalarish(lead):

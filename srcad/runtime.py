@@ -35,11 +35,16 @@ def stop_gradient(x):
 def unbroadcast(g, like):
     """Sum the adjoint `g` back to the shape of `like` (an array, a scalar, a shape tuple,
     or a list or tuple of values, whose adjoint goes back item by item)."""
-    if type(like) is float:
+    tl = type(like)
+    if tl is float:
         return g if type(g) is float else np.sum(g)
-    if type(g) is np.ndarray:                     # the common case, without np.* dispatch
-        tl = type(like)
-        shape = like.shape if tl is np.ndarray else like if _is_shape(like) else _shape(like)
+    tg = type(g)
+    if (tg is float or tg is np.float64) and (tl is np.float64 or tl is int or
+                                              tl is np.ndarray and not like.shape):
+        return g                                  # a scalar's adjoint, already one
+    if tg is np.ndarray:                          # the common case, without np.* dispatch
+        shape = like.shape if tl is np.ndarray else () if tl is np.float64 else \
+            like if _is_shape(like) else _shape(like)
         gshape = g.shape
         if shape is None or gshape == shape:
             return g
@@ -86,7 +91,12 @@ def unbroadcast(g, like):
 def _is_shape(like) -> bool:
     """Whether `like` is a shape tuple (reverse loops save the shape of values that only
     `unbroadcast` reads), not a tuple of values."""
-    return type(like) is tuple and all(type(n) is int or isinstance(n, np.integer) for n in like)
+    if type(like) is not tuple:
+        return False
+    for n in like:                      # a loop: cheaper than all() of a generator
+        if type(n) is not int and not isinstance(n, np.integer):
+            return False
+    return True
 
 
 def _shape(value):
@@ -120,6 +130,9 @@ def zeros_like(x):
     list of zeros, item by item, for a list or tuple (its items may differ in shape)."""
     if type(x) is float or type(x) is int:
         return 0.0
+    if type(x) is np.ndarray:
+        dt = x.dtype if x.dtype.kind in "fc" else np.float64
+        return np.zeros(x.shape, dt) if x.flags.c_contiguous else np.zeros_like(x, dtype=dt)
     if isinstance(x, (list, tuple)):
         return Items(zeros_like(v) for v in x)
     if _is_mapping(x):                            # a dict, dataclass or object: per field
@@ -137,7 +150,7 @@ def _foreign(a) -> bool:
 def _float_dtype(x):
     dt = x.dtype if isinstance(x, (np.ndarray, np.generic)) or _foreign(x) else \
         np.asarray(x).dtype
-    return dt if np.issubdtype(dt, np.inexact) else np.float64
+    return dt if dt.kind in "fc" else np.float64      # inexact (np.issubdtype, cheaper)
 
 
 def grad_like(g, x):
@@ -147,6 +160,9 @@ def grad_like(g, x):
     if type(x) is float:
         return float(g) if type(g) is float or np.ndim(g) == 0 else float(np.sum(g))
     if isinstance(x, np.ndarray):
+        if type(g) is np.ndarray and g.dtype is x.dtype and g.shape == x.shape and \
+                x.dtype.kind in "fc":
+            return g                                 # the common case, already right
         dt = _float_dtype(x)
         if type(g) is np.ndarray and g.shape == x.shape and g.dtype == dt:
             return g
@@ -400,7 +416,17 @@ def unindex(g, x, idx):
         return index_add(Fields((k, 0.0 if type(v) is float else zeros_like(v))
                                 for k, v in x.items()), idx, g)
     # at least x's own float dtype, so later terms added in place keep their precision
-    dt = np.result_type(_float_dtype(np.asarray(g)), _float_dtype(x)) if np.ndim(x) else np.float64
+    if type(x) is np.ndarray and x.dtype == np.float64 and (
+            type(g) is float or type(g) is np.float64 or
+            type(g) is np.ndarray and g.dtype == np.float64):
+        dt = np.float64                              # the common case, without result_type
+        if type(idx) is int or type(idx) is np.intp:
+            out = np.zeros(x.shape, dtype=dt)        # one entry
+            out[idx] = g
+            return out
+    else:
+        dt = np.result_type(_float_dtype(np.asarray(g)), _float_dtype(x)) if np.ndim(x) \
+            else np.float64
     box = _box(idx, np.ndim(x))
     if box is not None:
         # x[a:b, c:d]: write g, zero only the rest (one pass over the array, not two)
@@ -423,6 +449,9 @@ def unindex(g, x, idx):
 
 def index_add(acc, idx, g):
     """`acc[idx] += g` in place, adding repeated indices up; returns `acc`."""
+    if type(idx) is int and type(acc) is np.ndarray:
+        acc[idx] += g                                 # the common case: one entry or row
+        return acc
     if isinstance(acc, list):                     # the adjoint of a list, item by item
         if isinstance(idx, slice):
             if type(g) is float and g == 0.0:         # a zero adjoint of the slice adds nothing
@@ -561,8 +590,11 @@ def matmul_vjp_x(g, x, y):
     """Adjoint of `x @ y` (and of `np.dot` for up to 2-d operands) with respect to `x`."""
     if type(g) is float and g == 0.0:          # the zero adjoint of any shape
         return zeros_like(x)
-    if type(y) is np.ndarray and type(x) is np.ndarray and x.ndim == 2 == y.ndim:
-        return g @ y.T                            # matrices: no broadcasting to undo
+    if type(y) is np.ndarray and type(x) is np.ndarray:
+        if x.ndim == 2 == y.ndim:
+            return g @ y.T                        # matrices: no broadcasting to undo
+        if type(g) is np.ndarray and x.ndim + y.ndim == 3:
+            return y @ g if x.ndim == 1 else g[:, None] * y     # vector and matrix
     if np.ndim(x) == 0 or np.ndim(y) == 0:
         return unbroadcast(g * y, x)
     if np.ndim(y) == 1:
@@ -576,8 +608,11 @@ def matmul_vjp_y(g, x, y):
     """Adjoint of `x @ y` (and `np.dot` for up to 2-d operands) with respect to `y`."""
     if type(g) is float and g == 0.0:          # the zero adjoint of any shape
         return zeros_like(y)
-    if type(y) is np.ndarray and type(x) is np.ndarray and x.ndim == 2 == y.ndim:
-        return x.T @ g
+    if type(y) is np.ndarray and type(x) is np.ndarray:
+        if x.ndim == 2 == y.ndim:
+            return x.T @ g
+        if type(g) is np.ndarray and x.ndim + y.ndim == 3:
+            return x[:, None] * g if y.ndim == 2 else g @ x     # vector and matrix
     if np.ndim(x) == 0 or np.ndim(y) == 0:
         return unbroadcast(x * g, y)
     if np.ndim(x) == 1:
@@ -617,9 +652,14 @@ def tie_weight(x, y):
 
 def max_weight(x, out, axis=None, keepdims=False):
     """Which entries of `x` attain the reduction `out`, ties sharing the derivative equally."""
+    if axis is None and type(x) is np.ndarray:
+        # a full reduction: one comparison, a count and one scaling, in x's float dtype
+        hit = x == out
+        return np.multiply(hit, np.true_divide(1.0, np.count_nonzero(hit)),
+                           dtype=_weight_dtype(x, x))
     hit = x == unreduce(out, x, axis, keepdims)
     w = hit / unreduce(np.sum(hit, axis=axis, keepdims=keepdims), x, axis, keepdims)
-    return w.astype(_weight_dtype(x, x)) if type(w) is np.ndarray else w
+    return w.astype(_weight_dtype(x, x), copy=False) if type(w) is np.ndarray else w
 
 
 def unreshape(g, like, order="C"):
@@ -1172,8 +1212,16 @@ def unconcatenate(g, xs, axis=0):
         sizes = [np.size(x) for x in xs]
         return Items(np.reshape(p, np.shape(x))
                      for p, x in zip(np.split(np.ravel(g), np.cumsum(sizes)[:-1]), xs))
-    sizes = [np.shape(x)[axis] for x in xs]
-    return Items(np.split(g, np.cumsum(sizes)[:-1], axis=axis))
+    # slices of g (views, as np.split gives, without its per-piece Python overhead)
+    g = np.asarray(g)
+    axis = axis % g.ndim
+    lead = (slice(None),) * axis
+    out, start = [], 0
+    for x in xs:
+        stop = start + np.shape(x)[axis]
+        out.append(g[lead + (slice(start, stop),)])
+        start = stop
+    return Items(out)
 
 
 def rejoin(bars, like, axis=0):

@@ -9,6 +9,9 @@ timed here by GradBench's own `wrap`.
 time is reported in the define response and stays out of the timed runs.
 
     ../shared/gradbench/run --eval lse --tool "python3 benchmarks/gradbench/run.py"
+
+`--EVAL=VARIANT` runs module `gb_EVAL_VARIANT` for EVAL instead (`--gmm=naive`: the eval's
+own naive Python objective).
 """
 import importlib
 import json
@@ -25,7 +28,7 @@ EVALS = ("hello", "lse", "llsq", "ode", "kmeans", "gmm", "lstm", "ba", "ht", "de
          "particle", "saddle")
 
 
-def respond(message, modules):
+def respond(message, modules, variants=None):
     kind = message["kind"]
     if kind == "start":
         return {"tool": "srcad"}
@@ -35,7 +38,8 @@ def respond(message, modules):
             return {"success": False, "error": f"module {name!r} not implemented"}
         try:
             start = time.perf_counter_ns()
-            mod = importlib.import_module(f"gb_{name}")
+            variant = (variants or {}).get(name)
+            mod = importlib.import_module(f"gb_{name}" + (f"_{variant}" if variant else ""))
             mod.define()
             build = time.perf_counter_ns() - start
         except Exception as e:
@@ -55,9 +59,11 @@ def respond(message, modules):
 
 def main():
     modules = {}
+    variants = dict(a.removeprefix("--").split("=", 1) for a in sys.argv[1:])
     for line in sys.stdin:
         message = json.loads(line)
-        print(json.dumps({"id": message["id"]} | respond(message, modules)), flush=True)
+        print(json.dumps({"id": message["id"]} | respond(message, modules, variants)),
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -146,6 +146,7 @@ class Rule:
     # the result is the first argument's value (same kind, shape class and sequence-ness;
     # the object itself where it is a list, tuple or array), as for `items_of`
     passthrough: bool = False
+    linear: bool = False           # linear in its first parameter (`deflinear`): f(-g) == -f(g)
     table: str = ""                # the table module that declared it (srcad.rules.core, ...)
     # a wider form of the primitive, for the calls this rule cannot bind (np.sum's where=
     # and dtype=, whose templates cost more): see `for_call`
@@ -469,7 +470,9 @@ def deflinear(func, params: str, vjp: str, kind: str = ANY, name: str | None = N
     name = name or func.__name__
     names = [p for p, _ in _parse_params(params)]
     jvp = f"{name}({', '.join([names[0] + '_dot'] + names[1:])})"
-    return defrule(func, params, name=name, kind=kind, jvp=jvp, vjp=vjp, method=method, **facts)
+    rule = defrule(func, params, name=name, kind=kind, jvp=jvp, vjp=vjp, method=method, **facts)
+    rule.linear = True
+    return rule
 
 
 def defvariant(rule: Rule, params: str, **templates) -> Rule:

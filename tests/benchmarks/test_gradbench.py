@@ -90,6 +90,29 @@ def test_gmm_matches_the_eval_formula():
     assert got == pytest.approx(want, rel=1e-12)
 
 
+def test_gmm_naive_variant_is_the_eval_own_objective():
+    """The eval's naive Python log posterior, differentiated as written, against the
+    vectorised objective's gradient and finite differences (needs the harness's Python
+    package: GRADBENCH names the harness folder)."""
+    if os.environ.get("GRADBENCH"):
+        sys.path.insert(0, os.path.join(os.environ["GRADBENCH"], "upstream", "python",
+                                        "gradbench"))
+    run = pytest.importorskip("gradbench.evals.gmm.run")
+    import gb_gmm
+    import gb_gmm_naive
+    input = run.generate(seed=3, d=3, k=2, n=6, m=1, gamma=1.3)
+    kw = gb_gmm_naive.prepare(input)
+    grads = gb_gmm_naive.grad_(**kw)
+    want = gb_gmm.grad_(*gb_gmm.prepare(input))
+    for got, w in zip(grads, want):
+        np.testing.assert_allclose(np.reshape(got, np.shape(w)), w, rtol=1e-9, atol=1e-12)
+    q = kw["q"]
+
+    def of_q(qq):
+        return run.log_posterior(**(kw | {"q": qq}))
+    np.testing.assert_allclose(grads[2], numerical_grad(of_q, (q,), 0), rtol=1e-6)
+
+
 def test_lstm():
     import gb_lstm
     layers, h, c = 2, 3, 4
