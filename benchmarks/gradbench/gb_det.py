@@ -3,6 +3,7 @@ recursively, as cmpad's reference does: each minor is named by its first row and
 columns left, so no matrix is copied."""
 import numpy as np
 import srcad
+from tool_backend import BACKEND
 
 
 def det_minor(a, n, row, cols):
@@ -23,7 +24,7 @@ def det(a, n):
     return det_minor(a, n, 0, list(range(n)))
 
 
-grad_ = srcad.grad(det)
+grad_ = srcad.grad(det, backend=BACKEND)
 
 
 def define():

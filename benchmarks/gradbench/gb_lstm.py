@@ -3,6 +3,7 @@ its main and extra parameters (ADBench's model: gates from the concatenated inpu
 hidden state scaled elementwise, the normaliser log(2 + sum exp) as the reference has)."""
 import numpy as np
 import srcad
+from tool_backend import BACKEND
 
 
 def sigmoid(x):
@@ -47,7 +48,7 @@ def objective(main_params, extra_params, state, sequence):
     return -total / count
 
 
-grad_ = srcad.grad(objective, wrt=(0, 1))
+grad_ = srcad.grad(objective, wrt=(0, 1), backend=BACKEND)
 
 
 def jacobian(main_params, extra_params, state, sequence):

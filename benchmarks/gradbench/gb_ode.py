@@ -2,6 +2,7 @@
 y_0' = x_0, y_i' = x_i y_{i-1}, from y = 0 to t = 2, with respect to all of x."""
 import numpy as np
 import srcad
+from tool_backend import BACKEND
 
 
 def ode_fun(x, y):
@@ -24,7 +25,7 @@ def last(x, s):
     return runge_kutta(x, s)[-1]
 
 
-grad_ = srcad.grad(last)
+grad_ = srcad.grad(last, backend=BACKEND)
 
 
 def define():

@@ -36,6 +36,9 @@ from ..errors import SrcadError, UnsupportedSyntaxError
 
 _ITEM = "reversed_item"          # the helper a counting-down replay reads items with
 _SHAPE = "shape_of"              # np.shape of a value saved for its shape (None too)
+_PUSH, _POP, _TRIPS = "stack_push", "stack_pop", "trip_count"   # stacks as arrays
+_STACK_ARRAYS = "stack_arrays"   # np.stack, lists of arrays too
+_HELPERS = (_ITEM, _SHAPE, _PUSH, _POP, _TRIPS, _STACK_ARRAYS)
 _MISSING = object()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # srcad's own files
 _USER_JIT: dict = {}             # id of a user function -> (the function, its njit dispatcher)
@@ -66,9 +69,17 @@ def rewrite(trees: list, fn):
     """Rewrite the derivative trees in place into code Numba compiles (see the module)."""
     require()
     taken = codegen.names_used(trees) | set(fn.reserved)
+    recursive = _recursive_halves(trees)
     for tree in trees:
-        _Rewriter(fn, taken).block(tree.body)
-        _shapes_apart(tree, taken)
+        _Rewriter(fn, taken, recursive).block(tree.body)
+    shaped = {id(tree): _shaped(tree) for tree in trees}
+    for tree in trees:
+        partner = _forward_half(tree, trees)
+        if partner is not None:       # a backward half pops what its forward half pushed
+            shaped[id(tree)] = shaped[id(partner)]
+    for tree in trees:
+        _shapes_apart(tree, taken, shaped[id(tree)])
+        _stacks_as_arrays(tree, taken)
 
 
 def _is_call_of(node, func) -> bool:
@@ -79,19 +90,55 @@ def _is_call_of(node, func) -> bool:
     return False
 
 
-def _shapes_apart(tree, taken):
-    """A value the reverse sweep reads only for its shape is saved as its shape
-    (`v_stack.append(np.shape(v))`, popped back into `v`): in Numba a name holds one type,
-    so the reverse sweep reads such a name's shape from a name of its own (`v_shape`, the
-    shape of v's last value where the sweep starts), and the pushes use `shape_of`, which
-    gives a value not yet assigned (None) a shape of the dimensions it will have."""
-    shaped = {}
+def _shaped(tree) -> list:
+    """The names whose shapes `tree` pushes (`v_stack.append(np.shape(v))`), the pushes
+    made `shape_of(v)` calls."""
+    out = []
     for n in ast.walk(tree):
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and \
                 n.func.attr == "append" and len(n.args) == 1 and \
                 _is_call_of(n.args[0], np.shape) and isinstance(n.args[0].args[0], ast.Name):
             n.args[0].func = ast.Name(id=_SHAPE, ctx=ast.Load())
-            shaped[n.args[0].args[0].id] = None
+            out.append(n.args[0].args[0].id)
+    return out
+
+
+def _residual_names(node):
+    """The names of a tuple of names (a split pair's residuals), else None."""
+    if isinstance(node, ast.Tuple) and node.elts and \
+            all(isinstance(e, ast.Name) for e in node.elts):
+        return [e.id for e in node.elts]
+    return None
+
+
+def _forward_half(tree, trees):
+    """The tree whose returned residuals (`return (out, (a, b, ...))`) `tree` unpacks
+    first (`a, b, ... = residuals`, its first parameter), or None."""
+    first = tree.body[0] if tree.body and not isinstance(tree.body[0], ast.Expr) else \
+        (tree.body[1] if len(tree.body) > 1 else None)
+    if not (isinstance(first, ast.Assign) and len(first.targets) == 1 and tree.args.args and
+            isinstance(first.value, ast.Name) and first.value.id == tree.args.args[0].arg):
+        return None
+    names = _residual_names(first.targets[0])
+    if names is None:
+        return None
+    for other in trees:
+        for st in other.body:
+            if other is not tree and isinstance(st, ast.Return) and \
+                    isinstance(st.value, ast.Tuple) and len(st.value.elts) == 2 and \
+                    _residual_names(st.value.elts[1]) == names:
+                return other
+    return None
+
+
+def _shapes_apart(tree, taken, names):
+    """A value the reverse sweep reads only for its shape is saved as its shape
+    (`v_stack.append(np.shape(v))`, popped back into `v`): in Numba a name holds one type,
+    so the reverse sweep reads such a name's shape from a name of its own (`v_shape`, the
+    shape of v's last value where the sweep starts), and the pushes use `shape_of`, which
+    gives a value not yet assigned (None) a shape of the dimensions it will have. `names`:
+    the names whose shapes this tree (or, for a backward half, its forward half) pushes."""
+    shaped = dict.fromkeys(names)
     if not shaped:
         return
     body = tree.body
@@ -116,6 +163,133 @@ def _shapes_apart(tree, taken):
                    lineno=1) for v in shaped]
 
 
+def _fresh(taken, base):
+    k, name = 0, base
+    while name in taken:
+        k += 1
+        name = f"{base}_{k}"
+    taken.add(name)
+    return name
+
+
+def _name(id_, store=False):
+    return ast.Name(id=id_, ctx=ast.Store() if store else ast.Load())
+
+
+def _call(func, *args):
+    return ast.Call(func=_name(func), args=list(args), keywords=[])
+
+
+def _stack_use(node, name):
+    """'push' for a statement `name.append(v)`, 'pop' for `t = name.pop()`, else None."""
+    if isinstance(node, ast.Expr):
+        call = node.value
+        kind, nargs = "push", 1
+    elif isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+            isinstance(node.targets[0], ast.Name):
+        call = node.value
+        kind, nargs = "pop", 0
+    else:
+        return None
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and \
+            isinstance(call.func.value, ast.Name) and call.func.value.id == name and \
+            call.func.attr == ("append" if kind == "push" else "pop") and \
+            len(call.args) == nargs and not call.keywords:
+        return kind
+    return None
+
+
+def _stacks_as_arrays(tree, taken):
+    """Stacks (a name the function's top level binds to `[]`, then only pushed with
+    `.append(v)` and popped with `t = .pop()` statements) as buffers with a top index:
+    `stack_push` stores numbers, flags and counters in an int64 array (their bits), the
+    shapes of numbers nowhere, and anything else (arrays, their shapes) in a list, allocated
+    at the first push. Before a
+    `for` loop the buffer's capacity is set to what the loop pushes (its trip count times
+    the pushes in its body), so it is allocated once; a while loop's buffer grows by
+    doubling."""
+    top_level = {}
+    for i, st in enumerate(tree.body):
+        if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
+                isinstance(st.targets[0], ast.Name) and isinstance(st.value, ast.List) and \
+                not st.value.elts:
+            top_level.setdefault(st.targets[0].id, i)
+    if not top_level:
+        return
+    uses = {n: 0 for n in top_level}
+    stmt_uses = {n: 0 for n in top_level}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in uses:
+            uses[node.id] += 1
+        if isinstance(node, ast.stmt):
+            for n in top_level:
+                if _stack_use(node, n):
+                    stmt_uses[n] += 1
+    # one binding (the `[]`), the rest pushes and pops
+    stacks = {n: (_fresh(taken, f"{n}_top"), _fresh(taken, f"{n}_cap"))
+              for n in sorted(top_level) if uses[n] == stmt_uses[n] + 1}
+    if not stacks:
+        return
+
+    def pushes_in(body, counts):
+        for st in body:
+            if isinstance(st, (ast.For, ast.While)):
+                continue              # an inner loop's pushes: its own capacity
+            for n in stacks:
+                if _stack_use(st, n) == "push":
+                    counts[n] = counts.get(n, 0) + 1
+            for field in ("body", "orelse"):
+                inner = getattr(st, field, None)
+                if isinstance(inner, list):
+                    pushes_in(inner, counts)
+        return counts
+
+    def block(stmts):
+        out = []
+        for st in stmts:
+            if isinstance(st, ast.For) and isinstance(st.iter, ast.Name):
+                for n, k in sorted(pushes_in(st.body, {}).items()):
+                    top, cap = stacks[n]
+                    out.append(ast.Assign(
+                        targets=[_name(cap, True)],
+                        value=ast.BinOp(left=_name(top), op=ast.Add(), right=ast.BinOp(
+                            left=_call(_TRIPS, _name(st.iter.id)), op=ast.Mult(),
+                            right=ast.Constant(k))), lineno=1))
+            for field in ("body", "orelse"):
+                inner = getattr(st, field, None)
+                if isinstance(inner, list) and inner:
+                    setattr(st, field, block(inner))
+            for n, (top, cap) in stacks.items():
+                kind = _stack_use(st, n)
+                if kind == "push":
+                    st = [ast.Assign(targets=[_name(n, True)],
+                                     value=_call(_PUSH, _name(n), _name(top),
+                                                 st.value.args[0], _name(cap)), lineno=1),
+                          ast.AugAssign(target=_name(top, True), op=ast.Add(),
+                                        value=ast.Constant(1))]
+                    break
+                if kind == "pop":
+                    st = [ast.AugAssign(target=_name(top, True), op=ast.Sub(),
+                                        value=ast.Constant(1)),
+                          ast.Assign(targets=st.targets, value=_call(_POP, _name(n), _name(top),
+                                                       _name(st.targets[0].id)),
+                                     lineno=1)]
+                    break
+            out.extend(st if isinstance(st, list) else [st])
+        return out
+
+    body = block(tree.body)
+    for n, (top, cap) in stacks.items():
+        i = next(i for i, st in enumerate(body) if isinstance(st, ast.Assign) and
+                 isinstance(st.targets[0], ast.Name) and st.targets[0].id == n and
+                 isinstance(st.value, ast.List))
+        body[i:i + 1] = [ast.Assign(targets=[_name(n, True)], value=ast.Constant(None),
+                                    lineno=1),
+                         ast.Assign(targets=[_name(top, True)], value=ast.Constant(0), lineno=1),
+                         ast.Assign(targets=[_name(cap, True)], value=ast.Constant(0), lineno=1)]
+    tree.body[:] = body
+
+
 def _line_of(st):
     """The user's line a line marker statement stands for (0: the reverse sweep), or None."""
     if isinstance(st, ast.Expr) and isinstance(st.value, ast.Call) and \
@@ -124,17 +298,34 @@ def _line_of(st):
     return None
 
 
+def _recursive_halves(trees) -> set:
+    """The names of the forward halves (of split helpers) that call themselves, directly or
+    through other trees: each keeps the residuals of its recursive calls among its own, a
+    type nested without bound, which Numba cannot infer (it would not stop typing)."""
+    names = {t.name for t in trees}
+    calls = {t.name: {n.func.id for n in ast.walk(t) if isinstance(n, ast.Call) and
+                      isinstance(n.func, ast.Name) and n.func.id in names} for t in trees}
+    forward = {p.name for t in trees if (p := _forward_half(t, trees)) is not None}
+    out = set()
+    for f in forward:
+        seen, todo = set(), list(calls[f])
+        while todo:
+            g = todo.pop()
+            if g not in seen:
+                seen.add(g)
+                todo.extend(calls[g])
+        if f in seen:
+            out.add(f)
+    return out
+
+
 class _Rewriter:
-    def __init__(self, fn, taken):
+    def __init__(self, fn, taken, recursive=frozenset()):
         self.fn, self.taken, self.line = fn, taken, fn.firstline
+        self.recursive = recursive
 
     def fresh(self, base):
-        k, name = 0, base
-        while name in self.taken:
-            k += 1
-            name = f"{base}_{k}"
-        self.taken.add(name)
-        return name
+        return _fresh(self.taken, base)
 
     def block(self, stmts: list):
         for i, s in enumerate(stmts):
@@ -187,12 +378,22 @@ class _Rewriter:
                        body=[item] + s.body, orelse=s.orelse, lineno=1)
 
     def check_calls(self, s):
-        """Refuse, at the user's line, a call of a primitive Numba cannot compile."""
+        """Refuse, at the user's line, a call of a primitive Numba cannot compile; calls of
+        np.stack made calls of `stack_arrays` (Numba stacks no list)."""
         nodes = [s] if not isinstance(s, (ast.For, ast.While, ast.If)) else \
             [s.iter if isinstance(s, ast.For) else s.test]
         for node in nodes:
             for n in ast.walk(node):
-                if isinstance(n, ast.Call):
+                if _is_call_of(n, np.stack):
+                    n.func = _name(_STACK_ARRAYS)
+                elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and \
+                        n.func.id in self.recursive:
+                    raise UnsupportedSyntaxError(
+                        'backend="numba" cannot compile a recursive function\'s reverse '
+                        'mode (the values each call saves hold those of its recursive '
+                        'calls: a type Numba cannot infer); use the default backend, or '
+                        'forward mode', self.fn.filename, self.line)
+                elif isinstance(n, ast.Call):
                     rule = rules.lookup_name(ast.unparse(n.func))
                     if rule is not None and not rule.numba:
                         raise UnsupportedSyntaxError(
@@ -261,12 +462,9 @@ class _Loader:
 
     def load(self):
         values = self.current()
-        key = hashlib.sha256("\0".join(
-            [self.text, self.numba.__version__, np.__version__] +
-            [f"{n}={_fingerprint(v)}" for n, v in sorted(values.items())]).encode()).hexdigest()
         folder = cache_dir()
         os.makedirs(folder, exist_ok=True)
-        modname = f"srcad_numba_{key[:24]}"
+        modname = module_name(self.text, values)
         path = os.path.join(folder, modname + ".py")
         if not os.path.exists(path):
             tmp = f"{path}.{os.getpid()}.tmp"
@@ -307,8 +505,10 @@ class _Loader:
                 line = self.lines.get(int(digits), line)
             elif not os.path.abspath(path).startswith(_PACKAGE):
                 filename, line = path, int(digits)
-        reason = next((l.strip() for l in msg.splitlines()
-                       if l.strip() and not l.startswith("Failed in")), "")
+        lines = [l.strip() for l in msg.splitlines()]
+        reason = next((l[l.index("srcad's numba backend"):] for l in lines
+                       if "srcad's numba backend has no" in l), None) or \
+            next((l for l in lines if l and not l.startswith("Failed in")), "")
         if len(reason) > 160:
             reason = reason[:157] + "..."
         what = self.fn.source_lines.get(line, "").strip() if filename == self.fn.filename \
@@ -359,6 +559,32 @@ def _jitted(numba, value):
 def _own(func) -> bool:
     """Whether `func` is srcad's (the runtime's helpers have Numba versions registered)."""
     return (func.__module__ or "").split(".")[0] == "srcad"
+
+
+def module_name(text: str, values: dict) -> str:
+    """The name of the module (and of Numba's cache) of a derivative text reading `values`:
+    a hash of the text, the values, the Numba and NumPy versions and srcad's runtime."""
+    import numba
+    key = hashlib.sha256("\0".join(
+        [text, numba.__version__, np.__version__, _runtime_fingerprint()] +
+        [f"{n}={_fingerprint(v)}" for n, v in sorted(values.items())]).encode()).hexdigest()
+    return f"srcad_numba_{key[:24]}"
+
+
+def _runtime_fingerprint() -> str:
+    """A hash of the runtime files the compiled code calls into (their Numba versions are
+    compiled into Numba's cache, which does not see them change)."""
+    global _RUNTIME_HASH
+    if _RUNTIME_HASH is None:
+        h = hashlib.sha256()
+        for name in ("runtime.py", os.path.join("backends", "numba_runtime.py")):
+            with open(os.path.join(_PACKAGE, name), "rb") as fh:
+                h.update(fh.read())
+        _RUNTIME_HASH = h.hexdigest()
+    return _RUNTIME_HASH
+
+
+_RUNTIME_HASH = None
 
 
 def _fingerprint(v) -> str:
@@ -417,7 +643,7 @@ def text_of(text: str) -> str:
     """The source the numba backend compiles: codegen's text, with `reversed_item`
     imported where the rewrite used it, under a header saying how it is compiled."""
     tree = ast.parse(text)
-    used = [h for h in (_ITEM, _SHAPE)
+    used = [h for h in _HELPERS
             if any(isinstance(n, ast.Name) and n.id == h for n in ast.walk(tree))]
     if used:
         text = f"from srcad.backends.numba_runtime import {', '.join(used)}\n" + text

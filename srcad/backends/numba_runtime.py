@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 
 import numpy as np
+from llvmlite import ir as llvm_ir
 from numba import types
 from numba.core.imputils import impl_ret_borrowed
 from numba.core.errors import TypingError
@@ -30,6 +31,34 @@ def shape_of(v):
     """`np.shape(v)`; for None (a value not assigned yet, saved before the loop's first
     assignment), the shape of no entries (Numba: zeros, of the dimensions v will have)."""
     return () if v is None else np.shape(v)
+
+
+def stack_push(buf, top, v, cap):
+    """The stack `buf` (None before its first push) with `v` pushed as its item `top`
+    (Numba: for numbers, flags and counters an int64 array of `cap` items at least, grown
+    by doubling; nothing for the shapes of numbers; a list for other values)."""
+    if buf is None:
+        buf = []
+    buf.append(v)
+    return buf
+
+
+def stack_pop(buf, top, like):
+    """The stack's item `top` (the top index already lowered past it), popped into the
+    name `like` (which gives Numba the item's type while it types the stack)."""
+    return buf.pop()
+
+
+def stack_arrays(xs, axis=0):
+    """`np.stack(xs, axis)` (Numba's np.stack takes tuples only: a list of arrays is
+    stacked here along axis 0)."""
+    return np.stack(xs, axis)
+
+
+def trip_count(xs):
+    """How many items a loop over `xs` runs (0 where Numba knows no length: the stack
+    then grows as it is pushed)."""
+    return len(xs)
 
 
 @intrinsic
@@ -145,6 +174,148 @@ def _sum_shape(g, shape):
     return _sum_to(g, shape)
 
 
+def _stack_kind(v):
+    """How a stack of values of Numba type `v` is stored: 'none' (empty tuples, the shapes
+    of numbers: nothing), 'numbers' (floats, integers and flags: their 64 bits in an int64
+    array, whatever type Numba gives the value while it is still typing the loop), or
+    'list' (arrays, shapes, anything else: references in a list)."""
+    t = _plain_type(v)
+    if isinstance(t, types.BaseTuple) and len(t) == 0:
+        return "none"
+    if _scalar(t):
+        return "numbers"
+    return "list"
+
+
+@intrinsic
+def _float_bits(typingctx, x):
+    """The 64 bits of a float (as float64) as an int64."""
+    def codegen(context, builder, signature, args):
+        v = context.cast(builder, args[0], x, types.float64)
+        return builder.bitcast(v, llvm_ir.IntType(64))
+    return types.int64(x), codegen
+
+
+@intrinsic
+def _bits_float(typingctx, b):
+    """The float64 whose bits the int64 `b` holds."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], llvm_ir.DoubleType())
+    return types.float64(b), codegen
+
+
+_CONVERSIONS: dict = {}     # (direction, Numba type) -> its jitted conversion, made once
+
+
+def _to_bits(t):
+    """A jitted function storing a number of type t (None: 0) as an int64."""
+    key = ("to", t)
+    if key not in _CONVERSIONS:
+        plain = _plain_type(t)
+        if isinstance(plain, types.Float):
+            conv = _float_bits
+        else:
+            conv = register_jitable(lambda v: np.int64(v))
+        if isinstance(t, types.Optional):       # a value not assigned yet: a zero stands in
+            optional_conv = conv
+            conv = register_jitable(lambda v: 0 if v is None else optional_conv(_some(v)))
+        _CONVERSIONS[key] = conv
+    return _CONVERSIONS[key]
+
+
+def _from_bits(t):
+    """A jitted function reading a number of type t back from its int64."""
+    plain = _plain_type(t)
+    key = ("from", plain)
+    if key not in _CONVERSIONS:
+        if isinstance(plain, types.Float) and plain.bitwidth == 64:
+            conv = _bits_float
+        elif isinstance(plain, types.Float):
+            conv = register_jitable(lambda b: np.float32(_bits_float(b)))
+        elif isinstance(plain, types.Boolean):
+            conv = register_jitable(lambda b: b != 0)
+        else:
+            cast = getattr(np, str(plain))
+            conv = register_jitable(lambda b: cast(b))
+        _CONVERSIONS[key] = conv
+    return _CONVERSIONS[key]
+
+
+@register_jitable
+def _room(n, top, cap):
+    """A buffer's new length: double, at least the capacity reserved and 8."""
+    return max(2 * n, cap, top + 1, 8)
+
+
+@_numba_overload(stack_push)
+def _stack_push(buf, top, v, cap):
+    kind = _stack_kind(v)
+    if kind == "none":
+        return lambda buf, top, v, cap: None
+    if isinstance(v, types.NoneType):       # typed before its assignments are: no buffer yet
+        return lambda buf, top, v, cap: buf
+    if kind == "list":
+        if _none(buf):
+            return lambda buf, top, v, cap: [v]
+
+        def grow_list(buf, top, v, cap):
+            if buf is None:
+                return [v]
+            out = _some(buf)
+            out.append(v)
+            return out
+        return grow_list
+    bits = _to_bits(v)
+    if _none(buf):
+        def first(buf, top, v, cap):
+            out = np.empty(_room(0, top, cap), np.int64)
+            out[top] = bits(v)
+            return out
+        return first
+
+    def push(buf, top, v, cap):
+        if buf is None:
+            out = np.empty(_room(0, top, cap), np.int64)
+        else:
+            out = _some(buf)
+            if top >= out.shape[0]:
+                new = np.empty(_room(out.shape[0], top, cap), np.int64)
+                for j in range(top):        # (a slice assignment takes Numba seconds to compile)
+                    new[j] = out[j]
+                out = new
+        out[top] = bits(v)
+        return out
+    return push
+
+
+@_numba_overload(stack_pop)
+def _stack_pop(buf, top, like):
+    kind = _stack_kind(like)
+    if kind == "none":
+        return lambda buf, top, like: ()
+    if _none(buf) or isinstance(like, types.NoneType):   # typed before the pushes are
+        return lambda buf, top, like: like
+    t = _plain_type(buf)
+    if isinstance(t, types.List):
+        return lambda buf, top, like: _some(buf).pop()
+    if _array(t) and t.ndim == 1 and kind == "numbers":
+        value = _from_bits(like)
+
+        def pop(buf, top, like):
+            if top < 0:
+                raise IndexError("pop from empty list")
+            return value(_some(buf)[top])
+        return pop
+    _refuse("stack_pop", buf, like)
+
+
+@_numba_overload(trip_count)
+def _trip_count(xs):
+    if isinstance(xs, (types.RangeType, types.Array, types.List, types.BaseTuple)):
+        return lambda xs: len(xs)
+    return lambda xs: 0
+
+
 @overload(runtime.unbroadcast)
 def _unbroadcast(g, like):
     if _scalar(like):
@@ -247,9 +418,9 @@ def _unreduce(g, like, axis=None, keepdims=False):
 def _matmul_vjp_x(g, x, y):
     if _array(g) and _array(x) and _array(y):
         if x.ndim == 2 and y.ndim == 2:
-            return lambda g, x, y: g @ np.ascontiguousarray(y.T)
+            return lambda g, x, y: g @ y.T       # BLAS takes the transpose as it is
         if x.ndim == 1 and y.ndim == 2:
-            return lambda g, x, y: np.ascontiguousarray(y) @ g
+            return lambda g, x, y: y @ g
         if x.ndim == 2 and y.ndim == 1:
             return lambda g, x, y: np.outer(g, y)
     if _array(x) and _array(y) and x.ndim == 1 and y.ndim == 1 and _scalar(g):
@@ -261,11 +432,11 @@ def _matmul_vjp_x(g, x, y):
 def _matmul_vjp_y(g, x, y):
     if _array(g) and _array(x) and _array(y):
         if x.ndim == 2 and y.ndim == 2:
-            return lambda g, x, y: np.ascontiguousarray(x.T) @ g
+            return lambda g, x, y: x.T @ g
         if x.ndim == 1 and y.ndim == 2:
             return lambda g, x, y: np.outer(x, g)
         if x.ndim == 2 and y.ndim == 1:
-            return lambda g, x, y: g @ np.ascontiguousarray(x)
+            return lambda g, x, y: g @ x
     if _array(x) and _array(y) and x.ndim == 1 and y.ndim == 1 and _scalar(g):
         return lambda g, x, y: g * x
     _refuse("matmul_vjp_y", g, x, y)
@@ -358,6 +529,122 @@ def _transposed(x, axes=None):
     if _scalar(x) and _none(axes):
         return lambda x, axes=None: x
     _refuse("transpose", x, axes)
+def _tuple_impl(params, body_of, n, ns):
+    """A jitted-to-be function of `params` returning a tuple of `n` items, item k the
+    expression body_of(k) (for tuples of any length: Numba indexes a tuple statically)."""
+    items = ", ".join(body_of(k) for k in range(n)) + ("," if n == 1 else "")
+    exec(f"def impl({params}):\n    return ({items})\n", ns)
+    return ns["impl"]
+
+
+def _axis_zero(axis) -> bool:
+    """Whether `axis` is 0: left out (its default), or the literal 0."""
+    if isinstance(axis, types.Omitted):
+        return axis.value == 0
+    return (isinstance(axis, int) and axis == 0) or \
+        (isinstance(axis, types.IntegerLiteral) and axis.literal_value == 0)
+
+
+@overload(runtime.unconcatenate)
+def _unconcatenate(g, xs, axis=0):
+    if not _axis_zero(axis):
+        _refuse("unconcatenate along an axis other than 0", g, xs, axis)
+    if isinstance(xs, types.BaseTuple) and all(_array(x) for x in xs):
+        n = len(xs)
+        if _scalar(g):                   # the zero adjoint of any shape
+            return _tuple_impl("g, xs, axis=0", lambda k: f"np.zeros(xs[{k}].shape)", n,
+                               {"np": np})
+        if _array(g):
+            offs = "\n".join(f"    o{k + 1} = o{k} + xs[{k}].shape[0]" for k in range(n))
+            items = ", ".join(f"g[o{k}:o{k + 1}]" for k in range(n)) + ("," if n == 1 else "")
+            ns = {}
+            exec(f"def impl(g, xs, axis=0):\n    o0 = 0\n{offs}\n    return ({items})\n", ns)
+            return ns["impl"]
+    if isinstance(xs, types.List) and _array(xs.dtype) and _array(g):
+        def pieces(g, xs, axis=0):
+            out = []
+            o = 0
+            for x in xs:
+                out.append(g[o:o + x.shape[0]])
+                o += x.shape[0]
+            return out
+        return pieces
+    _refuse("unconcatenate", g, xs, axis)
+
+
+@_numba_overload(stack_arrays)
+def _stack_arrays(xs, axis=0):
+    if isinstance(xs, types.List) and _array(xs.dtype) and _axis_zero(axis):
+        def stack_list(xs, axis=0):
+            first = xs[0]
+            out = np.empty((len(xs),) + first.shape, first.dtype)
+            for k in range(len(xs)):
+                if xs[k].shape != first.shape:
+                    raise ValueError("all input arrays must have the same shape")
+                out[k] = xs[k]
+            return out
+        return stack_list
+    if isinstance(xs, types.BaseTuple):
+        if _axis_zero(axis):
+            return lambda xs, axis=0: np.stack(xs)
+        return lambda xs, axis=0: np.stack(xs, axis)
+    _refuse("np.stack", xs, axis)
+
+
+@overload(runtime.unstack)
+def _unstack(g, axis=0):
+    if _axis_zero(axis) and _array(g) and g.ndim >= 1:
+        return lambda g, axis=0: [g[k] for k in range(g.shape[0])]
+    _refuse("unstack", g, axis)
+
+
+@overload(runtime.add_items)
+def _add_items(a, b):
+    seq = (types.BaseTuple, types.List)
+    if isinstance(a, types.BaseTuple) and isinstance(b, types.BaseTuple) and len(a) == len(b):
+        return _tuple_impl("a, b", lambda k: f"add_items(a[{k}], b[{k}])", len(a),
+                           {"add_items": runtime.add_items})
+    if isinstance(a, types.List) and isinstance(b, types.List):
+        def lists(a, b):
+            return [runtime.add_items(a[k], b[k]) for k in range(len(a))]
+        return lists
+    if _scalar(a) and isinstance(b, seq):          # a zero adjoint adds nothing
+        def zero_a(a, b):
+            if a != 0:
+                raise ValueError("add_items: a number added to a sequence's adjoint")
+            return b
+        return zero_a
+    if isinstance(a, seq) and _scalar(b):
+        def zero_b(a, b):
+            if b != 0:
+                raise ValueError("add_items: a number added to a sequence's adjoint")
+            return a
+        return zero_b
+    if (_scalar(a) or _array(a)) and (_scalar(b) or _array(b)):
+        return lambda a, b: a + b
+    _refuse("add_items", a, b)
+
+
+@overload(runtime.unreduce_vjp)
+def _unreduce_vjp(h, g, axis=None, keepdims=False):
+    if not _none(axis):
+        _refuse("unreduce_vjp along an axis", h, g, axis)
+    if _scalar(g):
+        if _array(h):
+            return lambda h, g, axis=None, keepdims=False: np.sum(h)
+        if _scalar(h):
+            return lambda h, g, axis=None, keepdims=False: h
+    if _array(g) and _scalar(h):
+        return lambda h, g, axis=None, keepdims=False: np.full(g.shape, h)
+    if _array(g) and _array(h):
+        if g.ndim == h.ndim:
+            def same(h, g, axis=None, keepdims=False):
+                if h.shape == g.shape:
+                    return np.ascontiguousarray(h)
+                return np.full(g.shape, np.sum(h))
+            return same
+        return lambda h, g, axis=None, keepdims=False: np.full(g.shape, np.sum(h))
+    _refuse("unreduce_vjp", h, g, axis)
 
 
 @overload(runtime.stop_gradient)
@@ -365,4 +652,4 @@ def _stop_gradient(x):
     return lambda x: x
 
 
-__all__ = ["reversed_item", "shape_of"]
+__all__ = ["reversed_item", "shape_of", "stack_push", "stack_pop", "trip_count", "stack_arrays"]

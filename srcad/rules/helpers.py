@@ -236,7 +236,9 @@ NUMBA_HELPERS = frozenset({
     runtime.unbroadcast, runtime.bcast, runtime.zeros_like, runtime.grad_like,
     runtime.unreduce, runtime.matmul_vjp_x, runtime.matmul_vjp_y, runtime.items_of,
     runtime.index_add, runtime.tie_weight, runtime.pow_log, runtime.recip_or_zero,
-    runtime.inv_count, runtime.unindex, runtime.transposed, runtime.untranspose,
+    runtime.transposed, runtime.untranspose,
+    runtime.inv_count, runtime.unindex, runtime.unconcatenate, runtime.add_items,
+    runtime.unreduce_vjp, runtime.unstack,
     builtins.reversed, builtins.slice})
 for _r in _helper_rules():
     _r.numba = any(k in NUMBA_HELPERS for k in (_r.key if isinstance(_r.key, list) else [_r.key]))

@@ -201,3 +201,35 @@ def test_saddle_outer_gradient_goes_through_the_inner_maximisation(variant):
     start, x = np.array([1.0, 1.0]), np.array([0.3, -0.2])
     # the maximising y does not depend on x: the gradient of max_y f(x, y) is 2x
     np.testing.assert_allclose(gb_saddle.outer_grad(cost, mode)(x, start), 2 * x, rtol=1e-8)
+
+
+def test_tool_backend_follows_the_environment(monkeypatch):
+    """run.py --backend numba sets SRCAD_GRADBENCH_BACKEND, which the evals' modules read."""
+    import importlib
+    import tool_backend
+    monkeypatch.setenv("SRCAD_GRADBENCH_BACKEND", "numba")
+    assert importlib.reload(tool_backend).BACKEND == "numba"
+    monkeypatch.delenv("SRCAD_GRADBENCH_BACKEND")
+    assert importlib.reload(tool_backend).BACKEND == "python"
+
+
+@pytest.mark.parametrize("name", ["ode", "particle_force"])
+def test_numba_backend_equals_the_python_backend(name, tmp_path, monkeypatch):
+    """The objectives the numba backend compiles (ode; particle's inner gradient, the force),
+    on tiny inputs: the same gradient as the Python backend's (checked against finite
+    differences above)."""
+    numba = pytest.importorskip("numba", reason="the numba backend needs Numba")
+    import warnings
+    import srcad
+    warnings.simplefilter("ignore", numba.NumbaPerformanceWarning)   # undone by pytest
+    monkeypatch.setenv("SRCAD_CACHE_DIR", str(tmp_path))
+    if name == "ode":
+        import gb_ode
+        f, args = gb_ode.last, (rng.uniform(0.5, 1.5, size=5), 3)
+    else:
+        import gb_particle
+        f, args = gb_particle.potential, (np.array([1.5, 2.5]), 0.3)
+    want = srcad.grad(f)(*args)
+    np.testing.assert_allclose(want, numerical_grad(f, args, 0), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(srcad.grad(f, backend="numba")(*args), want, rtol=1e-12,
+                               atol=1e-14)
