@@ -8,7 +8,8 @@ Run single-threaded, with glibc's allocator kept from returning memory between c
 Rows are the rule tables' test samples (tests/rules/fixtures_numpy.py, fixtures_arrays.py
 and, with SciPy, fixtures_scipy.py: every rule has one), each scaled to medium size: every axis longer than
 1 grows by the same factor (shapes stay consistent for products and broadcasting), doubled
-while the largest argument has at most 10^5 entries and one primal call takes under 2 ms,
+while the largest argument has at most 10^5 entries, one primal call takes under 2 ms
+and autograd's VJP under 50 ms,
 and each array is redrawn uniformly between its sample's minimum and maximum (so it stays
 in the function's domain; well-conditioned matrices stay well-conditioned). A sample calls one or
 a few rules; the `rules` column names them. Columns:
@@ -20,10 +21,12 @@ a few rules; the `rules` column names them. Columns:
   jvp        srcad's forward-mode derivative along all float arguments (tangents of ones),
              and its ratio to autograd's JVP (autograd.make_jvp, along the first float
              argument for both) where autograd has one, else to its VJP (marked *)
-  peak       tracemalloc's peak of srcad's VJP call beyond what it returns, over the bytes
-             of the sample's inputs and output (a sample of several rules keeps each rule's
-             output for the reverse sweep, as autograd does), and autograd's peak alike:
-             a row whose peak is above 1 and above 1.25 times autograd's is flagged BIG
+  peak       the largest temporary of srcad's VJP call: tracemalloc's peak during the call,
+             less what is live before it and what it returns, over the bytes of the
+             sample's inputs and output (a sample of several rules keeps each rule's output
+             for the reverse sweep, as autograd does); `ag` is autograd's VJP alike, `jpeak`
+             srcad's JVP call (along all float arguments) alike. A row whose VJP or JVP peak
+             is above 1 (a temporary larger than the inputs and output) is flagged BIG
 Gradients are compared with autograd's before timing (MISMATCH rows are not timed).
 Samples that do not survive scaling (fixed indices, reshapes to fixed shapes, ...) are
 listed at the end, as are samples autograd cannot run. The known case of the issue,
@@ -55,6 +58,7 @@ from srcad import ir, lower, pipeline, rules  # noqa: E402
 LIMIT = 1.25
 TARGET = 100_000                      # entries of the largest argument, at most
 PRIMAL_LIMIT = 0.002                  # seconds of one primal call: no more growth beyond
+DERIVATIVE_LIMIT = 0.05               # seconds of one autograd VJP: no more growth beyond
 
 
 # ------------------------------------------------------------ the known case
@@ -70,10 +74,12 @@ def logreg_inputs(rng):
 
 
 # ------------------------------------------------------------ samples, scaled
-def scale_args(f, args, rng):
+def scale_args(f, args, rng, twin=None):
     """`args` with every axis longer than 1 grown by one factor, doubled while the largest
-    argument stays within TARGET entries and `f` takes under PRIMAL_LIMIT seconds, and
-    values redrawn within each array's range."""
+    argument stays within TARGET entries, `f` takes under PRIMAL_LIMIT seconds and
+    autograd's VJP of its `twin` under DERIVATIVE_LIMIT (its einsum of many operands
+    contracts them all at once, at the cost of the product of their sizes), and values
+    redrawn within each array's range."""
     arrays = [a for a in args if isinstance(a, np.ndarray) and a.ndim]
     if not arrays:
         return args
@@ -87,14 +93,32 @@ def scale_args(f, args, rng):
         try:
             with np.errstate(all="ignore"):
                 start = timeit.default_timer()
-                f(*candidate)
+                out = f(*candidate)
                 elapsed = timeit.default_timer() - start
         except Exception:
             break
         best = candidate
-        if elapsed > PRIMAL_LIMIT:
+        if elapsed > PRIMAL_LIMIT or twin is not None and \
+                autograd_seconds(twin, candidate, out) > DERIVATIVE_LIMIT:
             break
     return best
+
+
+def autograd_seconds(twin, args, out) -> float:
+    """Seconds of one autograd VJP of `twin` in its float arguments (0 where it fails)."""
+    import autograd
+    positions = tuple(i for i, a in enumerate(args) if isinstance(a, float) or (
+        isinstance(a, np.ndarray) and a.dtype.kind == "f"))
+    if not positions or not isinstance(out, (float, np.ndarray, np.generic)):
+        return 0.0
+    start = timeit.default_timer()
+    try:
+        with np.errstate(all="ignore"):
+            pullback, _ = autograd.make_vjp(twin, positions)(*args)
+            pullback(np.ones_like(out, dtype=float) if np.ndim(out) else 1.0)
+    except Exception:
+        return 0.0
+    return timeit.default_timer() - start
 
 
 def redraw(a, shape, rng):
@@ -139,9 +163,16 @@ def samples(with_scipy: bool):
         twin = autograd_twins(fx, repl)
         for f, argsets in fx.SAMPLES:
             ok = f.__name__ not in fx.AUTOGRAD_LACKS
-            largest = max(argsets, key=lambda a: sum(np.size(x) for x in a))
+            largest = max(argsets, key=lambda a: sum(map(entries, a)))
             out.append((f.__name__, f, getattr(twin, f.__name__) if ok else None, largest))
     return out
+
+
+def entries(value) -> int:
+    """The entries of an array, a number, or a list or tuple of them (other objects: 1)."""
+    if isinstance(value, (list, tuple)):
+        return sum(map(entries, value))
+    return int(np.size(value)) if isinstance(value, (np.ndarray, np.generic, float, int)) else 1
 
 
 def rule_names(f) -> str:
@@ -220,10 +251,14 @@ def measure(name, f, twin, args, opts, positions=None):
         fwd = pipeline.get(f, "forward", positions, kinds).func
         tangents = [1.0 if isinstance(args[i], float) else np.ones_like(args[i])
                     for i in positions]
-        ours = rev(*args, g)
+        try:
+            ours = rev(*args, g)
+        except Exception as e:                   # (np.linalg.eig of a complex spectrum)
+            return None, f"srcad raises {type(e).__name__} at this size"
         fns = {"vjp": lambda: rev(*args, g), "jvp": lambda: fwd(*args, *tangents)}
         row = {"name": name, "rules": rule_names(f),
-               "peak": peak_ratio(lambda: rev(*args, g), args, out)}
+               "peak": peak_ratio(lambda: rev(*args, g), args, out),
+               "jpeak": peak_ratio(lambda: fwd(*args, *tangents), args, out)}
         if twin is None:
             row.update(round_robin(fns, opts.repeats, opts.budget))
             return row, None
@@ -286,7 +321,7 @@ def main(argv=None):
     import autograd.numpy as anp
     cases = [("logreg", logreg, types.FunctionType(logreg.__code__, {**globals(), "np": anp}),
               logreg_inputs(rng), (0,))]               # the gradient in w alone
-    cases += [(n, f, t, scale_args(f, a, rng), None) for n, f, t, a in samples(with_scipy)]
+    cases += [(n, f, t, scale_args(f, a, rng, t), None) for n, f, t, a in samples(with_scipy)]
     only = set(filter(None, opts.only.split(",")))
     rows, left_out = [], []
     for name, f, twin, args, positions in cases:
@@ -299,7 +334,7 @@ def main(argv=None):
         else:
             rows.append(row)
     print(f"{'sample':28} {'vjp':>9} {'autograd':>9} {'ratio':>6} {'jvp':>9} {'ratio':>6} "
-          f"{'peak':>5} {'ag':>5}  rules")
+          f"{'peak':>5} {'ag':>5} {'jpeak':>5}  rules")
     slow, big = [], []
     for r in rows:
         ag = r.get("autograd")
@@ -313,17 +348,26 @@ def main(argv=None):
             flag += " SLOW"
             slow.append(r["name"])
         ag_peak = r.get("ag_peak")
-        if r["peak"] > 1.0 and (ag_peak is None or r["peak"] > LIMIT * ag_peak):
+        if max(r["peak"], r["jpeak"]) > 1.0:
             flag += " BIG"
             big.append(r["name"])
         agp = f"{ag_peak:5.2f}" if ag_peak is not None else "     "
         print(f"{r['name']:28} {fmt(r['vjp']):>9} {fmt(ag) if ag else r.get('note', 'n/a'):>9} "
-              f"{ratio:>6} {fmt(r['jvp']):>9} {jratio:>6} {r['peak']:5.2f} {agp}  "
+              f"{ratio:>6} {fmt(r['jvp']):>9} {jratio:>6} {r['peak']:5.2f} {agp} {r['jpeak']:5.2f}  "
               f"{r['rules']}{flag}")
     print(f"\n{len(slow)} of {sum(1 for r in rows if r.get('autograd'))} samples timed against "
           f"autograd are above {LIMIT}x: {', '.join(slow) or 'none'}")
-    print(f"{len(big)} of {len(rows)} samples hold temporaries beyond their inputs and output "
-          f"(and autograd's): {', '.join(big) or 'none'}")
+    print(f"{len(big)} of {len(rows)} samples hold a temporary larger than their inputs and "
+          f"output: {', '.join(big) or 'none'}")
+    if rows:
+        worst_t = max((r for r in rows if r.get("autograd")), key=lambda r: r["vjp"] / r["autograd"],
+                      default=None)
+        worst_m = max(rows, key=lambda r: max(r["peak"], r["jpeak"]))
+        if worst_t is not None:
+            print(f"worst time ratio: {worst_t['vjp'] / worst_t['autograd']:.2f} "
+                  f"({worst_t['name']})")
+        print(f"worst memory ratio: {max(worst_m['peak'], worst_m['jpeak']):.2f} "
+              f"({worst_m['name']})")
     if left_out:
         print("\nnot timed: " + "; ".join(f"{n} ({why})" for n, why in left_out))
     return 1 if slow or big else 0

@@ -1310,6 +1310,8 @@ class _Lowerer:
         method = isinstance(obj, types.MethodType) and isinstance(obj.__func__, types.FunctionType)
         user = rule is None and (isinstance(obj, types.FunctionType) or
                                  hasattr(obj, "__srcad_transform__") or method)
+        if isinstance(rule, rules.FunctionRule):     # odeint(func, ...): the rule lowers it
+            return rule.lower_call(self, args, kwargs, node, dest, text)
         if fvs and not (user and isinstance(obj, types.FunctionType) and
                         not hasattr(obj, "__srcad_transform__")):
             raise self.error(UnsupportedSyntaxError, f"the function value {fvs[0].label} passed "

@@ -1009,7 +1009,7 @@ def einsum_jvp(k, t, *args):
     spec, ops, index = _einsum_split(args)
     i = index[k]
     ops[i] = np.broadcast_to(t, np.shape(ops[i]))
-    return np.einsum(spec, *ops)
+    return np.einsum(spec, *ops, optimize=len(ops) > 2)
 
 
 def einsum_jvp_pair(k, t, j, s, *args):
@@ -1046,7 +1046,9 @@ def einsum_vjp(k, g, *args):
     unique = list(dict.fromkeys(mine))
     reach = [c for c in unique if c in known]
     spec = ",".join(["".join(out)] + ["".join(t) for t, _ in others]) + "->" + "".join(reach)
-    r = np.einsum(spec, g, *[o for _, o in others])
+    # (contracted pairwise for three operands or more, as the primal's optimize=True
+    # does: one einsum over all letters at once costs their product)
+    r = np.einsum(spec, g, *[o for _, o in others], optimize=len(others) > 1)
     # size of each letter as operand k sees it (1 where it broadcast)
     size = {c: n for c, n in zip(mine, shape)}
     # letters summed only inside operand k: the adjoint is constant along them

@@ -511,6 +511,15 @@ class PartialRule(Rule):
                 if p in self.vjp or p in self.jvp or p in self.refused]
 
 
+class FunctionRule(Rule):
+    """A function taking the user's function as its first argument (scipy.integrate.odeint):
+    the lowering hands each call, with the function value srcad knows (funcs.FuncVal), to
+    `lower_call`, which lowers it to calls of ordinary rules; the rule has no templates."""
+
+    def lower_call(self, low, args: list, kwargs: dict, node, dest, text):
+        raise NotImplementedError
+
+
 def refuse(rule: Rule, *params: str) -> Rule:
     """`rule`, refusing to differentiate `params`."""
     rule.__class__ = PartialRule
@@ -550,6 +559,7 @@ def load_scipy() -> list:
         from . import scipy_special  # noqa: F401  (first: it names the SciPy helpers)
         from . import scipy_linalg, scipy_stats  # noqa: F401
         from . import scipy_signal  # noqa: F401
+        from . import scipy_integrate  # noqa: F401
         LAZY_RULES.extend(r for r in all_rules() if id(r) not in before)
         for r in LAZY_RULES:          # Numba compiles no SciPy function
             r.numba = False

@@ -3,6 +3,7 @@ srcad reads; tests/rules/test_scipy_rules.py checks each against finite differen
 modes, against autograd.scipy where it has the function, and with float32 inputs.
 Inputs stay inside each function's domain and away from its poles."""
 import numpy as np
+import scipy.integrate as si
 import scipy.linalg as sl
 import scipy.signal as ss
 import scipy.special as sp
@@ -15,7 +16,10 @@ SAMPLES = []                      # (function, [argument tuples])
 AUTOGRAD_LACKS = {}               # function name -> why autograd is no oracle for it
 AUTOGRAD_WRT = {}                 # function name -> the arguments autograd differentiates
 UNREACHABLE = {"lead_axis": "called only by generated code (dirichlet's derivative)",
-               "keep_axes": "called only by generated code (logsumexp's derivative)"}
+               "keep_axes": "called only by generated code (logsumexp's derivative)",
+               "scipy.integrate.odeint": "lowered to odeint_call (the sample si_odeint calls)",
+               "odeint_vjp": "called only by generated code (odeint's adjoint)",
+               "odeint_jvp": "called only by generated code (odeint's tangent)"}
 
 
 def sample(*argsets):
@@ -370,3 +374,17 @@ lacks("autograd does not unbox keyword arguments of scipy.stats (st_norm_positio
       "checked)", st_norm)
 lacks("autograd's gamma takes no loc or scale (st_gamma_standard is checked)", st_gamma)
 AUTOGRAD_WRT.update(st_t=[0], st_gamma_standard=[0], st_beta=[0], st_poisson=[])
+
+
+# ============================================================ scipy.integrate
+def _decay(y, t, k, w):
+    return -k * y + np.sin(w * t) * y[::-1]
+
+
+@sample((np.array([1.0, 0.5]), 0.7, 1.3, np.linspace(0.0, 1.0, 4)))
+def si_odeint(y0, k, w, t):
+    return si.odeint(_decay, y0, t, args=(k, w), rtol=1e-10, atol=1e-10)
+
+
+lacks("its odeint is autograd.scipy.integrate's, compared in tests/rules/test_odeint.py",
+      si_odeint)
