@@ -207,7 +207,8 @@ def unstar(helper, parsed, nvar: int, kwnames: tuple):
     if args.kwarg:
         items = [fresh(f"{args.kwarg.id}_{k}") for k in kwnames]
         params += items
-        prelude.append(f"{args.kwarg.id} = {{{', '.join(f'{k!r}: {i}' for k, i in zip(kwnames, items))}}}")
+        pairs = ", ".join(f"{k!r}: {i}" for k, i in zip(kwnames, items))
+        prelude.append(f"{args.kwarg.id} = {{{pairs}}}")
     func = _rebuilt(helper, parsed, params, prelude, {})
     try:
         _SPECS[key] = func

@@ -1504,8 +1504,9 @@ class _Lowerer:
         return self.call_prim(opaque, args, kwargs, dest=dest)
 
     def unstarred_call(self, obj, args, kwargs, node, dest, text):
-        """A call of user function `obj` that has `*args` or `**kwargs` parameters: a call of its copy taking them positionally (funcs.unstar), passed the
-        tuple and the dict Python would bind, every other parameter given or defaulted."""
+        """A call of user function `obj` that has `*args` or `**kwargs` parameters: a call
+        of its copy taking them positionally (funcs.unstar), passed the items of the tuple
+        and the dict Python would bind, every other parameter given or defaulted."""
         from .frontend import parse
         try:
             sig = inspect.signature(obj)
