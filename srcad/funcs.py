@@ -166,10 +166,68 @@ def specialize(helper, parsed, fparams: dict, line: int):
             mk = fresh(f"{p}_make")
             makers[mk] = Maker(fv.layout())
             prelude.append(f"{p} = {mk}({', '.join(cap)})")
+    func = _rebuilt(helper, parsed, new_params, prelude, makers)
+    try:
+        _SPECS[key] = func
+    except TypeError:
+        pass
+    return func
+
+
+def unstar(helper, parsed, nvar: int, kwnames: tuple):
+    """`helper` for a call passing `nvar` items to its `*args` and the keywords `kwnames`
+    to its `**kwargs`: every parameter positional (`def h(a, *xs, k=1, **kw)` called as
+    `h(a, u, v, k=2, c=w)` is `def h(a, xs_0, xs_1, k, kw_c)`), the tuple and the dict
+    rebuilt first thing (`xs = (xs_0, xs_1); kw = {'c': kw_c}`), so their lengths and keys
+    are known inside. Memoised per code and call shape."""
+    key = ("unstar", helper, helper.__code__, helper.__defaults__, nvar, kwnames)
+    try:
+        found = _SPECS.get(key)
+    except TypeError:
+        found = None
+    if found is not None:
+        return found
+    args = parsed.tree.args
+    params = [a.id for a in list(args.posonlyargs) + list(args.args)]
+    taken = set(params) | {n.id for n in gast.walk(parsed.tree) if isinstance(n, gast.Name)}
+
+    def fresh(base):
+        k, name = 0, base
+        while name in taken:
+            k += 1
+            name = f"{base}_{k}"
+        taken.add(name)
+        return name
+    prelude = []
+    if args.vararg:
+        items = [fresh(f"{args.vararg.id}_{i}") for i in range(nvar)]
+        params += items
+        prelude.append(f"{args.vararg.id} = ({''.join(i + ', ' for i in items)})")
+    params += [a.id for a in args.kwonlyargs]
+    if args.kwarg:
+        items = [fresh(f"{args.kwarg.id}_{k}") for k in kwnames]
+        params += items
+        pairs = ", ".join(f"{k!r}: {i}" for k, i in zip(kwnames, items))
+        prelude.append(f"{args.kwarg.id} = {{{pairs}}}")
+    func = _rebuilt(helper, parsed, params, prelude, {})
+    try:
+        _SPECS[key] = func
+    except TypeError:
+        pass
+    return func
+
+
+def _rebuilt(helper, parsed, new_params, prelude, makers):
+    """`helper`'s body under the header `def name(*new_params)`, `prelude` its first line,
+    compiled at the user's lines (so messages name them) with `makers` as closure cells."""
+    tree = parsed.tree
     first = parsed.lineno(tree)
     fn = gast.gast_to_ast(tree)
     header = f"def {tree.name}({', '.join(new_params)}):"
-    lines = [""] * (first - 1) + [header, "    " + "; ".join(prelude)]
+    if first > 1:                      # the prelude on the def's line: the body keeps its lines
+        lines = [""] * (first - 2) + [header, "    " + "; ".join(prelude or ["pass"])]
+    else:
+        lines = [header, "    " + "; ".join(prelude or ["pass"])]
     for s in fn.body:
         text = textwrap.indent(ast.unparse(s), "    ").splitlines()
         at = s.lineno + parsed.line_offset
@@ -190,8 +248,73 @@ def specialize(helper, parsed, fparams: dict, line: int):
     func.__qualname__ = getattr(helper, "__qualname__", tree.name)
     from .frontend import GENERATED
     GENERATED[fcode] = text
-    try:
-        _SPECS[key] = func
-    except TypeError:
-        pass
+    return func
+
+
+class JacobianOf:
+    """`srcad.jacfwd(g)`, `srcad.jacrev(g)` or `srcad.hessian(g)` as a function value inside
+    a differentiated function: a call is a call of a helper written with the transforms srcad
+    differentiates inside (`jvp` per input direction, `vjp`'s pullback per output entry,
+    `jacfwd` of `grad`), passed g as a function value (`jacobian_helper`)."""
+
+    def __init__(self, kind: str, wrt: int, inner: FuncVal):
+        self.kind, self.wrt, self.inner = kind, wrt, inner
+        self.__name__ = f"{kind}_of"
+
+
+_JACOBIANS: dict = {}
+
+
+def jacobian_helper(kind: str, wrt: int, nargs: int):
+    """The Python function computing `srcad.<kind>(g, wrt)(a0, ..., a<nargs-1>)` for an
+    array (or float) argument `a<wrt>` and an array output, as srcad differentiates it:
+    columns of jvp for jacfwd, rows of the vjp pullback for jacrev, jacfwd of grad for
+    hessian. Compiled once per shape of call; srcad reads it from GENERATED."""
+    key = (kind, wrt, nargs)
+    if key in _JACOBIANS:
+        return _JACOBIANS[key]
+    import srcad
+    from .frontend import GENERATED
+    a = [f"a{i}" for i in range(nargs)]
+    args, x = ", ".join(a), a[wrt]
+    if kind == "jacfwd":
+        seeds = ", ".join("np.reshape(eye[k], np.shape(x))" if i == wrt else f"{v} * 0.0"
+                          for i, v in enumerate(a))
+        text = f"""def jacfwd_of(g, {args}):
+    out = g({args})
+    x = {x}
+    assert isinstance(x, (float, np.ndarray)) and isinstance(out, (float, np.ndarray)), \\
+        "srcad.jacfwd inside a differentiated function takes an array or float argument and output"
+    n = np.size(x)
+    eye = np.eye(n)
+    columns = []
+    for k in range(n):
+        columns.append(np.ravel(srcad.jvp(g, ({args},), ({seeds},))[1]))
+    return np.reshape(np.stack(columns, axis=-1), np.shape(out) + np.shape(x))
+"""
+        env = {}
+    elif kind == "jacrev":
+        text = f"""def jacrev_of(g, {args}):
+    out, pullback = srcad.vjp(g, {args})
+    assert isinstance({x}, (float, np.ndarray)) and isinstance(out, (float, np.ndarray)), \\
+        "srcad.jacrev inside a differentiated function takes an array or float argument and output"
+    n = np.size(out)
+    eye = np.eye(n)
+    rows = []
+    for k in range(n):
+        rows.append(np.ravel(pullback(np.reshape(eye[k], np.shape(out)))[{wrt}]))
+    return np.reshape(np.stack(rows), np.shape(out) + np.shape({x}))
+"""
+        env = {}
+    else:
+        text = f"""def hessian_of(g, {args}):
+    return jacfwd_of(srcad.grad(g, wrt={wrt}), {args})
+"""
+        env = {"jacfwd_of": jacobian_helper("jacfwd", wrt, nargs)}
+    namespace = {"np": np, "srcad": srcad, **env}
+    code = compile(text, f"<srcad {kind} inside a derivative>", "exec")
+    fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    func = types.FunctionType(fcode, namespace, fcode.co_name)
+    GENERATED[fcode] = text
+    _JACOBIANS[key] = func
     return func

@@ -119,6 +119,8 @@ def lower_comprehension(low, node, items: str | None = None):
                         "comprehension", node)
     if items is None:
         items = low.new_local("items")
+        if isinstance(node, gast.DictComp):
+            low.containers.add(items)           # built by d[k] = v as a new value
     try:
         stmts = comprehension_loop(node, items)
     except UnsupportedSyntaxError as e:
@@ -225,6 +227,9 @@ def call(low, obj, node, dest):
         kwargs = {k.arg: low.expr(k.value) for k in node.keywords}
         return low.call_prim(low.opaque(obj, obj.__name__, None, rules.NONE), args, kwargs,
                              dest=dest)
+    if obj is builtins.list and len(node.args) == 1 and not node.keywords and \
+            _zip_call(low, node.args[0]):
+        return low.expr(node.args[0], dest=dest)         # list(zip(a, b)): zip's list
     if obj is builtins.list and len(node.args) == 1 and not node.keywords:
         # list(xs) is [v for v in xs]: a new list of xs's items (a dict's keys)
         item = low.new_local("item")
@@ -233,7 +238,114 @@ def call(low, obj, node, dest):
         return lower_comprehension(low, _at(comp, node))
     if obj is builtins.sorted and len(node.args) == 1:
         return sorted_(low, node, dest)
+    if obj is builtins.sum and (len(node.args) == 2 or node.keywords):
+        return sum_start(low, node, dest)
+    if obj is builtins.zip and node.args and not node.keywords:
+        # zip(a, b) as a value: the list of its tuples, [(u, v) for u, v in zip(a, b)]
+        items = [low.new_local("item") for _ in node.args]
+        comp = gast.ListComp(elt=gast.Tuple(elts=[_name(i) for i in items], ctx=gast.Load()),
+                             generators=[gast.comprehension(target=gast.Tuple(
+                                 elts=[_name(i, store=True) for i in items], ctx=gast.Store()),
+                                 iter=node, ifs=[], is_async=0)])
+        return lower_comprehension(low, _at(comp, node))
+    if obj is builtins.dict and len(node.args) == 1 and not node.keywords and \
+            _pairs(low, node.args[0]):
+        # dict(zip(keys, values)), dict(d.items()), dict([(k, v), ...]): {k: v for k, v in ...}
+        k, v = low.new_local("key"), low.new_local("value")
+        comp = gast.DictComp(key=_name(k), value=_name(v), generators=[gast.comprehension(
+            target=gast.Tuple(elts=[_name(k, store=True), _name(v, store=True)],
+                              ctx=gast.Store()), iter=node.args[0], ifs=[], is_async=0)])
+        return lower_comprehension(low, _at(comp, node))
     return None
+
+
+def sum_start(low, node, dest):
+    """`sum(xs, start)` as Python adds: `total = start; for item in xs: total = total +
+    item` (left to right, from start)."""
+    kw = {k.arg: k.value for k in node.keywords}
+    if set(kw) - {"start"} or len(node.args) + len(kw) != 2 or not node.args:
+        raise low.error(UnsupportedSyntaxError, "sum() takes an iterable and a start value",
+                        node)
+    start = node.args[1] if len(node.args) == 2 else kw["start"]
+    total, item = low.new_local("total"), low.new_local("item")
+    stmts = [gast.Assign(targets=[_name(total, store=True)], value=start, type_comment=None),
+             gast.For(target=_name(item, store=True), iter=node.args[0], body=[gast.Assign(
+                 targets=[_name(total, store=True)], value=gast.BinOp(
+                     left=_name(total), op=gast.Add(), right=_name(item)), type_comment=None)],
+                 orelse=[], type_comment=None)]
+    for st in stmts:
+        low.stmt(_at(st, node))
+    out = low.name(_name(total))
+    if dest is not None:
+        low.emit(ir.Assign(dest, out, low.p.lineno(node)))
+        return ir.Name(dest)
+    return out
+
+
+def _zip_call(low, arg) -> bool:
+    return isinstance(arg, gast.Call) and isinstance(arg.func, gast.Name) and \
+        arg.func.id not in low.locals and arg.func.id not in low.funcvals and \
+        low.callee(arg.func) is builtins.zip
+
+
+def _pairs(low, arg) -> bool:
+    """Whether `arg` surely gives (key, value) pairs: zip(a, b), d.items(), or a list
+    display or comprehension of pairs."""
+    if _zip_call(low, arg):
+        return len(arg.args) == 2
+    if isinstance(arg, gast.Call) and isinstance(arg.func, gast.Attribute):
+        return arg.func.attr == "items" and not arg.args
+    if isinstance(arg, gast.List):
+        return all(isinstance(e, gast.Tuple) and len(e.elts) == 2 for e in arg.elts)
+    return isinstance(arg, gast.ListComp) and isinstance(arg.elt, gast.Tuple) and \
+        len(arg.elt.elts) == 2
+
+
+def spread_dict(low, node, dest):
+    """`{**d, "k": v}` as the loop a person would write (`out = {}; for key in d: out[key] =
+    d[key]; out["k"] = v`), in order, later keys replacing earlier ones."""
+    out = low.new_local("merged")
+    low.containers.add(out)
+    stmts = [gast.Assign(targets=[_name(out, store=True)], value=gast.Dict(keys=[], values=[]),
+                         type_comment=None)]
+    for k, v in zip(node.keys, node.values):
+        if k is None:
+            src = _local_list(low, v, node, "spread")
+            key = low.new_local("key")
+            stmts.append(gast.For(target=_name(key, store=True), iter=_name(src), body=[
+                gast.Assign(targets=[gast.Subscript(value=_name(out), slice=_name(key),
+                                                    ctx=gast.Store())],
+                            value=gast.Subscript(value=_name(src), slice=_name(key),
+                                                 ctx=gast.Load()), type_comment=None)],
+                orelse=[], type_comment=None))
+        else:
+            stmts.append(gast.Assign(targets=[gast.Subscript(value=_name(out), slice=k,
+                                                             ctx=gast.Store())],
+                                     value=v, type_comment=None))
+    for st in stmts:
+        low.stmt(_at(st, node))
+    res = low.name(_name(out))
+    if dest is not None:
+        low.emit(ir.Assign(dest, res, low.p.lineno(node)))
+        return ir.Name(dest)
+    return res
+
+
+def dict_get(low, node, dest):
+    """`d.get(k, default)` of a local or argument d, with a name or constant key, as
+    `d[k] if k in d else default`, or None for another call."""
+    func = node.func
+    if not (isinstance(func, gast.Attribute) and func.attr == "get" and
+            isinstance(func.value, gast.Name) and func.value.id in low.locals and
+            func.value.id not in low.funcvals and 1 <= len(node.args) <= 2 and
+            not node.keywords and isinstance(node.args[0], (gast.Name, gast.Constant))):
+        return None
+    default = node.args[1] if len(node.args) == 2 else gast.Constant(value=None, kind=None)
+    key = node.args[0]
+    test = gast.Compare(left=key, ops=[gast.In()], comparators=[func.value])
+    pick = gast.IfExp(test=test, body=gast.Subscript(value=func.value, slice=key,
+                                                     ctx=gast.Load()), orelse=default)
+    return low.expr(_at(pick, node), dest=dest)
 
 
 def sort_order(xs, reverse=False):
@@ -348,6 +460,94 @@ def insert(low, call_node, xs: str):
     low.mark_inplace(xs, old)
 
 
+def _store(d, key, value):
+    return gast.Assign(targets=[gast.Subscript(value=_name(d), slice=key, ctx=gast.Store())],
+                       value=value, type_comment=None)
+
+
+def dict_method(low, call_node, target=None) -> bool:
+    """`d.update(...)`, `d.setdefault(k, v)` on a dict the function builds (in
+    `low.containers`: its item assignments are new values), as the item assignments a
+    person would write; `v = d.setdefault(k, v)` assigns `target`. False for other calls
+    (a dict argument's update would change the caller's dict: left to the method call,
+    refused where a derivative flows)."""
+    func = call_node.func
+    if not (isinstance(func, gast.Attribute) and func.attr in ("update", "setdefault") and
+            isinstance(func.value, gast.Name) and func.value.id in low.containers):
+        return False
+    d = func.value.id
+    if func.attr == "update":
+        if len(call_node.args) > 1 or target is not None:
+            return False
+        stmts = []
+        for arg in call_node.args:
+            if isinstance(arg, gast.Dict) and all(k is not None for k in arg.keys):
+                stmts += [_store(d, k, v) for k, v in zip(arg.keys, arg.values)]
+            elif _pairs(low, arg):
+                k, v = low.new_local("key"), low.new_local("value")
+                stmts.append(gast.For(target=gast.Tuple(elts=[_name(k, store=True), _name(
+                    v, store=True)], ctx=gast.Store()), iter=arg, body=[
+                    _store(d, _name(k), _name(v))], orelse=[], type_comment=None))
+            else:
+                src = _local_list(low, arg, call_node, "other")
+                k = low.new_local("key")
+                stmts.append(gast.For(target=_name(k, store=True), iter=_name(src), body=[
+                    _store(d, _name(k), gast.Subscript(value=_name(src), slice=_name(k),
+                                                        ctx=gast.Load()))],
+                    orelse=[], type_comment=None))
+        stmts += [_store(d, gast.Constant(value=k.arg, kind=None), k.value)
+                  for k in call_node.keywords if k.arg is not None]
+        if any(k.arg is None for k in call_node.keywords):
+            return False
+    else:
+        if call_node.keywords or not 1 <= len(call_node.args) <= 2:
+            return False
+        key = call_node.args[0]
+        if not isinstance(key, (gast.Name, gast.Constant)):
+            key = _name(_local_list(low, key, call_node, "key"))
+        default = call_node.args[1] if len(call_node.args) == 2 else \
+            gast.Constant(value=None, kind=None)
+        missing = gast.Compare(left=key, ops=[gast.NotIn()], comparators=[_name(d)])
+        stmts = [gast.If(test=missing, body=[_store(d, key, default)], orelse=[])]
+        if target is not None:
+            stmts.append(gast.Assign(targets=[target], value=gast.Subscript(
+                value=_name(d), slice=key, ctx=gast.Load()), type_comment=None))
+    for st in stmts:
+        low.stmt(_at(st, call_node))
+    return True
+
+
+def pop_at(low, call_node, target=None) -> bool:
+    """`v = xs.pop(i)` (or `xs.pop(i)`) of a list the function builds: `v = xs[i]; xs =
+    xs[:i] + xs[i:][1:]` (any i, negative too); False for another call."""
+    func = call_node.func
+    if not (isinstance(func, gast.Attribute) and func.attr == "pop" and
+            isinstance(func.value, gast.Name) and len(call_node.args) == 1 and
+            not call_node.keywords and func.value.id in low.locals and
+            low.version.get(func.value.id) in low.seq_names):
+        return False
+    xs = func.value.id
+    at = call_node.args[0]
+    if not isinstance(at, (gast.Name, gast.Constant)):
+        at = _name(_local_list(low, at, call_node, "at"))
+
+    def part(lower, upper, of=None):
+        return gast.Subscript(value=of or _name(xs), slice=gast.Slice(
+            lower=lower, upper=upper, step=None), ctx=gast.Load())
+    stmts = []
+    if target is not None:
+        stmts.append(gast.Assign(targets=[target], value=gast.Subscript(
+            value=_name(xs), slice=at, ctx=gast.Load()), type_comment=None))
+    rest = gast.BinOp(left=part(None, at), op=gast.Add(),
+                      right=part(gast.Constant(value=1, kind=None), None, part(at, None)))
+    stmts.append(gast.Assign(targets=[_name(xs, store=True)], value=rest, type_comment=None))
+    old = low.name(_name(xs))
+    for st in stmts:
+        low.stmt(_at(st, call_node))
+    low.mark_inplace(xs, old)
+    return True
+
+
 # ---------------------------------------------------------------- statements
 
 def assertion_failed(*message):
@@ -395,6 +595,48 @@ def with_(low, s, line):
         low.stmt(b)
     for cm in reversed(managers):
         low.call_prim(low.opaque(exit_context, "exit_context", None, rules.NONE), [cm])
+
+
+def raise_exception(exc):
+    """What `raise exc` does: a statement of the primal, kept in the forward sweep."""
+    raise exc
+
+
+def raise_(low, s, line):
+    """`raise E(...)` (a check on the inputs, a refused case) raises as in the primal, in
+    the forward sweep; a bare `raise` and `raise ... from ...` are refused (srcad runs a
+    try/except block as one call, where they belong)."""
+    if s.exc is None or s.cause is not None:
+        raise low.error(UnsupportedSyntaxError, "a bare raise or raise ... from ... is not "
+                        "supported outside a try/except block", s)
+    exc = low.expr(s.exc)
+    low.call_prim(low.opaque(raise_exception, "raise_exception", "an exception made from a "
+                             "value that carries a derivative is not supported"), [exc])
+
+
+def starred_target(low, target, value, line):
+    """`first, *rest, last = seq` as `first = seq[0]; rest = list(seq[1:-1]); last =
+    seq[-1]` (rest a list, as Python makes it), seq evaluated once."""
+    elts = target.elts
+    k = next(i for i, t in enumerate(elts) if isinstance(t, gast.Starred))
+    m = len(elts) - k - 1
+    seq = _local_list(low, value, target, "unpacked")
+
+    def const(v):
+        return gast.Constant(value=v, kind=None)
+    stmts = [gast.Assign(targets=[t], value=gast.Subscript(value=_name(seq), slice=const(i),
+                                                           ctx=gast.Load()), type_comment=None)
+             for i, t in enumerate(elts[:k])]
+    middle = gast.Subscript(value=_name(seq), slice=gast.Slice(
+        lower=const(k) if k else None, upper=const(-m) if m else None, step=None),
+        ctx=gast.Load())
+    stmts.append(gast.Assign(targets=[elts[k].value], value=gast.Call(
+        func=_name("list"), args=[middle], keywords=[]), type_comment=None))
+    stmts += [gast.Assign(targets=[t], value=gast.Subscript(value=_name(seq), slice=const(
+        j - m), ctx=gast.Load()), type_comment=None) for j, t in enumerate(elts[k + 1:])]
+    _builtin_names(low, target, "list")
+    for st in stmts:
+        low.stmt(_at(st, target))
 
 
 def delete(low, s, line):

@@ -172,6 +172,9 @@ class _Lowerer:
         self.merge_names: set = set()
         self.deleted: set = set()        # user variables unbound by `del` (not assigned since)
         self.funcvals: dict = {}         # name -> the function value it holds (funcs.FuncVal)
+        self.seq_names: set = set()      # SSA names a list- or tuple-making operation assigns
+        self.seq_len: dict = {}          # SSA name -> the length of the display it holds
+        self.dict_keys: dict = {}        # SSA name -> the constant keys of the dict it holds
         for p, obj in parsed.statics.items():
             self.funcvals[p] = FuncVal(obj, label=p, root=ir.Name(p))
         self.body: list = []
@@ -259,6 +262,17 @@ class _Lowerer:
         for t in ir.targets(s):
             for key in self.cse_reads.pop(t, ()):
                 self.cse.pop(key, None)
+            self.seq_names.discard(t)
+            self.seq_len.pop(t, None)
+            self.dict_keys.pop(t, None)
+        if isinstance(s, ir.Assign) and isinstance(s.target, str) and \
+                isinstance(s.value, ir.Name) and s.value.id in self.seq_names:
+            self.seq_names.add(s.target)           # a copy of a list or tuple
+            if s.value.id in self.seq_len:
+                self.seq_len[s.target] = self.seq_len[s.value.id]
+        if isinstance(s, ir.Assign) and isinstance(s.target, str) and \
+                isinstance(s.value, ir.Name) and s.value.id in self.dict_keys:
+            self.dict_keys[s.target] = self.dict_keys[s.value.id]
         self.body.append(s)
 
     def forget_reuse(self):
@@ -298,7 +312,8 @@ class _Lowerer:
                 self.call_prim(LIST_APPEND, [xs, v], dest=self.target_name(func.value.id))
                 self.mark_inplace(func.value.id, xs)
                 return
-            if self.inplace_call(s.value):
+            if self.inplace_call(s.value) or idioms.dict_method(self, s.value) or \
+                    idioms.pop_at(self, s.value):
                 return
             self.expr(s.value)
             return
@@ -407,6 +422,9 @@ class _Lowerer:
 
     def visit_Delete(self, s, line):
         idioms.delete(self, s, line)
+
+    def visit_Raise(self, s, line):
+        idioms.raise_(self, s, line)
 
     def visit_Try(self, s, line):
         idioms.try_(self, s, line)
@@ -610,7 +628,7 @@ class _Lowerer:
         fv = self.unpartial(fv)
         args = list(fv.pre) + [self.arg(a) for a in node.args]
         kwargs = {**fv.kw, **{k.arg: self.arg(k.value) for k in node.keywords}}
-        if fv.extras:
+        if fv.extras or fv.defaults:            # a lifted def: its own parameters completed
             for k in range(len(args), fv.nown):
                 name = fv.names[k]
                 if name in kwargs:
@@ -695,6 +713,9 @@ class _Lowerer:
                            dest=self.target_name(value.func.value.id))
             self.mark_inplace(value.func.value.id, xs)
             return
+        if isinstance(target, gast.Name) and isinstance(value, gast.Call) and \
+                (idioms.dict_method(self, value, target) or idioms.pop_at(self, value, target)):
+            return
         if isinstance(target, gast.Name) and isinstance(value, (gast.ListComp, gast.DictComp)) \
                 and target.id not in {n.id for n in gast.walk(value) if isinstance(n, gast.Name)}:
             idioms.lower_comprehension(self, value, target.id)     # ys = []; for ...: ys.append
@@ -706,6 +727,9 @@ class _Lowerer:
             if a != ir.Name(new):
                 self.emit(ir.Assign(new, a, line))
             return
+        if isinstance(target, (gast.Tuple, gast.List)) and \
+                sum(isinstance(t, gast.Starred) for t in target.elts) == 1:
+            return idioms.starred_target(self, target, value, line)
         if isinstance(target, (gast.Tuple, gast.List)) and isinstance(value, (gast.Tuple, gast.List)) \
                 and len(target.elts) == len(value.elts) and \
                 not any(isinstance(e, gast.Starred) for e in target.elts + value.elts):
@@ -936,10 +960,58 @@ class _Lowerer:
             self.cse[key] = ir.Name(name)
             for n in {a.id for a in atoms if isinstance(a, ir.Name)} | {name}:
                 self.cse_reads.setdefault(n, []).append(key)
+        if rule is PACK_TUPLE or rule is PACK_LIST or \
+                isinstance(rule, rules.Rule) and rule.returns_seq:
+            self.seq_names.add(name)
+        if rule is PACK_TUPLE or rule is PACK_LIST:
+            self.seq_len[name] = len(args)
+        elif isinstance(rule, rules.Rule) and rule.key is runtime.make_dict and \
+                isinstance(args[0], ir.Const):
+            self.dict_keys[name] = args[0].value
         if dest is not None and name != dest:
             self.emit(ir.Assign(dest, ir.Name(name), self.line))
             return ir.Name(dest)
         return ir.Name(name)
+
+    def is_seq(self, node) -> bool:
+        """Whether `node` surely makes a list or tuple: a display, a list comprehension,
+        `list(...)`, a name whose value here some list-making operation computed, or a
+        slice of one."""
+        if isinstance(node, (gast.List, gast.Tuple, gast.ListComp)):
+            return True
+        if isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Slice):
+            return self.is_seq(node.value)             # a slice of one
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+                node.func.id not in self.locals and node.func.id not in self.funcvals and \
+                len(node.args) == 1 and self.callee(node.func) is builtins.list:
+            return True                                 # list(p)
+        return isinstance(node, gast.Name) and node.id in self.version and \
+            self.version[node.id] in self.seq_names
+
+    def seq_binop(self, node, dest):
+        """`xs + ys` of lists or tuples (a concatenation, `seq_concat`) and `xs * n` (the
+        items repeated: a display and a constant count unrolled), or None for arithmetic."""
+        from .rules.containers import SEQ_CONCAT
+        left, right = node.left, node.right
+        if isinstance(node.op, gast.Add) and (self.is_seq(left) or self.is_seq(right)):
+            return self.call_prim(SEQ_CONCAT, [self.expr(left), self.expr(right)], dest=dest)
+        if isinstance(node.op, gast.Mult):
+            if isinstance(right, (gast.List, gast.Tuple)):
+                left, right = right, left
+            if isinstance(left, (gast.List, gast.Tuple)) and \
+                    not any(isinstance(e, gast.Starred) for e in left.elts) and \
+                    isinstance(right, gast.Constant) and type(right.value) is int:
+                atoms = [self.expr(e) for e in left.elts]
+                pack = PACK_TUPLE if isinstance(left, gast.Tuple) else PACK_LIST
+                return self.call_prim(pack, atoms * max(right.value, 0), dest=dest)
+            if self.is_seq(node.right) and not self.is_seq(node.left):
+                left, right = node.right, node.left
+            else:
+                left, right = node.left, node.right
+            if self.is_seq(left):
+                from .rules.containers import SEQ_REPEAT
+                return self.call_prim(SEQ_REPEAT, [self.expr(left), self.expr(right)], dest=dest)
+        return None
 
     def cse_key(self, rule, args, kwargs, static):
         """A key for reusing a pure rule call in top-level straight-line code, else None.
@@ -967,6 +1039,9 @@ class _Lowerer:
         if isinstance(node, gast.Name):
             return self.name(node)
         if isinstance(node, gast.BinOp):
+            joined = self.seq_binop(node, dest)
+            if joined is not None:
+                return joined
             op = _BINOPS.get(type(node.op))
             if op is None:
                 raise self.error(UnsupportedSyntaxError, f"the operator {type(node.op).__name__} is "
@@ -1027,8 +1102,7 @@ class _Lowerer:
             return self.call_prim(LIST_APPEND, [xs, v], dest=dest)
         if isinstance(node, gast.Dict):
             if any(k is None for k in node.keys):
-                raise self.error(UnsupportedSyntaxError, "** in a dict display is not "
-                                 "supported", node)
+                return idioms.spread_dict(self, node, dest)
             return self.make_dict(node.keys, node.values, dest)
         if isinstance(node, idioms.COMPREHENSIONS):
             return idioms.lower_comprehension(self, node)
@@ -1161,6 +1235,16 @@ class _Lowerer:
             raise self.error(UnsupportedSyntaxError, f"srcad.{make.__name__} of a "
                              "functools.partial with keywords is not supported; bind them "
                              "positionally", node)
+        if make in (api.jacfwd, api.jacrev, api.hessian):
+            # a Jacobian inside: a helper written with jvp / vjp / grad (funcs.JacobianOf)
+            if set(kwargs) - {"wrt"} or len(args) > 1:
+                return None
+            wrt = kwargs.get("wrt", args[0] if args else 0)
+            if type(wrt) is not int:
+                raise self.error(UnsupportedSyntaxError, f"srcad.{make.__name__} inside a "
+                                 "differentiated function takes one wrt position (an int)", node)
+            return FuncVal(funcs.JacobianOf(make.__name__, wrt + len(fv.pre), fv),
+                           label=f"srcad.{make.__name__}({fv.label})")
         if fv.pre:                      # wrt counts the parameters the partial leaves
             slot = 1 if make is api.derivative else 0
             wrt = kwargs.get("wrt", args[slot] if len(args) > slot else 0)
@@ -1227,7 +1311,8 @@ class _Lowerer:
     def is_vjp(self, func) -> bool:
         from . import api
         if not isinstance(func, (gast.Name, gast.Attribute)) or \
-                isinstance(func, gast.Name) and func.id in self.locals:
+                isinstance(func, gast.Name) and (func.id in self.locals or
+                                                 func.id in self.funcvals):
             return False
         return self.callee(func) is api.vjp
 
@@ -1245,12 +1330,64 @@ class _Lowerer:
             args += [self.captured(x, node) for x in fv.extras]
         return args
 
+    def spread(self, node):
+        """`f(*xs, **d)` as `f(xs[0], xs[1], k=d['k'])` where xs holds a display of known
+        length and d a dict of constant keys (a helper's own `*args` and `**kwargs` are
+        such); refused for another sequence or mapping."""
+        args, keywords = [], []
+        for a in node.args:
+            if not isinstance(a, gast.Starred):
+                args.append(a)
+                continue
+            v = a.value
+            n = self.seq_len.get(self.version.get(v.id)) if isinstance(v, gast.Name) else None
+            if n is None and a is node.args[-1]:
+                v, n = self.spread_last(node, v, len(args))
+            if n is None:
+                raise self.error(UnsupportedSyntaxError, f"*{_describe(v)} in a call: srcad "
+                                 "spreads a tuple or list whose length it knows (a display, or "
+                                 "a function's own *args); pass the items explicitly", node)
+            args += [gast.copy_location(gast.Subscript(value=v, slice=gast.Constant(
+                value=k, kind=None), ctx=gast.Load()), a) for k in range(n)]
+        for k in node.keywords:
+            if k.arg is not None:
+                keywords.append(k)
+                continue
+            v = k.value
+            keys = self.dict_keys.get(self.version.get(v.id)) if isinstance(v, gast.Name) else None
+            if keys is None or not all(isinstance(key, str) for key in keys):
+                raise self.error(UnsupportedSyntaxError, f"**{_describe(v)} in a call: srcad "
+                                 "spreads a dict whose keys it knows (a display, or a "
+                                 "function's own **kwargs); pass the keywords explicitly", node)
+            keywords += [gast.keyword(arg=key, value=gast.copy_location(gast.Subscript(
+                value=v, slice=gast.Constant(value=key, kind=None), ctx=gast.Load()), v))
+                for key in keys]
+        return gast.copy_location(gast.Call(func=node.func, args=args, keywords=keywords), node)
+
+    def spread_last(self, node, v, given):
+        """`h(a, *xs)` of a user function h without `*args`: xs fills h's other positional
+        parameters, checked for length when the derivative runs (`require_len`, the
+        TypeError Python raises); (a local holding xs, their number), or (v, None)."""
+        from .rules.containers import REQUIRE_LEN
+        obj = self.callee(node.func) if isinstance(node.func, (gast.Name, gast.Attribute)) \
+            else None
+        if not isinstance(obj, types.FunctionType) or rules.lookup(obj) is not None or \
+                hasattr(obj, "__srcad_transform__") or obj.__code__.co_flags & inspect.CO_VARARGS:
+            return v, None
+        named = {k.arg for k in node.keywords}
+        code = obj.__code__
+        params = code.co_varnames[:code.co_argcount][given:]
+        n = len([p for p in params if p not in named])
+        checked = self.new_local("spread")
+        self.emit(ir.Assign(self.target_name(checked), self.call_prim(REQUIRE_LEN, [
+            self.expr(v), ir.Const(n), ir.Const(f"{obj.__name__}()")]), self.line))
+        return _gname(checked), n
+
     def call(self, node, dest):
         node = idioms.splice_starred(node)
         if any(isinstance(a, gast.Starred) for a in node.args) or \
                 any(k.arg is None for k in node.keywords):
-            raise self.error(UnsupportedSyntaxError, "*args and **kwargs in a call are not "
-                             "supported", node)
+            node = self.spread(node)
         func = node.func
         text = _describe(func)
         if isinstance(func, (gast.Lambda, gast.Subscript, gast.Call)) or \
@@ -1273,6 +1410,9 @@ class _Lowerer:
             raise self.error(UnsupportedSyntaxError, "srcad.vjp inside a differentiated "
                              "function is written `out, pullback = srcad.vjp(g, a, ...)`", node)
         if obj is None and isinstance(func, gast.Attribute):
+            got = idioms.dict_get(self, node, dest)
+            if got is not None:
+                return got
             receiver = self.expr(func.value)
             args = [receiver] + [self.expr(a) for a in node.args]
             rule = rules.lookup_method(func.attr)
@@ -1280,6 +1420,10 @@ class _Lowerer:
                 return self.prim_call(rule, args, node, dest, text)
             kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
             name = self.inject(f"{func.attr}_method", _accessor(_method_caller, func.attr))
+            if isinstance(func.value, gast.JoinedStr) or isinstance(func.value, gast.Constant) \
+                    and isinstance(func.value.value, (str, bytes)):
+                # "loss {:.3f}".format(loss): a str's method makes no derivative
+                return self.call_prim(_Opaque(name, None, rules.NONE), args, kwargs, dest=dest)
             opaque = _Opaque(name, f"srcad has no derivative rule for the method .{func.attr}() "
                                    f"in {text}()")
             return self.call_prim(opaque, args, kwargs, dest=dest)
@@ -1304,6 +1448,21 @@ class _Lowerer:
 
     def call_object(self, obj, args, kwargs, node, dest, text):
         """A call of the callable `obj` on atoms (and function values, for a user helper)."""
+        if isinstance(obj, funcs.JacobianOf):
+            if kwargs or any(isinstance(a, (FuncVal, FuncList)) for a in args):
+                raise self.error(UnsupportedSyntaxError, f"{text}() inside a differentiated "
+                                 "function takes its arguments positionally, none a function",
+                                 node)
+            inner = obj.inner
+            n = len(inner.pre) + len(args)
+            if not 0 <= obj.wrt < n:
+                raise self.error(UnsupportedSyntaxError, f"{text}(): wrt={obj.wrt - len(inner.pre)}"
+                                 f" is not one of its {len(args)} arguments", node)
+            helper = funcs.jacobian_helper(obj.kind, obj.wrt, n)
+            g = FuncVal(inner.obj, [], inner.kw, inner.extras, inner.nown, inner.names,
+                        inner.defaults, inner.label, inner.tail, inner.root)
+            return self.call_object(helper, [g] + list(inner.pre) + list(args), {}, node, dest,
+                                    text)
         rule = rules.lookup(obj)
         values = list(args) + list(kwargs.values())
         fvs = [a for a in values if isinstance(a, (FuncVal, FuncList))]
@@ -1327,6 +1486,9 @@ class _Lowerer:
             return self.call_prim(_Opaque(self.inject("print", obj), None, rules.NONE), args,
                                   kwargs, dest=dest)
         if user:
+            if isinstance(obj, types.FunctionType) and not hasattr(obj, "__srcad_transform__") \
+                    and obj.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+                return self.unstarred_call(obj, args, kwargs, node, dest, text)
             if fvs:
                 return self.specialized_call(obj, args, kwargs, node, dest, text)
             name = getattr(obj, "__name__", "helper")
@@ -1342,6 +1504,47 @@ class _Lowerer:
                                f"{type(obj).__name__}) and cannot read its source; register one "
                                "with srcad.custom_rule or wrap the value in srcad.stop_gradient")
         return self.call_prim(opaque, args, kwargs, dest=dest)
+
+    def unstarred_call(self, obj, args, kwargs, node, dest, text):
+        """A call of user function `obj` that has `*args` or `**kwargs` parameters: a call
+        of its copy taking them positionally (funcs.unstar), passed the items of the tuple
+        and the dict Python would bind, every other parameter given or defaulted."""
+        from .frontend import parse
+        try:
+            sig = inspect.signature(obj)
+            bound = sig.bind(*args, **kwargs)
+        except (TypeError, ValueError) as e:
+            raise self.error(UnsupportedSyntaxError, f"{text}(): {e}", node) from None
+        full, nvar, kwnames = [], 0, ()
+        for p in sig.parameters.values():
+            given = bound.arguments.get(p.name, inspect.Parameter.empty)
+            if p.kind is p.VAR_POSITIONAL:
+                given = list(given) if given is not inspect.Parameter.empty else []
+                self.refuse_funcvals(given, p.name, node)
+                full += given
+                nvar = len(given)
+            elif p.kind is p.VAR_KEYWORD:
+                given = dict(given) if given is not inspect.Parameter.empty else {}
+                self.refuse_funcvals(list(given.values()), p.name, node)
+                full += list(given.values())
+                kwnames = tuple(given)
+            elif given is not inspect.Parameter.empty:
+                full.append(given)
+            elif isinstance(p.default, (int, float, str, bool, type(None), tuple)):
+                full.append(ir.Const(p.default))
+            else:
+                raise self.error(UnsupportedSyntaxError, f"call of {text}(): pass argument "
+                                 f"{p.name!r} explicitly (its default is no constant)", node)
+        spec = funcs.unstar(obj, parse(obj), nvar, kwnames)
+        _depends_on(obj)
+        return self.call_object(spec, full, {}, node, dest, text)
+
+    def refuse_funcvals(self, atoms, param, node):
+        for a in atoms:
+            if isinstance(a, (FuncVal, FuncList)):
+                raise self.error(UnsupportedSyntaxError, f"the function value {a.label} passed "
+                                 f"in *{param} or **{param}: pass function values to named "
+                                 "parameters", node)
 
     def specialized_call(self, obj, args, kwargs, node, dest, text):
         """A call of user function `obj` with function values among its arguments: a call
@@ -1586,6 +1789,10 @@ class _Lowerer:
 # statement type -> the _Lowerer method lowering it (`visit_If` lowers gast.If)
 _VISITORS = {getattr(gast, name[len("visit_"):]): method for name, method in vars(_Lowerer).items()
              if name.startswith("visit_")}
+
+
+def _gname(name: str):
+    return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
 
 
 def _depends_on(func):

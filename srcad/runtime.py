@@ -12,7 +12,8 @@ __all__ = ["unbroadcast", "bcast", "zeros_like", "grad_like", "stop_gradient", "
            "max_weight", "index_add", "list_append", "add_items", "repeat_items", "Stack",
            "Fields", "attr_of", "unattr", "make_dict", "undict", "dict_values", "dict_items", "dict_keys", "dict_values_of", "undict_values",
            "dict_pairs_of", "undict_items", "set_item", "unset_item", "record_of", "record_dot",
-           "unrecord"]
+           "unrecord", "seq_concat", "concat_place", "concat_part", "require_len",
+           "seq_repeat", "repeat_seq_tangent", "unrepeat_seq"]
 
 
 def items_of(x, reversible=False):
@@ -576,6 +577,86 @@ def repeat_items(g, xs):
 def list_append(xs, v):
     """`xs + [v]`: srcad's value form of `xs.append(v)`."""
     return xs + [v]
+
+
+def seq_concat(xs, ys):
+    """`xs + ys` where srcad sees a list or tuple operand: a concatenation of two lists or
+    tuples, Python's `+` otherwise (`x + [1.0, 2.0]` of an array adds): its derivatives
+    tell the two apart when they run."""
+    return xs + ys
+
+
+def _both_seqs(xs, ys) -> bool:
+    return isinstance(xs, (list, tuple)) and isinstance(ys, (list, tuple))
+
+
+def concat_place(t, xs, ys, which):
+    """The tangent of `seq_concat(xs, ys)` from the tangent `t` of one operand (`which`: 0
+    for xs, 1 for ys): t's items at that operand's positions, zeros at the other's; for
+    an addition, t broadcast to the sum's shape."""
+    if not _both_seqs(xs, ys):
+        shape = np.broadcast_shapes(np.shape(xs), np.shape(ys))
+        return t if np.shape(t) == shape else np.broadcast_to(t, shape)
+    n = len(xs)
+    out = list(zeros_like(xs)) + list(zeros_like(ys))
+    if not (type(t) is float and t == 0.0):
+        lo = 0 if which == 0 else n
+        for k in range(n if which == 0 else len(ys)):
+            out[lo + k] = t[k]
+    return Items(out)
+
+
+def concat_part(g, xs, ys, which):
+    """The adjoint of one operand of `seq_concat(xs, ys)` (`which`: 0 for xs, 1 for ys):
+    its part of g; for an addition, g summed back to that operand's shape."""
+    if not _both_seqs(xs, ys):
+        return unbroadcast(g, xs if which == 0 else ys)
+    if type(g) is float and g == 0.0:
+        return g
+    n = len(xs)
+    return Items(g[:n] if which == 0 else g[n:n + len(ys)])
+
+
+def seq_repeat(xs, n):
+    """`xs * n` where srcad sees a list or tuple operand: its items n times over for an int
+    n, Python's `*` otherwise (`[1.0, 2.0] * x` of an array multiplies)."""
+    return xs * n
+
+
+def _repeats(xs, n) -> bool:
+    return isinstance(xs, (list, tuple)) and isinstance(n, (int, np.integer))
+
+
+def repeat_seq_tangent(t, xs, n):
+    """The tangent of `seq_repeat(xs, n)` from xs's tangent: its items n times over (for a
+    product, t * n)."""
+    if not _repeats(xs, n):
+        return t * n
+    if type(t) is float and t == 0.0:
+        return t
+    return Items(list(t) * max(int(n), 0))
+
+
+def unrepeat_seq(g, xs, n):
+    """The adjoint of `seq_repeat(xs, n)` for xs: the adjoints of each item's n copies,
+    added (for a product, g * n summed back to xs's shape)."""
+    if not _repeats(xs, n):
+        return unbroadcast(g * n, xs)
+    if type(g) is float and g == 0.0:
+        return g
+    m = len(xs)
+    out = zeros_like(xs)
+    for k in range(m * max(int(n), 0)):
+        out[k % m] = add_items(out[k % m], g[k])
+    return Items(out)
+
+
+def require_len(xs, n, what):
+    """`xs`, which a call spreads (`f(*xs)`) into `n` parameters: Python raises TypeError
+    when it has another length, so does srcad's form of the call."""
+    if len(xs) != n:
+        raise TypeError(f"{what} takes {n} positional arguments from *, but {len(xs)} were given")
+    return xs
 
 
 class Stack(list):

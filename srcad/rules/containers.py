@@ -74,3 +74,32 @@ defrule(runtime.record_dot, "cls, keys, values", name="record_dot", kind=ANY, re
         vjp={"values": "unrecord(out_bar, cls, keys)"})
 deflinear(runtime.unrecord, "g, cls, keys", vjp="record_dot(cls, keys, out_bar)",
           returns_seq=True)
+
+# xs + ys where one operand is surely a list or tuple: a concatenation, whose derivatives
+# split and place items (and that of an addition, where an array meets a list display);
+# printed as a call: differentiated again, generated code must not read as arithmetic
+SEQ_CONCAT = defrule(runtime.seq_concat, "xs, ys", name="seq_concat",
+                     kind=ANY, holds="*xs, *ys", returns_seq=True,
+                     jvp={"xs": "concat_place(xs_dot, xs, ys, 0)",
+                          "ys": "concat_place(ys_dot, xs, ys, 1)"},
+                     vjp={"xs": "concat_part(out_bar, xs, ys, 0)",
+                          "ys": "concat_part(out_bar, xs, ys, 1)"})
+deflinear(runtime.concat_place, "t, xs, ys, which", vjp="concat_part(out_bar, xs, ys, which)",
+          shape_args="xs, ys", returns_seq=True)
+deflinear(runtime.concat_part, "g, xs, ys, which", vjp="concat_place(out_bar, xs, ys, which)",
+          shape_args="xs, ys", returns_seq=True)
+# f(*xs) spread into n parameters: xs itself, checked for length
+REQUIRE_LEN = defrule(runtime.require_len, "xs, n, what", name="require_len", kind="first",
+                      storage="same", passthrough=True, returns_seq=True,
+                      jvp="xs_dot", vjp="out_bar")
+# xs * n where xs is surely a list or tuple: the items repeated for an int count
+# (an int n has no derivative; a float or array n makes it a product, differentiated so)
+SEQ_REPEAT = defrule(runtime.seq_repeat, "xs, n", name="seq_repeat", kind=ANY, holds="*xs",
+                     returns_seq=True,
+                     jvp={"xs": "repeat_seq_tangent(xs_dot, xs, n)", "n": "xs * n_dot"},
+                     vjp={"xs": "unrepeat_seq(out_bar, xs, n)",
+                          "n": "unbroadcast(xs * out_bar, n)"})
+deflinear(runtime.repeat_seq_tangent, "t, xs, n", vjp="unrepeat_seq(out_bar, xs, n)",
+          shape_args="xs", returns_seq=True)
+deflinear(runtime.unrepeat_seq, "g, xs, n", vjp="repeat_seq_tangent(out_bar, xs, n)",
+          shape_args="xs", returns_seq=True)

@@ -18,6 +18,8 @@ from srcad.runtime import (abs_jvp, abs_slope_d2, abs_slope_jvp, abs_vjp, fft_ap
                            real_like, real_part, add_items, attr_of, dict_pairs_of,
                            dict_values_of, make_dict, unattr, undict, undict_items,
                            undict_values, unset_item, record_dot, unrecord, bcast, repeat_items,
+                           seq_concat, concat_place, concat_part, require_len, seq_repeat,
+                           repeat_seq_tangent, unrepeat_seq,
                            cast_adjoint, cast_tangent, clip_weight, cumprod_vjp,
                            dot_vjp_x, dot_vjp_y,
                            einsum_jvp, einsum_vjp, fmax_weight, grad_like, index_add,
@@ -582,6 +584,20 @@ def helper_containers(x, y):
     fs = unrecord([y * y, x], _Pair, ("a", "b"))              # [y*y, x]
     return np.concatenate([parts[0] * vals[1], back["a"] + pairs[1][1], fields["b"],
                            rest["a"] + got, one[1], rec[0] + fs[1], fs[0]])
+
+
+@sample((pos(3), pos(2)))
+def container_concat(x, y):
+    a = [x, y * 2.0] + [x * y[0]]                              # seq_concat
+    b = require_len(a[1:], 2, "f()")                           # f(*xs) spread into 2
+    c = seq_concat((x,), (y,))
+    t = concat_place([y, x], [x], [y, x], 1)                   # [0, y, x]
+    u = concat_part([x, y, x * 3.0], [x], [y, x], 1)           # [y, 3x]
+    r = seq_repeat([x, y], 2)                                  # [x, y, x, y]
+    rt = repeat_seq_tangent([y * 2.0], [y], 2)                 # [2y, 2y]
+    ru = unrepeat_seq([x, y, x * 2.0, y], [x, y], 2)           # [3x, 2y]
+    return np.concatenate([a[0] * a[2], b[0] + t[1], t[2] + u[1], u[0] * c[1],
+                           r[2] * ru[0], r[3] + rt[1] * ru[1]])
 
 
 # ============================================================ elementwise table
