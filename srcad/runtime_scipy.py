@@ -100,7 +100,7 @@ def _lsolve(l, b, trans=False):
     return scipy.linalg.solve_triangular(l, b, trans=1 if trans else 0, lower=True)
 
 
-def cholesky_jvp(t, out, lower):
+def sl_cholesky_jvp(t, out, lower):
     """The tangent of scipy.linalg.cholesky along `t` (its read triangle)."""
     l = out if lower else _mT(out)
     x = _lsolve(l, _mT(_lsolve(l, _sym_from(t, bool(lower)))))      # l^-1 t l^-T
@@ -108,7 +108,7 @@ def cholesky_jvp(t, out, lower):
     return dl if lower else _mT(dl)
 
 
-def cholesky_vjp(g, out, lower):
+def sl_cholesky_vjp(g, out, lower):
     """The adjoint of scipy.linalg.cholesky, on the triangle of `a` it reads."""
     l = out if lower else _mT(out)
     lbar = np.tril(g if lower else _mT(g))
@@ -153,14 +153,14 @@ def _other(t, lower):
 def cho_factor_jvp(t, c, lower):
     """The tangent of cho_factor's c: the factor's on its triangle, t's on the other."""
     f = np.tril(c) if lower else np.triu(c)
-    return cholesky_jvp(t, f, lower) + _other(t, lower)
+    return sl_cholesky_jvp(t, f, lower) + _other(t, lower)
 
 
 def cho_factor_vjp(g, c, lower):
     """The adjoint of cho_factor's c with respect to a."""
     f = np.tril(c) if lower else np.triu(c)
     gf = np.tril(g) if lower else np.triu(g)
-    return cholesky_vjp(gf, f, lower) + _other(g, lower)
+    return sl_cholesky_vjp(gf, f, lower) + _other(g, lower)
 
 
 def cho_solve_vjp_c(g, c_and_lower, x):
@@ -188,7 +188,7 @@ def cho_solve_jvp_c(t, c_and_lower, x):
 
 
 __all__ += ["cho_factor_jvp", "cho_factor_vjp", "cho_solve_vjp_c", "cho_solve_jvp_c"]
-__all__ += ["cholesky_jvp", "cholesky_vjp", "tri_solve_vjp_b", "tri_solve_vjp_a",
+__all__ += ["sl_cholesky_jvp", "sl_cholesky_vjp", "tri_solve_vjp_b", "tri_solve_vjp_a",
             "tri_solve_jvp_a"]
 
 

@@ -66,3 +66,32 @@ def test_or_tests_replayed_in_branches_pass_the_internal_checks(f, monkeypatch):
     check_grads(f, 0.6)
     assert srcad.hessian(f)(0.6) == 0.0
     assert srcad.grad(srcad.grad(f))(0.6) == 0.0
+
+
+def test_numpy_cholesky_keeps_its_rule_once_scipy_rules_are_loaded():
+    # scipy.linalg's runtime had its own `cholesky_jvp`, which replaced np.linalg's in the
+    # names generated code calls once SciPy's tables were loaded: a wrong forward derivative
+    pytest.importorskip("scipy")
+    from srcad import rules
+    rules.load_scipy()
+    rng = np.random.default_rng(3)
+    m = rng.normal(size=(3, 3))
+    a = m @ m.T + 3 * np.eye(3)
+    t = rng.normal(size=(3, 3))
+    t = t + t.T                                    # cholesky reads one triangle: symmetric
+    eps = 1e-6
+    f = R.cholesky_upper_sum
+    fd = (f(a + eps * t) - f(a - eps * t)) / (2 * eps)
+    _, dot = srcad.jvp(f, (a,), (t,))
+    np.testing.assert_allclose(dot, fd, rtol=1e-6)
+    assert np.isclose(np.sum(srcad.grad(f)(a) * t), fd, rtol=1e-6)
+
+
+def test_a_lazy_table_may_not_reuse_a_runtime_helper_name():
+    import types
+    from srcad import rules
+    clash = types.ModuleType("clash")
+    clash.cholesky_jvp = lambda t, out, lower: t
+    clash.__all__ = ["cholesky_jvp"]
+    with pytest.raises(srcad.SrcadError, match="already one of srcad's helpers"):
+        rules.add_lazy_names(clash)

@@ -36,6 +36,22 @@ USER_RULES: dict = {}    # the functions srcad.custom_rule rules bring into gene
 LAZY_NAMES: dict = {}    # name -> (object, its import line): names lazily loaded tables bring
 
 
+def add_lazy_names(module) -> None:
+    """Bring `module.__all__` into generated code's names (imported from that module). A
+    name the runtime or another table already uses for something else is refused at import:
+    a template would silently call the other function (scipy.linalg's cholesky_jvp once
+    replaced np.linalg's)."""
+    from .. import runtime
+    from ..errors import SrcadError
+    for n in module.__all__:
+        obj = getattr(module, n)
+        other = getattr(runtime, n) if n in runtime.__all__ else LAZY_NAMES.get(n, (obj,))[0]
+        if other is not obj:
+            raise SrcadError(f"{module.__name__}.{n}: the name is already one of srcad's "
+                             "helpers; give it another")
+        LAZY_NAMES[n] = (obj, f"from {module.__name__} import {n}")
+
+
 @dataclass(frozen=True, eq=False)
 class Template:
     """A Python expression with placeholder names, parsed once."""

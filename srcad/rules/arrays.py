@@ -36,11 +36,10 @@ import operator
 import numpy as np
 
 from .. import runtime, runtime_arrays as ra
-from . import ANY, LAZY_NAMES, defalias, deflinear, defpartials, defrule, defunary, defvariant, \
-    lookup, refuse
+from . import ANY, add_lazy_names, defalias, deflinear, defpartials, defrule, defunary, \
+    defvariant, lookup, refuse
 
-for _n in ra.__all__:
-    LAZY_NAMES[_n] = (getattr(ra, _n), f"from srcad.runtime_arrays import {_n}")
+add_lazy_names(ra)
 
 # ------------------------------------------------------------ elementwise
 defunary(np, "np", {"deg2rad": "0.017453292519943295", "radians": "0.017453292519943295",

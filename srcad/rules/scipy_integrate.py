@@ -17,10 +17,9 @@ import scipy.integrate
 
 from .. import funcs, ir, runtime_odeint
 from ..errors import UnsupportedSyntaxError
-from . import _NAMES, _REQUIRED, _TABLE, ANY, LAZY_NAMES, FunctionRule, _parse_params, defrule
+from . import _NAMES, _REQUIRED, _TABLE, ANY, FunctionRule, add_lazy_names, _parse_params, defrule
 
-for _n in runtime_odeint.__all__:
-    LAZY_NAMES[_n] = (getattr(runtime_odeint, _n), f"from srcad.runtime_odeint import {_n}")
+add_lazy_names(runtime_odeint)
 
 _OPTS = "rtol=None, atol=None, mxstep=0, hmax=0.0, h0=0.0, hmin=0.0, tcrit=None"
 _OPT_NAMES = [p for p, _ in _parse_params(_OPTS)]

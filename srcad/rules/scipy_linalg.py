@@ -28,7 +28,7 @@ from . import ANY, defrule
 
 defrule(sl.cholesky, "a, lower=False, overwrite_a=False, check_finite=True",
         name="scipy.linalg.cholesky", kind=ANY,
-        jvp="cholesky_jvp(a_dot, out, lower)", vjp="cholesky_vjp(out_bar, out, lower)")
+        jvp="sl_cholesky_jvp(a_dot, out, lower)", vjp="sl_cholesky_vjp(out_bar, out, lower)")
 defrule(sl.solve_triangular, "a, b, trans=0, lower=False, unit_diagonal=False, "
         "overwrite_b=False, check_finite=True", name="scipy.linalg.solve_triangular", kind=ANY,
         jvp={"a": "tri_solve_jvp_a(a_dot, a, out, trans, lower, unit_diagonal)",

@@ -28,11 +28,11 @@ import scipy.special as sp
 import scipy.stats  # noqa: F401
 
 from .. import runtime_scipy
-from . import LAZY_NAMES, PartialRule, deflinear, defpartials, defrule, defunary, refuse  # noqa: F401
+from . import LAZY_NAMES, PartialRule, add_lazy_names, deflinear, defpartials, defrule, \
+    defunary, refuse  # noqa: F401
 
 LAZY_NAMES["scipy"] = (scipy, "import scipy.linalg\nimport scipy.special\nimport scipy.stats")
-for _n in runtime_scipy.__all__:
-    LAZY_NAMES[_n] = (getattr(runtime_scipy, _n), f"from srcad.runtime_scipy import {_n}")
+add_lazy_names(runtime_scipy)
 
 
 S = "scipy.special"
