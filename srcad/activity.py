@@ -452,6 +452,7 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
     _infer_shapes(fn, stmts, kinds, shapes)
     seqs = _sequences(stmts, param_kinds, kinds)
     _refuse_sequence_items(fn, stmts, _sure_seqs(fn, stmts, seqs))
+    _refuse_sequence_arithmetic(fn, stmts, seqs)
     aliases = _aliases(fn, stmts, kinds, seqs, shapes, param_kinds)
     _refuse_conflicts(fn, aliases)
     nondiff = {INT, NONE}
@@ -537,7 +538,8 @@ def _sequences(stmts, param_kinds, kinds=None) -> set:
                 passed = isinstance(prim, rules.Rule) and prim.passthrough and \
                     isinstance(v.args[0], ir.Name) and v.args[0].id in seqs
                 hit = sliced or passed or prim is PACK_TUPLE or prim is PACK_LIST or \
-                    isinstance(prim, UserCall) and s.target not in numbers or \
+                    isinstance(prim, UserCall) and s.target not in numbers and \
+                    (kinds is None or summarize(prim.func, v, kinds, seqs).may_be_seq) or \
                     isinstance(prim, rules.Rule) and prim.returns_seq
             else:
                 hit = isinstance(v, ir.Name) and v.id in seqs
@@ -705,6 +707,7 @@ class CallSummary:
     params: tuple          # the callee's parameter names
     mutates: dict          # parameter -> (filename, line) where the callee changes it in place
     result: tuple          # the facts (D, I, P) of its result, over the callee's own roots
+    may_be_seq: bool = True    # whether its result may be a list or tuple
 
 
 def _reach(facts) -> frozenset:
@@ -1292,6 +1295,27 @@ def _refuse_sequence_items(fn, stmts, seqs):
                 "instead", fn.filename, s.line)
 
 
+def _refuse_sequence_arithmetic(fn, stmts, seqs):
+    """`a + b` where both operands may hold a list or tuple (`seqs`: a user function's result
+    only if that function may return one) the lowering could not tell apart from an array:
+    Python concatenates, srcad would differentiate arithmetic, so it refuses (a silently
+    wrong tangent otherwise)."""
+    from .errors import UnsupportedSyntaxError
+    for s in stmts:
+        if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call) and \
+                isinstance(s.value.prim, rules.Rule) and s.value.prim.on_seqs:
+            args = s.value.args
+            if all(isinstance(a, ir.Name) and a.id in seqs for a in args):
+                for a in args[:1]:               # an array and a list: NumPy's arithmetic
+                    name = fn.versions.get(a.id, a.id)
+                    shown = "a value" if name in fn.temps else repr(name)
+                    raise UnsupportedSyntaxError(
+                        f"`{s.value.prim.label}` where {shown} may be a list or tuple (a "
+                        f"{s.value.prim.on_seqs}, which srcad cannot tell from arithmetic "
+                        "here): write list(a) + list(b) (or convert to arrays with "
+                        "np.asarray)", fn.filename, s.line)
+
+
 def _refuse_conflicts(fn, a: _Aliases):
     """An in-place change Python makes to a value another live name may share: srcad would
     differentiate a different function (it computes a new value), so it refuses. Messages
@@ -1376,7 +1400,7 @@ def summarize(func, call: ir.Call, kinds: dict, seqs: set) -> CallSummary:
         if vars(func).get("__srcad_derivative__") is not None:
             # a backward half srcad built pops the stacks saved in its residuals: each
             # residual is made for one backward call and read by no one after it
-            summary = CallSummary(summary.params, {}, summary.result)
+            summary = CallSummary(summary.params, {}, summary.result, summary.may_be_seq)
     memo[key] = summary
     return summary
 
@@ -1407,4 +1431,9 @@ def _summarize(func, call, kinds_key) -> CallSummary:
             for r in m.roots:
                 if type(r) is tuple and r[0] in ("p", "pi") and r[1] not in mutates:
                     mutates[r[1]] = (fn.filename, s.line)
-    return CallSummary(tuple(fn.params), mutates, a.returned or _NOTHING)
+    seqs = _sequences(stmts, pk, kinds)
+    returned = [st.value for st in stmts if isinstance(st, ir.Return)]
+    may_be_seq = any(isinstance(r, ir.Name) and r.id in seqs or
+                     isinstance(r, ir.Const) and isinstance(r.value, (list, tuple))
+                     for r in returned)
+    return CallSummary(tuple(fn.params), mutates, a.returned or _NOTHING, may_be_seq)

@@ -149,9 +149,12 @@ def check_rules(fn: ir.Function, varied: set) -> None:
                 raise v.prim.error(v.prim.message, fn.filename, s.line)
 
 
-def lower(parsed: Parsed) -> ir.Function:
-    """Lower a parsed function to SSA form."""
-    return _Lowerer(parsed).run()
+def lower(parsed: Parsed, kinds=()) -> ir.Function:
+    """Lower a parsed function to SSA form; `kinds`, its arguments' (a parameter called
+    with a list or tuple makes `p + q` a concatenation, not arithmetic)."""
+    low = _Lowerer(parsed)
+    low.seq_names |= {p for p, k in zip(low.params, kinds) if k == "seq"}
+    return low.run()
 
 
 class _Lowerer:

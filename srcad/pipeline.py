@@ -557,7 +557,7 @@ def _frontend(b: Build):
 
 
 def _lower(b: Build):
-    b.fn = lower.lower(b.parsed)
+    b.fn = lower.lower(b.parsed, b.kinds)
 
 
 def _verify(b: Build):

@@ -114,6 +114,11 @@ def bcast(t, like):
     if type(like) is float:
         return t
     if isinstance(t, (list, tuple)) and isinstance(like, (list, tuple)):
+        if len(t) != len(like):
+            raise ValueError(
+                f"a list or tuple of {len(t)} items added to another (a concatenation of "
+                f"{len(like)} items) was differentiated as arithmetic: srcad could not tell "
+                "the operands are lists; write list(a) + list(b)")
         return Items(bcast(tk, lk) for tk, lk in zip(t, like))
     if _is_mapping(like):
         if type(t) is float and t == 0.0:

@@ -95,3 +95,23 @@ def test_a_lazy_table_may_not_reuse_a_runtime_helper_name():
     clash.__all__ = ["cholesky_jvp"]
     with pytest.raises(srcad.SrcadError, match="already one of srcad's helpers"):
         rules.add_lazy_names(clash)
+
+
+def test_list_arguments_added_are_concatenated():
+    # `p + q` of two list arguments was differentiated as arithmetic: the forward tangent of
+    # [1, 2] + [3] was [0, 1] + [1] = [1, 2] (silently wrong), the gradient a ValueError
+    p, q = [1.0, 2.0], [3.0]
+    f = R.concatenated_list_arguments
+    _, dot = srcad.jvp(f, (p, q), ([0.0, 1.0], [1.0]))
+    assert dot == 2.0 + 3.0
+    gp, gq = srcad.grad(f, wrt=(0, 1))(p, q)
+    assert list(gp) == [1.0, 2.0] and list(gq) == [3.0]
+
+
+def test_lists_a_helper_returns_added_are_refused_not_wrong():
+    # the lowering cannot tell these from arrays: srcad refuses instead of a wrong tangent
+    # (jvp along y gave 2.0; the derivative is 1.0)
+    with pytest.raises(srcad.UnsupportedSyntaxError, match="may be a list or tuple"):
+        srcad.jvp(R.concatenated_helper_lists, (1.0, 2.0), (0.0, 1.0))
+    with pytest.raises(srcad.UnsupportedSyntaxError, match="regress_s3lead.py"):
+        srcad.grad(R.concatenated_helper_lists)(1.0, 2.0)

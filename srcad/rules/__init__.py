@@ -178,6 +178,11 @@ class Rule:
     # False: srcad's numba backend cannot compile a call of it (Numba has no version of it,
     # nor srcad.backends.numba_runtime): a derivative calling it is refused at build time
     numba: bool = True
+    # what the Python operator means when an operand is a list or tuple ("concatenation"):
+    # srcad differentiates the call as arithmetic, so such a call on a list or tuple is
+    # refused (the lowering turns the cases it can tell, a display or a list argument, into
+    # a concatenation before)
+    on_seqs: str = ""
 
     @property
     def diff_params(self) -> list:
@@ -395,7 +400,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
             pure: bool = True, batch: str = "", jvp_batched=None,
             storage: str = "new", storage_arg: str | None = None, copy_flag: str | None = None,
             holds: str = "", returns_seq: bool = False, inplace: bool = False,
-            shape_args: str = "", passthrough: bool = False, numba: bool = True):
+            shape_args: str = "", passthrough: bool = False, numba: bool = True,
+            on_seqs: str = ""):
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
     or a dict of templates per differentiable parameter. The storage facts: `storage` is
     "new", "view" or "same" (of `storage_arg`, comma-separated names, default the first
@@ -403,7 +409,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     call changes its `storage_arg` in place; `shape_args` names parameters read only for
     their shape; `passthrough` says the result is the first argument's value; `numba`
     False says the numba backend cannot compile a call of it. `batch` and `jvp_batched`
-    (templates as `jvp`'s) say how the tangent batches (see Rule.batch)."""
+    (templates as `jvp`'s) say how the tangent batches (see Rule.batch); `on_seqs`, what
+    the operator does to lists (see Rule.on_seqs)."""
     plist = _parse_params(params)
     star = [p for p, _ in plist].index("*") if ("*", None) in plist else len(plist)
     kwonly = tuple(p for p, _ in plist[star + 1:])
@@ -435,7 +442,7 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
                 storage=storage, storage_args=shares, copy_flag=copy_flag, holds=held,
                 returns_seq=returns_seq, inplace=inplace, shape_args=shaped,
                 passthrough=passthrough, numba=numba, batch=batch,
-                jvp_batched=tdict(jvp_batched))
+                jvp_batched=tdict(jvp_batched), on_seqs=on_seqs)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if name and primal is None and keys != []:

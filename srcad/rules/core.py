@@ -19,7 +19,7 @@ from . import (ANY, FLOAT, INT, NONE, IndexRule, SetItemRule, Template, defparti
                defunary)
 
 # ------------------------------------------------------------ arithmetic
-defrule(operator.add, "x, y", primal="x + y", batch="elementwise",
+defrule(operator.add, "x, y", primal="x + y", batch="elementwise", on_seqs="concatenation",
         jvp={"x": "bcast(x_dot, out)", "y": "bcast(y_dot, out)"},
         vjp={"x": "unbroadcast(out_bar, x)", "y": "unbroadcast(out_bar, y)"})
 defrule(operator.sub, "x, y", primal="x - y", batch="elementwise",
