@@ -449,10 +449,9 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
     finally:
         if not outer:
             del _IN_PROGRESS.result_memo
-    _infer_shapes(fn, stmts, kinds, shapes)
+    _infer_shapes(fn, stmts, kinds, shapes, _counters(stmts, kinds))
     seqs = _sequences(stmts, param_kinds, kinds)
     _refuse_sequence_items(fn, stmts, _sure_seqs(fn, stmts, seqs))
-    _refuse_sequence_arithmetic(fn, stmts, seqs)
     aliases = _aliases(fn, stmts, kinds, seqs, shapes, param_kinds)
     _refuse_conflicts(fn, aliases)
     nondiff = {INT, NONE}
@@ -488,6 +487,7 @@ def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
                     useful.add(a)
                     changed = True
     _refuse_array_fields(fn, stmts, kinds, shapes, varied)
+    _refuse_sequence_arithmetic(fn, stmts, seqs, varied & useful)
     mutated = frozenset(r[1] for ms in aliases.mutations.values() for m in ms for r in m.roots
                         if type(r) is tuple and r[0] in ("p", "pi"))
     return Activity(kinds=kinds, varied=varied, useful=useful, shapes=shapes, seqs=seqs,
@@ -552,7 +552,7 @@ def _sequences(stmts, param_kinds, kinds=None) -> set:
 _UNKNOWN = object()
 
 
-def _infer_shapes(fn, stmts, kinds, shapes):
+def _infer_shapes(fn, stmts, kinds, shapes, counters=frozenset()):
     """Shape classes: an elementwise operation on operands of one class (or scalars) has
     that class; scalars share the class SCALAR; an entry of a list (or tuple) made only of
     values of one class has that class (a stack of the reverse sweep: `x = x_stack[-1]`
@@ -627,7 +627,7 @@ def _infer_shapes(fn, stmts, kinds, shapes):
                     elif base not in (None, SCALAR) and trims is not None:
                         new = (base if not trims else ("trim", base, trims))
                     elif base not in (None, SCALAR, _UNKNOWN) and _ndim(base) and \
-                            _ints(v, kinds) == _ndim(base):
+                            _ints(v, counters) == _ndim(base):
                         new = SCALAR                      # one entry of an array: a number
                 elif isinstance(v.prim, rules.Rule) and v.prim.passthrough:
                     new = shape(v.args[0])
@@ -651,12 +651,16 @@ def _infer_shapes(fn, stmts, kinds, shapes):
             shapes[t] = None
 
 
-def _ints(call: ir.Call, kinds) -> int | None:
-    """How many integers index `x[i, j, ...]` if it is indexed by integers alone, else None."""
+def _ints(call: ir.Call, counters) -> int | None:
+    """How many integers index `x[i, j, ...]` if it is indexed by integers alone (constants
+    or `counters`, never a bool, which indexes as a mask), else None."""
     layout = call.static
     items = layout[1] if layout[0] == "tuple" else [layout]
-    if any(item[0] != "atom" or kind_of(call.args[item[1]], kinds) != INT for item in items):
-        return None
+    for item in items:
+        a = call.args[item[1]] if item[0] == "atom" else None
+        if not (isinstance(a, ir.Const) and type(a.value) is int or
+                isinstance(a, ir.Name) and a.id in counters):
+            return None
     return len(items)
 
 
@@ -1295,14 +1299,15 @@ def _refuse_sequence_items(fn, stmts, seqs):
                 "instead", fn.filename, s.line)
 
 
-def _refuse_sequence_arithmetic(fn, stmts, seqs):
+def _refuse_sequence_arithmetic(fn, stmts, seqs, active):
     """`a + b` where both operands may hold a list or tuple (`seqs`: a user function's result
     only if that function may return one) the lowering could not tell apart from an array:
-    Python concatenates, srcad would differentiate arithmetic, so it refuses (a silently
-    wrong tangent otherwise)."""
+    Python concatenates, srcad would differentiate arithmetic, so where a derivative flows
+    through it (`active`) it refuses (a silently wrong tangent otherwise)."""
     from .errors import UnsupportedSyntaxError
     for s in stmts:
-        if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call) and \
+        if isinstance(s, ir.Assign) and s.target in active and \
+                isinstance(s.value, ir.Call) and \
                 isinstance(s.value.prim, rules.Rule) and s.value.prim.on_seqs:
             args = s.value.args
             if all(isinstance(a, ir.Name) and a.id in seqs for a in args):

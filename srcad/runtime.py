@@ -271,6 +271,10 @@ class Fields(dict):
     def __iadd__(self, other):
         return add_items(self, other)
 
+    def __neg__(self):
+        """Key by key (the optimizer moves a negation out of a linear helper's argument)."""
+        return Fields((k, -v) for k, v in self.items())
+
 
 def attr_of(t, x, name):
     """The tangent of `x.name` in the tangent `t` of x: a field of a dataclass or object
@@ -550,6 +554,11 @@ class Items(list):
 
     def __iadd__(self, other):
         return add_items(self, other)
+
+    def __neg__(self):
+        """Item by item (the optimizer moves a negation out of a linear helper's argument:
+        `-unindex(g, ...)` of a tuple's adjoint)."""
+        return Items(-v for v in self)
 
 
 def add_items(a, b):

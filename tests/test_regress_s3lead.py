@@ -115,3 +115,12 @@ def test_lists_a_helper_returns_added_are_refused_not_wrong():
         srcad.jvp(R.concatenated_helper_lists, (1.0, 2.0), (0.0, 1.0))
     with pytest.raises(srcad.UnsupportedSyntaxError, match="regress_s3lead.py"):
         srcad.grad(R.concatenated_helper_lists)(1.0, 2.0)
+
+
+def test_a_negated_item_of_a_tuple_result_at_second_order():
+    # fuzz 0:108 after the merges: the optimizer writes `-unindex(g, ...)` for
+    # `unindex(-g, ...)`, and a tuple's adjoint (Items) had no unary minus
+    f = R.takes_negated_item
+    assert np.isclose(srcad.grad(f)(-0.3), -np.exp(0.3))
+    assert np.isclose(srcad.grad(srcad.grad(f))(-0.3), np.exp(0.3))
+    assert np.isclose(srcad.hessian(f)(-0.3), np.exp(0.3))
