@@ -15,9 +15,11 @@ own naive Python objective).
 
     ... --tool "python3 benchmarks/gradbench/run.py --backend numba"   # Numba-compiled
 
-`--backend numba` compiles the derivatives of det, ode, lstm, particle and saddle with
-srcad's numba backend (`define` compiles them; Numba's compile time is reported as its own
-`compile` timing, inside `define`'s). The other evals keep the default backend.
+`--backend numba` asks srcad's numba backend for the derivatives of det, ode and lstm
+(`define` compiles them; Numba's compile time is reported as its own `compile` timing,
+inside `define`'s); today only ode compiles: det (recursion) and lstm (a list of arrays
+Numba cannot type) are refused by the backend at define. The other evals keep the default
+backend.
 """
 import argparse
 import importlib
