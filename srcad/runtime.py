@@ -258,9 +258,9 @@ def _rebuild(x, grads: dict):
     return out
 
 
-class Fields(dict):
-    """The derivative of a dict, a dataclass or an object, one per key or attribute: `+`
-    adds key by key, as derivatives add."""
+class _Summed:
+    """Derivatives of containers add part by part (`add_items`), whichever code adds them:
+    `+` never concatenates or merges."""
 
     def __add__(self, other):
         return add_items(self, other)
@@ -270,6 +270,11 @@ class Fields(dict):
 
     def __iadd__(self, other):
         return add_items(self, other)
+
+
+class Fields(_Summed, dict):
+    """The derivative of a dict, a dataclass or an object, one per key or attribute: `+`
+    adds key by key, as derivatives add."""
 
     def __neg__(self):
         """Key by key (the optimizer moves a negation out of a linear helper's argument)."""
@@ -542,18 +547,9 @@ def unreduce_vjp(h, g, axis=None, keepdims=False):
     return unbroadcast(h, g)
 
 
-class Items(list):
+class Items(_Summed, list):
     """The derivative of a list or tuple value, one per item: `+` (and `+=`) adds item by
     item, as derivatives add, and never concatenates, whichever code adds them."""
-
-    def __add__(self, other):
-        return add_items(self, other)
-
-    def __radd__(self, other):
-        return add_items(other, self)
-
-    def __iadd__(self, other):
-        return add_items(self, other)
 
     def __neg__(self):
         """Item by item (the optimizer moves a negation out of a linear helper's argument:

@@ -5,7 +5,7 @@ has the function, and with float32 inputs (tests/rules/test_rule_table.py), and 
 second-order samples at the end through srcad's own derivative code."""
 import numpy as np
 
-from fixtures_numpy import apart, big, binary, d0, pos, sym, unary, unit  # noqa: F401
+from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit  # noqa: F401
 from srcad.runtime import prod_jvp, prod_vjp
 from srcad.runtime_arrays import (interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
                                   kron_vjp_b, pad_linear, partition_take, quantile_jvp,
@@ -23,24 +23,7 @@ KNOWN = {}                        # function name -> (tests, why it fails today)
 _rng = np.random.default_rng(1)
 
 
-def sample(*argsets):
-    """Register the decorated function, to be checked at each tuple of arguments."""
-    def register(f):
-        SAMPLES.append((f, [tuple(a) for a in argsets]))
-        return f
-    return register
-
-
-def lacks(reason, *funcs, cases=None):
-    """autograd cannot check `funcs` (at argument tuples `cases` only, when given)."""
-    for f in funcs:
-        for k in cases or [None]:
-            AUTOGRAD_LACKS[f.__name__ if k is None else f"{f.__name__}-{k}"] = reason
-
-
-def known(reason, *funcs, tests=("forward", "reverse", "autograd")):
-    for f in funcs:
-        KNOWN[f.__name__] = (tests, reason)
+sample, lacks, known = registrars(SAMPLES, AUTOGRAD_LACKS, KNOWN)
 
 
 def spaced(*shape):

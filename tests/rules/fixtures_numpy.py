@@ -45,25 +45,30 @@ KNOWN = {}                        # function name -> (tests, why it fails today)
 _rng = np.random.default_rng(0)
 
 
-def sample(*argsets):
-    """Register the decorated function, to be checked at each tuple of arguments."""
-    def register(f):
-        SAMPLES.append((f, [tuple(a) for a in argsets]))
-        return f
-    return register
+def registrars(samples: list, lacking: dict, known_failures: dict):
+    """The `sample`, `lacks` and `known` decorators of a fixture table, filling its own
+    SAMPLES, AUTOGRAD_LACKS and KNOWN (each table module calls this once)."""
+    def sample(*argsets):
+        """Register the decorated function, to be checked at each tuple of arguments."""
+        def register(f):
+            samples.append((f, [tuple(a) for a in argsets]))
+            return f
+        return register
+
+    def lacks(reason, *funcs, cases=None):
+        """autograd cannot check `funcs` (at argument tuples `cases` only, when given)."""
+        for f in funcs:
+            for k in cases or [None]:
+                lacking[f.__name__ if k is None else f"{f.__name__}-{k}"] = reason
+
+    def known(reason, *funcs, tests=("forward", "reverse", "autograd")):
+        """`funcs` fail `tests` for a reason outside the rule tables (the tests expect it)."""
+        for f in funcs:
+            known_failures[f.__name__] = (tests, reason)
+    return sample, lacks, known
 
 
-def lacks(reason, *funcs, cases=None):
-    """autograd cannot check `funcs` (at argument tuples `cases` only, when given)."""
-    for f in funcs:
-        for k in cases or [None]:
-            AUTOGRAD_LACKS[f.__name__ if k is None else f"{f.__name__}-{k}"] = reason
-
-
-def known(reason, *funcs, tests=("forward", "reverse", "autograd")):
-    """`funcs` fail `tests` for a reason outside the rule tables (the tests expect it)."""
-    for f in funcs:
-        KNOWN[f.__name__] = (tests, reason)
+sample, lacks, known = registrars(SAMPLES, AUTOGRAD_LACKS, KNOWN)
 
 
 # ------------------------------------------------------------ inputs

@@ -8,7 +8,7 @@ import scipy.linalg as sl
 import scipy.signal as ss
 import scipy.special as sp
 import scipy.stats as st
-from fixtures_numpy import big, binary, d0, pos, sym, unary, unit
+from fixtures_numpy import big, binary, d0, pos, registrars, sym, unary, unit
 
 from srcad.runtime_scipy import conv_vjp1, conv_vjp2
 
@@ -22,16 +22,7 @@ UNREACHABLE = {"lead_axis": "called only by generated code (dirichlet's derivati
                "odeint_jvp": "called only by generated code (odeint's tangent)"}
 
 
-def sample(*argsets):
-    def register(f):
-        SAMPLES.append((f, [tuple(a) for a in argsets]))
-        return f
-    return register
-
-
-def lacks(reason, *funcs):
-    for f in funcs:
-        AUTOGRAD_LACKS[f.__name__] = reason
+sample, lacks, _ = registrars(SAMPLES, AUTOGRAD_LACKS, {})
 
 
 def well_spd(n):
