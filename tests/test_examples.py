@@ -16,6 +16,7 @@ EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "examples")
     ("custom_rule", ()),
     ("containers", ()),                    # dict, list of pairs, dataclass, NamedTuple
     ("everyday_python", ()),               # comprehensions, assert, f-strings, sorted, rng
+    ("mlp_digits", ()),                    # a dict-of-parameters MLP trained on the digits
     ("logistic_regression", ("sklearn", "matplotlib")),
 ])
 def test_example_runs(name, needs, monkeypatch, tmp_path, capsys):
