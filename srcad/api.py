@@ -468,7 +468,7 @@ def _reverse_only(mode, checkpoint):
 
 
 def _check_mode(mode):
-    if mode not in ("reverse", "forward"):
+    if not isinstance(mode, str) or mode not in ("reverse", "forward"):
         shown = repr(mode) if isinstance(mode, str) else type(mode).__name__
         raise SrcadError(f"unknown mode {shown}: use 'forward' or 'reverse'")
 
