@@ -412,9 +412,8 @@ def result_kind(call: ir.Call, key_of) -> str:
 
 
 def _returned_kind(func, call, keys) -> str:
-    from . import frontend, lower
     try:
-        fn = lower.lower(frontend.parse(func))
+        fn = _lowered(func)
     except SrcadError:
         return ANY
     npos = len(call.args)
@@ -436,19 +435,43 @@ def _returned_kind(func, call, keys) -> str:
 
 def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
     """Kinds and activity of every name in `fn` for derivatives with respect to `wrt`."""
+    if "result_memo" in _IN_PROGRESS.__dict__:
+        return _analyze(fn, wrt, param_kinds)
+    # user calls' result kinds and the SSA of the user functions read for them and for
+    # their summaries, kept for this analysis only (a global rebound between builds may
+    # name another function)
+    _IN_PROGRESS.result_memo, _IN_PROGRESS.lowered = {}, {}
+    try:
+        return _analyze(fn, wrt, param_kinds)
+    finally:
+        del _IN_PROGRESS.result_memo, _IN_PROGRESS.lowered
+
+
+def _lowered(func) -> ir.Function:
+    """`func`'s SSA, lowered once per analysis (a SrcadError is kept and raised again)."""
+    from . import frontend, lower
+    memo = _IN_PROGRESS.__dict__.get("lowered")
+    key = (func, func.__code__)
+    got = memo.get(key) if memo is not None else None
+    if got is None:
+        try:
+            got = lower.lower(frontend.parse(func))
+        except SrcadError as e:
+            got = e
+        if memo is not None:
+            memo[key] = got
+    if isinstance(got, SrcadError):
+        raise got
+    return got
+
+
+def _analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
     shapes: dict = {}
     for p, k in param_kinds.items():
         kind, _, cls = k.partition(":")
         shapes[p] = SCALAR if kind in (FLOAT, INT) else (("arg", cls) if cls else None)
     stmts = list(ir.walk(fn.body))
-    outer = "result_memo" in _IN_PROGRESS.__dict__
-    if not outer:
-        _IN_PROGRESS.result_memo = {}            # user calls' result kinds, this analysis's
-    try:
-        kinds = _kinds(fn, stmts, param_kinds)
-    finally:
-        if not outer:
-            del _IN_PROGRESS.result_memo
+    kinds = _kinds(fn, stmts, param_kinds)
     _infer_shapes(fn, stmts, kinds, shapes, _counters(stmts, kinds))
     seqs = _sequences(stmts, param_kinds, kinds)
     _refuse_sequence_items(fn, stmts, _sure_seqs(fn, stmts, seqs))
@@ -1417,8 +1440,7 @@ def _unknown(func, call) -> CallSummary:
 
 
 def _summarize(func, call, kinds_key) -> CallSummary:
-    from . import frontend, lower
-    fn = lower.lower(frontend.parse(func))
+    fn = _lowered(func)
     pk = {}
     npos = len(call.args)
     for p, k in zip(fn.params, kinds_key[:npos]):
