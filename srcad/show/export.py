@@ -62,6 +62,14 @@ def _runtime_defs():
     and its imports: name -> import statement."""
     src = inspect.getsource(runtime)
     tree = ast.parse(src)
+    lines = src.splitlines(keepends=True)
+
+    def segment(node):           # ast.get_source_segment, without splitting src per call
+        if node.lineno == node.end_lineno:
+            return lines[node.lineno - 1][node.col_offset:node.end_col_offset]
+        return "".join([lines[node.lineno - 1][node.col_offset:]]
+                       + lines[node.lineno:node.end_lineno - 1]
+                       + [lines[node.end_lineno - 1][:node.end_col_offset]])
     defs, imports = {}, {}
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
@@ -71,14 +79,14 @@ def _runtime_defs():
         elif isinstance(node, ast.Import) or (isinstance(node, ast.ImportFrom)
                                               and node.module != "__future__"):
             for a in node.names:
-                imports[a.asname or a.name] = ast.get_source_segment(src, node)
+                imports[a.asname or a.name] = segment(node)
             continue
         else:
             continue
         reads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
         for name in names:
             if name != "__all__":
-                defs[name] = (ast.get_source_segment(src, node), reads)
+                defs[name] = (segment(node), reads)
     return defs, imports
 
 

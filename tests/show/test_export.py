@@ -228,3 +228,18 @@ def test_a_nested_def_called_without_derivative_is_copied_in(tmp_path):
     assert "Nested functions copied in from the user's code: inner." in " ".join(text.split())
     got = run_blocked(tmp_path, "ni", "nested_inactive_grad", [(0.3, 1.5)], tmp_path)
     assert got == pytest.approx([1.5 * 2.0 + fx.SCALE])
+
+
+def test_runtime_definitions_are_copied_as_written():
+    """export copies each runtime definition's exact source (cut from the file's lines once,
+    instead of ast.get_source_segment splitting the whole runtime per definition: 8 s an
+    export)."""
+    import inspect
+    from srcad.show import export
+    src = inspect.getsource(srcad.runtime)
+    defs, imports = export._runtime_defs()
+    nodes = [n for n in ast.parse(src).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    assert len(nodes) > 100
+    for node in nodes:
+        assert defs[node.name][0] == ast.get_source_segment(src, node)
+    assert imports["np"] == "import numpy as np"
