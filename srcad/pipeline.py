@@ -546,6 +546,7 @@ class Build:
     callees: list = field(default_factory=list)   # emit: the helpers' derivative texts
     injected: dict = field(default_factory=dict)  # emit: names bound for the compiled code
     adjoints: set = field(default_factory=set)    # emit: the names holding adjoints
+    extra_trees: list = field(default_factory=list)  # numba: defs the entries call (rendered too)
     used: set = field(default_factory=set)     # codegen: the names the trees read
     text: str = ""                             # codegen: the source text
     funcs: list = field(default_factory=list)  # codegen: the compiled functions
@@ -687,13 +688,13 @@ def _optimize(b: Build):
 def _numba(b: Build):
     if b.backend == "numba":
         from .backends import numba
-        numba.rewrite(b.trees, b.fn)
+        b.extra_trees = numba.rewrite(b.trees, b.fn)
 
 
 def _codegen(b: Build):
     fn, trees = b.fn, b.trees
-    body = codegen.render(trees, fn.source_lines, fn.filename)
-    b.used = codegen.names_used(trees)
+    body = codegen.render(trees + b.extra_trees, fn.source_lines, fn.filename)
+    b.used = codegen.names_used(trees + b.extra_trees)
     b.text = codegen.source_text(b.used, body, b.callees)
     if b.backend == "numba":
         from .backends import numba

@@ -1,6 +1,6 @@
 """The numba backend's stacks (typed arrays reserved before a for loop, grown in while
 loops), the Numba versions of the list helpers (stack, concatenate, their adjoints), and the
-refusal of recursive reverse mode: derivatives equal to the Python backend's, which is
+refusal of mutually recursive reverse mode: derivatives equal to the Python backend's, which is
 checked against finite differences."""
 
 import numpy as np
@@ -90,14 +90,17 @@ def test_a_changed_runtime_compiles_anew(monkeypatch):
 
 
 def test_recursive_reverse_mode_is_refused_at_the_recursive_call():
-    """A recursive helper's forward half keeps its recursive calls' residuals (a type of
-    unbounded depth): Numba never finished typing det's; now a SrcadError at the call."""
+    """A recursive helper's forward half kept its recursive calls' residuals (a type of
+    unbounded depth): Numba never finished typing det's. A helper calling only itself now
+    recomputes instead (tests/test_regress_s4nb.py); helpers calling each other are refused
+    at the user's call."""
     import inspect
+    from tests.fixtures import regress_s4nb as mutual
     with pytest.raises(srcad.UnsupportedSyntaxError) as e:
-        srcad.grad(rf.rec_top, backend="numba")(0.5, 3)
-    lines, first = inspect.getsourcelines(rf.rec_power)
-    call = first + next(i for i, l in enumerate(lines) if "rec_power(x, n - 1)" in l)
-    assert e.value.filename == rf.__file__ and e.value.lineno == call
+        srcad.grad(mutual.pinged, backend="numba")(0.5, 3)
+    lines, first = inspect.getsourcelines(mutual.pinged)
+    call = first + next(i for i, l in enumerate(lines) if "ping(x, n)" in l)
+    assert e.value.filename == mutual.__file__ and e.value.lineno == call
     assert "recursive" in str(e.value)
     assert srcad.grad(rf.rec_top)(0.5, 3) == pytest.approx(3 * 0.25 + 1)
 

@@ -57,7 +57,7 @@ def jacobian(main_params, extra_params, state, sequence):
 
 
 def define():
-    l, h, c = 1, 2, 3
+    l, h, c = 1, 2, 4      # (c != 3: sequence and extra_params of one shape are another kind)
     jacobian(np.ones((2 * l, 4 * h)), np.ones((3, h)), np.ones((2 * l, h)), np.ones((c, h)))
 
 

@@ -17,9 +17,9 @@ own naive Python objective).
 
 `--backend numba` asks srcad's numba backend for the derivatives of det, ode and lstm
 (`define` compiles them; Numba's compile time is reported as its own `compile` timing,
-inside `define`'s); today only ode compiles: det (recursion) and lstm (a list of arrays
-Numba cannot type) are refused by the backend at define. The other evals keep the default
-backend.
+inside `define`'s). particle and saddle are not enabled: their nested derivatives and
+functions passed as values have no Numba version (asked for, the backend refuses them at
+the user's line). The other evals keep the default backend.
 """
 import argparse
 import importlib

@@ -5,12 +5,16 @@ Two steps, both run only for `backend="numba"`:
   rewrite   (the pipeline's "numba" pass) the derivative tree into code Numba compiles:
             a loop replayed over `reversed(xs)` counts down a range and reads the item
             back with `reversed_item`; a call whose rule says Numba cannot compile it
-            (`Rule.numba` False) is refused here, naming the user's file:line
+            (`Rule.numba` False) is refused here, naming the user's file:line; a split
+            helper calling only itself recomputes its tape in its backward half (defs
+            added, rendered with the trees); a list grown by append no other name sees is
+            appended in place
   compile   (instead of codegen's compile) the source text written to a file in the cache
             directory named by a hash of the text and of the values it reads, imported as a
             module, every def in it made an njit function (the user's helpers and custom
-            rules' functions it calls too, each its own), so Numba's on-disk cache serves a
-            second process without compiling
+            rules' functions it calls too, each its own; a Python wrapper for the entries
+            only), so Numba's on-disk cache serves a second process without compiling
+            (recursive functions excepted: Numba's cache cannot load them)
 
 Numba compiles at the first call for the argument types: a typing error there is raised
 as a SrcadError naming the user's line the failing generated line comes from. The values
@@ -30,7 +34,7 @@ import types
 
 import numpy as np
 
-from .. import codegen, rules
+from .. import codegen, frontend, rules
 from ..emit import LINE_MARK
 from ..errors import SrcadError, UnsupportedSyntaxError
 
@@ -38,7 +42,8 @@ _ITEM = "reversed_item"          # the helper a counting-down replay reads items
 _SHAPE = "shape_of"              # np.shape of a value saved for its shape (None too)
 _PUSH, _POP, _TRIPS = "stack_push", "stack_pop", "trip_count"   # stacks as arrays
 _STACK_ARRAYS = "stack_arrays"   # np.stack, lists of arrays too
-_HELPERS = (_ITEM, _SHAPE, _PUSH, _POP, _TRIPS, _STACK_ARRAYS)
+_PRESENT = "present"             # an optional value as the value it holds
+_HELPERS = (_ITEM, _SHAPE, _PUSH, _POP, _TRIPS, _STACK_ARRAYS, _PRESENT)
 _MISSING = object()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # srcad's own files
 _USER_JIT: dict = {}             # id of a user function -> (the function, its njit dispatcher)
@@ -65,10 +70,13 @@ def cache_dir() -> str:
 
 # ---------------------------------------------------------------- the rewrite pass
 
-def rewrite(trees: list, fn):
-    """Rewrite the derivative trees in place into code Numba compiles (see the module)."""
+def rewrite(trees: list, fn) -> list:
+    """Rewrite the derivative trees in place into code Numba compiles (see the module);
+    the defs they call that the rewrite added (rendered with them, no entries)."""
     require()
     taken = codegen.names_used(trees) | set(fn.reserved)
+    extra = _recompute_recursive(trees, taken)
+    trees = trees + extra
     recursive = _recursive_halves(trees)
     for tree in trees:
         _Rewriter(fn, taken, recursive).block(tree.body)
@@ -80,6 +88,8 @@ def rewrite(trees: list, fn):
     for tree in trees:
         _shapes_apart(tree, taken, shaped[id(tree)])
         _stacks_as_arrays(tree, taken)
+        _appends_in_place(tree)
+    return extra
 
 
 def _is_call_of(node, func) -> bool:
@@ -290,6 +300,80 @@ def _stacks_as_arrays(tree, taken):
     tree.body[:] = body
 
 
+def _rebuilt(st):
+    """The name `n` of a statement `n = [*n, e, ...]` (the lowering's form of `n.append(e)`,
+    a new list), else None."""
+    if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
+            isinstance(st.targets[0], ast.Name) and isinstance(st.value, ast.List) and \
+            len(st.value.elts) > 1 and isinstance(st.value.elts[0], ast.Starred) and \
+            isinstance(st.value.elts[0].value, ast.Name) and \
+            st.value.elts[0].value.id == st.targets[0].id and \
+            not any(isinstance(e, ast.Starred) for e in st.value.elts[1:]):
+        return st.targets[0].id
+    return None
+
+
+def _appends_in_place(tree):
+    """`n = [*n, e, ...]` (a new list: Numba types no list unpacking) as `n.append(e)`, for a
+    list `n` no other name can see while it grows: every binding of `n` in `tree` is a list
+    display or such a rebuild, `n` is no parameter, and it is read only by its rebuilds,
+    `len(n)`, `n[...]` and `stack_arrays(n)` (none of which keeps the list), or by anything
+    after the last top-level statement appending to it, never by the appended items."""
+    rebuilt = {}
+    for n in ast.walk(tree):
+        name = _rebuilt(n)
+        if name is not None:
+            rebuilt.setdefault(name, []).append(n)
+    if not rebuilt:
+        return
+    params = {a.arg for a in tree.args.args + tree.args.kwonlyargs + tree.args.posonlyargs}
+    parent = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    top = {id(n): i for i, st in enumerate(tree.body) for n in ast.walk(st)}
+    last = {name: max(top[id(st)] for st in sts) for name, sts in rebuilt.items()}
+    own = {id(st.value.elts[0].value) for sts in rebuilt.values() for st in sts}
+    fine = set(rebuilt) - params
+    for n in ast.walk(tree):
+        if not (isinstance(n, ast.Name) and n.id in fine) or id(n) in own:
+            continue
+        up = parent.get(id(n))
+        if isinstance(n.ctx, ast.Store):
+            ok = isinstance(up, ast.Assign) and (
+                _rebuilt(up) == n.id or (isinstance(up.value, ast.List) and not any(
+                    isinstance(e, ast.Starred) for e in up.value.elts)))
+        else:
+            ok = isinstance(n.ctx, ast.Load) and (
+                (isinstance(up, ast.Subscript) and up.value is n) or
+                (isinstance(up, ast.Call) and isinstance(up.func, ast.Name) and
+                 up.func.id in ("len", _STACK_ARRAYS) and n in up.args) or
+                top[id(n)] > last[n.id])      # after the last append: it may keep the list
+        if not ok:
+            fine.discard(n.id)
+    for name in fine:
+        for st in rebuilt[name]:
+            if any(isinstance(m, ast.Name) and m.id == name
+                   for e in st.value.elts[1:] for m in ast.walk(e)):
+                fine.discard(name)
+    if not fine:
+        return
+
+    def block(stmts):
+        out = []
+        for st in stmts:
+            for field in ("body", "orelse"):
+                inner = getattr(st, field, None)
+                if isinstance(inner, list) and inner:
+                    setattr(st, field, block(inner))
+            name = _rebuilt(st)
+            if name in fine:
+                out.extend(ast.Expr(value=ast.Call(
+                    func=ast.Attribute(value=_name(name), attr="append", ctx=ast.Load()),
+                    args=[e], keywords=[]), lineno=1) for e in st.value.elts[1:])
+            else:
+                out.append(st)
+        return out
+    tree.body[:] = block(tree.body)
+
+
 def _line_of(st):
     """The user's line a line marker statement stands for (0: the reverse sweep), or None."""
     if isinstance(st, ast.Expr) and isinstance(st.value, ast.Call) and \
@@ -319,6 +403,130 @@ def _recursive_halves(trees) -> set:
     return out
 
 
+def _recompute_recursive(trees, taken) -> list:
+    """A split helper calling itself (only itself) recomputes instead of keeping its
+    recursive calls' residuals (a type nested without bound, which Numba cannot infer):
+    its forward half `F` returns the value and its own arguments, computed by `F_value`
+    (F's body without the tape, calling itself); its backward half `B` tapes its call
+    again (`F_tape`, F's body, whose recursive calls are F's) and runs the adjoint sweep
+    (`B_full`, B's body, whose recursive calls are B's). Each level's tape is made once
+    more per level above it (the cost of a depth-d recursion: d primals more). The new
+    defs, F_value, F_tape and B_full, are returned."""
+    extra = []
+    for f in list(_recursive_halves(trees)):
+        fwd = next(t for t in trees if t.name == f)
+        bwd = next((t for t in trees if _forward_half(t, trees) is fwd), None)
+        calls = {n.func.id for n in ast.walk(fwd) if isinstance(n, ast.Call) and
+                 isinstance(n.func, ast.Name) and n.func.id in {t.name for t in trees}}
+        ret = fwd.body[-1]
+        if bwd is None or calls - {f, bwd.name} or not (
+                isinstance(ret, ast.Return) and isinstance(ret.value, ast.Tuple) and
+                len(ret.value.elts) == 2) or fwd.args.defaults or fwd.args.vararg or \
+                fwd.args.kwonlyargs or fwd.args.posonlyargs or len(bwd.args.args) != 2:
+            continue                      # left to the refusal (mutual recursion, say)
+        recursive_calls = [st for st in ast.walk(fwd) if isinstance(st, ast.Assign) and
+                           isinstance(st.value, ast.Call) and
+                           isinstance(st.value.func, ast.Name) and st.value.func.id == f]
+        if any(not (len(st.targets) == 1 and isinstance(st.targets[0], ast.Tuple) and
+                    len(st.targets[0].elts) == 2 and
+                    all(isinstance(e, ast.Name) for e in st.targets[0].elts))
+               for st in recursive_calls):
+            continue
+        if not _recomputable(fwd, f):
+            continue
+        params = [a.arg for a in fwd.args.args]
+        value, tape = _fresh(taken, f"{f}_value"), _fresh(taken, f"{f}_tape")
+        full = _fresh(taken, f"{bwd.name}_full")
+        value_tree = rules.clone(fwd)
+        value_tree.name = value
+        for st in ast.walk(value_tree):
+            if isinstance(st, ast.Assign) and isinstance(st.value, ast.Call) and \
+                    isinstance(st.value.func, ast.Name) and st.value.func.id == f:
+                st.targets = [st.targets[0].elts[0]]
+                st.value.func.id = value
+        value_tree.body[-1] = ast.Return(value=value_tree.body[-1].value.elts[0])
+        _drop_dead_stacks(value_tree)
+        tape_tree = rules.clone(fwd)
+        tape_tree.name = tape
+        full_tree = rules.clone(bwd)
+        full_tree.name = full
+        doc = fwd.body[:1] if isinstance(fwd.body[0], ast.Expr) else []
+        fwd.body[:] = doc + [ast.Return(value=ast.Tuple(elts=[
+            _call(value, *map(_name, params)),
+            ast.Tuple(elts=list(map(_name, params)), ctx=ast.Load())], ctx=ast.Load()))]
+        inputs, d_out = (a.arg for a in bwd.args.args)
+        args = [ast.Subscript(value=_call(_PRESENT, _name(inputs)), slice=ast.Constant(k),
+                              ctx=ast.Load()) for k in range(len(params))]
+        bdoc = bwd.body[:1] if isinstance(bwd.body[0], ast.Expr) else []
+        bwd.body[:] = bdoc + [ast.Return(value=_call(full, ast.Subscript(
+            value=_call(tape, *args), slice=ast.Constant(1), ctx=ast.Load()), _name(d_out)))]
+        extra += [value_tree, tape_tree, full_tree]
+        for t in (fwd, bwd, value_tree, tape_tree, full_tree):
+            ast.fix_missing_locations(t)
+    return extra
+
+
+def _recomputable(fwd, f) -> bool:
+    """Whether running forward half `fwd` again gives what its first run gave: it changes
+    nothing in place (no item assignment; lists pushed to are its own stacks) and calls
+    only itself and pure rules (a helper's half might change its arguments)."""
+    own = {st.targets[0].id for st in fwd.body if isinstance(st, ast.Assign) and
+           len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and
+           isinstance(st.value, ast.List) and not st.value.elts}
+    for n in ast.walk(fwd):
+        if isinstance(n, (ast.Subscript, ast.Attribute)) and isinstance(n.ctx, ast.Store):
+            return False
+        if isinstance(n, ast.AugAssign) and not isinstance(n.target, ast.Name):
+            return False
+        if isinstance(n, ast.Call):
+            func = n.func
+            if isinstance(func, ast.Name) and func.id in (f, LINE_MARK):
+                continue
+            if isinstance(func, ast.Attribute) and func.attr == "append" and \
+                    isinstance(func.value, ast.Name) and func.value.id in own:
+                continue
+            rule = rules.lookup_name(ast.unparse(func))
+            if rule is None or not rule.pure:
+                return False
+    return True
+
+
+def _drop_dead_stacks(tree):
+    """Without the stacks `tree` only pushes to (`s = []` at its top, then only
+    `s.append(v)` or `s.append(np.shape(v))` statements): a tape nobody reads."""
+    inits = {st.targets[0].id: st for st in tree.body if isinstance(st, ast.Assign) and
+             len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and
+             isinstance(st.value, ast.List) and not st.value.elts}
+
+    def push_of(st):
+        if isinstance(st, ast.Expr) and isinstance(st.value, ast.Call) and \
+                isinstance(st.value.func, ast.Attribute) and st.value.func.attr == "append" \
+                and isinstance(st.value.func.value, ast.Name) and len(st.value.args) == 1:
+            arg = st.value.args[0]
+            if isinstance(arg, ast.Name) or (_is_call_of(arg, np.shape) and
+                                             isinstance(arg.args[0], ast.Name)):
+                return st.value.func.value.id
+        return None
+    pushed = {id(st.value.func.value) for st in ast.walk(tree) if push_of(st) in inits}
+    bound = {id(st.targets[0]) for st in inits.values()}
+    dead = set(inits) - {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and
+                         id(n) not in pushed and id(n) not in bound}
+
+    def block(stmts):
+        out = []
+        for st in stmts:
+            if push_of(st) in dead or (isinstance(st, ast.Assign) and
+                                       any(st is inits.get(n) for n in dead)):
+                continue
+            for field in ("body", "orelse"):
+                inner = getattr(st, field, None)
+                if isinstance(inner, list) and inner:
+                    setattr(st, field, block(inner) or [ast.Pass()])
+            out.append(st)
+        return out
+    tree.body[:] = block(tree.body)
+
+
 class _Rewriter:
     def __init__(self, fn, taken, recursive=frozenset()):
         self.fn, self.taken, self.line = fn, taken, fn.firstline
@@ -326,6 +534,15 @@ class _Rewriter:
 
     def fresh(self, base):
         return _fresh(self.taken, base)
+
+    def where(self):
+        """(file, line) an error names: none for a derivative of srcad's own generated code
+        (a derivative differentiated again), which the user's call of it is named for."""
+        env = self.fn.env
+        if env is not None and isinstance(env.func, types.FunctionType) and \
+                env.func.__code__ in frontend.GENERATED:
+            return None, None
+        return self.fn.filename, self.line
 
     def block(self, stmts: list):
         for i, s in enumerate(stmts):
@@ -389,17 +606,23 @@ class _Rewriter:
                 elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and \
                         n.func.id in self.recursive:
                     raise UnsupportedSyntaxError(
-                        'backend="numba" cannot compile a recursive function\'s reverse '
-                        'mode (the values each call saves hold those of its recursive '
-                        'calls: a type Numba cannot infer); use the default backend, or '
-                        'forward mode', self.fn.filename, self.line)
+                        'backend="numba" cannot compile the reverse mode of a recursive '
+                        'function that changes values in place or calls other functions '
+                        '(the values each call saves hold those of its recursive calls: a '
+                        'type Numba cannot infer; one that only computes from its arguments '
+                        'is run again instead); use the default backend, or forward mode',
+                        *self.where())
                 elif isinstance(n, ast.Call):
                     rule = rules.lookup_name(ast.unparse(n.func))
                     if rule is not None and not rule.numba:
+                        where = self.where()
+                        what = f"{rule.label} (Numba has no version of it)" \
+                            if where[0] is not None else \
+                            (f"a derivative taken inside the differentiated function (its "
+                             f"own derivative calls {rule.label}, which has no Numba version)")
                         raise UnsupportedSyntaxError(
-                            f'backend="numba" cannot compile {rule.label} (Numba has no '
-                            'version of it); use the default backend for this function',
-                            self.fn.filename, self.line)
+                            f'backend="numba" cannot compile {what}; use the default '
+                            'backend for this function', *where)
 
 
 # ---------------------------------------------------------------- compiling
@@ -410,16 +633,38 @@ def compile_functions(trees: list, text: str, fn, user_globals: dict, closure: d
     compiled by Numba: callables raising SrcadError for what Numba cannot type. (The API
     passes every argument; `d_out` defaults to 1.0 in the text itself.)"""
     numba = require()
-    loader = _Loader(numba, text, fn, user_globals, closure, injected)
+    loader = _Loader(numba, text, fn, user_globals, closure, injected,
+                     {tree.name for tree in trees})
+    _refuse_mutual_recursion(text, fn, loader.lines)
     return [_entry(loader, tree.name, tree) for tree in trees]
+
+
+def _refuse_mutual_recursion(text, fn, lines):
+    """Refuse, at the user's line calling them, helpers whose forward halves call each other
+    in a cycle (the rewrite recomputes a helper calling only itself; the residuals of a
+    cycle through several helpers nest without bound, which Numba cannot type)."""
+    defs = [d for d in ast.parse(text).body if isinstance(d, ast.FunctionDef)]
+    cyclic = _recursive_halves(defs)
+    if not cyclic:
+        return
+    line = next((lines.get(n.lineno) for d in defs if d.name not in cyclic
+                 for n in ast.walk(d) if isinstance(n, ast.Call) and
+                 isinstance(n.func, ast.Name) and n.func.id in cyclic and
+                 lines.get(n.lineno)), None)
+    raise UnsupportedSyntaxError(
+        'backend="numba" cannot compile the reverse mode of functions calling each other '
+        'recursively (the values each call saves hold those of the calls it makes: a type '
+        'Numba cannot infer; a function calling only itself compiles); use the default '
+        'backend, or forward mode', *((fn.filename, line) if line else (None, None)))
+    # (no line here: a helper's build, whose caller names its call)
 
 
 class _Loader:
     """The module of one derivative text, (re)loaded for the current values of the names it
     reads from the user's globals and closure cells."""
 
-    def __init__(self, numba, text, fn, user_globals, closure, injected):
-        self.numba, self.text, self.fn = numba, text, fn
+    def __init__(self, numba, text, fn, user_globals, closure, injected, entries):
+        self.numba, self.text, self.fn, self.entries = numba, text, fn, entries
         self.user_globals, self.closure, self.injected = user_globals, closure, injected
         tree = ast.parse(text)
         self.defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
@@ -431,6 +676,7 @@ class _Loader:
              for a in n.args + n.kwonlyargs}
         used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
         self.free = sorted(used - self.defined - imported - assigned - set(dir(builtins)))
+        self.uncached = _reaching_recursion(tree, self.defined)
         self.lines = _user_lines(text, fn.filename)
         self.dispatchers = None
         self.values = None
@@ -482,8 +728,9 @@ class _Loader:
             if n not in self.defined and isinstance(v, types.FunctionType) and \
                     not _own(v) and not n.startswith("__"):
                 env[n] = _jitted(self.numba, v)
-        for n in self.defined:
-            env[n] = self.numba.njit(cache=True)(env[n])
+        for n in self.defined:      # only the entries are called from Python: the others
+            env[n] = self.numba.njit(    # need no wrapper (nor Numba boxing their arguments)
+                cache=n not in self.uncached, no_cpython_wrapper=n not in self.entries)(env[n])
         self.values, self.dispatchers = values, env
         return env
 
@@ -504,7 +751,7 @@ class _Loader:
             if os.path.basename(path).startswith("srcad_numba_"):
                 line = self.lines.get(int(digits), line)
             elif not os.path.abspath(path).startswith(_PACKAGE):
-                filename, line = path, int(digits)
+                filename, line = os.path.abspath(path), int(digits)
         lines = [l.strip() for l in msg.splitlines()]
         reason = next((l[l.index("srcad's numba backend"):] for l in lines
                        if "srcad's numba backend has no" in l), None) or \
@@ -516,6 +763,27 @@ class _Loader:
         shown = f"`{what}`" if what else f"the derivative of {self.fn.name}"
         return UnsupportedSyntaxError(f'backend="numba" cannot compile {shown}: {reason}',
                                       filename, line)
+
+
+def _reaching_recursion(module, defined) -> set:
+    """The defs of `module` that call, directly or not, a def calling itself: Numba's cache
+    cannot load a recursive function (its call of itself is left unresolved), nor a
+    function linked with one."""
+    calls = {d.name: {n.func.id for n in ast.walk(d) if isinstance(n, ast.Call) and
+                      isinstance(n.func, ast.Name) and n.func.id in defined}
+             for d in module.body if isinstance(d, ast.FunctionDef)}
+
+    def reached(f):
+        seen, todo = set(), list(calls[f])
+        while todo:
+            g = todo.pop()
+            if g not in seen:
+                seen.add(g)
+                todo.extend(calls[g])
+        return seen
+    reach = {f: reached(f) for f in calls}
+    cyclic = {f for f in calls if f in reach[f]}
+    return {f for f in calls if f in cyclic or reach[f] & cyclic}
 
 
 def _entry(loader: _Loader, name: str, tree):

@@ -55,6 +55,12 @@ def stack_arrays(xs, axis=0):
     return np.stack(xs, axis)
 
 
+def present(x):
+    """`x` (Numba: an optional value, a name that was None before a loop assigned it, as the
+    value it holds)."""
+    return x
+
+
 def trip_count(xs):
     """How many items a loop over `xs` runs (0 where Numba knows no length: the stack
     then grows as it is pushed)."""
@@ -307,6 +313,11 @@ def _stack_pop(buf, top, like):
             return value(_some(buf)[top])
         return pop
     _refuse("stack_pop", buf, like)
+
+
+@_numba_overload(present)
+def _present(x):
+    return lambda x: _some(x)
 
 
 @_numba_overload(trip_count)
@@ -652,4 +663,5 @@ def _stop_gradient(x):
     return lambda x: x
 
 
-__all__ = ["reversed_item", "shape_of", "stack_push", "stack_pop", "trip_count", "stack_arrays"]
+__all__ = ["reversed_item", "shape_of", "stack_push", "stack_pop", "trip_count", "stack_arrays",
+           "present"]
