@@ -1,5 +1,6 @@
 """Regressions fixed with the adjoint-cost benchmark (benchmarks/adjoint_cost.py), fourth
-session: pow's one power, the shapes triu/tril/flip/roll keep, triu/tril of a vector."""
+session: pow's one power, the shapes triu/tril/flip/roll keep, triu/tril of a vector; and
+odeint's second derivatives (forward mode over its adjoint and over its tangent)."""
 import numpy as np
 
 import srcad
@@ -61,4 +62,52 @@ def test_flips_keep_shape_under_broadcasting():
     check_grads(fx.flips_broadcast, rng.uniform(0.5, 1.5, (2, 3)),
                 rng.uniform(0.5, 1.5, (4, 2, 3)))
     check_grads(fx.flips_of_vector, rng.uniform(0.5, 1.5, 4), rng.uniform(0.5, 1.5, (2, 4)))
+
+
+T = np.linspace(0.0, 1.5, 6)
+
+
+def _jvp_of_grad_against_differences(f, args, rtol):
+    """Forward over reverse (the jvp of srcad.grad along every argument, t included)
+    against central differences of the gradient."""
+    grad = srcad.grad(f, wrt=(0, 1, 2))
+    rng = np.random.default_rng(0)
+    tangents = tuple(rng.normal(size=np.shape(a)) if np.ndim(a) else 0.7 for a in args)
+    _, got = srcad.jvp(grad, args, tangents)
+    eps = 1e-5
+    up = grad(*[a + eps * t for a, t in zip(args, tangents)])
+    down = grad(*[a - eps * t for a, t in zip(args, tangents)])
+    for g, u, d in zip(got, up, down):
+        want = (np.asarray(u) - np.asarray(d)) / (2 * eps)
+        np.testing.assert_allclose(g, want, rtol=rtol, atol=rtol * np.max(np.abs(want)))
+
+
+def test_odeint_forward_over_reverse():
+    """odeint_vjp had no tangent (second derivatives through odeint were refused): its
+    steps replayed with tangents, each adjoint solve differentiated as an odeint of the
+    adjoint system. A non-autonomous system (t's tangent reaches f) with parameters
+    unpacked into args=, and a lambda's captured parameter."""
+    _jvp_of_grad_against_differences(fx.ode_driven, (np.array([0.5, -0.2]),
+                                                     np.array([1.3, 0.5]), T), 1e-6)
+    _jvp_of_grad_against_differences(fx.ode_closure, (np.array([0.8, 0.3]), 0.9, T), 1e-6)
+
+
+def test_odeint_forward_over_reverse_partial_tfirst():
+    """A partial's bound matrix (captured) and tfirst=True, in one function."""
+    _jvp_of_grad_against_differences(
+        fx.ode_partial_tfirst, (np.array([1.0, -1.0]), np.array([[-0.5, 1.0], [-1.0, -0.3]]),
+                                T), 1e-5)
+
+
+def test_odeint_forward_over_forward():
+    """odeint_jvp had no tangent: the sensitivity system's own sensitivities (its tangent
+    arguments, the directions, depend on the inputs here; t moves too)."""
+    args = (np.array([0.5, -0.2]), 1.3, T)
+    rng = np.random.default_rng(2)
+    tangents = (rng.normal(size=2), 0.7, rng.normal(size=6))
+    _, got = srcad.jvp(fx.ode_tangent, args, tangents)
+    eps = 1e-5
+    want = (fx.ode_tangent(*[a + eps * t for a, t in zip(args, tangents)])
+            - fx.ode_tangent(*[a - eps * t for a, t in zip(args, tangents)])) / (2 * eps)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
 

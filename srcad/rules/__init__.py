@@ -165,6 +165,9 @@ class Rule:
     # the result has the first argument's shape (its shape class) where that argument has
     # at least this many dimensions, as its shape class knows (np.triu of a matrix: 2)
     keeps_shape: int | None = None
+    # a rule with tangents and no adjoints: the SrcadError, made with no arguments, that
+    # reverse mode raises where a derivative flows into a call (at the line it names)
+    reverse_error: object = None
     linear: bool = False           # linear in its first parameter (`deflinear`): f(-g) == -f(g)
     table: str = ""                # the table module that declared it (srcad.rules.core, ...)
     # a wider form of the primitive, for the calls this rule cannot bind (np.sum's where=
