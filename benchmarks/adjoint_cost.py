@@ -11,7 +11,11 @@ and, with SciPy, fixtures_scipy.py: every rule has one), each scaled to medium s
 while the largest argument has at most 10^5 entries, one primal call takes under 2 ms
 and autograd's VJP under 50 ms,
 and each array is redrawn uniformly between its sample's minimum and maximum (so it stays
-in the function's domain; well-conditioned matrices stay well-conditioned). A sample calls one or
+in the function's domain; well-conditioned matrices stay well-conditioned, an increasing
+vector of more than two entries becomes an even grid over its range); growth stops
+before the output over- or underflows (a non-finite or zero entry where the sample's output
+had none: np.prod of 10^5 entries of (0.5, 1.5) is 0, and its derivative would time
+subnormal arithmetic). A sample calls one or
 a few rules; the `rules` column names them. Columns:
   vjp        srcad's reverse-mode derivative (the primal values it needs, and the adjoint)
              with respect to every float argument, for a cotangent of ones; median over
@@ -25,8 +29,14 @@ a few rules; the `rules` column names them. Columns:
              less what is live before it and what it returns, over the bytes of the
              sample's inputs and output (a sample of several rules keeps each rule's output
              for the reverse sweep, as autograd does); `ag` is autograd's VJP alike, `jpeak`
-             srcad's JVP call (along all float arguments) alike. A row whose VJP or JVP peak
-             is above 1 (a temporary larger than the inputs and output) is flagged BIG
+             srcad's JVP call (along all float arguments) alike, its inputs counting the
+             tangents. A row whose VJP or JVP peak
+             is above 1 (a temporary larger than the inputs and output) is flagged BIG.
+             A sample that does not grow (under 64 KiB of inputs and output) is flagged
+             `small` instead and not judged: its peak measures Python's own objects
+             (frames, tuples, array headers of ~100 bytes), not array temporaries
+The derivatives are built for the argument kinds srcad.grad and srcad.jvp build them for
+(pipeline.kinds_of: arrays with their number of dimensions and which have equal shapes).
 Gradients are compared with autograd's before timing (MISMATCH rows are not timed).
 Samples that do not survive scaling (fixed indices, reshapes to fixed shapes, ...) are
 listed at the end, as are samples autograd cannot run. The known case of the issue,
@@ -57,6 +67,7 @@ from srcad import ir, lower, pipeline, rules  # noqa: E402
 
 LIMIT = 1.25
 TARGET = 100_000                      # entries of the largest argument, at most
+SMALL = 64 * 1024                     # bytes of inputs and output below which peaks are not judged
 PRIMAL_LIMIT = 0.002                  # seconds of one primal call: no more growth beyond
 DERIVATIVE_LIMIT = 0.05               # seconds of one autograd VJP: no more growth beyond
 
@@ -87,6 +98,11 @@ def scale_args(f, args, rng, twin=None):
     def grown(shape, k):
         return tuple(n * k if n > 1 else n for n in shape)
     best, k = args, 1
+    try:
+        with np.errstate(all="ignore"):
+            sample_out = f(*args)
+    except Exception:
+        return args
     while max(int(np.prod(grown(a.shape, 2 * k))) for a in arrays) <= TARGET:
         k *= 2
         candidate = tuple(redraw(a, grown(np.shape(a), k), rng) for a in args)
@@ -96,6 +112,8 @@ def scale_args(f, args, rng, twin=None):
                 out = f(*candidate)
                 elapsed = timeit.default_timer() - start
         except Exception:
+            break
+        if leaves_range(out, sample_out):
             break
         best = candidate
         if elapsed > PRIMAL_LIMIT or twin is not None and \
@@ -121,6 +139,18 @@ def autograd_seconds(twin, args, out) -> float:
     return timeit.default_timer() - start
 
 
+def leaves_range(out, sample_out) -> bool:
+    """Whether a grown sample's output over- or underflowed: a non-finite entry, or an
+    entry exactly 0, where the sample's own output had none (a product of 10^5 entries
+    of (0.5, 1.5) is 0, and its derivative then measures subnormal arithmetic)."""
+    try:
+        out, sample_out = np.asarray(out, dtype=float), np.asarray(sample_out, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return bool(np.all(np.isfinite(sample_out)) and not np.all(np.isfinite(out)) or
+                np.all(sample_out != 0) and not np.all(out != 0))
+
+
 def redraw(a, shape, rng):
     """An array of `shape` with values like `a`'s (Python numbers and 0-d arrays kept)."""
     if not isinstance(a, np.ndarray) or not a.ndim:
@@ -132,6 +162,8 @@ def redraw(a, shape, rng):
         n = shape[-1]
         return np.eye(n) * 2.0 + rng.uniform(-1, 1, size=shape) * (0.3 / np.sqrt(n))
     lo, hi = float(a.min()), float(a.max())
+    if a.ndim == 1 and a.size > 2 and np.all(np.diff(a) > 0):
+        return np.linspace(lo, hi, shape[0])       # a grid (odeint's times, interp's xp)
     return rng.uniform(lo, hi, size=shape) if hi > lo else np.full(shape, lo)
 
 
@@ -246,7 +278,7 @@ def measure(name, f, twin, args, opts, positions=None):
         if np.size(out) > 4 * TARGET:
             return None, f"output of {np.size(out)} entries"
         g = np.ones_like(out, dtype=float) if np.ndim(out) else 1.0
-        kinds = tuple(map(pipeline.kind_of, args))
+        kinds = pipeline.kinds_of(args)          # as srcad.grad and srcad.jvp build them
         rev = pipeline.get(f, "reverse", positions, kinds, False).func
         fwd = pipeline.get(f, "forward", positions, kinds).func
         tangents = [1.0 if isinstance(args[i], float) else np.ones_like(args[i])
@@ -256,9 +288,9 @@ def measure(name, f, twin, args, opts, positions=None):
         except Exception as e:                   # (np.linalg.eig of a complex spectrum)
             return None, f"srcad raises {type(e).__name__} at this size"
         fns = {"vjp": lambda: rev(*args, g), "jvp": lambda: fwd(*args, *tangents)}
-        row = {"name": name, "rules": rule_names(f),
+        row = {"name": name, "rules": rule_names(f), "bytes": nbytes(args) + nbytes(out),
                "peak": peak_ratio(lambda: rev(*args, g), args, out),
-               "jpeak": peak_ratio(lambda: fwd(*args, *tangents), args, out)}
+               "jpeak": peak_ratio(lambda: fwd(*args, *tangents), (args, tangents), out)}
         if twin is None:
             row.update(round_robin(fns, opts.repeats, opts.budget))
             return row, None
@@ -286,7 +318,7 @@ def measure(name, f, twin, args, opts, positions=None):
             jvp_maker = autograd.make_jvp(twin, first)
             t0 = tangents[0]
             want_jvp = jvp_maker(*args)(t0)[1]
-            kinds1 = tuple(map(pipeline.kind_of, args))
+            kinds1 = pipeline.kinds_of(args)
             fwd1 = pipeline.get(f, "forward", (first,), kinds1).func
             got_jvp = fwd1(*args, t0)[1]
             if np.allclose(np.asarray(got_jvp, dtype=float), np.asarray(want_jvp, dtype=float),
@@ -335,7 +367,7 @@ def main(argv=None):
             rows.append(row)
     print(f"{'sample':28} {'vjp':>9} {'autograd':>9} {'ratio':>6} {'jvp':>9} {'ratio':>6} "
           f"{'peak':>5} {'ag':>5} {'jpeak':>5}  rules")
-    slow, big = [], []
+    slow, big, bigger, small = [], [], [], []
     for r in rows:
         ag = r.get("autograd")
         ratio = f"{r['vjp'] / ag:.2f}" if ag else ""
@@ -348,21 +380,31 @@ def main(argv=None):
             flag += " SLOW"
             slow.append(r["name"])
         ag_peak = r.get("ag_peak")
-        if max(r["peak"], r["jpeak"]) > 1.0:
+        if r["bytes"] < SMALL:
+            flag += " small"
+            small.append(r["name"])
+        elif max(r["peak"], r["jpeak"]) > 1.0:
             flag += " BIG"
             big.append(r["name"])
+            if ag_peak is not None and r["peak"] > ag_peak:
+                bigger.append(r["name"])
         agp = f"{ag_peak:5.2f}" if ag_peak is not None else "     "
         print(f"{r['name']:28} {fmt(r['vjp']):>9} {fmt(ag) if ag else r.get('note', 'n/a'):>9} "
               f"{ratio:>6} {fmt(r['jvp']):>9} {jratio:>6} {r['peak']:5.2f} {agp} {r['jpeak']:5.2f}  "
               f"{r['rules']}{flag}")
     print(f"\n{len(slow)} of {sum(1 for r in rows if r.get('autograd'))} samples timed against "
           f"autograd are above {LIMIT}x: {', '.join(slow) or 'none'}")
-    print(f"{len(big)} of {len(rows)} samples hold a temporary larger than their inputs and "
-          f"output: {', '.join(big) or 'none'}")
+    print(f"{len(big)} of {len(rows) - len(small)} samples hold a temporary larger than their "
+          f"inputs and output: {', '.join(big) or 'none'}")
+    print(f"of which {len(bigger)} (of those autograd runs) hold more than autograd's VJP: "
+          f"{', '.join(bigger) or 'none'}")
+    print(f"{len(small)} samples under {SMALL // 1024} KiB of inputs and output (they do not "
+          f"grow) are not judged for memory: {', '.join(small) or 'none'}")
     if rows:
         worst_t = max((r for r in rows if r.get("autograd")), key=lambda r: r["vjp"] / r["autograd"],
                       default=None)
-        worst_m = max(rows, key=lambda r: max(r["peak"], r["jpeak"]))
+        worst_m = max((r for r in rows if r["bytes"] >= SMALL),
+                      key=lambda r: max(r["peak"], r["jpeak"]), default=rows[0])
         if worst_t is not None:
             print(f"worst time ratio: {worst_t['vjp'] / worst_t['autograd']:.2f} "
                   f"({worst_t['name']})")

@@ -654,6 +654,12 @@ def _infer_shapes(fn, stmts, kinds, shapes, counters=frozenset()):
                         new = SCALAR                      # one entry of an array: a number
                 elif isinstance(v.prim, rules.Rule) and v.prim.passthrough:
                     new = shape(v.args[0])
+                elif isinstance(v.prim, rules.Rule) and v.prim.keeps_shape is not None and \
+                        v.args:
+                    base = shape(v.args[0])       # an array of a rank the rule keeps
+                    rank = _ndim(base) if base not in (None, SCALAR, _UNKNOWN) else None
+                    new = base if base is _UNKNOWN or rank is not None and \
+                        rank >= v.prim.keeps_shape else None
                 elif v.prim.kind == "elementwise":
                     classes = {shape(a) for a in v.args}
                     if None not in classes:

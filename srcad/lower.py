@@ -137,16 +137,22 @@ def _accessor(make, attr):
     return _ACCESSORS[key]
 
 
-def check_rules(fn: ir.Function, varied: set) -> None:
+def check_rules(fn: ir.Function, varied: set, mode: str = "") -> None:
     """Refuse a call srcad has no derivative rule for when a derivative flows into it (an
-    argument is `varied`: it depends on a differentiated input). Run after activity."""
+    argument is `varied`: it depends on a differentiated input), and in reverse `mode` a
+    call whose rule has tangents only (Rule.reverse_error). Run after activity."""
     for s in ir.walk(fn.body):
-        if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call) and \
-                isinstance(s.value.prim, _Opaque) and s.value.prim.message is not None:
-            v = s.value
-            if any(isinstance(a, ir.Name) and a.id in varied
-                   for a in list(v.args) + list(v.kwargs.values())):
-                raise v.prim.error(v.prim.message, fn.filename, s.line)
+        if not (isinstance(s, ir.Assign) and isinstance(s.value, ir.Call)):
+            continue
+        v = s.value
+        opaque = isinstance(v.prim, _Opaque) and v.prim.message is not None
+        forward_only = mode in ("reverse", "split") and isinstance(v.prim, rules.Rule) and \
+            v.prim.reverse_error is not None
+        if (opaque or forward_only) and any(isinstance(a, ir.Name) and a.id in varied
+                                            for a in list(v.args) + list(v.kwargs.values())):
+            if forward_only:
+                raise v.prim.reverse_error()
+            raise v.prim.error(v.prim.message, fn.filename, s.line)
 
 
 def lower(parsed: Parsed, kinds=()) -> ir.Function:

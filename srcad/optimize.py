@@ -18,6 +18,8 @@ from . import rules
 
 _FOLD = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
          ast.Div: operator.truediv, ast.Pow: operator.pow}
+_COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
+            ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
 
 
 def optimize(fn: ast.FunctionDef, impure: set, adjoints: set = frozenset()) -> ast.FunctionDef:
@@ -492,6 +494,13 @@ def _num(node):
     return None
 
 
+def _num_or_bool(node):
+    """The value of a number or bool constant (`1.5 + False` folds as Python computes it)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+        return node.value
+    return _num(node)
+
+
 def _is_mult(node) -> bool:
     return isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult)
 
@@ -525,9 +534,10 @@ class _Simplify:
     def visit_BinOp(self, node):
         a, b = _num(node.left), _num(node.right)
         op = type(node.op)
-        if a is not None and b is not None and op in _FOLD:
+        fa, fb = _num_or_bool(node.left), _num_or_bool(node.right)
+        if fa is not None and fb is not None and op in _FOLD:
             try:
-                return _const(_FOLD[op](a, b))
+                return _const(_FOLD[op](fa, fb))
             except (ZeroDivisionError, OverflowError):
                 return node
         if op is ast.Mult:
@@ -547,6 +557,14 @@ class _Simplify:
                 ast.dump(node.left.right) == ast.dump(node.right.left):
             return ast.BinOp(left=ast.Constant(2), op=ast.Mult(), right=node.left)
         return _fold_negation(node)
+
+    def visit_Compare(self, node):
+        """`2.5 == 0` -> False (a rule's indicator of a constant, e.g. pow's exponent)."""
+        if len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
+            a, b = _num(node.left), _num(node.comparators[0])
+            if a is not None and b is not None:
+                return ast.Constant(_COMPARE[type(node.ops[0])](a, b))
+        return node
 
     def visit_UnaryOp(self, node):
         if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.UnaryOp) \
@@ -576,7 +594,7 @@ class _Simplify:
 
 
 _RULES = {ast.BinOp: _Simplify().visit_BinOp, ast.UnaryOp: _Simplify().visit_UnaryOp,
-          ast.Call: _Simplify().visit_Call}
+          ast.Call: _Simplify().visit_Call, ast.Compare: _Simplify().visit_Compare}
 
 
 _DEFAULTED = ("axis", "keepdims")      # parameters dropped where they have their default

@@ -572,7 +572,7 @@ def _activity(b: Build):
                   ANY if isinstance(k, funcs.FuncArg) else k for i, k in enumerate(b.kinds))
     b.kinds = kinds + (ANY,) * (len(fn.params) - len(kinds))
     b.act = activity.analyze(fn, b.names, dict(zip(fn.params, b.kinds)))
-    lower.check_rules(fn, b.act.varied)       # calls without a rule that derivatives reach
+    lower.check_rules(fn, b.act.varied, b.mode)   # calls without a rule derivatives reach
 
 
 def _checkpoint(b: Build):

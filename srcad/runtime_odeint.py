@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["odeint_call", "odeint_vjp", "odeint_jvp"]
+__all__ = ["odeint_call", "odeint_vjp", "odeint_jvp", "odeint_vjp_jvp", "odeint_jvp_jvp"]
 
 
 class Dynamics:
@@ -200,3 +200,187 @@ def odeint_jvp(dyn, out, y0, t, args, captured, y0_dot, t_dot, args_dot, capture
         out_dot = out_dot + np.array([np.ravel(dyn(out[i], tt[i], args, captured)) * tdot[i]
                                       for i in range(n)])
     return out_dot
+
+
+# ------------------------------------------------------------ second derivatives
+# Forward mode over odeint's derivatives: each augmented ODE odeint_vjp and odeint_jvp solve
+# (the adjoint system backwards, the sensitivity system forwards) is written as a function
+# srcad reads (its text generated per dynamics layout, calling the dynamics and srcad's
+# derivative of it as srcad.vjp and srcad.jvp do inside a differentiated function), so its
+# own tangent is odeint_jvp of that augmented system: srcad's forward derivative of the
+# generated function, i.e. of the dynamics' VJP or JVP (forward over reverse, forward over
+# forward).
+
+_AUGMENTED: dict = {}
+
+
+def _augmented(dyn, kind: str, full, iy: int, it: int, floats: tuple, d: int, sizes: tuple):
+    """The Dynamics of the augmented system `kind` ("adjoint": state (y, a, p_bar), rhs
+    (f, -a f_y, -a f_p); "sensitivity": state (y, s), rhs (f, f_y s + f_p p_dot)) for
+    `dyn` at arguments laid out as `full` (y at iy, t at it, the float parameters at
+    `floats`, of `sizes` entries). Its arguments: full's others in order (then, for
+    "sensitivity", the float parameters' tangents)."""
+    from . import api, frontend
+    others = [j for j in range(len(full)) if j not in (iy, it)]
+    key = (dyn, kind, len(full), iy, it, floats, d, sizes)
+    if key in _AUGMENTED:
+        return _AUGMENTED[key], others
+    names = {iy: "y", it: "s"}
+    names.update({j: f"q{j}" for j in others})
+    call = ", ".join(names[j] for j in range(len(full)))
+    params = ", ".join(names[j] for j in others)
+    positions = (iy,) + floats
+    if kind == "adjoint":
+        head = f"def odeint_adjoint_rhs(state, s{', ' + params if params else ''}):\n"
+        parts = [f"np.ravel(value) + np.zeros({d})", f"np.ravel(grads[0]) + np.zeros({d})"]
+        parts += [f"np.ravel(grads[{k + 1}]) + np.zeros({n})" for k, n in enumerate(sizes)]
+        body = (f"    y = state[:{d}]\n    a = state[{d}:{2 * d}]\n"
+                f"    value = F({call})\n    grads = VJP({call}, -a)\n")
+        derivative = api.vjp_transform(dyn.obj, positions, len(full))
+    else:
+        dots = ", ".join(f"p{k}_dot" for k in range(len(floats)))
+        head = (f"def odeint_sensitivity_rhs(state, s{', ' + params if params else ''}"
+                f"{', ' + dots if dots else ''}):\n")
+        parts = [f"np.ravel(value) + np.zeros({d})", f"np.ravel(value_dot) + np.zeros({d})"]
+        body = (f"    y = state[:{d}]\n    sy = state[{d}:]\n"
+                f"    value, value_dot = JVP({call}, sy{', ' + dots if dots else ''})\n")
+        derivative = api.jvp_transform(dyn.obj, positions, len(full))
+    text = head + body + f"    return np.concatenate([{', '.join(parts)}])\n"
+    namespace = {"np": np, "F": dyn.obj, "VJP": derivative, "JVP": derivative}
+    filename = f"<srcad odeint {kind} of {dyn.label}>"
+    exec(compile(text, filename, "exec"), namespace)
+    func = namespace[head[4:head.index("(")]]
+    frontend.GENERATED[func.__code__] = text
+    nq = len(others) + (len(floats) if kind == "sensitivity" else 0)
+    aug = Dynamics(func, 0, 2 + nq, (), 0, False, f"{kind} of {dyn.label}", dyn.site)
+    _AUGMENTED[key] = aug
+    return aug, others
+
+
+def _zero_or(t, like):
+    """A tangent as a float array shaped like `like` (0.0: none)."""
+    return _tangent(t, like) if np.ndim(like) else float(t)
+
+
+def _param_dots(params, args, captured, args_dot, captured_dot):
+    """The tangents of the float parameters `params` (see _params), 0.0 where none."""
+    out = []
+    for _, which, k in params:
+        dots = args_dot if which == 0 else captured_dot
+        item = 0.0 if isinstance(dots, float) else dots[k]
+        out.append(_zero_or(item, _item(args, captured, which, k)))
+    return out
+
+
+def _dyn_jvp(dyn, full, iy, it, floats):
+    """f(y, t, p) and its tangent along (y_dot, t_dot, p_dots): `df(*full, y_dot, t_dot,
+    *p_dots)`, srcad's forward derivative of the dynamics."""
+    return _derivative(dyn, "forward", full, (iy, it) + floats)
+
+
+def odeint_vjp_jvp(g, sol, dyn, y0, t, args, captured, g_dot, sol_dot, y0_dot, t_dot,
+                   args_dot, captured_dot, rtol=None, atol=None, mxstep=0, hmax=0.0, h0=0.0, hmin=0.0,
+                   tcrit=None):
+    """The tangent of odeint_vjp(g, sol, dyn, y0, t, args, captured) along (g_dot, sol_dot,
+    t_dot, args_dot, captured_dot) (y0 gives only the result's shape: y0_dot is not read):
+    its steps replayed with their tangents, each backward solve of the adjoint system
+    differentiated by odeint_jvp of that system."""
+    opts = dict(rtol=rtol, atol=atol, mxstep=mxstep, hmax=hmax, h0=h0, hmin=hmin, tcrit=tcrit)
+    g = np.broadcast_to(np.asarray(g, dtype=float), np.shape(sol))
+    g_dot = np.broadcast_to(np.asarray(g_dot, dtype=float), np.shape(sol))
+    sol_dot = np.broadcast_to(np.asarray(sol_dot, dtype=float), np.shape(sol))
+    tt = np.asarray(t, dtype=float)
+    tt_dot = np.broadcast_to(np.asarray(t_dot, dtype=float), tt.shape)
+    n, d = sol.shape
+    params = _params(dyn, args, captured)
+    full, iy, it, _, _ = dyn.full(sol[0], tt[0], args, captured)
+    floats = tuple(p for p, _, _ in params)
+    shapes = [np.shape(_item(args, captured, w, k)) for _, w, k in params]
+    sizes = tuple(int(np.prod(shape)) for shape in shapes)
+    npar = sum(sizes)
+    pdots = _param_dots(params, args, captured, args_dot, captured_dot)
+    aug, others = _augmented(dyn, "adjoint", full, iy, it, floats, d, sizes)
+    aug_args = tuple(full[j] for j in others)
+    where = {p: k for k, p in enumerate(floats)}
+    aug_dots = tuple(pdots[where[j]] if j in where else 0.0 for j in others)
+    df = _dyn_jvp(dyn, full, iy, it, floats)
+
+    def f_and_dot(i):
+        value, value_dot = df(*dyn.full(sol[i], tt[i], args, captured)[0], sol_dot[i],
+                              float(tt_dot[i]), *pdots)
+        return np.ravel(value), _flat(value_dot, (d,))
+
+    a, a_dot = np.zeros(d), np.zeros(d)
+    pbar, pbar_dot = np.zeros(npar), np.zeros(npar)
+    tbar_dot = np.zeros(n)
+    for i in range(n - 1, 0, -1):
+        fi, fi_dot = f_and_dot(i)
+        tbar_dot[i] = fi_dot @ g[i] + fi @ g_dot[i]
+        a, a_dot = a + g[i], a_dot + g_dot[i]
+        state = np.concatenate([sol[i], a, pbar])
+        state_dot = np.concatenate([sol_dot[i], a_dot, pbar_dot])
+        pair = np.array([tt[i], tt[i - 1]])
+        pair_dot = np.array([tt_dot[i], tt_dot[i - 1]])
+        out2 = odeint_call(aug, state, pair, aug_args, (), **opts)
+        out2_dot = odeint_jvp(aug, out2, state, pair, aug_args, (), state_dot, pair_dot,
+                              aug_dots, 0.0, **opts)
+        a, pbar = out2[1, d:2 * d], out2[1, 2 * d:]
+        a_dot, pbar_dot = out2_dot[1, d:2 * d], out2_dot[1, 2 * d:]
+    f0, f0_dot = f_and_dot(0)
+    tbar_dot[0] = -(f0_dot @ a + f0 @ a_dot)
+    args_bar = [0.0] * len(args)
+    cap_bar = [0.0] * len(captured)
+    at = 0
+    for (_, which, k), size in zip(params, sizes):
+        value = _like(pbar_dot[at:at + size], _item(args, captured, which, k))
+        at += size
+        (args_bar if which == 0 else cap_bar)[k] = value
+    return (_like(a_dot + g_dot[0], y0), _like(tbar_dot, t), tuple(args_bar), tuple(cap_bar))
+
+
+def odeint_jvp_jvp(dyn, sol, y0, t, args, captured, y0_dot, t_dot, args_dot, captured_dot,
+                   sol_e, y0_e, t_e, args_e, captured_e, y0_dot_e, t_dot_e, args_dot_e,
+                   captured_dot_e, rtol=None, atol=None, mxstep=0, hmax=0.0, h0=0.0, hmin=0.0,
+                   tcrit=None):
+    """The tangent of odeint_jvp(dyn, sol, y0, t, args, captured, y0_dot, t_dot, args_dot,
+    captured_dot) along the `_e` tangents of its arguments: the sensitivity system (y, s)
+    solved by odeint_jvp itself, s(t_0) = y0_dot - f(y0, t0) t0_dot, and out_dot_i =
+    s(t_i) + f(y_i, t_i) t_dot_i differentiated term by term."""
+    opts = dict(rtol=rtol, atol=atol, mxstep=mxstep, hmax=hmax, h0=h0, hmin=hmin, tcrit=tcrit)
+    tt = np.asarray(t, dtype=float)
+    n, d = sol.shape
+    sol_e = np.broadcast_to(np.asarray(sol_e, dtype=float), sol.shape)
+    tt_dot = np.broadcast_to(np.asarray(t_dot, dtype=float), tt.shape)
+    tt_e = np.broadcast_to(np.asarray(t_e, dtype=float), tt.shape)
+    tt_dot_e = np.broadcast_to(np.asarray(t_dot_e, dtype=float), tt.shape)
+    params = _params(dyn, args, captured)
+    full, iy, it, _, _ = dyn.full(sol[0], tt[0], args, captured)
+    floats = tuple(p for p, _, _ in params)
+    sizes = tuple(int(np.prod(np.shape(_item(args, captured, w, k)))) for _, w, k in params)
+    pdots = _param_dots(params, args, captured, args_dot, captured_dot)
+    pes = _param_dots(params, args, captured, args_e, captured_e)
+    pdot_es = _param_dots(params, args, captured, args_dot_e, captured_dot_e)
+    aug, others = _augmented(dyn, "sensitivity", full, iy, it, floats, d, sizes)
+    where = {p: k for k, p in enumerate(floats)}
+    aug_args = tuple(full[j] for j in others) + tuple(pdots)
+    aug_es = tuple(pes[where[j]] if j in where else 0.0 for j in others) + tuple(pdot_es)
+    df = _dyn_jvp(dyn, full, iy, it, floats)
+
+    def f_and_e(i):
+        value, value_e = df(*dyn.full(sol[i], tt[i], args, captured)[0], sol_e[i],
+                            float(tt_e[i]), *pes)
+        return np.ravel(value), _flat(value_e, (d,))
+
+    f0, f0_e = f_and_e(0)
+    s0 = np.ravel(_tangent(y0_dot, np.ravel(y0))) - f0 * tt_dot[0]
+    s0_e = np.ravel(_tangent(y0_dot_e, np.ravel(y0))) - f0_e * tt_dot[0] - f0 * tt_dot_e[0]
+    state = np.concatenate([sol[0], s0])
+    state_e = np.concatenate([sol_e[0], s0_e])
+    aug_sol = odeint_call(aug, state, tt, aug_args, (), **opts)
+    aug_e = odeint_jvp(aug, aug_sol, state, tt, aug_args, (), state_e, tt_e, aug_es, 0.0,
+                       **opts)
+    out_e = aug_e[:, d:]
+    for i in range(n):
+        fi, fi_e = f_and_e(i)
+        out_e[i] = out_e[i] + fi_e * tt_dot[i] + fi * tt_dot_e[i]
+    return out_e

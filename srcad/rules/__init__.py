@@ -162,6 +162,12 @@ class Rule:
     # the result is the first argument's value (same kind, shape class and sequence-ness;
     # the object itself where it is a list, tuple or array), as for `items_of`
     passthrough: bool = False
+    # the result has the first argument's shape (its shape class) where that argument has
+    # at least this many dimensions, as its shape class knows (np.triu of a matrix: 2)
+    keeps_shape: int | None = None
+    # a rule with tangents and no adjoints: the SrcadError, made with no arguments, that
+    # reverse mode raises where a derivative flows into a call (at the line it names)
+    reverse_error: object = None
     linear: bool = False           # linear in its first parameter (`deflinear`): f(-g) == -f(g)
     table: str = ""                # the table module that declared it (srcad.rules.core, ...)
     # a wider form of the primitive, for the calls this rule cannot bind (np.sum's where=
@@ -401,13 +407,15 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
             storage: str = "new", storage_arg: str | None = None, copy_flag: str | None = None,
             holds: str = "", returns_seq: bool = False, inplace: bool = False,
             shape_args: str = "", passthrough: bool = False, numba: bool = True,
-            on_seqs: str = ""):
+            on_seqs: str = "", keeps_shape: int | None = None):
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
     or a dict of templates per differentiable parameter. The storage facts: `storage` is
     "new", "view" or "same" (of `storage_arg`, comma-separated names, default the first
     parameter); `holds` names the parameters the result holds as items; `inplace` says the
     call changes its `storage_arg` in place; `shape_args` names parameters read only for
-    their shape; `passthrough` says the result is the first argument's value; `numba`
+    their shape; `passthrough` says the result is the first argument's value;
+    `keeps_shape` (a number of dimensions) that the result has the first argument's shape
+    where that has at least as many dimensions; `numba`
     False says the numba backend cannot compile a call of it. `batch` and `jvp_batched`
     (templates as `jvp`'s) say how the tangent batches (see Rule.batch); `on_seqs`, what
     the operator does to lists (see Rule.on_seqs)."""
@@ -442,7 +450,7 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
                 storage=storage, storage_args=shares, copy_flag=copy_flag, holds=held,
                 returns_seq=returns_seq, inplace=inplace, shape_args=shaped,
                 passthrough=passthrough, numba=numba, batch=batch,
-                jvp_batched=tdict(jvp_batched), on_seqs=on_seqs)
+                jvp_batched=tdict(jvp_batched), on_seqs=on_seqs, keeps_shape=keeps_shape)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if name and primal is None and keys != []:
@@ -515,7 +523,7 @@ def defalias(keys, rule: Rule, name: str):
                  storage_args=rule.storage_args, copy_flag=rule.copy_flag, holds=rule.holds,
                  returns_seq=rule.returns_seq, inplace=rule.inplace, shape_args=rule.shape_args,
                  passthrough=rule.passthrough, numba=rule.numba, batch=rule.batch,
-                 jvp_batched=rule.jvp_batched)
+                 jvp_batched=rule.jvp_batched, keeps_shape=rule.keeps_shape)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = alias
     _NAMES.setdefault(name, alias)

@@ -82,8 +82,12 @@ defrule(np.rot90, "m, k=1, axes=None", name="np.rot90", kind=ANY, storage="view"
         jvp="np.rot90(m_dot, k, rot90_axes(axes))", vjp="np.rot90(out_bar, -k, rot90_axes(axes))")
 deflinear(np.rollaxis, "a, axis, start=0", name="np.rollaxis", storage="view",
           vjp="untranspose(out_bar, rollaxis_axes(np.ndim(a), axis, start))")
-deflinear(np.triu, "m, k=0", name="np.triu", vjp="np.triu(out_bar, k)")
-deflinear(np.tril, "m, k=0", name="np.tril", vjp="np.tril(out_bar, k)")
+# triu and tril keep a matrix's (a stack's) shape, and make a vector v the matrix of rows
+# v masked: its adjoint sums the masked rows back
+deflinear(np.triu, "m, k=0", name="np.triu", vjp="unbroadcast(np.triu(out_bar, k), m)",
+          keeps_shape=2)
+deflinear(np.tril, "m, k=0", name="np.tril", vjp="unbroadcast(np.tril(out_bar, k), m)",
+          keeps_shape=2)
 
 # ------------------------------------------------------------ joining and splitting
 deflinear(np.column_stack, "tup", name="np.column_stack", vjp="uncolumn_stack(out_bar, tup)")

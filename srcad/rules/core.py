@@ -31,14 +31,14 @@ defrule(operator.mul, "x, y", primal="x * y", batch="elementwise",
 defrule(operator.truediv, "x, y", primal="x / y", batch="elementwise",
         jvp={"x": "x_dot / y", "y": "-(out * y_dot) / y"},
         vjp={"x": "unbroadcast(out_bar / y, x)", "y": "unbroadcast(-(out_bar * out) / y, y)"})
-# d/dx x ** y = y x ** (y - 1), written with the exponent y - 1 + [y == 0] (0 ** (y * y)
-# is 1 there, else 0) so that x ** 0 has derivative 0 also at x = 0, where y x ** (y - 1)
-# would be 0 * inf; for a constant y the exponent folds to the number y - 1 (a nonzero y
-# below 2e-162 in magnitude, whose square underflows, counts as 0 there)
+# d/dx x ** y = y x ** (y - 1), written with the exponent y - 1 + (y == 0) so that x ** 0
+# has derivative 0 also at x = 0, where y x ** (y - 1) would be 0 * inf (the exponent is
+# then 0); for a constant y the exponent folds to the number y - 1. One power, as autograd's
+# x ** where(y, y - 1, 1) (an indicator 0 ** (y * y) was a second power, and a slow one)
 defrule(operator.pow, "x, y", primal="x ** y", batch="elementwise",
-        jvp={"x": "x_dot * (y * x ** (y - 1 + 0 ** (y * y)))",
+        jvp={"x": "x_dot * (y * x ** (y - 1 + (y == 0)))",
              "y": "y_dot * (out * pow_log(x))"},
-        vjp={"x": "unbroadcast(out_bar * (y * x ** (y - 1 + 0 ** (y * y))), x)",
+        vjp={"x": "unbroadcast(out_bar * (y * x ** (y - 1 + (y == 0))), x)",
              "y": "unbroadcast(out_bar * (out * pow_log(x)), y)"})
 defrule(operator.neg, "x", primal="-x", jvp="-x_dot", vjp="-out_bar", batch="elementwise")
 defrule(operator.pos, "x", primal="+x", jvp="x_dot", vjp="out_bar", batch="elementwise")

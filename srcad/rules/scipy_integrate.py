@@ -9,10 +9,15 @@ one VJP of func per step (srcad's reverse derivative of it); forward mode solves
 sensitivity equations with y, one JVP of func per step. Both solves are odeint's, with the
 call's rtol, atol, mxstep, hmax, h0, hmin and tcrit; tfirst=True is taken. The derivatives
 are those of the exact solution, to the solver's tolerance (not of odeint's own steps).
-Dfun, full_output and the other options are refused at the user's line; so are second
-derivatives (the helpers odeint_vjp and odeint_jvp have no derivatives of their own:
-differentiating a derivative through them is refused at the odeint call's line).
+Dfun, full_output and the other options are refused at the user's line. Second derivatives
+are forward mode over either derivative (srcad.hessian is forward over reverse): the
+augmented systems odeint_vjp and odeint_jvp solve are written as functions srcad reads,
+so their tangents are odeint's tangents again (runtime_odeint.odeint_vjp_jvp,
+odeint_jvp_jvp), over srcad's forward derivative of the dynamics' VJP or JVP. Reverse mode
+over odeint's derivative (a grad of a grad) is refused at the odeint call's line.
 """
+import dataclasses
+
 import scipy.integrate
 
 from .. import funcs, ir, runtime_odeint
@@ -41,19 +46,57 @@ ODEINT_CALL = defrule(
 
 
 class _Refusal:
-    """The error of a second derivative through odeint, at the odeint call's own line."""
+    """The error of reverse mode over odeint's derivatives, at the odeint call's own line."""
 
     def __init__(self, site):
         self.site = site
 
-    def __call__(self, message, filename, line):
-        return UnsupportedSyntaxError(message, *self.site)
+    def __call__(self):
+        return UnsupportedSyntaxError(
+            "scipy.integrate.odeint's second derivatives are built in forward mode over its "
+            "derivative (srcad.hessian, a jacfwd or jvp of srcad.grad or srcad.jvp); srcad "
+            "builds no reverse derivative of odeint's derivative (a grad of a grad)",
+            *self.site)
+
+
+_VJP_DIFF = ["g", "sol", "y0", "t", "args", "captured"]
+_JVP_DIFF = ["sol", "y0", "t", "args", "captured", "dy0", "dt", "dargs", "dcaptured"]
+
+
+def _vjp_jvp(dots) -> str:
+    return f"odeint_vjp_jvp(g, sol, dyn, y0, t, args, captured, {', '.join(dots)}, {_PASS})"
+
+
+def _jvp_jvp(dots) -> str:
+    return (f"odeint_jvp_jvp(dyn, sol, y0, t, args, captured, dy0, dt, dargs, dcaptured, "
+            f"{', '.join(dots)}, {_PASS})")
+
+
+# odeint_vjp and odeint_jvp, which odeint's derivatives call: their tangents are forward
+# mode's second derivatives (runtime_odeint.odeint_vjp_jvp, odeint_jvp_jvp); odeint_vjp
+# reads y0 for its shape only (its tangent is passed on and not read). The parameters are
+# named apart from the templates' `out` (the derivative's result) and `<p>_dot` (p's
+# tangent): odeint_jvp's tangent arguments are dy0, dt, dargs, dcaptured here.
+_VJP_RULE = defrule(
+    runtime_odeint.odeint_vjp, "g, sol, dyn, y0, t, args, captured, " + _OPTS,
+    name="odeint_vjp", kind=ANY,
+    jvp_shared=_vjp_jvp([f"{q}_dot" for q in _VJP_DIFF]),
+    jvp={p: _vjp_jvp([f"{q}_dot" if q == p else "0.0" for q in _VJP_DIFF]) for p in _VJP_DIFF})
+_JVP_RULE = defrule(
+    runtime_odeint.odeint_jvp, "dyn, sol, y0, t, args, captured, dy0, dt, dargs, dcaptured, "
+    + _OPTS, name="odeint_jvp", kind=ANY,
+    jvp_shared=_jvp_jvp([f"{q}_dot" for q in _JVP_DIFF]),
+    jvp={p: _jvp_jvp([f"{q}_dot" if q == p else "0.0" for q in _JVP_DIFF]) for p in _JVP_DIFF})
 
 
 class OdeintDerivative(FunctionRule):
-    """odeint_vjp and odeint_jvp, which odeint's derivatives call: met when srcad
-    differentiates such a derivative (a second derivative), each call is one with no
-    derivative, refused where a derivative flows into it, at the user's odeint call."""
+    """odeint_vjp and odeint_jvp met where srcad differentiates odeint's derivative (a
+    second derivative): each call is one of its rule, which has tangents only, refused in
+    reverse mode where a derivative flows into it, at the user's odeint call."""
+
+    def __init__(self, rule, **kw):
+        super().__init__(**kw)
+        self.rule = rule
 
     def lower_call(self, low, args, kwargs, node, dest, text):
         at = self.params.index(("dyn", _REQUIRED))
@@ -65,17 +108,24 @@ class OdeintDerivative(FunctionRule):
                 obj = None
             if isinstance(obj, runtime_odeint.Dynamics):
                 site = obj.site
-        message = ("scipy.integrate.odeint is differentiated once: srcad builds no derivative "
-                   f"of its derivative ({self.name}), so no second derivative through it")
-        prim = low.opaque(self.key, self.name, message, ANY, error=_Refusal(site))
-        return low.call_prim(prim, args, kwargs, dest=dest)
+        return low.call_prim(_at_site(self.rule, site), args, kwargs, dest=dest)
 
 
-for _f, _spec in ((runtime_odeint.odeint_vjp, "g, out, dyn, y0, t, args, captured, "),
-                  (runtime_odeint.odeint_jvp, "dyn, out, y0, t, args, captured, y0_dot, t_dot, "
-                                              "args_dot, captured_dot, ")):
-    _TABLE[_f] = OdeintDerivative(key=_f, params=_parse_params(_spec + _OPTS),
-                                  name=_f.__name__, kind=ANY)
+_SITED: dict = {}
+
+
+def _at_site(rule, site):
+    """`rule` with the reverse-mode refusal of the odeint call at `site` (one per site,
+    the same in every build)."""
+    key = (id(rule), site)
+    if key not in _SITED:
+        _SITED[key] = dataclasses.replace(rule, reverse_error=_Refusal(site))
+    return _SITED[key]
+
+
+for _rule in (_VJP_RULE, _JVP_RULE):
+    _TABLE[_rule.key] = OdeintDerivative(_rule, key=_rule.key, params=_rule.params,
+                                         name=_rule.name, kind=ANY)
 
 
 class Odeint(FunctionRule):

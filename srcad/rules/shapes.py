@@ -37,12 +37,12 @@ deflinear(np.swapaxes, "x, axis1, axis2", name="np.swapaxes", method="swapaxes",
 deflinear(np.moveaxis, "x, source, destination", name="np.moveaxis", storage="view",
           vjp="np.moveaxis(out_bar, destination, source)")
 deflinear(np.flip, "x, axis=None", name="np.flip", storage="view",
-          vjp="np.flip(out_bar, axis)")
-for _f in (np.fliplr, np.flipud):
+          vjp="np.flip(out_bar, axis)", keeps_shape=0)
+for _f, _rank in ((np.fliplr, 2), (np.flipud, 1)):
     deflinear(_f, "x", name=f"np.{_f.__name__}", vjp=f"np.{_f.__name__}(out_bar)",
-              storage="view")
+              storage="view", keeps_shape=_rank)
 deflinear(np.roll, "x, shift, axis=None", name="np.roll",
-          vjp="np.roll(out_bar, np.negative(shift), axis)")
+          vjp="np.roll(out_bar, np.negative(shift), axis)", keeps_shape=0)
 
 # ------------------------------------------------------------ copies: adjoints sum the copies
 deflinear(np.broadcast_to, "x, shape", name="np.broadcast_to", storage="view",
