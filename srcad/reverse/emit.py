@@ -443,9 +443,9 @@ class _Reverse(Emitter):
                     # the update: the alias analysis refuses that)
                     out.append(assign(s.target, ast.Call(
                         func=ast.Attribute(value=name_load("np"), attr="copy", ctx=ast.Load()),
-                        args=[ir.expr_ast(s.value)], keywords=[])))
+                        args=[self.primal_value(s)], keywords=[])))
                 else:
-                    out.append(assign(s.target, ir.expr_ast(s.value)))
+                    out.append(assign(s.target, self.primal_value(s)))
             elif isinstance(s, ir.If):
                 out.append(ast.If(test=ir.atom_ast(s.test), body=self.fwd_block(s.body, in_loop)
                                   or [ast.Pass()], orelse=self.fwd_block(s.orelse, in_loop)))
