@@ -84,3 +84,15 @@ def test_alias_analysis_of_a_loop_of_branches_builds_quickly():
                        r"assignment changes the array in 'y' in place, and 'x' may share"):
         srcad.grad(R.branchy_loop, wrt=(0, 1))(x, y)
     assert time.process_time() - start < 5.0
+
+
+def test_second_order_through_a_helper_returning_a_list_made_in_a_branch():
+    g = srcad.grad(R.tuple_of_pieces)
+    assert srcad.grad(g)(0.9) == pytest.approx(numerical_grad(g, [0.9], 0), rel=1e-6)
+
+
+def test_hessian_of_a_negated_concatenation():
+    x = np.array([1.1, -0.0, -0.7])
+    g = srcad.grad(R.negated_pieces)
+    np.testing.assert_allclose(srcad.hessian(R.negated_pieces)(x), numerical_grad(g, [x], 0),
+                               rtol=1e-6, atol=1e-8)
