@@ -44,7 +44,7 @@ LOOSE = 1e-4           # tolerance against finite differences (relative to the s
 LOOSE2 = 1e-3          # against second differences (high-degree polynomials reach 2e-4)
 TIGHT = 1e-7           # tolerance against autograd
 BOUND = 1e6            # programs whose value or gradient exceed this are rejected
-TIMEOUT = 10           # seconds per srcad call
+TIMEOUT = 10           # seconds of CPU time per srcad call
 
 SEVERITY = ("WRONG", "VALUE", "CRASH", "refused", "ok")
 CHECKS = ("value_and_grad", "grad", "jvp", "hessian", "grad2")
@@ -343,10 +343,11 @@ def _srcad_call(check, thunk, args=()):
 
 
 def _srcad_run(check, thunk):
-    use_alarm = hasattr(signal, "SIGALRM") and _main_thread()
+    # CPU time, not wall time: on a machine other processes load a build is not cut short
+    use_alarm = hasattr(signal, "SIGPROF") and _main_thread()
     if use_alarm:
-        old = signal.signal(signal.SIGALRM, _alarm)
-        signal.alarm(TIMEOUT)
+        old = signal.signal(signal.SIGPROF, _alarm)
+        signal.setitimer(signal.ITIMER_PROF, TIMEOUT)
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -368,8 +369,8 @@ def _srcad_run(check, thunk):
                              f"CRASH:{check}:{type(e).__name__}")
     finally:
         if use_alarm:
-            signal.alarm(0)
-            signal.signal(signal.SIGALRM, old)
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, old)
 
 
 def _main_thread():
