@@ -17,7 +17,7 @@ import os
 import threading
 import types
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import ir, rules
 from .errors import SrcadError
@@ -35,6 +35,9 @@ class Activity:
     seqs: set = None               # names that may hold a list or tuple (adjoints add item-wise)
     aliases: dict = None           # name -> the storage roots it may be, view or hold
     mutated: frozenset = frozenset()  # parameters Python's f may change in place (or items of)
+    # id(statement) -> the arguments ("arg", i) or ("kw", name) of a call of a user function
+    # that changes them in place (the derivative passes it copies: see Emitter.primal_value)
+    changed_args: dict = field(default_factory=dict)
 
     def may_share(self, a: str, b: str) -> bool:
         """Whether names `a` and `b` may share storage somewhere in the function."""
@@ -514,7 +517,8 @@ def _analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
     mutated = frozenset(r[1] for ms in aliases.mutations.values() for m in ms for r in m.roots
                         if type(r) is tuple and r[0] in ("p", "pi"))
     return Activity(kinds=kinds, varied=varied, useful=useful, shapes=shapes, seqs=seqs,
-                    aliases=aliases.reach, mutated=mutated)
+                    aliases=aliases.reach, mutated=mutated,
+                    changed_args={k: frozenset(v) for k, v in aliases.changed_args.items()})
 
 
 def _refuse_array_fields(fn, stmts, kinds, shapes, varied):
@@ -819,6 +823,8 @@ def _covers(big, st) -> bool:
     """Whether state `big` says all that `st` says: each name may share at least as much."""
     for n, f in st.items():
         g = big.get(n)
+        if g is f:                      # (states copied from one another share facts)
+            continue
         if g is None or not (f[0] <= g[0] and f[1] <= g[1]):
             return False
         if g[2] is not None and (f[2] is None or len(f[2]) != len(g[2]) or
@@ -882,6 +888,12 @@ class _Aliases:
         self.reach: dict = {}                # name -> every root it may reach, anywhere
         self.returned = None
         self.live: dict = {}
+        # id(statement) -> the arguments ("arg", i) or ("kw", name) of a user call that the
+        # callee changes in place
+        self.changed_args: dict = {}
+        # statement index k -> the names some state bound to an object k made (or its items)
+        self.holders: dict = {}
+        self.aged: dict = {}                 # statement index k -> roots -> roots k renewed
 
     # ------------------------------------------------------------ the fixpoint
     def run(self):
@@ -988,11 +1000,20 @@ class _Aliases:
         def made_by_k(r):
             return r == k if type(r) is int else r[0] == "item" and r[1] == k
 
+        memo = self.aged.setdefault(k, {})  # root sets recur in every state: aged once
+
         def aged(roots):
-            if not any(made_by_k(r) for r in roots):
-                return roots
-            return frozenset(("old", r) if made_by_k(r) else r for r in roots)
-        for n, (d, i, pos) in list(st.items()):
+            out = memo.get(roots)
+            if out is None:
+                out = memo[roots] = frozenset(("old", r) if made_by_k(r) else r
+                                              for r in roots) \
+                    if any(made_by_k(r) for r in roots) else roots
+            return out
+        for n in self.holders.get(k, ()):     # (only they may hold what k made)
+            f = st.get(n)
+            if f is None:
+                continue
+            d, i, pos = f
             nd, ni = aged(d), aged(i)
             npos = pos if pos is None else tuple(aged(p) for p in pos)
             if nd is not d or ni is not i or npos != pos:
@@ -1004,6 +1025,9 @@ class _Aliases:
         old = self.reach.get(t, frozenset())
         if not r <= old:
             self.reach[t] = old | r
+        for x in r.union(*f[2]) if f[2] is not None else r:
+            if type(x) is int or type(x) is tuple and x[0] == "item":
+                self.holders.setdefault(x if type(x) is int else x[1], set()).add(t)
 
     def call(self, k, s, call, st):
         prim = call.prim
@@ -1089,9 +1113,12 @@ class _Aliases:
                     out.add(("item", k, r))
             return frozenset(out)
         for p, where in summary.mutates.items():
-            if p in bound:
-                self.mutate(s, _reach(self.value(bound[p], st)),
-                            ("call", call.prim.name, p, where), st)
+            roots = _reach(self.value(bound[p], st)) if p in bound else None
+            if roots:
+                self.mutate(s, roots, ("call", call.prim.name, p, where), st)
+                j = summary.params.index(p) if p in summary.params else len(call.args)
+                self.changed_args.setdefault(id(s), set()).add(
+                    ("arg", j) if j < len(call.args) else ("kw", p))
         d, i, pos = summary.result
         return (frozenset([k]) | mapped(d), mapped(i),
                 None if pos is None else tuple(mapped(p) for p in pos))

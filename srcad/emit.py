@@ -75,6 +75,38 @@ class Emitter:
         hit = self.helper_calls.get(id(node))
         return hit[1] if hit is not None and hit[0] is node else None
 
+    def primal_value(self, s: ir.Assign) -> ast.expr:
+        """The value assignment `s` gives its target. For `x op= y` on what may be an array,
+        which the lowering computes as a new value `x op y`, that value is made
+        `updated(x op y, x)`: in x's memory layout and dtype, as Python's in-place update
+        leaves it (bit for bit the same reductions later). A call of a user function that
+        changes arguments in place gets copies of those (`snapshot(x)`): the derivative reads
+        their values later (the alias analysis refuses a primal that does)."""
+        v = s.value
+        changed = self.act.changed_args.get(id(s))
+        if changed:
+            def arg(key, a):
+                if key in changed and isinstance(a, ir.Name):
+                    return self.helper_call(runtime.snapshot, ir.atom_ast(a))
+                return ir.atom_ast(a)
+            return v.prim.emit([arg(("arg", i), a) for i, a in enumerate(v.args)],
+                               {k: arg(("kw", k), a) for k, a in v.kwargs.items()},
+                               v.static, {})
+        value = ir.expr_ast(v)
+        if s.inplace_of is not None and isinstance(s.target, str) and \
+                isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
+                not v.prim.inplace and not v.prim.returns_seq and \
+                s.inplace_of not in self.seqs and s.target not in self.seqs and \
+                self.act.kind(ir.Name(s.target)) == ANY:
+            value = self.helper_call(runtime.updated, value, name_load(s.inplace_of))
+        return value
+
+    def primal_stmt(self, s: ir.Assign) -> ast.stmt:
+        """The primal statement of assignment `s` (see `primal_value`)."""
+        if isinstance(s.value, ir.Call) and isinstance(s.value.prim, rules.SetItemRule):
+            return ir.assign_stmt_ast(s)
+        return assign(s.target, self.primal_value(s))
+
     def new_name(self, base: str) -> str:
         """A name no other in the generated code has: `base`, then `base_1`, ... (`base1`,
         ... for a base that ends in `_`)."""

@@ -109,7 +109,7 @@ class _Forward(Emitter):
         return out
 
     def assign_tangent(self, s: ir.Assign) -> list:
-        primal = [ir.assign_stmt_ast(s)]
+        primal = [self.primal_stmt(s)]
         targets = ir.targets(s)
         if not any(t in self.act.active for t in targets):
             return primal

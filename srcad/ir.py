@@ -352,7 +352,8 @@ def verify(fn: Function) -> None:
                 st = _State.merge([x for x in (a, b) if x is not None], fresh)
                 if st is None:
                     return None
-                if c is not None and known is None:
+                if c is not None:
+                    # a test seen before: its branches now know what both ifs assigned
                     st.facts = {**st.facts, c: (st.stamps, a, b)}
             elif isinstance(s, For):
                 # what every iteration assigns counts as assigned after the loop, as if it ran

@@ -135,9 +135,11 @@ def _tidy_adjoints(fn, adjoints: set):
         if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.UnaryOp) \
                 and isinstance(node.args[0].op, ast.USub):
             rule = _rule_of(node)
-            if rule is not None and rule.linear:
+            if rule is not None and rule.linear and not rule.returns_seq and not rule.holds:
                 # f(-g) -> -f(g) for f linear in g (unbroadcast's sum: a pass fewer, as
-                # the negation then applies to the smaller result or folds into a sum)
+                # the negation then applies to the smaller result or folds into a sum); not
+                # where f(g) is a list (unconcatenate's pieces), which `-` would negate item
+                # by item and a batched tangent cannot lift as one array
                 node.args[0] = node.args[0].operand
                 return ast.UnaryOp(op=ast.USub(), operand=node)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):

@@ -33,6 +33,24 @@ def stop_gradient(x):
     return x
 
 
+def updated(r, x):
+    """`r`, the value of `x op= y` computed as `x op y`, with the memory layout and dtype of
+    the array `x`, which Python's in-place update keeps: a transposed x stays in Fortran
+    order (so a later reduction adds in Python's order, bit for bit), a float32 x float32
+    (an int x and a float r raise, as `x += 0.5` does)."""
+    if type(x) is not np.ndarray or type(r) is not np.ndarray or r.shape != x.shape or \
+            r.dtype == x.dtype and (x.ndim < 2 or x.flags.c_contiguous):
+        return r
+    out = np.empty_like(x)
+    if out.strides == r.strides and out.dtype == r.dtype:
+        return r
+    np.copyto(out, r, casting="same_kind")
+    return out
+
+
+__all__ += ["updated"]
+
+
 def unbroadcast(g, like):
     """Sum the adjoint `g` back to the shape of `like` (an array, a scalar, a shape tuple,
     or a list or tuple of values, whose adjoint goes back item by item)."""

@@ -658,6 +658,11 @@ def _unreduce_vjp(h, g, axis=None, keepdims=False):
     _refuse("unreduce_vjp", h, g, axis)
 
 
+@overload(runtime.updated)
+def _updated(r, x):
+    return lambda r, x: r          # (Numba's arrays: the layout of a new one is its own)
+
+
 @overload(runtime.stop_gradient)
 def _stop_gradient(x):
     return lambda x: x

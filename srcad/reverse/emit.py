@@ -443,9 +443,9 @@ class _Reverse(Emitter):
                     # the update: the alias analysis refuses that)
                     out.append(assign(s.target, ast.Call(
                         func=ast.Attribute(value=name_load("np"), attr="copy", ctx=ast.Load()),
-                        args=[ir.expr_ast(s.value)], keywords=[])))
+                        args=[self.primal_value(s)], keywords=[])))
                 else:
-                    out.append(assign(s.target, ir.expr_ast(s.value)))
+                    out.append(assign(s.target, self.primal_value(s)))
             elif isinstance(s, ir.If):
                 out.append(ast.If(test=ir.atom_ast(s.test), body=self.fwd_block(s.body, in_loop)
                                   or [ast.Pass()], orelse=self.fwd_block(s.orelse, in_loop)))
@@ -570,7 +570,7 @@ class _Reverse(Emitter):
                 out.append(_Restore(n))
             if self.an.consumes(n, state, self.wide, self.lazy, self.zero_on_consume,
                                 bound=restored):
-                out.append(self.zero_stmt(n, state, bound=restored))
+                out.append(self.zero_stmt(n, state, bound=restored, current=not restored))
 
     def rev_stmt(self, s, state) -> list:
         out: list = []
@@ -793,19 +793,23 @@ class _Reverse(Emitter):
     def zero(self, n: str, state, out: list, bound: bool = False):
         out.append(self.zero_stmt(n, state, bound))
 
-    def zero_stmt(self, n: str, state, bound: bool = False) -> ast.stmt:
+    def zero_stmt(self, n: str, state, bound: bool = False, current: bool = False) -> ast.stmt:
         """Set the adjoint of `n` to a new zero: an array of n's shape and dtype, which only
         this adjoint holds; or 0.0, which reads nothing and every adjoint operation takes as
         a zero of any shape, where `n` may be unassigned on this path (unless `bound`: n was
         just popped back, None where it was unassigned) or its shape may differ
         from one item of a sequence to the next; for a sequence whose items' shapes may
-        differ (`[W, b]`: zeros_like cannot make an array of it), one 0.0 per item. Neither
-        is owned: terms add to them item by item (add_items), never in place."""
+        differ (`[W, b]`: zeros_like cannot make an array of it), one 0.0 per item where n
+        holds the later value its earlier one's zero is for (`current`), else zeros_like(n)
+        item by item (n may hold no sequence there: None before its first assignment).
+        Neither is owned: terms add to them item by item (add_items), never in place."""
         if self.an.zero(n, state, self.wide, bound):
             zero = ast.Constant(0.0)
-            if n in self.facts.ragged and n in self.seqs and n not in self.facts.maybe_unbound:
+            if n in self.facts.ragged and n in self.seqs and (
+                    bound or n not in self.facts.maybe_unbound):
                 zero = ast.BinOp(left=ast.List(elts=[zero], ctx=ast.Load()), op=ast.Mult(),
-                                 right=call("len", name_load(n)))
+                                 right=call("len", name_load(n))) if current else \
+                    self.helper_call(runtime.zeros_like, name_load(n))
             return assign(self.d(n), zero)
         return assign(self.d(n), self.zeros(ir.Name(n)))
 

@@ -59,6 +59,11 @@ deflinear(runtime.written, "t, x", vjp="written(out_bar, x)", shape_args="x")
 deflinear(runtime.owned, "g, x", vjp="unbroadcast(out_bar, g)", shape_args="x")
 deflinear(runtime.assign_scatter, "u, g, idx, x=None", vjp="assigned_bar(out_bar, u, idx, x)",
           shape_args="g, x")
+# `x op= y` of the primal, printed `updated(x op y, x)`: the value in x's layout and dtype
+# (x gives only those); the result may be r itself
+_UPDATED = defrule(runtime.updated, "r, x", name="updated", kind="first", storage="same",
+                   shape_args="x", jvp="r_dot", vjp="out_bar")
+_UPDATED.linear = True
 # a copy of a value (arrays copied, None and numbers as they are): the stacks of arrays
 # updated in place keep these
 deflinear(runtime.snapshot, "v", vjp="out_bar", kind="first")
@@ -238,7 +243,7 @@ NUMBA_HELPERS = frozenset({
     runtime.index_add, runtime.tie_weight, runtime.pow_log, runtime.recip_or_zero,
     runtime.transposed, runtime.untranspose,
     runtime.inv_count, runtime.unindex, runtime.unconcatenate, runtime.add_items,
-    runtime.unreduce_vjp, runtime.unstack,
+    runtime.unreduce_vjp, runtime.unstack, runtime.updated,
     builtins.reversed, builtins.slice})
 for _r in _helper_rules():
     _r.numba = any(k in NUMBA_HELPERS for k in (_r.key if isinstance(_r.key, list) else [_r.key]))

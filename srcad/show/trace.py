@@ -52,7 +52,8 @@ def prepare(f, wrt, kinds=None, all_tangents=False) -> Prepared:
     if all_tangents:
         assigned = {t for s in ir.walk(fn.body) for t in ir.targets(s)} | set(fn.params)
         act = activity.Activity(kinds=act.kinds, varied=act.varied, useful=act.useful | assigned,
-                                shapes=act.shapes, seqs=act.seqs)
+                                shapes=act.shapes, seqs=act.seqs,
+                                changed_args=act.changed_args)
     return Prepared(parsed, fn, act, names, positions, single, kinds)
 
 

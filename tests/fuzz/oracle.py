@@ -44,7 +44,7 @@ LOOSE = 1e-4           # tolerance against finite differences (relative to the s
 LOOSE2 = 1e-3          # against second differences (high-degree polynomials reach 2e-4)
 TIGHT = 1e-7           # tolerance against autograd
 BOUND = 1e6            # programs whose value or gradient exceed this are rejected
-TIMEOUT = 10           # CPU seconds per srcad call (CPU time: a loaded machine does not trip it)
+TIMEOUT = 10           # seconds of CPU time per srcad call
 
 SEVERITY = ("WRONG", "VALUE", "CRASH", "refused", "ok")
 CHECKS = ("value_and_grad", "grad", "jvp", "hessian", "grad2")
@@ -343,7 +343,8 @@ def _srcad_call(check, thunk, args=()):
 
 
 def _srcad_run(check, thunk):
-    use_alarm = hasattr(signal, "setitimer") and _main_thread()
+    # CPU time, not wall time: on a machine other processes load a build is not cut short
+    use_alarm = hasattr(signal, "SIGPROF") and _main_thread()
     if use_alarm:
         old = signal.signal(signal.SIGPROF, _alarm)
         signal.setitimer(signal.ITIMER_PROF, TIMEOUT)
@@ -359,7 +360,7 @@ def _srcad_run(check, thunk):
         return None, Finding("refused", check, f"{type(e).__name__}: {e}",
                              f"refused:{check}:{type(e).__name__}:{msg}")
     except _Timeout:
-        return None, Finding("CRASH", check, f"timeout after {TIMEOUT} CPU s", f"CRASH:{check}:timeout")
+        return None, Finding("CRASH", check, f"timeout after {TIMEOUT} s", f"CRASH:{check}:timeout")
     except MemoryError:                 # under run.memory_limit: e.g. a stack pushed forever
         return None, Finding("CRASH", check, "MemoryError", f"CRASH:{check}:MemoryError")
     except Exception as e:

@@ -31,7 +31,7 @@ from srcad.runtime import (abs_jvp, abs_slope_d2, abs_slope_jvp, abs_vjp, fft_ap
                            unreduce, unreduce_vjp, unrepeat, unreshape, unsplit, unstack, untile,
                            transposed, untranspose, unvstack,
                            zeros_like, unassign, assigned_bar, assign_scatter, snapshot, written,
-                           owned)
+                           owned, updated)
 
 SAMPLES = []                      # (function, [argument tuples])
 AUTOGRAD_LACKS = {}               # "name" or "name-k" (its k-th args) -> why autograd is no oracle
@@ -498,6 +498,12 @@ def helper_snapshot(x):
     return snapshot(x * 2.0) * x
 
 
+@sample((pos(2, 3), pos(3, 2)), (pos(3), pos(3)))
+def helper_updated(x, y):
+    m = (y * 1.0).T                                   # Fortran-ordered for a matrix y
+    return updated(m - x * x, m) * x
+
+
 @sample((pos(3), pos(3)))
 def helper_repeat_items(g, x):
     parts = repeat_items(g * 2.0, [x, x * x])         # sum's adjoint: g for every item
@@ -546,7 +552,8 @@ def helper_weights(x, y):
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_broadcasting, helper_unreduce, helper_unreduce_vjp, helper_grad_like,
       helper_unindex, helper_index_add, helper_unassign, helper_assigned_bar,
-      helper_assign_scatter, helper_snapshot, helper_owned_written, helper_untranspose,
+      helper_assign_scatter, helper_snapshot, helper_updated, helper_owned_written,
+      helper_untranspose,
       helper_transposed,
       helper_unreshape, helper_dot_vjp, helper_matmul_vjp, helper_weights)
 
