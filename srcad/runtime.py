@@ -37,6 +37,8 @@ def unbroadcast(g, like):
     """Sum the adjoint `g` back to the shape of `like` (an array, a scalar, a shape tuple,
     or a list or tuple of values, whose adjoint goes back item by item)."""
     tl = type(like)
+    if tl is np.ndarray and type(g) is np.ndarray and g.shape == like.shape:
+        return g                                  # the most common case, first
     if tl is float:
         return g if type(g) is float else np.sum(g)
     tg = type(g)
@@ -163,12 +165,12 @@ def grad_like(g, x):
     """Give the derivative `g` the type, shape and dtype of the argument `x`. A float `x`
     with an array `g` is a zero item of a tuple's adjoint (0.0 standing for an array, which
     a second derivative differentiates), or a float broadcast: g sums to its float."""
+    if type(x) is np.ndarray and type(g) is np.ndarray and g.dtype is x.dtype and \
+            g.shape == x.shape and x.dtype.kind in "fc":
+        return g                                     # the common case, already right
     if type(x) is float:
         return float(g) if type(g) is float or np.ndim(g) == 0 else float(np.sum(g))
     if isinstance(x, np.ndarray):
-        if type(g) is np.ndarray and g.dtype is x.dtype and g.shape == x.shape and \
-                x.dtype.kind in "fc":
-            return g                                 # the common case, already right
         dt = _float_dtype(x)
         if type(g) is np.ndarray and g.shape == x.shape and g.dtype == dt:
             return g
@@ -435,9 +437,9 @@ def unindex(g, x, idx):
             type(g) is float or type(g) is np.float64 or
             type(g) is np.ndarray and g.dtype == np.float64):
         dt = np.float64                              # the common case, without result_type
-        if type(idx) is int or type(idx) is np.intp:
-            out = np.zeros(x.shape, dtype=dt)        # one entry
-            out[idx] = g
+        if type(idx) is int or type(idx) is np.intp or type(idx) is slice and x.size <= 4096:
+            out = np.zeros(x.shape, dtype=dt)        # one entry, or a slice of a small array
+            out[idx] = g                             # (zeroing it all costs less than _box)
             return out
     else:
         dt = np.result_type(_float_dtype(np.asarray(g)), _float_dtype(x)) if np.ndim(x) \
@@ -464,8 +466,8 @@ def unindex(g, x, idx):
 
 def index_add(acc, idx, g):
     """`acc[idx] += g` in place, adding repeated indices up; returns `acc`."""
-    if type(idx) is int and type(acc) is np.ndarray:
-        acc[idx] += g                                 # the common case: one entry or row
+    if (type(idx) is int or type(idx) is slice) and type(acc) is np.ndarray:
+        acc[idx] += g                                 # the common case: an entry, row or slice
         return acc
     if isinstance(acc, list):                     # the adjoint of a list, item by item
         if isinstance(idx, slice):
@@ -1305,6 +1307,13 @@ def unconcatenate(g, xs, axis=0):
         sizes = [np.size(x) for x in xs]
         return Items(np.reshape(p, np.shape(x))
                      for p, x in zip(np.split(np.ravel(g), np.cumsum(sizes)[:-1]), xs))
+    if axis == 0 and type(g) is np.ndarray and g.ndim:
+        out, start = Items(), 0                  # the common case: pieces along the first axis
+        for x in xs:
+            stop = start + (x.shape[0] if type(x) is np.ndarray else np.shape(x)[0])
+            out.append(g[start:stop])
+            start = stop
+        return out
     # slices of g (views, as np.split gives, without its per-piece Python overhead)
     g = np.asarray(g)
     axis = axis % g.ndim

@@ -1,0 +1,53 @@
+"""Issue 12 (GradBench, fourth session): the runtime's fast paths the generated code of
+lstm-like code calls (a slice of a small array in unindex/index_add, pieces along the
+first axis in unconcatenate), against the general code and finite differences."""
+import numpy as np
+import pytest
+
+import srcad
+from srcad import runtime as rt
+from srcad.testing import check_grads, numerical_grad
+
+from fixtures import regress_s4gb as rs
+
+rng = np.random.default_rng(124)
+
+
+def test_slices_of_small_arrays_in_unindex_and_index_add():
+    x = np.arange(10.0).reshape(5, 2)
+    for idx, g in ((slice(1, 3), np.ones((2, 2))), (slice(None, None, -2), np.ones((3, 2))),
+                   (slice(-2, None), 2.0), (slice(4, 1), np.ones((0, 2)))):
+        want = np.zeros_like(x)
+        want[idx] += g
+        got = rt.unindex(g, x, idx)
+        assert got.dtype == np.float64 and got.shape == x.shape
+        np.testing.assert_array_equal(got, want)
+        acc = np.ones_like(x)
+        assert rt.index_add(acc, idx, g) is acc
+        np.testing.assert_array_equal(acc, want + 1.0)
+    big = np.ones(5000)                             # above the threshold: the boxed path
+    np.testing.assert_array_equal(rt.unindex(np.ones(3), big, slice(2, 5)),
+                                  np.r_[0, 0, 1, 1, 1, np.zeros(4995)])
+
+
+def test_unconcatenate_along_the_first_axis():
+    g = np.arange(14.0).reshape(7, 2)
+    xs = (np.ones((3, 2)), [[1.0, 2.0]], np.ones((0, 2)), np.ones((3, 2)))
+    got = rt.unconcatenate(g, xs)
+    assert type(got) is rt.Items
+    for p, q in zip(got, np.split(g, [3, 4, 4])):
+        np.testing.assert_array_equal(p, q)
+    np.testing.assert_array_equal(rt.unconcatenate(np.arange(5.0), (np.ones(2), np.ones(3)))[1],
+                                  [2, 3, 4])
+
+
+@pytest.mark.parametrize("f, shapes", [(rs.gates, ((12,), (3,))), (rs.rows, ((3, 2), (2,)))])
+def test_first_and_second_order_through_the_fast_paths(f, shapes):
+    args = [rng.normal(size=s) for s in shapes]
+    check_grads(f, *args)
+    g = srcad.grad(f, wrt=(0, 1))
+    H = srcad.hessian(f)(*args)                    # forward over reverse
+    np.testing.assert_allclose(
+        H.reshape(args[0].size, -1),
+        numerical_grad(lambda a: g(a, *args[1:])[0].ravel(), (args[0],), 0).reshape(
+            -1, args[0].size).T, rtol=1e-5, atol=1e-7)
