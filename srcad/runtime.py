@@ -746,11 +746,17 @@ def tie_weight(x, y):
 def max_weight(x, out, axis=None, keepdims=False):
     """Which entries of `x` attain the reduction `out`, ties sharing the derivative equally."""
     if axis is None and type(x) is np.ndarray:
-        # a full reduction: one comparison, a count and one scaling, in x's float dtype
+        # a full reduction: one comparison, a count and one conversion (a scaling if tied)
         hit = x == out
-        return np.multiply(hit, np.true_divide(1.0, np.count_nonzero(hit)),
-                           dtype=_weight_dtype(x, x))
+        n = np.count_nonzero(hit)
+        if n == 1:                                    # no tie: the weights are the hits
+            return hit.astype(_weight_dtype(x, x))
+        return np.multiply(hit, np.true_divide(1.0, n), dtype=_weight_dtype(x, x))
     hit = x == unreduce(out, x, axis, keepdims)
+    if type(hit) is np.ndarray and hit.ndim:
+        n = np.count_nonzero(hit, axis=axis, keepdims=keepdims)
+        if n.size and n.min() == 1 and n.max() == 1:  # no tie anywhere: the hits themselves
+            return hit.astype(_weight_dtype(x, x))
     w = hit / unreduce(np.sum(hit, axis=axis, keepdims=keepdims), x, axis, keepdims)
     return w.astype(_weight_dtype(x, x), copy=False) if type(w) is np.ndarray else w
 

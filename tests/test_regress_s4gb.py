@@ -51,3 +51,41 @@ def test_first_and_second_order_through_the_fast_paths(f, shapes):
         H.reshape(args[0].size, -1),
         numerical_grad(lambda a: g(a, *args[1:])[0].ravel(), (args[0],), 0).reshape(
             -1, args[0].size).T, rtol=1e-5, atol=1e-7)
+
+
+def general_max_weight(x, out, axis=None, keepdims=False):
+    """The weights by their definition: the hits, ties sharing equally."""
+    o = np.asarray(out) if keepdims or axis is None else np.expand_dims(out, axis)
+    hit = (x == o).astype(float)
+    return hit / np.sum(hit, axis=axis, keepdims=True)
+
+
+@pytest.mark.parametrize("axis, keepdims", [(None, False), (0, False), (1, True), ((0, 1), False)])
+def test_max_weight_without_and_with_ties(axis, keepdims):
+    """No tie: the hits themselves (one conversion); a tie anywhere: shared weights."""
+    x = rng.normal(size=(3, 4))
+    tied = x.copy()
+    tied[1, :] = tied[0, :] = 5.0
+    for a in (x, tied, x.astype(np.float32), np.round(x).astype(int)):
+        out = np.max(a, axis=axis, keepdims=keepdims)
+        got = rt.max_weight(a, out, axis, keepdims)
+        assert got.dtype == (np.float32 if a.dtype == np.float32 else np.float64)
+        np.testing.assert_array_equal(got, general_max_weight(a, out, axis, keepdims))
+
+
+def test_max_adjoints_first_and_second_order():
+    """lse's and kmeans' derivatives through max_weight, against closed forms and finite
+    differences (a tie in lse: the max's adjoint is shared, the gradient unchanged)."""
+    for x in (rng.normal(size=6), np.array([1.0, 3.0, 3.0, -1.0])):
+        p = np.exp(x - np.max(x))
+        p /= p.sum()
+        np.testing.assert_allclose(srcad.grad(rs.logsumexp)(x), p, rtol=1e-12)
+        np.testing.assert_allclose(srcad.hessian(rs.logsumexp)(x), np.diag(p) - np.outer(p, p),
+                                   rtol=1e-9, atol=1e-12)
+    pts, cs = rng.normal(size=(7, 2)), rng.normal(size=(3, 2))
+    check_grads(rs.nearest, pts, cs, wrt=(1,))
+    H = srcad.derivative(srcad.grad(rs.nearest, wrt=1), mode="forward", wrt=1)(
+        pts, cs, np.ones_like(cs))[1]
+    counts = np.bincount(np.argmin(((pts[None] - cs[:, None]) ** 2).sum(-1), axis=0),
+                         minlength=3)
+    np.testing.assert_allclose(H, 2.0 * counts[:, None] * np.ones_like(cs), rtol=1e-12)
