@@ -89,3 +89,17 @@ def test_max_adjoints_first_and_second_order():
     counts = np.bincount(np.argmin(((pts[None] - cs[:, None]) ** 2).sum(-1), axis=0),
                          minlength=3)
     np.testing.assert_allclose(H, 2.0 * counts[:, None] * np.ones_like(cs), rtol=1e-12)
+
+
+def test_unstack_and_stacked_states():
+    g = np.arange(24.0).reshape(2, 3, 4)
+    for axis in (0, 1, -1):
+        got = rt.unstack(g, axis)
+        assert type(got) is rt.Items
+        np.testing.assert_array_equal(np.stack(got, axis), g)
+    w, x = rng.normal(size=(3, 2)), rng.normal(size=2)
+    check_grads(rs.stacked, w, x)
+    np.testing.assert_allclose(
+        srcad.hessian(rs.stacked)(w, x).reshape(6, 6),
+        numerical_grad(lambda a: srcad.grad(rs.stacked)(a, x).ravel(), (w,), 0).reshape(6, 6),
+        rtol=1e-5, atol=1e-7)
