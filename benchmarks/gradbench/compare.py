@@ -105,9 +105,14 @@ def rows_of(ev, logs, pairs):
             d, dwarm = got.get(deriv_fn, (None, None))
             if tool == "jax-sync" and warm is not None:
                 compile_ns = (warm or 0) + (dwarm or 0)
-            ratio = f"{d / p:.2f}" if p and d else "-"
+            # JAX's single run of an input (its first, over --min-seconds) includes its
+            # compile: no steady state to show, so no ratio either
+            once = tool == "jax-sync"
+            pt = fmt(p) + (" ‡" if once and p and warm is None else "")
+            dt = fmt(d) + (" ‡" if once and d and dwarm is None else "")
+            ratio = f"{d / p:.2f}" if p and d and "‡" not in pt + dt else "-"
             mark = " (invalid)" if status.get(tool) == "invalid" else ""
-            cells += [fmt(p), fmt(d) + mark, ratio]
+            cells += [pt, dt + mark, ratio]
         rows.append(f"| {ev} | {desc} | " + " | ".join(cells) + f" | {fmt(compile_ns)} |")
     return rows
 
@@ -185,6 +190,8 @@ def main():
             print("\n".join(rows_of(ev, logs, pairs)))
         elif ev != "hello":                       # hello is a protocol check, not timed
             nested += nested_rows(ev, logs)
+    print("\n‡ JAX ran this input once (its first run, compile included, took over the eval's "
+          "--min-seconds): no steady state, no ratio.")
     if nested:
         print("\n| eval | tool | rr | ff | fr | rf |\n| --- | --- | ---: | ---: | ---: | ---: |")
         print("\n".join(nested))
