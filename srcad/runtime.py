@@ -55,6 +55,8 @@ def unbroadcast(g, like):
     """Sum the adjoint `g` back to the shape of `like` (an array, a scalar, a shape tuple,
     or a list or tuple of values, whose adjoint goes back item by item)."""
     tl = type(like)
+    if tl is np.ndarray and type(g) is np.ndarray and g.shape == like.shape:
+        return g                                  # the most common case, first
     if tl is float:
         return g if type(g) is float else np.sum(g)
     tg = type(g)
@@ -181,12 +183,12 @@ def grad_like(g, x):
     """Give the derivative `g` the type, shape and dtype of the argument `x`. A float `x`
     with an array `g` is a zero item of a tuple's adjoint (0.0 standing for an array, which
     a second derivative differentiates), or a float broadcast: g sums to its float."""
+    if type(x) is np.ndarray and type(g) is np.ndarray and g.dtype is x.dtype and \
+            g.shape == x.shape and x.dtype.kind in "fc":
+        return g                                     # the common case, already right
     if type(x) is float:
         return float(g) if type(g) is float or np.ndim(g) == 0 else float(np.sum(g))
     if isinstance(x, np.ndarray):
-        if type(g) is np.ndarray and g.dtype is x.dtype and g.shape == x.shape and \
-                x.dtype.kind in "fc":
-            return g                                 # the common case, already right
         dt = _float_dtype(x)
         if type(g) is np.ndarray and g.shape == x.shape and g.dtype == dt:
             return g
@@ -439,10 +441,18 @@ def unset_item(g, xs, key):
     return out
 
 
+_F64 = np.dtype(np.float64)
+
+
 def unindex(g, x, idx):
     """Adjoint of `x[idx]`: a zero array shaped like `x` with `g` added at `idx` (repeats add up).
     For a list or tuple `x`, a list of per-item adjoints, zeros shaped like the items where
     nothing flows (rules may reshape or index an array item's adjoint)."""
+    if type(x) is np.ndarray and type(g) is np.ndarray and x.dtype is _F64 and \
+            g.dtype is _F64 and (type(idx) is int or type(idx) is slice and x.size <= 4096):
+        out = np.zeros(x.shape, dtype=_F64)          # the most common case, first: an entry
+        out[idx] = g                                 # or a slice of a small float array
+        return out
     if isinstance(x, (list, tuple)):
         return index_add(Items(0.0 if type(v) is float else zeros_like(v) for v in x), idx, g)
     if isinstance(x, dict):
@@ -453,9 +463,9 @@ def unindex(g, x, idx):
             type(g) is float or type(g) is np.float64 or
             type(g) is np.ndarray and g.dtype == np.float64):
         dt = np.float64                              # the common case, without result_type
-        if type(idx) is int or type(idx) is np.intp:
-            out = np.zeros(x.shape, dtype=dt)        # one entry
-            out[idx] = g
+        if type(idx) is int or type(idx) is np.intp or type(idx) is slice and x.size <= 4096:
+            out = np.zeros(x.shape, dtype=dt)        # one entry, or a slice of a small array
+            out[idx] = g                             # (zeroing it all costs less than _box)
             return out
     else:
         dt = np.result_type(_float_dtype(np.asarray(g)), _float_dtype(x)) if np.ndim(x) \
@@ -482,8 +492,8 @@ def unindex(g, x, idx):
 
 def index_add(acc, idx, g):
     """`acc[idx] += g` in place, adding repeated indices up; returns `acc`."""
-    if type(idx) is int and type(acc) is np.ndarray:
-        acc[idx] += g                                 # the common case: one entry or row
+    if (type(idx) is int or type(idx) is slice) and type(acc) is np.ndarray:
+        acc[idx] += g                                 # the common case: an entry, row or slice
         return acc
     if isinstance(acc, list):                     # the adjoint of a list, item by item
         if isinstance(idx, slice):
@@ -762,11 +772,17 @@ def tie_weight(x, y):
 def max_weight(x, out, axis=None, keepdims=False):
     """Which entries of `x` attain the reduction `out`, ties sharing the derivative equally."""
     if axis is None and type(x) is np.ndarray:
-        # a full reduction: one comparison, a count and one scaling, in x's float dtype
+        # a full reduction: one comparison, a count and one conversion (a scaling if tied)
         hit = x == out
-        return np.multiply(hit, np.true_divide(1.0, np.count_nonzero(hit)),
-                           dtype=_weight_dtype(x, x))
+        n = np.count_nonzero(hit)
+        if n == 1:                                    # no tie: the weights are the hits
+            return hit.astype(_weight_dtype(x, x))
+        return np.multiply(hit, np.true_divide(1.0, n), dtype=_weight_dtype(x, x))
     hit = x == unreduce(out, x, axis, keepdims)
+    if type(hit) is np.ndarray and hit.ndim:
+        n = np.count_nonzero(hit, axis=axis, keepdims=keepdims)
+        if n.size and n.min() == 1 and n.max() == 1:  # no tie anywhere: the hits themselves
+            return hit.astype(_weight_dtype(x, x))
     w = hit / unreduce(np.sum(hit, axis=axis, keepdims=keepdims), x, axis, keepdims)
     return w.astype(_weight_dtype(x, x), copy=False) if type(w) is np.ndarray else w
 
@@ -1323,6 +1339,13 @@ def unconcatenate(g, xs, axis=0):
         sizes = [np.size(x) for x in xs]
         return Items(np.reshape(p, np.shape(x))
                      for p, x in zip(np.split(np.ravel(g), np.cumsum(sizes)[:-1]), xs))
+    if axis == 0 and type(g) is np.ndarray and g.ndim:
+        out, start = Items(), 0                  # the common case: pieces along the first axis
+        for x in xs:
+            stop = start + (x.shape[0] if type(x) is np.ndarray else np.shape(x)[0])
+            out.append(g[start:stop])
+            start = stop
+        return out
     # slices of g (views, as np.split gives, without its per-piece Python overhead)
     g = np.asarray(g)
     axis = axis % g.ndim
@@ -1345,6 +1368,8 @@ def rejoin(bars, like, axis=0):
 
 def unstack(g, axis=0):
     """Adjoint of `np.stack(xs, axis)`: the slices of `g` along `axis`."""
+    if axis == 0 and type(g) is np.ndarray:
+        return Items(g)                           # its rows, without moveaxis' overhead
     return Items(np.moveaxis(g, axis, 0))
 
 

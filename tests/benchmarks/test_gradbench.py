@@ -233,3 +233,29 @@ def test_numba_backend_equals_the_python_backend(name, tmp_path, monkeypatch):
     np.testing.assert_allclose(want, numerical_grad(f, args, 0), rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(srcad.grad(f, backend="numba")(*args), want, rtol=1e-12,
                                atol=1e-14)
+
+
+def test_compare_table_from_logs(tmp_path):
+    """compare.py's table: steady-state means (runs after the first), their ratio, and JAX's
+    compile time as its first runs' excess, read from logs in the harness's format."""
+    import json
+    import compare
+
+    def log(tool, primal_runs, grad_runs, valid=True):
+        lines = [{"message": {"id": 0, "kind": "start", "eval": "lse"}}, {"response": {"id": 0}}]
+        for i, (fn, runs) in enumerate((("primal", primal_runs), ("gradient", grad_runs))):
+            k = 2 * i + 1
+            lines += [{"message": {"id": k, "kind": "evaluate", "function": fn,
+                                   "description": "n=3"}},
+                      {"response": {"id": k, "success": True, "timings": [
+                          {"name": "evaluate", "nanoseconds": t} for t in runs]}},
+                      {"message": {"id": k + 10, "kind": "analysis", "of": k, "valid": valid}}]
+        path = tmp_path / f"{tool}.jsonl"
+        path.write_text("\n".join(json.dumps({"elapsed": {"nanoseconds": 0}} | e)
+                                  for e in lines))
+        return path
+
+    logs = {"srcad": log("srcad", [9000, 1000, 1000], [5000, 2000, 4000]),
+            "jax-sync": log("jax-sync", [1e9, 2000], [2e9, 2000], valid=False)}
+    rows = compare.rows_of("lse", logs, {"lse": ("primal", "gradient")})
+    assert rows == ["| lse | n=3 | 1 us | 3 us | 3.00 | 2 us | 2 us (invalid) | 1.00 | 3 s |"]
