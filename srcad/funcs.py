@@ -217,6 +217,17 @@ def unstar(helper, parsed, nvar: int, kwnames: tuple):
     return func
 
 
+def fixed(obj, nvar: int, kwnames: tuple):
+    """`obj`, a user function with `*args` or `**kwargs` or a srcad transform of one
+    (`__srcad_star__`), for a call passing `nvar` items to its `*args` and the keywords
+    `kwnames` to its `**kwargs`: a function taking them all positionally (`unstar`)."""
+    star = vars(obj).get("__srcad_star__")
+    if star is not None:
+        return star(nvar, kwnames)
+    from .frontend import parse
+    return unstar(obj, parse(obj), nvar, kwnames)
+
+
 def _rebuilt(helper, parsed, new_params, prelude, makers):
     """`helper`'s body under the header `def name(*new_params)`, `prelude` its first line,
     compiled at the user's lines (so messages name them) with `makers` as closure cells."""

@@ -231,8 +231,10 @@ class _Lowerer:
     def run(self) -> ir.Function:
         fn = self.tree
         if fn.args.vararg or fn.args.kwarg:
-            raise self.error(UnsupportedSyntaxError, "*args and **kwargs parameters are not "
-                             "supported; list the parameters explicitly", fn)
+            raise self.error(UnsupportedSyntaxError, "a function with *args or **kwargs has "
+                             "a derivative per call shape: srcad.grad, jvp, vjp, jacfwd, jacrev "
+                             "and hessian build it at the call; derivative, source and ssa need "
+                             "the parameters listed explicitly", fn)
         self.version = {p: p for p in self.params}
         body = self.block(fn.body)
         body = _pin_tests(_eliminate_returns(body, self, fn), self)
@@ -1512,7 +1514,6 @@ class _Lowerer:
         """A call of user function `obj` that has `*args` or `**kwargs` parameters: a call
         of its copy taking them positionally (funcs.unstar), passed the items of the tuple
         and the dict Python would bind, every other parameter given or defaulted."""
-        from .frontend import parse
         try:
             sig = inspect.signature(obj)
             bound = sig.bind(*args, **kwargs)
@@ -1538,8 +1539,9 @@ class _Lowerer:
             else:
                 raise self.error(UnsupportedSyntaxError, f"call of {text}(): pass argument "
                                  f"{p.name!r} explicitly (its default is no constant)", node)
-        spec = funcs.unstar(obj, parse(obj), nvar, kwnames)
-        _depends_on(obj)
+        spec = funcs.fixed(obj, nvar, kwnames)
+        if "__srcad_star__" not in vars(obj):
+            _depends_on(obj)
         return self.call_object(spec, full, {}, node, dest, text)
 
     def refuse_funcvals(self, atoms, param, node):

@@ -580,8 +580,10 @@ def add_items(a, b):
 
 
 def repeat_items(g, xs):
-    """The adjoint of `sum(xs)` for each item of `xs`: `g`, once per item."""
-    return Items([g] * len(xs))
+    """The adjoint of `sum(xs)` for each item of `xs`: `g`, summed back to the item's shape
+    (the items broadcast against each other: `sum((0.5, x))`)."""
+    return Items([unbroadcast(g, x) if type(x) is not list and type(x) is not tuple else g
+                  for x in xs])
 
 
 def list_append(xs, v):
