@@ -1463,11 +1463,22 @@ class _Lowerer:
             if not 0 <= obj.wrt < n:
                 raise self.error(UnsupportedSyntaxError, f"{text}(): wrt={obj.wrt - len(inner.pre)}"
                                  f" is not one of its {len(args)} arguments", node)
+            if not isinstance(inner.obj, (types.FunctionType, types.MethodType)):
+                raise self.error(UnsupportedSyntaxError, f"{text}(): srcad differentiates "
+                                 "your own Python functions here; wrap the callable in a "
+                                 "lambda or def", node)
+            x = (list(inner.pre) + list(args))[obj.wrt]
+            if isinstance(x, ir.Name) and (x.id in self.seq_names or x.id in self.dict_keys):
+                raise self.error(UnsupportedSyntaxError, f"srcad.{obj.kind} inside a "
+                                 "differentiated function takes an array or float argument, "
+                                 f"not a container as {text}() is passed here; differentiate "
+                                 "with respect to its arrays one by one", node)
             helper = funcs.jacobian_helper(obj.kind, obj.wrt, n)
             g = FuncVal(inner.obj, [], inner.kw, inner.extras, inner.nown, inner.names,
                         inner.defaults, inner.label, inner.tail, inner.root)
-            return self.call_object(helper, [g] + list(inner.pre) + list(args), {}, node, dest,
-                                    text)
+            where = ir.Const((self.p.filename, self.p.lineno(node)))
+            return self.call_object(helper, [where, g] + list(inner.pre) + list(args), {}, node,
+                                    dest, text)
         rule = rules.lookup(obj)
         values = list(args) + list(kwargs.values())
         fvs = [a for a in values if isinstance(a, (FuncVal, FuncList))]

@@ -68,3 +68,51 @@ def test_star_function_refused_where_no_call_gives_its_shape():
     assert "regress_s4py.py:" in str(info.value)
     with pytest.raises(srcad.SrcadError, match="wrt=3"):
         srcad.grad(R.sum_squares, wrt=3)(X, Y)
+
+
+# ---------------------------------------------------------------- 2. Jacobians of containers
+
+def marked(func, tag):
+    import inspect
+    lines, first = inspect.getsourcelines(func)
+    return next(first + k for k, line in enumerate(lines) if f"# ERR {tag}" in line)
+
+
+@pytest.mark.parametrize("func,args,tag", [
+    (R.jacfwd_of_a_dict, ({"w": X},), "container"),
+    (R.hessian_of_a_tuple, (X, Y), "tuple"),
+    (R.jacfwd_to_a_dict, (X,), "output"),
+    (R.jacfwd_of_a_ufunc, (X,), "ufunc")], ids=["dict-arg", "tuple-arg", "dict-out", "ufunc"])
+def test_jacobian_inside_on_no_array_names_the_users_line(func, args, tag):
+    # was: a bare AssertionError (an error inside srcad's generated helper for the ufunc)
+    for run in (lambda: srcad.grad(func)(*args),
+                lambda: srcad.jvp(func, args, args)):
+        with pytest.raises(srcad.UnsupportedSyntaxError) as info:
+            run()
+        assert info.value.lineno == marked(func, tag)
+        assert info.value.filename == R.__file__
+
+
+def test_jacobians_of_arrays_inside_still_differentiate():
+    check_grads(R.jacobians_of_arrays_inside, X, modes=("reverse",))
+
+
+# ---------------------------------------------------------------- 3. if arms that raise
+
+@pytest.mark.parametrize("f,args", [
+    (R.raise_in_else, (np.abs(X) + 0.1,)), (R.raise_in_elif_chain, (X, 2)),
+    (R.raise_in_while, (X,))], ids=["else", "elif-loop", "while"])
+def test_an_arm_that_raises_is_a_path_the_derivative_never_takes(f, args):
+    # raise_in_else was "the variable 'y' may be read before it is assigned"
+    check_grads(f, *args)
+    second_order(f, args)
+
+
+def test_the_raising_arm_raises_in_every_derivative():
+    bad = -np.abs(X)
+    for run in (srcad.grad(R.raise_in_else), srcad.hessian(R.raise_in_else),
+                lambda x: srcad.jvp(R.raise_in_else, (x,), (x,))):
+        with pytest.raises(ValueError, match="must be positive"):
+            run(bad)
+    with pytest.raises(RuntimeError, match="too many"):
+        srcad.grad(R.raise_in_elif_chain)(X, 12)
