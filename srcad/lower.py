@@ -1610,6 +1610,8 @@ class _Lowerer:
             items = items[0].elts
         elif len(items) == 1 and not node.keywords:
             return idioms.reduce_items(self, func, items[0], node, dest)
+        if any(k.arg == "key" for k in node.keywords):
+            return idioms.keyed_min_max(self, func, node, dest)
         if node.keywords:
             raise self.error(UnsupportedSyntaxError, f"{name}() with keyword arguments "
                              f"({', '.join(k.arg + '=' for k in node.keywords)}) is not supported",

@@ -3,6 +3,8 @@
 raises, the comprehension derivatives made linear, and a batch of everyday programs. Each
 against finite differences in both modes (check_grads), at second order and against
 autograd where autograd runs the function."""
+import functools
+
 import numpy as np
 import pytest
 
@@ -116,3 +118,126 @@ def test_the_raising_arm_raises_in_every_derivative():
             run(bad)
     with pytest.raises(RuntimeError, match="too many"):
         srcad.grad(R.raise_in_elif_chain)(X, 12)
+
+
+# ---------------------------------------------------------------- 4. autograd's examples verbatim
+
+@functools.lru_cache(maxsize=None)
+def _autograd_examples():
+    """fixtures/regress_s4py_autograd.py, and the same source under autograd (its imports
+    swapped back to autograd's), made once."""
+    import inspect
+    import types
+    pytest.importorskip("autograd")
+    from fixtures import regress_s4py_autograd as M
+    src = inspect.getsource(M)
+    for a, b in [("import numpy as np", "import autograd.numpy as np"),
+                 ("import numpy.random as npr", "import autograd.numpy.random as npr"),
+                 ("from numpy.linalg import solve", "from autograd.numpy.linalg import solve"),
+                 ("from scipy.special import logsumexp",
+                  "from autograd.scipy.special import logsumexp"),
+                 ("from scipy.stats import multivariate_normal as mvn",
+                  "import autograd.scipy.stats.multivariate_normal as mvn")]:
+        assert a in src
+        src = src.replace(a, b)
+    twin = types.ModuleType("regress_s4py_autograd_twin")
+    exec(compile(src, M.__file__, "exec"), twin.__dict__)
+    return M, twin
+
+
+def _same(got, want):
+    if isinstance(want, dict):
+        assert list(got) == list(want)
+        for k in want:
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-8, atol=1e-12)
+    elif isinstance(want, (list, tuple)):
+        assert type(got) is type(want) and len(got) == len(want)
+        for a, b in zip(got, want):
+            _same(a, b)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-12)
+
+
+def test_autograd_neural_net_example_verbatim():
+    # `for W, b in params` with outputs read after the loop; l2_norm through a flatten of a
+    # comprehension over the (W, b) list; trained by a few steps of the user's own SGD
+    M, twin = _autograd_examples()
+    import autograd
+    rs = np.random.RandomState(0)
+    params = M.init_random_params(0.5, [4, 5, 3])
+    inputs, targets = rs.randn(6, 4), np.eye(3)[rs.randint(0, 3, 6)]
+    args = (params, inputs, targets, 0.1)
+    _same(srcad.grad(M.log_posterior)(*args), autograd.grad(twin.log_posterior)(*args))
+    objective = lambda p: -M.log_posterior(p, inputs, targets, 0.1)  # noqa: E731
+    first = objective(params)
+    for _ in range(5):
+        g = srcad.grad(objective)(params)
+        params = [(W - 0.05 * dW, b - 0.05 * db) for (W, b), (dW, db) in zip(params, g)]
+    assert objective(params) < first
+
+
+@pytest.mark.parametrize("which", ["rnn", "lstm"])
+def test_autograd_rnn_and_lstm_examples_verbatim(which):
+    # nested defs with a parameter named `input` (a builtin's name), `for input in inputs:`,
+    # `output.append(...)`, concat_and_multiply(weights, *args)
+    M, twin = _autograd_examples()
+    import autograd
+    rs = np.random.RandomState(1)
+    make = M.create_rnn_params if which == "rnn" else M.init_lstm_params
+    params = make(input_size=4, state_size=3, output_size=4, param_scale=0.5)
+    loglik = M.rnn_log_likelihood if which == "rnn" else M.lstm_log_likelihood
+    twin_loglik = twin.rnn_log_likelihood if which == "rnn" else twin.lstm_log_likelihood
+    seqs = np.stack([M.string_to_one_hot(s, 4) for s in ("\x00\x01\x02", "\x03\x02\x01")],
+                    axis=1).astype(float)
+    _same(srcad.grad(loglik)(params, seqs, seqs), autograd.grad(twin_loglik)(params, seqs, seqs))
+
+
+def test_autograd_gaussian_process_example_verbatim():
+    # a module-level lambda objective over make_gp_funs' closure; optimised as the authors
+    # did, scipy's minimize(value_and_grad(objective), jac=True)
+    from scipy.optimize import minimize
+    M, twin = _autograd_examples()
+    import autograd
+    params = 0.1 * np.random.RandomState(0).randn(M.num_params)
+    _same(srcad.grad(M.objective)(params), autograd.grad(twin.objective)(params))
+    np.testing.assert_allclose(srcad.hessian(M.objective)(params),
+                               autograd.hessian(twin.objective)(params), rtol=1e-6, atol=1e-9)
+    res = minimize(srcad.value_and_grad(M.objective), params, jac=True, method="CG",
+                   options={"maxiter": 5})
+    assert res.fun < M.objective(params)
+
+
+def test_autograd_fluidsim_example_verbatim(capsys):
+    M, twin = _autograd_examples()
+    import autograd
+    params = 0.3 * np.random.RandomState(2).randn(2 * M.rows * M.cols)
+    value, g = srcad.value_and_grad(M.fluid_objective)(params)
+    want_value, want = autograd.value_and_grad(twin.fluid_objective)(params)
+    assert value == pytest.approx(want_value, rel=1e-12)
+    _same(g, want)
+    assert "Running simulation..." in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- 6. everyday idioms
+
+def test_max_with_key_of_a_comprehension():
+    # tests/test_idioms.py had it among the refusals (max() with keyword arguments)
+    from fixtures import idiom_funcs as F
+    check_grads(F.comp_max_key, X)
+    assert srcad.grad(F.comp_max_key)(X) == pytest.approx(np.sign(X) * (np.abs(X) == 1.2))
+
+
+IDIOMS = [R.min_with_key, R.max_of_list_with_key, R.sorted_with_key, R.sorted_by_abs_reversed,
+          R.map_lambda, R.map_two_lists, R.reduce_product, R.reduce_with_start]
+
+
+@pytest.mark.parametrize("f", IDIOMS, ids=[f.__name__ for f in IDIOMS])
+def test_everyday_idiom(f):
+    # min/max(key=), sorted(key=) were refused; map and functools.reduce of a lambda were
+    # "srcad passes function values only to your own functions"
+    check_grads(f, X)
+    if f in (R.min_with_key, R.sorted_by_abs_reversed, R.reduce_with_start):
+        second_order(f, (X,))
+    import autograd
+    np.testing.assert_allclose(srcad.grad(f)(X), autograd.grad(autograd_twin(f))(X),
+                               rtol=1e-9, atol=1e-12)
