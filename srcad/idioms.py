@@ -220,6 +220,33 @@ def splice_starred(node):
     return gast.copy_location(new, node)
 
 
+def starred_display(low, node, dest):
+    """`[*a, b, *c]` and `(*xs, v)` as the concatenation they are, `list(a) + [b] +
+    list(c)` (made a tuple by tuple_of for a tuple), as an atom."""
+    _builtin_names(low, node, "list")
+    parts, run = [], []
+    for e in node.elts:
+        if isinstance(e, gast.Starred):
+            if run:
+                parts.append(gast.List(elts=run, ctx=gast.Load()))
+                run = []
+            parts.append(gast.Call(func=_name("list"), args=[e.value], keywords=[]))
+        else:
+            run.append(e)
+    if run:
+        parts.append(gast.List(elts=run, ctx=gast.Load()))
+    out = parts[0]
+    for p in parts[1:]:
+        out = gast.BinOp(left=out, op=gast.Add(), right=p)
+    for n in gast.walk(out):
+        if isinstance(n, gast.expr):
+            gast.copy_location(n, node)
+    if isinstance(node, gast.List):
+        return low.expr(out, dest)
+    from .rules.containers import TUPLE_OF
+    return low.call_prim(TUPLE_OF, [low.expr(out)], dest=dest)
+
+
 def call(low, obj, node, dest):
     """A call to a builtin srcad lowers itself (`list`, `sorted`, `isinstance`, ...), as an
     atom, or None for the others."""

@@ -1105,6 +1105,9 @@ class _Lowerer:
             from .rules.core import LIST_APPEND          # [*xs, v]: xs with v appended
             xs, v = self.expr(node.elts[0].value), self.expr(node.elts[1])
             return self.call_prim(LIST_APPEND, [xs, v], dest=dest)
+        if isinstance(node, (gast.List, gast.Tuple)) and \
+                any(isinstance(e, gast.Starred) for e in node.elts):
+            return idioms.starred_display(self, node, dest)
         if isinstance(node, gast.Dict):
             if any(k is None for k in node.keys):
                 return idioms.spread_dict(self, node, dest)
