@@ -879,9 +879,10 @@ class _Lowerer:
 
     def unroll(self, s, line) -> bool:
         """`for act in acts:` (or `for i, act in enumerate(acts):`) over a list of functions
-        known at build time: the body once per function, `act` bound to it. False when
+        known at build time, `for k, act in acts.items():` or `for act in acts.values():`
+        over a dict of them: the body once per function, `act` bound to it. False when
         the loop is no such loop."""
-        it, target, index = s.iter, s.target, None
+        it, target, index, keys = s.iter, s.target, None, None
         if isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and \
                 isinstance(it.func, gast.Name) and it.func.id not in self.locals and \
                 self.callee(it.func) is builtins.enumerate:
@@ -892,6 +893,18 @@ class _Lowerer:
                 raise self.error(UnsupportedSyntaxError, "unpack enumerate() of a list of "
                                  "functions into two names: `for i, f in enumerate(fs)`", s)
             index, target = target.elts
+        elif isinstance(it, gast.Call) and not it.args and not it.keywords and \
+                isinstance(it.func, gast.Attribute) and it.func.attr in ("items", "values"):
+            # for name, f in acts.items(): / for f in acts.values(): of a dict of functions
+            fl = self.func_value(it.func.value)
+            if not isinstance(fl, FuncList) or not isinstance(fl.items, dict):
+                return False
+            if it.func.attr == "items":
+                if not (isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2):
+                    raise self.error(UnsupportedSyntaxError, "unpack .items() of a dict of "
+                                     "functions into two names: `for k, f in fs.items()`", s)
+                index, target = target.elts
+            fl, keys = FuncList(list(fl.items.values()), fl.label), list(fl.items)
         else:
             fl = self.func_value(it)
             if not isinstance(fl, FuncList):
@@ -899,7 +912,7 @@ class _Lowerer:
         if not isinstance(target, gast.Name) or isinstance(fl.items, dict):
             raise self.error(UnsupportedSyntaxError, "a loop over a list of functions binds "
                              "one name to each (`for f in fs:`); a dict of functions is "
-                             "indexed by constant keys", s)
+                             "indexed by constant keys or iterated by .items() or .values()", s)
         todo = list(s.body)
         while todo:
             node = todo.pop()
@@ -912,7 +925,7 @@ class _Lowerer:
             self.funcvals.pop(target.id, None)
             self.bind_funcval(target.id, fv, s)
             if index is not None:
-                self.assign_atom(index, ir.Const(k), line)
+                self.assign_atom(index, ir.Const(k if keys is None else keys[k]), line)
             for st in s.body:
                 self.stmt(st)
         return True
@@ -1827,8 +1840,8 @@ class _NotStatic(Exception):
 
 
 def _local_containers(fn, params: set) -> set:
-    """Local names every assignment binds to a new list or dict (a display, a comprehension,
-    `dict(...)`, `list(...)`, or set_item's value form of `d[k] = v`): item assignment on
+    """Local names every assignment binds to a new list or dict (a display, `[v] * n`, a
+    comprehension, `dict(...)`, `list(...)`, or set_item's value form of `d[k] = v`): item assignment on
     them is differentiated as a new value."""
     displays = (gast.Dict, gast.List, gast.ListComp, gast.DictComp)
     made, other = set(), set(params)
@@ -1844,6 +1857,9 @@ def _local_containers(fn, params: set) -> set:
                     other |= {x.id for x in gast.walk(t) if isinstance(x, gast.Name) and
                               isinstance(x.ctx, gast.Store)}
                 continue
+            if isinstance(v, gast.BinOp) and isinstance(v.op, gast.Mult) and \
+                    isinstance(v.left, gast.List):
+                v = v.left                             # [0.0] * n: a new list too
             fresh = isinstance(v, displays) or isinstance(v, gast.Call) and \
                 isinstance(v.func, gast.Name) and v.func.id in ("dict", "list")
             (made if fresh else other).add(t.id)
