@@ -408,6 +408,9 @@ def first_best(keys, largest=False):
 def _items_and_keys(low, node, iterable, key):
     """(items, keys): user-style locals holding a new list of the items of `iterable` (a
     gast expression) and the list of `key` (a function, gast) applied to each."""
+    if _zip_call(low, iterable):            # sorted(zip(a, b)): zip's list of tuples
+        _builtin_names(low, node, "list")
+        iterable = _at(gast.Call(func=_name("list"), args=[iterable], keywords=[]), node)
     item = low.new_local("item")
     copy_ = gast.ListComp(elt=_name(item), generators=[gast.comprehension(
         target=_name(item, store=True), iter=iterable, ifs=[], is_async=0)])

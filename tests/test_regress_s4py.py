@@ -229,7 +229,8 @@ def test_max_with_key_of_a_comprehension():
 
 IDIOMS = [R.min_with_key, R.max_of_list_with_key, R.sorted_with_key, R.sorted_by_abs_reversed,
           R.map_lambda, R.map_two_lists, R.reduce_product, R.reduce_with_start,
-          R.list_filled_by_index, R.dict_of_functions_items, R.dict_of_functions_values]
+          R.list_filled_by_index, R.dict_of_functions_items, R.dict_of_functions_values,
+          R.sorted_zip_pairs]
 
 
 @pytest.mark.parametrize("f", IDIOMS, ids=[f.__name__ for f in IDIOMS])
@@ -237,7 +238,8 @@ def test_everyday_idiom(f):
     # min/max(key=), sorted(key=) were refused; map and functools.reduce of a lambda were
     # "srcad passes function values only to your own functions"; `out = [0.0] * n;
     # out[i] = v` was "assignment to an item of a list"; a loop over a dict of functions'
-    # .items() or .values() was "used as data"
+    # .items() or .values() was "used as data"; sorted(zip(a, b)) was "unpack the items of
+    # zip()"
     check_grads(f, X)
     if f in (R.min_with_key, R.sorted_by_abs_reversed, R.reduce_with_start):
         second_order(f, (X,))
