@@ -14,6 +14,7 @@ from . import backends, pipeline, runtime
 from .errors import SrcadError
 from .frontend import describe
 from .activity import SEQ
+from . import funcs
 from .funcs import is_function
 from .rules import FLOAT, INT
 
@@ -279,6 +280,70 @@ def _backend(backend) -> str:
     return backend
 
 
+def _has_star(f) -> bool:
+    """`f` is a user function with `*args` or `**kwargs` (its derivative is built per call
+    shape), or a srcad transform of one."""
+    if not isinstance(f, types.FunctionType):
+        return False
+    own = vars(f)
+    if "__srcad_star__" in own:
+        return True
+    return "__srcad_transform__" not in own and "__wrapped__" not in own and \
+        bool(f.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS))
+
+
+def _flat(sig, name, args, kwargs):
+    """A call's arguments bound as Python binds them to `sig`, defaults applied, as one
+    positional list (the `*args` items in place, then keyword-only parameters, then the
+    `**kwargs` values), with the number of `*args` items and the `**kwargs` keys."""
+    try:
+        b = sig.bind(*args, **kwargs)
+    except TypeError as e:
+        raise TypeError(f"{name}(): {e}") from None
+    b.apply_defaults()
+    flat, nvar, kwnames = [], 0, ()
+    for p in sig.parameters.values():
+        v = b.arguments[p.name]
+        if p.kind is p.VAR_POSITIONAL:
+            flat += v
+            nvar = len(v)
+        elif p.kind is p.VAR_KEYWORD:
+            flat += v.values()
+            kwnames = tuple(v)
+        else:
+            flat.append(v)
+    return tuple(flat), nvar, kwnames
+
+
+def _star(f, make):
+    """`make(f)` for `f` with `*args` or `**kwargs`: each call binds its arguments as Python
+    does and calls `make` of f's copy taking them all positionally (funcs.fixed), made once
+    per call shape; `wrt` positions count the arguments as the call passes them."""
+    sig = inspect.signature(f)
+    made: dict = {}
+
+    def fixed(nvar, kwnames):
+        w = made.get((nvar, kwnames))
+        if w is None:
+            w = made[nvar, kwnames] = make(funcs.fixed(f, nvar, kwnames))
+        return w
+
+    @functools.wraps(f)
+    def star(*args, **kwargs):
+        flat, nvar, kwnames = _flat(sig, _name(f), args, kwargs)
+        return fixed(nvar, kwnames)(*flat)
+    star.__dict__.pop("__srcad_transforms__", None)
+    star.__srcad_star__ = fixed
+    return star
+
+
+def _star_primals(f, primals):
+    """jvp and vjp of `f` with `*args`: (f's positional copy for this call, all its
+    arguments), the defaults of parameters left out appended."""
+    flat, nvar, kwnames = _flat(inspect.signature(f), _name(f), primals, {})
+    return funcs.fixed(f, nvar, kwnames), flat
+
+
 def _transform(f, wrt, with_value, kind, backend="python", checkpoint=None):
     """The wrapper `grad(f, wrt)` returns: made once per function, `wrt` and backend (a
     derivative called inside a loop, `srcad.grad(p)(x)`, pays for it once), then reused."""
@@ -302,6 +367,8 @@ def _transform(f, wrt, with_value, kind, backend="python", checkpoint=None):
 
 def _make_transform(f, wrt, with_value, kind, backend="python", checkpoint=None):
     backend = _backend(backend)
+    if _has_star(f):
+        return _star(f, lambda g: _transform(g, wrt, with_value, kind, backend, checkpoint))
     pipeline.check_checkpoint(checkpoint)
     positions, single = _positions(f, wrt)
     pipeline.check_checkpoint(checkpoint)
@@ -551,6 +618,10 @@ def jvp(f, primals, tangents, backend="python", batched=False):
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise SrcadError("jvp: primals and tangents must have the same length")
+    if _has_star(f):
+        g, flat = _star_primals(f, primals)
+        return jvp(g, flat, tangents + tuple(_zero(v) for v in flat[len(primals):]),
+                   backend, batched)
     params = pipeline.params_of(f)
     full = _full_args(f, primals, "jvp")
     batch = _batch_size(primals, tangents, params) if batched else None
@@ -666,6 +737,10 @@ def vjp(f, *primals, backend="python", checkpoint=None):
     primal given (parameters left out take their defaults). `checkpoint`: as for grad."""
     backend = _backend(backend)
     pipeline.check_checkpoint(checkpoint)
+    if _has_star(f):
+        g, flat = _star_primals(f, primals)
+        out, pull = vjp(g, *flat, backend=backend, checkpoint=checkpoint)
+        return out, lambda cotangent: pull(cotangent)[:len(primals)]
     full = _full_args(f, primals, "vjp")
     positions = _float_positions(primals)            # integers get a zero gradient
     full, kinds = _prepare(full, positions)
@@ -724,6 +799,8 @@ def _jacobian(f, wrt, kind, label=None, backend="python", checkpoint=None):
     Jacobians, a tuple output a tuple over its items (outermost), as in JAX; a container
     argument (or output) gives its structure, with a block per leaf (the output's outermost)."""
     backend = _backend(backend)
+    if _has_star(f):
+        return _star(f, lambda g: _jacobian(g, wrt, kind, label, backend, checkpoint))
     positions, single = _positions(f, wrt)
     bind = _Binder(f)
 

@@ -14,6 +14,7 @@ from .emit import Emitted, Emitter, assign, bound_params, call, callee_args, nam
 from .errors import UnsupportedSyntaxError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
 from .rules import SetItemRule
+from .rules.containers import SEQ_CONCAT
 from .rules.core import LIST_APPEND
 
 
@@ -137,6 +138,14 @@ class _Forward(Emitter):
             value = ast.List(elts=[ast.Starred(value=head, ctx=ast.Load()), tail],
                              ctx=ast.Load())
             return primal + [assign(self.d(target), value)]
+        if prim is SEQ_CONCAT and not self.batched:
+            # xs + ys: the tangents concatenated (or added, for arrays), not each placed in
+            # a list of zeros as long as the result (quadratic in a loop)
+            xs, ys = v.args
+            head = name_load(self.d(xs.id)) if self.active(xs) else ast.Constant(0.0)
+            tail = name_load(self.d(ys.id)) if self.active(ys) else ast.Constant(0.0)
+            return primal + [assign(self.d(target), self.helper_call(
+                runtime.concat_tangent, head, tail, ir.atom_ast(xs), ir.atom_ast(ys)))]
         if isinstance(prim, SetItemRule):
             # y[i] = v: y_dot[i] = v_dot, in place (y_dot is y's own: see `own`)
             val = v.args[1]

@@ -217,6 +217,17 @@ def unstar(helper, parsed, nvar: int, kwnames: tuple):
     return func
 
 
+def fixed(obj, nvar: int, kwnames: tuple):
+    """`obj`, a user function with `*args` or `**kwargs` or a srcad transform of one
+    (`__srcad_star__`), for a call passing `nvar` items to its `*args` and the keywords
+    `kwnames` to its `**kwargs`: a function taking them all positionally (`unstar`)."""
+    star = vars(obj).get("__srcad_star__")
+    if star is not None:
+        return star(nvar, kwnames)
+    from .frontend import parse
+    return unstar(obj, parse(obj), nvar, kwnames)
+
+
 def _rebuilt(helper, parsed, new_params, prelude, makers):
     """`helper`'s body under the header `def name(*new_params)`, `prelude` its first line,
     compiled at the user's lines (so messages name them) with `makers` as closure cells."""
@@ -269,7 +280,8 @@ def jacobian_helper(kind: str, wrt: int, nargs: int):
     """The Python function computing `srcad.<kind>(g, wrt)(a0, ..., a<nargs-1>)` for an
     array (or float) argument `a<wrt>` and an array output, as srcad differentiates it:
     columns of jvp for jacfwd, rows of the vjp pullback for jacrev, jacfwd of grad for
-    hessian. Compiled once per shape of call; srcad reads it from GENERATED."""
+    hessian; `where`, the user's (file, line), names the call when the argument or output is
+    no array. Compiled once per shape of call; srcad reads it from GENERATED."""
     key = (kind, wrt, nargs)
     if key in _JACOBIANS:
         return _JACOBIANS[key]
@@ -280,11 +292,13 @@ def jacobian_helper(kind: str, wrt: int, nargs: int):
     if kind == "jacfwd":
         seeds = ", ".join("np.reshape(eye[k], np.shape(x))" if i == wrt else f"{v} * 0.0"
                           for i, v in enumerate(a))
-        text = f"""def jacfwd_of(g, {args}):
+        text = f"""def jacfwd_of(where, g, {args}):
     out = g({args})
     x = {x}
-    assert isinstance(x, (float, np.ndarray)) and isinstance(out, (float, np.ndarray)), \\
-        "srcad.jacfwd inside a differentiated function takes an array or float argument and output"
+    if not (isinstance(x, (float, np.ndarray)) and isinstance(out, (float, np.ndarray))):
+        raise srcad.UnsupportedSyntaxError("srcad.jacfwd inside a differentiated function "
+                                           "takes an array or float argument and output",
+                                           where[0], where[1])
     n = np.size(x)
     eye = np.eye(n)
     columns = []
@@ -294,10 +308,12 @@ def jacobian_helper(kind: str, wrt: int, nargs: int):
 """
         env = {}
     elif kind == "jacrev":
-        text = f"""def jacrev_of(g, {args}):
+        text = f"""def jacrev_of(where, g, {args}):
     out, pullback = srcad.vjp(g, {args})
-    assert isinstance({x}, (float, np.ndarray)) and isinstance(out, (float, np.ndarray)), \\
-        "srcad.jacrev inside a differentiated function takes an array or float argument and output"
+    if not (isinstance({x}, (float, np.ndarray)) and isinstance(out, (float, np.ndarray))):
+        raise srcad.UnsupportedSyntaxError("srcad.jacrev inside a differentiated function "
+                                           "takes an array or float argument and output",
+                                           where[0], where[1])
     n = np.size(out)
     eye = np.eye(n)
     rows = []
@@ -307,8 +323,8 @@ def jacobian_helper(kind: str, wrt: int, nargs: int):
 """
         env = {}
     else:
-        text = f"""def hessian_of(g, {args}):
-    return jacfwd_of(srcad.grad(g, wrt={wrt}), {args})
+        text = f"""def hessian_of(where, g, {args}):
+    return jacfwd_of(where, srcad.grad(g, wrt={wrt}), {args})
 """
         env = {"jacfwd_of": jacobian_helper("jacfwd", wrt, nargs)}
     namespace = {"np": np, "srcad": srcad, **env}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import functools
 
 import gast
 
@@ -219,6 +220,33 @@ def splice_starred(node):
     return gast.copy_location(new, node)
 
 
+def starred_display(low, node, dest):
+    """`[*a, b, *c]` and `(*xs, v)` as the concatenation they are, `list(a) + [b] +
+    list(c)` (made a tuple by tuple_of for a tuple), as an atom."""
+    _builtin_names(low, node, "list")
+    parts, run = [], []
+    for e in node.elts:
+        if isinstance(e, gast.Starred):
+            if run:
+                parts.append(gast.List(elts=run, ctx=gast.Load()))
+                run = []
+            parts.append(gast.Call(func=_name("list"), args=[e.value], keywords=[]))
+        else:
+            run.append(e)
+    if run:
+        parts.append(gast.List(elts=run, ctx=gast.Load()))
+    out = parts[0]
+    for p in parts[1:]:
+        out = gast.BinOp(left=out, op=gast.Add(), right=p)
+    for n in gast.walk(out):
+        if isinstance(n, gast.expr):
+            gast.copy_location(n, node)
+    if isinstance(node, gast.List):
+        return low.expr(out, dest)
+    from .rules.containers import TUPLE_OF
+    return low.call_prim(TUPLE_OF, [low.expr(out)], dest=dest)
+
+
 def call(low, obj, node, dest):
     """A call to a builtin srcad lowers itself (`list`, `sorted`, `isinstance`, ...), as an
     atom, or None for the others."""
@@ -238,6 +266,22 @@ def call(low, obj, node, dest):
         return lower_comprehension(low, _at(comp, node))
     if obj is builtins.sorted and len(node.args) == 1:
         return sorted_(low, node, dest)
+    if obj is builtins.map and len(node.args) >= 2 and not node.keywords:
+        # map(f, a, b) consumed as a list: [f(u, v) for u, v in zip(a, b)]
+        items = [low.new_local("item") for _ in node.args[1:]]
+        if len(items) == 1:
+            target, it = _name(items[0], store=True), node.args[1]
+        else:
+            _builtin_names(low, node, "zip")
+            target = gast.Tuple(elts=[_name(i, store=True) for i in items], ctx=gast.Store())
+            it = gast.Call(func=_name("zip"), args=list(node.args[1:]), keywords=[])
+        comp = gast.ListComp(elt=gast.Call(func=node.args[0], args=[_name(i) for i in items],
+                                           keywords=[]),
+                             generators=[gast.comprehension(target=target, iter=it, ifs=[],
+                                                            is_async=0)])
+        return lower_comprehension(low, _at(comp, node))
+    if obj is functools.reduce and len(node.args) in (2, 3) and not node.keywords:
+        return fold(low, node, dest)
     if obj is builtins.sum and (len(node.args) == 2 or node.keywords):
         return sum_start(low, node, dest)
     if obj is builtins.zip and node.args and not node.keywords:
@@ -354,25 +398,97 @@ def sort_order(xs, reverse=False):
     return sorted(range(len(xs)), key=xs.__getitem__, reverse=reverse)
 
 
-def sorted_(low, node, dest):
-    """`sorted(xs)`: the items of xs read in sorted order, a permutation the derivative
-    follows (`order = sort_order(items); [items[k] for k in order]`)."""
-    kw = {k.arg: k.value for k in node.keywords}
-    if set(kw) - {"reverse"}:
-        raise low.error(UnsupportedSyntaxError, f"sorted() with "
-                        f"{', '.join(k + '=' for k in sorted(set(kw) - {'reverse'}))} is not "
-                        "supported; sort the values (or their positions) without a key", node)
+def first_best(keys, largest=False):
+    """The position of the first smallest (largest) of `keys`: the item `min(xs, key=f)`
+    (`max`) returns is `xs[first_best([f(x) for x in xs])]`."""
+    pick = max if largest else min
+    return pick(range(len(keys)), key=keys.__getitem__)
+
+
+def _items_and_keys(low, node, iterable, key):
+    """(items, keys): user-style locals holding a new list of the items of `iterable` (a
+    gast expression) and the list of `key` (a function, gast) applied to each."""
+    if _zip_call(low, iterable):            # sorted(zip(a, b)): zip's list of tuples
+        _builtin_names(low, node, "list")
+        iterable = _at(gast.Call(func=_name("list"), args=[iterable], keywords=[]), node)
     item = low.new_local("item")
     copy_ = gast.ListComp(elt=_name(item), generators=[gast.comprehension(
-        target=_name(item, store=True), iter=node.args[0], ifs=[], is_async=0)])
+        target=_name(item, store=True), iter=iterable, ifs=[], is_async=0)])
     items = low.new_local("items")
     lower_comprehension(low, _at(copy_, node), items)
-    seq = low.name(_name(items))
+    if key is None:
+        return items, items
+    keys, v = low.new_local("keys"), low.new_local("item")
+    comp = gast.ListComp(elt=gast.Call(func=key, args=[_name(v)], keywords=[]),
+                         generators=[gast.comprehension(target=_name(v, store=True),
+                                                        iter=_name(items), ifs=[], is_async=0)])
+    lower_comprehension(low, _at(comp, node), keys)
+    return items, keys
+
+
+def keyed_min_max(low, func, node, dest):
+    """`min(a, b, key=f)`, `max(xs, key=f)`: the item at the first best key; the keys
+    choose it and carry no derivative (`items[first_best(keys)]`)."""
+    kw = {k.arg: k.value for k in node.keywords}
+    if set(kw) != {"key"} or not node.args:
+        raise low.error(UnsupportedSyntaxError, f"{func.__name__}() with keyword arguments "
+                        f"({', '.join(k + '=' for k in kw)}) other than key= is not "
+                        "supported", node)
+    iterable = node.args[0] if len(node.args) == 1 else \
+        gast.List(elts=list(node.args), ctx=gast.Load())
+    items, keys = _items_and_keys(low, node, _at(iterable, node), kw["key"])
+    pos = low.call_prim(low.opaque(first_best, "first_best", None, rules.NONE),
+                        [low.name(_name(keys)), ir.Const(func is builtins.max)])
+    out = low.getitem(low.name(_name(items)), pos)
+    if dest is not None:
+        low.emit(ir.Assign(dest, out, low.p.lineno(node)))
+        return ir.Name(dest)
+    return out
+
+
+def fold(low, node, dest):
+    """`functools.reduce(f, xs[, start])` as the loop it runs: `acc = items[0]` (or
+    start); `for k in range(1, len(items)): acc = f(acc, items[k])`."""
+    _builtin_names(low, node, "range", "len")
+    items, _ = _items_and_keys(low, node, node.args[1], None)
+    acc = low.new_local("acc")
+    first = 0 if len(node.args) == 3 else 1
+    start = node.args[2] if first == 0 else gast.Subscript(
+        value=_name(items), slice=gast.Constant(value=0, kind=None), ctx=gast.Load())
+    low.stmt(_at(gast.Assign(targets=[_name(acc, store=True)], value=start,
+                             type_comment=None), node))
+    k = low.new_local("k")
+    step = gast.Assign(targets=[_name(acc, store=True)], value=gast.Call(
+        func=node.args[0], args=[_name(acc), gast.Subscript(
+            value=_name(items), slice=_name(k), ctx=gast.Load())], keywords=[]),
+        type_comment=None)
+    loop = gast.For(target=_name(k, store=True), iter=gast.Call(
+        func=_name("range"), args=[gast.Constant(value=first, kind=None), gast.Call(
+            func=_name("len"), args=[_name(items)], keywords=[])], keywords=[]),
+        body=[step], orelse=[], type_comment=None)
+    low.stmt(_at(loop, node))
+    out = low.name(_name(acc))
+    if dest is not None:
+        low.emit(ir.Assign(dest, out, low.p.lineno(node)))
+        return ir.Name(dest)
+    return out
+
+
+def sorted_(low, node, dest):
+    """`sorted(xs)`, `sorted(xs, key=f, reverse=r)`: the items of xs read in sorted order
+    (of their keys), a permutation the derivative follows (`order = sort_order(keys);
+    [items[k] for k in order]`); the keys carry no derivative."""
+    kw = {k.arg: k.value for k in node.keywords}
+    if set(kw) - {"reverse", "key"}:
+        raise low.error(UnsupportedSyntaxError, f"sorted() with "
+                        f"{', '.join(k + '=' for k in sorted(set(kw) - {'reverse', 'key'}))} "
+                        "is not supported", node)
+    items, keys = _items_and_keys(low, node, node.args[0], kw.get("key"))
     reverse = [low.expr(kw["reverse"])] if "reverse" in kw else []
     order = low.new_local("order")
     low.emit(ir.Assign(low.target_name(order), low.call_prim(
-        low.opaque(sort_order, "sort_order", None, rules.NONE), [seq] + reverse),
-        low.p.lineno(node)))
+        low.opaque(sort_order, "sort_order", None, rules.NONE),
+        [low.name(_name(keys))] + reverse), low.p.lineno(node)))
     k = low.new_local("k")
     out = gast.ListComp(elt=gast.Subscript(value=_name(items), slice=_name(k), ctx=gast.Load()),
                         generators=[gast.comprehension(target=_name(k, store=True),
@@ -604,14 +720,17 @@ def raise_exception(exc):
 
 def raise_(low, s, line):
     """`raise E(...)` (a check on the inputs, a refused case) raises as in the primal, in
-    the forward sweep; a bare `raise` and `raise ... from ...` are refused (srcad runs a
-    try/except block as one call, where they belong)."""
+    the forward sweep, and ends its path as a return would (an `if` arm that raises is
+    a path the derivative never takes: what it leaves unassigned is not read); a bare
+    `raise` and `raise ... from ...` are refused (srcad runs a try/except block as one
+    call, where they belong)."""
     if s.exc is None or s.cause is not None:
         raise low.error(UnsupportedSyntaxError, "a bare raise or raise ... from ... is not "
                         "supported outside a try/except block", s)
     exc = low.expr(s.exc)
     low.call_prim(low.opaque(raise_exception, "raise_exception", "an exception made from a "
                              "value that carries a derivative is not supported"), [exc])
+    low.emit(ir.Return(ir.Const(None), line))
 
 
 def starred_target(low, target, value, line):

@@ -237,8 +237,10 @@ class _Lowerer:
     def run(self) -> ir.Function:
         fn = self.tree
         if fn.args.vararg or fn.args.kwarg:
-            raise self.error(UnsupportedSyntaxError, "*args and **kwargs parameters are not "
-                             "supported; list the parameters explicitly", fn)
+            raise self.error(UnsupportedSyntaxError, "a function with *args or **kwargs has "
+                             "a derivative per call shape: srcad.grad, jvp, vjp, jacfwd, jacrev "
+                             "and hessian build it at the call; derivative, source and ssa need "
+                             "the parameters listed explicitly", fn)
         self.version = {p: p for p in self.params}
         body = self.block(fn.body)
         body = _pin_tests(_eliminate_returns(body, self, fn), self)
@@ -883,9 +885,10 @@ class _Lowerer:
 
     def unroll(self, s, line) -> bool:
         """`for act in acts:` (or `for i, act in enumerate(acts):`) over a list of functions
-        known at build time: the body once per function, `act` bound to it. False when
+        known at build time, `for k, act in acts.items():` or `for act in acts.values():`
+        over a dict of them: the body once per function, `act` bound to it. False when
         the loop is no such loop."""
-        it, target, index = s.iter, s.target, None
+        it, target, index, keys = s.iter, s.target, None, None
         if isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and \
                 isinstance(it.func, gast.Name) and it.func.id not in self.locals and \
                 self.callee(it.func) is builtins.enumerate:
@@ -896,6 +899,18 @@ class _Lowerer:
                 raise self.error(UnsupportedSyntaxError, "unpack enumerate() of a list of "
                                  "functions into two names: `for i, f in enumerate(fs)`", s)
             index, target = target.elts
+        elif isinstance(it, gast.Call) and not it.args and not it.keywords and \
+                isinstance(it.func, gast.Attribute) and it.func.attr in ("items", "values"):
+            # for name, f in acts.items(): / for f in acts.values(): of a dict of functions
+            fl = self.func_value(it.func.value)
+            if not isinstance(fl, FuncList) or not isinstance(fl.items, dict):
+                return False
+            if it.func.attr == "items":
+                if not (isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2):
+                    raise self.error(UnsupportedSyntaxError, "unpack .items() of a dict of "
+                                     "functions into two names: `for k, f in fs.items()`", s)
+                index, target = target.elts
+            fl, keys = FuncList(list(fl.items.values()), fl.label), list(fl.items)
         else:
             fl = self.func_value(it)
             if not isinstance(fl, FuncList):
@@ -903,7 +918,7 @@ class _Lowerer:
         if not isinstance(target, gast.Name) or isinstance(fl.items, dict):
             raise self.error(UnsupportedSyntaxError, "a loop over a list of functions binds "
                              "one name to each (`for f in fs:`); a dict of functions is "
-                             "indexed by constant keys", s)
+                             "indexed by constant keys or iterated by .items() or .values()", s)
         todo = list(s.body)
         while todo:
             node = todo.pop()
@@ -916,7 +931,7 @@ class _Lowerer:
             self.funcvals.pop(target.id, None)
             self.bind_funcval(target.id, fv, s)
             if index is not None:
-                self.assign_atom(index, ir.Const(k), line)
+                self.assign_atom(index, ir.Const(k if keys is None else keys[k]), line)
             for st in s.body:
                 self.stmt(st)
         return True
@@ -1109,6 +1124,9 @@ class _Lowerer:
             from .rules.core import LIST_APPEND          # [*xs, v]: xs with v appended
             xs, v = self.expr(node.elts[0].value), self.expr(node.elts[1])
             return self.call_prim(LIST_APPEND, [xs, v], dest=dest)
+        if isinstance(node, (gast.List, gast.Tuple)) and \
+                any(isinstance(e, gast.Starred) for e in node.elts):
+            return idioms.starred_display(self, node, dest)
         if isinstance(node, gast.Dict):
             if any(k is None for k in node.keys):
                 return idioms.spread_dict(self, node, dest)
@@ -1467,11 +1485,22 @@ class _Lowerer:
             if not 0 <= obj.wrt < n:
                 raise self.error(UnsupportedSyntaxError, f"{text}(): wrt={obj.wrt - len(inner.pre)}"
                                  f" is not one of its {len(args)} arguments", node)
+            if not isinstance(inner.obj, (types.FunctionType, types.MethodType)):
+                raise self.error(UnsupportedSyntaxError, f"{text}(): srcad differentiates "
+                                 "your own Python functions here; wrap the callable in a "
+                                 "lambda or def", node)
+            x = (list(inner.pre) + list(args))[obj.wrt]
+            if isinstance(x, ir.Name) and (x.id in self.seq_names or x.id in self.dict_keys):
+                raise self.error(UnsupportedSyntaxError, f"srcad.{obj.kind} inside a "
+                                 "differentiated function takes an array or float argument, "
+                                 f"not a container as {text}() is passed here; differentiate "
+                                 "with respect to its arrays one by one", node)
             helper = funcs.jacobian_helper(obj.kind, obj.wrt, n)
             g = FuncVal(inner.obj, [], inner.kw, inner.extras, inner.nown, inner.names,
                         inner.defaults, inner.label, inner.tail, inner.root)
-            return self.call_object(helper, [g] + list(inner.pre) + list(args), {}, node, dest,
-                                    text)
+            where = ir.Const((self.p.filename, self.p.lineno(node)))
+            return self.call_object(helper, [where, g] + list(inner.pre) + list(args), {}, node,
+                                    dest, text)
         rule = rules.lookup(obj)
         values = list(args) + list(kwargs.values())
         fvs = [a for a in values if isinstance(a, (FuncVal, FuncList))]
@@ -1518,7 +1547,6 @@ class _Lowerer:
         """A call of user function `obj` that has `*args` or `**kwargs` parameters: a call
         of its copy taking them positionally (funcs.unstar), passed the items of the tuple
         and the dict Python would bind, every other parameter given or defaulted."""
-        from .frontend import parse
         try:
             sig = inspect.signature(obj)
             bound = sig.bind(*args, **kwargs)
@@ -1544,8 +1572,9 @@ class _Lowerer:
             else:
                 raise self.error(UnsupportedSyntaxError, f"call of {text}(): pass argument "
                                  f"{p.name!r} explicitly (its default is no constant)", node)
-        spec = funcs.unstar(obj, parse(obj), nvar, kwnames)
-        _depends_on(obj)
+        spec = funcs.fixed(obj, nvar, kwnames)
+        if "__srcad_star__" not in vars(obj):
+            _depends_on(obj)
         return self.call_object(spec, full, {}, node, dest, text)
 
     def refuse_funcvals(self, atoms, param, node):
@@ -1603,6 +1632,8 @@ class _Lowerer:
             items = items[0].elts
         elif len(items) == 1 and not node.keywords:
             return idioms.reduce_items(self, func, items[0], node, dest)
+        if any(k.arg == "key" for k in node.keywords):
+            return idioms.keyed_min_max(self, func, node, dest)
         if node.keywords:
             raise self.error(UnsupportedSyntaxError, f"{name}() with keyword arguments "
                              f"({', '.join(k.arg + '=' for k in node.keywords)}) is not supported",
@@ -1815,8 +1846,8 @@ class _NotStatic(Exception):
 
 
 def _local_containers(fn, params: set) -> set:
-    """Local names every assignment binds to a new list or dict (a display, a comprehension,
-    `dict(...)`, `list(...)`, or set_item's value form of `d[k] = v`): item assignment on
+    """Local names every assignment binds to a new list or dict (a display, `[v] * n`, a
+    comprehension, `dict(...)`, `list(...)`, or set_item's value form of `d[k] = v`): item assignment on
     them is differentiated as a new value."""
     displays = (gast.Dict, gast.List, gast.ListComp, gast.DictComp)
     made, other = set(), set(params)
@@ -1832,6 +1863,9 @@ def _local_containers(fn, params: set) -> set:
                     other |= {x.id for x in gast.walk(t) if isinstance(x, gast.Name) and
                               isinstance(x.ctx, gast.Store)}
                 continue
+            if isinstance(v, gast.BinOp) and isinstance(v.op, gast.Mult) and \
+                    isinstance(v.left, gast.List):
+                v = v.left                             # [0.0] * n: a new list too
             fresh = isinstance(v, displays) or isinstance(v, gast.Call) and \
                 isinstance(v.func, gast.Name) and v.func.id in ("dict", "list")
             (made if fresh else other).add(t.id)

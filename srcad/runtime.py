@@ -12,7 +12,7 @@ __all__ = ["unbroadcast", "bcast", "zeros_like", "grad_like", "stop_gradient", "
            "max_weight", "index_add", "list_append", "add_items", "repeat_items", "Stack",
            "Fields", "attr_of", "unattr", "make_dict", "undict", "dict_values", "dict_items", "dict_keys", "dict_values_of", "undict_values",
            "dict_pairs_of", "undict_items", "set_item", "unset_item", "record_of", "record_dot",
-           "unrecord", "seq_concat", "concat_place", "concat_part", "require_len",
+           "unrecord", "seq_concat", "tuple_of", "concat_place", "concat_tangent", "concat_part", "require_len",
            "seq_repeat", "repeat_seq_tangent", "unrepeat_seq"]
 
 
@@ -608,13 +608,20 @@ def add_items(a, b):
 
 
 def repeat_items(g, xs):
-    """The adjoint of `sum(xs)` for each item of `xs`: `g`, once per item."""
-    return Items([g] * len(xs))
+    """The adjoint of `sum(xs)` for each item of `xs`: `g`, summed back to the item's shape
+    (the items broadcast against each other: `sum((0.5, x))`)."""
+    return Items([unbroadcast(g, x) if type(x) is not list and type(x) is not tuple else g
+                  for x in xs])
 
 
 def list_append(xs, v):
     """`xs + [v]`: srcad's value form of `xs.append(v)`."""
     return xs + [v]
+
+
+def tuple_of(xs):
+    """`(*a, b)`: the tuple of the list srcad builds it as (`list(a) + [b]`)."""
+    return tuple(xs)
 
 
 def seq_concat(xs, ys):
@@ -642,6 +649,19 @@ def concat_place(t, xs, ys, which):
         for k in range(n if which == 0 else len(ys)):
             out[lo + k] = t[k]
     return Items(out)
+
+
+def concat_tangent(t, u, xs, ys):
+    """The tangent of `seq_concat(xs, ys)` from the tangents `t` of xs and `u` of ys: their
+    items one after the other (linear in the length, where placing each in zeros is not);
+    for an addition, their sum broadcast to its shape."""
+    if not _both_seqs(xs, ys):
+        return add_items(concat_place(t, xs, ys, 0), concat_place(u, xs, ys, 1))
+    if type(t) is float and t == 0.0:
+        t = zeros_like(xs)
+    if type(u) is float and u == 0.0:
+        u = zeros_like(ys)
+    return Items([*t, *u])
 
 
 def concat_part(g, xs, ys, which):

@@ -84,6 +84,15 @@ SEQ_CONCAT = defrule(runtime.seq_concat, "xs, ys", name="seq_concat",
                           "ys": "concat_place(ys_dot, xs, ys, 1)"},
                      vjp={"xs": "concat_part(out_bar, xs, ys, 0)",
                           "ys": "concat_part(out_bar, xs, ys, 1)"})
+# forward mode's tangent of xs + ys (forward.py), linear in t and u together
+defrule(runtime.concat_tangent, "t, u, xs, ys", name="concat_tangent", kind=ANY,
+        shape_args="xs, ys", returns_seq=True,
+        jvp={"t": "concat_tangent(t_dot, zeros_like(u), xs, ys)",
+             "u": "concat_tangent(zeros_like(t), u_dot, xs, ys)"},
+        vjp={"t": "concat_part(out_bar, xs, ys, 0)", "u": "concat_part(out_bar, xs, ys, 1)"})
+# (*xs, v): the list srcad builds, as a tuple; its adjoint is the list's, item by item
+TUPLE_OF = deflinear(runtime.tuple_of, "xs", vjp="out_bar", kind="list", holds="*xs",
+                     returns_seq=True)
 deflinear(runtime.concat_place, "t, xs, ys, which", vjp="concat_part(out_bar, xs, ys, which)",
           shape_args="xs, ys", returns_seq=True)
 deflinear(runtime.concat_part, "g, xs, ys, which", vjp="concat_place(out_bar, xs, ys, which)",

@@ -18,7 +18,8 @@ from srcad.runtime import (abs_jvp, abs_slope_d2, abs_slope_jvp, abs_vjp, fft_ap
                            real_like, real_part, add_items, attr_of, dict_pairs_of,
                            dict_values_of, make_dict, unattr, undict, undict_items,
                            undict_values, unset_item, record_dot, unrecord, bcast, repeat_items,
-                           seq_concat, concat_place, concat_part, require_len, seq_repeat,
+                           seq_concat, concat_place, concat_part, concat_tangent, tuple_of,
+                           require_len, seq_repeat,
                            repeat_seq_tangent, unrepeat_seq,
                            cast_adjoint, cast_tangent, clip_weight, cumprod_vjp,
                            dot_vjp_x, dot_vjp_y,
@@ -608,8 +609,11 @@ def container_concat(x, y):
     r = seq_repeat([x, y], 2)                                  # [x, y, x, y]
     rt = repeat_seq_tangent([y * 2.0], [y], 2)                 # [2y, 2y]
     ru = unrepeat_seq([x, y, x * 2.0, y], [x, y], 2)           # [3x, 2y]
+    ct = concat_tangent([y * 2.0], [x, y], [y], [x, y])        # [2y, x, y]
+    tu = tuple_of([x * y[1], y])                               # (x y1, y)
     return np.concatenate([a[0] * a[2], b[0] + t[1], t[2] + u[1], u[0] * c[1],
-                           r[2] * ru[0], r[3] + rt[1] * ru[1]])
+                           r[2] * ru[0], r[3] + rt[1] * ru[1], ct[1] + tu[0],
+                           ct[0] * ct[2] * tu[1]])
 
 
 # ============================================================ elementwise table
