@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
+from . import ir
 from .errors import UnsupportedSyntaxError
 
 
@@ -146,12 +147,7 @@ def specialize(helper, parsed, fparams: dict, line: int):
     taken = set(own) | {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
 
     def fresh(base):
-        k, name = 0, base
-        while name in taken:
-            k += 1
-            name = f"{base}_{k}"
-        taken.add(name)
-        return name
+        return ir.unique_name(base, taken)
     new_params, makers, prelude = [], {}, []
     for p in own:
         if p not in fparams:
@@ -192,12 +188,7 @@ def unstar(helper, parsed, nvar: int, kwnames: tuple):
     taken = set(params) | {n.id for n in gast.walk(parsed.tree) if isinstance(n, gast.Name)}
 
     def fresh(base):
-        k, name = 0, base
-        while name in taken:
-            k += 1
-            name = f"{base}_{k}"
-        taken.add(name)
-        return name
+        return ir.unique_name(base, taken)
     prelude = []
     if args.vararg:
         items = [fresh(f"{args.vararg.id}_{i}") for i in range(nvar)]

@@ -36,6 +36,15 @@ def _at(node, like):
     return node
 
 
+def _into(low, node, dest, value):
+    """`value`, the result of the idiom at `node`, assigned to `dest` when the statement names
+    one (else returned as it is)."""
+    if dest is not None:
+        low.emit(ir.Assign(dest, value, low.p.lineno(node)))
+        return ir.Name(dest)
+    return value
+
+
 # ---------------------------------------------------------------- scoping
 
 def prepare(fn):
@@ -167,11 +176,7 @@ def reduce_items(low, func, arg, node, dest):
             func=_name("len"), args=[_name(items)], keywords=[])], keywords=[]),
         body=[step], orelse=[], type_comment=None)
     low.stmt(_at(loop, node))
-    out = low.name(_name(best))
-    if dest is not None:
-        low.emit(ir.Assign(dest, out, low.p.lineno(node)))
-        return ir.Name(dest)
-    return out
+    return _into(low, node, dest, low.name(_name(best)))
 
 
 def _local_list(low, value, node, base="items") -> str:
@@ -319,11 +324,7 @@ def sum_start(low, node, dest):
                  orelse=[], type_comment=None)]
     for st in stmts:
         low.stmt(_at(st, node))
-    out = low.name(_name(total))
-    if dest is not None:
-        low.emit(ir.Assign(dest, out, low.p.lineno(node)))
-        return ir.Name(dest)
-    return out
+    return _into(low, node, dest, low.name(_name(total)))
 
 
 def _zip_call(low, arg) -> bool:
@@ -368,11 +369,7 @@ def spread_dict(low, node, dest):
                                      value=v, type_comment=None))
     for st in stmts:
         low.stmt(_at(st, node))
-    res = low.name(_name(out))
-    if dest is not None:
-        low.emit(ir.Assign(dest, res, low.p.lineno(node)))
-        return ir.Name(dest)
-    return res
+    return _into(low, node, dest, low.name(_name(out)))
 
 
 def dict_get(low, node, dest):
@@ -439,11 +436,7 @@ def keyed_min_max(low, func, node, dest):
     items, keys = _items_and_keys(low, node, _at(iterable, node), kw["key"])
     pos = low.call_prim(low.opaque(first_best, "first_best", None, rules.NONE),
                         [low.name(_name(keys)), ir.Const(func is builtins.max)])
-    out = low.getitem(low.name(_name(items)), pos)
-    if dest is not None:
-        low.emit(ir.Assign(dest, out, low.p.lineno(node)))
-        return ir.Name(dest)
-    return out
+    return _into(low, node, dest, low.getitem(low.name(_name(items)), pos))
 
 
 def fold(low, node, dest):
@@ -467,11 +460,7 @@ def fold(low, node, dest):
             func=_name("len"), args=[_name(items)], keywords=[])], keywords=[]),
         body=[step], orelse=[], type_comment=None)
     low.stmt(_at(loop, node))
-    out = low.name(_name(acc))
-    if dest is not None:
-        low.emit(ir.Assign(dest, out, low.p.lineno(node)))
-        return ir.Name(dest)
-    return out
+    return _into(low, node, dest, low.name(_name(acc)))
 
 
 def sorted_(low, node, dest):

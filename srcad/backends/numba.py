@@ -34,7 +34,7 @@ import types
 
 import numpy as np
 
-from .. import codegen, frontend, rules
+from .. import codegen, frontend, ir, rules
 from ..emit import LINE_MARK
 from ..errors import SrcadError, UnsupportedSyntaxError
 
@@ -174,12 +174,7 @@ def _shapes_apart(tree, taken, names):
 
 
 def _fresh(taken, base):
-    k, name = 0, base
-    while name in taken:
-        k += 1
-        name = f"{base}_{k}"
-    taken.add(name)
-    return name
+    return ir.unique_name(base, taken)
 
 
 def _name(id_, store=False):
