@@ -688,7 +688,7 @@ def _optimize(b: Build):
 def _numba(b: Build):
     if b.backend == "numba":
         from .backends import numba
-        b.extra_trees = numba.rewrite(b.trees, b.fn)
+        b.extra_trees = numba.rewrite(b.trees, b.fn, b.act.kinds)
 
 
 def _codegen(b: Build):

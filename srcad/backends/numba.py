@@ -31,10 +31,11 @@ import os
 import sys
 import time
 import types
+import weakref
 
 import numpy as np
 
-from .. import codegen, frontend, ir, rules
+from .. import codegen, frontend, funcs, ir, rules, runtime
 from ..emit import LINE_MARK
 from ..errors import SrcadError, UnsupportedSyntaxError
 
@@ -43,11 +44,13 @@ _SHAPE = "shape_of"              # np.shape of a value saved for its shape (None
 _PUSH, _POP, _TRIPS = "stack_push", "stack_pop", "trip_count"   # stacks as arrays
 _STACK_ARRAYS = "stack_arrays"   # np.stack, lists of arrays too
 _PRESENT = "present"             # an optional value as the value it holds
-_HELPERS = (_ITEM, _SHAPE, _PUSH, _POP, _TRIPS, _STACK_ARRAYS, _PRESENT)
+_ELEMENTWISE = "elementwise"     # the decorator of a def the elementwise pass wrote
+_HELPERS = (_ITEM, _SHAPE, _PUSH, _POP, _TRIPS, _STACK_ARRAYS, _PRESENT, _ELEMENTWISE)
 _MISSING = object()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # srcad's own files
 _USER_JIT: dict = {}             # id of a user function -> (the function, its njit dispatcher)
 COMPILE_TIMES: dict = {}         # generated def name -> seconds its last first call compiled
+_LOADERS = weakref.WeakKeyDictionary()   # a compiled derivative's entry -> its _Loader
 
 
 def require():
@@ -70,9 +73,10 @@ def cache_dir() -> str:
 
 # ---------------------------------------------------------------- the rewrite pass
 
-def rewrite(trees: list, fn) -> list:
+def rewrite(trees: list, fn, kinds=None) -> list:
     """Rewrite the derivative trees in place into code Numba compiles (see the module);
-    the defs they call that the rewrite added (rendered with them, no entries)."""
+    the defs they call that the rewrite added (rendered with them, no entries). `kinds`:
+    the activity pass's kinds of the primal's names (numbers need no elementwise loop)."""
     require()
     taken = codegen.names_used(trees) | set(fn.reserved)
     extra = _recompute_recursive(trees, taken)
@@ -85,11 +89,225 @@ def rewrite(trees: list, fn) -> list:
         partner = _forward_half(tree, trees)
         if partner is not None:       # a backward half pops what its forward half pushed
             shaped[id(tree)] = shaped[id(partner)]
+    loops = []
     for tree in trees:
         _shapes_apart(tree, taken, shaped[id(tree)])
+        loops += _elementwise_loops(tree, taken, fn, kinds or {})
+    partners = {id(tree): _forward_half(tree, trees) for tree in trees}
+    for tree in trees:
+        fwd = partners[id(tree)]
+        if fwd is not None and sum(p is fwd for p in partners.values()) == 1:
+            _split_stacks(fwd, tree, taken)
+    for tree in trees:
         _stacks_as_arrays(tree, taken)
         _appends_in_place(tree)
-    return extra
+    return extra + loops
+
+
+# ---------------------------------------------------------------- the elementwise pass
+
+_EW_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+
+
+def _ew_ops(node):
+    """The number of elementwise operations of expression `node` (arithmetic on numbers,
+    float64 ufuncs of NumPy, `unbroadcast`), or None where it has anything else."""
+    if isinstance(node, ast.Name):
+        return 0
+    if isinstance(node, ast.Constant):
+        return 0 if type(node.value) in (int, float) else None
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        k = _ew_ops(node.operand)
+        return None if k is None else k + 1
+    if isinstance(node, ast.BinOp) and isinstance(node.op, _EW_OPS):
+        a, b = _ew_ops(node.left), _ew_ops(node.right)
+        return None if a is None or b is None else a + b + 1
+    if isinstance(node, ast.Call) and not node.keywords and \
+            not any(isinstance(a, ast.Starred) for a in node.args):
+        rule = rules.lookup_name(ast.unparse(node.func))
+        if rule is None:
+            return None
+        if rule.key is runtime.unbroadcast and len(node.args) == 2 and \
+                isinstance(node.args[1], ast.Name):
+            k = _ew_ops(node.args[0])
+            return None if k is None else k
+        key = rule.key
+        if isinstance(key, np.ufunc) and key.nout == 1 and key.nin == len(node.args) and \
+                ("d" * key.nin + "->d") in key.types:
+            ks = [_ew_ops(a) for a in node.args]
+            return None if None in ks else sum(ks) + 1
+    return None
+
+
+def _loads(node) -> list:
+    """The names `node` reads (a called function's name too)."""
+    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and
+            isinstance(n.ctx, ast.Load)]
+
+
+def _operands(node) -> list:
+    """The names an elementwise expression reads as values (not the functions it calls,
+    which the def finds in the module, as its caller does)."""
+    funcs = {id(m) for n in ast.walk(node) if isinstance(n, ast.Call) for m in ast.walk(n.func)}
+    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and
+            isinstance(n.ctx, ast.Load) and id(n) not in funcs]
+
+
+def _movable(st):
+    """(reads, writes) of a statement the elementwise pass may move across elementwise
+    ones: a line marker, a push (`s.append(v)`, `s.append(shape_of(v))`) or a pop
+    (`t = s.pop()`); None for other statements."""
+    if _line_of(st) is not None:
+        return set(), set()
+    if isinstance(st, ast.Expr) and isinstance(st.value, ast.Call):
+        call = st.value
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "append" and \
+                isinstance(call.func.value, ast.Name) and len(call.args) == 1 and \
+                not call.keywords:
+            arg = call.args[0]
+            if isinstance(arg, ast.Name) or (
+                    isinstance(arg, ast.Call) and isinstance(arg.func, ast.Name) and
+                    arg.func.id == _SHAPE and len(arg.args) == 1 and
+                    isinstance(arg.args[0], ast.Name)):
+                return set(_loads(st)), {call.func.value.id}
+        return None
+    if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
+            isinstance(st.targets[0], ast.Name) and _stack_use(st, None) is None:
+        v = st.value
+        if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and \
+                v.func.attr == "pop" and isinstance(v.func.value, ast.Name) and \
+                not v.args and not v.keywords:
+            return {v.func.value.id}, {v.func.value.id, st.targets[0].id}
+    return None
+
+
+def _elementwise(st):
+    """The number of operations of an elementwise statement `t = expr`, else None."""
+    if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
+            isinstance(st.targets[0], ast.Name):
+        return _ew_ops(st.value)
+    return None
+
+
+def _elementwise_loops(tree, taken, fn, kinds) -> list:
+    """The elementwise pass: each run of consecutive elementwise statements of `tree`
+    (`t = expr` of arithmetic, float ufuncs and `unbroadcast` over names; pushes, pops and
+    line markers between them moved before or after the run where no name they read or
+    write says otherwise; an elementwise argument of the call that ends a run becomes its
+    last statement) with two operations or more becomes a call of a def of its own, marked
+    `elementwise`: Numba runs it as one loop over the entries (numba_runtime.elementwise),
+    without the temporary array of each statement (Numba fuses operations only within one
+    statement). The def returns the names it writes that something else in `tree` reads,
+    or that it reads before writing them (a loop's next iteration reads them). A run whose
+    names of known kind (`kinds`, the primal's) are all numbers is left as it is (no array
+    to loop over, only compile time to spend). The new defs are returned."""
+    count: dict = {}
+    for name in _loads(tree):
+        count[name] = count.get(name, 0) + 1
+    made = []
+
+    def conflict(a, b):
+        """Whether statements reading and writing a = (reads, writes) and b may not change
+        places."""
+        return bool(a[1] & (b[0] | b[1]) or a[0] & b[1])
+
+    def fuse(run):
+        """The statements standing for `run`: items (statement, operations, reads, writes,
+        'in' / 'before' / 'after')."""
+        if sum(k for _, k, _, _, _ in run) < 2:
+            return [st for st, _, _, _, _ in run]
+        known = [kinds[n] for st, _, _, _, place in run if place == "in"
+                 for n in _loads(st) + ([st.targets[0].id] if isinstance(st, ast.Assign)
+                                        else [])
+                 if n in kinds]
+        if known and all(k in (rules.FLOAT, rules.INT) for k in known):
+            return [st for st, _, _, _, _ in run]
+        inside = [st for st, _, _, _, place in run if place == "in"]
+        params, written = [], set()
+        for st in inside:
+            if _line_of(st) is None:
+                for n in _operands(st.value):
+                    if n not in written and n not in params:
+                        params.append(n)
+                written.add(st.targets[0].id)
+        reads_inside: dict = {}
+        for st in inside:
+            for n in _loads(st):
+                reads_inside[n] = reads_inside.get(n, 0) + 1
+        outs = [n for n in dict.fromkeys(st.targets[0].id for st in inside
+                                         if _line_of(st) is None)
+                if count.get(n, 0) > reads_inside.get(n, 0) or n in params]  # (in a loop:
+        # a name the run reads before it writes it is read by the run's next iteration)
+        if not outs:
+            return [st for st, _, _, _, _ in run]
+        name = _fresh(taken, f"{tree.name}_elementwise")
+        marks = [st for st in inside if _line_of(st) is not None]
+        lines = sorted({_line_of(m) for m in marks} - {0})
+        where = (f"{os.path.basename(fn.filename)}:{lines[0]}" +
+                 (f"-{lines[-1]}" if len(lines) > 1 else "")) if lines else "its line"
+        ret = _name(outs[0]) if len(outs) == 1 else \
+            ast.Tuple(elts=[_name(n) for n in outs], ctx=ast.Load())
+        made.append(ast.fix_missing_locations(ast.FunctionDef(
+            name=name, args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params],
+                                          kwonlyargs=[], kw_defaults=[], defaults=[]),
+            body=[ast.Expr(value=ast.Constant(
+                f"Elementwise statements of {tree.name} ({where}), which Numba runs as one "
+                "loop over the entries."))] + inside + [ast.Return(value=ret)],
+            decorator_list=[_name(_ELEMENTWISE)], returns=None, type_params=[], lineno=1)))
+        target = _name(outs[0], True) if len(outs) == 1 else \
+            ast.Tuple(elts=[_name(n, True) for n in outs], ctx=ast.Store())
+        call = ast.Assign(targets=[target], value=_call(name, *map(_name, params)), lineno=1)
+        return [rules.clone(m) for m in marks] + \
+            [st for st, _, _, _, place in run if place == "before"] + [call] + \
+            [st for st, _, _, _, place in run if place == "after"]
+
+    def block(stmts):
+        out, run = [], []
+
+        def flush():
+            out.extend(fuse(run))
+            run.clear()
+
+        def add(st, k):
+            rw = (set(_loads(st.value)), {st.targets[0].id})
+            if any(conflict(item[2:4], rw) for item in run if item[4] == "after"):
+                flush()
+            run.append((st, k, rw[0], rw[1], "in"))
+
+        for st in stmts:
+            for field in ("body", "orelse"):
+                inner = getattr(st, field, None)
+                if isinstance(inner, list) and inner:
+                    setattr(st, field, block(inner))
+            k = _elementwise(st)
+            if k is not None:
+                add(st, k)
+                continue
+            if isinstance(st, (ast.Assign, ast.Expr, ast.Return)) and \
+                    isinstance(st.value, ast.Call):      # elementwise arguments join the run
+                call = st.value
+                for i, a in enumerate(call.args):
+                    ka = _ew_ops(a)
+                    if ka and _operands(a) and ka + sum(item[1] for item in run) >= 2:
+                        tmp = _fresh(taken, "ew_arg")
+                        call.args[i] = _name(tmp)
+                        count[tmp] = 1
+                        add(ast.Assign(targets=[_name(tmp, True)], value=a, lineno=1), ka)
+            rw = _movable(st)
+            if rw is None:
+                flush()
+                out.append(st)
+            elif _line_of(st) is not None:
+                run.append((st, 0, set(), set(), "in"))
+            else:
+                hoist = not any(conflict(item[2:4], rw) for item in run
+                                if item[4] in ("in", "after"))
+                run.append((st, 0, rw[0], rw[1], "before" if hoist else "after"))
+        flush()
+        return out
+
+    tree.body[:] = block(tree.body)
+    return made
 
 
 def _is_call_of(node, func) -> bool:
@@ -221,20 +439,32 @@ def _stacks_as_arrays(tree, taken):
             top_level.setdefault(st.targets[0].id, i)
     if not top_level:
         return
-    uses = {n: 0 for n in top_level}
-    stmt_uses = {n: 0 for n in top_level}
+    uses, stmt_uses = _stack_uses(tree, top_level)
+    # one binding (the `[]`), the rest pushes and pops
+    stacks = {n: (_fresh(taken, f"{n}_top"), _fresh(taken, f"{n}_cap"))
+              for n in sorted(top_level) if uses[n] == stmt_uses[n] + 1}
+    if stacks:
+        _as_buffers(tree, stacks, inits=True)
+
+
+def _stack_uses(tree, names) -> tuple:
+    """(the names' occurrences in `tree`, the statements of `tree` pushing or popping them)."""
+    uses = {n: 0 for n in names}
+    stmt_uses = {n: 0 for n in names}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id in uses:
             uses[node.id] += 1
         if isinstance(node, ast.stmt):
-            for n in top_level:
+            for n in names:
                 if _stack_use(node, n):
                     stmt_uses[n] += 1
-    # one binding (the `[]`), the rest pushes and pops
-    stacks = {n: (_fresh(taken, f"{n}_top"), _fresh(taken, f"{n}_cap"))
-              for n in sorted(top_level) if uses[n] == stmt_uses[n] + 1}
-    if not stacks:
-        return
+    return uses, stmt_uses
+
+
+def _as_buffers(tree, stacks, inits):
+    """The pushes and pops of `stacks` (name -> (top, cap) names) in `tree` as `stack_push`
+    and `stack_pop` calls with a top index; `inits`: the `n = []` binding made `n = None`
+    with top and capacity 0 (else the tree gets the buffer and its top as parameters)."""
 
     def pushes_in(body, counts):
         for st in body:
@@ -284,15 +514,59 @@ def _stacks_as_arrays(tree, taken):
         return out
 
     body = block(tree.body)
-    for n, (top, cap) in stacks.items():
-        i = next(i for i, st in enumerate(body) if isinstance(st, ast.Assign) and
-                 isinstance(st.targets[0], ast.Name) and st.targets[0].id == n and
-                 isinstance(st.value, ast.List))
-        body[i:i + 1] = [ast.Assign(targets=[_name(n, True)], value=ast.Constant(None),
-                                    lineno=1),
-                         ast.Assign(targets=[_name(top, True)], value=ast.Constant(0), lineno=1),
-                         ast.Assign(targets=[_name(cap, True)], value=ast.Constant(0), lineno=1)]
+    if inits:
+        for n, (top, cap) in stacks.items():
+            i = next(i for i, st in enumerate(body) if isinstance(st, ast.Assign) and
+                     isinstance(st.targets[0], ast.Name) and st.targets[0].id == n and
+                     isinstance(st.value, ast.List))
+            body[i:i + 1] = [ast.Assign(targets=[_name(n, True)], value=ast.Constant(None),
+                                        lineno=1),
+                             ast.Assign(targets=[_name(top, True)], value=ast.Constant(0),
+                                        lineno=1),
+                             ast.Assign(targets=[_name(cap, True)], value=ast.Constant(0),
+                                        lineno=1)]
     tree.body[:] = body
+
+
+def _split_stacks(fwd, bwd, taken):
+    """The stacks a split helper's forward half `fwd` pushes and hands to its backward half
+    `bwd` in its residuals (each bound to `[]` at fwd's top, read there only by its pushes
+    and the residual tuple it returns; read in bwd only by its pops) as buffers with a top
+    index (see `_stacks_as_arrays`): the top goes in the residuals after its buffer."""
+    ret = fwd.body[-1] if fwd.body else None
+    first = next((st for st in bwd.body if not isinstance(st, ast.Expr)), None)
+    if not (isinstance(ret, ast.Return) and isinstance(ret.value, ast.Tuple) and
+            len(ret.value.elts) == 2 and isinstance(ret.value.elts[1], ast.Tuple) and
+            isinstance(first, ast.Assign) and isinstance(first.targets[0], ast.Tuple)):
+        return
+    res, unpack = ret.value.elts[1].elts, first.targets[0].elts
+    names = [e.id if isinstance(e, ast.Name) else None for e in res]
+    if names != [e.id if isinstance(e, ast.Name) else None for e in unpack]:
+        return
+    inits = {st.targets[0].id for st in fwd.body if isinstance(st, ast.Assign) and
+             len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and
+             isinstance(st.value, ast.List) and not st.value.elts}
+    candidates = [n for n in names if n in inits and names.count(n) == 1]
+    fuses, fstmts = _stack_uses(fwd, candidates)
+    buses, bstmts = _stack_uses(bwd, candidates)
+    stacks = {}
+    for n in candidates:
+        # fwd: the binding, its pushes, the residual; bwd: the unpack, its pops (only)
+        if fuses[n] == fstmts[n] + 2 and buses[n] == bstmts[n] + 1 and \
+                not any(_stack_use(st, n) == "pop" for st in ast.walk(fwd)
+                        if isinstance(st, ast.stmt)) and \
+                not any(_stack_use(st, n) == "push" for st in ast.walk(bwd)
+                        if isinstance(st, ast.stmt)):
+            stacks[n] = (_fresh(taken, f"{n}_top"), _fresh(taken, f"{n}_cap"))
+    if not stacks:
+        return
+    _as_buffers(fwd, stacks, inits=True)
+    _as_buffers(bwd, {n: (top, None) for n, (top, _) in stacks.items()}, inits=False)
+    for elts, ctx in ((ret.value.elts[1].elts, ast.Load), (first.targets[0].elts, ast.Store)):
+        for i in range(len(elts) - 1, -1, -1):
+            e = elts[i]
+            if isinstance(e, ast.Name) and e.id in stacks:
+                elts.insert(i + 1, ast.Name(id=stacks[e.id][0], ctx=ctx()))
 
 
 def _rebuilt(st):
@@ -665,19 +939,24 @@ class _Loader:
         self.defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
         imported = {a.asname or a.name.split(".")[0] for n in tree.body
                     if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
-        assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
-                    and isinstance(n.ctx, ast.Store)} | \
-            {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments)
-             for a in n.args + n.kwonlyargs}
-        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-        self.free = sorted(used - self.defined - imported - assigned - set(dir(builtins)))
+        free = set()
+        for d in tree.body:                  # each def's names that are not its locals
+            if isinstance(d, ast.FunctionDef):
+                local = {n.id for n in ast.walk(d) if isinstance(n, ast.Name)
+                         and isinstance(n.ctx, ast.Store)} | \
+                    {a.arg for n in ast.walk(d) if isinstance(n, ast.arguments)
+                     for a in n.args + n.kwonlyargs}
+                free |= {n.id for n in ast.walk(d) if isinstance(n, ast.Name)} - local
+        self.free = sorted(free - self.defined - imported - set(dir(builtins)))
         self.uncached = _reaching_recursion(tree, self.defined)
         self.lines = _user_lines(text, fn.filename)
         self.dispatchers = None
         self.values = None
 
     def current(self) -> dict:
-        """name -> the value the code reads for it now (closure cell, injected, global)."""
+        """name -> the value the code reads for it now (closure cell, injected, global; a
+        name only a helper's derivative reads, whose text is part of this one, as that
+        derivative reads it)."""
         out = {}
         for n in self.free:
             if n in self.closure:
@@ -686,7 +965,30 @@ class _Loader:
                 out[n] = self.injected[n]
             elif n in self.user_globals:
                 out[n] = self.user_globals[n]
+        missing = [n for n in self.free if n not in out]
+        if missing:
+            for n, v in self.callees_read(set(missing)).items():
+                out[n] = v
         return out
+
+    def callees_read(self, names: set) -> dict:
+        """The values the helpers' derivatives this one calls read for `names` (two
+        different values for one name, which one module cannot hold, are refused)."""
+        found: dict = {}
+        for v in self.injected.values():
+            callee = _LOADERS.get(v) if isinstance(v, types.FunctionType) else None
+            if callee is None or callee is self:
+                continue
+            for n, value in callee.current().items():
+                if n in names:
+                    if n in found and found[n] is not value:
+                        raise UnsupportedSyntaxError(
+                            f'backend="numba" cannot compile the derivative of {self.fn.name}: '
+                            f'the derivatives of two of the functions it calls read different '
+                            f'values named {n}, which one compiled module cannot hold; use '
+                            'the default backend', self.fn.filename, self.fn.firstline)
+                    found[n] = value
+        return found
 
     def stale(self) -> bool:
         values = self.values
@@ -703,6 +1005,15 @@ class _Loader:
 
     def load(self):
         values = self.current()
+        for n, v in values.items():
+            if _function_value(v):
+                filename, line, what = _line_reading(self.text, n)
+                raise UnsupportedSyntaxError(
+                    'backend="numba" cannot compile ' + (f"`{what}`" if what else
+                                                         f"the derivative of {self.fn.name}") +
+                    ': it calls a function passed as a value (a lambda or nested def handed '
+                    'to another function), which has no Numba form; use the default backend '
+                    'for this function', filename, line)
         folder = cache_dir()
         os.makedirs(folder, exist_ok=True)
         modname = module_name(self.text, values)
@@ -723,7 +1034,10 @@ class _Loader:
             if n not in self.defined and isinstance(v, types.FunctionType) and \
                     not _own(v) and not n.startswith("__"):
                 env[n] = _jitted(self.numba, v)
+        from .numba_runtime import is_elementwise
         for n in self.defined:      # only the entries are called from Python: the others
+            if is_elementwise(env[n]):     # compiled into their callers (an overload)
+                continue
             env[n] = self.numba.njit(    # need no wrapper (nor Numba boxing their arguments)
                 cache=n not in self.uncached, no_cpython_wrapper=n not in self.entries)(env[n])
         self.values, self.dispatchers = values, env
@@ -751,6 +1065,7 @@ class _Loader:
         reason = next((l[l.index("srcad's numba backend"):] for l in lines
                        if "srcad's numba backend has no" in l), None) or \
             next((l for l in lines if l and not l.startswith("Failed in")), "")
+        reason = _without_generated(reason)
         if len(reason) > 160:
             reason = reason[:157] + "..."
         what = self.fn.source_lines.get(line, "").strip() if filename == self.fn.filename \
@@ -758,6 +1073,23 @@ class _Loader:
         shown = f"`{what}`" if what else f"the derivative of {self.fn.name}"
         return UnsupportedSyntaxError(f'backend="numba" cannot compile {shown}: {reason}',
                                       filename, line)
+
+
+def _without_generated(reason: str) -> str:
+    """Numba's reason without what names the generated code (the module's path and line,
+    Numba's names of its temporaries: `for '$276call.9', defined at /.../srcad_numba_...py
+    (247)`), which tell a user nothing."""
+    cut = reason.find(", defined at ")
+    if cut >= 0 and "srcad_numba_" in reason[cut:]:
+        reason = reason[:cut]
+    words = reason.split(" ")
+    out = []
+    for i, w in enumerate(words):
+        if w.startswith("'$") and out and out[-1] == "for":
+            out.pop()
+            continue
+        out.append(w)
+    return " ".join(out)
 
 
 def _reaching_recursion(module, defined) -> set:
@@ -805,6 +1137,7 @@ def _entry(loader: _Loader, name: str, tree):
     call.__name__ = call.__qualname__ = name
     call.__doc__ = ast.get_docstring(tree)
     call.__srcad_numba__ = state
+    _LOADERS[call] = loader
     return call
 
 
@@ -862,6 +1195,42 @@ def _fingerprint(v) -> str:
         code = v.__code__
         return f"function:{v.__module__}.{v.__qualname__}:{hashlib.sha256(code.co_code).hexdigest()}"
     return f"{type(v).__module__}.{type(v).__qualname__}"
+
+
+def _function_value(v) -> bool:
+    """Whether `v` is (or is a function closing over) srcad's form of a function passed as
+    a value (a Maker rebuilding it in a specialised helper, or what that makes)."""
+    kinds = (funcs.Maker, funcs.Bound, funcs.FuncVal)
+    if isinstance(v, kinds):
+        return True
+    return isinstance(v, types.FunctionType) and \
+        any(isinstance(c.cell_contents, kinds) for c in v.__closure__ or ())
+
+
+def _line_reading(text: str, name: str):
+    """(file, line, statement) of the user's statement whose generated code first reads
+    `name` (the `# statement  [file:n]` comment above it, the file found by its base name
+    among the paths the text's docstrings name), or (None, None, "")."""
+    paths = {}
+    for word in text.replace("(", " ").replace(")", " ").split():
+        path = word.rsplit(":", 1)[0]
+        if path.endswith(".py") and os.path.isabs(path):
+            paths.setdefault(os.path.basename(path), path)
+    current = None
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith("#") and s.endswith("]") and "  [" in s:
+            base, _, num = s.rsplit("  [", 1)[1][:-1].rpartition(":")
+            if num.isdigit() and base in paths:
+                current = (paths[base], int(num), s[1:].rsplit("  [", 1)[0].strip())
+        elif current is not None and not s.startswith(("#", "def ", '"""')):
+            try:
+                tree = ast.parse(s)
+            except SyntaxError:
+                continue
+            if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(tree)):
+                return current
+    return None, None, ""
 
 
 def _user_lines(text: str, filename: str) -> dict:

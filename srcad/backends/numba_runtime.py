@@ -8,7 +8,10 @@ inside a compiled function Numba calls these versions instead. Importing this mo
 imports numba."""
 from __future__ import annotations
 
+import ast
 import inspect
+import textwrap
+import weakref
 
 import numpy as np
 from llvmlite import ir as llvm_ir
@@ -668,5 +671,249 @@ def _stop_gradient(x):
     return lambda x: x
 
 
+def _inexact(t) -> bool:
+    """Whether a value of Numba type `t` (a number or an array) is of a floating dtype."""
+    t = t.dtype if _array(t) else t
+    return isinstance(t, (types.Float, types.Complex))
+
+
+@overload(runtime.cast_adjoint)
+def _cast_adjoint(g, like):
+    if _inexact(like):
+        return lambda g, like: g
+    if _array(g):
+        return lambda g, like: np.zeros(g.shape)
+    if _scalar(g):
+        return lambda g, like: 0.0
+    _refuse("cast_adjoint", g, like)
+
+
+@overload(runtime.cast_tangent)
+def _cast_tangent(t, like):
+    if _inexact(like):
+        dt = like.dtype if _array(like) else like
+        if _array(like) and _array(t):
+            return lambda t, like: t.astype(dt)
+        if _scalar(like) and _scalar(t):
+            return lambda t, like: dt(t)
+    elif _array(like):
+        return lambda t, like: np.zeros(like.shape)
+    elif _scalar(like):
+        return lambda t, like: 0.0
+    _refuse("cast_tangent", t, like)
+
+
+@_numba_overload(runtime.unreshape)
+def _unreshape(g, like, order="C"):
+    if not (_none(order) or order == "C" or (isinstance(order, types.StringLiteral) and
+                                             order.literal_value == "C")):
+        _refuse("unreshape in an order other than C", g, like, order)
+    g, like = _plain_type(g), _plain_type(like)
+    if _array(like):
+        if _array(g):
+            def impl(g, like, order="C"):
+                if g.size == like.size:
+                    return np.ascontiguousarray(g).reshape(like.shape)
+                return np.full(like.shape, np.sum(g))    # (like has one item)
+            return impl
+        if _scalar(g):
+            return lambda g, like, order="C": np.full(like.shape, g)
+    if isinstance(like, (types.List, types.UniTuple)) and _scalar(like.dtype) and _array(g):
+        def items(g, like, order="C"):       # a list of numbers: shape (len(like),)
+            if g.size == len(like):
+                return np.ascontiguousarray(g).reshape(len(like))
+            return np.full(len(like), np.sum(g))
+        return items
+    if _scalar(like):
+        if _array(g):
+            return lambda g, like, order="C": np.sum(g)
+        if _scalar(g):
+            return lambda g, like, order="C": g
+    _refuse("unreshape", g, like)
+
+
+# ---------------------------------------------------------------- elementwise loops
+
+_ELEMENTWISE = weakref.WeakSet()     # the functions `elementwise` made loops of
+
+
+def elementwise(func):
+    """Mark `func`, a def of elementwise statements over its parameters (the numba
+    backend's `elementwise` pass wrote it), as run by Numba as one loop over the entries:
+    where its array operands are float64 arrays of one shape (and each `unbroadcast` in it
+    keeps that shape), Numba computes every statement entry by entry in one loop, writing
+    only the results the caller reads, with no temporary arrays; otherwise (broadcasting,
+    other dtypes) its statements as written. In Python, `func` itself."""
+    _ELEMENTWISE.add(func)
+    tree = ast.parse(textwrap.dedent(inspect.getsource(func))).body[0]
+    params = [a.arg for a in tree.args.args]
+    spec = ", ".join(params)
+
+    def typer_impl(*ts):
+        return _loop_impl(func, tree, params, ts)
+    ns = {"_impl": typer_impl}
+    exec(f"def typer({spec}):\n    return _impl({spec})\n", ns)
+    _numba_overload(func)(ns["typer"])
+    return func
+
+
+def is_elementwise(func) -> bool:
+    """Whether `func` is a def `elementwise` marked (the loader compiles it as an overload,
+    not an njit function of its own)."""
+    return func in _ELEMENTWISE
+
+
+_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+# an array's entries divide and raise to a power with NumPy's semantics (inf, nan), not
+# Python's (ZeroDivisionError), as the array operation does
+_LOOP_OPS = {ast.Div: "__ew_np.true_divide", ast.Pow: "__ew_np.power"}
+
+
+def _loop_impl(func, tree, params, ts):
+    """The Numba implementation of the elementwise def `tree` for argument types `ts`: the
+    fused loop under a runtime test of the shapes, the statements as written otherwise."""
+    plain = {p: _plain_type(t) for p, t in zip(params, ts)}
+    body = [s for s in tree.body if isinstance(s, ast.Assign)]
+    ret = tree.body[-1].value
+    outs = [e.id for e in ret.elts] if isinstance(ret, ast.Tuple) else [ret.id]
+    head = [f"    {p} = __ew_some({p})" for p, t in zip(params, ts) if isinstance(t, types.Optional)]
+    orig = [textwrap.indent(ast.unparse(s), "    ") for s in body]
+    back = ["    return " + ast.unparse(ret)]
+    loop = _loop_body(func, body, outs, plain)
+    src = "\n".join([f"def impl({', '.join(params)}):"] + head + (loop or []) + orig + back)
+    ns = dict(func.__globals__)
+    ns.update(__ew_some=_some, __ew_np=np)
+    exec(src, ns)
+    return ns["impl"]
+
+
+def _loop_body(func, body, outs, types_of):
+    """The lines computing `body` as one loop (returning `outs`) under a test that the
+    array operands share one shape, or None where the types leave nothing to fuse."""
+    val = {}                  # name -> (kind, entry expression, whole value or None, temp)
+    for p, t in types_of.items():
+        if _array(t) and t.dtype == types.float64 and (t.ndim == 1 or t.layout == "C"):
+            val[p] = ("array", f"__ew_e_{p}", p, None)
+        elif isinstance(t, (types.Integer, types.Float)):
+            val[p] = ("scalar", p, p, None)
+        elif isinstance(t, types.UniTuple) and isinstance(t.dtype, types.Integer):
+            val[p] = ("shape", None, p, len(t))
+        else:
+            val[p] = ("other", None, p, None)
+    ndims = {types_of[p].ndim for p, v in val.items() if v[0] == "array"}
+    if len(ndims) != 1:
+        return None
+    ndim = ndims.pop()
+    used_arrays, tests = [], []
+    scalar_lines, loop_lines, temps = [], [], []
+    glob = func.__globals__
+
+    def callee(node):
+        if isinstance(node, ast.Name):
+            return glob.get(node.id)
+        if isinstance(node, ast.Attribute):
+            owner = callee(node.value)
+            return getattr(owner, node.attr, None) if owner is not None else None
+        return None
+
+    class Refuse(Exception):
+        pass
+
+    def expr(node):
+        """(kind, text): the entry (array kind) or value (scalar kind) of `node`."""
+        if isinstance(node, ast.Name):
+            kind, entry, whole, temp = val.get(node.id, ("other", None, None, None))
+            if kind == "array":
+                if temp is None and whole not in used_arrays:     # a parameter's entry
+                    used_arrays.append(whole)
+                return "array", entry
+            if kind == "scalar":
+                return "scalar", whole
+            raise Refuse
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            return "scalar", repr(node.value)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            kind, text = expr(node.operand)
+            return kind, f"({'-' if isinstance(node.op, ast.USub) else '+'}{text})"
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            (ka, a), (kb, b) = expr(node.left), expr(node.right)
+            if "array" not in (ka, kb):
+                return "scalar", f"({a} {_OPS[type(node.op)]} {b})"
+            if type(node.op) in _LOOP_OPS:
+                return "array", f"{_LOOP_OPS[type(node.op)]}({a}, {b})"
+            return "array", f"({a} {_OPS[type(node.op)]} {b})"
+        if isinstance(node, ast.Call):
+            f = callee(node.func)
+            if f is runtime.unbroadcast and len(node.args) == 2:
+                kind, text = expr(node.args[0])
+                like = node.args[1]
+                if kind != "array" or not isinstance(like, ast.Name):
+                    raise Refuse
+                lk = val.get(like.id, ("other", None, None, None))
+                if lk[0] == "array":
+                    if lk[2] is not None:
+                        tests.append(f"{lk[2]}.shape == __ew_shape")
+                elif lk[0] == "shape" and lk[3] == ndim:
+                    tests.append(f"{lk[2]} == __ew_shape")
+                else:
+                    raise Refuse
+                return "array", text
+            if isinstance(f, np.ufunc) and f.nout == 1 and f.nin == len(node.args):
+                args = [expr(a) for a in node.args]
+                kind = "array" if any(k == "array" for k, _ in args) else "scalar"
+                return kind, f"{ast.unparse(node.func)}({', '.join(t for _, t in args)})"
+        raise Refuse
+
+    try:
+        for k, s in enumerate(body):
+            target, value = s.targets[0].id, s.value
+            if isinstance(value, ast.Name):      # a copy: the same object
+                if value.id not in val:
+                    raise Refuse
+                val[target] = val[value.id]
+                continue
+            kind, text = expr(value)
+            t = f"__ew_t{k}"
+            if kind == "scalar":
+                scalar_lines.append(f"    {t} = {text}")
+                val[target] = ("scalar", t, t, None)
+            else:
+                loop_lines.append(f"            {t} = {text}")
+                temps.append(t)
+                val[target] = ("array", t, None, k)
+    except Refuse:
+        return None
+    if not used_arrays:
+        return None
+    written = {}
+    for o in outs:
+        kind, entry, whole, k = val[o]
+        if kind == "array" and whole is None and k not in written:
+            written[k] = entry
+    first = used_arrays[0]
+    flat = (lambda a: a) if ndim == 1 else (lambda a: f"{a}.reshape(__ew_n)")
+    lines = scalar_lines + [f"    __ew_shape = {first}.shape"]
+    tests = [f"{a}.shape == __ew_shape" for a in used_arrays[1:]] + tests
+    lines.append(f"    if {' and '.join(tests) if tests else 'True'}:")
+    lines.append(f"        __ew_n = {first}.size")
+    for a in used_arrays:
+        lines.append(f"        __ew_f_{a} = {flat(a)}")
+    for k in written:
+        lines.append(f"        __ew_o{k} = __ew_np.empty(__ew_shape, __ew_np.float64)")
+        lines.append(f"        __ew_g{k} = {flat(f'__ew_o{k}')}")
+    lines.append("        for __ew_i in range(__ew_n):")
+    for a in used_arrays:
+        lines.append(f"            __ew_e_{a} = __ew_f_{a}[__ew_i]")
+    lines += loop_lines
+    for k, entry in written.items():
+        lines.append(f"            __ew_g{k}[__ew_i] = {entry}")
+    results = []
+    for o in outs:
+        kind, entry, whole, k = val[o]
+        results.append(whole if whole is not None else f"__ew_o{k}")
+    lines.append(f"        return {results[0] if len(results) == 1 else '(' + ', '.join(results) + ')'}")
+    return lines
+
+
 __all__ = ["reversed_item", "shape_of", "stack_push", "stack_pop", "trip_count", "stack_arrays",
-           "present"]
+           "present", "elementwise"]

@@ -243,7 +243,8 @@ NUMBA_HELPERS = frozenset({
     runtime.index_add, runtime.tie_weight, runtime.pow_log, runtime.recip_or_zero,
     runtime.transposed, runtime.untranspose,
     runtime.inv_count, runtime.unindex, runtime.unconcatenate, runtime.add_items,
-    runtime.unreduce_vjp, runtime.unstack, runtime.updated,
+    runtime.unreduce_vjp, runtime.unstack, runtime.updated, runtime.cast_adjoint,
+    runtime.cast_tangent, runtime.unreshape,
     builtins.reversed, builtins.slice})
 for _r in _helper_rules():
     _r.numba = any(k in NUMBA_HELPERS for k in (_r.key if isinstance(_r.key, list) else [_r.key]))
