@@ -132,10 +132,15 @@ def _tidy_adjoints(fn, adjoints: set):
                 node = ast.BinOp(left=_negate_leftmost(node.left), op=ast.Mult(),
                                  right=node.right.operand)
             return _fold_negation(node)
+        if isinstance(node, ast.Call) and node.args and _scaled(node.args[0], adjoints) and \
+                _linear_in_first(node):
+            # f(c * g) -> c * f(g) for f linear in g and c a power of two (exact): the
+            # scaling on f's (often smaller) result, or one more factor to fold further
+            c, node.args[0] = node.args[0].left, node.args[0].right
+            return ast.BinOp(left=c, op=ast.Mult(), right=node)
         if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.UnaryOp) \
                 and isinstance(node.args[0].op, ast.USub):
-            rule = _rule_of(node)
-            if rule is not None and rule.linear and not rule.returns_seq and not rule.holds:
+            if _linear_in_first(node):
                 # f(-g) -> -f(g) for f linear in g (unbroadcast's sum: a pass fewer, as
                 # the negation then applies to the smaller result or folds into a sum); not
                 # where f(g) is a list (unconcatenate's pieces), which `-` would negate item
@@ -172,6 +177,81 @@ def _tidy_adjoints(fn, adjoints: set):
                 if isinstance(getattr(st, field, None), list):
                     stmts(getattr(st, field))
     stmts(fn.body)
+    _sink_factors(fn, adjoints, visit)
+
+
+def _linear_in_first(call) -> bool:
+    """A call of a rule linear in its first argument, whose result is one array (not a
+    list: `-` would negate it item by item, and a batched tangent cannot lift it as one)."""
+    rule = _rule_of(call)
+    return rule is not None and rule.linear and not rule.returns_seq and not rule.holds
+
+
+def _floaty(node, adjoints: set) -> bool:
+    """`node` is a float adjoint: an adjoint's name, or a negation, power-of-two scaling or
+    linear function of one (never the user's perhaps integer values: 2.0 * sum(x) of an
+    int64 x may overflow where sum(2.0 * x) does not)."""
+    if node.__class__ is ast.Name:
+        return node.id in adjoints
+    if node.__class__ is ast.UnaryOp and node.op.__class__ is ast.USub:
+        return _floaty(node.operand, adjoints)
+    if _scaled(node, adjoints):
+        return True
+    return node.__class__ is ast.Call and bool(node.args) and _linear_in_first(node) and \
+        _floaty(node.args[0], adjoints)
+
+
+def _scaled(node, adjoints: set) -> bool:
+    """`node` is `c * g`, c a constant power of two (or its negation) and g a float adjoint."""
+    return _is_mult(node) and _power_of_two(_num(node.left)) and _floaty(node.right, adjoints)
+
+
+def _sink_factors(fn, adjoints: set, visit):
+    """`a = -e; ...; b = f(a)` -> `a = e; ...; b = f(-a)`, and `a = c * e; ...; b = f(a)` ->
+    `a = e; ...; b = f(c * a)` (c a power of two, f linear in a), for an adjoint `a` assigned
+    once and read once, by a later adjoint statement of the same block (so as often); `visit`
+    (`_tidy_adjoints`' rewrites) then folds the factor into b's statement (`c * -a` -> `-c *
+    a`, `f(-a)` -> `-f(a)`, `f(c * a)` -> `c * f(a)`, `g + -a` -> `g - a`) instead of a pass
+    of its own over `a` (kmeans: `v9_bar = -unbroadcast(..)` read by `2.0 * v9_bar`, read by
+    a matrix product). Where nothing folds a negation, both statements stay as they were."""
+    stores, loads = _counts(fn)
+    params = {a.arg for a in fn.args.args + fn.args.kwonlyargs}
+
+    def first_arg_of_linear(use, a) -> bool:
+        return any(n.__class__ is ast.Call and n.args and n.args[0].__class__ is ast.Name and
+                   n.args[0].id == a and _linear_in_first(n) for n in nodes(use.value))
+
+    def block(stmts):
+        for i, st in enumerate(stmts):
+            for field in ("body", "orelse"):
+                if isinstance(getattr(st, field, None), list):
+                    block(getattr(st, field))
+            a = _assigned(st)
+            if a not in adjoints or a in params or stores.get(a) != 1 or loads.get(a) != 1:
+                continue
+            v = st.value
+            negated = v.__class__ is ast.UnaryOp and v.op.__class__ is ast.USub
+            if not negated and not _scaled(v, adjoints):
+                continue
+            for use in stmts[i + 1:]:
+                reads = [n for n in _names(use) if n.id == a]
+                if not reads:
+                    continue
+                if _assigned(use) not in adjoints or use.value.__class__ is ast.Name or \
+                        not negated and not first_arg_of_linear(use, a):
+                    break
+                before = rules.clone(use.value)
+                factor = ast.UnaryOp(op=ast.USub(), operand=reads[0]) if negated else \
+                    ast.BinOp(left=v.left, op=ast.Mult(), right=reads[0])
+                if _replace_load(use, a, factor):
+                    use.value = visit(use.value)
+                    if any(n.__class__ is ast.UnaryOp and n.operand.__class__ is ast.Name and
+                           n.operand.id == a for n in nodes(use.value)):
+                        use.value = before        # nothing folded `-a`: left as it was
+                    else:
+                        st.value = v.operand if negated else v.right
+                break
+    block(fn.body)
 
 
 def _fold_negation(node):

@@ -294,7 +294,7 @@ for _u in (np.maximum, np.minimum):
     defrule(_u.reduce, "x, axis=0, *, keepdims=False", name=f"np.{_u.__name__}.reduce",
             kind="reduce",
             jvp="np.sum(x_dot * max_weight(x, out, axis, keepdims), axis=axis, keepdims=keepdims)",
-            vjp="unreduce(out_bar, x, axis, keepdims) * max_weight(x, out, axis, keepdims)")
+            vjp="max_vjp(out_bar, x, out, axis, keepdims)")
 defrule(np.logaddexp.reduce, "x, axis=0, *, keepdims=False", name="np.logaddexp.reduce",
         kind="reduce",
         jvp="np.sum(x_dot * logaddexp_weight(x, out, axis, keepdims), axis=axis, "

@@ -134,7 +134,7 @@ for _f, _m in [(np.max, "max"), (np.min, "min")]:
             jvp="np.sum(x_dot * max_weight(x, out, axis, keepdims), axis=axis, keepdims=keepdims)",
             jvp_batched="bsum(blift(x_dot, x, BATCH) * max_weight(x, out, axis, keepdims), x, "
                         "axis, keepdims, BATCH)",
-            vjp="unreduce(out_bar, x, axis, keepdims) * max_weight(x, out, axis, keepdims)")
+            vjp="max_vjp(out_bar, x, out, axis, keepdims)")
 
 # ------------------------------------------------------------ shapes
 defrule(("attr", "T"), "x", primal="x.T", kind=ANY, storage="view", jvp="transposed(x_dot)",

@@ -11,7 +11,7 @@ differentiated by reading their source where srcad can, or fail at build time na
 import builtins
 
 from .. import runtime
-from . import ANY, FLOAT, NONE, all_rules, defrule, deflinear
+from . import ANY, FLOAT, NONE, all_rules, defrule, deflinear, lookup
 from .linalg import EINSUM_ARGS
 
 _BEFORE = {id(r) for r in all_rules()}
@@ -89,6 +89,14 @@ defrule(runtime.dot_vjp_x, "g, x, y", name="dot_vjp_x", kind=ANY,
 defrule(runtime.dot_vjp_y, "g, x, y", name="dot_vjp_y", kind=ANY,
         jvp={"g": "dot_vjp_y(g_dot, x, y)", "x": "dot_vjp_y(g, x_dot, y)"},
         vjp={"g": "unbroadcast(np.dot(x, out_bar), g)", "x": "dot_vjp_x(g, x, out_bar)"})
+# the adjoint of a max or min reduction m of x, linear in g; x and m give the weights
+# (piecewise constant: their tangents add nothing); its transpose sums out_bar * weights
+# back to g's shape
+deflinear(runtime.max_vjp, "g, x, m, axis=None, keepdims=False",
+          vjp="unreduce_vjp(out_bar * max_weight(x, m, axis, keepdims), g, axis, keepdims)")
+# each is linear in its first parameter g (the optimizer moves -1 and powers of two out)
+for _f in (runtime.matmul_vjp_x, runtime.matmul_vjp_y, runtime.dot_vjp_x, runtime.dot_vjp_y):
+    lookup(_f).linear = True
 for _f in (runtime.zeros_like, runtime.tie_weight, runtime.max_weight):
     defrule(_f, "x, y=None, axis=None, keepdims=False", name=_f.__name__, kind=ANY,
             differentiable=False, shape_args="x" if _f is runtime.zeros_like else "")

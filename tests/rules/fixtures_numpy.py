@@ -25,7 +25,7 @@ from srcad.runtime import (abs_jvp, abs_slope_d2, abs_slope_jvp, abs_vjp, fft_ap
                            dot_vjp_x, dot_vjp_y,
                            einsum_jvp, einsum_vjp, fmax_weight, grad_like, index_add,
                            inner_vjp_x, inner_vjp_y, linspace_weight, matmul_vjp_x, matmul_vjp_y,
-                           inv_count, max_weight, norm_weight, pow_log, prod_others,
+                           inv_count, max_vjp, max_weight, norm_weight, pow_log, prod_others,
                            recip_or_zero, rejoin, star_args,
                            tensordot_vjp_x, tensordot_vjp_y, tie_weight, unbroadcast,
                            unconcatenate, uncumsum, undiag, undiagonal, unhstack, unindex,
@@ -1550,3 +1550,15 @@ lacks("np.full/np.full_like drop the fill value's derivative", np_full)
 lacks("np.linspace with endpoint= or axis=", np_linspace, np_linspace_axis)
 lacks("np.array of a list of its boxes", np_array_values, np_array_mixed)
 lacks("np.concatenate with axis=None", np_concatenate_flat)
+
+
+# (last: the samples above draw their values first, as before it was added)
+@sample((pos(3), apart(3)), (pos(2, 3), apart(2, 3)))
+def helper_max_vjp(g, x):
+    """A max's adjoint: full (no tie: g at the max) and along an axis."""
+    return np.sum(max_vjp(np.sum(g), x, np.max(x)) * x) + \
+        np.sum(max_vjp(g[..., 0], x, np.max(x, axis=-1), -1) * g)
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_max_vjp)
