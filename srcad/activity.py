@@ -972,7 +972,10 @@ class _Aliases:
             what = "a list method" if s.inplace_of in self.seqs else "aug"
             old = self.value(ir.Name(s.inplace_of), st)
             self.mutate(s, old[0], (what, s.inplace_of), st, exclude=(s.inplace_of,))
-            f = (f[0] | old[0], f[1] | old[1], None)     # in Python still the old object
+            # in Python still the old object; a new one only where the name held a number
+            # (no storage), so the operation's own new object is a root only then: else an
+            # earlier iteration's result would seem shared by every copy of the name
+            f = (old[0] or f[0], f[1] | old[1], None)
         if isinstance(s.target, tuple):
             n = len(s.target)
             is_seq = isinstance(v, ir.Name) and v.id in self.seqs
