@@ -419,14 +419,9 @@ def _returned_kind(func, call, keys) -> str:
         fn = _lowered(func)
     except SrcadError:
         return ANY
-    npos = len(call.args)
-    if len(fn.params) < npos:
+    if len(fn.params) < len(call.args):
         return ANY
-    pk = dict(zip(fn.params, keys[:npos]))
-    for name, k in keys[npos:]:
-        pk[name] = k
-    for p in fn.params:
-        pk.setdefault(p, ANY)
+    pk = _callee_param_kinds(fn, call, keys)
     stmts = list(ir.walk(fn.body))
     kinds = _kinds(fn, stmts, pk)
     out = None
@@ -434,6 +429,17 @@ def _returned_kind(func, call, keys) -> str:
         if isinstance(s, ir.Return):
             out = _join(out, kind_of(s.value, kinds))
     return ANY if out is None else out
+
+
+def _callee_param_kinds(fn, call, keys) -> dict:
+    """The kinds of a user function's parameters at `call`: `keys` gives the positional
+    arguments' kinds then (name, kind) pairs for the keywords; the rest are ANY."""
+    npos = len(call.args)
+    pk = dict(zip(fn.params, keys[:npos]))
+    pk.update(keys[npos:])
+    for p in fn.params:
+        pk.setdefault(p, ANY)
+    return pk
 
 
 def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
@@ -1477,24 +1483,17 @@ def _unknown(func, call) -> CallSummary:
 
 def _summarize(func, call, kinds_key) -> CallSummary:
     fn = _lowered(func)
-    pk = {}
-    npos = len(call.args)
-    for p, k in zip(fn.params, kinds_key[:npos]):
-        pk[p] = k
-    for name, k in kinds_key[npos:]:
-        pk[name] = k
-    for p in fn.params:
-        pk.setdefault(p, ANY)
+    pk = _callee_param_kinds(fn, call, kinds_key)
     stmts = list(ir.walk(fn.body))
     kinds = _kinds(fn, stmts, pk)
-    a = _aliases(fn, stmts, kinds, _sequences(stmts, pk, kinds), param_kinds=pk)
+    seqs = _sequences(stmts, pk, kinds)
+    a = _aliases(fn, stmts, kinds, seqs, param_kinds=pk)
     mutates = {}
     for s in stmts:
         for m in a.mutations.get(id(s), ()):
             for r in m.roots:
                 if type(r) is tuple and r[0] in ("p", "pi") and r[1] not in mutates:
                     mutates[r[1]] = (fn.filename, s.line)
-    seqs = _sequences(stmts, pk, kinds)
     returned = [st.value for st in stmts if isinstance(st, ir.Return)]
     may_be_seq = any(isinstance(r, ir.Name) and r.id in seqs or
                      isinstance(r, ir.Const) and isinstance(r.value, (list, tuple))
