@@ -25,3 +25,32 @@ def test_hessian_of_names_rotated_through_nested_while_loops():
     H = srcad.hessian(R.rotated_in_nested_whiles)(x, y, z)
     fd = numerical_grad(lambda x: srcad.grad(R.rotated_in_nested_whiles)(x, y, z), (x,), 0)
     np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-6)
+
+
+def test_hessian_through_two_fields_of_a_namedtuple_in_a_list():
+    # the reverse code summed the fields' adjoints with `+` (Items add item-wise at run
+    # time), which srcad refused as a possible tuple concatenation when it differentiated
+    # that code again, naming the generated file
+    rng = np.random.default_rng(0)
+    layers = [R.Layer(rng.normal(size=(3, 2)), rng.normal(size=2))]
+    x = rng.normal(size=(2, 3))
+    H = srcad.hessian(R.last_layer)(layers, x)
+    W = layers[0].W
+
+    def grad_b(W):
+        return srcad.grad(R.last_layer)([R.Layer(W, layers[0].b)], x)[0].b
+    fd = np.zeros(W.shape + (2,))
+    for idx in np.ndindex(*W.shape):
+        e = np.zeros_like(W)
+        e[idx] = 1e-6
+        fd[idx] = (grad_b(W + e) - grad_b(W - e)) / 2e-6
+    np.testing.assert_allclose(H[0].W[0].b, fd, rtol=1e-6, atol=1e-8)
+    check_grads(R.last_layer, layers, x)
+
+
+def test_a_point_passed_where_source_takes_its_backend_is_refused_clearly():
+    # srcad.source(f, "reverse", wrt, backend) with an array as backend: NumPy's
+    # ambiguous-truth-value error, not srcad's
+    import pytest
+    with pytest.raises(srcad.SrcadError, match="unknown backend ndarray"):
+        srcad.source(R.copy_then_refill, "reverse", 0, np.ones(3))
