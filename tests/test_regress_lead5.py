@@ -54,3 +54,17 @@ def test_a_point_passed_where_source_takes_its_backend_is_refused_clearly():
     import pytest
     with pytest.raises(srcad.SrcadError, match="unknown backend ndarray"):
         srcad.source(R.copy_then_refill, "reverse", 0, np.ones(3))
+
+
+def test_the_math_modules_functions_of_floats():
+    # math.asin, atan2, hypot, erf, pow, ... had no rule (only sin, cos, tan, exp, log,
+    # sqrt, tanh, fabs did): a scalar loop written with math refused
+    x, y = 0.33, 0.71
+    check_grads(R.math_scalars, x, y)
+    h = 1e-4
+    fxx = (R.math_scalars(x + h, y) - 2 * R.math_scalars(x, y) + R.math_scalars(x - h, y)) / h ** 2
+    np.testing.assert_allclose(srcad.grad(srcad.grad(R.math_scalars))(x, y), fxx, rtol=1e-5)
+    H = srcad.hessian(R.math_scalars, wrt=(0, 1))(x, y)
+    fxy = (R.math_scalars(x + h, y + h) - R.math_scalars(x + h, y - h)
+           - R.math_scalars(x - h, y + h) + R.math_scalars(x - h, y - h)) / (4 * h * h)
+    np.testing.assert_allclose(np.asarray(H, dtype=float)[0][1], fxy, rtol=1e-5)
