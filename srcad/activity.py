@@ -263,6 +263,17 @@ def _kinds(fn, stmts, param_kinds, counters=None) -> dict:
         return kind(a)
 
     assigned = {t for s in stmts for t in ir.targets(s)} | set(fn.params)
+    # `x = None` adds nothing to a name's kind where other assignments give it one (None,
+    # like a number, has no storage and no derivative: `best = None` then `best = v` is
+    # v's kind; a saved value srcad's own derivative sets to None first keeps its kind)
+    nones = {s.target for s in stmts if isinstance(s, ir.Assign) and
+             isinstance(s.value, ir.Const) and s.value.value is None}
+    for s in stmts:
+        if isinstance(s, ir.Assign) and not (isinstance(s.value, ir.Const) and
+                                             s.value.value is None):
+            nones.difference_update(ir.targets(s))
+    for t in nones - set(fn.params):
+        kinds.setdefault(t, NONE)
     if counters is None:
         # which names hold ints does not depend on entries being floats or anything: the
         # kinds without that rule tell them, then the kinds with it
@@ -280,6 +291,8 @@ def _kinds(fn, stmts, param_kinds, counters=None) -> dict:
                 new = {s.target: INT}
             elif isinstance(s, ir.Assign):
                 v = s.value
+                if isinstance(v, ir.Const) and v.value is None:
+                    continue
                 if id(s) in entries:
                     k = entry_kind(entries[id(s)])
                     if isinstance(v, ir.Call) and v.prim.key is builtins.sum:
@@ -664,6 +677,9 @@ def _infer_shapes(fn, stmts, kinds, shapes, counters=frozenset()):
                         new = SCALAR                      # one entry of an array: a number
                 elif isinstance(v.prim, rules.Rule) and v.prim.passthrough:
                     new = shape(v.args[0])
+                elif isinstance(v.prim, rules.Rule) and v.prim.shaped_like:
+                    like = bound_args(v).get(v.prim.shaped_like)
+                    new = shape(like) if like is not None else None
                 elif isinstance(v.prim, rules.Rule) and v.prim.keeps_shape is not None and \
                         v.args:
                     base = shape(v.args[0])       # an array of a rank the rule keeps

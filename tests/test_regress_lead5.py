@@ -68,3 +68,35 @@ def test_the_math_modules_functions_of_floats():
     fxy = (R.math_scalars(x + h, y + h) - R.math_scalars(x + h, y - h)
            - R.math_scalars(x - h, y + h) + R.math_scalars(x - h, y - h)) / (4 * h * h)
     np.testing.assert_allclose(np.asarray(H, dtype=float)[0][1], fxy, rtol=1e-5)
+
+
+def _second_derivative_by_differences(f, x, h=1e-4):
+    return (f(x + h) - 2 * f(x) + f(x - h)) / h ** 2
+
+
+def test_hessian_of_a_float_updated_by_a_list_entry():
+    # fuzz 501:869: the optimizer moved the negation of the entry's adjoint out of
+    # unindex(-g, xs, 1), a list's adjoint, which the batched tangent then lifted as one
+    # array (IndexError in add_items)
+    f = R.subtract_a_list_entry
+    want = _second_derivative_by_differences(f, 1.0)
+    np.testing.assert_allclose(srcad.hessian(f)(1.0), want, rtol=1e-6)
+    np.testing.assert_allclose(srcad.grad(srcad.grad(f))(1.0), want, rtol=1e-6)
+
+
+def test_hessian_where_a_helper_changes_a_float_argument_in_place():
+    # fuzz 501:2037: in srcad's reverse code `v2 = None` comes before `v2 = np.sum(x)`, so
+    # y (= y * v2) seemed possibly an array that the helper's `a0 -= 1.0` changes
+    x, y = np.array([0.9, 1.4]), -0.4
+    np.testing.assert_allclose(srcad.hessian(R.float_given_to_a_mutating_helper)(x, y),
+                               2.0 * np.eye(2))
+
+
+def test_hessian_where_a_helper_changes_an_array_entry_in_place():
+    # fuzz 501:1931: `updated(y - v, y)` (srcad's `y -= v`) had no shape class, so y[0] of
+    # the reverse code might have been a view the helper changes
+    y = np.array([0.5, -0.6, 1.3])
+    f = R.entry_given_to_a_mutating_helper
+    H = srcad.hessian(f)(y)
+    fd = numerical_grad(lambda y: srcad.grad(f)(y), (y,), 0)
+    np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-6)

@@ -80,7 +80,7 @@ def reverse(fn: ir.Function, act: Activity, wrt: list, build_callee, with_value:
     """
     em = _Reverse(fn, act, build_callee)
     trees = em.function(wrt, with_value, split, single)
-    return Emitted(trees, em.injected, em.adjoint_names())
+    return Emitted(trees, em.injected, em.adjoint_names(), set(act.seqs or ()))
 
 
 class _Reverse(Emitter):
