@@ -263,6 +263,17 @@ def _kinds(fn, stmts, param_kinds, counters=None) -> dict:
         return kind(a)
 
     assigned = {t for s in stmts for t in ir.targets(s)} | set(fn.params)
+    # `x = None` adds nothing to a name's kind where other assignments give it one (None,
+    # like a number, has no storage and no derivative: `best = None` then `best = v` is
+    # v's kind; a saved value srcad's own derivative sets to None first keeps its kind)
+    nones = {s.target for s in stmts if isinstance(s, ir.Assign) and
+             isinstance(s.value, ir.Const) and s.value.value is None}
+    for s in stmts:
+        if isinstance(s, ir.Assign) and not (isinstance(s.value, ir.Const) and
+                                             s.value.value is None):
+            nones.difference_update(ir.targets(s))
+    for t in nones - set(fn.params):
+        kinds.setdefault(t, NONE)
     if counters is None:
         # which names hold ints does not depend on entries being floats or anything: the
         # kinds without that rule tell them, then the kinds with it
@@ -280,6 +291,8 @@ def _kinds(fn, stmts, param_kinds, counters=None) -> dict:
                 new = {s.target: INT}
             elif isinstance(s, ir.Assign):
                 v = s.value
+                if isinstance(v, ir.Const) and v.value is None:
+                    continue
                 if id(s) in entries:
                     k = entry_kind(entries[id(s)])
                     if isinstance(v, ir.Call) and v.prim.key is builtins.sum:
@@ -419,14 +432,9 @@ def _returned_kind(func, call, keys) -> str:
         fn = _lowered(func)
     except SrcadError:
         return ANY
-    npos = len(call.args)
-    if len(fn.params) < npos:
+    if len(fn.params) < len(call.args):
         return ANY
-    pk = dict(zip(fn.params, keys[:npos]))
-    for name, k in keys[npos:]:
-        pk[name] = k
-    for p in fn.params:
-        pk.setdefault(p, ANY)
+    pk = _callee_param_kinds(fn, call, keys)
     stmts = list(ir.walk(fn.body))
     kinds = _kinds(fn, stmts, pk)
     out = None
@@ -434,6 +442,17 @@ def _returned_kind(func, call, keys) -> str:
         if isinstance(s, ir.Return):
             out = _join(out, kind_of(s.value, kinds))
     return ANY if out is None else out
+
+
+def _callee_param_kinds(fn, call, keys) -> dict:
+    """The kinds of a user function's parameters at `call`: `keys` gives the positional
+    arguments' kinds then (name, kind) pairs for the keywords; the rest are ANY."""
+    npos = len(call.args)
+    pk = dict(zip(fn.params, keys[:npos]))
+    pk.update(keys[npos:])
+    for p in fn.params:
+        pk.setdefault(p, ANY)
+    return pk
 
 
 def analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
@@ -658,6 +677,9 @@ def _infer_shapes(fn, stmts, kinds, shapes, counters=frozenset()):
                         new = SCALAR                      # one entry of an array: a number
                 elif isinstance(v.prim, rules.Rule) and v.prim.passthrough:
                     new = shape(v.args[0])
+                elif isinstance(v.prim, rules.Rule) and v.prim.shaped_like:
+                    like = bound_args(v).get(v.prim.shaped_like)
+                    new = shape(like) if like is not None else None
                 elif isinstance(v.prim, rules.Rule) and v.prim.keeps_shape is not None and \
                         v.args:
                     base = shape(v.args[0])       # an array of a rank the rule keeps
@@ -972,7 +994,10 @@ class _Aliases:
             what = "a list method" if s.inplace_of in self.seqs else "aug"
             old = self.value(ir.Name(s.inplace_of), st)
             self.mutate(s, old[0], (what, s.inplace_of), st, exclude=(s.inplace_of,))
-            f = (f[0] | old[0], f[1] | old[1], None)     # in Python still the old object
+            # in Python still the old object; a new one only where the name held a number
+            # (no storage), so the operation's own new object is a root only then: else an
+            # earlier iteration's result would seem shared by every copy of the name
+            f = (old[0] or f[0], f[1] | old[1], None)
         if isinstance(s.target, tuple):
             n = len(s.target)
             is_seq = isinstance(v, ir.Name) and v.id in self.seqs
@@ -1474,24 +1499,17 @@ def _unknown(func, call) -> CallSummary:
 
 def _summarize(func, call, kinds_key) -> CallSummary:
     fn = _lowered(func)
-    pk = {}
-    npos = len(call.args)
-    for p, k in zip(fn.params, kinds_key[:npos]):
-        pk[p] = k
-    for name, k in kinds_key[npos:]:
-        pk[name] = k
-    for p in fn.params:
-        pk.setdefault(p, ANY)
+    pk = _callee_param_kinds(fn, call, kinds_key)
     stmts = list(ir.walk(fn.body))
     kinds = _kinds(fn, stmts, pk)
-    a = _aliases(fn, stmts, kinds, _sequences(stmts, pk, kinds), param_kinds=pk)
+    seqs = _sequences(stmts, pk, kinds)
+    a = _aliases(fn, stmts, kinds, seqs, param_kinds=pk)
     mutates = {}
     for s in stmts:
         for m in a.mutations.get(id(s), ()):
             for r in m.roots:
                 if type(r) is tuple and r[0] in ("p", "pi") and r[1] not in mutates:
                     mutates[r[1]] = (fn.filename, s.line)
-    seqs = _sequences(stmts, pk, kinds)
     returned = [st.value for st in stmts if isinstance(st, ir.Return)]
     may_be_seq = any(isinstance(r, ir.Name) and r.id in seqs or
                      isinstance(r, ir.Const) and isinstance(r.value, (list, tuple))

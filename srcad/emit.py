@@ -34,10 +34,13 @@ def line_mark(line: int) -> ast.stmt:
 class Emitted:
     """What an emitter returns: the derivative's functions (one, or a split helper's forward
     and backward halves), the objects their code names besides the runtime's (the user's
-    callees, their derivatives), and the variables holding adjoints (for the optimizer)."""
+    callees, their derivatives), and the variables holding adjoints and the primal lists and tuples (for the optimizer)."""
     trees: list
     injected: dict
     adjoints: set = field(default_factory=set)
+    # primal names that may hold a list or tuple: an adjoint shaped like one is a container
+    # of per-item adjoints (the optimizer's f(-g) -> -f(g) must not negate it as one value)
+    containers: set = field(default_factory=set)
 
 
 def bound_params(v: ir.Call) -> dict:

@@ -22,15 +22,17 @@ _COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
             ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
 
 
-def optimize(fn: ast.FunctionDef, impure: set, adjoints: set = frozenset()) -> ast.FunctionDef:
+def optimize(fn: ast.FunctionDef, impure: set, adjoints: set = frozenset(),
+             containers: set = frozenset()) -> ast.FunctionDef:
     """Simplify `fn` in place; `impure` names functions whose calls must stay, `adjoints`
-    the variables holding adjoints (the reverse emitter's)."""
+    the variables holding adjoints and `containers` the primal lists and tuples (the
+    reverse emitter's)."""
     _simplify(fn)
     _merge_accumulations(fn, impure, adjoints)
     _propagate_copies(fn)
     _remove_dead(fn, impure)
     _inline_single_use(fn, impure)
-    _tidy_adjoints(fn, adjoints)
+    _tidy_adjoints(fn, adjoints, containers)
     _drop_orphan_marks(fn)
     return fn
 
@@ -99,13 +101,14 @@ def _merge_accumulations(fn, impure, adjoints: set):
     block(fn.body)
 
 
-def _tidy_adjoints(fn, adjoints: set):
+def _tidy_adjoints(fn, adjoints: set, containers: set = frozenset()):
     """Fewer array passes in adjoint statements, each rewrite exact in IEEE arithmetic:
     a negation moves onto a scalar factor (`-(g * (2 * x))` -> `-g * 2 * x`) or turns
     `a + -b` into `a - b` (also for `+=`), and a power-of-two constant joins the factor on
     its left (`g * (2 * x)` -> `g * 2 * x`: doubling is exact, and a scalar g makes it
     one pass over x instead of two). `adjoints` names the variables holding adjoints:
-    floats, never the user's own (perhaps unsigned or boolean) values."""
+    floats, never the user's own (perhaps unsigned or boolean) values; `containers` the
+    primal lists and tuples."""
     if not adjoints:
         return
 
@@ -133,18 +136,19 @@ def _tidy_adjoints(fn, adjoints: set):
                                  right=node.right.operand)
             return _fold_negation(node)
         if isinstance(node, ast.Call) and node.args and _scaled(node.args[0], adjoints) and \
-                _linear_in_first(node):
+                _linear_in_first(node, containers):
             # f(c * g) -> c * f(g) for f linear in g and c a power of two (exact): the
             # scaling on f's (often smaller) result, or one more factor to fold further
             c, node.args[0] = node.args[0].left, node.args[0].right
             return ast.BinOp(left=c, op=ast.Mult(), right=node)
         if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.UnaryOp) \
                 and isinstance(node.args[0].op, ast.USub):
-            if _linear_in_first(node):
+            if _linear_in_first(node, containers):
                 # f(-g) -> -f(g) for f linear in g (unbroadcast's sum: a pass fewer, as
                 # the negation then applies to the smaller result or folds into a sum); not
-                # where f(g) is a list (unconcatenate's pieces), which `-` would negate item
-                # by item and a batched tangent cannot lift as one array
+                # where f(g) is a list (unconcatenate's pieces, unindex of a list), which
+                # `-` would negate item by item and a batched tangent cannot lift as one
+                # array
                 node.args[0] = node.args[0].operand
                 return ast.UnaryOp(op=ast.USub(), operand=node)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
@@ -180,11 +184,13 @@ def _tidy_adjoints(fn, adjoints: set):
     _sink_factors(fn, adjoints, visit)
 
 
-def _linear_in_first(call) -> bool:
+def _linear_in_first(call, containers=frozenset()) -> bool:
     """A call of a rule linear in its first argument, whose result is one array (not a
-    list: `-` would negate it item by item, and a batched tangent cannot lift it as one)."""
+    list: `-` would negate it item by item, and a batched tangent cannot lift it as one;
+    nor shaped like one of `containers`, the primal lists and tuples: unindex of a list)."""
     rule = _rule_of(call)
-    return rule is not None and rule.linear and not rule.returns_seq and not rule.holds
+    return rule is not None and rule.linear and not rule.returns_seq and not rule.holds and \
+        not any(a.__class__ is ast.Name and a.id in containers for a in call.args[1:])
 
 
 def _floaty(node, adjoints: set) -> bool:

@@ -546,6 +546,7 @@ class Build:
     callees: list = field(default_factory=list)   # emit: the helpers' derivative texts
     injected: dict = field(default_factory=dict)  # emit: names bound for the compiled code
     adjoints: set = field(default_factory=set)    # emit: the names holding adjoints
+    containers: set = field(default_factory=set)  # emit: the primal lists and tuples
     extra_trees: list = field(default_factory=list)  # numba: defs the entries call (rendered too)
     used: set = field(default_factory=set)     # codegen: the names the trees read
     text: str = ""                             # codegen: the source text
@@ -663,7 +664,7 @@ def _emit(b: Build):
         for t, n in zip(trees, (b.name,) if isinstance(b.name, str) else b.name):
             t.name = n
     b.trees, b.injected = trees, {**fn.injected, **emitted.injected}
-    b.adjoints = emitted.adjoints
+    b.adjoints, b.containers = emitted.adjoints, emitted.containers
 
 
 def _check_emitted(b: Build):
@@ -682,7 +683,7 @@ def _check(b: Build, after: str):
 
 def _optimize(b: Build):
     impure = set(b.injected)
-    b.trees = [optimize.optimize(t, impure, b.adjoints) for t in b.trees]
+    b.trees = [optimize.optimize(t, impure, b.adjoints, b.containers) for t in b.trees]
 
 
 def _numba(b: Build):

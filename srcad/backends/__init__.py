@@ -10,7 +10,7 @@ BACKENDS = ("python", "numba")
 
 def check(backend) -> str:
     """`backend` if srcad has it, else a SrcadError naming the ones it has."""
-    if backend not in BACKENDS:
+    if not isinstance(backend, str) or backend not in BACKENDS:
         shown = repr(backend) if isinstance(backend, str) else type(backend).__name__
         raise SrcadError(f"unknown backend {shown}: use {' or '.join(map(repr, BACKENDS))}")
     return backend

@@ -119,7 +119,7 @@ class Term:
     """What the analysis needs of an expression added to the adjoint of a name."""
     operands: frozenset = frozenset()  # names among its elementwise operands (see _wide)
     index: bool = False                # a scatter (unindex): new zeros of x's size, g at idx
-    literal: bool = False              # a tuple or list of per-item adjoints
+    literal: bool = False              # a container of per-item adjoints (_container_valued)
     arith: bool = False                # arithmetic at its top: a new array
     via_bar: bool = False              # wide where the statement's target's adjoint is
 

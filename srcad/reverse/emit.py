@@ -31,6 +31,18 @@ from .analysis import _HELD, LIVE, OWNED, Adjoints, Term, facts
 
 
 
+
+def _container_valued(expr: ast.expr) -> bool:
+    """Whether adjoint term `expr` is a container of per-item adjoints: a tuple or list
+    display, or a call of a rule declared to return one (`unattr`'s fields of a NamedTuple):
+    such terms add item by item, never with `+` (which would concatenate)."""
+    if isinstance(expr, (ast.Tuple, ast.List)):
+        return True
+    if isinstance(expr, ast.Call):
+        rule = rules.lookup_name(ast.unparse(expr.func))
+        return rule is not None and rule.returns_seq
+    return False
+
 class _Restore(ast.Expr):
     """Placeholder: pop `name` back from its stack, if it turns out to be saved."""
 
@@ -68,7 +80,7 @@ def reverse(fn: ir.Function, act: Activity, wrt: list, build_callee, with_value:
     """
     em = _Reverse(fn, act, build_callee)
     trees = em.function(wrt, with_value, split, single)
-    return Emitted(trees, em.injected, em.adjoint_names())
+    return Emitted(trees, em.injected, em.adjoint_names(), set(act.seqs or ()))
 
 
 class _Reverse(Emitter):
@@ -514,7 +526,7 @@ class _Reverse(Emitter):
     def term_of(self, expr: ast.expr, via_bar: bool = False) -> Term:
         """What the analysis needs of `expr` (see Term)."""
         return Term(frozenset(n.id for n in _operands(expr) if isinstance(n, ast.Name)),
-                    self.unindex_parts(expr) is not None, isinstance(expr, (ast.Tuple, ast.List)),
+                    self.unindex_parts(expr) is not None, _container_valued(expr),
                     isinstance(expr, (ast.BinOp, ast.UnaryOp)), via_bar)
 
     def terms(self, s: ir.Assign) -> list:

@@ -165,6 +165,7 @@ class Rule:
     # the result has the first argument's shape (its shape class) where that argument has
     # at least this many dimensions, as its shape class knows (np.triu of a matrix: 2)
     keeps_shape: int | None = None
+    shaped_like: str = ""          # a parameter whose shape (class) the result always has
     # a rule with tangents and no adjoints: the SrcadError, made with no arguments, that
     # reverse mode raises where a derivative flows into a call (at the line it names)
     reverse_error: object = None
@@ -407,7 +408,7 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
             storage: str = "new", storage_arg: str | None = None, copy_flag: str | None = None,
             holds: str = "", returns_seq: bool = False, inplace: bool = False,
             shape_args: str = "", passthrough: bool = False, numba: bool = True,
-            on_seqs: str = "", keeps_shape: int | None = None):
+            on_seqs: str = "", keeps_shape: int | None = None, shaped_like: str = ""):
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
     or a dict of templates per differentiable parameter. The storage facts: `storage` is
     "new", "view" or "same" (of `storage_arg`, comma-separated names, default the first
@@ -415,7 +416,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     call changes its `storage_arg` in place; `shape_args` names parameters read only for
     their shape; `passthrough` says the result is the first argument's value;
     `keeps_shape` (a number of dimensions) that the result has the first argument's shape
-    where that has at least as many dimensions; `numba`
+    where that has at least as many dimensions; `shaped_like` the parameter whose shape the
+    result always has (updated(r, x): x's); `numba`
     False says the numba backend cannot compile a call of it. `batch` and `jvp_batched`
     (templates as `jvp`'s) say how the tangent batches (see Rule.batch); `on_seqs`, what
     the operator does to lists (see Rule.on_seqs)."""
@@ -431,7 +433,7 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     held = tuple(filter(None, (p.strip() for p in holds.split(","))))
     shaped = tuple(filter(None, (p.strip() for p in shape_args.split(","))))
     names = {p for p, _ in plist}
-    for p in shares + held + shaped + ((copy_flag,) if copy_flag else ()):
+    for p in shares + held + shaped + tuple(filter(None, (copy_flag, shaped_like))):
         if p.lstrip("*") not in names:
             raise ValueError(f"{name or keys}: storage fact names {p!r}, not a parameter")
 
@@ -450,7 +452,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
                 storage=storage, storage_args=shares, copy_flag=copy_flag, holds=held,
                 returns_seq=returns_seq, inplace=inplace, shape_args=shaped,
                 passthrough=passthrough, numba=numba, batch=batch,
-                jvp_batched=tdict(jvp_batched), on_seqs=on_seqs, keeps_shape=keeps_shape)
+                jvp_batched=tdict(jvp_batched), on_seqs=on_seqs, keeps_shape=keeps_shape,
+                shaped_like=shaped_like)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if name and primal is None and keys != []:
@@ -523,7 +526,8 @@ def defalias(keys, rule: Rule, name: str):
                  storage_args=rule.storage_args, copy_flag=rule.copy_flag, holds=rule.holds,
                  returns_seq=rule.returns_seq, inplace=rule.inplace, shape_args=rule.shape_args,
                  passthrough=rule.passthrough, numba=rule.numba, batch=rule.batch,
-                 jvp_batched=rule.jvp_batched, keeps_shape=rule.keeps_shape)
+                 jvp_batched=rule.jvp_batched, keeps_shape=rule.keeps_shape,
+                 shaped_like=rule.shaped_like)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = alias
     _NAMES.setdefault(name, alias)

@@ -15,8 +15,8 @@ import operator
 import numpy as np
 
 from .. import runtime
-from . import (ANY, FLOAT, INT, NONE, IndexRule, SetItemRule, Template, defpartials, defrule,
-               defunary)
+from . import (ANY, FLOAT, INT, NONE, IndexRule, SetItemRule, Template, defalias, defpartials,
+               defrule, defunary, lookup)
 
 # ------------------------------------------------------------ arithmetic
 defrule(operator.add, "x, y", primal="x + y", batch="elementwise", on_seqs="concatenation",
@@ -100,10 +100,37 @@ _MATH = {
     "sqrt": "0.5 / out",
     "tanh": "1.0 - out ** 2",
     "fabs": "math.copysign(1.0, x) if x else 0.0",
+    # (np.sqrt where the slope is infinite at the domain's edge: inf, as NumPy's rules give)
+    "asin": "1.0 / np.sqrt(1.0 - x * x)",
+    "acos": "-1.0 / np.sqrt(1.0 - x * x)",
+    "atan": "1.0 / (1.0 + x * x)",
+    "sinh": "math.cosh(x)",
+    "cosh": "math.sinh(x)",
+    "asinh": "1.0 / math.sqrt(x * x + 1.0)",
+    "acosh": "1.0 / np.sqrt(x * x - 1.0)",
+    "atanh": "1.0 / (1.0 - x * x)",
+    "expm1": "out + 1.0",
+    "log1p": "1.0 / (1.0 + x)",
+    "log2": "1.0 / (x * math.log(2.0))",
+    "log10": "1.0 / (x * math.log(10.0))",
+    "erf": "2.0 / math.sqrt(math.pi) * math.exp(-x * x)",
+    "erfc": "-2.0 / math.sqrt(math.pi) * math.exp(-x * x)",
+    "degrees": "180.0 / math.pi",
+    "radians": "math.pi / 180.0",
 }
-# math.log(-1.0) raises where its derivative 1 / x would not: not total (the others raise
-# outside their domain where their derivatives, which read x or out, raise too)
-defunary(math, "math", _MATH, kind=FLOAT, partial={"log"})
+if hasattr(math, "cbrt"):                       # Python 3.11
+    _MATH.update(cbrt="1.0 / (3.0 * np.square(out))", exp2="out * math.log(2.0)")
+# math.log(-1.0) raises where its derivative 1 / x would not, and so on outside each
+# domain: not total (the others raise outside their domain where their derivatives, which
+# read x or out, raise too)
+defunary(math, "math", _MATH, kind=FLOAT,
+         partial={"log", "asin", "acos", "acosh", "atanh", "log1p", "log2", "log10"})
+defpartials(math.atan2, "y, x", name="math.atan2", unbroadcast=False, kind=FLOAT,
+            partials={"y": "x / (x * x + y * y)", "x": "-y / (x * x + y * y)"})
+defpartials(math.hypot, "x, y", name="math.hypot", unbroadcast=False, kind=FLOAT,
+            partials={"x": "(x / out)", "y": "(y / out)"})
+# math.pow(x, y) is x ** y where it returns (it raises, not a complex, for x < 0)
+defalias(math.pow, lookup(operator.pow), "math.pow")
 
 # ties split the derivative equally (tie_weight is 1, 0.5 or 0)
 defpartials(np.maximum, "x, y", name="np.maximum",
@@ -163,7 +190,7 @@ for _attr in ("shape", "dtype"):
 for _attr in ("ndim", "size"):
     defrule(("attr", _attr), "x", primal=f"x.{_attr}", kind=INT, differentiable=False)
 for _f in (np.sign, np.floor, np.ceil, np.round, np.isnan, np.isfinite, np.argmax, np.argmin,
-           np.argsort, math.floor, math.ceil):
+           np.argsort, math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite):
     _mod = "math" if _f in vars(math).values() else "np"
     defrule(_f, "x", name=f"{_mod}.{_f.__name__}", kind=ANY if _mod == "np" else INT,
             differentiable=False, total=_mod == "np")     # math.floor(nan) raises

@@ -62,7 +62,7 @@ deflinear(runtime.assign_scatter, "u, g, idx, x=None", vjp="assigned_bar(out_bar
 # `x op= y` of the primal, printed `updated(x op y, x)`: the value in x's layout and dtype
 # (x gives only those); the result may be r itself
 _UPDATED = defrule(runtime.updated, "r, x", name="updated", kind="first", storage="same",
-                   shape_args="x", jvp="r_dot", vjp="out_bar")
+                   shape_args="x", shaped_like="x", jvp="r_dot", vjp="out_bar")
 _UPDATED.linear = True
 # a copy of a value (arrays copied, None and numbers as they are): the stacks of arrays
 # updated in place keep these

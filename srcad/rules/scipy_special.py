@@ -40,6 +40,7 @@ S = "scipy.special"
 # in terms of the argument `x` and the result `out`
 _UNARY = {
     "expit": "out * (1.0 - out)",
+    "log_expit": f"{S}.expit(-x)",                        # 1 - expit(x), exact for x >> 0
     "logit": "1.0 / (x * (1.0 - x))",
     "gammaln": f"{S}.digamma(x)",
     "gamma": f"out * {S}.digamma(x)",

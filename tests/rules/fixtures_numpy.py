@@ -550,6 +550,22 @@ def helper_weights(x, y):
     return x * zeros_like(x) + x * tie_weight(x, y) + x * max_weight(x, np.max(x))
 
 
+# (at the end of the samples: drawing their points moves no other sample's)
+_HAS_CBRT = hasattr(math, "cbrt")               # Python 3.11
+
+
+@sample((unit(), pos()), (unit(), -pos()))
+def math_more_funcs(x, y):
+    a = math.asin(x) + math.acos(x) + math.atan(y) + math.sinh(y) + math.cosh(y)
+    a = a + math.asinh(y) + math.acosh(2.0 + x) + math.atanh(x) + math.expm1(y)
+    a = a + math.log1p(y * y) + math.log2(y * y) + math.log10(y * y) + math.erf(y)
+    a = a + math.erfc(x) + math.degrees(y) + math.radians(x) + math.pow(y * y, 1.5)
+    a = a + math.atan2(y, x) + math.hypot(x, y) + math.trunc(0.5 * x)
+    if _HAS_CBRT:
+        a = a + math.cbrt(y) + math.exp2(x)
+    return a if math.isfinite(a) and not math.isnan(a) and not math.isinf(a) else 0.0
+
+
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_broadcasting, helper_unreduce, helper_unreduce_vjp, helper_grad_like,
       helper_unindex, helper_index_add, helper_unassign, helper_assigned_bar,
@@ -1516,7 +1532,8 @@ lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace"
 # cannot evaluate the sample)
 lacks("its boxes have no unary +, //, .dot, .mT, .clip, .copy, .astype, or spread .transpose",
       op_neg_pos, op_floordiv, method_dot, attr_mT, method_transpose, method_transpose_negative)
-lacks("math.* and float() do not take its boxes", math_funcs, math_floor_ceil, builtin_float)
+lacks("math.* and float() do not take its boxes", math_funcs, math_more_funcs, math_floor_ceil,
+      builtin_float)
 lacks("no VJP of np.signbit, positive, cbrt, cumprod, vdot, flip, copy", piecewise_constant,
       np_negative_positive, np_cbrt, np_cumprod, np_cumprod_axis, method_scans, np_vdot, np_flip,
       np_copy)

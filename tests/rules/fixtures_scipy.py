@@ -379,3 +379,13 @@ def si_odeint(y0, k, w, t):
 
 lacks("its odeint is autograd.scipy.integrate's, compared in tests/rules/test_odeint.py",
       si_odeint)
+
+
+# ============================================================ added later (at the end: drawing
+# their points moves no other sample's)
+@sample(*unary(sym), (sym(4) * 30.0,))
+def sp_log_expit(x):
+    return sp.log_expit(x)
+
+
+lacks("autograd.scipy.special has no log_expit", sp_log_expit)
