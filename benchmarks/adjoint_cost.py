@@ -25,13 +25,27 @@ a few rules; the `rules` column names them. Columns:
   jvp        srcad's forward-mode derivative along all float arguments (tangents of ones),
              and its ratio to autograd's JVP (autograd.make_jvp, along the first float
              argument for both) where autograd has one, else to its VJP (marked *)
-  peak       the largest temporary of srcad's VJP call: tracemalloc's peak during the call,
-             less what is live before it and what it returns, over the bytes of the
-             sample's inputs and output (a sample of several rules keeps each rule's output
-             for the reverse sweep, as autograd does); `ag` is autograd's VJP alike, `jpeak`
-             srcad's JVP call (along all float arguments) alike, its inputs counting the
-             tangents. A row whose VJP or JVP peak
-             is above 1 (a temporary larger than the inputs and output) is flagged BIG.
+  peak       the whole VJP call's peak: tracemalloc's peak during the call, less what is
+             live before it and what it returns, over the bytes of the sample's inputs and
+             output; `ag` is autograd's VJP alike, `jpeak` srcad's JVP call (along all
+             float arguments) alike, its inputs counting the tangents. A sample of several
+             rules keeps each rule's output for the reverse sweep (as autograd does), so
+             this peak counts those primal values too: it compares srcad with autograd, it
+             does not judge a rule
+  tmp        the largest temporary of one statement of srcad's VJP (`jtmp`: of its JVP):
+             tracemalloc's peak while the statement runs, less what is live before and
+             after it (the statement's inputs, the primal values kept, the incoming
+             cotangent, the adjoint it returns) and 4 KiB of Python objects, over the bytes
+             of the arrays the statement names, or of the sample's inputs and output, or
+             of what the primal call itself holds at its peak, whichever is most. A
+             statement of a derivative is one rule's tangent or adjoint (or a few the code
+             generator fused), so this is the issue's "temporary larger than its inputs
+             and output", rule by rule. (Until 2026-12-01 the benchmark judged `peak`:
+             164 of 267 samples were over 1, nearly all because a sample of several
+             rules keeps every rule's output for the reverse sweep, which the sample's
+             inputs and output alone do not count; np_pad's 21x was its six padded
+             copies of x, each the input of a `** 2` adjoint.) A row whose tmp or jtmp
+             is above 1 is flagged BIG; `--lines` prints the statement.
              A sample that does not grow (under 64 KiB of inputs and output) is flagged
              `small` instead and not judged: its peak measures Python's own objects
              (frames, tuples, array headers of ~100 bytes), not array temporaries
@@ -44,7 +58,9 @@ logistic regression through np.dot(X, w) on a 20000 x 100 design matrix (its gra
 is the row `logreg`.
 """
 import argparse
+import ast
 import inspect
+import linecache
 import os
 import statistics
 import sys
@@ -68,6 +84,7 @@ from srcad import ir, lower, pipeline, rules  # noqa: E402
 LIMIT = 1.25
 TARGET = 100_000                      # entries of the largest argument, at most
 SMALL = 64 * 1024                     # bytes of inputs and output below which peaks are not judged
+SLACK = 4096                          # bytes of Python objects a statement may hold besides arrays
 PRIMAL_LIMIT = 0.002                  # seconds of one primal call: no more growth beyond
 DERIVATIVE_LIMIT = 0.05               # seconds of one autograd VJP: no more growth beyond
 
@@ -261,6 +278,112 @@ def peak_ratio(fn, args, out) -> float:
     return max(peak - nbytes(result), 0) / max(nbytes(args) + nbytes(out), 1)
 
 
+def _statement_lines(code) -> dict:
+    """line -> (statement id, the names it reads and writes) for the generated source of
+    `code` (linecache holds it); a compound statement's line names its header only."""
+    tree = ast.parse("".join(linecache.getlines(code.co_filename)))
+    out = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt) or isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(node, (ast.If, ast.While)):
+            parts, last = [node.test], node.test.end_lineno
+        elif isinstance(node, ast.For):
+            parts, last = [node.target, node.iter], node.iter.end_lineno
+        elif isinstance(node, (ast.With, ast.Try)):
+            parts, last = [], node.lineno
+        else:
+            parts, last = [node], node.end_lineno
+        names = {n.id for p in parts for n in ast.walk(p) if isinstance(n, ast.Name)}
+        for line in range(node.lineno, last + 1):
+            out[line] = (id(node), names)
+    return out
+
+
+def _owners(value, into: dict):
+    """The arrays `value` holds (a view counted as the array it views), by id."""
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            _owners(v, into)
+    elif isinstance(value, np.ndarray):
+        while isinstance(value.base, np.ndarray):
+            value = value.base
+        into[id(value)] = value.nbytes
+
+
+def _named(frame, names, into: dict):
+    """The arrays the `names` of a statement hold in `frame` (locals, else globals: a
+    module's constant array is an input too), by id."""
+    for n in names:
+        if n in frame.f_locals:
+            _owners(frame.f_locals[n], into)
+        elif n in frame.f_globals:
+            _owners(frame.f_globals[n], into)
+
+
+def statement_ratio(fn, func, floor: int) -> tuple:
+    """The largest temporary of one statement of the generated derivative `func` during
+    `fn()`: tracemalloc's peak while the statement runs, less what is live before and after
+    it (its inputs, the primal values kept, its incoming cotangent, the adjoint it makes)
+    and SLACK bytes of Python objects, over the bytes of the arrays the statement names (at least `floor`: the sample's inputs
+    and output, or what the primal call itself holds at its peak, if more). A statement is one rule's tangent or adjoint, or a few the code generator
+    fused, as written in the derivative's source. Returns (ratio, the statement's line)."""
+    code = func.__code__
+    lines = _statement_lines(code)
+    worst = [0.0, ""]
+    state = {}
+
+    def finish(frame):
+        if not state:
+            return
+        cur, peak = tracemalloc.get_traced_memory()
+        held = dict(state["held"])
+        _named(frame, state["names"], held)
+        temp = peak - max(state["cur"], cur) - SLACK
+        ratio = max(temp, 0) / max(sum(held.values()), floor, 1)
+        if ratio > worst[0]:
+            worst[:] = [ratio, linecache.getline(code.co_filename, state["line"]).strip()]
+        state.clear()
+
+    def local(frame, event, arg):
+        if event == "line":
+            stmt, names = lines.get(frame.f_lineno, (None, set()))
+            if state and state["stmt"] == stmt:
+                return local
+            finish(frame)
+            held = {}
+            _named(frame, names, held)
+            state.update(stmt=stmt, names=names, held=held, line=frame.f_lineno)
+            tracemalloc.reset_peak()
+            state["cur"] = tracemalloc.get_traced_memory()[0]
+        elif event == "return":
+            finish(frame)
+        return local
+
+    def tracer(frame, event, arg):
+        return local if frame.f_code.co_filename == code.co_filename else None
+    tracemalloc.start()
+    sys.settrace(tracer)
+    try:
+        fn()
+    finally:
+        sys.settrace(None)
+        tracemalloc.stop()
+    return tuple(worst)
+
+
+def primal_peak(fn) -> int:
+    """The bytes the primal call holds at its peak beyond what is live before it: its own
+    temporaries (np.tensordot(x, y, axes=(2, 1))[:, 0, 0, :] builds the 4-d product)."""
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
 def measure(name, f, twin, args, opts, positions=None):
     """A result row for one sample (derivatives with respect to `positions`, by default
     every float argument), or a reason it was left out."""
@@ -288,9 +411,14 @@ def measure(name, f, twin, args, opts, positions=None):
         except Exception as e:                   # (np.linalg.eig of a complex spectrum)
             return None, f"srcad raises {type(e).__name__} at this size"
         fns = {"vjp": lambda: rev(*args, g), "jvp": lambda: fwd(*args, *tangents)}
+        floor = max(nbytes(args) + nbytes(out), primal_peak(lambda: f(*args)))
         row = {"name": name, "rules": rule_names(f), "bytes": nbytes(args) + nbytes(out),
                "peak": peak_ratio(lambda: rev(*args, g), args, out),
-               "jpeak": peak_ratio(lambda: fwd(*args, *tangents), (args, tangents), out)}
+               "jpeak": peak_ratio(lambda: fwd(*args, *tangents), (args, tangents), out),
+               }
+        row["tmp"], row["tmp_line"] = statement_ratio(lambda: rev(*args, g), rev, floor)
+        row["jtmp"], row["jtmp_line"] = statement_ratio(lambda: fwd(*args, *tangents), fwd,
+                                                        floor + nbytes(tangents))
         if twin is None:
             row.update(round_robin(fns, opts.repeats, opts.budget))
             return row, None
@@ -342,6 +470,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="shorter timings")
     p.add_argument("--only", default="", help="comma-separated sample names")
+    p.add_argument("--lines", action="store_true",
+                   help="print the statement of each row's largest temporary (tmp, jtmp)")
     opts = p.parse_args(argv)
     opts.repeats, opts.budget = (3, 0.01) if opts.quick else (7, 0.05)
     try:
@@ -366,7 +496,7 @@ def main(argv=None):
         else:
             rows.append(row)
     print(f"{'sample':28} {'vjp':>9} {'autograd':>9} {'ratio':>6} {'jvp':>9} {'ratio':>6} "
-          f"{'peak':>5} {'ag':>5} {'jpeak':>5}  rules")
+          f"{'peak':>5} {'ag':>5} {'jpeak':>5} {'tmp':>5} {'jtmp':>5}  rules")
     slow, big, bigger, small = [], [], [], []
     for r in rows:
         ag = r.get("autograd")
@@ -383,32 +513,35 @@ def main(argv=None):
         if r["bytes"] < SMALL:
             flag += " small"
             small.append(r["name"])
-        elif max(r["peak"], r["jpeak"]) > 1.0:
+        elif max(r["tmp"], r["jtmp"]) > 1.0:
             flag += " BIG"
             big.append(r["name"])
             if ag_peak is not None and r["peak"] > ag_peak:
                 bigger.append(r["name"])
         agp = f"{ag_peak:5.2f}" if ag_peak is not None else "     "
         print(f"{r['name']:28} {fmt(r['vjp']):>9} {fmt(ag) if ag else r.get('note', 'n/a'):>9} "
-              f"{ratio:>6} {fmt(r['jvp']):>9} {jratio:>6} {r['peak']:5.2f} {agp} {r['jpeak']:5.2f}  "
+              f"{ratio:>6} {fmt(r['jvp']):>9} {jratio:>6} {r['peak']:5.2f} {agp} {r['jpeak']:5.2f} "
+              f"{r['tmp']:5.2f} {r['jtmp']:5.2f}  "
               f"{r['rules']}{flag}")
+        if opts.lines:
+            print(f"    tmp  {r['tmp_line'][:160]}\n    jtmp {r['jtmp_line'][:160]}")
     print(f"\n{len(slow)} of {sum(1 for r in rows if r.get('autograd'))} samples timed against "
           f"autograd are above {LIMIT}x: {', '.join(slow) or 'none'}")
     print(f"{len(big)} of {len(rows) - len(small)} samples hold a temporary larger than their "
           f"inputs and output: {', '.join(big) or 'none'}")
-    print(f"of which {len(bigger)} (of those autograd runs) hold more than autograd's VJP: "
-          f"{', '.join(bigger) or 'none'}")
+    print(f"of which {len(bigger)} (of those autograd runs) have a whole-call peak above "
+          f"autograd's VJP: {', '.join(bigger) or 'none'}")
     print(f"{len(small)} samples under {SMALL // 1024} KiB of inputs and output (they do not "
           f"grow) are not judged for memory: {', '.join(small) or 'none'}")
     if rows:
         worst_t = max((r for r in rows if r.get("autograd")), key=lambda r: r["vjp"] / r["autograd"],
                       default=None)
         worst_m = max((r for r in rows if r["bytes"] >= SMALL),
-                      key=lambda r: max(r["peak"], r["jpeak"]), default=rows[0])
+                      key=lambda r: max(r["tmp"], r["jtmp"]), default=rows[0])
         if worst_t is not None:
             print(f"worst time ratio: {worst_t['vjp'] / worst_t['autograd']:.2f} "
                   f"({worst_t['name']})")
-        print(f"worst memory ratio: {max(worst_m['peak'], worst_m['jpeak']):.2f} "
+        print(f"worst memory ratio: {max(worst_m['tmp'], worst_m['jtmp']):.2f} "
               f"({worst_m['name']})")
     if left_out:
         print("\nnot timed: " + "; ".join(f"{n} ({why})" for n, why in left_out))

@@ -981,11 +981,15 @@ def prod_others(x, axis=None):
     rest = [a for a in range(nd) if a not in axes]
     moved = np.transpose(x, rest + list(axes))
     flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
-    ones = np.ones(flat.shape[:-1] + (1,), dtype=_weight_dtype(x))
-    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
-    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
-    others = (left * right).reshape(moved.shape)
-    return np.transpose(others, np.argsort(rest + list(axes)))
+    dt = _weight_dtype(x)
+    left = np.empty(flat.shape, dtype=dt)      # the products before each entry, and after
+    left[..., :1] = 1.0
+    np.cumprod(flat[..., :-1], axis=-1, dtype=dt, out=left[..., 1:])
+    right = np.empty(flat.shape, dtype=dt)
+    right[..., -1:] = 1.0
+    np.cumprod(flat[..., :0:-1], axis=-1, dtype=dt, out=right[..., -2::-1])
+    left *= right
+    return np.transpose(left.reshape(moved.shape), np.argsort(rest + list(axes)))
 
 
 def _prod_divides(x, p) -> bool:
@@ -1002,7 +1006,11 @@ def prod_vjp(g, x, p, axis=None, keepdims=False):
     finite and nonzero), else by `prod_others` (exact at zeros)."""
     if _prod_divides(x, p):
         return unreduce(g * p, x, axis, keepdims) / x
-    return unreduce(g, x, axis, keepdims) * prod_others(x, axis)
+    spread, others = unreduce(g, x, axis, keepdims), prod_others(x, axis)
+    if np.result_type(spread, others) != others.dtype:
+        return spread * others
+    others *= spread                        # prod_others' result is this adjoint's own
+    return others
 
 
 def prod_jvp(t, x, p, axis=None, keepdims=False):
@@ -1576,29 +1584,20 @@ __all__ += ["pow_log", "inv_count", "recip_or_zero", "fmax_weight", "clip_weight
 # of np.tril), so second derivatives are built by reading this source. `g` is an output's
 # adjoint, `t` an input's tangent; a decomposition's adjoint `g` is a tuple with one
 # adjoint per output, an unused output's a zero array.
-def _masks(x, upper):
-    """(the triangle a routine reading one triangle of `x` reads, the same without the
-    diagonal, the identity), as constant arrays of x's dtype."""
-    n = np.shape(x)[-1]
-    dt = x.dtype
-    tri = np.tri(n, n, 0, dtype=dt)
-    strict = np.tri(n, n, -1, dtype=dt)
-    if upper:
-        return tri.T, strict.T, np.eye(n, dtype=dt)
-    return tri, strict, np.eye(n, dtype=dt)
-
-
 def _symmetric_from(t, upper):
-    """The symmetric matrix a routine reading only one triangle of `t` sees."""
-    tri, strict, eye = _masks(t, upper)
-    return t * tri + np.swapaxes(t * strict, -1, -2)
+    """The symmetric matrix a routine reading only one triangle of `t` sees (np.tril and
+    np.triu, not products with n x n masks)."""
+    if upper:
+        return np.triu(t) + np.swapaxes(np.triu(t, 1), -1, -2)
+    return np.tril(t) + np.swapaxes(np.tril(t, -1), -1, -2)
 
 
 def _on_triangle(g, upper):
     """The adjoint of `_symmetric_from(., upper)`: `g + g^T` on the strict triangle read,
     `g`'s diagonal, zero on the other triangle."""
-    tri, strict, eye = _masks(g, upper)
-    return (g + np.swapaxes(g, -1, -2)) * strict + g * eye
+    if upper:
+        return np.triu(g + np.swapaxes(np.tril(g, -1), -1, -2))
+    return np.tril(g + np.swapaxes(np.triu(g, 1), -1, -2))
 
 
 def _nonzero(g) -> bool:
@@ -1611,8 +1610,7 @@ def _nonzero(g) -> bool:
 def _gaps(w):
     """F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it: inf where eigenvalues repeat."""
     eye = np.eye(np.shape(w)[-1], dtype=w.dtype)
-    d = np.expand_dims(w, -2) - np.expand_dims(w, -1)
-    return (1.0 - eye) / (d + eye)
+    return 1.0 / (np.expand_dims(w, -2) - np.expand_dims(w, -1) + eye) - eye
 
 
 def _diag_part(c):
@@ -1633,10 +1631,10 @@ def eigh_vjp(g, out, UPLO="L"):
     w, v = out
     gw, gv = g
     vt = np.swapaxes(v, -1, -2)
-    inner = np.expand_dims(gw, -2) * v @ vt
+    left = np.expand_dims(gw, -2) * v                 # v diag(w_bar)
     if _nonzero(gv):
-        inner = inner + v @ (_gaps(w) * (vt @ gv)) @ vt
-    return _on_triangle(inner, UPLO != "L")
+        left = left + v @ (_gaps(w) * (vt @ gv))
+    return _on_triangle(left @ vt, UPLO != "L")
 
 
 def eigvalsh_jvp(t, a, UPLO="L"):
@@ -1646,15 +1644,19 @@ def eigvalsh_jvp(t, a, UPLO="L"):
 
 
 def eigvalsh_vjp(g, a, UPLO="L"):
-    """The adjoint of `np.linalg.eigvalsh(a, UPLO)`: v diag(g) v^T on the triangle read."""
-    v = np.linalg.eigh(a, UPLO)[1]
-    return _on_triangle(np.expand_dims(g, -2) * v @ np.swapaxes(v, -1, -2), UPLO != "L")
+    """The adjoint of `np.linalg.eigvalsh(a, UPLO)`: v diag(g) v^T on the triangle read (v
+    freed before the triangle is taken)."""
+    return _on_triangle(_weighted_gram(np.linalg.eigh(a, UPLO)[1], g), UPLO != "L")
+
+
+def _weighted_gram(v, g):
+    """v diag(g) v^T."""
+    return np.expand_dims(g, -2) * v @ np.swapaxes(v, -1, -2)
 
 
 def _phi(x):
     """The lower triangle of `x` with half its diagonal."""
-    tri, strict, eye = _masks(x, False)
-    return x * tri - 0.5 * (x * eye)
+    return 0.5 * (np.tril(x) + np.tril(x, -1))
 
 
 def cholesky_jvp(t, out, upper=False):
@@ -1671,12 +1673,13 @@ def cholesky_vjp(g, out, upper=False):
     (Murray 2016): l^-T phi(l^T l_bar) l^-1, l_bar the adjoint's lower triangle."""
     l = np.swapaxes(out, -1, -2) if upper else out
     lt = np.swapaxes(l, -1, -2)
-    tri, strict, eye = _masks(l, False)
-    lbar = (np.swapaxes(g, -1, -2) if upper else g) * tri
-    p = _phi(lt @ lbar)
-    s = np.linalg.solve(lt, np.swapaxes(np.linalg.solve(lt, np.swapaxes(p, -1, -2)), -1, -2))
-    return _on_triangle(s, upper)
+    p = _phi(lt @ np.tril(np.swapaxes(g, -1, -2) if upper else g))
+    return _on_triangle(_sandwich_solve(lt, p), upper)
 
+
+def _sandwich_solve(lt, p):
+    """lt^-1 p lt^-T (each temporary freed as the next is made)."""
+    return np.linalg.solve(lt, np.swapaxes(np.linalg.solve(lt, np.swapaxes(p, -1, -2)), -1, -2))
 
 
 def _nan_like(x):
@@ -1763,8 +1766,7 @@ def svd_vjp(g, a, out, full_matrices=True, compute_uv=True):
 
 def _copyltu(m):
     """`m`'s lower triangle mirrored onto its upper one."""
-    tri, strict, eye = _masks(m, False)
-    return m * tri + np.swapaxes(m * strict, -1, -2)
+    return _symmetric_from(m, False)
 
 
 def _right_solve(b, r):
@@ -1776,8 +1778,7 @@ def _qr_square_jvp(t, q, r):
     """(dq, dr) of a = q r, q (m, n) with orthonormal columns, r (n, n), m >= n."""
     dx = _right_solve(t, r)
     qt = np.swapaxes(q, -1, -2) @ dx
-    tri, strict, eye = _masks(qt, False)
-    low = qt * strict
+    low = np.tril(qt, -1)
     do = low - np.swapaxes(low, -1, -2)
     return q @ (do - qt) + dx, (qt - do) @ r
 
@@ -1851,13 +1852,22 @@ def _pinv_tall_jvp(t, a, p):
 
 
 def _pinv_tall_vjp(g, a, p):
-    """The adjoint of P = pinv(a) for m >= n (the transpose of `_pinv_tall_jvp`)."""
-    pa = p @ a
+    """The adjoint of P = pinv(a) for m >= n (the transpose of `_pinv_tall_jvp`): each
+    (m, n) term made in its own helper, so its temporaries go when it returns."""
     pt = np.swapaxes(p, -1, -2)
     gt = np.swapaxes(g, -1, -2)
-    y = gt @ (p @ pt)
-    w = pt @ (p @ gt)
-    return -(pt @ (g @ pt)) + y - a @ (p @ y) + w - w @ pa
+    return _minus_a_p(gt @ (p @ pt), a, p) + _minus_p_a(pt @ (p @ gt), p, a) - \
+        pt @ (g @ pt)
+
+
+def _minus_a_p(y, a, p):
+    """y - a (p y)."""
+    return y - a @ (p @ y)
+
+
+def _minus_p_a(w, p, a):
+    """w - w (p a)."""
+    return w - w @ (p @ a)
 
 
 def pinv_jvp(t, a, out):
@@ -2121,9 +2131,11 @@ def _fit(t, length, axis):
     if m > length:
         return np.take(t, np.arange(length), axis=axis)
     if m < length:
-        pad = list(t.shape)
-        pad[axis] = length - m
-        return np.concatenate([t, np.zeros(pad, dtype=t.dtype)], axis=axis)
+        shape = list(t.shape)
+        shape[axis] = length
+        out = np.zeros(shape, dtype=t.dtype)
+        out[(slice(None),) * (axis % t.ndim) + (slice(0, m),)] = t
+        return out
     return t
 
 
@@ -2157,9 +2169,12 @@ def fft_vjp(g, x, func, n=None, axes=None, norm=None):
     """The adjoint of `np.fft.<func>(x, n, axes, norm)`: each 1-d transform's transpose in
     reverse order (fft's and ifft's matrices are symmetric; rfft's and irfft's transposes
     are irfft and rfft of the conjugate, weighted by how the half spectrum stands for the
-    full one), cut or padded back to x's shape, real when x is."""
+    full one), cut or padded back to x's shape, real when x is (the real part taken before
+    the last padding: no complex array of x's shape)."""
     g = np.asarray(g)
-    for kind, size, axis, length in reversed(_fft_plan(func, np.shape(x), n, axes)):
+    plan = _fft_plan(func, np.shape(x), n, axes)
+    real = not np.iscomplexobj(x)
+    for k, (kind, size, axis, length) in enumerate(reversed(plan)):
         if kind == "fft":
             g = np.fft.fft(g, size, axis, norm)
         elif kind == "ifft":
@@ -2172,8 +2187,11 @@ def fft_vjp(g, x, func, n=None, axes=None, norm=None):
             g = np.fft.rfft(np.real(g), size, axis, _SWAP_NORM[norm])
             np.conjugate(g, out=g)
             g *= _half_weights(size, axis, g, 2.0)
-        g = _fit(g, length, axis)
-    return real_like(g, x)
+        if real and k == len(plan) - 1 and np.iscomplexobj(g):
+            g = np.ascontiguousarray(_fit(np.real(g), length, axis))
+        else:
+            g = _fit(g, length, axis)
+    return g
 
 
 __all__ += ["abs_jvp", "abs_vjp", "abs_slope_jvp", "abs_slope_d2", "real_part", "real_like",

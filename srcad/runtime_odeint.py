@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["odeint_call", "odeint_vjp", "odeint_jvp", "odeint_vjp_jvp", "odeint_jvp_jvp"]
+__all__ = ["odeint_call", "odeint_vjp", "odeint_jvp", "odeint_vjp_jvp", "odeint_jvp_jvp",
+           "odeint_vjp_vjp"]
 
 
 class Dynamics:
@@ -384,3 +385,105 @@ def odeint_jvp_jvp(dyn, sol, y0, t, args, captured, y0_dot, t_dot, args_dot, cap
         fi, fi_e = f_and_e(i)
         out_e[i] = out_e[i] + fi_e * tt_dot[i] + fi * tt_dot_e[i]
     return out_e
+
+
+# Reverse mode over odeint's adjoint (a grad of a grad): odeint_vjp's steps replayed
+# forwards to keep each backward solve's start and end, then run back, each solve of the
+# adjoint system differentiated by odeint_vjp of that system (srcad's reverse derivative of
+# the generated function: reverse over the dynamics' VJP), each f(y_i, t_i) . g_i term by
+# the dynamics' own VJP.
+
+def _part(ct, k):
+    """Item k of the cotangent of a tuple (0.0, a zero of any structure, stays 0.0)."""
+    return 0.0 if isinstance(ct, float) else ct[k]
+
+
+def _dense(ct, shape):
+    """A cotangent (0.0: none) as a float array of `shape`."""
+    return np.broadcast_to(np.asarray(ct, dtype=float), shape).astype(float)
+
+
+def odeint_vjp_vjp(ct, g, sol, dyn, y0, t, args, captured, rtol=None, atol=None,
+                   mxstep=0, hmax=0.0, h0=0.0, hmin=0.0, tcrit=None):
+    """The adjoints (g, sol, y0, t, args, captured) of odeint_vjp(g, sol, dyn, y0, t, args,
+    captured) for its cotangent `ct` (item by item: y0's, t's, args', captured's
+    adjoints); y0 gives only the result's shape (its adjoint is zero)."""
+    opts = _opts(rtol, atol, mxstep, hmax, h0, hmin, tcrit)
+    gb = np.broadcast_to(np.asarray(g, dtype=float), np.shape(sol))
+    tt = np.asarray(t, dtype=float)
+    n, d = sol.shape
+    params = _params(dyn, args, captured)
+    full, iy, it, _, _ = dyn.full(sol[0], tt[0], args, captured)
+    floats = tuple(p for p, _, _ in params)
+    shapes = [np.shape(_item(args, captured, w, k)) for _, w, k in params]
+    sizes = tuple(int(np.prod(shape)) for shape in shapes)
+    npar = sum(sizes)
+    aug, others = _augmented(dyn, "adjoint", full, iy, it, floats, d, sizes)
+    aug_args = tuple(full[j] for j in others)
+    df = _derivative(dyn, "reverse", full, (iy, it) + floats)
+
+    def f_vjp(i, cot):
+        """f(y_i, t_i) and the adjoints (y, t, the float parameters flat) of f . cot."""
+        value, grads = df(*dyn.full(sol[i], tt[i], args, captured)[0], cot)
+        flat = [_flat(gp, shape) for gp, shape in zip(grads[2:], shapes)]
+        return (np.ravel(value), _flat(grads[0], (d,)), float(np.sum(grads[1])),
+                np.concatenate(flat) if flat else np.zeros(0))
+
+    # the forward replay: each backward solve's start state and result
+    a, pbar = np.zeros(d), np.zeros(npar)
+    steps = []
+    for i in range(n - 1, 0, -1):
+        a = a + gb[i]
+        state = np.concatenate([sol[i], a, pbar])
+        pair = np.array([tt[i], tt[i - 1]])
+        out2 = odeint_call(aug, state, pair, aug_args, (), **opts)
+        steps.append((i, state, pair, out2))
+        a, pbar = out2[1, d:2 * d], out2[1, 2 * d:]
+    # the cotangents of the results
+    ct_y0, ct_t = _part(ct, 0), _part(ct, 1)
+    ct_args, ct_cap = _part(ct, 2), _part(ct, 3)
+    ct_tbar = _dense(ct_t, tt.shape)
+    ca = np.ravel(_dense(ct_y0, np.shape(y0)))
+    g_bar = np.zeros((n, d))
+    g_bar[0] = ca
+    cp = np.concatenate([np.ravel(_dense(_part(ct_args if w == 0 else ct_cap, k), shape))
+                         for (_, w, k), shape in zip(params, shapes)]) if params else \
+        np.zeros(0)
+    sol_bar, t_bar, p_bar = np.zeros((n, d)), np.zeros(n), np.zeros(npar)
+    # tbar[0] = -(f(y_0, t_0) . a)
+    f0, gy, gt, gp = f_vjp(0, np.reshape(-ct_tbar[0] * a, np.shape(sol[0])))
+    ca = ca - ct_tbar[0] * f0
+    sol_bar[0] += gy
+    t_bar[0] += gt
+    p_bar += gp
+    where = {j: k for k, j in enumerate(others)}
+    for i, state, pair, out2 in reversed(steps):
+        g2 = np.zeros(out2.shape)
+        g2[1, d:2 * d], g2[1, 2 * d:] = ca, cp
+        s_bar, pair_bar, q_bar, _ = odeint_vjp(g2, out2, aug, state, pair, aug_args, (),
+                                               **opts)
+        s_bar = np.ravel(s_bar)
+        sol_bar[i] += s_bar[:d]
+        ca, cp = s_bar[d:2 * d], s_bar[2 * d:]
+        t_bar[i] += pair_bar[0]
+        t_bar[i - 1] += pair_bar[1]
+        at = 0
+        for (pos, _, _), size in zip(params, sizes):
+            p_bar[at:at + size] += _flat(q_bar[where[pos]], (size,))
+            at += size
+        # a = a + g[i]; tbar[i] = f(y_i, t_i) . g[i]
+        fi, gy, gt, gp = f_vjp(i, np.reshape(ct_tbar[i] * gb[i], np.shape(sol[i])))
+        g_bar[i] = ca + ct_tbar[i] * fi
+        sol_bar[i] += gy
+        t_bar[i] += gt
+        p_bar += gp
+    args_bar, cap_bar = [0.0] * len(args), [0.0] * len(captured)
+    at = 0
+    for (_, which, k), size in zip(params, sizes):
+        (args_bar if which == 0 else cap_bar)[k] = _like(p_bar[at:at + size],
+                                                         _item(args, captured, which, k))
+        at += size
+    from .runtime import unbroadcast
+    return (unbroadcast(g_bar, g), _like(sol_bar, sol), _zero_or(0.0, y0), _like(t_bar, t),
+            tuple(args_bar), tuple(cap_bar))
+

@@ -341,10 +341,23 @@ def _conv_embed(g, x, y, mode):
     return big
 
 
+def _conv_valid_vjp(g, a, b):
+    """The adjoint with respect to `a` of convolve(a, b, 'valid'), with no array of the full
+    result's shape: g convolved in full with b flipped where a is the larger input, else b
+    flipped convolved with g, valid (convolution commutes: either input may be `a`)."""
+    import scipy.signal
+    g = np.broadcast_to(g, _conv_shapes(a, b, "valid")[1])
+    if all(p >= q for p, q in zip(np.shape(a), np.shape(b))):
+        return scipy.signal.convolve(g, np.flip(b), "full")
+    return scipy.signal.convolve(np.flip(b), g, "valid")
+
+
 def conv_vjp1(g, x, y, mode="full"):
     """The adjoint of scipy.signal.convolve(x, y, mode) with respect to x: the full
     adjoint correlated with y (bilinear in g and y; x gives only its shape)."""
     import scipy.signal
+    if mode == "valid":
+        return _conv_valid_vjp(g, x, y)
     return scipy.signal.convolve(_conv_embed(g, x, y, mode), np.flip(y), "valid")
 
 
@@ -352,6 +365,8 @@ def conv_vjp2(g, x, y, mode="full"):
     """The adjoint of scipy.signal.convolve(x, y, mode) with respect to y (bilinear in g
     and x; y gives only its shape)."""
     import scipy.signal
+    if mode == "valid":
+        return _conv_valid_vjp(g, y, x)
     return scipy.signal.convolve(_conv_embed(g, x, y, mode), np.flip(x), "valid")
 
 
@@ -365,3 +380,26 @@ def sylvester_adjoints(g, a, b, x):
 
 
 __all__ += ["sylvester_adjoints"]
+
+
+def sqrtm_sylvester(s, q):
+    """x with s x + x s = q (sqrtm's tangent and adjoint, s its result or that transposed)
+    from one Schur form of s: solve_sylvester(s, s, q) computes two, of s and of s^T."""
+    import scipy.linalg
+    t, z = scipy.linalg.schur(s, output="complex" if np.iscomplexobj(s) else "real")
+    f = np.conj(z.T) @ q @ z
+    trsyl, = scipy.linalg.get_lapack_funcs(("trsyl",), (t, f))
+    y, scale, info = trsyl(t, t, f)
+    if info < 0:
+        raise np.linalg.LinAlgError(f"trsyl: illegal value in argument {-info}")
+    return z @ (y / scale) @ np.conj(z.T)
+
+
+def sqrtm_sylvester_adjoints(g, s, x):
+    """Adjoints of x = sqrtm_sylvester(s, q) for (s, q): y, the solve of the transposed
+    equation with g, once for both: (-(y x^T + x^T y), y)."""
+    y = sqrtm_sylvester(s.T, g)
+    return -(y @ x.T + x.T @ y), y
+
+
+__all__ += ["sqrtm_sylvester", "sqrtm_sylvester_adjoints"]

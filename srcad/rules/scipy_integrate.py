@@ -10,11 +10,14 @@ sensitivity equations with y, one JVP of func per step. Both solves are odeint's
 call's rtol, atol, mxstep, hmax, h0, hmin and tcrit; tfirst=True is taken. The derivatives
 are those of the exact solution, to the solver's tolerance (not of odeint's own steps).
 Dfun, full_output and the other options are refused at the user's line. Second derivatives
-are forward mode over either derivative (srcad.hessian is forward over reverse): the
-augmented systems odeint_vjp and odeint_jvp solve are written as functions srcad reads,
-so their tangents are odeint's tangents again (runtime_odeint.odeint_vjp_jvp,
-odeint_jvp_jvp), over srcad's forward derivative of the dynamics' VJP or JVP. Reverse mode
-over odeint's derivative (a grad of a grad) is refused at the odeint call's line.
+are forward mode over either derivative (srcad.hessian is forward over reverse) or reverse
+mode over the adjoint (a grad of a grad): the augmented systems odeint_vjp and odeint_jvp
+solve are written as functions srcad reads, so their tangents are odeint's tangents again
+(runtime_odeint.odeint_vjp_jvp, odeint_jvp_jvp), over srcad's forward derivative of the
+dynamics' VJP or JVP, and the adjoint's adjoint is odeint's adjoint again
+(runtime_odeint.odeint_vjp_vjp), over srcad's reverse derivative of the dynamics' VJP.
+Reverse mode over odeint's tangent (a grad of a function calling srcad.jvp) is refused at
+the odeint call's line.
 """
 import dataclasses
 
@@ -46,7 +49,7 @@ ODEINT_CALL = defrule(
 
 
 class _Refusal:
-    """The error of reverse mode over odeint's derivatives, at the odeint call's own line."""
+    """The error of reverse mode over odeint's tangent, at the odeint call's own line."""
 
     def __init__(self, site):
         self.site = site
@@ -54,8 +57,9 @@ class _Refusal:
     def __call__(self):
         return UnsupportedSyntaxError(
             "scipy.integrate.odeint's second derivatives are built in forward mode over its "
-            "derivative (srcad.hessian, a jacfwd or jvp of srcad.grad or srcad.jvp); srcad "
-            "builds no reverse derivative of odeint's derivative (a grad of a grad)",
+            "derivative (srcad.hessian, a jacfwd or jvp of srcad.grad or srcad.jvp) or in "
+            "reverse mode over its adjoint (a grad of a grad); srcad builds no reverse "
+            "derivative of odeint's tangent (a grad of srcad.jvp)",
             *self.site)
 
 
@@ -73,15 +77,18 @@ def _jvp_jvp(dots) -> str:
 
 
 # odeint_vjp and odeint_jvp, which odeint's derivatives call: their tangents are forward
-# mode's second derivatives (runtime_odeint.odeint_vjp_jvp, odeint_jvp_jvp); odeint_vjp
-# reads y0 for its shape only (its tangent is passed on and not read). The parameters are
+# mode's second derivatives (runtime_odeint.odeint_vjp_jvp, odeint_jvp_jvp), odeint_vjp's
+# adjoints reverse mode's (runtime_odeint.odeint_vjp_vjp); odeint_vjp reads y0 for its
+# shape only (its tangent is passed on and not read, its adjoint is zero). The parameters are
 # named apart from the templates' `out` (the derivative's result) and `<p>_dot` (p's
 # tangent): odeint_jvp's tangent arguments are dy0, dt, dargs, dcaptured here.
 _VJP_RULE = defrule(
     runtime_odeint.odeint_vjp, "g, sol, dyn, y0, t, args, captured, " + _OPTS,
     name="odeint_vjp", kind=ANY,
     jvp_shared=_vjp_jvp([f"{q}_dot" for q in _VJP_DIFF]),
-    jvp={p: _vjp_jvp([f"{q}_dot" if q == p else "0.0" for q in _VJP_DIFF]) for p in _VJP_DIFF})
+    jvp={p: _vjp_jvp([f"{q}_dot" if q == p else "0.0" for q in _VJP_DIFF]) for p in _VJP_DIFF},
+    vjp_shared=f"odeint_vjp_vjp(out_bar, g, sol, dyn, y0, t, args, captured, {_PASS})",
+    vjp={p: f"SHARED[{k}]" for k, p in enumerate(_VJP_DIFF)})
 _JVP_RULE = defrule(
     runtime_odeint.odeint_jvp, "dyn, sol, y0, t, args, captured, dy0, dt, dargs, dcaptured, "
     + _OPTS, name="odeint_jvp", kind=ANY,
@@ -91,24 +98,46 @@ _JVP_RULE = defrule(
 
 class OdeintDerivative(FunctionRule):
     """odeint_vjp and odeint_jvp met where srcad differentiates odeint's derivative (a
-    second derivative): each call is one of its rule, which has tangents only, refused in
-    reverse mode where a derivative flows into it, at the user's odeint call."""
+    second derivative): each call is one of its rule; odeint_jvp's has tangents only,
+    refused in reverse mode where a derivative flows into it, at the user's odeint call."""
 
     def __init__(self, rule, **kw):
         super().__init__(**kw)
         self.rule = rule
 
     def lower_call(self, low, args, kwargs, node, dest, text):
-        at = self.params.index(("dyn", _REQUIRED))
-        site = (low.p.filename, low.line)
-        if at < len(args) and isinstance(args[at], ir.Name):
-            try:
-                obj = low.p.resolve(args[at].id)
-            except KeyError:
-                obj = None
-            if isinstance(obj, runtime_odeint.Dynamics):
-                site = obj.site
-        return low.call_prim(_at_site(self.rule, site), args, kwargs, dest=dest)
+        return low.call_prim(_at_site(self.rule, _site(self, low, args)), args, kwargs,
+                             dest=dest)
+
+
+def _site(rule, low, args) -> tuple:
+    """(filename, line) of the user's odeint call whose dynamics the call of `rule` (one of
+    odeint's derivatives) reads, else the call's own."""
+    at = rule.params.index(("dyn", _REQUIRED))
+    if at < len(args) and isinstance(args[at], ir.Name):
+        try:
+            obj = low.p.resolve(args[at].id)
+        except KeyError:
+            obj = None
+        if isinstance(obj, runtime_odeint.Dynamics):
+            return obj.site
+    return (low.p.filename, low.line)
+
+
+class OdeintThirdOrder(FunctionRule):
+    """odeint_vjp_vjp met where srcad differentiates a second derivative through odeint: a
+    call with no derivative, refused in either mode where a derivative flows into it, at
+    the user's odeint call (srcad builds odeint's derivatives to second order)."""
+
+    def lower_call(self, low, args, kwargs, node, dest, text):
+        site = _site(self, low, args)
+
+        def error(message, filename, line):
+            return UnsupportedSyntaxError(message, *site)
+        prim = low.opaque(runtime_odeint.odeint_vjp_vjp, "odeint_vjp_vjp",
+                          "scipy.integrate.odeint's derivatives are built to second order; "
+                          "srcad builds no derivative of a grad of a grad through it", error=error)
+        return low.call_prim(prim, args, kwargs, dest=dest)
 
 
 _SITED: dict = {}
@@ -116,7 +145,9 @@ _SITED: dict = {}
 
 def _at_site(rule, site):
     """`rule` with the reverse-mode refusal of the odeint call at `site` (one per site,
-    the same in every build)."""
+    the same in every build); a rule with adjoints (odeint_vjp's) is itself."""
+    if rule.vjp:
+        return rule
     key = (id(rule), site)
     if key not in _SITED:
         _SITED[key] = dataclasses.replace(rule, reverse_error=_Refusal(site))
@@ -126,6 +157,11 @@ def _at_site(rule, site):
 for _rule in (_VJP_RULE, _JVP_RULE):
     _TABLE[_rule.key] = OdeintDerivative(_rule, key=_rule.key, params=_rule.params,
                                          name=_rule.name, kind=ANY)
+
+
+_TABLE[runtime_odeint.odeint_vjp_vjp] = OdeintThirdOrder(
+    key=runtime_odeint.odeint_vjp_vjp, name="odeint_vjp_vjp", kind=ANY, params=_parse_params(
+        "ct, g, sol, dyn, y0, t, args, captured, " + _OPTS))
 
 
 class Odeint(FunctionRule):

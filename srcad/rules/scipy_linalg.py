@@ -24,6 +24,7 @@ helpers are differentiated by reading their source, which uses np.tril).
 """
 import scipy.linalg as sl
 
+from .. import runtime_scipy
 from . import ANY, defrule
 
 defrule(sl.cholesky, "a, lower=False, overwrite_a=False, check_finite=True",
@@ -58,9 +59,15 @@ defrule(sl.expm, "a", name="scipy.linalg.expm", kind=ANY,
         jvp="cast_tangent(scipy.linalg.expm_frechet(a, a_dot, compute_expm=False), out)",
         vjp="cast_tangent(scipy.linalg.expm_frechet(a.T, out_bar, compute_expm=False), a)")
 # sqrtm: out d + d out = da, a Sylvester equation for d; its transpose for the adjoint
+# (sqrtm_sylvester: one Schur form of out, where solve_sylvester(out, out, .) makes two)
 defrule(sl.sqrtm, "a, disp=True, blocksize=64", name="scipy.linalg.sqrtm", kind=ANY,
-        jvp="scipy.linalg.solve_sylvester(out, out, a_dot)",
-        vjp="scipy.linalg.solve_sylvester(out.T, out.T, out_bar)")
+        jvp="sqrtm_sylvester(out, a_dot)", vjp="sqrtm_sylvester(out.T, out_bar)")
+# sqrtm_sylvester(s, q): s x + x s = q; s dx + dx s = dq - ds x - x ds
+defrule(runtime_scipy.sqrtm_sylvester, "s, q", name="sqrtm_sylvester", kind=ANY,
+        jvp={"s": "sqrtm_sylvester(s, -(s_dot @ out + out @ s_dot))",
+             "q": "sqrtm_sylvester(s, q_dot)"},
+        vjp_shared="sqrtm_sylvester_adjoints(out_bar, s, out)",
+        vjp={"s": "SHARED[0]", "q": "SHARED[1]"})
 # solve_sylvester: a x + x b = q; a dx + dx b = dq - da x - x db; q_bar solves the
 # transposed equation, a_bar = -q_bar x^T, b_bar = -x^T q_bar
 defrule(sl.solve_sylvester, "a, b, q", name="scipy.linalg.solve_sylvester", kind=ANY,

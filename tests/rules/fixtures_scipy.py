@@ -19,7 +19,10 @@ UNREACHABLE = {"lead_axis": "called only by generated code (dirichlet's derivati
                "keep_axes": "called only by generated code (logsumexp's derivative)",
                "scipy.integrate.odeint": "lowered to odeint_call (the sample si_odeint calls)",
                "odeint_vjp": "called only by generated code (odeint's adjoint)",
-               "odeint_jvp": "called only by generated code (odeint's tangent)"}
+               "odeint_jvp": "called only by generated code (odeint's tangent)",
+               "odeint_vjp_vjp": "called only by generated code (reverse over odeint's "
+                                 "adjoint)",
+               "sqrtm_sylvester": "called only by generated code (sqrtm's derivatives)"}
 
 
 sample, lacks, _ = registrars(SAMPLES, AUTOGRAD_LACKS, {})
