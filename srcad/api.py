@@ -387,7 +387,7 @@ def _make_transform(f, wrt, with_value, kind, backend="python", checkpoint=None)
             d = pipeline.get(f, "reverse", positions, kinds2, single, True, backend=backend,
                              checkpoint=checkpoint)
         df = _func(d)
-        if any(kinds2[i] == SEQ for i in positions):
+        if any(kinds2[i] == SEQ or isinstance(kinds2[i], funcs.ObjArg) for i in positions):
             df = _public_grads(df, positions, single, with_value or checked)
         return args2, kinds2, (df, d.valid, checked, _scalar_inside(f, kinds2))
 

@@ -95,6 +95,8 @@ class Parsed:
     chains: dict = field(default_factory=dict)    # (name, attrs) -> what it resolved to
     bound: str | None = None          # a bound method's first parameter, now a constant
     statics: dict = field(default_factory=dict)   # parameter -> the function it is given
+    members: dict = field(default_factory=dict)   # (class, attr) -> what an argument's
+    #                                               method or property resolved to
 
     def lineno(self, node) -> int:
         return getattr(node, "lineno", 1) + self.line_offset

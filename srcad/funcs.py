@@ -325,3 +325,102 @@ def jacobian_helper(kind: str, wrt: int, nargs: int):
     GENERATED[fcode] = text
     _JACOBIANS[key] = func
     return func
+
+
+class ObjArg:
+    """The kind of an argument that is an object of a class (a dataclass, a NamedTuple,
+    an instance of the user's class): a container whose class is part of the cache key,
+    so the lowering resolves `obj.method(...)`, `obj(...)` and `obj.prop` on it."""
+    __slots__ = ("cls",)
+
+    def __init__(self, cls):
+        self.cls = cls
+
+    def __eq__(self, other):
+        return isinstance(other, ObjArg) and other.cls is self.cls
+
+    def __hash__(self):
+        return hash(("obj", id(self.cls)))
+
+    def __repr__(self):
+        return f"obj:{self.cls.__qualname__}"
+
+
+def member(cls, attr):
+    """What `obj.attr` of an instance of `cls` runs that srcad can read the source of, as
+    (kind, function): ("method", f) for a def (called with obj first), ("static", f) for a
+    staticmethod, ("property", fget); None for a field, or what is no Python function."""
+    if attr in ("__init__", "__new__"):
+        return None
+    for klass in cls.__mro__:
+        if attr in vars(klass):
+            found = vars(klass)[attr]
+            break
+    else:
+        return None
+    if isinstance(found, types.FunctionType):
+        return "method", found
+    if isinstance(found, staticmethod) and isinstance(found.__func__, types.FunctionType):
+        return "static", found.__func__
+    if isinstance(found, property) and isinstance(found.fget, types.FunctionType):
+        return "property", found.fget
+    return None
+
+
+def classes_of(func) -> dict:
+    """The parameters of a method copy (`for_class`) known to hold an instance of a class."""
+    return vars(func).get("__srcad_classes__", {}) if isinstance(func, types.FunctionType) \
+        else {}
+
+
+def for_class(func, cls):
+    """`func`, a method found on `cls` (or a base), as a function of its own whose first
+    parameter is known to hold an instance of `cls`, so `self.helper(...)`, `self(...)` and
+    `self.prop` inside resolve on `cls` (a subclass may override them)."""
+    code = func.__code__
+    first = code.co_varnames[0] if code.co_argcount else None
+    if first is None:
+        from .frontend import parse
+        parsed = parse(func)
+        raise UnsupportedSyntaxError(f"{func.__qualname__} has no parameter for its object",
+                                     parsed.filename, parsed.lineno(parsed.tree))
+    return for_classes(func, {first: cls})
+
+
+def for_classes(func, classes: dict):
+    """`func` (or the function a copy of it copies) as a copy whose parameters named in
+    `classes` are known to hold instances of those classes (with what `func` knew): the
+    same signature and defaults; memoised per code and classes. `func` itself when that
+    adds nothing."""
+    known = classes_of(func)
+    merged = {**known, **classes}
+    if merged == known:
+        return func
+    func = vars(func).get("__srcad_original__", func)
+    key = ("class", func, func.__code__, func.__defaults__, func.__kwdefaults__,
+           tuple(sorted(merged.items(), key=lambda item: item[0])))
+    found = _SPECS.get(key)
+    if found is not None:
+        return found
+    from .frontend import parse
+    parsed = parse(func)
+    args = copy_args(parsed.tree.args)
+    new = _rebuilt(func, parsed, [ast.unparse(gast.gast_to_ast(args))], [], {})
+    new.__defaults__, new.__kwdefaults__ = func.__defaults__, func.__kwdefaults__
+    new.__srcad_classes__ = merged
+    new.__srcad_original__ = func
+    _SPECS[key] = new
+    return new
+
+
+def copy_args(args):
+    """A function's parameters without their defaults and annotations (the copy gets the
+    original's default values, evaluated once, where the def evaluated them)."""
+    def bare(a):
+        return gast.Name(id=a.id, ctx=gast.Param(), annotation=None, type_comment=None)
+    return gast.arguments(posonlyargs=[bare(a) for a in args.posonlyargs],
+                          args=[bare(a) for a in args.args],
+                          vararg=bare(args.vararg) if args.vararg else None,
+                          kwonlyargs=[bare(a) for a in args.kwonlyargs],
+                          kw_defaults=[None] * len(args.kwonlyargs),
+                          kwarg=bare(args.kwarg) if args.kwarg else None, defaults=[])

@@ -159,7 +159,10 @@ def lower(parsed: Parsed, kinds=()) -> ir.Function:
     """Lower a parsed function to SSA form; `kinds`, its arguments' (a parameter called
     with a list or tuple makes `p + q` a concatenation, not arithmetic)."""
     low = _Lowerer(parsed)
-    low.seq_names |= {p for p, k in zip(low.params, kinds) if k == "seq"}
+    low.seq_names |= {p for p, k in zip(low.params, kinds)
+                      if k == "seq" or isinstance(k, funcs.ObjArg)}
+    low.classes.update({p: k.cls for p, k in zip(low.params, kinds)
+                        if isinstance(k, funcs.ObjArg)})
     return low.run()
 
 
@@ -184,6 +187,8 @@ class _Lowerer:
         self.seq_names: set = set()      # SSA names a list- or tuple-making operation assigns
         self.seq_len: dict = {}          # SSA name -> the length of the display it holds
         self.dict_keys: dict = {}        # SSA name -> the constant keys of the dict it holds
+        # SSA name -> the class of the object it holds (an argument's, a method's self)
+        self.classes: dict = dict(funcs.classes_of(parsed.func))
         for p, obj in parsed.statics.items():
             self.funcvals[p] = FuncVal(obj, label=p, root=ir.Name(p))
         self.body: list = []
@@ -276,6 +281,7 @@ class _Lowerer:
             self.seq_names.discard(t)
             self.seq_len.pop(t, None)
             self.dict_keys.pop(t, None)
+            self.classes.pop(t, None)
         if isinstance(s, ir.Assign) and isinstance(s.target, str) and \
                 isinstance(s.value, ir.Name) and s.value.id in self.seq_names:
             self.seq_names.add(s.target)           # a copy of a list or tuple
@@ -284,6 +290,9 @@ class _Lowerer:
         if isinstance(s, ir.Assign) and isinstance(s.target, str) and \
                 isinstance(s.value, ir.Name) and s.value.id in self.dict_keys:
             self.dict_keys[s.target] = self.dict_keys[s.value.id]
+        if isinstance(s, ir.Assign) and isinstance(s.target, str) and \
+                isinstance(s.value, ir.Name) and s.value.id in self.classes:
+            self.classes[s.target] = self.classes[s.value.id]
         self.body.append(s)
 
     def forget_reuse(self):
@@ -321,6 +330,17 @@ class _Lowerer:
                 xs = self.name(func.value)
                 v = self.expr(s.value.args[0])
                 self.call_prim(LIST_APPEND, [xs, v], dest=self.target_name(func.value.id))
+                self.mark_inplace(func.value.id, xs)
+                return
+            if isinstance(func, gast.Attribute) and func.attr == "pop" and \
+                    not s.value.args and not s.value.keywords and \
+                    isinstance(func.value, gast.Name) and func.value.id in self.locals:
+                # xs.pop() as a statement  ->  xs = xs[:-1]
+                from .rules.core import GETITEM
+                xs = self.name(func.value)
+                self.call_prim(GETITEM, [xs, ir.Const(None), ir.Const(-1)],
+                               static=("slice", 1, 2, None),
+                               dest=self.target_name(func.value.id))
                 self.mark_inplace(func.value.id, xs)
                 return
             if self.inplace_call(s.value) or idioms.dict_method(self, s.value) or \
@@ -475,11 +495,7 @@ class _Lowerer:
         lifted = copy.deepcopy(node)
         lifted.args.args = list(args.args) + [
             gast.Name(id=x, ctx=gast.Param(), annotation=None, type_comment=None) for x in extras]
-        try:
-            defaults = tuple(ast.literal_eval(gast.gast_to_ast(d)) for d in args.defaults)
-        except ValueError:
-            raise self.error(UnsupportedSyntaxError, "a nested def's defaults must be constants",
-                             node) from None
+        defaults = tuple(self.default_value(d, node) for d in args.defaults)
         lifted.args.defaults = []
         tree = gast.gast_to_ast(gast.Module(body=[lifted], type_ignores=[]))
         line = self.p.lineno(node)
@@ -493,6 +509,22 @@ class _Lowerer:
         return FuncVal(func, extras=extras, nown=len(args.args),
                        names=tuple(a.id for a in args.args), defaults=defaults,
                        label=node.name)
+
+    def default_value(self, node, where):
+        """A nested def's or lambda's default, evaluated where the def stands as Python does
+        (`lambda t, k=k: ...` takes k now): a constant, or the atom of a copy taken now."""
+        try:
+            return ast.literal_eval(gast.gast_to_ast(node))
+        except ValueError:
+            pass
+        if self.depth:
+            raise self.error(UnsupportedSyntaxError, "a nested def or lambda inside if/for/"
+                             "while with a default that is no constant (srcad unrolls a loop "
+                             "over a constant range or list that makes functions)", where)
+        a = self.expr(node)
+        if isinstance(a, ir.Const):
+            return a.value
+        return _Taken(self.copy(a, self.line))
 
     def visit_FunctionDef(self, s, line):
         self.bind_funcval(s.name, self.lift(s), s)
@@ -520,6 +552,11 @@ class _Lowerer:
             if node.id in self.locals:
                 return None
         if isinstance(node, (gast.Name, gast.Attribute)):
+            found = self.member(node) if isinstance(node, gast.Attribute) else None
+            if found is not None and found[0] != "property":    # model.apply as a value
+                kind, func, cls = found
+                pre = [self.expr(node.value)] if kind == "method" else []
+                return FuncVal(func, pre, label=_describe(node))
             root = node
             while isinstance(root, gast.Attribute):
                 root = root.value
@@ -540,6 +577,8 @@ class _Lowerer:
                                      "built; make it a tuple", node)
                 return FuncList([FuncVal(o, label=_describe(node)) for o in obj])
             return None
+        if isinstance(node, gast.ListComp):
+            return self.function_list(node)
         if isinstance(node, (gast.List, gast.Tuple)) and node.elts:
             items = [self.func_value(e) if not isinstance(e, gast.Starred) else None
                      for e in node.elts]
@@ -581,6 +620,28 @@ class _Lowerer:
                 return self.partial(node)
             return self.transform(node)
         return None
+
+    def member(self, node):
+        """What `obj.attr` (or `obj` called, `node` a name) runs when obj is a name whose
+        object's class srcad knows (an argument's, a method's self): (kind, function, class)
+        with the function ready to call (a method's copy for the class, `funcs.for_class`),
+        recorded so the derivative is rebuilt if the class changes it; else None."""
+        if isinstance(node, gast.Name):
+            name, attr = node, "__call__"
+        elif isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name):
+            name, attr = node.value, node.attr
+        else:
+            return None
+        if name.id in self.funcvals or name.id not in self.version:
+            return None
+        cls = self.classes.get(self.version[name.id])
+        found = funcs.member(cls, attr) if cls is not None else None
+        if found is None:
+            return None
+        kind, func = found
+        self.p.members[(cls, attr)] = getattr(cls, attr)
+        _depends_on(func)
+        return kind, (func if kind == "static" else funcs.for_class(func, cls)), cls
 
     def partial(self, node) -> FuncVal:
         """`functools.partial(h, a, k=b)`: h with a and b bound (taken now, as Python does)."""
@@ -645,7 +706,7 @@ class _Lowerer:
                 if name in kwargs:
                     args.append(kwargs.pop(name))
                 elif k >= fv.nown - len(fv.defaults):
-                    args.append(ir.Const(fv.defaults[k - (fv.nown - len(fv.defaults))]))
+                    args.append(_default_atom(fv.defaults[k - (fv.nown - len(fv.defaults))]))
                 else:
                     raise self.error(UnsupportedSyntaxError, f"{fv.label}() is missing "
                                      f"argument {name!r}", node)
@@ -815,7 +876,7 @@ class _Lowerer:
         if s.orelse:
             raise self.error(UnsupportedSyntaxError, "for/else is not supported", s)
         it = s.iter
-        if self.unroll(s, line):
+        if self.unroll(s, line) or self.unroll_makers(s, line):
             return
         func = self.callee(it.func) if isinstance(it, gast.Call) else None
         rebound, grown = _rebound_names(s.body)
@@ -932,6 +993,110 @@ class _Lowerer:
             self.bind_funcval(target.id, fv, s)
             if index is not None:
                 self.assign_atom(index, ir.Const(k if keys is None else keys[k]), line)
+            for st in s.body:
+                self.stmt(st)
+        return True
+
+    def constant_items(self, it):
+        """The values of `it` when they are known at build time (`range` of constants, a
+        list or tuple display of constants), else None."""
+        if isinstance(it, (gast.List, gast.Tuple)):
+            try:
+                return [ast.literal_eval(gast.gast_to_ast(e)) for e in it.elts]
+            except ValueError:
+                return None
+        if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and \
+                it.func.id not in self.locals and not it.keywords:
+            try:
+                if self.callee(it.func) is not builtins.range:
+                    return None
+                return list(range(*[ast.literal_eval(gast.gast_to_ast(a)) for a in it.args]))
+            except (ValueError, TypeError, UnsupportedSyntaxError):
+                return None
+        return None
+
+    def makes_function(self, stmts) -> bool:
+        """Whether `stmts` (not nested defs' bodies) bind a name to a function value: a
+        lambda, a def, or `functools.partial(...)`."""
+        todo = list(stmts)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, gast.FunctionDef):
+                return True
+            if isinstance(node, gast.Assign) and len(node.targets) == 1 and \
+                    isinstance(node.targets[0], gast.Name):
+                v = node.value
+                if isinstance(v, gast.Lambda):
+                    return True
+                if isinstance(v, gast.Call) and isinstance(v.func, (gast.Name, gast.Attribute)):
+                    try:
+                        if self.callee(v.func) is functools.partial:
+                            return True
+                    except UnsupportedSyntaxError:
+                        pass
+            if isinstance(node, (gast.If, gast.For, gast.While, gast.With, gast.Try)):
+                todo.extend(gast.iter_child_nodes(node))
+        return False
+
+    def function_list(self, node):
+        """`[lambda t, k=k: t ** k for k in range(3)]` (or `partial(h, k)` for k in a
+        constant list): the FuncList of one function value per item, the comprehension's
+        variable that constant where the element evaluates it when it is made (a lambda's
+        defaults, a partial's arguments); None for a comprehension of no functions."""
+        elt = node.elt
+        if not (isinstance(elt, gast.Lambda) or isinstance(elt, gast.Call) and
+                isinstance(elt.func, (gast.Name, gast.Attribute)) and
+                not (isinstance(elt.func, gast.Name) and elt.func.id in self.locals)):
+            return None
+        if isinstance(elt, gast.Call):
+            try:
+                if self.callee(elt.func) is not functools.partial:
+                    return None
+            except UnsupportedSyntaxError:
+                return None
+        gen = node.generators[0] if len(node.generators) == 1 else None
+        values = self.constant_items(gen.iter) if gen is not None and not gen.ifs and \
+            isinstance(gen.target, gast.Name) else None
+        if values is None or len(values) > _UNROLL_MAX:
+            raise self.error(UnsupportedSyntaxError, "a list comprehension of functions "
+                             "iterates over a constant range or list with one `for` and no "
+                             "`if`", node)
+        var = gen.target.id
+        if isinstance(elt, gast.Lambda):
+            own = {a.id for a in elt.args.args}
+            if var not in own and any(isinstance(n, gast.Name) and n.id == var
+                                      for n in gast.walk(elt.body)):
+                raise self.error(UnsupportedSyntaxError, f"the lambda reads the "
+                                 f"comprehension's variable {var!r} when it is called (its "
+                                 f"last value, in Python): bind it now with {var}={var}", node)
+        items = []
+        for v in values:
+            made = copy.deepcopy(elt)
+            if isinstance(made, gast.Lambda):
+                made.args.defaults = [_substitute(d, var, v) for d in made.args.defaults]
+            else:
+                made.args = [_substitute(a, var, v) for a in made.args]
+                for k in made.keywords:
+                    k.value = _substitute(k.value, var, v)
+            items.append(self.func_value(made))
+        return FuncList(items, "list of functions")
+
+    def unroll_makers(self, s, line) -> bool:
+        """`for k in range(3): g = lambda t, k=k: ...` (or a def, or `functools.partial(h,
+        k)`) at the top level, over values known at build time: the body once per value, k
+        that constant, so each function value is one the lowering knows. False when the
+        loop is no such loop."""
+        if self.depth or not isinstance(s.target, gast.Name) or not self.makes_function(s.body):
+            return False
+        values = self.constant_items(s.iter)
+        if values is None or len(values) > _UNROLL_MAX:
+            return False
+        for node in gast.walk(gast.Module(body=s.body, type_ignores=[])):
+            if isinstance(node, (gast.Break, gast.Continue)):
+                raise self.error(UnsupportedSyntaxError, "break or continue in a loop that "
+                                 "makes functions is not supported", node)
+        for v in values:
+            self.assign_atom(s.target, ir.Const(v), line)
             for st in s.body:
                 self.stmt(st)
         return True
@@ -1350,7 +1515,7 @@ class _Lowerer:
         if fv.extras:
             for k in range(len(args), fv.nown):
                 if k >= fv.nown - len(fv.defaults):
-                    args.append(ir.Const(fv.defaults[k - (fv.nown - len(fv.defaults))]))
+                    args.append(_default_atom(fv.defaults[k - (fv.nown - len(fv.defaults))]))
                 else:
                     raise self.error(UnsupportedSyntaxError, f"{fv.label}() is missing "
                                      f"argument {fv.names[k]!r}", node)
@@ -1436,6 +1601,15 @@ class _Lowerer:
         if obj is api.vjp:
             raise self.error(UnsupportedSyntaxError, "srcad.vjp inside a differentiated "
                              "function is written `out, pullback = srcad.vjp(g, a, ...)`", node)
+        if obj is dataclasses.replace or obj is None and isinstance(func, gast.Attribute) and \
+                func.attr == "_replace":
+            return self.replace_record(node, dest, text)
+        found = self.member(func) if obj is None else None
+        if found is not None and found[0] != "property":    # model.apply(x), model(x)
+            kind, method, cls = found
+            pre = [self.expr(func.value if isinstance(func, gast.Attribute) else func)] \
+                if kind == "method" else []
+            return self.call_funcval(FuncVal(method, pre, label=text), node, dest)
         if obj is None and isinstance(func, gast.Attribute):
             got = idioms.dict_get(self, node, dest)
             if got is not None:
@@ -1529,6 +1703,7 @@ class _Lowerer:
                 return self.unstarred_call(obj, args, kwargs, node, dest, text)
             if fvs:
                 return self.specialized_call(obj, args, kwargs, node, dest, text)
+            obj = self.with_classes(obj, args, kwargs)
             name = getattr(obj, "__name__", "helper")
             if name in self.funcvals and self.funcvals[name].obj is obj and \
                     self.injected.get(name, obj) is obj:
@@ -1604,6 +1779,11 @@ class _Lowerer:
                 raise self.error(UnsupportedSyntaxError, f"{text}() takes a function value: "
                                  f"pass its argument {p.name!r} explicitly", node)
         fparams = {}
+        for a in list(args) + list(kwargs.values()):
+            if isinstance(a, FuncVal) and any(isinstance(d, _Taken) for d in a.defaults):
+                raise self.error(UnsupportedSyntaxError, f"{a.label}, a function whose "
+                                 "default is no constant, passed to a function: bind the "
+                                 "value with functools.partial instead", node)
         for n, a in full:
             if isinstance(a, FuncList):
                 raise self.error(UnsupportedSyntaxError, f"the {a.label} passed to {text}(): "
@@ -1722,8 +1902,56 @@ class _Lowerer:
                 raise self.error(UnsupportedSyntaxError, f"{text}(): pass the field {name!r} "
                                  "explicitly (its default is no constant)", node)
         cname = self.inject(cls.__name__, cls)
-        return self.call_prim(MAKE_RECORD, [ir.Name(cname), ir.Const(tuple(keys)),
-                                            self.call_prim(PACK_LIST, values)], dest=dest)
+        self.reserved.add(cname)            # a free name (the class a replace builds)
+        out = self.call_prim(MAKE_RECORD, [ir.Name(cname), ir.Const(tuple(keys)),
+                                           self.call_prim(PACK_LIST, values)], dest=dest)
+        self.classes[out.id] = cls          # its methods and properties resolve on cls
+        return out
+
+    def with_classes(self, obj, args, kwargs):
+        """User function `obj` called with objects whose classes srcad knows: its copy that
+        knows them too (`funcs.for_classes`), so their methods resolve inside."""
+        if not isinstance(obj, types.FunctionType) or hasattr(obj, "__srcad_transform__"):
+            return obj
+        code = obj.__code__
+        params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        given = list(zip(params, args)) + [(k, a) for k, a in kwargs.items() if k in params]
+        classes = {p: self.classes[a.id] for p, a in given
+                   if isinstance(a, ir.Name) and a.id in self.classes}
+        if not classes:
+            return obj
+        _depends_on(obj)
+        return funcs.for_classes(obj, classes)
+
+    def replace_record(self, node, dest, text):
+        """`p._replace(W=w)` of a NamedTuple, `dataclasses.replace(m, W=w)` of a dataclass,
+        whose class srcad knows (an argument's, a record the function built): the record
+        `Cls(W=w, b=p.b)`, the fields not given read from the old one."""
+        named_tuple = isinstance(node.func, gast.Attribute) and node.func.attr == "_replace"
+        if named_tuple:
+            old, extra = node.func.value, node.args
+        else:
+            old, extra = (node.args[0] if node.args else None), node.args[1:]
+        cls = self.classes.get(self.version.get(old.id)) if isinstance(old, gast.Name) \
+            else None
+        if cls is None or extra or any(k.arg is None for k in node.keywords) or not (
+                issubclass(cls, tuple) and hasattr(cls, "_fields") if named_tuple else
+                dataclasses.is_dataclass(cls)):
+            raise self.error(UnsupportedSyntaxError, f"{text}() of "
+                             f"{_describe(old) if old is not None else 'nothing'}: srcad "
+                             "replaces fields of a NamedTuple or dataclass argument, or of one "
+                             "the function built, given by keyword", node)
+        given = {k.arg: k.value for k in node.keywords}
+        fields = cls._fields if not dataclasses.is_dataclass(cls) else \
+            [f.name for f in dataclasses.fields(cls) if f.init]
+        unknown = set(given) - set(fields)
+        if unknown:
+            raise self.error(UnsupportedSyntaxError, f"{text}(): {cls.__name__} has no field "
+                             f"{sorted(unknown)[0]!r}", node)
+        keywords = [gast.keyword(arg=f, value=given[f] if f in given else gast.copy_location(
+            gast.Attribute(value=old, attr=f, ctx=gast.Load()), node)) for f in fields]
+        made = gast.copy_location(gast.Call(func=node.func, args=[], keywords=keywords), node)
+        return self.make_record(cls, made, dest, text)
 
     def set_item(self, target, value, line):
         """`d[k] = v` on a local list or dict (`self.containers`): `d = set_item(d, k, v)`, a
@@ -1816,6 +2044,11 @@ class _Lowerer:
                 return ir.Const(ref)                # np.float32, np.newaxis, np.inf ...
             raise self.error(UnsupportedSyntaxError, f"{_describe(node)} used as a value is not "
                              "supported", node)
+        found = self.member(node)
+        if found is not None:              # a property of an object srcad knows the class of
+            kind, func, cls = found
+            return self.call_object(func, [self.expr(node.value)], {}, node, dest,
+                                    _describe(node))
         rule = rules.lookup(("attr", node.attr))
         value = self.expr(node.value)
         if rule is not None:
@@ -1833,6 +2066,35 @@ _VISITORS = {getattr(gast, name[len("visit_"):]): method for name, method in var
 
 def _gname(name: str):
     return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def _substitute(expr, var: str, value):
+    """`expr` with each read of `var` the constant `value` (not inside a lambda's body)."""
+    class Sub(gast.NodeTransformer):
+        def visit_Name(self, n):
+            if n.id != var:
+                return n
+            return gast.copy_location(gast.Constant(value=value, kind=None), n)
+
+        def visit_Lambda(self, n):
+            n.args.defaults = [self.visit(d) for d in n.args.defaults]
+            return n
+    return Sub().visit(expr)
+
+
+_UNROLL_MAX = 64       # the most iterations a loop making functions is unrolled for
+
+
+class _Taken:
+    """A nested def's default that is no constant: the atom holding its value, taken where
+    the def stands."""
+
+    def __init__(self, atom):
+        self.atom = atom
+
+
+def _default_atom(value):
+    return value.atom if isinstance(value, _Taken) else ir.Const(value)
 
 
 def _depends_on(func):

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from . import (activity, backends, check, codegen, forward, frontend, funcs, ir, lower,
+from . import (activity, backends, check, codegen, forward, frontend, funcs, ir, lists, lower,
                optimize, reverse, rules, runtime)
 from .errors import SrcadError, UnsupportedSyntaxError
 from .rules import ANY, FLOAT, INT
@@ -124,7 +124,8 @@ def kinds_of(args) -> tuple:
         elif funcs.is_function(a):
             out.append(funcs.FuncArg(a))    # specialised on: the function itself
         elif is_container(a):
-            out.append("seq")
+            # an object's class is part of its kind: its methods resolve on it
+            out.append("seq" if t is dict else funcs.ObjArg(t))
         else:
             out.append(COMPLEX if is_complex(a) else ANY)
     return tuple(out)
@@ -419,6 +420,8 @@ def _conditions(frame) -> list:
             root = parsed.resolved.get(n)
             if _baked(obj) or isinstance(root, types.ModuleType):
                 conds.append(("chain", roots[n], attrs, obj))
+        for (cls, attr), obj in parsed.members.items():   # an argument's method or property
+            conds.append(("chain", ("cell", types.CellType(cls)), (attr,), obj))
     for func, state, built in frame["callees"]:
         if isinstance(func, types.MethodType):
             func = func.__func__
@@ -570,7 +573,8 @@ def _activity(b: Build):
     fn = b.fn
     b.names = [fn.params[i] for i in b.wrt]
     kinds = tuple(FLOAT if (i in b.wrt and k == INT) else
-                  ANY if isinstance(k, funcs.FuncArg) else k for i, k in enumerate(b.kinds))
+                  ANY if isinstance(k, funcs.FuncArg) else
+                  activity.SEQ if isinstance(k, funcs.ObjArg) else k for i, k in enumerate(b.kinds))
     b.kinds = kinds + (ANY,) * (len(fn.params) - len(kinds))
     b.act = activity.analyze(fn, b.names, dict(zip(fn.params, b.kinds)))
     lower.check_rules(fn, b.act.varied, b.mode)   # calls without a rule derivatives reach
@@ -684,6 +688,9 @@ def _check(b: Build, after: str):
 def _optimize(b: Build):
     impure = set(b.injected)
     b.trees = [optimize.optimize(t, impure, b.adjoints, b.containers) for t in b.trees]
+    if b.backend == "python":
+        for t in b.trees:
+            lists.grow_in_place(t)       # private lists appended and popped in place
 
 
 def _numba(b: Build):

@@ -268,6 +268,11 @@ def _is_mapping(x) -> bool:
     return _user_object(x)
 
 
+def _is_record(x) -> bool:
+    """A dataclass instance or a user object (a helper's adjoint of one, `grad_like`'s)."""
+    return not isinstance(x, (np.ndarray, float, tuple, list)) and _is_mapping(x)
+
+
 def _dataclass_fields(t) -> list:
     """The fields of dataclass `t` (not its ClassVar or InitVar pseudo-fields), as
     dataclasses.fields gives them (without importing dataclasses: exported code needs
@@ -284,7 +289,8 @@ def _user_object(x) -> bool:
     if hasattr(t, "__array_function__") or hasattr(t, "__array_ufunc__"):
         return False
     return hasattr(x, "__dict__") and not isinstance(
-        x, (type, np.ndarray, np.generic, Items, Fields)) and not callable(x) and \
+        x, (type, np.ndarray, np.generic, Items, Fields)) and \
+        (not callable(x) or type(vars(t).get("__call__")).__name__ == "function") and \
         mod != "builtins" and not mod.startswith(("numpy", "types"))
 
 
@@ -635,7 +641,8 @@ class Items(_Summed, list):
 def add_items(a, b):
     """The sum of two adjoints of a list or tuple, item by item (`+` would concatenate), or
     of a dict, dataclass or object, key by key."""
-    if type(a) is Fields or type(b) is Fields or isinstance(a, dict) or isinstance(b, dict):
+    if type(a) is Fields or type(b) is Fields or isinstance(a, dict) or isinstance(b, dict) \
+            or _is_record(a) or _is_record(b):
         if type(a) is float and a == 0.0:
             return b
         if type(b) is float and b == 0.0:

@@ -19,7 +19,7 @@ __all__ = ["undiff", "gradient_jvp", "ungradient", "kron_vjp_a", "kron_vjp_b", "
            "unarray_split", "rot90_axes", "select_none", "unselect", "rollaxis_axes", "angle_jvp",
            "angle_vjp", "imag_vjp", "where_weight", "reduce_axis", "logaddexp_weight",
            "r_items", "c_items", "concat_items_jvp", "unconcat_items",
-           "mean_where_weight"]
+           "mean_where_weight", "vander_powers"]
 
 
 def _zero(g) -> bool:
@@ -616,6 +616,13 @@ def mean_where_weight(where, x, axis=None):
 
 
 # ------------------------------------------------------------ selections
+def vander_powers(x, N=None, increasing=False, less=0):
+    """The powers of np.vander(x, N, increasing)'s columns, less `less` and at least 0
+    (the rule's slope is `p * x ** max(p - 1, 0)`: 0, not nan, for the power 0 at x = 0)."""
+    p = np.arange(len(x) if N is None else N)
+    return np.maximum((p if increasing else p[::-1]) - less, 0)
+
+
 def select_none(condlist):
     """Where no condition of np.select's `condlist` holds (the default's entries)."""
     hit = np.zeros((), dtype=bool)

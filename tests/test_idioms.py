@@ -197,7 +197,7 @@ def test_comprehension_snapshot():
     with open(path) as fh:
         want = fh.read()
     assert text == want
-    assert "for v3 in reversed(v2):" in text and "items = [*items, w * v6]" in text
+    assert "for v3 in reversed(v2):" in text and "items.append(w * v6)" in text
     ns = {}
     exec(compile(want, path, "exec"), ns)
     x = np.array([0.5, -1.0, 2.0])

@@ -35,7 +35,7 @@ import weakref
 
 import numpy as np
 
-from .. import codegen, frontend, funcs, ir, rules, runtime
+from .. import codegen, frontend, funcs, ir, lists, rules, runtime
 from ..emit import LINE_MARK
 from ..errors import SrcadError, UnsupportedSyntaxError
 
@@ -569,59 +569,11 @@ def _split_stacks(fwd, bwd, taken):
                 elts.insert(i + 1, ast.Name(id=stacks[e.id][0], ctx=ctx()))
 
 
-def _rebuilt(st):
-    """The name `n` of a statement `n = [*n, e, ...]` (the lowering's form of `n.append(e)`,
-    a new list), else None."""
-    if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
-            isinstance(st.targets[0], ast.Name) and isinstance(st.value, ast.List) and \
-            len(st.value.elts) > 1 and isinstance(st.value.elts[0], ast.Starred) and \
-            isinstance(st.value.elts[0].value, ast.Name) and \
-            st.value.elts[0].value.id == st.targets[0].id and \
-            not any(isinstance(e, ast.Starred) for e in st.value.elts[1:]):
-        return st.targets[0].id
-    return None
-
-
 def _appends_in_place(tree):
     """`n = [*n, e, ...]` (a new list: Numba types no list unpacking) as `n.append(e)`, for a
-    list `n` no other name can see while it grows: every binding of `n` in `tree` is a list
-    display or such a rebuild, `n` is no parameter, and it is read only by its rebuilds,
-    `len(n)`, `n[...]` and `stack_arrays(n)` (none of which keeps the list), or by anything
-    after the last top-level statement appending to it, never by the appended items."""
-    rebuilt = {}
-    for n in ast.walk(tree):
-        name = _rebuilt(n)
-        if name is not None:
-            rebuilt.setdefault(name, []).append(n)
-    if not rebuilt:
-        return
-    params = {a.arg for a in tree.args.args + tree.args.kwonlyargs + tree.args.posonlyargs}
-    parent = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
-    top = {id(n): i for i, st in enumerate(tree.body) for n in ast.walk(st)}
-    last = {name: max(top[id(st)] for st in sts) for name, sts in rebuilt.items()}
-    own = {id(st.value.elts[0].value) for sts in rebuilt.values() for st in sts}
-    fine = set(rebuilt) - params
-    for n in ast.walk(tree):
-        if not (isinstance(n, ast.Name) and n.id in fine) or id(n) in own:
-            continue
-        up = parent.get(id(n))
-        if isinstance(n.ctx, ast.Store):
-            ok = isinstance(up, ast.Assign) and (
-                _rebuilt(up) == n.id or (isinstance(up.value, ast.List) and not any(
-                    isinstance(e, ast.Starred) for e in up.value.elts)))
-        else:
-            ok = isinstance(n.ctx, ast.Load) and (
-                (isinstance(up, ast.Subscript) and up.value is n) or
-                (isinstance(up, ast.Call) and isinstance(up.func, ast.Name) and
-                 up.func.id in ("len", _STACK_ARRAYS) and n in up.args) or
-                top[id(n)] > last[n.id])      # after the last append: it may keep the list
-        if not ok:
-            fine.discard(n.id)
-    for name in fine:
-        for st in rebuilt[name]:
-            if any(isinstance(m, ast.Name) and m.id == name
-                   for e in st.value.elts[1:] for m in ast.walk(e)):
-                fine.discard(name)
+    list `n` no other name can see while it grows (lists.private_lists: read by `len(n)`,
+    `n[...]`, `stack_arrays(n)` or after its last append)."""
+    fine = lists.private_lists(tree, ("len", _STACK_ARRAYS), kept_after_last=True)
     if not fine:
         return
 
@@ -632,7 +584,7 @@ def _appends_in_place(tree):
                 inner = getattr(st, field, None)
                 if isinstance(inner, list) and inner:
                     setattr(st, field, block(inner))
-            name = _rebuilt(st)
+            name = lists.rebuilt(st)
             if name in fine:
                 out.extend(ast.Expr(value=ast.Call(
                     func=ast.Attribute(value=_name(name), attr="append", ctx=ast.Load()),

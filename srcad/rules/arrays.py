@@ -176,6 +176,13 @@ refuse(defrule(ra.interp_vjp_fp, "g, x, xp, fp, left=None, right=None", name="in
        "x", "xp")
 deflinear(np.polyder, "p, m=1", name="np.polyder", vjp="unpolyder(out_bar, p, m)")
 deflinear(ra.unpolyder, "g, p, m=1", vjp="np.polyder(out_bar, m)", shape_args="p")
+# np.vander(x, N, increasing): out[i, j] = x[i] ** p[j], slope p x^(p-1) (vander_powers)
+_VANDER_SLOPE = "vander_powers(x, N, increasing) * x[:, None] ** vander_powers(x, N, increasing, 1)"
+defrule(ra.vander_powers, "x, N=None, increasing=False, less=0", name="vander_powers",
+        kind=ANY, differentiable=False)
+defrule(np.vander, "x, N=None, increasing=False", name="np.vander", kind=ANY,
+        jvp={"x": f"x_dot[:, None] * {_VANDER_SLOPE}"},
+        vjp={"x": f"np.sum(out_bar * {_VANDER_SLOPE}, axis=1)"})
 defrule(np.polyval, "p, x", name="np.polyval", kind=ANY,
         jvp={"p": "np.polyval(p_dot, x)", "x": "x_dot * np.polyval(np.polyder(p), x)"},
         vjp={"p": "polyval_vjp_p(out_bar, p, x)",

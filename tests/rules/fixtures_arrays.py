@@ -13,7 +13,7 @@ from srcad.runtime_arrays import (interp_slope, interp_vjp_fp, concat_items_jvp,
                                   undiff, ungradient, unpad, unpartition, unpolyder, unselect,
                                   unsort, untake, untake_along, unconcat_items, select_none,
                                   interp_zero, rot90_axes, rollaxis_axes, where_weight,
-                                  mean_where_weight)
+                                  mean_where_weight, vander_powers)
 
 SAMPLES = []                      # (function, [argument tuples])
 AUTOGRAD_LACKS = {}               # "name" or "name-k" -> why autograd is no oracle
@@ -347,6 +347,15 @@ def np_polyval(p, x):
 lacks("np.polyval, np.polyder", np_polyval)
 
 
+@sample((sym(4),), (np.array([0.0, 0.5, -1.2]),))
+def np_vander(x):
+    return np.sum(np.vander(x) ** 2) + np.sum(np.vander(x, 5, increasing=True) *
+                                              np.arange(5.0)) + np.sum(np.vander(x, N=2) ** 3)
+
+
+lacks("no VJP of np.vander", np_vander)
+
+
 # ============================================================ averages, order statistics
 @sample((apart(5),), (apart(2, 3),))
 def np_ptp(x):
@@ -560,7 +569,8 @@ def helper_pieces_arrays(g, x, y):
 def helper_weights_arrays(x, y):
     a = x * select_none([x > 1.0]) + x * where_weight(x > 0.8, x) + y * mean_where_weight(y > 1.0, y, 0)
     b = np.sum(np.transpose(y, rollaxis_axes(2, 1, 0)) * np.rot90(y, 1, rot90_axes(None)))
-    return a + b + (x if interp_zero(None) is None else 0.0)
+    c = np.sum(x * vander_powers(x, None, True, 1)) + np.sum(vander_powers(y[0], 2) * x[:2])
+    return a + b + c + (x if interp_zero(None) is None else 0.0)
 
 
 @sample((pos(2), pos(2, 3)), (pos(2), np.array([[0.0, 2.0, 3.0], [1.5, 0.5, 1.2]])))

@@ -393,6 +393,10 @@ def test_stacked_marks_match_the_generated_code(func, wrt):
               and isinstance(c.func, ast.Attribute) and c.func.attr == "append"
               and isinstance(c.func.value, ast.Name) and c.func.value.id.endswith("_stack")
               and isinstance(c.args[0], ast.Name)} & ssa_names     # not counters, residuals
+    # a list grown in place (srcad/lists.py) is kept by popping its appends back
+    pushed |= {c.func.value.id for c in ast.walk(main) if isinstance(c, ast.Call)
+               and isinstance(c.func, ast.Attribute) and c.func.attr == "pop" and not c.args
+               and isinstance(c.func.value, ast.Name)} & ssa_names
     d = Dot(srcad.graph(func, mode="reverse", wrt=wrt).dot)
 
     def names(a):           # the SSA names a node defines (an operator's second line)

@@ -3,7 +3,6 @@ from srcad.runtime import grad_like, index_add, items_of, repeat_items, unbroadc
 
 def comp_snapshot_grad(x, w, d_out=1.0):
     """Reverse-mode derivative of comp_snapshot (idiom_funcs.py:249): the gradient with respect to x, w, scaled by d_out."""
-    items_stack = []
     v = None
     v_stack = []
     v5 = None
@@ -22,8 +21,7 @@ def comp_snapshot_grad(x, w, d_out=1.0):
         if v5:
             v6_stack.append(v6)
             v6 = v ** 2
-            items_stack.append(items)
-            items = [*items, w * v6]
+            items.append(w * v6)
     # reverse sweep: adjoints, last statement first
     # return sum([w * v ** 2 for v in x if v > 0.0])  [idiom_funcs.py:251]
     items_bar = repeat_items(d_out, items)
@@ -32,9 +30,10 @@ def comp_snapshot_grad(x, w, d_out=1.0):
     for v3 in reversed(v2):
         if v5:
             v8_bar = items_bar
-            items = items_stack.pop()
-            items_bar = v8_bar[:-1]
-            v7_bar = v8_bar[-1]
+            items.pop()
+            items_bar = v8_bar
+            v8_bar_last = items_bar.pop()
+            v7_bar = v8_bar_last
             w_bar = w_bar + unbroadcast(v7_bar * v6, w)
             v6_bar = unbroadcast(w * v7_bar, v6)
             v_bar = unbroadcast(v6_bar * 2 * v, v)

@@ -1,0 +1,332 @@
+"""Lists grown in place in generated code.
+
+The lowering keeps lists values: `xs.append(v)` is `xs = [*xs, v]`, a new list, so a loop
+may save the old one (`xs_stack.append(xs)`) and the reverse sweep restore it
+(`xs = xs_stack.pop()`), and the adjoint of the append drops the last item
+(`xs_bar = t_bar[:-1]`). Each of these copies the list: n appends cost O(n^2). For a list
+no other name can see while it changes, the same values come from changing it in place:
+`xs.append(v)` forward, `xs.pop()` where the reverse sweep restored it, and
+`last = xs_bar.pop()` for the adjoint. `private_lists` decides which lists those are (the
+Numba backend asks it too: Numba types no `[*xs, v]`); `grow_in_place` rewrites a Python
+derivative.
+"""
+from __future__ import annotations
+
+import ast
+
+# calls that read a list's items and keep no reference to the list itself
+_READERS = frozenset({"len", "sum", "max", "min", "repeat_items", "unindex", "np.stack",
+                      "np.array", "np.asarray", "np.concatenate", "np.vstack", "np.hstack"})
+# calls whose result is a new list (an adjoint of a list nobody else holds)
+_FRESH = frozenset({"repeat_items", "unstack", "unindex", "unhstack", "unvstack"})
+
+
+def rebuilt(st):
+    """The name `n` of a statement `n = [*n, e, ...]` (the lowering's form of `n.append(e)`,
+    a new list), else None."""
+    if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
+            isinstance(st.targets[0], ast.Name) and isinstance(st.value, ast.List) and \
+            len(st.value.elts) > 1 and isinstance(st.value.elts[0], ast.Starred) and \
+            isinstance(st.value.elts[0].value, ast.Name) and \
+            st.value.elts[0].value.id == st.targets[0].id and \
+            not any(isinstance(e, ast.Starred) for e in st.value.elts[1:]):
+        return st.targets[0].id
+    return None
+
+
+def _display(value) -> bool:
+    return isinstance(value, ast.List) and not any(isinstance(e, ast.Starred)
+                                                   for e in value.elts)
+
+
+def private_lists(tree, readers, kept_after_last=False, stores=None):
+    """The lists `n` that `tree` rebuilds (`n = [*n, e, ...]`) and no other name can see
+    while they grow: `n` is no parameter, every binding of `n` is a list display, a rebuild
+    or one `stores(assign, n)` accepts, `n` is read only by its rebuilds, as `n[...]` and
+    as an argument of a call named in `readers` (none of which keeps the list), or, with
+    `kept_after_last`, by anything after the last top-level statement appending to it;
+    and never by the items it is rebuilt with. -> {name: [its rebuild statements]}."""
+    found = {}
+    for n in ast.walk(tree):
+        name = rebuilt(n)
+        if name is not None:
+            found.setdefault(name, []).append(n)
+    if not found:
+        return {}
+    params = {a.arg for a in tree.args.args + tree.args.kwonlyargs + tree.args.posonlyargs}
+    parent = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    top = {id(n): i for i, st in enumerate(tree.body) for n in ast.walk(st)}
+    last = {name: max(top[id(st)] for st in sts) for name, sts in found.items()}
+    own = {id(st.value.elts[0].value) for sts in found.values() for st in sts}
+    fine = set(found) - params
+    for n in ast.walk(tree):
+        if not (isinstance(n, ast.Name) and n.id in fine) or id(n) in own:
+            continue
+        up = parent.get(id(n))
+        if isinstance(n.ctx, ast.Store):
+            ok = isinstance(up, ast.Assign) and (
+                rebuilt(up) == n.id or _display(up.value) or
+                (stores is not None and stores(up, n.id)))
+        else:
+            ok = isinstance(n.ctx, ast.Load) and (
+                (isinstance(up, ast.Subscript) and up.value is n) or
+                (isinstance(up, ast.Call) and ast.unparse(up.func) in readers and
+                 n in up.args) or
+                (stores is not None and stores(up, n.id)) or
+                (kept_after_last and top[id(n)] > last[n.id]))
+        if not ok:
+            fine.discard(n.id)
+    for name in list(fine):
+        if any(isinstance(m, ast.Name) and m.id == name
+               for st in found[name] for e in st.value.elts[1:] for m in ast.walk(e)):
+            fine.discard(name)
+    return {name: found[name] for name in fine}
+
+
+def _call_on(node, name, attr, nargs):
+    """Whether `node` is the call `name.attr(...)` with `nargs` arguments."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+        isinstance(node.func.value, ast.Name) and node.func.value.id == name and \
+        node.func.attr == attr and len(node.args) == nargs and not node.keywords
+
+
+def _appends(name, st):
+    return [ast.Expr(value=ast.Call(func=ast.Attribute(value=ast.Name(id=name, ctx=ast.Load()),
+                                                       attr="append", ctx=ast.Load()),
+                                    args=[e], keywords=[])) for e in st.value.elts[1:]]
+
+
+def _blocks(tree):
+    """Every statement list of `tree` (its body, loop and branch bodies)."""
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(node, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                yield inner
+
+
+def grow_in_place(tree) -> None:
+    """Rewrite the derivative `tree` in place: each private list (see the module) appended
+    in place, its saves and restores around the appends an append and a pop, and the
+    adjoint of its appends (`b = t[:-1]`, then `t[-1]`) a pop of the adjoint list."""
+    _primal_lists(tree)
+    _adjoint_lists(tree)
+    ast.fix_missing_locations(tree)
+
+
+def _stacks(tree, blocks):
+    """list name -> the stacks saving it: `s` bound once to `[]`, used only by statements
+    `s.append(n)` just before a rebuild of n by one item, and by `n = s.pop()`."""
+    saved = {}                      # stack -> list it saves
+    for block in blocks:
+        for st in block:
+            if isinstance(st, ast.Expr) and isinstance(st.value, ast.Call) and \
+                    isinstance(st.value.func, ast.Attribute) and st.value.func.attr == "append" \
+                    and isinstance(st.value.func.value, ast.Name) and \
+                    len(st.value.args) == 1 and isinstance(st.value.args[0], ast.Name):
+                saved.setdefault(st.value.func.value.id, set()).add(st.value.args[0].id)
+    out = {}
+    for s, names in saved.items():
+        if len(names) != 1:
+            continue
+        n = next(iter(names))
+        uses = [m for m in ast.walk(tree) if isinstance(m, ast.Name) and m.id == s]
+        good = 0
+        for block in blocks:
+            for i, st in enumerate(block):
+                if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
+                        isinstance(st.targets[0], ast.Name) and st.targets[0].id == s and \
+                        isinstance(st.value, ast.List) and not st.value.elts and block is tree.body:
+                    good += 1
+                elif isinstance(st, ast.Expr) and _call_on(st.value, s, "append", 1):
+                    nxt = block[i + 1] if i + 1 < len(block) else None
+                    if rebuilt(nxt) == n and len(nxt.value.elts) == 2:
+                        good += 1
+                elif isinstance(st, ast.Assign) and len(st.targets) == 1 and \
+                        isinstance(st.targets[0], ast.Name) and st.targets[0].id == n and \
+                        _call_on(st.value, s, "pop", 0):
+                    good += 1
+        if good == len(uses):
+            out.setdefault(n, set()).add(s)
+    return out
+
+
+def _primal_lists(tree):
+    blocks = list(_blocks(tree))
+    stacks = _stacks(tree, blocks)
+
+    def saves(node, name):
+        """A save `s.append(name)` or a restore `name = s.pop()` of one of name's stacks."""
+        mine = stacks.get(name, ())
+        if isinstance(node, ast.Call):
+            return any(_call_on(node, s, "append", 1) for s in mine)
+        return isinstance(node, ast.Assign) and any(_call_on(node.value, s, "pop", 0)
+                                                    for s in mine)
+    lists = private_lists(tree, _READERS, stores=saves)
+    gone = {s for n in lists for s in stacks.get(n, ())}
+    for block in blocks:
+        out = []
+        for st in block:
+            name = rebuilt(st)
+            if name in lists:
+                out += _appends(name, st)
+            elif isinstance(st, ast.Expr) and isinstance(st.value, ast.Call) and \
+                    isinstance(st.value.func, ast.Attribute) and \
+                    isinstance(st.value.func.value, ast.Name) and \
+                    st.value.func.value.id in gone:
+                continue                                    # the save: now the append
+            elif isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name) and \
+                    st.targets[0].id in gone:
+                continue                                    # the stack's `s = []`
+            elif isinstance(st, ast.Assign) and isinstance(st.value, ast.Call) and \
+                    isinstance(st.value.func, ast.Attribute) and \
+                    isinstance(st.value.func.value, ast.Name) and \
+                    st.value.func.value.id in gone:
+                out.append(ast.Expr(value=ast.Call(func=ast.Attribute(    # the restore:
+                    value=ast.Name(id=st.targets[0].id, ctx=ast.Load()), attr="pop",  # undo
+                    ctx=ast.Load()), args=[], keywords=[])))                # the append
+            else:
+                out.append(st)
+        block[:] = out
+
+
+def _drop_last(st):
+    """(b, t) for a statement `b = t[:-1]`, else None."""
+    if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
+            isinstance(st.targets[0], ast.Name) and isinstance(st.value, ast.Subscript) and \
+            isinstance(st.value.value, ast.Name) and isinstance(st.value.slice, ast.Slice):
+        sl = st.value.slice
+        if sl.lower is None and sl.step is None and _minus_one(sl.upper):
+            return st.targets[0].id, st.value.value.id
+    return None
+
+
+def _minus_one(node) -> bool:
+    return isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and \
+        isinstance(node.operand, ast.Constant) and node.operand.value == 1 or \
+        isinstance(node, ast.Constant) and node.value == -1
+
+
+def _adjoint_lists(tree):
+    """`t = b; ...; b = t[:-1]; ... t[-1] ...` with b's list private (below) as
+    `t = b; ...; b = t; t_last = b.pop(); ... t_last ...`. b is private when every binding
+    of it makes a new list (a call in _FRESH, `add_items(b, <such a call>)`, or such a
+    drop) and it is read only as `t = b` of such a pattern, as `b[...]`, as a reader's
+    argument or by add_items; t is bound once and read only by the drop and `t[-1]`."""
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    parent = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    loads, stores = {}, {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name):
+            (stores if isinstance(n.ctx, ast.Store) else loads).setdefault(n.id, []).append(n)
+    for block in list(_blocks(tree)):
+        for i, st in enumerate(block):
+            found = _drop_last(st)
+            if found is None:
+                continue
+            b, t = found
+            copy = [j for j, s in enumerate(block[:i]) if isinstance(s, ast.Assign) and
+                    len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) and
+                    s.targets[0].id == t and isinstance(s.value, ast.Name) and s.value.id == b]
+            if len(stores.get(t, ())) != 1 or not copy:
+                continue
+            j = copy[-1]
+            if any(isinstance(m, ast.Name) and m.id in (b, t)
+                   for s in block[j + 1:i] for m in ast.walk(s)):
+                continue
+            later = {id(m) for s in block[i + 1:] for m in ast.walk(s)}
+            reads = [m for m in loads.get(t, ()) if m is not st.value.value]
+            if not all(id(m) in later and isinstance(parent.get(id(m)), ast.Subscript) and
+                       _minus_one(parent[id(m)].slice) and
+                       isinstance(parent[id(m)].ctx, ast.Load) for m in reads):
+                continue
+            if not _private_adjoint(b, t, tree, parent, loads, stores):
+                continue
+            last = _fresh(f"{t}_last", names)
+            for m in reads:
+                up = parent[id(m)]
+                holder = parent[id(up)]
+                for field, value in ast.iter_fields(holder):
+                    if value is up:
+                        setattr(holder, field, ast.Name(id=last, ctx=ast.Load()))
+                    elif isinstance(value, list):
+                        value[:] = [ast.Name(id=last, ctx=ast.Load()) if v is up else v
+                                    for v in value]
+            _add_in_place(block, i + 1, b)
+            block[i:i + 1] = [
+                ast.Assign(targets=[ast.Name(id=b, ctx=ast.Store())],
+                           value=ast.Name(id=t, ctx=ast.Load())),
+                ast.Assign(targets=[ast.Name(id=last, ctx=ast.Store())],
+                           value=ast.Call(func=ast.Attribute(value=ast.Name(id=b, ctx=ast.Load()),
+                                                             attr="pop", ctx=ast.Load()),
+                                          args=[], keywords=[]))]
+            return _adjoint_lists(tree)          # the tree changed: look again
+
+
+def _add_in_place(block, start, b):
+    """In `block[start:]`, up to the next binding of b (a list here, no other name's):
+    `b = add_items(b, unindex(g, xs, i))`, which builds zeros for every item of xs, as
+    `b = index_add(b, i, g)`, the form the reverse emitter writes for an adjoint it owns."""
+    for k in range(start, len(block)):
+        st = block[k]
+        v = st.value if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
+            isinstance(st.targets[0], ast.Name) and st.targets[0].id == b else None
+        if v is not None and isinstance(v, ast.Call) and ast.unparse(v.func) == "add_items" \
+                and len(v.args) == 2 and isinstance(v.args[0], ast.Name) and \
+                v.args[0].id == b and isinstance(v.args[1], ast.Call) and \
+                ast.unparse(v.args[1].func) == "unindex" and len(v.args[1].args) == 3 and \
+                not v.args[1].keywords:
+            g, _, idx = v.args[1].args
+            st.value = ast.Call(func=ast.Name(id="index_add", ctx=ast.Load()),
+                                args=[ast.Name(id=b, ctx=ast.Load()), idx, g], keywords=[])
+        elif any(isinstance(m, ast.Name) and m.id == b and isinstance(m.ctx, ast.Store)
+                 for m in ast.walk(st)):
+            return
+
+
+def _private_adjoint(b, t, tree, parent, loads, stores) -> bool:
+    for m in stores.get(b, ()):
+        st = parent.get(id(m))
+        if not (isinstance(st, ast.Assign) and len(st.targets) == 1):
+            return False
+        v = st.value
+        if _drop_last(st) is not None:
+            continue
+        if isinstance(v, ast.Call) and ast.unparse(v.func) in _FRESH:
+            continue
+        if isinstance(v, ast.Call) and ast.unparse(v.func) == "add_items" and \
+                len(v.args) == 2 and isinstance(v.args[0], ast.Name) and v.args[0].id == b and \
+                isinstance(v.args[1], ast.Call) and ast.unparse(v.args[1].func) in _FRESH:
+            continue
+        if isinstance(v, ast.Name) and v.id == t:
+            continue                               # a drop made in place (an earlier one)
+        return False
+    for m in loads.get(b, ()):
+        up = parent.get(id(m))
+        if isinstance(up, ast.Assign) and up.value is m and len(up.targets) == 1 and \
+                isinstance(up.targets[0], ast.Name) and \
+                len(stores.get(up.targets[0].id, ())) == 1 and \
+                all(isinstance(parent.get(id(r)), ast.Subscript) and parent[id(r)].value is r
+                    for r in loads.get(up.targets[0].id, ())):
+            continue                               # `t = b`, t bound once, only indexed
+        if isinstance(up, ast.Subscript) and up.value is m:
+            continue
+        if isinstance(up, ast.Call) and m in up.args and ast.unparse(up.func) in _READERS:
+            continue
+        if isinstance(up, ast.Call) and ast.unparse(up.func) == "add_items" and \
+                up.args and up.args[0] is m and isinstance(parent.get(id(up)), ast.Assign) and \
+                ast.unparse(parent[id(up)].targets[0]) == b:
+            continue                               # `b = add_items(b, ...)`
+        if isinstance(up, ast.Call) and ast.unparse(up.func) == "grad_like":
+            continue                               # the returned gradient: at the end
+        return False
+    return True
+
+
+def _fresh(base, names):
+    name, k = base, 0
+    while name in names:
+        k += 1
+        name = f"{base}{k}"
+    names.add(name)
+    return name
