@@ -767,6 +767,10 @@ class CallSummary:
     mutates: dict          # parameter -> (filename, line) where the callee changes it in place
     result: tuple          # the facts (D, I, P) of its result, over the callee's own roots
     may_be_seq: bool = True    # whether its result may be a list or tuple
+    # parameters it changes in place that its caller reads no more after the call (the
+    # residuals whose stacks a backward half srcad built pops): no conflict, but the
+    # derivative of the caller may read them later, so it passes copies
+    consumes: tuple = ()
 
 
 def _reach(facts) -> frozenset:
@@ -1137,13 +1141,18 @@ class _Aliases:
                 else:
                     out.add(("item", k, r))
             return frozenset(out)
+        def changed(p):
+            j = summary.params.index(p) if p in summary.params else len(call.args)
+            self.changed_args.setdefault(id(s), set()).add(
+                ("arg", j) if j < len(call.args) else ("kw", p))
         for p, where in summary.mutates.items():
             roots = _reach(self.value(bound[p], st)) if p in bound else None
             if roots:
                 self.mutate(s, roots, ("call", call.prim.name, p, where), st)
-                j = summary.params.index(p) if p in summary.params else len(call.args)
-                self.changed_args.setdefault(id(s), set()).add(
-                    ("arg", j) if j < len(call.args) else ("kw", p))
+                changed(p)
+        for p in summary.consumes:
+            if p in bound and _reach(self.value(bound[p], st)):
+                changed(p)
         d, i, pos = summary.result
         return (frozenset([k]) | mapped(d), mapped(i),
                 None if pos is None else tuple(mapped(p) for p in pos))
@@ -1485,8 +1494,11 @@ def summarize(func, call: ir.Call, kinds: dict, seqs: set) -> CallSummary:
             busy.discard(code)
         if vars(func).get("__srcad_derivative__") is not None:
             # a backward half srcad built pops the stacks saved in its residuals: each
-            # residual is made for one backward call and read by no one after it
-            summary = CallSummary(summary.params, {}, summary.result, summary.may_be_seq)
+            # residual is made for one backward call and read by no one after it in the
+            # caller, but the caller's own derivative may read it later (the structure of
+            # its zero adjoint, at second order)
+            summary = CallSummary(summary.params, {}, summary.result, summary.may_be_seq,
+                                  consumes=tuple(summary.mutates))
     memo[key] = summary
     return summary
 
