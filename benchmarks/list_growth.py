@@ -22,30 +22,14 @@ sys.path.insert(1, os.path.dirname(HERE))
 
 from srcad import lists, pipeline  # noqa: E402
 
-
-def append_loop(x, n):
-    xs = []
-    for i in range(n):
-        x = np.sin(x) * 0.9 + 0.1
-        xs.append(x)
-    return sum(xs)
-
-
-def comprehension(x, n):
-    ys = [np.cos(x * i) for i in range(n)]
-    return sum(ys)
-
-
-def rnn_history(h, W, n):
-    hs = [h]
-    for t in range(n):
-        hs.append(np.tanh(W @ hs[-1]))
-    return np.sum(np.stack(hs) ** 2)
+# the functions timed are the ones tests/test_regress_s5py.py checks for correctness
+sys.path.insert(1, os.path.join(os.path.dirname(HERE), "tests"))
+from fixtures.regress_s5py import append_loop, comprehension_sum, rnn_history  # noqa: E402
 
 
 CASES = {
     "append_loop": (append_loop, lambda n: (0.3, n)),
-    "comprehension": (comprehension, lambda n: (0.3, n)),
+    "comprehension_sum": (comprehension_sum, lambda n: (0.3, n)),
     "rnn_history": (rnn_history, lambda n: (np.array([0.3, 0.5]), 0.5 * np.eye(2), n)),
 }
 
