@@ -109,14 +109,23 @@ def grow_in_place(tree) -> None:
     """Rewrite the derivative `tree` in place: each private list (see the module) appended
     in place, its saves and restores around the appends an append and a pop, and the
     adjoint of its appends (`b = t[:-1]`, then `t[-1]`) a pop of the adjoint list."""
-    _primal_lists(tree)
-    _adjoint_lists(tree)
-    ast.fix_missing_locations(tree)
+    rebuilds, drops = set(), False
+    for n in ast.walk(tree):                    # one look first: most derivatives have neither
+        name = rebuilt(n)
+        if name is not None:
+            rebuilds.add(name)
+        elif not drops and _drop_last(n) is not None:
+            drops = True
+    if rebuilds:
+        _primal_lists(tree, rebuilds)
+    if drops or rebuilds:
+        _adjoint_lists(tree)
+        ast.fix_missing_locations(tree)
 
 
-def _stacks(tree, blocks):
-    """list name -> the stacks saving it: `s` bound once to `[]`, used only by statements
-    `s.append(n)` just before a rebuild of n by one item, and by `n = s.pop()`."""
+def _stacks(tree, blocks, lists):
+    """list name (of `lists`) -> the stacks saving it: `s` bound once to `[]`, used only by
+    statements `s.append(n)` just before a rebuild of n by one item, and by `n = s.pop()`."""
     saved = {}                      # stack -> list it saves
     for block in blocks:
         for st in block:
@@ -125,12 +134,16 @@ def _stacks(tree, blocks):
                     and isinstance(st.value.func.value, ast.Name) and \
                     len(st.value.args) == 1 and isinstance(st.value.args[0], ast.Name):
                 saved.setdefault(st.value.func.value.id, set()).add(st.value.args[0].id)
+    saved = {s: names for s, names in saved.items() if len(names) == 1 and names <= lists}
+    if not saved:
+        return {}
+    uses = {}                       # stack -> how often its name occurs
+    for m in ast.walk(tree):
+        if isinstance(m, ast.Name) and m.id in saved:
+            uses[m.id] = uses.get(m.id, 0) + 1
     out = {}
     for s, names in saved.items():
-        if len(names) != 1:
-            continue
         n = next(iter(names))
-        uses = [m for m in ast.walk(tree) if isinstance(m, ast.Name) and m.id == s]
         good = 0
         for block in blocks:
             for i, st in enumerate(block):
@@ -146,14 +159,14 @@ def _stacks(tree, blocks):
                         isinstance(st.targets[0], ast.Name) and st.targets[0].id == n and \
                         _call_on(st.value, s, "pop", 0):
                     good += 1
-        if good == len(uses):
+        if good == uses.get(s, 0):
             out.setdefault(n, set()).add(s)
     return out
 
 
-def _primal_lists(tree):
+def _primal_lists(tree, rebuilds):
     blocks = list(_blocks(tree))
-    stacks = _stacks(tree, blocks)
+    stacks = _stacks(tree, blocks, rebuilds)
 
     def saves(node, name):
         """A save `s.append(name)` or a restore `name = s.pop()` of one of name's stacks."""
