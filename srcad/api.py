@@ -221,8 +221,17 @@ def _rebuilt(like, leaf, every_leaf=False):
 
 def _primal(f, args):
     """`f(*args)` on copies of the arguments: Python's `f` may change its arguments in place,
-    and the derivative called next must still see the point the user gave."""
-    return f(*(_copied(a) for a in args))
+    and the derivative called next must still see the point the user gave. `args` is the
+    full list a derivative takes (_Binder's): keyword-only parameters go by keyword."""
+    args = [_copied(a) for a in args]
+    try:
+        params = list(inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):
+        return f(*args)
+    if len(params) == len(args) and any(p.kind is p.KEYWORD_ONLY for p in params):
+        return f(*(a for p, a in zip(params, args) if p.kind is not p.KEYWORD_ONLY),
+                 **{p.name: a for p, a in zip(params, args) if p.kind is p.KEYWORD_ONLY})
+    return f(*args)
 
 
 def _func(d):

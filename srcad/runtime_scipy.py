@@ -1,8 +1,11 @@
 """The runtime helpers that derivatives of SciPy functions call (see srcad/rules/scipy_*.py);
-generated code imports them from here only when it uses them. Imports SciPy lazily."""
+generated code imports them from here only when it uses them. srcad imports this module
+only once SciPy is imported (rules.load_scipy); `scipy.linalg` and `scipy.signal` load on
+first use. No helper imports inside its body: at second order srcad reads their source."""
 from __future__ import annotations
 
 import numpy as np
+import scipy
 
 __all__ = ["lead_axis", "keep_axes"]
 
@@ -96,7 +99,6 @@ def _phi(x):
 
 def _lsolve(l, b, trans=False):
     """l^-1 b (l^-T b with `trans`) for lower triangular l, stacks too."""
-    import scipy.linalg
     return scipy.linalg.solve_triangular(l, b, trans=1 if trans else 0, lower=True)
 
 
@@ -123,7 +125,6 @@ def _trans(trans) -> bool:
 
 def tri_solve_vjp_b(g, a, trans=0, lower=False, unit_diagonal=False):
     """The adjoint of scipy.linalg.solve_triangular(a, b, ...) with respect to b."""
-    import scipy.linalg
     return scipy.linalg.solve_triangular(a, g, trans=0 if _trans(trans) else 1, lower=lower,
                                          unit_diagonal=unit_diagonal)
 
@@ -138,7 +139,6 @@ def tri_solve_vjp_a(g, a, x, trans=0, lower=False, unit_diagonal=False):
 
 def tri_solve_jvp_a(t, a, x, trans=0, lower=False, unit_diagonal=False):
     """The tangent of x = solve_triangular(a, b, ...) along `t`, a tangent of a."""
-    import scipy.linalg
     dt = _tri_mask(t, lower, unit_diagonal)
     dt = _mT(dt) if _trans(trans) else dt
     return -scipy.linalg.solve_triangular(a, dt @ x, trans=trans, lower=lower,
@@ -165,7 +165,6 @@ def cho_factor_vjp(g, c, lower):
 
 def cho_solve_vjp_c(g, c_and_lower, x):
     """The adjoint of x = cho_solve((c, lower), b) with respect to c (its factor's triangle)."""
-    import scipy.linalg
     c, lower = c_and_lower
     bbar = scipy.linalg.cho_solve(c_and_lower, g)
     x2, b2 = (x[:, None], bbar[:, None]) if np.ndim(x) == 1 else (x, bbar)
@@ -176,7 +175,6 @@ def cho_solve_vjp_c(g, c_and_lower, x):
 
 def cho_solve_jvp_c(t, c_and_lower, x):
     """The tangent of x = cho_solve((c, lower), b) along `t`, a tangent of c."""
-    import scipy.linalg
     c, lower = c_and_lower
     if lower:
         f, df = np.tril(c), np.tril(t)
@@ -203,7 +201,6 @@ def _lu(lu, piv):
 
 
 def _tsolve(t, b, lower, trans=False, unit=False):
-    import scipy.linalg
     return scipy.linalg.solve_triangular(t, b, trans=1 if trans else 0, lower=lower,
                                          unit_diagonal=unit)
 
@@ -229,7 +226,6 @@ def lu_factor_vjp(g, lu, piv):
 
 def lu_solve_vjp_b(g, lu_and_piv, trans=0):
     """The adjoint of lu_solve((lu, piv), b, trans) with respect to b."""
-    import scipy.linalg
     return scipy.linalg.lu_solve(lu_and_piv, g, trans=0 if _trans(trans) else 1)
 
 
@@ -246,7 +242,6 @@ def lu_solve_vjp_lu(g, lu_and_piv, x, trans=0):
 
 def lu_solve_jvp_lu(t, lu_and_piv, x, trans=0):
     """The tangent of x = lu_solve((lu, piv), b, trans) along `t`, a tangent of lu."""
-    import scipy.linalg
     lu, piv = lu_and_piv
     l, u, perm = _lu(lu, piv)
     da = np.empty_like(np.asarray(t, dtype=lu.dtype))
@@ -286,7 +281,6 @@ def band_matmul(ab, x, l, u):
 
 def solve_banded_vjp_b(g, l_and_u, ab):
     """The adjoint of solve_banded((l, u), ab, b) with respect to b: a^-T g."""
-    import scipy.linalg
     l, u = l_and_u
     return scipy.linalg.solve_banded((u, l), _band_transpose(ab, l, u), g)
 
@@ -307,7 +301,6 @@ def solve_banded_vjp_ab(g, l_and_u, ab, x):
 
 def solve_banded_jvp_ab(t, l_and_u, ab, x):
     """The tangent of x = solve_banded((l, u), ab, b) along `t`, a tangent of ab."""
-    import scipy.linalg
     l, u = l_and_u
     return -scipy.linalg.solve_banded(l_and_u, ab, band_matmul(t, x, l, u))
 
@@ -345,7 +338,6 @@ def _conv_valid_vjp(g, a, b):
     """The adjoint with respect to `a` of convolve(a, b, 'valid'), with no array of the full
     result's shape: g convolved in full with b flipped where a is the larger input, else b
     flipped convolved with g, valid (convolution commutes: either input may be `a`)."""
-    import scipy.signal
     g = np.broadcast_to(g, _conv_shapes(a, b, "valid")[1])
     if all(p >= q for p, q in zip(np.shape(a), np.shape(b))):
         return scipy.signal.convolve(g, np.flip(b), "full")
@@ -355,7 +347,6 @@ def _conv_valid_vjp(g, a, b):
 def conv_vjp1(g, x, y, mode="full"):
     """The adjoint of scipy.signal.convolve(x, y, mode) with respect to x: the full
     adjoint correlated with y (bilinear in g and y; x gives only its shape)."""
-    import scipy.signal
     if mode == "valid":
         return _conv_valid_vjp(g, x, y)
     return scipy.signal.convolve(_conv_embed(g, x, y, mode), np.flip(y), "valid")
@@ -364,7 +355,6 @@ def conv_vjp1(g, x, y, mode="full"):
 def conv_vjp2(g, x, y, mode="full"):
     """The adjoint of scipy.signal.convolve(x, y, mode) with respect to y (bilinear in g
     and x; y gives only its shape)."""
-    import scipy.signal
     if mode == "valid":
         return _conv_valid_vjp(g, y, x)
     return scipy.signal.convolve(_conv_embed(g, x, y, mode), np.flip(x), "valid")
@@ -374,7 +364,6 @@ __all__ += ["conv_vjp1", "conv_vjp2"]
 def sylvester_adjoints(g, a, b, x):
     """Adjoints of x = solve_sylvester(a, b, q) (a x + x b = q) for (a, b, q): y, the solve of
     the transposed equation with g, once for all three: (-y x^T, -x^T y, y)."""
-    import scipy.linalg
     y = scipy.linalg.solve_sylvester(a.T, b.T, g)
     return -(y @ x.T), -(x.T @ y), y
 
@@ -385,7 +374,6 @@ __all__ += ["sylvester_adjoints"]
 def sqrtm_sylvester(s, q):
     """x with s x + x s = q (sqrtm's tangent and adjoint, s its result or that transposed)
     from one Schur form of s: solve_sylvester(s, s, q) computes two, of s and of s^T."""
-    import scipy.linalg
     t, z = scipy.linalg.schur(s, output="complex" if np.iscomplexobj(s) else "real")
     f = np.conj(z.T) @ q @ z
     trsyl, = scipy.linalg.get_lapack_funcs(("trsyl",), (t, f))
