@@ -279,6 +279,18 @@ def _dyn_jvp(dyn, full, iy, it, floats):
     return _derivative(dyn, "forward", full, (iy, it) + floats)
 
 
+def _adjoint_setup(dyn, sol, tt, args, captured):
+    """What the derivatives of odeint_vjp share about the float parameters: (params, the
+    dynamics' full argument list at the first point, y's and t's positions in it, the
+    parameters' positions, shapes and flat sizes, and the sum of those sizes)."""
+    params = _params(dyn, args, captured)
+    full, iy, it, _, _ = dyn.full(sol[0], tt[0], args, captured)
+    floats = tuple(p for p, _, _ in params)
+    shapes = [np.shape(_item(args, captured, w, k)) for _, w, k in params]
+    sizes = tuple(int(np.prod(shape)) for shape in shapes)
+    return params, full, iy, it, floats, shapes, sizes, sum(sizes)
+
+
 def odeint_vjp_jvp(g, sol, dyn, y0, t, args, captured, g_dot, sol_dot, y0_dot, t_dot,
                    args_dot, captured_dot, rtol=None, atol=None, mxstep=0, hmax=0.0, h0=0.0, hmin=0.0,
                    tcrit=None):
@@ -293,12 +305,8 @@ def odeint_vjp_jvp(g, sol, dyn, y0, t, args, captured, g_dot, sol_dot, y0_dot, t
     tt = np.asarray(t, dtype=float)
     tt_dot = np.broadcast_to(np.asarray(t_dot, dtype=float), tt.shape)
     n, d = sol.shape
-    params = _params(dyn, args, captured)
-    full, iy, it, _, _ = dyn.full(sol[0], tt[0], args, captured)
-    floats = tuple(p for p, _, _ in params)
-    shapes = [np.shape(_item(args, captured, w, k)) for _, w, k in params]
-    sizes = tuple(int(np.prod(shape)) for shape in shapes)
-    npar = sum(sizes)
+    params, full, iy, it, floats, shapes, sizes, npar = _adjoint_setup(dyn, sol, tt, args,
+                                                                       captured)
     pdots = _param_dots(params, args, captured, args_dot, captured_dot)
     aug, others = _augmented(dyn, "adjoint", full, iy, it, floats, d, sizes)
     aug_args = tuple(full[j] for j in others)
@@ -412,12 +420,8 @@ def odeint_vjp_vjp(ct, g, sol, dyn, y0, t, args, captured, rtol=None, atol=None,
     gb = np.broadcast_to(np.asarray(g, dtype=float), np.shape(sol))
     tt = np.asarray(t, dtype=float)
     n, d = sol.shape
-    params = _params(dyn, args, captured)
-    full, iy, it, _, _ = dyn.full(sol[0], tt[0], args, captured)
-    floats = tuple(p for p, _, _ in params)
-    shapes = [np.shape(_item(args, captured, w, k)) for _, w, k in params]
-    sizes = tuple(int(np.prod(shape)) for shape in shapes)
-    npar = sum(sizes)
+    params, full, iy, it, floats, shapes, sizes, npar = _adjoint_setup(dyn, sol, tt, args,
+                                                                       captured)
     aug, others = _augmented(dyn, "adjoint", full, iy, it, floats, d, sizes)
     aug_args = tuple(full[j] for j in others)
     df = _derivative(dyn, "reverse", full, (iy, it) + floats)
