@@ -24,6 +24,7 @@ import textwrap
 import types
 
 import gast
+import numpy as np
 
 from . import funcs, idioms, ir, rules, runtime
 from .errors import NonDifferentiableError, UnsupportedSyntaxError
@@ -105,11 +106,13 @@ class _Opaque:
     through an injected name (so later passes keep it: it may be impure), never reused, and
     its result gets no derivative; `check_rules` refuses it when a derivative flows into it.
     `message` says why it is not differentiable (None: never refused, e.g. `print`), `error`
-    is the SrcadError class it is refused with."""
+    is the SrcadError class it is refused with; `when_varied`, an _Opaque to call instead
+    of refusing (one that checks at run time that no derivative is lost)."""
 
-    def __init__(self, name, message=None, kind=rules.ANY, error=NonDifferentiableError):
+    def __init__(self, name, message=None, kind=rules.ANY, error=NonDifferentiableError,
+                 when_varied=None):
         self.name, self.message, self.kind, self.differentiable = name, message, kind, False
-        self.error = error
+        self.error, self.when_varied = error, when_varied
 
     def emit(self, args, kwargs, static, names):
         return ast.Call(func=ast.Name(id=self.name, ctx=ast.Load()), args=list(args),
@@ -124,6 +127,28 @@ def _method_caller(attr):
     call.__name__ = f"{attr}_method"
     return call
 
+
+def _str_method_caller(attr_where):
+    """`_method_caller` for a method only strings have (`k.startswith("W")` on a dict's key):
+    its result carries no derivative when the receiver is a str, as srcad assumed when it
+    built the derivative; any other receiver is refused when the derivative runs."""
+    attr, where = attr_where
+
+    def call(obj, *args, **kwargs):
+        if not isinstance(obj, (str, bytes)):
+            from .errors import NonDifferentiableError
+            raise NonDifferentiableError(f"{where}: srcad has no derivative rule for the "
+                                         f"method .{attr}() of a {type(obj).__name__} (it "
+                                         "takes it for a str method)")
+        return getattr(obj, attr)(*args, **kwargs)
+    call.__name__ = f"{attr}_method"
+    return call
+
+
+# methods of str that no number, array, list, tuple or dict has: a call of one of them
+# on a value srcad cannot type at build time (a dict's key) is a string operation
+_STR_ONLY = frozenset(m for m in dir(str) if not m.startswith("_") and not any(
+    hasattr(t, m) for t in (float, int, np.ndarray, list, tuple, dict)))
 
 _ACCESSORS: dict = {}
 
@@ -152,6 +177,9 @@ def check_rules(fn: ir.Function, varied: set, mode: str = "") -> None:
                                             for a in list(v.args) + list(v.kwargs.values())):
             if forward_only:
                 raise v.prim.reverse_error()
+            if v.prim.when_varied is not None:
+                v.prim = v.prim.when_varied
+                continue
             raise v.prim.error(v.prim.message, fn.filename, s.line)
 
 
@@ -1625,8 +1653,13 @@ class _Lowerer:
                     and isinstance(func.value.value, (str, bytes)):
                 # "loss {:.3f}".format(loss): a str's method makes no derivative
                 return self.call_prim(_Opaque(name, None, rules.NONE), args, kwargs, dest=dest)
+            checked = None
+            if func.attr in _STR_ONLY:      # a dict's key: typed at run time, not now
+                where = f"{self.p.filename}:{self.p.lineno(node)}"
+                checked = _Opaque(self.inject(f"{func.attr}_str_method", _accessor(
+                    _str_method_caller, (func.attr, where))), None, rules.NONE)
             opaque = _Opaque(name, f"srcad has no derivative rule for the method .{func.attr}() "
-                                   f"in {text}()")
+                                   f"in {text}()", when_varied=checked)
             return self.call_prim(opaque, args, kwargs, dest=dest)
         if obj is None:
             raise self.error(UnsupportedSyntaxError, f"calling the local value {text} is not "

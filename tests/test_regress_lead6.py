@@ -35,3 +35,26 @@ def test_hessian_through_cho_solve():
                 return srcad.grad(R.gp_nll)({**p, b: v}, X, y)[a]
             fd = numerical_grad(grad_a, (p[b],), 0)
             np.testing.assert_allclose(H[a][b], fd, rtol=1e-5, atol=1e-6)
+
+
+def test_str_methods_of_a_dicts_keys():
+    # `k.startswith("W")` on a key from `params.items()` was refused: srcad cannot type a
+    # dict's keys at build time and had no rule for the method
+    p = {"W1": np.array([1.0, -2.0]), "W2": np.array([[0.5]]), "b": np.array([3.0, 4.0])}
+    g = srcad.grad(R.l2_of_weights)(p)
+    np.testing.assert_allclose(g["W1"], 2 * p["W1"])
+    np.testing.assert_allclose(g["W2"], 2 * p["W2"])
+    np.testing.assert_allclose(g["b"], np.ones(2))
+    fd = numerical_grad(R.l2_of_weights, (p,), 0, path=("W1",))
+    np.testing.assert_allclose(g["W1"], fd, rtol=1e-6)
+    H = srcad.hessian(R.l2_of_weights)(p)
+    np.testing.assert_allclose(H["W1"]["W1"], 2 * np.eye(2))
+
+
+def test_a_str_method_name_on_an_object_is_refused_when_the_derivative_runs():
+    # the method is taken for str's: on anything else srcad refuses, naming the user's line
+    objs, x = [R.Scaled(np.array([1.0, 3.0]))], np.ones(2)
+    with pytest.raises(srcad.SrcadError, match=r"regress_lead6.py:\d+: .*\.lower\(\) of a Scaled"):
+        srcad.grad(R.lower_of_items, wrt=0)(objs, x)
+    # no derivative flows into it: called as written
+    np.testing.assert_allclose(srcad.grad(R.lower_of_items, wrt=1)(objs, x), [0.5, 1.5])
