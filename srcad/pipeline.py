@@ -251,6 +251,10 @@ def get(f, mode: str, wrt: tuple, kinds: tuple, single: bool = True,
         try:
             d = build(f, mode, wrt, kinds, single, with_value, name=name, backend=backend,
                       checkpoint=checkpoint)
+        except SrcadError as e:
+            if len(frames) == 1 and _in_own_code(e):      # the outermost build
+                raise _relocated(e, f) from e
+            raise
         finally:
             frames.pop()
             del pending[(id(owner), key)]
@@ -374,6 +378,32 @@ def _pending() -> dict:
     if pending is None:
         pending = _BUILDING.pending = {}
     return pending
+
+
+_OWN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _in_own_code(e) -> bool:
+    """Whether error `e` names srcad's own code: a runtime helper srcad read to
+    differentiate it again (second order and up), or generated code."""
+    where = e.filename or ""
+    return where.startswith(_OWN_DIR) or where.startswith("<srcad")
+
+
+def _relocated(e, f):
+    """`e` located at the user's function behind `f` (through srcad's transforms), the
+    place in srcad's own code it names kept in its message."""
+    user = f
+    while getattr(user, "__srcad_transform__", None) is not None:
+        user = user.__srcad_transform__[1]
+    code = getattr(getattr(user, "__func__", user), "__code__", None)
+    if code is None or code.co_filename.startswith(_OWN_DIR) or \
+            code.co_filename.startswith("<srcad"):
+        return e
+    inner = f"{os.path.basename(e.filename)}:{e.lineno}" if e.lineno else e.filename
+    return type(e)(f"{e.bare_message} (in srcad's own code, {inner}, which the derivative of "
+                   f"{frontend.describe(user)} differentiates again: a limit of srcad at this "
+                   "order)", code.co_filename, code.co_firstlineno)
 
 
 def _frames() -> list:

@@ -58,3 +58,27 @@ def test_a_str_method_name_on_an_object_is_refused_when_the_derivative_runs():
         srcad.grad(R.lower_of_items, wrt=0)(objs, x)
     # no derivative flows into it: called as written
     np.testing.assert_allclose(srcad.grad(R.lower_of_items, wrt=1)(objs, x), [0.5, 1.5])
+
+
+def test_third_order_through_cumprod():
+    # srcad reads cumprod's second-order helper at third order; np.result_type had no rule
+    # (refused, naming srcad's runtime.py)
+    x = np.array([0.3, 0.7, 1.1])
+    H = srcad.hessian(R.grad_norm_of_cumprod)(x)
+    fd = numerical_grad(srcad.grad(R.grad_norm_of_cumprod), (x,), 0)
+    np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-6)
+
+
+def test_a_refusal_inside_srcads_own_code_names_the_users_function():
+    # an error located in a runtime helper srcad differentiates again is re-located at the
+    # user's function (the helper's place kept in the message), never srcad's file alone
+    import os
+
+    from srcad import pipeline, runtime
+    inner = srcad.errors.NonDifferentiableError("no rule for np.foo()", runtime.__file__, 12)
+    assert pipeline._in_own_code(inner)
+    e = pipeline._relocated(inner, srcad.grad(R.cumprod_squares))
+    assert type(e) is type(inner)
+    assert e.filename == R.__file__ and e.lineno == R.cumprod_squares.__code__.co_firstlineno
+    assert "no rule for np.foo()" in str(e) and "runtime.py:12" in str(e)
+    assert os.path.basename(R.__file__) in str(e)

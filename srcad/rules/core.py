@@ -185,6 +185,9 @@ for _f in (np.ndim, np.size):
 defrule(builtins.range, "start, stop=None, step=None", name="range", kind=NONE,
         differentiable=False)
 defrule(np.shape, "x", name="np.shape", kind=NONE, differentiable=False)
+# a dtype from its arguments' dtypes (runtime helpers call it: srcad reads them at third order)
+defrule(np.result_type, "a, b=None, c=None, d=None", name="np.result_type", kind=NONE,
+        differentiable=False)
 for _attr in ("shape", "dtype"):
     defrule(("attr", _attr), "x", primal=f"x.{_attr}", kind=NONE, differentiable=False)
 for _attr in ("ndim", "size"):

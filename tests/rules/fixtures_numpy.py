@@ -1579,3 +1579,9 @@ def helper_max_vjp(g, x):
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_max_vjp)
+
+
+@sample((pos(3),), (pos(2, 3),))
+def np_result_type(x):
+    """A dtype from the arguments' dtypes: no derivative flows through it."""
+    return np.zeros(np.shape(x), dtype=np.result_type(x, 1.0)) + x ** 2
