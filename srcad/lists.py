@@ -34,6 +34,17 @@ def rebuilt(st):
     return None
 
 
+def _dotted(node) -> str:
+    """`node`'s text when it is a name or a dotted name (`np.stack`), else "" (cheaper than
+    ast.unparse: these passes ask it of every call that reads a list)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return f"{head}.{node.attr}" if head else ""
+    return ""
+
+
 def _display(value) -> bool:
     return isinstance(value, ast.List) and not any(isinstance(e, ast.Starred)
                                                    for e in value.elts)
@@ -54,8 +65,14 @@ def private_lists(tree, readers, kept_after_last=False, stores=None):
     if not found:
         return {}
     params = {a.arg for a in tree.args.args + tree.args.kwonlyargs + tree.args.posonlyargs}
-    parent = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
-    top = {id(n): i for i, st in enumerate(tree.body) for n in ast.walk(st)}
+    parent = {id(c): p for p in ast.walk(tree.args) for c in ast.iter_child_nodes(p)}
+    parent.update((id(c), tree) for c in ast.iter_child_nodes(tree))
+    top = {}
+    for i, st in enumerate(tree.body):
+        for p in ast.walk(st):
+            top[id(p)] = i
+            for c in ast.iter_child_nodes(p):
+                parent[id(c)] = p
     last = {name: max(top[id(st)] for st in sts) for name, sts in found.items()}
     own = {id(st.value.elts[0].value) for sts in found.values() for st in sts}
     fine = set(found) - params
@@ -70,7 +87,7 @@ def private_lists(tree, readers, kept_after_last=False, stores=None):
         else:
             ok = isinstance(n.ctx, ast.Load) and (
                 (isinstance(up, ast.Subscript) and up.value is n) or
-                (isinstance(up, ast.Call) and ast.unparse(up.func) in readers and
+                (isinstance(up, ast.Call) and _dotted(up.func) in readers and
                  n in up.args) or
                 (stores is not None and stores(up, n.id)) or
                 (kept_after_last and top[id(n)] > last[n.id]))
@@ -226,13 +243,15 @@ def _adjoint_lists(tree):
     of it makes a new list (a call in _FRESH, `add_items(b, <such a call>)`, or such a
     drop) and it is read only as `t = b` of such a pattern, as `b[...]`, as a reader's
     argument or by add_items; t is bound once and read only by the drop and `t[-1]`."""
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-    parent = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
-    loads, stores = {}, {}
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Name):
-            (stores if isinstance(n.ctx, ast.Store) else loads).setdefault(n.id, []).append(n)
+    parent, loads, stores = {}, {}, {}
+    for p in ast.walk(tree):                      # one walk: parents and each name's uses
+        for c in ast.iter_child_nodes(p):
+            parent[id(c)] = p
+        if isinstance(p, ast.Name):
+            (stores if isinstance(p.ctx, ast.Store) else loads).setdefault(p.id, []).append(p)
+    names = set(loads) | set(stores)
     for block in list(_blocks(tree)):
+        where = None                                # id(statement of block) -> its index
         for i, st in enumerate(block):
             found = _drop_last(st)
             if found is None:
@@ -247,9 +266,11 @@ def _adjoint_lists(tree):
             if any(isinstance(m, ast.Name) and m.id in (b, t)
                    for s in block[j + 1:i] for m in ast.walk(s)):
                 continue
-            later = {id(m) for s in block[i + 1:] for m in ast.walk(s)}
+            if where is None:
+                where = {id(s): k for k, s in enumerate(block)}
             reads = [m for m in loads.get(t, ()) if m is not st.value.value]
-            if not all(id(m) in later and isinstance(parent.get(id(m)), ast.Subscript) and
+            if not all(_index_in(m, where, parent) > i and
+                       isinstance(parent.get(id(m)), ast.Subscript) and
                        _minus_one(parent[id(m)].slice) and
                        isinstance(parent[id(m)].ctx, ast.Load) for m in reads):
                 continue
@@ -276,6 +297,17 @@ def _adjoint_lists(tree):
             return _adjoint_lists(tree)          # the tree changed: look again
 
 
+def _index_in(node, where, parent) -> int:
+    """The index of the statement of a block (`where`: id -> index) that holds `node`, or
+    -1 when none does."""
+    while node is not None:
+        k = where.get(id(node))
+        if k is not None:
+            return k
+        node = parent.get(id(node))
+    return -1
+
+
 def _add_in_place(block, start, b):
     """In `block[start:]`, up to the next binding of b (a list here, no other name's):
     `b = add_items(b, unindex(g, xs, i))`, which builds zeros for every item of xs, as
@@ -284,10 +316,10 @@ def _add_in_place(block, start, b):
         st = block[k]
         v = st.value if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
             isinstance(st.targets[0], ast.Name) and st.targets[0].id == b else None
-        if v is not None and isinstance(v, ast.Call) and ast.unparse(v.func) == "add_items" \
+        if v is not None and isinstance(v, ast.Call) and _dotted(v.func) == "add_items" \
                 and len(v.args) == 2 and isinstance(v.args[0], ast.Name) and \
                 v.args[0].id == b and isinstance(v.args[1], ast.Call) and \
-                ast.unparse(v.args[1].func) == "unindex" and len(v.args[1].args) == 3 and \
+                _dotted(v.args[1].func) == "unindex" and len(v.args[1].args) == 3 and \
                 not v.args[1].keywords:
             g, _, idx = v.args[1].args
             st.value = ast.Call(func=ast.Name(id="index_add", ctx=ast.Load()),
@@ -305,11 +337,11 @@ def _private_adjoint(b, t, tree, parent, loads, stores) -> bool:
         v = st.value
         if _drop_last(st) is not None:
             continue
-        if isinstance(v, ast.Call) and ast.unparse(v.func) in _FRESH:
+        if isinstance(v, ast.Call) and _dotted(v.func) in _FRESH:
             continue
-        if isinstance(v, ast.Call) and ast.unparse(v.func) == "add_items" and \
+        if isinstance(v, ast.Call) and _dotted(v.func) == "add_items" and \
                 len(v.args) == 2 and isinstance(v.args[0], ast.Name) and v.args[0].id == b and \
-                isinstance(v.args[1], ast.Call) and ast.unparse(v.args[1].func) in _FRESH:
+                isinstance(v.args[1], ast.Call) and _dotted(v.args[1].func) in _FRESH:
             continue
         if isinstance(v, ast.Name) and v.id == t:
             continue                               # a drop made in place (an earlier one)
@@ -324,13 +356,13 @@ def _private_adjoint(b, t, tree, parent, loads, stores) -> bool:
             continue                               # `t = b`, t bound once, only indexed
         if isinstance(up, ast.Subscript) and up.value is m:
             continue
-        if isinstance(up, ast.Call) and m in up.args and ast.unparse(up.func) in _READERS:
+        if isinstance(up, ast.Call) and m in up.args and _dotted(up.func) in _READERS:
             continue
-        if isinstance(up, ast.Call) and ast.unparse(up.func) == "add_items" and \
+        if isinstance(up, ast.Call) and _dotted(up.func) == "add_items" and \
                 up.args and up.args[0] is m and isinstance(parent.get(id(up)), ast.Assign) and \
-                ast.unparse(parent[id(up)].targets[0]) == b:
+                _dotted(parent[id(up)].targets[0]) == b:
             continue                               # `b = add_items(b, ...)`
-        if isinstance(up, ast.Call) and ast.unparse(up.func) == "grad_like":
+        if isinstance(up, ast.Call) and _dotted(up.func) == "grad_like":
             continue                               # the returned gradient: at the end
         return False
     return True

@@ -718,9 +718,17 @@ def _check(b: Build, after: str):
 def _optimize(b: Build):
     impure = set(b.injected)
     b.trees = [optimize.optimize(t, impure, b.adjoints, b.containers) for t in b.trees]
-    if b.backend == "python":
+    if b.backend == "python" and _appends(b.fn):
         for t in b.trees:
             lists.grow_in_place(t)       # private lists appended and popped in place
+
+
+def _appends(fn) -> bool:
+    """Whether `fn` appends to a list: only then has its derivative lists that grow (the
+    rebuilds `xs = [*xs, v]` and their adjoints' drops) for lists.grow_in_place."""
+    from .rules.core import LIST_APPEND
+    return any(isinstance(s, ir.Assign) and isinstance(s.value, ir.Call) and
+               s.value.prim is LIST_APPEND for s in ir.walk(fn.body))
 
 
 def _numba(b: Build):
