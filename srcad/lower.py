@@ -1709,6 +1709,11 @@ class _Lowerer:
             return self.call_object(helper, [where, g] + list(inner.pre) + list(args), {}, node,
                                     dest, text)
         rule = rules.lookup(obj)
+        dunder = getattr(type(obj), "__call__", None)
+        if rule is None and isinstance(dunder, types.FunctionType) and \
+                not hasattr(obj, "__srcad_transform__"):
+            obj = types.MethodType(dunder, obj)   # model(x) of an object srcad sees: its
+            #                                       __call__, bound (self read live)
         values = list(args) + list(kwargs.values())
         fvs = [a for a in values if isinstance(a, (FuncVal, FuncList))]
         method = isinstance(obj, types.MethodType) and isinstance(obj.__func__, types.FunctionType)

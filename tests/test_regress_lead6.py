@@ -82,3 +82,26 @@ def test_a_refusal_inside_srcads_own_code_names_the_users_function():
     assert e.filename == R.__file__ and e.lineno == R.cumprod_squares.__code__.co_firstlineno
     assert "no rule for np.foo()" in str(e) and "runtime.py:12" in str(e)
     assert os.path.basename(R.__file__) in str(e)
+
+
+def test_calling_a_module_level_callable_object():
+    # `MODEL(w, x)` of an object with a Python __call__ was refused ("cannot read its
+    # source"), though `MODEL.apply(w, x)` worked: now it is the bound __call__
+    w, x = np.array([0.3, -0.2]), np.array([[1.0, 2.0], [0.5, -1.0]])
+    g = srcad.grad(R.model_loss)(w, x)
+    np.testing.assert_allclose(g, numerical_grad(R.model_loss, (w, x), 0), rtol=1e-6)
+    H = srcad.hessian(R.model_loss)(w, x)
+    np.testing.assert_allclose(H, numerical_grad(srcad.grad(R.model_loss), (w, x), 0),
+                               rtol=1e-5, atol=1e-7)
+    _, t = srcad.jvp(R.model_loss, (w, x), (np.array([1.0, 0.0]), np.zeros((2, 2))))
+    np.testing.assert_allclose(t, g[0], rtol=1e-10)
+    old = R.MODEL
+    try:
+        R.MODEL.scale = 3.0                    # an attribute: read live
+        np.testing.assert_allclose(srcad.grad(R.model_loss)(w, x), 2.25 * g, rtol=1e-12)
+        R.MODEL = R.Other()                    # another object of another class: rebuilt
+        np.testing.assert_allclose(srcad.grad(R.model_loss)(w, x),
+                                   numerical_grad(R.model_loss, (w, x), 0), rtol=1e-6)
+    finally:
+        old.scale = 2.0
+        R.MODEL = old
