@@ -689,3 +689,31 @@ def imag_vjp(g, x):
 def logaddexp_weight(x, out, axis=0, keepdims=False):
     """d np.logaddexp.reduce(x, axis)/dx: the softmax of x along the axis."""
     return np.exp(x - _keep(out, x, axis, keepdims))
+
+
+def record_index(x, m, axis=0):
+    """For each entry of np.maximum.accumulate(x, axis) (or minimum's), `m`, the index
+    along `axis` of the entry of x it equals: the latest that reached the running extreme
+    (a tie takes the later entry, as a new record would)."""
+    xm, om = np.moveaxis(np.asarray(x), axis, 0), np.moveaxis(np.asarray(m), axis, 0)
+    pos = np.arange(xm.shape[0]).reshape((-1,) + (1,) * (xm.ndim - 1))
+    idx = np.maximum.accumulate(np.where(xm == om, pos, 0), axis=0)
+    return np.moveaxis(idx, 0, axis)
+
+
+def accumulate_extreme_jvp(t, x, m, axis=0):
+    """The tangent of a running maximum or minimum: t at each entry's record."""
+    t = np.broadcast_to(t, np.shape(x))
+    return np.take_along_axis(t, record_index(x, m, axis), axis)
+
+
+def accumulate_extreme_vjp(g, x, m, axis=0):
+    """The adjoint of a running maximum or minimum: each entry's g added at its record."""
+    idx = np.moveaxis(record_index(x, m, axis), axis, 0)
+    g = np.moveaxis(np.broadcast_to(g, np.shape(x)), axis, 0)
+    res = np.zeros(idx.shape, dtype=_weight_dtype(g))
+    np.add.at(res, (idx,) + tuple(np.indices(idx.shape)[1:]), g)
+    return np.moveaxis(res, 0, axis)
+
+
+__all__ += ["record_index", "accumulate_extreme_jvp", "accumulate_extreme_vjp"]

@@ -312,6 +312,16 @@ defrule(np.add.accumulate, "x, axis=0, dtype=None", name="np.add.accumulate", ki
         vjp="uncumsum(cast_adjoint(out_bar, out), x, axis)")
 defrule(np.multiply.accumulate, "x, axis=0", name="np.multiply.accumulate", kind=ANY,
         jvp="cumprod_jvp(x_dot, x, out, axis)", vjp="cumprod_vjp(out_bar, x, out, axis)")
+# a running maximum or minimum is its entries' records (piecewise constant: the records'
+# positions add no derivative); linear in the tangent or adjoint, each the other's transpose
+for _u in (np.maximum, np.minimum):
+    defrule(_u.accumulate, "x, axis=0", name=f"np.{_u.__name__}.accumulate", kind=ANY,
+            jvp="accumulate_extreme_jvp(x_dot, x, out, axis)",
+            vjp="accumulate_extreme_vjp(out_bar, x, out, axis)")
+deflinear(ra.accumulate_extreme_jvp, "t, x, m, axis=0", shape_args="x",
+          vjp="accumulate_extreme_vjp(out_bar, x, m, axis)")
+deflinear(ra.accumulate_extreme_vjp, "g, x, m, axis=0", shape_args="x",
+          vjp="accumulate_extreme_jvp(out_bar, x, m, axis)")
 # np.add.at(y, idx, v) adds in place and returns None: srcad calls index_add(y, idx, v), which
 # returns y, and rebinds y (lowering's `inplace_call`)
 defalias(np.add.at, lookup(runtime.index_add), "index_add")

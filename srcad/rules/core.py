@@ -198,6 +198,14 @@ for _f in (np.sign, np.floor, np.ceil, np.round, np.isnan, np.isfinite, np.argma
     defrule(_f, "x", name=f"{_mod}.{_f.__name__}", kind=ANY if _mod == "np" else INT,
             differentiable=False, total=_mod == "np")     # math.floor(nan) raises
 
+# positions and counts: integers (piecewise constant in their arguments)
+defrule(np.searchsorted, "a, v, side='left', sorter=None", name="np.searchsorted", kind=ANY,
+        differentiable=False)
+defrule(np.digitize, "x, bins, right=False", name="np.digitize", kind=ANY, differentiable=False)
+defrule(np.count_nonzero, "a, axis=None, *, keepdims=False", name="np.count_nonzero", kind=ANY,
+        differentiable=False)
+defrule(np.flatnonzero, "a", name="np.flatnonzero", kind=ANY, differentiable=False)
+
 # ------------------------------------------------------------ indexing
 # basic indexing (slices, integers, None, ...) makes a view, fancy indexing a new array: the
 # alias analysis tells them apart by the index layout

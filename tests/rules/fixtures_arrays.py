@@ -7,7 +7,7 @@ import numpy as np
 
 from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit  # noqa: F401
 from srcad.runtime import prod_jvp, prod_vjp
-from srcad.runtime_arrays import (interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
+from srcad.runtime_arrays import (accumulate_extreme_jvp, accumulate_extreme_vjp, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
                                   kron_vjp_b, pad_linear, partition_take, quantile_jvp,
                                   quantile_vjp, sort_take, unarray_split, uncolumn_stack, undelete,
                                   undiff, ungradient, unpad, unpartition, unpolyder, unselect,
@@ -589,3 +589,30 @@ lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace"
       helper_undiff, helper_gradient, helper_kron, helper_cross, helper_conv, helper_take,
       helper_pad, helper_sort, helper_quantile, helper_pieces_arrays, helper_weights_arrays,
       helper_concat_items, helper_prod_vjp, helper_interp)
+
+
+# (last: the samples above draw their values first)
+@sample((apart(5),), (apart(3, 4),))
+def ufunc_accumulate_extremes(x):
+    """Running maximum and minimum (no ties: `apart`), along the first and last axis."""
+    return np.maximum.accumulate(x) * x + np.minimum.accumulate(x, axis=-1) ** 2
+
+
+@sample((apart(6), np.linspace(0.2, 1.4, 4)))
+def np_positions(x, bins):
+    """Integer positions and counts: constants that select entries of x."""
+    k = np.searchsorted(bins, 0.9) + np.digitize(0.5, bins)
+    return x[k:] ** 2 + np.count_nonzero(x > 0.9) + x[np.flatnonzero(x > 0.5)].sum()
+
+
+@sample((apart(5), sym(5)))
+def helper_accumulate_extreme(x, t):
+    """The running max's tangent and adjoint helpers, each linear in its first argument."""
+    m = np.maximum.accumulate(x)
+    return accumulate_extreme_jvp(t * x, x, m) + accumulate_extreme_vjp(t ** 2, x, m)
+
+
+lacks("ufunc methods", ufunc_accumulate_extremes)
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_accumulate_extreme)
+lacks("no VJP of np.digitize with respect to its bins", np_positions)
