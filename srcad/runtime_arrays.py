@@ -717,3 +717,20 @@ def accumulate_extreme_vjp(g, x, m, axis=0):
 
 
 __all__ += ["record_index", "accumulate_extreme_jvp", "accumulate_extreme_vjp"]
+
+
+def unslide(g, x, window_shape, axis=None):
+    """Adjoint of `sliding_window_view(x, window_shape, axis)`: each window's entries added
+    back where they were read (a position is in as many windows as overlap it)."""
+    shape = np.shape(x)
+    size = int(np.prod(shape))
+    where = np.lib.stride_tricks.sliding_window_view(np.arange(size).reshape(shape),
+                                                     window_shape, axis)
+    g = np.broadcast_to(g, where.shape)
+    flat = np.bincount(where.ravel(), weights=np.real(g).ravel(), minlength=size)
+    if np.iscomplexobj(g):
+        flat = flat + 1j * np.bincount(where.ravel(), weights=np.imag(g).ravel(), minlength=size)
+    return flat.reshape(shape).astype(_weight_dtype(g), copy=False)
+
+
+__all__ += ["unslide"]

@@ -322,6 +322,12 @@ deflinear(ra.accumulate_extreme_jvp, "t, x, m, axis=0", shape_args="x",
           vjp="accumulate_extreme_vjp(out_bar, x, m, axis)")
 deflinear(ra.accumulate_extreme_vjp, "g, x, m, axis=0", shape_args="x",
           vjp="accumulate_extreme_jvp(out_bar, x, m, axis)")
+# the windows are a read-only view of x; the adjoint adds each window back
+deflinear(np.lib.stride_tricks.sliding_window_view, "x, window_shape, axis=None",
+          name="np.lib.stride_tricks.sliding_window_view", storage="view",
+          vjp="unslide(out_bar, x, window_shape, axis)")
+deflinear(ra.unslide, "g, x, window_shape, axis=None", shape_args="x",
+          vjp="np.lib.stride_tricks.sliding_window_view(out_bar, window_shape, axis)")
 # np.add.at(y, idx, v) adds in place and returns None: srcad calls index_add(y, idx, v), which
 # returns y, and rebinds y (lowering's `inplace_call`)
 defalias(np.add.at, lookup(runtime.index_add), "index_add")

@@ -7,7 +7,7 @@ import numpy as np
 
 from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit  # noqa: F401
 from srcad.runtime import prod_jvp, prod_vjp
-from srcad.runtime_arrays import (accumulate_extreme_jvp, accumulate_extreme_vjp, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
+from srcad.runtime_arrays import (accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
                                   kron_vjp_b, pad_linear, partition_take, quantile_jvp,
                                   quantile_vjp, sort_take, unarray_split, uncolumn_stack, undelete,
                                   undiff, ungradient, unpad, unpartition, unpolyder, unselect,
@@ -616,3 +616,19 @@ lacks("ufunc methods", ufunc_accumulate_extremes)
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_accumulate_extreme)
 lacks("no VJP of np.digitize with respect to its bins", np_positions)
+
+
+@sample((sym(6),), (sym(4, 5),))
+def np_sliding_window_view(x):
+    """Overlapping windows (a view): along the last axis, and 2-d windows of a matrix."""
+    w = np.lib.stride_tricks.sliding_window_view(x, 3, axis=-1)
+    return np.sum(w * np.arange(3.0), axis=-1) ** 2 + np.sum(
+        np.lib.stride_tricks.sliding_window_view(x, (2,) * np.ndim(x)) ** 3)
+
+
+@sample((sym(6), sym(4, 3)))
+def helper_unslide(x, g):
+    """sliding_window_view's adjoint, linear in g."""
+    return unslide(g * x[0], x, 3) * x
+lacks("np.lib.stride_tricks.sliding_window_view", np_sliding_window_view)
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace", helper_unslide)
