@@ -26,7 +26,7 @@ import types
 import gast
 import numpy as np
 
-from . import funcs, idioms, ir, rules, runtime
+from . import funcs, idioms, ir, rules, runtime, runtime_arrays
 from .errors import NonDifferentiableError, UnsupportedSyntaxError
 from .frontend import Parsed
 from .funcs import FuncList, FuncVal
@@ -150,6 +150,10 @@ def _str_method_caller(attr_where):
 _STR_ONLY = frozenset(m for m in dir(str) if not m.startswith("_") and not any(
     hasattr(t, m) for t in (float, int, np.ndarray, list, tuple, dict)))
 
+# ndarray and list methods that change their receiver in place and have no rule above
+_CHANGING_METHODS = frozenset({"partition", "put", "resize", "itemset", "setfield", "byteswap",
+                               "setflags", "clear", "remove", "extend_inplace"})
+
 _ACCESSORS: dict = {}
 
 
@@ -203,6 +207,7 @@ class _Lowerer:
         self.temps = 0                   # counters of the numbered names v<k> and phi<k>
         self.merges = 0
         self.cse: dict = {}              # key of a pure rule call -> the atom holding it
+        self.changing = False            # lowering a call that changes an argument in place
         self.cse_reads: dict = {}        # name -> keys of the cse entries that read it
         self.temp_names: set = set()
         self.version: dict = {}          # user variable -> its current SSA name
@@ -371,8 +376,8 @@ class _Lowerer:
                                dest=self.target_name(func.value.id))
                 self.mark_inplace(func.value.id, xs)
                 return
-            if self.inplace_call(s.value) or idioms.dict_method(self, s.value) or \
-                    idioms.pop_at(self, s.value):
+            if self.inplace_call(s.value) or self.inplace_method(s.value) or \
+                    idioms.dict_method(self, s.value) or idioms.pop_at(self, s.value):
                 return
             self.expr(s.value)
             return
@@ -396,10 +401,82 @@ class _Lowerer:
             return False
         old = self.name(args[0])
         new = self.new_target(args[0].id)          # (its arguments read the old version)
-        self.expr(call, dest=new)
+        self.changing, outer = True, self.changing
+        try:
+            self.expr(call, dest=new)
+        finally:
+            self.changing = outer
         self.version[args[0].id] = new
         self.mark_inplace(args[0].id, old)
         return True
+
+    def inplace_method(self, call) -> bool:
+        """A statement calling a method that changes its receiver (or, for a shuffle, its
+        argument) in place: `y.fill(v)`, `y.sort()` (a rule declared `inplace`: a copy
+        changed, y rebound), `xs.sort()`/`xs.reverse()` of a list (its sorted or reversed
+        value), `rng.shuffle(y)` (a shuffled copy, no derivative). Any other method NumPy
+        documents as changing an array in place is refused: generated code keeps earlier
+        values of the array, which such a change would corrupt."""
+        func = call.func
+        if not isinstance(func, gast.Attribute):
+            return False
+        text = _describe(func)
+        if func.attr == "shuffle" and len(call.args) == 1 and not call.keywords and \
+                isinstance(call.args[0], gast.Name) and call.args[0].id in self.locals:
+            shuffle = self.expr(func)
+            old = self.name(call.args[0])
+            opaque = _Opaque(self.inject("shuffled", runtime_arrays.shuffled),
+                             f"srcad has no derivative through {text}() (its permutation is "
+                             "drawn when it runs): shuffle indices and index with them")
+            self.call_prim(opaque, [shuffle, old], {}, dest=self.target_name(call.args[0].id))
+            self.mark_inplace(call.args[0].id, old)
+            return True
+        if not (isinstance(func.value, gast.Name) and func.value.id in self.locals):
+            return False
+        name = func.value.id
+        if func.attr in ("sort", "reverse") and name in self.seq_names:
+            old = self.name(func.value)
+            if func.attr == "reverse":
+                if call.args or call.keywords:
+                    raise self.error(UnsupportedSyntaxError, "list.reverse takes no arguments",
+                                     call)
+                from .rules.core import GETITEM
+                self.call_prim(GETITEM, [old, ir.Const(None), ir.Const(None), ir.Const(-1)],
+                               static=("slice", 1, 2, 3), dest=self.target_name(name))
+            else:
+                if call.args:
+                    raise self.error(UnsupportedSyntaxError, "list.sort takes keyword "
+                                     "arguments only", call)
+                node = gast.copy_location(gast.Call(func=gast.Name(
+                    id="sorted", ctx=gast.Load(), annotation=None, type_comment=None),
+                    args=[func.value], keywords=call.keywords), call)
+                self.assign(gast.Name(id=name, ctx=gast.Store(), annotation=None,
+                                      type_comment=None), node, self.line)
+            self.mark_inplace(name, old)
+            return True
+        if func.attr in _CHANGING_METHODS:
+            raise self.error(UnsupportedSyntaxError, f"{text}() changes {name} in place, which "
+                             "srcad does not differentiate (generated code keeps earlier values "
+                             f"of {name}); write it with a new value, e.g. `{name}[...] = ...`",
+                             call)
+        rule = rules.lookup_method(func.attr)
+        if rule is None or not rule.inplace:
+            return False
+        old = self.name(func.value)
+        args = [old] + [self.expr(a) for a in call.args]
+        self.prim_call(rule, args, call, self.target_name(name), text)
+        self.mark_inplace(name, old)
+        return True
+
+    def refuse_changing(self, rule, node, text):
+        """A call of a rule that changes its first argument in place where srcad cannot
+        rebind that argument (not a statement on a local name: `params["W"].fill(0.0)`, or
+        its result used): Python would change the array, srcad's copy would not."""
+        from .rules.arrays import CHANGING
+        if not self.changing and any(rule is r for r in CHANGING):
+            raise self.error(UnsupportedSyntaxError, f"{text}() changes its array in place; "
+                             "srcad differentiates that only as a statement on a local name "
+                             "(`y.fill(v)`, `np.copyto(y, x)` with y a variable)", node)
 
     def visit_Assign(self, s, line):
         if len(s.targets) == 1:
@@ -1646,6 +1723,7 @@ class _Lowerer:
             args = [receiver] + [self.expr(a) for a in node.args]
             rule = rules.lookup_method(func.attr)
             if rule is not None:
+                self.refuse_changing(rule, node, text)
                 return self.prim_call(rule, args, node, dest, text)
             kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
             name = self.inject(f"{func.attr}_method", _accessor(_method_caller, func.attr))
@@ -1727,6 +1805,7 @@ class _Lowerer:
                              f"to {text}(): srcad passes function values only to your own "
                              "functions (defined with def in a file)", node)
         if rule is not None:
+            self.refuse_changing(rule, node, text)
             rule = rule.for_call(len(args), list(kwargs))
             bound = rule.bind(len(args), list(kwargs))
             if isinstance(bound, str):

@@ -734,3 +734,68 @@ def unslide(g, x, window_shape, axis=None):
 
 
 __all__ += ["unslide"]
+
+
+# ------------------------------------------------------------ NumPy's in-place changes, as values
+# `y.fill(v)`, `y.sort()`, `np.copyto(y, x)`, `np.fill_diagonal(y, v)` and `np.add.at(y, i, v)`
+# change y in place. Generated code keeps the values it saved of y, so it calls these instead:
+# each changes a copy (in y's memory layout) and returns it, and the name y is rebound.
+
+def filled(x, value):
+    """`x.fill(value)` on a copy of x."""
+    r = np.empty_like(x)
+    r.fill(value)
+    return r
+
+
+def sorted_in_place(x, axis=-1):
+    """`x.sort(axis)` on a copy of x."""
+    r = x.copy(order="K")
+    r.sort(axis)
+    return r
+
+
+def copied_into(dst, src):
+    """`np.copyto(dst, src)` on a copy of dst: src broadcast and cast to dst's dtype."""
+    r = np.empty_like(dst)
+    np.copyto(r, src, casting="same_kind")
+    return r
+
+
+def diagonal_filled(a, val, wrap=False):
+    """`np.fill_diagonal(a, val, wrap)` on a copy of a."""
+    r = np.array(a, copy=True, order="K")
+    np.fill_diagonal(r, val, wrap)
+    return r
+
+
+def fill_diagonal_vjp(g, a, val, wrap=False):
+    """The adjoint of `diagonal_filled(a, val, wrap)` with respect to `val`: the entries of g
+    it wrote, each added to the item of val written there (val repeats cyclically)."""
+    mask = np.zeros(np.shape(a), dtype=bool)
+    np.fill_diagonal(mask, True, wrap)
+    picked = np.asarray(g)[mask] if np.ndim(g) else np.full(int(mask.sum()), g)
+    if np.ndim(val) == 0:
+        return np.sum(picked)
+    n = int(np.size(val))
+    out = np.zeros(n, dtype=_weight_dtype(picked))
+    np.add.at(out, np.arange(picked.size) % n, picked)
+    return out.reshape(np.shape(val))
+
+
+def added_at(y, idx, v):
+    """`np.add.at(y, idx, v)` on a copy of y."""
+    r = np.array(y, copy=True, order="K")
+    np.add.at(r, idx, v)
+    return r
+
+
+def shuffled(shuffle, x):
+    """`shuffle(x)` (a generator's or np.random's shuffle) on a copy of x: the same draw."""
+    r = x.copy() if isinstance(x, (np.ndarray, list)) else x
+    shuffle(r)
+    return r
+
+
+__all__ += ["filled", "sorted_in_place", "copied_into", "diagonal_filled", "fill_diagonal_vjp",
+            "added_at", "shuffled"]

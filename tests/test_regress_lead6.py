@@ -105,3 +105,33 @@ def test_calling_a_module_level_callable_object():
     finally:
         old.scale = 2.0
         R.MODEL = old
+
+
+X3 = np.array([0.9, 0.2, 0.6])
+
+
+@pytest.mark.parametrize("f, extra", [
+    (R.fill_in_a_loop, ()), (R.sort_in_a_loop, (np.array([0.5, -1.0, 2.0]),)),
+    (R.fill_after_use, ()), (R.add_at_in_a_loop, ()), (R.copyto_and_fill_diagonal, ()),
+    (R.sorted_list_in_place, ())])
+def test_numpys_in_place_changes_of_arrays_others_read(f, extra):
+    # y.fill/y.sort/np.add.at/np.copyto/np.fill_diagonal changed y in place while the reverse
+    # sweep still read values it had saved of y: silently wrong gradients (fill_in_a_loop gave
+    # [3.4, 5.1, 6.8] for [1.4, 3.1, 4.8]); y.sort() and list.sort() were refused
+    args = (X3,) + extra
+    g = srcad.grad(f)(*args)
+    np.testing.assert_allclose(g, numerical_grad(f, args, 0), rtol=1e-6, atol=1e-8)
+    assert srcad.value_and_grad(f)(*args)[0] == f(*args)
+    d = np.array([1.0, 0.3, -0.5])
+    _, t = srcad.jvp(f, args, (d,) + tuple(0.0 * a for a in extra))
+    np.testing.assert_allclose(t, g @ d, rtol=1e-6)
+    if f is not R.sort_in_a_loop:     # (its second order is refused: srcad's own stacks)
+        H = srcad.hessian(f)(*args)
+        np.testing.assert_allclose(H, numerical_grad(srcad.grad(f), args, 0),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_an_in_place_change_srcad_cannot_rebind_is_refused():
+    # `params["W"].fill(0.0)` changes the caller's array; srcad's copy would not have
+    with pytest.raises(srcad.SrcadError, match=r"regress_lead6.py:\d+: .*fill\(\) changes"):
+        srcad.grad(R.fill_an_item_of_a_dict, wrt=1)({"W": np.ones(3)}, X3)

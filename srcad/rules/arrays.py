@@ -328,9 +328,39 @@ deflinear(np.lib.stride_tricks.sliding_window_view, "x, window_shape, axis=None"
           vjp="unslide(out_bar, x, window_shape, axis)")
 deflinear(ra.unslide, "g, x, window_shape, axis=None", shape_args="x",
           vjp="np.lib.stride_tricks.sliding_window_view(out_bar, window_shape, axis)")
-# np.add.at(y, idx, v) adds in place and returns None: srcad calls index_add(y, idx, v), which
-# returns y, and rebinds y (lowering's `inplace_call`)
-defalias(np.add.at, lookup(runtime.index_add), "index_add")
+# NumPy's in-place changes: srcad calls a helper that changes a copy and returns it, and
+# rebinds the name (lowering's `inplace_call` and `inplace_method`). The user's call is
+# declared `inplace` (the argument's storage changes, as in Python: refused where another
+# name may share it); the helper itself, as generated code calls it, is a pure function.
+CHANGING = []          # the users' forms: valid only as statements the lowering rebinds
+
+
+def _changing(helper, params, user=(), method=None, **templates):
+    first = params.split(",")[0]
+    defrule(helper, params, name=helper.__name__, kind=ANY, shaped_like=first, **templates)
+    CHANGING.append(defrule(list(user), params, name=helper.__name__, kind=ANY, method=method,
+                            shaped_like=first, pure=False, storage="same", inplace=True,
+                            **templates))
+
+
+_changing(ra.added_at, "y, idx, v", user=[np.add.at],
+          jvp={"y": "bcast(y_dot, out)", "v": "unindex(v_dot, y, idx)"},
+          vjp={"y": "out_bar", "v": "unbroadcast(out_bar[idx], v)"})
+_changing(ra.filled, "x, value", method="fill",
+          jvp={"value": "cast_tangent(np.broadcast_to(value_dot, np.shape(out)), out)"},
+          vjp={"value": "cast_adjoint(unbroadcast(out_bar, value), out)"})
+_changing(ra.sorted_in_place, "x, axis=-1", method="sort",
+          jvp={"x": "sort_take(x_dot, x, axis)"}, vjp={"x": "unsort(out_bar, x, axis)"})
+_changing(ra.copied_into, "dst, src", user=[np.copyto],
+          jvp={"src": "cast_tangent(np.broadcast_to(src_dot, np.shape(out)), out)"},
+          vjp={"src": "unbroadcast(cast_adjoint(out_bar, out), src)"})
+_changing(ra.diagonal_filled, "a, val, wrap=False", user=[np.fill_diagonal],
+          jvp={"a": "diagonal_filled(a_dot, 0.0, wrap)",
+               "val": "diagonal_filled(zeros_like(out), val_dot, wrap)"},
+          vjp={"a": "diagonal_filled(out_bar, 0.0, wrap)",
+               "val": "fill_diagonal_vjp(out_bar, a, val, wrap)"})
+deflinear(ra.fill_diagonal_vjp, "g, a, val, wrap=False", shape_args="a",
+          vjp="diagonal_filled(zeros_like(a), out_bar, wrap)")
 
 # ------------------------------------------------------------ np.r_[...] and np.c_[...]
 # (the items as a list, slices as slice objects; axis 0 and at least 1-d, or the last axis

@@ -7,7 +7,7 @@ import numpy as np
 
 from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit  # noqa: F401
 from srcad.runtime import prod_jvp, prod_vjp
-from srcad.runtime_arrays import (accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
+from srcad.runtime_arrays import (accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
                                   kron_vjp_b, pad_linear, partition_take, quantile_jvp,
                                   quantile_vjp, sort_take, unarray_split, uncolumn_stack, undelete,
                                   undiff, ungradient, unpad, unpartition, unpolyder, unselect,
@@ -632,3 +632,40 @@ def helper_unslide(x, g):
     return unslide(g * x[0], x, 3) * x
 lacks("np.lib.stride_tricks.sliding_window_view", np_sliding_window_view)
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace", helper_unslide)
+
+
+@sample((sym(4), sym(4)), (sym(2, 3), sym(3)))
+def np_changes_in_place(x, v):
+    """NumPy's in-place changes as statements on local arrays (srcad: changed copies)."""
+    y = x * 1.0
+    y.sort()
+    z = x * 2.0
+    np.copyto(z, v)
+    w = x * 1.0
+    w.fill(np.sum(v))
+    a = x * 0.5
+    np.add.at(a, [0, 0], v[0])
+    return y * z + w * x + a ** 2
+
+
+@sample((sym(3, 3), sym(3)), (sym(4, 4), sym(2)))
+def np_fill_diagonal(a, v):
+    """np.fill_diagonal with a scalar and with values repeated along the diagonal."""
+    b = a * 1.0
+    np.fill_diagonal(b, v[0] ** 2)
+    c = a * 2.0
+    np.fill_diagonal(c, v)
+    return b * c + b
+
+
+@sample((sym(4), sym(4)), (sym(3, 3), sym(3)))
+def helper_changed_copies(x, v):
+    """The helpers srcad calls for in-place changes, as generated code calls them."""
+    n = np.shape(x)[0]
+    d = diagonal_filled(x, v[0], False) if np.ndim(x) == 2 else x
+    g = fill_diagonal_vjp(x * v[0], x, v, False) if np.ndim(x) == 2 else v * 0.0
+    return filled(x, np.sum(v)) * sorted_in_place(x * v) + copied_into(x, v * x) + \
+        added_at(x, [n - 1, n - 1], v[0]) * d + np.sum(g)
+lacks("in-place changes of arrays", np_changes_in_place, np_fill_diagonal)
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_changed_copies)
