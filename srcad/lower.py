@@ -468,6 +468,19 @@ class _Lowerer:
         self.mark_inplace(name, old)
         return True
 
+    def refuse_overwrite(self, rule, args, kwargs, node, text):
+        """SciPy's `overwrite_a=True` (any `overwrite_*` argument not False) lets the library
+        destroy that input, which generated code may still read: refused."""
+        names = [p for p, _ in rule.params]
+        given = dict(zip(names, args))
+        given.update(kwargs)
+        for p, a in given.items():
+            if p.startswith("overwrite_") and not (isinstance(a, ir.Const) and
+                                                   a.value in (False, 0, None)):
+                raise self.error(UnsupportedSyntaxError, f"{text}(): {p}= lets it overwrite "
+                                 "that input, which the derivative still reads; leave it "
+                                 "False", node)
+
     def refuse_changing(self, rule, node, text):
         """A call of a rule that changes its first argument in place where srcad cannot
         rebind that argument (not a statement on a local name: `params["W"].fill(0.0)`, or
@@ -1806,6 +1819,7 @@ class _Lowerer:
                              "functions (defined with def in a file)", node)
         if rule is not None:
             self.refuse_changing(rule, node, text)
+            self.refuse_overwrite(rule, args, kwargs, node, text)
             rule = rule.for_call(len(args), list(kwargs))
             bound = rule.bind(len(args), list(kwargs))
             if isinstance(bound, str):

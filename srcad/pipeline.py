@@ -29,6 +29,7 @@ import dataclasses
 import functools
 import inspect
 import os
+import sysconfig
 import threading
 import types
 from dataclasses import dataclass, field
@@ -381,6 +382,13 @@ def _pending() -> dict:
 
 
 _OWN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_LIBRARY_DIRS = tuple(sorted({os.path.abspath(sysconfig.get_paths()[k]) + os.sep
+                              for k in ("stdlib", "platstdlib", "purelib", "platlib")}))
+
+
+def _in_library(filename) -> bool:
+    """Whether `filename` is installed library code (the standard library, site-packages)."""
+    return bool(filename) and os.path.abspath(filename).startswith(_LIBRARY_DIRS)
 
 
 def _in_own_code(e) -> bool:
@@ -673,6 +681,11 @@ def _emit(b: Build):
         except SrcadError as e:
             if e.filename is None:                 # name the call in the user's code
                 raise type(e)(e.bare_message, fn.filename, line) from None
+            if _in_library(e.filename) and not _in_library(fn.filename):
+                # inside a library function srcad read (scipy.linalg.solve): the user's call,
+                # the library's line kept in the message
+                raise type(e)(f"{e.bare_message} (inside {frontend.describe(func)}, at "
+                              f"{e.filename}:{e.lineno})", fn.filename, line) from None
             raise
         finally:
             stack.pop()

@@ -391,3 +391,29 @@ def sqrtm_sylvester_adjoints(g, s, x):
 
 
 __all__ += ["sqrtm_sylvester", "sqrtm_sylvester_adjoints"]
+
+
+# ------------------------------------------------------------ scipy.linalg.solve
+_SYMMETRIC = ("sym", "her", "pos", "symmetric", "hermitian", "positive definite")
+
+
+def solve_matrix(a, assume_a=None, lower=False, transposed=False):
+    """The matrix scipy.linalg.solve(a, b, lower, assume_a, transposed) solves with: a, its
+    transpose, or (assume_a 'sym', 'her', 'pos') the symmetric matrix of the triangle it
+    reads (the lower one with `lower`, else the upper)."""
+    if assume_a in _SYMMETRIC:
+        t = np.tril(a) if lower else np.triu(a)
+        return t + np.swapaxes(t, -1, -2) - t * np.eye(np.shape(a)[-1], dtype=bool)
+    return np.swapaxes(a, -1, -2) if transposed else a
+
+
+def unsolve_matrix(g, assume_a=None, lower=False, transposed=False):
+    """The transpose of solve_matrix: an adjoint of the matrix solved with, as one of a
+    (on the triangle read, for a symmetric assume_a)."""
+    if assume_a in _SYMMETRIC:
+        s = g + np.swapaxes(g, -1, -2) - g * np.eye(np.shape(g)[-1], dtype=bool)
+        return np.tril(s) if lower else np.triu(s)
+    return np.swapaxes(g, -1, -2) if transposed else g
+
+
+__all__ += ["solve_matrix", "unsolve_matrix"]

@@ -135,3 +135,19 @@ def test_an_in_place_change_srcad_cannot_rebind_is_refused():
     # `params["W"].fill(0.0)` changes the caller's array; srcad's copy would not have
     with pytest.raises(srcad.SrcadError, match=r"regress_lead6.py:\d+: .*fill\(\) changes"):
         srcad.grad(R.fill_an_item_of_a_dict, wrt=1)({"W": np.ones(3)}, X3)
+
+
+def test_scipy_overwrite_arguments_are_refused():
+    # with a Fortran-ordered B, cho_factor(B, overwrite_a=True) overwrote B, which the
+    # reverse sweep read: a silently wrong gradient
+    pytest.importorskip("scipy")
+    with pytest.raises(srcad.SrcadError, match=r"regress_lead6.py:\d+: .*overwrite_a="):
+        srcad.grad(R.solve_overwriting)(X3)
+
+
+def test_scipy_linalg_solve_reading_one_triangle():
+    # scipy.linalg.solve had no rule: srcad read SciPy's source and refused with an error
+    # located in SciPy's own file
+    pytest.importorskip("scipy")
+    g = srcad.grad(R.solve_positive)(X3)
+    np.testing.assert_allclose(g, numerical_grad(R.solve_positive, (X3,), 0), rtol=1e-6)

@@ -25,7 +25,7 @@ helpers are differentiated by reading their source, which uses np.tril).
 import scipy.linalg as sl
 
 from .. import runtime_scipy
-from . import ANY, defrule
+from . import ANY, deflinear, defrule
 
 defrule(sl.cholesky, "a, lower=False, overwrite_a=False, check_finite=True",
         name="scipy.linalg.cholesky", kind=ANY,
@@ -36,6 +36,22 @@ defrule(sl.solve_triangular, "a, b, trans=0, lower=False, unit_diagonal=False, "
              "b": "scipy.linalg.solve_triangular(a, b_dot, trans, lower, unit_diagonal)"},
         vjp={"a": "tri_solve_vjp_a(out_bar, a, out, trans, lower, unit_diagonal)",
              "b": "tri_solve_vjp_b(out_bar, a, trans, lower, unit_diagonal)"})
+
+# solve(a, b) = m^-1 b, m = solve_matrix(a, ...): a, a^T (transposed) or the symmetric
+# matrix of the triangle SciPy reads (assume_a 'sym', 'her', 'pos'); np.linalg.solve's
+# derivatives through m, and m's adjoint back onto a by the transpose, unsolve_matrix
+_M = "solve_matrix(a, assume_a, lower, transposed)"
+defrule(sl.solve, "a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True, "
+        "assume_a=None, transposed=False", name="scipy.linalg.solve", kind=ANY,
+        jvp={"a": f"solve_jvp_a({_M}, solve_matrix(a_dot, assume_a, lower, transposed), out, b)",
+             "b": f"np.linalg.solve({_M}, b_dot)"},
+        vjp={"a": f"unsolve_matrix(solve_vjp_a(out_bar, {_M}, b, out), assume_a, lower, "
+                  "transposed)",
+             "b": f"solve_vjp_b(out_bar, {_M}, b)"})
+deflinear(runtime_scipy.solve_matrix, "a, assume_a=None, lower=False, transposed=False",
+          vjp="unsolve_matrix(out_bar, assume_a, lower, transposed)")
+deflinear(runtime_scipy.unsolve_matrix, "g, assume_a=None, lower=False, transposed=False",
+          vjp="solve_matrix(out_bar, assume_a, lower, transposed)")
 
 # cho_factor(a, lower) = (c, lower): c holds the factor on one triangle and a's own entries
 # on the other (SciPy leaves them), so the derivative there is the identity

@@ -10,6 +10,7 @@ import scipy.special as sp
 import scipy.stats as st
 from fixtures_numpy import big, binary, d0, pos, registrars, sym, unary, unit
 
+from srcad import runtime_scipy as rs
 from srcad.runtime_scipy import conv_vjp1, conv_vjp2
 
 SAMPLES = []                      # (function, [argument tuples])
@@ -392,3 +393,22 @@ def sp_log_expit(x):
 
 
 lacks("autograd.scipy.special has no log_expit", sp_log_expit)
+
+
+@sample((well_spd(3) + np.tril(sym(3, 3), -1), sym(3)), (well_spd(3), sym(3, 2)))
+def sl_solve(a, b):
+    """scipy.linalg.solve: general, transposed, and reading one triangle (assume_a)."""
+    return sl.solve(a, b) + sl.solve(a, b * 2.0, transposed=True) + \
+        sl.solve(a, b, assume_a="pos") + sl.solve(a, b, assume_a="sym", lower=True)
+
+
+@sample((sym(3, 3), sym(3, 3)))
+def helper_solve_matrix(a, g):
+    """solve_matrix and its transpose unsolve_matrix, linear in their first argument."""
+    return rs.solve_matrix(a * g, "pos", True) + rs.unsolve_matrix(g * a, "sym") + \
+        rs.solve_matrix(a, None, False, True) * rs.unsolve_matrix(g, None, False, True)
+
+
+lacks("autograd.scipy.linalg has no solve with assume_a or transposed", sl_solve)
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_solve_matrix)
