@@ -48,7 +48,8 @@ def stack_push(buf, top, v, cap):
 
 def stack_pop(buf, top, like):
     """The stack's item `top` (the top index already lowered past it), popped into the
-    name `like` (which gives Numba the item's type while it types the stack)."""
+    name `like` (which gives Numba the item's type while it types the stack; Numba: read
+    by index, see _stack_pop)."""
     return buf.pop()
 
 
@@ -263,15 +264,28 @@ def _stack_push(buf, top, v, cap):
         return lambda buf, top, v, cap: None
     if isinstance(v, types.NoneType):       # typed before its assignments are: no buffer yet
         return lambda buf, top, v, cap: buf
-    if kind == "list":
-        if _none(buf):
-            return lambda buf, top, v, cap: [v]
+    if kind == "list":           # item `top` set (the items of pushes of a value that was
+        if _none(buf):           # None, which store nothing, stand-ins: see stack_pop)
+            def first_list(buf, top, v, cap):
+                out = [v]
+                for _ in range(top):
+                    out.append(v)
+                return out
+            return first_list
 
         def grow_list(buf, top, v, cap):
             if buf is None:
-                return [v]
+                out = [v]
+                for _ in range(top):
+                    out.append(v)
+                return out
             out = _some(buf)
-            out.append(v)
+            while len(out) < top:
+                out.append(v)
+            if len(out) == top:
+                out.append(v)
+            else:
+                out[top] = v
             return out
         return grow_list
     bits = _to_bits(v)
@@ -305,15 +319,34 @@ def _stack_pop(buf, top, like):
     if _none(buf) or isinstance(like, types.NoneType):   # typed before the pushes are
         return lambda buf, top, like: like
     t = _plain_type(buf)
+    # a push of a value Numba types as None (None on every path there: a name's first
+    # value, saved before a branch that assigns it and leaves the loop) stores nothing: its
+    # pop gives the value the name holds (a list's stand-in, a number's zero), which the
+    # reverse sweep reads only as that None's (a zero's shape), as the items it pushed
+    # are read by their index
     if isinstance(t, types.List):
-        return lambda buf, top, like: _some(buf).pop()
+        def pop_list(buf, top, like):
+            if top < 0:
+                raise IndexError("pop from empty list")
+            if buf is None:
+                return like
+            out = _some(buf)
+            if top >= len(out):
+                return like
+            return out[top]
+        return pop_list
     if _array(t) and t.ndim == 1 and kind == "numbers":
         value = _from_bits(like)
 
         def pop(buf, top, like):
             if top < 0:
                 raise IndexError("pop from empty list")
-            return value(_some(buf)[top])
+            if buf is None:
+                return value(np.int64(0))
+            out = _some(buf)
+            if top >= out.shape[0]:
+                return value(np.int64(0))
+            return value(out[top])
         return pop
     _refuse("stack_pop", buf, like)
 
@@ -381,6 +414,8 @@ def _bcast(t, like):
 
 @_numba_overload(runtime.zeros_like)     # a number's zero needs no value (None too)
 def _zeros_like(x):
+    if isinstance(x, types.NoneType):    # the tangent of a name before its first value
+        return lambda x: None            # (`result = None` above a loop's `return`)
     if isinstance(x, types.Optional) and _scalar(x.type):
         return lambda x: 0.0
     if isinstance(x, types.Optional) and _array(x.type):
