@@ -15,7 +15,7 @@ import weakref
 
 import numpy as np
 from llvmlite import ir as llvm_ir
-from numba import types
+from numba import objmode as _objmode, types
 from numba.core.imputils import impl_ret_borrowed
 from numba.core.errors import TypingError
 from numba.extending import intrinsic, register_jitable
@@ -806,20 +806,62 @@ _LOOP_OPS = {ast.Div: "__ew_np.true_divide", ast.Pow: "__ew_np.power"}
 
 def _loop_impl(func, tree, params, ts):
     """The Numba implementation of the elementwise def `tree` for argument types `ts`: the
-    fused loop under a runtime test of the shapes, the statements as written otherwise."""
+    fused loop under a runtime test of the shapes, and where that test fails (operands that
+    broadcast) the statements run by NumPy in object mode, whose results have the loop's
+    types (compiling the statements as Numba array expressions too doubled the compile
+    time of every such def); the statements as written where the types leave no loop."""
     plain = {p: _plain_type(t) for p, t in zip(params, ts)}
     body = [s for s in tree.body if isinstance(s, ast.Assign)]
     ret = tree.body[-1].value
     outs = [e.id for e in ret.elts] if isinstance(ret, ast.Tuple) else [ret.id]
     head = [f"    {p} = __ew_some({p})" for p, t in zip(params, ts) if isinstance(t, types.Optional)]
-    orig = [textwrap.indent(ast.unparse(s), "    ") for s in body]
-    back = ["    return " + ast.unparse(ret)]
     loop = _loop_body(func, body, outs, plain)
-    src = "\n".join([f"def impl({', '.join(params)}):"] + head + (loop or []) + orig + back)
     ns = dict(func.__globals__)
     ns.update(__ew_some=_some, __ew_np=np)
+    if loop is None:
+        rest = [textwrap.indent(ast.unparse(s), "    ") for s in body] + \
+            ["    return " + ast.unparse(ret)]
+    else:
+        loop, out_types = loop
+        names = [f"__ew_r{k}" for k in range(len(outs))]
+        kinds = ", ".join(f"{n}={_type_text(t)!r}" for n, t in zip(names, out_types))
+        ns["__ew_objmode"] = _objmode
+        # (object mode finds the globals it calls in the module named __name__: this one)
+        ns["__name__"] = __name__
+        spec = ",".join("f" if isinstance(t, types.Float) else t.layout for t in out_types)
+        one = names[0] if len(names) == 1 else "(" + ", ".join(names) + ",)"
+        rest = [f"    with __ew_objmode({kinds}):",
+                f"        {one} = _in_python({func.__module__!r}, {func.__name__!r}, "
+                f"{spec!r}, {', '.join(params)})",
+                f"    return {names[0] if len(names) == 1 else '(' + ', '.join(names) + ')'}"]
+    src = "\n".join([f"def impl({', '.join(params)}):"] + head + (loop or []) + rest)
     exec(src, ns)
     return ns["impl"]
+
+
+def _type_text(t) -> str:
+    """Numba type `t` (float64, or a float64 array) as object mode's annotation reads it."""
+    if isinstance(t, types.Array):
+        dims = [":"] * t.ndim
+        if t.layout == "C" and t.ndim:
+            dims[-1] = "::1"
+        elif t.layout == "F" and t.ndim:
+            dims[0] = "::1"
+        return f"{t.dtype}[{', '.join(dims)}]"
+    return str(t)
+
+
+def _in_python(module, name, spec, *args):
+    """The elementwise def `name` of `module` run by NumPy (object mode: operands that
+    broadcast), its results as `spec` says: f a float, C a C-contiguous float64 array, A
+    any float64 array. Found by name, so Numba's disk cache of its caller calls it too."""
+    import importlib
+    got = getattr(importlib.import_module(module), name)(*args)
+    kinds = spec.split(",")
+    got = got if len(kinds) > 1 else (got,)
+    out = tuple(float(g) if k == "f" else np.ascontiguousarray(g, dtype=np.float64)
+                if k == "C" else np.asarray(g, dtype=np.float64) for g, k in zip(got, kinds))
+    return out if len(out) > 1 else out[0]
 
 
 def _loop_body(func, body, outs, types_of):
@@ -942,12 +984,20 @@ def _loop_body(func, body, outs, types_of):
     lines += loop_lines
     for k, entry in written.items():
         lines.append(f"            __ew_g{k}[__ew_i] = {entry}")
-    results = []
+    if any(val[o][0] not in ("array", "scalar") for o in outs):
+        return None
+    results, out_types = [], []
     for o in outs:
         kind, entry, whole, k = val[o]
-        results.append(whole if whole is not None else f"__ew_o{k}")
+        if kind == "array":
+            results.append(whole if whole is not None else f"__ew_o{k}")
+            out_types.append(types_of[whole] if whole is not None and whole in types_of
+                             else types.Array(types.float64, ndim, "C"))
+        else:                 # a number: float64 on both paths (the object mode's type)
+            results.append(f"__ew_np.float64({whole})")
+            out_types.append(types.float64)
     lines.append(f"        return {results[0] if len(results) == 1 else '(' + ', '.join(results) + ')'}")
-    return lines
+    return lines, out_types
 
 
 __all__ = ["reversed_item", "shape_of", "stack_push", "stack_pop", "trip_count", "stack_arrays",
