@@ -74,3 +74,12 @@ def test_function_value_handed_on_is_refused_at_the_users_line():
     assert "regress_s6nb.py:" in msg and "`if _below(f, x):`" in msg and \
         "function passed as a value" in msg
     assert "srcad_numba_" not in msg and "Maker" not in msg
+
+
+def test_trace_and_sum_of_a_list_compile():
+    """Numba versions of undiagonal (np.trace's adjoint) and repeat_items (sum's), and
+    builtin sum of a list of arrays and numbers, np.expand_dims of a number (refused or
+    Numba typing errors before)."""
+    m, v = np.arange(9.0).reshape(3, 3) / 7, np.array([0.2, -0.4, 0.6])
+    _check(fx.trace_and_list_sum, (m, v), (0, 1),
+           nb_grad(fx.trace_and_list_sum, wrt=(0, 1))(m, v))

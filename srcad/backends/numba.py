@@ -45,7 +45,10 @@ _PUSH, _POP, _TRIPS = "stack_push", "stack_pop", "trip_count"   # stacks as arra
 _STACK_ARRAYS = "stack_arrays"   # np.stack, lists of arrays too
 _PRESENT = "present"             # an optional value as the value it holds
 _ELEMENTWISE = "elementwise"     # the decorator of a def the elementwise pass wrote
-_HELPERS = (_ITEM, _SHAPE, _PUSH, _POP, _TRIPS, _STACK_ARRAYS, _PRESENT, _ELEMENTWISE)
+_SUM = "sum_items"               # builtin sum (Numba's takes no list of arrays)
+_EXPAND = "expand_dims"          # np.expand_dims, of numbers too
+_HELPERS = (_ITEM, _SHAPE, _PUSH, _POP, _TRIPS, _STACK_ARRAYS, _PRESENT, _ELEMENTWISE, _SUM,
+            _EXPAND)
 _MISSING = object()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # srcad's own files
 _USER_JIT: dict = {}             # id of a user function -> (the function, its njit dispatcher)
@@ -824,6 +827,10 @@ class _Rewriter:
             for n in ast.walk(node):
                 if _is_call_of(n, np.stack):
                     n.func = _name(_STACK_ARRAYS)
+                elif _is_call_of(n, builtins.sum) and len(n.args) == 1 and not n.keywords:
+                    n.func = _name(_SUM)
+                elif _is_call_of(n, np.expand_dims) and len(n.args) == 2 and not n.keywords:
+                    n.func = _name(_EXPAND)
                 elif _is_call_of(n, np.array):      # (np.array's tangent passes the default
                     n.keywords = [k for k in n.keywords     # ndmin=0, which Numba's lacks)
                                   if not (k.arg == "ndmin" and isinstance(k.value, ast.Constant)

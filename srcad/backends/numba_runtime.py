@@ -59,6 +59,16 @@ def stack_arrays(xs, axis=0):
     return np.stack(xs, axis)
 
 
+def sum_items(xs):
+    """`sum(xs)` (Numba's builtin sum takes no list of arrays nor a tuple of mixed items)."""
+    return sum(xs)
+
+
+def expand_dims(x, axis):
+    """`np.expand_dims(x, axis)` (Numba's takes arrays only: a number is a 1-vector)."""
+    return np.expand_dims(x, axis)
+
+
 def present(x):
     """`x` (Numba: an optional value, a name that was None before a loop assigned it, as the
     value it holds)."""
@@ -349,6 +359,34 @@ def _stack_pop(buf, top, like):
             return value(out[top])
         return pop
     _refuse("stack_pop", buf, like)
+
+
+@_numba_overload(sum_items)
+def _sum_items(xs):
+    items = list(xs.types) if isinstance(xs, types.LiteralList) else \
+        list(xs) if isinstance(xs, types.BaseTuple) else None
+    if items and all(_scalar(x) or _array(x) for x in items):    # (a list of mixed items)
+        terms = " + ".join(f"xs[{k}]" for k in range(len(items)))
+        ns = {}
+        exec(f"def impl(xs):\n    return 0 + {terms}\n", ns)
+        return ns["impl"]
+    if isinstance(xs, types.List) and (_scalar(xs.dtype) or _array(xs.dtype)):
+        def add_up(xs):
+            total = 0 + xs[0]
+            for k in range(1, len(xs)):
+                total = total + xs[k]
+            return total
+        return add_up
+    _refuse("sum", xs)
+
+
+@_numba_overload(expand_dims)
+def _expand_dims(x, axis):
+    if _scalar(x):
+        return lambda x, axis: np.full(1, x)
+    if _array(x):
+        return lambda x, axis: np.expand_dims(x, axis)
+    _refuse("np.expand_dims", x, axis)
 
 
 @_numba_overload(present)
@@ -672,6 +710,58 @@ def _add_items(a, b):
     if (_scalar(a) or _array(a)) and (_scalar(b) or _array(b)):
         return lambda a, b: a + b
     _refuse("add_items", a, b)
+
+
+@overload(runtime.repeat_items)
+def _repeat_items(g, xs):
+    """sum(xs)'s adjoint: g summed back to each item's shape (items of a list share a type)."""
+    unb = runtime.unbroadcast
+    items = list(xs.types) if isinstance(xs, types.LiteralList) else \
+        list(xs) if isinstance(xs, types.BaseTuple) else None
+    if items is not None and all(_scalar(x) or _array(x) for x in items):
+        return _tuple_impl("g, xs", lambda k: f"unbroadcast(g, xs[{k}])", len(items),
+                           {"unbroadcast": unb})
+    if isinstance(xs, types.List) and (_scalar(xs.dtype) or _array(xs.dtype)):
+        return lambda g, xs: [unb(g, x) for x in xs]
+    _refuse("repeat_items", g, xs)
+
+
+@register_jitable
+def _diag_len(x, offset):
+    r0, c0 = max(-offset, 0), max(offset, 0)
+    return r0, c0, max(min(x.shape[0] - r0, x.shape[1] - c0), 0)
+
+
+@register_jitable
+def _on_diagonal(g, x, offset):
+    """Zeros shaped like the matrix x, g (a number, or one per entry: broadcast) on the
+    diagonal `offset`."""
+    out = np.zeros(x.shape)
+    r0, c0, n = _diag_len(x, offset)
+    vals = np.zeros(n) + g
+    for i in range(n):
+        out[r0 + i, c0 + i] = vals[i]
+    return out
+
+
+@overload(runtime.undiagonal)
+def _undiagonal(g, x, offset=0, axis1=0, axis2=1):
+    """np.trace's and np.diagonal's adjoint for a matrix (its main axes): zeros shaped like
+    x with g along the diagonal `offset`."""
+    def plain(a, default):
+        return _none(a) or isinstance(a, (types.Integer, types.IntegerLiteral)) or a == default
+    axes_ok = all(
+        isinstance(a, types.Omitted) and a.value == d or
+        isinstance(a, types.IntegerLiteral) and a.literal_value == d or
+        isinstance(a, int) and a == d for a, d in ((axis1, 0), (axis2, 1)))
+    if _array(x) and x.ndim == 2 and axes_ok and plain(offset, 0):
+        if _array(g) and g.ndim == 0:
+            return lambda g, x, offset=0, axis1=0, axis2=1: _on_diagonal(g[()], x, offset)
+        if _scalar(g):
+            return lambda g, x, offset=0, axis1=0, axis2=1: _on_diagonal(g, x, offset)
+        if _array(g) and g.ndim == 1:
+            return lambda g, x, offset=0, axis1=0, axis2=1: _on_diagonal(g, x, offset)
+    _refuse("undiagonal", g, x, offset, axis1, axis2)
 
 
 @overload(runtime.unreduce_vjp)
@@ -1001,4 +1091,4 @@ def _loop_body(func, body, outs, types_of):
 
 
 __all__ = ["reversed_item", "shape_of", "stack_push", "stack_pop", "trip_count", "stack_arrays",
-           "present", "elementwise"]
+           "present", "elementwise", "sum_items", "expand_dims"]
