@@ -614,17 +614,18 @@ def _recursive_halves(trees) -> set:
     calls = {t.name: {n.func.id for n in ast.walk(t) if isinstance(n, ast.Call) and
                       isinstance(n.func, ast.Name) and n.func.id in names} for t in trees}
     forward = {p.name for t in trees if (p := _forward_half(t, trees)) is not None}
-    out = set()
-    for f in forward:
-        seen, todo = set(), list(calls[f])
-        while todo:
-            g = todo.pop()
-            if g not in seen:
-                seen.add(g)
-                todo.extend(calls[g])
-        if f in seen:
-            out.add(f)
-    return out
+    return {f for f in forward if f in _reached(calls, f)}
+
+
+def _reached(calls: dict, f) -> set:
+    """The defs `f` calls, directly or not (`calls`: def -> the defs it calls)."""
+    seen, todo = set(), list(calls[f])
+    while todo:
+        g = todo.pop()
+        if g not in seen:
+            seen.add(g)
+            todo.extend(calls[g])
+    return seen
 
 
 def _recompute_recursive(trees, taken) -> list:
@@ -1063,16 +1064,7 @@ def _reaching_recursion(module, defined) -> set:
     calls = {d.name: {n.func.id for n in ast.walk(d) if isinstance(n, ast.Call) and
                       isinstance(n.func, ast.Name) and n.func.id in defined}
              for d in module.body if isinstance(d, ast.FunctionDef)}
-
-    def reached(f):
-        seen, todo = set(), list(calls[f])
-        while todo:
-            g = todo.pop()
-            if g not in seen:
-                seen.add(g)
-                todo.extend(calls[g])
-        return seen
-    reach = {f: reached(f) for f in calls}
+    reach = {f: _reached(calls, f) for f in calls}
     cyclic = {f for f in calls if f in reach[f]}
     return {f for f in calls if f in cyclic or reach[f] & cyclic}
 
@@ -1354,9 +1346,6 @@ def header(text: str) -> str:
     """The text `srcad.source(..., backend="numba")` shows: what is compiled, and how."""
     return ("# compiled by srcad's numba backend: every def below is numba.njit(cache=True)\n"
             + text)
-
-
-
 
 
 def text_of(text: str) -> str:
