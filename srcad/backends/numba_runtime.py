@@ -545,11 +545,26 @@ def _basic_index(t) -> bool:
     return isinstance(t, (types.Integer, types.SliceType))
 
 
+def _one_entry(x, idx) -> bool:
+    """Whether basic index `idx` of array type x selects one entry (a number, not a view)."""
+    ints = list(idx) if isinstance(idx, types.BaseTuple) else [idx]
+    return len(ints) == x.ndim and all(isinstance(i, types.Integer) for i in ints)
+
+
+# (a view's entries are added to in place, `sub += g`, rather than assigned, `out[idx] = g`:
+# Numba's array assignment compiles its shape-mismatch message, seconds of each compile)
 @overload(runtime.index_add)
 def _index_add(acc, idx, g):
     if _array(acc) and _basic_index(idx):     # each entry at most once: += is exact
+        if _one_entry(acc, idx):
+            def entry(acc, idx, g):
+                acc[idx] += g
+                return acc
+            return entry
+
         def impl(acc, idx, g):
-            acc[idx] += g
+            sub = acc[idx]
+            sub += g
             return acc
         return impl
     _refuse("index_add", acc, idx, g)
@@ -558,9 +573,17 @@ def _index_add(acc, idx, g):
 @overload(runtime.unindex)
 def _unindex(g, x, idx):
     if _array(x) and (_array(g) or _scalar(g)) and _basic_index(idx):
+        if _one_entry(x, idx):
+            def entry(g, x, idx):
+                out = np.zeros(x.shape)
+                out[idx] = g
+                return out
+            return entry
+
         def impl(g, x, idx):
             out = np.zeros(x.shape)
-            out[idx] = g
+            sub = out[idx]
+            sub += g
             return out
         return impl
     _refuse("unindex", g, x, idx)
@@ -661,14 +684,16 @@ def _unconcatenate(g, xs, axis=0):
 
 @_numba_overload(stack_arrays)
 def _stack_arrays(xs, axis=0):
-    if isinstance(xs, types.List) and _array(xs.dtype) and _axis_zero(axis):
+    if isinstance(xs, types.List) and _array(xs.dtype) and xs.dtype.ndim >= 1 and \
+            _axis_zero(axis):
         def stack_list(xs, axis=0):
             first = xs[0]
-            out = np.empty((len(xs),) + first.shape, first.dtype)
+            out = np.zeros((len(xs),) + first.shape, first.dtype)
             for k in range(len(xs)):
                 if xs[k].shape != first.shape:
                     raise ValueError("all input arrays must have the same shape")
-                out[k] = xs[k]
+                sub = out[k]          # (added in place: see _index_add)
+                sub += xs[k]
             return out
         return stack_list
     if isinstance(xs, types.BaseTuple):
