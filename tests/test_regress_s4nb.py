@@ -14,28 +14,14 @@ from srcad.testing import numerical_grad
 
 from tests.fixtures import regress_s3nb as s3
 from tests.fixtures import regress_s4nb as rf
+from tests.numba_shared import grad as _grad
+from tests.numba_shared import numba_cache, numba_cache_dir  # noqa: F401 (fixtures)
 
 numba = pytest.importorskip("numba", reason="the numba backend needs Numba (pip install numba)")
 
-pytestmark = pytest.mark.filterwarnings("ignore::numba.NumbaPerformanceWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::numba.NumbaPerformanceWarning"),
+              pytest.mark.usefixtures("numba_cache")]
 
-_BUILT = {}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cache_dir(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SRCAD_CACHE_DIR", str(tmp_path_factory.mktemp("numba_s4nb")))
-    yield
-    mp.undo()
-
-
-def _grad(f, **kw):
-    """srcad.grad(f, backend="numba", **kw), built and compiled once for the module."""
-    key = (f, tuple(sorted(kw.items())))
-    if key not in _BUILT:
-        _BUILT[key] = srcad.grad(f, backend="numba", **kw)
-    return _BUILT[key]
 
 
 def _line_of(func, text):

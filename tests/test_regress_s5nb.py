@@ -1,9 +1,7 @@
 """The numba backend, fifth session: the elementwise pass (runs of elementwise array
 statements as one loop over the entries in Numba), Numba versions of the runtime helpers a
 derivative inside the differentiated function calls (cast_adjoint, cast_tangent,
-unreshape), and the refusal of functions passed as values at the user's line."""
-import os
-import sys
+unreshape). (Functions passed as values, refused then, compile: tests/test_regress_s6nb.py.)"""
 
 import numpy as np
 import pytest
@@ -12,29 +10,15 @@ import srcad
 from srcad.testing import numerical_grad
 
 from tests.fixtures import regress_s5nb as fx
+from tests.numba_shared import grad as _grad
+from tests.numba_shared import numba_cache, numba_cache_dir  # noqa: F401 (fixtures)
 
 numba = pytest.importorskip("numba", reason="the numba backend needs Numba (pip install numba)")
 
-pytestmark = pytest.mark.filterwarnings("ignore::numba.NumbaPerformanceWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::numba.NumbaPerformanceWarning"),
+              pytest.mark.usefixtures("numba_cache")]
 
-_BUILT = {}
 RNG = np.random.default_rng(5)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cache_dir(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SRCAD_CACHE_DIR", str(tmp_path_factory.mktemp("numba_s5nb")))
-    yield
-    mp.undo()
-
-
-def _grad(f, **kw):
-    """srcad.grad(f, backend="numba", **kw), built and compiled once for the module."""
-    key = (f, tuple(sorted(kw.items())))
-    if key not in _BUILT:
-        _BUILT[key] = srcad.grad(f, backend="numba", **kw)
-    return _BUILT[key]
 
 
 def _against_python_and_fd(f, args, wrt):
@@ -135,23 +119,6 @@ def test_derivative_inside_the_differentiated_function():
     """A gradient inside the differentiated function (GradBench particle's force): its
     derivative calls cast_adjoint and unreshape, refused before (no Numba versions)."""
     _against_python_and_fd(fx.inner_grad, (RNG.normal(size=3),), (0,))
-
-
-def test_function_value_refused_at_the_users_line():
-    """saddle's nested descent (a lambda calling a function passed as a value): refused at
-    the user's line calling it, no generated name (was Numba's NameError on `lambda_`)."""
-    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                        "benchmarks", "gradbench")
-    sys.path.insert(0, here)
-    try:
-        import gb_saddle
-    finally:
-        sys.path.remove(here)
-    with pytest.raises(srcad.SrcadError) as e:
-        _grad(gb_saddle.cost_r)(np.array([0.3, -0.2]), np.array([1.0, 1.0]))
-    msg = str(e.value)
-    assert "descent.py:" in msg and "`fx = f(x)`" in msg and "function passed as a value" in msg
-    assert "lambda_" not in msg and "srcad_numba_" not in msg and "Maker" not in msg
 
 
 def test_numba_reasons_without_generated_names():

@@ -5,6 +5,7 @@ reverse (r), all by srcad (nested differentiation)."""
 import numpy as np
 import srcad
 from descent import argmin
+from tool_backend import BACKEND
 
 
 def potential(x, w):
@@ -49,10 +50,10 @@ def euler_f(ws):
 
 def run(cost, outer, w0=0.0):
     if outer == "r":
-        g = srcad.grad(cost)
+        g = srcad.grad(cost, backend=BACKEND)
     else:
         def g(ws):
-            return np.array([srcad.jvp(cost, (ws,), (np.ones(1),))[1]])
+            return np.array([srcad.jvp(cost, (ws,), (np.ones(1),), backend=BACKEND)[1]])
     return float(argmin(cost, g, np.array([w0]))[0])
 
 
@@ -62,11 +63,11 @@ VARIANTS = {"rr": (euler_r, "r"), "rf": (euler_f, "r"), "fr": (euler_r, "f"),
 
 def define():
     for cost, outer in VARIANTS.values():
-        g = srcad.grad(cost) if outer == "r" else None
+        g = srcad.grad(cost, backend=BACKEND) if outer == "r" else None
         if g is not None:
             g(np.array([0.0]))
         else:
-            srcad.jvp(cost, (np.array([0.0]),), (np.ones(1),))
+            srcad.jvp(cost, (np.array([0.0]),), (np.ones(1),), backend=BACKEND)
 
 
 def variant(name):

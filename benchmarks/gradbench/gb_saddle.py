@@ -5,6 +5,7 @@ derivative each forward (f) or reverse (r), all by srcad."""
 import numpy as np
 import srcad
 from descent import argmax, argmin
+from tool_backend import BACKEND
 
 
 def f(x, y):
@@ -37,11 +38,11 @@ def cost_f(x, start):
 
 def outer_grad(cost, mode):
     if mode == "r":
-        return srcad.grad(cost)
+        return srcad.grad(cost, backend=BACKEND)
 
     def g(x, start):
-        _, d0 = srcad.jvp(cost, (x, start), (np.array([1.0, 0.0]), np.zeros(2)))
-        _, d1 = srcad.jvp(cost, (x, start), (np.array([0.0, 1.0]), np.zeros(2)))
+        _, d0 = srcad.jvp(cost, (x, start), (np.array([1.0, 0.0]), np.zeros(2)), backend=BACKEND)
+        _, d1 = srcad.jvp(cost, (x, start), (np.array([0.0, 1.0]), np.zeros(2)), backend=BACKEND)
         return np.array([d0, d1])
     return g
 

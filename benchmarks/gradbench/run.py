@@ -15,11 +15,10 @@ own naive Python objective).
 
     ... --tool "python3 benchmarks/gradbench/run.py --backend numba"   # Numba-compiled
 
-`--backend numba` asks srcad's numba backend for the derivatives of det, ode and lstm
-(`define` compiles them; Numba's compile time is reported as its own `compile` timing,
-inside `define`'s). particle and saddle are not enabled: their nested derivatives and
-functions passed as values have no Numba version (asked for, the backend refuses them at
-the user's line). The other evals keep the default backend.
+`--backend numba` asks srcad's numba backend for the derivatives of det, ode and lstm,
+and for particle's and saddle's outer derivatives (their primal, run by the descent, is
+plain Python) (`define` compiles them; Numba's compile time is reported as its own
+`compile` timing, inside `define`'s). The other evals keep the default backend.
 """
 import argparse
 import importlib

@@ -45,7 +45,10 @@ _PUSH, _POP, _TRIPS = "stack_push", "stack_pop", "trip_count"   # stacks as arra
 _STACK_ARRAYS = "stack_arrays"   # np.stack, lists of arrays too
 _PRESENT = "present"             # an optional value as the value it holds
 _ELEMENTWISE = "elementwise"     # the decorator of a def the elementwise pass wrote
-_HELPERS = (_ITEM, _SHAPE, _PUSH, _POP, _TRIPS, _STACK_ARRAYS, _PRESENT, _ELEMENTWISE)
+_SUM = "sum_items"               # builtin sum (Numba's takes no list of arrays)
+_EXPAND = "expand_dims"          # np.expand_dims, of numbers too
+_HELPERS = (_ITEM, _SHAPE, _PUSH, _POP, _TRIPS, _STACK_ARRAYS, _PRESENT, _ELEMENTWISE, _SUM,
+            _EXPAND)
 _MISSING = object()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # srcad's own files
 _USER_JIT: dict = {}             # id of a user function -> (the function, its njit dispatcher)
@@ -611,17 +614,18 @@ def _recursive_halves(trees) -> set:
     calls = {t.name: {n.func.id for n in ast.walk(t) if isinstance(n, ast.Call) and
                       isinstance(n.func, ast.Name) and n.func.id in names} for t in trees}
     forward = {p.name for t in trees if (p := _forward_half(t, trees)) is not None}
-    out = set()
-    for f in forward:
-        seen, todo = set(), list(calls[f])
-        while todo:
-            g = todo.pop()
-            if g not in seen:
-                seen.add(g)
-                todo.extend(calls[g])
-        if f in seen:
-            out.add(f)
-    return out
+    return {f for f in forward if f in _reached(calls, f)}
+
+
+def _reached(calls: dict, f) -> set:
+    """The defs `f` calls, directly or not (`calls`: def -> the defs it calls)."""
+    seen, todo = set(), list(calls[f])
+    while todo:
+        g = todo.pop()
+        if g not in seen:
+            seen.add(g)
+            todo.extend(calls[g])
+    return seen
 
 
 def _recompute_recursive(trees, taken) -> list:
@@ -824,6 +828,14 @@ class _Rewriter:
             for n in ast.walk(node):
                 if _is_call_of(n, np.stack):
                     n.func = _name(_STACK_ARRAYS)
+                elif _is_call_of(n, builtins.sum) and len(n.args) == 1 and not n.keywords:
+                    n.func = _name(_SUM)
+                elif _is_call_of(n, np.expand_dims) and len(n.args) == 2 and not n.keywords:
+                    n.func = _name(_EXPAND)
+                elif _is_call_of(n, np.array):      # (np.array's tangent passes the default
+                    n.keywords = [k for k in n.keywords     # ndmin=0, which Numba's lacks)
+                                  if not (k.arg == "ndmin" and isinstance(k.value, ast.Constant)
+                                          and k.value.value == 0)]
                 elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and \
                         n.func.id in self.recursive:
                     raise UnsupportedSyntaxError(
@@ -958,7 +970,8 @@ class _Loader:
     def load(self):
         values = self.current()
         for n, v in values.items():
-            if _function_value(v):
+            if _function_value(v) and (
+                    not isinstance(v, types.FunctionType) or _jitted(self.numba, v) is None):
                 filename, line, what = _line_reading(self.text, n)
                 raise UnsupportedSyntaxError(
                     'backend="numba" cannot compile ' + (f"`{what}`" if what else
@@ -1051,16 +1064,7 @@ def _reaching_recursion(module, defined) -> set:
     calls = {d.name: {n.func.id for n in ast.walk(d) if isinstance(n, ast.Call) and
                       isinstance(n.func, ast.Name) and n.func.id in defined}
              for d in module.body if isinstance(d, ast.FunctionDef)}
-
-    def reached(f):
-        seen, todo = set(), list(calls[f])
-        while todo:
-            g = todo.pop()
-            if g not in seen:
-                seen.add(g)
-                todo.extend(calls[g])
-        return seen
-    reach = {f: reached(f) for f in calls}
+    reach = {f: _reached(calls, f) for f in calls}
     cyclic = {f for f in calls if f in reach[f]}
     return {f for f in calls if f in cyclic or reach[f] & cyclic}
 
@@ -1094,14 +1098,138 @@ def _entry(loader: _Loader, name: str, tree):
 
 
 def _jitted(numba, value):
-    """A user function as its own njit function (once per function); other values as they are."""
+    """A user function as its own njit function (once per function; a specialised helper
+    rebuilding function values as one calling their functions directly, see
+    `_without_makers`); other values as they are."""
     if isinstance(value, types.FunctionType) and not _own(value) and \
             not hasattr(value, "__srcad_numba__"):
         hit = _USER_JIT.get(id(value))
         if hit is None or hit[0] is not value:
-            hit = _USER_JIT[id(value)] = (value, numba.njit(value))
+            plain = _without_makers(numba, value) if _function_value(value) else value
+            if plain is None:
+                _USER_JIT[id(value)] = (value, None)
+                return None
+            _USER_JIT[id(value)] = hit = (value, _njit_calling_jitted(numba, plain))
         return hit[1]
     return value
+
+
+def _njit_calling_jitted(numba, func):
+    """numba.njit of `func`, the user functions it reads as globals or closure cells (the
+    function a lambda calls) compiled too: a copy reading their njit functions instead,
+    made only where it reads one."""
+    code = func.__code__
+    glob = func.__globals__
+    cells = func.__closure__ or ()
+    called = [n for n in code.co_names if _user_function(glob.get(n))]
+    if not called and not any(_user_function(c.cell_contents) for c in cells
+                              if _cell_full(c)):
+        return numba.njit(func)
+    glob = dict(glob)
+    new_cells = tuple(types.CellType(c.cell_contents) if _cell_full(c) else types.CellType()
+                      for c in cells)
+    copy = types.FunctionType(code, glob, func.__name__, func.__defaults__, new_cells or None)
+    disp = numba.njit(copy)
+    _USER_JIT[id(func)] = (func, disp)         # (a function calling itself finds its own)
+    for n in called:
+        glob[n] = _jitted(numba, glob[n]) or glob[n]
+    for c in new_cells:
+        if _cell_full(c) and _user_function(c.cell_contents):
+            c.cell_contents = _jitted(numba, c.cell_contents) or c.cell_contents
+    return disp
+
+
+def _user_function(v) -> bool:
+    return isinstance(v, types.FunctionType) and not _own(v) and \
+        not hasattr(v, "__srcad_numba__")
+
+
+def _cell_full(cell) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
+
+
+def _without_makers(numba, func):
+    """`func`, a helper srcad specialised on function values (its first lines rebuild each
+    from what it captured, `f = f_make(f_x)`, by a funcs.Maker), as a function Numba
+    compiles: each call `f(a)` a direct call of the function the Maker wraps, with the
+    captured values where its layout puts them (funcs.Bound's order), that function (and
+    the user functions `func` reads as globals) compiled in turn. None where a rebuilt
+    value is used otherwise than called with positional arguments (passed on as a value),
+    or the text is not srcad's."""
+    text = frontend.GENERATED.get(func.__code__)
+    if text is None:
+        return None
+    cells = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
+    tree = ast.parse(text).body[0]
+    makers, body = {}, []
+    for st in tree.body:
+        if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
+                isinstance(st.targets[0], ast.Name) and isinstance(st.value, ast.Call) and \
+                isinstance(st.value.func, ast.Name) and st.value.func.id in cells and \
+                isinstance(cells[st.value.func.id].cell_contents, funcs.Maker) and \
+                not st.value.keywords:
+            makers[st.targets[0].id] = (cells[st.value.func.id].cell_contents.layout,
+                                        st.value.args)
+        else:
+            body.append(st)
+    env = dict(func.__globals__)
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | set(env)
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    if any(isinstance(n, ast.Name) and n.id in makers and id(n) not in called
+           for st in body for n in ast.walk(st)):
+        return None
+    targets = {}
+
+    class Direct(ast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if not (isinstance(node.func, ast.Name) and node.func.id in makers):
+                return node
+            (obj, npre, kwnames, nextras, nown, own, defaults, _, tail), cap = \
+                makers[node.func.id]
+            if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+                raise _NotDirect
+            pre, kw = cap[:npre], cap[npre:npre + len(kwnames)]
+            extras = cap[npre + len(kwnames):]
+            args = list(pre) + node.args
+            if nextras and tail and len(args) > nown:
+                args = args[:nown] + list(extras) + args[nown:]
+            elif nextras:
+                for k in range(len(args), nown):
+                    d = defaults[k - (nown - len(defaults))]
+                    if type(d) not in (int, float, bool, str, type(None)):
+                        raise _NotDirect
+                    args.append(ast.Constant(d))
+                args += list(extras)
+            if id(obj) not in targets:
+                targets[id(obj)] = ir.unique_name(f"{getattr(obj, '__name__', 'f')}_value",
+                                                  taken)
+                env[targets[id(obj)]] = _jitted(numba, obj) if \
+                    isinstance(obj, types.FunctionType) else obj
+            return ast.Call(func=_name(targets[id(obj)]), args=[rules.clone(a) for a in args],
+                            keywords=[ast.keyword(arg=k, value=rules.clone(v))
+                                      for k, v in zip(kwnames, kw)])
+    try:
+        tree.body = [Direct().visit(st) for st in body] or [ast.Pass()]
+    except _NotDirect:
+        return None
+    for n in {x.id for x in ast.walk(tree) if isinstance(x, ast.Name)}:
+        if n in cells and n not in makers:
+            env[n] = cells[n].cell_contents
+
+    tree.decorator_list = []
+    code = compile(ast.Module(body=[ast.fix_missing_locations(tree)], type_ignores=[]),
+                   func.__code__.co_filename, "exec")
+    exec(code, env)
+    return env[tree.name]
+
+
+class _NotDirect(Exception):
+    """A rebuilt function value used otherwise than called with positional arguments."""
 
 
 def _own(func) -> bool:
@@ -1218,9 +1346,6 @@ def header(text: str) -> str:
     """The text `srcad.source(..., backend="numba")` shows: what is compiled, and how."""
     return ("# compiled by srcad's numba backend: every def below is numba.njit(cache=True)\n"
             + text)
-
-
-
 
 
 def text_of(text: str) -> str:

@@ -15,7 +15,7 @@ import weakref
 
 import numpy as np
 from llvmlite import ir as llvm_ir
-from numba import types
+from numba import objmode as _objmode, types
 from numba.core.imputils import impl_ret_borrowed
 from numba.core.errors import TypingError
 from numba.extending import intrinsic, register_jitable
@@ -48,7 +48,8 @@ def stack_push(buf, top, v, cap):
 
 def stack_pop(buf, top, like):
     """The stack's item `top` (the top index already lowered past it), popped into the
-    name `like` (which gives Numba the item's type while it types the stack)."""
+    name `like` (which gives Numba the item's type while it types the stack; Numba: read
+    by index, see _stack_pop)."""
     return buf.pop()
 
 
@@ -56,6 +57,16 @@ def stack_arrays(xs, axis=0):
     """`np.stack(xs, axis)` (Numba's np.stack takes tuples only: a list of arrays is
     stacked here along axis 0)."""
     return np.stack(xs, axis)
+
+
+def sum_items(xs):
+    """`sum(xs)` (Numba's builtin sum takes no list of arrays nor a tuple of mixed items)."""
+    return sum(xs)
+
+
+def expand_dims(x, axis):
+    """`np.expand_dims(x, axis)` (Numba's takes arrays only: a number is a 1-vector)."""
+    return np.expand_dims(x, axis)
 
 
 def present(x):
@@ -263,15 +274,28 @@ def _stack_push(buf, top, v, cap):
         return lambda buf, top, v, cap: None
     if isinstance(v, types.NoneType):       # typed before its assignments are: no buffer yet
         return lambda buf, top, v, cap: buf
-    if kind == "list":
-        if _none(buf):
-            return lambda buf, top, v, cap: [v]
+    if kind == "list":           # item `top` set (the items of pushes of a value that was
+        if _none(buf):           # None, which store nothing, stand-ins: see stack_pop)
+            def first_list(buf, top, v, cap):
+                out = [v]
+                for _ in range(top):
+                    out.append(v)
+                return out
+            return first_list
 
         def grow_list(buf, top, v, cap):
             if buf is None:
-                return [v]
+                out = [v]
+                for _ in range(top):
+                    out.append(v)
+                return out
             out = _some(buf)
-            out.append(v)
+            while len(out) < top:
+                out.append(v)
+            if len(out) == top:
+                out.append(v)
+            else:
+                out[top] = v
             return out
         return grow_list
     bits = _to_bits(v)
@@ -305,17 +329,64 @@ def _stack_pop(buf, top, like):
     if _none(buf) or isinstance(like, types.NoneType):   # typed before the pushes are
         return lambda buf, top, like: like
     t = _plain_type(buf)
+    # a push of a value Numba types as None (None on every path there: a name's first
+    # value, saved before a branch that assigns it and leaves the loop) stores nothing: its
+    # pop gives the value the name holds (a list's stand-in, a number's zero), which the
+    # reverse sweep reads only as that None's (a zero's shape), as the items it pushed
+    # are read by their index
     if isinstance(t, types.List):
-        return lambda buf, top, like: _some(buf).pop()
+        def pop_list(buf, top, like):
+            if top < 0:
+                raise IndexError("pop from empty list")
+            if buf is None:
+                return like
+            out = _some(buf)
+            if top >= len(out):
+                return like
+            return out[top]
+        return pop_list
     if _array(t) and t.ndim == 1 and kind == "numbers":
         value = _from_bits(like)
 
         def pop(buf, top, like):
             if top < 0:
                 raise IndexError("pop from empty list")
-            return value(_some(buf)[top])
+            if buf is None:
+                return value(np.int64(0))
+            out = _some(buf)
+            if top >= out.shape[0]:
+                return value(np.int64(0))
+            return value(out[top])
         return pop
     _refuse("stack_pop", buf, like)
+
+
+@_numba_overload(sum_items)
+def _sum_items(xs):
+    items = list(xs.types) if isinstance(xs, types.LiteralList) else \
+        list(xs) if isinstance(xs, types.BaseTuple) else None
+    if items and all(_scalar(x) or _array(x) for x in items):    # (a list of mixed items)
+        terms = " + ".join(f"xs[{k}]" for k in range(len(items)))
+        ns = {}
+        exec(f"def impl(xs):\n    return 0 + {terms}\n", ns)
+        return ns["impl"]
+    if isinstance(xs, types.List) and (_scalar(xs.dtype) or _array(xs.dtype)):
+        def add_up(xs):
+            total = 0 + xs[0]
+            for k in range(1, len(xs)):
+                total = total + xs[k]
+            return total
+        return add_up
+    _refuse("sum", xs)
+
+
+@_numba_overload(expand_dims)
+def _expand_dims(x, axis):
+    if _scalar(x):
+        return lambda x, axis: np.full(1, x)
+    if _array(x):
+        return lambda x, axis: np.expand_dims(x, axis)
+    _refuse("np.expand_dims", x, axis)
 
 
 @_numba_overload(present)
@@ -381,6 +452,8 @@ def _bcast(t, like):
 
 @_numba_overload(runtime.zeros_like)     # a number's zero needs no value (None too)
 def _zeros_like(x):
+    if isinstance(x, types.NoneType):    # the tangent of a name before its first value
+        return lambda x: None            # (`result = None` above a loop's `return`)
     if isinstance(x, types.Optional) and _scalar(x.type):
         return lambda x: 0.0
     if isinstance(x, types.Optional) and _array(x.type):
@@ -472,11 +545,26 @@ def _basic_index(t) -> bool:
     return isinstance(t, (types.Integer, types.SliceType))
 
 
+def _one_entry(x, idx) -> bool:
+    """Whether basic index `idx` of array type x selects one entry (a number, not a view)."""
+    ints = list(idx) if isinstance(idx, types.BaseTuple) else [idx]
+    return len(ints) == x.ndim and all(isinstance(i, types.Integer) for i in ints)
+
+
+# (a view's entries are added to in place, `sub += g`, rather than assigned, `out[idx] = g`:
+# Numba's array assignment compiles its shape-mismatch message, seconds of each compile)
 @overload(runtime.index_add)
 def _index_add(acc, idx, g):
     if _array(acc) and _basic_index(idx):     # each entry at most once: += is exact
+        if _one_entry(acc, idx):
+            def entry(acc, idx, g):
+                acc[idx] += g
+                return acc
+            return entry
+
         def impl(acc, idx, g):
-            acc[idx] += g
+            sub = acc[idx]
+            sub += g
             return acc
         return impl
     _refuse("index_add", acc, idx, g)
@@ -485,9 +573,17 @@ def _index_add(acc, idx, g):
 @overload(runtime.unindex)
 def _unindex(g, x, idx):
     if _array(x) and (_array(g) or _scalar(g)) and _basic_index(idx):
+        if _one_entry(x, idx):
+            def entry(g, x, idx):
+                out = np.zeros(x.shape)
+                out[idx] = g
+                return out
+            return entry
+
         def impl(g, x, idx):
             out = np.zeros(x.shape)
-            out[idx] = g
+            sub = out[idx]
+            sub += g
             return out
         return impl
     _refuse("unindex", g, x, idx)
@@ -588,14 +684,16 @@ def _unconcatenate(g, xs, axis=0):
 
 @_numba_overload(stack_arrays)
 def _stack_arrays(xs, axis=0):
-    if isinstance(xs, types.List) and _array(xs.dtype) and _axis_zero(axis):
+    if isinstance(xs, types.List) and _array(xs.dtype) and xs.dtype.ndim >= 1 and \
+            _axis_zero(axis):
         def stack_list(xs, axis=0):
             first = xs[0]
-            out = np.empty((len(xs),) + first.shape, first.dtype)
+            out = np.zeros((len(xs),) + first.shape, first.dtype)
             for k in range(len(xs)):
                 if xs[k].shape != first.shape:
                     raise ValueError("all input arrays must have the same shape")
-                out[k] = xs[k]
+                sub = out[k]          # (added in place: see _index_add)
+                sub += xs[k]
             return out
         return stack_list
     if isinstance(xs, types.BaseTuple):
@@ -637,6 +735,58 @@ def _add_items(a, b):
     if (_scalar(a) or _array(a)) and (_scalar(b) or _array(b)):
         return lambda a, b: a + b
     _refuse("add_items", a, b)
+
+
+@overload(runtime.repeat_items)
+def _repeat_items(g, xs):
+    """sum(xs)'s adjoint: g summed back to each item's shape (items of a list share a type)."""
+    unb = runtime.unbroadcast
+    items = list(xs.types) if isinstance(xs, types.LiteralList) else \
+        list(xs) if isinstance(xs, types.BaseTuple) else None
+    if items is not None and all(_scalar(x) or _array(x) for x in items):
+        return _tuple_impl("g, xs", lambda k: f"unbroadcast(g, xs[{k}])", len(items),
+                           {"unbroadcast": unb})
+    if isinstance(xs, types.List) and (_scalar(xs.dtype) or _array(xs.dtype)):
+        return lambda g, xs: [unb(g, x) for x in xs]
+    _refuse("repeat_items", g, xs)
+
+
+@register_jitable
+def _diag_len(x, offset):
+    r0, c0 = max(-offset, 0), max(offset, 0)
+    return r0, c0, max(min(x.shape[0] - r0, x.shape[1] - c0), 0)
+
+
+@register_jitable
+def _on_diagonal(g, x, offset):
+    """Zeros shaped like the matrix x, g (a number, or one per entry: broadcast) on the
+    diagonal `offset`."""
+    out = np.zeros(x.shape)
+    r0, c0, n = _diag_len(x, offset)
+    vals = np.zeros(n) + g
+    for i in range(n):
+        out[r0 + i, c0 + i] = vals[i]
+    return out
+
+
+@overload(runtime.undiagonal)
+def _undiagonal(g, x, offset=0, axis1=0, axis2=1):
+    """np.trace's and np.diagonal's adjoint for a matrix (its main axes): zeros shaped like
+    x with g along the diagonal `offset`."""
+    def plain(a, default):
+        return _none(a) or isinstance(a, (types.Integer, types.IntegerLiteral)) or a == default
+    axes_ok = all(
+        isinstance(a, types.Omitted) and a.value == d or
+        isinstance(a, types.IntegerLiteral) and a.literal_value == d or
+        isinstance(a, int) and a == d for a, d in ((axis1, 0), (axis2, 1)))
+    if _array(x) and x.ndim == 2 and axes_ok and plain(offset, 0):
+        if _array(g) and g.ndim == 0:
+            return lambda g, x, offset=0, axis1=0, axis2=1: _on_diagonal(g[()], x, offset)
+        if _scalar(g):
+            return lambda g, x, offset=0, axis1=0, axis2=1: _on_diagonal(g, x, offset)
+        if _array(g) and g.ndim == 1:
+            return lambda g, x, offset=0, axis1=0, axis2=1: _on_diagonal(g, x, offset)
+    _refuse("undiagonal", g, x, offset, axis1, axis2)
 
 
 @overload(runtime.unreduce_vjp)
@@ -771,20 +921,62 @@ _LOOP_OPS = {ast.Div: "__ew_np.true_divide", ast.Pow: "__ew_np.power"}
 
 def _loop_impl(func, tree, params, ts):
     """The Numba implementation of the elementwise def `tree` for argument types `ts`: the
-    fused loop under a runtime test of the shapes, the statements as written otherwise."""
+    fused loop under a runtime test of the shapes, and where that test fails (operands that
+    broadcast) the statements run by NumPy in object mode, whose results have the loop's
+    types (compiling the statements as Numba array expressions too doubled the compile
+    time of every such def); the statements as written where the types leave no loop."""
     plain = {p: _plain_type(t) for p, t in zip(params, ts)}
     body = [s for s in tree.body if isinstance(s, ast.Assign)]
     ret = tree.body[-1].value
     outs = [e.id for e in ret.elts] if isinstance(ret, ast.Tuple) else [ret.id]
     head = [f"    {p} = __ew_some({p})" for p, t in zip(params, ts) if isinstance(t, types.Optional)]
-    orig = [textwrap.indent(ast.unparse(s), "    ") for s in body]
-    back = ["    return " + ast.unparse(ret)]
     loop = _loop_body(func, body, outs, plain)
-    src = "\n".join([f"def impl({', '.join(params)}):"] + head + (loop or []) + orig + back)
     ns = dict(func.__globals__)
     ns.update(__ew_some=_some, __ew_np=np)
+    if loop is None:
+        rest = [textwrap.indent(ast.unparse(s), "    ") for s in body] + \
+            ["    return " + ast.unparse(ret)]
+    else:
+        loop, out_types = loop
+        names = [f"__ew_r{k}" for k in range(len(outs))]
+        kinds = ", ".join(f"{n}={_type_text(t)!r}" for n, t in zip(names, out_types))
+        ns["__ew_objmode"] = _objmode
+        # (object mode finds the globals it calls in the module named __name__: this one)
+        ns["__name__"] = __name__
+        spec = ",".join("f" if isinstance(t, types.Float) else t.layout for t in out_types)
+        one = names[0] if len(names) == 1 else "(" + ", ".join(names) + ",)"
+        rest = [f"    with __ew_objmode({kinds}):",
+                f"        {one} = _in_python({func.__module__!r}, {func.__name__!r}, "
+                f"{spec!r}, {', '.join(params)})",
+                f"    return {names[0] if len(names) == 1 else '(' + ', '.join(names) + ')'}"]
+    src = "\n".join([f"def impl({', '.join(params)}):"] + head + (loop or []) + rest)
     exec(src, ns)
     return ns["impl"]
+
+
+def _type_text(t) -> str:
+    """Numba type `t` (float64, or a float64 array) as object mode's annotation reads it."""
+    if isinstance(t, types.Array):
+        dims = [":"] * t.ndim
+        if t.layout == "C" and t.ndim:
+            dims[-1] = "::1"
+        elif t.layout == "F" and t.ndim:
+            dims[0] = "::1"
+        return f"{t.dtype}[{', '.join(dims)}]"
+    return str(t)
+
+
+def _in_python(module, name, spec, *args):
+    """The elementwise def `name` of `module` run by NumPy (object mode: operands that
+    broadcast), its results as `spec` says: f a float, C a C-contiguous float64 array, A
+    any float64 array. Found by name, so Numba's disk cache of its caller calls it too."""
+    import importlib
+    got = getattr(importlib.import_module(module), name)(*args)
+    kinds = spec.split(",")
+    got = got if len(kinds) > 1 else (got,)
+    out = tuple(float(g) if k == "f" else np.ascontiguousarray(g, dtype=np.float64)
+                if k == "C" else np.asarray(g, dtype=np.float64) for g, k in zip(got, kinds))
+    return out if len(out) > 1 else out[0]
 
 
 def _loop_body(func, body, outs, types_of):
@@ -907,13 +1099,21 @@ def _loop_body(func, body, outs, types_of):
     lines += loop_lines
     for k, entry in written.items():
         lines.append(f"            __ew_g{k}[__ew_i] = {entry}")
-    results = []
+    if any(val[o][0] not in ("array", "scalar") for o in outs):
+        return None
+    results, out_types = [], []
     for o in outs:
         kind, entry, whole, k = val[o]
-        results.append(whole if whole is not None else f"__ew_o{k}")
+        if kind == "array":
+            results.append(whole if whole is not None else f"__ew_o{k}")
+            out_types.append(types_of[whole] if whole is not None and whole in types_of
+                             else types.Array(types.float64, ndim, "C"))
+        else:                 # a number: float64 on both paths (the object mode's type)
+            results.append(f"__ew_np.float64({whole})")
+            out_types.append(types.float64)
     lines.append(f"        return {results[0] if len(results) == 1 else '(' + ', '.join(results) + ')'}")
-    return lines
+    return lines, out_types
 
 
 __all__ = ["reversed_item", "shape_of", "stack_push", "stack_pop", "trip_count", "stack_arrays",
-           "present", "elementwise"]
+           "present", "elementwise", "sum_items", "expand_dims"]

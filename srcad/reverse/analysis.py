@@ -46,6 +46,7 @@ class Facts:
     nested: set           # id(loop) of loops inside loops
     inside: set           # id(statement) of statements inside control flow
     breaks: set           # id(loop) of loops that may stop early (while, break)
+    bound_before: dict    # id(if statement) -> the names every path to it has assigned
     # id(statement) -> the array an in-place update (`y[i] = v`, see rules.SetItemRule)
     # changes: its statement assigns that name itself, whose adjoint it replaces (the
     # adjoint of y's earlier value is y's adjoint with the overwritten part zeroed)
@@ -69,6 +70,7 @@ def facts(fn: ir.Function, act: Activity) -> Facts:
             for b in ir.blocks(s):
                 count(b, depth + isinstance(s, (ir.For, ir.While)))
     count(fn.body, 0)
+    _run_once_defs(fn, fn.body, 0, False, defs, first_defs)
 
     touched, nested, breaks = {}, set(), set()
     inside = {id(x) for s in fn.body for b in ir.blocks(s) for x in ir.walk(b)}
@@ -105,7 +107,7 @@ def facts(fn: ir.Function, act: Activity) -> Facts:
         ragged=_ragged(fn, act),
         remat=_rematerialized(fn, act, fn.body[:-1], defs),
         defined_early=early, touched=touched, nested=nested, breaks=breaks,
-        inside=inside, updates=updates(fn.body))
+        inside=inside, updates=updates(fn.body), bound_before=_bound_before(fn))
 
 
 def updates(body) -> dict:
@@ -416,6 +418,62 @@ def _assigned(stmts, before: set) -> set:
         elif isinstance(s, ir.If):
             done = _assigned(s.body, done) & _assigned(s.orelse, done)
     return done
+
+
+def _bound_before(fn) -> dict:
+    """id(if statement) -> the names assigned on every path reaching it (in a loop's body:
+    before it in the same iteration; a branch's names only where both branches assign
+    them)."""
+    out: dict = {}
+
+    def walk(stmts, bound: set) -> set:
+        for s in stmts:
+            if isinstance(s, ir.If):
+                out[id(s)] = frozenset(bound)
+                bound = bound | (walk(s.body, set(bound)) & walk(s.orelse, set(bound)))
+            elif isinstance(s, (ir.For, ir.While)):
+                for b in ir.blocks(s):
+                    walk(b, set(bound) | ({s.target} if isinstance(s, ir.For) and
+                                          isinstance(s.target, str) else set()))
+            else:
+                bound = bound | set(ir.targets(s))
+        return bound
+    walk(fn.body, set(fn.params))
+    return out
+
+
+def _run_once_defs(fn, stmts, depth, leaves, defs, first_defs):
+    """Add to `first_defs` the only definition of a name that stands in a loop inside no
+    other loop and runs at most once per call: the loop's break follows it on every path (a
+    `while True` loop's exit branch, `return` in a loop), so the name held nothing before
+    it and its earlier value (or shape) needs no saving. `leaves`: whether the statements
+    after `stmts`' own block reach that break with no continue."""
+    for i, s in enumerate(stmts):
+        rest = stmts[i + 1:]
+        here = depth == 1 and (_breaks_after(rest) or (leaves and not _continues(rest)))
+        if here:
+            for t in ir.targets(s):
+                if defs.get(t) == 1 and t not in fn.params:
+                    first_defs.add(id(s))
+        if isinstance(s, ir.If):
+            for b in ir.blocks(s):
+                _run_once_defs(fn, b, depth, here, defs, first_defs)
+        elif isinstance(s, (ir.For, ir.While)):
+            for b in ir.blocks(s):
+                _run_once_defs(fn, b, depth + 1, False, defs, first_defs)
+
+
+def _breaks_after(stmts) -> bool:
+    """Whether `stmts` reach a break of their own block with no continue before it."""
+    for j, s in enumerate(stmts):
+        if isinstance(s, ir.Break):
+            return not _continues(stmts[:j])
+    return False
+
+
+def _continues(stmts) -> bool:
+    """Whether a continue stands anywhere in `stmts` (an inner loop's too: conservative)."""
+    return any(isinstance(x, ir.Continue) for x in ir.walk(stmts))
 
 
 def _has_break(stmts) -> bool:

@@ -103,6 +103,7 @@ class _Reverse(Emitter):
         self.an = Adjoints(self.facts, act, self.seqs, self.terms)
         self.saved: set = set()            # primal values kept for the reverse sweep
         self.shape_only: set = set()       # ... of which only the shape is kept
+        self.unsaved_shapes: set = set()   # read only for a shape every value of theirs has
         # in-place updates (`y[i] = v`): what each statement's adjoint code reads of primal
         # values (not only their shapes), the updates whose overwritten entries the reverse
         # sweep puts back, and the names (value, stack or None) keeping those entries
@@ -160,6 +161,13 @@ class _Reverse(Emitter):
         self.saved = ((needed & self.overwritten) - self.facts.for_targets
                       - set(self.facts.remat)) | counters
         self.shape_only = self.shape_only_reads(rev_names, self.saved)
+        # a value read only for its shape, whose shape class every assignment shares (a
+        # number, an array shaped like an argument): its last value has the shape of each
+        # earlier one, so nothing is saved (a shape pushed per step, popped per step)
+        fixed = {n for n in self.shape_only if self.act.shape(ir.Name(n)) is not None}
+        self.saved -= fixed
+        self.shape_only -= fixed
+        self.unsaved_shapes = fixed
         rev = self.replace_restores(_resolve_marks(rev, None)[0])
 
         fwd = self.fwd_block(primal_body)
@@ -254,11 +262,13 @@ class _Reverse(Emitter):
         """The empty stacks of the saved values (and a None for a value that may not exist
         yet when it is first pushed)."""
         pre = []
-        never_defined = (self.saved - self.facts.defined_early) - counters
-        for n in sorted(self.saved, key=self._order):
+        kept = self.saved | self.unsaved_shapes      # (None: a split's residuals hold them)
+        never_defined = (kept - self.facts.defined_early) - counters
+        for n in sorted(kept, key=self._order):
             if n in never_defined:
                 pre.append(assign(n, ast.Constant(None)))
-            pre.append(assign(self.stack(n), ast.List(elts=[], ctx=ast.Load())))
+            if n in self.saved:
+                pre.append(assign(self.stack(n), ast.List(elts=[], ctx=ast.Load())))
         for k in sorted(self.restoring, key=lambda k: self.part_names[k][0]):
             stack = self.part_names[k][1]
             if stack is not None:
@@ -795,12 +805,14 @@ class _Reverse(Emitter):
                                  for i in wrt]
         return self.derived[key]
 
-    def reconcile(self, state, want, out):
+    def reconcile(self, state, want, out, bound=frozenset()):
         """Make every name LIVE in `want` LIVE in `state`, by zero-initialising it (`stacks`
         gives n a None first where n may not exist on this path: zeros_like(None) is a zero
-        no one reads, since n's own adjoint code runs only where n was assigned)."""
+        no one reads, since n's own adjoint code runs only where n was assigned). `bound`:
+        names assigned on every path here, whose zero is an array shaped like them (the
+        branch that assigns them and this one give the adjoint one type: Numba's need)."""
         for n in self.an.missing(state, want):
-            self.zero(n, state, out)
+            self.zero(n, state, out, n in bound)
 
     def zero(self, n: str, state, out: list, bound: bool = False):
         out.append(self.zero_stmt(n, state, bound))
@@ -842,8 +854,9 @@ class _Reverse(Emitter):
         self.wide = set(entry)
         orelse = self.rev_block(s.orelse, s_else)
         merged = self.an.merged(s_body, s_else)
-        self.reconcile(s_body, merged, body)
-        self.reconcile(s_else, merged, orelse)
+        bound = self.facts.bound_before.get(id(s), frozenset())
+        self.reconcile(s_body, merged, body, bound)
+        self.reconcile(s_else, merged, orelse, bound)
         state.clear()
         state.update(merged)
         self.wide = self.an.wide_after(s, entry, state)

@@ -39,7 +39,7 @@ def comp_snapshot_grad(x, w, d_out=1.0):
             v_bar = unbroadcast(v6_bar * 2 * v, v)
             v6 = v6_stack.pop()
         else:
-            v_bar = 0.0
+            v_bar = zeros_like(v)
         v5 = v5_stack.pop()
         v = v_stack.pop()
         v0_bar = index_add(v0_bar, v3, v_bar)
