@@ -11,6 +11,7 @@ value captures; the function value is rebuilt inside it by a `Maker`.
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 import textwrap
 import types
@@ -238,9 +239,7 @@ def _rebuilt(helper, parsed, new_params, prelude, makers):
         lines += text
     text = "\n".join(lines) + "\n"
     free = list(parsed.closure) + list(makers)
-    scope = ("def __srcad_scope__():\n" + "".join(f"    {n} = None\n" for n in free)
-             + textwrap.indent(text.lstrip("\n"), "    ") + f"    return {tree.name}\n")
-    code = compile(scope, parsed.filename, "exec")
+    code = compile(_in_scope(ast.parse(text), free, tree.name), parsed.filename, "exec")
     outer = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     fcode = next(c for c in outer.co_consts if isinstance(c, types.CodeType)
                  and c.co_name == tree.name)
@@ -251,6 +250,262 @@ def _rebuilt(helper, parsed, new_params, prelude, makers):
     from .frontend import GENERATED
     GENERATED[fcode] = text
     return func
+
+
+def _in_scope(module, free, name):
+    """`module` (one def, its nodes at the user's lines) inside `def __srcad_scope__():`
+    binding the names in `free` (so they are the def's closure cells), built as a tree: the
+    def keeps its line numbers (a scope written as text shifted them by its own lines)."""
+    body = [ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())], value=ast.Constant(None),
+                       lineno=1, col_offset=0) for n in free]
+    body += module.body + [ast.Return(value=ast.Name(id=name, ctx=ast.Load()))]
+    scope = ast.FunctionDef(name="__srcad_scope__", args=ast.arguments(
+        posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[]), body=body,
+        decorator_list=[], returns=None, type_params=[], lineno=1, col_offset=0)
+    return ast.fix_missing_locations(ast.Module(body=[scope], type_ignores=[]))
+
+
+def compile_lifted(node, parsed, extras, outer_name):
+    """The nested def `node` of `parsed`'s function `outer_name` as a function of its own
+    (at the user's lines, in the function's globals) taking the outer variables it reads,
+    `extras`, after its own parameters; its defaults are the caller's to supply."""
+    lifted = copy.deepcopy(node)
+    lifted.args.args = list(node.args.args) + [
+        gast.Name(id=x, ctx=gast.Param(), annotation=None, type_comment=None) for x in extras]
+    lifted.args.defaults = []
+    tree = gast.gast_to_ast(gast.Module(body=[lifted], type_ignores=[]))
+    line = parsed.lineno(node)
+    text = "\n" * (line - 1) + textwrap.dedent(ast.unparse(tree)) + "\n"
+    code = compile(text, parsed.filename, "exec")
+    fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    func = types.FunctionType(fcode, parsed.globals, node.name, None)
+    func.__qualname__ = f"{outer_name}.<locals>.{node.name}"
+    from .frontend import GENERATED
+    GENERATED[fcode] = text
+    return func
+
+
+@dataclass
+class Factory:
+    """A user function returning a function value (`def make_loss(c): def loss(w): ...;
+    return loss`, a lambda, a partial, another factory's result). `captures`, a copy of it
+    returning instead the tuple of what the value captures (a partial's arguments, the
+    closure's variables: computed by the factory's code, so derivatives flow through them);
+    `layout`, the Maker layout rebuilding the value from them; `count`, their number."""
+    captures: object
+    layout: tuple
+    count: int
+
+    def funcval(self, atoms, names) -> FuncVal:
+        return Maker(self.layout).funcval(atoms, names)
+
+
+_FACTORIES = {}
+
+
+def factory(func):
+    """`func`'s Factory when it is a user function whose one return (its last statement)
+    returns a function value, else None. Raises UnsupportedSyntaxError, naming the user's
+    line, for a function value it returns that srcad cannot rebuild. Memoised per code."""
+    if not isinstance(func, types.FunctionType) or hasattr(func, "__srcad_transform__"):
+        return None
+    key = (func, func.__code__, func.__defaults__)
+    try:
+        if key in _FACTORIES:
+            return _FACTORIES[key]
+    except TypeError:
+        return None
+    module = getattr(func, "__module__", None) or ""
+    if module.split(".")[0] in ("numpy", "scipy", "srcad", "builtins", "functools"):
+        found = None
+    else:
+        found = _factory(func)
+    try:
+        _FACTORIES[key] = found
+    except TypeError:
+        pass
+    return found
+
+
+def _returns_function(func) -> bool:
+    """A quick look, before reading source: whether func's code makes or names a function
+    (a nested code object, or a name it loads resolving to a function or functools)."""
+    code = func.__code__
+    if any(isinstance(c, types.CodeType) for c in code.co_consts):
+        return True
+    for n in code.co_names:
+        obj = func.__globals__.get(n)
+        if obj is functools or obj is functools.partial or is_function(obj) or \
+                isinstance(obj, types.ModuleType):
+            return True
+    return bool(code.co_freevars)
+
+
+def _factory(func):
+    if not _returns_function(func):
+        return None
+    from .frontend import parse
+    try:
+        parsed = parse(func)
+    except Exception:
+        return None
+    tree = parsed.tree
+    if not tree.body or not isinstance(tree.body[-1], gast.Return) or \
+            tree.body[-1].value is None:
+        return None
+    own_returns = [n for n in _walk_own(tree) if isinstance(n, gast.Return)]
+    if len(own_returns) != 1:
+        return None
+    ret = tree.body[-1]
+    args = tree.args
+    params = {a.id for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)}
+    params |= {a.id for a in (args.vararg, args.kwarg) if a is not None}
+    stored = {n.id for n in _walk_own(tree) if isinstance(n, gast.Name)
+              and isinstance(n.ctx, gast.Store)}
+    defs = {s.name: s for s in tree.body if isinstance(s, gast.FunctionDef)}
+    local = params | stored | set(defs) | set(parsed.closure)
+    made = {n.name for n in _walk_own(tree) if isinstance(n, gast.FunctionDef)} | \
+        {n.id for s in tree.body if isinstance(s, gast.Assign) and
+         isinstance(s.value, gast.Lambda) for n in s.targets if isinstance(n, gast.Name)}
+
+    def refuse(msg, node):
+        return UnsupportedSyntaxError(f"{func.__qualname__} returns {msg}", parsed.filename,
+                                      parsed.lineno(node))
+
+    def lifted(node, name):
+        """(function, extras, defaults) of a def or lambda made in the factory."""
+        if isinstance(node, gast.Lambda):
+            body = gast.copy_location(gast.Return(value=node.body), node.body)
+            node = gast.copy_location(gast.FunctionDef(
+                name=name, args=node.args, body=[body], decorator_list=[], returns=None,
+                type_comment=None, type_params=[]), node)
+        a = node.args
+        if node.decorator_list or a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
+            raise refuse(f"the function {node.name}, which is decorated or takes *args, "
+                         "**kwargs or keyword-only parameters", node)
+        own = {p.id for p in a.args} | {n.id for n in _walk_own(node)
+                                        if isinstance(n, gast.Name) and
+                                        isinstance(n.ctx, gast.Store)}
+        extras = sorted({n.id for n in gast.walk(node) if isinstance(n, gast.Name) and
+                         isinstance(n.ctx, gast.Load) and n.id in local and n.id not in own})
+        inner = [x for x in extras if x in made]
+        if inner:
+            raise refuse(f"the function {node.name}, which reads the function {inner[0]} made "
+                         "inside it too; make that one a global function", node)
+        defaults = []
+        for d in a.defaults:
+            try:
+                defaults.append(ast.literal_eval(gast.gast_to_ast(d)))
+            except ValueError:
+                raise refuse(f"the function {node.name} with a default that is no constant "
+                             "(bind it with functools.partial)", d) from None
+        fn = compile_lifted(node, parsed, extras, tree.name)
+        return fn, extras, tuple(defaults), [p.id for p in a.args]
+
+    def named(node):
+        """The function a name or attribute outside the factory's locals refers to."""
+        root = node
+        while isinstance(root, gast.Attribute):
+            root = root.value
+        if not isinstance(root, gast.Name) or root.id in local:
+            return None
+        chain = []
+        while isinstance(node, gast.Attribute):
+            chain.append(node.attr)
+            node = node.value
+        try:
+            return parsed.lookup(node.id, tuple(reversed(chain)))
+        except (KeyError, AttributeError):
+            return None
+
+    def var(x):
+        return gast.Name(id=x, ctx=gast.Load(), annotation=None, type_comment=None)
+
+    makers = {}
+    value = ret.value
+    # caps: the expressions of what the value captures, in the layout's order
+    if isinstance(value, gast.Lambda) or isinstance(value, gast.Name) and value.id in defs:
+        node = value if isinstance(value, gast.Lambda) else defs[value.id]
+        if isinstance(value, gast.Name) and \
+                sum(isinstance(s, gast.FunctionDef) and s.name == value.id
+                    for s in _walk_own(tree)) != 1 or isinstance(value, gast.Name) and \
+                value.id in stored:
+            raise refuse(f"{value.id}, a name bound to more than one function", value)
+        fn, extras, defaults, own = lifted(node, "lambda_")
+        layout = (fn, 0, (), len(extras), len(own), tuple(own), defaults,
+                  getattr(node, "name", "lambda_"), False)
+        caps = [var(x) for x in extras]
+    elif isinstance(value, gast.Call) and not isinstance(value.func, (gast.Lambda, gast.Call)):
+        head = named(value.func)
+        if head is functools.partial:
+            if not value.args or any(isinstance(a, gast.Starred) for a in value.args) or \
+                    any(k.arg is None for k in value.keywords):
+                raise refuse("functools.partial(h, ...) without the function first, or with "
+                             "*args or **kwargs", value)
+            h = value.args[0]
+            if isinstance(h, gast.Name) and h.id in defs and h.id not in stored:
+                fn, extras, defaults, own = lifted(defs[h.id], h.id)
+                if value.keywords:
+                    raise refuse("functools.partial with keywords of a function made inside "
+                                 "it; bind them positionally", value)
+            else:
+                fn = named(h)
+                if not is_function(fn) or isinstance(fn, functools.partial):
+                    raise refuse(f"a functools.partial of {ast.unparse(gast.gast_to_ast(h))}, "
+                                 "which srcad cannot call", value)
+                extras, defaults, own = [], (), []
+            kws = tuple(k.arg for k in value.keywords)
+            layout = (fn, len(value.args) - 1, kws, len(extras), len(own), tuple(own),
+                      defaults, f"partial({getattr(fn, '__name__', 'function')})", False)
+            caps = list(value.args[1:]) + [k.value for k in value.keywords] + \
+                [var(x) for x in extras]
+        else:
+            inner = factory(head)
+            if inner is None:
+                return None
+            layout, count = inner.layout, inner.count
+            name = ir.unique_name(f"{head.__name__}_captures",
+                                  {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+                                  | set(parsed.closure) | local)
+            makers[name] = inner.captures
+            call = gast.copy_location(gast.Call(func=var(name), args=value.args,
+                                                keywords=value.keywords), value)
+            return _factory_copy(func, parsed, ret, call, makers, layout, count)
+    elif isinstance(value, (gast.Name, gast.Attribute)):
+        fn = named(value)
+        if not is_function(fn) or isinstance(fn, functools.partial):
+            return None
+        layout = (fn, 0, (), 0, 0, (), (), getattr(fn, "__name__", "function"), False)
+        caps = []
+    else:
+        return None
+    tup = gast.copy_location(gast.Tuple(elts=caps, ctx=gast.Load()), value)
+    return _factory_copy(func, parsed, ret, tup, makers, layout, len(caps))
+
+
+def _factory_copy(func, parsed, ret, value, makers, layout, count) -> Factory:
+    """The Factory whose copy of `func` returns `value` in place of `ret`'s."""
+    import dataclasses as dc
+    tree = copy.copy(parsed.tree)
+    new_ret = gast.copy_location(gast.Return(value=value), ret)
+    tree.body = list(tree.body[:-1]) + [new_ret]
+    tree.name = f"{tree.name}_captures"
+    parsed = dc.replace(parsed, tree=tree)
+    params = ast.unparse(gast.gast_to_ast(copy_args(tree.args)))
+    caps = _rebuilt(func, parsed, [params], [], makers)
+    caps.__defaults__, caps.__kwdefaults__ = func.__defaults__, func.__kwdefaults__
+    caps.__qualname__ = func.__qualname__ + "_captures"
+    return Factory(caps, layout, count)
+
+
+def _walk_own(fn):
+    """The nodes of `fn`, not descending into nested functions or lambdas."""
+    todo = list(gast.iter_child_nodes(fn))
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.AsyncFunctionDef)):
+            todo.extend(gast.iter_child_nodes(node))
 
 
 class JacobianOf:

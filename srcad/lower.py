@@ -492,20 +492,8 @@ class _Lowerer:
         outer = self.locals | set(self.p.closure) | set(self.funcvals)
         extras = sorted({n.id for n in gast.walk(node) if isinstance(n, gast.Name)
                          and isinstance(n.ctx, gast.Load) and n.id in outer and n.id not in own})
-        lifted = copy.deepcopy(node)
-        lifted.args.args = list(args.args) + [
-            gast.Name(id=x, ctx=gast.Param(), annotation=None, type_comment=None) for x in extras]
         defaults = tuple(self.default_value(d, node) for d in args.defaults)
-        lifted.args.defaults = []
-        tree = gast.gast_to_ast(gast.Module(body=[lifted], type_ignores=[]))
-        line = self.p.lineno(node)
-        text = "\n" * (line - 1) + textwrap.dedent(ast.unparse(tree)) + "\n"
-        code = compile(text, self.p.filename, "exec")
-        fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
-        func = types.FunctionType(fcode, self.p.globals, node.name, None)
-        func.__qualname__ = f"{self.tree.name}.<locals>.{node.name}"
-        from .frontend import GENERATED
-        GENERATED[fcode] = text
+        func = funcs.compile_lifted(node, self.p, extras, self.tree.name)
         return FuncVal(func, extras=extras, nown=len(args.args),
                        names=tuple(a.id for a in args.args), defaults=defaults,
                        label=node.name)
@@ -618,8 +606,34 @@ class _Lowerer:
                 return head.funcval(atoms, [a.id for a in node.args])
             if head is functools.partial:
                 return self.partial(node)
+            made = funcs.factory(head)
+            if made is not None:
+                return self.factory_call(head, made, node)
             return self.transform(node)
         return None
+
+    def factory_call(self, head, made, node) -> FuncVal:
+        """`make_loss(c)`, a call of a user function returning a function value
+        (funcs.Factory): a call of its copy returning what the value captures, taken into
+        variables of srcad's own, and the value rebuilt from them (so derivatives flow
+        through what it captures, as through any helper's result)."""
+        _depends_on(head)
+        text = _describe(node.func)
+        if made.count == 0:
+            return made.funcval([], [])
+        args = [self.arg(a) for a in node.args]
+        kwargs = {k.arg: self.arg(k.value) for k in node.keywords}
+        tup = self.call_object(made.captures, args, kwargs, node, None, text)
+        from .rules.core import GETITEM
+        atoms, names = [], []
+        base = getattr(head, "__name__", "made")
+        for k in range(made.count):
+            item = self.call_prim(GETITEM, [tup, ir.Const(k)], static=("atom", 1))
+            name = self.new_local(f"{base}_{k}")
+            self.emit(ir.Assign(self.target_name(name), item, self.line))
+            atoms.append(ir.Name(self.version[name]))
+            names.append(name)
+        return made.funcval(atoms, names)
 
     def member(self, node):
         """What `obj.attr` (or `obj` called, `node` a name) runs when obj is a name whose
