@@ -583,28 +583,93 @@ def jacobian_helper(kind: str, wrt: int, nargs: int):
 
 
 class ObjArg:
-    """The kind of an argument that is an object of a class (a dataclass, a NamedTuple,
-    an instance of the user's class): a container whose class is part of the cache key,
-    so the lowering resolves `obj.method(...)`, `obj(...)` and `obj.prop` on it."""
-    __slots__ = ("cls",)
+    """What srcad knows of an argument's objects: the class of an object (a dataclass, a
+    NamedTuple, an instance of the user's class), with `items` the objects among its fields,
+    as (name, ObjArg) pairs; or, `cls` list, tuple or dict, a container holding objects,
+    `items` a description of each item (an ObjArg or None; (key, ...) pairs for a dict).
+    Part of the cache key, so the lowering resolves `obj.method(...)`, `obj(...)` and
+    `obj.prop` on the class, for `layers[0]`, `for layer in layers:` and `model.enc` too."""
+    __slots__ = ("cls", "items")
 
-    def __init__(self, cls):
-        self.cls = cls
+    def __init__(self, cls, items=()):
+        self.cls, self.items = cls, items
 
     def __eq__(self, other):
-        return isinstance(other, ObjArg) and other.cls is self.cls
+        return isinstance(other, ObjArg) and other.cls is self.cls and other.items == self.items
 
     def __hash__(self):
-        return hash(("obj", id(self.cls)))
+        return hash(("obj", id(self.cls), self.items))
 
     def __repr__(self):
-        return f"obj:{self.cls.__qualname__}"
+        inner = f"({', '.join(map(repr, self.items))})" if self.items else ""
+        return f"obj:{self.cls.__qualname__}{inner}"
+
+    @property
+    def container(self) -> bool:
+        """A plain list, tuple or dict holding objects (no class of the user's)."""
+        return self.cls in (list, tuple, dict)
+
+    def item(self, key):
+        """The description of item or field `key` (a constant), or None."""
+        if self.cls in (list, tuple):
+            if isinstance(key, int) and not isinstance(key, bool) and \
+                    -len(self.items) <= key < len(self.items):
+                return self.items[key]
+            return None
+        for k, d in self.items:
+            if type(k) is type(key) and k == key:
+                return d
+        return None
+
+    def uniform(self):
+        """The one description of every item of a list, tuple or dict (indexed by a value
+        known only when the derivative runs), or None when they differ."""
+        if not self.container or not self.items:
+            return None
+        ds = self.items if self.cls is not dict else [d for _, d in self.items]
+        return ds[0] if ds[0] is not None and all(d == ds[0] for d in ds) else None
+
+
+def holding(a, depth=0):
+    """The ObjArg describing `a` when it is or holds objects of classes (in lists, tuples,
+    dicts and fields, a few levels down), else None."""
+    if depth > 6:
+        return None
+    t = type(a)
+    if t is list or t is tuple:
+        if len(a) > 4096:
+            return None
+        items = tuple(holding(v, depth + 1) for v in a)
+        return ObjArg(t, items) if any(d is not None for d in items) else None
+    if t is dict:
+        items = tuple((k, holding(v, depth + 1)) for k, v in a.items())
+        return ObjArg(dict, items) if any(d is not None for _, d in items) else None
+    if a is None or isinstance(a, (np.ndarray, np.generic, float, int, complex, str, bytes)) \
+            or is_function(a) or isinstance(a, (type, types.ModuleType)):
+        return None
+    if isinstance(a, tuple) and hasattr(t, "_fields"):
+        fields = zip(t._fields, a)
+    else:
+        from .runtime import _fields, _is_mapping
+        if not _is_mapping(a):
+            return None
+        try:
+            fields = list(_fields(a).items())
+        except TypeError:
+            return None
+    found = []
+    for k, v in fields:
+        d = holding(v, depth + 1)
+        if d is not None:
+            found.append((k, d))
+    return ObjArg(t, tuple(found))
 
 
 def member(cls, attr):
     """What `obj.attr` of an instance of `cls` runs that srcad can read the source of, as
     (kind, function): ("method", f) for a def (called with obj first), ("static", f) for a
-    staticmethod, ("property", fget); None for a field, or what is no Python function."""
+    staticmethod, ("property", fget), ("class", the method bound to cls) for a classmethod;
+    None for a field, or what is no Python function."""
     if attr in ("__init__", "__new__"):
         return None
     for klass in cls.__mro__:
@@ -619,6 +684,8 @@ def member(cls, attr):
         return "static", found.__func__
     if isinstance(found, property) and isinstance(found.fget, types.FunctionType):
         return "property", found.fget
+    if isinstance(found, classmethod) and isinstance(found.__func__, types.FunctionType):
+        return "class", getattr(cls, attr)          # bound to the class: cls a constant
     return None
 
 
@@ -629,8 +696,8 @@ def classes_of(func) -> dict:
 
 
 def for_class(func, cls):
-    """`func`, a method found on `cls` (or a base), as a function of its own whose first
-    parameter is known to hold an instance of `cls`, so `self.helper(...)`, `self(...)` and
+    """`func`, a method found on a class (or a base), as a function of its own whose first
+    parameter is known to hold an instance described by `cls` (an ObjArg), so `self.helper(...)`, `self(...)` and
     `self.prop` inside resolve on `cls` (a subclass may override them)."""
     code = func.__code__
     first = code.co_varnames[0] if code.co_argcount else None
@@ -644,7 +711,7 @@ def for_class(func, cls):
 
 def for_classes(func, classes: dict):
     """`func` (or the function a copy of it copies) as a copy whose parameters named in
-    `classes` are known to hold instances of those classes (with what `func` knew): the
+    `classes` are known to hold what those ObjArgs describe (with what `func` knew): the
     same signature and defaults; memoised per code and classes. `func` itself when that
     adds nothing."""
     known = classes_of(func)

@@ -161,7 +161,7 @@ def lower(parsed: Parsed, kinds=()) -> ir.Function:
     low = _Lowerer(parsed)
     low.seq_names |= {p for p, k in zip(low.params, kinds)
                       if k == "seq" or isinstance(k, funcs.ObjArg)}
-    low.classes.update({p: k.cls for p, k in zip(low.params, kinds)
+    low.classes.update({p: k for p, k in zip(low.params, kinds)
                         if isinstance(k, funcs.ObjArg)})
     return low.run()
 
@@ -187,7 +187,8 @@ class _Lowerer:
         self.seq_names: set = set()      # SSA names a list- or tuple-making operation assigns
         self.seq_len: dict = {}          # SSA name -> the length of the display it holds
         self.dict_keys: dict = {}        # SSA name -> the constant keys of the dict it holds
-        # SSA name -> the class of the object it holds (an argument's, a method's self)
+        # SSA name -> what srcad knows of the objects it holds (funcs.ObjArg: an argument's,
+        # a method's self, an item or field of one)
         self.classes: dict = dict(funcs.classes_of(parsed.func))
         for p, obj in parsed.statics.items():
             self.funcvals[p] = FuncVal(obj, label=p, root=ir.Name(p))
@@ -540,9 +541,10 @@ class _Lowerer:
             if node.id in self.locals:
                 return None
         if isinstance(node, (gast.Name, gast.Attribute)):
-            found = self.member(node) if isinstance(node, gast.Attribute) else None
+            found = self.member(node, called=False) if isinstance(node, gast.Attribute) \
+                else None
             if found is not None and found[0] != "property":    # model.apply as a value
-                kind, func, cls = found
+                kind, func, cls, _ = found
                 pre = [self.expr(node.value)] if kind == "method" else []
                 return FuncVal(func, pre, label=_describe(node))
             root = node
@@ -635,27 +637,67 @@ class _Lowerer:
             names.append(name)
         return made.funcval(atoms, names)
 
-    def member(self, node):
-        """What `obj.attr` (or `obj` called, `node` a name) runs when obj is a name whose
-        object's class srcad knows (an argument's, a method's self): (kind, function, class)
-        with the function ready to call (a method's copy for the class, `funcs.for_class`),
-        recorded so the derivative is rebuilt if the class changes it; else None."""
+    def member(self, node, called=True):
+        """What `obj.attr` (or, `called`, `obj` called: `node` a name, an item or a field)
+        runs when srcad knows obj's class (an argument's, a method's self, an item or field
+        of one): (kind, function, class, obj's node) with the function ready to call (a
+        method's copy for the class, `funcs.for_class`), recorded so the derivative is
+        rebuilt if the class changes it; else None."""
+        tries = []
+        if isinstance(node, gast.Attribute):
+            tries.append((node.value, node.attr))
+        if called and isinstance(node, (gast.Name, gast.Subscript, gast.Attribute)):
+            tries.append((node, "__call__"))
+        for receiver, attr in tries:
+            desc = self.desc_of(receiver)
+            if desc is None or desc.container:
+                continue
+            cls = desc.cls
+            found = funcs.member(cls, attr)
+            if found is None:
+                continue
+            kind, func = found
+            self.p.members[(cls, attr)] = getattr(cls, attr)
+            if kind == "class":
+                _depends_on(func.__func__)
+                return kind, func, cls, receiver
+            _depends_on(func)
+            return kind, (func if kind == "static" else funcs.for_class(func, desc)), cls, \
+                receiver
+        return None
+
+    def desc_of(self, node):
+        """What srcad knows of the objects `node` holds (funcs.ObjArg), without lowering it:
+        a name's, `x.field` and `x[k]` (k a constant, or any index of a list whose items
+        are all alike) of one; None when nothing."""
         if isinstance(node, gast.Name):
-            name, attr = node, "__call__"
-        elif isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name):
-            name, attr = node.value, node.attr
+            if node.id in self.funcvals or node.id not in self.version:
+                return None
+            return self.classes.get(self.version[node.id])
+        if isinstance(node, gast.Attribute):
+            d = self.desc_of(node.value)
+            return d.item(node.attr) if d is not None and not d.container else None
+        if isinstance(node, gast.Subscript):
+            d = self.desc_of(node.value)
+            if d is None or not d.container or isinstance(node.slice, (gast.Slice, gast.Tuple)):
+                return None
+            if isinstance(node.slice, gast.Constant):
+                return d.item(node.slice.value)
+            return d.uniform()
+        return None
+
+    def known_item(self, out, value, key):
+        """`out` holds item or field `key` (an atom) of `value`: what srcad knows of it."""
+        d = self.classes.get(value.id) if isinstance(value, ir.Name) else None
+        if d is None or not isinstance(out, ir.Name):
+            return out
+        if isinstance(key, ir.Const):
+            found = d.item(key.value) if d.container or isinstance(key.value, str) else None
         else:
-            return None
-        if name.id in self.funcvals or name.id not in self.version:
-            return None
-        cls = self.classes.get(self.version[name.id])
-        found = funcs.member(cls, attr) if cls is not None else None
-        if found is None:
-            return None
-        kind, func = found
-        self.p.members[(cls, attr)] = getattr(cls, attr)
-        _depends_on(func)
-        return kind, (func if kind == "static" else funcs.for_class(func, cls)), cls
+            found = d.uniform()
+        if found is not None:
+            self.classes[out.id] = found
+        return out
 
     def partial(self, node) -> FuncVal:
         """`functools.partial(h, a, k=b)`: h with a and b bound (taken now, as Python does)."""
@@ -927,7 +969,7 @@ class _Lowerer:
                     start = seqs[width] if len(seqs) == width + 1 else \
                         at_entry(self.expr(it.keywords[0].value))
                 seqs = seqs[:width]
-            seqs = [self.call_prim(runtime.items_of, [q]) for q in seqs]
+            seqs = [self.items_of(q) for q in seqs]
             n = self.call_prim(builtins.len, [seqs[0]])
             for q in seqs[1:]:
                 n = self.call_prim(builtins.min, [n, self.call_prim(builtins.len, [q])])
@@ -951,10 +993,10 @@ class _Lowerer:
         if func is builtins.reversed and len(it.args) == 1:
             from .rules.core import GETITEM
             # reversed(s) reads s[::-1]
-            inner = self.call_prim(runtime.items_of, [self.expr(it.args[0]), ir.Const(True)])
+            inner = self.items_of(self.expr(it.args[0]), ir.Const(True))
             seq = self.call_prim(GETITEM, [inner, ir.Const(-1)], static=("slice", None, None, 1))
         else:
-            seq = self.call_prim(runtime.items_of, [at_entry(self.expr(it))])
+            seq = self.items_of(at_entry(self.expr(it)))
         rng = self.call_prim(builtins.range, [self.call_prim(builtins.len, [seq])])
         self.emit_loop(s, line, rng, lambda i: [(s.target, self.getitem(seq, ir.Name(i)))])
 
@@ -964,6 +1006,9 @@ class _Lowerer:
         over a dict of them: the body once per function, `act` bound to it. False when
         the loop is no such loop."""
         it, target, index, keys = s.iter, s.target, None, None
+        desc = self.desc_of(it)
+        if desc is not None and desc.cls in (list, tuple) and desc.uniform() is None:
+            return self.unroll_objects(s, line, desc)
         if isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and \
                 isinstance(it.func, gast.Name) and it.func.id not in self.locals and \
                 self.callee(it.func) is builtins.enumerate:
@@ -994,14 +1039,7 @@ class _Lowerer:
             raise self.error(UnsupportedSyntaxError, "a loop over a list of functions binds "
                              "one name to each (`for f in fs:`); a dict of functions is "
                              "indexed by constant keys or iterated by .items() or .values()", s)
-        todo = list(s.body)
-        while todo:
-            node = todo.pop()
-            if isinstance(node, (gast.Break, gast.Continue)):
-                raise self.error(UnsupportedSyntaxError, "break or continue in a loop over a "
-                                 "list of functions is not supported", node)
-            if not isinstance(node, (gast.For, gast.While, gast.FunctionDef, gast.Lambda)):
-                todo.extend(gast.iter_child_nodes(node))
+        self.no_jumps(s, "a list of functions")
         for k, fv in enumerate(fl.items):
             self.funcvals.pop(target.id, None)
             self.bind_funcval(target.id, fv, s)
@@ -1010,6 +1048,29 @@ class _Lowerer:
             for st in s.body:
                 self.stmt(st)
         return True
+
+    def unroll_objects(self, s, line, desc) -> bool:
+        """`for layer in layers:` over a list or tuple of objects of different classes (or
+        some no objects): the body once per item, `layer` bound to `layers[k]`, so each
+        copy calls its item's methods."""
+        self.no_jumps(s, "a list of objects of different classes")
+        seq = self.expr(s.iter)
+        for k in range(len(desc.items)):
+            self.assign_atom(s.target, self.getitem(seq, ir.Const(k)), line)
+            for st in s.body:
+                self.stmt(st)
+        return True
+
+    def no_jumps(self, s, what):
+        """Refuse break and continue in loop `s`, which srcad unrolls."""
+        todo = list(s.body)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, (gast.Break, gast.Continue)):
+                raise self.error(UnsupportedSyntaxError, f"break or continue in a loop over {what} "
+                                 "is not supported", node)
+            if not isinstance(node, (gast.For, gast.While, gast.FunctionDef, gast.Lambda)):
+                todo.extend(gast.iter_child_nodes(node))
 
     def constant_items(self, it):
         """The values of `it` when they are known at build time (`range` of constants, a
@@ -1231,7 +1292,17 @@ class _Lowerer:
 
     def getitem(self, seq, index) -> ir.Name:
         from .rules.core import GETITEM
-        return self.call_prim(GETITEM, [seq, index], static=("atom", 1))
+        return self.known_item(self.call_prim(GETITEM, [seq, index], static=("atom", 1)),
+                               seq, index)
+
+    def items_of(self, a, *more) -> ir.Name:
+        """`runtime.items_of(a)`, what a for loop over `a` indexes (a list or tuple itself:
+        what srcad knows of its objects holds for it too)."""
+        out = self.call_prim(runtime.items_of, [a, *more])
+        d = self.classes.get(a.id) if isinstance(a, ir.Name) else None
+        if d is not None and d.cls in (list, tuple) and isinstance(out, ir.Name):
+            self.classes[out.id] = d
+        return out
 
     def expr(self, node, dest=None) -> ir.Name | ir.Const:
         """Lower `node` to an atom; the last operation writes `dest` when given."""
@@ -1596,6 +1667,9 @@ class _Lowerer:
             node = self.spread(node)
         func = node.func
         text = _describe(func)
+        found = self.member(func) if isinstance(func, gast.Subscript) else None
+        if found is not None and found[0] != "property":    # layers[0](x)
+            return self.call_member(found, func, node, dest, text)
         if isinstance(func, (gast.Lambda, gast.Subscript, gast.Call)) or \
                 isinstance(func, gast.Name) and func.id in self.funcvals:
             fv = self.func_value(func)
@@ -1620,10 +1694,7 @@ class _Lowerer:
             return self.replace_record(node, dest, text)
         found = self.member(func) if obj is None else None
         if found is not None and found[0] != "property":    # model.apply(x), model(x)
-            kind, method, cls = found
-            pre = [self.expr(func.value if isinstance(func, gast.Attribute) else func)] \
-                if kind == "method" else []
-            return self.call_funcval(FuncVal(method, pre, label=text), node, dest)
+            return self.call_member(found, func, node, dest, text)
         if obj is None and isinstance(func, gast.Attribute):
             got = idioms.dict_get(self, node, dest)
             if got is not None:
@@ -1660,6 +1731,12 @@ class _Lowerer:
         args = [self.arg(a) for a in node.args]
         kwargs = {k.arg: self.arg(k.value) for k in node.keywords}
         return self.call_object(obj, args, kwargs, node, dest, text)
+
+    def call_member(self, found, func, node, dest, text):
+        """A call of what `self.member(func)` found: a method with its object first."""
+        kind, method, cls, receiver = found
+        pre = [self.expr(receiver)] if kind == "method" else []
+        return self.call_funcval(FuncVal(method, pre, label=text), node, dest)
 
     def call_object(self, obj, args, kwargs, node, dest, text):
         """A call of the callable `obj` on atoms (and function values, for a user helper)."""
@@ -1919,7 +1996,10 @@ class _Lowerer:
         self.reserved.add(cname)            # a free name (the class a replace builds)
         out = self.call_prim(MAKE_RECORD, [ir.Name(cname), ir.Const(tuple(keys)),
                                            self.call_prim(PACK_LIST, values)], dest=dest)
-        self.classes[out.id] = cls          # its methods and properties resolve on cls
+        # its methods and properties resolve on cls, its fields' on theirs
+        self.classes[out.id] = funcs.ObjArg(cls, tuple(
+            (k, self.classes[v.id]) for k, v in zip(keys, values)
+            if isinstance(v, ir.Name) and v.id in self.classes))
         return out
 
     def with_classes(self, obj, args, kwargs):
@@ -1946,8 +2026,8 @@ class _Lowerer:
             old, extra = node.func.value, node.args
         else:
             old, extra = (node.args[0] if node.args else None), node.args[1:]
-        cls = self.classes.get(self.version.get(old.id)) if isinstance(old, gast.Name) \
-            else None
+        desc = self.desc_of(old) if old is not None else None
+        cls = desc.cls if desc is not None and not desc.container else None
         if cls is None or extra or any(k.arg is None for k in node.keywords) or not (
                 issubclass(cls, tuple) and hasattr(cls, "_fields") if named_tuple else
                 dataclasses.is_dataclass(cls)):
@@ -1989,7 +2069,8 @@ class _Lowerer:
         atoms = [value]
         layout = self.index_layout(node.slice, atoms)
         from .rules.core import GETITEM
-        return self.call_prim(GETITEM, atoms, static=layout, dest=dest)
+        out = self.call_prim(GETITEM, atoms, static=layout, dest=dest)
+        return self.known_item(out, value, atoms[1]) if layout == ("atom", 1) else out
 
     def index_layout(self, sl, atoms):
         """The layout of index `sl`, its atoms appended to `atoms` (positions into it)."""
@@ -2058,9 +2139,9 @@ class _Lowerer:
                 return ir.Const(ref)                # np.float32, np.newaxis, np.inf ...
             raise self.error(UnsupportedSyntaxError, f"{_describe(node)} used as a value is not "
                              "supported", node)
-        found = self.member(node)
-        if found is not None:              # a property of an object srcad knows the class of
-            kind, func, cls = found
+        found = self.member(node, called=False)
+        if found is not None and found[0] == "property":    # of an object of a known class
+            kind, func, cls, _ = found
             return self.call_object(func, [self.expr(node.value)], {}, node, dest,
                                     _describe(node))
         rule = rules.lookup(("attr", node.attr))
@@ -2070,7 +2151,8 @@ class _Lowerer:
         # a field of a local container (a dataclass, NamedTuple or object): differentiated
         # field by field (an array's attribute without a rule is refused: check_rules)
         from .rules.containers import GETATTR
-        return self.call_prim(GETATTR, [value, ir.Const(node.attr)], dest=dest)
+        return self.known_item(self.call_prim(GETATTR, [value, ir.Const(node.attr)], dest=dest),
+                               value, ir.Const(node.attr))
 
 
 # statement type -> the _Lowerer method lowering it (`visit_If` lowers gast.If)
