@@ -247,6 +247,7 @@ def _rebuilt(helper, parsed, new_params, prelude, makers):
     func = types.FunctionType(fcode, parsed.globals, tree.name, None,
                               tuple(cells[n] for n in fcode.co_freevars) or None)
     func.__qualname__ = getattr(helper, "__qualname__", tree.name)
+    func.__srcad_copy__ = True
     from .frontend import GENERATED
     GENERATED[fcode] = text
     return func
@@ -280,9 +281,35 @@ def compile_lifted(node, parsed, extras, outer_name):
     fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     func = types.FunctionType(fcode, parsed.globals, node.name, None)
     func.__qualname__ = f"{outer_name}.<locals>.{node.name}"
+    func.__srcad_copy__ = True
     from .frontend import GENERATED
     GENERATED[fcode] = text
     return func
+
+
+def copy_sources(injected: dict, used: set) -> list:
+    """The texts of srcad's copies of user functions (a method for its class, a lifted
+    def, a helper's copy returning what its function value captures) that generated code
+    calls by the names in `injected` it uses, each as `def <that name>(...)`, with the
+    copies they call through their closure: so `srcad.source` stands alone."""
+    from .frontend import GENERATED
+    out, seen = [], set()
+    todo = [(n, obj) for n, obj in injected.items() if n in used]
+    while todo:
+        name, obj = todo.pop()
+        if not (isinstance(obj, types.FunctionType) and vars(obj).get("__srcad_copy__")) or \
+                (name, id(obj)) in seen or obj.__code__ not in GENERATED:
+            continue
+        seen.add((name, id(obj)))
+        text = GENERATED[obj.__code__].lstrip("\n")
+        head, rest = text.split("(", 1)
+        out.append(f"def {name}(" + rest if head.startswith("def ") else text)
+        for var, cell in zip(obj.__code__.co_freevars, obj.__closure__ or ()):
+            try:
+                todo.append((var, cell.cell_contents))
+            except ValueError:
+                pass
+    return out[::-1]
 
 
 @dataclass

@@ -171,7 +171,7 @@ class _Lowerer:
         self.p = parsed
         # comprehension variables renamed apart (Python's scoping); the generator
         # expressions consumed where they stand
-        self.tree, self.consumed = idioms.prepare(parsed.tree)
+        self.tree, self.consumed = idioms.prepare(idioms.constant_modules(parsed.tree, parsed))
         self.temps = 0                   # counters of the numbered names v<k> and phi<k>
         self.merges = 0
         self.cse: dict = {}              # key of a pure rule call -> the atom holding it
@@ -1008,7 +1008,15 @@ class _Lowerer:
         it, target, index, keys = s.iter, s.target, None, None
         desc = self.desc_of(it)
         if desc is not None and desc.cls in (list, tuple) and desc.uniform() is None:
-            return self.unroll_objects(s, line, desc)
+            return self.unroll_objects(s, line, desc, it, s.target)
+        if isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and \
+                isinstance(it.func, gast.Name) and it.func.id not in self.locals and \
+                isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2 and \
+                self.callee(it.func) is builtins.enumerate:
+            desc = self.desc_of(it.args[0])
+            if desc is not None and desc.cls in (list, tuple) and desc.uniform() is None:
+                return self.unroll_objects(s, line, desc, it.args[0], target.elts[1],
+                                           target.elts[0])
         if isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and \
                 isinstance(it.func, gast.Name) and it.func.id not in self.locals and \
                 self.callee(it.func) is builtins.enumerate:
@@ -1049,14 +1057,16 @@ class _Lowerer:
                 self.stmt(st)
         return True
 
-    def unroll_objects(self, s, line, desc) -> bool:
-        """`for layer in layers:` over a list or tuple of objects of different classes (or
-        some no objects): the body once per item, `layer` bound to `layers[k]`, so each
-        copy calls its item's methods."""
+    def unroll_objects(self, s, line, desc, seq, target, index=None) -> bool:
+        """`for layer in layers:` (or `for k, layer in enumerate(layers):`) over a list or
+        tuple of objects of different classes (or some no objects): the body once per item,
+        `layer` bound to `layers[k]`, so each copy calls its item's methods."""
         self.no_jumps(s, "a list of objects of different classes")
-        seq = self.expr(s.iter)
+        seq = self.expr(seq)
         for k in range(len(desc.items)):
-            self.assign_atom(s.target, self.getitem(seq, ir.Const(k)), line)
+            if index is not None:
+                self.assign_atom(index, ir.Const(k), line)
+            self.assign_atom(target, self.getitem(seq, ir.Const(k)), line)
             for st in s.body:
                 self.stmt(st)
         return True
@@ -1422,8 +1432,11 @@ class _Lowerer:
         if isinstance(value, (bool, type(None))):
             return ir.Const(value)
         if isinstance(value, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType)):
+            extra = " (a module is read as a value when a name is assigned it once at the top " \
+                "of the function, `xp = np`, and by getattr or hasattr with a constant name)" \
+                if isinstance(value, types.ModuleType) else ""
             raise self.error(UnsupportedSyntaxError, f"{n!r} ({type(value).__name__}) used as a "
-                             "value; srcad can only call it", node)
+                             f"value; srcad can only call it{extra}", node)
         if n in rules.runtime_namespace() and rules.runtime_namespace()[n] is not value:
             raise self.error(UnsupportedSyntaxError, f"the global {n!r} shadows a name srcad's "
                              "generated code needs; rename it", node)
@@ -1675,12 +1688,10 @@ class _Lowerer:
             fv = self.func_value(func)
             if fv is None and isinstance(func, gast.Call):
                 raise self.error(UnsupportedSyntaxError, f"calling the result of {text} is not "
-                                 "supported: srcad calls the functions it knows when it builds "
-                                 "the derivative (lambdas, defs, partials, srcad transforms)",
-                                 node)
+                                 f"supported: {_KNOWN_FUNCTIONS}", node)
             if fv is None:
                 raise self.error(UnsupportedSyntaxError, f"calling the local value {text} is "
-                                 "not supported", node)
+                                 f"not supported: {_KNOWN_FUNCTIONS}", node)
             return self.call_funcval(fv, node, dest)
         obj = self.callee(func)
         from . import api
@@ -1715,7 +1726,7 @@ class _Lowerer:
             return self.call_prim(opaque, args, kwargs, dest=dest)
         if obj is None:
             raise self.error(UnsupportedSyntaxError, f"calling the local value {text} is not "
-                             "supported", node)
+                             f"supported: {_KNOWN_FUNCTIONS}", node)
         if (obj is builtins.max or obj is builtins.min) and \
                 (len(node.args) != 2 or node.keywords):
             return self.min_max(obj, node, dest)
@@ -2153,6 +2164,12 @@ class _Lowerer:
         from .rules.containers import GETATTR
         return self.known_item(self.call_prim(GETATTR, [value, ir.Const(node.attr)], dest=dest),
                                value, ir.Const(node.attr))
+
+
+_KNOWN_FUNCTIONS = ("srcad calls the functions it knows when it builds the derivative (a "
+                    "lambda, a def, a functools.partial, a srcad transform, a function your "
+                    "helper returns by one return at its end, a method of an object whose "
+                    "class the arguments show)")
 
 
 # statement type -> the _Lowerer method lowering it (`visit_If` lowers gast.If)

@@ -704,7 +704,8 @@ def _codegen(b: Build):
     fn, trees = b.fn, b.trees
     body = codegen.render(trees + b.extra_trees, fn.source_lines, fn.filename)
     b.used = codegen.names_used(trees + b.extra_trees)
-    b.text = codegen.source_text(b.used, body, b.callees)
+    b.text = codegen.source_text(b.used, body,
+                                 list(b.callees) + funcs.copy_sources(b.injected, b.used))
     if b.backend == "numba":
         from .backends import numba
         b.text = numba.text_of(b.text)

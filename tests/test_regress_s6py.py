@@ -107,7 +107,8 @@ def container_hessian(f, args, i):
     (R.layers_index, lambda: [dense(), R.Scale(RNG.normal(size=3))]),  # layers[0](x)
     (R.layers_dict, lambda: {"first": dense(), "second": R.Scale(RNG.normal(size=3))}),
     (R.nested_attr, lambda: R.AutoEnc(R.Encoder(RNG.normal(size=(3, 3))), 0.7)),
-], ids=["list", "two-classes", "tuple", "index", "dict", "attribute"])
+    (R.enumerate_mixed, lambda: [dense(), R.Scale(RNG.normal(size=3))]),
+], ids=["list", "two-classes", "tuple", "index", "dict", "attribute", "enumerate"])
 def test_methods_of_objects_in_containers_and_attributes(f, make):
     # was: "calling the local value layer is not supported", "no derivative rule for the
     # method .apply() in model.enc.apply()"
@@ -157,3 +158,73 @@ def test_hessian_with_respect_to_an_object_whose_method_calls_a_method():
     from fixtures import regress_s5py as S
     net = S.MLP([3, 2, 2], RNG)
     container_hessian(S.mlp_object_loss, (net, X[:2], RNG.normal(size=(2, 2))), 0)
+
+
+# ---------------------------------------------------------------- 4. modules as values
+
+@pytest.mark.parametrize("f", [R.module_value, R.module_getattr, R.module_hasattr,
+                               R.module_in_lambda])
+def test_modules_as_constant_values(f):
+    # was: "'np' (module) used as a value; srcad can only call it"
+    check_grads(f, V)
+    second_order(f, (V,))
+    code = [ln for ln in srcad.source(f).splitlines() if not ln.strip().startswith("#")]
+    assert not any("xp" in ln for ln in code)           # np.sum, np.tanh: as written
+
+
+def test_a_module_bound_in_a_branch_is_refused_at_the_users_line():
+    with pytest.raises(srcad.UnsupportedSyntaxError) as e:
+        srcad.grad(R.module_in_branch)(V, True)
+    assert f"{R.__file__}:{line_of(R.module_in_branch, 'xp = np')}" in str(e.value)
+    assert "xp = np" in str(e.value) and "module" in str(e.value)
+
+
+# ---------------------------------------------------------------- what stays refused
+
+def test_what_cannot_be_rebuilt_is_refused_at_the_users_line():
+    cases = [
+        (R.either_called, (V, C), "g = make_either", "calling the local value g"),
+        (R.pair_called, (V, C), "def outer(w):", "reads the function inner"),
+    ]
+    for f, args, where, what in cases:
+        with pytest.raises(srcad.UnsupportedSyntaxError) as e:
+            srcad.grad(f, wrt=1)(*args)
+        message = str(e.value)
+        fixture = R.make_pair if f is R.pair_called else f
+        line = line_of(fixture, where) + (1 if where == "g = make_either" else 0)
+        assert message.startswith(f"{R.__file__}:{line}:"), message
+        assert what in message, message
+
+
+# ---------------------------------------------------------------- 6. srcad.source of these
+
+def run_source(f, args, mode):
+    """The function srcad.source(f, mode, args=args) defines, run on args."""
+    space = {}
+    exec(compile(srcad.source(f, mode, args=args), f"<source of {f.__name__}>", "exec"), space)
+    suffix = "_grad" if mode == "reverse" else "_jvp"
+    return space[f.__name__ + suffix]
+
+
+@pytest.mark.parametrize("f, make", [
+    (R.closure_capturing_x, lambda: (V,)),
+    (R.partial_returned, lambda: (V, C)),
+    (R.factory_chain, lambda: (V, C)),
+    (R.layers_loop, lambda: ([dense(), R.Scale(RNG.normal(size=3))], X)),
+    (R.nested_attr, lambda: (R.AutoEnc(R.Encoder(RNG.normal(size=(3, 3))), 0.7), X)),
+    (R.class_and_static, lambda: (V, R.Poly())),
+    (R.module_in_lambda, lambda: (V,)),
+], ids=lambda x: getattr(x, "__name__", ""))
+def test_source_of_such_functions_runs_standalone(f, make):
+    args = make()
+    wrt = 1 if f in (R.layers_loop, R.nested_attr) else 0
+    want = srcad.grad(f, wrt=wrt)(*args)
+    got = run_source(f, args, "reverse") if wrt == 0 else None
+    if wrt == 0:
+        np.testing.assert_allclose(got(*args), want, rtol=1e-12)
+        out, got_dot = run_source(f, args, "forward")(*args, np.ones_like(args[0]))
+        assert got_dot == pytest.approx(np.sum(want), rel=1e-12)
+    else:
+        space = {}
+        exec(srcad.source(f, wrt=1, args=args), space)
+        np.testing.assert_allclose(space[f.__name__ + "_grad"](*args), want, rtol=1e-12)
