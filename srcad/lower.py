@@ -1400,7 +1400,8 @@ class _Lowerer:
             if all(isinstance(a, ir.Const) for a in atoms) and isinstance(node, gast.Tuple):
                 return ir.Const(tuple(a.value for a in atoms))
             pack = PACK_TUPLE if isinstance(node, gast.Tuple) else PACK_LIST
-            return self.call_prim(pack, atoms, dest=dest)
+            return self.known_items(self.call_prim(pack, atoms, dest=dest), atoms,
+                                    tuple if isinstance(node, gast.Tuple) else list)
         if isinstance(node, gast.Lambda):
             raise self.error(UnsupportedSyntaxError, "a lambda used as data (returned, stored or "
                              "compared) is not supported; call it or pass it to your own "
@@ -1975,7 +1976,23 @@ class _Lowerer:
         vs = [self.expr(v) for v in values]
         katom = ir.Const(tuple(k.value for k in ks)) if all(isinstance(k, ir.Const) for k in ks) \
             else self.call_prim(PACK_TUPLE, ks)
-        return self.call_prim(MAKE_DICT, [katom, self.call_prim(PACK_LIST, vs)], dest=dest)
+        out = self.call_prim(MAKE_DICT, [katom, self.call_prim(PACK_LIST, vs)], dest=dest)
+        if isinstance(katom, ir.Const):
+            self.known_items(out, list(zip(katom.value, vs)), dict)
+        return out
+
+    def known_items(self, out, atoms, cls):
+        """`out`, a list, tuple (`atoms` its items) or dict (`atoms` (key, item) pairs) the
+        function builds: what srcad knows of the objects among its items."""
+        def desc(a):
+            return self.classes.get(a.id) if isinstance(a, ir.Name) else None
+        items = tuple((k, desc(a)) for k, a in atoms) if cls is dict else \
+            tuple(desc(a) for a in atoms)
+        found = [d for d in (items if cls is not dict else [d for _, d in items])
+                 if d is not None]
+        if found and isinstance(out, ir.Name):
+            self.classes[out.id] = funcs.ObjArg(cls, items)
+        return out
 
     def make_record(self, cls, node, dest, text):
         """`Cls(x, b=y)` of a NamedTuple or dataclass: `record_of(Cls, ('a', 'b'), [x, y])`,

@@ -228,3 +228,11 @@ def test_source_of_such_functions_runs_standalone(f, make):
         space = {}
         exec(srcad.source(f, wrt=1, args=args), space)
         np.testing.assert_allclose(space[f.__name__ + "_grad"](*args), want, rtol=1e-12)
+
+
+def test_lists_and_dicts_of_objects_built_in_the_function():
+    # was: "calling the local value layer is not supported"
+    W1, b1, s = RNG.normal(size=(3, 3)), RNG.normal(size=3), RNG.normal(size=3)
+    for i in range(4):
+        check_grads(R.layers_built_here, W1, b1, s, X, wrt=i)
+    second_order(R.layers_built_here, (W1, b1, s, X), 2)
