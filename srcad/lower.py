@@ -306,12 +306,32 @@ class _Lowerer:
             what = _CONSTRUCT_NAMES.get(type(s), type(s).__name__)
             raise self.error(UnsupportedSyntaxError, f"{what} is not supported in a "
                              "differentiated function", s)
+        # what srcad knows of the object a name holds (its class) holds where paths meet only
+        # when it is the same on each: a loop's back edge, after a loop or a branch
+        entry = None
+        if isinstance(s, (gast.For, gast.While, gast.Try)):
+            self.forget_classes(s, keep_replaced=not isinstance(s, gast.Try))
+            entry = dict(self.classes)
         if isinstance(s, (gast.If, gast.For, gast.While, gast.FunctionDef)):
             self.forget_reuse()                 # names may be reassigned in there
             visit(self, s, self.p.lineno(s))
             self.forget_reuse()                 # ... and a test's values read the old ones
         else:
             visit(self, s, self.p.lineno(s))
+        if entry is not None:
+            for n in _stored(s):
+                v = self.version.get(n)
+                if v is not None and self.classes.get(v) != entry.get(v):
+                    self.classes.pop(v, None)
+
+    def forget_classes(self, s, keep_replaced=False):
+        """Drop the classes known for the user variables `s` assigns (their versions now);
+        `keep_replaced`, but for those it assigns only records replaced from themselves
+        (`p = p._replace(W=w)`, `m = dataclasses.replace(m, b=v)`), of the same class."""
+        same = _self_replaced(s) if keep_replaced else set()
+        for n in _stored(s):
+            if n in self.version and n not in same:
+                self.classes.pop(self.version[n], None)
 
     def visit_Expr(self, s, line):
         if isinstance(s.value, gast.Constant):
@@ -419,7 +439,13 @@ class _Lowerer:
 
     def visit_If(self, s, line):
         test = self.expr(s.test)
-        self.emit(ir.If(test, self.nested(s.body), self.nested(s.orelse), line))
+        before = dict(self.classes)
+        body = self.nested(s.body)
+        after_body, self.classes = self.classes, before      # the else branch starts anew
+        orelse = self.nested(s.orelse)
+        # after the if, what both branches agree on
+        self.classes = {k: d for k, d in self.classes.items() if after_body.get(k) == d}
+        self.emit(ir.If(test, body, orelse, line))
 
     def visit_For(self, s, line):
         if not idioms.zip_star(self, s, line):
@@ -2186,7 +2212,8 @@ class _Lowerer:
 _KNOWN_FUNCTIONS = ("srcad calls the functions it knows when it builds the derivative (a "
                     "lambda, a def, a functools.partial, a srcad transform, a function your "
                     "helper returns by one return at its end, a method of an object whose "
-                    "class the arguments show)")
+                    "class the arguments show, and which no if/for/while may have "
+                    "rebound to an object of another class)")
 
 
 # statement type -> the _Lowerer method lowering it (`visit_If` lowers gast.If)
@@ -2296,6 +2323,33 @@ def _numpy_ref(obj):
             getattr(np, obj.__name__, None) is obj:
         return ir.Ref(f"np.{obj.__name__}")
     return None
+
+
+def _stored(s) -> set:
+    """The user variables statement `s` assigns (in its nested statements too)."""
+    return {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and
+            isinstance(n.ctx, gast.Store)}
+
+
+def _self_replaced(s) -> set:
+    """The variables `s` assigns only as records replaced from themselves."""
+    out, other = set(), set()
+    for n in gast.walk(s):
+        if isinstance(n, (gast.Assign, gast.AnnAssign, gast.AugAssign, gast.For,
+                          gast.comprehension)):
+            targets = n.targets if isinstance(n, gast.Assign) else [n.target]
+            value = getattr(n, "value", None) if isinstance(n, (gast.Assign, gast.AnnAssign)) \
+                else None
+            for t in targets:
+                names = {m.id for m in gast.walk(t) if isinstance(m, gast.Name)}
+                ok = isinstance(t, gast.Name) and isinstance(value, gast.Call) and (
+                    isinstance(value.func, gast.Attribute) and value.func.attr == "_replace"
+                    and isinstance(value.func.value, gast.Name) and value.func.value.id == t.id
+                    or _describe(value.func) in ("dataclasses.replace", "replace") and
+                    value.args and isinstance(value.args[0], gast.Name) and
+                    value.args[0].id == t.id)
+                (out if ok else other).update(names)
+    return out - other
 
 
 def _walk_own(fn):

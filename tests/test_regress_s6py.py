@@ -236,3 +236,26 @@ def test_lists_and_dicts_of_objects_built_in_the_function():
     for i in range(4):
         check_grads(R.layers_built_here, W1, b1, s, X, wrt=i)
     second_order(R.layers_built_here, (W1, b1, s, X), 2)
+
+
+# ---------------------------------------------------------------- objects rebound on paths
+
+def test_an_object_rebound_in_a_branch_or_loop_is_refused_not_wrong():
+    # was: a silent wrong gradient (0.68 off): the class srcad knew for m was the one its
+    # last-lowered assignment gave (the else branch's; in a loop, the first iteration's
+    # call used the class of the object assigned at the end of the body)
+    W, b = RNG.normal(size=(3, 3)), RNG.normal(size=3)
+    for f, args in [(R.record_in_branches, (W, b, X, True)),
+                    (R.record_rebound_in_loop, (W, b, X))]:
+        with pytest.raises(srcad.UnsupportedSyntaxError, match="calling the local value m"):
+            srcad.grad(f)(*args)
+
+
+def test_an_object_of_one_class_on_every_path_keeps_its_class():
+    W, b = RNG.normal(size=(3, 3)), RNG.normal(size=3)
+    for flag in (True, False):
+        check_grads(R.record_same_in_branches, W, b, X, flag, wrt=[0, 1, 2])
+        check_grads(R.else_reads_old_object, W, b, X, flag, wrt=[0, 1, 2])
+    p = R.Params(RNG.normal(size=(3, 2)), RNG.normal(size=2))
+    check_grads(R.record_replaced_in_loop, p, X)         # p's class kept through _replace
+    second_order(R.record_replaced_in_loop, (p, X), 1)
