@@ -343,14 +343,15 @@ def factory(func):
     except TypeError:
         return None
     module = getattr(func, "__module__", None) or ""
+    _FACTORIES[key] = None          # while it is read: a recursive `return f(x - 1)` is none
     if module.split(".")[0] in ("numpy", "scipy", "srcad", "builtins", "functools"):
-        found = None
-    else:
-        found = _factory(func)
+        return None
     try:
-        _FACTORIES[key] = found
-    except TypeError:
-        pass
+        found = _factory(func)
+    except BaseException:
+        del _FACTORIES[key]
+        raise
+    _FACTORIES[key] = found
     return found
 
 

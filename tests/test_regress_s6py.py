@@ -259,3 +259,9 @@ def test_an_object_of_one_class_on_every_path_keeps_its_class():
     p = R.Params(RNG.normal(size=(3, 2)), RNG.normal(size=2))
     check_grads(R.record_replaced_in_loop, p, X)         # p's class kept through _replace
     second_order(R.record_replaced_in_loop, (p, X), 1)
+
+
+def test_a_recursive_helper_returning_its_own_call_is_no_factory():
+    # the factory test reads `return tail_recursive(...)`, itself: it must not recurse
+    check_grads(R.self_returning, V, 3, wrt=0)
+    second_order(R.self_returning, (V, 3), 0)
