@@ -20,7 +20,6 @@ import dataclasses
 import functools
 import inspect
 import operator
-import textwrap
 import types
 
 import gast
