@@ -660,20 +660,38 @@ class ObjArg:
 
 def holding(a, depth=0):
     """The ObjArg describing `a` when it is or holds objects of classes (in lists, tuples,
-    dicts and fields, a few levels down), else None."""
-    if depth > 6:
-        return None
+    dicts and fields, a few levels down), else None. Called on every call of a transform
+    with a container argument: arrays and numbers are passed over without a call."""
     t = type(a)
+    if t in _PLAIN or depth > 6:
+        return None
     if t is list or t is tuple:
         if len(a) > 4096:
             return None
-        items = tuple(holding(v, depth + 1) for v in a)
-        return ObjArg(t, items) if any(d is not None for d in items) else None
+        found = None
+        plain = _PLAIN
+        for k, v in enumerate(a):
+            tv = type(v)
+            if tv in plain or (tv is tuple or tv is list) and \
+                    plain.issuperset(map(type, v)):         # (W, b) pairs: no call
+                continue
+            d = holding(v, depth + 1)
+            if d is not None:
+                if found is None:
+                    found = [None] * len(a)
+                found[k] = d
+        return None if found is None else ObjArg(t, tuple(found))
     if t is dict:
-        items = tuple((k, holding(v, depth + 1)) for k, v in a.items())
-        return ObjArg(dict, items) if any(d is not None for _, d in items) else None
-    if a is None or isinstance(a, (np.ndarray, np.generic, float, int, complex, str, bytes)) \
-            or is_function(a) or isinstance(a, (type, types.ModuleType)):
+        found = None
+        for v in a.values():
+            if type(v) not in _PLAIN and holding(v, depth + 1) is not None:
+                found = True
+                break
+        if found is None:
+            return None
+        return ObjArg(dict, tuple((k, holding(v, depth + 1)) for k, v in a.items()))
+    if isinstance(a, (np.ndarray, np.generic, float, int, complex, str, bytes)) or \
+            is_function(a) or isinstance(a, (type, types.ModuleType)):
         return None
     if isinstance(a, tuple) and hasattr(t, "_fields"):
         fields = zip(t._fields, a)
@@ -685,12 +703,12 @@ def holding(a, depth=0):
             fields = list(_fields(a).items())
         except TypeError:
             return None
-    found = []
-    for k, v in fields:
-        d = holding(v, depth + 1)
-        if d is not None:
-            found.append((k, d))
-    return ObjArg(t, tuple(found))
+    return ObjArg(t, tuple((k, d) for k, v in fields if type(v) not in _PLAIN
+                           for d in (holding(v, depth + 1),) if d is not None))
+
+
+_PLAIN = {np.ndarray, float, int, bool, complex, str, bytes, type(None), np.float64,
+          np.float32, np.int64, np.int32, np.bool_}
 
 
 def member(cls, attr):
