@@ -149,10 +149,10 @@ class Emitter:
         helpers its caller would; lists, tuples and objects as `seq`."""
         from .activity import SCALAR, SEQ, _ndim
         out, classes = [], []
-        seqs = self.act.seqs or ()
+        seqs, varied = self.act.seqs or (), self.act.varied or ()
         for a in atoms:
-            if isinstance(a, ir.Name) and a.id in seqs:
-                out.append(SEQ)         # a list, tuple or object: its adjoint adds item by item
+            if isinstance(a, ir.Name) and a.id in seqs and a.id in varied:
+                out.append(SEQ)   # a list, tuple or object with a derivative: added item by item
                 continue
             k = self.act.kind(a)
             cls = self.act.shape(a) if k == ANY and isinstance(a, ir.Name) and \
