@@ -419,8 +419,10 @@ def result_kind(call: ir.Call, key_of) -> str:
             guesses[key] = got
     finally:
         del guesses[key]
-        used = reads.pop() - {key}
-    if used:                                      # relies on an outer call's guess
+        # the guesses of outer calls still being read (a finished inner recursion, of other
+        # argument kinds, has passed on what it relied on)
+        used = {k for k in reads.pop() if k in guesses}
+    if used and reads:                            # relies on an outer call's guess
         reads[-1].update(used)
     else:
         memo[key] = got

@@ -549,13 +549,19 @@ def _check_mode(mode):
         raise SrcadError(f"unknown mode {shown}: use 'forward' or 'reverse'")
 
 
-def source(f, mode: str = "reverse", wrt=0, backend="python", checkpoint=None) -> str:
+def source(f, mode: str = "reverse", wrt=0, backend="python", checkpoint=None,
+           args=None) -> str:
     """The generated derivative source of `f`, valid standalone Python (for
-    `backend="numba"`, the source Numba compiles)."""
+    `backend="numba"`, the source Numba compiles). `args`, a call's arguments: the source
+    built for them, as a call builds it (their kinds: scalars, shapes, containers, the
+    classes of objects whose methods `f` calls); without them, parameters annotated or
+    defaulted as `float` are scalars and the rest arrays."""
     backend = _backend(backend)
     positions, single = _positions(f, wrt)
     _check_mode(mode)
-    return pipeline.get(f, mode, positions, pipeline.static_kinds(f), single,
+    kinds = pipeline.static_kinds(f) if args is None else \
+        pipeline.kinds_of(_full_args(f, tuple(args), "srcad.source"))
+    return pipeline.get(f, mode, positions, kinds, single,
                         backend=backend, checkpoint=_reverse_only(mode, checkpoint)).text
 
 

@@ -146,10 +146,14 @@ class Emitter:
         arrays of a known shape class as `any:k` with equal classes sharing k (and
         `any:k:n` when their number of dimensions n is known, so that the helper knows
         `x[0]` of a vector is a number, not a view), so the helper drops the broadcasting
-        helpers its caller would."""
-        from .activity import SCALAR, _ndim
+        helpers its caller would; lists, tuples and objects as `seq`."""
+        from .activity import SCALAR, SEQ, _ndim
         out, classes = [], []
+        seqs, varied = self.act.seqs or (), self.act.varied or ()
         for a in atoms:
+            if isinstance(a, ir.Name) and a.id in seqs and a.id in varied:
+                out.append(SEQ)   # a list, tuple or object with a derivative: added item by item
+                continue
             k = self.act.kind(a)
             cls = self.act.shape(a) if k == ANY and isinstance(a, ir.Name) and \
                 a.id not in (self.act.seqs or ()) else None

@@ -11,6 +11,7 @@ value captures; the function value is rebuilt inside it by a `Maker`.
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 import textwrap
 import types
@@ -238,9 +239,7 @@ def _rebuilt(helper, parsed, new_params, prelude, makers):
         lines += text
     text = "\n".join(lines) + "\n"
     free = list(parsed.closure) + list(makers)
-    scope = ("def __srcad_scope__():\n" + "".join(f"    {n} = None\n" for n in free)
-             + textwrap.indent(text.lstrip("\n"), "    ") + f"    return {tree.name}\n")
-    code = compile(scope, parsed.filename, "exec")
+    code = compile(_in_scope(ast.parse(text), free, tree.name), parsed.filename, "exec")
     outer = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     fcode = next(c for c in outer.co_consts if isinstance(c, types.CodeType)
                  and c.co_name == tree.name)
@@ -248,9 +247,293 @@ def _rebuilt(helper, parsed, new_params, prelude, makers):
     func = types.FunctionType(fcode, parsed.globals, tree.name, None,
                               tuple(cells[n] for n in fcode.co_freevars) or None)
     func.__qualname__ = getattr(helper, "__qualname__", tree.name)
+    func.__srcad_copy__ = True
     from .frontend import GENERATED
     GENERATED[fcode] = text
     return func
+
+
+def _in_scope(module, free, name):
+    """`module` (one def, its nodes at the user's lines) inside `def __srcad_scope__():`
+    binding the names in `free` (so they are the def's closure cells), built as a tree: the
+    def keeps its line numbers (a scope written as text shifted them by its own lines)."""
+    body = [ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())], value=ast.Constant(None),
+                       lineno=1, col_offset=0) for n in free]
+    body += module.body + [ast.Return(value=ast.Name(id=name, ctx=ast.Load()))]
+    scope = ast.FunctionDef(name="__srcad_scope__", args=ast.arguments(
+        posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[]), body=body,
+        decorator_list=[], returns=None, type_params=[], lineno=1, col_offset=0)
+    return ast.fix_missing_locations(ast.Module(body=[scope], type_ignores=[]))
+
+
+def compile_lifted(node, parsed, extras, outer_name):
+    """The nested def `node` of `parsed`'s function `outer_name` as a function of its own
+    (at the user's lines, in the function's globals) taking the outer variables it reads,
+    `extras`, after its own parameters; its defaults are the caller's to supply."""
+    lifted = copy.deepcopy(node)
+    lifted.args.args = list(node.args.args) + [
+        gast.Name(id=x, ctx=gast.Param(), annotation=None, type_comment=None) for x in extras]
+    lifted.args.defaults = []
+    tree = gast.gast_to_ast(gast.Module(body=[lifted], type_ignores=[]))
+    line = parsed.lineno(node)
+    text = "\n" * (line - 1) + textwrap.dedent(ast.unparse(tree)) + "\n"
+    code = compile(text, parsed.filename, "exec")
+    fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    func = types.FunctionType(fcode, parsed.globals, node.name, None)
+    func.__qualname__ = f"{outer_name}.<locals>.{node.name}"
+    func.__srcad_copy__ = True
+    from .frontend import GENERATED
+    GENERATED[fcode] = text
+    return func
+
+
+def copy_sources(injected: dict, used: set) -> list:
+    """The texts of srcad's copies of user functions (a method for its class, a lifted
+    def, a helper's copy returning what its function value captures) that generated code
+    calls by the names in `injected` it uses, each as `def <that name>(...)`, with the
+    copies they call through their closure: so `srcad.source` stands alone."""
+    from .frontend import GENERATED
+    out, seen = [], set()
+    todo = [(n, obj) for n, obj in injected.items() if n in used]
+    while todo:
+        name, obj = todo.pop()
+        if not (isinstance(obj, types.FunctionType) and vars(obj).get("__srcad_copy__")) or \
+                (name, id(obj)) in seen or obj.__code__ not in GENERATED:
+            continue
+        seen.add((name, id(obj)))
+        text = GENERATED[obj.__code__].lstrip("\n")
+        head, rest = text.split("(", 1)
+        out.append(f"def {name}(" + rest if head.startswith("def ") else text)
+        for var, cell in zip(obj.__code__.co_freevars, obj.__closure__ or ()):
+            try:
+                todo.append((var, cell.cell_contents))
+            except ValueError:
+                pass
+    return out[::-1]
+
+
+@dataclass
+class Factory:
+    """A user function returning a function value (`def make_loss(c): def loss(w): ...;
+    return loss`, a lambda, a partial, another factory's result). `captures`, a copy of it
+    returning instead the tuple of what the value captures (a partial's arguments, the
+    closure's variables: computed by the factory's code, so derivatives flow through them);
+    `layout`, the Maker layout rebuilding the value from them; `count`, their number."""
+    captures: object
+    layout: tuple
+    count: int
+
+    def funcval(self, atoms, names) -> FuncVal:
+        return Maker(self.layout).funcval(atoms, names)
+
+
+_FACTORIES = {}
+
+
+def factory(func):
+    """`func`'s Factory when it is a user function whose one return (its last statement)
+    returns a function value, else None. Raises UnsupportedSyntaxError, naming the user's
+    line, for a function value it returns that srcad cannot rebuild. Memoised per code."""
+    if not isinstance(func, types.FunctionType) or hasattr(func, "__srcad_transform__"):
+        return None
+    key = (func, func.__code__, func.__defaults__)
+    try:
+        if key in _FACTORIES:
+            return _FACTORIES[key]
+    except TypeError:
+        return None
+    module = getattr(func, "__module__", None) or ""
+    _FACTORIES[key] = None          # while it is read: a recursive `return f(x - 1)` is none
+    if module.split(".")[0] in ("numpy", "scipy", "srcad", "builtins", "functools"):
+        return None
+    try:
+        found = _factory(func)
+    except BaseException:
+        del _FACTORIES[key]
+        raise
+    _FACTORIES[key] = found
+    return found
+
+
+def _returns_function(func) -> bool:
+    """A quick look, before reading source: whether func's code makes or names a function
+    (a nested code object, or a name it loads resolving to a function or functools)."""
+    code = func.__code__
+    if any(isinstance(c, types.CodeType) for c in code.co_consts):
+        return True
+    for n in code.co_names:
+        obj = func.__globals__.get(n)
+        if obj is functools or obj is functools.partial or is_function(obj) or \
+                isinstance(obj, types.ModuleType):
+            return True
+    return bool(code.co_freevars)
+
+
+def _factory(func):
+    if not _returns_function(func):
+        return None
+    from .frontend import parse
+    try:
+        parsed = parse(func)
+    except Exception:
+        return None
+    tree = parsed.tree
+    if not tree.body or not isinstance(tree.body[-1], gast.Return) or \
+            tree.body[-1].value is None:
+        return None
+    own_returns = [n for n in _walk_own(tree) if isinstance(n, gast.Return)]
+    if len(own_returns) != 1:
+        return None
+    ret = tree.body[-1]
+    args = tree.args
+    params = {a.id for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)}
+    params |= {a.id for a in (args.vararg, args.kwarg) if a is not None}
+    stored = {n.id for n in _walk_own(tree) if isinstance(n, gast.Name)
+              and isinstance(n.ctx, gast.Store)}
+    defs = {s.name: s for s in tree.body if isinstance(s, gast.FunctionDef)}
+    local = params | stored | set(defs) | set(parsed.closure)
+    made = {n.name for n in _walk_own(tree) if isinstance(n, gast.FunctionDef)} | \
+        {n.id for s in tree.body if isinstance(s, gast.Assign) and
+         isinstance(s.value, gast.Lambda) for n in s.targets if isinstance(n, gast.Name)}
+
+    def refuse(msg, node):
+        return UnsupportedSyntaxError(f"{func.__qualname__} returns {msg}", parsed.filename,
+                                      parsed.lineno(node))
+
+    def lifted(node, name):
+        """(function, extras, defaults) of a def or lambda made in the factory."""
+        if isinstance(node, gast.Lambda):
+            body = gast.copy_location(gast.Return(value=node.body), node.body)
+            node = gast.copy_location(gast.FunctionDef(
+                name=name, args=node.args, body=[body], decorator_list=[], returns=None,
+                type_comment=None, type_params=[]), node)
+        a = node.args
+        if node.decorator_list or a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
+            raise refuse(f"the function {node.name}, which is decorated or takes *args, "
+                         "**kwargs or keyword-only parameters", node)
+        own = {p.id for p in a.args} | {n.id for n in _walk_own(node)
+                                        if isinstance(n, gast.Name) and
+                                        isinstance(n.ctx, gast.Store)}
+        extras = sorted({n.id for n in gast.walk(node) if isinstance(n, gast.Name) and
+                         isinstance(n.ctx, gast.Load) and n.id in local and n.id not in own})
+        inner = [x for x in extras if x in made]
+        if inner:
+            raise refuse(f"the function {node.name}, which reads the function {inner[0]} made "
+                         "inside it too; make that one a global function", node)
+        defaults = []
+        for d in a.defaults:
+            try:
+                defaults.append(ast.literal_eval(gast.gast_to_ast(d)))
+            except ValueError:
+                raise refuse(f"the function {node.name} with a default that is no constant "
+                             "(bind it with functools.partial)", d) from None
+        fn = compile_lifted(node, parsed, extras, tree.name)
+        return fn, extras, tuple(defaults), [p.id for p in a.args]
+
+    def named(node):
+        """The function a name or attribute outside the factory's locals refers to."""
+        root = node
+        while isinstance(root, gast.Attribute):
+            root = root.value
+        if not isinstance(root, gast.Name) or root.id in local:
+            return None
+        chain = []
+        while isinstance(node, gast.Attribute):
+            chain.append(node.attr)
+            node = node.value
+        try:
+            return parsed.lookup(node.id, tuple(reversed(chain)))
+        except (KeyError, AttributeError):
+            return None
+
+    def var(x):
+        return gast.Name(id=x, ctx=gast.Load(), annotation=None, type_comment=None)
+
+    makers = {}
+    value = ret.value
+    # caps: the expressions of what the value captures, in the layout's order
+    if isinstance(value, gast.Lambda) or isinstance(value, gast.Name) and value.id in defs:
+        node = value if isinstance(value, gast.Lambda) else defs[value.id]
+        if isinstance(value, gast.Name) and \
+                sum(isinstance(s, gast.FunctionDef) and s.name == value.id
+                    for s in _walk_own(tree)) != 1 or isinstance(value, gast.Name) and \
+                value.id in stored:
+            raise refuse(f"{value.id}, a name bound to more than one function", value)
+        fn, extras, defaults, own = lifted(node, "lambda_")
+        layout = (fn, 0, (), len(extras), len(own), tuple(own), defaults,
+                  getattr(node, "name", "lambda_"), False)
+        caps = [var(x) for x in extras]
+    elif isinstance(value, gast.Call) and not isinstance(value.func, (gast.Lambda, gast.Call)):
+        head = named(value.func)
+        if head is functools.partial:
+            if not value.args or any(isinstance(a, gast.Starred) for a in value.args) or \
+                    any(k.arg is None for k in value.keywords):
+                raise refuse("functools.partial(h, ...) without the function first, or with "
+                             "*args or **kwargs", value)
+            h = value.args[0]
+            if isinstance(h, gast.Name) and h.id in defs and h.id not in stored:
+                fn, extras, defaults, own = lifted(defs[h.id], h.id)
+                if value.keywords:
+                    raise refuse("functools.partial with keywords of a function made inside "
+                                 "it; bind them positionally", value)
+            else:
+                fn = named(h)
+                if not is_function(fn) or isinstance(fn, functools.partial):
+                    raise refuse(f"a functools.partial of {ast.unparse(gast.gast_to_ast(h))}, "
+                                 "which srcad cannot call", value)
+                extras, defaults, own = [], (), []
+            kws = tuple(k.arg for k in value.keywords)
+            layout = (fn, len(value.args) - 1, kws, len(extras), len(own), tuple(own),
+                      defaults, f"partial({getattr(fn, '__name__', 'function')})", False)
+            caps = list(value.args[1:]) + [k.value for k in value.keywords] + \
+                [var(x) for x in extras]
+        else:
+            inner = factory(head)
+            if inner is None:
+                return None
+            layout, count = inner.layout, inner.count
+            name = ir.unique_name(f"{head.__name__}_captures",
+                                  {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+                                  | set(parsed.closure) | local)
+            makers[name] = inner.captures
+            call = gast.copy_location(gast.Call(func=var(name), args=value.args,
+                                                keywords=value.keywords), value)
+            return _factory_copy(func, parsed, ret, call, makers, layout, count)
+    elif isinstance(value, (gast.Name, gast.Attribute)):
+        fn = named(value)
+        if not is_function(fn) or isinstance(fn, functools.partial):
+            return None
+        layout = (fn, 0, (), 0, 0, (), (), getattr(fn, "__name__", "function"), False)
+        caps = []
+    else:
+        return None
+    tup = gast.copy_location(gast.Tuple(elts=caps, ctx=gast.Load()), value)
+    return _factory_copy(func, parsed, ret, tup, makers, layout, len(caps))
+
+
+def _factory_copy(func, parsed, ret, value, makers, layout, count) -> Factory:
+    """The Factory whose copy of `func` returns `value` in place of `ret`'s."""
+    import dataclasses as dc
+    tree = copy.copy(parsed.tree)
+    new_ret = gast.copy_location(gast.Return(value=value), ret)
+    tree.body = list(tree.body[:-1]) + [new_ret]
+    tree.name = f"{tree.name}_captures"
+    parsed = dc.replace(parsed, tree=tree)
+    params = ast.unparse(gast.gast_to_ast(copy_args(tree.args)))
+    caps = _rebuilt(func, parsed, [params], [], makers)
+    caps.__defaults__, caps.__kwdefaults__ = func.__defaults__, func.__kwdefaults__
+    caps.__qualname__ = func.__qualname__ + "_captures"
+    return Factory(caps, layout, count)
+
+
+def _walk_own(fn):
+    """The nodes of `fn`, not descending into nested functions or lambdas."""
+    todo = list(gast.iter_child_nodes(fn))
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.AsyncFunctionDef)):
+            todo.extend(gast.iter_child_nodes(node))
 
 
 class JacobianOf:
@@ -328,28 +611,111 @@ def jacobian_helper(kind: str, wrt: int, nargs: int):
 
 
 class ObjArg:
-    """The kind of an argument that is an object of a class (a dataclass, a NamedTuple,
-    an instance of the user's class): a container whose class is part of the cache key,
-    so the lowering resolves `obj.method(...)`, `obj(...)` and `obj.prop` on it."""
-    __slots__ = ("cls",)
+    """What srcad knows of an argument's objects: the class of an object (a dataclass, a
+    NamedTuple, an instance of the user's class), with `items` the objects among its fields,
+    as (name, ObjArg) pairs; or, `cls` list, tuple or dict, a container holding objects,
+    `items` a description of each item (an ObjArg or None; (key, ...) pairs for a dict).
+    Part of the cache key, so the lowering resolves `obj.method(...)`, `obj(...)` and
+    `obj.prop` on the class, for `layers[0]`, `for layer in layers:` and `model.enc` too."""
+    __slots__ = ("cls", "items")
 
-    def __init__(self, cls):
-        self.cls = cls
+    def __init__(self, cls, items=()):
+        self.cls, self.items = cls, items
 
     def __eq__(self, other):
-        return isinstance(other, ObjArg) and other.cls is self.cls
+        return isinstance(other, ObjArg) and other.cls is self.cls and other.items == self.items
 
     def __hash__(self):
-        return hash(("obj", id(self.cls)))
+        return hash(("obj", id(self.cls), self.items))
 
     def __repr__(self):
-        return f"obj:{self.cls.__qualname__}"
+        inner = f"({', '.join(map(repr, self.items))})" if self.items else ""
+        return f"obj:{self.cls.__qualname__}{inner}"
+
+    @property
+    def container(self) -> bool:
+        """A plain list, tuple or dict holding objects (no class of the user's)."""
+        return self.cls in (list, tuple, dict)
+
+    def item(self, key):
+        """The description of item or field `key` (a constant), or None."""
+        if self.cls in (list, tuple):
+            if isinstance(key, int) and not isinstance(key, bool) and \
+                    -len(self.items) <= key < len(self.items):
+                return self.items[key]
+            return None
+        for k, d in self.items:
+            if type(k) is type(key) and k == key:
+                return d
+        return None
+
+    def uniform(self):
+        """The one description of every item of a list, tuple or dict (indexed by a value
+        known only when the derivative runs), or None when they differ."""
+        if not self.container or not self.items:
+            return None
+        ds = self.items if self.cls is not dict else [d for _, d in self.items]
+        return ds[0] if ds[0] is not None and all(d == ds[0] for d in ds) else None
+
+
+def holding(a, depth=0):
+    """The ObjArg describing `a` when it is or holds objects of classes (in lists, tuples,
+    dicts and fields, a few levels down), else None. Called on every call of a transform
+    with a container argument: arrays and numbers are passed over without a call."""
+    t = type(a)
+    if t in _PLAIN or depth > 6:
+        return None
+    if t is list or t is tuple:
+        if len(a) > 4096:
+            return None
+        found = None
+        plain = _PLAIN
+        for k, v in enumerate(a):
+            tv = type(v)
+            if tv in plain or (tv is tuple or tv is list) and \
+                    plain.issuperset(map(type, v)):         # (W, b) pairs: no call
+                continue
+            d = holding(v, depth + 1)
+            if d is not None:
+                if found is None:
+                    found = [None] * len(a)
+                found[k] = d
+        return None if found is None else ObjArg(t, tuple(found))
+    if t is dict:
+        found = None
+        for v in a.values():
+            if type(v) not in _PLAIN and holding(v, depth + 1) is not None:
+                found = True
+                break
+        if found is None:
+            return None
+        return ObjArg(dict, tuple((k, holding(v, depth + 1)) for k, v in a.items()))
+    if isinstance(a, (np.ndarray, np.generic, float, int, complex, str, bytes)) or \
+            is_function(a) or isinstance(a, (type, types.ModuleType)):
+        return None
+    if isinstance(a, tuple) and hasattr(t, "_fields"):
+        fields = zip(t._fields, a)
+    else:
+        from .runtime import _fields, _is_mapping
+        if not _is_mapping(a):
+            return None
+        try:
+            fields = list(_fields(a).items())
+        except TypeError:
+            return None
+    return ObjArg(t, tuple((k, d) for k, v in fields if type(v) not in _PLAIN
+                           for d in (holding(v, depth + 1),) if d is not None))
+
+
+_PLAIN = {np.ndarray, float, int, bool, complex, str, bytes, type(None), np.float64,
+          np.float32, np.int64, np.int32, np.bool_}
 
 
 def member(cls, attr):
     """What `obj.attr` of an instance of `cls` runs that srcad can read the source of, as
     (kind, function): ("method", f) for a def (called with obj first), ("static", f) for a
-    staticmethod, ("property", fget); None for a field, or what is no Python function."""
+    staticmethod, ("property", fget), ("class", the method bound to cls) for a classmethod;
+    None for a field, or what is no Python function."""
     if attr in ("__init__", "__new__"):
         return None
     for klass in cls.__mro__:
@@ -364,6 +730,8 @@ def member(cls, attr):
         return "static", found.__func__
     if isinstance(found, property) and isinstance(found.fget, types.FunctionType):
         return "property", found.fget
+    if isinstance(found, classmethod) and isinstance(found.__func__, types.FunctionType):
+        return "class", getattr(cls, attr)          # bound to the class: cls a constant
     return None
 
 
@@ -374,8 +742,8 @@ def classes_of(func) -> dict:
 
 
 def for_class(func, cls):
-    """`func`, a method found on `cls` (or a base), as a function of its own whose first
-    parameter is known to hold an instance of `cls`, so `self.helper(...)`, `self(...)` and
+    """`func`, a method found on a class (or a base), as a function of its own whose first
+    parameter is known to hold an instance described by `cls` (an ObjArg), so `self.helper(...)`, `self(...)` and
     `self.prop` inside resolve on `cls` (a subclass may override them)."""
     code = func.__code__
     first = code.co_varnames[0] if code.co_argcount else None
@@ -389,7 +757,7 @@ def for_class(func, cls):
 
 def for_classes(func, classes: dict):
     """`func` (or the function a copy of it copies) as a copy whose parameters named in
-    `classes` are known to hold instances of those classes (with what `func` knew): the
+    `classes` are known to hold what those ObjArgs describe (with what `func` knew): the
     same signature and defaults; memoised per code and classes. `func` itself when that
     adds nothing."""
     known = classes_of(func)

@@ -13,6 +13,7 @@ import ast
 import builtins
 import copy
 import functools
+import types
 
 import gast
 
@@ -43,6 +44,131 @@ def _into(low, node, dest, value):
         low.emit(ir.Assign(dest, value, low.p.lineno(node)))
         return ir.Name(dest)
     return value
+
+
+# ---------------------------------------------------------------- modules as values
+
+def constant_modules(fn, parsed):
+    """`fn` with modules used as values made constants of the build: a name assigned a
+    module once, at the top of the body (`xp = np`), read as that module's expression
+    (`xp.sum(x)` is `np.sum(x)`); `getattr(M, "name")` of a module `M` and a constant name
+    as `M.name`; `hasattr(M, "name")` as its value now. `fn` itself when there is none."""
+    own = list(_walk_own(fn))
+    if not any(isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and
+               n.func.id in ("getattr", "hasattr") for n in own) and \
+            not any(isinstance(s, gast.Assign) and isinstance(s.value, (gast.Name, gast.Attribute))
+                    for s in fn.body):
+        return fn
+    args = fn.args
+    stored = {}
+    for n in own:
+        if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
+            stored[n.id] = stored.get(n.id, 0) + 1
+    params = {a.id for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)}
+    params |= {a.id for a in (args.vararg, args.kwarg) if a is not None}
+    local = params | set(stored) | {n.name for n in own if isinstance(n, gast.FunctionDef)}
+    aliases = {}
+
+    def module_of(node):
+        """The module `node` (a name or attribute chain of no local) refers to, or None."""
+        chain = []
+        while isinstance(node, gast.Attribute):
+            chain.append(node.attr)
+            node = node.value
+        if not isinstance(node, gast.Name):
+            return None
+        if node.id in aliases:
+            root = aliases[node.id]
+            obj = module_of(root)
+            for a in reversed(chain):
+                obj = getattr(obj, a, None)
+            return obj if isinstance(obj, types.ModuleType) else None
+        if node.id in local:
+            return None
+        try:
+            obj = parsed.lookup(node.id, tuple(reversed(chain)))
+        except (KeyError, AttributeError):
+            return None
+        return obj if isinstance(obj, types.ModuleType) else None
+
+    def builtin(name):
+        if name in local:
+            return False
+        try:
+            return parsed.resolve(name) is getattr(builtins, name)
+        except KeyError:
+            return False
+
+    for k, st in enumerate(fn.body):
+        if isinstance(st, gast.Assign) and len(st.targets) == 1 and \
+                isinstance(st.targets[0], gast.Name) and st.targets[0].id not in params and \
+                stored.get(st.targets[0].id) == 1 and module_of(st.value) is not None:
+            name = st.targets[0].id
+            early = any(isinstance(n, gast.Name) and n.id == name
+                        for s in fn.body[:k] for n in gast.walk(s))
+            if not early:
+                aliases[name] = st.value
+    calls = [n for n in own if isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and
+             n.func.id in ("getattr", "hasattr") and builtin(n.func.id) and not n.keywords and
+             len(n.args) in ((2, 3) if n.func.id == "getattr" else (2,)) and
+             isinstance(n.args[1], gast.Constant) and isinstance(n.args[1].value, str) and
+             module_of(n.args[0]) is not None]
+    if not aliases and not calls:
+        return fn
+    fn = copy.deepcopy(fn)
+    alias_nodes = {name: node for name, node in aliases.items()}
+
+    def expand(node):
+        """`node` with the aliases in it spelled as their modules."""
+        if isinstance(node, gast.Name) and node.id in alias_nodes:
+            return gast.copy_location(expand(copy.deepcopy(alias_nodes[node.id])), node)
+        if isinstance(node, gast.Attribute):
+            node.value = expand(node.value)
+        return node
+
+    class Rewrite(gast.NodeTransformer):
+        def visit_Assign(self, st):
+            if len(st.targets) == 1 and isinstance(st.targets[0], gast.Name) and \
+                    st.targets[0].id in alias_nodes and st in fn.body:
+                return gast.copy_location(gast.Pass(), st)
+            return self.generic_visit(st)
+
+        def visit_Name(self, node):
+            if isinstance(node.ctx, gast.Load) and node.id in alias_nodes:
+                return expand(node)
+            return node
+
+        def visit_FunctionDef(self, node):
+            inner = {a.id for a in node.args.args} | {n.id for n in gast.walk(node)
+                                                      if isinstance(n, gast.Name) and
+                                                      isinstance(n.ctx, gast.Store)}
+            if inner & set(alias_nodes):
+                return node                 # a name of its own: not the alias
+            return self.generic_visit(node)
+
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if not (isinstance(node.func, gast.Name) and node.func.id in ("getattr", "hasattr")
+                    and builtin(node.func.id) and not node.keywords and len(node.args) >= 2
+                    and isinstance(node.args[1], gast.Constant) and
+                    isinstance(node.args[1].value, str)):
+                return node
+            module = module_of(node.args[0])
+            if module is None:
+                return node
+            attr = node.args[1].value
+            present = hasattr(module, attr)
+            if node.func.id == "hasattr" and len(node.args) == 2:
+                return gast.copy_location(gast.Constant(value=present, kind=None), node)
+            if node.func.id == "getattr" and len(node.args) in (2, 3):
+                if present or len(node.args) == 2:
+                    return gast.copy_location(gast.Attribute(
+                        value=node.args[0], attr=attr, ctx=gast.Load()), node)
+                return node.args[2]
+            return node
+
+    Rewrite().generic_visit(fn)       # (visit_FunctionDef is for nested defs)
+    return fn
 
 
 # ---------------------------------------------------------------- scoping

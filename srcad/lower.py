@@ -20,7 +20,6 @@ import dataclasses
 import functools
 import inspect
 import operator
-import textwrap
 import types
 
 import gast
@@ -193,7 +192,7 @@ def lower(parsed: Parsed, kinds=()) -> ir.Function:
     low = _Lowerer(parsed)
     low.seq_names |= {p for p, k in zip(low.params, kinds)
                       if k == "seq" or isinstance(k, funcs.ObjArg)}
-    low.classes.update({p: k.cls for p, k in zip(low.params, kinds)
+    low.classes.update({p: k for p, k in zip(low.params, kinds)
                         if isinstance(k, funcs.ObjArg)})
     return low.run()
 
@@ -203,7 +202,7 @@ class _Lowerer:
         self.p = parsed
         # comprehension variables renamed apart (Python's scoping); the generator
         # expressions consumed where they stand
-        self.tree, self.consumed = idioms.prepare(parsed.tree)
+        self.tree, self.consumed = idioms.prepare(idioms.constant_modules(parsed.tree, parsed))
         self.temps = 0                   # counters of the numbered names v<k> and phi<k>
         self.merges = 0
         self.cse: dict = {}              # key of a pure rule call -> the atom holding it
@@ -220,7 +219,8 @@ class _Lowerer:
         self.seq_names: set = set()      # SSA names a list- or tuple-making operation assigns
         self.seq_len: dict = {}          # SSA name -> the length of the display it holds
         self.dict_keys: dict = {}        # SSA name -> the constant keys of the dict it holds
-        # SSA name -> the class of the object it holds (an argument's, a method's self)
+        # SSA name -> what srcad knows of the objects it holds (funcs.ObjArg: an argument's,
+        # a method's self, an item or field of one)
         self.classes: dict = dict(funcs.classes_of(parsed.func))
         for p, obj in parsed.statics.items():
             self.funcvals[p] = FuncVal(obj, label=p, root=ir.Name(p))
@@ -338,12 +338,32 @@ class _Lowerer:
             what = _CONSTRUCT_NAMES.get(type(s), type(s).__name__)
             raise self.error(UnsupportedSyntaxError, f"{what} is not supported in a "
                              "differentiated function", s)
+        # what srcad knows of the object a name holds (its class) holds where paths meet only
+        # when it is the same on each: a loop's back edge, after a loop or a branch
+        entry = None
+        if isinstance(s, (gast.For, gast.While, gast.Try)):
+            self.forget_classes(s, keep_replaced=not isinstance(s, gast.Try))
+            entry = dict(self.classes)
         if isinstance(s, (gast.If, gast.For, gast.While, gast.FunctionDef)):
             self.forget_reuse()                 # names may be reassigned in there
             visit(self, s, self.p.lineno(s))
             self.forget_reuse()                 # ... and a test's values read the old ones
         else:
             visit(self, s, self.p.lineno(s))
+        if entry is not None:
+            for n in _stored(s):
+                v = self.version.get(n)
+                if v is not None and self.classes.get(v) != entry.get(v):
+                    self.classes.pop(v, None)
+
+    def forget_classes(self, s, keep_replaced=False):
+        """Drop the classes known for the user variables `s` assigns (their versions now);
+        `keep_replaced`, but for those it assigns only records replaced from themselves
+        (`p = p._replace(W=w)`, `m = dataclasses.replace(m, b=v)`), of the same class."""
+        same = _self_replaced(s) if keep_replaced else set()
+        for n in _stored(s):
+            if n in self.version and n not in same:
+                self.classes.pop(self.version[n], None)
 
     def visit_Expr(self, s, line):
         if isinstance(s.value, gast.Constant):
@@ -536,7 +556,13 @@ class _Lowerer:
 
     def visit_If(self, s, line):
         test = self.expr(s.test)
-        self.emit(ir.If(test, self.nested(s.body), self.nested(s.orelse), line))
+        before = dict(self.classes)
+        body = self.nested(s.body)
+        after_body, self.classes = self.classes, before      # the else branch starts anew
+        orelse = self.nested(s.orelse)
+        # after the if, what both branches agree on
+        self.classes = {k: d for k, d in self.classes.items() if after_body.get(k) == d}
+        self.emit(ir.If(test, body, orelse, line))
 
     def visit_For(self, s, line):
         if not idioms.zip_star(self, s, line):
@@ -610,20 +636,8 @@ class _Lowerer:
         outer = self.locals | set(self.p.closure) | set(self.funcvals)
         extras = sorted({n.id for n in gast.walk(node) if isinstance(n, gast.Name)
                          and isinstance(n.ctx, gast.Load) and n.id in outer and n.id not in own})
-        lifted = copy.deepcopy(node)
-        lifted.args.args = list(args.args) + [
-            gast.Name(id=x, ctx=gast.Param(), annotation=None, type_comment=None) for x in extras]
         defaults = tuple(self.default_value(d, node) for d in args.defaults)
-        lifted.args.defaults = []
-        tree = gast.gast_to_ast(gast.Module(body=[lifted], type_ignores=[]))
-        line = self.p.lineno(node)
-        text = "\n" * (line - 1) + textwrap.dedent(ast.unparse(tree)) + "\n"
-        code = compile(text, self.p.filename, "exec")
-        fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
-        func = types.FunctionType(fcode, self.p.globals, node.name, None)
-        func.__qualname__ = f"{self.tree.name}.<locals>.{node.name}"
-        from .frontend import GENERATED
-        GENERATED[fcode] = text
+        func = funcs.compile_lifted(node, self.p, extras, self.tree.name)
         return FuncVal(func, extras=extras, nown=len(args.args),
                        names=tuple(a.id for a in args.args), defaults=defaults,
                        label=node.name)
@@ -670,9 +684,10 @@ class _Lowerer:
             if node.id in self.locals:
                 return None
         if isinstance(node, (gast.Name, gast.Attribute)):
-            found = self.member(node) if isinstance(node, gast.Attribute) else None
+            found = self.member(node, called=False) if isinstance(node, gast.Attribute) \
+                else None
             if found is not None and found[0] != "property":    # model.apply as a value
-                kind, func, cls = found
+                kind, func, cls, _ = found
                 pre = [self.expr(node.value)] if kind == "method" else []
                 return FuncVal(func, pre, label=_describe(node))
             root = node
@@ -736,30 +751,96 @@ class _Lowerer:
                 return head.funcval(atoms, [a.id for a in node.args])
             if head is functools.partial:
                 return self.partial(node)
+            made = funcs.factory(head)
+            if made is not None:
+                return self.factory_call(head, made, node)
             return self.transform(node)
         return None
 
-    def member(self, node):
-        """What `obj.attr` (or `obj` called, `node` a name) runs when obj is a name whose
-        object's class srcad knows (an argument's, a method's self): (kind, function, class)
-        with the function ready to call (a method's copy for the class, `funcs.for_class`),
-        recorded so the derivative is rebuilt if the class changes it; else None."""
+    def factory_call(self, head, made, node) -> FuncVal:
+        """`make_loss(c)`, a call of a user function returning a function value
+        (funcs.Factory): a call of its copy returning what the value captures, taken into
+        variables of srcad's own, and the value rebuilt from them (so derivatives flow
+        through what it captures, as through any helper's result)."""
+        _depends_on(head)
+        text = _describe(node.func)
+        if made.count == 0:
+            return made.funcval([], [])
+        args = [self.arg(a) for a in node.args]
+        kwargs = {k.arg: self.arg(k.value) for k in node.keywords}
+        tup = self.call_object(made.captures, args, kwargs, node, None, text)
+        from .rules.core import GETITEM
+        atoms, names = [], []
+        base = getattr(head, "__name__", "made")
+        for k in range(made.count):
+            item = self.call_prim(GETITEM, [tup, ir.Const(k)], static=("atom", 1))
+            name = self.new_local(f"{base}_{k}")
+            self.emit(ir.Assign(self.target_name(name), item, self.line))
+            atoms.append(ir.Name(self.version[name]))
+            names.append(name)
+        return made.funcval(atoms, names)
+
+    def member(self, node, called=True):
+        """What `obj.attr` (or, `called`, `obj` called: `node` a name, an item or a field)
+        runs when srcad knows obj's class (an argument's, a method's self, an item or field
+        of one): (kind, function, class, obj's node) with the function ready to call (a
+        method's copy for the class, `funcs.for_class`), recorded so the derivative is
+        rebuilt if the class changes it; else None."""
+        tries = []
+        if isinstance(node, gast.Attribute):
+            tries.append((node.value, node.attr))
+        if called and isinstance(node, (gast.Name, gast.Subscript, gast.Attribute)):
+            tries.append((node, "__call__"))
+        for receiver, attr in tries:
+            desc = self.desc_of(receiver)
+            if desc is None or desc.container:
+                continue
+            cls = desc.cls
+            found = funcs.member(cls, attr)
+            if found is None:
+                continue
+            kind, func = found
+            self.p.members[(cls, attr)] = getattr(cls, attr)
+            if kind == "class":
+                _depends_on(func.__func__)
+                return kind, func, cls, receiver
+            _depends_on(func)
+            return kind, (func if kind == "static" else funcs.for_class(func, desc)), cls, \
+                receiver
+        return None
+
+    def desc_of(self, node):
+        """What srcad knows of the objects `node` holds (funcs.ObjArg), without lowering it:
+        a name's, `x.field` and `x[k]` (k a constant, or any index of a list whose items
+        are all alike) of one; None when nothing."""
         if isinstance(node, gast.Name):
-            name, attr = node, "__call__"
-        elif isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name):
-            name, attr = node.value, node.attr
+            if node.id in self.funcvals or node.id not in self.version:
+                return None
+            return self.classes.get(self.version[node.id])
+        if isinstance(node, gast.Attribute):
+            d = self.desc_of(node.value)
+            return d.item(node.attr) if d is not None and not d.container else None
+        if isinstance(node, gast.Subscript):
+            d = self.desc_of(node.value)
+            if d is None or not d.container or isinstance(node.slice, (gast.Slice, gast.Tuple)):
+                return None
+            if isinstance(node.slice, gast.Constant):
+                return d.item(node.slice.value)
+            return d.uniform()
+        return None
+
+    def known_item(self, out, value, key):
+        """`out` holds item or field `key` (an atom) of `value`: what srcad knows of it."""
+        d = self.classes.get(value.id) if isinstance(value, ir.Name) else None
+        if d is None or not isinstance(out, ir.Name):
+            return out
+        if isinstance(key, ir.Const):
+            found = d.item(key.value) if d.container or isinstance(key.value, str) else None
         else:
-            return None
-        if name.id in self.funcvals or name.id not in self.version:
-            return None
-        cls = self.classes.get(self.version[name.id])
-        found = funcs.member(cls, attr) if cls is not None else None
-        if found is None:
-            return None
-        kind, func = found
-        self.p.members[(cls, attr)] = getattr(cls, attr)
-        _depends_on(func)
-        return kind, (func if kind == "static" else funcs.for_class(func, cls)), cls
+            found = d.uniform()
+        if found is not None:
+            self.classes[out.id] = found
+        return out
 
     def partial(self, node) -> FuncVal:
         """`functools.partial(h, a, k=b)`: h with a and b bound (taken now, as Python does)."""
@@ -1031,7 +1112,7 @@ class _Lowerer:
                     start = seqs[width] if len(seqs) == width + 1 else \
                         at_entry(self.expr(it.keywords[0].value))
                 seqs = seqs[:width]
-            seqs = [self.call_prim(runtime.items_of, [q]) for q in seqs]
+            seqs = [self.items_of(q) for q in seqs]
             n = self.call_prim(builtins.len, [seqs[0]])
             for q in seqs[1:]:
                 n = self.call_prim(builtins.min, [n, self.call_prim(builtins.len, [q])])
@@ -1055,10 +1136,10 @@ class _Lowerer:
         if func is builtins.reversed and len(it.args) == 1:
             from .rules.core import GETITEM
             # reversed(s) reads s[::-1]
-            inner = self.call_prim(runtime.items_of, [self.expr(it.args[0]), ir.Const(True)])
+            inner = self.items_of(self.expr(it.args[0]), ir.Const(True))
             seq = self.call_prim(GETITEM, [inner, ir.Const(-1)], static=("slice", None, None, 1))
         else:
-            seq = self.call_prim(runtime.items_of, [at_entry(self.expr(it))])
+            seq = self.items_of(at_entry(self.expr(it)))
         rng = self.call_prim(builtins.range, [self.call_prim(builtins.len, [seq])])
         self.emit_loop(s, line, rng, lambda i: [(s.target, self.getitem(seq, ir.Name(i)))])
 
@@ -1068,6 +1149,17 @@ class _Lowerer:
         over a dict of them: the body once per function, `act` bound to it. False when
         the loop is no such loop."""
         it, target, index, keys = s.iter, s.target, None, None
+        desc = self.desc_of(it)
+        if desc is not None and desc.cls in (list, tuple) and desc.uniform() is None:
+            return self.unroll_objects(s, line, desc, it, s.target)
+        if isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and \
+                isinstance(it.func, gast.Name) and it.func.id not in self.locals and \
+                isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2 and \
+                self.callee(it.func) is builtins.enumerate:
+            desc = self.desc_of(it.args[0])
+            if desc is not None and desc.cls in (list, tuple) and desc.uniform() is None:
+                return self.unroll_objects(s, line, desc, it.args[0], target.elts[1],
+                                           target.elts[0])
         if isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and \
                 isinstance(it.func, gast.Name) and it.func.id not in self.locals and \
                 self.callee(it.func) is builtins.enumerate:
@@ -1098,14 +1190,7 @@ class _Lowerer:
             raise self.error(UnsupportedSyntaxError, "a loop over a list of functions binds "
                              "one name to each (`for f in fs:`); a dict of functions is "
                              "indexed by constant keys or iterated by .items() or .values()", s)
-        todo = list(s.body)
-        while todo:
-            node = todo.pop()
-            if isinstance(node, (gast.Break, gast.Continue)):
-                raise self.error(UnsupportedSyntaxError, "break or continue in a loop over a "
-                                 "list of functions is not supported", node)
-            if not isinstance(node, (gast.For, gast.While, gast.FunctionDef, gast.Lambda)):
-                todo.extend(gast.iter_child_nodes(node))
+        self.no_jumps(s, "a list of functions")
         for k, fv in enumerate(fl.items):
             self.funcvals.pop(target.id, None)
             self.bind_funcval(target.id, fv, s)
@@ -1114,6 +1199,31 @@ class _Lowerer:
             for st in s.body:
                 self.stmt(st)
         return True
+
+    def unroll_objects(self, s, line, desc, seq, target, index=None) -> bool:
+        """`for layer in layers:` (or `for k, layer in enumerate(layers):`) over a list or
+        tuple of objects of different classes (or some no objects): the body once per item,
+        `layer` bound to `layers[k]`, so each copy calls its item's methods."""
+        self.no_jumps(s, "a list of objects of different classes")
+        seq = self.expr(seq)
+        for k in range(len(desc.items)):
+            if index is not None:
+                self.assign_atom(index, ir.Const(k), line)
+            self.assign_atom(target, self.getitem(seq, ir.Const(k)), line)
+            for st in s.body:
+                self.stmt(st)
+        return True
+
+    def no_jumps(self, s, what):
+        """Refuse break and continue in loop `s`, which srcad unrolls."""
+        todo = list(s.body)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, (gast.Break, gast.Continue)):
+                raise self.error(UnsupportedSyntaxError, f"break or continue in a loop over {what} "
+                                 "is not supported", node)
+            if not isinstance(node, (gast.For, gast.While, gast.FunctionDef, gast.Lambda)):
+                todo.extend(gast.iter_child_nodes(node))
 
     def constant_items(self, it):
         """The values of `it` when they are known at build time (`range` of constants, a
@@ -1335,7 +1445,17 @@ class _Lowerer:
 
     def getitem(self, seq, index) -> ir.Name:
         from .rules.core import GETITEM
-        return self.call_prim(GETITEM, [seq, index], static=("atom", 1))
+        return self.known_item(self.call_prim(GETITEM, [seq, index], static=("atom", 1)),
+                               seq, index)
+
+    def items_of(self, a, *more) -> ir.Name:
+        """`runtime.items_of(a)`, what a for loop over `a` indexes (a list or tuple itself:
+        what srcad knows of its objects holds for it too)."""
+        out = self.call_prim(runtime.items_of, [a, *more])
+        d = self.classes.get(a.id) if isinstance(a, ir.Name) else None
+        if d is not None and d.cls in (list, tuple) and isinstance(out, ir.Name):
+            self.classes[out.id] = d
+        return out
 
     def expr(self, node, dest=None) -> ir.Name | ir.Const:
         """Lower `node` to an atom; the last operation writes `dest` when given."""
@@ -1423,7 +1543,8 @@ class _Lowerer:
             if all(isinstance(a, ir.Const) for a in atoms) and isinstance(node, gast.Tuple):
                 return ir.Const(tuple(a.value for a in atoms))
             pack = PACK_TUPLE if isinstance(node, gast.Tuple) else PACK_LIST
-            return self.call_prim(pack, atoms, dest=dest)
+            return self.known_items(self.call_prim(pack, atoms, dest=dest), atoms,
+                                    tuple if isinstance(node, gast.Tuple) else list)
         if isinstance(node, gast.Lambda):
             raise self.error(UnsupportedSyntaxError, "a lambda used as data (returned, stored or "
                              "compared) is not supported; call it or pass it to your own "
@@ -1455,8 +1576,11 @@ class _Lowerer:
         if isinstance(value, (bool, type(None))):
             return ir.Const(value)
         if isinstance(value, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType)):
+            extra = " (a module is read as a value when a name is assigned it once at the top " \
+                "of the function, `xp = np`, and by getattr or hasattr with a constant name)" \
+                if isinstance(value, types.ModuleType) else ""
             raise self.error(UnsupportedSyntaxError, f"{n!r} ({type(value).__name__}) used as a "
-                             "value; srcad can only call it", node)
+                             f"value; srcad can only call it{extra}", node)
         if n in rules.runtime_namespace() and rules.runtime_namespace()[n] is not value:
             raise self.error(UnsupportedSyntaxError, f"the global {n!r} shadows a name srcad's "
                              "generated code needs; rename it", node)
@@ -1700,17 +1824,18 @@ class _Lowerer:
             node = self.spread(node)
         func = node.func
         text = _describe(func)
+        found = self.member(func) if isinstance(func, gast.Subscript) else None
+        if found is not None and found[0] != "property":    # layers[0](x)
+            return self.call_member(found, func, node, dest, text)
         if isinstance(func, (gast.Lambda, gast.Subscript, gast.Call)) or \
                 isinstance(func, gast.Name) and func.id in self.funcvals:
             fv = self.func_value(func)
             if fv is None and isinstance(func, gast.Call):
                 raise self.error(UnsupportedSyntaxError, f"calling the result of {text} is not "
-                                 "supported: srcad calls the functions it knows when it builds "
-                                 "the derivative (lambdas, defs, partials, srcad transforms)",
-                                 node)
+                                 f"supported: {_KNOWN_FUNCTIONS}", node)
             if fv is None:
                 raise self.error(UnsupportedSyntaxError, f"calling the local value {text} is "
-                                 "not supported", node)
+                                 f"not supported: {_KNOWN_FUNCTIONS}", node)
             return self.call_funcval(fv, node, dest)
         obj = self.callee(func)
         from . import api
@@ -1724,10 +1849,7 @@ class _Lowerer:
             return self.replace_record(node, dest, text)
         found = self.member(func) if obj is None else None
         if found is not None and found[0] != "property":    # model.apply(x), model(x)
-            kind, method, cls = found
-            pre = [self.expr(func.value if isinstance(func, gast.Attribute) else func)] \
-                if kind == "method" else []
-            return self.call_funcval(FuncVal(method, pre, label=text), node, dest)
+            return self.call_member(found, func, node, dest, text)
         if obj is None and isinstance(func, gast.Attribute):
             got = idioms.dict_get(self, node, dest)
             if got is not None:
@@ -1754,7 +1876,7 @@ class _Lowerer:
             return self.call_prim(opaque, args, kwargs, dest=dest)
         if obj is None:
             raise self.error(UnsupportedSyntaxError, f"calling the local value {text} is not "
-                             "supported", node)
+                             f"supported: {_KNOWN_FUNCTIONS}", node)
         if (obj is builtins.max or obj is builtins.min) and \
                 (len(node.args) != 2 or node.keywords):
             return self.min_max(obj, node, dest)
@@ -1770,6 +1892,12 @@ class _Lowerer:
         args = [self.arg(a) for a in node.args]
         kwargs = {k.arg: self.arg(k.value) for k in node.keywords}
         return self.call_object(obj, args, kwargs, node, dest, text)
+
+    def call_member(self, found, func, node, dest, text):
+        """A call of what `self.member(func)` found: a method with its object first."""
+        kind, method, cls, receiver = found
+        pre = [self.expr(receiver)] if kind == "method" else []
+        return self.call_funcval(FuncVal(method, pre, label=text), node, dest)
 
     def call_object(self, obj, args, kwargs, node, dest, text):
         """A call of the callable `obj` on atoms (and function values, for a user helper)."""
@@ -2004,7 +2132,23 @@ class _Lowerer:
         vs = [self.expr(v) for v in values]
         katom = ir.Const(tuple(k.value for k in ks)) if all(isinstance(k, ir.Const) for k in ks) \
             else self.call_prim(PACK_TUPLE, ks)
-        return self.call_prim(MAKE_DICT, [katom, self.call_prim(PACK_LIST, vs)], dest=dest)
+        out = self.call_prim(MAKE_DICT, [katom, self.call_prim(PACK_LIST, vs)], dest=dest)
+        if isinstance(katom, ir.Const):
+            self.known_items(out, list(zip(katom.value, vs)), dict)
+        return out
+
+    def known_items(self, out, atoms, cls):
+        """`out`, a list, tuple (`atoms` its items) or dict (`atoms` (key, item) pairs) the
+        function builds: what srcad knows of the objects among its items."""
+        def desc(a):
+            return self.classes.get(a.id) if isinstance(a, ir.Name) else None
+        items = tuple((k, desc(a)) for k, a in atoms) if cls is dict else \
+            tuple(desc(a) for a in atoms)
+        found = [d for d in (items if cls is not dict else [d for _, d in items])
+                 if d is not None]
+        if found and isinstance(out, ir.Name):
+            self.classes[out.id] = funcs.ObjArg(cls, items)
+        return out
 
     def make_record(self, cls, node, dest, text):
         """`Cls(x, b=y)` of a NamedTuple or dataclass: `record_of(Cls, ('a', 'b'), [x, y])`,
@@ -2036,7 +2180,10 @@ class _Lowerer:
         self.reserved.add(cname)            # a free name (the class a replace builds)
         out = self.call_prim(MAKE_RECORD, [ir.Name(cname), ir.Const(tuple(keys)),
                                            self.call_prim(PACK_LIST, values)], dest=dest)
-        self.classes[out.id] = cls          # its methods and properties resolve on cls
+        # its methods and properties resolve on cls, its fields' on theirs
+        self.classes[out.id] = funcs.ObjArg(cls, tuple(
+            (k, self.classes[v.id]) for k, v in zip(keys, values)
+            if isinstance(v, ir.Name) and v.id in self.classes))
         return out
 
     def with_classes(self, obj, args, kwargs):
@@ -2063,8 +2210,8 @@ class _Lowerer:
             old, extra = node.func.value, node.args
         else:
             old, extra = (node.args[0] if node.args else None), node.args[1:]
-        cls = self.classes.get(self.version.get(old.id)) if isinstance(old, gast.Name) \
-            else None
+        desc = self.desc_of(old) if old is not None else None
+        cls = desc.cls if desc is not None and not desc.container else None
         if cls is None or extra or any(k.arg is None for k in node.keywords) or not (
                 issubclass(cls, tuple) and hasattr(cls, "_fields") if named_tuple else
                 dataclasses.is_dataclass(cls)):
@@ -2106,7 +2253,8 @@ class _Lowerer:
         atoms = [value]
         layout = self.index_layout(node.slice, atoms)
         from .rules.core import GETITEM
-        return self.call_prim(GETITEM, atoms, static=layout, dest=dest)
+        out = self.call_prim(GETITEM, atoms, static=layout, dest=dest)
+        return self.known_item(out, value, atoms[1]) if layout == ("atom", 1) else out
 
     def index_layout(self, sl, atoms):
         """The layout of index `sl`, its atoms appended to `atoms` (positions into it)."""
@@ -2175,9 +2323,9 @@ class _Lowerer:
                 return ir.Const(ref)                # np.float32, np.newaxis, np.inf ...
             raise self.error(UnsupportedSyntaxError, f"{_describe(node)} used as a value is not "
                              "supported", node)
-        found = self.member(node)
-        if found is not None:              # a property of an object srcad knows the class of
-            kind, func, cls = found
+        found = self.member(node, called=False)
+        if found is not None and found[0] == "property":    # of an object of a known class
+            kind, func, cls, _ = found
             return self.call_object(func, [self.expr(node.value)], {}, node, dest,
                                     _describe(node))
         rule = rules.lookup(("attr", node.attr))
@@ -2187,7 +2335,15 @@ class _Lowerer:
         # a field of a local container (a dataclass, NamedTuple or object): differentiated
         # field by field (an array's attribute without a rule is refused: check_rules)
         from .rules.containers import GETATTR
-        return self.call_prim(GETATTR, [value, ir.Const(node.attr)], dest=dest)
+        return self.known_item(self.call_prim(GETATTR, [value, ir.Const(node.attr)], dest=dest),
+                               value, ir.Const(node.attr))
+
+
+_KNOWN_FUNCTIONS = ("srcad calls the functions it knows when it builds the derivative (a "
+                    "lambda, a def, a functools.partial, a srcad transform, a function your "
+                    "helper returns by one return at its end, a method of an object whose "
+                    "class the arguments show, and which no if/for/while may have "
+                    "rebound to an object of another class)")
 
 
 # statement type -> the _Lowerer method lowering it (`visit_If` lowers gast.If)
@@ -2297,6 +2453,33 @@ def _numpy_ref(obj):
             getattr(np, obj.__name__, None) is obj:
         return ir.Ref(f"np.{obj.__name__}")
     return None
+
+
+def _stored(s) -> set:
+    """The user variables statement `s` assigns (in its nested statements too)."""
+    return {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and
+            isinstance(n.ctx, gast.Store)}
+
+
+def _self_replaced(s) -> set:
+    """The variables `s` assigns only as records replaced from themselves."""
+    out, other = set(), set()
+    for n in gast.walk(s):
+        if isinstance(n, (gast.Assign, gast.AnnAssign, gast.AugAssign, gast.For,
+                          gast.comprehension)):
+            targets = n.targets if isinstance(n, gast.Assign) else [n.target]
+            value = getattr(n, "value", None) if isinstance(n, (gast.Assign, gast.AnnAssign)) \
+                else None
+            for t in targets:
+                names = {m.id for m in gast.walk(t) if isinstance(m, gast.Name)}
+                ok = isinstance(t, gast.Name) and isinstance(value, gast.Call) and (
+                    isinstance(value.func, gast.Attribute) and value.func.attr == "_replace"
+                    and isinstance(value.func.value, gast.Name) and value.func.value.id == t.id
+                    or _describe(value.func) in ("dataclasses.replace", "replace") and
+                    value.args and isinstance(value.args[0], gast.Name) and
+                    value.args[0].id == t.id)
+                (out if ok else other).update(names)
+    return out - other
 
 
 def _walk_own(fn):

@@ -108,7 +108,7 @@ def kinds_of(args) -> tuple:
             out.append(INT)
         elif t is list or t is tuple:
             out.append(COMPLEX if any(type(v) is not float and is_complex(v) for v in a)
-                       else "seq")
+                       else funcs.holding(a) or "seq")
         elif t is np.ndarray:
             if a.dtype.kind == "c":
                 out.append(COMPLEX)
@@ -126,7 +126,8 @@ def kinds_of(args) -> tuple:
             out.append(funcs.FuncArg(a))    # specialised on: the function itself
         elif is_container(a):
             # an object's class is part of its kind: its methods resolve on it
-            out.append("seq" if t is dict else funcs.ObjArg(t))
+            out.append(funcs.holding(a) or "seq" if t is dict else
+                       funcs.holding(a) or funcs.ObjArg(t))
         else:
             out.append(COMPLEX if is_complex(a) else ANY)
     return tuple(out)
@@ -754,7 +755,8 @@ def _codegen(b: Build):
     fn, trees = b.fn, b.trees
     body = codegen.render(trees + b.extra_trees, fn.source_lines, fn.filename)
     b.used = codegen.names_used(trees + b.extra_trees)
-    b.text = codegen.source_text(b.used, body, b.callees)
+    b.text = codegen.source_text(b.used, body,
+                                 list(b.callees) + funcs.copy_sources(b.injected, b.used))
     if b.backend == "numba":
         from .backends import numba
         b.text = numba.text_of(b.text)

@@ -50,8 +50,20 @@ def test_readme_functions_section_runs(tmp_path):
     """Each example of "Functions as values, nested derivatives and recursion" runs as a file
     (srcad reads source) and passes its own asserts."""
     blocks = readme_blocks("Functions as values, nested derivatives and recursion")
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     for k, block in enumerate(blocks):
         path = tmp_path / f"readme_functions_{k}.py"
         path.write_text(block)
         runpy.run_path(str(path), run_name="__main__")
+
+
+def test_readme_containers_section_runs(tmp_path, capsys):
+    """Each example of "Containers and objects" that imports srcad runs as a file and
+    passes its own asserts (the generated code shown there is no example)."""
+    blocks = [b for b in readme_blocks("Containers and objects") if "import srcad" in b]
+    assert len(blocks) == 2
+    for k, block in enumerate(blocks):
+        path = tmp_path / f"readme_containers_{k}.py"
+        path.write_text(block)
+        runpy.run_path(str(path), run_name="__main__")
+    assert "layers[1]" in capsys.readouterr().out        # the unrolled loop's source

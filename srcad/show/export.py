@@ -142,6 +142,7 @@ class _Module:
         self.runtime: set = set()
         self.imports: dict = {}              # local name -> (module, name)
         self.extra_sources: list = []        # (name, source) of nested defs srcad lifted
+        self.nested: list = []               # the names of srcad's copies of user code
         self.seen: set = set()
 
     def visit(self, func, free_in_text):
@@ -156,6 +157,10 @@ class _Module:
             except ValueError:
                 continue
             if self.is_derivative(name, value):
+                self.visit(value, free_in_text)
+            elif isinstance(value, types.FunctionType) and vars(value).get("__srcad_copy__") \
+                    and name in self.defined and name not in self.nested:
+                self.nested.append(name)          # srcad's copy of user code, in the text
                 self.visit(value, free_in_text)
         for name in sorted(free_in_text.get(func.__name__, ())):
             if name in cells:
@@ -182,12 +187,17 @@ class _Module:
         if self.is_derivative(name, value):
             self.visit(value, free_in_text)              # a helper's derivative, in the text
             return
-        if code is not None and code in frontend.GENERATED and name not in self.defined:
-            # a nested def srcad lifted out of the user's function: its source goes in too
-            src = frontend.GENERATED[code].lstrip("\n")
-            self.extra_sources.append((name, src))
-            self.defined.add(name)
-            free_in_text.update(_free_names(src, self.defined))
+        copy = isinstance(value, types.FunctionType) and vars(value).get("__srcad_copy__")
+        if code is not None and code in frontend.GENERATED and (
+                name not in self.defined or copy and name not in self.nested):
+            # a nested def srcad lifted out of the user's function (or another copy of the
+            # user's code): its source goes in too, unless the text has it already
+            if name not in self.defined:
+                src = frontend.GENERATED[code].lstrip("\n")
+                self.extra_sources.append((name, src))
+                self.defined.add(name)
+                free_in_text.update(_free_names(src, self.defined))
+            self.nested.append(name)
             self.visit(value, free_in_text)
             return
         if name in self.defined:
@@ -201,7 +211,8 @@ class _Module:
     def is_derivative(self, name, value) -> bool:
         """Whether `value`, bound to `name`, is a derivative srcad compiled from the text."""
         return isinstance(value, types.FunctionType) and value.__code__ in frontend.GENERATED \
-            and name in self.generated and value.__name__ == name
+            and name in self.generated and value.__name__ == name and \
+            not vars(value).get("__srcad_copy__")
 
     def global_(self, name, value, func):
         if name in self.defined:
@@ -317,7 +328,7 @@ def standalone(f, d: pipeline.Derivative, mode: str, wrt: list) -> str:
     notes = (f"Returns {what[mode]}. Needs NumPy only: srcad is not imported. srcad runtime "
              "helpers copied in: " + (", ".join(n for n, _ in copied) if copied else "none")
              + (". Nested functions copied in from the user's code: "
-                + ", ".join(n for n, _ in m.extra_sources) if m.extra_sources else "")
+                + ", ".join(m.nested) if m.nested else "")
              + ". Imported from the user's own code by name: "
              + ("; ".join(f"`{u}`" for u in users) if users else "nothing") + ".")
     doc = "\n".join([f'"""{mode.capitalize()}-mode derivative of {name} ({where}), '
