@@ -899,6 +899,7 @@ class _Loader:
     def __init__(self, numba, text, fn, user_globals, closure, injected, entries):
         self.numba, self.text, self.fn, self.entries = numba, text, fn, entries
         self.user_globals, self.closure, self.injected = user_globals, closure, injected
+        self.read_via = {}     # name -> the copy (its injected name) whose cell it is
         tree = ast.parse(text)
         self.defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
         imported = {a.asname or a.name.split(".")[0] for n in tree.body
@@ -933,6 +934,13 @@ class _Loader:
         if missing:
             for n, v in self.callees_read(set(missing)).items():
                 out[n] = v
+        for name, f in list(out.items()) + list(self.injected.items()):
+            if not isinstance(f, types.FunctionType):
+                continue
+            for n, c in zip(f.__code__.co_freevars, f.__closure__ or ()):
+                if n in self.free and n not in out:   # a copy's cell its text reads (a Maker
+                    out[n] = c.cell_contents          # of a function value, see funcs)
+                    self.read_via[n] = name
         return out
 
     def callees_read(self, names: set) -> dict:
@@ -973,6 +981,8 @@ class _Loader:
             if _function_value(v) and (
                     not isinstance(v, types.FunctionType) or _jitted(self.numba, v) is None):
                 filename, line, what = _line_reading(self.text, n)
+                if not what and n in self.read_via:     # read inside a copy: its call
+                    filename, line, what = _line_reading(self.text, self.read_via[n])
                 raise UnsupportedSyntaxError(
                     'backend="numba" cannot compile ' + (f"`{what}`" if what else
                                                          f"the derivative of {self.fn.name}") +
@@ -1283,8 +1293,9 @@ def _function_value(v) -> bool:
     kinds = (funcs.Maker, funcs.Bound, funcs.FuncVal)
     if isinstance(v, kinds):
         return True
-    return isinstance(v, types.FunctionType) and \
-        any(isinstance(c.cell_contents, kinds) for c in v.__closure__ or ())
+    return isinstance(v, types.FunctionType) and (
+        any(isinstance(c.cell_contents, kinds) for c in v.__closure__ or ()) or
+        any(isinstance(v.__globals__.get(n), kinds) for n in v.__code__.co_names))
 
 
 def _line_reading(text: str, name: str):
