@@ -49,3 +49,18 @@ def test_nested_tuple_items_do_not_share():
 def test_nested_tuple_item_shared_is_refused(f):
     with pytest.raises(srcad.SrcadError, match="may share"):
         srcad.grad(f)(np.array([0.5, -0.3]))
+
+
+@pytest.mark.parametrize("f", [R.rotated_after_branch_update, R.loop_update_transposed])
+def test_inplace_update_in_branch_keeps_layout(f):
+    # in a branch or loop `x += y` is lowered as `v = x + y; x = v` (x keeps its name): the
+    # copy was not made `updated(v, x)`, so x lost its Fortran order and np.sum added in
+    # another order than Python's (the last bit of the value differed)
+    rng = np.random.default_rng(521)
+    for _ in range(20):
+        x, y = rng.normal(size=(3, 2)), rng.normal(size=(2, 3))
+        want = f(x.copy(), y.copy())
+        value, _ = srcad.value_and_grad(f, 1)(x, y)
+        assert value == want
+        assert srcad.jvp(f, (x, y), (x, y))[0] == want
+    check_grads(f, x, y, wrt=1)
