@@ -1149,6 +1149,11 @@ class _Aliases:
         if ints == len(items) and isinstance(base, ir.Name) and ints in (
                 _ndim(self.shapes.get(base.id)), self.arg_ndim.get(f)):
             return _NOTHING                                  # one entry: a NumPy scalar
+        if layout[0] == "slice":
+            # x[a:b] of what may be a list: a view of an array, or a new list of the same
+            # items, never one of the items (srcad's own `xs_bar = xs_bar[:-1]` then
+            # `v = xs_bar.pop()` in a loop: the popped item does not share the list)
+            return (f[0] | {k}, f[1], None)
         return (f[0] | f[1], f[1], None)                     # basic: a view (or a scalar)
 
     def user_call(self, k, s, call, st):

@@ -64,3 +64,10 @@ def test_inplace_update_in_branch_keeps_layout(f):
         assert value == want
         assert srcad.jvp(f, (x, y), (x, y))[0] == want
     check_grads(f, x, y, wrt=1)
+
+
+def test_second_order_list_adjoint_popped_in_loop():
+    # fuzz 804:483: f_grad pops its list adjoint in a loop (`xs_bar = xs_1_bar[:-1]`, then
+    # `v_bar_last = xs_bar.pop()`); a slice of what may be a list was taken as a view of its
+    # items too, so the popped item seemed to share the list: srcad refused its own code
+    _second_order(R.list_adjoint_popped, (np.array([-0.7, -1.4]),))
