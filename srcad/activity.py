@@ -755,11 +755,14 @@ def _slice_trims(call: ir.Call):
 # object statement k made last, ("old", k) those it made before (in earlier iterations of a
 # loop); ("item", k, r) the object user call k's callee made as its root r. A value's facts
 # are (D, I, P): the roots it may be itself or a view of (D), those its items may be or hold
-# (I), and per position of a tuple of known length the roots that item may reach (P, or
-# None). Two values may share storage when one's D meets the other's D | I (a part meets
-# its whole). Arguments, and the parts of one, are taken not to share storage.
+# (I), and per position of a tuple of known length that item's own facts (P, or None), so
+# a tuple inside a tuple (srcad's own `(value, residuals)` around a helper's tuple result)
+# keeps its items apart, down to _DEPTH levels. Two values may share storage when one's D
+# meets the other's D | I (a part meets its whole). Arguments, and the parts of one, are
+# taken not to share storage.
 
 _NOTHING = (frozenset(), frozenset(), None)
+_DEPTH = 4        # levels of tuple positions kept (a loop `t = (t, x)` would grow them)
 
 
 @dataclass(frozen=True)
@@ -777,6 +780,38 @@ class CallSummary:
 
 def _reach(facts) -> frozenset:
     return facts[0] | facts[1]
+
+
+def _trim(facts, depth=_DEPTH):
+    """`facts` with positions kept `depth` levels deep (their roots stay in D and I)."""
+    if facts[2] is None:
+        return facts
+    if depth <= 0:
+        return (facts[0], facts[1], None)
+    pos = tuple(_trim(p, depth - 1) for p in facts[2])
+    return facts if pos == facts[2] else (facts[0], facts[1], pos)
+
+
+def _map_facts(facts, roots_map):
+    """`facts` with every root set (at every position) mapped by `roots_map`."""
+    return (roots_map(facts[0]), roots_map(facts[1]), None if facts[2] is None else
+            tuple(_map_facts(p, roots_map) for p in facts[2]))
+
+
+def _all_roots(facts) -> frozenset:
+    """Every root `facts` name, at any position."""
+    r = _reach(facts)
+    return r if facts[2] is None else r.union(*(_all_roots(p) for p in facts[2]))
+
+
+def _facts_le(f, g) -> bool:
+    """Whether `g` says all that `f` says (each root set, at each position, covered)."""
+    if f is g:
+        return True
+    if not (f[0] <= g[0] and f[1] <= g[1]):
+        return False
+    return g[2] is None or f[2] is not None and len(f[2]) == len(g[2]) and \
+        all(_facts_le(a, b) for a, b in zip(f[2], g[2]))
 
 
 def _overlap(a, b) -> bool:
@@ -806,7 +841,7 @@ def _join_facts(a, b):
     if a == b:
         return a
     if a[2] is not None and b[2] is not None and len(a[2]) == len(b[2]):
-        pos = tuple(x | y for x, y in zip(a[2], b[2]))
+        pos = tuple(_join_facts(x, y) for x, y in zip(a[2], b[2]))
     else:
         pos = None
     return (a[0] | b[0], a[1] | b[1], pos)
@@ -853,10 +888,7 @@ def _covers(big, st) -> bool:
         g = big.get(n)
         if g is f:                      # (states copied from one another share facts)
             continue
-        if g is None or not (f[0] <= g[0] and f[1] <= g[1]):
-            return False
-        if g[2] is not None and (f[2] is None or len(f[2]) != len(g[2]) or
-                                 not all(a <= b for a, b in zip(f[2], g[2]))):
+        if g is None or not _facts_le(f, g):
             return False
     return True
 
@@ -1009,7 +1041,7 @@ class _Aliases:
             is_seq = isinstance(v, ir.Name) and v.id in self.seqs
             for j, t in enumerate(s.target):
                 if f[2] is not None and len(f[2]) == n:
-                    self.bind(t, (f[2][j], f[2][j], None), st)     # item j, and its items
+                    self.bind(t, f[2][j], st)                       # item j's own facts
                 else:
                     d = _part(f[1] if is_seq else f[0] | f[1], j)
                     self.bind(t, (d, _items_of_part(d), None), st)
@@ -1044,11 +1076,9 @@ class _Aliases:
             f = st.get(n)
             if f is None:
                 continue
-            d, i, pos = f
-            nd, ni = aged(d), aged(i)
-            npos = pos if pos is None else tuple(aged(p) for p in pos)
-            if nd is not d or ni is not i or npos != pos:
-                st[n] = (nd, ni, npos)
+            nf = _map_facts(f, aged)
+            if nf != f:
+                st[n] = nf
 
     def bind(self, t, f, st):
         st[t] = f
@@ -1056,15 +1086,15 @@ class _Aliases:
         old = self.reach.get(t, frozenset())
         if not r <= old:
             self.reach[t] = old | r
-        for x in r.union(*f[2]) if f[2] is not None else r:
+        for x in _all_roots(f):
             if type(x) is int or type(x) is tuple and x[0] == "item":
                 self.holders.setdefault(x if type(x) is int else x[1], set()).add(t)
 
     def call(self, k, s, call, st):
         prim = call.prim
         if prim is PACK_TUPLE or prim is PACK_LIST:
-            pos = tuple(_reach(self.value(a, st)) for a in call.args)
-            return (frozenset([k]), frozenset().union(*pos), pos)
+            pos = tuple(_trim(self.value(a, st), _DEPTH - 1) for a in call.args)
+            return (frozenset([k]), frozenset().union(*map(_reach, pos)), pos)
         if isinstance(prim, UserCall):
             return self.user_call(k, s, call, st)
         if not isinstance(prim, rules.Rule):
@@ -1104,7 +1134,7 @@ class _Aliases:
             if layout == ("atom", 1) and isinstance(call.args[1], ir.Const) and \
                     type(call.args[1].value) is int and f[2] is not None and \
                     -len(f[2]) <= call.args[1].value < len(f[2]):
-                return (f[2][call.args[1].value], f[1], None)
+                return f[2][call.args[1].value]                      # that item's own facts
             return (f[1], f[1], None)
         items = layout[1] if layout[0] == "tuple" else [layout]
         ints = 0
@@ -1121,6 +1151,11 @@ class _Aliases:
         if ints == len(items) and isinstance(base, ir.Name) and ints in (
                 _ndim(self.shapes.get(base.id)), self.arg_ndim.get(f)):
             return _NOTHING                                  # one entry: a NumPy scalar
+        if layout[0] == "slice":
+            # x[a:b] of what may be a list: a view of an array, or a new list of the same
+            # items, never one of the items (srcad's own `xs_bar = xs_bar[:-1]` then
+            # `v = xs_bar.pop()` in a loop: the popped item does not share the list)
+            return (f[0] | {k}, f[1], None)
         return (f[0] | f[1], f[1], None)                     # basic: a view (or a scalar)
 
     def user_call(self, k, s, call, st):
@@ -1135,7 +1170,7 @@ class _Aliases:
                 if type(r) is tuple and r[0] in ("p", "pi"):
                     f = self.value(bound.get(r[1]), st)
                     if len(r) == 3 and f[2] is not None and -len(f[2]) <= r[2] < len(f[2]):
-                        out |= f[2][r[2]]                   # part j of a tuple argument
+                        out |= _reach(f[2][r[2]])           # part j of a tuple argument
                     else:
                         out |= f[0] | f[1] if len(r) == 3 else f[0] if r[0] == "p" else f[1]
                 elif type(r) is tuple and r[0] == "g":
@@ -1155,9 +1190,8 @@ class _Aliases:
         for p in summary.consumes:
             if p in bound and _reach(self.value(bound[p], st)):
                 changed(p)
-        d, i, pos = summary.result
-        return (frozenset([k]) | mapped(d), mapped(i),
-                None if pos is None else tuple(mapped(p) for p in pos))
+        d, i, pos = _map_facts(summary.result, mapped)
+        return _trim((frozenset([k]) | d, i, pos))
 
     # ------------------------------------------------------------ changes in place
     def mutate(self, s, roots, what, st, exclude=()):

@@ -66,6 +66,10 @@ class Emitter:
         self.last_line = None
         self.seqs = sequences(fn, act)
         self.helper_calls: dict = {}      # id(call) -> (call, the runtime helper it calls)
+        # srcad's temporaries (assigned once) -> the values they are assigned
+        once = fn.temps - fn.merge_names
+        self.temp_values = {s.target: s.value for s in ir.walk(fn.body)
+                            if isinstance(s, ir.Assign) and s.target in once}
 
     def helper_call(self, func, *args) -> ast.Call:
         """A call of runtime helper `func`, recorded so that later steps know what it calls."""
@@ -82,7 +86,9 @@ class Emitter:
         """The value assignment `s` gives its target. For `x op= y` on what may be an array,
         which the lowering computes as a new value `x op y`, that value is made
         `updated(x op y, x)`: in x's memory layout and dtype, as Python's in-place update
-        leaves it (bit for bit the same reductions later). A call of a user function that
+        leaves it (bit for bit the same reductions later); also where x keeps its name (in a
+        branch or loop: `v = x op y; x = v`, the copy made `x = updated(v, x)`). A call of a
+        user function that
         changes arguments in place gets copies of those (`snapshot(x)`): the derivative reads
         their values later (the alias analysis refuses a primal that does)."""
         v = s.value
@@ -96,9 +102,10 @@ class Emitter:
                                {k: arg(("kw", k), a) for k, a in v.kwargs.items()},
                                v.static, {})
         value = ir.expr_ast(v)
+        op = self.temp_values.get(v.id, v) if isinstance(v, ir.Name) else v
         if s.inplace_of is not None and isinstance(s.target, str) and \
-                isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
-                not v.prim.inplace and not v.prim.returns_seq and \
+                isinstance(op, ir.Call) and isinstance(op.prim, rules.Rule) and \
+                not op.prim.inplace and not op.prim.returns_seq and \
                 s.inplace_of not in self.seqs and s.target not in self.seqs and \
                 self.act.kind(ir.Name(s.target)) == ANY:
             value = self.helper_call(runtime.updated, value, name_load(s.inplace_of))
