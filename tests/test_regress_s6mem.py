@@ -4,6 +4,7 @@ import os
 import sys
 
 import numpy as np
+import pytest
 
 import srcad
 
@@ -46,3 +47,16 @@ def test_benchmark_compares_with_autograd_only_where_autograd_is_right():
         w = rng.normal(size=np.shape(f(x)))
         got = srcad.grad(lambda x: np.sum(f(x) * w))(x)
         np.testing.assert_allclose(got, _fd_vjp(f, x, w), rtol=1e-6, atol=1e-8)
+
+
+def test_cdf_shape_parameters_are_refused():
+    """t/gamma/beta/chi2 cdf are differentiated in x, loc and scale (rules added here for
+    issue 11's list); their shape parameters have no closed-form derivative and are refused
+    at build time, not given a silent zero."""
+    st = pytest.importorskip("scipy.stats")
+    from fixtures.regress_s6mem import t_cdf_in_df
+    x = np.array([0.3, -0.4])
+    np.testing.assert_allclose(srcad.grad(t_cdf_in_df)(x, 3.5),
+                               st.t.pdf(x, 3.5), rtol=1e-12)
+    with pytest.raises(srcad.SrcadError, match="df"):
+        srcad.grad(t_cdf_in_df, wrt=1)(x, 3.5)

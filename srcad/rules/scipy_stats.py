@@ -13,7 +13,9 @@ parameters passed by keyword broadcast too.
 
 Conventions and domain edges: outside a distribution's support (logpdf = -inf) and at
 invalid parameters (nan) derivatives are what the formulas give (nan or inf), as the
-primal's value is; gamma, beta, chi2 at the support's edge are inf or -inf. poisson
+primal's value is; gamma, beta, chi2 at the support's edge are inf or -inf. The cdfs of
+t, gamma, beta and chi2 are differentiated in x, loc and scale only (an active shape
+parameter is refused, as autograd has no derivative there either). poisson
 is differentiated in mu only (k and loc are integers: an active one is refused), its
 cdf as -pmf(floor(k), mu). multivariate_normal takes the points along x's last axis and
 reads only cov's lower triangle, as SciPy does: its adjoint for a matrix cov lies on that
@@ -65,6 +67,19 @@ for _f, _name, _w in [(st.norm.cdf, "cdf", _PHI), (st.norm.sf, "sf", f"-{_PHI}")
     defpartials(_f, "x, loc=0.0, scale=1.0", name=f"scipy.stats.norm.{_name}", kind=ANY,
                 partials={"x": f"({_w})", "loc": f"(-({_w}))", "scale": f"(-({_w}) * {Z})"})
 
+# ------------------------------------------------------------ other distribution functions
+# t, gamma, beta, chi2 cdf in the point, loc and scale (d/dx = pdf, with the 1 / scale
+# included); their shape parameters are refused, as autograd has no derivative in them
+# (an incomplete beta or gamma function's derivative in its parameters has no closed form)
+for _dist, _name, _shapes in [(st.t, "t", "df"), (st.gamma, "gamma", "a"),
+                              (st.beta, "beta", "a, b"), (st.chi2, "chi2", "df")]:
+    _pdf = f"scipy.stats.{_name}.pdf(x, {_shapes}, loc, scale)"
+    refuse(defpartials(_dist.cdf, f"x, {_shapes}, loc=0.0, scale=1.0",
+                       name=f"scipy.stats.{_name}.cdf", kind=ANY,
+                       partials={"x": f"({_pdf})", "loc": f"(-({_pdf}))",
+                                 "scale": f"(-({_pdf}) * {Z})"}),
+           *_shapes.split(", "))
+
 # ------------------------------------------------------------ poisson, in mu
 refuse(defpartials(st.poisson.logpmf, "k, mu, loc=0", name="scipy.stats.poisson.logpmf", kind=ANY,
                    partials={"mu": "(k / mu - 1.0)"}), "k", "loc")
@@ -105,3 +120,10 @@ defrule(st.dirichlet.logpdf, "x, alpha", name="scipy.stats.dirichlet.logpdf", ki
         vjp={"x": "lead_axis(alpha - 1.0, x) * out_bar / x",
              "alpha": f"np.sum(out_bar) * ({SP}.digamma(np.sum(alpha)) - {SP}.digamma(alpha))"
                       " + np.dot(np.log(x), out_bar)"})
+defrule(st.dirichlet.pdf, "x, alpha", name="scipy.stats.dirichlet.pdf", kind=ANY,
+        jvp={"x": "out * np.sum(lead_axis(alpha - 1.0, x) * x_dot / x, axis=0)",
+             "alpha": f"out * (np.sum(alpha_dot * ({SP}.digamma(np.sum(alpha)) - "
+                      f"{SP}.digamma(alpha))) + np.dot(alpha_dot, np.log(x)))"},
+        vjp={"x": "lead_axis(alpha - 1.0, x) * (out_bar * out) / x",
+             "alpha": f"np.sum(out_bar * out) * ({SP}.digamma(np.sum(alpha)) - "
+                      f"{SP}.digamma(alpha)) + np.dot(np.log(x), out_bar * out)"})
