@@ -779,6 +779,49 @@ def _matmul_t(a):
     return a if np.ndim(a) < 2 else np.swapaxes(a, -1, -2)
 
 
+def _matmul_sum(a, b, like):
+    """`unbroadcast(a @ b, like)` for a and b of 2 or more dimensions, without the product
+    over the batch axes `like` lacks (x @ y of x (32, 1, 32, 48) and y (48, 48, 32): x's
+    adjoint g @ y.T would be 48 times x's size before its sum): one tensordot contracting
+    those axes too, where no batch axis `like` keeps is both a's and b's (else the product
+    is made and summed)."""
+    shape = np.shape(like)
+    nb = max(a.ndim, b.ndim) - 2
+    if len(shape) < 2 or nb == 0:
+        return unbroadcast(a @ b, like)
+    a = np.reshape(a, (1,) * (nb + 2 - a.ndim) + a.shape)
+    b = np.reshape(b, (1,) * (nb + 2 - b.ndim) + b.shape)
+    lb = (1,) * (nb + 2 - len(shape)) + tuple(shape[:-2])
+    keep = [n != 1 and max(p, q) != 1 for n, p, q in zip(lb, a.shape, b.shape)]
+    if all(k or max(p, q) == 1 for k, p, q in zip(keep, a.shape, b.shape)) or \
+            any(k and p != 1 and q != 1 for k, p, q in zip(keep, a.shape, b.shape)):
+        return unbroadcast(a @ b, like)
+    # axes summed away that only one operand has: sum them first (that operand shrinks)
+    only_a = tuple(d for d in range(nb) if not keep[d] and a.shape[d] != 1 and b.shape[d] == 1)
+    only_b = tuple(d for d in range(nb) if not keep[d] and b.shape[d] != 1 and a.shape[d] == 1)
+    if only_a:
+        a = np.sum(a, axis=only_a, keepdims=True)
+    if only_b:
+        b = np.sum(b, axis=only_b, keepdims=True)
+    both = [d for d in range(nb) if not keep[d] and a.shape[d] != 1]
+    free_a = [d for d in range(nb) if keep[d] and a.shape[d] != 1]
+    free_b = [d for d in range(nb) if keep[d] and b.shape[d] != 1]
+    ones_a = [d for d in range(nb) if a.shape[d] == 1]
+    ones_b = [d for d in range(nb) if b.shape[d] == 1]
+    a2 = np.squeeze(a, tuple(ones_a)) if ones_a else a
+    b2 = np.squeeze(b, tuple(ones_b)) if ones_b else b
+    pos_a = {d: k for k, d in enumerate(d for d in range(nb) if d not in ones_a)}
+    pos_b = {d: k for k, d in enumerate(d for d in range(nb) if d not in ones_b)}
+    na, nbb = a2.ndim, b2.ndim
+    out = np.tensordot(a2, b2, axes=([pos_a[d] for d in both] + [na - 1],
+                                     [pos_b[d] for d in both] + [nbb - 2]))
+    # out's axes: free_a, i, free_b, k; wanted: the kept batch axes in order, i, k
+    names = free_a + ["i"] + free_b + ["k"]
+    want = sorted(free_a + free_b) + ["i", "k"]
+    out = np.transpose(out, [names.index(w) for w in want])
+    return np.reshape(out, shape)
+
+
 def matmul_vjp_x(g, x, y):
     """Adjoint of `x @ y` (and of `np.dot` for up to 2-d operands) with respect to `x`."""
     if type(g) is float and g == 0.0:          # the zero adjoint of any shape
@@ -794,6 +837,8 @@ def matmul_vjp_x(g, x, y):
         return g * y if np.ndim(x) == 1 else unbroadcast(np.expand_dims(g, -1) * y, x)
     if np.ndim(x) == 1:
         return unbroadcast(np.squeeze(y @ np.expand_dims(g, -1), -1), x)
+    if type(g) is np.ndarray and type(y) is np.ndarray and type(x) is np.ndarray:
+        return _matmul_sum(g, _matmul_t(y), x)
     return unbroadcast(g @ _matmul_t(y), x)
 
 
@@ -816,6 +861,8 @@ def matmul_vjp_y(g, x, y):
         if np.shape(g) == np.shape(x)[:-1]:     # contract g with x: no temporary of x's size
             return np.reshape(g, (-1,)) @ np.reshape(x, (-1, np.shape(x)[-1]))
         return unbroadcast(np.expand_dims(g, -1) * x, y)
+    if type(g) is np.ndarray and type(y) is np.ndarray and type(x) is np.ndarray:
+        return _matmul_sum(_matmul_t(x), g, y)
     return unbroadcast(_matmul_t(x) @ g, y)
 
 

@@ -88,3 +88,36 @@ def test_partition_derivative_beyond_argpartitions_arrangement():
         e = np.zeros(3000)
         e[i] = 1e-7
         np.testing.assert_allclose(got[i], np.sum(f(x + e) - f(x - e)) / 2e-7, rtol=1e-6)
+
+
+def _peak(fn):
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        out = fn()
+        return tracemalloc.get_traced_memory()[1] - base - out.nbytes
+    finally:
+        tracemalloc.stop()
+
+
+def test_matmul_adjoint_sums_broadcast_axes_inside_the_product():
+    """x @ y with x (8, 1, 8, 12) and y (12, 12, 8): x's adjoint g @ y.T was 12 times x's
+    size before unbroadcast summed it (the benchmark's op_matmul row, 1.23 over its inputs
+    and output); it is now one tensordot contracting the broadcast axis too. Both adjoints
+    against autograd's, and the temporary within x's size."""
+    from srcad import runtime
+    rng = np.random.default_rng(7)
+    for xs, ys in (((8, 1, 8, 12), (12, 12, 8)), ((2, 1, 3, 4), (1, 5, 4, 2)),
+                   ((3, 1, 2, 3, 4), (1, 2, 1, 4, 5)), ((3, 4), (2, 4, 5))):
+        x, y = rng.normal(size=xs), rng.normal(size=ys)
+        g = rng.normal(size=(x @ y).shape)
+        gx = np.sum(np.expand_dims(g, -2) * np.expand_dims(y, -3), axis=-1)   # oracle
+        gy = np.sum(np.expand_dims(x, -1) * np.expand_dims(g, -2), axis=-3)
+        np.testing.assert_allclose(runtime.matmul_vjp_x(g, x, y), runtime.unbroadcast(gx, x),
+                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(runtime.matmul_vjp_y(g, x, y), runtime.unbroadcast(gy, y),
+                                   rtol=1e-12, atol=1e-12)
+    x, y = rng.normal(size=(8, 1, 8, 12)), rng.normal(size=(12, 12, 8))
+    g = np.ones((8, 12, 8, 8))
+    assert _peak(lambda: runtime.matmul_vjp_x(g, x, y)) <= g.nbytes + x.nbytes + 8192
