@@ -1406,13 +1406,22 @@ def norm_weight(x, n, ord=None, axis=None, keepdims=False):
     p = _norm_power(ord)
     if p == 2:
         return x / scale
-    if p is not None:
-        return np.sign(x) * (np.abs(x) / scale) ** (p - 1)
+    if p == 1:                                   # sign(x), in x's float dtype
+        return np.sign(x).astype(_weight_dtype(x, scale), copy=False)
+    if p is not None:                            # in place: two arrays of x's size at most
+        w = np.abs(x) / scale
+        w **= p - 1
+        w *= np.sign(x)
+        return w
     if ord == 0:                                 # the count of nonzeros: piecewise constant
         return np.zeros(np.shape(x), dtype=_weight_dtype(x))
-    hit = np.abs(x) == scale                     # +-inf: the largest (smallest) |x| takes it
+    w = np.abs(x).astype(_weight_dtype(x), copy=False)
+    hit = w == scale                             # +-inf: the largest (smallest) |x| takes it
     count = _norm_scale(x, np.sum(hit, axis=axis, keepdims=keepdims), axis, keepdims)
-    return (np.sign(x) * hit / count).astype(_weight_dtype(x))
+    np.sign(x, out=w)                            # in place: one array of x's size
+    w *= hit
+    w /= count
+    return w
 
 
 def _spectral_norm_weight(x, ord, axis):

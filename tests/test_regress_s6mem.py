@@ -121,3 +121,18 @@ def test_matmul_adjoint_sums_broadcast_axes_inside_the_product():
     x, y = rng.normal(size=(8, 1, 8, 12)), rng.normal(size=(12, 12, 8))
     g = np.ones((8, 12, 8, 8))
     assert _peak(lambda: runtime.matmul_vjp_x(g, x, y)) <= g.nbytes + x.nbytes + 8192
+
+
+def test_norm_weights_in_place():
+    """np.linalg.norm's weights for ord=1, 3 and +-inf made 3-5 arrays of x's size
+    (sign(x) * (|x| / n) ** 0 for ord=1; the benchmark's np_norm_ord and np_norm_fro rows,
+    1.50 over their inputs and output); now sign(x) alone, or computed in place. Values
+    against the closed forms."""
+    from srcad import runtime
+    x = np.random.default_rng(8).uniform(-1, 1, 20000)
+    for ord, want in ((1, np.sign(x)), (3, np.sign(x) * (np.abs(x) / np.linalg.norm(x, 3)) ** 2),
+                      (np.inf, np.sign(x) * (np.abs(x) == np.max(np.abs(x)))),
+                      (-np.inf, np.sign(x) * (np.abs(x) == np.min(np.abs(x))))):
+        n = np.linalg.norm(x, ord)
+        np.testing.assert_allclose(runtime.norm_weight(x, n, ord), want, rtol=1e-12)
+        assert _peak(lambda: runtime.norm_weight(x, n, ord)) <= x.nbytes + 8192, ord
