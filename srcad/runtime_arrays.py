@@ -540,9 +540,21 @@ def uncolumn_stack(g, xs):
 
 
 def unappend(g, arr, values, axis=None):
-    """Adjoints of `np.append(arr, values, axis)` for (arr, values)."""
-    ids = np.append(_flat_ids(arr), -1 - _flat_ids(values), axis)
-    return _split_back(g, ids, arr, values)
+    """Adjoints of `np.append(arr, values, axis)` for (arr, values): g cut in two along
+    axis (flat for axis None; views of g, as np.append concatenates without broadcasting),
+    not the entries' ids of g's size that np.insert's adjoint matches."""
+    n = np.shape(arr)[axis] if axis is not None and np.ndim(arr) else np.size(arr)
+    if _zero(g):
+        return zeros_like(arr), zeros_like(values)
+    shape = np.shape(np.append(np.empty(np.shape(arr), dtype=bool),
+                               np.empty(np.shape(values), dtype=bool), axis))
+    g = np.broadcast_to(g, shape)
+    if axis is None:
+        g = np.ravel(g)
+        return np.reshape(g[:n], np.shape(arr)), np.reshape(g[n:], np.shape(values))
+    ax = axis % g.ndim
+    head = (slice(None),) * ax
+    return g[head + (slice(None, n),)], g[head + (slice(n, None),)]
 
 
 def uninsert(g, arr, obj, values, axis=None):
