@@ -429,8 +429,15 @@ def unpartition(g, a, kth, axis=-1):
 
 # ------------------------------------------------------------ moving entries
 def untake(g, a, indices, axis=None):
-    """Adjoint of `np.take(a, indices, axis)`: g added back at the taken entries."""
-    return _gather_back(g, np.take(_flat_ids(a), indices, axis), a)
+    """Adjoint of `np.take(a, indices, axis)`: g added back at the taken entries (an index
+    of a, not the taken entries of an id map of a's size)."""
+    a = np.asarray(a)
+    if _zero(g):
+        return zeros_like(a)
+    if axis is None:
+        return np.reshape(unindex(g, np.ravel(a), np.asarray(indices)), a.shape)
+    ax = axis % a.ndim
+    return unindex(g, a, (slice(None),) * ax + (np.asarray(indices),))
 
 
 def untake_along(g, arr, indices, axis=-1):

@@ -151,3 +151,21 @@ def test_append_adjoint_is_a_cut():
     a, b = ra.unappend(g[:, :3].ravel(), x[:, :2], y[:, :1], None)
     assert np.array_equal(a, g[:, :3].ravel()[:400].reshape(200, 2)) and b.shape == (200, 1)
     assert _peak(lambda: np.add(*ra.unappend(g, x, y, 1)[:1], 0.0)) <= x.nbytes + 8192
+
+
+def test_take_adjoint_without_an_id_map():
+    """np.take's adjoint took the entries of an id map of a's size (an int array as large as
+    a, besides the zeros it returns: np_take 1.00 over its inputs and output); it indexes
+    the zeros directly. Values against np.add.at."""
+    from srcad import runtime_arrays as ra
+    rng = np.random.default_rng(10)
+    a = rng.normal(size=(300, 400))
+    for idx, axis in (([1, 0, 1], -1), ([3, 3, 5], 0), (np.array([[2, 7], [7, 7]]), None), (5, None)):
+        g = rng.normal(size=np.shape(np.take(a, idx, axis)))
+        want = np.zeros_like(a)
+        if axis is None:
+            np.add.at(want.reshape(-1), idx, g)
+        else:
+            np.add.at(want, (slice(None),) * (axis % 2) + (np.asarray(idx),), g)
+        np.testing.assert_array_equal(ra.untake(g, a, idx, axis), want)
+        assert _peak(lambda: ra.untake(g, a, idx, axis)) <= 8192
