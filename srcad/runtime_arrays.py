@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .runtime import Items, _weight_dtype, unbroadcast, unindex, zeros_like
+from .runtime import Items, _weight_dtype, max_weight, unbroadcast, unindex, unreduce, \
+    zeros_like
 
 __all__ = ["undiff", "gradient_jvp", "ungradient", "kron_vjp_a", "kron_vjp_b", "cross_vjp",
            "conv_vjp_a", "conv_vjp_v", "interp_slope", "interp_vjp_fp", "interp_slope_vjp", "interp_zero",
            "unpolyder", "polyval_vjp_p", "average_weight", "average_jvp_w", "average_vjp_w",
-           "quantile_jvp", "quantile_vjp", "sort_take", "unsort", "partition_take",
+           "quantile_jvp", "quantile_vjp", "ptp_weight", "ptp_vjp", "ptp_jvp", "sort_take", "unsort", "partition_take",
            "unpartition", "untake", "untake_along", "pad_linear", "unpad", "unblock",
            "meshgrid_jvp", "unmeshgrid", "uncolumn_stack", "unappend", "uninsert", "undelete",
            "unarray_split", "rot90_axes", "select_none", "unselect", "rollaxis_axes", "angle_jvp",
@@ -425,6 +426,49 @@ def unpartition(g, a, kth, axis=-1):
     res = np.empty(np.shape(order), dtype=_weight_dtype(g, a))
     np.put_along_axis(res, order, np.broadcast_to(g, np.shape(order)), ax)
     return np.reshape(res, np.shape(a))
+
+
+def ptp_weight(x, axis=None, keepdims=False):
+    """d np.ptp(x, axis, keepdims) / dx: max's weights less min's (ties split), made in
+    place (one array of x's size, not three)."""
+    if type(x) is np.ndarray and x.dtype.kind == "f" and x.ndim:
+        hi = np.max(x, axis=axis, keepdims=True)
+        lo = np.min(x, axis=axis, keepdims=True)
+        hit_hi, hit_lo = x == hi, x == lo
+        if np.count_nonzero(hit_hi) == hi.size == np.count_nonzero(hit_lo) and \
+                not np.isnan(hi).any():          # no ties: the hits themselves
+            w = hit_hi.astype(x.dtype)
+            np.subtract(w, hit_lo, out=w)
+            return w
+        del hit_hi, hit_lo
+    w = max_weight(x, np.max(x, axis=axis, keepdims=keepdims), axis, keepdims)
+    lo = max_weight(x, np.min(x, axis=axis, keepdims=keepdims), axis, keepdims)
+    if type(w) is np.ndarray and w.flags.writeable and np.shape(lo) == w.shape and \
+            np.result_type(w, lo) == w.dtype:
+        w -= lo
+        return w
+    return w - lo
+
+
+def ptp_vjp(g, x, axis=None, keepdims=False):
+    """Adjoint of `np.ptp(x, axis, keepdims)`: g spread back, times ptp_weight (in place)."""
+    w = ptp_weight(x, axis, keepdims)
+    g = unreduce(g, x, axis, keepdims)
+    if type(w) is np.ndarray and np.result_type(w, g) == w.dtype and \
+            np.broadcast_shapes(np.shape(g), w.shape) == w.shape:
+        w *= g
+        return w
+    return w * g
+
+
+def ptp_jvp(t, x, axis=None, keepdims=False):
+    """Tangent of `np.ptp(x, axis, keepdims)` along t (ptp_weight times t, in place)."""
+    w = ptp_weight(x, axis, keepdims)
+    if type(w) is np.ndarray and np.result_type(w, t) == w.dtype and \
+            np.broadcast_shapes(np.shape(t), w.shape) == w.shape:
+        w *= t
+        return np.sum(w, axis=axis, keepdims=keepdims)
+    return np.sum(w * t, axis=axis, keepdims=keepdims)
 
 
 # ------------------------------------------------------------ moving entries

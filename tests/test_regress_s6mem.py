@@ -169,3 +169,27 @@ def test_take_adjoint_without_an_id_map():
             np.add.at(want, (slice(None),) * (axis % 2) + (np.asarray(idx),), g)
         np.testing.assert_array_equal(ra.untake(g, a, idx, axis), want)
         assert _peak(lambda: ra.untake(g, a, idx, axis)) <= 8192
+
+
+def test_ptp_weights_in_place():
+    """np.ptp's derivative made max's weights and min's and their difference (three arrays
+    of x's size, the benchmark's np_ptp 1.06); ptp_weight makes one. Values (with and
+    without ties) against max's weights less min's, and its adjoint against central
+    differences."""
+    from srcad import runtime, runtime_arrays as ra
+    rng = np.random.default_rng(11)
+    for x in (rng.uniform(-1, 1, (300, 200)), np.round(rng.uniform(-1, 1, (300, 200)), 1)):
+        for axis, keepdims in ((None, False), (0, False), (-1, True)):
+            want = runtime.max_weight(x, np.max(x, axis=axis, keepdims=keepdims), axis, keepdims) \
+                - runtime.max_weight(x, np.min(x, axis=axis, keepdims=keepdims), axis, keepdims)
+            np.testing.assert_allclose(ra.ptp_weight(x, axis, keepdims), want, rtol=1e-15)
+    x = rng.uniform(-1, 1, (300, 200))
+    assert _peak(lambda: ra.ptp_weight(x, 0)) <= x.nbytes * 1.3
+    w = rng.normal(size=200)
+    got = srcad.grad(lambda x: np.sum(np.ptp(x, axis=0) * w))(x)
+    for i in rng.choice(x.size, size=4, replace=False):
+        e = np.zeros(x.size)
+        e[i] = 1e-6
+        e = e.reshape(x.shape)
+        fd = np.sum((np.ptp(x + e, axis=0) - np.ptp(x - e, axis=0)) * w) / 2e-6
+        np.testing.assert_allclose(got.flat[i], fd, atol=1e-8)
