@@ -300,21 +300,38 @@ def average_vjp_w(g, a, weights, out, axis=None, keepdims=False):
 
 
 def _quantile_plan(a, q, axis):
-    """np.quantile's (method 'linear') reduced axes moved last and merged: the sorted order
-    of that axis, and for each q its two neighbouring order statistics and the weight of
-    the upper one."""
+    """np.quantile's (method 'linear') reduced axes moved last and merged: for each q the
+    positions (along that merged axis) of its two neighbouring order statistics, and the
+    weight of the upper one. The positions come from one np.argpartition (linear time, no
+    sorted order of a's size kept) unless an order statistic is tied, where a stable
+    sort's first entry takes it (the convention)."""
     a = np.asarray(a)
     axes = reduce_axis(a, axis)
     rest = [d for d in range(a.ndim) if d not in axes]
     moved = np.transpose(a, rest + list(axes))
     moved = np.reshape(moved, moved.shape[:len(rest)] + (-1,))
-    order = np.argsort(moved, axis=-1, kind="stable")
     n = moved.shape[-1]
-    v = np.asarray(q, dtype=np.float64) * (n - 1)
+    v = np.ravel(np.asarray(q, dtype=np.float64)) * (n - 1)
     lo = np.clip(np.floor(v).astype(np.intp), 0, n - 1)
     hi = np.minimum(lo + 1, n - 1)
     frac = (v - lo).astype(_weight_dtype(a))
-    return axes, rest, moved.shape, order, lo, hi, frac
+    kth = np.unique(np.concatenate([lo, hi]))
+    order = np.argpartition(moved, kth, axis=-1) if n else np.zeros(moved.shape, np.intp)
+    pos_lo, pos_hi = order[..., lo], order[..., hi]
+    del order
+    tied = False
+    for pos in (pos_lo, pos_hi):
+        for k in range(pos.shape[-1]):
+            val = np.take_along_axis(moved, pos[..., k:k + 1], -1)
+            if np.any(np.count_nonzero(moved == val, axis=-1) > 1) or np.isnan(val).any():
+                tied = True
+                break
+        if tied:
+            break
+    if tied:
+        order = np.argsort(moved, axis=-1, kind="stable")
+        pos_lo, pos_hi = order[..., lo], order[..., hi]
+    return axes, rest, moved.shape, pos_lo, pos_hi, frac
 
 
 def _quantile_method(method):
@@ -327,11 +344,12 @@ def quantile_jvp(t, a, q, axis=None, keepdims=False, method="linear"):
     """Tangent of `np.quantile(a, q, axis, method='linear', keepdims=keepdims)`: the
     tangents of the two order statistics each q lies between, weighted as they are."""
     _quantile_method(method)
-    axes, rest, shape, order, lo, hi, frac = _quantile_plan(a, q, axis)
+    axes, rest, shape, pos_lo, pos_hi, frac = _quantile_plan(a, q, axis)
     a = np.asarray(a)
     moved = np.reshape(np.transpose(np.broadcast_to(t, a.shape), rest + list(axes)), shape)
-    ts = np.take_along_axis(moved, order, -1)
-    res = ts[..., lo] * (1.0 - frac) + ts[..., hi] * frac      # rest + q's shape
+    res = np.take_along_axis(moved, pos_lo, -1) * (1.0 - frac) + \
+        np.take_along_axis(moved, pos_hi, -1) * frac          # rest + q's entries
+    res = np.reshape(res, res.shape[:-1] + np.shape(q))
     nq, nr = np.ndim(q), len(rest)
     res = np.moveaxis(res, list(range(nr, nr + nq)), list(range(nq)))
     if keepdims:
@@ -344,7 +362,7 @@ def quantile_vjp(g, a, q, axis=None, keepdims=False, method="linear"):
     split between its two order statistics, sent back to where they sit in `a` (ties: the
     entry a stable sort puts first)."""
     _quantile_method(method)
-    axes, rest, shape, order, lo, hi, frac = _quantile_plan(a, q, axis)
+    axes, rest, shape, pos_lo, pos_hi, frac = _quantile_plan(a, q, axis)
     a = np.asarray(a)
     nq, nr = np.ndim(q), len(rest)
     out_shape = np.shape(q) + tuple(a.shape[d] for d in rest)
@@ -354,13 +372,11 @@ def quantile_vjp(g, a, q, axis=None, keepdims=False, method="linear"):
     g = np.broadcast_to(g, out_shape)
     g = np.reshape(np.moveaxis(g, list(range(nq)), list(range(nr, nr + nq))),
                    shape[:-1] + (-1,))
-    lo, hi, frac = np.ravel(lo), np.ravel(hi), np.ravel(frac)
-    srt = np.zeros(shape, dtype=_weight_dtype(g, a))
-    for k in range(lo.shape[0]):
-        srt[..., lo[k]] += g[..., k] * (1.0 - frac[k])
-        srt[..., hi[k]] += g[..., k] * frac[k]
-    res = np.empty(shape, dtype=srt.dtype)
-    np.put_along_axis(res, order, srt, -1)
+    res = np.zeros(shape, dtype=_weight_dtype(g, a))
+    for k in range(frac.shape[0]):
+        for pos, w in ((pos_lo[..., k:k + 1], 1.0 - frac[k]), (pos_hi[..., k:k + 1], frac[k])):
+            np.put_along_axis(res, pos, np.take_along_axis(res, pos, -1) + g[..., k:k + 1] * w,
+                              -1)
     perm = rest + list(axes)
     res = np.reshape(res, tuple(a.shape[d] for d in perm))
     return np.transpose(res, np.argsort(perm))
