@@ -164,26 +164,49 @@ def conv_vjp_v(g, a, v, mode="full"):
 
 
 # ------------------------------------------------------------ interpolation, polynomials
-def _interp_plan(x, xp):
+def _interp_plan(x, xp, fraction=True):
     """The segment of `xp` each `x` lies in (the right one at a knot, the last one at the
-    end), the fraction of the way along it, and whether x lies inside [xp[0], xp[-1]]."""
+    end), the fraction of the way along it (when `fraction`), and whether x lies inside
+    [xp[0], xp[-1]]. In place where it can: a few arrays of x's size, not ten."""
     x = np.asarray(x)
+    if not x.ndim:                               # one point: 0-d arrays (in place works)
+        i, j, t, inside = _interp_plan(np.reshape(x, (1,)), xp, fraction)
+        return i[0], None if j is None else j[0], None if t is None else t.reshape(()), \
+            inside.reshape(())
     n = np.shape(xp)[0]
-    i = np.clip(np.searchsorted(xp, x, "right") - 1, 0, max(n - 2, 0))
-    j = np.minimum(i + 1, n - 1)
-    width = xp[j] - xp[i]
-    t = np.where(width == 0, 0.0, (x - xp[i]) / np.where(width == 0, 1.0, width))
+    i = np.searchsorted(xp, x, "right")
+    i -= 1
+    np.clip(i, 0, max(n - 2, 0), out=i)
+    j = None if n >= 2 else i                    # j is i + 1 then (made where it is read)
     inside = (x >= xp[0]) & (x <= xp[-1])
+    if not fraction:
+        return i, j, None, inside
+    t = np.asarray(np.take(xp, i), dtype=np.result_type(x, xp, 1.0))
+    np.subtract(x, t, out=t)                     # x - xp[i], one array
+    if n >= 2:
+        width = np.diff(xp)
+        flat = width == 0
+        width[flat] = 1.0
+        t /= width[i]
+        if flat.any():
+            t[flat[i]] = 0.0
+    else:
+        t[...] = 0.0
     return i, j, t, inside
 
 
 def interp_slope(x, xp, fp):
     """d np.interp(x, xp, fp)/dx: the slope of the segment x lies in (the right one at a
     knot, the last one at xp[-1]), 0 outside [xp[0], xp[-1]]."""
-    i, j, _, inside = _interp_plan(x, xp)
-    width = xp[j] - xp[i]
-    slope = (fp[j] - fp[i]) / np.where(width == 0, 1.0, width)
-    return np.where(inside, slope, 0.0).astype(_weight_dtype(x, fp))
+    if np.shape(xp)[0] >= 2:                     # each segment's slope, then x's segment's
+        i, _, _, inside = _interp_plan(x, xp, fraction=False)
+        width = np.diff(xp)
+        width[width == 0] = 1.0
+        slope = (np.diff(fp) / width).astype(_weight_dtype(x, fp), copy=False)[i]
+        slope *= inside
+        return slope
+    i, _, _, inside = _interp_plan(x, xp, fraction=False)    # one knot: no slope
+    return np.zeros(np.shape(i), dtype=_weight_dtype(x, fp)) * inside
 
 
 def interp_zero(v):
@@ -198,10 +221,20 @@ def interp_vjp_fp(g, x, xp, fp, left=None, right=None):
     and no left/right value replaces them."""
     i, j, t, inside = _interp_plan(x, xp)
     g = np.broadcast_to(g, np.shape(t))
-    lo = np.where(inside, 1.0 - t, 0.0) * g
-    hi = np.where(inside, t, 0.0) * g
     n = np.shape(fp)[0]
-    res = np.bincount(np.ravel(i), np.ravel(lo), n) + np.bincount(np.ravel(j), np.ravel(hi), n)
+    t = np.asarray(t, dtype=np.result_type(t, g))
+    t *= inside                                  # in place: t becomes hi's weights
+    t *= g
+    if n >= 2:                                   # j is i + 1: its count, shifted by one
+        res = np.zeros(n, dtype=np.result_type(t, np.float64))
+        res[1:] = np.bincount(np.ravel(i), np.ravel(t), n - 1)
+    else:
+        res = np.bincount(np.ravel(j), np.ravel(t), n)
+    np.negative(t, out=t)                        # lo's: (1 - t) g inside = g inside - hi's
+    t += g
+    t *= inside
+    res += np.bincount(np.ravel(i), np.ravel(t), n)
+    del t
     if left is None:
         res[0] += np.sum(g[np.asarray(x) < xp[0]])
     if right is None:
@@ -212,13 +245,18 @@ def interp_vjp_fp(g, x, xp, fp, left=None, right=None):
 def interp_slope_vjp(g, x, xp, fp):
     """Adjoint of `interp_slope(x, xp, fp)` with respect to `fp` (linear in fp): g / width
     to the segment's right end, minus that to its left end."""
-    i, j, _, inside = _interp_plan(x, xp)
-    width = xp[j] - xp[i]
-    w = np.ravel(np.where(inside, np.broadcast_to(g, np.shape(inside)), 0.0) /
-                 np.where(width == 0, 1.0, width))
+    i, j, _, inside = _interp_plan(x, xp, fraction=False)
     n = np.shape(fp)[0]
-    return (np.bincount(np.ravel(j), w, n) - np.bincount(np.ravel(i), w, n)).astype(
-        _weight_dtype(g, fp))
+    if j is not None:                            # one knot: no slope
+        return np.zeros(n, dtype=_weight_dtype(g, fp))
+    width = np.diff(xp)
+    width[width == 0] = 1.0
+    w = np.ravel(np.where(inside, np.broadcast_to(g, np.shape(inside)), 0.0) / width[i])
+    per = np.bincount(np.ravel(i), w, n - 1)     # at segment i's left end (-) and right (+)
+    res = np.zeros(n, dtype=np.result_type(per, np.float64))
+    res[1:] += per
+    res[:-1] -= per
+    return res.astype(_weight_dtype(g, fp))
 
 
 def unpolyder(g, p, m=1):

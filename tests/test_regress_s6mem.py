@@ -226,3 +226,35 @@ def test_quantile_positions_by_argpartition():
             t = rng.normal(size=a.shape)
             np.testing.assert_allclose(np.sum(ra.quantile_jvp(t, a, q, axis) * g),
                                        np.sum(t * ra.quantile_vjp(g, a, q, axis)), rtol=1e-12)
+
+
+def test_interp_helpers_in_place():
+    """np.interp's helpers made some ten arrays of x's size (segment ends i and j, widths,
+    gathers, masks: np_interp 1.62 over its inputs and output); they now take each
+    segment's width and slope once (np.diff) and work in place, with j = i + 1 never made.
+    Values against np.interp itself, which is linear in fp (its columns are the fp
+    adjoint's rows), inside, outside, at knots, for a repeated knot and one point."""
+    from srcad import runtime_arrays as ra
+    rng = np.random.default_rng(13)
+    xp = np.array([0.0, 0.5, 0.5, 1.0, 2.0])
+    fp = rng.normal(size=5)
+    for x in (np.array([-0.3, 0.0, 0.2, 0.5, 0.7, 1.0, 1.5, 2.0, 2.4]), np.array(0.7)):
+        g = rng.normal(size=np.shape(x))
+        cols = np.stack([np.interp(x, xp, e, -1.0, 2.0) - np.interp(x, xp, 0 * e, -1.0, 2.0)
+                         for e in np.eye(5)], axis=-1)
+        np.testing.assert_allclose(ra.interp_vjp_fp(g, x, xp, fp, -1.0, 2.0),
+                                   np.tensordot(g, cols, np.ndim(x)), atol=1e-14)
+        ends = np.stack([np.interp(x, xp, e) for e in np.eye(5)], axis=-1)
+        np.testing.assert_allclose(ra.interp_vjp_fp(g, x, xp, fp), np.tensordot(g, ends, np.ndim(x)),
+                                   atol=1e-14)
+        h = 1e-7                                 # the slope: a difference inside segments
+        inner = (x > 0) & (x < 2) & (x != 0.5) & (x != 1.0)
+        fd = (np.interp(x + h, xp, fp) - np.interp(x - h, xp, fp)) / (2 * h)
+        np.testing.assert_allclose(np.where(inner, ra.interp_slope(x, xp, fp), 0),
+                                   np.where(inner, fd, 0), atol=1e-6)
+        slopes = np.stack([ra.interp_slope(x, xp, e) for e in np.eye(5)], axis=-1)
+        np.testing.assert_allclose(ra.interp_slope_vjp(g, x, xp, fp),
+                                   np.tensordot(g, slopes, np.ndim(x)), atol=1e-14)
+    x = rng.uniform(-0.5, 2.5, 20000)
+    xp, fp = np.linspace(0, 2, 20000), rng.normal(size=20000)
+    assert _peak(lambda: ra.interp_vjp_fp(np.ones(20000), x, xp, fp)) <= 4.5 * x.nbytes
