@@ -9,7 +9,9 @@ leading axes), as NumPy does; `x.mT` is the matrix transpose of a stack.
 Conventions: np.linalg.norm is differentiated for the vector 2-norm and the matrix
 Frobenius norm (ord None, 2 or 'fro') and vector p-norms (ord p or +-inf, ties of the
 inf-norm split equally); its derivative at x = 0 is nan (0/0). det and slogdet are
-differentiated through the inverse: d det = det tr(x^-1 dx), undefined for singular x.
+differentiated through the inverse: d det = det tr(x^-1 dx); at a singular x both modes
+raise NumPy's LinAlgError (det's derivative there, the cofactor matrix, exists: srcad does
+not compute it; JAX does).
 einsum takes its subscripts as a string (up to eight operands) or as sublists (up to four
 operands and the output's sublist); `optimize=` changes only how it is computed.
 
