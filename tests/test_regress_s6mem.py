@@ -258,3 +258,21 @@ def test_interp_helpers_in_place():
     x = rng.uniform(-0.5, 2.5, 20000)
     xp, fp = np.linspace(0, 2, 20000), rng.normal(size=20000)
     assert _peak(lambda: ra.interp_vjp_fp(np.ones(20000), x, xp, fp)) <= 4.5 * x.nbytes
+
+
+def test_scipy_linalg_at_singular_matrices():
+    """Issue 11 item 4 for scipy.linalg (srcad/rules/scipy_linalg.py's docstring): sqrtm's
+    derivative at a singular matrix is no number (its Sylvester equation is singular: inf,
+    or ~1/eps where LAPACK rounds), in both modes; solve_triangular of a singular matrix
+    raises LinAlgError as its primal does, in both modes."""
+    pytest.importorskip("scipy.linalg")
+    import warnings
+    from fixtures.regress_s6mem import sqrtm_sum, trisolve_sum
+    sing = np.array([[1.0, 0.0], [0.0, 0.0]])
+    for d in (srcad.jacrev, srcad.jacfwd):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = np.asarray(d(sqrtm_sum)(sing))
+        assert not np.all(np.isfinite(got)) or np.max(np.abs(got)) > 1e12
+        with pytest.raises(np.linalg.LinAlgError):
+            d(trisolve_sum)(np.array([[1.0, 0.0], [1.0, 0.0]]), np.ones(2))
