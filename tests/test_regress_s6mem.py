@@ -276,3 +276,33 @@ def test_scipy_linalg_at_singular_matrices():
         assert not np.all(np.isfinite(got)) or np.max(np.abs(got)) > 1e12
         with pytest.raises(np.linalg.LinAlgError):
             d(trisolve_sum)(np.array([[1.0, 0.0], [1.0, 0.0]]), np.ones(2))
+
+
+def test_tensordot_tangent_is_one_contraction():
+    """np.tensordot's tangent was tensordot(tx, y) + tensordot(x, ty): two arrays of the
+    product's size and their sum (np_tensordot_pairs' JVP statement, 2.85x its inputs and
+    output); it is one tensordot of [tx, x] and [y, ty] joined along a contracted axis.
+    Against the two-product sum for several axes forms and 0.0 (inactive) tangents, and the
+    second derivatives (through tensordot_jvp's own rule) against finite differences."""
+    pytest.importorskip("scipy")            # (the fixture module imports scipy.stats)
+    from fixtures.regress_s6mem import tensordot_pair
+    from srcad import runtime
+    rng = np.random.default_rng(14)
+    x, y = rng.normal(size=(3, 4, 5)), rng.normal(size=(3, 5, 2))
+    tx, ty = rng.normal(size=x.shape), rng.normal(size=y.shape)
+    for axes in (([2, 0], [1, 0]), (2, 1), ([0], [0])):
+        want = np.tensordot(tx, y, axes) + np.tensordot(x, ty, axes)
+        np.testing.assert_allclose(runtime.tensordot_jvp(tx, ty, x, y, axes), want, rtol=1e-12)
+        np.testing.assert_allclose(runtime.tensordot_jvp(0.0, ty, x, y, axes),
+                                   np.tensordot(x, ty, axes), rtol=1e-12)
+        assert np.all(runtime.tensordot_jvp(0.0, 0.0, x, y, axes) == 0) and \
+            runtime.tensordot_jvp(0.0, 0.0, x, y, axes).shape == want.shape
+    np.testing.assert_allclose(runtime.tensordot_jvp(tx, 2 * tx, x, x, 0),
+                               np.tensordot(tx, x, 0) + np.tensordot(x, 2 * tx, 0), rtol=1e-12)
+    x, y = rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 4, 3))
+    srcad.testing.check_grads(srcad.grad(tensordot_pair), x, y, rtol=1e-4, atol=1e-5)
+    h = srcad.jacfwd(srcad.grad(tensordot_pair))(x, y)
+    e = np.zeros_like(x)
+    e[1, 2, 3] = 1e-6
+    fd = (srcad.grad(tensordot_pair)(x + e, y) - srcad.grad(tensordot_pair)(x - e, y)) / 2e-6
+    np.testing.assert_allclose(np.asarray(h)[..., 1, 2, 3], fd, rtol=1e-5, atol=1e-6)

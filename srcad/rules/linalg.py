@@ -67,7 +67,7 @@ defrule(np.outer, "x, y", name="np.outer", kind=ANY,          # ravel(x)[:, None
         vjp={"x": "np.reshape(np.broadcast_to(out_bar, np.shape(out)) @ np.ravel(y), np.shape(x))",
              "y": "np.reshape(np.ravel(x) @ np.broadcast_to(out_bar, np.shape(out)), np.shape(y))"})
 defrule(np.tensordot, "x, y, axes=2", name="np.tensordot", kind=ANY,
-        jvp={"x": "np.tensordot(x_dot, y, axes)", "y": "np.tensordot(x, y_dot, axes)"},
+        jvp_shared="tensordot_jvp(x_dot, y_dot, x, y, axes)",
         vjp={"x": "tensordot_vjp_x(out_bar, x, y, axes)",
              "y": "tensordot_vjp_y(out_bar, x, y, axes)"})
 # einsum may return a view of its operand (np.einsum("ii->i", a) is its diagonal)
