@@ -91,6 +91,39 @@ PRIMAL_LIMIT = 0.002                  # seconds of one primal call: no more grow
 DERIVATIVE_LIMIT = 0.05               # seconds of one autograd VJP: no more growth beyond
 
 
+# ------------------------------------------------------------ why a row stays over the bound
+# (measured 2026-12-02, --quick, load 6-7; printed under the table for the rows flagged BIG)
+OVER_BOUND = {
+    "np_eigh_values": "eigh's adjoint v (diag(w_bar) + F * v^T v_bar) v^T needs v (a's size) "
+                      "and one product beside the result",
+    "np_eigvalsh": "eigvalsh keeps no eigenvectors: its adjoint and tangent recompute eigh "
+                   "(v, a's size) and form v diag(g) v^T (the product and its triangle)",
+    "np_svd": "u and vh (for a square a, twice a's size) and the products of the formula",
+    "np_svd_full": "as np_svd, u square",
+    "np_svd_values": "compute_uv=False keeps no vectors: the derivative recomputes the svd "
+                     "(u, vh) and forms u diag(g) vh",
+    "np_pinv": "pinv's derivative recomputes the svd (u, vh) and its products",
+    "np_norm_nuc": "norm ord='nuc' weighs u diag(w) vh: the svd's u and vh (twice a's size)",
+    "np_norm_spectral": "as np_norm_nuc, for ord 2 and -2 (two norms in one statement)",
+    "np_fftn": "complex intermediates: an fft of real x is complex, twice x's bytes",
+    "sl_expm": "SciPy's expm_frechet (Pade with scaling and squaring) keeps its own matrices",
+    "sl_sqrtm": "the Sylvester solve (scipy.linalg.solve_sylvester: Schur forms, copies)",
+    "sl_lu": "lu_solve's adjoint in the factor forms the triangles of lu and a product",
+    "sig_convolve": "scipy.signal.convolve's adjoint for mode 'same' correlates a padded g "
+                    "(FFT or direct: SciPy's temporaries)",
+    "np_tensordot_pairs": "the primal slices its 4-d product (a view keeps it); the tangent's "
+                          "4-d product is as large (one contraction now, 2.85 before)",
+    "np_meshgrid_three": "meshgrid's tangent makes every grid (zeros for the others' inputs)",
+    "np_sum_where": "one statement adds several rules' adjoints (code generator's fusion)",
+    "method_sum_where": "one statement adds several rules' adjoints (code generator's fusion)",
+    "np_norm_ord": "one statement adds two norms' adjoints (code generator's fusion)",
+    "sp_bessel_i": "one statement adds four partials, each recomputing its Bessel functions",
+    "sp_gammainc": "the densities of three incomplete gamma calls in one statement",
+    "helper_prod_vjp": "a helper's own sample (prod's adjoint differentiated again)",
+    "helper_prod_others": "a helper's own sample (products of all others, three axes forms)",
+}
+
+
 # ------------------------------------------------------------ the known case
 def logreg(w, X, y):
     """Logistic regression's negative log-likelihood through np.dot(X, w), 1-d w."""
@@ -587,6 +620,11 @@ def main(argv=None):
                   f"({worst_t['name']})")
         print(f"worst memory ratio: {max(worst_m['tmp'], worst_m['jtmp']):.2f} "
               f"({worst_m['name']})")
+    known = [n for n in big if n in OVER_BOUND]
+    if known:
+        print("\nwhy (benchmarks/adjoint_cost.py OVER_BOUND):")
+        for n in known:
+            print(f"  {n}: {OVER_BOUND[n]}")
     if left_out:
         print("\nnot timed: " + "; ".join(f"{n} ({why})" for n, why in left_out))
     return 1 if slow or big else 0

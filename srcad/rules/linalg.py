@@ -47,6 +47,16 @@ unused items have zero adjoints, and the terms they feed are skipped):
   is differentiated as u diag(w) vh: ties of the largest (smallest) split equally, zero
   singular values get weight 0 (as abs'(0) = 0); second derivatives of these raise
   NotImplementedError.
+
+Memory (benchmarks/adjoint_cost.py, each statement's own temporary over its inputs and
+output, 2026-12-02): the decompositions' derivatives need the factors, which are as large
+as a (eigh's v; svd's u and vh, twice a's size for a square a) and form a product or two of
+a's size: eigh 1.28 (tangent), eigvalsh 1.69 / 2.21 (it keeps no eigenvectors: both modes
+recompute eigh), svd 1.19, svd values 1.21 / 1.58 and pinv 1.06 / 1.10 (both recompute
+the svd), norm 'nuc' / 2 / -2 1.39-1.89 (u diag(w) vh). (LAPACK's own workspace is
+allocated outside tracemalloc's view and not counted.) The products' adjoints contract
+broadcast axes inside one tensordot (x @ y: no g @ y.T of the broadcast shape), and
+tensordot's tangent is one contraction of [tx, x] and [y, ty].
 """
 import numpy as np
 

@@ -22,6 +22,10 @@ diagonal. cho_factor/cho_solve take 2-d matrices and pass `lower` along as SciPy
 is not positive definite raises LinAlgError in the primal, as SciPy does; so does
 solve_triangular of a singular triangular matrix (a zero on the diagonal). Second derivatives are not built (the
 helpers are differentiated by reading their source, which uses np.tril).
+Memory (benchmarks/adjoint_cost.py, 2026-12-02): expm's derivative is SciPy's
+expm_frechet, whose own matrices make its statement 3.4x (adjoint) and 3.0x (tangent) its
+inputs and output; sqrtm's Sylvester solve (Schur forms and copies inside
+scipy.linalg.solve_sylvester) 3.0x; lu_solve's adjoint in the factor 1.6x.
 """
 import scipy.linalg as sl
 
