@@ -105,6 +105,11 @@ OVER_BOUND = {
     "np_pinv": "pinv's derivative recomputes the svd (u, vh) and its products",
     "np_norm_nuc": "norm ord='nuc' weighs u diag(w) vh: the svd's u and vh (twice a's size)",
     "np_norm_spectral": "as np_norm_nuc, for ord 2 and -2 (two norms in one statement)",
+    "np_qr_modes": "qr's adjoint forms q^T q_bar, r r_bar^T and their copy-triangles (q, a's "
+                   "size, and products of r's)",
+    "np_lstsq": "lstsq's derivative recomputes the svd (u, vh) and the residual's products",
+    "si_odeint": "odeint's tangent integrates the augmented system (state and tangents at "
+                 "every time: the output's size times 1 + the directions)",
     "np_fftn": "complex intermediates: an fft of real x is complex, twice x's bytes",
     "sl_expm": "SciPy's expm_frechet (Pade with scaling and squaring) keeps its own matrices",
     "sl_sqrtm": "the Sylvester solve (scipy.linalg.solve_sylvester: Schur forms, copies)",
