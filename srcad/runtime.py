@@ -779,6 +779,49 @@ def _matmul_t(a):
     return a if np.ndim(a) < 2 else np.swapaxes(a, -1, -2)
 
 
+def _matmul_sum(a, b, like):
+    """`unbroadcast(a @ b, like)` for a and b of 2 or more dimensions, without the product
+    over the batch axes `like` lacks (x @ y of x (32, 1, 32, 48) and y (48, 48, 32): x's
+    adjoint g @ y.T would be 48 times x's size before its sum): one tensordot contracting
+    those axes too, where no batch axis `like` keeps is both a's and b's (else the product
+    is made and summed)."""
+    shape = np.shape(like)
+    nb = max(a.ndim, b.ndim) - 2
+    if len(shape) < 2 or nb == 0:
+        return unbroadcast(a @ b, like)
+    a = np.reshape(a, (1,) * (nb + 2 - a.ndim) + a.shape)
+    b = np.reshape(b, (1,) * (nb + 2 - b.ndim) + b.shape)
+    lb = (1,) * (nb + 2 - len(shape)) + tuple(shape[:-2])
+    keep = [n != 1 and max(p, q) != 1 for n, p, q in zip(lb, a.shape, b.shape)]
+    if all(k or max(p, q) == 1 for k, p, q in zip(keep, a.shape, b.shape)) or \
+            any(k and p != 1 and q != 1 for k, p, q in zip(keep, a.shape, b.shape)):
+        return unbroadcast(a @ b, like)
+    # axes summed away that only one operand has: sum them first (that operand shrinks)
+    only_a = tuple(d for d in range(nb) if not keep[d] and a.shape[d] != 1 and b.shape[d] == 1)
+    only_b = tuple(d for d in range(nb) if not keep[d] and b.shape[d] != 1 and a.shape[d] == 1)
+    if only_a:
+        a = np.sum(a, axis=only_a, keepdims=True)
+    if only_b:
+        b = np.sum(b, axis=only_b, keepdims=True)
+    both = [d for d in range(nb) if not keep[d] and a.shape[d] != 1]
+    free_a = [d for d in range(nb) if keep[d] and a.shape[d] != 1]
+    free_b = [d for d in range(nb) if keep[d] and b.shape[d] != 1]
+    ones_a = [d for d in range(nb) if a.shape[d] == 1]
+    ones_b = [d for d in range(nb) if b.shape[d] == 1]
+    a2 = np.squeeze(a, tuple(ones_a)) if ones_a else a
+    b2 = np.squeeze(b, tuple(ones_b)) if ones_b else b
+    pos_a = {d: k for k, d in enumerate(d for d in range(nb) if d not in ones_a)}
+    pos_b = {d: k for k, d in enumerate(d for d in range(nb) if d not in ones_b)}
+    na, nbb = a2.ndim, b2.ndim
+    out = np.tensordot(a2, b2, axes=([pos_a[d] for d in both] + [na - 1],
+                                     [pos_b[d] for d in both] + [nbb - 2]))
+    # out's axes: free_a, i, free_b, k; wanted: the kept batch axes in order, i, k
+    names = free_a + ["i"] + free_b + ["k"]
+    want = sorted(free_a + free_b) + ["i", "k"]
+    out = np.transpose(out, [names.index(w) for w in want])
+    return np.reshape(out, shape)
+
+
 def matmul_vjp_x(g, x, y):
     """Adjoint of `x @ y` (and of `np.dot` for up to 2-d operands) with respect to `x`."""
     if type(g) is float and g == 0.0:          # the zero adjoint of any shape
@@ -794,6 +837,8 @@ def matmul_vjp_x(g, x, y):
         return g * y if np.ndim(x) == 1 else unbroadcast(np.expand_dims(g, -1) * y, x)
     if np.ndim(x) == 1:
         return unbroadcast(np.squeeze(y @ np.expand_dims(g, -1), -1), x)
+    if type(g) is np.ndarray and type(y) is np.ndarray and type(x) is np.ndarray:
+        return _matmul_sum(g, _matmul_t(y), x)
     return unbroadcast(g @ _matmul_t(y), x)
 
 
@@ -816,6 +861,8 @@ def matmul_vjp_y(g, x, y):
         if np.shape(g) == np.shape(x)[:-1]:     # contract g with x: no temporary of x's size
             return np.reshape(g, (-1,)) @ np.reshape(x, (-1, np.shape(x)[-1]))
         return unbroadcast(np.expand_dims(g, -1) * x, y)
+    if type(g) is np.ndarray and type(y) is np.ndarray and type(x) is np.ndarray:
+        return _matmul_sum(_matmul_t(x), g, y)
     return unbroadcast(_matmul_t(x) @ g, y)
 
 
@@ -1166,9 +1213,36 @@ def _tensordot_axes(nx, ny, axes):
     return [a % nx for a in ax], [a % ny for a in ay]
 
 
+def _zero_float(v) -> bool:
+    return type(v) is float and v == 0.0
+
+
+def tensordot_jvp(tx, ty, x, y, axes=2):
+    """Tangent of `np.tensordot(x, y, axes)` along x's tangent `tx` and y's `ty` (either
+    0.0: inactive). With both, one tensordot of [tx, x] and [y, ty] joined along a
+    contracted axis: the sum of both products, with no second array of the product's size
+    (np_tensordot_pairs' tangent made two and their sum: 2.85x its inputs and output)."""
+    zx, zy = _zero_float(tx), _zero_float(ty)
+    if zx and zy:
+        nx, ny = np.ndim(x), np.ndim(y)
+        ax, ay = _tensordot_axes(nx, ny, axes)
+        shape = tuple(n for i, n in enumerate(np.shape(x)) if i not in ax) + \
+            tuple(n for i, n in enumerate(np.shape(y)) if i not in ay)
+        return np.zeros(shape, dtype=np.result_type(x, y, 1.0))
+    if zx:
+        return np.tensordot(x, ty, axes)
+    if zy:
+        return np.tensordot(tx, y, axes)
+    ax, ay = _tensordot_axes(np.ndim(x), np.ndim(y), axes)
+    if not ax or np.shape(tx) != np.shape(x) or np.shape(ty) != np.shape(y):
+        return np.tensordot(tx, y, axes) + np.tensordot(x, ty, axes)
+    return np.tensordot(np.concatenate([tx, x], axis=ax[0]),
+                        np.concatenate([y, ty], axis=ay[0]), axes=(ax, ay))
+
+
 def tensordot_vjp_x(g, x, y, axes=2):
-    """Adjoint of `np.tensordot(x, y, axes)` with respect to `x`."""
-    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+    """Adjoint of `np.tensordot(x, y, axes)` with respect to `x` (y 0.0: zero)."""
+    if type(g) is float and g == 0.0 or _zero_float(y):      # the zero adjoint of any shape
         return zeros_like(x)
     nx, ny = np.ndim(x), np.ndim(y)
     ax, ay = _tensordot_axes(nx, ny, axes)
@@ -1180,8 +1254,8 @@ def tensordot_vjp_x(g, x, y, axes=2):
 
 
 def tensordot_vjp_y(g, x, y, axes=2):
-    """Adjoint of `np.tensordot(x, y, axes)` with respect to `y`."""
-    if type(g) is float and g == 0.0:          # the zero adjoint of any shape
+    """Adjoint of `np.tensordot(x, y, axes)` with respect to `y` (x 0.0: zero)."""
+    if type(g) is float and g == 0.0 or _zero_float(x):      # the zero adjoint of any shape
         return zeros_like(y)
     nx, ny = np.ndim(x), np.ndim(y)
     ax, ay = _tensordot_axes(nx, ny, axes)
@@ -1359,13 +1433,22 @@ def norm_weight(x, n, ord=None, axis=None, keepdims=False):
     p = _norm_power(ord)
     if p == 2:
         return x / scale
-    if p is not None:
-        return np.sign(x) * (np.abs(x) / scale) ** (p - 1)
+    if p == 1:                                   # sign(x), in x's float dtype
+        return np.sign(x).astype(_weight_dtype(x, scale), copy=False)
+    if p is not None:                            # in place: two arrays of x's size at most
+        w = np.abs(x) / scale
+        w **= p - 1
+        w *= np.sign(x)
+        return w
     if ord == 0:                                 # the count of nonzeros: piecewise constant
         return np.zeros(np.shape(x), dtype=_weight_dtype(x))
-    hit = np.abs(x) == scale                     # +-inf: the largest (smallest) |x| takes it
+    w = np.abs(x).astype(_weight_dtype(x), copy=False)
+    hit = w == scale                             # +-inf: the largest (smallest) |x| takes it
     count = _norm_scale(x, np.sum(hit, axis=axis, keepdims=keepdims), axis, keepdims)
-    return (np.sign(x) * hit / count).astype(_weight_dtype(x))
+    np.sign(x, out=w)                            # in place: one array of x's size
+    w *= hit
+    w /= count
+    return w
 
 
 def _spectral_norm_weight(x, ord, axis):
@@ -1579,7 +1662,7 @@ def linspace_weight(like, num=50, endpoint=True, axis=0):
 __all__ += ["pow_log", "inv_count", "recip_or_zero", "fmax_weight", "clip_weight", "prod_others",
             "prod_others_jvp", "prod_vjp", "prod_jvp", "uncumsum",
             "cumprod_jvp", "cumprod_vjp", "cumprod_vjp_jvp", "cumprod_vjp_vjp", "inner_vjp_x",
-            "inner_vjp_y", "tensordot_vjp_x", "tensordot_vjp_y", "einsum_jvp", "einsum_jvp_pair",
+            "inner_vjp_y", "tensordot_vjp_x", "tensordot_vjp_y", "tensordot_jvp", "einsum_jvp", "einsum_jvp_pair",
             "einsum_vjp_pair", "einsum_vjp", "undiagonal", "undiag", "norm_weight",
             "norm_weight_dx", "norm_weight_dn", "solve_jvp_a", "solve_vjp_b", "solve_vjp_a",
             "unconcatenate", "rejoin", "unstack", "unhstack", "unvstack", "unsplit", "untile",

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .runtime import Items, _weight_dtype, unbroadcast, unindex, zeros_like
+from .runtime import Items, _weight_dtype, max_weight, unbroadcast, unindex, unreduce, \
+    zeros_like
 
 __all__ = ["undiff", "gradient_jvp", "ungradient", "kron_vjp_a", "kron_vjp_b", "cross_vjp",
            "conv_vjp_a", "conv_vjp_v", "interp_slope", "interp_vjp_fp", "interp_slope_vjp", "interp_zero",
            "unpolyder", "polyval_vjp_p", "average_weight", "average_jvp_w", "average_vjp_w",
-           "quantile_jvp", "quantile_vjp", "sort_take", "unsort", "partition_take",
+           "quantile_jvp", "quantile_vjp", "ptp_weight", "ptp_vjp", "ptp_jvp", "sort_take", "unsort", "partition_take",
            "unpartition", "untake", "untake_along", "pad_linear", "unpad", "unblock",
            "meshgrid_jvp", "unmeshgrid", "uncolumn_stack", "unappend", "uninsert", "undelete",
            "unarray_split", "rot90_axes", "select_none", "unselect", "rollaxis_axes", "angle_jvp",
@@ -163,26 +164,49 @@ def conv_vjp_v(g, a, v, mode="full"):
 
 
 # ------------------------------------------------------------ interpolation, polynomials
-def _interp_plan(x, xp):
+def _interp_plan(x, xp, fraction=True):
     """The segment of `xp` each `x` lies in (the right one at a knot, the last one at the
-    end), the fraction of the way along it, and whether x lies inside [xp[0], xp[-1]]."""
+    end), the fraction of the way along it (when `fraction`), and whether x lies inside
+    [xp[0], xp[-1]]. In place where it can: a few arrays of x's size, not ten."""
     x = np.asarray(x)
+    if not x.ndim:                               # one point: 0-d arrays (in place works)
+        i, j, t, inside = _interp_plan(np.reshape(x, (1,)), xp, fraction)
+        return i[0], None if j is None else j[0], None if t is None else t.reshape(()), \
+            inside.reshape(())
     n = np.shape(xp)[0]
-    i = np.clip(np.searchsorted(xp, x, "right") - 1, 0, max(n - 2, 0))
-    j = np.minimum(i + 1, n - 1)
-    width = xp[j] - xp[i]
-    t = np.where(width == 0, 0.0, (x - xp[i]) / np.where(width == 0, 1.0, width))
+    i = np.searchsorted(xp, x, "right")
+    i -= 1
+    np.clip(i, 0, max(n - 2, 0), out=i)
+    j = None if n >= 2 else i                    # j is i + 1 then (made where it is read)
     inside = (x >= xp[0]) & (x <= xp[-1])
+    if not fraction:
+        return i, j, None, inside
+    t = np.asarray(np.take(xp, i), dtype=np.result_type(x, xp, 1.0))
+    np.subtract(x, t, out=t)                     # x - xp[i], one array
+    if n >= 2:
+        width = np.diff(xp)
+        flat = width == 0
+        width[flat] = 1.0
+        t /= width[i]
+        if flat.any():
+            t[flat[i]] = 0.0
+    else:
+        t[...] = 0.0
     return i, j, t, inside
 
 
 def interp_slope(x, xp, fp):
     """d np.interp(x, xp, fp)/dx: the slope of the segment x lies in (the right one at a
     knot, the last one at xp[-1]), 0 outside [xp[0], xp[-1]]."""
-    i, j, _, inside = _interp_plan(x, xp)
-    width = xp[j] - xp[i]
-    slope = (fp[j] - fp[i]) / np.where(width == 0, 1.0, width)
-    return np.where(inside, slope, 0.0).astype(_weight_dtype(x, fp))
+    if np.shape(xp)[0] >= 2:                     # each segment's slope, then x's segment's
+        i, _, _, inside = _interp_plan(x, xp, fraction=False)
+        width = np.diff(xp)
+        width[width == 0] = 1.0
+        slope = (np.diff(fp) / width).astype(_weight_dtype(x, fp), copy=False)[i]
+        slope *= inside
+        return slope
+    i, _, _, inside = _interp_plan(x, xp, fraction=False)    # one knot: no slope
+    return np.zeros(np.shape(i), dtype=_weight_dtype(x, fp)) * inside
 
 
 def interp_zero(v):
@@ -197,10 +221,20 @@ def interp_vjp_fp(g, x, xp, fp, left=None, right=None):
     and no left/right value replaces them."""
     i, j, t, inside = _interp_plan(x, xp)
     g = np.broadcast_to(g, np.shape(t))
-    lo = np.where(inside, 1.0 - t, 0.0) * g
-    hi = np.where(inside, t, 0.0) * g
     n = np.shape(fp)[0]
-    res = np.bincount(np.ravel(i), np.ravel(lo), n) + np.bincount(np.ravel(j), np.ravel(hi), n)
+    t = np.asarray(t, dtype=np.result_type(t, g))
+    t *= inside                                  # in place: t becomes hi's weights
+    t *= g
+    if n >= 2:                                   # j is i + 1: its count, shifted by one
+        res = np.zeros(n, dtype=np.result_type(t, np.float64))
+        res[1:] = np.bincount(np.ravel(i), np.ravel(t), n - 1)
+    else:
+        res = np.bincount(np.ravel(j), np.ravel(t), n)
+    np.negative(t, out=t)                        # lo's: (1 - t) g inside = g inside - hi's
+    t += g
+    t *= inside
+    res += np.bincount(np.ravel(i), np.ravel(t), n)
+    del t
     if left is None:
         res[0] += np.sum(g[np.asarray(x) < xp[0]])
     if right is None:
@@ -211,13 +245,18 @@ def interp_vjp_fp(g, x, xp, fp, left=None, right=None):
 def interp_slope_vjp(g, x, xp, fp):
     """Adjoint of `interp_slope(x, xp, fp)` with respect to `fp` (linear in fp): g / width
     to the segment's right end, minus that to its left end."""
-    i, j, _, inside = _interp_plan(x, xp)
-    width = xp[j] - xp[i]
-    w = np.ravel(np.where(inside, np.broadcast_to(g, np.shape(inside)), 0.0) /
-                 np.where(width == 0, 1.0, width))
+    i, j, _, inside = _interp_plan(x, xp, fraction=False)
     n = np.shape(fp)[0]
-    return (np.bincount(np.ravel(j), w, n) - np.bincount(np.ravel(i), w, n)).astype(
-        _weight_dtype(g, fp))
+    if j is not None:                            # one knot: no slope
+        return np.zeros(n, dtype=_weight_dtype(g, fp))
+    width = np.diff(xp)
+    width[width == 0] = 1.0
+    w = np.ravel(np.where(inside, np.broadcast_to(g, np.shape(inside)), 0.0) / width[i])
+    per = np.bincount(np.ravel(i), w, n - 1)     # at segment i's left end (-) and right (+)
+    res = np.zeros(n, dtype=np.result_type(per, np.float64))
+    res[1:] += per
+    res[:-1] -= per
+    return res.astype(_weight_dtype(g, fp))
 
 
 def unpolyder(g, p, m=1):
@@ -299,21 +338,38 @@ def average_vjp_w(g, a, weights, out, axis=None, keepdims=False):
 
 
 def _quantile_plan(a, q, axis):
-    """np.quantile's (method 'linear') reduced axes moved last and merged: the sorted order
-    of that axis, and for each q its two neighbouring order statistics and the weight of
-    the upper one."""
+    """np.quantile's (method 'linear') reduced axes moved last and merged: for each q the
+    positions (along that merged axis) of its two neighbouring order statistics, and the
+    weight of the upper one. The positions come from one np.argpartition (linear time, no
+    sorted order of a's size kept) unless an order statistic is tied, where a stable
+    sort's first entry takes it (the convention)."""
     a = np.asarray(a)
     axes = reduce_axis(a, axis)
     rest = [d for d in range(a.ndim) if d not in axes]
     moved = np.transpose(a, rest + list(axes))
     moved = np.reshape(moved, moved.shape[:len(rest)] + (-1,))
-    order = np.argsort(moved, axis=-1, kind="stable")
     n = moved.shape[-1]
-    v = np.asarray(q, dtype=np.float64) * (n - 1)
+    v = np.ravel(np.asarray(q, dtype=np.float64)) * (n - 1)
     lo = np.clip(np.floor(v).astype(np.intp), 0, n - 1)
     hi = np.minimum(lo + 1, n - 1)
     frac = (v - lo).astype(_weight_dtype(a))
-    return axes, rest, moved.shape, order, lo, hi, frac
+    kth = np.unique(np.concatenate([lo, hi]))
+    order = np.argpartition(moved, kth, axis=-1) if n else np.zeros(moved.shape, np.intp)
+    pos_lo, pos_hi = order[..., lo], order[..., hi]
+    del order
+    tied = False
+    for pos in (pos_lo, pos_hi):
+        for k in range(pos.shape[-1]):
+            val = np.take_along_axis(moved, pos[..., k:k + 1], -1)
+            if np.any(np.count_nonzero(moved == val, axis=-1) > 1) or np.isnan(val).any():
+                tied = True
+                break
+        if tied:
+            break
+    if tied:
+        order = np.argsort(moved, axis=-1, kind="stable")
+        pos_lo, pos_hi = order[..., lo], order[..., hi]
+    return axes, rest, moved.shape, pos_lo, pos_hi, frac
 
 
 def _quantile_method(method):
@@ -326,11 +382,12 @@ def quantile_jvp(t, a, q, axis=None, keepdims=False, method="linear"):
     """Tangent of `np.quantile(a, q, axis, method='linear', keepdims=keepdims)`: the
     tangents of the two order statistics each q lies between, weighted as they are."""
     _quantile_method(method)
-    axes, rest, shape, order, lo, hi, frac = _quantile_plan(a, q, axis)
+    axes, rest, shape, pos_lo, pos_hi, frac = _quantile_plan(a, q, axis)
     a = np.asarray(a)
     moved = np.reshape(np.transpose(np.broadcast_to(t, a.shape), rest + list(axes)), shape)
-    ts = np.take_along_axis(moved, order, -1)
-    res = ts[..., lo] * (1.0 - frac) + ts[..., hi] * frac      # rest + q's shape
+    res = np.take_along_axis(moved, pos_lo, -1) * (1.0 - frac) + \
+        np.take_along_axis(moved, pos_hi, -1) * frac          # rest + q's entries
+    res = np.reshape(res, res.shape[:-1] + np.shape(q))
     nq, nr = np.ndim(q), len(rest)
     res = np.moveaxis(res, list(range(nr, nr + nq)), list(range(nq)))
     if keepdims:
@@ -343,7 +400,7 @@ def quantile_vjp(g, a, q, axis=None, keepdims=False, method="linear"):
     split between its two order statistics, sent back to where they sit in `a` (ties: the
     entry a stable sort puts first)."""
     _quantile_method(method)
-    axes, rest, shape, order, lo, hi, frac = _quantile_plan(a, q, axis)
+    axes, rest, shape, pos_lo, pos_hi, frac = _quantile_plan(a, q, axis)
     a = np.asarray(a)
     nq, nr = np.ndim(q), len(rest)
     out_shape = np.shape(q) + tuple(a.shape[d] for d in rest)
@@ -353,13 +410,11 @@ def quantile_vjp(g, a, q, axis=None, keepdims=False, method="linear"):
     g = np.broadcast_to(g, out_shape)
     g = np.reshape(np.moveaxis(g, list(range(nq)), list(range(nr, nr + nq))),
                    shape[:-1] + (-1,))
-    lo, hi, frac = np.ravel(lo), np.ravel(hi), np.ravel(frac)
-    srt = np.zeros(shape, dtype=_weight_dtype(g, a))
-    for k in range(lo.shape[0]):
-        srt[..., lo[k]] += g[..., k] * (1.0 - frac[k])
-        srt[..., hi[k]] += g[..., k] * frac[k]
-    res = np.empty(shape, dtype=srt.dtype)
-    np.put_along_axis(res, order, srt, -1)
+    res = np.zeros(shape, dtype=_weight_dtype(g, a))
+    for k in range(frac.shape[0]):
+        for pos, w in ((pos_lo[..., k:k + 1], 1.0 - frac[k]), (pos_hi[..., k:k + 1], frac[k])):
+            np.put_along_axis(res, pos, np.take_along_axis(res, pos, -1) + g[..., k:k + 1] * w,
+                              -1)
     perm = rest + list(axes)
     res = np.reshape(res, tuple(a.shape[d] for d in perm))
     return np.transpose(res, np.argsort(perm))
@@ -394,12 +449,19 @@ def _partition_order(a, kth, axis):
     flat = np.ravel(a) if axis is None else np.asarray(a)
     ax = -1 if axis is None else axis
     order = np.argpartition(flat, kth, axis=ax)
-    if not np.array_equal(np.take_along_axis(flat, order, ax), np.partition(flat, kth, axis=ax)):
-        # argpartition's arrangement differs: match the entries by value instead
-        part = np.partition(flat, kth, axis=ax)
-        src = np.argsort(flat, axis=ax, kind="stable")
-        rank = np.argsort(np.argsort(part, axis=ax, kind="stable"), axis=ax, kind="stable")
-        order = np.take_along_axis(src, rank, ax)
+    part = np.partition(flat, kth, axis=ax)
+    if not np.array_equal(np.take_along_axis(flat, order, ax), part):
+        # argpartition's arrangement differs (beyond ~1000 entries NumPy partitions floats
+        # by another algorithm): match the entries by value, the i-th smallest of `part`
+        # coming from the i-th smallest of `a`; a quicksort's order unless there are ties
+        # (then a stable sort's, the convention; a stable argsort costs 7x a quicksort).
+        # At most three arrays of a's size live at once: order is overwritten in place
+        ordered = np.moveaxis(np.sort(part, axis=ax), ax, -1)
+        kind = "stable" if np.any(ordered[..., 1:] == ordered[..., :-1]) else None
+        del ordered
+        dst = np.argsort(part, axis=ax, kind=kind)
+        del part
+        np.put_along_axis(order, dst, np.argsort(flat, axis=ax, kind=kind), ax)
     return order, ax
 
 
@@ -420,10 +482,60 @@ def unpartition(g, a, kth, axis=-1):
     return np.reshape(res, np.shape(a))
 
 
+def ptp_weight(x, axis=None, keepdims=False):
+    """d np.ptp(x, axis, keepdims) / dx: max's weights less min's (ties split), made in
+    place (one array of x's size, not three)."""
+    if type(x) is np.ndarray and x.dtype.kind == "f" and x.ndim:
+        hi = np.max(x, axis=axis, keepdims=True)
+        lo = np.min(x, axis=axis, keepdims=True)
+        hit_hi, hit_lo = x == hi, x == lo
+        if np.count_nonzero(hit_hi) == hi.size == np.count_nonzero(hit_lo) and \
+                not np.isnan(hi).any():          # no ties: the hits themselves
+            w = hit_hi.astype(x.dtype)
+            np.subtract(w, hit_lo, out=w)
+            return w
+        del hit_hi, hit_lo
+    w = max_weight(x, np.max(x, axis=axis, keepdims=keepdims), axis, keepdims)
+    lo = max_weight(x, np.min(x, axis=axis, keepdims=keepdims), axis, keepdims)
+    if type(w) is np.ndarray and w.flags.writeable and np.shape(lo) == w.shape and \
+            np.result_type(w, lo) == w.dtype:
+        w -= lo
+        return w
+    return w - lo
+
+
+def ptp_vjp(g, x, axis=None, keepdims=False):
+    """Adjoint of `np.ptp(x, axis, keepdims)`: g spread back, times ptp_weight (in place)."""
+    w = ptp_weight(x, axis, keepdims)
+    g = unreduce(g, x, axis, keepdims)
+    if type(w) is np.ndarray and np.result_type(w, g) == w.dtype and \
+            np.broadcast_shapes(np.shape(g), w.shape) == w.shape:
+        w *= g
+        return w
+    return w * g
+
+
+def ptp_jvp(t, x, axis=None, keepdims=False):
+    """Tangent of `np.ptp(x, axis, keepdims)` along t (ptp_weight times t, in place)."""
+    w = ptp_weight(x, axis, keepdims)
+    if type(w) is np.ndarray and np.result_type(w, t) == w.dtype and \
+            np.broadcast_shapes(np.shape(t), w.shape) == w.shape:
+        w *= t
+        return np.sum(w, axis=axis, keepdims=keepdims)
+    return np.sum(w * t, axis=axis, keepdims=keepdims)
+
+
 # ------------------------------------------------------------ moving entries
 def untake(g, a, indices, axis=None):
-    """Adjoint of `np.take(a, indices, axis)`: g added back at the taken entries."""
-    return _gather_back(g, np.take(_flat_ids(a), indices, axis), a)
+    """Adjoint of `np.take(a, indices, axis)`: g added back at the taken entries (an index
+    of a, not the taken entries of an id map of a's size)."""
+    a = np.asarray(a)
+    if _zero(g):
+        return zeros_like(a)
+    if axis is None:
+        return np.reshape(unindex(g, np.ravel(a), np.asarray(indices)), a.shape)
+    ax = axis % a.ndim
+    return unindex(g, a, (slice(None),) * ax + (np.asarray(indices),))
 
 
 def untake_along(g, arr, indices, axis=-1):
@@ -533,9 +645,21 @@ def uncolumn_stack(g, xs):
 
 
 def unappend(g, arr, values, axis=None):
-    """Adjoints of `np.append(arr, values, axis)` for (arr, values)."""
-    ids = np.append(_flat_ids(arr), -1 - _flat_ids(values), axis)
-    return _split_back(g, ids, arr, values)
+    """Adjoints of `np.append(arr, values, axis)` for (arr, values): g cut in two along
+    axis (flat for axis None; views of g, as np.append concatenates without broadcasting),
+    not the entries' ids of g's size that np.insert's adjoint matches."""
+    n = np.shape(arr)[axis] if axis is not None and np.ndim(arr) else np.size(arr)
+    if _zero(g):
+        return zeros_like(arr), zeros_like(values)
+    shape = np.shape(np.append(np.empty(np.shape(arr), dtype=bool),
+                               np.empty(np.shape(values), dtype=bool), axis))
+    g = np.broadcast_to(g, shape)
+    if axis is None:
+        g = np.ravel(g)
+        return np.reshape(g[:n], np.shape(arr)), np.reshape(g[n:], np.shape(values))
+    ax = axis % g.ndim
+    head = (slice(None),) * ax
+    return g[head + (slice(None, n),)], g[head + (slice(n, None),)]
 
 
 def uninsert(g, arr, obj, values, axis=None):

@@ -190,12 +190,14 @@ defrule(np.polyval, "p, x", name="np.polyval", kind=ANY,
 
 # ------------------------------------------------------------ averages and order statistics
 defrule(np.ptp, "x, axis=None, *, keepdims=False", name="np.ptp", kind="reduce",
-        jvp="np.sum(x_dot * (max_weight(x, np.max(x, axis=axis, keepdims=keepdims), axis, "
-            "keepdims) - max_weight(x, np.min(x, axis=axis, keepdims=keepdims), axis, "
-            "keepdims)), axis=axis, keepdims=keepdims)",
-        vjp="unreduce(out_bar, x, axis, keepdims) * (max_weight(x, np.max(x, axis=axis, "
-            "keepdims=keepdims), axis, keepdims) - max_weight(x, np.min(x, axis=axis, "
-            "keepdims=keepdims), axis, keepdims))")
+        jvp="ptp_jvp(x_dot, x, axis, keepdims)", vjp="ptp_vjp(out_bar, x, axis, keepdims)")
+# (linear in their first argument; the weights they read from x are piecewise constant)
+deflinear(ra.ptp_vjp, "g, x, axis=None, keepdims=False", shape_args="x",
+          vjp="unreduce_vjp(out_bar * ptp_weight(x, axis, keepdims), g, axis, keepdims)")
+deflinear(ra.ptp_jvp, "t, x, axis=None, keepdims=False", shape_args="x",
+          vjp="unbroadcast(ptp_vjp(out_bar, x, axis, keepdims), t)")
+defrule(ra.ptp_weight, "x, axis=None, keepdims=False", name="ptp_weight", kind=ANY,
+        differentiable=False)
 defrule(np.average, "a, axis=None, weights=None, *, keepdims=False", name="np.average",
         kind="reduce",
         jvp={"a": "np.sum(a_dot * average_weight(a, weights, axis), axis=axis, keepdims=keepdims)",

@@ -10,6 +10,10 @@ gradient). irfft reads only the real part of its input's first (and, for even n,
 entry, and its derivative does likewise. np.abs of a complex value has derivative
 conj(x)/|x| (0 at 0); its second derivative is refused. What makes a complex value real
 again is irfft, np.abs, or np.real / np.imag / np.conj / np.angle where srcad has their rules.
+
+Memory: a complex array has twice the bytes of a real one of its shape, so the tangent and
+adjoint of an fft of real x hold a complex temporary 2x x's bytes (the benchmark's np_fftn:
+its JVP statement 1.19x its inputs and output, 2026-12-02); the primal holds the same.
 """
 import numpy as np
 

@@ -166,6 +166,17 @@ defrule(runtime.inner_vjp_x, "g, x, y", name="inner_vjp_x", kind=ANY,
 defrule(runtime.inner_vjp_y, "g, x, y", name="inner_vjp_y", kind=ANY,
         jvp={"g": "inner_vjp_y(g_dot, x, y)", "x": "inner_vjp_y(g, x_dot, y)"},
         vjp={"g": "np.inner(x, out_bar)", "x": "inner_vjp_x(g, x, out_bar)"})
+# np.tensordot's tangent (tx or ty may be 0.0); each derivative is a tensordot_jvp with
+# one tangent 0.0 (which handles a 0.0 factor), each adjoint a tensordot's
+defrule(runtime.tensordot_jvp, "tx, ty, x, y, axes=2", name="tensordot_jvp", kind=ANY,
+        jvp={"tx": "tensordot_jvp(tx_dot, 0.0, x, y, axes)",
+             "ty": "tensordot_jvp(0.0, ty_dot, x, y, axes)",
+             "x": "tensordot_jvp(0.0, ty, x_dot, y, axes)",
+             "y": "tensordot_jvp(tx, 0.0, x, y_dot, axes)"},
+        vjp={"tx": "tensordot_vjp_x(out_bar, tx, y, axes)",
+             "ty": "tensordot_vjp_y(out_bar, x, ty, axes)",
+             "x": "tensordot_vjp_x(out_bar, x, ty, axes)",
+             "y": "tensordot_vjp_y(out_bar, tx, y, axes)"})
 defrule(runtime.tensordot_vjp_x, "g, x, y, axes=2", name="tensordot_vjp_x", kind=ANY,
         jvp={"g": "tensordot_vjp_x(g_dot, x, y, axes)", "y": "tensordot_vjp_x(g, x, y_dot, axes)"},
         vjp={"g": "np.tensordot(out_bar, y, axes)", "y": "tensordot_vjp_y(g, out_bar, y, axes)"})

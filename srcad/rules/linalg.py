@@ -9,7 +9,9 @@ leading axes), as NumPy does; `x.mT` is the matrix transpose of a stack.
 Conventions: np.linalg.norm is differentiated for the vector 2-norm and the matrix
 Frobenius norm (ord None, 2 or 'fro') and vector p-norms (ord p or +-inf, ties of the
 inf-norm split equally); its derivative at x = 0 is nan (0/0). det and slogdet are
-differentiated through the inverse: d det = det tr(x^-1 dx), undefined for singular x.
+differentiated through the inverse: d det = det tr(x^-1 dx); at a singular x both modes
+raise NumPy's LinAlgError (det's derivative there, the cofactor matrix, exists: srcad does
+not compute it; JAX does).
 einsum takes its subscripts as a string (up to eight operands) or as sublists (up to four
 operands and the output's sublist); `optimize=` changes only how it is computed.
 
@@ -45,6 +47,16 @@ unused items have zero adjoints, and the terms they feed are skipped):
   is differentiated as u diag(w) vh: ties of the largest (smallest) split equally, zero
   singular values get weight 0 (as abs'(0) = 0); second derivatives of these raise
   NotImplementedError.
+
+Memory (benchmarks/adjoint_cost.py, each statement's own temporary over its inputs and
+output, 2026-12-02): the decompositions' derivatives need the factors, which are as large
+as a (eigh's v; svd's u and vh, twice a's size for a square a) and form a product or two of
+a's size: eigh 1.28 (tangent), eigvalsh 1.69 / 2.21 (it keeps no eigenvectors: both modes
+recompute eigh), svd 1.19, svd values 1.21 / 1.58 and pinv 1.06 / 1.10 (both recompute
+the svd), norm 'nuc' / 2 / -2 1.39-1.89 (u diag(w) vh). (LAPACK's own workspace is
+allocated outside tracemalloc's view and not counted.) The products' adjoints contract
+broadcast axes inside one tensordot (x @ y: no g @ y.T of the broadcast shape), and
+tensordot's tangent is one contraction of [tx, x] and [y, ty].
 """
 import numpy as np
 
@@ -65,7 +77,7 @@ defrule(np.outer, "x, y", name="np.outer", kind=ANY,          # ravel(x)[:, None
         vjp={"x": "np.reshape(np.broadcast_to(out_bar, np.shape(out)) @ np.ravel(y), np.shape(x))",
              "y": "np.reshape(np.ravel(x) @ np.broadcast_to(out_bar, np.shape(out)), np.shape(y))"})
 defrule(np.tensordot, "x, y, axes=2", name="np.tensordot", kind=ANY,
-        jvp={"x": "np.tensordot(x_dot, y, axes)", "y": "np.tensordot(x, y_dot, axes)"},
+        jvp_shared="tensordot_jvp(x_dot, y_dot, x, y, axes)",
         vjp={"x": "tensordot_vjp_x(out_bar, x, y, axes)",
              "y": "tensordot_vjp_y(out_bar, x, y, axes)"})
 # einsum may return a view of its operand (np.einsum("ii->i", a) is its diagonal)

@@ -13,7 +13,9 @@ parameters passed by keyword broadcast too.
 
 Conventions and domain edges: outside a distribution's support (logpdf = -inf) and at
 invalid parameters (nan) derivatives are what the formulas give (nan or inf), as the
-primal's value is; gamma, beta, chi2 at the support's edge are inf or -inf. poisson
+primal's value is; gamma, beta, chi2 at the support's edge are inf or -inf. The cdfs of
+t, gamma, beta and chi2 are differentiated in x, loc and scale only (an active shape
+parameter is refused, as autograd has no derivative there either). poisson
 is differentiated in mu only (k and loc are integers: an active one is refused), its
 cdf as -pmf(floor(k), mu). multivariate_normal takes the points along x's last axis and
 reads only cov's lower triangle, as SciPy does: its adjoint for a matrix cov lies on that
@@ -65,6 +67,33 @@ for _f, _name, _w in [(st.norm.cdf, "cdf", _PHI), (st.norm.sf, "sf", f"-{_PHI}")
     defpartials(_f, "x, loc=0.0, scale=1.0", name=f"scipy.stats.norm.{_name}", kind=ANY,
                 partials={"x": f"({_w})", "loc": f"(-({_w}))", "scale": f"(-({_w}) * {Z})"})
 
+# ------------------------------------------------------------ other distribution functions
+# t, gamma, beta, chi2 cdf in the point, loc and scale (d/dx = pdf, with the 1 / scale
+# included); their shape parameters are refused, as autograd has no derivative in them
+# (an incomplete beta or gamma function's derivative in its parameters has no closed form).
+# The densities are written out in scipy.special (a scipy.stats pdf call makes ~10
+# temporaries of x's size checking and placing its arguments: st_cdfs' adjoint held 4.6x
+# its inputs and output); outside the support (z <= 0 for gamma and chi2, z outside (0, 1)
+# for beta) the density is 0, as SciPy's
+_DENSITY = {
+    "t": f"np.exp({SP}.gammaln(0.5 * (df + 1.0)) - {SP}.gammaln(0.5 * df) - 0.5 * np.log(df * "
+         f"np.pi) - 0.5 * (df + 1.0) * np.log1p({Z} ** 2 / df)) / scale",
+    "gamma": f"np.where({Z} > 0.0, np.exp({SP}.xlogy(a - 1.0, {Z}) - {Z} - {SP}.gammaln(a)), "
+             f"0.0) / scale",
+    "beta": f"np.where(({Z} > 0.0) & ({Z} < 1.0), np.exp({SP}.xlogy(a - 1.0, {Z}) + "
+            f"{SP}.xlog1py(b - 1.0, -{Z}) - {SP}.betaln(a, b)), 0.0) / scale",
+    "chi2": f"np.where({Z} > 0.0, np.exp({SP}.xlogy(0.5 * df - 1.0, {Z}) - 0.5 * {Z} - "
+            f"{SP}.gammaln(0.5 * df) - 0.34657359027997264 * df), 0.0) / scale",
+}
+for _dist, _name, _shapes in [(st.t, "t", "df"), (st.gamma, "gamma", "a"),
+                              (st.beta, "beta", "a, b"), (st.chi2, "chi2", "df")]:
+    _pdf = _DENSITY[_name]
+    refuse(defpartials(_dist.cdf, f"x, {_shapes}, loc=0.0, scale=1.0",
+                       name=f"scipy.stats.{_name}.cdf", kind=ANY,
+                       partials={"x": f"({_pdf})", "loc": f"(-({_pdf}))",
+                                 "scale": f"(-({_pdf}) * {Z})"}),
+           *_shapes.split(", "))
+
 # ------------------------------------------------------------ poisson, in mu
 refuse(defpartials(st.poisson.logpmf, "k, mu, loc=0", name="scipy.stats.poisson.logpmf", kind=ANY,
                    partials={"mu": "(k / mu - 1.0)"}), "k", "loc")
@@ -105,3 +134,10 @@ defrule(st.dirichlet.logpdf, "x, alpha", name="scipy.stats.dirichlet.logpdf", ki
         vjp={"x": "lead_axis(alpha - 1.0, x) * out_bar / x",
              "alpha": f"np.sum(out_bar) * ({SP}.digamma(np.sum(alpha)) - {SP}.digamma(alpha))"
                       " + np.dot(np.log(x), out_bar)"})
+defrule(st.dirichlet.pdf, "x, alpha", name="scipy.stats.dirichlet.pdf", kind=ANY,
+        jvp={"x": "out * np.sum(lead_axis(alpha - 1.0, x) * x_dot / x, axis=0)",
+             "alpha": f"out * (np.sum(alpha_dot * ({SP}.digamma(np.sum(alpha)) - "
+                      f"{SP}.digamma(alpha))) + np.dot(alpha_dot, np.log(x)))"},
+        vjp={"x": "lead_axis(alpha - 1.0, x) * (out_bar * out) / x",
+             "alpha": f"np.sum(out_bar * out) * ({SP}.digamma(np.sum(alpha)) - "
+                      f"{SP}.digamma(alpha)) + np.dot(np.log(x), out_bar * out)"})

@@ -17,7 +17,11 @@ from srcad.runtime_arrays import (accumulate_extreme_jvp, accumulate_extreme_vjp
 
 SAMPLES = []                      # (function, [argument tuples])
 AUTOGRAD_LACKS = {}               # "name" or "name-k" -> why autograd is no oracle
-UNREACHABLE = {}                  # rules no source reaches, with why
+UNREACHABLE = {                  # rules no source reaches, with why
+    "ptp_jvp": "called only by generated code (np.ptp's tangent; np_ptp reaches it)",
+    "ptp_vjp": "called only by generated code (np.ptp's adjoint; np_ptp reaches it)",
+    "ptp_weight": "called only by generated code (ptp_vjp's and ptp_jvp's derivatives)",
+    "tensordot_jvp": "called only by generated code (np.tensordot's tangent)"}
 KNOWN = {}                        # function name -> (tests, why it fails today)
 
 _rng = np.random.default_rng(1)

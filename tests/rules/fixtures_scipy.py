@@ -395,6 +395,36 @@ def sp_log_expit(x):
 lacks("autograd.scipy.special has no log_expit", sp_log_expit)
 
 
+@sample(*unary(sym))
+def st_cdfs_standard(x):
+    return st.t.cdf(x, 3.5) + st.gamma.cdf(x + 2.0, 2.5) + st.chi2.cdf(x + 2.0, 3.0) + \
+        st.beta.cdf((x + 1.5) / 3.0, 2.5, 1.5)
+
+
+@sample((sym(3), sym(3), pos(3)), (sym(2, 3), sym(3), pos()))
+def st_cdfs(x, loc, scale):
+    a = st.t.cdf(x, 3.5, loc, scale) + st.gamma.cdf(x + 3.0, 2.5, loc, scale=scale)
+    return a + st.chi2.cdf(x + 3.0, 3.0, loc, scale) + \
+        st.beta.cdf(x / 3.0 + 0.5, 2.5, 1.5, loc / 9.0, scale + 1.5)
+
+
+@sample((sym(3), big(3)), (sym(4), big(4)))
+def st_dirichlet_pdf(u, alpha):
+    e = np.exp(u)                 # a softmax autograd has too: onto the simplex
+    return st.dirichlet.pdf(e / np.sum(e, axis=0), alpha)
+
+
+@sample((sym(3, 2), big(3)))
+def st_dirichlet_pdf_columns(u, alpha):
+    e = np.exp(u)
+    return st.dirichlet.pdf(e / np.sum(e, axis=0), alpha)
+
+
+lacks("autograd's dirichlet.pdf takes one point (x of one dimension)", st_dirichlet_pdf_columns)
+lacks("autograd differentiates these cdfs only in x, at loc=0 and scale=1 (st_cdfs_standard "
+      "is checked)", st_cdfs)
+
+
 @sample((well_spd(3) + np.tril(sym(3, 3), -1), sym(3)), (well_spd(3), sym(3, 2)))
 def sl_solve(a, b):
     """scipy.linalg.solve: general, transposed, and reading one triangle (assume_a)."""

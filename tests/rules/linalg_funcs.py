@@ -98,3 +98,23 @@ def filtered(x):
 def spectrum_2d(x):
     y = np.fft.irfftn(np.fft.rfftn(x) ** 2, x.shape, axes=(0, 1))
     return np.sum(y * x)
+
+
+def vector_norm(x):
+    return np.linalg.norm(x)
+
+
+def det_of(a):
+    return np.linalg.det(a)
+
+
+def logabsdet_of(a):
+    return np.linalg.slogdet(a)[1]
+
+
+def pinv_squares(a):
+    return np.sum(np.linalg.pinv(a) ** 2)
+
+
+def lstsq_squares(a, b):
+    return np.sum(np.linalg.lstsq(a, b, rcond=None)[0] ** 2)

@@ -234,3 +234,42 @@ def test_abs_of_complex_values():
     srcad.testing.check_grads(abs_of_complex, X6)
     srcad.testing.check_grads(srcad.grad(abs_of_complex), X6, rtol=1e-4, atol=1e-5)
     np.testing.assert_array_equal(srcad.grad(abs_of_complex)(np.zeros(4)), 0.0)
+
+
+# ------------------------------------------------------------ non-differentiable points
+def test_vector_norm_at_zero_is_nan():
+    """The 2-norm's derivative at x = 0 is 0/0 = nan in both modes (the docstring's
+    convention), not a silent 0."""
+    for got in both(lf.vector_norm, np.zeros(3)):
+        assert np.all(np.isnan(got))
+
+
+def test_det_and_slogdet_at_a_singular_matrix_raise():
+    """det and slogdet are differentiated through the inverse: at a singular matrix the
+    derivative raises NumPy's LinAlgError in both modes (det's derivative, the cofactor
+    matrix, exists there; srcad does not compute it), never a silent value."""
+    singular = np.array([[1.0, 2.0], [2.0, 4.0]])
+    for f in (lf.det_of, lf.logabsdet_of):
+        for d in (srcad.jacrev(f), srcad.jacfwd(f)):
+            with pytest.raises(np.linalg.LinAlgError):
+                d(singular)
+
+
+def test_cholesky_of_a_matrix_not_positive_definite_raises_as_the_primal():
+    with pytest.raises(np.linalg.LinAlgError):
+        srcad.grad(lf.cholesky_sum)(np.array([[1.0, 2.0], [2.0, 1.0]]))
+
+
+def test_pinv_and_lstsq_at_a_constant_rank_deficiency():
+    """pinv and lstsq of a rank-2 4x3 matrix, along a direction that keeps the rank
+    (a(t) = (U + tE)(V + tF)^T): both modes against a central difference along the path."""
+    rng = np.random.default_rng(21)
+    U, V, E, F = (rng.normal(size=s) for s in ((4, 2), (3, 2), (4, 2), (3, 2)))
+    b = rng.normal(size=4)
+    path = lambda t: (U + t * E) @ (V + t * F).T           # noqa: E731
+    a, d = path(0.0), E @ V.T + U @ F.T
+    for f, rest in ((lf.pinv_squares, ()), (lf.lstsq_squares, (b,))):
+        fd = (f(path(1e-6), *rest) - f(path(-1e-6), *rest)) / 2e-6
+        np.testing.assert_allclose(np.sum(srcad.grad(f)(a, *rest) * d), fd, rtol=1e-6)
+        _, tangent = srcad.jvp(f, (a, *rest), (d,) + tuple(np.zeros_like(r) for r in rest))
+        np.testing.assert_allclose(tangent, fd, rtol=1e-6)
