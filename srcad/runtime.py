@@ -501,8 +501,10 @@ def unindex(g, x, idx):
     """Adjoint of `x[idx]`: a zero array shaped like `x` with `g` added at `idx` (repeats add up).
     For a list or tuple `x`, a list of per-item adjoints, zeros shaped like the items where
     nothing flows (rules may reshape or index an array item's adjoint)."""
-    if type(x) is np.ndarray and type(g) is np.ndarray and x.dtype is _F64 and \
-            g.dtype is _F64 and (type(idx) is int or type(idx) is slice and x.size <= 4096):
+    if type(x) is np.ndarray and x.dtype is _F64 and (
+            type(g) is np.ndarray and g.dtype is _F64 or type(g) is float or
+            type(g) is np.float64) and (type(idx) is int or type(idx) is slice and
+                                        x.size <= 4096):
         out = np.zeros(x.shape, dtype=_F64)          # the most common case, first: an entry
         out[idx] = g                                 # or a slice of a small float array
         return out
