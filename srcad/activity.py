@@ -488,14 +488,28 @@ def _lowered(func) -> ir.Function:
 
 
 def _analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
+    from .rules.containers import GETATTR
+    stmts = list(ir.walk(fn.body))
+    kinds = _kinds(fn, stmts, param_kinds)
+    seqs = _sequences(stmts, param_kinds, kinds)
+    fields = {s.value.args[0].id for s in stmts if isinstance(s, ir.Assign) and
+              isinstance(s.value, ir.Call) and s.value.prim is GETATTR and
+              isinstance(s.value.args[0], ir.Name)}
     shapes: dict = {}
     for p, k in param_kinds.items():
         kind, _, cls = k.partition(":")
-        shapes[p] = SCALAR if kind in (FLOAT, INT) else (("arg", cls) if cls else None)
-    stmts = list(ir.walk(fn.body))
-    kinds = _kinds(fn, stmts, param_kinds)
+        if kind in (FLOAT, INT):
+            shapes[p] = SCALAR
+        elif cls:
+            shapes[p] = ("arg", cls)
+        elif kind == ANY and p not in seqs and p not in fields:
+            # an array argument whose shape the caller could not relate to others' still
+            # has one shape of its own: what elementwise arithmetic makes of it alone keeps
+            # it (a helper's `1.0 + np.exp(-x)`), so its broadcasting helpers drop
+            shapes[p] = ("own", p)
+        else:
+            shapes[p] = None
     _infer_shapes(fn, stmts, kinds, shapes, _counters(stmts, kinds))
-    seqs = _sequences(stmts, param_kinds, kinds)
     _refuse_sequence_items(fn, stmts, _sure_seqs(fn, stmts, seqs))
     aliases = _aliases(fn, stmts, kinds, seqs, shapes, param_kinds)
     _refuse_conflicts(fn, aliases)

@@ -75,3 +75,25 @@ def test_helper_fast_paths_agree_with_general_paths():
     np.testing.assert_array_equal(runtime.unindex(f, np.ones(3), 1), [0.0, 1.25, 0.0])
     np.testing.assert_array_equal(runtime.unindex(2.0, np.ones(3), slice(1, None)),
                                   [0.0, 2.0, 2.0])
+
+
+def test_array_argument_has_its_own_shape_class():
+    """A helper's array argument the caller knows nothing of still has one shape: its
+    elementwise arithmetic alone (sigmoid) needs no unbroadcast, and the two negations of
+    its adjoint cancel; rosen's slices of one argument need neither unreduce nor
+    unbroadcast. Both gradients against finite differences."""
+    from fixtures import lazy_funcs as lf
+    text = srcad.source(fx.sigmoid)
+    assert "unbroadcast" not in text and "-(" not in text, text
+    check_grads(fx.sigmoid_sum, RNG.standard_normal(5))
+    text = srcad.source(lf.rosen)
+    assert "unreduce" not in text and "unbroadcast" not in text, text
+    check_grads(lf.rosen, RNG.standard_normal(6))
+    check_grads(fx.sigmoid_of_slice, RNG.standard_normal(8), modes=("reverse",))
+
+
+def test_own_shape_class_keeps_broadcasting_between_arguments():
+    """Arguments of shapes srcad does not know equal keep their broadcasting adjoints:
+    x (3, 1) times y (3, 4) sums back to x's shape."""
+    check_grads(fx.product, RNG.standard_normal((3, 1)), RNG.standard_normal((3, 4)))
+    check_grads(fx.helper_broadcast, RNG.standard_normal((3, 1)), RNG.standard_normal((3, 4)))
