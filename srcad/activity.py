@@ -554,7 +554,9 @@ def _analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
                 if a not in useful:
                     useful.add(a)
                     changed = True
-    _refuse_array_fields(fn, stmts, kinds, shapes, varied)
+    # an argument's own class says nothing of whether it is an array (an object's self)
+    _refuse_array_fields(fn, stmts, kinds, {n: None if type(c) is tuple and c[0] == "own"
+                                            else c for n, c in shapes.items()}, varied)
     _refuse_sequence_arithmetic(fn, stmts, seqs, varied & useful)
     mutated = frozenset(r[1] for ms in aliases.mutations.values() for m in ms for r in m.roots
                         if type(r) is tuple and r[0] in ("p", "pi"))
