@@ -405,11 +405,13 @@ def result_kind(call: ir.Call, key_of) -> str:
         return memo[key]
     guesses = _IN_PROGRESS.__dict__.setdefault("result_guesses", {})
     reads = _IN_PROGRESS.__dict__.setdefault("result_reads", [])
+    depths = _IN_PROGRESS.__dict__.setdefault("result_depths", {})
     if key in guesses:                            # a recursive call: the current guess
-        for r in reads:
-            r.add(key)
-        return guesses[key]
+        for r in reads[depths[key]:]:             # relied on by the calls within key's
+            r.add(key)                            # (not by those around it: ping's kind
+        return guesses[key]                       # for other kinds, around ping <-> pong)
     guesses[key] = FLOAT
+    depths[key] = len(reads)
     reads.append(set())
     try:
         while True:
@@ -418,7 +420,7 @@ def result_kind(call: ir.Call, key_of) -> str:
                 break
             guesses[key] = got
     finally:
-        del guesses[key]
+        del guesses[key], depths[key]
         # the guesses of outer calls still being read (a finished inner recursion, of other
         # argument kinds, has passed on what it relied on)
         used = {k for k in reads.pop() if k in guesses}
@@ -490,14 +492,35 @@ def _lowered(func) -> ir.Function:
 
 
 def _analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
-    shapes: dict = {}
-    for p, k in param_kinds.items():
-        kind, _, cls = k.partition(":")
-        shapes[p] = SCALAR if kind in (FLOAT, INT) else (("arg", cls) if cls else None)
+    from .rules.containers import GETATTR
     stmts = list(ir.walk(fn.body))
     kinds = _kinds(fn, stmts, param_kinds)
-    _infer_shapes(fn, stmts, kinds, shapes, _counters(stmts, kinds))
+    fields = {s.value.args[0].id for s in stmts if isinstance(s, ir.Assign) and
+              isinstance(s.value, ir.Call) and s.value.prim is GETATTR and
+              isinstance(s.value.args[0], ir.Name)}
+
+    def shape_classes(plain) -> dict:
+        shapes: dict = {}
+        for p, k in param_kinds.items():
+            kind, _, cls = k.partition(":")
+            if kind in (FLOAT, INT):
+                shapes[p] = SCALAR
+            elif cls:
+                shapes[p] = ("arg", cls)
+            elif kind == ANY and p not in plain:
+                # an array argument whose shape the caller could not relate to others'
+                # still has one shape of its own: what elementwise arithmetic makes of it
+                # alone keeps it (a helper's `1.0 + np.exp(-x)`), so its broadcasting
+                # helpers drop
+                shapes[p] = ("own", p)
+            else:
+                shapes[p] = None
+        _infer_shapes(fn, stmts, kinds, shapes, _counters(stmts, kinds))
+        return shapes
+    shapes = shape_classes(fields)
     seqs = _sequences(stmts, param_kinds, kinds)
+    if any(shapes.get(p) == ("own", p) for p in seqs):
+        shapes = shape_classes(fields | seqs)        # a list or tuple: no shape of its own
     _refuse_sequence_items(fn, stmts, _sure_seqs(fn, stmts, seqs))
     aliases = _aliases(fn, stmts, kinds, seqs, shapes, param_kinds)
     _refuse_conflicts(fn, aliases)
@@ -533,7 +556,9 @@ def _analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
                 if a not in useful:
                     useful.add(a)
                     changed = True
-    _refuse_array_fields(fn, stmts, kinds, shapes, varied)
+    # an argument's own class says nothing of whether it is an array (an object's self)
+    _refuse_array_fields(fn, stmts, kinds, {n: None if type(c) is tuple and c[0] == "own"
+                                            else c for n, c in shapes.items()}, varied)
     _refuse_sequence_arithmetic(fn, stmts, seqs, varied & useful)
     mutated = frozenset(r[1] for ms in aliases.mutations.values() for m in ms for r in m.roots
                         if type(r) is tuple and r[0] in ("p", "pi"))

@@ -164,6 +164,8 @@ class Emitter:
             k = self.act.kind(a)
             cls = self.act.shape(a) if k == ANY and isinstance(a, ir.Name) and \
                 a.id not in (self.act.seqs or ()) else None
+            if type(cls) is tuple and cls[0] == "own":
+                cls = None          # an argument's own class: not known an array (self)
             if cls is not None and cls != SCALAR:
                 if cls not in classes:
                     classes.append(cls)

@@ -103,8 +103,8 @@ def _merge_accumulations(fn, impure, adjoints: set):
 
 def _tidy_adjoints(fn, adjoints: set, containers: set = frozenset()):
     """Fewer array passes in adjoint statements, each rewrite exact in IEEE arithmetic:
-    a negation moves onto a scalar factor (`-(g * (2 * x))` -> `-g * 2 * x`) or turns
-    `a + -b` into `a - b` (also for `+=`), and a power-of-two constant joins the factor on
+    a negation moves onto a scalar factor (`-(g * (2 * x))` -> `-g * 2 * x`), cancels
+    another (`-(-g * x)` -> `g * x`) or turns `a + -b` into `a - b` (also for `+=`), and a power-of-two constant joins the factor on
     its left (`g * (2 * x)` -> `g * 2 * x`: doubling is exact, and a scalar g makes it
     one pass over x instead of two). `adjoints` names the variables holding adjoints:
     floats, never the user's own (perhaps unsigned or boolean) values; `containers` the
@@ -152,6 +152,9 @@ def _tidy_adjoints(fn, adjoints: set, containers: set = frozenset()):
                 node.args[0] = node.args[0].operand
                 return ast.UnaryOp(op=ast.USub(), operand=node)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            rest = _strip_leading_neg(node.operand)
+            if rest is not None:
+                return rest                  # -(-a * b) -> a * b: two negations cancel
             lead = _leftmost_factor(node.operand)
             if lead is not None and lead is not node.operand and scalarish(lead):
                 return _negate_leftmost(node.operand)

@@ -169,6 +169,8 @@ def _shape(value):
 def bcast(t, like):
     """Broadcast the tangent `t` to the shape of `like` (the primal output; a list or tuple
     value gets its tangent item by item)."""
+    if type(t) is np.ndarray and type(like) is np.ndarray and t.shape == like.shape:
+        return t                                  # the common case, first
     if type(like) is float:
         return t
     if isinstance(t, (list, tuple)) and isinstance(like, (list, tuple)):
@@ -224,6 +226,9 @@ def grad_like(g, x):
     if type(x) is np.ndarray and type(g) is np.ndarray and g.dtype is x.dtype and \
             g.shape == x.shape and x.dtype.kind in "fc":
         return g                                     # the common case, already right
+    tx = type(x)
+    if (tx is float or tx is np.float64) and (type(g) is float or type(g) is np.float64):
+        return float(g)                              # a number's: a Python float
     if type(x) is float:
         return float(g) if type(g) is float or np.ndim(g) == 0 else float(np.sum(g))
     if isinstance(x, np.ndarray):
@@ -496,8 +501,10 @@ def unindex(g, x, idx):
     """Adjoint of `x[idx]`: a zero array shaped like `x` with `g` added at `idx` (repeats add up).
     For a list or tuple `x`, a list of per-item adjoints, zeros shaped like the items where
     nothing flows (rules may reshape or index an array item's adjoint)."""
-    if type(x) is np.ndarray and type(g) is np.ndarray and x.dtype is _F64 and \
-            g.dtype is _F64 and (type(idx) is int or type(idx) is slice and x.size <= 4096):
+    if type(x) is np.ndarray and x.dtype is _F64 and (
+            type(g) is np.ndarray and g.dtype is _F64 or type(g) is float or
+            type(g) is np.float64) and (type(idx) is int or type(idx) is slice and
+                                        x.size <= 4096):
         out = np.zeros(x.shape, dtype=_F64)          # the most common case, first: an entry
         out[idx] = g                                 # or a slice of a small float array
         return out
@@ -580,7 +587,8 @@ def _basic(idx) -> bool:
 
 def unreduce(g, like, axis=None, keepdims=False):
     """Adjoint of a reduction over `axis`: `g` broadcast back to the shape of `like`."""
-    if type(like) is np.ndarray and like.size <= 4096 and np.ndim(g) == 0:
+    if type(like) is np.ndarray and like.size <= 4096 and (
+            type(g) is float or type(g) is np.float64 or np.ndim(g) == 0):
         # a small full array, not a broadcast view: cheaper to make and to compute with (a
         # number goes back over any axes the same way)
         dt = like.dtype if like.dtype.kind == "f" else np.result_type(g, np.float64)
@@ -615,6 +623,9 @@ def unreduce_vjp(h, g, axis=None, keepdims=False):
     """Adjoint of `unreduce(g, like, axis, keepdims)` with respect to `g`: the adjoint `h`
     (like's shape) summed back to the shape `g` has, whichever it is (the reduced shape, a
     scalar, keepdims' shape, or like's own shape, which unreduce returns as it is)."""
+    if axis is None and not keepdims and type(h) is np.ndarray and h.ndim and (
+            type(g) is float or type(g) is np.float64):
+        return h.sum()                                # a full reduction's, the common case
     gshape = np.shape(g)
     if np.shape(h) == gshape:
         return h
@@ -933,6 +944,18 @@ def max_vjp(g, x, m, axis=None, keepdims=False):
             w = np.zeros(x.shape)
             w.flat[int(np.argmax(hit))] = g
             return w
+    if type(axis) is int and not keepdims and type(x) is np.ndarray and x.dtype is _F64 and \
+            type(m) is np.ndarray and m.ndim == x.ndim - 1 and (
+                type(g) is float or type(g) is np.float64 or type(g) is np.ndarray and
+                g.dtype is _F64 and g.shape == m.shape):
+        # along one axis without a tie (as many hits as reduced values, no nan): the hits
+        # as weights scaled in place by g, not g broadcast to x's shape and a product
+        # (kmeans' min over the centroids, k=10, n=1000: 20 us against 33 us)
+        hit = x == np.expand_dims(m, axis)
+        if np.count_nonzero(hit) == m.size and not np.isnan(m).any():
+            w = hit.astype(_F64)
+            w *= np.expand_dims(g, axis) if type(g) is np.ndarray else g
+            return w
     return unreduce(g, x, axis, keepdims) * max_weight(x, m, axis, keepdims)
 
 
@@ -943,6 +966,13 @@ def unreshape(g, like, order="C"):
     """`g` reshaped to `like`'s shape: the adjoint of a reshape of `like`. A 0-d `g` where
     `like` has several items is the 0.0 that stands for a zero of any shape (broadcast); a
     `g` with several items where `like` has one is summed (the adjoint of that broadcast)."""
+    if type(g) is np.ndarray:                         # the common cases, without np.shape
+        if type(like) is np.ndarray:
+            if g.size == like.size:
+                return g.reshape(like.shape, order=order)
+        elif type(like) is list and g.ndim == 1 and g.shape[0] == len(like) and \
+                all(type(v) is float or type(v) is int or type(v) is np.float64 for v in like):
+            return g.reshape(g.shape, order=order)    # a list of numbers (np.array([a, b]))
     shape = np.shape(like)
     size = math.prod(shape)
     if np.size(g) == size:
@@ -1643,6 +1673,8 @@ def cast_tangent(t, like):
 def cast_adjoint(g, like):
     """The adjoint through a cast to `like`'s dtype: `g`, or zero when `like` is not floating
     (integers and booleans carry no derivative)."""
+    if type(like) is float or type(like) is np.ndarray and like.dtype.kind in "fc":
+        return g                                      # the common case, without result_type
     if np.issubdtype(np.result_type(like), np.inexact):
         return g
     return np.zeros(np.shape(g))

@@ -269,15 +269,19 @@ def test_generated_names_do_not_collide_with_user_names():
 
 
 def test_debug_prints_the_code_compiled_for_the_arguments(capsys):
-    """SRCAD_DEBUG=reverse shows what a call compiles: for an array, shape classes drop the
-    broadcasting helpers that `srcad.source` (which sees no arguments) keeps."""
+    """SRCAD_DEBUG=reverse shows what a call compiles: for arrays of one shape, shape
+    classes drop the broadcasting helpers that `srcad.source` (which sees no arguments,
+    so cannot tell two arrays have one shape) keeps."""
     from fixtures import lazy_funcs as lf
+    from fixtures import regress_s6gb as fx
     from srcad import pipeline
     d = pipeline.build(lf.rosen, "reverse", (0,), ("any:0",), debug="reverse")
     printed = capsys.readouterr().out
     assert printed.strip() == d.text.strip()
     assert "def rosen_grad(x, d_out=1.0):" in printed and "unbroadcast" not in printed
-    assert "unbroadcast" in srcad.source(lf.rosen)
+    d = pipeline.build(fx.product, "reverse", (0, 1), ("any:0", "any:0"), debug="reverse")
+    assert "unbroadcast" not in capsys.readouterr().out
+    assert "unbroadcast" in srcad.source(fx.product, wrt=(0, 1))
 
 
 def test_readme_shows_the_rosenbrock_gradient_srcad_writes():
