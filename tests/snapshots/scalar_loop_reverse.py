@@ -8,7 +8,6 @@ def scalar_loop_grad(x, n, d_out=1.0):
     v1 = None
     v1_stack = []
     v2 = None
-    v2_stack = []
     # s = 0.0  [snapshot_funcs.py:14]
     s = 0.0
     # for i in range(n):  [snapshot_funcs.py:15]
@@ -17,7 +16,6 @@ def scalar_loop_grad(x, n, d_out=1.0):
         # s = s * x + np.sin(x)  [snapshot_funcs.py:16]
         v1_stack.append(np.shape(v1))
         v1 = s * x
-        v2_stack.append(np.shape(v2))
         v2 = np.sin(x)
         s_stack.append(s)
         s = v1 + v2
@@ -29,7 +27,6 @@ def scalar_loop_grad(x, n, d_out=1.0):
         v2_bar = unbroadcast(s_bar, v2)
         s = s_stack.pop()
         x_bar += v2_bar * np.cos(x)
-        v2 = v2_stack.pop()
         s_bar = unbroadcast(v1_bar * x, s)
         x_bar += unbroadcast(s * v1_bar, x)
         v1 = v1_stack.pop()
