@@ -1211,6 +1211,12 @@ class _Aliases:
             roots = _reach(self.value(bound[p], st)) if p in bound else None
             if roots:
                 self.mutate(s, roots, ("call", call.prim.name, p, where), st)
+                # another argument of this call on the same storage: the helper sees p's
+                # change through it (`h(y, y)`), its derivative would not
+                m = self.mutations[id(s)][-1]
+                m.conflicts += [a.id for q, a in bound.items()
+                                if q != p and isinstance(a, ir.Name) and a.id not in m.conflicts
+                                and _overlap(roots, _reach(self.value(a, st)))]
                 changed(p)
         for p in summary.consumes:
             if p in bound and _reach(self.value(bound[p], st)):

@@ -9,7 +9,7 @@ __all__ = ["unbroadcast", "bcast", "zeros_like", "grad_like", "stop_gradient", "
            "unreduce", "unreduce_vjp", "unreshape", "transposed", "untranspose", "matmul_vjp_x",
            "matmul_vjp_y", "dot_vjp_x",
            "dot_vjp_y", "tie_weight", "items_of",
-           "max_weight", "index_add", "list_append", "add_items", "repeat_items", "Stack",
+           "max_weight", "index_add", "index_added", "list_append", "add_items", "repeat_items", "Stack",
            "Fields", "attr_of", "unattr", "make_dict", "undict", "dict_values", "dict_items", "dict_keys", "dict_values_of", "undict_values",
            "dict_pairs_of", "undict_items", "set_item", "unset_item", "record_of", "record_dot",
            "unrecord", "seq_concat", "tuple_of", "concat_place", "concat_tangent", "concat_part", "require_len",
@@ -543,6 +543,16 @@ def unindex(g, x, idx):
     else:
         np.add.at(out, idx, g)
     return out
+
+
+def index_added(acc, idx, g):
+    """`index_add(acc, idx, g)` on a copy of `acc`: how srcad's derivative of its own code
+    calls index_add, whose reverse sweep may still read the `acc` it was given."""
+    if type(acc) is np.ndarray:
+        acc = acc.copy(order="K")
+    elif isinstance(acc, (list, dict)):
+        acc = acc.copy()
+    return index_add(acc, idx, g)
 
 
 def index_add(acc, idx, g):

@@ -150,3 +150,23 @@ def test_scipy_linalg_solve_reading_one_triangle():
     pytest.importorskip("scipy")
     g = srcad.grad(R.solve_positive)(X3)
     np.testing.assert_allclose(g, numerical_grad(R.solve_positive, (X3,), 0), rtol=1e-6)
+
+
+def test_reverse_over_reverse_reads_an_adjoint_from_before_index_add():
+    # fuzz 901:857: the first-order code adds in place (`y_bar_1 = index_add(y_bar, 0, g)`)
+    # and its own derivative read y_bar afterwards (d(g / v)/dv): grad(grad) gave 0.845 for
+    # 0.264; srcad's derivative of its code now adds on a copy
+    y = np.array([-0.8, 0.5])
+    gg = srcad.grad(srcad.grad(R.rebinds_its_parameter))(0.8, y)
+    fd = numerical_grad(srcad.grad(R.rebinds_its_parameter), (0.8, y), 0)
+    np.testing.assert_allclose(gg, fd, rtol=1e-6)
+    np.testing.assert_allclose(srcad.hessian(R.rebinds_its_parameter)(0.8, y), fd, rtol=1e-6)
+
+
+def test_a_helper_changing_an_array_it_is_given_twice_is_refused():
+    # fuzz 901:2295: h(y, y) changes its first argument, and returns the second: Python's
+    # result is the changed array, srcad's derivative of h computes a new value (gradient
+    # [1, 1, 1] for [0, 0, 0], as autograd's)
+    with pytest.raises(srcad.SrcadError, match=r"regress_lead6.py:\d+: _changes_first\(\) "
+                                               r"changes its argument 'a0'"):
+        srcad.grad(R.same_array_twice)(np.array([-0.4, -1.0, 1.0]))

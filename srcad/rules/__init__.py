@@ -281,7 +281,7 @@ def _check_templates(rule: Rule):
         [("vjp", t, known | shared) for t in rule.vjp.values()] + \
         [("vjp_shared", rule.vjp_shared, known)] * bool(shared) + \
         [("jvp_shared", rule.jvp_shared, known)] * (rule.jvp_shared is not None) + \
-        [("primal", rule.primal, set(params))] * (rule.primal is not None) + \
+        [("primal", rule.primal, known)] * (rule.primal is not None) + \
         [("jvp_batched", t, known | {"BATCH"}) for t in rule.jvp_batched.values()]
     for kind, t, allowed in checks:
         bad = t.names - allowed

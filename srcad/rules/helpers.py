@@ -11,7 +11,7 @@ differentiated by reading their source where srcad can, or fail at build time na
 import builtins
 
 from .. import runtime
-from . import ANY, FLOAT, NONE, all_rules, defrule, deflinear, lookup
+from . import _NAMES, ANY, FLOAT, NONE, all_rules, defrule, deflinear, lookup
 from .linalg import EINSUM_ARGS
 
 _BEFORE = {id(r) for r in all_rules()}
@@ -39,9 +39,17 @@ deflinear(runtime.grad_like, "g, x", vjp="unbroadcast(out_bar, g)", kind="like",
 # g may be smaller than x[idx] and broadcast into it (a sum's adjoint left as a scalar)
 deflinear(runtime.unindex, "g, x, idx", vjp="unbroadcast(out_bar[idx], g)", shape_args="x",
           jvp_batched="bunindex(g_dot, x, idx, BATCH)")
-# generated code writes `acc = index_add(acc, idx, g)`: a value update (it adds in place)
-defrule(runtime.index_add, "acc, idx, g", name="index_add", kind=ANY, pure=False,
-        storage="same", inplace=True,
+# generated code writes `acc = index_add(acc, idx, g)`: a value update (it adds in place);
+# srcad's derivative of such code adds on a copy (`index_added`), as its reverse sweep may
+# read the acc of before the update (reverse over reverse: d(g / v)/dv reads g)
+_INDEX_ADD = defrule(runtime.index_add, "acc, idx, g", name="index_add", kind=ANY, pure=False,
+        storage="same", inplace=True, primal="index_added(acc, idx, g)",
+        jvp={"acc": "bcast(acc_dot, out)", "g": "unindex(g_dot, acc, idx)"},
+        jvp_batched={"acc": "bbcast_like(acc_dot, out, BATCH)",
+                     "g": "bunindex(g_dot, acc, idx, BATCH)"},
+        vjp={"acc": "out_bar", "g": "unbroadcast(out_bar[idx], g)"})
+_NAMES.setdefault("index_add", _INDEX_ADD)         # (generated code prints it by name)
+defrule(runtime.index_added, "acc, idx, g", name="index_added", kind=ANY,
         jvp={"acc": "bcast(acc_dot, out)", "g": "unindex(g_dot, acc, idx)"},
         jvp_batched={"acc": "bbcast_like(acc_dot, out, BATCH)",
                      "g": "bunindex(g_dot, acc, idx, BATCH)"},

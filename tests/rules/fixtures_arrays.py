@@ -6,7 +6,7 @@ second-order samples at the end through srcad's own derivative code."""
 import numpy as np
 
 from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit  # noqa: F401
-from srcad.runtime import prod_jvp, prod_vjp
+from srcad.runtime import index_added, prod_jvp, prod_vjp
 from srcad.runtime_arrays import (accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
                                   kron_vjp_b, pad_linear, partition_take, quantile_jvp,
                                   quantile_vjp, sort_take, unarray_split, uncolumn_stack, undelete,
@@ -673,3 +673,14 @@ def helper_changed_copies(x, v):
 lacks("in-place changes of arrays", np_changes_in_place, np_fill_diagonal)
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_changed_copies)
+
+
+@sample((sym(5), sym(2)))
+def helper_index_added(acc, g):
+    """index_add on a copy (srcad's derivatives of its own code call it): acc kept."""
+    b = index_added(acc * 1.0, [1, 3], g)
+    return b * acc + index_added(acc, 0, g[0] ** 2)
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_index_added)
