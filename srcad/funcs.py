@@ -381,18 +381,18 @@ def _factory(func):
     if not tree.body or not isinstance(tree.body[-1], gast.Return) or \
             tree.body[-1].value is None:
         return None
-    own_returns = [n for n in _walk_own(tree) if isinstance(n, gast.Return)]
+    own_returns = [n for n in walk_own(tree) if isinstance(n, gast.Return)]
     if len(own_returns) != 1:
         return None
     ret = tree.body[-1]
     args = tree.args
     params = {a.id for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)}
     params |= {a.id for a in (args.vararg, args.kwarg) if a is not None}
-    stored = {n.id for n in _walk_own(tree) if isinstance(n, gast.Name)
+    stored = {n.id for n in walk_own(tree) if isinstance(n, gast.Name)
               and isinstance(n.ctx, gast.Store)}
     defs = {s.name: s for s in tree.body if isinstance(s, gast.FunctionDef)}
     local = params | stored | set(defs) | set(parsed.closure)
-    made = {n.name for n in _walk_own(tree) if isinstance(n, gast.FunctionDef)} | \
+    made = {n.name for n in walk_own(tree) if isinstance(n, gast.FunctionDef)} | \
         {n.id for s in tree.body if isinstance(s, gast.Assign) and
          isinstance(s.value, gast.Lambda) for n in s.targets if isinstance(n, gast.Name)}
 
@@ -411,7 +411,7 @@ def _factory(func):
         if node.decorator_list or a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
             raise refuse(f"the function {node.name}, which is decorated or takes *args, "
                          "**kwargs or keyword-only parameters", node)
-        own = {p.id for p in a.args} | {n.id for n in _walk_own(node)
+        own = {p.id for p in a.args} | {n.id for n in walk_own(node)
                                         if isinstance(n, gast.Name) and
                                         isinstance(n.ctx, gast.Store)}
         extras = sorted({n.id for n in gast.walk(node) if isinstance(n, gast.Name) and
@@ -456,7 +456,7 @@ def _factory(func):
         node = value if isinstance(value, gast.Lambda) else defs[value.id]
         if isinstance(value, gast.Name) and \
                 sum(isinstance(s, gast.FunctionDef) and s.name == value.id
-                    for s in _walk_own(tree)) != 1 or isinstance(value, gast.Name) and \
+                    for s in walk_own(tree)) != 1 or isinstance(value, gast.Name) and \
                 value.id in stored:
             raise refuse(f"{value.id}, a name bound to more than one function", value)
         fn, extras, defaults, own = lifted(node, "lambda_")
@@ -526,7 +526,7 @@ def _factory_copy(func, parsed, ret, value, makers, layout, count) -> Factory:
     return Factory(caps, layout, count)
 
 
-def _walk_own(fn):
+def walk_own(fn):
     """The nodes of `fn`, not descending into nested functions or lambdas."""
     todo = list(gast.iter_child_nodes(fn))
     while todo:

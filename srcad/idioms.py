@@ -18,6 +18,7 @@ import types
 import gast
 
 from . import ir, rules, runtime
+from .funcs import walk_own
 from .errors import UnsupportedSyntaxError
 
 COMPREHENSIONS = (gast.ListComp, gast.SetComp, gast.GeneratorExp, gast.DictComp)
@@ -53,7 +54,7 @@ def constant_modules(fn, parsed):
     module once, at the top of the body (`xp = np`), read as that module's expression
     (`xp.sum(x)` is `np.sum(x)`); `getattr(M, "name")` of a module `M` and a constant name
     as `M.name`; `hasattr(M, "name")` as its value now. `fn` itself when there is none."""
-    own = list(_walk_own(fn))
+    own = list(walk_own(fn))
     if not any(isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and
                n.func.id in ("getattr", "hasattr") for n in own) and \
             not any(isinstance(s, gast.Assign) and isinstance(s.value, (gast.Name, gast.Attribute))
@@ -179,11 +180,11 @@ def prepare(fn):
     with its own `x`), so that, lowered to a loop, they cannot leak; also the generator
     expressions that are consumed where they stand (a call's argument, a `for`'s iterable),
     as a set of node ids. `fn` itself is returned when nothing needs renaming."""
-    comps = [n for n in _walk_own(fn) if isinstance(n, COMPREHENSIONS)]
+    comps = [n for n in walk_own(fn) if isinstance(n, COMPREHENSIONS)]
     if not comps:
         return fn, set()
     fn = copy.deepcopy(fn)
-    comps = [n for n in _walk_own(fn) if isinstance(n, COMPREHENSIONS)]
+    comps = [n for n in walk_own(fn) if isinstance(n, COMPREHENSIONS)]
     taken = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)} | \
         set(rules.runtime_namespace())
     depth = {}
@@ -201,21 +202,12 @@ def prepare(fn):
                 if isinstance(n, gast.Name) and n.id == b and id(n) in region:
                     n.id = new
     consumed = set()
-    for n in _walk_own(fn):
+    for n in walk_own(fn):
         if isinstance(n, gast.Call):
             consumed |= {id(a) for a in n.args if isinstance(a, gast.GeneratorExp)}
         elif isinstance(n, (gast.For, gast.comprehension)) and isinstance(n.iter, gast.GeneratorExp):
             consumed.add(id(n.iter))
     return fn, consumed
-
-
-def _walk_own(fn):
-    todo = list(gast.iter_child_nodes(fn))
-    while todo:
-        node = todo.pop()
-        yield node
-        if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.AsyncFunctionDef)):
-            todo.extend(gast.iter_child_nodes(node))
 
 
 # ---------------------------------------------------------------- comprehensions

@@ -26,6 +26,7 @@ import gast
 import numpy as np
 
 from . import funcs, idioms, ir, rules, runtime, runtime_arrays
+from .funcs import walk_own
 from .errors import NonDifferentiableError, UnsupportedSyntaxError
 from .frontend import Parsed
 from .funcs import FuncList, FuncVal
@@ -230,7 +231,7 @@ class _Lowerer:
         params = [a.id for a in list(fn.args.posonlyargs or []) + list(fn.args.args)
                   + list(fn.args.kwonlyargs)]
         self.params = params
-        self.locals = set(params) | {n.id for n in _walk_own(fn)
+        self.locals = set(params) | {n.id for n in walk_own(fn)
                                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         self.containers = _local_containers(fn, set(params))
         # names a new name must avoid: every name the user wrote, and the runtime's
@@ -631,7 +632,7 @@ class _Lowerer:
             raise self.error(UnsupportedSyntaxError, "a nested def or lambda with *args, **kwargs "
                              "or keyword-only parameters is not supported", node)
         own = {a.id for a in list(args.args) + list(args.kwonlyargs)} | \
-            {n.id for n in _walk_own(node) if isinstance(n, gast.Name)
+            {n.id for n in walk_own(node) if isinstance(n, gast.Name)
              and isinstance(n.ctx, gast.Store)}
         outer = self.locals | set(self.p.closure) | set(self.funcvals)
         extras = sorted({n.id for n in gast.walk(node) if isinstance(n, gast.Name)
@@ -2400,7 +2401,7 @@ def _local_containers(fn, params: set) -> set:
     them is differentiated as a new value."""
     displays = (gast.Dict, gast.List, gast.ListComp, gast.DictComp)
     made, other = set(), set(params)
-    for n in _walk_own(fn):
+    for n in walk_own(fn):
         if isinstance(n, (gast.AugAssign, gast.For, gast.AnnAssign)) or \
                 isinstance(n, gast.Assign) and len(n.targets) != 1:
             targets = [n.target] if not isinstance(n, gast.Assign) else n.targets
@@ -2425,7 +2426,7 @@ def _rebound_names(stmts):
     """The user variables `stmts` may rebind (assignments, `xs.append`, `xs.pop()`), and
     those of them it grows or shrinks as lists."""
     rebound, grown = set(), set()
-    for node in _walk_own(gast.Module(body=stmts, type_ignores=[])):
+    for node in walk_own(gast.Module(body=stmts, type_ignores=[])):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             rebound.add(node.id)
         elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
@@ -2480,16 +2481,6 @@ def _self_replaced(s) -> set:
                     value.args[0].id == t.id)
                 (out if ok else other).update(names)
     return out - other
-
-
-def _walk_own(fn):
-    """The nodes of `fn`, not descending into nested functions or lambdas."""
-    todo = list(gast.iter_child_nodes(fn))
-    while todo:
-        node = todo.pop()
-        yield node
-        if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.AsyncFunctionDef)):
-            todo.extend(gast.iter_child_nodes(node))
 
 
 def _describe(node) -> str:

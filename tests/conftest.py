@@ -60,6 +60,17 @@ def fwd_grad(func, args, i):
     return g
 
 
+def second_order(f, args, i=0):
+    """hessian (forward over reverse) and jacrev of grad (reverse over reverse) against
+    finite differences of the gradient."""
+    import srcad
+    from srcad.testing import numerical_grad
+    g = srcad.grad(f, wrt=i)
+    want = numerical_grad(g, list(args), i)
+    for got in (srcad.hessian(f, wrt=i)(*args), srcad.jacrev(g, wrt=i)(*args)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
 def fresh_module(name):
     """A new copy of fixture module `name` (new function objects, so srcad's cache is cold)."""
     spec = importlib.util.find_spec(name)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import srcad
-from srcad.testing import check_grads, numerical_grad
-from conftest import autograd_twin
+from srcad.testing import check_grads
+from conftest import autograd_twin, second_order
 
 from fixtures import regress_s4py as R
 
@@ -18,13 +18,6 @@ X = np.array([0.3, 1.2, -0.7])
 Y = np.array([0.5, -0.4, 0.9])
 
 
-def second_order(f, args, i=0):
-    """hessian (forward over reverse) and jacrev of grad (reverse over reverse) against
-    finite differences of the gradient."""
-    g = srcad.grad(f, wrt=i)
-    want = numerical_grad(g, list(args), i)
-    for got in (srcad.hessian(f, wrt=i)(*args), srcad.jacrev(g, wrt=i)(*args)):
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
 # ---------------------------------------------------------------- 1. top-level *args

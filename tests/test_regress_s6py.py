@@ -12,19 +12,13 @@ import srcad
 from srcad import funcs
 from srcad.testing import check_grads, numerical_grad
 
+from conftest import second_order
 from fixtures import regress_s6py as R
 
 RNG = np.random.default_rng(6)
 X = RNG.normal(size=(4, 3))
 
 
-def second_order(f, args, i=0):
-    """hessian (forward over reverse) and jacrev of grad (reverse over reverse) against
-    finite differences of the gradient."""
-    g = srcad.grad(f, wrt=i)
-    want = numerical_grad(g, list(args), i)
-    for got in (srcad.hessian(f, wrt=i)(*args), srcad.jacrev(g, wrt=i)(*args)):
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
 def line_of(func, text):
