@@ -14,11 +14,20 @@ from __future__ import annotations
 
 import ast
 
-# calls that read a list's items and keep no reference to the list itself
-_READERS = frozenset({"len", "sum", "max", "min", "repeat_items", "unindex", "np.stack",
-                      "np.array", "np.asarray", "np.concatenate", "np.vstack", "np.hstack"})
-# calls whose result is a new list (an adjoint of a list nobody else holds)
-_FRESH = frozenset({"repeat_items", "unstack", "unindex", "unhstack", "unvstack"})
+from . import rules
+
+
+def _reads_items(name: str) -> bool:
+    """A call printed `name(...)` reads a list argument's items and keeps no reference to the
+    list (its rule's `reads_items`)."""
+    rule = rules.lookup_name(name)
+    return rule is not None and rule.reads_items
+
+
+def _new_list(call) -> bool:
+    """`call` returns a new list no other name holds (its rule's `new_list`)."""
+    rule = rules.lookup_name(_dotted(call.func))
+    return rule is not None and rule.new_list
 
 
 def rebuilt(st):
@@ -50,11 +59,12 @@ def _display(value) -> bool:
                                                    for e in value.elts)
 
 
-def private_lists(tree, readers, kept_after_last=False, stores=None):
+def private_lists(tree, readers=_reads_items, kept_after_last=False, stores=None):
     """The lists `n` that `tree` rebuilds (`n = [*n, e, ...]`) and no other name can see
     while they grow: `n` is no parameter, every binding of `n` is a list display, a rebuild
     or one `stores(assign, n)` accepts, `n` is read only by its rebuilds, as `n[...]` and
-    as an argument of a call named in `readers` (none of which keeps the list), or, with
+    as an argument of a call whose printed name `readers` accepts (none of which keeps
+    the list), or, with
     `kept_after_last`, by anything after the last top-level statement appending to it;
     and never by the items it is rebuilt with. -> {name: [its rebuild statements]}."""
     found = {}
@@ -87,7 +97,7 @@ def private_lists(tree, readers, kept_after_last=False, stores=None):
         else:
             ok = isinstance(n.ctx, ast.Load) and (
                 (isinstance(up, ast.Subscript) and up.value is n) or
-                (isinstance(up, ast.Call) and _dotted(up.func) in readers and
+                (isinstance(up, ast.Call) and readers(_dotted(up.func)) and
                  n in up.args) or
                 (stores is not None and stores(up, n.id)) or
                 (kept_after_last and top[id(n)] > last[n.id]))
@@ -192,7 +202,7 @@ def _primal_lists(tree, rebuilds):
             return any(_call_on(node, s, "append", 1) for s in mine)
         return isinstance(node, ast.Assign) and any(_call_on(node.value, s, "pop", 0)
                                                     for s in mine)
-    lists = private_lists(tree, _READERS, stores=saves)
+    lists = private_lists(tree, stores=saves)
     gone = {s for n in lists for s in stacks.get(n, ())}
     for block in blocks:
         out = []
@@ -240,7 +250,8 @@ def _minus_one(node) -> bool:
 def _adjoint_lists(tree):
     """`t = b; ...; b = t[:-1]; ... t[-1] ...` with b's list private (below) as
     `t = b; ...; b = t; t_last = b.pop(); ... t_last ...`. b is private when every binding
-    of it makes a new list (a call in _FRESH, `add_items(b, <such a call>)`, or such a
+    of it makes a new list (a call whose rule says `new_list`, `add_items(b, <such a call>)`,
+    or such a
     drop) and it is read only as `t = b` of such a pattern, as `b[...]`, as a reader's
     argument or by add_items; t is bound once and read only by the drop and `t[-1]`."""
     parent, loads, stores = {}, {}, {}
@@ -337,11 +348,11 @@ def _private_adjoint(b, t, tree, parent, loads, stores) -> bool:
         v = st.value
         if _drop_last(st) is not None:
             continue
-        if isinstance(v, ast.Call) and _dotted(v.func) in _FRESH:
+        if isinstance(v, ast.Call) and _new_list(v):
             continue
         if isinstance(v, ast.Call) and _dotted(v.func) == "add_items" and \
                 len(v.args) == 2 and isinstance(v.args[0], ast.Name) and v.args[0].id == b and \
-                isinstance(v.args[1], ast.Call) and _dotted(v.args[1].func) in _FRESH:
+                isinstance(v.args[1], ast.Call) and _new_list(v.args[1]):
             continue
         if isinstance(v, ast.Name) and v.id == t:
             continue                               # a drop made in place (an earlier one)
@@ -356,7 +367,7 @@ def _private_adjoint(b, t, tree, parent, loads, stores) -> bool:
             continue                               # `t = b`, t bound once, only indexed
         if isinstance(up, ast.Subscript) and up.value is m:
             continue
-        if isinstance(up, ast.Call) and m in up.args and _dotted(up.func) in _READERS:
+        if isinstance(up, ast.Call) and m in up.args and _reads_items(_dotted(up.func)):
             continue
         if isinstance(up, ast.Call) and _dotted(up.func) == "add_items" and \
                 up.args and up.args[0] is m and isinstance(parent.get(id(up)), ast.Assign) and \

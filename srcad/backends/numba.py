@@ -576,7 +576,8 @@ def _appends_in_place(tree):
     """`n = [*n, e, ...]` (a new list: Numba types no list unpacking) as `n.append(e)`, for a
     list `n` no other name can see while it grows (lists.private_lists: read by `len(n)`,
     `n[...]`, `stack_arrays(n)` or after its last append)."""
-    fine = lists.private_lists(tree, ("len", _STACK_ARRAYS), kept_after_last=True)
+    fine = lists.private_lists(tree, lambda name: name in ("len", _STACK_ARRAYS),
+                               kept_after_last=True)
     if not fine:
         return
 

@@ -162,6 +162,11 @@ class Rule:
     # the result is the first argument's value (same kind, shape class and sequence-ness;
     # the object itself where it is a list, tuple or array), as for `items_of`
     passthrough: bool = False
+    # list facts, read by lists.py (which lists may grow in place): the call reads a list
+    # argument's items and keeps no reference to the list (`reads_items`), or returns a new
+    # list no other name holds (`new_list`)
+    reads_items: bool = False
+    new_list: bool = False
     # the result has the first argument's shape (its shape class) where that argument has
     # at least this many dimensions, as its shape class knows (np.triu of a matrix: 2)
     keeps_shape: int | None = None
@@ -408,7 +413,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
             storage: str = "new", storage_arg: str | None = None, copy_flag: str | None = None,
             holds: str = "", returns_seq: bool = False, inplace: bool = False,
             shape_args: str = "", passthrough: bool = False, numba: bool = True,
-            on_seqs: str = "", keeps_shape: int | None = None, shaped_like: str = ""):
+            on_seqs: str = "", keeps_shape: int | None = None, shaped_like: str = "",
+            reads_items: bool = False, new_list: bool = False):
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
     or a dict of templates per differentiable parameter. The storage facts: `storage` is
     "new", "view" or "same" (of `storage_arg`, comma-separated names, default the first
@@ -417,7 +423,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     their shape; `passthrough` says the result is the first argument's value;
     `keeps_shape` (a number of dimensions) that the result has the first argument's shape
     where that has at least as many dimensions; `shaped_like` the parameter whose shape the
-    result always has (updated(r, x): x's); `numba`
+    result always has (updated(r, x): x's); `reads_items` and `new_list` the list facts
+    (see Rule.reads_items); `numba`
     False says the numba backend cannot compile a call of it. `batch` and `jvp_batched`
     (templates as `jvp`'s) say how the tangent batches (see Rule.batch); `on_seqs`, what
     the operator does to lists (see Rule.on_seqs)."""
@@ -453,7 +460,7 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
                 returns_seq=returns_seq, inplace=inplace, shape_args=shaped,
                 passthrough=passthrough, numba=numba, batch=batch,
                 jvp_batched=tdict(jvp_batched), on_seqs=on_seqs, keeps_shape=keeps_shape,
-                shaped_like=shaped_like)
+                shaped_like=shaped_like, reads_items=reads_items, new_list=new_list)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if name and primal is None and keys != []:
@@ -487,13 +494,15 @@ def defunary(module, prefix: str, table: dict, kind: str = "elementwise", partia
 
 
 def defpartials(keys, params: str, *, name: str, partials: dict, unbroadcast: bool = True,
-                kind: str = "elementwise"):
+                kind: str = "elementwise", **facts):
     """An elementwise function of several arguments from its partial derivatives
-    `{param: df/dparam}`: tangents scale each partial, adjoints sum back to each input."""
+    `{param: df/dparam}`: tangents scale each partial, adjoints sum back to each input;
+    `facts` are defrule's."""
     jvp = {p: f"{p}_dot * {d}" for p, d in partials.items()}
     vjp = {p: f"unbroadcast(out_bar * {d}, {p})" if unbroadcast else f"out_bar * {d}"
            for p, d in partials.items()}
-    return defrule(keys, params, name=name, jvp=jvp, vjp=vjp, kind=kind, batch="elementwise")
+    return defrule(keys, params, name=name, jvp=jvp, vjp=vjp, kind=kind, batch="elementwise",
+                   **facts)
 
 
 def deflinear(func, params: str, vjp: str, kind: str = ANY, name: str | None = None,

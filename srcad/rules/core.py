@@ -138,9 +138,9 @@ defpartials(np.maximum, "x, y", name="np.maximum",
 defpartials(np.minimum, "x, y", name="np.minimum",
             partials={"x": "tie_weight(y, x)", "y": "tie_weight(x, y)"})
 defpartials(builtins.max, "x, y", name="max", unbroadcast=False,      # of two scalars
-            partials={"x": "tie_weight(x, y)", "y": "tie_weight(y, x)"})
+            partials={"x": "tie_weight(x, y)", "y": "tie_weight(y, x)"}, reads_items=True)
 defpartials(builtins.min, "x, y", name="min", unbroadcast=False,
-            partials={"x": "tie_weight(y, x)", "y": "tie_weight(x, y)"})
+            partials={"x": "tie_weight(y, x)", "y": "tie_weight(x, y)"}, reads_items=True)
 defrule(np.where, "c, x, y", name="np.where", batch="elementwise",
         jvp={"x": "bcast(np.where(c, x_dot, 0.0), out)", "y": "bcast(np.where(c, 0.0, y_dot), out)"},
         vjp={"x": "unbroadcast(np.where(c, out_bar, 0.0), x)",
@@ -179,7 +179,8 @@ defrule(builtins.float, "x", name="float", kind=FLOAT, jvp="x_dot", vjp="out_bar
 defrule(runtime.stop_gradient, "x", name="stop_gradient", kind="first", storage="same",
         differentiable=False)
 for _f in (builtins.int, builtins.len, builtins.bool, builtins.round):
-    defrule(_f, "x", name=_f.__name__, kind=INT, differentiable=False, total=False)
+    defrule(_f, "x", name=_f.__name__, kind=INT, differentiable=False, total=False,
+            reads_items=_f is builtins.len)
 for _f in (np.ndim, np.size):
     defrule(_f, "x", name=f"np.{_f.__name__}", kind=INT, differentiable=False)
 defrule(builtins.range, "start, stop=None, step=None", name="range", kind=NONE,
@@ -234,4 +235,4 @@ LIST_APPEND = defrule(runtime.list_append, "xs, v", primal="[*xs, v]", kind="lis
                       jvp={"xs": "list(xs_dot)", "v": "[v_dot]"},
                       vjp={"xs": "out_bar[:-1]", "v": "out_bar[-1]"})
 defrule(builtins.sum, "xs", name="sum", kind=ANY, jvp="sum(xs_dot)",
-        vjp="repeat_items(out_bar, xs)")
+        vjp="repeat_items(out_bar, xs)", reads_items=True)

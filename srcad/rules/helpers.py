@@ -38,6 +38,7 @@ deflinear(runtime.grad_like, "g, x", vjp="unbroadcast(out_bar, g)", kind="like",
           storage="same", shape_args="x", jvp_batched="bgrad_like(g_dot, x, BATCH)")
 # g may be smaller than x[idx] and broadcast into it (a sum's adjoint left as a scalar)
 deflinear(runtime.unindex, "g, x, idx", vjp="unbroadcast(out_bar[idx], g)", shape_args="x",
+          reads_items=True, new_list=True,
           jvp_batched="bunindex(g_dot, x, idx, BATCH)")
 # generated code writes `acc = index_add(acc, idx, g)`: a value update (it adds in place);
 # srcad's derivative of such code adds on a copy (`index_added`), as its reverse sweep may
@@ -119,7 +120,7 @@ defrule(runtime.add_items, "a, b", name="add_items", kind=ANY, storage="same",
         storage_arg="a, b", holds="*a, *b", returns_seq=True,
         jvp={"a": "a_dot", "b": "b_dot"}, vjp={"a": "out_bar", "b": "out_bar"})
 deflinear(runtime.repeat_items, "g, xs", vjp="sum(out_bar)", kind="list", holds="g",
-          returns_seq=True)
+          returns_seq=True, reads_items=True, new_list=True)
 
 # ------------------------------------------------------------ constants
 for _f in (runtime.fmax_weight, runtime.clip_weight):
@@ -155,11 +156,11 @@ deflinear(runtime.cast_adjoint, "g, like", storage="same", shape_args="like",
 # pieces out, pieces back: a list of adjoints joins into one
 deflinear(runtime.unconcatenate, "g, xs, axis=0", holds="g",
           vjp="rejoin(out_bar, g, axis)")
-deflinear(runtime.unstack, "g, axis=0", holds="g",
+deflinear(runtime.unstack, "g, axis=0", holds="g", new_list=True,
           vjp="np.stack(out_bar, axis)")
-deflinear(runtime.unhstack, "g, xs", holds="g",
+deflinear(runtime.unhstack, "g, xs", holds="g", new_list=True,
           vjp="np.hstack(out_bar)")
-deflinear(runtime.unvstack, "g, xs", holds="g",
+deflinear(runtime.unvstack, "g, xs", holds="g", new_list=True,
           vjp="np.vstack(out_bar)")
 deflinear(runtime.unsplit, "gs, x, indices_or_sections, axis=0",
           vjp="np.split(out_bar, indices_or_sections, axis)")

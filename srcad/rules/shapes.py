@@ -54,15 +54,15 @@ deflinear(np.repeat, "x, repeats, axis=None", name="np.repeat", method="repeat",
           vjp="unrepeat(out_bar, x, repeats, axis)")
 
 # ------------------------------------------------------------ joining and splitting
-deflinear(np.concatenate, "xs, axis=0", name="np.concatenate",
+deflinear(np.concatenate, "xs, axis=0", name="np.concatenate", reads_items=True,
           jvp_batched="bjoin_axis(xs_dot, xs, axis, BATCH, 'concatenate')",
           vjp="unconcatenate(out_bar, xs, axis)")
-deflinear(np.stack, "xs, axis=0", name="np.stack",
+deflinear(np.stack, "xs, axis=0", name="np.stack", reads_items=True,
           jvp_batched="bjoin_axis(xs_dot, xs, axis, BATCH, 'stack')",
           vjp="unstack(out_bar, axis)")
-deflinear(np.hstack, "xs", name="np.hstack",
+deflinear(np.hstack, "xs", name="np.hstack", reads_items=True,
           vjp="unhstack(out_bar, xs)")
-deflinear(np.vstack, "xs", name="np.vstack",
+deflinear(np.vstack, "xs", name="np.vstack", reads_items=True,
           vjp="unvstack(out_bar, xs)")
 deflinear(np.split, "x, indices_or_sections, axis=0", name="np.split", holds="x",
           returns_seq=True,
