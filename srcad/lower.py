@@ -128,6 +128,22 @@ def _method_caller(attr):
     return call
 
 
+def _method_into(attr):
+    """A function calling method `attr` of its second argument with `out=` a copy of its
+    first, returned (`rng.random(out=y)` on a copy of y)."""
+    def call(out, obj, *args, **kwargs):
+        r = np.array(out, copy=True, order="K")
+        getattr(obj, attr)(*args, out=r, **kwargs)
+        return r
+    call.__name__ = f"{attr}_into"
+    return call
+
+
+def _ufunc_at(ufunc):
+    """`ufunc.at(y, ...)` on a copy of y (runtime_arrays.ufunc_at_copy), one per ufunc."""
+    return functools.partial(runtime_arrays.ufunc_at_copy, ufunc.at)
+
+
 def _str_method_caller(attr_where):
     """`_method_caller` for a method only strings have (`k.startswith("W")` on a dict's key):
     its result carries no derivative when the receiver is a str, as srcad assumed when it
@@ -151,8 +167,10 @@ _STR_ONLY = frozenset(m for m in dir(str) if not m.startswith("_") and not any(
     hasattr(t, m) for t in (float, int, np.ndarray, list, tuple, dict)))
 
 # ndarray and list methods that change their receiver in place and have no rule above
-_CHANGING_METHODS = frozenset({"partition", "put", "resize", "itemset", "setfield", "byteswap",
-                               "setflags", "clear", "remove", "extend_inplace"})
+_CHANGING_METHODS = frozenset({"partition", "resize", "itemset", "setfield", "byteswap",
+                               "setflags", "clear", "remove", "__setitem__", "__delitem__",
+                               "__iadd__", "__isub__", "__imul__", "__itruediv__",
+                               "__ifloordiv__", "__imod__", "__ipow__", "__imatmul__"})
 
 _ACCESSORS: dict = {}
 
@@ -397,7 +415,8 @@ class _Lowerer:
                                dest=self.target_name(func.value.id))
                 self.mark_inplace(func.value.id, xs)
                 return
-            if self.inplace_call(s.value) or self.inplace_method(s.value) or \
+            if self.out_call(s.value) or self.ufunc_at(s.value) or \
+                    self.inplace_call(s.value) or self.inplace_method(s.value) or \
                     idioms.dict_method(self, s.value) or idioms.pop_at(self, s.value):
                 return
             self.expr(s.value)
@@ -408,6 +427,93 @@ class _Lowerer:
                              "differentiated function", s)
         raise self.error(UnsupportedSyntaxError, "an expression statement that is not a call "
                          "has no effect; remove it", s)
+
+    def out_call(self, call) -> bool:
+        """`f(..., out=y)` as a statement, y a local name: `y = copied_into(y, f(...))` (the
+        result cast into y's dtype, as NumPy writes it), so that values computed from the old
+        y keep it; y's sharing is checked as for `y += e`. `where=` beside `out=` (entries
+        of y kept where it is false) is refused."""
+        out = [k for k in call.keywords if k.arg == "out"]
+        if not out or isinstance(out[0].value, gast.Constant) and out[0].value.value is None:
+            return False
+        target = out[0].value
+        if isinstance(target, gast.Tuple) and len(target.elts) == 1:
+            target = target.elts[0]
+        text = _describe(call.func)
+        if not (isinstance(target, gast.Name) and target.id in self.locals):
+            raise self.error(UnsupportedSyntaxError, f"{text}(..., out=...) writes into an "
+                             "array srcad cannot rebind; it differentiates out= only into a "
+                             f"local name (`{text}(..., out=y)`), or write `y = {text}(...)`",
+                             call)
+        if any(k.arg == "where" for k in call.keywords):
+            raise self.error(UnsupportedSyntaxError, f"{text}(..., out=..., where=...) keeps "
+                             "the entries of out where the condition is false; write it "
+                             "with np.where", call)
+        func = call.func
+        obj = self.callee(func) if isinstance(func, (gast.Name, gast.Attribute)) else None
+        ruled = rules.lookup(obj) is not None if obj is not None else \
+            isinstance(func, gast.Attribute) and rules.lookup_method(func.attr) is not None
+        old = self.name(target)
+        if ruled:         # a primitive: its result, cast into out's dtype
+            plain = gast.copy_location(gast.Call(func=func, args=call.args, keywords=[
+                k for k in call.keywords if k.arg != "out"]), call)
+            value = self.expr(plain)
+            self.call_prim(rules.lookup(runtime_arrays.copied_into), [old, value],
+                           dest=self.target_name(target.id))
+        else:             # rng.random(out=y): out may decide the result's shape; no derivative
+            message = f"srcad has no derivative rule for {text}()"
+            if obj is None and isinstance(func, gast.Attribute):    # a local's method
+                opaque = _Opaque(self.inject(f"{func.attr}_into", _accessor(
+                    _method_into, func.attr)), message)
+                head = [old, self.expr(func.value)]
+            elif obj is not None:
+                opaque = _Opaque(self.inject("called_into", runtime_arrays.called_into),
+                                 message)
+                head = [self.expr(func), old]
+            else:
+                raise self.error(UnsupportedSyntaxError, f"{text}(..., out=...) is not "
+                                 "supported", call)
+            args = [self.expr(a) for a in call.args]
+            kwargs = {k.arg: self.expr(k.value) for k in call.keywords if k.arg != "out"}
+            self.call_prim(opaque, head + args, kwargs, dest=self.target_name(target.id))
+        self.mark_inplace(target.id, old)
+        return True
+
+    def refuse_out(self, kwargs, node, text):
+        """A call writing into `out=` (an array changed in place) that is not a statement
+        `out_call` rebinds: Python would change that array, generated code would not."""
+        out = kwargs.get("out")
+        if out is not None and not (isinstance(out, ir.Const) and out.value is None):
+            raise self.error(UnsupportedSyntaxError, f"{text}(..., out=...) changes an array in "
+                             "place; srcad differentiates out= only in a statement "
+                             f"`{text}(..., out=y)` with y a local name (or write "
+                             f"`y = {text}(...)`)", node)
+
+    def ufunc_at(self, call) -> bool:
+        """`np.multiply.at(y, idx, v)` (a ufunc's `at` with no rule of its own, unlike
+        np.add.at) as a statement on a local y: the change made on a copy and y rebound, with
+        no derivative through it (refused where one would flow)."""
+        func, args = call.func, call.args
+        if not (isinstance(func, gast.Attribute) and func.attr == "at" and args and
+                isinstance(args[0], gast.Name) and args[0].id in self.locals):
+            return False
+        obj = self.callee(func)
+        if not isinstance(getattr(obj, "__self__", None), np.ufunc) or \
+                rules.lookup(obj) is not None:
+            return False
+        text = _describe(func)
+        if call.keywords:
+            raise self.error(UnsupportedSyntaxError, f"{text}() takes its arguments "
+                             "positionally", call)
+        old = self.name(args[0])
+        rest = [self.expr(a) for a in args[1:]]
+        ufunc = obj.__self__
+        opaque = _Opaque(self.inject(f"{ufunc.__name__}_at_copy", _accessor(_ufunc_at, ufunc)),
+                         f"srcad has no derivative through {text}() (np.add.at and "
+                         "np.subtract.at have one)")
+        self.call_prim(opaque, [old] + rest, {}, dest=self.target_name(args[0].id))
+        self.mark_inplace(args[0].id, old)
+        return True
 
     def inplace_call(self, call) -> bool:
         """`np.add.at(y, idx, v)` as a statement: a rule that changes its first argument in
@@ -1862,6 +1968,7 @@ class _Lowerer:
                 self.refuse_changing(rule, node, text)
                 return self.prim_call(rule, args, node, dest, text)
             kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
+            self.refuse_out(kwargs, node, text)
             name = self.inject(f"{func.attr}_method", _accessor(_method_caller, func.attr))
             if isinstance(func.value, gast.JoinedStr) or isinstance(func.value, gast.Constant) \
                     and isinstance(func.value.value, (str, bytes)):
@@ -1946,6 +2053,8 @@ class _Lowerer:
             raise self.error(UnsupportedSyntaxError, f"the function value {fvs[0].label} passed "
                              f"to {text}(): srcad passes function values only to your own "
                              "functions (defined with def in a file)", node)
+        if not user:
+            self.refuse_out(kwargs, node, text)
         if rule is not None:
             self.refuse_changing(rule, node, text)
             self.refuse_overwrite(rule, args, kwargs, node, text)

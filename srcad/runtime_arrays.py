@@ -893,18 +893,31 @@ def diagonal_filled(a, val, wrap=False):
     return r
 
 
+def called_into(f, out, *args, **kwargs):
+    """`f(*args, out=out, **kwargs)` writing into a copy of out, returned."""
+    r = np.array(out, copy=True, order="K")
+    f(*args, out=r, **kwargs)
+    return r
+
+
+def _cycled(picked, v):
+    """The adjoint of v repeated cyclically over the entries `picked` came from (np.put,
+    np.place, np.putmask): picked[k] added to v.flat[k % v.size]; a 0-d v gets the sum."""
+    picked = np.asarray(picked)
+    if np.ndim(v) == 0:
+        return np.sum(picked)
+    n = int(np.size(v))
+    out = np.zeros(n, dtype=_weight_dtype(picked))
+    np.add.at(out, np.arange(picked.size) % n, picked)
+    return out.reshape(np.shape(v))
+
+
 def fill_diagonal_vjp(g, a, val, wrap=False):
     """The adjoint of `diagonal_filled(a, val, wrap)` with respect to `val`: the entries of g
     it wrote, each added to the item of val written there (val repeats cyclically)."""
     mask = np.zeros(np.shape(a), dtype=bool)
     np.fill_diagonal(mask, True, wrap)
-    picked = np.asarray(g)[mask] if np.ndim(g) else np.full(int(mask.sum()), g)
-    if np.ndim(val) == 0:
-        return np.sum(picked)
-    n = int(np.size(val))
-    out = np.zeros(n, dtype=_weight_dtype(picked))
-    np.add.at(out, np.arange(picked.size) % n, picked)
-    return out.reshape(np.shape(val))
+    return _cycled(np.asarray(g)[mask] if np.ndim(g) else np.full(int(mask.sum()), g), val)
 
 
 def added_at(y, idx, v):
@@ -921,5 +934,96 @@ def shuffled(shuffle, x):
     return r
 
 
+def subtracted_at(y, idx, v):
+    """`np.subtract.at(y, idx, v)` on a copy of y."""
+    r = np.array(y, copy=True, order="K")
+    np.subtract.at(r, idx, v)
+    return r
+
+
+def ufunc_at_copy(at, y, *args):
+    """`ufunc.at(y, *args)` (the bound method `at`) on a copy of y: no derivative flows."""
+    r = np.array(y, copy=True, order="K")
+    at(r, *args)
+    return r
+
+
+def put_copy(a, ind, v, mode="raise"):
+    """`np.put(a, ind, v, mode)` on a copy of a."""
+    r = np.array(a, copy=True, order="K")
+    np.put(r, ind, v, mode)
+    return r
+
+
+def _put_winners(shape, ind, mode):
+    """The flat entries `np.put(., ind, ., mode)` writes, each once per position of ind,
+    and which positions' writes stay (a repeated entry keeps the last)."""
+    targets = np.take(np.arange(int(np.prod(shape))), np.ravel(ind), mode=mode)
+    owner = np.full(int(np.prod(shape)), -1, dtype=np.intp)
+    owner[targets] = np.arange(targets.size)
+    return targets, owner[targets] == np.arange(targets.size)
+
+
+def put_vjp(g, ind, v, mode="raise"):
+    """The adjoint of `put_copy(a, ind, v, mode)` with respect to v: the entries of g each
+    position of ind wrote (where a later position did not overwrite it), added to the item
+    of v written there (v repeats cyclically)."""
+    targets, kept = _put_winners(np.shape(g), ind, mode)
+    return _cycled(np.ravel(g)[targets] * kept, v)
+
+
+def placed(arr, mask, vals):
+    """`np.place(arr, mask, vals)` on a copy of arr."""
+    r = np.array(arr, copy=True, order="K")
+    np.place(r, mask, vals)
+    return r
+
+
+def place_vjp(g, mask, vals):
+    """The adjoint of `placed(arr, mask, vals)` with respect to vals: g where mask is true,
+    in order, each added to the item of vals written there (vals repeats cyclically)."""
+    return _cycled(np.asarray(g)[np.asarray(mask, dtype=bool)], vals)
+
+
+def putmasked(a, mask, values):
+    """`np.putmask(a, mask, values)` on a copy of a."""
+    r = np.array(a, copy=True, order="K")
+    np.putmask(r, mask, values)
+    return r
+
+
+def putmask_vjp(g, mask, values):
+    """The adjoint of `putmasked(a, mask, values)` with respect to values: a.flat[n] takes
+    values.flat[n % values.size] where mask.flat[n]."""
+    at = np.flatnonzero(np.broadcast_to(mask, np.shape(g)))
+    if np.ndim(values) == 0:
+        return np.sum(np.ravel(g)[at])
+    n = int(np.size(values))
+    picked = np.ravel(g)[at]
+    out = np.zeros(n, dtype=_weight_dtype(picked))
+    np.add.at(out, at % n, picked)
+    return out.reshape(np.shape(values))
+
+
+def put_along(arr, indices, values, axis):
+    """`np.put_along_axis(arr, indices, values, axis)` on a copy of arr."""
+    r = np.array(arr, copy=True, order="K")
+    np.put_along_axis(r, indices, values, axis)
+    return r
+
+
+def put_along_vjp(g, indices, values, axis):
+    """The adjoint of `put_along(arr, indices, values, axis)` with respect to values: g at
+    the entries written (where no later write along the axis overwrote them), summed back
+    to values' shape."""
+    picked = np.take_along_axis(np.asarray(g), indices, axis)
+    ids = np.arange(picked.size).reshape(picked.shape)
+    owner = np.full(np.shape(g), -1, dtype=np.intp)
+    np.put_along_axis(owner, indices, ids, axis)
+    kept = np.take_along_axis(owner, indices, axis) == ids
+    return unbroadcast(picked * kept, values)
+
+
 __all__ += ["filled", "sorted_in_place", "copied_into", "diagonal_filled", "fill_diagonal_vjp",
-            "added_at", "shuffled"]
+            "added_at", "shuffled", "subtracted_at", "ufunc_at_copy", "called_into", "put_copy", "put_vjp",
+            "placed", "place_vjp", "putmasked", "putmask_vjp", "put_along", "put_along_vjp"]

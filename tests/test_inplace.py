@@ -217,3 +217,41 @@ def test_integer_buffer_carries_no_derivative():
     want = nd(F.integer_buffer, (x,), 0)       # piecewise: y's entry is a constant here
     assert np.allclose(srcad.grad(F.integer_buffer)(x), want, atol=1e-6)
     assert np.allclose(fwd_grad(F.integer_buffer, [x], 0), want, atol=1e-6)
+
+
+CHANGED_CONSTANTS = ["put_constant", "place_constant", "putmask_constant", "put_along_constant",
+                     "ufunc_at_constant", "out_constant", "out_active"]
+
+
+@pytest.mark.parametrize("name", CHANGED_CONSTANTS)
+def test_numpy_calls_changing_an_array_the_sweep_reads(name):
+    """A NumPy call that changes an array in place (np.put, np.place, np.putmask,
+    np.put_along_axis, ufunc.at, out=) after values were computed from it: those values keep
+    the old array, in both modes and at second order (finite differences)."""
+    f = getattr(F, name)
+    x = np.array([0.3, -0.5, 0.7])
+    want = numerical_grad(f, (x,), 0)
+    np.testing.assert_allclose(srcad.grad(f)(x), want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(fwd_grad(f, (x,), 0), want, rtol=1e-6, atol=1e-8)
+    h = srcad.hessian(f)(x)
+    want_h = np.array([numerical_grad(lambda t: srcad.grad(f)(t)[i], (x,), 0)
+                       for i in range(3)])
+    np.testing.assert_allclose(h, want_h, rtol=1e-5, atol=1e-6)
+
+
+def test_out_of_a_function_without_rule():
+    """rng.random(out=y) draws as many values as y holds (its result's shape comes from out):
+    the draw lands in a copy of y, and the gradient is the new y plus the old one."""
+    x = np.array([0.3, -0.5, 0.7])
+    drawn = np.random.default_rng(3).random(3)
+    np.testing.assert_allclose(srcad.grad(F.out_opaque)(x), drawn + 2.0 * x, rtol=1e-12)
+
+
+@pytest.mark.parametrize("func, message", [
+    (F.out_into_expression, "out= only into a local name"),
+    (F.out_used, "out= only in a statement"),
+])
+def test_out_refused(func, message):
+    with pytest.raises(srcad.SrcadError, match=message) as e:
+        srcad.grad(func)(np.array([0.3, -0.5, 0.7]))
+    assert "inplace_funcs.py" in str(e.value)

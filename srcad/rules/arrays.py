@@ -363,6 +363,38 @@ _changing(ra.diagonal_filled, "a, val, wrap=False", user=[np.fill_diagonal],
                "val": "fill_diagonal_vjp(out_bar, a, val, wrap)"})
 deflinear(ra.fill_diagonal_vjp, "g, a, val, wrap=False", shape_args="a",
           vjp="diagonal_filled(zeros_like(a), out_bar, wrap)")
+_changing(ra.subtracted_at, "y, idx, v", user=[np.subtract.at],
+          jvp={"y": "bcast(y_dot, out)", "v": "-unindex(v_dot, y, idx)"},
+          vjp={"y": "out_bar", "v": "unbroadcast(-out_bar[idx], v)"})
+# np.put, np.place, np.putmask and np.put_along_axis write v's items (repeated cyclically,
+# or broadcast along the axis) at some entries; a repeated entry keeps the last write, whose
+# item alone gets the adjoint
+_changing(ra.put_copy, "a, ind, v, mode='raise'", user=[np.put], method="put",
+          jvp={"a": "put_copy(a_dot, ind, 0.0, mode)",
+               "v": "put_copy(zeros_like(out), ind, v_dot, mode)"},
+          vjp={"a": "put_copy(out_bar, ind, 0.0, mode)", "v": "put_vjp(out_bar, ind, v, mode)"})
+deflinear(ra.put_vjp, "g, ind, v, mode='raise'", shape_args="v",
+          vjp="put_copy(zeros_like(g), ind, out_bar, mode)")
+_changing(ra.placed, "arr, mask, vals", user=[np.place],
+          jvp={"arr": "placed(arr_dot, mask, 0.0)",
+               "vals": "placed(zeros_like(out), mask, vals_dot)"},
+          vjp={"arr": "placed(out_bar, mask, 0.0)", "vals": "place_vjp(out_bar, mask, vals)"})
+deflinear(ra.place_vjp, "g, mask, vals", shape_args="vals",
+          vjp="placed(zeros_like(g), mask, out_bar)")
+_changing(ra.putmasked, "a, mask, values", user=[np.putmask],
+          jvp={"a": "putmasked(a_dot, mask, 0.0)",
+               "values": "putmasked(zeros_like(out), mask, values_dot)"},
+          vjp={"a": "putmasked(out_bar, mask, 0.0)",
+               "values": "putmask_vjp(out_bar, mask, values)"})
+deflinear(ra.putmask_vjp, "g, mask, values", shape_args="values",
+          vjp="putmasked(zeros_like(g), mask, out_bar)")
+_changing(ra.put_along, "arr, indices, values, axis", user=[np.put_along_axis],
+          jvp={"arr": "put_along(arr_dot, indices, 0.0, axis)",
+               "values": "put_along(zeros_like(out), indices, values_dot, axis)"},
+          vjp={"arr": "put_along(out_bar, indices, 0.0, axis)",
+               "values": "put_along_vjp(out_bar, indices, values, axis)"})
+deflinear(ra.put_along_vjp, "g, indices, values, axis", shape_args="values",
+          vjp="put_along(zeros_like(g), indices, out_bar, axis)")
 
 # ------------------------------------------------------------ np.r_[...] and np.c_[...]
 # (the items as a list, slices as slice objects; axis 0 and at least 1-d, or the last axis

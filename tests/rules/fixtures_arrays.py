@@ -7,7 +7,7 @@ import numpy as np
 
 from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit  # noqa: F401
 from srcad.runtime import index_added, prod_jvp, prod_vjp
-from srcad.runtime_arrays import (accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
+from srcad.runtime_arrays import (put_vjp, place_vjp, putmask_vjp, put_along_vjp, put_copy, placed, putmasked, put_along, subtracted_at, accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
                                   kron_vjp_b, pad_linear, partition_take, quantile_jvp,
                                   quantile_vjp, sort_take, unarray_split, uncolumn_stack, undelete,
                                   undiff, ungradient, unpad, unpartition, unpolyder, unselect,
@@ -684,3 +684,38 @@ def helper_index_added(acc, g):
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_index_added)
+
+
+@sample((sym(6), sym(2)), (sym(2, 3), sym(3)))
+def np_puts_in_place(x, v):
+    """np.put (a repeated entry: the last write stays; v repeats), ndarray.put with mode
+    'wrap', np.place, np.putmask, np.put_along_axis and np.subtract.at, as statements on
+    local arrays (srcad: changed copies)."""
+    y = x * 1.0
+    np.put(y, [0, 3, 0], v * 2.0)
+    z = x * 2.0
+    z.put([1, 7], v[0] ** 2, mode="wrap")
+    w = x * 1.5
+    np.place(w, x > 0.0, v)
+    m = x * 0.5
+    np.putmask(m, x < 0.2, v[-1] * x)
+    a = x * 1.0
+    np.subtract.at(a, [0, 0], v[0])
+    b = x ** 2
+    np.put_along_axis(b, np.zeros((1,) * np.ndim(x), dtype=int), v[0] * 3.0, axis=-1)
+    return y * z + w * x + m ** 2 + a * b
+
+
+@sample((sym(6), sym(6), sym(2)))
+def helper_put_vjps(g, x, v):
+    """The adjoint helpers of np.put, np.place, np.putmask and np.put_along_axis."""
+    mask = np.array([True, False, True, True, False, True])
+    return put_vjp(g * x, [0, 2, 0], v, "raise") * v + place_vjp(g * x, mask, v) + \
+        putmask_vjp(g, mask, v ** 2) + put_along_vjp(g * x, np.array([1, 1, 4]), v[0], 0) + \
+        np.sum(put_copy(g, [1], v[0], "raise") * placed(g, mask, v) * putmasked(x, mask, v)) + \
+        np.sum(put_along(g, np.array([2]), v[1], 0)) + np.sum(subtracted_at(g, [0, 0], v[0]))
+
+
+lacks("in-place changes of arrays", np_puts_in_place)
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_put_vjps)
