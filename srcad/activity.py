@@ -1123,7 +1123,16 @@ class _Aliases:
         if isinstance(prim, UserCall):
             return self.user_call(k, s, call, st)
         if not isinstance(prim, rules.Rule):
-            return _NOTHING                                  # print(): None
+            # a call srcad has no rule for (print(), rng.normal(size=3), a library
+            # function): a result that is no None may be, view or hold any argument
+            if getattr(prim, "kind", None) == rules.NONE:
+                return _NOTHING
+            d, i = {k}, set()
+            for a in list(call.args) + list(call.kwargs.values()):
+                f = self.value(a, st)
+                d |= f[0]
+                i |= _reach(f)
+            return (frozenset(d), frozenset(i), None)
         if isinstance(prim, rules.IndexRule):
             return self.index_value(k, call, st)
         b = bound_args(call)

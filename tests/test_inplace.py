@@ -174,6 +174,9 @@ def test_saved_entries_are_the_overwritten_part_at_run_time():
     (F.global_update, "global 'G'"),
     (F.chained_index, "not `y[i][j] = v`"),
     (F.argument_read_after, "may share it"),
+    (F.view_method_update, "may share that array"),
+    (F.contiguous_update, "may share it"),
+    (F.opaque_result_update, "may share that array"),
 ])
 def test_refused_at_build_time(func, message):
     for build in (lambda: srcad.grad(func)(np.array([0.5, 1.5, 2.0])),

@@ -60,5 +60,12 @@ defrule(np.asarray, "x, dtype=None, order=None", name="np.asarray", kind=ANY, st
         jvp_batched="bcast_tangent(breshape(basarray(x_dot, x, BATCH), out, 'C', BATCH), out, "
                     "BATCH)",
         vjp="cast_adjoint(unreshape(out_bar, x), out)")
+# (the same array where it already has the layout asked for, or a copy)
+for _f in (np.ascontiguousarray, np.asfortranarray, np.asanyarray):
+    defrule(_f, "x, dtype=None", name=f"np.{_f.__name__}", kind=ANY, storage="same",
+            reads_items=True, jvp="cast_tangent(np.asarray(x_dot), out)",
+            jvp_batched="bcast_tangent(breshape(basarray(x_dot, x, BATCH), out, 'C', BATCH), "
+                        "out, BATCH)",
+            vjp="cast_adjoint(unreshape(out_bar, x), out)")
 defrule(np.copy, "x", name="np.copy", kind=ANY, jvp="np.copy(x_dot)", vjp="out_bar",
         jvp_batched="np.copy(basarray(x_dot, x, BATCH))")

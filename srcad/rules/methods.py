@@ -48,6 +48,8 @@ defmethod("astype", "x, dtype", kind=ANY,
           jvp="cast_tangent(x_dot, out)",
           jvp_batched="bcast_tangent(x_dot, out, BATCH)",
           vjp="cast_adjoint(out_bar, out)")
+# x.view() (no dtype: a reinterpretation of the bytes has no derivative) is a view of x
+defmethod("view", "x", kind="first", storage="view", jvp="x_dot", vjp="out_bar")
 # a copy's tangent is a copy too: the primal copy may be updated in place (`y[i] = v`), and
 # so then is its tangent
 defmethod("copy", "x, order='C'", kind="first", jvp="np.copy(x_dot)", vjp="out_bar",

@@ -719,3 +719,16 @@ def helper_put_vjps(g, x, v):
 lacks("in-place changes of arrays", np_puts_in_place)
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_put_vjps)
+
+
+@sample((sym(3),), (sym(2, 3),))
+def np_layout_conversions(x):
+    """np.ascontiguousarray, np.asfortranarray, np.asanyarray and x.view(): the identity on
+    values (the same array, or a copy in the layout asked for)."""
+    a = np.ascontiguousarray(x * 2.0)
+    b = np.asfortranarray(x ** 2)
+    c = np.asanyarray(np.sin(x))
+    return a * b + c * (x * 3.0).view() + np.ascontiguousarray(x, dtype=np.float64)
+
+
+lacks("x.view()", np_layout_conversions)
