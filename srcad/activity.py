@@ -883,28 +883,36 @@ def _union(*groups, cap: int = 1, focus=None) -> list:
     """The states of several groups of paths, each kept apart so that facts which hold
     together on one path are not mixed with another's (`x = y; y = zeros_like(y)` in a
     loop: x and y never share at its head, though each may hold the other's old array);
-    joined into one beyond `cap`. With `focus` (the names a conflict involves), states
-    that agree on those names are joined first: how they differ elsewhere (a stack, a
-    flag) cannot make or break that conflict, and keeping them apart would exceed `cap`."""
+    joined into one beyond `cap`. With `focus` (name sets, widest first: the names whose
+    storage may flow into a conflict, then the names the conflict itself involves), states
+    that agree on the first set are joined first: how they differ elsewhere (a stack, a
+    flag) cannot make or break that conflict, and keeping them apart would exceed `cap`;
+    beyond `cap`, those that agree on the next set (a join is sound, only less precise:
+    the names a conflict involves kept apart beat every state joined into one)."""
     out, seen = [], set()
-    if focus is not None:
-        grouped: dict = {}
-        for g in groups:
-            for st in g:
-                key = frozenset((n, st[n]) for n in focus if n in st)
-                grouped.setdefault(key, []).append(st)
-        groups = ([_join_states(*sts) if len(sts) > 1 else sts[0]
-                   for sts in grouped.values()],)
     for g in groups:
         for st in g:
             key = frozenset(st.items())
             if key not in seen:
                 seen.add(key)
                 out.append(st)
+    for k, names in enumerate(focus or ()):
+        if k and len(out) <= cap:
+            break
+        out = _grouped(out, names)
     out = [st for k, st in enumerate(out)          # what another state covers adds nothing
            if not any(j != k and _covers(other, st) and not (_covers(st, other) and j > k)
                       for j, other in enumerate(out))]
     return [_join_states(*out)] if len(out) > cap else out
+
+
+def _grouped(states, names) -> list:
+    """`states`, those that agree on `names` joined into one."""
+    grouped: dict = {}
+    for st in states:
+        key = frozenset((n, st[n]) for n in names if n in st)
+        grouped.setdefault(key, []).append(st)
+    return [_join_states(*sts) if len(sts) > 1 else sts[0] for sts in grouped.values()]
 
 
 def _covers(big, st) -> bool:
@@ -947,7 +955,7 @@ class _Aliases:
                  focus=None):
         self.fn, self.kinds, self.shapes = fn, kinds, shapes or {}
         self.cap = cap                       # states kept apart per point (see _union)
-        self.focus = focus                   # the names those states are told apart by
+        self.focus = focus                   # the name sets those states are told apart by
         self.index = {id(s): k for k, s in enumerate(stmts)}
         assigned = {t for s in stmts for t in ir.targets(s)} | set(fn.params)
         self.assigned = assigned
@@ -1393,7 +1401,7 @@ def _aliases(fn, stmts, kinds, seqs, shapes=None, param_kinds=None) -> _Aliases:
         names |= {n for s in stmts if id(s) in where for n in ir.reads(s)}
         names |= {s.inplace_of for s in stmts if id(s) in where and
                   isinstance(s, ir.Assign) and s.inplace_of is not None}
-        focus = _sources(names, stmts)
+        focus = (_sources(names, stmts), frozenset(names))
     return a
 
 
