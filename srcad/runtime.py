@@ -2675,6 +2675,28 @@ def bjoin(outs):
     return np.stack(np.broadcast_arrays(*outs))
 
 
+def badd_items(a, b):
+    """`add_items` of two batched tangents: an array's item k is `t[:, k]` (its first axis
+    is the directions'), where an adjoint of a list is a list on one side and one array on
+    the other (`add_items(xs_bar, g)` with `g` an array of the list's shape)."""
+    if type(a) is Fields or type(b) is Fields or isinstance(a, dict) or isinstance(b, dict) \
+            or _is_record(a) or _is_record(b):
+        return add_items(a, b)
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        if _is_zero(a) and not isinstance(a, (list, tuple)):
+            return b
+        if _is_zero(b) and not isinstance(b, (list, tuple)):
+            return a
+        n = len(a) if isinstance(a, (list, tuple)) else len(b)
+        return Items(badd_items(_bitem(a, k), _bitem(b, k)) for k in range(n))
+    return a + b
+
+
+def _bitem(t, k):
+    """Item k of a batched tangent: of a list, its item; of an array, `t[:, k]`."""
+    return t[:, k] if type(t) is np.ndarray else t[k]
+
+
 def bmap(fn, batch, *dots):
     """A rule's unbatched tangent `fn` applied to each direction of the batched tangents
     `dots`, stacked: the batched tangent of a rule that declares no batched form."""
@@ -2890,7 +2912,7 @@ def bcast_tangent(t, like, batch):
     return np.zeros((batch,) + np.shape(like))
 
 
-__all__ += ["bzeros", "bslice", "bjoin", "bmap", "basarray", "blift", "bbcast", "baxis", "bsum",
+__all__ += ["bzeros", "bslice", "bjoin", "bmap", "badd_items", "basarray", "blift", "bbcast", "baxis", "bsum",
             "bmean", "bindex", "bsetitem", "bmatmul_x", "bmatmul_y", "btranspose", "breshape",
             "bjoin_axis", "bbroadcast_to", "bcast_tangent"]
 

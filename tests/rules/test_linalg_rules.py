@@ -42,6 +42,21 @@ def test_hessian_of_eigh_matches_autograd():
                                rtol=1e-6, atol=1e-8)
 
 
+THIRD = [lf.eigh_of_t, lf.svd_of_t, lf.qr_of_t, lf.slogdet_of_t, lf.eig_of_t, lf.lstsq_of_t]
+
+
+@pytest.mark.parametrize("f", THIRD, ids=[f.__name__ for f in THIRD])
+def test_third_derivatives(f):
+    # the decompositions return tuples: their adjoints add item by item at every order
+    # (grad(grad(grad)) added them with `+`, concatenating), and jacfwd's batched tangent
+    # of a tuple's adjoint indexes an array term past its directions' axis
+    g2 = srcad.grad(srcad.grad(f))
+    t, h = 0.3, 1e-4
+    want = (g2(t + h) - g2(t - h)) / (2 * h)
+    for third in (srcad.grad(g2), srcad.jacfwd(g2), srcad.jacrev(g2)):
+        np.testing.assert_allclose(third(t), want, rtol=1e-6, atol=1e-6)
+
+
 # ------------------------------------------------------------ triangles
 def both(f, *args, wrt=0):
     with np.errstate(all="ignore"):
