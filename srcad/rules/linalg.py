@@ -45,8 +45,8 @@ unused items have zero adjoints, and the terms they feed are skipped):
   inverse).
 - norm of a matrix with ord='nuc' (sum of singular values), 2 (largest) and -2 (smallest)
   is differentiated as u diag(w) vh: ties of the largest (smallest) split equally, zero
-  singular values get weight 0 (as abs'(0) = 0); second derivatives of these raise
-  NotImplementedError.
+  singular values get weight 0 (as abs'(0) = 0); their second derivatives (and higher)
+  differentiate u diag(w) vh through the svd's derivatives, w held constant.
 
 Memory (benchmarks/adjoint_cost.py, each statement's own temporary over its inputs and
 output, 2026-12-02): the decompositions' derivatives need the factors, which are as large

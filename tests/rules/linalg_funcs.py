@@ -153,3 +153,12 @@ def eig_of_t(t):
 def lstsq_of_t(t):
     x, res, rank, sv = np.linalg.lstsq(_matrix_of(t), np.array([1.0, t, 2.0]), rcond=None)
     return np.sum(x ** 3) + np.sum(sv)
+
+
+def nuc_of_stack(a):
+    return np.sum(np.linalg.norm(a, "nuc", axis=(0, 2)) ** 2)
+
+
+def spectral_norms_of_t(t):
+    a = np.array([[2.0 + t, t * t, 0.1], [t * t, 1.0 - t, t]])
+    return np.linalg.norm(a, "nuc") + np.linalg.norm(a, 2) * t + np.linalg.norm(a, -2) ** 2
