@@ -19,7 +19,7 @@ import types
 import weakref
 from dataclasses import dataclass, field
 
-from . import ir, rules
+from . import ir, rules, runtime
 from .errors import SrcadError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
 from .rules import ANY, FLOAT, INT, NONE
@@ -962,6 +962,7 @@ class _Aliases:
         self.lists = {s.target for s in stmts if isinstance(s, ir.Assign) and
                       isinstance(s.value, ir.Call) and s.value.prim is PACK_LIST}
         self.seqs = _sure_seqs(fn, stmts, seqs) | _list_method_names(stmts)
+        self.may_seqs = set(seqs) | self.seqs
         self.in_loop = {id(s) for loop in stmts if isinstance(loop, (ir.For, ir.While))
                         for s in ir.walk(loop.body)}
         self.init = {}
@@ -981,6 +982,9 @@ class _Aliases:
         self.reach: dict = {}                # name -> every root it may reach, anywhere
         self.returned = None
         self.live: dict = {}
+        # the same for the names whose entries are needed (not only their shapes): what an
+        # array's change in place (which keeps its shape) may make stale
+        self.live_contents: dict = {}
         # id(statement) -> the arguments ("arg", i) or ("kw", name) of a user call that the
         # callee changes in place
         self.changed_args: dict = {}
@@ -1238,7 +1242,8 @@ class _Aliases:
             return
         m = _Mutation(roots, what, set(ir.targets(s)) | set(exclude))
         self.mutations.setdefault(id(s), []).append(m)
-        live = self.live.get(id(s))
+        keeps_shape = what[0] in ("aug", "item") and what[1] not in self.may_seqs
+        live = (self.live_contents if keeps_shape else self.live).get(id(s))
         if live is None:
             return
         for n in sorted(live - m.exclude):
@@ -1381,10 +1386,12 @@ def _aliases(fn, stmts, kinds, seqs, shapes=None, param_kinds=None) -> _Aliases:
     result or a side effect needs (`shapes`, the shape classes, tell how many dimensions
     some arrays have; `param_kinds`, the arguments' own kinds, which are floats)."""
     points = _mutation_points(stmts)
-    live = None
+    live = contents = None
     if points:
-        needed = _needed(stmts)
-        live = {k: v & needed for k, v in _live_after(fn.body, points).items()}
+        needed, needed_contents = _needed(stmts), _needed(stmts, contents=True)
+        after = _live_after(fn.body, points)
+        live = {k: v & needed for k, v in after.items()}
+        contents = {k: v & needed_contents for k, v in after.items()}
     focus = None
     for cap in (1, _DISJUNCTS, _DISJUNCTS):
         # paths joined first (cheap); where that finds a conflict, kept apart to see whether
@@ -1392,7 +1399,7 @@ def _aliases(fn, stmts, kinds, seqs, shapes=None, param_kinds=None) -> _Aliases:
         # kept apart only by the names the conflicts involve
         a = _Aliases(fn, stmts, kinds, seqs, shapes, param_kinds, cap, focus)
         if live is not None:
-            a.live = live
+            a.live, a.live_contents = live, contents
         a.run()
         where = {k for k, ms in a.mutations.items() if any(m.conflicts for m in ms)}
         if not where:
@@ -1430,9 +1437,22 @@ def _sources(names: set, stmts) -> frozenset:
     return frozenset(out)
 
 
-def _needed(stmts) -> set:
+def _needed(stmts, contents: bool = False) -> set:
     """Names whose values reach the result, a test, a loop's range or a call that may have
-    side effects (a stale value of any other name changes nothing)."""
+    side effects (a stale value of any other name changes nothing). `contents`: the names
+    whose entries do, not counting arguments a rule reads only for their shape (`len(v)`
+    of a loop's array: a change in place of an array keeps its shape)."""
+    def reads(s):
+        out = set(ir.reads(s))
+        v = s.value if isinstance(s, ir.Assign) else None
+        if contents and isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
+                v.prim.shape_args:
+            shaped = {a.id for p, a in bound_args(v).items()
+                      if p in v.prim.shape_args and isinstance(a, ir.Name)}
+            others = {a.id for p, a in bound_args(v).items()
+                      if p not in v.prim.shape_args and isinstance(a, ir.Name)}
+            out -= shaped - others
+        return out
     needed = set()
     for s in stmts:
         if isinstance(s, (ir.Return, ir.If, ir.For)) or isinstance(s, ir.Assign) and \
@@ -1443,7 +1463,7 @@ def _needed(stmts) -> set:
         changed = False
         for s in stmts:
             if isinstance(s, ir.Assign) and not needed.isdisjoint(ir.targets(s)):
-                new = set(ir.reads(s)) - needed
+                new = reads(s) - needed
                 if new:
                     needed |= new
                     changed = True
@@ -1499,37 +1519,60 @@ def _refuse_conflicts(fn, a: _Aliases):
             if not m.conflicts:
                 continue
             other = user(next((n for n in m.conflicts if n not in fn.temps), m.conflicts[0]))
+            iterated = _iterated_at(fn, other)
+            if iterated is not None:
+                # srcad's temporary holding what a for loop iterates over (Python keeps
+                # iterating the array it started with, changed in place or not)
+                other = f"the array the for loop at line {iterated} iterates over"
             kind = m.what[0]
             if kind == "aug":
                 name = user(m.what[1])
                 msg = (f"an augmented assignment changes the array in {name!r} in place, "
-                       f"and {other!r} may share that array: srcad would differentiate a "
+                       f"and {_shown(other)} may share that array: srcad would differentiate a "
                        f"different function; write `{name} = {name} + ...` (a new "
                        "array) instead")
             elif kind == "a list method":
                 name = user(m.what[1])
                 msg = (f"{name}.append()/.pop() changes that list in place, and "
-                       f"{other!r} may share it: srcad would differentiate a different "
+                       f"{_shown(other)} may share it: srcad would differentiate a different "
                        f"function; build a new list instead (`{name} = [*{name}, v]`)")
             elif kind == "item":
                 name = user(m.what[1])
                 msg = (f"an assignment to an item of {name!r} changes that array in place, and "
-                       f"{other!r} may share it (the same array, or a view of it) and is read "
+                       f"{_shown(other)} may share it (the same array, or a view of it) and is "
+                       "read "
                        f"afterwards: srcad would differentiate a different function; make "
                        f"{name!r} an array of its own first (`{name} = {name}.copy()`)")
             elif kind == "call":
                 _, helper, param, (filename, line) = m.what
                 msg = (f"{helper}() changes its argument {param!r} in place (at "
-                       f"{os.path.basename(filename)}:{line}), and {other!r} may share it and "
+                       f"{os.path.basename(filename)}:{line}), and {_shown(other)} may share it "
+                       "and "
                        f"is read afterwards: srcad's derivative of {helper}() computes a new "
                        f"value instead; in {helper}() write `{param} = {param} * ...` (a new "
                        "value)")
             else:
-                msg = (f"{m.what[1]}() changes {m.what[2]!r} in place, and {other!r} may "
+                msg = (f"{m.what[1]}() changes {m.what[2]!r} in place, and {_shown(other)} may "
                        "share it: srcad would differentiate a different function")
             if other in {r[1] for r in m.roots if type(r) is tuple and r[0] == "g"}:
                 msg = msg.replace(f"{other!r} may share", f"the global {other!r} may share")
             raise UnsupportedSyntaxError(msg, fn.filename, s.line)
+
+
+def _shown(name: str) -> str:
+    """A user's name quoted; a description of srcad's own value as it is."""
+    return name if name.startswith("the array ") else repr(name)
+
+
+def _iterated_at(fn, name):
+    """The line of the for loop whose iterated array srcad's temporary `name` holds, or None."""
+    if name not in fn.temps:
+        return None
+    for s in ir.walk(fn.body):
+        if isinstance(s, ir.Assign) and s.target == name and isinstance(s.value, ir.Call) and \
+                isinstance(s.value.prim, rules.Rule) and s.value.prim.key is runtime.items_of:
+            return s.line
+    return None
 
 
 # ---------------------------------------------------------------- user functions

@@ -116,7 +116,8 @@ defrule(np.linalg.inv, "x", name="np.linalg.inv", kind=ANY,   # d(x^-1) = -x^-1 
 defrule(np.linalg.det, "x", name="np.linalg.det", kind=ANY,   # d det = det tr(x^-1 dx)
         jvp="out * np.trace(np.linalg.solve(x, x_dot), axis1=-2, axis2=-1)",
         vjp="np.expand_dims(out_bar * out, (-2, -1)) * np.linalg.inv(x).mT")
-defrule(np.linalg.slogdet, "x", name="np.linalg.slogdet", returns_seq=True, kind=ANY,  # (sign, log|det|)
+defrule(np.linalg.slogdet, "x", name="np.linalg.slogdet", returns_seq=True,  # (sign, log|det|)
+        kind=ANY,
         jvp="(np.zeros_like(out[0]), np.trace(np.linalg.solve(x, x_dot), axis1=-2, axis2=-1))",
         vjp="np.expand_dims(out_bar[1], (-2, -1)) * np.linalg.inv(x).mT")
 defrule(np.linalg.solve, "a, b", name="np.linalg.solve", kind=ANY,  # out = a^-1 b
@@ -134,7 +135,8 @@ defrule(np.linalg.eigvalsh, "a, UPLO='L'", name="np.linalg.eigvalsh", kind=ANY,
         jvp="eigvalsh_jvp(a_dot, a, UPLO)", vjp="eigvalsh_vjp(out_bar, a, UPLO)")
 defrule(np.linalg.cholesky, "a, *, upper=False", name="np.linalg.cholesky", kind=ANY,
         jvp="cholesky_jvp(a_dot, out, upper)", vjp="cholesky_vjp(out_bar, out, upper)")
-defrule(np.linalg.svd, "a, full_matrices=True, compute_uv=True", name="np.linalg.svd", returns_seq=True,
+defrule(np.linalg.svd, "a, full_matrices=True, compute_uv=True", name="np.linalg.svd",
+        returns_seq=True,
         kind=ANY,
         jvp="svd_jvp(a_dot, a, out, full_matrices, compute_uv)",
         vjp="svd_vjp(out_bar, a, out, full_matrices, compute_uv)")
