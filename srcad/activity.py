@@ -1048,6 +1048,10 @@ class _Aliases:
     # ------------------------------------------------------------ values
     def value(self, a, st):
         if not isinstance(a, ir.Name):
+            if isinstance(a, ir.Const) and type(a.value) is tuple and len(a.value) and all(
+                    isinstance(v, (bool, int, float, str, type(None))) for v in a.value):
+                # a tuple of numbers (`return 0.5, -0.25`): items apart, none with storage
+                return (frozenset(), frozenset(), (_NOTHING,) * len(a.value))
             return _NOTHING
         f = st.get(a.id)
         if f is not None:

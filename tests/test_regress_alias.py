@@ -114,6 +114,7 @@ FINE = [
     (ra.fresh_copy_to_a_changing_helper, (X4, X4[::-1].copy())),
     (ra.dead_view_of_changed, (X4, X4[::-1].copy())),      # refused before: c is not needed
     (ra.iterated_then_changed, (X4,)),           # refused before: only its length is read
+    (ra.unpacked_constants, (0.3, X4)),          # p, q = h(y), h returning (0.5, -0.25)
 ]
 
 
