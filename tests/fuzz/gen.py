@@ -9,9 +9,14 @@ Every comparison is a plain `a OP b` so the oracle can instrument it for branch 
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 
 SCALAR = ("s",)
+
+# more kinds of statement users write (buffers filled entry by entry, comprehensions in sum
+# and np.array): off by default, so that a seed:index pair keeps naming the same program
+EXTRA = os.environ.get("SRCAD_FUZZ_EXTRA", "") not in ("", "0")
 
 HEADER = "import numpy as np\n\n\n"
 
@@ -295,6 +300,8 @@ class Generator:
             self.emit(indent, "pass")
 
     def stmt(self, scope, indent, depth, in_loop):
+        if EXTRA and self.chance(0.15):
+            return self.extra_stmt(scope, indent, depth)
         r = self.rng.random()
         compound = depth < 2
         if r < 0.22:
@@ -328,6 +335,38 @@ class Generator:
             self.emit(indent + 1, f"return {self.result(scope)}")
             return
         return self.assign(scope, indent)
+
+    def extra_stmt(self, scope, indent, depth):
+        """(EXTRA) a buffer filled entry by entry in a loop (`b[i] = e`, `b[i] += e`), or
+        a list comprehension summed or made an array."""
+        r = self.rng.random()
+        j = self.fresh("j")
+        inner = scope.child()
+        inner.ints.append(j)
+        n = self.rng.randint(2, 4)
+        if r < 0.5 and depth < 2:
+            b = self.fresh("b")
+            self.emit(indent, f"{b} = np.zeros({n})" if self.chance(0.6) else
+                      f"{b} = np.ones({n}) * {self.leaf(SCALAR, scope)}")
+            self.emit(indent, f"for {j} in range({n}):")
+            op = self.rng.choice(("=", "+=", "*="))
+            rhs = self.expr(SCALAR, inner, 1)
+            if op == "*=":
+                rhs = f"np.tanh({rhs})"
+            self.emit(indent + 1, f"{b}[{j}] {op} {rhs}")
+            if self.chance(0.3):
+                self.emit(indent + 1, f"{b}[{j}] += {b}[{j} - 1] * {self.const()}")
+            scope.vars[b] = vec(n)
+        elif r < 0.75:
+            s_ = self.fresh("s")
+            self.emit(indent, f"{s_} = sum([{self.expr(SCALAR, inner, 1)} for {j} in "
+                              f"range({n})])")
+            scope.vars[s_] = SCALAR
+        else:
+            v = self.fresh("v")
+            self.emit(indent, f"{v} = np.array([{self.expr(SCALAR, inner, 1)} for {j} in "
+                              f"range({n})])")
+            scope.vars[v] = vec(n)
 
     def assign(self, scope, indent):
         if scope.targets() and self.chance(0.4):
