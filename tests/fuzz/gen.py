@@ -337,8 +337,8 @@ class Generator:
         return self.assign(scope, indent)
 
     def extra_stmt(self, scope, indent, depth):
-        """(EXTRA) a buffer filled entry by entry in a loop (`b[i] = e`, `b[i] += e`), or
-        a list comprehension summed or made an array."""
+        """(EXTRA) a buffer filled entry by entry in a loop (`b[i] = e`, `b[i] += e`), a
+        dict of parameters, or a list comprehension summed or made an array."""
         r = self.rng.random()
         j = self.fresh("j")
         inner = scope.child()
@@ -357,7 +357,20 @@ class Generator:
             if self.chance(0.3):
                 self.emit(indent + 1, f"{b}[{j}] += {b}[{j} - 1] * {self.const()}")
             scope.vars[b] = vec(n)
-        elif r < 0.75:
+        elif r < 0.62:
+            # a dict of parameters, read by key and over its keys
+            d = self.fresh("d")
+            kind = self.some_kind(scope)
+            self.emit(indent, f'{d} = {{"w": {self.expr(kind, scope, 1)}, '
+                              f'"c": {self.expr(SCALAR, scope, 1)}}}')
+            t = self.fresh({"s": "s", "v": "v", "m": "m"}[kind[0]])
+            self.emit(indent, f'{t} = {d}["w"] * np.tanh({d}["c"])')
+            scope.vars[t] = kind
+            if self.chance(0.5):
+                s_ = self.fresh("s")
+                self.emit(indent, f"{s_} = sum([np.sum({d}[k]) for k in {d}])")
+                scope.vars[s_] = SCALAR
+        elif r < 0.8:
             s_ = self.fresh("s")
             self.emit(indent, f"{s_} = sum([{self.expr(SCALAR, inner, 1)} for {j} in "
                               f"range({n})])")
