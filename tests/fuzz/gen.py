@@ -14,8 +14,9 @@ import random
 
 SCALAR = ("s",)
 
-# more kinds of statement users write (buffers filled entry by entry, comprehensions in sum
-# and np.array): off by default, so that a seed:index pair keeps naming the same program
+# more kinds of statement users write (buffers filled entry by entry, dicts of parameters,
+# comprehensions in sum and np.array, helpers with a defaulted parameter passed by keyword):
+# off by default, so that a seed:index pair keeps naming the same program
 EXTRA = os.environ.get("SRCAD_FUZZ_EXTRA", "") not in ("", "0")
 
 HEADER = "import numpy as np\n\n\n"
@@ -93,6 +94,7 @@ class Generator:
         self.rng = rng
         self.counter = 0
         self.lines: list = []
+        self.keywords: set = set()      # (EXTRA) helpers with a defaulted `scale` parameter
 
     # ------------------------------------------------------------ helpers
     def fresh(self, prefix):
@@ -280,6 +282,7 @@ class Generator:
             return None
         name, params, res = self.rng.choice(options)
         args = ", ".join(self.expr(p, scope, depth + 1) for p in params)
+        args += self.keyword(name, scope)
         if len(res) == 1:
             return f"{name}({args})"
         return f"{name}({args})[{res.index(kind)}]"
@@ -529,13 +532,20 @@ class Generator:
                 args.append(self.rng.choice(names))
             else:
                 args.append(self.expr(p, scope, 1))
-        call = f"{name}({', '.join(args)})"
+        call = f"{name}({', '.join(args)}{self.keyword(name, scope)})"
         if not res:
             self.emit(indent, call)
             return
         targets = [self.fresh({"s": "p", "v": "u", "m": "w"}[k[0]]) for k in res]
         self.emit(indent, f"{', '.join(targets)} = {call}")
         scope.vars.update(zip(targets, res))
+
+    def keyword(self, name, scope) -> str:
+        """(EXTRA) `, scale=e` for a helper with that default parameter, or nothing (its
+        default)."""
+        if name in self.keywords and self.chance(0.5):
+            return f", scale={self.expr(SCALAR, scope, 2)}"
+        return ""
 
     def nested_def(self, scope, indent):
         g = self.fresh("g")
@@ -585,7 +595,12 @@ class Generator:
         scope = _Scope([(p, k) for p, k in params if k != "list"], list(helpers))
         if any(k == "list" for _, k in params):
             scope.lists["ys"] = SCALAR
-        self.emit(0, f"def {name}({', '.join(p for p, _ in params)}):")
+        names = [p for p, _ in params]
+        if EXTRA and self.chance(0.4):
+            names.append(f"scale={self.const()}")      # read below as a scalar
+            scope.vars["scale"] = SCALAR
+            self.keywords.add(name)
+        self.emit(0, f"def {name}({', '.join(names)}):")
         self.block(scope, 1, self.rng.randint(0, 2), 1)
         if mutates:
             arrays = [p for p, k in params if k != SCALAR and k != "list"]
