@@ -19,7 +19,7 @@ import types
 import weakref
 from dataclasses import dataclass, field
 
-from . import ir, rules
+from . import ir, rules, runtime
 from .errors import SrcadError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
 from .rules import ANY, FLOAT, INT, NONE
@@ -883,28 +883,36 @@ def _union(*groups, cap: int = 1, focus=None) -> list:
     """The states of several groups of paths, each kept apart so that facts which hold
     together on one path are not mixed with another's (`x = y; y = zeros_like(y)` in a
     loop: x and y never share at its head, though each may hold the other's old array);
-    joined into one beyond `cap`. With `focus` (the names a conflict involves), states
-    that agree on those names are joined first: how they differ elsewhere (a stack, a
-    flag) cannot make or break that conflict, and keeping them apart would exceed `cap`."""
+    joined into one beyond `cap`. With `focus` (name sets, widest first: the names whose
+    storage may flow into a conflict, then the names the conflict itself involves), states
+    that agree on the first set are joined first: how they differ elsewhere (a stack, a
+    flag) cannot make or break that conflict, and keeping them apart would exceed `cap`;
+    beyond `cap`, those that agree on the next set (a join is sound, only less precise:
+    the names a conflict involves kept apart beat every state joined into one)."""
     out, seen = [], set()
-    if focus is not None:
-        grouped: dict = {}
-        for g in groups:
-            for st in g:
-                key = frozenset((n, st[n]) for n in focus if n in st)
-                grouped.setdefault(key, []).append(st)
-        groups = ([_join_states(*sts) if len(sts) > 1 else sts[0]
-                   for sts in grouped.values()],)
     for g in groups:
         for st in g:
             key = frozenset(st.items())
             if key not in seen:
                 seen.add(key)
                 out.append(st)
+    for k, names in enumerate(focus or ()):
+        if k and len(out) <= cap:
+            break
+        out = _grouped(out, names)
     out = [st for k, st in enumerate(out)          # what another state covers adds nothing
            if not any(j != k and _covers(other, st) and not (_covers(st, other) and j > k)
                       for j, other in enumerate(out))]
     return [_join_states(*out)] if len(out) > cap else out
+
+
+def _grouped(states, names) -> list:
+    """`states`, those that agree on `names` joined into one."""
+    grouped: dict = {}
+    for st in states:
+        key = frozenset((n, st[n]) for n in names if n in st)
+        grouped.setdefault(key, []).append(st)
+    return [_join_states(*sts) if len(sts) > 1 else sts[0] for sts in grouped.values()]
 
 
 def _covers(big, st) -> bool:
@@ -947,13 +955,14 @@ class _Aliases:
                  focus=None):
         self.fn, self.kinds, self.shapes = fn, kinds, shapes or {}
         self.cap = cap                       # states kept apart per point (see _union)
-        self.focus = focus                   # the names those states are told apart by
+        self.focus = focus                   # the name sets those states are told apart by
         self.index = {id(s): k for k, s in enumerate(stmts)}
         assigned = {t for s in stmts for t in ir.targets(s)} | set(fn.params)
         self.assigned = assigned
         self.lists = {s.target for s in stmts if isinstance(s, ir.Assign) and
                       isinstance(s.value, ir.Call) and s.value.prim is PACK_LIST}
         self.seqs = _sure_seqs(fn, stmts, seqs) | _list_method_names(stmts)
+        self.may_seqs = set(seqs) | self.seqs
         self.in_loop = {id(s) for loop in stmts if isinstance(loop, (ir.For, ir.While))
                         for s in ir.walk(loop.body)}
         self.init = {}
@@ -973,6 +982,9 @@ class _Aliases:
         self.reach: dict = {}                # name -> every root it may reach, anywhere
         self.returned = None
         self.live: dict = {}
+        # the same for the names whose entries are needed (not only their shapes): what an
+        # array's change in place (which keeps its shape) may make stale
+        self.live_contents: dict = {}
         # id(statement) -> the arguments ("arg", i) or ("kw", name) of a user call that the
         # callee changes in place
         self.changed_args: dict = {}
@@ -1036,6 +1048,10 @@ class _Aliases:
     # ------------------------------------------------------------ values
     def value(self, a, st):
         if not isinstance(a, ir.Name):
+            if isinstance(a, ir.Const) and type(a.value) is tuple and len(a.value) and all(
+                    isinstance(v, (bool, int, float, str, type(None))) for v in a.value):
+                # a tuple of numbers (`return 0.5, -0.25`): items apart, none with storage
+                return (frozenset(), frozenset(), (_NOTHING,) * len(a.value))
             return _NOTHING
         f = st.get(a.id)
         if f is not None:
@@ -1239,7 +1255,8 @@ class _Aliases:
             return
         m = _Mutation(roots, what, set(ir.targets(s)) | set(exclude))
         self.mutations.setdefault(id(s), []).append(m)
-        live = self.live.get(id(s))
+        keeps_shape = what[0] in ("aug", "item") and what[1] not in self.may_seqs
+        live = (self.live_contents if keeps_shape else self.live).get(id(s))
         if live is None:
             return
         for n in sorted(live - m.exclude):
@@ -1382,10 +1399,12 @@ def _aliases(fn, stmts, kinds, seqs, shapes=None, param_kinds=None) -> _Aliases:
     result or a side effect needs (`shapes`, the shape classes, tell how many dimensions
     some arrays have; `param_kinds`, the arguments' own kinds, which are floats)."""
     points = _mutation_points(stmts)
-    live = None
+    live = contents = None
     if points:
-        needed = _needed(stmts)
-        live = {k: v & needed for k, v in _live_after(fn.body, points).items()}
+        needed, needed_contents = _needed(stmts), _needed(stmts, contents=True)
+        after = _live_after(fn.body, points)
+        live = {k: v & needed for k, v in after.items()}
+        contents = {k: v & needed_contents for k, v in after.items()}
     focus = None
     for cap in (1, _DISJUNCTS, _DISJUNCTS):
         # paths joined first (cheap); where that finds a conflict, kept apart to see whether
@@ -1393,7 +1412,7 @@ def _aliases(fn, stmts, kinds, seqs, shapes=None, param_kinds=None) -> _Aliases:
         # kept apart only by the names the conflicts involve
         a = _Aliases(fn, stmts, kinds, seqs, shapes, param_kinds, cap, focus)
         if live is not None:
-            a.live = live
+            a.live, a.live_contents = live, contents
         a.run()
         where = {k for k, ms in a.mutations.items() if any(m.conflicts for m in ms)}
         if not where:
@@ -1402,7 +1421,7 @@ def _aliases(fn, stmts, kinds, seqs, shapes=None, param_kinds=None) -> _Aliases:
         names |= {n for s in stmts if id(s) in where for n in ir.reads(s)}
         names |= {s.inplace_of for s in stmts if id(s) in where and
                   isinstance(s, ir.Assign) and s.inplace_of is not None}
-        focus = _sources(names, stmts)
+        focus = (_sources(names, stmts), frozenset(names))
     return a
 
 
@@ -1431,9 +1450,22 @@ def _sources(names: set, stmts) -> frozenset:
     return frozenset(out)
 
 
-def _needed(stmts) -> set:
+def _needed(stmts, contents: bool = False) -> set:
     """Names whose values reach the result, a test, a loop's range or a call that may have
-    side effects (a stale value of any other name changes nothing)."""
+    side effects (a stale value of any other name changes nothing). `contents`: the names
+    whose entries do, not counting arguments a rule reads only for their shape (`len(v)`
+    of a loop's array: a change in place of an array keeps its shape)."""
+    def reads(s):
+        out = set(ir.reads(s))
+        v = s.value if isinstance(s, ir.Assign) else None
+        if contents and isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
+                v.prim.shape_args:
+            shaped = {a.id for p, a in bound_args(v).items()
+                      if p in v.prim.shape_args and isinstance(a, ir.Name)}
+            others = {a.id for p, a in bound_args(v).items()
+                      if p not in v.prim.shape_args and isinstance(a, ir.Name)}
+            out -= shaped - others
+        return out
     needed = set()
     for s in stmts:
         if isinstance(s, (ir.Return, ir.If, ir.For)) or isinstance(s, ir.Assign) and \
@@ -1444,7 +1476,7 @@ def _needed(stmts) -> set:
         changed = False
         for s in stmts:
             if isinstance(s, ir.Assign) and not needed.isdisjoint(ir.targets(s)):
-                new = set(ir.reads(s)) - needed
+                new = reads(s) - needed
                 if new:
                     needed |= new
                     changed = True
@@ -1500,37 +1532,60 @@ def _refuse_conflicts(fn, a: _Aliases):
             if not m.conflicts:
                 continue
             other = user(next((n for n in m.conflicts if n not in fn.temps), m.conflicts[0]))
+            iterated = _iterated_at(fn, other)
+            if iterated is not None:
+                # srcad's temporary holding what a for loop iterates over (Python keeps
+                # iterating the array it started with, changed in place or not)
+                other = f"the array the for loop at line {iterated} iterates over"
             kind = m.what[0]
             if kind == "aug":
                 name = user(m.what[1])
                 msg = (f"an augmented assignment changes the array in {name!r} in place, "
-                       f"and {other!r} may share that array: srcad would differentiate a "
+                       f"and {_shown(other)} may share that array: srcad would differentiate a "
                        f"different function; write `{name} = {name} + ...` (a new "
                        "array) instead")
             elif kind == "a list method":
                 name = user(m.what[1])
                 msg = (f"{name}.append()/.pop() changes that list in place, and "
-                       f"{other!r} may share it: srcad would differentiate a different "
+                       f"{_shown(other)} may share it: srcad would differentiate a different "
                        f"function; build a new list instead (`{name} = [*{name}, v]`)")
             elif kind == "item":
                 name = user(m.what[1])
                 msg = (f"an assignment to an item of {name!r} changes that array in place, and "
-                       f"{other!r} may share it (the same array, or a view of it) and is read "
+                       f"{_shown(other)} may share it (the same array, or a view of it) and is "
+                       "read "
                        f"afterwards: srcad would differentiate a different function; make "
                        f"{name!r} an array of its own first (`{name} = {name}.copy()`)")
             elif kind == "call":
                 _, helper, param, (filename, line) = m.what
                 msg = (f"{helper}() changes its argument {param!r} in place (at "
-                       f"{os.path.basename(filename)}:{line}), and {other!r} may share it and "
+                       f"{os.path.basename(filename)}:{line}), and {_shown(other)} may share it "
+                       "and "
                        f"is read afterwards: srcad's derivative of {helper}() computes a new "
                        f"value instead; in {helper}() write `{param} = {param} * ...` (a new "
                        "value)")
             else:
-                msg = (f"{m.what[1]}() changes {m.what[2]!r} in place, and {other!r} may "
+                msg = (f"{m.what[1]}() changes {m.what[2]!r} in place, and {_shown(other)} may "
                        "share it: srcad would differentiate a different function")
             if other in {r[1] for r in m.roots if type(r) is tuple and r[0] == "g"}:
                 msg = msg.replace(f"{other!r} may share", f"the global {other!r} may share")
             raise UnsupportedSyntaxError(msg, fn.filename, s.line)
+
+
+def _shown(name: str) -> str:
+    """A user's name quoted; a description of srcad's own value as it is."""
+    return name if name.startswith("the array ") else repr(name)
+
+
+def _iterated_at(fn, name):
+    """The line of the for loop whose iterated array srcad's temporary `name` holds, or None."""
+    if name not in fn.temps:
+        return None
+    for s in ir.walk(fn.body):
+        if isinstance(s, ir.Assign) and s.target == name and isinstance(s.value, ir.Call) and \
+                isinstance(s.value.prim, rules.Rule) and s.value.prim.key is runtime.items_of:
+            return s.line
+    return None
 
 
 # ---------------------------------------------------------------- user functions

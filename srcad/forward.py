@@ -185,7 +185,7 @@ class _Forward(Emitter):
         if target in self.seqs and len(terms) > 1:      # lists: add item by item
             total = terms[0]
             for t in terms[1:]:
-                total = call("add_items", total, t)
+                total = call("badd_items" if self.batched else "add_items", total, t)
             return total
         return sum_exprs(terms)
 

@@ -405,9 +405,10 @@ def _calls_inplace(node) -> bool:
 
 def _is_shape_helper_call(node) -> bool:
     """An adjoint summed or spread to a shape (a call of a rule with arguments read only for
-    their shape) keeps its name: nesting them reads badly."""
+    their shape) keeps its name: nesting them reads badly (a count, `len(xs)`, is no
+    adjoint: it is inlined as any other)."""
     rule = _rule_of(node)
-    return rule is not None and bool(rule.shape_args)
+    return rule is not None and bool(rule.shape_args) and rule.kind != rules.INT
 
 
 def _shape_positions(node) -> tuple:

@@ -1496,6 +1496,13 @@ def _spectral_norm_weight(x, ord, axis):
     (the largest) or -2 (the smallest), as u diag(w) vh: w is 1 for each singular value the
     norm sums, split equally among tied largest (smallest) ones, and 0 for zero singular
     values (as abs'(0) = 0)."""
+    axes, xm, (u, s, vh), w = _spectral_parts(x, ord, axis)
+    return np.moveaxis((u * np.expand_dims(w, -2)) @ vh, (-2, -1), axes)
+
+
+def _spectral_parts(x, ord, axis):
+    """The matrix axes of a spectral norm, x with them last, its reduced svd and the
+    weights w (piecewise constant in x) of `_spectral_norm_weight`."""
     axes = (-2, -1) if axis is None else tuple(axis)
     xm = np.moveaxis(x, axes, (-2, -1))
     u, s, vh = np.linalg.svd(xm, full_matrices=False)
@@ -1506,7 +1513,7 @@ def _spectral_norm_weight(x, ord, axis):
             np.min(s, axis=-1, keepdims=True)
         hit = (s == pick) & (s > 0)
         w = (hit / np.maximum(np.sum(hit, axis=-1, keepdims=True), 1)).astype(_weight_dtype(x))
-    return np.moveaxis((u * np.expand_dims(w, -2)) @ vh, (-2, -1), axes)
+    return axes, xm, (u, s, vh), w
 
 
 def _spectral(x, ord, axis) -> bool:
@@ -1517,15 +1524,35 @@ def _spectral(x, ord, axis) -> bool:
     return matrix and ord in ("nuc", 2, -2)
 
 
-def _no_second_order(x, ord, axis):
-    if _spectral(x, ord, axis):
-        raise NotImplementedError(f"srcad does not build second derivatives of "
-                                  f"np.linalg.norm(ord={ord!r}) of a matrix")
+def norm_weight_jvp(t, x, n, ord=None, axis=None, keepdims=False):
+    """The tangent of norm_weight(x, n, ...) along x's tangent `t`: entry by entry for
+    vector norms; for a spectral norm, of u diag(w) vh through the svd's tangent (w is
+    piecewise constant)."""
+    if not _spectral(x, ord, axis):
+        return t * norm_weight_dx(x, n, ord, axis, keepdims)
+    axes, xm, out, w = _spectral_parts(x, ord, axis)
+    u, s, vh = out
+    du, ds, dvh = svd_jvp(np.moveaxis(t, axes, (-2, -1)), xm, out, False)
+    w = np.expand_dims(w, -2)
+    return np.moveaxis((du * w) @ vh + (u * w) @ dvh, (-2, -1), axes)
+
+
+def norm_weight_vjp(g, x, n, ord=None, axis=None, keepdims=False):
+    """The adjoint of norm_weight(x, n, ...) for x (see `norm_weight_jvp`): for a spectral
+    norm, u's and vh's adjoints of u diag(w) vh through the svd's adjoint."""
+    if not _spectral(x, ord, axis):
+        return g * norm_weight_dx(x, n, ord, axis, keepdims)
+    axes, xm, out, w = _spectral_parts(x, ord, axis)
+    u, s, vh = out
+    gm = np.moveaxis(g, axes, (-2, -1))
+    gu = (gm @ np.swapaxes(vh, -1, -2)) * np.expand_dims(w, -2)
+    gvh = np.expand_dims(w, -1) * (np.swapaxes(u, -1, -2) @ gm)
+    return np.moveaxis(svd_vjp((gu, np.zeros_like(s), gvh), xm, out, False), (-2, -1), axes)
 
 
 def norm_weight_dx(x, n, ord=None, axis=None, keepdims=False):
-    """d norm_weight(x, n, ...)/dx, entry by entry (entry i's weight reads x[i] and n)."""
-    _no_second_order(x, ord, axis)
+    """d norm_weight(x, n, ...)/dx, entry by entry (entry i's weight reads x[i] and n): of
+    a vector norm (a spectral norm's weight reads every entry: see `norm_weight_jvp`)."""
     p = _norm_power(ord)
     if p is None:
         return np.zeros(np.shape(x), dtype=_weight_dtype(x))
@@ -1534,10 +1561,10 @@ def norm_weight_dx(x, n, ord=None, axis=None, keepdims=False):
 
 
 def norm_weight_dn(x, n, ord=None, axis=None, keepdims=False):
-    """d norm_weight(x, n, ...)/dn, broadcast to x's shape."""
-    _no_second_order(x, ord, axis)
+    """d norm_weight(x, n, ...)/dn, broadcast to x's shape (0 for a spectral norm, whose
+    weight u diag(w) vh reads no n)."""
     p = _norm_power(ord)
-    if p is None:
+    if p is None or _spectral(x, ord, axis):
         return np.zeros(np.shape(x), dtype=_weight_dtype(x))
     return -(p - 1) * norm_weight(x, n, ord, axis, keepdims) / _norm_scale(x, n, axis, keepdims)
 
@@ -1706,7 +1733,8 @@ __all__ += ["pow_log", "inv_count", "recip_or_zero", "fmax_weight", "clip_weight
             "cumprod_jvp", "cumprod_vjp", "cumprod_vjp_jvp", "cumprod_vjp_vjp", "inner_vjp_x",
             "inner_vjp_y", "tensordot_vjp_x", "tensordot_vjp_y", "tensordot_jvp", "einsum_jvp", "einsum_jvp_pair",
             "einsum_vjp_pair", "einsum_vjp", "undiagonal", "undiag", "norm_weight",
-            "norm_weight_dx", "norm_weight_dn", "solve_jvp_a", "solve_vjp_b", "solve_vjp_a",
+            "norm_weight_dx", "norm_weight_dn", "norm_weight_jvp", "norm_weight_vjp",
+            "solve_jvp_a", "solve_vjp_b", "solve_vjp_a",
             "unconcatenate", "rejoin", "unstack", "unhstack", "unvstack", "unsplit", "untile",
             "unrepeat", "star_args", "cast_tangent", "cast_adjoint", "linspace_weight"]
 
@@ -2675,6 +2703,28 @@ def bjoin(outs):
     return np.stack(np.broadcast_arrays(*outs))
 
 
+def badd_items(a, b):
+    """`add_items` of two batched tangents: an array's item k is `t[:, k]` (its first axis
+    is the directions'), where an adjoint of a list is a list on one side and one array on
+    the other (`add_items(xs_bar, g)` with `g` an array of the list's shape)."""
+    if type(a) is Fields or type(b) is Fields or isinstance(a, dict) or isinstance(b, dict) \
+            or _is_record(a) or _is_record(b):
+        return add_items(a, b)
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        if _is_zero(a) and not isinstance(a, (list, tuple)):
+            return b
+        if _is_zero(b) and not isinstance(b, (list, tuple)):
+            return a
+        n = len(a) if isinstance(a, (list, tuple)) else len(b)
+        return Items(badd_items(_bitem(a, k), _bitem(b, k)) for k in range(n))
+    return a + b
+
+
+def _bitem(t, k):
+    """Item k of a batched tangent: of a list, its item; of an array, `t[:, k]`."""
+    return t[:, k] if type(t) is np.ndarray else t[k]
+
+
 def bmap(fn, batch, *dots):
     """A rule's unbatched tangent `fn` applied to each direction of the batched tangents
     `dots`, stacked: the batched tangent of a rule that declares no batched form."""
@@ -2890,7 +2940,7 @@ def bcast_tangent(t, like, batch):
     return np.zeros((batch,) + np.shape(like))
 
 
-__all__ += ["bzeros", "bslice", "bjoin", "bmap", "basarray", "blift", "bbcast", "baxis", "bsum",
+__all__ += ["bzeros", "bslice", "bjoin", "bmap", "badd_items", "basarray", "blift", "bbcast", "baxis", "bsum",
             "bmean", "bindex", "bsetitem", "bmatmul_x", "bmatmul_y", "btranspose", "breshape",
             "bjoin_axis", "bbroadcast_to", "bcast_tangent"]
 

@@ -103,3 +103,11 @@ def test_aliases_name_the_storage_each_value_may_share():
     act = analyze(ra.unpacked_arrays, ["x"], ["any:0", "any:0"])
     assert not act.may_share("x", "y") and not act.may_share("p", "q")
     assert act.may_share("p", "p_1")            # p += q: in Python still p's array
+
+
+def test_joined_paths_keep_apart_the_names_a_conflict_involves():
+    # srcad's own reverse sweep of a rotation in nested loops adds to s1_bar in place
+    # where z_bar held s1_bar's array only on another path: hessian and grad(grad) build
+    from conftest import second_order
+    from fixtures import regress_alias as ra
+    second_order(ra.rotation_in_nested_loops, (1.5, 0.3))

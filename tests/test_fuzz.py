@@ -40,3 +40,18 @@ def test_fuzz(monkeypatch):
                     f"{', '.join(rest[:40])}{' ...' if len(rest) > 40 else ''}; "
                     f"reproduce one with python -m tests.fuzz --seed S --only I)\n\n"
                     + fuzz_run.format_report(report), pytrace=False)
+
+
+def test_fuzz_extra_constructs(monkeypatch):
+    # buffers filled entry by entry (`b[j] = e`, `b[j] += e`) and comprehensions in sum and
+    # np.array (gen.EXTRA, off in the run above so that its seed:index pairs stay put)
+    from fuzz import gen
+    monkeypatch.setattr(gen, "EXTRA", True)
+    monkeypatch.setenv("SRCAD_CHECKS", CHECKS)
+    n = max(N // 20, 40)
+    report = fuzz_run.run(n, SEED + 1, jobs=1, per_key=1, budget=10.0)
+    assert report.counts.get("ok", 0) > n // 2
+    if report.failures:
+        pytest.fail(f"{len(report.failures)} of {n} programs failed (reproduce with "
+                    f"SRCAD_FUZZ_EXTRA=1 python -m tests.fuzz --seed {SEED + 1} --only I)\n\n"
+                    + fuzz_run.format_report(report), pytrace=False)

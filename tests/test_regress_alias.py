@@ -54,6 +54,8 @@ REFUSED = [
     (ra.reuse_after_change, (X4,), "'a'"),
     (ra.change_through_a_view_later, (X4, X4[::-1].copy()), "'z' may share"),
     (ra.view_of_a_helper_result, (X4, X4[::-1].copy()), "'c'"),
+    # the entries a loop reads change: named as the loop's array, not srcad's temporary
+    (ra.iterated_and_read, (X4,), "the array the for loop at line"),
 ]
 
 
@@ -111,6 +113,8 @@ FINE = [
     # the optimizer turned `b = y * 1.0` into `b = y`, so the helper changed y (wrong value)
     (ra.fresh_copy_to_a_changing_helper, (X4, X4[::-1].copy())),
     (ra.dead_view_of_changed, (X4, X4[::-1].copy())),      # refused before: c is not needed
+    (ra.iterated_then_changed, (X4,)),           # refused before: only its length is read
+    (ra.unpacked_constants, (0.3, X4)),          # p, q = h(y), h returning (0.5, -0.25)
 ]
 
 
@@ -316,3 +320,8 @@ def test_random_aliasing_programs_are_right_or_refused(tmp_path):
         assert np.allclose(g, fd, rtol=1e-4, atol=1e-6), (s, g, fd)
         done += 1
     assert done > n // 5                       # most changes in place here are refused
+
+
+def test_a_loop_reading_only_the_length_of_its_changed_array_at_second_order():
+    from conftest import second_order
+    second_order(ra.iterated_then_changed, (X4,))

@@ -178,11 +178,13 @@ defrule(builtins.float, "x", name="float", kind=FLOAT, jvp="x_dot", vjp="out_bar
         jvp_batched="breshape(x_dot, out, 'C', BATCH)")
 defrule(runtime.stop_gradient, "x", name="stop_gradient", kind="first", storage="same",
         differentiable=False)
-for _f in (builtins.int, builtins.len, builtins.bool, builtins.round):
-    defrule(_f, "x", name=_f.__name__, kind=INT, differentiable=False, total=False,
-            reads_items=_f is builtins.len)
+for _f in (builtins.int, builtins.bool, builtins.round):
+    defrule(_f, "x", name=_f.__name__, kind=INT, differentiable=False, total=False)
+# these read their argument's shape only (an array changed in place keeps its shape)
+defrule(builtins.len, "x", name="len", kind=INT, differentiable=False, total=False,
+        shape_args="x", reads_items=True)
 for _f in (np.ndim, np.size):
-    defrule(_f, "x", name=f"np.{_f.__name__}", kind=INT, differentiable=False)
+    defrule(_f, "x", name=f"np.{_f.__name__}", kind=INT, differentiable=False, shape_args="x")
 defrule(builtins.range, "start, stop=None, step=None", name="range", kind=NONE,
         differentiable=False)
 defrule(np.shape, "x", name="np.shape", kind=NONE, differentiable=False)

@@ -230,12 +230,13 @@ defrule(runtime.prod_jvp, "t, x, p, axis=None, keepdims=False", name="prod_jvp",
              "x": "np.sum(t * prod_others_jvp(x, x_dot, axis), axis=axis, keepdims=keepdims)"},
         vjp={"t": f"prod_vjp(out_bar, {_P})",
              "x": "prod_others_jvp(x, t * unreduce(out_bar, x, axis, keepdims), axis)"})
-# norm_weight(x, n) = sign(x) (|x| / n)^(p-1): entry i reads x[i] and the norm n
+# norm_weight(x, n) = sign(x) (|x| / n)^(p-1): entry i reads x[i] and the norm n; of a
+# spectral norm, u diag(w) vh of x's svd, w piecewise constant (through svd_jvp / svd_vjp)
 defrule(runtime.norm_weight, "x, n, ord=None, axis=None, keepdims=False", name="norm_weight",
         kind=ANY,
-        jvp={"x": "x_dot * norm_weight_dx(x, n, ord, axis, keepdims)",
+        jvp={"x": "norm_weight_jvp(x_dot, x, n, ord, axis, keepdims)",
              "n": "unreduce(n_dot, x, axis, keepdims) * norm_weight_dn(x, n, ord, axis, keepdims)"},
-        vjp={"x": "out_bar * norm_weight_dx(x, n, ord, axis, keepdims)",
+        vjp={"x": "norm_weight_vjp(out_bar, x, n, ord, axis, keepdims)",
              "n": "np.sum(out_bar * norm_weight_dn(x, n, ord, axis, keepdims), axis=axis, "
                   "keepdims=keepdims)"})
 # cumprod_vjp(g, x, p) = L(x, p)^T g, L the linear map cumprod_jvp(., x, p): linear in g,

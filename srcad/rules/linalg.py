@@ -45,8 +45,8 @@ unused items have zero adjoints, and the terms they feed are skipped):
   inverse).
 - norm of a matrix with ord='nuc' (sum of singular values), 2 (largest) and -2 (smallest)
   is differentiated as u diag(w) vh: ties of the largest (smallest) split equally, zero
-  singular values get weight 0 (as abs'(0) = 0); second derivatives of these raise
-  NotImplementedError.
+  singular values get weight 0 (as abs'(0) = 0); their second derivatives (and higher)
+  differentiate u diag(w) vh through the svd's derivatives, w held constant.
 
 Memory (benchmarks/adjoint_cost.py, each statement's own temporary over its inputs and
 output, 2026-12-02): the decompositions' derivatives need the factors, which are as large
@@ -116,7 +116,8 @@ defrule(np.linalg.inv, "x", name="np.linalg.inv", kind=ANY,   # d(x^-1) = -x^-1 
 defrule(np.linalg.det, "x", name="np.linalg.det", kind=ANY,   # d det = det tr(x^-1 dx)
         jvp="out * np.trace(np.linalg.solve(x, x_dot), axis1=-2, axis2=-1)",
         vjp="np.expand_dims(out_bar * out, (-2, -1)) * np.linalg.inv(x).mT")
-defrule(np.linalg.slogdet, "x", name="np.linalg.slogdet", kind=ANY,  # (sign, log|det|)
+defrule(np.linalg.slogdet, "x", name="np.linalg.slogdet", returns_seq=True,  # (sign, log|det|)
+        kind=ANY,
         jvp="(np.zeros_like(out[0]), np.trace(np.linalg.solve(x, x_dot), axis1=-2, axis2=-1))",
         vjp="np.expand_dims(out_bar[1], (-2, -1)) * np.linalg.inv(x).mT")
 defrule(np.linalg.solve, "a, b", name="np.linalg.solve", kind=ANY,  # out = a^-1 b
@@ -128,27 +129,28 @@ defrule(("attr", "mT"), "x", primal="x.mT", kind=ANY, storage="view", jvp="x_dot
 
 # ------------------------------------------------------------ decompositions
 # the derivative of what NumPy computes: eigh, eigvalsh and cholesky read one triangle
-defrule(np.linalg.eigh, "a, UPLO='L'", name="np.linalg.eigh", kind=ANY,
+defrule(np.linalg.eigh, "a, UPLO='L'", name="np.linalg.eigh", kind=ANY, returns_seq=True,
         jvp="eigh_jvp(a_dot, out, UPLO)", vjp="eigh_vjp(out_bar, out, UPLO)")
 defrule(np.linalg.eigvalsh, "a, UPLO='L'", name="np.linalg.eigvalsh", kind=ANY,
         jvp="eigvalsh_jvp(a_dot, a, UPLO)", vjp="eigvalsh_vjp(out_bar, a, UPLO)")
 defrule(np.linalg.cholesky, "a, *, upper=False", name="np.linalg.cholesky", kind=ANY,
         jvp="cholesky_jvp(a_dot, out, upper)", vjp="cholesky_vjp(out_bar, out, upper)")
 defrule(np.linalg.svd, "a, full_matrices=True, compute_uv=True", name="np.linalg.svd",
+        returns_seq=True,
         kind=ANY,
         jvp="svd_jvp(a_dot, a, out, full_matrices, compute_uv)",
         vjp="svd_vjp(out_bar, a, out, full_matrices, compute_uv)")
-defrule(np.linalg.qr, "a, mode='reduced'", name="np.linalg.qr", kind=ANY,
+defrule(np.linalg.qr, "a, mode='reduced'", name="np.linalg.qr", returns_seq=True, kind=ANY,
         jvp="qr_jvp(a_dot, a, out, mode)", vjp="qr_vjp(out_bar, a, out, mode)")
 defrule(np.linalg.pinv, "a, rcond=None", name="np.linalg.pinv", kind=ANY,
         jvp="pinv_jvp(a_dot, a, out)", vjp="pinv_vjp(out_bar, a, out)")
-defrule(np.linalg.lstsq, "a, b, rcond=None", name="np.linalg.lstsq", kind=ANY,
+defrule(np.linalg.lstsq, "a, b, rcond=None", name="np.linalg.lstsq", returns_seq=True, kind=ANY,
         jvp_shared="lstsq_jvp(a_dot, b_dot, a, b, out, rcond)",
         vjp={"a": "lstsq_vjp_a(out_bar, a, b, out, rcond)",
              "b": "lstsq_vjp_b(out_bar, a, b, out, rcond)"})
 defrule(np.linalg.matrix_power, "a, n", name="np.linalg.matrix_power", kind=ANY,
         jvp="matrix_power_jvp(a_dot, a, n)", vjp="matrix_power_vjp(out_bar, a, n)")
-defrule(np.linalg.eig, "a", name="np.linalg.eig", kind=ANY,
+defrule(np.linalg.eig, "a", name="np.linalg.eig", returns_seq=True, kind=ANY,
         jvp="eig_jvp(a_dot, out)", vjp="eig_vjp(out_bar, out)")
 # the check eig's derivatives make (it raises for complex eigenvalues, as a rule so that
 # second derivatives read eig_jvp and eig_vjp without it)

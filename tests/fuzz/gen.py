@@ -9,9 +9,15 @@ Every comparison is a plain `a OP b` so the oracle can instrument it for branch 
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 
 SCALAR = ("s",)
+
+# more kinds of statement users write (buffers filled entry by entry, dicts of parameters,
+# comprehensions in sum and np.array, helpers with a defaulted parameter passed by keyword):
+# off by default, so that a seed:index pair keeps naming the same program
+EXTRA = os.environ.get("SRCAD_FUZZ_EXTRA", "") not in ("", "0")
 
 HEADER = "import numpy as np\n\n\n"
 
@@ -88,6 +94,7 @@ class Generator:
         self.rng = rng
         self.counter = 0
         self.lines: list = []
+        self.keywords: set = set()      # (EXTRA) helpers with a defaulted `scale` parameter
 
     # ------------------------------------------------------------ helpers
     def fresh(self, prefix):
@@ -275,6 +282,7 @@ class Generator:
             return None
         name, params, res = self.rng.choice(options)
         args = ", ".join(self.expr(p, scope, depth + 1) for p in params)
+        args += self.keyword(name, scope)
         if len(res) == 1:
             return f"{name}({args})"
         return f"{name}({args})[{res.index(kind)}]"
@@ -295,6 +303,8 @@ class Generator:
             self.emit(indent, "pass")
 
     def stmt(self, scope, indent, depth, in_loop):
+        if EXTRA and self.chance(0.15):
+            return self.extra_stmt(scope, indent, depth)
         r = self.rng.random()
         compound = depth < 2
         if r < 0.22:
@@ -328,6 +338,51 @@ class Generator:
             self.emit(indent + 1, f"return {self.result(scope)}")
             return
         return self.assign(scope, indent)
+
+    def extra_stmt(self, scope, indent, depth):
+        """(EXTRA) a buffer filled entry by entry in a loop (`b[i] = e`, `b[i] += e`), a
+        dict of parameters, or a list comprehension summed or made an array."""
+        r = self.rng.random()
+        j = self.fresh("j")
+        inner = scope.child()
+        inner.ints.append(j)
+        n = self.rng.randint(2, 4)
+        if r < 0.5 and depth < 2:
+            b = self.fresh("b")
+            self.emit(indent, f"{b} = np.zeros({n})" if self.chance(0.6) else
+                      f"{b} = np.ones({n}) * {self.leaf(SCALAR, scope)}")
+            self.emit(indent, f"for {j} in range({n}):")
+            op = self.rng.choice(("=", "+=", "*="))
+            rhs = self.expr(SCALAR, inner, 1)
+            if op == "*=":
+                rhs = f"np.tanh({rhs})"
+            self.emit(indent + 1, f"{b}[{j}] {op} {rhs}")
+            if self.chance(0.3):
+                self.emit(indent + 1, f"{b}[{j}] += {b}[{j} - 1] * {self.const()}")
+            scope.vars[b] = vec(n)
+        elif r < 0.62:
+            # a dict of parameters, read by key and over its keys
+            d = self.fresh("d")
+            kind = self.some_kind(scope)
+            self.emit(indent, f'{d} = {{"w": {self.expr(kind, scope, 1)}, '
+                              f'"c": {self.expr(SCALAR, scope, 1)}}}')
+            t = self.fresh({"s": "s", "v": "v", "m": "m"}[kind[0]])
+            self.emit(indent, f'{t} = {d}["w"] * np.tanh({d}["c"])')
+            scope.vars[t] = kind
+            if self.chance(0.5):
+                s_ = self.fresh("s")
+                self.emit(indent, f"{s_} = sum([np.sum({d}[k]) for k in {d}])")
+                scope.vars[s_] = SCALAR
+        elif r < 0.8:
+            s_ = self.fresh("s")
+            self.emit(indent, f"{s_} = sum([{self.expr(SCALAR, inner, 1)} for {j} in "
+                              f"range({n})])")
+            scope.vars[s_] = SCALAR
+        else:
+            v = self.fresh("v")
+            self.emit(indent, f"{v} = np.array([{self.expr(SCALAR, inner, 1)} for {j} in "
+                              f"range({n})])")
+            scope.vars[v] = vec(n)
 
     def assign(self, scope, indent):
         if scope.targets() and self.chance(0.4):
@@ -477,13 +532,20 @@ class Generator:
                 args.append(self.rng.choice(names))
             else:
                 args.append(self.expr(p, scope, 1))
-        call = f"{name}({', '.join(args)})"
+        call = f"{name}({', '.join(args)}{self.keyword(name, scope)})"
         if not res:
             self.emit(indent, call)
             return
         targets = [self.fresh({"s": "p", "v": "u", "m": "w"}[k[0]]) for k in res]
         self.emit(indent, f"{', '.join(targets)} = {call}")
         scope.vars.update(zip(targets, res))
+
+    def keyword(self, name, scope) -> str:
+        """(EXTRA) `, scale=e` for a helper with that default parameter, or nothing (its
+        default)."""
+        if name in self.keywords and self.chance(0.5):
+            return f", scale={self.expr(SCALAR, scope, 2)}"
+        return ""
 
     def nested_def(self, scope, indent):
         g = self.fresh("g")
@@ -533,7 +595,12 @@ class Generator:
         scope = _Scope([(p, k) for p, k in params if k != "list"], list(helpers))
         if any(k == "list" for _, k in params):
             scope.lists["ys"] = SCALAR
-        self.emit(0, f"def {name}({', '.join(p for p, _ in params)}):")
+        names = [p for p, _ in params]
+        if EXTRA and self.chance(0.4):
+            names.append(f"scale={self.const()}")      # read below as a scalar
+            scope.vars["scale"] = SCALAR
+            self.keywords.add(name)
+        self.emit(0, f"def {name}({', '.join(names)}):")
         self.block(scope, 1, self.rng.randint(0, 2), 1)
         if mutates:
             arrays = [p for p, k in params if k != SCALAR and k != "list"]

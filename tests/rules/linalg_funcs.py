@@ -118,3 +118,47 @@ def pinv_squares(a):
 
 def lstsq_squares(a, b):
     return np.sum(np.linalg.lstsq(a, b, rcond=None)[0] ** 2)
+
+
+# ------------------------------------------------------------ third order (of one float)
+def _matrix_of(t):
+    return np.array([[2.0 + t, t * t, 0.1], [t * t, 1.0 - t, t], [0.1, t, 3.0]])
+
+
+def eigh_of_t(t):
+    w, v = np.linalg.eigh(_matrix_of(t))
+    return np.sum(w * w * t) + np.sum(v[:, 1] ** 2 * np.arange(3.0))
+
+
+def svd_of_t(t):
+    u, s, vh = np.linalg.svd(_matrix_of(t))
+    return np.sum(s ** 2 * t) + np.sum(u[:, 0] ** 2 * np.arange(3.0)) + np.sum(vh[0] ** 4)
+
+
+def qr_of_t(t):
+    q, r = np.linalg.qr(_matrix_of(t))
+    return np.sum(q ** 3) + np.sum(r * t)
+
+
+def slogdet_of_t(t):
+    s, logdet = np.linalg.slogdet(_matrix_of(t))
+    return s * logdet * t
+
+
+def eig_of_t(t):
+    w, v = np.linalg.eig(_matrix_of(t) + _matrix_of(t).T)
+    return np.sum(w ** 3) + np.sum(v[:, 0] ** 4)
+
+
+def lstsq_of_t(t):
+    x, res, rank, sv = np.linalg.lstsq(_matrix_of(t), np.array([1.0, t, 2.0]), rcond=None)
+    return np.sum(x ** 3) + np.sum(sv)
+
+
+def nuc_of_stack(a):
+    return np.sum(np.linalg.norm(a, "nuc", axis=(0, 2)) ** 2)
+
+
+def spectral_norms_of_t(t):
+    a = np.array([[2.0 + t, t * t, 0.1], [t * t, 1.0 - t, t]])
+    return np.linalg.norm(a, "nuc") + np.linalg.norm(a, 2) * t + np.linalg.norm(a, -2) ** 2

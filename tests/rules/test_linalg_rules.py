@@ -42,6 +42,21 @@ def test_hessian_of_eigh_matches_autograd():
                                rtol=1e-6, atol=1e-8)
 
 
+THIRD = [lf.eigh_of_t, lf.svd_of_t, lf.qr_of_t, lf.slogdet_of_t, lf.eig_of_t, lf.lstsq_of_t]
+
+
+@pytest.mark.parametrize("f", THIRD, ids=[f.__name__ for f in THIRD])
+def test_third_derivatives(f):
+    # the decompositions return tuples: their adjoints add item by item at every order
+    # (grad(grad(grad)) added them with `+`, concatenating), and jacfwd's batched tangent
+    # of a tuple's adjoint indexes an array term past its directions' axis
+    g2 = srcad.grad(srcad.grad(f))
+    t, h = 0.3, 1e-4
+    want = (g2(t + h) - g2(t - h)) / (2 * h)
+    for third in (srcad.grad(g2), srcad.jacfwd(g2), srcad.jacrev(g2)):
+        np.testing.assert_allclose(third(t), want, rtol=1e-6, atol=1e-6)
+
+
 # ------------------------------------------------------------ triangles
 def both(f, *args, wrt=0):
     with np.errstate(all="ignore"):
@@ -106,9 +121,21 @@ def test_spectral_norms_at_ties_and_zeros():
         np.testing.assert_allclose(got, np.diag([1.0, 0.0]), atol=1e-12)
 
 
-def test_spectral_norm_second_derivative_is_refused():
-    with pytest.raises(NotImplementedError, match="nuc"):
-        srcad.hessian(lf.norm_nuc)(G43)
+@pytest.mark.parametrize("f, a", [(lf.norm_nuc, G43), (lf.norm_two, G34),
+                                  (lf.norm_minus_two, G43),
+                                  (lf.nuc_of_stack, RNG.normal(size=(3, 2, 4)))])
+def test_spectral_norm_second_derivatives(f, a):
+    # u diag(w) vh differentiated through the svd (they raised NotImplementedError when run)
+    from conftest import second_order
+    second_order(f, (a,))
+
+
+def test_spectral_norm_third_derivatives():
+    g2 = srcad.grad(srcad.grad(lf.spectral_norms_of_t))
+    t, h = 0.3, 1e-4
+    want = (g2(t + h) - g2(t - h)) / (2 * h)
+    for third in (srcad.grad(g2), srcad.jacfwd(g2)):
+        np.testing.assert_allclose(third(t), want, rtol=1e-6, atol=1e-6)
 
 
 # ------------------------------------------------------------ non-square full factorizations
