@@ -129,10 +129,12 @@ def _call_kind(call: ir.Call, kind) -> str:
             return NONE
         return FLOAT if isinstance(prim, rules.Rule) and prim.key is operator.truediv else INT
     if k == "reduce":
-        axis = bound_args(call).get("axis")
+        b = bound_args(call)
         if args and args[0] in (FLOAT, INT):
             return FLOAT
-        return FLOAT if axis == ir.Const(None) else ANY
+        # a reduction over every axis is a float, unless keepdims keeps them as 1s
+        keep = b.get("keepdims", ir.Const(False))
+        return FLOAT if b.get("axis") == ir.Const(None) and keep == ir.Const(False) else ANY
     if k == "first":
         return args[0] if args else ANY
     if k == "like":             # typed like its shape argument: grad_like(g, x) is x's type

@@ -1355,6 +1355,13 @@ def _einsum_split(args):
     return spec, args[0:2 * n:2], {2 * i: i for i in range(n)}
 
 
+def _einsum_operand(args, j) -> bool:
+    """Whether argument position `j` of np.einsum(*args) holds an operand, not subscripts
+    (a sublist can reach a derivative as a zero tangent: an item of an active tuple of
+    saved values; its derivative is zero)."""
+    return j in _einsum_split(args)[2]
+
+
 def einsum_jvp(k, t, *args):
     """Tangent of `np.einsum(*args)` along `t`, the tangent of the argument at position `k`:
     einsum is linear in each operand, so that operand is replaced by `t`."""
@@ -1367,6 +1374,8 @@ def einsum_jvp(k, t, *args):
 def einsum_jvp_pair(k, t, j, s, *args):
     """`einsum_jvp(k, t, *args)` with the argument at position `j` replaced by `s` as well:
     its derivative along `s` (zero when j is k, whose value the tangent does not read)."""
+    if not _einsum_operand(args, j):
+        return np.zeros_like(einsum_jvp(k, t, *args), dtype=_weight_dtype(t))
     if j == k:
         return np.zeros_like(einsum_jvp(k, t, *args), dtype=_weight_dtype(t, s))
     args = list(args)
@@ -1377,6 +1386,8 @@ def einsum_jvp_pair(k, t, j, s, *args):
 def einsum_vjp_pair(k, g, j, s, *args):
     """`einsum_vjp(k, g, *args)` with the argument at position `j` replaced by `s`: its
     derivative along `s` (zero when j is k, of which the adjoint reads only the shape)."""
+    if not (_einsum_operand(args, j) and _einsum_operand(args, k)):
+        return np.zeros(np.shape(args[k]), dtype=_weight_dtype(g))
     if j == k:
         return np.zeros(np.shape(args[k]), dtype=_weight_dtype(g, s))
     args = list(args)

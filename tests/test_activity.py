@@ -103,3 +103,16 @@ def test_aliases_name_the_storage_each_value_may_share():
     act = analyze(ra.unpacked_arrays, ["x"], ["any:0", "any:0"])
     assert not act.may_share("x", "y") and not act.may_share("p", "q")
     assert act.may_share("p", "p_1")            # p += q: in Python still p's array
+
+
+# ------------------------------------------------------------ kinds of reductions
+
+def test_a_reduction_over_all_axes_with_keepdims_is_an_array():
+    import numpy as np
+    from conftest import second_order
+    act = analyze(pf.kept_dims_through_helper, ["x"], ["any:0"])
+    assert act.kinds["s"] == ANY and act.kinds["m"] == ANY
+    # the helper was given a float kind: its derivative called float() on a (1, 1) adjoint,
+    # which broke as soon as the adjoint had a batch axis (hessian)
+    x = np.array([[0.3, -0.8, 1.1], [0.5, 0.2, -0.4]])
+    second_order(pf.kept_dims_through_helper, [x])
