@@ -182,6 +182,9 @@ for _f in (builtins.int, builtins.len, builtins.bool, builtins.round):
     defrule(_f, "x", name=_f.__name__, kind=INT, differentiable=False, total=False)
 for _f in (np.ndim, np.size):
     defrule(_f, "x", name=f"np.{_f.__name__}", kind=INT, differentiable=False)
+# whether an array is complex (runtime helpers branch on it: srcad reads them at second order)
+for _f in (np.iscomplexobj, np.isrealobj):
+    defrule(_f, "x", name=f"np.{_f.__name__}", kind=NONE, differentiable=False)
 defrule(builtins.range, "start, stop=None, step=None", name="range", kind=NONE,
         differentiable=False)
 defrule(np.shape, "x", name="np.shape", kind=NONE, differentiable=False)

@@ -1585,3 +1585,14 @@ lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace"
 def np_result_type(x):
     """A dtype from the arguments' dtypes: no derivative flows through it."""
     return np.zeros(np.shape(x), dtype=np.result_type(x, 1.0)) + x ** 2
+
+
+@sample((pos(3),), (pos(2, 3),))
+def np_iscomplexobj(x):
+    """Whether an array is complex: a test no derivative flows through (real x here)."""
+    if np.iscomplexobj(x) or not np.isrealobj(x):
+        return np.sum(x)
+    return np.sum(np.sin(x) * x)
+
+
+lacks("np.isrealobj has no VJP in autograd", np_iscomplexobj)
