@@ -1596,3 +1596,12 @@ def np_iscomplexobj(x):
 
 
 lacks("np.isrealobj has no VJP in autograd", np_iscomplexobj)
+
+
+@sample((pos(4, 3),))
+def np_int_casts(w):
+    """Integer casts of values used as indices: no derivative flows through them."""
+    rows = np.int64(np.floor(w[:, 0] * 0.0 + 2.5))
+    col = np.int32(1.7) + np.int16(0) + np.int8(0)
+    last = w[np.uint8(3), np.uint16(2)] * w[np.uint32(2), np.uint64(1)]
+    return np.sum(w[rows, col] * w[:, 2]) + np.sum(w[np.intp(1)] ** 2) + last
