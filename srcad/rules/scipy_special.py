@@ -11,7 +11,8 @@ Functions of an order or shape parameter are differentiated in their argument on
 polygamma(n, x), jn(n, x), yn(n, x), iv(v, z), ive(v, z), zeta(s, q) in x/z/q, and
 gammainc(a, x), gammaincc(a, x) in x (their derivative in `a` has no closed form SciPy
 computes): an active order raises UnsupportedSyntaxError at the user's line.
-logsumexp takes axis and keepdims, not b= or return_sign= (refused as unknown arguments).
+logsumexp takes axis, keepdims and b= (scale factors, differentiated too), not return_sign=
+(refused as an unknown argument).
 
 Conventions at non-differentiable points and domain edges (derivatives are what the
 formula gives there, as the primal's own value is): logit' and entr' at 0 and 1 are
@@ -29,7 +30,7 @@ import scipy.stats  # noqa: F401
 
 from .. import runtime_scipy
 from . import LAZY_NAMES, PartialRule, add_lazy_names, deflinear, defpartials, defrule, \
-    defunary, refuse  # noqa: F401
+    defunary, defvariant, lookup, refuse  # noqa: F401
 
 LAZY_NAMES["scipy"] = (scipy, "import scipy.linalg\nimport scipy.special\nimport scipy.stats")
 add_lazy_names(runtime_scipy)
@@ -101,7 +102,17 @@ for _f, _name, _d in [
 defrule(sp.logsumexp, "x, axis=None, keepdims=False", name=f"{S}.logsumexp", kind="reduce",
         jvp="np.sum(x_dot * np.exp(x - keep_axes(out, x, axis, keepdims)), axis=axis, "
             "keepdims=keepdims)",
-        vjp="keep_axes(out_bar, x, axis, keepdims) * np.exp(x - keep_axes(out, x, axis, keepdims))")
+        # (shaped like x: of a float x, keepdims=True gives a result of shape (1,))
+        vjp="unbroadcast(keep_axes(out_bar, x, axis, keepdims) * "
+            "np.exp(x - keep_axes(out, x, axis, keepdims)), x)")
+# with scale factors b: log sum b exp(x), d/dx = b exp(x - out), d/db = exp(x - out)
+_LSE_W = "np.exp(x - keep_axes(out, x, axis, keepdims))"
+_LSE_G = "keep_axes(out_bar, x, axis, keepdims)"
+defvariant(lookup(sp.logsumexp), "x, axis=None, b=None, keepdims=False",
+           jvp={"x": f"np.sum(x_dot * b * {_LSE_W}, axis=axis, keepdims=keepdims)",
+                "b": f"np.sum(b_dot * {_LSE_W}, axis=axis, keepdims=keepdims)"},
+           vjp={"x": f"unbroadcast({_LSE_G} * b * {_LSE_W}, x)",
+                "b": f"unbroadcast({_LSE_G} * {_LSE_W}, b)"})
 defrule(sp.softmax, "x, axis=None", name=f"{S}.softmax", kind="first",
         jvp="out * (x_dot - np.sum(out * x_dot, axis=axis, keepdims=True))",
         vjp="out * (out_bar - np.sum(out * out_bar, axis=axis, keepdims=True))")

@@ -442,3 +442,10 @@ def helper_solve_matrix(a, g):
 lacks("autograd.scipy.linalg has no solve with assume_a or transposed", sl_solve)
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_solve_matrix)
+
+
+@sample((sym(3), pos(3)), (sym(2, 3), pos(2, 3)), (sym(2, 3), pos(3)))
+def sp_logsumexp_scaled(x, b):
+    """logsumexp with scale factors b (broadcast against x in the last case)."""
+    return sp.logsumexp(x, b=b) + sp.logsumexp(x, axis=-1, b=b * 2.0, keepdims=True)
+lacks("autograd's logsumexp does not differentiate b", sp_logsumexp_scaled)
