@@ -29,7 +29,7 @@ import scipy.special as sp
 import scipy.stats  # noqa: F401
 
 from .. import runtime_scipy
-from . import LAZY_NAMES, PartialRule, add_lazy_names, deflinear, defpartials, defrule, \
+from . import ANY, LAZY_NAMES, PartialRule, add_lazy_names, deflinear, defpartials, defrule, \
     defunary, defvariant, lookup, refuse  # noqa: F401
 
 LAZY_NAMES["scipy"] = (scipy, "import scipy.linalg\nimport scipy.special\nimport scipy.stats")
@@ -63,6 +63,11 @@ _UNARY = {
     "j1": f"0.5 * ({S}.j0(x) - {S}.jv(2.0, x))",
     "y0": f"-{S}.y1(x)",
     "y1": f"{S}.y0(x) - out / x",
+    "expm1": "out + 1.0",
+    "log1p": "1.0 / (1.0 + x)",
+    "cbrt": "1.0 / (3.0 * out ** 2)",
+    "erfcx": "2.0 * (x * out) - 1.1283791670955126",       # erfcx = exp(x^2) erfc(x)
+    "dawsn": "1.0 - 2.0 * (x * out)",
 }
 defunary(sp, S, _UNARY)
 
@@ -73,6 +78,23 @@ defpartials(sp.betaln, "a, b", name=f"{S}.betaln",
 defpartials(sp.xlogy, "x, y", name=f"{S}.xlogy", partials={"x": "np.log(y)", "y": "(x / y)"})
 defpartials(sp.xlog1py, "x, y", name=f"{S}.xlog1py",
             partials={"x": "np.log1p(y)", "y": "(x / (1.0 + y))"})
+
+defpartials(sp.beta, "a, b", name=f"{S}.beta",
+            partials={"a": f"(out * ({S}.digamma(a) - {S}.digamma(a + b)))",
+                      "b": f"(out * ({S}.digamma(b) - {S}.digamma(a + b)))"})
+# the sign of Gamma(x): piecewise constant
+defrule(sp.gammasgn, "x", name=f"{S}.gammasgn", kind="elementwise", differentiable=False)
+# multigammaln(a, d) = log Gamma_d(a): d/da = sum_j digamma(a - j / 2), j < d (mvdigamma)
+refuse(defrule(sp.multigammaln, "a, d", name=f"{S}.multigammaln", kind=ANY,
+               jvp={"a": "a_dot * mvpolygamma(0, a, d)"},
+               vjp={"a": "unbroadcast(out_bar * mvpolygamma(0, a, d), a)"}), "d")
+refuse(defrule(runtime_scipy.mvpolygamma, "n, a, d", name="mvpolygamma", kind=ANY,
+               jvp={"a": "a_dot * mvpolygamma(n + 1, a, d)"},
+               vjp={"a": "unbroadcast(out_bar * mvpolygamma(n + 1, a, d), a)"}), "n", "d")
+# betainc(a, b, x) in x: x^(a-1) (1-x)^(b-1) / B(a, b)
+refuse(defpartials(sp.betainc, "a, b, x", name=f"{S}.betainc",
+                   partials={"x": f"(np.exp({S}.xlogy(a - 1.0, x) + {S}.xlog1py(b - 1.0, -x) - "
+                                  f"{S}.betaln(a, b)))"}), "a", "b")
 
 # ------------------------------------------------------------ in the argument, not the order
 # d/dx gammainc(a, x) = x^(a-1) e^-x / Gamma(a); gammaincc = 1 - gammainc
