@@ -2241,7 +2241,7 @@ def _fft_plan(func, shape, n, axes):
         if n is None:
             n = 2 * (m - 1) if func == "irfft" else m
         return [(func, n, axes % nd, m)]
-    if func in ("fft2", "ifft2") and axes == "last2":
+    if axes == "last2":           # the 2-d forms' default (fft2, ifft2, rfft2, irfft2)
         axes = (-2, -1)
     if n is None:
         axes = list(range(nd)) if axes is None else [a % nd for a in axes]
@@ -2301,7 +2301,7 @@ def _half_weights(n, axis, like, value):
 def fft_apply(a, func, n=None, axes=None, norm=None):
     """np.fft.<func>(a, n, axes, norm), with fft2's and ifft2's default axes given as
     'last2': the tangent of a transform (each is linear), and the adjoint of `fft_vjp`."""
-    if func in ("fft2", "ifft2") and axes == "last2":
+    if axes == "last2":
         axes = (-2, -1)
     if func in ("fft", "ifft", "rfft", "irfft") and axes is None:
         axes = -1

@@ -703,3 +703,11 @@ def np_cross_axes_broadcast(a, b):
 
 
 lacks("np.cross of broadcast operands", np_cross_axes_broadcast)
+
+
+@sample((sym(4, 6),), (sym(3, 4, 4),))
+def np_fft_2d_real_and_shifts(x):
+    """rfft2 and irfft2 (over the last two axes), fftshift and ifftshift (all axes, one)."""
+    y = np.fft.rfft2(x)
+    z = np.fft.irfft2(y * np.conj(y), s=x.shape[-2:])
+    return np.sin(np.fft.fftshift(z) + np.fft.ifftshift(x, axes=0))
