@@ -13,6 +13,12 @@ for _t in (np.float64, np.float32, np.float16):
     defrule(_t, "x", name=f"np.{_t.__name__}", kind=ANY,
             jvp="cast_tangent(x_dot, out)", vjp="cast_adjoint(out_bar, out)")
 
+# np.astype (NumPy 2), as x.astype (copy= is refused as unknown: with copy=False the
+# result may be x itself)
+if hasattr(np, "astype"):
+    defrule(np.astype, "x, dtype", name="np.astype", kind=ANY,
+            jvp="cast_tangent(x_dot, out)", vjp="cast_adjoint(out_bar, out)")
+
 # integer casts (np.intp and np.int_ are other names of one of these)
 for _t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64):
     defrule(_t, "x", name=f"np.{_t.__name__}", kind=ANY, differentiable=False, total=False)

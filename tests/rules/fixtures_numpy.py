@@ -1605,3 +1605,9 @@ def np_int_casts(w):
     col = np.int32(1.7) + np.int16(0) + np.int8(0)
     last = w[np.uint8(3), np.uint16(2)] * w[np.uint32(2), np.uint64(1)]
     return np.sum(w[rows, col] * w[:, 2]) + np.sum(w[np.intp(1)] ** 2) + last
+
+
+@sample((pos(3),), (pos(2, 3),))
+def np_astype_function(x):
+    """np.astype, the function form of x.astype (the dtype kept or widened)."""
+    return np.astype(np.astype(x, x.dtype) * x, np.float64) ** 2
