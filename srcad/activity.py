@@ -129,10 +129,14 @@ def _call_kind(call: ir.Call, kind) -> str:
             return NONE
         return FLOAT if isinstance(prim, rules.Rule) and prim.key is operator.truediv else INT
     if k == "reduce":
-        axis = bound_args(call).get("axis")
+        b = bound_args(call)
+        # a reduction over every axis is a float, unless keepdims keeps them as 1s (then
+        # even of a float: scipy.special.logsumexp(1.1, keepdims=True) has shape (1,))
+        if b.get("keepdims", ir.Const(False)) != ir.Const(False):
+            return ANY
         if args and args[0] in (FLOAT, INT):
             return FLOAT
-        return FLOAT if axis == ir.Const(None) else ANY
+        return FLOAT if b.get("axis") == ir.Const(None) else ANY
     if k == "first":
         return args[0] if args else ANY
     if k == "like":             # typed like its shape argument: grad_like(g, x) is x's type

@@ -1355,6 +1355,13 @@ def _einsum_split(args):
     return spec, args[0:2 * n:2], {2 * i: i for i in range(n)}
 
 
+def _einsum_operand(args, j) -> bool:
+    """Whether argument position `j` of np.einsum(*args) holds an operand, not subscripts
+    (a sublist can reach a derivative as a zero tangent: an item of an active tuple of
+    saved values; its derivative is zero)."""
+    return j in _einsum_split(args)[2]
+
+
 def einsum_jvp(k, t, *args):
     """Tangent of `np.einsum(*args)` along `t`, the tangent of the argument at position `k`:
     einsum is linear in each operand, so that operand is replaced by `t`."""
@@ -1367,6 +1374,8 @@ def einsum_jvp(k, t, *args):
 def einsum_jvp_pair(k, t, j, s, *args):
     """`einsum_jvp(k, t, *args)` with the argument at position `j` replaced by `s` as well:
     its derivative along `s` (zero when j is k, whose value the tangent does not read)."""
+    if not _einsum_operand(args, j):
+        return np.zeros_like(einsum_jvp(k, t, *args), dtype=_weight_dtype(t))
     if j == k:
         return np.zeros_like(einsum_jvp(k, t, *args), dtype=_weight_dtype(t, s))
     args = list(args)
@@ -1377,6 +1386,8 @@ def einsum_jvp_pair(k, t, j, s, *args):
 def einsum_vjp_pair(k, g, j, s, *args):
     """`einsum_vjp(k, g, *args)` with the argument at position `j` replaced by `s`: its
     derivative along `s` (zero when j is k, of which the adjoint reads only the shape)."""
+    if not (_einsum_operand(args, j) and _einsum_operand(args, k)):
+        return np.zeros(np.shape(args[k]), dtype=_weight_dtype(g))
     if j == k:
         return np.zeros(np.shape(args[k]), dtype=_weight_dtype(g, s))
     args = list(args)
@@ -2258,7 +2269,7 @@ def _fft_plan(func, shape, n, axes):
         if n is None:
             n = 2 * (m - 1) if func == "irfft" else m
         return [(func, n, axes % nd, m)]
-    if func in ("fft2", "ifft2") and axes == "last2":
+    if axes == "last2":           # the 2-d forms' default (fft2, ifft2, rfft2, irfft2)
         axes = (-2, -1)
     if n is None:
         axes = list(range(nd)) if axes is None else [a % nd for a in axes]
@@ -2318,7 +2329,7 @@ def _half_weights(n, axis, like, value):
 def fft_apply(a, func, n=None, axes=None, norm=None):
     """np.fft.<func>(a, n, axes, norm), with fft2's and ifft2's default axes given as
     'last2': the tangent of a transform (each is linear), and the adjoint of `fft_vjp`."""
-    if func in ("fft2", "ifft2") and axes == "last2":
+    if axes == "last2":
         axes = (-2, -1)
     if func in ("fft", "ifft", "rfft", "irfft") and axes is None:
         axes = -1

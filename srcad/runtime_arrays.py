@@ -17,7 +17,7 @@ __all__ = ["undiff", "gradient_jvp", "ungradient", "kron_vjp_a", "kron_vjp_b", "
            "quantile_jvp", "quantile_vjp", "ptp_weight", "ptp_vjp", "ptp_jvp", "sort_take", "unsort", "partition_take",
            "unpartition", "untake", "untake_along", "pad_linear", "unpad", "unblock",
            "meshgrid_jvp", "unmeshgrid", "uncolumn_stack", "unappend", "uninsert", "undelete",
-           "unarray_split", "rot90_axes", "select_none", "unselect", "rollaxis_axes", "angle_jvp",
+           "unarray_split", "rot90_axes", "select_none", "unselect", "rollaxis_axes", "cross_axis", "angle_jvp",
            "angle_vjp", "imag_vjp", "where_weight", "reduce_axis", "logaddexp_weight",
            "r_items", "c_items", "concat_items_jvp", "unconcat_items",
            "mean_where_weight", "vander_powers"]
@@ -776,6 +776,12 @@ def where_weight(where, x):
 def rot90_axes(axes=None):
     """np.rot90's `axes`, (0, 1) when not given."""
     return (0, 1) if axes is None else axes
+
+
+def cross_axis(ax, axis=None):
+    """The axis of one of np.cross's operands or of its result: `axis` overrides axisa,
+    axisb and axisc when given."""
+    return ax if axis is None else axis
 
 
 def rollaxis_axes(nd, axis, start=0):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import scipy
 
-__all__ = ["lead_axis", "keep_axes"]
+__all__ = ["lead_axis", "keep_axes", "mvpolygamma"]
 
 
 def keep_axes(g, x, axis=None, keepdims=False):
@@ -17,6 +17,12 @@ def keep_axes(g, x, axis=None, keepdims=False):
         return g
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     return np.expand_dims(g, tuple(a % np.ndim(x) for a in axes))
+
+
+def mvpolygamma(n, a, d):
+    """sum_j polygamma(n, a - j / 2) for j < d: the (n+1)-th derivative of
+    scipy.special.multigammaln(a, d)."""
+    return sum(scipy.special.polygamma(n, a - 0.5 * j) for j in range(int(d)))
 
 
 def lead_axis(a, x):

@@ -111,3 +111,16 @@ def test_joined_paths_keep_apart_the_names_a_conflict_involves():
     from conftest import second_order
     from fixtures import regress_alias as ra
     second_order(ra.rotation_in_nested_loops, (1.5, 0.3))
+
+
+# ------------------------------------------------------------ kinds of reductions
+
+def test_a_reduction_over_all_axes_with_keepdims_is_an_array():
+    import numpy as np
+    from conftest import second_order
+    act = analyze(pf.kept_dims_through_helper, ["x"], ["any:0"])
+    assert act.kinds["s"] == ANY and act.kinds["m"] == ANY
+    # the helper was given a float kind: its derivative called float() on a (1, 1) adjoint,
+    # which broke as soon as the adjoint had a batch axis (hessian)
+    x = np.array([[0.3, -0.8, 1.1], [0.5, 0.2, -0.4]])
+    second_order(pf.kept_dims_through_helper, [x])

@@ -93,3 +93,25 @@ def test_matmul_adjoints_are_the_transposed_products(xs, ys):
     gy = np.array([np.sum(g * (x @ e.reshape(ys))) for e in np.eye(y.size)]).reshape(ys)
     np.testing.assert_allclose(matmul_vjp_x(g, x, y), gx, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(matmul_vjp_y(g, x, y), gy, rtol=1e-12, atol=1e-12)
+
+
+def test_einsum_derivatives_along_a_sublist_are_zero():
+    # a sublist reaches einsum's derivative helpers as a zero tangent when it is saved in a
+    # helper's tuple of residuals next to the operands (hessian of sublist einsum)
+    from srcad.runtime import einsum_jvp_pair, einsum_vjp_pair
+    rng = np.random.default_rng(3)
+    a, b, g = rng.standard_normal((2, 3)), rng.standard_normal((3, 4)), rng.standard_normal((2, 4))
+    args = (a, [0, 1], b, [1, 2], [0, 2], None, None, None, None)
+    zero = [0.0, 0.0]
+    assert np.array_equal(einsum_jvp_pair(0, a, 1, zero, *args), np.zeros((2, 4)))
+    assert np.array_equal(einsum_vjp_pair(0, g, 3, zero, *args), np.zeros((2, 3)))
+    assert np.array_equal(einsum_vjp_pair(1, g, 0, a, *args), np.zeros(2))
+
+
+def test_hessian_of_a_sublist_einsum_in_a_helper():
+    from conftest import second_order
+    from fixtures import pass_funcs as pf
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((2, 2, 3)), rng.standard_normal((2, 3, 2))
+    second_order(pf.sublist_einsum_through_helper, [a, b], 0)
+    second_order(pf.sublist_einsum_through_helper, [a, b], 1)

@@ -183,9 +183,8 @@ class Rule:
     def for_call(self, nargs: int, kwnames) -> Rule:
         """The rule differentiating a call of `nargs` positional arguments and these keyword
         names: this one, or its `variant` where only that binds them."""
-        if self.variant is not None and isinstance(self.bind(nargs, kwnames), str) and \
-                not isinstance(self.variant.bind(nargs, kwnames), str):
-            return self.variant
+        if self.variant is not None and isinstance(self.bind(nargs, kwnames), str):
+            return self.variant      # (when neither binds, the wider form's message says why)
         return self
     # False: srcad's numba backend cannot compile a call of it (Numba has no version of it,
     # nor srcad.backends.numba_runtime): a derivative calling it is refused at build time

@@ -140,10 +140,17 @@ defrule(np.gradient, "f, spacing=1.0, *, axis=None, edge_order=1", name="np.grad
 defrule(np.kron, "a, b", name="np.kron", kind=ANY,
         jvp={"a": "np.kron(a_dot, b)", "b": "np.kron(a, b_dot)"},
         vjp={"a": "kron_vjp_a(out_bar, a, b)", "b": "kron_vjp_b(out_bar, a, b)"})
-defrule(np.cross, "a, b, *, axis=None", name="np.cross", kind=ANY,
-        jvp={"a": "np.cross(a_dot, b, axis=axis)", "b": "np.cross(a, b_dot, axis=axis)"},
-        vjp={"a": "unbroadcast(cross_vjp(out_bar, b, axis), a)",
-             "b": "unbroadcast(-cross_vjp(out_bar, a, axis), b)"})
+# with axisa/axisb/axisc (or axis for all three): the adjoint of a is b x g with the vectors
+# moved last, summed over what a broadcast along there, and moved back to a's vector axis
+_XA, _XB, _XC = "cross_axis(axisa, axis)", "cross_axis(axisb, axis)", "cross_axis(axisc, axis)"
+_XG = f"np.moveaxis(out_bar, {_XC}, -1)"
+defrule(np.cross, "a, b, axisa=-1, axisb=-1, axisc=-1, axis=None", name="np.cross", kind=ANY,
+        jvp={"a": "np.cross(a_dot, b, axisa, axisb, axisc, axis)",
+             "b": "np.cross(a, b_dot, axisa, axisb, axisc, axis)"},
+        vjp={"a": f"np.moveaxis(unbroadcast(cross_vjp({_XG}, np.moveaxis(b, {_XB}, -1)), "
+                  f"np.moveaxis(a, {_XA}, -1)), -1, {_XA})",
+             "b": f"np.moveaxis(unbroadcast(-cross_vjp({_XG}, np.moveaxis(a, {_XA}, -1)), "
+                  f"np.moveaxis(b, {_XB}, -1)), -1, {_XB})"})
 defrule(np.convolve, "a, v, mode='full'", name="np.convolve", kind=ANY,
         jvp={"a": "np.convolve(a_dot, v, mode)", "v": "np.convolve(a, v_dot, mode)"},
         vjp={"a": "conv_vjp_a(out_bar, a, v, mode)", "v": "conv_vjp_v(out_bar, a, v, mode)"})
@@ -272,7 +279,8 @@ deflinear(ra.unarray_split, "gs, x, indices_or_sections, axis=0", shape_args="x"
           vjp="np.array_split(out_bar, indices_or_sections, axis)")
 deflinear(ra.unselect, "g, condlist, choicelist", holds="g", returns_seq=True,
           shape_args="choicelist", vjp="bcast(np.select(condlist, out_bar, 0.0), g)")
-for _f in (ra.select_none, ra.interp_zero, ra.rot90_axes, ra.rollaxis_axes, ra.where_weight):
+for _f in (ra.select_none, ra.interp_zero, ra.rot90_axes, ra.rollaxis_axes, ra.where_weight,
+           ra.cross_axis):
     defrule(_f, "x, y=None, z=None", name=_f.__name__, kind=ANY, differentiable=False)
 
 # ------------------------------------------------------------ reductions with where= and dtype=

@@ -185,6 +185,9 @@ defrule(builtins.len, "x", name="len", kind=INT, differentiable=False, total=Fal
         shape_args="x", reads_items=True)
 for _f in (np.ndim, np.size):
     defrule(_f, "x", name=f"np.{_f.__name__}", kind=INT, differentiable=False, shape_args="x")
+# whether an array is complex (runtime helpers branch on it: srcad reads them at second order)
+for _f in (np.iscomplexobj, np.isrealobj):
+    defrule(_f, "x", name=f"np.{_f.__name__}", kind=NONE, differentiable=False)
 defrule(builtins.range, "start, stop=None, step=None", name="range", kind=NONE,
         differentiable=False)
 defrule(np.shape, "x", name="np.shape", kind=NONE, differentiable=False)

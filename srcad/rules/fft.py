@@ -1,5 +1,5 @@
 """The handbook of np.fft: fft, ifft, rfft, irfft and their n-d forms (fftn, ifftn, rfftn,
-irfftn, fft2, ifft2), with n/s, axis/axes and norm ('backward', 'ortho', 'forward').
+irfftn, fft2, ifft2, rfft2, irfft2), fftshift and ifftshift, with n/s, axis/axes and norm ('backward', 'ortho', 'forward').
 
 Each transform is linear: its tangent is the transform of the tangent (`fft_apply`), its
 adjoint the transpose (`fft_vjp`, see there), cut or padded back to the input's shape.
@@ -29,6 +29,15 @@ for _f in ("fftn", "ifftn", "rfftn", "irfftn"):
             kind=ANY, jvp=f"fft_apply(a_dot, {_f!r}, s, axes, norm)",
             vjp=f"fft_vjp(out_bar, a, {_f!r}, s, axes, norm)")
 # (their default axes are (-2, -1), which a parameter list cannot spell: 'last2')
+# rfft2 and irfft2 are rfftn and irfftn over the last two axes by default
+for _f, _n in (("rfft2", "rfftn"), ("irfft2", "irfftn")):
+    defrule(getattr(np.fft, _f), "a, s=None, axes='last2', norm=None", name=f"np.fft.{_f}",
+            kind=ANY, jvp=f"fft_apply(a_dot, {_n!r}, s, axes, norm)",
+            vjp=f"fft_vjp(out_bar, a, {_n!r}, s, axes, norm)")
+# fftshift and ifftshift roll each axis by half its length: each the other's transpose
+for _f, _t in (("fftshift", "ifftshift"), ("ifftshift", "fftshift")):
+    defrule(getattr(np.fft, _f), "x, axes=None", name=f"np.fft.{_f}", kind=ANY,
+            jvp=f"np.fft.{_f}(x_dot, axes)", vjp=f"np.fft.{_t}(out_bar, axes)")
 for _f in ("fft2", "ifft2"):
     defrule(getattr(np.fft, _f), "a, s=None, axes='last2', norm=None", name=f"np.fft.{_f}",
             kind=ANY, jvp=f"fft_apply(a_dot, {_f!r}, s, axes, norm)",

@@ -11,7 +11,8 @@ Functions of an order or shape parameter are differentiated in their argument on
 polygamma(n, x), jn(n, x), yn(n, x), iv(v, z), ive(v, z), zeta(s, q) in x/z/q, and
 gammainc(a, x), gammaincc(a, x) in x (their derivative in `a` has no closed form SciPy
 computes): an active order raises UnsupportedSyntaxError at the user's line.
-logsumexp takes axis and keepdims, not b= or return_sign= (refused as unknown arguments).
+logsumexp takes axis, keepdims and b= (scale factors, differentiated too), not return_sign=
+(refused as an unknown argument).
 
 Conventions at non-differentiable points and domain edges (derivatives are what the
 formula gives there, as the primal's own value is): logit' and entr' at 0 and 1 are
@@ -28,8 +29,8 @@ import scipy.special as sp
 import scipy.stats  # noqa: F401
 
 from .. import runtime_scipy
-from . import LAZY_NAMES, PartialRule, add_lazy_names, deflinear, defpartials, defrule, \
-    defunary, refuse  # noqa: F401
+from . import ANY, LAZY_NAMES, PartialRule, add_lazy_names, deflinear, defpartials, defrule, \
+    defunary, defvariant, lookup, refuse  # noqa: F401
 
 LAZY_NAMES["scipy"] = (scipy, "import scipy.linalg\nimport scipy.special\nimport scipy.stats")
 add_lazy_names(runtime_scipy)
@@ -62,6 +63,11 @@ _UNARY = {
     "j1": f"0.5 * ({S}.j0(x) - {S}.jv(2.0, x))",
     "y0": f"-{S}.y1(x)",
     "y1": f"{S}.y0(x) - out / x",
+    "expm1": "out + 1.0",
+    "log1p": "1.0 / (1.0 + x)",
+    "cbrt": "1.0 / (3.0 * out ** 2)",
+    "erfcx": "2.0 * (x * out) - 1.1283791670955126",       # erfcx = exp(x^2) erfc(x)
+    "dawsn": "1.0 - 2.0 * (x * out)",
 }
 defunary(sp, S, _UNARY)
 
@@ -72,6 +78,23 @@ defpartials(sp.betaln, "a, b", name=f"{S}.betaln",
 defpartials(sp.xlogy, "x, y", name=f"{S}.xlogy", partials={"x": "np.log(y)", "y": "(x / y)"})
 defpartials(sp.xlog1py, "x, y", name=f"{S}.xlog1py",
             partials={"x": "np.log1p(y)", "y": "(x / (1.0 + y))"})
+
+defpartials(sp.beta, "a, b", name=f"{S}.beta",
+            partials={"a": f"(out * ({S}.digamma(a) - {S}.digamma(a + b)))",
+                      "b": f"(out * ({S}.digamma(b) - {S}.digamma(a + b)))"})
+# the sign of Gamma(x): piecewise constant
+defrule(sp.gammasgn, "x", name=f"{S}.gammasgn", kind="elementwise", differentiable=False)
+# multigammaln(a, d) = log Gamma_d(a): d/da = sum_j digamma(a - j / 2), j < d (mvdigamma)
+refuse(defrule(sp.multigammaln, "a, d", name=f"{S}.multigammaln", kind=ANY,
+               jvp={"a": "a_dot * mvpolygamma(0, a, d)"},
+               vjp={"a": "unbroadcast(out_bar * mvpolygamma(0, a, d), a)"}), "d")
+refuse(defrule(runtime_scipy.mvpolygamma, "n, a, d", name="mvpolygamma", kind=ANY,
+               jvp={"a": "a_dot * mvpolygamma(n + 1, a, d)"},
+               vjp={"a": "unbroadcast(out_bar * mvpolygamma(n + 1, a, d), a)"}), "n", "d")
+# betainc(a, b, x) in x: x^(a-1) (1-x)^(b-1) / B(a, b)
+refuse(defpartials(sp.betainc, "a, b, x", name=f"{S}.betainc",
+                   partials={"x": f"(np.exp({S}.xlogy(a - 1.0, x) + {S}.xlog1py(b - 1.0, -x) - "
+                                  f"{S}.betaln(a, b)))"}), "a", "b")
 
 # ------------------------------------------------------------ in the argument, not the order
 # d/dx gammainc(a, x) = x^(a-1) e^-x / Gamma(a); gammaincc = 1 - gammainc
@@ -101,7 +124,17 @@ for _f, _name, _d in [
 defrule(sp.logsumexp, "x, axis=None, keepdims=False", name=f"{S}.logsumexp", kind="reduce",
         jvp="np.sum(x_dot * np.exp(x - keep_axes(out, x, axis, keepdims)), axis=axis, "
             "keepdims=keepdims)",
-        vjp="keep_axes(out_bar, x, axis, keepdims) * np.exp(x - keep_axes(out, x, axis, keepdims))")
+        # (shaped like x: of a float x, keepdims=True gives a result of shape (1,))
+        vjp="unbroadcast(keep_axes(out_bar, x, axis, keepdims) * "
+            "np.exp(x - keep_axes(out, x, axis, keepdims)), x)")
+# with scale factors b: log sum b exp(x), d/dx = b exp(x - out), d/db = exp(x - out)
+_LSE_W = "np.exp(x - keep_axes(out, x, axis, keepdims))"
+_LSE_G = "keep_axes(out_bar, x, axis, keepdims)"
+defvariant(lookup(sp.logsumexp), "x, axis=None, b=None, keepdims=False",
+           jvp={"x": f"np.sum(x_dot * b * {_LSE_W}, axis=axis, keepdims=keepdims)",
+                "b": f"np.sum(b_dot * {_LSE_W}, axis=axis, keepdims=keepdims)"},
+           vjp={"x": f"unbroadcast({_LSE_G} * b * {_LSE_W}, x)",
+                "b": f"unbroadcast({_LSE_G} * {_LSE_W}, b)"})
 defrule(sp.softmax, "x, axis=None", name=f"{S}.softmax", kind="first",
         jvp="out * (x_dot - np.sum(out * x_dot, axis=axis, keepdims=True))",
         vjp="out * (out_bar - np.sum(out * out_bar, axis=axis, keepdims=True))")

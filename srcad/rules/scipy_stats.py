@@ -63,7 +63,9 @@ deflocscale(st.chi2, "chi2", "df", f"(0.5 * df - 1.0) / {Z} - 0.5",
 _PHI = "scipy.stats.norm.pdf(x, loc, scale)"
 for _f, _name, _w in [(st.norm.cdf, "cdf", _PHI), (st.norm.sf, "sf", f"-{_PHI}"),
                       (st.norm.logcdf, "logcdf",
-                       "np.exp(scipy.stats.norm.logpdf(x, loc, scale) - out)")]:
+                       "np.exp(scipy.stats.norm.logpdf(x, loc, scale) - out)"),
+                      (st.norm.logsf, "logsf",
+                       "-np.exp(scipy.stats.norm.logpdf(x, loc, scale) - out)")]:
     defpartials(_f, "x, loc=0.0, scale=1.0", name=f"scipy.stats.norm.{_name}", kind=ANY,
                 partials={"x": f"({_w})", "loc": f"(-({_w}))", "scale": f"(-({_w}) * {Z})"})
 
@@ -94,6 +96,12 @@ for _dist, _name, _shapes in [(st.t, "t", "df"), (st.gamma, "gamma", "a"),
                                  "scale": f"(-({_pdf}) * {Z})"}),
            *_shapes.split(", "))
 
+# t.logcdf: pdf / cdf in the point, loc and scale
+_W = f"({_DENSITY['t']}) * np.exp(-out)"
+refuse(defpartials(st.t.logcdf, "x, df, loc=0.0, scale=1.0", name="scipy.stats.t.logcdf",
+                   kind=ANY, partials={"x": f"({_W})", "loc": f"(-({_W}))",
+                                       "scale": f"(-({_W}) * {Z})"}), "df")
+
 # ------------------------------------------------------------ poisson, in mu
 refuse(defpartials(st.poisson.logpmf, "k, mu, loc=0", name="scipy.stats.poisson.logpmf", kind=ANY,
                    partials={"mu": "(k / mu - 1.0)"}), "k", "loc")
@@ -105,6 +113,13 @@ refuse(defpartials(st.poisson.cdf, "k, mu, loc=0", name="scipy.stats.poisson.cdf
 
 # ------------------------------------------------------------ multivariate
 # logpdf = -(d log 2 pi + log det cov + r^T cov^-1 r) / 2, r = x - mean; s = cov^-1 r
+# entropy = (d log(2 pi e) + log det cov) / 2, the negated cov-derivative of the logpdf at
+# x = mean (in cov's form: the lower triangle SciPy reads); the mean does not enter
+defrule(st.multivariate_normal.entropy, "mean=None, cov=1",
+        name="scipy.stats.multivariate_normal.entropy", kind=ANY,
+        jvp={"cov": "-mvn_cov_jvp(cov_dot, mean, mean, cov)", "mean": "0.0 * out"},
+        vjp={"cov": "-mvn_cov_vjp(out_bar, mean, mean, cov)",
+             "mean": "np.zeros(np.shape(mean), dtype=np.result_type(mean, 1.0))"})
 defrule(st.multivariate_normal.logpdf, "x, mean=None, cov=1, allow_singular=False",
         name="scipy.stats.multivariate_normal.logpdf", kind=ANY,
         jvp={"x": "np.reshape(-np.sum(x_dot * mvn_solve(x, mean, cov), axis=-1), np.shape(out))",

@@ -21,7 +21,8 @@ UNREACHABLE = {                  # rules no source reaches, with why
     "ptp_jvp": "called only by generated code (np.ptp's tangent; np_ptp reaches it)",
     "ptp_vjp": "called only by generated code (np.ptp's adjoint; np_ptp reaches it)",
     "ptp_weight": "called only by generated code (ptp_vjp's and ptp_jvp's derivatives)",
-    "tensordot_jvp": "called only by generated code (np.tensordot's tangent)"}
+    "tensordot_jvp": "called only by generated code (np.tensordot's tangent)",
+    "cross_axis": "called only by generated code (np.cross's adjoint; np_cross_axes reaches it)"}
 KNOWN = {}                        # function name -> (tests, why it fails today)
 
 _rng = np.random.default_rng(1)
@@ -684,6 +685,32 @@ def helper_index_added(acc, g):
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_index_added)
+
+
+
+@sample((sym(3, 4), sym(4, 3)))
+def np_cross_axes(a, b):
+    """np.cross with the vectors along different axes of a, b and the result (given by
+    name and by position)."""
+    return np.cross(a, b, axisa=0, axisb=-1, axisc=0) + np.cross(a, b, 0, 1, 1).T
+
+
+@sample((sym(3, 2, 1), sym(2, 4, 3)))
+def np_cross_axes_broadcast(a, b):
+    """np.cross of an a broadcast against b, its vectors along its first axis; axis=
+    overrides axisa, axisb and axisc."""
+    return np.cross(a, b, axisa=0) + np.cross(b, b[::-1], axisa=0, axis=-1)
+
+
+lacks("np.cross of broadcast operands", np_cross_axes_broadcast)
+
+
+@sample((sym(4, 6),), (sym(3, 4, 4),))
+def np_fft_2d_real_and_shifts(x):
+    """rfft2 and irfft2 (over the last two axes), fftshift and ifftshift (all axes, one)."""
+    y = np.fft.rfft2(x)
+    z = np.fft.irfft2(y * np.conj(y), s=x.shape[-2:])
+    return np.sin(np.fft.fftshift(z) + np.fft.ifftshift(x, axes=0))
 
 
 @sample((sym(6), sym(2)), (sym(2, 3), sym(3)))

@@ -1585,3 +1585,29 @@ lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace"
 def np_result_type(x):
     """A dtype from the arguments' dtypes: no derivative flows through it."""
     return np.zeros(np.shape(x), dtype=np.result_type(x, 1.0)) + x ** 2
+
+
+@sample((pos(3),), (pos(2, 3),))
+def np_iscomplexobj(x):
+    """Whether an array is complex: a test no derivative flows through (real x here)."""
+    if np.iscomplexobj(x) or not np.isrealobj(x):
+        return np.sum(x)
+    return np.sum(np.sin(x) * x)
+
+
+lacks("np.isrealobj has no VJP in autograd", np_iscomplexobj)
+
+
+@sample((pos(4, 3),))
+def np_int_casts(w):
+    """Integer casts of values used as indices: no derivative flows through them."""
+    rows = np.int64(np.floor(w[:, 0] * 0.0 + 2.5))
+    col = np.int32(1.7) + np.int16(0) + np.int8(0)
+    last = w[np.uint8(3), np.uint16(2)] * w[np.uint32(2), np.uint64(1)]
+    return np.sum(w[rows, col] * w[:, 2]) + np.sum(w[np.intp(1)] ** 2) + last
+
+
+@sample((pos(3),), (pos(2, 3),))
+def np_astype_function(x):
+    """np.astype, the function form of x.astype (the dtype kept or widened)."""
+    return np.astype(np.astype(x, x.dtype) * x, np.float64) ** 2

@@ -23,7 +23,8 @@ UNREACHABLE = {"lead_axis": "called only by generated code (dirichlet's derivati
                "odeint_jvp": "called only by generated code (odeint's tangent)",
                "odeint_vjp_vjp": "called only by generated code (reverse over odeint's "
                                  "adjoint)",
-               "sqrtm_sylvester": "called only by generated code (sqrtm's derivatives)"}
+               "sqrtm_sylvester": "called only by generated code (sqrtm's derivatives)",
+               "mvpolygamma": "called only by generated code (multigammaln's derivatives)"}
 
 
 sample, lacks, _ = registrars(SAMPLES, AUTOGRAD_LACKS, {})
@@ -442,3 +443,51 @@ def helper_solve_matrix(a, g):
 lacks("autograd.scipy.linalg has no solve with assume_a or transposed", sl_solve)
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_solve_matrix)
+
+
+@sample((sym(3), pos(3)), (sym(2, 3), pos(2, 3)), (sym(2, 3), pos(3)))
+def sp_logsumexp_scaled(x, b):
+    """logsumexp with scale factors b (broadcast against x in the last case)."""
+    return sp.logsumexp(x, b=b) + sp.logsumexp(x, axis=-1, b=b * 2.0, keepdims=True)
+lacks("autograd's logsumexp does not differentiate b", sp_logsumexp_scaled)
+
+
+@sample((pos(3),), (pos(2, 3),))
+def sp_elementary(x):
+    """expm1, log1p, cbrt, erfcx and dawsn (x in (0.5, 2), away from cbrt's 0)."""
+    return sp.expm1(x) * sp.log1p(x) + sp.cbrt(x) + sp.erfcx(x) * sp.dawsn(x - 1.0)
+
+
+lacks("autograd.scipy.special has no expm1, log1p, cbrt, erfcx or dawsn", sp_elementary)
+
+
+@sample((pos(3), pos(3)), (pos(2, 3), pos(3)))
+def sp_beta_family(a, b):
+    """beta, multigammaln (its order a constant), gammasgn (constant) and betainc in x."""
+    x = b / (1.0 + b)
+    return sp.beta(a, b) + sp.multigammaln(a + 3.0, 3) * sp.gammasgn(a) + \
+        sp.betainc(2.0, 1.5, x)
+
+
+lacks("autograd's betainc is differentiated only in x and multigammaln wants a scalar d",
+      sp_beta_family)
+
+
+@sample((sym(3), sym(3), pos(3)), (sym(2, 3), sym(3), pos(3)))
+def st_tails(x, loc, scale):
+    """norm.logsf and t.logcdf in the point, loc and scale."""
+    return st.norm.logsf(x, loc, scale) + st.t.logcdf(x, 3.5, loc, scale)
+
+
+@sample((sym(3), well_spd(3)))
+def st_mvn_entropy(mean, cov):
+    """multivariate_normal.entropy: of cov's lower triangle, not of the mean."""
+    return st.multivariate_normal.entropy(mean, cov) * np.sum(mean ** 2)
+
+
+lacks("autograd's mvn entropy reads the whole cov, SciPy (and srcad) its lower triangle",
+      st_mvn_entropy)
+
+
+lacks("autograd has no VJP of t.logcdf in x",
+      st_tails)

@@ -67,6 +67,10 @@ def logsumexp_weighted(x):
     return logsumexp(x, b=np.array([1.0, 2.0]))
 
 
+def logsumexp_signed(x):
+    return logsumexp(x, b=np.array([1.0, -2.0]), return_sign=True)[0]
+
+
 # ------------------------------------------------------------ the same under autograd
 def hessian_sample_autograd(x):
     import autograd.numpy as anp
@@ -100,3 +104,12 @@ def two_argument_functions(x):
     """betaln, xlogy, xlog1py and poisson in mu, for second derivatives."""
     return np.sum(sp.betaln(x, x[::-1] + 0.5) + sp.xlogy(x, x + 1.0) + sp.xlog1py(x, x * x)) \
         + np.sum(st.poisson.logpmf(np.array([0, 2, 3]), x) + st.chi2.logpdf(x + 1.0, x + 2.0))
+
+
+def _log_total(a):
+    return sp.logsumexp(a, axis=None, keepdims=True)
+
+
+def lse_kept_of_float(a):
+    # of a float, logsumexp(keepdims=True) is an array of shape (1,) (np.sum's is a float)
+    return np.sum(np.sin(_log_total(a)) * a)

@@ -190,9 +190,13 @@ def test_active_order_is_refused_at_the_users_line():
     srcad.testing.check_grads(model.gammainc_in_a, 1.5, 2.0, wrt=1)
 
 
-def test_logsumexp_weights_are_refused():
-    with pytest.raises(srcad.SrcadError, match=r"logsumexp.*'b'"):
-        srcad.grad(model.logsumexp_weighted)(np.array([0.1, 0.2]))
+def test_logsumexp_weights_are_differentiated_and_return_sign_refused():
+    x = np.array([0.1, 0.2])
+    srcad.testing.check_grads(model.logsumexp_weighted, x)
+    np.testing.assert_allclose(srcad.grad(model.logsumexp_weighted)(x),
+                               np.array([1.0, 2.0]) * np.exp(x) / np.sum(np.array([1.0, 2.0]) * np.exp(x)))
+    with pytest.raises(srcad.SrcadError, match=r"logsumexp.*'return_sign'"):
+        srcad.grad(model.logsumexp_signed)(x)
 
 
 def test_standalone_source_runs():
@@ -223,3 +227,17 @@ def test_cholesky_agrees_with_autograd_on_symmetric_directions():
                                rtol=1e-10)
     np.testing.assert_allclose(srcad.jvp(model.cholesky_weighted, (a, w), (v, 0.0 * w))[1], want,
                                rtol=1e-10)
+
+
+def test_logsumexp_keepdims_of_a_float():
+    # its (1,)-shaped result made the float's adjoint an array: float() of it failed, and
+    # np.sum-like kinds called the helper's result a float
+    a = 0.7
+    want = np.cos(sp_lse(a)) * a + np.sin(sp_lse(a))        # d/da sin(lse(a)) a, lse(a) = a
+    assert np.isclose(srcad.grad(model.lse_kept_of_float)(a), want)
+    h = srcad.grad(srcad.grad(model.lse_kept_of_float))(a)
+    assert np.isclose(h, -np.sin(a) * a + 2.0 * np.cos(a))
+
+
+def sp_lse(a):
+    return a
