@@ -42,12 +42,13 @@ from ..errors import SrcadError, UnsupportedSyntaxError
 _ITEM = "reversed_item"          # the helper a counting-down replay reads items with
 _SHAPE = "shape_of"              # np.shape of a value saved for its shape (None too)
 _PUSH, _POP, _TRIPS = "stack_push", "stack_pop", "trip_count"   # stacks as arrays
+_ROOM, _PUT = "stack_room", "stack_put"    # a push in place, where the buffer has room
 _STACK_ARRAYS = "stack_arrays"   # np.stack, lists of arrays too
 _PRESENT = "present"             # an optional value as the value it holds
 _ELEMENTWISE = "elementwise"     # the decorator of a def the elementwise pass wrote
 _SUM = "sum_items"               # builtin sum (Numba's takes no list of arrays)
 _EXPAND = "expand_dims"          # np.expand_dims, of numbers too
-_HELPERS = (_ITEM, _SHAPE, _PUSH, _POP, _TRIPS, _STACK_ARRAYS, _PRESENT, _ELEMENTWISE, _SUM,
+_HELPERS = (_ITEM, _SHAPE, _PUSH, _ROOM, _PUT, _POP, _TRIPS, _STACK_ARRAYS, _PRESENT, _ELEMENTWISE, _SUM,
             _EXPAND)
 _MISSING = object()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # srcad's own files
@@ -500,9 +501,15 @@ def _as_buffers(tree, stacks, inits):
             for n, (top, cap) in stacks.items():
                 kind = _stack_use(st, n)
                 if kind == "push":
-                    st = [ast.Assign(targets=[_name(n, True)],
-                                     value=_call(_PUSH, _name(n), _name(top),
-                                                 st.value.args[0], _name(cap)), lineno=1),
+                    # in place where the buffer has room (no name assigned: see stack_room)
+                    v = st.value.args[0]
+                    st = [ast.If(test=_call(_ROOM, _name(n), _name(top), v),
+                                 body=[ast.Expr(value=_call(_PUT, _name(n), _name(top),
+                                                            rules.clone(v)), lineno=1)],
+                                 orelse=[ast.Assign(targets=[_name(n, True)],
+                                                    value=_call(_PUSH, _name(n), _name(top),
+                                                                rules.clone(v), _name(cap)),
+                                                    lineno=1)], lineno=1),
                           ast.AugAssign(target=_name(top, True), op=ast.Add(),
                                         value=ast.Constant(1))]
                     break
