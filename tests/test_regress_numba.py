@@ -41,6 +41,39 @@ def test_range_loop_stacks_are_reserved_arrays():
     text = srcad.source(rf.branchy_range, backend="numba")
     assert "_stack = []" not in text          # no list left for the saved numbers
     assert "trip_count(" in text and "stack_push(" in text and "stack_pop(" in text
+    # a push where the buffer has room stores in place, assigning no name (an array
+    # assigned per iteration cost Numba's reference counting: scalar_loop 50 us -> 31 us)
+    assert "if stack_room(" in text and "stack_put(" in text
+
+
+@pytest.mark.parametrize("value", [0.25, 3, np.array([1.5, -2.0])], ids=repr)
+def test_push_in_place_where_there_is_room(value):
+    """stack_room/stack_put: pushes past the first buffer (grown by stack_push) and in place,
+    popped back in order, for numbers and arrays (a list)."""
+    from srcad.backends.numba_runtime import stack_pop, stack_push, stack_put, stack_room
+
+    @numba.njit
+    def run(v, n, cap):
+        buf = None
+        top = 0
+        for i in range(n):
+            w = v * (i + 1)
+            if stack_room(buf, top, w):
+                stack_put(buf, top, w)
+            else:
+                buf = stack_push(buf, top, w, cap)
+            top += 1
+        out = []
+        w = v * 0
+        for i in range(n):
+            top -= 1
+            w = stack_pop(buf, top, w)
+            out.append(w)
+        return out
+    for cap in (0, 30):
+        got = run(value, 30, cap)
+        for i, g in enumerate(got):
+            np.testing.assert_array_equal(g, value * (30 - i))
 
 
 def _roundtrip(value):

@@ -42,12 +42,13 @@ from ..errors import SrcadError, UnsupportedSyntaxError
 _ITEM = "reversed_item"          # the helper a counting-down replay reads items with
 _SHAPE = "shape_of"              # np.shape of a value saved for its shape (None too)
 _PUSH, _POP, _TRIPS = "stack_push", "stack_pop", "trip_count"   # stacks as arrays
+_ROOM, _PUT = "stack_room", "stack_put"    # a push in place, where the buffer has room
 _STACK_ARRAYS = "stack_arrays"   # np.stack, lists of arrays too
 _PRESENT = "present"             # an optional value as the value it holds
 _ELEMENTWISE = "elementwise"     # the decorator of a def the elementwise pass wrote
 _SUM = "sum_items"               # builtin sum (Numba's takes no list of arrays)
 _EXPAND = "expand_dims"          # np.expand_dims, of numbers too
-_HELPERS = (_ITEM, _SHAPE, _PUSH, _POP, _TRIPS, _STACK_ARRAYS, _PRESENT, _ELEMENTWISE, _SUM,
+_HELPERS = (_ITEM, _SHAPE, _PUSH, _ROOM, _PUT, _POP, _TRIPS, _STACK_ARRAYS, _PRESENT, _ELEMENTWISE, _SUM,
             _EXPAND)
 _MISSING = object()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # srcad's own files
@@ -97,12 +98,13 @@ def rewrite(trees: list, fn, kinds=None) -> list:
         _shapes_apart(tree, taken, shaped[id(tree)])
         loops += _elementwise_loops(tree, taken, fn, kinds or {})
     partners = {id(tree): _forward_half(tree, trees) for tree in trees}
+    numbers = {n for n, k in (kinds or {}).items() if k in (rules.FLOAT, rules.INT)}
     for tree in trees:
         fwd = partners[id(tree)]
         if fwd is not None and sum(p is fwd for p in partners.values()) == 1:
-            _split_stacks(fwd, tree, taken)
+            _split_stacks(fwd, tree, taken, numbers)
     for tree in trees:
-        _stacks_as_arrays(tree, taken)
+        _stacks_as_arrays(tree, taken, numbers)
         _appends_in_place(tree)
     return extra + loops
 
@@ -425,7 +427,7 @@ def _stack_use(node, name):
     return None
 
 
-def _stacks_as_arrays(tree, taken):
+def _stacks_as_arrays(tree, taken, numbers=frozenset()):
     """Stacks (a name the function's top level binds to `[]`, then only pushed with
     `.append(v)` and popped with `t = .pop()` statements) as buffers with a top index:
     `stack_push` stores numbers, flags and counters in an int64 array (their bits), the
@@ -433,7 +435,8 @@ def _stacks_as_arrays(tree, taken):
     at the first push. Before a
     `for` loop the buffer's capacity is set to what the loop pushes (its trip count times
     the pushes in its body), so it is allocated once; a while loop's buffer grows by
-    doubling."""
+    doubling. A push of a name in `numbers` (the primal's numbers) stores in place where
+    the buffer has room (`stack_room`, `stack_put`)."""
     top_level = {}
     for i, st in enumerate(tree.body):
         if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
@@ -447,7 +450,7 @@ def _stacks_as_arrays(tree, taken):
     stacks = {n: (_fresh(taken, f"{n}_top"), _fresh(taken, f"{n}_cap"))
               for n in sorted(top_level) if uses[n] == stmt_uses[n] + 1}
     if stacks:
-        _as_buffers(tree, stacks, inits=True)
+        _as_buffers(tree, stacks, inits=True, numbers=numbers)
 
 
 def _stack_uses(tree, names) -> tuple:
@@ -464,10 +467,14 @@ def _stack_uses(tree, names) -> tuple:
     return uses, stmt_uses
 
 
-def _as_buffers(tree, stacks, inits):
+def _as_buffers(tree, stacks, inits, numbers=frozenset()):
     """The pushes and pops of `stacks` (name -> (top, cap) names) in `tree` as `stack_push`
     and `stack_pop` calls with a top index; `inits`: the `n = []` binding made `n = None`
-    with top and capacity 0 (else the tree gets the buffer and its top as parameters)."""
+    with top and capacity 0 (else the tree gets the buffer and its top as parameters).
+    A push of a name in `numbers` stores in place where the buffer has room: no name is
+    assigned (an array assigned per iteration costs Numba's reference counting, scalar_loop's
+    gradient 50 us against 31 us); other pushes keep the assignment (the in-place form of a
+    list of tuples is as much code again for Numba to compile: lstm's)."""
 
     def pushes_in(body, counts):
         for st in body:
@@ -500,9 +507,22 @@ def _as_buffers(tree, stacks, inits):
             for n, (top, cap) in stacks.items():
                 kind = _stack_use(st, n)
                 if kind == "push":
-                    st = [ast.Assign(targets=[_name(n, True)],
-                                     value=_call(_PUSH, _name(n), _name(top),
-                                                 st.value.args[0], _name(cap)), lineno=1),
+                    # in place where the buffer has room (no name assigned: see stack_room)
+                    v = st.value.args[0]
+                    if not (isinstance(v, ast.Name) and v.id in numbers):
+                        st = [ast.Assign(targets=[_name(n, True)],
+                                         value=_call(_PUSH, _name(n), _name(top), v,
+                                                     _name(cap)), lineno=1),
+                              ast.AugAssign(target=_name(top, True), op=ast.Add(),
+                                            value=ast.Constant(1))]
+                        break
+                    st = [ast.If(test=_call(_ROOM, _name(n), _name(top), v),
+                                 body=[ast.Expr(value=_call(_PUT, _name(n), _name(top),
+                                                            rules.clone(v)), lineno=1)],
+                                 orelse=[ast.Assign(targets=[_name(n, True)],
+                                                    value=_call(_PUSH, _name(n), _name(top),
+                                                                rules.clone(v), _name(cap)),
+                                                    lineno=1)], lineno=1),
                           ast.AugAssign(target=_name(top, True), op=ast.Add(),
                                         value=ast.Constant(1))]
                     break
@@ -531,7 +551,7 @@ def _as_buffers(tree, stacks, inits):
     tree.body[:] = body
 
 
-def _split_stacks(fwd, bwd, taken):
+def _split_stacks(fwd, bwd, taken, numbers=frozenset()):
     """The stacks a split helper's forward half `fwd` pushes and hands to its backward half
     `bwd` in its residuals (each bound to `[]` at fwd's top, read there only by its pushes
     and the residual tuple it returns; read in bwd only by its pops) as buffers with a top
@@ -563,7 +583,7 @@ def _split_stacks(fwd, bwd, taken):
             stacks[n] = (_fresh(taken, f"{n}_top"), _fresh(taken, f"{n}_cap"))
     if not stacks:
         return
-    _as_buffers(fwd, stacks, inits=True)
+    _as_buffers(fwd, stacks, inits=True, numbers=numbers)
     _as_buffers(bwd, {n: (top, None) for n, (top, _) in stacks.items()}, inits=False)
     for elts, ctx in ((ret.value.elts[1].elts, ast.Load), (first.targets[0].elts, ast.Store)):
         for i in range(len(elts) - 1, -1, -1):

@@ -46,6 +46,18 @@ def stack_push(buf, top, v, cap):
     return buf
 
 
+def stack_room(buf, top, v):
+    """Whether `v` can be pushed on `buf` as its item `top` in place (`stack_put`), with no
+    new buffer: a loop's push then assigns no name (Numba: a name assigned an array each
+    iteration costs its reference counting, about twice a scalar loop's own time)."""
+    return buf is not None
+
+
+def stack_put(buf, top, v):
+    """`v` pushed on `buf` as its item `top`, in place (where `stack_room` says it fits)."""
+    buf.append(v)
+
+
 def stack_pop(buf, top, like):
     """The stack's item `top` (the top index already lowered past it), popped into the
     name `like` (which gives Numba the item's type while it types the stack; Numba: read
@@ -319,6 +331,40 @@ def _stack_push(buf, top, v, cap):
         out[top] = bits(v)
         return out
     return push
+
+
+@_numba_overload(stack_room)
+def _stack_room(buf, top, v):
+    kind = _stack_kind(v)
+    if kind == "none":
+        return lambda buf, top, v: True
+    if _none(buf) or isinstance(v, types.NoneType):
+        return lambda buf, top, v: False
+    if kind == "list":
+        return lambda buf, top, v: buf is not None
+    return lambda buf, top, v: buf is not None and top < _some(buf).shape[0]
+
+
+@_numba_overload(stack_put)
+def _stack_put(buf, top, v):
+    kind = _stack_kind(v)
+    if kind == "none" or _none(buf) or isinstance(v, types.NoneType):
+        return lambda buf, top, v: None
+    if kind == "list":
+        def put_list(buf, top, v):
+            out = _some(buf)
+            while len(out) < top:
+                out.append(v)
+            if len(out) == top:
+                out.append(v)
+            else:
+                out[top] = v
+        return put_list
+    bits = _to_bits(v)
+
+    def put(buf, top, v):
+        _some(buf)[top] = bits(v)
+    return put
 
 
 @_numba_overload(stack_pop)
@@ -1115,5 +1161,5 @@ def _loop_body(func, body, outs, types_of):
     return lines, out_types
 
 
-__all__ = ["reversed_item", "shape_of", "stack_push", "stack_pop", "trip_count", "stack_arrays",
+__all__ = ["reversed_item", "shape_of", "stack_push", "stack_room", "stack_put", "stack_pop", "trip_count", "stack_arrays",
            "present", "elementwise", "sum_items", "expand_dims"]
