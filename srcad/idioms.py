@@ -744,6 +744,10 @@ def pop_at(low, call_node, target=None) -> bool:
     """`v = xs.pop(i)` (or `xs.pop(i)`) of a list the function builds: `v = xs[i]; xs =
     xs[:i] + xs[i:][1:]` (any i, negative too); False for another call."""
     func = call_node.func
+    if isinstance(func, gast.Attribute) and func.attr == "pop" and \
+            isinstance(func.value, gast.Name) and func.value.id in low.locals and \
+            low.version.get(func.value.id) in low.dict_keys:
+        return _dict_pop(low, call_node, target)
     if not (isinstance(func, gast.Attribute) and func.attr == "pop" and
             isinstance(func.value, gast.Name) and len(call_node.args) == 1 and
             not call_node.keywords and func.value.id in low.locals and
@@ -768,6 +772,38 @@ def pop_at(low, call_node, target=None) -> bool:
     for st in stmts:
         low.stmt(_at(st, call_node))
     low.mark_inplace(xs, old)
+    return True
+
+
+def _dict_pop(low, call_node, target) -> bool:
+    """`v = d.pop(k)` (or `d.pop(k, default)`) of a dict whose keys srcad knows and a
+    constant key: `v = d[k]` (or the default where k is not a key) and d rebuilt without k."""
+    d = call_node.func.value.id
+    keys = low.dict_keys[low.version[d]]
+    args = call_node.args
+    if call_node.keywords or not 1 <= len(args) <= 2 or not isinstance(args[0], gast.Constant):
+        raise low.error(UnsupportedSyntaxError, f"{d}.pop() is differentiated with a constant "
+                        "key (and an optional default) only", call_node)
+    key = args[0].value
+    stmts = []
+    if target is not None:
+        if key in keys:
+            value = gast.Subscript(value=_name(d), slice=args[0], ctx=gast.Load())
+        elif len(args) == 2:
+            value = args[1]
+        else:
+            raise low.error(UnsupportedSyntaxError, f"{d}.pop({key!r}): {key!r} is not a key "
+                            f"of {d}", call_node)
+        stmts.append(gast.Assign(targets=[target], value=value, type_comment=None))
+    rest = [k for k in keys if k != key]
+    stmts.append(gast.Assign(targets=[_name(d, store=True)], value=gast.Dict(
+        keys=[gast.Constant(value=k, kind=None) for k in rest],
+        values=[gast.Subscript(value=_name(d), slice=gast.Constant(value=k, kind=None),
+                               ctx=gast.Load()) for k in rest]), type_comment=None))
+    old = low.name(_name(d))
+    for st in stmts:
+        low.stmt(_at(st, call_node))
+    low.mark_inplace(d, old)
     return True
 
 

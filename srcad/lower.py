@@ -1994,6 +1994,16 @@ class _Lowerer:
         if obj is builtins.dict and not node.args:           # dict(W=w, b=b): a display
             keys = [gast.Constant(value=k.arg, kind=None) for k in node.keywords]
             return self.make_dict(keys, [k.value for k in node.keywords], dest)
+        if obj is builtins.dict and len(node.args) == 1 and isinstance(node.args[0], gast.Name) \
+                and all(k.arg is not None for k in node.keywords) and \
+                self.version.get(node.args[0].id) in self.dict_keys:
+            # dict(d, b=v) of a dict whose keys srcad knows: a display of its items (a copy)
+            given = {k.arg: k.value for k in node.keywords}
+            keys = [k for k in self.dict_keys[self.version[node.args[0].id]] if k not in given]
+            values = [gast.Subscript(value=node.args[0], slice=gast.Constant(value=k, kind=None),
+                                     ctx=gast.Load()) for k in keys] + list(given.values())
+            return self.make_dict([gast.Constant(value=k, kind=None) for k in keys + list(given)],
+                                  values, dest)
         special = idioms.call(self, obj, node, dest)
         if special is not None:
             return special

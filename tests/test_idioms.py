@@ -239,3 +239,13 @@ def test_refused_at_the_users_line(name, word):
         with pytest.raises(srcad.SrcadError, match=word) as e:
             build()
         assert e.value.lineno == line and e.value.filename == E.__file__
+
+
+@pytest.mark.parametrize("f", [F.dict_pop, F.dict_copy_with])
+def test_dict_pop_and_copy(f):
+    for x in (0.7, -1.3):
+        want = numerical_grad(f, [x], 0)
+        assert np.isclose(srcad.grad(f)(x), want, rtol=1e-6)
+        assert np.isclose(srcad.derivative(f)(x), want, rtol=1e-6)
+        assert np.isclose(srcad.grad(srcad.grad(f))(x),
+                          numerical_grad(srcad.grad(f), [x], 0), rtol=1e-5)
