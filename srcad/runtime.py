@@ -93,11 +93,18 @@ def unbroadcast(g, like):
     """Sum the adjoint `g` back to the shape of `like` (an array, a scalar, a shape tuple,
     or a list or tuple of values, whose adjoint goes back item by item)."""
     tl = type(like)
-    if tl is np.ndarray and type(g) is np.ndarray and g.shape == like.shape:
-        return g                                  # the most common case, first
-    if tl is float:
-        return g if type(g) is float else np.sum(g)
     tg = type(g)
+    if tg is np.ndarray:
+        if tl is np.ndarray:
+            if g.shape == like.shape:
+                return g                          # the most common case, first
+        elif tl is tuple:
+            if len(like) == g.ndim and _is_shape(like) and g.shape == like:
+                return g                          # a shape a reverse loop saved, matched
+        elif (tl is np.float64 or tl is float) and g.dtype is _F64:
+            return g.sum()                        # a number's adjoint: one sum, no axes
+    if tl is float:
+        return g if tg is float else np.sum(g)
     if (tg is float or tg is np.float64) and (tl is np.float64 or tl is int or
                                               tl is np.ndarray and not like.shape):
         return g                                  # a scalar's adjoint, already one
