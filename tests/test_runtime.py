@@ -100,6 +100,29 @@ def test_unbroadcast_to_a_tuple_of_arrays_is_not_taken_for_a_shape():
     assert [np.shape(x) for x in got] == [(3,), (3,)]
 
 
+@pytest.mark.parametrize("x", [
+    np.array([[0.3, 2.0, -1.0], [4.0, 1.0, 0.5]]),            # no tie
+    np.array([[2.0, 2.0, -1.0], [4.0, 1.0, 0.5]]),            # a tie in one row
+    np.array([[np.nan, 2.0, -1.0], [4.0, 1.0, 4.0]]),         # a nan, a tie elsewhere
+    np.array([[1.0], [3.0]])])
+@pytest.mark.parametrize("axis", [1, -1, 0])
+@pytest.mark.parametrize("g_as", ["number", "array"])
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")     # the reference, at nan
+def test_max_vjp_with_keepdims_weighs_ties_as_the_general_path(x, axis, g_as):
+    from srcad import runtime
+    m = np.max(x, axis=axis, keepdims=True)
+    g = 1.5 if g_as == "number" else np.arange(1.0, 1.0 + m.size).reshape(m.shape)
+    want = runtime.unreduce(g, x, axis, True) * runtime.max_weight(x, m, axis, True)
+    got = runtime.max_vjp(g, x, m, axis, True)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_unreshape_puts_a_number_back_into_a_one_item_array():
+    from srcad import runtime
+    got = runtime.unreshape(2.5, np.zeros((1, 1), dtype=np.float32))
+    assert type(got) is np.ndarray and got.shape == (1, 1) and got[0, 0] == 2.5
+
+
 @pytest.mark.parametrize("xs, ys", [((3, 4), (4, 2)), ((4,), (4, 2)), ((3, 4), (4,)), ((4,), (4,)),
                                     ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5))])
 def test_matmul_adjoints_are_the_transposed_products(xs, ys):
