@@ -30,6 +30,7 @@ def optimize(fn: ast.FunctionDef, impure: set, adjoints: set = frozenset(),
     _simplify(fn)
     _merge_accumulations(fn, impure, adjoints)
     _propagate_copies(fn)
+    _shape_sources(fn)
     _remove_dead(fn, impure)
     _inline_single_use(fn, impure)
     _tidy_adjoints(fn, adjoints, containers)
@@ -124,6 +125,11 @@ def _tidy_adjoints(fn, adjoints: set, containers: set = frozenset()):
                 setattr(node, field, visit(value))
         if isinstance(node, ast.BinOp):
             op = type(node.op)
+            # e + e -> 2 * e, the two alike up to the order of a product's factors (the
+            # adjoint of `r * r`): one evaluation and a doubling, exact, for two and a sum
+            if op is ast.Add and _pure(node.left) and _pure(node.right) and \
+                    _commuted(node.left) == _commuted(node.right):
+                return ast.BinOp(left=ast.Constant(2), op=ast.Mult(), right=node.left)
             # g * (c * x) -> g * c * x, c a power of two
             if op is ast.Mult and _is_mult(node.right) and _power_of_two(_num(node.right.left)):
                 node = ast.BinOp(left=ast.BinOp(left=node.left, op=ast.Mult(),
@@ -185,6 +191,81 @@ def _tidy_adjoints(fn, adjoints: set, containers: set = frozenset()):
                     stmts(getattr(st, field))
     stmts(fn.body)
     _sink_factors(fn, adjoints, visit)
+
+
+def _shape_sources(fn):
+    """A value read only for its shape (`like` in `unreduce(g, v1)`) of `v1 = r * r` (or
+    `-r`, `r ** 2`) is read from `r`, of the same shape and dtype: `v1` may then go
+    dead, a pass fewer. Both are assigned once (a parameter never), so `r` at the read is
+    the `r` that `v1` was made from."""
+    stores, _ = _counts(fn)
+    params = {a.arg for a in fn.args.args + fn.args.kwonlyargs}
+    source = {}
+    for st in nodes(fn):
+        v = _assigned(st)
+        if v is None or stores.get(v) != 1 or v in params:
+            continue
+        e = st.value
+        a = None
+        if e.__class__ is ast.BinOp and e.left.__class__ is ast.Name and (
+                e.op.__class__ is ast.Mult and e.right.__class__ is ast.Name and
+                e.right.id == e.left.id or
+                e.op.__class__ is ast.Pow and _num(e.right) == 2):
+            a = e.left.id
+        elif e.__class__ is ast.UnaryOp and e.op.__class__ is ast.USub and \
+                e.operand.__class__ is ast.Name:
+            a = e.operand.id
+        if a is not None and (stores.get(a) == 1 or a in params and a not in stores):
+            source[v] = a
+    if not source:
+        return
+    for call in nodes(fn):
+        if call.__class__ is not ast.Call:
+            continue
+        shaped = _shape_positions(call)
+        if not shaped:
+            continue
+        for k, arg in enumerate(call.args):
+            if k in shaped and arg.__class__ is ast.Name and arg.id in source:
+                name = arg.id
+                while name in source:
+                    name = source[name]
+                call.args[k] = ast.Name(id=name, ctx=ast.Load())
+
+
+def _pure(node) -> bool:
+    """`node` computes a value and changes nothing: names, constants, arithmetic and calls
+    of rules that work on copies (never the user's functions, nor index_add)."""
+    for n in nodes(node):
+        cls = n.__class__
+        if cls is ast.Call:
+            rule = _rule_of(n)
+            if rule is None or rule.inplace:
+                return False
+        elif cls not in _PURE_NODES:
+            return False
+    return True
+
+
+_PURE_NODES = {ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Load, ast.Attribute,
+               ast.Subscript, ast.Slice, ast.Tuple, ast.keyword, ast.Add, ast.Sub, ast.Mult,
+               ast.Div, ast.Pow, ast.USub}
+
+
+def _commuted(node) -> str:
+    """`node`'s text with each product's two factors in one order: `a * b` and `b * a`
+    alike (IEEE multiplication commutes, broadcasting too)."""
+    if node.__class__ is ast.BinOp:
+        left, right = _commuted(node.left), _commuted(node.right)
+        if node.op.__class__ is ast.Mult and right < left:
+            left, right = right, left
+        return f"({left} {node.op.__class__.__name__} {right})"
+    if node.__class__ is ast.Call:
+        return f"{ast.dump(node.func)}({', '.join(map(_commuted, node.args))}; " \
+            f"{', '.join(k.arg + '=' + _commuted(k.value) for k in node.keywords)})"
+    if node.__class__ is ast.UnaryOp:
+        return f"({node.op.__class__.__name__} {_commuted(node.operand)})"
+    return ast.dump(node)
 
 
 def _linear_in_first(call, containers=frozenset()) -> bool:

@@ -77,7 +77,9 @@ def _sum_axes(g, axes, keepdims=False):
     pre, n, post = (math.prod(shape[:axes[0]]), math.prod(shape[axes[0]:axes[-1] + 1]),
                     math.prod(shape[axes[-1] + 1:]))
     if n <= 1 or pre * post == 0 or pre == 1 and post == 1 or pre > 64 and post > 1:
-        return g.sum(axis=axes, keepdims=keepdims)    # nothing to add, a full sum, or many
+        # nothing to add, a full sum, or many small matrices: NumPy's own reduction, the
+        # ufunc's (g.sum's Python wrapper costs more than a small array's sum)
+        return _ADD_REDUCE(g, axis=axes, keepdims=keepdims)
     ones = _ones(n)                                   # small matrices: NumPy's own reduction
     if post == 1:
         r = g.reshape(pre, n) @ ones
@@ -93,11 +95,18 @@ def unbroadcast(g, like):
     """Sum the adjoint `g` back to the shape of `like` (an array, a scalar, a shape tuple,
     or a list or tuple of values, whose adjoint goes back item by item)."""
     tl = type(like)
-    if tl is np.ndarray and type(g) is np.ndarray and g.shape == like.shape:
-        return g                                  # the most common case, first
-    if tl is float:
-        return g if type(g) is float else np.sum(g)
     tg = type(g)
+    if tg is np.ndarray:
+        if tl is np.ndarray:
+            if g.shape == like.shape:
+                return g                          # the most common case, first
+        elif tl is tuple:
+            if len(like) == g.ndim and _is_shape(like) and g.shape == like:
+                return g                          # a shape a reverse loop saved, matched
+        elif (tl is np.float64 or tl is float) and g.dtype is _F64:
+            return g.sum()                        # a number's adjoint: one sum, no axes
+    if tl is float:
+        return g if tg is float else np.sum(g)
     if (tg is float or tg is np.float64) and (tl is np.float64 or tl is int or
                                               tl is np.ndarray and not like.shape):
         return g                                  # a scalar's adjoint, already one
@@ -495,6 +504,7 @@ def unset_item(g, xs, key):
 
 
 _F64 = np.dtype(np.float64)
+_ADD_REDUCE = np.add.reduce
 
 
 def unindex(g, x, idx):
@@ -962,10 +972,26 @@ def max_vjp(g, x, m, axis=None, keepdims=False):
         # as weights scaled in place by g, not g broadcast to x's shape and a product
         # (kmeans' min over the centroids, k=10, n=1000: 20 us against 33 us)
         hit = x == np.expand_dims(m, axis)
-        if np.count_nonzero(hit) == m.size and not np.isnan(m).any():
-            w = hit.astype(_F64)
-            w *= np.expand_dims(g, axis) if type(g) is np.ndarray else g
-            return w
+        if np.count_nonzero(hit) == m.size:
+            total = _ADD_REDUCE(m, axis=None)         # nan where m holds one (or inf - inf:
+            if total == total:                        # the slow path then)
+                w = hit.astype(_F64)
+                w *= np.expand_dims(g, axis) if type(g) is np.ndarray else g
+                return w
+    if type(axis) is int and keepdims and type(x) is np.ndarray and x.dtype is _F64 and \
+            type(m) is np.ndarray and m.ndim == x.ndim and m.shape[axis] == 1 and \
+            m.size * x.shape[axis] == x.size and (
+                type(g) is float or type(g) is np.float64 or type(g) is np.ndarray and
+                g.dtype is _F64 and g.shape == m.shape):
+        # the same with keepdims (logsumexp's `np.max(a, axis=1, keepdims=True)`): m
+        # broadcasts against x as it is (gmm's alpha, 5 entries: 41 us through the weights)
+        hit = x == m
+        if np.count_nonzero(hit) == m.size:
+            total = _ADD_REDUCE(m, axis=None)         # as above: no nan in m
+            if total == total:
+                w = hit.astype(_F64)
+                w *= g
+                return w
     return unreduce(g, x, axis, keepdims) * max_weight(x, m, axis, keepdims)
 
 
@@ -983,6 +1009,9 @@ def unreshape(g, like, order="C"):
         elif type(like) is list and g.ndim == 1 and g.shape[0] == len(like) and \
                 all(type(v) is float or type(v) is int or type(v) is np.float64 for v in like):
             return g.reshape(g.shape, order=order)    # a list of numbers (np.array([a, b]))
+    elif (type(g) is float or type(g) is np.float64) and type(like) is np.ndarray and \
+            like.size == 1:
+        return np.full(like.shape, g)                 # a number back into a 1-item array
     shape = np.shape(like)
     size = math.prod(shape)
     if np.size(g) == size:
@@ -1013,6 +1042,8 @@ def untranspose(g, axes=None):
 
 def _weight_dtype(*xs):
     """The floating dtype a weight of `xs` takes: float32 stays float32, ints become float64."""
+    if all(type(x) is np.ndarray and x.dtype is _F64 for x in xs):
+        return _F64                                   # the common case, without result_type
     dt = np.result_type(*xs, 1.0)
     return dt if np.issubdtype(dt, np.inexact) else np.float64
 

@@ -155,3 +155,51 @@ def test_accumulations_do_not_merge_past_in_place_updates():
     before = ns1["f"](np.ones(3), np.full(3, 5.0))
     after = ns2["f"](np.ones(3), np.full(3, 5.0))
     assert np.array_equal(before, after), text
+
+
+def run_runtime(src, adjoints, *args, impure=()):
+    """Like run_adjoint(), the generated code's runtime helpers in scope."""
+    from srcad import runtime
+    tree = ast.parse(src).body[0]
+    ns1, ns2 = {"np": np, **vars(runtime)}, {"np": np, **vars(runtime)}
+    exec(compile(src, "<before>", "exec"), ns1)
+    opt = optimize.optimize(tree, set(impure), set(adjoints))
+    text = ast.unparse(ast.fix_missing_locations(ast.Module(body=[opt], type_ignores=[])))
+    exec(compile(text, "<after>", "exec"), ns2)
+    return ns1[tree.name](*args), ns2[tree.name](*args), text
+
+
+def test_an_adjoint_term_added_to_itself_is_computed_once():
+    # the adjoint of r * r: two alike sums (their factors in either order) -> one, doubled
+    src = ("def f(g, r):\n    v1_bar = unreduce(g, r)\n"
+           "    r_bar = unbroadcast(v1_bar * r, r) + unbroadcast(r * v1_bar, r)\n"
+           "    return r_bar\n")
+    r = np.array([0.1, -5, 1e-310, 3e7, -2.5, 1e150, 7.0])
+    before, after, text = run_runtime(src, {"g", "v1_bar", "r_bar"}, 0.3, r)
+    assert np.array_equal(before, after), text
+    assert text.count("unbroadcast(") == 1 and "2 * " in text, text
+
+
+def test_an_impure_term_added_to_itself_stays_two_calls():
+    src = "def f(g, x):\n    v0_bar = helper(g * x) + helper(x * g)\n    return v0_bar\n"
+    tree = ast.parse(src).body[0]
+    text = ast.unparse(optimize.optimize(tree, {"helper"}, {"g", "v0_bar"}))
+    assert text.count("helper(") == 2, text
+
+
+def test_a_value_read_for_its_shape_is_read_from_what_it_was_squared_from():
+    # v1 = r * r is of r's shape and dtype: unreduce reads r, and v1 is not computed
+    src = ("def f(g, s, y):\n    r = s - y\n    v1 = r * r\n    v1_bar = unreduce(g, v1)\n"
+           "    return v1_bar * r\n")
+    before, after, text = run_runtime(src, {"g", "v1_bar"}, 0.5, np.arange(4.0), np.ones(4))
+    assert np.array_equal(before, after), text
+    assert "v1 = " not in text and "unreduce(g, r)" in text, text
+
+
+def test_a_shape_source_assigned_twice_is_not_followed():
+    # r changes after v1 is made from it: v1's shape is not r's at the read
+    src = ("def f(g, s):\n    r = s[:2]\n    v1 = r * r\n    r = s\n    v1_bar = unreduce(g, v1)\n"
+           "    return v1_bar, r\n")
+    before, after, text = run_runtime(src, {"g", "v1_bar"}, 0.5, np.arange(4.0))
+    assert np.array_equal(before[0], after[0]), text
+    assert "unreduce(g, v1)" in text, text

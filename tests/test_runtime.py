@@ -1,4 +1,6 @@
 """The runtime helpers generated code calls, against plain NumPy."""
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -80,6 +82,45 @@ def test_unbroadcast_sums_what_broadcasting_spread(pair, like_as):
     got = unbroadcast(g, like)
     assert np.shape(got) == like_shape
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("like", [np.float64(2.5), 2.5])
+@pytest.mark.parametrize("shape, dtype", [((7,), np.float64), ((2, 3), np.float64),
+                                          ((3, 1, 2), np.float32), ((), np.float64)])
+def test_unbroadcast_to_a_number_sums_every_entry(like, shape, dtype):
+    g = np.arange(1.0, 1.0 + math.prod(shape)).reshape(shape).astype(dtype)
+    got = unbroadcast(g, like)
+    assert np.ndim(got) == 0 and float(got) == sum(range(1, 1 + math.prod(shape)))
+
+
+def test_unbroadcast_to_a_tuple_of_arrays_is_not_taken_for_a_shape():
+    # a tuple of values (not ints) as `like`: item by item, never compared as a shape
+    g = np.ones((2, 3))
+    got = unbroadcast(g, (np.zeros(3), np.zeros(3)))
+    assert [np.shape(x) for x in got] == [(3,), (3,)]
+
+
+@pytest.mark.parametrize("x", [
+    np.array([[0.3, 2.0, -1.0], [4.0, 1.0, 0.5]]),            # no tie
+    np.array([[2.0, 2.0, -1.0], [4.0, 1.0, 0.5]]),            # a tie in one row
+    np.array([[np.nan, 2.0, -1.0], [4.0, 1.0, 4.0]]),         # a nan, a tie elsewhere
+    np.array([[1.0], [3.0]])])
+@pytest.mark.parametrize("axis", [1, -1, 0])
+@pytest.mark.parametrize("g_as", ["number", "array"])
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")     # the reference, at nan
+def test_max_vjp_with_keepdims_weighs_ties_as_the_general_path(x, axis, g_as):
+    from srcad import runtime
+    m = np.max(x, axis=axis, keepdims=True)
+    g = 1.5 if g_as == "number" else np.arange(1.0, 1.0 + m.size).reshape(m.shape)
+    want = runtime.unreduce(g, x, axis, True) * runtime.max_weight(x, m, axis, True)
+    got = runtime.max_vjp(g, x, m, axis, True)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_unreshape_puts_a_number_back_into_a_one_item_array():
+    from srcad import runtime
+    got = runtime.unreshape(2.5, np.zeros((1, 1), dtype=np.float32))
+    assert type(got) is np.ndarray and got.shape == (1, 1) and got[0, 0] == 2.5
 
 
 @pytest.mark.parametrize("xs, ys", [((3, 4), (4, 2)), ((4,), (4, 2)), ((3, 4), (4,)), ((4,), (4,)),

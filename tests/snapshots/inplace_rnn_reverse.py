@@ -23,11 +23,9 @@ def rnn_grad(W, x, d_out=1.0):
         h = np.tanh(v3 + x[t])
         # H[t] = h  [inplace_funcs.py:125]
         H[t] = h
-    # return np.sum(H ** 2)  [inplace_funcs.py:126]
-    v6 = H ** 2
     # reverse sweep: adjoints, last statement first
     # return np.sum(H ** 2)  [inplace_funcs.py:126]
-    v6_bar = unreduce(d_out, v6)
+    v6_bar = unreduce(d_out, H)
     H_bar = unbroadcast(v6_bar * 2 * H, H)
     W_bar = zeros_like(W)
     h_bar = zeros_like(h)
