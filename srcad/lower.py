@@ -2084,6 +2084,8 @@ class _Lowerer:
                 return self.specialized_call(obj, args, kwargs, node, dest, text)
             obj = self.with_classes(obj, args, kwargs)
             name = getattr(obj, "__name__", "helper")
+            if not (isinstance(name, str) and name.isidentifier()):   # a lambda: <lambda>
+                name = "lambda_" if name == "<lambda>" else "helper"
             if name in self.funcvals and self.funcvals[name].obj is obj and \
                     self.injected.get(name, obj) is obj:
                 self.injected[name] = obj        # a nested def, called by its own name

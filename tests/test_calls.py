@@ -204,3 +204,9 @@ def test_nested_def_reads_the_variable_when_it_runs():
 ])
 def test_nested_defs_vs_finite_differences(f, args):
     check_grads(f, *args)
+
+
+def test_module_level_lambda_as_helper():
+    f = cf.calls_module_lambda
+    check_grads(f, 0.7)
+    check_grads(srcad.grad(f), 0.7, modes=("reverse",))
