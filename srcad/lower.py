@@ -1985,6 +1985,13 @@ class _Lowerer:
         if obj is None:
             raise self.error(UnsupportedSyntaxError, f"calling the local value {text} is not "
                              f"supported: {_KNOWN_FUNCTIONS}", node)
+        if obj is builtins.reversed and len(node.args) == 1 and not node.keywords:
+            # reversed(xs) outside a for loop's head: the items of xs[::-1] (its rule says no
+            # derivative flows, which holds only for a range)
+            from .rules.core import GETITEM
+            inner = self.items_of(self.expr(node.args[0]), ir.Const(True))
+            return self.call_prim(GETITEM, [inner, ir.Const(-1)],
+                                  static=("slice", None, None, 1), dest=dest)
         if (obj is builtins.max or obj is builtins.min) and \
                 (len(node.args) != 2 or node.keywords):
             return self.min_max(obj, node, dest)

@@ -249,3 +249,9 @@ def test_dict_pop_and_copy(f):
         assert np.isclose(srcad.derivative(f)(x), want, rtol=1e-6)
         assert np.isclose(srcad.grad(srcad.grad(f))(x),
                           numerical_grad(srcad.grad(f), [x], 0), rtol=1e-5)
+
+
+def test_reversed_as_a_value():
+    f = F.reversed_values
+    check_grads(f, X)
+    second_order(f, (X,), autograd=False)
