@@ -518,7 +518,7 @@ def _analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
         _infer_shapes(fn, stmts, kinds, shapes, _counters(stmts, kinds))
         return shapes
     shapes = shape_classes(fields)
-    seqs = _sequences(stmts, param_kinds, kinds)
+    seqs = _sequences(stmts, param_kinds, kinds, fn.objects)
     if any(shapes.get(p) == ("own", p) for p in seqs):
         shapes = shape_classes(fields | seqs)        # a list or tuple: no shape of its own
     _refuse_sequence_items(fn, stmts, _sure_seqs(fn, stmts, seqs))
@@ -592,11 +592,12 @@ def _refuse_array_fields(fn, stmts, kinds, shapes, varied):
                                              s.line)
 
 
-def _sequences(stmts, param_kinds, kinds=None) -> set:
+def _sequences(stmts, param_kinds, kinds=None, objects=()) -> set:
     """Names that may hold a list or tuple: packs, rules that return one, user calls (but
-    those `kinds` show return a number), slices of one, and copies."""
+    those `kinds` show return a number), slices of one, and copies; and `objects`, those
+    the lowering knows hold objects (their adjoints add field by field too)."""
     numbers = {n for n, k in (kinds or {}).items() if k in (FLOAT, INT)}
-    seqs = {p for p, k in param_kinds.items() if k == SEQ}
+    seqs = {p for p, k in param_kinds.items() if k == SEQ} | set(objects)
     changed = True
     while changed:
         changed = False

@@ -93,3 +93,13 @@ def test_matmul_adjoints_are_the_transposed_products(xs, ys):
     gy = np.array([np.sum(g * (x @ e.reshape(ys))) for e in np.eye(y.size)]).reshape(ys)
     np.testing.assert_allclose(matmul_vjp_x(g, x, y), gx, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(matmul_vjp_y(g, x, y), gy, rtol=1e-12, atol=1e-12)
+
+
+def test_unbroadcast_of_a_float_seed_onto_a_size_one_operand():
+    """`p.a * p.b`, b of shape (1,): the output has size 1, so grad and hessian seed it
+    with the float 1.0, and the adjoint of b is a scalar; unbroadcast gives it b's shape
+    (an IndexError before, inside srcad.hessian of a NamedTuple _replace'd in a loop)."""
+    b = np.array([0.5])
+    got = unbroadcast(np.float64(0.7), b)
+    assert got.shape == (1,) and got[0] == 0.7
+    assert unbroadcast(0.7, np.ones((1, 1))).shape == (1, 1)
