@@ -611,7 +611,10 @@ def _sequences(stmts, param_kinds, kinds=None, objects=()) -> set:
                     isinstance(v.args[0], ir.Name) and v.args[0].id in seqs
                 passed = isinstance(prim, rules.Rule) and prim.passthrough and \
                     isinstance(v.args[0], ir.Name) and v.args[0].id in seqs
-                hit = sliced or passed or prim is PACK_TUPLE or prim is PACK_LIST or \
+                item = isinstance(prim, rules.Rule) and prim.seq_item and \
+                    any(isinstance(a, ir.Name) and a.id in seqs for a in
+                        _bound_args(prim, v, prim.seq_item))
+                hit = sliced or passed or item or prim is PACK_TUPLE or prim is PACK_LIST or \
                     isinstance(prim, UserCall) and s.target not in numbers and \
                     (kinds is None or summarize(prim.func, v, kinds, seqs).may_be_seq) or \
                     isinstance(prim, rules.Rule) and prim.returns_seq
@@ -621,6 +624,18 @@ def _sequences(stmts, param_kinds, kinds=None, objects=()) -> set:
                 seqs.add(s.target)
                 changed = True
     return seqs
+
+
+def _bound_args(rule, call, param: str) -> list:
+    """The atoms call `call` of `rule` passes for parameter `param` (none when not passed)."""
+    names = [p for p, _ in rule.params]
+    k = names.index(param) if param in names else None
+    out = []
+    if k is not None and k < len(call.args):
+        out.append(call.args[k])
+    if param in call.kwargs:
+        out.append(call.kwargs[param])
+    return out
 
 
 _UNKNOWN = object()

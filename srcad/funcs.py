@@ -616,20 +616,24 @@ class ObjArg:
     as (name, ObjArg) pairs; or, `cls` list, tuple or dict, a container holding objects,
     `items` a description of each item (an ObjArg or None; (key, ...) pairs for a dict).
     Part of the cache key, so the lowering resolves `obj.method(...)`, `obj(...)` and
-    `obj.prop` on the class, for `layers[0]`, `for layer in layers:` and `model.enc` too."""
-    __slots__ = ("cls", "items")
+    `obj.prop` on the class, for `layers[0]`, `for layer in layers:` and `model.enc` too.
+    `each`: a list of any length (a comprehension's `[Dense(W, b) for W, b in params]`)
+    whose every item `items[0]` describes."""
+    __slots__ = ("cls", "items", "each")
 
-    def __init__(self, cls, items=()):
-        self.cls, self.items = cls, items
+    def __init__(self, cls, items=(), each=False):
+        self.cls, self.items, self.each = cls, items, each
 
     def __eq__(self, other):
-        return isinstance(other, ObjArg) and other.cls is self.cls and other.items == self.items
+        return isinstance(other, ObjArg) and other.cls is self.cls and \
+            other.items == self.items and other.each == self.each
 
     def __hash__(self):
-        return hash(("obj", id(self.cls), self.items))
+        return hash(("obj", id(self.cls), self.items, self.each))
 
     def __repr__(self):
-        inner = f"({', '.join(map(repr, self.items))})" if self.items else ""
+        inner = f"({', '.join(map(repr, self.items))}{', ...' if self.each else ''})" \
+            if self.items else ""
         return f"obj:{self.cls.__qualname__}{inner}"
 
     @property
@@ -639,6 +643,9 @@ class ObjArg:
 
     def item(self, key):
         """The description of item or field `key` (a constant), or None."""
+        if self.each:
+            return self.items[0] if isinstance(key, int) and not isinstance(key, bool) \
+                else None
         if self.cls in (list, tuple):
             if isinstance(key, int) and not isinstance(key, bool) and \
                     -len(self.items) <= key < len(self.items):
@@ -654,6 +661,8 @@ class ObjArg:
         known only when the derivative runs), or None when they differ."""
         if not self.container or not self.items:
             return None
+        if self.each:
+            return self.items[0]
         ds = self.items if self.cls is not dict else [d for _, d in self.items]
         return ds[0] if ds[0] is not None and all(d == ds[0] for d in ds) else None
 
@@ -927,7 +936,12 @@ def names_class(func, depth=0) -> bool:
     if depth > 3 or not isinstance(func, types.FunctionType):
         return False
     g = func.__globals__
-    for n in func.__code__.co_names:
+    names, todo = set(), [func.__code__]
+    while todo:                        # the code and its comprehensions' and lambdas'
+        code = todo.pop()
+        names.update(code.co_names)
+        todo.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    for n in sorted(names):
         obj = g.get(n)
         if isinstance(obj, type) and (plain_class(obj) or hasattr(obj, "__dataclass_fields__")
                                       or issubclass(obj, tuple) and hasattr(obj, "_fields")):

@@ -2305,6 +2305,21 @@ class _Lowerer:
         _depends_on(cls.__init__) if made.fields is not None else None
         args = [self.arg(a) for a in node.args]
         kwargs = {k.arg: self.arg(k.value) for k in node.keywords}
+        funcs_given = [a.label for a in args + list(kwargs.values())
+                       if isinstance(a, (FuncVal, FuncList))]
+        if made.fields is not None and not funcs_given:
+            try:
+                bound = inspect.signature(made.fields).bind(*args, **kwargs)
+            except TypeError as e:
+                raise self.error(UnsupportedSyntaxError, f"{text}(): {e}", node) from None
+            funcs_given = [f"{p.name}={getattr(p.default, '__name__', p.default)!s}"
+                           for p in inspect.signature(made.fields).parameters.values()
+                           if p.name not in bound.arguments and funcs.is_function(p.default)]
+        if funcs_given:
+            raise self.error(UnsupportedSyntaxError, f"{text}(): the function value "
+                             f"{funcs_given[0]} would be stored in the object: srcad does not "
+                             "store function values in objects it builds; call the function "
+                             "in a method instead (def act(self, z): return np.tanh(z))", node)
         if made.fields is None:
             if args or kwargs:
                 raise self.error(UnsupportedSyntaxError, f"{text}() takes no arguments", node)

@@ -335,8 +335,23 @@ def obj_temporary(W, x):
     return _Lin(W).__call__(x).sum() + np.sum(_Lin(W)(x))
 
 
+class _Sequential:
+    def __init__(self, params):
+        self.layers = [_Lin(W, b) for W, b in params]     # a comprehension of objects
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def obj_list_comprehension(W, x):
+    model = _Sequential([(W, 0.1), (W.T, 0.2), (2.0 * W, 0.0)])
+    return np.sum(model(x) ** 2)
+
+
 W33 = A3 * 0.5
-OBJ_CASES = [(obj_constant_attr, (X3,), 0), (obj_nested, (W33, X3), 0),
+OBJ_CASES = [(obj_list_comprehension, (W33, X3), 0), (obj_constant_attr, (X3,), 0), (obj_nested, (W33, X3), 0),
              (obj_in_loop, (W33, X3), 0), (obj_from_helper, (W33, X3), 0),
              (obj_method_factory, (W33, X3, 1.3), 0), (obj_method_returns_object, (1.3, W33, X3), 0),
              (obj_method_returns_object, (1.3, W33, X3), 1), (obj_temporary, (W33, X3), 0)]
@@ -376,6 +391,19 @@ def obj_init_passes_self(x):
     return _InitPassesSelf(x).w
 
 
+class _WithAct:
+    def __init__(self, W, act=np.tanh):
+        self.W = W
+        self.act = act
+
+    def __call__(self, x):
+        return self.act(x @ self.W)
+
+
+def obj_function_attribute(x):
+    return np.sum(_WithAct(np.eye(3))(x))          # ERR
+
+
 def obj_attribute_assigned(x):
     m = _Scaled(x)
     m.scale = 2.0 * x                           # ERR
@@ -387,7 +415,8 @@ _HERE = open(__file__).read().splitlines()
 
 @pytest.mark.parametrize("f, match", [(obj_init_calls_method, "reads self.reset, a method"),
                                       (obj_init_passes_self, "uses self other than"),
-                                      (obj_attribute_assigned, "assignment to m.scale")])
+                                      (obj_attribute_assigned, "assignment to m.scale"),
+                                      (obj_function_attribute, "act=tanh would be stored")])
 def test_objects_srcad_cannot_build_are_refused_at_the_users_line(f, match):
     with pytest.raises(srcad.SrcadError, match=match) as info:
         srcad.grad(f)(X3)
