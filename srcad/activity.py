@@ -522,7 +522,7 @@ def _analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
         _infer_shapes(fn, stmts, kinds, shapes, _counters(stmts, kinds))
         return shapes
     shapes = shape_classes(fields)
-    seqs = _sequences(stmts, param_kinds, kinds)
+    seqs = _sequences(stmts, param_kinds, kinds, fn.objects)
     if any(shapes.get(p) == ("own", p) for p in seqs):
         shapes = shape_classes(fields | seqs)        # a list or tuple: no shape of its own
     _refuse_sequence_items(fn, stmts, _sure_seqs(fn, stmts, seqs))
@@ -596,11 +596,12 @@ def _refuse_array_fields(fn, stmts, kinds, shapes, varied):
                                              s.line)
 
 
-def _sequences(stmts, param_kinds, kinds=None) -> set:
+def _sequences(stmts, param_kinds, kinds=None, objects=()) -> set:
     """Names that may hold a list or tuple: packs, rules that return one, user calls (but
-    those `kinds` show return a number), slices of one, and copies."""
+    those `kinds` show return a number), slices of one, and copies; and `objects`, those
+    the lowering knows hold objects (their adjoints add field by field too)."""
     numbers = {n for n, k in (kinds or {}).items() if k in (FLOAT, INT)}
-    seqs = {p for p, k in param_kinds.items() if k == SEQ}
+    seqs = {p for p, k in param_kinds.items() if k == SEQ} | set(objects)
     changed = True
     while changed:
         changed = False
@@ -614,7 +615,10 @@ def _sequences(stmts, param_kinds, kinds=None) -> set:
                     isinstance(v.args[0], ir.Name) and v.args[0].id in seqs
                 passed = isinstance(prim, rules.Rule) and prim.passthrough and \
                     isinstance(v.args[0], ir.Name) and v.args[0].id in seqs
-                hit = sliced or passed or prim is PACK_TUPLE or prim is PACK_LIST or \
+                item = isinstance(prim, rules.Rule) and prim.seq_item and \
+                    any(isinstance(a, ir.Name) and a.id in seqs for a in
+                        _bound_args(prim, v, prim.seq_item))
+                hit = sliced or passed or item or prim is PACK_TUPLE or prim is PACK_LIST or \
                     isinstance(prim, UserCall) and s.target not in numbers and \
                     (kinds is None or summarize(prim.func, v, kinds, seqs).may_be_seq) or \
                     isinstance(prim, rules.Rule) and prim.returns_seq
@@ -624,6 +628,18 @@ def _sequences(stmts, param_kinds, kinds=None) -> set:
                 seqs.add(s.target)
                 changed = True
     return seqs
+
+
+def _bound_args(rule, call, param: str) -> list:
+    """The atoms call `call` of `rule` passes for parameter `param` (none when not passed)."""
+    names = [p for p, _ in rule.params]
+    k = names.index(param) if param in names else None
+    out = []
+    if k is not None and k < len(call.args):
+        out.append(call.args[k])
+    if param in call.kwargs:
+        out.append(call.kwargs[param])
+    return out
 
 
 _UNKNOWN = object()

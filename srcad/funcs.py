@@ -616,20 +616,24 @@ class ObjArg:
     as (name, ObjArg) pairs; or, `cls` list, tuple or dict, a container holding objects,
     `items` a description of each item (an ObjArg or None; (key, ...) pairs for a dict).
     Part of the cache key, so the lowering resolves `obj.method(...)`, `obj(...)` and
-    `obj.prop` on the class, for `layers[0]`, `for layer in layers:` and `model.enc` too."""
-    __slots__ = ("cls", "items")
+    `obj.prop` on the class, for `layers[0]`, `for layer in layers:` and `model.enc` too.
+    `each`: a list of any length (a comprehension's `[Dense(W, b) for W, b in params]`)
+    whose every item `items[0]` describes."""
+    __slots__ = ("cls", "items", "each")
 
-    def __init__(self, cls, items=()):
-        self.cls, self.items = cls, items
+    def __init__(self, cls, items=(), each=False):
+        self.cls, self.items, self.each = cls, items, each
 
     def __eq__(self, other):
-        return isinstance(other, ObjArg) and other.cls is self.cls and other.items == self.items
+        return isinstance(other, ObjArg) and other.cls is self.cls and \
+            other.items == self.items and other.each == self.each
 
     def __hash__(self):
-        return hash(("obj", id(self.cls), self.items))
+        return hash(("obj", id(self.cls), self.items, self.each))
 
     def __repr__(self):
-        inner = f"({', '.join(map(repr, self.items))})" if self.items else ""
+        inner = f"({', '.join(map(repr, self.items))}{', ...' if self.each else ''})" \
+            if self.items else ""
         return f"obj:{self.cls.__qualname__}{inner}"
 
     @property
@@ -639,6 +643,9 @@ class ObjArg:
 
     def item(self, key):
         """The description of item or field `key` (a constant), or None."""
+        if self.each:
+            return self.items[0] if isinstance(key, int) and not isinstance(key, bool) \
+                else None
         if self.cls in (list, tuple):
             if isinstance(key, int) and not isinstance(key, bool) and \
                     -len(self.items) <= key < len(self.items):
@@ -654,6 +661,8 @@ class ObjArg:
         known only when the derivative runs), or None when they differ."""
         if not self.container or not self.items:
             return None
+        if self.each:
+            return self.items[0]
         ds = self.items if self.cls is not dict else [d for _, d in self.items]
         return ds[0] if ds[0] is not None and all(d == ds[0] for d in ds) else None
 
@@ -792,3 +801,159 @@ def copy_args(args):
                           kwonlyargs=[bare(a) for a in args.kwonlyargs],
                           kw_defaults=[None] * len(args.kwonlyargs),
                           kwarg=bare(args.kwarg) if args.kwarg else None, defaults=[])
+
+
+_LIBRARIES = ("numpy", "scipy", "srcad", "builtins", "functools", "collections", "typing",
+              "dataclasses", "abc", "enum", "jax", "torch", "autograd")
+
+
+def plain_class(obj) -> bool:
+    """Whether `obj` is a class of the user's whose instances srcad builds as a record of
+    what its `__init__` assigns to `self` (`init_fields`): a plain Python class (no
+    dataclass, NamedTuple, `__slots__`, `__new__` or metaclass of its own) whose `__init__`
+    is a Python function of the user's, or object's."""
+    if not isinstance(obj, type) or type(obj) is not type or \
+            (getattr(obj, "__module__", "") or "").split(".")[0] in _LIBRARIES or \
+            hasattr(obj, "__dataclass_fields__") or issubclass(obj, tuple) or \
+            issubclass(obj, BaseException):
+        return False
+    if obj.__new__ is not object.__new__ or \
+            any("__slots__" in vars(k) for k in obj.__mro__[:-1]):
+        return False
+    init = obj.__init__
+    return init is object.__init__ or isinstance(init, types.FunctionType)
+
+
+@dataclass
+class InitFields:
+    """What `Cls(...)` of a plain class builds: `fields`, a copy of its `__init__` without
+    `self` returning the tuple of the attributes it assigns, named by `keys` in order (the
+    object is that record: `record_of(Cls, keys, fields(...))`); None for object's
+    `__init__` (no attributes)."""
+    fields: object
+    keys: tuple
+
+
+_INITS: dict = {}
+
+
+def init_fields(cls) -> InitFields:
+    """`cls`'s InitFields (plain_class(cls) holds), memoised per `__init__` code. Raises
+    UnsupportedSyntaxError, naming the user's line, for an `__init__` that does more than
+    set and read attributes of `self` (calls a method of self, passes self on, calls
+    super(), returns early): srcad could not build the object field by field."""
+    init = cls.__init__
+    if init is object.__init__:
+        return InitFields(None, ())
+    key = (cls, init, init.__code__, init.__defaults__)
+    if key in _INITS:
+        return _INITS[key]
+    from .frontend import parse
+    parsed = parse(init)
+    tree = copy.deepcopy(parsed.tree)
+    args = tree.args
+    own = list(args.posonlyargs) + list(args.args)
+    if not own:
+        raise UnsupportedSyntaxError(f"{cls.__qualname__}.__init__ has no parameter for its "
+                                     "object", parsed.filename, parsed.lineno(tree))
+    me = own[0].id
+    names = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+
+    def refuse(msg, node):
+        return UnsupportedSyntaxError(f"{cls.__qualname__}(): its __init__ {msg}; srcad "
+                                      "builds an object made inside the function from what "
+                                      "__init__ assigns to self.<name> (or pass the object in "
+                                      "as an argument)", parsed.filename, parsed.lineno(node))
+
+    keys, local = [], {}
+    cls_name = ir.unique_name(cls.__name__ + "_class", names)
+
+    class Rename(gast.NodeTransformer):
+        def visit_Attribute(self, n):
+            if not (isinstance(n.value, gast.Name) and n.value.id == me):
+                return self.generic_visit(n)
+            if isinstance(n.ctx, gast.Store):
+                if n.attr not in local:
+                    for klass in cls.__mro__:
+                        if isinstance(vars(klass).get(n.attr), (property, types.MemberDescriptorType)):
+                            raise refuse(f"sets {me}.{n.attr}, a property", n)
+                    local[n.attr] = ir.unique_name(f"{me}_{n.attr}", names | set(local.values()))
+                    keys.append(n.attr)
+                return gast.copy_location(gast.Name(id=local[n.attr], ctx=n.ctx, annotation=None,
+                                                    type_comment=None), n)
+            if n.attr in local:
+                return gast.copy_location(gast.Name(id=local[n.attr], ctx=n.ctx, annotation=None,
+                                                    type_comment=None), n)
+            found = None
+            for klass in cls.__mro__[:-1]:
+                if n.attr in vars(klass):
+                    found = vars(klass)[n.attr]
+                    break
+            if isinstance(found, (types.FunctionType, staticmethod, classmethod, property)):
+                raise refuse(f"reads {me}.{n.attr}, a method or property (it would see the "
+                             "object half built)", n)
+            if found is None:
+                raise refuse(f"reads {me}.{n.attr} before it assigns it", n)
+            return gast.copy_location(gast.Attribute(
+                value=gast.Name(id=cls_name, ctx=gast.Load(), annotation=None, type_comment=None),
+                attr=n.attr, ctx=n.ctx), n)
+
+        def visit_Name(self, n):
+            if n.id == me:
+                raise refuse(f"uses {me} other than to set and read its attributes", n)
+            if n.id == "super":
+                raise refuse("calls super()", n)
+            return n
+
+        def visit_Return(self, n):
+            raise refuse("returns", n)
+
+    body = [Rename().visit(s) for s in tree.body[:]]
+    ret = gast.Return(value=gast.Tuple(elts=[gast.Name(id=local[k], ctx=gast.Load(),
+                                                       annotation=None, type_comment=None)
+                                             for k in keys], ctx=gast.Load()))
+    gast.copy_location(ret, tree.body[-1])
+    tree.body = body + [ret]
+    if args.posonlyargs:
+        args.posonlyargs = args.posonlyargs[1:]
+    else:
+        args.args = args.args[1:]
+    tree.name = f"{cls.__name__}_fields"
+    import dataclasses as dc
+    parsed = dc.replace(parsed, tree=tree)
+    params = ast.unparse(gast.gast_to_ast(copy_args(args)))
+    fields = _rebuilt(init, parsed, [params], [], {cls_name: cls})
+    fields.__defaults__, fields.__kwdefaults__ = init.__defaults__, init.__kwdefaults__
+    fields.__qualname__ = f"{cls.__qualname__}.__init__ (its fields)"
+    found = InitFields(fields, tuple(keys))
+    _INITS[key] = found
+    return found
+
+
+def names_class(func, depth=0) -> bool:
+    """A quick look: whether `func`'s code names a class srcad builds objects of (a
+    dataclass, NamedTuple or plain class of the user's), or a user function that does."""
+    if depth > 3 or not isinstance(func, types.FunctionType):
+        return False
+    g = func.__globals__
+    names, todo = set(), [func.__code__]
+    while todo:                        # the code and its comprehensions' and lambdas'
+        code = todo.pop()
+        names.update(code.co_names)
+        todo.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    for n in sorted(names):
+        obj = g.get(n)
+        if isinstance(obj, type) and (plain_class(obj) or hasattr(obj, "__dataclass_fields__")
+                                      or issubclass(obj, tuple) and hasattr(obj, "_fields")):
+            return True
+        if isinstance(obj, types.FunctionType) and obj is not func and \
+                names_class(obj, depth + 1):
+            return True
+    for cell in func.__closure__ or ():
+        try:
+            obj = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(obj, type) and (plain_class(obj) or hasattr(obj, "__dataclass_fields__")):
+            return True
+    return False

@@ -17,7 +17,7 @@ import types
 
 import gast
 
-from . import ir, rules, runtime
+from . import funcs, ir, rules, runtime
 from .funcs import walk_own
 from .errors import UnsupportedSyntaxError
 
@@ -263,11 +263,30 @@ def lower_comprehension(low, node, items: str | None = None):
         raise low.error(UnsupportedSyntaxError, f"a {what} is built as a dict (d = {{}}; "
                         f"d[k] = v), which is not supported here: {e.bare_message}", node) from None
     out = low.name(_name(items))
+    made = _made_class(low, node)
+    if made is not None and isinstance(out, ir.Name):     # [Dense(W, b) for W, b in ps]
+        low.classes[out.id] = funcs.ObjArg(list, (funcs.ObjArg(made),), each=True)
     if isinstance(node, gast.SetComp):
         return low.call_prim(low.opaque(builtins.set, "set", "a set comprehension of values "
                                         "that carry a derivative is not differentiable (a set "
                                         "is unordered); use a list comprehension"), [out])
     return out
+
+
+def _made_class(low, node):
+    """The class every item of list comprehension `node` is an instance of, when its item is
+    a call of a class srcad builds (`Dense(W, b)`: a plain class, dataclass, NamedTuple)."""
+    if not isinstance(node, gast.ListComp) or not isinstance(node.elt, gast.Call) or \
+            not isinstance(node.elt.func, (gast.Name, gast.Attribute)):
+        return None
+    try:
+        cls = low.callee(node.elt.func)
+    except UnsupportedSyntaxError:
+        return None
+    if isinstance(cls, type) and (funcs.plain_class(cls) or hasattr(cls, "__dataclass_fields__")
+                                  or issubclass(cls, tuple) and hasattr(cls, "_fields")):
+        return cls
+    return None
 
 
 def reduce_items(low, func, arg, node, dest):

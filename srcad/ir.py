@@ -113,6 +113,9 @@ class Function:
     temps: set = field(default_factory=set)              # srcad's temporaries, each assigned once
     reserved: set = field(default_factory=set)           # names a new name must not take
     versions: dict = field(default_factory=dict)         # SSA name -> the user's variable
+    objects: set = field(default_factory=set)            # names known to hold objects (a
+    #                                                      record built, an item of one):
+    #                                                      adjoints add field by field
 
 
 def unique_name(base: str, taken: set, start: int | None = None) -> str:

@@ -241,6 +241,12 @@ class _Lowerer:
         # SSA name -> what srcad knows of the objects it holds (funcs.ObjArg: an argument's,
         # a method's self, an item or field of one)
         self.classes: dict = dict(funcs.classes_of(parsed.func))
+        self.objects: set = set()        # every name self.classes knew (ir.Function.objects)
+        # names unpacked from a helper's result (`v, v_res = h_fwd(m)`): what srcad knows
+        # of the objects they hold, for their adjoints only (not to resolve methods: the
+        # helpers they are passed to are srcad's own halves of a derivative)
+        self.held: dict = {}
+        self.returned: list = []         # what srcad knows of the objects each return returns
         for p, obj in parsed.statics.items():
             self.funcvals[p] = FuncVal(obj, label=p, root=ir.Name(p))
         self.body: list = []
@@ -305,7 +311,8 @@ class _Lowerer:
                           firstline=self.p.lineno(fn), source_lines=self.p.source_lines,
                           env=self.p, injected=self.injected, merge_names=self.merge_names,
                           temps=self.temp_names, reserved=set(self.taken),
-                          versions={v: u for v, u in self.versions.items() if v != u})
+                          versions={v: u for v, u in self.versions.items() if v != u},
+                          objects=self.objects | set(self.classes))
         self.p.free_names = {n for n in self.reserved
                              if n not in self.locals and n not in self.used_versions}
         return out
@@ -334,6 +341,7 @@ class _Lowerer:
             self.seq_len.pop(t, None)
             self.dict_keys.pop(t, None)
             self.classes.pop(t, None)
+            self.held.pop(t, None)
         if isinstance(s, ir.Assign) and isinstance(s.target, str) and \
                 isinstance(s.value, ir.Name) and s.value.id in self.seq_names:
             self.seq_names.add(s.target)           # a copy of a list or tuple
@@ -369,6 +377,7 @@ class _Lowerer:
             self.forget_reuse()                 # ... and a test's values read the old ones
         else:
             visit(self, s, self.p.lineno(s))
+        self.objects.update(self.classes)
         if entry is not None:
             for n in _stored(s):
                 v = self.version.get(n)
@@ -659,6 +668,7 @@ class _Lowerer:
 
     def visit_Return(self, s, line):
         a = self.expr(s.value) if s.value is not None else ir.Const(None)
+        self.returned.append(self.classes.get(a.id) if isinstance(a, ir.Name) else None)
         self.emit(ir.Return(a, line))
 
     def visit_If(self, s, line):
@@ -844,6 +854,15 @@ class _Lowerer:
             except (IndexError, KeyError, TypeError):
                 raise self.error(UnsupportedSyntaxError, f"{_describe(node)} does not exist",
                                  node) from None
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
+            found = self.member(node.func)
+            if found is not None and found[0] in ("method", "static"):
+                kind, method, cls, receiver = found     # self.make_layer(W): a factory
+                made = funcs.factory(method)
+                if made is not None:
+                    pre = [self.expr(receiver)] if kind == "method" else []
+                    return self.factory_call(method, made, node, pre)
+                return None
         if isinstance(node, gast.Call):
             if not isinstance(node.func, (gast.Name, gast.Attribute)) or \
                     isinstance(node.func, gast.Name) and \
@@ -864,7 +883,7 @@ class _Lowerer:
             return self.transform(node)
         return None
 
-    def factory_call(self, head, made, node) -> FuncVal:
+    def factory_call(self, head, made, node, pre=()) -> FuncVal:
         """`make_loss(c)`, a call of a user function returning a function value
         (funcs.Factory): a call of its copy returning what the value captures, taken into
         variables of srcad's own, and the value rebuilt from them (so derivatives flow
@@ -873,14 +892,15 @@ class _Lowerer:
         text = _describe(node.func)
         if made.count == 0:
             return made.funcval([], [])
-        args = [self.arg(a) for a in node.args]
+        args = list(pre) + [self.arg(a) for a in node.args]
         kwargs = {k.arg: self.arg(k.value) for k in node.keywords}
         tup = self.call_object(made.captures, args, kwargs, node, None, text)
         from .rules.core import GETITEM
         atoms, names = [], []
         base = getattr(head, "__name__", "made")
         for k in range(made.count):
-            item = self.call_prim(GETITEM, [tup, ir.Const(k)], static=("atom", 1))
+            item = self.known_item(self.call_prim(GETITEM, [tup, ir.Const(k)],
+                                                  static=("atom", 1)), tup, ir.Const(k))
             name = self.new_local(f"{base}_{k}")
             self.emit(ir.Assign(self.target_name(name), item, self.line))
             atoms.append(ir.Name(self.version[name]))
@@ -939,6 +959,14 @@ class _Lowerer:
     def known_item(self, out, value, key):
         """`out` holds item or field `key` (an atom) of `value`: what srcad knows of it."""
         d = self.classes.get(value.id) if isinstance(value, ir.Name) else None
+        if d is None and isinstance(value, ir.Name) and value.id in self.held and \
+                isinstance(out, ir.Name) and isinstance(key, ir.Const):
+            found = self.held[value.id].item(key.value) if self.held[value.id].container \
+                else None
+            if found is not None:
+                self.held[out.id] = found
+                self.objects.add(out.id)
+            return out
         if d is None or not isinstance(out, ir.Name):
             return out
         if isinstance(key, ir.Const):
@@ -1129,11 +1157,13 @@ class _Lowerer:
             if any(not isinstance(t, gast.Name) for t in target.elts):
                 parts = [self.fresh_temp() for _ in target.elts]
                 self.emit(ir.Assign(tuple(parts), a, line))
+                self.unpacked_classes(a, parts)
                 for t, p in zip(target.elts, parts):
                     self.assign_atom(t, ir.Name(p), line)
                 return
             names = tuple(self.target_name(t.id) for t in target.elts)
             self.emit(ir.Assign(names, a, line))
+            self.unpacked_classes(a, names)
         elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) and \
                 target.value.id in self.containers:
             self.set_item(target, a, line)              # a list or dict the function built
@@ -1144,6 +1174,17 @@ class _Lowerer:
             raise self.error(UnsupportedSyntaxError, f"assignment to {_describe(target)} mutates "
                              "a value in place; build a new value instead (for arrays: np.where, "
                              "np.concatenate)", target)
+
+    def unpacked_classes(self, a, names):
+        """`names` unpacked from `a`: what srcad knows of the objects among a's items."""
+        d = self.classes.get(a.id, self.held.get(a.id)) if isinstance(a, ir.Name) else None
+        if d is None or d.cls not in (list, tuple):
+            return
+        for k, n in enumerate(names):
+            item = d.item(k)
+            if item is not None:
+                self.held[n] = item
+                self.objects.add(n)
 
     def update_target(self, target):
         """The array variable, index atoms and index layout (positions into the index
@@ -1931,12 +1972,16 @@ class _Lowerer:
             node = self.spread(node)
         func = node.func
         text = _describe(func)
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call):
+            return self.through_name(node, func.value, dest)    # make(W).apply(x)
         found = self.member(func) if isinstance(func, gast.Subscript) else None
         if found is not None and found[0] != "property":    # layers[0](x)
             return self.call_member(found, func, node, dest, text)
         if isinstance(func, (gast.Lambda, gast.Subscript, gast.Call)) or \
                 isinstance(func, gast.Name) and func.id in self.funcvals:
             fv = self.func_value(func)
+            if fv is None and isinstance(func, gast.Call) and self.returns_object(func):
+                return self.through_name(node, func, dest)       # make(W)(x): its __call__
             if fv is None and isinstance(func, gast.Call):
                 raise self.error(UnsupportedSyntaxError, f"calling the result of {text} is not "
                                  f"supported: {_KNOWN_FUNCTIONS}", node)
@@ -1998,6 +2043,8 @@ class _Lowerer:
         if isinstance(obj, type) and (dataclasses.is_dataclass(obj) or
                                       issubclass(obj, tuple) and hasattr(obj, "_fields")):
             return self.make_record(obj, node, dest, text)
+        if funcs.plain_class(obj):
+            return self.make_object(obj, node, dest, text)
         if obj is builtins.dict and not node.args:           # dict(W=w, b=b): a display
             keys = [gast.Constant(value=k.arg, kind=None) for k in node.keywords]
             return self.make_dict(keys, [k.value for k in node.keywords], dest)
@@ -2017,6 +2064,53 @@ class _Lowerer:
         args = [self.arg(a) for a in node.args]
         kwargs = {k.arg: self.arg(k.value) for k in node.keywords}
         return self.call_object(obj, args, kwargs, node, dest, text)
+
+    def returns_object(self, call) -> bool:
+        """Whether `call` (no function value) is a call of a user function or class srcad
+        knows returns an object of a class (a factory of objects, `Lin(W)`)."""
+        func = call.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call):
+            return True                                     # a method of what a call returns
+        found = self.member(func, called=False) if isinstance(func, gast.Attribute) else None
+        if found is not None:
+            return found[0] in ("method", "static", "class")
+        if not isinstance(func, (gast.Name, gast.Attribute)):
+            return False
+        try:
+            obj = self.callee(func)
+        except UnsupportedSyntaxError:
+            return False
+        return funcs.plain_class(obj) or isinstance(obj, types.FunctionType) and \
+            funcs.names_class(obj)
+
+    def through_name(self, node, inner, dest):
+        """`node` with its call `inner` (its function, or the object of its method) lowered
+        first and read through a name of srcad's own, so what srcad knows of the object it
+        returns (its class: `Model(p).loss(x)`, `make(W)(x)`) resolves the call."""
+        a = self.expr(inner)
+        if not isinstance(a, ir.Name):
+            raise self.error(UnsupportedSyntaxError, f"calling {_describe(inner)}, a constant, "
+                             "is not supported", node)
+        name = a.id
+        ref = gast.copy_location(gast.Name(id=name, ctx=gast.Load(), annotation=None,
+                                           type_comment=None), inner)
+        new = copy.copy(node)
+        if node.func is inner:
+            new.func = ref
+        else:
+            new.func = gast.copy_location(gast.Attribute(value=ref, attr=node.func.attr,
+                                                         ctx=gast.Load()), node.func)
+        fresh = name not in self.version
+        self.version.setdefault(name, name)
+        known = name in self.locals
+        self.locals.add(name)
+        try:
+            return self.call(new, dest)
+        finally:
+            if fresh:
+                del self.version[name]
+            if not known:
+                self.locals.discard(name)
 
     def call_member(self, found, func, node, dest, text):
         """A call of what `self.member(func)` found: a method with its object first."""
@@ -2079,7 +2173,16 @@ class _Lowerer:
             bound = rule.bind(len(args), list(kwargs))
             if isinstance(bound, str):
                 raise self.error(UnsupportedSyntaxError, f"in {text}(): {bound}", node)
-            return self.call_prim(rule, args, kwargs, dest=dest)
+            out = self.call_prim(rule, args, kwargs, dest=dest)
+            if obj is runtime.record_of and args and isinstance(args[0], ir.Name) and \
+                    isinstance(out, ir.Name):        # srcad's own record_of (a derivative's
+                try:                                 # code differentiated again)
+                    cls = self.p.resolve(args[0].id)
+                except KeyError:
+                    cls = None
+                if isinstance(cls, type):
+                    self.classes[out.id] = funcs.ObjArg(cls)
+            return out
         if obj is builtins.print:
             return self.call_prim(_Opaque(self.inject("print", obj), None, rules.NONE), args,
                                   kwargs, dest=dest)
@@ -2098,7 +2201,11 @@ class _Lowerer:
                 self.injected[name] = obj        # a nested def, called by its own name
             else:
                 name = self.inject(name, obj)
-            return self.call_prim(UserCall(obj, name), args, kwargs, dest=dest)
+            out = self.call_prim(UserCall(obj, name), args, kwargs, dest=dest)
+            desc = self.returned_desc(obj, args, kwargs)
+            if desc is not None and isinstance(out, ir.Name):
+                self.classes[out.id] = desc     # m = make_model(W); m(x): m's class known
+            return out
         base = getattr(obj, "__name__", None)
         name = self.inject(base if isinstance(base, str) and base.isidentifier() else "call", obj)
         opaque = _Opaque(name, f"srcad has no derivative rule for {text}() (a "
@@ -2315,6 +2422,79 @@ class _Lowerer:
             if isinstance(v, ir.Name) and v.id in self.classes))
         return out
 
+    def make_object(self, cls, node, dest, text):
+        """`Cls(a, b)` of a plain class of the user's: the record of what its `__init__`
+        assigns to self (`record_of(Cls, ('W', 'b'), Cls_fields(a, b))`, Cls_fields srcad's
+        copy of `__init__` returning those attributes: funcs.init_fields), so the object
+        is a container of its attributes and its methods resolve on Cls."""
+        from .rules.containers import MAKE_RECORD
+        from .rules.core import GETITEM
+        made = funcs.init_fields(cls)
+        _depends_on(cls.__init__) if made.fields is not None else None
+        args = [self.arg(a) for a in node.args]
+        kwargs = {k.arg: self.arg(k.value) for k in node.keywords}
+        funcs_given = [a.label for a in args + list(kwargs.values())
+                       if isinstance(a, (FuncVal, FuncList))]
+        if made.fields is not None and not funcs_given:
+            try:
+                bound = inspect.signature(made.fields).bind(*args, **kwargs)
+            except TypeError as e:
+                raise self.error(UnsupportedSyntaxError, f"{text}(): {e}", node) from None
+            funcs_given = [f"{p.name}={getattr(p.default, '__name__', p.default)!s}"
+                           for p in inspect.signature(made.fields).parameters.values()
+                           if p.name not in bound.arguments and funcs.is_function(p.default)]
+        if funcs_given:
+            raise self.error(UnsupportedSyntaxError, f"{text}(): the function value "
+                             f"{funcs_given[0]} would be stored in the object: srcad does not "
+                             "store function values in objects it builds; call the function "
+                             "in a method instead (def act(self, z): return np.tanh(z))", node)
+        if made.fields is None:
+            if args or kwargs:
+                raise self.error(UnsupportedSyntaxError, f"{text}() takes no arguments", node)
+            values, descs = [], []
+        else:
+            tup = self.call_object(made.fields, args, kwargs, node, None, text)
+            inner = self.classes.get(tup.id) if isinstance(tup, ir.Name) else None
+            values, descs = [], []
+            for k in range(len(made.keys)):
+                item = self.call_prim(GETITEM, [tup, ir.Const(k)], static=("atom", 1))
+                values.append(item)
+                descs.append(inner.item(k) if inner is not None and inner.container
+                             else None)
+        cname = self.inject(cls.__name__, cls)
+        self.reserved.add(cname)
+        out = self.call_prim(MAKE_RECORD, [ir.Name(cname), ir.Const(made.keys),
+                                           self.call_prim(PACK_LIST, values)], dest=dest)
+        self.classes[out.id] = funcs.ObjArg(cls, tuple(
+            (k, d) for k, d in zip(made.keys, descs) if d is not None))
+        return out
+
+    def returned_desc(self, obj, args, kwargs):
+        """What srcad knows of the objects user function `obj` returns when called on these
+        atoms (funcs.ObjArg), from a lowering of it with their classes, or None. Only for a
+        function that may return an object (it names a class, or is passed objects)."""
+        if not isinstance(obj, types.FunctionType) or hasattr(obj, "__srcad_transform__"):
+            return None
+        code = obj.__code__
+        if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+            return None
+        params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        given = dict(zip(params, args))
+        given.update({k: a for k, a in kwargs.items() if k in params})
+
+        def kind(a):
+            if isinstance(a, ir.Name) and a.id in self.classes:
+                return self.classes[a.id]
+            if isinstance(a, ir.Name) and a.id in self.seq_names:
+                return "seq"
+            return rules.ANY
+        kinds = tuple(kind(given[p]) if p in given else rules.ANY for p in params)
+        known = funcs.classes_of(obj)
+        if not known and not any(isinstance(k, funcs.ObjArg) for k in kinds) and \
+                not funcs.names_class(obj):
+            return None
+        return _returned(obj, kinds)
+
     def with_classes(self, obj, args, kwargs):
         """User function `obj` called with objects whose classes srcad knows: its copy that
         knows them too (`funcs.for_classes`), so their methods resolve inside."""
@@ -2511,6 +2691,37 @@ class _Taken:
 
 def _default_atom(value):
     return value.atom if isinstance(value, _Taken) else ir.Const(value)
+
+
+_RETURNED: dict = {}
+
+
+def _returned(func, kinds):
+    """The ObjArg every return of user function `func` lowered with `kinds` returns, or
+    None (memoised; None while it is lowered, for a recursion)."""
+    key = (func, func.__code__, kinds)
+    try:
+        if key in _RETURNED:
+            return _RETURNED[key]
+    except TypeError:
+        return None
+    _RETURNED[key] = None
+    from .frontend import parse
+    from .errors import SrcadError
+    try:
+        low = _Lowerer(parse(func))
+        low.seq_names |= {p for p, k in zip(low.params, kinds)
+                          if k == "seq" or isinstance(k, funcs.ObjArg)}
+        low.classes.update({p: k for p, k in zip(low.params, kinds)
+                            if isinstance(k, funcs.ObjArg)})
+        low.run()
+    except SrcadError:
+        return None
+    found = low.returned
+    desc = found[0] if found and found[0] is not None and all(d == found[0] for d in found) \
+        else None
+    _RETURNED[key] = desc
+    return desc
 
 
 def _depends_on(func):

@@ -148,6 +148,9 @@ def unbroadcast(g, like):
     lead = len(gshape) - len(shape)
     if lead < 0 and type(g) is float and g == 0.0:
         return np.zeros(shape)    # a sequence's zero item (unindex's 0.0): a zero of any shape
+    if lead < 0:      # a size-1 output's float seed (`x * b`, b of shape (1,)): unit axes
+        g = np.reshape(g, (1,) * -lead + gshape)
+        lead = 0
     if lead:
         g = np.sum(g, axis=tuple(range(lead)))
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(g)[i] != 1)
@@ -460,8 +463,14 @@ def undict_items(g, d):
 
 
 def record_of(cls, keys, values):
-    """`cls(k0=v0, k1=v1, ...)`: a NamedTuple or dataclass built in the function."""
-    return cls(**dict(zip(keys, values)))
+    """`cls(k0=v0, k1=v1, ...)`: a NamedTuple or dataclass built in the function; for a
+    plain class, an instance whose attributes are `keys` (what its `__init__` assigns,
+    computed by srcad's copy of it: `__init__` itself is not called again)."""
+    if hasattr(cls, "_fields") or hasattr(cls, "__dataclass_fields__"):
+        return cls(**dict(zip(keys, values)))
+    out = object.__new__(cls)
+    out.__dict__.update(zip(keys, values))
+    return out
 
 
 def record_dot(cls, keys, values):

@@ -3,6 +3,7 @@ dataclasses and objects, in both modes and at second order, against central fini
 differences (srcad.testing.check_grads, leaf by leaf) and autograd (which takes dict, list
 and tuple arguments). Gradients have their argument's structure."""
 import os
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -303,3 +304,31 @@ def test_grad_of_a_function_calling_grad_of_a_dict_function():
     g = srcad.grad(cf.grad_norm_wrt_params)(x, p)
     np.testing.assert_allclose(g, numerical_grad(cf.grad_norm_wrt_params, (x, p), 0),
                                rtol=1e-5, atol=1e-7)
+
+
+class _P(NamedTuple):
+    a: float
+    b: np.ndarray
+
+
+def replaced_in_a_loop(p):
+    for i in range(3):
+        p = p._replace(a=p.a * p.b)
+    return p.a + np.sum(p.b)
+
+
+def test_hessian_of_a_namedtuple_replaced_in_a_loop_with_a_size_one_output():
+    """The output `p.a + np.sum(p.b)` has shape (1,) (p.b does): hessian crashed with an
+    IndexError in srcad's unbroadcast; the blocks by field match finite differences of the
+    gradient."""
+    p = _P(0.7, np.array([0.9]))
+    H = srcad.hessian(replaced_in_a_loop)(p)
+    g = srcad.grad(replaced_in_a_loop)
+
+    def flat_grad(v):
+        q = g(_P(float(v[0]), np.array([v[1]])))
+        return np.array([q.a, q.b[0]])
+    v, h = np.array([0.7, 0.9]), 1e-6
+    want = np.array([(flat_grad(v + h * e) - flat_grad(v - h * e)) / (2 * h) for e in np.eye(2)])
+    got = np.array([[H.a.a, H.a.b[0]], [H.b.a[0], H.b.b[0, 0]]])
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)

@@ -242,3 +242,182 @@ def test_a_global_tuple_of_functions_rebound_rebuilds():
     with pytest.raises(srcad.SrcadError, match="make it a tuple") as info:
         srcad.grad(F.global_list_of_functions)(0.3)
     assert "# ERR" in F_LINES[info.value.lineno - 1]
+
+
+# ---------------------------------------------------------------- objects built inside
+# (issue 10 item 4: a plain class's object built in the differentiated function is the
+# record of what its __init__ assigns; a helper or method returning an object or a function)
+
+class _Scaled:
+    def __init__(self, scale):
+        self.scale = scale
+
+    def apply(self, x):
+        return np.sum(np.tanh(self.scale * x))
+
+
+class _Lin:
+    def __init__(self, W, b=0.0):
+        self.W = W
+        self.b = b
+        self.n = W.shape[0]
+
+    def __call__(self, x):
+        return np.tanh(x @ self.W + self.b) / self.n
+
+
+class _Enc:
+    def __init__(self, W1, W2, scale=1.0):
+        self.l1 = _Lin(W1)                  # an object holding objects
+        self.l2 = _Lin(W2, 0.1)
+        self.scale = scale
+        self.scale *= 2.0
+        self.s2 = scale ** 2 if scale > 0 else 0.0
+
+    def encode(self, x):
+        return self.l2(self.l1(x)) * self.scale + self.s2
+
+    @property
+    def l2norm(self):
+        return np.sum(self.l1.W ** 2)
+
+
+class _Net:
+    def __init__(self, scale):
+        self.scale = scale
+
+    def layer(self, W):                     # a method returning a function value
+        return lambda x: np.tanh(x @ W) * self.scale
+
+    def make(self, W):                      # a method returning an object
+        return _Lin(W, self.scale)
+
+
+def _make_lin(W):
+    return _Lin(W, 0.1)
+
+
+def obj_constant_attr(x):
+    m = _Scaled(3.0)
+    return m.apply(x)
+
+
+def obj_nested(W, x):
+    e = _Enc(W, W.T, 0.5)
+    return np.sum(e.encode(x)) + e.l2norm
+
+
+def obj_in_loop(W, x):
+    total = 0.0
+    for k in range(3):
+        m = _Lin(W * (k + 1))
+        total = total + np.sum(m(x))
+    return total
+
+
+def obj_from_helper(W, x):
+    m = _make_lin(W)
+    return np.sum(m(x) ** 2) + np.sum(_make_lin(W).W)
+
+
+def obj_method_factory(W, x, s):
+    n = _Net(s)
+    f = n.layer(W)
+    return np.sum(f(f(x)))
+
+
+def obj_method_returns_object(s, W, x):
+    n = _Net(s)
+    return np.sum(n.make(W)(x) ** 2) + n.scale ** 3
+
+
+def obj_temporary(W, x):
+    return _Lin(W).__call__(x).sum() + np.sum(_Lin(W)(x))
+
+
+class _Sequential:
+    def __init__(self, params):
+        self.layers = [_Lin(W, b) for W, b in params]     # a comprehension of objects
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def obj_list_comprehension(W, x):
+    model = _Sequential([(W, 0.1), (W.T, 0.2), (2.0 * W, 0.0)])
+    return np.sum(model(x) ** 2)
+
+
+W33 = A3 * 0.5
+OBJ_CASES = [(obj_list_comprehension, (W33, X3), 0), (obj_constant_attr, (X3,), 0), (obj_nested, (W33, X3), 0),
+             (obj_in_loop, (W33, X3), 0), (obj_from_helper, (W33, X3), 0),
+             (obj_method_factory, (W33, X3, 1.3), 0), (obj_method_returns_object, (1.3, W33, X3), 0),
+             (obj_method_returns_object, (1.3, W33, X3), 1), (obj_temporary, (W33, X3), 0)]
+
+
+@pytest.mark.parametrize("f, args, i", OBJ_CASES, ids=lambda c: getattr(c, "__name__", ""))
+def test_objects_built_inside_both_modes_and_second_order(f, args, i):
+    """Refused before ("no derivative rule for the method .apply()", "calling the local
+    value m", "calling the result of n.make(W)", a TypeError adding two _Net adjoints)."""
+    from conftest import second_order
+    want = numerical_grad(f, args, i)
+    np.testing.assert_allclose(srcad.grad(f, wrt=i)(*args), want, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(fwd_grad(f, args, i), want, rtol=1e-5, atol=1e-7)
+    second_order(f, args, i)
+
+
+class _InitCallsMethod:
+    def __init__(self, w):
+        self.w = w
+        self.reset()                            # ERR
+
+    def reset(self):
+        self.z = 0.0
+
+
+class _InitPassesSelf:
+    def __init__(self, w):
+        print(self)                             # ERR
+        self.w = w
+
+
+def obj_init_calls_method(x):
+    return _InitCallsMethod(x).w
+
+
+def obj_init_passes_self(x):
+    return _InitPassesSelf(x).w
+
+
+class _WithAct:
+    def __init__(self, W, act=np.tanh):
+        self.W = W
+        self.act = act
+
+    def __call__(self, x):
+        return self.act(x @ self.W)
+
+
+def obj_function_attribute(x):
+    return np.sum(_WithAct(np.eye(3))(x))          # ERR
+
+
+def obj_attribute_assigned(x):
+    m = _Scaled(x)
+    m.scale = 2.0 * x                           # ERR
+    return m.apply(x)
+
+
+_HERE = open(__file__).read().splitlines()
+
+
+@pytest.mark.parametrize("f, match", [(obj_init_calls_method, "reads self.reset, a method"),
+                                      (obj_init_passes_self, "uses self other than"),
+                                      (obj_attribute_assigned, "assignment to m.scale"),
+                                      (obj_function_attribute, "act=tanh would be stored")])
+def test_objects_srcad_cannot_build_are_refused_at_the_users_line(f, match):
+    with pytest.raises(srcad.SrcadError, match=match) as info:
+        srcad.grad(f)(X3)
+    assert "# ERR" in _HERE[info.value.lineno - 1]

@@ -689,3 +689,25 @@ def test_mixed_precision_through_control_flow_stays_float64_accurate(f, args, wa
     g = srcad.grad(f)(x, w, *args)
     assert g.dtype == np.float64
     np.testing.assert_allclose(g, want(x, w.astype(np.float64)), rtol=1e-14, atol=0)
+
+
+def _scaled_pairs(params):
+    out = [W * b for W, b in params]
+    return (out,)
+
+
+def list_of_pairs_through_a_helper(W, x):
+    (ls,) = _scaled_pairs([(W, 0.1), (W.T, 0.2)])
+    return np.sum(ls[0] @ x) + np.sum(np.sin(ls[1]))
+
+
+def test_reverse_over_reverse_of_a_helper_looping_over_pairs():
+    """The helper's backward half adds each pair's adjoint into the list's
+    (`v0_bar = index_add(v0_bar, k, (W_bar, b_bar))`): differentiated again, srcad kept
+    only `np.shape(v0_bar)` for the reverse sweep, a ValueError on a list of pairs; an
+    index_add of a tuple item makes a list adjoint (the rule's seq_item), kept whole."""
+    W = np.eye(3) * 0.5 + 0.1
+    x = np.array([0.3, -0.7, 1.1])
+    g = srcad.grad(list_of_pairs_through_a_helper)
+    np.testing.assert_allclose(srcad.jacrev(g)(W, x), numerical_grad(g, (W, x), 0),
+                               rtol=1e-5, atol=1e-6)

@@ -156,3 +156,13 @@ def test_hessian_of_a_sublist_einsum_in_a_helper():
     a, b = rng.standard_normal((2, 2, 3)), rng.standard_normal((2, 3, 2))
     second_order(pf.sublist_einsum_through_helper, [a, b], 0)
     second_order(pf.sublist_einsum_through_helper, [a, b], 1)
+
+
+def test_unbroadcast_of_a_float_seed_onto_a_size_one_operand():
+    """`p.a * p.b`, b of shape (1,): the output has size 1, so grad and hessian seed it
+    with the float 1.0, and the adjoint of b is a scalar; unbroadcast gives it b's shape
+    (an IndexError before, inside srcad.hessian of a NamedTuple _replace'd in a loop)."""
+    b = np.array([0.5])
+    got = unbroadcast(np.float64(0.7), b)
+    assert got.shape == (1,) and got[0] == 0.7
+    assert unbroadcast(0.7, np.ones((1, 1))).shape == (1, 1)

@@ -110,7 +110,7 @@ def plan(fn: ir.Function, act: activity.Activity, option, build_loop) -> ir.Func
     return ir.Function(name=fn.name, params=fn.params, body=flat, filename=fn.filename,
                        firstline=fn.firstline, source_lines=fn.source_lines, env=fn.env,
                        injected=injected, merge_names=fn.merge_names, temps=temps,
-                       reserved=taken, versions=fn.versions)
+                       reserved=taken, versions=fn.versions, objects=fn.objects)
 
 
 def _refuse_nested_markers(stmts, fn, option):
@@ -178,7 +178,7 @@ def _loop(fn, act, k, s, option, taken, temps):
                       filename=fn.filename, firstline=fn.firstline,
                       source_lines=fn.source_lines, env=fn.env, injected=dict(fn.injected),
                       merge_names=fn.merge_names, temps=temps | {ret}, reserved=set(taken),
-                      versions=fn.versions)
+                      versions=fn.versions, objects=fn.objects)
     kinds = tuple(_kind(act, n) for n in invariants) + \
         ((_kind(act, s.iter.id),) if index else ()) + tuple(_kind(act, n) for n in state)
     wrt = tuple(i for i, n in enumerate(params) if n in act.active)

@@ -776,7 +776,8 @@ class _Reverse(Emitter):
 
     def shape_only_reads(self, nodes, names) -> set:
         """Names among `names` that the reverse sweep (all its `nodes`) reads only as
-        `unbroadcast(g, name)`."""
+        `unbroadcast(g, name)`, and that may not hold a list or tuple (np.shape of one is no
+        shape: unbroadcast goes back item by item, by the items' shapes)."""
         total: dict = {}
         shape: dict = {}
         for node in nodes:
@@ -785,7 +786,8 @@ class _Reverse(Emitter):
             if self.helper_of(node) is SHAPE_OF_SECOND and len(node.args) == 2 and \
                     isinstance(node.args[1], ast.Name):
                 shape[node.args[1].id] = shape.get(node.args[1].id, 0) + 1
-        return {n for n in total if shape.get(n) == total[n]}
+        seqs = self.act.seqs or set()
+        return {n for n in total if shape.get(n) == total[n] and n not in seqs}
 
     def rev_user_call(self, s, state, out):
         if id(s) not in self.splits:

@@ -157,6 +157,9 @@ class Rule:
     copy_flag: str | None = None   # a parameter that, passed the constant True, makes it new
     holds: tuple = ()              # parameters the result holds as items ("*p": p's items)
     returns_seq: bool = False      # the result is a list or tuple (adjoints add item-wise)
+    # a parameter which, holding a list or tuple, makes the result a container (index_add's
+    # g: an item of a list's adjoint that is itself a tuple, as for a list of (W, b) pairs)
+    seq_item: str = ""
     inplace: bool = False          # the call changes its first storage_args in place
     shape_args: tuple = ()         # parameters read only for their shape (`like` in unbroadcast)
     # the result is the first argument's value (same kind, shape class and sequence-ness;
@@ -413,7 +416,7 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
             holds: str = "", returns_seq: bool = False, inplace: bool = False,
             shape_args: str = "", passthrough: bool = False, numba: bool = True,
             on_seqs: str = "", keeps_shape: int | None = None, shaped_like: str = "",
-            reads_items: bool = False, new_list: bool = False):
+            reads_items: bool = False, new_list: bool = False, seq_item: str = ""):
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
     or a dict of templates per differentiable parameter. The storage facts: `storage` is
     "new", "view" or "same" (of `storage_arg`, comma-separated names, default the first
@@ -423,7 +426,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     `keeps_shape` (a number of dimensions) that the result has the first argument's shape
     where that has at least as many dimensions; `shaped_like` the parameter whose shape the
     result always has (updated(r, x): x's); `reads_items` and `new_list` the list facts
-    (see Rule.reads_items); `numba`
+    (see Rule.reads_items); `seq_item` the parameter which, a list or tuple, makes the
+    result a container; `numba`
     False says the numba backend cannot compile a call of it. `batch` and `jvp_batched`
     (templates as `jvp`'s) say how the tangent batches (see Rule.batch); `on_seqs`, what
     the operator does to lists (see Rule.on_seqs)."""
@@ -459,7 +463,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
                 returns_seq=returns_seq, inplace=inplace, shape_args=shaped,
                 passthrough=passthrough, numba=numba, batch=batch,
                 jvp_batched=tdict(jvp_batched), on_seqs=on_seqs, keeps_shape=keeps_shape,
-                shaped_like=shaped_like, reads_items=reads_items, new_list=new_list)
+                shaped_like=shaped_like, reads_items=reads_items, new_list=new_list,
+                seq_item=seq_item)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if name and primal is None and keys != []:
@@ -535,7 +540,7 @@ def defalias(keys, rule: Rule, name: str):
                  returns_seq=rule.returns_seq, inplace=rule.inplace, shape_args=rule.shape_args,
                  passthrough=rule.passthrough, numba=rule.numba, batch=rule.batch,
                  jvp_batched=rule.jvp_batched, keeps_shape=rule.keeps_shape,
-                 shaped_like=rule.shaped_like)
+                 shaped_like=rule.shaped_like, seq_item=rule.seq_item)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = alias
     _NAMES.setdefault(name, alias)

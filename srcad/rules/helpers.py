@@ -44,13 +44,13 @@ deflinear(runtime.unindex, "g, x, idx", vjp="unbroadcast(out_bar[idx], g)", shap
 # srcad's derivative of such code adds on a copy (`index_added`), as its reverse sweep may
 # read the acc of before the update (reverse over reverse: d(g / v)/dv reads g)
 _INDEX_ADD = defrule(runtime.index_add, "acc, idx, g", name="index_add", kind=ANY, pure=False,
-        storage="same", inplace=True, primal="index_added(acc, idx, g)",
+        storage="same", inplace=True, primal="index_added(acc, idx, g)", seq_item="g",
         jvp={"acc": "bcast(acc_dot, out)", "g": "unindex(g_dot, acc, idx)"},
         jvp_batched={"acc": "bbcast_like(acc_dot, out, BATCH)",
                      "g": "bunindex(g_dot, acc, idx, BATCH)"},
         vjp={"acc": "out_bar", "g": "unbroadcast(out_bar[idx], g)"})
 _NAMES.setdefault("index_add", _INDEX_ADD)         # (generated code prints it by name)
-defrule(runtime.index_added, "acc, idx, g", name="index_added", kind=ANY,
+defrule(runtime.index_added, "acc, idx, g", name="index_added", kind=ANY, seq_item="g",
         jvp={"acc": "bcast(acc_dot, out)", "g": "unindex(g_dot, acc, idx)"},
         jvp_batched={"acc": "bbcast_like(acc_dot, out, BATCH)",
                      "g": "bunindex(g_dot, acc, idx, BATCH)"},
