@@ -207,6 +207,7 @@ def test_nested_defs_vs_finite_differences(f, args):
 
 
 def test_module_level_lambda_as_helper():
-    f = cf.calls_module_lambda
+    from fixtures import funcs_funcs
+    f = funcs_funcs.calls_module_lambda
     check_grads(f, 0.7)
     check_grads(srcad.grad(f), 0.7, modes=("reverse",))
