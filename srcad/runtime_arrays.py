@@ -20,7 +20,8 @@ __all__ = ["undiff", "gradient_jvp", "ungradient", "kron_vjp_a", "kron_vjp_b", "
            "unarray_split", "rot90_axes", "select_none", "unselect", "rollaxis_axes", "cross_axis", "angle_jvp",
            "angle_vjp", "imag_vjp", "where_weight", "reduce_axis", "logaddexp_weight",
            "r_items", "c_items", "concat_items_jvp", "unconcat_items",
-           "mean_where_weight", "vander_powers"]
+           "mean_where_weight", "vander_powers", "bessel_i1", "bessel_i1_slope", "untolist",
+           "nan_inv_count", "not_nan"]
 
 
 def _zero(g) -> bool:
@@ -1033,3 +1034,59 @@ def put_along_vjp(g, indices, values, axis):
 __all__ += ["filled", "sorted_in_place", "copied_into", "diagonal_filled", "fill_diagonal_vjp",
             "added_at", "shuffled", "subtracted_at", "ufunc_at_copy", "called_into", "put_copy", "put_vjp",
             "placed", "place_vjp", "putmasked", "putmask_vjp", "put_along", "put_along_vjp"]
+
+
+def bessel_i1(x):
+    """The modified Bessel function I1 (np.i0's derivative): SciPy's where SciPy is
+    installed (imported at the first call), else its power series, sum over k of
+    (x/2)^(2k+1) / (k! (k+1)!), summed until the terms vanish (all x; slow for |x| > 50)."""
+    try:
+        from scipy.special import i1
+    except ImportError:
+        i1 = None
+    if i1 is not None:
+        r = i1(x)
+        return r.astype(_weight_dtype(x, x)) if isinstance(r, np.ndarray) else float(r)
+    x = np.asarray(x)
+    h = x / 2.0
+    term = h.copy()
+    total = term.copy()
+    for k in range(1, 500):
+        term = term * (h * h) / (k * (k + 1))
+        total = total + term
+        if not np.any(np.abs(term) > 1e-17 * np.abs(total)):
+            break
+    return total if total.ndim else float(total)
+
+
+def bessel_i1_slope(x):
+    """I1'(x) = I0(x) - I1(x) / x, and 1/2 at x = 0."""
+    safe = np.where(x == 0, 1.0, x)
+    return np.where(x == 0, 0.5, np.i0(x) - bessel_i1(x) / safe)
+
+
+def untolist(g, x):
+    """Adjoint of `x.tolist()`: the items' adjoints (nested lists, 0.0 for an unused item or
+    row) as an array of x's shape and dtype."""
+    out = np.zeros(np.shape(x), dtype=_weight_dtype(x, x))
+    if np.ndim(x) == 0:
+        return out + g
+    for i, gi in enumerate(g):
+        if not (type(gi) is float and gi == 0.0):
+            out[i] = untolist(gi, x[i]) if np.ndim(x) > 1 else gi
+    return out
+
+
+def nan_inv_count(x, axis=None, keepdims=False, ddof=0):
+    """1 / (N - ddof), N the entries of x that are not nan along `axis` (as the reduction's
+    result, keepdims as it; in x's floating dtype): nanmean's weight, nanvar's divisor."""
+    n = np.sum(np.logical_not(np.isnan(x)), axis=axis, keepdims=keepdims)
+    with np.errstate(divide="ignore"):
+        r = 1.0 / np.maximum(n - ddof, 0).astype(_weight_dtype(x, x))
+    return r if np.ndim(r) else r.dtype.type(r)
+
+
+def not_nan(x):
+    """1 where x is not nan, 0 where it is (x's floating dtype): the nan-aware reductions'
+    mask (a nan entry carries no derivative)."""
+    return np.logical_not(np.isnan(x)).astype(_weight_dtype(x, x))

@@ -30,13 +30,23 @@ Conventions where a derivative does not exist or a parameter is not differentiat
   logaddexp.reduce (the softmax), add.accumulate, multiply.accumulate and np.add.at (on a
   copy the function made: it adds in place) differentiate as sum, prod, max, cumsum, cumprod
   and index_add.
+  copysign has slope sign(x) sign(out) in x (0 at x = 0) and none in y; float_power's are
+  **'s; ldexp is linear in x1 (x2 integer); modf's fractional part and divmod's remainder
+  have slope 1 (and -(x // y) in y), their integral and floor parts none, frexp's mantissa
+  2**-e and its exponent none (the jumps at integers, multiples and powers of two taken as
+  constant pieces); i0' = I1 (SciPy's i1, or its series without SciPy), i0'(0) = 0;
+  around is constant. math.prod and math.fsum of a list or tuple; math.dist of two points
+  is nan where they coincide (0/0, as np.linalg.norm at 0); x.item() is float(x) and
+  x.tolist() its entries as nested lists.
 """
+import math
 import operator
 
 import numpy as np
 
 from .. import runtime, runtime_arrays as ra
-from . import ANY, add_lazy_names, defalias, deflinear, defpartials, defrule, defunary, \
+from .methods import MethodRule
+from . import ANY, FLOAT, add_lazy_names, defalias, deflinear, defpartials, defrule, defunary, \
     defvariant, lookup, refuse
 
 add_lazy_names(ra)
@@ -416,3 +426,49 @@ deflinear(ra.unconcat_items, "g, xs, ndmin=1", shape_args="xs", holds="g", retur
           vjp="concat_items_jvp(out_bar, xs, ndmin)")
 defrule(ra.mean_where_weight, "where, x, axis=None", name="mean_where_weight", kind=ANY,
         differentiable=False)
+
+# ------------------------------------------------------------ Python's math of sequences
+# math.prod and math.fsum of a list or tuple of numbers; math.dist of two points (as
+# sequences), nan where they coincide (0/0, as np.linalg.norm at 0)
+defrule(math.prod, "xs", name="math.prod", kind=FLOAT, reads_items=True,
+        jvp="prod_jvp(concat_items_jvp(xs_dot, xs), r_items(xs), out)",
+        vjp="unconcat_items(prod_vjp(out_bar, r_items(xs), out), xs)")
+defrule(math.fsum, "xs", name="math.fsum", kind=FLOAT, reads_items=True,
+        jvp="sum(xs_dot)", vjp="repeat_items(out_bar, xs)")
+defrule(math.dist, "p, q", name="math.dist", kind=FLOAT, reads_items=True,
+        jvp={"p": "np.dot(r_items(p) - r_items(q), concat_items_jvp(p_dot, p)) / out",
+             "q": "np.dot(r_items(q) - r_items(p), concat_items_jvp(q_dot, q)) / out"},
+        vjp={"p": "unconcat_items((r_items(p) - r_items(q)) * (out_bar / out), p)",
+             "q": "unconcat_items((r_items(q) - r_items(p)) * (out_bar / out), q)"})
+# x.item() (of a one-entry array) is float(x); x.tolist() the entries as (nested) lists
+_item = defrule([], "x", name="item", method="item", kind=FLOAT, total=False,
+                jvp="np.reshape(x_dot, ())", vjp="bcast(out_bar, x)")
+_tolist = defrule([], "x", name="tolist", method="tolist", kind=ANY, returns_seq=True,
+                  jvp="np.asarray(x_dot).tolist()", vjp="untolist(out_bar, x)")
+for _r in (_item, _tolist):
+    _r.__class__ = MethodRule
+deflinear(ra.untolist, "g, x", shape_args="x", vjp="np.asarray(out_bar).tolist()")
+
+# ------------------------------------------------------------ more elementwise functions
+# copysign(x, y) = |x| with y's sign: slope sign(x) sign(out) in x (0 at x = 0, as abs'),
+# none in y (a jump at y = 0)
+defpartials(np.copysign, "x, y", name="np.copysign", partials={"x": "(np.sign(x) * np.sign(out))"})
+# float_power is ** computed in float64 (its derivatives as **'s)
+defpartials(np.float_power, "x, y", name="np.float_power",
+            partials={"x": "(y * np.float_power(x, y - 1 + (y == 0)))", "y": "(out * pow_log(x))"})
+# ldexp(x1, x2) = x1 2**x2: linear in x1, the integer x2 has no derivative
+defrule(np.ldexp, "x1, x2", name="np.ldexp",
+        jvp={"x1": "np.ldexp(x1_dot, x2)"}, vjp={"x1": "unbroadcast(np.ldexp(out_bar, x2), x1)"})
+# modf(x) = (fractional part, integral part): slopes 1 and 0 (the jumps at integers taken
+# as constant pieces); frexp(x) = (m, e), x = m 2**e: the mantissa has slope 2**-e (its
+# jumps at powers of two taken likewise), the integer e none
+defrule(np.modf, "x", name="np.modf", kind=ANY, returns_seq=True,
+        jvp="(bcast(x_dot, out[0]), 0.0 * out[1])", vjp="unbroadcast(out_bar[0], x)")
+defrule(np.frexp, "x", name="np.frexp", kind=ANY, returns_seq=True,
+        jvp="(np.ldexp(x_dot, -out[1]), 0.0 * out[0])", vjp="np.ldexp(out_bar[0], -out[1])")
+# np.i0's derivative is I1 (SciPy's, or its series without SciPy); I1' = I0 - I1 / x
+defunary(np, "np", {"i0": "bessel_i1(x)"})
+defrule(ra.bessel_i1, "x", name="bessel_i1", batch="elementwise",
+        jvp="x_dot * bessel_i1_slope(x)", vjp="out_bar * bessel_i1_slope(x)")
+# np.around is np.round (piecewise constant)
+defrule(np.around, "a, decimals=0", name="np.around", kind=ANY, differentiable=False)

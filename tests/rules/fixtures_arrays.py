@@ -3,11 +3,13 @@
 is checked in both modes against central differences, against autograd where autograd
 has the function, and with float32 inputs (tests/rules/test_rule_table.py), and the
 second-order samples at the end through srcad's own derivative code."""
+import math
+
 import numpy as np
 
 from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit  # noqa: F401
 from srcad.runtime import index_added, prod_jvp, prod_vjp
-from srcad.runtime_arrays import (put_vjp, place_vjp, putmask_vjp, put_along_vjp, put_copy, placed, putmasked, put_along, subtracted_at, accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
+from srcad.runtime_arrays import (bessel_i1, untolist, nan_inv_count, not_nan, put_vjp, place_vjp, putmask_vjp, put_along_vjp, put_copy, placed, putmasked, put_along, subtracted_at, accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
                                   kron_vjp_b, pad_linear, partition_take, quantile_jvp,
                                   quantile_vjp, sort_take, unarray_split, uncolumn_stack, undelete,
                                   undiff, ungradient, unpad, unpartition, unpolyder, unselect,
@@ -759,3 +761,89 @@ def np_layout_conversions(x):
 
 
 lacks("x.view()", np_layout_conversions)
+
+
+# ============================================================ builtins and math (session 7)
+@sample((pos() + 2.0, pos()), (pos(3) + 2.0, pos(3)))
+def py_pow_divmod(x, y):
+    """pow of two arguments (as **); divmod: the floor part constant, the remainder as %."""
+    q, r = divmod(x, y)
+    return pow(x, 3) + pow(x, y) + q * x + r * y + divmod(x, 0.3)[1]
+
+
+lacks("divmod of autograd's boxes", py_pow_divmod)
+
+
+@sample((sym(), pos()), (sym(), -pos()))
+def math_copysign_fmod_ldexp(x, y):
+    return math.copysign(x * x, y) + math.copysign(x, -1.0) * y + math.fmod(x * 3.0, y) + \
+        math.ldexp(x, 3) * math.ldexp(y, -1)
+
+
+lacks("math functions of autograd's boxes", math_copysign_fmod_ldexp)
+
+
+@sample((sym(), sym()))
+def math_prod_fsum_dist(x, y):
+    return math.prod([x, y, x * y]) + math.fsum([x, y * y, 0.5]) + \
+        math.dist([x, 1.0], [y, x * y]) + math.dist((x, y), (0.5, -0.5)) * math.prod((y, 2.0))
+
+
+lacks("math functions of autograd's boxes", math_prod_fsum_dist)
+
+
+@sample((sym(4), sym(1)), (sym(2, 3), d0(sym())))
+def item_tolist(x, v):
+    """x.item() of a one-entry array, x.tolist() of a vector and of a matrix (nested)."""
+    rows = x.reshape(2, -1).tolist()
+    return v.item() * rows[0][1] + rows[1][0] ** 2 + sum(np.ravel(x * v).tolist())
+
+
+lacks("x.item() and x.tolist() of autograd's boxes", item_tolist)
+
+
+# ============================================================ NumPy elementwise (session 7)
+@sample(*binary(sym))
+def np_copysign_float_power_ldexp(x, y):
+    return np.copysign(x, y) * np.float_power(np.abs(x) + 0.5, 1.5) + np.ldexp(x, 2) + \
+        np.float_power(np.abs(y) + 0.5, x) + np.ldexp(y, -3)
+
+
+lacks("no VJP of np.copysign", np_copysign_float_power_ldexp)
+
+
+@sample(*[(x + 2.0, y) for x, y in binary(pos)])
+def np_modf_divmod_frexp(x, y):
+    """modf and divmod: the fractional part and remainder slope 1, the integral and floor
+    parts 0; frexp's mantissa slopes 2**-e, its exponent 0."""
+    f, i = np.modf(x * 3.0)
+    q, r = np.divmod(x, y)
+    m, e = np.frexp(x * y)
+    return f * y + i * x + r * x + q * y + m * y + e * x
+
+
+lacks("no VJP of np.divmod", np_modf_divmod_frexp)
+
+
+@sample(*unary(sym), (np.array([0.0, 2.4, -7.1]),))
+def np_i0_around(x):
+    """np.i0 (its slope I1, 0 at 0) and np.around (constant)."""
+    return np.i0(x) * np.sin(x) + np.around(x, 1) * x + np.around(x * 3.0)
+
+
+lacks("no VJP of np.i0", np_i0_around)
+
+
+@sample((sym(5),), (np.array([0.0, 1e-3, -4.0, 12.0]),))
+def helper_bessel_i1(x):
+    """I1 (np.i0's derivative) and its own slope, for second derivatives of np.i0."""
+    return bessel_i1(x) * x
+
+
+@sample((sym(2, 3), sym(2, 3)))
+def helper_untolist(g, x):
+    return untolist(g.tolist(), x) * x + untolist([g[0].tolist(), 0.0], x) * x
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_bessel_i1, helper_untolist)

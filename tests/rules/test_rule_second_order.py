@@ -3,6 +3,8 @@ whose helpers (tests/rules/fixtures_numpy.py samples them one by one) have rules
 srcad/rules/helpers.py. Checked as `check_grads(srcad.grad(f), x)`: the gradient's
 derivative in both modes (forward over reverse is `srcad.hessian`) against central
 differences of the gradient."""
+import math
+
 import numpy as np
 import pytest
 
@@ -64,7 +66,19 @@ def real_parts(x):
     return np.sum(np.sin(np.imag(x) + np.angle(x) * x + np.real(x) ** 2))
 
 
-CASES = [elementwise, reductions, norms, products, diagonals, linalg, shapes, constructors,
+def session7(x):
+    # builtins, math and NumPy functions with rules since session 7 (x moved off the
+    # jumps of divmod and frexp)
+    x = x + 0.013
+    a = np.copysign(x, -1.0) ** 2 + np.float_power(x, 2.5) + np.ldexp(x, 2) ** 2 + np.i0(x)
+    b = np.modf(x * 3.0)[0] ** 2 + np.divmod(x, 0.3)[1] ** 2 + np.frexp(x)[0] ** 2
+    c = pow(x[0], 3) + math.copysign(x[1] ** 2, -1.0) + math.fmod(x[2] * 3.0, 0.7) ** 2 + \
+        math.ldexp(x[3], 2) ** 2 + divmod(x[4], 0.3)[1] ** 2
+    return np.sum(a + b) + c + math.prod([x[0], x[1], x[2]]) + math.dist([x[0], 1.0], [x[1], x[2]]) \
+        + x[2:3].item() ** 3 + sum(v ** 3 for v in x.tolist())
+
+
+CASES = [session7, elementwise, reductions, norms, products, diagonals, linalg, shapes, constructors,
          solve, real_parts]
 
 
