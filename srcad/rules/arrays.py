@@ -38,6 +38,10 @@ Conventions where a derivative does not exist or a parameter is not differentiat
   around is constant. math.prod and math.fsum of a list or tuple; math.dist of two points
   is nan where they coincide (0/0, as np.linalg.norm at 0); x.item() is float(x) and
   x.tolist() its entries as nested lists.
+  nansum, nanmean, nanprod, nanvar, nanstd, nanmax, nanmin, nancumsum and nancumprod
+  differentiate as the plain reductions of the entries that are not nan (axis, keepdims,
+  ddof as theirs): a nan entry has zero derivative; a slice of nan entries only has a nan
+  value and gives nan (or zero) derivatives.
 """
 import math
 import operator
@@ -472,3 +476,54 @@ defrule(ra.bessel_i1, "x", name="bessel_i1", batch="elementwise",
         jvp="x_dot * bessel_i1_slope(x)", vjp="out_bar * bessel_i1_slope(x)")
 # np.around is np.round (piecewise constant)
 defrule(np.around, "a, decimals=0", name="np.around", kind=ANY, differentiable=False)
+
+# ------------------------------------------------------------ nan-aware reductions
+# np.nansum & co.: the plain reduction of the entries that are not nan; a nan entry gets a
+# zero derivative (not_nan is the mask, nan_inv_count nanmean's weight and nanvar's divisor)
+defrule(np.nansum, "x, axis=None, dtype=None, *, keepdims=False", name="np.nansum",
+        kind="reduce",
+        jvp="cast_tangent(np.sum(x_dot * not_nan(x), axis=axis, keepdims=keepdims), out)",
+        vjp="unreduce(cast_adjoint(out_bar, out), x, axis, keepdims) * not_nan(x)")
+defrule(np.nanmean, "x, axis=None, dtype=None, *, keepdims=False", name="np.nanmean",
+        kind="reduce",
+        jvp="cast_tangent(np.sum(x_dot * not_nan(x), axis=axis, keepdims=keepdims) * "
+            "nan_inv_count(x, axis, keepdims), out)",
+        vjp="unreduce(cast_adjoint(out_bar, out) * nan_inv_count(x, axis, keepdims), x, axis, "
+            "keepdims) * not_nan(x)")
+defrule(np.nanprod, "x, axis=None, dtype=None, *, keepdims=False", name="np.nanprod",
+        kind="reduce",
+        jvp="cast_tangent(prod_jvp(x_dot * not_nan(x), np.where(np.isnan(x), 1.0, x), out, axis, "
+            "keepdims), out)",
+        vjp="prod_vjp(cast_adjoint(out_bar, out), np.where(np.isnan(x), 1.0, x), out, axis, "
+            "keepdims) * not_nan(x)")
+# (x - nanmean) with 0 at the nan entries
+_DEV = "np.where(np.isnan(x), 0.0, x - np.nanmean(x, axis=axis, keepdims=True))"
+defrule(np.nanvar, "x, axis=None, dtype=None, *, ddof=0, keepdims=False", name="np.nanvar",
+        kind="reduce",
+        jvp=f"cast_tangent(np.sum(x_dot * {_DEV}, axis=axis, keepdims=keepdims) * "
+            "(2.0 * nan_inv_count(x, axis, keepdims, ddof)), out)",
+        vjp="unreduce(cast_adjoint(out_bar, out) * (2.0 * nan_inv_count(x, axis, keepdims, ddof)), "
+            f"x, axis, keepdims) * {_DEV}")
+defrule(np.nanstd, "x, axis=None, dtype=None, *, ddof=0, keepdims=False", name="np.nanstd",
+        kind="reduce",
+        jvp=f"cast_tangent(np.sum(x_dot * {_DEV}, axis=axis, keepdims=keepdims) * "
+            "(recip_or_zero(out) * nan_inv_count(x, axis, keepdims, ddof)), out)",
+        vjp="unreduce(cast_adjoint(out_bar, out) * (recip_or_zero(out) * "
+            f"nan_inv_count(x, axis, keepdims, ddof)), x, axis, keepdims) * {_DEV}")
+# nanmax and nanmin: max's and min's (a nan entry never attains the result; ties split)
+for _m in ("max", "min"):
+    defrule(getattr(np, "nan" + _m), "x, axis=None, *, keepdims=False", name=f"np.nan{_m}",
+            kind="reduce",
+            jvp="np.sum(x_dot * max_weight(x, out, axis, keepdims), axis=axis, keepdims=keepdims)",
+            vjp="max_vjp(out_bar, x, out, axis, keepdims)")
+defrule(np.nancumsum, "x, axis=None, dtype=None", name="np.nancumsum", kind=ANY,
+        jvp="cast_tangent(np.cumsum(x_dot * not_nan(x), axis=axis), out)",
+        vjp="uncumsum(cast_adjoint(out_bar, out), x, axis) * not_nan(x)")
+defrule(np.nancumprod, "x, axis=None, dtype=None", name="np.nancumprod", kind=ANY,
+        jvp="cast_tangent(cumprod_jvp(x_dot * not_nan(x), np.where(np.isnan(x), 1.0, x), out, "
+            "axis), out)",
+        vjp="cumprod_vjp(cast_adjoint(out_bar, out), np.where(np.isnan(x), 1.0, x), out, axis) * "
+            "not_nan(x)")
+for _f in (ra.not_nan, ra.nan_inv_count):
+    defrule(_f, "x, axis=None, keepdims=False, ddof=0", name=_f.__name__, kind=ANY,
+            differentiable=False)

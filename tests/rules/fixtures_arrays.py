@@ -847,3 +847,37 @@ def helper_untolist(g, x):
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_bessel_i1, helper_untolist)
+
+
+# ============================================================ nan-aware reductions (session 7)
+def nanned(a):
+    """`a` with a nan at its flat position 1 (a nan entry carries no derivative)."""
+    a.flat[1] = np.nan
+    return a
+
+
+@sample((nanned(sym(3, 3)),), (nanned(sym(5)),), (nanned(sym(3, 2, 2)),))
+def np_nan_sums(x):
+    """nansum, nanmean, nanprod, nancumsum, nancumprod (axis and keepdims as the plain ones)."""
+    return np.nansum(x) ** 2 + np.sum(np.nanmean(x, axis=0) ** 2) + np.nanprod(x) + \
+        np.sum(np.nansum(x, axis=-1, keepdims=True) * np.nanmean(x, axis=-1, keepdims=True)) + \
+        np.sum(np.nancumsum(x) ** 2) + np.sum(np.nancumprod(x, axis=0)) + \
+        np.sum(np.nanprod(x, axis=0) ** 2)
+
+
+@sample((nanned(apart(3, 3)),), (nanned(apart(5)),), (nanned(apart(3, 2, 2)),))
+def np_nan_spread(x):
+    """nanvar, nanstd (ddof), nanmax and nanmin."""
+    return np.nanvar(x) + np.sum(np.nanstd(x, axis=0, ddof=1)) + np.nanmax(x) * \
+        np.sum(np.nanmin(x, axis=-1, keepdims=True)) + np.sum(np.nanvar(x, axis=-1) ** 2) + \
+        np.sum(np.nanmax(x, axis=0))
+
+
+lacks("no VJP of autograd's nan-aware reductions", np_nan_sums, np_nan_spread)
+
+
+@sample((nanned(sym(3, 3)),))
+def helper_nan_weights(x):
+    y = np.where(np.isnan(x), 0.0, x)
+    return not_nan(x) * y + nan_inv_count(x, 0, True, 1) * y
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace", helper_nan_weights)

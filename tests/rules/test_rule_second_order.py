@@ -78,7 +78,14 @@ def session7(x):
         + x[2:3].item() ** 3 + sum(v ** 3 for v in x.tolist())
 
 
-CASES = [session7, elementwise, reductions, norms, products, diagonals, linalg, shapes, constructors,
+def nan_reductions(x):
+    y = np.concatenate([x, np.full(2, np.nan)]).reshape(2, 4)     # row 1 ends in two nans
+    a = np.nansum(y) ** 2 + np.sum(np.nanmean(y, axis=0) ** 3) + np.nanprod(y) + np.nanvar(y)
+    b = np.sum(np.nanstd(y, axis=1, ddof=1)) + np.nanmax(y) ** 2 + np.sum(np.nanmin(y, axis=0) ** 3)
+    return a + b + np.sum(np.nancumsum(y) ** 2) + np.sum(np.nancumprod(y, axis=1))
+
+
+CASES = [session7, nan_reductions, elementwise, reductions, norms, products, diagonals, linalg, shapes, constructors,
          solve, real_parts]
 
 
