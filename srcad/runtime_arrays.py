@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .runtime import Items, _weight_dtype, max_weight, unbroadcast, unindex, unreduce, \
-    zeros_like
+from .runtime import Items, _weight_dtype, max_weight, norm_weight, svd_jvp, svd_vjp, \
+    unbroadcast, unindex, unreduce, zeros_like
 
 __all__ = ["undiff", "gradient_jvp", "ungradient", "kron_vjp_a", "kron_vjp_b", "cross_vjp",
            "conv_vjp_a", "conv_vjp_v", "interp_slope", "interp_vjp_fp", "interp_slope_vjp", "interp_zero",
@@ -21,7 +21,8 @@ __all__ = ["undiff", "gradient_jvp", "ungradient", "kron_vjp_a", "kron_vjp_b", "
            "angle_vjp", "imag_vjp", "where_weight", "reduce_axis", "logaddexp_weight",
            "r_items", "c_items", "concat_items_jvp", "unconcat_items",
            "mean_where_weight", "vander_powers", "bessel_i1", "bessel_i1_slope", "untolist",
-           "nan_inv_count", "not_nan"]
+           "nan_inv_count", "not_nan", "vector_norm_weight", "initial_dropped",
+           "initial_zero_added", "ununstack", "cond_jvp", "cond_vjp"]
 
 
 def _zero(g) -> bool:
@@ -1090,3 +1091,70 @@ def not_nan(x):
     """1 where x is not nan, 0 where it is (x's floating dtype): the nan-aware reductions'
     mask (a nan entry carries no derivative)."""
     return np.logical_not(np.isnan(x)).astype(_weight_dtype(x, x))
+
+
+def _vector_axes(x, axis):
+    """The axes a vector norm of x reduces (all for None), as a tuple of non-negative ints."""
+    nd = np.ndim(x)
+    axes = range(nd) if axis is None else (axis,) if np.ndim(axis) == 0 else axis
+    return tuple(int(a) % max(nd, 1) for a in axes)
+
+
+def vector_norm_weight(x, n, ord=2, axis=None, keepdims=False):
+    """The derivative of `n = np.linalg.vector_norm(x, axis=axis, keepdims=keepdims,
+    ord=ord)` by each entry of x: np.linalg.norm's vector weight over the reduced axes
+    flattened into one (vector_norm never takes a matrix norm)."""
+    axes = _vector_axes(x, axis)
+    if np.ndim(x) == 0:
+        return norm_weight(np.reshape(x, (1,)), np.reshape(n, (1,)), ord, 0, True)[0]
+    moved = np.moveaxis(x, axes, tuple(range(-len(axes), 0)))
+    flat = np.reshape(moved, np.shape(moved)[:np.ndim(x) - len(axes)] + (-1,))
+    kept = np.reshape(n, np.shape(flat)[:-1] + (1,))
+    w = norm_weight(flat, kept, ord, -1, True)
+    return np.moveaxis(np.reshape(w, np.shape(moved)), tuple(range(-len(axes), 0)), axes)
+
+
+def initial_dropped(g, like, axis=None, include_initial=False):
+    """g (broadcast to the shape of like, the result) without the leading zero slice np.cumulative_sum and
+    np.cumulative_prod put first along `axis` with include_initial=True; g otherwise."""
+    if not include_initial:
+        return g
+    g = np.broadcast_to(g, np.shape(like))
+    n = np.shape(like)[0 if axis is None else axis]
+    return np.take(g, np.arange(1, n), axis=0 if axis is None else axis)
+
+
+def initial_zero_added(t, axis=None, include_initial=False):
+    """t with a zero slice first along `axis` (include_initial=True), t otherwise: the
+    transpose of initial_dropped."""
+    if not include_initial:
+        return t
+    ax = 0 if axis is None else axis
+    shape = list(np.shape(t))
+    shape[ax] = 1
+    return np.concatenate([np.zeros(shape, dtype=_weight_dtype(t)), t], axis=ax)
+
+
+def ununstack(gs, x, axis=0):
+    """Adjoint of `np.unstack(x, axis=axis)`: the items' adjoints stacked (zeros for an
+    unused item's 0.0)."""
+    shape = np.shape(np.take(x, 0, axis=axis))
+    return np.stack([zeros_like(np.take(x, 0, axis=axis)) if type(g) is float and g == 0.0
+                     else np.broadcast_to(g, shape) for g in gs], axis=axis)
+
+
+def cond_jvp(t, x, out):
+    """Tangent of np.linalg.cond(x) (the 2-norm condition number s_max / s_min) along t."""
+    s = np.linalg.svd(x, compute_uv=False)
+    ds = svd_jvp(t, x, s, False, False)
+    return (ds[..., 0] - out * ds[..., -1]) / s[..., -1]
+
+
+def cond_vjp(g, x, out):
+    """Adjoint of np.linalg.cond(x): d cond = (ds_max - cond ds_min) / s_min through the
+    singular values' adjoint."""
+    s = np.linalg.svd(x, compute_uv=False)
+    k = np.arange(np.shape(s)[-1])
+    first, last = (k == 0) * 1.0, (k == np.shape(s)[-1] - 1) * 1.0
+    gs = np.expand_dims(g / s[..., -1], -1) * (first - np.expand_dims(out, -1) * last)
+    return svd_vjp(gs, x, s, False, False)

@@ -42,6 +42,16 @@ Conventions where a derivative does not exist or a parameter is not differentiat
   differentiate as the plain reductions of the entries that are not nan (axis, keepdims,
   ddof as theirs): a nan entry has zero derivative; a slice of nan entries only has a nan
   value and gives nan (or zero) derivatives.
+  NumPy 2's array-API names differentiate as the functions they compose: vecdot (real
+  operands) as sum(x1 x2, axis); vector_norm as np.linalg.norm's vector norms over all the
+  axes it reduces (never a matrix norm; nan at 0); matrix_norm as norm over the last two
+  axes ('fro', 'nuc', 2, -2: norm's conventions on ties and zero singular values); svdvals
+  as svd's values (repeated singular values: svd's convention); linalg.cross, outer,
+  diagonal, trace, matrix_transpose, cumulative_sum, cumulative_prod (include_initial's
+  first slice is a constant) and unstack as cross, outer, diagonal, trace, .mT, cumsum,
+  cumprod and indexing. cond (p=None only: s_max / s_min; other p are refused) through the
+  singular values' derivatives (nan or inf where s_max or s_min is repeated). logspace and
+  geomspace in start and stop (their base, num and axis constant).
 """
 import math
 import operator
@@ -527,3 +537,93 @@ defrule(np.nancumprod, "x, axis=None, dtype=None", name="np.nancumprod", kind=AN
 for _f in (ra.not_nan, ra.nan_inv_count):
     defrule(_f, "x, axis=None, keepdims=False, ddof=0", name=_f.__name__, kind=ANY,
             differentiable=False)
+
+# ------------------------------------------------------------ NumPy 2's array-API names
+# (compositions of the rules above, with the array API's argument conventions)
+for _f in (np.matrix_transpose, np.linalg.matrix_transpose):
+    defrule(_f, "x", name=f"np.{'linalg.' * (_f is np.linalg.matrix_transpose)}matrix_transpose",
+            kind=ANY, storage="view", jvp="np.matrix_transpose(x_dot)",
+            vjp="np.matrix_transpose(out_bar)")
+defalias(np.linalg.outer, lookup(np.outer), "np.linalg.outer")
+defrule(np.linalg.diagonal, "x, *, offset=0", name="np.linalg.diagonal", kind=ANY,
+        storage="view", jvp="np.linalg.diagonal(x_dot, offset=offset)",
+        vjp="undiagonal(out_bar, x, offset, -2, -1)")
+defrule(np.linalg.trace, "x, *, offset=0, dtype=None", name="np.linalg.trace", kind=ANY,
+        jvp="cast_tangent(np.linalg.trace(x_dot, offset=offset), out)",
+        vjp="undiagonal(np.expand_dims(cast_adjoint(out_bar, out), -1), x, offset, -2, -1)")
+defrule(np.linalg.svdvals, "x", name="np.linalg.svdvals", kind=ANY,
+        jvp="svd_jvp(x_dot, x, out, False, False)", vjp="svd_vjp(out_bar, x, out, False, False)")
+# vecdot(x1, x2) = sum(x1 x2, axis) of real operands, broadcast
+for _f in (np.linalg.vecdot, np.vecdot):
+    defrule(_f, "x1, x2, *, axis=-1", name=f"np.{'linalg.' * (_f is np.linalg.vecdot)}vecdot",
+            kind=ANY,
+            jvp={"x1": "np.vecdot(x1_dot, x2, axis=axis)", "x2": "np.vecdot(x1, x2_dot, axis=axis)"},
+            vjp={"x1": "unbroadcast(np.expand_dims(out_bar, axis) * x2, x1)",
+                 "x2": "unbroadcast(x1 * np.expand_dims(out_bar, axis), x2)"})
+defrule(np.linalg.cross, "x1, x2, *, axis=-1", name="np.linalg.cross", kind=ANY,
+        jvp={"x1": "np.linalg.cross(x1_dot, x2, axis=axis)",
+             "x2": "np.linalg.cross(x1, x2_dot, axis=axis)"},
+        vjp={"x1": "np.moveaxis(unbroadcast(cross_vjp(np.moveaxis(out_bar, axis, -1), "
+                   "np.moveaxis(x2, axis, -1)), np.moveaxis(x1, axis, -1)), -1, axis)",
+             "x2": "np.moveaxis(unbroadcast(-cross_vjp(np.moveaxis(out_bar, axis, -1), "
+                   "np.moveaxis(x1, axis, -1)), np.moveaxis(x2, axis, -1)), -1, axis)"})
+# vector_norm never takes a matrix norm (np.linalg.norm's vector weights over the reduced
+# axes); matrix_norm is np.linalg.norm over the last two axes
+defrule(np.linalg.vector_norm, "x, *, axis=None, keepdims=False, ord=2",
+        name="np.linalg.vector_norm", kind="reduce",
+        jvp="np.sum(x_dot * vector_norm_weight(x, out, ord, axis, keepdims), axis=axis, "
+            "keepdims=keepdims)",
+        vjp="unreduce(out_bar, x, axis, keepdims) * vector_norm_weight(x, out, ord, axis, keepdims)")
+defrule(np.linalg.matrix_norm, "x, *, keepdims=False, ord='fro'", name="np.linalg.matrix_norm",
+        kind=ANY,
+        jvp="np.sum(x_dot * norm_weight(x, out, ord, (-2, -1), keepdims), axis=(-2, -1), "
+            "keepdims=keepdims)",
+        vjp="unreduce(out_bar, x, (-2, -1), keepdims) * norm_weight(x, out, ord, (-2, -1), "
+            "keepdims)")
+# cumulative_sum/prod are cumsum/cumprod with, for include_initial=True, a zero (one) first
+defrule(np.cumulative_sum, "x, *, axis=None, dtype=None, include_initial=False",
+        name="np.cumulative_sum", kind=ANY,
+        jvp="cast_tangent(np.cumulative_sum(x_dot, axis=axis, include_initial=include_initial), "
+            "out)",
+        vjp="uncumsum(initial_dropped(cast_adjoint(out_bar, out), out, axis, include_initial), x, "
+            "axis)")
+defrule(np.cumulative_prod, "x, *, axis=None, dtype=None, include_initial=False",
+        name="np.cumulative_prod", kind=ANY,
+        jvp="cast_tangent(initial_zero_added(cumprod_jvp(x_dot, x, initial_dropped(out, out, "
+            "axis, include_initial), axis), axis, include_initial), out)",
+        vjp="cumprod_vjp(initial_dropped(cast_adjoint(out_bar, out), out, axis, include_initial), "
+            "x, initial_dropped(out, out, axis, include_initial), axis)")
+deflinear(ra.initial_dropped, "g, like, axis=None, include_initial=False", shape_args="like",
+          vjp="initial_zero_added(out_bar, axis, include_initial)")
+deflinear(ra.initial_zero_added, "t, axis=None, include_initial=False",
+          vjp="initial_dropped(out_bar, out, axis, include_initial)")
+defrule(np.unstack, "x, *, axis=0", name="np.unstack", kind=ANY, holds="x", returns_seq=True,
+        jvp="np.unstack(x_dot, axis=axis)", vjp="ununstack(out_bar, x, axis)").linear = True
+deflinear(ra.ununstack, "gs, x, axis=0", shape_args="x", vjp="np.unstack(out_bar, axis=axis)")
+
+# ------------------------------------------------------------ more of np.linalg and spaces
+# cond (p=None: the 2-norm, s_max / s_min; other p are refused)
+refuse(defrule(np.linalg.cond, "x, p=None", name="np.linalg.cond", kind=ANY,
+               jvp="cond_jvp(x_dot, x, out)", vjp="cond_vjp(out_bar, x, out)"), "p")
+# logspace = base ** linspace(start, stop); geomspace = exp(linspace(log start, log stop))
+_LW = "linspace_weight(out, num, endpoint, axis)"
+defrule(np.logspace, "start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0",
+        name="np.logspace", kind=ANY,
+        jvp={"start": f"cast_tangent(out * (np.log(base) * bcast(np.expand_dims(start_dot, axis) * "
+                      f"(1.0 - {_LW}), out)), out)",
+             "stop": f"cast_tangent(out * (np.log(base) * bcast(np.expand_dims(stop_dot, axis) * "
+                     f"{_LW}, out)), out)"},
+        vjp={"start": f"unbroadcast(np.sum(cast_adjoint(out_bar, out) * out * (1.0 - {_LW}), "
+                      "axis=axis) * np.log(base), start)",
+             "stop": f"unbroadcast(np.sum(cast_adjoint(out_bar, out) * out * {_LW}, axis=axis) * "
+                     "np.log(base), stop)"})
+defrule(np.geomspace, "start, stop, num=50, endpoint=True, dtype=None, axis=0",
+        name="np.geomspace", kind=ANY,
+        jvp={"start": f"cast_tangent(out * bcast(np.expand_dims(start_dot / start, axis) * "
+                      f"(1.0 - {_LW}), out), out)",
+             "stop": f"cast_tangent(out * bcast(np.expand_dims(stop_dot / stop, axis) * {_LW}, "
+                     "out), out)"},
+        vjp={"start": f"unbroadcast(np.sum(cast_adjoint(out_bar, out) * out * (1.0 - {_LW}), "
+                      "axis=axis) / start, start)",
+             "stop": f"unbroadcast(np.sum(cast_adjoint(out_bar, out) * out * {_LW}, axis=axis) / "
+                     "stop, stop)"})

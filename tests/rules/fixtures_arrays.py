@@ -9,7 +9,7 @@ import numpy as np
 
 from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit  # noqa: F401
 from srcad.runtime import index_added, prod_jvp, prod_vjp
-from srcad.runtime_arrays import (bessel_i1, untolist, nan_inv_count, not_nan, put_vjp, place_vjp, putmask_vjp, put_along_vjp, put_copy, placed, putmasked, put_along, subtracted_at, accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
+from srcad.runtime_arrays import (bessel_i1, untolist, nan_inv_count, not_nan, initial_dropped, initial_zero_added, ununstack, put_vjp, place_vjp, putmask_vjp, put_along_vjp, put_copy, placed, putmasked, put_along, subtracted_at, accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
                                   kron_vjp_b, pad_linear, partition_take, quantile_jvp,
                                   quantile_vjp, sort_take, unarray_split, uncolumn_stack, undelete,
                                   undiff, ungradient, unpad, unpartition, unpolyder, unselect,
@@ -881,3 +881,63 @@ def helper_nan_weights(x):
     y = np.where(np.isnan(x), 0.0, x)
     return not_nan(x) * y + nan_inv_count(x, 0, True, 1) * y
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace", helper_nan_weights)
+
+
+# ============================================================ NumPy 2's array-API names (session 7)
+@sample((sym(2, 3, 3),), (sym(3, 4),))
+def np_array_api_matrices(x):
+    """matrix_transpose (np and np.linalg), linalg.diagonal, linalg.trace, matrix_norm
+    ('fro', 'nuc') and svdvals of matrices and stacks."""
+    a = np.sum(np.matrix_transpose(x) * np.linalg.matrix_transpose(x ** 2))
+    b = np.sum(np.linalg.diagonal(x, offset=1) ** 2) + np.sum(np.linalg.trace(x) ** 2)
+    c = np.sum(np.linalg.matrix_norm(x)) + np.sum(np.linalg.matrix_norm(x, ord="nuc", keepdims=True))
+    return a + b + c + np.sum(np.linalg.svdvals(x) ** 2)
+
+
+@sample((sym(3), sym(3)), (sym(2, 3), sym(3)), (sym(4, 3), sym(4, 3)))
+def np_array_api_vectors(x, y):
+    """vecdot (np and np.linalg), linalg.outer, linalg.cross of 3-vectors, vector_norm (over
+    all axes of a matrix too, ord 2, 1, 3 and inf)."""
+    a = np.sum(np.linalg.vecdot(x, y) ** 2) + np.sum(np.vecdot(x * y, y, axis=-1))
+    b = np.sum(np.linalg.cross(x, y) ** 2) + np.sum(np.linalg.outer(np.ravel(x), np.ravel(y)[:2]) ** 2)
+    c = np.linalg.vector_norm(x) + np.sum(np.linalg.vector_norm(y, axis=-1, ord=3, keepdims=True) *
+                                          np.linalg.vector_norm(x, ord=1, axis=-1))
+    return a + b + c + np.linalg.vector_norm(x * y, ord=np.inf)
+
+
+@sample((sym(4),), (sym(2, 3),))
+def np_cumulative_unstack(x):
+    """cumulative_sum and cumulative_prod (include_initial too) and unstack (one item used)."""
+    a = np.cumulative_sum(x, axis=-1) ** 2
+    b = np.cumulative_sum(x, axis=0, include_initial=True) ** 3
+    c = np.cumulative_prod(x, axis=-1, include_initial=True)
+    return np.sum(a) + np.sum(b) + np.sum(c) + np.sum(np.unstack(x * 2.0)[0] ** 2) + \
+        np.sum(np.unstack(x, axis=-1)[1])
+
+
+lacks("NumPy 2's array-API functions", np_array_api_matrices, np_array_api_vectors,
+      np_cumulative_unstack)
+
+
+@sample((sym(3, 3), pos(), pos()), (sym(2, 3, 3), pos(), pos()))
+def np_cond_spaces(x, a, b):
+    """cond (the 2-norm: s_max / s_min), logspace (bases 10 and 2) and geomspace."""
+    c = np.sum(np.linalg.cond(x + 2.0 * np.eye(3)))
+    d = np.sum(np.logspace(a, b, 4)) + np.sum(np.logspace(a, b, 5, base=2.0, endpoint=False) ** 2)
+    return c + d + np.sum(np.geomspace(a, b + 1.0, 4) ** 2)
+
+
+lacks("np.linalg.cond", np_cond_spaces)
+
+
+@sample((sym(5), sym(6)), (sym(2, 3), sym(3, 3)))
+def helper_cumulative_initial(g, like):
+    """initial_dropped and initial_zero_added (transposes), ununstack of one unused item."""
+    d = initial_dropped(g * 1.0, g, 0, False) + initial_dropped(like, like, 0, True)[:np.shape(g)[0]]
+    e = initial_zero_added(g ** 2, 0, True)
+    return np.sum(d * g) + np.sum(e * like[:np.shape(e)[0]]) + \
+        np.sum(ununstack([g[0] ** 2, 0.0], g[:2], 0) * g[:2])
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_cumulative_initial)

@@ -85,7 +85,18 @@ def nan_reductions(x):
     return a + b + np.sum(np.nancumsum(y) ** 2) + np.sum(np.nancumprod(y, axis=1))
 
 
-CASES = [session7, nan_reductions, elementwise, reductions, norms, products, diagonals, linalg, shapes, constructors,
+def array_api(x):
+    m = x.reshape(2, 3)
+    sq = m[:, :2] + 2.0 * np.eye(2)
+    a = np.sum(np.linalg.vecdot(m, m[::-1]) ** 2) + np.linalg.vector_norm(m, ord=3) + \
+        np.sum(np.linalg.matrix_norm(sq) ** 2) + np.sum(np.linalg.svdvals(sq) ** 3)
+    b = np.linalg.trace(sq) ** 2 + np.sum(np.linalg.cross(m[0], m[1]) ** 2) + np.linalg.cond(sq)
+    c = np.sum(np.cumulative_sum(x, include_initial=True) ** 2) + np.sum(np.cumulative_prod(x))
+    return a + b + c + np.sum(np.unstack(m)[1] ** 3) + np.sum(np.logspace(x[0], x[1], 3)) + \
+        np.sum(np.geomspace(x[2], x[3], 3) ** 2)
+
+
+CASES = [session7, nan_reductions, array_api, elementwise, reductions, norms, products, diagonals, linalg, shapes, constructors,
          solve, real_parts]
 
 
