@@ -22,7 +22,8 @@ __all__ = ["undiff", "gradient_jvp", "ungradient", "kron_vjp_a", "kron_vjp_b", "
            "r_items", "c_items", "concat_items_jvp", "unconcat_items",
            "mean_where_weight", "vander_powers", "bessel_i1", "bessel_i1_slope", "untolist",
            "nan_inv_count", "not_nan", "vector_norm_weight", "initial_dropped",
-           "initial_zero_added", "ununstack", "cond_jvp", "cond_vjp"]
+           "initial_zero_added", "ununstack", "cond_jvp", "cond_vjp", "multi_dot_jvp",
+           "multi_dot_vjp", "cov_jvp", "cov_vjp", "corrcoef_jvp", "corrcoef_vjp"]
 
 
 def _zero(g) -> bool:
@@ -1143,18 +1144,147 @@ def ununstack(gs, x, axis=0):
                      else np.broadcast_to(g, shape) for g in gs], axis=axis)
 
 
-def cond_jvp(t, x, out):
+def _cond_check(p):
+    if p is not None and p != 2:
+        raise NotImplementedError(f"srcad differentiates np.linalg.cond with p=None or 2 only "
+                                  f"(the 2-norm), not p={p!r}")
+
+
+def cond_jvp(t, x, out, p=None):
     """Tangent of np.linalg.cond(x) (the 2-norm condition number s_max / s_min) along t."""
+    _cond_check(p)
     s = np.linalg.svd(x, compute_uv=False)
     ds = svd_jvp(t, x, s, False, False)
     return (ds[..., 0] - out * ds[..., -1]) / s[..., -1]
 
 
-def cond_vjp(g, x, out):
+def cond_vjp(g, x, out, p=None):
     """Adjoint of np.linalg.cond(x): d cond = (ds_max - cond ds_min) / s_min through the
     singular values' adjoint."""
+    _cond_check(p)
     s = np.linalg.svd(x, compute_uv=False)
     k = np.arange(np.shape(s)[-1])
     first, last = (k == 0) * 1.0, (k == np.shape(s)[-1] - 1) * 1.0
     gs = np.expand_dims(g / s[..., -1], -1) * (first - np.expand_dims(out, -1) * last)
     return svd_vjp(gs, x, s, False, False)
+
+
+def _chain(arrays):
+    """The matrices of np.linalg.multi_dot(arrays): a 1-d first one as a row, a 1-d last one
+    as a column."""
+    ms = list(arrays)
+    if np.ndim(ms[0]) == 1:
+        ms[0] = np.reshape(ms[0], (1, -1))
+    if np.ndim(ms[-1]) == 1:
+        ms[-1] = np.reshape(ms[-1], (-1, 1))
+    return ms
+
+
+def _times(a, ms, b):
+    """a @ ms[0] @ ... @ b, a and b left out where None (keeping the factors' dtype)."""
+    for m in ms:
+        a = m if a is None else a @ m
+    return a if b is None else b if a is None else a @ b
+
+
+def multi_dot_jvp(ts, arrays):
+    """Tangent of np.linalg.multi_dot(arrays) along the items' tangents `ts` (0.0 for an
+    inactive item): the product with one factor replaced by its tangent, summed."""
+    ms = _chain(arrays)
+    total = 0.0
+    for i in range(len(ms)):
+        if type(ts[i]) is float and ts[i] == 0.0:
+            continue
+        t = np.reshape(np.broadcast_to(ts[i], np.shape(arrays[i])), np.shape(ms[i]))
+        total = total + _times(_times(None, ms[:i], t), ms[i + 1:], None)
+    shape = np.shape(np.linalg.multi_dot(arrays))
+    return np.reshape(total, shape) if np.ndim(total) else total
+
+
+def multi_dot_vjp(g, arrays):
+    """Adjoint of np.linalg.multi_dot(arrays) for each item (a list; the rule makes it
+    Items): L^T g R^T, L and R the products of the factors before and after it."""
+    ms = _chain(arrays)
+    rows, cols = np.shape(ms[0])[0], np.shape(ms[-1])[1]
+    g = np.reshape(np.broadcast_to(g, np.shape(np.linalg.multi_dot(arrays))), (rows, cols))
+    out = []
+    for i in range(len(ms)):
+        left = _times(None, ms[:i], None)
+        right = _times(None, ms[i + 1:], None)
+        gi = _times(None if left is None else left.T, [g], None if right is None else right.T)
+        out.append(np.reshape(gi, np.shape(arrays[i])))
+    return out
+
+
+def _cov_rows(m, y=None, rowvar=True):
+    """np.cov's data as rows of variables (observations along the columns): m (and y)
+    at least 2-d, transposed for rowvar=False, stacked."""
+    x = np.atleast_2d(m)
+    if not rowvar and np.shape(x)[0] != 1:
+        x = x.T
+    if y is None:
+        return x
+    yy = np.atleast_2d(y)
+    if not rowvar and np.shape(yy)[0] != 1:
+        yy = yy.T
+    return np.concatenate([x, yy], axis=0)
+
+
+def _cov_divisor(x, bias=False, ddof=None):
+    return np.shape(x)[1] - (ddof if ddof is not None else 0 if bias else 1)
+
+
+def cov_jvp(tm, ty, m, y=None, rowvar=True, bias=False, ddof=None):
+    """Tangent of np.cov(m, y, rowvar, bias, ddof) along m's and y's tangents (0.0 for an
+    inactive one): (dX Xc^T + Xc dX^T) / (N - ddof), Xc the centred rows."""
+    x = _cov_rows(m, y, rowvar)
+    t = _cov_rows(np.broadcast_to(tm, np.shape(m)),
+                  None if y is None else np.broadcast_to(ty, np.shape(y)), rowvar)
+    xc = x - np.mean(x, axis=1, keepdims=True)
+    tc = t - np.mean(t, axis=1, keepdims=True)
+    d = tc @ xc.T
+    return np.squeeze((d + d.T) / _cov_divisor(x, bias, ddof))
+
+
+def cov_vjp(g, m, y=None, rowvar=True, bias=False, ddof=None, part=0):
+    """Adjoint of np.cov(m, y, ...) for m (part 0) or y (part 1): (G + G^T) Xc / (N - ddof),
+    its rows split back and laid out as m's (y's)."""
+    x = _cov_rows(m, y, rowvar)
+    k = np.shape(x)[0]
+    g = np.reshape(np.broadcast_to(g, np.shape(np.squeeze(np.zeros((k, k))))), (k, k))
+    xc = x - np.mean(x, axis=1, keepdims=True)
+    gx = (g + g.T) @ xc / _cov_divisor(x, bias, ddof)
+    rows = np.shape(np.atleast_2d(m))[0] if rowvar or np.shape(np.atleast_2d(m))[0] == 1 \
+        else np.shape(np.atleast_2d(m))[1]
+    which = m if part == 0 else y
+    piece = gx[:rows] if part == 0 else gx[rows:]
+    if not rowvar and np.shape(np.atleast_2d(which))[0] != 1:
+        piece = piece.T
+    return np.reshape(piece, np.shape(which))
+
+
+def corrcoef_jvp(tx, ty, x, y=None, rowvar=True):
+    """Tangent of np.corrcoef(x, y, rowvar): r = c / sqrt(d d^T), d = diag(c), c the
+    covariance: dr = dc / sqrt(d d^T) - r (dd_i / d_i + dd_j / d_j) / 2."""
+    c = np.atleast_2d(np.cov(x, y, rowvar))
+    dc = np.atleast_2d(cov_jvp(tx, ty, x, y, rowvar))
+    d = np.diagonal(c)
+    dd = np.diagonal(dc)
+    s = np.sqrt(d)
+    r = c / np.outer(s, s)
+    q = dd / d
+    return np.squeeze(dc / np.outer(s, s) - r * (q[:, None] + q[None, :]) / 2.0)
+
+
+def corrcoef_vjp(g, x, y=None, rowvar=True, part=0):
+    """Adjoint of np.corrcoef(x, y, rowvar) for x (part 0) or y (part 1), through the
+    covariance's adjoint (see corrcoef_jvp)."""
+    c = np.atleast_2d(np.cov(x, y, rowvar))
+    k = np.shape(c)[0]
+    g = np.reshape(np.broadcast_to(g, np.shape(np.squeeze(c))), (k, k))
+    d = np.diagonal(c)
+    s = np.sqrt(d)
+    r = c / np.outer(s, s)
+    gr = g * r
+    gc = g / np.outer(s, s) - np.diag((np.sum(gr, axis=1) + np.sum(gr, axis=0)) / (2.0 * d))
+    return cov_vjp(gc, x, y, rowvar, False, None, part)

@@ -49,9 +49,12 @@ Conventions where a derivative does not exist or a parameter is not differentiat
   as svd's values (repeated singular values: svd's convention); linalg.cross, outer,
   diagonal, trace, matrix_transpose, cumulative_sum, cumulative_prod (include_initial's
   first slice is a constant) and unstack as cross, outer, diagonal, trace, .mT, cumsum,
-  cumprod and indexing. cond (p=None only: s_max / s_min; other p are refused) through the
+  cumprod and indexing. cond (p=None or 2: s_max / s_min; other p raise NotImplementedError) through the
   singular values' derivatives (nan or inf where s_max or s_min is repeated). logspace and
-  geomspace in start and stop (their base, num and axis constant).
+  geomspace in start and stop (their base, num and axis constant). multi_dot as its chain
+  of products; cov (m, y, rowvar, bias, ddof; fweights and aweights refused) and corrcoef
+  (x, y, rowvar; its clip to [-1, 1] taken as the identity, nan where a variable is
+  constant, as its value).
 """
 import math
 import operator
@@ -602,9 +605,9 @@ defrule(np.unstack, "x, *, axis=0", name="np.unstack", kind=ANY, holds="x", retu
 deflinear(ra.ununstack, "gs, x, axis=0", shape_args="x", vjp="np.unstack(out_bar, axis=axis)")
 
 # ------------------------------------------------------------ more of np.linalg and spaces
-# cond (p=None: the 2-norm, s_max / s_min; other p are refused)
+# cond (p=None or 2: s_max / s_min; other p raise NotImplementedError, an active p is refused)
 refuse(defrule(np.linalg.cond, "x, p=None", name="np.linalg.cond", kind=ANY,
-               jvp="cond_jvp(x_dot, x, out)", vjp="cond_vjp(out_bar, x, out)"), "p")
+               jvp="cond_jvp(x_dot, x, out, p)", vjp="cond_vjp(out_bar, x, out, p)"), "p")
 # logspace = base ** linspace(start, stop); geomspace = exp(linspace(log start, log stop))
 _LW = "linspace_weight(out, num, endpoint, axis)"
 defrule(np.logspace, "start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0",
@@ -627,3 +630,20 @@ defrule(np.geomspace, "start, stop, num=50, endpoint=True, dtype=None, axis=0",
                       "axis=axis) / start, start)",
              "stop": f"unbroadcast(np.sum(cast_adjoint(out_bar, out) * out * {_LW}, axis=axis) / "
                      "stop, stop)"})
+# multi_dot(arrays): the chain of products (a 1-d first or last factor a row or a column)
+defrule(np.linalg.multi_dot, "arrays", name="np.linalg.multi_dot", kind=ANY, reads_items=True,
+        jvp="multi_dot_jvp(arrays_dot, arrays)", vjp="multi_dot_vjp(out_bar, arrays)")
+# cov(m, y, rowvar, bias, ddof) = Xc Xc^T / (N - ddof) of the centred rows of variables
+# (fweights and aweights are not differentiated: such a call is refused); corrcoef(x, y,
+# rowvar) = c / sqrt(d d^T), d = diag(c) (its clip to [-1, 1] taken as the identity: nan
+# where a variable is constant, as the value)
+defrule(np.cov, "m, y=None, rowvar=True, bias=False, ddof=None", name="np.cov", kind=ANY,
+        jvp={"m": "cov_jvp(m_dot, 0.0, m, y, rowvar, bias, ddof)",
+             "y": "cov_jvp(0.0, y_dot, m, y, rowvar, bias, ddof)"},
+        vjp={"m": "cov_vjp(out_bar, m, y, rowvar, bias, ddof, 0)",
+             "y": "cov_vjp(out_bar, m, y, rowvar, bias, ddof, 1)"})
+defrule(np.corrcoef, "x, y=None, rowvar=True", name="np.corrcoef", kind=ANY,
+        jvp={"x": "corrcoef_jvp(x_dot, 0.0, x, y, rowvar)",
+             "y": "corrcoef_jvp(0.0, y_dot, x, y, rowvar)"},
+        vjp={"x": "corrcoef_vjp(out_bar, x, y, rowvar, 0)",
+             "y": "corrcoef_vjp(out_bar, x, y, rowvar, 1)"})

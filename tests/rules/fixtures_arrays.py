@@ -941,3 +941,23 @@ def helper_cumulative_initial(g, like):
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_cumulative_initial)
+
+
+# ============================================================ multi_dot, cov, corrcoef (session 7)
+@sample((sym(3), sym(3, 4), sym(4, 2)), (sym(2, 3), sym(3, 4), sym(4)))
+def np_multi_dot(a, b, c):
+    """multi_dot of three factors, a 1-d first or last one as a row or a column; of two."""
+    return np.sum(np.linalg.multi_dot([a, b, c]) ** 2) + \
+        np.sum(np.linalg.multi_dot([b.T, a.T]) ** 3)
+
+
+@sample((sym(3, 5), sym(5)), (sym(2, 6), sym(6)))
+def np_cov_corrcoef(m, y):
+    """cov (rowvar, bias, ddof, a second variable y) and corrcoef (rowvar, y)."""
+    a = np.sum(np.cov(m) ** 2) + np.sum(np.cov(m, y, bias=True) * 2.0) + \
+        np.sum(np.cov(m.T, rowvar=False, ddof=2) ** 2) + np.cov(y) + np.cov(y, y * y)[0, 1]
+    b = np.sum(np.corrcoef(m) ** 2) + np.sum(np.corrcoef(m.T, y, rowvar=False) ** 2)
+    return a + b + np.corrcoef(y, np.sin(y))[0, 1]
+
+
+lacks("no VJP of np.cov", np_cov_corrcoef)

@@ -207,3 +207,13 @@ def test_pow_of_three_arguments_is_refused():
         return pow(x, 2, 5)
     with pytest.raises(srcad.SrcadError, match="pow"):
         srcad.grad(f)(3.0)
+
+
+def test_cond_of_other_norms_raises():
+    """np.linalg.cond's derivative is the 2-norm's: another p raises, not a wrong value."""
+    def f(x):
+        return np.linalg.cond(x, 1)
+    x = np.eye(2) * 2.0 + 0.1
+    for mode in (srcad.jacrev, srcad.jacfwd):
+        with pytest.raises(NotImplementedError, match="cond"):
+            mode(f)(x)

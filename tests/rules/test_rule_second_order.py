@@ -96,7 +96,14 @@ def array_api(x):
         np.sum(np.geomspace(x[2], x[3], 3) ** 2)
 
 
-CASES = [session7, nan_reductions, array_api, elementwise, reductions, norms, products, diagonals, linalg, shapes, constructors,
+def dots_and_covariances(x):
+    m = x.reshape(2, 3)
+    a = np.sum(np.linalg.multi_dot([x[:2], m, x[3:]]) ** 2) + np.sum(np.linalg.multi_dot([m, m.T]) ** 2)
+    b = np.sum(np.cov(m) ** 2) + np.cov(x, x ** 2, ddof=0)[0, 1] + np.sum(np.corrcoef(m.T, rowvar=False) ** 3)
+    return a + b
+
+
+CASES = [session7, nan_reductions, array_api, dots_and_covariances, elementwise, reductions, norms, products, diagonals, linalg, shapes, constructors,
          solve, real_parts]
 
 
