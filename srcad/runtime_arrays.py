@@ -23,7 +23,8 @@ __all__ = ["undiff", "gradient_jvp", "ungradient", "kron_vjp_a", "kron_vjp_b", "
            "mean_where_weight", "vander_powers", "bessel_i1", "bessel_i1_slope", "untolist",
            "nan_inv_count", "not_nan", "vector_norm_weight", "initial_dropped",
            "initial_zero_added", "ununstack", "cond_jvp", "cond_vjp", "multi_dot_jvp",
-           "multi_dot_vjp", "cov_jvp", "cov_vjp", "corrcoef_jvp", "corrcoef_vjp"]
+           "multi_dot_vjp", "cov_jvp", "cov_vjp", "corrcoef_jvp", "corrcoef_vjp",
+           "nanmedian_weight"]
 
 
 def _zero(g) -> bool:
@@ -1288,3 +1289,25 @@ def corrcoef_vjp(g, x, y=None, rowvar=True, part=0):
     gr = g * r
     gc = g / np.outer(s, s) - np.diag((np.sum(gr, axis=1) + np.sum(gr, axis=0)) / (2.0 * d))
     return cov_vjp(gc, x, y, rowvar, False, None, part)
+
+
+def nanmedian_weight(x, axis=None):
+    """The derivative of np.nanmedian(x, axis) by each entry of x: 1 (or 1/2 and 1/2) at the
+    middle order statistic(s) of each slice's entries that are not nan, 0 elsewhere (ties:
+    the order of a stable sort, as np.median's; a slice of nans only: 0)."""
+    x = np.asarray(x)
+    axes = reduce_axis(x, axis)
+    rest = [d for d in range(x.ndim) if d not in axes]
+    moved = np.transpose(x, rest + list(axes))
+    tshape = moved.shape
+    moved = np.reshape(moved, moved.shape[:len(rest)] + (-1,))
+    order = np.argsort(moved, axis=-1, kind="stable")              # nans last
+    n = np.count_nonzero(np.logical_not(np.isnan(moved)), axis=-1)[..., None]
+    w = np.zeros(moved.shape, dtype=_weight_dtype(x))
+    for k in (np.maximum((n - 1) // 2, 0), n // 2):
+        hit = np.zeros(moved.shape, dtype=w.dtype)
+        np.put_along_axis(hit, np.take_along_axis(order, np.minimum(k, moved.shape[-1] - 1), -1),
+                          0.5, -1)
+        w += hit
+    w *= n > 0
+    return np.transpose(np.reshape(w, tshape), np.argsort(rest + list(axes)))

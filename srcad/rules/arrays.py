@@ -38,8 +38,8 @@ Conventions where a derivative does not exist or a parameter is not differentiat
   around is constant. math.prod and math.fsum of a list or tuple; math.dist of two points
   is nan where they coincide (0/0, as np.linalg.norm at 0); x.item() is float(x) and
   x.tolist() its entries as nested lists.
-  nansum, nanmean, nanprod, nanvar, nanstd, nanmax, nanmin, nancumsum and nancumprod
-  differentiate as the plain reductions of the entries that are not nan (axis, keepdims,
+  nansum, nanmean, nanprod, nanvar, nanstd, nanmax, nanmin, nanmedian (ties as median's),
+  nancumsum and nancumprod differentiate as the plain reductions of the entries that are not nan (axis, keepdims,
   ddof as theirs): a nan entry has zero derivative; a slice of nan entries only has a nan
   value and gives nan (or zero) derivatives.
   NumPy 2's array-API names differentiate as the functions they compose: vecdot (real
@@ -537,6 +537,11 @@ defrule(np.nancumprod, "x, axis=None, dtype=None", name="np.nancumprod", kind=AN
             "axis), out)",
         vjp="cumprod_vjp(cast_adjoint(out_bar, out), np.where(np.isnan(x), 1.0, x), out, axis) * "
             "not_nan(x)")
+defrule(np.nanmedian, "x, axis=None, *, keepdims=False", name="np.nanmedian", kind="reduce",
+        jvp="np.sum(x_dot * nanmedian_weight(x, axis), axis=axis, keepdims=keepdims)",
+        vjp="unreduce(out_bar, x, axis, keepdims) * nanmedian_weight(x, axis)")
+defrule(ra.nanmedian_weight, "x, axis=None", name="nanmedian_weight", kind=ANY,
+        differentiable=False)
 for _f in (ra.not_nan, ra.nan_inv_count):
     defrule(_f, "x, axis=None, keepdims=False, ddof=0", name=_f.__name__, kind=ANY,
             differentiable=False)

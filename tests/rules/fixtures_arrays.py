@@ -9,7 +9,7 @@ import numpy as np
 
 from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit  # noqa: F401
 from srcad.runtime import index_added, prod_jvp, prod_vjp
-from srcad.runtime_arrays import (bessel_i1, untolist, nan_inv_count, not_nan, initial_dropped, initial_zero_added, ununstack, put_vjp, place_vjp, putmask_vjp, put_along_vjp, put_copy, placed, putmasked, put_along, subtracted_at, accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
+from srcad.runtime_arrays import (nanmedian_weight, bessel_i1, untolist, nan_inv_count, not_nan, initial_dropped, initial_zero_added, ununstack, put_vjp, place_vjp, putmask_vjp, put_along_vjp, put_copy, placed, putmasked, put_along, subtracted_at, accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
                                   kron_vjp_b, pad_linear, partition_take, quantile_jvp,
                                   quantile_vjp, sort_take, unarray_split, uncolumn_stack, undelete,
                                   undiff, ungradient, unpad, unpartition, unpolyder, unselect,
@@ -961,3 +961,20 @@ def np_cov_corrcoef(m, y):
 
 
 lacks("no VJP of np.cov", np_cov_corrcoef)
+
+
+@sample((nanned(apart(3, 4)),), (nanned(apart(5)),), (nanned(apart(2, 3, 2)),))
+def np_nanmedian(x):
+    """nanmedian of all entries, along an axis (slices of odd and even counts), keepdims."""
+    return np.nanmedian(x) ** 2 + np.sum(np.nanmedian(x, axis=0) ** 2) + \
+        np.sum(np.nanmedian(x, axis=-1, keepdims=True) * x[..., :1])
+
+
+@sample((nanned(apart(3, 4)),))
+def helper_nanmedian_weight(x):
+    return np.where(np.isnan(x), 0.0, x) * nanmedian_weight(x, 1)
+
+
+lacks("no VJP of autograd's nan-aware reductions", np_nanmedian)
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_nanmedian_weight)

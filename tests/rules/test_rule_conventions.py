@@ -217,3 +217,15 @@ def test_cond_of_other_norms_raises():
     for mode in (srcad.jacrev, srcad.jacfwd):
         with pytest.raises(NotImplementedError, match="cond"):
             mode(f)(x)
+
+
+def test_bessel_i1_without_scipy(monkeypatch):
+    """np.i0's derivative I1 by its power series where SciPy is absent agrees with SciPy's."""
+    special = pytest.importorskip("scipy.special")
+    import sys
+
+    from srcad.runtime_arrays import bessel_i1
+    x = np.array([0.0, 1e-3, -0.7, 2.5, -9.0, 30.0])
+    monkeypatch.setitem(sys.modules, "scipy.special", None)      # import raises ImportError
+    np.testing.assert_allclose(bessel_i1(x), special.i1(x), rtol=1e-13)
+    assert bessel_i1(1.5) == pytest.approx(float(special.i1(1.5)), rel=1e-13)

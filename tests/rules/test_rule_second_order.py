@@ -82,7 +82,8 @@ def nan_reductions(x):
     y = np.concatenate([x, np.full(2, np.nan)]).reshape(2, 4)     # row 1 ends in two nans
     a = np.nansum(y) ** 2 + np.sum(np.nanmean(y, axis=0) ** 3) + np.nanprod(y) + np.nanvar(y)
     b = np.sum(np.nanstd(y, axis=1, ddof=1)) + np.nanmax(y) ** 2 + np.sum(np.nanmin(y, axis=0) ** 3)
-    return a + b + np.sum(np.nancumsum(y) ** 2) + np.sum(np.nancumprod(y, axis=1))
+    c = np.nanmedian(y) ** 2 + np.sum(np.nanmedian(y, axis=1) ** 3)
+    return a + b + c + np.sum(np.nancumsum(y) ** 2) + np.sum(np.nancumprod(y, axis=1))
 
 
 def array_api(x):
