@@ -24,7 +24,8 @@ __all__ = ["undiff", "gradient_jvp", "ungradient", "kron_vjp_a", "kron_vjp_b", "
            "nan_inv_count", "not_nan", "vector_norm_weight", "initial_dropped",
            "initial_zero_added", "ununstack", "cond_jvp", "cond_vjp", "multi_dot_jvp",
            "multi_dot_vjp", "cov_jvp", "cov_vjp", "corrcoef_jvp", "corrcoef_vjp",
-           "nanmedian_weight"]
+           "nanmedian_weight", "tensorinv_jvp", "tensorinv_vjp", "tensorsolve_jvp",
+           "tensorsolve_vjp_a", "tensorsolve_vjp_b"]
 
 
 def _zero(g) -> bool:
@@ -1311,3 +1312,50 @@ def nanmedian_weight(x, axis=None):
         w += hit
     w *= n > 0
     return np.transpose(np.reshape(w, tshape), np.argsort(rest + list(axes)))
+
+
+def tensorinv_jvp(t, a, out, ind=2):
+    """Tangent of out = np.linalg.tensorinv(a, ind): the inverse's -m^-1 dm m^-1 of the
+    matrix m = a with its first `ind` axes merged into rows, laid out as `out`."""
+    k = int(np.prod(np.shape(a)[:ind]))
+    inv = np.reshape(out, (-1, k))
+    dm = np.reshape(np.broadcast_to(t, np.shape(a)), (k, -1))
+    return np.reshape(-(inv @ dm @ inv), np.shape(out))
+
+
+def tensorinv_vjp(g, a, out, ind=2):
+    """Adjoint of out = np.linalg.tensorinv(a, ind): -m^-T g m^-T, laid out as `a`."""
+    k = int(np.prod(np.shape(a)[:ind]))
+    inv = np.reshape(out, (-1, k))
+    gm = np.reshape(np.broadcast_to(g, np.shape(out)), (-1, k))
+    return np.reshape(-(inv.T @ gm @ inv.T), np.shape(a))
+
+
+def _tensorsolve_matrix(a, b):
+    nb = int(np.prod(np.shape(b)))
+    return np.reshape(a, (nb, -1))
+
+
+def tensorsolve_jvp(ta, tb, a, b, out):
+    """Tangent of x = np.linalg.tensorsolve(a, b) (axes=None): m^-1 (db - dm x), m the
+    matrix of a with b's axes merged into rows and x's into columns."""
+    m = _tensorsolve_matrix(a, b)
+    rhs = 0.0                                  # (a 0.0 tangent is no term: float32 kept)
+    if not _zero(tb):
+        rhs = np.ravel(np.broadcast_to(tb, np.shape(b)))
+    if not _zero(ta):
+        rhs = rhs - np.reshape(np.broadcast_to(ta, np.shape(a)), np.shape(m)) @ np.ravel(out)
+    return np.reshape(np.linalg.solve(m, rhs), np.shape(out))
+
+
+def tensorsolve_vjp_b(g, a, b, out):
+    """Adjoint of x = np.linalg.tensorsolve(a, b) for b: m^-T g, laid out as b."""
+    m = _tensorsolve_matrix(a, b)
+    gx = np.ravel(np.broadcast_to(g, np.shape(out)))
+    return np.reshape(np.linalg.solve(m.T, gx), np.shape(b))
+
+
+def tensorsolve_vjp_a(g, a, b, out):
+    """Adjoint of x = np.linalg.tensorsolve(a, b) for a: -(m^-T g) x^T, laid out as a."""
+    gb = np.ravel(tensorsolve_vjp_b(g, a, b, out))
+    return np.reshape(-np.outer(gb, np.ravel(out)), np.shape(a))

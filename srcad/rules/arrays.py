@@ -54,7 +54,8 @@ Conventions where a derivative does not exist or a parameter is not differentiat
   geomspace in start and stop (their base, num and axis constant). multi_dot as its chain
   of products; cov (m, y, rowvar, bias, ddof; fweights and aweights refused) and corrcoef
   (x, y, rowvar; its clip to [-1, 1] taken as the identity, nan where a variable is
-  constant, as its value).
+  constant, as its value). tensorinv and tensorsolve (axes=None; axes= is refused) as inv
+  and solve of the matrix NumPy reshapes a to.
 """
 import math
 import operator
@@ -652,3 +653,11 @@ defrule(np.corrcoef, "x, y=None, rowvar=True", name="np.corrcoef", kind=ANY,
              "y": "corrcoef_jvp(0.0, y_dot, x, y, rowvar)"},
         vjp={"x": "corrcoef_vjp(out_bar, x, y, rowvar, 0)",
              "y": "corrcoef_vjp(out_bar, x, y, rowvar, 1)"})
+# tensorinv(a, ind) and tensorsolve(a, b) (axes=None only) as inv and solve of a's matrix
+defrule(np.linalg.tensorinv, "a, ind=2", name="np.linalg.tensorinv", kind=ANY,
+        jvp="tensorinv_jvp(a_dot, a, out, ind)", vjp="tensorinv_vjp(out_bar, a, out, ind)")
+defrule(np.linalg.tensorsolve, "a, b", name="np.linalg.tensorsolve", kind=ANY,
+        jvp={"a": "tensorsolve_jvp(a_dot, 0.0, a, b, out)",
+             "b": "tensorsolve_jvp(0.0, b_dot, a, b, out)"},
+        vjp={"a": "tensorsolve_vjp_a(out_bar, a, b, out)",
+             "b": "tensorsolve_vjp_b(out_bar, a, b, out)"})

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit  # noqa: F401
+from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit, well  # noqa: F401
 from srcad.runtime import index_added, prod_jvp, prod_vjp
 from srcad.runtime_arrays import (nanmedian_weight, bessel_i1, untolist, nan_inv_count, not_nan, initial_dropped, initial_zero_added, ununstack, put_vjp, place_vjp, putmask_vjp, put_along_vjp, put_copy, placed, putmasked, put_along, subtracted_at, accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
                                   kron_vjp_b, pad_linear, partition_take, quantile_jvp,
@@ -978,3 +978,15 @@ def helper_nanmedian_weight(x):
 lacks("no VJP of autograd's nan-aware reductions", np_nanmedian)
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_nanmedian_weight)
+
+
+@sample((well(6, 6).reshape(2, 3, 6), sym(2, 3)), (well(4, 4), sym(4)))
+def np_tensorsolve_tensorinv(a, b):
+    """tensorsolve (axes=None) and tensorinv (ind 1 and 2) of well-conditioned tensors."""
+    m = a.reshape(np.shape(b) + (-1,))
+    return np.sum(np.linalg.tensorsolve(m, b) ** 2) + \
+        np.sum(np.linalg.tensorinv(m, ind=np.ndim(b)) ** 2) + \
+        np.sum(np.linalg.tensorinv(np.reshape(m, (np.size(b), -1)), ind=1) * 2.0)
+
+
+lacks("no VJP of np.linalg.tensorsolve", np_tensorsolve_tensorinv)

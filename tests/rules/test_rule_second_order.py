@@ -101,7 +101,9 @@ def dots_and_covariances(x):
     m = x.reshape(2, 3)
     a = np.sum(np.linalg.multi_dot([x[:2], m, x[3:]]) ** 2) + np.sum(np.linalg.multi_dot([m, m.T]) ** 2)
     b = np.sum(np.cov(m) ** 2) + np.cov(x, x ** 2, ddof=0)[0, 1] + np.sum(np.corrcoef(m.T, rowvar=False) ** 3)
-    return a + b
+    sq = m[:, :2] + 2.0 * np.eye(2)
+    c = np.sum(np.linalg.tensorsolve(sq, x[:2]) ** 2) + np.sum(np.linalg.tensorinv(sq, ind=1) ** 2)
+    return a + b + c
 
 
 CASES = [session7, nan_reductions, array_api, dots_and_covariances, elementwise, reductions, norms, products, diagonals, linalg, shapes, constructors,
