@@ -25,7 +25,7 @@ __all__ = ["undiff", "gradient_jvp", "ungradient", "kron_vjp_a", "kron_vjp_b", "
            "initial_zero_added", "ununstack", "cond_jvp", "cond_vjp", "multi_dot_jvp",
            "multi_dot_vjp", "cov_jvp", "cov_vjp", "corrcoef_jvp", "corrcoef_vjp",
            "nanmedian_weight", "tensorinv_jvp", "tensorinv_vjp", "tensorsolve_jvp",
-           "tensorsolve_vjp_a", "tensorsolve_vjp_b"]
+           "tensorsolve_vjp_a", "tensorsolve_vjp_b", "unique_index", "unique_take", "ununique"]
 
 
 def _zero(g) -> bool:
@@ -1359,3 +1359,21 @@ def tensorsolve_vjp_a(g, a, b, out):
     """Adjoint of x = np.linalg.tensorsolve(a, b) for a: -(m^-T g) x^T, laid out as a."""
     gb = np.ravel(tensorsolve_vjp_b(g, a, b, out))
     return np.reshape(-np.outer(gb, np.ravel(out)), np.shape(a))
+
+
+def unique_index(ar):
+    """The flat position in `ar` of each value np.unique(ar) returns (its first occurrence)."""
+    return np.unique(ar, return_index=True)[1]
+
+
+def unique_take(t, ar):
+    """Tangent of np.unique(ar) along ar's tangent t: t at each value's first occurrence."""
+    return np.ravel(np.broadcast_to(t, np.shape(ar)))[unique_index(ar)]
+
+
+def ununique(g, ar):
+    """Adjoint of np.unique(ar): each value's adjoint at its first occurrence in ar, zeros
+    elsewhere (in ar's shape)."""
+    out = np.zeros(np.size(ar), dtype=_weight_dtype(g))
+    out[unique_index(ar)] = g
+    return np.reshape(out, np.shape(ar))

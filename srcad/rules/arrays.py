@@ -55,7 +55,8 @@ Conventions where a derivative does not exist or a parameter is not differentiat
   of products; cov (m, y, rowvar, bias, ddof; fweights and aweights refused) and corrcoef
   (x, y, rowvar; its clip to [-1, 1] taken as the identity, nan where a variable is
   constant, as its value). tensorinv and tensorsolve (axes=None; axes= is refused) as inv
-  and solve of the matrix NumPy reshapes a to.
+  and solve of the matrix NumPy reshapes a to. unique (no return_* arguments) gives each
+  distinct value the derivative of its first occurrence (tied entries get none).
 """
 import math
 import operator
@@ -661,3 +662,11 @@ defrule(np.linalg.tensorsolve, "a, b", name="np.linalg.tensorsolve", kind=ANY,
              "b": "tensorsolve_jvp(0.0, b_dot, a, b, out)"},
         vjp={"a": "tensorsolve_vjp_a(out_bar, a, b, out)",
              "b": "tensorsolve_vjp_b(out_bar, a, b, out)"})
+# unique(ar) (no return_* arguments): each distinct value is the entry of ar where it first
+# occurs, which takes its derivative (entries tied with it get none, as sort's ties); lexsort
+# gives positions (no derivative)
+defrule(np.unique, "ar", name="np.unique", kind=ANY,
+        jvp="unique_take(ar_dot, ar)", vjp="ununique(out_bar, ar)")
+deflinear(ra.unique_take, "t, ar", shape_args="ar", vjp="ununique(out_bar, ar)")
+deflinear(ra.ununique, "g, ar", shape_args="ar", vjp="unique_take(out_bar, ar)")
+defrule(np.lexsort, "keys, axis=-1", name="np.lexsort", kind=ANY, differentiable=False)

@@ -9,7 +9,7 @@ import numpy as np
 
 from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit, well  # noqa: F401
 from srcad.runtime import index_added, prod_jvp, prod_vjp
-from srcad.runtime_arrays import (nanmedian_weight, bessel_i1, untolist, nan_inv_count, not_nan, initial_dropped, initial_zero_added, ununstack, put_vjp, place_vjp, putmask_vjp, put_along_vjp, put_copy, placed, putmasked, put_along, subtracted_at, accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
+from srcad.runtime_arrays import (unique_take, ununique, nanmedian_weight, bessel_i1, untolist, nan_inv_count, not_nan, initial_dropped, initial_zero_added, ununstack, put_vjp, place_vjp, putmask_vjp, put_along_vjp, put_copy, placed, putmasked, put_along, subtracted_at, accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
                                   kron_vjp_b, pad_linear, partition_take, quantile_jvp,
                                   quantile_vjp, sort_take, unarray_split, uncolumn_stack, undelete,
                                   undiff, ungradient, unpad, unpartition, unpolyder, unselect,
@@ -990,3 +990,22 @@ def np_tensorsolve_tensorinv(a, b):
 
 
 lacks("no VJP of np.linalg.tensorsolve", np_tensorsolve_tensorinv)
+
+
+@sample((apart(6),), (sym(2, 3),))
+def np_unique_lexsort(x):
+    """unique (of distinct values: ties are tests/rules/test_rule_conventions.py's) and lexsort."""
+    u = np.unique(x * 2.0)
+    order = np.lexsort((np.ravel(x), np.ravel(x) > 0))
+    return np.sum(u ** 2 * np.arange(np.size(u))) + np.sum(np.ravel(x)[order] * np.arange(np.size(x)))
+
+
+lacks("no VJP of np.unique", np_unique_lexsort)
+
+
+@sample((sym(6), apart(6)))
+def helper_unique(g, ar):
+    return np.sum(ununique(g, ar) * ar) + np.sum(unique_take(ar * 1.5, ar) * g)
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace", helper_unique)

@@ -229,3 +229,10 @@ def test_bessel_i1_without_scipy(monkeypatch):
     monkeypatch.setitem(sys.modules, "scipy.special", None)      # import raises ImportError
     np.testing.assert_allclose(bessel_i1(x), special.i1(x), rtol=1e-13)
     assert bessel_i1(1.5) == pytest.approx(float(special.i1(1.5)), rel=1e-13)
+
+
+def test_unique_ties_first_occurrence():
+    """np.unique of repeated values: the first occurrence of each takes its derivative."""
+    x = np.array([0.5, -1.2, 0.5, 2.0, -1.2])
+    for d in both(lambda x: np.unique(x) * np.array([1.0, 2.0, 3.0]), x):
+        np.testing.assert_array_equal(d, [[0, 1, 0, 0, 0], [2, 0, 0, 0, 0], [0, 0, 0, 3, 0]])

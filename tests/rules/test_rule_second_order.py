@@ -94,7 +94,7 @@ def array_api(x):
     b = np.linalg.trace(sq) ** 2 + np.sum(np.linalg.cross(m[0], m[1]) ** 2) + np.linalg.cond(sq)
     c = np.sum(np.cumulative_sum(x, include_initial=True) ** 2) + np.sum(np.cumulative_prod(x))
     return a + b + c + np.sum(np.unstack(m)[1] ** 3) + np.sum(np.logspace(x[0], x[1], 3)) + \
-        np.sum(np.geomspace(x[2], x[3], 3) ** 2)
+        np.sum(np.geomspace(x[2], x[3], 3) ** 2) + np.sum(np.unique(x) ** 3 * np.arange(6))
 
 
 def dots_and_covariances(x):
