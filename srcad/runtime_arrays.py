@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .runtime import Items, _weight_dtype, max_weight, unbroadcast, unindex, unreduce, \
-    zeros_like
+from .runtime import Items, _weight_dtype, max_weight, norm_weight, svd_jvp, svd_vjp, \
+    unbroadcast, unindex, unreduce, zeros_like
 
 __all__ = ["undiff", "gradient_jvp", "ungradient", "kron_vjp_a", "kron_vjp_b", "cross_vjp",
            "conv_vjp_a", "conv_vjp_v", "interp_slope", "interp_vjp_fp", "interp_slope_vjp", "interp_zero",
@@ -20,7 +20,12 @@ __all__ = ["undiff", "gradient_jvp", "ungradient", "kron_vjp_a", "kron_vjp_b", "
            "unarray_split", "rot90_axes", "select_none", "unselect", "rollaxis_axes", "cross_axis", "angle_jvp",
            "angle_vjp", "imag_vjp", "where_weight", "reduce_axis", "logaddexp_weight",
            "r_items", "c_items", "concat_items_jvp", "unconcat_items",
-           "mean_where_weight", "vander_powers"]
+           "mean_where_weight", "vander_powers", "bessel_i1", "bessel_i1_slope", "untolist",
+           "nan_inv_count", "not_nan", "vector_norm_weight", "initial_dropped",
+           "initial_zero_added", "ununstack", "cond_jvp", "cond_vjp", "multi_dot_jvp",
+           "multi_dot_vjp", "cov_jvp", "cov_vjp", "corrcoef_jvp", "corrcoef_vjp",
+           "nanmedian_weight", "tensorinv_jvp", "tensorinv_vjp", "tensorsolve_jvp",
+           "tensorsolve_vjp_a", "tensorsolve_vjp_b", "unique_index", "unique_take", "ununique"]
 
 
 def _zero(g) -> bool:
@@ -1033,3 +1038,342 @@ def put_along_vjp(g, indices, values, axis):
 __all__ += ["filled", "sorted_in_place", "copied_into", "diagonal_filled", "fill_diagonal_vjp",
             "added_at", "shuffled", "subtracted_at", "ufunc_at_copy", "called_into", "put_copy", "put_vjp",
             "placed", "place_vjp", "putmasked", "putmask_vjp", "put_along", "put_along_vjp"]
+
+
+def bessel_i1(x):
+    """The modified Bessel function I1 (np.i0's derivative): SciPy's where SciPy is
+    installed (imported at the first call), else its power series, sum over k of
+    (x/2)^(2k+1) / (k! (k+1)!), summed until the terms vanish (all x; slow for |x| > 50)."""
+    try:
+        from scipy.special import i1
+    except ImportError:
+        i1 = None
+    if i1 is not None:
+        r = i1(x)
+        return r.astype(_weight_dtype(x, x)) if isinstance(r, np.ndarray) else float(r)
+    x = np.asarray(x)
+    h = x / 2.0
+    term = h.copy()
+    total = term.copy()
+    for k in range(1, 500):
+        term = term * (h * h) / (k * (k + 1))
+        total = total + term
+        if not np.any(np.abs(term) > 1e-17 * np.abs(total)):
+            break
+    return total if total.ndim else float(total)
+
+
+def bessel_i1_slope(x):
+    """I1'(x) = I0(x) - I1(x) / x, and 1/2 at x = 0."""
+    safe = np.where(x == 0, 1.0, x)
+    return np.where(x == 0, 0.5, np.i0(x) - bessel_i1(x) / safe)
+
+
+def untolist(g, x):
+    """Adjoint of `x.tolist()`: the items' adjoints (nested lists, 0.0 for an unused item or
+    row) as an array of x's shape and dtype."""
+    out = np.zeros(np.shape(x), dtype=_weight_dtype(x, x))
+    if np.ndim(x) == 0:
+        return out + g
+    for i, gi in enumerate(g):
+        if not (type(gi) is float and gi == 0.0):
+            out[i] = untolist(gi, x[i]) if np.ndim(x) > 1 else gi
+    return out
+
+
+def nan_inv_count(x, axis=None, keepdims=False, ddof=0):
+    """1 / (N - ddof), N the entries of x that are not nan along `axis` (as the reduction's
+    result, keepdims as it; in x's floating dtype): nanmean's weight, nanvar's divisor."""
+    n = np.sum(np.logical_not(np.isnan(x)), axis=axis, keepdims=keepdims)
+    with np.errstate(divide="ignore"):
+        r = 1.0 / np.maximum(n - ddof, 0).astype(_weight_dtype(x, x))
+    return r if np.ndim(r) else r.dtype.type(r)
+
+
+def not_nan(x):
+    """1 where x is not nan, 0 where it is (x's floating dtype): the nan-aware reductions'
+    mask (a nan entry carries no derivative)."""
+    return np.logical_not(np.isnan(x)).astype(_weight_dtype(x, x))
+
+
+def _vector_axes(x, axis):
+    """The axes a vector norm of x reduces (all for None), as a tuple of non-negative ints."""
+    nd = np.ndim(x)
+    axes = range(nd) if axis is None else (axis,) if np.ndim(axis) == 0 else axis
+    return tuple(int(a) % max(nd, 1) for a in axes)
+
+
+def vector_norm_weight(x, n, ord=2, axis=None, keepdims=False):
+    """The derivative of `n = np.linalg.vector_norm(x, axis=axis, keepdims=keepdims,
+    ord=ord)` by each entry of x: np.linalg.norm's vector weight over the reduced axes
+    flattened into one (vector_norm never takes a matrix norm)."""
+    axes = _vector_axes(x, axis)
+    if np.ndim(x) == 0:
+        return norm_weight(np.reshape(x, (1,)), np.reshape(n, (1,)), ord, 0, True)[0]
+    moved = np.moveaxis(x, axes, tuple(range(-len(axes), 0)))
+    flat = np.reshape(moved, np.shape(moved)[:np.ndim(x) - len(axes)] + (-1,))
+    kept = np.reshape(n, np.shape(flat)[:-1] + (1,))
+    w = norm_weight(flat, kept, ord, -1, True)
+    return np.moveaxis(np.reshape(w, np.shape(moved)), tuple(range(-len(axes), 0)), axes)
+
+
+def initial_dropped(g, like, axis=None, include_initial=False):
+    """g (broadcast to the shape of like, the result) without the leading zero slice np.cumulative_sum and
+    np.cumulative_prod put first along `axis` with include_initial=True; g otherwise."""
+    if not include_initial:
+        return g
+    g = np.broadcast_to(g, np.shape(like))
+    n = np.shape(like)[0 if axis is None else axis]
+    return np.take(g, np.arange(1, n), axis=0 if axis is None else axis)
+
+
+def initial_zero_added(t, axis=None, include_initial=False):
+    """t with a zero slice first along `axis` (include_initial=True), t otherwise: the
+    transpose of initial_dropped."""
+    if not include_initial:
+        return t
+    ax = 0 if axis is None else axis
+    shape = list(np.shape(t))
+    shape[ax] = 1
+    return np.concatenate([np.zeros(shape, dtype=_weight_dtype(t)), t], axis=ax)
+
+
+def ununstack(gs, x, axis=0):
+    """Adjoint of `np.unstack(x, axis=axis)`: the items' adjoints stacked (zeros for an
+    unused item's 0.0)."""
+    shape = np.shape(np.take(x, 0, axis=axis))
+    return np.stack([zeros_like(np.take(x, 0, axis=axis)) if type(g) is float and g == 0.0
+                     else np.broadcast_to(g, shape) for g in gs], axis=axis)
+
+
+def _cond_check(p):
+    if p is not None and p != 2:
+        raise NotImplementedError(f"srcad differentiates np.linalg.cond with p=None or 2 only "
+                                  f"(the 2-norm), not p={p!r}")
+
+
+def cond_jvp(t, x, out, p=None):
+    """Tangent of np.linalg.cond(x) (the 2-norm condition number s_max / s_min) along t."""
+    _cond_check(p)
+    s = np.linalg.svd(x, compute_uv=False)
+    ds = svd_jvp(t, x, s, False, False)
+    return (ds[..., 0] - out * ds[..., -1]) / s[..., -1]
+
+
+def cond_vjp(g, x, out, p=None):
+    """Adjoint of np.linalg.cond(x): d cond = (ds_max - cond ds_min) / s_min through the
+    singular values' adjoint."""
+    _cond_check(p)
+    s = np.linalg.svd(x, compute_uv=False)
+    k = np.arange(np.shape(s)[-1])
+    first, last = (k == 0) * 1.0, (k == np.shape(s)[-1] - 1) * 1.0
+    gs = np.expand_dims(g / s[..., -1], -1) * (first - np.expand_dims(out, -1) * last)
+    return svd_vjp(gs, x, s, False, False)
+
+
+def _chain(arrays):
+    """The matrices of np.linalg.multi_dot(arrays): a 1-d first one as a row, a 1-d last one
+    as a column."""
+    ms = list(arrays)
+    if np.ndim(ms[0]) == 1:
+        ms[0] = np.reshape(ms[0], (1, -1))
+    if np.ndim(ms[-1]) == 1:
+        ms[-1] = np.reshape(ms[-1], (-1, 1))
+    return ms
+
+
+def _times(a, ms, b):
+    """a @ ms[0] @ ... @ b, a and b left out where None (keeping the factors' dtype)."""
+    for m in ms:
+        a = m if a is None else a @ m
+    return a if b is None else b if a is None else a @ b
+
+
+def multi_dot_jvp(ts, arrays):
+    """Tangent of np.linalg.multi_dot(arrays) along the items' tangents `ts` (0.0 for an
+    inactive item): the product with one factor replaced by its tangent, summed."""
+    ms = _chain(arrays)
+    total = 0.0
+    for i in range(len(ms)):
+        if type(ts[i]) is float and ts[i] == 0.0:
+            continue
+        t = np.reshape(np.broadcast_to(ts[i], np.shape(arrays[i])), np.shape(ms[i]))
+        total = total + _times(_times(None, ms[:i], t), ms[i + 1:], None)
+    shape = np.shape(np.linalg.multi_dot(arrays))
+    return np.reshape(total, shape) if np.ndim(total) else total
+
+
+def multi_dot_vjp(g, arrays):
+    """Adjoint of np.linalg.multi_dot(arrays) for each item (a list; the rule makes it
+    Items): L^T g R^T, L and R the products of the factors before and after it."""
+    ms = _chain(arrays)
+    rows, cols = np.shape(ms[0])[0], np.shape(ms[-1])[1]
+    g = np.reshape(np.broadcast_to(g, np.shape(np.linalg.multi_dot(arrays))), (rows, cols))
+    out = []
+    for i in range(len(ms)):
+        left = _times(None, ms[:i], None)
+        right = _times(None, ms[i + 1:], None)
+        gi = _times(None if left is None else left.T, [g], None if right is None else right.T)
+        out.append(np.reshape(gi, np.shape(arrays[i])))
+    return out
+
+
+def _cov_rows(m, y=None, rowvar=True):
+    """np.cov's data as rows of variables (observations along the columns): m (and y)
+    at least 2-d, transposed for rowvar=False, stacked."""
+    x = np.atleast_2d(m)
+    if not rowvar and np.shape(x)[0] != 1:
+        x = x.T
+    if y is None:
+        return x
+    yy = np.atleast_2d(y)
+    if not rowvar and np.shape(yy)[0] != 1:
+        yy = yy.T
+    return np.concatenate([x, yy], axis=0)
+
+
+def _cov_divisor(x, bias=False, ddof=None):
+    return np.shape(x)[1] - (ddof if ddof is not None else 0 if bias else 1)
+
+
+def cov_jvp(tm, ty, m, y=None, rowvar=True, bias=False, ddof=None):
+    """Tangent of np.cov(m, y, rowvar, bias, ddof) along m's and y's tangents (0.0 for an
+    inactive one): (dX Xc^T + Xc dX^T) / (N - ddof), Xc the centred rows."""
+    x = _cov_rows(m, y, rowvar)
+    t = _cov_rows(np.broadcast_to(tm, np.shape(m)),
+                  None if y is None else np.broadcast_to(ty, np.shape(y)), rowvar)
+    xc = x - np.mean(x, axis=1, keepdims=True)
+    tc = t - np.mean(t, axis=1, keepdims=True)
+    d = tc @ xc.T
+    return np.squeeze((d + d.T) / _cov_divisor(x, bias, ddof))
+
+
+def cov_vjp(g, m, y=None, rowvar=True, bias=False, ddof=None, part=0):
+    """Adjoint of np.cov(m, y, ...) for m (part 0) or y (part 1): (G + G^T) Xc / (N - ddof),
+    its rows split back and laid out as m's (y's)."""
+    x = _cov_rows(m, y, rowvar)
+    k = np.shape(x)[0]
+    g = np.reshape(np.broadcast_to(g, np.shape(np.squeeze(np.zeros((k, k))))), (k, k))
+    xc = x - np.mean(x, axis=1, keepdims=True)
+    gx = (g + g.T) @ xc / _cov_divisor(x, bias, ddof)
+    rows = np.shape(np.atleast_2d(m))[0] if rowvar or np.shape(np.atleast_2d(m))[0] == 1 \
+        else np.shape(np.atleast_2d(m))[1]
+    which = m if part == 0 else y
+    piece = gx[:rows] if part == 0 else gx[rows:]
+    if not rowvar and np.shape(np.atleast_2d(which))[0] != 1:
+        piece = piece.T
+    return np.reshape(piece, np.shape(which))
+
+
+def corrcoef_jvp(tx, ty, x, y=None, rowvar=True):
+    """Tangent of np.corrcoef(x, y, rowvar): r = c / sqrt(d d^T), d = diag(c), c the
+    covariance: dr = dc / sqrt(d d^T) - r (dd_i / d_i + dd_j / d_j) / 2."""
+    c = np.atleast_2d(np.cov(x, y, rowvar))
+    dc = np.atleast_2d(cov_jvp(tx, ty, x, y, rowvar))
+    d = np.diagonal(c)
+    dd = np.diagonal(dc)
+    s = np.sqrt(d)
+    r = c / np.outer(s, s)
+    q = dd / d
+    return np.squeeze(dc / np.outer(s, s) - r * (q[:, None] + q[None, :]) / 2.0)
+
+
+def corrcoef_vjp(g, x, y=None, rowvar=True, part=0):
+    """Adjoint of np.corrcoef(x, y, rowvar) for x (part 0) or y (part 1), through the
+    covariance's adjoint (see corrcoef_jvp)."""
+    c = np.atleast_2d(np.cov(x, y, rowvar))
+    k = np.shape(c)[0]
+    g = np.reshape(np.broadcast_to(g, np.shape(np.squeeze(c))), (k, k))
+    d = np.diagonal(c)
+    s = np.sqrt(d)
+    r = c / np.outer(s, s)
+    gr = g * r
+    gc = g / np.outer(s, s) - np.diag((np.sum(gr, axis=1) + np.sum(gr, axis=0)) / (2.0 * d))
+    return cov_vjp(gc, x, y, rowvar, False, None, part)
+
+
+def nanmedian_weight(x, axis=None):
+    """The derivative of np.nanmedian(x, axis) by each entry of x: 1 (or 1/2 and 1/2) at the
+    middle order statistic(s) of each slice's entries that are not nan, 0 elsewhere (ties:
+    the order of a stable sort, as np.median's; a slice of nans only: 0)."""
+    x = np.asarray(x)
+    axes = reduce_axis(x, axis)
+    rest = [d for d in range(x.ndim) if d not in axes]
+    moved = np.transpose(x, rest + list(axes))
+    tshape = moved.shape
+    moved = np.reshape(moved, moved.shape[:len(rest)] + (-1,))
+    order = np.argsort(moved, axis=-1, kind="stable")              # nans last
+    n = np.count_nonzero(np.logical_not(np.isnan(moved)), axis=-1)[..., None]
+    w = np.zeros(moved.shape, dtype=_weight_dtype(x))
+    for k in (np.maximum((n - 1) // 2, 0), n // 2):
+        hit = np.zeros(moved.shape, dtype=w.dtype)
+        np.put_along_axis(hit, np.take_along_axis(order, np.minimum(k, moved.shape[-1] - 1), -1),
+                          0.5, -1)
+        w += hit
+    w *= n > 0
+    return np.transpose(np.reshape(w, tshape), np.argsort(rest + list(axes)))
+
+
+def tensorinv_jvp(t, a, out, ind=2):
+    """Tangent of out = np.linalg.tensorinv(a, ind): the inverse's -m^-1 dm m^-1 of the
+    matrix m = a with its first `ind` axes merged into rows, laid out as `out`."""
+    k = int(np.prod(np.shape(a)[:ind]))
+    inv = np.reshape(out, (-1, k))
+    dm = np.reshape(np.broadcast_to(t, np.shape(a)), (k, -1))
+    return np.reshape(-(inv @ dm @ inv), np.shape(out))
+
+
+def tensorinv_vjp(g, a, out, ind=2):
+    """Adjoint of out = np.linalg.tensorinv(a, ind): -m^-T g m^-T, laid out as `a`."""
+    k = int(np.prod(np.shape(a)[:ind]))
+    inv = np.reshape(out, (-1, k))
+    gm = np.reshape(np.broadcast_to(g, np.shape(out)), (-1, k))
+    return np.reshape(-(inv.T @ gm @ inv.T), np.shape(a))
+
+
+def _tensorsolve_matrix(a, b):
+    nb = int(np.prod(np.shape(b)))
+    return np.reshape(a, (nb, -1))
+
+
+def tensorsolve_jvp(ta, tb, a, b, out):
+    """Tangent of x = np.linalg.tensorsolve(a, b) (axes=None): m^-1 (db - dm x), m the
+    matrix of a with b's axes merged into rows and x's into columns."""
+    m = _tensorsolve_matrix(a, b)
+    rhs = 0.0                                  # (a 0.0 tangent is no term: float32 kept)
+    if not _zero(tb):
+        rhs = np.ravel(np.broadcast_to(tb, np.shape(b)))
+    if not _zero(ta):
+        rhs = rhs - np.reshape(np.broadcast_to(ta, np.shape(a)), np.shape(m)) @ np.ravel(out)
+    return np.reshape(np.linalg.solve(m, rhs), np.shape(out))
+
+
+def tensorsolve_vjp_b(g, a, b, out):
+    """Adjoint of x = np.linalg.tensorsolve(a, b) for b: m^-T g, laid out as b."""
+    m = _tensorsolve_matrix(a, b)
+    gx = np.ravel(np.broadcast_to(g, np.shape(out)))
+    return np.reshape(np.linalg.solve(m.T, gx), np.shape(b))
+
+
+def tensorsolve_vjp_a(g, a, b, out):
+    """Adjoint of x = np.linalg.tensorsolve(a, b) for a: -(m^-T g) x^T, laid out as a."""
+    gb = np.ravel(tensorsolve_vjp_b(g, a, b, out))
+    return np.reshape(-np.outer(gb, np.ravel(out)), np.shape(a))
+
+
+def unique_index(ar):
+    """The flat position in `ar` of each value np.unique(ar) returns (its first occurrence)."""
+    return np.unique(ar, return_index=True)[1]
+
+
+def unique_take(t, ar):
+    """Tangent of np.unique(ar) along ar's tangent t: t at each value's first occurrence."""
+    return np.ravel(np.broadcast_to(t, np.shape(ar)))[unique_index(ar)]
+
+
+def ununique(g, ar):
+    """Adjoint of np.unique(ar): each value's adjoint at its first occurrence in ar, zeros
+    elsewhere (in ar's shape)."""
+    out = np.zeros(np.size(ar), dtype=_weight_dtype(g))
+    out[unique_index(ar)] = g
+    return np.reshape(out, np.shape(ar))

@@ -30,13 +30,42 @@ Conventions where a derivative does not exist or a parameter is not differentiat
   logaddexp.reduce (the softmax), add.accumulate, multiply.accumulate and np.add.at (on a
   copy the function made: it adds in place) differentiate as sum, prod, max, cumsum, cumprod
   and index_add.
+  copysign has slope sign(x) sign(out) in x (0 at x = 0) and none in y; float_power's are
+  **'s; ldexp is linear in x1 (x2 integer); modf's fractional part and divmod's remainder
+  have slope 1 (and -(x // y) in y), their integral and floor parts none, frexp's mantissa
+  2**-e and its exponent none (the jumps at integers, multiples and powers of two taken as
+  constant pieces); i0' = I1 (SciPy's i1, or its series without SciPy), i0'(0) = 0;
+  around is constant. math.prod and math.fsum of a list or tuple; math.dist of two points
+  is nan where they coincide (0/0, as np.linalg.norm at 0); x.item() is float(x) and
+  x.tolist() its entries as nested lists.
+  nansum, nanmean, nanprod, nanvar, nanstd, nanmax, nanmin, nanmedian (ties as median's),
+  nancumsum and nancumprod differentiate as the plain reductions of the entries that are not nan (axis, keepdims,
+  ddof as theirs): a nan entry has zero derivative; a slice of nan entries only has a nan
+  value and gives nan (or zero) derivatives.
+  NumPy 2's array-API names differentiate as the functions they compose: vecdot (real
+  operands) as sum(x1 x2, axis); vector_norm as np.linalg.norm's vector norms over all the
+  axes it reduces (never a matrix norm; nan at 0); matrix_norm as norm over the last two
+  axes ('fro', 'nuc', 2, -2: norm's conventions on ties and zero singular values); svdvals
+  as svd's values (repeated singular values: svd's convention); linalg.cross, outer,
+  diagonal, trace, matrix_transpose, cumulative_sum, cumulative_prod (include_initial's
+  first slice is a constant) and unstack as cross, outer, diagonal, trace, .mT, cumsum,
+  cumprod and indexing. cond (p=None or 2: s_max / s_min; other p raise NotImplementedError) through the
+  singular values' derivatives (nan or inf where s_max or s_min is repeated). logspace and
+  geomspace in start and stop (their base, num and axis constant). multi_dot as its chain
+  of products; cov (m, y, rowvar, bias, ddof; fweights and aweights refused) and corrcoef
+  (x, y, rowvar; its clip to [-1, 1] taken as the identity, nan where a variable is
+  constant, as its value). tensorinv and tensorsolve (axes=None; axes= is refused) as inv
+  and solve of the matrix NumPy reshapes a to. unique (no return_* arguments) gives each
+  distinct value the derivative of its first occurrence (tied entries get none).
 """
+import math
 import operator
 
 import numpy as np
 
 from .. import runtime, runtime_arrays as ra
-from . import ANY, add_lazy_names, defalias, deflinear, defpartials, defrule, defunary, \
+from .methods import MethodRule
+from . import ANY, FLOAT, add_lazy_names, defalias, deflinear, defpartials, defrule, defunary, \
     defvariant, lookup, refuse
 
 add_lazy_names(ra)
@@ -416,3 +445,228 @@ deflinear(ra.unconcat_items, "g, xs, ndmin=1", shape_args="xs", holds="g", retur
           vjp="concat_items_jvp(out_bar, xs, ndmin)")
 defrule(ra.mean_where_weight, "where, x, axis=None", name="mean_where_weight", kind=ANY,
         differentiable=False)
+
+# ------------------------------------------------------------ Python's math of sequences
+# math.prod and math.fsum of a list or tuple of numbers; math.dist of two points (as
+# sequences), nan where they coincide (0/0, as np.linalg.norm at 0)
+defrule(math.prod, "xs", name="math.prod", kind=FLOAT, reads_items=True,
+        jvp="prod_jvp(concat_items_jvp(xs_dot, xs), r_items(xs), out)",
+        vjp="unconcat_items(prod_vjp(out_bar, r_items(xs), out), xs)")
+defrule(math.fsum, "xs", name="math.fsum", kind=FLOAT, reads_items=True,
+        jvp="sum(xs_dot)", vjp="repeat_items(out_bar, xs)")
+defrule(math.dist, "p, q", name="math.dist", kind=FLOAT, reads_items=True,
+        jvp={"p": "np.dot(r_items(p) - r_items(q), concat_items_jvp(p_dot, p)) / out",
+             "q": "np.dot(r_items(q) - r_items(p), concat_items_jvp(q_dot, q)) / out"},
+        vjp={"p": "unconcat_items((r_items(p) - r_items(q)) * (out_bar / out), p)",
+             "q": "unconcat_items((r_items(q) - r_items(p)) * (out_bar / out), q)"})
+# x.item() (of a one-entry array) is float(x); x.tolist() the entries as (nested) lists
+_item = defrule([], "x", name="item", method="item", kind=FLOAT, total=False,
+                jvp="np.reshape(x_dot, ())", vjp="bcast(out_bar, x)")
+_tolist = defrule([], "x", name="tolist", method="tolist", kind=ANY, returns_seq=True,
+                  jvp="np.asarray(x_dot).tolist()", vjp="untolist(out_bar, x)")
+for _r in (_item, _tolist):
+    _r.__class__ = MethodRule
+deflinear(ra.untolist, "g, x", shape_args="x", vjp="np.asarray(out_bar).tolist()")
+
+# ------------------------------------------------------------ more elementwise functions
+# copysign(x, y) = |x| with y's sign: slope sign(x) sign(out) in x (0 at x = 0, as abs'),
+# none in y (a jump at y = 0)
+defpartials(np.copysign, "x, y", name="np.copysign", partials={"x": "(np.sign(x) * np.sign(out))"})
+# float_power is ** computed in float64 (its derivatives as **'s)
+defpartials(np.float_power, "x, y", name="np.float_power",
+            partials={"x": "(y * np.float_power(x, y - 1 + (y == 0)))", "y": "(out * pow_log(x))"})
+# ldexp(x1, x2) = x1 2**x2: linear in x1, the integer x2 has no derivative
+defrule(np.ldexp, "x1, x2", name="np.ldexp",
+        jvp={"x1": "np.ldexp(x1_dot, x2)"}, vjp={"x1": "unbroadcast(np.ldexp(out_bar, x2), x1)"})
+# modf(x) = (fractional part, integral part): slopes 1 and 0 (the jumps at integers taken
+# as constant pieces); frexp(x) = (m, e), x = m 2**e: the mantissa has slope 2**-e (its
+# jumps at powers of two taken likewise), the integer e none
+defrule(np.modf, "x", name="np.modf", kind=ANY, returns_seq=True,
+        jvp="(bcast(x_dot, out[0]), 0.0 * out[1])", vjp="unbroadcast(out_bar[0], x)")
+defrule(np.frexp, "x", name="np.frexp", kind=ANY, returns_seq=True,
+        jvp="(np.ldexp(x_dot, -out[1]), 0.0 * out[0])", vjp="np.ldexp(out_bar[0], -out[1])")
+# np.i0's derivative is I1 (SciPy's, or its series without SciPy); I1' = I0 - I1 / x
+defunary(np, "np", {"i0": "bessel_i1(x)"})
+defrule(ra.bessel_i1, "x", name="bessel_i1", batch="elementwise",
+        jvp="x_dot * bessel_i1_slope(x)", vjp="out_bar * bessel_i1_slope(x)")
+# np.around is np.round (piecewise constant)
+defrule(np.around, "a, decimals=0", name="np.around", kind=ANY, differentiable=False)
+
+# ------------------------------------------------------------ nan-aware reductions
+# np.nansum & co.: the plain reduction of the entries that are not nan; a nan entry gets a
+# zero derivative (not_nan is the mask, nan_inv_count nanmean's weight and nanvar's divisor)
+defrule(np.nansum, "x, axis=None, dtype=None, *, keepdims=False", name="np.nansum",
+        kind="reduce",
+        jvp="cast_tangent(np.sum(x_dot * not_nan(x), axis=axis, keepdims=keepdims), out)",
+        vjp="unreduce(cast_adjoint(out_bar, out), x, axis, keepdims) * not_nan(x)")
+defrule(np.nanmean, "x, axis=None, dtype=None, *, keepdims=False", name="np.nanmean",
+        kind="reduce",
+        jvp="cast_tangent(np.sum(x_dot * not_nan(x), axis=axis, keepdims=keepdims) * "
+            "nan_inv_count(x, axis, keepdims), out)",
+        vjp="unreduce(cast_adjoint(out_bar, out) * nan_inv_count(x, axis, keepdims), x, axis, "
+            "keepdims) * not_nan(x)")
+defrule(np.nanprod, "x, axis=None, dtype=None, *, keepdims=False", name="np.nanprod",
+        kind="reduce",
+        jvp="cast_tangent(prod_jvp(x_dot * not_nan(x), np.where(np.isnan(x), 1.0, x), out, axis, "
+            "keepdims), out)",
+        vjp="prod_vjp(cast_adjoint(out_bar, out), np.where(np.isnan(x), 1.0, x), out, axis, "
+            "keepdims) * not_nan(x)")
+# (x - nanmean) with 0 at the nan entries
+_DEV = "np.where(np.isnan(x), 0.0, x - np.nanmean(x, axis=axis, keepdims=True))"
+defrule(np.nanvar, "x, axis=None, dtype=None, *, ddof=0, keepdims=False", name="np.nanvar",
+        kind="reduce",
+        jvp=f"cast_tangent(np.sum(x_dot * {_DEV}, axis=axis, keepdims=keepdims) * "
+            "(2.0 * nan_inv_count(x, axis, keepdims, ddof)), out)",
+        vjp="unreduce(cast_adjoint(out_bar, out) * (2.0 * nan_inv_count(x, axis, keepdims, ddof)), "
+            f"x, axis, keepdims) * {_DEV}")
+defrule(np.nanstd, "x, axis=None, dtype=None, *, ddof=0, keepdims=False", name="np.nanstd",
+        kind="reduce",
+        jvp=f"cast_tangent(np.sum(x_dot * {_DEV}, axis=axis, keepdims=keepdims) * "
+            "(recip_or_zero(out) * nan_inv_count(x, axis, keepdims, ddof)), out)",
+        vjp="unreduce(cast_adjoint(out_bar, out) * (recip_or_zero(out) * "
+            f"nan_inv_count(x, axis, keepdims, ddof)), x, axis, keepdims) * {_DEV}")
+# nanmax and nanmin: max's and min's (a nan entry never attains the result; ties split)
+for _m in ("max", "min"):
+    defrule(getattr(np, "nan" + _m), "x, axis=None, *, keepdims=False", name=f"np.nan{_m}",
+            kind="reduce",
+            jvp="np.sum(x_dot * max_weight(x, out, axis, keepdims), axis=axis, keepdims=keepdims)",
+            vjp="max_vjp(out_bar, x, out, axis, keepdims)")
+defrule(np.nancumsum, "x, axis=None, dtype=None", name="np.nancumsum", kind=ANY,
+        jvp="cast_tangent(np.cumsum(x_dot * not_nan(x), axis=axis), out)",
+        vjp="uncumsum(cast_adjoint(out_bar, out), x, axis) * not_nan(x)")
+defrule(np.nancumprod, "x, axis=None, dtype=None", name="np.nancumprod", kind=ANY,
+        jvp="cast_tangent(cumprod_jvp(x_dot * not_nan(x), np.where(np.isnan(x), 1.0, x), out, "
+            "axis), out)",
+        vjp="cumprod_vjp(cast_adjoint(out_bar, out), np.where(np.isnan(x), 1.0, x), out, axis) * "
+            "not_nan(x)")
+defrule(np.nanmedian, "x, axis=None, *, keepdims=False", name="np.nanmedian", kind="reduce",
+        jvp="np.sum(x_dot * nanmedian_weight(x, axis), axis=axis, keepdims=keepdims)",
+        vjp="unreduce(out_bar, x, axis, keepdims) * nanmedian_weight(x, axis)")
+defrule(ra.nanmedian_weight, "x, axis=None", name="nanmedian_weight", kind=ANY,
+        differentiable=False)
+for _f in (ra.not_nan, ra.nan_inv_count):
+    defrule(_f, "x, axis=None, keepdims=False, ddof=0", name=_f.__name__, kind=ANY,
+            differentiable=False)
+
+# ------------------------------------------------------------ NumPy 2's array-API names
+# (compositions of the rules above, with the array API's argument conventions)
+for _f in (np.matrix_transpose, np.linalg.matrix_transpose):
+    defrule(_f, "x", name=f"np.{'linalg.' * (_f is np.linalg.matrix_transpose)}matrix_transpose",
+            kind=ANY, storage="view", jvp="np.matrix_transpose(x_dot)",
+            vjp="np.matrix_transpose(out_bar)")
+defalias(np.linalg.outer, lookup(np.outer), "np.linalg.outer")
+defrule(np.linalg.diagonal, "x, *, offset=0", name="np.linalg.diagonal", kind=ANY,
+        storage="view", jvp="np.linalg.diagonal(x_dot, offset=offset)",
+        vjp="undiagonal(out_bar, x, offset, -2, -1)")
+defrule(np.linalg.trace, "x, *, offset=0, dtype=None", name="np.linalg.trace", kind=ANY,
+        jvp="cast_tangent(np.linalg.trace(x_dot, offset=offset), out)",
+        vjp="undiagonal(np.expand_dims(cast_adjoint(out_bar, out), -1), x, offset, -2, -1)")
+defrule(np.linalg.svdvals, "x", name="np.linalg.svdvals", kind=ANY,
+        jvp="svd_jvp(x_dot, x, out, False, False)", vjp="svd_vjp(out_bar, x, out, False, False)")
+# vecdot(x1, x2) = sum(x1 x2, axis) of real operands, broadcast
+for _f in (np.linalg.vecdot, np.vecdot):
+    defrule(_f, "x1, x2, *, axis=-1", name=f"np.{'linalg.' * (_f is np.linalg.vecdot)}vecdot",
+            kind=ANY,
+            jvp={"x1": "np.vecdot(x1_dot, x2, axis=axis)", "x2": "np.vecdot(x1, x2_dot, axis=axis)"},
+            vjp={"x1": "unbroadcast(np.expand_dims(out_bar, axis) * x2, x1)",
+                 "x2": "unbroadcast(x1 * np.expand_dims(out_bar, axis), x2)"})
+defrule(np.linalg.cross, "x1, x2, *, axis=-1", name="np.linalg.cross", kind=ANY,
+        jvp={"x1": "np.linalg.cross(x1_dot, x2, axis=axis)",
+             "x2": "np.linalg.cross(x1, x2_dot, axis=axis)"},
+        vjp={"x1": "np.moveaxis(unbroadcast(cross_vjp(np.moveaxis(out_bar, axis, -1), "
+                   "np.moveaxis(x2, axis, -1)), np.moveaxis(x1, axis, -1)), -1, axis)",
+             "x2": "np.moveaxis(unbroadcast(-cross_vjp(np.moveaxis(out_bar, axis, -1), "
+                   "np.moveaxis(x1, axis, -1)), np.moveaxis(x2, axis, -1)), -1, axis)"})
+# vector_norm never takes a matrix norm (np.linalg.norm's vector weights over the reduced
+# axes); matrix_norm is np.linalg.norm over the last two axes
+defrule(np.linalg.vector_norm, "x, *, axis=None, keepdims=False, ord=2",
+        name="np.linalg.vector_norm", kind="reduce",
+        jvp="np.sum(x_dot * vector_norm_weight(x, out, ord, axis, keepdims), axis=axis, "
+            "keepdims=keepdims)",
+        vjp="unreduce(out_bar, x, axis, keepdims) * vector_norm_weight(x, out, ord, axis, keepdims)")
+defrule(np.linalg.matrix_norm, "x, *, keepdims=False, ord='fro'", name="np.linalg.matrix_norm",
+        kind=ANY,
+        jvp="np.sum(x_dot * norm_weight(x, out, ord, (-2, -1), keepdims), axis=(-2, -1), "
+            "keepdims=keepdims)",
+        vjp="unreduce(out_bar, x, (-2, -1), keepdims) * norm_weight(x, out, ord, (-2, -1), "
+            "keepdims)")
+# cumulative_sum/prod are cumsum/cumprod with, for include_initial=True, a zero (one) first
+defrule(np.cumulative_sum, "x, *, axis=None, dtype=None, include_initial=False",
+        name="np.cumulative_sum", kind=ANY,
+        jvp="cast_tangent(np.cumulative_sum(x_dot, axis=axis, include_initial=include_initial), "
+            "out)",
+        vjp="uncumsum(initial_dropped(cast_adjoint(out_bar, out), out, axis, include_initial), x, "
+            "axis)")
+defrule(np.cumulative_prod, "x, *, axis=None, dtype=None, include_initial=False",
+        name="np.cumulative_prod", kind=ANY,
+        jvp="cast_tangent(initial_zero_added(cumprod_jvp(x_dot, x, initial_dropped(out, out, "
+            "axis, include_initial), axis), axis, include_initial), out)",
+        vjp="cumprod_vjp(initial_dropped(cast_adjoint(out_bar, out), out, axis, include_initial), "
+            "x, initial_dropped(out, out, axis, include_initial), axis)")
+deflinear(ra.initial_dropped, "g, like, axis=None, include_initial=False", shape_args="like",
+          vjp="initial_zero_added(out_bar, axis, include_initial)")
+deflinear(ra.initial_zero_added, "t, axis=None, include_initial=False",
+          vjp="initial_dropped(out_bar, out, axis, include_initial)")
+defrule(np.unstack, "x, *, axis=0", name="np.unstack", kind=ANY, holds="x", returns_seq=True,
+        jvp="np.unstack(x_dot, axis=axis)", vjp="ununstack(out_bar, x, axis)").linear = True
+deflinear(ra.ununstack, "gs, x, axis=0", shape_args="x", vjp="np.unstack(out_bar, axis=axis)")
+
+# ------------------------------------------------------------ more of np.linalg and spaces
+# cond (p=None or 2: s_max / s_min; other p raise NotImplementedError, an active p is refused)
+refuse(defrule(np.linalg.cond, "x, p=None", name="np.linalg.cond", kind=ANY,
+               jvp="cond_jvp(x_dot, x, out, p)", vjp="cond_vjp(out_bar, x, out, p)"), "p")
+# logspace = base ** linspace(start, stop); geomspace = exp(linspace(log start, log stop))
+_LW = "linspace_weight(out, num, endpoint, axis)"
+defrule(np.logspace, "start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0",
+        name="np.logspace", kind=ANY,
+        jvp={"start": f"cast_tangent(out * (np.log(base) * bcast(np.expand_dims(start_dot, axis) * "
+                      f"(1.0 - {_LW}), out)), out)",
+             "stop": f"cast_tangent(out * (np.log(base) * bcast(np.expand_dims(stop_dot, axis) * "
+                     f"{_LW}, out)), out)"},
+        vjp={"start": f"unbroadcast(np.sum(cast_adjoint(out_bar, out) * out * (1.0 - {_LW}), "
+                      "axis=axis) * np.log(base), start)",
+             "stop": f"unbroadcast(np.sum(cast_adjoint(out_bar, out) * out * {_LW}, axis=axis) * "
+                     "np.log(base), stop)"})
+defrule(np.geomspace, "start, stop, num=50, endpoint=True, dtype=None, axis=0",
+        name="np.geomspace", kind=ANY,
+        jvp={"start": f"cast_tangent(out * bcast(np.expand_dims(start_dot / start, axis) * "
+                      f"(1.0 - {_LW}), out), out)",
+             "stop": f"cast_tangent(out * bcast(np.expand_dims(stop_dot / stop, axis) * {_LW}, "
+                     "out), out)"},
+        vjp={"start": f"unbroadcast(np.sum(cast_adjoint(out_bar, out) * out * (1.0 - {_LW}), "
+                      "axis=axis) / start, start)",
+             "stop": f"unbroadcast(np.sum(cast_adjoint(out_bar, out) * out * {_LW}, axis=axis) / "
+                     "stop, stop)"})
+# multi_dot(arrays): the chain of products (a 1-d first or last factor a row or a column)
+defrule(np.linalg.multi_dot, "arrays", name="np.linalg.multi_dot", kind=ANY, reads_items=True,
+        jvp="multi_dot_jvp(arrays_dot, arrays)", vjp="multi_dot_vjp(out_bar, arrays)")
+# cov(m, y, rowvar, bias, ddof) = Xc Xc^T / (N - ddof) of the centred rows of variables
+# (fweights and aweights are not differentiated: such a call is refused); corrcoef(x, y,
+# rowvar) = c / sqrt(d d^T), d = diag(c) (its clip to [-1, 1] taken as the identity: nan
+# where a variable is constant, as the value)
+defrule(np.cov, "m, y=None, rowvar=True, bias=False, ddof=None", name="np.cov", kind=ANY,
+        jvp={"m": "cov_jvp(m_dot, 0.0, m, y, rowvar, bias, ddof)",
+             "y": "cov_jvp(0.0, y_dot, m, y, rowvar, bias, ddof)"},
+        vjp={"m": "cov_vjp(out_bar, m, y, rowvar, bias, ddof, 0)",
+             "y": "cov_vjp(out_bar, m, y, rowvar, bias, ddof, 1)"})
+defrule(np.corrcoef, "x, y=None, rowvar=True", name="np.corrcoef", kind=ANY,
+        jvp={"x": "corrcoef_jvp(x_dot, 0.0, x, y, rowvar)",
+             "y": "corrcoef_jvp(0.0, y_dot, x, y, rowvar)"},
+        vjp={"x": "corrcoef_vjp(out_bar, x, y, rowvar, 0)",
+             "y": "corrcoef_vjp(out_bar, x, y, rowvar, 1)"})
+# tensorinv(a, ind) and tensorsolve(a, b) (axes=None only) as inv and solve of a's matrix
+defrule(np.linalg.tensorinv, "a, ind=2", name="np.linalg.tensorinv", kind=ANY,
+        jvp="tensorinv_jvp(a_dot, a, out, ind)", vjp="tensorinv_vjp(out_bar, a, out, ind)")
+defrule(np.linalg.tensorsolve, "a, b", name="np.linalg.tensorsolve", kind=ANY,
+        jvp={"a": "tensorsolve_jvp(a_dot, 0.0, a, b, out)",
+             "b": "tensorsolve_jvp(0.0, b_dot, a, b, out)"},
+        vjp={"a": "tensorsolve_vjp_a(out_bar, a, b, out)",
+             "b": "tensorsolve_vjp_b(out_bar, a, b, out)"})
+# unique(ar) (no return_* arguments): each distinct value is the entry of ar where it first
+# occurs, which takes its derivative (entries tied with it get none, as sort's ties); lexsort
+# gives positions (no derivative)
+defrule(np.unique, "ar", name="np.unique", kind=ANY,
+        jvp="unique_take(ar_dot, ar)", vjp="ununique(out_bar, ar)")
+deflinear(ra.unique_take, "t, ar", shape_args="ar", vjp="ununique(out_bar, ar)")
+deflinear(ra.ununique, "g, ar", shape_args="ar", vjp="unique_take(out_bar, ar)")
+defrule(np.lexsort, "keys, axis=-1", name="np.lexsort", kind=ANY, differentiable=False)

@@ -7,6 +7,10 @@ shape, `unreduce` undoes a reduction; the emitters drop them where kinds show
 they are not needed. Ties of max/min split the derivative equally; abs'(0) = 0;
 d/dx x ** 0 = 0 also at x = 0, and d/dy x ** y = 0 at x = 0 (where x ** y is 0 for y > 0).
 np.dot takes operands of any number of dimensions, as NumPy does.
+pow(x, y) is x ** y (pow(x, y, mod) is refused); divmod's floor part has no derivative and
+its remainder is %'s (the jumps taken as constant pieces); math.copysign(x, y) has slope
+sign(x) sign(out) in x, 0 at x = 0 (as abs'), none in y; math.fmod's slopes are 1 and
+-trunc(x / y); math.ldexp is linear in x, its exponent has none.
 """
 import builtins
 import math
@@ -131,6 +135,25 @@ defpartials(math.hypot, "x, y", name="math.hypot", unbroadcast=False, kind=FLOAT
             partials={"x": "(x / out)", "y": "(y / out)"})
 # math.pow(x, y) is x ** y where it returns (it raises, not a complex, for x < 0)
 defalias(math.pow, lookup(operator.pow), "math.pow")
+# pow(x, y) is x ** y; pow(x, y, mod) (integers only) does not bind: refused at its line
+defalias(builtins.pow, lookup(operator.pow), "pow")
+# divmod(x, y) = (x // y, x % y): the floor part is piecewise constant, the remainder is %
+for _f, _name in ((builtins.divmod, "divmod"), (np.divmod, "np.divmod")):
+    defrule(_f, "x, y", name=_name, kind=ANY, returns_seq=True,
+            jvp={"x": "(0.0 * out[0], bcast(x_dot, out[1]))",
+                 "y": "(0.0 * out[0], -(y_dot * out[0]))"},
+            vjp={"x": "unbroadcast(out_bar[1], x)", "y": "unbroadcast(-(out_bar[1] * out[0]), y)"})
+# copysign(x, y) = |x| with y's sign: slope sign(x) sign(out) in x (0 at x = 0, as abs'(0)),
+# none in y (a jump at y = 0)
+defrule(math.copysign, "x, y", name="math.copysign", kind=FLOAT,
+        jvp={"x": "x_dot * (out / x if x else 0.0)"},
+        vjp={"x": "out_bar * (out / x if x else 0.0)"})
+# fmod(x, y) = x - trunc(x / y) y (raises for y = 0: not total)
+defpartials(math.fmod, "x, y", name="math.fmod", unbroadcast=False, kind=FLOAT, total=False,
+            partials={"x": "1.0", "y": "-float(math.trunc(x / y))"})
+# ldexp(x, i) = x 2**i: linear in x, the integer i has no derivative
+defrule(math.ldexp, "x, i", name="math.ldexp", kind=FLOAT,
+        jvp={"x": "math.ldexp(x_dot, i)"}, vjp={"x": "math.ldexp(out_bar, i)"})
 
 # ties split the derivative equally (tie_weight is 1, 0.5 or 0)
 defpartials(np.maximum, "x, y", name="np.maximum",

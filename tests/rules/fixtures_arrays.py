@@ -3,11 +3,13 @@
 is checked in both modes against central differences, against autograd where autograd
 has the function, and with float32 inputs (tests/rules/test_rule_table.py), and the
 second-order samples at the end through srcad's own derivative code."""
+import math
+
 import numpy as np
 
-from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit  # noqa: F401
+from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit, well  # noqa: F401
 from srcad.runtime import index_added, prod_jvp, prod_vjp
-from srcad.runtime_arrays import (put_vjp, place_vjp, putmask_vjp, put_along_vjp, put_copy, placed, putmasked, put_along, subtracted_at, accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
+from srcad.runtime_arrays import (unique_take, ununique, nanmedian_weight, bessel_i1, untolist, nan_inv_count, not_nan, initial_dropped, initial_zero_added, ununstack, put_vjp, place_vjp, putmask_vjp, put_along_vjp, put_copy, placed, putmasked, put_along, subtracted_at, accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
                                   kron_vjp_b, pad_linear, partition_take, quantile_jvp,
                                   quantile_vjp, sort_take, unarray_split, uncolumn_stack, undelete,
                                   undiff, ungradient, unpad, unpartition, unpolyder, unselect,
@@ -759,3 +761,251 @@ def np_layout_conversions(x):
 
 
 lacks("x.view()", np_layout_conversions)
+
+
+# ============================================================ builtins and math (session 7)
+@sample((pos() + 2.0, pos()), (pos(3) + 2.0, pos(3)))
+def py_pow_divmod(x, y):
+    """pow of two arguments (as **); divmod: the floor part constant, the remainder as %."""
+    q, r = divmod(x, y)
+    return pow(x, 3) + pow(x, y) + q * x + r * y + divmod(x, 0.3)[1]
+
+
+lacks("divmod of autograd's boxes", py_pow_divmod)
+
+
+@sample((sym(), pos()), (sym(), -pos()))
+def math_copysign_fmod_ldexp(x, y):
+    return math.copysign(x * x, y) + math.copysign(x, -1.0) * y + math.fmod(x * 3.0, y) + \
+        math.ldexp(x, 3) * math.ldexp(y, -1)
+
+
+lacks("math functions of autograd's boxes", math_copysign_fmod_ldexp)
+
+
+@sample((sym(), sym()))
+def math_prod_fsum_dist(x, y):
+    return math.prod([x, y, x * y]) + math.fsum([x, y * y, 0.5]) + \
+        math.dist([x, 1.0], [y, x * y]) + math.dist((x, y), (0.5, -0.5)) * math.prod((y, 2.0))
+
+
+lacks("math functions of autograd's boxes", math_prod_fsum_dist)
+
+
+@sample((sym(4), sym(1)), (sym(2, 3), d0(sym())))
+def item_tolist(x, v):
+    """x.item() of a one-entry array, x.tolist() of a vector and of a matrix (nested)."""
+    rows = x.reshape(2, -1).tolist()
+    return v.item() * rows[0][1] + rows[1][0] ** 2 + sum(np.ravel(x * v).tolist())
+
+
+lacks("x.item() and x.tolist() of autograd's boxes", item_tolist)
+
+
+# ============================================================ NumPy elementwise (session 7)
+@sample(*binary(sym))
+def np_copysign_float_power_ldexp(x, y):
+    return np.copysign(x, y) * np.float_power(np.abs(x) + 0.5, 1.5) + np.ldexp(x, 2) + \
+        np.float_power(np.abs(y) + 0.5, x) + np.ldexp(y, -3)
+
+
+lacks("no VJP of np.copysign", np_copysign_float_power_ldexp)
+
+
+@sample(*[(x + 2.0, y) for x, y in binary(pos)])
+def np_modf_divmod_frexp(x, y):
+    """modf and divmod: the fractional part and remainder slope 1, the integral and floor
+    parts 0; frexp's mantissa slopes 2**-e, its exponent 0."""
+    f, i = np.modf(x * 3.0)
+    q, r = np.divmod(x, y)
+    m, e = np.frexp(x * y)
+    return f * y + i * x + r * x + q * y + m * y + e * x
+
+
+lacks("no VJP of np.divmod", np_modf_divmod_frexp)
+
+
+@sample(*unary(sym), (np.array([0.0, 2.4, -7.1]),))
+def np_i0_around(x):
+    """np.i0 (its slope I1, 0 at 0) and np.around (constant)."""
+    return np.i0(x) * np.sin(x) + np.around(x, 1) * x + np.around(x * 3.0)
+
+
+lacks("no VJP of np.i0", np_i0_around)
+
+
+@sample((sym(5),), (np.array([0.0, 1e-3, -4.0, 12.0]),))
+def helper_bessel_i1(x):
+    """I1 (np.i0's derivative) and its own slope, for second derivatives of np.i0."""
+    return bessel_i1(x) * x
+
+
+@sample((sym(2, 3), sym(2, 3)))
+def helper_untolist(g, x):
+    return untolist(g.tolist(), x) * x + untolist([g[0].tolist(), 0.0], x) * x
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_bessel_i1, helper_untolist)
+
+
+# ============================================================ nan-aware reductions (session 7)
+def nanned(a):
+    """`a` with a nan at its flat position 1 (a nan entry carries no derivative)."""
+    a.flat[1] = np.nan
+    return a
+
+
+@sample((nanned(sym(3, 3)),), (nanned(sym(5)),), (nanned(sym(3, 2, 2)),))
+def np_nan_sums(x):
+    """nansum, nanmean, nanprod, nancumsum, nancumprod (axis and keepdims as the plain ones)."""
+    return np.nansum(x) ** 2 + np.sum(np.nanmean(x, axis=0) ** 2) + np.nanprod(x) + \
+        np.sum(np.nansum(x, axis=-1, keepdims=True) * np.nanmean(x, axis=-1, keepdims=True)) + \
+        np.sum(np.nancumsum(x) ** 2) + np.sum(np.nancumprod(x, axis=0)) + \
+        np.sum(np.nanprod(x, axis=0) ** 2)
+
+
+@sample((nanned(apart(3, 3)),), (nanned(apart(5)),), (nanned(apart(3, 2, 2)),))
+def np_nan_spread(x):
+    """nanvar, nanstd (ddof), nanmax and nanmin."""
+    return np.nanvar(x) + np.sum(np.nanstd(x, axis=0, ddof=1)) + np.nanmax(x) * \
+        np.sum(np.nanmin(x, axis=-1, keepdims=True)) + np.sum(np.nanvar(x, axis=-1) ** 2) + \
+        np.sum(np.nanmax(x, axis=0))
+
+
+lacks("no VJP of autograd's nan-aware reductions", np_nan_sums, np_nan_spread)
+
+
+@sample((nanned(sym(3, 3)),))
+def helper_nan_weights(x):
+    y = np.where(np.isnan(x), 0.0, x)
+    return not_nan(x) * y + nan_inv_count(x, 0, True, 1) * y
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace", helper_nan_weights)
+
+
+# ============================================================ NumPy 2's array-API names (session 7)
+@sample((sym(2, 3, 3),), (sym(3, 4),))
+def np_array_api_matrices(x):
+    """matrix_transpose (np and np.linalg), linalg.diagonal, linalg.trace, matrix_norm
+    ('fro', 'nuc') and svdvals of matrices and stacks."""
+    a = np.sum(np.matrix_transpose(x) * np.linalg.matrix_transpose(x ** 2))
+    b = np.sum(np.linalg.diagonal(x, offset=1) ** 2) + np.sum(np.linalg.trace(x) ** 2)
+    c = np.sum(np.linalg.matrix_norm(x)) + np.sum(np.linalg.matrix_norm(x, ord="nuc", keepdims=True))
+    return a + b + c + np.sum(np.linalg.svdvals(x) ** 2)
+
+
+@sample((sym(3), sym(3)), (sym(2, 3), sym(3)), (sym(4, 3), sym(4, 3)))
+def np_array_api_vectors(x, y):
+    """vecdot (np and np.linalg), linalg.outer, linalg.cross of 3-vectors, vector_norm (over
+    all axes of a matrix too, ord 2, 1, 3 and inf)."""
+    a = np.sum(np.linalg.vecdot(x, y) ** 2) + np.sum(np.vecdot(x * y, y, axis=-1))
+    b = np.sum(np.linalg.cross(x, y) ** 2) + np.sum(np.linalg.outer(np.ravel(x), np.ravel(y)[:2]) ** 2)
+    c = np.linalg.vector_norm(x) + np.sum(np.linalg.vector_norm(y, axis=-1, ord=3, keepdims=True) *
+                                          np.linalg.vector_norm(x, ord=1, axis=-1))
+    return a + b + c + np.linalg.vector_norm(x * y, ord=np.inf)
+
+
+@sample((sym(4),), (sym(2, 3),))
+def np_cumulative_unstack(x):
+    """cumulative_sum and cumulative_prod (include_initial too) and unstack (one item used)."""
+    a = np.cumulative_sum(x, axis=-1) ** 2
+    b = np.cumulative_sum(x, axis=0, include_initial=True) ** 3
+    c = np.cumulative_prod(x, axis=-1, include_initial=True)
+    return np.sum(a) + np.sum(b) + np.sum(c) + np.sum(np.unstack(x * 2.0)[0] ** 2) + \
+        np.sum(np.unstack(x, axis=-1)[1])
+
+
+lacks("NumPy 2's array-API functions", np_array_api_matrices, np_array_api_vectors,
+      np_cumulative_unstack)
+
+
+@sample((sym(3, 3), pos(), pos()), (sym(2, 3, 3), pos(), pos()))
+def np_cond_spaces(x, a, b):
+    """cond (the 2-norm: s_max / s_min), logspace (bases 10 and 2) and geomspace."""
+    c = np.sum(np.linalg.cond(x + 2.0 * np.eye(3)))
+    d = np.sum(np.logspace(a, b, 4)) + np.sum(np.logspace(a, b, 5, base=2.0, endpoint=False) ** 2)
+    return c + d + np.sum(np.geomspace(a, b + 1.0, 4) ** 2)
+
+
+lacks("np.linalg.cond", np_cond_spaces)
+
+
+@sample((sym(5), sym(6)), (sym(2, 3), sym(3, 3)))
+def helper_cumulative_initial(g, like):
+    """initial_dropped and initial_zero_added (transposes), ununstack of one unused item."""
+    d = initial_dropped(g * 1.0, g, 0, False) + initial_dropped(like, like, 0, True)[:np.shape(g)[0]]
+    e = initial_zero_added(g ** 2, 0, True)
+    return np.sum(d * g) + np.sum(e * like[:np.shape(e)[0]]) + \
+        np.sum(ununstack([g[0] ** 2, 0.0], g[:2], 0) * g[:2])
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_cumulative_initial)
+
+
+# ============================================================ multi_dot, cov, corrcoef (session 7)
+@sample((sym(3), sym(3, 4), sym(4, 2)), (sym(2, 3), sym(3, 4), sym(4)))
+def np_multi_dot(a, b, c):
+    """multi_dot of three factors, a 1-d first or last one as a row or a column; of two."""
+    return np.sum(np.linalg.multi_dot([a, b, c]) ** 2) + \
+        np.sum(np.linalg.multi_dot([b.T, a.T]) ** 3)
+
+
+@sample((sym(3, 5), sym(5)), (sym(2, 6), sym(6)))
+def np_cov_corrcoef(m, y):
+    """cov (rowvar, bias, ddof, a second variable y) and corrcoef (rowvar, y)."""
+    a = np.sum(np.cov(m) ** 2) + np.sum(np.cov(m, y, bias=True) * 2.0) + \
+        np.sum(np.cov(m.T, rowvar=False, ddof=2) ** 2) + np.cov(y) + np.cov(y, y * y)[0, 1]
+    b = np.sum(np.corrcoef(m) ** 2) + np.sum(np.corrcoef(m.T, y, rowvar=False) ** 2)
+    return a + b + np.corrcoef(y, np.sin(y))[0, 1]
+
+
+lacks("no VJP of np.cov", np_cov_corrcoef)
+
+
+@sample((nanned(apart(3, 4)),), (nanned(apart(5)),), (nanned(apart(2, 3, 2)),))
+def np_nanmedian(x):
+    """nanmedian of all entries, along an axis (slices of odd and even counts), keepdims."""
+    return np.nanmedian(x) ** 2 + np.sum(np.nanmedian(x, axis=0) ** 2) + \
+        np.sum(np.nanmedian(x, axis=-1, keepdims=True) * x[..., :1])
+
+
+@sample((nanned(apart(3, 4)),))
+def helper_nanmedian_weight(x):
+    return np.where(np.isnan(x), 0.0, x) * nanmedian_weight(x, 1)
+
+
+lacks("no VJP of autograd's nan-aware reductions", np_nanmedian)
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_nanmedian_weight)
+
+
+@sample((well(6, 6).reshape(2, 3, 6), sym(2, 3)), (well(4, 4), sym(4)))
+def np_tensorsolve_tensorinv(a, b):
+    """tensorsolve (axes=None) and tensorinv (ind 1 and 2) of well-conditioned tensors."""
+    m = a.reshape(np.shape(b) + (-1,))
+    return np.sum(np.linalg.tensorsolve(m, b) ** 2) + \
+        np.sum(np.linalg.tensorinv(m, ind=np.ndim(b)) ** 2) + \
+        np.sum(np.linalg.tensorinv(np.reshape(m, (np.size(b), -1)), ind=1) * 2.0)
+
+
+lacks("no VJP of np.linalg.tensorsolve", np_tensorsolve_tensorinv)
+
+
+@sample((apart(6),), (sym(2, 3),))
+def np_unique_lexsort(x):
+    """unique (of distinct values: ties are tests/rules/test_rule_conventions.py's) and lexsort."""
+    u = np.unique(x * 2.0)
+    order = np.lexsort((np.ravel(x), np.ravel(x) > 0))
+    return np.sum(u ** 2 * np.arange(np.size(u))) + np.sum(np.ravel(x)[order] * np.arange(np.size(x)))
+
+
+lacks("no VJP of np.unique", np_unique_lexsort)
+
+
+@sample((sym(6), apart(6)))
+def helper_unique(g, ar):
+    return np.sum(ununique(g, ar) * ar) + np.sum(unique_take(ar * 1.5, ar) * g)
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace", helper_unique)

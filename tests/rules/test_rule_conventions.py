@@ -186,3 +186,53 @@ def test_float32_inputs_give_float32_derivatives(i):
     for jac in (srcad.jacfwd, srcad.jacrev):
         np.testing.assert_allclose(jac(float32_mix, wrt=i)(*args), jac(float32_mix, wrt=i)(*args64),
                                    rtol=1e-3, atol=1e-4)
+
+
+def test_session7_conventions():
+    """copysign'(0) = 0 in x (as abs'); np.i0'(0) = I1(0) = 0; frexp's mantissa slopes
+    2**-e; modf's integral part and divmod's floor part carry none."""
+    for f in (lambda x: math.copysign(x, -2.0), lambda x: np.sum(np.copysign(x, -2.0))):
+        assert all(np.all(d == 0.0) for d in both(f, 0.0))
+    x = np.array([0.0, 3.0, -0.3])
+    for d in both(lambda x: np.sum(np.i0(x)), x):
+        np.testing.assert_allclose(d, [0.0, 3.9533702174026093, -0.15169384000359984])
+    for d in both(lambda x: np.sum(np.frexp(x)[0]), x):
+        np.testing.assert_allclose(d, [1.0, 0.25, 2.0])
+    for d in both(lambda x: np.sum(np.modf(x)[1] + divmod(x, 0.7)[0]), x):
+        assert np.all(d == 0.0)
+
+
+def test_pow_of_three_arguments_is_refused():
+    def f(x):
+        return pow(x, 2, 5)
+    with pytest.raises(srcad.SrcadError, match="pow"):
+        srcad.grad(f)(3.0)
+
+
+def test_cond_of_other_norms_raises():
+    """np.linalg.cond's derivative is the 2-norm's: another p raises, not a wrong value."""
+    def f(x):
+        return np.linalg.cond(x, 1)
+    x = np.eye(2) * 2.0 + 0.1
+    for mode in (srcad.jacrev, srcad.jacfwd):
+        with pytest.raises(NotImplementedError, match="cond"):
+            mode(f)(x)
+
+
+def test_bessel_i1_without_scipy(monkeypatch):
+    """np.i0's derivative I1 by its power series where SciPy is absent agrees with SciPy's."""
+    special = pytest.importorskip("scipy.special")
+    import sys
+
+    from srcad.runtime_arrays import bessel_i1
+    x = np.array([0.0, 1e-3, -0.7, 2.5, -9.0, 30.0])
+    monkeypatch.setitem(sys.modules, "scipy.special", None)      # import raises ImportError
+    np.testing.assert_allclose(bessel_i1(x), special.i1(x), rtol=1e-13)
+    assert bessel_i1(1.5) == pytest.approx(float(special.i1(1.5)), rel=1e-13)
+
+
+def test_unique_ties_first_occurrence():
+    """np.unique of repeated values: the first occurrence of each takes its derivative."""
+    x = np.array([0.5, -1.2, 0.5, 2.0, -1.2])
+    for d in both(lambda x: np.unique(x) * np.array([1.0, 2.0, 3.0]), x):
+        np.testing.assert_array_equal(d, [[0, 1, 0, 0, 0], [2, 0, 0, 0, 0], [0, 0, 0, 3, 0]])

@@ -3,6 +3,8 @@ whose helpers (tests/rules/fixtures_numpy.py samples them one by one) have rules
 srcad/rules/helpers.py. Checked as `check_grads(srcad.grad(f), x)`: the gradient's
 derivative in both modes (forward over reverse is `srcad.hessian`) against central
 differences of the gradient."""
+import math
+
 import numpy as np
 import pytest
 
@@ -64,7 +66,47 @@ def real_parts(x):
     return np.sum(np.sin(np.imag(x) + np.angle(x) * x + np.real(x) ** 2))
 
 
-CASES = [elementwise, reductions, norms, products, diagonals, linalg, shapes, constructors,
+def session7(x):
+    # builtins, math and NumPy functions with rules since session 7 (x moved off the
+    # jumps of divmod and frexp)
+    x = x + 0.013
+    a = np.copysign(x, -1.0) ** 2 + np.float_power(x, 2.5) + np.ldexp(x, 2) ** 2 + np.i0(x)
+    b = np.modf(x * 3.0)[0] ** 2 + np.divmod(x, 0.3)[1] ** 2 + np.frexp(x)[0] ** 2
+    c = pow(x[0], 3) + math.copysign(x[1] ** 2, -1.0) + math.fmod(x[2] * 3.0, 0.7) ** 2 + \
+        math.ldexp(x[3], 2) ** 2 + divmod(x[4], 0.3)[1] ** 2
+    return np.sum(a + b) + c + math.prod([x[0], x[1], x[2]]) + math.dist([x[0], 1.0], [x[1], x[2]]) \
+        + x[2:3].item() ** 3 + sum(v ** 3 for v in x.tolist())
+
+
+def nan_reductions(x):
+    y = np.concatenate([x, np.full(2, np.nan)]).reshape(2, 4)     # row 1 ends in two nans
+    a = np.nansum(y) ** 2 + np.sum(np.nanmean(y, axis=0) ** 3) + np.nanprod(y) + np.nanvar(y)
+    b = np.sum(np.nanstd(y, axis=1, ddof=1)) + np.nanmax(y) ** 2 + np.sum(np.nanmin(y, axis=0) ** 3)
+    c = np.nanmedian(y) ** 2 + np.sum(np.nanmedian(y, axis=1) ** 3)
+    return a + b + c + np.sum(np.nancumsum(y) ** 2) + np.sum(np.nancumprod(y, axis=1))
+
+
+def array_api(x):
+    m = x.reshape(2, 3)
+    sq = m[:, :2] + 2.0 * np.eye(2)
+    a = np.sum(np.linalg.vecdot(m, m[::-1]) ** 2) + np.linalg.vector_norm(m, ord=3) + \
+        np.sum(np.linalg.matrix_norm(sq) ** 2) + np.sum(np.linalg.svdvals(sq) ** 3)
+    b = np.linalg.trace(sq) ** 2 + np.sum(np.linalg.cross(m[0], m[1]) ** 2) + np.linalg.cond(sq)
+    c = np.sum(np.cumulative_sum(x, include_initial=True) ** 2) + np.sum(np.cumulative_prod(x))
+    return a + b + c + np.sum(np.unstack(m)[1] ** 3) + np.sum(np.logspace(x[0], x[1], 3)) + \
+        np.sum(np.geomspace(x[2], x[3], 3) ** 2) + np.sum(np.unique(x) ** 3 * np.arange(6))
+
+
+def dots_and_covariances(x):
+    m = x.reshape(2, 3)
+    a = np.sum(np.linalg.multi_dot([x[:2], m, x[3:]]) ** 2) + np.sum(np.linalg.multi_dot([m, m.T]) ** 2)
+    b = np.sum(np.cov(m) ** 2) + np.cov(x, x ** 2, ddof=0)[0, 1] + np.sum(np.corrcoef(m.T, rowvar=False) ** 3)
+    sq = m[:, :2] + 2.0 * np.eye(2)
+    c = np.sum(np.linalg.tensorsolve(sq, x[:2]) ** 2) + np.sum(np.linalg.tensorinv(sq, ind=1) ** 2)
+    return a + b + c
+
+
+CASES = [session7, nan_reductions, array_api, dots_and_covariances, elementwise, reductions, norms, products, diagonals, linalg, shapes, constructors,
          solve, real_parts]
 
 
