@@ -132,9 +132,7 @@ def _method_into(attr):
     """A function calling method `attr` of its second argument with `out=` a copy of its
     first, returned (`rng.random(out=y)` on a copy of y)."""
     def call(out, obj, *args, **kwargs):
-        r = np.array(out, copy=True, order="K")
-        getattr(obj, attr)(*args, out=r, **kwargs)
-        return r
+        return runtime_arrays.called_into(getattr(obj, attr), out, *args, **kwargs)
     call.__name__ = f"{attr}_into"
     return call
 

@@ -274,6 +274,17 @@ def _from_bits(t):
 
 
 @register_jitable
+def _list_store(out, top, v):
+    """A list stack's item `top` set to v, the list grown (with v) to reach it."""
+    while len(out) < top:
+        out.append(v)
+    if len(out) == top:
+        out.append(v)
+    else:
+        out[top] = v
+
+
+@register_jitable
 def _room(n, top, cap):
     """A buffer's new length: double, at least the capacity reserved and 8."""
     return max(2 * n, cap, top + 1, 8)
@@ -302,12 +313,7 @@ def _stack_push(buf, top, v, cap):
                     out.append(v)
                 return out
             out = _some(buf)
-            while len(out) < top:
-                out.append(v)
-            if len(out) == top:
-                out.append(v)
-            else:
-                out[top] = v
+            _list_store(out, top, v)
             return out
         return grow_list
     bits = _to_bits(v)
@@ -352,13 +358,7 @@ def _stack_put(buf, top, v):
         return lambda buf, top, v: None
     if kind == "list":
         def put_list(buf, top, v):
-            out = _some(buf)
-            while len(out) < top:
-                out.append(v)
-            if len(out) == top:
-                out.append(v)
-            else:
-                out[top] = v
+            _list_store(_some(buf), top, v)
         return put_list
     bits = _to_bits(v)
 
