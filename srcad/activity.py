@@ -564,6 +564,7 @@ def _analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
     _refuse_array_fields(fn, stmts, kinds, {n: None if type(c) is tuple and c[0] == "own"
                                             else c for n, c in shapes.items()}, varied)
     _refuse_sequence_arithmetic(fn, stmts, seqs, varied & useful)
+    _refuse_constant_params(fn, stmts, varied, useful)
     mutated = frozenset(r[1] for ms in aliases.mutations.values() for m in ms for r in m.roots
                         if type(r) is tuple and r[0] in ("p", "pi"))
     return Activity(kinds=kinds, varied=varied, useful=useful, shapes=shapes, seqs=seqs,
@@ -1515,6 +1516,40 @@ def _refuse_sequence_items(fn, stmts, seqs):
                 f"assignment to an item of {name!r}, a list or tuple, is not "
                 "supported (item assignment is differentiated on arrays); build a new list "
                 "instead", fn.filename, s.line)
+
+
+def _srcad_helper(prim) -> bool:
+    """Whether `prim` is one of srcad's own runtime helpers (seen only in srcad's own code,
+    at second order: their other parameters carry shapes, weights and saved values)."""
+    keys = prim.key if isinstance(prim.key, list) else [prim.key]
+    return any(isinstance(getattr(k, "__module__", None), str) and
+               k.__module__.startswith("srcad.") for k in keys)
+
+
+def _refuse_constant_params(fn, stmts, varied, useful):
+    """A varied value passed where a rule declares no derivative (`np.polyfit(x, y, 1, w=v)`
+    has none for the weights `w`): the result does depend on it, so where the result is
+    used srcad refuses rather than drop that derivative. A rule's `zero_in` parameters (a
+    cutoff, a tolerance: the result is piecewise constant in them) are exempt."""
+    from .errors import UnsupportedSyntaxError
+    for s in stmts:
+        if not (isinstance(s, ir.Assign) and isinstance(s.value, ir.Call)):
+            continue
+        prim = s.value.prim
+        if not (isinstance(prim, rules.Rule) and prim.differentiable) or \
+                isinstance(prim, (rules.IndexRule, rules.SetItemRule, rules.FunctionRule)) or \
+                not any(t in useful for t in ir.targets(s)) or _srcad_helper(prim):
+            continue
+        diff = set(prim.diff_params) | set(prim.zero_in) | set(prim.shape_args)
+        for p, a in bound_args(s.value).items():
+            if p not in diff and isinstance(a, ir.Name) and a.id in varied:
+                name = fn.versions.get(a.id, a.id)
+                shown = "a value" if name in fn.temps else repr(name)
+                raise UnsupportedSyntaxError(
+                    f"{prim.label}: srcad has no derivative with respect to its argument "
+                    f"{p!r}, and {shown} passed there depends on the inputs; pass a constant "
+                    "(or srcad.stop_gradient(...) of it if no derivative should flow)",
+                    fn.filename, s.line)
 
 
 def _refuse_sequence_arithmetic(fn, stmts, seqs, active):

@@ -1377,3 +1377,50 @@ def ununique(g, ar):
     out = np.zeros(np.size(ar), dtype=_weight_dtype(g))
     out[unique_index(ar)] = g
     return np.reshape(out, np.shape(ar))
+
+
+# ------------------------------------------------------------ np.polyfit
+__all__ += ["polyfit_jvp", "polyfit_vjp_x", "polyfit_vjp_y"]
+
+
+def _polyfit_parts(x, y, deg, w):
+    """np.polyfit's least-squares system A p = b (A = W vander(x), b = W y), A's
+    pseudo-inverse, the slope D of vander(x) in x, the rows' weights shaped to y and the
+    weighted residual W r: plain NumPy, so srcad reads it at second order."""
+    ww = np.ones(np.shape(x)[0]) if w is None else w
+    wy = ww if np.ndim(y) == 1 else ww[:, None]
+    v = np.vander(x, deg + 1)
+    d = np.concatenate([np.vander(x, deg) * np.arange(deg, 0, -1.0),
+                        np.zeros((np.shape(x)[0], 1))], axis=1)
+    a = v * ww[:, None]
+    ap = np.linalg.pinv(a)
+    return ap, d, wy
+
+
+def polyfit_jvp(x_dot, y_dot, x, y, deg, out, w=None):
+    """The tangent of `p = np.polyfit(x, y, deg, w=w)` where the fit has full rank:
+    p' = A+ (W y' - W V' p) + A+ A+^T V'^T W^2 r (the normal equations' derivative)."""
+    ap, d, wy = _polyfit_parts(x, y, deg, w)
+    rhs = 0.0 if np.ndim(y_dot) == 0 else wy * y_dot
+    if np.ndim(x_dot) > 0:
+        dv = d * x_dot[:, None]
+        r = wy * (y - np.vander(x, deg + 1) @ out)
+        rhs = rhs - wy * (dv @ out)
+        return ap @ rhs + ap @ (ap.T @ (dv.T @ (wy * r)))
+    return ap @ rhs
+
+
+def polyfit_vjp_y(g, x, y, deg, out, w=None):
+    """The adjoint of `np.polyfit(x, y, deg, w=w)` with respect to y: W A+^T g."""
+    ap, d, wy = _polyfit_parts(x, y, deg, w)
+    return wy * (ap.T @ g)
+
+
+def polyfit_vjp_x(g, x, y, deg, out, w=None):
+    """The adjoint of `np.polyfit(x, y, deg, w=w)` with respect to x: per sample, the
+    slope's share of (D z) W^2 r - (W A+^T g) (D p), z = A+ A+^T g (summed over y's columns)."""
+    ap, d, wy = _polyfit_parts(x, y, deg, w)
+    r = wy * (y - np.vander(x, deg + 1) @ out)
+    z = ap @ (ap.T @ g)
+    t = (d @ z) * (wy * r) - (wy * (ap.T @ g)) * (d @ out)
+    return t if np.ndim(y) == 1 else np.sum(t, axis=1)

@@ -1,3 +1,4 @@
+import pytest
 """Activity analysis: kinds, shape classes and which names get derivative code."""
 from srcad import activity, frontend, lower
 from srcad.rules import ANY, FLOAT, INT
@@ -124,3 +125,25 @@ def test_a_reduction_over_all_axes_with_keepdims_is_an_array():
     # which broke as soon as the adjoint had a batch axis (hessian)
     x = np.array([[0.3, -0.8, 1.1], [0.5, 0.2, -0.4]])
     second_order(pf.kept_dims_through_helper, [x])
+
+
+# ------------------------------------------------------------ parameters without a derivative
+
+@pytest.mark.parametrize("f, param", [(pf.weights_from_the_input, "'w'"),
+                                      (pf.spacing_from_the_input, "'spacing'")])
+def test_a_varied_value_where_a_rule_has_no_derivative_is_refused(f, param):
+    # both were silently differentiated as if the argument were constant
+    import numpy as np
+    import srcad
+    x = np.array([0.5, 0.9, 1.3, 1.6, 2.2])
+    for transform in (srcad.grad, lambda f: lambda x: srcad.jvp(f, (x,), (x,))):
+        with pytest.raises(srcad.SrcadError, match=param) as e:
+            transform(f)(x)
+        assert e.value.filename.endswith("pass_funcs.py")
+
+
+def test_arguments_a_result_is_piecewise_constant_in_are_not_refused():
+    import numpy as np
+    import srcad
+    x = np.array([0.5, -0.9, 1.3])
+    srcad.testing.check_grads(pf.sign_and_condition_from_the_input, x)

@@ -177,6 +177,7 @@ class Rule:
     # a rule with tangents and no adjoints: the SrcadError, made with no arguments, that
     # reverse mode raises where a derivative flows into a call (at the line it names)
     reverse_error: object = None
+    zero_in: tuple = ()            # parameters the result is piecewise constant in (no derivative)
     linear: bool = False           # linear in its first parameter (`deflinear`): f(-g) == -f(g)
     table: str = ""                # the table module that declared it (srcad.rules.core, ...)
     # a wider form of the primitive, for the calls this rule cannot bind (np.sum's where=
@@ -416,7 +417,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
             holds: str = "", returns_seq: bool = False, inplace: bool = False,
             shape_args: str = "", passthrough: bool = False, numba: bool = True,
             on_seqs: str = "", keeps_shape: int | None = None, shaped_like: str = "",
-            reads_items: bool = False, new_list: bool = False, seq_item: str = ""):
+            reads_items: bool = False, new_list: bool = False, seq_item: str = "",
+            zero_in: str = ""):
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
     or a dict of templates per differentiable parameter. The storage facts: `storage` is
     "new", "view" or "same" (of `storage_arg`, comma-separated names, default the first
@@ -430,7 +432,9 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     result a container; `numba`
     False says the numba backend cannot compile a call of it. `batch` and `jvp_batched`
     (templates as `jvp`'s) say how the tangent batches (see Rule.batch); `on_seqs`, what
-    the operator does to lists (see Rule.on_seqs)."""
+    the operator does to lists (see Rule.on_seqs); `zero_in` the parameters the result is
+    piecewise constant in (a condition, a sign, a cutoff): any other parameter without a
+    template is refused where a varied value is passed to it."""
     plist = _parse_params(params)
     star = [p for p, _ in plist].index("*") if ("*", None) in plist else len(plist)
     kwonly = tuple(p for p, _ in plist[star + 1:])
@@ -442,8 +446,9 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
         ((first,) if storage != "new" or inplace else ())
     held = tuple(filter(None, (p.strip() for p in holds.split(","))))
     shaped = tuple(filter(None, (p.strip() for p in shape_args.split(","))))
+    zeros = tuple(filter(None, (p.strip() for p in zero_in.split(","))))
     names = {p for p, _ in plist}
-    for p in shares + held + shaped + tuple(filter(None, (copy_flag, shaped_like))):
+    for p in shares + held + shaped + zeros + tuple(filter(None, (copy_flag, shaped_like))):
         if p.lstrip("*") not in names:
             raise ValueError(f"{name or keys}: storage fact names {p!r}, not a parameter")
 
@@ -464,7 +469,7 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
                 passthrough=passthrough, numba=numba, batch=batch,
                 jvp_batched=tdict(jvp_batched), on_seqs=on_seqs, keeps_shape=keeps_shape,
                 shaped_like=shaped_like, reads_items=reads_items, new_list=new_list,
-                seq_item=seq_item)
+                seq_item=seq_item, zero_in=zeros)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if name and primal is None and keys != []:

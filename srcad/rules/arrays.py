@@ -79,7 +79,7 @@ defpartials(np.logaddexp2, "x, y", name="np.logaddexp2",
             partials={"x": "np.exp2(x - out)", "y": "np.exp2(y - out)"})
 defrule(np.heaviside, "x1, x2", name="np.heaviside",
         jvp={"x2": "bcast(x2_dot * (x1 == 0), out)"},
-        vjp={"x2": "unbroadcast(out_bar * (x1 == 0), x2)"})
+        vjp={"x2": "unbroadcast(out_bar * (x1 == 0), x2)"}, zero_in="x1")
 defalias(np.mod, lookup(operator.mod), "np.mod")      # np.remainder is np.mod
 defrule(np.fmod, "x, y", name="np.fmod",
         jvp={"x": "bcast(x_dot, out)", "y": "-(y_dot * np.trunc(x / y))"},
@@ -101,7 +101,7 @@ deflinear(np.conj, "x", name="np.conj", vjp="np.conj(out_bar)")
 defrule(np.angle, "x", name="np.angle", kind=ANY, jvp="angle_jvp(x_dot, x)",
         vjp="angle_vjp(out_bar, x)")
 defrule(np.real_if_close, "x, tol=100", name="np.real_if_close", kind=ANY,
-        jvp="np.real_if_close(x_dot, tol)", vjp="out_bar", storage="view")
+        jvp="np.real_if_close(x_dot, tol)", vjp="out_bar", storage="view", zero_in="tol")
 
 # ------------------------------------------------------------ new shapes, same entries
 for _f in (np.atleast_1d, np.atleast_2d, np.atleast_3d):
@@ -157,7 +157,8 @@ defrule(np.select, "condlist, choicelist, default=0", name="np.select", kind=ANY
         jvp={"choicelist": "bcast(np.select(condlist, choicelist_dot, 0.0), out)",
              "default": "bcast(np.where(select_none(condlist), default_dot, 0.0), out)"},
         vjp={"choicelist": "unselect(out_bar, condlist, choicelist)",
-             "default": "unbroadcast(np.where(select_none(condlist), out_bar, 0.0), default)"})
+             "default": "unbroadcast(np.where(select_none(condlist), out_bar, 0.0), default)"},
+        zero_in="condlist")
 
 # ------------------------------------------------------------ differences
 deflinear(np.diff, "a, n=1, axis=-1", name="np.diff", vjp="undiff(out_bar, a, n, axis)")
@@ -219,6 +220,12 @@ defrule(ra.vander_powers, "x, N=None, increasing=False, less=0", name="vander_po
 defrule(np.vander, "x, N=None, increasing=False", name="np.vander", kind=ANY,
         jvp={"x": f"x_dot[:, None] * {_VANDER_SLOPE}"},
         vjp={"x": f"np.sum(out_bar * {_VANDER_SLOPE}, axis=1)"})
+# np.polyfit: the least-squares fit's derivative where it has full rank (rcond does not
+# change it there); full= and cov= change what it returns and are refused as unknown
+defrule(np.polyfit, "x, y, deg, rcond=None, *, w=None", name="np.polyfit", kind=ANY,
+        jvp_shared="polyfit_jvp(x_dot, y_dot, x, y, deg, out, w)",
+        vjp={"x": "polyfit_vjp_x(out_bar, x, y, deg, out, w)",
+             "y": "polyfit_vjp_y(out_bar, x, y, deg, out, w)"}, zero_in="rcond")
 defrule(np.polyval, "p, x", name="np.polyval", kind=ANY,
         jvp={"p": "np.polyval(p_dot, x)", "x": "x_dot * np.polyval(np.polyder(p), x)"},
         vjp={"p": "polyval_vjp_p(out_bar, p, x)",
@@ -471,7 +478,8 @@ deflinear(ra.untolist, "g, x", shape_args="x", vjp="np.asarray(out_bar).tolist()
 # ------------------------------------------------------------ more elementwise functions
 # copysign(x, y) = |x| with y's sign: slope sign(x) sign(out) in x (0 at x = 0, as abs'),
 # none in y (a jump at y = 0)
-defpartials(np.copysign, "x, y", name="np.copysign", partials={"x": "(np.sign(x) * np.sign(out))"})
+defpartials(np.copysign, "x, y", name="np.copysign", partials={"x": "(np.sign(x) * np.sign(out))"},
+            zero_in="y")
 # float_power is ** computed in float64 (its derivatives as **'s)
 defpartials(np.float_power, "x, y", name="np.float_power",
             partials={"x": "(y * np.float_power(x, y - 1 + (y == 0)))", "y": "(out * pow_log(x))"})
@@ -491,6 +499,11 @@ defrule(ra.bessel_i1, "x", name="bessel_i1", batch="elementwise",
         jvp="x_dot * bessel_i1_slope(x)", vjp="out_bar * bessel_i1_slope(x)")
 # np.around is np.round (piecewise constant)
 defrule(np.around, "a, decimals=0", name="np.around", kind=ANY, differentiable=False)
+defrule(np.round, "a, decimals=0", name="np.round", kind=ANY, differentiable=False)
+# positions of a matrix's triangles and diagonal (integers: no derivative)
+for _f in (np.triu_indices_from, np.tril_indices_from):
+    defrule(_f, "arr, k=0", name=f"np.{_f.__name__}", kind=ANY, differentiable=False)
+defrule(np.diag_indices_from, "arr", name="np.diag_indices_from", kind=ANY, differentiable=False)
 
 # ------------------------------------------------------------ nan-aware reductions
 # np.nansum & co.: the plain reduction of the entries that are not nan; a nan entry gets a

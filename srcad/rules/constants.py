@@ -31,7 +31,7 @@ defrule(np.full, "shape, fill_value, dtype=None, order='C'", name="np.full", kin
         jvp={"fill_value": "cast_tangent(np.broadcast_to(fill_value_dot, np.shape(out)), out)"},
         vjp={"fill_value": "cast_adjoint(unbroadcast(out_bar, fill_value), out)"})
 defrule(np.full_like, "x, fill_value, dtype=None, order='K', subok=True, shape=None",
-        name="np.full_like", kind=ANY,
+        name="np.full_like", kind=ANY, zero_in="x",
         jvp={"fill_value": "cast_tangent(np.broadcast_to(fill_value_dot, np.shape(out)), out)"},
         vjp={"fill_value": "cast_adjoint(unbroadcast(out_bar, fill_value), out)"})
 # out = start + t (stop - start), t running from 0 to 1 along `axis` (cast like `out`: an

@@ -147,7 +147,7 @@ for _f, _name in ((builtins.divmod, "divmod"), (np.divmod, "np.divmod")):
 # none in y (a jump at y = 0)
 defrule(math.copysign, "x, y", name="math.copysign", kind=FLOAT,
         jvp={"x": "x_dot * (out / x if x else 0.0)"},
-        vjp={"x": "out_bar * (out / x if x else 0.0)"})
+        vjp={"x": "out_bar * (out / x if x else 0.0)"}, zero_in="y")
 # fmod(x, y) = x - trunc(x / y) y (raises for y = 0: not total)
 defpartials(math.fmod, "x, y", name="math.fmod", unbroadcast=False, kind=FLOAT, total=False,
             partials={"x": "1.0", "y": "-float(math.trunc(x / y))"})
@@ -167,7 +167,7 @@ defpartials(builtins.min, "x, y", name="min", unbroadcast=False,
 defrule(np.where, "c, x, y", name="np.where", batch="elementwise",
         jvp={"x": "bcast(np.where(c, x_dot, 0.0), out)", "y": "bcast(np.where(c, 0.0, y_dot), out)"},
         vjp={"x": "unbroadcast(np.where(c, out_bar, 0.0), x)",
-             "y": "unbroadcast(np.where(c, 0.0, out_bar), y)"})
+             "y": "unbroadcast(np.where(c, 0.0, out_bar), y)"}, zero_in="c")
 
 # ------------------------------------------------------------ reductions
 defrule(np.sum, "x, axis=None, *, keepdims=False", name="np.sum", method="sum", kind="reduce",
@@ -221,7 +221,7 @@ for _attr in ("shape", "dtype"):
     defrule(("attr", _attr), "x", primal=f"x.{_attr}", kind=NONE, differentiable=False)
 for _attr in ("ndim", "size"):
     defrule(("attr", _attr), "x", primal=f"x.{_attr}", kind=INT, differentiable=False)
-for _f in (np.sign, np.floor, np.ceil, np.round, np.isnan, np.isfinite, np.argmax, np.argmin,
+for _f in (np.sign, np.floor, np.ceil, np.isnan, np.isfinite, np.argmax, np.argmin,
            np.argsort, math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite):
     _mod = "math" if _f in vars(math).values() else "np"
     defrule(_f, "x", name=f"{_mod}.{_f.__name__}", kind=ANY if _mod == "np" else INT,

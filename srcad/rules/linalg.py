@@ -143,11 +143,11 @@ defrule(np.linalg.svd, "a, full_matrices=True, compute_uv=True", name="np.linalg
 defrule(np.linalg.qr, "a, mode='reduced'", name="np.linalg.qr", returns_seq=True, kind=ANY,
         jvp="qr_jvp(a_dot, a, out, mode)", vjp="qr_vjp(out_bar, a, out, mode)")
 defrule(np.linalg.pinv, "a, rcond=None", name="np.linalg.pinv", kind=ANY,
-        jvp="pinv_jvp(a_dot, a, out)", vjp="pinv_vjp(out_bar, a, out)")
+        jvp="pinv_jvp(a_dot, a, out)", vjp="pinv_vjp(out_bar, a, out)", zero_in="rcond")
 defrule(np.linalg.lstsq, "a, b, rcond=None", name="np.linalg.lstsq", returns_seq=True, kind=ANY,
         jvp_shared="lstsq_jvp(a_dot, b_dot, a, b, out, rcond)",
         vjp={"a": "lstsq_vjp_a(out_bar, a, b, out, rcond)",
-             "b": "lstsq_vjp_b(out_bar, a, b, out, rcond)"})
+             "b": "lstsq_vjp_b(out_bar, a, b, out, rcond)"}, zero_in="rcond")
 defrule(np.linalg.matrix_power, "a, n", name="np.linalg.matrix_power", kind=ANY,
         jvp="matrix_power_jvp(a_dot, a, n)", vjp="matrix_power_vjp(out_bar, a, n)")
 defrule(np.linalg.eig, "a", name="np.linalg.eig", returns_seq=True, kind=ANY,

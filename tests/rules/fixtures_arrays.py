@@ -1009,3 +1009,25 @@ def helper_unique(g, ar):
 
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace", helper_unique)
+
+
+@sample((apart(6), sym(6)), (apart(5), sym(5, 2)))
+def np_polyfit(x, y):
+    """polyfit of 1-D and 2-D y, weighted and not, degrees 0 to 2 (full rank)."""
+    a = np.sum(np.polyfit(x, y, 2) ** 2) + np.sum(np.polyfit(x, y, 0) * 3.0)
+    return a + np.sum(np.polyfit(x, y, 1, w=np.linspace(0.5, 1.5, np.shape(x)[0])) ** 3)
+
+
+lacks("no VJP of np.polyfit", np_polyfit)
+
+
+@sample((sym(3, 3),), (sym(4, 4),))
+def np_round_decimals_indices_from(a):
+    """np.round with decimals (no derivative), and the triangles' and diagonal's positions."""
+    b = a * np.round(a, 1) + a ** 2 * np.round(a)
+    return np.sum(b[np.triu_indices_from(a, 1)] ** 2) + np.sum(a[np.tril_indices_from(a)] ** 3) \
+        + np.sum(a[np.diag_indices_from(a)] ** 4)
+
+
+lacks("autograd tries to differentiate np.triu_indices_from and the other positions (no VJP)",
+      np_round_decimals_indices_from)
