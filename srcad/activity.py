@@ -1530,8 +1530,13 @@ def _refuse_constant_params(fn, stmts, varied, useful):
     """A varied value passed where a rule declares no derivative (`np.polyfit(x, y, 1, w=v)`
     has none for the weights `w`): the result does depend on it, so where the result is
     used srcad refuses rather than drop that derivative. A rule's `zero_in` parameters (a
-    cutoff, a tolerance: the result is piecewise constant in them) are exempt."""
+    cutoff, a tolerance: the result is piecewise constant in them) are exempt, and so is
+    srcad's own code (generated code and the runtime helpers it reads at second order:
+    their templates pass only shapes, axes and dtypes where rules have no derivative)."""
     from .errors import UnsupportedSyntaxError
+    where = fn.filename or ""
+    if where.startswith("<srcad") or where.startswith(os.path.dirname(os.path.abspath(__file__))):
+        return
     for s in stmts:
         if not (isinstance(s, ir.Assign) and isinstance(s.value, ir.Call)):
             continue

@@ -394,12 +394,12 @@ _changing(ra.added_at, "y, idx, v", user=[np.add.at],
           vjp={"y": "out_bar", "v": "unbroadcast(out_bar[idx], v)"})
 _changing(ra.filled, "x, value", method="fill",
           jvp={"value": "cast_tangent(np.broadcast_to(value_dot, np.shape(out)), out)"},
-          vjp={"value": "cast_adjoint(unbroadcast(out_bar, value), out)"})
+          vjp={"value": "cast_adjoint(unbroadcast(out_bar, value), out)"}, zero_in="x")
 _changing(ra.sorted_in_place, "x, axis=-1", method="sort",
           jvp={"x": "sort_take(x_dot, x, axis)"}, vjp={"x": "unsort(out_bar, x, axis)"})
 _changing(ra.copied_into, "dst, src", user=[np.copyto],
           jvp={"src": "cast_tangent(np.broadcast_to(src_dot, np.shape(out)), out)"},
-          vjp={"src": "unbroadcast(cast_adjoint(out_bar, out), src)"})
+          vjp={"src": "unbroadcast(cast_adjoint(out_bar, out), src)"}, zero_in="dst")
 _changing(ra.diagonal_filled, "a, val, wrap=False", user=[np.fill_diagonal],
           jvp={"a": "diagonal_filled(a_dot, 0.0, wrap)",
                "val": "diagonal_filled(zeros_like(out), val_dot, wrap)"},
@@ -485,7 +485,8 @@ defpartials(np.float_power, "x, y", name="np.float_power",
             partials={"x": "(y * np.float_power(x, y - 1 + (y == 0)))", "y": "(out * pow_log(x))"})
 # ldexp(x1, x2) = x1 2**x2: linear in x1, the integer x2 has no derivative
 defrule(np.ldexp, "x1, x2", name="np.ldexp",
-        jvp={"x1": "np.ldexp(x1_dot, x2)"}, vjp={"x1": "unbroadcast(np.ldexp(out_bar, x2), x1)"})
+        jvp={"x1": "np.ldexp(x1_dot, x2)"}, vjp={"x1": "unbroadcast(np.ldexp(out_bar, x2), x1)"},
+        zero_in="x2")
 # modf(x) = (fractional part, integral part): slopes 1 and 0 (the jumps at integers taken
 # as constant pieces); frexp(x) = (m, e), x = m 2**e: the mantissa has slope 2**-e (its
 # jumps at powers of two taken likewise), the integer e none

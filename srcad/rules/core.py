@@ -153,7 +153,7 @@ defpartials(math.fmod, "x, y", name="math.fmod", unbroadcast=False, kind=FLOAT, 
             partials={"x": "1.0", "y": "-float(math.trunc(x / y))"})
 # ldexp(x, i) = x 2**i: linear in x, the integer i has no derivative
 defrule(math.ldexp, "x, i", name="math.ldexp", kind=FLOAT,
-        jvp={"x": "math.ldexp(x_dot, i)"}, vjp={"x": "math.ldexp(out_bar, i)"})
+        jvp={"x": "math.ldexp(x_dot, i)"}, vjp={"x": "math.ldexp(out_bar, i)"}, zero_in="i")
 
 # ties split the derivative equally (tie_weight is 1, 0.5 or 0)
 defpartials(np.maximum, "x, y", name="np.maximum",

@@ -35,6 +35,7 @@ deflinear(np.squeeze, "x, axis=None", name="np.squeeze", method="squeeze", stora
 deflinear(np.swapaxes, "x, axis1, axis2", name="np.swapaxes", method="swapaxes", storage="view",
           vjp="np.swapaxes(out_bar, axis1, axis2)")
 deflinear(np.moveaxis, "x, source, destination", name="np.moveaxis", storage="view",
+          zero_in="source, destination",
           vjp="np.moveaxis(out_bar, destination, source)")
 deflinear(np.flip, "x, axis=None", name="np.flip", storage="view",
           vjp="np.flip(out_bar, axis)", keeps_shape=0)
