@@ -1053,7 +1053,9 @@ def _weight_dtype(*xs):
     """The floating dtype a weight of `xs` takes: float32 stays float32, ints become float64."""
     if all(type(x) is np.ndarray and x.dtype is _F64 for x in xs):
         return _F64                                   # the common case, without result_type
-    dt = np.result_type(*xs, 1.0)
+    # a list or tuple (np.sort([a, b])) has its array's dtype (result_type reads it as a
+    # structured dtype's fields)
+    dt = np.result_type(*(np.asarray(x) if type(x) in (list, tuple) else x for x in xs), 1.0)
     return dt if np.issubdtype(dt, np.inexact) else np.float64
 
 

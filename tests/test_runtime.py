@@ -6,6 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import srcad
+from srcad import runtime
 from srcad.runtime import index_add, matmul_vjp_x, matmul_vjp_y, unbroadcast, unindex
 
 _bound = st.one_of(st.none(), st.integers(-6, 6))
@@ -166,3 +168,12 @@ def test_unbroadcast_of_a_float_seed_onto_a_size_one_operand():
     got = unbroadcast(np.float64(0.7), b)
     assert got.shape == (1,) and got[0] == 0.7
     assert unbroadcast(0.7, np.ones((1, 1))).shape == (1, 1)
+
+
+def test_weights_of_a_list_take_its_arrays_dtype():
+    # np.result_type read a list of numbers as a structured dtype's fields: a TypeError
+    # from the reverse sweep of np.sort([...])
+    from fixtures import pass_funcs as pf
+    assert runtime._weight_dtype([0.5, 1.0], np.ones(2, np.float32)) == np.float64
+    assert runtime._weight_dtype((np.float32(1.0), np.float32(2.0))) == np.float32
+    srcad.testing.check_grads(pf.sorted_list_display, 0.7)
