@@ -1521,6 +1521,8 @@ def _refuse_sequence_items(fn, stmts, seqs):
 def _srcad_helper(prim) -> bool:
     """Whether `prim` is one of srcad's own runtime helpers (seen only in srcad's own code,
     at second order: their other parameters carry shapes, weights and saved values)."""
+    if not type(prim).__module__.startswith("srcad.rules"):
+        return True                   # a rule a pass builds (a checkpointed loop's schedule)
     keys = prim.key if isinstance(prim.key, list) else [prim.key]
     return any(isinstance(getattr(k, "__module__", None), str) and
                k.__module__.startswith("srcad.") for k in keys)
