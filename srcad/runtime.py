@@ -3120,3 +3120,27 @@ def bmatmul_vjp(which, g, x, y, batched, batch):
 
 
 __all__ += ["bunbroadcast", "bbcast_like", "bgrad_like", "bunindex", "bunreduce", "bmatmul_vjp"]
+
+
+# ------------------------------------------------------------ np.arange
+__all__ += ["arange_tangent", "arange_vjp_start", "arange_vjp_step"]
+
+
+def arange_tangent(start_dot, step_dot, out, stop):
+    """The tangent of `out = np.arange(start, stop, step)`: start' + i step' (zero for
+    np.arange(n): its one argument is the stop; zero too for an integer result)."""
+    if stop is None:
+        return np.zeros(np.shape(out))
+    return cast_tangent(start_dot + step_dot * np.arange(np.shape(out)[0]), out)
+
+
+def arange_vjp_start(g, start, out, stop):
+    """The adjoint of `np.arange(start, stop, step)` with respect to start: sum(g)."""
+    if stop is None:
+        return 0.0 * start
+    return cast_adjoint(np.sum(g), out) + 0.0 * start
+
+
+def arange_vjp_step(g, step, out, stop):
+    """The adjoint of `np.arange(start, stop, step)` with respect to step: sum(i g)."""
+    return cast_adjoint(np.sum(g * np.arange(np.shape(out)[0])), out) + 0.0 * step

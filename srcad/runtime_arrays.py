@@ -1424,3 +1424,4 @@ def polyfit_vjp_x(g, x, y, deg, out, w=None):
     z = ap @ (ap.T @ g)
     t = (d @ z) * (wy * r) - (wy * (ap.T @ g)) * (d @ out)
     return t if np.ndim(y) == 1 else np.sum(t, axis=1)
+

@@ -1,7 +1,8 @@
 """The handbook of array constructors and conversions.
 
-Arrays built from shapes alone (zeros, ones, empty, eye, identity, arange, *_like) are
-constants: no derivative flows through them. Constructors that take values (full's
+Arrays built from shapes alone (zeros, ones, empty, eye, identity, np.arange(n), *_like) are
+constants: no derivative flows through them; np.arange(start, stop, step) of floats is
+start + i step (slopes 1 and i; none in stop, which only sets the length). Constructors that take values (full's
 fill_value, linspace's start and stop) and conversions (np.array, np.asarray, np.copy)
 pass derivatives through those values, so `np.array([x, y])` of active scalars is
 differentiated as the stack it is, and an array built from constants stays a constant
@@ -23,8 +24,13 @@ for _f in (np.zeros_like, np.ones_like, np.empty_like):
             kind=ANY, differentiable=False)
 defrule(np.eye, "N, M=None, k=0, dtype=None", name="np.eye", kind=ANY, differentiable=False)
 defrule(np.identity, "n, dtype=None", name="np.identity", kind=ANY, differentiable=False)
+# np.arange(start, stop, step) = start + step * [0, 1, ...]: slope 1 in start and i in step,
+# none in stop (its length is piecewise constant); np.arange(n) alone is a constant
 defrule(np.arange, "start, stop=None, step=None, dtype=None", name="np.arange", kind=ANY,
-        differentiable=False)
+        jvp={"start": "arange_tangent(start_dot, 0.0, out, stop)",
+             "step": "arange_tangent(0.0, step_dot, out, stop)"},
+        vjp={"start": "arange_vjp_start(out_bar, start, out, stop)",
+             "step": "arange_vjp_step(out_bar, step, out, stop)"}, zero_in="stop, dtype")
 
 # ------------------------------------------------------------ constructors from values
 defrule(np.full, "shape, fill_value, dtype=None, order='C'", name="np.full", kind=ANY,

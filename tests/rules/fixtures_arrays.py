@@ -1031,3 +1031,13 @@ def np_round_decimals_indices_from(a):
 
 lacks("autograd tries to differentiate np.triu_indices_from and the other positions (no VJP)",
       np_round_decimals_indices_from)
+
+
+@sample((0.7, 0.35), (-1.3, 0.45))
+def np_arange_from_values(a, h):
+    """np.arange of a varied start and step: start + i step (it was taken as a constant)."""
+    return np.sum(np.arange(a, a + 2.0, h) ** 2) + np.sum(np.arange(h, 3.0) * a) + \
+        np.sum(np.arange(0.0, 1.0, h, dtype=float) ** 3) + np.sum(np.arange(3) * h)
+
+
+lacks("autograd takes np.arange for a constant", np_arange_from_values)
