@@ -1050,3 +1050,56 @@ def try_(low, s, line):
     if written:
         target = gast.Tuple(elts=[_name(w, store=True) for w in written], ctx=gast.Store())
         low.assign_atom(target, out, line)
+
+
+def _flag_breaks(body: list, flag: str) -> tuple:
+    """`body` with each `break` of this loop (not of a loop nested in it) preceded by
+    `flag = True`, and whether there was one."""
+    found = False
+
+    def block(stmts):
+        nonlocal found
+        out = []
+        for s in stmts:
+            if isinstance(s, gast.Break):
+                found = True
+                out.append(_at(gast.Assign(targets=[_name(flag, store=True)],
+                                           value=gast.Constant(value=True, kind=None),
+                                           type_comment=None), s))
+                out.append(s)
+                continue
+            if isinstance(s, (gast.For, gast.AsyncFor, gast.While, gast.FunctionDef,
+                              gast.AsyncFunctionDef, gast.ClassDef)):
+                out.append(s)                  # a break there leaves that loop
+                continue
+            for field in ("body", "orelse", "finalbody"):
+                if isinstance(getattr(s, field, None), list):
+                    setattr(s, field, block(getattr(s, field)))
+            for h in getattr(s, "handlers", None) or []:
+                h.body = block(h.body)
+            for c in getattr(s, "cases", None) or []:
+                c.body = block(c.body)
+            out.append(s)
+        return out
+
+    return block(body), found
+
+
+def loop_else(low, s):
+    """`for ...: ... else: E` (or `while`) as Python runs it: E runs when the loop ends
+    without `break`. The loop sets a flag of srcad's own before each of its breaks, and E
+    runs under `if not flag:`; a loop with no break just runs E after it."""
+    s = copy.deepcopy(s)
+    orelse, s.orelse = s.orelse, []
+    flag = low.new_local("broke")
+    s.body, found = _flag_breaks(s.body, flag)
+    if not found:
+        low.stmt(s)
+        for e in orelse:
+            low.stmt(e)
+        return
+    low.stmt(_at(gast.Assign(targets=[_name(flag, store=True)],
+                             value=gast.Constant(value=False, kind=None), type_comment=None), s))
+    low.stmt(s)
+    low.stmt(_at(gast.If(test=gast.UnaryOp(op=gast.Not(), operand=_name(flag)), body=orelse,
+                         orelse=[]), s))

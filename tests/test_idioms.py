@@ -255,3 +255,10 @@ def test_reversed_as_a_value():
     f = F.reversed_values
     check_grads(f, X)
     second_order(f, (X,), autograd=False)
+
+
+@pytest.mark.parametrize("f", [F.for_else, F.while_else])
+@pytest.mark.parametrize("x", [X, np.array([0.3, 0.2, 0.1]), np.array([0.6, -0.9, 0.4])])
+def test_loop_else_with_break(f, x):
+    check_grads(f, x)
+    second_order(f, (x,))
