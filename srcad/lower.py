@@ -358,6 +358,10 @@ class _Lowerer:
         self.cse_reads.clear()
 
     def stmt(self, s):
+        if idioms.has_walrus(idioms.own_exprs(s)):
+            for h in idioms.walrus_statement(self, s):
+                self.stmt(h)
+            return
         visit = _VISITORS.get(type(s))
         if visit is None:
             what = _CONSTRUCT_NAMES.get(type(s), type(s).__name__)
