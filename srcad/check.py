@@ -255,8 +255,16 @@ class _State:
             return True
         if not self.arms.of or not conds:
             return False
-        here = {self.canonical(lit, cond) for lit in cond}
-        return any({self.canonical(lit, cond) for lit in c} <= here for c in conds)
+        # the path's literals with their names' versions as the arms left them, to a
+        # fixpoint: a test in an arm of an outer `if` (a `phi1` made inside the else of
+        # `if phi0:`) is found through the literal of that outer test, itself canonical
+        here = set(cond)
+        while True:
+            more = here | {self.canonical(lit, here) for lit in here}
+            if more == here:
+                break
+            here = more
+        return any({self.canonical(lit, here) for lit in c} <= here for c in conds)
 
     def canonical(self, lit, path):
         """`lit` with each name's version as it is on `path`."""

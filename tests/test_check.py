@@ -425,3 +425,14 @@ def test_checks_follow_the_env_var(monkeypatch):
 
 def test_ssa_runs_the_first_passes():
     assert "v0 = a >= 0" in pipeline.ssa(rc.branch_square)
+
+
+def test_nested_elif_tests_made_by_and_are_correlated_in_the_reverse():
+    x = np.array([0.3, 1.2, -0.7])
+    for k in (0, [2.0, 1.0], {"s": 3.0}, 5):
+        pipeline.build(rc.elif_chain_of_ands, "reverse", (0,),
+                       pipeline.static_kinds(rc.elif_chain_of_ands), checks=True)
+        g = srcad.grad(rc.elif_chain_of_ands)(x, k)
+        from srcad.testing import numerical_grad
+        np.testing.assert_allclose(g, numerical_grad(rc.elif_chain_of_ands, [x, k], 0),
+                                   rtol=1e-6, atol=1e-8)
