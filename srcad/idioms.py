@@ -1211,3 +1211,108 @@ def own_exprs(s) -> list:
         elif isinstance(v, list):
             out.extend(e for e in v if isinstance(e, gast.AST) and not isinstance(e, gast.stmt))
     return out
+
+
+_SELF_MATCHING = (bool, bytearray, bytes, dict, float, frozenset, int, list, set, str, tuple)
+
+
+def _c(v):
+    return gast.Constant(value=v, kind=None)
+
+
+def _call(fname, *args):
+    return gast.Call(func=_name(fname), args=list(args), keywords=[])
+
+
+def _pattern(low, p, subj, binds: list):
+    """The test (a gast expression) that pattern `p` matches `subj`, appending to `binds`
+    the assignments its captures make once it matches."""
+    if isinstance(p, gast.MatchAs):
+        test = _c(True) if p.pattern is None else _pattern(low, p.pattern, subj, binds)
+        if p.name is not None:
+            binds.append(gast.Assign(targets=[_name(p.name, store=True)], value=subj,
+                                     type_comment=None))
+        return test
+    if isinstance(p, gast.MatchValue):
+        return gast.Compare(left=subj, ops=[gast.Eq()], comparators=[p.value])
+    if isinstance(p, gast.MatchSingleton):
+        return gast.Compare(left=subj, ops=[gast.Is()], comparators=[_c(p.value)])
+    if isinstance(p, gast.MatchSequence):
+        if any(isinstance(q, gast.MatchStar) for q in p.patterns):
+            raise low.error(UnsupportedSyntaxError, "a sequence pattern with *rest in match "
+                            "is not supported", p)
+        tests = [_call("isinstance", subj, gast.Tuple(elts=[_name("list"), _name("tuple")],
+                                                      ctx=gast.Load())),
+                 gast.Compare(left=_call("len", subj), ops=[gast.Eq()],
+                              comparators=[_c(len(p.patterns))])]
+        for i, q in enumerate(p.patterns):
+            tests.append(_pattern(low, q, gast.Subscript(value=subj, slice=_c(i),
+                                                         ctx=gast.Load()), binds))
+        return gast.BoolOp(op=gast.And(), values=tests)
+    if isinstance(p, gast.MatchMapping):
+        if p.rest is not None:
+            raise low.error(UnsupportedSyntaxError, "a mapping pattern with **rest in match "
+                            "is not supported", p)
+        tests = [_call("isinstance", subj, _name("dict"))]
+        for k, q in zip(p.keys, p.patterns):
+            tests.append(gast.Compare(left=k, ops=[gast.In()], comparators=[subj]))
+            tests.append(_pattern(low, q, gast.Subscript(value=subj, slice=k,
+                                                         ctx=gast.Load()), binds))
+        return gast.BoolOp(op=gast.And(), values=tests)
+    if isinstance(p, gast.MatchClass):
+        tests = [_call("isinstance", subj, p.cls)]
+        if p.patterns:
+            cls = low.callee(p.cls) if isinstance(p.cls, (gast.Name, gast.Attribute)) else None
+            if cls not in _SELF_MATCHING or len(p.patterns) > 1:
+                raise low.error(UnsupportedSyntaxError, "a class pattern with positional "
+                                "sub-patterns in match is supported for builtin types "
+                                "(int(n)) only; name the attributes (Point(x=a))", p)
+            tests.append(_pattern(low, p.patterns[0], subj, binds))
+        for a, q in zip(p.kwd_attrs, p.kwd_patterns):
+            tests.append(_call("hasattr", subj, _c(a)))
+            tests.append(_pattern(low, q, gast.Attribute(value=subj, attr=a, ctx=gast.Load()),
+                                  binds))
+        return gast.BoolOp(op=gast.And(), values=tests)
+    if isinstance(p, gast.MatchOr):
+        alts = []
+        for q in p.patterns:
+            inner = []
+            alts.append(_pattern(low, q, subj, inner))
+            if inner:
+                raise low.error(UnsupportedSyntaxError, "an or-pattern that captures names "
+                                "in match is not supported", p)
+        return gast.BoolOp(op=gast.Or(), values=alts)
+    raise low.error(UnsupportedSyntaxError, f"the pattern {type(p).__name__} in match is not "
+                    "supported", p)
+
+
+def match(low, s):
+    """`match` as the if/else chain Python runs: the subject is evaluated once, each case
+    tests its pattern (isinstance, len, ==, `in`, hasattr), binds its captures, then tests
+    its guard; a case whose pattern or guard fails goes on to the next (the rest of the
+    chain is repeated in a guard's else), and an irrefutable case is the chain's last else,
+    so a variable every case assigns is assigned after the match."""
+    s = copy.deepcopy(s)
+    for n in ("isinstance", "len", "list", "tuple", "dict", "hasattr"):
+        if n in low.locals:
+            raise low.error(UnsupportedSyntaxError, f"match in a function whose local {n!r} "
+                            "shadows the builtin its patterns test with is not supported", s)
+        low.reserved.add(n)                  # builtins the generated code names
+        low.taken.add(n)
+    subj = _local_list(low, s.subject, s, base="subject")
+
+    def chain(cases) -> list:
+        if not cases:
+            return []
+        case, rest = cases[0], cases[1:]
+        binds = []
+        test = _pattern(low, case.pattern, _name(subj), binds)
+        body = case.body
+        if case.guard is not None:           # a failed guard goes on to the next case
+            body = [_at(gast.If(test=case.guard, body=body, orelse=chain(rest)), case.pattern)]
+        if isinstance(test, gast.Constant) and test.value is True:
+            return [_at(b, case.pattern) for b in binds] + body
+        return [_at(gast.If(test=test, body=binds + body, orelse=chain(rest)), case.pattern)]
+
+    for st in chain(s.cases):
+        low.stmt(st)

@@ -701,6 +701,9 @@ class _Lowerer:
         self.depth -= 1
         self.emit(ir.While(head + [ir.If(test, body, [ir.Break(line)], line)], line))
 
+    def visit_Match(self, s, line):
+        idioms.match(self, s)
+
     def visit_Break(self, s, line):
         self.emit(ir.Break(line))
 

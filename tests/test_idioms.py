@@ -274,3 +274,18 @@ def test_walrus_read_before_it_binds_is_refused():
     # hoisting `n := ...` out of `n + (n := ...)` would read the new n: refused, not wrong
     with pytest.raises(srcad.SrcadError, match=r"idiom_funcs.py:\d+: an assignment expression"):
         srcad.grad(F.walrus_read_before)(X)
+
+
+@pytest.mark.parametrize("k", [0, [2.0, 1.0], {"s": 3.0}, 7, 2])
+def test_match_statement(k):
+    g = srcad.grad(F.match_cases)(X, k)
+    np.testing.assert_allclose(g, numerical_grad(F.match_cases, [X, k], 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(srcad.jacfwd(F.match_cases)(X, k), g, rtol=1e-9, atol=1e-12)
+    h = srcad.hessian(F.match_cases)(X, k)
+    np.testing.assert_allclose(h, numerical_grad(srcad.grad(F.match_cases), [X, k], 0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_match_on_a_shape():
+    check_grads(F.match_shape, X)
+    second_order(F.match_shape, (X,), autograd=False)
