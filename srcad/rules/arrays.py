@@ -95,8 +95,14 @@ for _f in (np.isposinf, np.isneginf):
     defrule(_f, "x", name=f"np.{_f.__name__}", kind=ANY, differentiable=False)
 
 # ------------------------------------------------------------ real and complex parts
-deflinear(np.real, "x", name="np.real", vjp="out_bar", storage="view")
-defrule(np.imag, "x", name="np.imag", kind=ANY, jvp="np.imag(x_dot)", vjp="imag_vjp(out_bar, x)")
+_REAL = deflinear(np.real, "x", name="np.real", vjp="out_bar", storage="view")
+_IMAG = defrule(np.imag, "x", name="np.imag", kind=ANY, jvp="np.imag(x_dot)",
+                vjp="imag_vjp(out_bar, x)")
+# the attributes x.real and x.imag: the same derivatives, printed as attributes (a complex
+# intermediate's .imag was taken as a constant, silently zero)
+for _attr, _r, _kind in (("real", _REAL, "first"), ("imag", _IMAG, ANY)):
+    defrule(("attr", _attr), "x", primal=f"x.{_attr}", kind=_kind, storage=_r.storage,
+            jvp=_r.jvp["x"].text, vjp=_r.vjp["x"].text)
 deflinear(np.conj, "x", name="np.conj", vjp="np.conj(out_bar)")
 defrule(np.angle, "x", name="np.angle", kind=ANY, jvp="angle_jvp(x_dot, x)",
         vjp="angle_vjp(out_bar, x)")

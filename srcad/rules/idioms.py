@@ -23,9 +23,7 @@ if hasattr(np, "astype"):
 for _t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64):
     defrule(_t, "x", name=f"np.{_t.__name__}", kind=ANY, differentiable=False, total=False)
 
-defrule(("attr", "real"), "x", primal="x.real", kind="first", storage="view",
-        jvp="x_dot.real", vjp="out_bar")
-defrule(("attr", "imag"), "x", primal="x.imag", kind=ANY, differentiable=False)
+# .real and .imag are np.real's and np.imag's rules (srcad/rules/arrays.py)
 for _m in ("conj", "conjugate"):
     # a real array's .conj() is the array itself
     defmethod(_m, "x", kind="first", storage="same", jvp="x_dot.conjugate()", vjp="out_bar.conjugate()")

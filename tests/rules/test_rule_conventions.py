@@ -236,3 +236,16 @@ def test_unique_ties_first_occurrence():
     x = np.array([0.5, -1.2, 0.5, 2.0, -1.2])
     for d in both(lambda x: np.unique(x) * np.array([1.0, 2.0, 3.0]), x):
         np.testing.assert_array_equal(d, [[0, 1, 0, 0, 0], [2, 0, 0, 0, 0], [0, 0, 0, 3, 0]])
+
+
+def complex_attributes(x):
+    z = x * np.exp(1j * x)
+    return np.sum(z.imag * x) + np.sum(z.real ** 2) + np.sum((x + 0.0).imag + (x * 2.0).real)
+
+
+def test_real_and_imag_attributes_of_complex_values_have_derivatives():
+    # a complex intermediate's .imag was taken as a constant: a silently wrong gradient
+    x = np.array([[0.3, -0.8, 1.1], [0.5, 1.2, -0.4]])
+    srcad.testing.check_grads(complex_attributes, x)
+    srcad.testing.check_grads(srcad.grad(complex_attributes), x, modes=("forward",), rtol=1e-4,
+                              atol=1e-5)
