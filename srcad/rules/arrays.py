@@ -145,7 +145,8 @@ defrule(np.insert, "arr, obj, values, axis=None", name="np.insert", kind=ANY,
         vjp={"arr": "SHARED[0]", "values": "SHARED[1]"})
 deflinear(np.delete, "arr, obj, axis=None", name="np.delete",
           vjp="undelete(out_bar, arr, obj, axis)")
-deflinear(np.take, "a, indices, axis=None", name="np.take", vjp="untake(out_bar, a, indices, axis)")
+deflinear(np.take, "a, indices, axis=None", name="np.take", method="take",
+          vjp="untake(out_bar, a, indices, axis)")
 deflinear(np.take_along_axis, "arr, indices, axis=-1", name="np.take_along_axis",
           vjp="untake_along(out_bar, arr, indices, axis)")
 refuse(defrule(np.pad, "array, pad_width, mode='constant', *, constant_values=0", name="np.pad",
@@ -506,7 +507,8 @@ defrule(ra.bessel_i1, "x", name="bessel_i1", batch="elementwise",
         jvp="x_dot * bessel_i1_slope(x)", vjp="out_bar * bessel_i1_slope(x)")
 # np.around is np.round (piecewise constant)
 defrule(np.around, "a, decimals=0", name="np.around", kind=ANY, differentiable=False)
-defrule(np.round, "a, decimals=0", name="np.round", kind=ANY, differentiable=False)
+defrule(np.round, "a, decimals=0", name="np.round", method="round", kind=ANY,
+        differentiable=False)
 # positions of a matrix's triangles and diagonal (integers: no derivative)
 for _f in (np.triu_indices_from, np.tril_indices_from):
     defrule(_f, "arr, k=0", name=f"np.{_f.__name__}", kind=ANY, differentiable=False)

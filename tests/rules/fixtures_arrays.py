@@ -1041,3 +1041,13 @@ def np_arange_from_values(a, h):
 
 
 lacks("autograd takes np.arange for a constant", np_arange_from_values)
+
+
+@sample((sym(5),), (sym(2, 3),))
+def ndarray_take_round_methods(x):
+    """x.take and x.round as methods (refused as unknown methods before)."""
+    return np.sum(x.take([0, 1, 1]) ** 3) + np.sum(x.take([1, 0], axis=0) ** 2) + \
+        np.sum(x.round(1) * x) + np.sum(x.round() * x ** 2)
+
+
+lacks("autograd has no VJP of np.take", ndarray_take_round_methods)
