@@ -64,7 +64,7 @@ import operator
 import numpy as np
 
 from .. import runtime, runtime_arrays as ra
-from .methods import MethodRule
+from .methods import MethodRule, defmethod
 from . import ANY, FLOAT, add_lazy_names, defalias, deflinear, defpartials, defrule, defunary, \
     defvariant, lookup, refuse
 
@@ -147,6 +147,13 @@ deflinear(np.delete, "arr, obj, axis=None", name="np.delete",
           vjp="undelete(out_bar, arr, obj, axis)")
 deflinear(np.take, "a, indices, axis=None", name="np.take", method="take",
           vjp="untake(out_bar, a, indices, axis)")
+# np.compress(condition, a, axis) is np.take(a, np.flatnonzero(condition), axis)
+defrule(np.compress, "condition, a, axis=None", name="np.compress", kind=ANY,
+        jvp={"a": "np.compress(condition, a_dot, axis)"},
+        vjp={"a": "untake(out_bar, a, np.flatnonzero(condition), axis)"}, zero_in="condition")
+defmethod("compress", "x, condition, axis=None", kind=ANY,
+          jvp="np.compress(condition, x_dot, axis)",
+          vjp="untake(out_bar, x, np.flatnonzero(condition), axis)", zero_in="condition")
 deflinear(np.take_along_axis, "arr, indices, axis=-1", name="np.take_along_axis",
           vjp="untake_along(out_bar, arr, indices, axis)")
 refuse(defrule(np.pad, "array, pad_width, mode='constant', *, constant_values=0", name="np.pad",

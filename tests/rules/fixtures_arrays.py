@@ -1051,3 +1051,21 @@ def ndarray_take_round_methods(x):
 
 
 lacks("autograd has no VJP of np.take", ndarray_take_round_methods)
+
+
+@sample((apart(2, 3),), (apart(3, 4),))
+def positions_by_axis_and_methods(x):
+    """argmax/argmin/argsort with axis=, argpartition, nonzero, all/any, searchsorted, as
+    functions and methods, and compress (np.argmax(x, axis=1) was refused)."""
+    rows = np.arange(np.shape(x)[0])
+    a = np.sum(x[rows, np.argmax(x, axis=1)] ** 2) + np.sum(x[rows, x.argmin(axis=1)] ** 3)
+    b = np.sum(np.take_along_axis(x, np.argsort(x, axis=1), axis=1) * np.arange(np.shape(x)[1]))
+    f = np.ravel(x)
+    c = np.sum(f[f.argsort()] * np.arange(np.size(f))) + np.sum(f[np.argpartition(f, 1)[:2]] ** 2)
+    d = np.sum(f[np.nonzero(f > 0.5)] ** 2) + np.sum(f[(f > 0.7).nonzero()]) + \
+        (2.0 if np.all(f > 0.0) and f.any() else 1.0) * f[np.sort(f).searchsorted(0.6) % np.size(f)]
+    return a + b + c + d + np.sum(x.compress([True, False], axis=1) ** 2) + \
+        np.sum(np.compress([False, True], x, axis=0) ** 3)
+
+
+lacks("autograd's ArrayBox has no methods argsort, compress, nonzero", positions_by_axis_and_methods)
