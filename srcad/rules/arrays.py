@@ -22,7 +22,7 @@ Conventions where a derivative does not exist or a parameter is not differentiat
   xp[-1]) and 0 outside [xp[0], xp[-1]], where left/right take the derivative; xp and fp
   are differentiated too (period= is not supported).
   np.gradient is differentiated with a scalar spacing along one axis (a 1-d f or an int
-  axis); np.cross for 3-vectors; np.pad for modes constant, edge, reflect, symmetric and
+  axis), in f and in the spacing (the result is G(f) / h); np.cross for 3-vectors; np.pad for modes constant, edge, reflect, symmetric and
   wrap (constant_values is not differentiated); np.average without returned=.
   real inputs: imag and angle are constant (zero derivative), real, conj and real_if_close
   the identity; a complex value's parts follow autograd's conventions.
@@ -177,8 +177,10 @@ defrule(np.select, "condlist, choicelist, default=0", name="np.select", kind=ANY
 # ------------------------------------------------------------ differences
 deflinear(np.diff, "a, n=1, axis=-1", name="np.diff", vjp="undiff(out_bar, a, n, axis)")
 defrule(np.gradient, "f, spacing=1.0, *, axis=None, edge_order=1", name="np.gradient", kind=ANY,
-        jvp="gradient_jvp(f_dot, f, spacing, axis, edge_order)",
-        vjp="ungradient(out_bar, f, spacing, axis, edge_order)")
+        jvp={"f": "gradient_jvp(f_dot, f, spacing, axis, edge_order)",
+             "spacing": "-(out * (spacing_dot / spacing))"},
+        vjp={"f": "ungradient(out_bar, f, spacing, axis, edge_order)",
+             "spacing": "-(np.sum(out_bar * out) / spacing)"})
 
 # ------------------------------------------------------------ products of arrays
 defrule(np.kron, "a, b", name="np.kron", kind=ANY,
@@ -291,10 +293,15 @@ deflinear(ra.unpartition, "g, a, kth, axis=-1", vjp="partition_take(out_bar, a, 
 # (linear in their first argument, the others read for shapes or as constants; helpers
 # without a rule are read from their source for second derivatives)
 deflinear(ra.undiff, "g, x, n=1, axis=-1", vjp="np.diff(out_bar, n, axis)", shape_args="x")
-deflinear(ra.gradient_jvp, "t, f, spacing=1.0, axis=None, edge_order=1", shape_args="f",
-          vjp="ungradient(out_bar, f, spacing, axis, edge_order)")
-deflinear(ra.ungradient, "g, f, spacing=1.0, axis=None, edge_order=1", shape_args="f",
-          vjp="gradient_jvp(out_bar, f, spacing, axis, edge_order)")
+# np.gradient's helpers are linear in their first argument and in 1 / spacing (a varied
+# spacing reaches them at second order)
+for _f, _t, _other in ((ra.gradient_jvp, "t", "ungradient"), (ra.ungradient, "g", "gradient_jvp")):
+    defrule(_f, f"{_t}, f, spacing=1.0, axis=None, edge_order=1", name=_f.__name__, kind=ANY,
+            shape_args="f",
+            jvp={_t: f"{_f.__name__}({_t}_dot, f, spacing, axis, edge_order)",
+                 "spacing": "-(out * (spacing_dot / spacing))"},
+            vjp={_t: f"{_other}(out_bar, f, spacing, axis, edge_order)",
+                 "spacing": "-(np.sum(out_bar * out) / spacing)"}).linear = True
 # kron_vjp_a(g, a, b) is bilinear in (g, b) and kron_vjp_b(g, a, b) in (g, a)
 defrule(ra.kron_vjp_a, "g, a, b", name="kron_vjp_a", kind=ANY, shape_args="a",
         jvp={"g": "kron_vjp_a(g_dot, a, b)", "b": "kron_vjp_a(g, a, b_dot)"},
