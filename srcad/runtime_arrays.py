@@ -811,14 +811,14 @@ def angle_vjp(g, x):
     """Adjoint of `np.angle(x)`: zero for real x, else g conj(1j x) / |x|^2 (as autograd)."""
     if not np.iscomplexobj(x):
         return np.zeros(np.shape(x), dtype=_weight_dtype(x))
-    return g * np.conj(x * 1j) / np.abs(x) ** 2
+    return np.real(g) * np.conj(x * 1j) / np.abs(x) ** 2    # the real output reads Re(g)
 
 
 def imag_vjp(g, x):
     """Adjoint of `np.imag(x)`: zero for real x, -1j g for complex x (as autograd)."""
     if not np.iscomplexobj(x):
         return np.zeros(np.shape(x), dtype=_weight_dtype(x))
-    return -1j * g
+    return -1j * np.real(g)                       # the real output reads Re(g)
 
 
 def logaddexp_weight(x, out, axis=0, keepdims=False):

@@ -95,13 +95,17 @@ for _f in (np.isposinf, np.isneginf):
     defrule(_f, "x", name=f"np.{_f.__name__}", kind=ANY, differentiable=False)
 
 # ------------------------------------------------------------ real and complex parts
-deflinear(np.real, "x", name="np.real", vjp="out_bar", storage="view")
+# an adjoint reaching a real value may be complex (Re(g t) pairs it with the real tangent t),
+# so a real output's rules read only out_bar's real part: for a complex x, out_bar's imaginary part
+# would otherwise pair with x's
+deflinear(np.real, "x", name="np.real", vjp="np.real(out_bar)", storage="view")
 defrule(np.imag, "x", name="np.imag", kind=ANY, jvp="np.imag(x_dot)", vjp="imag_vjp(out_bar, x)")
 deflinear(np.conj, "x", name="np.conj", vjp="np.conj(out_bar)")
 defrule(np.angle, "x", name="np.angle", kind=ANY, jvp="angle_jvp(x_dot, x)",
         vjp="angle_vjp(out_bar, x)")
 defrule(np.real_if_close, "x, tol=100", name="np.real_if_close", kind=ANY,
-        jvp="np.real_if_close(x_dot, tol)", vjp="out_bar", storage="view", zero_in="tol")
+        jvp="np.real_if_close(x_dot, tol)", vjp="real_like(out_bar, out)", storage="view",
+        zero_in="tol")
 
 # ------------------------------------------------------------ new shapes, same entries
 for _f in (np.atleast_1d, np.atleast_2d, np.atleast_3d):

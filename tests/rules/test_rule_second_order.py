@@ -78,6 +78,16 @@ def session7(x):
         + x[2:3].item() ** 3 + sum(v ** 3 for v in x.tolist())
 
 
+def complex_parts(x):
+    # the real parts of complex intermediates at second order: grad(grad) pairs a real value's
+    # adjoint with complex factors (np.real(z) * z'), whose imaginary part np.real, np.imag,
+    # np.angle and np.real_if_close must drop (they read it as z's before)
+    z = np.exp(1j * x) * (x + 2.0)
+    a = np.sum(np.real(z) ** 2) + np.sum(np.imag(z) * np.real(np.exp(2j * x)))
+    b = np.sum(np.angle(z) ** 2) + np.sum(np.real_if_close(z * np.conj(z)) ** 3)
+    return a + b + np.sum(np.real(np.conj(z) * x) ** 2)
+
+
 def nan_reductions(x):
     y = np.concatenate([x, np.full(2, np.nan)]).reshape(2, 4)     # row 1 ends in two nans
     a = np.nansum(y) ** 2 + np.sum(np.nanmean(y, axis=0) ** 3) + np.nanprod(y) + np.nanvar(y)
@@ -113,7 +123,7 @@ def fits(x):
 
 
 CASES = [fits, session7, nan_reductions, array_api, dots_and_covariances, elementwise, reductions, norms, products, diagonals, linalg, shapes, constructors,
-         solve, real_parts]
+         solve, real_parts, complex_parts]
 
 
 @pytest.mark.parametrize("f", CASES, ids=lambda f: getattr(f, "__name__", str(f)))
