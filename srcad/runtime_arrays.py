@@ -15,7 +15,7 @@ __all__ = ["undiff", "gradient_jvp", "ungradient", "kron_vjp_a", "kron_vjp_b", "
            "conv_vjp_a", "conv_vjp_v", "interp_slope", "interp_vjp_fp", "interp_slope_vjp", "interp_zero",
            "unpolyder", "polyval_vjp_p", "average_weight", "average_jvp_w", "average_vjp_w",
            "quantile_jvp", "quantile_vjp", "ptp_weight", "ptp_vjp", "ptp_jvp", "sort_take", "unsort", "partition_take",
-           "unpartition", "untake", "untake_along", "pad_linear", "unpad", "unblock",
+           "unpartition", "untake", "untake_along", "pad_linear", "unpad", "unblock", "reblock",
            "meshgrid_jvp", "unmeshgrid", "uncolumn_stack", "unappend", "uninsert", "undelete",
            "unarray_split", "rot90_axes", "select_none", "unselect", "rollaxis_axes", "cross_axis", "angle_jvp",
            "angle_vjp", "imag_vjp", "where_weight", "reduce_axis", "logaddexp_weight",
@@ -607,6 +607,17 @@ def unblock(g, arrays):
     flat = np.zeros(total, dtype=_weight_dtype(g))
     flat[np.ravel(np.block(ids))] = np.ravel(np.broadcast_to(g, np.shape(np.block(ids))))
     return _nested_pieces(flat, arrays, 0)[0]
+
+
+def reblock(gs, arrays):
+    """`np.block` of the adjoints `gs`, nested like `arrays` (a zero adjoint, 0.0, stands for
+    zeros of its piece's shape): unblock's transpose, which its derivatives call."""
+    def fill(g, a):
+        if isinstance(a, (list, tuple)):
+            return [fill(0.0 if _zero(g) else gk, ak) for gk, ak in
+                    zip([g] * len(a) if _zero(g) else g, a)]
+        return np.broadcast_to(g, np.shape(a))
+    return np.block(fill(gs, arrays))
 
 
 def _mesh_axis(k, n, indexing):

@@ -313,6 +313,10 @@ deflinear(ra.undelete, "g, arr, obj, axis=None", shape_args="arr",
 deflinear(ra.pad_linear, "t, pad_width, mode='constant'", vjp="unpad(out_bar, t, pad_width, mode)")
 deflinear(ra.unpad, "g, x, pad_width, mode='constant'", shape_args="x", storage="view",
           vjp="pad_linear(out_bar, pad_width, mode)")
+# unblock builds new arrays (no views of g); reblock is its transpose, np.block of adjoints
+deflinear(ra.unblock, "g, arrays", returns_seq=True, shape_args="arrays",
+          vjp="unbroadcast(reblock(out_bar, arrays), g)")
+deflinear(ra.reblock, "gs, arrays", shape_args="arrays", vjp="unblock(out_bar, arrays)")
 deflinear(ra.uncolumn_stack, "g, xs", holds="g", returns_seq=True, shape_args="xs",
           vjp="np.column_stack(out_bar)")
 deflinear(ra.unarray_split, "gs, x, indices_or_sections, axis=0", shape_args="x",

@@ -88,6 +88,14 @@ def complex_parts(x):
     return a + b + np.sum(np.real(np.conj(z) * x) ** 2)
 
 
+def blocks_and_grids(x):
+    # np.block's adjoint (unblock) had no rule: grad(grad) crashed in srcad's reverse pass
+    b = np.block([[x[:2], x[2:4] ** 2], [x[1:3], x[4:] * x[0]]])
+    a1, a2 = np.meshgrid(x[:3], x[3:] ** 2)
+    c1, c2, c3 = np.meshgrid(x[:2], x[2:5], x[5:] * x[0], indexing="ij")
+    return np.sum(b ** 3) + np.sum(a1 * a2 ** 2 + np.sin(a1)) + np.sum(c1 * c2 ** 2 * c3)
+
+
 def nan_reductions(x):
     y = np.concatenate([x, np.full(2, np.nan)]).reshape(2, 4)     # row 1 ends in two nans
     a = np.nansum(y) ** 2 + np.sum(np.nanmean(y, axis=0) ** 3) + np.nanprod(y) + np.nanvar(y)
@@ -123,7 +131,7 @@ def fits(x):
 
 
 CASES = [fits, session7, nan_reductions, array_api, dots_and_covariances, elementwise, reductions, norms, products, diagonals, linalg, shapes, constructors,
-         solve, real_parts, complex_parts]
+         solve, real_parts, complex_parts, blocks_and_grids]
 
 
 @pytest.mark.parametrize("f", CASES, ids=lambda f: getattr(f, "__name__", str(f)))
