@@ -100,6 +100,12 @@ for _f in (np.isposinf, np.isneginf):
 # would otherwise pair with x's
 deflinear(np.real, "x", name="np.real", vjp="np.real(out_bar)", storage="view")
 defrule(np.imag, "x", name="np.imag", kind=ANY, jvp="np.imag(x_dot)", vjp="imag_vjp(out_bar, x)")
+# the attributes .real and .imag are these functions (a complex intermediate's parts carry
+# derivatives; of a real value .imag is a constant zero)
+defrule(("attr", "real"), "x", primal="x.real", kind="first", storage="view",
+        jvp="x_dot.real", vjp="np.real(out_bar)")
+defrule(("attr", "imag"), "x", primal="x.imag", kind=ANY, jvp="np.imag(x_dot)",
+        vjp="imag_vjp(out_bar, x)")
 deflinear(np.conj, "x", name="np.conj", vjp="np.conj(out_bar)")
 defrule(np.angle, "x", name="np.angle", kind=ANY, jvp="angle_jvp(x_dot, x)",
         vjp="angle_vjp(out_bar, x)")

@@ -1042,3 +1042,13 @@ def helper_block(g, x, y, z):
 
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace", helper_block)
+
+
+@sample((sym(3),), (sym(2, 3),), (sym(4),))
+def attr_complex_parts(x):
+    """.real and .imag of complex intermediates (.imag was a constant zero, silently)."""
+    z = np.fft.fft(x) * (1.0 + 0.5j)
+    return z.imag ** 2 + z.real * x + z.conj().imag * x + (z * z.conj()).real
+
+
+lacks("autograd's ArrayBox has no .imag", attr_complex_parts)

@@ -85,7 +85,8 @@ def complex_parts(x):
     z = np.exp(1j * x) * (x + 2.0)
     a = np.sum(np.real(z) ** 2) + np.sum(np.imag(z) * np.real(np.exp(2j * x)))
     b = np.sum(np.angle(z) ** 2) + np.sum(np.real_if_close(z * np.conj(z)) ** 3)
-    return a + b + np.sum(np.real(np.conj(z) * x) ** 2)
+    c = np.sum(z.imag ** 2 + z.real ** 3) + np.sum(np.fft.fft(x).imag * x)    # the attributes
+    return a + b + c + np.sum(np.real(np.conj(z) * x) ** 2)
 
 
 def blocks_and_grids(x):
