@@ -73,8 +73,13 @@ add_lazy_names(ra)
 # ------------------------------------------------------------ elementwise
 defunary(np, "np", {"deg2rad": "0.017453292519943295", "radians": "0.017453292519943295",
                     "rad2deg": "57.29577951308232", "degrees": "57.29577951308232",
-                    # sinc(x) = sin(pi x) / (pi x): (cos(pi x) - sinc(x)) / x, 0 at 0
-                    "sinc": "(np.cos(math.pi * x) - out) / np.where(x == 0, 1.0, x)"})
+                    # sinc(x) = sin(pi x) / (pi x): (cos(pi x) - sinc(x)) / x, 0 at 0, a
+                    # helper whose derivative has the limit at 0 too (the quotient's is 0)
+                    "sinc": "sinc_slope(x)"})
+defrule(ra.sinc_slope, "x", name="sinc_slope", jvp="x_dot * sinc_curvature(x)",
+        vjp="out_bar * sinc_curvature(x)")
+# a third derivative of sinc is refused (its limits at 0 are not written)
+refuse(defrule(ra.sinc_curvature, "x", name="sinc_curvature", jvp={}, vjp={}), "x")
 defpartials(np.logaddexp2, "x, y", name="np.logaddexp2",
             partials={"x": "np.exp2(x - out)", "y": "np.exp2(y - out)"})
 defrule(np.heaviside, "x1, x2", name="np.heaviside",

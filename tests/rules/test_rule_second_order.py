@@ -97,6 +97,11 @@ def blocks_and_grids(x):
     return np.sum(b ** 3) + np.sum(a1 * a2 ** 2 + np.sin(a1)) + np.sum(c1 * c2 ** 2 * c3)
 
 
+def sinc_at_zero(x):
+    # sinc''(0) = -pi^2/3: the slope's quotient formula differentiated gave 0 there
+    return np.sum(np.sinc(x - 0.3) ** 2 + np.sinc(x - 0.45) * x)
+
+
 def nan_reductions(x):
     y = np.concatenate([x, np.full(2, np.nan)]).reshape(2, 4)     # row 1 ends in two nans
     a = np.nansum(y) ** 2 + np.sum(np.nanmean(y, axis=0) ** 3) + np.nanprod(y) + np.nanvar(y)
@@ -132,7 +137,7 @@ def fits(x):
 
 
 CASES = [fits, session7, nan_reductions, array_api, dots_and_covariances, elementwise, reductions, norms, products, diagonals, linalg, shapes, constructors,
-         solve, real_parts, complex_parts, blocks_and_grids]
+         solve, real_parts, complex_parts, blocks_and_grids, sinc_at_zero]
 
 
 @pytest.mark.parametrize("f", CASES, ids=lambda f: getattr(f, "__name__", str(f)))
