@@ -437,7 +437,7 @@ def dict_values_of(t, d):
     if type(t) is float and t == 0.0:
         return Items(0.0 for _ in d)
     t = _fields(t)
-    return Items(t[k] for k in d)
+    return Items(t[k] if k in t else 0.0 for k in d)      # a key left out: a zero derivative
 
 
 def undict_values(g, d):
@@ -452,7 +452,7 @@ def dict_pairs_of(t, d):
     if type(t) is float and t == 0.0:
         return Items(Items((0.0, 0.0)) for _ in d)
     t = _fields(t)
-    return Items(Items((0.0, t[k])) for k in d)
+    return Items(Items((0.0, t[k] if k in t else 0.0)) for k in d)   # left out: zero
 
 
 def undict_items(g, d):

@@ -73,8 +73,13 @@ add_lazy_names(ra)
 # ------------------------------------------------------------ elementwise
 defunary(np, "np", {"deg2rad": "0.017453292519943295", "radians": "0.017453292519943295",
                     "rad2deg": "57.29577951308232", "degrees": "57.29577951308232",
-                    # sinc(x) = sin(pi x) / (pi x): (cos(pi x) - sinc(x)) / x, 0 at 0
-                    "sinc": "(np.cos(math.pi * x) - out) / np.where(x == 0, 1.0, x)"})
+                    # sinc(x) = sin(pi x) / (pi x): (cos(pi x) - sinc(x)) / x, 0 at 0, a
+                    # helper whose derivative has the limit at 0 too (the quotient's is 0)
+                    "sinc": "sinc_slope(x)"})
+defrule(ra.sinc_slope, "x", name="sinc_slope", jvp="x_dot * sinc_curvature(x)",
+        vjp="out_bar * sinc_curvature(x)")
+# a third derivative of sinc is refused (its limits at 0 are not written)
+refuse(defrule(ra.sinc_curvature, "x", name="sinc_curvature", jvp={}, vjp={}), "x")
 defpartials(np.logaddexp2, "x, y", name="np.logaddexp2",
             partials={"x": "np.exp2(x - out)", "y": "np.exp2(y - out)"})
 defrule(np.heaviside, "x1, x2", name="np.heaviside",
@@ -95,19 +100,23 @@ for _f in (np.isposinf, np.isneginf):
     defrule(_f, "x", name=f"np.{_f.__name__}", kind=ANY, differentiable=False)
 
 # ------------------------------------------------------------ real and complex parts
-_REAL = deflinear(np.real, "x", name="np.real", vjp="out_bar", storage="view")
-_IMAG = defrule(np.imag, "x", name="np.imag", kind=ANY, jvp="np.imag(x_dot)",
-                vjp="imag_vjp(out_bar, x)")
-# the attributes x.real and x.imag: the same derivatives, printed as attributes (a complex
-# intermediate's .imag was taken as a constant, silently zero)
-for _attr, _r, _kind in (("real", _REAL, "first"), ("imag", _IMAG, ANY)):
-    defrule(("attr", _attr), "x", primal=f"x.{_attr}", kind=_kind, storage=_r.storage,
-            jvp=_r.jvp["x"].text, vjp=_r.vjp["x"].text)
+# an adjoint reaching a real value may be complex (Re(g t) pairs it with the real tangent t),
+# so a real output's rules read only out_bar's real part: for a complex x, out_bar's imaginary part
+# would otherwise pair with x's
+deflinear(np.real, "x", name="np.real", vjp="np.real(out_bar)", storage="view")
+defrule(np.imag, "x", name="np.imag", kind=ANY, jvp="np.imag(x_dot)", vjp="imag_vjp(out_bar, x)")
+# the attributes .real and .imag are these functions (a complex intermediate's parts carry
+# derivatives; of a real value .imag is a constant zero)
+defrule(("attr", "real"), "x", primal="x.real", kind="first", storage="view",
+        jvp="x_dot.real", vjp="np.real(out_bar)")
+defrule(("attr", "imag"), "x", primal="x.imag", kind=ANY, jvp="np.imag(x_dot)",
+        vjp="imag_vjp(out_bar, x)")
 deflinear(np.conj, "x", name="np.conj", vjp="np.conj(out_bar)")
 defrule(np.angle, "x", name="np.angle", kind=ANY, jvp="angle_jvp(x_dot, x)",
         vjp="angle_vjp(out_bar, x)")
 defrule(np.real_if_close, "x, tol=100", name="np.real_if_close", kind=ANY,
-        jvp="np.real_if_close(x_dot, tol)", vjp="out_bar", storage="view", zero_in="tol")
+        jvp="np.real_if_close(x_dot, tol)", vjp="real_like(out_bar, out)", storage="view",
+        zero_in="tol")
 
 # ------------------------------------------------------------ new shapes, same entries
 for _f in (np.atleast_1d, np.atleast_2d, np.atleast_3d):
@@ -330,6 +339,10 @@ deflinear(ra.undelete, "g, arr, obj, axis=None", shape_args="arr",
 deflinear(ra.pad_linear, "t, pad_width, mode='constant'", vjp="unpad(out_bar, t, pad_width, mode)")
 deflinear(ra.unpad, "g, x, pad_width, mode='constant'", shape_args="x", storage="view",
           vjp="pad_linear(out_bar, pad_width, mode)")
+# unblock builds new arrays (no views of g); reblock is its transpose, np.block of adjoints
+deflinear(ra.unblock, "g, arrays", returns_seq=True, shape_args="arrays",
+          vjp="unbroadcast(reblock(out_bar, arrays), g)")
+deflinear(ra.reblock, "gs, arrays", shape_args="arrays", vjp="unblock(out_bar, arrays)")
 deflinear(ra.uncolumn_stack, "g, xs", holds="g", returns_seq=True, shape_args="xs",
           vjp="np.column_stack(out_bar)")
 deflinear(ra.unarray_split, "gs, x, indices_or_sections, axis=0", shape_args="x",
