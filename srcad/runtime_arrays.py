@@ -6,6 +6,8 @@ send each adjoint entry back through an index map: the function itself applied t
 entries' flat positions, so the map follows NumPy's own semantics exactly."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .runtime import Items, _weight_dtype, max_weight, norm_weight, svd_jvp, svd_vjp, \
@@ -854,6 +856,18 @@ def accumulate_extreme_vjp(g, x, m, axis=0):
 __all__ += ["record_index", "accumulate_extreme_jvp", "accumulate_extreme_vjp"]
 
 
+def sinc_slope(x, s):
+    """np.sinc's derivative at x, s = np.sinc(x): (cos(pi x) - s) / x, 0 at 0."""
+    return (np.cos(math.pi * x) - s) / np.where(x == 0, 1.0, x)
+
+
+def sinc_curve(x, d):
+    """np.sinc's second derivative at x, d = sinc_slope(x, ...): (-pi sin(pi x) - 2 d) / x,
+    -pi^2 / 3 at 0."""
+    return np.where(x == 0, -math.pi ** 2 / 3.0,
+                    (-math.pi * np.sin(math.pi * x) - 2.0 * d) / np.where(x == 0, 1.0, x))
+
+
 def unslide(g, x, window_shape, axis=None):
     """Adjoint of `sliding_window_view(x, window_shape, axis)`: each window's entries added
     back where they were read (a position is in as many windows as overlap it)."""
@@ -868,7 +882,7 @@ def unslide(g, x, window_shape, axis=None):
     return flat.reshape(shape).astype(_weight_dtype(g), copy=False)
 
 
-__all__ += ["unslide"]
+__all__ += ["unslide", "sinc_slope", "sinc_curve"]
 
 
 # ------------------------------------------------------------ NumPy's in-place changes, as values

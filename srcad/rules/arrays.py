@@ -74,7 +74,11 @@ add_lazy_names(ra)
 defunary(np, "np", {"deg2rad": "0.017453292519943295", "radians": "0.017453292519943295",
                     "rad2deg": "57.29577951308232", "degrees": "57.29577951308232",
                     # sinc(x) = sin(pi x) / (pi x): (cos(pi x) - sinc(x)) / x, 0 at 0
-                    "sinc": "(np.cos(math.pi * x) - out) / np.where(x == 0, 1.0, x)"})
+                    "sinc": "sinc_slope(x, out)"})
+# sinc' as a primitive, whose own slope is sinc'' = (-pi sin(pi x) - 2 sinc'(x)) / x with its
+# limit -pi^2 / 3 at 0 (sinc's slope as a where() of 1.0 at 0 had a second derivative 0 there)
+defrule(ra.sinc_slope, "x, s", name="sinc_slope", jvp={"x": "x_dot * sinc_curve(x, out)"},
+        vjp={"x": "out_bar * sinc_curve(x, out)"}, zero_in="s")
 defpartials(np.logaddexp2, "x, y", name="np.logaddexp2",
             partials={"x": "np.exp2(x - out)", "y": "np.exp2(y - out)"})
 defrule(np.heaviside, "x1, x2", name="np.heaviside",

@@ -20,6 +20,7 @@ from srcad.runtime_arrays import (unique_take, ununique, nanmedian_weight, besse
 SAMPLES = []                      # (function, [argument tuples])
 AUTOGRAD_LACKS = {}               # "name" or "name-k" -> why autograd is no oracle
 UNREACHABLE = {                  # rules no source reaches, with why
+    "sinc_slope": "called only by generated code (np.sinc's derivative; np_sinc reaches it)",
     "ptp_jvp": "called only by generated code (np.ptp's tangent; np_ptp reaches it)",
     "ptp_vjp": "called only by generated code (np.ptp's adjoint; np_ptp reaches it)",
     "ptp_weight": "called only by generated code (ptp_vjp's and ptp_jvp's derivatives)",

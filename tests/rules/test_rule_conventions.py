@@ -275,3 +275,13 @@ def test_real_only_rules_refuse_complex_intermediates(k):
     for d in (srcad.grad(f), lambda x: srcad.jvp(f, (x,), (np.ones(4),))):
         with pytest.raises(NotImplementedError, match="of real values only"):
             d(x)
+
+
+def test_sinc_second_derivative_at_zero():
+    # sinc'(0) = 0 came from a where() of 1.0 at 0, whose derivative made sinc''(0) 0: the
+    # limit is -pi^2 / 3
+    def f(x):
+        return np.sum(np.sinc(x) * x + np.sinc(x))
+    x = np.array([0.0, 0.5, -0.7])
+    srcad.testing.check_grads(srcad.grad(f), x, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(srcad.hessian(f)(x)[0, 0], -np.pi ** 2 / 3, rtol=1e-12)
