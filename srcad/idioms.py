@@ -1050,3 +1050,164 @@ def try_(low, s, line):
     if written:
         target = gast.Tuple(elts=[_name(w, store=True) for w in written], ctx=gast.Store())
         low.assign_atom(target, out, line)
+
+
+def _flag_breaks(body: list, flag: str) -> tuple:
+    """`body` with each `break` of this loop (not of a loop nested in it) preceded by
+    `flag = True`, and whether there was one."""
+    found = False
+
+    def block(stmts):
+        nonlocal found
+        out = []
+        for s in stmts:
+            if isinstance(s, gast.Break):
+                found = True
+                out.append(_at(gast.Assign(targets=[_name(flag, store=True)],
+                                           value=gast.Constant(value=True, kind=None),
+                                           type_comment=None), s))
+                out.append(s)
+                continue
+            if isinstance(s, (gast.For, gast.AsyncFor, gast.While, gast.FunctionDef,
+                              gast.AsyncFunctionDef, gast.ClassDef)):
+                out.append(s)                  # a break there leaves that loop
+                continue
+            for field in ("body", "orelse", "finalbody"):
+                if isinstance(getattr(s, field, None), list):
+                    setattr(s, field, block(getattr(s, field)))
+            for h in getattr(s, "handlers", None) or []:
+                h.body = block(h.body)
+            for c in getattr(s, "cases", None) or []:
+                c.body = block(c.body)
+            out.append(s)
+        return out
+
+    return block(body), found
+
+
+def loop_else(low, s):
+    """`for ...: ... else: E` (or `while`) as Python runs it: E runs when the loop ends
+    without `break`. The loop sets a flag of srcad's own before each of its breaks, and E
+    runs under `if not flag:`; a loop with no break just runs E after it."""
+    s = copy.deepcopy(s)
+    orelse, s.orelse = s.orelse, []
+    flag = low.new_local("broke")
+    s.body, found = _flag_breaks(s.body, flag)
+    if not found:
+        low.stmt(s)
+        for e in orelse:
+            low.stmt(e)
+        return
+    low.stmt(_at(gast.Assign(targets=[_name(flag, store=True)],
+                             value=gast.Constant(value=False, kind=None), type_comment=None), s))
+    low.stmt(s)
+    low.stmt(_at(gast.If(test=gast.UnaryOp(op=gast.Not(), operand=_name(flag)), body=orelse,
+                         orelse=[]), s))
+
+
+_OWN_SCOPE = (gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)
+
+
+def has_walrus(exprs) -> bool:
+    """Whether an assignment expression stands in `exprs` outside a lambda or comprehension
+    (those are lowered where they are: a comprehension's own loop hoists its own)."""
+    todo = [e for e in exprs if isinstance(e, gast.AST)]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, gast.NamedExpr):
+            return True
+        if not isinstance(n, _OWN_SCOPE):
+            todo.extend(gast.iter_child_nodes(n))
+    return False
+
+
+def hoist_walrus(low, exprs: list) -> tuple:
+    """`exprs` (one statement's expressions, in the order Python evaluates them) with each
+    `(n := e)` replaced by `n`, and the statements `n = e` that run first, in order.
+    Refused where hoisting would change what runs or what is read: under `and`/`or` or a
+    conditional expression, or where the statement reads `n` before the `:=` binds it."""
+    hoisted, loads = [], set()
+
+    def visit(n, cond):
+        if isinstance(n, _OWN_SCOPE):
+            loads.update(m.id for m in gast.walk(n) if isinstance(m, gast.Name))
+            return n
+        if isinstance(n, gast.NamedExpr):
+            if cond:
+                raise low.error(UnsupportedSyntaxError, "an assignment expression (:=) under "
+                                "`and`/`or` or in a conditional expression's branch is not "
+                                "supported; assign it in a statement before", n)
+            before = set(loads)
+            value = visit(n.value, cond)
+            t = n.target.id
+            if t in before:
+                raise low.error(UnsupportedSyntaxError, f"an assignment expression ({t} := ...) "
+                                f"in a statement that reads {t} before it is bound is not "
+                                "supported; assign it in a statement before", n)
+            hoisted.append(_at(gast.Assign(targets=[_name(t, store=True)], value=value,
+                                           type_comment=None), n))
+            loads.add(t)
+            return _at(_name(t), n)
+        if isinstance(n, gast.Name):
+            loads.add(n.id)
+            return n
+        if isinstance(n, gast.BoolOp):
+            n.values = [visit(v, cond or i > 0) for i, v in enumerate(n.values)]
+            return n
+        if isinstance(n, gast.IfExp):
+            n.test = visit(n.test, cond)
+            n.body, n.orelse = visit(n.body, True), visit(n.orelse, True)
+            return n
+        for field, old in gast.iter_fields(n):
+            if isinstance(old, gast.AST):
+                setattr(n, field, visit(old, cond))
+            elif isinstance(old, list):
+                setattr(n, field, [visit(v, cond) if isinstance(v, gast.AST) else v
+                                   for v in old])
+        return n
+
+    out = [visit(e, False) if isinstance(e, gast.AST) else e for e in exprs]
+    return hoisted, out
+
+
+def walrus_statement(low, s):
+    """Statement `s` with its assignment expressions hoisted before it (`if (n := e) > 1:`
+    is `n = e; if n > 1:`); a `while` whose test binds one re-evaluates it each time
+    round: `while True: n = e; if not (test): <else>; break; ...`."""
+    s = copy.deepcopy(s)
+    if isinstance(s, gast.While):
+        hoisted, (test,) = hoist_walrus(low, [s.test])
+        stop = _at(gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test),
+                           body=s.orelse + [_at(gast.Break(), s)], orelse=[]), s)
+        loop = gast.While(test=gast.Constant(value=True, kind=None),
+                          body=hoisted + [stop] + s.body, orelse=[])
+        return [_at(loop, s)]
+    fields = [f for f, v in gast.iter_fields(s) if isinstance(v, gast.expr) or
+              (isinstance(v, list) and v and all(isinstance(e, gast.AST) and
+                                                 not isinstance(e, gast.stmt) for e in v))]
+    if isinstance(s, (gast.Assign, gast.AnnAssign)):      # the value runs before the targets
+        fields.sort(key=lambda f: f != "value")
+    if isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Name):
+        fields = ["target"] + [f for f in fields if f != "target"]
+    exprs = [getattr(s, f) for f in fields]
+    flat = [e for v in exprs for e in (v if isinstance(v, list) else [v])]
+    if isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Name):
+        flat[0] = _name(s.target.id)                          # read before the value runs
+    hoisted, new = hoist_walrus(low, flat)
+    it = iter(new)
+    for f, v in zip(fields, exprs):
+        got = [next(it) for _ in v] if isinstance(v, list) else next(it)
+        if not (isinstance(s, gast.AugAssign) and f == "target"):
+            setattr(s, f, got)
+    return hoisted + [s]
+
+
+def own_exprs(s) -> list:
+    """The expressions statement `s` itself evaluates (not those of its blocks)."""
+    out = []
+    for _, v in gast.iter_fields(s):
+        if isinstance(v, gast.expr):
+            out.append(v)
+        elif isinstance(v, list):
+            out.extend(e for e in v if isinstance(e, gast.AST) and not isinstance(e, gast.stmt))
+    return out

@@ -358,6 +358,10 @@ class _Lowerer:
         self.cse_reads.clear()
 
     def stmt(self, s):
+        if idioms.has_walrus(idioms.own_exprs(s)):
+            for h in idioms.walrus_statement(self, s):
+                self.stmt(h)
+            return
         visit = _VISITORS.get(type(s))
         if visit is None:
             what = _CONSTRUCT_NAMES.get(type(s), type(s).__name__)
@@ -680,12 +684,14 @@ class _Lowerer:
         self.emit(ir.If(test, body, orelse, line))
 
     def visit_For(self, s, line):
+        if s.orelse:
+            return idioms.loop_else(self, s)
         if not idioms.zip_star(self, s, line):
             self.for_(s, line)
 
     def visit_While(self, s, line):
         if s.orelse:
-            raise self.error(UnsupportedSyntaxError, "while/else is not supported", s)
+            return idioms.loop_else(self, s)
         self.depth += 1
         saved, self.body = self.body, []
         test = self.expr(s.test)

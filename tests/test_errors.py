@@ -37,7 +37,6 @@ UNSUPPORTED = [
     ef.uses_local_call,
     ef.uses_set_display,
     ef.uses_matmul_augassign_item,
-    ef.uses_while_else,
     ef.uses_class,
 ]
 

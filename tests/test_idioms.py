@@ -255,3 +255,22 @@ def test_reversed_as_a_value():
     f = F.reversed_values
     check_grads(f, X)
     second_order(f, (X,), autograd=False)
+
+
+@pytest.mark.parametrize("f", [F.for_else, F.while_else])
+@pytest.mark.parametrize("x", [X, np.array([0.3, 0.2, 0.1]), np.array([0.6, -0.9, 0.4])])
+def test_loop_else_with_break(f, x):
+    check_grads(f, x)
+    second_order(f, (x,))
+
+
+@pytest.mark.parametrize("x", [X, np.array([0.3, 0.2, 0.1]), np.array([-0.2, -0.3, 0.1])])
+def test_walrus(x):
+    check_grads(F.walrus_tests, x)
+    second_order(F.walrus_tests, (x,), autograd=False)
+
+
+def test_walrus_read_before_it_binds_is_refused():
+    # hoisting `n := ...` out of `n + (n := ...)` would read the new n: refused, not wrong
+    with pytest.raises(srcad.SrcadError, match=r"idiom_funcs.py:\d+: an assignment expression"):
+        srcad.grad(F.walrus_read_before)(X)
