@@ -255,16 +255,8 @@ class _State:
             return True
         if not self.arms.of or not conds:
             return False
-        # the path's literals with their names' versions as the arms left them, to a
-        # fixpoint: a test in an arm of an outer `if` (a `phi1` made inside the else of
-        # `if phi0:`) is found through the literal of that outer test, itself canonical
-        here = set(cond)
-        while True:
-            more = here | {self.canonical(lit, here) for lit in here}
-            if more == here:
-                break
-            here = more
-        return any({self.canonical(lit, here) for lit in c} <= here for c in conds)
+        here = {self.canonical(lit, cond) for lit in cond}
+        return any({self.canonical(lit, cond) for lit in c} <= here for c in conds)
 
     def canonical(self, lit, path):
         """`lit` with each name's version as it is on `path`."""
@@ -276,8 +268,11 @@ class _State:
     def stack_on(self, name, path):
         """What stack `name` holds on `path` (None: not known)."""
         held = self.stacks.get(name)
+        if isinstance(held, _ArmStacks):
+            here = {self.canonical(lit, path) for lit in path}
         while isinstance(held, _ArmStacks):
-            held = next((h for lit, h in held.arms if lit in path), None)
+            held = next((h for lit, h in held.arms
+                         if lit in path or self.canonical(lit, path) in here), None)
         return held
 
 
@@ -656,8 +651,23 @@ def _meet(pairs, path=None):
 
 def _arm_version(state, v, path):
     """The version `v` is on `path`: where v was merged after an `if` whose arm `path`
-    took (its literal is in `path`), the version that arm left (`phi0` set in both arms of
-    `if c:` is, under `not c` later, what the `else` arm set)."""
+    took (its literal is in `path`, or is one of `path`'s literals with its names' versions
+    resolved the same way: the test of an `if` nested in another one, `if c: ... if d:`,
+    names `d`'s version as merged after `c`), the version that arm left (`phi0` set in both
+    arms of `if c:` is, under `not c` later, what the `else` arm set)."""
+    if v not in state.arms.of:
+        return v
+    resolved = set(path)
+    while True:                     # path's literals with their versions resolved on path
+        more = {((k[0], tuple((n, _arm_step(state, w, resolved)) for n, w in k[1])), pol)
+                for k, pol in resolved if isinstance(k, tuple)} - resolved
+        if not more:
+            break
+        resolved |= more
+    return _arm_step(state, v, resolved)
+
+
+def _arm_step(state, v, path):
     while v in state.arms.of:
         for lit, alt in state.arms.of[v]:
             if lit in path:

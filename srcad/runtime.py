@@ -437,7 +437,7 @@ def dict_values_of(t, d):
     if type(t) is float and t == 0.0:
         return Items(0.0 for _ in d)
     t = _fields(t)
-    return Items(t[k] for k in d)
+    return Items(t[k] if k in t else 0.0 for k in d)      # a key left out: a zero derivative
 
 
 def undict_values(g, d):
@@ -452,7 +452,7 @@ def dict_pairs_of(t, d):
     if type(t) is float and t == 0.0:
         return Items(Items((0.0, 0.0)) for _ in d)
     t = _fields(t)
-    return Items(Items((0.0, t[k])) for k in d)
+    return Items(Items((0.0, t[k] if k in t else 0.0)) for k in d)   # left out: zero
 
 
 def undict_items(g, d):
@@ -1078,6 +1078,15 @@ def inv_count(x, out, ddof=0):
     return 1.0 / d if d > 0 else math.inf
 
 
+def spread_inv_count(x, out, ddof=0):
+    """inv_count(x, out, ddof) as var's and std's divisor, which differentiate real x only
+    (a complex x's spread is of |x - mean|: its derivative needs conjugates)."""
+    if np.iscomplexobj(x):
+        raise NotImplementedError("srcad differentiates np.var and np.std of real values "
+                                  "only; this one is complex")
+    return inv_count(x, out, ddof)
+
+
 def recip_or_zero(x):
     """1 / x, and 0 where x == 0: std's derivative is (x - mean) / (N std), and 0 where
     std == 0 (there x - mean is 0 too; the least subgradient, and exact when N - ddof is 1)."""
@@ -1512,6 +1521,7 @@ def norm_weight(x, n, ord=None, axis=None, keepdims=False):
     """The derivative of `n = np.linalg.norm(x, ord, axis, keepdims)` by each entry of `x`,
     shaped like `x`. Supports the 2-norm of vectors and the Frobenius norm of matrices
     (ord None, 2 or 'fro'), and vector p-norms (ord a number, inf or -inf)."""
+    require_real(x, "np.linalg.norm")
     nd = np.ndim(x)
     matrix = (axis is None and nd == 2 and ord is not None) or \
         (axis is not None and not isinstance(axis, (int, np.integer)) and len(axis) == 2)
@@ -1781,7 +1791,7 @@ def linspace_weight(like, num=50, endpoint=True, axis=0):
     return np.reshape(t, shape)
 
 
-__all__ += ["pow_log", "inv_count", "recip_or_zero", "fmax_weight", "clip_weight", "prod_others",
+__all__ += ["pow_log", "inv_count", "spread_inv_count", "recip_or_zero", "fmax_weight", "clip_weight", "prod_others",
             "prod_others_jvp", "prod_vjp", "prod_jvp", "uncumsum",
             "cumprod_jvp", "cumprod_vjp", "cumprod_vjp_jvp", "cumprod_vjp_vjp", "inner_vjp_x",
             "inner_vjp_y", "tensordot_vjp_x", "tensordot_vjp_y", "tensordot_jvp", "einsum_jvp", "einsum_jvp_pair",
@@ -1834,6 +1844,7 @@ def _diag_part(c):
 def eigh_jvp(t, out, UPLO="L"):
     """The tangent of `(w, v) = np.linalg.eigh(a, UPLO)` along `t`, a's tangent."""
     w, v = out
+    require_real(v, "np.linalg.eigh")
     c = np.swapaxes(v, -1, -2) @ _symmetric_from(t, UPLO != "L") @ v
     return _diag_part(c), v @ (_gaps(w) * c)
 
@@ -1842,6 +1853,7 @@ def eigh_vjp(g, out, UPLO="L"):
     """The adjoint of `np.linalg.eigh(a, UPLO)` with respect to the triangle of `a` it
     reads: v (diag(w_bar) + F * (v^T v_bar)) v^T, the F term skipped when v_bar is zero."""
     w, v = out
+    require_real(v, "np.linalg.eigh")
     gw, gv = g
     vt = np.swapaxes(v, -1, -2)
     left = np.expand_dims(gw, -2) * v                 # v diag(w_bar)
@@ -1852,6 +1864,7 @@ def eigh_vjp(g, out, UPLO="L"):
 
 def eigvalsh_jvp(t, a, UPLO="L"):
     """The tangent of `np.linalg.eigvalsh(a, UPLO)`: the diagonal of v^T t v."""
+    require_real(a, "np.linalg.eigvalsh")
     v = np.linalg.eigh(a, UPLO)[1]
     return np.sum(v * (_symmetric_from(t, UPLO != "L") @ v), axis=-2)
 
@@ -1859,6 +1872,7 @@ def eigvalsh_jvp(t, a, UPLO="L"):
 def eigvalsh_vjp(g, a, UPLO="L"):
     """The adjoint of `np.linalg.eigvalsh(a, UPLO)`: v diag(g) v^T on the triangle read (v
     freed before the triangle is taken)."""
+    require_real(a, "np.linalg.eigvalsh")
     return _on_triangle(_weighted_gram(np.linalg.eigh(a, UPLO)[1], g), UPLO != "L")
 
 
@@ -1875,6 +1889,7 @@ def _phi(x):
 def cholesky_jvp(t, out, upper=False):
     """The tangent of `np.linalg.cholesky(a, upper=upper)` along `t` (its read triangle):
     dl = l phi(l^-1 t l^-T)."""
+    require_real(out, "np.linalg.cholesky")
     l = np.swapaxes(out, -1, -2) if upper else out
     s = np.linalg.solve(l, np.swapaxes(np.linalg.solve(l, _symmetric_from(t, upper)), -1, -2))
     dl = l @ _phi(s)
@@ -1884,6 +1899,7 @@ def cholesky_jvp(t, out, upper=False):
 def cholesky_vjp(g, out, upper=False):
     """The adjoint of `np.linalg.cholesky(a, upper=upper)` on the triangle of `a` it reads
     (Murray 2016): l^-T phi(l^T l_bar) l^-1, l_bar the adjoint's lower triangle."""
+    require_real(out, "np.linalg.cholesky")
     l = np.swapaxes(out, -1, -2) if upper else out
     lt = np.swapaxes(l, -1, -2)
     p = _phi(lt @ np.tril(np.swapaxes(g, -1, -2) if upper else g))
@@ -1950,6 +1966,7 @@ def svd_jvp(t, a, out, full_matrices=True, compute_uv=True):
     """The tangent of `np.linalg.svd(a, full_matrices, compute_uv)` along `t`. The columns
     of a full u (rows of a full vh) beyond min(m, n) are no function of `a` srcad can
     differentiate: their tangent is nan."""
+    require_real(a, "np.linalg.svd")
     if not compute_uv:
         u, s, vh = np.linalg.svd(a, full_matrices=False)
         return np.sum(u * (t @ np.swapaxes(vh, -1, -2)), axis=-2)
@@ -1966,6 +1983,7 @@ def svd_jvp(t, a, out, full_matrices=True, compute_uv=True):
 def svd_vjp(g, a, out, full_matrices=True, compute_uv=True):
     """The adjoint of `np.linalg.svd(a, full_matrices, compute_uv)`: nan where a full
     u's or vh's extra columns (rows) have a nonzero adjoint (see `svd_jvp`)."""
+    require_real(a, "np.linalg.svd")
     if not compute_uv:
         u, s, vh = np.linalg.svd(a, full_matrices=False)
         return (u * np.expand_dims(g, -2)) @ vh
@@ -2014,6 +2032,7 @@ def qr_jvp(t, a, out, mode="reduced"):
     x square; a complete q's columns beyond n (m > n) get a nan tangent (no function of a
     srcad differentiates)."""
     _qr_check(mode)
+    require_real(a, "np.linalg.qr")
     q, r = np.linalg.qr(a) if mode == "r" else out
     m, n = np.shape(a)[-2], np.shape(a)[-1]
     k = min(m, n)
@@ -2035,6 +2054,7 @@ def qr_vjp(g, a, out, mode="reduced"):
     """The adjoint of `np.linalg.qr(a, mode)` (see `qr_jvp`): nan where a complete q's
     extra columns have a nonzero adjoint."""
     _qr_check(mode)
+    require_real(a, "np.linalg.qr")
     if mode == "r":
         q, r = np.linalg.qr(a)
         gq, gr = np.zeros(np.shape(q), dtype=q.dtype), g
@@ -2202,6 +2222,15 @@ def matrix_power_vjp(g, a, n):
 
 
 
+def require_real(x, what):
+    """Raise unless `x` is real: srcad differentiates `what` of real values only (of a complex
+    intermediate, an fft's, its derivative needs conjugates the real formulas leave out, and
+    would be silently wrong)."""
+    if np.iscomplexobj(x):
+        raise NotImplementedError(f"srcad differentiates {what} of real values only; this "
+                                  "one is complex")
+
+
 def require_real_eig(w):
     """Raise unless the eigenvalues `w` of np.linalg.eig are real (NumPy then returns real
     arrays): srcad differentiates real-valued eigendecompositions only."""
@@ -2235,7 +2264,7 @@ def eig_vjp(g, out):
     return np.linalg.solve(vt, core) @ vt
 
 
-__all__ += ["eigh_jvp", "eigh_vjp", "eigvalsh_jvp", "eigvalsh_vjp", "cholesky_jvp", "cholesky_vjp"]
+__all__ += ["require_real", "eigh_jvp", "eigh_vjp", "eigvalsh_jvp", "eigvalsh_vjp", "cholesky_jvp", "cholesky_vjp"]
 __all__ += ["svd_jvp", "svd_vjp", "qr_jvp", "qr_vjp", "pinv_jvp", "pinv_vjp", "lstsq_jvp",
             "lstsq_vjp_a", "lstsq_vjp_b", "matrix_power_jvp", "matrix_power_vjp"]
 __all__ += ["require_real_eig", "eig_jvp", "eig_vjp"]

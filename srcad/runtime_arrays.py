@@ -6,6 +6,8 @@ send each adjoint entry back through an index map: the function itself applied t
 entries' flat positions, so the map follows NumPy's own semantics exactly."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .runtime import Items, _weight_dtype, max_weight, norm_weight, svd_jvp, svd_vjp, \
@@ -15,7 +17,7 @@ __all__ = ["undiff", "gradient_jvp", "ungradient", "kron_vjp_a", "kron_vjp_b", "
            "conv_vjp_a", "conv_vjp_v", "interp_slope", "interp_vjp_fp", "interp_slope_vjp", "interp_zero",
            "unpolyder", "polyval_vjp_p", "average_weight", "average_jvp_w", "average_vjp_w",
            "quantile_jvp", "quantile_vjp", "ptp_weight", "ptp_vjp", "ptp_jvp", "sort_take", "unsort", "partition_take",
-           "unpartition", "untake", "untake_along", "pad_linear", "unpad", "unblock",
+           "unpartition", "untake", "untake_along", "pad_linear", "unpad", "unblock", "reblock", "sinc_slope", "sinc_curvature",
            "meshgrid_jvp", "unmeshgrid", "uncolumn_stack", "unappend", "uninsert", "undelete",
            "unarray_split", "rot90_axes", "select_none", "unselect", "rollaxis_axes", "cross_axis", "angle_jvp",
            "angle_vjp", "imag_vjp", "where_weight", "reduce_axis", "logaddexp_weight",
@@ -609,6 +611,17 @@ def unblock(g, arrays):
     return _nested_pieces(flat, arrays, 0)[0]
 
 
+def reblock(gs, arrays):
+    """`np.block` of the adjoints `gs`, nested like `arrays` (a zero adjoint, 0.0, stands for
+    zeros of its piece's shape): unblock's transpose, which its derivatives call."""
+    def fill(g, a):
+        if isinstance(a, (list, tuple)):
+            return [fill(0.0 if _zero(g) else gk, ak) for gk, ak in
+                    zip([g] * len(a) if _zero(g) else g, a)]
+        return np.broadcast_to(g, np.shape(a))
+    return np.block(fill(gs, arrays))
+
+
 def _mesh_axis(k, n, indexing):
     """The output axis along which np.meshgrid's k-th of n inputs runs."""
     if indexing == "xy" and n >= 2 and k < 2:
@@ -800,6 +813,19 @@ def rollaxis_axes(nd, axis, start=0):
     return tuple(axes)
 
 
+def sinc_slope(x):
+    """np.sinc'(x) = (cos(pi x) - sinc(x)) / x, its limit 0 at x = 0."""
+    xs = np.where(x == 0, 1.0, x)
+    return np.where(x == 0, 0.0, (np.cos(math.pi * x) - np.sinc(x)) / xs)
+
+
+def sinc_curvature(x):
+    """np.sinc''(x) = -(pi sin(pi x) + 2 sinc'(x)) / x, its limit -pi^2/3 at x = 0 (the
+    quotient of the slope's own formula would give 0 there)."""
+    xs = np.where(x == 0, 1.0, x)
+    return np.where(x == 0, -math.pi ** 2 / 3.0, -(math.pi * np.sin(math.pi * x) + 2.0 * sinc_slope(x)) / xs)
+
+
 def angle_jvp(t, x):
     """Tangent of `np.angle(x)`: Im(t conj(x)) / |x|^2 (0 for a real x and t)."""
     if not np.iscomplexobj(x) and not np.iscomplexobj(t):
@@ -811,14 +837,14 @@ def angle_vjp(g, x):
     """Adjoint of `np.angle(x)`: zero for real x, else g conj(1j x) / |x|^2 (as autograd)."""
     if not np.iscomplexobj(x):
         return np.zeros(np.shape(x), dtype=_weight_dtype(x))
-    return g * np.conj(x * 1j) / np.abs(x) ** 2
+    return np.real(g) * np.conj(x * 1j) / np.abs(x) ** 2    # the real output reads Re(g)
 
 
 def imag_vjp(g, x):
     """Adjoint of `np.imag(x)`: zero for real x, -1j g for complex x (as autograd)."""
     if not np.iscomplexobj(x):
         return np.zeros(np.shape(x), dtype=_weight_dtype(x))
-    return -1j * g
+    return -1j * np.real(g)                       # the real output reads Re(g)
 
 
 def logaddexp_weight(x, out, axis=0, keepdims=False):

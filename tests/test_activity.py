@@ -129,8 +129,7 @@ def test_a_reduction_over_all_axes_with_keepdims_is_an_array():
 
 # ------------------------------------------------------------ parameters without a derivative
 
-@pytest.mark.parametrize("f, param", [(pf.weights_from_the_input, "'w'"),
-                                      (pf.spacing_from_the_input, "'spacing'")])
+@pytest.mark.parametrize("f, param", [(pf.weights_from_the_input, "'w'")])
 def test_a_varied_value_where_a_rule_has_no_derivative_is_refused(f, param):
     # both were silently differentiated as if the argument were constant
     import numpy as np
@@ -147,3 +146,12 @@ def test_arguments_a_result_is_piecewise_constant_in_are_not_refused():
     import srcad
     x = np.array([0.5, -0.9, 1.3])
     srcad.testing.check_grads(pf.sign_and_condition_from_the_input, x)
+
+
+def test_np_gradient_is_differentiated_in_its_spacing():
+    # it was silently taken as a constant (then refused, before the rule had its derivative)
+    import numpy as np
+    import srcad
+    x = np.array([0.5, 0.9, 1.3, 1.6, 2.2])
+    srcad.testing.check_grads(pf.spacing_from_the_input, x)
+    srcad.testing.check_grads(srcad.grad(pf.spacing_from_the_input), x, rtol=1e-4, atol=1e-5)

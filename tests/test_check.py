@@ -350,6 +350,16 @@ def test_reverse_over_reverse_through_a_branch_on_an_array(sign):
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("y", [0.3, 1.5])
+def test_nested_and_tests_with_an_early_return(y):
+    """A test nested in another `if` names a version merged after the outer one: the check
+    resolved it on the outer arm only one level deep and flagged `v2` (np.exp(y)) as maybe
+    unassigned in the reverse sweep (fuzz 1106:43). f = exp(y) for |y| < 1, else 1."""
+    pipeline.build(rc.nested_and_tests_return, "reverse", (0,), ("float",), checks=True)
+    want = np.exp(y) if abs(y) < 1.0 else 0.0
+    assert srcad.value_and_grad(rc.nested_and_tests_return)(y)[1] == pytest.approx(want)
+
+
 def test_tuple_adjoint_items_do_not_share_nodes():
     """A packed tuple's adjoint `v_bar[k]` used one Name node for all its items."""
     from fixtures import control_funcs as cf

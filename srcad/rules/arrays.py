@@ -22,7 +22,7 @@ Conventions where a derivative does not exist or a parameter is not differentiat
   xp[-1]) and 0 outside [xp[0], xp[-1]], where left/right take the derivative; xp and fp
   are differentiated too (period= is not supported).
   np.gradient is differentiated with a scalar spacing along one axis (a 1-d f or an int
-  axis); np.cross for 3-vectors; np.pad for modes constant, edge, reflect, symmetric and
+  axis), in f and in the spacing (the result is G(f) / h); np.cross for 3-vectors; np.pad for modes constant, edge, reflect, symmetric and
   wrap (constant_values is not differentiated); np.average without returned=.
   real inputs: imag and angle are constant (zero derivative), real, conj and real_if_close
   the identity; a complex value's parts follow autograd's conventions.
@@ -64,7 +64,7 @@ import operator
 import numpy as np
 
 from .. import runtime, runtime_arrays as ra
-from .methods import MethodRule
+from .methods import MethodRule, defmethod
 from . import ANY, FLOAT, add_lazy_names, defalias, deflinear, defpartials, defrule, defunary, \
     defvariant, lookup, refuse
 
@@ -73,8 +73,13 @@ add_lazy_names(ra)
 # ------------------------------------------------------------ elementwise
 defunary(np, "np", {"deg2rad": "0.017453292519943295", "radians": "0.017453292519943295",
                     "rad2deg": "57.29577951308232", "degrees": "57.29577951308232",
-                    # sinc(x) = sin(pi x) / (pi x): (cos(pi x) - sinc(x)) / x, 0 at 0
-                    "sinc": "(np.cos(math.pi * x) - out) / np.where(x == 0, 1.0, x)"})
+                    # sinc(x) = sin(pi x) / (pi x): (cos(pi x) - sinc(x)) / x, 0 at 0, a
+                    # helper whose derivative has the limit at 0 too (the quotient's is 0)
+                    "sinc": "sinc_slope(x)"})
+defrule(ra.sinc_slope, "x", name="sinc_slope", jvp="x_dot * sinc_curvature(x)",
+        vjp="out_bar * sinc_curvature(x)")
+# a third derivative of sinc is refused (its limits at 0 are not written)
+refuse(defrule(ra.sinc_curvature, "x", name="sinc_curvature", jvp={}, vjp={}), "x")
 defpartials(np.logaddexp2, "x, y", name="np.logaddexp2",
             partials={"x": "np.exp2(x - out)", "y": "np.exp2(y - out)"})
 defrule(np.heaviside, "x1, x2", name="np.heaviside",
@@ -95,13 +100,23 @@ for _f in (np.isposinf, np.isneginf):
     defrule(_f, "x", name=f"np.{_f.__name__}", kind=ANY, differentiable=False)
 
 # ------------------------------------------------------------ real and complex parts
-deflinear(np.real, "x", name="np.real", vjp="out_bar", storage="view")
+# an adjoint reaching a real value may be complex (Re(g t) pairs it with the real tangent t),
+# so a real output's rules read only out_bar's real part: for a complex x, out_bar's imaginary part
+# would otherwise pair with x's
+deflinear(np.real, "x", name="np.real", vjp="np.real(out_bar)", storage="view")
 defrule(np.imag, "x", name="np.imag", kind=ANY, jvp="np.imag(x_dot)", vjp="imag_vjp(out_bar, x)")
+# the attributes .real and .imag are these functions (a complex intermediate's parts carry
+# derivatives; of a real value .imag is a constant zero)
+defrule(("attr", "real"), "x", primal="x.real", kind="first", storage="view",
+        jvp="x_dot.real", vjp="np.real(out_bar)")
+defrule(("attr", "imag"), "x", primal="x.imag", kind=ANY, jvp="np.imag(x_dot)",
+        vjp="imag_vjp(out_bar, x)")
 deflinear(np.conj, "x", name="np.conj", vjp="np.conj(out_bar)")
 defrule(np.angle, "x", name="np.angle", kind=ANY, jvp="angle_jvp(x_dot, x)",
         vjp="angle_vjp(out_bar, x)")
 defrule(np.real_if_close, "x, tol=100", name="np.real_if_close", kind=ANY,
-        jvp="np.real_if_close(x_dot, tol)", vjp="out_bar", storage="view", zero_in="tol")
+        jvp="np.real_if_close(x_dot, tol)", vjp="real_like(out_bar, out)", storage="view",
+        zero_in="tol")
 
 # ------------------------------------------------------------ new shapes, same entries
 for _f in (np.atleast_1d, np.atleast_2d, np.atleast_3d):
@@ -139,7 +154,15 @@ defrule(np.insert, "arr, obj, values, axis=None", name="np.insert", kind=ANY,
         vjp={"arr": "SHARED[0]", "values": "SHARED[1]"})
 deflinear(np.delete, "arr, obj, axis=None", name="np.delete",
           vjp="undelete(out_bar, arr, obj, axis)")
-deflinear(np.take, "a, indices, axis=None", name="np.take", vjp="untake(out_bar, a, indices, axis)")
+deflinear(np.take, "a, indices, axis=None", name="np.take", method="take",
+          vjp="untake(out_bar, a, indices, axis)")
+# np.compress(condition, a, axis) is np.take(a, np.flatnonzero(condition), axis)
+defrule(np.compress, "condition, a, axis=None", name="np.compress", kind=ANY,
+        jvp={"a": "np.compress(condition, a_dot, axis)"},
+        vjp={"a": "untake(out_bar, a, np.flatnonzero(condition), axis)"}, zero_in="condition")
+defmethod("compress", "x, condition, axis=None", kind=ANY,
+          jvp="np.compress(condition, x_dot, axis)",
+          vjp="untake(out_bar, x, np.flatnonzero(condition), axis)", zero_in="condition")
 deflinear(np.take_along_axis, "arr, indices, axis=-1", name="np.take_along_axis",
           vjp="untake_along(out_bar, arr, indices, axis)")
 refuse(defrule(np.pad, "array, pad_width, mode='constant', *, constant_values=0", name="np.pad",
@@ -163,8 +186,10 @@ defrule(np.select, "condlist, choicelist, default=0", name="np.select", kind=ANY
 # ------------------------------------------------------------ differences
 deflinear(np.diff, "a, n=1, axis=-1", name="np.diff", vjp="undiff(out_bar, a, n, axis)")
 defrule(np.gradient, "f, spacing=1.0, *, axis=None, edge_order=1", name="np.gradient", kind=ANY,
-        jvp="gradient_jvp(f_dot, f, spacing, axis, edge_order)",
-        vjp="ungradient(out_bar, f, spacing, axis, edge_order)")
+        jvp={"f": "gradient_jvp(f_dot, f, spacing, axis, edge_order)",
+             "spacing": "-(out * (spacing_dot / spacing))"},
+        vjp={"f": "ungradient(out_bar, f, spacing, axis, edge_order)",
+             "spacing": "-(np.sum(out_bar * out) / spacing)"})
 
 # ------------------------------------------------------------ products of arrays
 defrule(np.kron, "a, b", name="np.kron", kind=ANY,
@@ -277,10 +302,15 @@ deflinear(ra.unpartition, "g, a, kth, axis=-1", vjp="partition_take(out_bar, a, 
 # (linear in their first argument, the others read for shapes or as constants; helpers
 # without a rule are read from their source for second derivatives)
 deflinear(ra.undiff, "g, x, n=1, axis=-1", vjp="np.diff(out_bar, n, axis)", shape_args="x")
-deflinear(ra.gradient_jvp, "t, f, spacing=1.0, axis=None, edge_order=1", shape_args="f",
-          vjp="ungradient(out_bar, f, spacing, axis, edge_order)")
-deflinear(ra.ungradient, "g, f, spacing=1.0, axis=None, edge_order=1", shape_args="f",
-          vjp="gradient_jvp(out_bar, f, spacing, axis, edge_order)")
+# np.gradient's helpers are linear in their first argument and in 1 / spacing (a varied
+# spacing reaches them at second order)
+for _f, _t, _other in ((ra.gradient_jvp, "t", "ungradient"), (ra.ungradient, "g", "gradient_jvp")):
+    defrule(_f, f"{_t}, f, spacing=1.0, axis=None, edge_order=1", name=_f.__name__, kind=ANY,
+            shape_args="f",
+            jvp={_t: f"{_f.__name__}({_t}_dot, f, spacing, axis, edge_order)",
+                 "spacing": "-(out * (spacing_dot / spacing))"},
+            vjp={_t: f"{_other}(out_bar, f, spacing, axis, edge_order)",
+                 "spacing": "-(np.sum(out_bar * out) / spacing)"}).linear = True
 # kron_vjp_a(g, a, b) is bilinear in (g, b) and kron_vjp_b(g, a, b) in (g, a)
 defrule(ra.kron_vjp_a, "g, a, b", name="kron_vjp_a", kind=ANY, shape_args="a",
         jvp={"g": "kron_vjp_a(g_dot, a, b)", "b": "kron_vjp_a(g, a, b_dot)"},
@@ -309,6 +339,10 @@ deflinear(ra.undelete, "g, arr, obj, axis=None", shape_args="arr",
 deflinear(ra.pad_linear, "t, pad_width, mode='constant'", vjp="unpad(out_bar, t, pad_width, mode)")
 deflinear(ra.unpad, "g, x, pad_width, mode='constant'", shape_args="x", storage="view",
           vjp="pad_linear(out_bar, pad_width, mode)")
+# unblock builds new arrays (no views of g); reblock is its transpose, np.block of adjoints
+deflinear(ra.unblock, "g, arrays", returns_seq=True, shape_args="arrays",
+          vjp="unbroadcast(reblock(out_bar, arrays), g)")
+deflinear(ra.reblock, "gs, arrays", shape_args="arrays", vjp="unblock(out_bar, arrays)")
 deflinear(ra.uncolumn_stack, "g, xs", holds="g", returns_seq=True, shape_args="xs",
           vjp="np.column_stack(out_bar)")
 deflinear(ra.unarray_split, "gs, x, indices_or_sections, axis=0", shape_args="x",
@@ -500,7 +534,8 @@ defrule(ra.bessel_i1, "x", name="bessel_i1", batch="elementwise",
         jvp="x_dot * bessel_i1_slope(x)", vjp="out_bar * bessel_i1_slope(x)")
 # np.around is np.round (piecewise constant)
 defrule(np.around, "a, decimals=0", name="np.around", kind=ANY, differentiable=False)
-defrule(np.round, "a, decimals=0", name="np.round", kind=ANY, differentiable=False)
+defrule(np.round, "a, decimals=0", name="np.round", method="round", kind=ANY,
+        differentiable=False)
 # positions of a matrix's triangles and diagonal (integers: no derivative)
 for _f in (np.triu_indices_from, np.tril_indices_from):
     defrule(_f, "arr, k=0", name=f"np.{_f.__name__}", kind=ANY, differentiable=False)

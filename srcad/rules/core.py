@@ -221,15 +221,26 @@ for _attr in ("shape", "dtype"):
     defrule(("attr", _attr), "x", primal=f"x.{_attr}", kind=NONE, differentiable=False)
 for _attr in ("ndim", "size"):
     defrule(("attr", _attr), "x", primal=f"x.{_attr}", kind=INT, differentiable=False)
-for _f in (np.sign, np.floor, np.ceil, np.isnan, np.isfinite, np.argmax, np.argmin,
-           np.argsort, math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite):
+for _f in (np.sign, np.floor, np.ceil, np.isnan, np.isfinite, math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite):
     _mod = "math" if _f in vars(math).values() else "np"
     defrule(_f, "x", name=f"{_mod}.{_f.__name__}", kind=ANY if _mod == "np" else INT,
             differentiable=False, total=_mod == "np")     # math.floor(nan) raises
 
-# positions and counts: integers (piecewise constant in their arguments)
-defrule(np.searchsorted, "a, v, side='left', sorter=None", name="np.searchsorted", kind=ANY,
-        differentiable=False)
+# positions and counts: integers (piecewise constant in their arguments), as functions and
+# as ndarray methods
+for _f in (np.argmax, np.argmin):
+    defrule(_f, "a, axis=None, *, keepdims=False", name=f"np.{_f.__name__}",
+            method=_f.__name__, kind=ANY, differentiable=False)
+defrule(np.argsort, "a, axis=-1, kind=None, order=None", name="np.argsort", method="argsort",
+        kind=ANY, differentiable=False)
+defrule(np.argpartition, "a, kth, axis=-1, kind='introselect', order=None",
+        name="np.argpartition", method="argpartition", kind=ANY, differentiable=False)
+defrule(np.nonzero, "a", name="np.nonzero", method="nonzero", kind=ANY, differentiable=False)
+for _f in (np.all, np.any):
+    defrule(_f, "a, axis=None, *, keepdims=False", name=f"np.{_f.__name__}",
+            method=_f.__name__, kind=ANY, differentiable=False)
+defrule(np.searchsorted, "a, v, side='left', sorter=None", name="np.searchsorted",
+        method="searchsorted", kind=ANY, differentiable=False)
 defrule(np.digitize, "x, bins, right=False", name="np.digitize", kind=ANY, differentiable=False)
 defrule(np.count_nonzero, "a, axis=None, *, keepdims=False", name="np.count_nonzero", kind=ANY,
         differentiable=False)

@@ -134,6 +134,8 @@ defrule(runtime.star_args, "a=None, b=None, c=None, d=None, e=None, f=None", nam
 defrule(runtime.pow_log, "x", name="pow_log", jvp="x_dot / x", vjp="out_bar / x")
 # ------------------------------------------------------------ reductions' divisors
 defrule(runtime.inv_count, "x, out, ddof=0", name="inv_count", kind=FLOAT, differentiable=False)
+defrule(runtime.spread_inv_count, "x, out, ddof=0", name="spread_inv_count", kind=FLOAT,
+        differentiable=False)
 # d (1/x) = -dx / x^2, 0 where x == 0 (and so is the function)
 defrule(runtime.recip_or_zero, "x", name="recip_or_zero", jvp="x_dot * -(out ** 2)",
         vjp="out_bar * -(out ** 2)")

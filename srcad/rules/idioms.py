@@ -1,8 +1,8 @@
 """The rules of everyday Python's small conversions (ISSUE10 item 6): `np.float64(x)` and
 `np.float32(x)` (casts: the result's dtype is the primal's, the derivative cast alike),
 integer casts such as `np.int64(x)` (no derivative flows through an integer), and
-`.real`, `.imag`, `.conj()` of real values (srcad differentiates real-valued code: `.real`
-and `.conj()` are the value itself, `.imag` a constant zero).
+`.real`, `.imag`, `.conj()` (of a real value `.real` and `.conj()` are the value itself,
+`.imag` a constant zero; of a complex intermediate they are np.real, np.imag, np.conj).
 """
 import numpy as np
 
@@ -23,9 +23,7 @@ if hasattr(np, "astype"):
 for _t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64):
     defrule(_t, "x", name=f"np.{_t.__name__}", kind=ANY, differentiable=False, total=False)
 
-defrule(("attr", "real"), "x", primal="x.real", kind="first", storage="view",
-        jvp="x_dot.real", vjp="out_bar")
-defrule(("attr", "imag"), "x", primal="x.imag", kind=ANY, differentiable=False)
+# .real and .imag: in rules/arrays.py, beside np.real and np.imag
 for _m in ("conj", "conjugate"):
     # a real array's .conj() is the array itself
     defmethod(_m, "x", kind="first", storage="same", jvp="x_dot.conjugate()", vjp="out_bar.conjugate()")

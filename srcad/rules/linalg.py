@@ -156,3 +156,7 @@ defrule(np.linalg.eig, "a", name="np.linalg.eig", returns_seq=True, kind=ANY,
 # second derivatives read eig_jvp and eig_vjp without it)
 defrule(runtime.require_real_eig, "w", name="require_real_eig", kind=NONE, differentiable=False,
         total=False)
+# the check the decompositions' and norms' derivatives make (they raise for a complex
+# intermediate, whose derivative would need conjugates: silently wrong before)
+defrule(runtime.require_real, "x, what", name="require_real", kind=NONE, differentiable=False,
+        total=False)

@@ -26,19 +26,19 @@ defrule(np.prod, "x, axis=None, dtype=None, *, keepdims=False", name="np.prod", 
 # ------------------------------------------------------------ spread: with N = size(x) / size(out)
 #   var = sum((x - mean)^2) / (N - ddof),  d var / dx = 2 (x - mean) / (N - ddof)
 #   std = sqrt(var),                       d std / dx = (x - mean) / ((N - ddof) std)
-# (inv_count(x, out, ddof) is 1 / (N - ddof); recip_or_zero(std) is 1 / std, 0 where std is 0)
+# (spread_inv_count(x, out, ddof) is 1 / (N - ddof), and raises for a complex x; recip_or_zero(std) is 1 / std, 0 where std is 0)
 defrule(np.var, "x, axis=None, dtype=None, *, ddof=0, keepdims=False", name="np.var",
         method="var", kind="reduce",
         jvp="cast_tangent(np.sum(x_dot * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, "
-            "keepdims=keepdims) * (2.0 * inv_count(x, out, ddof)), out)",
+            "keepdims=keepdims) * (2.0 * spread_inv_count(x, out, ddof)), out)",
         vjp="unreduce(cast_adjoint(out_bar, out), x, axis, keepdims) * (x - np.mean(x, axis=axis, "
-            "keepdims=True)) * (2.0 * inv_count(x, out, ddof))")
+            "keepdims=True)) * (2.0 * spread_inv_count(x, out, ddof))")
 defrule(np.std, "x, axis=None, dtype=None, *, ddof=0, keepdims=False", name="np.std",
         method="std", kind="reduce",
         jvp="cast_tangent(np.sum(x_dot * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, "
-            "keepdims=keepdims) * (recip_or_zero(out) * inv_count(x, out, ddof)), out)",
+            "keepdims=keepdims) * (recip_or_zero(out) * spread_inv_count(x, out, ddof)), out)",
         vjp="unreduce(cast_adjoint(out_bar, out) * recip_or_zero(out), x, axis, keepdims) * (x - "
-            "np.mean(x, axis=axis, keepdims=True)) * inv_count(x, out, ddof)")
+            "np.mean(x, axis=axis, keepdims=True)) * spread_inv_count(x, out, ddof)")
 
 # ------------------------------------------------------------ scans (axis=None: of the flat x)
 defrule(np.cumsum, "x, axis=None, dtype=None", name="np.cumsum", method="cumsum", kind=ANY,

@@ -9,7 +9,7 @@ import numpy as np
 
 from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit, well  # noqa: F401
 from srcad.runtime import index_added, prod_jvp, prod_vjp
-from srcad.runtime_arrays import (unique_take, ununique, nanmedian_weight, bessel_i1, untolist, nan_inv_count, not_nan, initial_dropped, initial_zero_added, ununstack, put_vjp, place_vjp, putmask_vjp, put_along_vjp, put_copy, placed, putmasked, put_along, subtracted_at, accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
+from srcad.runtime_arrays import (unblock, reblock, unique_take, ununique, nanmedian_weight, bessel_i1, untolist, nan_inv_count, not_nan, initial_dropped, initial_zero_added, ununstack, put_vjp, place_vjp, putmask_vjp, put_along_vjp, put_copy, placed, putmasked, put_along, subtracted_at, accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
                                   kron_vjp_b, pad_linear, partition_take, quantile_jvp,
                                   quantile_vjp, sort_take, unarray_split, uncolumn_stack, undelete,
                                   undiff, ungradient, unpad, unpartition, unpolyder, unselect,
@@ -24,6 +24,9 @@ UNREACHABLE = {                  # rules no source reaches, with why
     "ptp_vjp": "called only by generated code (np.ptp's adjoint; np_ptp reaches it)",
     "ptp_weight": "called only by generated code (ptp_vjp's and ptp_jvp's derivatives)",
     "tensordot_jvp": "called only by generated code (np.tensordot's tangent)",
+    "sinc_slope": "called only by generated code (np.sinc's derivative; np_sinc reaches it)",
+    "sinc_curvature": "called only by generated code (sinc_slope's derivative; the second-order "
+                      "test's sinc_at_zero reaches it)",
     "cross_axis": "called only by generated code (np.cross's adjoint; np_cross_axes reaches it)"}
 KNOWN = {}                        # function name -> (tests, why it fails today)
 
@@ -1041,3 +1044,52 @@ def np_arange_from_values(a, h):
 
 
 lacks("autograd takes np.arange for a constant", np_arange_from_values)
+
+
+@sample((sym(5),), (sym(2, 3),))
+def ndarray_take_round_methods(x):
+    """x.take and x.round as methods (refused as unknown methods before)."""
+    return np.sum(x.take([0, 1, 1]) ** 3) + np.sum(x.take([1, 0], axis=0) ** 2) + \
+        np.sum(x.round(1) * x) + np.sum(x.round() * x ** 2)
+
+
+lacks("autograd has no VJP of np.take", ndarray_take_round_methods)
+
+
+@sample((apart(2, 3),), (apart(3, 4),))
+def positions_by_axis_and_methods(x):
+    """argmax/argmin/argsort with axis=, argpartition, nonzero, all/any, searchsorted, as
+    functions and methods, and compress (np.argmax(x, axis=1) was refused)."""
+    rows = np.arange(np.shape(x)[0])
+    a = np.sum(x[rows, np.argmax(x, axis=1)] ** 2) + np.sum(x[rows, x.argmin(axis=1)] ** 3)
+    b = np.sum(np.take_along_axis(x, np.argsort(x, axis=1), axis=1) * np.arange(np.shape(x)[1]))
+    f = np.ravel(x)
+    c = np.sum(f[f.argsort()] * np.arange(np.size(f))) + np.sum(f[np.argpartition(f, 1)[:2]] ** 2)
+    d = np.sum(f[np.nonzero(f > 0.5)] ** 2) + np.sum(f[(f > 0.7).nonzero()]) + \
+        (2.0 if np.all(f > 0.0) and f.any() else 1.0) * f[np.sort(f).searchsorted(0.6) % np.size(f)]
+    return a + b + c + d + np.sum(x.compress([True, False], axis=1) ** 2) + \
+        np.sum(np.compress([False, True], x, axis=0) ** 3)
+
+
+lacks("autograd's ArrayBox has no methods argsort, compress, nonzero", positions_by_axis_and_methods)
+
+
+@sample((sym(2, 5), sym(2), sym(3), sym(5)))
+def helper_block(g, x, y, z):
+    """np.block's adjoint and its transpose (what grad(grad) of np.block calls)."""
+    (a, b), (c,) = unblock(g, [[x, y], [np.ravel(z) * x[0]]])
+    h = reblock([[x * 2.0, y ** 2], [np.ravel(z)[:3] * 0.5, 0.0]], [[x, y], [y, x]])
+    return np.sum(a * x) + np.sum(b * y ** 2) + np.sum(c * np.ravel(z)) + np.sum(h * g ** 2)
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace", helper_block)
+
+
+@sample((sym(3),), (sym(2, 3),), (sym(4),))
+def attr_complex_parts(x):
+    """.real and .imag of complex intermediates (.imag was a constant zero, silently)."""
+    z = np.fft.fft(x) * (1.0 + 0.5j)
+    return z.imag ** 2 + z.real * x + z.conj().imag * x + (z * z.conj()).real
+
+
+lacks("autograd's ArrayBox has no .imag", attr_complex_parts)

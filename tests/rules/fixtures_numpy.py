@@ -39,6 +39,9 @@ AUTOGRAD_LACKS = {}               # "name" or "name-k" (its k-th args) -> why au
 UNREACHABLE = {                   # rules no source reaches, with why: exempt from samples
     "reversed": "lowering rewrites reversed(seq) as seq[::-1]; only generated loops call it",
     "require_real_eig": "called only by eig_jvp and eig_vjp (tests/rules/test_linalg_rules.py)",
+    "require_real": "called only by the decompositions' and norms' derivatives "
+                    "(tests/rules/test_rule_conventions.py)",
+    "spread_inv_count": "called only by generated code (np.var's and np.std's derivatives)",
 }
 KNOWN = {}                        # function name -> (tests, why it fails today); tests among
 #                                   "forward", "reverse", "autograd", "float32"

@@ -236,3 +236,51 @@ def test_unique_ties_first_occurrence():
     x = np.array([0.5, -1.2, 0.5, 2.0, -1.2])
     for d in both(lambda x: np.unique(x) * np.array([1.0, 2.0, 3.0]), x):
         np.testing.assert_array_equal(d, [[0, 1, 0, 0, 0], [2, 0, 0, 0, 0], [0, 0, 0, 3, 0]])
+
+
+def complex_attributes(x):
+    z = x * np.exp(1j * x)
+    return np.sum(z.imag * x) + np.sum(z.real ** 2) + np.sum((x + 0.0).imag + (x * 2.0).real)
+
+
+def test_real_and_imag_attributes_of_complex_values_have_derivatives():
+    # a complex intermediate's .imag was taken as a constant: a silently wrong gradient
+    x = np.array([[0.3, -0.8, 1.1], [0.5, 1.2, -0.4]])
+    srcad.testing.check_grads(complex_attributes, x)
+    srcad.testing.check_grads(srcad.grad(complex_attributes), x, rtol=1e-4, atol=1e-5)
+
+
+def _cz(x):
+    return (np.exp(1j * x) * x).reshape(2, 2) + 2.0 * np.eye(2)
+
+
+COMPLEX_REFUSED = [
+    lambda x: np.linalg.norm(np.exp(1j * x) * x),
+    lambda x: np.linalg.norm(_cz(x), "nuc"),
+    lambda x: np.sum(np.linalg.svd(_cz(x), compute_uv=False)),
+    lambda x: np.sum(np.linalg.eigvalsh(_cz(x) + np.conj(_cz(x).T)) ** 2),
+    lambda x: np.sum(np.linalg.eigh(_cz(x) + np.conj(_cz(x).T))[0] * x[:2]),
+    lambda x: np.sum(np.real(np.linalg.cholesky(_cz(x) @ np.conj(_cz(x).T)))),
+    lambda x: np.sum(np.real(np.linalg.qr(_cz(x))[1])),
+    lambda x: np.var(np.exp(1j * x) * x),
+    lambda x: np.std(np.exp(1j * x) * x, axis=0)]
+
+
+@pytest.mark.parametrize("k", range(len(COMPLEX_REFUSED)))
+def test_real_only_rules_refuse_complex_intermediates(k):
+    # their real formulas lack the conjugates a complex value needs: the derivative of
+    # np.linalg.norm(z), svd, eigh, cholesky, qr and var/std of a complex z was silently wrong
+    f, x = COMPLEX_REFUSED[k], np.array([0.5, 1.3, -0.7, 2.1])
+    for d in (srcad.grad(f), lambda x: srcad.jvp(f, (x,), (np.ones(4),))):
+        with pytest.raises(NotImplementedError, match="of real values only"):
+            d(x)
+
+
+def test_sinc_second_derivative_at_zero():
+    # sinc'(0) = 0 came from a where() of 1.0 at 0, whose derivative made sinc''(0) 0: the
+    # limit is -pi^2 / 3
+    def f(x):
+        return np.sum(np.sinc(x) * x + np.sinc(x))
+    x = np.array([0.0, 0.5, -0.7])
+    srcad.testing.check_grads(srcad.grad(f), x, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(srcad.hessian(f)(x)[0, 0], -np.pi ** 2 / 3, rtol=1e-12)

@@ -78,6 +78,30 @@ def session7(x):
         + x[2:3].item() ** 3 + sum(v ** 3 for v in x.tolist())
 
 
+def complex_parts(x):
+    # the real parts of complex intermediates at second order: grad(grad) pairs a real value's
+    # adjoint with complex factors (np.real(z) * z'), whose imaginary part np.real, np.imag,
+    # np.angle and np.real_if_close must drop (they read it as z's before)
+    z = np.exp(1j * x) * (x + 2.0)
+    a = np.sum(np.real(z) ** 2) + np.sum(np.imag(z) * np.real(np.exp(2j * x)))
+    b = np.sum(np.angle(z) ** 2) + np.sum(np.real_if_close(z * np.conj(z)) ** 3)
+    c = np.sum(z.imag ** 2 + z.real ** 3) + np.sum(np.fft.fft(x).imag * x)    # the attributes
+    return a + b + c + np.sum(np.real(np.conj(z) * x) ** 2)
+
+
+def blocks_and_grids(x):
+    # np.block's adjoint (unblock) had no rule: grad(grad) crashed in srcad's reverse pass
+    b = np.block([[x[:2], x[2:4] ** 2], [x[1:3], x[4:] * x[0]]])
+    a1, a2 = np.meshgrid(x[:3], x[3:] ** 2)
+    c1, c2, c3 = np.meshgrid(x[:2], x[2:5], x[5:] * x[0], indexing="ij")
+    return np.sum(b ** 3) + np.sum(a1 * a2 ** 2 + np.sin(a1)) + np.sum(c1 * c2 ** 2 * c3)
+
+
+def sinc_at_zero(x):
+    # sinc''(0) = -pi^2/3: the slope's quotient formula differentiated gave 0 there
+    return np.sum(np.sinc(x - 0.3) ** 2 + np.sinc(x - 0.45) * x)
+
+
 def nan_reductions(x):
     y = np.concatenate([x, np.full(2, np.nan)]).reshape(2, 4)     # row 1 ends in two nans
     a = np.nansum(y) ** 2 + np.sum(np.nanmean(y, axis=0) ** 3) + np.nanprod(y) + np.nanvar(y)
@@ -113,7 +137,7 @@ def fits(x):
 
 
 CASES = [fits, session7, nan_reductions, array_api, dots_and_covariances, elementwise, reductions, norms, products, diagonals, linalg, shapes, constructors,
-         solve, real_parts]
+         solve, real_parts, complex_parts, blocks_and_grids, sinc_at_zero]
 
 
 @pytest.mark.parametrize("f", CASES, ids=lambda f: getattr(f, "__name__", str(f)))
