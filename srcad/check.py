@@ -667,10 +667,14 @@ def _arm_version(state, v, path):
     return _arm_step(state, v, resolved)
 
 
-def _arm_step(state, v, path):
+def _arm_step(state, v, path, depth=0):
+    """`v` followed through the merges whose arm `path` names; an arm's own literal counts
+    with its names' versions resolved on `path` too (its test read a merged version)."""
     while v in state.arms.of:
         for lit, alt in state.arms.of[v]:
-            if lit in path:
+            if lit in path or (depth < 8 and isinstance(lit[0], tuple) and
+                               ((lit[0][0], tuple((n, _arm_step(state, w, path, depth + 1))
+                                                  for n, w in lit[0][1])), lit[1]) in path):
                 v = alt
                 break
         else:

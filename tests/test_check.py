@@ -360,6 +360,15 @@ def test_nested_and_tests_with_an_early_return(y):
     assert srcad.value_and_grad(rc.nested_and_tests_return)(y)[1] == pytest.approx(want)
 
 
+@pytest.mark.parametrize("y", [0.3, 1.5])
+def test_nested_and_tests_with_an_early_return_at_second_order(y):
+    """The same at second order: a merge's arm literal names a version merged after an outer
+    `if` (its test read it), so it is resolved on the path too (fuzz 1106:43 grad2)."""
+    want = np.exp(y) if abs(y) < 1.0 else 0.0
+    assert srcad.grad(srcad.grad(rc.nested_and_tests_return))(y) == pytest.approx(want)
+    assert srcad.hessian(rc.nested_and_tests_return)(y) == pytest.approx(want)
+
+
 def test_tuple_adjoint_items_do_not_share_nodes():
     """A packed tuple's adjoint `v_bar[k]` used one Name node for all its items."""
     from fixtures import control_funcs as cf
