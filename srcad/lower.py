@@ -2197,7 +2197,7 @@ class _Lowerer:
             if isinstance(obj, types.FunctionType) and not hasattr(obj, "__srcad_transform__") \
                     and obj.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
                 return self.unstarred_call(obj, args, kwargs, node, dest, text)
-            if fvs:
+            if fvs or _function_defaulted(obj, len(args), kwargs):
                 return self.specialized_call(obj, args, kwargs, node, dest, text)
             obj = self.with_classes(obj, args, kwargs)
             name = getattr(obj, "__name__", "helper")
@@ -2277,6 +2277,8 @@ class _Lowerer:
                 full.append((p.name, bound.arguments[p.name]))
             elif isinstance(p.default, (int, float, str, bool, type(None))):
                 full.append((p.name, ir.Const(p.default)))
+            elif funcs.is_function(p.default):       # def f(x, act=relu): fixed at def time
+                full.append((p.name, FuncVal(p.default, label=f"{p.name}'s default")))
             else:
                 raise self.error(UnsupportedSyntaxError, f"{text}() takes a function value: "
                                  f"pass its argument {p.name!r} explicitly", node)
@@ -2827,6 +2829,18 @@ def _self_replaced(s) -> set:
                     value.args[0].id == t.id)
                 (out if ok else other).update(names)
     return out - other
+
+
+def _function_defaulted(obj, nargs: int, kwargs) -> bool:
+    """Whether a call of user function `obj` leaves a parameter whose default is a function
+    (`def predict(params, x, act=relu)`) to its default: the call is then specialised on it."""
+    if not isinstance(obj, types.FunctionType) or hasattr(obj, "__srcad_transform__"):
+        return False
+    try:
+        params = list(inspect.signature(obj).parameters.values())[nargs:]
+    except (TypeError, ValueError):
+        return False
+    return any(p.name not in kwargs and funcs.is_function(p.default) for p in params)
 
 
 def _describe(node) -> str:

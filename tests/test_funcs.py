@@ -37,6 +37,7 @@ CASES = [
     (F.det_of, (A3,)),
     (F.array_unused_on_the_last_path, (0.7,)),
     (F.inactive_specialised_helper, (0.5, 1.5)),
+    (F.function_default, (X3,)),
 ]
 IDS = [f.__name__ for f, _ in CASES]
 
@@ -62,7 +63,8 @@ def test_against_autograd(func, args):
 SECOND = [(F.lambda_reads_active, (0.7, 1.3)), (F.lambda_to_helper, (0.7, 1.3)),
           (F.closure_calls_closure, (0.7, 1.3)), (F.acts_in_a_loop, (X3,)),
           (F.partial_to_helper, (0.7, 1.3)), (F.integrate_decay, (X3,)),
-          (F.integrate_lambda, (1.0, 0.7)), (F.det, (A3,)), (F.det_of, (A3,))]
+          (F.integrate_lambda, (1.0, 0.7)), (F.det, (A3,)), (F.det_of, (A3,)),
+          (F.function_default, (X3,))]
 
 
 @pytest.mark.parametrize("func, args", SECOND, ids=[f.__name__ for f, _ in SECOND])
