@@ -209,6 +209,95 @@ def unstar(helper, parsed, nvar: int, kwnames: tuple):
     return func
 
 
+def is_generator(obj) -> bool:
+    """Whether `obj` is a user generator function (`def unpack(w): ... yield W, b`)."""
+    return isinstance(obj, types.FunctionType) and bool(obj.__code__.co_flags & 0x20) and \
+        not hasattr(obj, "__srcad_transform__")
+
+
+def eager(helper, parsed):
+    """Generator `helper` as a function returning the list of what it yields (`yield e`
+    becomes `items.append(e)`, `yield from e` `items.extend(e)`, `return` `return items`):
+    what a `for` loop over its call iterates, computed first. The caller refuses the call
+    where running the generator first could change what it yields (lowering's
+    generator_call). Memoised per code and defaults."""
+    key = ("eager", helper, helper.__code__, helper.__defaults__)
+    try:
+        found = _SPECS.get(key)
+    except TypeError:
+        found = None
+    if found is not None:
+        return found
+    tree = copy.deepcopy(parsed.tree)
+    args = tree.args
+    if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
+        raise UnsupportedSyntaxError(f"the generator {helper.__qualname__} has *args, **kwargs "
+                                     "or keyword-only parameters", parsed.filename,
+                                     parsed.lineno(tree))
+    taken = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+    out = ir.unique_name("items", taken)
+
+    def name(ctx):
+        return gast.Name(id=out, ctx=ctx, annotation=None, type_comment=None)
+
+    def refuse(node, what):
+        raise UnsupportedSyntaxError(f"{what} in the generator {helper.__qualname__}",
+                                     parsed.filename, parsed.lineno(node))
+
+    class Eager(gast.NodeTransformer):
+        def visit_FunctionDef(self, node):      # a nested def's yields are its own
+            return node
+        visit_Lambda = visit_AsyncFunctionDef = visit_FunctionDef
+
+        def visit_Expr(self, node):
+            v = node.value
+            if isinstance(v, (gast.Yield, gast.YieldFrom)):
+                if v.value is not None:
+                    v.value = self.visit(v.value)
+                method = "append" if isinstance(v, gast.Yield) else "extend"
+                item = v.value if v.value is not None else gast.Constant(value=None, kind=None)
+                call = gast.Call(func=gast.Attribute(value=name(gast.Load()), attr=method,
+                                                     ctx=gast.Load()), args=[item], keywords=[])
+                return gast.copy_location(gast.Expr(value=call), node)
+            return self.generic_visit(node)
+
+        def visit_Yield(self, node):
+            refuse(node, "a yield whose value is used (generator.send)")
+        visit_YieldFrom = visit_Yield
+
+        def visit_Return(self, node):
+            if node.value is not None:
+                refuse(node, "return with a value")
+            node.value = name(gast.Load())
+            return node
+
+        def visit_While(self, node):
+            forever = isinstance(node.test, gast.Constant) and bool(node.test.value)
+            leaves = any(isinstance(n, (gast.Break, gast.Return)) for n in gast.walk(node))
+            if forever and not leaves:
+                refuse(node, "an endless loop (srcad runs a generator to its end first)")
+            return self.generic_visit(node)
+
+    body = [Eager().visit(st) for st in tree.body]
+    start = gast.Assign(targets=[name(gast.Store())], value=gast.List(elts=[], ctx=gast.Load()),
+                        type_comment=None)
+    end = gast.Return(value=name(gast.Load()))
+    gast.copy_location(start, tree.body[0])
+    gast.copy_location(end, tree.body[-1])
+    end.lineno = max(getattr(n, "lineno", 0) for n in gast.walk(tree.body[-1]))
+    tree.body = body + [end]
+    params = [a.id for a in args.args]
+    copied = copy.copy(parsed)
+    copied.tree = tree
+    func = _rebuilt(helper, copied, params, [f"{out} = []"], {})
+    func.__defaults__ = helper.__defaults__
+    try:
+        _SPECS[key] = func
+    except TypeError:
+        pass
+    return func
+
+
 def fixed(obj, nvar: int, kwnames: tuple):
     """`obj`, a user function with `*args` or `**kwargs` or a srcad transform of one
     (`__srcad_star__`), for a call passing `nvar` items to its `*args` and the keywords

@@ -2194,6 +2194,8 @@ class _Lowerer:
             return self.call_prim(_Opaque(self.inject("print", obj), None, rules.NONE), args,
                                   kwargs, dest=dest)
         if user:
+            if funcs.is_generator(obj):
+                obj = self.generator_call(obj, node, text)
             if isinstance(obj, types.FunctionType) and not hasattr(obj, "__srcad_transform__") \
                     and obj.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
                 return self.unstarred_call(obj, args, kwargs, node, dest, text)
@@ -2219,6 +2221,24 @@ class _Lowerer:
                                f"{type(obj).__name__}) and cannot read its source; register one "
                                "with srcad.custom_rule or wrap the value in srcad.stop_gradient")
         return self.call_prim(opaque, args, kwargs, dest=dest)
+
+    def generator_call(self, obj, node, text):
+        """A call of the user generator `obj`: its list-returning copy (funcs.eager), run
+        to its end where it is called. Refused where a variable passed to it is changed in
+        place in this function (a lazy generator would read the changed value)."""
+        from .frontend import parse
+        passed = {a.id for a in list(node.args) + [k.value for k in node.keywords]
+                  if isinstance(a, gast.Name)} if isinstance(node, gast.Call) else set()
+        changed = _changed_in_place(self.p.tree) & passed
+        if changed:
+            raise self.error(UnsupportedSyntaxError, f"the generator {text}() is run to its end "
+                             f"where it is called, and {sorted(changed)[0]!r}, passed to it, is "
+                             "changed in place in this function; build a list first", node)
+        _depends_on(obj)
+        try:
+            return funcs.eager(obj, parse(obj))
+        except UnsupportedSyntaxError as e:
+            raise self.error(UnsupportedSyntaxError, f"{text}(): {e}", node) from None
 
     def unstarred_call(self, obj, args, kwargs, node, dest, text):
         """A call of user function `obj` that has `*args` or `**kwargs` parameters: a call
@@ -2731,6 +2751,31 @@ def _returned(func, kinds):
         else None
     _RETURNED[key] = desc
     return desc
+
+
+_MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
+             "update", "setdefault", "popitem", "fill", "resize", "put", "itemset", "add",
+             "discard"}
+
+
+def _changed_in_place(tree) -> set:
+    """Names whose value `tree` changes in place: `x[i] = v`, `x += v`, `x.attr = v`,
+    `x.append(v)` and the other mutating methods."""
+    out = set()
+
+    def base(t):
+        while isinstance(t, (gast.Subscript, gast.Attribute)):
+            t = t.value
+        return t.id if isinstance(t, gast.Name) else None
+    for n in gast.walk(tree):
+        if isinstance(n, gast.Assign):
+            out |= {base(t) for t in n.targets if isinstance(t, (gast.Subscript, gast.Attribute))}
+        elif isinstance(n, gast.AugAssign):
+            out.add(base(n.target))
+        elif isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and \
+                n.func.attr in _MUTATORS:
+            out.add(base(n.func.value))
+    return out - {None}
 
 
 def _depends_on(func):

@@ -38,6 +38,8 @@ CASES = [
     (F.array_unused_on_the_last_path, (0.7,)),
     (F.inactive_specialised_helper, (0.5, 1.5)),
     (F.function_default, (X3,)),
+    (F.generator_layers, (np.linspace(-0.6, 0.8, 9),)),
+    (F.generator_consumed, (np.array([0.3, -0.7, 1.1, 0.5, 0.9]),)),
 ]
 IDS = [f.__name__ for f, _ in CASES]
 
@@ -64,7 +66,9 @@ SECOND = [(F.lambda_reads_active, (0.7, 1.3)), (F.lambda_to_helper, (0.7, 1.3)),
           (F.closure_calls_closure, (0.7, 1.3)), (F.acts_in_a_loop, (X3,)),
           (F.partial_to_helper, (0.7, 1.3)), (F.integrate_decay, (X3,)),
           (F.integrate_lambda, (1.0, 0.7)), (F.det, (A3,)), (F.det_of, (A3,)),
-          (F.function_default, (X3,))]
+          (F.function_default, (X3,)),
+          (F.generator_layers, (np.linspace(-0.6, 0.8, 9),)),
+          (F.generator_consumed, (np.array([0.3, -0.7, 1.1, 0.5, 0.9]),))]
 
 
 @pytest.mark.parametrize("func, args", SECOND, ids=[f.__name__ for f, _ in SECOND])
@@ -176,7 +180,9 @@ def test_the_recursive_derivative_calls_itself():
 REFUSED = [(F.stores_a_function, (0.5,), "used as data"),
            (F.function_in_a_branch, (0.5,), "inside if/for/while"),
            (F.function_to_numpy, (0.5,), "calling the result of np.vectorize"),
-           (F.def_in_branches, (0.5,), "bound to different functions")]
+           (F.def_in_branches, (0.5,), "bound to different functions"),
+           (F.generator_argument_changed, (0.5,), "changed in place"),
+           (F.generator_endless, (0.5,), "an endless loop")]
 
 
 @pytest.mark.parametrize("func, args, words", REFUSED, ids=[f.__name__ for f, _, _ in REFUSED])
