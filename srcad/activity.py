@@ -997,6 +997,9 @@ class _Aliases:
         # still holds the argument itself though it holds other arrays elsewhere
         self.arg_ndim = {self.init[p]: _ndim(("arg", k.partition(":")[2]))
                          for p, k in (param_kinds or {}).items() if p in self.init}
+        # names every assignment of which gives an array of one known number of dimensions
+        self.ndims = _infer_ndims(fn, stmts, kinds, self.may_seqs, {
+            p: _ndim(("arg", k.partition(":")[2])) for p, k in (param_kinds or {}).items()})
         self.heads: dict = {}                # id(loop) -> the states at its head
         self.changed, self.rounds = False, 0
         self.mutations: dict = {}            # id(statement) -> [_Mutation]
@@ -1101,8 +1104,13 @@ class _Aliases:
         if isinstance(s.target, tuple):
             n = len(s.target)
             is_seq = isinstance(v, ir.Name) and v.id in self.seqs
+            # `x, v = row` of a 1-D array: its entries, new NumPy scalars
+            entries = isinstance(v, ir.Name) and not is_seq and v.id not in self.may_seqs and \
+                self.ndims.get(v.id) == 1
             for j, t in enumerate(s.target):
-                if f[2] is not None and len(f[2]) == n:
+                if entries:
+                    self.bind(t, _NOTHING, st)
+                elif f[2] is not None and len(f[2]) == n:
                     self.bind(t, f[2][j], st)                       # item j's own facts
                 else:
                     d = _part(f[1] if is_seq else f[0] | f[1], j)
@@ -1220,7 +1228,7 @@ class _Aliases:
                     isinstance(a, ir.Name) and self.kinds.get(a.id) == INT:
                 ints += 1
         if ints == len(items) and isinstance(base, ir.Name) and ints in (
-                _ndim(self.shapes.get(base.id)), self.arg_ndim.get(f)):
+                _ndim(self.shapes.get(base.id)), self.arg_ndim.get(f), self.ndims.get(base.id)):
             return _NOTHING                                  # one entry: a NumPy scalar
         if layout[0] == "slice":
             # x[a:b] of what may be a list: a view of an array, or a new list of the same
@@ -1284,6 +1292,117 @@ class _Aliases:
             if _overlap(roots, _reach(self.value(ir.Name(n), st))):
                 m.conflicts.append(n)
         m.conflicts += sorted(r[1] for r in roots if type(r) is tuple and r[0] == "g")
+
+
+_TOP = object()                 # not seen yet (an optimistic start, as for a loop's head)
+
+
+def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
+    """The number of dimensions of each name every assignment of which gives arrays of one
+    known number: np.zeros((n, 2)) (its rule's `ndim_of`), an item of one (`xs[t]`: one
+    fewer), an elementwise operation of such operands (the most), an update `xs[i] = v`
+    (the same). Any other assignment (a call, a list, a for loop's item) makes it unknown;
+    the alias analysis reads it only to tell `xs[t, 1]`, a new scalar, from a view."""
+    defs: dict = {}
+    for s in stmts:
+        if isinstance(s, ir.Assign) and isinstance(s.target, str):
+            defs.setdefault(s.target, []).append(s.value)
+        else:
+            for t in ir.targets(s):
+                defs.setdefault(t, []).append(None)
+    tuple_len = {}
+    for t, vs in defs.items():
+        lens = {len(v.args) if isinstance(v, ir.Call) and v.prim is PACK_TUPLE and
+                not v.kwargs else None for v in vs}
+        if len(lens) == 1 and None not in lens:
+            tuple_len[t] = lens.pop()
+    nd: dict = {t: _TOP for t in defs}
+
+    def of(a):
+        if isinstance(a, ir.Const):
+            return 0 if const_kind(a.value) in (INT, FLOAT) else None
+        if kinds.get(a.id) in (INT, FLOAT):
+            return 0
+        if a.id in seqs:
+            return None
+        if a.id in nd:
+            return nd[a.id]
+        return param_ndims.get(a.id) if a.id in fn.params else None
+
+    def shape_length(a):
+        if isinstance(a, ir.Const):
+            v = a.value
+            return 1 if type(v) is int else len(v) if type(v) is tuple and \
+                all(type(i) is int for i in v) else None
+        if kinds.get(a.id) == INT:
+            return 1
+        return tuple_len.get(a.id)
+
+    def value(v):
+        if v is None:
+            return None
+        if not isinstance(v, ir.Call):
+            return of(v)
+        prim = v.prim
+        if isinstance(prim, rules.SetItemRule):
+            return of(v.args[0])
+        if isinstance(prim, rules.IndexRule):
+            base = of(v.args[0])
+            if base is None or base is _TOP:
+                return base
+            layout = v.static
+            items = layout[1] if layout[0] == "tuple" else [layout]
+            used = added = 0
+            for item in items:
+                if item[0] == "atom":
+                    a = v.args[item[1]]
+                    if not (isinstance(a, ir.Const) and type(a.value) is int or
+                            isinstance(a, ir.Name) and kinds.get(a.id) == INT):
+                        return None              # an array, a list, a mask: fancy indexing
+                    used += 1
+                elif item[0] == "slice":
+                    used += 1
+                    added += 1
+                elif item[0] == "none":
+                    added += 1
+                else:
+                    return None                  # an ellipsis
+            return base - used + added if used <= base else None
+        if not isinstance(prim, rules.Rule):
+            return None
+        b = bound_args(v)
+        if prim.ndim_of:
+            a = b.get(prim.ndim_of)
+            return shape_length(a) if a is not None else None
+        if prim.passthrough or prim.shaped_like:
+            a = v.args[0] if prim.passthrough else b.get(prim.shaped_like)
+            return of(a) if a is not None else None
+        if prim.kind == "elementwise":
+            got = [of(a) for a in list(v.args) + list(v.kwargs.values())]
+            if None in got or not got:
+                return None
+            return _TOP if _TOP in got else max(got)
+        return None
+
+    changed = True
+    while changed:
+        changed = False
+        for t, vs in defs.items():
+            if nd[t] is None:
+                continue
+            new = _TOP
+            for v in vs:
+                n = value(v)
+                if n is _TOP:
+                    continue
+                if n is None or new is not _TOP and n != new:
+                    new = None
+                    break
+                new = n
+            if new is not nd[t] and new != nd[t]:
+                nd[t] = new
+                changed = True
+    return {t: n for t, n in nd.items() if type(n) is int}
 
 
 def _ndim(cls):

@@ -117,7 +117,10 @@ class _Forward(Emitter):
         v = s.value
         if isinstance(s.target, tuple):
             if self.active(v):
-                return primal + [assign(tuple(self.d(t) for t in targets), name_load(self.d(v.id)))]
+                dot = name_load(self.d(v.id))
+                if self.batched:        # an array's tangent has the batch axis first
+                    dot = call("bunpack", dot, ast.Constant(len(targets)))
+                return primal + [assign(tuple(self.d(t) for t in targets), dot)]
             return primal + [assign(self.d(t), self.zeros(ir.Name(t))) for t in targets
                              if t in self.act.active]
         target = s.target

@@ -713,6 +713,32 @@ def list_append(xs, v):
     return xs + [v]
 
 
+def unpacked(gs, like):
+    """Adjoint of `a, b = like` from its items' adjoints `gs`: where `like` is an array,
+    an array of its shape with item k's adjoint in row k (`(a_bar, b_bar) * 2.0` would
+    repeat a tuple); where it is a list or tuple, the items' adjoints as they are."""
+    if isinstance(like, (list, tuple)) or not hasattr(like, "shape"):
+        return gs
+    out = zeros_like(like)
+    for k, g in enumerate(gs):
+        if not (type(g) is float and g == 0.0):
+            out[k] = out[k] + g
+    return out
+
+
+def unpacked_items(g, like):
+    """Transpose of `unpacked`: the items' adjoints of the array `like` from its adjoint
+    `g` (its rows), or `g` itself where `like` is a list or tuple."""
+    if isinstance(like, (list, tuple)) or not hasattr(like, "shape"):
+        return g
+    if type(g) is float:
+        return Items(g for _ in range(len(like)))
+    return Items(g[k] for k in range(len(like)))
+
+
+__all__ += ["unpacked", "unpacked_items"]
+
+
 def tuple_of(xs):
     """`(*a, b)`: the tuple of the list srcad builds it as (`list(a) + [b]`)."""
     return tuple(xs)
@@ -2805,6 +2831,17 @@ def badd_items(a, b):
 def _bitem(t, k):
     """Item k of a batched tangent: of a list, its item; of an array, `t[:, k]`."""
     return t[:, k] if type(t) is np.ndarray else t[k]
+
+
+def bunpack(t, n):
+    """`a_dot, b_dot = t` of the batched tangent `t` of a value unpacked into n names:
+    item k of a list or tuple, `t[:, k]` of an array (not the batch axis's rows)."""
+    if type(t) is float:
+        return (t,) * n
+    return tuple(_bitem(t, k) for k in range(n))
+
+
+__all__ += ["bunpack"]
 
 
 def bmap(fn, batch, *dots):

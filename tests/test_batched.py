@@ -79,6 +79,7 @@ CASES = [
     (bf.calls_helper, (RNG.normal(size=3), RNG.normal(size=3))),
     (bf.no_batched_form, (RNG.uniform(0.5, 1.5, size=4),)),
     (bf.scalar_objective, (np.array([0.5, -0.3, 1.1]), np.array([0.2, 0.9, -0.4]))),
+    (bf.unpacks, (np.array([0.7, 1.3, -0.4]),)),
 ]
 
 

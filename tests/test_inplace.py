@@ -37,6 +37,7 @@ CASES = {
     "view_read": (rng.normal(size=3),),
     "feedback": (rng.normal(size=4) * 0.5,),
     "shift": (rng.normal(size=4),),
+    "state_history": (np.array([1.0, 0.2, 1.3]),),
 }
 NAMES = list(CASES)
 
@@ -177,6 +178,8 @@ def test_saved_entries_are_the_overwritten_part_at_run_time():
     (F.view_method_update, "may share that array"),
     (F.contiguous_update, "may share it"),
     (F.opaque_result_update, "may share that array"),
+    (F.row_view_live, "may share it"),
+    (F.unpacked_rows_live, "may share it"),
 ])
 def test_refused_at_build_time(func, message):
     for build in (lambda: srcad.grad(func)(np.array([0.5, 1.5, 2.0])),

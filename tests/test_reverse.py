@@ -711,3 +711,23 @@ def test_reverse_over_reverse_of_a_helper_looping_over_pairs():
     g = srcad.grad(list_of_pairs_through_a_helper)
     np.testing.assert_allclose(srcad.jacrev(g)(W, x), numerical_grad(g, (W, x), 0),
                                rtol=1e-5, atol=1e-6)
+
+
+def _unpacks_an_expression(x0):
+    s = 0.0
+    for t in range(2):
+        x, v = x0 * (t + 1.0)
+        s = s + x * v * x
+    return s
+
+
+def test_unpacking_an_array_expression():
+    """`x, v = x0 * 2.0`: the adjoint of the unpacked array is an array of its items'
+    adjoints (it was the tuple `(x_bar, v_bar)`, then multiplied: a TypeError in the
+    generated code)."""
+    from conftest import second_order
+    from srcad.testing import numerical_grad
+    x0 = np.array([0.7, 1.3])
+    np.testing.assert_allclose(srcad.grad(_unpacks_an_expression)(x0),
+                               numerical_grad(_unpacks_an_expression, [x0], 0), rtol=1e-6)
+    second_order(_unpacks_an_expression, (x0,))

@@ -633,7 +633,12 @@ class _Reverse(Emitter):
             elts = [name_load(self.d(t)) if state.get(t) in _HELD and t in self.act.active
                     else self.zeros(ir.Name(t)) for t in s.target]
             if self.active(v):
-                self.accumulate(v.id, ast.Tuple(elts=elts, ctx=ast.Load()), state, out)
+                bar = ast.Tuple(elts=elts, ctx=ast.Load())
+                # an array's rows (a list's or tuple's items stay a tuple of adjoints,
+                # which `unpacked` tells when it runs)
+                if v.id not in self.seqs:
+                    bar = call("unpacked", bar, name_load(v.id))
+                self.accumulate(v.id, bar, state, out)
             return
         out_bar = name_load(self.d(s.target))
         if not isinstance(v, ir.Call):

@@ -174,6 +174,10 @@ class Rule:
     # at least this many dimensions, as its shape class knows (np.triu of a matrix: 2)
     keeps_shape: int | None = None
     shaped_like: str = ""          # a parameter whose shape (class) the result always has
+    # a parameter holding the result's whole shape (an int or a tuple, as np.zeros's
+    # `shape`): its length is the result's number of dimensions (the alias analysis tells
+    # `xs[t, 1]` of such an array, one entry and so a new scalar, from a view)
+    ndim_of: str = ""
     # a rule with tangents and no adjoints: the SrcadError, made with no arguments, that
     # reverse mode raises where a derivative flows into a call (at the line it names)
     reverse_error: object = None
@@ -418,7 +422,7 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
             shape_args: str = "", passthrough: bool = False, numba: bool = True,
             on_seqs: str = "", keeps_shape: int | None = None, shaped_like: str = "",
             reads_items: bool = False, new_list: bool = False, seq_item: str = "",
-            zero_in: str = ""):
+            zero_in: str = "", ndim_of: str = ""):
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
     or a dict of templates per differentiable parameter. The storage facts: `storage` is
     "new", "view" or "same" (of `storage_arg`, comma-separated names, default the first
@@ -434,7 +438,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     (templates as `jvp`'s) say how the tangent batches (see Rule.batch); `on_seqs`, what
     the operator does to lists (see Rule.on_seqs); `zero_in` the parameters the result is
     piecewise constant in (a condition, a sign, a cutoff): any other parameter without a
-    template is refused where a varied value is passed to it."""
+    template is refused where a varied value is passed to it; `ndim_of` the parameter
+    holding the result's whole shape."""
     plist = _parse_params(params)
     star = [p for p, _ in plist].index("*") if ("*", None) in plist else len(plist)
     kwonly = tuple(p for p, _ in plist[star + 1:])
@@ -448,7 +453,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     shaped = tuple(filter(None, (p.strip() for p in shape_args.split(","))))
     zeros = tuple(filter(None, (p.strip() for p in zero_in.split(","))))
     names = {p for p, _ in plist}
-    for p in shares + held + shaped + zeros + tuple(filter(None, (copy_flag, shaped_like))):
+    for p in shares + held + shaped + zeros + tuple(filter(None, (copy_flag, shaped_like,
+                                                                  ndim_of))):
         if p.lstrip("*") not in names:
             raise ValueError(f"{name or keys}: storage fact names {p!r}, not a parameter")
 
@@ -469,7 +475,7 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
                 passthrough=passthrough, numba=numba, batch=batch,
                 jvp_batched=tdict(jvp_batched), on_seqs=on_seqs, keeps_shape=keeps_shape,
                 shaped_like=shaped_like, reads_items=reads_items, new_list=new_list,
-                seq_item=seq_item, zero_in=zeros)
+                seq_item=seq_item, zero_in=zeros, ndim_of=ndim_of)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if name and primal is None and keys != []:

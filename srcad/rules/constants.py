@@ -18,7 +18,7 @@ from . import ANY, defrule
 # ------------------------------------------------------------ constants: no derivative
 for _f in (np.zeros, np.ones, np.empty):
     defrule(_f, "shape, dtype=None, order='C'", name=f"np.{_f.__name__}", kind=ANY,
-            differentiable=False)
+            differentiable=False, ndim_of="shape")
 for _f in (np.zeros_like, np.ones_like, np.empty_like):
     defrule(_f, "x, dtype=None, order='K', subok=True, shape=None", name=f"np.{_f.__name__}",
             kind=ANY, differentiable=False)
@@ -34,6 +34,7 @@ defrule(np.arange, "start, stop=None, step=None, dtype=None", name="np.arange", 
 
 # ------------------------------------------------------------ constructors from values
 defrule(np.full, "shape, fill_value, dtype=None, order='C'", name="np.full", kind=ANY,
+        ndim_of="shape",
         jvp={"fill_value": "cast_tangent(np.broadcast_to(fill_value_dot, np.shape(out)), out)"},
         vjp={"fill_value": "cast_adjoint(unbroadcast(out_bar, fill_value), out)"})
 defrule(np.full_like, "x, fill_value, dtype=None, order='K', subok=True, shape=None",

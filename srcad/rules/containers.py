@@ -90,6 +90,11 @@ defrule(runtime.concat_tangent, "t, u, xs, ys", name="concat_tangent", kind=ANY,
         jvp={"t": "concat_tangent(t_dot, zeros_like(u), xs, ys)",
              "u": "concat_tangent(zeros_like(t), u_dot, xs, ys)"},
         vjp={"t": "concat_part(out_bar, xs, ys, 0)", "u": "concat_part(out_bar, xs, ys, 1)"})
+# `a, b = x`: its adjoint gathers the items' adjoints (into x's rows where x is an array)
+deflinear(runtime.unpacked, "gs, like", vjp="unpacked_items(out_bar, like)", shape_args="like",
+          reads_items=True, seq_item="gs")
+deflinear(runtime.unpacked_items, "g, like", vjp="unpacked(out_bar, like)", shape_args="like",
+          returns_seq=True)
 # (*xs, v): the list srcad builds, as a tuple; its adjoint is the list's, item by item
 TUPLE_OF = deflinear(runtime.tuple_of, "xs", vjp="out_bar", kind="list", holds="*xs",
                      returns_seq=True)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit, well  # noqa: F401
-from srcad.runtime import index_added, prod_jvp, prod_vjp
+from srcad.runtime import index_added, prod_jvp, prod_vjp, unpacked, unpacked_items
 from srcad.runtime_arrays import (unblock, reblock, unique_take, ununique, nanmedian_weight, bessel_i1, untolist, nan_inv_count, not_nan, initial_dropped, initial_zero_added, ununstack, put_vjp, place_vjp, putmask_vjp, put_along_vjp, put_copy, placed, putmasked, put_along, subtracted_at, accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
                                   kron_vjp_b, pad_linear, partition_take, quantile_jvp,
                                   quantile_vjp, sort_take, unarray_split, uncolumn_stack, undelete,
@@ -1093,3 +1093,15 @@ def attr_complex_parts(x):
 
 
 lacks("autograd's ArrayBox has no .imag", attr_complex_parts)
+
+
+@sample((sym(3), sym(3), sym(2, 3)))
+def helper_unpacked(g, x, m):
+    """The adjoint of `a, b, c = x` (unpacked) and its transpose (what grad(grad) calls)."""
+    a, b, c = x
+    r = unpacked((a * g[0], b * g[1] ** 2, np.sin(c)), x)
+    p, q = unpacked_items(m * g[0], m)
+    return np.sum(r * x) + np.sum(p * q) + np.sum(unpacked((q, p * x), m) ** 2)
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace", helper_unpacked)
