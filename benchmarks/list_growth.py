@@ -22,7 +22,7 @@ sys.path.insert(1, os.path.dirname(HERE))
 
 from srcad import lists, pipeline  # noqa: E402
 
-# the functions timed are the ones tests/test_regress_s5py.py checks for correctness
+# the functions timed are the ones tests/test_lists.py checks for correctness
 sys.path.insert(1, os.path.join(os.path.dirname(HERE), "tests"))
 from fixtures.regress_s5py import append_loop, comprehension_sum, rnn_history  # noqa: E402
 

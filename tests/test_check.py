@@ -10,8 +10,10 @@ import pytest
 import fixtures
 import srcad
 from fixtures import regress_check as rc
+from fixtures import regress_s3lead as R
 from srcad import check, pipeline
 from srcad.errors import SrcadError
+from srcad.testing import check_grads
 
 
 def tree_of(src: str) -> ast.FunctionDef:
@@ -455,3 +457,14 @@ def test_nested_elif_tests_made_by_and_are_correlated_in_the_reverse():
         from srcad.testing import numerical_grad
         np.testing.assert_allclose(g, numerical_grad(rc.elif_chain_of_ands, [x, k], 0),
                                    rtol=1e-6, atol=1e-8)
+
+
+# regressions: the checker on or-tests replayed in branches (check.py)
+@pytest.mark.parametrize("f", [R.or_in_untaken_elif, R.or_returning_before_a_loop])
+def test_or_tests_replayed_in_branches_pass_the_internal_checks(f, monkeypatch):
+    # fuzz seed 5 with SRCAD_CHECKS=1: srcad.check took the replayed `or` value for a new
+    # test and reported reads of what its branch assigns (the derivatives were right)
+    monkeypatch.setenv("SRCAD_CHECKS", "1")
+    check_grads(f, 0.6)
+    assert srcad.hessian(f)(0.6) == 0.0
+    assert srcad.grad(srcad.grad(f))(0.6) == 0.0

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 import srcad
+from srcad.testing import numerical_grad
 
 from fixtures import error_funcs as ef
+from fixtures import regress_lead6 as R
 
 BASENAME = os.path.basename(ef.__file__)
 
@@ -165,3 +167,28 @@ def test_inplace_update_of_a_fresh_value_is_fine():
         return np.sum(y * y)
     x = np.linspace(0.1, 1.0, 4)
     assert np.allclose(srcad.grad(fresh)(x, 0.5), 4 * (2 * x + 0.5))
+
+
+# regressions: refusals located in srcad's own code name the user's function (errors.py)
+def test_third_order_through_cumprod():
+    # srcad reads cumprod's second-order helper at third order; np.result_type had no rule
+    # (refused, naming srcad's runtime.py)
+    x = np.array([0.3, 0.7, 1.1])
+    H = srcad.hessian(R.grad_norm_of_cumprod)(x)
+    fd = numerical_grad(srcad.grad(R.grad_norm_of_cumprod), (x,), 0)
+    np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-6)
+
+
+def test_a_refusal_inside_srcads_own_code_names_the_users_function():
+    # an error located in a runtime helper srcad differentiates again is re-located at the
+    # user's function (the helper's place kept in the message), never srcad's file alone
+    import os
+
+    from srcad import pipeline, runtime
+    inner = srcad.errors.NonDifferentiableError("no rule for np.foo()", runtime.__file__, 12)
+    assert pipeline._in_own_code(inner)
+    e = pipeline._relocated(inner, srcad.grad(R.cumprod_squares))
+    assert type(e) is type(inner)
+    assert e.filename == R.__file__ and e.lineno == R.cumprod_squares.__code__.co_firstlineno
+    assert "no rule for np.foo()" in str(e) and "runtime.py:12" in str(e)
+    assert os.path.basename(R.__file__) in str(e)

@@ -9,6 +9,7 @@ import srcad
 from srcad import frontend
 
 from fixtures import source_funcs as sf
+from fixtures import regress_api as ra
 
 
 @pytest.mark.parametrize("f, x, want", [
@@ -59,3 +60,17 @@ def test_source_check_accepts_context_dependent_bytecode():
     assert srcad.grad(lay.square)(1.5) == pytest.approx(3.0)
     for func in (lay.Holder.method, lay.Holder.nested, f, lay.square):
         frontend.parse(func)
+
+
+# regressions: private attribute names (frontend.py)
+W0 = np.array([1.0, 3.0])
+
+
+X = np.array([1.0, 2.0])
+
+
+def test_bound_method_reading_a_private_attribute():
+    m = ra.Model(W0)
+    np.testing.assert_allclose(srcad.grad(m.private)(X), [0.5, 0.5])
+    m._Model__bias = 4.0
+    np.testing.assert_allclose(srcad.grad(m.private)(X), [4.0, 4.0])

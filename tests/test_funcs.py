@@ -3,6 +3,7 @@ higher-order helpers) and recursion, in both modes and at second order, against 
 differences and autograd (issue 10 items 3 and 8)."""
 import functools
 import types
+import traceback
 
 import numpy as np
 import pytest
@@ -10,7 +11,16 @@ import pytest
 import srcad
 from conftest import autograd_grad, autograd_twin, fwd_grad
 from fixtures import funcs_funcs as F
+from conftest import line_of
+from conftest import second_order
+from fixtures import regress_lead6 as R
+from fixtures import regress_lower as R_lower
+from fixtures import regress_s5py as R_s5py
+from fixtures import regress_s6py as R_s6py
 from srcad.testing import numerical_grad
+import srcad.lower
+from srcad import funcs
+from srcad.testing import check_grads
 
 X3 = np.array([0.3, -0.7, 1.1])
 A3 = np.array([[1.2, -0.4, 0.7], [0.3, 2.1, -1.1], [0.5, 0.2, 1.7]])
@@ -429,3 +439,307 @@ def test_objects_srcad_cannot_build_are_refused_at_the_users_line(f, match):
     with pytest.raises(srcad.SrcadError, match=match) as info:
         srcad.grad(f)(X3)
     assert "# ERR" in _HERE[info.value.lineno - 1]
+
+
+# regressions: function values, methods of argument objects, closures, lambdas, partials (funcs.py)
+def test_calling_a_module_level_callable_object():
+    # `MODEL(w, x)` of an object with a Python __call__ was refused ("cannot read its
+    # source"), though `MODEL.apply(w, x)` worked: now it is the bound __call__
+    w, x = np.array([0.3, -0.2]), np.array([[1.0, 2.0], [0.5, -1.0]])
+    g = srcad.grad(R.model_loss)(w, x)
+    np.testing.assert_allclose(g, numerical_grad(R.model_loss, (w, x), 0), rtol=1e-6)
+    H = srcad.hessian(R.model_loss)(w, x)
+    np.testing.assert_allclose(H, numerical_grad(srcad.grad(R.model_loss), (w, x), 0),
+                               rtol=1e-5, atol=1e-7)
+    _, t = srcad.jvp(R.model_loss, (w, x), (np.array([1.0, 0.0]), np.zeros((2, 2))))
+    np.testing.assert_allclose(t, g[0], rtol=1e-10)
+    old = R.MODEL
+    try:
+        R.MODEL.scale = 3.0                    # an attribute: read live
+        np.testing.assert_allclose(srcad.grad(R.model_loss)(w, x), 2.25 * g, rtol=1e-12)
+        R.MODEL = R.Other()                    # another object of another class: rebuilt
+        np.testing.assert_allclose(srcad.grad(R.model_loss)(w, x),
+                                   numerical_grad(R.model_loss, (w, x), 0), rtol=1e-6)
+    finally:
+        old.scale = 2.0
+        R.MODEL = old
+
+
+def test_calling_a_parameter_calls_the_function_it_is_given():
+    # (was refused with "calling the local value f"; functions as values, issue 10 item 3)
+    assert srcad.grad(R_lower.call_param, wrt=1)(np.sin, 0.5) == pytest.approx(np.cos(0.5))
+    assert srcad.grad(R_lower.call_param, wrt=1)(np.exp, 0.5) == pytest.approx(np.exp(0.5))
+    with pytest.raises(srcad.SrcadError) as info:
+        srcad.grad(R_lower.call_param, wrt=0)(np.sin, 0.5)
+    msg = str(info.value)
+    assert "is a function" in msg and " at 0x" not in msg and "<" not in msg
+
+
+RNG = np.random.default_rng(5)
+
+
+X = RNG.normal(size=(4, 3))
+
+
+def linear():
+    return R_s5py.Linear(RNG.normal(size=(3, 2)), RNG.normal(size=2))
+
+
+@pytest.mark.parametrize("f", [R_s5py.model_apply, R_s5py.model_call, R_s5py.model_property])
+def test_method_call_and_property_of_an_argument_object(f):
+    # was: "no derivative rule for the method .apply()", "calling the local value model",
+    # and a bare KeyError 'l2' for the property
+    m = linear()
+    check_grads(f, m, X, wrt=0)
+    check_grads(f, m, X, wrt=1)                    # the model a constant, read live
+    g = srcad.grad(f)(m, X)
+    assert type(g) is R_s5py.Linear
+    second_order(f, (m, X), 1)
+
+
+def test_jvp_vjp_and_jacobians_through_a_method():
+    m, t = linear(), linear()
+    out, dot = srcad.jvp(R_s5py.model_call, (m, X), (t, np.zeros_like(X)))
+    eps = 1e-6
+    plus = R_s5py.Linear(m.W + eps * t.W, m.b + eps * t.b)
+    minus = R_s5py.Linear(m.W - eps * t.W, m.b - eps * t.b)
+    assert dot == pytest.approx((R_s5py.model_call(plus, X) - R_s5py.model_call(minus, X)) / (2 * eps),
+                                rel=1e-6)
+    out, pull = srcad.vjp(R_s5py.model_call, m, X)
+    gm, gx = pull(1.0)
+    np.testing.assert_allclose(gm.W, srcad.grad(R_s5py.model_call)(m, X).W)
+    np.testing.assert_allclose(srcad.jacfwd(R_s5py.model_call, wrt=1)(m, X), gx)
+    np.testing.assert_allclose(srcad.jacrev(R_s5py.model_call, wrt=1)(m, X), gx)
+
+
+def test_self_helper_calls_and_a_plain_class_with_call():
+    # a plain class whose __call__ loops over self.layer(...): the object was no container
+    # (callable), so it was neither differentiated nor callable
+    net = R_s5py.MLP([3, 4, 2], RNG)
+    y = RNG.normal(size=(4, 2))
+    check_grads(R_s5py.mlp_object_loss, net, X, y, wrt=0)
+    g = srcad.grad(R_s5py.mlp_object_loss)(net, X, y)
+    assert type(g) is R_s5py.MLP and g.name is None and len(g.weights) == 2
+    second_order(R_s5py.mlp_object_loss, (net, X, y), 1)
+
+
+def test_gaussian_process_class_with_a_kernel_method():
+    gp = R_s5py.GP(0.1, -0.2, 0.3)
+    x, y = RNG.normal(size=5), RNG.normal(size=5)
+    check_grads(R_s5py.gp_loss, gp, x, y, wrt=0)
+    g = srcad.grad(R_s5py.gp_loss)(gp, x, y)
+    assert type(g) is R_s5py.GP
+    second_order(R_s5py.gp_loss, (gp, x, y), 1)
+
+
+def test_method_passed_as_a_bound_method_and_a_local_record():
+    m = linear()
+    check_grads(R_s5py.bound_loss, m.apply, X, wrt=1)
+    W, b = RNG.normal(size=(3, 2)), RNG.normal(size=2)
+    for i in range(3):
+        check_grads(R_s5py.local_model, W, b, X, wrt=i)
+
+
+def test_a_helper_given_the_same_object_twice():
+    # was: TypeError "unsupported operand type(s) for +: 'Linear' and 'Linear'" (the two
+    # adjoints of the object added with +)
+    check_grads(R_s5py.helper_twice, linear(), X)
+
+
+def test_a_method_redefined_after_the_build_rebuilds_the_derivative():
+    m = linear()
+    d = srcad.grad(R_s5py.model_property)
+    g1 = d(m, X)
+    old = R_s5py.Linear.__dict__["l2"]
+    try:
+        R_s5py.Linear.l2 = property(lambda self: np.sum(self.W))
+        np.testing.assert_allclose(d(m, X).W, np.full((3, 2), np.sum(X ** 2)))
+    finally:
+        R_s5py.Linear.l2 = old
+    np.testing.assert_allclose(d(m, X).W, g1.W)
+
+
+T = np.array([0.3, 0.9])
+
+
+@pytest.mark.parametrize("f", [R_s5py.lambda_defaults_list, R_s5py.lambda_default_in_loop,
+                               R_s5py.partial_in_loop, R_s5py.partial_list])
+def test_functions_made_in_a_loop_or_comprehension(f):
+    # was: "a nested def's defaults must be constants" / "a function value assigned to 'p'
+    # inside if/for/while is not supported"
+    x = 0.7 if f is R_s5py.lambda_defaults_list else T
+    check_grads(f, x)
+    second_order(f, (x,))
+
+
+def test_lambda_defaults_closed_forms():
+    assert srcad.grad(R_s5py.lambda_defaults_list)(0.7) == pytest.approx(1.0 + 2 * 0.7)
+    np.testing.assert_allclose(srcad.grad(R_s5py.partial_in_loop)(T), 1.0 + 2 * T + 3 * T ** 2)
+    np.testing.assert_allclose(srcad.grad(R_s5py.lambda_default_in_loop)(T),
+                               sum(k * np.cos(k * T) for k in range(3)))
+
+
+def test_a_default_taken_where_the_def_stands():
+    # c=s is s's value at the def, not after `s = 2.0 * s`
+    g = srcad.grad(R_s5py.default_reads_arg, wrt=(0, 1))(T, 0.4)
+    np.testing.assert_allclose(g[0], np.full(2, 0.4))
+    assert g[1] == pytest.approx(np.sum(T) + 2.0)
+    check_grads(R_s5py.default_reads_arg, T, 0.4, wrt=1)
+
+
+def test_late_binding_lambda_in_a_comprehension_is_refused():
+    with pytest.raises(srcad.UnsupportedSyntaxError, match="k=k") as e:
+        srcad.grad(R_s5py.late_binding)(0.5)
+    assert e.value.filename.endswith("regress_s5py.py")
+
+
+RNG_s6py = np.random.default_rng(6)
+
+
+def test_a_method_copy_runs_at_the_users_lines():
+    # was: the copy's code was compiled with its leading lines stripped (lstrip) under a
+    # scope written as text, so a traceback from it named line 4 for the user's line 75
+    copy = funcs.for_class(R_s6py.Dense.__call__, R_s6py.Dense)
+    assert copy is not R_s6py.Dense.__call__
+    with pytest.raises(ValueError) as e:
+        copy(R_s6py.Dense(np.ones((2, 2)), np.ones(2)), np.ones(3))
+    frame = traceback.extract_tb(e.value.__traceback__)[-1]
+    assert frame.filename == R_s6py.__file__
+    assert frame.lineno == line_of(R_s6py.Dense.__call__, "return np.tanh")
+
+
+V = RNG_s6py.normal(size=3)
+
+
+C = RNG_s6py.normal(size=3)
+
+
+@pytest.mark.parametrize("f, args", [
+    (R_s6py.closure_returned, (V, C)),        # def loss(w) returned, called
+    (R_s6py.closure_capturing_x, (V,)),       # what it captures depends on x
+    (R_s6py.lambda_returned, (V, C)),         # a returned lambda, called on the spot too
+    (R_s6py.partial_returned, (V, C)),        # functools.partial returned from a helper
+    (R_s6py.factory_chain, (V, C)),           # a factory returning another factory's result
+])
+def test_function_values_returned_by_helpers(f, args):
+    # was: "calling the local value g is not supported" (and "calling the result of
+    # make_shifted(c)")
+    for i in range(len(args)):
+        check_grads(f, *args, wrt=i)
+        second_order(f, args, i)
+
+
+def test_returned_closure_is_differentiated_through_what_it_captures():
+    # d/dx sum((2x - sin x)^2) = 2 (2x - sin x)(2 - cos x): the captured sin(x) is no constant
+    want = 2 * (2 * V - np.sin(V)) * (2 - np.cos(V))
+    np.testing.assert_allclose(srcad.grad(R_s6py.closure_capturing_x)(V), want, rtol=1e-12)
+    _, dot = srcad.jvp(R_s6py.closure_capturing_x, (V,), (np.ones(3),))
+    assert dot == pytest.approx(np.sum(want), rel=1e-12)
+
+
+def dense(n=3, m=3):
+    return R_s6py.Dense(RNG_s6py.normal(size=(n, m)), RNG_s6py.normal(size=m))
+
+
+def container_hessian(f, args, i):
+    """hessian blocks H[leaf][leaf'] with respect to container argument i, and jacrev of
+    grad, against central differences of the gradient."""
+    from srcad import api
+    H = srcad.hessian(f, wrt=i)(*args)
+    g = srcad.grad(f, wrt=i)
+    J = srcad.jacrev(g, wrt=i)(*args)
+    for p, _ in api._leaves(args[i]):
+        for q, _ in api._leaves(args[i]):
+            def gp(*a, p=p):
+                return np.asarray(api._at(g(*a), p), dtype=float)
+            want = numerical_grad(gp, list(args), i, path=q)
+            for got in (H, J):
+                np.testing.assert_allclose(api._at(api._at(got, p), q), want, rtol=1e-4,
+                                           atol=1e-6, err_msg=f"{f.__name__}: H{p}{q}")
+
+
+@pytest.mark.parametrize("f, make", [
+    (R_s6py.layers_loop, lambda: [dense(), dense()]),                       # one class: a loop
+    (R_s6py.layers_loop, lambda: [dense(), R_s6py.Scale(RNG_s6py.normal(size=3))]),   # two: unrolled
+    (R_s6py.layers_loop, lambda: (R_s6py.Scale(RNG_s6py.normal(size=3)), dense())),   # a tuple
+    (R_s6py.layers_index, lambda: [dense(), R_s6py.Scale(RNG_s6py.normal(size=3))]),  # layers[0](x)
+    (R_s6py.layers_dict, lambda: {"first": dense(), "second": R_s6py.Scale(RNG_s6py.normal(size=3))}),
+    (R_s6py.nested_attr, lambda: R_s6py.AutoEnc(R_s6py.Encoder(RNG_s6py.normal(size=(3, 3))), 0.7)),
+    (R_s6py.enumerate_mixed, lambda: [dense(), R_s6py.Scale(RNG_s6py.normal(size=3))]),
+], ids=["list", "two-classes", "tuple", "index", "dict", "attribute", "enumerate"])
+def test_methods_of_objects_in_containers_and_attributes(f, make):
+    # was: "calling the local value layer is not supported", "no derivative rule for the
+    # method .apply() in model.enc.apply()"
+    model = make()
+    check_grads(f, model, X, wrt=0)
+    check_grads(f, model, X, wrt=1)
+    g = srcad.grad(f)(model, X)
+    assert type(g) is type(model)
+    second_order(f, (model, X), 1)
+
+
+def test_source_of_a_layer_loop_given_arguments():
+    # one class: the loop stays a loop calling the method's derivative; two: unrolled
+    code = srcad.source(R_s6py.layers_loop, args=([dense(), dense()], X))
+    assert "for v3 in reversed(v2):" in code and code.count("def __call__") == 2
+    mixed = srcad.source(R_s6py.layers_loop, args=([dense(), R_s6py.Scale(V)], X))
+    assert "    for " not in mixed.split("def layers_loop_grad")[1]
+    assert "layers[0]" in mixed and "layers[1]" in mixed
+
+
+def test_classmethods_and_staticmethods_through_an_instance_or_the_class():
+    # was: "no derivative rule for the method .make() in obj.make()"
+    f, args = R_s6py.class_and_static, (V, R_s6py.Poly())
+    check_grads(f, *args, wrt=0)
+    want = np.sum(4 * V ** 2 + 2 * V)                 # 2 (a^2 + a) + 2 a^2
+    assert f(*args) == pytest.approx(want)
+    np.testing.assert_allclose(srcad.grad(f)(*args), 8 * V + 2, rtol=1e-12)
+    second_order(f, args, 0)
+
+
+@pytest.mark.parametrize("f, make", [
+    (R_s6py.params_passed_on, lambda: R_s6py.Params(RNG_s6py.normal(size=(3, 2)), RNG_s6py.normal(size=2))),
+    (R_s6py.dense_passed_on, lambda: dense(3, 2)),
+    (R_s6py.layers_loop, lambda: [dense(), R_s6py.Scale(RNG_s6py.normal(size=3))]),
+    (R_s6py.nested_attr, lambda: R_s6py.AutoEnc(R_s6py.Encoder(RNG_s6py.normal(size=(3, 3))), 0.7)),
+], ids=["namedtuple-to-helper", "dataclass-call", "list-of-objects", "attribute"])
+def test_hessian_with_respect_to_an_object_passed_on(f, make):
+    container_hessian(f, (make(), X[:2]), 0)
+
+
+def test_hessian_with_respect_to_an_object_whose_method_calls_a_method():
+    # was: ValueError from bgrad_like: a helper given an object was built for an array
+    # argument (callee_kinds gave `any`), so its adjoint of self added by `self_bar +=
+    # self_bar_layer`, differentiated at second order as array arithmetic
+    from fixtures import regress_s5py as S
+    net = S.MLP([3, 2, 2], RNG_s6py)
+    container_hessian(S.mlp_object_loss, (net, X[:2], RNG_s6py.normal(size=(2, 2))), 0)
+
+
+def test_lists_and_dicts_of_objects_built_in_the_function():
+    # was: "calling the local value layer is not supported"
+    W1, b1, s = RNG_s6py.normal(size=(3, 3)), RNG_s6py.normal(size=3), RNG_s6py.normal(size=3)
+    for i in range(4):
+        check_grads(R_s6py.layers_built_here, W1, b1, s, X, wrt=i)
+    second_order(R_s6py.layers_built_here, (W1, b1, s, X), 2)
+
+
+def test_an_object_rebound_in_a_branch_or_loop_is_refused_not_wrong():
+    # was: a silent wrong gradient (0.68 off): the class srcad knew for m was the one its
+    # last-lowered assignment gave (the else branch's; in a loop, the first iteration's
+    # call used the class of the object assigned at the end of the body)
+    W, b = RNG_s6py.normal(size=(3, 3)), RNG_s6py.normal(size=3)
+    for f, args in [(R_s6py.record_in_branches, (W, b, X, True)),
+                    (R_s6py.record_rebound_in_loop, (W, b, X))]:
+        with pytest.raises(srcad.UnsupportedSyntaxError, match="calling the local value m"):
+            srcad.grad(f)(*args)
+
+
+def test_an_object_of_one_class_on_every_path_keeps_its_class():
+    W, b = RNG_s6py.normal(size=(3, 3)), RNG_s6py.normal(size=3)
+    for flag in (True, False):
+        check_grads(R_s6py.record_same_in_branches, W, b, X, flag, wrt=[0, 1, 2])
+        check_grads(R_s6py.else_reads_old_object, W, b, X, flag, wrt=[0, 1, 2])
+    p = R_s6py.Params(RNG_s6py.normal(size=(3, 2)), RNG_s6py.normal(size=2))
+    check_grads(R_s6py.record_replaced_in_loop, p, X)         # p's class kept through _replace
+    second_order(R_s6py.record_replaced_in_loop, (p, X), 1)

@@ -2,15 +2,21 @@
 import operator
 
 import pytest
+import numpy as np
 
 import srcad
 import srcad.frontend
 import srcad.ir as ir
 import srcad.lower
 import srcad.rules
+from srcad.testing import check_grads
 
 from fixtures import core_funcs as core
 from fixtures.catalog import ALL
+from conftest import check_values_and_grads
+from conftest import line_of
+from fixtures import regress_lead as R
+from fixtures import regress_lower as R_lower
 
 
 @pytest.mark.parametrize("f", ALL, ids=[f.__name__ for f in ALL])
@@ -121,3 +127,30 @@ def test_verify_accepts_a_variable_every_loop_iteration_assigns():
     # a while loop leaves only by a break: what is assigned before each break counts
     loop = ir.While([ir.Assign("w", ir.Const(1.0), 3), ir.Break(4)], 2)
     ir.verify(_function([loop, ir.Return(ir.Name("w"), 5)]))
+
+
+# regressions: ir.verify: constant tests, names assigned on every loop iteration (ir.py)
+def test_second_order_through_constant_tests():
+    assert srcad.grad(srcad.grad(R.constant_test_elif))(0.4) == 0.0
+    assert srcad.hessian(R.constant_test_elif)(0.4) == 0.0
+    x = np.array([0.3, -0.8])
+    H = srcad.hessian(R.constant_test_return_in_loop)(x)
+    t = np.tanh(x)
+    np.testing.assert_allclose(H, np.diag(-2 * t * (1 - t ** 2)), rtol=1e-12)
+    check_grads(srcad.grad(R.constant_test_return_in_loop), x)
+
+
+def test_variables_every_loop_iteration_assigns_are_read_after_the_loop():
+    # as in Python, a loop that runs assigns them; only a branch that may skip them is refused
+    check_values_and_grads(R_lower.newton_last_iterate, 2.0)
+    check_values_and_grads(R_lower.loop_defines_result, 0.5, 3)
+    with pytest.raises(srcad.UnsupportedSyntaxError) as info:
+        srcad.grad(R_lower.break_before_assign)(0.5)
+    assert "'y'" in str(info.value)
+
+
+def test_loop_reading_a_variable_its_first_iteration_has_not_assigned_is_refused():
+    with pytest.raises(srcad.UnsupportedSyntaxError) as info:
+        srcad.grad(R_lower.carried_unassigned)(0.5)
+    assert "'t'" in str(info.value)
+    assert info.value.lineno == line_of(R_lower.carried_unassigned, "s = s + t")

@@ -11,12 +11,28 @@ import srcad
 import srcad.frontend
 import srcad.ir
 import srcad.lower
+from srcad.testing import check_grads
+from srcad.testing import numerical_grad
 
 from fixtures import control_funcs as cf
 from fixtures import core_funcs as core
 from fixtures.cases import CONTROL_CASES, CORE_CASES
 from fixtures.catalog import ALL
-
+from conftest import check_values_and_grads
+from conftest import line_of
+from conftest import second_derivatives
+from conftest import second_order
+from fixtures import regress_fixes as rf
+from fixtures import regress_fuzz as rf_fuzz
+from fixtures import regress_lead as R
+from fixtures import regress_lead6 as R_lead6
+from fixtures import regress_lower as R_lower
+from fixtures import regress_rules as rr
+from fixtures import regress_s3lead as R_s3lead
+from fixtures import regress_s3py as R_s3py
+from fixtures import regress_s4fz as R_s4fz
+from fixtures import regress_s4py as R_s4py
+from fixtures import regress_s6fz as R_s6fz
 
 
 def _fn(text):
@@ -256,3 +272,373 @@ def test_ssa_keeps_the_signature_defaults():
     exec(compile(srcad.ssa(core.with_defaults), "<ssa>", "exec"), ns)
     assert ns["with_defaults"](1.5) == core.with_defaults(1.5)
     assert ns["with_defaults"](1.5, scale=2.0) == core.with_defaults(1.5, scale=2.0)
+
+
+# regressions: the lowering: reuse, tuple assignments, loops, branches, raises (lower.py)
+# ------------------------------------------------------------ 2. iterating dicts and sets
+D = {"u": 2.0, "vw": 5.0}
+
+
+DICT_CASES = [(rf.keys_of_int_dict, ()), (rf.keys_in_insertion_order, ()),
+              (rf.dict_argument, (D,)), (rf.dict_items, (D,)), (rf.dict_values, ()),
+              (rf.set_items, ()), (rf.enumerate_dict, (D,)), (rf.zip_dict, (D,)),
+              (rf.reversed_dict, (D,)), (rf.dict_argument, ({1: 4.0, 0: -1.0},))]
+
+
+@pytest.mark.parametrize("f, rest", DICT_CASES, ids=[f.__name__ for f, _ in DICT_CASES])
+def test_a_loop_over_a_dict_or_set_iterates_what_python_does(f, rest):
+    # srcad read d[0], d[1], ...: a KeyError, or for int keys a silently wrong value
+    args = (0.7,) + rest
+    value, grad = srcad.value_and_grad(f)(*args)
+    assert value == f(*args)                                     # bit for bit
+    assert grad == pytest.approx(float(numerical_grad(f, args, 0)), rel=1e-7)
+    assert srcad.jacfwd(f)(*args) == pytest.approx(grad, rel=1e-12)
+    assert srcad.grad(srcad.grad(f))(*args) == pytest.approx(
+        float(numerical_grad(srcad.grad(f), args, 0)), rel=1e-6, abs=1e-7)
+
+
+def test_reversed_of_a_set_raises_as_python_does():
+    with pytest.raises(TypeError, match="not reversible"):
+        rf.reversed_set(0.5)
+    with pytest.raises(TypeError, match="not reversible"):
+        srcad.grad(rf.reversed_set)(0.5)
+
+
+@pytest.mark.parametrize("f", [rf.array_rows, rf.list_of_arrays])
+def test_loops_over_arrays_and_lists_still_index_them(f):
+    x = np.array([[0.3, -0.7], [1.1, 0.4]])
+    check_grads(f, x)
+    got, want = second_derivatives(f, (x,))
+    for g in got:
+        np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("x, want", [
+    (np.array([1.1, 1.2, -1.4]), lambda x: 2.0 * x),
+])
+def test_return_in_a_loop_after_an_empty_loop(x, want):
+    # `if returned: break else: ...; returned = True`: the reverse sweep tested `returned`
+    # after the branch had set it, took the other branch, and gave a zero gradient
+    f = rf_fuzz.return_in_a_loop_after_an_empty_loop
+    np.testing.assert_allclose(srcad.grad(f)(x), want(x), rtol=1e-12)
+    np.testing.assert_allclose(srcad.hessian(f)(x), 2.0 * np.eye(3), rtol=1e-12)
+
+
+@pytest.mark.parametrize("x", [np.array([0.5, -0.2]), np.array([-0.5, 0.3])])
+def test_a_branch_that_resets_its_own_test(x):
+    want = np.full(2, 3.0) if x[0] > 0 else 2.0 * x
+    np.testing.assert_allclose(srcad.grad(rf_fuzz.flag_reset_in_its_branch)(x), want, rtol=1e-12)
+    np.testing.assert_allclose(srcad.value_and_grad(rf_fuzz.flag_reset_in_its_branch)(x)[1], want,
+                               rtol=1e-12)
+
+
+def test_a_branch_that_sets_its_own_test_replays_the_value_tested():
+    x = np.array([1.0, 2.0, -0.5])
+    value, g = srcad.value_and_grad(R.return_after_inner_loop)(x)
+    assert value == R.return_after_inner_loop(x)
+    np.testing.assert_array_equal(g, np.ones(3))
+    check_grads(R.return_after_inner_loop, x)
+    check_grads(srcad.grad(lambda y: R.return_after_inner_loop(y) ** 2), x)
+
+
+def test_early_returns_in_while_loops_keep_their_gradient():
+    for n in (1, 3):
+        want = 2 * 0.7 * 2 if n >= 2 else 1.0
+        assert srcad.grad(R.return_in_while_after_loop)(0.7, n) == want
+        check_grads(R.return_in_while_after_loop, 0.7, n)
+    assert srcad.hessian(R.return_in_while_after_loop)(0.7, 3) == 4.0
+
+
+def test_constant_boolean_tests_are_constant():
+    assert srcad.grad(R.constant_and_test)(0.3) == pytest.approx(4 * 0.3)
+    assert srcad.grad(srcad.grad(R.constant_and_test))(0.3) == pytest.approx(4.0)
+    x = 0.3
+    t = np.tanh(x)
+    assert srcad.grad(R.constant_or_test)(x) == pytest.approx(t + x * (1 - t * t))
+    assert srcad.hessian(R.constant_or_test)(x) == \
+        pytest.approx(2 * (1 - t * t) - 2 * x * t * (1 - t * t))
+    check_grads(srcad.grad(R.constant_or_test), x)
+    assert srcad.grad(R.constant_not_test)(0.3) == pytest.approx(0.6)
+    assert "if True:" in srcad.ssa(R.constant_and_test)      # a constant test, as written
+
+
+def test_str_methods_of_a_dicts_keys():
+    # `k.startswith("W")` on a key from `params.items()` was refused: srcad cannot type a
+    # dict's keys at build time and had no rule for the method
+    p = {"W1": np.array([1.0, -2.0]), "W2": np.array([[0.5]]), "b": np.array([3.0, 4.0])}
+    g = srcad.grad(R_lead6.l2_of_weights)(p)
+    np.testing.assert_allclose(g["W1"], 2 * p["W1"])
+    np.testing.assert_allclose(g["W2"], 2 * p["W2"])
+    np.testing.assert_allclose(g["b"], np.ones(2))
+    fd = numerical_grad(R_lead6.l2_of_weights, (p,), 0, path=("W1",))
+    np.testing.assert_allclose(g["W1"], fd, rtol=1e-6)
+    H = srcad.hessian(R_lead6.l2_of_weights)(p)
+    np.testing.assert_allclose(H["W1"]["W1"], 2 * np.eye(2))
+
+
+def test_a_str_method_name_on_an_object_of_a_known_class_is_its_method():
+    # `.lower()` of an item of a list of objects: srcad knows the item's class (s6py), so the
+    # name is the class's method, not str.lower
+    objs, x = [R_lead6.Scaled(np.array([1.0, 3.0]))], np.ones(2)
+    np.testing.assert_allclose(srcad.grad(R_lead6.lower_of_items, wrt=1)(objs, x), [0.5, 1.5])
+    np.testing.assert_allclose(srcad.grad(R_lead6.lower_of_items, wrt=0)(objs, x)[0].a, [0.5, 0.5])
+
+
+def test_swap_in_loop_reads_the_old_values():
+    assert srcad.value_and_grad(R_lower.swap_in_loop)(-0.35) == (-0.35, 1.0)
+    check_values_and_grads(R_lower.swap_in_loop, -0.35, second=True)
+
+
+@pytest.mark.parametrize("f, args", [
+    (R_lower.rotate_in_loop, (0.3, 0.7)),
+    (R_lower.swap_in_branch, (0.3, 0.7)),
+    (R_lower.swap_in_branch, (-0.3, 0.7)),
+    (R_lower.fib_in_loop, (0.3, 0.7)),
+    (R_lower.rotate_in_branch, (0.9, 0.4, 0.2)),
+    (R_lower.swap_in_while, (0.3, 0.8)),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_tuple_assignment_in_control_flow(f, args):
+    check_values_and_grads(f, *args, second=True)
+
+
+def test_test_expression_not_reused_after_the_branch_reassigns_its_operand():
+    assert srcad.value_and_grad(R_lower.cse_after_branch)(0.5)[0] == R_lower.cse_after_branch(0.5)
+    check_values_and_grads(R_lower.cse_after_branch, 0.5, second=True)
+    check_values_and_grads(R_lower.cse_after_branch, -0.5, second=True)
+
+
+def test_list_sum_not_reused_after_append_in_branch():
+    check_values_and_grads(R_lower.cse_list_after_branch, 0.5)
+    check_values_and_grads(R_lower.cse_list_after_branch, -0.5)
+
+
+def test_reuse_across_reassignment_at_second_order():
+    for x in (0.9, 0.1):
+        check_values_and_grads(R_lower.cse_second_order, x, second=True)
+
+
+def test_calls_without_rules_are_never_reused():
+    # two draws from one generator: both calls stay, in order
+    assert srcad.value_and_grad(R_lower.opaque_twice)(0.7, 5)[0] == R_lower.opaque_twice(0.7, 5)
+    check_grads(R_lower.opaque_twice, 0.7, 5, wrt=[0])
+
+
+@pytest.mark.parametrize("f", [R_lower.rebind_iterable, R_lower.rebind_enumerate, R_lower.rebind_zip,
+                               R_lower.rebind_reversed], ids=lambda f: f.__name__)
+def test_loop_iterates_the_value_at_entry(f):
+    check_values_and_grads(f, np.array([1.1, 1.2, 0.9]))
+
+
+def test_loop_growing_its_own_list_is_refused():
+    with pytest.raises(srcad.UnsupportedSyntaxError) as info:
+        srcad.grad(R_lower.grows_iterated)(0.5)
+    assert "xs" in str(info.value)
+    assert info.value.lineno == line_of(R_lower.grows_iterated, "for v in xs")
+
+
+@pytest.mark.parametrize("f, args", [
+    (R_lower.or_in_loop, (1.0, 2.5)),
+    (R_lower.or_in_loop, (6.0, 2.5)),
+    (R_lower.and_in_loop, (1.0, 2.5)),
+    (R_lower.or_in_while, (1.0, 3.5)),
+    (R_lower.or_in_while_break, (1.5, 6.5)),
+    (R_lower.or_in_while_break, (-0.5, 6.5)),
+    (R_lower.ifexp_reads_target, (0.7, 0.3)),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_boolean_operators_in_loops(f, args):
+    check_values_and_grads(f, *args, second=True)
+
+
+def test_or_in_loop_gradient_counts_every_iteration():
+    # x > 5 is false; i >= 2 holds for i = 2, 3, 4: acc = 3 x
+    assert srcad.grad(R_lower.or_in_loop)(1.0, 2.0) == 3.0
+
+
+@pytest.mark.parametrize("x", [0.5, 0.2])
+def test_nested_early_return_with_a_pack_in_the_rest(x):
+    check_values_and_grads(R_lower.nested_return_pack, x, second=True)
+    check_values_and_grads(R_lower.nested_return, x, second=True)
+
+
+@pytest.mark.parametrize("x", [0.5, 1.5, 2.5])
+def test_user_variable_named_like_a_temporary_in_a_copied_continuation(x):
+    check_values_and_grads(R_lower.user_temp_copy, x, second=True)
+
+
+def test_loop_variable_reassigned_in_its_body():
+    check_values_and_grads(R_lower.reassign_loop_var, 0.5, second=True)
+
+
+def test_loop_and_branch_at_second_order():
+    for x in (0.5, 0.9, 1.7):
+        check_values_and_grads(R_lower.loop_branch, x, second=True)
+
+
+def test_max_and_min_of_several_values():
+    check_values_and_grads(R_lower.max_list, 0.5, 0.3, 0.1, second=True)
+    check_values_and_grads(R_lower.max_list, 0.1, 0.3, 0.5, second=True)
+    check_values_and_grads(R_lower.min_args, 0.5, 0.3, 0.1, second=True)
+    check_values_and_grads(R_lower.min_args, 0.2, 0.3, 0.9, second=True)
+
+
+def test_no_rule_message_names_the_call_not_its_repr():
+    with pytest.raises(srcad.NonDifferentiableError) as info:
+        srcad.grad(R_lower.opaque_active)(0.5)
+    msg = str(info.value)
+    assert "rng.normal()" in msg and " at 0x" not in msg
+    assert info.value.lineno == line_of(R_lower.opaque_active, "rng.normal(x)")
+
+
+def test_lower_formats_no_object_with_repr():
+    src = inspect.getsource(srcad.lower)
+    assert "{obj!r}" not in src and "{text!r}" not in src
+
+
+def test_ssa_shows_calls_without_rules():
+    text = srcad.ssa(R_lower.opaque_active)
+    assert "default_rng(0)" in text and "normal" in text
+
+
+def test_call_without_rule_and_no_derivative_through_it_is_fine():
+    check_values_and_grads(R_lower.opaque_inactive, 0.5, 1)
+    check_values_and_grads(R_lower.opaque_constant, np.array([0.5, 1.5, -0.2]))
+
+
+def test_call_without_rule_is_refused_only_when_a_derivative_reaches_it():
+    for build in (lambda: srcad.grad(R_lower.opaque_active)(0.5),
+                  lambda: srcad.jvp(R_lower.opaque_active, (0.5,), (1.0,))):
+        with pytest.raises(srcad.NonDifferentiableError) as info:
+            build()
+        assert "no derivative rule" in str(info.value)
+
+
+def test_check_rules_reads_the_varied_names():
+    fn = srcad.lower.lower(srcad.frontend.parse(R_lower.opaque_active))
+    srcad.lower.check_rules(fn, set())                   # nothing varied: accepted
+    with pytest.raises(srcad.NonDifferentiableError):
+        srcad.lower.check_rules(fn, {"x"})
+
+
+def test_user_variables_named_like_srcad_names():
+    check_values_and_grads(R_lower.user_temp_names, 0.5, second=True)
+    check_values_and_grads(R_lower.user_temp_names, -0.5, second=True)
+    fn = srcad.lower.lower(srcad.frontend.parse(R_lower.user_temp_names))
+    user = {"v0", "v3", "phi0", "x_bar", "d_out", "result", "returned"}
+    assert not user & fn.temps and not user & fn.merge_names
+
+
+def test_possibly_unassigned_variable_is_refused_with_its_line():
+    with pytest.raises(srcad.UnsupportedSyntaxError) as info:
+        srcad.grad(R_lower.maybe_unbound)(0.5)
+    assert "'y'" in str(info.value)
+    assert info.value.lineno == line_of(R_lower.maybe_unbound, "return y")
+    with pytest.raises(srcad.UnsupportedSyntaxError):
+        srcad.ssa(R_lower.maybe_unbound)
+
+
+def test_custom_rule_calls_are_never_reused():
+    # the user's function may be impure: two calls, two draws, as in Python
+    srcad.custom_rule(vjp=R_lower.noisy_vjp)(R_lower.noisy)
+    text = srcad.ssa(R_lower.twice_noisy)
+    assert text.count(" = noisy(x)") == 2, text
+
+
+def test_values_are_not_reused_across_a_call_that_may_change_its_arguments():
+    # (the derivative itself is refused by the alias analysis: the helper changes y)
+    x = np.array([1.0, 2.0])
+    text = srcad.ssa(R_lower.helper_changes_argument)
+    assert text.count("y * 2.0") == 2, text
+    with pytest.raises(srcad.UnsupportedSyntaxError, match="scale_in_place"):
+        srcad.value_and_grad(R_lower.helper_changes_argument)(x)    # the helper changes y in place
+
+
+def test_a_call_the_rule_does_not_fit_names_the_supported_form():
+    with pytest.raises(srcad.UnsupportedSyntaxError, match=r"np\.arctan2\(y, x\)") as e:
+        srcad.grad(rr.misfit_call)(0.3, 0.5)
+    assert e.value.lineno is not None and "0x" not in str(e.value)
+
+
+def test_list_arguments_added_are_concatenated():
+    # `p + q` of two list arguments was differentiated as arithmetic: the forward tangent of
+    # [1, 2] + [3] was [0, 1] + [1] = [1, 2] (silently wrong), the gradient a ValueError
+    p, q = [1.0, 2.0], [3.0]
+    f = R_s3lead.concatenated_list_arguments
+    _, dot = srcad.jvp(f, (p, q), ([0.0, 1.0], [1.0]))
+    assert dot == 2.0 + 3.0
+    gp, gq = srcad.grad(f, wrt=(0, 1))(p, q)
+    assert list(gp) == [1.0, 2.0] and list(gq) == [3.0]
+
+
+def test_lists_a_helper_returns_added_are_refused_not_wrong():
+    # the lowering cannot tell these from arrays: srcad refuses instead of a wrong tangent
+    # (jvp along y gave 2.0; the derivative is 1.0)
+    with pytest.raises(srcad.UnsupportedSyntaxError, match="may be a list or tuple"):
+        srcad.jvp(R_s3lead.concatenated_helper_lists, (1.0, 2.0), (0.0, 1.0))
+    with pytest.raises(srcad.UnsupportedSyntaxError, match="regress_s3lead.py"):
+        srcad.grad(R_s3lead.concatenated_helper_lists)(1.0, 2.0)
+
+
+X = np.array([0.3, 1.2, -0.7])
+
+
+def test_raise_keeps_the_primal_check():
+    for run in (lambda x: srcad.grad(R_s3py.raise_on_bad_input)(x),
+                lambda x: srcad.jvp(R_s3py.raise_on_bad_input, (x,), (x,)),
+                lambda x: srcad.hessian(R_s3py.raise_on_bad_input)(x)):
+        with pytest.raises(ValueError, match="need 3 values, got 4"):
+            run(np.ones(4))
+        with pytest.raises(FloatingPointError):
+            run(np.array([1.0, np.nan, 2.0]))
+
+
+def test_raise_in_a_branch_that_assigns_nothing():
+    # the else branch raises, so y is assigned on every path that returns (refused as "'y'
+    # may be read before it is assigned" until s4py made a raise end its path)
+    check_grads(R_s3py.raise_in_else, X)
+    second_order(R_s3py.raise_in_else, (X,))
+    with pytest.raises(ValueError, match="must be positive"):
+        srcad.grad(R_s3py.raise_in_else)(-X)
+
+
+def test_conditional_expressions_on_one_test_at_second_order():
+    # the reverse sweep tests `-0.25 <= 0.5` again and reads the second expression's
+    # temporary there: the SSA check knew only what the first `if` on that test assigned
+    x = np.array([0.3, 1.2, -0.7])
+    want = np.diag(2.0 * np.cos(x) - x * np.sin(x))        # of sum(x * sin(x))
+    np.testing.assert_allclose(srcad.hessian(R_s4fz.two_conditionals)(x), want, rtol=1e-10)
+    g = srcad.grad(R_s4fz.two_conditionals)
+    np.testing.assert_allclose(srcad.jacrev(g)(x), numerical_grad(g, [x], 0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("f,args", [
+    (R_s4py.raise_in_else, (np.abs(X) + 0.1,)), (R_s4py.raise_in_elif_chain, (X, 2)),
+    (R_s4py.raise_in_while, (X,))], ids=["else", "elif-loop", "while"])
+def test_an_arm_that_raises_is_a_path_the_derivative_never_takes(f, args):
+    # raise_in_else was "the variable 'y' may be read before it is assigned"
+    check_grads(f, *args)
+    second_order(f, args)
+
+
+def test_the_raising_arm_raises_in_every_derivative():
+    bad = -np.abs(X)
+    for run in (srcad.grad(R_s4py.raise_in_else), srcad.hessian(R_s4py.raise_in_else),
+                lambda x: srcad.jvp(R_s4py.raise_in_else, (x,), (x,))):
+        with pytest.raises(ValueError, match="must be positive"):
+            run(bad)
+    with pytest.raises(RuntimeError, match="too many"):
+        srcad.grad(R_s4py.raise_in_elif_chain)(X, 12)
+
+
+@pytest.mark.parametrize("f", [R_s6fz.rotated_after_branch_update, R_s6fz.loop_update_transposed])
+def test_inplace_update_in_branch_keeps_layout(f):
+    # in a branch or loop `x += y` is lowered as `v = x + y; x = v` (x keeps its name): the
+    # copy was not made `updated(v, x)`, so x lost its Fortran order and np.sum added in
+    # another order than Python's (the last bit of the value differed)
+    rng = np.random.default_rng(521)
+    for _ in range(20):
+        x, y = rng.normal(size=(3, 2)), rng.normal(size=(2, 3))
+        want = f(x.copy(), y.copy())
+        value, _ = srcad.value_and_grad(f, 1)(x, y)
+        assert value == want
+        assert srcad.jvp(f, (x, y), (x, y))[0] == want
+    check_grads(f, x, y, wrt=1)

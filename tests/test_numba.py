@@ -9,6 +9,8 @@ family once on arrays with broadcasting."""
 import os
 import subprocess
 import sys
+import inspect
+import re
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ import pytest
 import srcad
 from srcad.testing import numerical_grad
 from srcad.errors import SrcadError, UnsupportedSyntaxError
+from srcad import pipeline
 
 from tests.fixtures import control_funcs as cf
 from tests.fixtures import core_funcs as core
@@ -23,6 +26,11 @@ from tests.fixtures import numba_funcs as nf
 from tests.fixtures.cases import CONTROL_CASES
 from tests.fixtures.rule_cases import RULE_CASES
 from tests.numba_shared import grad as shared_grad
+from tests.fixtures import regress_s3nb as rf
+from tests.fixtures import regress_s4nb as rf_s4nb
+from tests.fixtures import regress_s5nb as fx
+from tests.fixtures import regress_s6nb as fx_s6nb
+from tests.numba_shared import numba_cache, numba_cache_dir  # noqa: F401 (fixtures)
 
 numba = pytest.importorskip("numba", reason="the numba backend needs Numba (pip install numba)")
 
@@ -238,3 +246,405 @@ def test_slices_and_entries_of_an_array():
     w, x = np.array([0.3, -0.8, 1.1, 0.5]), np.array([0.9, 0.4, -0.6, 1.2])
     _close(srcad.grad(nf.sliced_gates, wrt=(0, 1), backend="numba")(w, x),
            srcad.grad(nf.sliced_gates, wrt=(0, 1))(w, x))
+
+
+# regressions: stacks, recursion, the elementwise pass, function values (backends/numba.py)
+@pytest.mark.parametrize("f, args", [
+    (rf.branchy_range, (0.7, 40)),
+    (rf.range_break, (0.9, 50)),
+    (rf.long_while, (0.4, 300)),         # past the first buffer's 8 items: grown
+    (rf.nested_ranges, (0.3, 12)),       # the inner loop reserves again each time
+    (rf.int_then_float, (0.6, 20)),
+    (rf.integer_factors, (0.5, 30)),
+    (rf.array_steps, (np.linspace(0.1, 0.9, 5), 15)),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_stacks_give_the_python_backends_gradient(f, args):
+    ref = srcad.grad(f)(*args)
+    np.testing.assert_allclose(ref, numerical_grad(f, args, 0), rtol=1e-6, atol=1e-8)
+    got = srcad.grad(f, backend="numba")(*args)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14)
+
+
+def test_range_loop_stacks_are_reserved_arrays():
+    text = srcad.source(rf.branchy_range, backend="numba")
+    assert "_stack = []" not in text          # no list left for the saved numbers
+    assert "trip_count(" in text and "stack_push(" in text and "stack_pop(" in text
+    # a push where the buffer has room stores in place, assigning no name (an array
+    # assigned per iteration cost Numba's reference counting: scalar_loop 50 us -> 31 us)
+    assert "if stack_room(" in text and "stack_put(" in text
+
+
+@pytest.mark.parametrize("value", [0.25, 3, np.array([1.5, -2.0])], ids=repr)
+def test_push_in_place_where_there_is_room(value):
+    """stack_room/stack_put: pushes past the first buffer (grown by stack_push) and in place,
+    popped back in order, for numbers and arrays (a list)."""
+    from srcad.backends.numba_runtime import stack_pop, stack_push, stack_put, stack_room
+
+    @numba.njit
+    def run(v, n, cap):
+        buf = None
+        top = 0
+        for i in range(n):
+            w = v * (i + 1)
+            if stack_room(buf, top, w):
+                stack_put(buf, top, w)
+            else:
+                buf = stack_push(buf, top, w, cap)
+            top += 1
+        out = []
+        w = v * 0
+        for i in range(n):
+            top -= 1
+            w = stack_pop(buf, top, w)
+            out.append(w)
+        return out
+    for cap in (0, 30):
+        got = run(value, 30, cap)
+        for i, g in enumerate(got):
+            np.testing.assert_array_equal(g, value * (30 - i))
+
+
+def _roundtrip(value):
+    """`value` pushed on a stack and popped back, in a Numba-compiled function."""
+    from srcad.backends.numba_runtime import stack_pop, stack_push
+
+    @numba.njit
+    def run(v):
+        buf = None
+        top = 0
+        for i in range(20):              # past the first allocation: grown once
+            buf = stack_push(buf, top, v, 0)
+            top += 1
+        out = v
+        for i in range(20):
+            top -= 1
+            out = stack_pop(buf, top, out)
+        return out
+    return run(value)
+
+
+@pytest.mark.parametrize("value", [
+    2.0 ** 62 + 1.0, -0.0, np.inf, 1e-310, np.float32(1.1), 2 ** 62 + 1, -7, True, False,
+    np.int32(-5),
+], ids=repr)
+def test_stack_keeps_every_bit_and_kind(value):
+    got = _roundtrip(value)            # Numba returns numbers as Python's bool, int, float
+    kind = bool if isinstance(value, (bool, np.bool_)) else \
+        int if isinstance(value, (int, np.integer)) else float
+    assert type(got) is kind
+    assert got == value and np.signbit(got) == np.signbit(value)
+
+
+def test_nan_survives_a_stack():
+    assert np.isnan(_roundtrip(np.nan))
+
+
+def test_a_changed_runtime_compiles_anew(monkeypatch):
+    """Numba's disk cache does not see the runtime's Numba versions change: the runtime's
+    hash is part of the module's name (the cache key), so a changed runtime compiles anew."""
+    from srcad.backends import numba as backend
+    text = srcad.source(rf.branchy_range, backend="numba")
+    before = backend.module_name(text, {"np": np})
+    assert backend.module_name(text, {"np": np}) == before
+    monkeypatch.setattr(backend, "_RUNTIME_HASH", "another runtime")
+    assert backend.module_name(text, {"np": np}) != before
+
+
+def test_recursive_reverse_mode_is_refused_at_the_recursive_call():
+    """A recursive helper's forward half kept its recursive calls' residuals (a type of
+    unbounded depth): Numba never finished typing det's. A helper calling only itself now
+    recomputes instead (test_self_recursive_scalar_helper_compiles); helpers calling each
+    other are refused at the user's call."""
+    import inspect
+    from tests.fixtures import regress_s4nb as mutual
+    with pytest.raises(srcad.UnsupportedSyntaxError) as e:
+        srcad.grad(mutual.pinged, backend="numba")(0.5, 3)
+    lines, first = inspect.getsourcelines(mutual.pinged)
+    call = first + next(i for i, l in enumerate(lines) if "ping(x, n)" in l)
+    assert e.value.filename == mutual.__file__ and e.value.lineno == call
+    assert "recursive" in str(e.value)
+    assert srcad.grad(rf.rec_top)(0.5, 3) == pytest.approx(3 * 0.25 + 1)
+
+
+def test_stack_and_concatenate_and_their_adjoints():
+    """np.stack (stack_arrays), the adjoints of stack and concatenate (unstack,
+    unconcatenate) and add_items, compiled: the Python backend's gradient."""
+    x, y = np.linspace(0.2, 1.0, 4), np.linspace(-0.5, 0.7, 4)
+    ref = srcad.grad(rf.stack_and_concat, wrt=(0, 1))(x, y)
+    np.testing.assert_allclose(ref[0], numerical_grad(rf.stack_and_concat, (x, y), 0),
+                               rtol=1e-6)
+    got = srcad.grad(rf.stack_and_concat, wrt=(0, 1), backend="numba")(x, y)
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("h, g", [(np.arange(6.0).reshape(2, 3), 1.5),
+                                  (np.arange(6.0).reshape(2, 3), np.ones((1, 1))),
+                                  (np.arange(6.0).reshape(2, 3), np.ones((2, 3))),
+                                  (2.5, 1.0)], ids=["scalar", "keepdims", "same", "numbers"])
+def test_numba_unreduce_vjp_and_list_helpers_match_the_runtime(h, g):
+    from srcad import runtime
+    from srcad.backends import numba_runtime   # noqa: F401  (registers the Numba versions)
+
+    @numba.njit
+    def compiled(h, g):
+        return runtime.unreduce_vjp(h, g)
+    np.testing.assert_array_equal(compiled(h, g), runtime.unreduce_vjp(h, g))
+
+    @numba.njit
+    def pieces(a):
+        return runtime.unstack(a), numba_runtime.stack_arrays(runtime.unstack(a))
+    a = np.arange(12.0).reshape(3, 4)
+    rows, back = pieces(a)
+    assert [list(r) for r in rows] == [list(r) for r in runtime.unstack(a)]
+    np.testing.assert_array_equal(back, a)
+
+
+def _line_of(func, text):
+    lines, first = inspect.getsourcelines(func)
+    return first + next(i for i, l in enumerate(lines) if text in l)
+
+
+@pytest.mark.usefixtures("numba_cache")
+@pytest.mark.parametrize("n", [3, 4])
+def test_determinant_by_minors_compiles(n):
+    """det by recursive minors (GradBench det): refused before (a type nested without
+    bound); the gradient is det(A) inv(A)^T."""
+    a = np.random.default_rng(n).normal(size=n * n)
+    m = a.reshape(n, n)
+    got = shared_grad(rf_s4nb.det)(a, n)
+    np.testing.assert_allclose(got, (np.linalg.det(m) * np.linalg.inv(m).T).ravel(),
+                               rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_self_recursive_scalar_helper_compiles():
+    """A scalar helper calling itself (was refused at its recursive call)."""
+    got = shared_grad(rf.rec_top)(0.5, 3)
+    assert got == pytest.approx(3 * 0.25 + 1, rel=1e-12)
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_list_grown_by_append_then_stacked():
+    """GradBench lstm's `s2.append(h)` then `np.stack(s2)`: Numba types no `[*s2, h]`
+    (the lowering's new list); appended in place, the Python backend's gradient."""
+    w, x = np.array([0.5, -0.3, 1.2]), np.array([0.3, -0.2, 0.9])
+    ref = srcad.grad(rf_s4nb.grown)(w, x, 4)
+    np.testing.assert_allclose(ref, numerical_grad(rf_s4nb.grown, (w, x, 4), 0), rtol=1e-6)
+    np.testing.assert_allclose(shared_grad(rf_s4nb.grown)(w, x, 4), ref, rtol=1e-12, atol=1e-14)
+    text = srcad.source(rf_s4nb.grown, backend="numba")
+    assert "hs.append(" in text and "[*hs" not in text
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_nested_derivative_compiles():
+    """GradBench particle: an inner derivative whose derivative called helpers without Numba
+    versions (an array's cast_adjoint, unreshape of a list) was refused at a line of srcad's
+    generated code, then at the user's line; they have Numba versions now (session 5), and
+    the gradient equals the Python backend's and finite differences'."""
+    x = np.array([0.3, 0.4])
+    want = srcad.grad(rf_s4nb.nested_array, wrt=1)(x, 0.5)
+    assert want == pytest.approx(numerical_grad(rf_s4nb.nested_array, (x, 0.5), 1), rel=1e-6)
+    assert srcad.grad(rf_s4nb.nested_array, wrt=1, backend="numba")(x, 0.5) == \
+        pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_recursive_helper_changing_its_argument_is_refused():
+    """Running such a helper again (the recomputation) would read the changed values: it
+    stays refused, at the recursive call (the Python backend's gradient is right)."""
+    x = np.array([0.3, 0.5, 0.7, 1.1])
+    np.testing.assert_allclose(srcad.grad(rf_s4nb.doubled)(x), 2 * x * np.array([4, 4, 4, 1.0]))
+    with pytest.raises(srcad.UnsupportedSyntaxError) as e:
+        srcad.grad(rf_s4nb.doubled, backend="numba")(x)
+    assert e.value.filename == rf_s4nb.__file__
+    assert e.value.lineno == _line_of(rf_s4nb.doubling, "return doubling(a, k - 1)")
+    assert "in place" in str(e.value)
+
+
+RNG = np.random.default_rng(5)
+
+
+def _against_python_and_fd(f, args, wrt):
+    want = srcad.grad(f, wrt=wrt)(*args)
+    want = want if isinstance(want, tuple) else (want,)
+    got = shared_grad(f, wrt=wrt)(*args)
+    got = got if isinstance(got, tuple) else (got,)
+    for k, (g, w) in zip(wrt, zip(got, want)):
+        np.testing.assert_allclose(w, numerical_grad(f, args, k), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_elementwise_loop_of_one_shape():
+    """An ode-like loop: the pass writes `elementwise` defs (one loop over the entries in
+    Numba), the gradient equals the Python backend's and finite differences'."""
+    assert "@elementwise" in srcad.source(fx.rk_like, backend="numba")
+    _against_python_and_fd(fx.rk_like, (RNG.uniform(0.5, 1.5, 6), 3), (0,))
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_elementwise_statements_that_broadcast_or_not():
+    """Operands of three shapes (matrix, row, number: the statements as written) and
+    matrices of one shape (the entries of C-contiguous arrays, one loop)."""
+    _against_python_and_fd(fx.mixed_chain, (RNG.normal(size=(3, 4)), RNG.normal(size=4), 0.3,
+                                            RNG.normal(size=(3, 4))), (0, 1, 2, 3))
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_split_helpers_stacks_are_buffers():
+    """The stacks a split helper's forward half hands its backward half (GradBench det's
+    recursive helper) are typed buffers with a top index too, not lists (no `.pop()` is left
+    in the compiled source: there were 8); the gradients: test_determinant_by_minors_compiles."""
+    from tests.fixtures import regress_s4nb as rf
+    text = srcad.source(rf.det, backend="numba")
+    assert "stack_push(" in text and "stack_pop(" in text
+    assert ".pop()" not in text
+
+
+@pytest.fixture(scope="module")
+def ew_jit():
+    from srcad.backends.numba_runtime import elementwise
+    elementwise(fx.ew_statements)
+    return numba.njit(fx.call_ew_statements)
+
+
+@pytest.mark.usefixtures("numba_cache")
+@pytest.mark.parametrize("case", ["same", "strided", "broadcast", "ints", "zero"])
+def test_elementwise_runtime_equals_python(ew_jit, case):
+    """An `elementwise` def compiled by Numba gives what its statements give in Python: one
+    loop (same shapes, strided entries; a division by zero: NumPy's inf, not an exception),
+    or the statements as written (broadcasting, integer arrays)."""
+    a, b, c = RNG.normal(size=5), RNG.normal(size=5), 0.7
+    if case == "strided":
+        a = RNG.normal(size=10)[::2]
+    elif case == "broadcast":
+        a = RNG.normal(size=(3, 5))
+    elif case == "ints":
+        a, b = np.arange(5), np.arange(5) + 1
+    elif case == "zero":
+        c = 0.0
+    with np.errstate(divide="ignore"):
+        want = fx.ew_statements(a, b, c)
+    got = ew_jit(a, b, c)
+    for g, w in zip(got, want):
+        assert np.shape(g) == np.shape(w)
+        np.testing.assert_allclose(g, w, rtol=1e-14)
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_elementwise_loop_is_used_for_float_arrays_only():
+    """The fused loop exists for float64 arrays of one dimension count (else None: the
+    statements as written)."""
+    import ast
+    import inspect
+    import textwrap
+    from numba import types
+    from srcad.backends.numba_runtime import _loop_body
+    tree = ast.parse(textwrap.dedent(inspect.getsource(fx.ew_statements))).body[0]
+    body = [s for s in tree.body if isinstance(s, ast.Assign)]
+    f64 = types.Array(types.float64, 1, "C")
+    assert _loop_body(fx.ew_statements, body, ["t", "w"],
+                      {"a": f64, "b": f64, "c": types.float64}) is not None
+    assert _loop_body(fx.ew_statements, body, ["t", "w"],
+                      {"a": types.Array(types.int64, 1, "C"), "b": f64,
+                       "c": types.float64}) is None
+    assert _loop_body(fx.ew_statements, body, ["t", "w"],
+                      {"a": types.Array(types.float64, 2, "C"), "b": f64,
+                       "c": types.float64}) is None
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_cast_helpers_and_unreshape_compile():
+    """cast_adjoint, cast_tangent and unreshape (called by the derivative of a derivative)
+    compiled by Numba equal the runtime's Python versions."""
+    g, like_f, like_i = RNG.normal(size=4), RNG.normal(size=(2, 2)), np.arange(4)
+    got = numba.njit(fx.cast_helpers)(g, like_f, like_i)
+    want = fx.cast_helpers(g, like_f, like_i)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_derivative_inside_the_differentiated_function():
+    """A gradient inside the differentiated function (GradBench particle's force): its
+    derivative calls cast_adjoint and unreshape, refused before (no Numba versions)."""
+    _against_python_and_fd(fx.inner_grad, (RNG.normal(size=3),), (0,))
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_numba_reasons_without_generated_names():
+    from srcad.backends.numba import _without_generated
+    assert _without_generated(
+        "Cannot unify Tuple() and UniTuple(int64 x 1) for '$276call.9', defined at "
+        "/tmp/c/srcad_numba_0a1b.py (247)") == "Cannot unify Tuple() and UniTuple(int64 x 1)"
+
+
+X2, C2 = np.array([1.0, 2.0]), np.array([0.3, 0.2])
+
+
+def _check(f, args, wrt, got):
+    want = srcad.grad(f, wrt=wrt)(*args)
+    want = want if isinstance(want, tuple) else (want,)
+    got = got if isinstance(got, tuple) else (got,)
+    for k, g, w in zip(wrt, got, want):
+        np.testing.assert_allclose(w, numerical_grad(f, args, k), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_exit_branch_values_are_not_saved():
+    """Assigned once, in the branch that leaves the loop: nothing before them to save (their
+    pushes were of None, whose shape Numba could not type: particle's refusal)."""
+    text = srcad.source(fx_s6nb.euler_exit)
+    for name in ("t", "x_f"):
+        assert not re.search(rf"\b{name}_stack\b", text)
+    assert "x_stack.append(x)" in text           # the loop's own values still are
+    _check(fx_s6nb.euler_exit, (0.4,), (0,), srcad.grad(fx_s6nb.euler_exit)(0.4))
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_value_of_known_shape_saves_no_shape():
+    """A value the reverse sweep reads only for its shape, which is an argument's at every
+    step: no stack of its shapes (one push and one pop per step before)."""
+    args = (np.array([0.3, -0.2]), 0.4)
+    text = pipeline.get(fx_s6nb.known_shape_loop, "reverse", (0, 1), pipeline.kinds_of(args),
+                        False).text
+    assert "t_stack" not in text and "unbroadcast(u_bar, t)" in text
+    _check(fx_s6nb.known_shape_loop, args, (0, 1), srcad.grad(fx_s6nb.known_shape_loop, wrt=(0, 1))(*args))
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_particle_shape_compiles():
+    _check(fx_s6nb.euler_exit, (0.4,), (0,), shared_grad(fx_s6nb.euler_exit)(0.4))
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_function_values_called_compile():
+    """saddle's descent: the lambdas' calls are direct calls (the helper srcad specialised
+    on them calls its functions, compiled too), in reverse and forward mode; refused before."""
+    _check(fx_s6nb.through_values, (X2, C2), (0, 1), shared_grad(fx_s6nb.through_values, wrt=(0, 1))(X2, C2))
+    t = np.array([1.0, -0.5])
+    want = srcad.jvp(fx_s6nb.through_values, (X2, C2), (t, 0 * t))
+    got = srcad.jvp(fx_s6nb.through_values, (X2, C2), (t, 0 * t), backend="numba")
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_function_value_handed_on_is_refused_at_the_users_line():
+    with pytest.raises(srcad.SrcadError) as e:
+        shared_grad(fx_s6nb.passes_value_on)(X2, 0.5)
+    msg = str(e.value)
+    assert "regress_s6nb.py:" in msg and "`if _below(f, x):`" in msg and \
+        "function passed as a value" in msg
+    assert "srcad_numba_" not in msg and "Maker" not in msg
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_trace_and_sum_of_a_list_compile():
+    """Numba versions of undiagonal (np.trace's adjoint) and repeat_items (sum's), and
+    builtin sum of a list of arrays and numbers, np.expand_dims of a number (refused or
+    Numba typing errors before)."""
+    m, v = np.arange(9.0).reshape(3, 3) / 7, np.array([0.2, -0.4, 0.6])
+    _check(fx_s6nb.trace_and_list_sum, (m, v), (0, 1),
+           shared_grad(fx_s6nb.trace_and_list_sum, wrt=(0, 1))(m, v))

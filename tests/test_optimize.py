@@ -1,11 +1,19 @@
 """The optimizer's rewrites keep values bit for bit, and do what they say."""
 import ast
 import math
+import inspect
 
 import numpy as np
 import pytest
 
 from srcad import optimize
+import srcad
+from srcad import runtime
+from srcad.testing import check_grads
+
+from fixtures import regress_lead as R
+from fixtures import regress_s3lead as R_s3lead
+from fixtures import regress_s5gb as fx
 
 
 def run(src, *args, impure=()):
@@ -203,3 +211,94 @@ def test_a_shape_source_assigned_twice_is_not_followed():
     before, after, text = run_runtime(src, {"g", "v1_bar"}, 0.5, np.arange(4.0))
     assert np.array_equal(before[0], after[0]), text
     assert "unreduce(g, v1)" in text, text
+
+
+# regressions: the optimizer: rule facts, zero starts, negations moved onto products (optimize.py)
+# ------------------------------------------------------------ the facts live in the rules
+def test_printed_names_find_their_rules_and_facts():
+    from srcad import rules
+    assert rules.lookup_name("index_add").inplace
+    assert rules.lookup_name("unbroadcast").shape_args == ("like",)
+    assert rules.lookup_name("np.reshape").storage == "view"
+    assert rules.lookup_name("np.asarray").storage == "same"
+    assert rules.lookup_name("np.split").returns_seq
+    assert rules.lookup_name("reshape") is None          # a method, printed `x.reshape(...)`
+
+
+def test_declared_axis_and_keepdims_defaults_are_the_functions_own():
+    # the optimizer drops `axis`/`keepdims` arguments equal to a rule's declared default
+    import builtins
+    from srcad import rules
+    ns = rules.runtime_namespace()
+    checked = 0
+    for rule in rules.all_rules():
+        if rules.lookup_name(rule.name) is not rule:
+            continue
+        declared = dict(rule.params)
+        head, *rest = rule.name.split(".")
+        obj = ns.get(head, getattr(builtins, head, None))
+        for part in rest:
+            obj = getattr(obj, part)
+        try:
+            sig = inspect.signature(obj)
+        except (TypeError, ValueError):
+            continue
+        for p in ("axis", "keepdims"):
+            if p in declared and p in sig.parameters and \
+                    declared[p] is not rules._REQUIRED:
+                real = sig.parameters[p].default
+                # (a generalized ufunc, np.vecdot: axis left out means its core axis, -1)
+                assert real == declared[p] or (p == "keepdims" and declared[p] is False and
+                                               real is np._NoValue) or (
+                    p == "axis" and isinstance(obj, np.ufunc) and real is np._NoValue and
+                    declared[p] == -1), (rule.name, p)
+                checked += 1
+    assert checked > 20
+
+
+def test_an_adjoint_accumulated_in_an_inner_loop_keeps_its_zero_start():
+    x, y = np.ones((2, 3)), np.full((2, 3), 0.5)
+    value, grads = srcad.value_and_grad(R.accumulated_in_inner_loop, wrt=(0, 1, 2))(x, y, -0.3)
+    assert value == 1.0
+    for g, like in zip(grads, (x, y, -0.3)):
+        np.testing.assert_array_equal(g, np.zeros_like(like))
+    check_grads(R.read_after_inner_accumulation, np.array([0.3, -1.2]), np.array([2.0, 0.7]))
+
+
+def test_a_negated_item_of_a_tuple_result_at_second_order():
+    # fuzz 0:108 after the merges: the optimizer writes `-unindex(g, ...)` for
+    # `unindex(-g, ...)`, and a tuple's adjoint (Items) had no unary minus
+    f = R_s3lead.takes_negated_item
+    assert np.isclose(srcad.grad(f)(-0.3), -np.exp(0.3))
+    assert np.isclose(srcad.grad(srcad.grad(f))(-0.3), np.exp(0.3))
+    assert np.isclose(srcad.hessian(f)(-0.3), np.exp(0.3))
+
+
+RNG = np.random.default_rng(5)
+
+
+def test_kmeans_negation_and_factor_end_on_the_product():
+    """`v9_bar = -unbroadcast(..)` read once by `2.0 * v9_bar`, read once by a matrix
+    product: the -2.0 ends on the product's (k, d) result, no pass of its own over the
+    k x n adjoint; the gradient and the Hessian diagonal (forward over reverse) against
+    finite differences."""
+    p, c = RNG.standard_normal((6, 2)), RNG.standard_normal((3, 2))
+    text = srcad.source(fx.nearest, wrt=1)
+    assert "-2.0 * matmul_vjp_x(" in text and "-unbroadcast(" not in text
+    check_grads(fx.nearest, p, c)
+    grad = srcad.grad(fx.nearest, wrt=1)
+    _, hdiag = srcad.jvp(grad, (p, c), (np.zeros_like(p), np.ones_like(c)))
+    eps = 1e-6
+    fd = (grad(p, c + eps) - grad(p, c - eps)) / (2 * eps)
+    np.testing.assert_allclose(hdiag, fd, rtol=1e-6, atol=1e-6)
+
+
+def test_power_of_two_out_of_a_list_adjoint():
+    """A power of two moved out of a linear helper whose result is a list's adjoint scales
+    it item by item (Items and Fields multiply by a number)."""
+    check_grads(fx.scaled_items, RNG.standard_normal(3), RNG.standard_normal(3))
+    items = 2.0 * runtime.Items([np.ones(2), 3.0])
+    assert type(items) is runtime.Items and items[1] == 6.0
+    np.testing.assert_array_equal(items[0], [2.0, 2.0])
+    fields = -4.0 * runtime.Fields(a=np.ones(1), b=0.5)
+    assert type(fields) is runtime.Fields and fields["b"] == -2.0

@@ -1,5 +1,6 @@
 """The runtime helpers generated code calls, against plain NumPy."""
 import math
+import itertools
 
 import numpy as np
 import pytest
@@ -9,6 +10,20 @@ from hypothesis import strategies as st
 import srcad
 from srcad import runtime
 from srcad.runtime import index_add, matmul_vjp_x, matmul_vjp_y, unbroadcast, unindex
+from srcad.testing import check_grads
+from srcad.testing import numerical_grad
+
+from conftest import autograd_grad
+from conftest import second_derivatives
+from conftest import second_order_in_both_modes
+from fixtures import regress_dask as rd
+from fixtures import regress_fixes as rf
+from fixtures import regress_fuzz as rf_fuzz
+from fixtures import regress_lead as R
+from fixtures import regress_rules as rr
+from fixtures import regress_s4gb as rs
+from fixtures import regress_s5gb as fx
+from fixtures import regress_s6gb as fx_s6gb
 
 _bound = st.one_of(st.none(), st.integers(-6, 6))
 _slice = st.builds(slice, _bound, _bound, st.sampled_from([None, 1, 2, -1]))
@@ -177,3 +192,531 @@ def test_weights_of_a_list_take_its_arrays_dtype():
     assert runtime._weight_dtype([0.5, 1.0], np.ones(2, np.float32)) == np.float64
     assert runtime._weight_dtype((np.float32(1.0), np.float32(2.0))) == np.float32
     srcad.testing.check_grads(pf.sorted_list_display, 0.7)
+
+
+# regressions: runtime helpers: adjoints of zeros, fast paths, max weights, Dask, CuPy (runtime.py)
+# ------------------------------------------------------------ 1. unreduce's adjoint
+def _unreduce_cases():
+    """(like's shape, axis, keepdims, g's shape) for every shape g can have: the reduced
+    shape, keepdims' shape, a scalar, and like's own shape (unreduce returns it as it is)."""
+    for shape, axis in [((3, 4), 0), ((3, 4), 1), ((3, 4), -1), ((2, 3, 4), (0, 2)),
+                        ((2, 3, 4), (-1,)), ((5,), 0), ((3, 4), None)]:
+        full = np.ones(shape)
+        for keepdims in (False, True):
+            reduced = np.shape(np.sum(full, axis=axis, keepdims=keepdims))
+            for gshape in {reduced, (), shape}:
+                yield shape, axis, keepdims, gshape
+
+
+@pytest.mark.parametrize("shape, axis, keepdims, gshape", list(_unreduce_cases()))
+def test_unreduce_vjp_is_the_transpose_of_unreduce_entry_by_entry(shape, axis, keepdims, gshape):
+    # the rule was np.sum(out_bar, axis, keepdims): wrong (or a shape error) for a whole g
+    rng = np.random.default_rng(1)
+    like, h = rng.normal(size=shape), rng.normal(size=shape)
+    g = rng.normal(size=gshape) if gshape else 0.7
+    got = runtime.unreduce_vjp(h, g, axis, keepdims)
+    want = np.zeros(gshape)
+    for idx in itertools.product(*map(range, gshape)):
+        e = np.zeros(gshape)
+        e[idx] = 1.0
+        want[idx] = np.sum(h * runtime.unreduce(e if gshape else 1.0, like, axis, keepdims))
+    assert np.shape(got) == gshape
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_second_order_where_unreduce_gets_a_whole_adjoint():
+    # the first derivative writes v_bar = unreduce(d_out * np.cos(v), v) with a whole
+    # adjoint; its reverse-mode derivative summed that to a scalar (a reshape error)
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=(3, 1)), rng.normal(size=4)
+    got, want = second_derivatives(rf.broadcast_helper, (x, w))
+    for g in got:
+        np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-6)
+
+
+def test_items_of_keeps_sequences_and_lists_the_rest():
+    x, xs = np.zeros(3), [1.0, 2.0]
+    assert runtime.items_of(x) is x and runtime.items_of(xs) is xs
+    assert runtime.items_of({"a": 1, "b": 2}) == ["a", "b"]
+    assert runtime.items_of({"a": 1}.items()) == [("a", 1)]
+
+
+def test_matmul_adjoint_of_a_value_whose_return_is_not_taken():
+    # the adjoint of m3 on the path without the early return is the 0.0 that stands for a
+    # zero of any shape: matmul_vjp_x computed 0.0 @ y.T (ValueError)
+    for x in (-0.2, 0.7):
+        assert srcad.grad(rf_fuzz.loop_with_a_return_never_taken)(x) == pytest.approx(2.0 * x,
+                                                                                 rel=1e-12)
+        assert srcad.hessian(rf_fuzz.loop_with_a_return_never_taken)(x) == pytest.approx(2.0,
+                                                                                    rel=1e-12)
+
+
+def test_concatenate_adjoint_when_its_use_is_in_a_branch_not_taken():
+    # v6's adjoint on the path not using it is the 0.0 that stands for any zero:
+    # unconcatenate split it (TypeError)
+    x, y = np.array([-0.9, 0.9, -0.0]), 1.3
+    gx, gy = srcad.grad(rf_fuzz.concatenate_in_a_branch_not_taken, (0, 1))(x, y)
+    np.testing.assert_allclose(gx, np.full(3, y), rtol=1e-12)
+    assert gy == pytest.approx(np.sum(x), abs=1e-15)
+
+
+def test_matmul_adjoint_of_a_vector_operand_matches_the_entrywise_sum():
+    # X (..., n, k) @ w (k,): w_bar = sum over X's leading axes of g[..., None] * X
+    from srcad import runtime
+    rng = np.random.default_rng(0)
+    for shape in [(5, 3), (2, 4, 3), (1, 3)]:
+        X, w = rng.normal(size=shape), rng.normal(size=3)
+        g = rng.normal(size=shape[:-1])
+        want = (g[..., None] * X).reshape(-1, 3).sum(axis=0)
+        np.testing.assert_allclose(runtime.matmul_vjp_y(g, X, w), want, rtol=1e-12)
+        # a g that broadcasts (a lazy scalar adjoint) still sums back
+        np.testing.assert_allclose(runtime.matmul_vjp_y(2.0, X, w),
+                                   (2.0 * X).reshape(-1, 3).sum(axis=0), rtol=1e-12)
+
+
+def test_reshape_adjoints_take_the_zero_of_any_shape():
+    y = np.array([0.5, -1.5])
+    gx, gy = srcad.grad(R.array_zero_at_join, wrt=(0, 1))(0.5, y)
+    assert gx == pytest.approx(1.0 + 2 * 0.5)    # d/dx (1 + x) x
+    np.testing.assert_array_equal(gy, [1.0, 1.0])
+    check_grads(R.array_zero_at_join, 0.5, y)
+    assert srcad.hessian(R.array_zero_at_join)(0.5, y) == pytest.approx(2.0)
+
+
+RNG = np.random.default_rng(9)
+
+
+def rand(*shape):
+    return RNG.uniform(0.5, 1.5, size=shape)
+
+
+# ------------------------------------------------------------ 4. loops over unlike arrays
+def test_loop_over_a_list_of_differently_shaped_arrays():
+    W, b = rand(2, 3), rand(3)
+    gW, gb = srcad.grad(rr.loop_over_params, wrt=(0, 1))(W, b)
+    np.testing.assert_allclose(gW, 2 * W)
+    np.testing.assert_allclose(gb, 2 * b)
+    check_grads(rr.loop_over_params, W, b)
+    second_order_in_both_modes(rr.loop_over_params, W, b)
+
+
+# ------------------------------------------------------------ the runtime's helpers, directly
+def test_runtime_helpers_take_every_kind_they_are_given():
+    from srcad import runtime as runtime
+    W, b = np.ones((2, 3)), np.ones(3)
+    z = runtime.zeros_like([W, b, 1.5, (2.0, b)])
+    assert z[0].shape == (2, 3) and z[1].shape == (3,) and z[2] == 0.0
+    assert z[3][0] == 0.0 and z[3][1].shape == (3,)
+    # a shape tuple, a tuple of values, numpy scalars, 0-d arrays, Python floats
+    assert runtime.unbroadcast(np.ones((4, 3)), (3,)).tolist() == [4.0] * 3
+    got = runtime.unbroadcast((np.ones((2, 3)), 1.0, np.float64(2.0)), (b, 0.5, np.float64(1.0)))
+    assert got[0].tolist() == [2.0] * 3 and got[1] == 1.0 and got[2] == 2.0
+    assert runtime.unbroadcast(np.ones(3), np.float64(1.0)) == 3.0
+    assert runtime.unbroadcast(np.ones(3), np.array(1.0)) == 3.0
+    assert runtime.unbroadcast(0.0, b).tolist() == [0.0] * 3             # a zero item
+    assert runtime.bcast((1.0, b), (2.0, np.ones((2, 3))))[1].shape == (2, 3)    # item by item
+    assert np.isnan(runtime.inv_count(np.zeros(0), np.float64(np.nan)))      # no entries
+    assert runtime.inv_count(np.ones((2, 3)), np.ones(3), 1) == 1.0
+    assert runtime.inv_count(np.ones(3), 1.0, 3) == np.inf
+    np.testing.assert_array_equal(runtime.recip_or_zero(np.array([0.0, 2.0])), [0.0, 0.5])
+    assert runtime.recip_or_zero(0.0) == 0.0 and runtime.recip_or_zero(np.float32(0.0)) == 0.0
+    assert runtime.recip_or_zero(np.ones(2, np.float32)).dtype == np.float32
+
+
+def test_list_adjoints_add_item_by_item_whatever_adds_them():
+    from srcad import runtime as runtime
+    a = runtime.zeros_like([np.ones(2), 1.0])
+    total = a + runtime.unindex(np.ones(2), [np.ones(2), 1.0], 0)
+    assert len(total) == 2 and total[0].tolist() == [1.0, 1.0] and total[1] == 0.0
+    total += runtime.unindex(3.0, [np.ones(2), 1.0], 1)
+    assert len(total) == 2 and total[1] == 3.0
+    assert len((1.0, 2.0) + runtime.unindex(1.0, (1.0, 2.0), 0)) == 2
+
+
+rng = np.random.default_rng(12)
+
+
+def test_runtime_fast_paths_agree_with_the_general_ones():
+    """The helpers' fast paths (one comparison and a count for a full max, slices for
+    unconcatenate, one entry for unindex/index_add) give what the general code gives."""
+    from srcad import runtime as runtime
+    x = np.array([1.0, 3.0, 3.0, 2.0])
+    np.testing.assert_array_equal(runtime.max_weight(x, 3.0), [0, 0.5, 0.5, 0])
+    assert runtime.max_weight(x.astype(np.float32), np.float32(3.0)).dtype == np.float32
+    np.testing.assert_array_equal(runtime.max_weight(np.array([1, 2, 2]), 2), [0, 0.5, 0.5])
+    with np.errstate(all="ignore"):
+        assert np.isnan(runtime.max_weight(np.array([np.nan, 1.0]), np.nan)).all()
+    g = np.arange(12.0).reshape(3, 4)
+    for axis, xs in ((0, [np.ones((1, 4)), np.ones((2, 4))]),
+                     (1, [np.ones((3, 1)), np.ones((3, 0)), np.ones((3, 3))]),
+                     (-1, [np.ones((3, 2)), np.ones((3, 2))])):
+        for got, want in zip(runtime.unconcatenate(g, xs, axis),
+                             np.split(g, np.cumsum([x.shape[axis] for x in xs])[:-1], axis)):
+            np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(runtime.unindex(2.0, np.ones(3), 1), [0, 2, 0])
+    assert runtime.unindex(np.float32(2.0), np.ones(3, np.float32), 1).dtype == np.float32
+    acc = np.zeros((2, 2))
+    assert runtime.index_add(acc, 1, np.ones(2)) is acc and acc[1].tolist() == [1, 1]
+    assert runtime.zeros_like(np.ones(3, np.int64)).dtype == np.float64
+
+
+@pytest.mark.parametrize("xs, ys", [((3,), (3, 4)), ((4, 3), (3,)), ((3,), (3,)), ((2, 3), (3, 4))])
+def test_matmul_adjoints_of_vectors_and_matrices(xs, ys):
+    """matmul_vjp_x/y's vector-matrix fast paths against finite differences."""
+    from srcad import runtime as runtime
+    from srcad.testing import numerical_grad
+    x, y = rng.normal(size=xs), rng.normal(size=ys)
+    g = rng.normal(size=np.shape(x @ y))
+    np.testing.assert_allclose(runtime.matmul_vjp_x(g, x, y),
+                               numerical_grad(lambda x: np.sum(g * (x @ y)), (x,), 0), rtol=1e-6)
+    np.testing.assert_allclose(runtime.matmul_vjp_y(g, x, y),
+                               numerical_grad(lambda y: np.sum(g * (x @ y)), (y,), 0), rtol=1e-6)
+
+
+def test_unbroadcast_of_scalars():
+    from srcad import runtime as runtime
+    assert runtime.unbroadcast(np.float64(2.0), np.float64(1.0)) == 2.0
+    assert runtime.unbroadcast(2.0, np.array(1.0)) == 2.0
+    assert runtime.unbroadcast(np.ones(3), np.float64(1.0)) == 3.0
+    np.testing.assert_array_equal(runtime.unbroadcast(np.ones((2, 3)), (1, 3)), [[2, 2, 2]])
+
+
+rng_s4gb = np.random.default_rng(124)
+
+
+def test_slices_of_small_arrays_in_unindex_and_index_add():
+    x = np.arange(10.0).reshape(5, 2)
+    for idx, g in ((slice(1, 3), np.ones((2, 2))), (slice(None, None, -2), np.ones((3, 2))),
+                   (slice(-2, None), 2.0), (slice(4, 1), np.ones((0, 2)))):
+        want = np.zeros_like(x)
+        want[idx] += g
+        got = runtime.unindex(g, x, idx)
+        assert got.dtype == np.float64 and got.shape == x.shape
+        np.testing.assert_array_equal(got, want)
+        acc = np.ones_like(x)
+        assert runtime.index_add(acc, idx, g) is acc
+        np.testing.assert_array_equal(acc, want + 1.0)
+    big = np.ones(5000)                             # above the threshold: the boxed path
+    np.testing.assert_array_equal(runtime.unindex(np.ones(3), big, slice(2, 5)),
+                                  np.r_[0, 0, 1, 1, 1, np.zeros(4995)])
+
+
+def test_unconcatenate_along_the_first_axis():
+    g = np.arange(14.0).reshape(7, 2)
+    xs = (np.ones((3, 2)), [[1.0, 2.0]], np.ones((0, 2)), np.ones((3, 2)))
+    got = runtime.unconcatenate(g, xs)
+    assert type(got) is runtime.Items
+    for p, q in zip(got, np.split(g, [3, 4, 4])):
+        np.testing.assert_array_equal(p, q)
+    np.testing.assert_array_equal(runtime.unconcatenate(np.arange(5.0), (np.ones(2), np.ones(3)))[1],
+                                  [2, 3, 4])
+
+
+@pytest.mark.parametrize("f, shapes", [(rs.gates, ((12,), (3,))), (rs.rows, ((3, 2), (2,)))])
+def test_first_and_second_order_through_the_fast_paths(f, shapes):
+    args = [rng_s4gb.normal(size=s) for s in shapes]
+    check_grads(f, *args)
+    g = srcad.grad(f, wrt=(0, 1))
+    H = srcad.hessian(f)(*args)                    # forward over reverse
+    np.testing.assert_allclose(
+        H.reshape(args[0].size, -1),
+        numerical_grad(lambda a: g(a, *args[1:])[0].ravel(), (args[0],), 0).reshape(
+            -1, args[0].size).T, rtol=1e-5, atol=1e-7)
+
+
+def general_max_weight(x, out, axis=None, keepdims=False):
+    """The weights by their definition: the hits, ties sharing equally."""
+    o = np.asarray(out) if keepdims or axis is None else np.expand_dims(out, axis)
+    hit = (x == o).astype(float)
+    return hit / np.sum(hit, axis=axis, keepdims=True)
+
+
+@pytest.mark.parametrize("axis, keepdims", [(None, False), (0, False), (1, True), ((0, 1), False)])
+def test_max_weight_without_and_with_ties(axis, keepdims):
+    """No tie: the hits themselves (one conversion); a tie anywhere: shared weights."""
+    x = rng_s4gb.normal(size=(3, 4))
+    tied = x.copy()
+    tied[1, :] = tied[0, :] = 5.0
+    for a in (x, tied, x.astype(np.float32), np.round(x).astype(int)):
+        out = np.max(a, axis=axis, keepdims=keepdims)
+        got = runtime.max_weight(a, out, axis, keepdims)
+        assert got.dtype == (np.float32 if a.dtype == np.float32 else np.float64)
+        np.testing.assert_array_equal(got, general_max_weight(a, out, axis, keepdims))
+
+
+def test_max_adjoints_first_and_second_order():
+    """lse's and kmeans' derivatives through max_weight, against closed forms and finite
+    differences (a tie in lse: the max's adjoint is shared, the gradient unchanged)."""
+    for x in (rng_s4gb.normal(size=6), np.array([1.0, 3.0, 3.0, -1.0])):
+        p = np.exp(x - np.max(x))
+        p /= p.sum()
+        np.testing.assert_allclose(srcad.grad(rs.logsumexp)(x), p, rtol=1e-12)
+        np.testing.assert_allclose(srcad.hessian(rs.logsumexp)(x), np.diag(p) - np.outer(p, p),
+                                   rtol=1e-9, atol=1e-12)
+    pts, cs = rng_s4gb.normal(size=(7, 2)), rng_s4gb.normal(size=(3, 2))
+    check_grads(rs.nearest, pts, cs, wrt=(1,))
+    H = srcad.derivative(srcad.grad(rs.nearest, wrt=1), mode="forward", wrt=1)(
+        pts, cs, np.ones_like(cs))[1]
+    counts = np.bincount(np.argmin(((pts[None] - cs[:, None]) ** 2).sum(-1), axis=0),
+                         minlength=3)
+    np.testing.assert_allclose(H, 2.0 * counts[:, None] * np.ones_like(cs), rtol=1e-12)
+
+
+def test_unstack_and_stacked_states():
+    g = np.arange(24.0).reshape(2, 3, 4)
+    for axis in (0, 1, -1):
+        got = runtime.unstack(g, axis)
+        assert type(got) is runtime.Items
+        np.testing.assert_array_equal(np.stack(got, axis), g)
+    w, x = rng_s4gb.normal(size=(3, 2)), rng_s4gb.normal(size=2)
+    check_grads(rs.stacked, w, x)
+    np.testing.assert_allclose(
+        srcad.hessian(rs.stacked)(w, x).reshape(6, 6),
+        numerical_grad(lambda a: srcad.grad(rs.stacked)(a, x).ravel(), (w,), 0).reshape(6, 6),
+        rtol=1e-5, atol=1e-7)
+
+
+RNG_s5gb = np.random.default_rng(5)
+
+
+@pytest.mark.parametrize("shape, axes, keepdims", [
+    ((3, 7, 2), (1,), True), ((3, 7, 2), (0,), False), ((3, 7, 2), (2,), True),
+    ((3, 7, 2), (0, 1), False), ((3, 7, 2), (1, 2), True), ((70, 7, 3), (1,), True),
+    ((3, 7, 2), (0, 2), True)])
+def test_sum_axes_matches_numpy(shape, axes, keepdims):
+    """The matrix-vector sums give NumPy's sum, shape and keepdims, on every path (a run of
+    adjacent axes, one side empty, many small matrices, non-adjacent axes)."""
+    g = RNG_s5gb.standard_normal(shape)
+    for arr in (g, g.astype(np.float32), np.asfortranarray(g)):
+        out = runtime._sum_axes(arr, axes, keepdims)
+        want = arr.sum(axis=axes, keepdims=keepdims)
+        assert out.shape == want.shape and out.dtype == want.dtype
+        np.testing.assert_allclose(out, want, rtol=1e-6 if arr.dtype == np.float32 else 1e-13)
+
+
+def test_unbroadcast_middle_axis_gradient():
+    """gmm's broadcast over a middle axis: the gradient by unbroadcast's matrix products
+    against finite differences, both modes."""
+    check_grads(fx.middle_axis, RNG_s5gb.standard_normal((3, 2)), RNG_s5gb.standard_normal((3, 5, 2)))
+
+
+def test_max_weight_axis_ties_and_nan():
+    """Along an axis, as many hits as reduced values means no tie only where every value is
+    attained (no nan): a nan row (no hit) and a tied row (two) also count two, and must
+    still share the tie, as hit / count does."""
+    x = np.array([[np.nan, 1.0], [2.0, 2.0]])
+    out = np.max(x, axis=1)
+    hit = x == out[:, None]
+    with np.errstate(invalid="ignore"):
+        want = hit / hit.sum(axis=1, keepdims=True)
+        got = runtime.max_weight(x, out, 1)
+    np.testing.assert_array_equal(got, want)          # [[nan, nan], [0.5, 0.5]]
+    y = np.array([[3.0, 1.0, 3.0], [0.0, 2.0, 1.0]])
+    for keepdims in (False, True):
+        o = np.max(y, axis=1, keepdims=keepdims)
+        np.testing.assert_array_equal(runtime.max_weight(y, o, 1, keepdims),
+                                      [[0.5, 0.0, 0.5], [0.0, 1.0, 0.0]])
+
+
+def test_axis_max_gradient_with_and_without_ties():
+    """A max along an axis: without ties against finite differences, with a tie in every
+    row against autograd (which shares a tie equally, as srcad does)."""
+    check_grads(fx.lse_rows, RNG_s5gb.standard_normal((4, 3)))
+    tied = np.array([[1.0, 1.0, 0.0], [0.5, 2.0, 2.0]])
+    np.testing.assert_allclose(srcad.grad(fx.lse_rows)(tied),
+                               autograd_grad(fx.lse_rows, (tied,), 0), rtol=1e-12)
+
+
+def test_full_max_adjoint_with_and_without_ties():
+    """A full max's adjoint is g at the one entry attaining it (no weights array); ties
+    share g equally (autograd's convention); forward over reverse through it (the Hessian
+    along a direction) against finite differences of the gradient."""
+    x = np.array([0.3, -1.2, 2.5, 0.7])
+    check_grads(fx.lse, x)
+    check_grads(fx.max_plus_min, x)
+    tied = np.array([2.0, -1.0, 2.0, -1.0])
+    np.testing.assert_allclose(srcad.grad(fx.max_plus_min)(tied),
+                               autograd_grad(fx.max_plus_min, (tied,), 0), rtol=1e-12)
+    grad = srcad.grad(fx.max_plus_min)
+    v = np.array([1.0, -0.5, 0.25, 2.0])
+    _, hv = srcad.jvp(grad, (x,), (v,))
+    eps = 1e-6
+    np.testing.assert_allclose(hv, (grad(x + eps * v) - grad(x - eps * v)) / (2 * eps),
+                               rtol=1e-6, atol=1e-6)
+    assert runtime.max_vjp(3.0, np.array([1.0, 5.0, 2.0]), 5.0).tolist() == [0.0, 3.0, 0.0]
+
+
+def _masked(g, upper):
+    """_on_triangle as it was written, with n x n masks: the oracle of the np.tril form."""
+    n = g.shape[-1]
+    strict = np.tri(n, n, -1)
+    strict = strict.T if upper else strict
+    return (g + np.swapaxes(g, -1, -2)) * strict + g * np.eye(n)
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_triangle_helpers_match_the_masked_forms(upper):
+    rng = np.random.default_rng(1)
+    g = rng.normal(size=(2, 4, 4))
+    np.testing.assert_allclose(runtime._on_triangle(g, upper), _masked(g, upper))
+    tri = np.tri(4, 4).T if upper else np.tri(4, 4)
+    strict = np.tri(4, 4, -1).T if upper else np.tri(4, 4, -1)
+    np.testing.assert_allclose(runtime._symmetric_from(g, upper),
+                               g * tri + np.swapaxes(g * strict, -1, -2))
+    np.testing.assert_allclose(runtime._phi(g), g * np.tri(4, 4) - 0.5 * g * np.eye(4))
+    assert runtime._on_triangle(g.astype(np.float32), upper).dtype == np.float32
+
+
+RNG_s6gb = np.random.default_rng(6)
+
+
+def test_nested_reverse_over_reverse_small_arrays():
+    """particle's shape (rr): the outer gradient of Euler steps under an inner gradient,
+    against finite differences of the outer function."""
+    ws = np.array([0.3])
+    got = srcad.grad(fx_s6gb.path)(ws)
+    np.testing.assert_allclose(got, numerical_grad(fx_s6gb.path, (ws,), 0), rtol=1e-5, atol=1e-7)
+
+
+def test_nested_forward_over_reverse_small_arrays():
+    """The same outer derivative by forward mode (fr)."""
+    ws = np.array([-0.2])
+    _, d = srcad.jvp(fx_s6gb.path, (ws,), (np.ones(1),))
+    np.testing.assert_allclose(d, numerical_grad(fx_s6gb.path, (ws,), 0)[0], rtol=1e-5, atol=1e-7)
+
+
+def test_axis_min_gradient_array_cotangent():
+    """max_vjp along axis 0 with an array cotangent (scaled per column), both modes."""
+    check_grads(fx_s6gb.nearest_cols, RNG_s6gb.standard_normal((6, 3)), RNG_s6gb.standard_normal((4, 3)))
+
+
+def test_axis_max_gradient_negative_axis():
+    check_grads(fx_s6gb.max_last_axis, RNG_s6gb.standard_normal((2, 3, 5)))
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_max_vjp_axis_fast_path_matches_general(axis):
+    """Without ties, the in-place scaled hits equal unreduce(g) * max_weight, for a float
+    and an array cotangent; with a tie or a nan the general path still shares."""
+    x = RNG_s6gb.standard_normal((4, 5))
+    m = np.max(x, axis=axis)
+    for g in (2.5, np.float64(-1.5), RNG_s6gb.standard_normal(m.shape)):
+        want = runtime.unreduce(g, x, axis) * runtime.max_weight(x, m, axis)
+        got = runtime.max_vjp(g, x, m, axis)
+        assert got.dtype == np.float64 and got.shape == x.shape
+        np.testing.assert_array_equal(got, want)
+    t = np.array([[1.0, 1.0], [0.0, 2.0]])
+    np.testing.assert_array_equal(runtime.max_vjp(np.ones(2), t, np.max(t, axis=1), 1),
+                                  [[0.5, 0.5], [0.0, 1.0]])
+
+
+def test_helper_fast_paths_agree_with_general_paths():
+    """Each fast path returns what the general code returned (type, shape, value)."""
+    a = RNG_s6gb.standard_normal(3)
+    f = np.float64(1.25)
+    r = runtime.grad_like(f, f)
+    assert type(r) is float and r == 1.25
+    assert type(runtime.grad_like(2.0, f)) is float
+    s = runtime.unreduce_vjp(a, f)
+    assert type(s) is np.float64 and s == a.sum()
+    assert runtime.unreduce_vjp(a, 1.0) == a.sum()
+    np.testing.assert_array_equal(runtime.unreduce(f, a), np.full(3, 1.25))
+    assert runtime.cast_adjoint(a, np.ones(3)) is a
+    np.testing.assert_array_equal(runtime.cast_adjoint(a, np.ones(3, dtype=int)), np.zeros(3))
+    got = runtime.unreshape(a, [1.0, 2, f])
+    assert got.shape == (3,) and np.shares_memory(got, a)
+    assert runtime.unreshape(a[:2], [np.ones(1), np.ones(1)]).shape == (2, 1)   # arrays
+    np.testing.assert_array_equal(runtime.unreshape(a, np.ones((3, 1))), a.reshape(3, 1))
+    assert runtime.bcast(a, np.ones(3)) is a
+    np.testing.assert_array_equal(runtime.bcast(a[:1], np.ones(3)), np.full(3, a[0]))
+    np.testing.assert_array_equal(runtime.unindex(f, np.ones(3), 1), [0.0, 1.25, 0.0])
+    np.testing.assert_array_equal(runtime.unindex(2.0, np.ones(3), slice(1, None)),
+                                  [0.0, 2.0, 2.0])
+
+
+# Dask arrays: over a chunked design matrix the same generated gradient is a lazy Dask
+# array, equal to the NumPy gradient (and autograd's) to rounding, computed on a local
+# dask.distributed cluster of two workers
+@pytest.fixture(scope="module")
+def da():
+    return pytest.importorskip("dask.array")
+
+
+@pytest.fixture(scope="module")
+def client(da):
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                       dashboard_address=None)
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def dask_data(da, n=2000, d=6, chunk=250):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(n, d))
+    y = (rng.random(n) > 0.5).astype(float)
+    return X, y, da.from_array(X, chunks=(chunk, d)), da.from_array(y, chunks=chunk)
+
+
+def test_logistic_gradient_is_lazy_dask(da, client):
+    X, y, Xd, yd = dask_data(da)
+    w = np.linspace(-0.5, 0.5, X.shape[1])
+    g = srcad.grad(rd.logistic)(w, Xd, yd)
+    assert isinstance(g, da.Array)                      # lazy: nothing computed yet
+    got = g.compute()
+    np.testing.assert_allclose(got, srcad.grad(rd.logistic)(w, X, y), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(got, autograd_grad(rd.logistic, (w, X, y), 0), rtol=1e-12,
+                               atol=1e-15)
+
+
+def test_mlp_gradient_is_lazy_dask(da, client):
+    X, y, Xd, yd = dask_data(da)
+    rng = np.random.default_rng(2)
+    args = (rng.normal(size=(X.shape[1], 8)) * 0.3, np.zeros(8), rng.normal(size=8) * 0.3)
+    gs = srcad.grad(rd.mlp, (0, 1, 2))(*args, Xd, yd)
+    assert all(isinstance(g, da.Array) for g in gs)
+    got = da.compute(*gs)
+    for i, g in enumerate(got):
+        np.testing.assert_allclose(g, autograd_grad(rd.mlp, (*args, X, y), i), rtol=1e-11,
+                                   atol=1e-14)
+        assert g.shape == args[i].shape
+
+
+def test_gradient_of_a_dask_argument_is_dask(da):
+    X, y, Xd, yd = dask_data(da, 400, 3, 100)
+    w = np.array([0.1, -0.2, 0.3])
+    gX = srcad.grad(rd.logistic, 1)(w, Xd, yd)
+    assert isinstance(gX, da.Array) and gX.chunks == Xd.chunks
+    np.testing.assert_allclose(gX.compute(), autograd_grad(rd.logistic, (w, X, y), 1),
+                               rtol=1e-12, atol=1e-15)
+
+
+# CuPy arrays: the rule tables' sample functions, only where CuPy and a GPU are present
+# (skipped otherwise); the gradient stays a CuPy array, equal to NumPy's to rounding
+@pytest.fixture(scope="module")
+def cp():
+    cupy = pytest.importorskip("cupy")
+    try:
+        cupy.cuda.runtime.getDeviceCount()
+    except Exception:                                  # CuPy installed, no usable GPU
+        pytest.skip("no GPU for CuPy")
+    return cupy
+
+
+def test_logistic_on_cupy(cp):
+    rng = np.random.default_rng(0)
+    X, y, w = rng.normal(size=(300, 4)), (rng.random(300) > 0.5) * 1.0, rng.normal(size=4)
+    g = srcad.grad(rd.logistic, 1)(w, cp.asarray(X), cp.asarray(y))
+    assert isinstance(g, cp.ndarray)
+    np.testing.assert_allclose(cp.asnumpy(g), srcad.grad(rd.logistic, 1)(w, X, y), rtol=1e-12)
+
+
+def test_mlp_on_cupy(cp):
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(200, 5)), rng.normal(size=200)
+    args = (rng.normal(size=(5, 6)), np.zeros(6), rng.normal(size=6))
+    gs = srcad.grad(rd.mlp, (0, 1, 2))(*map(cp.asarray, args), cp.asarray(X), cp.asarray(y))
+    for g, want in zip(gs, srcad.grad(rd.mlp, (0, 1, 2))(*args, X, y)):
+        assert isinstance(g, cp.ndarray)
+        np.testing.assert_allclose(cp.asnumpy(g), want, rtol=1e-12)

@@ -5,10 +5,16 @@ property-based checks over random shapes (SPD matrices for cholesky, well-separa
 spectra for eigh and svd), each in both modes against finite differences."""
 import fixtures_numpy as fx
 import linalg_funcs as lf
+from conftest import autograd_grad
+from fixtures import regress_lead as R
+from fixtures import regress_rules as rr
+from fixtures import regress_s3sp as fx_s3sp
 import numpy as np
 import pytest
 
 import srcad
+from srcad import runtime
+from srcad.testing import check_grads
 
 RNG = np.random.default_rng(11)
 G43, G34, B4 = RNG.normal(size=(4, 3)), RNG.normal(size=(3, 4)), RNG.normal(size=4)
@@ -171,6 +177,9 @@ def test_eig_with_complex_eigenvalues_is_refused_when_run():
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from conftest import peak_beyond_result
+from conftest import second_order_in_both_modes
+from conftest import temporary_ratio
 
 SETTINGS = settings(max_examples=15, deadline=None)
 
@@ -300,3 +309,176 @@ def test_pinv_and_lstsq_at_a_constant_rank_deficiency():
         np.testing.assert_allclose(np.sum(srcad.grad(f)(a, *rest) * d), fd, rtol=1e-6)
         _, tangent = srcad.jvp(f, (a, *rest), (d,) + tuple(np.zeros_like(r) for r in rest))
         np.testing.assert_allclose(tangent, fd, rtol=1e-6)
+
+
+# regressions: einsum, dot, matmul, outer, norm, tensordot, symmetric adjoints (rules/linalg.py)
+def test_outer_adjoint_of_a_scalar_or_zero_cotangent():
+    y = np.array([0.1, -0.3])
+    np.testing.assert_array_equal(srcad.grad(R.unused_outer)(y), [2.0, 2.0])
+    check_grads(R.unused_outer, y)
+
+
+RNG_rules = np.random.default_rng(9)
+
+
+def rand(*shape):
+    return RNG_rules.uniform(0.5, 1.5, size=shape)
+
+
+# ------------------------------------------------------------ 1. np.einsum with sublists
+@pytest.mark.parametrize("f, shapes", [(rr.einsum_transpose, [(2, 3)]),
+                                       (rr.einsum_product, [(2, 3), (3, 4)])])
+def test_einsum_sublists_match_autograd(f, shapes):
+    args = [rand(*s) for s in shapes]
+    for i in range(len(args)):
+        want = autograd_grad(f, args, i)
+        np.testing.assert_allclose(srcad.grad(f, wrt=i)(*args), want, rtol=1e-10)
+    check_grads(f, *args)
+
+
+def test_einsum_sublists_without_output_and_second_order():
+    a, b = rand(3, 3), rand(3, 2)
+    check_grads(rr.einsum_implicit, a, b)
+    second_order_in_both_modes(rr.einsum_implicit, a, b)
+    second_order_in_both_modes(rr.einsum_product, rand(2, 3), rand(3, 2))
+
+
+def test_einsum_takes_more_than_four_operands():
+    args = [rand(2, 3), rand(3, 2), rand(2, 2), rand(2, 3), rand(3)]
+    check_grads(rr.einsum_five, *args)
+    np.testing.assert_allclose(srcad.grad(rr.einsum_five, wrt=4)(*args),
+                               autograd_grad(rr.einsum_five, args, 4), rtol=1e-10)
+
+
+def test_einsum_with_too_many_arguments_is_refused_when_built():
+    with pytest.raises(srcad.UnsupportedSyntaxError, match="einsum.*at most 9"):
+        srcad.grad(rr.einsum_too_many)(rand(3))
+
+
+# ------------------------------------------------------------ 6. np.dot and @ of N-d operands
+ND = [((2, 3, 4), (4, 2)), ((2, 3), (2, 3, 4)), ((2, 2, 3), (3,)), ((3,), (2, 3, 2)),
+      ((2, 1, 3), (4, 3, 2)), ((2, 3, 2), ())]
+
+
+@pytest.mark.parametrize("sa, sb", ND)
+def test_dot_of_nd_operands(sa, sb):
+    a, b = rand(*sa), rand(*sb) if sb else 1.3
+    for f in (rr.dot_nd, rr.method_dot_nd):
+        check_grads(f, a, b)
+    for i in range(2):
+        np.testing.assert_allclose(srcad.grad(rr.dot_nd, wrt=i)(a, b),
+                                   autograd_grad(rr.dot_nd, (a, b), i), rtol=1e-10)
+    second_order_in_both_modes(rr.dot_nd, a, b) if sb else None
+
+
+@pytest.mark.parametrize("sa, sb", [((2, 2, 3), (3,)), ((3,), (2, 3, 4)), ((2, 1, 2, 3), (3, 3, 2)),
+                                    ((4, 3), (2, 3, 2))])
+def test_matmul_of_nd_and_1d_operands(sa, sb):
+    a, b = rand(*sa), rand(*sb)
+    check_grads(rr.matmul_nd, a, b)
+    second_order_in_both_modes(rr.matmul_nd, a, b)
+
+
+def test_einsum_of_many_operands_contracts_pairwise():
+    """einsum_vjp and einsum_jvp contracted all operands at once (cost: the product of every
+    letter's size, minutes here) where the primal's optimize=True contracts them pairwise.
+    (No timing here: a regression shows as this test taking minutes.)"""
+    rng = np.random.default_rng(0)
+    a, b, c, d = (rng.uniform(size=s) for s in [(64, 96), (96, 64), (64, 64), (64, 96)])
+    e = rng.uniform(size=96)
+    args = (a, b, c, d, e)
+    grads = srcad.grad(fx_s3sp.einsum_chain, wrt=(0, 1, 2, 3, 4))(*args)
+    _, tangent = srcad.jvp(fx_s3sp.einsum_chain, args, tuple(np.ones_like(x) for x in args))
+    ones = np.ones(64)
+    # d/de: (a b c d)^T 1; d/da: 1 (b c d e)^T
+    np.testing.assert_allclose(grads[4], ones @ a @ b @ c @ d, rtol=1e-10)
+    np.testing.assert_allclose(grads[0], np.outer(ones, b @ c @ d @ e), rtol=1e-10)
+
+    def chain(xs):                       # "ij,jk,kl,lm,m->i" summed, by matrix products
+        return np.sum(xs[0] @ xs[1] @ xs[2] @ xs[3] @ xs[4])
+    want = sum(chain([np.ones_like(x) if j == k else x for j, x in enumerate(args)])
+               for k in range(5))
+    np.testing.assert_allclose(tangent, want, rtol=1e-10)
+
+
+def test_symmetric_adjoints_hold_fewer_temporaries():
+    """The adjoints of eigh, eigvalsh and cholesky multiplied by three n x n constant masks
+    (a temporary per product) and kept every intermediate in a local: at n = 160 they held
+    6.0, 7.0 and 11.0 times the matrix besides their result, now 3.3, 2.3 and 3.3."""
+    rng = np.random.default_rng(0)
+    n = 160
+    a = rng.normal(size=(n, n))
+    a = a + a.T + n * np.eye(n)
+    w, v = np.linalg.eigh(a)
+    lo = np.linalg.cholesky(a)
+    assert temporary_ratio(lambda: runtime._on_triangle(a, False), a) < 2.0
+    assert temporary_ratio(lambda: runtime.eigh_vjp((w, v), (w, v)), a) < 4.5
+    assert temporary_ratio(lambda: runtime.eigvalsh_vjp(w, a), a) < 3.5
+    assert temporary_ratio(lambda: runtime.cholesky_vjp(a, lo), a) < 4.5
+
+
+def test_matmul_adjoint_sums_broadcast_axes_inside_the_product():
+    """x @ y with x (8, 1, 8, 12) and y (12, 12, 8): x's adjoint g @ y.T was 12 times x's
+    size before unbroadcast summed it (the benchmark's op_matmul row, 1.23 over its inputs
+    and output); it is now one tensordot contracting the broadcast axis too. Both adjoints
+    against autograd's, and the temporary within x's size."""
+    from srcad import runtime
+    rng = np.random.default_rng(7)
+    for xs, ys in (((8, 1, 8, 12), (12, 12, 8)), ((2, 1, 3, 4), (1, 5, 4, 2)),
+                   ((3, 1, 2, 3, 4), (1, 2, 1, 4, 5)), ((3, 4), (2, 4, 5))):
+        x, y = rng.normal(size=xs), rng.normal(size=ys)
+        g = rng.normal(size=(x @ y).shape)
+        gx = np.sum(np.expand_dims(g, -2) * np.expand_dims(y, -3), axis=-1)   # oracle
+        gy = np.sum(np.expand_dims(x, -1) * np.expand_dims(g, -2), axis=-3)
+        np.testing.assert_allclose(runtime.matmul_vjp_x(g, x, y), runtime.unbroadcast(gx, x),
+                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(runtime.matmul_vjp_y(g, x, y), runtime.unbroadcast(gy, y),
+                                   rtol=1e-12, atol=1e-12)
+    x, y = rng.normal(size=(8, 1, 8, 12)), rng.normal(size=(12, 12, 8))
+    g = np.ones((8, 12, 8, 8))
+    assert peak_beyond_result(lambda: runtime.matmul_vjp_x(g, x, y)) <= g.nbytes + x.nbytes + 8192
+
+
+def test_norm_weights_in_place():
+    """np.linalg.norm's weights for ord=1, 3 and +-inf made 3-5 arrays of x's size
+    (sign(x) * (|x| / n) ** 0 for ord=1; the benchmark's np_norm_ord and np_norm_fro rows,
+    1.50 over their inputs and output); now sign(x) alone, or computed in place. Values
+    against the closed forms."""
+    from srcad import runtime
+    x = np.random.default_rng(8).uniform(-1, 1, 20000)
+    for ord, want in ((1, np.sign(x)), (3, np.sign(x) * (np.abs(x) / np.linalg.norm(x, 3)) ** 2),
+                      (np.inf, np.sign(x) * (np.abs(x) == np.max(np.abs(x)))),
+                      (-np.inf, np.sign(x) * (np.abs(x) == np.min(np.abs(x))))):
+        n = np.linalg.norm(x, ord)
+        np.testing.assert_allclose(runtime.norm_weight(x, n, ord), want, rtol=1e-12)
+        assert peak_beyond_result(lambda: runtime.norm_weight(x, n, ord)) <= x.nbytes + 8192, ord
+
+
+def test_tensordot_tangent_is_one_contraction():
+    """np.tensordot's tangent was tensordot(tx, y) + tensordot(x, ty): two arrays of the
+    product's size and their sum (np_tensordot_pairs' JVP statement, 2.85x its inputs and
+    output); it is one tensordot of [tx, x] and [y, ty] joined along a contracted axis.
+    Against the two-product sum for several axes forms and 0.0 (inactive) tangents, and the
+    second derivatives (through tensordot_jvp's own rule) against finite differences."""
+    pytest.importorskip("scipy")            # (the fixture module imports scipy.stats)
+    from fixtures.regress_s6mem import tensordot_pair
+    from srcad import runtime
+    rng = np.random.default_rng(14)
+    x, y = rng.normal(size=(3, 4, 5)), rng.normal(size=(3, 5, 2))
+    tx, ty = rng.normal(size=x.shape), rng.normal(size=y.shape)
+    for axes in (([2, 0], [1, 0]), (2, 1), ([0], [0])):
+        want = np.tensordot(tx, y, axes) + np.tensordot(x, ty, axes)
+        np.testing.assert_allclose(runtime.tensordot_jvp(tx, ty, x, y, axes), want, rtol=1e-12)
+        np.testing.assert_allclose(runtime.tensordot_jvp(0.0, ty, x, y, axes),
+                                   np.tensordot(x, ty, axes), rtol=1e-12)
+        assert np.all(runtime.tensordot_jvp(0.0, 0.0, x, y, axes) == 0) and \
+            runtime.tensordot_jvp(0.0, 0.0, x, y, axes).shape == want.shape
+    np.testing.assert_allclose(runtime.tensordot_jvp(tx, 2 * tx, x, x, 0),
+                               np.tensordot(tx, x, 0) + np.tensordot(x, 2 * tx, 0), rtol=1e-12)
+    x, y = rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 4, 3))
+    srcad.testing.check_grads(srcad.grad(tensordot_pair), x, y, rtol=1e-4, atol=1e-5)
+    h = srcad.jacfwd(srcad.grad(tensordot_pair))(x, y)
+    e = np.zeros_like(x)
+    e[1, 2, 3] = 1e-6
+    fd = (srcad.grad(tensordot_pair)(x + e, y) - srcad.grad(tensordot_pair)(x - e, y)) / 2e-6
+    np.testing.assert_allclose(np.asarray(h)[..., 1, 2, 3], fd, rtol=1e-5, atol=1e-6)

@@ -2,9 +2,7 @@
 method, forward mode by the sensitivity equations, in y0, t, args and what the dynamics
 captures; against closed forms, central differences and autograd's own odeint VJP.
 Skipped without SciPy."""
-import functools
 import inspect
-import sys
 import types
 
 import numpy as np
@@ -15,6 +13,8 @@ import odeint_funcs as of  # noqa: E402
 
 import srcad  # noqa: E402
 from srcad.testing import check_grads  # noqa: E402
+from fixtures import regress_s4cost as fx
+from fixtures import regress_s5mem as fx_s5mem
 
 T = np.linspace(0.0, 1.5, 6)
 
@@ -129,7 +129,7 @@ def test_second_order_forward_over_either_derivative():
 
 def test_reverse_over_the_tangent_is_refused_at_the_user_line():
     """(Before: every second derivative was refused; forward mode over them is built now,
-    and reverse over the adjoint, a grad of a grad: tests/test_regress_s5mem.py.)"""
+    and reverse over the adjoint, a grad of a grad: the regressions at the end of this file.)"""
     y0 = np.array([1.0, 2.0])
     line = of.second.__code__.co_firstlineno + 1
     with pytest.raises(srcad.SrcadError, match=rf"odeint_funcs\.py:{line}: scipy\.integrate"
@@ -156,3 +156,109 @@ def test_readme_example_runs(tmp_path):
     path = tmp_path / "readme_odeint.py"
     path.write_text(block)
     runpy.run_path(str(path), run_name="__main__")
+
+
+# regressions: odeint at second order and reverse over its adjoint (rules/scipy_integrate.py)
+def _jvp_of_grad_against_differences(f, args, rtol):
+    """Forward over reverse (the jvp of srcad.grad along every argument, t included)
+    against central differences of the gradient."""
+    grad = srcad.grad(f, wrt=(0, 1, 2))
+    rng = np.random.default_rng(0)
+    tangents = tuple(rng.normal(size=np.shape(a)) if np.ndim(a) else 0.7 for a in args)
+    _, got = srcad.jvp(grad, args, tangents)
+    eps = 1e-5
+    up = grad(*[a + eps * t for a, t in zip(args, tangents)])
+    down = grad(*[a - eps * t for a, t in zip(args, tangents)])
+    for g, u, d in zip(got, up, down):
+        want = (np.asarray(u) - np.asarray(d)) / (2 * eps)
+        np.testing.assert_allclose(g, want, rtol=rtol, atol=rtol * np.max(np.abs(want)))
+
+
+def test_odeint_forward_over_reverse():
+    """odeint_vjp had no tangent (second derivatives through odeint were refused): its
+    steps replayed with tangents, each adjoint solve differentiated as an odeint of the
+    adjoint system. A non-autonomous system (t's tangent reaches f) with parameters
+    unpacked into args=, and a lambda's captured parameter."""
+    _jvp_of_grad_against_differences(fx.ode_driven, (np.array([0.5, -0.2]),
+                                                     np.array([1.3, 0.5]), T), 1e-6)
+    _jvp_of_grad_against_differences(fx.ode_closure, (np.array([0.8, 0.3]), 0.9, T), 1e-6)
+
+
+def test_odeint_forward_over_reverse_partial_tfirst():
+    """A partial's bound matrix (captured) and tfirst=True, in one function."""
+    _jvp_of_grad_against_differences(
+        fx.ode_partial_tfirst, (np.array([1.0, -1.0]), np.array([[-0.5, 1.0], [-1.0, -0.3]]),
+                                T), 1e-5)
+
+
+def test_odeint_forward_over_forward():
+    """odeint_jvp had no tangent: the sensitivity system's own sensitivities (its tangent
+    arguments, the directions, depend on the inputs here; t moves too)."""
+    args = (np.array([0.5, -0.2]), 1.3, T)
+    rng = np.random.default_rng(2)
+    tangents = (rng.normal(size=2), 0.7, rng.normal(size=6))
+    _, got = srcad.jvp(fx.ode_tangent, args, tangents)
+    eps = 1e-5
+    want = (fx.ode_tangent(*[a + eps * t for a, t in zip(args, tangents)])
+            - fx.ode_tangent(*[a - eps * t for a, t in zip(args, tangents)])) / (2 * eps)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+T_s5mem = np.linspace(0.0, 1.0, 4)
+
+
+def _needs_scipy():
+    pytest.importorskip("scipy")
+
+
+def _central(f, args, i, h=1e-5):
+    """Central differences of the scalar f in argument i."""
+    x = np.asarray(args[i], dtype=float)
+    out = np.zeros(x.shape)
+    for j in np.ndindex(x.shape):
+        e = np.zeros(x.shape)
+        e[j] = h
+        up, down = list(args), list(args)
+        up[i], down[i] = x + e, x - e
+        out[j] = (f(*up) - f(*down)) / (2 * h)
+    return out
+
+
+def test_grad_of_grad_through_odeint_closed_form():
+    """y = y0 exp(-k dt): d2/dk2 sum(y) = sum(y0) sum(dt^2 e), d2/dk dy0 = sum(-dt e); a
+    float32 y0 keeps its dtype."""
+    _needs_scipy()
+    y0, k = np.array([1.0, 2.0], dtype=np.float32), 0.7
+    dt = T_s5mem - T_s5mem[0]
+    e = np.exp(-k * dt)
+    h_y0, h_k = srcad.grad(srcad.grad(fx_s5mem.linear_sum, wrt=1), wrt=(0, 1))(y0, k, T_s5mem)
+    np.testing.assert_allclose(h_k, np.sum(y0) * np.sum(dt ** 2 * e), rtol=1e-6)
+    np.testing.assert_allclose(h_y0, np.full(2, np.sum(-dt * e)), rtol=1e-6)
+    assert h_y0.dtype == np.float32
+
+
+@pytest.mark.parametrize("name, args", [
+    ("lotka_slope", (np.array([1.0, 0.5]), np.array([0.8, 0.6]), T_s5mem)),
+    ("driven_slope", (np.array([1.0, 0.0]), 1.3, 0.7, T_s5mem))])
+def test_grad_of_grad_through_odeint_finite_differences(name, args):
+    """The gradient of a weighted first derivative (a grad inside) in y0, the dynamics'
+    parameters (args=, or what a lambda captures) and t, against central differences of
+    that first derivative."""
+    _needs_scipy()
+    f = getattr(fx_s5mem, name)
+    wrt = tuple(range(len(args)))
+    got = srcad.grad(f, wrt=wrt)(*args)
+    for i in wrt:
+        np.testing.assert_allclose(got[i], _central(f, args, i), rtol=1e-6, atol=1e-7)
+
+
+def test_third_order_through_odeint_is_refused_at_the_user_line():
+    _needs_scipy()
+    line = fx_s5mem.linear_sum.__code__.co_firstlineno + 2
+    g2 = srcad.grad(srcad.grad(fx_s5mem.linear_sum, wrt=1), wrt=1)
+    y0 = np.array([1.0, 2.0])
+    for third in (lambda: srcad.grad(g2, wrt=1)(y0, 0.7, T_s5mem),
+                  lambda: srcad.jvp(g2, (y0, 0.7, T_s5mem), (np.zeros(2), 1.0, np.zeros(4)))):
+        with pytest.raises(srcad.UnsupportedSyntaxError,
+                           match=rf"regress_s5mem\.py:{line}: .*built to second order"):
+            third()

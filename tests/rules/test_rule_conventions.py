@@ -9,6 +9,10 @@ import numpy as np
 import pytest
 
 import srcad
+from srcad.testing import check_grads
+
+from fixtures import regress_rules as rr
+from fixtures import regress_s3lead as R
 
 
 def both(f, *args, wrt=0):
@@ -284,3 +288,86 @@ def test_sinc_second_derivative_at_zero():
     x = np.array([0.0, 0.5, -0.7])
     srcad.testing.check_grads(srcad.grad(f), x, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(srcad.hessian(f)(x)[0, 0], -np.pi ** 2 / 3, rtol=1e-12)
+
+
+# regressions: rules checked when declared, the lazy tables' helper names (rules/__init__.py)
+RNG = np.random.default_rng(9)
+
+
+def rand(*shape):
+    return RNG.uniform(0.5, 1.5, size=shape)
+
+
+# ------------------------------------------------------------ keywords the rules accept
+def test_an_integer_dtype_carries_no_derivative():
+    x = np.array([1.5, 2.5, 3.5])
+    np.testing.assert_array_equal(srcad.grad(rr.reductions_with_dtype)(x), np.ones(3))
+    assert srcad.jvp(rr.reductions_with_dtype, (x,), (np.ones(3),))[1] == 3.0
+
+
+def test_a_float_dtype_keeps_the_derivative():
+    x = np.array([0.5, 0.9, 1.3])
+    check_grads(rr.reductions_with_float_dtype, x, rtol=1e-4)
+
+
+@pytest.mark.parametrize("f", [rr.std_positional_out, rr.sum_positional_keepdims])
+def test_positions_numpy_gives_other_meanings_are_refused(f):
+    # np.std(x, 0, None, None, 1) passes ddof=1 fifth (fourth is `out`); np.sum's third
+    # is dtype: srcad read them as ddof and keepdims before
+    with pytest.raises(srcad.UnsupportedSyntaxError, match="at most"):
+        srcad.grad(f)(rand(3))
+
+
+# ------------------------------------------------------------ 10. rule declarations
+@pytest.mark.parametrize("decl, message", [
+    (dict(jvp="x_dot * cos(x)"), "names cos"),                       # np. forgotten
+    (dict(vjp={"y": "out_bar"}), "not parameters"),                  # a parameter misspelt
+    (dict(vjp="SHARED[0]"), "names SHARED"),                         # no vjp_shared
+    (dict(primal="x + z"), "names z"),
+    (dict(jvp="y_dot * x"), "names y_dot"),
+])
+def test_a_template_naming_what_it_cannot_fails_when_declared(decl, message):
+    from srcad import rules
+
+    def prim(x):
+        return x
+    with pytest.raises(ValueError, match=message):
+        rules.defrule(prim, "x", name="prim", **decl)
+    assert rules.lookup(prim) is None
+
+
+def test_reciprocal_derivatives_divide_on_the_tree():
+    from srcad import rules
+    assert rules.lookup(np.arcsin).vjp["x"].text == "out_bar / np.sqrt(1.0 - x ** 2)"
+    assert rules.lookup(np.log).jvp["x"].text == "x_dot / x"
+    assert rules.lookup(np.sin).vjp["x"].text == "out_bar * np.cos(x)"
+    assert rules.lookup(np.cbrt).vjp["x"].text == "out_bar / (3.0 * out ** 2)"
+
+
+def test_numpy_cholesky_keeps_its_rule_once_scipy_rules_are_loaded():
+    # scipy.linalg's runtime had its own `cholesky_jvp`, which replaced np.linalg's in the
+    # names generated code calls once SciPy's tables were loaded: a wrong forward derivative
+    pytest.importorskip("scipy")
+    from srcad import rules
+    rules.load_scipy()
+    rng = np.random.default_rng(3)
+    m = rng.normal(size=(3, 3))
+    a = m @ m.T + 3 * np.eye(3)
+    t = rng.normal(size=(3, 3))
+    t = t + t.T                                    # cholesky reads one triangle: symmetric
+    eps = 1e-6
+    f = R.cholesky_upper_sum
+    fd = (f(a + eps * t) - f(a - eps * t)) / (2 * eps)
+    _, dot = srcad.jvp(f, (a,), (t,))
+    np.testing.assert_allclose(dot, fd, rtol=1e-6)
+    assert np.isclose(np.sum(srcad.grad(f)(a) * t), fd, rtol=1e-6)
+
+
+def test_a_lazy_table_may_not_reuse_a_runtime_helper_name():
+    import types
+    from srcad import rules
+    clash = types.ModuleType("clash")
+    clash.cholesky_jvp = lambda t, out, lower: t
+    clash.__all__ = ["cholesky_jvp"]
+    with pytest.raises(srcad.SrcadError, match="already one of srcad's helpers"):
+        rules.add_lazy_names(clash)

@@ -15,6 +15,8 @@ from test_rule_table import _float32, _float_positions, _fresh, describe, rules_
 
 import srcad  # noqa: E402
 from srcad import pipeline, rules  # noqa: E402
+from fixtures import regress_lead6 as R
+from srcad.testing import numerical_grad
 
 CASES = [(f, args) for f, argsets in fx.SAMPLES for args in argsets]
 IDS = [f"{f.__name__}-{i}" for f, argsets in fx.SAMPLES for i in range(len(argsets))]
@@ -241,3 +243,70 @@ def test_logsumexp_keepdims_of_a_float():
 
 def sp_lse(a):
     return a
+
+
+# regressions: scipy.linalg (cho_solve, solve, overwrite_*) and scipy.stats (rules/scipy_*.py)
+def test_hessian_through_cho_solve():
+    # cho_solve's adjoint helper imported scipy.linalg in its body, and srcad, reading its
+    # source at second order, refused the import, naming its own runtime file
+    pytest.importorskip("scipy")
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(5, 2)), rng.normal(size=5)
+    p = {"log_ls": 0.1, "log_sn": -1.0}
+    H = srcad.hessian(R.gp_nll)(p, X, y)
+    for a in p:
+        for b in p:
+            def grad_a(v, a=a, b=b):
+                return srcad.grad(R.gp_nll)({**p, b: v}, X, y)[a]
+            fd = numerical_grad(grad_a, (p[b],), 0)
+            np.testing.assert_allclose(H[a][b], fd, rtol=1e-5, atol=1e-6)
+
+
+X3 = np.array([0.9, 0.2, 0.6])
+
+
+def test_scipy_overwrite_arguments_are_refused():
+    # with a Fortran-ordered B, cho_factor(B, overwrite_a=True) overwrote B, which the
+    # reverse sweep read: a silently wrong gradient
+    pytest.importorskip("scipy")
+    with pytest.raises(srcad.SrcadError, match=r"regress_lead6.py:\d+: .*overwrite_a="):
+        srcad.grad(R.solve_overwriting)(X3)
+
+
+def test_scipy_linalg_solve_reading_one_triangle():
+    # scipy.linalg.solve had no rule: srcad read SciPy's source and refused with an error
+    # located in SciPy's own file
+    pytest.importorskip("scipy")
+    g = srcad.grad(R.solve_positive)(X3)
+    np.testing.assert_allclose(g, numerical_grad(R.solve_positive, (X3,), 0), rtol=1e-6)
+
+
+def test_cdf_shape_parameters_are_refused():
+    """t/gamma/beta/chi2 cdf are differentiated in x, loc and scale (rules added here for
+    issue 11's list); their shape parameters have no closed-form derivative and are refused
+    at build time, not given a silent zero."""
+    st = pytest.importorskip("scipy.stats")
+    from fixtures.regress_s6mem import t_cdf_in_df
+    x = np.array([0.3, -0.4])
+    np.testing.assert_allclose(srcad.grad(t_cdf_in_df)(x, 3.5),
+                               st.t.pdf(x, 3.5), rtol=1e-12)
+    with pytest.raises(srcad.SrcadError, match="df"):
+        srcad.grad(t_cdf_in_df, wrt=1)(x, 3.5)
+
+
+def test_scipy_linalg_at_singular_matrices():
+    """Issue 11 item 4 for scipy.linalg (srcad/rules/scipy_linalg.py's docstring): sqrtm's
+    derivative at a singular matrix is no number (its Sylvester equation is singular: inf,
+    or ~1/eps where LAPACK rounds), in both modes; solve_triangular of a singular matrix
+    raises LinAlgError as its primal does, in both modes."""
+    pytest.importorskip("scipy.linalg")
+    import warnings
+    from fixtures.regress_s6mem import sqrtm_sum, trisolve_sum
+    sing = np.array([[1.0, 0.0], [0.0, 0.0]])
+    for d in (srcad.jacrev, srcad.jacfwd):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = np.asarray(d(sqrtm_sum)(sing))
+        assert not np.all(np.isfinite(got)) or np.max(np.abs(got)) > 1e12
+        with pytest.raises(np.linalg.LinAlgError):
+            d(trisolve_sum)(np.array([[1.0, 0.0], [1.0, 0.0]]), np.ones(2))

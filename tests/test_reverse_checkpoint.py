@@ -1,6 +1,6 @@
-"""Checkpointed loops (ISSUE15): grad(f, checkpoint=...) and srcad.checkpoint(range(n))
-give the derivative of the taped reverse sweep (checked against autograd and forward mode),
-keep less memory, refuse what they cannot do, and show their step functions."""
+"""Checkpointed loops (srcad/reverse/checkpoint.py): grad(f, checkpoint=...) and
+srcad.checkpoint(range(n)) give the taped sweep's derivative (against autograd and forward
+mode) with less memory, and what they cannot do is refused."""
 import tracemalloc
 
 import numpy as np
@@ -8,7 +8,9 @@ import pytest
 
 import srcad
 from srcad import runtime
-from conftest import autograd_grad, fwd_grad
+
+from conftest import autograd_grad
+from conftest import fwd_grad
 from fixtures import regress_ckpt as rc
 
 
