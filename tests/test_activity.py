@@ -155,3 +155,18 @@ def test_np_gradient_is_differentiated_in_its_spacing():
     x = np.array([0.5, 0.9, 1.3, 1.6, 2.2])
     srcad.testing.check_grads(pf.spacing_from_the_input, x)
     srcad.testing.check_grads(srcad.grad(pf.spacing_from_the_input), x, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["tuple_helper_read_twice", "tuple_helper_two_callees"])
+def test_items_of_a_helpers_tuple_result_that_are_tuples_are_sequences(name):
+    # `t, res = v` unpacking a (tuple, residuals) pair: t's adjoints add item by item
+    import numpy as np
+
+    import srcad
+    from fixtures import funcs_funcs as F
+    from srcad.testing import numerical_grad
+    f = getattr(F, name)
+    g = srcad.grad(f)
+    want = numerical_grad(g, [0.7], 0)
+    for got in (srcad.grad(g)(0.7), srcad.hessian(f)(0.7), srcad.jacrev(g)(0.7)):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
