@@ -1551,34 +1551,23 @@ def _refuse_sequence_items(fn, stmts, seqs):
                 "instead", fn.filename, s.line)
 
 
-def _srcad_helper(prim) -> bool:
-    """Whether `prim` is one of srcad's own runtime helpers (seen only in srcad's own code,
-    at second order: their other parameters carry shapes, weights and saved values)."""
-    if not type(prim).__module__.startswith("srcad.rules"):
-        return True                   # a rule a pass builds (a checkpointed loop's schedule)
-    keys = prim.key if isinstance(prim.key, list) else [prim.key]
-    return any(isinstance(getattr(k, "__module__", None), str) and
-               k.__module__.startswith("srcad.") for k in keys)
-
-
 def _refuse_constant_params(fn, stmts, varied, useful):
     """A varied value passed where a rule declares no derivative (`np.polyfit(x, y, 1, w=v)`
     has none for the weights `w`): the result does depend on it, so where the result is
     used srcad refuses rather than drop that derivative. A rule's `zero_in` parameters (a
-    cutoff, a tolerance: the result is piecewise constant in them) are exempt, and so is
-    srcad's own code (generated code and the runtime helpers it reads at second order:
-    their templates pass only shapes, axes and dtypes where rules have no derivative)."""
+    cutoff, a tolerance, an axis: the result is piecewise constant in them) and
+    `shape_args` are exempt. srcad's own code (generated code, the runtime helpers it reads
+    at second order) is checked too: its helpers' rules declare what they read for shapes,
+    axes, weights or saved values."""
     from .errors import UnsupportedSyntaxError
-    where = fn.filename or ""
-    if where.startswith("<srcad") or where.startswith(os.path.dirname(os.path.abspath(__file__))):
-        return
     for s in stmts:
         if not (isinstance(s, ir.Assign) and isinstance(s.value, ir.Call)):
             continue
         prim = s.value.prim
         if not (isinstance(prim, rules.Rule) and prim.differentiable) or \
                 isinstance(prim, (rules.IndexRule, rules.SetItemRule, rules.FunctionRule)) or \
-                not any(t in useful for t in ir.targets(s)) or _srcad_helper(prim):
+                not any(t in useful for t in ir.targets(s)) or \
+                not type(prim).__module__.startswith("srcad.rules"):   # a pass's (checkpoint)
             continue
         diff = set(prim.diff_params) | set(prim.zero_in) | set(prim.shape_args)
         for p, a in bound_args(s.value).items():

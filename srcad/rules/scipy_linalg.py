@@ -56,9 +56,11 @@ defrule(sl.solve, "a, b, lower=False, overwrite_a=False, overwrite_b=False, chec
                   "transposed)",
              "b": f"solve_vjp_b(out_bar, {_M}, b)"})
 deflinear(runtime_scipy.solve_matrix, "a, assume_a=None, lower=False, transposed=False",
-          vjp="unsolve_matrix(out_bar, assume_a, lower, transposed)")
+          vjp="unsolve_matrix(out_bar, assume_a, lower, transposed)",
+          zero_in="assume_a, lower, transposed")
 deflinear(runtime_scipy.unsolve_matrix, "g, assume_a=None, lower=False, transposed=False",
-          vjp="solve_matrix(out_bar, assume_a, lower, transposed)")
+          vjp="solve_matrix(out_bar, assume_a, lower, transposed)",
+          zero_in="assume_a, lower, transposed")
 
 # cho_factor(a, lower) = (c, lower): c holds the factor on one triangle and a's own entries
 # on the other (SciPy leaves them), so the derivative there is the identity
