@@ -597,16 +597,47 @@ def _refuse_array_fields(fn, stmts, kinds, shapes, varied):
                                              s.line)
 
 
+def _seq_tree(name, stmts, seqs, kinds, depth=4):
+    """Which items of `name` may be lists or tuples themselves: a tuple with one entry per
+    item of a pack (each True where that item may be a sequence, or its own tree), True
+    where `name` may be one of unknown items, False where it is none."""
+    if depth == 0 or name not in seqs:
+        return name in seqs
+    defs = [s for s in stmts if isinstance(s, ir.Assign) and s.target == name]
+    if len(defs) != 1 or not isinstance(defs[0].value, ir.Call):
+        return True
+    v = defs[0].value
+    if v.prim is PACK_TUPLE or v.prim is PACK_LIST:
+        return tuple(_seq_tree(a.id, stmts, seqs, kinds, depth - 1) if isinstance(a, ir.Name)
+                     else isinstance(a, ir.Const) and isinstance(a.value, (list, tuple))
+                     for a in v.args)
+    if isinstance(v.prim, UserCall) and kinds is not None:
+        return summarize(v.prim.func, v, kinds, seqs).items
+    return True
+
+
 def _sequences(stmts, param_kinds, kinds=None, objects=()) -> set:
     """Names that may hold a list or tuple: packs, rules that return one, user calls (but
-    those `kinds` show return a number), slices of one, and copies; and `objects`, those
-    the lowering knows hold objects (their adjoints add field by field too)."""
+    those `kinds` show return a number), slices of one, and copies; targets of unpacking
+    one whose item may be one (`t, res = v` where v is a helper's (tuple, residuals)), and
+    `objects`, those the lowering knows hold objects (their adjoints add field by field
+    too)."""
     numbers = {n for n, k in (kinds or {}).items() if k in (FLOAT, INT)}
     seqs = {p for p, k in param_kinds.items() if k == SEQ} | set(objects)
     changed = True
     while changed:
         changed = False
         for s in stmts:
+            if isinstance(s, ir.Assign) and isinstance(s.target, tuple) and \
+                    isinstance(s.value, ir.Name) and s.value.id in seqs:
+                tree = _seq_tree(s.value.id, stmts, seqs, kinds)
+                if isinstance(tree, tuple) and len(tree) == len(s.target):
+                    for t, sub in zip(s.target, tree):
+                        if sub is not False and isinstance(t, str) and t not in seqs and \
+                                t not in numbers:
+                            seqs.add(t)
+                            changed = True
+                continue
             if not isinstance(s, ir.Assign) or isinstance(s.target, tuple) or s.target in seqs:
                 continue
             v = s.value
@@ -822,6 +853,8 @@ class CallSummary:
     # residuals whose stacks a backward half srcad built pops): no conflict, but the
     # derivative of the caller may read them later, so it passes copies
     consumes: tuple = ()
+    # which items of its result may be lists or tuples (see _seq_tree): True where unknown
+    items: object = True
 
 
 def _reach(facts) -> frozenset:
@@ -1637,34 +1670,23 @@ def _refuse_sequence_items(fn, stmts, seqs):
                 "instead", fn.filename, s.line)
 
 
-def _srcad_helper(prim) -> bool:
-    """Whether `prim` is one of srcad's own runtime helpers (seen only in srcad's own code,
-    at second order: their other parameters carry shapes, weights and saved values)."""
-    if not type(prim).__module__.startswith("srcad.rules"):
-        return True                   # a rule a pass builds (a checkpointed loop's schedule)
-    keys = prim.key if isinstance(prim.key, list) else [prim.key]
-    return any(isinstance(getattr(k, "__module__", None), str) and
-               k.__module__.startswith("srcad.") for k in keys)
-
-
 def _refuse_constant_params(fn, stmts, varied, useful):
     """A varied value passed where a rule declares no derivative (`np.polyfit(x, y, 1, w=v)`
     has none for the weights `w`): the result does depend on it, so where the result is
     used srcad refuses rather than drop that derivative. A rule's `zero_in` parameters (a
-    cutoff, a tolerance: the result is piecewise constant in them) are exempt, and so is
-    srcad's own code (generated code and the runtime helpers it reads at second order:
-    their templates pass only shapes, axes and dtypes where rules have no derivative)."""
+    cutoff, a tolerance, an axis: the result is piecewise constant in them) and
+    `shape_args` are exempt. srcad's own code (generated code, the runtime helpers it reads
+    at second order) is checked too: its helpers' rules declare what they read for shapes,
+    axes, weights or saved values."""
     from .errors import UnsupportedSyntaxError
-    where = fn.filename or ""
-    if where.startswith("<srcad") or where.startswith(os.path.dirname(os.path.abspath(__file__))):
-        return
     for s in stmts:
         if not (isinstance(s, ir.Assign) and isinstance(s.value, ir.Call)):
             continue
         prim = s.value.prim
         if not (isinstance(prim, rules.Rule) and prim.differentiable) or \
                 isinstance(prim, (rules.IndexRule, rules.SetItemRule, rules.FunctionRule)) or \
-                not any(t in useful for t in ir.targets(s)) or _srcad_helper(prim):
+                not any(t in useful for t in ir.targets(s)) or \
+                not type(prim).__module__.startswith("srcad.rules"):   # a pass's (checkpoint)
             continue
         diff = set(prim.diff_params) | set(prim.zero_in) | set(prim.shape_args)
         for p, a in bound_args(s.value).items():
@@ -1810,7 +1832,7 @@ def summarize(func, call: ir.Call, kinds: dict, seqs: set) -> CallSummary:
             # caller, but the caller's own derivative may read it later (the structure of
             # its zero adjoint, at second order)
             summary = CallSummary(summary.params, {}, summary.result, summary.may_be_seq,
-                                  consumes=tuple(summary.mutates))
+                                  consumes=tuple(summary.mutates), items=summary.items)
     memo[key] = summary
     return summary
 
@@ -1838,4 +1860,8 @@ def _summarize(func, call, kinds_key) -> CallSummary:
     may_be_seq = any(isinstance(r, ir.Name) and r.id in seqs or
                      isinstance(r, ir.Const) and isinstance(r.value, (list, tuple))
                      for r in returned)
-    return CallSummary(tuple(fn.params), mutates, a.returned or _NOTHING, may_be_seq)
+    trees = {_seq_tree(r.id, stmts, seqs, kinds) if isinstance(r, ir.Name) else
+             isinstance(r, ir.Const) and isinstance(r.value, (list, tuple)) for r in returned}
+    items = trees.pop() if len(trees) == 1 else may_be_seq
+    return CallSummary(tuple(fn.params), mutates, a.returned or _NOTHING, may_be_seq,
+                       items=items)

@@ -197,13 +197,21 @@ __all__ += ["sl_cholesky_jvp", "sl_cholesky_vjp", "tri_solve_vjp_b", "tri_solve_
 
 
 # ------------------------------------------------------------ LU: p a = l u, lu = (l - 1) + u
-def _lu(lu, piv):
-    """l (unit lower), u (upper) and the row order `perm` with a[perm] = l @ u."""
-    n = lu.shape[-1]
-    perm = np.arange(n)
+def lu_perm(piv):
+    """The row order `perm` with a[perm] = l @ u from lu_factor's pivots (row i swapped with
+    row piv[i], in turn), and its inverse (x[perm][inv] = x): integers, no derivative."""
+    perm = np.arange(len(piv))
     for i, p in enumerate(piv):
         perm[i], perm[p] = perm[p], perm[i]
-    return np.tril(lu, -1) + np.eye(n, dtype=lu.dtype), np.triu(lu), perm
+    return perm, np.argsort(perm)
+
+
+def _lu(lu, piv):
+    """l (unit lower), u (upper), the row order `perm` with a[perm] = l @ u and its inverse
+    (no item assignment: srcad reads these helpers at second order)."""
+    n = lu.shape[-1]
+    perm, inv = lu_perm(piv)
+    return np.tril(lu, -1) + np.eye(n, dtype=lu.dtype), np.triu(lu), perm, inv
 
 
 def _tsolve(t, b, lower, trans=False, unit=False):
@@ -214,7 +222,7 @@ def _tsolve(t, b, lower, trans=False, unit=False):
 def lu_factor_jvp(t, lu, piv):
     """The tangent of lu_factor's lu along `t`: f = l^-1 p t u^-1, dl = l tril(f, -1),
     du = triu(f) u."""
-    l, u, perm = _lu(lu, piv)
+    l, u, perm, _ = _lu(lu, piv)
     g = _tsolve(l, t[perm], lower=True, unit=True)
     f = _tsolve(u, g.T, lower=False, trans=True).T
     return l @ np.tril(f, -1) + np.triu(f) @ u
@@ -222,12 +230,10 @@ def lu_factor_jvp(t, lu, piv):
 
 def lu_factor_vjp(g, lu, piv):
     """The adjoint of lu_factor's lu with respect to a."""
-    l, u, perm = _lu(lu, piv)
+    l, u, _, inv = _lu(lu, piv)
     fbar = np.tril(l.T @ np.tril(g, -1), -1) + np.triu(np.triu(g) @ u.T)
     h = _tsolve(l, fbar, lower=True, trans=True, unit=True)
-    out = np.empty_like(h)
-    out[perm] = _tsolve(u, h.T, lower=False).T
-    return out
+    return _tsolve(u, h.T, lower=False).T[inv]
 
 
 def lu_solve_vjp_b(g, lu_and_piv, trans=0):
@@ -238,7 +244,7 @@ def lu_solve_vjp_b(g, lu_and_piv, trans=0):
 def lu_solve_vjp_lu(g, lu_and_piv, x, trans=0):
     """The adjoint of x = lu_solve((lu, piv), b, trans) with respect to lu."""
     lu, piv = lu_and_piv
-    l, u, perm = _lu(lu, piv)
+    l, u, perm, _ = _lu(lu, piv)
     bbar = lu_solve_vjp_b(g, lu_and_piv, trans)
     x2, b2 = (x[:, None], bbar[:, None]) if np.ndim(x) == 1 else (x, bbar)
     abar = -(x2 @ b2.T) if _trans(trans) else -(b2 @ x2.T)
@@ -249,13 +255,12 @@ def lu_solve_vjp_lu(g, lu_and_piv, x, trans=0):
 def lu_solve_jvp_lu(t, lu_and_piv, x, trans=0):
     """The tangent of x = lu_solve((lu, piv), b, trans) along `t`, a tangent of lu."""
     lu, piv = lu_and_piv
-    l, u, perm = _lu(lu, piv)
-    da = np.empty_like(np.asarray(t, dtype=lu.dtype))
-    da[perm] = np.tril(t, -1) @ u + l @ np.triu(t)
+    l, u, _, inv = _lu(lu, piv)
+    da = (np.tril(t, -1) @ u + l @ np.triu(t))[inv]
     return -scipy.linalg.lu_solve(lu_and_piv, (da.T if _trans(trans) else da) @ x, trans=trans)
 
 
-__all__ += ["lu_factor_jvp", "lu_factor_vjp", "lu_solve_vjp_b", "lu_solve_vjp_lu",
+__all__ += ["lu_perm", "lu_factor_jvp", "lu_factor_vjp", "lu_solve_vjp_b", "lu_solve_vjp_lu",
             "lu_solve_jvp_lu"]
 
 

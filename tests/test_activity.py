@@ -962,3 +962,18 @@ def test_a_recursive_helper_returning_its_own_call_is_no_factory():
     # the factory test reads `return tail_recursive(...)`, itself: it must not recurse
     check_grads(R_s6py.self_returning, V, 3, wrt=0)
     second_order(R_s6py.self_returning, (V, 3), 0)
+
+
+@pytest.mark.parametrize("name", ["tuple_helper_read_twice", "tuple_helper_two_callees"])
+def test_items_of_a_helpers_tuple_result_that_are_tuples_are_sequences(name):
+    # `t, res = v` unpacking a (tuple, residuals) pair: t's adjoints add item by item
+    import numpy as np
+
+    import srcad
+    from fixtures import funcs_funcs as F
+    from srcad.testing import numerical_grad
+    f = getattr(F, name)
+    g = srcad.grad(f)
+    want = numerical_grad(g, [0.7], 0)
+    for got in (srcad.grad(g)(0.7), srcad.hessian(f)(0.7), srcad.jacrev(g)(0.7)):
+        np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -305,6 +305,12 @@ def _check_templates(rule: Rule):
         if set(table) - set(params):
             raise ValueError(f"rule {what}: {kind} templates for {sorted(set(table) - set(params))}"
                              f", not parameters of ({', '.join(params)})")
+    # a tuple-valued tangent says the result is a tuple: its adjoints add item by item,
+    # which the reverse pass knows only from returns_seq (`+` of two adjoint tuples
+    # concatenated them, and the factor's adjoint then read the first term only)
+    if not rule.returns_seq and any(isinstance(t.tree, ast.Tuple) for t in
+                                    (*rule.jvp.values(), rule.jvp_shared) if t is not None):
+        raise ValueError(f"rule {what}: its tangent is a tuple; declare returns_seq=True")
 
 
 # calls a template declared elementwise (Rule.batch) may apply to a tangent: each broadcasts

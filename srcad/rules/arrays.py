@@ -230,14 +230,15 @@ defrule(np.interp, "x, xp, fp, left=None, right=None", name="np.interp", kind=AN
 # transpose is np.interp itself); their derivatives in xp are refused
 refuse(defrule(ra.interp_slope, "x, xp, fp", name="interp_slope", kind=ANY,
                jvp={"fp": "interp_slope(x, xp, fp_dot)"},
-               vjp={"fp": "interp_slope_vjp(out_bar, x, xp, fp)"}), "xp")
+               vjp={"fp": "interp_slope_vjp(out_bar, x, xp, fp)"}, zero_in="x"), "xp")
 refuse(defrule(ra.interp_vjp_fp, "g, x, xp, fp, left=None, right=None", name="interp_vjp_fp",
                kind=ANY, shape_args="fp",
                jvp={"g": "interp_vjp_fp(g_dot, x, xp, fp, left, right)"},
-               vjp={"g": "np.interp(x, xp, out_bar, interp_zero(left), interp_zero(right))"}),
+               vjp={"g": "np.interp(x, xp, out_bar, interp_zero(left), interp_zero(right))"},
+               zero_in="left, right"),
        "x", "xp")
 deflinear(np.polyder, "p, m=1", name="np.polyder", vjp="unpolyder(out_bar, p, m)")
-deflinear(ra.unpolyder, "g, p, m=1", vjp="np.polyder(out_bar, m)", shape_args="p")
+deflinear(ra.unpolyder, "g, p, m=1", vjp="np.polyder(out_bar, m)", shape_args="p", zero_in="m")
 # np.vander(x, N, increasing): out[i, j] = x[i] ** p[j], slope p x^(p-1) (vander_powers)
 _VANDER_SLOPE = "vander_powers(x, N, increasing) * x[:, None] ** vander_powers(x, N, increasing, 1)"
 defrule(ra.vander_powers, "x, N=None, increasing=False, less=0", name="vander_powers",
@@ -261,9 +262,10 @@ defrule(np.ptp, "x, axis=None, *, keepdims=False", name="np.ptp", kind="reduce",
         jvp="ptp_jvp(x_dot, x, axis, keepdims)", vjp="ptp_vjp(out_bar, x, axis, keepdims)")
 # (linear in their first argument; the weights they read from x are piecewise constant)
 deflinear(ra.ptp_vjp, "g, x, axis=None, keepdims=False", shape_args="x",
-          vjp="unreduce_vjp(out_bar * ptp_weight(x, axis, keepdims), g, axis, keepdims)")
+          vjp="unreduce_vjp(out_bar * ptp_weight(x, axis, keepdims), g, axis, keepdims)",
+          zero_in="axis, keepdims")
 deflinear(ra.ptp_jvp, "t, x, axis=None, keepdims=False", shape_args="x",
-          vjp="unbroadcast(ptp_vjp(out_bar, x, axis, keepdims), t)")
+          vjp="unbroadcast(ptp_vjp(out_bar, x, axis, keepdims), t)", zero_in="axis, keepdims")
 defrule(ra.ptp_weight, "x, axis=None, keepdims=False", name="ptp_weight", kind=ANY,
         differentiable=False)
 defrule(np.average, "a, axis=None, weights=None, *, keepdims=False", name="np.average",
@@ -281,9 +283,11 @@ for _f, _q in ((np.quantile, "q"), (np.percentile, "np.divide(q, 100.0)")):
                    jvp={"a": f"quantile_jvp(a_dot, a, {_q}, axis, keepdims, method)"},
                    vjp={"a": f"quantile_vjp(out_bar, a, {_q}, axis, keepdims, method)"}), "q")
 deflinear(ra.quantile_jvp, "t, a, q, axis=None, keepdims=False, method='linear'", shape_args="a",
-          vjp="quantile_vjp(out_bar, a, q, axis, keepdims, method)")
+          vjp="quantile_vjp(out_bar, a, q, axis, keepdims, method)",
+          zero_in="q, axis, keepdims, method")
 deflinear(ra.quantile_vjp, "g, a, q, axis=None, keepdims=False, method='linear'", shape_args="a",
-          vjp="quantile_jvp(out_bar, a, q, axis, keepdims, method)")
+          vjp="quantile_jvp(out_bar, a, q, axis, keepdims, method)",
+          zero_in="q, axis, keepdims, method")
 
 # ------------------------------------------------------------ sorting
 defrule(np.sort, "a, axis=-1", name="np.sort", kind=ANY, jvp="sort_take(a_dot, a, axis)",
@@ -291,22 +295,25 @@ defrule(np.sort, "a, axis=-1", name="np.sort", kind=ANY, jvp="sort_take(a_dot, a
 defrule(np.partition, "a, kth, axis=-1", name="np.partition", kind=ANY,
         jvp="partition_take(a_dot, a, kth, axis)", vjp="unpartition(out_bar, a, kth, axis)")
 # (each linear in its first argument; the order they read from `a` is piecewise constant)
-deflinear(ra.sort_take, "t, a, axis=-1", vjp="unsort(out_bar, a, axis)", shape_args="a")
-deflinear(ra.unsort, "g, a, axis=-1", vjp="sort_take(out_bar, a, axis)", shape_args="a")
+deflinear(ra.sort_take, "t, a, axis=-1", vjp="unsort(out_bar, a, axis)", shape_args="a",
+          zero_in="axis")
+deflinear(ra.unsort, "g, a, axis=-1", vjp="sort_take(out_bar, a, axis)", shape_args="a",
+          zero_in="axis")
 deflinear(ra.partition_take, "t, a, kth, axis=-1", vjp="unpartition(out_bar, a, kth, axis)",
-          shape_args="a")
+          shape_args="a", zero_in="kth, axis")
 deflinear(ra.unpartition, "g, a, kth, axis=-1", vjp="partition_take(out_bar, a, kth, axis)",
-          shape_args="a")
+          shape_args="a", zero_in="kth, axis")
 
 # ------------------------------------------------------------ the helpers' own rules
 # (linear in their first argument, the others read for shapes or as constants; helpers
 # without a rule are read from their source for second derivatives)
-deflinear(ra.undiff, "g, x, n=1, axis=-1", vjp="np.diff(out_bar, n, axis)", shape_args="x")
+deflinear(ra.undiff, "g, x, n=1, axis=-1", vjp="np.diff(out_bar, n, axis)", shape_args="x",
+          zero_in="n, axis")
 # np.gradient's helpers are linear in their first argument and in 1 / spacing (a varied
 # spacing reaches them at second order)
 for _f, _t, _other in ((ra.gradient_jvp, "t", "ungradient"), (ra.ungradient, "g", "gradient_jvp")):
     defrule(_f, f"{_t}, f, spacing=1.0, axis=None, edge_order=1", name=_f.__name__, kind=ANY,
-            shape_args="f",
+            shape_args="f", zero_in="axis, edge_order",
             jvp={_t: f"{_f.__name__}({_t}_dot, f, spacing, axis, edge_order)",
                  "spacing": "-(out * (spacing_dot / spacing))"},
             vjp={_t: f"{_other}(out_bar, f, spacing, axis, edge_order)",
@@ -322,23 +329,26 @@ defrule(ra.kron_vjp_b, "g, a, b", name="kron_vjp_b", kind=ANY, shape_args="b",
 defrule(ra.cross_vjp, "g, other, axis=None", name="cross_vjp", kind=ANY,
         jvp={"g": "cross_vjp(g_dot, other, axis)", "other": "cross_vjp(g, other_dot, axis)"},
         vjp={"g": "unbroadcast(np.cross(out_bar, other, axis=axis), g)",
-             "other": "unbroadcast(np.cross(g, out_bar, axis=axis), other)"})
+             "other": "unbroadcast(np.cross(g, out_bar, axis=axis), other)"}, zero_in="axis")
 # conv_vjp_a(g, a, v) is bilinear in (g, v), conv_vjp_v(g, a, v) in (g, a)
 defrule(ra.conv_vjp_a, "g, a, v, mode='full'", name="conv_vjp_a", kind=ANY, shape_args="a",
         jvp={"g": "conv_vjp_a(g_dot, a, v, mode)", "v": "conv_vjp_a(g, a, v_dot, mode)"},
-        vjp={"g": "np.convolve(out_bar, v, mode)", "v": "conv_vjp_v(g, out_bar, v, mode)"})
+        vjp={"g": "np.convolve(out_bar, v, mode)", "v": "conv_vjp_v(g, out_bar, v, mode)"},
+        zero_in="mode")
 defrule(ra.conv_vjp_v, "g, a, v, mode='full'", name="conv_vjp_v", kind=ANY, shape_args="v",
         jvp={"g": "conv_vjp_v(g_dot, a, v, mode)", "a": "conv_vjp_v(g, a_dot, v, mode)"},
-        vjp={"g": "np.convolve(a, out_bar, mode)", "a": "conv_vjp_a(g, a, out_bar, mode)"})
+        vjp={"g": "np.convolve(a, out_bar, mode)", "a": "conv_vjp_a(g, a, out_bar, mode)"},
+        zero_in="mode")
 deflinear(ra.untake, "g, a, indices, axis=None", shape_args="a",
-          vjp="np.take(out_bar, indices, axis)")
+          vjp="np.take(out_bar, indices, axis)", zero_in="indices, axis")
 deflinear(ra.untake_along, "g, arr, indices, axis=-1", shape_args="arr",
-          vjp="np.take_along_axis(out_bar, indices, axis)")
+          vjp="np.take_along_axis(out_bar, indices, axis)", zero_in="indices, axis")
 deflinear(ra.undelete, "g, arr, obj, axis=None", shape_args="arr",
-          vjp="np.delete(out_bar, obj, axis)")
-deflinear(ra.pad_linear, "t, pad_width, mode='constant'", vjp="unpad(out_bar, t, pad_width, mode)")
+          vjp="np.delete(out_bar, obj, axis)", zero_in="obj, axis")
+deflinear(ra.pad_linear, "t, pad_width, mode='constant'", vjp="unpad(out_bar, t, pad_width, mode)",
+          zero_in="pad_width, mode")
 deflinear(ra.unpad, "g, x, pad_width, mode='constant'", shape_args="x", storage="view",
-          vjp="pad_linear(out_bar, pad_width, mode)")
+          vjp="pad_linear(out_bar, pad_width, mode)", zero_in="pad_width, mode")
 # unblock builds new arrays (no views of g); reblock is its transpose, np.block of adjoints
 deflinear(ra.unblock, "g, arrays", returns_seq=True, shape_args="arrays",
           vjp="unbroadcast(reblock(out_bar, arrays), g)")
@@ -346,9 +356,11 @@ deflinear(ra.reblock, "gs, arrays", shape_args="arrays", vjp="unblock(out_bar, a
 deflinear(ra.uncolumn_stack, "g, xs", holds="g", returns_seq=True, shape_args="xs",
           vjp="np.column_stack(out_bar)")
 deflinear(ra.unarray_split, "gs, x, indices_or_sections, axis=0", shape_args="x",
-          vjp="np.array_split(out_bar, indices_or_sections, axis)")
+          vjp="np.array_split(out_bar, indices_or_sections, axis)",
+          zero_in="indices_or_sections, axis")
 deflinear(ra.unselect, "g, condlist, choicelist", holds="g", returns_seq=True,
-          shape_args="choicelist", vjp="bcast(np.select(condlist, out_bar, 0.0), g)")
+          shape_args="choicelist", vjp="bcast(np.select(condlist, out_bar, 0.0), g)",
+          zero_in="condlist")
 for _f in (ra.select_none, ra.interp_zero, ra.rot90_axes, ra.rollaxis_axes, ra.where_weight,
            ra.cross_axis):
     defrule(_f, "x, y=None, z=None", name=_f.__name__, kind=ANY, differentiable=False)
@@ -399,15 +411,16 @@ for _u in (np.maximum, np.minimum):
             jvp="accumulate_extreme_jvp(x_dot, x, out, axis)",
             vjp="accumulate_extreme_vjp(out_bar, x, out, axis)")
 deflinear(ra.accumulate_extreme_jvp, "t, x, m, axis=0", shape_args="x",
-          vjp="accumulate_extreme_vjp(out_bar, x, m, axis)")
+          vjp="accumulate_extreme_vjp(out_bar, x, m, axis)", zero_in="m, axis")
 deflinear(ra.accumulate_extreme_vjp, "g, x, m, axis=0", shape_args="x",
-          vjp="accumulate_extreme_jvp(out_bar, x, m, axis)")
+          vjp="accumulate_extreme_jvp(out_bar, x, m, axis)", zero_in="m, axis")
 # the windows are a read-only view of x; the adjoint adds each window back
 deflinear(np.lib.stride_tricks.sliding_window_view, "x, window_shape, axis=None",
           name="np.lib.stride_tricks.sliding_window_view", storage="view",
           vjp="unslide(out_bar, x, window_shape, axis)")
 deflinear(ra.unslide, "g, x, window_shape, axis=None", shape_args="x",
-          vjp="np.lib.stride_tricks.sliding_window_view(out_bar, window_shape, axis)")
+          vjp="np.lib.stride_tricks.sliding_window_view(out_bar, window_shape, axis)",
+          zero_in="window_shape, axis")
 # NumPy's in-place changes: srcad calls a helper that changes a copy and returns it, and
 # rebinds the name (lowering's `inplace_call` and `inplace_method`). The user's call is
 # declared `inplace` (the argument's storage changes, as in Python: refused where another
@@ -425,12 +438,13 @@ def _changing(helper, params, user=(), method=None, **templates):
 
 _changing(ra.added_at, "y, idx, v", user=[np.add.at],
           jvp={"y": "bcast(y_dot, out)", "v": "unindex(v_dot, y, idx)"},
-          vjp={"y": "out_bar", "v": "unbroadcast(out_bar[idx], v)"})
+          vjp={"y": "out_bar", "v": "unbroadcast(out_bar[idx], v)"}, zero_in="idx")
 _changing(ra.filled, "x, value", method="fill",
           jvp={"value": "cast_tangent(np.broadcast_to(value_dot, np.shape(out)), out)"},
           vjp={"value": "cast_adjoint(unbroadcast(out_bar, value), out)"}, zero_in="x")
 _changing(ra.sorted_in_place, "x, axis=-1", method="sort",
-          jvp={"x": "sort_take(x_dot, x, axis)"}, vjp={"x": "unsort(out_bar, x, axis)"})
+          jvp={"x": "sort_take(x_dot, x, axis)"}, vjp={"x": "unsort(out_bar, x, axis)"},
+          zero_in="axis")
 _changing(ra.copied_into, "dst, src", user=[np.copyto],
           jvp={"src": "cast_tangent(np.broadcast_to(src_dot, np.shape(out)), out)"},
           vjp={"src": "unbroadcast(cast_adjoint(out_bar, out), src)"}, zero_in="dst")
@@ -438,41 +452,44 @@ _changing(ra.diagonal_filled, "a, val, wrap=False", user=[np.fill_diagonal],
           jvp={"a": "diagonal_filled(a_dot, 0.0, wrap)",
                "val": "diagonal_filled(zeros_like(out), val_dot, wrap)"},
           vjp={"a": "diagonal_filled(out_bar, 0.0, wrap)",
-               "val": "fill_diagonal_vjp(out_bar, a, val, wrap)"})
+               "val": "fill_diagonal_vjp(out_bar, a, val, wrap)"}, zero_in="wrap")
 deflinear(ra.fill_diagonal_vjp, "g, a, val, wrap=False", shape_args="a",
-          vjp="diagonal_filled(zeros_like(a), out_bar, wrap)")
+          vjp="diagonal_filled(zeros_like(a), out_bar, wrap)", zero_in="val, wrap")
 _changing(ra.subtracted_at, "y, idx, v", user=[np.subtract.at],
           jvp={"y": "bcast(y_dot, out)", "v": "-unindex(v_dot, y, idx)"},
-          vjp={"y": "out_bar", "v": "unbroadcast(-out_bar[idx], v)"})
+          vjp={"y": "out_bar", "v": "unbroadcast(-out_bar[idx], v)"}, zero_in="idx")
 # np.put, np.place, np.putmask and np.put_along_axis write v's items (repeated cyclically,
 # or broadcast along the axis) at some entries; a repeated entry keeps the last write, whose
 # item alone gets the adjoint
 _changing(ra.put_copy, "a, ind, v, mode='raise'", user=[np.put], method="put",
           jvp={"a": "put_copy(a_dot, ind, 0.0, mode)",
                "v": "put_copy(zeros_like(out), ind, v_dot, mode)"},
-          vjp={"a": "put_copy(out_bar, ind, 0.0, mode)", "v": "put_vjp(out_bar, ind, v, mode)"})
+          vjp={"a": "put_copy(out_bar, ind, 0.0, mode)", "v": "put_vjp(out_bar, ind, v, mode)"},
+          zero_in="ind, mode")
 deflinear(ra.put_vjp, "g, ind, v, mode='raise'", shape_args="v",
-          vjp="put_copy(zeros_like(g), ind, out_bar, mode)")
+          vjp="put_copy(zeros_like(g), ind, out_bar, mode)", zero_in="ind, mode")
 _changing(ra.placed, "arr, mask, vals", user=[np.place],
           jvp={"arr": "placed(arr_dot, mask, 0.0)",
                "vals": "placed(zeros_like(out), mask, vals_dot)"},
-          vjp={"arr": "placed(out_bar, mask, 0.0)", "vals": "place_vjp(out_bar, mask, vals)"})
+          vjp={"arr": "placed(out_bar, mask, 0.0)", "vals": "place_vjp(out_bar, mask, vals)"},
+          zero_in="mask")
 deflinear(ra.place_vjp, "g, mask, vals", shape_args="vals",
-          vjp="placed(zeros_like(g), mask, out_bar)")
+          vjp="placed(zeros_like(g), mask, out_bar)", zero_in="mask")
 _changing(ra.putmasked, "a, mask, values", user=[np.putmask],
           jvp={"a": "putmasked(a_dot, mask, 0.0)",
                "values": "putmasked(zeros_like(out), mask, values_dot)"},
           vjp={"a": "putmasked(out_bar, mask, 0.0)",
-               "values": "putmask_vjp(out_bar, mask, values)"})
+               "values": "putmask_vjp(out_bar, mask, values)"}, zero_in="mask")
 deflinear(ra.putmask_vjp, "g, mask, values", shape_args="values",
-          vjp="putmasked(zeros_like(g), mask, out_bar)")
+          vjp="putmasked(zeros_like(g), mask, out_bar)", zero_in="mask")
 _changing(ra.put_along, "arr, indices, values, axis", user=[np.put_along_axis],
           jvp={"arr": "put_along(arr_dot, indices, 0.0, axis)",
                "values": "put_along(zeros_like(out), indices, values_dot, axis)"},
           vjp={"arr": "put_along(out_bar, indices, 0.0, axis)",
-               "values": "put_along_vjp(out_bar, indices, values, axis)"})
+               "values": "put_along_vjp(out_bar, indices, values, axis)"},
+          zero_in="indices, axis")
 deflinear(ra.put_along_vjp, "g, indices, values, axis", shape_args="values",
-          vjp="put_along(zeros_like(g), indices, out_bar, axis)")
+          vjp="put_along(zeros_like(g), indices, out_bar, axis)", zero_in="indices, axis")
 
 # ------------------------------------------------------------ np.r_[...] and np.c_[...]
 # (the items as a list, slices as slice objects; axis 0 and at least 1-d, or the last axis
@@ -481,9 +498,9 @@ for _maker, _f, _nd in ((np.r_, ra.r_items, 1), (np.c_, ra.c_items, 2)):
     defrule([("index", _maker), _f], "xs", name=_f.__name__, kind=ANY,
             jvp=f"concat_items_jvp(xs_dot, xs, {_nd})", vjp=f"unconcat_items(out_bar, xs, {_nd})")
 deflinear(ra.concat_items_jvp, "ts, xs, ndmin=1", shape_args="xs",
-          vjp="unconcat_items(out_bar, xs, ndmin)")
+          vjp="unconcat_items(out_bar, xs, ndmin)", zero_in="ndmin")
 deflinear(ra.unconcat_items, "g, xs, ndmin=1", shape_args="xs", holds="g", returns_seq=True,
-          vjp="concat_items_jvp(out_bar, xs, ndmin)")
+          vjp="concat_items_jvp(out_bar, xs, ndmin)", zero_in="ndmin")
 defrule(ra.mean_where_weight, "where, x, axis=None", name="mean_where_weight", kind=ANY,
         differentiable=False)
 
@@ -653,12 +670,14 @@ defrule(np.cumulative_prod, "x, *, axis=None, dtype=None, include_initial=False"
         vjp="cumprod_vjp(initial_dropped(cast_adjoint(out_bar, out), out, axis, include_initial), "
             "x, initial_dropped(out, out, axis, include_initial), axis)")
 deflinear(ra.initial_dropped, "g, like, axis=None, include_initial=False", shape_args="like",
-          vjp="initial_zero_added(out_bar, axis, include_initial)")
+          vjp="initial_zero_added(out_bar, axis, include_initial)", zero_in="axis, include_initial")
 deflinear(ra.initial_zero_added, "t, axis=None, include_initial=False",
-          vjp="initial_dropped(out_bar, out, axis, include_initial)")
+          vjp="initial_dropped(out_bar, out, axis, include_initial)",
+          zero_in="axis, include_initial")
 defrule(np.unstack, "x, *, axis=0", name="np.unstack", kind=ANY, holds="x", returns_seq=True,
         jvp="np.unstack(x_dot, axis=axis)", vjp="ununstack(out_bar, x, axis)").linear = True
-deflinear(ra.ununstack, "gs, x, axis=0", shape_args="x", vjp="np.unstack(out_bar, axis=axis)")
+deflinear(ra.ununstack, "gs, x, axis=0", shape_args="x", vjp="np.unstack(out_bar, axis=axis)",
+          zero_in="axis")
 
 # ------------------------------------------------------------ more of np.linalg and spaces
 # cond (p=None or 2: s_max / s_min; other p raise NotImplementedError, an active p is refused)

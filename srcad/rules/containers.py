@@ -26,25 +26,27 @@ GETATTR = AttrRule(key=("container", "getattr"), params=[("x", _REQUIRED), ("nam
                    kind=ANY, storage="view", storage_args=("x",), pure=False,
                    jvp={"x": Template("attr_of(x_dot, x, name)")},
                    vjp={"x": Template("unattr(out_bar, x, name)")})
-deflinear(runtime.attr_of, "t, x, name", vjp="unattr(out_bar, x, name)", shape_args="x")
+deflinear(runtime.attr_of, "t, x, name", vjp="unattr(out_bar, x, name)", shape_args="x",
+          zero_in="name")
 deflinear(runtime.unattr, "g, x, name", vjp="attr_of(out_bar, x, name)", shape_args="x",
-          returns_seq=True)
+          returns_seq=True, zero_in="name")
 
 # {k0: v0, k1: v1}: values is a list (a pack), keys a tuple
 MAKE_DICT = defrule(runtime.make_dict, "keys, values", name="make_dict", kind=ANY,
                     holds="*values", returns_seq=True,
                     jvp={"values": "make_dict(keys, values_dot)"},
-                    vjp={"values": "undict(out_bar, keys)"})
-deflinear(runtime.undict, "g, keys", vjp="make_dict(keys, out_bar)", returns_seq=True)
+                    vjp={"values": "undict(out_bar, keys)"}, zero_in="keys")
+deflinear(runtime.undict, "g, keys", vjp="make_dict(keys, out_bar)", returns_seq=True,
+          zero_in="keys")
 
 # d[k] = v on a local list or dict, as a new value
 SET_ITEM = defrule(runtime.set_item, "xs, key, v", name="set_item", kind=ANY,
                    holds="*xs, v", returns_seq=True,
                    jvp={"xs": "set_item(xs_dot, key, 0.0)", "v": "unindex(v_dot, out, key)"},
                    vjp={"xs": "unset_item(out_bar, xs, key)",
-                        "v": "unbroadcast(out_bar[key], v)"})
+                        "v": "unbroadcast(out_bar[key], v)"}, zero_in="key")
 deflinear(runtime.unset_item, "g, xs, key", vjp="unset_item(out_bar, xs, key)",
-          shape_args="xs", returns_seq=True)
+          shape_args="xs", returns_seq=True, zero_in="key")
 
 # d.values(), d.items() (as lists, in d's order), d.keys() (no derivative)
 defrule(runtime.dict_values, "d", name="dict_values", kind=ANY, method="values",
@@ -68,12 +70,12 @@ deflinear(runtime.undict_items, "g, d", vjp="dict_pairs_of(out_bar, d)", shape_a
 MAKE_RECORD = defrule(runtime.record_of, "cls, keys, values", name="record_of", kind=ANY,
                       holds="*values", returns_seq=True,
                       jvp={"values": "record_dot(cls, keys, values_dot)"},
-                      vjp={"values": "unrecord(out_bar, cls, keys)"})
+                      vjp={"values": "unrecord(out_bar, cls, keys)"}, zero_in="cls, keys")
 defrule(runtime.record_dot, "cls, keys, values", name="record_dot", kind=ANY, returns_seq=True,
         jvp={"values": "record_dot(cls, keys, values_dot)"},
-        vjp={"values": "unrecord(out_bar, cls, keys)"})
+        vjp={"values": "unrecord(out_bar, cls, keys)"}, zero_in="cls, keys")
 deflinear(runtime.unrecord, "g, cls, keys", vjp="record_dot(cls, keys, out_bar)",
-          returns_seq=True)
+          returns_seq=True, zero_in="cls, keys")
 
 # xs + ys where one operand is surely a list or tuple: a concatenation, whose derivatives
 # split and place items (and that of an addition, where an array meets a list display);
@@ -99,13 +101,13 @@ deflinear(runtime.unpacked_items, "g, like", vjp="unpacked(out_bar, like)", shap
 TUPLE_OF = deflinear(runtime.tuple_of, "xs", vjp="out_bar", kind="list", holds="*xs",
                      returns_seq=True)
 deflinear(runtime.concat_place, "t, xs, ys, which", vjp="concat_part(out_bar, xs, ys, which)",
-          shape_args="xs, ys", returns_seq=True)
+          shape_args="xs, ys", returns_seq=True, zero_in="which")
 deflinear(runtime.concat_part, "g, xs, ys, which", vjp="concat_place(out_bar, xs, ys, which)",
-          shape_args="xs, ys", returns_seq=True)
+          shape_args="xs, ys", returns_seq=True, zero_in="which")
 # f(*xs) spread into n parameters: xs itself, checked for length
 REQUIRE_LEN = defrule(runtime.require_len, "xs, n, what", name="require_len", kind="first",
                       storage="same", passthrough=True, returns_seq=True,
-                      jvp="xs_dot", vjp="out_bar")
+                      jvp="xs_dot", vjp="out_bar", zero_in="n, what")
 # xs * n where xs is surely a list or tuple: the items repeated for an int count
 # (an int n has no derivative; a float or array n makes it a product, differentiated so)
 SEQ_REPEAT = defrule(runtime.seq_repeat, "xs, n", name="seq_repeat", kind=ANY, holds="*xs",
@@ -114,6 +116,6 @@ SEQ_REPEAT = defrule(runtime.seq_repeat, "xs, n", name="seq_repeat", kind=ANY, h
                      vjp={"xs": "unrepeat_seq(out_bar, xs, n)",
                           "n": "unbroadcast(xs * out_bar, n)"})
 deflinear(runtime.repeat_seq_tangent, "t, xs, n", vjp="unrepeat_seq(out_bar, xs, n)",
-          shape_args="xs", returns_seq=True)
+          shape_args="xs", returns_seq=True, zero_in="n")
 deflinear(runtime.unrepeat_seq, "g, xs, n", vjp="repeat_seq_tangent(out_bar, xs, n)",
-          shape_args="xs", returns_seq=True)
+          shape_args="xs", returns_seq=True, zero_in="n")

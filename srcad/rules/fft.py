@@ -45,10 +45,11 @@ for _f in ("fft2", "ifft2"):
 
 # the helpers, linear in their first argument and each other's transposes
 deflinear(runtime.fft_apply, "a, func, n=None, axes=None, norm=None",
-          vjp="fft_vjp(out_bar, a, func, n, axes, norm)")
+          vjp="fft_vjp(out_bar, a, func, n, axes, norm)", zero_in="func, n, axes, norm")
 deflinear(runtime.fft_vjp, "g, x, func, n=None, axes=None, norm=None",
-          vjp="real_like(fft_apply(out_bar, func, n, axes, norm), g)")
-deflinear(runtime.real_like, "t, like", vjp="out_bar")
+          vjp="real_like(fft_apply(out_bar, func, n, axes, norm), g)",
+          zero_in="x, func, n, axes, norm")
+deflinear(runtime.real_like, "t, like", vjp="out_bar", zero_in="like")
 # |x|, real or complex (core's np.abs and abs): its tangent and adjoint, each the other's
 # transpose in t (g); their derivatives in x through J = abs_slope_jvp, zero for real x
 defrule(runtime.abs_jvp, "t, x", name="abs_jvp", kind=ANY,

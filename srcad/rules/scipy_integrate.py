@@ -45,7 +45,8 @@ ODEINT_CALL = defrule(
     kind=ANY, jvp_shared=_jvp([f"{q}_dot" for q in _DIFF]),
     jvp={p: _jvp([f"{q}_dot" if q == p else "0.0" for q in _DIFF]) for p in _DIFF},
     vjp_shared=f"odeint_vjp(out_bar, out, dyn, y0, t, args, captured, {_PASS})",
-    vjp={"y0": "SHARED[0]", "t": "SHARED[1]", "args": "SHARED[2]", "captured": "SHARED[3]"})
+    vjp={"y0": "SHARED[0]", "t": "SHARED[1]", "args": "SHARED[2]", "captured": "SHARED[3]"},
+    zero_in="dyn, " + _PASS)       # the function, and the solver's options
 
 
 class _Refusal:
@@ -88,12 +89,13 @@ _VJP_RULE = defrule(
     jvp_shared=_vjp_jvp([f"{q}_dot" for q in _VJP_DIFF]),
     jvp={p: _vjp_jvp([f"{q}_dot" if q == p else "0.0" for q in _VJP_DIFF]) for p in _VJP_DIFF},
     vjp_shared=f"odeint_vjp_vjp(out_bar, g, sol, dyn, y0, t, args, captured, {_PASS})",
-    vjp={p: f"SHARED[{k}]" for k, p in enumerate(_VJP_DIFF)})
+    vjp={p: f"SHARED[{k}]" for k, p in enumerate(_VJP_DIFF)}, zero_in="dyn, " + _PASS)
 _JVP_RULE = defrule(
     runtime_odeint.odeint_jvp, "dyn, sol, y0, t, args, captured, dy0, dt, dargs, dcaptured, "
     + _OPTS, name="odeint_jvp", kind=ANY,
     jvp_shared=_jvp_jvp([f"{q}_dot" for q in _JVP_DIFF]),
-    jvp={p: _jvp_jvp([f"{q}_dot" if q == p else "0.0" for q in _JVP_DIFF]) for p in _JVP_DIFF})
+    jvp={p: _jvp_jvp([f"{q}_dot" if q == p else "0.0" for q in _JVP_DIFF]) for p in _JVP_DIFF},
+    zero_in="dyn, " + _PASS)
 
 
 class OdeintDerivative(FunctionRule):

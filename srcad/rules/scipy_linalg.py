@@ -20,8 +20,10 @@ a_bar = L^-T Phi(L^T L_bar) L^-1, symmetrized, Phi the lower triangle with half 
 diagonal. cho_factor/cho_solve take 2-d matrices and pass `lower` along as SciPy does
 (its tangent and adjoint are 0.0). solve_triangular takes trans 0/'N', 1/'T' and 2/'C' (real: 'T'). A matrix that
 is not positive definite raises LinAlgError in the primal, as SciPy does; so does
-solve_triangular of a singular triangular matrix (a zero on the diagonal). Second derivatives are not built (the
-helpers are differentiated by reading their source, which uses np.tril).
+solve_triangular of a singular triangular matrix (a zero on the diagonal). Second derivatives differentiate the
+runtime helpers by reading their source (no item assignment there: the LU pivots' row order
+comes from lu_perm, which has a rule); expm's are refused (SciPy's expm_frechet passes a
+function as a value).
 Memory (benchmarks/adjoint_cost.py, 2026-12-02): expm's derivative is SciPy's
 expm_frechet, whose own matrices make its statement 3.4x (adjoint) and 3.0x (tangent) its
 inputs and output; sqrtm's Sylvester solve (Schur forms and copies inside
@@ -54,14 +56,16 @@ defrule(sl.solve, "a, b, lower=False, overwrite_a=False, overwrite_b=False, chec
                   "transposed)",
              "b": f"solve_vjp_b(out_bar, {_M}, b)"})
 deflinear(runtime_scipy.solve_matrix, "a, assume_a=None, lower=False, transposed=False",
-          vjp="unsolve_matrix(out_bar, assume_a, lower, transposed)")
+          vjp="unsolve_matrix(out_bar, assume_a, lower, transposed)",
+          zero_in="assume_a, lower, transposed")
 deflinear(runtime_scipy.unsolve_matrix, "g, assume_a=None, lower=False, transposed=False",
-          vjp="solve_matrix(out_bar, assume_a, lower, transposed)")
+          vjp="solve_matrix(out_bar, assume_a, lower, transposed)",
+          zero_in="assume_a, lower, transposed")
 
 # cho_factor(a, lower) = (c, lower): c holds the factor on one triangle and a's own entries
 # on the other (SciPy leaves them), so the derivative there is the identity
 defrule(sl.cho_factor, "a, lower=False, overwrite_a=False, check_finite=True",
-        name="scipy.linalg.cho_factor", kind=ANY,
+        name="scipy.linalg.cho_factor", kind=ANY, returns_seq=True,
         jvp="(cho_factor_jvp(a_dot, out[0], out[1]), 0.0)",
         vjp="cho_factor_vjp(out_bar[0], out[0], out[1])")
 # cho_solve((c, lower), b) = (F F^T)^-1 b, F the factor on c's triangle: b's adjoint solves
@@ -102,9 +106,12 @@ defrule(sl.solve_sylvester, "a, b, q", name="scipy.linalg.solve_sylvester", kind
 # ------------------------------------------------------------ LU
 # lu_factor(a) = (lu, piv) with p a = l u; lu_solve((lu, piv), b, trans) solves with a or a^T
 defrule(sl.lu_factor, "a, overwrite_a=False, check_finite=True", name="scipy.linalg.lu_factor",
-        kind=ANY,
+        kind=ANY, returns_seq=True,
         jvp="(lu_factor_jvp(a_dot, out[0], out[1]), 0.0)",
         vjp="lu_factor_vjp(out_bar[0], out[0], out[1])")
+# the row order of the pivots (integers): the helpers below read it at second order
+defrule(runtime_scipy.lu_perm, "piv", name="lu_perm", kind=ANY, differentiable=False,
+        returns_seq=True)
 defrule(sl.lu_solve, "lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True",
         name="scipy.linalg.lu_solve", kind=ANY,
         jvp={"lu_and_piv": "lu_solve_jvp_lu(lu_and_piv_dot[0], lu_and_piv, out, trans)",

@@ -22,9 +22,9 @@ defrule(runtime_scipy.conv_vjp1, "g, x, y, mode='full'", name="conv_vjp1", kind=
         shape_args="x",
         jvp={"g": "conv_vjp1(g_dot, x, y, mode)", "y": "conv_vjp1(g, x, y_dot, mode)"},
         vjp={"g": "scipy.signal.convolve(out_bar, y, mode)",
-             "y": "conv_vjp2(g, out_bar, y, mode)"})
+             "y": "conv_vjp2(g, out_bar, y, mode)"}, zero_in="mode")
 defrule(runtime_scipy.conv_vjp2, "g, x, y, mode='full'", name="conv_vjp2", kind=ANY,
         shape_args="y",
         jvp={"g": "conv_vjp2(g_dot, x, y, mode)", "x": "conv_vjp2(g, x_dot, y, mode)"},
         vjp={"g": "scipy.signal.convolve(x, out_bar, mode)",
-             "x": "conv_vjp1(g, x, out_bar, mode)"})
+             "x": "conv_vjp1(g, x, out_bar, mode)"}, zero_in="mode")

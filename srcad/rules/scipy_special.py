@@ -143,6 +143,7 @@ defrule(sp.log_softmax, "x, axis=None", name=f"{S}.log_softmax", kind="first",
         vjp="out_bar - np.exp(out) * np.sum(out_bar, axis=axis, keepdims=True)")
 
 # ------------------------------------------------------------ the SciPy runtime's helpers
-deflinear(runtime_scipy.lead_axis, "a, x", vjp="np.reshape(out_bar, np.shape(a))")
+deflinear(runtime_scipy.lead_axis, "a, x", vjp="np.reshape(out_bar, np.shape(a))", zero_in="x")
 deflinear(runtime_scipy.keep_axes, "g, x, axis=None, keepdims=False",
-          vjp="np.reshape(unbroadcast(out_bar, np.shape(g)), np.shape(g))")
+          vjp="np.reshape(unbroadcast(out_bar, np.shape(g)), np.shape(g))",
+          zero_in="x, axis, keepdims")

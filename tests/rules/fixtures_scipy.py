@@ -24,6 +24,7 @@ UNREACHABLE = {"lead_axis": "called only by generated code (dirichlet's derivati
                "odeint_vjp_vjp": "called only by generated code (reverse over odeint's "
                                  "adjoint)",
                "sqrtm_sylvester": "called only by generated code (sqrtm's derivatives)",
+               "lu_perm": "called only by the LU helpers srcad reads at second order",
                "mvpolygamma": "called only by generated code (multigammaln's derivatives)"}
 
 

@@ -113,3 +113,24 @@ def _log_total(a):
 def lse_kept_of_float(a):
     # of a float, logsumexp(keepdims=True) is an array of shape (1,) (np.sum's is a float)
     return np.sum(np.sin(_log_total(a)) * a)
+
+
+W3 = np.array([0.3, -1.2, 0.7])
+
+
+def lu_linear_in_b(a, b):
+    # linear in b: grad in b is two lu_solve_vjp_b calls, whose adjoints in the factor
+    # (a tuple) the reverse pass added with `+`, concatenating (jacrev in a read the first)
+    f = sl.lu_factor(a)
+    return np.sum(sl.lu_solve(f, b) * W3) + np.sum(sl.lu_solve(f, b, trans=1) * W3[::-1])
+
+
+def lu_squares(a, b):
+    f = sl.lu_factor(a)
+    return np.sum(sl.lu_solve(f, b) ** 2) + np.sum(sl.lu_solve(f, b, trans=1) ** 3 * b) \
+        + np.sum(f[0] ** 3)
+
+
+def cho_linear_in_b(a, b):
+    c = sl.cho_factor(a)
+    return np.sum(sl.cho_solve(c, b) * W3) + np.sum(sl.cho_solve(c, b * 2.0) * W3[::-1])

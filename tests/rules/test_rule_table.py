@@ -56,6 +56,29 @@ def test_every_rule_has_a_sample():
                          "fixtures_arrays.py: " + ", ".join(missing))
 
 
+def test_helper_rules_declare_every_parameter():
+    """srcad's own runtime helpers (what generated code calls, differentiated again at second
+    order) say of every parameter what it is: differentiated, read for its shape
+    (shape_args) or without derivative (zero_in: an axis, an index, piecewise constant
+    weights, a saved value whose dependence the other templates carry). The check that
+    refuses a varied value passed where a rule has no derivative runs on srcad's own code
+    too (it exempted it), so an undeclared parameter there would be refused, or, unchecked,
+    dropped: a wrong second derivative."""
+    pytest.importorskip("scipy")
+    rules.load_scipy()
+    missing = []
+    for r in rules.all_rules():
+        keys = r.key if isinstance(r.key, list) else [r.key]
+        if not r.differentiable or isinstance(r, rules.FunctionRule) or not any(
+                str(getattr(k, "__module__", "")).startswith("srcad.") for k in keys):
+            continue
+        declared = set(r.diff_params) | set(r.zero_in) | set(r.shape_args)
+        rest = [p for p, _ in r.params if p not in declared]
+        if rest:
+            missing.append(f"{r.label}: {', '.join(rest)}")
+    assert not missing, "; ".join(missing)
+
+
 def test_samples_have_distinct_names():
     names = [f.__name__ for f, _ in SAMPLES]
     assert len(names) == len(set(names))

@@ -160,6 +160,38 @@ def test_hessian_matches_autograd():
                                rtol=1e-7, atol=1e-10)
 
 
+LU_A = np.array([[3.2, 0.4, -0.5], [1.1, -0.3, 2.6], [0.2, 3.9, 0.8]])   # pivots rows
+LU_B = np.array([0.6, -1.1, 0.4])
+
+
+@pytest.mark.parametrize("f", [model.lu_linear_in_b, model.lu_squares, model.cho_linear_in_b],
+                         ids=lambda f: f.__name__)
+def test_second_order_of_factorizations(f):
+    """Every mixed second derivative of lu_factor/lu_solve and cho_factor/cho_solve, forward
+    over reverse and reverse over reverse, against central differences of the gradient. Reverse
+    over reverse in the matrix was refused (the LU helpers' pivot swap in place), and, of
+    lu_linear_in_b, silently wrong in a after grad in b (the factor's tuple adjoints
+    concatenated by `+`)."""
+    from conftest import second_order
+    from srcad.testing import numerical_grad
+    a = LU_A @ LU_A.T if f is model.cho_linear_in_b else LU_A
+    args = (a, LU_B)
+    for i in (0, 1):
+        second_order(f, args, i)
+        g = srcad.grad(f, wrt=i)
+        j = 1 - i
+        want = numerical_grad(g, list(args), j)
+        for got in (srcad.jacrev(g, wrt=j)(*args), srcad.jacfwd(g, wrt=j)(*args)):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_tuple_tangent_needs_returns_seq():
+    # the reverse pass adds a tuple's adjoints item by item only where the rule says so
+    with pytest.raises(ValueError, match="returns_seq"):
+        rules.defrule([], "a", name="pair_sample", kind=rules.ANY, jvp="(a_dot, 0.0)",
+                      vjp="out_bar[0]")
+
+
 # ------------------------------------------------------------ a model, whole
 def test_bayesian_poisson_regression():
     rng = np.random.default_rng(3)
