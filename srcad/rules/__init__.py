@@ -10,6 +10,7 @@ names into these templates. Rules live in the table modules of this package
 from __future__ import annotations
 
 import ast
+import dataclasses
 import sys
 from dataclasses import dataclass, field
 
@@ -534,6 +535,35 @@ def defvariant(rule: Rule, params: str, **templates) -> Rule:
     return rule.variant
 
 
+def defdtype(rule: Rule) -> Rule:
+    """Give a NumPy ufunc's rule its `dtype=` form (its `variant`): `np.exp(x, dtype=d)`
+    computes in d, so the tangent is cast to the result's dtype and the adjoint starts from
+    the cotangent cast alike (an integer or boolean result carries none, as for `astype`;
+    NumPy refuses to cast a float input to one under its default casting)."""
+    out_bar = ast.parse("cast_adjoint(out_bar, out)", mode="eval").body
+
+    def adjoint(t: Template) -> str:
+        return ast.unparse(_Substitute({"out_bar": out_bar}).visit(clone(t.tree)))
+    params = [p for p in rule.params if p[0] not in rule.kwonly]
+    kwonly = [p for p in rule.params if p[0] in rule.kwonly] + [("dtype", None)]
+    rule.variant = dataclasses.replace(
+        rule, key=[], params=params + kwonly, kwonly=tuple(p for p, _ in kwonly),
+        jvp={p: Template(f"cast_tangent({t.text}, out)") for p, t in rule.jvp.items()},
+        vjp={p: Template(adjoint(t)) for p, t in rule.vjp.items()},
+        batch="", jvp_batched={}, variant=None)
+    return rule.variant
+
+
+def _ufunc_dtypes() -> None:
+    """The `dtype=` forms of every NumPy ufunc's rule (see `defdtype`)."""
+    for r in all_rules():
+        keys = r.key if isinstance(r.key, list) else [r.key]
+        if type(r) is Rule and r.variant is None and r.primal is None and not r.returns_seq \
+                and r.vjp_shared is None and r.jvp_shared is None and r.name.startswith("np.") \
+                and any(isinstance(k, np.ufunc) for k in keys):
+            defdtype(r)
+
+
 def defalias(keys, rule: Rule, name: str):
     """`keys` differentiate as `rule` does (np.add as +) but print as calls of `name`."""
     alias = Rule(key=keys, params=rule.params, name=name, jvp=rule.jvp, vjp=rule.vjp,
@@ -683,3 +713,4 @@ from . import idioms  # noqa: E402,F401
 from . import containers  # noqa: E402,F401
 from . import helpers  # noqa: E402,F401  (the runtime's own helpers)
 from . import arrays  # noqa: E402,F401  (NumPy's array functions: it names index_add's rule)
+_ufunc_dtypes()     # noqa: E305  (once every NumPy table is filled)
