@@ -813,17 +813,17 @@ def extreme_initial_weight(x, out, axis=None, keepdims=False, initial=None, wher
     return np.asarray(tie / count, dtype=_weight_dtype(x))[()]
 
 
-def where_spread_inv_count(where, x, axis=None, ddof=0):
-    """1 / (N - ddof) with N the entries `where` counts along `axis` (kept as axes of length
-    1): np.var's and np.std's divisor with where= (inf where N - ddof is 0 or less, as
-    NumPy divides); real x only, as for spread_inv_count."""
+def where_spread_inv_count(where, x, axis=None, ddof=0, keepdims=False):
+    """1 / (N - ddof) with N the entries `where` counts along `axis`, shaped like the
+    reduction's result (`keepdims` as it): np.var's and np.std's divisor with where= (inf
+    where N - ddof is 0 or less, as NumPy divides); real x only, as for spread_inv_count."""
     if np.iscomplexobj(x):
         raise NotImplementedError("srcad differentiates np.var and np.std of real values "
                                   "only; this one is complex")
-    d = np.sum(np.broadcast_to(where, np.shape(x)), axis=axis, keepdims=True) - ddof
+    d = np.sum(np.broadcast_to(where, np.shape(x)), axis=axis, keepdims=keepdims) - ddof
     with np.errstate(divide="ignore"):
         return np.where(d > 0, np.true_divide(1.0, d, dtype=_weight_dtype(x)), np.inf).astype(
-            _weight_dtype(x))
+            _weight_dtype(x))[()]
 
 
 __all__ += ["extreme_where_weight", "extreme_initial_weight", "where_spread_inv_count"]

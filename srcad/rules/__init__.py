@@ -189,7 +189,9 @@ class Rule:
         """The rule differentiating a call of `nargs` positional arguments and these keyword
         names: this one, or its `variant` where only that binds them."""
         if self.variant is not None and isinstance(self.bind(nargs, kwnames), str):
-            return self.variant      # (when neither binds, the wider form's message says why)
+            # (a wider form may have a wider one still; when none binds, the widest's
+            # message says why)
+            return self.variant.for_call(nargs, kwnames)
         return self
     # False: srcad's numba backend cannot compile a call of it (Numba has no version of it,
     # nor srcad.backends.numba_runtime): a derivative calling it is refused at build time
@@ -529,8 +531,11 @@ def deflinear(func, params: str, vjp: str, kind: str = ANY, name: str | None = N
 
 
 def defvariant(rule: Rule, params: str, **templates) -> Rule:
-    """Give `rule` a wider form over `params` (its `variant`), printed and named alike,
-    with the tangent and adjoint `templates` (jvp=, vjp=) of defrule."""
+    """Give `rule` a wider form over `params` (its `variant`, or the variant of its widest
+    form so far), printed and named alike, with the tangent and adjoint `templates` (jvp=,
+    vjp=) of defrule."""
+    while rule.variant is not None:
+        rule = rule.variant
     rule.variant = defrule([], params, name=rule.name, kind=rule.kind, **templates)
     return rule.variant
 

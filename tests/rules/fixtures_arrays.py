@@ -1161,7 +1161,7 @@ def helper_extreme_spread_weights(x, c):
     m = np.max(x, axis=0, initial=c)
     a = np.sum(x * extreme_where_weight(x, m, 0, False, c, x > 0.7)) + \
         np.sum(m * extreme_initial_weight(x, m, 0, False, c, x > 0.7))
-    return a + np.sum(x * where_spread_inv_count(x > 0.6, x, -1, 1))
+    return a + np.sum(x * where_spread_inv_count(x > 0.6, x, -1, 1, True)) + np.sum(where_spread_inv_count(x > 0.7, x, -1, 0))
 
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
