@@ -121,6 +121,8 @@ OVER_BOUND = {
     "np_meshgrid_three": "meshgrid's tangent makes every grid (zeros for the others' inputs)",
     "np_sum_where": "one statement adds several rules' adjoints (code generator's fusion)",
     "method_sum_where": "one statement adds several rules' adjoints (code generator's fusion)",
+    "reductions_initial": "prod's tangent with where= masks x and its tangent (two copies of "
+                          "x) beside prod_jvp's quotient, in one statement of several rules",
     "np_norm_ord": "one statement adds two norms' adjoints (code generator's fusion)",
     "sp_bessel_i": "one statement adds four partials, each recomputing its Bessel functions",
     "sp_gammainc": "the densities of three incomplete gamma calls in one statement",

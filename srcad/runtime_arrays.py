@@ -790,6 +790,45 @@ def where_weight(where, x):
     return np.asarray(where, dtype=_weight_dtype(x))
 
 
+def _extreme_hits(x, out, axis, keepdims, initial, where):
+    """Which entries of `x` (counted by `where`) attain `out = np.max(x, axis, initial=initial,
+    where=where)` (or np.min), whether `initial` does, and how many of them tie."""
+    hit = np.logical_and(x == unreduce(out, x, axis, keepdims), where)
+    tie = np.zeros(np.shape(out), dtype=bool) if initial is None else np.equal(initial, out)
+    return hit, tie, np.sum(hit, axis=axis, keepdims=keepdims) + tie
+
+
+def extreme_where_weight(x, out, axis=None, keepdims=False, initial=None, where=True):
+    """d out/dx of `out = np.max(x, axis, keepdims=keepdims, initial=initial, where=where)`
+    (or np.min): the counted entries that attain out, ties (initial among them) sharing
+    the derivative equally."""
+    hit, _, count = _extreme_hits(x, out, axis, keepdims, initial, where)
+    return np.asarray(hit / unreduce(count, x, axis, keepdims), dtype=_weight_dtype(x))
+
+
+def extreme_initial_weight(x, out, axis=None, keepdims=False, initial=None, where=True):
+    """d out/d initial of that max (or min): 1 where initial alone attains out, its share of
+    a tie with entries of x, 0 where an entry of x is larger."""
+    _, tie, count = _extreme_hits(x, out, axis, keepdims, initial, where)
+    return np.asarray(tie / count, dtype=_weight_dtype(x))[()]
+
+
+def where_spread_inv_count(where, x, axis=None, ddof=0, keepdims=False):
+    """1 / (N - ddof) with N the entries `where` counts along `axis`, shaped like the
+    reduction's result (`keepdims` as it): np.var's and np.std's divisor with where= (inf
+    where N - ddof is 0 or less, as NumPy divides); real x only, as for spread_inv_count."""
+    if np.iscomplexobj(x):
+        raise NotImplementedError("srcad differentiates np.var and np.std of real values "
+                                  "only; this one is complex")
+    d = np.sum(np.broadcast_to(where, np.shape(x)), axis=axis, keepdims=keepdims) - ddof
+    with np.errstate(divide="ignore"):
+        return np.where(d > 0, np.true_divide(1.0, d, dtype=_weight_dtype(x)), np.inf).astype(
+            _weight_dtype(x))[()]
+
+
+__all__ += ["extreme_where_weight", "extreme_initial_weight", "where_spread_inv_count"]
+
+
 # ------------------------------------------------------------ axes, complex numbers
 def rot90_axes(axes=None):
     """np.rot90's `axes`, (0, 1) when not given."""

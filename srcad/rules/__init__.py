@@ -10,6 +10,7 @@ names into these templates. Rules live in the table modules of this package
 from __future__ import annotations
 
 import ast
+import dataclasses
 import sys
 from dataclasses import dataclass, field
 
@@ -192,7 +193,9 @@ class Rule:
         """The rule differentiating a call of `nargs` positional arguments and these keyword
         names: this one, or its `variant` where only that binds them."""
         if self.variant is not None and isinstance(self.bind(nargs, kwnames), str):
-            return self.variant      # (when neither binds, the wider form's message says why)
+            # (a wider form may have a wider one still; when none binds, the widest's
+            # message says why)
+            return self.variant.for_call(nargs, kwnames)
         return self
     # False: srcad's numba backend cannot compile a call of it (Numba has no version of it,
     # nor srcad.backends.numba_runtime): a derivative calling it is refused at build time
@@ -540,10 +543,42 @@ def deflinear(func, params: str, vjp: str, kind: str = ANY, name: str | None = N
 
 
 def defvariant(rule: Rule, params: str, **templates) -> Rule:
-    """Give `rule` a wider form over `params` (its `variant`), printed and named alike,
-    with the tangent and adjoint `templates` (jvp=, vjp=) of defrule."""
+    """Give `rule` a wider form over `params` (its `variant`, or the variant of its widest
+    form so far), printed and named alike, with the tangent and adjoint `templates` (jvp=,
+    vjp=) of defrule."""
+    while rule.variant is not None:
+        rule = rule.variant
     rule.variant = defrule([], params, name=rule.name, kind=rule.kind, **templates)
     return rule.variant
+
+
+def defdtype(rule: Rule) -> Rule:
+    """Give a NumPy ufunc's rule its `dtype=` form (its `variant`): `np.exp(x, dtype=d)`
+    computes in d, so the tangent is cast to the result's dtype and the adjoint starts from
+    the cotangent cast alike (an integer or boolean result carries none, as for `astype`;
+    NumPy refuses to cast a float input to one under its default casting)."""
+    out_bar = ast.parse("cast_adjoint(out_bar, out)", mode="eval").body
+
+    def adjoint(t: Template) -> str:
+        return ast.unparse(_Substitute({"out_bar": out_bar}).visit(clone(t.tree)))
+    params = [p for p in rule.params if p[0] not in rule.kwonly]
+    kwonly = [p for p in rule.params if p[0] in rule.kwonly] + [("dtype", None)]
+    rule.variant = dataclasses.replace(
+        rule, key=[], params=params + kwonly, kwonly=tuple(p for p, _ in kwonly),
+        jvp={p: Template(f"cast_tangent({t.text}, out)") for p, t in rule.jvp.items()},
+        vjp={p: Template(adjoint(t)) for p, t in rule.vjp.items()},
+        batch="", jvp_batched={}, variant=None)
+    return rule.variant
+
+
+def _ufunc_dtypes() -> None:
+    """The `dtype=` forms of every NumPy ufunc's rule (see `defdtype`)."""
+    for r in all_rules():
+        keys = r.key if isinstance(r.key, list) else [r.key]
+        if type(r) is Rule and r.variant is None and r.primal is None and not r.returns_seq \
+                and r.vjp_shared is None and r.jvp_shared is None and r.name.startswith("np.") \
+                and any(isinstance(k, np.ufunc) for k in keys):
+            defdtype(r)
 
 
 def defalias(keys, rule: Rule, name: str):
@@ -695,3 +730,4 @@ from . import idioms  # noqa: E402,F401
 from . import containers  # noqa: E402,F401
 from . import helpers  # noqa: E402,F401  (the runtime's own helpers)
 from . import arrays  # noqa: E402,F401  (NumPy's array functions: it names index_add's rule)
+_ufunc_dtypes()     # noqa: E305  (once every NumPy table is filled)

@@ -365,21 +365,66 @@ for _f in (ra.select_none, ra.interp_zero, ra.rot90_axes, ra.rollaxis_axes, ra.w
            ra.cross_axis):
     defrule(_f, "x, y=None, z=None", name=_f.__name__, kind=ANY, differentiable=False)
 
-# ------------------------------------------------------------ reductions with where= and dtype=
-# (the wider forms of np.sum, mean and prod, used only by calls that pass them: a masked
-# entry has derivative 0, an integer dtype carries none)
-defvariant(lookup(np.sum), "x, axis=None, dtype=None, *, keepdims=False, where=True",
-           jvp="cast_tangent(np.sum(x_dot, axis=axis, keepdims=keepdims, where=where), out)",
-           vjp="unreduce(cast_adjoint(out_bar, out), x, axis, keepdims) * where_weight(where, x)")
+# ------------------------------------------------------------ reductions with where=, initial=, dtype=
+# (the wider forms of np.sum, mean, prod, var, std, max and min, used only by calls that
+# pass them: a masked entry has derivative 0, the mask none (it is piecewise constant), an
+# integer dtype carries none; sum's `initial` is added (slope 1), prod's multiplies (slope
+# the product of the counted entries), and max's and min's takes part in the selection:
+# where it attains the result it gets the derivative, shared equally on a tie)
+defvariant(lookup(np.sum), "x, axis=None, dtype=None, *, keepdims=False, initial=0.0, where=True",
+           jvp={"x": "cast_tangent(np.sum(x_dot, axis=axis, keepdims=keepdims, where=where), out)",
+                "initial": "cast_tangent(bcast(initial_dot, out), out)"},
+           vjp={"x": "np.where(where, unreduce(cast_adjoint(out_bar, out), x, axis, keepdims), 0.0)",
+                "initial": "unbroadcast(cast_adjoint(out_bar, out), initial)"},
+           zero_in="where")
 defvariant(lookup(np.mean), "x, axis=None, dtype=None, *, keepdims=False, where=True",
            jvp="cast_tangent(np.mean(x_dot, axis=axis, keepdims=keepdims, where=where), out)",
            vjp="unreduce(cast_adjoint(out_bar, out), x, axis, keepdims) * "
-               "mean_where_weight(where, x, axis)")
-defvariant(lookup(np.prod), "x, axis=None, dtype=None, *, keepdims=False, where=True",
-           jvp="cast_tangent(np.sum(x_dot * (prod_others(np.where(where, x, 1.0), axis) * "
-               "where_weight(where, x)), axis=axis, keepdims=keepdims), out)",
-           vjp="unreduce(cast_adjoint(out_bar, out), x, axis, keepdims) * (prod_others("
-               "np.where(where, x, 1.0), axis) * where_weight(where, x))")
+               "mean_where_weight(where, x, axis)", zero_in="where")
+# prod: without where= (the cheaper form), then with it (masked entries taken as 1)
+_PROD = "np.prod(x, axis=axis, keepdims=keepdims)"          # d prod / d initial
+defvariant(lookup(np.prod), "x, axis=None, dtype=None, *, keepdims=False, initial=1.0",
+           jvp={"x": f"cast_tangent(prod_jvp(x_dot, x, {_PROD}, axis, keepdims) * initial, out)",
+                "initial": f"cast_tangent(bcast(initial_dot * {_PROD}, out), out)"},
+           vjp={"x": f"prod_vjp(cast_adjoint(out_bar, out) * initial, x, {_PROD}, axis, keepdims)",
+                "initial": f"unbroadcast(cast_adjoint(out_bar, out) * {_PROD}, initial)"})
+_PROD_W = "np.prod(x, axis=axis, keepdims=keepdims, where=where)"
+defvariant(lookup(np.prod), "x, axis=None, dtype=None, *, keepdims=False, initial=1.0, where=True",
+           jvp={"x": "cast_tangent(prod_jvp(np.where(where, x_dot, 0.0), np.where(where, x, 1.0), "
+                     f"{_PROD_W}, axis, keepdims) * initial, out)",
+                "initial": f"cast_tangent(bcast(initial_dot * {_PROD_W}, out), out)"},
+           vjp={"x": "np.where(where, prod_vjp(cast_adjoint(out_bar, out) * initial, np.where("
+                     f"where, x, 1.0), {_PROD_W}, axis, keepdims), 0.0)",
+                "initial": f"unbroadcast(cast_adjoint(out_bar, out) * {_PROD_W}, initial)"},
+           zero_in="where")
+# var and std over the counted entries: x - mean is taken as 0 where not counted, and the
+# divisor 1 / (N - ddof) is shaped like the result (weighing the cotangent before it spreads)
+_CENTERED = "np.where(where, x - np.mean(x, axis=axis, keepdims=True, where=where), 0.0)"
+_WINV = "where_spread_inv_count(where, x, axis, ddof, keepdims)"
+defvariant(lookup(np.var), "x, axis=None, dtype=None, *, ddof=0, keepdims=False, where=True",
+           jvp=f"cast_tangent(np.sum(x_dot * {_CENTERED}, axis=axis, keepdims=keepdims) * "
+               f"(2.0 * {_WINV}), out)",
+           vjp=f"unreduce(cast_adjoint(out_bar, out) * (2.0 * {_WINV}), x, axis, keepdims) * "
+               f"{_CENTERED}", zero_in="where")
+defvariant(lookup(np.std), "x, axis=None, dtype=None, *, ddof=0, keepdims=False, where=True",
+           jvp=f"cast_tangent(np.sum(x_dot * {_CENTERED}, axis=axis, keepdims=keepdims) * "
+               f"(recip_or_zero(out) * {_WINV}), out)",
+           vjp=f"unreduce(cast_adjoint(out_bar, out) * (recip_or_zero(out) * {_WINV}), x, axis, "
+               f"keepdims) * {_CENTERED}", zero_in="where")
+_EXT = "x, out, axis, keepdims, initial, where"
+for _f in (np.max, np.min):
+    defvariant(lookup(_f), "x, axis=None, *, keepdims=False, initial=None, where=True",
+               jvp={"x": f"np.sum(x_dot * extreme_where_weight({_EXT}), axis=axis, "
+                         "keepdims=keepdims)",
+                    "initial": f"bcast(initial_dot * extreme_initial_weight({_EXT}), out)"},
+               vjp={"x": f"unreduce(out_bar, x, axis, keepdims) * extreme_where_weight({_EXT})",
+                    "initial": f"unbroadcast(out_bar * extreme_initial_weight({_EXT}), initial)"},
+               zero_in="where")
+defrule(ra.where_spread_inv_count, "where, x, axis=None, ddof=0, keepdims=False", name="where_spread_inv_count",
+        kind=ANY, differentiable=False)
+for _f in (ra.extreme_where_weight, ra.extreme_initial_weight):
+    defrule(_f, "x, out, axis=None, keepdims=False, initial=None, where=True", name=_f.__name__,
+            kind=ANY, differentiable=False)
 
 # ------------------------------------------------------------ ufunc methods (axis 0 by default)
 _REDUCE = "x, axis=0, dtype=None, *, keepdims=False"

@@ -15,7 +15,8 @@ from srcad.runtime_arrays import (unblock, reblock, unique_take, ununique, nanme
                                   undiff, ungradient, unpad, unpartition, unpolyder, unselect,
                                   unsort, untake, untake_along, unconcat_items, select_none,
                                   interp_zero, rot90_axes, rollaxis_axes, where_weight,
-                                  mean_where_weight, vander_powers)
+                                  mean_where_weight, vander_powers, extreme_where_weight,
+                                  extreme_initial_weight, where_spread_inv_count)
 
 SAMPLES = []                      # (function, [argument tuples])
 AUTOGRAD_LACKS = {}               # "name" or "name-k" -> why autograd is no oracle
@@ -1105,3 +1106,75 @@ def helper_unpacked(g, x, m):
 
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace", helper_unpacked)
+
+
+# ============================================================ reductions: initial=, where= of each, dtype= of ufuncs
+@sample((pos(2, 3), pos()), (pos(4), pos()), (pos(2, 3, 2), pos()))
+def reductions_initial(x, c):
+    """initial= of np.sum and np.prod, as functions and methods: a varied initial (c) is a
+    derivative input (refused before)."""
+    a = np.sum(x, initial=c) + np.sum(np.sum(x, axis=0, initial=2.0) ** 2) + \
+        np.sum(x.sum(axis=-1, initial=c * c, keepdims=True) ** 2)
+    b = np.prod(x, initial=c) + np.sum(np.prod(x, axis=-1, initial=1.5, where=x > 0.8) ** 2)
+    return a + b + np.sum(x.prod(axis=0, initial=c) ** 2) + x.sum(initial=1.0, where=x < 1.2)
+
+
+lacks("its adjoints of np.sum and np.prod ignore initial= and where=", reductions_initial)
+
+
+@sample((pos(2, 3), pos()), (pos(5), pos()), (pos(3, 4), pos()))
+def extremes_initial_where(x, c):
+    """initial= and where= of np.max, np.min, np.amax, np.amin and the methods: initial
+    takes part in the selection (it gets the derivative where it is the extreme)."""
+    a = np.max(x, initial=c) + np.sum(np.min(x, axis=0, initial=c) ** 2) + \
+        np.sum(np.amax(x, axis=-1, initial=1.0) ** 3)
+    b = np.amin(x, initial=0.9, where=x > 0.7) + \
+        np.sum(np.max(x, axis=0, initial=c, where=x < 1.2, keepdims=True) ** 2)
+    return a + b + x.max(initial=c) * x.min(initial=c, where=x > 1.0)
+
+
+lacks("its adjoints of np.max and np.min ignore initial= and where=", extremes_initial_where)
+
+
+@sample((pos(2, 3),), (pos(6),), (pos(2, 4),))
+def spread_where(x):
+    """where= of np.var and np.std (and their methods): the spread of the counted entries."""
+    k = x < np.max(x, axis=-1, keepdims=True)          # all but each row's largest entry
+    a = np.sum(np.var(x, axis=-1, where=k) ** 2) + np.std(x, where=x > 0.6) + x.var(where=k, ddof=1)
+    return a + np.sum(x.std(axis=-1, where=k, keepdims=True) ** 3) + np.sum(np.std(x, axis=-1, where=k, ddof=1))
+
+
+lacks("its adjoints of np.var and np.std ignore where=", spread_where)
+
+
+@sample((sym(2, 3), pos(2, 3)), (sym(4), pos()))
+def ufunc_dtype(x, y):
+    """dtype= of ufuncs (here the input's own dtype: float32 stays float32)."""
+    t = x.dtype
+    a = np.exp(x, dtype=t) + np.sin(x, dtype=t) * np.add(x, y, dtype=t) + np.hypot(x, y, dtype=t)
+    b = np.multiply(x, y, dtype=t) ** 2 + np.abs(x, dtype=t) * np.logaddexp(x, y, dtype=t)
+    return np.sum(a + b - np.square(x, dtype=t)) + np.sum(np.maximum(x, y, dtype=t), dtype=t)
+
+
+@sample((pos(2, 3), pos(3)), (pos(4), pos()))
+def ufunc_dtype_float64(x, y):
+    """dtype= of ufuncs and reductions casting to float64 (a float32 input's derivatives
+    are float64 like its result, and its gradient float32 again)."""
+    a = np.sqrt(x, dtype=np.float64) * np.power(x, y, dtype=float) + np.log(x, dtype=np.float64)
+    return np.sum(a, dtype=np.float64) + np.prod(np.divide(x, y, dtype=np.float64), dtype=np.float64)
+
+
+lacks("its VJPs of ufuncs take no dtype=", ufunc_dtype, ufunc_dtype_float64)
+
+
+@sample((pos(2, 3), pos()), (pos(4), pos()))
+def helper_extreme_spread_weights(x, c):
+    """The weights of the max/min and var/std forms above, as gradient code calls them."""
+    m = np.max(x, axis=0, initial=c)
+    a = np.sum(x * extreme_where_weight(x, m, 0, False, c, x > 0.7)) + \
+        np.sum(m * extreme_initial_weight(x, m, 0, False, c, x > 0.7))
+    return a + np.sum(x * where_spread_inv_count(x > 0.6, x, -1, 1, True)) + np.sum(where_spread_inv_count(x > 0.7, x, -1, 0))
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_extreme_spread_weights)

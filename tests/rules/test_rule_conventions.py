@@ -371,3 +371,61 @@ def test_a_lazy_table_may_not_reuse_a_runtime_helper_name():
     clash.__all__ = ["cholesky_jvp"]
     with pytest.raises(srcad.SrcadError, match="already one of srcad's helpers"):
         rules.add_lazy_names(clash)
+
+
+# ------------------------------------------------------------ initial=, where=, dtype= (session 10)
+def test_max_initial_takes_part_in_ties():
+    # a tie between initial and entries shares the derivative equally among them
+    x, c = np.array([[0.2, 0.7], [0.7, 0.5]]), 0.7
+    f = lambda x, c: np.max(x, initial=c)                                  # noqa: E731
+    for got in both(f, x, c):
+        np.testing.assert_allclose(got, [[0.0, 1 / 3], [1 / 3, 0.0]], rtol=1e-15)
+    for got in both(f, x, c, wrt=1):
+        np.testing.assert_allclose(got, 1 / 3, rtol=1e-15)
+    g = lambda x, c: np.min(x, axis=0, initial=c, where=x > 0.3)[0]        # noqa: E731
+    assert_both(g, (x, c), [[0.0, 0.0], [0.5, 0.0]])       # 0.2 is not counted
+    assert_both(g, (x, c), 0.5, wrt=1)
+    assert_both(f, (x, 2.0), 0.0)                          # initial wins alone
+    assert_both(f, (x, 2.0), 1.0, wrt=1)
+
+
+def test_masked_entries_have_zero_derivative():
+    x = np.array([1.0, 2.0, 4.0, np.nan])
+    m = np.array([True, True, True, False])                # the nan is not counted
+    for f in (lambda x: np.var(x, where=m), lambda x: np.std(x, where=m, ddof=1),
+              lambda x: np.sum(x, where=m, initial=3.0), lambda x: np.max(x, where=m, initial=0.0)):
+        for got in both(f, x):
+            assert got[3] == 0.0 and np.all(np.isfinite(got))
+    want = 2.0 * (x[:3] - np.mean(x[:3])) / 3.0
+    for got in both(lambda x: np.var(x, where=m), x):
+        np.testing.assert_allclose(got[:3], want)
+
+
+def test_ufunc_and_reduction_dtype_casts_the_derivative():
+    x = np.array([0.3, 0.5, 1.2])
+
+    def f(x):
+        return np.sum(np.exp(x, dtype=np.float32) * np.multiply(x, 2.0, dtype=np.float32),
+                      dtype=np.float32)
+    out, dot = srcad.jvp(f, (x,), (np.ones(3),))
+    assert np.result_type(out) == np.float32 and np.result_type(dot) == np.float32
+    g = srcad.grad(f)(x)
+    assert g.dtype == np.float64                       # the gradient has x's dtype
+    np.testing.assert_allclose(g, np.exp(x) * 2.0 * (x + 1.0), rtol=1e-6)
+    np.testing.assert_allclose(dot, np.sum(np.exp(x) * 2.0 * (x + 1.0)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("src", ["np.exp(x, where=x > 0.0)", "np.add(x, x, casting='unsafe')",
+                                 "np.divmod(x, 2.0, dtype=float)[1]", "np.max(x, dtype=float)",
+                                 "x.sum(out=None, initial=1.0)"])
+def test_unsupported_keywords_are_refused_at_the_line(src, tmp_path):
+    path = tmp_path / "kw.py"
+    path.write_text(f"import numpy as np\n\n\ndef f(x):\n    return np.sum({src})\n")
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("kw_refused", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for mode in ("reverse", "forward"):
+        with pytest.raises(srcad.SrcadError) as e:
+            srcad.derivative(mod.f, mode=mode)
+        assert f"{path}:5" in str(e.value) and e.value.lineno == 5

@@ -159,3 +159,17 @@ def test_hessian_matches_autograd():
 
 def hessian_sample(x):
     return np.sum(np.tanh(x) * np.cumsum(x) ** 2) + np.linalg.norm(x) * np.prod(x)
+
+
+def masked_reductions(x):
+    # initial= and where= of the reductions, dtype= of ufuncs (refused before session 10)
+    m = x.reshape(2, 3)
+    k = m < np.max(m, axis=-1, keepdims=True)
+    a = np.sum(x, initial=x[0]) + np.prod(m, axis=0, initial=x[1], where=m > 0.35) @ x[:3] + \
+        np.max(x, initial=0.65) ** 2 + np.sum(np.min(m, axis=1, initial=x[2], where=m > 0.42) ** 3)
+    b = np.sum(np.var(m, axis=-1, where=k) * x[:2]) + np.std(x, where=x > 0.35, ddof=1) ** 3
+    return a + b + np.sum(np.exp(x, dtype=x.dtype) * np.hypot(x, x[::-1], dtype=np.float64)) + \
+        np.mean(x ** 3, where=x > 0.42)
+
+
+CASES.append(masked_reductions)
