@@ -1089,8 +1089,9 @@ def pow_log(x):
     """log(x), and 0 where x == 0: d(x ** y)/dy = x ** y * pow_log(x) (at x = 0 the power
     does not vary with y > 0). A Python number gives a Python float, so float32 stays float32."""
     if type(x) is float or type(x) is int:
-        return float(np.log(x)) if x != 0 else 0.0
-    return np.log(np.where(x == 0, 1.0, x))
+        return float(np.log(x)) if x > 0 else 0.0 if x == 0 else math.nan
+    with np.errstate(invalid="ignore"):      # nan at a negative base, as the slope is
+        return np.log(np.where(x == 0, 1.0, x))
 
 
 def inv_count(x, out, ddof=0):
@@ -1111,6 +1112,16 @@ def spread_inv_count(x, out, ddof=0):
         raise NotImplementedError("srcad differentiates np.var and np.std of real values "
                                   "only; this one is complex")
     return inv_count(x, out, ddof)
+
+
+def times_or_zero(t, w):
+    """t * w, and 0 where t == 0: the exponent's term y_dot * x ** y * log(x) of a power
+    whose exponent does not vary (a helper's constant k, given a zero tangent at second
+    order) is 0, not 0 * nan at a negative base."""
+    if np.ndim(t) == 0 and np.ndim(w) == 0:
+        return t * w if t != 0 else 0.0 * t
+    with np.errstate(invalid="ignore"):
+        return np.where(t == 0, 0.0, t * w)
 
 
 def recip_or_zero(x):
@@ -1817,7 +1828,7 @@ def linspace_weight(like, num=50, endpoint=True, axis=0):
     return np.reshape(t, shape)
 
 
-__all__ += ["pow_log", "inv_count", "spread_inv_count", "recip_or_zero", "fmax_weight", "clip_weight", "prod_others",
+__all__ += ["pow_log", "times_or_zero", "inv_count", "spread_inv_count", "recip_or_zero", "fmax_weight", "clip_weight", "prod_others",
             "prod_others_jvp", "prod_vjp", "prod_jvp", "uncumsum",
             "cumprod_jvp", "cumprod_vjp", "cumprod_vjp_jvp", "cumprod_vjp_vjp", "inner_vjp_x",
             "inner_vjp_y", "tensordot_vjp_x", "tensordot_vjp_y", "tensordot_jvp", "einsum_jvp", "einsum_jvp_pair",

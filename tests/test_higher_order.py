@@ -24,3 +24,14 @@ def test_grad_of_grad_through_helpers_with_early_returns_in_a_loop(x):
     d2 = srcad.grad(srcad.grad(hf.calls_in_loop))(x)
     assert d2 == pytest.approx(float(numerical_grad(srcad.grad(hf.calls_in_loop), (x,), 0)),
                                rel=1e-5, abs=1e-6)
+
+
+def test_a_constant_exponent_at_a_negative_base_has_no_nan_second_derivative():
+    from conftest import second_order
+    x = np.array([-0.7, 0.4])
+    second_order(hf.polynomial_by_helper, (x,))
+    # the closed form: sum_k (k + 1) k (k - 1) x ** (k - 2) on the diagonal
+    want = np.diag(sum((k + 1.0) * k * (k - 1) * x ** max(k - 2, 0) for k in range(2, 4)))
+    np.testing.assert_allclose(srcad.hessian(hf.polynomial_by_helper)(x), want, rtol=1e-12)
+    np.testing.assert_allclose(srcad.jacfwd(srcad.grad(hf.polynomial_by_helper))(x), want,
+                               rtol=1e-12)

@@ -651,6 +651,15 @@ def _pow_log(x):
     _refuse("pow_log", x)
 
 
+@overload(runtime.times_or_zero)
+def _times_or_zero(t, w):
+    if _scalar(t) and _scalar(w):
+        return lambda t, w: t * w if t != 0 else 0.0
+    if (_scalar(t) or _array(t)) and (_scalar(w) or _array(w)):
+        return lambda t, w: np.where(t == 0, 0.0, t * w)
+    _refuse("times_or_zero", t, w)
+
+
 @overload(runtime.recip_or_zero)
 def _recip_or_zero(x):
     if _scalar(x):

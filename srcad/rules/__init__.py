@@ -318,7 +318,7 @@ def _check_templates(rule: Rule):
 
 # calls a template declared elementwise (Rule.batch) may apply to a tangent: each broadcasts
 # its arguments elementwise (bcast widens to the result: the batch mode's own bbcast)
-BATCH_ELEMENTWISE = {"bcast", "abs_jvp", "np.where", "np.real", "np.conj", "written"}
+BATCH_ELEMENTWISE = {"bcast", "abs_jvp", "np.where", "np.real", "np.conj", "written", "times_or_zero"}
 
 
 def _not_elementwise(tree, tangents: set) -> str | None:

@@ -38,10 +38,12 @@ defrule(operator.truediv, "x, y", primal="x / y", batch="elementwise",
 # d/dx x ** y = y x ** (y - 1), written with the exponent y - 1 + (y == 0) so that x ** 0
 # has derivative 0 also at x = 0, where y x ** (y - 1) would be 0 * inf (the exponent is
 # then 0); for a constant y the exponent folds to the number y - 1. One power, as autograd's
-# x ** where(y, y - 1, 1) (an indicator 0 ** (y * y) was a second power, and a slow one)
+# x ** where(y, y - 1, 1) (an indicator 0 ** (y * y) was a second power, and a slow one).
+# The exponent's tangent is 0 where y_dot is (times_or_zero): a constant exponent given a
+# zero tangent (a helper's k at second order) at a negative base is no 0 * nan
 defrule(operator.pow, "x, y", primal="x ** y", batch="elementwise",
         jvp={"x": "x_dot * (y * x ** (y - 1 + (y == 0)))",
-             "y": "y_dot * (out * pow_log(x))"},
+             "y": "times_or_zero(y_dot, out * pow_log(x))"},
         vjp={"x": "unbroadcast(out_bar * (y * x ** (y - 1 + (y == 0))), x)",
              "y": "unbroadcast(out_bar * (out * pow_log(x)), y)"})
 defrule(operator.neg, "x", primal="-x", jvp="-x_dot", vjp="-out_bar", batch="elementwise")

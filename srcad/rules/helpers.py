@@ -142,6 +142,11 @@ defrule(runtime._float_dtype, "x", name="_float_dtype", kind=NONE, differentiabl
 
 # ------------------------------------------------------------ d/dx log x = 1 / x
 defrule(runtime.pow_log, "x", name="pow_log", jvp="x_dot / x", vjp="out_bar / x")
+# t * w, 0 where t == 0 (exact there: the term is t times a finite or nan factor)
+defrule(runtime.times_or_zero, "t, w", name="times_or_zero", batch="elementwise",
+        jvp={"t": "times_or_zero(t_dot, w)", "w": "times_or_zero(t, w_dot)"},
+        vjp={"t": "unbroadcast(times_or_zero(out_bar, w), t)",
+             "w": "unbroadcast(times_or_zero(t, out_bar), w)"})
 # ------------------------------------------------------------ reductions' divisors
 defrule(runtime.inv_count, "x, out, ddof=0", name="inv_count", kind=FLOAT, differentiable=False)
 defrule(runtime.spread_inv_count, "x, out, ddof=0", name="spread_inv_count", kind=FLOAT,
@@ -291,6 +296,7 @@ NUMBA_HELPERS = frozenset({
     runtime.unbroadcast, runtime.bcast, runtime.zeros_like, runtime.grad_like,
     runtime.unreduce, runtime.matmul_vjp_x, runtime.matmul_vjp_y, runtime.items_of,
     runtime.index_add, runtime.tie_weight, runtime.pow_log, runtime.recip_or_zero,
+    runtime.times_or_zero,
     runtime.transposed, runtime.untranspose,
     runtime.inv_count, runtime.unindex, runtime.unconcatenate, runtime.add_items,
     runtime.unreduce_vjp, runtime.unstack, runtime.updated, runtime.cast_adjoint,

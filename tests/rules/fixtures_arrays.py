@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from fixtures_numpy import apart, big, binary, d0, pos, registrars, sym, unary, unit, well  # noqa: F401
-from srcad.runtime import index_added, prod_jvp, prod_vjp, unpacked, unpacked_items
+from srcad.runtime import index_added, prod_jvp, prod_vjp, times_or_zero, unpacked, unpacked_items
 from srcad.runtime_arrays import (unblock, reblock, unique_take, ununique, nanmedian_weight, bessel_i1, untolist, nan_inv_count, not_nan, initial_dropped, initial_zero_added, ununstack, put_vjp, place_vjp, putmask_vjp, put_along_vjp, put_copy, placed, putmasked, put_along, subtracted_at, accumulate_extreme_jvp, accumulate_extreme_vjp, unslide, added_at, copied_into, diagonal_filled, fill_diagonal_vjp, filled, sorted_in_place, interp_slope, interp_vjp_fp, concat_items_jvp, conv_vjp_a, conv_vjp_v, cross_vjp, gradient_jvp, kron_vjp_a,
                                   kron_vjp_b, pad_linear, partition_take, quantile_jvp,
                                   quantile_vjp, sort_take, unarray_split, uncolumn_stack, undelete,
@@ -1178,3 +1178,13 @@ def helper_extreme_spread_weights(x, c):
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_extreme_spread_weights)
+
+
+@sample((sym(3), sym(3)), (0.7, -1.3))
+def helper_times_or_zero(t, w):
+    """t * w, 0 where t == 0: the exponent's tangent of a power (what second order calls)."""
+    return np.sum(times_or_zero(t * w, np.sin(w)) + times_or_zero(0.0 * t, w) * 3.0)
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_times_or_zero)
