@@ -597,18 +597,28 @@ def _refuse_array_fields(fn, stmts, kinds, shapes, varied):
                                              s.line)
 
 
-def _seq_tree(name, stmts, seqs, kinds, depth=4):
+def _definitions(stmts) -> dict:
+    """name -> the assignments of it (single targets) among `stmts`."""
+    defs: dict = {}
+    for s in stmts:
+        if isinstance(s, ir.Assign) and isinstance(s.target, str):
+            defs.setdefault(s.target, []).append(s)
+    return defs
+
+
+def _seq_tree(name, defs, seqs, kinds, depth=4):
     """Which items of `name` may be lists or tuples themselves: a tuple with one entry per
     item of a pack (each True where that item may be a sequence, or its own tree), True
-    where `name` may be one of unknown items, False where it is none."""
+    where `name` may be one of unknown items, False where it is none. `defs`: each name's
+    assignments (see _definitions)."""
     if depth == 0 or name not in seqs:
         return name in seqs
-    defs = [s for s in stmts if isinstance(s, ir.Assign) and s.target == name]
-    if len(defs) != 1 or not isinstance(defs[0].value, ir.Call):
+    mine = defs.get(name, ())
+    if len(mine) != 1 or not isinstance(mine[0].value, ir.Call):
         return True
-    v = defs[0].value
+    v = mine[0].value
     if v.prim is PACK_TUPLE or v.prim is PACK_LIST:
-        return tuple(_seq_tree(a.id, stmts, seqs, kinds, depth - 1) if isinstance(a, ir.Name)
+        return tuple(_seq_tree(a.id, defs, seqs, kinds, depth - 1) if isinstance(a, ir.Name)
                      else isinstance(a, ir.Const) and isinstance(a.value, (list, tuple))
                      for a in v.args)
     if isinstance(v.prim, UserCall) and kinds is not None:
@@ -624,13 +634,14 @@ def _sequences(stmts, param_kinds, kinds=None, objects=()) -> set:
     too)."""
     numbers = {n for n, k in (kinds or {}).items() if k in (FLOAT, INT)}
     seqs = {p for p, k in param_kinds.items() if k == SEQ} | set(objects)
+    defs = _definitions(stmts)
     changed = True
     while changed:
         changed = False
         for s in stmts:
             if isinstance(s, ir.Assign) and isinstance(s.target, tuple) and \
                     isinstance(s.value, ir.Name) and s.value.id in seqs:
-                tree = _seq_tree(s.value.id, stmts, seqs, kinds)
+                tree = _seq_tree(s.value.id, defs, seqs, kinds)
                 if isinstance(tree, tuple) and len(tree) == len(s.target):
                     for t, sub in zip(s.target, tree):
                         if sub is not False and isinstance(t, str) and t not in seqs and \
@@ -1860,7 +1871,8 @@ def _summarize(func, call, kinds_key) -> CallSummary:
     may_be_seq = any(isinstance(r, ir.Name) and r.id in seqs or
                      isinstance(r, ir.Const) and isinstance(r.value, (list, tuple))
                      for r in returned)
-    trees = {_seq_tree(r.id, stmts, seqs, kinds) if isinstance(r, ir.Name) else
+    defs = _definitions(stmts)
+    trees = {_seq_tree(r.id, defs, seqs, kinds) if isinstance(r, ir.Name) else
              isinstance(r, ir.Const) and isinstance(r.value, (list, tuple)) for r in returned}
     items = trees.pop() if len(trees) == 1 else may_be_seq
     return CallSummary(tuple(fn.params), mutates, a.returned or _NOTHING, may_be_seq,

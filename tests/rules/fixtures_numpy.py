@@ -38,6 +38,8 @@ SAMPLES = []                      # (function, [argument tuples])
 AUTOGRAD_LACKS = {}               # "name" or "name-k" (its k-th args) -> why autograd is no oracle
 UNREACHABLE = {                   # rules no source reaches, with why: exempt from samples
     "reversed": "lowering rewrites reversed(seq) as seq[::-1]; only generated loops call it",
+    "_weight_dtype": "called only by srcad's helpers, read at second order (a dtype)",
+    "_float_dtype": "called only by srcad's helpers, read at second order (a dtype)",
     "require_real_eig": "called only by eig_jvp and eig_vjp (tests/rules/test_linalg_rules.py)",
     "require_real": "called only by the decompositions' and norms' derivatives "
                     "(tests/rules/test_rule_conventions.py)",
