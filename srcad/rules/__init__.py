@@ -192,11 +192,16 @@ class Rule:
     def for_call(self, nargs: int, kwnames) -> Rule:
         """The rule differentiating a call of `nargs` positional arguments and these keyword
         names: this one, or its `variant` where only that binds them."""
-        if self.variant is not None and isinstance(self.bind(nargs, kwnames), str):
-            # (a wider form may have a wider one still; when none binds, the widest's
-            # message says why)
-            return self.variant.for_call(nargs, kwnames)
-        return self
+        forms = [self]
+        while forms[-1].variant is not None:      # (a wider form may have a wider one still)
+            forms.append(forms[-1].variant)
+        for r in forms:
+            if not isinstance(r.bind(nargs, kwnames), str):
+                return r
+        # none binds: the message of the narrowest form that knows every keyword (a missing
+        # argument, as the user wrote it), else the widest's (which names the unknown one)
+        names = set(kwnames)
+        return next((r for r in forms if names <= {p for p, _ in r.params}), forms[-1])
     # False: srcad's numba backend cannot compile a call of it (Numba has no version of it,
     # nor srcad.backends.numba_runtime): a derivative calling it is refused at build time
     numba: bool = True
