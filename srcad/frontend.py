@@ -97,6 +97,8 @@ class Parsed:
     statics: dict = field(default_factory=dict)   # parameter -> the function it is given
     members: dict = field(default_factory=dict)   # (class, attr) -> what an argument's
     #                                               method or property resolved to
+    contents: dict = field(default_factory=dict)  # (name, attrs) -> the items of the global
+    #                                               list or dict of functions it holds
 
     def lineno(self, node) -> int:
         return getattr(node, "lineno", 1) + self.line_offset

@@ -668,12 +668,15 @@ class ObjArg:
 
 
 def holding(a, depth=0):
-    """The ObjArg describing `a` when it is or holds objects of classes (in lists, tuples,
-    dicts and fields, a few levels down), else None. Called on every call of a transform
+    """The ObjArg describing `a` when it is or holds objects of classes or functions (in
+    lists, tuples, dicts and fields, a few levels down; a function item as its FuncArg, so
+    the derivative is specialised on it), else None. Called on every call of a transform
     with a container argument: arrays and numbers are passed over without a call."""
     t = type(a)
     if t in _PLAIN or depth > 6:
         return None
+    if depth and is_function(a):        # self.act = np.tanh, self.acts = (f, g): the function
+        return FuncArg(a)
     if t is list or t is tuple:
         if len(a) > 4096:
             return None
@@ -832,9 +835,40 @@ class InitFields:
     `__init__` (no attributes)."""
     fields: object
     keys: tuple
+    # attribute -> the parameter its one assignment `self.key = param` (at the top level of
+    # `__init__`; the parameter read nowhere else, never rebound) stores: a function value
+    # given for it is put in the object as it is (the copy of __init__ gets None)
+    passes: dict = field(default_factory=dict)
 
 
 _INITS: dict = {}
+
+
+def _passes(tree, me) -> dict:
+    """`InitFields.passes` of an `__init__` syntax tree whose object parameter is `me`."""
+    params = {a.id for a in list(tree.args.posonlyargs) + list(tree.args.args) +
+              list(tree.args.kwonlyargs)}
+    stores: dict = {}
+    rebound = set()
+    reads: dict = {}
+    for n in gast.walk(tree):
+        if isinstance(n, gast.Attribute) and isinstance(n.ctx, gast.Store) and \
+                isinstance(n.value, gast.Name) and n.value.id == me:
+            stores[n.attr] = stores.get(n.attr, 0) + 1
+        elif isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
+            rebound.add(n.id)
+        elif isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+            reads[n.id] = reads.get(n.id, 0) + 1
+    out = {}
+    for s in tree.body:
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 and \
+                isinstance(s.targets[0], gast.Attribute) and \
+                isinstance(s.targets[0].value, gast.Name) and s.targets[0].value.id == me and \
+                isinstance(s.value, gast.Name) and s.value.id in params and \
+                s.value.id not in rebound and reads[s.value.id] == 1 and \
+                stores[s.targets[0].attr] == 1:
+            out[s.targets[0].attr] = s.value.id
+    return out
 
 
 def init_fields(cls) -> InitFields:
@@ -858,6 +892,7 @@ def init_fields(cls) -> InitFields:
                                      "object", parsed.filename, parsed.lineno(tree))
     me = own[0].id
     names = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+    passes = _passes(tree, me)
 
     def refuse(msg, node):
         return UnsupportedSyntaxError(f"{cls.__qualname__}(): its __init__ {msg}; srcad "
@@ -925,7 +960,7 @@ def init_fields(cls) -> InitFields:
     fields = _rebuilt(init, parsed, [params], [], {cls_name: cls})
     fields.__defaults__, fields.__kwdefaults__ = init.__defaults__, init.__kwdefaults__
     fields.__qualname__ = f"{cls.__qualname__}.__init__ (its fields)"
-    found = InitFields(fields, tuple(keys))
+    found = InitFields(fields, tuple(keys), passes)
     _INITS[key] = found
     return found
 

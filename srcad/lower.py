@@ -807,6 +807,9 @@ class _Lowerer:
                 return self.funcvals[node.id]
             if node.id in self.locals:
                 return None
+        stored = self.stored_func(node)
+        if stored is not None:                  # self.act, self.acts: functions an object holds
+            return stored
         if isinstance(node, (gast.Name, gast.Attribute)):
             found = self.member(node, called=False) if isinstance(node, gast.Attribute) \
                 else None
@@ -828,10 +831,10 @@ class _Lowerer:
                 return FuncVal(obj, label=_describe(node),
                                root=ir.Name(node.id) if isinstance(node, gast.Name) else None)
             if isinstance(obj, (list, tuple)) and obj and all(map(funcs.is_function, obj)):
-                if not isinstance(obj, tuple):          # a tuple is checked when it is called
-                    raise self.error(UnsupportedSyntaxError, f"the global list of functions "
-                                     f"{_describe(node)} may change after the derivative is "
-                                     "built; make it a tuple", node)
+                if not isinstance(obj, tuple):
+                    # a list may change in place: the derivative checks its items on every
+                    # call (a tuple is checked as a callee is, by identity)
+                    self.p.contents[(root.id, _chain(node))] = tuple(obj)
                 return FuncList([FuncVal(o, label=_describe(node)) for o in obj])
             return None
         if isinstance(node, gast.ListComp):
@@ -947,6 +950,39 @@ class _Lowerer:
         """What srcad knows of the objects `node` holds (funcs.ObjArg), without lowering it:
         a name's, `x.field` and `x[k]` (k a constant, or any index of a list whose items
         are all alike) of one; None when nothing."""
+        d = self.stored(node)
+        return d if isinstance(d, funcs.ObjArg) else None
+
+    def stored_func(self, node):
+        """The function value `node` reads from an object or container srcad knows the
+        functions of (`self.act` of `self.act = np.tanh`, `self.acts` of a tuple of them,
+        `cfg["act"]`): a FuncVal of the function itself (a partial's arguments read from
+        the object when the derivative runs), a FuncList; else None."""
+        if not isinstance(node, (gast.Attribute, gast.Subscript)):
+            return None
+        d = self.stored(node)
+        if isinstance(d, funcs.FuncArg):
+            root = self.expr(node) if isinstance(d.obj, functools.partial) else None
+            return FuncVal(d.obj, label=_describe(node), root=root)
+        if isinstance(d, funcs.ObjArg) and d.container and d.items and not d.each:
+            ds = d.items if d.cls is not dict else [v for _, v in d.items]
+            if not all(isinstance(v, funcs.FuncArg) for v in ds):
+                return None
+            if any(isinstance(v.obj, functools.partial) for v in ds):
+                seq = self.expr(node)
+                roots = [self.getitem(seq, ir.Const(k if d.cls is not dict else d.items[k][0]))
+                         for k in range(len(ds))]
+            else:
+                roots = [None] * len(ds)
+            fvs = [FuncVal(v.obj, label=f"{_describe(node)}[{k!r}]", root=r)
+                   for k, v, r in zip(range(len(ds)) if d.cls is not dict else
+                                      [k for k, _ in d.items], ds, roots)]
+            return FuncList(fvs if d.cls is not dict else
+                            dict(zip([k for k, _ in d.items], fvs)), _describe(node))
+        return None
+
+    def stored(self, node):
+        """desc_of's lookup, a function item's funcs.FuncArg included."""
         if isinstance(node, gast.Name):
             if node.id in self.funcvals or node.id not in self.version:
                 return None
@@ -970,7 +1006,7 @@ class _Lowerer:
                 isinstance(out, ir.Name) and isinstance(key, ir.Const):
             found = self.held[value.id].item(key.value) if self.held[value.id].container \
                 else None
-            if found is not None:
+            if isinstance(found, funcs.ObjArg):
                 self.held[out.id] = found
                 self.objects.add(out.id)
             return out
@@ -980,7 +1016,7 @@ class _Lowerer:
             found = d.item(key.value) if d.container or isinstance(key.value, str) else None
         else:
             found = d.uniform()
-        if found is not None:
+        if isinstance(found, funcs.ObjArg):     # (a function item is no object)
             self.classes[out.id] = found
         return out
 
@@ -1017,12 +1053,9 @@ class _Lowerer:
         if fv.root is None or fv.extras:
             raise UnsupportedSyntaxError(f"the functools.partial {fv.label} must be a global "
                                          "name or an argument", self.p.filename, self.line)
-        from .rules.core import GETITEM
-        args = self.call_prim(_LiveAttr("args"), [fv.root])
-        pre = [self.getitem(args, ir.Const(k)) for k in range(len(part.args))]
-        kws = self.call_prim(_LiveAttr("keywords"), [fv.root]) if part.keywords else None
-        kw = {k: self.call_prim(GETITEM, [kws, ir.Const(k)], static=("atom", 1))
-              for k in part.keywords}
+        from .rules.containers import PARTIAL_ARG
+        pre = [self.call_prim(PARTIAL_ARG, [fv.root, ir.Const(k)]) for k in range(len(part.args))]
+        kw = {k: self.call_prim(PARTIAL_ARG, [fv.root, ir.Const(k)]) for k in part.keywords}
         if not funcs.is_function(part.func) or isinstance(part.func, functools.partial):
             raise UnsupportedSyntaxError(f"{fv.label} is a partial of what srcad cannot call",
                                          self.p.filename, self.line)
@@ -1304,14 +1337,14 @@ class _Lowerer:
         over a dict of them: the body once per function, `act` bound to it. False when
         the loop is no such loop."""
         it, target, index, keys = s.iter, s.target, None, None
-        desc = self.desc_of(it)
+        desc = self.desc_of(it) if self.stored_func(it) is None else None
         if desc is not None and desc.cls in (list, tuple) and desc.uniform() is None:
             return self.unroll_objects(s, line, desc, it, s.target)
         if isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and \
                 isinstance(it.func, gast.Name) and it.func.id not in self.locals and \
                 isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2 and \
                 self.callee(it.func) is builtins.enumerate:
-            desc = self.desc_of(it.args[0])
+            desc = self.desc_of(it.args[0]) if self.stored_func(it.args[0]) is None else None
             if desc is not None and desc.cls in (list, tuple) and desc.uniform() is None:
                 return self.unroll_objects(s, line, desc, it.args[0], target.elts[1],
                                            target.elts[0])
@@ -1981,6 +2014,9 @@ class _Lowerer:
         text = _describe(func)
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call):
             return self.through_name(node, func.value, dest)    # make(W).apply(x)
+        stored = self.stored_func(func)
+        if isinstance(stored, FuncVal):                     # self.act(z), cfg["act"](z)
+            return self.call_funcval(stored, node, dest)
         found = self.member(func) if isinstance(func, gast.Subscript) else None
         if found is not None and found[0] != "property":    # layers[0](x)
             return self.call_member(found, func, node, dest, text)
@@ -2159,6 +2195,9 @@ class _Lowerer:
                 not hasattr(obj, "__srcad_transform__"):
             obj = types.MethodType(dunder, obj)   # model(x) of an object srcad sees: its
             #                                       __call__, bound (self read live)
+        if obj is runtime.partial_arg and args and isinstance(args[0], FuncVal) and \
+                args[0].root is not None:
+            args = [args[0].root] + list(args[1:])     # what a partial an object holds binds
         values = list(args) + list(kwargs.values())
         fvs = [a for a in values if isinstance(a, (FuncVal, FuncList))]
         method = isinstance(obj, types.MethodType) and isinstance(obj.__func__, types.FunctionType)
@@ -2442,21 +2481,61 @@ class _Lowerer:
         _depends_on(cls.__init__) if made.fields is not None else None
         args = [self.arg(a) for a in node.args]
         kwargs = {k.arg: self.arg(k.value) for k in node.keywords}
-        funcs_given = [a.label for a in args + list(kwargs.values())
-                       if isinstance(a, (FuncVal, FuncList))]
+        # a function value given (Dense(W, act=np.tanh), Stack((np.tanh, np.sin))) becomes
+        # the function object itself, stored as data; srcad knows which function each field
+        # holds (funcs.FuncArg) where __init__ stores its parameter as it is (self.act = act)
+        given = {}                  # atom name -> what it holds (FuncArg, ObjArg of them)
+        funcs_given = []
+        exprs = list(node.args) + [k.value for k in node.keywords]
+        values = args + list(kwargs.values())
+        for k, (a, e) in enumerate(zip(values, exprs)):
+            if not isinstance(a, (FuncVal, FuncList)):
+                continue
+            const = self.function_constant(a, e)
+            if const is None:
+                funcs_given.append(a.label)
+                continue
+            given[const[0].id] = const[1]
+            if k < len(args):
+                args[k] = const[0]
+            else:
+                kwargs[list(kwargs)[k - len(args)]] = const[0]
+        stored = {}                 # field -> what function it holds
+        into = {}                   # field -> the atom holding it
         if made.fields is not None and not funcs_given:
             try:
                 bound = inspect.signature(made.fields).bind(*args, **kwargs)
             except TypeError as e:
                 raise self.error(UnsupportedSyntaxError, f"{text}(): {e}", node) from None
-            funcs_given = [f"{p.name}={getattr(p.default, '__name__', p.default)!s}"
-                           for p in inspect.signature(made.fields).parameters.values()
-                           if p.name not in bound.arguments and funcs.is_function(p.default)]
+            holds = {p: given[a.id] for p, a in bound.arguments.items()
+                     if isinstance(a, ir.Name) and a.id in given}
+            defaults = {}           # a parameter defaulting to a function: the function
+            for p in inspect.signature(made.fields).parameters.values():
+                if p.name not in bound.arguments and funcs.is_function(p.default):
+                    const = self.function_constant(FuncVal(p.default, label=p.name), None)
+                    if const is None:
+                        funcs_given.append(p.name)
+                        continue
+                    defaults[p.name], holds[p.name] = const
+            stored = {key: holds[p] for key, p in made.passes.items() if p in holds}
+            funcs_given += [f"{p}" for p in holds if p not in made.passes.values()]
+            # the function goes into the object as it is, not through the copy of __init__
+            # (which stores its parameter and reads it nowhere else: it gets None)
+            into = {key: bound.arguments[p] if p in bound.arguments else defaults[p]
+                    for key, p in made.passes.items() if p in holds}
+            for p in holds:
+                if p in bound.arguments:
+                    bound.arguments[p] = ir.Const(None)
+            args, kwargs = list(bound.args), dict(bound.kwargs)
+            kwargs.update({p: ir.Const(None) for p in holds if p not in bound.arguments})
         if funcs_given:
             raise self.error(UnsupportedSyntaxError, f"{text}(): the function value "
-                             f"{funcs_given[0]} would be stored in the object: srcad does not "
-                             "store function values in objects it builds; call the function "
-                             "in a method instead (def act(self, z): return np.tanh(z))", node)
+                             f"{funcs_given[0]} would be stored in the object other than as "
+                             "itself: srcad stores a function srcad knows when it builds the "
+                             "derivative (a global function, np.tanh, a functools.partial of "
+                             "constants, a tuple of them) by `self.act = act` in __init__; or "
+                             "call the function in a method (def act(self, z): return "
+                             "np.tanh(z))", node)
         if made.fields is None:
             if args or kwargs:
                 raise self.error(UnsupportedSyntaxError, f"{text}() takes no arguments", node)
@@ -2466,10 +2545,11 @@ class _Lowerer:
             inner = self.classes.get(tup.id) if isinstance(tup, ir.Name) else None
             values, descs = [], []
             for k in range(len(made.keys)):
-                item = self.call_prim(GETITEM, [tup, ir.Const(k)], static=("atom", 1))
+                item = into.get(made.keys[k]) or \
+                    self.call_prim(GETITEM, [tup, ir.Const(k)], static=("atom", 1))
                 values.append(item)
-                descs.append(inner.item(k) if inner is not None and inner.container
-                             else None)
+                descs.append(stored.get(made.keys[k], inner.item(k) if inner is not None and
+                                        inner.container else None))
         cname = self.inject(cls.__name__, cls)
         self.reserved.add(cname)
         out = self.call_prim(MAKE_RECORD, [ir.Name(cname), ir.Const(made.keys),
@@ -2477,6 +2557,38 @@ class _Lowerer:
         self.classes[out.id] = funcs.ObjArg(cls, tuple(
             (k, d) for k, d in zip(made.keys, descs) if d is not None))
         return out
+
+    def function_constant(self, fv, node):
+        """A function value that is a constant (a global or library function, a
+        functools.partial of constants, a list or tuple display of them) as (an atom holding
+        the function object, its funcs.FuncArg or an ObjArg of them); else None."""
+        if isinstance(fv, FuncList):
+            if isinstance(fv.items, dict) or not isinstance(node, (gast.List, gast.Tuple)):
+                return None
+            made = [self.function_constant(i, None) for i in fv.items]
+            if any(m is None for m in made):
+                return None
+            pack = PACK_TUPLE if isinstance(node, gast.Tuple) else PACK_LIST
+            cls = tuple if isinstance(node, gast.Tuple) else list
+            return self.call_prim(pack, [m[0] for m in made]), \
+                funcs.ObjArg(cls, tuple(m[1] for m in made))
+        if fv.extras or fv.tail or not funcs.is_function(fv.obj) or \
+                not all(isinstance(a, ir.Const) for a in list(fv.pre) + list(fv.kw.values())):
+            return None
+        obj = fv.obj
+        base = getattr(obj.func if isinstance(obj, functools.partial) else obj, "__name__",
+                       "function")
+        if fv.pre or fv.kw:
+            obj = functools.partial(obj, *[a.value for a in fv.pre],
+                                    **{k: a.value for k, a in fv.kw.items()})
+            base += "_partial"
+        elif isinstance(obj, types.FunctionType):
+            # a def of yours, as a value the derivative's own derivative may store too (a
+            # name bound to a def is only called)
+            obj, base = functools.partial(obj), base + "_fn"
+        name = self.inject(base, obj)
+        self.reserved.add(name)
+        return ir.Name(name), funcs.FuncArg(obj)
 
     def returned_desc(self, obj, args, kwargs):
         """What srcad knows of the objects user function `obj` returns when called on these
@@ -2646,6 +2758,9 @@ class _Lowerer:
             kind, func, cls, _ = found
             return self.call_object(func, [self.expr(node.value)], {}, node, dest,
                                     _describe(node))
+        if isinstance(self.stored(node.value), funcs.FuncArg):
+            # `self.act.keywords` of a partial an object holds: a constant, read live
+            return self.call_prim(_LiveAttr(node.attr), [self.expr(node.value)], dest=dest)
         rule = rules.lookup(("attr", node.attr))
         value = self.expr(node.value)
         if rule is not None:
@@ -2841,6 +2956,15 @@ def _function_defaulted(obj, nargs: int, kwargs) -> bool:
     except (TypeError, ValueError):
         return False
     return any(p.name not in kwargs and funcs.is_function(p.default) for p in params)
+
+
+def _chain(node) -> tuple:
+    """The attribute names of `a.b.c` after its root name: ('b', 'c')."""
+    attrs = []
+    while isinstance(node, gast.Attribute):
+        attrs.append(node.attr)
+        node = node.value
+    return tuple(reversed(attrs))
 
 
 def _describe(node) -> str:

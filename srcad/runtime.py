@@ -803,6 +803,15 @@ def unrepeat_seq(g, xs, n):
     return Items(out)
 
 
+def partial_arg(p, key):
+    """What functools.partial `p` binds: its positional argument `key` (an int) or its
+    keyword `key` (a str), read when the derivative runs (a constant: no derivative)."""
+    return p.args[key] if type(key) is int else p.keywords[key]
+
+
+__all__ += ["partial_arg"]
+
+
 def require_len(xs, n, what):
     """`xs`, which a call spreads (`f(*xs)`) into `n` parameters: Python raises TypeError
     when it has another length, so does srcad's form of the call."""

@@ -241,9 +241,15 @@ def test_a_global_tuple_of_functions_rebound_rebuilds():
         assert d(0.3) == pytest.approx(np.exp(0.3))
     finally:
         F.ACTS = old
-    with pytest.raises(srcad.SrcadError, match="make it a tuple") as info:
-        srcad.grad(F.global_list_of_functions)(0.3)
-    assert "# ERR" in F_LINES[info.value.lineno - 1]
+    # a global list (refused once: 'make it a tuple'): its items are checked on every call
+    d = srcad.grad(F.global_list_of_functions)
+    assert d(0.3) == pytest.approx(1 - np.tanh(0.3) ** 2 + np.cos(0.3))
+    try:
+        F.ACT_LIST[1] = np.exp
+        assert d(0.3) == pytest.approx(1 - np.tanh(0.3) ** 2 + np.exp(0.3))
+    finally:
+        F.ACT_LIST[1] = np.sin
+    assert d(0.3) == pytest.approx(1 - np.tanh(0.3) ** 2 + np.cos(0.3))
 
 
 # ---------------------------------------------------------------- objects built inside
@@ -403,7 +409,7 @@ class _WithAct:
 
 
 def obj_function_attribute(x):
-    return np.sum(_WithAct(np.eye(3))(x))          # ERR
+    return np.sum(_WithAct(np.eye(3))(x))          # once refused ('act=tanh would be stored')
 
 
 def obj_attribute_assigned(x):
@@ -417,9 +423,82 @@ _HERE = open(__file__).read().splitlines()
 
 @pytest.mark.parametrize("f, match", [(obj_init_calls_method, "reads self.reset, a method"),
                                       (obj_init_passes_self, "uses self other than"),
-                                      (obj_attribute_assigned, "assignment to m.scale"),
-                                      (obj_function_attribute, "act=tanh would be stored")])
+                                      (obj_attribute_assigned, "assignment to m.scale")])
 def test_objects_srcad_cannot_build_are_refused_at_the_users_line(f, match):
     with pytest.raises(srcad.SrcadError, match=match) as info:
         srcad.grad(f)(X3)
     assert "# ERR" in _HERE[info.value.lineno - 1]
+
+
+def test_an_object_built_with_a_default_function():
+    np.testing.assert_allclose(srcad.grad(obj_function_attribute)(X3), 1 - np.tanh(X3) ** 2)
+    np.testing.assert_allclose(fwd_grad(obj_function_attribute, (X3,), 0), 1 - np.tanh(X3) ** 2)
+
+
+def _stored_models():
+    rng = np.random.default_rng(3)
+    W = 0.5 * rng.normal(size=(3, 2))
+    return [F.Activated(W, np.tanh), F.Activated(W, F.act_squared),
+            F.Activated(W, functools.partial(F.act_power, k=3.0)),
+            F.Stacked((np.tanh, np.sin)),
+            F.Stacked([np.tanh, F.act_squared, functools.partial(F.act_power, k=2.0)])]
+
+
+@pytest.mark.parametrize("k", range(5))
+def test_functions_stored_on_an_object(k):
+    """self.act(z) of self.act = np.tanh (a user function, a partial), `for a in self.acts`
+    over a tuple or list of them: both modes and second order, against finite differences."""
+    model = _stored_models()[k]
+    f = F.stored_act_loss if isinstance(model, F.Activated) else F.stored_acts_loss
+    x = np.array([[0.3, -0.7, 1.1], [0.2, 0.4, -0.5]]) if isinstance(model, F.Activated) \
+        else X3
+    fd = numerical_grad(f, (model, x), 1)
+    np.testing.assert_allclose(srcad.grad(f, wrt=1)(model, x), fd, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(srcad.jacfwd(f, wrt=1)(model, x), fd, rtol=1e-6, atol=1e-9)
+    from conftest import second_order
+    second_order(f, (model, x), 1)
+    if isinstance(model, F.Activated):          # with respect to the model: W, act gets None
+        g = srcad.grad(f)(model, x)
+        assert type(g) is F.Activated and g.act is None
+        srcad.testing.check_grads(f, model, x)
+
+
+def test_a_global_list_of_functions_is_checked_on_every_call():
+    """A list (not a tuple) an object holds may change in place: the derivative checks its
+    items on each call and is rebuilt, never stale."""
+    x = np.array([0.3, -0.4])
+    old = list(F.STACK.acts)
+    try:
+        t = np.tanh(x)
+        np.testing.assert_allclose(srcad.grad(F.global_stack)(x), np.cos(t) * (1 - t * t))
+        np.testing.assert_allclose(srcad.jacrev(F.STACK.apply)(x), np.diag(np.cos(t) * (1 - t * t)))
+        F.STACK.acts[1] = np.cos
+        np.testing.assert_allclose(srcad.grad(F.global_stack)(x), -np.sin(t) * (1 - t * t))
+        F.STACK.acts.append(np.exp)
+        np.testing.assert_allclose(srcad.grad(F.global_stack)(x),
+                                   numerical_grad(F.global_stack, (x,), 0), rtol=1e-6)
+    finally:
+        F.STACK.acts[:] = old
+
+
+def test_functions_stored_on_an_object_built_inside():
+    """DenseAct(W, act) built in the function (once refused: 'srcad does not store function
+    values in objects it builds'): both modes, second order in x and in W."""
+    W = np.array([[0.5, 0.1, -0.2], [0.3, 0.2, 0.4], [-0.1, 0.6, 0.2]])
+    args = (X3, W)
+    for i in (0, 1):
+        fd = numerical_grad(F.built_with_functions, args, i)
+        np.testing.assert_allclose(srcad.grad(F.built_with_functions, wrt=i)(*args), fd,
+                                   rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(fwd_grad(F.built_with_functions, args, i), fd, rtol=1e-6,
+                                   atol=1e-9)
+        from conftest import second_order
+        second_order(F.built_with_functions, args, i)
+    text = srcad.source(F.built_with_functions, wrt=1)
+    assert "record_of(DenseAct, ('W', 'act'), [" in text and "act_power_partial" in text
+
+
+def test_a_function_stored_other_than_as_itself_is_refused():
+    with pytest.raises(srcad.SrcadError, match="other than as itself") as info:
+        srcad.grad(F.built_with_a_computed_function)(X3)
+    assert "# ERR" in F_LINES[info.value.lineno - 1]
