@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import copy
 import functools
+import inspect
 import textwrap
 import types
 from dataclasses import dataclass, field
@@ -527,12 +528,13 @@ def _factory_copy(func, parsed, ret, value, makers, layout, count) -> Factory:
 
 
 def walk_own(fn):
-    """The nodes of `fn`, not descending into nested functions or lambdas."""
+    """The nodes of `fn`, not descending into nested functions, lambdas or classes."""
     todo = list(gast.iter_child_nodes(fn))
     while todo:
         node = todo.pop()
         yield node
-        if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.AsyncFunctionDef)):
+        if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.AsyncFunctionDef,
+                                 gast.ClassDef)):
             todo.extend(gast.iter_child_nodes(node))
 
 
@@ -730,12 +732,19 @@ def member(cls, attr):
     None for a field, or what is no Python function."""
     if attr in ("__init__", "__new__"):
         return None
-    for klass in cls.__mro__:
+    return member_in(cls.__mro__, attr, cls)
+
+
+def member_in(mro, attr, cls=None):
+    """`member` of the first class in `mro` that defines attr (super() starts after the
+    method's own class); a classmethod bound to `cls`, or the class defining it."""
+    for klass in mro:
         if attr in vars(klass):
             found = vars(klass)[attr]
             break
     else:
         return None
+    cls = klass if cls is None else cls
     if isinstance(found, types.FunctionType):
         return "method", found
     if isinstance(found, staticmethod) and isinstance(found.__func__, types.FunctionType):
@@ -743,7 +752,7 @@ def member(cls, attr):
     if isinstance(found, property) and isinstance(found.fget, types.FunctionType):
         return "property", found.fget
     if isinstance(found, classmethod) and isinstance(found.__func__, types.FunctionType):
-        return "class", getattr(cls, attr)          # bound to the class: cls a constant
+        return "class", found.__get__(None, cls)   # bound to the class: cls a constant
     return None
 
 
@@ -871,12 +880,14 @@ def _passes(tree, me) -> dict:
     return out
 
 
-def init_fields(cls) -> InitFields:
-    """`cls`'s InitFields (plain_class(cls) holds), memoised per `__init__` code. Raises
+def init_fields(cls, init=None) -> InitFields:
+    """`cls`'s InitFields (plain_class(cls) holds), memoised per `__init__` code; `init`, a
+    base's `__init__` that `super().__init__(...)` runs for cls. Raises
     UnsupportedSyntaxError, naming the user's line, for an `__init__` that does more than
-    set and read attributes of `self` (calls a method of self, passes self on, calls
-    super(), returns early): srcad could not build the object field by field."""
-    init = cls.__init__
+    set and read attributes of `self` and call `super().__init__(...)` as a statement (calls
+    a method of self, passes self on, returns early): srcad could not build the object field
+    by field."""
+    init = cls.__init__ if init is None else init
     if init is object.__init__:
         return InitFields(None, ())
     key = (cls, init, init.__code__, init.__defaults__)
@@ -943,7 +954,73 @@ def init_fields(cls) -> InitFields:
         def visit_Return(self, n):
             raise refuse("returns", n)
 
-    body = [Rename().visit(s) for s in tree.body[:]]
+    makers = {cls_name: cls}
+    own_class = next((k for k in cls.__mro__ if vars(k).get("__init__") is init), cls)
+    handed = {}                     # key -> the parameter super().__init__ stores as it is
+    body = []
+    for s in tree.body:
+        call = s.value if isinstance(s, gast.Expr) else None
+        if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) and
+                call.func.attr == "__init__" and isinstance(call.func.value, gast.Call) and
+                isinstance(call.func.value.func, gast.Name) and
+                call.func.value.func.id == "super"):
+            body.append(Rename().visit(s))
+            continue
+        # super().__init__(a, b): the base's own copy, its fields taken into ours
+        sup = call.func.value
+        if sup.args and not (len(sup.args) == 2 and isinstance(sup.args[1], gast.Name) and
+                             sup.args[1].id == me):
+            raise refuse("calls super(...) with arguments other than (Class, self)", sup)
+        start = own_class
+        if sup.args:
+            start = init.__globals__.get(sup.args[0].id) if isinstance(sup.args[0], gast.Name) \
+                else None
+            if start not in cls.__mro__:
+                raise refuse("calls super() of a class srcad cannot find", sup)
+        mro = cls.__mro__
+        base_init = next(vars(k)["__init__"] for k in mro[mro.index(start) + 1:]
+                         if "__init__" in vars(k))
+        if base_init is not object.__init__ and not isinstance(base_init, types.FunctionType):
+            raise refuse("calls the __init__ of a class srcad cannot read", sup)
+        if any(isinstance(a, gast.Starred) for a in call.args) or \
+                any(k.arg is None for k in call.keywords):
+            raise refuse("calls super().__init__ with *args or **kwargs", call)
+        base = init_fields(cls, base_init)
+        if base.fields is None:
+            if call.args or call.keywords:
+                raise refuse("passes arguments to object.__init__", call)
+            continue
+        call.args = [Rename().visit(a) for a in call.args]
+        for k in call.keywords:
+            k.value = Rename().visit(k.value)
+        try:
+            bound = inspect.signature(base.fields).bind(*call.args, **{
+                k.arg: k.value for k in call.keywords})
+        except TypeError as e:
+            raise refuse(f"calls super().__init__ wrongly ({e})", call) from None
+        for key, bp in base.passes.items():
+            given = bound.arguments.get(bp)
+            if isinstance(given, gast.Name) and given.id not in local.values():
+                handed[key] = given.id
+        fname = ir.unique_name(f"{cls.__name__}_base_fields", names | set(makers))
+        makers[fname] = base.fields
+        targets = []
+        for k in base.keys:
+            if k not in local:
+                local[k] = ir.unique_name(f"{me}_{k}", names | set(local.values()))
+                keys.append(k)
+            targets.append(gast.Name(id=local[k], ctx=gast.Store(), annotation=None,
+                                     type_comment=None))
+        call.func = gast.Name(id=fname, ctx=gast.Load(), annotation=None, type_comment=None)
+        body.append(gast.copy_location(gast.Assign(
+            targets=[gast.Tuple(elts=targets, ctx=gast.Store())], value=call,
+            type_comment=None), s))
+    for key, p in handed.items():   # a parameter handed on to a base that stores it as it is
+        reads = sum(1 for n in gast.walk(tree) if isinstance(n, gast.Name) and n.id == p)
+        if key not in passes and reads == 1 and p in {a.id for a in own} and \
+                sum(1 for t in body for n in gast.walk(t) if isinstance(n, gast.Name) and
+                    n.id == local[key]) == 1:
+            passes[key] = p
     ret = gast.Return(value=gast.Tuple(elts=[gast.Name(id=local[k], ctx=gast.Load(),
                                                        annotation=None, type_comment=None)
                                              for k in keys], ctx=gast.Load()))
@@ -957,7 +1034,7 @@ def init_fields(cls) -> InitFields:
     import dataclasses as dc
     parsed = dc.replace(parsed, tree=tree)
     params = ast.unparse(gast.gast_to_ast(copy_args(args)))
-    fields = _rebuilt(init, parsed, [params], [], {cls_name: cls})
+    fields = _rebuilt(init, parsed, [params], [], makers)
     fields.__defaults__, fields.__kwdefaults__ = init.__defaults__, init.__kwdefaults__
     fields.__qualname__ = f"{cls.__qualname__}.__init__ (its fields)"
     found = InitFields(fields, tuple(keys), passes)

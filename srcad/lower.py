@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import inspect
 import operator
+import textwrap
 import types
 
 import gast
@@ -781,6 +782,46 @@ class _Lowerer:
         if isinstance(a, ir.Const):
             return a.value
         return _Taken(self.copy(a, self.line))
+
+    def visit_ClassDef(self, s, line):
+        """`class L: ...` in the function: the class made once from its source, as Python
+        makes it, in the function's globals (bases and decorators may name classes the
+        function defined before), then known by its name like a global class. Its code may
+        not read the function's variables (it would close over them)."""
+        if self.depth:
+            raise self.error(UnsupportedSyntaxError, f"class {s.name} defined inside "
+                             "if/for/while is not supported; define it at the top level of "
+                             "the function", s)
+        bound = {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and
+                 not isinstance(n.ctx, gast.Load)} | \
+            {n.name for n in gast.walk(s) if isinstance(n, (gast.FunctionDef, gast.ClassDef))}
+        heads = [n for e in list(s.bases) + [k.value for k in s.keywords] +
+                 list(s.decorator_list) for n in gast.walk(e)]
+        outer = self.locals | set(self.funcvals) | set(self.p.local_classes)
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in outer \
+                    and n.id not in bound and not (n in heads and n.id in self.p.local_classes):
+                raise self.error(UnsupportedSyntaxError, f"class {s.name} reads {n.id!r}, a "
+                                 "variable of the function it is defined in; pass it to the "
+                                 "constructor (or define the class at module level)", n)
+        import linecache
+        first = self.p.lineno(s.decorator_list[0] if s.decorator_list else s)
+        last = getattr(s, "end_lineno", None)
+        lines = linecache.getlines(self.p.filename)
+        if last is None or not lines:
+            raise self.error(UnsupportedSyntaxError, f"class {s.name}: srcad cannot read its "
+                             "source", s)
+        text = textwrap.dedent("".join(lines[first - 1:last + self.p.line_offset]))
+        key = (self.p.filename, first, text, id(self.p.globals),
+               tuple((k, id(v)) for k, v in self.p.local_classes.items()))
+        cls = _LOCAL_CLASSES.get(key)
+        if cls is None:
+            tree = ast.parse(text)
+            ast.increment_lineno(tree, first - 1)
+            space = dict(self.p.local_classes)
+            exec(compile(tree, self.p.filename, "exec"), self.p.globals, space)
+            cls = _LOCAL_CLASSES[key] = space[s.name]
+        self.p.local_classes[s.name] = cls
 
     def visit_FunctionDef(self, s, line):
         self.bind_funcval(s.name, self.lift(s), s)
@@ -1757,6 +1798,10 @@ class _Lowerer:
             self.used_versions.add(self.version[n])
             self.versions[self.version[n]] = n
             return ir.Name(self.version[n])
+        if n in self.p.local_classes:           # a class the function defines
+            name = self.inject(n, self.p.local_classes[n])
+            self.reserved.add(name)
+            return ir.Name(name)
         try:
             value = self.p.resolve(n)
         except KeyError:
@@ -2012,6 +2057,8 @@ class _Lowerer:
             node = self.spread(node)
         func = node.func
         text = _describe(func)
+        if isinstance(func, gast.Attribute) and self.is_super(func.value):
+            return self.call_member(self.super_member(func), func, node, dest, text)
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call):
             return self.through_name(node, func.value, dest)    # make(W).apply(x)
         stored = self.stored_func(func)
@@ -2154,6 +2201,56 @@ class _Lowerer:
                 del self.version[name]
             if not known:
                 self.locals.discard(name)
+
+    def is_super(self, node) -> bool:
+        """Whether `node` is `super()` (or `super(Cls, self)`), Python's own super."""
+        return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+            node.func.id == "super" and node.func.id not in self.locals and \
+            not node.keywords and self.callee(node.func) is builtins.super
+
+    def super_member(self, func):
+        """What `super().attr` runs in a method: attr found on the object's class after the
+        class the method is defined in (its `__class__` cell, or `super(Cls, self)`'s Cls),
+        on the class srcad knows the object has (an argument's, one built inside, a bound
+        method's self), as `member` finds it (a method's copy for that class)."""
+        call = func.value
+        own = list(self.tree.args.posonlyargs or []) + list(self.tree.args.args)
+        first = self.p.bound or (own[0].id if own else None)
+        if call.args:
+            if len(call.args) != 2 or not isinstance(call.args[1], gast.Name):
+                raise self.error(UnsupportedSyntaxError, "super(...) takes no arguments or "
+                                 "(Class, self)", call)
+            start = self.callee(call.args[0]) if isinstance(call.args[0], gast.Name) else None
+            first = call.args[1].id
+        else:
+            cell = self.p.closure.get("__class__")
+            start = cell.cell_contents if cell is not None else None
+        if not isinstance(start, type) or first is None:
+            raise self.error(UnsupportedSyntaxError, "super() outside a method of a class "
+                             "srcad can see", call)
+        receiver = _gname(first)
+        desc = self.desc_of(receiver) if first != self.p.bound else None
+        if desc is None and first == self.p.bound:
+            desc = funcs.ObjArg(type(self.p.resolve(first)))
+        if desc is None or desc.container or start not in desc.cls.__mro__:
+            raise self.error(UnsupportedSyntaxError, f"super().{func.attr}: srcad does not "
+                             f"know the class of {first!r} here (pass the object as an argument, "
+                             "or build it in the function)", call)
+        mro = desc.cls.__mro__
+        after = mro[mro.index(start) + 1:]
+        found = funcs.member_in(after, func.attr, desc.cls)
+        if found is None or found[0] == "property":
+            raise self.error(UnsupportedSyntaxError, f"super().{func.attr} is no method srcad "
+                             "can read the source of", call)
+        kind, method = found
+        klass = next(k for k in after if func.attr in vars(k))
+        self.p.members[(klass, func.attr)] = getattr(klass, func.attr)
+        if kind == "class":
+            _depends_on(method.__func__)
+            return kind, method, desc.cls, receiver
+        _depends_on(method)
+        return kind, (method if kind == "static" else funcs.for_class(method, desc)), \
+            desc.cls, receiver
 
     def call_member(self, found, func, node, dest, text):
         """A call of what `self.member(func)` found: a method with its object first."""
@@ -2478,7 +2575,11 @@ class _Lowerer:
         from .rules.containers import MAKE_RECORD
         from .rules.core import GETITEM
         made = funcs.init_fields(cls)
-        _depends_on(cls.__init__) if made.fields is not None else None
+        for klass in cls.__mro__[:-1]:      # its __init__ and those super().__init__ runs
+            init = vars(klass).get("__init__")
+            if isinstance(init, types.FunctionType) and made.fields is not None:
+                _depends_on(init)
+                self.p.members[(klass, "__init__")] = init
         args = [self.arg(a) for a in node.args]
         kwargs = {k.arg: self.arg(k.value) for k in node.keywords}
         # a function value given (Dense(W, act=np.tanh), Stack((np.tanh, np.sin))) becomes
@@ -2818,6 +2919,8 @@ def _default_atom(value):
 
 
 _RETURNED: dict = {}
+# (file, line, source, globals, classes before) -> a class a differentiated function defines
+_LOCAL_CLASSES: dict = {}
 
 
 def _returned(func, kinds):

@@ -704,15 +704,18 @@ def _emit(b: Build):
             callees.append(d.text)
         return d.func
 
+    # the names the caller gives the derivative: no other function's derivative it calls
+    # may take them (an override calling its base's method of the same name)
+    avoid = (f, {b.name} if isinstance(b.name, str) else set(b.name or ()))
     stack = _stack()
     stack.append(f)
     try:
         if b.mode in ("forward", "batched"):
             emitted = forward.forward(fn, b.act, b.names, build_callee,
-                                      batched=b.mode == "batched")
+                                      batched=b.mode == "batched", avoid=avoid)
         elif b.mode in ("reverse", "split"):
             emitted = reverse.reverse(fn, b.act, b.names, build_callee, with_value=b.with_value,
-                                      single=b.single, split=b.mode == "split")
+                                      single=b.single, split=b.mode == "split", avoid=avoid)
         else:
             raise SrcadError(f"unknown mode {b.mode!r}: use 'forward' or 'reverse'")
     finally:

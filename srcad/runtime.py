@@ -307,8 +307,17 @@ def _user_object(x) -> bool:
         return False
     return hasattr(x, "__dict__") and not isinstance(
         x, (type, np.ndarray, np.generic, Items, Fields)) and \
-        (not callable(x) or type(vars(t).get("__call__")).__name__ == "function") and \
+        (not callable(x) or type(_class_attr(t, "__call__")).__name__ == "function") and \
         mod != "builtins" and not mod.startswith(("numpy", "types"))
+
+
+def _class_attr(t, name):
+    """`name` as class `t` or the first of its bases defining it has it (an inherited
+    `__call__` too), or None."""
+    for klass in t.__mro__:
+        if name in vars(klass):
+            return vars(klass)[name]
+    return None
 
 
 def _fields(x) -> dict:

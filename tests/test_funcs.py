@@ -502,3 +502,40 @@ def test_a_function_stored_other_than_as_itself_is_refused():
     with pytest.raises(srcad.SrcadError, match="other than as itself") as info:
         srcad.grad(F.built_with_a_computed_function)(X3)
     assert "# ERR" in F_LINES[info.value.lineno - 1]
+
+
+def _grads_and_second_order(f, args, positions):
+    from conftest import second_order
+    for i in positions:
+        fd = numerical_grad(f, args, i)
+        np.testing.assert_allclose(srcad.grad(f, wrt=i)(*args), fd, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(srcad.jacfwd(f, wrt=i)(*args), fd, rtol=1e-6, atol=1e-9)
+        second_order(f, args, i)
+
+
+def test_an_inherited_call():
+    """Dense(Layer) used as layer(x), __call__ defined on Layer: both modes, second order,
+    with respect to x and to the layer (its gradient is a TanhDense, act None)."""
+    W = np.array([[0.5, 0.1, -0.2], [0.3, 0.2, 0.4], [-0.1, 0.6, 0.2]])
+    layer = F.TanhDense(W, np.array([0.1, -0.2, 0.3]))
+    _grads_and_second_order(F.inherited_call, (layer, X3), (1,))
+    g = srcad.grad(F.inherited_call)(layer, X3)
+    assert type(g) is F.TanhDense and g.act is None
+    srcad.testing.check_grads(F.inherited_call, layer, X3)
+
+
+def test_super_init_and_super_method_of_an_object_built_inside():
+    W = np.array([[0.5, 0.1, -0.2], [0.3, 0.2, 0.4], [-0.1, 0.6, 0.2]])
+    _grads_and_second_order(F.built_by_super, (X3, W), (0, 1))
+
+
+def test_a_class_defined_inside_the_function():
+    _grads_and_second_order(F.class_inside, (X3, 0.7), (0, 1))
+    text = srcad.source(F.class_inside, wrt=1)
+    assert "record_of(SinScale, ('s',)" in text
+
+
+def test_a_class_reading_the_functions_variables_is_refused():
+    with pytest.raises(srcad.SrcadError, match="class Scaled reads 'k'") as info:
+        srcad.grad(F.class_reading_a_local)(X3)
+    assert "# ERR" in F_LINES[info.value.lineno - 1]
