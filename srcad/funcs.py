@@ -41,11 +41,15 @@ class FuncVal:
     label: str = "function"                      # for messages
     tail: bool = False        # a derivative: arguments after its own go after the extras
     root: object = None       # for a functools.partial object: the atom holding it
+    starred: bool = False     # a lifted def with *args, **kwargs or keyword-only parameters:
+    #                           the extras are passed by keyword (obj binds the rest itself)
+    renamed: dict = field(default_factory=dict)  # starred: extra -> the variable holding it
 
     def layout(self) -> tuple:
         """What a Maker needs to rebuild this value from its captured atoms."""
         return (self.obj, len(self.pre), tuple(self.kw), len(self.extras), self.nown,
-                self.names, self.defaults, self.label, self.tail)
+                self.names, self.defaults, self.label, self.tail,
+                tuple(self.extras) if self.starred else None)
 
 
 @dataclass
@@ -67,10 +71,13 @@ class Maker:
 
     def funcval(self, atoms, names) -> FuncVal:
         """The value for the lowering: `atoms` the captured atoms, `names` their variables."""
-        obj, npre, kwnames, nextras, nown, own, defaults, label, tail = self.layout
+        obj, npre, kwnames, nextras, nown, own, defaults, label, tail, starred = self.layout
         pre = list(atoms[:npre])
         kw = dict(zip(kwnames, atoms[npre:npre + len(kwnames)]))
         extras = list(names[npre + len(kwnames):])
+        if starred is not None:     # the extras go by keyword: under the def's own names
+            return FuncVal(obj, pre, kw, list(starred), nown, own, defaults, label, tail,
+                           starred=True, renamed=dict(zip(starred, extras)))
         return FuncVal(obj, pre, kw, extras, nown, own, defaults, label, tail)
 
 
@@ -81,10 +88,12 @@ class Bound:
         self.layout, self.captured = layout, captured
 
     def __call__(self, *args, **kwargs):
-        obj, npre, kwnames, nextras, nown, own, defaults, label, tail = self.layout
+        obj, npre, kwnames, nextras, nown, own, defaults, label, tail, starred = self.layout
         c = self.captured
         pre, kw = list(c[:npre]), dict(zip(kwnames, c[npre:npre + len(kwnames)]))
         extras = list(c[npre + len(kwnames):])
+        if starred is not None:
+            return obj(*pre, *args, **kw, **kwargs, **dict(zip(starred, extras)))
         args = pre + list(args)
         if nextras and tail and len(args) > nown:
             args = args[:nown] + extras + args[nown:]
@@ -267,20 +276,34 @@ def _in_scope(module, free, name):
     return ast.fix_missing_locations(ast.Module(body=[scope], type_ignores=[]))
 
 
-def compile_lifted(node, parsed, extras, outer_name):
+def compile_lifted(node, parsed, extras, outer_name, starred=False):
     """The nested def `node` of `parsed`'s function `outer_name` as a function of its own
     (at the user's lines, in the function's globals) taking the outer variables it reads,
-    `extras`, after its own parameters; its defaults are the caller's to supply."""
+    `extras`, after its own parameters; its defaults are the caller's to supply. `starred`
+    (a def with *args, **kwargs or keyword-only parameters): the extras are keyword-only
+    parameters, its own defaults (constants) kept."""
     lifted = copy.deepcopy(node)
-    lifted.args.args = list(node.args.args) + [
-        gast.Name(id=x, ctx=gast.Param(), annotation=None, type_comment=None) for x in extras]
-    lifted.args.defaults = []
+    params = [gast.Name(id=x, ctx=gast.Param(), annotation=None, type_comment=None)
+              for x in extras]
+    if starred:
+        lifted.args.kwonlyargs = list(lifted.args.kwonlyargs) + params
+        lifted.args.kw_defaults = list(lifted.args.kw_defaults) + [None] * len(params)
+    else:
+        lifted.args.args = list(node.args.args) + params
+        lifted.args.defaults = []
     tree = gast.gast_to_ast(gast.Module(body=[lifted], type_ignores=[]))
     line = parsed.lineno(node)
     text = "\n" * (line - 1) + textwrap.dedent(ast.unparse(tree)) + "\n"
     code = compile(text, parsed.filename, "exec")
     fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     func = types.FunctionType(fcode, parsed.globals, node.name, None)
+    if starred:                 # its own defaults: constants, evaluated as the def would
+        def value(d):
+            return ast.literal_eval(gast.gast_to_ast(d))
+        func.__defaults__ = tuple(map(value, node.args.defaults)) or None
+        func.__kwdefaults__ = {a.id: value(d) for a, d in
+                               zip(node.args.kwonlyargs, node.args.kw_defaults)
+                               if d is not None} or None
     func.__qualname__ = f"{outer_name}.<locals>.{node.name}"
     func.__srcad_copy__ = True
     from .frontend import GENERATED
@@ -462,7 +485,7 @@ def _factory(func):
             raise refuse(f"{value.id}, a name bound to more than one function", value)
         fn, extras, defaults, own = lifted(node, "lambda_")
         layout = (fn, 0, (), len(extras), len(own), tuple(own), defaults,
-                  getattr(node, "name", "lambda_"), False)
+                  getattr(node, "name", "lambda_"), False, None)
         caps = [var(x) for x in extras]
     elif isinstance(value, gast.Call) and not isinstance(value.func, (gast.Lambda, gast.Call)):
         head = named(value.func)
@@ -485,7 +508,7 @@ def _factory(func):
                 extras, defaults, own = [], (), []
             kws = tuple(k.arg for k in value.keywords)
             layout = (fn, len(value.args) - 1, kws, len(extras), len(own), tuple(own),
-                      defaults, f"partial({getattr(fn, '__name__', 'function')})", False)
+                      defaults, f"partial({getattr(fn, '__name__', 'function')})", False, None)
             caps = list(value.args[1:]) + [k.value for k in value.keywords] + \
                 [var(x) for x in extras]
         else:
@@ -504,7 +527,7 @@ def _factory(func):
         fn = named(value)
         if not is_function(fn) or isinstance(fn, functools.partial):
             return None
-        layout = (fn, 0, (), 0, 0, (), (), getattr(fn, "__name__", "function"), False)
+        layout = (fn, 0, (), 0, 0, (), (), getattr(fn, "__name__", "function"), False, None)
         caps = []
     else:
         return None

@@ -752,15 +752,30 @@ class _Lowerer:
             raise self.error(UnsupportedSyntaxError, "a decorated nested def is not supported",
                              node.decorator_list[0])
         args = node.args
-        if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
-            raise self.error(UnsupportedSyntaxError, "a nested def or lambda with *args, **kwargs "
-                             "or keyword-only parameters is not supported", node)
+        if args.posonlyargs:
+            raise self.error(UnsupportedSyntaxError, "a nested def or lambda with "
+                             "positional-only parameters is not supported", node)
+        starred = bool(args.vararg or args.kwarg or args.kwonlyargs)
+        if starred:
+            for d in list(args.defaults) + [d for d in args.kw_defaults if d is not None]:
+                try:
+                    ast.literal_eval(gast.gast_to_ast(d))
+                except ValueError:
+                    raise self.error(UnsupportedSyntaxError, "a nested def or lambda with "
+                                     "*args, **kwargs or keyword-only parameters takes "
+                                     "constant defaults only", d) from None
         own = {a.id for a in list(args.args) + list(args.kwonlyargs)} | \
+            {a.id for a in (args.vararg, args.kwarg) if a is not None} | \
             {n.id for n in walk_own(node) if isinstance(n, gast.Name)
              and isinstance(n.ctx, gast.Store)}
         outer = self.locals | set(self.p.closure) | set(self.funcvals)
         extras = sorted({n.id for n in gast.walk(node) if isinstance(n, gast.Name)
                          and isinstance(n.ctx, gast.Load) and n.id in outer and n.id not in own})
+        if starred:         # h(*xs): a call of it binds its own parameters (unstarred_call)
+            func = funcs.compile_lifted(node, self.p, extras, self.tree.name, starred=True)
+            return FuncVal(func, extras=extras, nown=len(args.args),
+                           names=tuple(a.id for a in args.args), label=node.name,
+                           starred=True)
         defaults = tuple(self.default_value(d, node) for d in args.defaults)
         func = funcs.compile_lifted(node, self.p, extras, self.tree.name)
         return FuncVal(func, extras=extras, nown=len(args.args),
@@ -1078,6 +1093,9 @@ class _Lowerer:
             return self.copy(a, self.line) if isinstance(a, ir.Name) else a
         pre = [now(a) for a in node.args[1:]]
         kw = {k.arg: now(k.value) for k in node.keywords}
+        if fv.starred:          # a def with *args: binds them itself, extras by keyword
+            return dataclasses.replace(fv, pre=fv.pre + pre, kw={**fv.kw, **kw},
+                                       label=f"partial({fv.label})")
         if fv.extras and (fv.kw or kw):
             raise self.error(UnsupportedSyntaxError, "functools.partial with keywords of a "
                              "nested def or lambda is not supported; bind them positionally",
@@ -1115,6 +1133,9 @@ class _Lowerer:
         fv = self.unpartial(fv)
         args = list(fv.pre) + [self.arg(a) for a in node.args]
         kwargs = {**fv.kw, **{k.arg: self.arg(k.value) for k in node.keywords}}
+        if fv.starred:          # a def with *args: the outer variables it reads by keyword
+            kwargs.update({x: self.captured(fv.renamed.get(x, x), node) for x in fv.extras})
+            return self.call_object(fv.obj, args, kwargs, node, dest, fv.label)
         if fv.extras or fv.defaults:            # a lifted def: its own parameters completed
             for k in range(len(args), fv.nown):
                 name = fv.names[k]
@@ -1892,6 +1913,7 @@ class _Lowerer:
         fv = self.func_value(node.args[0])
         if not isinstance(fv, FuncVal):
             return None
+        self.refuse_starred(fv, f"srcad.{make.__name__}", node)
         fv = self.unpartial(fv)
         try:
             args = [static(a) for a in node.args[1:]]
@@ -1983,9 +2005,18 @@ class _Lowerer:
             return False
         return self.callee(func) is api.vjp
 
+    def refuse_starred(self, fv, what, node):
+        """A nested def with *args, **kwargs or keyword-only parameters is called and
+        passed to your functions, not differentiated by a transform inside."""
+        if isinstance(fv, FuncVal) and fv.starred:
+            raise self.error(UnsupportedSyntaxError, f"{what} of {fv.label}, a nested def or "
+                             "lambda with *args, **kwargs or keyword-only parameters, is not "
+                             "supported; give it positional parameters only", node)
+
     def full_args(self, fv, given, node) -> list:
         """The arguments of `fv.obj` for a call of fv with `given` (its own parameters
         completed from defaults, then what it captures)."""
+        self.refuse_starred(fv, "srcad.jvp/vjp", node)
         args = list(fv.pre) + list(given)
         if fv.extras:
             for k in range(len(args), fv.nown):

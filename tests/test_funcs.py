@@ -539,3 +539,18 @@ def test_a_class_reading_the_functions_variables_is_refused():
     with pytest.raises(srcad.SrcadError, match="class Scaled reads 'k'") as info:
         srcad.grad(F.class_reading_a_local)(X3)
     assert "# ERR" in F_LINES[info.value.lineno - 1]
+
+
+def test_a_nested_def_with_star_args():
+    """def weighted(*args, scale=1.5) inside, reading the function's c: called with items,
+    with a tuple spread, by keyword, passed to a helper and by partial; a lambda *vs."""
+    _grads_and_second_order(F.nested_star_args, (X3,), (0,))
+    for f in (F.nested_star_args,):
+        np.testing.assert_allclose(srcad.grad(f)(X3), autograd_grad(f, (X3,), 0), rtol=1e-10)
+
+
+def test_a_transform_of_a_nested_def_with_star_args_is_refused():
+    with pytest.raises(srcad.SrcadError, match="with \\*args, \\*\\*kwargs or keyword-only") \
+            as info:
+        srcad.grad(F.nested_star_args_to_jvp)(0.5)
+    assert "# ERR" in F_LINES[info.value.lineno - 1]
