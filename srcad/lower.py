@@ -2083,6 +2083,11 @@ class _Lowerer:
 
     def call(self, node, dest):
         node = idioms.splice_starred(node)
+        if isinstance(node.func, gast.Name) and node.func.id not in self.locals and \
+                self.callee(node.func) is builtins.zip:
+            columns = idioms.zip_star_value(self, node, dest)   # zip(*pairs) of any length
+            if columns is not None:
+                return columns
         if any(isinstance(a, gast.Starred) for a in node.args) or \
                 any(k.arg is None for k in node.keywords):
             node = self.spread(node)

@@ -289,3 +289,22 @@ def test_match_statement(k):
 def test_match_on_a_shape():
     check_grads(F.match_shape, X)
     second_order(F.match_shape, (X,), autograd=False)
+
+
+def test_zip_star_of_a_list_of_any_length():
+    """`As, Bs = zip(*pairs)` of an argument (gradient: the same list of pairs) and of a
+    comprehension: both modes, second order, against finite differences and autograd."""
+    pairs = [(X, Y), (2.0 * X, Y - 1.0), (X * Y, X + Y)]
+    first_order(F.zip_star_of_an_argument, (pairs,))
+    g = srcad.grad(F.zip_star_of_an_argument)(pairs)
+    assert type(g) is list and len(g) == 3 and all(type(p) is tuple for p in g)
+    first_order(F.zip_star_of_a_comprehension, (X, 3), autograd=False)
+    np.testing.assert_allclose(srcad.grad(F.zip_star_of_a_comprehension)(X, 3),
+                               numerical_grad(F.zip_star_of_a_comprehension, (X, 3), 0),
+                               rtol=1e-6)
+    second_order(F.zip_star_of_a_comprehension, (X, 3), 0)
+    text = srcad.source(F.zip_star_of_a_comprehension)
+    assert "range(min(" in text
+    first_order(F.zip_star_through_a_helper, (X, Y))
+    for i in (0, 1):
+        second_order(F.zip_star_through_a_helper, (X, Y), i)
