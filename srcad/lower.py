@@ -886,6 +886,17 @@ class _Lowerer:
             if funcs.is_function(obj):
                 return FuncVal(obj, label=_describe(node),
                                root=ir.Name(node.id) if isinstance(node, gast.Name) else None)
+            if isinstance(obj, dict) and obj and all(map(funcs.is_function, obj.values())) and \
+                    all(type(k) in (str, int) for k in obj):
+                # a global dict of functions (ACTS["tanh"], ACTS[name]): a dict may change in
+                # place, so the derivative compares its items on every call (never stale)
+                self.p.contents[(root.id, _chain(node))] = dict(obj)
+
+                def item(k, o):
+                    root_atom = self.getitem(self.expr(node), ir.Const(k)) \
+                        if isinstance(o, functools.partial) else None
+                    return FuncVal(o, label=f"{_describe(node)}[{k!r}]", root=root_atom)
+                return FuncList({k: item(k, o) for k, o in obj.items()}, _describe(node))
             if isinstance(obj, (list, tuple)) and obj and all(map(funcs.is_function, obj)):
                 if not isinstance(obj, tuple):
                     # a list may change in place: the derivative checks its items on every
@@ -913,8 +924,8 @@ class _Lowerer:
                 return None
             if not isinstance(node.slice, gast.Constant):
                 raise self.error(UnsupportedSyntaxError, f"{_describe(node)}: a list or dict of "
-                                 "functions is indexed by a constant only (or iterated with "
-                                 "for)", node)
+                                 "functions is indexed by a constant, iterated with for, or "
+                                 "indexed where it is called (fs[i](x))", node)
             try:
                 return fl.items[node.slice.value]
             except (IndexError, KeyError, TypeError):
@@ -2101,6 +2112,10 @@ class _Lowerer:
         stored = self.stored_func(func)
         if isinstance(stored, FuncVal):                     # self.act(z), cfg["act"](z)
             return self.call_funcval(stored, node, dest)
+        if isinstance(func, gast.Subscript) and not isinstance(func.slice, gast.Constant):
+            fl = self.func_value(func.value) if self.desc_of(func.value) is None else None
+            if isinstance(fl, FuncList):                    # ACTS[name](x), acts[i](x)
+                return self.dispatch(fl, func, node)
         found = self.member(func) if isinstance(func, gast.Subscript) else None
         if found is not None and found[0] != "property":    # layers[0](x)
             return self.call_member(found, func, node, dest, text)
@@ -2238,6 +2253,48 @@ class _Lowerer:
                 del self.version[name]
             if not known:
                 self.locals.discard(name)
+
+    def dispatch(self, fl, func, node):
+        """`fs[key](args)` of a list or dict of functions srcad knows, the key known only
+        when the derivative runs: the if/elif chain over the keys it has, each arm a call
+        of one function (`if key == 'tanh': picked = fs['tanh'](x) elif ...`), and the
+        KeyError (IndexError) Python raises for another key."""
+        limit = 16
+        keys = list(fl.items) if isinstance(fl.items, dict) else list(range(len(fl.items)))
+        if len(keys) > limit:
+            raise self.error(UnsupportedSyntaxError, f"{_describe(func)}(...): a key known "
+                             f"only when the derivative runs picks among at most {limit} "
+                             "functions (srcad writes one branch per function); index by a "
+                             "constant", node)
+        index = func.slice
+        if not isinstance(fl.items, dict):  # range(n)[i]: Python's index (i < 0 and the error)
+            idioms._builtin_names(self, node, "range")
+            index = gast.Subscript(value=gast.Call(func=_gname("range"), args=[gast.Constant(
+                value=len(keys), kind=None)], keywords=[]), slice=index, ctx=gast.Load())
+            gast.copy_location(index.value, node)
+            gast.copy_location(index, node)
+        key = idioms._local_list(self, index, node, "key")
+        out = self.new_local("picked")
+        error = "KeyError" if isinstance(fl.items, dict) else "IndexError"
+        self.reserved.add(error)
+        what = gast.Call(func=_gname("str"), args=[_gname(key)], keywords=[]) \
+            if error == "KeyError" else gast.Constant(value="list index out of range", kind=None)
+        arm = [gast.Raise(exc=gast.Call(func=_gname(error), args=[what], keywords=[]),
+                          cause=None)]
+        for k in reversed(keys):
+            test = gast.Compare(left=_gname(key), ops=[gast.Eq()],
+                                comparators=[gast.Constant(value=k, kind=None)])
+            call = gast.Call(func=gast.Subscript(value=func.value, slice=gast.Constant(
+                value=k, kind=None), ctx=gast.Load()), args=node.args, keywords=node.keywords)
+            body = [gast.Assign(targets=[gast.Name(id=out, ctx=gast.Store(), annotation=None,
+                                                   type_comment=None)], value=call,
+                                type_comment=None)]
+            arm = [gast.If(test=test, body=body, orelse=arm)]
+        for n_ in gast.walk(arm[0]):
+            if isinstance(n_, (gast.stmt, gast.expr)):
+                gast.copy_location(n_, node)
+        self.stmt(arm[0])
+        return self.name(_gname(out))
 
     def is_super(self, node) -> bool:
         """Whether `node` is `super()` (or `super(Cls, self)`), Python's own super."""
