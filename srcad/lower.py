@@ -884,8 +884,9 @@ class _Lowerer:
             except UnsupportedSyntaxError:
                 return None
             if funcs.is_function(obj):
-                return FuncVal(obj, label=_describe(node),
-                               root=ir.Name(node.id) if isinstance(node, gast.Name) else None)
+                root = ir.Name(node.id) if isinstance(node, gast.Name) else \
+                    self.expr(node) if isinstance(obj, functools.partial) else None
+                return FuncVal(obj, label=_describe(node), root=root)
             if isinstance(obj, dict) and obj and all(map(funcs.is_function, obj.values())) and \
                     all(type(k) in (str, int) for k in obj):
                 # a global dict of functions (ACTS["tanh"], ACTS[name]): a dict may change in
@@ -2132,6 +2133,10 @@ class _Lowerer:
                                  f"not supported: {_KNOWN_FUNCTIONS}", node)
             return self.call_funcval(fv, node, dest)
         obj = self.callee(func)
+        if isinstance(obj, functools.partial) and isinstance(func, (gast.Name, gast.Attribute)):
+            # P(x), MODEL.act(x), self.act(x) of a global or a bound method's self: its arguments
+            # read when the derivative runs (constants), the partial checked by identity
+            return self.call_funcval(FuncVal(obj, label=text, root=self.expr(func)), node, dest)
         from . import api
         if obj is api.jvp:
             return self.nested_jvp(node, dest)

@@ -592,3 +592,10 @@ def test_a_list_of_functions_by_a_runtime_index(monkeypatch):
     # be read before it is assigned' on the elif chain inside the loop: left open
     monkeypatch.setenv("SRCAD_CHECKS", "0")
     np.testing.assert_allclose(srcad.jacrev(srcad.grad(f))(X3), want, rtol=1e-5, atol=1e-6)
+
+
+def test_a_partial_a_global_object_holds():
+    _grads_and_second_order(F.global_partial_model, (X3,), (0,))
+    np.testing.assert_allclose(srcad.jacrev(F.PARTIAL_MODEL.__call__)(X3).sum(axis=0),
+                               numerical_grad(lambda v: np.sum(F.PARTIAL_MODEL(v)), (X3,), 0),
+                               rtol=1e-6)
