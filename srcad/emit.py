@@ -55,6 +55,9 @@ class Emitter:
     """Base of the forward and reverse emitters: naming and rule templates."""
 
     suffix = ""
+    # (the function being differentiated, the names its derivative gets): a derivative of
+    # another function it calls takes none of them
+    avoid = None
 
     def __init__(self, fn: ir.Function, act: Activity, build_callee):
         self.fn = fn
@@ -188,6 +191,8 @@ class Emitter:
             base = f"{prim.name}_{suffix}"
             if params and len(wrt) < len(params):
                 base += "_" + "_".join(params[i] for i in wrt if i < len(params))
+            if self.avoid is not None and prim.func is not self.avoid[0]:
+                self.taken |= self.avoid[1]
             self.derived[key] = self.new_name(base)
         return self.derived[key]
 

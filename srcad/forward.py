@@ -19,10 +19,11 @@ from .rules.core import LIST_APPEND
 
 
 def forward(fn: ir.Function, act: Activity, wrt: list, build_callee,
-            batched: bool = False) -> Emitted:
+            batched: bool = False, avoid=None) -> Emitted:
     """The tangent function: `f_jvp(*params, *wrt_dots)` returns `(out, out_dot)`; batched,
     `f_jvp(*params, *wrt_dots, batch)` takes and returns tangents of `batch` directions."""
     em = _Forward(fn, act, build_callee, batched)
+    em.avoid = avoid
     return Emitted([em.function(wrt)], em.injected)
 
 

@@ -97,6 +97,9 @@ class Parsed:
     statics: dict = field(default_factory=dict)   # parameter -> the function it is given
     members: dict = field(default_factory=dict)   # (class, attr) -> what an argument's
     #                                               method or property resolved to
+    contents: dict = field(default_factory=dict)  # (name, attrs) -> the items of the global
+    #                                               list or dict of functions it holds
+    local_classes: dict = field(default_factory=dict)   # name -> a class the function defines
 
     def lineno(self, node) -> int:
         return getattr(node, "lineno", 1) + self.line_offset
@@ -104,6 +107,8 @@ class Parsed:
     def resolve(self, name: str):
         """The object a free name refers to now: closure cell, global or builtin (recorded:
         the derivative is valid while each name still refers to the same object)."""
+        if name in self.local_classes:      # made from the function's own code: no check
+            return self.local_classes[name]
         if name in self.closure:
             try:
                 obj = self.closure[name].cell_contents

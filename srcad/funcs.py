@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import copy
 import functools
+import inspect
 import textwrap
 import types
 from dataclasses import dataclass, field
@@ -40,11 +41,15 @@ class FuncVal:
     label: str = "function"                      # for messages
     tail: bool = False        # a derivative: arguments after its own go after the extras
     root: object = None       # for a functools.partial object: the atom holding it
+    starred: bool = False     # a lifted def with *args, **kwargs or keyword-only parameters:
+    #                           the extras are passed by keyword (obj binds the rest itself)
+    renamed: dict = field(default_factory=dict)  # starred: extra -> the variable holding it
 
     def layout(self) -> tuple:
         """What a Maker needs to rebuild this value from its captured atoms."""
         return (self.obj, len(self.pre), tuple(self.kw), len(self.extras), self.nown,
-                self.names, self.defaults, self.label, self.tail)
+                self.names, self.defaults, self.label, self.tail,
+                tuple(self.extras) if self.starred else None)
 
 
 @dataclass
@@ -66,10 +71,13 @@ class Maker:
 
     def funcval(self, atoms, names) -> FuncVal:
         """The value for the lowering: `atoms` the captured atoms, `names` their variables."""
-        obj, npre, kwnames, nextras, nown, own, defaults, label, tail = self.layout
+        obj, npre, kwnames, nextras, nown, own, defaults, label, tail, starred = self.layout
         pre = list(atoms[:npre])
         kw = dict(zip(kwnames, atoms[npre:npre + len(kwnames)]))
         extras = list(names[npre + len(kwnames):])
+        if starred is not None:     # the extras go by keyword: under the def's own names
+            return FuncVal(obj, pre, kw, list(starred), nown, own, defaults, label, tail,
+                           starred=True, renamed=dict(zip(starred, extras)))
         return FuncVal(obj, pre, kw, extras, nown, own, defaults, label, tail)
 
 
@@ -80,10 +88,12 @@ class Bound:
         self.layout, self.captured = layout, captured
 
     def __call__(self, *args, **kwargs):
-        obj, npre, kwnames, nextras, nown, own, defaults, label, tail = self.layout
+        obj, npre, kwnames, nextras, nown, own, defaults, label, tail, starred = self.layout
         c = self.captured
         pre, kw = list(c[:npre]), dict(zip(kwnames, c[npre:npre + len(kwnames)]))
         extras = list(c[npre + len(kwnames):])
+        if starred is not None:
+            return obj(*pre, *args, **kw, **kwargs, **dict(zip(starred, extras)))
         args = pre + list(args)
         if nextras and tail and len(args) > nown:
             args = args[:nown] + extras + args[nown:]
@@ -355,20 +365,34 @@ def _in_scope(module, free, name):
     return ast.fix_missing_locations(ast.Module(body=[scope], type_ignores=[]))
 
 
-def compile_lifted(node, parsed, extras, outer_name):
+def compile_lifted(node, parsed, extras, outer_name, starred=False):
     """The nested def `node` of `parsed`'s function `outer_name` as a function of its own
     (at the user's lines, in the function's globals) taking the outer variables it reads,
-    `extras`, after its own parameters; its defaults are the caller's to supply."""
+    `extras`, after its own parameters; its defaults are the caller's to supply. `starred`
+    (a def with *args, **kwargs or keyword-only parameters): the extras are keyword-only
+    parameters, its own defaults (constants) kept."""
     lifted = copy.deepcopy(node)
-    lifted.args.args = list(node.args.args) + [
-        gast.Name(id=x, ctx=gast.Param(), annotation=None, type_comment=None) for x in extras]
-    lifted.args.defaults = []
+    params = [gast.Name(id=x, ctx=gast.Param(), annotation=None, type_comment=None)
+              for x in extras]
+    if starred:
+        lifted.args.kwonlyargs = list(lifted.args.kwonlyargs) + params
+        lifted.args.kw_defaults = list(lifted.args.kw_defaults) + [None] * len(params)
+    else:
+        lifted.args.args = list(node.args.args) + params
+        lifted.args.defaults = []
     tree = gast.gast_to_ast(gast.Module(body=[lifted], type_ignores=[]))
     line = parsed.lineno(node)
     text = "\n" * (line - 1) + textwrap.dedent(ast.unparse(tree)) + "\n"
     code = compile(text, parsed.filename, "exec")
     fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     func = types.FunctionType(fcode, parsed.globals, node.name, None)
+    if starred:                 # its own defaults: constants, evaluated as the def would
+        def value(d):
+            return ast.literal_eval(gast.gast_to_ast(d))
+        func.__defaults__ = tuple(map(value, node.args.defaults)) or None
+        func.__kwdefaults__ = {a.id: value(d) for a, d in
+                               zip(node.args.kwonlyargs, node.args.kw_defaults)
+                               if d is not None} or None
     func.__qualname__ = f"{outer_name}.<locals>.{node.name}"
     func.__srcad_copy__ = True
     from .frontend import GENERATED
@@ -550,7 +574,7 @@ def _factory(func):
             raise refuse(f"{value.id}, a name bound to more than one function", value)
         fn, extras, defaults, own = lifted(node, "lambda_")
         layout = (fn, 0, (), len(extras), len(own), tuple(own), defaults,
-                  getattr(node, "name", "lambda_"), False)
+                  getattr(node, "name", "lambda_"), False, None)
         caps = [var(x) for x in extras]
     elif isinstance(value, gast.Call) and not isinstance(value.func, (gast.Lambda, gast.Call)):
         head = named(value.func)
@@ -573,7 +597,7 @@ def _factory(func):
                 extras, defaults, own = [], (), []
             kws = tuple(k.arg for k in value.keywords)
             layout = (fn, len(value.args) - 1, kws, len(extras), len(own), tuple(own),
-                      defaults, f"partial({getattr(fn, '__name__', 'function')})", False)
+                      defaults, f"partial({getattr(fn, '__name__', 'function')})", False, None)
             caps = list(value.args[1:]) + [k.value for k in value.keywords] + \
                 [var(x) for x in extras]
         else:
@@ -592,7 +616,7 @@ def _factory(func):
         fn = named(value)
         if not is_function(fn) or isinstance(fn, functools.partial):
             return None
-        layout = (fn, 0, (), 0, 0, (), (), getattr(fn, "__name__", "function"), False)
+        layout = (fn, 0, (), 0, 0, (), (), getattr(fn, "__name__", "function"), False, None)
         caps = []
     else:
         return None
@@ -616,12 +640,13 @@ def _factory_copy(func, parsed, ret, value, makers, layout, count) -> Factory:
 
 
 def walk_own(fn):
-    """The nodes of `fn`, not descending into nested functions or lambdas."""
+    """The nodes of `fn`, not descending into nested functions, lambdas or classes."""
     todo = list(gast.iter_child_nodes(fn))
     while todo:
         node = todo.pop()
         yield node
-        if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.AsyncFunctionDef)):
+        if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.AsyncFunctionDef,
+                                 gast.ClassDef)):
             todo.extend(gast.iter_child_nodes(node))
 
 
@@ -757,12 +782,15 @@ class ObjArg:
 
 
 def holding(a, depth=0):
-    """The ObjArg describing `a` when it is or holds objects of classes (in lists, tuples,
-    dicts and fields, a few levels down), else None. Called on every call of a transform
+    """The ObjArg describing `a` when it is or holds objects of classes or functions (in
+    lists, tuples, dicts and fields, a few levels down; a function item as its FuncArg, so
+    the derivative is specialised on it), else None. Called on every call of a transform
     with a container argument: arrays and numbers are passed over without a call."""
     t = type(a)
     if t in _PLAIN or depth > 6:
         return None
+    if depth and is_function(a):        # self.act = np.tanh, self.acts = (f, g): the function
+        return FuncArg(a)
     if t is list or t is tuple:
         if len(a) > 4096:
             return None
@@ -816,12 +844,19 @@ def member(cls, attr):
     None for a field, or what is no Python function."""
     if attr in ("__init__", "__new__"):
         return None
-    for klass in cls.__mro__:
+    return member_in(cls.__mro__, attr, cls)
+
+
+def member_in(mro, attr, cls=None):
+    """`member` of the first class in `mro` that defines attr (super() starts after the
+    method's own class); a classmethod bound to `cls`, or the class defining it."""
+    for klass in mro:
         if attr in vars(klass):
             found = vars(klass)[attr]
             break
     else:
         return None
+    cls = klass if cls is None else cls
     if isinstance(found, types.FunctionType):
         return "method", found
     if isinstance(found, staticmethod) and isinstance(found.__func__, types.FunctionType):
@@ -829,7 +864,7 @@ def member(cls, attr):
     if isinstance(found, property) and isinstance(found.fget, types.FunctionType):
         return "property", found.fget
     if isinstance(found, classmethod) and isinstance(found.__func__, types.FunctionType):
-        return "class", getattr(cls, attr)          # bound to the class: cls a constant
+        return "class", found.__get__(None, cls)   # bound to the class: cls a constant
     return None
 
 
@@ -921,17 +956,50 @@ class InitFields:
     `__init__` (no attributes)."""
     fields: object
     keys: tuple
+    # attribute -> the parameter its one assignment `self.key = param` (at the top level of
+    # `__init__`; the parameter read nowhere else, never rebound) stores: a function value
+    # given for it is put in the object as it is (the copy of __init__ gets None)
+    passes: dict = field(default_factory=dict)
 
 
 _INITS: dict = {}
 
 
-def init_fields(cls) -> InitFields:
-    """`cls`'s InitFields (plain_class(cls) holds), memoised per `__init__` code. Raises
+def _passes(tree, me) -> dict:
+    """`InitFields.passes` of an `__init__` syntax tree whose object parameter is `me`."""
+    params = {a.id for a in list(tree.args.posonlyargs) + list(tree.args.args) +
+              list(tree.args.kwonlyargs)}
+    stores: dict = {}
+    rebound = set()
+    reads: dict = {}
+    for n in gast.walk(tree):
+        if isinstance(n, gast.Attribute) and isinstance(n.ctx, gast.Store) and \
+                isinstance(n.value, gast.Name) and n.value.id == me:
+            stores[n.attr] = stores.get(n.attr, 0) + 1
+        elif isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
+            rebound.add(n.id)
+        elif isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+            reads[n.id] = reads.get(n.id, 0) + 1
+    out = {}
+    for s in tree.body:
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 and \
+                isinstance(s.targets[0], gast.Attribute) and \
+                isinstance(s.targets[0].value, gast.Name) and s.targets[0].value.id == me and \
+                isinstance(s.value, gast.Name) and s.value.id in params and \
+                s.value.id not in rebound and reads[s.value.id] == 1 and \
+                stores[s.targets[0].attr] == 1:
+            out[s.targets[0].attr] = s.value.id
+    return out
+
+
+def init_fields(cls, init=None) -> InitFields:
+    """`cls`'s InitFields (plain_class(cls) holds), memoised per `__init__` code; `init`, a
+    base's `__init__` that `super().__init__(...)` runs for cls. Raises
     UnsupportedSyntaxError, naming the user's line, for an `__init__` that does more than
-    set and read attributes of `self` (calls a method of self, passes self on, calls
-    super(), returns early): srcad could not build the object field by field."""
-    init = cls.__init__
+    set and read attributes of `self` and call `super().__init__(...)` as a statement (calls
+    a method of self, passes self on, returns early): srcad could not build the object field
+    by field."""
+    init = cls.__init__ if init is None else init
     if init is object.__init__:
         return InitFields(None, ())
     key = (cls, init, init.__code__, init.__defaults__)
@@ -947,6 +1015,7 @@ def init_fields(cls) -> InitFields:
                                      "object", parsed.filename, parsed.lineno(tree))
     me = own[0].id
     names = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+    passes = _passes(tree, me)
 
     def refuse(msg, node):
         return UnsupportedSyntaxError(f"{cls.__qualname__}(): its __init__ {msg}; srcad "
@@ -997,7 +1066,73 @@ def init_fields(cls) -> InitFields:
         def visit_Return(self, n):
             raise refuse("returns", n)
 
-    body = [Rename().visit(s) for s in tree.body[:]]
+    makers = {cls_name: cls}
+    own_class = next((k for k in cls.__mro__ if vars(k).get("__init__") is init), cls)
+    handed = {}                     # key -> the parameter super().__init__ stores as it is
+    body = []
+    for s in tree.body:
+        call = s.value if isinstance(s, gast.Expr) else None
+        if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) and
+                call.func.attr == "__init__" and isinstance(call.func.value, gast.Call) and
+                isinstance(call.func.value.func, gast.Name) and
+                call.func.value.func.id == "super"):
+            body.append(Rename().visit(s))
+            continue
+        # super().__init__(a, b): the base's own copy, its fields taken into ours
+        sup = call.func.value
+        if sup.args and not (len(sup.args) == 2 and isinstance(sup.args[1], gast.Name) and
+                             sup.args[1].id == me):
+            raise refuse("calls super(...) with arguments other than (Class, self)", sup)
+        start = own_class
+        if sup.args:
+            start = init.__globals__.get(sup.args[0].id) if isinstance(sup.args[0], gast.Name) \
+                else None
+            if start not in cls.__mro__:
+                raise refuse("calls super() of a class srcad cannot find", sup)
+        mro = cls.__mro__
+        base_init = next(vars(k)["__init__"] for k in mro[mro.index(start) + 1:]
+                         if "__init__" in vars(k))
+        if base_init is not object.__init__ and not isinstance(base_init, types.FunctionType):
+            raise refuse("calls the __init__ of a class srcad cannot read", sup)
+        if any(isinstance(a, gast.Starred) for a in call.args) or \
+                any(k.arg is None for k in call.keywords):
+            raise refuse("calls super().__init__ with *args or **kwargs", call)
+        base = init_fields(cls, base_init)
+        if base.fields is None:
+            if call.args or call.keywords:
+                raise refuse("passes arguments to object.__init__", call)
+            continue
+        call.args = [Rename().visit(a) for a in call.args]
+        for k in call.keywords:
+            k.value = Rename().visit(k.value)
+        try:
+            bound = inspect.signature(base.fields).bind(*call.args, **{
+                k.arg: k.value for k in call.keywords})
+        except TypeError as e:
+            raise refuse(f"calls super().__init__ wrongly ({e})", call) from None
+        for key, bp in base.passes.items():
+            given = bound.arguments.get(bp)
+            if isinstance(given, gast.Name) and given.id not in local.values():
+                handed[key] = given.id
+        fname = ir.unique_name(f"{cls.__name__}_base_fields", names | set(makers))
+        makers[fname] = base.fields
+        targets = []
+        for k in base.keys:
+            if k not in local:
+                local[k] = ir.unique_name(f"{me}_{k}", names | set(local.values()))
+                keys.append(k)
+            targets.append(gast.Name(id=local[k], ctx=gast.Store(), annotation=None,
+                                     type_comment=None))
+        call.func = gast.Name(id=fname, ctx=gast.Load(), annotation=None, type_comment=None)
+        body.append(gast.copy_location(gast.Assign(
+            targets=[gast.Tuple(elts=targets, ctx=gast.Store())], value=call,
+            type_comment=None), s))
+    for key, p in handed.items():   # a parameter handed on to a base that stores it as it is
+        reads = sum(1 for n in gast.walk(tree) if isinstance(n, gast.Name) and n.id == p)
+        if key not in passes and reads == 1 and p in {a.id for a in own} and \
+                sum(1 for t in body for n in gast.walk(t) if isinstance(n, gast.Name) and
+                    n.id == local[key]) == 1:
+            passes[key] = p
     ret = gast.Return(value=gast.Tuple(elts=[gast.Name(id=local[k], ctx=gast.Load(),
                                                        annotation=None, type_comment=None)
                                              for k in keys], ctx=gast.Load()))
@@ -1011,10 +1146,10 @@ def init_fields(cls) -> InitFields:
     import dataclasses as dc
     parsed = dc.replace(parsed, tree=tree)
     params = ast.unparse(gast.gast_to_ast(copy_args(args)))
-    fields = _rebuilt(init, parsed, [params], [], {cls_name: cls})
+    fields = _rebuilt(init, parsed, [params], [], makers)
     fields.__defaults__, fields.__kwdefaults__ = init.__defaults__, init.__kwdefaults__
     fields.__qualname__ = f"{cls.__qualname__}.__init__ (its fields)"
-    found = InitFields(fields, tuple(keys))
+    found = InitFields(fields, tuple(keys), passes)
     _INITS[key] = found
     return found
 

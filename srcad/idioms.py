@@ -939,6 +939,37 @@ def _describe(node) -> str:
     return ast.unparse(gast.gast_to_ast(node))
 
 
+def zip_star_value(low, node, dest):
+    """`zip(*rows)` as a value, rows of a length known only when the derivative runs (an
+    argument's list of pairs, a comprehension's): its columns, `[[r[k] for r in rows] for k
+    in range(min([len(r) for r in rows]))]` (each a list: Python's are tuples); None when
+    the call is not of that form or srcad knows how many rows there are."""
+    if not (len(node.args) == 1 and not node.keywords and
+            isinstance(node.args[0], gast.Starred)):
+        return None
+    v = node.args[0].value
+    if isinstance(v, (gast.List, gast.Tuple)) or isinstance(v, gast.Name) and \
+            low.seq_len.get(low.version.get(v.id)) is not None:
+        return None                     # spread as its items: zip(a, b)
+    _builtin_names(low, node, "range", "len", "min")
+    rows = _local_list(low, v, node, "rows")
+    r, k, r2 = low.new_local("row"), low.new_local("k"), low.new_local("row")
+    count = gast.Call(func=_name("min"), args=[gast.ListComp(
+        elt=gast.Call(func=_name("len"), args=[_name(r2)], keywords=[]),
+        generators=[gast.comprehension(target=_name(r2, store=True), iter=_name(rows), ifs=[],
+                                       is_async=0)])], keywords=[])
+    column = gast.ListComp(elt=gast.Subscript(value=_name(r), slice=_name(k), ctx=gast.Load()),
+                           generators=[gast.comprehension(target=_name(r, store=True),
+                                                          iter=_name(rows), ifs=[], is_async=0)])
+    comp = gast.ListComp(elt=column, generators=[gast.comprehension(
+        target=_name(k, store=True), iter=gast.Call(func=_name("range"), args=[count],
+                                                     keywords=[]), ifs=[], is_async=0)])
+    for n in gast.walk(comp):
+        if isinstance(n, gast.expr):
+            gast.copy_location(n, node)
+    return low.expr(comp, dest)
+
+
 def zip_star(low, s, line):
     """`for t in zip(*rows)` as `for k in range(min(len(r) for r in rows)): t = [r[k] for r in
     rows]`; None when the loop is not of that form."""

@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import inspect
 import operator
+import textwrap
 import types
 
 import gast
@@ -751,15 +752,30 @@ class _Lowerer:
             raise self.error(UnsupportedSyntaxError, "a decorated nested def is not supported",
                              node.decorator_list[0])
         args = node.args
-        if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
-            raise self.error(UnsupportedSyntaxError, "a nested def or lambda with *args, **kwargs "
-                             "or keyword-only parameters is not supported", node)
+        if args.posonlyargs:
+            raise self.error(UnsupportedSyntaxError, "a nested def or lambda with "
+                             "positional-only parameters is not supported", node)
+        starred = bool(args.vararg or args.kwarg or args.kwonlyargs)
+        if starred:
+            for d in list(args.defaults) + [d for d in args.kw_defaults if d is not None]:
+                try:
+                    ast.literal_eval(gast.gast_to_ast(d))
+                except ValueError:
+                    raise self.error(UnsupportedSyntaxError, "a nested def or lambda with "
+                                     "*args, **kwargs or keyword-only parameters takes "
+                                     "constant defaults only", d) from None
         own = {a.id for a in list(args.args) + list(args.kwonlyargs)} | \
+            {a.id for a in (args.vararg, args.kwarg) if a is not None} | \
             {n.id for n in walk_own(node) if isinstance(n, gast.Name)
              and isinstance(n.ctx, gast.Store)}
         outer = self.locals | set(self.p.closure) | set(self.funcvals)
         extras = sorted({n.id for n in gast.walk(node) if isinstance(n, gast.Name)
                          and isinstance(n.ctx, gast.Load) and n.id in outer and n.id not in own})
+        if starred:         # h(*xs): a call of it binds its own parameters (unstarred_call)
+            func = funcs.compile_lifted(node, self.p, extras, self.tree.name, starred=True)
+            return FuncVal(func, extras=extras, nown=len(args.args),
+                           names=tuple(a.id for a in args.args), label=node.name,
+                           starred=True)
         defaults = tuple(self.default_value(d, node) for d in args.defaults)
         func = funcs.compile_lifted(node, self.p, extras, self.tree.name)
         return FuncVal(func, extras=extras, nown=len(args.args),
@@ -781,6 +797,46 @@ class _Lowerer:
         if isinstance(a, ir.Const):
             return a.value
         return _Taken(self.copy(a, self.line))
+
+    def visit_ClassDef(self, s, line):
+        """`class L: ...` in the function: the class made once from its source, as Python
+        makes it, in the function's globals (bases and decorators may name classes the
+        function defined before), then known by its name like a global class. Its code may
+        not read the function's variables (it would close over them)."""
+        if self.depth:
+            raise self.error(UnsupportedSyntaxError, f"class {s.name} defined inside "
+                             "if/for/while is not supported; define it at the top level of "
+                             "the function", s)
+        bound = {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and
+                 not isinstance(n.ctx, gast.Load)} | \
+            {n.name for n in gast.walk(s) if isinstance(n, (gast.FunctionDef, gast.ClassDef))}
+        heads = [n for e in list(s.bases) + [k.value for k in s.keywords] +
+                 list(s.decorator_list) for n in gast.walk(e)]
+        outer = self.locals | set(self.funcvals) | set(self.p.local_classes)
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in outer \
+                    and n.id not in bound and not (n in heads and n.id in self.p.local_classes):
+                raise self.error(UnsupportedSyntaxError, f"class {s.name} reads {n.id!r}, a "
+                                 "variable of the function it is defined in; pass it to the "
+                                 "constructor (or define the class at module level)", n)
+        import linecache
+        first = self.p.lineno(s.decorator_list[0] if s.decorator_list else s)
+        last = getattr(s, "end_lineno", None)
+        lines = linecache.getlines(self.p.filename)
+        if last is None or not lines:
+            raise self.error(UnsupportedSyntaxError, f"class {s.name}: srcad cannot read its "
+                             "source", s)
+        text = textwrap.dedent("".join(lines[first - 1:last + self.p.line_offset]))
+        key = (self.p.filename, first, text, id(self.p.globals),
+               tuple((k, id(v)) for k, v in self.p.local_classes.items()))
+        cls = _LOCAL_CLASSES.get(key)
+        if cls is None:
+            tree = ast.parse(text)
+            ast.increment_lineno(tree, first - 1)
+            space = dict(self.p.local_classes)
+            exec(compile(tree, self.p.filename, "exec"), self.p.globals, space)
+            cls = _LOCAL_CLASSES[key] = space[s.name]
+        self.p.local_classes[s.name] = cls
 
     def visit_FunctionDef(self, s, line):
         self.bind_funcval(s.name, self.lift(s), s)
@@ -807,6 +863,9 @@ class _Lowerer:
                 return self.funcvals[node.id]
             if node.id in self.locals:
                 return None
+        stored = self.stored_func(node)
+        if stored is not None:                  # self.act, self.acts: functions an object holds
+            return stored
         if isinstance(node, (gast.Name, gast.Attribute)):
             found = self.member(node, called=False) if isinstance(node, gast.Attribute) \
                 else None
@@ -825,13 +884,25 @@ class _Lowerer:
             except UnsupportedSyntaxError:
                 return None
             if funcs.is_function(obj):
-                return FuncVal(obj, label=_describe(node),
-                               root=ir.Name(node.id) if isinstance(node, gast.Name) else None)
+                root = ir.Name(node.id) if isinstance(node, gast.Name) else \
+                    self.expr(node) if isinstance(obj, functools.partial) else None
+                return FuncVal(obj, label=_describe(node), root=root)
+            if isinstance(obj, dict) and obj and all(map(funcs.is_function, obj.values())) and \
+                    all(type(k) in (str, int) for k in obj):
+                # a global dict of functions (ACTS["tanh"], ACTS[name]): a dict may change in
+                # place, so the derivative compares its items on every call (never stale)
+                self.p.contents[(root.id, _chain(node))] = dict(obj)
+
+                def item(k, o):
+                    root_atom = self.getitem(self.expr(node), ir.Const(k)) \
+                        if isinstance(o, functools.partial) else None
+                    return FuncVal(o, label=f"{_describe(node)}[{k!r}]", root=root_atom)
+                return FuncList({k: item(k, o) for k, o in obj.items()}, _describe(node))
             if isinstance(obj, (list, tuple)) and obj and all(map(funcs.is_function, obj)):
-                if not isinstance(obj, tuple):          # a tuple is checked when it is called
-                    raise self.error(UnsupportedSyntaxError, f"the global list of functions "
-                                     f"{_describe(node)} may change after the derivative is "
-                                     "built; make it a tuple", node)
+                if not isinstance(obj, tuple):
+                    # a list may change in place: the derivative checks its items on every
+                    # call (a tuple is checked as a callee is, by identity)
+                    self.p.contents[(root.id, _chain(node))] = tuple(obj)
                 return FuncList([FuncVal(o, label=_describe(node)) for o in obj])
             return None
         if isinstance(node, gast.ListComp):
@@ -854,8 +925,8 @@ class _Lowerer:
                 return None
             if not isinstance(node.slice, gast.Constant):
                 raise self.error(UnsupportedSyntaxError, f"{_describe(node)}: a list or dict of "
-                                 "functions is indexed by a constant only (or iterated with "
-                                 "for)", node)
+                                 "functions is indexed by a constant, iterated with for, or "
+                                 "indexed where it is called (fs[i](x))", node)
             try:
                 return fl.items[node.slice.value]
             except (IndexError, KeyError, TypeError):
@@ -947,6 +1018,39 @@ class _Lowerer:
         """What srcad knows of the objects `node` holds (funcs.ObjArg), without lowering it:
         a name's, `x.field` and `x[k]` (k a constant, or any index of a list whose items
         are all alike) of one; None when nothing."""
+        d = self.stored(node)
+        return d if isinstance(d, funcs.ObjArg) else None
+
+    def stored_func(self, node):
+        """The function value `node` reads from an object or container srcad knows the
+        functions of (`self.act` of `self.act = np.tanh`, `self.acts` of a tuple of them,
+        `cfg["act"]`): a FuncVal of the function itself (a partial's arguments read from
+        the object when the derivative runs), a FuncList; else None."""
+        if not isinstance(node, (gast.Attribute, gast.Subscript)):
+            return None
+        d = self.stored(node)
+        if isinstance(d, funcs.FuncArg):
+            root = self.expr(node) if isinstance(d.obj, functools.partial) else None
+            return FuncVal(d.obj, label=_describe(node), root=root)
+        if isinstance(d, funcs.ObjArg) and d.container and d.items and not d.each:
+            ds = d.items if d.cls is not dict else [v for _, v in d.items]
+            if not all(isinstance(v, funcs.FuncArg) for v in ds):
+                return None
+            if any(isinstance(v.obj, functools.partial) for v in ds):
+                seq = self.expr(node)
+                roots = [self.getitem(seq, ir.Const(k if d.cls is not dict else d.items[k][0]))
+                         for k in range(len(ds))]
+            else:
+                roots = [None] * len(ds)
+            fvs = [FuncVal(v.obj, label=f"{_describe(node)}[{k!r}]", root=r)
+                   for k, v, r in zip(range(len(ds)) if d.cls is not dict else
+                                      [k for k, _ in d.items], ds, roots)]
+            return FuncList(fvs if d.cls is not dict else
+                            dict(zip([k for k, _ in d.items], fvs)), _describe(node))
+        return None
+
+    def stored(self, node):
+        """desc_of's lookup, a function item's funcs.FuncArg included."""
         if isinstance(node, gast.Name):
             if node.id in self.funcvals or node.id not in self.version:
                 return None
@@ -970,7 +1074,7 @@ class _Lowerer:
                 isinstance(out, ir.Name) and isinstance(key, ir.Const):
             found = self.held[value.id].item(key.value) if self.held[value.id].container \
                 else None
-            if found is not None:
+            if isinstance(found, funcs.ObjArg):
                 self.held[out.id] = found
                 self.objects.add(out.id)
             return out
@@ -980,7 +1084,7 @@ class _Lowerer:
             found = d.item(key.value) if d.container or isinstance(key.value, str) else None
         else:
             found = d.uniform()
-        if found is not None:
+        if isinstance(found, funcs.ObjArg):     # (a function item is no object)
             self.classes[out.id] = found
         return out
 
@@ -1001,6 +1105,9 @@ class _Lowerer:
             return self.copy(a, self.line) if isinstance(a, ir.Name) else a
         pre = [now(a) for a in node.args[1:]]
         kw = {k.arg: now(k.value) for k in node.keywords}
+        if fv.starred:          # a def with *args: binds them itself, extras by keyword
+            return dataclasses.replace(fv, pre=fv.pre + pre, kw={**fv.kw, **kw},
+                                       label=f"partial({fv.label})")
         if fv.extras and (fv.kw or kw):
             raise self.error(UnsupportedSyntaxError, "functools.partial with keywords of a "
                              "nested def or lambda is not supported; bind them positionally",
@@ -1017,12 +1124,9 @@ class _Lowerer:
         if fv.root is None or fv.extras:
             raise UnsupportedSyntaxError(f"the functools.partial {fv.label} must be a global "
                                          "name or an argument", self.p.filename, self.line)
-        from .rules.core import GETITEM
-        args = self.call_prim(_LiveAttr("args"), [fv.root])
-        pre = [self.getitem(args, ir.Const(k)) for k in range(len(part.args))]
-        kws = self.call_prim(_LiveAttr("keywords"), [fv.root]) if part.keywords else None
-        kw = {k: self.call_prim(GETITEM, [kws, ir.Const(k)], static=("atom", 1))
-              for k in part.keywords}
+        from .rules.containers import PARTIAL_ARG
+        pre = [self.call_prim(PARTIAL_ARG, [fv.root, ir.Const(k)]) for k in range(len(part.args))]
+        kw = {k: self.call_prim(PARTIAL_ARG, [fv.root, ir.Const(k)]) for k in part.keywords}
         if not funcs.is_function(part.func) or isinstance(part.func, functools.partial):
             raise UnsupportedSyntaxError(f"{fv.label} is a partial of what srcad cannot call",
                                          self.p.filename, self.line)
@@ -1041,6 +1145,9 @@ class _Lowerer:
         fv = self.unpartial(fv)
         args = list(fv.pre) + [self.arg(a) for a in node.args]
         kwargs = {**fv.kw, **{k.arg: self.arg(k.value) for k in node.keywords}}
+        if fv.starred:          # a def with *args: the outer variables it reads by keyword
+            kwargs.update({x: self.captured(fv.renamed.get(x, x), node) for x in fv.extras})
+            return self.call_object(fv.obj, args, kwargs, node, dest, fv.label)
         if fv.extras or fv.defaults:            # a lifted def: its own parameters completed
             for k in range(len(args), fv.nown):
                 name = fv.names[k]
@@ -1304,14 +1411,14 @@ class _Lowerer:
         over a dict of them: the body once per function, `act` bound to it. False when
         the loop is no such loop."""
         it, target, index, keys = s.iter, s.target, None, None
-        desc = self.desc_of(it)
+        desc = self.desc_of(it) if self.stored_func(it) is None else None
         if desc is not None and desc.cls in (list, tuple) and desc.uniform() is None:
             return self.unroll_objects(s, line, desc, it, s.target)
         if isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and \
                 isinstance(it.func, gast.Name) and it.func.id not in self.locals and \
                 isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2 and \
                 self.callee(it.func) is builtins.enumerate:
-            desc = self.desc_of(it.args[0])
+            desc = self.desc_of(it.args[0]) if self.stored_func(it.args[0]) is None else None
             if desc is not None and desc.cls in (list, tuple) and desc.uniform() is None:
                 return self.unroll_objects(s, line, desc, it.args[0], target.elts[1],
                                            target.elts[0])
@@ -1724,6 +1831,10 @@ class _Lowerer:
             self.used_versions.add(self.version[n])
             self.versions[self.version[n]] = n
             return ir.Name(self.version[n])
+        if n in self.p.local_classes:           # a class the function defines
+            name = self.inject(n, self.p.local_classes[n])
+            self.reserved.add(name)
+            return ir.Name(name)
         try:
             value = self.p.resolve(n)
         except KeyError:
@@ -1814,6 +1925,7 @@ class _Lowerer:
         fv = self.func_value(node.args[0])
         if not isinstance(fv, FuncVal):
             return None
+        self.refuse_starred(fv, f"srcad.{make.__name__}", node)
         fv = self.unpartial(fv)
         try:
             args = [static(a) for a in node.args[1:]]
@@ -1905,9 +2017,18 @@ class _Lowerer:
             return False
         return self.callee(func) is api.vjp
 
+    def refuse_starred(self, fv, what, node):
+        """A nested def with *args, **kwargs or keyword-only parameters is called and
+        passed to your functions, not differentiated by a transform inside."""
+        if isinstance(fv, FuncVal) and fv.starred:
+            raise self.error(UnsupportedSyntaxError, f"{what} of {fv.label}, a nested def or "
+                             "lambda with *args, **kwargs or keyword-only parameters, is not "
+                             "supported; give it positional parameters only", node)
+
     def full_args(self, fv, given, node) -> list:
         """The arguments of `fv.obj` for a call of fv with `given` (its own parameters
         completed from defaults, then what it captures)."""
+        self.refuse_starred(fv, "srcad.jvp/vjp", node)
         args = list(fv.pre) + list(given)
         if fv.extras:
             for k in range(len(args), fv.nown):
@@ -1974,13 +2095,28 @@ class _Lowerer:
 
     def call(self, node, dest):
         node = idioms.splice_starred(node)
+        if isinstance(node.func, gast.Name) and node.func.id == "zip" and \
+                node.func.id not in self.locals and node.func.id not in self.funcvals and \
+                self.callee(node.func) is builtins.zip:
+            columns = idioms.zip_star_value(self, node, dest)   # zip(*pairs) of any length
+            if columns is not None:
+                return columns
         if any(isinstance(a, gast.Starred) for a in node.args) or \
                 any(k.arg is None for k in node.keywords):
             node = self.spread(node)
         func = node.func
         text = _describe(func)
+        if isinstance(func, gast.Attribute) and self.is_super(func.value):
+            return self.call_member(self.super_member(func), func, node, dest, text)
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call):
             return self.through_name(node, func.value, dest)    # make(W).apply(x)
+        stored = self.stored_func(func)
+        if isinstance(stored, FuncVal):                     # self.act(z), cfg["act"](z)
+            return self.call_funcval(stored, node, dest)
+        if isinstance(func, gast.Subscript) and not isinstance(func.slice, gast.Constant):
+            fl = self.func_value(func.value) if self.desc_of(func.value) is None else None
+            if isinstance(fl, FuncList):                    # ACTS[name](x), acts[i](x)
+                return self.dispatch(fl, func, node)
         found = self.member(func) if isinstance(func, gast.Subscript) else None
         if found is not None and found[0] != "property":    # layers[0](x)
             return self.call_member(found, func, node, dest, text)
@@ -1997,6 +2133,10 @@ class _Lowerer:
                                  f"not supported: {_KNOWN_FUNCTIONS}", node)
             return self.call_funcval(fv, node, dest)
         obj = self.callee(func)
+        if isinstance(obj, functools.partial) and isinstance(func, (gast.Name, gast.Attribute)):
+            # P(x), MODEL.act(x), self.act(x) of a global or a bound method's self: its arguments
+            # read when the derivative runs (constants), the partial checked by identity
+            return self.call_funcval(FuncVal(obj, label=text, root=self.expr(func)), node, dest)
         from . import api
         if obj is api.jvp:
             return self.nested_jvp(node, dest)
@@ -2119,6 +2259,98 @@ class _Lowerer:
             if not known:
                 self.locals.discard(name)
 
+    def dispatch(self, fl, func, node):
+        """`fs[key](args)` of a list or dict of functions srcad knows, the key known only
+        when the derivative runs: the if/elif chain over the keys it has, each arm a call
+        of one function (`if key == 'tanh': picked = fs['tanh'](x) elif ...`), and the
+        KeyError (IndexError) Python raises for another key."""
+        limit = 16
+        keys = list(fl.items) if isinstance(fl.items, dict) else list(range(len(fl.items)))
+        if len(keys) > limit:
+            raise self.error(UnsupportedSyntaxError, f"{_describe(func)}(...): a key known "
+                             f"only when the derivative runs picks among at most {limit} "
+                             "functions (srcad writes one branch per function); index by a "
+                             "constant", node)
+        index = func.slice
+        if not isinstance(fl.items, dict):  # range(n)[i]: Python's index (i < 0 and the error)
+            idioms._builtin_names(self, node, "range")
+            index = gast.Subscript(value=gast.Call(func=_gname("range"), args=[gast.Constant(
+                value=len(keys), kind=None)], keywords=[]), slice=index, ctx=gast.Load())
+            gast.copy_location(index.value, node)
+            gast.copy_location(index, node)
+        key = idioms._local_list(self, index, node, "key")
+        out = self.new_local("picked")
+        error = "KeyError" if isinstance(fl.items, dict) else "IndexError"
+        self.reserved.add(error)
+        what = gast.Call(func=_gname("str"), args=[_gname(key)], keywords=[]) \
+            if error == "KeyError" else gast.Constant(value="list index out of range", kind=None)
+        arm = [gast.Raise(exc=gast.Call(func=_gname(error), args=[what], keywords=[]),
+                          cause=None)]
+        for k in reversed(keys):
+            test = gast.Compare(left=_gname(key), ops=[gast.Eq()],
+                                comparators=[gast.Constant(value=k, kind=None)])
+            call = gast.Call(func=gast.Subscript(value=func.value, slice=gast.Constant(
+                value=k, kind=None), ctx=gast.Load()), args=node.args, keywords=node.keywords)
+            body = [gast.Assign(targets=[gast.Name(id=out, ctx=gast.Store(), annotation=None,
+                                                   type_comment=None)], value=call,
+                                type_comment=None)]
+            arm = [gast.If(test=test, body=body, orelse=arm)]
+        for n_ in gast.walk(arm[0]):
+            if isinstance(n_, (gast.stmt, gast.expr)):
+                gast.copy_location(n_, node)
+        self.stmt(arm[0])
+        return self.name(_gname(out))
+
+    def is_super(self, node) -> bool:
+        """Whether `node` is `super()` (or `super(Cls, self)`), Python's own super."""
+        return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+            node.func.id == "super" and node.func.id not in self.locals and \
+            not node.keywords and self.callee(node.func) is builtins.super
+
+    def super_member(self, func):
+        """What `super().attr` runs in a method: attr found on the object's class after the
+        class the method is defined in (its `__class__` cell, or `super(Cls, self)`'s Cls),
+        on the class srcad knows the object has (an argument's, one built inside, a bound
+        method's self), as `member` finds it (a method's copy for that class)."""
+        call = func.value
+        own = list(self.tree.args.posonlyargs or []) + list(self.tree.args.args)
+        first = self.p.bound or (own[0].id if own else None)
+        if call.args:
+            if len(call.args) != 2 or not isinstance(call.args[1], gast.Name):
+                raise self.error(UnsupportedSyntaxError, "super(...) takes no arguments or "
+                                 "(Class, self)", call)
+            start = self.callee(call.args[0]) if isinstance(call.args[0], gast.Name) else None
+            first = call.args[1].id
+        else:
+            cell = self.p.closure.get("__class__")
+            start = cell.cell_contents if cell is not None else None
+        if not isinstance(start, type) or first is None:
+            raise self.error(UnsupportedSyntaxError, "super() outside a method of a class "
+                             "srcad can see", call)
+        receiver = _gname(first)
+        desc = self.desc_of(receiver) if first != self.p.bound else None
+        if desc is None and first == self.p.bound:
+            desc = funcs.ObjArg(type(self.p.resolve(first)))
+        if desc is None or desc.container or start not in desc.cls.__mro__:
+            raise self.error(UnsupportedSyntaxError, f"super().{func.attr}: srcad does not "
+                             f"know the class of {first!r} here (pass the object as an argument, "
+                             "or build it in the function)", call)
+        mro = desc.cls.__mro__
+        after = mro[mro.index(start) + 1:]
+        found = funcs.member_in(after, func.attr, desc.cls)
+        if found is None or found[0] == "property":
+            raise self.error(UnsupportedSyntaxError, f"super().{func.attr} is no method srcad "
+                             "can read the source of", call)
+        kind, method = found
+        klass = next(k for k in after if func.attr in vars(k))
+        self.p.members[(klass, func.attr)] = getattr(klass, func.attr)
+        if kind == "class":
+            _depends_on(method.__func__)
+            return kind, method, desc.cls, receiver
+        _depends_on(method)
+        return kind, (method if kind == "static" else funcs.for_class(method, desc)), \
+            desc.cls, receiver
+
     def call_member(self, found, func, node, dest, text):
         """A call of what `self.member(func)` found: a method with its object first."""
         kind, method, cls, receiver = found
@@ -2159,6 +2391,9 @@ class _Lowerer:
                 not hasattr(obj, "__srcad_transform__"):
             obj = types.MethodType(dunder, obj)   # model(x) of an object srcad sees: its
             #                                       __call__, bound (self read live)
+        if obj is runtime.partial_arg and args and isinstance(args[0], FuncVal) and \
+                args[0].root is not None:
+            args = [args[0].root] + list(args[1:])     # what a partial an object holds binds
         values = list(args) + list(kwargs.values())
         fvs = [a for a in values if isinstance(a, (FuncVal, FuncList))]
         method = isinstance(obj, types.MethodType) and isinstance(obj.__func__, types.FunctionType)
@@ -2459,24 +2694,68 @@ class _Lowerer:
         from .rules.containers import MAKE_RECORD
         from .rules.core import GETITEM
         made = funcs.init_fields(cls)
-        _depends_on(cls.__init__) if made.fields is not None else None
+        for klass in cls.__mro__[:-1]:      # its __init__ and those super().__init__ runs
+            init = vars(klass).get("__init__")
+            if isinstance(init, types.FunctionType) and made.fields is not None:
+                _depends_on(init)
+                self.p.members[(klass, "__init__")] = init
         args = [self.arg(a) for a in node.args]
         kwargs = {k.arg: self.arg(k.value) for k in node.keywords}
-        funcs_given = [a.label for a in args + list(kwargs.values())
-                       if isinstance(a, (FuncVal, FuncList))]
+        # a function value given (Dense(W, act=np.tanh), Stack((np.tanh, np.sin))) becomes
+        # the function object itself, stored as data; srcad knows which function each field
+        # holds (funcs.FuncArg) where __init__ stores its parameter as it is (self.act = act)
+        given = {}                  # atom name -> what it holds (FuncArg, ObjArg of them)
+        funcs_given = []
+        exprs = list(node.args) + [k.value for k in node.keywords]
+        values = args + list(kwargs.values())
+        for k, (a, e) in enumerate(zip(values, exprs)):
+            if not isinstance(a, (FuncVal, FuncList)):
+                continue
+            const = self.function_constant(a, e)
+            if const is None:
+                funcs_given.append(a.label)
+                continue
+            given[const[0].id] = const[1]
+            if k < len(args):
+                args[k] = const[0]
+            else:
+                kwargs[list(kwargs)[k - len(args)]] = const[0]
+        stored = {}                 # field -> what function it holds
+        into = {}                   # field -> the atom holding it
         if made.fields is not None and not funcs_given:
             try:
                 bound = inspect.signature(made.fields).bind(*args, **kwargs)
             except TypeError as e:
                 raise self.error(UnsupportedSyntaxError, f"{text}(): {e}", node) from None
-            funcs_given = [f"{p.name}={getattr(p.default, '__name__', p.default)!s}"
-                           for p in inspect.signature(made.fields).parameters.values()
-                           if p.name not in bound.arguments and funcs.is_function(p.default)]
+            holds = {p: given[a.id] for p, a in bound.arguments.items()
+                     if isinstance(a, ir.Name) and a.id in given}
+            defaults = {}           # a parameter defaulting to a function: the function
+            for p in inspect.signature(made.fields).parameters.values():
+                if p.name not in bound.arguments and funcs.is_function(p.default):
+                    const = self.function_constant(FuncVal(p.default, label=p.name), None)
+                    if const is None:
+                        funcs_given.append(p.name)
+                        continue
+                    defaults[p.name], holds[p.name] = const
+            stored = {key: holds[p] for key, p in made.passes.items() if p in holds}
+            funcs_given += [f"{p}" for p in holds if p not in made.passes.values()]
+            # the function goes into the object as it is, not through the copy of __init__
+            # (which stores its parameter and reads it nowhere else: it gets None)
+            into = {key: bound.arguments[p] if p in bound.arguments else defaults[p]
+                    for key, p in made.passes.items() if p in holds}
+            for p in holds:
+                if p in bound.arguments:
+                    bound.arguments[p] = ir.Const(None)
+            args, kwargs = list(bound.args), dict(bound.kwargs)
+            kwargs.update({p: ir.Const(None) for p in holds if p not in bound.arguments})
         if funcs_given:
             raise self.error(UnsupportedSyntaxError, f"{text}(): the function value "
-                             f"{funcs_given[0]} would be stored in the object: srcad does not "
-                             "store function values in objects it builds; call the function "
-                             "in a method instead (def act(self, z): return np.tanh(z))", node)
+                             f"{funcs_given[0]} would be stored in the object other than as "
+                             "itself: srcad stores a function srcad knows when it builds the "
+                             "derivative (a global function, np.tanh, a functools.partial of "
+                             "constants, a tuple of them) by `self.act = act` in __init__; or "
+                             "call the function in a method (def act(self, z): return "
+                             "np.tanh(z))", node)
         if made.fields is None:
             if args or kwargs:
                 raise self.error(UnsupportedSyntaxError, f"{text}() takes no arguments", node)
@@ -2486,10 +2765,11 @@ class _Lowerer:
             inner = self.classes.get(tup.id) if isinstance(tup, ir.Name) else None
             values, descs = [], []
             for k in range(len(made.keys)):
-                item = self.call_prim(GETITEM, [tup, ir.Const(k)], static=("atom", 1))
+                item = into.get(made.keys[k]) or \
+                    self.call_prim(GETITEM, [tup, ir.Const(k)], static=("atom", 1))
                 values.append(item)
-                descs.append(inner.item(k) if inner is not None and inner.container
-                             else None)
+                descs.append(stored.get(made.keys[k], inner.item(k) if inner is not None and
+                                        inner.container else None))
         cname = self.inject(cls.__name__, cls)
         self.reserved.add(cname)
         out = self.call_prim(MAKE_RECORD, [ir.Name(cname), ir.Const(made.keys),
@@ -2497,6 +2777,38 @@ class _Lowerer:
         self.classes[out.id] = funcs.ObjArg(cls, tuple(
             (k, d) for k, d in zip(made.keys, descs) if d is not None))
         return out
+
+    def function_constant(self, fv, node):
+        """A function value that is a constant (a global or library function, a
+        functools.partial of constants, a list or tuple display of them) as (an atom holding
+        the function object, its funcs.FuncArg or an ObjArg of them); else None."""
+        if isinstance(fv, FuncList):
+            if isinstance(fv.items, dict) or not isinstance(node, (gast.List, gast.Tuple)):
+                return None
+            made = [self.function_constant(i, None) for i in fv.items]
+            if any(m is None for m in made):
+                return None
+            pack = PACK_TUPLE if isinstance(node, gast.Tuple) else PACK_LIST
+            cls = tuple if isinstance(node, gast.Tuple) else list
+            return self.call_prim(pack, [m[0] for m in made]), \
+                funcs.ObjArg(cls, tuple(m[1] for m in made))
+        if fv.extras or fv.tail or not funcs.is_function(fv.obj) or \
+                not all(isinstance(a, ir.Const) for a in list(fv.pre) + list(fv.kw.values())):
+            return None
+        obj = fv.obj
+        base = getattr(obj.func if isinstance(obj, functools.partial) else obj, "__name__",
+                       "function")
+        if fv.pre or fv.kw:
+            obj = functools.partial(obj, *[a.value for a in fv.pre],
+                                    **{k: a.value for k, a in fv.kw.items()})
+            base += "_partial"
+        elif isinstance(obj, types.FunctionType):
+            # a def of yours, as a value the derivative's own derivative may store too (a
+            # name bound to a def is only called)
+            obj, base = functools.partial(obj), base + "_fn"
+        name = self.inject(base, obj)
+        self.reserved.add(name)
+        return ir.Name(name), funcs.FuncArg(obj)
 
     def returned_desc(self, obj, args, kwargs):
         """What srcad knows of the objects user function `obj` returns when called on these
@@ -2666,6 +2978,9 @@ class _Lowerer:
             kind, func, cls, _ = found
             return self.call_object(func, [self.expr(node.value)], {}, node, dest,
                                     _describe(node))
+        if isinstance(self.stored(node.value), funcs.FuncArg):
+            # `self.act.keywords` of a partial an object holds: a constant, read live
+            return self.call_prim(_LiveAttr(node.attr), [self.expr(node.value)], dest=dest)
         rule = rules.lookup(("attr", node.attr))
         value = self.expr(node.value)
         if rule is not None:
@@ -2723,6 +3038,8 @@ def _default_atom(value):
 
 
 _RETURNED: dict = {}
+# (file, line, source, globals, classes before) -> a class a differentiated function defines
+_LOCAL_CLASSES: dict = {}
 
 
 def _returned(func, kinds):
@@ -2886,6 +3203,15 @@ def _function_defaulted(obj, nargs: int, kwargs) -> bool:
     except (TypeError, ValueError):
         return False
     return any(p.name not in kwargs and funcs.is_function(p.default) for p in params)
+
+
+def _chain(node) -> tuple:
+    """The attribute names of `a.b.c` after its root name: ('b', 'c')."""
+    attrs = []
+    while isinstance(node, gast.Attribute):
+        attrs.append(node.attr)
+        node = node.value
+    return tuple(reversed(attrs))
 
 
 def _describe(node) -> str:

@@ -459,6 +459,8 @@ def _conditions(frame) -> list:
             root = parsed.resolved.get(n)
             if _baked(obj) or isinstance(root, types.ModuleType):
                 conds.append(("chain", roots[n], attrs, obj))
+        for (n, attrs), items in parsed.contents.items():   # a global list of functions
+            conds.append(("items", roots[n], attrs, items))
         for (cls, attr), obj in parsed.members.items():   # an argument's method or property
             conds.append(("chain", ("cell", types.CellType(cls)), (attr,), obj))
     for func, state, built in frame["callees"]:
@@ -504,6 +506,14 @@ def _checker(conds):
             # (a bound method, `np.add.reduce` too, is a new object at each access)
             same = "==" if isinstance(c[3], (types.MethodType, types.BuiltinMethodType)) else "is"
             t = f"{expr} {same} {const(c[3])}"
+        elif c[0] == "items":
+            # a list (or dict) may change in place: its items, compared one by one
+            rid = tuple(map(id, c[1]))
+            root = const(checked[rid]) if rid in checked else root_expr(c[1])
+            expr = root + "".join(f".{a}" for a in c[2])
+            items = f"tuple({expr}.items())" if isinstance(c[3], dict) else f"tuple({expr})"
+            snap = tuple(c[3].items()) if isinstance(c[3], dict) else c[3]
+            t = f"{items} == {const(snap)}"
         else:
             _, func, code, dflt, kwd = c
             t = (f"{const(func)}.__code__ is {const(code)} and {const(func)}.__defaults__ is "
@@ -694,15 +704,18 @@ def _emit(b: Build):
             callees.append(d.text)
         return d.func
 
+    # the names the caller gives the derivative: no other function's derivative it calls
+    # may take them (an override calling its base's method of the same name)
+    avoid = (f, {b.name} if isinstance(b.name, str) else set(b.name or ()))
     stack = _stack()
     stack.append(f)
     try:
         if b.mode in ("forward", "batched"):
             emitted = forward.forward(fn, b.act, b.names, build_callee,
-                                      batched=b.mode == "batched")
+                                      batched=b.mode == "batched", avoid=avoid)
         elif b.mode in ("reverse", "split"):
             emitted = reverse.reverse(fn, b.act, b.names, build_callee, with_value=b.with_value,
-                                      single=b.single, split=b.mode == "split")
+                                      single=b.single, split=b.mode == "split", avoid=avoid)
         else:
             raise SrcadError(f"unknown mode {b.mode!r}: use 'forward' or 'reverse'")
     finally:

@@ -307,8 +307,17 @@ def _user_object(x) -> bool:
         return False
     return hasattr(x, "__dict__") and not isinstance(
         x, (type, np.ndarray, np.generic, Items, Fields)) and \
-        (not callable(x) or type(vars(t).get("__call__")).__name__ == "function") and \
+        (not callable(x) or type(_class_attr(t, "__call__")).__name__ == "function") and \
         mod != "builtins" and not mod.startswith(("numpy", "types"))
+
+
+def _class_attr(t, name):
+    """`name` as class `t` or the first of its bases defining it has it (an inherited
+    `__call__` too), or None."""
+    for klass in t.__mro__:
+        if name in vars(klass):
+            return vars(klass)[name]
+    return None
 
 
 def _fields(x) -> dict:
@@ -827,6 +836,15 @@ def unrepeat_seq(g, xs, n):
     for k in range(m * max(int(n), 0)):
         out[k % m] = add_items(out[k % m], g[k])
     return Items(out)
+
+
+def partial_arg(p, key):
+    """What functools.partial `p` binds: its positional argument `key` (an int) or its
+    keyword `key` (a str), read when the derivative runs (a constant: no derivative)."""
+    return p.args[key] if type(key) is int else p.keywords[key]
+
+
+__all__ += ["partial_arg"]
 
 
 def require_len(xs, n, what):

@@ -631,3 +631,22 @@ def test_source_of_such_functions_runs_standalone(f, make):
         space = {}
         exec(srcad.source(f, wrt=1, args=args), space)
         np.testing.assert_allclose(space[f.__name__ + "_grad"](*args), want, rtol=1e-12)
+
+
+def test_zip_star_of_a_list_of_any_length():
+    """`As, Bs = zip(*pairs)` of an argument (gradient: the same list of pairs) and of a
+    comprehension: both modes, second order, against finite differences and autograd."""
+    pairs = [(X, Y), (2.0 * X, Y - 1.0), (X * Y, X + Y)]
+    first_order(F.zip_star_of_an_argument, (pairs,))
+    g = srcad.grad(F.zip_star_of_an_argument)(pairs)
+    assert type(g) is list and len(g) == 3 and all(type(p) is tuple for p in g)
+    first_order(F.zip_star_of_a_comprehension, (X, 3), autograd=False)
+    np.testing.assert_allclose(srcad.grad(F.zip_star_of_a_comprehension)(X, 3),
+                               numerical_grad(F.zip_star_of_a_comprehension, (X, 3), 0),
+                               rtol=1e-6)
+    second_order(F.zip_star_of_a_comprehension, (X, 3), 0)
+    text = srcad.source(F.zip_star_of_a_comprehension)
+    assert "range(min(" in text
+    first_order(F.zip_star_through_a_helper, (X, Y))
+    for i in (0, 1):
+        second_order(F.zip_star_through_a_helper, (X, Y), i)

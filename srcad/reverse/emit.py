@@ -70,7 +70,7 @@ class _Mark(ast.Expr):
 
 
 def reverse(fn: ir.Function, act: Activity, wrt: list, build_callee, with_value: bool = False,
-            single: bool = True, split: bool = False) -> Emitted:
+            single: bool = True, split: bool = False, avoid=None) -> Emitted:
     """The adjoint function: `f_grad(*params, d_out=1.0)` returns the gradient for `wrt`
     (a tuple of them unless `single`), or `(value, gradient)` `with_value`.
 
@@ -79,6 +79,7 @@ def reverse(fn: ir.Function, act: Activity, wrt: list, build_callee, with_value:
     gradients, so the helper's primal runs once.
     """
     em = _Reverse(fn, act, build_callee)
+    em.avoid = avoid
     trees = em.function(wrt, with_value, split, single)
     return Emitted(trees, em.injected, em.adjoint_names(), set(act.seqs or ()))
 

@@ -104,6 +104,9 @@ deflinear(runtime.concat_place, "t, xs, ys, which", vjp="concat_part(out_bar, xs
           shape_args="xs, ys", returns_seq=True, zero_in="which")
 deflinear(runtime.concat_part, "g, xs, ys, which", vjp="concat_place(out_bar, xs, ys, which)",
           shape_args="xs, ys", returns_seq=True, zero_in="which")
+# what a functools.partial binds (p.args[k], p.keywords[k]): a constant, read live
+PARTIAL_ARG = defrule(runtime.partial_arg, "p, key", name="partial_arg", kind=ANY,
+                      differentiable=False)
 # f(*xs) spread into n parameters: xs itself, checked for length
 REQUIRE_LEN = defrule(runtime.require_len, "xs, n, what", name="require_len", kind="first",
                       storage="same", passthrough=True, returns_seq=True,

@@ -1188,3 +1188,16 @@ def helper_times_or_zero(t, w):
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_times_or_zero)
+
+
+_SCALE_BY = __import__("functools").partial(np.multiply, 3.0)
+from srcad.runtime import partial_arg  # noqa: E402
+
+
+@sample((sym(3),))
+def partial_arguments(x):
+    """partial_arg: what a functools.partial an object holds binds, read live (no derivative)."""
+    return x * partial_arg(_SCALE_BY, 0)
+
+
+lacks("srcad's runtime helpers are no autograd primitives", partial_arguments)
