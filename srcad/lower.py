@@ -2121,7 +2121,8 @@ class _Lowerer:
 
     def call(self, node, dest):
         node = idioms.splice_starred(node)
-        if isinstance(node.func, gast.Name) and node.func.id not in self.locals and \
+        if isinstance(node.func, gast.Name) and node.func.id == "zip" and \
+                node.func.id not in self.locals and node.func.id not in self.funcvals and \
                 self.callee(node.func) is builtins.zip:
             columns = idioms.zip_star_value(self, node, dest)   # zip(*pairs) of any length
             if columns is not None:
