@@ -1086,6 +1086,30 @@ class _Lowerer:
         self.free_descs[name] = d
         return d
 
+    def checked_free(self, out, d, node):
+        """`out`, which holds a list, tuple or dict of objects read from a free name (a
+        global's `layers`, a bound self's `self.layers[:-1]`) srcad resolves methods on, as
+        `held_as(out, kind, where)`: checked when the derivative runs, so a change while it
+        runs (`layers.append(...)`) raises rather than calling the wrong methods; any other
+        atom as it is."""
+        if not d.container:
+            return out
+        if isinstance(node, (gast.Attribute, gast.Subscript)):
+            inner = self.desc_of(node.value)
+            if inner is not None and inner.container:
+                return out          # an item or slice of a list checked as a whole
+        root = node
+        while isinstance(root, (gast.Attribute, gast.Subscript)):
+            root = root.value
+        if not isinstance(root, gast.Name) or root.id in self.version or \
+                self.free_desc(root.id) is None:
+            return out
+        from .rules.containers import HELD_AS
+        kind = self.inject("held_kind", d)
+        self.reserved.add(kind)
+        return self.call_prim(HELD_AS, [out, ir.Name(kind),
+                                        ir.Const(f"{self.p.filename}:{self.p.lineno(node)}")])
+
     def known_item(self, out, value, key):
         """`out` holds item or field `key` (an atom) of `value`: what srcad knows of it."""
         d = self.classes.get(value.id) if isinstance(value, ir.Name) else None
@@ -1802,6 +1826,7 @@ class _Lowerer:
             if isinstance(out, ir.Name) and out.id not in self.classes:
                 d = self.desc_of(node)      # (a global's self.layers[:-1], read live)
                 if d is not None:
+                    out = self.checked_free(out, d, node)
                     self.classes[out.id] = d
             return out
         if isinstance(node, (gast.List, gast.Tuple)):
@@ -1875,7 +1900,9 @@ class _Lowerer:
                              "generated code needs; rename it", node)
         d = self.free_desc(n)
         if d is not None:                           # a global object: its class known
-            self.classes[n] = d
+            out = self.checked_free(ir.Name(n), d, node)
+            self.classes[out.id] = d
+            return out
         return ir.Name(n)                           # a global or closure value, read live
 
     def lower_into(self, out: str, node) -> list:
@@ -3161,8 +3188,9 @@ def _sliced(d, sl):
     bounds = []
     for b in (sl.lower, sl.upper, sl.step):
         k = _const_int(b) if b is not None else None
-        if b is not None and k is None:
-            return None
+        if b is not None and k is None:         # layers[:n]: of any length, alike or none
+            u = d.uniform()
+            return None if u is None else funcs.ObjArg(d.cls, (u,), each=True)
         bounds.append(k)
     if d.each:                  # a list of any length, every item alike
         return d if bounds[2] is None or bounds[2] != 0 else None
