@@ -494,3 +494,96 @@ def test_a_global_list_changed_while_the_derivative_runs_raises():
         srcad.grad(_changed_inside)(_XO)
     assert "# ERR" in _HERE[info.value.lineno - 1]
     del _GROWN[2:]
+
+
+# autograd's convnet example, as its authors wrote it (plain NumPy, a dense stack): layer
+# objects of several classes in a list a closure holds, forward_pass inherited from
+# full_layer, nonlinearity defined by each subclass, weights parsed from one vector by a
+# parser object keyed by the layer objects
+def _logsumexp(X, axis, keepdims=False):
+    m = np.max(X, axis=axis, keepdims=True)
+    return np.log(np.sum(np.exp(X - m), axis=axis, keepdims=keepdims)) + m
+
+
+class _WeightsParser(object):
+    def __init__(self):
+        self.idxs_and_shapes = {}
+        self.N = 0
+
+    def add_weights(self, name, shape):
+        start = self.N
+        self.N += np.prod(shape)
+        self.idxs_and_shapes[name] = (slice(start, self.N), shape)
+
+    def get(self, vect, name):
+        idxs, shape = self.idxs_and_shapes[name]
+        return np.reshape(vect[idxs], shape)
+
+
+class _full_layer(object):
+    def __init__(self, size):
+        self.size = size
+
+    def forward_pass(self, inputs, param_vector):
+        params = self.parser.get(param_vector, 'params')
+        biases = self.parser.get(param_vector, 'biases')
+        if inputs.ndim > 2:
+            inputs = inputs.reshape((inputs.shape[0], np.prod(inputs.shape[1:])))
+        return self.nonlinearity(np.dot(inputs[:, :], params) + biases)
+
+    def build_weights_dict(self, input_shape):
+        input_size = np.prod(input_shape, dtype=int)
+        self.parser = _WeightsParser()
+        self.parser.add_weights('params', (input_size, self.size))
+        self.parser.add_weights('biases', (self.size,))
+        return self.parser.N, (self.size,)
+
+
+class _tanh_layer(_full_layer):
+    def nonlinearity(self, x):
+        return np.tanh(x)
+
+
+class _softmax_layer(_full_layer):
+    def nonlinearity(self, x):
+        return x - _logsumexp(x, axis=1, keepdims=True)
+
+
+class _halve_layer(object):
+    def build_weights_dict(self, input_shape):
+        return 0, input_shape
+
+    def forward_pass(self, inputs, param_vector):
+        return 0.5 * inputs
+
+
+def _make_nn_funs(input_shape, layer_specs):
+    parser = _WeightsParser()
+    cur_shape = input_shape
+    for layer in layer_specs:
+        N_weights, cur_shape = layer.build_weights_dict(cur_shape)
+        parser.add_weights(layer, (N_weights,))
+
+    def predictions(W_vect, inputs):
+        cur_units = inputs
+        for layer in layer_specs:
+            cur_weights = parser.get(W_vect, layer)
+            cur_units = layer.forward_pass(cur_units, cur_weights)
+        return cur_units
+
+    def loss(W_vect, X, T):
+        return -np.sum(predictions(W_vect, X) * T)
+    return parser.N, predictions, loss
+
+
+def test_autograds_convnet_layers_of_several_classes_calling_an_inherited_method():
+    """`for layer in layer_specs: cur = layer.forward_pass(cur, w)` over a closure's list of
+    layers of several classes (refused before: 'no derivative rule for the method
+    .forward_pass()'): unrolled, each call its class's; both modes, second order."""
+    specs = [_tanh_layer(5), _halve_layer(), _tanh_layer(4), _softmax_layer(3)]
+    N, _, loss = _make_nn_funs((2, 3), specs)
+    rs = np.random.RandomState(0)
+    args = (rs.randn(N) * 0.3, rs.randn(7, 2, 3), np.eye(3)[rs.randint(0, 3, 7)])
+    _check_all_orders(loss, args)
+    text = srcad.source(loss, args=args)
+    assert "forward_pass" in text and "nonlinearity" in text
