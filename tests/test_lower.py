@@ -587,3 +587,37 @@ def test_autograds_convnet_layers_of_several_classes_calling_an_inherited_method
     _check_all_orders(loss, args)
     text = srcad.source(loss, args=args)
     assert "forward_pass" in text and "nonlinearity" in text
+    # the same code closing over other stacks (other orders of classes, another length):
+    # each its own derivative, never another's
+    from srcad.testing import numerical_grad
+    for specs in ([_halve_layer(), _softmax_layer(4), _tanh_layer(5), _tanh_layer(3)],
+                  [_tanh_layer(5), _tanh_layer(4), _softmax_layer(3)]):
+        N, _, loss = _make_nn_funs((2, 3), specs)
+        args = (rs.randn(N) * 0.3,) + args[1:]
+        fd = numerical_grad(loss, list(args), 0)
+        np.testing.assert_allclose(srcad.grad(loss)(*args), fd, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(srcad.jacfwd(loss)(*args), fd, rtol=1e-6, atol=1e-9)
+
+
+def _two_nets(X):
+    return np.sum(_NET_A.forward(X) ** 2) + np.sum(_NET_B.forward(X) ** 2)
+
+
+class _Net:
+    def __init__(self, layers):
+        self.layers = layers
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+_NET_A = _Net([_Scale(np.array([1.0, 2.0, 3.0])), _Linear(3, 3, np.random.RandomState(1))])
+_NET_B = _Net([_Linear(3, 3, np.random.RandomState(2)), _Scale(np.array([0.5, 1.5, -1.0]))])
+
+
+def test_two_global_objects_of_one_class_holding_other_classes():
+    """A.forward and B.forward (one method) over lists of other classes in other orders:
+    each bound method its own unrolled derivative."""
+    _check_all_orders(_two_nets, (_XO,))
