@@ -100,6 +100,9 @@ class Parsed:
     contents: dict = field(default_factory=dict)  # (name, attrs) -> the items of the global
     #                                               list or dict of functions it holds
     local_classes: dict = field(default_factory=dict)   # name -> a class the function defines
+    held: dict = field(default_factory=dict)    # free name -> what srcad knows of the objects
+    #                                             its value holds (funcs.ObjArg), checked on
+    #                                             every call of the derivative
 
     def lineno(self, node) -> int:
         return getattr(node, "lineno", 1) + self.line_offset

@@ -770,6 +770,20 @@ class ObjArg:
                 return d
         return None
 
+    def check(self, xs, where):
+        """Raise UnsupportedSyntaxError naming `where` unless `xs` holds what this
+        describes (runtime.held_as: a global's list of objects read by a derivative)."""
+        found = holding(xs)
+        if found == self or self.each and found is not None and found.cls is self.cls and \
+                all(d == self.items[0] for d in found.items) or self.each and not len(xs):
+            return
+        filename, _, line = where.rpartition(":")
+        raise UnsupportedSyntaxError("the objects this list, tuple or dict holds changed "
+                                     "while the derivative ran (grown, shrunk or given an "
+                                     "item of another class): srcad resolved their methods "
+                                     "when it built the derivative; change it outside the "
+                                     "differentiated function", filename, int(line))
+
     def uniform(self):
         """The one description of every item of a list, tuple or dict (indexed by a value
         known only when the derivative runs), or None when they differ."""

@@ -245,6 +245,7 @@ class _Lowerer:
         # of the objects they hold, for their adjoints only (not to resolve methods: the
         # helpers they are passed to are srcad's own halves of a derivative)
         self.held: dict = {}
+        self.free_descs: dict = {}       # free name -> funcs.ObjArg of its value, or None
         self.returned: list = []         # what srcad knows of the objects each return returns
         for p, obj in parsed.statics.items():
             self.funcvals[p] = FuncVal(obj, label=p, root=ir.Name(p))
@@ -1052,20 +1053,74 @@ class _Lowerer:
     def stored(self, node):
         """desc_of's lookup, a function item's funcs.FuncArg included."""
         if isinstance(node, gast.Name):
-            if node.id in self.funcvals or node.id not in self.version:
+            if node.id in self.funcvals:
                 return None
+            if node.id not in self.version:
+                return self.free_desc(node.id)
             return self.classes.get(self.version[node.id])
         if isinstance(node, gast.Attribute):
             d = self.desc_of(node.value)
             return d.item(node.attr) if d is not None and not d.container else None
         if isinstance(node, gast.Subscript):
             d = self.desc_of(node.value)
+            if d is not None and d.cls in (list, tuple) and isinstance(node.slice, gast.Slice):
+                return _sliced(d, node.slice)           # layers[:-1], layers[1:]
             if d is None or not d.container or isinstance(node.slice, (gast.Slice, gast.Tuple)):
                 return None
-            if isinstance(node.slice, gast.Constant):
-                return d.item(node.slice.value)
+            k = _const_int(node.slice)
+            if isinstance(node.slice, gast.Constant) or k is not None:
+                return d.item(node.slice.value if k is None else k)     # layers[-1] too
             return d.uniform()
         return None
+
+    def free_desc(self, name):
+        """What srcad knows of the objects the value of free name `name` (a global, a
+        closure variable, a bound method's self) holds when it builds the derivative: the
+        funcs.ObjArg of an object of a class of yours or of a list, tuple or dict holding
+        some (`model`, `self.layers`, `layer_specs`), else None. Recorded in the parse, so
+        the derivative checks it on every call (a list grown, shrunk or given an item of
+        another class rebuilds it); the objects' arrays are read when it runs."""
+        if name in self.free_descs:
+            return self.free_descs[name]
+        d = None
+        if name not in self.locals and name not in self.p.local_classes:
+            try:
+                value = self.p.resolve(name)
+            except KeyError:
+                value = None
+            if isinstance(value, (list, tuple, dict)) or runtime._is_record(value):
+                d = funcs.holding(value)
+                # checked even when it holds no object now (`xs[0](x)` of an item turned
+                # into an object must not run the derivative built for a list of arrays)
+                self.p.held[name] = d
+                if not _holds_object(d):
+                    d = None            # functions only: func_value's checks cover them
+        self.free_descs[name] = d
+        return d
+
+    def checked_free(self, out, d, node):
+        """`out`, which holds a list, tuple or dict of objects read from a free name (a
+        global's `layers`, a bound self's `self.layers[:-1]`) srcad resolves methods on, as
+        `held_as(out, kind, where)`: checked when the derivative runs, so a change while it
+        runs (`layers.append(...)`) raises rather than calling the wrong methods; any other
+        atom as it is."""
+        if not d.container:
+            return out
+        if isinstance(node, (gast.Attribute, gast.Subscript)):
+            inner = self.desc_of(node.value)
+            if inner is not None and inner.container:
+                return out          # an item or slice of a list checked as a whole
+        root = node
+        while isinstance(root, (gast.Attribute, gast.Subscript)):
+            root = root.value
+        if not isinstance(root, gast.Name) or root.id in self.version or \
+                self.free_desc(root.id) is None:
+            return out
+        from .rules.containers import HELD_AS
+        kind = self.inject("held_kind", d)
+        self.reserved.add(kind)
+        return self.call_prim(HELD_AS, [out, ir.Name(kind),
+                                        ir.Const(f"{self.p.filename}:{self.p.lineno(node)}")])
 
     def known_item(self, out, value, key):
         """`out` holds item or field `key` (an atom) of `value`: what srcad knows of it."""
@@ -1777,10 +1832,15 @@ class _Lowerer:
             return ir.Name(out)
         if isinstance(node, gast.Call):
             return self.call(node, dest)
-        if isinstance(node, gast.Subscript):
-            return self.subscript(node, dest)
-        if isinstance(node, gast.Attribute):
-            return self.attribute(node, dest)
+        if isinstance(node, (gast.Subscript, gast.Attribute)):
+            out = self.subscript(node, dest) if isinstance(node, gast.Subscript) else \
+                self.attribute(node, dest)
+            if isinstance(out, ir.Name) and out.id not in self.classes:
+                d = self.desc_of(node)      # (a global's self.layers[:-1], read live)
+                if d is not None:
+                    out = self.checked_free(out, d, node)
+                    self.classes[out.id] = d
+            return out
         if isinstance(node, (gast.List, gast.Tuple)):
             node = idioms.splice_starred(node)
         if isinstance(node, gast.List) and len(node.elts) == 2 and \
@@ -1850,6 +1910,11 @@ class _Lowerer:
         if n in rules.runtime_namespace() and rules.runtime_namespace()[n] is not value:
             raise self.error(UnsupportedSyntaxError, f"the global {n!r} shadows a name srcad's "
                              "generated code needs; rename it", node)
+        d = self.free_desc(n)
+        if d is not None:                           # a global object: its class known
+            out = self.checked_free(ir.Name(n), d, node)
+            self.classes[out.id] = d
+            return out
         return ir.Name(n)                           # a global or closure value, read live
 
     def lower_into(self, out: str, node) -> list:
@@ -3203,6 +3268,42 @@ def _function_defaulted(obj, nargs: int, kwargs) -> bool:
     except (TypeError, ValueError):
         return False
     return any(p.name not in kwargs and funcs.is_function(p.default) for p in params)
+
+
+def _holds_object(d) -> bool:
+    """Whether funcs.ObjArg `d` describes or holds an object of a class of the user's."""
+    if not isinstance(d, funcs.ObjArg):
+        return False
+    if not d.container:
+        return True
+    return any(_holds_object(v[1] if d.cls is dict else v) for v in d.items)
+
+
+def _const_int(node):
+    """The int a constant index `3` or `-1` is, else None."""
+    if isinstance(node, gast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) and \
+            isinstance(node.operand, gast.Constant) and type(node.operand.value) is int:
+        return -node.operand.value
+    return None
+
+
+def _sliced(d, sl):
+    """The funcs.ObjArg of `xs[a:b:c]` (constant bounds) of a list or tuple `d`
+    describes, or None."""
+    bounds = []
+    for b in (sl.lower, sl.upper, sl.step):
+        k = _const_int(b) if b is not None else None
+        if b is not None and k is None:         # layers[:n]: of any length, alike or none
+            u = d.uniform()
+            return None if u is None else funcs.ObjArg(d.cls, (u,), each=True)
+        bounds.append(k)
+    if d.each:                  # a list of any length, every item alike
+        return d if bounds[2] is None or bounds[2] != 0 else None
+    if bounds[2] == 0:
+        return None
+    return funcs.ObjArg(d.cls, d.items[slice(*bounds)])
 
 
 def _chain(node) -> tuple:

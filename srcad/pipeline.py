@@ -461,6 +461,8 @@ def _conditions(frame) -> list:
                 conds.append(("chain", roots[n], attrs, obj))
         for (n, attrs), items in parsed.contents.items():   # a global list of functions
             conds.append(("items", roots[n], attrs, items))
+        for n, desc in parsed.held.items():     # a global object: the classes it holds
+            conds.append(("held", roots[n], desc))
         for (cls, attr), obj in parsed.members.items():   # an argument's method or property
             conds.append(("chain", ("cell", types.CellType(cls)), (attr,), obj))
     for func, state, built in frame["callees"]:
@@ -476,7 +478,7 @@ def _checker(conds):
     """`check(F, C, D, K)`: whether function F still has code C and defaults D, K and every
     condition still holds. It is generated code (one boolean expression), so checking
     costs well under a microsecond."""
-    env: dict = {"_missing": _MISSING}
+    env: dict = {"_missing": _MISSING, "_holding": funcs.holding}
     seen = {}
 
     def const(obj):
@@ -514,6 +516,11 @@ def _checker(conds):
             items = f"tuple({expr}.items())" if isinstance(c[3], dict) else f"tuple({expr})"
             snap = tuple(c[3].items()) if isinstance(c[3], dict) else c[3]
             t = f"{items} == {const(snap)}"
+        elif c[0] == "held":
+            # the classes (and functions) an object or list of them holds, item by item
+            rid = tuple(map(id, c[1]))
+            root = const(checked[rid]) if rid in checked else root_expr(c[1])
+            t = f"_holding({root}) == {const(c[2])}"
         else:
             _, func, code, dflt, kwd = c
             t = (f"{const(func)}.__code__ is {const(code)} and {const(func)}.__defaults__ is "

@@ -855,6 +855,20 @@ def require_len(xs, n, what):
     return xs
 
 
+def held_as(xs, kind, where):
+    """`xs`, a list, tuple or dict of objects a global, a closure variable or a bound
+    method's self holds, after `kind` (what srcad found it holds when it built the
+    derivative) checks it still holds objects of those classes: the derivative calls their
+    methods as it found them, so a list grown, shrunk or given an item of another class
+    while it runs (`layers.append(...)` in the function or a helper) raises instead of
+    calling the wrong ones."""
+    kind.check(xs, where)
+    return xs
+
+
+__all__ += ["held_as"]
+
+
 class Stack(list):
     """A list used as a stack by reverse-mode loops (append to push, pop to pop)."""
 

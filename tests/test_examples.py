@@ -61,7 +61,7 @@ def test_readme_containers_section_runs(tmp_path, capsys):
     """Each example of "Containers and objects" that imports srcad runs as a file and
     passes its own asserts (the generated code shown there is no example)."""
     blocks = [b for b in readme_blocks("Containers and objects") if "import srcad" in b]
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     for k, block in enumerate(blocks):
         path = tmp_path / f"readme_containers_{k}.py"
         path.write_text(block)

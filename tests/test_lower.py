@@ -642,3 +642,368 @@ def test_inplace_update_in_branch_keeps_layout(f):
         assert value == want
         assert srcad.jvp(f, (x, y), (x, y))[0] == want
     check_grads(f, x, y, wrt=1)
+
+
+# ------------------------------------------------ objects a global, closure or self holds
+
+class _Linear:
+    def __init__(self, n_in, n_out, rs):
+        self.W = rs.randn(n_in, n_out) * 0.3
+        self.b = rs.randn(n_out) * 0.1
+
+    def __call__(self, x):
+        return x @ self.W + self.b
+
+    def apply(self, x):
+        return np.tanh(self(x))
+
+
+class _Scale:
+    def __init__(self, s):
+        self.s = s
+
+    def __call__(self, x):
+        return x * self.s
+
+    def apply(self, x):
+        return np.sin(self(x))
+
+
+class _MLP:
+    def __init__(self, sizes, rs):
+        self.layers = [_Linear(a, b, rs) for a, b in zip(sizes[:-1], sizes[1:])]
+
+    def forward(self, x):
+        for layer in self.layers[:-1]:
+            x = np.tanh(layer(x))
+        return self.layers[-1](x)
+
+
+class _TupleMLP(_MLP):
+    def __init__(self, sizes, rs):
+        self.layers = tuple(_Linear(a, b, rs) for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def forward(self, x):
+        for layer in self.layers[:-1]:
+            x = layer.apply(x)
+        return self.layers[-1](x)
+
+
+class _StaleMLP(_MLP):
+    # its own forward: a hessian of a method with a loop bound to a second object of the
+    # class after one bound to another is refused ('forward_bwd() changes its argument
+    # residuals in place', before this change too)
+    def forward(self, x):
+        for layer in self.layers[:-1]:
+            x = np.tanh(layer(x))
+        return self.layers[-1](x)
+
+
+_MODEL = _MLP([3, 4, 2], np.random.RandomState(0))
+_TMODEL = _TupleMLP([3, 4, 4, 2], np.random.RandomState(1))
+_LAYERS = [_Linear(3, 4, np.random.RandomState(2)), _Scale(np.array([0.5, -1.0, 2.0, 1.5]))]
+_DLAYERS = {"a": _Linear(3, 4, np.random.RandomState(3)), "b": _Linear(4, 2, np.random.RandomState(4))}
+_SAME = [_Scale(np.array([1.5, -0.5, 2.0])), _Scale(np.array([0.3, 0.7, -1.2]))]
+_XO = np.random.RandomState(5).randn(5, 3)
+
+
+def obj_global_model(X):
+    return np.sum(_MODEL.forward(X) ** 2)
+
+
+def obj_tuple_attribute(X):
+    return np.sum(_TMODEL.forward(X) ** 2)
+
+
+def obj_global_list(X):
+    for layer in _LAYERS:             # two classes: unrolled
+        X = layer.apply(X)
+    return np.sum(X ** 2)
+
+
+def obj_global_dict(X):
+    return np.sum(_DLAYERS["b"](_DLAYERS["a"].apply(X)) ** 2)
+
+
+def _run_layers(layers, X):
+    for layer in layers:
+        X = layer.apply(X)
+    return X
+
+
+def obj_list_passed_on(X):
+    return np.sum(_run_layers(_LAYERS, X) ** 2)
+
+
+def obj_slice_any_length(X, n):
+    for layer in _SAME[:n]:           # alike: a loop, whatever n is
+        X = layer(X)
+    return np.sum(X ** 2)
+
+
+def _model_loss(model, X):
+    return np.sum(model.forward(X) ** 2)
+
+
+def _check_all_orders(f, args, i=0):
+    from conftest import fwd_grad, second_order
+    from srcad.testing import numerical_grad
+    fd = numerical_grad(f, list(args), i)
+    np.testing.assert_allclose(srcad.grad(f, wrt=i)(*args), fd, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(fwd_grad(f, args, i), fd, rtol=1e-6, atol=1e-9)
+    second_order(f, args, i)
+
+
+@pytest.mark.parametrize("f", [obj_global_model, obj_tuple_attribute, obj_global_list,
+                               obj_global_dict, obj_list_passed_on])
+def test_objects_a_global_holds_in_a_list_tuple_or_dict(f):
+    """`for layer in self.layers[:-1]: x = layer(x)`, `self.layers[-1](x)`, `layer.apply(x)`
+    over a global's list (refused before: 'calling the local value layer', 'no derivative
+    rule for the method .apply()'): both modes and second order against finite differences."""
+    _check_all_orders(f, (_XO,))
+
+
+def test_a_model_in_a_lambda_and_a_bound_method_against_autograd():
+    ag = pytest.importorskip("autograd")
+    anp = pytest.importorskip("autograd.numpy")
+    Ws = [(l.W, l.b) for l in _MODEL.layers]
+
+    def twin(X):
+        for W, b in Ws[:-1]:
+            X = anp.tanh(X @ W + b)
+        return anp.sum((X @ Ws[-1][0] + Ws[-1][1]) ** 2)
+    want = ag.grad(twin)(_XO)
+    np.testing.assert_allclose(srcad.grad(lambda X: np.sum(_MODEL.forward(X) ** 2))(_XO), want,
+                               rtol=1e-10)
+    np.testing.assert_allclose(srcad.jacrev(_MODEL.forward)(_XO[0]),
+                               ag.jacobian(lambda x: _ag_forward(anp, Ws, x))(_XO[0]), rtol=1e-10)
+    np.testing.assert_allclose(srcad.hessian(obj_global_model)(_XO), ag.hessian(twin)(_XO),
+                               rtol=1e-8, atol=1e-12)
+
+
+def _ag_forward(anp, Ws, x):
+    for W, b in Ws[:-1]:
+        x = anp.tanh(x @ W + b)
+    return x @ Ws[-1][0] + Ws[-1][1]
+
+
+def test_a_model_argument_with_a_list_of_layers_sliced():
+    """self.layers[:-1] of an argument's list kept its items' class (refused before)."""
+    g = srcad.grad(_model_loss)(_TMODEL, _XO)
+    assert type(g) is _TupleMLP and type(g.layers) is tuple and type(g.layers[0]) is _Linear
+    srcad.testing.check_grads(_model_loss, _TMODEL, _XO)
+    from conftest import second_order
+    from srcad.testing import numerical_grad
+    fd = numerical_grad(_model_loss, [_TMODEL, _XO], 1)
+    np.testing.assert_allclose(srcad.jacfwd(_model_loss, wrt=1)(_TMODEL, _XO), fd, rtol=1e-6)
+    second_order(_model_loss, (_TMODEL, _XO), 1)
+
+
+def test_a_slice_of_any_length_of_objects_alike():
+    for n in (0, 1, 2):
+        _check_all_orders(obj_slice_any_length, (_XO, n))
+
+
+def test_a_global_list_of_objects_changed_rebuilds_never_stale():
+    """The derivative is never reused when the list's length or an item's class changes;
+    the objects' arrays are read when it runs."""
+    from srcad.testing import numerical_grad
+    model = _StaleMLP([3, 4, 2], np.random.RandomState(7))
+    f = lambda X: np.sum(model.forward(X) ** 2)   # noqa: E731
+    d, h = srcad.grad(f), srcad.hessian(f)
+
+    def agree():
+        fd = numerical_grad(f, [_XO], 0)
+        np.testing.assert_allclose(d(_XO), fd, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(h(_XO), numerical_grad(d, [_XO], 0), rtol=1e-5, atol=1e-6)
+    agree()
+    model.layers.insert(1, _Linear(4, 4, np.random.RandomState(8)))      # grown
+    agree()
+    model.layers[0] = _Scale(np.array([1.0, -2.0, 0.5]))                  # another class
+    model.layers.insert(1, _Linear(3, 4, np.random.RandomState(9)))
+    agree()
+    model.layers[0].s = np.array([0.3, 2.0, -1.0])                        # read live
+    agree()
+    model.layers.pop(0)                                                   # shrunk
+    agree()
+    model.layers = model.layers[:1] + [_Scale(np.ones(4))] + model.layers[1:]   # rebound
+    agree()
+
+
+def _changed_inside(X):
+    _GROWN.append(_Scale(np.ones(3)))
+    for layer in _GROWN:                       # ERR
+        X = layer(X)
+    return np.sum(X ** 2)
+
+
+_GROWN = [_Linear(3, 3, np.random.RandomState(0)), _Scale(np.ones(3))]
+
+
+def _index_mixed(X):
+    for i in range(len(_LAYERS)):
+        X = _LAYERS[i](X)                      # ERR
+    return np.sum(X)
+
+
+def _break_mixed(X):
+    for layer in _LAYERS:
+        X = layer(X)
+        if np.sum(X) > 100.0:
+            break                              # ERR
+    return np.sum(X)
+
+
+def _zip_mixed(X):
+    for layer, k in zip(_LAYERS, (1.0, 2.0)):
+        X = k * layer(X)                       # ERR
+    return np.sum(X)
+
+
+_HERE = open(__file__).read().splitlines()
+
+
+@pytest.mark.parametrize("f, match", [
+    (_index_mixed, "calling the local value _LAYERS\\[i\\]"),
+    (_break_mixed, "break or continue in a loop over a list of objects of different classes"),
+    (_zip_mixed, "calling the local value layer")])
+def test_what_a_global_list_of_objects_cannot_do_is_refused_at_the_users_line(f, match):
+    with pytest.raises(srcad.SrcadError, match=match) as info:
+        srcad.grad(f)(_XO)
+    assert "# ERR" in _HERE[info.value.lineno - 1]
+
+
+def test_a_global_list_changed_while_the_derivative_runs_raises():
+    """The list grown inside the function: srcad resolved its items' methods when it built
+    the derivative, so it checks them where it reads the list (held_as) and raises."""
+    with pytest.raises(srcad.SrcadError, match="changed while the derivative ran") as info:
+        srcad.grad(_changed_inside)(_XO)
+    assert "# ERR" in _HERE[info.value.lineno - 1]
+    del _GROWN[2:]
+
+
+# autograd's convnet example, as its authors wrote it (plain NumPy, a dense stack): layer
+# objects of several classes in a list a closure holds, forward_pass inherited from
+# full_layer, nonlinearity defined by each subclass, weights parsed from one vector by a
+# parser object keyed by the layer objects
+def _logsumexp(X, axis, keepdims=False):
+    m = np.max(X, axis=axis, keepdims=True)
+    return np.log(np.sum(np.exp(X - m), axis=axis, keepdims=keepdims)) + m
+
+
+class _WeightsParser(object):
+    def __init__(self):
+        self.idxs_and_shapes = {}
+        self.N = 0
+
+    def add_weights(self, name, shape):
+        start = self.N
+        self.N += np.prod(shape)
+        self.idxs_and_shapes[name] = (slice(start, self.N), shape)
+
+    def get(self, vect, name):
+        idxs, shape = self.idxs_and_shapes[name]
+        return np.reshape(vect[idxs], shape)
+
+
+class _full_layer(object):
+    def __init__(self, size):
+        self.size = size
+
+    def forward_pass(self, inputs, param_vector):
+        params = self.parser.get(param_vector, 'params')
+        biases = self.parser.get(param_vector, 'biases')
+        if inputs.ndim > 2:
+            inputs = inputs.reshape((inputs.shape[0], np.prod(inputs.shape[1:])))
+        return self.nonlinearity(np.dot(inputs[:, :], params) + biases)
+
+    def build_weights_dict(self, input_shape):
+        input_size = np.prod(input_shape, dtype=int)
+        self.parser = _WeightsParser()
+        self.parser.add_weights('params', (input_size, self.size))
+        self.parser.add_weights('biases', (self.size,))
+        return self.parser.N, (self.size,)
+
+
+class _tanh_layer(_full_layer):
+    def nonlinearity(self, x):
+        return np.tanh(x)
+
+
+class _softmax_layer(_full_layer):
+    def nonlinearity(self, x):
+        return x - _logsumexp(x, axis=1, keepdims=True)
+
+
+class _halve_layer(object):
+    def build_weights_dict(self, input_shape):
+        return 0, input_shape
+
+    def forward_pass(self, inputs, param_vector):
+        return 0.5 * inputs
+
+
+def _make_nn_funs(input_shape, layer_specs):
+    parser = _WeightsParser()
+    cur_shape = input_shape
+    for layer in layer_specs:
+        N_weights, cur_shape = layer.build_weights_dict(cur_shape)
+        parser.add_weights(layer, (N_weights,))
+
+    def predictions(W_vect, inputs):
+        cur_units = inputs
+        for layer in layer_specs:
+            cur_weights = parser.get(W_vect, layer)
+            cur_units = layer.forward_pass(cur_units, cur_weights)
+        return cur_units
+
+    def loss(W_vect, X, T):
+        return -np.sum(predictions(W_vect, X) * T)
+    return parser.N, predictions, loss
+
+
+def test_autograds_convnet_layers_of_several_classes_calling_an_inherited_method():
+    """`for layer in layer_specs: cur = layer.forward_pass(cur, w)` over a closure's list of
+    layers of several classes (refused before: 'no derivative rule for the method
+    .forward_pass()'): unrolled, each call its class's; both modes, second order."""
+    specs = [_tanh_layer(5), _halve_layer(), _tanh_layer(4), _softmax_layer(3)]
+    N, _, loss = _make_nn_funs((2, 3), specs)
+    rs = np.random.RandomState(0)
+    args = (rs.randn(N) * 0.3, rs.randn(7, 2, 3), np.eye(3)[rs.randint(0, 3, 7)])
+    _check_all_orders(loss, args)
+    text = srcad.source(loss, args=args)
+    assert "forward_pass" in text and "nonlinearity" in text
+    # the same code closing over other stacks (other orders of classes, another length):
+    # each its own derivative, never another's
+    from srcad.testing import numerical_grad
+    for specs in ([_halve_layer(), _softmax_layer(4), _tanh_layer(5), _tanh_layer(3)],
+                  [_tanh_layer(5), _tanh_layer(4), _softmax_layer(3)]):
+        N, _, loss = _make_nn_funs((2, 3), specs)
+        args = (rs.randn(N) * 0.3,) + args[1:]
+        fd = numerical_grad(loss, list(args), 0)
+        np.testing.assert_allclose(srcad.grad(loss)(*args), fd, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(srcad.jacfwd(loss)(*args), fd, rtol=1e-6, atol=1e-9)
+
+
+def _two_nets(X):
+    return np.sum(_NET_A.forward(X) ** 2) + np.sum(_NET_B.forward(X) ** 2)
+
+
+class _Net:
+    def __init__(self, layers):
+        self.layers = layers
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+_NET_A = _Net([_Scale(np.array([1.0, 2.0, 3.0])), _Linear(3, 3, np.random.RandomState(1))])
+_NET_B = _Net([_Linear(3, 3, np.random.RandomState(2)), _Scale(np.array([0.5, 1.5, -1.0]))])
+
+
+def test_two_global_objects_of_one_class_holding_other_classes():
+    """A.forward and B.forward (one method) over lists of other classes in other orders:
+    each bound method its own unrolled derivative."""
+    _check_all_orders(_two_nets, (_XO,))

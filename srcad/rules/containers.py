@@ -111,6 +111,10 @@ PARTIAL_ARG = defrule(runtime.partial_arg, "p, key", name="partial_arg", kind=AN
 REQUIRE_LEN = defrule(runtime.require_len, "xs, n, what", name="require_len", kind="first",
                       storage="same", passthrough=True, returns_seq=True,
                       jvp="xs_dot", vjp="out_bar", zero_in="n, what")
+# a global's list of objects, checked to hold what it held when the derivative was built
+HELD_AS = defrule(runtime.held_as, "xs, kind, where", name="held_as", kind="first",
+                  storage="same", passthrough=True, returns_seq=True,
+                  jvp="xs_dot", vjp="out_bar", zero_in="kind, where")
 # xs * n where xs is surely a list or tuple: the items repeated for an int count
 # (an int n has no derivative; a float or array n makes it a product, differentiated so)
 SEQ_REPEAT = defrule(runtime.seq_repeat, "xs, n", name="seq_repeat", kind=ANY, holds="*xs",

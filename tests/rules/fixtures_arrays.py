@@ -1201,3 +1201,23 @@ def partial_arguments(x):
 
 
 lacks("srcad's runtime helpers are no autograd primitives", partial_arguments)
+
+
+class _Held:
+    """An object of a class of the user's, the item held_as checks the class of."""
+
+
+_HELD_ITEMS = [_Held()]
+_HELD_KIND = __import__("srcad").funcs.holding([0.0, _HELD_ITEMS[0]])
+from srcad.runtime import held_as  # noqa: E402
+
+
+@sample((sym(3),))
+def held_objects(x):
+    """held_as: a global's list of objects, checked to hold the classes it held when the
+    derivative was built (no derivative through the check: the list itself)."""
+    xs = held_as([x * 2.0, _HELD_ITEMS[0]], _HELD_KIND, "fixtures_arrays.py:1")
+    return xs[0] * x
+
+
+lacks("srcad's runtime helpers are no autograd primitives", held_objects)
