@@ -727,7 +727,7 @@ def unpacked(gs, like):
     an array of its shape with item k's adjoint in row k (`(a_bar, b_bar) * 2.0` would
     repeat a tuple); where it is a list or tuple, the items' adjoints as they are."""
     if isinstance(like, (list, tuple)) or not hasattr(like, "shape"):
-        return gs
+        return Items(gs)                     # a new object: adjoints of items, added so
     out = zeros_like(like)
     for k, g in enumerate(gs):
         if not (type(g) is float and g == 0.0):
@@ -739,7 +739,7 @@ def unpacked_items(g, like):
     """Transpose of `unpacked`: the items' adjoints of the array `like` from its adjoint
     `g` (its rows), or `g` itself where `like` is a list or tuple."""
     if isinstance(like, (list, tuple)) or not hasattr(like, "shape"):
-        return g
+        return Items(g) if isinstance(g, (list, tuple)) else g
     if type(g) is float:
         return Items(g for _ in range(len(like)))
     return Items(g[k] for k in range(len(like)))

@@ -65,8 +65,8 @@ import numpy as np
 
 from .. import runtime, runtime_arrays as ra
 from .methods import MethodRule, defmethod
-from . import ANY, FLOAT, add_lazy_names, defalias, deflinear, defpartials, defrule, defunary, \
-    defvariant, lookup, refuse
+from . import ANY, FLOAT, NONE, add_lazy_names, defalias, deflinear, defpartials, defrule, \
+    defunary, defvariant, lookup, refuse
 
 add_lazy_names(ra)
 
@@ -783,3 +783,6 @@ defrule(np.unique, "ar", name="np.unique", kind=ANY,
 deflinear(ra.unique_take, "t, ar", shape_args="ar", vjp="ununique(out_bar, ar)")
 deflinear(ra.ununique, "g, ar", shape_args="ar", vjp="unique_take(out_bar, ar)")
 defrule(np.lexsort, "keys, axis=-1", name="np.lexsort", kind=ANY, differentiable=False)
+
+# a reduction's axes as a tuple of ints (srcad's helpers, read at second order): no derivative
+defrule(ra.reduce_axis, "x, axis", name="reduce_axis", kind=NONE, differentiable=False)

@@ -40,6 +40,7 @@ UNREACHABLE = {                   # rules no source reaches, with why: exempt fr
     "reversed": "lowering rewrites reversed(seq) as seq[::-1]; only generated loops call it",
     "_weight_dtype": "called only by srcad's helpers, read at second order (a dtype)",
     "_float_dtype": "called only by srcad's helpers, read at second order (a dtype)",
+    "reduce_axis": "called only by srcad's helpers, read at second order (axes)",
     "require_real_eig": "called only by eig_jvp and eig_vjp (tests/rules/test_linalg_rules.py)",
     "require_real": "called only by the decompositions' and norms' derivatives "
                     "(tests/rules/test_rule_conventions.py)",
