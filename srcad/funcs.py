@@ -136,18 +136,27 @@ class FuncArg:
 _SPECS: dict = {}
 
 
+def _memoised(key, make):
+    """`make()`, made once per `key` (a key with an unhashable default: made each time)."""
+    try:
+        found = _SPECS.get(key)
+    except TypeError:
+        return make()
+    if found is None:
+        found = _SPECS[key] = make()
+    return found
+
+
 def specialize(helper, parsed, fparams: dict, line: int):
     """`helper` with each parameter in `fparams` (name -> FuncVal) replaced by parameters
     for what its value captures, rebuilt first thing by a Maker; every other parameter is
     positional and without default (the caller passes them all). Memoised per layout."""
     key = (helper, helper.__code__, helper.__defaults__,
            tuple((p, fv.layout(), tuple(fv.extras)) for p, fv in sorted(fparams.items())))
-    try:
-        found = _SPECS.get(key)
-    except TypeError:
-        found = None
-    if found is not None:
-        return found
+    return _memoised(key, lambda: _specialize(helper, parsed, fparams, line))
+
+
+def _specialize(helper, parsed, fparams: dict, line: int):
     tree = parsed.tree
     args = tree.args
     if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
@@ -174,10 +183,6 @@ def specialize(helper, parsed, fparams: dict, line: int):
             makers[mk] = Maker(fv.layout())
             prelude.append(f"{p} = {mk}({', '.join(cap)})")
     func = _rebuilt(helper, parsed, new_params, prelude, makers)
-    try:
-        _SPECS[key] = func
-    except TypeError:
-        pass
     return func
 
 
@@ -188,12 +193,10 @@ def unstar(helper, parsed, nvar: int, kwnames: tuple):
     rebuilt first thing (`xs = (xs_0, xs_1); kw = {'c': kw_c}`), so their lengths and keys
     are known inside. Memoised per code and call shape."""
     key = ("unstar", helper, helper.__code__, helper.__defaults__, nvar, kwnames)
-    try:
-        found = _SPECS.get(key)
-    except TypeError:
-        found = None
-    if found is not None:
-        return found
+    return _memoised(key, lambda: _unstar(helper, parsed, nvar, kwnames))
+
+
+def _unstar(helper, parsed, nvar: int, kwnames: tuple):
     args = parsed.tree.args
     params = [a.id for a in list(args.posonlyargs) + list(args.args)]
     taken = set(params) | {n.id for n in gast.walk(parsed.tree) if isinstance(n, gast.Name)}
@@ -212,10 +215,6 @@ def unstar(helper, parsed, nvar: int, kwnames: tuple):
         pairs = ", ".join(f"{k!r}: {i}" for k, i in zip(kwnames, items))
         prelude.append(f"{args.kwarg.id} = {{{pairs}}}")
     func = _rebuilt(helper, parsed, params, prelude, {})
-    try:
-        _SPECS[key] = func
-    except TypeError:
-        pass
     return func
 
 
@@ -231,13 +230,11 @@ def eager(helper, parsed):
     what a `for` loop over its call iterates, computed first. The caller refuses the call
     where running the generator first could change what it yields (lowering's
     generator_call). Memoised per code and defaults."""
-    key = ("eager", helper, helper.__code__, helper.__defaults__)
-    try:
-        found = _SPECS.get(key)
-    except TypeError:
-        found = None
-    if found is not None:
-        return found
+    return _memoised(("eager", helper, helper.__code__, helper.__defaults__),
+                     lambda: _eager(helper, parsed))
+
+
+def _eager(helper, parsed):
     tree = copy.deepcopy(parsed.tree)
     args = tree.args
     if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
@@ -301,10 +298,6 @@ def eager(helper, parsed):
     copied.tree = tree
     func = _rebuilt(helper, copied, params, [f"{out} = []"], {})
     func.__defaults__ = helper.__defaults__
-    try:
-        _SPECS[key] = func
-    except TypeError:
-        pass
     return func
 
 

@@ -195,3 +195,28 @@ def peak_beyond_result(fn):
         return tracemalloc.get_traced_memory()[1] - base - out.nbytes
     finally:
         tracemalloc.stop()
+
+
+_AUTOGRAD_IMPORTS = [("import numpy as np", "import autograd.numpy as np"),
+                     ("import numpy.random as npr", "import autograd.numpy.random as npr"),
+                     ("from numpy.linalg import solve", "from autograd.numpy.linalg import solve"),
+                     ("from scipy.special import logsumexp",
+                      "from autograd.scipy.special import logsumexp"),
+                     ("from scipy.stats import multivariate_normal as mvn",
+                      "import autograd.scipy.stats.multivariate_normal as mvn")]
+
+
+def under_autograd(module, name):
+    """Fixture module `module` and a copy of its source run under autograd (the imports it
+    has of _AUTOGRAD_IMPORTS swapped for autograd's), as module `name`."""
+    import inspect
+    pytest.importorskip("autograd")
+    src = inspect.getsource(module)
+    for a, b in _AUTOGRAD_IMPORTS:
+        src = src.replace(a, b)
+    import re
+    left = re.findall(r"^(?:import numpy|from numpy|from scipy|import scipy).*$", src, re.M)
+    assert not left, (name, left)            # every NumPy/SciPy import swapped
+    twin = types.ModuleType(name)
+    exec(compile(src, module.__file__, "exec"), twin.__dict__)
+    return module, twin

@@ -642,23 +642,9 @@ def test_jacobians_of_arrays_inside_still_differentiate():
 def _autograd_examples():
     """fixtures/regress_s4py_autograd.py, and the same source under autograd (its imports
     swapped back to autograd's), made once."""
-    import inspect
-    import types
-    pytest.importorskip("autograd")
+    from conftest import under_autograd
     from fixtures import regress_s4py_autograd as M
-    src = inspect.getsource(M)
-    for a, b in [("import numpy as np", "import autograd.numpy as np"),
-                 ("import numpy.random as npr", "import autograd.numpy.random as npr"),
-                 ("from numpy.linalg import solve", "from autograd.numpy.linalg import solve"),
-                 ("from scipy.special import logsumexp",
-                  "from autograd.scipy.special import logsumexp"),
-                 ("from scipy.stats import multivariate_normal as mvn",
-                  "import autograd.scipy.stats.multivariate_normal as mvn")]:
-        assert a in src
-        src = src.replace(a, b)
-    twin = types.ModuleType("regress_s4py_autograd_twin")
-    exec(compile(src, M.__file__, "exec"), twin.__dict__)
-    return M, twin
+    return under_autograd(M, "regress_s4py_autograd_twin")
 
 
 def _same(got, want):

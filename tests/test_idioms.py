@@ -409,21 +409,9 @@ def test_spread_of_unknown_length_into_star_args_is_refused():
 
 def _autograd_models():
     """tests/fixtures/autograd_style_models.py run under autograd (its imports swapped)."""
-    import inspect
-    import types
-    pytest.importorskip("autograd")
+    from conftest import under_autograd
     from fixtures import autograd_style_models as M
-    src = inspect.getsource(M)
-    for a, b in [("import numpy as np", "import autograd.numpy as np"),
-                 ("from scipy.special import logsumexp",
-                  "from autograd.scipy.special import logsumexp"),
-                 ("from scipy.stats import multivariate_normal as mvn",
-                  "import autograd.scipy.stats.multivariate_normal as mvn")]:
-        assert a in src
-        src = src.replace(a, b)
-    twin = types.ModuleType("autograd_style_models_autograd")
-    exec(compile(src, M.__file__, "exec"), twin.__dict__)
-    return M, twin
+    return under_autograd(M, "autograd_style_models_autograd")
 
 
 def _char_data(rng, steps=4, batch=2, alphabet=4):

@@ -101,7 +101,8 @@ def test_source_edited_without_reload_is_refused(tmp_path):
         sys.modules.pop("srcad_regress_edited", None)
 
 
-def test_a_lambda_recreated_each_step_is_built_once(monkeypatch):
+def _count_builds(monkeypatch) -> list:
+    """The functions pipeline.build is asked to build from now on, in order."""
     builds = []
     real = pipeline.build
 
@@ -109,6 +110,11 @@ def test_a_lambda_recreated_each_step_is_built_once(monkeypatch):
         builds.append(a[0])
         return real(*a, **k)
     monkeypatch.setattr(pipeline, "build", counting)
+    return builds
+
+
+def test_a_lambda_recreated_each_step_is_built_once(monkeypatch):
+    builds = _count_builds(monkeypatch)
     before = len(linecache.cache)
     for _ in range(3000):
         assert srcad.grad(lambda x: x * x)(1.5) == 3.0
@@ -118,13 +124,7 @@ def test_a_lambda_recreated_each_step_is_built_once(monkeypatch):
 
 
 def test_a_closure_recreated_each_step_reuses_the_derivative(monkeypatch):
-    builds = []
-    real = pipeline.build
-
-    def counting(*a, **k):
-        builds.append(a[0])
-        return real(*a, **k)
-    monkeypatch.setattr(pipeline, "build", counting)
+    builds = _count_builds(monkeypatch)
     w = np.array([1.0, -2.0])
     for i in range(200):
         X = np.array([[1.0, 2.0], [0.5, -1.0]]) * (i + 1)
