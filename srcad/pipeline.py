@@ -334,6 +334,8 @@ def _rebound(b, f, binding):
         new = types.FunctionType(g.__code__, g.__globals__, g.__name__, g.__defaults__,
                                  tuple(swap.get(id(c), c) for c in g.__closure__ or ()))
         new.__doc__ = g.__doc__
+        new.__kwdefaults__ = g.__kwdefaults__
+        new.__dict__.update(vars(g))      # what srcad knows of its own code (__srcad_derivative__)
         return new
     d = b.d
     funcs = tuple(map(rebind, d.func)) if isinstance(d.func, tuple) else rebind(d.func)

@@ -147,3 +147,38 @@ def test_dropped_derivatives_free_their_linecache_entries(monkeypatch):
     gc.collect()
     now = {k for k in linecache.cache if k.startswith("<srcad fresh ")}
     assert len(now - before) <= 32              # about the 16 kept, not 80
+
+
+class _RNNCell:
+    def __init__(self, seed):
+        rs = np.random.RandomState(seed)
+        self.W = rs.randn(3, 3) * 0.5
+        self.U = rs.randn(3)
+
+    def forward(self, h, us):
+        for t in range(len(us)):
+            h = np.tanh(self.W @ h + self.U * us[t])
+        return h
+
+
+_CELL_A, _CELL_B = _RNNCell(0), _RNNCell(1)
+
+
+def _loss_a(h, us):
+    return np.sum(_CELL_A.forward(h, us) ** 2)
+
+
+def _loss_b(h, us):
+    return np.sum(_CELL_B.forward(h, us) ** 2)
+
+
+def test_a_method_rebound_to_another_instance_keeps_what_srcad_knows_of_it():
+    """B.forward's derivative reuses A.forward's compiled code with B as self; the copy
+    lost the mark that it is srcad's own code, so a hessian through B.forward after any
+    derivative through A.forward was refused ('forward_bwd() changes its argument
+    residuals in place')."""
+    from conftest import second_order
+    h, us = np.array([0.3, -0.2, 0.5]), np.array([0.7, -1.1, 0.4, 0.9])
+    srcad.grad(_loss_a)(h, us)
+    second_order(_loss_b, (h, us))
+    second_order(_loss_a, (h, us))
