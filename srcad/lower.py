@@ -2328,7 +2328,8 @@ class _Lowerer:
         """`fs[key](args)` of a list or dict of functions srcad knows, the key known only
         when the derivative runs: the if/elif chain over the keys it has, each arm a call
         of one function (`if key == 'tanh': picked = fs['tanh'](x) elif ...`), and the
-        KeyError (IndexError) Python raises for another key."""
+        KeyError Python raises for another key (a list's index is range(n)[i], which raises
+        IndexError for another: its last arm is the chain's `else`)."""
         limit = 16
         keys = list(fl.items) if isinstance(fl.items, dict) else list(range(len(fl.items)))
         if len(keys) > limit:
@@ -2351,7 +2352,7 @@ class _Lowerer:
             if error == "KeyError" else gast.Constant(value="list index out of range", kind=None)
         arm = [gast.Raise(exc=gast.Call(func=_gname(error), args=[what], keywords=[]),
                           cause=None)]
-        for k in reversed(keys):
+        for j, k in enumerate(reversed(keys)):
             test = gast.Compare(left=_gname(key), ops=[gast.Eq()],
                                 comparators=[gast.Constant(value=k, kind=None)])
             call = gast.Call(func=gast.Subscript(value=func.value, slice=gast.Constant(
@@ -2359,7 +2360,10 @@ class _Lowerer:
             body = [gast.Assign(targets=[gast.Name(id=out, ctx=gast.Store(), annotation=None,
                                                    type_comment=None)], value=call,
                                 type_comment=None)]
-            arm = [gast.If(test=test, body=body, orelse=arm)]
+            # a list's last index needs no test: range(n)[i] raised IndexError for any other
+            # (no raise left in a loop, whose flag the checker lost at second order)
+            arm = body if j == 0 and not isinstance(fl.items, dict) else \
+                [gast.If(test=test, body=body, orelse=arm)]
         for n_ in gast.walk(arm[0]):
             if isinstance(n_, (gast.stmt, gast.expr)):
                 gast.copy_location(n_, node)

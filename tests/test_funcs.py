@@ -901,17 +901,29 @@ def test_a_global_dict_of_functions_is_checked_on_every_call():
     np.testing.assert_allclose(d(X3), 2 * t * (1 - t * t) + 2 * X3 + 0.5)
 
 
-def test_a_list_of_functions_by_a_runtime_index(monkeypatch):
+def test_a_list_of_functions_by_a_runtime_index():
     f = F.act_by_index
     fd = numerical_grad(f, (X3,), 0)
     np.testing.assert_allclose(srcad.grad(f)(X3), fd, rtol=1e-6)
     np.testing.assert_allclose(srcad.jacfwd(f)(X3), fd, rtol=1e-6)
     want = numerical_grad(srcad.grad(f), [X3], 0)
     np.testing.assert_allclose(srcad.hessian(f)(X3), want, rtol=1e-5, atol=1e-6)
-    # reverse over reverse is right, but the checker (SRCAD_CHECKS=1) raises a false 'v8 may
-    # be read before it is assigned' on the elif chain inside the loop: left open
-    monkeypatch.setenv("SRCAD_CHECKS", "0")
+    # reverse over reverse under SRCAD_CHECKS=1: the chain's last arm raised IndexError, a
+    # raise inside the loop whose flag the checker lost ('v8 may be read before it is
+    # assigned'); a list's last index is the chain's else now (range(n)[i] raised before)
     np.testing.assert_allclose(srcad.jacrev(srcad.grad(f))(X3), want, rtol=1e-5, atol=1e-6)
+    g = F.act_by_arg_index
+    for k in (0, 2, -1, -3):
+        fd = numerical_grad(g, (X3, k), 0)
+        np.testing.assert_allclose(srcad.grad(g)(X3, k), fd, rtol=1e-6)
+        np.testing.assert_allclose(srcad.jvp(g, (X3, k), (np.ones(3), 0))[1], fd.sum(),
+                                   rtol=1e-6)
+        want = numerical_grad(srcad.grad(g), [X3, k], 0)
+        np.testing.assert_allclose(srcad.jacrev(srcad.grad(g))(X3, k), want, rtol=1e-5,
+                                   atol=1e-6)
+    for k in (3, -4):                                     # Python's IndexError
+        with pytest.raises(IndexError):
+            srcad.grad(g)(X3, k)
 
 
 def test_a_partial_a_global_object_holds():
