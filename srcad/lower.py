@@ -2146,16 +2146,27 @@ class _Lowerer:
         from .rules.containers import REQUIRE_LEN
         obj = self.callee(node.func) if isinstance(node.func, (gast.Name, gast.Attribute)) \
             else None
-        if not isinstance(obj, types.FunctionType) or rules.lookup(obj) is not None or \
+        named = {k.arg for k in node.keywords}
+        rule = rules.lookup(obj) if obj is not None else None
+        if isinstance(rule, rules.Rule) and obj not in (builtins.max, builtins.min):
+            # np.hypot(*x): a primitive whose positional parameters left all have no default
+            # (else how many xs fills is not known until it runs); Python's TypeError for
+            # another length (a ufunc would take a third item as `out=`: srcad raises)
+            params = [p for p, d in rule.params[given:] if p != "*" and p not in rule.kwonly]
+            if any(d is not rules._REQUIRED for p, d in rule.params[given:]
+                   if p in params) or any(p in named for p in params) or not params:
+                return v, None
+            n, what = len(params), f"{_describe(node.func)}() (as srcad spreads *{_describe(v)})"
+        elif not isinstance(obj, types.FunctionType) or rule is not None or \
                 hasattr(obj, "__srcad_transform__") or obj.__code__.co_flags & inspect.CO_VARARGS:
             return v, None
-        named = {k.arg for k in node.keywords}
-        code = obj.__code__
-        params = code.co_varnames[:code.co_argcount][given:]
-        n = len([p for p in params if p not in named])
+        else:
+            code = obj.__code__
+            params = code.co_varnames[:code.co_argcount][given:]
+            n, what = len([p for p in params if p not in named]), f"{obj.__name__}()"
         checked = self.new_local("spread")
         self.emit(ir.Assign(self.target_name(checked), self.call_prim(REQUIRE_LEN, [
-            self.expr(v), ir.Const(n), ir.Const(f"{obj.__name__}()")]), self.line))
+            self.expr(v), ir.Const(n), ir.Const(what)]), self.line))
         return _gname(checked), n
 
     def call(self, node, dest):

@@ -1004,3 +1004,54 @@ def test_two_global_objects_of_one_class_holding_other_classes():
     """A.forward and B.forward (one method) over lists of other classes in other orders:
     each bound method its own unrolled derivative."""
     _check_all_orders(_two_nets, (_XO,))
+
+
+# ------------------------------------------- a NumPy call spreading an array: np.hypot(*x)
+
+def _star_pair(a, b, c):
+    return a * b + np.sin(c)
+
+
+def star_hypot(x):
+    return np.hypot(*x)
+
+
+def star_slices(x):
+    return np.arctan2(*x[:2]) + np.sum(np.add(*x[1:]) * _star_pair(*x))
+
+
+def star_rows(X, w):
+    return np.sum(np.maximum(*X) * w) + np.sum(np.where(w > 0.0, *X))
+
+
+def star_clip(x):
+    return np.sum(np.clip(*x))  # ERR
+
+
+@pytest.mark.parametrize("f, args", [
+    (star_hypot, (np.array([0.3, -0.7]),)),
+    (star_slices, (np.array([0.3, -0.7, 1.2]),)),
+    (star_rows, (np.array([[0.3, -0.7, 1.2], [0.5, 0.1, -2.0]]), np.array([1.0, -2.0, 0.5]))),
+])
+def test_a_primitive_spreads_an_array_of_any_length(f, args):
+    """np.hypot(*x) with x an array argument: its length is known only when the derivative
+    runs (refused before); x fills the primitive's required parameters, checked then."""
+    _check_all_orders(f, args)
+    if f is star_rows:
+        _check_all_orders(f, args, 1)
+
+
+def test_a_primitive_spread_of_another_length_raises_typeerror():
+    """Three rows: NumPy would take the third as `out=` (and write into it); srcad spreads
+    into the required parameters only, and raises when the derivative runs."""
+    with pytest.raises(TypeError, match=r"np\.hypot\(\) \(as srcad spreads \*x\) takes 2"):
+        srcad.grad(lambda X: np.sum(star_hypot(X)))(np.ones((3, 2)))
+    with pytest.raises(TypeError, match="positional"):
+        srcad.grad(star_hypot)(np.array([0.3]))
+
+
+def test_a_primitive_with_optional_parameters_spread_is_refused():
+    """np.clip(*x): how many parameters x fills is known only when it runs."""
+    with pytest.raises(srcad.SrcadError, match=r"\*x in a call") as e:
+        srcad.grad(star_clip)(np.array([0.3, -0.7, 1.0]))
+    assert "# ERR" in _HERE[e.value.lineno - 1]
