@@ -2193,6 +2193,14 @@ class _Lowerer:
             fl = self.func_value(func.value) if self.desc_of(func.value) is None else None
             if isinstance(fl, FuncList):                    # ACTS[name](x), acts[i](x)
                 return self.dispatch(fl, func, node)
+            objs = self.mixed_objects(func.value)
+            if objs is not None:                            # layers[i](x), two classes
+                return self.dispatch(objs, func, node)
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Subscript) and \
+                not isinstance(func.value.slice, gast.Constant):
+            objs = self.mixed_objects(func.value.value)
+            if objs is not None:                            # layers[i].apply(x)
+                return self.dispatch(objs, func.value, node, attr=func.attr)
         found = self.member(func) if isinstance(func, gast.Subscript) else None
         if found is not None and found[0] != "property":    # layers[0](x)
             return self.call_member(found, func, node, dest, text)
@@ -2335,7 +2343,22 @@ class _Lowerer:
             if not known:
                 self.locals.discard(name)
 
-    def dispatch(self, fl, func, node):
+    def mixed_objects(self, node):
+        """A list or tuple (or dict) of objects of more than one class srcad knows (its
+        length and each item's class: in the cache key for an argument, compared on every
+        call for a global's and checked by held_as where it is read) as a FuncList of its
+        keys, for `dispatch` (one arm per item); else None."""
+        d = self.desc_of(node)
+        if d is None or not d.container or d.each or not d.items:
+            return None
+        ds = d.items if d.cls is not dict else [v for _, v in d.items]
+        if not all(isinstance(v, funcs.ObjArg) and not v.container for v in ds) or \
+                len({v.cls for v in ds}) < 2:
+            return None
+        return FuncList([None] * len(ds) if d.cls is not dict else
+                        {k: None for k, _ in d.items}, _describe(node))
+
+    def dispatch(self, fl, func, node, attr=None):
         """`fs[key](args)` of a list or dict of functions srcad knows, the key known only
         when the derivative runs: the if/elif chain over the keys it has, each arm a call
         of one function (`if key == 'tanh': picked = fs['tanh'](x) elif ...`), and the
@@ -2366,8 +2389,11 @@ class _Lowerer:
         for j, k in enumerate(reversed(keys)):
             test = gast.Compare(left=_gname(key), ops=[gast.Eq()],
                                 comparators=[gast.Constant(value=k, kind=None)])
-            call = gast.Call(func=gast.Subscript(value=func.value, slice=gast.Constant(
-                value=k, kind=None), ctx=gast.Load()), args=node.args, keywords=node.keywords)
+            picked = gast.Subscript(value=func.value, slice=gast.Constant(value=k, kind=None),
+                                    ctx=gast.Load())
+            if attr is not None:
+                picked = gast.Attribute(value=picked, attr=attr, ctx=gast.Load())
+            call = gast.Call(func=picked, args=node.args, keywords=node.keywords)
             body = [gast.Assign(targets=[gast.Name(id=out, ctx=gast.Store(), annotation=None,
                                                    type_comment=None)], value=call,
                                 type_comment=None)]

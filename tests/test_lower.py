@@ -837,12 +837,6 @@ def _changed_inside(X):
 _GROWN = [_Linear(3, 3, np.random.RandomState(0)), _Scale(np.ones(3))]
 
 
-def _index_mixed(X):
-    for i in range(len(_LAYERS)):
-        X = _LAYERS[i](X)                      # ERR
-    return np.sum(X)
-
-
 def _break_mixed(X):
     for layer in _LAYERS:
         X = layer(X)
@@ -861,7 +855,6 @@ _HERE = open(__file__).read().splitlines()
 
 
 @pytest.mark.parametrize("f, match", [
-    (_index_mixed, "calling the local value _LAYERS\\[i\\]"),
     (_break_mixed, "break or continue in a loop over a list of objects of different classes"),
     (_zip_mixed, "calling the local value layer")])
 def test_what_a_global_list_of_objects_cannot_do_is_refused_at_the_users_line(f, match):
@@ -1055,3 +1048,65 @@ def test_a_primitive_with_optional_parameters_spread_is_refused():
     with pytest.raises(srcad.SrcadError, match=r"\*x in a call") as e:
         srcad.grad(star_clip)(np.array([0.3, -0.7, 1.0]))
     assert "# ERR" in _HERE[e.value.lineno - 1]
+
+
+# --------------------------------- a runtime index into a list of objects of several classes
+
+class _Mixed:
+    def __init__(self, layers):
+        self.layers = layers
+
+    def forward(self, x):
+        for i in range(len(self.layers)):
+            x = self.layers[i](x)
+        return x
+
+    def pick(self, x, k):
+        return self.layers[k].apply(x)
+
+
+_MIXED = _Mixed([_Linear(3, 4, np.random.RandomState(11)), _Scale(np.array([0.5, -1.0, 2.0, 1.5])),
+                 _Linear(4, 2, np.random.RandomState(12))])
+
+
+def mixed_index_loop(X):
+    return np.sum(_MIXED.forward(X) ** 2)
+
+
+_SQUARE = _Mixed([_Linear(3, 3, np.random.RandomState(15)), _Scale(np.array([0.5, -1.0, 2.0]))])
+
+
+def mixed_index_method(X, k):
+    return np.sum(_SQUARE.layers[k].apply(X) ** 2) + np.sum(_SQUARE.pick(X, k) ** 2)
+
+
+def _mixed_argument(model, X, k):
+    return np.sum(model.forward(X) ** 2) + np.sum(model.layers[k](X) ** 2)
+
+
+def test_a_runtime_index_into_objects_of_several_classes():
+    """self.layers[i](x) and layers[k].apply(x) where the items have different classes
+    (refused before: 'calling the local value _LAYERS[i]'): an if/elif chain over the
+    indices, each arm one item's method, as for a list of functions."""
+    _check_all_orders(mixed_index_loop, (_XO,))
+    for k in (0, 1, -1):
+        _check_all_orders(mixed_index_method, (_XO, k))
+    with pytest.raises(IndexError):
+        srcad.grad(mixed_index_method)(_XO, 2)
+
+
+def test_a_runtime_index_into_an_arguments_objects_of_several_classes():
+    from conftest import second_order
+    from srcad.testing import check_grads, numerical_grad
+    model = _Mixed([_Linear(3, 3, np.random.RandomState(13)), _Scale(np.array([0.5, -1.0, 2.0]))])
+    for k in (0, 1):
+        np.testing.assert_allclose(srcad.grad(_mixed_argument, wrt=1)(model, _XO, k),
+                                   numerical_grad(_mixed_argument, [model, _XO, k], 1),
+                                   rtol=1e-6, atol=1e-9)
+        check_grads(_mixed_argument, model, _XO, k)
+        second_order(_mixed_argument, (model, _XO, k), 1)
+    # another model of other classes: another derivative (the classes are in the cache key)
+    other = _Mixed([_Scale(np.array([2.0, 1.0, -1.0])), _Linear(3, 3, np.random.RandomState(14))])
+    np.testing.assert_allclose(srcad.grad(_mixed_argument, wrt=1)(other, _XO, 0),
+                               numerical_grad(_mixed_argument, [other, _XO, 0], 1), rtol=1e-6,
+                               atol=1e-9)
