@@ -2500,6 +2500,14 @@ class _Lowerer:
         if obj is runtime.partial_arg and args and isinstance(args[0], FuncVal) and \
                 args[0].root is not None:
             args = [args[0].root] + list(args[1:])     # what a partial an object holds binds
+        if obj is runtime.record_of and len(args) == 3 and not kwargs and \
+                isinstance(args[2], FuncList) and len(node.args) == 3:
+            # srcad's own record_of of an object holding constant functions (a derivative's
+            # code differentiated again: `record_of(Layer, ('act',), [tanh])`): the list of
+            # them as data, as make_object stored it
+            const = self.function_constant(args[2], node.args[2])
+            if const is not None:
+                args = list(args[:2]) + [const[0]]
         values = list(args) + list(kwargs.values())
         fvs = [a for a in values if isinstance(a, (FuncVal, FuncList))]
         method = isinstance(obj, types.MethodType) and isinstance(obj.__func__, types.FunctionType)

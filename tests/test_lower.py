@@ -1110,3 +1110,25 @@ def test_a_runtime_index_into_an_arguments_objects_of_several_classes():
     np.testing.assert_allclose(srcad.grad(_mixed_argument, wrt=1)(other, _XO, 0),
                                numerical_grad(_mixed_argument, [other, _XO, 0], 1), rtol=1e-6,
                                atol=1e-9)
+
+
+# ------------------------ an object built inside holding only functions, at second order
+
+class _Act:
+    def __init__(self, act):
+        self.act = act
+
+    def __call__(self, z):
+        return self.act(z)
+
+
+def built_with_functions_only(x):
+    a, b = _Act(np.tanh), _Act(np.sin)
+    return np.sum(a(x * 3.0) * b(x))
+
+
+def test_an_object_built_inside_holding_only_functions_at_second_order():
+    """_Act(np.tanh): the derivative builds it by record_of(_Act, ('act',), [tanh]), whose
+    list of functions its own derivative refused ('the function value list of functions
+    passed to record_of()'): the hessian was refused, the gradient right."""
+    _check_all_orders(built_with_functions_only, (np.array([0.3, -0.2, 0.5]),))
