@@ -1490,3 +1490,26 @@ def polyfit_vjp_x(g, x, y, deg, out, w=None):
     t = (d @ z) * (wy * r) - (wy * (ap.T @ g)) * (d @ out)
     return t if np.ndim(y) == 1 else np.sum(t, axis=1)
 
+
+
+# ------------------------------------------------------------ ufuncs with out= and where=
+def masked_take(x, where, like):
+    """The entries of x (broadcast to like's shape) where the condition holds, as a vector:
+    a ufunc's derivative called as `f(..., out=into, where=where)` is computed on these
+    alone, so that an entry the condition excludes (log's x = 0) never enters it, at any
+    order."""
+    shape = np.shape(like)
+    return np.broadcast_to(x, shape)[np.broadcast_to(where, shape)]
+
+
+def masked_put(v, where, like):
+    """The vector v of masked_take(., where, like) back at its entries of an array shaped
+    like `like`, zeros elsewhere (in v's floating dtype)."""
+    shape = np.shape(like)
+    dt = np.result_type(v)
+    r = np.zeros(shape, dtype=dt if np.issubdtype(dt, np.inexact) else np.float64)
+    r[np.broadcast_to(where, shape)] = v
+    return r
+
+
+__all__ += ["masked_take", "masked_put"]

@@ -1007,3 +1007,46 @@ def test_two_global_objects_of_one_class_holding_other_classes():
     """A.forward and B.forward (one method) over lists of other classes in other orders:
     each bound method its own unrolled derivative."""
     _check_all_orders(_two_nets, (_XO,))
+
+
+def _where_without_out(x):
+    return np.sum(np.add(x, 1.0, where=x > 0.45))
+
+
+def _where_into_shared(x):
+    y = x * 2.0
+    return np.sum(np.add(x, 1.0, out=y, where=x > 0.45))
+
+
+def _where_into_keyword(x):
+    return np.sum(np.add(x, 1.0, where=x > 0.45, into=x))
+
+
+@pytest.mark.parametrize("f, says", [
+    (_where_without_out, "without out= leaves the entries where the condition is false "
+                         "uninitialised"),
+    (_where_into_shared, "changes an array in place"),
+    (_where_into_keyword, "has no argument 'into'")])
+def test_ufunc_where_refused_where_unsound(f, says):
+    """A ufunc's where= is differentiated with out= a local array (a statement) or a fresh
+    one; without out= NumPy leaves the other entries uninitialised, and out= an array other
+    names may hold would be changed in place: both refused at the user's line, as is the
+    masked form's own parameter name."""
+    with pytest.raises(srcad.UnsupportedSyntaxError, match=says) as info:
+        srcad.grad(f)(np.array([0.3, 0.5, 0.6]))
+    assert info.value.lineno == f.__code__.co_firstlineno + 1 + (f is _where_into_shared)
+
+
+def test_ufunc_out_where_keeps_the_array_it_writes_into():
+    """`np.exp(x, out=y, where=m)` writes into a copy of y: a value computed from the old y
+    keeps it (the derivative reads it), as Python's does before the write."""
+    def f(x):
+        y = x * 2.0
+        old = np.sum(y * x)
+        np.exp(x, out=y, where=x > 0.45)
+        return old + np.sum(y ** 2)
+    x = np.array([0.3, 0.5, 0.6])
+    m = x > 0.45
+    want = 2.0 * x * 2.0 + np.where(m, 2.0 * np.exp(2.0 * x), 8.0 * x)
+    np.testing.assert_allclose(srcad.grad(f)(x), want)
+    srcad.testing.check_grads(f, x)

@@ -590,6 +590,14 @@ defrule(np.modf, "x", name="np.modf", kind=ANY, returns_seq=True,
         jvp="(bcast(x_dot, out[0]), 0.0 * out[1])", vjp="unbroadcast(out_bar[0], x)")
 defrule(np.frexp, "x", name="np.frexp", kind=ANY, returns_seq=True,
         jvp="(np.ldexp(x_dot, -out[1]), 0.0 * out[0])", vjp="np.ldexp(out_bar[0], -out[1])")
+# dtype= of both: the parts computed in that dtype (NumPy's frexp has loops for dtype=None
+# alone), the tangent cast to it and the adjoint starting from the cotangent cast alike
+defvariant(lookup(np.modf), "x, *, dtype=None, casting='same_kind'", returns_seq=True,
+           jvp="(cast_tangent(bcast(x_dot, out[0]), out[0]), 0.0 * out[1])",
+           vjp="unbroadcast(cast_adjoint(out_bar[0], out[0]), x)")
+defvariant(lookup(np.frexp), "x, *, dtype=None, casting='same_kind'", returns_seq=True,
+           jvp="(cast_tangent(np.ldexp(x_dot, -out[1]), out[0]), 0.0 * out[0])",
+           vjp="np.ldexp(cast_adjoint(out_bar[0], out[0]), -out[1])")
 # np.i0's derivative is I1 (SciPy's, or its series without SciPy); I1' = I0 - I1 / x
 defunary(np, "np", {"i0": "bessel_i1(x)"})
 defrule(ra.bessel_i1, "x", name="bessel_i1", batch="elementwise",
@@ -786,3 +794,9 @@ defrule(np.lexsort, "keys, axis=-1", name="np.lexsort", kind=ANY, differentiable
 
 # a reduction's axes as a tuple of ints (srcad's helpers, read at second order): no derivative
 defrule(ra.reduce_axis, "x, axis", name="reduce_axis", kind=NONE, differentiable=False)
+# a ufunc's derivative with out= and where= (rules.defmasked) is computed on the entries the
+# condition selects: masked_take gathers them (a vector), masked_put scatters a vector back
+deflinear(ra.masked_take, "x, where, like", vjp="unbroadcast(masked_put(out_bar, where, like), x)",
+          shape_args="like", zero_in="where")
+deflinear(ra.masked_put, "v, where, like", vjp="masked_take(out_bar, where, like)",
+          shape_args="like", zero_in="where")
