@@ -923,7 +923,24 @@ def unslide(g, x, window_shape, axis=None):
     """Adjoint of `sliding_window_view(x, window_shape, axis)`: each window's entries added
     back where they were read (a position is in as many windows as overlap it)."""
     shape = np.shape(x)
-    size = int(np.prod(shape))
+    ws = (window_shape,) if np.ndim(window_shape) == 0 else tuple(window_shape)
+    axes = tuple(range(len(shape))) if axis is None else \
+        (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    axes = tuple(a % len(shape) for a in axes)
+    if len(set(axes)) == len(axes):
+        # one pass per position in the window: the slice of x that position reads in every
+        # window gets that position's cotangents (views; no array but the result)
+        width = dict(zip(axes, ws))
+        full = tuple(n - width[k] + 1 if k in width else n for k, n in enumerate(shape)) + ws
+        g = np.broadcast_to(g, full)
+        out = np.zeros(shape, dtype=_weight_dtype(g))
+        for offs in np.ndindex(*ws):
+            idx = [slice(None)] * len(shape)
+            for a, w, o in zip(axes, ws, offs):
+                idx[a] = slice(o, o + shape[a] - w + 1)
+            out[tuple(idx)] += g[(Ellipsis,) + offs]
+        return out
+    size = int(np.prod(shape))          # an axis windowed twice: count by index
     where = np.lib.stride_tricks.sliding_window_view(np.arange(size).reshape(shape),
                                                      window_shape, axis)
     g = np.broadcast_to(g, where.shape)
@@ -1115,7 +1132,8 @@ def bessel_i1(x):
         i1 = None
     if i1 is not None:
         r = i1(x)
-        return r.astype(_weight_dtype(x, x)) if isinstance(r, np.ndarray) else float(r)
+        return r.astype(_weight_dtype(x, x), copy=False) if isinstance(r, np.ndarray) else \
+            float(r)
     x = np.asarray(x)
     h = x / 2.0
     term = h.copy()
@@ -1129,9 +1147,23 @@ def bessel_i1(x):
 
 
 def bessel_i1_slope(x):
-    """I1'(x) = I0(x) - I1(x) / x, and 1/2 at x = 0."""
-    safe = np.where(x == 0, 1.0, x)
-    return np.where(x == 0, 0.5, np.i0(x) - bessel_i1(x) / safe)
+    """I1'(x) = I0(x) - I1(x) / x, and 1/2 at x = 0: in place on I0 (SciPy's ufunc where
+    installed: NumPy's np.i0 holds nine copies of x while it runs), one more array for the
+    quotient."""
+    try:
+        from scipy.special import i0
+    except ImportError:
+        i0 = np.i0
+    x = np.asarray(x)
+    r = np.array(i0(x), dtype=_weight_dtype(x, x), copy=None)
+    if r.ndim == 0:
+        return r.dtype.type(0.5 if x == 0 else r - bessel_i1(x) / x)
+    q = np.asarray(bessel_i1(x), dtype=r.dtype)
+    nonzero = x != 0
+    np.divide(q, x, out=q, where=nonzero)
+    r -= q
+    r[~nonzero] = 0.5
+    return r
 
 
 def untolist(g, x):
