@@ -390,8 +390,8 @@ defvariant(lookup(np.prod), "x, axis=None, dtype=None, *, keepdims=False, initia
                 "initial": f"unbroadcast(cast_adjoint(out_bar, out) * {_PROD}, initial)"})
 _PROD_W = "np.prod(x, axis=axis, keepdims=keepdims, where=where)"
 defvariant(lookup(np.prod), "x, axis=None, dtype=None, *, keepdims=False, initial=1.0, where=True",
-           jvp={"x": "cast_tangent(prod_jvp(np.where(where, x_dot, 0.0), np.where(where, x, 1.0), "
-                     f"{_PROD_W}, axis, keepdims) * initial, out)",
+           jvp={"x": f"cast_tangent(prod_jvp(x_dot, np.where(where, x, 1.0), {_PROD_W}, axis, "
+                     "keepdims, where) * initial, out)",
                 "initial": f"cast_tangent(bcast(initial_dot * {_PROD_W}, out), out)"},
            vjp={"x": "np.where(where, prod_vjp(cast_adjoint(out_bar, out) * initial, np.where("
                      f"where, x, 1.0), {_PROD_W}, axis, keepdims), 0.0)",

@@ -1267,3 +1267,19 @@ def helper_masked_take_put(x, g):
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_masked_take_put)
+
+
+@sample((pos(3, 4), sym(3, 4)), (pos(5), sym(5)))
+def helper_prod_jvp_where(x, t):
+    """prod_jvp with where= (np.prod(..., where=)'s tangent: the entries left out count for
+    nothing, x 1 there), on the dividing path and, through a zero, on prod_others'."""
+    m = x > 0.8
+    xm = np.where(m, x, 1.0)
+    p = np.prod(xm, axis=-1)
+    z = np.where(np.arange(x.shape[-1]) == 1, 0.0, xm)
+    return np.sum(prod_jvp(t * x, xm, p, -1, False, m) ** 2) + \
+        np.sum(prod_jvp(t, z, np.prod(z, axis=-1), -1, False, m) * x[..., 0])
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_prod_jvp_where)
