@@ -800,3 +800,12 @@ deflinear(ra.masked_take, "x, where, like", vjp="unbroadcast(masked_put(out_bar,
           shape_args="like", zero_in="where")
 deflinear(ra.masked_put, "v, where, like", vjp="masked_take(out_bar, where, like)",
           shape_args="like", zero_in="where")
+# np.trapezoid(y, x, dx, axis) = sum d_i (y_i + y_(i+1)) / 2, d = diff(x) (or dx where x is
+# None): linear in y and in the spacing, so its tangents are trapezoids of the tangents
+if hasattr(np, "trapezoid"):
+    defrule(np.trapezoid, "y, x=None, dx=1.0, axis=-1", name="np.trapezoid", kind=ANY,
+            jvp={"y": "np.trapezoid(y_dot, x, dx, axis)", "x": "np.trapezoid(y, x_dot, 1.0, axis)",
+                 "dx": "trapezoid_jvp_dx(dx_dot, y, x, axis)"},
+            vjp={"y": "trapezoid_vjp_y(out_bar, y, x, dx, axis)",
+                 "x": "trapezoid_vjp_x(out_bar, y, x, axis)",
+                 "dx": "trapezoid_vjp_dx(out_bar, y, x, dx, axis)"}, zero_in="axis")

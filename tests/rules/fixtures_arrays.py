@@ -1283,3 +1283,14 @@ def helper_prod_jvp_where(x, t):
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_prod_jvp_where)
+
+
+@sample((pos(3, 5), spaced(5)), (pos(6), spaced(6)), (pos(2, 4), spaced(2, 4)))
+def np_trapezoid(y, t):
+    """np.trapezoid (NumPy 2's np.trapz) over sample points (1-d, or shaped as y), a spacing
+    dx (varied) and unit spacing, along either axis."""
+    a = np.trapezoid(y ** 2, t) + np.trapezoid(y, dx=t[..., 1:2] - t[..., :1])
+    return np.sum(a ** 2) + np.sum(np.trapezoid(np.sin(y), axis=0))
+
+
+lacks("its numpy has no np.trapezoid", np_trapezoid)
