@@ -130,6 +130,9 @@ OVER_BOUND = {
                              "(svd_vjp) and tangent (norm_weight) recompute the svd of the "
                              "stack (u and vh, twice x's size) and form u diag(g) vh, as "
                              "np_svd_values and np_norm_nuc",
+    "np_fft_abs": "complex intermediates, as np_fftn: the tangent's two ffts of real x are "
+                  "complex (twice x's bytes each) inside one statement (0.91 here, over 1 "
+                  "under another allocator state)",
     "helper_bessel_i1": "a helper's own sample: one statement adds the product rule's two "
                         "terms, I1(x) g and g x I1'(x), I1' holding I0 and its quotient "
                         "beside them (1.08; 4.20 while I1' called np.i0, nine copies of x)",
