@@ -709,6 +709,11 @@ class _Lowerer:
                              "(`y.fill(v)`, `np.copyto(y, x)` with y a variable)", node)
 
     def visit_Assign(self, s, line):
+        t = s.targets[0]
+        if len(s.targets) == 1 and isinstance(t, gast.Name) and t.id in self.locals and \
+                isinstance(s.value, gast.Call) and _out_name(s.value) == t.id and \
+                self.out_call(s.value):
+            return             # y = f(..., out=y): f's result is y itself, as the statement
         if len(s.targets) == 1:
             self.assign(s.targets[0], s.value, line)
         else:
@@ -3393,6 +3398,17 @@ def _chain(node) -> tuple:
         attrs.append(node.attr)
         node = node.value
     return tuple(reversed(attrs))
+
+
+def _out_name(call) -> str | None:
+    """The local name a call passes as out= (`out=y` or `out=(y,)`), else None."""
+    for k in call.keywords:
+        if k.arg == "out":
+            v = k.value
+            if isinstance(v, gast.Tuple) and len(v.elts) == 1:
+                v = v.elts[0]
+            return v.id if isinstance(v, gast.Name) else None
+    return None
 
 
 def _masked_form(obj):

@@ -1050,3 +1050,20 @@ def test_ufunc_out_where_keeps_the_array_it_writes_into():
     want = 2.0 * x * 2.0 + np.where(m, 2.0 * np.exp(2.0 * x), 8.0 * x)
     np.testing.assert_allclose(srcad.grad(f)(x), want)
     srcad.testing.check_grads(f, x)
+
+
+def test_assigning_a_ufunc_with_out_its_own_target():
+    """`y = np.multiply(y, x, out=y)` (and with where=): the result is y itself, so it is
+    the statement `np.multiply(y, x, out=y)` (refused as an in-place change before)."""
+    def f(x):
+        y = x * 2.0
+        z = y * 1.0
+        y = np.multiply(y, x, out=y)
+        y = np.log(x, out=y, where=x > 0.5)
+        return np.sum(y * z)
+    x = np.array([0.3, 0.7, 1.1])
+    m = x > 0.5
+    # y = log(x) where m, else 2 x^2; z = 2 x
+    want = np.where(m, 2.0 * np.log(x) + 2.0, 12.0 * x ** 2)
+    np.testing.assert_allclose(srcad.grad(f)(x), want)
+    check_grads(f, x)
