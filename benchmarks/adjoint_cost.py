@@ -121,12 +121,21 @@ OVER_BOUND = {
     "np_meshgrid_three": "meshgrid's tangent makes every grid (zeros for the others' inputs)",
     "np_sum_where": "one statement adds several rules' adjoints (code generator's fusion)",
     "method_sum_where": "one statement adds several rules' adjoints (code generator's fusion)",
-    "reductions_initial": "prod's tangent with where= masks x and its tangent (two copies of "
-                          "x) beside prod_jvp's quotient, in one statement of several rules",
     "np_norm_ord": "one statement adds two norms' adjoints (code generator's fusion)",
     "sp_bessel_i": "one statement adds four partials, each recomputing its Bessel functions",
     "sp_gammainc": "the densities of three incomplete gamma calls in one statement",
     "helper_prod_vjp": "a helper's own sample (prod's adjoint differentiated again)",
+    # (measured 2026-12-03, full timings, load 5-6)
+    "np_array_api_matrices": "svdvals and matrix_norm ord='nuc' keep no vectors: the adjoint "
+                             "(svd_vjp) and tangent (norm_weight) recompute the svd of the "
+                             "stack (u and vh, twice x's size) and form u diag(g) vh, as "
+                             "np_svd_values and np_norm_nuc",
+    "np_fft_abs": "complex intermediates, as np_fftn: the tangent's two ffts of real x are "
+                  "complex (twice x's bytes each) inside one statement (0.91 here, over 1 "
+                  "under another allocator state)",
+    "helper_bessel_i1": "a helper's own sample: one statement adds the product rule's two "
+                        "terms, I1(x) g and g x I1'(x), I1' holding I0 and its quotient "
+                        "beside them (1.08; 4.20 while I1' called np.i0, nine copies of x)",
     "helper_prod_others": "a helper's own sample (products of all others, three axes forms)",
 }
 

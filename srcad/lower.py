@@ -458,12 +458,20 @@ class _Lowerer:
                              "array srcad cannot rebind; it differentiates out= only into a "
                              f"local name (`{text}(..., out=y)`), or write `y = {text}(...)`",
                              call)
-        if any(k.arg == "where" for k in call.keywords):
-            raise self.error(UnsupportedSyntaxError, f"{text}(..., out=..., where=...) keeps "
-                             "the entries of out where the condition is false; write it "
-                             "with np.where", call)
         func = call.func
         obj = self.callee(func) if isinstance(func, (gast.Name, gast.Attribute)) else None
+        if any(k.arg == "where" for k in call.keywords):
+            if _masked_form(obj) is None:
+                raise self.error(UnsupportedSyntaxError, f"{text}(..., out=..., where=...) "
+                                 "keeps the entries of out where the condition is false; "
+                                 "srcad differentiates that for NumPy's elementwise ufuncs; "
+                                 "write it with np.where", call)
+            old = self.name(target)
+            new = self.new_target(target.id)        # (its arguments read the old version)
+            self.masked_call(obj, call, old, new, text)
+            self.version[target.id] = new
+            self.mark_inplace(target.id, old)
+            return True
         ruled = rules.lookup(obj) is not None if obj is not None else \
             isinstance(func, gast.Attribute) and rules.lookup_method(func.attr) is not None
         old = self.name(target)
@@ -491,6 +499,75 @@ class _Lowerer:
             self.call_prim(opaque, head + args, kwargs, dest=self.target_name(target.id))
         self.mark_inplace(target.id, old)
         return True
+
+    def masked_call(self, obj, call, into, dest, text):
+        """`f(..., out=into, where=m)` of a ufunc f: its MaskedRule form (f's value where m
+        holds, into's entries elsewhere, on a copy of into) with `into` the atom given."""
+        args = [self.expr(a) for a in call.args]
+        kwargs = {k.arg: self.expr(k.value) for k in call.keywords if k.arg != "out"}
+        kwargs["into"] = into
+        rule = rules.lookup(obj).for_call(len(args), list(kwargs))
+        bound = rule.bind(len(args), list(kwargs))
+        if isinstance(bound, str) or not isinstance(rule, rules.MaskedRule):
+            known = "where=, casting=" if isinstance(bound, str) and "'dtype'" in bound else \
+                "where= and casting="
+            raise self.error(UnsupportedSyntaxError, f"in {text}(..., out=..., where=...): "
+                             f"{bound if isinstance(bound, str) else ''}; srcad "
+                             f"differentiates out= with {known} only", call)
+        return self.call_prim(rule, args, kwargs, dest=dest)
+
+    def ufunc_keywords(self, obj, node, dest, text):
+        """An elementwise ufunc's call with out= or where= in an expression (a statement
+        `f(..., out=y)` is `out_call`'s): out= a fresh array (`np.zeros_like(x)`, a copy: no
+        other name holds it) is written as NumPy does, with where= by the MaskedRule form;
+        where= without out= is refused (NumPy leaves the other entries uninitialised), as is
+        out= another array (refuse_out). None where neither keyword is given."""
+        kws = {k.arg: k.value for k in node.keywords}
+        out = kws.get("out")
+        if isinstance(out, gast.Constant) and out.value is None:
+            out = None
+        if out is None and "where" not in kws and "into" not in kws:
+            return None
+        if _masked_form(obj) is None:
+            return None
+        if "into" in kws:
+            raise self.error(UnsupportedSyntaxError, f"in {text}(): {text} has no argument "
+                             "'into'", node)
+        if out is None:
+            raise self.error(UnsupportedSyntaxError, f"{text}(..., where=...) without out= "
+                             "leaves the entries where the condition is false uninitialised "
+                             "(NumPy does not set them); pass out= the array they should keep "
+                             f"(`{text}(..., out=np.zeros_like(x), where=m)`) or write "
+                             f"`np.where(m, {text}(...), 0.0)`", node)
+        if isinstance(out, gast.Tuple) and len(out.elts) == 1:
+            out = out.elts[0]
+        if not self.fresh_array(out):
+            return None                    # refused by refuse_out, naming the out= array
+        into = self.expr(out)
+        if "where" in kws:
+            return self.masked_call(obj, node, into, dest, text)
+        plain = gast.copy_location(gast.Call(func=node.func, args=node.args, keywords=[
+            k for k in node.keywords if k.arg != "out"]), node)
+        value = self.expr(plain)
+        return self.call_prim(rules.lookup(runtime_arrays.copied_into), [into, value],
+                              dest=dest)
+
+    def fresh_array(self, node) -> bool:
+        """Whether expression `node` makes a new array no name holds: a call of a rule whose
+        result is new (np.zeros_like(x), np.full(n, c), np.copy(y), y.copy())."""
+        if not isinstance(node, gast.Call) or not isinstance(node.func, (gast.Name,
+                                                                         gast.Attribute)):
+            return False
+        try:
+            obj = self.callee(node.func)
+        except UnsupportedSyntaxError:
+            return False
+        if obj is None and isinstance(node.func, gast.Attribute):
+            rule = rules.lookup_method(node.func.attr)
+        else:
+            rule = rules.lookup(obj) if obj is not None else None
+        return rule is not None and type(rule) is not rules.SetItemRule and \
+            rule.storage == "new" and not rule.inplace and not rule.returns_seq
 
     def refuse_out(self, kwargs, node, text):
         """A call writing into `out=` (an array changed in place) that is not a statement
@@ -632,6 +709,11 @@ class _Lowerer:
                              "(`y.fill(v)`, `np.copyto(y, x)` with y a variable)", node)
 
     def visit_Assign(self, s, line):
+        t = s.targets[0]
+        if len(s.targets) == 1 and isinstance(t, gast.Name) and t.id in self.locals and \
+                isinstance(s.value, gast.Call) and _out_name(s.value) == t.id and \
+                self.out_call(s.value):
+            return             # y = f(..., out=y): f's result is y itself, as the statement
         if len(s.targets) == 1:
             self.assign(s.targets[0], s.value, line)
         else:
@@ -2292,6 +2374,9 @@ class _Lowerer:
         special = idioms.call(self, obj, node, dest)
         if special is not None:
             return special
+        masked = self.ufunc_keywords(obj, node, dest, text)
+        if masked is not None:
+            return masked
         args = [self.arg(a) for a in node.args]
         kwargs = {k.arg: self.arg(k.value) for k in node.keywords}
         return self.call_object(obj, args, kwargs, node, dest, text)
@@ -3362,6 +3447,28 @@ def _chain(node) -> tuple:
         attrs.append(node.attr)
         node = node.value
     return tuple(reversed(attrs))
+
+
+def _out_name(call) -> str | None:
+    """The local name a call passes as out= (`out=y` or `out=(y,)`), else None."""
+    for k in call.keywords:
+        if k.arg == "out":
+            v = k.value
+            if isinstance(v, gast.Tuple) and len(v.elts) == 1:
+                v = v.elts[0]
+            return v.id if isinstance(v, gast.Name) else None
+    return None
+
+
+def _masked_form(obj):
+    """The MaskedRule form (`out=..., where=...`) of `obj`'s rule, if it is a ufunc's."""
+    try:
+        rule = rules.lookup(obj) if obj is not None else None
+    except TypeError:
+        return None
+    while rule is not None and not isinstance(rule, rules.MaskedRule):
+        rule = rule.variant
+    return rule
 
 
 def _describe(node) -> str:

@@ -1227,12 +1227,14 @@ def prod_vjp(g, x, p, axis=None, keepdims=False):
     return others
 
 
-def prod_jvp(t, x, p, axis=None, keepdims=False):
+def prod_jvp(t, x, p, axis=None, keepdims=False, where=True):
     """Tangent of `p = np.prod(x, axis, keepdims=keepdims)` along `t`: p sum(t / x)
-    where x has no zero, else the sum of t times the other entries' products."""
+    where x has no zero, else the sum of t times the other entries' products. `where`:
+    only the entries it selects are counted (np.prod(..., where=) with x 1 at the others),
+    so t need not be masked: the sums skip the others (no masked copy of t)."""
     if _prod_divides(x, p):
-        return p * np.sum(t / x, axis=axis, keepdims=keepdims)
-    return np.sum(t * prod_others(x, axis), axis=axis, keepdims=keepdims)
+        return p * np.sum(t / x, axis=axis, keepdims=keepdims, where=where)
+    return np.sum(t * prod_others(x, axis), axis=axis, keepdims=keepdims, where=where)
 
 
 def prod_others_jvp(x, t, axis=None):

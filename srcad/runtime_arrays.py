@@ -923,7 +923,24 @@ def unslide(g, x, window_shape, axis=None):
     """Adjoint of `sliding_window_view(x, window_shape, axis)`: each window's entries added
     back where they were read (a position is in as many windows as overlap it)."""
     shape = np.shape(x)
-    size = int(np.prod(shape))
+    ws = (window_shape,) if np.ndim(window_shape) == 0 else tuple(window_shape)
+    axes = tuple(range(len(shape))) if axis is None else \
+        (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    axes = tuple(a % len(shape) for a in axes)
+    if len(set(axes)) == len(axes):
+        # one pass per position in the window: the slice of x that position reads in every
+        # window gets that position's cotangents (views; no array but the result)
+        width = dict(zip(axes, ws))
+        full = tuple(n - width[k] + 1 if k in width else n for k, n in enumerate(shape)) + ws
+        g = np.broadcast_to(g, full)
+        out = np.zeros(shape, dtype=_weight_dtype(g))
+        for offs in np.ndindex(*ws):
+            idx = [slice(None)] * len(shape)
+            for a, w, o in zip(axes, ws, offs):
+                idx[a] = slice(o, o + shape[a] - w + 1)
+            out[tuple(idx)] += g[(Ellipsis,) + offs]
+        return out
+    size = int(np.prod(shape))          # an axis windowed twice: count by index
     where = np.lib.stride_tricks.sliding_window_view(np.arange(size).reshape(shape),
                                                      window_shape, axis)
     g = np.broadcast_to(g, where.shape)
@@ -1115,7 +1132,8 @@ def bessel_i1(x):
         i1 = None
     if i1 is not None:
         r = i1(x)
-        return r.astype(_weight_dtype(x, x)) if isinstance(r, np.ndarray) else float(r)
+        return r.astype(_weight_dtype(x, x), copy=False) if isinstance(r, np.ndarray) else \
+            float(r)
     x = np.asarray(x)
     h = x / 2.0
     term = h.copy()
@@ -1129,9 +1147,23 @@ def bessel_i1(x):
 
 
 def bessel_i1_slope(x):
-    """I1'(x) = I0(x) - I1(x) / x, and 1/2 at x = 0."""
-    safe = np.where(x == 0, 1.0, x)
-    return np.where(x == 0, 0.5, np.i0(x) - bessel_i1(x) / safe)
+    """I1'(x) = I0(x) - I1(x) / x, and 1/2 at x = 0: in place on I0 (SciPy's ufunc where
+    installed: NumPy's np.i0 holds nine copies of x while it runs), one more array for the
+    quotient."""
+    try:
+        from scipy.special import i0
+    except ImportError:
+        i0 = np.i0
+    x = np.asarray(x)
+    r = np.array(i0(x), dtype=_weight_dtype(x, x), copy=None)
+    if r.ndim == 0:
+        return r.dtype.type(0.5 if x == 0 else r - bessel_i1(x) / x)
+    q = np.asarray(bessel_i1(x), dtype=r.dtype)
+    nonzero = x != 0
+    np.divide(q, x, out=q, where=nonzero)
+    r -= q
+    r[~nonzero] = 0.5
+    return r
 
 
 def untolist(g, x):
@@ -1490,3 +1522,96 @@ def polyfit_vjp_x(g, x, y, deg, out, w=None):
     t = (d @ z) * (wy * r) - (wy * (ap.T @ g)) * (d @ out)
     return t if np.ndim(y) == 1 else np.sum(t, axis=1)
 
+
+
+# ------------------------------------------------------------ ufuncs with out= and where=
+def masked_take(x, where, like):
+    """The entries of x (broadcast to like's shape) where the condition holds, as a vector:
+    a ufunc's derivative called as `f(..., out=into, where=where)` is computed on these
+    alone, so that an entry the condition excludes (log's x = 0) never enters it, at any
+    order."""
+    shape = np.shape(like)
+    return np.broadcast_to(x, shape)[np.broadcast_to(where, shape)]
+
+
+def masked_put(v, where, like):
+    """The vector v of masked_take(., where, like) back at its entries of an array shaped
+    like `like`, zeros elsewhere (in v's floating dtype)."""
+    shape = np.shape(like)
+    dt = np.result_type(v)
+    r = np.zeros(shape, dtype=dt if np.issubdtype(dt, np.inexact) else np.float64)
+    r[np.broadcast_to(where, shape)] = v
+    return r
+
+
+__all__ += ["masked_take", "masked_put"]
+
+
+# ------------------------------------------------------------ np.trapezoid
+# out = sum_i d_i (y_i + y_(i+1)) / 2 along the axis, d the spacing (diff(x), or dx): linear
+# in y and in d; second derivatives read these helpers' source
+def _trapezoid_slices(nd, ax):
+    """The slices of the first and last n - 1 entries along axis `ax` of `nd` axes."""
+    lo = [slice(None)] * nd
+    hi = [slice(None)] * nd
+    lo[ax] = slice(None, -1)
+    hi[ax] = slice(1, None)
+    return tuple(lo), tuple(hi)
+
+
+def _trapezoid_spacing(y, x, dx, ax):
+    """The spacing d broadcasting against y's n - 1 intervals, as np.trapezoid computes it."""
+    if x is None:
+        return dx
+    if np.ndim(x) == 1:
+        shape = [1] * np.ndim(y)
+        shape[ax] = np.shape(x)[0] - 1
+        return np.reshape(np.diff(x), shape)
+    return np.diff(x, axis=ax)
+
+
+def trapezoid_vjp_y(g, y, x=None, dx=1.0, axis=-1):
+    """Adjoint of `np.trapezoid(y, x, dx, axis)` in y: each entry gets half the spacings on
+    either side of it, times the cotangent."""
+    ax = axis % np.ndim(y)
+    lo, hi = _trapezoid_slices(np.ndim(y), ax)
+    w = np.expand_dims(g, ax) * _trapezoid_spacing(y, x, dx, ax) * 0.5
+    out = np.zeros(np.shape(y), dtype=_weight_dtype(y, w))
+    out[lo] += w
+    out[hi] += w
+    return out
+
+
+def trapezoid_vjp_x(g, y, x, axis=-1):
+    """Adjoint of `np.trapezoid(y, x, axis=axis)` in the sample points x: the spacing
+    d_i = x_(i+1) - x_i weighs the mean of y_i and y_(i+1)."""
+    ax = axis % np.ndim(y)
+    lo, hi = _trapezoid_slices(np.ndim(y), ax)
+    db = np.expand_dims(g, ax) * ((y[lo] + y[hi]) * 0.5)
+    if np.ndim(x) == 1:
+        db = np.sum(db, axis=tuple(k for k in range(np.ndim(y)) if k != ax))
+        out = np.zeros(np.shape(x), dtype=_weight_dtype(x, db))
+        out[:-1] -= db
+        out[1:] += db
+        return out
+    out = np.zeros(np.broadcast_shapes(np.shape(x), np.shape(y)), dtype=_weight_dtype(x, db))
+    out[lo] -= db
+    out[hi] += db
+    return unbroadcast(out, x)
+
+
+def trapezoid_vjp_dx(g, y, x, dx, axis=-1):
+    """Adjoint of `np.trapezoid(y, x, dx, axis)` in the spacing dx (none where x is given)."""
+    if x is not None:
+        return 0.0 * np.asarray(dx)
+    ax = axis % np.ndim(y)
+    lo, hi = _trapezoid_slices(np.ndim(y), ax)
+    return unbroadcast(np.expand_dims(g, ax) * ((y[lo] + y[hi]) * 0.5), dx)
+
+
+def trapezoid_jvp_dx(t, y, x, axis=-1):
+    """Tangent of `np.trapezoid(y, x, dx, axis)` along the spacing's tangent t."""
+    return np.trapezoid(y, None, t, axis) * (0.0 if x is not None else 1.0)
+
+
+__all__ += ["trapezoid_vjp_y", "trapezoid_vjp_x", "trapezoid_vjp_dx", "trapezoid_jvp_dx"]

@@ -1132,3 +1132,63 @@ def test_an_object_built_inside_holding_only_functions_at_second_order():
     list of functions its own derivative refused ('the function value list of functions
     passed to record_of()'): the hessian was refused, the gradient right."""
     _check_all_orders(built_with_functions_only, (np.array([0.3, -0.2, 0.5]),))
+
+
+def _where_without_out(x):
+    return np.sum(np.add(x, 1.0, where=x > 0.45))
+
+
+def _where_into_shared(x):
+    y = x * 2.0
+    return np.sum(np.add(x, 1.0, out=y, where=x > 0.45))
+
+
+def _where_into_keyword(x):
+    return np.sum(np.add(x, 1.0, where=x > 0.45, into=x))
+
+
+@pytest.mark.parametrize("f, says", [
+    (_where_without_out, "without out= leaves the entries where the condition is false "
+                         "uninitialised"),
+    (_where_into_shared, "changes an array in place"),
+    (_where_into_keyword, "has no argument 'into'")])
+def test_ufunc_where_refused_where_unsound(f, says):
+    """A ufunc's where= is differentiated with out= a local array (a statement) or a fresh
+    one; without out= NumPy leaves the other entries uninitialised, and out= an array other
+    names may hold would be changed in place: both refused at the user's line, as is the
+    masked form's own parameter name."""
+    with pytest.raises(srcad.UnsupportedSyntaxError, match=says) as info:
+        srcad.grad(f)(np.array([0.3, 0.5, 0.6]))
+    assert info.value.lineno == f.__code__.co_firstlineno + 1 + (f is _where_into_shared)
+
+
+def test_ufunc_out_where_keeps_the_array_it_writes_into():
+    """`np.exp(x, out=y, where=m)` writes into a copy of y: a value computed from the old y
+    keeps it (the derivative reads it), as Python's does before the write."""
+    def f(x):
+        y = x * 2.0
+        old = np.sum(y * x)
+        np.exp(x, out=y, where=x > 0.45)
+        return old + np.sum(y ** 2)
+    x = np.array([0.3, 0.5, 0.6])
+    m = x > 0.45
+    want = 2.0 * x * 2.0 + np.where(m, 2.0 * np.exp(2.0 * x), 8.0 * x)
+    np.testing.assert_allclose(srcad.grad(f)(x), want)
+    srcad.testing.check_grads(f, x)
+
+
+def test_assigning_a_ufunc_with_out_its_own_target():
+    """`y = np.multiply(y, x, out=y)` (and with where=): the result is y itself, so it is
+    the statement `np.multiply(y, x, out=y)` (refused as an in-place change before)."""
+    def f(x):
+        y = x * 2.0
+        z = y * 1.0
+        y = np.multiply(y, x, out=y)
+        y = np.log(x, out=y, where=x > 0.5)
+        return np.sum(y * z)
+    x = np.array([0.3, 0.7, 1.1])
+    m = x > 0.5
+    # y = log(x) where m, else 2 x^2; z = 2 x
+    want = np.where(m, 2.0 * np.log(x) + 2.0, 12.0 * x ** 2)
+    np.testing.assert_allclose(srcad.grad(f)(x), want)
+    check_grads(f, x)

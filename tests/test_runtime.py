@@ -720,3 +720,31 @@ def test_mlp_on_cupy(cp):
     for g, want in zip(gs, srcad.grad(rd.mlp, (0, 1, 2))(*args, X, y)):
         assert isinstance(g, cp.ndarray)
         np.testing.assert_allclose(cp.asnumpy(g), want, rtol=1e-12)
+
+
+def test_unslide_and_bessel_slope_hold_no_large_temporaries():
+    """sliding_window_view's adjoint adds each window position's cotangents into a slice of
+    the result (it raveled the windows' indices and the cotangent: 1.5 times x's bytes in
+    the adjoint-cost benchmark beside the cotangent); I1' works in place on SciPy's I0
+    (np.i0 held nine copies of x: 4.2 times the sample's inputs and output)."""
+    from conftest import temporary_ratio
+    from numpy.lib.stride_tricks import sliding_window_view
+    from srcad.runtime_arrays import bessel_i1, bessel_i1_slope, unslide
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 200))
+    g = rng.normal(size=sliding_window_view(x, (2, 2)).shape)
+    assert temporary_ratio(lambda: unslide(g, x, (2, 2)), x) < 0.5
+    where = sliding_window_view(np.arange(x.size).reshape(x.shape), (2, 2))
+    want = np.bincount(where.ravel(), weights=g.ravel(), minlength=x.size).reshape(x.shape)
+    np.testing.assert_allclose(unslide(g, x, (2, 2)), want)
+    g1 = rng.normal(size=sliding_window_view(x, 3, axis=1).shape)
+    where = sliding_window_view(np.arange(x.size).reshape(x.shape), 3, axis=1)
+    np.testing.assert_allclose(unslide(g1, x, 3, axis=1), np.bincount(
+        where.ravel(), weights=g1.ravel(), minlength=x.size).reshape(x.shape))
+    pytest.importorskip("scipy")
+    v = rng.uniform(-1.2, 1.2, size=40000)
+    v[7] = 0.0
+    bessel_i1_slope(v[:3])                     # (SciPy imported before the count)
+    assert temporary_ratio(lambda: bessel_i1_slope(v), v) < 1.5
+    want = np.where(v == 0, 0.5, np.i0(v) - bessel_i1(v) / np.where(v == 0, 1.0, v))
+    np.testing.assert_allclose(bessel_i1_slope(v), want, rtol=1e-12)

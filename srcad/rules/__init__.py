@@ -220,6 +220,9 @@ class Rule:
         if self.primal is not None:
             mapping = dict(zip([p for p, _ in self.params], args))
             mapping.update(kwargs)
+            for p, default in self.params:      # (a keyword form's defaults, as constants)
+                if p not in mapping and default is not _REQUIRED:
+                    mapping[p] = ast.Constant(default)
             return self.primal.instantiate({**names, **mapping})
         func = ast.parse(self.name, mode="eval").body
         head = func
@@ -567,7 +570,8 @@ def defdtype(rule: Rule) -> Rule:
     def adjoint(t: Template) -> str:
         return ast.unparse(_Substitute({"out_bar": out_bar}).visit(clone(t.tree)))
     params = [p for p in rule.params if p[0] not in rule.kwonly]
-    kwonly = [p for p in rule.params if p[0] in rule.kwonly] + [("dtype", None)]
+    kwonly = [p for p in rule.params if p[0] in rule.kwonly] + [("dtype", None),
+                                                                 ("casting", "same_kind")]
     rule.variant = dataclasses.replace(
         rule, key=[], params=params + kwonly, kwonly=tuple(p for p, _ in kwonly),
         jvp={p: Template(f"cast_tangent({t.text}, out)") for p, t in rule.jvp.items()},
@@ -576,14 +580,74 @@ def defdtype(rule: Rule) -> Rule:
     return rule.variant
 
 
+class MaskedRule(Rule):
+    """A ufunc called as `f(x, y, out=into, where=where)`: f's value where the condition holds,
+    `into`'s entries where it does not, in into's dtype (NumPy writes f's value into out
+    there and leaves out's other entries alone). The lowering passes out= as the parameter
+    `into` (a local array the statement rebinds, or a fresh array, see lower.py). f's
+    tangents and adjoints are computed on the entries the condition selects alone
+    (`masked_take` gathers them, `masked_put` scatters the result back, zeros elsewhere), so
+    the nan or inf f's derivative is at an entry the condition excludes (log's x = 0) never
+    enters a derivative, not even a second one; into's derivatives are kept where the
+    condition is false."""
+
+
+def defmasked(rule: Rule) -> Rule:
+    """Give a NumPy ufunc's rule its `out=..., where=...` form (a MaskedRule, its widest
+    `variant`), printed `f(x, y, out=np.copy(into), where=where, casting=casting)` so that
+    into itself, which earlier values may share, is left as it was. In each of f's tangent
+    and adjoint templates every parameter, tangent, `out` and `out_bar` becomes its selected
+    entries (an adjoint's unbroadcast is taken off first: the sum back to the parameter's
+    shape comes after the scatter, so a scalar written into a larger into gets the sum);
+    the result is cast to into's dtype (an integer into carries no derivative)."""
+    params = [p for p in rule.params if p[0] not in rule.kwonly]
+    names = [p for p, _ in params]
+    extra = [("where", _REQUIRED), ("into", _REQUIRED), ("casting", "same_kind")]
+    picked = {n: ast.parse(f"masked_take({n}, where, out)", mode="eval").body
+              for n in names + [f"{p}_dot" for p in names] + ["out", "out_bar"]}
+
+    def selected(t: Template, adjoint: bool) -> str:
+        tree = t.tree
+        if adjoint and isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and \
+                tree.func.id == "unbroadcast" and len(tree.args) == 2:
+            tree = tree.args[0]
+        return ast.unparse(_Substitute(picked).visit(clone(tree)))
+    jvp = {p: f"cast_tangent(masked_put({selected(t, False)}, where, out), out)"
+           for p, t in rule.jvp.items()}
+    vjp = {p: f"unbroadcast(cast_adjoint(masked_put({selected(t, True)}, where, out), out), {p})"
+           for p, t in rule.vjp.items()}
+    jvp["into"] = "cast_tangent(np.where(where, 0.0, into_dot), out)"    # (np.sign's too:
+    vjp["into"] = "np.where(where, 0.0, out_bar)"                         # into's entries)
+    flat = () if rule.differentiable else tuple(names)
+    masked = Rule(key=[], params=params + extra, name=rule.name,
+                  primal=Template(f"{rule.name}({', '.join(names)}, out=np.copy(into), "
+                                  "where=where, casting=casting)"),
+                  jvp={p: Template(t) for p, t in jvp.items()},
+                  vjp={p: Template(t) for p, t in vjp.items()},
+                  kind=ANY, shaped_like="into", kwonly=("where", "into", "casting"),
+                  total=rule.total, zero_in=tuple(rule.zero_in) + flat + ("where",),
+                  numba=False)
+    masked.__class__ = MaskedRule
+    while rule.variant is not None:
+        rule = rule.variant
+    rule.variant = masked
+    return masked
+
+
 def _ufunc_dtypes() -> None:
-    """The `dtype=` forms of every NumPy ufunc's rule (see `defdtype`)."""
+    """The `dtype=` and `out=..., where=...` forms of every NumPy ufunc's rule (see
+    `defdtype`, `defmasked`); `casting=` is a keyword of both (it only permits or refuses
+    the cast dtype= or out= asks for, which the primal checks: it never changes a value).
+    Generalized ufuncs (np.matmul, np.vecdot: not elementwise) get the dtype= form only."""
     for r in all_rules():
         keys = r.key if isinstance(r.key, list) else [r.key]
+        ufuncs = [k for k in keys if isinstance(k, np.ufunc)]
         if type(r) is Rule and r.variant is None and r.primal is None and not r.returns_seq \
                 and r.vjp_shared is None and r.jvp_shared is None and r.name.startswith("np.") \
-                and any(isinstance(k, np.ufunc) for k in keys):
+                and ufuncs:
             defdtype(r)
+            if all(k.signature is None for k in ufuncs):
+                defmasked(r)
 
 
 def defalias(keys, rule: Rule, name: str):

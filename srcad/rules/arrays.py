@@ -390,8 +390,8 @@ defvariant(lookup(np.prod), "x, axis=None, dtype=None, *, keepdims=False, initia
                 "initial": f"unbroadcast(cast_adjoint(out_bar, out) * {_PROD}, initial)"})
 _PROD_W = "np.prod(x, axis=axis, keepdims=keepdims, where=where)"
 defvariant(lookup(np.prod), "x, axis=None, dtype=None, *, keepdims=False, initial=1.0, where=True",
-           jvp={"x": "cast_tangent(prod_jvp(np.where(where, x_dot, 0.0), np.where(where, x, 1.0), "
-                     f"{_PROD_W}, axis, keepdims) * initial, out)",
+           jvp={"x": f"cast_tangent(prod_jvp(x_dot, np.where(where, x, 1.0), {_PROD_W}, axis, "
+                     "keepdims, where) * initial, out)",
                 "initial": f"cast_tangent(bcast(initial_dot * {_PROD_W}, out), out)"},
            vjp={"x": "np.where(where, prod_vjp(cast_adjoint(out_bar, out) * initial, np.where("
                      f"where, x, 1.0), {_PROD_W}, axis, keepdims), 0.0)",
@@ -590,6 +590,14 @@ defrule(np.modf, "x", name="np.modf", kind=ANY, returns_seq=True,
         jvp="(bcast(x_dot, out[0]), 0.0 * out[1])", vjp="unbroadcast(out_bar[0], x)")
 defrule(np.frexp, "x", name="np.frexp", kind=ANY, returns_seq=True,
         jvp="(np.ldexp(x_dot, -out[1]), 0.0 * out[0])", vjp="np.ldexp(out_bar[0], -out[1])")
+# dtype= of both: the parts computed in that dtype (NumPy's frexp has loops for dtype=None
+# alone), the tangent cast to it and the adjoint starting from the cotangent cast alike
+defvariant(lookup(np.modf), "x, *, dtype=None, casting='same_kind'", returns_seq=True,
+           jvp="(cast_tangent(bcast(x_dot, out[0]), out[0]), 0.0 * out[1])",
+           vjp="unbroadcast(cast_adjoint(out_bar[0], out[0]), x)")
+defvariant(lookup(np.frexp), "x, *, dtype=None, casting='same_kind'", returns_seq=True,
+           jvp="(cast_tangent(np.ldexp(x_dot, -out[1]), out[0]), 0.0 * out[0])",
+           vjp="np.ldexp(cast_adjoint(out_bar[0], out[0]), -out[1])")
 # np.i0's derivative is I1 (SciPy's, or its series without SciPy); I1' = I0 - I1 / x
 defunary(np, "np", {"i0": "bessel_i1(x)"})
 defrule(ra.bessel_i1, "x", name="bessel_i1", batch="elementwise",
@@ -786,3 +794,18 @@ defrule(np.lexsort, "keys, axis=-1", name="np.lexsort", kind=ANY, differentiable
 
 # a reduction's axes as a tuple of ints (srcad's helpers, read at second order): no derivative
 defrule(ra.reduce_axis, "x, axis", name="reduce_axis", kind=NONE, differentiable=False)
+# a ufunc's derivative with out= and where= (rules.defmasked) is computed on the entries the
+# condition selects: masked_take gathers them (a vector), masked_put scatters a vector back
+deflinear(ra.masked_take, "x, where, like", vjp="unbroadcast(masked_put(out_bar, where, like), x)",
+          shape_args="like", zero_in="where")
+deflinear(ra.masked_put, "v, where, like", vjp="masked_take(out_bar, where, like)",
+          shape_args="like", zero_in="where")
+# np.trapezoid(y, x, dx, axis) = sum d_i (y_i + y_(i+1)) / 2, d = diff(x) (or dx where x is
+# None): linear in y and in the spacing, so its tangents are trapezoids of the tangents
+if hasattr(np, "trapezoid"):
+    defrule(np.trapezoid, "y, x=None, dx=1.0, axis=-1", name="np.trapezoid", kind=ANY,
+            jvp={"y": "np.trapezoid(y_dot, x, dx, axis)", "x": "np.trapezoid(y, x_dot, 1.0, axis)",
+                 "dx": "trapezoid_jvp_dx(dx_dot, y, x, axis)"},
+            vjp={"y": "trapezoid_vjp_y(out_bar, y, x, dx, axis)",
+                 "x": "trapezoid_vjp_x(out_bar, y, x, axis)",
+                 "dx": "trapezoid_vjp_dx(out_bar, y, x, dx, axis)"}, zero_in="axis")

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import runtime
 from . import (ANY, FLOAT, INT, NONE, IndexRule, SetItemRule, Template, defalias, defpartials,
-               defrule, defunary, lookup)
+               defrule, defunary, defvariant, lookup)
 
 # ------------------------------------------------------------ arithmetic
 defrule(operator.add, "x, y", primal="x + y", batch="elementwise", on_seqs="concatenation",
@@ -145,6 +145,14 @@ for _f, _name in ((builtins.divmod, "divmod"), (np.divmod, "np.divmod")):
             jvp={"x": "(0.0 * out[0], bcast(x_dot, out[1]))",
                  "y": "(0.0 * out[0], -(y_dot * out[0]))"},
             vjp={"x": "unbroadcast(out_bar[1], x)", "y": "unbroadcast(-(out_bar[1] * out[0]), y)"})
+# np.divmod(x, y, dtype=d) computes both parts in d: the remainder's tangent cast to it, its
+# adjoint starting from the cotangent cast alike (an integer d carries none; see defdtype)
+defvariant(
+    lookup(np.divmod), "x, y, *, dtype=None, casting='same_kind'", returns_seq=True,
+    jvp={"x": "(0.0 * out[0], cast_tangent(bcast(x_dot, out[1]), out[1]))",
+         "y": "(0.0 * out[0], cast_tangent(-(y_dot * out[0]), out[1]))"},
+    vjp={"x": "unbroadcast(cast_adjoint(out_bar[1], out[1]), x)",
+         "y": "unbroadcast(-(cast_adjoint(out_bar[1], out[1]) * out[0]), y)"})
 # copysign(x, y) = |x| with y's sign: slope sign(x) sign(out) in x (0 at x = 0, as abs'(0)),
 # none in y (a jump at y = 0)
 defrule(math.copysign, "x, y", name="math.copysign", kind=FLOAT,

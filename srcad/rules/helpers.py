@@ -250,12 +250,16 @@ defrule(runtime.prod_vjp, "g, x, p, axis=None, keepdims=False", name="prod_vjp",
         vjp={"g": "np.sum(out_bar * prod_others(x, axis), axis=axis, keepdims=keepdims)",
              "x": "prod_others_jvp(x, out_bar * unreduce(g, x, axis, keepdims), axis)"},
              zero_in="p, axis, keepdims")
-defrule(runtime.prod_jvp, "t, x, p, axis=None, keepdims=False", name="prod_jvp", kind=ANY,
-        jvp={"t": f"prod_jvp(t_dot, {_P})",
-             "x": "np.sum(t * prod_others_jvp(x, x_dot, axis), axis=axis, keepdims=keepdims)"},
-        vjp={"t": f"prod_vjp(out_bar, {_P})",
-             "x": "prod_others_jvp(x, t * unreduce(out_bar, x, axis, keepdims), axis)"},
-             zero_in="p, axis, keepdims")
+# (with `where`, the entries it leaves out count for nothing: their t gets no adjoint)
+defrule(runtime.prod_jvp, "t, x, p, axis=None, keepdims=False, where=True", name="prod_jvp",
+        kind=ANY,
+        jvp={"t": f"prod_jvp(t_dot, {_P}, where)",
+             "x": "np.sum(t * prod_others_jvp(x, x_dot, axis), axis=axis, keepdims=keepdims, "
+                  "where=where)"},
+        vjp={"t": f"np.where(where, prod_vjp(out_bar, {_P}), 0.0)",
+             "x": "prod_others_jvp(x, np.where(where, t, 0.0) * unreduce(out_bar, x, axis, "
+                  "keepdims), axis)"},
+             zero_in="p, axis, keepdims, where")
 # norm_weight(x, n) = sign(x) (|x| / n)^(p-1): entry i reads x[i] and the norm n; of a
 # spectral norm, u diag(w) vh of x's svd, w piecewise constant (through svd_jvp / svd_vjp)
 defrule(runtime.norm_weight, "x, n, ord=None, axis=None, keepdims=False", name="norm_weight",

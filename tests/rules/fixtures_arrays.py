@@ -1221,3 +1221,76 @@ def held_objects(x):
 
 
 lacks("srcad's runtime helpers are no autograd primitives", held_objects)
+
+
+# ============================================================ ufuncs' out= with where=, casting= (session 11)
+@sample((pos(2, 3), sym(2, 3)), (pos(4), sym(4)), (pos(2, 3), sym(3)))
+def ufunc_out_where(x, y):
+    """out= with where= of elementwise ufuncs: into a local array (its kept entries carry
+    its own derivative), into a fresh array (zeros_like, ones_like, a copy), a scalar
+    written into a larger array (its adjoint summed), np.log where its argument is
+    negative or np.divide where it divides by small values left out, np.sign (no
+    derivative of its own: into's entries alone), and casting=."""
+    acc = x * y
+    np.multiply(acc, y, out=acc, where=x > 1.0)
+    np.exp(y, out=acc, where=y > 0.5)
+    np.sign(y, out=acc, where=y < -0.9)
+    z = np.log(y, out=np.zeros_like(acc), where=y > 0.0)
+    w = np.divide(x, y, out=np.ones_like(acc), where=np.abs(y) > 0.6, casting="same_kind")
+    s = np.sqrt(np.sum(x), out=np.zeros_like(acc), where=x > 0.8)
+    v = np.hypot(x, y, out=(acc * 2.0).copy(), where=x < 1.2)
+    return np.sum(acc * x + z * w + s) + np.sum(v ** 2) + np.sum(np.multiply(x, y, casting="unsafe"))
+
+
+@sample((pos(2, 3),), (pos(4),))
+def ufunc_parts_dtype(x):
+    """dtype= of np.divmod, np.modf and np.frexp (None: its only loop), in the input's dtype."""
+    q, r = np.divmod(x, 0.3, dtype=x.dtype)
+    f, i = np.modf(x * 3.0, dtype=x.dtype)
+    m, e = np.frexp(x, dtype=None)
+    return np.sum(r ** 2 * x + f ** 2 + m ** 2 + np.divmod(0.7, x, dtype=x.dtype, casting="same_kind")[1] ** 2)
+
+
+lacks("its ufuncs take no out=, where= or dtype=", ufunc_out_where, ufunc_parts_dtype)
+
+
+from srcad.runtime_arrays import masked_put, masked_take  # noqa: E402
+
+
+@sample((sym(2, 3), sym(3)), (sym(4), sym(4)))
+def helper_masked_take_put(x, g):
+    """The gather and scatter of a masked ufunc's derivative (what second order calls)."""
+    m = x > 0.0
+    v = masked_take(g * x[0], m, x) * masked_take(x, m, x)
+    return masked_put(v, m, x) * x + masked_put(masked_take(x ** 2, m, x), m, x)
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_masked_take_put)
+
+
+@sample((pos(3, 4), sym(3, 4)), (pos(5), sym(5)))
+def helper_prod_jvp_where(x, t):
+    """prod_jvp with where= (np.prod(..., where=)'s tangent: the entries left out count for
+    nothing, x 1 there), on the dividing path and, through a zero, on prod_others'."""
+    m = x > 0.8
+    xm = np.where(m, x, 1.0)
+    p = np.prod(xm, axis=-1)
+    z = np.where(np.arange(x.shape[-1]) == 1, 0.0, xm)
+    return np.sum(prod_jvp(t * x, xm, p, -1, False, m) ** 2) + \
+        np.sum(prod_jvp(t, z, np.prod(z, axis=-1), -1, False, m) * x[..., 0])
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_prod_jvp_where)
+
+
+@sample((pos(3, 5), spaced(5)), (pos(6), spaced(6)), (pos(2, 4), spaced(2, 4)))
+def np_trapezoid(y, t):
+    """np.trapezoid (NumPy 2's np.trapz) over sample points (1-d, or shaped as y), a spacing
+    dx (varied) and unit spacing, along either axis."""
+    a = np.trapezoid(y ** 2, t) + np.trapezoid(y, dx=t[..., 1:2] - t[..., :1])
+    return np.sum(a ** 2) + np.sum(np.trapezoid(np.sin(y), axis=0))
+
+
+lacks("its numpy has no np.trapezoid", np_trapezoid)

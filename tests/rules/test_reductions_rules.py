@@ -76,3 +76,18 @@ def test_mean_of_an_empty_array_gives_an_empty_gradient():
         assert srcad.grad(rr.mean_axis)(np.zeros((2, 0))).shape == (2, 0)
         out, t = srcad.jvp(rr.mean_of, (np.zeros(0),), (np.zeros(0),))
         assert np.isnan(out) and np.isnan(t)
+
+
+def test_prod_where_tangent_masks_no_copy_of_the_tangent():
+    """np.prod(x, where=m)'s tangent passes where= to prod_jvp's sums instead of a masked copy
+    of x_dot beside the masked x and the quotient (3.14 times x's bytes at its peak before,
+    2.14 now: the masked x and the quotient), and agrees with finite differences."""
+    from conftest import temporary_ratio
+
+    def f(x):
+        return np.prod(x, axis=-1, where=x > 0.8)
+    x = np.random.default_rng(0).uniform(0.5, 1.5, (400, 100))
+    t = np.ones_like(x)
+    srcad.jvp(f, (x,), (t,))
+    assert temporary_ratio(lambda: srcad.jvp(f, (x,), (t,)), x) < 2.6
+    srcad.testing.check_grads(f, x[:3, :5])

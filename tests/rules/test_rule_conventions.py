@@ -415,9 +415,10 @@ def test_ufunc_and_reduction_dtype_casts_the_derivative():
     np.testing.assert_allclose(dot, np.sum(np.exp(x) * 2.0 * (x + 1.0)), rtol=1e-6)
 
 
-@pytest.mark.parametrize("src", ["np.exp(x, where=x > 0.0)", "np.add(x, x, casting='unsafe')",
-                                 "np.divmod(x, 2.0, dtype=float)[1]", "np.max(x, dtype=float)",
-                                 "x.sum(out=None, initial=1.0)"])
+@pytest.mark.parametrize("src", ["np.exp(x, where=x > 0.0)", "np.add(x, x, order='C')",
+                                 "np.divmod(x, 2.0, order='C')[1]", "np.max(x, dtype=float)",
+                                 "x.sum(out=None, initial=1.0)",
+                                 "np.exp(x, out=np.zeros_like(x), where=x > 0.0, dtype=float)"])
 def test_unsupported_keywords_are_refused_at_the_line(src, tmp_path):
     path = tmp_path / "kw.py"
     path.write_text(f"import numpy as np\n\n\ndef f(x):\n    return np.sum({src})\n")
