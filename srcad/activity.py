@@ -1059,6 +1059,10 @@ class _Aliases:
         # statement index k -> the names some state bound to an object k made (or its items)
         self.holders: dict = {}
         self.aged: dict = {}                 # statement index k -> roots -> roots k renewed
+        # the for loops over one range object's items, which run equally often
+        self.trips, self.forgets = _loop_lengths(fn)
+        for tag in set(self.trips.values()):
+            self.init[tag] = _EITHER
         # statement indices of pops from lists that alone hold their items: a new object
         self.private_pops = {self.index[i] for i in _private_pops(fn, fn.body)
                              if i in self.index}
@@ -1113,6 +1117,12 @@ class _Aliases:
         if _keys(new) != _keys(self.heads.get(id(s), [])):
             self.heads[id(s)] = [dict(st) for st in new]    # the caller changes its states
             self.changed = True
+        tag = self.trips.get(id(s))
+        if tag is not None:
+            # no iteration only where the range's other loops ran none (or may have)
+            zero = [dict(st, **{tag: _ZERO}) for st in sts if st.get(tag) != _SOME]
+            some = [dict(st, **{tag: _SOME}) for st in end + ctx[0] + ctx[1]]
+            return _union(zero, some, cap=self.cap, focus=self.focus)
         return _union([dict(st) for st in new] if isinstance(s, ir.For) else [], ctx[1],
                       cap=self.cap, focus=self.focus)
 
@@ -1164,6 +1174,8 @@ class _Aliases:
                     self.bind(t, (d, _items_of_part(d), None), st)
             return
         t = s.target
+        for tag in self.forgets.get(t, ()):
+            st[tag] = _EITHER
         if self.kinds.get(t) == FLOAT or self.kinds.get(t) == INT and (
                 isinstance(v, ir.Const) or isinstance(v, ir.Call) and
                 all(kind_of(a, self.kinds) != ANY for a in v.args)) or \
@@ -1526,6 +1538,60 @@ def _list_method_names(stmts) -> set:
                 v.prim, rules.IndexRule) and v.static[0] == "slice"):
             out.update((s.inplace_of, s.target))
     return out
+
+
+# what a state says of the loops over one range object: none of them ran (its length is 0),
+# each ran at least once, or either (a loop's exit joins its zero-iteration path with the rest)
+_ZERO = (frozenset([("trips", 0)]), frozenset(), None)
+_SOME = (frozenset([("trips", 1)]), frozenset(), None)
+_EITHER = (frozenset([("trips", 0), ("trips", 1)]), frozenset(), None)
+
+
+def _loop_lengths(fn) -> tuple:
+    """The for loops over the items of a range object `r` (`for i in r`, or `reversed(r)`, as
+    lowered just before the loop: `q = items_of(r)`, maybe `q = q[::-1]`, `n = len(q)`,
+    `for i in range(n)`): id(loop) -> the name of the fact a state keeps of r's loops (a
+    name no variable has), and name -> those facts its assignment forgets (r's: the chain,
+    just before each loop, reads r as it is there). Loops over one range run equally often: srcad's own reverse sweep replays a
+    loop over `reversed(r)`, so where the forward loop ran, its replay runs too."""
+    from .rules.core import GETITEM
+    defs: dict = {}
+    for s in ir.walk(fn.body):
+        for t in ir.targets(s):
+            defs.setdefault(t, []).append(s)
+
+    def call_of(st, key, n):
+        v = st.value if isinstance(st, ir.Assign) and isinstance(st.target, str) else None
+        return isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
+            v.prim.key is key and 1 <= len(v.args) <= n and not v.kwargs and \
+            isinstance(v.args[0], ir.Name)
+
+    def a_range(name):
+        ds = defs.get(name, ())
+        return bool(ds) and all(call_of(d, builtins.range, 3) for d in ds)
+    tags, resets = {}, {}
+    for block in [fn.body] + [b for s in ir.walk(fn.body) for b in ir.blocks(s)]:
+        for j, s in enumerate(block):
+            if not (isinstance(s, ir.For) and isinstance(s.iter, ir.Name) and j >= 3):
+                continue
+            r, n, q = block[j - 1], block[j - 2], block[j - 3]
+            if not (call_of(r, builtins.range, 1) and r.target == s.iter.id and
+                    call_of(n, builtins.len, 1) and r.value.args[0].id == n.target and
+                    isinstance(q, ir.Assign) and q.target == n.value.args[0].id):
+                continue
+            if isinstance(q.value, ir.Call) and q.value.prim is GETITEM and \
+                    q.value.static == ("slice", None, None, 1) and \
+                    q.value.args[1:] == [ir.Const(-1)] and isinstance(q.value.args[0], ir.Name) \
+                    and j >= 4 and isinstance(block[j - 4], ir.Assign) and \
+                    block[j - 4].target == q.value.args[0].id:
+                q = block[j - 4]
+            if not (call_of(q, runtime.items_of, 2) and a_range(q.value.args[0].id)):
+                continue
+            base = q.value.args[0].id
+            tag = f"#trips {base}"
+            tags[id(s)] = tag
+            resets.setdefault(base, set()).add(tag)
+    return tags, resets
 
 
 def _private_pops(fn, body) -> set:

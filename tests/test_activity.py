@@ -1000,3 +1000,13 @@ def test_a_popped_item_is_private_only_when_nothing_else_holds_it():
               rf_fuzz.popped_item_of_an_aliased_list):
         with pytest.raises(srcad.SrcadError, match="may share it"):
             srcad.grad(f)(x.copy())
+
+
+def test_hessian_where_a_loop_and_its_replay_restore_an_array_updated_before_it():
+    # fuzz 3102:159: loops over one range object run equally often, so after srcad's own
+    # replay of `for r4 in b3: b3 = v1` b3 is its own array again, not v1's
+    f = rf_fuzz.entry_then_rebound_in_a_loop
+    for x in (0.1, -0.7):
+        got, want = second_derivatives_of_copies(f, (x,))
+        for g in got:
+            assert g == pytest.approx(float(want), rel=1e-5, abs=1e-6)
