@@ -1567,8 +1567,12 @@ def _loop_lengths(fn) -> tuple:
             isinstance(v.args[0], ir.Name)
 
     def a_range(name):
+        """Whether every assignment of `name` makes a range (of any bounds)."""
         ds = defs.get(name, ())
-        return bool(ds) and all(call_of(d, builtins.range, 3) for d in ds)
+        return bool(ds) and all(
+            isinstance(d, ir.Assign) and d.target == name and isinstance(d.value, ir.Call) and
+            isinstance(d.value.prim, rules.Rule) and d.value.prim.key is builtins.range
+            for d in ds)
     tags, resets = {}, {}
     for block in [fn.body] + [b for s in ir.walk(fn.body) for b in ir.blocks(s)]:
         for j, s in enumerate(block):
