@@ -1059,6 +1059,13 @@ class _Aliases:
         # statement index k -> the names some state bound to an object k made (or its items)
         self.holders: dict = {}
         self.aged: dict = {}                 # statement index k -> roots -> roots k renewed
+        # the for loops over one range object's items, which run equally often
+        self.trips, self.forgets = _loop_lengths(fn)
+        for tag in set(self.trips.values()):
+            self.init[tag] = _EITHER
+        # statement indices of pops from lists that alone hold their items: a new object
+        self.private_pops = {self.index[i] for i in _private_pops(fn, fn.body)
+                             if i in self.index}
 
     # ------------------------------------------------------------ the fixpoint
     def run(self):
@@ -1110,6 +1117,12 @@ class _Aliases:
         if _keys(new) != _keys(self.heads.get(id(s), [])):
             self.heads[id(s)] = [dict(st) for st in new]    # the caller changes its states
             self.changed = True
+        tag = self.trips.get(id(s))
+        if tag is not None:
+            # no iteration only where the range's other loops ran none (or may have)
+            zero = [dict(st, **{tag: _ZERO}) for st in sts if st.get(tag) != _SOME]
+            some = [dict(st, **{tag: _SOME}) for st in end + ctx[0] + ctx[1]]
+            return _union(zero, some, cap=self.cap, focus=self.focus)
         return _union([dict(st) for st in new] if isinstance(s, ir.For) else [], ctx[1],
                       cap=self.cap, focus=self.focus)
 
@@ -1161,6 +1174,8 @@ class _Aliases:
                     self.bind(t, (d, _items_of_part(d), None), st)
             return
         t = s.target
+        for tag in self.forgets.get(t, ()):
+            st[tag] = _EITHER
         if self.kinds.get(t) == FLOAT or self.kinds.get(t) == INT and (
                 isinstance(v, ir.Const) or isinstance(v, ir.Call) and
                 all(kind_of(a, self.kinds) != ANY for a in v.args)) or \
@@ -1254,6 +1269,8 @@ class _Aliases:
         if isinstance(base, ir.Name) and base.id in self.seqs:      # a list or tuple
             if layout[0] == "slice":
                 return (frozenset([k]), f[1], None)                  # a new list, same items
+            if k in self.private_pops:
+                return (frozenset([k]), frozenset(), None)           # no one else's
             if layout == ("atom", 1) and isinstance(call.args[1], ir.Const) and \
                     type(call.args[1].value) is int and f[2] is not None and \
                     -len(f[2]) <= call.args[1].value < len(f[2]):
@@ -1520,6 +1537,195 @@ def _list_method_names(stmts) -> set:
         if isinstance(v, ir.Call) and (v.prim is LIST_APPEND or isinstance(
                 v.prim, rules.IndexRule) and v.static[0] == "slice"):
             out.update((s.inplace_of, s.target))
+    return out
+
+
+# what a state says of the loops over one range object: none of them ran (its length is 0),
+# each ran at least once, or either (a loop's exit joins its zero-iteration path with the rest)
+_ZERO = (frozenset([("trips", 0)]), frozenset(), None)
+_SOME = (frozenset([("trips", 1)]), frozenset(), None)
+_EITHER = (frozenset([("trips", 0), ("trips", 1)]), frozenset(), None)
+
+
+def _loop_lengths(fn) -> tuple:
+    """The for loops over the items of a range object `r` (`for i in r`, or `reversed(r)`, as
+    lowered just before the loop: `q = items_of(r)`, maybe `q = q[::-1]`, `n = len(q)`,
+    `for i in range(n)`): id(loop) -> the name of the fact a state keeps of r's loops (a
+    name no variable has), and name -> those facts its assignment forgets (r's: the chain,
+    just before each loop, reads r as it is there). Loops over one range run equally often: srcad's own reverse sweep replays a
+    loop over `reversed(r)`, so where the forward loop ran, its replay runs too."""
+    from .rules.core import GETITEM
+    defs: dict = {}
+    for s in ir.walk(fn.body):
+        for t in ir.targets(s):
+            defs.setdefault(t, []).append(s)
+
+    def call_of(st, key, n):
+        v = st.value if isinstance(st, ir.Assign) and isinstance(st.target, str) else None
+        return isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
+            v.prim.key is key and 1 <= len(v.args) <= n and not v.kwargs and \
+            isinstance(v.args[0], ir.Name)
+
+    def a_range(name):
+        """Whether every assignment of `name` makes a range (of any bounds)."""
+        ds = defs.get(name, ())
+        return bool(ds) and all(
+            isinstance(d, ir.Assign) and d.target == name and isinstance(d.value, ir.Call) and
+            isinstance(d.value.prim, rules.Rule) and d.value.prim.key is builtins.range
+            for d in ds)
+    tags, resets = {}, {}
+    for block in [fn.body] + [b for s in ir.walk(fn.body) for b in ir.blocks(s)]:
+        for j, s in enumerate(block):
+            if not (isinstance(s, ir.For) and isinstance(s.iter, ir.Name) and j >= 3):
+                continue
+            r, n, q = block[j - 1], block[j - 2], block[j - 3]
+            if not (call_of(r, builtins.range, 1) and r.target == s.iter.id and
+                    call_of(n, builtins.len, 1) and r.value.args[0].id == n.target and
+                    isinstance(q, ir.Assign) and q.target == n.value.args[0].id):
+                continue
+            if isinstance(q.value, ir.Call) and q.value.prim is GETITEM and \
+                    q.value.static == ("slice", None, None, 1) and \
+                    q.value.args[1:] == [ir.Const(-1)] and isinstance(q.value.args[0], ir.Name) \
+                    and j >= 4 and isinstance(block[j - 4], ir.Assign) and \
+                    block[j - 4].target == q.value.args[0].id:
+                q = block[j - 4]
+            if not (call_of(q, runtime.items_of, 2) and a_range(q.value.args[0].id)):
+                continue
+            base = q.value.args[0].id
+            tag = f"#trips {base}"
+            tags[id(s)] = tag
+            resets.setdefault(base, set()).add(tag)
+    return tags, resets
+
+
+def _private_pops(fn, body) -> set:
+    """The statements `v = xs[-1]` of pops (`v = xs.pop()` is lowered to `v = xs[-1]`,
+    copies of v, then `xs = xs[:-1]`) from a list that alone holds each of its items: the
+    list's names are assigned only an empty list (`xs = []`), the list with a value a rule
+    has just made appended (storage "new", holding nothing, read by nothing else: srcad's
+    own stacks, `xs.append(snapshot(b))`), or the list without its last item (a pop); and
+    nothing else reads them. The popped value is then an object no other name or item
+    holds, as a rule's new result is (a change in place of it, `b[0] = v`, shares nothing
+    with what is left on the stack)."""
+    from .rules.core import GETITEM
+    defs: dict = {}
+    uses: dict = {}
+    for s in ir.walk(body):
+        for t in ir.targets(s):
+            defs.setdefault(t, []).append(s)
+        for r in ir.reads(s):
+            uses.setdefault(r, []).append(s)
+
+    def pop_slice(v):
+        return isinstance(v, ir.Call) and v.prim is GETITEM and \
+            v.static == ("slice", 1, 2, None) and len(v.args) == 3 and \
+            isinstance(v.args[0], ir.Name) and v.args[1] == ir.Const(None) and \
+            v.args[2] == ir.Const(-1) and not v.kwargs
+
+    def last(v):
+        return isinstance(v, ir.Call) and v.prim is GETITEM and v.static == ("atom", 1) and \
+            len(v.args) == 2 and isinstance(v.args[0], ir.Name) and \
+            v.args[1] == ir.Const(-1) and not v.kwargs
+
+    def single(name):
+        """The one assignment of `name`, or None."""
+        ds = defs.get(name, ())
+        return ds[0] if len(ds) == 1 and isinstance(ds[0], ir.Assign) and \
+            ds[0].target == name else None
+
+    def fresh(a):
+        """A temporary a rule has just made, read once (by the append)."""
+        d = single(a.id) if isinstance(a, ir.Name) and a.id in fn.temps else None
+        v = d.value if d is not None else None
+        return len(uses.get(a.id, ())) == 1 and isinstance(v, ir.Call) and \
+            isinstance(v.prim, rules.Rule) and v.prim.storage == "new" and \
+            not v.prim.holds and not v.prim.inplace and v.prim.copy_flag is None and \
+            not isinstance(v.prim, (rules.IndexRule, rules.SetItemRule))
+
+    def step(v):
+        """The list `v` (a value) appends to or pops from, or None."""
+        if pop_slice(v):
+            return v.args[0].id
+        if isinstance(v, ir.Call) and v.prim is LIST_APPEND and len(v.args) == 2 and \
+                not v.kwargs and isinstance(v.args[0], ir.Name) and fresh(v.args[1]):
+            return v.args[0].id
+        return None
+
+    def update(d):
+        """The list assignment `d` changes in place (an append, a pop, either through a
+        temporary copied back), or None."""
+        v = d.value
+        if isinstance(v, ir.Name) and v.id in fn.temps and single(v.id) is not None and \
+                len(uses.get(v.id, ())) == 1:
+            v = single(v.id).value
+        base = step(v)
+        return base if base is not None and d.inplace_of == base else None
+
+    # the pops: the read of the last item, copies of it, then the list without it
+    pops: dict = {}                     # id(read) -> the list's name
+    for block in [body] + [b for s in ir.walk(body) for b in ir.blocks(s)]:
+        for j, r in enumerate(block):
+            if not (isinstance(r, ir.Assign) and isinstance(r.target, str) and
+                    last(r.value)):
+                continue
+            xs, held = r.value.args[0].id, {r.target}
+            for q in block[j + 1:]:
+                if isinstance(q, ir.Assign) and isinstance(q.target, str) and \
+                        isinstance(q.value, ir.Name) and q.value.id in held and \
+                        q.target != xs:
+                    held.add(q.target)
+                    continue
+                if isinstance(q, ir.Assign) and pop_slice(q.value) and \
+                        q.value.args[0].id == xs:
+                    pops[id(r)] = xs
+                break
+    if not pops:
+        return set()
+
+    def family(start):
+        """The names of the list `start` (linked by appends and pops), or None where one
+        of them is assigned or read otherwise."""
+        names, todo = set(), [start]
+        while todo:
+            n = todo.pop()
+            if n in names:
+                continue
+            if n in fn.params or n in fn.temps:
+                return None
+            names.add(n)
+            for d in defs.get(n, ()):
+                if not isinstance(d, ir.Assign) or d.target != n:
+                    return None                   # a for loop's target, an unpacking
+                v = d.value
+                if isinstance(v, ir.Call) and v.prim is PACK_LIST and not v.args and \
+                        not v.kwargs:
+                    continue
+                base = update(d)
+                if base is None:
+                    return None
+                todo.append(base)
+            for u in uses.get(n, ()):
+                if pops.get(id(u)) == n:
+                    continue
+                if not (isinstance(u, ir.Assign) and isinstance(u.target, str) and
+                        step(u.value) == n):
+                    return None
+                if u.target in fn.temps:          # copied back: `xs = t`, its only use
+                    back = uses.get(u.target, ())
+                    if len(back) != 1 or single(u.target) is not u:
+                        return None
+                    u = back[0]
+                if not (isinstance(u, ir.Assign) and isinstance(u.target, str) and
+                        update(u) == n):
+                    return None
+                todo.append(u.target)
+        return names
+    out, ok = set(), {}
+    for r, xs in pops.items():
+        if xs not in ok:
+            ok[xs] = family(xs) is not None
+        if ok[xs]:
+            out.add(r)
     return out
 
 

@@ -28,6 +28,26 @@ def items_of(x, reversible=False):
     return list(x)
 
 
+def items_tangent(t, x):
+    """The tangent of `items_of(x)` from x's tangent `t`: `t` where the loop iterates `x`
+    itself (a list, tuple, array, range or str), else 0.0 per item (a dict's keys, a set's
+    items: the keys carry no derivative, whatever the values' tangents are)."""
+    if isinstance(x, (list, tuple, np.ndarray, range, str)):
+        return t
+    return [0.0] * len(x)
+
+
+def items_adjoint(g, x):
+    """The adjoint of `x` from the adjoint `g` of `items_of(x)` (items_tangent's transpose):
+    `g` where the loop iterates `x` itself, else a zero for x (its keys carry no derivative)."""
+    if isinstance(x, (list, tuple, np.ndarray, range, str)):
+        return g
+    return zeros_like(x)
+
+
+__all__ += ["items_tangent", "items_adjoint"]
+
+
 def stop_gradient(x):
     """Return `x`; every derivative treats the result as a constant."""
     return x

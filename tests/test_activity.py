@@ -977,3 +977,36 @@ def test_items_of_a_helpers_tuple_result_that_are_tuples_are_sequences(name):
     want = numerical_grad(g, [0.7], 0)
     for got in (srcad.grad(g)(0.7), srcad.hessian(f)(0.7), srcad.jacrev(g)(0.7)):
         np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_hessian_where_the_reverse_sweep_puts_back_an_entry_of_a_popped_snapshot():
+    # fuzz 2202:640 (extra): srcad's own `b13 = b13_stack.pop()` then `b13[0] = b13_old`
+    # was refused at second order ('b13_stack' may share it): every item of that stack is a
+    # snapshot only the stack holds, so the popped one shares nothing left on it
+    f = rf_fuzz.entry_update_then_swap_in_nested_ifs
+    for x in (np.array([-0.95961374, -0.2384959, -0.88103012]), np.array([0.4, -0.2, 0.9])):
+        got, want = second_derivatives_of_copies(f, (x,))
+        for g in got:
+            np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-6)
+
+
+def test_a_popped_item_is_private_only_when_nothing_else_holds_it():
+    x = np.array([0.3, -0.5, 0.8])
+    f = rf_fuzz.popped_fresh_item_changed           # a new array, held by the list alone
+    value, g = srcad.value_and_grad(f)(x.copy())
+    assert value == f(x.copy())
+    np.testing.assert_allclose(g, fd_of_copies(f, (x,), 0), rtol=1e-6, atol=1e-8)
+    for f in (rf_fuzz.popped_item_still_held_by_a_name, rf_fuzz.popped_item_still_held_by_a_slice,
+              rf_fuzz.popped_item_of_an_aliased_list):
+        with pytest.raises(srcad.SrcadError, match="may share it"):
+            srcad.grad(f)(x.copy())
+
+
+def test_hessian_where_a_loop_and_its_replay_restore_an_array_updated_before_it():
+    # fuzz 3102:159: loops over one range object run equally often, so after srcad's own
+    # replay of `for r4 in b3: b3 = v1` b3 is its own array again, not v1's
+    f = rf_fuzz.entry_then_rebound_in_a_loop
+    for x in (0.1, -0.7):
+        got, want = second_derivatives_of_copies(f, (x,))
+        for g in got:
+            assert g == pytest.approx(float(want), rel=1e-5, abs=1e-6)

@@ -748,3 +748,22 @@ def test_unslide_and_bessel_slope_hold_no_large_temporaries():
     assert temporary_ratio(lambda: bessel_i1_slope(v), v) < 1.5
     want = np.where(v == 0, 0.5, np.i0(v) - bessel_i1(v) / np.where(v == 0, 1.0, v))
     np.testing.assert_allclose(bessel_i1_slope(v), want, rtol=1e-12)
+
+
+def test_a_dicts_keys_carry_no_derivative_through_items_of():
+    # fuzz 3102:177 (extra): items_of(d)'s tangent was d's own, so a key that reaches a
+    # result (a helper's residuals at second order) got `bindex(d_dot, 0)`: KeyError in hessian
+    from fixtures import regress_fuzz as rf_fuzz
+    d, xs = {"a": np.ones(2), "b": 1.0}, [np.ones(2), 2.0]
+    assert runtime.items_tangent([0.5, 1.0], xs) == [0.5, 1.0]
+    assert runtime.items_tangent({"a": np.ones(2), "b": 0.0}, d) == [0.0, 0.0]
+    assert runtime.items_adjoint([0.5, 1.0], xs) == [0.5, 1.0]
+    assert list(runtime.items_adjoint([0.0, 0.0], d).keys()) == ["a", "b"]
+    x = np.array([1.0, 1.4, 0.8])
+    f = rf_fuzz.tanh_of_a_flag
+    np.testing.assert_allclose(srcad.hessian(f)(x), 2.0 * np.eye(3))
+    g = rf_fuzz.value_of_the_last_key
+    out, tangent = srcad.jvp(g, (x,), (np.ones(3),))
+    assert out == g(x)
+    np.testing.assert_allclose(tangent, np.sum(np.cos(x)))
+    np.testing.assert_allclose(srcad.hessian(g)(x), np.diag(-np.sin(x)), atol=1e-12)

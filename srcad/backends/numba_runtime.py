@@ -584,6 +584,20 @@ def _items_of(x, reversible=False):
     _refuse("items_of", x)
 
 
+@overload(runtime.items_tangent)
+def _items_tangent(t, x):
+    if isinstance(x, types.RangeType) or _array(x) or isinstance(x, (types.List, types.BaseTuple)):
+        return lambda t, x: t
+    _refuse("items_tangent", x)
+
+
+@overload(runtime.items_adjoint)
+def _items_adjoint(g, x):
+    if isinstance(x, types.RangeType) or _array(x) or isinstance(x, (types.List, types.BaseTuple)):
+        return lambda g, x: g
+    _refuse("items_adjoint", x)
+
+
 def _basic_index(t) -> bool:
     """An index selecting each entry at most once: an int, a slice, or a tuple of those."""
     if isinstance(t, types.BaseTuple):

@@ -117,7 +117,14 @@ for _f in (runtime.zeros_like, runtime.tie_weight, runtime.max_weight):
             differentiable=False, shape_args="x" if _f is runtime.zeros_like else "")
 # what a for loop iterates: a sequence as it is, anything else (a dict's keys) as a list
 defrule(runtime.items_of, "x, reversible=False", name="items_of", kind="first",
-        storage="same", passthrough=True, jvp="x_dot", vjp="out_bar", zero_in="reversible")
+        storage="same", passthrough=True, jvp="items_tangent(x_dot, x)",
+        vjp="items_adjoint(out_bar, x)", zero_in="reversible")
+# a dict's keys carry no derivative: items_of's tangent and adjoint are x's only where the
+# loop iterates x itself (these two are each other's transposes)
+deflinear(runtime.items_tangent, "t, x", vjp="items_adjoint(out_bar, x)", kind="first",
+          storage="same", shape_args="x")
+deflinear(runtime.items_adjoint, "g, x", vjp="items_tangent(out_bar, x)", kind="first",
+          storage="same", shape_args="x")
 defrule(builtins.reversed, "x", name="reversed", kind=NONE, differentiable=False)
 defrule(builtins.slice, "start, stop=None, step=None", name="slice", kind=NONE,
         differentiable=False)
@@ -299,6 +306,7 @@ SHAPE_OF_SECOND = runtime.unbroadcast
 NUMBA_HELPERS = frozenset({
     runtime.unbroadcast, runtime.bcast, runtime.zeros_like, runtime.grad_like,
     runtime.unreduce, runtime.matmul_vjp_x, runtime.matmul_vjp_y, runtime.items_of,
+    runtime.items_tangent, runtime.items_adjoint,
     runtime.index_add, runtime.tie_weight, runtime.pow_log, runtime.recip_or_zero,
     runtime.times_or_zero,
     runtime.transposed, runtime.untranspose,

@@ -1294,3 +1294,16 @@ def np_trapezoid(y, t):
 
 
 lacks("its numpy has no np.trapezoid", np_trapezoid)
+
+
+from srcad.runtime import items_adjoint, items_tangent  # noqa: E402
+
+
+@sample((sym(3), sym(3)))
+def iterated_tangents(t, x):
+    """items_tangent, items_adjoint: items_of's tangent and adjoint (an array's own; a dict's
+    keys would have none), each linear in its first argument."""
+    return items_tangent(t, x) * x + items_adjoint(t * x, x) * t
+
+
+lacks("srcad's runtime helpers are no autograd primitives", iterated_tangents)

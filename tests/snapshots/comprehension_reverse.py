@@ -1,4 +1,4 @@
-from srcad.runtime import grad_like, index_add, items_of, repeat_items, unbroadcast, zeros_like
+from srcad.runtime import grad_like, index_add, items_adjoint, items_of, repeat_items, unbroadcast, zeros_like
 
 
 def comp_snapshot_grad(x, w, d_out=1.0):
@@ -43,4 +43,5 @@ def comp_snapshot_grad(x, w, d_out=1.0):
         v5 = v5_stack.pop()
         v = v_stack.pop()
         v0_bar = index_add(v0_bar, v3, v_bar)
-    return (grad_like(v0_bar, x), float(w_bar))
+    x_bar = items_adjoint(v0_bar, x)
+    return (grad_like(x_bar, x), float(w_bar))

@@ -1,5 +1,5 @@
 import numpy as np
-from srcad.runtime import items_of
+from srcad.runtime import items_of, items_tangent
 
 
 def l2_norm_jvp(params, params_dot):
@@ -9,10 +9,11 @@ def l2_norm_jvp(params, params_dot):
     s_dot = 0.0
     # for W, b in params:  [container_funcs.py:109]
     v0 = items_of(params)
+    v0_dot = items_tangent(params_dot, params)
     v2 = range(len(v0))
     for v3 in v2:
         W, b = v0[v3]
-        W_dot, b_dot = params_dot[v3]
+        W_dot, b_dot = v0_dot[v3]
         # s = s + np.sum(W ** 2) + np.sum(b ** 2)  [container_funcs.py:110]
         s = s + np.sum(W ** 2) + np.sum(b ** 2)
         s_dot = s_dot + np.sum(W_dot * (2 * W)) + np.sum(b_dot * (2 * b))
