@@ -38,6 +38,9 @@ class Activity:
     # id(statement) -> the arguments ("arg", i) or ("kw", name) of a call of a user function
     # that changes them in place (the derivative passes it copies: see Emitter.primal_value)
     changed_args: dict = field(default_factory=dict)
+    # name -> "seq" or "array" for a value a tuple assignment unpacks that is surely a list
+    # or tuple, or surely an array (see _unpacked_values); an unknown one is left out
+    unpacks: dict = field(default_factory=dict)
 
     def may_share(self, a: str, b: str) -> bool:
         """Whether names `a` and `b` may share storage somewhere in the function."""
@@ -65,6 +68,7 @@ class Activity:
 
 SCALAR = "scalar"
 SEQ = "seq"                        # a list or tuple argument
+SEQS = "seq:seqs"                  # a list or tuple argument whose items are lists or tuples
 
 
 def const_kind(v) -> str:
@@ -509,7 +513,7 @@ def _analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
             kind, _, cls = k.partition(":")
             if kind in (FLOAT, INT):
                 shapes[p] = SCALAR
-            elif cls:
+            elif cls and kind != SEQ:
                 shapes[p] = ("arg", cls)
             elif kind == ANY and p not in plain:
                 # an array argument whose shape the caller could not relate to others'
@@ -569,7 +573,9 @@ def _analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
                         if type(r) is tuple and r[0] in ("p", "pi"))
     return Activity(kinds=kinds, varied=varied, useful=useful, shapes=shapes, seqs=seqs,
                     aliases=aliases.reach, mutated=mutated,
-                    changed_args={k: frozenset(v) for k, v in aliases.changed_args.items()})
+                    changed_args={k: frozenset(v) for k, v in aliases.changed_args.items()},
+                    unpacks=_unpacked_values(fn, stmts, kinds, seqs, param_kinds,
+                                             aliases.ndims))
 
 
 def _refuse_array_fields(fn, stmts, kinds, shapes, varied):
@@ -633,7 +639,7 @@ def _sequences(stmts, param_kinds, kinds=None, objects=()) -> set:
     `objects`, those the lowering knows hold objects (their adjoints add field by field
     too)."""
     numbers = {n for n, k in (kinds or {}).items() if k in (FLOAT, INT)}
-    seqs = {p for p, k in param_kinds.items() if k == SEQ} | set(objects)
+    seqs = {p for p, k in param_kinds.items() if k in (SEQ, SEQS)} | set(objects)
     defs = _definitions(stmts)
     changed = True
     while changed:
@@ -1381,6 +1387,9 @@ def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
 
     def of(a):
         if isinstance(a, ir.Const):
+            if a.value is None:
+                return _TOP        # `r = None` before a loop saves r: what r holds is read
+                                   # (indexed, unpacked) only where it is no longer None
             return 0 if const_kind(a.value) in (INT, FLOAT) else None
         if kinds.get(a.id) in (INT, FLOAT):
             return 0
@@ -1464,6 +1473,104 @@ def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
                 nd[t] = new
                 changed = True
     return {t: n for t, n in nd.items() if type(n) is int}
+
+
+_SEQ_FACT = "seq"
+
+
+def _unpacked_values(fn, stmts, kinds, seqs, param_kinds, ndims) -> dict:
+    """name -> "seq" or "array" for each value `v` a tuple assignment `a, b = v` unpacks
+    that is surely a list or tuple (its adjoint is the tuple of its items' adjoints) or
+    surely an array of one or more dimensions (`ndims`, see _infer_ndims; its adjoint an
+    array of its rows); an unknown one is left out (its adjoint tells them apart when it
+    runs). Surely a list or tuple: an argument called with one (`seq`), an item of one whose
+    items all are (`seq:seqs`, a pack of them, a list they are appended to: srcad's own
+    stacks), a pack, a slice or copy of one. `v = None` is passed over: srcad's own before a
+    loop that saves v, and None cannot be unpacked."""
+    unpacked = {s.value.id for s in stmts if isinstance(s, ir.Assign) and
+                isinstance(s.target, tuple) and isinstance(s.value, ir.Name)}
+    if not unpacked:
+        return {}
+    from .rules.containers import TUPLE_OF
+    defs: dict = {}
+    for s in stmts:
+        for t in ir.targets(s):
+            defs.setdefault(t, []).append(s.value if isinstance(s, ir.Assign) and
+                                          isinstance(s.target, str) else None)
+    # per name: (what it holds, what each of its items holds), each _TOP (nothing seen yet),
+    # _SEQ_FACT (a list or tuple) or None (unknown); a greatest fixpoint from _TOP
+    facts = {t: (_TOP, _TOP) for t in defs}
+    for p in fn.params:
+        if p not in defs:
+            k = param_kinds.get(p)
+            facts[p] = (_SEQ_FACT if k in (SEQ, SEQS) else None,
+                        _SEQ_FACT if k == SEQS else None)
+
+    def join(a, b):
+        return b if a is _TOP else a if b is _TOP or a == b else None
+
+    def of(a):
+        if isinstance(a, ir.Const):
+            v = a.value
+            if v is None:
+                return (_TOP, _TOP)
+            if isinstance(v, (list, tuple)):
+                inner = _TOP
+                for x in v:
+                    inner = join(inner, _SEQ_FACT if isinstance(x, (list, tuple)) else
+                                 _TOP if x is None else None)
+                return (_SEQ_FACT, inner)
+            return (None, None)
+        return facts.get(a.id, (None, None))
+
+    def value(v):
+        if v is None:
+            return (None, None)
+        if not isinstance(v, ir.Call):
+            return of(v)
+        prim = v.prim
+        if prim is PACK_TUPLE or prim is PACK_LIST or prim is TUPLE_OF:
+            inner = _TOP
+            for a in v.args:
+                inner = join(inner, of(a)[0])
+            return (_SEQ_FACT, inner if prim is not TUPLE_OF else of(v.args[0])[1])
+        if prim is LIST_APPEND:
+            xs = of(v.args[0])
+            return (_SEQ_FACT if xs[0] is not None else None, join(xs[1], of(v.args[1])[0]))
+        if isinstance(prim, rules.IndexRule) and isinstance(v.args[0], ir.Name):
+            base = of(v.args[0])
+            if base[0] is not _SEQ_FACT:
+                return (base[0] if base[0] is _TOP else None, None)
+            if v.static[0] == "slice":
+                return base                       # a list or tuple of the same items
+            if v.static[0] == "atom" and kind_of(v.args[v.static[1]], kinds) == INT:
+                return (base[1], None)            # one item
+            return (None, None)
+        if isinstance(prim, rules.Rule) and prim.passthrough and v.args:
+            return of(v.args[0])                  # items_of(xs): xs itself
+        return (None, None)
+
+    changed = True
+    while changed:
+        changed = False
+        for t, vs in defs.items():
+            old = facts[t]
+            if old == (None, None):
+                continue
+            new = (_TOP, _TOP)
+            for v in vs:
+                got = value(v)
+                new = (join(new[0], got[0]), join(new[1], got[1]))
+            if new != old:
+                facts[t] = new
+                changed = True
+    out = {}
+    for n in unpacked:
+        if facts.get(n, (None,))[0] is _SEQ_FACT:
+            out[n] = "seq"
+        elif n not in seqs and (ndims.get(n) or 0) >= 1:
+            out[n] = "array"
+    return out
 
 
 def _ndim(cls):

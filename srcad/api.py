@@ -13,7 +13,7 @@ import numpy as np
 from . import backends, pipeline, runtime
 from .errors import SrcadError
 from .frontend import describe
-from .activity import SEQ
+from .activity import SEQ, SEQS
 from . import funcs
 from .funcs import is_function
 from .rules import FLOAT, INT
@@ -396,7 +396,7 @@ def _make_transform(f, wrt, with_value, kind, backend="python", checkpoint=None)
             d = pipeline.get(f, "reverse", positions, kinds2, single, True, backend=backend,
                              checkpoint=checkpoint)
         df = _func(d)
-        if any(kinds2[i] == SEQ or isinstance(kinds2[i], funcs.ObjArg) for i in positions):
+        if any(kinds2[i] in (SEQ, SEQS) or isinstance(kinds2[i], funcs.ObjArg) for i in positions):
             df = _public_grads(df, positions, single, with_value or checked)
         return args2, kinds2, (df, d.valid, checked, _scalar_inside(f, kinds2))
 

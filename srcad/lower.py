@@ -209,7 +209,7 @@ def lower(parsed: Parsed, kinds=()) -> ir.Function:
     with a list or tuple makes `p + q` a concatenation, not arithmetic)."""
     low = _Lowerer(parsed)
     low.seq_names |= {p for p, k in zip(low.params, kinds)
-                      if k == "seq" or isinstance(k, funcs.ObjArg)}
+                      if k in ("seq", "seq:seqs") or isinstance(k, funcs.ObjArg)}
     low.classes.update({p: k for p, k in zip(low.params, kinds)
                         if isinstance(k, funcs.ObjArg)})
     return low.run()
@@ -3256,7 +3256,7 @@ def _returned(func, kinds):
     try:
         low = _Lowerer(parse(func))
         low.seq_names |= {p for p, k in zip(low.params, kinds)
-                          if k == "seq" or isinstance(k, funcs.ObjArg)}
+                          if k in ("seq", "seq:seqs") or isinstance(k, funcs.ObjArg)}
         low.classes.update({p: k for p, k in zip(low.params, kinds)
                             if isinstance(k, funcs.ObjArg)})
         low.run()

@@ -108,7 +108,7 @@ def kinds_of(args) -> tuple:
             out.append(INT)
         elif t is list or t is tuple:
             out.append(COMPLEX if any(type(v) is not float and is_complex(v) for v in a)
-                       else funcs.holding(a) or "seq")
+                       else funcs.holding(a) or _seq_kind(a))
         elif t is np.ndarray:
             if a.dtype.kind == "c":
                 out.append(COMPLEX)
@@ -131,6 +131,15 @@ def kinds_of(args) -> tuple:
         else:
             out.append(COMPLEX if is_complex(a) else ANY)
     return tuple(out)
+
+
+def _seq_kind(a) -> str:
+    """`seq:seqs` for a list or tuple of lists or tuples (`[(W, b), ...]`: unpacking an item
+    unpacks a tuple, its adjoint the tuple of the parts'), else `seq`."""
+    for v in a:
+        if type(v) is not tuple and type(v) is not list:
+            return activity.SEQ
+    return activity.SEQS if a else activity.SEQ
 
 
 def is_container(a) -> bool:

@@ -765,7 +765,16 @@ def unpacked_items(g, like):
     return Items(g[k] for k in range(len(like)))
 
 
-__all__ += ["unpacked", "unpacked_items"]
+def unpacked_rows(gs, like):
+    """`unpacked` where `like` is known to be an array: its rows' adjoints `gs` as an array
+    of its shape (and dtype)."""
+    out = np.empty_like(like)
+    for k, g in enumerate(gs):
+        out[k] = g
+    return out
+
+
+__all__ += ["unpacked", "unpacked_items", "unpacked_rows"]
 
 
 def tuple_of(xs):

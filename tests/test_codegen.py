@@ -47,6 +47,12 @@ SNAPSHOT_CASES = [
     ("mlp_dict_reverse", lambda: srcad.source(conf.mlp_dict, mode="reverse")),
     ("neural_net_l2_forward", lambda: srcad.source(conf.l2_norm, mode="forward")),
     ("dict_fill_reverse", lambda: srcad.source(conf.dict_fill, mode="reverse")),
+    # built for a list of (W, b) pairs: `W, b = v4`'s adjoint is the tuple (W_bar, b_bar),
+    # and for an array: its rows' adjoints make an array of the row's shape, no checks
+    ("l2_norm_pairs_reverse", lambda: srcad.source(
+        conf.l2_norm, mode="reverse", args=([(np.ones((2, 2)), np.ones(2))],))),
+    ("state_rows_reverse", lambda: srcad.source(
+        sf.state_rows, mode="reverse", wrt=(0, 1), args=(np.ones((3, 2)), 0.5))),
 ]
 
 

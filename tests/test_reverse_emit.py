@@ -224,3 +224,68 @@ def test_second_order_through_a_helpers_consumed_residuals():
     gy = srcad.grad(R_s5fz.k1, 1)
     np.testing.assert_allclose(srcad.hessian(R_s5fz.k1, 1)(x, y), numerical_grad(gy, [x, y], 1),
                                rtol=1e-6, atol=1e-8)
+
+
+# ------------------------------------------------------------ tuple unpacking of known values
+def test_unpacking_known_values_emits_no_runtime_check():
+    """`for W, b in layers` of a list of pairs: the adjoint is the tuple (W_bar, b_bar)
+    (it was `unpacked((W_bar, b_bar), v4)`, which checks the value's type when it runs);
+    `x, v = xs[t]` of an array: `unpacked_rows`, no check and no zeros; a value srcad cannot
+    tell keeps `unpacked`."""
+    from fixtures import idiom_funcs as I
+    rng = np.random.default_rng(1)
+    layers = [(rng.normal(size=(3, 3)), rng.normal(size=3)), (rng.normal(size=(3, 2)),
+                                                              rng.normal(size=2))]
+    x = rng.normal(size=3)
+    text = srcad.source(I.unpack_pairs, args=(layers, x))
+    assert "unpacked" not in text and "(W_bar, b_bar)" in text
+    assert "unpacked" not in srcad.source(I.unpack_stack_pairs)
+    xs = rng.normal(size=(4, 2))
+    text = srcad.source(I.unpack_rows, wrt=(0, 1), args=(xs, 0.7))
+    assert "unpacked_rows((x_bar, v_bar), v2)" in text and "unpacked(" not in text
+    assert "unpacked((" in srcad.source(I.unpack_rows, wrt=(0, 1))      # kinds unknown
+    # at second order too: the first-order code's own `v2 = None`, stacks and pops
+    text = srcad.source(lambda h, xs: np.sum(srcad.grad(I.unpack_rows)(xs, h) ** 2),
+                        args=(0.7, xs))
+    assert "unpacked_rows(" in text and "unpacked(" not in text
+
+
+def test_unpacking_known_values_differentiates_to_third_order():
+    from conftest import second_order
+    from fixtures import idiom_funcs as I
+    rng = np.random.default_rng(2)
+    layers = [(rng.normal(size=(3, 3)), rng.normal(size=3)), (rng.normal(size=(3, 2)),
+                                                              rng.normal(size=2))]
+    x = rng.normal(size=3)
+    check_grads(I.unpack_pairs, layers, x)
+    second_order(I.unpack_pairs, (layers, x), 1)
+    check_grads(lambda x, layers: np.sum(srcad.grad(I.unpack_pairs)(layers, x)[0][0] ** 2),
+                x, layers, modes=("reverse",))
+    xs = rng.normal(size=(4, 2))
+    check_grads(lambda h, xs: np.sum(srcad.grad(I.unpack_rows)(xs, h) ** 2), 0.7, xs,
+                modes=("reverse",))
+    for arg in (xs, [tuple(r) for r in xs], [list(r) for r in xs]):
+        check_grads(I.unpack_rows, arg, 0.7)
+        check_grads(lambda h, xs: sum(a * a + b for a, b in srcad.grad(I.unpack_rows)(xs, h)),
+                    0.7, arg, modes=("reverse",))
+    second_order(I.unpack_rows, (xs, 0.7))
+    second_order(I.unpack_rows, (xs, 0.7), 1)
+    g2 = srcad.grad(lambda h, xs: np.sum(srcad.grad(I.unpack_rows)(xs, h) ** 2))
+    check_grads(g2, 0.7, xs, modes=("reverse",))                        # third order
+    check_grads(I.unpack_stack_pairs, x)
+    second_order(I.unpack_stack_pairs, (x,))
+
+
+def test_a_derivative_for_pairs_is_not_reused_for_arrays():
+    """A list of pairs and a list of 2-row arrays unpack alike in Python; their derivatives
+    differ (a tuple adjoint, an array's rows), so each argument kind has its own."""
+    from fixtures import idiom_funcs as I
+    rng = np.random.default_rng(3)
+    g = srcad.grad(I.unpack_rows)
+    for xs in ([tuple(r) for r in rng.normal(size=(4, 2))], list(rng.normal(size=(4, 2, 3))),
+               [tuple(r) for r in rng.normal(size=(4, 2))]):
+        got = g(xs, 0.7)
+        for k, item in enumerate(xs):
+            want = numerical_grad(lambda r: I.unpack_rows(xs[:k] + [r] + xs[k + 1:], 0.7),
+                                  [np.array(item)], 0)
+            np.testing.assert_allclose(np.array(got[k]), want, rtol=1e-6, atol=1e-8)

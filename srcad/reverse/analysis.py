@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .. import ir, rules
-from ..activity import SEQ, Activity
+from ..activity import SEQ, SEQS, Activity
 from ..lower import PACK_LIST, PACK_TUPLE
 from ..rules import FLOAT
 from ..rules.core import LIST_APPEND
@@ -406,7 +406,7 @@ def _ragged(fn: ir.Function, act: Activity) -> set:
         if v.prim is LIST_APPEND or isinstance(v.prim, rules.IndexRule):
             return named(v.args[:2], out)
         return False
-    return ir.grow(fn.body, {p for p in fn.params if act.kind(ir.Name(p)) == SEQ}, reaches)
+    return ir.grow(fn.body, {p for p in fn.params if act.kind(ir.Name(p)) in (SEQ, SEQS)}, reaches)
 
 
 def _assigned(stmts, before: set) -> set:

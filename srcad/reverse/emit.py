@@ -635,9 +635,13 @@ class _Reverse(Emitter):
                     else self.zeros(ir.Name(t)) for t in s.target]
             if self.active(v):
                 bar = ast.Tuple(elts=elts, ctx=ast.Load())
-                # an array's rows (a list's or tuple's items stay a tuple of adjoints,
-                # which `unpacked` tells when it runs)
-                if v.id not in self.seqs:
+                # a list's or tuple's items stay a tuple of adjoints, an array's rows make
+                # an array; where activity does not know which, `unpacked` tells them
+                # apart when it runs
+                known = (self.act.unpacks or {}).get(v.id)
+                if known == "array":
+                    bar = call("unpacked_rows", bar, name_load(v.id))
+                elif v.id not in self.seqs and known != "seq":
                     bar = call("unpacked", bar, name_load(v.id))
                 self.accumulate(v.id, bar, state, out)
             return

@@ -97,6 +97,9 @@ deflinear(runtime.unpacked, "gs, like", vjp="unpacked_items(out_bar, like)", sha
           reads_items=True, seq_item="gs")
 deflinear(runtime.unpacked_items, "g, like", vjp="unpacked(out_bar, like)", shape_args="like",
           returns_seq=True)
+# the same where x is known to be an array (activity's unpacks): its rows, no check
+deflinear(runtime.unpacked_rows, "gs, like", vjp="unpacked_items(out_bar, like)",
+          shape_args="like", reads_items=True)
 # (*xs, v): the list srcad builds, as a tuple; its adjoint is the list's, item by item
 TUPLE_OF = deflinear(runtime.tuple_of, "xs", vjp="out_bar", kind="list", holds="*xs",
                      returns_seq=True)

@@ -1307,3 +1307,20 @@ def iterated_tangents(t, x):
 
 
 lacks("srcad's runtime helpers are no autograd primitives", iterated_tangents)
+
+
+from srcad.runtime import unpacked_rows  # noqa: E402
+
+
+@sample((sym(3), sym(3), sym(2, 3)))
+def helper_unpacked_rows(g, x, m):
+    """The adjoint of `a, b, c = x` where x is known to be an array (unpacked_rows), and its
+    transpose unpacked_items (what grad(grad) calls)."""
+    a, b, c = x
+    r = unpacked_rows((a * g[0], b * g[1] ** 2, np.sin(c)), x)
+    p, q = m
+    return np.sum(r * x) + np.sum(unpacked_rows((q * g[2], p * x), m) ** 2)
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_unpacked_rows)
