@@ -2446,9 +2446,10 @@ class _Lowerer:
     def dispatch(self, fl, func, node, attr=None):
         """`fs[key](args)` of a list or dict of functions srcad knows, the key known only
         when the derivative runs: the if/elif chain over the keys it has, each arm a call
-        of one function (`if key == 'tanh': picked = fs['tanh'](x) elif ...`), and the
-        KeyError Python raises for another key (a list's index is range(n)[i], which raises
-        IndexError for another: its last arm is the chain's `else`)."""
+        of one function (`if key == 'tanh': picked = fs['tanh'](x) elif ...`), the key
+        checked first as Python does (a list's index is range(n)[i], a dict's str or int
+        key `{'tanh': 'tanh', ...}[name]`: IndexError or KeyError for another), so the last
+        arm is the chain's `else`; a dict's other keys end the chain in a raise."""
         limit = 16
         keys = list(fl.items) if isinstance(fl.items, dict) else list(range(len(fl.items)))
         if len(keys) > limit:
@@ -2463,6 +2464,16 @@ class _Lowerer:
                 value=len(keys), kind=None)], keywords=[]), slice=index, ctx=gast.Load())
             gast.copy_location(index.value, node)
             gast.copy_location(index, node)
+        # a dict's str or int keys: {'tanh': 'tanh', ...}[name], Python's KeyError(name)
+        checked = not isinstance(fl.items, dict) or all(type(k) in (str, int) for k in keys)
+        if isinstance(fl.items, dict) and checked:
+            index = gast.Subscript(value=gast.Dict(
+                keys=[gast.Constant(value=k, kind=None) for k in keys],
+                values=[gast.Constant(value=k, kind=None) for k in keys]), slice=index,
+                ctx=gast.Load())
+            for n_ in gast.walk(index):
+                if isinstance(n_, gast.expr):
+                    gast.copy_location(n_, node)
         key = idioms._local_list(self, index, node, "key")
         out = self.new_local("picked")
         error = "KeyError" if isinstance(fl.items, dict) else "IndexError"
@@ -2482,9 +2493,9 @@ class _Lowerer:
             body = [gast.Assign(targets=[gast.Name(id=out, ctx=gast.Store(), annotation=None,
                                                    type_comment=None)], value=call,
                                 type_comment=None)]
-            # a list's last index needs no test: range(n)[i] raised IndexError for any other
+            # the last key needs no test: range(n)[i] (the dict display) raised for any other
             # (no raise left in a loop, whose flag the checker lost at second order)
-            arm = body if j == 0 and not isinstance(fl.items, dict) else \
+            arm = body if j == 0 and checked else \
                 [gast.If(test=test, body=body, orelse=arm)]
         for n_ in gast.walk(arm[0]):
             if isinstance(n_, (gast.stmt, gast.expr)):

@@ -926,6 +926,20 @@ def test_a_list_of_functions_by_a_runtime_index():
             srcad.grad(g)(X3, k)
 
 
+def test_a_dict_of_functions_by_a_runtime_key_in_a_loop():
+    f = F.act_by_name_loop
+    for name in ("tanh", "square", "cube"):
+        fd = numerical_grad(f, (X3, name), 0)
+        np.testing.assert_allclose(srcad.grad(f)(X3, name), fd, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(srcad.jacfwd(f)(X3, name), fd, rtol=1e-6, atol=1e-9)
+        want = numerical_grad(srcad.grad(f), [X3, name], 0)
+        np.testing.assert_allclose(srcad.jacrev(srcad.grad(f))(X3, name), want, rtol=1e-5,
+                                   atol=1e-6)
+        np.testing.assert_allclose(srcad.hessian(f)(X3, name), want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(KeyError, match="relu"):                  # Python's KeyError
+        srcad.grad(f)(X3, "relu")
+
+
 def test_a_partial_a_global_object_holds():
     _grads_and_second_order(F.global_partial_model, (X3,), (0,))
     np.testing.assert_allclose(srcad.jacrev(F.PARTIAL_MODEL.__call__)(X3).sum(axis=0),
