@@ -748,3 +748,18 @@ def test_unslide_and_bessel_slope_hold_no_large_temporaries():
     assert temporary_ratio(lambda: bessel_i1_slope(v), v) < 1.5
     want = np.where(v == 0, 0.5, np.i0(v) - bessel_i1(v) / np.where(v == 0, 1.0, v))
     np.testing.assert_allclose(bessel_i1_slope(v), want, rtol=1e-12)
+
+
+def test_sinc_slope_in_place():
+    """np.sinc's derivative works in place on cos(pi x) and sin(pi x): np_sinc's adjoint held
+    1.37 times its inputs and output beside them (np.sinc's own temporaries, masked copies)."""
+    from conftest import temporary_ratio
+    from srcad.runtime_arrays import sinc_slope
+    x = np.random.default_rng(4).uniform(-2.0, 2.0, size=40000)
+    x[5] = 0.0
+    assert temporary_ratio(lambda: sinc_slope(x), x) < 1.5
+    xs = np.where(x == 0, 1.0, x)
+    want = np.where(x == 0, 0.0, (np.cos(np.pi * x) - np.sinc(x)) / xs)
+    np.testing.assert_allclose(sinc_slope(x), want, rtol=1e-12, atol=1e-12)
+    assert sinc_slope(x.astype(np.float32)).dtype == np.float32
+    assert sinc_slope(0.0) == 0.0 and abs(sinc_slope(0.5) - (0.0 - 2.0 / np.pi) / 0.5) < 1e-12
