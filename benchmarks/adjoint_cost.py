@@ -130,6 +130,11 @@ OVER_BOUND = {
                              "(svd_vjp) and tangent (norm_weight) recompute the svd of the "
                              "stack (u and vh, twice x's size) and form u diag(g) vh, as "
                              "np_svd_values and np_norm_nuc",
+    "op_pow_scalar_base": "a scalar base's adjoint sums an array expression over the "
+                          "exponent's shape: y - 1 + (y == 0), the power and its products are "
+                          "each y's size before the sum (1.0-1.2 by allocator state)",
+    "helper_prod_jvp_where": "a helper's own sample: prod_jvp's derivative in x runs "
+                             "prod_others_jvp (four exclusive-product arrays of x's size)",
     "np_fft_abs": "complex intermediates, as np_fftn: the tangent's two ffts of real x are "
                   "complex (twice x's bytes each) inside one statement (0.91 here, over 1 "
                   "under another allocator state)",

@@ -853,9 +853,21 @@ def rollaxis_axes(nd, axis, start=0):
 
 
 def sinc_slope(x):
-    """np.sinc'(x) = (cos(pi x) - sinc(x)) / x, its limit 0 at x = 0."""
-    xs = np.where(x == 0, 1.0, x)
-    return np.where(x == 0, 0.0, (np.cos(math.pi * x) - np.sinc(x)) / xs)
+    """np.sinc'(x) = (cos(pi x) - sinc(x)) / x, its limit 0 at x = 0: in place on cos(pi x)
+    and sin(pi x) (np.sinc's own temporaries and the masked copies held four more arrays)."""
+    if np.ndim(x) == 0 or not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        xs = np.where(x == 0, 1.0, x)
+        return np.where(x == 0, 0.0, (np.cos(math.pi * x) - np.sinc(x)) / xs)
+    s = np.multiply(x, math.pi)
+    c = np.cos(s)
+    np.sin(s, out=s)
+    nonzero = x != 0
+    np.divide(s, x, out=s, where=nonzero)             # pi sinc(x), where x != 0
+    s /= math.pi
+    c -= s
+    np.divide(c, x, out=c, where=nonzero)
+    c[~nonzero] = 0.0
+    return c
 
 
 def sinc_curvature(x):
