@@ -213,6 +213,14 @@ def _closed_lists(stmts, params) -> tuple:
             uses = []                    # the sum of the entries: typed like their join
             if v.args[0].id in made:
                 reads[id(s)] = v.args[0].id
+        elif isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and v.prim.pure and \
+                not v.prim.inplace and not isinstance(v.prim, rules.SetItemRule):
+            # a list a rule reads but neither changes nor keeps (srcad's own
+            # repeat_items(g, items) at second order): its entries stay what was appended
+            kept = {h.lstrip("*") for h in v.prim.holds} | \
+                (set() if v.prim.storage == "new" else set(v.prim.storage_args))
+            uses = [a.id for p, a in bound_args(v).items()
+                    if isinstance(a, ir.Name) and (p in kept or a.id not in made)]
         bad.update(uses)
     changed = True                       # a group with one bad name is bad
     while changed:

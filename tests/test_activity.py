@@ -1010,3 +1010,16 @@ def test_hessian_where_a_loop_and_its_replay_restore_an_array_updated_before_it(
         got, want = second_derivatives_of_copies(f, (x,))
         for g in got:
             assert g == pytest.approx(float(want), rel=1e-5, abs=1e-6)
+
+
+def test_hessian_where_srcad_reads_its_own_list_of_floats_for_their_number():
+    # fuzz 3108:478 (extra): repeat_items(d_out, items) in srcad's reverse sweep made the
+    # kinds forget that sum(items) is a float, so the helper's `a0 -= 0.5` on it was
+    # refused at second order (a float changed "in place" is a new float)
+    f = rf_fuzz.sum_of_a_dict_given_to_a_changing_helper
+    y = np.array([0.9, 1.5, -0.3])
+    for x in (-0.1, 0.6):
+        got, want = second_derivatives_of_copies(f, (x, y))
+        for g in got:
+            assert float(np.squeeze(g)) == pytest.approx(float(np.squeeze(want)), rel=1e-5,
+                                                         abs=1e-6)
