@@ -1,5 +1,5 @@
 import numpy as np
-from srcad.runtime import grad_like, index_add, items_of, unbroadcast, unreduce, zeros_like
+from srcad.runtime import grad_like, index_add, items_adjoint, items_of, unbroadcast, unreduce, zeros_like
 
 
 def l2_norm_grad(params, d_out=1.0):
@@ -44,4 +44,5 @@ def l2_norm_grad(params, d_out=1.0):
         W = W_stack.pop()
         b = b_stack.pop()
         v0_bar = index_add(v0_bar, v3, (W_bar, b_bar))
-    return grad_like(v0_bar, params)
+    params_bar = items_adjoint(v0_bar, params)
+    return grad_like(params_bar, params)
