@@ -209,8 +209,9 @@ def _read_source(f, code, filename) -> Parsed:
     if found is not None:                  # the quick way; inspect's below if it misreads
         src, first = textwrap.dedent("".join(found[0])), found[1]
         try:
-            parsed = _parsed(f, _function_tree(src, f, filename, first), src, filename, first)
-            if _matches(parsed, code, src):
+            tree, std = _function_trees(src, f, filename, first)
+            parsed = _parsed(f, tree, src, filename, first)
+            if _matches(parsed, code, src, std):
                 return parsed
         except UnsupportedSyntaxError:
             pass
@@ -222,9 +223,9 @@ def _read_source(f, code, filename) -> Parsed:
             "a function defined in a file (or registered with linecache)",
             filename, code.co_firstlineno) from None
     src = textwrap.dedent("".join(lines))
-    tree = _function_tree(src, f, filename, first)
+    tree, std = _function_trees(src, f, filename, first)
     parsed = _parsed(f, tree, src, filename, first)
-    if not _matches(parsed, code, src):
+    if not _matches(parsed, code, src, std):
         raise SrcadError(f"the source of {f.__qualname__} in {filename} is not the code Python "
                          "runs (the file was edited since it was imported): reload the module "
                          "(importlib.reload) or re-run its definition", filename, first)
@@ -234,35 +235,45 @@ def _read_source(f, code, filename) -> Parsed:
 _VERIFIED = IdWeakMap()          # code object -> the source text found to compile to it
 
 
-def _matches(parsed, code, src) -> bool:
-    """Whether the def srcad read is the code Python runs (checked once per text)."""
+def _matches(parsed, code, src, std=None) -> bool:
+    """Whether the def srcad read is the code Python runs (checked once per text); `std`,
+    the def as the stdlib's ast parsed it, if at hand (else parsed.tree converted back)."""
     if _VERIFIED.get(code) == src:
         return True
-    if _same_code(_compiled(parsed, code), code) is False:
+    if _same_code(_compiled(parsed, code, std), code) is False:
         return False
     _VERIFIED[code] = src
     return True
 
 
-def _compiled(parsed, code):
+def _compiled(parsed, code, std=None):
     """The code object Python makes of the def srcad read, compiled in a scope like the
     original's (its free variables, the class it is defined in), or None if it cannot be."""
-    fn = gast.gast_to_ast(parsed.tree)           # a new tree: parsed.tree is not changed
+    # a tree of its own, parsed.tree left as it is: the stdlib's parse of the def where the
+    # frontend kept it (converting parsed.tree back costs about as much as the parse)
+    fn = std if std is not None else gast.gast_to_ast(parsed.tree)
     cls = _enclosing_class(code.co_qualname if hasattr(code, "co_qualname") else
                            parsed.func.__qualname__)
+    if std is None:
+        ast.fix_missing_locations(fn)
     node = fn
+    # the scopes around it, located on their own (the parsed def has its lines: a walk of
+    # it all for the few nodes made here is much of the check's time)
     if cls is not None:
-        node = ast.ClassDef(name=cls, bases=[], keywords=[], body=[node],
-                            decorator_list=[], type_params=[])
+        node = ast.fix_missing_locations(ast.ClassDef(name=cls, bases=[], keywords=[], body=[],
+                                                      decorator_list=[], type_params=[]))
+        node.body = [fn]
     free = [n for n in code.co_freevars if not (cls is not None and n == "__class__")]
     if free:
-        node = ast.FunctionDef(
+        scope = ast.fix_missing_locations(ast.FunctionDef(
             name="__srcad_scope__", args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[],
                                                        kw_defaults=[], defaults=[]),
             body=[ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())],
-                             value=ast.Constant(None)) for n in free] + [node],
-            decorator_list=[], returns=None, type_params=[])
-    module = ast.fix_missing_locations(ast.Module(body=[node], type_ignores=[]))
+                             value=ast.Constant(None)) for n in free],
+            decorator_list=[], returns=None, type_params=[]))
+        scope.body.append(node)
+        node = scope
+    module = ast.Module(body=[node], type_ignores=[])
     flags = code.co_flags & _FUTURE_FLAGS
     try:
         top = compile(module, parsed.filename, "exec", flags=flags, dont_inherit=True)
@@ -442,6 +453,20 @@ def _parsed(f, tree, src, filename, first) -> Parsed:
 
 
 def _function_tree(src: str, f, filename: str, first: int) -> gast.FunctionDef:
+    return _function_trees(src, f, filename, first)[0]
+
+
+def _function_trees(src: str, f, filename: str, first: int):
+    """The def of `f` in `src` as a gast tree, and as the stdlib's ast parsed it (None for
+    a lambda, whose def srcad makes)."""
+    try:
+        std = ast.parse(src)
+    except SyntaxError:
+        std = None
+    if std is not None and f.__code__.co_name != "<lambda>":
+        for node in std.body:
+            if isinstance(node, ast.FunctionDef) and node.name == f.__code__.co_name:
+                return gast.ast_to_gast(node), node
     try:
         module = gast.parse(src)
     except SyntaxError:
@@ -460,12 +485,12 @@ def _function_tree(src: str, f, filename: str, first: int) -> gast.FunctionDef:
         gast.copy_location(ret, lam.body)
         fn = gast.FunctionDef(name="lambda_", args=lam.args, body=[ret], decorator_list=[],
                               returns=None, type_comment=None, type_params=[])
-        return gast.copy_location(fn, lam)
+        return gast.copy_location(fn, lam), None
     for node in module.body:
         if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == name:
             if isinstance(node, gast.AsyncFunctionDef):
                 raise UnsupportedSyntaxError("async functions are not differentiable", filename,
                                              first)
-            return node
+            return node, None
     raise UnsupportedSyntaxError(f"cannot find the definition of {name!r} in its source",
                                  filename, first)

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import ir
 from .errors import UnsupportedSyntaxError
+from .optimize import NODE_FIELDS
 
 
 @dataclass
@@ -633,14 +634,33 @@ def _factory_copy(func, parsed, ret, value, makers, layout, count) -> Factory:
 
 
 def walk_own(fn):
-    """The nodes of `fn`, not descending into nested functions, lambdas or classes."""
-    todo = list(gast.iter_child_nodes(fn))
+    """The nodes of `fn` but the Load/Store markers, not descending into nested functions,
+    lambdas or classes (in gast.iter_child_nodes' order, read without its generators: the
+    frontend and lowering walk each function several times)."""
+    todo = _children(fn)
+    scopes = _SCOPES
     while todo:
         node = todo.pop()
         yield node
-        if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.AsyncFunctionDef,
-                                 gast.ClassDef)):
-            todo.extend(gast.iter_child_nodes(node))
+        if node.__class__ not in scopes:
+            todo += _children(node)
+
+
+_SCOPES = frozenset([gast.FunctionDef, gast.Lambda, gast.AsyncFunctionDef, gast.ClassDef])
+
+
+def _children(node) -> list:
+    """gast.iter_child_nodes(node) as a list, but the Load/Store markers (and fields that
+    hold no nodes, see optimize.NODE_FIELDS)."""
+    out = []
+    AST = gast.AST
+    for f in NODE_FIELDS[node.__class__]:
+        v = getattr(node, f, None)
+        if isinstance(v, AST):
+            out.append(v)
+        elif v.__class__ is list:
+            out += [x for x in v if isinstance(x, AST)]
+    return out
 
 
 class JacobianOf:

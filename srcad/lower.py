@@ -28,6 +28,7 @@ import numpy as np
 
 from . import funcs, idioms, ir, rules, runtime, runtime_arrays
 from .funcs import walk_own
+from .optimize import nodes
 from .errors import NonDifferentiableError, UnsupportedSyntaxError
 from .frontend import Parsed
 from .funcs import FuncList, FuncVal
@@ -259,7 +260,7 @@ class _Lowerer:
                                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         self.containers = _local_containers(fn, set(params))
         # names a new name must avoid: every name the user wrote, and the runtime's
-        self.reserved = set(self.locals) | {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
+        self.reserved = set(self.locals) | {n.id for n in nodes(fn) if n.__class__ is gast.Name}
         self.reserved |= set(rules.runtime_namespace())
         self.used_versions = set(params)   # SSA names of user variables
         self.taken = self.reserved | self.used_versions

@@ -117,7 +117,7 @@ def _tidy_adjoints(fn, adjoints: set, containers: set = frozenset()):
         return _num(node) is not None or (isinstance(node, ast.Name) and node.id in adjoints)
 
     def visit(node):
-        for field in _FIELDS[node.__class__]:
+        for field in NODE_FIELDS[node.__class__]:
             value = getattr(node, field, None)
             if value.__class__ is list:
                 value[:] = [visit(v) if isinstance(v, ast.AST) else v for v in value]
@@ -198,10 +198,17 @@ def _shape_sources(fn):
     `-r`, `r ** 2`) is read from `r`, of the same shape and dtype: `v1` may then go
     dead, a pass fewer. Both are assigned once (a parameter never), so `r` at the read is
     the `r` that `v1` was made from."""
-    stores, _ = _counts(fn)
+    everything = nodes(fn)                    # one walk: the tree is not changed below
+    stores: dict = {}
+    Name, Store, Assign = ast.Name, ast.Store, ast.Assign
+    for n in everything:
+        if n.__class__ is Name and n.ctx.__class__ is Store:
+            stores[n.id] = stores.get(n.id, 0) + 1
     params = {a.arg for a in fn.args.args + fn.args.kwonlyargs}
     source = {}
-    for st in nodes(fn):
+    for st in everything:
+        if st.__class__ is not Assign:
+            continue
         v = _assigned(st)
         if v is None or stores.get(v) != 1 or v in params:
             continue
@@ -219,7 +226,7 @@ def _shape_sources(fn):
             source[v] = a
     if not source:
         return
-    for call in nodes(fn):
+    for call in everything:
         if call.__class__ is not ast.Call:
             continue
         shaped = _shape_positions(call)
@@ -567,7 +574,7 @@ def nodes(tree) -> list:
     out = [tree]
     append = out.append
     AST = ast.AST
-    fields_of = _FIELDS
+    fields_of = NODE_FIELDS
     for node in out:                      # grows while it is read
         for f in fields_of[node.__class__]:
             v = getattr(node, f, None)
@@ -581,14 +588,22 @@ def nodes(tree) -> list:
 
 
 class _Fields(dict):
-    """node class -> its fields, the Load/Store marker "ctx" left out."""
+    """node class -> its fields that may hold nodes: the Load/Store marker "ctx" left out,
+    and those that hold an identifier, a flag or a constant (a Name or Constant, about half
+    of a tree's nodes, has none to read)."""
 
     def __missing__(self, cls):
-        fields = self[cls] = tuple(f for f in cls._fields if f != "ctx")
+        fields = self[cls] = () if cls.__name__ == "Constant" else \
+            tuple(f for f in cls._fields if f not in _NO_NODES)
         return fields
 
 
-_FIELDS = _Fields()
+# fields of any stdlib or gast node class that never hold nodes
+_NO_NODES = frozenset(["ctx", "id", "attr", "arg", "type_comment", "kind", "is_async",
+                       "level", "conversion"])
+
+
+NODE_FIELDS = _Fields()        # read by every fast walk of a tree (here, funcs.walk_own)
 
 
 def _counts(fn) -> tuple:
@@ -687,7 +702,7 @@ def _simplify(node):
     cls = node.__class__
     if cls is ast.Name or cls is ast.Constant:
         return node
-    for field in _FIELDS[cls]:
+    for field in NODE_FIELDS[cls]:
         value = getattr(node, field, None)
         if value.__class__ is list:
             for k, v in enumerate(value):

@@ -329,16 +329,16 @@ class _Reverse(Emitter):
         helper reads only for its shape does not count; a helper call's residuals count as
         its arguments)."""
         shaped = set()
-        for st in stmts:
-            for node in ast.walk(st):
-                func = self.helper_of(node) if isinstance(node, ast.Call) else None
-                rule = rules.lookup(func) if func is not None else None
-                if rule is not None and rule.shape_args:
-                    names = [p for p, _ in rule.params]
-                    shaped |= {id(a) for k, a in enumerate(node.args)
-                               if k < len(names) and names[k] in rule.shape_args}
-        reads = {n.id for st in stmts for n in ast.walk(st) if isinstance(n, ast.Name) and
-                 isinstance(n.ctx, ast.Load) and id(n) not in shaped}
+        every = [n for st in stmts for n in nodes(st)]        # one walk for both
+        for node in every:
+            func = self.helper_of(node) if node.__class__ is ast.Call else None
+            rule = rules.lookup(func) if func is not None else None
+            if rule is not None and rule.shape_args:
+                names = [p for p, _ in rule.params]
+                shaped |= {id(a) for k, a in enumerate(node.args)
+                           if k < len(names) and names[k] in rule.shape_args}
+        reads = {n.id for n in every if n.__class__ is ast.Name and
+                 n.ctx.__class__ is ast.Load and id(n) not in shaped}
         for _, _, res, atoms, _ in self.splits.values():
             if res in reads:
                 reads |= {a.id for a in atoms if isinstance(a, ir.Name)}

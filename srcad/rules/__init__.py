@@ -22,14 +22,22 @@ FLOAT, INT, ANY, NONE = "float", "int", "any", "none"
 def runtime_namespace() -> dict:
     """The names generated code may use besides the user's: numpy, math, the runtime, and
     the functions of custom rules (USER_RULES; `srcad.source` imports those from the user's
-    modules, not from the runtime)."""
-    import math
-
-    import numpy as np
-
+    modules, not from the runtime). Read-only: one dict, made again only when a table or a
+    custom rule brought names (the lowering asks for each name it makes)."""
     from .. import runtime
-    return {"np": np, "math": math, **{n: getattr(runtime, n) for n in runtime.__all__},
-            **USER_RULES, **{n: obj for n, (obj, _) in LAZY_NAMES.items()}}
+    # the three only grow: runtime.__all__ and LAZY_NAMES by tables loaded (a name taken is
+    # refused, add_lazy_names), USER_RULES by names no rule had (custom._free_name)
+    key = (len(runtime.__all__), len(USER_RULES), len(LAZY_NAMES))
+    if _NAMESPACE and _NAMESPACE[0] == key:
+        return _NAMESPACE[1]
+    import math
+    names = {"np": np, "math": math, **{n: getattr(runtime, n) for n in runtime.__all__},
+             **USER_RULES, **{n: obj for n, (obj, _) in LAZY_NAMES.items()}}
+    _NAMESPACE[:] = [key, names]
+    return names
+
+
+_NAMESPACE: list = []    # [key, runtime_namespace()]: the last one made, and what it was made of
 
 
 USER_RULES: dict = {}    # the functions srcad.custom_rule rules bring into generated code, by
@@ -88,6 +96,7 @@ def clone(node):
 
 
 _CONTEXTS = {ast.Load, ast.Store, ast.Del}
+_CALLEES: dict = {}      # a rule's printed name -> its expression (`np.linalg.det`), parsed once
 
 
 class _Substitute(ast.NodeTransformer):
@@ -224,7 +233,10 @@ class Rule:
                 if p not in mapping and default is not _REQUIRED:
                     mapping[p] = ast.Constant(default)
             return self.primal.instantiate({**names, **mapping})
-        func = ast.parse(self.name, mode="eval").body
+        parsed = _CALLEES.get(self.name)
+        if parsed is None:
+            parsed = _CALLEES[self.name] = ast.parse(self.name, mode="eval").body
+        func = clone(parsed)                 # the name's expression, a tree of its own
         head = func
         while isinstance(head, ast.Attribute):
             head = head.value
