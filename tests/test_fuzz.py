@@ -1,7 +1,7 @@
 """The CI-sized differential fuzz run: random programs checked against Python, autograd and
 finite differences (tests/fuzz/README.md). Fails listing the minimised failing programs.
 
-SRCAD_FUZZ_N (programs, default 2000), SRCAD_FUZZ_SEED (default 0) and SRCAD_FUZZ_JOBS
+SRCAD_FUZZ_N (programs, default 1000), SRCAD_FUZZ_SEED (default 0) and SRCAD_FUZZ_JOBS
 (worker processes, default 2) make a long run one flag away. The programs run with the
 checks of generated code as SRCAD_FUZZ_CHECKS says (default "0": off, as users run srcad;
 with "1", srcad.check's findings count as crashes; the lead's closing note of issue 9
@@ -16,7 +16,7 @@ pytest.importorskip("autograd", reason="the fuzzer's oracle compares with autogr
 
 from fuzz import run as fuzz_run  # noqa: E402
 
-N = int(os.environ.get("SRCAD_FUZZ_N", "2000"))
+N = int(os.environ.get("SRCAD_FUZZ_N", "1000"))
 SEED = int(os.environ.get("SRCAD_FUZZ_SEED", "0"))
 JOBS = int(os.environ.get("SRCAD_FUZZ_JOBS", "2"))
 CHECKS = os.environ.get("SRCAD_FUZZ_CHECKS", "0")

@@ -543,8 +543,6 @@ def helper_interp(x, fp):
     return interp_slope(x, XP, fp) * x + np.sum(interp_vjp_fp(fp * fp, X_AT, XP, fp, None, 0.5) * fp)
 
 
-known("np.interp computes in float64 only: the transpose of interp_vjp_fp, np.interp itself, "
-      "gives float64 adjoints", helper_interp, tests=("float32",))
 
 
 @sample((pos(5), pos(3)))
