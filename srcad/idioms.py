@@ -882,17 +882,20 @@ def raise_exception(exc):
 
 def raise_(low, s, line):
     """`raise E(...)` (a check on the inputs, a refused case) raises as in the primal, in
-    the forward sweep, and ends its path as a return would (an `if` arm that raises is
-    a path the derivative never takes: what it leaves unassigned is not read); a bare
+    the forward sweep, and ends its path (an `if` arm that raises is a path the derivative
+    never takes: what it leaves unassigned is not read). Outside loops it ends it as a
+    return would; inside a loop it needs no return (a flag, a break and a test after the
+    loop): it is a `raise` statement, which ir.verify and the checker of generated code
+    know ends the path, as Python does; a bare
     `raise` and `raise ... from ...` are refused (srcad runs a try/except block as one
     call, where they belong)."""
     if s.exc is None or s.cause is not None:
         raise low.error(UnsupportedSyntaxError, "a bare raise or raise ... from ... is not "
                         "supported outside a try/except block", s)
     exc = low.expr(s.exc)
-    low.call_prim(low.opaque(raise_exception, "raise_exception", "an exception made from a "
-                             "value that carries a derivative is not supported"), [exc])
-    low.emit(ir.Return(ir.Const(None), line))
+    low.call_prim(low.raising(raise_exception), [exc])
+    if not low.loops:
+        low.emit(ir.Return(ir.Const(None), line))
 
 
 def starred_target(low, target, value, line):

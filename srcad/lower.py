@@ -121,6 +121,10 @@ class _Opaque:
                         keywords=[ast.keyword(arg=k, value=v) for k, v in kwargs.items()])
 
 
+class _Raise(_Opaque, ir.Raises):
+    """`raise exc`: the call of `raise_exception` a raise statement is (see idioms.raise_)."""
+
+
 def _method_caller(attr):
     """A function calling method `attr` of its first argument: how generated code spells a
     method srcad has no rule for (a name of its own marks the call as one to keep)."""
@@ -231,6 +235,7 @@ class _Lowerer:
         self.version: dict = {}          # user variable -> its current SSA name
         self.versions: dict = {}         # SSA name -> user variable
         self.depth = 0                   # control-flow nesting
+        self.loops = 0                   # ... of which loops
         self.injected: dict = {}         # emitted name -> object (user callees)
         self.merge_names: set = set()
         self.deleted: set = set()        # user variables unbound by `del` (not assigned since)
@@ -292,6 +297,11 @@ class _Lowerer:
                error=NonDifferentiableError):
         """The primitive calling `func` as the primal does, with no derivative."""
         return _Opaque(self.inject(base, func), message, kind, error)
+
+    def raising(self, func):
+        """The primitive of `raise exc`: `func(exc)` raises it (see ir.Raises)."""
+        return _Raise(self.inject("raise_exception", func), "an exception made from a value "
+                      "that carries a derivative is not supported")
 
     def fresh_name(self, base: str) -> str:
         name = ir.unique_name(base, self.taken)
@@ -778,12 +788,14 @@ class _Lowerer:
         if s.orelse:
             return idioms.loop_else(self, s)
         self.depth += 1
+        self.loops += 1
         saved, self.body = self.body, []
         test = self.expr(s.test)
         head = self.body
         self.body = saved
         body = self.block(s.body)
         self.depth -= 1
+        self.loops -= 1
         self.emit(ir.While(head + [ir.If(test, body, [ir.Break(line)], line)], line))
 
     def visit_Match(self, s, line):
@@ -1745,6 +1757,7 @@ class _Lowerer:
         from index `i` at the top of each iteration (unless the index is the target);
         `checkpoint`: see ir.For."""
         self.depth += 1
+        self.loops += 1
         saved, self.body = self.body, []
         if index_is_target:
             index = self.target_name(s.target.id)
@@ -1756,6 +1769,7 @@ class _Lowerer:
         self.body = saved
         body = head + self.block(s.body)
         self.depth -= 1
+        self.loops -= 1
         self.emit(ir.For(index, rng, body, line, checkpoint))
 
     # ------------------------------------------------------------ expressions

@@ -1192,3 +1192,23 @@ def test_assigning_a_ufunc_with_out_its_own_target():
     want = np.where(m, 2.0 * np.log(x) + 2.0, 12.0 * x ** 2)
     np.testing.assert_allclose(srcad.grad(f)(x), want)
     check_grads(f, x)
+
+
+@pytest.mark.parametrize("name,args", [
+    ("raise_in_for_then_assigned", (X,)), ("raise_in_for_last_value", (X,)),
+    ("raise_in_while", (X,)), ("raise_in_nested_loops", (X, 2))])
+def test_a_raise_in_a_loop_needs_no_returned_flag(name, args):
+    """A raise in a loop is a `raise` statement that ends its path, not a return (a flag, a
+    break and a test after the loop), whose path left the names assigned after it
+    unassigned: "may be read before it is assigned" although Python never reads them."""
+    from fixtures import regress_s13obj as R13
+    f = getattr(R13, name)
+    check_values_and_grads(f, *args)
+    got, want = second_derivatives(f, list(args))
+    for g in got:
+        np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-6)
+    assert "returned" not in srcad.source(f) and "raise " in srcad.source(f)
+    bad = (X * 1e8,) + args[1:]
+    for run in (srcad.grad(f), srcad.hessian(f), lambda *a: srcad.jvp(f, a, a)):
+        with pytest.raises((ValueError, RuntimeError)):
+            run(*bad)

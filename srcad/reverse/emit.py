@@ -511,7 +511,7 @@ class _Reverse(Emitter):
                         func=ast.Attribute(value=name_load("np"), attr="copy", ctx=ast.Load()),
                         args=[self.primal_value(s)], keywords=[])))
                 else:
-                    out.append(assign(s.target, self.primal_value(s)))
+                    out.append(self.primal_stmt(s))
             elif isinstance(s, ir.If):
                 out.append(ast.If(test=ir.atom_ast(s.test), body=self.fwd_block(s.body, in_loop)
                                   or [ast.Pass()], orelse=self.fwd_block(s.orelse, in_loop)))
