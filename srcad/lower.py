@@ -121,6 +121,9 @@ class _Opaque:
                         keywords=[ast.keyword(arg=k, value=v) for k, v in kwargs.items()])
 
 
+_DISPATCH_LIMIT = 16        # functions `fs[key](x)` picks among, a branch each (dispatch)
+
+
 class _Raise(_Opaque, ir.Raises):
     """`raise exc`: the call of `raise_exception` a raise statement is (see idioms.raise_)."""
 
@@ -1117,14 +1120,30 @@ class _Lowerer:
         d = self.stored(node)
         return d if isinstance(d, funcs.ObjArg) else None
 
+    def funcs_of(self, node):
+        """func_value of `node`, or the FuncList a variable holding a list, tuple or dict of
+        functions stands for (`acts`, an argument: `for act in acts`, `acts.items()`)."""
+        fv = self.func_value(node)
+        return self.stored_func(node) if fv is None and isinstance(node, gast.Name) else fv
+
     def stored_func(self, node):
         """The function value `node` reads from an object or container srcad knows the
         functions of (`self.act` of `self.act = np.tanh`, `self.acts` of a tuple of them,
         `cfg["act"]`): a FuncVal of the function itself (a partial's arguments read from
         the object when the derivative runs), a FuncList; else None."""
-        if not isinstance(node, (gast.Attribute, gast.Subscript)):
+        if not isinstance(node, (gast.Attribute, gast.Subscript, gast.Name)):
             return None
         d = self.stored(node)
+        if isinstance(node, gast.Name) and not (isinstance(d, funcs.ObjArg) and d.container):
+            return None                 # acts, a list or dict of functions: an argument's
+        if isinstance(d, funcs.FuncArg) and isinstance(node, gast.Subscript) and \
+                not isinstance(node.slice, (gast.Constant, gast.Slice)) and \
+                _const_int(node.slice) is None:
+            # acts[i] of functions all alike: still picked by dispatch, which checks the key
+            # as Python does (IndexError, KeyError), unless there are too many to pick among
+            fl = self.stored_func(node.value)
+            if isinstance(fl, FuncList) and len(fl.items) <= _DISPATCH_LIMIT:
+                return None
         if isinstance(d, funcs.FuncArg):
             root = self.expr(node) if isinstance(d.obj, functools.partial) else None
             return FuncVal(d.obj, label=_describe(node), root=root)
@@ -1575,7 +1594,7 @@ class _Lowerer:
         if isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and \
                 isinstance(it.func, gast.Name) and it.func.id not in self.locals and \
                 self.callee(it.func) is builtins.enumerate:
-            fl = self.func_value(it.args[0])
+            fl = self.funcs_of(it.args[0])
             if not isinstance(fl, FuncList):
                 return False
             if not (isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2):
@@ -1585,7 +1604,7 @@ class _Lowerer:
         elif isinstance(it, gast.Call) and not it.args and not it.keywords and \
                 isinstance(it.func, gast.Attribute) and it.func.attr in ("items", "values"):
             # for name, f in acts.items(): / for f in acts.values(): of a dict of functions
-            fl = self.func_value(it.func.value)
+            fl = self.funcs_of(it.func.value)
             if not isinstance(fl, FuncList) or not isinstance(fl.items, dict):
                 return False
             if it.func.attr == "items":
@@ -1595,7 +1614,7 @@ class _Lowerer:
                 index, target = target.elts
             fl, keys = FuncList(list(fl.items.values()), fl.label), list(fl.items)
         else:
-            fl = self.func_value(it)
+            fl = self.funcs_of(it)
             if not isinstance(fl, FuncList):
                 return False
         if not isinstance(target, gast.Name) or isinstance(fl.items, dict):
@@ -2287,7 +2306,8 @@ class _Lowerer:
         if isinstance(stored, FuncVal):                     # self.act(z), cfg["act"](z)
             return self.call_funcval(stored, node, dest)
         if isinstance(func, gast.Subscript) and not isinstance(func.slice, gast.Constant):
-            fl = self.func_value(func.value) if self.desc_of(func.value) is None else None
+            fl = self.func_value(func.value) if self.desc_of(func.value) is None else \
+                self.stored_func(func.value)                # (an argument's list: its desc)
             if isinstance(fl, FuncList):                    # ACTS[name](x), acts[i](x)
                 return self.dispatch(fl, func, node)
             objs = self.mixed_objects(func.value)
@@ -2465,7 +2485,7 @@ class _Lowerer:
         checked first as Python does (a list's index is range(n)[i], a dict's str or int
         key `{'tanh': 'tanh', ...}[name]`: IndexError or KeyError for another), so the last
         arm is the chain's `else`; a dict's other keys end the chain in a raise."""
-        limit = 16
+        limit = _DISPATCH_LIMIT
         keys = list(fl.items) if isinstance(fl.items, dict) else list(range(len(fl.items)))
         if len(keys) > limit:
             raise self.error(UnsupportedSyntaxError, f"{_describe(func)}(...): a key known "
@@ -2509,8 +2529,8 @@ class _Lowerer:
                                                    type_comment=None)], value=call,
                                 type_comment=None)]
             # the last key needs no test: range(n)[i] (the dict display) raised for any other
-            # (no raise left in a loop, whose flag the checker lost at second order)
-            arm = body if j == 0 and checked else \
+            # (when it is read: with one key, the test reads it, or nothing would)
+            arm = body if j == 0 and checked and len(keys) > 1 else \
                 [gast.If(test=test, body=body, orelse=arm)]
         for n_ in gast.walk(arm[0]):
             if isinstance(n_, (gast.stmt, gast.expr)):
