@@ -243,6 +243,7 @@ class _Lowerer:
         self.merge_names: set = set()
         self.deleted: set = set()        # user variables unbound by `del` (not assigned since)
         self.funcvals: dict = {}         # name -> the function value it holds (funcs.FuncVal)
+        self.picks: dict = {}            # variable -> (list, key) variables: see pick_of
         self.seq_names: set = set()      # SSA names a list- or tuple-making operation assigns
         self.seq_len: dict = {}          # SSA name -> the length of the display it holds
         self.dict_keys: dict = {}        # SSA name -> the constant keys of the dict it holds
@@ -378,6 +379,34 @@ class _Lowerer:
             for h in idioms.walrus_statement(self, s):
                 self.stmt(h)
             return
+        if self.picks:
+            s = _picked(s, self.picks)
+        pick = self.pick_of(s)
+        self.lower_stmt(s)
+        for n in _stored(s):          # a name reassigned (anywhere in s) holds its own value
+            self.picks.pop(n, None)
+        if pick is not None:
+            self.picks[s.targets[0].id] = pick
+
+    def pick_of(self, s):
+        """For `layer = layers[k]`, `layers` a list or tuple of objects of different classes
+        and k known only when the derivative runs: (the list, the key) in variables of
+        srcad's own, read now, which later reads of `layer` stand for (`layers[k].apply(x)`
+        then picks the method by k: see dispatch), until layer is reassigned. Else None."""
+        if not (isinstance(s, gast.Assign) and len(s.targets) == 1 and
+                isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Subscript) and
+                not isinstance(s.value.slice, (gast.Constant, gast.Slice, gast.Tuple)) and
+                _const_int(s.value.slice) is None and self.mixed(s.value.value) is not None):
+            return None
+        out = []
+        for base, value in (("picked_from", s.value.value), ("picked_key", s.value.slice)):
+            name = self.new_local(base)
+            self.stmt(idioms._at(gast.Assign(targets=[idioms._name(name, store=True)],
+                                             value=value, type_comment=None), s))
+            out.append(name)
+        return tuple(out)
+
+    def lower_stmt(self, s):
         visit = _VISITORS.get(type(s))
         if visit is None:
             what = _CONSTRUCT_NAMES.get(type(s), type(s).__name__)
@@ -1583,6 +1612,8 @@ class _Lowerer:
         desc = self.desc_of(it) if self.stored_func(it) is None else None
         if desc is not None and desc.cls in (list, tuple) and desc.uniform() is None:
             return self.unroll_objects(s, line, desc, it, s.target)
+        if self.unroll_zip(s) or self.unroll_indices(s, line):
+            return True
         if isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and \
                 isinstance(it.func, gast.Name) and it.func.id not in self.locals and \
                 isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2 and \
@@ -1642,6 +1673,101 @@ class _Lowerer:
                 self.assign_atom(index, ir.Const(k), line)
             self.assign_atom(target, self.getitem(seq, ir.Const(k)), line)
             for st in s.body:
+                self.stmt(st)
+        return True
+
+    def mixed(self, node):
+        """The description of the list or tuple of objects of different classes `node`
+        holds (`layers = [Dense(...), Scale(...)]`), else None."""
+        if self.stored_func(node) is not None:
+            return None
+        d = self.desc_of(node)
+        return d if d is not None and d.cls in (list, tuple) and d.container and d.items and \
+            not d.each and d.uniform() is None else None
+
+    def unroll_zip(self, s) -> bool:
+        """`for layer, k in zip(layers, ks):` with `layers` a list of objects of different
+        classes: the body once per item of it, each name bound to its sequence's item k,
+        the sequences read once, at loop entry. A sequence whose length srcad does not know
+        guards the copies from its length on (`if len(ks) > 1:`): zip stops at the
+        shortest, as Python's does."""
+        it, target = s.iter, s.target
+        if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.args and
+                it.func.id not in self.locals and not it.keywords and
+                not any(isinstance(a, gast.Starred) for a in it.args) and
+                isinstance(target, (gast.Tuple, gast.List)) and
+                len(target.elts) == len(it.args) and self.callee(it.func) is builtins.zip):
+            return False
+        descs = [self.mixed(a) for a in it.args]
+        if all(d is None for d in descs):
+            return False
+        self.no_jumps(s, "a list of objects of different classes")
+        idioms._builtin_names(self, s, "len")
+        lengths = []
+        for a, d in zip(it.args, descs):
+            known = self.desc_of(a)
+            lengths.append(len(d.items) if d is not None else
+                           len(known.items) if known is not None and known.container and
+                           not known.each and known.items else None)
+        n = min(k for k in lengths if k is not None)
+        seqs = []
+        for a in it.args:           # read once, at loop entry, as zip reads them
+            name = self.new_local("zipped")
+            self.stmt(idioms._at(gast.Assign(targets=[idioms._name(name, store=True)],
+                                             value=a, type_comment=None), s))
+            seqs.append(name)
+        guarded = [q for q, k in zip(seqs, lengths) if k is None]
+        inner: list = []
+        for k in reversed(range(n)):
+            copy = [gast.Assign(targets=[t], value=gast.Subscript(
+                value=idioms._name(q), slice=gast.Constant(value=k, kind=None),
+                ctx=gast.Load()), type_comment=None) for t, q in zip(target.elts, seqs)]
+            copy += list(s.body) + inner
+            if guarded:
+                tests = [gast.Compare(left=gast.Call(func=idioms._name("len"), args=[
+                    idioms._name(q)], keywords=[]), ops=[gast.Gt()], comparators=[
+                    gast.Constant(value=k, kind=None)]) for q in guarded]
+                copy = [gast.If(test=tests[0] if len(tests) == 1 else gast.BoolOp(
+                    op=gast.And(), values=tests), body=copy, orelse=[])]
+            inner = copy
+        for st in inner:
+            for node in gast.walk(st):
+                if isinstance(node, (gast.stmt, gast.expr)) and \
+                        getattr(node, "lineno", None) is None:
+                    gast.copy_location(node, s)
+            self.stmt(st)
+        return True
+
+    def unroll_indices(self, s, line) -> bool:
+        """`for i in range(len(layers)):` whose body reads `layers[i]`, `layers` a list of
+        objects of different classes: the body once per item, i a constant in each copy
+        (so `layer = layers[i]` knows its class)."""
+        it, target = s.iter, s.target
+        if not (isinstance(target, gast.Name) and isinstance(it, gast.Call) and
+                isinstance(it.func, gast.Name) and it.func.id not in self.locals and
+                len(it.args) == 1 and not it.keywords and
+                isinstance(it.args[0], gast.Call) and
+                isinstance(it.args[0].func, gast.Name) and
+                it.args[0].func.id not in self.locals and len(it.args[0].args) == 1 and
+                not it.args[0].keywords and self.callee(it.func) is builtins.range and
+                self.callee(it.args[0].func) is builtins.len):
+            return False
+        seq = it.args[0].args[0]
+        d = self.mixed(seq)
+        if d is None or not isinstance(seq, gast.Name):
+            return False
+        rebound, _ = _rebound_names(s.body)
+        if seq.id in rebound or target.id in rebound:
+            return False
+        if not any(isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name) and
+                   n.value.id == seq.id and isinstance(n.slice, gast.Name) and
+                   n.slice.id == target.id for n in gast.walk(gast.Module(
+                       body=list(s.body), type_ignores=[]))):
+            return False
+        self.no_jumps(s, "a list of objects of different classes")
+        for k in range(len(d.items)):
+            self.assign_atom(target, ir.Const(k), line)
+            for st in _with_constant(s.body, target.id, k):
                 self.stmt(st)
         return True
 
@@ -3375,6 +3501,76 @@ def _local_containers(fn, params: set) -> set:
                 isinstance(v.func, gast.Name) and v.func.id in ("dict", "list")
             (made if fresh else other).add(t.id)
     return made - other
+
+
+def _picked(s, picks):
+    """Statement `s` reading `seq[key]` where it reads a variable `picks` maps to (seq, key),
+    in the expressions it evaluates itself (its blocks' statements are lowered one by one,
+    each when it comes); `s` itself when it reads none."""
+    exprs = idioms.own_exprs(s)
+    if not any(isinstance(n, gast.Name) and n.id in picks and isinstance(n.ctx, gast.Load)
+               for e in exprs for n in gast.walk(e)):
+        return s
+    out = copy.copy(s)
+    for field, v in gast.iter_fields(s):
+        if isinstance(v, gast.expr):
+            setattr(out, field, _substituted(copy.deepcopy(v), picks))
+        elif isinstance(v, list) and any(isinstance(e, gast.AST) and
+                                         not isinstance(e, gast.stmt) for e in v):
+            setattr(out, field, [_substituted(copy.deepcopy(e), picks)
+                                 if isinstance(e, gast.AST) and not isinstance(e, gast.stmt)
+                                 else e for e in v])
+    return out
+
+
+def _substituted(node, picks):
+    """`node` with each load of a variable `picks` maps to (seq, key) read as `seq[key]`
+    (not inside a lambda, which reads the variable when it is called)."""
+    def sub(child):
+        seq, key = picks[child.id]
+        return gast.copy_location(gast.Subscript(
+            value=gast.copy_location(idioms._name(seq), child),
+            slice=gast.copy_location(idioms._name(key), child), ctx=gast.Load()), child)
+    if isinstance(node, gast.Name) and node.id in picks and isinstance(node.ctx, gast.Load):
+        return sub(node)
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        for field, old in gast.iter_fields(n):
+            items = old if isinstance(old, list) else [old]
+            for k, child in enumerate(items):
+                if isinstance(child, gast.Name) and child.id in picks and \
+                        isinstance(child.ctx, gast.Load):
+                    if isinstance(old, list):
+                        old[k] = sub(child)
+                    else:
+                        setattr(n, field, sub(child))
+                elif isinstance(child, gast.AST) and not isinstance(child, gast.Lambda):
+                    todo.append(child)
+    return node
+
+
+def _with_constant(stmts, name, value) -> list:
+    """A copy of `stmts` reading the constant `value` where they read `name` (not inside a
+    lambda or def, which read the variable when they are called)."""
+    out = copy.deepcopy(stmts)
+    todo = list(out)
+    while todo:
+        node = todo.pop()
+        for field, old in gast.iter_fields(node):
+            items = old if isinstance(old, list) else [old]
+            for k, child in enumerate(items):
+                if isinstance(child, gast.Name) and child.id == name and \
+                        isinstance(child.ctx, gast.Load):
+                    const = gast.copy_location(gast.Constant(value=value, kind=None), child)
+                    if isinstance(old, list):
+                        old[k] = const
+                    else:
+                        setattr(node, field, const)
+                elif isinstance(child, gast.AST) and \
+                        not isinstance(child, (gast.Lambda, gast.FunctionDef)):
+                    todo.append(child)
+    return out
 
 
 def _rebound_names(stmts):
