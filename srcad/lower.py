@@ -3085,6 +3085,16 @@ class _Lowerer:
             const = self.function_constant(a, e)
             if const is None:
                 funcs_given.append(a.label)
+                reads = self.captured_names(a)
+                if reads:
+                    what = "a lambda" if isinstance(e, gast.Lambda) else f"{a.label}"
+                    raise self.error(UnsupportedSyntaxError, f"{text}(): {what} reading the "
+                                     f"local variable{'s' if len(reads) > 1 else ''} "
+                                     f"{', '.join(map(repr, reads))} of {self.tree.name}() "
+                                     "cannot be stored in an object (srcad stores only "
+                                     "functions it knows when it builds the derivative); "
+                                     f"pass {', '.join(reads)} to the function where it is "
+                                     "called instead, or call it here", node)
                 continue
             given[const[0].id] = const[1]
             if k < len(args):
@@ -3147,6 +3157,24 @@ class _Lowerer:
                                            self.call_prim(PACK_LIST, values)], dest=dest)
         self.classes[out.id] = funcs.ObjArg(cls, tuple(
             (k, d) for k, d in zip(made.keys, descs) if d is not None))
+        return out
+
+    def captured_names(self, fv) -> list:
+        """The user variables of this function a function value reads (a lambda's or
+        nested def's outer variables, a partial's bound values held in variables), in
+        order, each once."""
+        items = fv.items.values() if isinstance(fv, FuncList) and \
+            isinstance(fv.items, dict) else fv.items if isinstance(fv, FuncList) else [fv]
+        out = []
+        for f in items:
+            if not isinstance(f, FuncVal):
+                continue
+            names = list(f.extras) + [a.id for a in list(f.pre) + list(f.kw.values())
+                                      if isinstance(a, ir.Name)]
+            for n in names:
+                user = self.versions.get(n, n)
+                if user in self.locals and user not in self.temp_names and user not in out:
+                    out.append(user)
         return out
 
     def function_constant(self, fv, node):

@@ -995,3 +995,19 @@ def test_another_list_of_functions_gets_its_own_derivative():
             srcad.jacfwd(R13.acts_by_key, wrt=2)(acts, 5, x)
     np.testing.assert_allclose(srcad.grad(R13.acts_by_key, wrt=2)([np.sin, np.sin], -1, x),
                                np.sin(x) + x * np.cos(x))
+
+
+@pytest.mark.parametrize("name,reads", [("lambda_of_locals_stored", ["off", "scale"]),
+                                        ("def_of_a_local_stored", ["w"])])
+def test_a_function_of_local_variables_stored_in_an_object_names_them(name, reads):
+    """The refusal said 'the function value lambda_ would be stored in the object other
+    than as itself': it names the construct, the variables it reads and the user's line."""
+    from fixtures import regress_s13obj as R13
+    f = getattr(R13, name)
+    with pytest.raises(srcad.UnsupportedSyntaxError) as e:
+        srcad.grad(f)(np.array([0.3, -0.5, 0.8]))
+    msg = str(e.value)
+    assert "regress_s13obj.py" in msg and "cannot be stored in an object" in msg
+    for n in reads:
+        assert repr(n) in msg
+    assert "# ERR" in open(R13.__file__).read().splitlines()[e.value.lineno - 1]
