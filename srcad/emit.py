@@ -116,7 +116,8 @@ class Emitter:
 
     def primal_stmt(self, s: ir.Assign) -> ast.stmt:
         """The primal statement of assignment `s` (see `primal_value`)."""
-        if isinstance(s.value, ir.Call) and isinstance(s.value.prim, rules.SetItemRule):
+        if isinstance(s.value, ir.Call) and isinstance(s.value.prim, rules.SetItemRule) or \
+                ir.raises(s):
             return ir.assign_stmt_ast(s)
         return assign(s.target, self.primal_value(s))
 

@@ -882,17 +882,20 @@ def raise_exception(exc):
 
 def raise_(low, s, line):
     """`raise E(...)` (a check on the inputs, a refused case) raises as in the primal, in
-    the forward sweep, and ends its path as a return would (an `if` arm that raises is
-    a path the derivative never takes: what it leaves unassigned is not read); a bare
+    the forward sweep, and ends its path (an `if` arm that raises is a path the derivative
+    never takes: what it leaves unassigned is not read). Outside loops it ends it as a
+    return would; inside a loop it needs no return (a flag, a break and a test after the
+    loop): it is a `raise` statement, which ir.verify and the checker of generated code
+    know ends the path, as Python does; a bare
     `raise` and `raise ... from ...` are refused (srcad runs a try/except block as one
     call, where they belong)."""
     if s.exc is None or s.cause is not None:
         raise low.error(UnsupportedSyntaxError, "a bare raise or raise ... from ... is not "
                         "supported outside a try/except block", s)
     exc = low.expr(s.exc)
-    low.call_prim(low.opaque(raise_exception, "raise_exception", "an exception made from a "
-                             "value that carries a derivative is not supported"), [exc])
-    low.emit(ir.Return(ir.Const(None), line))
+    low.call_prim(low.raising(raise_exception), [exc])
+    if not low.loops:
+        low.emit(ir.Return(ir.Const(None), line))
 
 
 def starred_target(low, target, value, line):
@@ -1025,11 +1028,42 @@ class Unbound:
 UNBOUND = Unbound()
 
 
+def try_finally(low, s):
+    """`try: body finally: cleanup` (no except, no else): the body, then the cleanup,
+    differentiated as if they stood alone, one after the other, as Python runs them when
+    the body raises nothing (if it raises, the exception propagates and the cleanup does
+    not run). A return, break or continue leaving the body or the cleanup (which Python
+    routes through the cleanup) is refused."""
+    def leaving(nodes, in_loop):
+        for n in nodes:
+            if isinstance(n, (gast.FunctionDef, gast.Lambda, gast.ClassDef)):
+                continue
+            if isinstance(n, (gast.Return, gast.Yield, gast.YieldFrom)) or \
+                    isinstance(n, (gast.Break, gast.Continue)) and not in_loop:
+                return n
+            inner = leaving(gast.iter_child_nodes(n), in_loop or isinstance(
+                n, (gast.For, gast.While)))
+            if inner is not None:
+                return inner
+        return None
+    bad = leaving(s.body + s.finalbody, False)
+    if bad is not None:
+        what = type(bad).__name__.lower()
+        raise low.error(UnsupportedSyntaxError, f"{what} inside try/finally is not supported "
+                        "(Python runs the finally block on the way out); move it after the "
+                        "try statement", bad)
+    for st in s.body + s.finalbody:
+        low.stmt(st)
+
+
 def try_(low, s, line):
     """`try: ... except ...: ...` on values that carry no derivative, run as one call of
     the block itself, lifted into a function of the variables it reads that returns the
     variables it assigns (so it runs exactly as in the primal, exceptions and all). A
-    derivative flowing into the block is refused when the derivative is built."""
+    derivative flowing into the block is refused when the derivative is built.
+    try/finally with no except: see try_finally."""
+    if not s.handlers and not s.orelse:
+        return try_finally(low, s)
     def jumps(nodes, in_loop):
         for n in nodes:
             if isinstance(n, (gast.Return, gast.Yield, gast.YieldFrom, gast.FunctionDef,

@@ -48,6 +48,18 @@ class Call:
     static: Any = None
 
 
+class Raises:
+    """A primitive whose call raises its argument, an exception (`raise E(...)`): its
+    statement is `raise exc`, which ends the path (no later statement runs there, so
+    neither the flag a return in a loop needs nor what the path leaves unassigned is
+    anyone's concern)."""
+
+
+def raises(s) -> bool:
+    """Whether statement `s` is a `raise` (an assignment of a Raises primitive's call)."""
+    return isinstance(s, Assign) and isinstance(s.value, Call) and isinstance(s.value.prim, Raises)
+
+
 @dataclass
 class Assign:
     target: Union[str, tuple]          # a tuple unpacks a sequence value
@@ -180,6 +192,8 @@ def assign_stmt_ast(s: Assign, names=None) -> ast.stmt:
     v = s.value
     if isinstance(v, Call) and isinstance(v.prim, SetItemRule):
         return v.prim.emit_stmt([atom_ast(a) for a in v.args], v.static)
+    if raises(s):
+        return ast.Raise(exc=atom_ast(v.args[0]), cause=None)
     return assign_ast(s.target, expr_ast(v, names))
 
 
@@ -336,6 +350,8 @@ def verify(fn: Function) -> None:
                         raise SrcadError(f"SSA check: temporary {t!r} assigned twice",
                                          fn.filename, s.line)
                     temp_defs.add(t)
+            if raises(s):
+                return None
             if isinstance(s, Assign):
                 st = st.assign(targets(s), fresh)
             elif isinstance(s, If) and isinstance(s.test, Const):

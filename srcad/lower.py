@@ -121,6 +121,13 @@ class _Opaque:
                         keywords=[ast.keyword(arg=k, value=v) for k, v in kwargs.items()])
 
 
+_DISPATCH_LIMIT = 16        # functions `fs[key](x)` picks among, a branch each (dispatch)
+
+
+class _Raise(_Opaque, ir.Raises):
+    """`raise exc`: the call of `raise_exception` a raise statement is (see idioms.raise_)."""
+
+
 def _method_caller(attr):
     """A function calling method `attr` of its first argument: how generated code spells a
     method srcad has no rule for (a name of its own marks the call as one to keep)."""
@@ -231,10 +238,12 @@ class _Lowerer:
         self.version: dict = {}          # user variable -> its current SSA name
         self.versions: dict = {}         # SSA name -> user variable
         self.depth = 0                   # control-flow nesting
+        self.loops = 0                   # ... of which loops
         self.injected: dict = {}         # emitted name -> object (user callees)
         self.merge_names: set = set()
         self.deleted: set = set()        # user variables unbound by `del` (not assigned since)
         self.funcvals: dict = {}         # name -> the function value it holds (funcs.FuncVal)
+        self.picks: dict = {}            # variable -> (list, key) variables: see pick_of
         self.seq_names: set = set()      # SSA names a list- or tuple-making operation assigns
         self.seq_len: dict = {}          # SSA name -> the length of the display it holds
         self.dict_keys: dict = {}        # SSA name -> the constant keys of the dict it holds
@@ -292,6 +301,11 @@ class _Lowerer:
                error=NonDifferentiableError):
         """The primitive calling `func` as the primal does, with no derivative."""
         return _Opaque(self.inject(base, func), message, kind, error)
+
+    def raising(self, func):
+        """The primitive of `raise exc`: `func(exc)` raises it (see ir.Raises)."""
+        return _Raise(self.inject("raise_exception", func), "an exception made from a value "
+                      "that carries a derivative is not supported")
 
     def fresh_name(self, base: str) -> str:
         name = ir.unique_name(base, self.taken)
@@ -365,6 +379,34 @@ class _Lowerer:
             for h in idioms.walrus_statement(self, s):
                 self.stmt(h)
             return
+        if self.picks:
+            s = _picked(s, self.picks)
+        pick = self.pick_of(s)
+        self.lower_stmt(s)
+        for n in _stored(s):          # a name reassigned (anywhere in s) holds its own value
+            self.picks.pop(n, None)
+        if pick is not None:
+            self.picks[s.targets[0].id] = pick
+
+    def pick_of(self, s):
+        """For `layer = layers[k]`, `layers` a list or tuple of objects of different classes
+        and k known only when the derivative runs: (the list, the key) in variables of
+        srcad's own, read now, which later reads of `layer` stand for (`layers[k].apply(x)`
+        then picks the method by k: see dispatch), until layer is reassigned. Else None."""
+        if not (isinstance(s, gast.Assign) and len(s.targets) == 1 and
+                isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Subscript) and
+                not isinstance(s.value.slice, (gast.Constant, gast.Slice, gast.Tuple)) and
+                _const_int(s.value.slice) is None and self.mixed(s.value.value) is not None):
+            return None
+        out = []
+        for base, value in (("picked_from", s.value.value), ("picked_key", s.value.slice)):
+            name = self.new_local(base)
+            self.stmt(idioms._at(gast.Assign(targets=[idioms._name(name, store=True)],
+                                             value=value, type_comment=None), s))
+            out.append(name)
+        return tuple(out)
+
+    def lower_stmt(self, s):
         visit = _VISITORS.get(type(s))
         if visit is None:
             what = _CONSTRUCT_NAMES.get(type(s), type(s).__name__)
@@ -778,12 +820,14 @@ class _Lowerer:
         if s.orelse:
             return idioms.loop_else(self, s)
         self.depth += 1
+        self.loops += 1
         saved, self.body = self.body, []
         test = self.expr(s.test)
         head = self.body
         self.body = saved
         body = self.block(s.body)
         self.depth -= 1
+        self.loops -= 1
         self.emit(ir.While(head + [ir.If(test, body, [ir.Break(line)], line)], line))
 
     def visit_Match(self, s, line):
@@ -1105,14 +1149,30 @@ class _Lowerer:
         d = self.stored(node)
         return d if isinstance(d, funcs.ObjArg) else None
 
+    def funcs_of(self, node):
+        """func_value of `node`, or the FuncList a variable holding a list, tuple or dict of
+        functions stands for (`acts`, an argument: `for act in acts`, `acts.items()`)."""
+        fv = self.func_value(node)
+        return self.stored_func(node) if fv is None and isinstance(node, gast.Name) else fv
+
     def stored_func(self, node):
         """The function value `node` reads from an object or container srcad knows the
         functions of (`self.act` of `self.act = np.tanh`, `self.acts` of a tuple of them,
         `cfg["act"]`): a FuncVal of the function itself (a partial's arguments read from
         the object when the derivative runs), a FuncList; else None."""
-        if not isinstance(node, (gast.Attribute, gast.Subscript)):
+        if not isinstance(node, (gast.Attribute, gast.Subscript, gast.Name)):
             return None
         d = self.stored(node)
+        if isinstance(node, gast.Name) and not (isinstance(d, funcs.ObjArg) and d.container):
+            return None                 # acts, a list or dict of functions: an argument's
+        if isinstance(d, funcs.FuncArg) and isinstance(node, gast.Subscript) and \
+                not isinstance(node.slice, (gast.Constant, gast.Slice)) and \
+                _const_int(node.slice) is None:
+            # acts[i] of functions all alike: still picked by dispatch, which checks the key
+            # as Python does (IndexError, KeyError), unless there are too many to pick among
+            fl = self.stored_func(node.value)
+            if isinstance(fl, FuncList) and len(fl.items) <= _DISPATCH_LIMIT:
+                return None
         if isinstance(d, funcs.FuncArg):
             root = self.expr(node) if isinstance(d.obj, functools.partial) else None
             return FuncVal(d.obj, label=_describe(node), root=root)
@@ -1552,6 +1612,8 @@ class _Lowerer:
         desc = self.desc_of(it) if self.stored_func(it) is None else None
         if desc is not None and desc.cls in (list, tuple) and desc.uniform() is None:
             return self.unroll_objects(s, line, desc, it, s.target)
+        if self.unroll_zip(s) or self.unroll_indices(s, line):
+            return True
         if isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and \
                 isinstance(it.func, gast.Name) and it.func.id not in self.locals and \
                 isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2 and \
@@ -1563,7 +1625,7 @@ class _Lowerer:
         if isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and \
                 isinstance(it.func, gast.Name) and it.func.id not in self.locals and \
                 self.callee(it.func) is builtins.enumerate:
-            fl = self.func_value(it.args[0])
+            fl = self.funcs_of(it.args[0])
             if not isinstance(fl, FuncList):
                 return False
             if not (isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2):
@@ -1573,7 +1635,7 @@ class _Lowerer:
         elif isinstance(it, gast.Call) and not it.args and not it.keywords and \
                 isinstance(it.func, gast.Attribute) and it.func.attr in ("items", "values"):
             # for name, f in acts.items(): / for f in acts.values(): of a dict of functions
-            fl = self.func_value(it.func.value)
+            fl = self.funcs_of(it.func.value)
             if not isinstance(fl, FuncList) or not isinstance(fl.items, dict):
                 return False
             if it.func.attr == "items":
@@ -1583,7 +1645,7 @@ class _Lowerer:
                 index, target = target.elts
             fl, keys = FuncList(list(fl.items.values()), fl.label), list(fl.items)
         else:
-            fl = self.func_value(it)
+            fl = self.funcs_of(it)
             if not isinstance(fl, FuncList):
                 return False
         if not isinstance(target, gast.Name) or isinstance(fl.items, dict):
@@ -1611,6 +1673,101 @@ class _Lowerer:
                 self.assign_atom(index, ir.Const(k), line)
             self.assign_atom(target, self.getitem(seq, ir.Const(k)), line)
             for st in s.body:
+                self.stmt(st)
+        return True
+
+    def mixed(self, node):
+        """The description of the list or tuple of objects of different classes `node`
+        holds (`layers = [Dense(...), Scale(...)]`), else None."""
+        if self.stored_func(node) is not None:
+            return None
+        d = self.desc_of(node)
+        return d if d is not None and d.cls in (list, tuple) and d.container and d.items and \
+            not d.each and d.uniform() is None else None
+
+    def unroll_zip(self, s) -> bool:
+        """`for layer, k in zip(layers, ks):` with `layers` a list of objects of different
+        classes: the body once per item of it, each name bound to its sequence's item k,
+        the sequences read once, at loop entry. A sequence whose length srcad does not know
+        guards the copies from its length on (`if len(ks) > 1:`): zip stops at the
+        shortest, as Python's does."""
+        it, target = s.iter, s.target
+        if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.args and
+                it.func.id not in self.locals and not it.keywords and
+                not any(isinstance(a, gast.Starred) for a in it.args) and
+                isinstance(target, (gast.Tuple, gast.List)) and
+                len(target.elts) == len(it.args) and self.callee(it.func) is builtins.zip):
+            return False
+        descs = [self.mixed(a) for a in it.args]
+        if all(d is None for d in descs):
+            return False
+        self.no_jumps(s, "a list of objects of different classes")
+        idioms._builtin_names(self, s, "len")
+        lengths = []
+        for a, d in zip(it.args, descs):
+            known = self.desc_of(a)
+            lengths.append(len(d.items) if d is not None else
+                           len(known.items) if known is not None and known.container and
+                           not known.each and known.items else None)
+        n = min(k for k in lengths if k is not None)
+        seqs = []
+        for a in it.args:           # read once, at loop entry, as zip reads them
+            name = self.new_local("zipped")
+            self.stmt(idioms._at(gast.Assign(targets=[idioms._name(name, store=True)],
+                                             value=a, type_comment=None), s))
+            seqs.append(name)
+        guarded = [q for q, k in zip(seqs, lengths) if k is None]
+        inner: list = []
+        for k in reversed(range(n)):
+            copy = [gast.Assign(targets=[t], value=gast.Subscript(
+                value=idioms._name(q), slice=gast.Constant(value=k, kind=None),
+                ctx=gast.Load()), type_comment=None) for t, q in zip(target.elts, seqs)]
+            copy += list(s.body) + inner
+            if guarded:
+                tests = [gast.Compare(left=gast.Call(func=idioms._name("len"), args=[
+                    idioms._name(q)], keywords=[]), ops=[gast.Gt()], comparators=[
+                    gast.Constant(value=k, kind=None)]) for q in guarded]
+                copy = [gast.If(test=tests[0] if len(tests) == 1 else gast.BoolOp(
+                    op=gast.And(), values=tests), body=copy, orelse=[])]
+            inner = copy
+        for st in inner:
+            for node in gast.walk(st):
+                if isinstance(node, (gast.stmt, gast.expr)) and \
+                        getattr(node, "lineno", None) is None:
+                    gast.copy_location(node, s)
+            self.stmt(st)
+        return True
+
+    def unroll_indices(self, s, line) -> bool:
+        """`for i in range(len(layers)):` whose body reads `layers[i]`, `layers` a list of
+        objects of different classes: the body once per item, i a constant in each copy
+        (so `layer = layers[i]` knows its class)."""
+        it, target = s.iter, s.target
+        if not (isinstance(target, gast.Name) and isinstance(it, gast.Call) and
+                isinstance(it.func, gast.Name) and it.func.id not in self.locals and
+                len(it.args) == 1 and not it.keywords and
+                isinstance(it.args[0], gast.Call) and
+                isinstance(it.args[0].func, gast.Name) and
+                it.args[0].func.id not in self.locals and len(it.args[0].args) == 1 and
+                not it.args[0].keywords and self.callee(it.func) is builtins.range and
+                self.callee(it.args[0].func) is builtins.len):
+            return False
+        seq = it.args[0].args[0]
+        d = self.mixed(seq)
+        if d is None or not isinstance(seq, gast.Name):
+            return False
+        rebound, _ = _rebound_names(s.body)
+        if seq.id in rebound or target.id in rebound:
+            return False
+        if not any(isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name) and
+                   n.value.id == seq.id and isinstance(n.slice, gast.Name) and
+                   n.slice.id == target.id for n in gast.walk(gast.Module(
+                       body=list(s.body), type_ignores=[]))):
+            return False
+        self.no_jumps(s, "a list of objects of different classes")
+        for k in range(len(d.items)):
+            self.assign_atom(target, ir.Const(k), line)
+            for st in _with_constant(s.body, target.id, k):
                 self.stmt(st)
         return True
 
@@ -1745,6 +1902,7 @@ class _Lowerer:
         from index `i` at the top of each iteration (unless the index is the target);
         `checkpoint`: see ir.For."""
         self.depth += 1
+        self.loops += 1
         saved, self.body = self.body, []
         if index_is_target:
             index = self.target_name(s.target.id)
@@ -1756,6 +1914,7 @@ class _Lowerer:
         self.body = saved
         body = head + self.block(s.body)
         self.depth -= 1
+        self.loops -= 1
         self.emit(ir.For(index, rng, body, line, checkpoint))
 
     # ------------------------------------------------------------ expressions
@@ -2273,7 +2432,8 @@ class _Lowerer:
         if isinstance(stored, FuncVal):                     # self.act(z), cfg["act"](z)
             return self.call_funcval(stored, node, dest)
         if isinstance(func, gast.Subscript) and not isinstance(func.slice, gast.Constant):
-            fl = self.func_value(func.value) if self.desc_of(func.value) is None else None
+            fl = self.func_value(func.value) if self.desc_of(func.value) is None else \
+                self.stored_func(func.value)                # (an argument's list: its desc)
             if isinstance(fl, FuncList):                    # ACTS[name](x), acts[i](x)
                 return self.dispatch(fl, func, node)
             objs = self.mixed_objects(func.value)
@@ -2451,7 +2611,7 @@ class _Lowerer:
         checked first as Python does (a list's index is range(n)[i], a dict's str or int
         key `{'tanh': 'tanh', ...}[name]`: IndexError or KeyError for another), so the last
         arm is the chain's `else`; a dict's other keys end the chain in a raise."""
-        limit = 16
+        limit = _DISPATCH_LIMIT
         keys = list(fl.items) if isinstance(fl.items, dict) else list(range(len(fl.items)))
         if len(keys) > limit:
             raise self.error(UnsupportedSyntaxError, f"{_describe(func)}(...): a key known "
@@ -2495,8 +2655,8 @@ class _Lowerer:
                                                    type_comment=None)], value=call,
                                 type_comment=None)]
             # the last key needs no test: range(n)[i] (the dict display) raised for any other
-            # (no raise left in a loop, whose flag the checker lost at second order)
-            arm = body if j == 0 and checked else \
+            # (when it is read: with one key, the test reads it, or nothing would)
+            arm = body if j == 0 and checked and len(keys) > 1 else \
                 [gast.If(test=test, body=body, orelse=arm)]
         for n_ in gast.walk(arm[0]):
             if isinstance(n_, (gast.stmt, gast.expr)):
@@ -2925,6 +3085,16 @@ class _Lowerer:
             const = self.function_constant(a, e)
             if const is None:
                 funcs_given.append(a.label)
+                reads = self.captured_names(a)
+                if reads:
+                    what = "a lambda" if isinstance(e, gast.Lambda) else f"{a.label}"
+                    raise self.error(UnsupportedSyntaxError, f"{text}(): {what} reading the "
+                                     f"local variable{'s' if len(reads) > 1 else ''} "
+                                     f"{', '.join(map(repr, reads))} of {self.tree.name}() "
+                                     "cannot be stored in an object (srcad stores only "
+                                     "functions it knows when it builds the derivative); "
+                                     f"pass {', '.join(reads)} to the function where it is "
+                                     "called instead, or call it here", node)
                 continue
             given[const[0].id] = const[1]
             if k < len(args):
@@ -2987,6 +3157,24 @@ class _Lowerer:
                                            self.call_prim(PACK_LIST, values)], dest=dest)
         self.classes[out.id] = funcs.ObjArg(cls, tuple(
             (k, d) for k, d in zip(made.keys, descs) if d is not None))
+        return out
+
+    def captured_names(self, fv) -> list:
+        """The user variables of this function a function value reads (a lambda's or
+        nested def's outer variables, a partial's bound values held in variables), in
+        order, each once."""
+        items = fv.items.values() if isinstance(fv, FuncList) and \
+            isinstance(fv.items, dict) else fv.items if isinstance(fv, FuncList) else [fv]
+        out = []
+        for f in items:
+            if not isinstance(f, FuncVal):
+                continue
+            names = list(f.extras) + [a.id for a in list(f.pre) + list(f.kw.values())
+                                      if isinstance(a, ir.Name)]
+            for n in names:
+                user = self.versions.get(n, n)
+                if user in self.locals and user not in self.temp_names and user not in out:
+                    out.append(user)
         return out
 
     def function_constant(self, fv, node):
@@ -3341,6 +3529,76 @@ def _local_containers(fn, params: set) -> set:
                 isinstance(v.func, gast.Name) and v.func.id in ("dict", "list")
             (made if fresh else other).add(t.id)
     return made - other
+
+
+def _picked(s, picks):
+    """Statement `s` reading `seq[key]` where it reads a variable `picks` maps to (seq, key),
+    in the expressions it evaluates itself (its blocks' statements are lowered one by one,
+    each when it comes); `s` itself when it reads none."""
+    exprs = idioms.own_exprs(s)
+    if not any(isinstance(n, gast.Name) and n.id in picks and isinstance(n.ctx, gast.Load)
+               for e in exprs for n in gast.walk(e)):
+        return s
+    out = copy.copy(s)
+    for field, v in gast.iter_fields(s):
+        if isinstance(v, gast.expr):
+            setattr(out, field, _substituted(copy.deepcopy(v), picks))
+        elif isinstance(v, list) and any(isinstance(e, gast.AST) and
+                                         not isinstance(e, gast.stmt) for e in v):
+            setattr(out, field, [_substituted(copy.deepcopy(e), picks)
+                                 if isinstance(e, gast.AST) and not isinstance(e, gast.stmt)
+                                 else e for e in v])
+    return out
+
+
+def _substituted(node, picks):
+    """`node` with each load of a variable `picks` maps to (seq, key) read as `seq[key]`
+    (not inside a lambda, which reads the variable when it is called)."""
+    def sub(child):
+        seq, key = picks[child.id]
+        return gast.copy_location(gast.Subscript(
+            value=gast.copy_location(idioms._name(seq), child),
+            slice=gast.copy_location(idioms._name(key), child), ctx=gast.Load()), child)
+    if isinstance(node, gast.Name) and node.id in picks and isinstance(node.ctx, gast.Load):
+        return sub(node)
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        for field, old in gast.iter_fields(n):
+            items = old if isinstance(old, list) else [old]
+            for k, child in enumerate(items):
+                if isinstance(child, gast.Name) and child.id in picks and \
+                        isinstance(child.ctx, gast.Load):
+                    if isinstance(old, list):
+                        old[k] = sub(child)
+                    else:
+                        setattr(n, field, sub(child))
+                elif isinstance(child, gast.AST) and not isinstance(child, gast.Lambda):
+                    todo.append(child)
+    return node
+
+
+def _with_constant(stmts, name, value) -> list:
+    """A copy of `stmts` reading the constant `value` where they read `name` (not inside a
+    lambda or def, which read the variable when they are called)."""
+    out = copy.deepcopy(stmts)
+    todo = list(out)
+    while todo:
+        node = todo.pop()
+        for field, old in gast.iter_fields(node):
+            items = old if isinstance(old, list) else [old]
+            for k, child in enumerate(items):
+                if isinstance(child, gast.Name) and child.id == name and \
+                        isinstance(child.ctx, gast.Load):
+                    const = gast.copy_location(gast.Constant(value=value, kind=None), child)
+                    if isinstance(old, list):
+                        old[k] = const
+                    else:
+                        setattr(node, field, const)
+                elif isinstance(child, gast.AST) and \
+                        not isinstance(child, (gast.Lambda, gast.FunctionDef)):
+                    todo.append(child)
+    return out
 
 
 def _rebound_names(stmts):

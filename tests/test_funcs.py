@@ -945,3 +945,69 @@ def test_a_partial_a_global_object_holds():
     np.testing.assert_allclose(srcad.jacrev(F.PARTIAL_MODEL.__call__)(X3).sum(axis=0),
                                numerical_grad(lambda v: np.sum(F.PARTIAL_MODEL(v)), (X3,), 0),
                                rtol=1e-6)
+
+
+_ACT_CASES = [
+    ("acts_by_index", lambda R: ([np.tanh, np.sin, R.square],)),
+    ("acts_by_index", lambda R: ((np.cos, R.square),)),
+    ("acts_by_key", lambda R: ({"a": np.tanh, "b": R.square}, "b")),
+    ("acts_by_key", lambda R: ({"a": np.tanh, "b": R.square}, "a")),
+    ("acts_by_constant_keys", lambda R: ({"a": np.exp, "b": R.square},)),
+    ("acts_loop", lambda R: ([np.tanh, R.square, np.cos],)),
+    ("acts_loop", lambda R: ([np.sin],)),
+    ("acts_enumerated", lambda R: ([np.sin, R.square],)),
+    ("acts_items", lambda R: ({"first": np.tanh, "second": R.square},)),
+]
+
+
+@pytest.mark.parametrize("name,make", _ACT_CASES)
+def test_a_list_or_dict_of_functions_passed_as_an_argument(name, make):
+    """acts[i](x), acts[name](x), `for act in acts:` and len(acts) where acts, a list or
+    dict of functions, is an argument of the function differentiated (the loops and the
+    keys known only at run time were refused: 'calling the local value acts[i]')."""
+    from fixtures import regress_s13obj as R13
+    f = getattr(R13, name)
+    x = np.array([0.3, -0.5, 0.8])
+    args = make(R13) + (x,)
+    w = len(args) - 1
+    check_grads(f, *args, wrt=w)           # forward and reverse against finite differences
+    g = srcad.grad(f, wrt=w)
+    want = numerical_grad(g, list(args), w)
+    for h in (srcad.hessian(f, wrt=w), srcad.jacrev(g, wrt=w), srcad.jacfwd(g, wrt=w)):
+        np.testing.assert_allclose(h(*args), want, rtol=1e-5, atol=1e-6)
+    assert srcad.grad(f, wrt=w)(*args) == pytest.approx(g(*args))
+
+
+def test_another_list_of_functions_gets_its_own_derivative():
+    from fixtures import regress_s13obj as R13
+    x = np.array([0.3, -0.5, 0.8])
+    g = srcad.grad(R13.acts_by_index, wrt=1)
+    for acts in ([np.tanh, np.sin], [np.sin, np.tanh], [np.sin, R13.square, np.cos], [np.exp]):
+        np.testing.assert_allclose(g(acts, x), numerical_grad(
+            lambda x: R13.acts_by_index(acts, x), [x], 0), rtol=1e-6)
+    # a key of functions all alike (or of one) is still checked, as Python checks it
+    with pytest.raises(KeyError):
+        srcad.grad(R13.acts_by_key, wrt=2)({"a": np.tanh}, "c", x)
+    for acts in ([np.sin, np.sin], [np.sin]):
+        with pytest.raises(IndexError):
+            srcad.grad(R13.acts_by_key, wrt=2)(acts, 5, x)
+        with pytest.raises(IndexError):
+            srcad.jacfwd(R13.acts_by_key, wrt=2)(acts, 5, x)
+    np.testing.assert_allclose(srcad.grad(R13.acts_by_key, wrt=2)([np.sin, np.sin], -1, x),
+                               np.sin(x) + x * np.cos(x))
+
+
+@pytest.mark.parametrize("name,reads", [("lambda_of_locals_stored", ["off", "scale"]),
+                                        ("def_of_a_local_stored", ["w"])])
+def test_a_function_of_local_variables_stored_in_an_object_names_them(name, reads):
+    """The refusal said 'the function value lambda_ would be stored in the object other
+    than as itself': it names the construct, the variables it reads and the user's line."""
+    from fixtures import regress_s13obj as R13
+    f = getattr(R13, name)
+    with pytest.raises(srcad.UnsupportedSyntaxError) as e:
+        srcad.grad(f)(np.array([0.3, -0.5, 0.8]))
+    msg = str(e.value)
+    assert "regress_s13obj.py" in msg and "cannot be stored in an object" in msg
+    for n in reads:
+        assert repr(n) in msg
+    assert "# ERR" in open(R13.__file__).read().splitlines()[e.value.lineno - 1]

@@ -35,3 +35,21 @@ def test_a_constant_exponent_at_a_negative_base_has_no_nan_second_derivative():
     np.testing.assert_allclose(srcad.hessian(hf.polynomial_by_helper)(x), want, rtol=1e-12)
     np.testing.assert_allclose(srcad.jacfwd(srcad.grad(hf.polynomial_by_helper))(x), want,
                                rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["none_first_helper_in_one_arm", "none_first_helper_product",
+                                  "none_first_in_a_loop"])
+@pytest.mark.parametrize("x0", [0.7, -0.7])
+def test_a_name_first_none_then_a_helpers_result_in_one_arm(name, x0):
+    """A name that is None at some point keeps its shape saved for the reverse sweep:
+    np.shape(None) is (), not the shape its later values have (jacrev(grad) was ~1 off,
+    silently)."""
+    from conftest import autograd_twin, second_derivatives
+    f = getattr(hf, name)
+    x = np.array([x0, 0.3, -0.4])
+    got, want = second_derivatives(f, [x])
+    for g in got:
+        np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-6)
+    autograd = pytest.importorskip("autograd")
+    np.testing.assert_allclose(got[0], autograd.hessian(autograd_twin(f))(x), rtol=1e-10,
+                               atol=1e-12)

@@ -638,3 +638,33 @@ def test_zip_star_of_a_list_of_any_length():
     first_order(F.zip_star_through_a_helper, (X, Y))
     for i in (0, 1):
         second_order(F.zip_star_through_a_helper, (X, Y), i)
+
+
+@pytest.mark.parametrize("name", ["try_finally_active", "try_finally_updates",
+                                  "try_finally_in_loop"])
+def test_try_finally_around_active_values(name):
+    """The body, then the finally block, differentiated (was refused as a try/except
+    block a derivative flows into); the finally block runs once per derivative call."""
+    from conftest import second_order
+    from fixtures import regress_s13obj as R13
+    f = getattr(R13, name)
+    R13.LOG.clear()
+    assert srcad.value_and_grad(f)(X)[0] == f(X)
+    assert len(R13.LOG) == (2 if name == "try_finally_active" else 0)
+    check_grads(f, X)
+    second_order(f, (X,))
+    np.testing.assert_allclose(srcad.jacfwd(srcad.grad(f))(X), srcad.hessian(f)(X),
+                               rtol=1e-10)
+
+
+@pytest.mark.parametrize("name, word", [
+    ("try_finally_return", "return inside try/finally"),
+    ("try_except_else_active", "try/except block")])
+def test_what_try_cannot_do_is_refused_at_the_users_line(name, word):
+    from fixtures import regress_s13obj as R13
+    f = getattr(R13, name)
+    for build in (lambda: srcad.grad(f)(X), lambda: srcad.jvp(f, (X,), (Y,))):
+        with pytest.raises(srcad.SrcadError, match=word) as e:
+            build()
+        assert e.value.filename == R13.__file__
+        assert "# ERR" in open(R13.__file__).read().splitlines()[e.value.lineno - 1]

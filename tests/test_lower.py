@@ -847,7 +847,7 @@ def _break_mixed(X):
 
 def _zip_mixed(X):
     for layer, k in zip(_LAYERS, (1.0, 2.0)):
-        X = k * layer(X)                       # ERR
+        X = k * layer(X)
     return np.sum(X)
 
 
@@ -855,12 +855,17 @@ _HERE = open(__file__).read().splitlines()
 
 
 @pytest.mark.parametrize("f, match", [
-    (_break_mixed, "break or continue in a loop over a list of objects of different classes"),
-    (_zip_mixed, "calling the local value layer")])
+    (_break_mixed, "break or continue in a loop over a list of objects of different classes")])
 def test_what_a_global_list_of_objects_cannot_do_is_refused_at_the_users_line(f, match):
     with pytest.raises(srcad.SrcadError, match=match) as info:
         srcad.grad(f)(_XO)
     assert "# ERR" in _HERE[info.value.lineno - 1]
+
+
+def test_zip_over_a_global_list_of_objects_of_several_classes_unrolls():
+    # was refused ('calling the local value layer'): each copy knows its item's class
+    check_grads(_zip_mixed, _XO)
+    second_order(_zip_mixed, (_XO,))
 
 
 def test_a_global_list_changed_while_the_derivative_runs_raises():
@@ -1192,3 +1197,68 @@ def test_assigning_a_ufunc_with_out_its_own_target():
     want = np.where(m, 2.0 * np.log(x) + 2.0, 12.0 * x ** 2)
     np.testing.assert_allclose(srcad.grad(f)(x), want)
     check_grads(f, x)
+
+
+@pytest.mark.parametrize("name,args", [
+    ("raise_in_for_then_assigned", (X,)), ("raise_in_for_last_value", (X,)),
+    ("raise_in_while", (X,)), ("raise_in_nested_loops", (X, 2))])
+def test_a_raise_in_a_loop_needs_no_returned_flag(name, args):
+    """A raise in a loop is a `raise` statement that ends its path, not a return (a flag, a
+    break and a test after the loop), whose path left the names assigned after it
+    unassigned: "may be read before it is assigned" although Python never reads them."""
+    from fixtures import regress_s13obj as R13
+    f = getattr(R13, name)
+    check_values_and_grads(f, *args)
+    got, want = second_derivatives(f, list(args))
+    for g in got:
+        np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-6)
+    assert "returned" not in srcad.source(f) and "raise " in srcad.source(f)
+    bad = (X * 1e8,) + args[1:]
+    for run in (srcad.grad(f), srcad.hessian(f), lambda *a: srcad.jvp(f, a, a)):
+        with pytest.raises((ValueError, RuntimeError)):
+            run(*bad)
+
+
+def _layers13(R13):
+    rng = np.random.default_rng(1313)
+    return [R13.Dense(rng.normal(size=(3, 3)), rng.normal(size=3)), R13.Scale(0.7),
+            R13.Dense(rng.normal(size=(3, 3)), rng.normal(size=3))]
+
+
+@pytest.mark.parametrize("name,extra", [
+    ("layer_by_index_loop", ()), ("layers_zipped", ([1.0, 2.0, 0.5],)),
+    ("layers_zipped", ([1.0, 2.0],)), ("layers_enumerated_called", ()),
+    ("layer_picked", (1,)), ("layer_picked", (-1,)), ("layer_picked_in_branches", (0,)),
+    ("layer_picked_in_branches", (1,))])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_objects_of_several_classes_bound_to_a_name(name, extra, sign):
+    """`layer = layers[i]` in a range(len(layers)) loop and `for layer, k in zip(layers,
+    ks)` unroll (each copy knows its item's class; zip stops at the shorter); `layer =
+    layers[k]` with k known only at run time calls the method of the item k picks. All
+    were refused ('no derivative rule for the method .apply()')."""
+    from fixtures import regress_s13obj as R13
+    f = getattr(R13, name)
+    x = sign * np.array([0.3, -0.5, 0.8])
+    args = (_layers13(R13),) + extra + (x,)
+    w = len(args) - 1
+    value, _ = srcad.value_and_grad(f, wrt=w)(*args)
+    assert value == f(*args)
+    check_grads(f, *args, wrt=w)
+    g = srcad.grad(f, wrt=w)
+    want = numerical_grad(g, list(args), w)
+    for h in (srcad.hessian(f, wrt=w), srcad.jacrev(g, wrt=w), srcad.jacfwd(g, wrt=w)):
+        np.testing.assert_allclose(h(*args), want, rtol=1e-5, atol=1e-6)
+
+
+def test_a_picked_layer_reads_its_attributes_live_and_checks_its_key():
+    from fixtures import regress_s13obj as R13
+    layers = _layers13(R13)
+    x = np.array([0.3, -0.5, 0.8])
+    g = srcad.grad(R13.layer_picked, wrt=2)
+    before = g(layers, 1, x)
+    layers[1].c = 2.0                     # read live, as a constant: no rebuild needed
+    np.testing.assert_allclose(g(layers, 1, x), numerical_grad(R13.layer_picked,
+                                                               [layers, 1, x], 2), rtol=1e-6)
+    assert not np.allclose(before, g(layers, 1, x))
+    with pytest.raises(IndexError):
+        g(layers, 3, x)

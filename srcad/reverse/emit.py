@@ -25,11 +25,51 @@ from ..emit import (Emitted, Emitter, assign, bound_params, call, callee_args, l
                    name_load, sum_exprs)
 from ..errors import UnsupportedSyntaxError
 from ..lower import PACK_LIST, PACK_TUPLE, UserCall
+from ..rules.core import LIST_APPEND
 from ..rules.helpers import BROADCASTING, FULL_BROADCAST, SCATTER, SHAPE_OF_SECOND
 from ..optimize import nodes
 from .analysis import _HELD, LIVE, OWNED, Adjoints, Term, facts
 
 
+
+
+def _may_be_none(stmts) -> set:
+    """Names that may hold None somewhere in `stmts`: assigned the constant None, a name
+    that may hold None, or an item of a list or tuple that may hold one (a stack a None was
+    pushed on), by a fixpoint. Only rules that pass values through (indexing, packing,
+    appending) carry a None on; a numeric rule would have raised on one."""
+    names: set = set()
+    seqs: set = set()                    # lists and tuples that may hold a None item
+    assigns = [s for s in ir.walk(stmts) if isinstance(s, ir.Assign)]
+    changed = True
+    while changed:
+        changed = False
+        for s in assigns:
+            targets = list(s.target) if isinstance(s.target, tuple) else [s.target]
+            v = s.value
+            none = seq = False
+            if isinstance(v, ir.Const):
+                none = v.value is None
+            elif isinstance(v, ir.Name):
+                none, seq = v.id in names, v.id in seqs
+            elif isinstance(v, ir.Call):
+                args = [a.id for a in v.args if isinstance(a, ir.Name)]
+                if v.prim is PACK_LIST or v.prim is PACK_TUPLE or v.prim is LIST_APPEND:
+                    seq = any(a in names or a in seqs for a in args) or any(
+                        isinstance(a, ir.Const) and a.value is None for a in v.args)
+                elif isinstance(v.prim, rules.IndexRule) and args:
+                    none = seq = args[0] in seqs
+            for t in targets:
+                if none and t not in names or seq and t not in seqs:
+                    names |= {t} if none else set()
+                    seqs |= {t} if seq else set()
+                    changed = True
+            if isinstance(s.target, tuple) and isinstance(v, ir.Name) and v.id in seqs:
+                for t in targets:              # `a, b = pair`: an item may be None
+                    if t not in names:
+                        names.add(t)
+                        changed = True
+    return names
 
 
 def _container_valued(expr: ast.expr) -> bool:
@@ -165,7 +205,10 @@ class _Reverse(Emitter):
         # a value read only for its shape, whose shape class every assignment shares (a
         # number, an array shaped like an argument): its last value has the shape of each
         # earlier one, so nothing is saved (a shape pushed per step, popped per step)
-        fixed = {n for n in self.shape_only if self.act.shape(ir.Name(n)) is not None}
+        # (None joins every shape class, but np.shape(None) is (): a name that may hold None
+        # keeps its shape saved, as `y = None` then `y = y_stack.pop()` at second order does)
+        fixed = {n for n in self.shape_only if self.act.shape(ir.Name(n)) is not None} \
+            - _may_be_none(primal_body)
         self.saved -= fixed
         self.shape_only -= fixed
         self.unsaved_shapes = fixed
@@ -468,7 +511,7 @@ class _Reverse(Emitter):
                         func=ast.Attribute(value=name_load("np"), attr="copy", ctx=ast.Load()),
                         args=[self.primal_value(s)], keywords=[])))
                 else:
-                    out.append(assign(s.target, self.primal_value(s)))
+                    out.append(self.primal_stmt(s))
             elif isinstance(s, ir.If):
                 out.append(ast.If(test=ir.atom_ast(s.test), body=self.fwd_block(s.body, in_loop)
                                   or [ast.Pass()], orelse=self.fwd_block(s.orelse, in_loop)))
