@@ -127,10 +127,12 @@ def _call_kind(call: ir.Call, kind) -> str:
     if k == "elementwise":
         if ANY in args:
             return ANY
+        if NONE in args and FLOAT not in args:
+            return NONE
+        if isinstance(prim, rules.Rule) and prim.array_of_numbers:
+            return ANY                  # a 0-d array of numbers: mutable, no NumPy scalar
         if FLOAT in args:
             return FLOAT
-        if NONE in args:
-            return NONE
         return FLOAT if isinstance(prim, rules.Rule) and prim.key is operator.truediv else INT
     if k == "reduce":
         b = bound_args(call)
