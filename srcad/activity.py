@@ -1374,6 +1374,14 @@ class _Aliases:
 _TOP = object()                 # not seen yet (an optimistic start, as for a loop's head)
 
 
+class _Entry:
+    """The value an argument has on entry, as one of the assignments of its name."""
+    __slots__ = ("param",)
+
+    def __init__(self, param):
+        self.param = param
+
+
 def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
     """The number of dimensions of each name every assignment of which gives arrays of one
     known number: np.zeros((n, 2)) (its rule's `ndim_of`), an item of one (`xs[t]`: one
@@ -1387,6 +1395,10 @@ def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
         else:
             for t in ir.targets(s):
                 defs.setdefault(t, []).append(None)
+    for p in fn.params:
+        if p in defs:
+            # an argument assigned again: it holds the caller's value too (on some paths)
+            defs[p].append(_Entry(p))
     tuple_len = {}
     for t, vs in defs.items():
         lens = {len(v.args) if isinstance(v, ir.Call) and v.prim is PACK_TUPLE and
@@ -1421,6 +1433,8 @@ def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
     def value(v):
         if v is None:
             return None
+        if isinstance(v, _Entry):
+            return param_ndims.get(v.param)
         if not isinstance(v, ir.Call):
             return of(v)
         prim = v.prim

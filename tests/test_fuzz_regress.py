@@ -54,3 +54,12 @@ def test_np_where_of_numbers_changed_in_place_alone_and_a_ufunc_of_a_number():
     for x in (0.7, -0.4):
         _right(R.where_of_numbers_updated, (x,))
         _right(R.ufunc_of_a_number_shared, (x,))
+
+
+# ------------------------------------------------------------ an argument's rank where it is assigned again
+def test_a_row_of_a_2d_argument_assigned_again_on_another_path_is_a_view():
+    x = np.array([[0.3, 0.5], [0.2, 0.1]])
+    for c in (-0.5, 0.5):
+        _refused_at(R.row_of_an_argument_assigned_on_one_path, (x, c), "p += 1.0")
+    for c in (-0.5, 0.5):
+        _right(R.entry_of_an_argument_assigned_on_one_path, (np.array([0.3, 0.5, 0.1]), c))
