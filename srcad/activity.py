@@ -1382,16 +1382,29 @@ class _Entry:
         self.param = param
 
 
+class _ItemOf:
+    """An assignment target of `a, b = v`: one item of `v` (a list's, a tuple's, an array's row)."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
 def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
     """The number of dimensions of each name every assignment of which gives arrays of one
     known number: np.zeros((n, 2)) (its rule's `ndim_of`), an item of one (`xs[t]`: one
     fewer), an elementwise operation of such operands (the most), an update `xs[i] = v`
-    (the same). Any other assignment (a call, a list, a for loop's item) makes it unknown;
-    the alias analysis reads it only to tell `xs[t, 1]`, a new scalar, from a view."""
+    (the same), an item of a list or tuple whose items all have that number (`xs[0]` of
+    `xs = [x, y]`, `for r in xs`, `a, b = xs`). Any other assignment (a call, an unknown
+    list) makes it unknown; the alias analysis reads it only to tell `xs[t, 1]`, a new
+    scalar, from a view."""
     defs: dict = {}
     for s in stmts:
         if isinstance(s, ir.Assign) and isinstance(s.target, str):
             defs.setdefault(s.target, []).append(s.value)
+        elif isinstance(s, ir.Assign):
+            for t in s.target:
+                defs.setdefault(t, []).append(_ItemOf(s.value))
         else:
             for t in ir.targets(s):
                 defs.setdefault(t, []).append(None)
@@ -1406,6 +1419,12 @@ def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
         if len(lens) == 1 and None not in lens:
             tuple_len[t] = lens.pop()
     nd: dict = {t: _TOP for t in defs}
+    # name -> the number of dimensions of every item, for names every assignment of which
+    # makes a list or tuple (a display, an append, a slice or copy of one, items_of's)
+    items_nd: dict = {t: _TOP for t in defs}
+
+    def join(a, b):
+        return b if a is _TOP else a if b is _TOP or a == b else None
 
     def of(a):
         if isinstance(a, ir.Const):
@@ -1421,6 +1440,37 @@ def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
             return nd[a.id]
         return param_ndims.get(a.id) if a.id in fn.params else None
 
+    def items_of(a):
+        """The number of dimensions of every item of the list or tuple `a` (None: not
+        surely a list or tuple, or its items' unknown)."""
+        if isinstance(a, ir.Const):
+            v = a.value
+            return 0 if type(v) is tuple and len(v) and all(
+                const_kind(i) in (INT, FLOAT) for i in v) else None
+        return items_nd.get(a.id) if a.id in seqs else None
+
+    def item_value(v):
+        """The number of dimensions of every item of the list or tuple `v` makes."""
+        if v is None or isinstance(v, (_ItemOf, _Entry)):
+            return None
+        if isinstance(v, ir.Const) and v.value is None:
+            return _TOP            # (as `of`: read only where no longer None)
+        if not isinstance(v, ir.Call):
+            return items_of(v) if isinstance(v, ir.Name) else None
+        prim = v.prim
+        if prim is PACK_LIST or prim is PACK_TUPLE:
+            out = _TOP
+            for a in v.args:
+                out = join(out, of(a))
+            return out
+        if prim is LIST_APPEND:
+            return join(items_of(v.args[0]), of(v.args[1]))
+        if isinstance(prim, rules.IndexRule):
+            return items_of(v.args[0]) if v.static[0] == "slice" else None
+        if isinstance(prim, rules.Rule) and prim.passthrough:
+            return items_of(v.args[0])
+        return None
+
     def shape_length(a):
         if isinstance(a, ir.Const):
             v = a.value
@@ -1430,17 +1480,34 @@ def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
             return 1
         return tuple_len.get(a.id)
 
+    def item_nd(a):
+        """The number of dimensions of an item of `a`: a list's or tuple's, an array's row."""
+        n = items_of(a)
+        if n is not None:
+            return n
+        if isinstance(a, ir.Name) and a.id in seqs:
+            return None
+        n = of(a)
+        return n if n is _TOP or n is None else n - 1 if n >= 1 else None
+
     def value(v):
         if v is None:
             return None
         if isinstance(v, _Entry):
             return param_ndims.get(v.param)
+        if isinstance(v, _ItemOf):
+            return item_nd(v.value) if isinstance(v.value, ir.Name) else None
         if not isinstance(v, ir.Call):
             return of(v)
         prim = v.prim
         if isinstance(prim, rules.SetItemRule):
             return of(v.args[0])
         if isinstance(prim, rules.IndexRule):
+            if isinstance(v.args[0], ir.Name) and v.args[0].id in seqs:
+                a = v.args[1] if v.static == ("atom", 1) else None
+                return items_of(v.args[0]) if a is not None and (
+                    isinstance(a, ir.Const) and type(a.value) is int or
+                    isinstance(a, ir.Name) and kinds.get(a.id) == INT) else None
             base = of(v.args[0])
             if base is None or base is _TOP:
                 return base
@@ -1481,21 +1548,22 @@ def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
     changed = True
     while changed:
         changed = False
-        for t, vs in defs.items():
-            if nd[t] is None:
-                continue
-            new = _TOP
-            for v in vs:
-                n = value(v)
-                if n is _TOP:
+        for table, of_value in ((nd, value), (items_nd, item_value)):
+            for t, vs in defs.items():
+                if table[t] is None:
                     continue
-                if n is None or new is not _TOP and n != new:
-                    new = None
-                    break
-                new = n
-            if new is not nd[t] and new != nd[t]:
-                nd[t] = new
-                changed = True
+                new = _TOP
+                for v in vs:
+                    n = of_value(v)
+                    if n is _TOP:
+                        continue
+                    if n is None or new is not _TOP and n != new:
+                        new = None
+                        break
+                    new = n
+                if new is not table[t] and new != table[t]:
+                    table[t] = new
+                    changed = True
     return {t: n for t, n in nd.items() if type(n) is int}
 
 

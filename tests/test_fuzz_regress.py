@@ -63,3 +63,11 @@ def test_a_row_of_a_2d_argument_assigned_again_on_another_path_is_a_view():
         _refused_at(R.row_of_an_argument_assigned_on_one_path, (x, c), "p += 1.0")
     for c in (-0.5, 0.5):
         _right(R.entry_of_an_argument_assigned_on_one_path, (np.array([0.3, 0.5, 0.1]), c))
+
+
+# ------------------------------------------------------------ the rank of a list's items
+def test_an_entry_of_each_1d_item_of_a_list_is_a_number():
+    x, y = np.array([0.3, 0.5, 0.2]), np.array([0.1, -0.4, 0.9])
+    _right(R.entry_of_each_item_of_a_list, (x, y))
+    x2 = np.array([[0.3, 0.5], [0.2, 0.4]])
+    _refused_at(R.row_of_each_item_of_a_list, (x2, y), "p *= 2.0")
