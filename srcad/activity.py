@@ -1535,6 +1535,16 @@ def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
         if prim.ndim_of:
             a = b.get(prim.ndim_of)
             return shape_length(a) if a is not None else None
+        if prim.stacks:
+            a = b.get(prim.stacks[0])
+            n = items_of(a) if a is not None else None
+            n = n + 1 if type(n) is int else of(a) if isinstance(a, ir.Name) and \
+                a.id not in seqs else n
+            least = b.get(prim.stacks[1]) if len(prim.stacks) > 1 else ir.Const(0)
+            if type(n) is not int or not (isinstance(least, ir.Const) and
+                                          type(least.value) is int):
+                return n if n is _TOP else None
+            return max(n, least.value)
         if prim.passthrough or prim.shaped_like:
             a = v.args[0] if prim.passthrough else b.get(prim.shaped_like)
             return of(a) if a is not None else None

@@ -71,3 +71,11 @@ def test_an_entry_of_each_1d_item_of_a_list_is_a_number():
     _right(R.entry_of_each_item_of_a_list, (x, y))
     x2 = np.array([[0.3, 0.5], [0.2, 0.4]])
     _refused_at(R.row_of_each_item_of_a_list, (x2, y), "p *= 2.0")
+
+
+# ------------------------------------------------------------ np.array of a display of numbers is 1-D
+def test_entries_of_np_array_of_a_display_of_numbers_are_numbers():
+    for x in (0.7, -0.3):
+        _right(R.entry_of_an_array_of_numbers, (x,))
+        _right(R.unpacked_array_of_numbers, (x,))
+    _refused_at(R.row_of_an_array_of_arrays, (np.array([0.3, 0.5, 0.2]),), "p += 1.0")
