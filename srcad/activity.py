@@ -882,6 +882,11 @@ class CallSummary:
     consumes: tuple = ()
     # which items of its result may be lists or tuples (see _seq_tree): True where unknown
     items: object = True
+    # parameter -> the positions j of the items (or rows) it changes in place, for those of
+    # `mutates` changed only through items unpacked from them (`a, b = t; a += 1.0`): a
+    # caller passing a tuple of known items sees only those items change; the callee takes
+    # the items apart, so a caller passing one object twice (`h((x, x))`) is refused
+    parts: dict = field(default_factory=dict)
 
 
 def _reach(facts) -> frozenset:
@@ -1339,7 +1344,19 @@ class _Aliases:
             self.changed_args.setdefault(id(s), set()).add(
                 ("arg", j) if j < len(call.args) else ("kw", p))
         for p, where in summary.mutates.items():
-            roots = _reach(self.value(bound[p], st)) if p in bound else None
+            f = self.value(bound[p], st) if p in bound else None
+            roots = _reach(f) if f is not None else None
+            js = summary.parts.get(p)
+            if roots and js is not None and self.items_may_meet(f):
+                # the callee takes the items it unpacks for distinct objects
+                m = _Mutation(roots, ("call items", call.prim.name, p, where), ())
+                a = bound[p]
+                m.conflicts.append(a.id if isinstance(a, ir.Name) else p)
+                self.mutations.setdefault(id(s), []).append(m)
+            elif roots and js is not None and f[2] is not None and \
+                    all(-len(f[2]) <= j < len(f[2]) for j in js):
+                # only those items of a tuple of known items change: theirs is the storage
+                roots = frozenset().union(*(_reach(f[2][j]) for j in js))
             if roots:
                 self.mutate(s, roots, ("call", call.prim.name, p, where), st)
                 # another argument of this call on the same storage: the helper sees p's
@@ -1354,6 +1371,17 @@ class _Aliases:
                 changed(p)
         d, i, pos = _map_facts(summary.result, mapped)
         return _trim((frozenset([k]) | d, i, pos))
+
+    @staticmethod
+    def items_may_meet(f) -> bool:
+        """Whether two items of the list or tuple with facts `f` may be one object (or
+        share storage): two positions that meet, or, positions unknown, items this function
+        made (an argument's items are taken to be apart, as arguments are)."""
+        if f[2] is not None:
+            reach = [_reach(p) for p in f[2]]
+            return any(_overlap(reach[j], reach[k]) for j in range(len(reach))
+                       for k in range(j + 1, len(reach)))
+        return any(not (type(r) is tuple and r[0] in ("p", "pi", "pii", "g")) for r in f[1])
 
     # ------------------------------------------------------------ changes in place
     def mutate(self, s, roots, what, st, exclude=()):
@@ -2185,6 +2213,12 @@ def _refuse_conflicts(fn, a: _Aliases):
                        "read "
                        f"afterwards: srcad would differentiate a different function; make "
                        f"{name!r} an array of its own first (`{name} = {name}.copy()`)")
+            elif kind == "call items":
+                _, helper, param, (filename, line) = m.what
+                msg = (f"{helper}() changes an item of its argument {param!r} in place (at "
+                       f"{os.path.basename(filename)}:{line}), and two items of the list or tuple "
+                       f"passed for {param!r} may be the same object: srcad's derivative of "
+                       f"{helper}() takes them apart; pass items of their own (`x.copy()`)")
             elif kind == "call":
                 _, helper, param, (filename, line) = m.what
                 msg = (f"{helper}() changes its argument {param!r} in place (at "
@@ -2258,7 +2292,8 @@ def summarize(func, call: ir.Call, kinds: dict, seqs: set) -> CallSummary:
             # caller, but the caller's own derivative may read it later (the structure of
             # its zero adjoint, at second order)
             summary = CallSummary(summary.params, {}, summary.result, summary.may_be_seq,
-                                  consumes=tuple(summary.mutates), items=summary.items)
+                                  consumes=tuple(summary.mutates), items=summary.items,
+                                  parts=summary.parts)
     memo[key] = summary
     return summary
 
@@ -2276,12 +2311,17 @@ def _summarize(func, call, kinds_key) -> CallSummary:
     kinds = _kinds(fn, stmts, pk)
     seqs = _sequences(stmts, pk, kinds)
     a = _aliases(fn, stmts, kinds, seqs, param_kinds=pk)
-    mutates = {}
+    mutates, parts, whole = {}, {}, set()
     for s in stmts:
         for m in a.mutations.get(id(s), ()):
             for r in m.roots:
                 if type(r) is tuple and r[0] in ("p", "pi") and r[1] not in mutates:
                     mutates[r[1]] = (fn.filename, s.line)
+                if type(r) is tuple and r[0] in ("p", "pi"):
+                    if len(r) == 3:
+                        parts.setdefault(r[1], set()).add(r[2])
+                    else:
+                        whole.add(r[1])
     returned = [st.value for st in stmts if isinstance(st, ir.Return)]
     may_be_seq = any(isinstance(r, ir.Name) and r.id in seqs or
                      isinstance(r, ir.Const) and isinstance(r.value, (list, tuple))
@@ -2291,4 +2331,5 @@ def _summarize(func, call, kinds_key) -> CallSummary:
              isinstance(r, ir.Const) and isinstance(r.value, (list, tuple)) for r in returned}
     items = trees.pop() if len(trees) == 1 else may_be_seq
     return CallSummary(tuple(fn.params), mutates, a.returned or _NOTHING, may_be_seq,
-                       items=items)
+                       items=items, parts={p: frozenset(js) for p, js in parts.items()
+                                           if p not in whole})

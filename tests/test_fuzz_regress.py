@@ -79,3 +79,17 @@ def test_entries_of_np_array_of_a_display_of_numbers_are_numbers():
         _right(R.entry_of_an_array_of_numbers, (x,))
         _right(R.unpacked_array_of_numbers, (x,))
     _refused_at(R.row_of_an_array_of_arrays, (np.array([0.3, 0.5, 0.2]),), "p += 1.0")
+
+
+# ------------------------------------------------------------ a helper changing an item of a tuple argument
+def test_a_helper_changing_an_item_of_a_tuple_holding_one_array_twice_is_refused():
+    x, y = np.array([0.3, 0.5, 0.2]), np.array([0.1, -0.4, 0.9])
+    _refused_at(R.one_array_twice_in_a_tuple, (x, y), "bump_first_item((u, u))")
+    _refused_at(R.argument_twice_in_a_tuple, (x,), "bump_first_item((x, x))")
+    with pytest.raises(srcad.SrcadError, match="two items of the list or tuple"):
+        srcad.grad(R.argument_twice_in_a_tuple)(x.copy())
+
+
+def test_a_helper_changing_one_item_of_a_tuple_of_known_items_changes_that_item_only():
+    x, y = np.array([0.3, 0.5, 0.2]), np.array([0.1, -0.4, 0.9])
+    _right(R.first_items_of_their_own, (x, y))
