@@ -1082,6 +1082,7 @@ class _Aliases:
         self.aged: dict = {}                 # statement index k -> roots -> roots k renewed
         # the for loops over one range object's items, which run equally often
         self.trips, self.forgets = _loop_lengths(fn)
+        self.nonempty = nonempty_loops(fn)         # loops that run at least once
         for tag in set(self.trips.values()):
             self.init[tag] = _EITHER
         # statement indices of pops from lists that alone hold their items: a new object
@@ -1139,6 +1140,11 @@ class _Aliases:
             self.heads[id(s)] = [dict(st) for st in new]    # the caller changes its states
             self.changed = True
         tag = self.trips.get(id(s))
+        if id(s) in self.nonempty:
+            # at least one iteration: no path leaves with the states from before the loop
+            out = end + ctx[0] + ctx[1]
+            return _union([dict(st, **{tag: _SOME}) for st in out] if tag is not None else
+                          out, cap=self.cap, focus=self.focus)
         if tag is not None:
             # no iteration only where the range's other loops ran none (or may have)
             zero = [dict(st, **{tag: _ZERO}) for st in sts if st.get(tag) != _SOME]
@@ -1833,6 +1839,35 @@ def _loop_lengths(fn) -> tuple:
             tags[id(s)] = tag
             resets.setdefault(base, set()).add(tag)
     return tags, resets
+
+
+def nonempty_loops(fn) -> frozenset:
+    """id(loop) of the for loops over a range of constant bounds that is not empty (`for i in
+    range(3)`, every assignment of the range's name the same): they run at least once, so
+    what they assign holds after them on every path (none keeps its value from before)."""
+    defs: dict = {}
+    for s in ir.walk(fn.body):
+        for t in ir.targets(s):
+            defs.setdefault(t, []).append(s)
+
+    def length(d):
+        v = d.value if isinstance(d, ir.Assign) and isinstance(d.target, str) else None
+        if not (isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and
+                v.prim.key is builtins.range and not v.kwargs and 1 <= len(v.args) <= 3 and
+                all(isinstance(a, ir.Const) and type(a.value) is int for a in v.args)):
+            return None
+        try:
+            return len(range(*(a.value for a in v.args)))
+        except ValueError:                 # a step of 0: Python raises, no loop runs
+            return None
+    out = set()
+    for s in ir.walk(fn.body):
+        if isinstance(s, ir.For) and isinstance(s.iter, ir.Name) and s.iter.id in defs and \
+                s.iter.id not in fn.params:
+            lengths = {length(d) for d in defs[s.iter.id]}
+            if None not in lengths and min(lengths) > 0:
+                out.add(id(s))
+    return frozenset(out)
 
 
 def _private_pops(fn, body) -> set:

@@ -93,3 +93,10 @@ def test_a_helper_changing_an_item_of_a_tuple_holding_one_array_twice_is_refused
 def test_a_helper_changing_one_item_of_a_tuple_of_known_items_changes_that_item_only():
     x, y = np.array([0.3, 0.5, 0.2]), np.array([0.1, -0.4, 0.9])
     _right(R.first_items_of_their_own, (x, y))
+
+
+# ------------------------------------------------------------ a loop over a constant range that is not empty
+def test_a_name_reassigned_in_a_loop_over_a_constant_range_shares_nothing_after_it():
+    x = np.array([0.3, 0.5, 0.2])
+    _right(R.reassigned_in_a_loop_that_runs, (x,))
+    _refused_at(R.reassigned_after_a_break, (x,), "y += 1.0")
