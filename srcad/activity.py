@@ -127,10 +127,12 @@ def _call_kind(call: ir.Call, kind) -> str:
     if k == "elementwise":
         if ANY in args:
             return ANY
+        if NONE in args and FLOAT not in args:
+            return NONE
+        if isinstance(prim, rules.Rule) and prim.array_of_numbers:
+            return ANY                  # a 0-d array of numbers: mutable, no NumPy scalar
         if FLOAT in args:
             return FLOAT
-        if NONE in args:
-            return NONE
         return FLOAT if isinstance(prim, rules.Rule) and prim.key is operator.truediv else INT
     if k == "reduce":
         b = bound_args(call)
@@ -880,6 +882,11 @@ class CallSummary:
     consumes: tuple = ()
     # which items of its result may be lists or tuples (see _seq_tree): True where unknown
     items: object = True
+    # parameter -> the positions j of the items (or rows) it changes in place, for those of
+    # `mutates` changed only through items unpacked from them (`a, b = t; a += 1.0`): a
+    # caller passing a tuple of known items sees only those items change; the callee takes
+    # the items apart, so a caller passing one object twice (`h((x, x))`) is refused
+    parts: dict = field(default_factory=dict)
 
 
 def _reach(facts) -> frozenset:
@@ -1075,6 +1082,7 @@ class _Aliases:
         self.aged: dict = {}                 # statement index k -> roots -> roots k renewed
         # the for loops over one range object's items, which run equally often
         self.trips, self.forgets = _loop_lengths(fn)
+        self.nonempty = nonempty_loops(fn)         # loops that run at least once
         for tag in set(self.trips.values()):
             self.init[tag] = _EITHER
         # statement indices of pops from lists that alone hold their items: a new object
@@ -1132,6 +1140,11 @@ class _Aliases:
             self.heads[id(s)] = [dict(st) for st in new]    # the caller changes its states
             self.changed = True
         tag = self.trips.get(id(s))
+        if id(s) in self.nonempty:
+            # at least one iteration: no path leaves with the states from before the loop
+            out = end + ctx[0] + ctx[1]
+            return _union([dict(st, **{tag: _SOME}) for st in out] if tag is not None else
+                          out, cap=self.cap, focus=self.focus)
         if tag is not None:
             # no iteration only where the range's other loops ran none (or may have)
             zero = [dict(st, **{tag: _ZERO}) for st in sts if st.get(tag) != _SOME]
@@ -1337,7 +1350,19 @@ class _Aliases:
             self.changed_args.setdefault(id(s), set()).add(
                 ("arg", j) if j < len(call.args) else ("kw", p))
         for p, where in summary.mutates.items():
-            roots = _reach(self.value(bound[p], st)) if p in bound else None
+            f = self.value(bound[p], st) if p in bound else None
+            roots = _reach(f) if f is not None else None
+            js = summary.parts.get(p)
+            if roots and js is not None and self.items_may_meet(f):
+                # the callee takes the items it unpacks for distinct objects
+                m = _Mutation(roots, ("call items", call.prim.name, p, where), ())
+                a = bound[p]
+                m.conflicts.append(a.id if isinstance(a, ir.Name) else p)
+                self.mutations.setdefault(id(s), []).append(m)
+            elif roots and js is not None and f[2] is not None and \
+                    all(-len(f[2]) <= j < len(f[2]) for j in js):
+                # only those items of a tuple of known items change: theirs is the storage
+                roots = frozenset().union(*(_reach(f[2][j]) for j in js))
             if roots:
                 self.mutate(s, roots, ("call", call.prim.name, p, where), st)
                 # another argument of this call on the same storage: the helper sees p's
@@ -1352,6 +1377,17 @@ class _Aliases:
                 changed(p)
         d, i, pos = _map_facts(summary.result, mapped)
         return _trim((frozenset([k]) | d, i, pos))
+
+    @staticmethod
+    def items_may_meet(f) -> bool:
+        """Whether two items of the list or tuple with facts `f` may be one object (or
+        share storage): two positions that meet, or, positions unknown, items this function
+        made (an argument's items are taken to be apart, as arguments are)."""
+        if f[2] is not None:
+            reach = [_reach(p) for p in f[2]]
+            return any(_overlap(reach[j], reach[k]) for j in range(len(reach))
+                       for k in range(j + 1, len(reach)))
+        return any(not (type(r) is tuple and r[0] in ("p", "pi", "pii", "g")) for r in f[1])
 
     # ------------------------------------------------------------ changes in place
     def mutate(self, s, roots, what, st, exclude=()):
@@ -1372,19 +1408,44 @@ class _Aliases:
 _TOP = object()                 # not seen yet (an optimistic start, as for a loop's head)
 
 
+class _Entry:
+    """The value an argument has on entry, as one of the assignments of its name."""
+    __slots__ = ("param",)
+
+    def __init__(self, param):
+        self.param = param
+
+
+class _ItemOf:
+    """An assignment target of `a, b = v`: one item of `v` (a list's, a tuple's, an array's row)."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
 def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
     """The number of dimensions of each name every assignment of which gives arrays of one
     known number: np.zeros((n, 2)) (its rule's `ndim_of`), an item of one (`xs[t]`: one
     fewer), an elementwise operation of such operands (the most), an update `xs[i] = v`
-    (the same). Any other assignment (a call, a list, a for loop's item) makes it unknown;
-    the alias analysis reads it only to tell `xs[t, 1]`, a new scalar, from a view."""
+    (the same), an item of a list or tuple whose items all have that number (`xs[0]` of
+    `xs = [x, y]`, `for r in xs`, `a, b = xs`). Any other assignment (a call, an unknown
+    list) makes it unknown; the alias analysis reads it only to tell `xs[t, 1]`, a new
+    scalar, from a view."""
     defs: dict = {}
     for s in stmts:
         if isinstance(s, ir.Assign) and isinstance(s.target, str):
             defs.setdefault(s.target, []).append(s.value)
+        elif isinstance(s, ir.Assign):
+            for t in s.target:
+                defs.setdefault(t, []).append(_ItemOf(s.value))
         else:
             for t in ir.targets(s):
                 defs.setdefault(t, []).append(None)
+    for p in fn.params:
+        if p in defs:
+            # an argument assigned again: it holds the caller's value too (on some paths)
+            defs[p].append(_Entry(p))
     tuple_len = {}
     for t, vs in defs.items():
         lens = {len(v.args) if isinstance(v, ir.Call) and v.prim is PACK_TUPLE and
@@ -1392,6 +1453,12 @@ def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
         if len(lens) == 1 and None not in lens:
             tuple_len[t] = lens.pop()
     nd: dict = {t: _TOP for t in defs}
+    # name -> the number of dimensions of every item, for names every assignment of which
+    # makes a list or tuple (a display, an append, a slice or copy of one, items_of's)
+    items_nd: dict = {t: _TOP for t in defs}
+
+    def join(a, b):
+        return b if a is _TOP else a if b is _TOP or a == b else None
 
     def of(a):
         if isinstance(a, ir.Const):
@@ -1407,6 +1474,37 @@ def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
             return nd[a.id]
         return param_ndims.get(a.id) if a.id in fn.params else None
 
+    def items_of(a):
+        """The number of dimensions of every item of the list or tuple `a` (None: not
+        surely a list or tuple, or its items' unknown)."""
+        if isinstance(a, ir.Const):
+            v = a.value
+            return 0 if type(v) is tuple and len(v) and all(
+                const_kind(i) in (INT, FLOAT) for i in v) else None
+        return items_nd.get(a.id) if a.id in seqs else None
+
+    def item_value(v):
+        """The number of dimensions of every item of the list or tuple `v` makes."""
+        if v is None or isinstance(v, (_ItemOf, _Entry)):
+            return None
+        if isinstance(v, ir.Const) and v.value is None:
+            return _TOP            # (as `of`: read only where no longer None)
+        if not isinstance(v, ir.Call):
+            return items_of(v) if isinstance(v, ir.Name) else None
+        prim = v.prim
+        if prim is PACK_LIST or prim is PACK_TUPLE:
+            out = _TOP
+            for a in v.args:
+                out = join(out, of(a))
+            return out
+        if prim is LIST_APPEND:
+            return join(items_of(v.args[0]), of(v.args[1]))
+        if isinstance(prim, rules.IndexRule):
+            return items_of(v.args[0]) if v.static[0] == "slice" else None
+        if isinstance(prim, rules.Rule) and prim.passthrough:
+            return items_of(v.args[0])
+        return None
+
     def shape_length(a):
         if isinstance(a, ir.Const):
             v = a.value
@@ -1416,15 +1514,34 @@ def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
             return 1
         return tuple_len.get(a.id)
 
+    def item_nd(a):
+        """The number of dimensions of an item of `a`: a list's or tuple's, an array's row."""
+        n = items_of(a)
+        if n is not None:
+            return n
+        if isinstance(a, ir.Name) and a.id in seqs:
+            return None
+        n = of(a)
+        return n if n is _TOP or n is None else n - 1 if n >= 1 else None
+
     def value(v):
         if v is None:
             return None
+        if isinstance(v, _Entry):
+            return param_ndims.get(v.param)
+        if isinstance(v, _ItemOf):
+            return item_nd(v.value) if isinstance(v.value, ir.Name) else None
         if not isinstance(v, ir.Call):
             return of(v)
         prim = v.prim
         if isinstance(prim, rules.SetItemRule):
             return of(v.args[0])
         if isinstance(prim, rules.IndexRule):
+            if isinstance(v.args[0], ir.Name) and v.args[0].id in seqs:
+                a = v.args[1] if v.static == ("atom", 1) else None
+                return items_of(v.args[0]) if a is not None and (
+                    isinstance(a, ir.Const) and type(a.value) is int or
+                    isinstance(a, ir.Name) and kinds.get(a.id) == INT) else None
             base = of(v.args[0])
             if base is None or base is _TOP:
                 return base
@@ -1452,6 +1569,16 @@ def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
         if prim.ndim_of:
             a = b.get(prim.ndim_of)
             return shape_length(a) if a is not None else None
+        if prim.stacks:
+            a = b.get(prim.stacks[0])
+            n = items_of(a) if a is not None else None
+            n = n + 1 if type(n) is int else of(a) if isinstance(a, ir.Name) and \
+                a.id not in seqs else n
+            least = b.get(prim.stacks[1]) if len(prim.stacks) > 1 else ir.Const(0)
+            if type(n) is not int or not (isinstance(least, ir.Const) and
+                                          type(least.value) is int):
+                return n if n is _TOP else None
+            return max(n, least.value)
         if prim.passthrough or prim.shaped_like:
             a = v.args[0] if prim.passthrough else b.get(prim.shaped_like)
             return of(a) if a is not None else None
@@ -1465,21 +1592,22 @@ def _infer_ndims(fn, stmts, kinds, seqs, param_ndims) -> dict:
     changed = True
     while changed:
         changed = False
-        for t, vs in defs.items():
-            if nd[t] is None:
-                continue
-            new = _TOP
-            for v in vs:
-                n = value(v)
-                if n is _TOP:
+        for table, of_value in ((nd, value), (items_nd, item_value)):
+            for t, vs in defs.items():
+                if table[t] is None:
                     continue
-                if n is None or new is not _TOP and n != new:
-                    new = None
-                    break
-                new = n
-            if new is not nd[t] and new != nd[t]:
-                nd[t] = new
-                changed = True
+                new = _TOP
+                for v in vs:
+                    n = of_value(v)
+                    if n is _TOP:
+                        continue
+                    if n is None or new is not _TOP and n != new:
+                        new = None
+                        break
+                    new = n
+                if new is not table[t] and new != table[t]:
+                    table[t] = new
+                    changed = True
     return {t: n for t, n in nd.items() if type(n) is int}
 
 
@@ -1711,6 +1839,35 @@ def _loop_lengths(fn) -> tuple:
             tags[id(s)] = tag
             resets.setdefault(base, set()).add(tag)
     return tags, resets
+
+
+def nonempty_loops(fn) -> frozenset:
+    """id(loop) of the for loops over a range of constant bounds that is not empty (`for i in
+    range(3)`, every assignment of the range's name the same): they run at least once, so
+    what they assign holds after them on every path (none keeps its value from before)."""
+    defs: dict = {}
+    for s in ir.walk(fn.body):
+        for t in ir.targets(s):
+            defs.setdefault(t, []).append(s)
+
+    def length(d):
+        v = d.value if isinstance(d, ir.Assign) and isinstance(d.target, str) else None
+        if not (isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and
+                v.prim.key is builtins.range and not v.kwargs and 1 <= len(v.args) <= 3 and
+                all(isinstance(a, ir.Const) and type(a.value) is int for a in v.args)):
+            return None
+        try:
+            return len(range(*(a.value for a in v.args)))
+        except ValueError:                 # a step of 0: Python raises, no loop runs
+            return None
+    out = set()
+    for s in ir.walk(fn.body):
+        if isinstance(s, ir.For) and isinstance(s.iter, ir.Name) and s.iter.id in defs and \
+                s.iter.id not in fn.params:
+            lengths = {length(d) for d in defs[s.iter.id]}
+            if None not in lengths and min(lengths) > 0:
+                out.add(id(s))
+    return frozenset(out)
 
 
 def _private_pops(fn, body) -> set:
@@ -2091,6 +2248,12 @@ def _refuse_conflicts(fn, a: _Aliases):
                        "read "
                        f"afterwards: srcad would differentiate a different function; make "
                        f"{name!r} an array of its own first (`{name} = {name}.copy()`)")
+            elif kind == "call items":
+                _, helper, param, (filename, line) = m.what
+                msg = (f"{helper}() changes an item of its argument {param!r} in place (at "
+                       f"{os.path.basename(filename)}:{line}), and two items of the list or tuple "
+                       f"passed for {param!r} may be the same object: srcad's derivative of "
+                       f"{helper}() takes them apart; pass items of their own (`x.copy()`)")
             elif kind == "call":
                 _, helper, param, (filename, line) = m.what
                 msg = (f"{helper}() changes its argument {param!r} in place (at "
@@ -2164,7 +2327,8 @@ def summarize(func, call: ir.Call, kinds: dict, seqs: set) -> CallSummary:
             # caller, but the caller's own derivative may read it later (the structure of
             # its zero adjoint, at second order)
             summary = CallSummary(summary.params, {}, summary.result, summary.may_be_seq,
-                                  consumes=tuple(summary.mutates), items=summary.items)
+                                  consumes=tuple(summary.mutates), items=summary.items,
+                                  parts=summary.parts)
     memo[key] = summary
     return summary
 
@@ -2182,12 +2346,17 @@ def _summarize(func, call, kinds_key) -> CallSummary:
     kinds = _kinds(fn, stmts, pk)
     seqs = _sequences(stmts, pk, kinds)
     a = _aliases(fn, stmts, kinds, seqs, param_kinds=pk)
-    mutates = {}
+    mutates, parts, whole = {}, {}, set()
     for s in stmts:
         for m in a.mutations.get(id(s), ()):
             for r in m.roots:
                 if type(r) is tuple and r[0] in ("p", "pi") and r[1] not in mutates:
                     mutates[r[1]] = (fn.filename, s.line)
+                if type(r) is tuple and r[0] in ("p", "pi"):
+                    if len(r) == 3:
+                        parts.setdefault(r[1], set()).add(r[2])
+                    else:
+                        whole.add(r[1])
     returned = [st.value for st in stmts if isinstance(st, ir.Return)]
     may_be_seq = any(isinstance(r, ir.Name) and r.id in seqs or
                      isinstance(r, ir.Const) and isinstance(r.value, (list, tuple))
@@ -2197,4 +2366,5 @@ def _summarize(func, call, kinds_key) -> CallSummary:
              isinstance(r, ir.Const) and isinstance(r.value, (list, tuple)) for r in returned}
     items = trees.pop() if len(trees) == 1 else may_be_seq
     return CallSummary(tuple(fn.params), mutates, a.returned or _NOTHING, may_be_seq,
-                       items=items)
+                       items=items, parts={p: frozenset(js) for p, js in parts.items()
+                                           if p not in whole})

@@ -857,7 +857,8 @@ def sinc_slope(x):
     and sin(pi x) (np.sinc's own temporaries and the masked copies held four more arrays)."""
     if np.ndim(x) == 0 or not isinstance(x, np.ndarray) or x.dtype.kind != "f":
         xs = np.where(x == 0, 1.0, x)
-        return np.where(x == 0, 0.0, (np.cos(math.pi * x) - np.sinc(x)) / xs)
+        # [()]: a NumPy scalar of a number, as np.sinc gives (np.where's 0-d array is mutable)
+        return np.where(x == 0, 0.0, (np.cos(math.pi * x) - np.sinc(x)) / xs)[()]
     s = np.multiply(x, math.pi)
     c = np.cos(s)
     np.sin(s, out=s)
@@ -874,7 +875,8 @@ def sinc_curvature(x):
     """np.sinc''(x) = -(pi sin(pi x) + 2 sinc'(x)) / x, its limit -pi^2/3 at x = 0 (the
     quotient of the slope's own formula would give 0 there)."""
     xs = np.where(x == 0, 1.0, x)
-    return np.where(x == 0, -math.pi ** 2 / 3.0, -(math.pi * np.sin(math.pi * x) + 2.0 * sinc_slope(x)) / xs)
+    return np.where(x == 0, -math.pi ** 2 / 3.0,
+                    -(math.pi * np.sin(math.pi * x) + 2.0 * sinc_slope(x)) / xs)[()]
 
 
 def angle_jvp(t, x):

@@ -175,6 +175,15 @@ class Rule:
     # the result is the first argument's value (same kind, shape class and sequence-ness;
     # the object itself where it is a list, tuple or array), as for `items_of`
     passthrough: bool = False
+    # an elementwise primitive that, given numbers, returns a 0-d array rather than a NumPy
+    # scalar (np.where(c, 1.0, 2.0), np.i0(0.5)): a mutable object, which `a += x` changes
+    # in place (so its kind is ANY, not FLOAT: a name sharing it sees the change)
+    array_of_numbers: bool = False
+    # (a parameter, and maybe the parameter giving a least number of dimensions) the result
+    # stacks the items of, a list or tuple of values of one number of dimensions, along a new
+    # first axis: one dimension more than the items (np.array([a, b, c]) of numbers is 1-D);
+    # an array there keeps its number of dimensions (its rows are the items)
+    stacks: tuple = ()
     # list facts, read by lists.py (which lists may grow in place): the call reads a list
     # argument's items and keeps no reference to the list (`reads_items`), or returns a new
     # list no other name holds (`new_list`)
@@ -451,7 +460,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
             shape_args: str = "", passthrough: bool = False, numba: bool = True,
             on_seqs: str = "", keeps_shape: int | None = None, shaped_like: str = "",
             reads_items: bool = False, new_list: bool = False, seq_item: str = "",
-            zero_in: str = "", ndim_of: str = ""):
+            zero_in: str = "", ndim_of: str = "", array_of_numbers: bool = False,
+            stacks: str = ""):
     """Declare a primitive's rule. `jvp`/`vjp` are one template (for the first parameter)
     or a dict of templates per differentiable parameter. The storage facts: `storage` is
     "new", "view" or "same" (of `storage_arg`, comma-separated names, default the first
@@ -468,7 +478,9 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     the operator does to lists (see Rule.on_seqs); `zero_in` the parameters the result is
     piecewise constant in (a condition, a sign, a cutoff): any other parameter without a
     template is refused where a varied value is passed to it; `ndim_of` the parameter
-    holding the result's whole shape."""
+    holding the result's whole shape; `array_of_numbers` that numbers give a 0-d array (see
+    Rule.array_of_numbers); `stacks` the parameter whose items the result stacks (and the
+    one giving a least number of dimensions, see Rule.stacks)."""
     plist = _parse_params(params)
     star = [p for p, _ in plist].index("*") if ("*", None) in plist else len(plist)
     kwonly = tuple(p for p, _ in plist[star + 1:])
@@ -481,8 +493,9 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
     held = tuple(filter(None, (p.strip() for p in holds.split(","))))
     shaped = tuple(filter(None, (p.strip() for p in shape_args.split(","))))
     zeros = tuple(filter(None, (p.strip() for p in zero_in.split(","))))
+    stacked = tuple(filter(None, (p.strip() for p in stacks.split(","))))
     names = {p for p, _ in plist}
-    for p in shares + held + shaped + zeros + tuple(filter(None, (copy_flag, shaped_like,
+    for p in shares + held + shaped + zeros + stacked + tuple(filter(None, (copy_flag, shaped_like,
                                                                   ndim_of))):
         if p.lstrip("*") not in names:
             raise ValueError(f"{name or keys}: storage fact names {p!r}, not a parameter")
@@ -504,7 +517,8 @@ def defrule(keys, params: str, *, name: str = "", primal: str | None = None, jvp
                 passthrough=passthrough, numba=numba, batch=batch,
                 jvp_batched=tdict(jvp_batched), on_seqs=on_seqs, keeps_shape=keeps_shape,
                 shaped_like=shaped_like, reads_items=reads_items, new_list=new_list,
-                seq_item=seq_item, zero_in=zeros, ndim_of=ndim_of)
+                seq_item=seq_item, zero_in=zeros, ndim_of=ndim_of,
+                array_of_numbers=array_of_numbers, stacks=stacked)
     for key in keys if isinstance(keys, list) else (keys,):
         _TABLE[_ident(key)] = rule
     if name and primal is None and keys != []:
@@ -528,13 +542,16 @@ def _scaled(g: str, deriv: str) -> str:
     return ast.unparse(scaled)
 
 
-def defunary(module, prefix: str, table: dict, kind: str = "elementwise", partial=()):
+def defunary(module, prefix: str, table: dict, kind: str = "elementwise", partial=(),
+             array_of_numbers=()):
     """One rule per `name: f'(x)` entry of `table`, for `module.name` (f'(x) may use `out`);
-    the functions named in `partial` are not total (see `Rule.total`)."""
+    the functions named in `partial` are not total (see `Rule.total`), those named in
+    `array_of_numbers` give a 0-d array of a number (see `Rule.array_of_numbers`)."""
     for name, deriv in table.items():
         defrule(getattr(module, name), "x", name=f"{prefix}.{name}", kind=kind,
                 jvp=_scaled("x_dot", deriv), vjp=_scaled("out_bar", deriv),
-                total=name not in partial, batch="elementwise")
+                total=name not in partial, batch="elementwise",
+                array_of_numbers=name in array_of_numbers)
 
 
 def defpartials(keys, params: str, *, name: str, partials: dict, unbroadcast: bool = True,

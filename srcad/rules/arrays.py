@@ -599,7 +599,7 @@ defvariant(lookup(np.frexp), "x, *, dtype=None, casting='same_kind'", returns_se
            jvp="(cast_tangent(np.ldexp(x_dot, -out[1]), out[0]), 0.0 * out[0])",
            vjp="np.ldexp(cast_adjoint(out_bar[0], out[0]), -out[1])")
 # np.i0's derivative is I1 (SciPy's, or its series without SciPy); I1' = I0 - I1 / x
-defunary(np, "np", {"i0": "bessel_i1(x)"})
+defunary(np, "np", {"i0": "bessel_i1(x)"}, array_of_numbers=("i0",))
 defrule(ra.bessel_i1, "x", name="bessel_i1", batch="elementwise",
         jvp="x_dot * bessel_i1_slope(x)", vjp="out_bar * bessel_i1_slope(x)")
 # np.around is np.round (piecewise constant)

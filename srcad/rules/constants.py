@@ -56,13 +56,13 @@ defrule(np.linspace, "start, stop, num=50, endpoint=True, retstep=False, dtype=N
 
 # ------------------------------------------------------------ conversions: the identity on values
 defrule(np.array, "x, dtype=None, *, copy=True, order='K', subok=False, ndmin=0", name="np.array",
-        kind=ANY, storage="same", copy_flag="copy", reads_items=True,
+        kind=ANY, storage="same", copy_flag="copy", reads_items=True, stacks="x, ndmin",
         jvp="cast_tangent(np.array(x_dot, ndmin=ndmin), out)",
         jvp_batched="bcast_tangent(breshape(basarray(x_dot, x, BATCH), out, 'C', BATCH), out, "
                     "BATCH)",
         vjp="cast_adjoint(unreshape(out_bar, x), out)")
 defrule(np.asarray, "x, dtype=None, order=None", name="np.asarray", kind=ANY, storage="same",
-        reads_items=True,
+        reads_items=True, stacks="x",
         jvp="cast_tangent(np.asarray(x_dot), out)",
         jvp_batched="bcast_tangent(breshape(basarray(x_dot, x, BATCH), out, 'C', BATCH), out, "
                     "BATCH)",

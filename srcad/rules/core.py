@@ -177,7 +177,8 @@ defpartials(builtins.min, "x, y", name="min", unbroadcast=False,
 defrule(np.where, "c, x, y", name="np.where", batch="elementwise",
         jvp={"x": "bcast(np.where(c, x_dot, 0.0), out)", "y": "bcast(np.where(c, 0.0, y_dot), out)"},
         vjp={"x": "unbroadcast(np.where(c, out_bar, 0.0), x)",
-             "y": "unbroadcast(np.where(c, 0.0, out_bar), y)"}, zero_in="c")
+             "y": "unbroadcast(np.where(c, 0.0, out_bar), y)"}, zero_in="c",
+        array_of_numbers=True)
 
 # ------------------------------------------------------------ reductions
 defrule(np.sum, "x, axis=None, *, keepdims=False", name="np.sum", method="sum", kind="reduce",

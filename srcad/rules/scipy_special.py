@@ -108,7 +108,8 @@ refuse(defpartials(sp.zeta, "s, q", name=f"{S}.zeta",
                    partials={"q": f"(-s * {S}.zeta(s + 1.0, q))"}), "s")
 refuse(defrule(sp.polygamma, "n, x", name=f"{S}.polygamma",
                jvp={"x": f"x_dot * {S}.polygamma(n + 1, x)"},
-               vjp={"x": f"unbroadcast(out_bar * {S}.polygamma(n + 1, x), x)"}), "n")
+               vjp={"x": f"unbroadcast(out_bar * {S}.polygamma(n + 1, x), x)"},
+               array_of_numbers=True), "n")
 # Bessel functions: J'_n = (J_{n-1} - J_{n+1}) / 2, Y alike, I'_v = (I_{v-1} + I_{v+1}) / 2;
 # ive(v, z) = iv(v, z) exp(-|z|). sp.jn is sp.jv (any real order).
 for _f, _name, _d in [

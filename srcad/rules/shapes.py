@@ -58,7 +58,7 @@ deflinear(np.repeat, "x, repeats, axis=None", name="np.repeat", method="repeat",
 deflinear(np.concatenate, "xs, axis=0", name="np.concatenate", reads_items=True,
           jvp_batched="bjoin_axis(xs_dot, xs, axis, BATCH, 'concatenate')",
           vjp="unconcatenate(out_bar, xs, axis)")
-deflinear(np.stack, "xs, axis=0", name="np.stack", reads_items=True,
+deflinear(np.stack, "xs, axis=0", name="np.stack", reads_items=True, stacks="xs",
           jvp_batched="bjoin_axis(xs_dot, xs, axis, BATCH, 'stack')",
           vjp="unstack(out_bar, axis)")
 deflinear(np.hstack, "xs", name="np.hstack", reads_items=True,
