@@ -1972,19 +1972,26 @@ def _needed(stmts, contents: bool = False) -> set:
             out -= shaped - others
         return out
     needed = set()
+    by_target: dict = {}                  # name -> the assignments binding it
     for s in stmts:
         if isinstance(s, (ir.Return, ir.If, ir.For)) or isinstance(s, ir.Assign) and \
                 isinstance(s.value, ir.Call) and not isinstance(s.value.prim, rules.Rule):
             needed.update(ir.reads(s))
-    changed = True
-    while changed:
-        changed = False
-        for s in stmts:
-            if isinstance(s, ir.Assign) and not needed.isdisjoint(ir.targets(s)):
+        if isinstance(s, ir.Assign):
+            for t in ir.targets(s):
+                by_target.setdefault(t, []).append(s)
+    # a worklist: each name, once needed, makes the reads of its assignments needed (each
+    # assignment read once), where iterating to a fixed point went over every statement
+    # once more per new name
+    todo = list(needed)
+    done = set()
+    while todo:
+        for s in by_target.get(todo.pop(), ()):
+            if id(s) not in done:
+                done.add(id(s))
                 new = reads(s) - needed
-                if new:
-                    needed |= new
-                    changed = True
+                needed |= new
+                todo += new
     return needed
 
 
