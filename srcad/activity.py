@@ -549,31 +549,39 @@ def _analyze(fn: ir.Function, wrt: list, param_kinds: dict) -> Activity:
             v = s.value
             sources[id(s)] = [a.id for a in (diff_args(v) if isinstance(v, ir.Call) else [v])
                               if isinstance(a, ir.Name)]
+    # the closures by worklists: a name, once varied (useful), is followed along the
+    # assignments reading (binding) it, each assignment once, where iterating to a fixed
+    # point went over every statement again for each round that added a name
+    readers: dict = {}                 # name -> the assignments deriving from it
+    binders: dict = {}                 # name -> the assignments binding it
+    for s in stmts:
+        if isinstance(s, ir.Assign):
+            for a in sources[id(s)]:
+                readers.setdefault(a, []).append(s)
+            for t in ir.targets(s):
+                binders.setdefault(t, []).append(s)
     varied = {p for p in wrt if kinds.get(p) not in nondiff}
-    changed = True
-    while changed:
-        changed = False
-        for s in stmts:
-            if not isinstance(s, ir.Assign):
-                continue
-            if any(a in varied for a in sources[id(s)]):
+    todo, done = list(varied), set()
+    while todo:
+        for s in readers.get(todo.pop(), ()):
+            if id(s) not in done:
+                done.add(id(s))
                 for t in ir.targets(s):
                     if t not in varied and kinds.get(t) not in nondiff:
                         varied.add(t)
-                        changed = True
+                        todo.append(t)
 
     useful = {s.value.id for s in stmts if isinstance(s, ir.Return)
               and isinstance(s.value, ir.Name)}
-    changed = True
-    while changed:
-        changed = False
-        for s in stmts:
-            if not isinstance(s, ir.Assign) or not any(t in useful for t in ir.targets(s)):
-                continue
-            for a in sources[id(s)]:
-                if a not in useful:
-                    useful.add(a)
-                    changed = True
+    todo, done = list(useful), set()
+    while todo:
+        for s in binders.get(todo.pop(), ()):
+            if id(s) not in done:
+                done.add(id(s))
+                for a in sources[id(s)]:
+                    if a not in useful:
+                        useful.add(a)
+                        todo.append(a)
     # an argument's own class says nothing of whether it is an array (an object's self)
     _refuse_array_fields(fn, stmts, kinds, {n: None if type(c) is tuple and c[0] == "own"
                                             else c for n, c in shapes.items()}, varied)
@@ -2129,19 +2137,26 @@ def _needed(stmts, contents: bool = False) -> set:
             out -= shaped - others
         return out
     needed = set()
+    by_target: dict = {}                  # name -> the assignments binding it
     for s in stmts:
         if isinstance(s, (ir.Return, ir.If, ir.For)) or isinstance(s, ir.Assign) and \
                 isinstance(s.value, ir.Call) and not isinstance(s.value.prim, rules.Rule):
             needed.update(ir.reads(s))
-    changed = True
-    while changed:
-        changed = False
-        for s in stmts:
-            if isinstance(s, ir.Assign) and not needed.isdisjoint(ir.targets(s)):
+        if isinstance(s, ir.Assign):
+            for t in ir.targets(s):
+                by_target.setdefault(t, []).append(s)
+    # a worklist: each name, once needed, makes the reads of its assignments needed (each
+    # assignment read once), where iterating to a fixed point went over every statement
+    # once more per new name
+    todo = list(needed)
+    done = set()
+    while todo:
+        for s in by_target.get(todo.pop(), ()):
+            if id(s) not in done:
+                done.add(id(s))
                 new = reads(s) - needed
-                if new:
-                    needed |= new
-                    changed = True
+                needed |= new
+                todo += new
     return needed
 
 

@@ -1171,18 +1171,20 @@ def loop_else(low, s):
 
 
 _OWN_SCOPE = (gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)
+_OWN_SCOPES = frozenset(_OWN_SCOPE)
 
 
 def has_walrus(exprs) -> bool:
     """Whether an assignment expression stands in `exprs` outside a lambda or comprehension
     (those are lowered where they are: a comprehension's own loop hoists its own)."""
     todo = [e for e in exprs if isinstance(e, gast.AST)]
+    children = funcs._children         # the lowering asks this of every statement
     while todo:
         n = todo.pop()
-        if isinstance(n, gast.NamedExpr):
+        if n.__class__ is gast.NamedExpr:
             return True
-        if not isinstance(n, _OWN_SCOPE):
-            todo.extend(gast.iter_child_nodes(n))
+        if n.__class__ not in _OWN_SCOPES:
+            todo += children(n)
     return False
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 
 from . import rules
+from .optimize import NODE_FIELDS, nodes
 
 
 def _reads_items(name: str) -> bool:
@@ -59,7 +60,116 @@ def _display(value) -> bool:
                                                    for e in value.elts)
 
 
-def private_lists(tree, readers=_reads_items, kept_after_last=False, stores=None):
+_BLOCK_FIELDS = ("body", "orelse", "finalbody")
+
+
+class _Facts:
+    """What the passes below ask of a tree, from one walk (optimize.nodes' order, which is
+    ast.walk's): each node's parent, the top-level statement holding it (`top`: index in
+    the function's body), each name's loads and stores, the statement lists (`blocks`),
+    the rebuilds `n = [*n, e, ...]` per name, and whether any `b = t[:-1]` occurs. The
+    rewrites keep them up to date (`drop`, `add`) instead of walking the tree again."""
+
+    def __init__(self, tree):
+        self.parent = parent = {}
+        self.top = top = {}
+        self.loads, self.stores = {}, {}
+        self.rebuilds = rebuilds = {}
+        self.blocks = blocks = []
+        self.drops = False
+        for i, st in enumerate(tree.body):
+            top[id(st)] = i
+        out = [tree]
+        append = out.append
+        AST = ast.AST
+        fields_of = NODE_FIELDS
+        Name, Assign = ast.Name, ast.Assign
+        has_blocks = _HAS_BLOCKS
+        for node in out:                      # grows while it is read
+            cls = node.__class__
+            if cls is Name:
+                self._name(node)
+                continue
+            if cls is Assign:
+                name = rebuilt(node)
+                if name is not None:
+                    rebuilds.setdefault(name, []).append(node)
+                elif not self.drops and _drop_last(node) is not None:
+                    self.drops = True
+            t = top.get(id(node))
+            for f in fields_of[cls]:
+                v = getattr(node, f, None)
+                if v.__class__ is list:
+                    for x in v:
+                        if isinstance(x, AST):
+                            append(x)
+                            parent[id(x)] = node
+                            if t is not None:
+                                top[id(x)] = t
+                elif isinstance(v, AST):
+                    append(v)
+                    parent[id(v)] = node
+                    if t is not None:
+                        top[id(v)] = t
+            if has_blocks[cls]:
+                for f in _BLOCK_FIELDS:
+                    inner = getattr(node, f, None)
+                    if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                        blocks.append(inner)
+
+    def _name(self, n):
+        (self.stores if isinstance(n.ctx, ast.Store) else self.loads).setdefault(
+            n.id, []).append(n)
+
+    def names(self) -> set:
+        """The names the tree holds now."""
+        return {k for k, v in self.loads.items() if v} | {k for k, v in self.stores.items() if v}
+
+    def drop(self, node):
+        """`node` and its subtree leave the tree: their names are no loads or stores."""
+        gone = {}
+        for m in nodes(node):
+            if m.__class__ is ast.Name:
+                gone.setdefault((isinstance(m.ctx, ast.Store), m.id), set()).add(id(m))
+        for (store, name), ids in gone.items():
+            table = self.stores if store else self.loads
+            table[name] = [m for m in table[name] if id(m) not in ids]
+
+    def add(self, node, parent):
+        """`node` (new, or moved: dropped first) joins the tree under `parent`, located where
+        `parent` is (as ast.fix_missing_locations of the whole tree would locate it)."""
+        self.parent[id(node)] = parent
+        if not hasattr(node, "lineno") and "lineno" in node._attributes:
+            ast.fix_missing_locations(ast.copy_location(node, parent))
+        for m in nodes(node):
+            if m.__class__ is ast.Name:
+                self._name(m)
+            for c in _children(m):
+                self.parent[id(c)] = m
+
+
+class _HasBlocks(dict):
+    def __missing__(self, cls):
+        has = self[cls] = any(f in cls._fields for f in _BLOCK_FIELDS)
+        return has
+
+
+_HAS_BLOCKS = _HasBlocks()
+
+
+def _children(node) -> list:
+    out = []
+    for f in NODE_FIELDS[node.__class__]:
+        v = getattr(node, f, None)
+        if v.__class__ is list:
+            out += [x for x in v if isinstance(x, ast.AST)]
+        elif isinstance(v, ast.AST):
+            out.append(v)
+    return out
+
+
+def private_lists(tree, readers=_reads_items, kept_after_last=False, stores=None,
+                  facts=None):
     """The lists `n` that `tree` rebuilds (`n = [*n, e, ...]`) and no other name can see
     while they grow: `n` is no parameter, every binding of `n` is a list display, a rebuild
     or one `stores(assign, n)` accepts, `n` is read only by its rebuilds, as `n[...]` and
@@ -67,27 +177,19 @@ def private_lists(tree, readers=_reads_items, kept_after_last=False, stores=None
     the list), or, with
     `kept_after_last`, by anything after the last top-level statement appending to it;
     and never by the items it is rebuilt with. -> {name: [its rebuild statements]}."""
-    found = {}
-    for n in ast.walk(tree):
-        name = rebuilt(n)
-        if name is not None:
-            found.setdefault(name, []).append(n)
+    if facts is None:
+        facts = _Facts(tree)
+    found = facts.rebuilds
     if not found:
         return {}
     params = {a.arg for a in tree.args.args + tree.args.kwonlyargs + tree.args.posonlyargs}
-    parent = {id(c): p for p in ast.walk(tree.args) for c in ast.iter_child_nodes(p)}
-    parent.update((id(c), tree) for c in ast.iter_child_nodes(tree))
-    top = {}
-    for i, st in enumerate(tree.body):
-        for p in ast.walk(st):
-            top[id(p)] = i
-            for c in ast.iter_child_nodes(p):
-                parent[id(c)] = p
+    parent, top = facts.parent, facts.top
     last = {name: max(top[id(st)] for st in sts) for name, sts in found.items()}
     own = {id(st.value.elts[0].value) for sts in found.values() for st in sts}
     fine = set(found) - params
-    for n in ast.walk(tree):
-        if not (isinstance(n, ast.Name) and n.id in fine) or id(n) in own:
+    for n in [m for table in (facts.stores, facts.loads) for name in fine
+              for m in table.get(name, ())]:
+        if n.id not in fine or id(n) in own:
             continue
         up = parent.get(id(n))
         if isinstance(n.ctx, ast.Store):
@@ -123,36 +225,21 @@ def _appends(name, st):
                                     args=[e], keywords=[])) for e in st.value.elts[1:]]
 
 
-def _blocks(tree):
-    """Every statement list of `tree` (its body, loop and branch bodies)."""
-    for node in ast.walk(tree):
-        for field in ("body", "orelse", "finalbody"):
-            inner = getattr(node, field, None)
-            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-                yield inner
-
-
 def grow_in_place(tree) -> None:
     """Rewrite the derivative `tree` in place: each private list (see the module) appended
     in place, its saves and restores around the appends an append and a pop, and the
     adjoint of its appends (`b = t[:-1]`, then `t[-1]`) a pop of the adjoint list."""
-    rebuilds, drops = set(), False
-    for n in ast.walk(tree):                    # one look first: most derivatives have neither
-        name = rebuilt(n)
-        if name is not None:
-            rebuilds.add(name)
-        elif not drops and _drop_last(n) is not None:
-            drops = True
-    if rebuilds:
-        _primal_lists(tree, rebuilds)
-    if drops or rebuilds:
-        _adjoint_lists(tree)
-        ast.fix_missing_locations(tree)
+    facts = _Facts(tree)                 # one walk: most derivatives have neither
+    if facts.rebuilds:
+        _primal_lists(tree, facts)
+    if facts.drops or facts.rebuilds:
+        _adjoint_lists(tree, facts)
 
 
-def _stacks(tree, blocks, lists):
+def _stacks(tree, facts, lists):
     """list name (of `lists`) -> the stacks saving it: `s` bound once to `[]`, used only by
     statements `s.append(n)` just before a rebuild of n by one item, and by `n = s.pop()`."""
+    blocks = facts.blocks
     saved = {}                      # stack -> list it saves
     for block in blocks:
         for st in block:
@@ -164,10 +251,8 @@ def _stacks(tree, blocks, lists):
     saved = {s: names for s, names in saved.items() if len(names) == 1 and names <= lists}
     if not saved:
         return {}
-    uses = {}                       # stack -> how often its name occurs
-    for m in ast.walk(tree):
-        if isinstance(m, ast.Name) and m.id in saved:
-            uses[m.id] = uses.get(m.id, 0) + 1
+    uses = {s: len(facts.loads.get(s, ())) + len(facts.stores.get(s, ()))
+            for s in saved}         # stack -> how often its name occurs
     out = {}
     for s, names in saved.items():
         n = next(iter(names))
@@ -191,9 +276,9 @@ def _stacks(tree, blocks, lists):
     return out
 
 
-def _primal_lists(tree, rebuilds):
-    blocks = list(_blocks(tree))
-    stacks = _stacks(tree, blocks, rebuilds)
+def _primal_lists(tree, facts):
+    blocks = facts.blocks
+    stacks = _stacks(tree, facts, set(facts.rebuilds))
 
     def saves(node, name):
         """A save `s.append(name)` or a restore `name = s.pop()` of one of name's stacks."""
@@ -202,32 +287,42 @@ def _primal_lists(tree, rebuilds):
             return any(_call_on(node, s, "append", 1) for s in mine)
         return isinstance(node, ast.Assign) and any(_call_on(node.value, s, "pop", 0)
                                                     for s in mine)
-    lists = private_lists(tree, stores=saves)
+    lists = private_lists(tree, stores=saves, facts=facts)
     gone = {s for n in lists for s in stacks.get(n, ())}
+    parent = facts.parent
     for block in blocks:
         out = []
+        changed = False
         for st in block:
             name = rebuilt(st)
             if name in lists:
-                out += _appends(name, st)
+                new = _appends(name, st)
             elif isinstance(st, ast.Expr) and isinstance(st.value, ast.Call) and \
                     isinstance(st.value.func, ast.Attribute) and \
                     isinstance(st.value.func.value, ast.Name) and \
                     st.value.func.value.id in gone:
-                continue                                    # the save: now the append
+                new = []                                    # the save: now the append
             elif isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name) and \
                     st.targets[0].id in gone:
-                continue                                    # the stack's `s = []`
+                new = []                                    # the stack's `s = []`
             elif isinstance(st, ast.Assign) and isinstance(st.value, ast.Call) and \
                     isinstance(st.value.func, ast.Attribute) and \
                     isinstance(st.value.func.value, ast.Name) and \
                     st.value.func.value.id in gone:
-                out.append(ast.Expr(value=ast.Call(func=ast.Attribute(    # the restore:
-                    value=ast.Name(id=st.targets[0].id, ctx=ast.Load()), attr="pop",  # undo
-                    ctx=ast.Load()), args=[], keywords=[])))                # the append
+                new = [ast.Expr(value=ast.Call(func=ast.Attribute(   # the restore: undo
+                    value=ast.Name(id=st.targets[0].id, ctx=ast.Load()), attr="pop",  # the
+                    ctx=ast.Load()), args=[], keywords=[]))]                  # append
             else:
                 out.append(st)
-        block[:] = out
+                continue
+            changed = True
+            owner = parent.get(id(st))
+            facts.drop(st)
+            for n in new:
+                facts.add(n, owner)
+            out += new
+        if changed:
+            block[:] = out
 
 
 def _drop_last(st):
@@ -247,21 +342,21 @@ def _minus_one(node) -> bool:
         isinstance(node, ast.Constant) and node.value == -1
 
 
-def _adjoint_lists(tree):
+def _adjoint_lists(tree, facts):
     """`t = b; ...; b = t[:-1]; ... t[-1] ...` with b's list private (below) as
     `t = b; ...; b = t; t_last = b.pop(); ... t_last ...`. b is private when every binding
     of it makes a new list (a call whose rule says `new_list`, `add_items(b, <such a call>)`,
     or such a
     drop) and it is read only as `t = b` of such a pattern, as `b[...]`, as a reader's
     argument or by add_items; t is bound once and read only by the drop and `t[-1]`."""
-    parent, loads, stores = {}, {}, {}
-    for p in ast.walk(tree):                      # one walk: parents and each name's uses
-        for c in ast.iter_child_nodes(p):
-            parent[id(c)] = p
-        if isinstance(p, ast.Name):
-            (stores if isinstance(p.ctx, ast.Store) else loads).setdefault(p.id, []).append(p)
-    names = set(loads) | set(stores)
-    for block in list(_blocks(tree)):
+    while _adjoint_once(facts):             # the tree changed: look again
+        pass
+
+
+def _adjoint_once(facts) -> bool:
+    """The first rewrite of `_adjoint_lists`, if any: whether there was one."""
+    parent, loads, stores = facts.parent, facts.loads, facts.stores
+    for block in facts.blocks:
         where = None                                # id(statement of block) -> its index
         for i, st in enumerate(block):
             found = _drop_last(st)
@@ -275,7 +370,7 @@ def _adjoint_lists(tree):
                 continue
             j = copy[-1]
             if any(isinstance(m, ast.Name) and m.id in (b, t)
-                   for s in block[j + 1:i] for m in ast.walk(s)):
+                   for s in block[j + 1:i] for m in nodes(s)):
                 continue
             if where is None:
                 where = {id(s): k for k, s in enumerate(block)}
@@ -285,27 +380,40 @@ def _adjoint_lists(tree):
                        _minus_one(parent[id(m)].slice) and
                        isinstance(parent[id(m)].ctx, ast.Load) for m in reads):
                 continue
-            if not _private_adjoint(b, t, tree, parent, loads, stores):
+            if not _private_adjoint(b, t, parent, loads, stores):
                 continue
-            last = _fresh(f"{t}_last", names)
+            last = _fresh(f"{t}_last", facts.names())
             for m in reads:
                 up = parent[id(m)]
                 holder = parent[id(up)]
+                facts.drop(up)
                 for field, value in ast.iter_fields(holder):
                     if value is up:
-                        setattr(holder, field, ast.Name(id=last, ctx=ast.Load()))
+                        new = ast.Name(id=last, ctx=ast.Load())
+                        setattr(holder, field, new)
+                        facts.add(new, holder)
                     elif isinstance(value, list):
-                        value[:] = [ast.Name(id=last, ctx=ast.Load()) if v is up else v
-                                    for v in value]
-            _add_in_place(block, i + 1, b)
-            block[i:i + 1] = [
+                        new = [ast.Name(id=last, ctx=ast.Load()) if v is up else v
+                               for v in value]
+                        for v, w in zip(value, new):
+                            if v is not w:
+                                facts.add(w, holder)
+                        value[:] = new
+            _add_in_place(block, i + 1, b, facts)
+            owner = parent.get(id(st))
+            facts.drop(st)
+            new = [
                 ast.Assign(targets=[ast.Name(id=b, ctx=ast.Store())],
                            value=ast.Name(id=t, ctx=ast.Load())),
                 ast.Assign(targets=[ast.Name(id=last, ctx=ast.Store())],
                            value=ast.Call(func=ast.Attribute(value=ast.Name(id=b, ctx=ast.Load()),
                                                              attr="pop", ctx=ast.Load()),
                                           args=[], keywords=[]))]
-            return _adjoint_lists(tree)          # the tree changed: look again
+            for n in new:
+                facts.add(n, owner)
+            block[i:i + 1] = new
+            return True
+    return False
 
 
 def _index_in(node, where, parent) -> int:
@@ -319,7 +427,7 @@ def _index_in(node, where, parent) -> int:
     return -1
 
 
-def _add_in_place(block, start, b):
+def _add_in_place(block, start, b, facts):
     """In `block[start:]`, up to the next binding of b (a list here, no other name's):
     `b = add_items(b, unindex(g, xs, i))`, which builds zeros for every item of xs, as
     `b = index_add(b, i, g)`, the form the reverse emitter writes for an adjoint it owns."""
@@ -333,14 +441,16 @@ def _add_in_place(block, start, b):
                 _dotted(v.args[1].func) == "unindex" and len(v.args[1].args) == 3 and \
                 not v.args[1].keywords:
             g, _, idx = v.args[1].args
+            facts.drop(v)
             st.value = ast.Call(func=ast.Name(id="index_add", ctx=ast.Load()),
                                 args=[ast.Name(id=b, ctx=ast.Load()), idx, g], keywords=[])
+            facts.add(st.value, st)
         elif any(isinstance(m, ast.Name) and m.id == b and isinstance(m.ctx, ast.Store)
-                 for m in ast.walk(st)):
+                 for m in nodes(st)):
             return
 
 
-def _private_adjoint(b, t, tree, parent, loads, stores) -> bool:
+def _private_adjoint(b, t, parent, loads, stores) -> bool:
     for m in stores.get(b, ()):
         st = parent.get(id(m))
         if not (isinstance(st, ast.Assign) and len(st.targets) == 1):

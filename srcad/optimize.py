@@ -416,23 +416,31 @@ def _inline_single_use(fn, impure):
 
     memo: dict = {}
 
-    def names_in(st) -> set:
-        if id(st) not in memo:
-            memo[id(st)] = ({n.id for n in nodes(st) if n.__class__ is ast.Name}, changed(st))
-        return memo[id(st)]
-
-    def changed(st) -> set:
-        """Names a statement may change: what it assigns, and what a bare call touches."""
-        if isinstance(st, ast.Expr):
-            c = st.value
-            if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and \
-                    isinstance(c.func.value, ast.Name) and c.func.attr in ("append", "pop"):
-                return {c.func.value.id}                     # a stack push changes the stack
-            return {n.id for n in nodes(st) if isinstance(n, ast.Name)}
-        return {n.id for n in nodes(st) if isinstance(n, ast.Name)
-                and isinstance(n.ctx, ast.Store)} | (
-            {n.id for n in nodes(st) if isinstance(n, ast.Name)}
-            if not isinstance(st, (ast.Assign, ast.Return)) else set())
+    def names_in(st) -> tuple:
+        """(the names `st` holds, the names it may change: what it assigns, and what a bare
+        call touches), from one walk of `st`."""
+        got = memo.get(id(st))
+        if got is None:
+            names, stored = set(), set()
+            Name, Store = ast.Name, ast.Store
+            for n in nodes(st):
+                if n.__class__ is Name:
+                    names.add(n.id)
+                    if n.ctx.__class__ is Store:
+                        stored.add(n.id)
+            if isinstance(st, ast.Expr):
+                c = st.value
+                if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and \
+                        isinstance(c.func.value, ast.Name) and c.func.attr in ("append", "pop"):
+                    changes = {c.func.value.id}              # a stack push changes the stack
+                else:
+                    changes = names
+            elif isinstance(st, (ast.Assign, ast.Return)):
+                changes = stored
+            else:
+                changes = names
+            got = memo[id(st)] = (names, changes)
+        return got
 
     def block(stmts):
         for st in stmts:
