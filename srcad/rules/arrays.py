@@ -216,11 +216,15 @@ defrule(np.correlate, "a, v, mode='valid'", name="np.correlate", kind=ANY,
              "v": "conv_vjp_v(out_bar, a, v[::-1], mode)[::-1]"})
 
 # ------------------------------------------------------------ interpolation and polynomials
+# (np.interp computes in float64 whatever its inputs' dtype: its tangents are cast back to
+# x's and fp's precision, as interp_slope's and interp_vjp_fp's weights are)
 defrule(np.interp, "x, xp, fp, left=None, right=None", name="np.interp", kind=ANY,
         jvp={"x": "x_dot * interp_slope(x, xp, fp)",
-             "xp": "-(interp_slope(x, xp, fp) * np.interp(x, xp, xp_dot))",
-             "fp": "np.interp(x, xp, fp_dot, interp_zero(left), interp_zero(right))",
-             "left": "left_dot * (x < xp[0])", "right": "right_dot * (x > xp[-1])"},
+             "xp": "-(interp_slope(x, xp, fp) * in_dtype_of(np.interp(x, xp, xp_dot), x, xp_dot))",
+             "fp": "in_dtype_of(np.interp(x, xp, fp_dot, interp_zero(left), interp_zero(right)), "
+                   "x, fp_dot)",
+             "left": "in_dtype_of(left_dot * (x < xp[0]), x, fp, left_dot)",
+             "right": "in_dtype_of(right_dot * (x > xp[-1]), x, fp, right_dot)"},
         vjp={"x": "out_bar * interp_slope(x, xp, fp)",
              "xp": "-interp_vjp_fp(out_bar * interp_slope(x, xp, fp), x, xp, fp, left, right)",
              "fp": "interp_vjp_fp(out_bar, x, xp, fp, left, right)",
@@ -234,7 +238,8 @@ refuse(defrule(ra.interp_slope, "x, xp, fp", name="interp_slope", kind=ANY,
 refuse(defrule(ra.interp_vjp_fp, "g, x, xp, fp, left=None, right=None", name="interp_vjp_fp",
                kind=ANY, shape_args="fp",
                jvp={"g": "interp_vjp_fp(g_dot, x, xp, fp, left, right)"},
-               vjp={"g": "np.interp(x, xp, out_bar, interp_zero(left), interp_zero(right))"},
+               vjp={"g": "in_dtype_of(np.interp(x, xp, out_bar, interp_zero(left), "
+                         "interp_zero(right)), out_bar)"},
                zero_in="left, right"),
        "x", "xp")
 deflinear(np.polyder, "p, m=1", name="np.polyder", vjp="unpolyder(out_bar, p, m)")

@@ -1322,3 +1322,7 @@ def helper_unpacked_rows(g, x, m):
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_unpacked_rows)
+
+
+# np.interp computes in float64 whatever its inputs' dtype: its derivatives keep float32
+UPCASTS = {"np_interp": "np.interp", "np_interp_edges": "np.interp"}
