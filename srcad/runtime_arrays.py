@@ -1489,51 +1489,137 @@ def ununique(g, ar):
 
 
 # ------------------------------------------------------------ np.polyfit
-__all__ += ["polyfit_jvp", "polyfit_vjp_x", "polyfit_vjp_y"]
+# p = argmin |W (V p - y)|, V = vander(x, m), m = deg + 1, W the weights: the normal
+# equations G p = V^T W^2 y, G = V^T W^2 V (m x m). Their derivative needs G^-1 applied to
+# m-vectors (gram_solve, by a QR of W V taken a few rows at a time: never V itself) and
+# products with V and V' = dV/dx written as polynomial evaluations (Horner) and power
+# moments: no array larger than x's and y's (V is x's size times m, a pseudo-inverse too).
+__all__ += ["polyfit_jvp", "polyfit_vjp_x", "polyfit_vjp_y", "gram_solve", "gram_solve_jvp_x",
+            "gram_solve_vjp_x"]
 
 
-def _polyfit_parts(x, y, deg, w):
-    """np.polyfit's least-squares system A p = b (A = W vander(x), b = W y), A's
-    pseudo-inverse, the slope D of vander(x) in x, the rows' weights shaped to y and the
-    weighted residual W r: plain NumPy, so srcad reads it at second order."""
-    ww = np.ones(np.shape(x)[0]) if w is None else w
-    wy = ww if np.ndim(y) == 1 else ww[:, None]
-    v = np.vander(x, deg + 1)
-    d = np.concatenate([np.vander(x, deg) * np.arange(deg, 0, -1.0),
-                        np.zeros((np.shape(x)[0], 1))], axis=1)
-    a = v * ww[:, None]
-    ap = np.linalg.pinv(a)
-    return ap, d, wy
+def _pf_col(c, k):
+    """Coefficient k of the polynomial(s) c, as a column against x's axis for a 2-d c."""
+    return c[k] if np.ndim(c) == 1 else c[k][:, None]
+
+
+def _pf_at(c, x):
+    """The polynomial(s) with coefficients c (highest power first; one per column of a 2-d
+    c) at x, by Horner's scheme: V c, shaped (len(x),), or (c's columns, len(x)) for a 2-d
+    c (the samples along the last axis: NumPy's loops run along x, not along a few columns)."""
+    res = _pf_col(c, 0) + 0.0 * x
+    for k in range(1, np.shape(c)[0]):
+        res = res * x + _pf_col(c, k)
+    return res
+
+
+def _pf_slope_at(c, x):
+    """The derivative of the polynomial(s) c at x: V' c (0 for a constant), as _pf_at."""
+    m = np.shape(c)[0]
+    if m == 1:
+        return 0.0 * _pf_at(c, x)
+    powers = np.arange(m - 1, 0, -1.0)
+    return _pf_at(c[:-1] * (powers if np.ndim(c) == 1 else powers[:, None]), x)
+
+
+def _pf_moments(u, x, m):
+    """V^T u: the moments sum_i u_i x_i^(m - 1 - j), j < m, of u shaped (len(x),) or
+    (k, len(x)) (then m x k)."""
+    rows = []
+    xk = np.ones(np.shape(x)[0])
+    for k in range(m):
+        rows.append(np.dot(u, xk))
+        if k + 1 < m:
+            xk = xk * x
+    return np.stack(rows[::-1])
+
+
+def _pf_slope_moments(u, x, m):
+    """V'^T u: sum_i u_i (m - 1 - j) x_i^(m - 2 - j), j < m (0 for j = m - 1), as _pf_moments."""
+    zero = 0.0 * np.dot(u, np.zeros(np.shape(x)[0]))
+    if m == 1:
+        return np.stack([zero])
+    low = _pf_moments(u, x, m - 1)
+    powers = np.arange(m - 1, 0, -1.0)
+    return np.concatenate([low * (powers if np.ndim(u) == 1 else powers[:, None]), zero[None]])
+
+
+def _pf_weights(x, w):
+    """W^2 (ones without weights)."""
+    return np.ones(np.shape(x)[0]) if w is None else w * w
+
+
+def _pf_rows(y):
+    """y with its samples along the last axis (a 2-d y's transpose, a view)."""
+    return y if np.ndim(y) == 1 else np.transpose(y)
+
+
+def gram_solve(h, x, w, deg):
+    """G^-1 h for G = V^T W^2 V (V = vander(x, deg + 1), W = diag(w), ones for None), h an
+    m-vector or m x k: R from a QR of W V taken a block of rows at a time (each block about a
+    quarter of x's size: V is never formed), its columns scaled to unit norm, then two solves
+    (G = S R_s^T R_s S, backward stable: as good as a pseudo-inverse where W V has full rank)."""
+    n, m = np.shape(x)[0], deg + 1
+    ww = np.ones(n) if w is None else np.asarray(w)
+    step = max(m, n // (4 * m))
+    r = np.zeros((0, m), dtype=np.result_type(x, ww, 1.0))
+    for s in range(0, n, step):
+        block = np.vander(x[s:s + step], m) * ww[s:s + step, None]
+        r = np.linalg.qr(np.concatenate([r, block]), mode="r")
+    scale = np.sqrt(np.sum(r * r, axis=0))
+    scale[scale == 0] = 1.0
+    rs = r / scale
+    sh = h / scale if np.ndim(h) == 1 else h / scale[:, None]
+    z = np.linalg.solve(rs, np.linalg.solve(rs.T, sh))
+    return z / scale if np.ndim(h) == 1 else z / scale[:, None]
+
+
+def gram_solve_jvp_x(t, x, w, deg, z):
+    """Tangent of z = gram_solve(h, x, w, deg) along x's tangent t: -G^-1 (G' z), G' z =
+    V'^T W^2 (t V z) + V^T W^2 (t V' z)."""
+    m = deg + 1
+    tw = _pf_weights(x, w) * t
+    dg = _pf_slope_moments(tw * _pf_at(z, x), x, m) + _pf_moments(tw * _pf_slope_at(z, x), x, m)
+    return -gram_solve(dg, x, w, deg)
+
+
+def gram_solve_vjp_x(g, x, w, deg, z):
+    """Adjoint of z = gram_solve(h, x, w, deg) with respect to x: with zeta = G^-1 g,
+    -W^2 ((V z)(V' zeta) + (V' z)(V zeta)), summed over the columns."""
+    zeta = gram_solve(g, x, w, deg)
+    t = _pf_at(z, x) * _pf_slope_at(zeta, x) + _pf_slope_at(z, x) * _pf_at(zeta, x)
+    t = t if np.ndim(z) == 1 else np.sum(t, axis=0)
+    return -(_pf_weights(x, w) * t)
 
 
 def polyfit_jvp(x_dot, y_dot, x, y, deg, out, w=None):
     """The tangent of `p = np.polyfit(x, y, deg, w=w)` where the fit has full rank:
-    p' = A+ (W y' - W V' p) + A+ A+^T V'^T W^2 r (the normal equations' derivative)."""
-    ap, d, wy = _polyfit_parts(x, y, deg, w)
-    rhs = 0.0 if np.ndim(y_dot) == 0 else wy * y_dot
-    if np.ndim(x_dot) > 0:
-        dv = d * x_dot[:, None]
-        r = wy * (y - np.vander(x, deg + 1) @ out)
-        rhs = rhs - wy * (dv @ out)
-        return ap @ rhs + ap @ (ap.T @ (dv.T @ (wy * r)))
-    return ap @ rhs
+    p' = G^-1 (V^T W^2 (y' - x' V' p) + V'^T W^2 (x' r)), r = y - V p (the normal
+    equations' derivative)."""
+    m = deg + 1
+    w2 = _pf_weights(x, w)
+    if np.ndim(x_dot) == 0:                    # y's tangent alone
+        return gram_solve(_pf_moments(w2 * _pf_rows(y_dot), x, m), x, w, deg)
+    u = -(x_dot * _pf_slope_at(out, x))
+    if np.ndim(y_dot):
+        u = u + _pf_rows(y_dot)
+    h = _pf_moments(w2 * u, x, m) + \
+        _pf_slope_moments((w2 * x_dot) * (_pf_rows(y) - _pf_at(out, x)), x, m)
+    return gram_solve(h, x, w, deg)
 
 
 def polyfit_vjp_y(g, x, y, deg, out, w=None):
-    """The adjoint of `np.polyfit(x, y, deg, w=w)` with respect to y: W A+^T g."""
-    ap, d, wy = _polyfit_parts(x, y, deg, w)
-    return wy * (ap.T @ g)
+    """The adjoint of `np.polyfit(x, y, deg, w=w)` with respect to y: W^2 V G^-1 g."""
+    return _pf_rows(_pf_weights(x, w) * _pf_at(gram_solve(g, x, w, deg), x))
 
 
 def polyfit_vjp_x(g, x, y, deg, out, w=None):
-    """The adjoint of `np.polyfit(x, y, deg, w=w)` with respect to x: per sample, the
-    slope's share of (D z) W^2 r - (W A+^T g) (D p), z = A+ A+^T g (summed over y's columns)."""
-    ap, d, wy = _polyfit_parts(x, y, deg, w)
-    r = wy * (y - np.vander(x, deg + 1) @ out)
-    z = ap @ (ap.T @ g)
-    t = (d @ z) * (wy * r) - (wy * (ap.T @ g)) * (d @ out)
-    return t if np.ndim(y) == 1 else np.sum(t, axis=1)
-
+    """The adjoint of `np.polyfit(x, y, deg, w=w)` with respect to x: with z = G^-1 g, per
+    sample W^2 (r V' z - (V z)(V' p)), r = y - V p, summed over y's columns."""
+    z = gram_solve(g, x, w, deg)
+    t = (_pf_rows(y) - _pf_at(out, x)) * _pf_slope_at(z, x) - _pf_at(z, x) * _pf_slope_at(out, x)
+    t = t if np.ndim(y) == 1 else np.sum(t, axis=0)
+    return _pf_weights(x, w) * t
 
 
 # ------------------------------------------------------------ ufuncs with out= and where=

@@ -782,3 +782,32 @@ def test_sinc_slope_in_place():
     np.testing.assert_allclose(sinc_slope(x), want, rtol=1e-12, atol=1e-12)
     assert sinc_slope(x.astype(np.float32)).dtype == np.float32
     assert sinc_slope(0.0) == 0.0 and abs(sinc_slope(0.5) - (0.0 - 2.0 / np.pi) / 0.5) < 1e-12
+
+
+def test_polyfit_derivatives_hold_no_vandermonde():
+    """np.polyfit's adjoints and tangent held A's pseudo-inverse, V, V' and W V (each x's size
+    times deg + 1): 15 times x's, y's and p's bytes at deg 4 (27 at deg 8). They now apply
+    G^-1 by a QR of W V taken in blocks and V, V' by Horner's scheme and power moments, and
+    agree with differences of np.polyfit."""
+    from conftest import temporary_ratio
+    from srcad.runtime_arrays import polyfit_jvp, polyfit_vjp_x, polyfit_vjp_y
+    rng = np.random.default_rng(0)
+    n = 20000
+    x = np.linspace(-1.0, 1.0, n)
+    for shape, deg, w in (((n,), 4, None), ((n,), 8, rng.uniform(0.5, 1.5, n)), ((n, 3), 4, None)):
+        y = rng.normal(size=shape)
+        p = np.polyfit(x, y, deg, w=w)
+        g = np.ones_like(p)
+        like = np.empty((x.nbytes + y.nbytes + p.nbytes) // 8)
+        assert temporary_ratio(lambda: polyfit_vjp_x(g, x, y, deg, p, w), like) < 4.0
+        assert temporary_ratio(lambda: polyfit_vjp_y(g, x, y, deg, p, w), like) < 2.5
+        t = np.ones(n), np.ones(shape)
+        assert temporary_ratio(lambda: polyfit_jvp(*t, x, y, deg, p, w), like) < 5.0
+    x, y = np.linspace(0.0, 3.0, 40), np.sin(np.linspace(0.0, 3.0, 40))
+    p, g, e = np.polyfit(x, y, 5), rng.normal(size=6), 1e-6
+    for k in (0, 17, 39):
+        d = e * (np.arange(40) == k)
+        fd_x = np.dot(np.polyfit(x + d, y, 5) - np.polyfit(x - d, y, 5), g) / (2 * e)
+        fd_y = np.dot(np.polyfit(x, y + d, 5) - np.polyfit(x, y - d, 5), g) / (2 * e)
+        assert abs(polyfit_vjp_x(g, x, y, 5, p)[k] - fd_x) < 1e-6 * max(1.0, abs(fd_x))
+        assert abs(polyfit_vjp_y(g, x, y, 5, p)[k] - fd_y) < 1e-6 * max(1.0, abs(fd_y))

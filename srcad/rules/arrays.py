@@ -257,6 +257,12 @@ defrule(np.polyfit, "x, y, deg, rcond=None, *, w=None", name="np.polyfit", kind=
         jvp_shared="polyfit_jvp(x_dot, y_dot, x, y, deg, out, w)",
         vjp={"x": "polyfit_vjp_x(out_bar, x, y, deg, out, w)",
              "y": "polyfit_vjp_y(out_bar, x, y, deg, out, w)"}, zero_in="rcond")
+# G^-1 h (G = V^T W^2 V, polyfit's normal equations): linear in h, G symmetric; the weights
+# are not differentiated (np.polyfit's are not)
+defrule(ra.gram_solve, "h, x, w, deg", name="gram_solve", kind=ANY, zero_in="w, deg",
+        jvp={"h": "gram_solve(h_dot, x, w, deg)", "x": "gram_solve_jvp_x(x_dot, x, w, deg, out)"},
+        vjp={"h": "gram_solve(out_bar, x, w, deg)",
+             "x": "gram_solve_vjp_x(out_bar, x, w, deg, out)"})
 defrule(np.polyval, "p, x", name="np.polyval", kind=ANY,
         jvp={"p": "np.polyval(p_dot, x)", "x": "x_dot * np.polyval(np.polyder(p), x)"},
         vjp={"p": "polyval_vjp_p(out_bar, p, x)",
