@@ -1327,70 +1327,101 @@ def multi_dot_vjp(g, arrays):
     return out
 
 
-def _cov_rows(m, y=None, rowvar=True):
-    """np.cov's data as rows of variables (observations along the columns): m (and y)
-    at least 2-d, transposed for rowvar=False, stacked."""
-    x = np.atleast_2d(m)
-    if not rowvar and np.shape(x)[0] != 1:
-        x = x.T
+def _cov_rows(v, rowvar=True):
+    """One of np.cov's arguments as rows of variables (observations along the columns): at
+    least 2-d, transposed (a view) for rowvar=False."""
+    x = np.atleast_2d(v)
+    return x.T if not rowvar and np.shape(x)[0] != 1 else x
+
+
+def _cov_centred(m, y=None, rowvar=True):
+    """m's rows and y's (None without y), each less its mean: np.cov's centred data, kept
+    apart (np.cov stacks them; a derivative need not copy its inputs into one array)."""
+    a = _cov_rows(m, rowvar)
+    ac = a - np.mean(a, axis=1, keepdims=True)
     if y is None:
-        return x
-    yy = np.atleast_2d(y)
-    if not rowvar and np.shape(yy)[0] != 1:
-        yy = yy.T
-    return np.concatenate([x, yy], axis=0)
+        return ac, None
+    b = _cov_rows(y, rowvar)
+    return ac, b - np.mean(b, axis=1, keepdims=True)
 
 
 def _cov_divisor(x, bias=False, ddof=None):
     return np.shape(x)[1] - (ddof if ddof is not None else 0 if bias else 1)
 
 
+def _cov_products(ls, rs):
+    """The matrix of blocks l r^T for the row blocks ls (down) and rs (across), None
+    blocks left out: a k x k matrix (the variables'), never the data's size."""
+    rows = [np.concatenate([li @ ri.T for ri in rs if ri is not None], axis=1)
+            for li in ls if li is not None]
+    return rows[0] if len(rows) == 1 else np.concatenate(rows, axis=0)
+
+
+def _cov_dot(tm, ty, m, y, rowvar, ac, bc):
+    """dX Xc^T for the tangents tm, ty of m, y (0.0 for an inactive one): the tangent's rows
+    need no centring, as Xc's rows sum to 0."""
+    ta = _cov_rows(np.broadcast_to(tm, np.shape(m)), rowvar)
+    tb = None if y is None else _cov_rows(np.broadcast_to(ty, np.shape(y)), rowvar)
+    return _cov_products([ta, tb], [ac, bc])
+
+
 def cov_jvp(tm, ty, m, y=None, rowvar=True, bias=False, ddof=None):
     """Tangent of np.cov(m, y, rowvar, bias, ddof) along m's and y's tangents (0.0 for an
-    inactive one): (dX Xc^T + Xc dX^T) / (N - ddof), Xc the centred rows."""
-    x = _cov_rows(m, y, rowvar)
-    t = _cov_rows(np.broadcast_to(tm, np.shape(m)),
-                  None if y is None else np.broadcast_to(ty, np.shape(y)), rowvar)
-    xc = x - np.mean(x, axis=1, keepdims=True)
-    tc = t - np.mean(t, axis=1, keepdims=True)
-    d = tc @ xc.T
-    return np.squeeze((d + d.T) / _cov_divisor(x, bias, ddof))
+    inactive one): (dX Xc^T + Xc dX^T) / (N - ddof), Xc the centred rows (m's and y's
+    apart, the blocks of the result by products)."""
+    ac, bc = _cov_centred(m, y, rowvar)
+    d = _cov_dot(tm, ty, m, y, rowvar, ac, bc)
+    return np.squeeze((d + d.T) / _cov_divisor(ac, bias, ddof))
+
+
+def _cov_vjp_rows(s, ac, bc, part):
+    """(S Xc) for the rows of m (part 0) or y (part 1) alone, S = G + G^T: m's block of S
+    times m's centred rows plus its y block times y's (no stacked copy of the data)."""
+    k1 = np.shape(ac)[0]
+    sel = s[:k1] if part == 0 else s[k1:]
+    r = sel[:, :k1] @ ac
+    if bc is not None:
+        r += sel[:, k1:] @ bc
+    return r
+
+
+def _cov_laid_out(r, which, rowvar):
+    """Rows r of variables laid out as np.cov's argument `which` (m or y)."""
+    if not rowvar and np.shape(np.atleast_2d(which))[0] != 1:
+        r = r.T
+    return np.reshape(r, np.shape(which))
 
 
 def cov_vjp(g, m, y=None, rowvar=True, bias=False, ddof=None, part=0):
     """Adjoint of np.cov(m, y, ...) for m (part 0) or y (part 1): (G + G^T) Xc / (N - ddof),
-    its rows split back and laid out as m's (y's)."""
-    x = _cov_rows(m, y, rowvar)
-    k = np.shape(x)[0]
+    the rows of the part alone, laid out as m's (y's)."""
+    ac, bc = _cov_centred(m, y, rowvar)
+    k = np.shape(ac)[0] + (0 if bc is None else np.shape(bc)[0])
     g = np.reshape(np.broadcast_to(g, np.shape(np.squeeze(np.zeros((k, k))))), (k, k))
-    xc = x - np.mean(x, axis=1, keepdims=True)
-    gx = (g + g.T) @ xc / _cov_divisor(x, bias, ddof)
-    rows = np.shape(np.atleast_2d(m))[0] if rowvar or np.shape(np.atleast_2d(m))[0] == 1 \
-        else np.shape(np.atleast_2d(m))[1]
-    which = m if part == 0 else y
-    piece = gx[:rows] if part == 0 else gx[rows:]
-    if not rowvar and np.shape(np.atleast_2d(which))[0] != 1:
-        piece = piece.T
-    return np.reshape(piece, np.shape(which))
+    r = _cov_vjp_rows((g + g.T) / _cov_divisor(ac, bias, ddof), ac, bc, part)
+    return _cov_laid_out(r, m if part == 0 else y, rowvar)
 
 
 def corrcoef_jvp(tx, ty, x, y=None, rowvar=True):
     """Tangent of np.corrcoef(x, y, rowvar): r = c / sqrt(d d^T), d = diag(c), c the
-    covariance: dr = dc / sqrt(d d^T) - r (dd_i / d_i + dd_j / d_j) / 2."""
-    c = np.atleast_2d(np.cov(x, y, rowvar))
-    dc = np.atleast_2d(cov_jvp(tx, ty, x, y, rowvar))
+    covariance: dr = dc / sqrt(d d^T) - r (dd_i / d_i + dd_j / d_j) / 2 (the divisor of c
+    cancels: c and dc are taken without it)."""
+    ac, bc = _cov_centred(x, y, rowvar)
+    c = _cov_products([ac, bc], [ac, bc])
+    dc = _cov_dot(tx, ty, x, y, rowvar, ac, bc)
+    dc = dc + dc.T
     d = np.diagonal(c)
-    dd = np.diagonal(dc)
     s = np.sqrt(d)
     r = c / np.outer(s, s)
-    q = dd / d
+    q = np.diagonal(dc) / d
     return np.squeeze(dc / np.outer(s, s) - r * (q[:, None] + q[None, :]) / 2.0)
 
 
 def corrcoef_vjp(g, x, y=None, rowvar=True, part=0):
     """Adjoint of np.corrcoef(x, y, rowvar) for x (part 0) or y (part 1), through the
-    covariance's adjoint (see corrcoef_jvp)."""
-    c = np.atleast_2d(np.cov(x, y, rowvar))
+    covariance's adjoint (see corrcoef_jvp; c without its divisor, which cancels)."""
+    ac, bc = _cov_centred(x, y, rowvar)
+    c = _cov_products([ac, bc], [ac, bc])
     k = np.shape(c)[0]
     g = np.reshape(np.broadcast_to(g, np.shape(np.squeeze(c))), (k, k))
     d = np.diagonal(c)
@@ -1398,7 +1429,7 @@ def corrcoef_vjp(g, x, y=None, rowvar=True, part=0):
     r = c / np.outer(s, s)
     gr = g * r
     gc = g / np.outer(s, s) - np.diag((np.sum(gr, axis=1) + np.sum(gr, axis=0)) / (2.0 * d))
-    return cov_vjp(gc, x, y, rowvar, False, None, part)
+    return _cov_laid_out(_cov_vjp_rows(gc + gc.T, ac, bc, part), x if part == 0 else y, rowvar)
 
 
 def nanmedian_weight(x, axis=None):

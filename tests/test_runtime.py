@@ -811,3 +811,35 @@ def test_polyfit_derivatives_hold_no_vandermonde():
         fd_y = np.dot(np.polyfit(x, y + d, 5) - np.polyfit(x, y - d, 5), g) / (2 * e)
         assert abs(polyfit_vjp_x(g, x, y, 5, p)[k] - fd_x) < 1e-6 * max(1.0, abs(fd_x))
         assert abs(polyfit_vjp_y(g, x, y, 5, p)[k] - fd_y) < 1e-6 * max(1.0, abs(fd_y))
+
+
+def test_cov_corrcoef_derivatives_do_not_stack_their_data():
+    """np.cov's and np.corrcoef's tangents and adjoints stacked m's and y's rows into one
+    array (and the tangents' too), centred it and multiplied it whole: 5 times the inputs'
+    and output's bytes for the tangent, 2.8 for y's adjoint (which also computed m's). They
+    now keep m's and y's centred rows apart and form the small k x k blocks by products."""
+    from conftest import temporary_ratio
+    from srcad.runtime_arrays import corrcoef_jvp, corrcoef_vjp, cov_jvp, cov_vjp
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=20000)
+    for m, rowvar in ((rng.normal(size=(5, 20000)), True), (rng.normal(size=(20000, 5)), False)):
+        c = np.cov(m, y, rowvar)
+        g = rng.normal(size=c.shape)
+        like = np.empty((m.nbytes + y.nbytes + c.nbytes) // 8)
+        tm, ty = np.ones_like(m), np.ones_like(y)
+        assert temporary_ratio(lambda: cov_vjp(g, m, y, rowvar, False, None, 0), like) < 1.9
+        assert temporary_ratio(lambda: cov_vjp(g, m, y, rowvar, False, None, 1), like) < 1.5
+        assert temporary_ratio(lambda: cov_jvp(tm, ty, m, y, rowvar), like) < 2.5
+        assert temporary_ratio(lambda: corrcoef_jvp(tm, ty, m, y, rowvar), like) < 2.5
+        assert temporary_ratio(lambda: corrcoef_vjp(g, m, y, rowvar, 1), like) < 1.5
+    m, y = rng.normal(size=(3, 7)), rng.normal(size=7)
+    g, tm, ty = rng.normal(size=(4, 4)), rng.normal(size=(3, 7)), rng.normal(size=7)
+    for f, jvp, vjp in ((lambda a, b: np.cov(a, b, ddof=2), lambda *t: cov_jvp(*t, True, False, 2),
+                         lambda g, m, y, p: cov_vjp(g, m, y, True, False, 2, p)),
+                        (np.corrcoef, corrcoef_jvp,
+                         lambda g, m, y, p: corrcoef_vjp(g, m, y, True, p))):
+        e = 1e-6
+        fd = (f(m + e * tm, y + e * ty) - f(m - e * tm, y - e * ty)) / (2 * e)
+        np.testing.assert_allclose(jvp(tm, ty, m, y), fd, rtol=1e-6, atol=1e-8)
+        dot = np.sum(vjp(g, m, y, 0) * tm) + np.sum(vjp(g, m, y, 1) * ty)
+        np.testing.assert_allclose(dot, np.sum(g * fd), rtol=1e-6)
