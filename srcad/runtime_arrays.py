@@ -1537,10 +1537,22 @@ def _pf_col(c, k):
 def _pf_at(c, x):
     """The polynomial(s) with coefficients c (highest power first; one per column of a 2-d
     c) at x, by Horner's scheme: V c, shaped (len(x),), or (c's columns, len(x)) for a 2-d
-    c (the samples along the last axis: NumPy's loops run along x, not along a few columns)."""
+    c (the samples along the last axis: NumPy's loops run along x, not along a few columns).
+    In place on the one array it makes."""
     res = _pf_col(c, 0) + 0.0 * x
     for k in range(1, np.shape(c)[0]):
-        res = res * x + _pf_col(c, k)
+        res *= x
+        res += _pf_col(c, k)
+    return res
+
+
+def _pf_rowsum(e, x):
+    """sum_j e[j] x^(m - 1 - j) for rows e[j] of x's length (m of them): each sample's own
+    polynomial at it."""
+    res = e[0] + 0.0 * x
+    for k in range(1, np.shape(e)[0]):
+        res *= x
+        res += e[k]
     return res
 
 
@@ -1553,11 +1565,12 @@ def _pf_slope_at(c, x):
     return _pf_at(c[:-1] * (powers if np.ndim(c) == 1 else powers[:, None]), x)
 
 
-def _pf_moments(u, x, m):
-    """V^T u: the moments sum_i u_i x_i^(m - 1 - j), j < m, of u shaped (len(x),) or
-    (k, len(x)) (then m x k)."""
+def _pf_moments(u, x, m, wt=None):
+    """V^T (wt u): the moments sum_i wt_i u_i x_i^(m - 1 - j), j < m, of u shaped (len(x),)
+    or (k, len(x)) (then m x k); the weights wt (ones for None) go with the powers, so u is
+    never copied."""
     rows = []
-    xk = np.ones(np.shape(x)[0])
+    xk = np.ones(np.shape(x)[0]) if wt is None else wt
     for k in range(m):
         rows.append(np.dot(u, xk))
         if k + 1 < m:
@@ -1565,14 +1578,32 @@ def _pf_moments(u, x, m):
     return np.stack(rows[::-1])
 
 
-def _pf_slope_moments(u, x, m):
-    """V'^T u: sum_i u_i (m - 1 - j) x_i^(m - 2 - j), j < m (0 for j = m - 1), as _pf_moments."""
+def _pf_slope_moments(u, x, m, wt=None):
+    """V'^T (wt u): sum_i wt_i u_i (m - 1 - j) x_i^(m - 2 - j), j < m (0 for j = m - 1), as
+    _pf_moments."""
     zero = 0.0 * np.dot(u, np.zeros(np.shape(x)[0]))
     if m == 1:
         return np.stack([zero])
-    low = _pf_moments(u, x, m - 1)
+    low = _pf_moments(u, x, m - 1, wt)
     powers = np.arange(m - 1, 0, -1.0)
     return np.concatenate([low * (powers if np.ndim(u) == 1 else powers[:, None]), zero[None]])
+
+
+def _pf_cross(s, x, m):
+    """V^T diag(s) V' (m x m), from the power sums of s: entry (j, l) is
+    (m - 1 - l) sum_i s_i x_i^((m - 1 - j) + (m - 2 - l)), 0 in the last column."""
+    sums = []
+    xk = s
+    for k in range(2 * m - 2):
+        sums.append(np.sum(xk))
+        xk = xk * x
+    if m == 1:
+        return np.zeros((1, 1))
+    sums = np.stack(sums)
+    j = np.arange(m)[:, None]
+    col = np.arange(m - 1)[None, :]
+    h = sums[(m - 1 - j) + (m - 2 - col)] * (m - 1.0 - col)
+    return np.concatenate([h, np.zeros((m, 1))], axis=1)
 
 
 def _pf_weights(x, w):
@@ -1626,16 +1657,18 @@ def gram_solve_vjp_x(g, x, w, deg, z):
 def polyfit_jvp(x_dot, y_dot, x, y, deg, out, w=None):
     """The tangent of `p = np.polyfit(x, y, deg, w=w)` where the fit has full rank:
     p' = G^-1 (V^T W^2 (y' - x' V' p) + V'^T W^2 (x' r)), r = y - V p (the normal
-    equations' derivative)."""
+    equations' derivative). With s = W^2 x' and H = V^T diag(s) V' (m x m, from power sums
+    of s), V^T W^2 (x' V' p) = H p and V'^T W^2 (x' r) = V'^T (s y) - H^T p: no array of y's
+    size (y's columns meet x's powers in dot products)."""
     m = deg + 1
     w2 = _pf_weights(x, w)
     if np.ndim(x_dot) == 0:                    # y's tangent alone
-        return gram_solve(_pf_moments(w2 * _pf_rows(y_dot), x, m), x, w, deg)
-    u = -(x_dot * _pf_slope_at(out, x))
+        return gram_solve(_pf_moments(_pf_rows(y_dot), x, m, w2), x, w, deg)
+    sx = w2 * x_dot
+    cross = _pf_cross(sx, x, m)
+    h = _pf_slope_moments(_pf_rows(y), x, m, sx) - (cross + cross.T) @ out
     if np.ndim(y_dot):
-        u = u + _pf_rows(y_dot)
-    h = _pf_moments(w2 * u, x, m) + \
-        _pf_slope_moments((w2 * x_dot) * (_pf_rows(y) - _pf_at(out, x)), x, m)
+        h = h + _pf_moments(_pf_rows(y_dot), x, m, w2)
     return gram_solve(h, x, w, deg)
 
 
@@ -1646,10 +1679,26 @@ def polyfit_vjp_y(g, x, y, deg, out, w=None):
 
 def polyfit_vjp_x(g, x, y, deg, out, w=None):
     """The adjoint of `np.polyfit(x, y, deg, w=w)` with respect to x: with z = G^-1 g, per
-    sample W^2 (r V' z - (V z)(V' p)), r = y - V p, summed over y's columns."""
+    sample W^2 (r V' z - (V z)(V' p)), r = y - V p, summed over y's columns. For more columns
+    than coefficients, as sum_j V'_ij (r z^T)_ij - sum_j V_ij (V' p z^T)_ij (arrays of x's size
+    times deg + 1, smaller than y's)."""
+    m = deg + 1
+    if m == 1:                                 # a constant fit: V does not depend on x
+        return 0.0 * _pf_weights(x, w)
     z = gram_solve(g, x, w, deg)
-    t = (_pf_rows(y) - _pf_at(out, x)) * _pf_slope_at(z, x) - _pf_at(z, x) * _pf_slope_at(out, x)
-    t = t if np.ndim(y) == 1 else np.sum(t, axis=0)
+    if np.ndim(y) == 1 or np.shape(y)[1] <= m:
+        t = _pf_rows(y) - _pf_at(out, x)
+        t *= _pf_slope_at(z, x)
+        q = _pf_at(z, x)
+        q *= _pf_slope_at(out, x)
+        t -= q
+        t = t if np.ndim(y) == 1 else np.sum(t, axis=0)
+    else:
+        pz = out @ z.T
+        e = z @ _pf_rows(y)
+        e -= _pf_at(pz, x)                     # (r z^T)^T, m x len(x)
+        t = _pf_rowsum(e[:-1] * np.arange(m - 1, 0, -1.0)[:, None], x)
+        t -= _pf_rowsum(_pf_slope_at(pz, x), x)
     return _pf_weights(x, w) * t
 
 

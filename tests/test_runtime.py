@@ -794,12 +794,13 @@ def test_polyfit_derivatives_hold_no_vandermonde():
     rng = np.random.default_rng(0)
     n = 20000
     x = np.linspace(-1.0, 1.0, n)
-    for shape, deg, w in (((n,), 4, None), ((n,), 8, rng.uniform(0.5, 1.5, n)), ((n, 3), 4, None)):
+    for shape, deg, w in (((n,), 4, None), ((n,), 8, rng.uniform(0.5, 1.5, n)), ((n, 3), 4, None),
+                          ((n, 40), 2, None)):
         y = rng.normal(size=shape)
         p = np.polyfit(x, y, deg, w=w)
         g = np.ones_like(p)
         like = np.empty((x.nbytes + y.nbytes + p.nbytes) // 8)
-        assert temporary_ratio(lambda: polyfit_vjp_x(g, x, y, deg, p, w), like) < 4.0
+        assert temporary_ratio(lambda: polyfit_vjp_x(g, x, y, deg, p, w), like) < 2.5
         assert temporary_ratio(lambda: polyfit_vjp_y(g, x, y, deg, p, w), like) < 2.5
         t = np.ones(n), np.ones(shape)
         assert temporary_ratio(lambda: polyfit_jvp(*t, x, y, deg, p, w), like) < 5.0

@@ -1342,3 +1342,14 @@ def helper_gram_solve(x, h):
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_gram_solve)
+
+
+@sample((apart(6), sym(6, 5)), (apart(8), sym(8, 3)))
+def np_polyfit_columns(x, y):
+    """polyfit of more columns of y than coefficients (its adjoint in x takes products with
+    x's powers, not y-sized arrays), weighted and not."""
+    w = np.linspace(0.5, 1.5, np.shape(x)[0])
+    return np.sum(np.polyfit(x, y, 1) ** 2) + np.sum(np.polyfit(x, y * y, 2, w=w) ** 3)
+
+
+lacks("no VJP of np.polyfit", np_polyfit_columns)
