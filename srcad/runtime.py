@@ -1870,6 +1870,23 @@ def cast_tangent(t, like):
     return np.zeros(np.shape(like))
 
 
+def in_dtype_of(w, a=None, b=None, c=None, d=None, e=None):
+    """`w` in the floating dtype of `a` ... `e` (None left out; float32 stays float32, ints
+    become float64, as for weights): the derivative of a function that computes in float64
+    whatever its inputs' dtype (np.interp, scipy.stats' distributions) keeps its inputs'
+    precision, as every other rule's does. `w` itself where it has that dtype already."""
+    like = [v for v in (a, b, c, d, e) if v is not None]
+    dt = _weight_dtype(*like)
+    if type(w) is np.ndarray:
+        return w if w.dtype is dt or w.dtype == dt else w.astype(dt)
+    if _foreign(w):
+        return w if w.dtype == dt else w.astype(dt)
+    if type(w) is float and dt == _F64 or isinstance(w, np.generic) and w.dtype == dt:
+        return w
+    return np.asarray(w, dtype=dt)[()] if isinstance(w, (np.generic, float)) else \
+        np.asarray(w, dtype=dt)
+
+
 def cast_adjoint(g, like):
     """The adjoint through a cast to `like`'s dtype: `g`, or zero when `like` is not floating
     (integers and booleans carry no derivative)."""
@@ -1899,7 +1916,7 @@ __all__ += ["pow_log", "times_or_zero", "inv_count", "spread_inv_count", "recip_
             "norm_weight_dx", "norm_weight_dn", "norm_weight_jvp", "norm_weight_vjp",
             "solve_jvp_a", "solve_vjp_b", "solve_vjp_a",
             "unconcatenate", "rejoin", "unstack", "unhstack", "unvstack", "unsplit", "untile",
-            "unrepeat", "star_args", "cast_tangent", "cast_adjoint", "linspace_weight"]
+            "unrepeat", "star_args", "cast_tangent", "cast_adjoint", "in_dtype_of", "linspace_weight"]
 
 
 # ------------------------------------------------------------ np.linalg decompositions

@@ -1329,70 +1329,101 @@ def multi_dot_vjp(g, arrays):
     return out
 
 
-def _cov_rows(m, y=None, rowvar=True):
-    """np.cov's data as rows of variables (observations along the columns): m (and y)
-    at least 2-d, transposed for rowvar=False, stacked."""
-    x = np.atleast_2d(m)
-    if not rowvar and np.shape(x)[0] != 1:
-        x = x.T
+def _cov_rows(v, rowvar=True):
+    """One of np.cov's arguments as rows of variables (observations along the columns): at
+    least 2-d, transposed (a view) for rowvar=False."""
+    x = np.atleast_2d(v)
+    return x.T if not rowvar and np.shape(x)[0] != 1 else x
+
+
+def _cov_centred(m, y=None, rowvar=True):
+    """m's rows and y's (None without y), each less its mean: np.cov's centred data, kept
+    apart (np.cov stacks them; a derivative need not copy its inputs into one array)."""
+    a = _cov_rows(m, rowvar)
+    ac = a - np.mean(a, axis=1, keepdims=True)
     if y is None:
-        return x
-    yy = np.atleast_2d(y)
-    if not rowvar and np.shape(yy)[0] != 1:
-        yy = yy.T
-    return np.concatenate([x, yy], axis=0)
+        return ac, None
+    b = _cov_rows(y, rowvar)
+    return ac, b - np.mean(b, axis=1, keepdims=True)
 
 
 def _cov_divisor(x, bias=False, ddof=None):
     return np.shape(x)[1] - (ddof if ddof is not None else 0 if bias else 1)
 
 
+def _cov_products(ls, rs):
+    """The matrix of blocks l r^T for the row blocks ls (down) and rs (across), None
+    blocks left out: a k x k matrix (the variables'), never the data's size."""
+    rows = [np.concatenate([li @ ri.T for ri in rs if ri is not None], axis=1)
+            for li in ls if li is not None]
+    return rows[0] if len(rows) == 1 else np.concatenate(rows, axis=0)
+
+
+def _cov_dot(tm, ty, m, y, rowvar, ac, bc):
+    """dX Xc^T for the tangents tm, ty of m, y (0.0 for an inactive one): the tangent's rows
+    need no centring, as Xc's rows sum to 0."""
+    ta = _cov_rows(np.broadcast_to(tm, np.shape(m)), rowvar)
+    tb = None if y is None else _cov_rows(np.broadcast_to(ty, np.shape(y)), rowvar)
+    return _cov_products([ta, tb], [ac, bc])
+
+
 def cov_jvp(tm, ty, m, y=None, rowvar=True, bias=False, ddof=None):
     """Tangent of np.cov(m, y, rowvar, bias, ddof) along m's and y's tangents (0.0 for an
-    inactive one): (dX Xc^T + Xc dX^T) / (N - ddof), Xc the centred rows."""
-    x = _cov_rows(m, y, rowvar)
-    t = _cov_rows(np.broadcast_to(tm, np.shape(m)),
-                  None if y is None else np.broadcast_to(ty, np.shape(y)), rowvar)
-    xc = x - np.mean(x, axis=1, keepdims=True)
-    tc = t - np.mean(t, axis=1, keepdims=True)
-    d = tc @ xc.T
-    return np.squeeze((d + d.T) / _cov_divisor(x, bias, ddof))
+    inactive one): (dX Xc^T + Xc dX^T) / (N - ddof), Xc the centred rows (m's and y's
+    apart, the blocks of the result by products)."""
+    ac, bc = _cov_centred(m, y, rowvar)
+    d = _cov_dot(tm, ty, m, y, rowvar, ac, bc)
+    return np.squeeze((d + d.T) / _cov_divisor(ac, bias, ddof))
+
+
+def _cov_vjp_rows(s, ac, bc, part):
+    """(S Xc) for the rows of m (part 0) or y (part 1) alone, S = G + G^T: m's block of S
+    times m's centred rows plus its y block times y's (no stacked copy of the data)."""
+    k1 = np.shape(ac)[0]
+    sel = s[:k1] if part == 0 else s[k1:]
+    r = sel[:, :k1] @ ac
+    if bc is not None:
+        r += sel[:, k1:] @ bc
+    return r
+
+
+def _cov_laid_out(r, which, rowvar):
+    """Rows r of variables laid out as np.cov's argument `which` (m or y)."""
+    if not rowvar and np.shape(np.atleast_2d(which))[0] != 1:
+        r = r.T
+    return np.reshape(r, np.shape(which))
 
 
 def cov_vjp(g, m, y=None, rowvar=True, bias=False, ddof=None, part=0):
     """Adjoint of np.cov(m, y, ...) for m (part 0) or y (part 1): (G + G^T) Xc / (N - ddof),
-    its rows split back and laid out as m's (y's)."""
-    x = _cov_rows(m, y, rowvar)
-    k = np.shape(x)[0]
+    the rows of the part alone, laid out as m's (y's)."""
+    ac, bc = _cov_centred(m, y, rowvar)
+    k = np.shape(ac)[0] + (0 if bc is None else np.shape(bc)[0])
     g = np.reshape(np.broadcast_to(g, np.shape(np.squeeze(np.zeros((k, k))))), (k, k))
-    xc = x - np.mean(x, axis=1, keepdims=True)
-    gx = (g + g.T) @ xc / _cov_divisor(x, bias, ddof)
-    rows = np.shape(np.atleast_2d(m))[0] if rowvar or np.shape(np.atleast_2d(m))[0] == 1 \
-        else np.shape(np.atleast_2d(m))[1]
-    which = m if part == 0 else y
-    piece = gx[:rows] if part == 0 else gx[rows:]
-    if not rowvar and np.shape(np.atleast_2d(which))[0] != 1:
-        piece = piece.T
-    return np.reshape(piece, np.shape(which))
+    r = _cov_vjp_rows((g + g.T) / _cov_divisor(ac, bias, ddof), ac, bc, part)
+    return _cov_laid_out(r, m if part == 0 else y, rowvar)
 
 
 def corrcoef_jvp(tx, ty, x, y=None, rowvar=True):
     """Tangent of np.corrcoef(x, y, rowvar): r = c / sqrt(d d^T), d = diag(c), c the
-    covariance: dr = dc / sqrt(d d^T) - r (dd_i / d_i + dd_j / d_j) / 2."""
-    c = np.atleast_2d(np.cov(x, y, rowvar))
-    dc = np.atleast_2d(cov_jvp(tx, ty, x, y, rowvar))
+    covariance: dr = dc / sqrt(d d^T) - r (dd_i / d_i + dd_j / d_j) / 2 (the divisor of c
+    cancels: c and dc are taken without it)."""
+    ac, bc = _cov_centred(x, y, rowvar)
+    c = _cov_products([ac, bc], [ac, bc])
+    dc = _cov_dot(tx, ty, x, y, rowvar, ac, bc)
+    dc = dc + dc.T
     d = np.diagonal(c)
-    dd = np.diagonal(dc)
     s = np.sqrt(d)
     r = c / np.outer(s, s)
-    q = dd / d
+    q = np.diagonal(dc) / d
     return np.squeeze(dc / np.outer(s, s) - r * (q[:, None] + q[None, :]) / 2.0)
 
 
 def corrcoef_vjp(g, x, y=None, rowvar=True, part=0):
     """Adjoint of np.corrcoef(x, y, rowvar) for x (part 0) or y (part 1), through the
-    covariance's adjoint (see corrcoef_jvp)."""
-    c = np.atleast_2d(np.cov(x, y, rowvar))
+    covariance's adjoint (see corrcoef_jvp; c without its divisor, which cancels)."""
+    ac, bc = _cov_centred(x, y, rowvar)
+    c = _cov_products([ac, bc], [ac, bc])
     k = np.shape(c)[0]
     g = np.reshape(np.broadcast_to(g, np.shape(np.squeeze(c))), (k, k))
     d = np.diagonal(c)
@@ -1400,7 +1431,7 @@ def corrcoef_vjp(g, x, y=None, rowvar=True, part=0):
     r = c / np.outer(s, s)
     gr = g * r
     gc = g / np.outer(s, s) - np.diag((np.sum(gr, axis=1) + np.sum(gr, axis=0)) / (2.0 * d))
-    return cov_vjp(gc, x, y, rowvar, False, None, part)
+    return _cov_laid_out(_cov_vjp_rows(gc + gc.T, ac, bc, part), x if part == 0 else y, rowvar)
 
 
 def nanmedian_weight(x, axis=None):
@@ -1491,51 +1522,186 @@ def ununique(g, ar):
 
 
 # ------------------------------------------------------------ np.polyfit
-__all__ += ["polyfit_jvp", "polyfit_vjp_x", "polyfit_vjp_y"]
+# p = argmin |W (V p - y)|, V = vander(x, m), m = deg + 1, W the weights: the normal
+# equations G p = V^T W^2 y, G = V^T W^2 V (m x m). Their derivative needs G^-1 applied to
+# m-vectors (gram_solve, by a QR of W V taken a few rows at a time: never V itself) and
+# products with V and V' = dV/dx written as polynomial evaluations (Horner) and power
+# moments: no array larger than x's and y's (V is x's size times m, a pseudo-inverse too).
+__all__ += ["polyfit_jvp", "polyfit_vjp_x", "polyfit_vjp_y", "gram_solve", "gram_solve_jvp_x",
+            "gram_solve_vjp_x"]
 
 
-def _polyfit_parts(x, y, deg, w):
-    """np.polyfit's least-squares system A p = b (A = W vander(x), b = W y), A's
-    pseudo-inverse, the slope D of vander(x) in x, the rows' weights shaped to y and the
-    weighted residual W r: plain NumPy, so srcad reads it at second order."""
-    ww = np.ones(np.shape(x)[0]) if w is None else w
-    wy = ww if np.ndim(y) == 1 else ww[:, None]
-    v = np.vander(x, deg + 1)
-    d = np.concatenate([np.vander(x, deg) * np.arange(deg, 0, -1.0),
-                        np.zeros((np.shape(x)[0], 1))], axis=1)
-    a = v * ww[:, None]
-    ap = np.linalg.pinv(a)
-    return ap, d, wy
+def _pf_col(c, k):
+    """Coefficient k of the polynomial(s) c, as a column against x's axis for a 2-d c."""
+    return c[k] if np.ndim(c) == 1 else c[k][:, None]
+
+
+def _pf_at(c, x):
+    """The polynomial(s) with coefficients c (highest power first; one per column of a 2-d
+    c) at x, by Horner's scheme: V c, shaped (len(x),), or (c's columns, len(x)) for a 2-d
+    c (the samples along the last axis: NumPy's loops run along x, not along a few columns).
+    In place on the one array it makes."""
+    res = _pf_col(c, 0) + 0.0 * x
+    for k in range(1, np.shape(c)[0]):
+        res *= x
+        res += _pf_col(c, k)
+    return res
+
+
+def _pf_rowsum(e, x):
+    """sum_j e[j] x^(m - 1 - j) for rows e[j] of x's length (m of them): each sample's own
+    polynomial at it."""
+    res = e[0] + 0.0 * x
+    for k in range(1, np.shape(e)[0]):
+        res *= x
+        res += e[k]
+    return res
+
+
+def _pf_slope_at(c, x):
+    """The derivative of the polynomial(s) c at x: V' c (0 for a constant), as _pf_at."""
+    m = np.shape(c)[0]
+    if m == 1:
+        return 0.0 * _pf_at(c, x)
+    powers = np.arange(m - 1, 0, -1.0)
+    return _pf_at(c[:-1] * (powers if np.ndim(c) == 1 else powers[:, None]), x)
+
+
+def _pf_moments(u, x, m, wt=None):
+    """V^T (wt u): the moments sum_i wt_i u_i x_i^(m - 1 - j), j < m, of u shaped (len(x),)
+    or (k, len(x)) (then m x k); the weights wt (ones for None) go with the powers, so u is
+    never copied."""
+    rows = []
+    xk = np.ones(np.shape(x)[0]) if wt is None else wt
+    for k in range(m):
+        rows.append(np.dot(u, xk))
+        if k + 1 < m:
+            xk = xk * x
+    return np.stack(rows[::-1])
+
+
+def _pf_slope_moments(u, x, m, wt=None):
+    """V'^T (wt u): sum_i wt_i u_i (m - 1 - j) x_i^(m - 2 - j), j < m (0 for j = m - 1), as
+    _pf_moments."""
+    zero = 0.0 * np.dot(u, np.zeros(np.shape(x)[0]))
+    if m == 1:
+        return np.stack([zero])
+    low = _pf_moments(u, x, m - 1, wt)
+    powers = np.arange(m - 1, 0, -1.0)
+    return np.concatenate([low * (powers if np.ndim(u) == 1 else powers[:, None]), zero[None]])
+
+
+def _pf_cross(s, x, m):
+    """V^T diag(s) V' (m x m), from the power sums of s: entry (j, l) is
+    (m - 1 - l) sum_i s_i x_i^((m - 1 - j) + (m - 2 - l)), 0 in the last column."""
+    sums = []
+    xk = s
+    for k in range(2 * m - 2):
+        sums.append(np.sum(xk))
+        xk = xk * x
+    if m == 1:
+        return np.zeros((1, 1))
+    sums = np.stack(sums)
+    j = np.arange(m)[:, None]
+    col = np.arange(m - 1)[None, :]
+    h = sums[(m - 1 - j) + (m - 2 - col)] * (m - 1.0 - col)
+    return np.concatenate([h, np.zeros((m, 1))], axis=1)
+
+
+def _pf_weights(x, w):
+    """W^2 (ones without weights)."""
+    return np.ones(np.shape(x)[0]) if w is None else w * w
+
+
+def _pf_rows(y):
+    """y with its samples along the last axis (a 2-d y's transpose, a view)."""
+    return y if np.ndim(y) == 1 else np.transpose(y)
+
+
+def gram_solve(h, x, w, deg):
+    """G^-1 h for G = V^T W^2 V (V = vander(x, deg + 1), W = diag(w), ones for None), h an
+    m-vector or m x k: R from a QR of W V taken a block of rows at a time (each block about a
+    quarter of x's size: V is never formed), its columns scaled to unit norm, then two solves
+    (G = S R_s^T R_s S, backward stable: as good as a pseudo-inverse where W V has full rank)."""
+    n, m = np.shape(x)[0], deg + 1
+    ww = np.ones(n) if w is None else np.asarray(w)
+    step = max(m, n // (4 * m))
+    r = np.zeros((0, m), dtype=np.result_type(x, ww, 1.0))
+    for s in range(0, n, step):
+        block = np.vander(x[s:s + step], m) * ww[s:s + step, None]
+        r = np.linalg.qr(np.concatenate([r, block]), mode="r")
+    scale = np.sqrt(np.sum(r * r, axis=0))
+    scale[scale == 0] = 1.0
+    rs = r / scale
+    sh = h / scale if np.ndim(h) == 1 else h / scale[:, None]
+    z = np.linalg.solve(rs, np.linalg.solve(rs.T, sh))
+    return z / scale if np.ndim(h) == 1 else z / scale[:, None]
+
+
+def gram_solve_jvp_x(t, x, w, deg, z):
+    """Tangent of z = gram_solve(h, x, w, deg) along x's tangent t: -G^-1 (G' z), G' z =
+    V'^T W^2 (t V z) + V^T W^2 (t V' z)."""
+    m = deg + 1
+    tw = _pf_weights(x, w) * t
+    dg = _pf_slope_moments(tw * _pf_at(z, x), x, m) + _pf_moments(tw * _pf_slope_at(z, x), x, m)
+    return -gram_solve(dg, x, w, deg)
+
+
+def gram_solve_vjp_x(g, x, w, deg, z):
+    """Adjoint of z = gram_solve(h, x, w, deg) with respect to x: with zeta = G^-1 g,
+    -W^2 ((V z)(V' zeta) + (V' z)(V zeta)), summed over the columns."""
+    zeta = gram_solve(g, x, w, deg)
+    t = _pf_at(z, x) * _pf_slope_at(zeta, x) + _pf_slope_at(z, x) * _pf_at(zeta, x)
+    t = t if np.ndim(z) == 1 else np.sum(t, axis=0)
+    return -(_pf_weights(x, w) * t)
 
 
 def polyfit_jvp(x_dot, y_dot, x, y, deg, out, w=None):
     """The tangent of `p = np.polyfit(x, y, deg, w=w)` where the fit has full rank:
-    p' = A+ (W y' - W V' p) + A+ A+^T V'^T W^2 r (the normal equations' derivative)."""
-    ap, d, wy = _polyfit_parts(x, y, deg, w)
-    rhs = 0.0 if np.ndim(y_dot) == 0 else wy * y_dot
-    if np.ndim(x_dot) > 0:
-        dv = d * x_dot[:, None]
-        r = wy * (y - np.vander(x, deg + 1) @ out)
-        rhs = rhs - wy * (dv @ out)
-        return ap @ rhs + ap @ (ap.T @ (dv.T @ (wy * r)))
-    return ap @ rhs
+    p' = G^-1 (V^T W^2 (y' - x' V' p) + V'^T W^2 (x' r)), r = y - V p (the normal
+    equations' derivative). With s = W^2 x' and H = V^T diag(s) V' (m x m, from power sums
+    of s), V^T W^2 (x' V' p) = H p and V'^T W^2 (x' r) = V'^T (s y) - H^T p: no array of y's
+    size (y's columns meet x's powers in dot products)."""
+    m = deg + 1
+    w2 = _pf_weights(x, w)
+    if np.ndim(x_dot) == 0:                    # y's tangent alone
+        return gram_solve(_pf_moments(_pf_rows(y_dot), x, m, w2), x, w, deg)
+    sx = w2 * x_dot
+    cross = _pf_cross(sx, x, m)
+    h = _pf_slope_moments(_pf_rows(y), x, m, sx) - (cross + cross.T) @ out
+    if np.ndim(y_dot):
+        h = h + _pf_moments(_pf_rows(y_dot), x, m, w2)
+    return gram_solve(h, x, w, deg)
 
 
 def polyfit_vjp_y(g, x, y, deg, out, w=None):
-    """The adjoint of `np.polyfit(x, y, deg, w=w)` with respect to y: W A+^T g."""
-    ap, d, wy = _polyfit_parts(x, y, deg, w)
-    return wy * (ap.T @ g)
+    """The adjoint of `np.polyfit(x, y, deg, w=w)` with respect to y: W^2 V G^-1 g."""
+    return _pf_rows(_pf_weights(x, w) * _pf_at(gram_solve(g, x, w, deg), x))
 
 
 def polyfit_vjp_x(g, x, y, deg, out, w=None):
-    """The adjoint of `np.polyfit(x, y, deg, w=w)` with respect to x: per sample, the
-    slope's share of (D z) W^2 r - (W A+^T g) (D p), z = A+ A+^T g (summed over y's columns)."""
-    ap, d, wy = _polyfit_parts(x, y, deg, w)
-    r = wy * (y - np.vander(x, deg + 1) @ out)
-    z = ap @ (ap.T @ g)
-    t = (d @ z) * (wy * r) - (wy * (ap.T @ g)) * (d @ out)
-    return t if np.ndim(y) == 1 else np.sum(t, axis=1)
-
+    """The adjoint of `np.polyfit(x, y, deg, w=w)` with respect to x: with z = G^-1 g, per
+    sample W^2 (r V' z - (V z)(V' p)), r = y - V p, summed over y's columns. For more columns
+    than coefficients, as sum_j V'_ij (r z^T)_ij - sum_j V_ij (V' p z^T)_ij (arrays of x's size
+    times deg + 1, smaller than y's)."""
+    m = deg + 1
+    if m == 1:                                 # a constant fit: V does not depend on x
+        return 0.0 * _pf_weights(x, w)
+    z = gram_solve(g, x, w, deg)
+    if np.ndim(y) == 1 or np.shape(y)[1] <= m:
+        t = _pf_rows(y) - _pf_at(out, x)
+        t *= _pf_slope_at(z, x)
+        q = _pf_at(z, x)
+        q *= _pf_slope_at(out, x)
+        t -= q
+        t = t if np.ndim(y) == 1 else np.sum(t, axis=0)
+    else:
+        pz = out @ z.T
+        e = z @ _pf_rows(y)
+        e -= _pf_at(pz, x)                     # (r z^T)^T, m x len(x)
+        t = _pf_rowsum(e[:-1] * np.arange(m - 1, 0, -1.0)[:, None], x)
+        t -= _pf_rowsum(_pf_slope_at(pz, x), x)
+    return _pf_weights(x, w) * t
 
 
 # ------------------------------------------------------------ ufuncs with out= and where=

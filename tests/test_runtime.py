@@ -784,3 +784,65 @@ def test_sinc_slope_in_place():
     np.testing.assert_allclose(sinc_slope(x), want, rtol=1e-12, atol=1e-12)
     assert sinc_slope(x.astype(np.float32)).dtype == np.float32
     assert sinc_slope(0.0) == 0.0 and abs(sinc_slope(0.5) - (0.0 - 2.0 / np.pi) / 0.5) < 1e-12
+
+
+def test_polyfit_derivatives_hold_no_vandermonde():
+    """np.polyfit's adjoints and tangent held A's pseudo-inverse, V, V' and W V (each x's size
+    times deg + 1): 15 times x's, y's and p's bytes at deg 4 (27 at deg 8). They now apply
+    G^-1 by a QR of W V taken in blocks and V, V' by Horner's scheme and power moments, and
+    agree with differences of np.polyfit."""
+    from conftest import temporary_ratio
+    from srcad.runtime_arrays import polyfit_jvp, polyfit_vjp_x, polyfit_vjp_y
+    rng = np.random.default_rng(0)
+    n = 20000
+    x = np.linspace(-1.0, 1.0, n)
+    for shape, deg, w in (((n,), 4, None), ((n,), 8, rng.uniform(0.5, 1.5, n)), ((n, 3), 4, None),
+                          ((n, 40), 2, None)):
+        y = rng.normal(size=shape)
+        p = np.polyfit(x, y, deg, w=w)
+        g = np.ones_like(p)
+        like = np.empty((x.nbytes + y.nbytes + p.nbytes) // 8)
+        assert temporary_ratio(lambda: polyfit_vjp_x(g, x, y, deg, p, w), like) < 2.5
+        assert temporary_ratio(lambda: polyfit_vjp_y(g, x, y, deg, p, w), like) < 2.5
+        t = np.ones(n), np.ones(shape)
+        assert temporary_ratio(lambda: polyfit_jvp(*t, x, y, deg, p, w), like) < 5.0
+    x, y = np.linspace(0.0, 3.0, 40), np.sin(np.linspace(0.0, 3.0, 40))
+    p, g, e = np.polyfit(x, y, 5), rng.normal(size=6), 1e-6
+    for k in (0, 17, 39):
+        d = e * (np.arange(40) == k)
+        fd_x = np.dot(np.polyfit(x + d, y, 5) - np.polyfit(x - d, y, 5), g) / (2 * e)
+        fd_y = np.dot(np.polyfit(x, y + d, 5) - np.polyfit(x, y - d, 5), g) / (2 * e)
+        assert abs(polyfit_vjp_x(g, x, y, 5, p)[k] - fd_x) < 1e-6 * max(1.0, abs(fd_x))
+        assert abs(polyfit_vjp_y(g, x, y, 5, p)[k] - fd_y) < 1e-6 * max(1.0, abs(fd_y))
+
+
+def test_cov_corrcoef_derivatives_do_not_stack_their_data():
+    """np.cov's and np.corrcoef's tangents and adjoints stacked m's and y's rows into one
+    array (and the tangents' too), centred it and multiplied it whole: 5 times the inputs'
+    and output's bytes for the tangent, 2.8 for y's adjoint (which also computed m's). They
+    now keep m's and y's centred rows apart and form the small k x k blocks by products."""
+    from conftest import temporary_ratio
+    from srcad.runtime_arrays import corrcoef_jvp, corrcoef_vjp, cov_jvp, cov_vjp
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=20000)
+    for m, rowvar in ((rng.normal(size=(5, 20000)), True), (rng.normal(size=(20000, 5)), False)):
+        c = np.cov(m, y, rowvar)
+        g = rng.normal(size=c.shape)
+        like = np.empty((m.nbytes + y.nbytes + c.nbytes) // 8)
+        tm, ty = np.ones_like(m), np.ones_like(y)
+        assert temporary_ratio(lambda: cov_vjp(g, m, y, rowvar, False, None, 0), like) < 1.9
+        assert temporary_ratio(lambda: cov_vjp(g, m, y, rowvar, False, None, 1), like) < 1.5
+        assert temporary_ratio(lambda: cov_jvp(tm, ty, m, y, rowvar), like) < 2.5
+        assert temporary_ratio(lambda: corrcoef_jvp(tm, ty, m, y, rowvar), like) < 2.5
+        assert temporary_ratio(lambda: corrcoef_vjp(g, m, y, rowvar, 1), like) < 1.5
+    m, y = rng.normal(size=(3, 7)), rng.normal(size=7)
+    g, tm, ty = rng.normal(size=(4, 4)), rng.normal(size=(3, 7)), rng.normal(size=7)
+    for f, jvp, vjp in ((lambda a, b: np.cov(a, b, ddof=2), lambda *t: cov_jvp(*t, True, False, 2),
+                         lambda g, m, y, p: cov_vjp(g, m, y, True, False, 2, p)),
+                        (np.corrcoef, corrcoef_jvp,
+                         lambda g, m, y, p: corrcoef_vjp(g, m, y, True, p))):
+        e = 1e-6
+        fd = (f(m + e * tm, y + e * ty) - f(m - e * tm, y - e * ty)) / (2 * e)
+        np.testing.assert_allclose(jvp(tm, ty, m, y), fd, rtol=1e-6, atol=1e-8)
+        dot = np.sum(vjp(g, m, y, 0) * tm) + np.sum(vjp(g, m, y, 1) * ty)
+        np.testing.assert_allclose(dot, np.sum(g * fd), rtol=1e-6)

@@ -216,11 +216,15 @@ defrule(np.correlate, "a, v, mode='valid'", name="np.correlate", kind=ANY,
              "v": "conv_vjp_v(out_bar, a, v[::-1], mode)[::-1]"})
 
 # ------------------------------------------------------------ interpolation and polynomials
+# (np.interp computes in float64 whatever its inputs' dtype: its tangents are cast back to
+# x's and fp's precision, as interp_slope's and interp_vjp_fp's weights are)
 defrule(np.interp, "x, xp, fp, left=None, right=None", name="np.interp", kind=ANY,
         jvp={"x": "x_dot * interp_slope(x, xp, fp)",
-             "xp": "-(interp_slope(x, xp, fp) * np.interp(x, xp, xp_dot))",
-             "fp": "np.interp(x, xp, fp_dot, interp_zero(left), interp_zero(right))",
-             "left": "left_dot * (x < xp[0])", "right": "right_dot * (x > xp[-1])"},
+             "xp": "-(interp_slope(x, xp, fp) * in_dtype_of(np.interp(x, xp, xp_dot), x, xp_dot))",
+             "fp": "in_dtype_of(np.interp(x, xp, fp_dot, interp_zero(left), interp_zero(right)), "
+                   "x, fp_dot)",
+             "left": "in_dtype_of(left_dot * (x < xp[0]), x, fp, left_dot)",
+             "right": "in_dtype_of(right_dot * (x > xp[-1]), x, fp, right_dot)"},
         vjp={"x": "out_bar * interp_slope(x, xp, fp)",
              "xp": "-interp_vjp_fp(out_bar * interp_slope(x, xp, fp), x, xp, fp, left, right)",
              "fp": "interp_vjp_fp(out_bar, x, xp, fp, left, right)",
@@ -234,7 +238,8 @@ refuse(defrule(ra.interp_slope, "x, xp, fp", name="interp_slope", kind=ANY,
 refuse(defrule(ra.interp_vjp_fp, "g, x, xp, fp, left=None, right=None", name="interp_vjp_fp",
                kind=ANY, shape_args="fp",
                jvp={"g": "interp_vjp_fp(g_dot, x, xp, fp, left, right)"},
-               vjp={"g": "np.interp(x, xp, out_bar, interp_zero(left), interp_zero(right))"},
+               vjp={"g": "in_dtype_of(np.interp(x, xp, out_bar, interp_zero(left), "
+                         "interp_zero(right)), out_bar)"},
                zero_in="left, right"),
        "x", "xp")
 deflinear(np.polyder, "p, m=1", name="np.polyder", vjp="unpolyder(out_bar, p, m)")
@@ -252,6 +257,12 @@ defrule(np.polyfit, "x, y, deg, rcond=None, *, w=None", name="np.polyfit", kind=
         jvp_shared="polyfit_jvp(x_dot, y_dot, x, y, deg, out, w)",
         vjp={"x": "polyfit_vjp_x(out_bar, x, y, deg, out, w)",
              "y": "polyfit_vjp_y(out_bar, x, y, deg, out, w)"}, zero_in="rcond")
+# G^-1 h (G = V^T W^2 V, polyfit's normal equations): linear in h, G symmetric; the weights
+# are not differentiated (np.polyfit's are not)
+defrule(ra.gram_solve, "h, x, w, deg", name="gram_solve", kind=ANY, zero_in="w, deg",
+        jvp={"h": "gram_solve(h_dot, x, w, deg)", "x": "gram_solve_jvp_x(x_dot, x, w, deg, out)"},
+        vjp={"h": "gram_solve(out_bar, x, w, deg)",
+             "x": "gram_solve_vjp_x(out_bar, x, w, deg, out)"})
 defrule(np.polyval, "p, x", name="np.polyval", kind=ANY,
         jvp={"p": "np.polyval(p_dot, x)", "x": "x_dot * np.polyval(np.polyder(p), x)"},
         vjp={"p": "polyval_vjp_p(out_bar, p, x)",

@@ -178,6 +178,10 @@ deflinear(runtime.cast_tangent, "t, like", storage="same",
           vjp="cast_adjoint(out_bar, like)", zero_in="like")
 deflinear(runtime.cast_adjoint, "g, like", storage="same", shape_args="like",
           vjp="cast_adjoint(out_bar, like)")
+# w in its arguments' precision (np.interp's and scipy.stats' derivatives): a cast, whose
+# adjoint is cast back to w's dtype; a ... e give only the dtype
+deflinear(runtime.in_dtype_of, "w, a=None, b=None, c=None, d=None, e=None", storage="same",
+          vjp="in_dtype_of(out_bar, w)", zero_in="a, b, c, d, e")
 # pieces out, pieces back: a list of adjoints joins into one
 deflinear(runtime.unconcatenate, "g, xs, axis=0", holds="g",
           vjp="rejoin(out_bar, g, axis)", zero_in="xs, axis")

@@ -41,8 +41,9 @@ def deflocscale(dist, name: str, shapes: str, dz: str, dshapes: dict):
                 "scale": f"(-({Z} * ({dz}) + 1.0) / scale)", **dshapes}
     defpartials(dist.logpdf, params, name=f"scipy.stats.{name}.logpdf", partials=partials,
                 kind=ANY)
+    args = f"x, {shapes + ', ' if shapes else ''}loc, scale"
     defpartials(dist.pdf, params, name=f"scipy.stats.{name}.pdf", kind=ANY,
-                partials={p: f"(out * {d})" for p, d in partials.items()})
+                partials={p: f"(in_dtype_of(out, {args}) * {d})" for p, d in partials.items()})
 
 
 deflocscale(st.norm, "norm", "", f"-{Z}", {})
@@ -59,13 +60,12 @@ deflocscale(st.chi2, "chi2", "df", f"(0.5 * df - 1.0) / {Z} - 0.5",
             {"df": f"(0.5 * (np.log({Z}) - {SP}.digamma(0.5 * df)) - 0.34657359027997264)"})
 
 # ------------------------------------------------------------ the normal's distribution functions
-# with phi = norm.pdf(x, loc, scale) (the 1 / scale included)
-_PHI = "scipy.stats.norm.pdf(x, loc, scale)"
+# with phi = norm.pdf(x, loc, scale) (the 1 / scale included), in the arguments' precision
+# (SciPy computes in float64: a float32 x keeps float32 derivatives, as logpdf's are)
+_PHI = "in_dtype_of(scipy.stats.norm.pdf(x, loc, scale), x, loc, scale)"
+_RATIO = "in_dtype_of(np.exp(scipy.stats.norm.logpdf(x, loc, scale) - out), x, loc, scale)"
 for _f, _name, _w in [(st.norm.cdf, "cdf", _PHI), (st.norm.sf, "sf", f"-{_PHI}"),
-                      (st.norm.logcdf, "logcdf",
-                       "np.exp(scipy.stats.norm.logpdf(x, loc, scale) - out)"),
-                      (st.norm.logsf, "logsf",
-                       "-np.exp(scipy.stats.norm.logpdf(x, loc, scale) - out)")]:
+                      (st.norm.logcdf, "logcdf", _RATIO), (st.norm.logsf, "logsf", f"-{_RATIO}")]:
     defpartials(_f, "x, loc=0.0, scale=1.0", name=f"scipy.stats.norm.{_name}", kind=ANY,
                 partials={"x": f"({_w})", "loc": f"(-({_w}))", "scale": f"(-({_w}) * {Z})"})
 
@@ -89,7 +89,8 @@ _DENSITY = {
 }
 for _dist, _name, _shapes in [(st.t, "t", "df"), (st.gamma, "gamma", "a"),
                               (st.beta, "beta", "a, b"), (st.chi2, "chi2", "df")]:
-    _pdf = _DENSITY[_name]
+    _pdf = f"in_dtype_of({_DENSITY[_name]}, x, {_shapes}, loc, scale)"   # (gammaln(df) of a
+    # float df is a float64 scalar, which NumPy does not take for a Python float)
     refuse(defpartials(_dist.cdf, f"x, {_shapes}, loc=0.0, scale=1.0",
                        name=f"scipy.stats.{_name}.cdf", kind=ANY,
                        partials={"x": f"({_pdf})", "loc": f"(-({_pdf}))",
@@ -97,7 +98,7 @@ for _dist, _name, _shapes in [(st.t, "t", "df"), (st.gamma, "gamma", "a"),
            *_shapes.split(", "))
 
 # t.logcdf: pdf / cdf in the point, loc and scale
-_W = f"({_DENSITY['t']}) * np.exp(-out)"
+_W = f"in_dtype_of(({_DENSITY['t']}) * np.exp(-out), x, df, loc, scale)"
 refuse(defpartials(st.t.logcdf, "x, df, loc=0.0, scale=1.0", name="scipy.stats.t.logcdf",
                    kind=ANY, partials={"x": f"({_W})", "loc": f"(-({_W}))",
                                        "scale": f"(-({_W}) * {Z})"}), "df")

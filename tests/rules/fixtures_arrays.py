@@ -1322,3 +1322,34 @@ def helper_unpacked_rows(g, x, m):
 
 lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
       helper_unpacked_rows)
+
+
+# np.interp computes in float64 whatever its inputs' dtype: its derivatives keep float32
+UPCASTS = {"np_interp": "np.interp", "np_interp_edges": "np.interp"}
+
+
+from srcad.runtime_arrays import gram_solve  # noqa: E402
+
+
+@sample((apart(6), sym(3)), (apart(7), sym(3, 2)))
+def helper_gram_solve(x, h):
+    """gram_solve(h, x, w, deg): polyfit's G^-1 h (G = V^T W^2 V), linear in h, in x through
+    V (weights constant, as np.polyfit's)."""
+    w = np.linspace(0.5, 1.5, np.shape(x)[0])
+    return gram_solve(h * x[:3].reshape((3,) + (1,) * (np.ndim(h) - 1)), x, None, 2) + \
+        gram_solve(h, x, w, 2) ** 2
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_gram_solve)
+
+
+@sample((apart(6), sym(6, 5)), (apart(8), sym(8, 3)))
+def np_polyfit_columns(x, y):
+    """polyfit of more columns of y than coefficients (its adjoint in x takes products with
+    x's powers, not y-sized arrays), weighted and not."""
+    w = np.linspace(0.5, 1.5, np.shape(x)[0])
+    return np.sum(np.polyfit(x, y, 1) ** 2) + np.sum(np.polyfit(x, y * y, 2, w=w) ** 3)
+
+
+lacks("no VJP of np.polyfit", np_polyfit_columns)

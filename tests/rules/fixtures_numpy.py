@@ -1617,3 +1617,17 @@ def np_int_casts(w):
 def np_astype_function(x):
     """np.astype, the function form of x.astype (the dtype kept or widened)."""
     return np.astype(np.astype(x, x.dtype) * x, np.float64) ** 2
+
+
+from srcad.runtime import in_dtype_of  # noqa: E402
+
+
+@sample((pos(3), pos(3)), (pos(2, 3), pos(3)))
+def helper_in_dtype_of(w, x):
+    """in_dtype_of: w cast to its other arguments' precision (float64 to float32 for float32
+    arguments, as np.interp's and scipy.stats' derivatives are), linear in w."""
+    return in_dtype_of(np.astype(w, np.float64) * x, x) * x + in_dtype_of(w ** 2, x, None, 2.0)
+
+
+lacks("srcad's runtime helpers call NumPy directly, which autograd cannot trace",
+      helper_in_dtype_of)

@@ -492,3 +492,12 @@ lacks("autograd's mvn entropy reads the whole cov, SciPy (and srcad) its lower t
 
 lacks("autograd has no VJP of t.logcdf in x",
       st_tails)
+
+
+# scipy.stats computes in float64 whatever its inputs' dtype: the derivatives of the
+# location-scale families keep float32 (poisson's integer k and the multivariate ones
+# promote as NumPy does)
+UPCASTS = {name: "scipy.stats" for name in (
+    "st_norm_standard", "st_norm", "st_t", "st_gamma_standard", "st_norm_positional",
+    "st_gamma", "st_beta", "st_beta_loc_scale", "st_chi2", "st_chi2_loc_scale",
+    "st_cdfs_standard", "st_cdfs", "st_tails")}

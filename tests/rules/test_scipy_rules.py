@@ -96,14 +96,16 @@ FLOAT32_REFUSED = {"st_dirichlet": "SciPy's dirichlet refuses a float32 point (i
 @pytest.mark.parametrize("f, args", CASES, ids=IDS)
 def test_float32(f, args):
     """With float32 inputs and a float32 result, tangents and gradients are float32 and agree
-    with the float64 ones."""
+    with the float64 ones; so they are where SciPy computes the value in float64 from
+    float32 inputs (UPCASTS: scipy.stats), with a float32 cotangent."""
     args32 = tuple(map(_float32, args))
     positions = [i for i in _float_positions(args32) if isinstance(args32[i], np.ndarray)]
     if f.__name__ in FLOAT32_REFUSED:
         pytest.skip(FLOAT32_REFUSED[f.__name__])
     with np.errstate(all="ignore"):
         out = f(*args32)
-    if not positions or np.result_type(out) != np.float32:
+    upcast = f.__name__ in getattr(fx, "UPCASTS", {})
+    if not positions or np.result_type(out) != np.float32 and not upcast:
         pytest.skip("no float32 array argument, or SciPy itself leaves float32")
     kinds = tuple(map(pipeline.kind_of, args32))
     fresh = _fresh(f)
@@ -114,7 +116,8 @@ def test_float32(f, args):
             _, out_dot64 = pipeline.get(f, "forward", (i,), tuple(map(pipeline.kind_of, args))
                                         ).func(*args, t.astype(np.float64))
             grad = pipeline.get(fresh, "reverse", (i,), kinds).func(
-                *args32, np.ones_like(np.asarray(out)) if np.ndim(out) else np.float32(1.0))
+                *args32, np.ones_like(np.asarray(out), dtype=np.float32) if np.ndim(out) else
+                np.float32(1.0))
         assert np.result_type(out_dot) == np.float32, f"tangent along argument {i}"
         np.testing.assert_allclose(out_dot, out_dot64, rtol=2e-3, atol=2e-3)
         assert np.result_type(grad) == np.float32, f"gradient of argument {i}"
