@@ -28,7 +28,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SRCAD = f"python3 {HERE / 'run.py'}"
-TOOLS = {"srcad": SRCAD, "jax-sync": "jax-sync", "pytorch": "pytorch", "manual": "manual"}
+TOOLS = {"srcad": SRCAD, "jax-sync": "jax-sync", "pytorch": "pytorch", "manual": "manual",
+         "srcad-numba": SRCAD + " --backend numba"}     # not in the default four
+DEFAULT_TOOLS = ("srcad", "jax-sync", "pytorch", "manual")
 OUTCOMES = {0: "valid", 1: "error", 2: "undefined", 3: "failure", 4: "invalid",
             5: "timeout", 6: "interrupt"}
 
@@ -148,7 +150,8 @@ def main():
     ap.add_argument("--gradbench", default=str(HERE.parents[2] / "shared" / "gradbench"),
                     help="the harness folder (holding run and quick)")
     ap.add_argument("--eval", action="append", help="default: every eval")
-    ap.add_argument("--tool", action="append", choices=list(TOOLS), help="default: all four")
+    ap.add_argument("--tool", action="append", choices=list(TOOLS),
+                    help="default: the first four (srcad-numba: run.py --backend numba)")
     ap.add_argument("--out-dir", default="gradbench-compare", help="logs go here")
     ap.add_argument("--timeout", default="600", help="per-message tool timeout (s)")
     ap.add_argument("--render", action="store_true",
@@ -163,7 +166,7 @@ def main():
     quick = harness_module(args.gradbench, "quick")
     pairs = harness_module(args.gradbench, "run").CLASSIC
     evals = args.eval or list(quick.QUICK)
-    tools = args.tool or list(TOOLS)
+    tools = args.tool or list(DEFAULT_TOOLS)
     out = Path(args.out_dir)
     started = conditions()
     outcomes = []
