@@ -7,10 +7,10 @@ one run, rendered as the README's markdown table.
 
 For each eval in turn, each tool runs the eval's quick sizes (the harness's `quick` table)
 through the harness's `run`, validation on, one tool after the other, so the four tools of
-one eval are measured within the same minutes. Times are the mean (`--stat min`: the
-fastest) of each evaluation's timed runs after its first (steady state: JAX compiles on
-its first run); JAX's compile time is its first run minus that mean, in a column of its
-own. Load average and
+one eval are measured within the same minutes. Times are the mean (`--stat median`: the
+median, `--stat min`: the fastest) of each evaluation's timed runs after its first (steady
+state: JAX compiles on its first run); JAX's compile time is its first run minus that mean,
+in a column of its own. Load average and
 date are printed before and after, as the conditions of the run. Run it single-threaded
 (OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 and the malloc settings of the README).
 """
@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import shlex
+import statistics
 import subprocess
 import sys
 from importlib.machinery import SourceFileLoader
@@ -27,7 +28,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SRCAD = f"python3 {HERE / 'run.py'}"
-TOOLS = {"srcad": SRCAD, "jax-sync": "jax-sync", "pytorch": "pytorch", "manual": "manual"}
+TOOLS = {"srcad": SRCAD, "jax-sync": "jax-sync", "pytorch": "pytorch", "manual": "manual",
+         "srcad-numba": SRCAD + " --backend numba"}     # not in the default four
+DEFAULT_TOOLS = ("srcad", "jax-sync", "pytorch", "manual")
 OUTCOMES = {0: "valid", 1: "error", 2: "undefined", 3: "failure", 4: "invalid",
             5: "timeout", 6: "interrupt"}
 
@@ -61,7 +64,7 @@ def evaluations(log):
     return list(out.values())
 
 
-STAT = "mean"          # or "min": the fastest run after the first (--stat)
+STAT = "mean"          # or "median", "min": the fastest run after the first (--stat)
 
 
 def steady(runs):
@@ -72,7 +75,9 @@ def steady(runs):
     if len(runs) == 1:
         return runs[0], None
     rest = sum(runs[1:]) / (len(runs) - 1)
-    return (rest if STAT == "mean" else min(runs[1:])), runs[0] - rest
+    stat = {"mean": rest, "min": min(runs[1:]),
+            "median": statistics.median(runs[1:])}[STAT]
+    return stat, runs[0] - rest
 
 
 def fmt(ns):
@@ -145,21 +150,23 @@ def main():
     ap.add_argument("--gradbench", default=str(HERE.parents[2] / "shared" / "gradbench"),
                     help="the harness folder (holding run and quick)")
     ap.add_argument("--eval", action="append", help="default: every eval")
-    ap.add_argument("--tool", action="append", choices=list(TOOLS), help="default: all four")
+    ap.add_argument("--tool", action="append", choices=list(TOOLS),
+                    help="default: the first four (srcad-numba: run.py --backend numba)")
     ap.add_argument("--out-dir", default="gradbench-compare", help="logs go here")
     ap.add_argument("--timeout", default="600", help="per-message tool timeout (s)")
     ap.add_argument("--render", action="store_true",
                     help="only render the table from the logs already in --out-dir")
-    ap.add_argument("--stat", choices=("mean", "min"), default="mean",
+    ap.add_argument("--stat", choices=("mean", "median", "min"), default="mean",
                     help="per evaluation: the mean of the runs after the first (GradBench's "
-                         "number, steady state) or the fastest of them (less load-bound)")
+                         "number, steady state), their median (robust to a shared "
+                         "machine's stalls) or the fastest of them (less load-bound)")
     args = ap.parse_args()
     global STAT
     STAT = args.stat
     quick = harness_module(args.gradbench, "quick")
     pairs = harness_module(args.gradbench, "run").CLASSIC
     evals = args.eval or list(quick.QUICK)
-    tools = args.tool or list(TOOLS)
+    tools = args.tool or list(DEFAULT_TOOLS)
     out = Path(args.out_dir)
     started = conditions()
     outcomes = []

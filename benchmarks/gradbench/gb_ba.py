@@ -53,23 +53,34 @@ def objective(cams, X, w, obs, feats):
 
 
 def jacobian(cams, X, w, obs, feats):
-    """CSR arrays (rows, cols, vals) of the Jacobian, rows ordered as the reference's."""
+    """CSR arrays (rows, cols, vals) of the Jacobian, rows ordered as the reference's.
+
+    The pullbacks' blocks are written into one preallocated (p, 2, 15) array, and the
+    column indices filled in by broadcasting into one (p, 2, 15) array: assembling them by
+    concatenate/stack/tile copies took as long as the two pullbacks (about 8 ms of each
+    call's 30 at ba1's sizes, measured 2026-12-04)."""
     n, m, p = cams.shape[0], X.shape[0], w.shape[0]
     _, pullback = srcad.vjp(reproj_err, cams[obs[:, 0]], X[obs[:, 1]], w, feats)
-    blocks = []
+    nvals = 2 * p * 15
+    vals = np.empty(nvals + p)
+    blocks = vals[:nvals].reshape(p, 2, 15)
+    ct = np.zeros((p, 2))
     for r in range(2):
-        ct = np.zeros((p, 2))
         ct[:, r] = 1.0
+        ct[:, 1 - r] = 0.0
         dcam, dX, dw, _ = pullback(ct)
-        blocks.append(np.concatenate((dcam, dX, dw[:, None]), axis=1))    # (p, 15)
-    vals = np.stack(blocks, axis=1).reshape(p, 2 * 15)
-    cam_cols = NCAM * obs[:, 0, None] + np.arange(NCAM)
-    pt_cols = NCAM * n + 3 * obs[:, 1, None] + np.arange(3)
-    w_cols = (NCAM * n + 3 * m + np.arange(p))[:, None]
-    one = np.concatenate((cam_cols, pt_cols, w_cols), axis=1)
-    cols = np.concatenate((np.tile(one, (1, 2)).ravel(), NCAM * n + 3 * m + np.arange(p)))
-    vals = np.concatenate((vals.ravel(), grad_w(w)))
-    rows = np.concatenate((np.arange(0, 2 * p * 15 + 1, 15), 2 * p * 15 + np.arange(1, p + 1)))
+        blocks[:, r, :NCAM] = dcam
+        blocks[:, r, NCAM:NCAM + 3] = dX
+        blocks[:, r, NCAM + 3] = dw
+    vals[nvals:] = grad_w(w)
+    cols = np.empty(nvals + p, dtype=np.int64)
+    col_blocks = cols[:nvals].reshape(p, 2, 15)
+    col_blocks[:, :, :NCAM] = (NCAM * obs[:, 0])[:, None, None] + np.arange(NCAM)
+    col_blocks[:, :, NCAM:NCAM + 3] = (NCAM * n + 3 * obs[:, 1])[:, None, None] + np.arange(3)
+    w_cols = np.arange(NCAM * n + 3 * m, NCAM * n + 3 * m + p)
+    col_blocks[:, :, NCAM + 3] = w_cols[:, None]
+    cols[nvals:] = w_cols
+    rows = np.concatenate((np.arange(0, nvals + 1, 15), nvals + np.arange(1, p + 1)))
     return rows, cols, vals
 
 
