@@ -2771,11 +2771,14 @@ class _Lowerer:
             const = self.function_constant(args[2], node.args[2])
             if const is not None:
                 args = list(args[:2]) + [const[0]]
-        values = list(args) + list(kwargs.values())
-        fvs = [a for a in values if isinstance(a, (FuncVal, FuncList))]
         method = isinstance(obj, types.MethodType) and isinstance(obj.__func__, types.FunctionType)
         user = rule is None and (isinstance(obj, types.FunctionType) or
                                  hasattr(obj, "__srcad_transform__") or method)
+        if user and isinstance(obj, types.FunctionType) and \
+                not hasattr(obj, "__srcad_transform__"):
+            args = self.constant_function_lists(args, node)
+        values = list(args) + list(kwargs.values())
+        fvs = [a for a in values if isinstance(a, (FuncVal, FuncList))]
         if isinstance(rule, rules.FunctionRule):     # odeint(func, ...): the rule lowers it
             return rule.lower_call(self, args, kwargs, node, dest, text)
         if fvs and not (user and isinstance(obj, types.FunctionType) and
@@ -3163,6 +3166,22 @@ class _Lowerer:
                                            self.call_prim(PACK_LIST, values)], dest=dest)
         self.classes[out.id] = funcs.ObjArg(cls, tuple(
             (k, d) for k, d in zip(made.keys, descs) if d is not None))
+        return out
+
+    def constant_function_lists(self, args, node) -> list:
+        """`args` with each list or tuple display of constant functions among them
+        (`mlp([np.tanh, sq], x)`) passed as data, the list itself, which srcad knows the
+        functions of (as it knows an argument's): the helper is built per list of
+        functions, as for an argument holding one."""
+        out = list(args)
+        exprs = node.args if isinstance(node, gast.Call) else []
+        for k, a in enumerate(out):
+            if isinstance(a, FuncList) and k < len(exprs) and \
+                    isinstance(exprs[k], (gast.List, gast.Tuple)):
+                const = self.function_constant(a, exprs[k])
+                if const is not None:
+                    out[k] = const[0]
+                    self.classes[const[0].id] = const[1]
         return out
 
     def captured_names(self, fv) -> list:
