@@ -379,8 +379,14 @@ class _Lowerer:
             for h in idioms.walrus_statement(self, s):
                 self.stmt(h)
             return
+        if isinstance(s, gast.While):       # its test runs again after the body reassigns
+            for n in _stored(s):
+                self.picks.pop(n, None)
         if self.picks:
             s = _picked(s, self.picks)
+        if isinstance(s, gast.For):         # (its iterable is read once, before the body)
+            for n in _stored(s):            # a back edge: the body may reassign a name
+                self.picks.pop(n, None)     # before an earlier statement reads it again
         pick = self.pick_of(s)
         self.lower_stmt(s)
         for n in _stored(s):          # a name reassigned (anywhere in s) holds its own value
@@ -2765,11 +2771,14 @@ class _Lowerer:
             const = self.function_constant(args[2], node.args[2])
             if const is not None:
                 args = list(args[:2]) + [const[0]]
-        values = list(args) + list(kwargs.values())
-        fvs = [a for a in values if isinstance(a, (FuncVal, FuncList))]
         method = isinstance(obj, types.MethodType) and isinstance(obj.__func__, types.FunctionType)
         user = rule is None and (isinstance(obj, types.FunctionType) or
                                  hasattr(obj, "__srcad_transform__") or method)
+        if user and isinstance(obj, types.FunctionType) and \
+                not hasattr(obj, "__srcad_transform__"):
+            args = self.constant_function_lists(args, node)
+        values = list(args) + list(kwargs.values())
+        fvs = [a for a in values if isinstance(a, (FuncVal, FuncList))]
         if isinstance(rule, rules.FunctionRule):     # odeint(func, ...): the rule lowers it
             return rule.lower_call(self, args, kwargs, node, dest, text)
         if fvs and not (user and isinstance(obj, types.FunctionType) and
@@ -3157,6 +3166,22 @@ class _Lowerer:
                                            self.call_prim(PACK_LIST, values)], dest=dest)
         self.classes[out.id] = funcs.ObjArg(cls, tuple(
             (k, d) for k, d in zip(made.keys, descs) if d is not None))
+        return out
+
+    def constant_function_lists(self, args, node) -> list:
+        """`args` with each list or tuple display of constant functions among them
+        (`mlp([np.tanh, sq], x)`) passed as data, the list itself, which srcad knows the
+        functions of (as it knows an argument's): the helper is built per list of
+        functions, as for an argument holding one."""
+        out = list(args)
+        exprs = node.args if isinstance(node, gast.Call) else []
+        for k, a in enumerate(out):
+            if isinstance(a, FuncList) and k < len(exprs) and \
+                    isinstance(exprs[k], (gast.List, gast.Tuple)):
+                const = self.function_constant(a, exprs[k])
+                if const is not None:
+                    out[k] = const[0]
+                    self.classes[const[0].id] = const[1]
         return out
 
     def captured_names(self, fv) -> list:
@@ -3552,53 +3577,54 @@ def _picked(s, picks):
 
 
 def _substituted(node, picks):
-    """`node` with each load of a variable `picks` maps to (seq, key) read as `seq[key]`
-    (not inside a lambda, which reads the variable when it is called)."""
+    """`node` with each load of a variable `picks` maps to (seq, key) read as `seq[key]`."""
     def sub(child):
         seq, key = picks[child.id]
         return gast.copy_location(gast.Subscript(
             value=gast.copy_location(idioms._name(seq), child),
             slice=gast.copy_location(idioms._name(key), child), ctx=gast.Load()), child)
-    if isinstance(node, gast.Name) and node.id in picks and isinstance(node.ctx, gast.Load):
-        return sub(node)
-    todo = [node]
-    while todo:
-        n = todo.pop()
-        for field, old in gast.iter_fields(n):
-            items = old if isinstance(old, list) else [old]
-            for k, child in enumerate(items):
-                if isinstance(child, gast.Name) and child.id in picks and \
-                        isinstance(child.ctx, gast.Load):
-                    if isinstance(old, list):
-                        old[k] = sub(child)
-                    else:
-                        setattr(n, field, sub(child))
-                elif isinstance(child, gast.AST) and not isinstance(child, gast.Lambda):
-                    todo.append(child)
-    return node
+    return _replace_loads(node, set(picks), sub)
 
 
 def _with_constant(stmts, name, value) -> list:
-    """A copy of `stmts` reading the constant `value` where they read `name` (not inside a
-    lambda or def, which read the variable when they are called)."""
-    out = copy.deepcopy(stmts)
-    todo = list(out)
-    while todo:
-        node = todo.pop()
-        for field, old in gast.iter_fields(node):
-            items = old if isinstance(old, list) else [old]
-            for k, child in enumerate(items):
-                if isinstance(child, gast.Name) and child.id == name and \
-                        isinstance(child.ctx, gast.Load):
-                    const = gast.copy_location(gast.Constant(value=value, kind=None), child)
-                    if isinstance(old, list):
-                        old[k] = const
-                    else:
-                        setattr(node, field, const)
-                elif isinstance(child, gast.AST) and \
-                        not isinstance(child, (gast.Lambda, gast.FunctionDef)):
-                    todo.append(child)
-    return out
+    """A copy of `stmts` reading the constant `value` where they read `name`."""
+    def const(child):
+        return gast.copy_location(gast.Constant(value=value, kind=None), child)
+    return [_replace_loads(st, {name}, const) for st in copy.deepcopy(stmts)]
+
+
+_COMPREHENSIONS = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)
+
+
+def _replace_loads(node, names: set, make):
+    """`node` (changed in place) with each load of a variable among `names` replaced by
+    `make(that Name)`; not inside a lambda or def (which read the variable when called)
+    nor where a comprehension binds the name to a variable of its own."""
+    if not names or not isinstance(node, gast.AST):
+        return node
+    if isinstance(node, gast.Name):
+        return make(node) if node.id in names and isinstance(node.ctx, gast.Load) else node
+    if isinstance(node, (gast.Lambda, gast.FunctionDef)):
+        return node
+    if isinstance(node, _COMPREHENSIONS):
+        bound = {t.id for g in node.generators for t in gast.walk(g.target)
+                 if isinstance(t, gast.Name)}
+        if bound & names:
+            inner = names - bound
+            for k, g in enumerate(node.generators):
+                # the first iterable is evaluated outside the comprehension's scope
+                g.iter = _replace_loads(g.iter, names if k == 0 else inner, make)
+                g.ifs = [_replace_loads(c, inner, make) for c in g.ifs]
+            for field in ("elt", "key", "value"):
+                if hasattr(node, field):
+                    setattr(node, field, _replace_loads(getattr(node, field), inner, make))
+            return node
+    for field, old in gast.iter_fields(node):
+        if isinstance(old, list):
+            setattr(node, field, [_replace_loads(c, names, make) for c in old])
+        elif isinstance(old, gast.AST):
+            setattr(node, field, _replace_loads(old, names, make))
+    return node
 
 
 def _rebound_names(stmts):

@@ -1011,3 +1011,16 @@ def test_a_function_of_local_variables_stored_in_an_object_names_them(name, read
     for n in reads:
         assert repr(n) in msg
     assert "# ERR" in open(R13.__file__).read().splitlines()[e.value.lineno - 1]
+
+
+def test_a_list_of_functions_passed_on_to_a_helper():
+    from fixtures import regress_s13obj as R13
+    from conftest import second_order
+    x = np.array([0.3, -0.5, 0.8])
+    check_values = srcad.value_and_grad(R13.acts_display_to_helper)(x)[0]
+    assert check_values == R13.acts_display_to_helper(x)
+    check_grads(R13.acts_display_to_helper, x)
+    second_order(R13.acts_display_to_helper, (x,))
+    acts = [np.sin, R13.square, np.tanh]
+    check_grads(R13.acts_argument_to_helper, acts, x, wrt=1)
+    second_order(R13.acts_argument_to_helper, (acts, x), 1)

@@ -1229,7 +1229,8 @@ def _layers13(R13):
     ("layer_by_index_loop", ()), ("layers_zipped", ([1.0, 2.0, 0.5],)),
     ("layers_zipped", ([1.0, 2.0],)), ("layers_enumerated_called", ()),
     ("layer_picked", (1,)), ("layer_picked", (-1,)), ("layer_picked_in_branches", (0,)),
-    ("layer_picked_in_branches", (1,))])
+    ("layer_picked_in_branches", (1,)), ("layer_picked_then_comprehension", (1,)),
+    ("index_loop_with_comprehension", ())])
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_objects_of_several_classes_bound_to_a_name(name, extra, sign):
     """`layer = layers[i]` in a range(len(layers)) loop and `for layer, k in zip(layers,
@@ -1262,3 +1263,12 @@ def test_a_picked_layer_reads_its_attributes_live_and_checks_its_key():
     assert not np.allclose(before, g(layers, 1, x))
     with pytest.raises(IndexError):
         g(layers, 3, x)
+
+
+def test_a_picked_layer_reassigned_in_a_loop_is_refused_not_misread():
+    # the loop's second iteration reads the reassigned layer: no pick across the back edge
+    from fixtures import regress_s13obj as R13
+    f = R13.layer_picked_reassigned_in_loop
+    with pytest.raises(srcad.SrcadError, match="apply") as e:
+        srcad.grad(f, wrt=2)(_layers13(R13), 1, np.array([0.3, -0.5, 0.8]))
+    assert "# ERR" in open(R13.__file__).read().splitlines()[e.value.lineno - 1]
