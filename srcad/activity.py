@@ -2352,11 +2352,10 @@ def _summarize(func, call, kinds_key) -> CallSummary:
             for r in m.roots:
                 if type(r) is tuple and r[0] in ("p", "pi") and r[1] not in mutates:
                     mutates[r[1]] = (fn.filename, s.line)
-                if type(r) is tuple and r[0] in ("p", "pi"):
-                    if len(r) == 3:
-                        parts.setdefault(r[1], set()).add(r[2])
-                    else:
-                        whole.add(r[1])
+                if type(r) is tuple and r[0] in ("p", "pi") and len(r) == 3:
+                    parts.setdefault(r[1], set()).add(r[2])
+                elif type(r) is tuple and r[0] in ("p", "pi", "pii"):
+                    whole.add(r[1])          # (an item's items: not that item's storage)
     returned = [st.value for st in stmts if isinstance(st, ir.Return)]
     may_be_seq = any(isinstance(r, ir.Name) and r.id in seqs or
                      isinstance(r, ir.Const) and isinstance(r.value, (list, tuple))
