@@ -100,3 +100,9 @@ def test_a_name_reassigned_in_a_loop_over_a_constant_range_shares_nothing_after_
     x = np.array([0.3, 0.5, 0.2])
     _right(R.reassigned_in_a_loop_that_runs, (x,))
     _refused_at(R.reassigned_after_a_break, (x,), "y += 1.0")
+
+
+# ------------------------------------------------------------ 3208:253: a zero tangent of a buffer's adjoint
+def test_hessian_where_an_adjoint_filled_entry_by_entry_starts_as_zero():
+    for x in (0.4, -0.7):
+        _right(R.buffer_filled_in_a_loop_then_a_dead_branch, (x,))
