@@ -106,3 +106,13 @@ def test_a_name_reassigned_in_a_loop_over_a_constant_range_shares_nothing_after_
 def test_hessian_where_an_adjoint_filled_entry_by_entry_starts_as_zero():
     for x in (0.4, -0.7):
         _right(R.buffer_filled_in_a_loop_then_a_dead_branch, (x,))
+
+
+@pytest.mark.xfail(strict=True, raises=srcad.SrcadError, reason=(
+    "known, not yet fixed: the checker of generated code (SRCAD_CHECKS=1) cannot tell that "
+    "grad(grad)'s reverse sweep restores `returned` from its stack before replaying "
+    "`if returned:`, and reports a read of a name that branch assigns as maybe unassigned; "
+    "without the checks the derivatives are right"))
+def test_grad_grad_of_a_return_in_a_loop_after_a_buffer_under_the_checks():
+    f = R.buffer_filled_in_a_loop_then_read
+    srcad.grad(srcad.grad(f))(0.4)
