@@ -1083,6 +1083,7 @@ class _Aliases:
         # the for loops over one range object's items, which run equally often
         self.trips, self.forgets = _loop_lengths(fn)
         self.nonempty = nonempty_loops(fn)         # loops that run at least once
+        self.decided = _constant_tests(stmts)      # tests whose value is known: one branch
         for tag in set(self.trips.values()):
             self.init[tag] = _EITHER
         # statement indices of pops from lists that alone hold their items: a new object
@@ -1108,6 +1109,11 @@ class _Aliases:
             if isinstance(s, ir.Assign):
                 for st in sts:
                     self.assign(s, st)
+            elif isinstance(s, ir.If) and isinstance(s.test, ir.Name) and \
+                    s.test.id in self.decided:
+                # `if 3.0 <= 1.5:` (a test of constants): only the branch it takes runs
+                sts = self.block(s.body if self.decided[s.test.id] else s.orelse,
+                                 [dict(st) for st in sts], loop)
             elif isinstance(s, ir.If):
                 sts = _union(self.block(s.body, [dict(st) for st in sts], loop),
                              self.block(s.orelse, [dict(st) for st in sts], loop),
@@ -1839,6 +1845,31 @@ def _loop_lengths(fn) -> tuple:
             tags[id(s)] = tag
             resets.setdefault(base, set()).add(tag)
     return tags, resets
+
+
+def _constant_tests(stmts) -> dict:
+    """name -> its truth, for names assigned once, by a rule that is pure, total and not
+    differentiable (a comparison, `not`) applied to numbers, giving a bool: `v0 = 3.0 <= 1.5`."""
+    count: dict = {}
+    for s in stmts:
+        for t in ir.targets(s):
+            count[t] = count.get(t, 0) + 1
+    out = {}
+    for s in stmts:
+        v = s.value if isinstance(s, ir.Assign) and isinstance(s.target, str) else None
+        if not (isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and count[s.target] == 1
+                and v.prim.pure and v.prim.total and not v.prim.differentiable and
+                not v.kwargs and callable(v.prim.key) and v.args and
+                all(isinstance(a, ir.Const) and type(a.value) in (int, float, bool)
+                    for a in v.args)):
+            continue
+        try:
+            got = v.prim.key(*(a.value for a in v.args))
+        except Exception:                    # (Python raises there: no branch is taken)
+            continue
+        if type(got) is bool:
+            out[s.target] = got
+    return out
 
 
 def nonempty_loops(fn) -> frozenset:

@@ -116,3 +116,10 @@ def test_hessian_where_an_adjoint_filled_entry_by_entry_starts_as_zero():
 def test_grad_grad_of_a_return_in_a_loop_after_a_buffer_under_the_checks():
     f = R.buffer_filled_in_a_loop_then_read
     srcad.grad(srcad.grad(f))(0.4)
+
+
+# ------------------------------------------------------------ 3210:32: a test of constants takes one branch
+def test_a_branch_a_test_of_constants_never_takes_shares_nothing():
+    x, z = np.array([0.3, 0.5, 0.2]), np.array([0.1, -0.4, 0.9])
+    _right(R.constant_tests_keep_a_copy_away, (x, z))
+    _refused_at(R.constant_test_taken, (x, z), "z *= 0.5")
