@@ -1091,6 +1091,7 @@ class _Aliases:
         # the for loops over one range object's items, which run equally often
         self.trips, self.forgets = _loop_lengths(fn)
         self.nonempty = nonempty_loops(fn)         # loops that run at least once
+        self.decided = _constant_tests(stmts)      # tests whose value is known: one branch
         for tag in set(self.trips.values()):
             self.init[tag] = _EITHER
         # statement indices of pops from lists that alone hold their items: a new object
@@ -1116,6 +1117,11 @@ class _Aliases:
             if isinstance(s, ir.Assign):
                 for st in sts:
                     self.assign(s, st)
+            elif isinstance(s, ir.If) and isinstance(s.test, ir.Name) and \
+                    s.test.id in self.decided:
+                # `if 3.0 <= 1.5:` (a test of constants): only the branch it takes runs
+                sts = self.block(s.body if self.decided[s.test.id] else s.orelse,
+                                 [dict(st) for st in sts], loop)
             elif isinstance(s, ir.If):
                 sts = _union(self.block(s.body, [dict(st) for st in sts], loop),
                              self.block(s.orelse, [dict(st) for st in sts], loop),
@@ -1849,6 +1855,31 @@ def _loop_lengths(fn) -> tuple:
     return tags, resets
 
 
+def _constant_tests(stmts) -> dict:
+    """name -> its truth, for names assigned once, by a rule that is pure, total and not
+    differentiable (a comparison, `not`) applied to numbers, giving a bool: `v0 = 3.0 <= 1.5`."""
+    count: dict = {}
+    for s in stmts:
+        for t in ir.targets(s):
+            count[t] = count.get(t, 0) + 1
+    out = {}
+    for s in stmts:
+        v = s.value if isinstance(s, ir.Assign) and isinstance(s.target, str) else None
+        if not (isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and count[s.target] == 1
+                and v.prim.pure and v.prim.total and not v.prim.differentiable and
+                not v.kwargs and callable(v.prim.key) and v.args and
+                all(isinstance(a, ir.Const) and type(a.value) in (int, float, bool)
+                    for a in v.args)):
+            continue
+        try:
+            got = v.prim.key(*(a.value for a in v.args))
+        except Exception:                    # (Python raises there: no branch is taken)
+            continue
+        if type(got) is bool:
+            out[s.target] = got
+    return out
+
+
 def nonempty_loops(fn) -> frozenset:
     """id(loop) of the for loops over a range of constant bounds that is not empty (`for i in
     range(3)`, every assignment of the range's name the same): they run at least once, so
@@ -2367,11 +2398,10 @@ def _summarize(func, call, kinds_key) -> CallSummary:
             for r in m.roots:
                 if type(r) is tuple and r[0] in ("p", "pi") and r[1] not in mutates:
                     mutates[r[1]] = (fn.filename, s.line)
-                if type(r) is tuple and r[0] in ("p", "pi"):
-                    if len(r) == 3:
-                        parts.setdefault(r[1], set()).add(r[2])
-                    else:
-                        whole.add(r[1])
+                if type(r) is tuple and r[0] in ("p", "pi") and len(r) == 3:
+                    parts.setdefault(r[1], set()).add(r[2])
+                elif type(r) is tuple and r[0] in ("p", "pi", "pii"):
+                    whole.add(r[1])          # (an item's items: not that item's storage)
     returned = [st.value for st in stmts if isinstance(st, ir.Return)]
     may_be_seq = any(isinstance(r, ir.Name) and r.id in seqs or
                      isinstance(r, ir.Const) and isinstance(r.value, (list, tuple))

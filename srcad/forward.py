@@ -105,7 +105,10 @@ class _Forward(Emitter):
         if isinstance(v, ir.Call) and isinstance(v.prim, SetItemRule):
             return out
         fresh = isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
-            not any(self.active(a) for a in diff_args(v))          # zeros_like(y): new
+            not any(self.active(a) for a in diff_args(v)) or \
+            not isinstance(v, ir.Call) and not self.active(v)      # zeros_like(y), 0.0: new
+        # (a zero tangent is new too: np.copy would make 0.0, the zero of any shape and of
+        # every direction, a 0-d array, which a batched tangent's direction k cannot index)
         out += [self.own(t) for t in ir.targets(s)
                 if t in self.buffers and t in self.act.active and not fresh]
         return out

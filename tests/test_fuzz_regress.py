@@ -100,3 +100,26 @@ def test_a_name_reassigned_in_a_loop_over_a_constant_range_shares_nothing_after_
     x = np.array([0.3, 0.5, 0.2])
     _right(R.reassigned_in_a_loop_that_runs, (x,))
     _refused_at(R.reassigned_after_a_break, (x,), "y += 1.0")
+
+
+# ------------------------------------------------------------ 3208:253: a zero tangent of a buffer's adjoint
+def test_hessian_where_an_adjoint_filled_entry_by_entry_starts_as_zero():
+    for x in (0.4, -0.7):
+        _right(R.buffer_filled_in_a_loop_then_a_dead_branch, (x,))
+
+
+@pytest.mark.xfail(strict=True, raises=srcad.SrcadError, reason=(
+    "known, not yet fixed: the checker of generated code (SRCAD_CHECKS=1) cannot tell that "
+    "grad(grad)'s reverse sweep restores `returned` from its stack before replaying "
+    "`if returned:`, and reports a read of a name that branch assigns as maybe unassigned; "
+    "without the checks the derivatives are right"))
+def test_grad_grad_of_a_return_in_a_loop_after_a_buffer_under_the_checks():
+    f = R.buffer_filled_in_a_loop_then_read
+    srcad.grad(srcad.grad(f))(0.4)
+
+
+# ------------------------------------------------------------ 3210:32: a test of constants takes one branch
+def test_a_branch_a_test_of_constants_never_takes_shares_nothing():
+    x, z = np.array([0.3, 0.5, 0.2]), np.array([0.1, -0.4, 0.9])
+    _right(R.constant_tests_keep_a_copy_away, (x, z))
+    _refused_at(R.constant_test_taken, (x, z), "z *= 0.5")
