@@ -183,7 +183,7 @@ def prepare(fn):
     comps = [n for n in walk_own(fn) if isinstance(n, COMPREHENSIONS)]
     if not comps:
         return fn, set()
-    fn = copy.deepcopy(fn)
+    fn = funcs.copy_tree(fn)
     comps = [n for n in walk_own(fn) if isinstance(n, COMPREHENSIONS)]
     taken = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)} | \
         set(rules.runtime_namespace())
