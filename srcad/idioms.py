@@ -19,6 +19,7 @@ import gast
 
 from . import funcs, ir, rules, runtime
 from .funcs import walk_own
+from .optimize import nodes
 from .errors import UnsupportedSyntaxError
 
 COMPREHENSIONS = (gast.ListComp, gast.SetComp, gast.GeneratorExp, gast.DictComp)
@@ -185,15 +186,15 @@ def prepare(fn):
         return fn, set()
     fn = funcs.copy_tree(fn)
     comps = [n for n in walk_own(fn) if isinstance(n, COMPREHENSIONS)]
-    taken = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)} | \
-        set(rules.runtime_namespace())
+    names = [n for n in nodes(fn) if isinstance(n, gast.Name)]    # one walk for all
+    taken = {n.id for n in names} | set(rules.runtime_namespace())
     depth = {}
     for c in comps:
         depth[id(c)] = sum(1 for o in comps if o is not c and
                            any(n is c for n in gast.walk(o)))
     for c in sorted(comps, key=lambda c: -depth[id(c)]):       # innermost first
         region = {id(n) for n in gast.walk(c)} - {id(n) for n in gast.walk(c.generators[0].iter)}
-        outside = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name) and id(n) not in region}
+        outside = {n.id for n in names if id(n) not in region}
         bound = {n.id for g in c.generators for n in gast.walk(g.target)
                  if isinstance(n, gast.Name)}
         for b in sorted(bound & outside):

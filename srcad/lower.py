@@ -3379,21 +3379,21 @@ def _numpy_ref(obj):
 
 def _stored(s) -> set:
     """The user variables statement `s` assigns (in its nested statements too)."""
-    return {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and
+    return {n.id for n in nodes(s) if isinstance(n, gast.Name) and
             isinstance(n.ctx, gast.Store)}
 
 
 def _self_replaced(s) -> set:
     """The variables `s` assigns only as records replaced from themselves."""
     out, other = set(), set()
-    for n in gast.walk(s):
+    for n in nodes(s):          # (asked of every statement: ast.walk is slower)
         if isinstance(n, (gast.Assign, gast.AnnAssign, gast.AugAssign, gast.For,
                           gast.comprehension)):
             targets = n.targets if isinstance(n, gast.Assign) else [n.target]
             value = getattr(n, "value", None) if isinstance(n, (gast.Assign, gast.AnnAssign)) \
                 else None
             for t in targets:
-                names = {m.id for m in gast.walk(t) if isinstance(m, gast.Name)}
+                names = {m.id for m in nodes(t) if isinstance(m, gast.Name)}
                 ok = isinstance(t, gast.Name) and isinstance(value, gast.Call) and (
                     isinstance(value.func, gast.Attribute) and value.func.attr == "_replace"
                     and isinstance(value.func.value, gast.Name) and value.func.value.id == t.id
