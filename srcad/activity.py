@@ -253,12 +253,13 @@ def _closed_lists(stmts, params) -> tuple:
             {k: n for k, n in reads.items() if n in group})
 
 
-def _kinds(fn, stmts, param_kinds, counters=None) -> dict:
+def _kinds(fn, stmts, param_kinds, counters=None, lists=None) -> dict:
     """The kind of every name: the join over its assignments, to a fixpoint (`counters`:
-    the names sure to hold ints, found here when not given)."""
+    the names sure to hold ints, found here when not given; `lists`: _closed_lists' answer
+    for `stmts`, when the caller has it)."""
     kinds = {p: ANY if k.partition(":")[0] == SEQ else k.partition(":")[0]
              for p, k in param_kinds.items()}
-    items, entries = _closed_lists(stmts, fn.params)
+    items, entries = lists = _closed_lists(stmts, fn.params) if lists is None else lists
 
     def entry_kind(name):
         k = None
@@ -299,7 +300,7 @@ def _kinds(fn, stmts, param_kinds, counters=None) -> dict:
             isinstance(s, ir.Assign) and isinstance(s.value, ir.Call) and
             isinstance(s.value.prim, rules.IndexRule) and isinstance(s.value.args[0], ir.Name)
             and s.value.args[0].id in fn.params for s in stmts)
-        counters = _counters(stmts, _kinds(fn, stmts, param_kinds, frozenset())) \
+        counters = _counters(stmts, _kinds(fn, stmts, param_kinds, frozenset(), lists)) \
             if entries_of_args else frozenset()
     changed = True
     while changed:

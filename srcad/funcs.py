@@ -649,6 +649,35 @@ def walk_own(fn):
 _SCOPES = frozenset([gast.FunctionDef, gast.Lambda, gast.AsyncFunctionDef, gast.ClassDef])
 
 
+_ATOMS = frozenset([str, int, float, bool, type(None), complex, bytes, type(Ellipsis)])
+
+
+def copy_tree(node, memo=None):
+    """copy.deepcopy of a syntax tree (every attribute of every node copied, shared nodes
+    kept shared, other values deep-copied), without deepcopy's generic protocol per node
+    (the lowering copies each function with comprehensions whole)."""
+    memo = {} if memo is None else memo
+    atoms, AST, deep = _ATOMS, gast.AST, copy.deepcopy
+
+    def go(x):
+        cls = x.__class__
+        if cls in atoms:
+            return x
+        got = memo.get(id(x))
+        if got is not None:
+            return got
+        if cls is list:
+            new = memo[id(x)] = []
+            new += [go(v) for v in x]
+        elif isinstance(x, AST):
+            new = memo[id(x)] = cls.__new__(cls)
+            new.__dict__.update({k: go(v) for k, v in x.__dict__.items()})
+        else:
+            new = deep(x, memo)
+        return new
+    return go(node)
+
+
 def _children(node) -> list:
     """gast.iter_child_nodes(node) as a list, but the Load/Store markers (and fields that
     hold no nodes, see optimize.NODE_FIELDS)."""

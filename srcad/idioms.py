@@ -19,6 +19,7 @@ import gast
 
 from . import funcs, ir, rules, runtime
 from .funcs import walk_own
+from .optimize import nodes
 from .errors import UnsupportedSyntaxError
 
 COMPREHENSIONS = (gast.ListComp, gast.SetComp, gast.GeneratorExp, gast.DictComp)
@@ -49,12 +50,13 @@ def _into(low, node, dest, value):
 
 # ---------------------------------------------------------------- modules as values
 
-def constant_modules(fn, parsed):
+def constant_modules(fn, parsed, own=None):
     """`fn` with modules used as values made constants of the build: a name assigned a
     module once, at the top of the body (`xp = np`), read as that module's expression
     (`xp.sum(x)` is `np.sum(x)`); `getattr(M, "name")` of a module `M` and a constant name
-    as `M.name`; `hasattr(M, "name")` as its value now. `fn` itself when there is none."""
-    own = list(walk_own(fn))
+    as `M.name`; `hasattr(M, "name")` as its value now. `fn` itself when there is none.
+    `own`: list(walk_own(fn)), when the caller has it."""
+    own = list(walk_own(fn)) if own is None else own
     if not any(isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and
                n.func.id in ("getattr", "hasattr") for n in own) and \
             not any(isinstance(s, gast.Assign) and isinstance(s.value, (gast.Name, gast.Attribute))
@@ -174,26 +176,27 @@ def constant_modules(fn, parsed):
 
 # ---------------------------------------------------------------- scoping
 
-def prepare(fn):
+def prepare(fn, own=None):
     """`fn` with each comprehension's variables renamed where Python's scoping keeps them
     apart from a name used outside the comprehension (`[x * x for x in xs]` in a function
     with its own `x`), so that, lowered to a loop, they cannot leak; also the generator
     expressions that are consumed where they stand (a call's argument, a `for`'s iterable),
-    as a set of node ids. `fn` itself is returned when nothing needs renaming."""
-    comps = [n for n in walk_own(fn) if isinstance(n, COMPREHENSIONS)]
+    as a set of node ids. `fn` itself is returned when nothing needs renaming. `own`:
+    list(walk_own(fn)), when the caller has it."""
+    comps = [n for n in (walk_own(fn) if own is None else own) if isinstance(n, COMPREHENSIONS)]
     if not comps:
         return fn, set()
-    fn = copy.deepcopy(fn)
+    fn = funcs.copy_tree(fn)
     comps = [n for n in walk_own(fn) if isinstance(n, COMPREHENSIONS)]
-    taken = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)} | \
-        set(rules.runtime_namespace())
+    names = [n for n in nodes(fn) if isinstance(n, gast.Name)]    # one walk for all
+    taken = {n.id for n in names} | set(rules.runtime_namespace())
     depth = {}
     for c in comps:
         depth[id(c)] = sum(1 for o in comps if o is not c and
                            any(n is c for n in gast.walk(o)))
     for c in sorted(comps, key=lambda c: -depth[id(c)]):       # innermost first
         region = {id(n) for n in gast.walk(c)} - {id(n) for n in gast.walk(c.generators[0].iter)}
-        outside = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name) and id(n) not in region}
+        outside = {n.id for n in names if id(n) not in region}
         bound = {n.id for g in c.generators for n in gast.walk(g.target)
                  if isinstance(n, gast.Name)}
         for b in sorted(bound & outside):

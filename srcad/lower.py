@@ -228,7 +228,14 @@ class _Lowerer:
         self.p = parsed
         # comprehension variables renamed apart (Python's scoping); the generator
         # expressions consumed where they stand
-        self.tree, self.consumed = idioms.prepare(idioms.constant_modules(parsed.tree, parsed))
+        # (each of these reads the nodes of the function: walked once per tree)
+        own = list(walk_own(parsed.tree))
+        tree = idioms.constant_modules(parsed.tree, parsed, own)
+        if tree is not parsed.tree:
+            own = list(walk_own(tree))
+        self.tree, self.consumed = idioms.prepare(tree, own)
+        if self.tree is not tree:
+            own = list(walk_own(self.tree))
         self.temps = 0                   # counters of the numbered names v<k> and phi<k>
         self.merges = 0
         self.cse: dict = {}              # key of a pure rule call -> the atom holding it
@@ -265,9 +272,9 @@ class _Lowerer:
         params = [a.id for a in list(fn.args.posonlyargs or []) + list(fn.args.args)
                   + list(fn.args.kwonlyargs)]
         self.params = params
-        self.locals = set(params) | {n.id for n in walk_own(fn)
+        self.locals = set(params) | {n.id for n in own
                                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-        self.containers = _local_containers(fn, set(params))
+        self.containers = _local_containers(fn, set(params), own)
         # names a new name must avoid: every name the user wrote, and the runtime's
         self.reserved = set(self.locals) | {n.id for n in nodes(fn) if n.__class__ is gast.Name}
         self.reserved |= set(rules.runtime_namespace())
@@ -3529,13 +3536,13 @@ class _NotStatic(Exception):
     """An argument of a transform called on the spot that is not a build-time constant."""
 
 
-def _local_containers(fn, params: set) -> set:
+def _local_containers(fn, params: set, own=None) -> set:
     """Local names every assignment binds to a new list or dict (a display, `[v] * n`, a
     comprehension, `dict(...)`, `list(...)`, or set_item's value form of `d[k] = v`): item assignment on
     them is differentiated as a new value."""
     displays = (gast.Dict, gast.List, gast.ListComp, gast.DictComp)
     made, other = set(), set(params)
-    for n in walk_own(fn):
+    for n in walk_own(fn) if own is None else own:     # (own: list(walk_own(fn)))
         if isinstance(n, (gast.AugAssign, gast.For, gast.AnnAssign)) or \
                 isinstance(n, gast.Assign) and len(n.targets) != 1:
             targets = [n.target] if not isinstance(n, gast.Assign) else n.targets
@@ -3663,21 +3670,21 @@ def _numpy_ref(obj):
 
 def _stored(s) -> set:
     """The user variables statement `s` assigns (in its nested statements too)."""
-    return {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and
+    return {n.id for n in nodes(s) if isinstance(n, gast.Name) and
             isinstance(n.ctx, gast.Store)}
 
 
 def _self_replaced(s) -> set:
     """The variables `s` assigns only as records replaced from themselves."""
     out, other = set(), set()
-    for n in gast.walk(s):
+    for n in nodes(s):          # (asked of every statement: ast.walk is slower)
         if isinstance(n, (gast.Assign, gast.AnnAssign, gast.AugAssign, gast.For,
                           gast.comprehension)):
             targets = n.targets if isinstance(n, gast.Assign) else [n.target]
             value = getattr(n, "value", None) if isinstance(n, (gast.Assign, gast.AnnAssign)) \
                 else None
             for t in targets:
-                names = {m.id for m in gast.walk(t) if isinstance(m, gast.Name)}
+                names = {m.id for m in nodes(t) if isinstance(m, gast.Name)}
                 ok = isinstance(t, gast.Name) and isinstance(value, gast.Call) and (
                     isinstance(value.func, gast.Attribute) and value.func.attr == "_replace"
                     and isinstance(value.func.value, gast.Name) and value.func.value.id == t.id

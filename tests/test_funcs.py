@@ -1024,3 +1024,32 @@ def test_a_list_of_functions_passed_on_to_a_helper():
     acts = [np.sin, R13.square, np.tanh]
     check_grads(R13.acts_argument_to_helper, acts, x, wrt=1)
     second_order(R13.acts_argument_to_helper, (acts, x), 1)
+
+
+def test_copy_tree_is_a_deep_copy_like_deepcopy():
+    """funcs.copy_tree (the lowering's copy of a function with comprehensions) copies every
+    attribute of every node as copy.deepcopy does, keeps shared nodes shared, and shares
+    nothing with the original."""
+    import ast as _ast
+    import copy as _copy
+    import gast as _gast
+    from srcad import funcs as _funcs
+    tree = _gast.ast_to_gast(_ast.parse(
+        "def f(x, ys):\n    s = sum([y * x for y in ys if y > 0.5])\n    return s + 1.5\n"))
+    shared = tree.body[0].body[1].value
+    tree.body[0].body.append(_gast.Expr(value=shared))      # one node in two places
+    tree.body[0].extra = {"k": [1, 2]}                        # a non-node attribute
+
+    def dump(x, seen):
+        if isinstance(x, list):
+            return [dump(v, seen) for v in x]
+        if isinstance(x, _gast.AST):
+            seen.append(x)
+            return (type(x).__name__, {k: dump(v, seen) for k, v in sorted(x.__dict__.items())})
+        return x
+    want, got = _copy.deepcopy(tree), _funcs.copy_tree(tree)
+    old, new = [], []
+    assert dump(got, new) == dump(want, []) == dump(tree, old)
+    assert not {id(n) for n in old} & {id(n) for n in new}
+    assert got.body[0].body[-1].value is got.body[0].body[1].value
+    assert got.body[0].extra == {"k": [1, 2]} and got.body[0].extra is not tree.body[0].extra
