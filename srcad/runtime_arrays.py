@@ -1374,11 +1374,14 @@ def cov_jvp(tm, ty, m, y=None, rowvar=True, bias=False, ddof=None):
     return np.squeeze((d + d.T) / _cov_divisor(ac, bias, ddof))
 
 
-def _cov_vjp_rows(s, ac, bc, part):
-    """(S Xc) for the rows of m (part 0) or y (part 1) alone, S = G + G^T: m's block of S
-    times m's centred rows plus its y block times y's (no stacked copy of the data)."""
+def _cov_vjp_rows(g, ac, bc, part):
+    """(G + G^T) Xc for the rows of m (part 0) or y (part 1) alone: those rows of G + G^T
+    times m's centred rows plus times y's (no stacked copy of the data, no k x k sum)."""
     k1 = np.shape(ac)[0]
-    sel = s[:k1] if part == 0 else s[k1:]
+    if part == 0:
+        sel = g[:k1] + g[:, :k1].T
+    else:
+        sel = g[k1:] + g[:, k1:].T
     r = sel[:, :k1] @ ac
     if bc is not None:
         r += sel[:, k1:] @ bc
@@ -1398,38 +1401,62 @@ def cov_vjp(g, m, y=None, rowvar=True, bias=False, ddof=None, part=0):
     ac, bc = _cov_centred(m, y, rowvar)
     k = np.shape(ac)[0] + (0 if bc is None else np.shape(bc)[0])
     g = np.reshape(np.broadcast_to(g, np.shape(np.squeeze(np.zeros((k, k))))), (k, k))
-    r = _cov_vjp_rows((g + g.T) / _cov_divisor(ac, bias, ddof), ac, bc, part)
+    r = _cov_vjp_rows(g, ac, bc, part)
+    r /= _cov_divisor(ac, bias, ddof)
     return _cov_laid_out(r, m if part == 0 else y, rowvar)
 
 
 def corrcoef_jvp(tx, ty, x, y=None, rowvar=True):
     """Tangent of np.corrcoef(x, y, rowvar): r = c / sqrt(d d^T), d = diag(c), c the
-    covariance: dr = dc / sqrt(d d^T) - r (dd_i / d_i + dd_j / d_j) / 2 (the divisor of c
-    cancels: c and dc are taken without it)."""
+    covariance: dr = (dc - c (h_i + h_j)) / (s_i s_j), h = dd / (2 d), s = sqrt(d) (the
+    divisor of c cancels: c and dc are taken without it). In place on the k x k arrays it
+    makes (k, the variables, may be as many as the observations)."""
     ac, bc = _cov_centred(x, y, rowvar)
     c = _cov_products([ac, bc], [ac, bc])
+    d = np.diagonal(c).copy()
+    s = np.sqrt(d)
     dc = _cov_dot(tx, ty, x, y, rowvar, ac, bc)
     dc = dc + dc.T
-    d = np.diagonal(c)
-    s = np.sqrt(d)
-    r = c / np.outer(s, s)
-    q = np.diagonal(dc) / d
-    return np.squeeze(dc / np.outer(s, s) - r * (q[:, None] + q[None, :]) / 2.0)
+    h = np.diagonal(dc) / (2.0 * d)
+    t = c * h[:, None]
+    c *= h
+    c += t
+    dc -= c
+    dc /= s[:, None]
+    dc /= s
+    return np.squeeze(dc)
 
 
 def corrcoef_vjp(g, x, y=None, rowvar=True, part=0):
     """Adjoint of np.corrcoef(x, y, rowvar) for x (part 0) or y (part 1), through the
-    covariance's adjoint (see corrcoef_jvp; c without its divisor, which cancels)."""
+    covariance's adjoint (see corrcoef_jvp; c without its divisor, which cancels):
+    c_bar = g / (s_i s_j) - diag(v), v_i = sum_j (g_ij + g_ji) r_ij / (2 d_i), r taken a
+    block (m's and y's variables) at a time and d as the centred rows' squared norms, so no
+    k x k array but g's own and c_bar is held."""
     ac, bc = _cov_centred(x, y, rowvar)
-    c = _cov_products([ac, bc], [ac, bc])
-    k = np.shape(c)[0]
-    g = np.reshape(np.broadcast_to(g, np.shape(np.squeeze(c))), (k, k))
-    d = np.diagonal(c)
-    s = np.sqrt(d)
-    r = c / np.outer(s, s)
-    gr = g * r
-    gc = g / np.outer(s, s) - np.diag((np.sum(gr, axis=1) + np.sum(gr, axis=0)) / (2.0 * d))
-    return _cov_laid_out(_cov_vjp_rows(gc + gc.T, ac, bc, part), x if part == 0 else y, rowvar)
+    parts = [ac] if bc is None else [ac, bc]
+    k1 = np.shape(ac)[0]
+    k = k1 + (0 if bc is None else np.shape(bc)[0])
+    g = np.reshape(np.broadcast_to(g, np.shape(np.squeeze(np.zeros((k, k))))), (k, k))
+    ds = [np.einsum("ij,ij->i", a, a) for a in parts]
+    ss = [np.sqrt(d) for d in ds]
+    bounds = [0, k1, k]
+    vs = []
+    for i in range(len(parts)):
+        acc = 0.0 * ds[i]
+        for j in range(len(parts)):
+            r = parts[i] @ parts[j].T
+            r /= ss[i][:, None]
+            r /= ss[j]
+            acc = acc + np.einsum("ij,ij->i", g[bounds[i]:bounds[i + 1], bounds[j]:bounds[j + 1]], r) + \
+                np.einsum("ji,ij->i", g[bounds[j]:bounds[j + 1], bounds[i]:bounds[i + 1]], r)
+        vs.append(acc / (2.0 * ds[i]))
+    s = np.concatenate(ss)
+    gc = g / s[:, None]
+    gc /= s
+    diag = np.arange(k)
+    gc[diag, diag] -= np.concatenate(vs)
+    return _cov_laid_out(_cov_vjp_rows(gc, ac, bc, part), x if part == 0 else y, rowvar)
 
 
 def nanmedian_weight(x, axis=None):
