@@ -1529,8 +1529,22 @@ def tensorsolve_vjp_a(g, a, b, out):
 
 
 def unique_index(ar):
-    """The flat position in `ar` of each value np.unique(ar) returns (its first occurrence)."""
-    return np.unique(ar, return_index=True)[1]
+    """The flat position in `ar` of each value np.unique(ar) returns (its first occurrence):
+    np.unique(ar, return_index=True)'s, without its copy of ar (a stable argsort of ar's
+    flat view, the first of each run of equal values; NaNs, sorted last, one run, as
+    np.unique's equal_nan)."""
+    flat = np.ravel(ar)
+    if flat.dtype.kind not in "biuf":
+        return np.unique(ar, return_index=True)[1]
+    perm = np.argsort(flat, kind="stable")
+    srt = flat[perm]
+    first = np.empty(np.shape(srt)[0], dtype=bool)
+    first[:1] = True
+    np.not_equal(srt[1:], srt[:-1], out=first[1:])
+    if flat.dtype.kind == "f" and np.shape(srt)[0] and np.isnan(srt[-1]):
+        start = int(np.argmax(np.isnan(srt)))
+        first[start + 1:] = False
+    return perm[first]
 
 
 def unique_take(t, ar):
