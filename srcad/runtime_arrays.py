@@ -462,12 +462,19 @@ def _partition_order(a, kth, axis):
         # by another algorithm): match the entries by value, the i-th smallest of `part`
         # coming from the i-th smallest of `a`; a quicksort's order unless there are ties
         # (then a stable sort's, the convention; a stable argsort costs 7x a quicksort).
-        # At most three arrays of a's size live at once: order is overwritten in place
-        ordered = np.moveaxis(np.sort(part, axis=ax), ax, -1)
+        # At most three arrays of a's size live at once (argpartition's order is dropped and
+        # made again at the end). Ties are seen in part arranged by its own quicksort's order
+        # (a take, not a second sort), which is then redone stable only where there are ties
+        del order
+        dst = np.argsort(part, axis=ax)
+        ordered = np.moveaxis(np.take_along_axis(part, dst, ax), ax, -1)
         kind = "stable" if np.any(ordered[..., 1:] == ordered[..., :-1]) else None
         del ordered
-        dst = np.argsort(part, axis=ax, kind=kind)
+        if kind is not None:
+            del dst
+            dst = np.argsort(part, axis=ax, kind=kind)
         del part
+        order = np.empty_like(dst)
         np.put_along_axis(order, dst, np.argsort(flat, axis=ax, kind=kind), ax)
     return order, ax
 
