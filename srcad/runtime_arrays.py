@@ -1365,11 +1365,19 @@ def _cov_products(ls, rs):
 
 
 def _cov_dot(tm, ty, m, y, rowvar, ac, bc):
-    """dX Xc^T for the tangents tm, ty of m, y (0.0 for an inactive one): the tangent's rows
-    need no centring, as Xc's rows sum to 0."""
-    ta = _cov_rows(np.broadcast_to(tm, np.shape(m)), rowvar)
-    tb = None if y is None else _cov_rows(np.broadcast_to(ty, np.shape(y)), rowvar)
-    return _cov_products([ta, tb], [ac, bc])
+    """dX Xc^T for the tangents tm, ty of m, y (0.0 for an inactive one: its rows are zeros,
+    no product): the tangent's rows need no centring, as Xc's rows sum to 0."""
+    k = np.shape(ac)[0] + (0 if bc is None else np.shape(bc)[0])
+    rows = []
+    for t, v, c in ((tm, m, ac), (ty, y, bc)):
+        if c is None:
+            continue
+        if isinstance(t, float) and t == 0.0 and np.ndim(v) > 0:
+            rows.append(np.zeros((np.shape(c)[0], k), dtype=np.result_type(ac, 1.0)))
+        else:
+            rows.append(_cov_products([_cov_rows(np.broadcast_to(t, np.shape(v)), rowvar)],
+                                      [ac, bc]))
+    return rows[0] if len(rows) == 1 else np.concatenate(rows, axis=0)
 
 
 def cov_jvp(tm, ty, m, y=None, rowvar=True, bias=False, ddof=None):
@@ -1389,9 +1397,13 @@ def _cov_vjp_rows(g, ac, bc, part):
         sel = g[:k1] + g[:, :k1].T
     else:
         sel = g[k1:] + g[:, k1:].T
-    r = sel[:, :k1] @ ac
-    if bc is not None:
-        r += sel[:, k1:] @ bc
+    if bc is None:
+        return sel @ ac
+    n = np.shape(ac)[1]                        # an eighth of the observations at a time: the
+    step = max(1, -(-n // 8))                  # second product is no array of m's size
+    r = np.zeros((np.shape(sel)[0], n), dtype=np.result_type(sel, ac, bc))
+    for s in range(0, n, step):
+        r[:, s:s + step] = sel[:, :k1] @ ac[:, s:s + step] + sel[:, k1:] @ bc[:, s:s + step]
     return r
 
 
@@ -1420,14 +1432,16 @@ def corrcoef_jvp(tx, ty, x, y=None, rowvar=True):
     makes (k, the variables, may be as many as the observations)."""
     ac, bc = _cov_centred(x, y, rowvar)
     c = _cov_products([ac, bc], [ac, bc])
+    dc = _cov_dot(tx, ty, x, y, rowvar, ac, bc)
+    del ac, bc
     d = np.diagonal(c).copy()
     s = np.sqrt(d)
-    dc = _cov_dot(tx, ty, x, y, rowvar, ac, bc)
     dc = dc + dc.T
     h = np.diagonal(dc) / (2.0 * d)
     t = c * h[:, None]
     c *= h
     c += t
+    del t
     dc -= c
     dc /= s[:, None]
     dc /= s
@@ -1458,6 +1472,7 @@ def corrcoef_vjp(g, x, y=None, rowvar=True, part=0):
             acc = acc + np.einsum("ij,ij->i", g[bounds[i]:bounds[i + 1], bounds[j]:bounds[j + 1]], r) + \
                 np.einsum("ji,ij->i", g[bounds[j]:bounds[j + 1], bounds[i]:bounds[i + 1]], r)
         vs.append(acc / (2.0 * ds[i]))
+    del r
     s = np.concatenate(ss)
     gc = g / s[:, None]
     gc /= s
