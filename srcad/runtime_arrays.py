@@ -462,12 +462,19 @@ def _partition_order(a, kth, axis):
         # by another algorithm): match the entries by value, the i-th smallest of `part`
         # coming from the i-th smallest of `a`; a quicksort's order unless there are ties
         # (then a stable sort's, the convention; a stable argsort costs 7x a quicksort).
-        # At most three arrays of a's size live at once: order is overwritten in place
-        ordered = np.moveaxis(np.sort(part, axis=ax), ax, -1)
+        # At most three arrays of a's size live at once (argpartition's order is dropped and
+        # made again at the end). Ties are seen in part arranged by its own quicksort's order
+        # (a take, not a second sort), which is then redone stable only where there are ties
+        del order
+        dst = np.argsort(part, axis=ax)
+        ordered = np.moveaxis(np.take_along_axis(part, dst, ax), ax, -1)
         kind = "stable" if np.any(ordered[..., 1:] == ordered[..., :-1]) else None
         del ordered
-        dst = np.argsort(part, axis=ax, kind=kind)
+        if kind is not None:
+            del dst
+            dst = np.argsort(part, axis=ax, kind=kind)
         del part
+        order = np.empty_like(dst)
         np.put_along_axis(order, dst, np.argsort(flat, axis=ax, kind=kind), ax)
     return order, ax
 
@@ -1360,11 +1367,19 @@ def _cov_products(ls, rs):
 
 
 def _cov_dot(tm, ty, m, y, rowvar, ac, bc):
-    """dX Xc^T for the tangents tm, ty of m, y (0.0 for an inactive one): the tangent's rows
-    need no centring, as Xc's rows sum to 0."""
-    ta = _cov_rows(np.broadcast_to(tm, np.shape(m)), rowvar)
-    tb = None if y is None else _cov_rows(np.broadcast_to(ty, np.shape(y)), rowvar)
-    return _cov_products([ta, tb], [ac, bc])
+    """dX Xc^T for the tangents tm, ty of m, y (0.0 for an inactive one: its rows are zeros,
+    no product): the tangent's rows need no centring, as Xc's rows sum to 0."""
+    k = np.shape(ac)[0] + (0 if bc is None else np.shape(bc)[0])
+    rows = []
+    for t, v, c in ((tm, m, ac), (ty, y, bc)):
+        if c is None:
+            continue
+        if isinstance(t, float) and t == 0.0 and np.ndim(v) > 0:
+            rows.append(np.zeros((np.shape(c)[0], k), dtype=np.result_type(ac, 1.0)))
+        else:
+            rows.append(_cov_products([_cov_rows(np.broadcast_to(t, np.shape(v)), rowvar)],
+                                      [ac, bc]))
+    return rows[0] if len(rows) == 1 else np.concatenate(rows, axis=0)
 
 
 def cov_jvp(tm, ty, m, y=None, rowvar=True, bias=False, ddof=None):
@@ -1376,14 +1391,21 @@ def cov_jvp(tm, ty, m, y=None, rowvar=True, bias=False, ddof=None):
     return np.squeeze((d + d.T) / _cov_divisor(ac, bias, ddof))
 
 
-def _cov_vjp_rows(s, ac, bc, part):
-    """(S Xc) for the rows of m (part 0) or y (part 1) alone, S = G + G^T: m's block of S
-    times m's centred rows plus its y block times y's (no stacked copy of the data)."""
+def _cov_vjp_rows(g, ac, bc, part):
+    """(G + G^T) Xc for the rows of m (part 0) or y (part 1) alone: those rows of G + G^T
+    times m's centred rows plus times y's (no stacked copy of the data, no k x k sum)."""
     k1 = np.shape(ac)[0]
-    sel = s[:k1] if part == 0 else s[k1:]
-    r = sel[:, :k1] @ ac
-    if bc is not None:
-        r += sel[:, k1:] @ bc
+    if part == 0:
+        sel = g[:k1] + g[:, :k1].T
+    else:
+        sel = g[k1:] + g[:, k1:].T
+    if bc is None:
+        return sel @ ac
+    n = np.shape(ac)[1]                        # an eighth of the observations at a time: the
+    step = max(1, -(-n // 8))                  # second product is no array of m's size
+    r = np.zeros((np.shape(sel)[0], n), dtype=np.result_type(sel, ac, bc))
+    for s in range(0, n, step):
+        r[:, s:s + step] = sel[:, :k1] @ ac[:, s:s + step] + sel[:, k1:] @ bc[:, s:s + step]
     return r
 
 
@@ -1400,38 +1422,65 @@ def cov_vjp(g, m, y=None, rowvar=True, bias=False, ddof=None, part=0):
     ac, bc = _cov_centred(m, y, rowvar)
     k = np.shape(ac)[0] + (0 if bc is None else np.shape(bc)[0])
     g = np.reshape(np.broadcast_to(g, np.shape(np.squeeze(np.zeros((k, k))))), (k, k))
-    r = _cov_vjp_rows((g + g.T) / _cov_divisor(ac, bias, ddof), ac, bc, part)
+    r = _cov_vjp_rows(g, ac, bc, part)
+    r /= _cov_divisor(ac, bias, ddof)
     return _cov_laid_out(r, m if part == 0 else y, rowvar)
 
 
 def corrcoef_jvp(tx, ty, x, y=None, rowvar=True):
     """Tangent of np.corrcoef(x, y, rowvar): r = c / sqrt(d d^T), d = diag(c), c the
-    covariance: dr = dc / sqrt(d d^T) - r (dd_i / d_i + dd_j / d_j) / 2 (the divisor of c
-    cancels: c and dc are taken without it)."""
+    covariance: dr = (dc - c (h_i + h_j)) / (s_i s_j), h = dd / (2 d), s = sqrt(d) (the
+    divisor of c cancels: c and dc are taken without it). In place on the k x k arrays it
+    makes (k, the variables, may be as many as the observations)."""
     ac, bc = _cov_centred(x, y, rowvar)
     c = _cov_products([ac, bc], [ac, bc])
     dc = _cov_dot(tx, ty, x, y, rowvar, ac, bc)
-    dc = dc + dc.T
-    d = np.diagonal(c)
+    del ac, bc
+    d = np.diagonal(c).copy()
     s = np.sqrt(d)
-    r = c / np.outer(s, s)
-    q = np.diagonal(dc) / d
-    return np.squeeze(dc / np.outer(s, s) - r * (q[:, None] + q[None, :]) / 2.0)
+    dc = dc + dc.T
+    h = np.diagonal(dc) / (2.0 * d)
+    t = c * h[:, None]
+    c *= h
+    c += t
+    del t
+    dc -= c
+    dc /= s[:, None]
+    dc /= s
+    return np.squeeze(dc)
 
 
 def corrcoef_vjp(g, x, y=None, rowvar=True, part=0):
     """Adjoint of np.corrcoef(x, y, rowvar) for x (part 0) or y (part 1), through the
-    covariance's adjoint (see corrcoef_jvp; c without its divisor, which cancels)."""
+    covariance's adjoint (see corrcoef_jvp; c without its divisor, which cancels):
+    c_bar = g / (s_i s_j) - diag(v), v_i = sum_j (g_ij + g_ji) r_ij / (2 d_i), r taken a
+    block (m's and y's variables) at a time and d as the centred rows' squared norms, so no
+    k x k array but g's own and c_bar is held."""
     ac, bc = _cov_centred(x, y, rowvar)
-    c = _cov_products([ac, bc], [ac, bc])
-    k = np.shape(c)[0]
-    g = np.reshape(np.broadcast_to(g, np.shape(np.squeeze(c))), (k, k))
-    d = np.diagonal(c)
-    s = np.sqrt(d)
-    r = c / np.outer(s, s)
-    gr = g * r
-    gc = g / np.outer(s, s) - np.diag((np.sum(gr, axis=1) + np.sum(gr, axis=0)) / (2.0 * d))
-    return _cov_laid_out(_cov_vjp_rows(gc + gc.T, ac, bc, part), x if part == 0 else y, rowvar)
+    parts = [ac] if bc is None else [ac, bc]
+    k1 = np.shape(ac)[0]
+    k = k1 + (0 if bc is None else np.shape(bc)[0])
+    g = np.reshape(np.broadcast_to(g, np.shape(np.squeeze(np.zeros((k, k))))), (k, k))
+    ds = [np.einsum("ij,ij->i", a, a) for a in parts]
+    ss = [np.sqrt(d) for d in ds]
+    bounds = [0, k1, k]
+    vs = []
+    for i in range(len(parts)):
+        acc = 0.0 * ds[i]
+        for j in range(len(parts)):
+            r = parts[i] @ parts[j].T
+            r /= ss[i][:, None]
+            r /= ss[j]
+            acc = acc + np.einsum("ij,ij->i", g[bounds[i]:bounds[i + 1], bounds[j]:bounds[j + 1]], r) + \
+                np.einsum("ji,ij->i", g[bounds[j]:bounds[j + 1], bounds[i]:bounds[i + 1]], r)
+        vs.append(acc / (2.0 * ds[i]))
+    del r
+    s = np.concatenate(ss)
+    gc = g / s[:, None]
+    gc /= s
+    diag = np.arange(k)
+    gc[diag, diag] -= np.concatenate(vs)
+    return _cov_laid_out(_cov_vjp_rows(gc, ac, bc, part), x if part == 0 else y, rowvar)
 
 
 def nanmedian_weight(x, axis=None):
@@ -1504,8 +1553,22 @@ def tensorsolve_vjp_a(g, a, b, out):
 
 
 def unique_index(ar):
-    """The flat position in `ar` of each value np.unique(ar) returns (its first occurrence)."""
-    return np.unique(ar, return_index=True)[1]
+    """The flat position in `ar` of each value np.unique(ar) returns (its first occurrence):
+    np.unique(ar, return_index=True)'s, without its copy of ar (a stable argsort of ar's
+    flat view, the first of each run of equal values; NaNs, sorted last, one run, as
+    np.unique's equal_nan)."""
+    flat = np.ravel(ar)
+    if flat.dtype.kind not in "biuf":
+        return np.unique(ar, return_index=True)[1]
+    perm = np.argsort(flat, kind="stable")
+    srt = flat[perm]
+    first = np.empty(np.shape(srt)[0], dtype=bool)
+    first[:1] = True
+    np.not_equal(srt[1:], srt[:-1], out=first[1:])
+    if flat.dtype.kind == "f" and np.shape(srt)[0] and np.isnan(srt[-1]):
+        start = int(np.argmax(np.isnan(srt)))
+        first[start + 1:] = False
+    return perm[first]
 
 
 def unique_take(t, ar):

@@ -846,3 +846,23 @@ def test_cov_corrcoef_derivatives_do_not_stack_their_data():
         np.testing.assert_allclose(jvp(tm, ty, m, y), fd, rtol=1e-6, atol=1e-8)
         dot = np.sum(vjp(g, m, y, 0) * tm) + np.sum(vjp(g, m, y, 1) * ty)
         np.testing.assert_allclose(dot, np.sum(g * fd), rtol=1e-6)
+
+
+def test_unique_index_is_numpys_without_a_copy():
+    """np.unique's adjoint and tangent place each value's derivative at its first occurrence
+    (np.unique(ar, return_index=True)), whose copy of ar made ununique hold 3.1 times ar's
+    bytes (adjoint_cost's np_unique_lexsort: 1.23 times the sample's); the positions now come
+    from a stable argsort of ar's flat view: the same, NaNs one value as in np.unique."""
+    from conftest import temporary_ratio
+    from srcad.runtime_arrays import unique_index, ununique
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        n = int(rng.integers(0, 30))
+        a = rng.integers(0, 6, size=n).astype([np.float64, np.float32, np.int64, bool][trial % 4])
+        if a.dtype.kind == "f" and n:
+            a[rng.random(n) < 0.3] = np.nan
+        a = a if trial % 3 else a.reshape(1, n)[:, ::-1]
+        assert np.array_equal(unique_index(a), np.unique(a, return_index=True)[1])
+    ar = np.round(rng.uniform(0, 1000, size=100000))
+    g = np.ones(np.unique(ar).shape)
+    assert temporary_ratio(lambda: ununique(g, ar), ar) < 2.6
