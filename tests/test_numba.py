@@ -30,6 +30,7 @@ from tests.fixtures import regress_s3nb as rf
 from tests.fixtures import regress_s4nb as rf_s4nb
 from tests.fixtures import regress_s5nb as fx
 from tests.fixtures import regress_s6nb as fx_s6nb
+from tests.fixtures import regress_s13nb as fx_s13nb
 from tests.numba_shared import numba_cache, numba_cache_dir  # noqa: F401 (fixtures)
 
 numba = pytest.importorskip("numba", reason="the numba backend needs Numba (pip install numba)")
@@ -570,6 +571,15 @@ def test_derivative_inside_the_differentiated_function():
     """A gradient inside the differentiated function (GradBench particle's force): its
     derivative calls cast_adjoint and unreshape, refused before (no Numba versions)."""
     _against_python_and_fd(fx.inner_grad, (RNG.normal(size=3),), (0,))
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_derivative_inside_reading_entries():
+    """A gradient inside the differentiated function of a function reading its argument's
+    entries (GradBench saddle's inner gradient): its derivative calls index_added, refused
+    before ("which has no Numba version": saddle's define failed with backend="numba")."""
+    args = (np.array([0.6, 1.7]), np.array([1.0, 0.5]))
+    _against_python_and_fd(fx_s13nb.inner_step_over_entries, args, (0, 1))
 
 
 @pytest.mark.usefixtures("numba_cache")
