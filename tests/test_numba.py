@@ -582,14 +582,13 @@ def test_derivative_inside_reading_entries():
     _against_python_and_fd(fx_s13nb.inner_step_over_entries, args, (0, 1))
 
 
-@pytest.mark.xfail(strict=True, raises=srcad.SrcadError, reason=(
-    "regression since the merge of s6py (67410d2, 2026-12-02): the plain copy of a lambda "
-    "wrapping a function value sits in the derivative's own text with its funcs.Maker as a "
-    "global, which the numba loader refuses (GradBench saddle's argmax)"))
 @pytest.mark.usefixtures("numba_cache")
 def test_function_values_wrapped_and_handed_on_compile():
     """Two levels of function values (saddle's argmax wraps its lambdas in lambdas of its
-    own for the descent): compiled at 268cf83, refused since 67410d2."""
+    own for the descent): compiled at 268cf83, refused from the merge of s6py (67410d2) to
+    2026-12-04: the plain copy of the wrapping lambda sits in the derivative's own text,
+    rebuilding the value it wraps from a funcs.Maker the module reads as a global, which
+    the loader refused; those defs now call the functions directly."""
     _check(fx_s13nb.through_two_levels, (X2, C2), (0, 1),
            shared_grad(fx_s13nb.through_two_levels, wrt=(0, 1))(X2, C2))
 
