@@ -30,6 +30,7 @@ from tests.fixtures import regress_s3nb as rf
 from tests.fixtures import regress_s4nb as rf_s4nb
 from tests.fixtures import regress_s5nb as fx
 from tests.fixtures import regress_s6nb as fx_s6nb
+from tests.fixtures import regress_s13nb as fx_s13nb
 from tests.numba_shared import numba_cache, numba_cache_dir  # noqa: F401 (fixtures)
 
 numba = pytest.importorskip("numba", reason="the numba backend needs Numba (pip install numba)")
@@ -570,6 +571,26 @@ def test_derivative_inside_the_differentiated_function():
     """A gradient inside the differentiated function (GradBench particle's force): its
     derivative calls cast_adjoint and unreshape, refused before (no Numba versions)."""
     _against_python_and_fd(fx.inner_grad, (RNG.normal(size=3),), (0,))
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_derivative_inside_reading_entries():
+    """A gradient inside the differentiated function of a function reading its argument's
+    entries (GradBench saddle's inner gradient): its derivative calls index_added, refused
+    before ("which has no Numba version": saddle's define failed with backend="numba")."""
+    args = (np.array([0.6, 1.7]), np.array([1.0, 0.5]))
+    _against_python_and_fd(fx_s13nb.inner_step_over_entries, args, (0, 1))
+
+
+@pytest.mark.usefixtures("numba_cache")
+def test_function_values_wrapped_and_handed_on_compile():
+    """Two levels of function values (saddle's argmax wraps its lambdas in lambdas of its
+    own for the descent): compiled at 268cf83, refused from the merge of s6py (67410d2) to
+    2026-12-04: the plain copy of the wrapping lambda sits in the derivative's own text,
+    rebuilding the value it wraps from a funcs.Maker the module reads as a global, which
+    the loader refused; those defs now call the functions directly."""
+    _check(fx_s13nb.through_two_levels, (X2, C2), (0, 1),
+           shared_grad(fx_s13nb.through_two_levels, wrt=(0, 1))(X2, C2))
 
 
 @pytest.mark.usefixtures("numba_cache")

@@ -998,18 +998,26 @@ class _Loader:
 
     def load(self):
         values = self.current()
+        # the plain copies of specialised helpers in this text rebuild their function
+        # values from Makers it reads as globals: those defs call the functions directly
+        makers = {n: v for n, v in values.items() if isinstance(v, funcs.Maker)}
+        rebuilt = _maker_defs(self.text, makers) if makers else {}
+        uses = {}
+        for node in ast.walk(ast.parse(self.text)):
+            if isinstance(node, ast.Name) and node.id in makers:
+                uses[node.id] = uses.get(node.id, 0) + 1
+        rebuilding = {}
+        for d, body, found in rebuilt.values():
+            for st in d.body:
+                if st not in body:
+                    rebuilding[st.value.func.id] = rebuilding.get(st.value.func.id, 0) + 1
+        handled = {n for n in makers if uses.get(n, 0) == rebuilding.get(n, 0)}
         for n, v in values.items():
+            if n in handled:
+                continue
             if _function_value(v) and (
                     not isinstance(v, types.FunctionType) or _jitted(self.numba, v) is None):
-                filename, line, what = _line_reading(self.text, n)
-                if not what and n in self.read_via:     # read inside a copy: its call
-                    filename, line, what = _line_reading(self.text, self.read_via[n])
-                raise UnsupportedSyntaxError(
-                    'backend="numba" cannot compile ' + (f"`{what}`" if what else
-                                                         f"the derivative of {self.fn.name}") +
-                    ': it calls a function passed as a value (a lambda or nested def handed '
-                    'to another function), which has no Numba form; use the default backend '
-                    'for this function', filename, line)
+                raise self.value_refused(n)
         folder = cache_dir()
         os.makedirs(folder, exist_ok=True)
         modname = module_name(self.text, values)
@@ -1026,6 +1034,16 @@ class _Loader:
         env = module.__dict__
         for n, v in values.items():
             env[n] = _jitted(self.numba, v)
+        taken = {x.id for x in ast.walk(ast.parse(self.text)) if isinstance(x, ast.Name)} | \
+            set(env)
+        for name, (d, body, found) in rebuilt.items():
+            new_body = _direct_calls(self.numba, d, body, found, env, taken)
+            if new_body is None:       # a rebuilt value handed on: no Numba form
+                raise self.value_refused(next(st.value.func.id for st in d.body
+                                              if st not in body))
+            d.body, d.decorator_list = new_body, []
+            exec(compile(ast.Module(body=[ast.fix_missing_locations(d)], type_ignores=[]),
+                         path, "exec"), env)
         for n, v in list(env.items()):       # custom rules' functions the text imports
             if n not in self.defined and isinstance(v, types.FunctionType) and \
                     not _own(v) and not n.startswith("__"):
@@ -1038,6 +1056,18 @@ class _Loader:
                 cache=n not in self.uncached, no_cpython_wrapper=n not in self.entries)(env[n])
         self.values, self.dispatchers = values, env
         return env
+
+    def value_refused(self, n) -> UnsupportedSyntaxError:
+        """The refusal of a function value `n` Numba cannot compile, at the user's line."""
+        filename, line, what = _line_reading(self.text, n)
+        if not what and n in self.read_via:     # read inside a copy: its call
+            filename, line, what = _line_reading(self.text, self.read_via[n])
+        return UnsupportedSyntaxError(
+            'backend="numba" cannot compile ' + (f"`{what}`" if what else
+                                                 f"the derivative of {self.fn.name}") +
+            ': it calls a function passed as a value (a lambda or nested def handed '
+            'to another function), which has no Numba form; use the default backend '
+            'for this function', filename, line)
 
     def get(self, name):
         if self.dispatchers is None or self.stale():
@@ -1209,6 +1239,27 @@ def _without_makers(numba, func):
             body.append(st)
     env = dict(func.__globals__)
     taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | set(env)
+    new_body = _direct_calls(numba, tree, body, makers, env, taken)
+    if new_body is None:
+        return None
+    tree.body = new_body
+    for n in {x.id for x in ast.walk(tree) if isinstance(x, ast.Name)}:
+        if n in cells and n not in makers:
+            env[n] = cells[n].cell_contents
+
+    tree.decorator_list = []
+    code = compile(ast.Module(body=[ast.fix_missing_locations(tree)], type_ignores=[]),
+                   func.__code__.co_filename, "exec")
+    exec(code, env)
+    return env[tree.name]
+
+
+def _direct_calls(numba, tree, body, makers, env, taken):
+    """`body` (the statements of def `tree` but those rebuilding function values) with each
+    call `f(a)` of a rebuilt value `f` (makers: name -> (the Maker's layout, the captured
+    values' expressions)) a direct call of the function it wraps, added to `env` compiled
+    (`_jitted`); None where a rebuilt value is used otherwise than called with positional
+    arguments."""
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     if any(isinstance(n, ast.Name) and n.id in makers and id(n) not in called
            for st in body for n in ast.walk(st)):
@@ -1220,8 +1271,10 @@ def _without_makers(numba, func):
             self.generic_visit(node)
             if not (isinstance(node.func, ast.Name) and node.func.id in makers):
                 return node
-            (obj, npre, kwnames, nextras, nown, own, defaults, _, tail), cap = \
-                makers[node.func.id]
+            layout, cap = makers[node.func.id]
+            obj, npre, kwnames, nextras, nown, own, defaults, _, tail = layout[:9]
+            if len(layout) > 9 and layout[9] is not None:    # extras by keyword (*args)
+                raise _NotDirect
             if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
                 raise _NotDirect
             pre, kw = cap[:npre], cap[npre:npre + len(kwnames)]
@@ -1239,24 +1292,40 @@ def _without_makers(numba, func):
             if id(obj) not in targets:
                 targets[id(obj)] = ir.unique_name(f"{getattr(obj, '__name__', 'f')}_value",
                                                   taken)
+                taken.add(targets[id(obj)])
                 env[targets[id(obj)]] = _jitted(numba, obj) if \
                     isinstance(obj, types.FunctionType) else obj
             return ast.Call(func=_name(targets[id(obj)]), args=[rules.clone(a) for a in args],
                             keywords=[ast.keyword(arg=k, value=rules.clone(v))
                                       for k, v in zip(kwnames, kw)])
     try:
-        tree.body = [Direct().visit(st) for st in body] or [ast.Pass()]
+        return [Direct().visit(st) for st in body] or [ast.Pass()]
     except _NotDirect:
         return None
-    for n in {x.id for x in ast.walk(tree) if isinstance(x, ast.Name)}:
-        if n in cells and n not in makers:
-            env[n] = cells[n].cell_contents
 
-    tree.decorator_list = []
-    code = compile(ast.Module(body=[ast.fix_missing_locations(tree)], type_ignores=[]),
-                   func.__code__.co_filename, "exec")
-    exec(code, env)
-    return env[tree.name]
+
+def _maker_defs(text: str, makers: dict) -> dict:
+    """The defs of a derivative's own text that rebuild function values from Makers the
+    module reads as globals (`f = f_make(f_x)` first thing: the plain copy of a helper
+    srcad specialised on function values, which the derivative calls for a value it does
+    not differentiate, e.g. a descent's `fx = f(x)`): def name -> (its tree, the statements
+    but those, name -> (layout, captured expressions))."""
+    out = {}
+    for d in ast.parse(text).body:
+        if not isinstance(d, ast.FunctionDef):
+            continue
+        found, body = {}, []
+        for st in d.body:
+            if isinstance(st, ast.Assign) and len(st.targets) == 1 and \
+                    isinstance(st.targets[0], ast.Name) and isinstance(st.value, ast.Call) and \
+                    isinstance(st.value.func, ast.Name) and st.value.func.id in makers and \
+                    not st.value.keywords:
+                found[st.targets[0].id] = (makers[st.value.func.id].layout, st.value.args)
+            else:
+                body.append(st)
+        if found:
+            out[d.name] = (d, body, found)
+    return out
 
 
 class _NotDirect(Exception):
@@ -1302,6 +1371,10 @@ def _fingerprint(v) -> str:
         return f"{type(v).__name__}:{v!r}"
     if isinstance(v, types.ModuleType):
         return f"module:{v.__name__}"
+    if isinstance(v, funcs.Maker):             # what the defs rebuilding from it call
+        return "maker:" + ";".join(_fingerprint(x) for x in v.layout)
+    if isinstance(v, tuple):
+        return "(" + ",".join(_fingerprint(x) for x in v) + ")"
     if isinstance(v, types.FunctionType):
         code = v.__code__
         return f"function:{v.__module__}.{v.__qualname__}:{hashlib.sha256(code.co_code).hexdigest()}"

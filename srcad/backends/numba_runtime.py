@@ -630,6 +630,28 @@ def _index_add(acc, idx, g):
     _refuse("index_add", acc, idx, g)
 
 
+@overload(runtime.index_added)
+def _index_added(acc, idx, g):
+    """index_add on a copy of acc (how srcad's derivative of its own code adds: its reverse
+    sweep may still read the acc it was given; a derivative taken inside the differentiated
+    function, GradBench saddle's inner gradient, calls it)."""
+    if _array(acc) and _basic_index(idx):
+        if _one_entry(acc, idx):
+            def entry(acc, idx, g):
+                out = acc.copy()
+                out[idx] += g
+                return out
+            return entry
+
+        def impl(acc, idx, g):
+            out = acc.copy()
+            sub = out[idx]
+            sub += g
+            return out
+        return impl
+    _refuse("index_added", acc, idx, g)
+
+
 @overload(runtime.unindex)
 def _unindex(g, x, idx):
     if _array(x) and (_array(g) or _scalar(g)) and _basic_index(idx):

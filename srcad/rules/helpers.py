@@ -311,7 +311,7 @@ NUMBA_HELPERS = frozenset({
     runtime.unbroadcast, runtime.bcast, runtime.zeros_like, runtime.grad_like,
     runtime.unreduce, runtime.matmul_vjp_x, runtime.matmul_vjp_y, runtime.items_of,
     runtime.items_tangent, runtime.items_adjoint,
-    runtime.index_add, runtime.tie_weight, runtime.pow_log, runtime.recip_or_zero,
+    runtime.index_add, runtime.index_added, runtime.tie_weight, runtime.pow_log, runtime.recip_or_zero,
     runtime.times_or_zero,
     runtime.transposed, runtime.untranspose,
     runtime.inv_count, runtime.unindex, runtime.unconcatenate, runtime.add_items,
