@@ -1049,6 +1049,7 @@ class _Aliases:
     def __init__(self, fn, stmts, kinds, seqs, shapes=None, param_kinds=None, cap=1,
                  focus=None):
         self.fn, self.kinds, self.shapes = fn, kinds, shapes or {}
+        self.numbers: dict = {}              # id(assignment) -> whether it makes a number
         self.cap = cap                       # states kept apart per point (see _union)
         self.focus = focus                   # the name sets those states are told apart by
         self.index = {id(s): k for k, s in enumerate(stmts)}
@@ -1218,11 +1219,15 @@ class _Aliases:
         t = s.target
         for tag in self.forgets.get(t, ()):
             st[tag] = _EITHER
-        if self.kinds.get(t) == FLOAT or self.kinds.get(t) == INT and (
-                isinstance(v, ir.Const) or isinstance(v, ir.Call) and
-                all(kind_of(a, self.kinds) != ANY for a in v.args)) or \
+        number = self.numbers.get(id(s))     # the same for every state: asked once
+        if number is None:
+            number = self.numbers[id(s)] = self.kinds.get(t) == FLOAT or \
+                self.kinds.get(t) == INT and (
+                    isinstance(v, ir.Const) or isinstance(v, ir.Call) and
+                    all(kind_of(a, self.kinds) != ANY for a in v.args)) or \
                 isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
-                _call_kind(v, lambda a: kind_of(a, self.kinds)) == FLOAT:
+                _call_kind(v, lambda a: kind_of(a, self.kinds)) == FLOAT
+        if number:
             # a Python number (or NumPy scalar): immutable; also where t holds an array
             # elsewhere (`x = np.sin(1.0)` in a loop over the array x)
             f = _NOTHING
