@@ -594,6 +594,24 @@ def test_function_values_wrapped_and_handed_on_compile():
 
 
 @pytest.mark.usefixtures("numba_cache")
+def test_values_read_by_helpers_derivatives_do_not_reload(monkeypatch):
+    """A value the module reads only through a helper's derivative (the Maker of the test
+    above) is not a global of the user's: `stale` took it for rebound at every call, so
+    every call loaded the module again (saddle: 90 ms a call, memory growing to GBs)."""
+    from srcad.backends import numba as backend
+    g = srcad.grad(fx_s13nb.through_two_levels, wrt=(0, 1), backend="numba")
+    want = g(X2, C2)
+    loads = []
+    original = backend._Loader.load
+    monkeypatch.setattr(backend._Loader, "load",
+                        lambda self: loads.append(self.fn.name) or original(self))
+    got = g(X2, C2)
+    assert loads == []
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.usefixtures("numba_cache")
 def test_numba_reasons_without_generated_names():
     from srcad.backends.numba import _without_generated
     assert _without_generated(

@@ -992,6 +992,8 @@ class _Loader:
                 continue
             else:
                 now = self.user_globals.get(n, _MISSING)
+                if now is _MISSING:              # read by a helper's derivative (current)
+                    now = self.callees_read({n}).get(n, _MISSING)
             if now is not v:
                 return True
         return False
