@@ -19,6 +19,8 @@ import types
 import weakref
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from . import ir, rules, runtime
 from .errors import SrcadError
 from .lower import PACK_LIST, PACK_TUPLE, UserCall
@@ -1231,6 +1233,12 @@ class _Aliases:
             # a Python number (or NumPy scalar): immutable; also where t holds an array
             # elsewhere (`x = np.sin(1.0)` in a loop over the array x)
             f = _NOTHING
+        elif isinstance(v, ir.Call) and isinstance(v.prim, rules.Rule) and \
+                isinstance(v.prim.key, np.ufunc) and not v.kwargs and v.args and \
+                all(self.number(a) for a in v.args):
+            # a ufunc of numbers, 0-d arrays too (np.sin(np.where(c, 1.0, 2.0))): a NumPy
+            # scalar, immutable
+            f = _NOTHING
         self.bind(t, f, st)
 
     def renew(self, k, st):
@@ -1397,6 +1405,12 @@ class _Aliases:
                 changed(p)
         d, i, pos = _map_facts(summary.result, mapped)
         return _trim((frozenset([k]) | d, i, pos))
+
+    def number(self, a) -> bool:
+        """Whether atom `a` is a number or a 0-d array wherever it is read."""
+        if isinstance(a, ir.Const):
+            return const_kind(a.value) in (INT, FLOAT)
+        return kind_of(a, self.kinds) in (INT, FLOAT) or self.ndims.get(a.id) == 0
 
     @staticmethod
     def items_may_meet(f) -> bool:

@@ -123,3 +123,8 @@ def test_a_branch_a_test_of_constants_never_takes_shares_nothing():
     x, z = np.array([0.3, 0.5, 0.2]), np.array([0.1, -0.4, 0.9])
     _right(R.constant_tests_keep_a_copy_away, (x, z))
     _refused_at(R.constant_test_taken, (x, z), "z *= 0.5")
+
+
+def test_a_ufunc_of_a_0d_array_is_an_immutable_number():
+    for x in (0.7, -0.4):
+        _right(R.ufunc_of_a_0d_array_shared, (x,))
