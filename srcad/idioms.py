@@ -1085,11 +1085,12 @@ def _root(node):
     return node.id if isinstance(node, gast.Name) else None
 
 
-def _changed_in_place(s, local: set) -> list:
+def _changed_in_place(s, local: set, env: dict) -> list:
     """What try statement `s` may change in place of the variables `local`: a pair (name,
     how) for each item or attribute assignment or deletion, augmented assignment (`y +=`
     on an array changes it), call of a method that may write, and variable passed to a
-    function that may (any but the reading builtins and a module's reading functions)."""
+    function that may (any but the reading builtins and a module's reading functions);
+    `env`: the function's globals."""
     out = []
 
     def add(name, how):
@@ -1110,14 +1111,18 @@ def _changed_in_place(s, local: set) -> list:
             elif isinstance(f, gast.Name):
                 reading = f.id in _READING_BUILTINS and f.id not in local
             else:
-                # a module's function (np.sin): reads unless it is one that writes or is
-                # given `out=`
-                reading = isinstance(f, gast.Attribute) and _root(f) not in local and \
+                # a module's function (np.sin, np.linalg.norm): reads unless it is one that
+                # writes or is given `out=`
+                root = _root(f)
+                reading = isinstance(f, gast.Attribute) and root not in local and \
+                    isinstance(env.get(root), types.ModuleType) and \
                     f.attr not in _WRITING_FUNCTIONS and \
                     not any(k.arg == "out" for k in n.keywords)
             if not reading:
                 for a in list(n.args) + [k.value for k in n.keywords]:
-                    add(_root(a), "passed to a function that may change it")
+                    for m in gast.walk(a):
+                        if isinstance(m, gast.Name):
+                            add(m.id, "passed to a function that may change it")
     return out
 
 
@@ -1219,7 +1224,7 @@ def try_(low, s, line):
     import types
     block = types.FunctionType(fcode, low.p.globals, "try_block")
     block.__kwdefaults__ = {"__srcad_unbound__": UNBOUND}
-    changes = _changed_in_place(s, bound | set(written))
+    changes = _changed_in_place(s, bound | set(written), low.p.globals)
     flows = _flows(s, written)
     # (a variable bound before may leave it holding its old value)
     sources = tuple(tuple(sorted((flows[w] | ({w} & bound)) & set(reads))) for w in written)

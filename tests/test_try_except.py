@@ -69,7 +69,11 @@ def test_block_in_a_loop():
 @pytest.mark.parametrize("name, args, words", [
     ("try_assigns_active", ("2.0",), ["assigns a, b, which", "try/except block"]),
     ("try_appends_active", (), ["ys (.append(...))", "try/except block"]),
-    ("try_adds_in_place", (), ["acc (an augmented assignment)", "try/except block"])])
+    ("try_adds_in_place", (), ["acc (an augmented assignment)", "try/except block"]),
+    # the old y, carrying a derivative, is what the block leaves in y when int() succeeds
+    ("try_keeps_old_value", ("3",), ["assigns y, which", "try/except block"]),
+    ("try_helper_changes", (), ["y (passed to a function that may change it)",
+                                "try/except block"])])
 def test_active_assignment_refused_at_the_users_line(name, args, words):
     f = getattr(T, name)
     lines, first = inspect.getsourcelines(f)
@@ -81,3 +85,12 @@ def test_active_assignment_refused_at_the_users_line(name, args, words):
         assert e.value.lineno == line and e.value.filename == T.__file__
         for w in words:
             assert w in str(e.value)
+
+
+def test_container_wrt_flowing_into_the_block_is_refused():
+    """cfg = opts["k"] carries a derivative when the derivative is taken w.r.t. opts."""
+    f = T.parse_then_math
+    with pytest.raises(srcad.SrcadError, match="assigns cfg, which") as e:
+        srcad.grad(f, wrt=1)(X, {"k": 2.0}, "4")
+    assert e.value.filename == T.__file__
+    assert open(T.__file__).read().splitlines()[e.value.lineno - 1].strip() == "try:"
