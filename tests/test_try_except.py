@@ -94,3 +94,17 @@ def test_container_wrt_flowing_into_the_block_is_refused():
         srcad.grad(f, wrt=1)(X, {"k": 2.0}, "4")
     assert e.value.filename == T.__file__
     assert open(T.__file__).read().splitlines()[e.value.lineno - 1].strip() == "try:"
+
+
+@pytest.mark.parametrize("name, args", [("try_useful_constant_beside_active", ("3.0",)),
+                                        ("try_useful_constant_beside_active", ("zz",)),
+                                        ("try_in_loop_reading_active", ())])
+def test_block_reading_active_values_assigning_constants(name, args):
+    """What the result uses of the block comes from constants only (k from text), what
+    reads x is unused: kept as written, both modes and second order."""
+    f = getattr(T, name)
+    assert srcad.value_and_grad(f)(X, *args)[0] == pytest.approx(f(X, *args), rel=1e-14)
+    want = numerical_grad(f, [X, *args], 0)
+    np.testing.assert_allclose(srcad.grad(f)(X, *args), want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(srcad.jacfwd(f)(X, *args), want, rtol=1e-6, atol=1e-8)
+    hessian_vs_fd(f, (X, *args))
