@@ -108,3 +108,10 @@ def test_block_reading_active_values_assigning_constants(name, args):
     np.testing.assert_allclose(srcad.grad(f)(X, *args), want, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(srcad.jacfwd(f)(X, *args), want, rtol=1e-6, atol=1e-8)
     hessian_vs_fd(f, (X, *args))
+
+
+def test_block_in_a_checkpointed_loop():
+    for f, args in ((T.try_in_loop_reading_active, ()), (T.try_in_loop, (["2", "zz", "1"],))):
+        want = numerical_grad(f, [X, *args], 0)
+        np.testing.assert_allclose(srcad.grad(f, checkpoint=True)(X, *args), want,
+                                   rtol=1e-6, atol=1e-8)
