@@ -1059,11 +1059,126 @@ def try_finally(low, s):
         low.stmt(st)
 
 
+# callees a try/except block may pass a variable to without changing it in place: builtins
+# (not rebound locally), and functions and methods that only read
+_READING_BUILTINS = frozenset({
+    "len", "int", "float", "complex", "str", "bool", "repr", "format", "print", "type",
+    "isinstance", "issubclass", "hasattr", "getattr", "callable", "abs", "round", "min",
+    "max", "sum", "any", "all", "range", "enumerate", "zip", "sorted", "reversed", "list",
+    "tuple", "dict", "set", "frozenset", "id", "hash", "divmod", "pow", "iter", "next",
+    "open", "__import__"})
+_READING_METHODS = frozenset({
+    "sum", "mean", "max", "min", "prod", "std", "var", "any", "all", "argmax", "argmin",
+    "copy", "astype", "item", "tolist", "dot", "ravel", "flatten", "reshape", "transpose",
+    "squeeze", "conj", "nonzero", "cumsum", "cumprod", "round", "clip", "trace",
+    "diagonal", "get", "keys", "values", "items", "index", "count", "startswith",
+    "endswith", "strip", "lstrip", "rstrip", "split", "join", "lower", "upper", "format",
+    "replace", "find", "encode", "decode", "is_integer", "__contains__"})
+_WRITING_FUNCTIONS = frozenset({
+    "copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis", "shuffle",
+    "at", "setdiff", "resize"})
+
+
+def _root(node):
+    while isinstance(node, (gast.Subscript, gast.Attribute, gast.Starred)):
+        node = node.value
+    return node.id if isinstance(node, gast.Name) else None
+
+
+def _changed_in_place(s, local: set, env: dict) -> list:
+    """What try statement `s` may change in place of the variables `local`: a pair (name,
+    how) for each item or attribute assignment or deletion, augmented assignment (`y +=`
+    on an array changes it), call of a method that may write, and variable passed to a
+    function that may (any but the reading builtins and a module's reading functions);
+    `env`: the function's globals."""
+    out = []
+
+    def add(name, how):
+        if name in local and all(n != name for n, _ in out):
+            out.append((name, how))
+    for n in gast.walk(s):
+        if isinstance(n, (gast.Subscript, gast.Attribute)) and \
+                isinstance(n.ctx, (gast.Store, gast.Del)):
+            add(_root(n), "an item or attribute assignment")
+        elif isinstance(n, gast.AugAssign):
+            add(_root(n.target), "an augmented assignment")
+        elif isinstance(n, gast.Call):
+            f = n.func
+            if isinstance(f, gast.Attribute) and _root(f.value) in local:
+                if f.attr not in _READING_METHODS:
+                    add(_root(f.value), f".{f.attr}(...)")
+                reading = True
+            elif isinstance(f, gast.Name):
+                reading = f.id in _READING_BUILTINS and f.id not in local
+            else:
+                # a module's function (np.sin, np.linalg.norm): reads unless it is one that
+                # writes or is given `out=`
+                root = _root(f)
+                reading = isinstance(f, gast.Attribute) and root not in local and \
+                    isinstance(env.get(root), types.ModuleType) and \
+                    f.attr not in _WRITING_FUNCTIONS and \
+                    not any(k.arg == "out" for k in n.keywords)
+            if not reading:
+                for a in list(n.args) + [k.value for k in n.keywords]:
+                    for m in gast.walk(a):
+                        if isinstance(m, gast.Name):
+                            add(m.id, "passed to a function that may change it")
+    return out
+
+
+def _flows(s, written) -> dict:
+    """For each variable try statement `s` assigns, the variables whose values may flow
+    into it (through any chain of its assignments, flow-insensitively): an exception bound
+    by `except E as e` may hold any value the block reads."""
+    direct = {w: set() for w in written}
+    everything = {n.id for n in gast.walk(s) if isinstance(n, gast.Name)}
+    for n in gast.walk(s):
+        if isinstance(n, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.For,
+                          gast.NamedExpr)):
+            value = n.iter if isinstance(n, gast.For) else n.value
+            targets = n.targets if isinstance(n, gast.Assign) else [n.target]
+            stores = {m.id for t in targets for m in gast.walk(t) if isinstance(m, gast.Name)
+                      and isinstance(m.ctx, gast.Store)}
+            loads = {m.id for m in gast.walk(value) if isinstance(m, gast.Name)
+                     and isinstance(m.ctx, gast.Load)} if value is not None else set()
+            if isinstance(n, gast.AugAssign):
+                loads |= stores
+            for w in stores:
+                direct.setdefault(w, set()).update(loads)
+        elif isinstance(n, gast.ExceptHandler) and n.name is not None:
+            name = n.name.id if isinstance(n.name, gast.Name) else n.name
+            direct.setdefault(name, set()).update(everything)
+        elif isinstance(n, (gast.With, gast.AsyncWith)):
+            for item in n.items:
+                if item.optional_vars is not None:
+                    loads = {m.id for m in gast.walk(item.context_expr)
+                             if isinstance(m, gast.Name)}
+                    for m in gast.walk(item.optional_vars):
+                        if isinstance(m, gast.Name):
+                            direct.setdefault(m.id, set()).update(loads)
+        elif isinstance(n, (gast.comprehension,)):
+            loads = {m.id for m in gast.walk(n.iter) if isinstance(m, gast.Name)}
+            for m in gast.walk(n.target):
+                if isinstance(m, gast.Name):
+                    direct.setdefault(m.id, set()).update(loads)
+    out = {}
+    for w in written:
+        seen, todo = set(), [w]
+        while todo:
+            for r in direct.get(todo.pop(), ()):
+                if r not in seen:
+                    seen.add(r)
+                    todo.append(r)
+        out[w] = frozenset(seen)
+    return out
+
+
 def try_(low, s, line):
-    """`try: ... except ...: ...` on values that carry no derivative, run as one call of
-    the block itself, lifted into a function of the variables it reads that returns the
-    variables it assigns (so it runs exactly as in the primal, exceptions and all). A
-    derivative flowing into the block is refused when the derivative is built.
+    """`try: ... except ...: ...` run as one call of the block itself, lifted into a
+    function of the variables it reads that returns the variables it assigns (so it runs
+    exactly as in the primal, exceptions and all), kept as written in the primal part of
+    the derivative. When a derivative flows into it, it is refused (lower.check_rules)
+    unless no variable it assigns carries a derivative and it changes none in place.
     try/finally with no except: see try_finally."""
     if not s.handlers and not s.orelse:
         return try_finally(low, s)
@@ -1109,10 +1224,12 @@ def try_(low, s, line):
     import types
     block = types.FunctionType(fcode, low.p.globals, "try_block")
     block.__kwdefaults__ = {"__srcad_unbound__": UNBOUND}
-    prim = low.opaque(block, "try_block", "a try/except block is run as one call (its "
-                      "exceptions kept), and a value that carries a derivative flows into it; "
-                      "srcad differentiates try/except only around values that carry none",
-                      error=UnsupportedSyntaxError)
+    changes = _changed_in_place(s, bound | set(written), low.p.globals)
+    flows = _flows(s, written)
+    # (a variable bound before may leave it holding its old value)
+    sources = tuple(tuple(sorted((flows[w] | ({w} & bound)) & set(reads))) for w in written)
+    block.__srcad_try_block__ = (tuple(written), tuple(changes), reads, sources)
+    prim = low.try_block(block, written, changes, reads, sources)
     low.line = line
     out = low.call_prim(prim, [low.name(_name(r)) for r in reads])
     if written:

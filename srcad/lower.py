@@ -124,6 +124,21 @@ class _Opaque:
 _DISPATCH_LIMIT = 16        # functions `fs[key](x)` picks among, a branch each (dispatch)
 
 
+class TryBlock(_Opaque):
+    """A try/except statement run as one call of itself (idioms.try_), kept as written in
+    the primal part of the derivative. `assigned`: the variables it assigns, in the order
+    of the tuple it returns; `changes`: the variables (and how) it may change in place.
+    check_rules refuses it when a value carrying a derivative flows in and it assigns a
+    variable the result depends on, or it changes one in place (see check_rules)."""
+
+    def __init__(self, name, assigned=(), changes=(), params=(), sources=None):
+        super().__init__(name, "a try/except block", rules.ANY, UnsupportedSyntaxError)
+        self.assigned, self.changes = tuple(assigned), tuple(changes)
+        # its parameters (the variables it reads), and for each variable it assigns the
+        # parameters whose values may flow into it (None: any)
+        self.params, self.sources = tuple(params), sources
+
+
 class _Raise(_Opaque, ir.Raises):
     """`raise exc`: the call of `raise_exception` a raise statement is (see idioms.raise_)."""
 
@@ -191,14 +206,69 @@ def _accessor(make, attr):
     return _ACCESSORS[key]
 
 
-def check_rules(fn: ir.Function, varied: set, mode: str = "") -> None:
+class _Everything:
+    def __contains__(self, name):
+        return True
+
+
+_ALL = _Everything()
+
+
+def _try_block_error(fn: ir.Function, s, varied: set, useful: set, unpacks: dict):
+    """The error a try/except block a derivative flows into (`s`, the call of TryBlock) is
+    refused with, or None: it is kept as written when nothing it assigns is one the result
+    depends on (`useful`) and it changes no variable in place, since then no derivative
+    goes through it (which branch runs, and what it computes, are the primal's)."""
+    prim = s.value.prim
+    where = "a try/except block is kept as written in the derivative (its exceptions " \
+        "and handlers run as in the primal) and computes no derivative; it reads a value " \
+        "that carries one"
+    if prim.changes:
+        shown = ", ".join(f"{n} ({how})" for n, how in prim.changes)
+        return UnsupportedSyntaxError(
+            f"{where} and may change {shown} in place, which the derivative would not "
+            "see; srcad differentiates try/except only when it assigns no variable that "
+            "carries a derivative and changes none in place: move that work out of the "
+            "try statement", fn.filename, s.line)
+    unpack = unpacks.get(s.target)
+    targets = ir.targets(unpack) if unpack is not None else ()
+    args = s.value.args
+    varied_params = {p for p, a in zip(prim.params, args)
+                     if isinstance(a, ir.Name) and a.id in varied} \
+        if len(args) == len(prim.params) and prim.sources is not None else None
+    active = [w for k, (w, t) in enumerate(zip(prim.assigned, targets)) if t in useful and
+              (varied_params is None or varied_params & set(prim.sources[k]))]
+    if not active:
+        return None
+    many = len(active) > 1
+    return UnsupportedSyntaxError(
+        f"{where} and assigns {', '.join(active)}, which the result depends on (so "
+        f"{'they carry' if many else 'it carries'} a derivative); srcad differentiates "
+        "try/except only when no variable it assigns carries a derivative: compute "
+        f"{'them' if many else 'it'} outside the try statement", fn.filename, s.line)
+
+
+def check_rules(fn: ir.Function, varied: set, mode: str = "", useful=None) -> None:
     """Refuse a call srcad has no derivative rule for when a derivative flows into it (an
     argument is `varied`: it depends on a differentiated input), and in reverse `mode` a
-    call whose rule has tangents only (Rule.reverse_error). Run after activity."""
-    for s in ir.walk(fn.body):
+    call whose rule has tangents only (Rule.reverse_error). Run after activity. A
+    try/except block (TryBlock) a derivative flows into is refused only where what it
+    assigns is `useful` (None: every name is) or it changes a variable in place."""
+    stmts = list(ir.walk(fn.body))
+    unpacks = {s.value.id: s for s in stmts if isinstance(s, ir.Assign) and
+               isinstance(s.value, ir.Name) and isinstance(s.target, tuple)}
+    for s in stmts:
         if not (isinstance(s, ir.Assign) and isinstance(s.value, ir.Call)):
             continue
         v = s.value
+        if isinstance(v.prim, TryBlock):
+            if any(isinstance(a, ir.Name) and a.id in varied
+                   for a in list(v.args) + list(v.kwargs.values())):
+                err = _try_block_error(fn, s, varied, useful if useful is not None else _ALL,
+                                       unpacks)
+                if err is not None:
+                    raise err
+            continue
         opaque = isinstance(v.prim, _Opaque) and v.prim.message is not None
         forward_only = mode in ("reverse", "split") and isinstance(v.prim, rules.Rule) and \
             v.prim.reverse_error is not None
@@ -308,6 +378,10 @@ class _Lowerer:
                error=NonDifferentiableError):
         """The primitive calling `func` as the primal does, with no derivative."""
         return _Opaque(self.inject(base, func), message, kind, error)
+
+    def try_block(self, func, assigned, changes, params=(), sources=None):
+        """The primitive of a try/except statement run as one call (see TryBlock)."""
+        return TryBlock(self.inject("try_block", func), assigned, changes, params, sources)
 
     def raising(self, func):
         """The primitive of `raise exc`: `func(exc)` raises it (see ir.Raises)."""
@@ -2480,6 +2554,12 @@ class _Lowerer:
         from . import api
         if obj is api.jvp:
             return self.nested_jvp(node, dest)
+        marks = getattr(obj, "__srcad_try_block__", None)
+        if marks is not None and not node.keywords and \
+                not any(isinstance(a, gast.Starred) for a in node.args):
+            # a try/except block srcad lifted (generated code differentiated again)
+            return self.call_prim(self.try_block(obj, *marks),
+                                  [self.expr(a) for a in node.args], dest=dest)
         if obj is api.vjp:
             raise self.error(UnsupportedSyntaxError, "srcad.vjp inside a differentiated "
                              "function is written `out, pullback = srcad.vjp(g, a, ...)`", node)

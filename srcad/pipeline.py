@@ -644,7 +644,8 @@ def _activity(b: Build):
                   activity.SEQ if isinstance(k, funcs.ObjArg) else k for i, k in enumerate(b.kinds))
     b.kinds = kinds + (ANY,) * (len(fn.params) - len(kinds))
     b.act = activity.analyze(fn, b.names, dict(zip(fn.params, b.kinds)))
-    lower.check_rules(fn, b.act.varied, b.mode)   # calls without a rule derivatives reach
+    # calls without a rule derivatives reach
+    lower.check_rules(fn, b.act.varied, b.mode, b.act.useful)
 
 
 def _checkpoint(b: Build):
