@@ -128,3 +128,12 @@ def test_a_branch_a_test_of_constants_never_takes_shares_nothing():
 def test_a_ufunc_of_a_0d_array_is_an_immutable_number():
     for x in (0.7, -0.4):
         _right(R.ufunc_of_a_0d_array_shared, (x,))
+
+
+@pytest.mark.xfail(strict=True, raises=srcad.SrcadError, reason=(
+    "known, not yet fixed (fuzz 3210:375 extra): at second order the alias analysis takes "
+    "the snapshot srcad's reverse sweep pops back into b4 to share x_stack's items, and "
+    "refuses srcad's own `b4[j3] = b4_old`"))
+def test_hessian_of_swaps_through_a_buffer_in_a_while_loop():
+    x = np.array([-0.8, -0.85, -0.5])
+    _right(R.swaps_through_a_buffer_in_a_while_loop, (x,))
