@@ -712,3 +712,23 @@ def test_name_first_assigned_in_a_loop(name, args):
     got = srcad.jvp(f, args, tangents, backend="numba")
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(want[1], np.sum(numerical_grad(f, args, 0) * t), rtol=1e-6)
+
+
+@pytest.mark.usefixtures("numba_cache")
+@pytest.mark.parametrize("name", ["first_assigned_in_while_loop", "first_assigned_twice_in_loop"])
+def test_name_first_assigned_in_a_loop_numba_cannot_type_is_refused(name):
+    """Where Numba cannot type such a name's derivative (a while loop: its adjoint a number
+    on one path and an array on another; Numba's compiler failing on the stack of its
+    values), the first call is a SrcadError at the user's file and line, not an error from
+    inside Numba (an AssertionError before) or the generated code; the Python backend's
+    gradient stays right."""
+    f = getattr(fx_s13nb, name)
+    x = np.array([0.1, 0.2, 0.3])
+    np.testing.assert_allclose(srcad.grad(f)(x), numerical_grad(f, (x,), 0), rtol=1e-6)
+    with pytest.raises(srcad.SrcadError) as e:
+        shared_grad(f)(x)
+    msg = str(e.value)
+    first = inspect.getsourcelines(f)[1]
+    lines = range(first, first + len(inspect.getsourcelines(f)[0]))
+    assert any(f"regress_s13nb.py:{n}:" in msg for n in lines), msg
+    assert 'backend="numba" cannot compile' in msg and "srcad_numba_" not in msg
