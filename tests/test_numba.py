@@ -687,3 +687,48 @@ def test_trace_and_sum_of_a_list_compile():
     m, v = np.arange(9.0).reshape(3, 3) / 7, np.array([0.2, -0.4, 0.6])
     _check(fx_s6nb.trace_and_list_sum, (m, v), (0, 1),
            shared_grad(fx_s6nb.trace_and_list_sum, wrt=(0, 1))(m, v))
+
+
+_FIRST_IN_LOOP = [
+    ("first_assigned_in_loop", (np.array([0.1, 0.2, 0.3]),)),
+    ("first_assigned_in_loop_number", (0.4,)),
+    ("first_assigned_in_loop_matrix", (np.arange(6.0).reshape(2, 3) / 5,)),
+    ("first_assigned_in_loop_of_argument_length", (np.array([0.3, -0.2]), 3)),
+]
+
+
+@pytest.mark.usefixtures("numba_cache")
+@pytest.mark.parametrize("name,args", _FIRST_IN_LOOP, ids=[c[0] for c in _FIRST_IN_LOOP])
+def test_name_first_assigned_in_a_loop(name, args):
+    """A name whose first value is a loop's (srcad saves the None before it; the reverse
+    sweep pops it back and takes its zero): the gradient and the tangent equal the Python
+    backend's and finite differences' (a runtime `TypeError: expected array(float64, 1d,
+    C), got None` from the compiled gradient before)."""
+    f = getattr(fx_s13nb, name)
+    _against_python_and_fd(f, args, (0,))
+    t = 0.7 * np.ones_like(args[0])
+    tangents = (t,) + tuple(0 for _ in args[1:])
+    want = srcad.jvp(f, args, tangents)
+    got = srcad.jvp(f, args, tangents, backend="numba")
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(want[1], np.sum(numerical_grad(f, args, 0) * t), rtol=1e-6)
+
+
+@pytest.mark.usefixtures("numba_cache")
+@pytest.mark.parametrize("name", ["first_assigned_in_while_loop", "first_assigned_twice_in_loop"])
+def test_name_first_assigned_in_a_loop_numba_cannot_type_is_refused(name):
+    """Where Numba cannot type such a name's derivative (a while loop: its adjoint a number
+    on one path and an array on another; Numba's compiler failing on the stack of its
+    values), the first call is a SrcadError at the user's file and line, not an error from
+    inside Numba (an AssertionError before) or the generated code; the Python backend's
+    gradient stays right."""
+    f = getattr(fx_s13nb, name)
+    x = np.array([0.1, 0.2, 0.3])
+    np.testing.assert_allclose(srcad.grad(f)(x), numerical_grad(f, (x,), 0), rtol=1e-6)
+    with pytest.raises(srcad.SrcadError) as e:
+        shared_grad(f)(x)
+    msg = str(e.value)
+    first = inspect.getsourcelines(f)[1]
+    lines = range(first, first + len(inspect.getsourcelines(f)[0]))
+    assert any(f"regress_s13nb.py:{n}:" in msg for n in lines), msg
+    assert 'backend="numba" cannot compile' in msg and "srcad_numba_" not in msg

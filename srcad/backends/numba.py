@@ -1076,6 +1076,19 @@ class _Loader:
             self.load()
         return self.dispatchers[name]
 
+    def crash(self, exc) -> SrcadError:
+        """Numba's compiler failing on the derivative's types (its own internal error, not
+        a typing error naming a line) as a SrcadError at the user's function."""
+        said = _plain(str(exc)).strip()
+        reason = _without_generated(f"{type(exc).__name__}: {said}" if said else
+                                    type(exc).__name__)
+        if len(reason) > 160:
+            reason = reason[:157] + "..."
+        return UnsupportedSyntaxError(
+            f'backend="numba" cannot compile the derivative of {self.fn.name}: Numba failed '
+            f'on its types ({reason}); use the default backend="python"',
+            self.fn.filename, self.fn.firstline)
+
     def error(self, exc) -> SrcadError:
         """Numba's typing error as a SrcadError at the user's line it comes from."""
         msg = _plain(str(exc))
@@ -1101,6 +1114,18 @@ class _Loader:
         shown = f"`{what}`" if what else f"the derivative of {self.fn.name}"
         return UnsupportedSyntaxError(f'backend="numba" cannot compile {shown}: {reason}',
                                       filename, line)
+
+
+def _in_numba_compiler(tb) -> bool:
+    """Whether an exception was raised while Numba typed or lowered the code (a frame of
+    its compiler's modules), not by the compiled code running."""
+    import numba.core
+    core = os.path.dirname(os.path.abspath(numba.core.__file__))
+    while tb is not None:
+        if os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(core + os.sep):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _without_generated(reason: str) -> str:
@@ -1153,6 +1178,10 @@ def _entry(loader: _Loader, name: str, tree):
             return disp(*args)
         except NumbaError as e:
             raise loader.error(e) from None
+        except Exception as e:
+            if _in_numba_compiler(e.__traceback__):
+                raise loader.crash(e) from None
+            raise
     call.__name__ = call.__qualname__ = name
     call.__doc__ = ast.get_docstring(tree)
     call.__srcad_numba__ = state

@@ -503,7 +503,18 @@ def _zeros_like(x):
     if isinstance(x, types.Optional) and _scalar(x.type):
         return lambda x: 0.0
     if isinstance(x, types.Optional) and _array(x.type):
-        return lambda x: np.zeros_like(_some(x))
+        # None: the value before a loop's first assignment, popped by the reverse sweep
+        # of that assignment (the sweep reads its adjoint no more). The Python backend's
+        # zero is a 0-d one; Numba's must have the array's type: zeros of size 1 per axis
+        # (which broadcast as that 0-d zero would)
+        ones = (1,) * x.type.ndim
+        dt = x.type.dtype if isinstance(x.type.dtype, types.Float) else types.float64
+
+        def optional_zeros(x):
+            if x is None:
+                return np.zeros(ones, dtype=dt)
+            return np.zeros_like(_some(x), dtype=dt)
+        return optional_zeros
     if _scalar(x):
         return lambda x: 0.0
     if _array(x):
