@@ -20,7 +20,7 @@ import gast
 from . import funcs, ir, rules, runtime
 from .funcs import walk_own
 from .optimize import nodes
-from .errors import UnsupportedSyntaxError
+from .errors import SrcadError, UnsupportedSyntaxError
 
 COMPREHENSIONS = (gast.ListComp, gast.SetComp, gast.GeneratorExp, gast.DictComp)
 
@@ -1059,24 +1059,18 @@ def try_finally(low, s):
         low.stmt(st)
 
 
-# callees a try/except block may pass a variable to without changing it in place: builtins
-# (not rebound locally), and functions and methods that only read
-_READING_BUILTINS = frozenset({
-    "len", "int", "float", "complex", "str", "bool", "repr", "format", "print", "type",
-    "isinstance", "issubclass", "hasattr", "getattr", "callable", "abs", "round", "min",
-    "max", "sum", "any", "all", "range", "enumerate", "zip", "sorted", "reversed", "list",
-    "tuple", "dict", "set", "frozenset", "id", "hash", "divmod", "pow", "iter", "next",
-    "open", "__import__"})
+# What a try/except block may change in place is read off the rules of what it calls
+# (Rule.inplace; a rule that cannot bind the call as written does not describe it); these
+# are the callees that have no rule and only read what they are passed: builtins (not
+# rebound locally) and methods (of str, dict, list, float) that change nothing
+_READING_BUILTINS = frozenset(getattr(builtins, n) for n in (
+    "complex", "str", "repr", "format", "print", "type", "isinstance", "issubclass",
+    "hasattr", "getattr", "callable", "any", "all", "enumerate", "zip", "sorted", "list",
+    "tuple", "dict", "set", "frozenset", "id", "hash", "iter", "open", "__import__"))
 _READING_METHODS = frozenset({
-    "sum", "mean", "max", "min", "prod", "std", "var", "any", "all", "argmax", "argmin",
-    "copy", "astype", "item", "tolist", "dot", "ravel", "flatten", "reshape", "transpose",
-    "squeeze", "conj", "nonzero", "cumsum", "cumprod", "round", "clip", "trace",
-    "diagonal", "get", "keys", "values", "items", "index", "count", "startswith",
-    "endswith", "strip", "lstrip", "rstrip", "split", "join", "lower", "upper", "format",
-    "replace", "find", "encode", "decode", "is_integer", "__contains__"})
-_WRITING_FUNCTIONS = frozenset({
-    "copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis", "shuffle",
-    "at", "setdiff", "resize"})
+    "get", "index", "count", "startswith", "endswith", "strip", "lstrip", "rstrip", "split",
+    "join", "lower", "upper", "format", "replace", "find", "encode", "decode", "is_integer",
+    "__contains__"})
 
 
 def _root(node):
@@ -1085,51 +1079,137 @@ def _root(node):
     return node.id if isinstance(node, gast.Name) else None
 
 
-def _changed_in_place(s, local: set, env: dict) -> list:
+def _base_names(node) -> list:
+    """The variables whose objects `node` (an item, attribute or method's receiver) may be
+    part of: its root variable, or, where it is rooted in a call or other expression
+    (`np.asarray(y)[0]`, which may be y itself), every variable that expression reads."""
+    while isinstance(node, (gast.Subscript, gast.Attribute, gast.Starred)):
+        node = node.value
+    if isinstance(node, gast.Name):
+        return [node.id]
+    return [m.id for m in gast.walk(node) if isinstance(m, gast.Name)]
+
+
+def _passed(arg) -> list:
+    """The variables whose objects argument expression `arg` may pass to a callee: every one
+    it reads but in an f-string (which passes a new str)."""
+    if isinstance(arg, gast.JoinedStr):
+        return []
+    if isinstance(arg, gast.Name):
+        return [arg.id]
+    return [m for c in gast.iter_child_nodes(arg) for m in _passed(c)]
+
+
+def _rule_reads(rule, call, method=False) -> bool:
+    """Whether `call`, of a primitive with `rule` (a function's, or a method's with the
+    receiver first), changes none of its arguments: the rule is not `inplace`, binds the
+    call as written (its parameters describe it: np.nan_to_num's copy=False, which changes
+    x, has none), and is given no `out=`. (A result that may be the argument itself, as
+    np.asarray's, changes nothing; a change through it is one of a variable or an
+    expression's, which _changed_in_place sees.)"""
+    if rule is None or rule.inplace or any(k.arg == "out" or k.arg is None
+                                           for k in call.keywords):
+        return False
+    kwnames = [k.arg for k in call.keywords]
+    nargs = len(call.args) + method                 # (a method's receiver comes first)
+    if any(isinstance(a, gast.Starred) for a in call.args) or \
+            isinstance(rule.for_call(nargs, kwnames).bind(nargs, kwnames), str):
+        return False
+    return True
+
+
+def _callee(low, func, local: set):
+    """The object function expression `func` of a call in a try statement resolves to, or
+    None: a value of the variables `local`, a method of a value, or a name the block may
+    define itself or catch the NameError of."""
+    root = func
+    while isinstance(root, gast.Attribute):
+        root = root.value
+    if not isinstance(root, gast.Name) or root.id in local:
+        return None
+    try:
+        return low.callee(func)
+    except SrcadError:
+        return None
+
+
+def _no_derivative(low, e, local: set) -> bool:
+    """Whether expression `e` carries no derivative whatever it reads, by its rules
+    (`Rule.differentiable` False: `x.shape[0]`, `len(x) - 1`, `int(text)`, `x.argmax()`)."""
+    if isinstance(e, gast.Constant):
+        return True
+    if isinstance(e, gast.Subscript):
+        return _no_derivative(low, e.value, local)
+    if isinstance(e, gast.BinOp):
+        return _no_derivative(low, e.left, local) and _no_derivative(low, e.right, local)
+    if isinstance(e, gast.UnaryOp):
+        return _no_derivative(low, e.operand, local)
+    if isinstance(e, gast.Attribute) and isinstance(e.ctx, gast.Load):
+        rule = rules.lookup(("attr", e.attr))
+        return rule is not None and not rule.differentiable
+    if isinstance(e, gast.Call):
+        f = e.func
+        obj = _callee(low, f, local) if isinstance(f, (gast.Name, gast.Attribute)) else None
+        rule = rules.lookup(obj) if obj is not None else \
+            rules.lookup_method(f.attr) if isinstance(f, gast.Attribute) else None
+        return rule is not None and not rule.differentiable
+    return False
+
+
+def _changed_in_place(low, s, local: set) -> list:
     """What try statement `s` may change in place of the variables `local`: a pair (name,
     how) for each item or attribute assignment or deletion, augmented assignment (`y +=`
     on an array changes it), call of a method that may write, and variable passed to a
-    function that may (any but the reading builtins and a module's reading functions);
-    `env`: the function's globals."""
+    function that may. A call's facts are its rule's (`Rule.inplace`): a callee with no
+    rule may change what it is passed, unless it is one of the reading builtins or
+    methods above."""
     out = []
 
     def add(name, how):
         if name in local and all(n != name for n, _ in out):
             out.append((name, how))
+
+    def callee(func):
+        return _callee(low, func, local)
     for n in gast.walk(s):
         if isinstance(n, (gast.Subscript, gast.Attribute)) and \
                 isinstance(n.ctx, (gast.Store, gast.Del)):
-            add(_root(n), "an item or attribute assignment")
+            for name in _base_names(n):
+                add(name, "an item or attribute assignment")
         elif isinstance(n, gast.AugAssign):
-            add(_root(n.target), "an augmented assignment")
+            for name in _base_names(n.target):
+                add(name, "an augmented assignment")
         elif isinstance(n, gast.Call):
             f = n.func
-            if isinstance(f, gast.Attribute) and _root(f.value) in local:
-                if f.attr not in _READING_METHODS:
-                    add(_root(f.value), f".{f.attr}(...)")
-                reading = True
-            elif isinstance(f, gast.Name):
-                reading = f.id in _READING_BUILTINS and f.id not in local
+            obj = callee(f) if isinstance(f, (gast.Name, gast.Attribute)) else None
+            if obj is None and isinstance(f, gast.Attribute):
+                # a method of a value (x.sum(), ys.append(v), np.asarray(y).sort())
+                rule = rules.lookup_method(f.attr)
+                reading = _rule_reads(rule, n, method=True) if rule is not None else \
+                    f.attr in _READING_METHODS and not any(k.arg == "out" for k in n.keywords)
+                if not reading:
+                    for name in _base_names(f.value):
+                        add(name, f".{f.attr}(...)")
+            elif obj is None:
+                reading = False
             else:
-                # a module's function (np.sin, np.linalg.norm): reads unless it is one that
-                # writes or is given `out=`
-                root = _root(f)
-                reading = isinstance(f, gast.Attribute) and root not in local and \
-                    isinstance(env.get(root), types.ModuleType) and \
-                    f.attr not in _WRITING_FUNCTIONS and \
+                rule = rules.lookup(obj)
+                reading = _rule_reads(rule, n) if rule is not None else \
+                    any(obj is b for b in _READING_BUILTINS) and \
                     not any(k.arg == "out" for k in n.keywords)
             if not reading:
                 for a in list(n.args) + [k.value for k in n.keywords]:
-                    for m in gast.walk(a):
-                        if isinstance(m, gast.Name):
-                            add(m.id, "passed to a function that may change it")
+                    for m in _passed(a):
+                        add(m, "passed to a function that may change it")
     return out
 
 
-def _flows(s, written) -> dict:
+def _flows(low, s, written, local: set) -> dict:
     """For each variable try statement `s` assigns, the variables whose values may flow
-    into it (through any chain of its assignments, flow-insensitively): an exception bound
-    by `except E as e` may hold any value the block reads."""
+    into it (through any chain of its assignments, flow-insensitively; none through a value
+    that carries no derivative by its rules, see _no_derivative): an exception bound by
+    `except E as e` may hold any value the block reads. `local`: the function's variables
+    and the block's."""
     direct = {w: set() for w in written}
     everything = {n.id for n in gast.walk(s) if isinstance(n, gast.Name)}
     for n in gast.walk(s):
@@ -1140,7 +1220,8 @@ def _flows(s, written) -> dict:
             stores = {m.id for t in targets for m in gast.walk(t) if isinstance(m, gast.Name)
                       and isinstance(m.ctx, gast.Store)}
             loads = {m.id for m in gast.walk(value) if isinstance(m, gast.Name)
-                     and isinstance(m.ctx, gast.Load)} if value is not None else set()
+                     and isinstance(m.ctx, gast.Load)} \
+                if value is not None and not _no_derivative(low, value, local) else set()
             if isinstance(n, gast.AugAssign):
                 loads |= stores
             for w in stores:
@@ -1157,7 +1238,8 @@ def _flows(s, written) -> dict:
                         if isinstance(m, gast.Name):
                             direct.setdefault(m.id, set()).update(loads)
         elif isinstance(n, (gast.comprehension,)):
-            loads = {m.id for m in gast.walk(n.iter) if isinstance(m, gast.Name)}
+            loads = {m.id for m in gast.walk(n.iter) if isinstance(m, gast.Name)} \
+                if not _no_derivative(low, n.iter, local) else set()
             for m in gast.walk(n.target):
                 if isinstance(m, gast.Name):
                     direct.setdefault(m.id, set()).update(loads)
@@ -1224,8 +1306,8 @@ def try_(low, s, line):
     import types
     block = types.FunctionType(fcode, low.p.globals, "try_block")
     block.__kwdefaults__ = {"__srcad_unbound__": UNBOUND}
-    changes = _changed_in_place(s, bound | set(written), low.p.globals)
-    flows = _flows(s, written)
+    changes = _changed_in_place(low, s, bound | set(written))
+    flows = _flows(low, s, written, bound | set(written))
     # (a variable bound before may leave it holding its old value)
     sources = tuple(tuple(sorted((flows[w] | ({w} & bound)) & set(reads))) for w in written)
     block.__srcad_try_block__ = (tuple(written), tuple(changes), reads, sources)

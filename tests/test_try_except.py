@@ -73,7 +73,14 @@ def test_block_in_a_loop():
     # the old y, carrying a derivative, is what the block leaves in y when int() succeeds
     ("try_keeps_old_value", ("3",), ["assigns y, which", "try/except block"]),
     ("try_helper_changes", (), ["y (passed to a function that may change it)",
-                                "try/except block"])])
+                                "try/except block"]),
+    # a library function with no rule may change what it is passed (was taken as reading:
+    # np's, not on a list of writing names, so the derivative missed y's change)
+    ("try_fills_through_numpy", (), ["y (passed to a function that may change it)",
+                                     "try/except block"]),
+    # .sort() (its rule inplace) of what np.asarray(y) returns, y itself (was missed: the
+    # receiver is a call, not a variable)
+    ("try_sorts_through_a_call", (), ["y (.sort(...))", "try/except block"])])
 def test_active_assignment_refused_at_the_users_line(name, args, words):
     f = getattr(T, name)
     lines, first = inspect.getsourcelines(f)
@@ -115,3 +122,19 @@ def test_block_in_a_checkpointed_loop():
         want = numerical_grad(f, [X, *args], 0)
         np.testing.assert_allclose(srcad.grad(f, checkpoint=True)(X, *args), want,
                                    rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("text", ["2.0", "zz"])
+def test_block_assigning_a_shape_is_kept(text):
+    """n = x.shape[0] (or len(x) - 1) reads x but carries no derivative by the rules of
+    .shape and len (not differentiable): kept as written, both modes and second order
+    (was refused: x flows into n)."""
+    f = T.try_reads_shape
+    value, g = srcad.value_and_grad(f)(X, text)
+    assert value == pytest.approx(f(X, text), rel=1e-14)
+    want = numerical_grad(f, [X, text], 0)
+    np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(srcad.jacfwd(f)(X, text), want, rtol=1e-6, atol=1e-8)
+    hessian_vs_fd(f, (X, text))
+    second_order(f, (X, text))
+    check_grads(f, X, text, wrt=[0])
