@@ -2534,6 +2534,11 @@ class _Lowerer:
         found = self.member(func) if isinstance(func, gast.Subscript) else None
         if found is not None and found[0] != "property":    # layers[0](x)
             return self.call_member(found, func, node, dest, text)
+        if isinstance(func, gast.Name) and isinstance(self.funcvals.get(func.id), FuncVal) and \
+                isinstance(self.funcvals[func.id].obj, types.FunctionType):
+            picked = self.picked_argument(node)
+            if picked is not None:                          # inner(layers[k], x), a def's
+                return picked
         if isinstance(func, (gast.Lambda, gast.Subscript, gast.Call)) or \
                 isinstance(func, gast.Name) and func.id in self.funcvals:
             fv = self.func_value(func)
@@ -2552,12 +2557,9 @@ class _Lowerer:
             # read when the derivative runs (constants), the partial checked by identity
             return self.call_funcval(FuncVal(obj, label=text, root=self.expr(func)), node, dest)
         if isinstance(obj, types.FunctionType) and not hasattr(obj, "__srcad_transform__"):
-            for where, a in [(k, a) for k, a in enumerate(node.args)] + \
-                    [(k.arg, k.value) for k in node.keywords]:
-                objs = self.mixed_objects(a.value) if isinstance(a, gast.Subscript) and \
-                    not isinstance(a.slice, (gast.Constant, gast.Slice)) else None
-                if objs is not None:                        # apply(layers[k], x)
-                    return self.dispatch(objs, a, node, arg=where)
+            picked = self.picked_argument(node)
+            if picked is not None:                          # apply(layers[k], x)
+                return picked
         from . import api
         if obj is api.jvp:
             return self.nested_jvp(node, dest)
@@ -2703,6 +2705,19 @@ class _Lowerer:
             return None
         return FuncList([None] * len(ds) if d.cls is not dict else
                         {k: None for k, _ in d.items}, _describe(node))
+
+    def picked_argument(self, node):
+        """A call of a function of yours passed `objs[key]`, objects of different classes
+        and the key known only when the derivative runs (`apply(layers[k], x)`, or `layer`
+        of `layer = layers[k]`, which reads as that): the call dispatched on the key, one
+        arm per item, each calling the function built for its item's class; else None."""
+        for where, a in [(k, a) for k, a in enumerate(node.args)] + \
+                [(k.arg, k.value) for k in node.keywords]:
+            objs = self.mixed_objects(a.value) if isinstance(a, gast.Subscript) and \
+                not isinstance(a.slice, (gast.Constant, gast.Slice)) else None
+            if objs is not None:
+                return self.dispatch(objs, a, node, arg=where)
+        return None
 
     def dispatch(self, fl, func, node, attr=None, arg=None):
         """`fs[key](args)` of a list or dict of functions srcad knows, the key known only

@@ -1080,7 +1080,8 @@ def _all_modes(f, args, w):
         np.testing.assert_allclose(g, numeric, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["acts_local_list_to_helper", "acts_local_tuple_to_helper"])
+@pytest.mark.parametrize("name", ["acts_local_list_to_helper", "acts_local_tuple_to_helper",
+                                  "acts_local_comprehension_to_helper"])
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_a_local_list_of_functions_passed_on_to_a_helper(name, sign):
     """acts = [np.tanh, square] (or a tuple) bound to a name and passed to a helper: was
@@ -1103,7 +1104,7 @@ def test_a_local_list_of_functions_changed_or_a_picked_object_returned_is_refuse
 
 
 @pytest.mark.parametrize("name", ["layer_picked_to_helper", "layer_indexed_to_helper",
-                                  "layer_picked_kw_to_helper"])
+                                  "layer_picked_kw_to_helper", "layer_picked_to_nested_def"])
 @pytest.mark.parametrize("k", [0, 1, 2, -1])
 def test_a_picked_object_passed_to_a_helper(name, k):
     """layer = layers[k] (objects of several classes, k known only when the derivative
@@ -1125,3 +1126,10 @@ def test_a_picked_object_passed_to_a_helper_checks_the_key_as_python_does():
                 lambda *a: srcad.jvp(R.layer_picked_to_helper, a, (a[0], 0, a[2]))):
         with pytest.raises(IndexError):
             run(*args)
+
+
+@pytest.mark.parametrize("k,j", [(0, 1), (1, 2), (2, 2)])
+def test_two_picked_objects_passed_to_helpers(k, j):
+    from fixtures import regress_s13obj2 as R
+    _all_modes(R.layers_picked_twice_to_helper,
+               (_layers_s13obj2(R), k, j, np.array([0.3, -0.5, 0.8])), 3)
