@@ -1081,7 +1081,8 @@ def _all_modes(f, args, w):
 
 
 @pytest.mark.parametrize("name", ["acts_local_list_to_helper", "acts_local_tuple_to_helper",
-                                  "acts_local_comprehension_to_helper"])
+                                  "acts_local_comprehension_to_helper",
+                                  "acts_local_tuple_stored"])
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_a_local_list_of_functions_passed_on_to_a_helper(name, sign):
     """acts = [np.tanh, square] (or a tuple) bound to a name and passed to a helper: was
