@@ -58,6 +58,8 @@ class FuncList:
     """A list, tuple or dict of function values known at build time (`[np.tanh, h]`)."""
     items: object            # list of FuncVal, or dict key -> FuncVal
     label: str = "list of functions"
+    display: type = None     # list or tuple: made by a display or comprehension of yours
+    #                          (`acts = [np.tanh, h]`), so it may be passed on as that object
 
 
 class Maker:

@@ -1126,7 +1126,7 @@ class _Lowerer:
             items = [self.func_value(e) if not isinstance(e, gast.Starred) else None
                      for e in node.elts]
             if all(isinstance(i, FuncVal) for i in items):
-                return FuncList(items)
+                return FuncList(items, display=tuple if isinstance(node, gast.Tuple) else list)
             return None
         if isinstance(node, gast.Dict) and node.keys and \
                 all(isinstance(k, gast.Constant) for k in node.keys):
@@ -1951,7 +1951,7 @@ class _Lowerer:
                 for k in made.keywords:
                     k.value = _substitute(k.value, var, v)
             items.append(self.func_value(made))
-        return FuncList(items, "list of functions")
+        return FuncList(items, "list of functions", display=list)
 
     def unroll_makers(self, s, line) -> bool:
         """`for k in range(3): g = lambda t, k=k: ...` (or a def, or `functools.partial(h,
@@ -2534,6 +2534,11 @@ class _Lowerer:
         found = self.member(func) if isinstance(func, gast.Subscript) else None
         if found is not None and found[0] != "property":    # layers[0](x)
             return self.call_member(found, func, node, dest, text)
+        if isinstance(func, gast.Name) and isinstance(self.funcvals.get(func.id), FuncVal) and \
+                isinstance(self.funcvals[func.id].obj, types.FunctionType):
+            picked = self.picked_argument(node)
+            if picked is not None:                          # inner(layers[k], x), a def's
+                return picked
         if isinstance(func, (gast.Lambda, gast.Subscript, gast.Call)) or \
                 isinstance(func, gast.Name) and func.id in self.funcvals:
             fv = self.func_value(func)
@@ -2551,6 +2556,10 @@ class _Lowerer:
             # P(x), MODEL.act(x), self.act(x) of a global or a bound method's self: its arguments
             # read when the derivative runs (constants), the partial checked by identity
             return self.call_funcval(FuncVal(obj, label=text, root=self.expr(func)), node, dest)
+        if isinstance(obj, types.FunctionType) and not hasattr(obj, "__srcad_transform__"):
+            picked = self.picked_argument(node)
+            if picked is not None:                          # apply(layers[k], x)
+                return picked
         from . import api
         if obj is api.jvp:
             return self.nested_jvp(node, dest)
@@ -2697,13 +2706,29 @@ class _Lowerer:
         return FuncList([None] * len(ds) if d.cls is not dict else
                         {k: None for k, _ in d.items}, _describe(node))
 
-    def dispatch(self, fl, func, node, attr=None):
+    def picked_argument(self, node):
+        """A call of a function of yours passed `objs[key]`, objects of different classes
+        and the key known only when the derivative runs (`apply(layers[k], x)`, or `layer`
+        of `layer = layers[k]`, which reads as that): the call dispatched on the key, one
+        arm per item, each calling the function built for its item's class; else None."""
+        for where, a in [(k, a) for k, a in enumerate(node.args)] + \
+                [(k.arg, k.value) for k in node.keywords]:
+            objs = self.mixed_objects(a.value) if isinstance(a, gast.Subscript) and \
+                not isinstance(a.slice, (gast.Constant, gast.Slice)) else None
+            if objs is not None:
+                return self.dispatch(objs, a, node, arg=where)
+        return None
+
+    def dispatch(self, fl, func, node, attr=None, arg=None):
         """`fs[key](args)` of a list or dict of functions srcad knows, the key known only
         when the derivative runs: the if/elif chain over the keys it has, each arm a call
         of one function (`if key == 'tanh': picked = fs['tanh'](x) elif ...`), the key
         checked first as Python does (a list's index is range(n)[i], a dict's str or int
         key `{'tanh': 'tanh', ...}[name]`: IndexError or KeyError for another), so the last
-        arm is the chain's `else`; a dict's other keys end the chain in a raise."""
+        arm is the chain's `else`; a dict's other keys end the chain in a raise. With `arg`
+        (a position or keyword of `node`'s), `func` is that argument, `objs[key]` of objects
+        of different classes passed to a function of yours (`apply(layers[k], x)`): each
+        arm passes one item (`apply(layers[0], x)`), the function built for its class."""
         limit = _DISPATCH_LIMIT
         keys = list(fl.items) if isinstance(fl.items, dict) else list(range(len(fl.items)))
         if len(keys) > limit:
@@ -2743,7 +2768,15 @@ class _Lowerer:
                                     ctx=gast.Load())
             if attr is not None:
                 picked = gast.Attribute(value=picked, attr=attr, ctx=gast.Load())
-            call = gast.Call(func=picked, args=node.args, keywords=node.keywords)
+            if arg is None:
+                call = gast.Call(func=picked, args=node.args, keywords=node.keywords)
+            elif isinstance(arg, int):
+                call = gast.Call(func=node.func, args=node.args[:arg] + [picked] +
+                                 node.args[arg + 1:], keywords=node.keywords)
+            else:
+                call = gast.Call(func=node.func, args=node.args, keywords=[
+                    gast.keyword(arg=w.arg, value=picked) if w.arg == arg else w
+                    for w in node.keywords])
             body = [gast.Assign(targets=[gast.Name(id=out, ctx=gast.Store(), annotation=None,
                                                    type_comment=None)], value=call,
                                 type_comment=None)]
@@ -3264,7 +3297,7 @@ class _Lowerer:
         exprs = node.args if isinstance(node, gast.Call) else []
         for k, a in enumerate(out):
             if isinstance(a, FuncList) and k < len(exprs) and \
-                    isinstance(exprs[k], (gast.List, gast.Tuple)):
+                    isinstance(exprs[k], (gast.List, gast.Tuple, gast.Name)):
                 const = self.function_constant(a, exprs[k])
                 if const is not None:
                     out[k] = const[0]
@@ -3294,13 +3327,13 @@ class _Lowerer:
         functools.partial of constants, a list or tuple display of them) as (an atom holding
         the function object, its funcs.FuncArg or an ObjArg of them); else None."""
         if isinstance(fv, FuncList):
-            if isinstance(fv.items, dict) or not isinstance(node, (gast.List, gast.Tuple)):
+            cls = fv.display
+            if isinstance(fv.items, dict) or cls is None:
                 return None
             made = [self.function_constant(i, None) for i in fv.items]
             if any(m is None for m in made):
                 return None
-            pack = PACK_TUPLE if isinstance(node, gast.Tuple) else PACK_LIST
-            cls = tuple if isinstance(node, gast.Tuple) else list
+            pack = PACK_TUPLE if cls is tuple else PACK_LIST
             return self.call_prim(pack, [m[0] for m in made]), \
                 funcs.ObjArg(cls, tuple(m[1] for m in made))
         if fv.extras or fv.tail or not funcs.is_function(fv.obj) or \

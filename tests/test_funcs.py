@@ -1053,3 +1053,84 @@ def test_copy_tree_is_a_deep_copy_like_deepcopy():
     assert not {id(n) for n in old} & {id(n) for n in new}
     assert got.body[0].body[-1].value is got.body[0].body[1].value
     assert got.body[0].extra == {"k": [1, 2]} and got.body[0].extra is not tree.body[0].extra
+
+
+def _layers_s13obj2(R):
+    rng = np.random.default_rng(1302)
+    return [R.Dense(rng.normal(size=(3, 3)), rng.normal(size=3)), R.Scale(0.7),
+            R.Dense(rng.normal(size=(3, 3)), rng.normal(size=3))]
+
+
+def _all_modes(f, args, w):
+    """srcad's value (both modes) is Python's; grad, jacfwd, jvp, jacrev/jacfwd of grad and
+    hessian match finite differences (of f, of grad f)."""
+    from conftest import second_derivatives
+    want = f(*args)
+    value, _ = srcad.value_and_grad(f, wrt=w)(*args)
+    assert value == want
+    t = np.linspace(0.5, -1.0, args[w].size)
+    zero = srcad.api._zero          # (the layers' weights carry no tangent here)
+    fvalue, dot = srcad.jvp(f, args, tuple(t if k == w else zero(a)
+                                           for k, a in enumerate(args)))
+    assert fvalue == want
+    np.testing.assert_allclose(dot, numerical_grad(f, list(args), w) @ t, rtol=1e-6)
+    check_grads(f, *args, wrt=w)
+    got, numeric = second_derivatives(f, list(args), w)
+    for g in got:
+        np.testing.assert_allclose(g, numeric, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["acts_local_list_to_helper", "acts_local_tuple_to_helper",
+                                  "acts_local_comprehension_to_helper",
+                                  "acts_local_tuple_stored"])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_local_list_of_functions_passed_on_to_a_helper(name, sign):
+    """acts = [np.tanh, square] (or a tuple) bound to a name and passed to a helper: was
+    refused ('the list of functions passed to run_acts(): pass the functions one by one')."""
+    from fixtures import regress_s13obj2 as R
+    f = getattr(R, name)
+    _all_modes(f, (sign * np.array([0.3, -0.5, 0.8]),), 0)
+
+
+@pytest.mark.parametrize("name", ["acts_local_appended", "acts_local_item_set",
+                                  "layer_picked_returned_by_helper"])
+def test_a_local_list_of_functions_changed_or_a_picked_object_returned_is_refused(name):
+    from fixtures import regress_s13obj2 as R
+    f = getattr(R, name)
+    x = np.array([0.3, -0.5, 0.8])
+    args = (x,) if name.startswith("acts") else (_layers_s13obj2(R), 1, x)
+    with pytest.raises(srcad.SrcadError) as e:
+        srcad.grad(f, wrt=len(args) - 1)(*args)
+    assert "# ERR" in open(R.__file__).read().splitlines()[e.value.lineno - 1]
+
+
+@pytest.mark.parametrize("name", ["layer_picked_to_helper", "layer_indexed_to_helper",
+                                  "layer_picked_kw_to_helper", "layer_picked_to_nested_def"])
+@pytest.mark.parametrize("k", [0, 1, 2, -1])
+def test_a_picked_object_passed_to_a_helper(name, k):
+    """layer = layers[k] (objects of several classes, k known only when the derivative
+    runs) passed to a helper of yours, or layers[k] itself: the helper is called on the
+    item k picks, built for its class. Was refused ('no derivative rule for the method
+    .apply()', at the helper's line)."""
+    from fixtures import regress_s13obj2 as R
+    f = getattr(R, name)
+    _all_modes(f, (_layers_s13obj2(R), k, np.array([0.3, -0.5, 0.8])), 2)
+
+
+def test_a_picked_object_passed_to_a_helper_checks_the_key_as_python_does():
+    from fixtures import regress_s13obj2 as R
+    args = (_layers_s13obj2(R), 3, np.array([0.3, -0.5, 0.8]))
+    with pytest.raises(IndexError):
+        R.layer_picked_to_helper(*args)
+    for run in (srcad.grad(R.layer_picked_to_helper, wrt=2),
+                srcad.hessian(R.layer_picked_to_helper, wrt=2),
+                lambda *a: srcad.jvp(R.layer_picked_to_helper, a, (a[0], 0, a[2]))):
+        with pytest.raises(IndexError):
+            run(*args)
+
+
+@pytest.mark.parametrize("k,j", [(0, 1), (1, 2), (2, 2)])
+def test_two_picked_objects_passed_to_helpers(k, j):
+    from fixtures import regress_s13obj2 as R
+    _all_modes(R.layers_picked_twice_to_helper,
+               (_layers_s13obj2(R), k, j, np.array([0.3, -0.5, 0.8])), 3)
