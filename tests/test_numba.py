@@ -732,3 +732,25 @@ def test_name_first_assigned_in_a_loop_numba_cannot_type_is_refused(name):
     lines = range(first, first + len(inspect.getsourcelines(f)[0]))
     assert any(f"regress_s13nb.py:{n}:" in msg for n in lines), msg
     assert 'backend="numba" cannot compile' in msg and "srcad_numba_" not in msg
+    assert not _generated_named(msg), msg
+
+
+def test_numba_reasons_name_the_users_variables_not_generated_ones():
+    """Numba's typing errors name srcad's variables (`'y_bar.2'`: y's adjoint, Numba's SSA
+    version 2; y's stack; srcad's temporaries): a refusal names the user's variable, and
+    the line of the user's that assigns it."""
+    from srcad.backends.numba import _user_names
+    lines = {10: "    y = np.sin(x)", 11: "    v = y * 2"}
+    got, named = _user_names("Cannot unify float64 and array(float64, 1d, C) for 'y_bar.2'",
+                             lines)
+    assert got == "Cannot unify float64 and array(float64, 1d, C) for the derivative of `y`"
+    assert named == "y"
+    got, named = _user_names("bad 'y_stack_top.1', 'v0' and 'v_bar_1' and 'x'", lines)
+    assert got == ("bad the values of `y` saved for the reverse sweep, a value srcad "
+                   "computes and the derivative of `v` and `x`")
+    assert named == "y"
+    assert _user_names("no names", lines) == ("no names", None)
+
+
+def _generated_named(msg):
+    return re.search(r"_bar|_dot\b|_stack|'v[0-9]|'\$|\.[0-9]+'", msg)

@@ -28,6 +28,7 @@ import builtins
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 import time
 import types
@@ -1082,6 +1083,7 @@ class _Loader:
         said = _plain(str(exc)).strip()
         reason = _without_generated(f"{type(exc).__name__}: {said}" if said else
                                     type(exc).__name__)
+        reason = _user_names(reason, self.fn.source_lines)[0]
         if len(reason) > 160:
             reason = reason[:157] + "..."
         return UnsupportedSyntaxError(
@@ -1107,8 +1109,11 @@ class _Loader:
                        if "srcad's numba backend has no" in l), None) or \
             next((l for l in lines if l and not l.startswith("Failed in")), "")
         reason = _without_generated(reason)
+        reason, named = _user_names(reason, self.fn.source_lines)
         if len(reason) > 160:
             reason = reason[:157] + "..."
+        if filename == self.fn.filename and named:   # a line of the name it is about
+            line = _line_naming(self.fn, named, line)
         what = self.fn.source_lines.get(line, "").strip() if filename == self.fn.filename \
             else ""
         shown = f"`{what}`" if what else f"the derivative of {self.fn.name}"
@@ -1143,6 +1148,53 @@ def _without_generated(reason: str) -> str:
             continue
         out.append(w)
     return " ".join(out)
+
+
+_QUOTED = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)(?:\.[0-9]+)*'")
+_DERIVED = re.compile(r"^(.*)_(bar|dot)(?:_[0-9]+)?$")
+_SAVED = re.compile(r"^(.*)_stack(?:_top|_cap)?(?:_[0-9]+)?$")
+
+
+def _user_names(reason: str, source_lines: dict):
+    """Numba's reason with the generated variables it names (`'y_bar.2'`: srcad's adjoint
+    of y, Numba's SSA version 2; `'y_stack'`, `'v0'`) put as the user's: `the derivative of
+    `y``, `the values of `y` saved for the reverse sweep`, `a value srcad computes`; and the
+    user's name the first of them is about (or None)."""
+    words = {w for text in source_lines.values()
+             for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)}
+    named = []
+
+    def put(m):
+        name = m.group(1)
+        for pattern, say in ((_DERIVED, "the derivative of `{}`"),
+                             (_SAVED, "the values of `{}` saved for the reverse sweep")):
+            got = pattern.match(name)
+            if got and got.group(1) in words:
+                named.append(got.group(1))
+                return say.format(got.group(1))
+            if got:
+                return "a value srcad computes"
+        if name in words:
+            named.append(name)
+            return f"`{name}`"
+        return "a value srcad computes"
+    return _QUOTED.sub(put, reason), (named[0] if named else None)
+
+
+def _line_naming(fn, name: str, line):
+    """`line` where the user's source there names `name`, else the first line of fn
+    assigning it (or reading it), else `line`."""
+    token = re.compile(rf"(?<![A-Za-z0-9_.]){re.escape(name)}(?![A-Za-z0-9_])")
+    if line is not None and token.search(fn.source_lines.get(line, "")):
+        return line
+    own = sorted(n for n in fn.source_lines if n >= fn.firstline)
+    assigns = re.compile(rf"^\s*(?:[A-Za-z0-9_, ]*,\s*)?{re.escape(name)}\s*(?:,[^=]*)?"
+                         r"(?:[-+*/@%&|^]|//|\*\*)?=(?!=)")
+    for pattern in (assigns, token):
+        for n in own:
+            if pattern.search(fn.source_lines[n]):
+                return n
+    return line
 
 
 def _reaching_recursion(module, defined) -> set:
