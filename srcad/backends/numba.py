@@ -46,11 +46,12 @@ _PUSH, _POP, _TRIPS = "stack_push", "stack_pop", "trip_count"   # stacks as arra
 _ROOM, _PUT = "stack_room", "stack_put"    # a push in place, where the buffer has room
 _STACK_ARRAYS = "stack_arrays"   # np.stack, lists of arrays too
 _PRESENT = "present"             # an optional value as the value it holds
+_OPTIONAL_ZEROS = "optional_zeros"   # zeros_like of such a value: never None itself
 _ELEMENTWISE = "elementwise"     # the decorator of a def the elementwise pass wrote
 _SUM = "sum_items"               # builtin sum (Numba's takes no list of arrays)
 _EXPAND = "expand_dims"          # np.expand_dims, of numbers too
-_HELPERS = (_ITEM, _SHAPE, _PUSH, _ROOM, _PUT, _POP, _TRIPS, _STACK_ARRAYS, _PRESENT, _ELEMENTWISE, _SUM,
-            _EXPAND)
+_HELPERS = (_ITEM, _SHAPE, _PUSH, _ROOM, _PUT, _POP, _TRIPS, _STACK_ARRAYS, _PRESENT, _OPTIONAL_ZEROS,
+            _ELEMENTWISE, _SUM, _EXPAND)
 _MISSING = object()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # srcad's own files
 _USER_JIT: dict = {}             # id of a user function -> (the function, its njit dispatcher)
@@ -78,10 +79,11 @@ def cache_dir() -> str:
 
 # ---------------------------------------------------------------- the rewrite pass
 
-def rewrite(trees: list, fn, kinds=None) -> list:
+def rewrite(trees: list, fn, kinds=None, reverse: bool = False) -> list:
     """Rewrite the derivative trees in place into code Numba compiles (see the module);
     the defs they call that the rewrite added (rendered with them, no entries). `kinds`:
-    the activity pass's kinds of the primal's names (numbers need no elementwise loop)."""
+    the activity pass's kinds of the primal's names (numbers need no elementwise loop);
+    `reverse`: the trees are reverse mode's (adjoints' zeros, see _optional_reads)."""
     require()
     taken = codegen.names_used(trees) | set(fn.reserved)
     extra = _recompute_recursive(trees, taken)
@@ -107,7 +109,43 @@ def rewrite(trees: list, fn, kinds=None) -> list:
     for tree in trees:
         _stacks_as_arrays(tree, taken, numbers)
         _appends_in_place(tree)
+        _optional_reads(tree, reverse)
     return extra + loops
+
+
+def _optional_reads(tree, reverse: bool = False):
+    """Arithmetic, indexing and NumPy calls reading a name the def declares None first
+    (saved, first assigned in a loop: Numba types it an optional) read `present(y)`, the
+    value it holds: Numba's typing of arithmetic fails on an optional array. Those reads
+    run only where y is assigned (the user's code reads it there); its stack operations and
+    zeros_like take the optional itself (None where it is not assigned yet); in reverse
+    mode, that zero is optional_zeros (an array, never None: an adjoint's zero; forward
+    mode's zero of a name None throughout, a tangent, is None)."""
+    declared = {st.targets[0].id for st in tree.body if isinstance(st, ast.Assign) and
+                len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and
+                isinstance(st.value, ast.Constant) and st.value.value is None}
+    if not declared:
+        return
+
+    def some(node):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and \
+                node.id in declared:
+            return _call(_PRESENT, node)
+        return node
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp):
+            node.left, node.right = some(node.left), some(node.right)
+        elif isinstance(node, ast.UnaryOp):
+            node.operand = some(node.operand)
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            node.value = some(node.value)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                isinstance(node.func.value, ast.Name) and node.func.value.id == "np":
+            node.args = [some(a) for a in node.args]
+        elif reverse and isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id == "zeros_like" and len(node.args) == 1 and \
+                isinstance(node.args[0], ast.Name) and node.args[0].id in declared:
+            node.func = _name(_OPTIONAL_ZEROS)
 
 
 # ---------------------------------------------------------------- the elementwise pass
