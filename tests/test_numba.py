@@ -715,12 +715,15 @@ def test_name_first_assigned_in_a_loop(name, args):
 
 
 @pytest.mark.usefixtures("numba_cache")
-@pytest.mark.parametrize("name", ["first_assigned_twice_in_loop"])
+@pytest.mark.parametrize("name", ["first_assigned_twice_in_loop",
+                                  "first_assigned_in_while_loop_growing"])
 def test_name_first_assigned_in_a_loop_numba_cannot_type_is_refused(name):
     """Where Numba cannot type such a name's derivative (Numba's compiler failing on the
-    stack of its values), the first call is a SrcadError at the user's file and line, not
-    an error from inside Numba (an AssertionError before) or the generated code; the Python
-    backend's gradient stays right."""
+    stack of its values; a while loop's name whose shape changes, whose adjoint's zero
+    stays the number 0.0), the first call is a SrcadError at the user's file and line
+    naming the user's variable (not `'y_bar.2'`), not an error from inside Numba (an
+    AssertionError before) or the generated code; the Python backend's gradient stays
+    right."""
     f = getattr(fx_s13nb, name)
     x = np.array([0.1, 0.2, 0.3])
     np.testing.assert_allclose(srcad.grad(f)(x), numerical_grad(f, (x,), 0), rtol=1e-6)

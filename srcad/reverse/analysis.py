@@ -199,8 +199,12 @@ class Adjoints:
         new array of n's (OWNED, wide)."""
         f = self.facts
         if self.typed_zeros and n in f.overwritten and n not in f.for_targets and \
-                n not in f.remat and n not in self.seqs:
-            bound = True          # saved, so declared None before its first assignment
+                n not in f.remat and n not in self.seqs and \
+                self.act.shape(ir.Name(n)) is not None:
+            # saved, so declared None before its first assignment; every value of n has
+            # one shape, so whichever n holds here (a later one, on a path not assigning
+            # it) gives its zero the right shape
+            bound = True
         if (n in self.facts.maybe_unbound and not bound) or n in self.facts.ragged:
             state[n] = LIVE
             wide.discard(n)
