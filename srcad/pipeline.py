@@ -734,7 +734,8 @@ def _emit(b: Build):
                                       batched=b.mode == "batched", avoid=avoid)
         elif b.mode in ("reverse", "split"):
             emitted = reverse.reverse(fn, b.act, b.names, build_callee, with_value=b.with_value,
-                                      single=b.single, split=b.mode == "split", avoid=avoid)
+                                      single=b.single, split=b.mode == "split", avoid=avoid,
+                                      typed_zeros=b.backend == "numba")
         else:
             raise SrcadError(f"unknown mode {b.mode!r}: use 'forward' or 'reverse'")
     finally:
@@ -780,7 +781,8 @@ def _appends(fn) -> bool:
 def _numba(b: Build):
     if b.backend == "numba":
         from .backends import numba
-        b.extra_trees = numba.rewrite(b.trees, b.fn, b.act.kinds)
+        b.extra_trees = numba.rewrite(b.trees, b.fn, b.act.kinds,
+                                      reverse=b.mode in ("reverse", "split"))
 
 
 def _codegen(b: Build):

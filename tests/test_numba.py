@@ -715,13 +715,15 @@ def test_name_first_assigned_in_a_loop(name, args):
 
 
 @pytest.mark.usefixtures("numba_cache")
-@pytest.mark.parametrize("name", ["first_assigned_in_while_loop", "first_assigned_twice_in_loop"])
+@pytest.mark.parametrize("name", ["first_assigned_twice_in_loop",
+                                  "first_assigned_in_while_loop_growing"])
 def test_name_first_assigned_in_a_loop_numba_cannot_type_is_refused(name):
-    """Where Numba cannot type such a name's derivative (a while loop: its adjoint a number
-    on one path and an array on another; Numba's compiler failing on the stack of its
-    values), the first call is a SrcadError at the user's file and line, not an error from
-    inside Numba (an AssertionError before) or the generated code; the Python backend's
-    gradient stays right."""
+    """Where Numba cannot type such a name's derivative (Numba's compiler failing on the
+    stack of its values; a while loop's name whose shape changes, whose adjoint's zero
+    stays the number 0.0), the first call is a SrcadError at the user's file and line
+    naming the user's variable (not `'y_bar.2'`), not an error from inside Numba (an
+    AssertionError before) or the generated code; the Python backend's gradient stays
+    right."""
     f = getattr(fx_s13nb, name)
     x = np.array([0.1, 0.2, 0.3])
     np.testing.assert_allclose(srcad.grad(f)(x), numerical_grad(f, (x,), 0), rtol=1e-6)
@@ -732,3 +734,57 @@ def test_name_first_assigned_in_a_loop_numba_cannot_type_is_refused(name):
     lines = range(first, first + len(inspect.getsourcelines(f)[0]))
     assert any(f"regress_s13nb.py:{n}:" in msg for n in lines), msg
     assert 'backend="numba" cannot compile' in msg and "srcad_numba_" not in msg
+    assert not _generated_named(msg), msg
+
+
+def test_numba_reasons_name_the_users_variables_not_generated_ones():
+    """Numba's typing errors name srcad's variables (`'y_bar.2'`: y's adjoint, Numba's SSA
+    version 2; y's stack; srcad's temporaries): a refusal names the user's variable, and
+    the line of the user's that assigns it."""
+    from srcad.backends.numba import _user_names
+    lines = {10: "    y = np.sin(x)", 11: "    v = y * 2"}
+    got, named = _user_names("Cannot unify float64 and array(float64, 1d, C) for 'y_bar.2'",
+                             lines)
+    assert got == "Cannot unify float64 and array(float64, 1d, C) for the derivative of `y`"
+    assert named == "y"
+    got, named = _user_names("bad 'y_stack_top.1', 'v0' and 'v_bar_1' and 'x'", lines)
+    assert got == ("bad the values of `y` saved for the reverse sweep, a value srcad "
+                   "computes and the derivative of `v` and `x`")
+    assert named == "y"
+    assert _user_names("no names", lines) == ("no names", None)
+
+
+def _generated_named(msg):
+    return re.search(r"_bar|_dot\b|_stack|'v[0-9]|'\$|\.[0-9]+'", msg)
+
+
+_ZERO_TYPED = [
+    ("first_assigned_in_while_loop", (np.array([0.1, 0.2, 0.3]),)),
+    ("first_assigned_in_inner_loop", (np.array([0.1, -0.2, 0.3]),)),
+    ("first_assigned_in_inner_while_loop", (np.array([0.4, 0.2, -0.3]),)),
+]
+
+
+@pytest.mark.usefixtures("numba_cache")
+@pytest.mark.parametrize("name,args", _ZERO_TYPED, ids=[c[0] for c in _ZERO_TYPED])
+def test_name_first_assigned_in_a_while_or_inner_loop_compiles(name, args):
+    """A name first assigned in a while loop or an inner loop and read after it: srcad's
+    zero of its adjoint was the number 0.0 on the path where the loop may not have run and
+    an array on the other (refused: `Cannot unify float64 and array(float64, 1d, C) for
+    'y_bar.2'`); for Numba it is now zeros_like of the name (None there: an array of its
+    type), and its reads in arithmetic read the array it holds. Gradient and tangent equal
+    the Python backend's and finite differences'."""
+    f = getattr(fx_s13nb, name)
+    _against_python_and_fd(f, args, (0,))
+    t = 0.7 * np.ones_like(args[0])
+    want = srcad.jvp(f, args, (t,))
+    got = srcad.jvp(f, args, (t,), backend="numba")
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(want[1], np.sum(numerical_grad(f, args, 0) * t), rtol=1e-6)
+
+
+def test_python_backend_keeps_the_number_zero_of_a_name_first_assigned_in_a_while_loop():
+    """The typed zero is the numba backend's alone: the Python backend's text is unchanged
+    (its 0.0 reads nothing)."""
+    text = srcad.source(fx_s13nb.first_assigned_in_while_loop, mode="reverse")
+    assert "y_bar = 0.0" in text and "optional_zeros" not in text

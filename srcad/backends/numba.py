@@ -28,6 +28,7 @@ import builtins
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 import time
 import types
@@ -45,11 +46,12 @@ _PUSH, _POP, _TRIPS = "stack_push", "stack_pop", "trip_count"   # stacks as arra
 _ROOM, _PUT = "stack_room", "stack_put"    # a push in place, where the buffer has room
 _STACK_ARRAYS = "stack_arrays"   # np.stack, lists of arrays too
 _PRESENT = "present"             # an optional value as the value it holds
+_OPTIONAL_ZEROS = "optional_zeros"   # zeros_like of such a value: never None itself
 _ELEMENTWISE = "elementwise"     # the decorator of a def the elementwise pass wrote
 _SUM = "sum_items"               # builtin sum (Numba's takes no list of arrays)
 _EXPAND = "expand_dims"          # np.expand_dims, of numbers too
-_HELPERS = (_ITEM, _SHAPE, _PUSH, _ROOM, _PUT, _POP, _TRIPS, _STACK_ARRAYS, _PRESENT, _ELEMENTWISE, _SUM,
-            _EXPAND)
+_HELPERS = (_ITEM, _SHAPE, _PUSH, _ROOM, _PUT, _POP, _TRIPS, _STACK_ARRAYS, _PRESENT, _OPTIONAL_ZEROS,
+            _ELEMENTWISE, _SUM, _EXPAND)
 _MISSING = object()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # srcad's own files
 _USER_JIT: dict = {}             # id of a user function -> (the function, its njit dispatcher)
@@ -77,10 +79,11 @@ def cache_dir() -> str:
 
 # ---------------------------------------------------------------- the rewrite pass
 
-def rewrite(trees: list, fn, kinds=None) -> list:
+def rewrite(trees: list, fn, kinds=None, reverse: bool = False) -> list:
     """Rewrite the derivative trees in place into code Numba compiles (see the module);
     the defs they call that the rewrite added (rendered with them, no entries). `kinds`:
-    the activity pass's kinds of the primal's names (numbers need no elementwise loop)."""
+    the activity pass's kinds of the primal's names (numbers need no elementwise loop);
+    `reverse`: the trees are reverse mode's (adjoints' zeros, see _optional_reads)."""
     require()
     taken = codegen.names_used(trees) | set(fn.reserved)
     extra = _recompute_recursive(trees, taken)
@@ -106,7 +109,43 @@ def rewrite(trees: list, fn, kinds=None) -> list:
     for tree in trees:
         _stacks_as_arrays(tree, taken, numbers)
         _appends_in_place(tree)
+        _optional_reads(tree, reverse)
     return extra + loops
+
+
+def _optional_reads(tree, reverse: bool = False):
+    """Arithmetic, indexing and NumPy calls reading a name the def declares None first
+    (saved, first assigned in a loop: Numba types it an optional) read `present(y)`, the
+    value it holds: Numba's typing of arithmetic fails on an optional array. Those reads
+    run only where y is assigned (the user's code reads it there); its stack operations and
+    zeros_like take the optional itself (None where it is not assigned yet); in reverse
+    mode, that zero is optional_zeros (an array, never None: an adjoint's zero; forward
+    mode's zero of a name None throughout, a tangent, is None)."""
+    declared = {st.targets[0].id for st in tree.body if isinstance(st, ast.Assign) and
+                len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and
+                isinstance(st.value, ast.Constant) and st.value.value is None}
+    if not declared:
+        return
+
+    def some(node):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and \
+                node.id in declared:
+            return _call(_PRESENT, node)
+        return node
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp):
+            node.left, node.right = some(node.left), some(node.right)
+        elif isinstance(node, ast.UnaryOp):
+            node.operand = some(node.operand)
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            node.value = some(node.value)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                isinstance(node.func.value, ast.Name) and node.func.value.id == "np":
+            node.args = [some(a) for a in node.args]
+        elif reverse and isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id == "zeros_like" and len(node.args) == 1 and \
+                isinstance(node.args[0], ast.Name) and node.args[0].id in declared:
+            node.func = _name(_OPTIONAL_ZEROS)
 
 
 # ---------------------------------------------------------------- the elementwise pass
@@ -1082,6 +1121,7 @@ class _Loader:
         said = _plain(str(exc)).strip()
         reason = _without_generated(f"{type(exc).__name__}: {said}" if said else
                                     type(exc).__name__)
+        reason = _user_names(reason, self.fn.source_lines)[0]
         if len(reason) > 160:
             reason = reason[:157] + "..."
         return UnsupportedSyntaxError(
@@ -1107,8 +1147,11 @@ class _Loader:
                        if "srcad's numba backend has no" in l), None) or \
             next((l for l in lines if l and not l.startswith("Failed in")), "")
         reason = _without_generated(reason)
+        reason, named = _user_names(reason, self.fn.source_lines)
         if len(reason) > 160:
             reason = reason[:157] + "..."
+        if filename == self.fn.filename and named:   # a line of the name it is about
+            line = _line_naming(self.fn, named, line)
         what = self.fn.source_lines.get(line, "").strip() if filename == self.fn.filename \
             else ""
         shown = f"`{what}`" if what else f"the derivative of {self.fn.name}"
@@ -1143,6 +1186,53 @@ def _without_generated(reason: str) -> str:
             continue
         out.append(w)
     return " ".join(out)
+
+
+_QUOTED = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)(?:\.[0-9]+)*'")
+_DERIVED = re.compile(r"^(.*)_(bar|dot)(?:_[0-9]+)?$")
+_SAVED = re.compile(r"^(.*)_stack(?:_top|_cap)?(?:_[0-9]+)?$")
+
+
+def _user_names(reason: str, source_lines: dict):
+    """Numba's reason with the generated variables it names (`'y_bar.2'`: srcad's adjoint
+    of y, Numba's SSA version 2; `'y_stack'`, `'v0'`) put as the user's: `the derivative of
+    `y``, `the values of `y` saved for the reverse sweep`, `a value srcad computes`; and the
+    user's name the first of them is about (or None)."""
+    words = {w for text in source_lines.values()
+             for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)}
+    named = []
+
+    def put(m):
+        name = m.group(1)
+        for pattern, say in ((_DERIVED, "the derivative of `{}`"),
+                             (_SAVED, "the values of `{}` saved for the reverse sweep")):
+            got = pattern.match(name)
+            if got and got.group(1) in words:
+                named.append(got.group(1))
+                return say.format(got.group(1))
+            if got:
+                return "a value srcad computes"
+        if name in words:
+            named.append(name)
+            return f"`{name}`"
+        return "a value srcad computes"
+    return _QUOTED.sub(put, reason), (named[0] if named else None)
+
+
+def _line_naming(fn, name: str, line):
+    """`line` where the user's source there names `name`, else the first line of fn
+    assigning it (or reading it), else `line`."""
+    token = re.compile(rf"(?<![A-Za-z0-9_.]){re.escape(name)}(?![A-Za-z0-9_])")
+    if line is not None and token.search(fn.source_lines.get(line, "")):
+        return line
+    own = sorted(n for n in fn.source_lines if n >= fn.firstline)
+    assigns = re.compile(rf"^\s*(?:[A-Za-z0-9_, ]*,\s*)?{re.escape(name)}\s*(?:,[^=]*)?"
+                         r"(?:[-+*/@%&|^]|//|\*\*)?=(?!=)")
+    for pattern in (assigns, token):
+        for n in own:
+            if pattern.search(fn.source_lines[n]):
+                return n
+    return line
 
 
 def _reaching_recursion(module, defined) -> set:

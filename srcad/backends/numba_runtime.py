@@ -81,6 +81,12 @@ def expand_dims(x, axis):
     return np.expand_dims(x, axis)
 
 
+def optional_zeros(x):
+    """`zeros_like(x)` of a name declared None before a loop assigns it (the zero of its
+    adjoint; Numba: of its optional type, never None)."""
+    return runtime.zeros_like(x)
+
+
 def present(x):
     """`x` (Numba: an optional value, a name that was None before a loop assigned it, as the
     value it holds)."""
@@ -433,6 +439,16 @@ def _expand_dims(x, axis):
     if _array(x):
         return lambda x, axis: np.expand_dims(x, axis)
     _refuse("np.expand_dims", x, axis)
+
+
+@_numba_overload(optional_zeros)
+def _optional_zeros(x):
+    # Numba types the call for each type it infers for x on the way, None first (before
+    # the loop's assignment is typed): a zero of None would join the adjoint's type as an
+    # optional; no version for None leaves only the optional's, an array
+    if isinstance(x, types.NoneType):
+        return None
+    return _zeros_like(x)
 
 
 @_numba_overload(present)

@@ -152,6 +152,10 @@ class Adjoints:
         self.terms = terms
         self.seq_bars: set = set()         # adjoints assigned a tuple or list somewhere
         self.loops: dict = {}              # (id(loop), its context) -> Loop
+        # backend="numba": one type per adjoint (Numba unifies no number with an array), so
+        # the zero of a name that may be unassigned yet is zeros_like of its value (it is
+        # declared None before: the optional-aware zero of numba_runtime), not 0.0
+        self.typed_zeros: bool = False
 
     # -------------------------------------------------------------- one adjoint
     def accumulate(self, name: str, term: Term, state: dict, wide: set, lazy: set,
@@ -193,6 +197,14 @@ class Adjoints:
         """The adjoint of `n` set to a new zero; whether that zero is 0.0 (where n may be
         unbound, unless `bound`: just popped back, or ragged: LIVE, not wide) rather than a
         new array of n's (OWNED, wide)."""
+        f = self.facts
+        if self.typed_zeros and n in f.overwritten and n not in f.for_targets and \
+                n not in f.remat and n not in self.seqs and \
+                self.act.shape(ir.Name(n)) is not None:
+            # saved, so declared None before its first assignment; every value of n has
+            # one shape, so whichever n holds here (a later one, on a path not assigning
+            # it) gives its zero the right shape
+            bound = True
         if (n in self.facts.maybe_unbound and not bound) or n in self.facts.ragged:
             state[n] = LIVE
             wide.discard(n)

@@ -110,15 +110,20 @@ class _Mark(ast.Expr):
 
 
 def reverse(fn: ir.Function, act: Activity, wrt: list, build_callee, with_value: bool = False,
-            single: bool = True, split: bool = False, avoid=None) -> Emitted:
+            single: bool = True, split: bool = False, avoid=None,
+            typed_zeros: bool = False) -> Emitted:
     """The adjoint function: `f_grad(*params, d_out=1.0)` returns the gradient for `wrt`
     (a tuple of them unless `single`), or `(value, gradient)` `with_value`.
 
     `split` gives two functions instead, for a helper called from differentiated code:
     `f_fwd(*params)` returns `(value, residuals)` and `f_bwd(residuals, d_out)` the
     gradients, so the helper's primal runs once.
+
+    `typed_zeros` (backend="numba"): the zero of a saved name's adjoint where the name may
+    not be assigned yet is zeros_like of it (None there: see Adjoints.zero), not 0.0.
     """
     em = _Reverse(fn, act, build_callee)
+    em.an.typed_zeros = typed_zeros
     em.avoid = avoid
     trees = em.function(wrt, with_value, split, single)
     return Emitted(trees, em.injected, em.adjoint_names(), set(act.seqs or ()))
