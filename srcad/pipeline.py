@@ -464,7 +464,7 @@ def _conditions(frame) -> list:
                 roots[n] = ("global", g, n)
             else:
                 roots[n] = ("builtin", g, parsed.builtins(), n)
-            if _baked(obj):
+            if _baked(obj) or n in parsed.pinned:
                 conds.append(roots[n] + (obj,))
         for (n, attrs), obj in parsed.chains.items():
             root = parsed.resolved.get(n)
