@@ -133,8 +133,10 @@ def compile_functions(trees: list, used: set, body: str, text: str, user_globals
     out = []
     for tree, inner, dflt in zip(trees, types.FunctionType(factory_code, user_globals)(),
                                  defaults):
-        cells = tuple(closure[n] if n in closure else types.CellType(namespace[n])
-                      for n in inner.__code__.co_freevars)
+        # srcad's own names first: the user's reads of a closure variable named like one
+        # (`unbroadcast = ...` in the enclosing function) go by another name (Lowering.name)
+        cells = tuple(closure[n] if n in closure and n not in rules.runtime_namespace()
+                      else types.CellType(namespace[n]) for n in inner.__code__.co_freevars)
         func = types.FunctionType(inner.__code__, user_globals, tree.name, dflt, cells)
         func.__doc__ = ast.get_docstring(tree)
         frontend.GENERATED[func.__code__] = text

@@ -768,7 +768,8 @@ from fixtures import regress_s13names as R_s13names
 NAMED_LIKE_HELPERS = [R_s13names.calls_a_function_named_unbroadcast,
                       R_s13names.makes_a_class_named_stack,
                       R_s13names.reads_data_named_like_helpers,
-                      R_s13names.stack_in_a_for_loop]
+                      R_s13names.stack_in_a_for_loop,
+                      R_s13names.reads_a_closure_variable_named_unbroadcast]
 
 
 @pytest.mark.parametrize("f", NAMED_LIKE_HELPERS, ids=[f.__name__ for f in NAMED_LIKE_HELPERS])
