@@ -96,6 +96,7 @@ class Parsed:
     pinned: set = field(default_factory=set)      # free names generated code reads by another
     #                                               name (one of srcad's own): their data is
     #                                               bound when built, so rebinding rebuilds it
+    aliases: dict = field(default_factory=dict)   # that other name -> the free name
     bound: str | None = None          # a bound method's first parameter, now a constant
     statics: dict = field(default_factory=dict)   # parameter -> the function it is given
     members: dict = field(default_factory=dict)   # (class, attr) -> what an argument's

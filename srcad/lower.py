@@ -3128,6 +3128,9 @@ class _Lowerer:
             pass
         name = ir.unique_name(base, self.taken)
         self.injected[name] = obj
+        if base in rules.runtime_namespace() and base not in self.locals and \
+                base in self.p.resolved and self.p.resolved[base] is obj:
+            self.p.aliases[name] = base             # the user's, named like srcad's own
         return name
 
     def make_dict(self, keys, values, dest):

@@ -788,7 +788,8 @@ def _codegen(b: Build):
     body = codegen.render(trees + b.extra_trees, fn.source_lines, fn.filename)
     b.used = codegen.names_used(trees + b.extra_trees)
     b.text = codegen.source_text(b.used, body,
-                                 list(b.callees) + funcs.copy_sources(b.injected, b.used))
+                                 list(b.callees) + funcs.copy_sources(b.injected, b.used),
+                                 b.parsed.aliases if b.parsed is not None else {})
     if b.backend == "numba":
         from .backends import numba
         b.text = numba.text_of(b.text)

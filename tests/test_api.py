@@ -802,3 +802,10 @@ def test_user_global_named_like_a_runtime_helper_rebound():
         m.unreduce[0] = 0.7                     # in place
         m.push[1] = 4.0
     assert not np.allclose(before, g(x))
+
+
+def test_user_global_named_like_a_runtime_helper_in_the_source():
+    # the renamed reads are said in the text srcad.source shows; srcad's helpers keep their names
+    text = srcad.source(R_s13names.reads_data_named_like_helpers)
+    assert "# unreduce_1 is your 'unreduce'" in text and "unreduce_1[0]" in text
+    assert "from srcad.runtime import" in text and "unreduce(d_out" in text
