@@ -809,3 +809,17 @@ def test_user_global_named_like_a_runtime_helper_in_the_source():
     text = srcad.source(R_s13names.reads_data_named_like_helpers)
     assert "# unreduce_1 is your 'unreduce'" in text and "unreduce_1[0]" in text
     assert "from srcad.runtime import" in text and "unreduce(d_out" in text
+
+
+def test_user_global_named_like_a_runtime_helper_exported(tmp_path):
+    # srcad.export refused the renamed read ("reads the closure variable 'unreduce_1'"); it
+    # now imports the user's global by that name
+    f, x = R_s13names.reads_data_named_like_helpers, np.array([0.3, 0.5, 0.7])
+    path = tmp_path / "exported_s13names.py"
+    text = srcad.export(f, path)
+    assert "unreduce as unreduce_1" in text
+    spec = importlib.util.spec_from_file_location("exported_s13names", path)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    np.testing.assert_allclose(m.reads_data_named_like_helpers_grad(x),
+                               numerical_grad(f, [x], 0), rtol=1e-6, atol=1e-8)
