@@ -66,8 +66,9 @@ def names_used(trees: list) -> set:
     return {n.id for t in trees for n in nodes(t) if isinstance(n, ast.Name)}
 
 
-def source_text(used: set, body: str, callee_sources: list = ()) -> str:
-    """The standalone source: imports, the helpers' derivatives, then `body`."""
+def source_text(used: set, body: str, callee_sources: list = (), aliases: dict = {}) -> str:
+    """The standalone source: imports, the helpers' derivatives, then `body`; `aliases`
+    (name -> the user's name it stands for, one of srcad's own) are said in comments."""
     used = set(used)
     for src in callee_sources:
         used |= {n.id for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Name)}
@@ -83,6 +84,8 @@ def source_text(used: set, body: str, callee_sources: list = ()) -> str:
         head.append(f"from srcad.runtime import {', '.join(runtime)}")
     head += custom.import_lines(used)            # custom rules' functions: the user's own
     head += sorted({lazy[n][1] for n in used if n in lazy})
+    head += [f"# {a} is your {n!r} (renamed: srcad's generated code uses that name)"
+             for a, n in sorted(aliases.items()) if a in used]
     parts = ["\n".join(head) + "\n"] if head else []
     seen = set()
     for src in callee_sources:
@@ -133,8 +136,10 @@ def compile_functions(trees: list, used: set, body: str, text: str, user_globals
     out = []
     for tree, inner, dflt in zip(trees, types.FunctionType(factory_code, user_globals)(),
                                  defaults):
-        cells = tuple(closure[n] if n in closure else types.CellType(namespace[n])
-                      for n in inner.__code__.co_freevars)
+        # srcad's own names first: the user's reads of a closure variable named like one
+        # (`unbroadcast = ...` in the enclosing function) go by another name (Lowering.name)
+        cells = tuple(closure[n] if n in closure and n not in rules.runtime_namespace()
+                      else types.CellType(namespace[n]) for n in inner.__code__.co_freevars)
         func = types.FunctionType(inner.__code__, user_globals, tree.name, dflt, cells)
         func.__doc__ = ast.get_docstring(tree)
         frontend.GENERATED[func.__code__] = text

@@ -93,6 +93,10 @@ class Parsed:
     free_names: set = field(default_factory=set)
     resolved: dict = field(default_factory=dict)  # free name -> what it resolved to
     chains: dict = field(default_factory=dict)    # (name, attrs) -> what it resolved to
+    pinned: set = field(default_factory=set)      # free names generated code reads by another
+    #                                               name (one of srcad's own): their data is
+    #                                               bound when built, so rebinding rebuilds it
+    aliases: dict = field(default_factory=dict)   # that other name -> the free name
     bound: str | None = None          # a bound method's first parameter, now a constant
     statics: dict = field(default_factory=dict)   # parameter -> the function it is given
     members: dict = field(default_factory=dict)   # (class, attr) -> what an argument's

@@ -2236,15 +2236,19 @@ class _Lowerer:
                 if isinstance(value, types.ModuleType) else ""
             raise self.error(UnsupportedSyntaxError, f"{n!r} ({type(value).__name__}) used as a "
                              f"value; srcad can only call it{extra}", node)
+        read = n
         if n in rules.runtime_namespace() and rules.runtime_namespace()[n] is not value:
-            raise self.error(UnsupportedSyntaxError, f"the global {n!r} shadows a name srcad's "
-                             "generated code needs; rename it", node)
+            # named like one of srcad's helpers (`unreduce = [...]`): generated code reads it
+            # by a name of its own, bound when built; rebinding the global rebuilds it
+            read = self.inject(n, value)
+            self.reserved.add(read)
+            self.p.pinned.add(n)
         d = self.free_desc(n)
         if d is not None:                           # a global object: its class known
-            out = self.checked_free(ir.Name(n), d, node)
+            out = self.checked_free(ir.Name(read), d, node)
             self.classes[out.id] = d
             return out
-        return ir.Name(n)                           # a global or closure value, read live
+        return ir.Name(read)                        # a global or closure value, read live
 
     def lower_into(self, out: str, node) -> list:
         """The statements computing `node` into `out`, as a nested block."""
@@ -3116,13 +3120,17 @@ class _Lowerer:
             if known is obj:
                 return name
         try:
-            if self.p.resolve(base) is obj and base not in self.locals:
+            if self.p.resolve(base) is obj and base not in self.locals and \
+                    rules.runtime_namespace().get(base, obj) is obj:   # not one of srcad's
                 self.injected[base] = obj            # the user's own name for it
                 return base
         except KeyError:
             pass
         name = ir.unique_name(base, self.taken)
         self.injected[name] = obj
+        if base in rules.runtime_namespace() and base not in self.locals and \
+                base in self.p.resolved and self.p.resolved[base] is obj:
+            self.p.aliases[name] = base             # the user's, named like srcad's own
         return name
 
     def make_dict(self, keys, values, dest):

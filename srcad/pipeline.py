@@ -464,7 +464,7 @@ def _conditions(frame) -> list:
                 roots[n] = ("global", g, n)
             else:
                 roots[n] = ("builtin", g, parsed.builtins(), n)
-            if _baked(obj):
+            if _baked(obj) or n in parsed.pinned:
                 conds.append(roots[n] + (obj,))
         for (n, attrs), obj in parsed.chains.items():
             root = parsed.resolved.get(n)
@@ -790,7 +790,8 @@ def _codegen(b: Build):
     body = codegen.render(trees + b.extra_trees, fn.source_lines, fn.filename)
     b.used = codegen.names_used(trees + b.extra_trees)
     b.text = codegen.source_text(b.used, body,
-                                 list(b.callees) + funcs.copy_sources(b.injected, b.used))
+                                 list(b.callees) + funcs.copy_sources(b.injected, b.used),
+                                 b.parsed.aliases if b.parsed is not None else {})
     if b.backend == "numba":
         from .backends import numba
         b.text = numba.text_of(b.text)

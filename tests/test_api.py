@@ -758,3 +758,68 @@ def test_a_list_grown_in_a_loop(f):
     import autograd
     np.testing.assert_allclose(srcad.grad(f)(X_s4py, 4), autograd.grad(autograd_twin(f))(X_s4py, 4),
                                rtol=1e-9, atol=1e-12)
+
+
+import importlib.util
+
+from conftest import second_order_in_both_modes
+from fixtures import regress_s13names as R_s13names
+
+NAMED_LIKE_HELPERS = [R_s13names.calls_a_function_named_unbroadcast,
+                      R_s13names.makes_a_class_named_stack,
+                      R_s13names.reads_data_named_like_helpers,
+                      R_s13names.stack_in_a_for_loop,
+                      R_s13names.reads_a_closure_variable_named_unbroadcast]
+
+
+@pytest.mark.parametrize("f", NAMED_LIKE_HELPERS, ids=[f.__name__ for f in NAMED_LIKE_HELPERS])
+def test_user_global_named_like_a_runtime_helper(f):
+    # a user's class `Stack` was refused at second order ("the global 'Stack' shadows a name
+    # srcad's generated code needs"), data named `unreduce` at first order; a user function
+    # named `unbroadcast` silently replaced srcad's own in the derivative (wrong gradients)
+    x = np.array([0.3, 0.5, 0.7])
+    check_grads(f, x)
+    second_order(f, (x,))
+    second_order_in_both_modes(f, x)
+
+
+def test_user_global_named_like_a_runtime_helper_rebound():
+    # data srcad reads under a name of its own is bound when built: rebinding the global
+    # rebuilds the derivative, and a change in place is read live
+    m = importlib.util.module_from_spec(importlib.util.find_spec("fixtures.regress_s13names"))
+    m.__spec__.loader.exec_module(m)
+    f, x = m.reads_data_named_like_helpers, np.array([0.3, 0.5, 0.7])
+    g, H, J = srcad.grad(f), srcad.hessian(f), srcad.jacfwd(f)
+    before = g(x)
+    H(x), J(x)
+    m.unreduce = [-2.0]
+    m.zeros_like = 3.0
+    for _ in range(2):
+        np.testing.assert_allclose(g(x), numerical_grad(f, [x], 0), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(J(x), numerical_grad(f, [x], 0), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(H(x), numerical_grad(srcad.grad(f), [x], 0), rtol=1e-5,
+                                   atol=1e-6)
+        m.unreduce[0] = 0.7                     # in place
+        m.push[1] = 4.0
+    assert not np.allclose(before, g(x))
+
+
+def test_user_global_named_like_a_runtime_helper_in_the_source():
+    # the renamed reads are said in the text srcad.source shows; srcad's helpers keep their names
+    text = srcad.source(R_s13names.reads_data_named_like_helpers)
+    assert "# unreduce_1 is your 'unreduce'" in text and "unreduce_1[0]" in text
+    assert "from srcad.runtime import" in text and "unreduce(d_out" in text
+
+
+def test_user_global_named_like_a_runtime_helper_exported(tmp_path):
+    # srcad.export refused the renamed read ("reads the closure variable 'unreduce_1'"); it
+    # now imports the user's global by that name
+    f, x = R_s13names.reads_data_named_like_helpers, np.array([0.3, 0.5, 0.7])
+    path = tmp_path / "exported_s13names.py"
+    text = srcad.export(f, path)
+    assert "unreduce as unreduce_1" in text
+    spec = importlib.util.spec_from_file_location("exported_s13names", path)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    np.testing.assert_allclose(m.reads_data_named_like_helpers_grad(x),
+                               numerical_grad(f, [x], 0), rtol=1e-6, atol=1e-8)

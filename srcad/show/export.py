@@ -12,6 +12,7 @@ import builtins
 import importlib.machinery
 import inspect
 import os
+import re
 import sys
 import types
 
@@ -139,6 +140,8 @@ class _Module:
     def __init__(self, text: str):
         self.defined = _module_names(text) - {"__future__"}
         self.generated = {n.name for n in ast.parse(text).body if isinstance(n, ast.FunctionDef)}
+        # a user global named like one of srcad's helpers, read by another name (codegen)
+        self.aliases = dict(re.findall(r"^# (\w+) is your '(\w+)' \(renamed", text, re.M))
         self.runtime: set = set()
         self.imports: dict = {}              # local name -> (module, name)
         self.extra_sources: list = []        # (name, source) of nested defs srcad lifted
@@ -168,6 +171,12 @@ class _Module:
                     value = cells[name].cell_contents
                 except ValueError:
                     raise SrcadError(f"cannot export: {name!r} is not bound yet") from None
+                user = self.aliases.get(name)
+                module = sys.modules.get(func.__globals__.get("__name__"))
+                if user is not None and module is not None and \
+                        func.__globals__.get(user, self) is value:
+                    self.imports[name] = (_import_name(module), user)
+                    continue
                 self.bound(name, value, free_in_text)
             elif name in func.__globals__:
                 self.global_(name, func.__globals__[name], func)
