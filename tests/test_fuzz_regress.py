@@ -130,10 +130,17 @@ def test_a_ufunc_of_a_0d_array_is_an_immutable_number():
         _right(R.ufunc_of_a_0d_array_shared, (x,))
 
 
-@pytest.mark.xfail(strict=True, raises=srcad.SrcadError, reason=(
-    "known, not yet fixed (fuzz 3210:375 extra): at second order the alias analysis takes "
-    "the snapshot srcad's reverse sweep pops back into b4 to share x_stack's items, and "
-    "refuses srcad's own `b4[j3] = b4_old`"))
+# (the reverse sweep's `if v6:` replays the forward's on the same flag: where the forward
+# swapped, leaving its fresh buffer on x_stack, the reverse pops a snapshot back into b4
+# before `b4[j3] = b4_old`; the analysis now follows a flag tested twice one way)
 def test_hessian_of_swaps_through_a_buffer_in_a_while_loop():
     x = np.array([-0.8, -0.85, -0.5])
     _right(R.swaps_through_a_buffer_in_a_while_loop, (x,))
+
+
+def test_a_flag_tested_twice_unchanged_takes_one_branch_both_times():
+    x = np.array([0.3, -0.5, 0.2])
+    for c in (0.5, -0.5):
+        _right(R.flag_tested_twice, (x, c))
+    for c in (0.5, -0.5, 1.5):
+        _refused_at(R.flag_reassigned_between_tests, (x, c), "z[0] = 5.0")
