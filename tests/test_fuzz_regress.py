@@ -108,14 +108,15 @@ def test_hessian_where_an_adjoint_filled_entry_by_entry_starts_as_zero():
         _right(R.buffer_filled_in_a_loop_then_a_dead_branch, (x,))
 
 
-@pytest.mark.xfail(strict=True, raises=srcad.SrcadError, reason=(
-    "known, not yet fixed: the checker of generated code (SRCAD_CHECKS=1) cannot tell that "
-    "grad(grad)'s reverse sweep restores `returned` from its stack before replaying "
-    "`if returned:`, and reports a read of a name that branch assigns as maybe unassigned; "
-    "without the checks the derivatives are right"))
-def test_grad_grad_of_a_return_in_a_loop_after_a_buffer_under_the_checks():
+# (the checker of generated code now follows grad(grad)'s reverse sweep restoring
+# `returned` from its stack, loop by loop, before it replays `if returned:`)
+def test_grad_grad_of_a_return_in_a_loop_after_a_buffer_under_the_checks(monkeypatch):
+    monkeypatch.setenv("SRCAD_CHECKS", "1")
     f = R.buffer_filled_in_a_loop_then_read
-    srcad.grad(srcad.grad(f))(0.4)
+    for x in (0.4, 5.5):
+        g = srcad.grad(f)
+        np.testing.assert_allclose(srcad.grad(g)(x), fd_of_copies(g, (x,), 0, h=1e-5),
+                                   rtol=1e-5, atol=1e-7)
 
 
 # ------------------------------------------------------------ 3210:32: a test of constants takes one branch
