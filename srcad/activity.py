@@ -1138,12 +1138,22 @@ class _Aliases:
                                  [dict(st) for st in sts], loop)
             elif isinstance(s, ir.If) and isinstance(s.test, ir.Name) and \
                     s.test.id in self.truth_of:
-                # a test whose last value some states know: those take that branch only
+                # a test whose last value some states know: those take that branch only;
+                # it is recorded where the name holds no storage (a number, not a 0-d
+                # array whose entry a change in place through another name could flip)
                 tag = self.truth_of[s.test.id]
-                sts = _union(self.block(s.body, [dict(st, **{tag: _TRUE}) for st in sts
-                                                 if st.get(tag) is not _FALSE], loop),
-                             self.block(s.orelse, [dict(st, **{tag: _FALSE}) for st in sts
-                                                   if st.get(tag) is not _TRUE], loop),
+                yes, no = [], []
+                for st in sts:
+                    f = self.value(s.test, st)
+                    if f[0] or f[1]:
+                        yes.append(dict(st, **{tag: _MAYBE}))
+                        no.append(dict(st, **{tag: _MAYBE}))
+                        continue
+                    if st.get(tag) != _FALSE:
+                        yes.append(dict(st, **{tag: _TRUE}))
+                    if st.get(tag) != _TRUE:
+                        no.append(dict(st, **{tag: _FALSE}))
+                sts = _union(self.block(s.body, yes, loop), self.block(s.orelse, no, loop),
                              cap=self.cap, focus=self.focus)
             elif isinstance(s, ir.If):
                 sts = _union(self.block(s.body, [dict(st) for st in sts], loop),

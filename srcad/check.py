@@ -283,10 +283,10 @@ class _State:
 class _Replay:
     """A for loop over a range seen, for a later loop over that range reversed (srcad's
     reverse sweep replaying it): the state before it and the versions after it."""
-    __slots__ = ("loop", "before", "after", "stacks")
+    __slots__ = ("loop", "before", "path", "after", "stacks")
 
-    def __init__(self, loop, before, after):
-        self.loop, self.before, self.after = loop, before, after
+    def __init__(self, loop, before, path, after):
+        self.loop, self.before, self.path, self.after = loop, before, path, after
         self.stacks = _stacks_in(loop.body)          # the lists its body uses as stacks
 
 
@@ -457,6 +457,16 @@ class _Definedness:
     def stmt(self, st, state, path):
         """(state, path) after `st`."""
         cls = st.__class__
+        if not (cls is ast.Expr and _stack_call(st.value) or cls is ast.Assign and
+                _is_restore(st)):
+            # an append or pop not of the forms the stacks follow (`a, b = xs.pop()`)
+            heads = [st.test] if cls in (ast.If, ast.While) else [st.iter] \
+                if cls is ast.For else [st]
+            for node in (n for h in heads for n in ast.walk(h)):
+                stack = _stack_call(node)
+                if stack is not None:
+                    state.stacks.pop(stack, None)
+                    _touch(state, stack)
         if cls is ast.Assign:
             path = self.read_expr(st.value, state, path, st)
             if path is None:
@@ -629,7 +639,7 @@ class _Definedness:
             return after, path
         it = st.iter
         if isinstance(it, ast.Name) and it.id in self.ranges:
-            after.replays[it.id] = _Replay(st, before, dict(after.versions))
+            after.replays[it.id] = _Replay(st, before, path, dict(after.versions))
         elif isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and \
                 it.func.id == "reversed" and len(it.args) == 1 and not it.keywords and \
                 isinstance(it.args[0], ast.Name) and it.args[0].id in self.ranges:
@@ -656,7 +666,12 @@ class _Definedness:
         the first left them (the turn after it restored them to that). Names that changed
         since the first loop, and stacks touched since, were dropped before."""
         first, second = rec.loop.body, back.body
-        if _exits(second):
+        if _exits(second) or any(
+                isinstance(n, ast.Name) and n.id in self.flags
+                for st in first + second for node in ast.walk(st)
+                if isinstance(node, (ast.If, ast.While)) for n in ast.walk(node.test)):
+            # (a flag's literal names no version: one turn's test could not be told from
+            # another's, or from a test after the flag changed between the loops)
             return {}
         stacks = _stacks_in(first) | _stacks_in(second)
         targets = set(_stored(rec.loop.target)) | set(_stored(back.target))
@@ -673,10 +688,14 @@ class _Definedness:
                     start.stacks[s] = ()
                 begin = dict(start.versions)
                 inner = start
-                p = self.store(rec.loop.target, inner, path, rec.loop)
+                p = self.store(rec.loop.target, inner, rec.path, rec.loop)
                 end = self.block(first, inner, p)
                 if end is None:
                     return {}
+                # the second turn: names neither body assigns as they are at the second
+                # loop (changed between the loops or not), the others not in `held` new
+                end.versions.update({n: v for n, v in state.versions.items()
+                                     if n not in assigned})
                 end.versions.update({n: next(_fresh) for n in assigned - held})
                 p = self.store(back.target, end, path, back)
                 end = self.block(second, end, p)

@@ -522,3 +522,17 @@ def test_a_name_a_loop_replayed_backwards_restores_keeps_its_tests():
 def test_a_replay_that_does_not_restore_is_still_caught(restore, middle):
     with pytest.raises(SrcadError, match="'t' may be read before it is assigned in `r = t`"):
         run_check(_replayed_src(restore, middle), temps={"v0", "v5"})
+
+
+def test_a_replay_whose_test_changed_between_the_loops_is_still_caught():
+    # `w` changes between the loops: the second's `if w:` is not the first's, so its pop
+    # need not take what the first pushed
+    src = _replayed_src(middle="w = x > 9.0").replace("    for i in v0:\n        if v5:",
+                                                       "    w = x > 0.5\n    for i in v0:\n"
+                                                       "        if w:")
+    src = src.replace("        v5 = v5_stack.pop()\n        if v5:", "        v5 = v5_stack.pop()\n"
+                      "        if w:")
+    assert src.count("if w:") == 2
+    with pytest.raises(SrcadError, match="'t' may be read before it is assigned in `r = t`"):
+        run_check(src, temps={"v0", "v5"})
+    run_check(src.replace("w = x > 9.0", "y = x"), temps={"v0", "v5"})
