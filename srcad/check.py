@@ -329,10 +329,10 @@ class _Definedness:
         self.locals = _local_names(tree)
         self.flags = _flag_names(tree)
         self.loops: list = []           # per enclosing loop: (breaks, continues) states
-        # names every assignment of which is `range(...)`: a loop over one runs as often as
-        # a loop over it reversed
-        self.ranges = _range_names(tree)
-        self.simulating = False         # inside `replay`'s trial run of two loop bodies
+        # the versions `name = range(...)` made: a loop over one runs as often as a loop
+        # over it reversed
+        self.ranges: set = set()
+        self.simulating = 0             # how deep in `replay`'s trial runs of loop bodies
 
     def run(self):
         args = self.tree.args
@@ -486,6 +486,10 @@ class _Definedness:
             if restored is not None:
                 state.versions[st.targets[0].id] = restored
             if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and \
+                    isinstance(st.value, ast.Call) and isinstance(st.value.func, ast.Name) and \
+                    st.value.func.id == "range" and "range" not in self.locals:
+                self.ranges.add(state.versions.get(st.targets[0].id))
+            if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and \
                     isinstance(st.value, ast.List) and not st.value.elts:
                 state.stacks[st.targets[0].id] = ()          # a new stack
             if path is None:
@@ -635,24 +639,30 @@ class _Definedness:
         exits = [(head, None)] + [(_resolve(s, p, path), None) for s, p in breaks]
         after = self.block(st.orelse, _meet(exits), path) if st.orelse else _meet(exits)
         after = _fresh_versions(after, _assigned_in(st.body) | set(_stored(st.target)))
-        if after is None or self.simulating or st.orelse or _exits(st.body):
+        if after is None or self.simulating > 3 or st.orelse or _exits(st.body):
             return after, path
         it = st.iter
-        if isinstance(it, ast.Name) and it.id in self.ranges:
+        if isinstance(it, ast.Name) and before.versions.get(it.id) in self.ranges:
             after.replays[it.id] = _Replay(st, before, path, dict(after.versions))
         elif isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and \
                 it.func.id == "reversed" and len(it.args) == 1 and not it.keywords and \
-                isinstance(it.args[0], ast.Name) and it.args[0].id in self.ranges:
+                isinstance(it.args[0], ast.Name):
             rec = before.replays.get(it.args[0].id)
             if rec is not None and \
                     rec.before.versions.get(it.args[0].id) == before.versions.get(it.args[0].id):
-                for n, v in self.replay(rec, st, before, path).items():
-                    after.versions[n] = v
+                restored, stacks = self.replay(rec, st, before, path)
+                after.versions.update(restored)
+                for n in stacks:                  # each as it was before the first loop
+                    if n in rec.before.stacks:
+                        after.stacks[n] = rec.before.stacks[n]
+                    else:
+                        after.stacks.pop(n, None)
         return after, path
 
-    def replay(self, rec, back, state, path) -> dict:
-        """name -> its version before loop `rec.loop`, for the names loop `back` (over the
-        same range reversed, run in `state`) restores to what they were before it.
+    def replay(self, rec, back, state, path):
+        """(name -> its version before loop `rec.loop`, for the names loop `back` (over the
+        same range reversed, run in `state`) restores to what they were before it; the
+        stacks the two bodies use, which it leaves as they were before it, or empty).
 
         A trial run of one body then the other: from the state before the first loop
         (names either body assigns given new versions), its body, then the second's with
@@ -672,16 +682,16 @@ class _Definedness:
                 if isinstance(node, (ast.If, ast.While)) for n in ast.walk(node.test)):
             # (a flag's literal names no version: one turn's test could not be told from
             # another's, or from a test after the flag changed between the loops)
-            return {}
+            return {}, ()
         stacks = _stacks_in(first) | _stacks_in(second)
         targets = set(_stored(rec.loop.target)) | set(_stored(back.target))
         assigned = _assigned_in(first) | _assigned_in(second) | targets
         held = {n for n in assigned - targets - stacks
                 if state.versions.get(n) == rec.after.get(n) and n in rec.after}
         saved = (self.found, self.simulating, self.loops)
-        self.found, self.simulating, self.loops = [], True, []
+        self.found, self.simulating, self.loops = [], self.simulating + 1, []
         try:
-            while held:
+            while True:                 # until the names assumed restored all are
                 start = rec.before.copy()
                 start.versions.update({n: next(_fresh) for n in assigned})
                 for s in stacks:
@@ -691,7 +701,7 @@ class _Definedness:
                 p = self.store(rec.loop.target, inner, rec.path, rec.loop)
                 end = self.block(first, inner, p)
                 if end is None:
-                    return {}
+                    return {}, ()
                 # the second turn: names neither body assigns as they are at the second
                 # loop (changed between the loops or not), the others not in `held` new
                 end.versions.update({n: v for n, v in state.versions.items()
@@ -700,14 +710,15 @@ class _Definedness:
                 p = self.store(back.target, end, path, back)
                 end = self.block(second, end, p)
                 if end is None or any(end.stacks.get(s) != () for s in stacks):
-                    return {}
+                    return {}, ()
                 kept = {n for n in held if end.versions.get(n) == begin[n]}
                 if kept == held:
                     break
                 held = kept
         finally:
             self.found, self.simulating, self.loops = saved
-        return {n: rec.before.versions[n] for n in held if n in rec.before.versions}
+        return {n: rec.before.versions[n] for n in held if n in rec.before.versions}, \
+            stacks
 
     def while_stmt(self, st, state, path):
         head, breaks = self.loop(st, state, path)
@@ -906,24 +917,6 @@ def _exits(stmts) -> bool:
             continue
         todo += [c for c in ast.iter_child_nodes(node) if isinstance(c, ast.stmt)]
     return False
-
-
-def _range_names(tree) -> set:
-    """Names bound only by `name = range(...)`."""
-    ok, bad, seen = set(), set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
-                isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call) and \
-                isinstance(node.value.func, ast.Name) and node.value.func.id == "range":
-            ok.add(node.targets[0].id)
-            seen.add(id(node.targets[0]))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and \
-                id(node) not in seen:
-            bad.add(node.id)
-    args = tree.args
-    bad |= {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
-    return ok - bad - {"range"}
 
 
 def _flag_names(tree) -> set:

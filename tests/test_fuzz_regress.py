@@ -145,3 +145,14 @@ def test_a_flag_tested_twice_unchanged_takes_one_branch_both_times():
         _right(R.flag_tested_twice, (x, c))
     for c in (0.5, -0.5, 1.5):
         _refused_at(R.flag_reassigned_between_tests, (x, c), "z[0] = 5.0")
+
+
+# ------------------------------------------------------------ 3213:144, 3213:160 under the checks
+def test_grad_grad_of_a_return_in_a_nested_loop_under_the_checks(monkeypatch):
+    monkeypatch.setenv("SRCAD_CHECKS", "1")
+    for f, args in ((R.return_in_a_nested_loop, (0.9,)),
+                    (R.return_in_a_loop_over_a_list, (-1.3, [-0.3, -0.8, 1.2])),
+                    (R.return_in_a_loop_over_a_list, (-1.3, []))):
+        g = srcad.grad(f)
+        np.testing.assert_allclose(srcad.grad(g)(*fresh_copies(args)),
+                                   fd_of_copies(g, args, 0, h=1e-5), rtol=1e-5, atol=1e-7)
