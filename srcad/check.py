@@ -239,8 +239,8 @@ class _State:
         # a stack of saved values -> what it holds here, as (name, version) pairs, or an
         # _ArmStacks after an `if` whose arms pushed differently; absent: not known
         self.stacks = {} if stacks is None else stacks
-        # the name of a range -> the _Replay of the last for loop over it, while no stack
-        # its body or its replay uses has been touched since (see `_Definedness.replay`)
+        # the name of a range -> the _Replay of the last for loop over it (see
+        # `_Definedness.replay`)
         self.replays = {} if replays is None else replays
 
     def copy(self):
@@ -466,7 +466,6 @@ class _Definedness:
                 stack = _stack_call(node)
                 if stack is not None:
                     state.stacks.pop(stack, None)
-                    _touch(state, stack)
         if cls is ast.Assign:
             path = self.read_expr(st.value, state, path, st)
             if path is None:
@@ -482,7 +481,6 @@ class _Definedness:
             for t in st.targets:
                 for n in _stored(t):
                     state.stacks.pop(n, None)
-                    _touch(state, n)
             if restored is not None:
                 state.versions[st.targets[0].id] = restored
             if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and \
@@ -513,7 +511,6 @@ class _Definedness:
             stack, name = _pushed(st)
             held = state.stack_on(stack, path)
             state.stacks.pop(stack, None)
-            _touch(state, stack)
             if held is not None:
                 state.stacks[stack] = held + ((name, state.versions.get(name)),)
         elif cls is ast.Expr and _stack_call(st.value):
@@ -521,8 +518,7 @@ class _Definedness:
             stack = _stack_call(st.value)
             held = state.stack_on(stack, path)
             state.stacks.pop(stack, None)
-            _touch(state, stack)
-            if self.simulating and held is not None and st.value.func.attr == "append":
+            if held is not None and st.value.func.attr == "append":
                 state.stacks[stack] = held + (("", None),)     # a value no name had
         elif cls in (ast.Expr, ast.Assert):
             for field in st._fields:
@@ -573,14 +569,12 @@ class _Definedness:
             return None
         stack = st.value.func.value.id
         held = state.stack_on(stack, path)
-        _touch(state, stack)
         if not held or held[-1][0] != st.targets[0].id or held[-1][1] is None:
-            if self.simulating:
-                # the trial run counts every value a pop takes, to see the stacks balance
-                if held:
-                    state.stacks[stack] = held[:-1]
-                else:
-                    state.stacks.pop(stack, None)
+            # (it still takes the top: what the stack holds below it is known)
+            if held:
+                state.stacks[stack] = held[:-1]
+            else:
+                state.stacks.pop(stack, None)
             return None
         state.stacks[stack] = held[:-1]
         return held[-1][1]
@@ -643,13 +637,18 @@ class _Definedness:
             return after, path
         it = st.iter
         if isinstance(it, ast.Name) and before.versions.get(it.id) in self.ranges:
-            after.replays[it.id] = _Replay(st, before, path, dict(after.versions))
+            rec = after.replays[it.id] = _Replay(st, before, path, dict(after.versions))
+            for n in rec.stacks:
+                # what the loop left on its stacks, to tell at a replay whether code
+                # between the two loops left them so (pops of what it pushed)
+                after.stacks[n] = ((rec, None),)
         elif isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and \
                 it.func.id == "reversed" and len(it.args) == 1 and not it.keywords and \
                 isinstance(it.args[0], ast.Name):
             rec = before.replays.get(it.args[0].id)
             if rec is not None and \
-                    rec.before.versions.get(it.args[0].id) == before.versions.get(it.args[0].id):
+                    rec.before.versions.get(it.args[0].id) == before.versions.get(it.args[0].id) \
+                    and all(before.stacks.get(n) == ((rec, None),) for n in rec.stacks):
                 restored, stacks = self.replay(rec, st, before, path)
                 after.versions.update(restored)
                 for n in stacks:                  # each as it was before the first loop
@@ -880,13 +879,6 @@ def _simplify(conds: set) -> set:
                 break
     return {c for c in conds if not any(d < c for d in conds)
             or all(isinstance(key, str) for key, _ in c)}
-
-
-def _touch(state, stack):
-    """Forget the loops over ranges whose bodies use `stack` (a push, a pop or a new value
-    of it since: a replay would not find what they pushed)."""
-    if state.replays and any(stack in r.stacks for r in state.replays.values()):
-        state.replays = {n: r for n, r in state.replays.items() if stack not in r.stacks}
 
 
 def _stack_call(v):

@@ -152,7 +152,9 @@ def test_grad_grad_of_a_return_in_a_nested_loop_under_the_checks(monkeypatch):
     monkeypatch.setenv("SRCAD_CHECKS", "1")
     for f, args in ((R.return_in_a_nested_loop, (0.9,)),
                     (R.return_in_a_loop_over_a_list, (-1.3, [-0.3, -0.8, 1.2])),
-                    (R.return_in_a_loop_over_a_list, (-1.3, []))):
+                    (R.return_in_a_loop_over_a_list, (-1.3, [])),
+                    (R.return_in_a_loop_after_a_swap, (-1.3, [-0.3, -0.8, 1.2], -0.1)),
+                    (R.return_in_a_loop_after_a_swap, (-1.3, [], -0.1))):
         g = srcad.grad(f)
         np.testing.assert_allclose(srcad.grad(g)(*fresh_copies(args)),
                                    fd_of_copies(g, args, 0, h=1e-5), rtol=1e-5, atol=1e-7)
