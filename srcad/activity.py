@@ -1098,6 +1098,16 @@ class _Aliases:
         self.decided = _constant_tests(stmts)      # tests whose value is known: one branch
         for tag in set(self.trips.values()):
             self.init[tag] = _EITHER
+        # names of numbers (immutable: their truth changes only where they are assigned)
+        # that `if v:` tests: each state records which way the last such test went, so
+        # that a later `if v:` with v unchanged takes the same branch (srcad's own reverse
+        # sweep replays a forward branch on the same flag: `if v6:` in both)
+        self.truth_of = {s.test.id: f"#truth {s.test.id}" for s in ir.walk(fn.body)
+                         if isinstance(s, ir.If) and isinstance(s.test, ir.Name) and
+                         s.test.id not in self.decided and
+                         kinds.get(s.test.id) in (FLOAT, INT)}
+        for tag in self.truth_of.values():
+            self.init[tag] = _MAYBE
         # statement indices of pops from lists that alone hold their items: a new object
         self.private_pops = {self.index[i] for i in _private_pops(fn, fn.body)
                              if i in self.index}
@@ -1126,6 +1136,25 @@ class _Aliases:
                 # `if 3.0 <= 1.5:` (a test of constants): only the branch it takes runs
                 sts = self.block(s.body if self.decided[s.test.id] else s.orelse,
                                  [dict(st) for st in sts], loop)
+            elif isinstance(s, ir.If) and isinstance(s.test, ir.Name) and \
+                    s.test.id in self.truth_of:
+                # a test whose last value some states know: those take that branch only;
+                # it is recorded where the name holds no storage (a number, not a 0-d
+                # array whose entry a change in place through another name could flip)
+                tag = self.truth_of[s.test.id]
+                yes, no = [], []
+                for st in sts:
+                    f = self.value(s.test, st)
+                    if f[0] or f[1]:
+                        yes.append(dict(st, **{tag: _MAYBE}))
+                        no.append(dict(st, **{tag: _MAYBE}))
+                        continue
+                    if st.get(tag) != _FALSE:
+                        yes.append(dict(st, **{tag: _TRUE}))
+                    if st.get(tag) != _TRUE:
+                        no.append(dict(st, **{tag: _FALSE}))
+                sts = _union(self.block(s.body, yes, loop), self.block(s.orelse, no, loop),
+                             cap=self.cap, focus=self.focus)
             elif isinstance(s, ir.If):
                 sts = _union(self.block(s.body, [dict(st) for st in sts], loop),
                              self.block(s.orelse, [dict(st) for st in sts], loop),
@@ -1151,6 +1180,9 @@ class _Aliases:
         if isinstance(s, ir.For):
             for st in body:
                 st[s.target] = _NOTHING
+                for t in ir.targets(s):
+                    if t in self.truth_of:
+                        st[self.truth_of[t]] = _MAYBE
         ctx = ([], [])
         end = self.block(s.body, body, ctx)
         new = _union(head, end, ctx[0], cap=self.cap, focus=self.focus)
@@ -1188,6 +1220,9 @@ class _Aliases:
 
     def assign(self, s, st):
         k = self.index[id(s)]
+        for t in ir.targets(s):
+            if t in self.truth_of:
+                st[self.truth_of[t]] = _MAYBE      # a new value: its truth unknown
         if id(s) in self.in_loop:
             self.renew(k, st)
         v = s.value
@@ -1822,6 +1857,10 @@ def _list_method_names(stmts) -> set:
 _ZERO = (frozenset([("trips", 0)]), frozenset(), None)
 _SOME = (frozenset([("trips", 1)]), frozenset(), None)
 _EITHER = (frozenset([("trips", 0), ("trips", 1)]), frozenset(), None)
+# which way the last `if v:` on a number v went, v unassigned since (see _Aliases.truth_of)
+_FALSE = (frozenset([("truth", 0)]), frozenset(), None)
+_TRUE = (frozenset([("truth", 1)]), frozenset(), None)
+_MAYBE = (frozenset([("truth", 0), ("truth", 1)]), frozenset(), None)
 
 
 def _loop_lengths(fn) -> tuple:

@@ -228,9 +228,10 @@ _ALWAYS = frozenset()
 
 
 class _State:
-    __slots__ = ("defs", "versions", "flags", "arms", "stacks")
+    __slots__ = ("defs", "versions", "flags", "arms", "stacks", "replays")
 
-    def __init__(self, defs, versions, flags=frozenset(), arms=None, stacks=None):
+    def __init__(self, defs, versions, flags=frozenset(), arms=None, stacks=None,
+                 replays=None):
         self.defs = defs            # name -> set of conditions
         self.versions = versions    # name -> version label of its current value
         self.flags = flags          # literals of the flags whose value is known here
@@ -238,10 +239,13 @@ class _State:
         # a stack of saved values -> what it holds here, as (name, version) pairs, or an
         # _ArmStacks after an `if` whose arms pushed differently; absent: not known
         self.stacks = {} if stacks is None else stacks
+        # the name of a range -> the _Replay of the last for loop over it (see
+        # `_Definedness.replay`)
+        self.replays = {} if replays is None else replays
 
     def copy(self):
         return _State({n: set(c) for n, c in self.defs.items()}, dict(self.versions),
-                      self.flags, self.arms, dict(self.stacks))
+                      self.flags, self.arms, dict(self.stacks), dict(self.replays))
 
     def implies(self, name, cond) -> bool:
         """Whether `name` is assigned here whenever `cond` holds (vacuously when `cond`
@@ -274,6 +278,16 @@ class _State:
             held = next((h for lit, h in held.arms
                          if lit in path or self.canonical(lit, path) in here), None)
         return held
+
+
+class _Replay:
+    """A for loop over a range seen, for a later loop over that range reversed (srcad's
+    reverse sweep replaying it): the state before it and the versions after it."""
+    __slots__ = ("loop", "before", "path", "after", "stacks")
+
+    def __init__(self, loop, before, path, after):
+        self.loop, self.before, self.path, self.after = loop, before, path, after
+        self.stacks = _stacks_in(loop.body)          # the lists its body uses as stacks
 
 
 class _Arms:
@@ -315,6 +329,10 @@ class _Definedness:
         self.locals = _local_names(tree)
         self.flags = _flag_names(tree)
         self.loops: list = []           # per enclosing loop: (breaks, continues) states
+        # the versions `name = range(...)` made: a loop over one runs as often as a loop
+        # over it reversed
+        self.ranges: set = set()
+        self.simulating = 0             # how deep in `replay`'s trial runs of loop bodies
 
     def run(self):
         args = self.tree.args
@@ -439,6 +457,15 @@ class _Definedness:
     def stmt(self, st, state, path):
         """(state, path) after `st`."""
         cls = st.__class__
+        if not (cls is ast.Expr and _stack_call(st.value) or cls is ast.Assign and
+                _is_restore(st)):
+            # an append or pop not of the forms the stacks follow (`a, b = xs.pop()`)
+            heads = [st.test] if cls in (ast.If, ast.While) else [st.iter] \
+                if cls is ast.For else [st]
+            for node in (n for h in heads for n in ast.walk(h)):
+                stack = _stack_call(node)
+                if stack is not None:
+                    state.stacks.pop(stack, None)
         if cls is ast.Assign:
             path = self.read_expr(st.value, state, path, st)
             if path is None:
@@ -456,6 +483,10 @@ class _Definedness:
                     state.stacks.pop(n, None)
             if restored is not None:
                 state.versions[st.targets[0].id] = restored
+            if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and \
+                    isinstance(st.value, ast.Call) and isinstance(st.value.func, ast.Name) and \
+                    st.value.func.id == "range" and "range" not in self.locals:
+                self.ranges.add(state.versions.get(st.targets[0].id))
             if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and \
                     isinstance(st.value, ast.List) and not st.value.elts:
                 state.stacks[st.targets[0].id] = ()          # a new stack
@@ -482,6 +513,13 @@ class _Definedness:
             state.stacks.pop(stack, None)
             if held is not None:
                 state.stacks[stack] = held + ((name, state.versions.get(name)),)
+        elif cls is ast.Expr and _stack_call(st.value):
+            path = self.read_expr(st.value, state, path, st)
+            stack = _stack_call(st.value)
+            held = state.stack_on(stack, path)
+            state.stacks.pop(stack, None)
+            if held is not None and st.value.func.attr == "append":
+                state.stacks[stack] = held + (("", None),)     # a value no name had
         elif cls in (ast.Expr, ast.Assert):
             for field in st._fields:
                 value = getattr(st, field)
@@ -529,10 +567,16 @@ class _Definedness:
         from t: the version t had when pushed (the value the reverse sweep restores)."""
         if not _is_restore(st):
             return None
-        held = state.stack_on(st.value.func.value.id, path)
+        stack = st.value.func.value.id
+        held = state.stack_on(stack, path)
         if not held or held[-1][0] != st.targets[0].id or held[-1][1] is None:
+            # (it still takes the top: what the stack holds below it is known)
+            if held:
+                state.stacks[stack] = held[:-1]
+            else:
+                state.stacks.pop(stack, None)
             return None
-        state.stacks[st.value.func.value.id] = held[:-1]
+        state.stacks[stack] = held[:-1]
         return held[-1][1]
 
     def literal(self, test, state):
@@ -561,6 +605,7 @@ class _Definedness:
         round), and the (state, path) at each break."""
         assigned = _assigned_in(st.body) | (set(_stored(target)) if target else set())
         entry = state.copy()
+        mark = next(_fresh)           # versions from here on are made in the loop
         entry.versions.update({n: next(_fresh) for n in assigned})
         head = entry
         for _ in range(50):
@@ -571,7 +616,7 @@ class _Definedness:
                 inner_path = self.store(target, inner, path, st)
             end = self.block(st.body, inner, inner_path) if inner_path is not None else None
             breaks, continues = self.loops.pop()
-            back = [(_back_edge(s, assigned, entry.versions), None)
+            back = [(_back_edge(s, assigned, entry.versions, mark), None)
                     for s in [end] + continues if s is not None]
             new = _meet([(entry, None)] + back)
             if new.defs == head.defs:
@@ -583,10 +628,96 @@ class _Definedness:
         path = self.read_expr(st.iter, state, path, st)
         if path is None:
             return None, None
+        before = state.copy()
         head, breaks = self.loop(st, state, path, st.target)
         exits = [(head, None)] + [(_resolve(s, p, path), None) for s, p in breaks]
         after = self.block(st.orelse, _meet(exits), path) if st.orelse else _meet(exits)
-        return _fresh_versions(after, _assigned_in(st.body) | set(_stored(st.target))), path
+        after = _fresh_versions(after, _assigned_in(st.body) | set(_stored(st.target)))
+        if after is None or self.simulating > 3 or st.orelse or _exits(st.body):
+            return after, path
+        it = st.iter
+        if isinstance(it, ast.Name) and before.versions.get(it.id) in self.ranges:
+            rec = after.replays[it.id] = _Replay(st, before, path, dict(after.versions))
+            for n in rec.stacks:
+                # what the loop left on its stacks, to tell at a replay whether code
+                # between the two loops left them so (pops of what it pushed)
+                after.stacks[n] = ((rec, None),)
+        elif isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and \
+                it.func.id == "reversed" and len(it.args) == 1 and not it.keywords and \
+                isinstance(it.args[0], ast.Name):
+            rec = before.replays.get(it.args[0].id)
+            if rec is not None and \
+                    rec.before.versions.get(it.args[0].id) == before.versions.get(it.args[0].id) \
+                    and all(before.stacks.get(n) == ((rec, None),) for n in rec.stacks):
+                restored, stacks = self.replay(rec, st, before, path)
+                after.versions.update(restored)
+                for n in stacks:                  # each as it was before the first loop
+                    if n in rec.before.stacks:
+                        after.stacks[n] = rec.before.stacks[n]
+                    else:
+                        after.stacks.pop(n, None)
+        return after, path
+
+    def replay(self, rec, back, state, path):
+        """(name -> its version before loop `rec.loop`, for the names loop `back` (over the
+        same range reversed, run in `state`) restores to what they were before it; the
+        stacks the two bodies use, which it leaves as they were before it, or empty).
+
+        A trial run of one body then the other: from the state before the first loop
+        (names either body assigns given new versions), its body, then the second's with
+        the names assumed restored (`held`) keeping the versions the first left them and
+        the others new ones. A name in `held` whose version at the end is the one it had
+        at the start is restored by one turn of each, when every stack either body uses
+        ends as it started (each pop takes what the matching turn pushed). By induction
+        over the turns (the second loop runs them last first, as often: the same range,
+        no break), after both loops each such name holds what it held before the first:
+        each turn of the second starts with the names in `held` as the matching turn of
+        the first left them (the turn after it restored them to that). Names that changed
+        since the first loop, and stacks touched since, were dropped before."""
+        first, second = rec.loop.body, back.body
+        if _exits(second) or any(
+                isinstance(n, ast.Name) and n.id in self.flags
+                for st in first + second for node in ast.walk(st)
+                if isinstance(node, (ast.If, ast.While)) for n in ast.walk(node.test)):
+            # (a flag's literal names no version: one turn's test could not be told from
+            # another's, or from a test after the flag changed between the loops)
+            return {}, ()
+        stacks = _stacks_in(first) | _stacks_in(second)
+        targets = set(_stored(rec.loop.target)) | set(_stored(back.target))
+        assigned = _assigned_in(first) | _assigned_in(second) | targets
+        held = {n for n in assigned - targets - stacks
+                if state.versions.get(n) == rec.after.get(n) and n in rec.after}
+        saved = (self.found, self.simulating, self.loops)
+        self.found, self.simulating, self.loops = [], self.simulating + 1, []
+        try:
+            while True:                 # until the names assumed restored all are
+                start = rec.before.copy()
+                start.versions.update({n: next(_fresh) for n in assigned})
+                for s in stacks:
+                    start.stacks[s] = ()
+                begin = dict(start.versions)
+                inner = start
+                p = self.store(rec.loop.target, inner, rec.path, rec.loop)
+                end = self.block(first, inner, p)
+                if end is None:
+                    return {}, ()
+                # the second turn: names neither body assigns as they are at the second
+                # loop (changed between the loops or not), the others not in `held` new
+                end.versions.update({n: v for n, v in state.versions.items()
+                                     if n not in assigned})
+                end.versions.update({n: next(_fresh) for n in assigned - held})
+                p = self.store(back.target, end, path, back)
+                end = self.block(second, end, p)
+                if end is None or any(end.stacks.get(s) != () for s in stacks):
+                    return {}, ()
+                kept = {n for n in held if end.versions.get(n) == begin[n]}
+                if kept == held:
+                    break
+                held = kept
+        finally:
+            self.found, self.simulating, self.loops = saved
+        return {n: rec.before.versions[n] for n in held if n in rec.before.versions}, \
+            stacks
 
     def while_stmt(self, st, state, path):
         head, breaks = self.loop(st, state, path)
@@ -641,12 +772,20 @@ def _meet(pairs, path=None):
     stacks = {}
     for n in set().union(*[s.stacks for s, _ in live]):
         held = [s.stacks.get(n) for s, _ in live]
+        # what each arm's stack is on that arm (one pushed on an arm of an earlier `if`
+        # and popped on the same arm of its replay is back as it was on both)
+        on_arms = [s.stack_on(n, path | {lit}) if lit is not None and path is not None
+                   else None for s, lit in live]
         if all(h == held[0] for h in held) and held[0] is not None:
             stacks[n] = held[0]
+        elif all(h == on_arms[0] for h in on_arms) and on_arms[0] is not None:
+            stacks[n] = on_arms[0]
         elif all(lit is not None and h is not None for (_, lit), h in zip(live, held)):
             stacks[n] = _ArmStacks([(lit, h) for (_, lit), h in zip(live, held)])
+    replays = {n: r for n, r in live[0][0].replays.items()
+               if all(s.replays.get(n) is r for s, _ in live)}
     return _State(defs, versions, frozenset.intersection(*[s.flags for s, _ in live]), arms,
-                  stacks)
+                  stacks, replays)
 
 
 def _arm_version(state, v, path):
@@ -682,12 +821,15 @@ def _arm_step(state, v, path, depth=0):
     return v
 
 
-def _back_edge(state, assigned, head_versions):
-    """The state going round a loop again: tests of names the body reassigns say nothing
-    about the next time round."""
+def _back_edge(state, assigned, head_versions, mark):
+    """The state going round a loop again: tests of names the body reassigns, as they are
+    in the loop (versions from `mark` on), say nothing about the next time round; a test
+    of the value a name had before the loop (`if returned:` before it, whose facts a
+    replay after it uses) says the same every time."""
     out = state.copy()
     for n in list(out.defs):
-        out.defs[n] = {c for c in out.defs[n] if not any(_mentions(lit, assigned) for lit in c)}
+        out.defs[n] = {c for c in out.defs[n]
+                       if not any(_mentions(lit, assigned, mark) for lit in c)}
         if not out.defs[n]:
             del out.defs[n]
     for n in assigned:
@@ -695,9 +837,10 @@ def _back_edge(state, assigned, head_versions):
     return out
 
 
-def _mentions(lit, names) -> bool:
+def _mentions(lit, names, mark) -> bool:
     key = lit[0]
-    return isinstance(key, tuple) and any(n in names for n, _ in key[1])
+    return isinstance(key, tuple) and any(n in names and (v is None or v >= mark)
+                                          for n, v in key[1])
 
 
 def _resolve(state, at, path):
@@ -736,6 +879,36 @@ def _simplify(conds: set) -> set:
                 break
     return {c for c in conds if not any(d < c for d in conds)
             or all(isinstance(key, str) for key, _ in c)}
+
+
+def _stack_call(v):
+    """The list name of `xs.append(...)` or `xs.pop()` (any such call), or None."""
+    if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and \
+            v.func.attr in ("append", "pop") and isinstance(v.func.value, ast.Name):
+        return v.func.value.id
+    return None
+
+
+def _stacks_in(stmts) -> set:
+    """The lists statements append to or pop from."""
+    return {_stack_call(n) for st in stmts for n in ast.walk(st) if _stack_call(n)}
+
+
+def _exits(stmts) -> bool:
+    """Whether statements may leave their loop's turn early (a break or continue of their
+    own loop, not of a nested one)."""
+    todo = list(stmts)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.Break, ast.Continue)):
+            return True
+        if isinstance(node, (ast.For, ast.While)):
+            todo += node.orelse
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+            continue
+        todo += [c for c in ast.iter_child_nodes(node) if isinstance(c, ast.stmt)]
+    return False
 
 
 def _flag_names(tree) -> set:

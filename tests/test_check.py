@@ -468,3 +468,71 @@ def test_or_tests_replayed_in_branches_pass_the_internal_checks(f, monkeypatch):
     check_grads(f, 0.6)
     assert srcad.hessian(f)(0.6) == 0.0
     assert srcad.grad(srcad.grad(f))(0.6) == 0.0
+
+
+# ---------------------------------------------------------------- a loop replayed backwards
+# grad(grad) of a `return` inside a loop (fuzz 3208:253 under SRCAD_CHECKS=1): the reverse
+# sweep's `for i in reversed(v0)` pops `done` back to what it was before `for i in v0`
+# changed it, so `if done:` after it is the test made before both, and what its `else`
+# arm assigned then is assigned
+_REPLAYED = """
+def f_grad_grad(x, c, d_out=1.0):
+    done_stack = []
+    v5_stack = []
+    v5 = None
+    done = c > 0.0
+    if done:
+        pass
+    else:
+        t = x * 2.0
+    v0 = range(3)
+    for i in v0:
+        if v5:
+            done_stack.append(done)
+            done = x > 1.0
+        v5_stack.append(v5)
+        v5 = x > 2.0
+    MIDDLE
+    for i in reversed(v0):
+        v5 = v5_stack.pop()
+        if v5:
+            RESTORE
+    if done:
+        r = x
+    else:
+        r = t
+    return r
+"""
+
+
+def _replayed_src(restore="done = done_stack.pop()", middle="y = x"):
+    return _REPLAYED.replace("RESTORE", restore).replace("MIDDLE", middle)
+
+
+def test_a_name_a_loop_replayed_backwards_restores_keeps_its_tests():
+    run_check(_replayed_src(), temps={"v0", "v5"})
+
+
+@pytest.mark.parametrize("restore, middle", [
+    ("x = done_stack.pop()", "y = x"),               # not restored: a new value
+    ("done = done_stack.pop()\n            done = x > 3.0", "y = x"),
+    ("done = done_stack.pop()", "done = x > 0.5"),   # changed between the loops
+    ("done = done_stack.pop()", "done_stack.append(x)"),  # its stack touched between
+])
+def test_a_replay_that_does_not_restore_is_still_caught(restore, middle):
+    with pytest.raises(SrcadError, match="'t' may be read before it is assigned in `r = t`"):
+        run_check(_replayed_src(restore, middle), temps={"v0", "v5"})
+
+
+def test_a_replay_whose_test_changed_between_the_loops_is_still_caught():
+    # `w` changes between the loops: the second's `if w:` is not the first's, so its pop
+    # need not take what the first pushed
+    src = _replayed_src(middle="w = x > 9.0").replace("    for i in v0:\n        if v5:",
+                                                       "    w = x > 0.5\n    for i in v0:\n"
+                                                       "        if w:")
+    src = src.replace("        v5 = v5_stack.pop()\n        if v5:", "        v5 = v5_stack.pop()\n"
+                      "        if w:")
+    assert src.count("if w:") == 2
+    with pytest.raises(SrcadError, match="'t' may be read before it is assigned in `r = t`"):
+        run_check(src, temps={"v0", "v5"})
+    run_check(src.replace("w = x > 9.0", "y = x"), temps={"v0", "v5"})

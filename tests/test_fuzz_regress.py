@@ -108,14 +108,15 @@ def test_hessian_where_an_adjoint_filled_entry_by_entry_starts_as_zero():
         _right(R.buffer_filled_in_a_loop_then_a_dead_branch, (x,))
 
 
-@pytest.mark.xfail(strict=True, raises=srcad.SrcadError, reason=(
-    "known, not yet fixed: the checker of generated code (SRCAD_CHECKS=1) cannot tell that "
-    "grad(grad)'s reverse sweep restores `returned` from its stack before replaying "
-    "`if returned:`, and reports a read of a name that branch assigns as maybe unassigned; "
-    "without the checks the derivatives are right"))
-def test_grad_grad_of_a_return_in_a_loop_after_a_buffer_under_the_checks():
+# (the checker of generated code now follows grad(grad)'s reverse sweep restoring
+# `returned` from its stack, loop by loop, before it replays `if returned:`)
+def test_grad_grad_of_a_return_in_a_loop_after_a_buffer_under_the_checks(monkeypatch):
+    monkeypatch.setenv("SRCAD_CHECKS", "1")
     f = R.buffer_filled_in_a_loop_then_read
-    srcad.grad(srcad.grad(f))(0.4)
+    for x in (0.4, 5.5):
+        g = srcad.grad(f)
+        np.testing.assert_allclose(srcad.grad(g)(x), fd_of_copies(g, (x,), 0, h=1e-5),
+                                   rtol=1e-5, atol=1e-7)
 
 
 # ------------------------------------------------------------ 3210:32: a test of constants takes one branch
@@ -130,10 +131,30 @@ def test_a_ufunc_of_a_0d_array_is_an_immutable_number():
         _right(R.ufunc_of_a_0d_array_shared, (x,))
 
 
-@pytest.mark.xfail(strict=True, raises=srcad.SrcadError, reason=(
-    "known, not yet fixed (fuzz 3210:375 extra): at second order the alias analysis takes "
-    "the snapshot srcad's reverse sweep pops back into b4 to share x_stack's items, and "
-    "refuses srcad's own `b4[j3] = b4_old`"))
+# (the reverse sweep's `if v6:` replays the forward's on the same flag: where the forward
+# swapped, leaving its fresh buffer on x_stack, the reverse pops a snapshot back into b4
+# before `b4[j3] = b4_old`; the analysis now follows a flag tested twice one way)
 def test_hessian_of_swaps_through_a_buffer_in_a_while_loop():
     x = np.array([-0.8, -0.85, -0.5])
     _right(R.swaps_through_a_buffer_in_a_while_loop, (x,))
+
+
+def test_a_flag_tested_twice_unchanged_takes_one_branch_both_times():
+    x = np.array([0.3, -0.5, 0.2])
+    for c in (0.5, -0.5):
+        _right(R.flag_tested_twice, (x, c))
+    for c in (0.5, -0.5, 1.5):
+        _refused_at(R.flag_reassigned_between_tests, (x, c), "z[0] = 5.0")
+
+
+# ------------------------------------------------------------ 3213:144, 3213:160 under the checks
+def test_grad_grad_of_a_return_in_a_nested_loop_under_the_checks(monkeypatch):
+    monkeypatch.setenv("SRCAD_CHECKS", "1")
+    for f, args in ((R.return_in_a_nested_loop, (0.9,)),
+                    (R.return_in_a_loop_over_a_list, (-1.3, [-0.3, -0.8, 1.2])),
+                    (R.return_in_a_loop_over_a_list, (-1.3, [])),
+                    (R.return_in_a_loop_after_a_swap, (-1.3, [-0.3, -0.8, 1.2], -0.1)),
+                    (R.return_in_a_loop_after_a_swap, (-1.3, [], -0.1))):
+        g = srcad.grad(f)
+        np.testing.assert_allclose(srcad.grad(g)(*fresh_copies(args)),
+                                   fd_of_copies(g, args, 0, h=1e-5), rtol=1e-5, atol=1e-7)
