@@ -830,3 +830,27 @@ def test_max_reductions_compile_reverse_and_forward(f, make):
     _close((out, t), (out_ref, t_ref))
     np.testing.assert_allclose(t, sum(np.sum(g * v) for g, v in zip(flat, tangents)),
                                rtol=1e-12)
+
+
+@pytest.mark.parametrize("op", ["max", "min", "sum", "mean"])
+def test_reduce_along_matches_numpy(op):
+    """`reduce_along` (what np.max/min/sum/mean with an axis or keepdims compile to) gives
+    NumPy's values and shapes, nan propagating through max and min as NumPy's does; an
+    axis Numba cannot take (a tuple) is refused at the user's line."""
+    from srcad.backends.numba_runtime import reduce_along
+    src = "def f(x):\n    return (" + ", ".join(
+        f"reduce_along(x, {a}, {k}, {op!r})" for a in (None, 0, 1, -1, -3)
+        for k in (False, True)) + ")\n"
+    ns = {"reduce_along": reduce_along}
+    exec(src, ns)
+    x = np.random.default_rng(2).standard_normal((3, 4, 2))
+    x[1, 2, 0] = np.nan
+    got = numba.njit(ns["f"])(x)
+    ref = ns["f"](x)
+    assert len(got) == len(ref)
+    for g, r in zip(got, ref):
+        assert np.shape(g) == np.shape(r)
+        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-15)
+    with pytest.raises(srcad.SrcadError) as e:
+        shared_grad(fx_max.max_two_axes)(np.ones((2, 3)))
+    assert "regress_s13nbmax.py:" in str(e.value), str(e.value)

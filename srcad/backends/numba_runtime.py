@@ -618,7 +618,7 @@ def _reduce_rows(x, axis, op):
                 acc = 0.0
                 for j in range(n):
                     acc += xf[(i * n + j) * post + k]
-                out[i * post + k] = acc / n if op == 3 else acc
+                out[i * post + k] = (acc / n if n else np.nan) if op == 3 else acc
             else:
                 if n == 0:
                     raise ValueError("zero-size array to reduction operation with no identity")
