@@ -31,6 +31,7 @@ from tests.fixtures import regress_s4nb as rf_s4nb
 from tests.fixtures import regress_s5nb as fx
 from tests.fixtures import regress_s6nb as fx_s6nb
 from tests.fixtures import regress_s13nb as fx_s13nb
+from tests.fixtures import regress_s13nbmax as fx_max
 from tests.numba_shared import numba_cache, numba_cache_dir  # noqa: F401 (fixtures)
 
 numba = pytest.importorskip("numba", reason="the numba backend needs Numba (pip install numba)")
@@ -171,9 +172,12 @@ def test_what_numba_cannot_compile_is_refused_at_the_users_line():
     with pytest.raises(UnsupportedSyntaxError, match=r"numba_funcs\.py:\d+: backend=\"numba\" "
                                                      r"cannot compile uncumsum"):
         srcad.grad(nf.not_numba, backend="numba")(np.array([0.3, 0.5, 0.9]))
-    with pytest.raises(SrcadError, match=r"numba_funcs\.py:\d+: backend=\"numba\" cannot "
-                                         r"compile") as e:
-        srcad.grad(nf.mean_axis, backend="numba")(np.arange(1.0, 7.0).reshape(2, 3))
+    # (np.mean along an axis with keepdims, refused here before, compiles: reduce_along)
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+    _close(srcad.grad(nf.mean_axis, backend="numba")(x), srcad.grad(nf.mean_axis)(x))
+    with pytest.raises(SrcadError, match=r"regress_s13nbmax\.py:\d+: backend=\"numba\" "
+                                         r"cannot compile") as e:
+        srcad.grad(fx_max.max_two_axes, backend="numba")(x)
     assert "0x" not in str(e.value)
 
 
@@ -788,3 +792,126 @@ def test_python_backend_keeps_the_number_zero_of_a_name_first_assigned_in_a_whil
     (its 0.0 reads nothing)."""
     text = srcad.source(fx_s13nb.first_assigned_in_while_loop, mode="reverse")
     assert "y_bar = 0.0" in text and "optional_zeros" not in text
+
+
+
+
+def _max_jits():
+    from srcad import runtime
+    from srcad.backends import numba_runtime  # noqa: F401  (registers the Numba versions)
+
+    @numba.njit
+    def vjp(g, x, m, axis, keepdims):
+        return runtime.max_vjp(g, x, m, axis, keepdims)
+
+    @numba.njit
+    def vjp_full(g, x, m):
+        return runtime.max_vjp(g, x, m)
+
+    @numba.njit
+    def weight(x, m, axis, keepdims):
+        return runtime.max_weight(x, m, axis, keepdims)
+
+    @numba.njit
+    def weight_full(x, m):
+        return runtime.max_weight(x, m)
+    return vjp, vjp_full, weight, weight_full
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, -1])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("reduce", [np.max, np.min])
+def test_numba_max_vjp_and_weight_match_the_runtime(axis, keepdims, reduce):
+    """The Numba versions of max_vjp and max_weight give the runtime's values along every
+    axis, with keepdims or not: ties share the derivative equally (the runtime's
+    convention), a nan reduction gives nan weights along its row, a number g stands for
+    g everywhere."""
+    from srcad import runtime
+    vjp, vjp_full, weight, weight_full = _max_jits()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 5))
+    x[1, 1] = x[1, 3] = x[3, 1] = reduce(x) + (1.0 if reduce is np.max else -1.0)  # ties
+    x[2, 4] = np.nan
+    for arr in (x, x[:, :3].T, np.floor(2 * rng.standard_normal((3, 6)))):
+        m = reduce(arr, axis=axis, keepdims=keepdims)
+        g = rng.standard_normal(np.shape(m)) if np.ndim(m) else 1.7
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for gg in (g, 2.5):
+                ref = runtime.max_vjp(gg, arr, m, axis, keepdims)
+                got = vjp_full(gg, arr, m) if axis is None and not keepdims else \
+                    vjp(gg, arr, m, axis, keepdims)
+                np.testing.assert_allclose(got, ref, rtol=1e-12, atol=0)
+            ref = runtime.max_weight(arr, m, axis, keepdims)
+        got = weight_full(arr, m) if axis is None and not keepdims else \
+            weight(arr, m, axis, keepdims)
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=0)
+    v = rng.standard_normal(6)
+    np.testing.assert_array_equal(vjp(1.5, v, reduce(v, axis=0), 0, False),
+                                  runtime.max_vjp(1.5, v, reduce(v, axis=0), 0, False))
+
+
+_MAX_CASES = [
+    (fx_max.lse_full, lambda r: (r.standard_normal((3, 4)),)),
+    (fx_max.max_min_mix, lambda r: (r.standard_normal(5), r.standard_normal(5))),
+    (fx_max.mlp_full, lambda r: (r.standard_normal((3, 4)), r.standard_normal(4),
+                                 r.standard_normal((5, 3)))),
+    (fx_max.tied_max, lambda r: (np.array([0.2, 1.3, 1.6, -0.4]),)),
+    (fx_max.max_axis0, lambda r: (r.standard_normal((4, 3)),)),
+    (fx_max.max_axis1_keepdims, lambda r: (r.standard_normal((4, 3)),)),
+    (fx_max.min_axis0_keepdims, lambda r: (r.standard_normal((4, 3)),)),
+    (fx_max.amax_axis_neg1, lambda r: (r.standard_normal((2, 3, 4)),)),
+    (fx_max.max_all_keepdims, lambda r: (r.standard_normal((3, 4)),)),
+    (fx_max.mlp_rows, lambda r: (r.standard_normal((3, 4)), r.standard_normal(4),
+                                 r.standard_normal((4, 2)), r.standard_normal(2),
+                                 r.standard_normal((5, 3)), np.eye(2)[[0, 1, 0, 0, 1]])),
+]
+
+
+@pytest.mark.parametrize("f, make", _MAX_CASES, ids=lambda v: getattr(v, "__name__", ""))
+def test_max_reductions_compile_reverse_and_forward(f, make):
+    """Derivatives through np.max/np.min/np.amax/np.amin (max_vjp in reverse mode,
+    max_weight in forward mode) compile with backend="numba" (refused before: "Numba has
+    no version of it") and equal the Python backend's and finite differences (tied_max:
+    a tie of two entries shares the derivative, which finite differences do not see);
+    np.max/min/amax/amin/mean with an axis or keepdims (which Numba's own lack) are
+    `reduce_along` calls, their adjoints `unreduce` along that axis."""
+    args = make(np.random.default_rng(5))
+    wrt = tuple(range(len(args)))
+    got = srcad.grad(f, wrt=wrt, backend="numba")(*args)
+    ref = srcad.grad(f, wrt=wrt)(*args)
+    _close(got, ref)
+    flat = got if isinstance(got, tuple) else (got,)
+    if f is not fx_max.tied_max:
+        for i, a in enumerate(args):
+            np.testing.assert_allclose(flat[i], numerical_grad(f, args, i), rtol=1e-6,
+                                       atol=1e-8)
+    tangents = tuple(np.random.default_rng(6).standard_normal(np.shape(a)) for a in args)
+    out, t = srcad.jvp(f, args, tangents, backend="numba")
+    out_ref, t_ref = srcad.jvp(f, args, tangents)
+    _close((out, t), (out_ref, t_ref))
+    np.testing.assert_allclose(t, sum(np.sum(g * v) for g, v in zip(flat, tangents)),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("op", ["max", "min", "sum", "mean"])
+def test_reduce_along_matches_numpy(op):
+    """`reduce_along` (what np.max/min/sum/mean with an axis or keepdims compile to) gives
+    NumPy's values and shapes, nan propagating through max and min as NumPy's does; an
+    axis Numba cannot take (a tuple) is refused at the user's line."""
+    from srcad.backends.numba_runtime import reduce_along
+    src = "def f(x):\n    return (" + ", ".join(
+        f"reduce_along(x, {a}, {k}, {op!r})" for a in (None, 0, 1, -1, -3)
+        for k in (False, True)) + ")\n"
+    ns = {"reduce_along": reduce_along}
+    exec(src, ns)
+    x = np.random.default_rng(2).standard_normal((3, 4, 2))
+    x[1, 2, 0] = np.nan
+    got = numba.njit(ns["f"])(x)
+    ref = ns["f"](x)
+    assert len(got) == len(ref)
+    for g, r in zip(got, ref):
+        assert np.shape(g) == np.shape(r)
+        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-15)
+    with pytest.raises(srcad.SrcadError) as e:
+        shared_grad(fx_max.max_two_axes)(np.ones((2, 3)))
+    assert "regress_s13nbmax.py:" in str(e.value), str(e.value)

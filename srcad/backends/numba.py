@@ -50,8 +50,9 @@ _OPTIONAL_ZEROS = "optional_zeros"   # zeros_like of such a value: never None it
 _ELEMENTWISE = "elementwise"     # the decorator of a def the elementwise pass wrote
 _SUM = "sum_items"               # builtin sum (Numba's takes no list of arrays)
 _EXPAND = "expand_dims"          # np.expand_dims, of numbers too
+_REDUCE = "reduce_along"         # np.max/min/sum/mean with axis or keepdims
 _HELPERS = (_ITEM, _SHAPE, _PUSH, _ROOM, _PUT, _POP, _TRIPS, _STACK_ARRAYS, _PRESENT, _OPTIONAL_ZEROS,
-            _ELEMENTWISE, _SUM, _EXPAND)
+            _ELEMENTWISE, _SUM, _EXPAND, _REDUCE)
 _MISSING = object()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # srcad's own files
 _USER_JIT: dict = {}             # id of a user function -> (the function, its njit dispatcher)
@@ -360,6 +361,34 @@ def _is_call_of(node, func) -> bool:
         rule = rules.lookup_name(ast.unparse(node.func))
         return rule is not None and rule.key is func
     return False
+
+
+_ALONG = {np.max: "max", np.amax: "max", np.min: "min", np.amin: "min", np.sum: "sum",
+          np.mean: "mean"}
+
+
+def _reduction_along(node):
+    """(op, x, axis, keepdims) of a call `np.max/min/amax/amin/sum/mean(x, axis, keepdims=)`
+    given an axis or keepdims (Numba's np.max and np.min take no axis, none keepdims: the
+    call becomes `reduce_along`), else None. A plain `np.sum(x, axis)` stays Numba's."""
+    if not isinstance(node, ast.Call) or not node.args or \
+            any(isinstance(a, ast.Starred) for a in node.args):
+        return None
+    rule = rules.lookup_name(ast.unparse(node.func))
+    keys = [] if rule is None else (rule.key if isinstance(rule.key, list) else [rule.key])
+    op = next((_ALONG[k] for k in keys if k in _ALONG), None)
+    if op is None or len(node.args) > 2:
+        return None
+    kw = {k.arg: k.value for k in node.keywords}
+    if None in kw or set(kw) - {"axis", "keepdims"}:
+        return None
+    axis = node.args[1] if len(node.args) == 2 else kw.get("axis", ast.Constant(None))
+    keepdims = kw.get("keepdims", ast.Constant(False))
+    plain = isinstance(axis, ast.Constant) and axis.value is None and \
+        isinstance(keepdims, ast.Constant) and keepdims.value is False and len(node.args) == 1
+    if plain or (op == "sum" and "keepdims" not in kw):
+        return None
+    return op, node.args[0], axis, keepdims
 
 
 def _shaped(tree) -> list:
@@ -892,6 +921,10 @@ class _Rewriter:
                     n.func = _name(_SUM)
                 elif _is_call_of(n, np.expand_dims) and len(n.args) == 2 and not n.keywords:
                     n.func = _name(_EXPAND)
+                elif _reduction_along(n) is not None:
+                    op, x, axis, keepdims = _reduction_along(n)
+                    n.func, n.args, n.keywords = _name(_REDUCE), [x, axis, keepdims,
+                                                                 ast.Constant(op)], []
                 elif _is_call_of(n, np.array):      # (np.array's tangent passes the default
                     n.keywords = [k for k in n.keywords     # ndmin=0, which Numba's lacks)
                                   if not (k.arg == "ndmin" and isinstance(k.value, ast.Constant)

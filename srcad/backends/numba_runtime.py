@@ -87,6 +87,14 @@ def optional_zeros(x):
     return runtime.zeros_like(x)
 
 
+def reduce_along(x, axis, keepdims, op):
+    """`np.max/min/sum/mean(x, axis=axis, keepdims=keepdims)`, op naming which ("max",
+    "min", "sum", "mean"; Numba's np.max and np.min take no axis, and none of them keepdims:
+    Numba, with axis None or a literal integer and a literal keepdims)."""
+    return {"max": np.max, "min": np.min, "sum": np.sum, "mean": np.mean}[op](
+        x, axis=axis, keepdims=keepdims)
+
+
 def present(x):
     """`x` (Numba: an optional value, a name that was None before a loop assigned it, as the
     value it holds)."""
@@ -563,15 +571,113 @@ def _grad_like(g, x):
 
 @overload(runtime.unreduce)
 def _unreduce(g, like, axis=None, keepdims=False):
-    if not _none(axis):
-        _refuse("unreduce along an axis", g, like, axis)
+    if not _none(axis) and not isinstance(axis, types.Integer):
+        _refuse("unreduce along several axes", g, like, axis)
     if _scalar(like):
         return lambda g, like, axis=None, keepdims=False: g
     if _array(like) and _scalar(g):
         return lambda g, like, axis=None, keepdims=False: np.full(like.shape, g)
     if _array(like) and _array(g) and g.ndim == 0:
         return lambda g, like, axis=None, keepdims=False: np.full(like.shape, g[()])
+    if _array(like) and _array(g) and g.ndim <= like.ndim:
+        if _none(axis):             # a whole adjoint already (or one broadcasting to it)
+            return lambda g, like, axis=None, keepdims=False: \
+                np.ascontiguousarray(g) if g.shape == like.shape else \
+                g + np.zeros(like.shape)
+        return lambda g, like, axis=None, keepdims=False: _spread(g, like, axis)
     _refuse("unreduce", g, like)
+
+
+@register_jitable
+def _spread(g, like, axis):
+    """g (one entry per reduced value, or like's whole shape) back over like's shape along
+    the reduced `axis`."""
+    if g.size == like.size and g.ndim == like.ndim:
+        return np.ascontiguousarray(g).reshape(like.shape)
+    pre, n, post = _reduced_layout(like.shape, axis)
+    gf = np.ascontiguousarray(g).ravel()
+    if gf.size != pre * post:
+        raise ValueError("unreduce: the adjoint's shape does not match the reduction's")
+    out = np.empty(pre * n * post, dtype=gf.dtype)
+    for i in range(pre):
+        for j in range(n):
+            for k in range(post):
+                out[(i * n + j) * post + k] = gf[i * post + k]
+    return out.reshape(like.shape)
+
+
+def _literal(t):
+    """The value of a literal Numba type (an Omitted default's too), else _MISSING."""
+    if isinstance(t, types.Omitted):
+        return t.value
+    if isinstance(t, types.Literal):
+        return t.literal_value
+    if _none(t):
+        return None
+    return _MISSING
+
+
+_MISSING = object()
+_REDUCERS: dict = {}
+
+
+@register_jitable
+def _reduce_rows(x, axis, op):
+    """x reduced along `axis` by op (0 max, 1 min, 2 sum, 3 mean), flat, one entry per
+    reduced value in row-major order (a max or min with a nan is nan, as NumPy's)."""
+    pre, n, post = _reduced_layout(x.shape, axis)
+    xf = np.ascontiguousarray(x).ravel()
+    out = np.empty(pre * post)
+    for i in range(pre):
+        for k in range(post):
+            if op >= 2:
+                acc = 0.0
+                for j in range(n):
+                    acc += xf[(i * n + j) * post + k]
+                out[i * post + k] = (acc / n if n else np.nan) if op == 3 else acc
+            else:
+                if n == 0:
+                    raise ValueError("zero-size array to reduction operation with no identity")
+                acc = xf[i * n * post + k]
+                for j in range(1, n):
+                    v = xf[(i * n + j) * post + k]
+                    if v != v or acc != acc:
+                        acc = np.nan
+                    elif (v > acc) if op == 0 else (v < acc):
+                        acc = v
+                out[i * post + k] = acc
+    return out
+
+
+@overload(reduce_along)
+def _reduce_along(x, axis, keepdims, op):
+    a, kd, name = _literal(axis), _literal(keepdims), _literal(op)
+    if not _array(x) or not isinstance(x.dtype, types.Float) or a is _MISSING or \
+            kd is _MISSING or name not in ("max", "min", "sum", "mean") or \
+            not (a is None or isinstance(a, int)):
+        _refuse(f"np.{name if isinstance(name, str) else 'max'} with axis and keepdims "
+                "(a literal integer axis or None, a literal keepdims, a float array)",
+                x, axis, keepdims)
+    nd = x.ndim
+    code = {"max": 0, "min": 1, "sum": 2, "mean": 3}[name]
+    if a is not None:
+        a = a + nd if a < 0 else a
+        if not 0 <= a < nd:
+            _refuse("a reduction along an axis out of range", x, axis)
+    key = (nd, a, bool(kd), code)
+    if key not in _REDUCERS:
+        if a is None:
+            shape = "(" + "1, " * nd + ")" if kd else None
+        else:
+            dims = [("1" if d == a else f"x.shape[{d}]") for d in range(nd)
+                    if kd or d != a]
+            shape = "(" + "".join(f"{d}, " for d in dims) + ")" if dims else None
+        body = "_reduce_rows(x, AXIS, CODE)".replace("AXIS", str(a)).replace("CODE", str(code))
+        ret = f"{body}.reshape({shape})" if shape else f"{body}[0]"
+        ns = {"_reduce_rows": _reduce_rows, "np": np}
+        exec(f"def impl(x, axis, keepdims, op):\n    return {ret}\n", ns)
+        _REDUCERS[key] = ns["impl"]
+    return _REDUCERS[key]
 
 
 @overload(runtime.matmul_vjp_x)
@@ -703,6 +809,93 @@ def _tie_weight(x, y):
     if (_scalar(x) or _array(x)) and (_scalar(y) or _array(y)):
         return lambda x, y: (x > y) + 0.5 * (x == y)
     _refuse("tie_weight", x, y)
+
+
+@register_jitable
+def _reduced_layout(shape, axis):
+    """x's entries seen as (before, along, after) the reduced axis: their counts (axis
+    None: all along one axis; a negative axis counts from the end)."""
+    size = 1
+    for n in shape:
+        size *= n
+    if axis is None:
+        return 1, size, 1
+    a = axis + len(shape) if axis < 0 else axis
+    if a < 0 or a >= len(shape):
+        raise ValueError("max_vjp: axis out of range")
+    pre = 1
+    for d in range(a):
+        pre *= shape[d]
+    return pre, shape[a], size // (pre * shape[a]) if pre * shape[a] else 0
+
+
+@register_jitable
+def _flat_of(v):
+    """An array's entries or a number's as a flat float64 array (their row-major order)."""
+    return np.ascontiguousarray(np.asarray(v, dtype=np.float64)).ravel()
+
+
+@register_jitable
+def _max_weighted(g, x, m, axis):
+    """g's entries (one per reduced value) times the weights of the entries of x attaining
+    the reduction m along `axis` (None: all), shaped like x: `hit / count` (ties share the
+    derivative equally; a reduced value attained nowhere, nan, gives nan weights), g
+    times that, as the runtime's `unreduce(g, ...) * max_weight(...)` computes it."""
+    pre, n, post = _reduced_layout(x.shape, axis)
+    xf = np.ascontiguousarray(x).ravel()
+    mf = _flat_of(m)
+    gf = _flat_of(g)
+    if mf.size != pre * post and not (mf.size == 1 and pre * post == 1):
+        raise ValueError("max_vjp: the reduction's shape does not match x's")
+    one_g = gf.size == 1
+    if not one_g and gf.size != pre * post:
+        raise ValueError("max_vjp: the adjoint's shape does not match the reduction's")
+    out = np.empty(xf.size)
+    for i in range(pre):
+        for k in range(post):
+            r = i * post + k
+            mv = mf[r]
+            gv = gf[0] if one_g else gf[r]
+            count = 0
+            for j in range(n):
+                if xf[(i * n + j) * post + k] == mv:
+                    count += 1
+            for j in range(n):
+                e = (i * n + j) * post + k
+                h = 1.0 if xf[e] == mv else 0.0
+                out[e] = gv * (h / count) if count else gv * np.nan
+    return out.reshape(x.shape)
+
+
+def _max_axis_ok(axis) -> bool:
+    return _none(axis) or isinstance(axis, types.Integer)
+
+
+@overload(runtime.max_vjp)
+def _max_vjp(g, x, m, axis=None, keepdims=False):
+    # (keepdims changes only m's and g's shapes: their entries are read flat, one per
+    # reduced value)
+    if _array(x) and isinstance(x.dtype, (types.Float, types.Integer, types.Boolean)) and \
+            (_scalar(m) or _array(m)) and (_scalar(g) or _array(g)) and _max_axis_ok(axis):
+        if _none(axis):
+            return lambda g, x, m, axis=None, keepdims=False: _max_weighted(g, x, m, None)
+        return lambda g, x, m, axis=None, keepdims=False: _max_weighted(g, x, m, axis)
+    if _scalar(x) and _scalar(m) and _scalar(g):      # a number's max is itself
+        return lambda g, x, m, axis=None, keepdims=False: \
+            g * (1.0 if x == m else np.nan)
+    _refuse("max_vjp", g, x, m, axis)
+
+
+@overload(runtime.max_weight)
+def _max_weight(x, out, axis=None, keepdims=False):
+    if _array(x) and isinstance(x.dtype, (types.Float, types.Integer, types.Boolean)) and \
+            (_scalar(out) or _array(out)) and _max_axis_ok(axis):
+        if _none(axis):
+            return lambda x, out, axis=None, keepdims=False: _max_weighted(1.0, x, out, None)
+        return lambda x, out, axis=None, keepdims=False: _max_weighted(1.0, x, out, axis)
+    if _scalar(x) and _scalar(out):
+        return lambda x, out, axis=None, keepdims=False: 1.0 if x == out else np.nan
+    _refuse("max_weight", x, out, axis)
 
 
 @overload(runtime.pow_log)

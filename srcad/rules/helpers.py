@@ -317,6 +317,6 @@ NUMBA_HELPERS = frozenset({
     runtime.inv_count, runtime.unindex, runtime.unconcatenate, runtime.add_items,
     runtime.unreduce_vjp, runtime.unstack, runtime.updated, runtime.cast_adjoint,
     runtime.cast_tangent, runtime.unreshape, runtime.repeat_items, runtime.undiagonal,
-    builtins.reversed, builtins.slice})
+    runtime.max_vjp, runtime.max_weight, builtins.reversed, builtins.slice})
 for _r in _helper_rules():
     _r.numba = any(k in NUMBA_HELPERS for k in (_r.key if isinstance(_r.key, list) else [_r.key]))
